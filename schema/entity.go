@@ -1,0 +1,328 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// An entity's fields are declared once, on its Go struct, with two tags:
+// `json:"name"` and `v:"rules"`. The rules, comma-separated:
+//
+//	required   present and non-empty when the record is created; never cleared
+//	enum=a|b   the value (each element, for a list) is one of these; "" is allowed unless required
+//	max=N      longest string in characters (default 500; free text says more)
+//	admin      only a supervisor or an admin may write it (an officer's write is refused)
+//	server     only the server writes it; every client write is refused
+//
+// The field's Go type gives its JSON type: string, bool, int, []string, Date
+// (YYYY-MM-DD), Timestamp (RFC 3339) or a struct list. "id" and "case_id" are
+// the record's identity, carried on the envelope, never in a field map.
+// Fields are only ever added between schema versions, never renamed or
+// removed, so a tablet on an older schema always sends valid fields.
+
+// FieldSpec is one field's rules, read from the struct tags.
+type FieldSpec struct {
+	Name       string
+	Type       reflect.Type
+	Required   bool
+	Enum       []string
+	Max        int
+	AdminOnly  bool
+	ServerOnly bool
+}
+
+// EntitySpec describes one kind of record.
+type EntitySpec struct {
+	Name   string // wire name: "household_member"
+	Path   string // REST collection: "household-members"
+	Type   reflect.Type
+	Fields map[string]*FieldSpec
+	Order  []string // field names in struct order
+	// OfficerCreates: an officer (and so a tablet) may create records of it.
+	OfficerCreates bool
+	// SignField, when set, names the timestamp field whose being set makes
+	// the record a signed legal record: never changed again, only amended.
+	SignField string
+	// ServerOnly: only the server creates and changes it (conflicts).
+	ServerOnly bool
+}
+
+var entities = map[string]*EntitySpec{}
+var entityPaths = map[string]*EntitySpec{}
+
+func register(name, path string, sample any, officerCreates bool, signField string, serverOnly bool) {
+	t := reflect.TypeOf(sample)
+	spec := &EntitySpec{Name: name, Path: path, Type: t, Fields: map[string]*FieldSpec{},
+		OfficerCreates: officerCreates, SignField: signField, ServerOnly: serverOnly}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		jname := strings.Split(sf.Tag.Get("json"), ",")[0]
+		if jname == "" || jname == "-" || jname == "id" || jname == "case_id" {
+			continue
+		}
+		fs := &FieldSpec{Name: jname, Type: sf.Type, Max: 500}
+		for _, rule := range strings.Split(sf.Tag.Get("v"), ",") {
+			key, val, _ := strings.Cut(rule, "=")
+			switch key {
+			case "":
+			case "required":
+				fs.Required = true
+			case "enum":
+				fs.Enum = strings.Split(val, "|")
+			case "max":
+				n, err := strconv.Atoi(val)
+				if err != nil {
+					panic(fmt.Sprintf("schema: %s.%s: bad max %q", name, jname, val))
+				}
+				fs.Max = n
+			case "admin":
+				fs.AdminOnly = true
+			case "server":
+				fs.ServerOnly = true
+			default:
+				panic(fmt.Sprintf("schema: %s.%s: unknown rule %q", name, jname, key))
+			}
+		}
+		spec.Fields[jname] = fs
+		spec.Order = append(spec.Order, jname)
+	}
+	entities[name] = spec
+	entityPaths[path] = spec
+}
+
+// Entity returns the spec of the named entity.
+func Entity(name string) (*EntitySpec, bool) {
+	s, ok := entities[name]
+	return s, ok
+}
+
+// EntityByPath returns the spec whose REST collection is path.
+func EntityByPath(path string) (*EntitySpec, bool) {
+	s, ok := entityPaths[path]
+	return s, ok
+}
+
+// Entities returns every entity spec, sorted by name.
+func Entities() []*EntitySpec {
+	out := make([]*EntitySpec, 0, len(entities))
+	for _, s := range entities {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+var (
+	dateType      = reflect.TypeOf(Date(""))
+	timestampType = reflect.TypeOf(Timestamp(""))
+)
+
+// ValidateFields checks each field present: known, of the right JSON type, in
+// its enum, within its length, well-formed dates. JSON null clears a field.
+// Required fields and who may write are checked by CheckCreate and CheckWriter.
+func (s *EntitySpec) ValidateFields(fields map[string]json.RawMessage) error {
+	for _, name := range sortedKeys(fields) {
+		raw := fields[name]
+		fs, ok := s.Fields[name]
+		if !ok {
+			if name == "id" || name == "case_id" {
+				return Errorf(ECodeInvalid, name, "%s is the record's identity and is not changed through fields", name)
+			}
+			return Errorf(ECodeUnknownField, name, "%s has no field %q", s.Name, name)
+		}
+		if isNull(raw) {
+			if fs.Required {
+				return Errorf(ECodeRequired, name, "%s cannot be cleared", name)
+			}
+			continue
+		}
+		if err := fs.validate(raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (fs *FieldSpec) validate(raw json.RawMessage) error {
+	ptr := reflect.New(fs.Type)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(ptr.Interface()); err != nil {
+		return Errorf(ECodeWrongType, fs.Name, "%s must be %s", fs.Name, describeType(fs.Type))
+	}
+	v := ptr.Elem()
+	switch {
+	case fs.Type == dateType:
+		if err := Date(v.String()).Validate(); err != nil && v.String() != "" {
+			return Errorf(ECodeInvalid, fs.Name, "%s must be a date like 2026-03-31, not %q", fs.Name, v.String())
+		}
+	case fs.Type == timestampType:
+		if _, err := Timestamp(v.String()).Time(); err != nil && v.String() != "" {
+			return Errorf(ECodeInvalid, fs.Name, "%s must be a time like 2026-03-31T14:05:00Z, not %q", fs.Name, v.String())
+		}
+	case v.Kind() == reflect.String:
+		if n := utf8.RuneCountInString(v.String()); n > fs.Max {
+			return Errorf(ECodeInvalid, fs.Name, "%s is %d characters long; the most is %d", fs.Name, n, fs.Max)
+		}
+		if err := fs.checkEnum(v.String()); err != nil {
+			return err
+		}
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
+		for i := 0; i < v.Len(); i++ {
+			if err := fs.checkEnum(v.Index(i).String()); err != nil {
+				return err
+			}
+		}
+	case v.Kind() == reflect.Slice:
+		if v.Len() > 50 {
+			return Errorf(ECodeInvalid, fs.Name, "%s has %d entries; the most is 50", fs.Name, v.Len())
+		}
+		for i := 0; i < v.Len(); i++ {
+			if val, ok := v.Index(i).Interface().(interface{ Validate() error }); ok {
+				if err := val.Validate(); err != nil {
+					if e := AsError(err); e != nil {
+						return Errorf(e.Code, fmt.Sprintf("%s[%d].%s", fs.Name, i, e.Field), "%s", e.Message)
+					}
+					return err
+				}
+			}
+		}
+	case v.Kind() == reflect.Int:
+		if v.Int() < 0 || v.Int() > 200 {
+			return Errorf(ECodeInvalid, fs.Name, "%s must be between 0 and 200", fs.Name)
+		}
+	}
+	return nil
+}
+
+func (fs *FieldSpec) checkEnum(val string) error {
+	if len(fs.Enum) == 0 || (val == "" && !fs.Required) {
+		return nil
+	}
+	for _, e := range fs.Enum {
+		if e == val {
+			return nil
+		}
+	}
+	return Errorf(ECodeInvalid, fs.Name, "%s must be one of %s, not %q", fs.Name, strings.Join(fs.Enum, ", "), val)
+}
+
+func describeType(t reflect.Type) string {
+	switch {
+	case t == dateType:
+		return "a date string like 2026-03-31"
+	case t == timestampType:
+		return "a time string like 2026-03-31T14:05:00Z"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int:
+		return "a whole number"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.String {
+			return "a list of strings"
+		}
+		return "a list of objects with known fields"
+	}
+	return "a " + t.Kind().String()
+}
+
+// CheckCreate checks that every required field is present and non-empty in the
+// full field set of a record being created.
+func (s *EntitySpec) CheckCreate(fields map[string]json.RawMessage) error {
+	for _, name := range s.Order {
+		fs := s.Fields[name]
+		if fs.Required && isEmpty(fields[name]) {
+			return Errorf(ECodeRequired, name, "%s is required", name)
+		}
+	}
+	return nil
+}
+
+// CheckWriter refuses fields that role may not write. creating is true when
+// the write creates the record.
+func (s *EntitySpec) CheckWriter(role Role, fields map[string]json.RawMessage, creating bool) error {
+	if s.ServerOnly {
+		return Errorf(ECodeForbidden, "entity", "%s records are written by the server only", s.Name)
+	}
+	privileged := role == RoleSupervisor || role == RoleAdmin
+	if role == RoleAuditor {
+		return Errorf(ECodeForbidden, "", "auditors have read-only access")
+	}
+	if creating && !s.OfficerCreates && !privileged {
+		return Errorf(ECodeForbidden, "entity", "an officer cannot create %s records", s.Name)
+	}
+	for _, name := range sortedKeys(fields) {
+		fs := s.Fields[name]
+		if fs == nil {
+			continue
+		}
+		if fs.ServerOnly {
+			return Errorf(ECodeForbidden, name, "%s is set by the server only", name)
+		}
+		if fs.AdminOnly && !privileged && !creating {
+			return Errorf(ECodeForbidden, name, "only a supervisor or an admin may change %s", name)
+		}
+	}
+	return nil
+}
+
+// IsSigned reports whether the field set holds a set sign field.
+func (s *EntitySpec) IsSigned(fields map[string]json.RawMessage) bool {
+	return s.SignField != "" && !isEmpty(fields[s.SignField])
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null"
+}
+
+func isEmpty(raw json.RawMessage) bool {
+	t := string(bytes.TrimSpace(raw))
+	return t == "" || t == "null" || t == `""` || t == "[]" || t == "{}"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Date is a calendar date, "2006-01-02".
+type Date string
+
+// Validate reports whether d is a real calendar date.
+func (d Date) Validate() error {
+	_, err := time.Parse(time.DateOnly, string(d))
+	return err
+}
+
+// Time returns d at midnight UTC; the zero time when d is empty or bad.
+func (d Date) Time() time.Time {
+	t, _ := time.Parse(time.DateOnly, string(d))
+	return t
+}
+
+// DateOf returns the date of t in UTC.
+func DateOf(t time.Time) Date { return Date(t.UTC().Format(time.DateOnly)) }
+
+// Timestamp is an instant in RFC 3339, as recorded by whoever set it.
+type Timestamp string
+
+// Time parses ts.
+func (ts Timestamp) Time() (time.Time, error) { return time.Parse(time.RFC3339Nano, string(ts)) }
+
+// TimestampOf formats t.
+func TimestampOf(t time.Time) Timestamp { return Timestamp(t.UTC().Format(time.RFC3339Nano)) }

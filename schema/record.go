@@ -1,0 +1,115 @@
+package schema
+
+import (
+	"encoding/json"
+	"reflect"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// NewID returns a new record or mutation id: a UUIDv7, so ids made on many
+// tablets never collide and sort roughly by creation time.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// ValidID reports whether s is a UUID as NewID makes them (any version is
+// accepted, so ids from an import keep working).
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}
+
+// Record is one record of any entity as the stores keep it and as pull sends
+// it: its identity, its fields as JSON, and its receipt.
+type Record struct {
+	Entity string                     `json:"entity"`
+	ID     string                     `json:"id"`
+	CaseID string                     `json:"case_id"`
+	Fields map[string]json.RawMessage `json:"fields"`
+	// Version counts the changes the server applied to the record; a tablet
+	// shows it in the receipt ("version 3").
+	Version int64 `json:"version"`
+	// ReceivedAt is when the server first received the record; UpdatedAt when
+	// it last changed it. Both are server time.
+	ReceivedAt time.Time `json:"received_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	// DeviceTime is the device's own clock when the record was created there
+	// (skew-corrected figures live in the server's mutation log).
+	DeviceTime time.Time `json:"device_time,omitzero"`
+	CreatedBy  string    `json:"created_by,omitempty"`
+	UpdatedBy  string    `json:"updated_by,omitempty"`
+}
+
+// Spec returns the record's entity spec.
+func (r Record) Spec() (*EntitySpec, bool) { return Entity(r.Entity) }
+
+// Signed reports whether the record is signed (immutable).
+func (r Record) Signed() bool {
+	s, ok := Entity(r.Entity)
+	return ok && s.IsSigned(r.Fields)
+}
+
+// Decode fills v, a pointer to the entity's struct, from the record.
+func (r Record) Decode(v any) error {
+	m := make(map[string]json.RawMessage, len(r.Fields)+2)
+	for k, f := range r.Fields {
+		m[k] = f
+	}
+	m["id"], _ = json.Marshal(r.ID)
+	m["case_id"], _ = json.Marshal(r.CaseID)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// FieldsOf turns an entity struct into a field map: every field, with empty
+// values included, "id" and "case_id" left out.
+func FieldsOf(v any) map[string]json.RawMessage {
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	t := rv.Type()
+	out := make(map[string]json.RawMessage, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		name := jsonName(t.Field(i))
+		if name == "" || name == "id" || name == "case_id" {
+			continue
+		}
+		b, err := json.Marshal(rv.Field(i).Interface())
+		if err != nil {
+			panic(err) // entity structs hold only JSON-safe types
+		}
+		out[name] = b
+	}
+	return out
+}
+
+func jsonName(sf reflect.StructField) string {
+	tag := sf.Tag.Get("json")
+	for i := 0; i < len(tag); i++ {
+		if tag[i] == ',' {
+			return tag[:i]
+		}
+	}
+	if tag == "-" {
+		return ""
+	}
+	return tag
+}
+
+// Validate runs the cross-field rules of the entity struct (if it has any)
+// over a full field set.
+func (s *EntitySpec) Validate(id, caseID string, fields map[string]json.RawMessage) error {
+	ptr := reflect.New(s.Type)
+	r := Record{Entity: s.Name, ID: id, CaseID: caseID, Fields: fields}
+	if err := r.Decode(ptr.Interface()); err != nil {
+		return Errorf(ECodeMalformed, "", "%s fields do not decode: %v", s.Name, err)
+	}
+	if v, ok := ptr.Elem().Interface().(interface{ Validate() error }); ok {
+		return v.Validate()
+	}
+	return nil
+}

@@ -1,0 +1,1 @@
+-- Device store, version 1. (Written by the device store work.)

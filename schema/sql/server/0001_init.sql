@@ -1,0 +1,1 @@
+-- Server store, version 1. (Written by the server store work.)

@@ -1,0 +1,160 @@
+package schema
+
+import "encoding/json"
+
+// Visit is a contact with the person on probation: planned, then recorded,
+// then signed. Once signed_at is set it is a legal record: never changed,
+// only amended (see Amendment).
+type Visit struct {
+	ID               string       `json:"id"`
+	CaseID           string       `json:"case_id"`
+	OfficerID        string       `json:"officer_id" v:"max=64"`
+	PlannedType      string       `json:"planned_type" v:"enum=home_announced|home_unannounced|initial_home|doorstep|office|phone|video|other_place"`
+	PlannedAt        Timestamp    `json:"planned_at"`
+	Type             string       `json:"type" v:"enum=home_announced|home_unannounced|initial_home|doorstep|office|phone|video|other_place"`
+	Status           string       `json:"status" v:"required,enum=planned|draft|signed|cancelled"`
+	Outcome          string       `json:"outcome" v:"enum=completed|no_answer|refused_entry|not_present|abandoned_safety|not_undertaken"`
+	OutcomeReason    string       `json:"outcome_reason" v:"max=2000"`
+	Location         string       `json:"location" v:"enum=home|doorstep|elsewhere"`
+	PlaceType        string       `json:"place_type" v:"enum=cafe|library|office|community_venue|other"`
+	ElsewhereReason  string       `json:"elsewhere_reason" v:"max=2000"`
+	FaceToFace       bool         `json:"face_to_face"`
+	StartedAt        Timestamp    `json:"started_at"`
+	EndedAt          Timestamp    `json:"ended_at"`
+	PersonSeen       string       `json:"person_seen" v:"enum=yes|no"`
+	PartnerPresent   string       `json:"partner_present" v:"enum=yes|no|not_known|no_partner"`
+	PartnerSeenAlone string       `json:"partner_seen_alone" v:"enum=yes|no"`
+	PartnerConcerns  string       `json:"partner_concerns" v:"max=4000"`
+	ChildrenPresent  string       `json:"children_present" v:"enum=yes|no|not_known|no_children"`
+	Children         []VisitChild `json:"children"`
+	OthersPresent    string       `json:"others_present" v:"max=2000"`
+	Observations     []string     `json:"observations" v:"enum=poor_living_conditions|signs_of_injury|fear|controlling_behaviour|weapons|substance_misuse|new_adult_present|child_not_on_record|other"`
+	ObservationNotes string       `json:"observation_notes" v:"max=8000"`
+	Concern          bool         `json:"safeguarding_concern"`
+	Actions          []string     `json:"actions" v:"enum=childrens_services_referral|police_informed|marac_referral|manager_informed|safety_plan_updated"`
+	NoActionReason   string       `json:"no_action_reason" v:"max=2000"`
+	ActionNotes      string       `json:"action_notes" v:"max=4000"`
+	NextVisitOn      Date         `json:"next_visit_on"`
+	SignedAt         Timestamp    `json:"signed_at"`
+	SignedBy         string       `json:"signed_by" v:"max=64"`
+}
+
+// VisitChild is what was seen of one child of the household at a visit.
+type VisitChild struct {
+	MemberID      string `json:"member_id"`
+	Present       string `json:"present"` // yes, no, not_known
+	Seen          string `json:"seen"`    // yes, no
+	SpokenTo      string `json:"spoken_to,omitempty"`
+	Concerns      string `json:"concerns,omitempty"`
+	ReasonNotSeen string `json:"reason_not_seen,omitempty"`
+}
+
+// Validate checks one child entry.
+func (c VisitChild) Validate() error {
+	if c.MemberID == "" {
+		return Errorf(ECodeRequired, "member_id", "member_id is required")
+	}
+	if !oneOf(c.Present, "yes", "no", "not_known") {
+		return Errorf(ECodeInvalid, "present", "present must be yes, no or not_known")
+	}
+	if !oneOf(c.Seen, "yes", "no") {
+		return Errorf(ECodeInvalid, "seen", "seen must be yes or no")
+	}
+	if !oneOf(c.SpokenTo, "", "yes", "no") {
+		return Errorf(ECodeInvalid, "spoken_to", "spoken_to must be yes or no")
+	}
+	if len(c.Concerns) > 2000 || len(c.ReasonNotSeen) > 2000 {
+		return Errorf(ECodeInvalid, "concerns", "text is longer than 2000 characters")
+	}
+	return nil
+}
+
+func oneOf(v string, options ...string) bool {
+	for _, o := range options {
+		if v == o {
+			return true
+		}
+	}
+	return false
+}
+
+// IsHomeVisit reports whether t is a visit to the home (doorstep included).
+func IsHomeVisit(t string) bool {
+	return t == "home_announced" || t == "home_unannounced" || t == "initial_home"
+}
+
+// ValidateForSigning checks a visit about to be signed: the record a court may
+// read must be complete. domesticAbuse says whether the case has a live
+// domestic-abuse flag. In a domestic-abuse case a completed home visit needs
+// the partner and children sections answered ("not known" is an answer; blank
+// is not); children in the household left unseen need a reason, and a
+// safeguarding concern needs an action or the reason for none.
+func (v Visit) ValidateForSigning(domesticAbuse bool) error {
+	if v.Type == "" {
+		return Errorf(ECodeRequired, "type", "say what kind of contact took place")
+	}
+	if v.Outcome == "" {
+		return Errorf(ECodeRequired, "outcome", "say what happened: completed, no answer, refused entry, ...")
+	}
+	if v.Outcome != "completed" && v.OutcomeReason == "" && v.Outcome == "not_undertaken" {
+		return Errorf(ECodeRequired, "outcome_reason", "say why the visit was not undertaken")
+	}
+	if v.Location == "elsewhere" && v.ElsewhereReason == "" {
+		return Errorf(ECodeRequired, "elsewhere_reason", "say why the contact happened away from the home")
+	}
+	if v.StartedAt == "" {
+		return Errorf(ECodeRequired, "started_at", "started_at is required to sign")
+	}
+	completedHome := v.Outcome == "completed" && (IsHomeVisit(v.Type) || v.Type == "doorstep")
+	if completedHome && domesticAbuse {
+		if v.PartnerPresent == "" {
+			return Errorf(ECodeRequired, "partner_present", "in a domestic-abuse case say whether a partner was present (or not known)")
+		}
+		if v.ChildrenPresent == "" {
+			return Errorf(ECodeRequired, "children_present", "in a domestic-abuse case say whether children were present (or not known)")
+		}
+	}
+	for i, c := range v.Children {
+		if c.Seen == "no" && c.ReasonNotSeen == "" {
+			return Errorf(ECodeRequired, "children["+itoa(i)+"].reason_not_seen", "a child of the household was not seen: give the reason")
+		}
+	}
+	if v.Concern && len(v.Actions) == 0 && v.NoActionReason == "" {
+		return Errorf(ECodeRequired, "actions", "a safeguarding concern is ticked: record the action taken, or why none was")
+	}
+	return nil
+}
+
+func itoa(i int) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}
+
+// Amendment corrects a signed visit: the original stays as signed, and the
+// amendment says what changes, who, when and why. It is itself immutable.
+type Amendment struct {
+	ID        string                     `json:"id"`
+	CaseID    string                     `json:"case_id"`
+	VisitID   string                     `json:"visit_id" v:"required,max=64"`
+	Reason    string                     `json:"reason" v:"required,max=2000"`
+	Changes   map[string]json.RawMessage `json:"changes" v:"required"`
+	AmendedBy string                     `json:"amended_by" v:"required,max=64"`
+	AmendedAt Timestamp                  `json:"amended_at" v:"required"`
+}
+
+// Validate checks that the changes name real visit fields with valid values.
+func (a Amendment) Validate() error {
+	spec, _ := Entity("visit")
+	for name := range a.Changes {
+		if name == "signed_at" || name == "signed_by" || name == "status" {
+			return Errorf(ECodeInvalid, "changes."+name, "an amendment cannot change %s", name)
+		}
+	}
+	if err := spec.ValidateFields(a.Changes); err != nil {
+		if e := AsError(err); e != nil {
+			return Errorf(e.Code, "changes."+e.Field, "%s", e.Message)
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package schema
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// ProtocolVersion is the sync protocol this build speaks. Every request
+// carries it in the Doorstep-Protocol header.
+//
+// History (bump on any change a peer must know about; never reuse a number):
+//   - 1 (2026-11-23): first version: login/refresh, push of field mutations
+//     with one HLC each, paged pull with an opaque cursor and case removals.
+const ProtocolVersion = 1
+
+// MinPushProtocol is the oldest protocol whose pushes the server still
+// applies: a tablet that missed upgrades must still deliver its pending work.
+// MinPullProtocol is the oldest it serves pulls to; an older tablet is told
+// to update (update_required) after its push went through.
+const (
+	MinPushProtocol = 1
+	MinPullProtocol = 1
+)
+
+// SchemaVersion is the record schema (the entity fields) this build knows.
+// Fields are only added between versions, never removed or renamed.
+//
+// History:
+//   - 1 (2026-11-23): case, flag, household_member, visit, amendment,
+//     safety_assessment, enquiry, referral, oversight, conflict.
+const SchemaVersion = 1
+
+// HTTP headers every sync client sends.
+const (
+	HeaderProtocol   = "Doorstep-Protocol"
+	HeaderSchema     = "Doorstep-Schema"
+	HeaderAppVersion = "Doorstep-App-Version"
+	HeaderDeviceID   = "Doorstep-Device"
+	HeaderRequestID  = "X-Request-Id"
+	// HeaderClockSkew carries the device's last measured clock skew in
+	// milliseconds (server minus device), for the server's device list.
+	HeaderClockSkew = "Doorstep-Clock-Skew"
+)
+
+// Body size limits, enforced by the server (413 beyond them).
+const (
+	MaxPushBody      = 16 << 20 // decompressed bytes of one push
+	MaxBody          = 1 << 20  // any other request
+	MaxPushMutations = 5000
+	DefaultPullLimit = 2000
+	MaxPullLimit     = 10000
+)
+
+// LoginRequest signs a user in on one device. The device id is made by the
+// tablet on first start and registers the device to the user.
+type LoginRequest struct {
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+	DeviceID   string `json:"device_id"`
+	DeviceName string `json:"device_name,omitempty"`
+	AppVersion string `json:"app_version,omitempty"`
+}
+
+// RefreshRequest swaps a refresh token for a new pair. The old token is
+// spent: presenting it again revokes every token of the device.
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+	DeviceID     string `json:"device_id"`
+}
+
+// TokenResponse answers login and refresh.
+type TokenResponse struct {
+	AccessToken  string    `json:"access_token"`
+	TokenType    string    `json:"token_type"` // "Bearer"
+	ExpiresIn    int       `json:"expires_in"` // seconds
+	RefreshToken string    `json:"refresh_token"`
+	User         User      `json:"user"`
+	ServerTime   time.Time `json:"server_time"`
+}
+
+// Mutation is one local change made on a tablet: some fields of one record,
+// all stamped with one HLC. Its id makes a retried push harmless.
+type Mutation struct {
+	ID       string                     `json:"id"`
+	Entity   string                     `json:"entity"`
+	RecordID string                     `json:"record_id"`
+	CaseID   string                     `json:"case_id"`
+	Fields   map[string]json.RawMessage `json:"fields"`
+	Clock    HLC                        `json:"clock"`
+	// DeviceTime is the tablet's wall clock when the change was made.
+	DeviceTime time.Time `json:"device_time"`
+}
+
+// PushRequest carries a batch of mutations, oldest first.
+type PushRequest struct {
+	Mutations []Mutation `json:"mutations"`
+}
+
+// Mutation outcomes.
+const (
+	StatusApplied   = "applied"   // every field applied
+	StatusDuplicate = "duplicate" // seen before: the stored outcome is repeated
+	StatusConflict  = "conflict"  // some or all fields lost; conflict records keep them
+	StatusRejected  = "rejected"  // nothing applied; Error says why; do not resend as is
+)
+
+// MutationResult is the server's answer for one mutation.
+type MutationResult struct {
+	MutationID string `json:"mutation_id"`
+	Status     string `json:"status"`
+	// Original is the first outcome (applied, conflict or rejected) when
+	// Status is duplicate.
+	Original string `json:"original,omitempty"`
+	Error    *Error `json:"error,omitempty"`
+	// Lost names the fields that lost (conflict).
+	Lost []string `json:"lost,omitempty"`
+	// Receipt is the record's state on the server after the mutation.
+	Receipt *Receipt `json:"receipt,omitempty"`
+}
+
+// Receipt says a record is safely on the server, and as which version.
+type Receipt struct {
+	Entity     string    `json:"entity"`
+	ID         string    `json:"id"`
+	Version    int64     `json:"version"`
+	ReceivedAt time.Time `json:"received_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// PushResponse answers a push: one result per mutation, in request order.
+type PushResponse struct {
+	Results    []MutationResult `json:"results"`
+	ServerTime time.Time        `json:"server_time"`
+}
+
+// PullRequest asks for changes after Cursor ("" for everything).
+type PullRequest struct {
+	Cursor string `json:"cursor"`
+	Limit  int    `json:"limit,omitempty"`
+}
+
+// Removal tells a tablet to delete local data: a whole case (left the
+// user's scope) or one record (deleted).
+type Removal struct {
+	CaseID string `json:"case_id"`
+	Entity string `json:"entity,omitempty"`
+	ID     string `json:"id,omitempty"`
+	Reason string `json:"reason"` // out_of_scope, deleted
+}
+
+// PullResponse is one page of changes. The tablet applies Records and
+// Removed and stores Cursor in one transaction; HasMore says pull again.
+type PullResponse struct {
+	Records    []Record  `json:"records"`
+	Removed    []Removal `json:"removed"`
+	Cursor     string    `json:"cursor"`
+	HasMore    bool      `json:"has_more"`
+	ServerTime time.Time `json:"server_time"`
+}
+
+// ErrorResponse is the body of every non-2xx answer.
+type ErrorResponse struct {
+	Error     Error  `json:"error"`
+	RequestID string `json:"request_id,omitempty"`
+	// Wipe is set with device_revoked: the tablet must erase its local data.
+	Wipe bool `json:"wipe,omitempty"`
+}
