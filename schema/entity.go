@@ -270,7 +270,10 @@ func (s *EntitySpec) CheckWriter(role Role, fields map[string]json.RawMessage, c
 		if fs.ServerOnly {
 			return Errorf(ECodeForbidden, name, "%s is set by the server only", name)
 		}
-		if fs.AdminOnly && !privileged && !creating {
+		// An officer creating a record may send admin fields only empty (a
+		// client's full field set), never set: else a tablet could create a
+		// safety assessment already approved by "the manager".
+		if fs.AdminOnly && !privileged && (!creating || !isEmpty(fields[name])) {
 			return Errorf(ECodeForbidden, name, "only a supervisor or an admin may change %s", name)
 		}
 	}

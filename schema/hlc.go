@@ -77,7 +77,13 @@ func ParseHLC(s string) (HLC, error) {
 	if err != nil {
 		return HLC{}, Errorf(ECodeInvalid, "", "clock %q has a bad counter", s)
 	}
-	return HLC{Wall: wall, Logical: uint16(logical), Node: parts[2]}, nil
+	h := HLC{Wall: wall, Logical: uint16(logical), Node: parts[2]}
+	// strconv accepts a sign and upper-case hex; such text would not sort
+	// as the clock does, so only the form String prints is a stamp.
+	if h.String() != s {
+		return HLC{}, Errorf(ECodeInvalid, "", "clock %q is not in canonical form (want %q)", s, h.String())
+	}
+	return h, nil
 }
 
 // MarshalText implements encoding.TextMarshaler.
