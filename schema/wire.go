@@ -116,6 +116,12 @@ type MutationResult struct {
 	Lost []string `json:"lost,omitempty"`
 	// Receipt is the record's state on the server after the mutation.
 	Receipt *Receipt `json:"receipt,omitempty"`
+	// Current holds the server's values of the mutation's fields, sent with
+	// duplicate and conflict outcomes. The device may have kept its own
+	// values while the mutation was pending (and pulled past the record
+	// meanwhile); it takes these for every field no other pending mutation
+	// sets, so it never keeps a value the server did not.
+	Current map[string]json.RawMessage `json:"current,omitempty"`
 }
 
 // Receipt says a record is safely on the server, and as which version.

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+)
+
+// adminCmd does one administrative action directly on the server's data
+// folder. It works whether or not the server is running: SQLite in WAL mode
+// lets the two share the file, and every change is audited as the CLI.
+type adminCmd struct {
+	stdout, stderr io.Writer
+	action         string
+	data           string
+
+	name, username, role, team, password string
+	file, crn, officer, device           string
+
+	db *serverdb.DB
+}
+
+const adminUsage = `doorstep admin <action> [flags]
+
+Actions:
+  add-team      --name NAME
+  add-user      --username U --name "Full Name" --role officer|supervisor|admin|auditor [--team NAME] [--password P]
+                (a password is generated and printed when none is given)
+  import-cases  --file cases.csv        (columns in docs/import.md; all rows or none)
+  reassign      --crn X123456 --officer USERNAME
+  revoke-device --device ID
+  list-teams | list-users | list-devices
+
+Common flags: --data ./data (DOORSTEP_DATA), the server's data folder.
+`
+
+// cliActor is who the audit log names for changes made from this command.
+var cliActor = serverdb.Actor{UserID: "admin-cli", Role: schema.RoleAdmin}
+
+func (c *adminCmd) ParseFlags(args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(c.stderr, adminUsage)
+		return errors.New("admin: no action given")
+	}
+	c.action, args = args[0], args[1:]
+	fs := newFlagSet("admin "+c.action, c.stderr)
+	fs.StringVar(&c.data, "data", "./data", "the server's data folder")
+	switch c.action {
+	case "add-team":
+		fs.StringVar(&c.name, "name", "", "team name")
+	case "add-user":
+		fs.StringVar(&c.username, "username", "", "sign-in name")
+		fs.StringVar(&c.name, "name", "", "full name")
+		fs.StringVar(&c.role, "role", "officer", "officer, supervisor, admin or auditor")
+		fs.StringVar(&c.team, "team", "", "team name (officers and supervisors)")
+		fs.StringVar(&c.password, "password", "", "initial password (generated when empty)")
+	case "import-cases":
+		fs.StringVar(&c.file, "file", "", "CSV file of cases")
+	case "reassign":
+		fs.StringVar(&c.crn, "crn", "", "case reference")
+		fs.StringVar(&c.officer, "officer", "", "username of the new officer")
+	case "revoke-device":
+		fs.StringVar(&c.device, "device", "", "device id")
+	case "list-teams", "list-users", "list-devices":
+	default:
+		fmt.Fprint(c.stderr, adminUsage)
+		return fmt.Errorf("admin: unknown action %q", c.action)
+	}
+	return parseWithEnv(fs, args)
+}
+
+func (c *adminCmd) Run(ctx context.Context) error {
+	path := filepath.Join(c.data, serverDBFile)
+	if _, err := os.Stat(path); err != nil && c.action != "add-team" && c.action != "add-user" {
+		return fmt.Errorf("admin: no server database at %s (run the server once, or check --data): %w", path, err)
+	}
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return fmt.Errorf("admin: create data folder: %w", err)
+	}
+	var err error
+	if c.db, err = serverdb.Open(ctx, path, serverdb.Options{}); err != nil {
+		return err
+	}
+	switch c.action {
+	case "add-team":
+		return c.addTeam(ctx)
+	case "add-user":
+		return c.addUser(ctx)
+	case "import-cases":
+		return c.importCases(ctx)
+	case "reassign":
+		return c.reassign(ctx)
+	case "revoke-device":
+		if c.device == "" {
+			return errors.New("admin revoke-device: --device is required")
+		}
+		if err := c.db.RevokeDevice(ctx, cliActor, c.device); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "device %s revoked: it gets no new tokens and wipes its data at its next contact\n", c.device)
+		return nil
+	}
+	return c.list(ctx)
+}
+
+func (c *adminCmd) addTeam(ctx context.Context) error {
+	if c.name == "" {
+		return errors.New("admin add-team: --name is required")
+	}
+	t := schema.Team{ID: schema.NewID(), Name: c.name}
+	if err := c.db.CreateTeam(ctx, cliActor, t); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "team %q created (id %s)\n", t.Name, t.ID)
+	return nil
+}
+
+func (c *adminCmd) addUser(ctx context.Context) error {
+	u := schema.User{ID: schema.NewID(), Username: c.username, Name: c.name, Role: schema.Role(c.role)}
+	if c.team != "" {
+		id, err := c.teamID(ctx, c.team)
+		if err != nil {
+			return err
+		}
+		u.TeamID = id
+	}
+	generated := c.password == ""
+	if generated {
+		c.password = newPassword()
+	}
+	if err := c.db.CreateUser(ctx, cliActor, u, c.password); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "user %s created (%s, id %s)\n", u.Username, u.Role, u.ID)
+	if generated {
+		fmt.Fprintf(c.stdout, "initial password: %s\n", c.password)
+	}
+	return nil
+}
+
+func (c *adminCmd) teamID(ctx context.Context, name string) (string, error) {
+	teams, err := c.db.ListTeams(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range teams {
+		if t.Name == name || t.ID == name {
+			return t.ID, nil
+		}
+	}
+	return "", fmt.Errorf("--team: no team named %q (see: doorstep admin list-teams)", name)
+}
+
+func (c *adminCmd) importCases(ctx context.Context) error {
+	if c.file == "" {
+		return errors.New("admin import-cases: --file is required")
+	}
+	f, err := os.Open(c.file)
+	if err != nil {
+		return fmt.Errorf("admin import-cases: %w", err)
+	}
+	defer f.Close()
+	rows, err := schema.ParseCasesCSV(f)
+	if err != nil {
+		return fmt.Errorf("%s: nothing imported:\n%w", c.file, err)
+	}
+	n, err := c.db.ImportCases(ctx, cliActor, rows)
+	if err != nil {
+		return fmt.Errorf("%s: nothing imported:\n%w", c.file, err)
+	}
+	fmt.Fprintf(c.stdout, "imported %d cases from %s\n", n, c.file)
+	return nil
+}
+
+func (c *adminCmd) reassign(ctx context.Context) error {
+	if c.crn == "" || c.officer == "" {
+		return errors.New("admin reassign: --crn and --officer are required")
+	}
+	cases, err := c.db.List(ctx, cliActor, "case", "")
+	if err != nil {
+		return err
+	}
+	for _, r := range cases {
+		var crn string
+		_ = json.Unmarshal(r.Fields["crn"], &crn)
+		if crn == c.crn {
+			if err := c.db.ReassignCase(ctx, cliActor, r.ID, c.officer); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "case %s reassigned to %s; it leaves the previous officer's tablet at its next sync\n", c.crn, c.officer)
+			return nil
+		}
+	}
+	return fmt.Errorf("--crn: no case %q", c.crn)
+}
+
+func (c *adminCmd) list(ctx context.Context) error {
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	switch c.action {
+	case "list-teams":
+		teams, err := c.db.ListTeams(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "ID\tNAME")
+		for _, t := range teams {
+			fmt.Fprintf(tw, "%s\t%s\n", t.ID, t.Name)
+		}
+	case "list-users":
+		users, err := c.db.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "USERNAME\tNAME\tROLE\tTEAM\tID")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Name, u.Role, orDash(u.TeamID), u.ID)
+		}
+	case "list-devices":
+		devs, err := c.db.ListDevices(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "ID\tUSER\tAPP\tLAST SYNC\tSKEW MS\tREVOKED")
+		for _, d := range devs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%v\n", d.ID, d.UserID, orDash(d.AppVersion), orDash(string(d.LastSyncAt)), d.ClockSkewMs, d.Revoked)
+		}
+	}
+	return nil
+}
+
+func (c *adminCmd) Close() error {
+	if c.db == nil {
+		return nil
+	}
+	return c.db.Close()
+}
+
+// newPassword returns a random password people can type: 16 characters
+// from an alphabet without look-alikes, about 80 bits.
+func newPassword() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:4]) + "-" + string(b[4:8]) + "-" + string(b[8:12]) + "-" + string(b[12:])
+}
+
+// serverDBFile is the server's SQLite file inside its data folder.
+const serverDBFile = "server.db"

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/schema/synth"
+	"doorstep/server"
+	"doorstep/syncer"
+)
+
+// benchCmd runs "doorstep bench sync": the standard sync scenarios against a
+// server it starts itself, over real HTTP on 127.0.0.1, with real SQLite on
+// both sides, in a temporary folder.
+type benchCmd struct {
+	stdout, stderr io.Writer
+	records        int
+	noopRounds     int
+	asJSON         bool
+	keep           bool
+}
+
+func (c *benchCmd) ParseFlags(args []string) error {
+	if len(args) == 0 || args[0] != "sync" {
+		return errors.New(`bench: the only benchmark is "sync": doorstep bench sync [--records N] [--json]`)
+	}
+	fs := newFlagSet("bench sync", c.stderr)
+	fs.IntVar(&c.records, "records", 10000, "records in the initial pull and the push")
+	fs.IntVar(&c.noopRounds, "noop-rounds", 200, "no-op syncs to time (the median is reported)")
+	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of a table")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary data folder")
+	if err := parseWithEnv(fs, args[1:]); err != nil {
+		return err
+	}
+	if c.records < 100 || c.records > 1_000_000 {
+		return fmt.Errorf("--records: %d is out of range (100 to 1000000)", c.records)
+	}
+	if c.noopRounds < 1 {
+		return fmt.Errorf("--noop-rounds: %d must be at least 1", c.noopRounds)
+	}
+	return nil
+}
+
+// benchResult is one scenario's figures.
+type benchResult struct {
+	Scenario      string  `json:"scenario"`
+	Records       int     `json:"records"`
+	Seconds       float64 `json:"seconds"`
+	RecordsPerSec float64 `json:"records_per_sec"`
+	Requests      int64   `json:"requests"`
+	BytesUp       int64   `json:"bytes_up"`
+	BytesDown     int64   `json:"bytes_down"`
+}
+
+func (c *benchCmd) Run(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "doorstep-bench-")
+	if err != nil {
+		return err
+	}
+	if !c.keep {
+		defer os.RemoveAll(dir)
+	}
+	results, err := runSyncBench(ctx, dir, c.records, c.noopRounds)
+	if err != nil {
+		return err
+	}
+	if c.asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{
+			"go": runtime.Version(), "cpus": runtime.NumCPU(), "results": results,
+		})
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\trecords\twall ms\trecords/s\trequests\tbytes up\tbytes down\t")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%d\t%d\t%d\t\n", r.Scenario, r.Records, r.Seconds*1000, r.RecordsPerSec, r.Requests, r.BytesUp, r.BytesDown)
+	}
+	fmt.Fprintf(tw, "\n(%s, %d CPUs)\n", runtime.Version(), runtime.NumCPU())
+	if c.keep {
+		fmt.Fprintf(tw, "data kept in %s\n", dir)
+	}
+	return tw.Flush()
+}
+
+// benchEnv is a server with one team, one officer and one case, and a
+// tablet agent signed in as that officer.
+type benchEnv struct {
+	srv     *server.Server
+	agent   *syncer.Agent
+	wire    *wireCounter
+	officer schema.User
+	caseID  string
+}
+
+const benchPassword = "bench-password-not-secret"
+
+func newBenchEnv(ctx context.Context, dir string, tabletName string) (*benchEnv, error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quiet})
+	if err != nil {
+		return nil, err
+	}
+	env := &benchEnv{srv: srv, wire: &wireCounter{}}
+	ds := synth.Generate(synth.Options{Seed: 7, Teams: 1, OfficersPerTeam: 1, CasesPerOfficer: 1, Now: time.Now(), HistoryDays: 30})
+	db := srv.DB()
+	for _, t := range ds.Teams {
+		if err := db.CreateTeam(ctx, cliActor, t); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range ds.Users {
+		if err := db.CreateUser(ctx, cliActor, u, benchPassword); err != nil {
+			return nil, err
+		}
+		if u.Role == schema.RoleOfficer {
+			env.officer = u
+		}
+	}
+	for _, r := range ds.Records {
+		if r.Entity == "case" {
+			env.caseID = r.ID
+		}
+	}
+	if err := db.Seed(ctx, cliActor, ds.Records); err != nil {
+		return nil, err
+	}
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	env.agent, err = syncer.Open(ctx, syncer.Config{
+		DataDir: filepath.Join(dir, tabletName), ServerURL: srv.URL(),
+		HTTPClient: env.wire.client(), Logger: quiet, AppVersion: version,
+		PullLimit: schema.MaxPullLimit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := env.agent.Login(ctx, env.officer.Username, benchPassword); err != nil {
+		return nil, err
+	}
+	if _, err := env.agent.SyncOnce(ctx); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+func (e *benchEnv) close() {
+	if e.agent != nil {
+		e.agent.Close()
+	}
+	e.srv.Close()
+}
+
+// measure runs f once and returns its figures.
+func (e *benchEnv) measure(name string, records int, f func() error) (benchResult, error) {
+	before := e.wire.snapshot()
+	start := time.Now()
+	if err := f(); err != nil {
+		return benchResult{}, fmt.Errorf("bench %s: %w", name, err)
+	}
+	d := time.Since(start)
+	w := e.wire.snapshot().sub(before)
+	r := benchResult{Scenario: name, Records: records, Seconds: d.Seconds(),
+		Requests: w.Requests, BytesUp: w.Up, BytesDown: w.Down}
+	if records > 0 {
+		r.RecordsPerSec = float64(records) / d.Seconds()
+	}
+	return r, nil
+}
+
+func runSyncBench(ctx context.Context, dir string, n, noopRounds int) ([]benchResult, error) {
+	env, err := newBenchEnv(ctx, dir, "tablet")
+	if err != nil {
+		return nil, err
+	}
+	defer env.close()
+	var results []benchResult
+	add := func(r benchResult, err error) error {
+		if err == nil {
+			results = append(results, r)
+		}
+		return err
+	}
+
+	// 1. Initial pull of n visit-sized records into an empty tablet.
+	visits := synth.BenchVisits(11, env.caseID, env.officer.ID, n)
+	if err := env.srv.DB().Seed(ctx, cliActor, visits); err != nil {
+		return nil, err
+	}
+	fresh, err := syncer.Open(ctx, syncer.Config{
+		DataDir: filepath.Join(dir, "fresh-tablet"), ServerURL: env.srv.URL(),
+		HTTPClient: env.wire.client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AppVersion: version, PullLimit: schema.MaxPullLimit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer fresh.Close()
+	if _, err := fresh.Login(ctx, env.officer.Username, benchPassword); err != nil {
+		return nil, err
+	}
+	if err := add(env.measure("initial pull", n, func() error {
+		rep, err := fresh.SyncOnce(ctx)
+		if err == nil && rep.Pulled < n {
+			err = fmt.Errorf("pulled %d records, want at least %d", rep.Pulled, n)
+		}
+		return err
+	})); err != nil {
+		return nil, err
+	}
+
+	// 2. Push of n new records made on the tablet (written locally first,
+	// untimed: the scenario is the sync).
+	if _, err := env.agent.SyncOnce(ctx); err != nil { // catch up with the seeded visits
+		return nil, err
+	}
+	writes := make([]syncer.Write, 0, n)
+	for _, v := range synth.BenchVisits(12, env.caseID, env.officer.ID, n) {
+		// Drafts, not signed visits, so the incremental scenarios can change them.
+		delete(v.Fields, "signed_at")
+		delete(v.Fields, "signed_by")
+		v.Fields["status"] = json.RawMessage(`"draft"`)
+		writes = append(writes, syncer.Write{Entity: v.Entity, ID: v.ID, CaseID: v.CaseID, Fields: v.Fields})
+	}
+	if err := env.agent.PutMany(ctx, writes); err != nil {
+		return nil, err
+	}
+	if err := add(env.measure("push", n, func() error {
+		rep, err := env.agent.SyncOnce(ctx)
+		if err == nil && rep.Applied != n {
+			err = fmt.Errorf("server applied %d of %d", rep.Applied, n)
+		}
+		return err
+	})); err != nil {
+		return nil, err
+	}
+
+	// 3. Incremental: 100 records changed on the server (a supervisor's
+	// notes on drafts), pulled by the tablet.
+	for i := 0; i < 100; i++ {
+		fields := map[string]json.RawMessage{"observation_notes": json.RawMessage(fmt.Sprintf("%q", fmt.Sprintf("supervisor note %d", i)))}
+		if _, err := env.srv.DB().Write(ctx, cliActor, "visit", writes[100+i].ID, "", fields); err != nil {
+			return nil, fmt.Errorf("bench: change on server: %w", err)
+		}
+	}
+	if err := add(env.measure("incremental pull of 100", 100, func() error {
+		rep, err := env.agent.SyncOnce(ctx)
+		if err == nil && rep.Pulled < 100 {
+			err = fmt.Errorf("pulled %d, want 100", rep.Pulled)
+		}
+		return err
+	})); err != nil {
+		return nil, err
+	}
+
+	// 4. Incremental: 100 records changed on the tablet, pushed.
+	changes := make([]syncer.Write, 100)
+	for i := range changes {
+		changes[i] = syncer.Write{Entity: "visit", ID: writes[i].ID, CaseID: env.caseID,
+			Fields: map[string]json.RawMessage{"next_visit_on": json.RawMessage(`"2026-12-01"`)}}
+	}
+	if err := env.agent.PutMany(ctx, changes); err != nil {
+		return nil, err
+	}
+	if err := add(env.measure("incremental push of 100", 100, func() error {
+		rep, err := env.agent.SyncOnce(ctx)
+		if err == nil && rep.Applied+rep.Conflicts != 100 {
+			err = fmt.Errorf("server answered %d of 100", rep.Applied+rep.Conflicts)
+		}
+		return err
+	})); err != nil {
+		return nil, err
+	}
+
+	// 5. No-op sync: nothing to send, nothing to receive. Median of many.
+	durs := make([]time.Duration, 0, noopRounds)
+	before := env.wire.snapshot()
+	for i := 0; i < noopRounds; i++ {
+		start := time.Now()
+		if _, err := env.agent.SyncOnce(ctx); err != nil {
+			return nil, fmt.Errorf("bench no-op: %w", err)
+		}
+		durs = append(durs, time.Since(start))
+	}
+	w := env.wire.snapshot().sub(before)
+	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
+	results = append(results, benchResult{Scenario: "no-op sync (median)", Seconds: durs[len(durs)/2].Seconds(),
+		Requests: w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds)})
+	return results, nil
+}
+
+func (c *benchCmd) Close() error { return nil }

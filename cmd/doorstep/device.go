@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"doorstep/syncer"
+	"doorstep/syncer/localapi"
+)
+
+// deviceCmd is the tablet agent: "doorstep device" runs it (local store,
+// background sync, local API); "doorstep device login|sync|status" each do
+// one thing against the same data folder and stop.
+type deviceCmd struct {
+	stdout, stderr io.Writer
+	action         string // "", login, sync, status
+
+	server, data, addr, logLevel string
+	interval                     time.Duration
+	username, password           string
+	asJSON                       bool
+
+	agent *syncer.Agent
+	api   *localapi.API
+}
+
+func newDeviceCmd(args []string, stdout, stderr io.Writer) *deviceCmd {
+	c := &deviceCmd{stdout: stdout, stderr: stderr}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		c.action = args[0]
+	}
+	return c
+}
+
+func (c *deviceCmd) ParseFlags(args []string) error {
+	switch c.action {
+	case "", "login", "sync", "status":
+	default:
+		return fmt.Errorf("device: unknown action %q (want login, sync or status, or none to run the agent)", c.action)
+	}
+	fs := newFlagSet("device "+c.action, c.stderr)
+	fs.StringVar(&c.server, "server", "", "the central server's URL, e.g. http://127.0.0.1:8080 (remembered after login)")
+	fs.StringVar(&c.data, "data", "./device-data", "the tablet's data folder")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	switch c.action {
+	case "":
+		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API")
+		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background")
+	case "login":
+		fs.StringVar(&c.username, "username", "", "the officer's username")
+		fs.StringVar(&c.password, "password", "", "the password (or DOORSTEP_PASSWORD; asked on the terminal when empty)")
+	case "status":
+		fs.BoolVar(&c.asJSON, "json", false, "print JSON")
+	}
+	return parseWithEnv(fs, args)
+}
+
+func (c *deviceCmd) open(ctx context.Context) error {
+	log, err := newLogger(c.stderr, c.logLevel)
+	if err != nil {
+		return err
+	}
+	c.agent, err = syncer.Open(ctx, syncer.Config{
+		DataDir: c.data, ServerURL: c.server, Logger: log,
+		Interval: c.interval, AppVersion: version,
+	})
+	return err
+}
+
+func (c *deviceCmd) Run(ctx context.Context) error {
+	if err := c.open(ctx); err != nil {
+		return err
+	}
+	switch c.action {
+	case "login":
+		return c.login(ctx)
+	case "sync":
+		rep, err := c.agent.SyncOnce(ctx)
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		fmt.Fprintf(c.stdout, "synced in %s: pushed %d (applied %d, duplicates %d, conflicts %d, set aside %d), pulled %d, removed %d, %d requests\n",
+			rep.Duration.Round(time.Millisecond), rep.Pushed, rep.Applied, rep.Duplicates, rep.Conflicts, rep.Rejected, rep.Pulled, rep.Removed, rep.Requests)
+		return nil
+	case "status":
+		return c.status(ctx)
+	}
+	return c.runAgent(ctx)
+}
+
+func (c *deviceCmd) login(ctx context.Context) error {
+	if c.username == "" {
+		return errors.New("device login: --username is required")
+	}
+	if c.password == "" {
+		c.password = os.Getenv("DOORSTEP_PASSWORD")
+	}
+	if c.password == "" {
+		fmt.Fprint(c.stderr, "password: ")
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("device login: no password given (use --password, DOORSTEP_PASSWORD or type it)")
+		}
+		c.password = strings.TrimRight(line, "\r\n")
+	}
+	u, err := c.agent.Login(ctx, c.username, c.password)
+	if err != nil {
+		return fmt.Errorf("device login: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "signed in as %s (%s, %s) on device %s\n", u.Name, u.Username, u.Role, c.agent.DeviceID())
+	return nil
+}
+
+func (c *deviceCmd) status(ctx context.Context) error {
+	st, err := c.agent.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if c.asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	user := "(signed out)"
+	if st.User != nil {
+		user = fmt.Sprintf("%s (%s, %s)", st.User.Name, st.User.Username, st.User.Role)
+	}
+	last := "never"
+	if !st.LastSyncAt.IsZero() {
+		last = st.LastSyncAt.Local().Format("2006-01-02 15:04:05")
+	}
+	fmt.Fprintf(tw, "server\t%s\n", orDash(st.ServerURL))
+	fmt.Fprintf(tw, "device\t%s\n", st.DeviceID)
+	fmt.Fprintf(tw, "officer\t%s\n", user)
+	fmt.Fprintf(tw, "last successful sync\t%s\n", last)
+	fmt.Fprintf(tw, "waiting to send\t%d\n", st.Pending)
+	fmt.Fprintf(tw, "set aside (rejected)\t%d\n", st.Rejected)
+	fmt.Fprintf(tw, "open conflicts\t%d\n", st.Conflicts)
+	fmt.Fprintf(tw, "clock skew\t%d ms\n", st.ClockSkewMs)
+	if st.LastError != "" {
+		fmt.Fprintf(tw, "last error\t%s\n", st.LastError)
+	}
+	if st.UpdateRequired {
+		fmt.Fprintf(tw, "update\trequired: this app is too old to receive changes\n")
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (c *deviceCmd) runAgent(ctx context.Context) error {
+	log, _ := newLogger(c.stderr, c.logLevel)
+	c.api = localapi.New(c.agent, localapi.Config{Addr: c.addr, Logger: log})
+	if err := c.api.Start(); err != nil {
+		return err
+	}
+	log.Info("tablet agent running", "local_api", c.api.URL(), "data", c.data, "device", c.agent.DeviceID())
+	return c.agent.Run(ctx)
+}
+
+func (c *deviceCmd) Close() error {
+	var errs []error
+	if c.api != nil {
+		errs = append(errs, c.api.Close())
+	}
+	if c.agent != nil {
+		errs = append(errs, c.agent.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"doorstep/server"
+)
+
+// serverCmd runs the central server until interrupted.
+type serverCmd struct {
+	stdout, stderr io.Writer
+	addr, data     string
+	db, logLevel   string
+	srv            *server.Server
+}
+
+func (c *serverCmd) ParseFlags(args []string) error {
+	fs := newFlagSet("server", c.stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database and the token signing secret")
+	fs.StringVar(&c.db, "db", "", "database URL; empty means SQLite in the data folder")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	return checkDBFlag(c.db)
+}
+
+// checkDBFlag refuses database URLs this build cannot serve yet.
+func checkDBFlag(db string) error {
+	switch {
+	case db == "" || strings.HasPrefix(db, "sqlite:"):
+		return nil
+	case strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"):
+		return fmt.Errorf("--db: PostgreSQL is not supported by this build yet; leave --db empty to use SQLite in --data")
+	default:
+		return fmt.Errorf("--db: %q is not a database URL this build understands (leave it empty for SQLite)", db)
+	}
+}
+
+func (c *serverCmd) Run(ctx context.Context) error {
+	log, err := newLogger(c.stderr, c.logLevel)
+	if err != nil {
+		return err
+	}
+	c.srv, err = server.Open(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := c.srv.Start(); err != nil {
+		return err
+	}
+	log.Info("server listening", "url", c.srv.URL(), "data", c.data)
+	<-ctx.Done()
+	log.Info("server stopping")
+	return nil
+}
+
+func (c *serverCmd) Close() error {
+	if c.srv == nil {
+		return nil
+	}
+	return c.srv.Close()
+}

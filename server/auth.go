@@ -1,0 +1,185 @@
+package server
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// tokenIssuer is the iss claim of every access token.
+const tokenIssuer = "doorstep"
+
+// claims are the access token's claims (docs/sync-protocol.md §5).
+type claims struct {
+	Role   string `json:"role"`
+	Team   string `json:"team,omitempty"`
+	Device string `json:"dev,omitempty"`
+	jwt.RegisteredClaims
+}
+
+func (s *Server) accessToken(u schema.User, deviceID string) (string, error) {
+	now := s.cfg.Now()
+	c := claims{Role: string(u.Role), Team: u.TeamID, Device: deviceID, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: tokenIssuer, Subject: u.ID,
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
+	}}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.secret)
+}
+
+// parseToken verifies an access token with the algorithm pinned to HS256,
+// so "alg: none" and tokens signed any other way are refused.
+func (s *Server) parseToken(tok string) (*claims, error) {
+	var c claims
+	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(tokenIssuer),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
+	switch {
+	case err == nil:
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, errorf(schema.ECodeTokenExpired, "Authorization", "the access token has expired; refresh it")
+	default:
+		return nil, errorf(schema.ECodeUnauthorized, "Authorization", "the access token is not valid")
+	}
+	if c.Subject == "" || !schema.Role(c.Role).Valid() {
+		return nil, errorf(schema.ECodeUnauthorized, "Authorization", "the access token is not valid")
+	}
+	return &c, nil
+}
+
+// authed requires a valid access token from a device that is not revoked,
+// and puts the actor in the request's locals.
+func (s *Server) authed(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		return errorf(schema.ECodeUnauthorized, "Authorization", "sign in first: send Authorization: Bearer <access token>")
+	}
+	cl, err := s.parseToken(tok)
+	if err != nil {
+		return err
+	}
+	if cl.Device != "" {
+		revoked, err := s.db.DeviceRevoked(c.UserContext(), cl.Device)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			return serverdb.ErrDeviceRevoked
+		}
+	}
+	c.Locals("actor", serverdb.Actor{UserID: cl.Subject, Role: schema.Role(cl.Role), TeamID: cl.Team, DeviceID: cl.Device})
+	return c.Next()
+}
+
+func actorOf(c *fiber.Ctx) serverdb.Actor {
+	a, _ := c.Locals("actor").(serverdb.Actor)
+	return a
+}
+
+func (s *Server) adminOnly(c *fiber.Ctx) error {
+	if actorOf(c).Role != schema.RoleAdmin {
+		return errorf(schema.ECodeForbidden, "", "only an admin may do this")
+	}
+	return c.Next()
+}
+
+func (s *Server) tokenResponse(c *fiber.Ctx, u schema.User, deviceID, refresh string) error {
+	access, err := s.accessToken(u, deviceID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(schema.TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL / time.Second),
+		RefreshToken: refresh, User: u, ServerTime: s.cfg.Now().UTC()})
+}
+
+// login: POST /v1/auth/login.
+func (s *Server) login(c *fiber.Ctx) error {
+	body, err := readBody(c, schema.MaxBody)
+	if err != nil {
+		return err
+	}
+	var req schema.LoginRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Username == "":
+		return errorf(schema.ECodeRequired, "username", "username is required")
+	case req.Password == "":
+		return errorf(schema.ECodeRequired, "password", "password is required")
+	case req.DeviceID == "":
+		return errorf(schema.ECodeRequired, "device_id", "device_id is required")
+	case len(req.Username) > 100 || len(req.Password) > 200:
+		return errorf(schema.ECodeInvalid, "username", "username or password too long")
+	}
+	addr := c.IP()
+	if blocked, wait := s.limiter.blocked(req.Username, addr); blocked {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return errorf(schema.ECodeRateLimited, "username", "too many failed sign-ins; try again in %d minutes", int(math.Ceil(wait.Minutes())))
+	}
+	u, err := s.db.Authenticate(c.UserContext(), req.Username, req.Password)
+	if err != nil {
+		if schema.ErrorCode(err) == schema.ECodeUnauthorized {
+			s.limiter.fail(req.Username, addr)
+		}
+		return err
+	}
+	s.limiter.succeed(req.Username)
+	refresh, err := s.db.Login(c.UserContext(), u, req.DeviceID, serverdb.DeviceInfo{Name: req.DeviceName, AppVersion: req.AppVersion}, s.cfg.RefreshTTL)
+	if err != nil {
+		return err
+	}
+	return s.tokenResponse(c, u, req.DeviceID, refresh)
+}
+
+// refresh: POST /v1/auth/refresh.
+func (s *Server) refresh(c *fiber.Ctx) error {
+	body, err := readBody(c, schema.MaxBody)
+	if err != nil {
+		return err
+	}
+	var req schema.RefreshRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	if req.RefreshToken == "" {
+		return errorf(schema.ECodeRequired, "refresh_token", "refresh_token is required")
+	}
+	if req.DeviceID == "" {
+		return errorf(schema.ECodeRequired, "device_id", "device_id is required")
+	}
+	u, refresh, err := s.db.Refresh(c.UserContext(), req.RefreshToken, req.DeviceID, s.cfg.RefreshTTL)
+	if err != nil {
+		return err
+	}
+	return s.tokenResponse(c, u, req.DeviceID, refresh)
+}
+
+// logout: POST /v1/auth/logout revokes the device's refresh tokens.
+func (s *Server) logout(c *fiber.Ctx) error {
+	if err := s.db.Logout(c.UserContext(), actorOf(c)); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// me: GET /v1/me.
+func (s *Server) me(c *fiber.Ctx) error {
+	u, err := s.db.UserByID(c.UserContext(), actorOf(c).UserID)
+	if err != nil {
+		if schema.ErrorCode(err) == schema.ECodeNotFound {
+			return errorf(schema.ECodeUnauthorized, "Authorization", "the user of this token no longer exists")
+		}
+		return err
+	}
+	return c.JSON(u)
+}

@@ -1,0 +1,197 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"github.com/klauspost/compress/gzip"
+	"io"
+	"strings"
+
+	"doorstep/schema"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// statusOf is the one table from error codes to HTTP statuses. A code not
+// here is a bug of ours and answers 500.
+var statusOf = map[string]int{
+	schema.ECodeInvalid:        fiber.StatusBadRequest,
+	schema.ECodeRequired:       fiber.StatusBadRequest,
+	schema.ECodeWrongType:      fiber.StatusBadRequest,
+	schema.ECodeUnknownField:   fiber.StatusBadRequest,
+	schema.ECodeMalformed:      fiber.StatusBadRequest,
+	schema.ECodeUnknownEntity:  fiber.StatusNotFound,
+	schema.ECodeNotFound:       fiber.StatusNotFound,
+	schema.ECodeTooLarge:       fiber.StatusRequestEntityTooLarge,
+	schema.ECodeUnauthorized:   fiber.StatusUnauthorized,
+	schema.ECodeTokenExpired:   fiber.StatusUnauthorized,
+	schema.ECodeRefreshReused:  fiber.StatusUnauthorized,
+	schema.ECodeForbidden:      fiber.StatusForbidden,
+	schema.ECodeOutOfScope:     fiber.StatusForbidden,
+	schema.ECodeDeviceRevoked:  fiber.StatusForbidden,
+	schema.ECodeConflict:       fiber.StatusConflict,
+	schema.ECodeSigned:         fiber.StatusConflict,
+	schema.ECodeRateLimited:    fiber.StatusTooManyRequests,
+	schema.ECodeUpdateRequired: fiber.StatusUpgradeRequired,
+	schema.ECodeUnavailable:    fiber.StatusServiceUnavailable,
+	schema.ECodeInternal:       fiber.StatusInternalServerError,
+}
+
+// fiberCodes turns fiber's own errors (no route, body over the limit,
+// timeouts) into ours.
+func fromFiber(fe *fiber.Error) *schema.Error {
+	switch fe.Code {
+	case fiber.StatusRequestEntityTooLarge:
+		return schema.Errorf(schema.ECodeTooLarge, "", "the body is larger than the server accepts")
+	case fiber.StatusNotFound:
+		return schema.Errorf(schema.ECodeNotFound, "", "no such endpoint")
+	case fiber.StatusMethodNotAllowed:
+		return schema.Errorf(schema.ECodeNotFound, "", "no such endpoint for this method")
+	case fiber.StatusRequestTimeout:
+		return schema.Errorf(schema.ECodeMalformed, "", "the request was not received in time")
+	}
+	if fe.Code >= 400 && fe.Code < 500 {
+		return schema.Errorf(schema.ECodeMalformed, "", "%s", fe.Message)
+	}
+	return nil
+}
+
+// errorHandler answers every error as a schema.ErrorResponse. Errors of
+// ours (a *schema.Error anywhere in the chain) keep their code and field;
+// anything else is logged with the request id and answered 500.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	rid, _ := c.Locals("rid").(string)
+	if rid == "" { // refused by fasthttp before any handler ran
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		rid = hex.EncodeToString(b)
+		c.Set(schema.HeaderRequestID, rid)
+	}
+	e := schema.AsError(err)
+	var ie *schema.ImportError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ie):
+		e = schema.Errorf(schema.ECodeInvalid, "", "%s", ie.Error())
+	case e != nil:
+	case errors.As(err, &fe):
+		e = fromFiber(fe)
+	}
+	status, known := 0, false
+	if e != nil {
+		status, known = statusOf[e.Code]
+	}
+	if !known || e.Code == schema.ECodeInternal {
+		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
+		status = fiber.StatusInternalServerError
+		e = schema.Errorf(schema.ECodeInternal, "", "internal error (request id %s)", rid)
+	}
+	body := schema.ErrorResponse{Error: *e, RequestID: rid, Wipe: e.Code == schema.ECodeDeviceRevoked}
+	c.Response().Header.Del(fiber.HeaderContentEncoding)
+	return c.Status(status).JSON(body)
+}
+
+// requestID tags every request with an id, echoed in X-Request-Id and in
+// error bodies, so a user's report can be matched with the log.
+func (s *Server) requestID(c *fiber.Ctx) error {
+	rid := c.Get(schema.HeaderRequestID)
+	if rid == "" || len(rid) > 64 {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		rid = hex.EncodeToString(b)
+	}
+	c.Locals("rid", rid)
+	c.Set(schema.HeaderRequestID, rid)
+	return c.Next()
+}
+
+// readBody returns the request body, gunzipped when it says so, refusing
+// more than limit bytes after decompression.
+func readBody(c *fiber.Ctx, limit int) ([]byte, error) {
+	raw := c.Request().Body()
+	enc := strings.ToLower(strings.TrimSpace(c.Get(fiber.HeaderContentEncoding)))
+	switch enc {
+	case "", "identity":
+		if len(raw) > limit {
+			return nil, schema.Errorf(schema.ECodeTooLarge, "", "the body is %d bytes; the most is %d", len(raw), limit)
+		}
+		return raw, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, schema.Errorf(schema.ECodeMalformed, "", "the body is not valid gzip: %v", err)
+		}
+		defer zr.Close()
+		b, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
+		if err != nil {
+			return nil, schema.Errorf(schema.ECodeMalformed, "", "the gzip body is damaged or cut short: %v", err)
+		}
+		if len(b) > limit {
+			return nil, schema.Errorf(schema.ECodeTooLarge, "", "the body is more than %d bytes decompressed", limit)
+		}
+		return b, nil
+	}
+	return nil, schema.Errorf(schema.ECodeMalformed, "Content-Encoding", "Content-Encoding %q is not supported; use gzip or none", enc)
+}
+
+// decodeJSON decodes a body into v, turning decoder errors into errors
+// that name the field: malformed for bad JSON, wrong_type for a value of
+// the wrong type.
+func decodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return schema.Errorf(schema.ECodeMalformed, "", "the body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return schema.Errorf(schema.ECodeMalformed, "", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return schema.Errorf(schema.ECodeWrongType, field, "%s must be %s, not %s", field, describeGo(te.Type.Kind().String()), te.Value)
+	case errors.As(err, &se):
+		return schema.Errorf(schema.ECodeMalformed, "", "the body is not valid JSON: %v (at byte %d)", se, se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return schema.Errorf(schema.ECodeMalformed, "", "the body is cut short")
+	}
+	if e := schema.AsError(err); e != nil {
+		return e
+	}
+	return schema.Errorf(schema.ECodeMalformed, "", "the body does not decode: %v", err)
+}
+
+func describeGo(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "int", "int64", "int32", "float64", "uint16":
+		return "a number"
+	case "slice", "array":
+		return "a list"
+	case "map", "struct":
+		return "an object"
+	}
+	return "a " + kind
+}
+
+// errorf is a shorthand for handlers.
+func errorf(code, field, format string, args ...any) error {
+	return schema.Errorf(code, field, format, args...)
+}

@@ -1,0 +1,202 @@
+// Package server is Doorstep's central HTTP API: sign-in and tokens, the
+// sync endpoints tablets push to and pull from (docs/sync-protocol.md), a
+// REST view of every entity for browsers, and the admin endpoints. It is
+// the only package that knows fiber; storage is package serverdb.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+)
+
+// Config configures a Server. Zero values take the defaults in brackets.
+type Config struct {
+	Addr       string           // listen address ["127.0.0.1:8080"]; ":0" picks a port
+	DataDir    string           // folder of server.db (created) [required]
+	Logger     *slog.Logger     // [discard]
+	Now        func() time.Time // the clock, injected by tests [time.Now]
+	AccessTTL  time.Duration    // access token lifetime [15m]
+	RefreshTTL time.Duration    // refresh token lifetime [30 days]
+}
+
+// DBFile is the database file's name inside Config.DataDir.
+const DBFile = "server.db"
+
+// Server is the running HTTP API and its store.
+type Server struct {
+	cfg     Config
+	db      *serverdb.DB
+	app     *fiber.App
+	log     *slog.Logger
+	secret  []byte
+	limiter *loginLimiter
+
+	mu sync.Mutex
+	ln net.Listener
+}
+
+// Open creates the data folder, opens its database, loads (or makes, on the
+// first start) the token signing secret and builds the routes. It does not
+// listen yet: see Start.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: DataDir is required (--data)")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8080"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.AccessTTL <= 0 {
+		cfg.AccessTTL = 15 * time.Minute
+	}
+	if cfg.RefreshTTL <= 0 {
+		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: create data folder: %w", err)
+	}
+	db, err := serverdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), serverdb.Options{Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	secret, created, err := db.SettingOrInit(ctx, "jwt_secret", func() (string, error) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		return base64.RawStdEncoding.EncodeToString(b), nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("server: token secret: %w", err)
+	}
+	if created {
+		cfg.Logger.Info("generated a new token signing secret", "db", db.Path())
+	}
+	key, err := base64.RawStdEncoding.DecodeString(secret)
+	if err != nil || len(key) < 32 {
+		db.Close()
+		return nil, errors.New("server: the stored token signing secret is damaged; delete the jwt_secret setting to make a new one (everyone signs in again)")
+	}
+	s := &Server{cfg: cfg, db: db, log: cfg.Logger, secret: key, limiter: newLoginLimiter(cfg.Now)}
+	s.app = fiber.New(fiber.Config{
+		// A gzipped push may be a little larger than its limit when the
+		// data does not compress; the decompressed size is checked after.
+		BodyLimit:             schema.MaxPushBody + 1<<20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		// Values handed to the store outlive nothing, but copies keep a
+		// slip from ever aliasing fasthttp's reused buffers.
+		Immutable: true,
+	})
+	s.routes()
+	return s, nil
+}
+
+// DB returns the store, for wiring and tests.
+func (s *Server) DB() *serverdb.DB { return s.db }
+
+// App returns the fiber app, for tests that call it without a socket.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Start listens on the configured address and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w (is another server running? choose another --addr)", s.cfg.Addr, err)
+	}
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	go func() {
+		if err := s.app.Listener(ln); err != nil {
+			s.log.Error("server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL returns the base URL, "http://127.0.0.1:PORT", once started.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close stops accepting requests, lets those in flight finish (up to 10
+// s), then closes the store.
+func (s *Server) Close() error {
+	var errs []error
+	s.mu.Lock()
+	started := s.ln != nil
+	s.mu.Unlock()
+	if started {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.app.ShutdownWithContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("server: shutdown: %w", err))
+		}
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(s.requestID)
+	// A panic is a bug of ours: answer it as an internal error with the
+	// request id rather than let it take the server down.
+	app.Use(recover.New())
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+
+	v1 := app.Group("/v1")
+	v1.Post("/auth/login", s.login)
+	v1.Post("/auth/refresh", s.refresh)
+	v1.Post("/auth/logout", s.authed, s.logout)
+	v1.Get("/me", s.authed, s.me)
+
+	v1.Post("/sync/push", s.authed, s.push)
+	v1.Post("/sync/pull", s.authed, s.pull)
+
+	admin := v1.Group("/admin", s.authed, s.adminOnly)
+	admin.Post("/teams", s.createTeam)
+	admin.Post("/users", s.createUser)
+	admin.Post("/cases/:id/reassign", s.reassign)
+	admin.Get("/devices", s.listDevices)
+	admin.Post("/devices/:id/revoke", s.revokeDevice)
+
+	v1.Get("/:path", s.authed, s.listRecords)
+	v1.Get("/:path/:id", s.authed, s.getRecord)
+	v1.Post("/:path", s.authed, s.createRecord)
+	v1.Patch("/:path/:id", s.authed, s.patchRecord)
+
+	app.Use(func(c *fiber.Ctx) error {
+		return schema.Errorf(schema.ECodeNotFound, "", "no such endpoint: %s %s", c.Method(), c.Path())
+	})
+}

@@ -1,0 +1,74 @@
+package serverdb
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+)
+
+// benchVisit is a visit of about 1 KB, the size of a real recorded visit.
+func benchVisit(i int) map[string]json.RawMessage {
+	return raw("status", "draft", "type", "home_unannounced", "planned_type", "home_unannounced",
+		"outcome", "completed", "location", "home", "face_to_face", true,
+		"started_at", "2026-11-23T09:00:00Z", "ended_at", "2026-11-23T09:40:00Z",
+		"person_seen", "yes", "partner_present", "yes", "partner_seen_alone", "no",
+		"children_present", "not_known", "observations", []string{"poor_living_conditions", "fear"},
+		"observation_notes", strings.Repeat("Kitchen untidy, partner quiet, person engaged. ", 14),
+		"actions", []string{"manager_informed"}, "next_visit_on", "2026-12-07")
+}
+
+// BenchmarkPush applies batches of 1,000 new ~1 KB visits.
+func BenchmarkPush(b *testing.B) {
+	f := newFixture(b)
+	a := f.actor(f.asha, f.ashaDev)
+	ctx := context.Background()
+	const batch = 1000
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		muts := make([]schema.Mutation, batch)
+		for j := range muts {
+			muts[j] = mutation("visit", schema.NewID(), f.ashaCase, stamp(int64(i*batch+j+1), f.ashaDev), benchVisit(j))
+		}
+		b.StartTimer()
+		res, err := f.db.Push(ctx, a, muts)
+		if err != nil || res[batch-1].Status != schema.StatusApplied {
+			b.Fatalf("push: %v %+v", err, res[batch-1])
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkPull writes the first page of 10,000 ~1 KB visits (a tablet's
+// initial pull).
+func BenchmarkPull(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	recs := make([]schema.Record, 10000)
+	for i := range recs {
+		recs[i] = schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: f.ashaCase, Fields: benchVisit(i), DeviceTime: time.Now()}
+	}
+	if err := f.db.Seed(ctx, f.admin, recs); err != nil {
+		b.Fatal(err)
+	}
+	a := f.actor(f.asha, f.ashaDev)
+	var cw countWriter
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := f.db.Pull(ctx, a, schema.PullRequest{Limit: schema.MaxPullLimit}, &cw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cw.n)/float64(b.N)/1e6, "MB/pull")
+}
+
+type countWriter struct{ n int }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
+
+var _ io.Writer = (*countWriter)(nil)

@@ -1,0 +1,254 @@
+package serverdb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"doorstep/schema"
+)
+
+// Sentinel errors a caller branches on. They are *schema.Error values, so
+// the HTTP edge maps them by code like any other.
+var (
+	// ErrDeviceRevoked: the device was revoked; it must wipe its data.
+	ErrDeviceRevoked = schema.Errorf(schema.ECodeDeviceRevoked, "device_id", "this device was revoked by an admin; its local data must be erased")
+	// ErrRefreshReused: a spent refresh token came back; every token of the
+	// device has been revoked.
+	ErrRefreshReused = schema.Errorf(schema.ECodeRefreshReused, "refresh_token", "this refresh token was already used; every session of this device has been signed out, sign in again")
+)
+
+var deviceIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidDeviceID reports whether s can be a device id: 1-64 letters, digits,
+// '.', '_' or '-' (a UUID fits).
+func ValidDeviceID(s string) bool { return deviceIDRE.MatchString(s) }
+
+// DeviceInfo is what a device says about itself on login or sync.
+type DeviceInfo struct {
+	Name        string
+	AppVersion  string
+	Protocol    int
+	Schema      int
+	ClockSkewMs int64
+	HasSkew     bool
+}
+
+// Login registers (or recognises) the device for user u and issues a new
+// refresh token for it, valid for ttl. The password must have been checked
+// already (Authenticate), outside the write lock, because bcrypt is slow.
+func (db *DB) Login(ctx context.Context, u schema.User, deviceID string, info DeviceInfo, ttl time.Duration) (refresh string, err error) {
+	if !ValidDeviceID(deviceID) {
+		return "", schema.Errorf(schema.ECodeInvalid, "device_id", "device_id must be 1-64 letters, digits, '.', '_' or '-'")
+	}
+	err = db.update(ctx, func(tx *wtx) error {
+		var owner, revoked string
+		err := tx.QueryRowContext(ctx, `SELECT user_id, revoked_at FROM devices WHERE id = ?`, deviceID).Scan(&owner, &revoked)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO devices (id, user_id, name, app_version, registered_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				deviceID, u.ID, info.Name, info.AppVersion, tx.nowText, tx.nowText); err != nil {
+				return fmt.Errorf("register device: %w", err)
+			}
+			if err := tx.audit(ActorOf(u, deviceID), "register_device", "device", deviceID, "", map[string]any{"name": info.Name}); err != nil {
+				return err
+			}
+		case err != nil:
+			return fmt.Errorf("read device: %w", err)
+		case owner != u.ID:
+			return schema.Errorf(schema.ECodeForbidden, "device_id", "this device is registered to another user; an admin must revoke it first")
+		case revoked != "":
+			return ErrDeviceRevoked
+		default:
+			if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ?, app_version = CASE WHEN ? = '' THEN app_version ELSE ? END,
+				name = CASE WHEN ? = '' THEN name ELSE ? END WHERE id = ?`,
+				tx.nowText, info.AppVersion, info.AppVersion, info.Name, info.Name, deviceID); err != nil {
+				return fmt.Errorf("update device: %w", err)
+			}
+		}
+		refresh, err = tx.issueRefresh(u.ID, deviceID, ttl)
+		if err != nil {
+			return err
+		}
+		return tx.audit(ActorOf(u, deviceID), "login", "", "", "", nil)
+	})
+	return refresh, err
+}
+
+func hashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+func (t *wtx) issueRefresh(userID, deviceID string, ttl time.Duration) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make refresh token: %w", err)
+	}
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	_, err := t.ExecContext(t.ctx, `INSERT INTO refresh_tokens (hash, device_id, user_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		hashToken(tok), deviceID, userID, t.nowText, fmtTime(t.now.Add(ttl)))
+	if err != nil {
+		return "", fmt.Errorf("store refresh token: %w", err)
+	}
+	return tok, nil
+}
+
+// Refresh spends a refresh token presented by deviceID and issues a new one
+// (valid for ttl), returning the user it belongs to. A spent token
+// presented again revokes every token of the device (ErrRefreshReused): it
+// means someone kept a copy.
+func (db *DB) Refresh(ctx context.Context, token, deviceID string, ttl time.Duration) (u schema.User, refresh string, err error) {
+	bad := schema.Errorf(schema.ECodeUnauthorized, "refresh_token", "the refresh token is not valid; sign in again")
+	reused := false
+	err = db.update(ctx, func(tx *wtx) error {
+		var dev, userID, expires, spent, revoked, devRevoked string
+		err := tx.QueryRowContext(ctx, `SELECT t.device_id, t.user_id, t.expires_at, t.spent_at, t.revoked_at, d.revoked_at
+			FROM refresh_tokens t JOIN devices d ON d.id = t.device_id WHERE t.hash = ?`, hashToken(token)).
+			Scan(&dev, &userID, &expires, &spent, &revoked, &devRevoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return bad
+		}
+		if err != nil {
+			return fmt.Errorf("read refresh token: %w", err)
+		}
+		if dev != deviceID {
+			return bad
+		}
+		if devRevoked != "" {
+			return ErrDeviceRevoked
+		}
+		if spent != "" {
+			// Theft: revoke every live token of the device, and commit that.
+			if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at = ''`, tx.nowText, dev); err != nil {
+				return fmt.Errorf("revoke device tokens: %w", err)
+			}
+			reused = true
+			return tx.audit(Actor{UserID: userID, DeviceID: dev}, "refresh_reused", "device", dev, "", nil)
+		}
+		if revoked != "" || expires <= tx.nowText {
+			return bad
+		}
+		if u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID)); err != nil {
+			return fmt.Errorf("read user: %w", err)
+		}
+		if u.Disabled {
+			return schema.Errorf(schema.ECodeUnauthorized, "username", "this account is disabled; ask an admin")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = ? WHERE hash = ?`, tx.nowText, hashToken(token)); err != nil {
+			return fmt.Errorf("spend refresh token: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, tx.nowText, dev); err != nil {
+			return fmt.Errorf("update device: %w", err)
+		}
+		refresh, err = tx.issueRefresh(userID, dev, ttl)
+		return err
+	})
+	if err == nil && reused {
+		return schema.User{}, "", ErrRefreshReused
+	}
+	return u, refresh, err
+}
+
+// Logout revokes every live refresh token of the device.
+func (db *DB) Logout(ctx context.Context, actor Actor) error {
+	return db.update(ctx, func(tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE device_id = ? AND user_id = ? AND revoked_at = ''`,
+			tx.nowText, actor.DeviceID, actor.UserID); err != nil {
+			return fmt.Errorf("logout: %w", err)
+		}
+		return tx.audit(actor, "logout", "", "", "", nil)
+	})
+}
+
+// RevokeDevice marks a device revoked and revokes its tokens: it gets no
+// new tokens and is told to wipe at its next request.
+func (db *DB) RevokeDevice(ctx context.Context, actor Actor, deviceID string) error {
+	if err := requireAdmin(actor); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = ''`, tx.nowText, deviceID)
+		if err != nil {
+			return fmt.Errorf("revoke device: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var exists int
+			_ = tx.QueryRowContext(ctx, `SELECT count(*) FROM devices WHERE id = ?`, deviceID).Scan(&exists)
+			if exists == 0 {
+				return schema.Errorf(schema.ECodeNotFound, "device_id", "no device %q", deviceID)
+			}
+			return nil // already revoked
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at = ''`, tx.nowText, deviceID); err != nil {
+			return fmt.Errorf("revoke device tokens: %w", err)
+		}
+		return tx.audit(actor, "revoke_device", "device", deviceID, "", nil)
+	})
+}
+
+// DeviceRevoked reports whether the device is revoked. An unknown device is
+// not revoked (the token that named it was signed by us).
+func (db *DB) DeviceRevoked(ctx context.Context, deviceID string) (bool, error) {
+	var revoked string
+	err := db.r.QueryRowContext(ctx, `SELECT revoked_at FROM devices WHERE id = ?`, deviceID).Scan(&revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read device: %w", err)
+	}
+	return revoked != "", nil
+}
+
+// TouchDevice records what a device reported on a request: seen now, and
+// synced now when sync is true.
+func (db *DB) TouchDevice(ctx context.Context, deviceID string, info DeviceInfo, sync bool) error {
+	return db.update(ctx, func(tx *wtx) error {
+		lastSync := ""
+		if sync {
+			lastSync = tx.nowText
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ?,
+			last_sync_at = CASE WHEN ? = '' THEN last_sync_at ELSE ? END,
+			app_version = CASE WHEN ? = '' THEN app_version ELSE ? END,
+			protocol = CASE WHEN ? = 0 THEN protocol ELSE ? END,
+			schema = CASE WHEN ? = 0 THEN schema ELSE ? END,
+			clock_skew_ms = CASE WHEN ? THEN ? ELSE clock_skew_ms END
+			WHERE id = ?`,
+			tx.nowText, lastSync, lastSync, info.AppVersion, info.AppVersion, info.Protocol, info.Protocol,
+			info.Schema, info.Schema, info.HasSkew, info.ClockSkewMs, deviceID)
+		if err != nil {
+			return fmt.Errorf("touch device: %w", err)
+		}
+		return nil
+	})
+}
+
+// ListDevices returns every device, most recently seen first.
+func (db *DB) ListDevices(ctx context.Context) ([]schema.Device, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, user_id, name, app_version, protocol, schema, last_seen_at, last_sync_at, clock_skew_ms, revoked_at
+		FROM devices ORDER BY last_seen_at DESC, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.Device
+	for rows.Next() {
+		var d schema.Device
+		var seen, synced, revoked string
+		if err := rows.Scan(&d.ID, &d.UserID, &d.Name, &d.AppVersion, &d.Protocol, &d.Schema, &seen, &synced, &d.ClockSkewMs, &revoked); err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		d.LastSeenAt, d.LastSyncAt, d.Revoked = schema.Timestamp(seen), schema.Timestamp(synced), revoked != ""
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

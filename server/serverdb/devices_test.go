@@ -1,0 +1,69 @@
+package serverdb
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+)
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	u, err := f.db.Authenticate(ctx, "asha", testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Authenticate(ctx, "asha", "wrong password!"); schema.ErrorCode(err) != schema.ECodeUnauthorized {
+		t.Errorf("wrong password: %v", err)
+	}
+	tok1, err := f.db.Login(ctx, u, "tab-1", DeviceInfo{Name: "t"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Login(ctx, f.ben, "tab-1", DeviceInfo{}, time.Hour); schema.ErrorCode(err) != schema.ECodeForbidden {
+		t.Errorf("another user's device: %v, want forbidden", err)
+	}
+	got, tok2, err := f.db.Refresh(ctx, tok1, "tab-1", time.Hour)
+	if err != nil || got.ID != u.ID || tok2 == tok1 {
+		t.Fatalf("refresh = %v %v", got, err)
+	}
+	if _, _, err := f.db.Refresh(ctx, tok2, "other-device", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
+		t.Errorf("refresh from another device: %v", err)
+	}
+	// tok1 again: theft. Every token of the device dies, tok2 included.
+	if _, _, err := f.db.Refresh(ctx, tok1, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeRefreshReused {
+		t.Errorf("reuse: %v, want refresh_reused", err)
+	}
+	if _, _, err := f.db.Refresh(ctx, tok2, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
+		t.Errorf("token after reuse: %v, want unauthorized", err)
+	}
+	// Expiry.
+	tok3, _ := f.db.Login(ctx, u, "tab-1", DeviceInfo{}, time.Hour)
+	f.clock.Add(2 * time.Hour)
+	if _, _, err := f.db.Refresh(ctx, tok3, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
+		t.Errorf("expired refresh: %v", err)
+	}
+	// Revocation.
+	tok4, _ := f.db.Login(ctx, u, "tab-1", DeviceInfo{}, time.Hour)
+	if err := f.db.RevokeDevice(ctx, f.admin, "tab-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.db.Refresh(ctx, tok4, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeDeviceRevoked {
+		t.Errorf("refresh on revoked device: %v", err)
+	}
+	if _, err := f.db.Login(ctx, u, "tab-1", DeviceInfo{}, time.Hour); schema.ErrorCode(err) != schema.ECodeDeviceRevoked {
+		t.Errorf("login on revoked device: %v", err)
+	}
+	devs, _ := f.db.ListDevices(ctx)
+	revoked := false
+	for _, d := range devs {
+		if d.ID == "tab-1" {
+			revoked = d.Revoked
+		}
+	}
+	if !revoked {
+		t.Errorf("ListDevices does not show tab-1 revoked")
+	}
+}

@@ -1,0 +1,952 @@
+package serverdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"doorstep/schema"
+)
+
+// Push applies a batch of mutations from a device, in order, in one
+// transaction, and answers one result per mutation (docs/sync-protocol.md
+// §6). A mutation that is refused is stored with its reason and changes
+// nothing else; the rest of the batch goes on. The error is non-nil only
+// when the batch as a whole failed, and then nothing was applied.
+func (db *DB) Push(ctx context.Context, actor Actor, muts []schema.Mutation) ([]schema.MutationResult, error) {
+	if len(muts) > schema.MaxPushMutations {
+		return nil, schema.Errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(muts))
+	}
+	for _, m := range muts {
+		if !m.Clock.IsZero() {
+			db.clock.Observe(m.Clock)
+		}
+	}
+	var results []schema.MutationResult
+	err := db.update(ctx, func(t *wtx) error {
+		a, err := db.newApplier(t, actor, false)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		if err := a.prefetch(muts); err != nil {
+			return err
+		}
+		results = make([]schema.MutationResult, len(muts))
+		for i, m := range muts {
+			if results[i], err = a.apply(m); err != nil {
+				return fmt.Errorf("apply push batch: mutation %d (%s): %w", i, m.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// Write changes (or, when id is new, creates) one record on behalf of a
+// REST client: a mutation stamped by the server clock, through the same
+// apply path as a push. A refused write changes nothing and returns the
+// error; a signed record answers record_signed. An empty id creates a new
+// record; an empty caseID means the record's own case.
+func (db *DB) Write(ctx context.Context, actor Actor, entity, id, caseID string, fields map[string]json.RawMessage) (schema.Record, error) {
+	if id == "" {
+		id = schema.NewID()
+		if entity == "case" && caseID == "" {
+			caseID = id
+		}
+	}
+	m := schema.Mutation{ID: schema.NewID(), Entity: entity, RecordID: id, CaseID: caseID, Fields: fields,
+		Clock: db.clock.Now(), DeviceTime: db.now()}
+	var rec schema.Record
+	err := db.update(ctx, func(t *wtx) error {
+		a, err := db.newApplier(t, actor, true)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		if err := a.prefetch([]schema.Mutation{m}); err != nil {
+			return err
+		}
+		res, err := a.apply(m)
+		if err != nil {
+			return fmt.Errorf("write %s %s: %w", entity, id, err)
+		}
+		if res.Status == schema.StatusRejected {
+			return res.Error
+		}
+		r := a.records[id]
+		if r == nil {
+			return fmt.Errorf("write %s %s: record vanished", entity, id)
+		}
+		rec, err = r.record()
+		return err
+	})
+	return rec, err
+}
+
+// applier applies mutations inside one write transaction. It reads what a
+// batch needs in a few queries up front and keeps what it writes, so a
+// batch of a thousand new records costs a thousand inserts and no reads.
+type applier struct {
+	db    *DB
+	t     *wtx
+	actor Actor
+	// rest: a REST write; refusals abort the transaction instead of being
+	// stored, and a signed record is refused rather than turned into
+	// conflict records.
+	rest bool
+
+	insRecord, updRecord, touchRecord, insMutation, insAudit *sql.Stmt
+
+	records  map[string]*row       // by id; nil value: known absent
+	scopes   map[string]*caseScope // by case id; nil value: known absent
+	seen     map[string]seenMutation
+	authors  map[string]string // HLC node (device id) -> user id
+	da       map[string]bool   // case id -> has a live domestic-abuse flag
+	recordTS string
+}
+
+type seenMutation struct {
+	status, errText, lostText, recordID string
+}
+
+func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
+	a := &applier{db: db, t: t, actor: actor, rest: rest,
+		records: map[string]*row{}, scopes: map[string]*caseScope{}, seen: map[string]seenMutation{},
+		authors: map[string]string{}, da: map[string]bool{}}
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var s *sql.Stmt
+		s, err = t.PrepareContext(t.ctx, q)
+		return s
+	}
+	a.insRecord = prep(`INSERT INTO records (` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	a.updRecord = prep(`UPDATE records SET fields = ?, clocks = ?, version = ?, seq = ?, updated_at = ?, updated_by = ?, signed = ? WHERE id = ?`)
+	a.touchRecord = prep(`UPDATE records SET seq = ? WHERE id = ?`)
+	a.insMutation = prep(`INSERT INTO mutations (mutation_id, device_id, user_id, entity, record_id, case_id, status, error, lost, received_at, device_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	a.insAudit = prep(`INSERT INTO audit (at, user_id, device_id, action, entity, record_id, case_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("prepare apply statements: %w", err)
+	}
+	return a, nil
+}
+
+func (a *applier) close() {
+	for _, s := range []*sql.Stmt{a.insRecord, a.updRecord, a.touchRecord, a.insMutation, a.insAudit} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// prefetch reads, in three queries, the stored mutations, records and case
+// scopes the batch refers to.
+func (a *applier) prefetch(muts []schema.Mutation) error {
+	ctx := a.t.ctx
+	mids := make([]string, 0, len(muts))
+	rids := make([]string, 0, len(muts))
+	cids := make([]string, 0, len(muts))
+	for _, m := range muts {
+		mids = append(mids, m.ID)
+		rids = append(rids, m.RecordID)
+		cids = append(cids, m.CaseID)
+	}
+	rows, err := a.t.QueryContext(ctx, `SELECT mutation_id, status, error, lost, record_id FROM mutations
+		WHERE mutation_id IN (SELECT value FROM json_each(?))`, jsonIDList(uniq(mids)))
+	if err != nil {
+		return fmt.Errorf("read mutations: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var s seenMutation
+		if err := rows.Scan(&id, &s.status, &s.errText, &s.lostText, &s.recordID); err != nil {
+			rows.Close()
+			return fmt.Errorf("read mutations: %w", err)
+		}
+		a.seen[id] = s
+		rids = append(rids, s.recordID)
+	}
+	rows.Close()
+
+	if err := a.loadRecords(uniq(rids)); err != nil {
+		return err
+	}
+	for _, r := range a.records {
+		if r != nil {
+			cids = append(cids, r.caseID)
+		}
+	}
+	return a.loadScopes(uniq(cids))
+}
+
+func (a *applier) loadRecords(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := a.t.QueryContext(a.t.ctx, `SELECT `+recordCols+` FROM records WHERE id IN (SELECT value FROM json_each(?))`, jsonIDList(ids))
+	if err != nil {
+		return fmt.Errorf("read records: %w", err)
+	}
+	defer rows.Close()
+	for _, id := range ids {
+		a.records[id] = nil
+	}
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		a.records[r.id] = r
+	}
+	return rows.Err()
+}
+
+func (a *applier) loadScopes(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := a.t.QueryContext(a.t.ctx, `SELECT case_id, officer_id, team_id FROM case_scope WHERE case_id IN (SELECT value FROM json_each(?))`, jsonIDList(ids))
+	if err != nil {
+		return fmt.Errorf("read case scopes: %w", err)
+	}
+	defer rows.Close()
+	for _, id := range ids {
+		a.scopes[id] = nil
+	}
+	for rows.Next() {
+		var id string
+		s := &caseScope{}
+		if err := rows.Scan(&id, &s.officerID, &s.teamID); err != nil {
+			return fmt.Errorf("read case scopes: %w", err)
+		}
+		a.scopes[id] = s
+	}
+	return rows.Err()
+}
+
+// record returns the stored record id (nil when there is none), reading it
+// if the prefetch did not.
+func (a *applier) record(id string) (*row, error) {
+	if r, ok := a.records[id]; ok {
+		return r, nil
+	}
+	if err := a.loadRecords([]string{id}); err != nil {
+		return nil, err
+	}
+	return a.records[id], nil
+}
+
+func (a *applier) scope(caseID string) (*caseScope, error) {
+	if s, ok := a.scopes[caseID]; ok {
+		return s, nil
+	}
+	if err := a.loadScopes([]string{caseID}); err != nil {
+		return nil, err
+	}
+	return a.scopes[caseID], nil
+}
+
+// pendingConflict is a conflict record to write once the mutation is known
+// to be accepted.
+type pendingConflict struct {
+	field, reason           string
+	losing, winning         json.RawMessage
+	losingClock, winClock   string
+	losingAuthor, winAuthor string
+	losingDevice            string
+}
+
+// apply decides one mutation. Refusals come back as a rejected result; the
+// error is for failures of the store itself, which abort the batch.
+func (a *applier) apply(m schema.Mutation) (schema.MutationResult, error) {
+	res := schema.MutationResult{MutationID: m.ID}
+
+	// 1. Seen before: repeat the first outcome.
+	if s, ok := a.seen[m.ID]; ok {
+		res.Status = schema.StatusDuplicate
+		res.Original = s.status
+		if s.errText != "" {
+			res.Error = &schema.Error{}
+			_ = json.Unmarshal([]byte(s.errText), res.Error)
+		}
+		if s.lostText != "" {
+			_ = json.Unmarshal([]byte(s.lostText), &res.Lost)
+		}
+		r, err := a.record(s.recordID)
+		if err != nil {
+			return res, err
+		}
+		if r != nil {
+			res.Receipt = r.receipt()
+			if s.status != schema.StatusRejected {
+				if res.Current, err = currentOf(r, m); err != nil {
+					return res, err
+				}
+			}
+		}
+		return res, nil
+	}
+	if !schema.ValidID(m.ID) {
+		// Without a usable id the refusal cannot be stored under it.
+		res.Status = schema.StatusRejected
+		res.Error = schema.Errorf(schema.ECodeInvalid, "id", "a mutation id must be a UUID, not %q", m.ID)
+		return res, nil
+	}
+
+	caseID, cerr := a.check(m)
+	if cerr != nil {
+		return a.reject(m, res, cerr)
+	}
+	r, _ := a.record(m.RecordID)
+	if r == nil {
+		return a.create(m, res, caseID)
+	}
+	return a.change(m, res, r)
+}
+
+// check runs the checks that need no merge (§6 steps 2 and 3) and returns
+// the case the record belongs to.
+func (a *applier) check(m schema.Mutation) (string, error) {
+	spec, ok := schema.Entity(m.Entity)
+	if !ok {
+		return "", schema.Errorf(schema.ECodeUnknownEntity, "entity", "there is no entity %q", m.Entity)
+	}
+	if !schema.ValidID(m.RecordID) {
+		return "", schema.Errorf(schema.ECodeInvalid, "record_id", "record_id must be a UUID, not %q", m.RecordID)
+	}
+	if m.Clock.IsZero() {
+		return "", schema.Errorf(schema.ECodeRequired, "clock", "a mutation needs a clock stamp")
+	}
+	if len(m.Fields) == 0 {
+		return "", schema.Errorf(schema.ECodeRequired, "fields", "a mutation changes at least one field")
+	}
+	if err := spec.ValidateFields(m.Fields); err != nil {
+		return "", prefixField(err, "fields")
+	}
+	r, err := a.record(m.RecordID)
+	if err != nil {
+		return "", err
+	}
+	creating := r == nil
+	if !creating && r.entity != m.Entity {
+		return "", schema.Errorf(schema.ECodeInvalid, "entity", "record %s is a %s, not a %s", m.RecordID, r.entity, m.Entity)
+	}
+	if err := spec.CheckWriter(a.actor.Role, m.Fields, creating); err != nil {
+		return "", prefixFieldIfNamed(err)
+	}
+	if creating && spec.Name == "conflict" {
+		return "", schema.Errorf(schema.ECodeForbidden, "entity", "conflict records are created by the server only")
+	}
+
+	// 3. Scope.
+	caseID := m.CaseID
+	if !creating {
+		if m.CaseID != "" && m.CaseID != r.caseID {
+			return "", schema.Errorf(schema.ECodeInvalid, "case_id", "a record cannot move to another case (it belongs to %s)", r.caseID)
+		}
+		caseID = r.caseID
+	}
+	if creating && m.Entity == "case" {
+		if caseID != m.RecordID {
+			return "", schema.Errorf(schema.ECodeInvalid, "case_id", "a case's case_id is its own id")
+		}
+		s := caseScope{officerID: stringField(m.Fields, "officer_id"), teamID: stringField(m.Fields, "team_id")}
+		if !s.allows(a.actor) {
+			return "", schema.Errorf(schema.ECodeOutOfScope, "team_id", "you may only create cases in your own team")
+		}
+		return caseID, nil
+	}
+	if !schema.ValidID(caseID) {
+		return "", schema.Errorf(schema.ECodeInvalid, "case_id", "case_id must be a UUID, not %q", caseID)
+	}
+	s, err := a.scope(caseID)
+	if err != nil {
+		return "", err
+	}
+	if s == nil || !s.allows(a.actor) {
+		return "", schema.Errorf(schema.ECodeOutOfScope, "case_id", "case %s is not in your caseload", caseID)
+	}
+	return caseID, nil
+}
+
+// prefixFieldIfNamed puts "fields." before a field name that is a record
+// field (CheckWriter names "entity" or a field).
+func prefixFieldIfNamed(err error) error {
+	e := schema.AsError(err)
+	if e == nil || e.Field == "" || e.Field == "entity" {
+		return err
+	}
+	return prefixField(err, "fields")
+}
+
+// reject stores a refusal under the mutation id (a device's push) and
+// answers it. For a REST write the caller aborts the transaction instead.
+func (a *applier) reject(m schema.Mutation, res schema.MutationResult, err error) (schema.MutationResult, error) {
+	e := schema.AsError(err)
+	if e == nil {
+		return res, err // the store failed, not the mutation
+	}
+	res.Status = schema.StatusRejected
+	res.Error = e
+	if a.rest {
+		return res, nil
+	}
+	if err := a.logMutation(m, schema.StatusRejected, e, nil); err != nil {
+		return res, err
+	}
+	if r, _ := a.record(m.RecordID); r != nil {
+		res.Receipt = r.receipt()
+	}
+	return res, nil
+}
+
+func (a *applier) logMutation(m schema.Mutation, status string, e *schema.Error, lost []string) error {
+	errText, lostText := "", ""
+	if e != nil {
+		b, _ := json.Marshal(e)
+		errText = string(b)
+	}
+	if len(lost) > 0 {
+		b, _ := json.Marshal(lost)
+		lostText = string(b)
+	}
+	caseID := m.CaseID
+	if r := a.records[m.RecordID]; r != nil {
+		caseID = r.caseID
+	}
+	if _, err := a.insMutation.ExecContext(a.t.ctx, m.ID, a.actor.DeviceID, a.actor.UserID, m.Entity, m.RecordID, caseID,
+		status, errText, lostText, a.t.nowText, fmtTime(m.DeviceTime)); err != nil {
+		return fmt.Errorf("store mutation outcome: %w", err)
+	}
+	a.seen[m.ID] = seenMutation{status: status, errText: errText, lostText: lostText, recordID: m.RecordID}
+	return nil
+}
+
+func (a *applier) auditEvent(action string, r *row, detail string) error {
+	_, err := a.insAudit.ExecContext(a.t.ctx, a.t.nowText, a.actor.UserID, a.actor.DeviceID, action, r.entity, r.id, r.caseID, detail)
+	if err != nil {
+		return fmt.Errorf("write audit: %w", err)
+	}
+	return nil
+}
+
+// create makes a new record from a mutation (§6 step 4, and 7 when it is
+// signed at birth).
+func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID string) (schema.MutationResult, error) {
+	spec, _ := schema.Entity(m.Entity)
+	fields := make(map[string]json.RawMessage, len(m.Fields))
+	for k, v := range m.Fields {
+		if !isNullJSON(v) {
+			fields[k] = v
+		}
+	}
+	if err := validateFull(spec, m.RecordID, caseID, fields); err != nil {
+		return a.reject(m, res, prefixField(err, "fields"))
+	}
+	signed := spec.IsSigned(fields)
+	if signed && spec.Name == "visit" {
+		if err := a.checkSigning(caseID, m.RecordID, fields); err != nil {
+			return a.reject(m, res, err)
+		}
+	}
+	if spec.Name == "case" {
+		if err := a.checkCaseOwner(fields); err != nil {
+			return a.reject(m, res, err)
+		}
+	}
+	stamp := m.Clock.String()
+	clocks := make(map[string]string, len(fields))
+	for k := range m.Fields {
+		clocks[k] = stamp
+	}
+	r := &row{entity: m.Entity, id: m.RecordID, caseID: caseID, fields: fields, clocks: clocks, version: 1,
+		receivedAt: a.t.nowText, updatedAt: a.t.nowText, deviceTime: fmtTime(m.DeviceTime),
+		createdBy: a.actor.UserID, updatedBy: a.actor.UserID, signed: signed}
+	if err := r.encode(); err != nil {
+		return res, err
+	}
+	if err := a.insert(r); err != nil {
+		return res, err
+	}
+	if spec.Name == "case" {
+		if err := a.setCaseScope(r.id, caseScope{officerID: stringField(fields, "officer_id"), teamID: stringField(fields, "team_id")}); err != nil {
+			return res, err
+		}
+	}
+	action := "create"
+	if signed {
+		action = "create_signed"
+	}
+	if err := a.auditEvent(action, r, `{"mutation_id":"`+m.ID+`"}`); err != nil {
+		return res, err
+	}
+	if err := a.logMutation(m, schema.StatusApplied, nil, nil); err != nil {
+		return res, err
+	}
+	res.Status = schema.StatusApplied
+	res.Receipt = r.receipt()
+	return res, nil
+}
+
+// insert writes a new row with the next sequence number.
+func (a *applier) insert(r *row) error {
+	seq, err := a.t.nextSeq()
+	if err != nil {
+		return err
+	}
+	r.seq = seq
+	if _, err := a.insRecord.ExecContext(a.t.ctx, r.entity, r.id, r.caseID, r.fieldsText, r.clocksText, r.version, r.seq,
+		r.receivedAt, r.updatedAt, r.deviceTime, r.createdBy, r.updatedBy, boolInt(r.signed)); err != nil {
+		return fmt.Errorf("insert %s %s: %w", r.entity, r.id, err)
+	}
+	a.records[r.id] = r
+	return nil
+}
+
+// change applies a mutation to an existing record (§6 steps 5 to 7).
+func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (schema.MutationResult, error) {
+	spec, _ := schema.Entity(m.Entity)
+	if err := r.decode(); err != nil {
+		return res, err
+	}
+	stamp := m.Clock.String()
+	names := sortedNames(m.Fields)
+
+	// 5. A signed record never changes: every differing value is kept as a
+	// conflict the officer can turn into an amendment.
+	if r.signed {
+		if a.rest {
+			return a.reject(m, res, schema.Errorf(schema.ECodeSigned, "id", "%s %s is signed and cannot be changed; add an amendment", r.entity, r.id))
+		}
+		var conflicts []pendingConflict
+		var lost []string
+		for _, f := range names {
+			if sameJSON(r.fields[f], m.Fields[f]) {
+				continue
+			}
+			lost = append(lost, f)
+			conflicts = append(conflicts, pendingConflict{field: f, reason: "record_signed",
+				losing: m.Fields[f], losingClock: stamp, losingAuthor: a.actor.UserID, losingDevice: a.actor.DeviceID,
+				winning: r.fields[f], winClock: r.clocks[f]})
+		}
+		if err := a.writeConflicts(m, r, conflicts); err != nil {
+			return res, err
+		}
+		status := schema.StatusApplied
+		if len(lost) > 0 {
+			status = schema.StatusConflict
+			if err := a.touch(r); err != nil {
+				return res, err
+			}
+		}
+		if err := a.logMutation(m, status, nil, lost); err != nil {
+			return res, err
+		}
+		res.Status, res.Lost, res.Receipt = status, lost, r.receipt()
+		if status == schema.StatusConflict {
+			return res, setCurrent(&res, r, m)
+		}
+		return res, nil
+	}
+
+	// 6 and 7. Per field, last writer wins; a signature wins regardless.
+	signing := spec.IsSigned(m.Fields)
+	merged := make(map[string]json.RawMessage, len(r.fields)+len(m.Fields))
+	for k, v := range r.fields {
+		merged[k] = v
+	}
+	clocks := make(map[string]string, len(r.clocks)+len(m.Fields))
+	for k, v := range r.clocks {
+		clocks[k] = v
+	}
+	var conflicts []pendingConflict
+	var lost []string
+	applied := 0
+	for _, f := range names {
+		v := m.Fields[f]
+		stored := r.clocks[f]
+		later := stamp > stored // the text form sorts as the clock does
+		same := sameJSON(r.fields[f], v)
+		switch {
+		case signing:
+			if !later && !same {
+				conflicts = append(conflicts, pendingConflict{field: f, reason: "overwritten_by_signature",
+					losing: r.fields[f], losingClock: stored, winning: v, winClock: stamp, winAuthor: a.actor.UserID})
+			}
+		case later:
+		case !same && stamp != stored:
+			lost = append(lost, f)
+			conflicts = append(conflicts, pendingConflict{field: f, reason: "lww_lost",
+				losing: v, losingClock: stamp, losingAuthor: a.actor.UserID, losingDevice: a.actor.DeviceID,
+				winning: r.fields[f], winClock: stored})
+			continue
+		default:
+			continue // an equal value, or the very same stamp again
+		}
+		if isNullJSON(v) {
+			delete(merged, f)
+		} else {
+			merged[f] = v
+		}
+		clocks[f] = stamp
+		applied++
+	}
+
+	if applied > 0 {
+		if err := validateFull(spec, r.id, r.caseID, merged); err != nil {
+			return a.reject(m, res, prefixField(err, "fields"))
+		}
+		if signing && spec.Name == "visit" {
+			if err := a.checkSigning(r.caseID, r.id, merged); err != nil {
+				return a.reject(m, res, err)
+			}
+		}
+		var newScope caseScope
+		scopeChanged := false
+		if spec.Name == "case" {
+			newScope = caseScope{officerID: stringField(merged, "officer_id"), teamID: stringField(merged, "team_id")}
+			old := caseScope{officerID: stringField(r.fields, "officer_id"), teamID: stringField(r.fields, "team_id")}
+			if newScope != old {
+				if err := a.checkCaseOwner(merged); err != nil {
+					return a.reject(m, res, err)
+				}
+				scopeChanged = true
+			}
+		}
+		seq, err := a.t.nextSeq()
+		if err != nil {
+			return res, err
+		}
+		r.fields, r.clocks = merged, clocks
+		if err := r.encode(); err != nil {
+			return res, err
+		}
+		r.version++
+		r.seq = seq
+		r.updatedAt, r.updatedBy = a.t.nowText, a.actor.UserID
+		r.signed = spec.IsSigned(merged)
+		if _, err := a.updRecord.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.id); err != nil {
+			return res, fmt.Errorf("update %s %s: %w", r.entity, r.id, err)
+		}
+		if scopeChanged {
+			if err := a.setCaseScope(r.id, newScope); err != nil {
+				return res, err
+			}
+		}
+		action := "update"
+		if r.signed && signing {
+			action = "sign"
+		}
+		detail, _ := json.Marshal(map[string]any{"mutation_id": m.ID, "fields": names, "version": r.version})
+		if err := a.auditEvent(action, r, string(detail)); err != nil {
+			return res, err
+		}
+	}
+	if err := a.writeConflicts(m, r, conflicts); err != nil {
+		return res, err
+	}
+	status := schema.StatusApplied
+	if len(lost) > 0 {
+		status = schema.StatusConflict
+		if applied == 0 {
+			if err := a.touch(r); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := a.logMutation(m, status, nil, lost); err != nil {
+		return res, err
+	}
+	res.Status, res.Lost, res.Receipt = status, lost, r.receipt()
+	if status == schema.StatusConflict {
+		return res, setCurrent(&res, r, m)
+	}
+	return res, nil
+}
+
+// currentOf returns the record's values of the fields m sets (null for a
+// field the record does not have), for MutationResult.Current.
+func currentOf(r *row, m schema.Mutation) (map[string]json.RawMessage, error) {
+	if err := r.decode(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(m.Fields))
+	for f := range m.Fields {
+		if v, ok := r.fields[f]; ok {
+			out[f] = v
+		} else {
+			out[f] = json.RawMessage("null")
+		}
+	}
+	return out, nil
+}
+
+func setCurrent(res *schema.MutationResult, r *row, m schema.Mutation) error {
+	cur, err := currentOf(r, m)
+	res.Current = cur
+	return err
+}
+
+// touch gives a record that did not change a new sequence number. A device
+// whose change lost still shows its own value; the record must come back in
+// its next pull so that it takes the winning one (protocol §7).
+func (a *applier) touch(r *row) error {
+	seq, err := a.t.nextSeq()
+	if err != nil {
+		return err
+	}
+	r.seq = seq
+	if _, err := a.touchRecord.ExecContext(a.t.ctx, seq, r.id); err != nil {
+		return fmt.Errorf("touch %s %s: %w", r.entity, r.id, err)
+	}
+	return nil
+}
+
+// checkSigning runs the signing rules over the full visit about to be
+// signed. domesticAbuse comes from the case's live flags.
+func (a *applier) checkSigning(caseID, id string, fields map[string]json.RawMessage) error {
+	var v schema.Visit
+	if err := (schema.Record{Entity: "visit", ID: id, CaseID: caseID, Fields: fields}).Decode(&v); err != nil {
+		return schema.Errorf(schema.ECodeMalformed, "fields", "the visit does not decode: %v", err)
+	}
+	da, err := a.domesticAbuse(caseID)
+	if err != nil {
+		return err
+	}
+	if err := v.ValidateForSigning(da); err != nil {
+		return prefixField(err, "fields")
+	}
+	return nil
+}
+
+func (a *applier) domesticAbuse(caseID string) (bool, error) {
+	if v, ok := a.da[caseID]; ok {
+		return v, nil
+	}
+	rows, err := a.t.QueryContext(a.t.ctx, `SELECT id, fields FROM records WHERE case_id = ? AND entity = 'flag'`, caseID)
+	if err != nil {
+		return false, fmt.Errorf("read flags: %w", err)
+	}
+	defer rows.Close()
+	da := false
+	for rows.Next() {
+		var id, text string
+		if err := rows.Scan(&id, &text); err != nil {
+			return false, fmt.Errorf("read flags: %w", err)
+		}
+		var f schema.Flag
+		if json.Unmarshal([]byte(text), &f) == nil && f.IsDomesticAbuse() {
+			da = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	// Not cached: a flag written later in the same batch must count.
+	return da, nil
+}
+
+// checkCaseOwner checks that a case's officer and team exist and agree, so
+// that scope (officer's caseload, supervisor's team) stays meaningful.
+func (a *applier) checkCaseOwner(fields map[string]json.RawMessage) error {
+	officerID, teamID := stringField(fields, "officer_id"), stringField(fields, "team_id")
+	var role, team string
+	err := a.t.QueryRowContext(a.t.ctx, `SELECT role, coalesce(team_id, '') FROM users WHERE id = ?`, officerID).Scan(&role, &team)
+	if errors.Is(err, sql.ErrNoRows) {
+		return schema.Errorf(schema.ECodeInvalid, "fields.officer_id", "there is no user %q", officerID)
+	}
+	if err != nil {
+		return fmt.Errorf("read officer: %w", err)
+	}
+	if role != string(schema.RoleOfficer) && role != string(schema.RoleSupervisor) {
+		return schema.Errorf(schema.ECodeInvalid, "fields.officer_id", "user %s is an %s; a case is allocated to an officer or supervisor", officerID, role)
+	}
+	if team != teamID {
+		return schema.Errorf(schema.ECodeInvalid, "fields.team_id", "the officer is in team %s, not %s", team, teamID)
+	}
+	if a.actor.Role == schema.RoleSupervisor && teamID != a.actor.TeamID {
+		return schema.Errorf(schema.ECodeOutOfScope, "fields.team_id", "a supervisor may allocate cases within their own team only")
+	}
+	return nil
+}
+
+// setCaseScope keeps case_scope in step with a case's officer and team and,
+// when they change, numbers a revoke for each user who loses the case and a
+// grant for each who gains it, so their next pull removes or sends it.
+func (a *applier) setCaseScope(caseID string, s caseScope) error {
+	return setCaseScope(a.t, a.scopes, caseID, s)
+}
+
+func setCaseScope(t *wtx, cache map[string]*caseScope, caseID string, s caseScope) error {
+	ctx := t.ctx
+	old, ok := cache[caseID]
+	if !ok {
+		old = &caseScope{}
+		err := t.QueryRowContext(ctx, `SELECT officer_id, team_id FROM case_scope WHERE case_id = ?`, caseID).Scan(&old.officerID, &old.teamID)
+		if errors.Is(err, sql.ErrNoRows) {
+			old = nil
+		} else if err != nil {
+			return fmt.Errorf("read case scope: %w", err)
+		}
+	}
+	ns := s
+	cache[caseID] = &ns
+	if old == nil {
+		_, err := t.ExecContext(ctx, `INSERT INTO case_scope (case_id, officer_id, team_id) VALUES (?, ?, ?)`, caseID, s.officerID, s.teamID)
+		if err != nil {
+			return fmt.Errorf("insert case scope: %w", err)
+		}
+		return nil
+	}
+	if *old == s {
+		return nil
+	}
+	if _, err := t.ExecContext(ctx, `UPDATE case_scope SET officer_id = ?, team_id = ? WHERE case_id = ?`, s.officerID, s.teamID, caseID); err != nil {
+		return fmt.Errorf("update case scope: %w", err)
+	}
+	var revoke, grant []string
+	if old.officerID != s.officerID {
+		revoke = append(revoke, old.officerID)
+		grant = append(grant, s.officerID)
+	}
+	if old.teamID != s.teamID {
+		sup := func(team string) ([]string, error) {
+			rows, err := t.QueryContext(ctx, `SELECT id FROM users WHERE team_id = ? AND role = 'supervisor'`, team)
+			if err != nil {
+				return nil, fmt.Errorf("read supervisors: %w", err)
+			}
+			defer rows.Close()
+			var ids []string
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return nil, err
+				}
+				ids = append(ids, id)
+			}
+			return ids, rows.Err()
+		}
+		olds, err := sup(old.teamID)
+		if err != nil {
+			return err
+		}
+		news, err := sup(s.teamID)
+		if err != nil {
+			return err
+		}
+		revoke = append(revoke, olds...)
+		grant = append(grant, news...)
+	}
+	event := func(user, kind string) error {
+		if user == "" {
+			return nil
+		}
+		seq, err := t.nextSeq()
+		if err != nil {
+			return err
+		}
+		_, err = t.ExecContext(ctx, `INSERT INTO scope_events (seq, user_id, case_id, kind, at) VALUES (?, ?, ?, ?, ?)`, seq, user, caseID, kind, t.nowText)
+		if err != nil {
+			return fmt.Errorf("write scope event: %w", err)
+		}
+		return nil
+	}
+	// Revokes first, then grants: a user who both loses and gains the case
+	// (a supervisor who is also its new officer) ends on a grant.
+	for _, u := range revoke {
+		if err := event(u, "revoke"); err != nil {
+			return err
+		}
+	}
+	for _, u := range grant {
+		if err := event(u, "grant"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeConflicts stores each losing (or overwritten) value as a conflict
+// record of the same case, so it is pulled by the officer's tablet and
+// seen by the supervisor.
+func (a *applier) writeConflicts(m schema.Mutation, r *row, cs []pendingConflict) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	stamp := a.db.clock.Now().String()
+	for _, c := range cs {
+		if c.winAuthor == "" {
+			c.winAuthor = a.authorOf(c.winClock, r.updatedBy)
+		}
+		if c.losingAuthor == "" {
+			c.losingAuthor = a.authorOf(c.losingClock, r.updatedBy)
+		}
+		if c.losingDevice == "" {
+			c.losingDevice = clockNode(c.losingClock)
+		}
+		conf := schema.Conflict{RecordEntity: r.entity, RecordID: r.id, Field: c.field, Reason: c.reason,
+			LosingValue: jsonText(c.losing), LosingClock: c.losingClock, LosingAuthor: c.losingAuthor, LosingDevice: c.losingDevice,
+			MutationID: m.ID, WinningValue: jsonText(c.winning), WinningClock: c.winClock, WinningAuthor: c.winAuthor, Status: "open"}
+		fields := schema.FieldsOf(conf)
+		clocks := make(map[string]string, len(fields))
+		for k := range fields {
+			clocks[k] = stamp
+		}
+		cr := &row{entity: "conflict", id: schema.NewID(), caseID: r.caseID, fields: fields, clocks: clocks, version: 1,
+			receivedAt: a.t.nowText, updatedAt: a.t.nowText, createdBy: a.actor.UserID, updatedBy: a.actor.UserID}
+		if err := cr.encode(); err != nil {
+			return err
+		}
+		if err := a.insert(cr); err != nil {
+			return err
+		}
+		detail, _ := json.Marshal(map[string]any{"mutation_id": m.ID, "record_id": r.id, "field": c.field, "reason": c.reason})
+		if err := a.auditEvent("conflict", cr, string(detail)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// authorOf finds the user behind a stamp: its node is a device id (or
+// "server"); fallback when it cannot tell.
+func (a *applier) authorOf(stamp, fallback string) string {
+	node := clockNode(stamp)
+	if node == "" || node == "server" {
+		return fallback
+	}
+	if u, ok := a.authors[node]; ok {
+		return u
+	}
+	var u string
+	if err := a.t.QueryRowContext(a.t.ctx, `SELECT user_id FROM devices WHERE id = ?`, node).Scan(&u); err != nil {
+		u = fallback
+	}
+	a.authors[node] = u
+	return u
+}
+
+func clockNode(stamp string) string {
+	h, err := schema.ParseHLC(stamp)
+	if err != nil {
+		return ""
+	}
+	return h.Node
+}
+
+func jsonText(v json.RawMessage) string {
+	if isNullJSON(v) {
+		return "null"
+	}
+	return string(v)
+}

@@ -1,0 +1,343 @@
+package serverdb
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+
+	"doorstep/schema"
+)
+
+// row is one stored record as the apply path works on it. fields and clocks
+// are decoded from their JSON text only when a mutation needs them.
+type row struct {
+	entity, id, caseID string
+	fieldsText         string
+	clocksText         string
+	fields             map[string]json.RawMessage
+	clocks             map[string]string
+	version, seq       int64
+	receivedAt         string
+	updatedAt          string
+	deviceTime         string
+	createdBy          string
+	updatedBy          string
+	signed             bool
+}
+
+const recordCols = `entity, id, case_id, fields, clocks, version, seq, received_at, updated_at, device_time, created_by, updated_by, signed`
+
+func scanRow(s interface{ Scan(...any) error }) (*row, error) {
+	r := &row{}
+	var signed int
+	err := s.Scan(&r.entity, &r.id, &r.caseID, &r.fieldsText, &r.clocksText, &r.version, &r.seq,
+		&r.receivedAt, &r.updatedAt, &r.deviceTime, &r.createdBy, &r.updatedBy, &signed)
+	r.signed = signed == 1
+	return r, err
+}
+
+// decode fills fields and clocks from their text.
+func (r *row) decode() error {
+	if r.fields != nil {
+		return nil
+	}
+	r.fields = map[string]json.RawMessage{}
+	r.clocks = map[string]string{}
+	if err := json.Unmarshal([]byte(r.fieldsText), &r.fields); err != nil {
+		return fmt.Errorf("record %s: stored fields: %w", r.id, err)
+	}
+	if err := json.Unmarshal([]byte(r.clocksText), &r.clocks); err != nil {
+		return fmt.Errorf("record %s: stored clocks: %w", r.id, err)
+	}
+	return nil
+}
+
+// encode writes fields and clocks back to their text: keys sorted, values
+// compact, as json.Marshal would, without its reflection (push spends a
+// good part of its time here).
+func (r *row) encode() error {
+	b, err := appendObject(make([]byte, 0, 1024), r.fields)
+	if err != nil {
+		return fmt.Errorf("record %s: encode fields: %w", r.id, err)
+	}
+	r.fieldsText = string(b)
+	keys := make([]string, 0, len(r.clocks))
+	for k := range r.clocks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	c := make([]byte, 0, 48*len(keys)+2)
+	c = append(c, '{')
+	for i, k := range keys {
+		if i > 0 {
+			c = append(c, ',')
+		}
+		c = appendJSONString(c, k)
+		c = append(c, ':')
+		c = appendJSONString(c, r.clocks[k])
+	}
+	r.clocksText = string(append(c, '}'))
+	return nil
+}
+
+// appendObject appends m as a compact JSON object with sorted keys. Each
+// value must be valid JSON (the schema decoded it already).
+func appendObject(b []byte, m map[string]json.RawMessage) ([]byte, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		v := m[k]
+		if bytes.IndexAny(v, " \t\r\n") < 0 && len(v) > 0 {
+			b = append(b, v...)
+			continue
+		}
+		buf := bytes.NewBuffer(b)
+		if err := json.Compact(buf, v); err != nil {
+			return nil, fmt.Errorf("field %s: %w", k, err)
+		}
+		b = buf.Bytes()
+	}
+	return append(b, '}'), nil
+}
+
+func (r *row) receipt() *schema.Receipt {
+	return &schema.Receipt{Entity: r.entity, ID: r.id, Version: r.version,
+		ReceivedAt: parseTime(r.receivedAt), UpdatedAt: parseTime(r.updatedAt)}
+}
+
+func (r *row) record() (schema.Record, error) {
+	if err := r.decode(); err != nil {
+		return schema.Record{}, err
+	}
+	return schema.Record{Entity: r.entity, ID: r.id, CaseID: r.caseID, Fields: r.fields, Version: r.version,
+		ReceivedAt: parseTime(r.receivedAt), UpdatedAt: parseTime(r.updatedAt), DeviceTime: parseTime(r.deviceTime),
+		CreatedBy: r.createdBy, UpdatedBy: r.updatedBy}, nil
+}
+
+// scopeFilter returns the SQL condition on a case_id column that limits
+// reads to actor's scope, and its argument. Admins and auditors see all.
+func scopeFilter(actor Actor, col string) (string, []any, error) {
+	switch actor.Role {
+	case schema.RoleAdmin, schema.RoleAuditor:
+		return "1 = 1", nil, nil
+	case schema.RoleOfficer:
+		return col + " IN (SELECT case_id FROM case_scope WHERE officer_id = ?)", []any{actor.UserID}, nil
+	case schema.RoleSupervisor:
+		return col + " IN (SELECT case_id FROM case_scope WHERE team_id = ?)", []any{actor.TeamID}, nil
+	}
+	return "", nil, schema.Errorf(schema.ECodeForbidden, "", "role %q may not read records", actor.Role)
+}
+
+// caseScope is who may see one case.
+type caseScope struct{ officerID, teamID string }
+
+// allows reports whether actor's scope holds a case with scope s.
+func (s caseScope) allows(actor Actor) bool {
+	switch actor.Role {
+	case schema.RoleAdmin, schema.RoleAuditor:
+		return true
+	case schema.RoleOfficer:
+		return s.officerID == actor.UserID
+	case schema.RoleSupervisor:
+		return actor.TeamID != "" && s.teamID == actor.TeamID
+	}
+	return false
+}
+
+// Get returns one record the actor may see; not_found otherwise, so that
+// records out of scope are indistinguishable from missing ones.
+func (db *DB) Get(ctx context.Context, actor Actor, entity, id string) (schema.Record, error) {
+	cond, args, err := scopeFilter(actor, "case_id")
+	if err != nil {
+		return schema.Record{}, err
+	}
+	r, err := scanRow(db.r.QueryRowContext(ctx, `SELECT `+recordCols+` FROM records WHERE id = ? AND entity = ? AND `+cond,
+		append([]any{id, entity}, args...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return schema.Record{}, schema.Errorf(schema.ECodeNotFound, "id", "no %s %q", entity, id)
+	}
+	if err != nil {
+		return schema.Record{}, fmt.Errorf("get %s %s: %w", entity, id, err)
+	}
+	return r.record()
+}
+
+// ListOptions narrows List.
+type ListOptions struct {
+	// Limit caps the answer (0: no cap).
+	Limit int
+}
+
+// List returns the records of entity the actor may see, of one case when
+// caseID is set, oldest change first.
+func (db *DB) List(ctx context.Context, actor Actor, entity, caseID string, opts ...ListOptions) ([]schema.Record, error) {
+	if _, ok := schema.Entity(entity); !ok {
+		return nil, schema.Errorf(schema.ECodeUnknownEntity, "entity", "there is no entity %q", entity)
+	}
+	cond, args, err := scopeFilter(actor, "case_id")
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + recordCols + ` FROM records WHERE entity = ? AND ` + cond
+	args = append([]any{entity}, args...)
+	if caseID != "" {
+		q += ` AND case_id = ?`
+		args = append(args, caseID)
+	}
+	q += ` ORDER BY seq`
+	if len(opts) > 0 && opts[0].Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", opts[0].Limit)
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", entity, err)
+	}
+	defer rows.Close()
+	out := []schema.Record{}
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", entity, err)
+		}
+		rec, err := r.record()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, rows.Err()
+}
+
+// CountRecords returns how many records of entity ("" for all) are stored.
+func (db *DB) CountRecords(ctx context.Context, entity string) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE ? = '' OR entity = ?`, entity, entity).Scan(&n)
+	return n, err
+}
+
+// MaxSeq returns the highest change number handed out so far.
+func (db *DB) MaxSeq(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx, `SELECT value FROM sequence WHERE id = 1`).Scan(&n)
+	return n, err
+}
+
+// validatorType is the cross-field rule method some entity structs have.
+var validatorType = reflect.TypeOf((*interface{ Validate() error })(nil)).Elem()
+
+// hasValidator reports whether the entity's struct has cross-field rules;
+// decoding a record just to learn it has none would cost every write.
+func hasValidator(spec *schema.EntitySpec) bool {
+	return spec.Type.Implements(validatorType)
+}
+
+// validateFull checks a full field set: required fields present and the
+// entity's cross-field rules.
+func validateFull(spec *schema.EntitySpec, id, caseID string, fields map[string]json.RawMessage) error {
+	if err := spec.CheckCreate(fields); err != nil {
+		return err
+	}
+	if hasValidator(spec) {
+		if err := spec.Validate(id, caseID, fields); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixField puts prefix before the field an error names, so that a
+// field inside a mutation reads "fields.rosh".
+func prefixField(err error, prefix string) error {
+	e := schema.AsError(err)
+	if e == nil {
+		return err
+	}
+	f := prefix
+	if e.Field != "" {
+		f = prefix + "." + e.Field
+	}
+	return &schema.Error{Code: e.Code, Field: f, Message: e.Message}
+}
+
+// sameJSON reports whether two JSON values are the same value, ignoring
+// insignificant space. A missing value equals null.
+func sameJSON(a, b json.RawMessage) bool {
+	a, b = bytes.TrimSpace(a), bytes.TrimSpace(b)
+	if len(a) == 0 {
+		a = []byte("null")
+	}
+	if len(b) == 0 {
+		b = []byte("null")
+	}
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return false
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}
+
+func isNullJSON(v json.RawMessage) bool {
+	t := bytes.TrimSpace(v)
+	return len(t) == 0 || string(t) == "null"
+}
+
+// stringField reads a string field of a field map ("" when absent or not
+// a string).
+func stringField(fields map[string]json.RawMessage, name string) string {
+	var s string
+	_ = json.Unmarshal(fields[name], &s)
+	return s
+}
+
+func sortedNames(m map[string]json.RawMessage) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// jsonIDList encodes ids as a JSON array for `IN (SELECT value FROM
+// json_each(?))`, one round trip for a whole batch.
+func jsonIDList(ids []string) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+// uniq returns the distinct non-empty strings of in.
+func uniq(in []string) []string {
+	seen := make(map[string]bool, len(in))
+	out := in[:0:0]
+	for _, s := range in {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// RecordExists reports whether any record has this id, whatever its scope.
+func (db *DB) RecordExists(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE id = ?`, id).Scan(&n)
+	return n > 0, err
+}

@@ -1,0 +1,207 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/klauspost/compress/gzip"
+)
+
+// checkProtocol reads the Doorstep-Protocol header of a sync request and
+// refuses a device too new for this server, or older than min
+// (docs/sync-protocol.md §8).
+func checkProtocol(c *fiber.Ctx, min int) (int, error) {
+	h := c.Get(schema.HeaderProtocol)
+	p, err := strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || p < 1 {
+		return 0, errorf(schema.ECodeInvalid, schema.HeaderProtocol, "send the %s header: the sync protocol version (a number), not %q", schema.HeaderProtocol, h)
+	}
+	if p > schema.ProtocolVersion {
+		return p, errorf(schema.ECodeUpdateRequired, schema.HeaderProtocol, "this server speaks protocol %d, older than the app's %d; the server must be updated", schema.ProtocolVersion, p)
+	}
+	if p < min {
+		return p, errorf(schema.ECodeUpdateRequired, schema.HeaderProtocol, "protocol %d is too old; update the app (your data and outbox are kept)", p)
+	}
+	return p, nil
+}
+
+// deviceInfo reads what the device says about itself from the headers.
+func deviceInfo(c *fiber.Ctx, protocol int) serverdb.DeviceInfo {
+	info := serverdb.DeviceInfo{Protocol: protocol, AppVersion: c.Get(schema.HeaderAppVersion)}
+	if len(info.AppVersion) > 64 {
+		info.AppVersion = info.AppVersion[:64]
+	}
+	info.Schema, _ = strconv.Atoi(c.Get(schema.HeaderSchema))
+	if v, err := strconv.ParseInt(c.Get(schema.HeaderClockSkew), 10, 64); err == nil {
+		info.ClockSkewMs, info.HasSkew = v, true
+	}
+	return info
+}
+
+func (s *Server) touch(c *fiber.Ctx, protocol int) {
+	a := actorOf(c)
+	if a.DeviceID == "" {
+		return
+	}
+	if err := s.db.TouchDevice(c.UserContext(), a.DeviceID, deviceInfo(c, protocol), true); err != nil {
+		s.log.Warn("record device sync", "device", a.DeviceID, "err", err)
+	}
+}
+
+// pushBody is the push request with each mutation left raw, so that one
+// mutation that does not decode is refused alone rather than failing the
+// batch (one bad record never blocks the queue).
+type pushBody struct {
+	Mutations []json.RawMessage `json:"mutations"`
+}
+
+// push: POST /v1/sync/push.
+func (s *Server) push(c *fiber.Ctx) error {
+	protocol, err := checkProtocol(c, schema.MinPushProtocol)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(c, schema.MaxPushBody)
+	if err != nil {
+		return err
+	}
+	// The common case decodes in one pass; only a batch with a mutation
+	// that does not decode is taken apart mutation by mutation.
+	var whole schema.PushRequest
+	if json.Unmarshal(body, &whole) == nil {
+		if len(whole.Mutations) > schema.MaxPushMutations {
+			return errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(whole.Mutations))
+		}
+		results, err := s.db.Push(c.UserContext(), actorOf(c), whole.Mutations)
+		if err != nil {
+			return err
+		}
+		s.touch(c, protocol)
+		return s.sendJSON(c, schema.PushResponse{Results: results, ServerTime: s.cfg.Now().UTC()})
+	}
+	var req pushBody
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	if len(req.Mutations) > schema.MaxPushMutations {
+		return errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(req.Mutations))
+	}
+	results := make([]schema.MutationResult, len(req.Mutations))
+	muts := make([]schema.Mutation, 0, len(req.Mutations))
+	at := make([]int, 0, len(req.Mutations)) // index in the request of muts[i]
+	for i, raw := range req.Mutations {
+		var m schema.Mutation
+		if err := json.Unmarshal(raw, &m); err != nil {
+			var id struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(raw, &id)
+			e := schema.AsError(jsonError(err))
+			if e.Field != "" && e.Field != "body" {
+				e.Field = strings.TrimPrefix(e.Field, "mutations.")
+			}
+			results[i] = schema.MutationResult{MutationID: id.ID, Status: schema.StatusRejected, Error: e}
+			continue
+		}
+		muts = append(muts, m)
+		at = append(at, i)
+	}
+	res, err := s.db.Push(c.UserContext(), actorOf(c), muts)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		results[at[i]] = r
+	}
+	s.touch(c, protocol)
+	return s.sendJSON(c, schema.PushResponse{Results: results, ServerTime: s.cfg.Now().UTC()})
+}
+
+// pull: POST /v1/sync/pull.
+func (s *Server) pull(c *fiber.Ctx) error {
+	protocol, err := checkProtocol(c, schema.MinPullProtocol)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(c, schema.MaxBody)
+	if err != nil {
+		return err
+	}
+	var req schema.PullRequest
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeJSON(body, &req); err != nil {
+			return err
+		}
+	}
+	// The page is built in memory before a byte is sent, so a failure half
+	// way answers a clean error rather than a truncated document.
+	var buf bytes.Buffer
+	gz := acceptsGzip(c)
+	if gz {
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(&buf)
+		err = s.db.Pull(c.UserContext(), actorOf(c), req, zw)
+		if err == nil {
+			err = zw.Close()
+		}
+		gzipWriters.Put(zw)
+	} else {
+		err = s.db.Pull(c.UserContext(), actorOf(c), req, &buf)
+	}
+	if err != nil {
+		return err
+	}
+	s.touch(c, protocol)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+	if gz {
+		c.Set(fiber.HeaderContentEncoding, "gzip")
+	}
+	return c.Send(buf.Bytes())
+}
+
+// gzipWriters are reused: a gzip writer's tables cost more to make than a
+// small page costs to compress. BestSpeed: a page of 10,000 records
+// compresses about 8x either way, several times faster than the default.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
+
+func acceptsGzip(c *fiber.Ctx) bool {
+	return strings.Contains(c.Get(fiber.HeaderAcceptEncoding), "gzip")
+}
+
+// sendJSON answers v as JSON, gzipped when the client accepts it and the
+// body is worth compressing.
+func (s *Server) sendJSON(c *fiber.Ctx, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	if len(b) < 8<<10 || !acceptsGzip(c) {
+		return c.Send(b)
+	}
+	var buf bytes.Buffer
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
+	_, err = zw.Write(b)
+	if err == nil {
+		err = zw.Close()
+	}
+	gzipWriters.Put(zw)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentEncoding, "gzip")
+	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+	return c.Send(buf.Bytes())
+}

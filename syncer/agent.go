@@ -1,0 +1,255 @@
+// Package syncer is the tablet agent: it keeps the officer's caseload in a
+// local SQLite store (package devicedb), accepts local writes while offline,
+// each validated by package schema and recorded in the same transaction as an
+// outbox mutation, and syncs with the server: push the outbox, then pull
+// changes since a cursor, as docs/sync-protocol.md specifies.
+//
+// The tablet and the server share only package schema and the wire protocol;
+// this package never imports the server.
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/syncer/devicedb"
+)
+
+// Config configures an Agent. Zero values take the defaults in brackets.
+type Config struct {
+	// DataDir holds device.db. Required.
+	DataDir string
+	// ServerURL is the server's base URL ("https://doorstep.example"). ""
+	// keeps the one stored by an earlier run.
+	ServerURL string
+	// HTTPClient sends every request [a client of its own]. Tests put a
+	// fault-injecting RoundTripper in it.
+	HTTPClient *http.Client
+	Logger     *slog.Logger     // [discard]
+	Now        func() time.Time // the device clock [time.Now]
+	// Interval is the background sync period [30s].
+	Interval time.Duration
+	// Timeout bounds each request, body included [30s].
+	Timeout time.Duration
+	// BatchSize is the first and the largest push batch [500].
+	BatchSize int
+	// PullLimit is the page size asked of the server [2000].
+	PullLimit int
+	// AppVersion is sent with every request ["dev"].
+	AppVersion string
+	// AfterApplyPage, when set, runs inside each pull transaction after the
+	// page is applied and before its cursor is stored; an error aborts the
+	// transaction, as a crash at that point would. For tests.
+	AfterApplyPage func() error
+}
+
+func (c *Config) defaults() {
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Interval <= 0 {
+		c.Interval = 30 * time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 500
+	}
+	c.BatchSize = min(c.BatchSize, schema.MaxPushMutations)
+	if c.PullLimit <= 0 {
+		c.PullLimit = schema.DefaultPullLimit
+	}
+	c.PullLimit = min(c.PullLimit, schema.MaxPullLimit)
+	if c.AppVersion == "" {
+		c.AppVersion = "dev"
+	}
+	c.ServerURL = strings.TrimRight(c.ServerURL, "/")
+}
+
+// Agent is one tablet: its store, its clock and its sync client. Its methods
+// are safe for concurrent use; syncs run one at a time.
+type Agent struct {
+	cfg      Config
+	db       *devicedb.DB
+	log      *slog.Logger
+	deviceID string
+	clock    *schema.Clock
+
+	syncMu sync.Mutex // one sync at a time
+	batch  int        // current push batch size, under syncMu
+
+	skewMs  atomic.Int64
+	hasSkew atomic.Bool
+	wake    chan struct{}
+}
+
+// Sentinel errors a caller branches on.
+var (
+	// ErrSignedOut: no usable tokens; the officer must sign in (data and
+	// outbox are kept).
+	ErrSignedOut = errors.New("signed out: sign in again to sync (local data and unsent changes are kept)")
+	// ErrDeviceRevoked: the server revoked this tablet; its local data was
+	// erased.
+	ErrDeviceRevoked = errors.New("this tablet was revoked by an administrator; its local data has been erased")
+	// ErrUpdateRequired: the server no longer serves pulls to this version;
+	// pushes still go.
+	ErrUpdateRequired = errors.New("update required: this app is too old to receive changes; update it (unsent changes are kept and still sent)")
+	// ErrNoServer: no server address is configured or stored.
+	ErrNoServer = errors.New("no server address: start the tablet with --server once")
+)
+
+// Open opens the tablet's store in cfg.DataDir, making the device id on the
+// first run, and restores the clock so stamps keep increasing.
+func Open(ctx context.Context, cfg Config) (*Agent, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("open tablet agent: no data folder given")
+	}
+	cfg.defaults()
+	db, err := devicedb.Open(ctx, filepath.Join(cfg.DataDir, "device.db"), cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("open tablet agent: %w", err)
+	}
+	a := &Agent{cfg: cfg, db: db, log: cfg.Logger, batch: cfg.BatchSize, wake: make(chan struct{}, 1)}
+	var last schema.HLC
+	err = db.Update(ctx, func(tx *devicedb.Tx) error {
+		st, err := tx.States(ctx)
+		if err != nil {
+			return err
+		}
+		a.deviceID = st[devicedb.KeyDeviceID]
+		if a.deviceID == "" {
+			a.deviceID = schema.NewID()
+			if err := tx.SetState(ctx, devicedb.KeyDeviceID, a.deviceID); err != nil {
+				return err
+			}
+		}
+		if cfg.ServerURL != "" && cfg.ServerURL != st[devicedb.KeyServerURL] {
+			if err := tx.SetState(ctx, devicedb.KeyServerURL, cfg.ServerURL); err != nil {
+				return err
+			}
+		}
+		if last, err = schema.ParseHLC(st[devicedb.KeyHLC]); err != nil {
+			return fmt.Errorf("stored clock: %w", err)
+		}
+		if s := st[devicedb.KeyClockSkewMs]; s != "" {
+			if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+				a.skewMs.Store(ms)
+				a.hasSkew.Store(true)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open tablet agent: %w", err)
+	}
+	a.clock = schema.NewClock(a.deviceID, cfg.Now)
+	a.clock.Observe(last)
+	return a, nil
+}
+
+// Close closes the store. Stop Run first.
+func (a *Agent) Close() error { return a.db.Close() }
+
+// DeviceID returns the tablet's id, made on its first run.
+func (a *Agent) DeviceID() string { return a.deviceID }
+
+// DB returns the local store, for tools and tests that inspect it.
+func (a *Agent) DB() *devicedb.DB { return a.db }
+
+// Status is what the tablet shows about its sync state.
+type Status struct {
+	ServerURL      string       `json:"server_url"`
+	DeviceID       string       `json:"device_id"`
+	User           *schema.User `json:"user,omitempty"`
+	SignedIn       bool         `json:"signed_in"`
+	Revoked        bool         `json:"revoked,omitempty"`
+	LastSyncAt     time.Time    `json:"last_sync_at,omitzero"`
+	LastError      string       `json:"last_error,omitempty"`
+	Pending        int          `json:"pending"`
+	Rejected       int          `json:"rejected"`
+	Conflicts      int          `json:"conflicts"`
+	ClockSkewMs    int64        `json:"clock_skew_ms"`
+	UpdateRequired bool         `json:"update_required"`
+	Cursor         string       `json:"cursor"`
+}
+
+// Status reports the sync state.
+func (a *Agent) Status(ctx context.Context) (Status, error) {
+	s := Status{DeviceID: a.deviceID}
+	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+		st, err := tx.States(ctx)
+		if err != nil {
+			return err
+		}
+		s.ServerURL = st[devicedb.KeyServerURL]
+		s.User, err = userOf(st[devicedb.KeyUser])
+		if err != nil {
+			return err
+		}
+		s.SignedIn = s.User != nil && st[devicedb.KeyRefreshToken] != ""
+		s.Revoked = st[devicedb.KeyRevoked] != ""
+		if t := st[devicedb.KeyLastSyncAt]; t != "" {
+			s.LastSyncAt, _ = time.Parse(time.RFC3339Nano, t)
+		}
+		s.LastError = st[devicedb.KeyLastError]
+		s.ClockSkewMs, _ = strconv.ParseInt(st[devicedb.KeyClockSkewMs], 10, 64)
+		s.UpdateRequired = st[devicedb.KeyUpdateRequired] != ""
+		s.Cursor = st[devicedb.KeyCursor]
+		if s.Pending, s.Rejected, err = tx.CountOutbox(ctx); err != nil {
+			return err
+		}
+		s.Conflicts, err = tx.CountOpenConflicts(ctx)
+		return err
+	})
+	if err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
+	}
+	return s, nil
+}
+
+func userOf(s string) (*schema.User, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var u schema.User
+	if err := json.Unmarshal([]byte(s), &u); err != nil {
+		return nil, fmt.Errorf("stored user: %w", err)
+	}
+	return &u, nil
+}
+
+// serverURL returns the stored server address.
+func (a *Agent) serverURL(ctx context.Context) (string, error) {
+	var u string
+	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+		var err error
+		u, err = tx.State(ctx, devicedb.KeyServerURL)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if u == "" {
+		return "", ErrNoServer
+	}
+	return u, nil
+}

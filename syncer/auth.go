@@ -1,0 +1,225 @@
+package syncer
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+
+	"doorstep/schema"
+	"doorstep/syncer/devicedb"
+)
+
+// Login signs the officer in on this tablet: it registers the device to the
+// user on the server, stores the token pair, and stores an offline verifier
+// (a slow hash of the password) so the tablet can later be unlocked with no
+// signal.
+//
+// A tablet whose outbox still holds changes of another user refuses a new
+// user: they would be sent under the wrong name.
+func (a *Agent) Login(ctx context.Context, username, password string) (schema.User, error) {
+	host, _ := os.Hostname()
+	req := schema.LoginRequest{Username: username, Password: password, DeviceID: a.deviceID,
+		DeviceName: host, AppVersion: a.cfg.AppVersion}
+	body, ex, err := a.call(ctx, "/v1/auth/login", req, false, "")
+	if err != nil {
+		return schema.User{}, fmt.Errorf("login: %w", a.checkRevoked(ctx, err))
+	}
+	var tr schema.TokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return schema.User{}, fmt.Errorf("login: the server's answer does not decode: %w", err)
+	}
+	if tr.AccessToken == "" || tr.RefreshToken == "" || tr.User.ID == "" {
+		return schema.User{}, errors.New("login: the server's answer holds no tokens")
+	}
+	a.observeServer(ex.sent, ex.received, tr.ServerTime)
+	verifier := hashPassword(password)
+	userJSON, _ := json.Marshal(tr.User)
+	err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		prev, err := tx.State(ctx, devicedb.KeyUser)
+		if err != nil {
+			return err
+		}
+		if pu, _ := userOf(prev); pu != nil && pu.ID != tr.User.ID {
+			pending, _, err := tx.CountOutbox(ctx)
+			if err != nil {
+				return err
+			}
+			if pending > 0 {
+				return schema.Errorf(schema.ECodeConflict, "username",
+					"this tablet holds %d unsent changes of %s; sign in as %s to send them first", pending, pu.Username, pu.Username)
+			}
+			// The tablet changes hands: the previous user's caseload goes.
+			if err := tx.Wipe(ctx); err != nil {
+				return err
+			}
+		}
+		for k, v := range map[string]string{
+			devicedb.KeyAccessToken:  tr.AccessToken,
+			devicedb.KeyRefreshToken: tr.RefreshToken,
+			devicedb.KeyUser:         string(userJSON),
+			devicedb.KeyVerifier:     verifier,
+			devicedb.KeyRevoked:      "",
+			devicedb.KeyLastError:    "",
+		} {
+			if err := tx.SetState(ctx, k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return schema.User{}, fmt.Errorf("login: %w", err)
+	}
+	a.SyncNow()
+	return tr.User, nil
+}
+
+// Unlock checks a password against the verifier stored at the last online
+// login, with no network, and returns the user it belongs to.
+func (a *Agent) Unlock(ctx context.Context, username, password string) (schema.User, error) {
+	var userJSON, verifier string
+	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+		var err error
+		if userJSON, err = tx.State(ctx, devicedb.KeyUser); err != nil {
+			return err
+		}
+		verifier, err = tx.State(ctx, devicedb.KeyVerifier)
+		return err
+	})
+	if err != nil {
+		return schema.User{}, fmt.Errorf("unlock: %w", err)
+	}
+	u, err := userOf(userJSON)
+	if err != nil {
+		return schema.User{}, fmt.Errorf("unlock: %w", err)
+	}
+	if u == nil || verifier == "" {
+		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "", "nobody has signed in on this tablet yet: sign in while online")
+	}
+	if u.Username != username || !checkPassword(verifier, password) {
+		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "", "wrong username or password")
+	}
+	return *u, nil
+}
+
+// Logout forgets the tokens. The local records, the outbox and the offline
+// verifier stay.
+func (a *Agent) Logout(ctx context.Context) error {
+	return a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		if err := tx.SetState(ctx, devicedb.KeyAccessToken, ""); err != nil {
+			return err
+		}
+		return tx.SetState(ctx, devicedb.KeyRefreshToken, "")
+	})
+}
+
+// refresh spends the refresh token for a new pair, stored together. A
+// refused refresh signs the tablet out.
+func (a *Agent) refresh(ctx context.Context, refreshToken string) (string, error) {
+	body, ex, err := a.call(ctx, "/v1/auth/refresh", schema.RefreshRequest{RefreshToken: refreshToken, DeviceID: a.deviceID}, false, "")
+	if err != nil {
+		err = a.checkRevoked(ctx, err)
+		if he := asHTTPError(err); he != nil && he.Status == 401 {
+			return "", a.signOut(ctx, err)
+		}
+		return "", fmt.Errorf("refresh tokens: %w", err)
+	}
+	var tr schema.TokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" || tr.RefreshToken == "" {
+		return "", fmt.Errorf("refresh tokens: the server's answer holds no tokens")
+	}
+	a.observeServer(ex.sent, ex.received, tr.ServerTime)
+	err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		if err := tx.SetState(ctx, devicedb.KeyAccessToken, tr.AccessToken); err != nil {
+			return err
+		}
+		if err := tx.SetState(ctx, devicedb.KeyRefreshToken, tr.RefreshToken); err != nil {
+			return err
+		}
+		if tr.User.ID != "" {
+			b, _ := json.Marshal(tr.User)
+			return tx.SetState(ctx, devicedb.KeyUser, string(b))
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("refresh tokens: store: %w", err)
+	}
+	a.log.Info("tokens refreshed")
+	return tr.AccessToken, nil
+}
+
+// signOut forgets the tokens after the server refused them, and returns
+// ErrSignedOut with the server's reason.
+func (a *Agent) signOut(ctx context.Context, cause error) error {
+	a.log.Warn("signed out by the server", "reason", cause)
+	if err := a.Logout(ctx); err != nil {
+		return errors.Join(ErrSignedOut, cause, err)
+	}
+	return fmt.Errorf("%w: %w", ErrSignedOut, cause)
+}
+
+// wipe erases what a revoked tablet must not keep: records, outbox, tokens,
+// the user and the offline verifier; then rebuilds the file so the deleted
+// pages do not linger.
+func (a *Agent) wipe(ctx context.Context) error {
+	a.log.Warn("device revoked: erasing local data")
+	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		if err := tx.Wipe(ctx); err != nil {
+			return err
+		}
+		return tx.SetState(ctx, devicedb.KeyRevoked, formatTime(tx.Now()))
+	})
+	if err != nil {
+		return fmt.Errorf("wipe: %w", err)
+	}
+	if err := a.db.Compact(ctx); err != nil {
+		a.log.Warn("wipe: compact", "err", err)
+	}
+	return nil
+}
+
+// Offline verifier: argon2id with the parameters OWASP recommends for
+// interactive logins (19 MiB, 2 passes, 1 lane), encoded with its parameters
+// so they can be raised later.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+func hashPassword(password string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+func checkPassword(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 5 || parts[0] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[2], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[3])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[4])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}

@@ -1,0 +1,154 @@
+package syncer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+)
+
+// pagedPeer serves an initial pull of n records of about 1 KB, in pages of
+// limit, from bodies encoded (and gzipped) beforehand, so that what is
+// measured is the tablet's side: transfer, decode, apply.
+func pagedPeer(tb testing.TB, n, limit int) *httptest.Server {
+	tb.Helper()
+	caseID := schema.NewID()
+	notes := strings.Repeat("n", 600)
+	pages := map[string][]byte{}
+	for start := 0; start < n; start += limit {
+		end := min(start+limit, n)
+		resp := schema.PullResponse{Cursor: fmt.Sprintf("c%d", end), HasMore: end < n, ServerTime: time.Now()}
+		for i := start; i < end; i++ {
+			resp.Records = append(resp.Records, schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: caseID, Version: 1,
+				ReceivedAt: time.Now(), UpdatedAt: time.Now(), DeviceTime: time.Now(), CreatedBy: "officer", UpdatedBy: "officer",
+				Fields: map[string]json.RawMessage{
+					"status": raw("signed"), "type": raw("home_unannounced"), "outcome": raw("completed"), "location": raw("home"),
+					"started_at": raw("2026-11-20T13:58:01Z"), "partner_present": raw("yes"), "children_present": raw("no_children"),
+					"observation_notes": raw(notes), "signed_at": raw("2026-11-20T14:02:11Z"), "signed_by": raw("officer"),
+				}})
+		}
+		b, _ := json.Marshal(resp)
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(b)
+		zw.Close()
+		cursor := ""
+		if start > 0 {
+			cursor = fmt.Sprintf("c%d", start)
+		}
+		pages[cursor] = buf.Bytes()
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/auth/login":
+			json.NewEncoder(w).Encode(schema.TokenResponse{AccessToken: "a", RefreshToken: "r", ServerTime: time.Now(),
+				User: schema.User{ID: "officer", Username: "asha.officer", Name: "Asha", Role: schema.RoleOfficer, TeamID: "t"}})
+		case "/v1/sync/pull":
+			var req schema.PullRequest
+			json.NewDecoder(r.Body).Decode(&req)
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(pages[req.Cursor])
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+func pullAgent(tb testing.TB, url string) *Agent {
+	tb.Helper()
+	a, err := Open(context.Background(), Config{DataDir: tb.TempDir(), ServerURL: url})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close() })
+	if _, err := a.Login(context.Background(), "asha.officer", "correct horse battery"); err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+// TestInitialPullIsFast pulls 10,000 records of about 1 KB through HTTP into
+// a fresh store. The target is well under 0.3 s; the test fails only beyond
+// 1.5 s, so a busy CI machine does not make it flaky, and logs the figure.
+func TestInitialPullIsFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	srv := pagedPeer(t, 10000, 2000)
+	a := pullAgent(t, srv.URL)
+	start := time.Now()
+	rep, err := a.SyncOnce(context.Background())
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Pulled != 10000 {
+		t.Fatalf("pulled %d", rep.Pulled)
+	}
+	t.Logf("initial pull of 10,000 records: %v (%d requests)", took, rep.Requests)
+	if took > 1500*time.Millisecond && !raceEnabled {
+		t.Fatalf("initial pull took %v", took)
+	}
+}
+
+// BenchmarkInitialPull10000 is a whole initial pull: 10,000 records of about
+// 1 KB in 5 pages over HTTP, decoded and applied into a fresh store.
+func BenchmarkInitialPull10000(b *testing.B) {
+	srv := pagedPeer(b, 10000, 2000)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		a := pullAgent(b, srv.URL)
+		b.StartTimer()
+		if _, err := a.SyncOnce(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*10000)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkPutMany1000 writes 1000 household members in one local
+// transaction: validation, 1000 records and 1000 outbox mutations.
+func BenchmarkPutMany1000(b *testing.B) {
+	p := newPeer(&testing.T{})
+	defer p.srv.Close()
+	ctx := context.Background()
+	a, err := Open(ctx, Config{DataDir: b.TempDir(), ServerURL: p.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Login(ctx, "asha.officer", "correct horse battery"); err != nil {
+		b.Fatal(err)
+	}
+	caseID := schema.NewID()
+	p.onPull = func(n int, req schema.PullRequest) (int, any) {
+		return 200, schema.PullResponse{Records: []schema.Record{caseRecord(caseID)}, Cursor: "c1", ServerTime: time.Now()}
+	}
+	if _, err := a.SyncOnce(ctx); err != nil {
+		b.Fatal(err)
+	}
+	ws := make([]Write, 1000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := range ws {
+			ws[j] = Write{Entity: "household_member", CaseID: caseID, Fields: map[string]json.RawMessage{
+				"relation": raw("other_adult"), "residence": raw("visits"), "name": raw(fmt.Sprintf("Person %d", j)),
+				"victim_or_potential_victim": raw("not_known")}}
+		}
+		if err := a.PutMany(ctx, ws); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "writes/s")
+}

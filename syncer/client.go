@@ -1,0 +1,187 @@
+package syncer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/syncer/devicedb"
+)
+
+// HTTPError is a non-2xx answer from the server. It unwraps to the
+// *schema.Error it carried, so schema.ErrorCode works on it.
+type HTTPError struct {
+	Status   int
+	Response schema.ErrorResponse
+	// RetryAfter is the server's Retry-After, when it sent one.
+	RetryAfter time.Duration
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("server answered %d: %s", e.Status, e.Response.Error.Error())
+}
+
+// Unwrap returns the server's error.
+func (e *HTTPError) Unwrap() error { return &e.Response.Error }
+
+func asHTTPError(err error) *HTTPError {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he
+	}
+	return nil
+}
+
+// exchange is one request's timing, for the skew.
+type exchange struct{ sent, received time.Time }
+
+// maxResponse bounds what the agent reads of one answer (a pull page of
+// 10,000 large records fits).
+const maxResponse = 256 << 20
+
+// call POSTs body as JSON to path and returns the answer's body. It sets the
+// protocol headers, gzips the body when asked, asks for gzip answers and
+// decompresses them, and bounds the whole exchange by the timeout.
+func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, token string) ([]byte, exchange, error) {
+	base, err := a.serverURL(ctx)
+	if err != nil {
+		return nil, exchange{}, err
+	}
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return nil, exchange{}, fmt.Errorf("encode %s: %w", path, err)
+	}
+	if gzipBody {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		zw.Write(payload)
+		if err := zw.Close(); err != nil {
+			return nil, exchange{}, fmt.Errorf("compress %s: %w", path, err)
+		}
+		payload = buf.Bytes()
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(payload))
+	if err != nil {
+		return nil, exchange{}, fmt.Errorf("%s: %w", path, err)
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json")
+	h.Set("Accept-Encoding", "gzip")
+	if gzipBody {
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set(schema.HeaderProtocol, strconv.Itoa(schema.ProtocolVersion))
+	h.Set(schema.HeaderSchema, strconv.Itoa(schema.SchemaVersion))
+	h.Set(schema.HeaderAppVersion, a.cfg.AppVersion)
+	h.Set(schema.HeaderDeviceID, a.deviceID)
+	if a.hasSkew.Load() {
+		h.Set(schema.HeaderClockSkew, strconv.FormatInt(a.skewMs.Load(), 10))
+	}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	ex := exchange{sent: a.cfg.Now()}
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, ex, fmt.Errorf("%s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	var r io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, ex, fmt.Errorf("%s: answer is not gzip: %w", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxResponse))
+	ex.received = a.cfg.Now()
+	if err != nil {
+		return nil, ex, fmt.Errorf("%s: read answer: %w", path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		he := &HTTPError{Status: resp.StatusCode}
+		if json.Unmarshal(out, &he.Response) != nil || he.Response.Error.Code == "" {
+			code := schema.ECodeInternal
+			if resp.StatusCode >= 500 {
+				code = schema.ECodeUnavailable
+			}
+			he.Response.Error = schema.Error{Code: code, Message: fmt.Sprintf("%s %s", resp.Status, bytes.TrimSpace(truncate(out, 200)))}
+		}
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+			he.RetryAfter = time.Duration(s) * time.Second
+		}
+		return nil, ex, fmt.Errorf("%s: %w", path, he)
+	}
+	return out, ex, nil
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// authedCall is call with the stored access token. On 401 it refreshes the
+// tokens once and retries; a second 401, or a refused refresh, signs the
+// tablet out. 403 device_revoked erases the local data.
+func (a *Agent) authedCall(ctx context.Context, path string, body any, gzipBody bool) ([]byte, exchange, error) {
+	var access, refresh string
+	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+		var err error
+		if access, err = tx.State(ctx, devicedb.KeyAccessToken); err != nil {
+			return err
+		}
+		refresh, err = tx.State(ctx, devicedb.KeyRefreshToken)
+		return err
+	})
+	if err != nil {
+		return nil, exchange{}, err
+	}
+	if refresh == "" {
+		return nil, exchange{}, ErrSignedOut
+	}
+	out, ex, err := a.call(ctx, path, body, gzipBody, access)
+	if err = a.checkRevoked(ctx, err); err == nil || asHTTPError(err) == nil || asHTTPError(err).Status != http.StatusUnauthorized {
+		return out, ex, err
+	}
+	if schema.ErrorCode(err) == schema.ECodeRefreshReused {
+		return nil, ex, a.signOut(ctx, err)
+	}
+	if access, err = a.refresh(ctx, refresh); err != nil {
+		return nil, ex, err
+	}
+	out, ex, err = a.call(ctx, path, body, gzipBody, access)
+	if err = a.checkRevoked(ctx, err); err != nil && asHTTPError(err) != nil && asHTTPError(err).Status == http.StatusUnauthorized {
+		return nil, ex, a.signOut(ctx, err)
+	}
+	return out, ex, err
+}
+
+// checkRevoked wipes the tablet when err is the server's device_revoked.
+func (a *Agent) checkRevoked(ctx context.Context, err error) error {
+	he := asHTTPError(err)
+	if he == nil || he.Response.Error.Code != schema.ECodeDeviceRevoked {
+		return err
+	}
+	if !he.Response.Wipe {
+		return fmt.Errorf("%w: %w", ErrSignedOut, err)
+	}
+	if werr := a.wipe(ctx); werr != nil {
+		return errors.Join(ErrDeviceRevoked, werr)
+	}
+	return ErrDeviceRevoked
+}

@@ -1,0 +1,330 @@
+// Package devicedb is the tablet's local store: the records of the officer's
+// caseload, the outbox of local changes waiting for the server, and the sync
+// state, in one SQLite file (modernc.org/sqlite, no cgo).
+//
+// It adapts the domain to SQL and nothing more: validation, clocks and the
+// protocol live in package syncer. Every change goes through Update, which runs
+// one immediate transaction on the single writer connection, so a local write
+// and its outbox row, or a pull page and its cursor, commit together or not
+// at all.
+package devicedb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"doorstep/schema"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is an open tablet store.
+type DB struct {
+	write *sql.DB // one connection: SQLite has one writer
+	read  *sql.DB // a small pool for reads, which WAL lets run beside the writer
+	path  string
+	now   func() time.Time
+}
+
+// Tx is one transaction with the time it runs at (one now per transaction,
+// so every timestamp a change writes is the same).
+type Tx struct {
+	tx    *sql.Tx
+	now   time.Time
+	stmts map[string]*sql.Stmt // prepared once per transaction, closed with it
+}
+
+// stmt returns q prepared in this transaction. Preparing costs more than
+// running a small statement, and a transaction of many local writes runs the
+// same few statements again and again.
+func (tx *Tx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := tx.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := tx.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+	tx.stmts[q] = st
+	return st, nil
+}
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := tx.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := tx.stmt(ctx, q)
+	if err != nil {
+		// Let the error surface from Scan, as QueryRowContext does.
+		return tx.tx.QueryRowContext(ctx, q, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (tx *Tx) closeStmts() {
+	for _, st := range tx.stmts {
+		st.Close()
+	}
+}
+
+// Now returns the transaction's time.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// ErrNotFound is returned when a record or state key does not exist.
+var ErrNotFound = errors.New("devicedb: not found")
+
+// ErrWrongApplication is returned when the file belongs to another program
+// (or is a Doorstep server database).
+var ErrWrongApplication = errors.New("devicedb: not a Doorstep tablet database")
+
+// dsn builds the connection string. busy_timeout comes first so that the
+// pragmas after it wait for a lock instead of failing.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// A pull page of thousands of records fits in the page cache, so a
+	// transaction does not spill to the WAL before it commits.
+	q.Add("_pragma", "cache_size(-32000)")
+	// Checkpoint every 40 MB of WAL rather than every 4 MB: an initial pull
+	// then copies its pages to the main file a few times, not at every page.
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the store at path, checks that it is a
+// tablet database, and applies pending migrations. now is the clock every
+// transaction reads (time.Now when nil).
+func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open device store: %w", err)
+	}
+	if err := createFile(ctx, path); err != nil {
+		return nil, err
+	}
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open device store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	db := &DB{write: w, path: path, now: now}
+	if err := db.checkApplication(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open device store %s for reading: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	db.read = r
+	return db, nil
+}
+
+// pageSize is the page size of a new store. 16 KiB pages hold a dozen 1 KB
+// records each and halve the write calls of a large pull against 4 KiB.
+const pageSize = 16384
+
+// createFile makes a new store file with its page size and application id,
+// which must be set before the first table (and before WAL mode) exists.
+func createFile(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	c, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return fmt.Errorf("create device store %s: %w", path, err)
+	}
+	defer c.Close()
+	for _, q := range []string{
+		fmt.Sprintf("PRAGMA page_size = %d", pageSize),
+		fmt.Sprintf("PRAGMA application_id = %d", schema.DeviceApplicationID),
+	} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create device store %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// Path returns the file the store lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var errR error
+	if db.read != nil {
+		errR = db.read.Close()
+	}
+	return errors.Join(db.write.Close(), errR)
+}
+
+// checkApplication stamps a new file with the tablet's application id and
+// refuses a file stamped by anything else.
+func (db *DB) checkApplication(ctx context.Context) error {
+	var id int64
+	if err := db.write.QueryRowContext(ctx, "PRAGMA application_id").Scan(&id); err != nil {
+		return fmt.Errorf("open device store %s: read application_id: %w (is this an SQLite file?)", db.path, err)
+	}
+	switch id {
+	case schema.DeviceApplicationID:
+		return nil
+	case 0:
+		if _, err := db.write.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", schema.DeviceApplicationID)); err != nil {
+			return fmt.Errorf("open device store %s: stamp application_id: %w", db.path, err)
+		}
+		return nil
+	case schema.ServerApplicationID:
+		return fmt.Errorf("%w: %s is a Doorstep server database; give the tablet its own data folder", ErrWrongApplication, db.path)
+	default:
+		return fmt.Errorf("%w: %s has application_id %#x; give the tablet its own data folder", ErrWrongApplication, db.path, id)
+	}
+}
+
+// migrate applies each migration not yet recorded, one transaction each,
+// then checks foreign keys.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at TEXT    NOT NULL
+	) STRICT`); err != nil {
+		return fmt.Errorf("migrate device store: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := db.write.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return fmt.Errorf("migrate device store: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate device store: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	migrations := schema.DeviceMigrations()
+	for v := range applied {
+		if v > len(migrations) {
+			return fmt.Errorf("migrate device store: the database is at migration %d but this build knows only %d; update the app", v, len(migrations))
+		}
+	}
+	for _, m := range migrations {
+		if applied[m.Version] {
+			continue
+		}
+		err := db.Update(ctx, func(tx *Tx) error {
+			if _, err := tx.tx.ExecContext(ctx, m.SQL); err != nil {
+				return err
+			}
+			_, err := tx.tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				m.Version, m.Name, formatTime(tx.now))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate device store: %s: %w", m.Name, err)
+		}
+	}
+	rows, err = db.write.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("migrate device store: foreign_key_check: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		return fmt.Errorf("migrate device store: foreign_key_check found violations")
+	}
+	return rows.Err()
+}
+
+// Update runs fn in one write transaction (BEGIN IMMEDIATE on the single
+// writer connection) and commits when fn returns nil.
+func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	return db.run(ctx, db.write, fn)
+}
+
+// View runs fn in a read transaction on the read pool.
+func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
+	return db.run(ctx, db.read, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) error {
+	sqlTx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, now: db.now().UTC()}
+	defer tx.closeStmts()
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Compact checkpoints the WAL into the main file and truncates it, then
+// rebuilds the file so that deleted pages (after a wipe) are not left behind.
+func (db *DB) Compact(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("vacuum: %w", err)
+	}
+	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}

@@ -1,0 +1,182 @@
+package devicedb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"doorstep/schema"
+)
+
+// Outbox row statuses.
+const (
+	OutboxPending  = "pending"
+	OutboxRejected = "rejected"
+)
+
+// OutboxEntry is one local change waiting for (or set aside by) the server.
+// Its JSON is the wire mutation plus the local bookkeeping.
+type OutboxEntry struct {
+	Seq        int64           `json:"seq"`
+	MutationID string          `json:"mutation_id"`
+	Entity     string          `json:"entity"`
+	RecordID   string          `json:"record_id"`
+	CaseID     string          `json:"case_id"`
+	Fields     json.RawMessage `json:"fields"`
+	Clock      string          `json:"clock"`
+	DeviceTime time.Time       `json:"device_time"`
+	Status     string          `json:"status"`
+	Error      *schema.Error   `json:"error,omitempty"`
+	Attempts   int             `json:"attempts"`
+	CreatedAt  time.Time       `json:"created_at"`
+}
+
+// AppendOutbox appends a mutation as pending. Call it in the transaction of
+// the local change it carries.
+func (tx *Tx) AppendOutbox(ctx context.Context, m schema.Mutation) error {
+	fields, err := json.Marshal(m.Fields)
+	if err != nil {
+		return fmt.Errorf("append mutation %s: %w", m.ID, err)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO outbox
+		(mutation_id, entity, record_id, case_id, fields, clock, device_time, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Entity, m.RecordID, m.CaseID, string(fields), m.Clock.String(), formatTime(m.DeviceTime), formatTime(tx.now))
+	if err != nil {
+		return fmt.Errorf("append mutation %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+const outboxColumns = `seq, mutation_id, entity, record_id, case_id, fields, clock, device_time, status, error, attempts, created_at`
+
+func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxEntry, error) {
+	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	out := []OutboxEntry{}
+	for rows.Next() {
+		var e OutboxEntry
+		var fields, deviceTime, errText, created string
+		if err := rows.Scan(&e.Seq, &e.MutationID, &e.Entity, &e.RecordID, &e.CaseID, &fields, &e.Clock,
+			&deviceTime, &e.Status, &errText, &e.Attempts, &created); err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		e.Fields = json.RawMessage(fields)
+		e.DeviceTime, e.CreatedAt = parseTime(deviceTime), parseTime(created)
+		if errText != "" {
+			e.Error = &schema.Error{}
+			if err := json.Unmarshal([]byte(errText), e.Error); err != nil {
+				e.Error = &schema.Error{Code: schema.ECodeInternal, Message: errText}
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PendingOutbox returns up to limit pending entries, oldest first: the next
+// push batch. Rejected entries are never in it.
+func (tx *Tx) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	return tx.queryOutbox(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?", limit)
+}
+
+// Outbox returns every entry, pending and rejected, oldest first.
+func (tx *Tx) Outbox(ctx context.Context) ([]OutboxEntry, error) {
+	return tx.queryOutbox(ctx, "SELECT "+outboxColumns+" FROM outbox ORDER BY seq")
+}
+
+// RecordOutbox returns the entries of one record, oldest first.
+func (tx *Tx) RecordOutbox(ctx context.Context, entity, id string) ([]OutboxEntry, error) {
+	return tx.queryOutbox(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE entity = ? AND record_id = ? ORDER BY seq", entity, id)
+}
+
+// DeleteOutbox removes an acknowledged entry.
+func (tx *Tx) DeleteOutbox(ctx context.Context, mutationID string) error {
+	if _, err := tx.tx.ExecContext(ctx, "DELETE FROM outbox WHERE mutation_id = ?", mutationID); err != nil {
+		return fmt.Errorf("delete mutation %s: %w", mutationID, err)
+	}
+	return nil
+}
+
+// RejectOutbox sets an entry aside with the server's reason: it stays
+// visible and is not sent again.
+func (tx *Tx) RejectOutbox(ctx context.Context, mutationID string, reason *schema.Error) error {
+	if reason == nil {
+		reason = &schema.Error{Code: schema.ECodeInvalid, Message: "rejected by the server without a reason"}
+	}
+	b, err := json.Marshal(reason)
+	if err != nil {
+		return fmt.Errorf("reject mutation %s: %w", mutationID, err)
+	}
+	if _, err := tx.tx.ExecContext(ctx, "UPDATE outbox SET status = 'rejected', error = ?, attempts = attempts + 1 WHERE mutation_id = ?",
+		string(b), mutationID); err != nil {
+		return fmt.Errorf("reject mutation %s: %w", mutationID, err)
+	}
+	return nil
+}
+
+// CountAttempt adds one send attempt to each entry (a push that failed as a
+// whole, or a result the server left out).
+func (tx *Tx) CountAttempt(ctx context.Context, mutationIDs []string) error {
+	if len(mutationIDs) == 0 {
+		return nil
+	}
+	args := make([]any, len(mutationIDs))
+	for i, id := range mutationIDs {
+		args[i] = id
+	}
+	q := "UPDATE outbox SET attempts = attempts + 1 WHERE mutation_id IN (?" + strings.Repeat(", ?", len(args)-1) + ")"
+	if _, err := tx.tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("count attempts: %w", err)
+	}
+	return nil
+}
+
+// CountOutbox returns how many entries are pending and how many rejected.
+func (tx *Tx) CountOutbox(ctx context.Context) (pending, rejected int, err error) {
+	err = tx.tx.QueryRowContext(ctx, `SELECT
+		coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'rejected'), 0) FROM outbox`).Scan(&pending, &rejected)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count outbox: %w", err)
+	}
+	return pending, rejected, nil
+}
+
+// pendingFields returns, per record with pending entries, the fields those
+// entries set (later entries over earlier ones): the values a pull must not
+// overwrite.
+func (tx *Tx) pendingFields(ctx context.Context) (map[recordKey]map[string]json.RawMessage, error) {
+	rows, err := tx.tx.QueryContext(ctx, "SELECT entity, record_id, fields FROM outbox WHERE status = 'pending' ORDER BY seq")
+	if err != nil {
+		return nil, fmt.Errorf("read pending fields: %w", err)
+	}
+	defer rows.Close()
+	out := map[recordKey]map[string]json.RawMessage{}
+	for rows.Next() {
+		var k recordKey
+		var fields string
+		if err := rows.Scan(&k.entity, &k.id, &fields); err != nil {
+			return nil, fmt.Errorf("read pending fields: %w", err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(fields), &m); err != nil {
+			return nil, fmt.Errorf("read pending fields of %s %s: %w", k.entity, k.id, err)
+		}
+		acc := out[k]
+		if acc == nil {
+			acc = map[string]json.RawMessage{}
+			out[k] = acc
+		}
+		for f, v := range m {
+			acc[f] = v
+		}
+	}
+	return out, rows.Err()
+}
+
+type recordKey struct{ entity, id string }

@@ -1,0 +1,254 @@
+package devicedb
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"doorstep/schema"
+)
+
+// RawRecord is a pulled record as it came off the wire: the fields stay raw
+// JSON and the times stay text, so applying a page of thousands of records
+// decodes nothing it does not need.
+type RawRecord struct {
+	Entity     string          `json:"entity"`
+	ID         string          `json:"id"`
+	CaseID     string          `json:"case_id"`
+	Fields     json.RawMessage `json:"fields"`
+	Version    int64           `json:"version"`
+	ReceivedAt string          `json:"received_at"`
+	UpdatedAt  string          `json:"updated_at"`
+	DeviceTime string          `json:"device_time"`
+	CreatedBy  string          `json:"created_by"`
+	UpdatedBy  string          `json:"updated_by"`
+}
+
+// ApplyPulled stores a page of pulled records. The server's fields replace
+// the local ones, except fields that a pending outbox entry sets for the
+// same record: those keep their local value until the push decides them.
+func (tx *Tx) ApplyPulled(ctx context.Context, recs []RawRecord) (int, error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	pending, err := tx.pendingFields(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// Rows go in multi-row INSERTs of applyChunk rows: one statement
+	// execution per chunk instead of per record.
+	var stmts [applyChunk + 1]*sql.Stmt
+	defer func() {
+		for _, st := range stmts {
+			if st != nil {
+				st.Close()
+			}
+		}
+	}()
+	args := make([]any, 0, applyChunk*recordParams)
+	for start := 0; start < len(recs); start += applyChunk {
+		chunk := recs[start:min(start+applyChunk, len(recs))]
+		args = args[:0]
+		for i := range chunk {
+			r := &chunk[i]
+			if r.Entity == "" || r.ID == "" {
+				return start, fmt.Errorf("apply pulled record %d: entity and id are required", start+i)
+			}
+			caseID := r.CaseID
+			if caseID == "" && r.Entity == "case" {
+				caseID = r.ID
+			}
+			fields := bytes.TrimSpace(r.Fields)
+			if len(fields) == 0 || bytes.Equal(fields, []byte("null")) {
+				fields = []byte("{}")
+			}
+			var signed bool
+			if local, ok := pending[recordKey{r.Entity, r.ID}]; ok {
+				var m map[string]json.RawMessage
+				if err := json.Unmarshal(fields, &m); err != nil {
+					return start, fmt.Errorf("apply pulled %s %s: fields: %w", r.Entity, r.ID, err)
+				}
+				if m == nil {
+					m = map[string]json.RawMessage{}
+				}
+				for f, v := range local {
+					m[f] = v
+				}
+				if fields, err = json.Marshal(m); err != nil {
+					return start, fmt.Errorf("apply pulled %s %s: %w", r.Entity, r.ID, err)
+				}
+				signed = schema.Record{Entity: r.Entity, Fields: m}.Signed()
+			} else {
+				signed = isSigned(r.Entity, fields)
+			}
+			args = append(args, r.Entity, r.ID, caseID, string(fields), r.Version,
+				wireTime(r.ReceivedAt), wireTime(r.UpdatedAt), wireTime(r.DeviceTime), r.CreatedBy, r.UpdatedBy,
+				boolInt(signed))
+		}
+		st := stmts[len(chunk)]
+		if st == nil {
+			if st, err = tx.tx.PrepareContext(ctx, upsertRecords(len(chunk))); err != nil {
+				return start, fmt.Errorf("apply pulled records: %w", err)
+			}
+			stmts[len(chunk)] = st
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return start, fmt.Errorf("apply pulled records %d to %d: %w", start, start+len(chunk), err)
+		}
+	}
+	return len(recs), nil
+}
+
+// applyChunk is how many rows one INSERT of a pull page carries
+// (11 parameters each, far under SQLite's limit of 32766).
+const (
+	applyChunk   = 64
+	recordParams = 11
+)
+
+// upsertRecords is upsertRecord for n rows.
+func upsertRecords(n int) string {
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	head, tail, _ := strings.Cut(upsertRecord, row)
+	return head + row + strings.Repeat(", "+row, n-1) + tail
+}
+
+// ApplyRemovals deletes what the server says left the device: whole cases,
+// or single records. Outbox entries stay (the push reports them).
+func (tx *Tx) ApplyRemovals(ctx context.Context, removed []schema.Removal) (int, error) {
+	total := 0
+	for _, rm := range removed {
+		var n int
+		var err error
+		switch {
+		case rm.ID != "" && rm.Entity != "":
+			n, err = tx.DeleteRecord(ctx, rm.Entity, rm.ID)
+		case rm.CaseID != "":
+			n, err = tx.DeleteCase(ctx, rm.CaseID)
+		default:
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// isSigned reports whether raw fields (valid JSON: the page decoded) hold a
+// set sign field. It scans the top level of the object for that one key
+// instead of decoding the fields, which is most of the cost of applying a
+// page otherwise.
+func isSigned(entity string, fields []byte) bool {
+	spec, ok := schema.Entity(entity)
+	if !ok || spec.SignField == "" || !bytes.Contains(fields, []byte(`"`+spec.SignField+`"`)) {
+		return false
+	}
+	v, ok := topLevelValue(fields, spec.SignField)
+	if !ok {
+		return false
+	}
+	return spec.IsSigned(map[string]json.RawMessage{spec.SignField: v})
+}
+
+// topLevelValue returns the raw value of key in the JSON object obj, which
+// must be valid JSON. Keys with escapes are compared as written.
+func topLevelValue(obj []byte, key string) (json.RawMessage, bool) {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, false
+	}
+	i++
+	for {
+		i = skipSpace(obj, i)
+		if i >= len(obj) || obj[i] == '}' {
+			return nil, false
+		}
+		if obj[i] == ',' {
+			i++
+			continue
+		}
+		kEnd := skipValue(obj, i)
+		if kEnd < 0 {
+			return nil, false
+		}
+		k := obj[i+1 : kEnd-1]
+		i = skipSpace(obj, kEnd)
+		if i >= len(obj) || obj[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(obj, i+1)
+		vEnd := skipValue(obj, i)
+		if vEnd < 0 {
+			return nil, false
+		}
+		if string(k) == key {
+			return obj[i:vEnd], true
+		}
+		i = vEnd
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value starting at i, or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return -1
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end := skipValue(b, j)
+				if end < 0 {
+					return -1
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	default: // number, true, false, null
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
+			j++
+		}
+		return j
+	}
+}
+
+// wireTime keeps a server time as text, mapping Go's zero time to "".
+func wireTime(s string) string {
+	if strings.HasPrefix(s, "0001-01-01") {
+		return ""
+	}
+	return s
+}

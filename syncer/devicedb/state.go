@@ -1,0 +1,88 @@
+package devicedb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Keys of sync_state. One place names them so a typo cannot invent a key.
+const (
+	KeyServerURL      = "server_url"
+	KeyDeviceID       = "device_id"
+	KeyUser           = "user" // schema.User as JSON
+	KeyAccessToken    = "access_token"
+	KeyRefreshToken   = "refresh_token"
+	KeyCursor         = "cursor"
+	KeyLastSyncAt     = "last_sync_at"
+	KeyLastError      = "last_error"
+	KeyClockSkewMs    = "clock_skew_ms"
+	KeyHLC            = "hlc"
+	KeyVerifier       = "verifier" // offline unlock: a slow hash of the password
+	KeyUpdateRequired = "update_required"
+	KeyRevoked        = "revoked"
+)
+
+// State returns the value of key, or "" when it is not set.
+func (tx *Tx) State(ctx context.Context, key string) (string, error) {
+	var v string
+	err := tx.queryRow(ctx, "SELECT value FROM sync_state WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read state %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// States returns every key and value.
+func (tx *Tx) States(ctx context.Context) (map[string]string, error) {
+	rows, err := tx.tx.QueryContext(ctx, "SELECT key, value FROM sync_state")
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("read state: %w", err)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+// SetState stores value under key; the empty value deletes the key.
+func (tx *Tx) SetState(ctx context.Context, key, value string) error {
+	var err error
+	if value == "" {
+		_, err = tx.exec(ctx, "DELETE FROM sync_state WHERE key = ?", key)
+	} else {
+		_, err = tx.exec(ctx,
+			"INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			key, value)
+	}
+	if err != nil {
+		return fmt.Errorf("write state %s: %w", key, err)
+	}
+	return nil
+}
+
+// Wipe erases every record, every outbox row, the tokens, the user, the
+// offline verifier and the cursor: what a revoked device must forget. The
+// device id and the server address stay, so the tablet can be handed back.
+func (tx *Tx) Wipe(ctx context.Context) error {
+	for _, q := range []string{
+		"DELETE FROM records",
+		"DELETE FROM outbox",
+		"DELETE FROM sync_state WHERE key IN ('user', 'access_token', 'refresh_token', 'cursor', 'verifier')",
+	} {
+		if _, err := tx.tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("wipe: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package localapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"doorstep/schema"
+)
+
+func (api *API) routes() {
+	app := api.app
+	app.Use(api.guard)
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true}) })
+	v1 := app.Group("/v1")
+	v1.Get("/status", api.status)
+	v1.Post("/login", api.login)
+	v1.Post("/unlock", api.unlock)
+	v1.Post("/sync", api.sync)
+	v1.Get("/outbox", api.outbox)
+	v1.Get("/conflicts", api.conflicts)
+	v1.Get("/records/:entity", api.listRecords)
+	v1.Get("/records/:entity/:id", api.getRecord)
+	v1.Post("/records/:entity", api.createRecord)
+	v1.Patch("/records/:entity/:id", api.updateRecord)
+	v1.Post("/visits/:id/sign", api.signVisit)
+	v1.Post("/visits/:id/amend", api.amendVisit)
+}
+
+// decode reads a JSON body strictly into v: one object, no unknown
+// members. Errors name the member at fault.
+func decode(c *fiber.Ctx, v any) error {
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return schema.Errorf(schema.ECodeMalformed, "", "the body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			return schema.Errorf(schema.ECodeWrongType, te.Field, "%s must be %s", te.Field, te.Type.String())
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return schema.Errorf(schema.ECodeUnknownField, name, "unknown member %q", name)
+		}
+		return schema.Errorf(schema.ECodeMalformed, "", "the body is not valid JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return schema.Errorf(schema.ECodeMalformed, "", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// entityName accepts an entity's wire name ("household_member") or its
+// collection path ("household-members").
+func entityName(c *fiber.Ctx) (string, error) {
+	name := c.Params("entity")
+	if s, ok := schema.Entity(name); ok {
+		return s.Name, nil
+	}
+	if s, ok := schema.EntityByPath(name); ok {
+		return s.Name, nil
+	}
+	return "", schema.Errorf(schema.ECodeUnknownEntity, "entity", "there is no entity %q", name)
+}

@@ -1,0 +1,67 @@
+package syncer
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+var pageSamples = []string{
+	`{"records":[{"entity":"visit","id":"a","case_id":"c","fields":{"status":"signed","notes":"say \"hi\" \\ {[","n":[1,{"x":null}]},"version":3,"received_at":"2026-11-20T14:02:13.12Z","updated_at":"2026-11-20T14:05:40Z","device_time":"2026-11-20T13:58:01Z","created_by":"u","updated_by":"u","extra":{"a":[1,2]}}],"removed":[{"case_id":"c2","reason":"out_of_scope"}],"cursor":"c:1042","has_more":true,"server_time":"2026-11-23T10:00:05Z"}`,
+	` { "records" : [ ] , "removed" : null , "cursor" : "", "has_more" : false , "server_time" : "2026-11-23T10:00:05.123456789+01:00" } `,
+	`{"records":null,"cursor":"caf\u00e9 \ud83d\ude00","has_more":false,"server_time":"2026-11-23T10:00:05Z"}`,
+	`{"records":[{"entity":"case","id":"x","fields":null,"version":null}],"cursor":"é","server_time":"2026-11-23T10:00:05Z"}`,
+	`{"records":[{"entity":"case","id":"x","fields":{"a":tru}}],"cursor":"c"}`,
+	`{"records":[{"entity":"case","id":"x","fields":{"a":1}}],"cursor":"c","x":tru}`,
+	`{"records":[{"entity":"case","id":"x","fields":{"a":1}},],"cursor":"c"}`,
+	`{"records":[{"entity":"case","id":"x","fields":{"a":1}}],"cursor":"c"} trailing`,
+	`{"Records":[{"Entity":"case","ID":"x"}],"Cursor":"c"}`,
+	`{"records":[{"entity":"case","id":"x","version":1.5}]}`,
+	`[]`, `null`, `{`, `{"records":[{"entity":"case","id":"x"`,
+}
+
+// TestDecodePageAgreesWithEncodingJSON: the fast decoder and encoding/json
+// give the same page, or both an error.
+func TestDecodePageAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range pageSamples {
+		checkPageDecode(t, []byte(s))
+	}
+}
+
+func checkPageDecode(t *testing.T, b []byte) {
+	t.Helper()
+	var want, got pullPage
+	wantErr := json.Unmarshal(b, &want)
+	gotErr := decodePage(b, &got)
+	if (wantErr == nil) != (gotErr == nil) {
+		t.Fatalf("%s:\nencoding/json error %v, decodePage error %v", b, wantErr, gotErr)
+	}
+	if wantErr != nil {
+		return
+	}
+	if len(want.Records) != len(got.Records) {
+		t.Fatalf("%s:\nencoding/json %d records, decodePage %d", b, len(want.Records), len(got.Records))
+	}
+	for i := range want.Records {
+		want.Records[i].Fields, got.Records[i].Fields = compact(want.Records[i].Fields), compact(got.Records[i].Fields)
+	}
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("%s:\nencoding/json %+v\ndecodePage    %+v", b, want, got)
+	}
+}
+
+func compact(b json.RawMessage) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	var out []byte
+	out, _ = json.Marshal(b)
+	return out
+}
+
+func FuzzDecodePage(f *testing.F) {
+	for _, s := range pageSamples {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkPageDecode(t, b) })
+}

@@ -1,0 +1,139 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/syncer/devicedb"
+)
+
+// pullPage is schema.PullResponse with the records left raw (see
+// devicedb.RawRecord): decoding a page costs one pass over its bytes.
+type pullPage struct {
+	Records    []devicedb.RawRecord `json:"records"`
+	Removed    []schema.Removal     `json:"removed"`
+	Cursor     string               `json:"cursor"`
+	HasMore    bool                 `json:"has_more"`
+	ServerTime time.Time            `json:"server_time"`
+}
+
+// fetched is one pull request's outcome.
+type fetched struct {
+	cursor string // the cursor it asked from
+	page   pullPage
+	ex     exchange
+	err    error
+}
+
+// fetch asks for the page after cursor and decodes it.
+func (a *Agent) fetch(ctx context.Context, cursor string) fetched {
+	f := fetched{cursor: cursor}
+	var body []byte
+	body, f.ex, f.err = a.authedCall(ctx, "/v1/sync/pull", schema.PullRequest{Cursor: cursor, Limit: a.cfg.PullLimit}, false)
+	if f.err == nil {
+		if err := decodePage(body, &f.page); err != nil {
+			f.err = fmt.Errorf("the answer does not decode: %w", err)
+		}
+	}
+	return f
+}
+
+// pull asks for changes since the stored cursor, page after page, applying
+// each page's removals and records and storing its cursor in one local
+// transaction. While a page is applied the next one is already requested
+// and decoded, so the network, JSON decoding and SQLite overlap. A cursor
+// the server no longer knows starts a full resync from "", which keeps the
+// outbox and every record it refers to.
+func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
+	var cursor string
+	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+		var err error
+		cursor, err = tx.State(ctx, devicedb.KeyCursor)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pull: read cursor: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next chan fetched // the prefetch in flight, if any
+	defer func() {
+		if next != nil {
+			cancel()
+			<-next
+		}
+	}()
+	resync, resyncTried := false, false
+	cur := a.fetch(ctx, cursor)
+	for {
+		rep.Requests++
+		if cur.err != nil {
+			he := asHTTPError(cur.err)
+			switch {
+			case he != nil && he.Status == http.StatusBadRequest && he.Response.Error.Code == schema.ECodeInvalid &&
+				he.Response.Error.Field == "cursor" && cur.cursor != "" && !resyncTried:
+				a.log.Warn("pull: the server does not know our cursor; resyncing from the start", "cursor", cur.cursor)
+				resync, resyncTried = true, true
+				cur = a.fetch(ctx, "")
+				continue
+			case he != nil && he.Status == http.StatusUpgradeRequired:
+				if serr := a.setState(ctx, devicedb.KeyUpdateRequired, "1"); serr != nil {
+					a.log.Warn("pull: store update_required", "err", serr)
+				}
+				return fmt.Errorf("pull: %w: %w", ErrUpdateRequired, cur.err)
+			}
+			return fmt.Errorf("pull: %w", cur.err)
+		}
+		page := &cur.page
+		a.observeServer(cur.ex.sent, cur.ex.received, page.ServerTime)
+		if page.HasMore && page.Cursor == cur.cursor {
+			return fmt.Errorf("pull: the server said more is waiting but did not move the cursor from %q", cur.cursor)
+		}
+		if page.HasMore {
+			next = make(chan fetched, 1)
+			go func(c string) { next <- a.fetch(ctx, c) }(page.Cursor)
+		}
+		var applied, removed int
+		err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
+			if resync {
+				if _, err := tx.DeleteSyncedRecords(ctx); err != nil {
+					return err
+				}
+			}
+			var err error
+			if removed, err = tx.ApplyRemovals(ctx, page.Removed); err != nil {
+				return err
+			}
+			if applied, err = tx.ApplyPulled(ctx, page.Records); err != nil {
+				return err
+			}
+			if a.cfg.AfterApplyPage != nil {
+				if err := a.cfg.AfterApplyPage(); err != nil {
+					return err
+				}
+			}
+			if err := tx.SetState(ctx, devicedb.KeyCursor, page.Cursor); err != nil {
+				return err
+			}
+			return tx.SetState(ctx, devicedb.KeyUpdateRequired, "")
+		})
+		if err != nil {
+			return fmt.Errorf("pull: apply page: %w", err)
+		}
+		resync = false
+		rep.Pulled += applied
+		rep.Removed += removed
+		if next == nil {
+			return nil
+		}
+		cur = <-next
+		next = nil
+	}
+}
+
+func (a *Agent) setState(ctx context.Context, key, value string) error {
+	return a.db.Update(ctx, func(tx *devicedb.Tx) error { return tx.SetState(ctx, key, value) })
+}

@@ -1,0 +1,186 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/syncer/devicedb"
+)
+
+// wireMutation is schema.Mutation with the fields kept as the JSON the
+// outbox stored, so a push re-encodes nothing.
+type wireMutation struct {
+	ID         string          `json:"id"`
+	Entity     string          `json:"entity"`
+	RecordID   string          `json:"record_id"`
+	CaseID     string          `json:"case_id"`
+	Fields     json.RawMessage `json:"fields"`
+	Clock      string          `json:"clock"`
+	DeviceTime time.Time       `json:"device_time"`
+}
+
+// maxPushBytes keeps a batch well under the server's 16 MiB limit.
+const maxPushBytes = 8 << 20
+
+// push sends the pending outbox, oldest first, in batches until it is empty
+// or a request fails. The batch halves after a failed request (floor 1) and
+// doubles after a success (up to the configured size).
+func (a *Agent) push(ctx context.Context, rep *SyncReport) error {
+	for {
+		var entries []devicedb.OutboxEntry
+		err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+			var err error
+			entries, err = tx.PendingOutbox(ctx, a.batch)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("push: read outbox: %w", err)
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		size := 0
+		muts := make([]wireMutation, 0, len(entries))
+		for i, e := range entries {
+			size += len(e.Fields) + 256
+			if i > 0 && size > maxPushBytes {
+				entries = entries[:i]
+				break
+			}
+			muts = append(muts, wireMutation{ID: e.MutationID, Entity: e.Entity, RecordID: e.RecordID,
+				CaseID: e.CaseID, Fields: e.Fields, Clock: e.Clock, DeviceTime: e.DeviceTime})
+		}
+		body, ex, err := a.authedCall(ctx, "/v1/sync/push", struct {
+			Mutations []wireMutation `json:"mutations"`
+		}{muts}, true)
+		rep.Requests++
+		if err != nil {
+			return a.pushFailed(ctx, entries, err)
+		}
+		var resp schema.PushResponse
+		if err := json.Unmarshal(body, &resp); err != nil {
+			return a.pushFailed(ctx, entries, fmt.Errorf("push: the answer does not decode: %w", err))
+		}
+		a.observeServer(ex.sent, ex.received, resp.ServerTime)
+		a.batch = min(a.batch*2, a.cfg.BatchSize)
+		done, err := a.storeResults(ctx, entries, resp.Results, rep)
+		if err != nil {
+			return err
+		}
+		if done == 0 {
+			return fmt.Errorf("push: the server answered no result for %d mutations", len(entries))
+		}
+	}
+}
+
+// pushFailed handles a push that failed as a whole: the rows stay pending
+// and the batch shrinks. When a single mutation is refused as a whole by a
+// reachable server, it is a poison mutation: it is set aside as rejected so that it never blocks the
+// queue. That is a 413, or a 400 other than malformed (a body cut short in
+// transit is malformed, and is simply resent).
+func (a *Agent) pushFailed(ctx context.Context, entries []devicedb.OutboxEntry, cause error) error {
+	a.batch = max(a.batch/2, 1)
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.MutationID
+	}
+	he := asHTTPError(cause)
+	poison := len(entries) == 1 && he != nil && (he.Status == http.StatusRequestEntityTooLarge ||
+		(he.Status == http.StatusBadRequest && he.Response.Error.Code != schema.ECodeMalformed))
+	if errors.Is(cause, ErrDeviceRevoked) {
+		return fmt.Errorf("push: %w", cause)
+	}
+	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		if poison {
+			e := he.Response.Error
+			return tx.RejectOutbox(ctx, ids[0], &e)
+		}
+		return tx.CountAttempt(ctx, ids)
+	})
+	if err != nil {
+		a.log.Warn("push: count attempts", "err", err)
+	}
+	return fmt.Errorf("push %d mutations: %w", len(entries), cause)
+}
+
+// storeResults applies the server's outcomes in one transaction: an outcome
+// (applied, duplicate, conflict) deletes the outbox row and stores the
+// receipt on the local record; a rejection sets the row aside with its
+// reason. Rows the server gave no result for stay pending.
+func (a *Agent) storeResults(ctx context.Context, entries []devicedb.OutboxEntry, results []schema.MutationResult, rep *SyncReport) (int, error) {
+	sent := make(map[string]bool, len(entries))
+	byID := make(map[string]devicedb.OutboxEntry, len(entries))
+	for _, e := range entries {
+		sent[e.MutationID] = true
+		byID[e.MutationID] = e
+	}
+	done := 0
+	var c SyncReport
+	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		done, c = 0, SyncReport{}
+		answered := make(map[string]bool, len(results))
+		for _, r := range results {
+			if !sent[r.MutationID] || answered[r.MutationID] {
+				continue
+			}
+			status := r.Status
+			if status == schema.StatusDuplicate && r.Original == schema.StatusRejected {
+				status = schema.StatusRejected // a lost answer to a rejection: keep it set aside
+			}
+			switch status {
+			case schema.StatusApplied, schema.StatusDuplicate, schema.StatusConflict:
+				if err := tx.DeleteOutbox(ctx, r.MutationID); err != nil {
+					return err
+				}
+				if r.Receipt != nil {
+					if err := tx.SetReceipt(ctx, *r.Receipt); err != nil {
+						return err
+					}
+				}
+				if e, ok := byID[r.MutationID]; ok && r.Current != nil {
+					if err := tx.ApplyCurrent(ctx, e.Entity, e.RecordID, r.Current); err != nil {
+						return err
+					}
+				}
+				switch status {
+				case schema.StatusApplied:
+					c.Applied++
+				case schema.StatusDuplicate:
+					c.Duplicates++
+				default:
+					c.Conflicts++
+				}
+			case schema.StatusRejected:
+				if err := tx.RejectOutbox(ctx, r.MutationID, r.Error); err != nil {
+					return err
+				}
+				c.Rejected++
+			default:
+				continue // unknown outcome: leave it pending
+			}
+			answered[r.MutationID] = true
+			done++
+		}
+		var missing []string
+		for _, e := range entries {
+			if !answered[e.MutationID] {
+				missing = append(missing, e.MutationID)
+			}
+		}
+		return tx.CountAttempt(ctx, missing)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("push: store results: %w", err)
+	}
+	rep.Pushed += done
+	rep.Applied += c.Applied
+	rep.Duplicates += c.Duplicates
+	rep.Conflicts += c.Conflicts
+	rep.Rejected += c.Rejected
+	return done, nil
+}

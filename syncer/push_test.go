@@ -1,0 +1,249 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+)
+
+func writeVisits(t *testing.T, a *Agent, caseID string, n int) []string {
+	t.Helper()
+	ws := make([]Write, n)
+	ids := make([]string, n)
+	for i := range ws {
+		ids[i] = schema.NewID()
+		ws[i] = Write{Entity: "visit", ID: ids[i], CaseID: caseID, Fields: map[string]json.RawMessage{"status": raw("draft")}}
+	}
+	if err := a.PutMany(context.Background(), ws); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func TestRejectedMutationIsSetAsideAndNeverBlocks(t *testing.T) {
+	ctx := context.Background()
+	p := newPeer(t)
+	a := newAgent(t, p, nil)
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	ids := writeVisits(t, a, caseID, 3)
+	out := mustOutbox(t, a)
+	bad := out[1].MutationID
+	p.mu.Lock()
+	p.onPush = func(n int, req schema.PushRequest) (int, any) {
+		resp := p.applyPush(req)
+		for i, m := range req.Mutations {
+			if m.ID == bad {
+				resp.Results[i] = schema.MutationResult{MutationID: m.ID, Status: schema.StatusRejected,
+					Error: &schema.Error{Code: schema.ECodeOutOfScope, Field: "case_id", Message: "not your case"}}
+			}
+		}
+		return 200, resp
+	}
+	p.mu.Unlock()
+	rep, err := a.SyncOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Applied != 2 || rep.Rejected != 1 || rep.Pushed != 3 {
+		t.Fatalf("report: %+v", rep)
+	}
+	out = mustOutbox(t, a)
+	if len(out) != 1 || out[0].MutationID != bad || out[0].Status != "rejected" || out[0].Error == nil || out[0].Error.Code != schema.ECodeOutOfScope {
+		t.Fatalf("outbox: want only the rejected one, with its reason; got %+v", out)
+	}
+	rec, _ := a.Get(ctx, "visit", ids[1])
+	if !rec.Rejected || rec.Pending {
+		t.Fatalf("the rejected record: rejected=%v pending=%v", rec.Rejected, rec.Pending)
+	}
+	st, _ := a.Status(ctx)
+	if st.Pending != 0 || st.Rejected != 1 {
+		t.Fatalf("status pending %d rejected %d", st.Pending, st.Rejected)
+	}
+	// Later writes go; the rejected one is never resent.
+	writeVisits(t, a, caseID, 1)
+	pushesBefore := p.pushCount()
+	if _, err := a.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	last := p.pushes[len(p.pushes)-1]
+	p.mu.Unlock()
+	if p.pushCount() != pushesBefore+1 || len(last.Mutations) != 1 || last.Mutations[0].ID == bad {
+		t.Fatalf("second push: %+v", last.Mutations)
+	}
+	// A further sync with only the rejected row pushes nothing.
+	pushesBefore = p.pushCount()
+	if _, err := a.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p.pushCount() != pushesBefore {
+		t.Fatal("a sync with only a rejected row still pushed")
+	}
+}
+
+func TestBatchShrinksAfterFailureAndGrowsBack(t *testing.T) {
+	ctx := context.Background()
+	p := newPeer(t)
+	a := newAgent(t, p, func(c *Config) { c.BatchSize = 8 })
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	writeVisits(t, a, caseID, 30)
+	var sizes []int
+	fails := 2
+	p.mu.Lock()
+	p.onPush = func(n int, req schema.PushRequest) (int, any) {
+		sizes = append(sizes, len(req.Mutations))
+		if fails > 0 {
+			fails--
+			return 503, errBody(schema.ECodeUnavailable, "", "overloaded")
+		}
+		return 200, nil
+	}
+	p.mu.Unlock()
+	for i := 0; i < 2; i++ {
+		if _, err := a.SyncOnce(ctx); err == nil {
+			t.Fatal("want the push error")
+		}
+	}
+	if out := mustOutbox(t, a); len(out) != 30 {
+		t.Fatalf("a failed push lost rows: %d left", len(out))
+	}
+	if out := mustOutbox(t, a); out[0].Attempts != 2 {
+		t.Fatalf("attempts after two failed pushes: %d", out[0].Attempts)
+	}
+	if _, err := a.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []int{8, 4, 2, 4, 8, 8, 8}
+	if len(sizes) != len(want) {
+		t.Fatalf("batch sizes: want %v, got %v", want, sizes)
+	}
+	for i := range want {
+		if sizes[i] != want[i] {
+			t.Fatalf("batch sizes: want %v, got %v", want, sizes)
+		}
+	}
+	if out := mustOutbox(t, a); len(out) != 0 {
+		t.Fatalf("outbox not emptied: %d", len(out))
+	}
+}
+
+// dropResponses is a fault-injecting RoundTripper: it lets the request
+// reach the server, then loses the answer.
+type dropResponses struct {
+	next http.RoundTripper
+	drop atomic.Int32 // how many answers to lose
+}
+
+func (d *dropResponses) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := d.next.RoundTrip(r)
+	if err == nil && r.URL.Path == "/v1/sync/push" && d.drop.Add(-1) >= 0 {
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return resp, err
+}
+
+func TestLostResponseIsResentAsDuplicate(t *testing.T) {
+	ctx := context.Background()
+	p := newPeer(t)
+	rt := &dropResponses{next: http.DefaultTransport}
+	a := newAgent(t, p, func(c *Config) { c.HTTPClient = &http.Client{Transport: rt} })
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	writeVisits(t, a, caseID, 5)
+	first := mustOutbox(t, a)
+	rt.drop.Store(1)
+	if _, err := a.SyncOnce(ctx); err == nil {
+		t.Fatal("want the network error")
+	}
+	if out := mustOutbox(t, a); len(out) != 5 {
+		t.Fatalf("rows lost with the answer: %d left", len(out))
+	}
+	rep, err := a.SyncOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Duplicates != 5 || rep.Applied != 0 {
+		t.Fatalf("report after resend: %+v", rep)
+	}
+	p.mu.Lock()
+	resent := p.pushes[1].Mutations
+	p.mu.Unlock()
+	if resent[0].ID != first[0].MutationID || resent[0].Clock.String() != first[0].Clock {
+		t.Fatalf("resent mutation changed identity: %s/%s vs %s/%s", resent[0].ID, resent[0].Clock, first[0].MutationID, first[0].Clock)
+	}
+	if out := mustOutbox(t, a); len(out) != 0 {
+		t.Fatalf("outbox: %d left", len(out))
+	}
+}
+
+func TestPoisonMutationRefusedWholeIsSetAside(t *testing.T) {
+	ctx := context.Background()
+	p := newPeer(t)
+	a := newAgent(t, p, func(c *Config) { c.BatchSize = 1 })
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	writeVisits(t, a, caseID, 2)
+	poison := mustOutbox(t, a)[0].MutationID
+	p.mu.Lock()
+	p.onPush = func(n int, req schema.PushRequest) (int, any) {
+		if req.Mutations[0].ID == poison {
+			return http.StatusRequestEntityTooLarge, errBody(schema.ECodeTooLarge, "", "too large")
+		}
+		return 200, nil
+	}
+	p.mu.Unlock()
+	a.SyncOnce(ctx)
+	if _, err := a.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := mustOutbox(t, a)
+	if len(out) != 1 || out[0].MutationID != poison || out[0].Status != "rejected" || out[0].Error.Code != schema.ECodeTooLarge {
+		t.Fatalf("outbox: %+v", out)
+	}
+}
+
+func TestPushSendsHeadersGzipAndMeasuresSkew(t *testing.T) {
+	ctx := context.Background()
+	p := newPeer(t)
+	p.now = func() time.Time { return time.Now().Add(90 * time.Second) } // the server's clock is 90 s ahead
+	a := newAgent(t, p, nil)
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	writeVisits(t, a, caseID, 1)
+	if _, err := a.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var push http.Header
+	for _, h := range p.headers {
+		if h.Get("Content-Encoding") == "gzip" {
+			push = h
+		}
+		if h.Get(schema.HeaderProtocol) != "1" || h.Get(schema.HeaderSchema) != "1" || h.Get(schema.HeaderAppVersion) != "test" {
+			t.Fatalf("request without version headers: %v", h)
+		}
+		if h.Get("Accept-Encoding") != "gzip" {
+			t.Fatalf("request without Accept-Encoding: %v", h)
+		}
+	}
+	if push == nil {
+		t.Fatal("no gzip push body")
+	}
+	if push.Get(schema.HeaderClockSkew) == "" || push.Get("Authorization") != "Bearer "+p.access {
+		t.Fatalf("push headers: %v", push)
+	}
+	st, _ := a.Status(ctx)
+	if st.ClockSkewMs < 89_000 || st.ClockSkewMs > 91_000 {
+		t.Fatalf("clock skew: want about 90000 ms, got %d", st.ClockSkewMs)
+	}
+}

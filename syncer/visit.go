@@ -1,0 +1,148 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"doorstep/schema"
+	"doorstep/syncer/devicedb"
+)
+
+// Sign signs a visit: fields (the officer's last edits, may be empty) are
+// written with signed_at, signed_by and status "signed", and the mutation
+// carries the visit's full field set as the officer saw it (protocol §6.7).
+// The visit must pass schema.Visit.ValidateForSigning, with the case's
+// domestic-abuse flag taken from the local flags. Once signed, the visit is
+// never changed again on this tablet; corrections are amendments.
+func (a *Agent) Sign(ctx context.Context, visitID string, fields map[string]json.RawMessage) (schema.Record, error) {
+	var out schema.Record
+	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		user, err := a.localUser(ctx, tx)
+		if err != nil {
+			return err
+		}
+		v, err := tx.GetRecord(ctx, "visit", visitID)
+		if errors.Is(err, devicedb.ErrNotFound) {
+			return schema.Errorf(schema.ECodeNotFound, "id", "no visit %s on this tablet", visitID)
+		} else if err != nil {
+			return err
+		}
+		if v.Signed {
+			return schema.Errorf(schema.ECodeSigned, "id", "signed visits cannot be changed; add an amendment")
+		}
+		f := make(map[string]json.RawMessage, len(fields)+3)
+		for k, val := range fields {
+			f[k] = val
+		}
+		f["signed_at"] = jsonString(string(schema.TimestampOf(tx.Now())))
+		f["signed_by"] = jsonString(user.ID)
+		f["status"] = jsonString("signed")
+		out, err = a.write(ctx, tx, user, Write{Entity: "visit", ID: visitID, CaseID: v.CaseID, Fields: f})
+		return err
+	})
+	return out, err
+}
+
+// Amend records a correction to a signed visit: a new amendment record
+// (visit_id, reason, changes, amended_by, amended_at), itself immutable. The
+// visit stays as it was signed.
+func (a *Agent) Amend(ctx context.Context, visitID, reason string, changes map[string]json.RawMessage) (schema.Record, error) {
+	var out schema.Record
+	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		user, err := a.localUser(ctx, tx)
+		if err != nil {
+			return err
+		}
+		v, err := tx.GetRecord(ctx, "visit", visitID)
+		if errors.Is(err, devicedb.ErrNotFound) {
+			return schema.Errorf(schema.ECodeNotFound, "visit_id", "no visit %s on this tablet", visitID)
+		} else if err != nil {
+			return err
+		}
+		ch, err := json.Marshal(changes)
+		if err != nil || len(changes) == 0 {
+			return schema.Errorf(schema.ECodeRequired, "changes", "say what the amendment changes")
+		}
+		f := map[string]json.RawMessage{
+			"visit_id":   jsonString(visitID),
+			"reason":     jsonString(reason),
+			"changes":    ch,
+			"amended_by": jsonString(user.ID),
+			"amended_at": jsonString(string(schema.TimestampOf(tx.Now()))),
+		}
+		out, err = a.write(ctx, tx, user, Write{Entity: "amendment", CaseID: v.CaseID, Fields: f})
+		return err
+	})
+	return out, err
+}
+
+// checkSigning validates a visit about to be signed and returns its full
+// field set: every field this build knows (blank ones included, as the
+// officer saw them) plus any the server sent that it does not know.
+func (a *Agent) checkSigning(ctx context.Context, tx *devicedb.Tx, w Write, merged map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	var v schema.Visit
+	if err := (schema.Record{Entity: "visit", ID: w.ID, CaseID: w.CaseID, Fields: merged}).Decode(&v); err != nil {
+		return nil, schema.Errorf(schema.ECodeMalformed, "", "visit fields do not decode: %v", err)
+	}
+	da, err := domesticAbuse(ctx, tx, w.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.ValidateForSigning(da); err != nil {
+		return nil, err
+	}
+	full := schema.FieldsOf(v)
+	for k, val := range merged {
+		if _, known := full[k]; !known {
+			full[k] = val
+		}
+	}
+	return full, nil
+}
+
+// domesticAbuse reports whether the case has a live domestic-abuse flag on
+// this tablet.
+func domesticAbuse(ctx context.Context, tx *devicedb.Tx, caseID string) (bool, error) {
+	flags, err := tx.ListRecords(ctx, "flag", caseID)
+	if err != nil {
+		return false, err
+	}
+	for _, fr := range flags {
+		var f schema.Flag
+		if err := fr.Decode(&f); err != nil {
+			continue
+		}
+		if f.IsDomesticAbuse() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// checkAmendment checks that an amendment refers to a signed visit of the
+// same case on this tablet.
+func checkAmendment(ctx context.Context, tx *devicedb.Tx, caseID string, fields map[string]json.RawMessage) error {
+	var visitID string
+	if err := json.Unmarshal(fields["visit_id"], &visitID); err != nil || visitID == "" {
+		return schema.Errorf(schema.ECodeRequired, "visit_id", "visit_id is required")
+	}
+	v, err := tx.GetRecord(ctx, "visit", visitID)
+	if errors.Is(err, devicedb.ErrNotFound) {
+		return schema.Errorf(schema.ECodeNotFound, "visit_id", "no visit %s on this tablet", visitID)
+	} else if err != nil {
+		return err
+	}
+	if v.CaseID != caseID {
+		return schema.Errorf(schema.ECodeInvalid, "visit_id", "the visit belongs to another case")
+	}
+	if !v.Signed {
+		return schema.Errorf(schema.ECodeInvalid, "visit_id", "only a signed visit is amended; change the unsigned visit directly")
+	}
+	return nil
+}
+
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}
