@@ -108,6 +108,9 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 				}
 				r.Fields = v
 			case "version":
+				if !json.Valid(v) {
+					return errSlowPath
+				}
 				r.Version, err = strconv.ParseInt(string(v), 10, 64)
 			case "received_at":
 				r.ReceivedAt, err = str(v)

@@ -188,4 +188,3 @@ func readDemoLogins(path string) ([]demoLogin, error) {
 	}
 	return out, nil
 }
-
