@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -29,6 +30,7 @@ type benchCmd struct {
 	noopRounds     int
 	asJSON         bool
 	keep           bool
+	cpuProfile     string
 }
 
 func (c *benchCmd) ParseFlags(args []string) error {
@@ -40,11 +42,12 @@ func (c *benchCmd) ParseFlags(args []string) error {
 	fs.IntVar(&c.noopRounds, "noop-rounds", 200, "no-op syncs to time (the median is reported)")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of a table")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary data folder")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (both sides) to this file")
 	if err := parseWithEnv(fs, args[1:]); err != nil {
 		return err
 	}
-	if c.records < 100 || c.records > 1_000_000 {
-		return fmt.Errorf("--records: %d is out of range (100 to 1000000)", c.records)
+	if c.records < 200 || c.records > 1_000_000 {
+		return fmt.Errorf("--records: %d is out of range (200 to 1000000)", c.records)
 	}
 	if c.noopRounds < 1 {
 		return fmt.Errorf("--noop-rounds: %d must be at least 1", c.noopRounds)
@@ -70,6 +73,17 @@ func (c *benchCmd) Run(ctx context.Context) error {
 	}
 	if !c.keep {
 		defer os.RemoveAll(dir)
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	results, err := runSyncBench(ctx, dir, c.records, c.noopRounds)
 	if err != nil {

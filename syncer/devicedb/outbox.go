@@ -97,7 +97,7 @@ func (tx *Tx) RecordOutbox(ctx context.Context, entity, id string) ([]OutboxEntr
 
 // DeleteOutbox removes an acknowledged entry.
 func (tx *Tx) DeleteOutbox(ctx context.Context, mutationID string) error {
-	if _, err := tx.tx.ExecContext(ctx, "DELETE FROM outbox WHERE mutation_id = ?", mutationID); err != nil {
+	if _, err := tx.exec(ctx, "DELETE FROM outbox WHERE mutation_id = ?", mutationID); err != nil {
 		return fmt.Errorf("delete mutation %s: %w", mutationID, err)
 	}
 	return nil

@@ -139,7 +139,7 @@ const upsertRecord = `INSERT INTO records
 // SetReceipt stores the server's receipt for a record: its version and
 // server times. An older receipt never overwrites a newer one.
 func (tx *Tx) SetReceipt(ctx context.Context, rc schema.Receipt) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE records SET version = ?, received_at = ?, updated_at = ?
+	_, err := tx.exec(ctx, `UPDATE records SET version = ?, received_at = ?, updated_at = ?
 		WHERE entity = ? AND id = ? AND version <= ?`,
 		rc.Version, formatTime(rc.ReceivedAt), formatTime(rc.UpdatedAt), rc.Entity, rc.ID, rc.Version)
 	if err != nil {

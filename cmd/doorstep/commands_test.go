@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// doorstep runs the command line as main does and returns what it printed.
+func doorstep(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+func TestServerRefusesPostgresUntilItsStoreLands(t *testing.T) {
+	_, err := doorstep(t, "server", "--db", "postgres://localhost/doorstep", "--data", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not supported") {
+		t.Fatalf("server --db postgres://…: err = %v, want a clear refusal", err)
+	}
+}
+
+func TestFlagEnvironmentTwins(t *testing.T) {
+	t.Setenv("DOORSTEP_INTERVAL", "soon")
+	_, err := doorstep(t, "device", "--data", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "DOORSTEP_INTERVAL") || !strings.Contains(err.Error(), "soon") {
+		t.Fatalf("a bad DOORSTEP_INTERVAL: err = %v, want one naming the variable and the value", err)
+	}
+	t.Setenv("DOORSTEP_INTERVAL", "")
+	os.Unsetenv("DOORSTEP_INTERVAL")
+	if _, err := doorstep(t, "device", "--interval", "often"); err == nil || !strings.Contains(err.Error(), "interval") {
+		t.Fatalf("a bad --interval: err = %v, want one naming the flag", err)
+	}
+	if _, err := doorstep(t, "frobnicate"); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Fatalf("unknown command: err = %v", err)
+	}
+}
+
+// TestAdminImportAndReassign drives "doorstep admin" on a data folder: a bad
+// CSV is refused whole with every problem named by line and field, the
+// example file imports, and a case is reassigned.
+func TestAdminImportAndReassign(t *testing.T) {
+	data := t.TempDir()
+	mustRun := func(args ...string) string {
+		t.Helper()
+		out, err := doorstep(t, append(args, "--data", data)...)
+		if err != nil {
+			t.Fatalf("doorstep %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	mustRun("admin", "add-team", "--name", "Quillbury North")
+	for _, u := range []string{"asha.officer", "ben.officer"} {
+		out := mustRun("admin", "add-user", "--username", u, "--name", "Test "+u, "--role", "officer", "--team", "Quillbury North")
+		if !strings.Contains(out, "initial password: ") {
+			t.Fatalf("add-user without --password printed no generated password:\n%s", out)
+		}
+	}
+	if out, err := doorstep(t, "admin", "add-user", "--username", "x.officer", "--name", "X", "--team", "No Such Team", "--data", data); err == nil || !strings.Contains(err.Error(), `no team named "No Such Team"`) {
+		t.Fatalf("add-user with an unknown team: err = %v\n%s", err, out)
+	}
+
+	example, err := os.ReadFile("../../docs/examples/cases.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(example)), "\n")
+	bad := append([]string{}, lines...)
+	bad[2] = strings.Replace(bad[2], ",very_high,", ",severe,", 1)
+	bad[3] = strings.Replace(bad[3], "2001-02-03", "2001-02-30", 1)
+	badPath := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(badPath, []byte(strings.Join(bad, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = doorstep(t, "admin", "import-cases", "--file", badPath, "--data", data)
+	if err == nil {
+		t.Fatal("a CSV with bad rows was accepted")
+	}
+	for _, want := range []string{"nothing imported", "line 3, field rosh", "line 4, field date_of_birth"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("import error %q does not say %q", err, want)
+		}
+	}
+	// Nothing of the bad file was imported: its first, valid case is not there.
+	if _, err := doorstep(t, "admin", "reassign", "--crn", "Z100001", "--officer", "ben.officer", "--data", data); err == nil || !strings.Contains(err.Error(), `no case "Z100001"`) {
+		t.Fatalf("after a refused import, reassign found the case (err = %v): the import was partial", err)
+	}
+	if out := mustRun("admin", "import-cases", "--file", "../../docs/examples/cases.csv"); !strings.Contains(out, fmt.Sprintf("imported %d cases", len(lines)-1)) {
+		t.Fatalf("import of the example file said %q, want %d cases", out, len(lines)-1)
+	}
+	if out := mustRun("admin", "reassign", "--crn", "Z100001", "--officer", "ben.officer"); !strings.Contains(out, "reassigned to ben.officer") {
+		t.Fatalf("reassign said %q", out)
+	}
+	if _, err := doorstep(t, "admin", "reassign", "--crn", "Z100001", "--officer", "nobody.here", "--data", data); err == nil {
+		t.Fatal("reassign to an unknown officer was accepted")
+	}
+	if out := mustRun("admin", "list-users"); !strings.Contains(out, "asha.officer") || !strings.Contains(out, "ben.officer") {
+		t.Fatalf("list-users:\n%s", out)
+	}
+}
+
+// TestDeviceCommands: "doorstep device login|sync|status" against a real
+// server, each doing one thing on the same data folder.
+func TestDeviceCommands(t *testing.T) {
+	c := newCluster(t, 2)
+	officer := c.officers[0]
+	dir := filepath.Join(t.TempDir(), "tablet")
+	t.Setenv("DOORSTEP_PASSWORD", testPassword)
+	out, err := doorstep(t, "device", "login", "--server", c.srv.URL(), "--data", dir, "--username", officer.Username)
+	if err != nil || !strings.Contains(out, "signed in as "+officer.Name) {
+		t.Fatalf("device login: %v\n%s", err, out)
+	}
+	out, err = doorstep(t, "device", "sync", "--data", dir)
+	if err != nil || !strings.Contains(out, "pulled ") || strings.Contains(out, "pulled 0,") {
+		t.Fatalf("device sync (server remembered from login): %v\n%s", err, out)
+	}
+	out, err = doorstep(t, "device", "status", "--data", dir)
+	if err != nil {
+		t.Fatalf("device status: %v", err)
+	}
+	for _, want := range []string{c.srv.URL(), officer.Username, "waiting to send", "open conflicts", "last successful sync"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("device status does not show %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "last successful sync  never") {
+		t.Errorf("status says never synced after a sync:\n%s", out)
+	}
+	if _, err := doorstep(t, "device", "login", "--data", dir); err == nil || !strings.Contains(err.Error(), "--username is required") {
+		t.Errorf("device login without --username: err = %v", err)
+	}
+}
