@@ -156,7 +156,6 @@ func newBenchEnv(ctx context.Context, dir string, tabletName string) (*benchEnv,
 	env.agent, err = syncer.Open(ctx, syncer.Config{
 		DataDir: filepath.Join(dir, tabletName), ServerURL: srv.URL(),
 		HTTPClient: env.wire.client(), Logger: quiet, AppVersion: version,
-		PullLimit: schema.MaxPullLimit,
 	})
 	if err != nil {
 		return nil, err
@@ -216,7 +215,7 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int) ([]benchRe
 	fresh, err := syncer.Open(ctx, syncer.Config{
 		DataDir: filepath.Join(dir, "fresh-tablet"), ServerURL: env.srv.URL(),
 		HTTPClient: env.wire.client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AppVersion: version, PullLimit: schema.MaxPullLimit,
+		AppVersion: version,
 	})
 	if err != nil {
 		return nil, err
