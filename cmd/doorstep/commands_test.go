@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // doorstep runs the command line as main does and returns what it printed.
@@ -134,4 +139,76 @@ func TestDeviceCommands(t *testing.T) {
 	if _, err := doorstep(t, "device", "login", "--data", dir); err == nil || !strings.Contains(err.Error(), "--username is required") {
 		t.Errorf("device login without --username: err = %v", err)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestDemoStartsAndStops runs "doorstep demo" as the README says (on free
+// ports), checks both health endpoints and the banner, then stops it as
+// Ctrl-C would. A second start reuses the seeded folder.
+func TestDemoStartsAndStops(t *testing.T) {
+	data := t.TempDir()
+	for run := 1; run <= 2; run++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- runDemoForTest(ctx, out, data)
+		}()
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(out.String(), "Ctrl-C stops both") {
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("run %d: no banner after 60 s:\n%s", run, out.String())
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("run %d: demo stopped early: %v\n%s", run, err, out.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		banner := out.String()
+		for _, want := range []string{"officer", "supervisor", "pulled ", "synthetic data only"} {
+			if !strings.Contains(banner, want) {
+				t.Errorf("run %d: banner lacks %q:\n%s", run, want, banner)
+			}
+		}
+		for _, url := range regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindAllString(banner, 2) {
+			resp, err := http.Get(url + "/healthz")
+			if err != nil || resp.StatusCode != 200 {
+				t.Errorf("run %d: GET %s/healthz: %v %v", run, url, resp, err)
+			} else {
+				resp.Body.Close()
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("run %d: demo did not stop cleanly: %v", run, err)
+		}
+	}
+}
+
+func runDemoForTest(ctx context.Context, out io.Writer, data string) error {
+	c := &demoCmd{stdout: out, stderr: io.Discard}
+	if err := c.ParseFlags([]string{"--data", data, "--addr", "127.0.0.1:0", "--device-addr", "127.0.0.1:0", "--log-level", "error"}); err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Run(ctx)
 }
