@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"doorstep/schema"
 )
@@ -24,6 +26,7 @@ func (db *DB) Push(ctx context.Context, actor Actor, muts []schema.Mutation) ([]
 			db.clock.Observe(m.Clock)
 		}
 	}
+	fieldErrs := validateAll(muts)
 	var results []schema.MutationResult
 	err := db.update(ctx, func(t *wtx) error {
 		a, err := db.newApplier(t, actor, false)
@@ -34,10 +37,22 @@ func (db *DB) Push(ctx context.Context, actor Actor, muts []schema.Mutation) ([]
 		if err := a.prefetch(muts); err != nil {
 			return err
 		}
+		if len(muts) >= 2*insertChunk {
+			// Read the sequence now, so that nextSeq never queries while
+			// chunks are queued.
+			if err := t.readSeq(); err != nil {
+				return err
+			}
+			a.ins.start() // a.close stops it
+		}
 		results = make([]schema.MutationResult, len(muts))
 		for i, m := range muts {
+			a.fieldErr = fieldErrs[i]
 			if results[i], err = a.apply(m); err != nil {
 				return fmt.Errorf("apply push batch: mutation %d (%s): %w", i, m.ID, err)
+			}
+			if err := a.flushFull(); err != nil {
+				return fmt.Errorf("apply push batch: %w", err)
 			}
 		}
 		return nil
@@ -91,7 +106,9 @@ func (db *DB) Write(ctx context.Context, actor Actor, entity, id, caseID string,
 
 // applier applies mutations inside one write transaction. It reads what a
 // batch needs in a few queries up front and keeps what it writes, so a
-// batch of a thousand new records costs a thousand inserts and no reads.
+// batch of a thousand new records costs no reads, and collects the rows it
+// inserts into multi-row INSERTs (batch.go), so it costs about fifty
+// statements.
 type applier struct {
 	db    *DB
 	t     *wtx
@@ -101,7 +118,13 @@ type applier struct {
 	// conflict records.
 	rest bool
 
-	insRecord, updRecord, touchRecord, insMutation, insAudit *sql.Stmt
+	insRecord, updRecord, touchRecord *sql.Stmt
+
+	// Rows collected for multi-row INSERTs (batch.go). newRecords are
+	// also in records, marked pending until written.
+	newRecords               []*row
+	recBuf, mutBuf, auditBuf *rowBuffer
+	ins                      *inserter
 
 	records  map[string]*row       // by id; nil value: known absent
 	scopes   map[string]*caseScope // by case id; nil value: known absent
@@ -109,6 +132,51 @@ type applier struct {
 	authors  map[string]string // HLC node (device id) -> user id
 	da       map[string]bool   // case id -> has a live domestic-abuse flag
 	recordTS string
+	buf      []byte // scratch for encoding rows
+
+	// fieldErr, when set, is the mutation's ValidateFields outcome, found
+	// before the transaction (see validateAll).
+	fieldErr *fieldCheck
+}
+
+// fieldCheck is the outcome of spec.ValidateFields for one mutation.
+type fieldCheck struct{ err error }
+
+// validateAll runs the field checks of §6 step 2 that depend on nothing
+// stored (types, enums, lengths, dates) for every mutation, before the
+// write transaction: they were a sixth of the time a push held the one
+// writer connection. A large batch is split over the CPUs. check still
+// decides, in order, whether a mutation gets as far as this check.
+func validateAll(muts []schema.Mutation) []*fieldCheck {
+	out := make([]*fieldCheck, len(muts))
+	checks := make([]fieldCheck, len(muts))
+	one := func(i int) {
+		m := muts[i]
+		spec, ok := schema.Entity(m.Entity)
+		if !ok || len(m.Fields) == 0 {
+			return // check refuses it before looking at the fields
+		}
+		checks[i].err = spec.ValidateFields(m.Fields)
+		out[i] = &checks[i]
+	}
+	const perWorker = 128
+	workers := min(runtime.GOMAXPROCS(0), (len(muts)+perWorker-1)/perWorker)
+	if workers <= 1 {
+		for i := range muts {
+			one(i)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(muts); i += workers {
+				one(i)
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 type seenMutation struct {
@@ -118,7 +186,11 @@ type seenMutation struct {
 func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 	a := &applier{db: db, t: t, actor: actor, rest: rest,
 		records: map[string]*row{}, scopes: map[string]*caseScope{}, seen: map[string]seenMutation{},
-		authors: map[string]string{}, da: map[string]bool{}}
+		authors: map[string]string{}, da: map[string]bool{},
+		recBuf: newRowBuffer("records", recordCols), mutBuf: newRowBuffer("mutations", mutationCols),
+		auditBuf: newRowBuffer("audit", auditCols), ins: &inserter{t: t}}
+	// Whatever is still collected goes in before the commit.
+	t.beforeCommit = append(t.beforeCommit, a.flush)
 	var err error
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
@@ -131,9 +203,6 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 	a.insRecord = prep(`INSERT INTO records (` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	a.updRecord = prep(`UPDATE records SET fields = ?, clocks = ?, version = ?, seq = ?, updated_at = ?, updated_by = ?, signed = ? WHERE id = ?`)
 	a.touchRecord = prep(`UPDATE records SET seq = ? WHERE id = ?`)
-	a.insMutation = prep(`INSERT INTO mutations (mutation_id, device_id, user_id, entity, record_id, case_id, status, error, lost, received_at, device_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	a.insAudit = prep(`INSERT INTO audit (at, user_id, device_id, action, entity, record_id, case_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("prepare apply statements: %w", err)
@@ -142,7 +211,8 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 }
 
 func (a *applier) close() {
-	for _, s := range []*sql.Stmt{a.insRecord, a.updRecord, a.touchRecord, a.insMutation, a.insAudit} {
+	a.ins.close()
+	for _, s := range []*sql.Stmt{a.insRecord, a.updRecord, a.touchRecord} {
 		if s != nil {
 			s.Close()
 		}
@@ -189,9 +259,15 @@ func (a *applier) prefetch(muts []schema.Mutation) error {
 	return a.loadScopes(uniq(cids))
 }
 
+// loadRecords reads records by id. It needs no flush of collected rows:
+// it is only asked for ids that are not in a.records, and every collected
+// row is.
 func (a *applier) loadRecords(ids []string) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	if err := a.ins.wait(); err != nil {
+		return err
 	}
 	rows, err := a.t.QueryContext(a.t.ctx, `SELECT `+recordCols+` FROM records WHERE id IN (SELECT value FROM json_each(?))`, jsonIDList(ids))
 	if err != nil {
@@ -214,6 +290,9 @@ func (a *applier) loadRecords(ids []string) error {
 func (a *applier) loadScopes(ids []string) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	if err := a.ins.wait(); err != nil {
+		return err
 	}
 	rows, err := a.t.QueryContext(a.t.ctx, `SELECT case_id, officer_id, team_id FROM case_scope WHERE case_id IN (SELECT value FROM json_each(?))`, jsonIDList(ids))
 	if err != nil {
@@ -330,8 +409,14 @@ func (a *applier) check(m schema.Mutation) (string, error) {
 	if len(m.Fields) == 0 {
 		return "", schema.Errorf(schema.ECodeRequired, "fields", "a mutation changes at least one field")
 	}
-	if err := spec.ValidateFields(m.Fields); err != nil {
-		return "", prefixField(err, "fields")
+	var ferr error
+	if a.fieldErr != nil {
+		ferr = a.fieldErr.err
+	} else {
+		ferr = spec.ValidateFields(m.Fields)
+	}
+	if ferr != nil {
+		return "", prefixField(ferr, "fields")
 	}
 	r, err := a.record(m.RecordID)
 	if err != nil {
@@ -424,19 +509,16 @@ func (a *applier) logMutation(m schema.Mutation, status string, e *schema.Error,
 	if r := a.records[m.RecordID]; r != nil {
 		caseID = r.caseID
 	}
-	if _, err := a.insMutation.ExecContext(a.t.ctx, m.ID, a.actor.DeviceID, a.actor.UserID, m.Entity, m.RecordID, caseID,
-		status, errText, lostText, a.t.nowText, fmtTime(m.DeviceTime)); err != nil {
-		return fmt.Errorf("store mutation outcome: %w", err)
-	}
+	a.mutBuf.add(m.ID, a.actor.DeviceID, a.actor.UserID, m.Entity, m.RecordID, caseID,
+		status, errText, lostText, a.t.nowText, fmtTime(m.DeviceTime))
+	// A second mutation with this id in the same batch finds it here (the
+	// row itself may not be written yet).
 	a.seen[m.ID] = seenMutation{status: status, errText: errText, lostText: lostText, recordID: m.RecordID}
 	return nil
 }
 
 func (a *applier) auditEvent(action string, r *row, detail string) error {
-	_, err := a.insAudit.ExecContext(a.t.ctx, a.t.nowText, a.actor.UserID, a.actor.DeviceID, action, r.entity, r.id, r.caseID, detail)
-	if err != nil {
-		return fmt.Errorf("write audit: %w", err)
-	}
+	a.auditBuf.add(a.t.nowText, a.actor.UserID, a.actor.DeviceID, action, r.entity, r.id, r.caseID, detail)
 	return nil
 }
 
@@ -464,15 +546,13 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 			return a.reject(m, res, err)
 		}
 	}
-	stamp := m.Clock.String()
-	clocks := make(map[string]string, len(fields))
-	for k := range m.Fields {
-		clocks[k] = stamp
-	}
-	r := &row{entity: m.Entity, id: m.RecordID, caseID: caseID, fields: fields, clocks: clocks, version: 1,
+	// Every field the mutation names is stamped with its clock, a null one
+	// too (the stamp is what makes a later, older write of it lose).
+	r := &row{entity: m.Entity, id: m.RecordID, caseID: caseID, fields: fields, version: 1,
 		receivedAt: a.t.nowText, updatedAt: a.t.nowText, deviceTime: fmtTime(m.DeviceTime),
 		createdBy: a.actor.UserID, updatedBy: a.actor.UserID, signed: signed}
-	if err := r.encode(); err != nil {
+	var err error
+	if a.buf, err = r.encodeNew(a.buf, sortedNames(m.Fields), m.Clock.String()); err != nil {
 		return res, err
 	}
 	if err := a.insert(r); err != nil {
@@ -498,8 +578,29 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 	return res, nil
 }
 
-// insert writes a new row with the next sequence number.
+// insert adds a new row with the next sequence number. The row is
+// collected and written with others (batch.go); until then it is pending.
 func (a *applier) insert(r *row) error {
+	seq, err := a.t.nextSeq()
+	if err != nil {
+		return err
+	}
+	r.seq = seq
+	r.pending = true
+	a.newRecords = append(a.newRecords, r)
+	a.records[r.id] = r
+	return nil
+}
+
+// insertNow writes a new row with the next sequence number at once, so
+// that a constraint failure (an id already taken) is this row's error.
+func (a *applier) insertNow(r *row) error {
+	if err := a.flushRecords(); err != nil {
+		return err
+	}
+	if err := a.ins.wait(); err != nil {
+		return err
+	}
 	seq, err := a.t.nextSeq()
 	if err != nil {
 		return err
@@ -628,15 +729,22 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 			return res, err
 		}
 		r.fields, r.clocks = merged, clocks
-		if err := r.encode(); err != nil {
+		if a.buf, err = r.encode(a.buf); err != nil {
 			return res, err
 		}
 		r.version++
 		r.seq = seq
 		r.updatedAt, r.updatedBy = a.t.nowText, a.actor.UserID
 		r.signed = spec.IsSigned(merged)
-		if _, err := a.updRecord.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.id); err != nil {
-			return res, fmt.Errorf("update %s %s: %w", r.entity, r.id, err)
+		// A row created earlier in the batch and not yet written goes in
+		// as it is now; there is nothing to update.
+		if !r.pending {
+			if err := a.ins.wait(); err != nil {
+				return res, err
+			}
+			if _, err := a.updRecord.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.id); err != nil {
+				return res, fmt.Errorf("update %s %s: %w", r.entity, r.id, err)
+			}
 		}
 		if scopeChanged {
 			if err := a.setCaseScope(r.id, newScope); err != nil {
@@ -706,6 +814,12 @@ func (a *applier) touch(r *row) error {
 		return err
 	}
 	r.seq = seq
+	if r.pending {
+		return nil // written with its new number by the next flush
+	}
+	if err := a.ins.wait(); err != nil {
+		return err
+	}
 	if _, err := a.touchRecord.ExecContext(a.t.ctx, seq, r.id); err != nil {
 		return fmt.Errorf("touch %s %s: %w", r.entity, r.id, err)
 	}
@@ -732,6 +846,13 @@ func (a *applier) checkSigning(caseID, id string, fields map[string]json.RawMess
 func (a *applier) domesticAbuse(caseID string) (bool, error) {
 	if v, ok := a.da[caseID]; ok {
 		return v, nil
+	}
+	// A flag created earlier in the batch must be in the table to count.
+	if err := a.flushRecords(); err != nil {
+		return false, err
+	}
+	if err := a.ins.wait(); err != nil {
+		return false, err
 	}
 	rows, err := a.t.QueryContext(a.t.ctx, `SELECT id, fields FROM records WHERE case_id = ? AND entity = 'flag'`, caseID)
 	if err != nil {
@@ -760,6 +881,9 @@ func (a *applier) domesticAbuse(caseID string) (bool, error) {
 // that scope (officer's caseload, supervisor's team) stays meaningful.
 func (a *applier) checkCaseOwner(fields map[string]json.RawMessage) error {
 	officerID, teamID := stringField(fields, "officer_id"), stringField(fields, "team_id")
+	if err := a.ins.wait(); err != nil {
+		return err
+	}
 	var role, team string
 	err := a.t.QueryRowContext(a.t.ctx, `SELECT role, coalesce(team_id, '') FROM users WHERE id = ?`, officerID).Scan(&role, &team)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -784,6 +908,13 @@ func (a *applier) checkCaseOwner(fields map[string]json.RawMessage) error {
 // when they change, numbers a revoke for each user who loses the case and a
 // grant for each who gains it, so their next pull removes or sends it.
 func (a *applier) setCaseScope(caseID string, s caseScope) error {
+	// case_scope refers to the case's row by foreign key.
+	if err := a.flushRecords(); err != nil {
+		return err
+	}
+	if err := a.ins.wait(); err != nil {
+		return err
+	}
 	return setCaseScope(a.t, a.scopes, caseID, s)
 }
 
@@ -898,13 +1029,10 @@ func (a *applier) writeConflicts(m schema.Mutation, r *row, cs []pendingConflict
 			LosingValue: jsonText(c.losing), LosingClock: c.losingClock, LosingAuthor: c.losingAuthor, LosingDevice: c.losingDevice,
 			MutationID: m.ID, WinningValue: jsonText(c.winning), WinningClock: c.winClock, WinningAuthor: c.winAuthor, Status: "open"}
 		fields := schema.FieldsOf(conf)
-		clocks := make(map[string]string, len(fields))
-		for k := range fields {
-			clocks[k] = stamp
-		}
-		cr := &row{entity: "conflict", id: schema.NewID(), caseID: r.caseID, fields: fields, clocks: clocks, version: 1,
+		cr := &row{entity: "conflict", id: schema.NewID(), caseID: r.caseID, fields: fields, version: 1,
 			receivedAt: a.t.nowText, updatedAt: a.t.nowText, createdBy: a.actor.UserID, updatedBy: a.actor.UserID}
-		if err := cr.encode(); err != nil {
+		var err error
+		if a.buf, err = cr.encodeNew(a.buf, sortedNames(fields), stamp); err != nil {
 			return err
 		}
 		if err := a.insert(cr); err != nil {
@@ -928,6 +1056,8 @@ func (a *applier) authorOf(stamp, fallback string) string {
 	if u, ok := a.authors[node]; ok {
 		return u
 	}
+	// A failed insert is kept and fails the batch at its last flush.
+	_ = a.ins.wait()
 	var u string
 	if err := a.t.QueryRowContext(a.t.ctx, `SELECT user_id FROM devices WHERE id = ?`, node).Scan(&u); err != nil {
 		u = fallback

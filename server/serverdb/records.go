@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
 
 	"doorstep/schema"
 )
@@ -28,6 +28,9 @@ type row struct {
 	createdBy          string
 	updatedBy          string
 	signed             bool
+	// pending: created in this transaction and collected, not yet written
+	// (see applier.insert).
+	pending bool
 }
 
 const recordCols = `entity, id, case_id, fields, clocks, version, seq, received_at, updated_at, device_time, created_by, updated_by, signed`
@@ -41,67 +44,103 @@ func scanRow(s interface{ Scan(...any) error }) (*row, error) {
 	return r, err
 }
 
-// decode fills fields and clocks from their text.
+// decode fills fields and clocks from their text, each only if it is not
+// already in memory (a row created in this transaction has its fields but
+// not its clocks: see encodeNew).
 func (r *row) decode() error {
-	if r.fields != nil {
-		return nil
+	if r.fields == nil {
+		r.fields = map[string]json.RawMessage{}
+		if err := json.Unmarshal([]byte(r.fieldsText), &r.fields); err != nil {
+			r.fields = nil
+			return fmt.Errorf("record %s: stored fields: %w", r.id, err)
+		}
 	}
-	r.fields = map[string]json.RawMessage{}
-	r.clocks = map[string]string{}
-	if err := json.Unmarshal([]byte(r.fieldsText), &r.fields); err != nil {
-		return fmt.Errorf("record %s: stored fields: %w", r.id, err)
-	}
-	if err := json.Unmarshal([]byte(r.clocksText), &r.clocks); err != nil {
-		return fmt.Errorf("record %s: stored clocks: %w", r.id, err)
+	if r.clocks == nil {
+		r.clocks = map[string]string{}
+		if err := json.Unmarshal([]byte(r.clocksText), &r.clocks); err != nil {
+			r.clocks = nil
+			return fmt.Errorf("record %s: stored clocks: %w", r.id, err)
+		}
 	}
 	return nil
 }
 
 // encode writes fields and clocks back to their text: keys sorted, values
-// compact, as json.Marshal would, without its reflection (push spends a
-// good part of its time here).
-func (r *row) encode() error {
-	b, err := appendObject(make([]byte, 0, 1024), r.fields)
+// compact, as json.Marshal would, without its reflection and its
+// re-validation of every json.RawMessage (push spent a good part of its
+// time there). buf is scratch space, returned for reuse.
+func (r *row) encode(buf []byte) ([]byte, error) {
+	keys := sortedNames(r.fields)
+	b, err := appendFields(buf[:0], keys, r.fields)
 	if err != nil {
-		return fmt.Errorf("record %s: encode fields: %w", r.id, err)
+		return buf, fmt.Errorf("record %s: encode fields: %w", r.id, err)
 	}
 	r.fieldsText = string(b)
-	keys := make([]string, 0, len(r.clocks))
+	keys = keys[:0]
 	for k := range r.clocks {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	c := make([]byte, 0, 48*len(keys)+2)
-	c = append(c, '{')
-	for i, k := range keys {
-		if i > 0 {
-			c = append(c, ',')
-		}
-		c = appendJSONString(c, k)
-		c = append(c, ':')
-		c = appendJSONString(c, r.clocks[k])
-	}
-	r.clocksText = string(append(c, '}'))
-	return nil
-}
-
-// appendObject appends m as a compact JSON object with sorted keys. Each
-// value must be valid JSON (the schema decoded it already).
-func appendObject(b []byte, m map[string]json.RawMessage) ([]byte, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	b = append(b, '{')
+	slices.Sort(keys)
+	b = append(b[:0], '{')
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		v := m[k]
-		if bytes.IndexAny(v, " \t\r\n") < 0 && len(v) > 0 {
+		b = appendJSONString(b, r.clocks[k])
+	}
+	b = append(b, '}')
+	r.clocksText = string(b)
+	return b, nil
+}
+
+// encodeNew writes the text of a new row whose every field in names
+// (sorted) carries the one stamp: fields from r.fields (a name it lacks,
+// a field set to null, is left out), clocks for every name. The clocks map
+// is not built; decode reads it from the text should a later mutation of
+// the batch need it. buf is scratch space, returned for reuse.
+func (r *row) encodeNew(buf []byte, names []string, stamp string) ([]byte, error) {
+	b, err := appendFields(buf[:0], names, r.fields)
+	if err != nil {
+		return buf, fmt.Errorf("record %s: encode fields: %w", r.id, err)
+	}
+	r.fieldsText = string(b)
+	quoted := appendJSONString(make([]byte, 0, len(stamp)+2), stamp)
+	b = append(b[:0], '{')
+	for i, k := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = append(b, quoted...)
+	}
+	b = append(b, '}')
+	r.clocksText = string(b)
+	r.clocks = nil
+	return b, nil
+}
+
+// appendFields appends the fields named in keys (sorted; names m lacks are
+// skipped) as a compact JSON object. Each value must be valid JSON (the
+// schema decoded it already); it is copied as it is unless it has
+// insignificant space.
+func appendFields(b []byte, keys []string, m map[string]json.RawMessage) ([]byte, error) {
+	b = append(b, '{')
+	first := true
+	for _, k := range keys {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		if len(v) > 0 && isCompact(v) {
 			b = append(b, v...)
 			continue
 		}
@@ -112,6 +151,32 @@ func appendObject(b []byte, m map[string]json.RawMessage) ([]byte, error) {
 		b = buf.Bytes()
 	}
 	return append(b, '}'), nil
+}
+
+// isCompact reports whether a JSON value has no space outside its strings,
+// which json.Compact would remove. Spaces inside strings (most free text)
+// are not insignificant and need no compaction.
+func isCompact(v []byte) bool {
+	inString := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case ' ', '\t', '\r', '\n':
+			return false
+		}
+	}
+	return true
 }
 
 func (r *row) receipt() *schema.Receipt {
@@ -311,7 +376,7 @@ func sortedNames(m map[string]json.RawMessage) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 

@@ -34,6 +34,10 @@ func (db *DB) Seed(ctx context.Context, actor Actor, recs []schema.Record) error
 				return fmt.Errorf("seed record %d (%s %s): %w", i, rec.Entity, rec.ID, err)
 			}
 		}
+		// The batch's event comes after any the applier collected.
+		if err := a.flush(); err != nil {
+			return err
+		}
 		detail, _ := json.Marshal(map[string]any{"records": len(recs)})
 		_, err = t.ExecContext(ctx, `INSERT INTO audit (at, user_id, device_id, action, detail) VALUES (?, ?, ?, 'seed', ?)`,
 			t.nowText, actor.UserID, actor.DeviceID, string(detail))
@@ -77,15 +81,11 @@ func (a *applier) seedOne(rec schema.Record, stamp string, cases map[string]bool
 	if err := validateFull(spec, rec.ID, rec.CaseID, fields); err != nil {
 		return prefixField(err, "fields")
 	}
-	clocks := make(map[string]string, len(fields))
-	for k := range fields {
-		clocks[k] = stamp
-	}
 	by := rec.CreatedBy
 	if by == "" {
 		by = a.actor.UserID
 	}
-	r := &row{entity: rec.Entity, id: rec.ID, caseID: rec.CaseID, fields: fields, clocks: clocks, version: 1,
+	r := &row{entity: rec.Entity, id: rec.ID, caseID: rec.CaseID, fields: fields, version: 1,
 		receivedAt: a.t.nowText, updatedAt: a.t.nowText, deviceTime: fmtTime(rec.DeviceTime),
 		createdBy: by, updatedBy: by, signed: spec.IsSigned(fields)}
 	if !rec.ReceivedAt.IsZero() {
@@ -94,10 +94,11 @@ func (a *applier) seedOne(rec schema.Record, stamp string, cases map[string]bool
 	if !rec.UpdatedAt.IsZero() {
 		r.updatedAt = fmtTime(rec.UpdatedAt)
 	}
-	if err := r.encode(); err != nil {
+	var err error
+	if a.buf, err = r.encodeNew(a.buf, sortedNames(fields), stamp); err != nil {
 		return err
 	}
-	if err := a.insert(r); err != nil {
+	if err := a.insertNow(r); err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return schema.Errorf(schema.ECodeConflict, "id", "a record with this id already exists")
 		}
