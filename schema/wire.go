@@ -94,6 +94,10 @@ type Mutation struct {
 // PushRequest carries a batch of mutations, oldest first.
 type PushRequest struct {
 	Mutations []Mutation `json:"mutations"`
+	// Cursor is the device's pull cursor when it sent the push (optional).
+	// It lets the server leave out of the next pull the records whose state
+	// the device already has because its own push made it (§7, echoes).
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // Mutation outcomes.

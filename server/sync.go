@@ -60,6 +60,7 @@ func (s *Server) touch(c *fiber.Ctx, protocol int) {
 // batch (one bad record never blocks the queue).
 type pushBody struct {
 	Mutations []json.RawMessage `json:"mutations"`
+	Cursor    string            `json:"cursor"`
 }
 
 // push: POST /v1/sync/push.
@@ -79,7 +80,7 @@ func (s *Server) push(c *fiber.Ctx) error {
 		if len(whole.Mutations) > schema.MaxPushMutations {
 			return errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(whole.Mutations))
 		}
-		results, err := s.db.Push(c.UserContext(), actorOf(c), whole.Mutations)
+		results, err := s.db.PushAt(c.UserContext(), actorOf(c), whole.Mutations, whole.Cursor)
 		if err != nil {
 			return err
 		}
@@ -113,7 +114,7 @@ func (s *Server) push(c *fiber.Ctx) error {
 		muts = append(muts, m)
 		at = append(at, i)
 	}
-	res, err := s.db.Push(c.UserContext(), actorOf(c), muts)
+	res, err := s.db.PushAt(c.UserContext(), actorOf(c), muts, req.Cursor)
 	if err != nil {
 		return err
 	}

@@ -33,9 +33,16 @@ const maxPushBytes = 8 << 20
 func (a *Agent) push(ctx context.Context, rep *SyncReport) error {
 	for {
 		var entries []devicedb.OutboxEntry
+		var cursor string
 		err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 			var err error
-			entries, err = tx.PendingOutbox(ctx, a.batch)
+			if entries, err = tx.PendingOutbox(ctx, a.batch); err != nil {
+				return err
+			}
+			// The cursor tells the server which of the records these
+			// mutations make the tablet already knows in full, so the
+			// next pull does not bring them back (protocol §6, echoes).
+			cursor, err = tx.State(ctx, devicedb.KeyCursor)
 			return err
 		})
 		if err != nil {
@@ -57,7 +64,8 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) error {
 		}
 		body, ex, err := a.authedCall(ctx, "/v1/sync/push", struct {
 			Mutations []wireMutation `json:"mutations"`
-		}{muts}, true)
+			Cursor    string         `json:"cursor,omitempty"`
+		}{muts, cursor}, true)
 		rep.Requests++
 		if err != nil {
 			return a.pushFailed(ctx, entries, err)
@@ -158,6 +166,13 @@ func (a *Agent) storeResults(ctx context.Context, entries []devicedb.OutboxEntry
 			case schema.StatusRejected:
 				if err := tx.RejectOutbox(ctx, r.MutationID, r.Error); err != nil {
 					return err
+				}
+				// The record shows what the server holds; the refused
+				// change stays listed in the outbox with its reason.
+				if e, ok := byID[r.MutationID]; ok && r.Current != nil {
+					if err := tx.ApplyCurrent(ctx, e.Entity, e.RecordID, r.Current); err != nil {
+						return err
+					}
 				}
 				c.Rejected++
 			default:

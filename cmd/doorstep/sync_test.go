@@ -263,3 +263,43 @@ func countCase(t *testing.T, a *syncer.Agent, caseID string) int {
 	}
 	return n
 }
+
+// TestOwnPushIsNotPulledBack: the records a tablet pushed are not sent back
+// to it by the pull that follows (they are its echoes), while its twin
+// tablet gets them all, and a later change by the twin reaches it.
+func TestOwnPushIsNotPulledBack(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t, 2)
+	officer := c.officers[0]
+	caseID := c.cases[officer.ID][0]
+	a1 := c.tablet("a1", officer.Username, nil, nil)
+	a2 := c.tablet("a2", officer.Username, nil, nil)
+	mustSync(t, a1)
+	mustSync(t, a2)
+	var ids []string
+	for i := 0; i < 30; i++ {
+		rec, err := a1.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
+			"relation": str("other_adult"), "residence": str("visits"), "name": str(fmt.Sprintf("Visitor %d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, rec.ID)
+	}
+	if rep := mustSync(t, a1); rep.Applied != 30 || rep.Pulled != 0 {
+		t.Fatalf("a1's sync: applied %d, pulled %d; want 30 applied and none pulled back", rep.Applied, rep.Pulled)
+	}
+	if rep := mustSync(t, a2); rep.Pulled < 30 {
+		t.Fatalf("a2 pulled %d records, want the 30 that a1 made", rep.Pulled)
+	}
+	if _, err := a2.Put(ctx, "household_member", ids[0], caseID, map[string]json.RawMessage{"name": str("Renamed on a2")}); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a2)
+	if rep := mustSync(t, a1); rep.Pulled != 1 {
+		t.Errorf("a1 pulled %d records after a2's change, want 1", rep.Pulled)
+	}
+	got, err := a1.Get(ctx, "household_member", ids[0])
+	if err != nil || !jsonEqual(got.Fields["name"], str("Renamed on a2")) {
+		t.Errorf("a1's copy after a2's change: %s, %v", got.Fields["name"], err)
+	}
+}

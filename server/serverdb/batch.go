@@ -136,7 +136,7 @@ func (a *applier) flushRecords() error {
 		// of the batch may have changed it in memory (see change and
 		// touch), and then wrote no UPDATE.
 		a.recBuf.add(r.entity, r.id, r.caseID, r.fieldsText, r.clocksText, r.version, r.seq,
-			r.receivedAt, r.updatedAt, r.deviceTime, r.createdBy, r.updatedBy, boolInt(r.signed))
+			r.receivedAt, r.updatedAt, r.deviceTime, r.createdBy, r.updatedBy, boolInt(r.signed), r.echo)
 		r.pending = false
 	}
 	clear(a.newRecords)

@@ -75,9 +75,15 @@ func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w i
 		// Choose the page's numbers from the covering index first, then read
 		// just those rows in seq order: sorting whole 1 KB rows of a large
 		// caseload would cost more than the rest of the pull.
+		// A device's own echoes (see PushAt) are left out: it has them.
+		echo, echoArgs := "", []any(nil)
+		if actor.DeviceID != "" {
+			echo, echoArgs = " AND echo_device <> ?", []any{actor.DeviceID}
+		}
+		qargs := append(append(append([]any{cursor}, args...), echoArgs...), limit+1)
 		rows, err := tx.QueryContext(ctx, `SELECT entity, id, case_id, fields, version, received_at, updated_at, device_time, created_by, updated_by, seq
-			FROM records WHERE seq IN (SELECT seq FROM records WHERE seq > ? AND `+cond+` ORDER BY seq LIMIT ?) ORDER BY seq`,
-			append(append([]any{cursor}, args...), limit+1)...)
+			FROM records WHERE seq IN (SELECT seq FROM records WHERE seq > ? AND `+cond+echo+` ORDER BY seq LIMIT ?) ORDER BY seq`,
+			qargs...)
 		if err != nil {
 			return fmt.Errorf("pull: %w", err)
 		}

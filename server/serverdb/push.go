@@ -18,6 +18,18 @@ import (
 // nothing else; the rest of the batch goes on. The error is non-nil only
 // when the batch as a whole failed, and then nothing was applied.
 func (db *DB) Push(ctx context.Context, actor Actor, muts []schema.Mutation) ([]schema.MutationResult, error) {
+	return db.PushAt(ctx, actor, muts, "")
+}
+
+// PushAt is Push for a device that says which pull cursor it had when it
+// sent the batch. Records whose state the device then knows in full (it
+// made the record, or it had pulled the previous change and its change
+// applied whole) are marked as its echoes, and its pulls leave them out: a
+// tablet does not download again the 10,000 visits it just uploaded. A bad
+// or empty cursor just marks nothing.
+func (db *DB) PushAt(ctx context.Context, actor Actor, muts []schema.Mutation, cursor string) ([]schema.MutationResult, error) {
+	echoCursor, cerr := ParseCursor(cursor)
+	echo := cursor != "" && cerr == nil && actor.DeviceID != ""
 	if len(muts) > schema.MaxPushMutations {
 		return nil, schema.Errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(muts))
 	}
@@ -34,6 +46,7 @@ func (db *DB) Push(ctx context.Context, actor Actor, muts []schema.Mutation) ([]
 			return err
 		}
 		defer a.close()
+		a.echo, a.echoCursor = echo, echoCursor
 		if err := a.prefetch(muts); err != nil {
 			return err
 		}
@@ -120,6 +133,10 @@ type applier struct {
 
 	insRecord, updRecord, touchRecord *sql.Stmt
 
+	// echo: the device pushing said its pull cursor, echoCursor. See PushAt.
+	echo       bool
+	echoCursor int64
+
 	// Rows collected for multi-row INSERTs (batch.go). newRecords are
 	// also in records, marked pending until written.
 	newRecords               []*row
@@ -200,9 +217,9 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 		s, err = t.PrepareContext(t.ctx, q)
 		return s
 	}
-	a.insRecord = prep(`INSERT INTO records (` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	a.updRecord = prep(`UPDATE records SET fields = ?, clocks = ?, version = ?, seq = ?, updated_at = ?, updated_by = ?, signed = ? WHERE id = ?`)
-	a.touchRecord = prep(`UPDATE records SET seq = ? WHERE id = ?`)
+	a.insRecord = prep(`INSERT INTO records (` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	a.updRecord = prep(`UPDATE records SET fields = ?, clocks = ?, version = ?, seq = ?, updated_at = ?, updated_by = ?, signed = ?, echo_device = ? WHERE id = ?`)
+	a.touchRecord = prep(`UPDATE records SET seq = ?, echo_device = '' WHERE id = ?`)
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("prepare apply statements: %w", err)
@@ -489,8 +506,15 @@ func (a *applier) reject(m schema.Mutation, res schema.MutationResult, err error
 	if err := a.logMutation(m, schema.StatusRejected, e, nil); err != nil {
 		return res, err
 	}
+	// For a record the device may see, say what the server holds, so the
+	// device shows that rather than the refused value (the refused change
+	// stays listed, set aside, on the device). Nothing of a record out of
+	// the user's scope is told.
 	if r, _ := a.record(m.RecordID); r != nil {
-		res.Receipt = r.receipt()
+		if sc, err := a.scope(r.caseID); err == nil && sc != nil && sc.allows(a.actor) {
+			res.Receipt = r.receipt()
+			return res, setCurrent(&res, r, m)
+		}
 	}
 	return res, nil
 }
@@ -551,6 +575,9 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 	r := &row{entity: m.Entity, id: m.RecordID, caseID: caseID, fields: fields, version: 1,
 		receivedAt: a.t.nowText, updatedAt: a.t.nowText, deviceTime: fmtTime(m.DeviceTime),
 		createdBy: a.actor.UserID, updatedBy: a.actor.UserID, signed: signed}
+	if a.echo {
+		r.echo = a.actor.DeviceID // it made the record: it knows it whole
+	}
 	var err error
 	if a.buf, err = r.encodeNew(a.buf, sortedNames(m.Fields), m.Clock.String()); err != nil {
 		return res, err
@@ -607,7 +634,7 @@ func (a *applier) insertNow(r *row) error {
 	}
 	r.seq = seq
 	if _, err := a.insRecord.ExecContext(a.t.ctx, r.entity, r.id, r.caseID, r.fieldsText, r.clocksText, r.version, r.seq,
-		r.receivedAt, r.updatedAt, r.deviceTime, r.createdBy, r.updatedBy, boolInt(r.signed)); err != nil {
+		r.receivedAt, r.updatedAt, r.deviceTime, r.createdBy, r.updatedBy, boolInt(r.signed), r.echo); err != nil {
 		return fmt.Errorf("insert %s %s: %w", r.entity, r.id, err)
 	}
 	a.records[r.id] = r
@@ -728,6 +755,14 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		if err != nil {
 			return res, err
 		}
+		// The device knows the record's new state in full when its change
+		// applied whole and it knew the state before: it had pulled it
+		// (seq within its cursor) or made it.
+		if len(lost) == 0 && a.echo && (r.echo == a.actor.DeviceID || r.seq <= a.echoCursor) {
+			r.echo = a.actor.DeviceID
+		} else {
+			r.echo = ""
+		}
 		r.fields, r.clocks = merged, clocks
 		if a.buf, err = r.encode(a.buf); err != nil {
 			return res, err
@@ -742,7 +777,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 			if err := a.ins.wait(); err != nil {
 				return res, err
 			}
-			if _, err := a.updRecord.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.id); err != nil {
+			if _, err := a.updRecord.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.echo, r.id); err != nil {
 				return res, fmt.Errorf("update %s %s: %w", r.entity, r.id, err)
 			}
 		}
@@ -813,7 +848,7 @@ func (a *applier) touch(r *row) error {
 	if err != nil {
 		return err
 	}
-	r.seq = seq
+	r.seq, r.echo = seq, ""
 	if r.pending {
 		return nil // written with its new number by the next flush
 	}

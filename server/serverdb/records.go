@@ -28,18 +28,21 @@ type row struct {
 	createdBy          string
 	updatedBy          string
 	signed             bool
+	// echo is the device whose own push made the record's current state,
+	// which its pulls leave out ("" for none; see PushAt).
+	echo string
 	// pending: created in this transaction and collected, not yet written
 	// (see applier.insert).
 	pending bool
 }
 
-const recordCols = `entity, id, case_id, fields, clocks, version, seq, received_at, updated_at, device_time, created_by, updated_by, signed`
+const recordCols = `entity, id, case_id, fields, clocks, version, seq, received_at, updated_at, device_time, created_by, updated_by, signed, echo_device`
 
 func scanRow(s interface{ Scan(...any) error }) (*row, error) {
 	r := &row{}
 	var signed int
 	err := s.Scan(&r.entity, &r.id, &r.caseID, &r.fieldsText, &r.clocksText, &r.version, &r.seq,
-		&r.receivedAt, &r.updatedAt, &r.deviceTime, &r.createdBy, &r.updatedBy, &signed)
+		&r.receivedAt, &r.updatedAt, &r.deviceTime, &r.createdBy, &r.updatedBy, &signed, &r.echo)
 	r.signed = signed == 1
 	return r, err
 }

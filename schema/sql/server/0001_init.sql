@@ -101,6 +101,10 @@ INSERT INTO sequence (id, value) VALUES (1, 0);
 --   * signed = 1 once the entity's sign field is set; a signed row's fields
 --     and clocks never change again (only its conflicts and amendments are
 --     written, as other records);
+--   * echo_device is the device whose own push made the current state, in
+--     full (see serverdb.PushAt); that device's pulls leave the row out. Any
+--     change not made so, including a lost write's renumbering, resets it
+--     to '';
 --   * rows are never deleted.
 CREATE TABLE records (
     id          TEXT    NOT NULL PRIMARY KEY,
@@ -115,13 +119,15 @@ CREATE TABLE records (
     device_time TEXT    NOT NULL DEFAULT '',
     created_by  TEXT    NOT NULL DEFAULT '',
     updated_by  TEXT    NOT NULL DEFAULT '',
-    signed      INTEGER NOT NULL DEFAULT 0 CHECK (signed IN (0, 1))
+    signed      INTEGER NOT NULL DEFAULT 0 CHECK (signed IN (0, 1)),
+    echo_device TEXT    NOT NULL DEFAULT ''
 ) STRICT;
 
--- Lists and scope reads go by case. seq at the end makes the index cover
--- pull's first step (which numbers of my cases are after the cursor), so a
--- page is chosen from the index alone and only its rows are read.
-CREATE INDEX records_case ON records (case_id, entity, seq);
+-- Lists and scope reads go by case. (case_id, seq) lets pull's first step
+-- (which numbers of my cases are after the cursor) seek each case's range,
+-- so a no-op pull costs a seek per case however long the history; with
+-- echo_device the index covers that step, and only a page's rows are read.
+CREATE INDEX records_case ON records (case_id, seq, echo_device);
 
 -- case_scope: who may see each case, kept in step with the case record's
 -- officer_id and team_id in the transaction that writes them.
