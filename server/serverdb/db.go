@@ -167,6 +167,16 @@ func (db *DB) checkpointer() {
 
 // checkpoint runs one WAL checkpoint in mode (PASSIVE or TRUNCATE) on the
 // checkpointer's connection.
+// Checkpoint copies the write-ahead log into the database file and empties
+// it, as the background checkpointer would later. Call it after a bulk load
+// (a seed, an import) so the next requests do not pay for it.
+func (db *DB) Checkpoint() error {
+	if err := db.checkpoint("TRUNCATE"); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", db.path, err)
+	}
+	return nil
+}
+
 func (db *DB) checkpoint(mode string) error {
 	var busy, frames, done int
 	return db.ckpt.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &done)
