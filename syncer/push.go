@@ -30,13 +30,31 @@ const maxPushBytes = 8 << 20
 // push sends the pending outbox, oldest first, in batches until it is empty
 // or a request fails. The batch halves after a failed request (floor 1) and
 // doubles after a success (up to the configured size).
-func (a *Agent) push(ctx context.Context, rep *SyncReport) error {
+//
+// Storing a batch's answers overlaps sending the next batch: the tablet
+// writes receipts while the server applies, so a long outbox drains at the
+// pace of the slower side rather than of both added. At most one store runs
+// at a time, and every return waits for it, so the outbox and the report are
+// settled when push returns. A store that fails loses nothing: its rows stay
+// pending and are resent, and the server answers duplicate.
+func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
+	var storing chan error // the previous batch's store, when one runs
+	settle := func() error {
+		if storing == nil {
+			return nil
+		}
+		err := <-storing
+		storing = nil
+		return err
+	}
+	defer func() { err = errors.Join(err, settle()) }()
+	var after int64 // outbox seq of the last mutation sent
 	for {
 		var entries []devicedb.OutboxEntry
 		var cursor string
 		err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 			var err error
-			if entries, err = tx.PendingOutbox(ctx, a.batch); err != nil {
+			if entries, err = tx.PendingOutboxAfter(ctx, after, a.batch); err != nil {
 				return err
 			}
 			// The cursor tells the server which of the records these
@@ -76,13 +94,18 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) error {
 		}
 		a.observeServer(ex.sent, ex.received, resp.ServerTime)
 		a.batch = min(a.batch*2, a.cfg.BatchSize)
-		done, err := a.storeResults(ctx, entries, resp.Results, rep)
-		if err != nil {
+		if err := settle(); err != nil {
 			return err
 		}
-		if done == 0 {
-			return fmt.Errorf("push: the server answered no result for %d mutations", len(entries))
-		}
+		storing = make(chan error, 1)
+		go func(entries []devicedb.OutboxEntry, results []schema.MutationResult) {
+			done, err := a.storeResults(ctx, entries, results, rep)
+			if err == nil && done == 0 {
+				err = fmt.Errorf("push: the server answered no result for %d mutations", len(entries))
+			}
+			storing <- err
+		}(entries, resp.Results)
+		after = entries[len(entries)-1].Seq
 	}
 }
 

@@ -85,6 +85,12 @@ func (tx *Tx) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, erro
 	return tx.queryOutbox(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?", limit)
 }
 
+// PendingOutboxAfter is PendingOutbox from outbox seq after on: the entries
+// not yet sent by a push that is still storing earlier answers.
+func (tx *Tx) PendingOutboxAfter(ctx context.Context, after int64, limit int) ([]OutboxEntry, error) {
+	return tx.queryOutbox(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?", after, limit)
+}
+
 // Outbox returns every entry, pending and rejected, oldest first.
 func (tx *Tx) Outbox(ctx context.Context) ([]OutboxEntry, error) {
 	return tx.queryOutbox(ctx, "SELECT "+outboxColumns+" FROM outbox ORDER BY seq")
