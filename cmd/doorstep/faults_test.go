@@ -109,7 +109,10 @@ func TestSyncUnderFaults(t *testing.T) {
 		rounds = 40
 	}
 	ctx := context.Background()
-	c := newCluster(t, 2)
+	// Access tokens that live two seconds (JWT times are whole seconds): the tablets
+	// refresh again and again under faults, answers to refreshes get lost too,
+	// and the tablets must still be signed in at the end.
+	c := newClusterWith(t, 2, 2*time.Second)
 	officer := c.officers[0]
 	crashRNG := rand.New(rand.NewPCG(99, 1))
 	var crashing atomic.Bool

@@ -40,10 +40,15 @@ func quietLogger() *slog.Logger {
 }
 
 func newCluster(t *testing.T, casesPerOfficer int) *cluster {
+	return newClusterWith(t, casesPerOfficer, 0)
+}
+
+// newClusterWith sets the access tokens' lifetime (0: the default).
+func newClusterWith(t *testing.T, casesPerOfficer int, accessTTL time.Duration) *cluster {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quietLogger()})
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quietLogger(), AccessTTL: accessTTL})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

@@ -109,10 +109,10 @@ func (db *DB) Refresh(ctx context.Context, token, deviceID string, ttl time.Dura
 	bad := schema.Errorf(schema.ECodeUnauthorized, "refresh_token", "the refresh token is not valid; sign in again")
 	reused := false
 	err = db.update(ctx, func(tx *wtx) error {
-		var dev, userID, expires, spent, revoked, devRevoked string
-		err := tx.QueryRowContext(ctx, `SELECT t.device_id, t.user_id, t.expires_at, t.spent_at, t.revoked_at, d.revoked_at
+		var dev, userID, expires, spent, successor, revoked, devRevoked string
+		err := tx.QueryRowContext(ctx, `SELECT t.device_id, t.user_id, t.expires_at, t.spent_at, t.successor, t.revoked_at, d.revoked_at
 			FROM refresh_tokens t JOIN devices d ON d.id = t.device_id WHERE t.hash = ?`, hashToken(token)).
-			Scan(&dev, &userID, &expires, &spent, &revoked, &devRevoked)
+			Scan(&dev, &userID, &expires, &spent, &successor, &revoked, &devRevoked)
 		if errors.Is(err, sql.ErrNoRows) {
 			return bad
 		}
@@ -124,6 +124,26 @@ func (db *DB) Refresh(ctx context.Context, token, deviceID string, ttl time.Dura
 		}
 		if devRevoked != "" {
 			return ErrDeviceRevoked
+		}
+		if spent != "" && revoked == "" {
+			retried, err := tx.lostRefreshAnswer(ctx, spent, successor)
+			if err != nil {
+				return err
+			}
+			if retried {
+				// The device never got the pair we gave for this token:
+				// the unused successor goes, a new pair comes.
+				if u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID)); err != nil {
+					return fmt.Errorf("read user: %w", err)
+				}
+				if refresh, err = tx.issueRefresh(userID, dev, ttl); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET successor = ? WHERE hash = ?`, hashToken(refresh), hashToken(token)); err != nil {
+					return fmt.Errorf("record successor: %w", err)
+				}
+				return tx.audit(Actor{UserID: userID, DeviceID: dev}, "refresh_retried", "device", dev, "", nil)
+			}
 		}
 		if spent != "" {
 			// Theft: revoke every live token of the device, and commit that.
@@ -142,19 +162,46 @@ func (db *DB) Refresh(ctx context.Context, token, deviceID string, ttl time.Dura
 		if u.Disabled {
 			return schema.Errorf(schema.ECodeUnauthorized, "username", "this account is disabled; ask an admin")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = ? WHERE hash = ?`, tx.nowText, hashToken(token)); err != nil {
-			return fmt.Errorf("spend refresh token: %w", err)
-		}
 		if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, tx.nowText, dev); err != nil {
 			return fmt.Errorf("update device: %w", err)
 		}
-		refresh, err = tx.issueRefresh(userID, dev, ttl)
-		return err
+		if refresh, err = tx.issueRefresh(userID, dev, ttl); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = ?, successor = ? WHERE hash = ?`, tx.nowText, hashToken(refresh), hashToken(token)); err != nil {
+			return fmt.Errorf("spend refresh token: %w", err)
+		}
+		return nil
 	})
 	if err == nil && reused {
 		return schema.User{}, "", ErrRefreshReused
 	}
 	return u, refresh, err
+}
+
+// refreshGrace is how long after a refresh token was spent it may come back
+// without being taken for theft, provided the token given for it was never
+// used: on a flaky network the answer to a refresh is lost as often as any
+// other, and treating that retry as theft would sign officers out in the
+// field. A thief replaying a token inside the window gets a pair, but the
+// device's own next refresh then fails and the officer signs in again, which
+// revokes the thief's pair with every other token of the device.
+const refreshGrace = 2 * time.Minute
+
+// lostRefreshAnswer reports whether a spent token presented again is the
+// retry of a refresh whose answer was lost: spent within refreshGrace, and
+// its successor neither spent nor revoked. It then revokes the successor.
+func (t *wtx) lostRefreshAnswer(ctx context.Context, spent, successor string) (bool, error) {
+	spentAt, err := time.Parse(time.RFC3339Nano, spent)
+	if err != nil || successor == "" || t.now.Sub(spentAt) > refreshGrace {
+		return false, nil
+	}
+	res, err := t.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE hash = ? AND spent_at = '' AND revoked_at = ''`, t.nowText, successor)
+	if err != nil {
+		return false, fmt.Errorf("revoke unused successor: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // Logout revokes every live refresh token of the device.

@@ -32,17 +32,40 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	if _, _, err := f.db.Refresh(ctx, tok2, "other-device", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
 		t.Errorf("refresh from another device: %v", err)
 	}
-	// tok1 again: theft. Every token of the device dies, tok2 included.
-	if _, _, err := f.db.Refresh(ctx, tok1, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeRefreshReused {
-		t.Errorf("reuse: %v, want refresh_reused", err)
+	// tok1 again at once, tok2 unused: the answer to the first refresh was
+	// lost. tok2 is revoked and a new pair given.
+	_, tok2b, err := f.db.Refresh(ctx, tok1, "tab-1", time.Hour)
+	if err != nil || tok2b == tok2 || tok2b == "" {
+		t.Fatalf("retry of a refresh whose answer was lost: %q, %v; want a new token", tok2b, err)
 	}
 	if _, _, err := f.db.Refresh(ctx, tok2, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
+		t.Errorf("the successor never delivered: %v, want unauthorized", err)
+	}
+	// tok2b is used; tok1 again is now theft. Every token of the device
+	// dies, tok2b's successor included.
+	_, tok3, err := f.db.Refresh(ctx, tok2b, "tab-1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.db.Refresh(ctx, tok1, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeRefreshReused {
+		t.Errorf("reuse after the successor was used: %v, want refresh_reused", err)
+	}
+	if _, _, err := f.db.Refresh(ctx, tok3, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
 		t.Errorf("token after reuse: %v, want unauthorized", err)
 	}
+	// A spent token back after the grace period is theft, successor unused or not.
+	tok5, _ := f.db.Login(ctx, u, "tab-1", DeviceInfo{}, time.Hour)
+	if _, _, err := f.db.Refresh(ctx, tok5, "tab-1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(refreshGrace + time.Second)
+	if _, _, err := f.db.Refresh(ctx, tok5, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeRefreshReused {
+		t.Errorf("reuse after the grace period: %v, want refresh_reused", err)
+	}
 	// Expiry.
-	tok3, _ := f.db.Login(ctx, u, "tab-1", DeviceInfo{}, time.Hour)
+	tok6, _ := f.db.Login(ctx, u, "tab-1", DeviceInfo{}, time.Hour)
 	f.clock.Add(2 * time.Hour)
-	if _, _, err := f.db.Refresh(ctx, tok3, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
+	if _, _, err := f.db.Refresh(ctx, tok6, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
 		t.Errorf("expired refresh: %v", err)
 	}
 	// Revocation.

@@ -61,7 +61,11 @@ CREATE INDEX devices_user ON devices (user_id);
 -- Invariants:
 --   * only the SHA-256 of the token is stored (hex), never the token;
 --   * a token is spent at most once (spent_at set when it is swapped for a
---     new pair); presenting a spent token revokes every token of its device;
+--     new pair, successor = the hash of the token given for it); presenting
+--     a spent token revokes every token of its device, except within
+--     serverdb.refreshGrace of its spending while its successor is unused
+--     (the answer was lost in transit: the successor is revoked, a new one
+--     issued);
 --   * bound to one device and user; rows are never deleted, so reuse of an
 --     old token is always recognised.
 CREATE TABLE refresh_tokens (
@@ -71,6 +75,7 @@ CREATE TABLE refresh_tokens (
     issued_at  TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     spent_at   TEXT NOT NULL DEFAULT '',
+    successor  TEXT NOT NULL DEFAULT '',
     revoked_at TEXT NOT NULL DEFAULT ''
 ) STRICT;
 
