@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"doorstep/schema"
 	"doorstep/syncer/devicedb"
 )
 
@@ -83,12 +84,12 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 		return nil, errSlowPath
 	}
 	out := make([]devicedb.RawRecord, 0, 64)
-	i := skipWS(b, 1)
+	i := schema.SkipSpace(b, 1)
 	if i < len(b) && b[i] == ']' {
 		return out, nil
 	}
 	for i < len(b) {
-		end := skipJSON(b, i)
+		end := schema.SkipJSON(b, i)
 		if end < 0 || b[i] != '{' {
 			return nil, errSlowPath
 		}
@@ -133,15 +134,15 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 			return nil, err
 		}
 		out = append(out, r)
-		i = skipWS(b, end)
+		i = schema.SkipSpace(b, end)
 		if i >= len(b) {
 			return nil, errSlowPath
 		}
 		switch b[i] {
 		case ',':
-			i = skipWS(b, i+1)
+			i = schema.SkipSpace(b, i+1)
 		case ']':
-			if skipWS(b, i+1) != len(b) {
+			if schema.SkipSpace(b, i+1) != len(b) {
 				return nil, errSlowPath
 			}
 			return out, nil
@@ -155,13 +156,13 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 // eachMember calls fn with each key and raw value of the JSON object b
 // (which must be the whole of b, give or take white space).
 func eachMember(b []byte, fn func(key string, v []byte) error) error {
-	i := skipWS(b, 0)
+	i := schema.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errSlowPath
 	}
-	i = skipWS(b, i+1)
+	i = schema.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		if skipWS(b, i+1) != len(b) {
+		if schema.SkipSpace(b, i+1) != len(b) {
 			return errSlowPath
 		}
 		return nil
@@ -170,7 +171,7 @@ func eachMember(b []byte, fn func(key string, v []byte) error) error {
 		if i >= len(b) || b[i] != '"' {
 			return errSlowPath
 		}
-		kEnd := skipJSON(b, i)
+		kEnd := schema.SkipJSON(b, i)
 		if kEnd < 0 {
 			return errSlowPath
 		}
@@ -178,27 +179,27 @@ func eachMember(b []byte, fn func(key string, v []byte) error) error {
 		if err != nil {
 			return err
 		}
-		i = skipWS(b, kEnd)
+		i = schema.SkipSpace(b, kEnd)
 		if i >= len(b) || b[i] != ':' {
 			return errSlowPath
 		}
-		i = skipWS(b, i+1)
-		vEnd := skipJSON(b, i)
+		i = schema.SkipSpace(b, i+1)
+		vEnd := schema.SkipJSON(b, i)
 		if vEnd < 0 {
 			return errSlowPath
 		}
 		if err := fn(key, b[i:vEnd]); err != nil {
 			return err
 		}
-		i = skipWS(b, vEnd)
+		i = schema.SkipSpace(b, vEnd)
 		if i >= len(b) {
 			return errSlowPath
 		}
 		switch b[i] {
 		case ',':
-			i = skipWS(b, i+1)
+			i = schema.SkipSpace(b, i+1)
 		case '}':
-			if skipWS(b, i+1) != len(b) {
+			if schema.SkipSpace(b, i+1) != len(b) {
 				return errSlowPath
 			}
 			return nil
@@ -232,65 +233,4 @@ func str(v []byte) (string, error) {
 		return "", errSlowPath
 	}
 	return s, nil
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipJSON returns the index just past the JSON value that starts at b[i],
-// or -1. It finds the end only; json.Valid or encoding/json checks the
-// content where it matters.
-func skipJSON(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1
-			}
-		}
-		return -1
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				for j++; j < len(b) && b[j] != '"'; j++ {
-					if b[j] == '\\' {
-						j++
-					}
-				}
-				if j >= len(b) {
-					return -1
-				}
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	default:
-		j := i
-		for j < len(b) {
-			switch b[j] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return j
-			}
-			j++
-		}
-		return j
-	}
 }

@@ -247,22 +247,11 @@ func unchanged(have, write map[string]json.RawMessage) bool {
 			}
 			continue
 		}
-		if !ok || !jsonEqual(old, v) {
+		if !ok || !schema.SameJSON(old, v) {
 			return false
 		}
 	}
 	return true
-}
-
-func jsonEqual(a, b json.RawMessage) bool {
-	if bytes.Equal(a, b) {
-		return true
-	}
-	var ca, cb bytes.Buffer
-	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
-		return false
-	}
-	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
 func isNull(raw json.RawMessage) bool {

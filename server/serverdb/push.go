@@ -659,7 +659,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		var conflicts []pendingConflict
 		var lost []string
 		for _, f := range names {
-			if sameJSON(r.fields[f], m.Fields[f]) {
+			if schema.SameJSON(r.fields[f], m.Fields[f]) {
 				continue
 			}
 			lost = append(lost, f)
@@ -704,7 +704,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		v := m.Fields[f]
 		stored := r.clocks[f]
 		later := stamp > stored // the text form sorts as the clock does
-		same := sameJSON(r.fields[f], v)
+		same := schema.SameJSON(r.fields[f], v)
 		switch {
 		case signing:
 			if !later && !same {

@@ -341,26 +341,6 @@ func prefixField(err error, prefix string) error {
 	return &schema.Error{Code: e.Code, Field: f, Message: e.Message}
 }
 
-// sameJSON reports whether two JSON values are the same value, ignoring
-// insignificant space. A missing value equals null.
-func sameJSON(a, b json.RawMessage) bool {
-	a, b = bytes.TrimSpace(a), bytes.TrimSpace(b)
-	if len(a) == 0 {
-		a = []byte("null")
-	}
-	if len(b) == 0 {
-		b = []byte("null")
-	}
-	if bytes.Equal(a, b) {
-		return true
-	}
-	var ca, cb bytes.Buffer
-	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
-		return false
-	}
-	return bytes.Equal(ca.Bytes(), cb.Bytes())
-}
-
 func isNullJSON(v json.RawMessage) bool {
 	t := bytes.TrimSpace(v)
 	return len(t) == 0 || string(t) == "null"

@@ -158,13 +158,13 @@ func isSigned(entity string, fields []byte) bool {
 // topLevelValue returns the raw value of key in the JSON object obj, which
 // must be valid JSON. Keys with escapes are compared as written.
 func topLevelValue(obj []byte, key string) (json.RawMessage, bool) {
-	i := skipSpace(obj, 0)
+	i := schema.SkipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return nil, false
 	}
 	i++
 	for {
-		i = skipSpace(obj, i)
+		i = schema.SkipSpace(obj, i)
 		if i >= len(obj) || obj[i] == '}' {
 			return nil, false
 		}
@@ -172,17 +172,17 @@ func topLevelValue(obj []byte, key string) (json.RawMessage, bool) {
 			i++
 			continue
 		}
-		kEnd := skipValue(obj, i)
+		kEnd := schema.SkipJSON(obj, i)
 		if kEnd < 0 {
 			return nil, false
 		}
 		k := obj[i+1 : kEnd-1]
-		i = skipSpace(obj, kEnd)
+		i = schema.SkipSpace(obj, kEnd)
 		if i >= len(obj) || obj[i] != ':' {
 			return nil, false
 		}
-		i = skipSpace(obj, i+1)
-		vEnd := skipValue(obj, i)
+		i = schema.SkipSpace(obj, i+1)
+		vEnd := schema.SkipJSON(obj, i)
 		if vEnd < 0 {
 			return nil, false
 		}
@@ -190,58 +190,6 @@ func topLevelValue(obj []byte, key string) (json.RawMessage, bool) {
 			return obj[i:vEnd], true
 		}
 		i = vEnd
-	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the index just past the JSON value starting at i, or -1.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1
-			}
-		}
-		return -1
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end := skipValue(b, j)
-				if end < 0 {
-					return -1
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	default: // number, true, false, null
-		j := i
-		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
-			j++
-		}
-		return j
 	}
 }
 
