@@ -1,0 +1,497 @@
+package policy
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"doorstep/schema"
+)
+
+// Status is where a requirement stands on the day it is computed for.
+type Status string
+
+const (
+	// StatusOpen: not met yet, and the due date is today or later.
+	StatusOpen Status = "open"
+	// StatusMet: a visit that counts took place on or after the trigger date
+	// (late or not: compare MetOn with DueOn).
+	StatusMet Status = "met"
+	// StatusMissed: past its due date with no visit that counts. In an open
+	// case this is "overdue now", and it turns to met if a late visit comes.
+	StatusMissed Status = "missed"
+	// StatusExempted: a manager exempted it (or did not approve home visits),
+	// with a reason and an approver; never counted as met.
+	StatusExempted Status = "exempted"
+	// StatusCancelled: the case closed before it fell due.
+	StatusCancelled Status = "cancelled"
+)
+
+// Event is a trigger the records do not show (a police call-out reported by
+// phone, a risk escalation, a release from custody), told by the caller.
+type Event struct {
+	Kind Trigger     `json:"kind"`
+	On   schema.Date `json:"on"`
+	// Source optionally names the record behind the event ("oversight:<id>");
+	// it is copied to the requirement. Empty means "event".
+	Source string `json:"source,omitempty"`
+}
+
+// Exemption excuses a requirement: a manager's exemption, or a safety
+// assessment that did not approve home visits, with its reason. It matches
+// the requirements of RuleID triggered on TriggerOn; an empty RuleID matches
+// every rule and an empty TriggerOn every trigger date, so one exemption can
+// cover a whole case.
+type Exemption struct {
+	RuleID     string      `json:"rule_id,omitempty"`
+	TriggerOn  schema.Date `json:"trigger_on,omitempty"`
+	Reason     string      `json:"reason"`
+	ApprovedBy string      `json:"approved_by"`
+}
+
+// CaseFacts are one case's records, as the tablet's or the server's store
+// holds them. Records of another case (a non-empty CaseID that differs from
+// Case.ID) are ignored. Visits must have their amendments applied.
+type CaseFacts struct {
+	Case schema.Case
+	// ClosedOn is the day the case closed, when Case.Closed and it is known.
+	// Empty means the case counts as closed on whatever day is asked about.
+	ClosedOn   schema.Date
+	Flags      []schema.Flag
+	Household  []schema.HouseholdMember
+	Visits     []schema.Visit
+	Enquiries  []schema.Enquiry
+	Events     []Event
+	Exemptions []Exemption
+}
+
+// Requirement is one visit the case is owed under one rule.
+type Requirement struct {
+	CaseID      string  `json:"case_id"`
+	RuleID      string  `json:"rule_id"`
+	RuleVersion string  `json:"rule_version"`
+	Trigger     Trigger `json:"trigger"`
+	// TriggeredOn starts the clock: the trigger's date, or for a repeat the
+	// date of the visit that met the one before.
+	TriggeredOn schema.Date `json:"triggered_on"`
+	// Source names what set TriggeredOn: "case", "household_member:<id>",
+	// "enquiry:<id>", "event" (or the event's own source), "visit:<id>".
+	Source string `json:"source"`
+	// Recurrence is 0 for the trigger's own requirement and n for its n-th
+	// repeat under the rule's recurrence_days.
+	Recurrence int         `json:"recurrence"`
+	DueOn      schema.Date `json:"due_on"`
+	Status     Status      `json:"status"`
+	MetBy      string      `json:"met_by,omitempty"` // the visit's id
+	MetOn      schema.Date `json:"met_on,omitempty"`
+	// DaysOverdue is, for a missed requirement, the days from DueOn to the
+	// day asked about (or to the closure, for a closed case); else 0.
+	DaysOverdue int    `json:"days_overdue"`
+	Reason      string `json:"reason,omitempty"`
+	ApprovedBy  string `json:"approved_by,omitempty"`
+	// Attempts lists the signed no-access attempts at a home or doorstep
+	// visit (no answer, refused entry, not present, abandoned for safety)
+	// made towards it.
+	Attempts   []string `json:"attempts,omitempty"`
+	CaseClosed bool     `json:"case_closed,omitempty"`
+}
+
+// OnTime reports whether r was met on or before its due date.
+func (r Requirement) OnTime() bool { return r.Status == StatusMet && r.MetOn <= r.DueOn }
+
+// visit is a signed visit reduced to what the rules look at.
+type visit struct {
+	id      string
+	day     int   // the visit's date, as days since 1970-01-01
+	at      int64 // its start instant, to order visits on one day
+	typ     string
+	counts  bool // completed, face to face, not elsewhere
+	attempt bool
+}
+
+type trigger struct {
+	kind   Trigger
+	day    int
+	source string
+}
+
+type flagSpan struct {
+	typ        string
+	from, till int // live on from <= day < till
+}
+
+// Requirements computes the visit requirements of one case as they stand on
+// asOf, ordered by due date, then rule id, then trigger date. Only records
+// dated on or before asOf are looked at, so the same records give the same
+// answer for a past date whenever it is asked. It returns nil when asOf is
+// not a date.
+func (p *Policy) Requirements(in CaseFacts, asOf schema.Date) []Requirement {
+	asOfDay, ok := dayOf(asOf)
+	if !ok {
+		return nil
+	}
+	// A case closed on asOf (or on a day before it) is looked at up to its
+	// closure; one closed later was open on asOf.
+	end, closed := asOfDay, false
+	if in.Case.Closed {
+		if c, ok := dayOf(in.ClosedOn); !ok || c <= asOfDay {
+			closed = true
+			if ok {
+				end = c
+			}
+		}
+	}
+	visits := signedVisits(in, end)
+	triggers := gatherTriggers(in, end)
+	flags := liveFlags(in)
+
+	var out []Requirement
+	var qual []int
+	for _, r := range p.Rules {
+		if !caseMatches(r.AppliesTo, in.Case) {
+			continue
+		}
+		counts := r.Counts()
+		qual = qual[:0]
+		for i, v := range visits {
+			if v.counts && slices.Contains(counts, v.typ) {
+				qual = append(qual, i)
+			}
+		}
+		// repeated[i]: the repeat after visit i is made. Two triggers met by
+		// one visit would make the same repeat twice; their chains merge.
+		repeated := map[int]bool{}
+		for _, t := range triggers {
+			if t.kind != r.Trigger || !flagsMatch(r.AppliesTo.Flags, flags, t.day) {
+				continue
+			}
+			day, source, after, pos := t.day, t.source, -1, 0
+			for n := 0; ; n++ {
+				// The next visit that counts: on or after the trigger date,
+				// and for a repeat, after the visit that met the one before.
+				for pos < len(qual) && (qual[pos] <= after || visits[qual[pos]].day < day) {
+					pos++
+				}
+				met := -1
+				if pos < len(qual) {
+					met = qual[pos]
+				}
+				due := day + r.DueWithinDays
+				if n > 0 {
+					due = day + r.RecurrenceDays
+				}
+				req := Requirement{
+					CaseID: in.Case.ID, RuleID: r.ID, RuleVersion: p.Version, Trigger: r.Trigger,
+					TriggeredOn: dateOf(day), Source: source, Recurrence: n,
+					DueOn: dateOf(due), CaseClosed: closed,
+				}
+				req.Attempts = attempts(visits, after, day, met)
+				settle(&req, in.Exemptions, visits, met, due, asOfDay, end, closed)
+				out = append(out, req)
+
+				if met < 0 || r.RecurrenceDays == 0 {
+					break
+				}
+				day, source, after = visits[met].day, "visit:"+visits[met].id, met
+				if repeated[met] || !flagsMatch(r.AppliesTo.Flags, flags, day) {
+					break
+				}
+				repeated[met] = true
+			}
+		}
+	}
+	slices.SortFunc(out, compareRequirements)
+	return out
+}
+
+// settle sets the status of req, whose deadline is the day due and which
+// the visit at index met (or none, -1) meets.
+func settle(req *Requirement, exemptions []Exemption, visits []visit, met, due, asOf, end int, closed bool) {
+	ex := exemptionFor(exemptions, req.RuleID, req.TriggeredOn)
+	switch {
+	case met >= 0:
+		// A visit took place: that is the truth, whatever was excused.
+		req.Status, req.MetBy, req.MetOn = StatusMet, visits[met].id, dateOf(visits[met].day)
+		if ex != nil {
+			req.Reason = "exempted (" + ex.Reason + "), but a visit met it"
+		}
+	case ex != nil:
+		req.Status, req.Reason, req.ApprovedBy = StatusExempted, ex.Reason, ex.ApprovedBy
+	case closed && end > due:
+		req.Status, req.DaysOverdue = StatusMissed, end-due
+		req.Reason = "the case closed with this visit not made"
+	case closed:
+		req.Status, req.Reason = StatusCancelled, "the case closed before this visit fell due"
+	case asOf > due:
+		req.Status, req.DaysOverdue = StatusMissed, asOf-due
+	default:
+		req.Status = StatusOpen
+	}
+}
+
+func exemptionFor(exemptions []Exemption, ruleID string, on schema.Date) *Exemption {
+	for i, e := range exemptions {
+		if (e.RuleID == "" || e.RuleID == ruleID) && (e.TriggerOn == "" || e.TriggerOn == on) {
+			return &exemptions[i]
+		}
+	}
+	return nil
+}
+
+// attempts lists the no-access attempts towards a requirement triggered on
+// day: visits after index after, on or after day, and before the visit met
+// (or up to the last visit when none met it).
+func attempts(visits []visit, after, day, met int) []string {
+	stop := len(visits)
+	if met >= 0 {
+		stop = met
+	}
+	var ids []string
+	for i := after + 1; i < stop; i++ {
+		if visits[i].attempt && visits[i].day >= day {
+			ids = append(ids, visits[i].id)
+		}
+	}
+	return ids
+}
+
+func compareRequirements(a, b Requirement) int {
+	return cmp.Or(
+		cmp.Compare(a.DueOn, b.DueOn),
+		cmp.Compare(a.RuleID, b.RuleID),
+		cmp.Compare(a.TriggeredOn, b.TriggeredOn),
+		cmp.Compare(a.Recurrence, b.Recurrence),
+		cmp.Compare(a.CaseID, b.CaseID),
+		cmp.Compare(a.Source, b.Source),
+	)
+}
+
+// signedVisits returns the case's signed visits dated on or before end,
+// ordered by date, start time and id. A visit is dated by the calendar date
+// of its started_at in the offset the device recorded it with (the officer's
+// local day); a signed visit with no readable started_at is left out.
+func signedVisits(in CaseFacts, end int) []visit {
+	out := make([]visit, 0, len(in.Visits))
+	for _, v := range in.Visits {
+		if !sameCase(in.Case.ID, v.CaseID) || v.Status != "signed" || v.SignedAt == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, string(v.StartedAt))
+		if err != nil {
+			continue
+		}
+		y, m, d := t.Date()
+		day := civilDay(y, m, d)
+		if day > end {
+			continue
+		}
+		typ, home := v.Type, false
+		switch typ {
+		case "home_announced", "home_unannounced", "initial_home":
+			home = true
+			if v.Location == "doorstep" {
+				typ = "doorstep" // a home visit that got no further than the door
+			}
+		case "doorstep":
+			home = true
+		}
+		noAccess := false
+		switch v.Outcome {
+		case "no_answer", "refused_entry", "not_present", "abandoned_safety":
+			noAccess = true
+		}
+		out = append(out, visit{
+			id: v.ID, day: day, at: t.UnixNano(), typ: typ,
+			counts:  v.Outcome == "completed" && v.FaceToFace && v.Location != "elsewhere",
+			attempt: home && noAccess && v.Location != "elsewhere",
+		})
+	}
+	slices.SortFunc(out, func(a, b visit) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id))
+	})
+	return out
+}
+
+// gatherTriggers derives the case's triggers from its records and adds the
+// caller's events; one per kind and day, none after end. Changes (address,
+// partner, child, police call-out) count only after supervision started:
+// before it, the start's own visit covers them.
+func gatherTriggers(in CaseFacts, end int) []trigger {
+	var out []trigger
+	add := func(kind Trigger, day int, source string) {
+		if day <= end {
+			out = append(out, trigger{kind, day, source})
+		}
+	}
+	start, hasStart := dayOf(in.Case.SupervisionStart)
+	after := func(d schema.Date) (int, bool) {
+		day, ok := dayOf(d)
+		return day, ok && hasStart && day > start
+	}
+	if hasStart {
+		add(TriggerSupervisionStart, start, "case")
+	}
+	if day, ok := after(in.Case.AddressSince); ok && !in.Case.NoFixedAbode {
+		add(TriggerNewAddress, day, "case")
+	}
+	for _, m := range in.Household {
+		if !sameCase(in.Case.ID, m.CaseID) {
+			continue
+		}
+		day, ok := after(m.AddedOn)
+		switch {
+		case !ok:
+		case m.IsPartner():
+			add(TriggerNewPartner, day, "household_member:"+m.ID)
+		case m.IsChild():
+			add(TriggerNewChild, day, "household_member:"+m.ID)
+		}
+	}
+	for _, e := range in.Enquiries {
+		if !sameCase(in.Case.ID, e.CaseID) || e.Agency != "police" || e.Result != "da_information_found" {
+			continue
+		}
+		if day, ok := after(e.AnsweredOn); ok {
+			add(TriggerPoliceCallout, day, "enquiry:"+e.ID)
+		}
+	}
+	for _, e := range in.Events {
+		day, ok := dayOf(e.On)
+		if !ok || !e.Kind.Valid() || (hasStart && day < start) {
+			continue
+		}
+		source := e.Source
+		if source == "" {
+			source = "event"
+		}
+		add(e.Kind, day, source)
+	}
+	slices.SortFunc(out, func(a, b trigger) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.day, b.day), cmp.Compare(a.source, b.source))
+	})
+	return slices.CompactFunc(out, func(a, b trigger) bool { return a.kind == b.kind && a.day == b.day })
+}
+
+// liveFlags returns the span of days each of the case's flags is live: from
+// its start date (or always, when it has none) to its end.
+func liveFlags(in CaseFacts) []flagSpan {
+	out := make([]flagSpan, 0, len(in.Flags))
+	for _, f := range in.Flags {
+		if !sameCase(in.Case.ID, f.CaseID) {
+			continue
+		}
+		s := flagSpan{typ: f.Type, from: minDay, till: maxDay}
+		if d, ok := dayOf(f.StartDate); ok {
+			s.from = d
+		}
+		if d, ok := dayOf(f.EndedOn); ok {
+			s.till = d
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func flagsMatch(want []string, flags []flagSpan, day int) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, f := range flags {
+		if f.from <= day && day < f.till && slices.Contains(want, f.typ) {
+			return true
+		}
+	}
+	return false
+}
+
+func caseMatches(c Conditions, k schema.Case) bool {
+	return (len(c.RoSH) == 0 || slices.Contains(c.RoSH, k.RoSH)) &&
+		(len(c.SentenceTypes) == 0 || slices.Contains(c.SentenceTypes, k.SentenceType))
+}
+
+func sameCase(caseID, recordCaseID string) bool {
+	return caseID == "" || recordCaseID == "" || caseID == recordCaseID
+}
+
+// Overdue returns the missed requirements of open cases, most overdue
+// first: the tablet's and the supervisor's "overdue now" list.
+func Overdue(reqs []Requirement) []Requirement {
+	var out []Requirement
+	for _, r := range reqs {
+		if r.Status == StatusMissed && !r.CaseClosed {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Requirement) int {
+		return cmp.Or(cmp.Compare(b.DaysOverdue, a.DaysOverdue), compareRequirements(a, b))
+	})
+	return out
+}
+
+// Next returns the open requirement due soonest (ties: by rule id), and
+// false when none is open.
+func Next(reqs []Requirement) (Requirement, bool) {
+	var best Requirement
+	found := false
+	for _, r := range reqs {
+		if r.Status == StatusOpen && (!found || compareRequirements(r, best) < 0) {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
+// Days are counted as whole days since 1970-01-01, so that due dates are
+// plain additions.
+const (
+	minDay = -1 << 31
+	maxDay = 1<<31 - 1
+)
+
+func dayOf(d schema.Date) (int, bool) {
+	if len(d) != len(time.DateOnly) {
+		return 0, false
+	}
+	t, err := time.Parse(time.DateOnly, string(d))
+	if err != nil {
+		return 0, false
+	}
+	return int(t.Unix() / 86400), true
+}
+
+func civilDay(y int, m time.Month, d int) int {
+	return int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+func dateOf(day int) schema.Date {
+	return schema.Date(time.Unix(int64(day)*86400, 0).UTC().Format(time.DateOnly))
+}
+
+// SafetyExemption turns a pre-visit safety assessment into the exemption
+// the tablet and the server both pass in, so that both get the same answer:
+// a manager's "exempted" or "not_approved" decision on the case's current
+// address exempts every rule of the case, with the decision's reason and
+// the manager as approver. Other decisions (approved, pending, referred), or
+// an assessment of an address the case has left, exempt nothing. Pass the
+// latest assessment of the address.
+func SafetyExemption(c schema.Case, a schema.SafetyAssessment) (Exemption, bool) {
+	if !sameCase(c.ID, a.CaseID) || (a.Address != "" && c.Address != "" && a.Address != c.Address) {
+		return Exemption{}, false
+	}
+	var what string
+	switch a.Decision {
+	case "exempted":
+		what = "home visits exempted by the safety assessment"
+	case "not_approved":
+		what = "home visits not approved by the safety assessment"
+	default:
+		return Exemption{}, false
+	}
+	if a.DecidedOn != "" {
+		what += " of " + string(a.DecidedOn)
+	}
+	if a.DecisionReason != "" {
+		what += ": " + a.DecisionReason
+	}
+	return Exemption{Reason: what, ApprovedBy: a.DecidedBy}, true
+}

@@ -1,0 +1,192 @@
+package policy_test
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/schema/policy"
+	"doorstep/schema/synth"
+)
+
+// synthFacts decodes a synthetic dataset into one CaseFacts per case, in
+// the dataset's order, as a store would load them.
+func synthFacts(tb testing.TB, opts synth.Options) []policy.CaseFacts {
+	tb.Helper()
+	ds := synth.Generate(opts)
+	var out []policy.CaseFacts
+	byCase := map[string]int{}
+	for _, rec := range ds.Records {
+		var err error
+		if rec.Entity == "case" {
+			var c schema.Case
+			err = rec.Decode(&c)
+			byCase[rec.ID] = len(out)
+			out = append(out, policy.CaseFacts{Case: c})
+		} else {
+			i, ok := byCase[rec.CaseID]
+			if !ok {
+				tb.Fatalf("%s %s: expected its case before it, got none", rec.Entity, rec.ID)
+			}
+			f := &out[i]
+			switch rec.Entity {
+			case "flag":
+				var v schema.Flag
+				err = rec.Decode(&v)
+				f.Flags = append(f.Flags, v)
+			case "household_member":
+				var v schema.HouseholdMember
+				err = rec.Decode(&v)
+				f.Household = append(f.Household, v)
+			case "visit":
+				var v schema.Visit
+				err = rec.Decode(&v)
+				f.Visits = append(f.Visits, v)
+			case "enquiry":
+				var v schema.Enquiry
+				err = rec.Decode(&v)
+				f.Enquiries = append(f.Enquiries, v)
+			case "safety_assessment":
+				// A manager's exemption or refusal is passed in as an
+				// exemption of every rule, as the tablet and server do.
+				var v schema.SafetyAssessment
+				err = rec.Decode(&v)
+				if ex, ok := policy.SafetyExemption(f.Case, v); ok {
+					f.Exemptions = append(f.Exemptions, ex)
+				}
+			}
+		}
+		if err != nil {
+			tb.Fatalf("decode %s %s: %v", rec.Entity, rec.ID, err)
+		}
+	}
+	return out
+}
+
+var (
+	synthOnce sync.Once
+	synthData []policy.CaseFacts
+)
+
+// twoYears is 500 cases (10 officers of 50) with two years of history.
+func twoYears(tb testing.TB) []policy.CaseFacts {
+	synthOnce.Do(func() {
+		synthData = synthFacts(tb, synth.Options{Seed: 7, Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730})
+	})
+	return synthData
+}
+
+// TestSynthInvariants runs the defaults over the synthetic caseload and
+// checks, requirement by requirement, the invariants the docs promise.
+func TestSynthInvariants(t *testing.T) {
+	facts := twoYears(t)
+	asOf := schema.DateOf(synth.DefaultNow)
+	p := policy.Default()
+	counts := map[policy.Status]int{}
+	lateMet := 0
+	for _, f := range facts {
+		visits := map[string]schema.Visit{}
+		for _, v := range f.Visits {
+			visits[v.ID] = v
+		}
+		reqs := p.Requirements(f, asOf)
+		if !slices.IsSortedFunc(reqs, func(a, b policy.Requirement) int {
+			return cmp.Or(cmp.Compare(a.DueOn, b.DueOn), cmp.Compare(a.RuleID, b.RuleID))
+		}) {
+			t.Errorf("case %s: expected requirements sorted by due date and rule id", f.Case.ID)
+		}
+		first := 0
+		for _, r := range reqs {
+			counts[r.Status]++
+			if r.Trigger == policy.TriggerSupervisionStart && r.Recurrence == 0 {
+				first++
+			}
+			if r.RuleVersion != p.Version || r.CaseID != f.Case.ID || r.DueOn < r.TriggeredOn || r.DueOn > schema.Date("2099") {
+				t.Errorf("case %s: bad identity or dates: %s", f.Case.ID, show([]policy.Requirement{r}))
+			}
+			switch r.Status {
+			case policy.StatusMet:
+				v, ok := visits[r.MetBy]
+				if !ok {
+					t.Fatalf("case %s: met by %q, which is not a visit of the case", f.Case.ID, r.MetBy)
+				}
+				if !schema.IsHomeVisit(v.Type) || v.Location != "home" || v.Outcome != "completed" || !v.FaceToFace || v.Status != "signed" || v.SignedAt == "" {
+					t.Errorf("case %s: %s met by a visit that must not meet it: type %s location %s outcome %s face to face %v status %s",
+						f.Case.ID, r.RuleID, v.Type, v.Location, v.Outcome, v.FaceToFace, v.Status)
+				}
+				if r.MetOn < r.TriggeredOn || r.MetOn > asOf || r.DaysOverdue != 0 {
+					t.Errorf("case %s: met outside the trigger..asOf window: %s", f.Case.ID, show([]policy.Requirement{r}))
+				}
+				if !r.OnTime() {
+					lateMet++
+				}
+			case policy.StatusMissed:
+				due := r.DueOn.Time()
+				if want := int(asOf.Time().Sub(due).Hours() / 24); r.DaysOverdue != want || want <= 0 {
+					t.Errorf("case %s: missed: expected %d days overdue, got %s", f.Case.ID, want, show([]policy.Requirement{r}))
+				}
+			case policy.StatusOpen:
+				if r.DueOn < asOf {
+					t.Errorf("case %s: open but past due: %s", f.Case.ID, show([]policy.Requirement{r}))
+				}
+			case policy.StatusExempted:
+				if r.Reason == "" || r.MetBy != "" {
+					t.Errorf("case %s: exempted without a reason, or with a visit: %s", f.Case.ID, show([]policy.Requirement{r}))
+				}
+			default:
+				t.Errorf("case %s: unexpected status (no case is closed): %s", f.Case.ID, show([]policy.Requirement{r}))
+			}
+		}
+		if first != 1 {
+			t.Errorf("case %s (RoSH %s): expected one first-visit requirement, got %d", f.Case.ID, f.Case.RoSH, first)
+		}
+		unmetRepeats := 0
+		for _, r := range reqs {
+			if r.Recurrence > 0 && (r.Status == policy.StatusOpen || r.Status == policy.StatusMissed) {
+				unmetRepeats++
+			}
+		}
+		if unmetRepeats > 1 {
+			t.Errorf("case %s: expected at most one unmet repeat (the chain waits on it), got %d", f.Case.ID, unmetRepeats)
+		}
+	}
+	// The synthetic history is shaped like the inspection findings: some of
+	// everything.
+	for _, s := range []policy.Status{policy.StatusMet, policy.StatusMissed, policy.StatusOpen, policy.StatusExempted} {
+		if counts[s] == 0 {
+			t.Errorf("expected some %s requirements over 500 synthetic cases, got none (%v)", s, counts)
+		}
+	}
+	if lateMet == 0 {
+		t.Errorf("expected some requirements met late over 500 synthetic cases, got none")
+	}
+	t.Logf("500 cases, two years: %v, %d met late", counts, lateMet)
+}
+
+// BenchmarkRequirements computes the requirements of 500 cases with two
+// years of history (synth, seed 7) and reports the time per case.
+func BenchmarkRequirements(b *testing.B) {
+	facts := twoYears(b)
+	p := policy.Default()
+	asOf := schema.DateOf(synth.DefaultNow)
+	visits, reqs := 0, 0
+	for _, f := range facts {
+		visits += len(f.Visits)
+		reqs += len(p.Requirements(f, asOf))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, n := time.Now(), 0
+	for b.Loop() {
+		for _, f := range facts {
+			p.Requirements(f, asOf)
+		}
+		n++
+	}
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n*len(facts)), "ns/case")
+	b.ReportMetric(float64(visits)/float64(len(facts)), "visits/case")
+	b.ReportMetric(float64(reqs)/float64(len(facts)), "reqs/case")
+}
