@@ -196,9 +196,14 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 		partnerP = 0.8
 	}
 	if g.chance(partnerP) {
+		// Recorded in the first fortnight, but there since supervision
+		// began: not a "new partner" (which triggers a visit) unless the
+		// relationship is new.
 		added := ctx.start.Add(g.days(0, 14))
+		joined := ctx.start
 		if g.chance(0.12) { // a new relationship during supervision
 			added = maxTime(historyStart, ctx.start).Add(g.days(30, 200))
+			joined = added
 			if ctx.da {
 				add(schema.HouseholdMember{Relation: "ex_partner", Residence: "visits", Name: pick(g, givenNames) + " " + g.family(),
 					Age: 20 + g.rng.IntN(30), VictimOrPotentialVictim: "yes", AddedOn: schema.DateOf(ctx.start)}, ctx.start)
@@ -209,7 +214,7 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 			Relation:  "partner",
 			Residence: g.weighted([]string{"lives_here", "stays_sometimes", "visits"}, []float64{70, 20, 10}),
 			Age:       20 + g.rng.IntN(35),
-			AddedOn:   schema.DateOf(added),
+			AddedOn:   schema.DateOf(minTime(joined, added)),
 		}
 		if g.chance(0.1) {
 			p.Description = "woman seen at the address, name not given"
@@ -242,9 +247,11 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 		age := g.rng.IntN(18)
 		dob := g.now.AddDate(-age, 0, -g.rng.IntN(365))
 		added := ctx.start.Add(g.days(0, 14))
+		joined := ctx.start // there from the start, recorded in the first fortnight
 		if age == 0 && g.chance(0.5) { // a new baby: a change that triggers a visit
 			dob = maxTime(dob, ctx.start.Add(24*time.Hour))
 			added = minTime(dob.Add(g.days(1, 20)), g.now.Add(-24*time.Hour))
+			joined = added
 		}
 		added = minTime(added, g.now.Add(-24*time.Hour))
 		k := schema.HouseholdMember{
@@ -252,7 +259,7 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 			Residence:   g.weighted([]string{"lives_here", "stays_sometimes", "visits"}, []float64{75, 20, 5}),
 			DateOfBirth: schema.DateOf(dob),
 			Age:         ageAt(dob, g.now),
-			AddedOn:     schema.DateOf(added),
+			AddedOn:     schema.DateOf(minTime(joined, added)),
 		}
 		if g.chance(0.1) {
 			k.Description = childDescription(k.Age)
