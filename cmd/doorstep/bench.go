@@ -30,6 +30,7 @@ type benchCmd struct {
 	noopRounds     int
 	asJSON         bool
 	keep           bool
+	runs           int
 	cpuProfile     string
 }
 
@@ -41,6 +42,7 @@ func (c *benchCmd) ParseFlags(args []string) error {
 	fs.IntVar(&c.records, "records", 10000, "records in the initial pull and the push")
 	fs.IntVar(&c.noopRounds, "noop-rounds", 200, "no-op syncs to time (the median is reported)")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of a table")
+	fs.IntVar(&c.runs, "runs", 1, "run every scenario this many times, each on fresh stores, and report the median time")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary data folder")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (both sides) to this file")
 	if err := parseWithEnv(fs, args[1:]); err != nil {
@@ -48,6 +50,9 @@ func (c *benchCmd) ParseFlags(args []string) error {
 	}
 	if c.records < 200 || c.records > 1_000_000 {
 		return fmt.Errorf("--records: %d is out of range (200 to 1000000)", c.records)
+	}
+	if c.runs < 1 || c.runs > 50 {
+		return fmt.Errorf("--runs: %d is out of range (1 to 50)", c.runs)
 	}
 	if c.noopRounds < 1 {
 		return fmt.Errorf("--noop-rounds: %d must be at least 1", c.noopRounds)
@@ -85,10 +90,15 @@ func (c *benchCmd) Run(ctx context.Context) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	results, err := runSyncBench(ctx, dir, c.records, c.noopRounds)
-	if err != nil {
-		return err
+	var runs [][]benchResult
+	for i := 0; i < c.runs; i++ {
+		results, err := runSyncBench(ctx, filepath.Join(dir, fmt.Sprint("run", i+1)), c.records, c.noopRounds)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, results)
 	}
+	results := medianResults(runs)
 	if c.asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -316,6 +326,21 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int) ([]benchRe
 	results = append(results, benchResult{Scenario: "no-op sync (median)", Seconds: durs[len(durs)/2].Seconds(),
 		Requests: w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds)})
 	return results, nil
+}
+
+// medianResults keeps, per scenario, the run with the median wall time
+// (its requests and bytes come with it).
+func medianResults(runs [][]benchResult) []benchResult {
+	out := make([]benchResult, len(runs[0]))
+	for i := range out {
+		col := make([]benchResult, len(runs))
+		for r := range runs {
+			col[r] = runs[r][i]
+		}
+		sort.Slice(col, func(a, b int) bool { return col[a].Seconds < col[b].Seconds })
+		out[i] = col[len(col)/2]
+	}
+	return out
 }
 
 func (c *benchCmd) Close() error { return nil }
