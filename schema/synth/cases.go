@@ -247,7 +247,7 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 		age := g.rng.IntN(18)
 		dob := g.now.AddDate(-age, 0, -g.rng.IntN(365))
 		added := ctx.start.Add(g.days(0, 14))
-		joined := ctx.start // there from the start, recorded in the first fortnight
+		joined := ctx.start            // there from the start, recorded in the first fortnight
 		if age == 0 && g.chance(0.5) { // a new baby: a change that triggers a visit
 			dob = maxTime(dob, ctx.start.Add(24*time.Hour))
 			added = minTime(dob.Add(g.days(1, 20)), g.now.Add(-24*time.Hour))

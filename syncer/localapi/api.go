@@ -33,6 +33,12 @@ type Config struct {
 	// loopback addresses are accepted.
 	Addr   string
 	Logger *slog.Logger
+	// LockAfter locks the officer's web app after this long without use
+	// [5 minutes]; the officer then unlocks it with their password.
+	LockAfter time.Duration
+	// Now is the web app's clock for inactivity and "3 minutes ago"
+	// [time.Now]. Tests move it.
+	Now func() time.Time
 }
 
 // API is the local HTTP server.
@@ -45,6 +51,8 @@ type API struct {
 	url   string
 	hosts map[string]bool // Host header values we answer to
 	done  chan error
+
+	web *webApp // the officer's web app (app.go)
 }
 
 // New builds the API over agent. Start serves it.
@@ -54,6 +62,12 @@ func New(a *syncer.Agent, cfg Config) *API {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LockAfter <= 0 {
+		cfg.LockAfter = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	api := &API{agent: a, cfg: cfg, log: cfg.Logger}
 	api.app = fiber.New(fiber.Config{
@@ -66,6 +80,7 @@ func New(a *syncer.Agent, cfg Config) *API {
 		IdleTimeout:           2 * time.Minute,
 		ErrorHandler:          api.handleError,
 	})
+	api.web = newWebApp(api)
 	api.routes()
 	return api
 }
@@ -117,6 +132,7 @@ func (api *API) URL() string { return api.url }
 
 // Close stops the server, waiting up to 5 s for requests in flight.
 func (api *API) Close() error {
+	defer api.web.close()
 	if api.ln == nil {
 		return nil
 	}
@@ -137,8 +153,9 @@ func (api *API) Close() error {
 // guard refuses cross-site requests and sets the security headers. The
 // Host check defeats DNS rebinding (a hostile name resolving to 127.0.0.1);
 // the Origin and Sec-Fetch-Site checks refuse requests a page from another
-// site makes; requiring JSON on writes forces a CORS preflight, which is
-// never granted.
+// site makes; requiring JSON on API writes forces a CORS preflight, which is
+// never granted. The web app's forms (under /app/) post form bodies
+// instead, and carry a per-session CSRF token that appAuth checks.
 func (api *API) guard(c *fiber.Ctx) error {
 	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -154,6 +171,13 @@ func (api *API) guard(c *fiber.Ctx) error {
 	}
 	if c.Get("Sec-Fetch-Site") == "cross-site" {
 		return schema.Errorf(schema.ECodeForbidden, "Sec-Fetch-Site", "cross-site requests are refused")
+	}
+	if isAppPath(c.Path()) {
+		// The app's pages send their referrer to themselves only: with
+		// no-referrer a browser sends "Origin: null" on their own form posts,
+		// which the Origin check above could not tell from a foreign page.
+		c.Set("Referrer-Policy", "same-origin")
+		return c.Next()
 	}
 	switch c.Method() {
 	case fiber.MethodPost, fiber.MethodPatch, fiber.MethodPut, fiber.MethodDelete:

@@ -1,0 +1,118 @@
+package localapi
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/schema/synth"
+)
+
+// renderBudget is the bound on every screen, rendered from the
+// local store.
+const renderBudget = 100 * time.Millisecond
+
+// synthApp is a signed-in app over a tablet holding a 60-case caseload with
+// two years of history, pulled from the peer as a real first sync brings
+// it. It returns the app, a browser signed in, and the case with the most
+// records.
+func synthApp(tb testing.TB) (*appEnv, *browser, string, int) {
+	tb.Helper()
+	ds := synth.Generate(synth.Options{Teams: 1, OfficersPerTeam: 1, CasesPerOfficer: 60, HistoryDays: 730})
+	var off schema.User
+	for _, u := range ds.Users {
+		if u.Role == schema.RoleOfficer {
+			off = u
+		}
+	}
+	perCase := map[string]int{}
+	for _, r := range ds.Records {
+		perCase[r.CaseID]++
+	}
+	big := ""
+	for id, n := range perCase {
+		if big == "" || n > perCase[big] || (n == perCase[big] && id < big) {
+			big = id
+		}
+	}
+	e := &appEnv{t: tb, clock: &testClock{off: time.Until(synth.DefaultNow)}}
+	e.peer = newAppPeer(tb, off, asServed(ds.Records))
+	e.open(Config{})
+	b := e.browser()
+	p := b.signIn("/app/signin", off.Username, testPassword)
+	if p.path != "/app/today" {
+		tb.Fatalf("sign in: %d at %s", p.status, p.path)
+	}
+	// The sign-in's sync may still be running on a slow machine: finish it.
+	for range 20 {
+		if _, err := e.agent.SyncOnce(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+		st, _ := e.agent.Status(context.Background())
+		if st.Cursor == "" || st.Cursor == itoa(len(ds.Records)) {
+			break
+		}
+	}
+	recs, err := e.agent.List(context.Background(), "", "")
+	if err != nil || len(recs) != len(ds.Records) {
+		tb.Fatalf("the tablet holds %d records of %d (%v)", len(recs), len(ds.Records), err)
+	}
+	return e, b, big, len(ds.Records)
+}
+
+func itoa(n int) string { return string(mustJSON(n)) }
+
+func BenchmarkRenderToday(b *testing.B) {
+	_, br, _, _ := synthApp(b)
+	for b.Loop() {
+		if p := br.get("/app/today"); p.status != 200 || p.path != "/app/today" {
+			b.Fatalf("today: %d at %s", p.status, p.path)
+		}
+	}
+}
+
+func BenchmarkRenderCase(b *testing.B) {
+	_, br, big, _ := synthApp(b)
+	for b.Loop() {
+		if p := br.get("/app/cases/" + big); p.status != 200 {
+			b.Fatalf("case: %d at %s", p.status, p.path)
+		}
+	}
+}
+
+// TestRenderWithinBudget renders Today and the busiest case page from a
+// full caseload (60 cases, two years of history) and fails when the median
+// render, request included, is over 100 ms.
+func TestRenderWithinBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders a two-year caseload; run without -short")
+	}
+	_, br, big, n := synthApp(t)
+	for _, pg := range []struct{ name, path, want string }{
+		{"Today", "/app/today", "60 cases"},
+		{"case page", "/app/cases/" + big, "Visits"},
+		{"household form", "/app/cases/" + big + "/household/new", "Add a household member"},
+	} {
+		var took []time.Duration
+		for range 7 {
+			start := time.Now()
+			p := br.get(pg.path)
+			took = append(took, time.Since(start))
+			if p.status != 200 {
+				t.Fatalf("%s: %d at %s", pg.name, p.status, p.path)
+			}
+			mustContain(t, p, pg.want)
+		}
+		slices.Sort(took)
+		median := took[len(took)/2]
+		t.Logf("%s: median %.1f ms (min %.1f, max %.1f) over %d records on the tablet", pg.name,
+			ms(median), ms(took[0]), ms(took[len(took)-1]), n)
+		if median > renderBudget {
+			t.Errorf("%s renders in %v; the budget is %v", pg.name, median, renderBudget)
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,296 @@
+package localapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"doorstep/schema"
+)
+
+// Cookies. The session cookie holds a random token; the session itself
+// (who, its CSRF token, when last used) lives only in this process's
+// memory, so a restart or a lock forgets it.
+const (
+	sessionCookie = "doorstep_session"
+	signInCookie  = "doorstep_signin" // double-submit token of the sign-in forms
+	csrfField     = "_csrf"
+)
+
+// appSession is one signed-in (unlocked) browser.
+type appSession struct {
+	token    string
+	user     schema.User
+	csrf     string
+	lastSeen time.Time
+	flash    string // a message for the next page, shown once
+}
+
+type sessionStore struct {
+	mu sync.Mutex
+	m  map[string]*appSession
+}
+
+func newSessionStore() *sessionStore { return &sessionStore{m: map[string]*appSession{}} }
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// create starts a session for u, forgetting sessions idle for longer than
+// idle.
+func (s *sessionStore) create(u schema.User, now time.Time, idle time.Duration) *appSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok, old := range s.m {
+		if now.Sub(old.lastSeen) > idle {
+			delete(s.m, tok)
+		}
+	}
+	sess := &appSession{token: randomToken(), user: u, csrf: randomToken(), lastSeen: now}
+	s.m[sess.token] = sess
+	return sess
+}
+
+// use returns the session of token and marks it used now. A session idle
+// for longer than idle is dropped: locked reports that it existed.
+func (s *sessionStore) use(token string, now time.Time, idle time.Duration) (sess *appSession, locked bool) {
+	if token == "" {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess = s.m[token]
+	if sess == nil {
+		return nil, false
+	}
+	if now.Sub(sess.lastSeen) > idle {
+		delete(s.m, token)
+		return nil, true
+	}
+	sess.lastSeen = now
+	return sess, false
+}
+
+func (s *sessionStore) drop(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, token)
+}
+
+func (s *sessionStore) setFlash(sess *appSession, msg string) {
+	if sess == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess.flash = msg
+}
+
+func (s *sessionStore) takeFlash(sess *appSession) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := sess.flash
+	sess.flash = ""
+	return f
+}
+
+func sessionOf(c *fiber.Ctx) *appSession {
+	s, _ := c.Locals("session").(*appSession)
+	return s
+}
+
+// formOf parses the request's form body once.
+func formOf(c *fiber.Ctx) (url.Values, error) {
+	if f, ok := c.Locals("form").(url.Values); ok {
+		return f, nil
+	}
+	f, err := url.ParseQuery(string(c.Body()))
+	if err != nil {
+		return nil, schema.Errorf(schema.ECodeMalformed, "", "the form could not be read")
+	}
+	c.Locals("form", f)
+	return f, nil
+}
+
+func tokensEqual(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// appAuth gates every app page behind an unlocked session, and every form
+// post behind the session's CSRF token. A session idle for longer than
+// Config.LockAfter is locked: the officer unlocks it with their password.
+func (w *webApp) appAuth(c *fiber.Ctx) error {
+	if p := c.Path(); strings.HasPrefix(p, "/app/static/") || p == pathSignIn || p == "/app/unlock" {
+		return c.Next()
+	}
+	sess, locked := w.sessions.use(c.Cookies(sessionCookie), w.api.cfg.Now(), w.api.cfg.LockAfter)
+	if sess == nil {
+		if c.Method() != fiber.MethodGet && c.Get("X-Requested-With") == "doorstep" {
+			// The autosave script: it says so, and keeps the form on screen.
+			return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"locked": true})
+		}
+		q := url.Values{}
+		if c.Method() == fiber.MethodGet {
+			q.Set("next", c.OriginalURL())
+		}
+		if locked {
+			q.Set("locked", "1")
+		}
+		target := pathSignIn
+		if len(q) > 0 {
+			target += "?" + q.Encode()
+		}
+		return redirect(c, target)
+	}
+	c.Locals("session", sess)
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		form, err := formOf(c)
+		if err != nil {
+			return w.errorPage(c, err)
+		}
+		tok := form.Get(csrfField)
+		if tok == "" {
+			tok = c.Get("X-CSRF-Token")
+		}
+		if !tokensEqual(tok, sess.csrf) {
+			return w.errorPage(c, schema.Errorf(schema.ECodeForbidden, "_csrf", "the form's token does not match this session"))
+		}
+	}
+	return c.Next()
+}
+
+// --- sign in, unlock, lock ---
+
+type signInData struct {
+	Mode     string // "signin" (online, first time) or "unlock" (offline)
+	Username string
+	Pre      string // the double-submit token
+	Next     string
+	Locked   bool
+	Form     formView
+}
+
+// GET /app/signin: the sign-in form on a tablet nobody has signed in on
+// (or with ?online=1), else the unlock form.
+func (w *webApp) signInPage(c *fiber.Ctx) error {
+	if sess, _ := w.sessions.use(c.Cookies(sessionCookie), w.api.cfg.Now(), w.api.cfg.LockAfter); sess != nil {
+		return redirect(c, safeNext(c.Query("next")))
+	}
+	st, err := w.api.agent.Status(c.UserContext())
+	if err != nil {
+		return err
+	}
+	d := signInData{Mode: "signin", Next: safeNext(c.Query("next")), Locked: c.Query("locked") == "1"}
+	if st.User != nil && c.Query("online") != "1" {
+		d.Mode, d.Username = "unlock", st.User.Username
+	}
+	return w.renderSignIn(c, fiber.StatusOK, d)
+}
+
+func (w *webApp) renderSignIn(c *fiber.Ctx, status int, d signInData) error {
+	d.Pre = c.Cookies(signInCookie)
+	if d.Pre == "" {
+		d.Pre = randomToken()
+		c.Cookie(&fiber.Cookie{Name: signInCookie, Value: d.Pre, Path: "/app/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
+	}
+	username := d.Form.value("username")
+	if username == "" {
+		username = d.Username
+	}
+	d.Form.Controls = []*control{
+		{Name: "username", Label: "Username", Kind: "text", Value: username, Autocomplete: "username"},
+		{Name: "password", Label: "Password", Kind: "password", Autocomplete: "current-password"},
+	}
+	d.Form.attachErrors()
+	title := "Sign in"
+	if d.Mode == "unlock" {
+		title = "Unlock"
+	}
+	return w.render(c, status, "signin", view{Title: title, Data: d})
+}
+
+// POST /app/signin: the first sign-in, online, through the server.
+func (w *webApp) signIn(c *fiber.Ctx) error { return w.credentials(c, "signin") }
+
+// POST /app/unlock: offline, against the verifier of the last sign-in.
+func (w *webApp) unlock(c *fiber.Ctx) error { return w.credentials(c, "unlock") }
+
+func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
+	form, err := formOf(c)
+	if err != nil {
+		return err
+	}
+	if !tokensEqual(form.Get("_pre"), c.Cookies(signInCookie)) {
+		return schema.Errorf(schema.ECodeForbidden, "_csrf", "the sign-in form's token does not match")
+	}
+	d := signInData{Mode: mode, Next: safeNext(form.Get("next"))}
+	d.Form.Values = url.Values{"username": {strings.TrimSpace(form.Get("username"))}}
+	username, password := strings.TrimSpace(form.Get("username")), form.Get("password")
+	if username == "" {
+		d.Form.addError("username", "Enter your username.")
+	}
+	if password == "" {
+		d.Form.addError("password", "Enter your password.")
+	}
+	if len(d.Form.Errors) > 0 {
+		return w.renderSignIn(c, fiber.StatusUnprocessableEntity, d)
+	}
+	var user schema.User
+	if mode == "signin" {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 20*time.Second)
+		user, err = w.api.agent.Login(ctx, username, password)
+		cancel()
+	} else {
+		user, err = w.api.agent.Unlock(c.UserContext(), username, password)
+	}
+	if err != nil {
+		status := fiber.StatusUnauthorized
+		switch code := schema.ErrorCode(err); {
+		case code == schema.ECodeUnauthorized:
+			d.Form.addError("password", "The username or password is not right. Check them and try again.")
+		case code == schema.ECodeRateLimited:
+			status = fiber.StatusTooManyRequests
+			d.Form.addError("", "Too many attempts. Wait a minute, then try again.")
+		case code == schema.ECodeConflict:
+			status = fiber.StatusConflict
+			d.Form.addError("username", schema.AsError(err).Message)
+		case code == schema.ECodeForbidden:
+			status = fiber.StatusForbidden
+			d.Form.addError("username", "This tablet is registered to someone else, or your account cannot sign in here. Ask an administrator.")
+		case isRemote(err) || code == schema.ECodeUnavailable:
+			status = fiber.StatusServiceUnavailable
+			d.Form.addError("", "The server cannot be reached. The first sign-in on a tablet needs a connection; if you have signed in on this tablet before, unlock it instead.")
+		default:
+			return err
+		}
+		return w.renderSignIn(c, status, d)
+	}
+	sess := w.sessions.create(user, w.api.cfg.Now(), w.api.cfg.LockAfter)
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: sess.token, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
+	if mode == "signin" {
+		// Bring the caseload down now, so Today is not empty; a slow
+		// network carries on in the background.
+		if done, _ := w.syncSoon(3 * time.Second); !done {
+			w.sessions.setFlash(sess, "Your caseload is still arriving from the server; it will appear here as it comes.")
+		}
+	}
+	return redirect(c, d.Next)
+}
+
+// POST /app/lock: lock now.
+func (w *webApp) lock(c *fiber.Ctx) error {
+	w.sessions.drop(c.Cookies(sessionCookie))
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+		Expires: time.Unix(1, 0)})
+	return redirect(c, pathSignIn)
+}

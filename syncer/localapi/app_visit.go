@@ -1,0 +1,378 @@
+package localapi
+
+// Recording a visit: the guided doorstep form, saved as a draft while the
+// officer types (app.js posts it to /draft, debounced), and signed with
+// Agent.Sign, whose checks (schema.Visit.ValidateForSigning) come back as
+// prompts next to the field: the reason a child was not seen, the action
+// taken on a concern.
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"doorstep/schema"
+	"doorstep/syncer"
+)
+
+// visitSections lays out the form: a heading, then the fields under it. The
+// children of the household come after "children_present".
+var visitSections = []struct {
+	heading string
+	fields  []string
+}{
+	{"The contact", []string{"type", "location", "place_type", "elsewhere_reason", "face_to_face", "started_at", "ended_at"}},
+	{"Outcome", []string{"outcome", "outcome_reason", "person_seen"}},
+	{"Partner", []string{"partner_present", "partner_seen_alone", "partner_concerns"}},
+	{"Children", []string{"children_present"}},
+	{"Others", []string{"others_present"}},
+	{"What you saw", []string{"observations", "observation_notes"}},
+	{"Safeguarding", []string{"safeguarding_concern", "actions", "no_action_reason", "action_notes"}},
+	{"Next visit", []string{"next_visit_on"}},
+}
+
+func visitFormFields() []string {
+	var out []string
+	for _, s := range visitSections {
+		out = append(out, s.fields...)
+	}
+	return out
+}
+
+// childRef is a child of the household, as the visit form lists them.
+type childRef struct{ ID, Label string }
+
+type visitData struct {
+	ID, CaseID, CaseName string
+	Signed               bool
+	Receipt              receipt
+	Summary              []rowView // a signed visit, read-only
+	Form                 formView
+	children             []childRef
+}
+
+// POST /app/cases/:id/visits: start recording a visit (a draft, started now).
+func (w *webApp) newVisit(c *fiber.Ctx) error {
+	cr, err := w.api.agent.Get(c.UserContext(), "case", c.Params("id"))
+	if err != nil {
+		return err
+	}
+	sess := sessionOf(c)
+	rec, err := w.api.agent.Put(c.UserContext(), "visit", "", cr.ID, map[string]json.RawMessage{
+		"status":     mustJSON("draft"),
+		"officer_id": mustJSON(sess.user.ID),
+		"started_at": mustJSON(schema.TimestampOf(w.api.cfg.Now())),
+	})
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/app/visits/"+url.PathEscape(rec.ID))
+}
+
+// visitTarget loads the visit of the request, its case and the household's
+// children.
+func (w *webApp) visitTarget(c *fiber.Ctx) (visitData, syncer.LocalRecord, error) {
+	ctx := c.UserContext()
+	v, err := w.api.agent.Get(ctx, "visit", c.Params("vid"))
+	if err != nil {
+		return visitData{}, v, err
+	}
+	cr, err := w.api.agent.Get(ctx, "case", v.CaseID)
+	if err != nil {
+		return visitData{}, v, err
+	}
+	d := visitData{ID: v.ID, CaseID: v.CaseID, CaseName: str(cr.Fields, "given_name") + " " + str(cr.Fields, "family_name"),
+		Signed: v.Signed, Receipt: receiptOf(v, w.api.cfg.Now())}
+	members, err := w.api.agent.List(ctx, "household_member", v.CaseID)
+	if err != nil {
+		return d, v, err
+	}
+	now := w.api.cfg.Now()
+	for _, mr := range members {
+		var m schema.HouseholdMember
+		if mr.Decode(&m) != nil || !m.IsChild() || m.LeftOn != "" {
+			continue
+		}
+		label := memberName(m)
+		if a := ageText(m.DateOfBirth, now); a != "" {
+			label += ", " + a
+		} else if m.Age > 0 {
+			label += ", " + strconv.Itoa(m.Age)
+		}
+		d.children = append(d.children, childRef{ID: mr.ID, Label: label + " (" + strings.ToLower(enumLabel("relation", m.Relation)) + ")"})
+	}
+	slices.SortFunc(d.children, func(a, b childRef) int { return cmp.Compare(a.Label, b.Label) })
+	return d, v, nil
+}
+
+func (w *webApp) visitForm(d *visitData) {
+	spec, _ := schema.Entity("visit")
+	d.Form.Controls = nil
+	for _, s := range visitSections {
+		for i, name := range s.fields {
+			ctl := fieldControl(spec, name)
+			if i == 0 {
+				ctl.Section = s.heading
+			}
+			d.Form.Controls = append(d.Form.Controls, ctl)
+			if name == "children_present" {
+				d.Form.Controls = append(d.Form.Controls, childControls(d.children)...)
+			}
+		}
+	}
+	d.Form.attachErrors()
+}
+
+func childControls(children []childRef) []*control {
+	yesNo := []option{{"yes", "Yes"}, {"no", "No"}}
+	var out []*control
+	for i, ch := range children {
+		p := fmt.Sprintf("children[%d].", i)
+		out = append(out,
+			&control{Name: p + "member_id", Kind: "hidden", Value: ch.ID, Section: ch.Label},
+			&control{Name: p + "present", Label: "Present", Kind: "radios", Options: []option{{"yes", "Yes"}, {"no", "No"}, {"not_known", "Not known"}}},
+			&control{Name: p + "seen", Label: "Seen", Kind: "radios", Options: yesNo},
+			&control{Name: p + "spoken_to", Label: "Spoken to", Kind: "radios", Options: yesNo},
+			&control{Name: p + "reason_not_seen", Label: "Why the child was not seen", Hint: "Needed to sign when the child was not seen.", Kind: "text"},
+			&control{Name: p + "concerns", Label: "Concerns about this child", Kind: "textarea"},
+		)
+	}
+	return out
+}
+
+// childValues turns the visit's children into form values, in the order of
+// the household's children.
+func childValues(children []childRef, fields map[string]json.RawMessage, into url.Values) {
+	var seen []schema.VisitChild
+	json.Unmarshal(fields["children"], &seen)
+	for i, ch := range children {
+		for _, vc := range seen {
+			if vc.MemberID != ch.ID {
+				continue
+			}
+			p := fmt.Sprintf("children[%d].", i)
+			into.Set(p+"present", vc.Present)
+			into.Set(p+"seen", vc.Seen)
+			into.Set(p+"spoken_to", vc.SpokenTo)
+			into.Set(p+"reason_not_seen", vc.ReasonNotSeen)
+			into.Set(p+"concerns", vc.Concerns)
+		}
+	}
+}
+
+// childrenOf reads the children's answers from the form. A child with no
+// answer is left out; half an answer is an error.
+func childrenOf(children []childRef, form url.Values, f *formView) []schema.VisitChild {
+	out := []schema.VisitChild{}
+	for i, ch := range children {
+		p := fmt.Sprintf("children[%d].", i)
+		if form.Get(p+"member_id") != ch.ID {
+			continue // the household changed since the form was drawn
+		}
+		vc := schema.VisitChild{MemberID: ch.ID, Present: form.Get(p + "present"), Seen: form.Get(p + "seen"),
+			SpokenTo: form.Get(p + "spoken_to"), ReasonNotSeen: strings.TrimSpace(form.Get(p + "reason_not_seen")),
+			Concerns: strings.TrimSpace(form.Get(p + "concerns"))}
+		if vc.Present == "" && vc.Seen == "" && vc.SpokenTo == "" && vc.ReasonNotSeen == "" && vc.Concerns == "" {
+			continue
+		}
+		if vc.Present == "" {
+			f.addError(p+"present", "Say whether "+firstWord(ch.Label)+" was present.")
+		}
+		if vc.Seen == "" {
+			f.addError(p+"seen", "Say whether "+firstWord(ch.Label)+" was seen.")
+		}
+		out = append(out, vc)
+	}
+	return out
+}
+
+func firstWord(s string) string {
+	if i := strings.IndexAny(s, ",("); i > 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+// GET /app/visits/:vid
+func (w *webApp) visitPage(c *fiber.Ctx) error {
+	d, v, err := w.visitTarget(c)
+	if err != nil {
+		return err
+	}
+	if d.Signed {
+		d.Summary = visitSummary(v, d.children)
+		return w.render(c, fiber.StatusOK, "visit", view{Title: "Signed visit", Data: d})
+	}
+	spec, _ := schema.Entity("visit")
+	d.Form.Values = valuesOf(spec, v.Fields)
+	childValues(d.children, v.Fields, d.Form.Values)
+	w.visitForm(&d)
+	return w.render(c, fiber.StatusOK, "visit", view{Title: "Record a visit", Data: d})
+}
+
+// visitSummary lists a signed visit's answers, read-only.
+func visitSummary(v syncer.LocalRecord, children []childRef) []rowView {
+	spec, _ := schema.Entity("visit")
+	vals := valuesOf(spec, v.Fields)
+	var out []rowView
+	for _, name := range visitFormFields() {
+		xs := vals[name]
+		if len(xs) == 0 {
+			continue
+		}
+		var shown []string
+		for _, x := range xs {
+			switch fs := spec.Fields[name]; {
+			case len(fs.Enum) > 0:
+				shown = append(shown, enumLabel(name, x))
+			case x == "yes" && name == "face_to_face" || x == "yes" && name == "safeguarding_concern":
+				shown = append(shown, "Yes")
+			default:
+				shown = append(shown, strings.ReplaceAll(x, "T", " "))
+			}
+		}
+		out = append(out, rowView{Title: labelOf("visit", name).label, Detail: strings.Join(shown, "; ")})
+	}
+	var kids []schema.VisitChild
+	json.Unmarshal(v.Fields["children"], &kids)
+	for _, k := range kids {
+		name := k.MemberID
+		for _, ch := range children {
+			if ch.ID == k.MemberID {
+				name = ch.Label
+			}
+		}
+		detail := "present: " + enumLabel("", k.Present) + ", seen: " + enumLabel("", k.Seen)
+		if k.ReasonNotSeen != "" {
+			detail += " (" + k.ReasonNotSeen + ")"
+		}
+		out = append(out, rowView{Title: "Child: " + name, Detail: detail})
+	}
+	out = append(out, rowView{Title: "Signed", Detail: strings.ReplaceAll(str(v.Fields, "signed_at"), "T", " ")})
+	return out
+}
+
+// visitChanges reads the form into the fields that changed, children
+// included; errors go on d.Form.
+func (w *webApp) visitChanges(c *fiber.Ctx, d *visitData, v syncer.LocalRecord) (map[string]json.RawMessage, error) {
+	form, err := formOf(c)
+	if err != nil {
+		return nil, err
+	}
+	spec, _ := schema.Entity("visit")
+	d.Form.Values = form
+	w.visitForm(d)
+	fields := fieldsOf(spec, visitFormFields(), form, v.Fields, &d.Form)
+	kids := childrenOf(d.children, form, &d.Form)
+	if raw := mustJSON(kids); !sameJSON(v.Fields["children"], raw) {
+		fields["children"] = raw
+	}
+	return fields, nil
+}
+
+// POST /app/visits/:vid: save the draft.
+func (w *webApp) saveVisit(c *fiber.Ctx) error {
+	d, v, err := w.visitTarget(c)
+	if err != nil {
+		return err
+	}
+	if d.Signed {
+		return schema.Errorf(schema.ECodeSigned, "id", "this visit is signed and cannot be changed; add an amendment")
+	}
+	fields, err := w.visitChanges(c, &d, v)
+	if err != nil {
+		return err
+	}
+	if len(d.Form.Errors) == 0 && len(fields) > 0 {
+		fields["status"] = mustJSON("draft")
+		if _, err := w.api.agent.Put(c.UserContext(), "visit", d.ID, "", fields); err != nil && !d.Form.putError(err) {
+			return err
+		}
+	}
+	if len(d.Form.Errors) > 0 {
+		w.visitForm(&d)
+		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Record a visit", Data: d})
+	}
+	w.sessions.setFlash(sessionOf(c), "Draft saved on this tablet.")
+	return redirect(c, "/app/visits/"+url.PathEscape(d.ID))
+}
+
+// POST /app/visits/:vid/draft: the autosave. It saves every field it can
+// (a half-typed date is left out and named) and answers JSON for app.js.
+func (w *webApp) autosaveVisit(c *fiber.Ctx) error {
+	d, v, err := w.visitTarget(c)
+	if err != nil {
+		return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"error": "not found"})
+	}
+	if d.Signed {
+		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": "signed"})
+	}
+	fields, err := w.visitChanges(c, &d, v)
+	if err != nil {
+		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": "the form could not be read"})
+	}
+	errs := map[string]string{}
+	for k, m := range d.Form.Errors {
+		errs[controlID(k)] = m
+	}
+	for attempt := 0; len(fields) > 0 && attempt < 8; attempt++ {
+		fields["status"] = mustJSON("draft")
+		_, err := w.api.agent.Put(c.UserContext(), "visit", d.ID, "", fields)
+		if err == nil {
+			break
+		}
+		e := schema.AsError(err)
+		if e == nil {
+			return err
+		}
+		f := rootField(e.Field)
+		if _, ok := fields[f]; !ok || f == "status" {
+			break
+		}
+		delete(fields, f) // save the rest; say what was left out
+		ctl := &control{Name: f, Label: labelOf("visit", f).label, Kind: fieldControl(mustSpec("visit"), f).Kind}
+		errs[controlID(e.Field)] = friendly(ctl, e)
+	}
+	return c.JSON(fiber.Map{"saved": clockText(w.api.cfg.Now(), w.api.cfg.Now()), "errors": errs})
+}
+
+func mustSpec(name string) *schema.EntitySpec {
+	s, ok := schema.Entity(name)
+	if !ok {
+		panic("no entity " + name)
+	}
+	return s
+}
+
+// POST /app/visits/:vid/sign: save the last edits and sign, in one write.
+// What ValidateForSigning asks for comes back next to its field.
+func (w *webApp) signVisit(c *fiber.Ctx) error {
+	d, v, err := w.visitTarget(c)
+	if err != nil {
+		return err
+	}
+	if d.Signed {
+		return redirect(c, "/app/visits/"+url.PathEscape(d.ID))
+	}
+	fields, err := w.visitChanges(c, &d, v)
+	if err != nil {
+		return err
+	}
+	if len(d.Form.Errors) == 0 {
+		if _, err := w.api.agent.Sign(c.UserContext(), d.ID, fields); err != nil && !d.Form.putError(err) {
+			return err
+		}
+	}
+	if len(d.Form.Errors) > 0 {
+		w.visitForm(&d)
+		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Record a visit", Data: d})
+	}
+	w.sessions.setFlash(sessionOf(c), "Visit signed. It is saved on this tablet and will be sent at the next sync.")
+	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
+}

@@ -1,0 +1,84 @@
+// Doorstep officer app: the only script. It locks the screen after the
+// configured inactivity (the server locks the session too), keeps the
+// session alive while the officer works on one page, and saves the visit
+// form as a draft while they type. Every page works without it.
+(function () {
+  'use strict';
+  var body = document.body;
+  var csrf = body.getAttribute('data-csrf');
+  var lockAfter = parseInt(body.getAttribute('data-lock-after') || '0', 10);
+
+  function post(url, data) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Requested-With': 'doorstep',
+        'X-CSRF-Token': csrf
+      },
+      body: data
+    });
+  }
+
+  if (csrf && lockAfter > 0) {
+    var last = Date.now();
+    var lastPing = Date.now();
+    var activity = function () {
+      last = Date.now();
+      if (last - lastPing > 60000) {
+        lastPing = last;
+        post('/app/alive', '_csrf=' + encodeURIComponent(csrf)).then(function (r) {
+          if (r.status === 401) { window.location.assign(window.location.pathname); }
+        }).catch(function () {});
+      }
+    };
+    ['keydown', 'pointerdown', 'input', 'touchstart', 'scroll'].forEach(function (ev) {
+      document.addEventListener(ev, activity, { passive: true, capture: true });
+    });
+    setInterval(function () {
+      if (Date.now() - last > lockAfter * 1000 + 1000) {
+        window.location.assign(window.location.pathname);
+      }
+    }, 5000);
+  }
+
+  var form = document.querySelector('form[data-autosave]');
+  if (form && csrf) {
+    var status = document.getElementById('autosave-status');
+    var timer = null, saving = false, again = false;
+    var say = function (t) { if (status) { status.textContent = t; } };
+    var save = function () {
+      if (saving) { again = true; return; }
+      saving = true;
+      var data = new URLSearchParams(new FormData(form)).toString();
+      post(form.getAttribute('data-autosave'), data).then(function (r) {
+        if (r.status === 401) {
+          say('Doorstep is locked: unlock it to keep saving. What you typed is still on this screen.');
+          return null;
+        }
+        return r.json();
+      }).then(function (j) {
+        if (!j) { return; }
+        if (j.error) { say('The draft was not saved: ' + j.error); return; }
+        var n = j.errors ? Object.keys(j.errors).length : 0;
+        say('Draft saved at ' + j.saved + (n ? '. ' + n + (n > 1 ? ' answers need' : ' answer needs') + ' checking before they can be saved.' : '.'));
+      }).catch(function () {
+        say('The draft could not be saved just now. It will be tried again when you next type.');
+      }).then(function () {
+        saving = false;
+        if (again) { again = false; schedule(); }
+      });
+    };
+    var schedule = function () {
+      clearTimeout(timer);
+      timer = setTimeout(save, 800);
+    };
+    form.addEventListener('input', schedule);
+    form.addEventListener('change', schedule);
+  }
+
+  // Focus the error summary so that a keyboard or screen reader user lands on it.
+  var summary = document.getElementById('error-summary');
+  if (summary) { summary.setAttribute('tabindex', '-1'); summary.focus(); }
+})();
