@@ -565,6 +565,10 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 			return a.reject(m, res, err)
 		}
 	}
+	if spec.Name == "amendment" && stringField(fields, "amended_by") != a.actor.UserID {
+		return a.reject(m, res, schema.Errorf(schema.ECodeInvalid, "fields.amended_by",
+			"an amendment is made by the user who sends it (%s), not %q", a.actor.UserID, stringField(fields, "amended_by")))
+	}
 	if spec.Name == "case" {
 		if err := a.checkCaseOwner(fields); err != nil {
 			return a.reject(m, res, err)
@@ -874,6 +878,10 @@ func (a *applier) checkSigning(caseID, id string, fields map[string]json.RawMess
 	}
 	if err := v.ValidateForSigning(da); err != nil {
 		return prefixField(err, "fields")
+	}
+	// A signature is a legal attestation: nobody signs in another's name.
+	if v.SignedBy != a.actor.UserID {
+		return schema.Errorf(schema.ECodeInvalid, "fields.signed_by", "a visit is signed by the user who signs it (%s), not %q", a.actor.UserID, v.SignedBy)
 	}
 	return nil
 }

@@ -92,10 +92,11 @@ func TestPushEqualValuesNeverConflict(t *testing.T) {
 	}
 }
 
-func signedVisit(memberID string) map[string]json.RawMessage {
+// signedVisit is a complete visit signed by signer (a user id).
+func signedVisit(signer string) map[string]json.RawMessage {
 	return raw("status", "signed", "type", "home_unannounced", "outcome", "completed", "location", "home",
 		"started_at", "2026-11-23T09:00:00Z", "partner_present", "no_partner", "children_present", "no_children",
-		"signed_at", "2026-11-23T09:30:00Z", "signed_by", "asha")
+		"signed_at", "2026-11-23T09:30:00Z", "signed_by", signer)
 }
 
 func TestPushSignedIsImmutable(t *testing.T) {
@@ -103,7 +104,7 @@ func TestPushSignedIsImmutable(t *testing.T) {
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)
 	vid := schema.NewID()
-	res := f.push(t, a, mutation("visit", vid, f.ashaCase, stamp(1000, f.ashaDev), signedVisit("")))
+	res := f.push(t, a, mutation("visit", vid, f.ashaCase, stamp(1000, f.ashaDev), signedVisit(f.asha.ID)))
 	if res[0].Status != schema.StatusApplied {
 		t.Fatalf("signing create = %+v", res[0])
 	}
@@ -132,7 +133,7 @@ func TestPushSigningOverridesNewerStamps(t *testing.T) {
 	f.push(t, a, mutation("visit", vid, f.ashaCase, stamp(1000, f.ashaDev), visitFields("draft")))
 	// Someone changes started_at later than the signer's stamp.
 	f.push(t, a, mutation("visit", vid, f.ashaCase, stamp(9000, "dev-other"), raw("started_at", "2026-11-23T08:00:00Z")))
-	res := f.push(t, a, mutation("visit", vid, f.ashaCase, stamp(5000, f.ashaDev), signedVisit("")))
+	res := f.push(t, a, mutation("visit", vid, f.ashaCase, stamp(5000, f.ashaDev), signedVisit(f.asha.ID)))
 	if res[0].Status != schema.StatusApplied {
 		t.Fatalf("signing = %+v, want applied", res[0])
 	}
@@ -154,7 +155,7 @@ func TestPushSigningDomesticAbuseCase(t *testing.T) {
 	if err := f.db.Seed(ctx, f.admin, []schema.Record{{Entity: "flag", ID: schema.NewID(), CaseID: f.ashaCase, Fields: schema.FieldsOf(flag)}}); err != nil {
 		t.Fatal(err)
 	}
-	fields := signedVisit("")
+	fields := signedVisit(f.asha.ID)
 	delete(fields, "partner_present")
 	vid := schema.NewID()
 	before, _ := f.db.CountRecords(ctx, "")
@@ -168,7 +169,8 @@ func TestPushSigningDomesticAbuseCase(t *testing.T) {
 	if n, _ := f.db.MutationCount(ctx, schema.StatusRejected); n != 1 {
 		t.Errorf("%d rejected mutations stored, want 1", n)
 	}
-	// The same visit on Ben's case (no flag) may be signed.
+	// The same visit on Ben's case (no flag) may be signed, by Ben.
+	fields["signed_by"] = json.RawMessage(`"` + f.ben.ID + `"`)
 	res = f.push(t, f.actor(f.ben, f.benDev), mutation("visit", schema.NewID(), f.benCase, stamp(1000, f.benDev), fields))
 	if res[0].Status != schema.StatusApplied {
 		t.Errorf("signing in a non-DA case = %+v, want applied", res[0])
@@ -251,5 +253,27 @@ func TestWriteAndScopeReads(t *testing.T) {
 	list, _ := f.db.List(ctx, f.actor(f.ben, ""), "case", "")
 	if len(list) != 1 || list[0].ID != f.benCase {
 		t.Errorf("Ben's cases = %d", len(list))
+	}
+}
+
+// TestPushRefusesSigningInAnothersName: a visit is signed, and an amendment
+// made, only in the name of the user who sends it.
+func TestPushRefusesSigningInAnothersName(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.actor(f.asha, f.ashaDev)
+	before, _ := f.db.CountRecords(ctx, "")
+	res := f.push(t, a, mutation("visit", schema.NewID(), f.ashaCase, stamp(1000, f.ashaDev), signedVisit(f.ben.ID)))
+	if res[0].Status != schema.StatusRejected || res[0].Error == nil || res[0].Error.Field != "fields.signed_by" {
+		t.Fatalf("signing in ben's name = %+v, want rejected on fields.signed_by", res[0])
+	}
+	amend := raw("visit_id", schema.NewID(), "reason", "typo", "amended_by", f.ben.ID, "amended_at", "2026-11-23T10:00:00Z")
+	amend["changes"] = json.RawMessage(`{"observation_notes":"corrected"}`)
+	res = f.push(t, a, mutation("amendment", schema.NewID(), f.ashaCase, stamp(2000, f.ashaDev), amend))
+	if res[0].Status != schema.StatusRejected || res[0].Error == nil || res[0].Error.Field != "fields.amended_by" {
+		t.Fatalf("amending in ben's name = %+v, want rejected on fields.amended_by", res[0])
+	}
+	if after, _ := f.db.CountRecords(ctx, ""); after != before {
+		t.Errorf("records %d -> %d: a refused signature changed something", before, after)
 	}
 }
