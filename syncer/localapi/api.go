@@ -23,6 +23,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/syncer"
 )
 
@@ -39,6 +40,10 @@ type Config struct {
 	// Now is the web app's clock for inactivity and "3 minutes ago"
 	// [time.Now]. Tests move it.
 	Now func() time.Time
+	// Policy is the visit policy the web app computes due and overdue home
+	// visits with, on the tablet [policy.Default()]. An operator-supplied
+	// rules document, parsed with policy.Parse, can be set here.
+	Policy *policy.Policy
 }
 
 // API is the local HTTP server.
@@ -68,6 +73,9 @@ func New(a *syncer.Agent, cfg Config) *API {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = policy.Default() // parsed once, here
 	}
 	api := &API{agent: a, cfg: cfg, log: cfg.Logger}
 	api.app = fiber.New(fiber.Config{

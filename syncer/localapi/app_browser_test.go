@@ -159,13 +159,13 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		t.Fatalf("after sign-in: %s", got)
 	}
 	cases := text("ul.cases")
-	for _, want := range []string{"Sam Doe", "Alex Able", "RoSH: High", "Domestic abuse (perpetrator)", "1 visit planned today"} {
+	for _, want := range []string{"Sam Doe", "Alex Able", "RoSH: High", "Domestic abuse (perpetrator)", "1 visit planned today", "days overdue"} {
 		if !strings.Contains(cases, want) {
 			t.Fatalf("Today lacks %q: %s", want, cases)
 		}
 	}
 	if strings.Index(cases, "Sam Doe") > strings.Index(cases, "Alex Able") {
-		t.Fatal("Today does not put the high-risk case first")
+		t.Fatal("Today does not put the most overdue case (the high-risk one) first")
 	}
 	if b := text("#sync-badge"); !strings.Contains(b, "Online") || !strings.Contains(b, "0 changes waiting") {
 		t.Fatalf("badge: %s", b)

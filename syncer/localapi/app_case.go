@@ -53,6 +53,9 @@ type caseData struct {
 	Visits                                                 []visitView
 	Safety                                                 *rowView
 	Enquiries, Referrals                                   []rowView
+	// Policy: the visits the visit policy asks for, computed here from the
+	// case's records on the tablet.
+	Policy policyView
 }
 
 // GET /app/cases/:id
@@ -150,6 +153,13 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 			}
 			d.Referrals = append(d.Referrals, rowView{Title: rf.Need, Detail: capitalize(spaced(cmp.Or(rf.Status, rf.Decision, "identified")))})
 		}
+	}
+	facts := newPolicyFacts()
+	facts.add([]syncer.LocalRecord{cr})
+	facts.add(recs)
+	if f, ok := facts.facts(id); ok {
+		asOf := localDate(now)
+		d.Policy = w.requirementsView(w.api.cfg.Policy.Requirements(f, asOf), asOf)
 	}
 	if d.Safety != nil {
 		d.Safety.Title = "Assessed " + dateText(schema.Date(d.Safety.Title))
@@ -371,7 +381,7 @@ func (w *webApp) saveMember(c *fiber.Ctx) error {
 		return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
 	}
 	if existing == nil {
-		fields["added_on"] = mustJSON(schema.DateOf(w.api.cfg.Now().Local()))
+		fields["added_on"] = mustJSON(localDate(w.api.cfg.Now()))
 	}
 	if _, err := w.api.agent.Put(c.UserContext(), "household_member", d.ID, d.CaseID, fields); err != nil {
 		if !d.Form.putError(err) {

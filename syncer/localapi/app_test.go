@@ -336,7 +336,7 @@ func TestAppSignInUnlockAndLock(t *testing.T) {
 			want: []string{`id="f-password-error"`, "The username or password is not right", `value="asha.officer"`}, dont: []string{"Sam Doe"}},
 		{name: "the right password opens Today with the caseload",
 			do: func() page { return first.signIn("/app/signin", officer.Username, testPassword) }, status: 200, path: "/app/today",
-			want: []string{"Sam Doe", "Alex Able", "RoSH: High", "Domestic abuse (perpetrator)", "Child concerns", "1 visit planned today", "due dates arrive with the visit policy", `id="sync-badge"`}},
+			want: []string{"Sam Doe", "Alex Able", "RoSH: High", "Domestic abuse (perpetrator)", "Child concerns", "1 visit planned today", "2 with a home visit overdue", "days overdue", `id="sync-badge"`}},
 		{name: "another browser must unlock",
 			do: func() page { return second.get("/app/today") }, status: 200, path: "/app/signin?next=%2Fapp%2Ftoday",
 			want: []string{"Unlock Doorstep", `value="asha.officer"`}, dont: []string{"Sam Doe"}},

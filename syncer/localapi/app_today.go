@@ -1,14 +1,17 @@
 package localapi
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
 	"doorstep/schema"
+	"doorstep/syncer"
 )
 
 // chip is a flag or a risk level shown at a glance, always as text (colour
@@ -22,12 +25,18 @@ type caseRow struct {
 	Flags                  []chip
 	PlannedToday           int
 	Drafts                 int
-	// Due is the next home visit due or overdue, in words ("overdue by 4
-	// days"). VISIT POLICY: it stays empty until schema/policy lands; then
-	// the policy computes it here from the case, its flags, household and
-	// visits, and Today is ordered by it (overdue first).
-	Due string
+	// The nearest home visit the visit policy asks for, in words: the most
+	// overdue one, else the open one due soonest (nearestDue).
+	DueState    string // overdue, week, later, exempted, none
+	DueWhen     string // "12 days overdue", "Due Thursday 26 November", "Due in 32 days"
+	DueDate     string // "was due Wednesday 11 November", "Friday 25 December"
+	DueRule     string // the rule's name (or, exempted, the reason)
+	DueWhy      string // what started it: "Supervision started 3 Nov 2026"
+	MoreOverdue int    // other overdue requirements of the case
 
+	group         int // Today's order: overdue, due this week, planned today, the rest
+	daysOverdue   int
+	dueOn         schema.Date
 	roshRank      int
 	family, given string
 }
@@ -36,9 +45,8 @@ type todayData struct {
 	Date         string
 	Rows         []caseRow
 	PlannedToday int
-	// PolicyPending says the due dates are not computed yet (no visit
-	// policy on this build).
-	PolicyPending bool
+	Overdue      int // cases with a home visit overdue
+	DueThisWeek  int // cases (not overdue) with one due in the next 7 days
 }
 
 var roshRank = map[string]int{"very_high": 4, "high": 3, "medium": 2, "low": 1}
@@ -55,21 +63,30 @@ func (w *webApp) today(c *fiber.Ctx) error {
 	return w.render(c, fiber.StatusOK, "today", view{Title: "Today", Data: d})
 }
 
+// todayData lists each entity the visit policy reads once (not per case),
+// groups the records by case, and computes each open case's requirements
+// as of the officer's local today.
 func (w *webApp) todayData(c *fiber.Ctx) (todayData, error) {
 	ctx := c.UserContext()
 	now := w.api.cfg.Now()
-	d := todayData{Date: now.Local().Format("Monday 2 January 2006"), PolicyPending: true}
-	cases, err := w.api.agent.List(ctx, "case", "")
-	if err != nil {
-		return d, err
-	}
-	flags, err := w.api.agent.List(ctx, "flag", "")
-	if err != nil {
-		return d, err
-	}
-	visits, err := w.api.agent.List(ctx, "visit", "")
-	if err != nil {
-		return d, err
+	asOf := localDate(now)
+	d := todayData{Date: now.Local().Format("Monday 2 January 2006")}
+	facts := newPolicyFacts()
+	var cases, flags, visits []syncer.LocalRecord
+	for _, entity := range policyEntities {
+		recs, err := w.api.agent.List(ctx, entity, "")
+		if err != nil {
+			return d, err
+		}
+		facts.add(recs)
+		switch entity {
+		case "case":
+			cases = recs
+		case "flag":
+			flags = recs
+		case "visit":
+			visits = recs
+		}
 	}
 	live := map[string]map[string]bool{} // case -> live flag types
 	for _, fr := range flags {
@@ -96,8 +113,9 @@ func (w *webApp) todayData(c *fiber.Ctx) (todayData, error) {
 		}
 	}
 	for _, cr := range cases {
-		var cs schema.Case
-		if err := cr.Decode(&cs); err != nil || cs.Closed {
+		f, ok := facts.facts(cr.ID)
+		cs := f.Case
+		if !ok || cs.Closed {
 			continue
 		}
 		row := caseRow{ID: cr.ID, Name: cs.GivenName + " " + cs.FamilyName, CRN: cs.CRN, Address: cs.Address,
@@ -111,12 +129,35 @@ func (w *webApp) todayData(c *fiber.Ctx) (todayData, error) {
 				row.Flags = append(row.Flags, chip{Key: f, Label: enumLabel("flag", f)})
 			}
 		}
+		w.nearestDue(&row, w.api.cfg.Policy.Requirements(f, asOf), asOf)
+		switch {
+		case row.DueState == dueOverdue:
+			row.group = 0
+			d.Overdue++
+		case row.DueState == dueThisWeek:
+			row.group = 1
+			d.DueThisWeek++
+		case row.PlannedToday > 0:
+			row.group = 2
+		default:
+			row.group = 3
+		}
 		d.PlannedToday += row.PlannedToday
 		d.Rows = append(d.Rows, row)
 	}
-	// Until the visit policy lands: highest risk first, then by name.
+	// Overdue first, most days overdue first; then due this week, soonest
+	// first; then visits planned today; then the rest. Ties: highest risk
+	// first, then by name.
 	slices.SortFunc(d.Rows, func(a, b caseRow) int {
-		return cmp.Or(b.roshRank-a.roshRank, cmp.Compare(a.family, b.family), cmp.Compare(a.given, b.given), cmp.Compare(a.ID, b.ID))
+		o := cmp.Compare(a.group, b.group)
+		switch {
+		case o != 0:
+		case a.group == 0:
+			o = cmp.Compare(b.daysOverdue, a.daysOverdue)
+		case a.group == 1:
+			o = cmp.Compare(a.dueOn, b.dueOn)
+		}
+		return cmp.Or(o, b.roshRank-a.roshRank, cmp.Compare(a.family, b.family), cmp.Compare(a.given, b.given), cmp.Compare(a.ID, b.ID))
 	})
 	return d, nil
 }
@@ -126,6 +167,11 @@ func str(fields map[string]json.RawMessage, name string) string {
 	raw := fields[name]
 	if len(raw) < 2 || raw[0] != '"' {
 		return ""
+	}
+	// Most strings have nothing escaped: their JSON is their text. (The
+	// fields were checked as JSON when they were stored.)
+	if inner := raw[1 : len(raw)-1]; raw[len(raw)-1] == '"' && bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner)
 	}
 	var s string
 	json.Unmarshal(raw, &s)

@@ -1,0 +1,360 @@
+package localapi
+
+// The visit policy on the tablet: each case's facts gathered from the local
+// records (no network), then schema/policy's requirements, in words.
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/schema/policy"
+	"doorstep/syncer"
+)
+
+// policyFacts gathers the visit policy's facts of every case from the
+// tablet's records in one pass, grouped by case: feed it every record of
+// the entities the policy reads (case, flag, household_member, visit,
+// amendment, enquiry, safety_assessment), in any order and with records of
+// other entities mixed in, then ask for a case's facts.
+type policyFacts struct {
+	byCase     map[string]*caseFacts
+	amendments map[string][]schema.Amendment // by visit id
+}
+
+type caseFacts struct {
+	facts   policy.CaseFacts
+	hasCase bool
+	visits  []syncer.LocalRecord // raw, so amendments can be applied first
+	safety  []schema.SafetyAssessment
+}
+
+// policyEntities are the entities the visit policy reads.
+var policyEntities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment"}
+
+func newPolicyFacts() *policyFacts {
+	return &policyFacts{byCase: map[string]*caseFacts{}, amendments: map[string][]schema.Amendment{}}
+}
+
+func (p *policyFacts) of(caseID string) *caseFacts {
+	cf := p.byCase[caseID]
+	if cf == nil {
+		cf = &caseFacts{}
+		p.byCase[caseID] = cf
+	}
+	return cf
+}
+
+// add takes in records of any entity; those the policy does not read, and
+// those that do not decode, are left out.
+func (p *policyFacts) add(recs []syncer.LocalRecord) {
+	for _, r := range recs {
+		switch r.Entity {
+		case "case":
+			var c schema.Case
+			if r.Decode(&c) == nil {
+				cf := p.of(r.ID)
+				cf.facts.Case, cf.hasCase = c, true
+			}
+		// The policy's own records are read field by field, only what
+		// schema/policy looks at (a whole Decode costs a JSON round trip per
+		// record, and Today reads them all): a flag's type, start and end; a
+		// member's relation and added_on; an enquiry's agency, result and
+		// answer date; a safety assessment's address, dates and decision.
+		case "flag":
+			cf := p.of(r.CaseID)
+			cf.facts.Flags = append(cf.facts.Flags, schema.Flag{ID: r.ID, CaseID: r.CaseID, Type: str(r.Fields, "type"),
+				StartDate: date(r.Fields, "start_date"), EndedOn: date(r.Fields, "ended_on")})
+		case "household_member":
+			cf := p.of(r.CaseID)
+			cf.facts.Household = append(cf.facts.Household, schema.HouseholdMember{ID: r.ID, CaseID: r.CaseID,
+				Relation: str(r.Fields, "relation"), Residence: str(r.Fields, "residence"),
+				AddedOn: date(r.Fields, "added_on"), LeftOn: date(r.Fields, "left_on")})
+		case "enquiry":
+			cf := p.of(r.CaseID)
+			cf.facts.Enquiries = append(cf.facts.Enquiries, schema.Enquiry{ID: r.ID, CaseID: r.CaseID,
+				Agency: str(r.Fields, "agency"), Stage: str(r.Fields, "stage"), Result: str(r.Fields, "result"),
+				RequestedOn: date(r.Fields, "requested_on"), AnsweredOn: date(r.Fields, "answered_on")})
+		case "safety_assessment":
+			cf := p.of(r.CaseID)
+			cf.safety = append(cf.safety, schema.SafetyAssessment{ID: r.ID, CaseID: r.CaseID, Address: str(r.Fields, "address"),
+				AssessedOn: date(r.Fields, "assessed_on"), Decision: str(r.Fields, "decision"),
+				DecisionReason: str(r.Fields, "decision_reason"), DecidedBy: str(r.Fields, "decided_by"),
+				DecidedOn: date(r.Fields, "decided_on")})
+		case "visit":
+			// Only signed visits can meet a requirement or count as an
+			// attempt; the rest (most of a long history is signed, but
+			// planned and draft ones are skipped) need no decoding.
+			if str(r.Fields, "status") == "signed" {
+				cf := p.of(r.CaseID)
+				cf.visits = append(cf.visits, r)
+			}
+		case "amendment":
+			var a schema.Amendment
+			if r.Decode(&a) == nil && a.VisitID != "" {
+				p.amendments[a.VisitID] = append(p.amendments[a.VisitID], a)
+			}
+		}
+	}
+}
+
+// facts returns the case's facts for policy.Requirements: its visits with
+// their amendments applied, and the exemption its latest safety assessment
+// of the current address makes (policy.SafetyExemption). false when the
+// case itself is not on the tablet.
+func (p *policyFacts) facts(caseID string) (policy.CaseFacts, bool) {
+	cf := p.byCase[caseID]
+	if cf == nil || !cf.hasCase {
+		return policy.CaseFacts{}, false
+	}
+	f := cf.facts
+	f.Visits = make([]schema.Visit, 0, len(cf.visits))
+	for _, r := range cf.visits {
+		f.Visits = append(f.Visits, policyVisit(r, p.amendments[r.ID]))
+	}
+	if a, ok := latestAssessment(f.Case, cf.safety); ok {
+		if ex, ok := policy.SafetyExemption(f.Case, a); ok {
+			f.Exemptions = append(f.Exemptions, ex)
+		}
+	}
+	return f, true
+}
+
+// policyVisit reads what the policy looks at in a visit (id, case, status,
+// signed_at, started_at, type, location, outcome, face_to_face), after its
+// amendments in the order they were made. A long history is mostly visits,
+// so they are read field by field rather than decoded whole.
+func policyVisit(r syncer.LocalRecord, amendments []schema.Amendment) schema.Visit {
+	fields := r.Fields
+	if len(amendments) > 0 {
+		fields = maps.Clone(fields)
+		slices.SortFunc(amendments, func(a, b schema.Amendment) int {
+			return cmp.Or(cmp.Compare(a.AmendedAt, b.AmendedAt), cmp.Compare(a.ID, b.ID))
+		})
+		for _, a := range amendments {
+			maps.Copy(fields, a.Changes)
+		}
+	}
+	var f2f bool
+	json.Unmarshal(fields["face_to_face"], &f2f)
+	return schema.Visit{ID: r.ID, CaseID: r.CaseID, Status: str(fields, "status"),
+		SignedAt: schema.Timestamp(str(fields, "signed_at")), StartedAt: schema.Timestamp(str(fields, "started_at")),
+		Type: str(fields, "type"), Location: str(fields, "location"), Outcome: str(fields, "outcome"), FaceToFace: f2f}
+}
+
+// latestAssessment picks the latest safety assessment of the case's current
+// address (by assessed_on, then decided_on, then id), as
+// policy.SafetyExemption asks.
+func latestAssessment(c schema.Case, all []schema.SafetyAssessment) (schema.SafetyAssessment, bool) {
+	var best schema.SafetyAssessment
+	found := false
+	for _, a := range all {
+		if a.Address != "" && c.Address != "" && a.Address != c.Address {
+			continue
+		}
+		if !found || cmp.Or(cmp.Compare(a.AssessedOn, best.AssessedOn), cmp.Compare(a.DecidedOn, best.DecidedOn), cmp.Compare(a.ID, best.ID)) > 0 {
+			best, found = a, true
+		}
+	}
+	return best, found
+}
+
+func date(fields map[string]json.RawMessage, name string) schema.Date {
+	return schema.Date(str(fields, name))
+}
+
+// localDate is t's calendar date on the tablet (the officer's local day).
+// schema.DateOf would give the UTC day.
+func localDate(t time.Time) schema.Date { return schema.Date(t.Local().Format(time.DateOnly)) }
+
+// today is the policy's "as of": the officer's local day by the app's clock.
+func (w *webApp) asOf() schema.Date { return localDate(w.api.cfg.Now()) }
+
+// daysFrom counts the days from a to b (negative when b is before a).
+func daysFrom(a, b schema.Date) int {
+	ta, tb := a.Time(), b.Time()
+	if ta.IsZero() || tb.IsZero() {
+		return 0
+	}
+	return int(tb.Sub(ta).Hours() / 24)
+}
+
+// dayText is "Thursday 26 November", with the year when it is not asOf's.
+func dayText(d, asOf schema.Date) string {
+	t := d.Time()
+	if t.IsZero() {
+		return string(d)
+	}
+	if t.Year() == asOf.Time().Year() {
+		return t.Format("Monday 2 January")
+	}
+	return t.Format("Monday 2 January 2006")
+}
+
+func daysText(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// dueWeek is how far ahead "due this week" looks: today and the six days
+// after it.
+const dueWeek = 6
+
+// dueState classifies a case by its requirements for Today.
+const (
+	dueOverdue  = "overdue"  // a home visit is overdue
+	dueThisWeek = "week"     // the next one is due in the next 7 days
+	dueLater    = "later"    // the next one is due after that
+	dueExempted = "exempted" // nothing due: home visits exempted
+	dueNone     = "none"     // nothing due under the policy
+)
+
+// nearestDue fills row's due fields from the case's requirements: the most
+// overdue one, else the open one due soonest, else an exemption.
+func (w *webApp) nearestDue(row *caseRow, reqs []policy.Requirement, asOf schema.Date) {
+	p := w.api.cfg.Policy
+	if over := policy.Overdue(reqs); len(over) > 0 {
+		r := over[0]
+		row.DueState, row.daysOverdue, row.dueOn = dueOverdue, r.DaysOverdue, r.DueOn
+		row.DueWhen = daysText(r.DaysOverdue) + " overdue"
+		row.DueDate = "was due " + dayText(r.DueOn, asOf)
+		row.DueRule, row.DueWhy = ruleName(p, r.RuleID), triggerText(r)
+		row.MoreOverdue = len(over) - 1
+		return
+	}
+	if r, ok := policy.Next(reqs); ok {
+		row.dueOn, row.DueRule, row.DueWhy = r.DueOn, ruleName(p, r.RuleID), triggerText(r)
+		switch n := daysFrom(asOf, r.DueOn); {
+		case n == 0:
+			row.DueState, row.DueWhen = dueThisWeek, "Due today"
+		case n == 1:
+			row.DueState, row.DueWhen = dueThisWeek, "Due tomorrow, "+dayText(r.DueOn, asOf)
+		case n <= dueWeek:
+			row.DueState, row.DueWhen = dueThisWeek, "Due "+dayText(r.DueOn, asOf)
+		default:
+			row.DueState, row.DueWhen, row.DueDate = dueLater, "Due in "+daysText(n), dayText(r.DueOn, asOf)
+		}
+		return
+	}
+	for _, r := range slices.Backward(reqs) {
+		if r.Status == policy.StatusExempted {
+			row.DueState, row.DueWhen, row.DueRule = dueExempted, "Home visits exempted", capitalize(r.Reason)
+			return
+		}
+	}
+	row.DueState, row.DueWhen = dueNone, "No home visit due under the visit policy"
+}
+
+func ruleName(p *policy.Policy, id string) string {
+	if r, ok := p.Rule(id); ok {
+		return r.Name
+	}
+	return id
+}
+
+// triggerWords says what starts each trigger's clock.
+var triggerWords = map[policy.Trigger]string{
+	policy.TriggerSupervisionStart: "Supervision started",
+	policy.TriggerNewAddress:       "Moved to a new address",
+	policy.TriggerNewPartner:       "New partner",
+	policy.TriggerNewChild:         "New child in the household",
+	policy.TriggerPoliceCallout:    "Police call-out reported",
+	policy.TriggerRiskEscalation:   "Risk escalated",
+	policy.TriggerRelease:          "Released from custody",
+}
+
+// triggerText says what started a requirement, and when: "Supervision
+// started 3 Nov 2026", or for a repeat "Repeat 2, after the visit of
+// 29 Oct 2026".
+func triggerText(r policy.Requirement) string {
+	if r.Recurrence > 0 {
+		return fmt.Sprintf("Repeat %d, after the visit of %s", r.Recurrence, dateText(r.TriggeredOn))
+	}
+	return cmp.Or(triggerWords[r.Trigger], capitalize(spaced(string(r.Trigger)))) + " " + dateText(r.TriggeredOn)
+}
+
+// reqView is one requirement on the case page.
+type reqView struct {
+	Rule, Trigger, Due string
+	// State is open, overdue, on_time, late, missed, exempted or cancelled
+	// (for the style; Status says it in words).
+	State, Status string
+	Note          string // an exemption that a visit overrode
+	MetBy, MetOn  string // the visit that met it, and its date
+	Attempts      int
+}
+
+type policyView struct {
+	Version string
+	AsOf    string
+	Now     []reqView // open and overdue, and exempted: what needs doing
+	Before  []reqView // met, missed in a closed case, cancelled: history
+}
+
+// requirementsView puts the case's requirements in words: what needs doing
+// first (most overdue, then due soonest), then the rest, latest first.
+func (w *webApp) requirementsView(reqs []policy.Requirement, asOf schema.Date) policyView {
+	p := w.api.cfg.Policy
+	pv := policyView{Version: p.Version, AsOf: asOf.Time().Format("Monday 2 January 2006")}
+	now := policy.Overdue(reqs)
+	var open, before []policy.Requirement
+	for _, r := range reqs {
+		switch {
+		case r.Status == policy.StatusOpen, r.Status == policy.StatusExempted:
+			open = append(open, r)
+		case r.Status == policy.StatusMissed && !r.CaseClosed:
+		default:
+			before = append(before, r)
+		}
+	}
+	now = append(now, open...) // reqs are by due date already
+	slices.Reverse(before)
+	view := func(r policy.Requirement) reqView {
+		v := reqView{Rule: ruleName(p, r.RuleID), Trigger: triggerText(r), Due: dateText(r.DueOn), Attempts: len(r.Attempts)}
+		switch r.Status {
+		case policy.StatusOpen:
+			v.State = "open"
+			switch n := daysFrom(asOf, r.DueOn); n {
+			case 0:
+				v.Status = "Open: due today"
+			case 1:
+				v.Status = "Open: due tomorrow"
+			default:
+				v.Status = "Open: due in " + daysText(n)
+			}
+		case policy.StatusMissed:
+			if r.CaseClosed {
+				v.State, v.Status = "missed", "Missed: "+r.Reason+" ("+daysText(r.DaysOverdue)+" after it was due)"
+			} else {
+				v.State, v.Status = "overdue", "Missed: "+daysText(r.DaysOverdue)+" overdue"
+			}
+		case policy.StatusMet:
+			v.MetBy, v.MetOn, v.Note = r.MetBy, dateText(r.MetOn), capitalize(r.Reason)
+			if r.OnTime() {
+				v.State, v.Status = "on_time", "Met on time by the visit of "+dateText(r.MetOn)
+			} else {
+				v.State, v.Status = "late", "Met late by the visit of "+dateText(r.MetOn)+", "+daysText(daysFrom(r.DueOn, r.MetOn))+" after it was due"
+			}
+		case policy.StatusExempted:
+			v.State, v.Status = "exempted", "Exempted: "+r.Reason
+		case policy.StatusCancelled:
+			v.State, v.Status = "cancelled", "Cancelled: "+r.Reason
+		default:
+			v.State, v.Status = string(r.Status), capitalize(string(r.Status))
+		}
+		return v
+	}
+	for _, r := range now {
+		pv.Now = append(pv.Now, view(r))
+	}
+	for _, r := range before {
+		pv.Before = append(pv.Before, view(r))
+	}
+	return pv
+}
