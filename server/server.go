@@ -190,6 +190,7 @@ func (s *Server) routes() {
 	admin.Post("/cases/:id/reassign", s.reassign)
 	admin.Get("/devices", s.listDevices)
 	admin.Post("/devices/:id/revoke", s.revokeDevice)
+	s.complianceRoutes(v1) // before the /:path catch-alls
 
 	v1.Get("/:path", s.authed, s.listRecords)
 	v1.Get("/:path/:id", s.authed, s.getRecord)

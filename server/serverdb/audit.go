@@ -78,3 +78,41 @@ func (db *DB) MutationCount(ctx context.Context, status string) (int, error) {
 func (db *DB) CountMutations(ctx context.Context) (int, error) {
 	return db.MutationCount(ctx, "")
 }
+
+// AuditView records that actor viewed the records of caseIDs through an
+// aggregate view (what: "compliance/first-home-visits", ...), with the
+// request's parameters: one event, action "view", entity "case", and
+// detail {"view": what, "cases": [...], "params": {...}}. The views of one
+// case are found with json_each(detail -> '$.cases').
+func (db *DB) AuditView(ctx context.Context, actor Actor, what string, caseIDs []string, params map[string]string) error {
+	if caseIDs == nil {
+		caseIDs = []string{}
+	}
+	if params == nil {
+		params = map[string]string{}
+	}
+	return db.update(ctx, func(t *wtx) error {
+		return t.audit(actor, "view", "case", "", "", map[string]any{"view": what, "cases": caseIDs, "params": params})
+	})
+}
+
+// AuditByAction returns the audit events of one action, oldest first.
+func (db *DB) AuditByAction(ctx context.Context, action string) ([]AuditEvent, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, at, user_id, device_id, action, entity, record_id, case_id, detail
+		FROM audit WHERE action = ? ORDER BY id`, action)
+	if err != nil {
+		return nil, fmt.Errorf("read audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEvent
+	for rows.Next() {
+		var e AuditEvent
+		var d string
+		if err := rows.Scan(&e.ID, &e.At, &e.UserID, &e.DeviceID, &e.Action, &e.Entity, &e.RecordID, &e.CaseID, &d); err != nil {
+			return nil, fmt.Errorf("read audit: %w", err)
+		}
+		e.Detail = json.RawMessage(d)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

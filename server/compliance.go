@@ -1,0 +1,170 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/schema/policy"
+	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// The supervisors' compliance measures (docs/compliance.md) as JSON:
+//
+//	GET /v1/compliance/first-home-visits?from=&to=&officer_id=
+//	GET /v1/compliance/overdue?as_of=&officer_id=
+//
+// Supervisors see their team's cases, admins and auditors every case;
+// officers are refused. The records are read through the store's scope
+// (List with the actor), and every answer is audited with the case ids it
+// covers.
+
+// defaultPeriodDays is the default period's length, today included.
+const defaultPeriodDays = 90
+
+// compliancePolicy is the visit policy the measures use. The server has no
+// rule file of its own yet: it uses the embedded defaults, as the tablet
+// does.
+var compliancePolicy = policy.Default()
+
+func (s *Server) complianceRoutes(v1 fiber.Router) {
+	v1.Get("/compliance/first-home-visits", s.authed, s.complianceReader, s.firstHomeVisits)
+	v1.Get("/compliance/overdue", s.authed, s.complianceReader, s.overdue)
+}
+
+// complianceReader admits supervisors, admins and auditors.
+func (s *Server) complianceReader(c *fiber.Ctx) error {
+	switch actorOf(c).Role {
+	case schema.RoleSupervisor, schema.RoleAdmin, schema.RoleAuditor:
+		return c.Next()
+	}
+	return errorf(schema.ECodeForbidden, "", "only a supervisor, an admin or an auditor may see the compliance measures")
+}
+
+// queryDate reads a YYYY-MM-DD query parameter; def when absent.
+func queryDate(c *fiber.Ctx, name string, def schema.Date) (schema.Date, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil || len(v) != len(time.DateOnly) {
+		return "", errorf(schema.ECodeInvalid, name, "%s must be a date written YYYY-MM-DD, not %q", name, v)
+	}
+	return schema.DateOf(t), nil
+}
+
+// queryOfficer reads officer_id ("" when absent).
+func queryOfficer(c *fiber.Ctx) (string, error) {
+	v := c.Query("officer_id")
+	if len(v) > 64 || !printableASCII(v) {
+		return "", errorf(schema.ECodeInvalid, "officer_id", "officer_id must be a user id (at most 64 characters)")
+	}
+	return v, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func addDays(d schema.Date, n int) schema.Date { return schema.DateOf(d.Time().AddDate(0, 0, n)) }
+
+// complianceInput loads the records of every case in the actor's scope,
+// through the store's scope filter, with the names of officers and teams.
+func (s *Server) complianceInput(ctx context.Context, actor serverdb.Actor, officerID string) (compliance.Input, error) {
+	in := compliance.Input{Policy: compliancePolicy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
+	var recs []schema.Record
+	for _, entity := range compliance.Entities {
+		rs, err := s.db.List(ctx, actor, entity, "")
+		if err != nil {
+			return in, err
+		}
+		recs = append(recs, rs...)
+	}
+	var err error
+	if in.Cases, err = compliance.Group(recs); err != nil {
+		return in, err
+	}
+	users, err := s.db.ListUsers(ctx)
+	if err != nil {
+		return in, err
+	}
+	for _, u := range users {
+		in.Officers[u.ID] = u.Name
+	}
+	teams, err := s.db.ListTeams(ctx)
+	if err != nil {
+		return in, err
+	}
+	for _, t := range teams {
+		in.Teams[t.ID] = t.Name
+	}
+	return in, nil
+}
+
+// firstHomeVisits: GET /v1/compliance/first-home-visits.
+func (s *Server) firstHomeVisits(c *fiber.Ctx) error {
+	today := schema.DateOf(s.cfg.Now())
+	to, err := queryDate(c, "to", today)
+	if err != nil {
+		return err
+	}
+	from, err := queryDate(c, "from", addDays(to, 1-defaultPeriodDays))
+	if err != nil {
+		return err
+	}
+	if from > to {
+		return errorf(schema.ECodeInvalid, "from", "from (%s) is after to (%s)", from, to)
+	}
+	officerID, err := queryOfficer(c)
+	if err != nil {
+		return err
+	}
+	asOf := min(to, today)
+	actor := actorOf(c)
+	in, err := s.complianceInput(c.UserContext(), actor, officerID)
+	if err != nil {
+		return err
+	}
+	rep := compliance.FirstHomeVisits(in, compliance.Period{From: from, To: to}, asOf)
+	params := map[string]string{"from": string(from), "to": string(to), "as_of": string(asOf), "officer_id": officerID}
+	if err := s.db.AuditView(c.UserContext(), actor, "compliance/first-home-visits", rep.CaseIDs(), params); err != nil {
+		return err
+	}
+	return s.sendJSON(c, rep)
+}
+
+// overdue: GET /v1/compliance/overdue.
+func (s *Server) overdue(c *fiber.Ctx) error {
+	today := schema.DateOf(s.cfg.Now())
+	asOf, err := queryDate(c, "as_of", today)
+	if err != nil {
+		return err
+	}
+	if asOf > today {
+		return errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is overdue later is not known yet", asOf, today)
+	}
+	officerID, err := queryOfficer(c)
+	if err != nil {
+		return err
+	}
+	actor := actorOf(c)
+	in, err := s.complianceInput(c.UserContext(), actor, officerID)
+	if err != nil {
+		return err
+	}
+	rep := compliance.Overdue(in, asOf)
+	params := map[string]string{"as_of": string(asOf), "officer_id": officerID}
+	if err := s.db.AuditView(c.UserContext(), actor, "compliance/overdue", rep.CaseIDs(), params); err != nil {
+		return err
+	}
+	return s.sendJSON(c, rep)
+}

@@ -1,0 +1,85 @@
+package compliance_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"doorstep/schema"
+	"doorstep/server/compliance"
+)
+
+func rec(entity, id, caseID string, v any) schema.Record {
+	return schema.Record{Entity: entity, ID: id, CaseID: caseID, Fields: schema.FieldsOf(v)}
+}
+
+const caseID = "0190f0a2-0000-7000-8000-000000000001"
+
+func dataset(amend bool, decidedOn schema.Date) []schema.Record {
+	c := schema.Case{CRN: "X000001", GivenName: "A", FamilyName: "B", DateOfBirth: "1990-01-01", Address: "1 High St",
+		OfficerID: "off", TeamID: "team", SentenceType: "licence", SupervisionStart: "2026-09-01", RoSH: "high"}
+	v := schema.Visit{Type: "phone", Status: "signed", Outcome: "completed", FaceToFace: false,
+		StartedAt: "2026-09-10T10:00:00+01:00", SignedAt: "2026-09-10T11:00:00+01:00"}
+	recs := []schema.Record{
+		rec("visit", "0190f0a2-0000-7000-8000-000000000003", caseID, v), // before its case: order does not matter
+		rec("case", caseID, caseID, c),
+		rec("flag", "0190f0a2-0000-7000-8000-000000000002", caseID, schema.Flag{Type: "da_victim", StartDate: "2026-09-05"}),
+		rec("visit", "0190f0a2-0000-7000-8000-000000000009", "0190f0a2-0000-7000-8000-0000000000ff", v), // no case: dropped
+	}
+	if amend {
+		ch := map[string]json.RawMessage{"type": json.RawMessage(`"home_announced"`), "face_to_face": json.RawMessage(`true`),
+			"location": json.RawMessage(`"home"`)}
+		recs = append(recs, rec("amendment", "0190f0a2-0000-7000-8000-000000000004", caseID, schema.Amendment{
+			VisitID: "0190f0a2-0000-7000-8000-000000000003", Reason: "recorded as phone by mistake", Changes: ch,
+			AmendedBy: "off", AmendedAt: "2026-09-11T09:00:00Z"}))
+	}
+	if decidedOn != "" {
+		recs = append(recs, rec("safety_assessment", "0190f0a2-0000-7000-8000-000000000005", caseID, schema.SafetyAssessment{
+			Address: "1 High St", AssessedOn: "2026-09-02", Decision: "exempted", DecisionReason: "dog", DecidedBy: "sup", DecidedOn: decidedOn}))
+	}
+	return recs
+}
+
+func TestGroupAppliesAmendments(t *testing.T) {
+	p := compliance.Period{From: "2026-09-01", To: "2026-09-30"}
+	for _, tc := range []struct {
+		name    string
+		amend   bool
+		outcome string
+	}{
+		{"phone contact: missed", false, compliance.OutcomeMissed},
+		{"amended to a home visit: on time", true, compliance.OutcomeOnTime},
+	} {
+		cases, err := compliance.Group(dataset(tc.amend, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cases) != 1 || len(cases[0].Visits) != 1 || len(cases[0].Flags) != 1 {
+			t.Fatalf("%s: grouped %+v", tc.name, cases)
+		}
+		// The flag starts 4 days after supervision, within the 15-day window.
+		rep := compliance.FirstHomeVisits(compliance.Input{Cases: cases}, p, "2026-09-30")
+		if len(rep.Cases) != 1 || rep.Cases[0].Outcome != tc.outcome {
+			t.Errorf("%s: %+v", tc.name, rep.Cases)
+		}
+	}
+}
+
+func TestSafetyDecisionAsOf(t *testing.T) {
+	cases, err := compliance.Group(dataset(false, "2026-09-20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := compliance.Period{From: "2026-09-01", To: "2026-09-30"}
+	// Decided after the day asked about: not yet an exemption.
+	rep := compliance.FirstHomeVisits(compliance.Input{Cases: cases}, p, "2026-09-19")
+	if c := rep.Cases[0]; c.Outcome != compliance.OutcomeMissed || c.Safety != nil {
+		t.Errorf("as of 09-19: %+v", c)
+	}
+	rep = compliance.FirstHomeVisits(compliance.Input{Cases: cases}, p, "2026-09-30")
+	if c := rep.Cases[0]; c.Outcome != compliance.OutcomeExempted || c.Safety == nil || c.Safety.Decision != "exempted" || c.ApprovedBy != "sup" {
+		t.Errorf("as of 09-30: %+v", c)
+	}
+	if rep.Totals.Denominator.N != 0 || rep.Totals.Percent != nil || rep.Totals.SafetyExempted.N != 1 {
+		t.Errorf("totals %+v", rep.Totals)
+	}
+}

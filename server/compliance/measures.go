@@ -1,0 +1,172 @@
+package compliance
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"doorstep/schema"
+	"doorstep/schema/policy"
+)
+
+// Input is what the measures are computed over.
+type Input struct {
+	// Policy is the visit policy; nil means policy.Default().
+	Policy *policy.Policy
+	// Cases are the records of the cases in the actor's scope (Group).
+	Cases []CaseRecords
+	// Officers and Teams name the ids the cases carry; an id missing here
+	// is shown with an empty name.
+	Officers map[string]string
+	Teams    map[string]string
+	// OfficerID, when set, keeps only the cases allocated to this officer.
+	OfficerID string
+}
+
+func (in Input) policy() *policy.Policy {
+	if in.Policy != nil {
+		return in.Policy
+	}
+	return policy.Default()
+}
+
+func (in Input) cases() []CaseRecords {
+	if in.OfficerID == "" {
+		return in.Cases
+	}
+	var out []CaseRecords
+	for _, c := range in.Cases {
+		if c.Case.OfficerID == in.OfficerID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// IDs is a count and the cases behind it, sorted.
+type IDs struct {
+	N       int      `json:"n"`
+	CaseIDs []string `json:"case_ids"`
+}
+
+func (x *IDs) add(id string) { x.N++; x.CaseIDs = append(x.CaseIDs, id) }
+
+func (x *IDs) finish() {
+	if x.CaseIDs == nil {
+		x.CaseIDs = []string{}
+	}
+	slices.Sort(x.CaseIDs)
+	x.CaseIDs = slices.Compact(x.CaseIDs)
+	x.N = len(x.CaseIDs)
+}
+
+// SafetyDecision is the manager's decision on the latest safety assessment
+// of a case's current address.
+type SafetyDecision struct {
+	AssessmentID string      `json:"assessment_id"`
+	Decision     string      `json:"decision"`
+	Reason       string      `json:"reason,omitempty"`
+	DecidedBy    string      `json:"decided_by,omitempty"`
+	DecidedOn    schema.Date `json:"decided_on,omitempty"`
+	AssessedOn   schema.Date `json:"assessed_on"`
+}
+
+// Facts turns one case's records into the policy's input as it stood on
+// asOf: the latest safety assessment of the current address assessed on or
+// before asOf, decided "not_approved" or "exempted" on or before asOf,
+// becomes an exemption of every rule (policy.SafetyExemption). It returns
+// that assessment's decision too (nil when there is none to show).
+func Facts(cr CaseRecords, asOf schema.Date) (policy.CaseFacts, *SafetyDecision) {
+	f := policy.CaseFacts{Case: cr.Case, Flags: cr.Flags, Household: cr.Household, Visits: cr.Visits, Enquiries: cr.Enquiries}
+	var latest *schema.SafetyAssessment
+	for i, a := range cr.SafetyAssessments {
+		if a.AssessedOn == "" || a.AssessedOn > asOf || (a.Address != "" && cr.Case.Address != "" && a.Address != cr.Case.Address) {
+			continue
+		}
+		if latest == nil || cmp.Or(cmp.Compare(a.AssessedOn, latest.AssessedOn), cmp.Compare(a.DecidedOn, latest.DecidedOn), cmp.Compare(a.ID, latest.ID)) > 0 {
+			latest = &cr.SafetyAssessments[i]
+		}
+	}
+	if latest == nil {
+		return f, nil
+	}
+	a := *latest
+	if a.DecidedOn != "" && a.DecidedOn > asOf {
+		a.Decision = "pending" // decided after the day asked about
+	}
+	var sd *SafetyDecision
+	if ex, ok := policy.SafetyExemption(cr.Case, a); ok {
+		f.Exemptions = append(f.Exemptions, ex)
+		sd = &SafetyDecision{AssessmentID: a.ID, Decision: a.Decision, Reason: a.DecisionReason, DecidedBy: a.DecidedBy,
+			DecidedOn: a.DecidedOn, AssessedOn: a.AssessedOn}
+	}
+	return f, sd
+}
+
+// daFlags returns the domestic-abuse flag types (da_perpetrator,
+// da_victim) of the case live on some day from start to end: a flag is
+// live from its start_date (always, without one) to the day before its
+// ended_on.
+func daFlags(flags []schema.Flag, start, end schema.Date) []string {
+	var out []string
+	for _, f := range flags {
+		if f.Type != "da_perpetrator" && f.Type != "da_victim" {
+			continue
+		}
+		if (f.StartDate == "" || f.StartDate <= end) && (f.EndedOn == "" || f.EndedOn > start) && !slices.Contains(out, f.Type) {
+			out = append(out, f.Type)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func percent(num, den int) *float64 {
+	if den == 0 {
+		return nil
+	}
+	p := math.Round(float64(num)*1000/float64(den)) / 10
+	return &p
+}
+
+// Breakdown is a team's or an officer's figures.
+type Breakdown[F any] struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	TeamID string `json:"team_id,omitempty"`
+	F      F      `json:"figures"`
+}
+
+// groups collects per-team and per-officer figures, each sorted by name
+// then id.
+type groups[F any] struct {
+	teams, officers map[string]*Breakdown[F]
+}
+
+func newGroups[F any]() groups[F] {
+	return groups[F]{teams: map[string]*Breakdown[F]{}, officers: map[string]*Breakdown[F]{}}
+}
+
+func (g groups[F]) of(in Input, c schema.Case) (team, officer *F) {
+	t := g.teams[c.TeamID]
+	if t == nil {
+		t = &Breakdown[F]{ID: c.TeamID, Name: in.Teams[c.TeamID]}
+		g.teams[c.TeamID] = t
+	}
+	o := g.officers[c.OfficerID]
+	if o == nil {
+		o = &Breakdown[F]{ID: c.OfficerID, Name: in.Officers[c.OfficerID], TeamID: c.TeamID}
+		g.officers[c.OfficerID] = o
+	}
+	return &t.F, &o.F
+}
+
+func sortedGroups[F any](m map[string]*Breakdown[F], finish func(*F)) []Breakdown[F] {
+	out := make([]Breakdown[F], 0, len(m))
+	for _, g := range m {
+		finish(&g.F)
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b Breakdown[F]) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+	return out
+}

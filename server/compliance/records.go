@@ -1,0 +1,171 @@
+// Package compliance computes the supervisors' compliance measures
+// (docs/compliance.md) over the records of the cases in an actor's scope.
+// It knows no HTTP and no SQL: the server loads the records through its
+// store, which enforces the scope, and hands them here. The visit
+// requirements come from doorstep/schema/policy, the same code the tablet
+// runs, so a figure here and a date on the tablet agree.
+package compliance
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"doorstep/schema"
+)
+
+// Period is a closed range of days: From and To both belong to it.
+type Period struct {
+	From schema.Date `json:"from"`
+	To   schema.Date `json:"to"`
+}
+
+// Contains reports whether d is a day of the period.
+func (p Period) Contains(d schema.Date) bool { return d != "" && p.From <= d && d <= p.To }
+
+// CaseRecords are one case's records, decoded. Visits carry their
+// amendments already applied (Group does it).
+type CaseRecords struct {
+	Case              schema.Case
+	Flags             []schema.Flag
+	Household         []schema.HouseholdMember
+	Visits            []schema.Visit
+	Enquiries         []schema.Enquiry
+	SafetyAssessments []schema.SafetyAssessment
+}
+
+// Entities are the entities Group reads; the server lists each of them.
+var Entities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment"}
+
+// Group decodes records (of any of Entities, in any order; others are
+// ignored) into one CaseRecords per case, ordered by CRN then id. Each
+// visit gets its amendments applied, oldest first (by amended_at, then
+// id). Records whose case is not among the records are dropped: the store
+// answered them from a scope the case itself is not in.
+func Group(recs []schema.Record) ([]CaseRecords, error) {
+	byCase := map[string]*CaseRecords{}
+	for _, r := range recs {
+		if r.Entity != "case" {
+			continue
+		}
+		var c schema.Case
+		if err := decode(r, &c); err != nil {
+			return nil, err
+		}
+		byCase[r.ID] = &CaseRecords{Case: c}
+	}
+	type amendment struct {
+		at      time.Time
+		id      string
+		changes map[string]json.RawMessage
+	}
+	amendments := map[string][]amendment{}
+	var visits []schema.Record
+	for _, r := range recs {
+		cr := byCase[r.CaseID]
+		if cr == nil || r.Entity == "case" {
+			continue
+		}
+		var err error
+		switch r.Entity {
+		case "flag":
+			var v schema.Flag
+			err = decode(r, &v)
+			cr.Flags = append(cr.Flags, v)
+		case "household_member":
+			var v schema.HouseholdMember
+			err = decode(r, &v)
+			cr.Household = append(cr.Household, v)
+		case "enquiry":
+			var v schema.Enquiry
+			err = decode(r, &v)
+			cr.Enquiries = append(cr.Enquiries, v)
+		case "safety_assessment":
+			var v schema.SafetyAssessment
+			err = decode(r, &v)
+			cr.SafetyAssessments = append(cr.SafetyAssessments, v)
+		case "visit":
+			visits = append(visits, r)
+		case "amendment":
+			var a schema.Amendment
+			err = decode(r, &a)
+			at, _ := a.AmendedAt.Time()
+			amendments[a.VisitID] = append(amendments[a.VisitID], amendment{at: at, id: a.ID, changes: a.Changes})
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range visits {
+		if as := amendments[r.ID]; len(as) > 0 {
+			slices.SortFunc(as, func(a, b amendment) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.id, b.id)) })
+			fields := make(map[string]json.RawMessage, len(r.Fields))
+			for k, v := range r.Fields {
+				fields[k] = v
+			}
+			for _, a := range as {
+				for k, v := range a.changes {
+					if k == "status" || k == "signed_at" || k == "signed_by" {
+						continue // an amendment never changes these (schema.Amendment.Validate)
+					}
+					if string(v) == "null" {
+						delete(fields, k)
+					} else {
+						fields[k] = v
+					}
+				}
+			}
+			r.Fields = fields
+		}
+		var v schema.Visit
+		if err := decode(r, &v); err != nil {
+			return nil, err
+		}
+		cr := byCase[r.CaseID]
+		cr.Visits = append(cr.Visits, v)
+	}
+	out := make([]CaseRecords, 0, len(byCase))
+	for _, cr := range byCase {
+		out = append(out, *cr)
+	}
+	slices.SortFunc(out, func(a, b CaseRecords) int {
+		return cmp.Or(cmp.Compare(a.Case.CRN, b.Case.CRN), cmp.Compare(a.Case.ID, b.Case.ID))
+	})
+	return out, nil
+}
+
+// decode fills v from r's fields, id and case_id. It builds the JSON
+// object by hand: schema.Record.Decode marshals a map, which sorts and
+// re-validates every value, and that was most of a dashboard's time.
+func decode(r schema.Record, v any) error {
+	n := 40 + len(r.ID) + len(r.CaseID)
+	for k, f := range r.Fields {
+		n += len(k) + len(f) + 4
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"id":`...)
+	b = appendString(b, r.ID)
+	b = append(b, `,"case_id":`...)
+	b = appendString(b, r.CaseID)
+	for k, f := range r.Fields {
+		if k == "id" || k == "case_id" || len(f) == 0 {
+			continue
+		}
+		b = append(b, ',')
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = append(b, f...)
+	}
+	b = append(b, '}')
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("compliance: decode %s %s: %w", r.Entity, r.ID, err)
+	}
+	return nil
+}
+
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}

@@ -1,0 +1,499 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/schema/synth"
+	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
+)
+
+// complianceNow is "today" in the compliance tests.
+var complianceNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// daSet is the hand-built dataset of the compliance tests: its case ids by
+// name. The env's own cases (ashaCase, benCase: high RoSH, started
+// 2026-10-01, no flag, no visit) are in it too.
+type daSet struct {
+	onTime, onDueDay, late, missed, notYetDue, exempted, phoneOnly string // DA, started in the period, team A
+	nonDA, beforePeriod, reassigned                                string
+	sue, bea                                                       schema.User
+	exemptReason                                                   string
+}
+
+// seedCompliance builds the dataset with known answers. The period is
+// 2026-09-01..2026-10-31; today is 2026-11-23.
+func seedCompliance(t *testing.T, e *env) *daSet {
+	t.Helper()
+	ctx := context.Background()
+	e.clock.mu.Lock()
+	e.clock.t = complianceNow
+	e.clock.mu.Unlock()
+	d := &daSet{sue: e.users["sue"]}
+	d.bea = schema.User{ID: schema.NewID(), Username: "bea", Name: "Bea B", Role: schema.RoleSupervisor, TeamID: e.teamB.ID}
+	if err := e.srv.DB().CreateUser(ctx, e.admin, d.bea, pw); err != nil {
+		t.Fatal(err)
+	}
+	e.users["bea"] = d.bea
+	var recs []schema.Record
+	n := 0
+	addCase := func(id *string, officer, rosh, start string, da bool) string {
+		n++
+		*id = schema.NewID()
+		u := e.users[officer]
+		c := schema.Case{CRN: fmt.Sprintf("D%06d", n), GivenName: "Case", FamilyName: fmt.Sprint(n), DateOfBirth: "1985-05-05",
+			Address: "1 High St", OfficerID: u.ID, TeamID: u.TeamID, SentenceType: "community_order",
+			SupervisionStart: schema.Date(start), RoSH: rosh}
+		recs = append(recs, schema.Record{Entity: "case", ID: *id, CaseID: *id, Fields: schema.FieldsOf(c)})
+		if da {
+			f := schema.Flag{Type: "da_perpetrator", StartDate: schema.Date(start)}
+			recs = append(recs, schema.Record{Entity: "flag", ID: schema.NewID(), CaseID: *id, Fields: schema.FieldsOf(f)})
+		}
+		return *id
+	}
+	visit := func(caseID, officer, day, typ, outcome string, f2f bool) {
+		u := e.users[officer]
+		at := schema.Timestamp(day + "T10:00:00+01:00")
+		v := schema.Visit{OfficerID: u.ID, PlannedType: typ, Type: typ, Status: "signed", Outcome: outcome, Location: "home",
+			FaceToFace: f2f, StartedAt: at, EndedAt: schema.Timestamp(day + "T10:45:00+01:00"), PersonSeen: "yes",
+			PartnerPresent: "no_partner", ChildrenPresent: "no_children", SignedAt: schema.Timestamp(day + "T11:00:00+01:00"), SignedBy: u.ID}
+		if typ == "phone" {
+			v.Location = ""
+		}
+		if outcome != "completed" {
+			v.OutcomeReason = "nobody came to the door"
+			v.PersonSeen = "no"
+		}
+		recs = append(recs, schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: caseID, Fields: schema.FieldsOf(v)})
+	}
+	// Six domestic-abuse cases starting in the period, plus a phone-only one.
+	visit(addCase(&d.onTime, "asha", "high", "2026-09-01", true), "asha", "2026-09-10", "home_announced", "completed", true)
+	visit(addCase(&d.onDueDay, "asha", "high", "2026-09-05", true), "asha", "2026-09-20", "home_unannounced", "completed", true) // due 09-20
+	visit(addCase(&d.late, "ben", "medium", "2026-09-10", true), "ben", "2026-10-25", "home_announced", "completed", true)       // due 10-22
+	visit(addCase(&d.missed, "ben", "high", "2026-09-15", true), "ben", "2026-09-25", "home_unannounced", "no_answer", true)     // due 09-30; an attempt
+	addCase(&d.notYetDue, "asha", "high", "2026-10-20", true)                                                                    // due 11-04
+	addCase(&d.exempted, "ben", "high", "2026-09-20", true)
+	d.exemptReason = "partner hostile to staff; meet at the office"
+	sa := schema.SafetyAssessment{Address: "1 High St", AssessedOn: "2026-09-21", AssessedBy: e.users["ben"].ID,
+		Decision: "not_approved", DecisionReason: d.exemptReason, DecidedBy: d.sue.ID, DecidedOn: "2026-09-22"}
+	recs = append(recs, schema.Record{Entity: "safety_assessment", ID: schema.NewID(), CaseID: d.exempted, Fields: schema.FieldsOf(sa)})
+	visit(addCase(&d.phoneOnly, "asha", "high", "2026-09-25", true), "asha", "2026-10-01", "phone", "completed", false) // due 10-10
+	// Not in the measure: no DA flag; started before the period; moved to team B.
+	addCase(&d.nonDA, "asha", "high", "2026-09-03", false)
+	visit(addCase(&d.beforePeriod, "ben", "high", "2026-08-01", true), "ben", "2026-08-10", "home_announced", "completed", true)
+	visit(addCase(&d.reassigned, "asha", "high", "2026-09-12", true), "asha", "2026-09-20", "home_announced", "completed", true)
+	if err := e.srv.DB().Seed(ctx, e.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.DB().ReassignCase(ctx, e.admin, d.reassigned, "carl"); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func sorted(ids ...string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// pct shows a percentage that may be null.
+func pct(p *float64) string {
+	if p == nil {
+		return "null"
+	}
+	return fmt.Sprint(*p)
+}
+
+func checkIDs(t *testing.T, what string, got compliance.IDs, want ...string) {
+	t.Helper()
+	w := sorted(want...)
+	if got.N != len(w) || !slices.Equal(got.CaseIDs, w) {
+		t.Errorf("%s = %d %v, want %d %v", what, got.N, got.CaseIDs, len(w), w)
+	}
+}
+
+func (e *env) getJSON(t *testing.T, path, token string, v any) resp {
+	t.Helper()
+	r := e.do("GET", path, nil, bearer(token))
+	if r.status != 200 {
+		t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+	}
+	r.decode(t, v)
+	return r
+}
+
+func TestComplianceFirstHomeVisits(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.FirstVisitReport
+	e.getJSON(t, "/v1/compliance/first-home-visits?from=2026-09-01&to=2026-10-31", sue, &rep)
+
+	if rep.AsOf != "2026-10-31" || rep.Period != (compliance.Period{From: "2026-09-01", To: "2026-10-31"}) || rep.RuleVersion == "" {
+		t.Errorf("as_of %s period %+v version %q", rep.AsOf, rep.Period, rep.RuleVersion)
+	}
+	f := rep.Totals
+	checkIDs(t, "cases", f.Cases, d.onTime, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly)
+	checkIDs(t, "numerator", f.Numerator, d.onTime, d.onDueDay)
+	checkIDs(t, "denominator", f.Denominator, d.onTime, d.onDueDay, d.late, d.missed, d.phoneOnly)
+	if f.Percent == nil || *f.Percent != 40 {
+		t.Errorf("percent = %v, want 40", pct(f.Percent))
+	}
+	checkIDs(t, "met late", f.MetLate, d.late)
+	checkIDs(t, "missed", f.Missed, d.missed, d.phoneOnly)
+	checkIDs(t, "not yet due", f.NotYetDue, d.notYetDue)
+	checkIDs(t, "not yet due, visited", f.NotYetDueVisited)
+	checkIDs(t, "exempted", f.Exempted, d.exempted)
+	checkIDs(t, "cancelled", f.Cancelled)
+	checkIDs(t, "safety not approved", f.SafetyNotApproved, d.exempted)
+	checkIDs(t, "safety exempted", f.SafetyExempted)
+	wantReason := "home visits not approved by the safety assessment of 2026-09-22: " + d.exemptReason
+	if len(f.ExemptedReasons) != 1 || f.ExemptedReasons[0] != (compliance.Excuse{CaseID: d.exempted, Reason: wantReason, ApprovedBy: d.sue.ID}) {
+		t.Errorf("exempted reasons = %+v", f.ExemptedReasons)
+	}
+
+	// Per team: team A only. Per officer: asha 2 of 3, ben 0 of 2.
+	if len(rep.Teams) != 1 || rep.Teams[0].ID != e.teamA.ID || rep.Teams[0].Name != "Team A" || rep.Teams[0].F.Numerator.N != 2 || rep.Teams[0].F.Denominator.N != 5 {
+		t.Errorf("teams = %+v", rep.Teams)
+	}
+	if len(rep.Officers) != 2 {
+		t.Fatalf("officers = %+v", rep.Officers)
+	}
+	asha, ben := rep.Officers[0], rep.Officers[1]
+	if asha.ID != e.users["asha"].ID || asha.Name != "asha" || ben.ID != e.users["ben"].ID || asha.TeamID != e.teamA.ID {
+		t.Fatalf("officers = %+v", rep.Officers)
+	}
+	checkIDs(t, "asha numerator", asha.F.Numerator, d.onTime, d.onDueDay)
+	checkIDs(t, "asha denominator", asha.F.Denominator, d.onTime, d.onDueDay, d.phoneOnly)
+	checkIDs(t, "asha not yet due", asha.F.NotYetDue, d.notYetDue)
+	if asha.F.Percent == nil || *asha.F.Percent != 66.7 {
+		t.Errorf("asha percent = %v, want 66.7", pct(asha.F.Percent))
+	}
+	checkIDs(t, "ben numerator", ben.F.Numerator)
+	checkIDs(t, "ben denominator", ben.F.Denominator, d.late, d.missed)
+	checkIDs(t, "ben exempted", ben.F.Exempted, d.exempted)
+	if ben.F.Percent == nil || *ben.F.Percent != 0 {
+		t.Errorf("ben percent = %v, want 0", pct(ben.F.Percent))
+	}
+
+	// Per case: outcome, due date, met date, days late, in start order.
+	type row struct {
+		id, outcome, due, met string
+		daysLate, attempts    int
+	}
+	want := []row{
+		{d.onTime, "on_time", "2026-09-16", "2026-09-10", 0, 0},
+		{d.onDueDay, "on_time", "2026-09-20", "2026-09-20", 0, 0},
+		{d.late, "late", "2026-10-22", "2026-10-25", 3, 0},
+		{d.missed, "missed", "2026-09-30", "", 31, 1},
+		{d.exempted, "exempted", "2026-10-05", "", 0, 0},
+		{d.phoneOnly, "missed", "2026-10-10", "", 21, 0},
+		{d.notYetDue, "not_yet_due", "2026-11-04", "", 0, 0},
+	}
+	var got []row
+	for _, c := range rep.Cases {
+		got = append(got, row{c.CaseID, c.Outcome, string(c.DueOn), string(c.MetOn), c.DaysLate, len(c.Attempts)})
+		if c.OfficerName == "" || c.TeamName != "Team A" || !slices.Equal(c.DAFlags, []string{"da_perpetrator"}) {
+			t.Errorf("case %s: officer %q team %q flags %v", c.CRN, c.OfficerName, c.TeamName, c.DAFlags)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("cases:\n got %+v\nwant %+v", got, want)
+	}
+	if c := rep.Cases[4]; c.Safety == nil || c.Safety.Decision != "not_approved" || c.ApprovedBy != d.sue.ID {
+		t.Errorf("exempted case: %+v", c)
+	}
+
+	// The request is audited: one event listing exactly the cases covered.
+	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].UserID != d.sue.ID || evs[0].Entity != "case" || evs[0].DeviceID != "dev-sue" {
+		t.Fatalf("audit = %+v", evs)
+	}
+	var detail struct {
+		View   string            `json:"view"`
+		Cases  []string          `json:"cases"`
+		Params map[string]string `json:"params"`
+	}
+	if err := json.Unmarshal(evs[0].Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if detail.View != "compliance/first-home-visits" || !slices.Equal(detail.Cases, f.Cases.CaseIDs) ||
+		detail.Params["from"] != "2026-09-01" || detail.Params["to"] != "2026-10-31" || detail.Params["as_of"] != "2026-10-31" {
+		t.Errorf("audit detail = %s", evs[0].Detail)
+	}
+
+	// One officer only.
+	var one compliance.FirstVisitReport
+	e.getJSON(t, "/v1/compliance/first-home-visits?from=2026-09-01&to=2026-10-31&officer_id="+e.users["ben"].ID, sue, &one)
+	checkIDs(t, "ben only: cases", one.Totals.Cases, d.late, d.missed, d.exempted)
+	if len(one.Officers) != 1 || one.OfficerID != e.users["ben"].ID {
+		t.Errorf("ben only: officers %+v", one.Officers)
+	}
+
+	// An admin sees every team: the reassigned case is carl's, team B's,
+	// and on time (due 09-27, visited 09-20).
+	root := e.login("root", "dev-root").AccessToken
+	var all compliance.FirstVisitReport
+	e.getJSON(t, "/v1/compliance/first-home-visits?from=2026-09-01&to=2026-10-31", root, &all)
+	checkIDs(t, "admin numerator", all.Totals.Numerator, d.onTime, d.onDueDay, d.reassigned)
+	if all.Totals.Denominator.N != 6 || pct(all.Totals.Percent) != "50" || len(all.Teams) != 2 || all.Teams[1].Name != "Team B" ||
+		all.Teams[1].F.Numerator.N != 1 || all.Teams[1].F.Denominator.N != 1 {
+		t.Errorf("admin: denominator %d percent %v teams %+v", all.Totals.Denominator.N, pct(all.Totals.Percent), all.Teams)
+	}
+}
+
+func TestComplianceDefaultPeriod(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.FirstVisitReport
+	e.getJSON(t, "/v1/compliance/first-home-visits", sue, &rep)
+	// 90 days, today included: 2026-08-26..2026-11-23, as of today.
+	if rep.Period != (compliance.Period{From: "2026-08-26", To: "2026-11-23"}) || rep.AsOf != "2026-11-23" {
+		t.Fatalf("period %+v as of %s", rep.Period, rep.AsOf)
+	}
+	// As of today the case not due by 10-31 is due (11-04) and missed.
+	checkIDs(t, "missed", rep.Totals.Missed, d.missed, d.phoneOnly, d.notYetDue)
+	checkIDs(t, "numerator", rep.Totals.Numerator, d.onTime, d.onDueDay)
+	// A period running past today is computed as of today.
+	e.getJSON(t, "/v1/compliance/first-home-visits?from=2026-09-01&to=2026-12-31", sue, &rep)
+	if rep.AsOf != "2026-11-23" || rep.Totals.Denominator.N != 6 {
+		t.Errorf("as of %s, denominator %d", rep.AsOf, rep.Totals.Denominator.N)
+	}
+}
+
+func TestComplianceOverdue(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.OverdueReport
+	e.getJSON(t, "/v1/compliance/overdue", sue, &rep)
+	if rep.AsOf != "2026-11-23" {
+		t.Errorf("as_of = %s", rep.AsOf)
+	}
+	type row struct {
+		id      string
+		rule    string
+		rec     int
+		due     string
+		days    int
+		officer string
+		da      bool
+	}
+	want := []row{
+		{d.nonDA, "first_visit_high", 0, "2026-09-18", 66, "asha", false},
+		{d.beforePeriod, "first_visit_high", 1, "2026-09-21", 63, "ben", true}, // the 6-weekly repeat after 08-10
+		{d.missed, "first_visit_high", 0, "2026-09-30", 54, "ben", true},
+		{d.phoneOnly, "first_visit_high", 0, "2026-10-10", 44, "asha", true},
+		{e.ashaCase, "first_visit_high", 0, "2026-10-16", 38, "asha", false}, // CRN A000001 before B000002
+		{e.benCase, "first_visit_high", 0, "2026-10-16", 38, "ben", false},
+		{d.onTime, "first_visit_high", 1, "2026-10-22", 32, "asha", true},
+		{d.onDueDay, "first_visit_high", 1, "2026-11-01", 22, "asha", true},
+		{d.notYetDue, "first_visit_high", 0, "2026-11-04", 19, "asha", true},
+	}
+	var got []row
+	for _, it := range rep.Items {
+		got = append(got, row{it.CaseID, it.RuleID, it.Recurrence, string(it.DueOn), it.DaysOverdue, it.OfficerName, it.DomesticAbuse})
+		if it.Trigger != "supervision_start" || it.CRN == "" || it.TeamName != "Team A" || it.RuleName == "" {
+			t.Errorf("item %+v", it)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("items:\n got %+v\nwant %+v", got, want)
+	}
+	if rep.Totals.Requirements != 9 || rep.Totals.Cases.N != 9 || rep.Totals.MaxDaysOverdue != 66 {
+		t.Errorf("totals %+v", rep.Totals)
+	}
+	if len(rep.Officers) != 2 || rep.Officers[0].F.Requirements != 6 || rep.Officers[1].F.Requirements != 3 {
+		t.Errorf("officers %+v", rep.Officers)
+	}
+	// A past day: as of 2026-10-31, the case started 10-20 is not overdue
+	// yet and the first visits due 09-16/09-20 were met.
+	e.getJSON(t, "/v1/compliance/overdue?as_of=2026-10-31&officer_id="+e.users["asha"].ID, sue, &rep)
+	var ids []string
+	for _, it := range rep.Items {
+		ids = append(ids, fmt.Sprintf("%s:%d", it.CaseID, it.DaysOverdue))
+	}
+	wantIDs := []string{d.nonDA + ":43", d.phoneOnly + ":21", e.ashaCase + ":15", d.onTime + ":9"}
+	if !slices.Equal(ids, wantIDs) {
+		t.Errorf("as of 10-31, asha: %v, want %v", ids, wantIDs)
+	}
+	evs, _ := e.srv.DB().AuditByAction(context.Background(), "view")
+	if len(evs) != 2 || !strings.Contains(string(evs[1].Detail), `"view":"compliance/overdue"`) || !strings.Contains(string(evs[1].Detail), d.nonDA) {
+		t.Errorf("audit = %+v", evs)
+	}
+}
+
+func TestComplianceScope(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	teamA := map[string]bool{e.ashaCase: true, e.benCase: true, d.onTime: true, d.onDueDay: true, d.late: true, d.missed: true,
+		d.notYetDue: true, d.exempted: true, d.phoneOnly: true, d.nonDA: true, d.beforePeriod: true}
+	bea := e.login("bea", "dev-bea").AccessToken
+	var fv compliance.FirstVisitReport
+	r := e.getJSON(t, "/v1/compliance/first-home-visits?from=2026-09-01&to=2026-10-31", bea, &fv)
+	checkIDs(t, "team B cases", fv.Totals.Cases, d.reassigned)
+	var od compliance.OverdueReport
+	r2 := e.getJSON(t, "/v1/compliance/overdue", bea, &od)
+	for id := range teamA {
+		if strings.Contains(string(r.body), id) || strings.Contains(string(r2.body), id) {
+			t.Errorf("team B's supervisor sees team A's case %s", id)
+		}
+	}
+	checkIDs(t, "team B overdue", od.Totals.Cases, d.reassigned)
+	// An auditor sees everything.
+	audrey := e.login("audrey", "dev-audrey").AccessToken
+	e.getJSON(t, "/v1/compliance/overdue", audrey, &od)
+	if od.Totals.Cases.N != 10 {
+		t.Errorf("auditor sees %d overdue cases, want 10", od.Totals.Cases.N)
+	}
+}
+
+func TestComplianceRefusals(t *testing.T) {
+	sup := func(e *env) map[string]string {
+		e.clock.mu.Lock()
+		e.clock.t = complianceNow
+		e.clock.mu.Unlock()
+		return bearer(e.login("sue", "dev-sue").AccessToken)
+	}
+	fv := "/v1/compliance/first-home-visits"
+	scenarios := []scenario{
+		{name: "officer first visits", method: "GET", path: fv, headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "officer overdue", method: "GET", path: "/v1/compliance/overdue", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "no token", method: "GET", path: fv, status: 401, code: schema.ECodeUnauthorized, field: "Authorization"},
+		{name: "bad from", method: "GET", path: fv + "?from=2026-13-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
+		{name: "bad to", method: "GET", path: fv + "?to=yesterday", headers: sup, status: 400, code: schema.ECodeInvalid, field: "to"},
+		{name: "short date", method: "GET", path: fv + "?from=2026-9-1", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
+		{name: "from after to", method: "GET", path: fv + "?from=2026-10-01&to=2026-09-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
+		{name: "bad officer", method: "GET", path: fv + "?officer_id=a%20b", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
+		{name: "bad as_of", method: "GET", path: "/v1/compliance/overdue?as_of=2026-02-30", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
+		{name: "future as_of", method: "GET", path: "/v1/compliance/overdue?as_of=2027-01-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, sc.run)
+	}
+}
+
+// BenchmarkComplianceDashboard: both measures for a 10-officer team with
+// 500 cases and two years of history, as its supervisor, through the
+// store and the HTTP handlers (records listed, decoded, computed, audited,
+// encoded).
+func BenchmarkComplianceDashboard(b *testing.B) {
+	ctx := context.Background()
+	clock := &testClock{t: synth.DefaultNow}
+	srv, err := Open(ctx, Config{DataDir: b.TempDir(), Now: clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	ds := synth.Generate(synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	admin := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
+	db := srv.DB()
+	for _, tm := range ds.Teams {
+		if err := db.CreateTeam(ctx, admin, tm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var sup schema.User
+	for _, u := range ds.Users {
+		if err := db.CreateUser(ctx, admin, u, pw); err != nil {
+			b.Fatal(err)
+		}
+		if u.Role == schema.RoleSupervisor {
+			sup = u
+		}
+	}
+	if err := db.Seed(ctx, admin, ds.Records); err != nil {
+		b.Fatal(err)
+	}
+	tok, err := srv.accessToken(sup, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	get := func(b *testing.B, path string) []byte {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := srv.App().Test(req, -1)
+		if err != nil || res.StatusCode != 200 {
+			b.Fatalf("GET %s: %v %v", path, err, res.Status)
+		}
+		var body strings.Builder
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := res.Body.Read(buf)
+			body.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return []byte(body.String())
+	}
+	b.Logf("%d records; first-home-visits answer %d bytes, overdue %d bytes", len(ds.Records),
+		len(get(b, "/v1/compliance/first-home-visits?from=2026-01-01&to=2026-11-23")), len(get(b, "/v1/compliance/overdue")))
+	b.Run("both-endpoints", func(b *testing.B) {
+		for b.Loop() {
+			get(b, "/v1/compliance/first-home-visits?from=2026-01-01&to=2026-11-23")
+			get(b, "/v1/compliance/overdue")
+		}
+	})
+	actor := serverdb.ActorOf(sup, "")
+	b.Run("load-and-compute", func(b *testing.B) {
+		for b.Loop() {
+			in, err := srv.complianceInput(ctx, actor, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			compliance.FirstHomeVisits(in, compliance.Period{From: "2026-01-01", To: "2026-11-23"}, "2026-11-23")
+			compliance.Overdue(in, "2026-11-23")
+		}
+	})
+	b.Run("list-only", func(b *testing.B) {
+		for b.Loop() {
+			for _, entity := range compliance.Entities {
+				if _, err := db.List(ctx, actor, entity, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("group-only", func(b *testing.B) {
+		var recs []schema.Record
+		for _, entity := range compliance.Entities {
+			rs, err := db.List(ctx, actor, entity, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			recs = append(recs, rs...)
+		}
+		for b.Loop() {
+			if _, err := compliance.Group(recs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("compute-only", func(b *testing.B) {
+		in, err := srv.complianceInput(ctx, actor, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			compliance.FirstHomeVisits(in, compliance.Period{From: "2026-01-01", To: "2026-11-23"}, "2026-11-23")
+			compliance.Overdue(in, "2026-11-23")
+		}
+	})
+}
