@@ -81,15 +81,10 @@ func addDays(d schema.Date, n int) schema.Date { return schema.DateOf(d.Time().A
 // through the store's scope filter, with the names of officers and teams.
 func (s *Server) complianceInput(ctx context.Context, actor serverdb.Actor, officerID string) (compliance.Input, error) {
 	in := compliance.Input{Policy: compliancePolicy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
-	var recs []schema.Record
-	for _, entity := range compliance.Entities {
-		rs, err := s.db.List(ctx, actor, entity, "")
-		if err != nil {
-			return in, err
-		}
-		recs = append(recs, rs...)
+	recs, err := s.db.ListRaw(ctx, actor, compliance.Entities)
+	if err != nil {
+		return in, err
 	}
-	var err error
 	if in.Cases, err = compliance.Group(recs); err != nil {
 		return in, err
 	}

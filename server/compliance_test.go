@@ -464,21 +464,15 @@ func BenchmarkComplianceDashboard(b *testing.B) {
 	})
 	b.Run("list-only", func(b *testing.B) {
 		for b.Loop() {
-			for _, entity := range compliance.Entities {
-				if _, err := db.List(ctx, actor, entity, ""); err != nil {
-					b.Fatal(err)
-				}
+			if _, err := db.ListRaw(ctx, actor, compliance.Entities); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("group-only", func(b *testing.B) {
-		var recs []schema.Record
-		for _, entity := range compliance.Entities {
-			rs, err := db.List(ctx, actor, entity, "")
-			if err != nil {
-				b.Fatal(err)
-			}
-			recs = append(recs, rs...)
+		recs, err := db.ListRaw(ctx, actor, compliance.Entities)
+		if err != nil {
+			b.Fatal(err)
 		}
 		for b.Loop() {
 			if _, err := compliance.Group(recs); err != nil {

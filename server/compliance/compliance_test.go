@@ -49,7 +49,7 @@ func TestGroupAppliesAmendments(t *testing.T) {
 		{"phone contact: missed", false, compliance.OutcomeMissed},
 		{"amended to a home visit: on time", true, compliance.OutcomeOnTime},
 	} {
-		cases, err := compliance.Group(dataset(tc.amend, ""))
+		cases, err := compliance.Group(raw(t, dataset(tc.amend, "")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func TestGroupAppliesAmendments(t *testing.T) {
 }
 
 func TestSafetyDecisionAsOf(t *testing.T) {
-	cases, err := compliance.Group(dataset(false, "2026-09-20"))
+	cases, err := compliance.Group(raw(t, dataset(false, "2026-09-20")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,4 +82,17 @@ func TestSafetyDecisionAsOf(t *testing.T) {
 	if rep.Totals.Denominator.N != 0 || rep.Totals.Percent != nil || rep.Totals.SafetyExempted.N != 1 {
 		t.Errorf("totals %+v", rep.Totals)
 	}
+}
+
+// raw turns records into the stored form Group reads.
+func raw(t *testing.T, recs []schema.Record) []schema.RawRecord {
+	t.Helper()
+	out := make([]schema.RawRecord, len(recs))
+	for i, r := range recs {
+		var err error
+		if out[i], err = r.Raw(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }

@@ -44,14 +44,14 @@ var Entities = []string{"case", "flag", "household_member", "visit", "amendment"
 // visit gets its amendments applied, oldest first (by amended_at, then
 // id). Records whose case is not among the records are dropped: the store
 // answered them from a scope the case itself is not in.
-func Group(recs []schema.Record) ([]CaseRecords, error) {
+func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 	byCase := map[string]*CaseRecords{}
 	for _, r := range recs {
 		if r.Entity != "case" {
 			continue
 		}
 		var c schema.Case
-		if err := decode(r, &c); err != nil {
+		if err := r.Decode(&c); err != nil {
 			return nil, err
 		}
 		byCase[r.ID] = &CaseRecords{Case: c}
@@ -62,7 +62,7 @@ func Group(recs []schema.Record) ([]CaseRecords, error) {
 		changes map[string]json.RawMessage
 	}
 	amendments := map[string][]amendment{}
-	var visits []schema.Record
+	var visits []schema.RawRecord
 	for _, r := range recs {
 		cr := byCase[r.CaseID]
 		if cr == nil || r.Entity == "case" {
@@ -72,25 +72,25 @@ func Group(recs []schema.Record) ([]CaseRecords, error) {
 		switch r.Entity {
 		case "flag":
 			var v schema.Flag
-			err = decode(r, &v)
+			err = r.Decode(&v)
 			cr.Flags = append(cr.Flags, v)
 		case "household_member":
 			var v schema.HouseholdMember
-			err = decode(r, &v)
+			err = r.Decode(&v)
 			cr.Household = append(cr.Household, v)
 		case "enquiry":
 			var v schema.Enquiry
-			err = decode(r, &v)
+			err = r.Decode(&v)
 			cr.Enquiries = append(cr.Enquiries, v)
 		case "safety_assessment":
 			var v schema.SafetyAssessment
-			err = decode(r, &v)
+			err = r.Decode(&v)
 			cr.SafetyAssessments = append(cr.SafetyAssessments, v)
 		case "visit":
 			visits = append(visits, r)
 		case "amendment":
 			var a schema.Amendment
-			err = decode(r, &a)
+			err = r.Decode(&a)
 			at, _ := a.AmendedAt.Time()
 			amendments[a.VisitID] = append(amendments[a.VisitID], amendment{at: at, id: a.ID, changes: a.Changes})
 		}
@@ -101,9 +101,12 @@ func Group(recs []schema.Record) ([]CaseRecords, error) {
 	for _, r := range visits {
 		if as := amendments[r.ID]; len(as) > 0 {
 			slices.SortFunc(as, func(a, b amendment) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.id, b.id)) })
-			fields := make(map[string]json.RawMessage, len(r.Fields))
-			for k, v := range r.Fields {
-				fields[k] = v
+			var fields map[string]json.RawMessage
+			if err := json.Unmarshal(r.Fields, &fields); err != nil {
+				return nil, fmt.Errorf("compliance: visit %s: %w", r.ID, err)
+			}
+			if fields == nil {
+				fields = map[string]json.RawMessage{}
 			}
 			for _, a := range as {
 				for k, v := range a.changes {
@@ -117,10 +120,14 @@ func Group(recs []schema.Record) ([]CaseRecords, error) {
 					}
 				}
 			}
-			r.Fields = fields
+			b, err := json.Marshal(fields)
+			if err != nil {
+				return nil, fmt.Errorf("compliance: visit %s: %w", r.ID, err)
+			}
+			r.Fields = b
 		}
 		var v schema.Visit
-		if err := decode(r, &v); err != nil {
+		if err := r.Decode(&v); err != nil {
 			return nil, err
 		}
 		cr := byCase[r.CaseID]
@@ -134,38 +141,4 @@ func Group(recs []schema.Record) ([]CaseRecords, error) {
 		return cmp.Or(cmp.Compare(a.Case.CRN, b.Case.CRN), cmp.Compare(a.Case.ID, b.Case.ID))
 	})
 	return out, nil
-}
-
-// decode fills v from r's fields, id and case_id. It builds the JSON
-// object by hand: schema.Record.Decode marshals a map, which sorts and
-// re-validates every value, and that was most of a dashboard's time.
-func decode(r schema.Record, v any) error {
-	n := 40 + len(r.ID) + len(r.CaseID)
-	for k, f := range r.Fields {
-		n += len(k) + len(f) + 4
-	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"id":`...)
-	b = appendString(b, r.ID)
-	b = append(b, `,"case_id":`...)
-	b = appendString(b, r.CaseID)
-	for k, f := range r.Fields {
-		if k == "id" || k == "case_id" || len(f) == 0 {
-			continue
-		}
-		b = append(b, ',')
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = append(b, f...)
-	}
-	b = append(b, '}')
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("compliance: decode %s %s: %w", r.Entity, r.ID, err)
-	}
-	return nil
-}
-
-func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"doorstep/schema"
 )
@@ -388,4 +389,43 @@ func (db *DB) RecordExists(ctx context.Context, id string) (bool, error) {
 	var n int
 	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE id = ?`, id).Scan(&n)
 	return n > 0, err
+}
+
+// ListRaw returns every record of the given entities in actor's scope, in
+// change order, with fields as stored JSON text: one query, no field maps,
+// for reports that read a whole team's records (see server/compliance).
+func (db *DB) ListRaw(ctx context.Context, actor Actor, entities []string) ([]schema.RawRecord, error) {
+	if len(entities) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(entities)+1)
+	marks := make([]string, len(entities))
+	for i, e := range entities {
+		if _, ok := schema.Entity(e); !ok {
+			return nil, schema.Errorf(schema.ECodeUnknownEntity, "entity", "there is no entity %q", e)
+		}
+		marks[i] = "?"
+		args = append(args, e)
+	}
+	cond, scopeArgs, err := scopeFilter(actor, "case_id")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT entity, id, case_id, fields FROM records
+		WHERE entity IN (`+strings.Join(marks, ", ")+`) AND `+cond+` ORDER BY seq`, append(args, scopeArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.RawRecord
+	for rows.Next() {
+		var r schema.RawRecord
+		var fields string
+		if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields); err != nil {
+			return nil, fmt.Errorf("list records: %w", err)
+		}
+		r.Fields = json.RawMessage(fields)
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
