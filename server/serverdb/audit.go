@@ -46,8 +46,13 @@ func (db *DB) AuditCount(ctx context.Context) (int, error) {
 
 // AuditFor returns the audit events of one record, oldest first.
 func (db *DB) AuditFor(ctx context.Context, recordID string) ([]AuditEvent, error) {
+	return db.readAudit(ctx, "record_id", recordID)
+}
+
+// readAudit returns the events whose column equals value, oldest first.
+func (db *DB) readAudit(ctx context.Context, column, value string) ([]AuditEvent, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT id, at, user_id, device_id, action, entity, record_id, case_id, detail
-		FROM audit WHERE record_id = ? ORDER BY id`, recordID)
+		FROM audit WHERE `+column+` = ? ORDER BY id`, value)
 	if err != nil {
 		return nil, fmt.Errorf("read audit: %w", err)
 	}
@@ -98,21 +103,5 @@ func (db *DB) AuditView(ctx context.Context, actor Actor, what string, caseIDs [
 
 // AuditByAction returns the audit events of one action, oldest first.
 func (db *DB) AuditByAction(ctx context.Context, action string) ([]AuditEvent, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, at, user_id, device_id, action, entity, record_id, case_id, detail
-		FROM audit WHERE action = ? ORDER BY id`, action)
-	if err != nil {
-		return nil, fmt.Errorf("read audit: %w", err)
-	}
-	defer rows.Close()
-	var out []AuditEvent
-	for rows.Next() {
-		var e AuditEvent
-		var d string
-		if err := rows.Scan(&e.ID, &e.At, &e.UserID, &e.DeviceID, &e.Action, &e.Entity, &e.RecordID, &e.CaseID, &d); err != nil {
-			return nil, fmt.Errorf("read audit: %w", err)
-		}
-		e.Detail = json.RawMessage(d)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return db.readAudit(ctx, "action", action)
 }
