@@ -61,7 +61,7 @@ func newWebApp(api *API) *webApp {
 	w := &webApp{api: api, pages: map[string]*template.Template{}, static: map[string][]byte{},
 		sessions: newSessionStore()}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
-	for _, name := range []string{"signin", "today", "case", "member", "visit", "error"} {
+	for _, name := range []string{"signin", "today", "case", "member", "visit", "conflicts", "error"} {
 		t := template.New(name).Funcs(templateFuncs)
 		template.Must(t.ParseFS(webFS, "web/templates/layout.html", "web/templates/"+name+".html"))
 		w.pages[name] = t
@@ -116,6 +116,9 @@ func (api *API) appRoutes() {
 	g.Post("/visits/:vid", w.page(w.saveVisit))
 	g.Post("/visits/:vid/draft", w.autosaveVisit)
 	g.Post("/visits/:vid/sign", w.page(w.signVisit))
+	g.Post("/visits/:vid/amend", w.page(w.amendVisit))
+	g.Get("/conflicts", w.page(w.conflictsPage))
+	g.Post("/conflicts/:cid/resolve", w.page(w.resolveConflict))
 }
 
 func (w *webApp) serveStatic(c *fiber.Ctx) error {

@@ -54,6 +54,8 @@ type visitData struct {
 	Receipt              receipt
 	Summary              []rowView // a signed visit, read-only
 	Form                 formView
+	Amend                formView        // a signed visit: the amend form
+	Amendments           []amendmentView // a signed visit's amendments, oldest first
 	children             []childRef
 }
 
@@ -207,6 +209,16 @@ func (w *webApp) visitPage(c *fiber.Ctx) error {
 	}
 	if d.Signed {
 		d.Summary = visitSummary(v, d.children)
+		if d.Amendments, err = w.amendmentsOf(c, v); err != nil {
+			return err
+		}
+		// A conflict's "add an amendment" link prefills the field and value.
+		d.Amend.Values = url.Values{}
+		if f := c.Query("amend_field"); isAmendable(f) {
+			d.Amend.Values.Set("amend_field", f)
+			d.Amend.Values.Set("amend_value", c.Query("amend_value"))
+		}
+		amendForm(&d.Amend)
 		return w.render(c, fiber.StatusOK, "visit", view{Title: "Signed visit", Data: d})
 	}
 	spec, _ := schema.Entity("visit")
