@@ -16,6 +16,7 @@ import (
 //
 //	GET /v1/compliance/first-home-visits?from=&to=&officer_id=
 //	GET /v1/compliance/overdue?as_of=&officer_id=
+//	GET /v1/compliance/contacts?from=&to=&officer_id=
 //
 // Supervisors see their team's cases, admins and auditors every case;
 // officers are refused. The records are read through the store's scope
@@ -33,6 +34,7 @@ var compliancePolicy = policy.Default()
 func (s *Server) complianceRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/first-home-visits", s.authed, s.complianceReader, s.firstHomeVisits)
 	v1.Get("/compliance/overdue", s.authed, s.complianceReader, s.overdue)
+	v1.Get("/compliance/contacts", s.authed, s.complianceReader, s.contacts)
 }
 
 // complianceReader admits supervisors, admins and auditors.
@@ -105,36 +107,70 @@ func (s *Server) complianceInput(ctx context.Context, actor serverdb.Actor, offi
 	return in, nil
 }
 
-// firstHomeVisits: GET /v1/compliance/first-home-visits.
-func (s *Server) firstHomeVisits(c *fiber.Ctx) error {
+// periodQuery is a measure's period request: from, to and officer_id
+// read and checked, as_of the earlier of to and today.
+type periodQuery struct {
+	period    compliance.Period
+	asOf      schema.Date
+	officerID string
+}
+
+// params are the query as the audit event records it.
+func (q periodQuery) params() map[string]string {
+	return map[string]string{"from": string(q.period.From), "to": string(q.period.To), "as_of": string(q.asOf), "officer_id": q.officerID}
+}
+
+// queryPeriod reads from, to (defaults: the defaultPeriodDays days up to
+// today) and officer_id.
+func (s *Server) queryPeriod(c *fiber.Ctx) (periodQuery, error) {
 	today := schema.DateOf(s.cfg.Now())
 	to, err := queryDate(c, "to", today)
 	if err != nil {
-		return err
+		return periodQuery{}, err
 	}
 	from, err := queryDate(c, "from", addDays(to, 1-defaultPeriodDays))
 	if err != nil {
-		return err
+		return periodQuery{}, err
 	}
 	if from > to {
-		return errorf(schema.ECodeInvalid, "from", "from (%s) is after to (%s)", from, to)
+		return periodQuery{}, errorf(schema.ECodeInvalid, "from", "from (%s) is after to (%s)", from, to)
 	}
 	officerID, err := queryOfficer(c)
 	if err != nil {
-		return err
+		return periodQuery{}, err
 	}
-	asOf := min(to, today)
-	actor := actorOf(c)
-	in, err := s.complianceInput(c.UserContext(), actor, officerID)
+	return periodQuery{period: compliance.Period{From: from, To: to}, asOf: min(to, today), officerID: officerID}, nil
+}
+
+// periodReport answers a measure over a period: it reads the query, loads
+// the records in the actor's scope, computes the report, audits the view
+// with the cases the report covers, and sends it.
+func periodReport[R interface{ CaseIDs() []string }](s *Server, c *fiber.Ctx, view string,
+	compute func(compliance.Input, compliance.Period, schema.Date) R) error {
+	q, err := s.queryPeriod(c)
 	if err != nil {
 		return err
 	}
-	rep := compliance.FirstHomeVisits(in, compliance.Period{From: from, To: to}, asOf)
-	params := map[string]string{"from": string(from), "to": string(to), "as_of": string(asOf), "officer_id": officerID}
-	if err := s.db.AuditView(c.UserContext(), actor, "compliance/first-home-visits", rep.CaseIDs(), params); err != nil {
+	actor := actorOf(c)
+	in, err := s.complianceInput(c.UserContext(), actor, q.officerID)
+	if err != nil {
+		return err
+	}
+	rep := compute(in, q.period, q.asOf)
+	if err := s.db.AuditView(c.UserContext(), actor, view, rep.CaseIDs(), q.params()); err != nil {
 		return err
 	}
 	return s.sendJSON(c, rep)
+}
+
+// firstHomeVisits: GET /v1/compliance/first-home-visits.
+func (s *Server) firstHomeVisits(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/first-home-visits", compliance.FirstHomeVisits)
+}
+
+// contacts: GET /v1/compliance/contacts.
+func (s *Server) contacts(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/contacts", compliance.Contacts)
 }
 
 // overdue: GET /v1/compliance/overdue.

@@ -257,6 +257,204 @@ func TestComplianceFirstHomeVisits(t *testing.T) {
 	}
 }
 
+// contactSet are the visits seedContacts adds to the dataset, by name.
+type contactSet struct {
+	cafeLastDay, homeDayAfter, draft, phone, library, doorstep, video string
+	cafeReason                                                        string
+}
+
+// seedContacts adds contacts for measure 3 to seedCompliance's dataset
+// (which measures 1 and 2 are tested without). With the dataset's own
+// visits, team A has in 2026-09-01..2026-10-31: home visits on 09-10,
+// 09-20 (asha) and 10-25 (ben), a no-answer home attempt on 09-25 (ben)
+// and a phone contact on 10-01 (asha); plus these.
+func seedContacts(t *testing.T, e *env, d *daSet) *contactSet {
+	t.Helper()
+	cs := &contactSet{cafeReason: "asked to meet away from home: partner there"}
+	var recs []schema.Record
+	add := func(id *string, caseID, officer, day, typ, location, place, reason string, f2f bool, status string) {
+		*id = schema.NewID()
+		u := e.users[officer]
+		v := schema.Visit{OfficerID: u.ID, PlannedType: typ, Type: typ, Status: status, Outcome: "completed", Location: location,
+			PlaceType: place, ElsewhereReason: reason, FaceToFace: f2f, StartedAt: schema.Timestamp(day + "T10:00:00+01:00"),
+			EndedAt: schema.Timestamp(day + "T10:45:00+01:00"), PersonSeen: "yes", PartnerPresent: "no_partner", ChildrenPresent: "no_children"}
+		if status == "signed" {
+			v.SignedAt, v.SignedBy = schema.Timestamp(day+"T11:00:00+01:00"), u.ID
+		}
+		recs = append(recs, schema.Record{Entity: "visit", ID: *id, CaseID: caseID, Fields: schema.FieldsOf(v)})
+	}
+	add(&cs.cafeLastDay, d.nonDA, "asha", "2026-10-31", "other_place", "elsewhere", "cafe", cs.cafeReason, true, "signed")
+	add(&cs.homeDayAfter, d.nonDA, "asha", "2026-11-01", "home_announced", "home", "", "", true, "signed")
+	add(&cs.draft, d.onTime, "asha", "2026-10-05", "home_announced", "home", "", "", true, "draft")
+	add(&cs.phone, d.nonDA, "asha", "2026-09-15", "phone", "", "", "", false, "signed")
+	add(&cs.library, d.notYetDue, "asha", "2026-10-25", "other_place", "elsewhere", "library", "library near the hostel", true, "signed")
+	add(&cs.doorstep, d.exempted, "ben", "2026-10-02", "home_announced", "doorstep", "", "", true, "signed")
+	add(&cs.video, d.beforePeriod, "ben", "2026-10-15", "video", "", "", "", false, "signed")
+	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func checkVisits(t *testing.T, what string, got compliance.VisitIDs, visits []string, cases ...string) {
+	t.Helper()
+	w := sorted(visits...)
+	if got.N != len(w) || !slices.Equal(got.VisitIDs, w) || !slices.Equal(got.CaseIDs, slices.Compact(sorted(cases...))) {
+		t.Errorf("%s = %d %v cases %v, want %d %v cases %v", what, got.N, got.VisitIDs, got.CaseIDs, len(w), w, slices.Compact(sorted(cases...)))
+	}
+}
+
+func TestComplianceContacts(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	cs := seedContacts(t, e, d)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.ContactsReport
+	e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31", sue, &rep)
+	if rep.Measure != "contacts" || rep.AsOf != "2026-10-31" || rep.Period != (compliance.Period{From: "2026-09-01", To: "2026-10-31"}) {
+		t.Errorf("measure %q as_of %s period %+v", rep.Measure, rep.AsOf, rep.Period)
+	}
+	// The dataset's own visits, by case.
+	own := map[string]string{}
+	for _, v := range rep.Visits {
+		if v.CaseID == d.onTime || v.CaseID == d.onDueDay || v.CaseID == d.late || v.CaseID == d.missed || v.CaseID == d.phoneOnly {
+			own[v.CaseID] = v.VisitID
+		}
+	}
+	vOnTime, vOnDueDay, vLate, vMissed, vPhoneOnly := own[d.onTime], own[d.onDueDay], own[d.late], own[d.missed], own[d.phoneOnly]
+	if len(own) != 5 {
+		t.Fatalf("the dataset's own visits: %v", own)
+	}
+	f := rep.Totals
+	// Counted: 10 signed contacts; not the day after, not the draft.
+	checkVisits(t, "contacts", f.Contacts, []string{vOnTime, vOnDueDay, vLate, vMissed, vPhoneOnly, cs.cafeLastDay, cs.phone, cs.library, cs.doorstep, cs.video},
+		d.onTime, d.onDueDay, d.late, d.missed, d.phoneOnly, d.nonDA, d.notYetDue, d.exempted, d.beforePeriod)
+	for _, v := range rep.Visits {
+		if v.VisitID == cs.homeDayAfter || v.VisitID == cs.draft {
+			t.Errorf("visit %s counted: %+v", v.VisitID, v)
+		}
+	}
+	checkVisits(t, "completed", f.Completed, []string{vOnTime, vOnDueDay, vLate, vPhoneOnly, cs.cafeLastDay, cs.phone, cs.library, cs.doorstep, cs.video},
+		d.onTime, d.onDueDay, d.late, d.phoneOnly, d.nonDA, d.notYetDue, d.exempted, d.beforePeriod)
+	ch := f.Channels
+	checkVisits(t, "face to face", ch.FaceToFace, []string{vOnTime, vOnDueDay, vLate, cs.cafeLastDay, cs.library, cs.doorstep},
+		d.onTime, d.onDueDay, d.late, d.nonDA, d.notYetDue, d.exempted)
+	checkVisits(t, "home", ch.Home, []string{vOnTime, vOnDueDay, vLate}, d.onTime, d.onDueDay, d.late)
+	checkVisits(t, "doorstep", ch.Doorstep, []string{cs.doorstep}, d.exempted)
+	checkVisits(t, "elsewhere", ch.Elsewhere, []string{cs.cafeLastDay, cs.library}, d.nonDA, d.notYetDue)
+	checkVisits(t, "cafe", ch.ElsewhereByPlace.Cafe, []string{cs.cafeLastDay}, d.nonDA)
+	checkVisits(t, "library", ch.ElsewhereByPlace.Library, []string{cs.library}, d.notYetDue)
+	checkVisits(t, "office", ch.ElsewhereByPlace.Office, nil)
+	checkVisits(t, "community venue", ch.ElsewhereByPlace.CommunityVenue, nil)
+	checkVisits(t, "other place", ch.ElsewhereByPlace.Other, nil)
+	checkVisits(t, "phone", ch.Phone, []string{vPhoneOnly, cs.phone}, d.phoneOnly, d.nonDA)
+	checkVisits(t, "video", ch.Video, []string{cs.video}, d.beforePeriod)
+	checkVisits(t, "other not face to face", ch.OtherNotFaceToFace, nil)
+	// The no-answer home attempt is kept apart, by outcome and channel.
+	checkVisits(t, "attempts", f.Attempts, []string{vMissed}, d.missed)
+	checkVisits(t, "no answer", f.AttemptOutcomes.NoAnswer, []string{vMissed}, d.missed)
+	checkVisits(t, "refused entry", f.AttemptOutcomes.RefusedEntry, nil)
+	checkVisits(t, "attempt at home", f.AttemptChannels.Home, []string{vMissed}, d.missed)
+	checkVisits(t, "attempt f2f", f.AttemptChannels.FaceToFace, []string{vMissed}, d.missed)
+	// Shares: 3 home of 9 completed; 6 face to face of 9.
+	checkVisits(t, "home share numerator", f.HomeShare.Numerator, []string{vOnTime, vOnDueDay, vLate}, d.onTime, d.onDueDay, d.late)
+	if f.HomeShare.Denominator.N != 9 || pct(f.HomeShare.Percent) != "33.3" {
+		t.Errorf("home share = %d/%d %s, want 3/9 33.3", f.HomeShare.Numerator.N, f.HomeShare.Denominator.N, pct(f.HomeShare.Percent))
+	}
+	if f.FaceToFaceShare.Numerator.N != 6 || f.FaceToFaceShare.Denominator.N != 9 || pct(f.FaceToFaceShare.Percent) != "66.7" {
+		t.Errorf("face-to-face share = %d/%d %s, want 6/9 66.7", f.FaceToFaceShare.Numerator.N, f.FaceToFaceShare.Denominator.N, pct(f.FaceToFaceShare.Percent))
+	}
+	wantReasons := []compliance.ElsewhereReason{
+		{VisitID: cs.cafeLastDay, CaseID: d.nonDA, PlaceType: "cafe", Reason: cs.cafeReason},
+		{VisitID: cs.library, CaseID: d.notYetDue, PlaceType: "library", Reason: "library near the hostel"},
+	}
+	slices.SortFunc(wantReasons, func(a, b compliance.ElsewhereReason) int { return strings.Compare(a.VisitID, b.VisitID) })
+	if !slices.Equal(f.ElsewhereReasons, wantReasons) {
+		t.Errorf("elsewhere reasons = %+v, want %+v", f.ElsewhereReasons, wantReasons)
+	}
+
+	// Per team and officer (by the case's allocation): asha 2 home of 6
+	// completed, 4 face to face; ben 1 home of 3 completed, 1 attempt.
+	if len(rep.Teams) != 1 || rep.Teams[0].ID != e.teamA.ID || rep.Teams[0].F.Contacts.N != 10 {
+		t.Errorf("teams = %+v", rep.Teams)
+	}
+	if len(rep.Officers) != 2 || rep.Officers[0].ID != e.users["asha"].ID || rep.Officers[1].ID != e.users["ben"].ID {
+		t.Fatalf("officers = %+v", rep.Officers)
+	}
+	asha, ben := rep.Officers[0].F, rep.Officers[1].F
+	if asha.Contacts.N != 6 || asha.Completed.N != 6 || asha.Attempts.N != 0 || asha.HomeShare.Numerator.N != 2 ||
+		pct(asha.HomeShare.Percent) != "33.3" || asha.FaceToFaceShare.Numerator.N != 4 || pct(asha.FaceToFaceShare.Percent) != "66.7" {
+		t.Errorf("asha = %+v", asha)
+	}
+	if ben.Contacts.N != 4 || ben.Completed.N != 3 || ben.Attempts.N != 1 || ben.HomeShare.Numerator.N != 1 ||
+		pct(ben.HomeShare.Percent) != "33.3" || ben.Channels.Doorstep.N != 1 || ben.Channels.Video.N != 1 {
+		t.Errorf("ben = %+v", ben)
+	}
+
+	// Per case: the non-DA case has the cafe and the phone contact, no home
+	// visit.
+	var nonDA *compliance.ContactCase
+	for i, c := range rep.Cases {
+		if c.CaseID == d.nonDA {
+			nonDA = &rep.Cases[i]
+		}
+	}
+	if len(rep.Cases) != 9 || nonDA == nil {
+		t.Fatalf("cases = %+v", rep.Cases)
+	}
+	checkVisits(t, "non-DA contacts", nonDA.F.Contacts, []string{cs.cafeLastDay, cs.phone}, d.nonDA)
+	if nonDA.F.HomeShare.Denominator.N != 2 || pct(nonDA.F.HomeShare.Percent) != "0" || nonDA.OfficerName != "asha" || nonDA.TeamName != "Team A" {
+		t.Errorf("non-DA case = %+v", nonDA)
+	}
+	// Per visit, in day order: the cafe contact on the last day comes last.
+	last := rep.Visits[len(rep.Visits)-1]
+	if len(rep.Visits) != 10 || last.VisitID != cs.cafeLastDay || last.Day != "2026-10-31" || last.Channel != "face_to_face_elsewhere" ||
+		last.PlaceType != "cafe" || last.ElsewhereReason != cs.cafeReason || last.Outcome != "completed" || last.OfficerName != "asha" {
+		t.Errorf("visits = %+v", rep.Visits)
+	}
+	if first := rep.Visits[0]; first.VisitID != vOnTime || first.Channel != "face_to_face_home" || first.Day != "2026-09-10" {
+		t.Errorf("first visit = %+v", first)
+	}
+
+	// Audited: one event listing the cases covered.
+	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var detail struct {
+		View   string            `json:"view"`
+		Cases  []string          `json:"cases"`
+		Params map[string]string `json:"params"`
+	}
+	if len(evs) != 1 || evs[0].UserID != d.sue.ID {
+		t.Fatalf("audit = %+v", evs)
+	}
+	if err := json.Unmarshal(evs[0].Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if detail.View != "compliance/contacts" || !slices.Equal(detail.Cases, f.Contacts.CaseIDs) || detail.Params["from"] != "2026-09-01" ||
+		detail.Params["to"] != "2026-10-31" || detail.Params["as_of"] != "2026-10-31" {
+		t.Errorf("audit detail = %s", evs[0].Detail)
+	}
+
+	// One officer; the period's last day moved on by one day takes in the
+	// home visit of 11-01; an admin sees team B's reassigned case too.
+	var one compliance.ContactsReport
+	e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31&officer_id="+e.users["ben"].ID, sue, &one)
+	if one.Totals.Contacts.N != 4 || len(one.Officers) != 1 || one.OfficerID != e.users["ben"].ID {
+		t.Errorf("ben only: %+v", one.Totals.Contacts)
+	}
+	e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-11-01", sue, &one)
+	if one.Totals.Contacts.N != 11 || one.Totals.HomeShare.Numerator.N != 4 || one.AsOf != "2026-11-01" {
+		t.Errorf("to 11-01: %d contacts, %d home", one.Totals.Contacts.N, one.Totals.HomeShare.Numerator.N)
+	}
+	root := e.login("root", "dev-root").AccessToken
+	e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31", root, &one)
+	if one.Totals.Contacts.N != 11 || len(one.Teams) != 2 || one.Teams[1].F.Channels.Home.N != 1 {
+		t.Errorf("admin: %d contacts, teams %+v", one.Totals.Contacts.N, one.Teams)
+	}
+}
+
 func TestComplianceDefaultPeriod(t *testing.T) {
 	e := newEnv(t)
 	d := seedCompliance(t, e)
@@ -375,6 +573,9 @@ func TestComplianceRefusals(t *testing.T) {
 	scenarios := []scenario{
 		{name: "officer first visits", method: "GET", path: fv, headers: asOfficer, status: 403, code: schema.ECodeForbidden},
 		{name: "officer overdue", method: "GET", path: "/v1/compliance/overdue", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "officer contacts", method: "GET", path: "/v1/compliance/contacts", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "contacts bad from", method: "GET", path: "/v1/compliance/contacts?from=2026-02-30&to=2026-03-31", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
+		{name: "contacts from after to", method: "GET", path: "/v1/compliance/contacts?from=2026-10-01&to=2026-09-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
 		{name: "no token", method: "GET", path: fv, status: 401, code: schema.ECodeUnauthorized, field: "Authorization"},
 		{name: "bad from", method: "GET", path: fv + "?from=2026-13-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
 		{name: "bad to", method: "GET", path: fv + "?to=yesterday", headers: sup, status: 400, code: schema.ECodeInvalid, field: "to"},

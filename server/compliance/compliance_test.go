@@ -96,3 +96,28 @@ func raw(t *testing.T, recs []schema.Record) []schema.RawRecord {
 	}
 	return out
 }
+
+func TestContactChannel(t *testing.T) {
+	for _, tc := range []struct {
+		typ, loc, place string
+		f2f             bool
+		channel, want   string
+	}{
+		{"phone", "", "", false, compliance.ChannelPhone, ""},
+		{"video", "", "", true, compliance.ChannelVideo, ""},
+		{"other_place", "elsewhere", "cafe", false, compliance.ChannelOtherNotFace, ""},
+		{"home_announced", "home", "", true, compliance.ChannelHome, ""},
+		{"initial_home", "", "", true, compliance.ChannelHome, ""},
+		{"home_unannounced", "doorstep", "", true, compliance.ChannelDoorstep, ""},
+		{"doorstep", "home", "", true, compliance.ChannelDoorstep, ""},
+		{"other_place", "elsewhere", "library", true, compliance.ChannelElsewhere, "library"},
+		{"office", "elsewhere", "", true, compliance.ChannelElsewhere, "office"},
+		{"other_place", "elsewhere", "", true, compliance.ChannelElsewhere, "other"},
+		{"home_announced", "elsewhere", "community_venue", true, compliance.ChannelElsewhere, "community_venue"},
+	} {
+		v := schema.Visit{Type: tc.typ, Location: tc.loc, PlaceType: tc.place, FaceToFace: tc.f2f}
+		if ch, place := compliance.ContactChannel(v); ch != tc.channel || place != tc.want {
+			t.Errorf("%+v: %s %q, want %s %q", tc, ch, place, tc.channel, tc.want)
+		}
+	}
+}

@@ -1,0 +1,383 @@
+package compliance
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"doorstep/schema"
+)
+
+// Channels of a contact, as measure 3 sorts them.
+const (
+	ChannelHome         = "face_to_face_home"      // face to face in the home
+	ChannelDoorstep     = "face_to_face_doorstep"  // face to face, no further than the door
+	ChannelElsewhere    = "face_to_face_elsewhere" // face to face away from the home (place_type says where)
+	ChannelPhone        = "phone"
+	ChannelVideo        = "video"
+	ChannelOtherNotFace = "other_not_face_to_face" // recorded as not face to face, neither phone nor video
+)
+
+// Place types of a face-to-face contact away from the home.
+const (
+	placeCafe           = "cafe"
+	placeLibrary        = "library"
+	placeOffice         = "office"
+	placeCommunityVenue = "community_venue"
+	placeOther          = "other"
+)
+
+// VisitIDs is a count of visits, with the visits and the (distinct) cases
+// behind it, both sorted.
+type VisitIDs struct {
+	N        int      `json:"n"` // visits
+	VisitIDs []string `json:"visit_ids"`
+	CaseIDs  []string `json:"case_ids"`
+}
+
+func (x *VisitIDs) add(v schema.Visit) {
+	x.N++
+	x.VisitIDs = append(x.VisitIDs, v.ID)
+	x.CaseIDs = append(x.CaseIDs, v.CaseID)
+}
+
+func (x *VisitIDs) finish() {
+	if x.VisitIDs == nil {
+		x.VisitIDs = []string{}
+	}
+	if x.CaseIDs == nil {
+		x.CaseIDs = []string{}
+	}
+	slices.Sort(x.VisitIDs)
+	slices.Sort(x.CaseIDs)
+	x.CaseIDs = slices.Compact(x.CaseIDs)
+	x.N = len(x.VisitIDs)
+}
+
+// Share is a proportion of visits: its numerator, its denominator and the
+// percentage (null when the denominator is 0).
+type Share struct {
+	Numerator   VisitIDs `json:"numerator"`
+	Denominator VisitIDs `json:"denominator"`
+	Percent     *float64 `json:"percent"`
+}
+
+func (s *Share) count(v schema.Visit, inNumerator bool) {
+	s.Denominator.add(v)
+	if inNumerator {
+		s.Numerator.add(v)
+	}
+}
+
+func (s *Share) finish() {
+	s.Numerator.finish()
+	s.Denominator.finish()
+	s.Percent = percent(s.Numerator.N, s.Denominator.N)
+}
+
+// Places split the face-to-face contacts away from the home by place_type.
+type Places struct {
+	Cafe           VisitIDs `json:"cafe"`
+	Library        VisitIDs `json:"library"`
+	Office         VisitIDs `json:"office"`
+	CommunityVenue VisitIDs `json:"community_venue"`
+	Other          VisitIDs `json:"other"`
+}
+
+// ChannelFigures count contacts by how they happened. FaceToFace is Home +
+// Doorstep + Elsewhere; Elsewhere is the sum of ElsewhereByPlace.
+type ChannelFigures struct {
+	FaceToFace         VisitIDs `json:"face_to_face"`
+	Home               VisitIDs `json:"face_to_face_home"`
+	Doorstep           VisitIDs `json:"face_to_face_doorstep"`
+	Elsewhere          VisitIDs `json:"face_to_face_elsewhere"`
+	ElsewhereByPlace   Places   `json:"elsewhere_by_place"`
+	Phone              VisitIDs `json:"phone"`
+	Video              VisitIDs `json:"video"`
+	OtherNotFaceToFace VisitIDs `json:"other_not_face_to_face"`
+}
+
+func (f *ChannelFigures) count(v schema.Visit, channel, place string) {
+	switch channel {
+	case ChannelHome:
+		f.FaceToFace.add(v)
+		f.Home.add(v)
+	case ChannelDoorstep:
+		f.FaceToFace.add(v)
+		f.Doorstep.add(v)
+	case ChannelElsewhere:
+		f.FaceToFace.add(v)
+		f.Elsewhere.add(v)
+		switch place {
+		case placeCafe:
+			f.ElsewhereByPlace.Cafe.add(v)
+		case placeLibrary:
+			f.ElsewhereByPlace.Library.add(v)
+		case placeOffice:
+			f.ElsewhereByPlace.Office.add(v)
+		case placeCommunityVenue:
+			f.ElsewhereByPlace.CommunityVenue.add(v)
+		default:
+			f.ElsewhereByPlace.Other.add(v)
+		}
+	case ChannelPhone:
+		f.Phone.add(v)
+	case ChannelVideo:
+		f.Video.add(v)
+	default:
+		f.OtherNotFaceToFace.add(v)
+	}
+}
+
+func (f *ChannelFigures) finish() {
+	p := &f.ElsewhereByPlace
+	for _, x := range []*VisitIDs{&f.FaceToFace, &f.Home, &f.Doorstep, &f.Elsewhere, &p.Cafe, &p.Library, &p.Office,
+		&p.CommunityVenue, &p.Other, &f.Phone, &f.Video, &f.OtherNotFaceToFace} {
+		x.finish()
+	}
+}
+
+// AttemptOutcomes split the contacts that were not completed by outcome.
+type AttemptOutcomes struct {
+	NoAnswer        VisitIDs `json:"no_answer"`
+	RefusedEntry    VisitIDs `json:"refused_entry"`
+	NotPresent      VisitIDs `json:"not_present"`
+	AbandonedSafety VisitIDs `json:"abandoned_safety"`
+	NotUndertaken   VisitIDs `json:"not_undertaken"`
+	Other           VisitIDs `json:"other"` // no outcome recorded, or one this code does not know
+}
+
+func (a *AttemptOutcomes) count(v schema.Visit) {
+	switch v.Outcome {
+	case "no_answer":
+		a.NoAnswer.add(v)
+	case "refused_entry":
+		a.RefusedEntry.add(v)
+	case "not_present":
+		a.NotPresent.add(v)
+	case "abandoned_safety":
+		a.AbandonedSafety.add(v)
+	case "not_undertaken":
+		a.NotUndertaken.add(v)
+	default:
+		a.Other.add(v)
+	}
+}
+
+func (a *AttemptOutcomes) finish() {
+	for _, x := range []*VisitIDs{&a.NoAnswer, &a.RefusedEntry, &a.NotPresent, &a.AbandonedSafety, &a.NotUndertaken, &a.Other} {
+		x.finish()
+	}
+}
+
+// ElsewhereReason is why one face-to-face contact happened away from the
+// home, as the officer recorded it.
+type ElsewhereReason struct {
+	VisitID   string `json:"visit_id"`
+	CaseID    string `json:"case_id"`
+	PlaceType string `json:"place_type"`
+	Reason    string `json:"reason"`
+}
+
+// ContactFigures are measure 3's figures for one set of contacts. Every
+// count comes with its visit ids and case ids.
+type ContactFigures struct {
+	// Contacts: every signed contact started in the period, completed or not.
+	Contacts VisitIDs `json:"contacts"`
+	// Completed: of those, the ones with outcome "completed"; Channels
+	// splits them by how they happened.
+	Completed VisitIDs       `json:"completed"`
+	Channels  ChannelFigures `json:"channels"`
+	// Attempts: the contacts not completed, by outcome and by channel.
+	// They are in neither share.
+	Attempts         VisitIDs          `json:"attempts"`
+	AttemptOutcomes  AttemptOutcomes   `json:"attempt_outcomes"`
+	AttemptChannels  ChannelFigures    `json:"attempt_channels"`
+	ElsewhereReasons []ElsewhereReason `json:"elsewhere_reasons"`
+	// HomeShare: completed face-to-face home contacts over completed
+	// contacts (doorstep contacts are not in the numerator).
+	HomeShare Share `json:"home_share"`
+	// FaceToFaceShare: completed face-to-face contacts (home, doorstep,
+	// elsewhere) over completed contacts.
+	FaceToFaceShare Share `json:"face_to_face_share"`
+}
+
+func (f *ContactFigures) count(v schema.Visit, channel, place string) {
+	f.Contacts.add(v)
+	if v.Outcome == "completed" {
+		f.Completed.add(v)
+		f.Channels.count(v, channel, place)
+		f.HomeShare.count(v, channel == ChannelHome)
+		f.FaceToFaceShare.count(v, channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
+	} else {
+		f.Attempts.add(v)
+		f.AttemptOutcomes.count(v)
+		f.AttemptChannels.count(v, channel, place)
+	}
+	if channel == ChannelElsewhere {
+		f.ElsewhereReasons = append(f.ElsewhereReasons, ElsewhereReason{VisitID: v.ID, CaseID: v.CaseID, PlaceType: place, Reason: v.ElsewhereReason})
+	}
+}
+
+func (f *ContactFigures) finish() {
+	f.Contacts.finish()
+	f.Completed.finish()
+	f.Channels.finish()
+	f.Attempts.finish()
+	f.AttemptOutcomes.finish()
+	f.AttemptChannels.finish()
+	f.HomeShare.finish()
+	f.FaceToFaceShare.finish()
+	if f.ElsewhereReasons == nil {
+		f.ElsewhereReasons = []ElsewhereReason{}
+	}
+	slices.SortFunc(f.ElsewhereReasons, func(a, b ElsewhereReason) int { return cmp.Compare(a.VisitID, b.VisitID) })
+}
+
+// ContactVisit is one contact of measure 3.
+type ContactVisit struct {
+	VisitID         string      `json:"visit_id"`
+	CaseID          string      `json:"case_id"`
+	CRN             string      `json:"crn"`
+	OfficerID       string      `json:"officer_id"` // who made the contact (the visit's officer)
+	OfficerName     string      `json:"officer_name"`
+	Day             schema.Date `json:"day"` // started_at's local day
+	Type            string      `json:"type"`
+	Location        string      `json:"location,omitempty"`
+	FaceToFace      bool        `json:"face_to_face"`
+	Channel         string      `json:"channel"`
+	PlaceType       string      `json:"place_type,omitempty"` // for face_to_face_elsewhere
+	ElsewhereReason string      `json:"elsewhere_reason,omitempty"`
+	Outcome         string      `json:"outcome"`
+	OutcomeReason   string      `json:"outcome_reason,omitempty"`
+}
+
+// ContactCase is one case's contacts, by its current allocation.
+type ContactCase struct {
+	CaseID      string         `json:"case_id"`
+	CRN         string         `json:"crn"`
+	OfficerID   string         `json:"officer_id"`
+	OfficerName string         `json:"officer_name"`
+	TeamID      string         `json:"team_id"`
+	TeamName    string         `json:"team_name"`
+	F           ContactFigures `json:"figures"`
+}
+
+// ContactsReport is measure 3 over a period: totals, per team, per officer
+// (by the case's current allocation), per case and per visit.
+type ContactsReport struct {
+	Measure   string                      `json:"measure"`
+	Period    Period                      `json:"period"`
+	AsOf      schema.Date                 `json:"as_of"`
+	OfficerID string                      `json:"officer_id,omitempty"`
+	Totals    ContactFigures              `json:"totals"`
+	Teams     []Breakdown[ContactFigures] `json:"teams"`
+	Officers  []Breakdown[ContactFigures] `json:"officers"`
+	Cases     []ContactCase               `json:"cases"`
+	Visits    []ContactVisit              `json:"visits"`
+}
+
+// CaseIDs returns the cases the report covers.
+func (r *ContactsReport) CaseIDs() []string { return r.Totals.Contacts.CaseIDs }
+
+// Contacts computes measure 3, "how contact happened", over period as the
+// records stood on asOf (the earlier of the period's end and today): the
+// signed visits (status signed, signed_at set) whose started_at falls, on
+// the device's local day, in the period and on or before asOf, completed or
+// not. A visit with no readable started_at is left out.
+func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
+	rep := &ContactsReport{Measure: "contacts", Period: period, AsOf: asOf, OfficerID: in.OfficerID,
+		Cases: []ContactCase{}, Visits: []ContactVisit{}}
+	g := newGroups[ContactFigures]()
+	for _, cr := range in.cases() {
+		c := cr.Case
+		var row *ContactCase
+		for _, v := range cr.Visits {
+			if v.Status != "signed" || v.SignedAt == "" {
+				continue
+			}
+			day, ok := visitDay(v.StartedAt)
+			if !ok || !period.Contains(day) || day > asOf {
+				continue
+			}
+			channel, place := ContactChannel(v)
+			if row == nil {
+				rep.Cases = append(rep.Cases, ContactCase{CaseID: c.ID, CRN: c.CRN, OfficerID: c.OfficerID,
+					OfficerName: in.Officers[c.OfficerID], TeamID: c.TeamID, TeamName: in.Teams[c.TeamID]})
+				row = &rep.Cases[len(rep.Cases)-1]
+			}
+			cv := ContactVisit{VisitID: v.ID, CaseID: c.ID, CRN: c.CRN, OfficerID: v.OfficerID, OfficerName: in.Officers[v.OfficerID],
+				Day: day, Type: v.Type, Location: v.Location, FaceToFace: v.FaceToFace, Channel: channel, Outcome: v.Outcome,
+				OutcomeReason: v.OutcomeReason}
+			if channel == ChannelElsewhere {
+				cv.PlaceType, cv.ElsewhereReason = place, v.ElsewhereReason
+			}
+			rep.Visits = append(rep.Visits, cv)
+			rep.Totals.count(v, channel, place)
+			row.F.count(v, channel, place)
+			team, officer := g.of(in, c)
+			team.count(v, channel, place)
+			officer.count(v, channel, place)
+		}
+	}
+	rep.Totals.finish()
+	for i := range rep.Cases {
+		rep.Cases[i].F.finish()
+	}
+	finish := func(f *ContactFigures) { f.finish() }
+	rep.Teams = sortedGroups(g.teams, finish)
+	rep.Officers = sortedGroups(g.officers, finish)
+	slices.SortFunc(rep.Cases, func(a, b ContactCase) int {
+		return cmp.Or(cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
+	})
+	slices.SortFunc(rep.Visits, func(a, b ContactVisit) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.VisitID, b.VisitID))
+	})
+	return rep
+}
+
+// ContactChannel says how a contact happened, and for a face-to-face
+// contact away from the home, where (cafe, library, office,
+// community_venue or other). Phone and video go by the type; any other
+// contact recorded as not face to face is other_not_face_to_face. A
+// doorstep contact, or a home visit whose location is the doorstep, is
+// face_to_face_doorstep (as the policy reads it); a home visit at home (or
+// with no location) is face_to_face_home; everything else face to face is
+// elsewhere, at its place_type (an office-type contact with none: office;
+// otherwise other).
+func ContactChannel(v schema.Visit) (channel, place string) {
+	switch v.Type {
+	case "phone":
+		return ChannelPhone, ""
+	case "video":
+		return ChannelVideo, ""
+	}
+	if !v.FaceToFace {
+		return ChannelOtherNotFace, ""
+	}
+	home := schema.IsHomeVisit(v.Type) || (v.Type == "" && v.Location != "elsewhere")
+	switch {
+	case v.Type == "doorstep" || (home && v.Location == "doorstep"):
+		return ChannelDoorstep, ""
+	case home && v.Location != "elsewhere" && (v.Location != "" || v.Type != ""):
+		return ChannelHome, ""
+	}
+	switch v.PlaceType {
+	case placeCafe, placeLibrary, placeOffice, placeCommunityVenue:
+		return ChannelElsewhere, v.PlaceType
+	}
+	if v.PlaceType == "" && v.Type == "office" {
+		return ChannelElsewhere, placeOffice
+	}
+	return ChannelElsewhere, placeOther
+}
+
+// visitDay is the calendar day of a started_at in the offset the device
+// recorded it with (the officer's local day), as the policy dates visits.
+func visitDay(ts schema.Timestamp) (schema.Date, bool) {
+	t, err := time.Parse(time.RFC3339Nano, string(ts))
+	if err != nil {
+		return "", false
+	}
+	return schema.Date(t.Format(time.DateOnly)), true
+}
