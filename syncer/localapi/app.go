@@ -61,7 +61,7 @@ func newWebApp(api *API) *webApp {
 	w := &webApp{api: api, pages: map[string]*template.Template{}, static: map[string][]byte{},
 		sessions: newSessionStore()}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
-	for _, name := range []string{"signin", "today", "case", "member", "visit", "conflicts", "error"} {
+	for _, name := range []string{"signin", "today", "case", "member", "visit", "schedule", "conflicts", "error"} {
 		t := template.New(name).Funcs(templateFuncs)
 		template.Must(t.ParseFS(webFS, "web/templates/layout.html", "web/templates/"+name+".html"))
 		w.pages[name] = t
@@ -112,6 +112,8 @@ func (api *API) appRoutes() {
 	g.Get("/cases/:id/household/:mid", w.page(w.memberPage))
 	g.Post("/cases/:id/household/:mid", w.page(w.saveMember))
 	g.Post("/cases/:id/visits", w.page(w.newVisit))
+	g.Get("/cases/:id/schedule", w.page(w.schedulePage))
+	g.Post("/cases/:id/schedule", w.page(w.scheduleVisit))
 	g.Get("/visits/:vid", w.page(w.visitPage))
 	g.Post("/visits/:vid", w.page(w.saveVisit))
 	g.Post("/visits/:vid/draft", w.autosaveVisit)

@@ -51,6 +51,7 @@ type caseData struct {
 	Flags                                                  []flagView
 	Members                                                []memberView
 	Visits                                                 []visitView
+	Planned                                                []visitView // planned visits, soonest first
 	Safety                                                 *rowView
 	Enquiries, Referrals                                   []rowView
 	// Policy: the visits the visit policy asks for, computed here from the
@@ -173,8 +174,13 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 		vv := visitView{ID: v.ID, When: whenText(visitTime(v), now), Type: enumLabel("type", cmp.Or(str(v.Fields, "type"), str(v.Fields, "planned_type"))),
 			Outcome: enumLabel("outcome", str(v.Fields, "outcome")), Status: enumLabel("status", status), Signed: v.Signed,
 			Editable: !v.Signed && (status == "draft" || status == "planned"), Receipt: receiptOf(v, now), Amendments: amendments[v.ID]}
+		if status == "planned" && !v.Signed {
+			d.Planned = append(d.Planned, vv)
+			continue
+		}
 		d.Visits = append(d.Visits, vv)
 	}
+	slices.Reverse(d.Planned)
 	return w.render(c, fiber.StatusOK, "case", view{Title: d.Name, Data: d})
 }
 

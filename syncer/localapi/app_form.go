@@ -27,7 +27,7 @@ type control struct {
 	ID           string
 	Label        string
 	Hint         string
-	Kind         string // text, password, number, date, datetime, textarea, select, radios, checkboxes, checkbox, hidden
+	Kind         string // text, password, number, date, time, datetime, textarea, select, radios, checkboxes, checkbox, hidden
 	Value        string
 	Checked      map[string]bool // checkboxes and checkbox ("yes")
 	Options      []option
@@ -69,7 +69,7 @@ func (c *control) Described() string {
 // InputType is the type attribute of an <input>.
 func (c *control) InputType() string {
 	switch c.Kind {
-	case "password", "date":
+	case "password", "date", "time":
 		return c.Kind
 	case "datetime":
 		return "datetime-local"
@@ -489,6 +489,9 @@ var enumLabels = map[string]map[string]string{
 }
 
 func enumLabel(field, v string) string {
+	if field == "planned_type" {
+		field = "type" // the same choices
+	}
 	if l, ok := enumLabels[field][v]; ok {
 		return l
 	}

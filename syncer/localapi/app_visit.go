@@ -57,6 +57,30 @@ type visitData struct {
 	Amend                formView        // a signed visit: the amend form
 	Amendments           []amendmentView // a signed visit's amendments, oldest first
 	children             []childRef
+	noApproval           bool // no approved safety assessment of the case's current address
+}
+
+// SafetyWarning reports whether the form is for a home visit to an address
+// without an approved pre-visit safety assessment.
+func (d visitData) SafetyWarning() bool {
+	return d.noApproval && schema.IsHomeVisit(d.Form.Values.Get("type"))
+}
+
+// approvedAssessment reports whether the latest safety assessment of
+// address (by assessed_on, then id) has the manager's approval. An older
+// approval does not outweigh a newer assessment that was not approved.
+func approvedAssessment(recs []syncer.LocalRecord, address string) bool {
+	var latest *schema.SafetyAssessment
+	for _, r := range recs {
+		var s schema.SafetyAssessment
+		if r.Entity != "safety_assessment" || r.Decode(&s) != nil || address == "" || s.Address != address {
+			continue
+		}
+		if latest == nil || s.AssessedOn > latest.AssessedOn || (s.AssessedOn == latest.AssessedOn && s.ID > latest.ID) {
+			latest = &s
+		}
+	}
+	return latest != nil && latest.Decision == "approved"
 }
 
 // POST /app/cases/:id/visits: start recording a visit (a draft, started now).
@@ -110,6 +134,13 @@ func (w *webApp) visitTarget(c *fiber.Ctx) (visitData, syncer.LocalRecord, error
 		d.children = append(d.children, childRef{ID: mr.ID, Label: label + " (" + strings.ToLower(enumLabel("relation", m.Relation)) + ")"})
 	}
 	slices.SortFunc(d.children, func(a, b childRef) int { return cmp.Compare(a.Label, b.Label) })
+	if !d.Signed {
+		assessments, err := w.api.agent.List(ctx, "safety_assessment", v.CaseID)
+		if err != nil {
+			return d, v, err
+		}
+		d.noApproval = !approvedAssessment(assessments, str(cr.Fields, "address"))
+	}
 	return d, v, nil
 }
 
@@ -223,6 +254,16 @@ func (w *webApp) visitPage(c *fiber.Ctx) error {
 	}
 	spec, _ := schema.Entity("visit")
 	d.Form.Values = valuesOf(spec, v.Fields)
+	if str(v.Fields, "status") == "planned" {
+		// Recording a planned visit: start from its plan and now; nothing is
+		// written until the officer saves or the autosave runs.
+		if d.Form.Values.Get("type") == "" {
+			d.Form.Values.Set("type", str(v.Fields, "planned_type"))
+		}
+		if d.Form.Values.Get("started_at") == "" {
+			d.Form.Values.Set("started_at", w.api.cfg.Now().Local().Format(htmlDateTime))
+		}
+	}
 	childValues(d.children, v.Fields, d.Form.Values)
 	w.visitForm(&d)
 	return w.render(c, fiber.StatusOK, "visit", view{Title: "Record a visit", Data: d})
