@@ -17,6 +17,7 @@ import (
 //	GET /v1/compliance/first-home-visits?from=&to=&officer_id=
 //	GET /v1/compliance/overdue?as_of=&officer_id=
 //	GET /v1/compliance/contacts?from=&to=&officer_id=
+//	GET /v1/compliance/enquiries?from=&to=&officer_id=
 //
 // Supervisors see their team's cases, admins and auditors every case;
 // officers are refused. The records are read through the store's scope
@@ -35,6 +36,7 @@ func (s *Server) complianceRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/first-home-visits", s.authed, s.complianceReader, s.firstHomeVisits)
 	v1.Get("/compliance/overdue", s.authed, s.complianceReader, s.overdue)
 	v1.Get("/compliance/contacts", s.authed, s.complianceReader, s.contacts)
+	v1.Get("/compliance/enquiries", s.authed, s.complianceReader, s.enquiries)
 }
 
 // complianceReader admits supervisors, admins and auditors.
@@ -171,6 +173,11 @@ func (s *Server) firstHomeVisits(c *fiber.Ctx) error {
 // contacts: GET /v1/compliance/contacts.
 func (s *Server) contacts(c *fiber.Ctx) error {
 	return periodReport(s, c, "compliance/contacts", compliance.Contacts)
+}
+
+// enquiries: GET /v1/compliance/enquiries.
+func (s *Server) enquiries(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/enquiries", compliance.Enquiries)
 }
 
 // overdue: GET /v1/compliance/overdue.

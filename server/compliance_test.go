@@ -576,6 +576,9 @@ func TestComplianceRefusals(t *testing.T) {
 		{name: "officer contacts", method: "GET", path: "/v1/compliance/contacts", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
 		{name: "contacts bad from", method: "GET", path: "/v1/compliance/contacts?from=2026-02-30&to=2026-03-31", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
 		{name: "contacts from after to", method: "GET", path: "/v1/compliance/contacts?from=2026-10-01&to=2026-09-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
+		{name: "officer enquiries", method: "GET", path: "/v1/compliance/enquiries", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "enquiries bad to", method: "GET", path: "/v1/compliance/enquiries?from=2026-09-01&to=2026-9-30", headers: sup, status: 400, code: schema.ECodeInvalid, field: "to"},
+		{name: "enquiries bad officer", method: "GET", path: "/v1/compliance/enquiries?officer_id=a%20b", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
 		{name: "no token", method: "GET", path: fv, status: 401, code: schema.ECodeUnauthorized, field: "Authorization"},
 		{name: "bad from", method: "GET", path: fv + "?from=2026-13-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
 		{name: "bad to", method: "GET", path: fv + "?to=yesterday", headers: sup, status: 400, code: schema.ECodeInvalid, field: "to"},
@@ -691,4 +694,140 @@ func BenchmarkComplianceDashboard(b *testing.B) {
 			compliance.Overdue(in, "2026-11-23")
 		}
 	})
+}
+
+// seedEnquiries adds measure 4's records to seedCompliance's dataset
+// (which the other measures are tested without). As of 2026-10-31, team A's
+// cases started in 2026-09-01..2026-10-31 are onTime, onDueDay, late,
+// missed, notYetDue, exempted, phoneOnly (DA: police needed), nonDA,
+// ashaCase and benCase. It returns the reason recorded for not asking
+// children's services about ashaCase.
+func seedEnquiries(t *testing.T, e *env, d *daSet) string {
+	t.Helper()
+	reason := "child lives with grandmother; no contact with the person on probation"
+	var recs []schema.Record
+	add := func(caseID, entity string, v any) {
+		recs = append(recs, schema.Record{Entity: entity, ID: schema.NewID(), CaseID: caseID, Fields: schema.FieldsOf(v)})
+	}
+	enq := func(caseID, agency, stage, requested, due, answered, notReq string) {
+		add(caseID, "enquiry", schema.Enquiry{Agency: agency, Stage: stage, RequestedOn: schema.Date(requested), DueOn: schema.Date(due),
+			AnsweredOn: schema.Date(answered), NotRequestedReason: notReq})
+	}
+	child := func(caseID, rel, res, added, left string) {
+		add(caseID, "household_member", schema.HouseholdMember{Relation: rel, Residence: res, Name: "Child", AddedOn: schema.Date(added),
+			LeftOn: schema.Date(left)})
+	}
+	// Police (the seven DA cases).
+	enq(d.onTime, "police", "initial_assessment", "2026-09-02", "2026-09-16", "2026-09-08", "")   // 7 days
+	enq(d.onDueDay, "police", "initial_assessment", "2026-09-06", "2026-09-20", "2026-09-25", "") // 20 days, late but answered
+	enq(d.late, "police", "initial_assessment", "2026-09-11", "2026-09-25", "", "")               // overdue
+	enq(d.missed, "police", "initial_assessment", "", "", "", "DA information already in the pre-sentence report")
+	enq(d.notYetDue, "police", "initial_assessment", "2026-10-21", "2026-11-04", "", "")           // awaiting
+	enq(d.exempted, "police", "review", "2026-10-01", "2026-10-10", "2026-10-15", "")              // a review: not measure 4
+	enq(d.phoneOnly, "police", "initial_assessment", "2026-09-26", "2026-10-10", "2026-11-02", "") // answered after as_of: overdue
+	enq(d.nonDA, "police", "initial_assessment", "2026-09-04", "2026-09-18", "2026-09-10", "")     // answered, not needed
+	// Children's services.
+	child(d.onTime, "own_child", "lives_here", "2026-08-01", "")
+	enq(d.onTime, "childrens_services", "initial_assessment", "2026-09-01", "2026-09-15", "2026-09-04", "") // 3 days
+	enq(d.onTime, "marac", "initial_assessment", "2026-09-01", "", "", "")                                  // not an agency of the measure
+	add(d.nonDA, "flag", schema.Flag{Type: "child_protection", StartDate: "2026-09-03"})
+	enq(d.nonDA, "childrens_services", "pre_sentence", "2026-08-20", "", "2026-09-13", "") // 10 days
+	child(e.ashaCase, "other_child", "stays_sometimes", "", "")
+	enq(e.ashaCase, "childrens_services", "initial_assessment", "", "", "", reason)
+	add(d.missed, "flag", schema.Flag{Type: "risk_to_children", StartDate: "2026-09-15"})
+	enq(d.missed, "childrens_services", "initial_assessment", "2026-09-16", "2026-10-01", "", "") // overdue
+	child(e.benCase, "own_child", "lives_here", "2026-01-01", "2026-09-15")                       // left before the start
+	child(d.late, "step_child", "lives_here", "2026-11-10", "")                                   // added after as_of
+	child(d.exempted, "own_child", "visits", "", "")                                              // does not live there
+	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	return reason
+}
+
+func TestComplianceEnquiries(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	reason := seedEnquiries(t, e, d)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.EnquiriesReport
+	e.getJSON(t, "/v1/compliance/enquiries?from=2026-09-01&to=2026-10-31", sue, &rep)
+	if rep.Measure != "enquiries" || rep.AsOf != "2026-10-31" || rep.Period != (compliance.Period{From: "2026-09-01", To: "2026-10-31"}) {
+		t.Errorf("measure %q as_of %s period %+v", rep.Measure, rep.AsOf, rep.Period)
+	}
+	f := rep.Totals
+	checkIDs(t, "cases", f.Cases, d.onTime, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly, d.nonDA, e.ashaCase, e.benCase)
+	p := f.Police
+	checkIDs(t, "police needed", p.Needed, d.onTime, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly)
+	checkIDs(t, "police answered", p.Answered, d.onTime, d.onDueDay)
+	checkIDs(t, "police overdue", p.Overdue, d.late, d.phoneOnly)
+	checkIDs(t, "police awaiting", p.Awaiting, d.notYetDue)
+	checkIDs(t, "police not requested", p.NotRequested, d.missed)
+	checkIDs(t, "police not recorded", p.NotRecorded, d.exempted)
+	checkIDs(t, "police answered not needed", p.AnsweredNotNeeded, d.nonDA)
+	if pct(p.Percent) != "28.6" || pct(p.MedianDays) != "13.5" ||
+		!slices.Equal(p.Days, []compliance.EnquiryDays{{CaseID: d.onTime, Days: 7}, {CaseID: d.onDueDay, Days: 20}}) {
+		t.Errorf("police percent %s median %s days %+v", pct(p.Percent), pct(p.MedianDays), p.Days)
+	}
+	if len(p.NotRequestedReasons) != 1 || p.NotRequestedReasons[0].CaseID != d.missed ||
+		p.NotRequestedReasons[0].Reason != "DA information already in the pre-sentence report" {
+		t.Errorf("police reasons %+v", p.NotRequestedReasons)
+	}
+	cs := f.ChildrensServices
+	checkIDs(t, "cs needed", cs.Needed, d.onTime, d.nonDA, e.ashaCase, d.missed)
+	checkIDs(t, "cs answered", cs.Answered, d.onTime, d.nonDA)
+	checkIDs(t, "cs not requested", cs.NotRequested, e.ashaCase)
+	checkIDs(t, "cs overdue", cs.Overdue, d.missed)
+	checkIDs(t, "cs awaiting", cs.Awaiting)
+	checkIDs(t, "cs not recorded", cs.NotRecorded)
+	if pct(cs.Percent) != "50" || pct(cs.MedianDays) != "6.5" ||
+		!slices.Equal(cs.Days, []compliance.EnquiryDays{{CaseID: d.onTime, Days: 3}, {CaseID: d.nonDA, Days: 10}}) {
+		t.Errorf("cs percent %s median %s days %+v", pct(cs.Percent), pct(cs.MedianDays), cs.Days)
+	}
+	if len(cs.NotRequestedReasons) != 1 || cs.NotRequestedReasons[0].CaseID != e.ashaCase || cs.NotRequestedReasons[0].Reason != reason {
+		t.Errorf("cs reasons %+v", cs.NotRequestedReasons)
+	}
+	// Per officer: asha (Asha ...) then ben.
+	if len(rep.Officers) != 2 || rep.Officers[0].ID != e.users["asha"].ID ||
+		rep.Officers[0].F.Police.Needed.N != 4 || pct(rep.Officers[0].F.Police.Percent) != "50" ||
+		rep.Officers[1].F.Police.Needed.N != 3 || pct(rep.Officers[1].F.Police.Percent) != "0" ||
+		rep.Officers[0].F.ChildrensServices.Needed.N != 3 || rep.Officers[1].F.ChildrensServices.Needed.N != 1 {
+		t.Errorf("officers %+v", rep.Officers)
+	}
+	if len(rep.Teams) != 1 || rep.Teams[0].F.Police.Answered.N != 2 {
+		t.Errorf("teams %+v", rep.Teams)
+	}
+	// Per case, sorted by supervision start: onTime first.
+	if len(rep.Cases) != 10 {
+		t.Fatalf("cases %d", len(rep.Cases))
+	}
+	c0 := rep.Cases[0]
+	if c0.CaseID != d.onTime || c0.Police.Status != compliance.EnquiryAnswered || c0.Police.Days == nil || *c0.Police.Days != 7 ||
+		!slices.Equal(c0.Police.NeededBecause, []string{"da_perpetrator"}) ||
+		!slices.Equal(c0.ChildrensServices.NeededBecause, []string{"child_in_household"}) {
+		t.Errorf("case 0 %+v", c0)
+	}
+	// One officer; a later as_of takes in phoneOnly's answer of 11-02
+	// (38 days) and makes notYetDue's enquiry overdue.
+	var one compliance.EnquiriesReport
+	e.getJSON(t, "/v1/compliance/enquiries?from=2026-09-01&to=2026-10-31&officer_id="+e.users["ben"].ID, sue, &one)
+	if one.Totals.Cases.N != 4 || one.Totals.Police.Needed.N != 3 || one.Totals.Police.Answered.N != 0 || len(one.Officers) != 1 {
+		t.Errorf("ben only: %+v", one.Totals.Police)
+	}
+	e.getJSON(t, "/v1/compliance/enquiries?from=2026-09-01&to=2026-11-05", sue, &one)
+	checkIDs(t, "to 11-05 answered", one.Totals.Police.Answered, d.onTime, d.onDueDay, d.phoneOnly)
+	checkIDs(t, "to 11-05 overdue", one.Totals.Police.Overdue, d.late, d.notYetDue)
+	if pct(one.Totals.Police.MedianDays) != "20" || one.AsOf != "2026-11-05" {
+		t.Errorf("to 11-05: median %s as of %s", pct(one.Totals.Police.MedianDays), one.AsOf)
+	}
+	// An admin sees team B's reassigned DA case, with nothing recorded.
+	root := e.login("root", "dev-root").AccessToken
+	e.getJSON(t, "/v1/compliance/enquiries?from=2026-09-01&to=2026-10-31", root, &one)
+	if len(one.Teams) != 2 || one.Totals.Police.Needed.N != 8 || one.Teams[1].F.Police.NotRecorded.N != 1 {
+		t.Errorf("admin: police %+v teams %d", one.Totals.Police.Needed, len(one.Teams))
+	}
+	evs, _ := e.srv.DB().AuditByAction(context.Background(), "view")
+	if len(evs) == 0 || !strings.Contains(string(evs[0].Detail), `"view":"compliance/enquiries"`) || !strings.Contains(string(evs[0].Detail), e.ashaCase) {
+		t.Errorf("audit = %+v", evs)
+	}
 }
