@@ -1,146 +1,24 @@
 package localapi
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"doorstep/internal/browsertest"
 )
-
-// chromiumPath finds Debian's chromium (or a chromium-browser).
-func chromiumPath() string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
-}
-
-// artifactsDir is $DOORSTEP_ARTIFACTS, or artifacts/ at the repository root
-// (git-ignored).
-func artifactsDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("DOORSTEP_ARTIFACTS")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "artifacts")
-				break
-			}
-			if filepath.Dir(d) == d {
-				dir = filepath.Join(wd, "artifacts")
-				break
-			}
-		}
-	}
-	dir = filepath.Join(dir, "officer-app")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // TestBrowserOfficerFlow drives the app in a real headless Chromium: sign
 // in, Today, a case, a household member added (after a field error), the
 // sync badge counting it, a visit started and autosaved, the badge offline
 // and then synced. It saves screenshots at both tablet sizes.
 func TestBrowserOfficerFlow(t *testing.T) {
-	exe := chromiumPath()
-	if exe == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but chromium is not installed: the browser test must run in CI (install Debian's chromium package; .ci/run does)")
-		}
-		t.Skip("chromium is not installed (apt-get install chromium); skipping the browser test")
-	}
-	if testing.Short() {
-		t.Skip("the browser test is not short; run without -short")
-	}
 	e := startApp(t)
-	shots := artifactsDir(t)
-
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("lang", "en-GB"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	watchdog := time.AfterFunc(40*time.Second, cancel) // a hung browser fails the test, not the run
-	defer watchdog.Stop()
-
-	// The first run starts the browser, on the context that lives as long
-	// as the test (a step's timeout must not stop the browser).
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	base := e.api.URL()
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			html, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.documentElement.outerHTML"))
-			t.Fatalf("%s: %v\nat %s:\n%s", what, err, loc, html)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	location := func() string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimPrefix(s, base)
-	}
-	shoot := func(name string) {
-		t.Helper()
-		for _, size := range [][2]int64{{1280, 800}, {800, 1280}} {
-			do("viewport", chromedp.EmulateViewport(size[0], size[1]), chromedp.Sleep(150*time.Millisecond))
-			png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-			if err != nil {
-				t.Fatalf("screenshot %s: %v", name, err)
-			}
-			file := filepath.Join(shots, name+"-"+map[int64]string{1280: "1280x800", 800: "800x1280"}[size[0]]+".png")
-			if err := os.WriteFile(file, png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		do("viewport", chromedp.EmulateViewport(1280, 800))
-	}
+	br := browsertest.Start(t, e.api.URL(), "officer-app", 40*time.Second)
+	ctx, do, text, location, shoot := br.Ctx, br.Do, br.Text, br.Location, br.Shoot
+	base := br.Base
 
 	// Sign in.
 	do("open the app", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#f-username")))
@@ -243,5 +121,5 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		do("reload", chromedp.Sleep(300*time.Millisecond), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sync-badge")))
 	}
 	shoot("08-synced")
-	t.Logf("screenshots in %s", shots)
+	t.Logf("screenshots in %s", br.Shots)
 }

@@ -1,0 +1,182 @@
+// Package browsertest starts Debian's headless Chromium for the end-to-end
+// tests (the officer app, the supervisors' dashboard) and gives them the few
+// steps they all need: run actions with a timeout and a useful failure,
+// read text, and keep screenshots at both tablet sizes as test artifacts.
+//
+// Without chromium the tests skip, except under CI=true, where they fail:
+// CI must run them (.ci/run installs the package).
+package browsertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Sizes are the tablet viewports every screenshot is taken at: landscape
+// and portrait.
+var Sizes = [][2]int64{{1280, 800}, {800, 1280}}
+
+// ChromiumPath finds Debian's chromium (or a chromium-browser); "" when
+// there is none.
+func ChromiumPath() string {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	return ""
+}
+
+// Require skips the test when chromium is missing or -short is set, and
+// fails it instead when CI=true and chromium is missing. It returns the
+// browser's path.
+func Require(t testing.TB) string {
+	t.Helper()
+	exe := ChromiumPath()
+	if exe == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but chromium is not installed: the browser tests must run in CI (install Debian's chromium package; .ci/run does)")
+		}
+		t.Skip("chromium is not installed (apt-get install chromium); skipping the browser test")
+	}
+	if testing.Short() {
+		t.Skip("the browser test is not short; run without -short")
+	}
+	return exe
+}
+
+// ArtifactsDir is $DOORSTEP_ARTIFACTS/sub, or artifacts/sub at the
+// repository root (git-ignored), created.
+func ArtifactsDir(t testing.TB, sub string) string {
+	t.Helper()
+	dir := os.Getenv("DOORSTEP_ARTIFACTS")
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for d := wd; ; d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				dir = filepath.Join(d, "artifacts")
+				break
+			}
+			if filepath.Dir(d) == d {
+				dir = filepath.Join(wd, "artifacts")
+				break
+			}
+		}
+	}
+	dir = filepath.Join(dir, sub)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// Browser is one headless Chromium tab for one test.
+type Browser struct {
+	t     testing.TB
+	Ctx   context.Context // the tab's context: pass it to chromedp.Run
+	Base  string          // the URL Location trims
+	Shots string          // where Shoot writes
+}
+
+// Start runs Chromium (Require first) with a fresh profile at 1280×800.
+// base is the app's URL; screenshots go to ArtifactsDir(t, shots). The
+// browser stops when the test ends, and a test that hangs is cut off after
+// budget.
+func Start(t testing.TB, base, shots string, budget time.Duration) *Browser {
+	t.Helper()
+	exe := Require(t)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("lang", "en-GB"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	)
+	ctx, cancel := chromedp.NewContext(actx)
+	watchdog := time.AfterFunc(budget, cancel) // a hung browser fails the test, not the run
+	t.Cleanup(func() { watchdog.Stop(); cancel(); cancelAlloc() })
+	// The first run starts the browser, on the context that lives as long
+	// as the test (a step's timeout must not stop the browser).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	b := &Browser{t: t, Ctx: ctx, Base: base, Shots: ArtifactsDir(t, shots)}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("viewport: %v", err)
+	}
+	return b
+}
+
+// Do runs steps with a 20-second limit; on failure it fails the test with
+// the page's address and HTML.
+func (b *Browser) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.Ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		loc, _ := chromedp.Run(b.Ctx, chromedp.Location())
+		html, _ := chromedp.Run(b.Ctx, chromedp.Evaluate[string]("document.documentElement.outerHTML"))
+		b.t.Fatalf("%s: %v\nat %s:\n%s", what, err, loc, html)
+	}
+}
+
+// Text is the visible text of the first element sel matches.
+func (b *Browser) Text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.Ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// Location is the page's address without Base.
+func (b *Browser) Location() string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.Ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return strings.TrimPrefix(s, b.Base)
+}
+
+// Shoot saves the page at both tablet sizes as <name>-1280x800.png and
+// <name>-800x1280.png, and goes back to landscape.
+func (b *Browser) Shoot(name string) {
+	b.t.Helper()
+	for _, size := range Sizes {
+		b.Do("viewport", chromedp.EmulateViewport(size[0], size[1]), chromedp.Sleep(150*time.Millisecond))
+		png, err := chromedp.Run(b.Ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			b.t.Fatalf("screenshot %s: %v", name, err)
+		}
+		file := filepath.Join(b.Shots, name+"-"+map[int64]string{1280: "1280x800", 800: "800x1280"}[size[0]]+".png")
+		if err := os.WriteFile(file, png, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	b.Do("viewport", chromedp.EmulateViewport(1280, 800))
+}
