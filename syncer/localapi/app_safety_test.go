@@ -119,7 +119,7 @@ func TestAppSafetyAssessmentOnTheCasePage(t *testing.T) {
 			recs: []schema.Record{sa(home, "2026-01-12", nil)},
 			want: []string{`id="safety-current"`, "Awaiting the manager&#39;s decision", "12 Jan 2026 by Asha Demo (you)", "<dt>Dogs</dt><dd>Yes</dd>",
 				"A lodger, name not known", "<dt>Weapons</dt><dd>Not known</dd>", "Visit in pairs; call the office on leaving", "Large dog kept in the garden",
-				"Assess the address"}},
+				"Assess the address again"}},
 		{name: "the latest counts, with the manager's decision and reason",
 			recs: []schema.Record{
 				sa(home, "2026-01-12", func(s *schema.SafetyAssessment) { s.Decision = "approved" }),
