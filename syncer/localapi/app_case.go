@@ -41,6 +41,7 @@ type visitView struct {
 	Signed, Editable                bool
 	Receipt                         receipt
 	Amendments                      int
+	Cancelled                       bool
 	Reason                          string // why a cancelled visit was cancelled
 }
 
@@ -180,7 +181,7 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 			Outcome: enumLabel("outcome", str(v.Fields, "outcome")), Status: enumLabel("status", status), Signed: v.Signed,
 			Editable: !v.Signed && (status == "draft" || status == "planned"), Receipt: receiptOf(v, now), Amendments: amendments[v.ID]}
 		if status == "cancelled" {
-			vv.Reason = str(v.Fields, "outcome_reason")
+			vv.Cancelled, vv.Reason = true, str(v.Fields, "outcome_reason")
 		}
 		if status == "planned" && !v.Signed {
 			d.Planned = append(d.Planned, vv)

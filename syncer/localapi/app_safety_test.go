@@ -183,6 +183,11 @@ func TestAppAssessTheAddress(t *testing.T) {
 		{"notes too long", "notes", "Notes", []string{"notes", strings.Repeat("x", 4001)}},
 	})
 
+	// Without the session's token: refused, nothing saved.
+	if p := b.post(path, with(good, "_csrf", "\x00")); p.status != 403 || !strings.Contains(p.body, "This form has expired") || e.outboxLen() != 0 {
+		t.Fatalf("no token: want 403 and nothing queued, got %d and %d queued", p.status, e.outboxLen())
+	}
+
 	// A decision posted with the form is not the officer's to write: it is
 	// not read, and the assessment waits for the manager.
 	before := e.outboxLen()

@@ -96,6 +96,17 @@ func TestAppMoveOrCancelAPlannedVisit(t *testing.T) {
 	if pushed := e.peer.pushedOf(vid); len(pushed) != 2 || str(pushed[1], "status") != "cancelled" {
 		t.Fatalf("pushed: %v", pushed)
 	}
+	// A cancelled visit is neither recorded nor turned back into a draft.
+	mustNotContain(t, cp, `href="/app/visits/`+vid+`"`)
+	if vp := b.get("/app/visits/" + vid); vp.status != 409 || !strings.Contains(vp.body, "This visit was cancelled, so it cannot be recorded.") {
+		t.Fatalf("a cancelled visit's form: want 409, got %d", vp.status)
+	}
+	before = e.outboxLen()
+	b.post("/app/visits/"+vid, url.Values{"_csrf": {token}, "type": {"office"}})
+	b.post("/app/visits/"+vid+"/draft", url.Values{"_csrf": {token}, "type": {"office"}})
+	if v, _ := e.agent.Get(context.Background(), "visit", vid); str(v.Fields, "status") != "cancelled" || e.outboxLen() != before {
+		t.Fatalf("a cancelled visit was recorded: %s", v.Fields)
+	}
 	// A cancelled visit is not moved again.
 	again := b.get(path)
 	if again.status != 409 {
