@@ -50,9 +50,8 @@ type caseSafety struct {
 	// Earlier: the latest assessment on the tablet is of another address,
 	// so it does not count for this one.
 	Earlier    string
-	NoAddress  bool // no fixed abode or no address: nothing to assess
-	CanAssess  bool
-	AddressFor string
+	NoAddress  bool   // no fixed abode or no address: nothing to assess
+	AddressFor string // the current address
 	CaseID     string
 }
 
@@ -62,7 +61,6 @@ type caseSafety struct {
 // officer, named "you".
 func safetyOf(cs schema.Case, recs []syncer.LocalRecord, me schema.User, receiptFor func(syncer.LocalRecord) receipt) caseSafety {
 	out := caseSafety{NoAddress: cs.NoFixedAbode || cs.Address == "", AddressFor: cs.Address}
-	out.CanAssess = !out.NoAddress
 	var all []schema.SafetyAssessment
 	byID := map[string]syncer.LocalRecord{}
 	var latestAny *schema.SafetyAssessment
