@@ -61,7 +61,8 @@ func newWebApp(api *API) *webApp {
 	w := &webApp{api: api, pages: map[string]*template.Template{}, static: map[string][]byte{},
 		sessions: newSessionStore()}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
-	for _, name := range []string{"signin", "today", "case", "member", "visit", "schedule", "conflicts", "error"} {
+	for _, name := range []string{"signin", "today", "case", "member", "visit", "schedule", "conflicts", "error",
+		"safety", "visitplan", "enquiry", "referral"} {
 		t := template.New(name).Funcs(templateFuncs)
 		template.Must(t.ParseFS(webFS, "web/templates/layout.html", "web/templates/"+name+".html"))
 		w.pages[name] = t
@@ -114,6 +115,19 @@ func (api *API) appRoutes() {
 	g.Post("/cases/:id/visits", w.page(w.newVisit))
 	g.Get("/cases/:id/schedule", w.page(w.schedulePage))
 	g.Post("/cases/:id/schedule", w.page(w.scheduleVisit))
+	g.Get("/cases/:id/safety/new", w.page(w.safetyPage))
+	g.Post("/cases/:id/safety", w.page(w.saveSafety))
+	g.Get("/cases/:id/enquiries/new", w.page(w.enquiryPage))
+	g.Post("/cases/:id/enquiries", w.page(w.saveEnquiry))
+	g.Get("/cases/:id/enquiries/:rid", w.page(w.enquiryPage))
+	g.Post("/cases/:id/enquiries/:rid", w.page(w.saveEnquiry))
+	g.Get("/cases/:id/referrals/new", w.page(w.referralPage))
+	g.Post("/cases/:id/referrals", w.page(w.saveReferral))
+	g.Get("/cases/:id/referrals/:rid", w.page(w.referralPage))
+	g.Post("/cases/:id/referrals/:rid", w.page(w.saveReferral))
+	g.Get("/visits/:vid/plan", w.page(w.visitPlanPage))
+	g.Post("/visits/:vid/plan", w.page(w.moveVisit))
+	g.Post("/visits/:vid/cancel", w.page(w.cancelVisit))
 	g.Get("/visits/:vid", w.page(w.visitPage))
 	g.Post("/visits/:vid", w.page(w.saveVisit))
 	g.Post("/visits/:vid/draft", w.autosaveVisit)

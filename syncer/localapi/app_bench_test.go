@@ -82,6 +82,67 @@ func BenchmarkRenderCase(b *testing.B) {
 	}
 }
 
+// formScreens are the form screens of the full caseload: for the busiest
+// case with an address, each form new and each record changed, and the
+// move-or-cancel page of a planned visit. want is a text each must show.
+func formScreens(tb testing.TB, e *appEnv, big string) []struct{ name, path, want string } {
+	tb.Helper()
+	ctx := context.Background()
+	recs, err := e.agent.List(ctx, "", "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	perCase := map[string]int{}
+	first := map[string]string{} // entity+case -> a record id
+	var planned string
+	for _, r := range recs {
+		perCase[r.CaseID]++
+		if first[r.Entity+r.CaseID] == "" {
+			first[r.Entity+r.CaseID] = r.ID
+		}
+		if r.Entity == "visit" && str(r.Fields, "status") == "planned" && !r.Signed && planned == "" {
+			planned = r.ID
+		}
+	}
+	// The busiest case with an address, an enquiry and a referral.
+	withAll := ""
+	for _, r := range recs {
+		if r.Entity != "case" || str(r.Fields, "address") == "" || first["enquiry"+r.ID] == "" || first["referral"+r.ID] == "" {
+			continue
+		}
+		if withAll == "" || perCase[r.ID] > perCase[withAll] {
+			withAll = r.ID
+		}
+	}
+	if withAll == "" || planned == "" {
+		tb.Fatalf("the caseload has no case with an address, an enquiry and a referral (%q), or no planned visit (%q)", withAll, planned)
+	}
+	c := "/app/cases/" + withAll
+	return []struct{ name, path, want string }{
+		{"safety assessment form", c + "/safety/new", "Assess the address"},
+		{"enquiry form, new", c + "/enquiries/new", "Add a safeguarding enquiry"},
+		{"enquiry form, change", c + "/enquiries/" + first["enquiry"+withAll], "Change a safeguarding enquiry"},
+		{"referral form, new", c + "/referrals/new", "Add an intervention referral"},
+		{"referral form, change", c + "/referrals/" + first["referral"+withAll], "Change an intervention referral"},
+		{"move or cancel a visit", "/app/visits/" + planned + "/plan", "Move or cancel a visit"},
+	}
+}
+
+// BenchmarkRenderForms renders each form screen (formScreens) from the full
+// caseload, through HTTP.
+func BenchmarkRenderForms(b *testing.B) {
+	e, br, big, _ := synthApp(b)
+	for _, s := range formScreens(b, e, big) {
+		b.Run(s.name, func(b *testing.B) {
+			for b.Loop() {
+				if p := br.get(s.path); p.status != 200 {
+					b.Fatalf("%s: %d at %s", s.name, p.status, p.path)
+				}
+			}
+		})
+	}
+}
+
 // TestRenderFullCaseload renders Today and the busiest case page from a
 // full caseload (60 cases, two years of history) and checks what they show.
 // It logs the median render time for a glance; the figure that counts (the
@@ -91,12 +152,13 @@ func TestRenderFullCaseload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders a two-year caseload; run without -short")
 	}
-	_, br, big, n := synthApp(t)
-	for _, pg := range []struct{ name, path, want string }{
+	e, br, big, n := synthApp(t)
+	screens := []struct{ name, path, want string }{
 		{"Today", "/app/today", "60 cases"},
 		{"case page", "/app/cases/" + big, "Visits"},
 		{"household form", "/app/cases/" + big + "/household/new", "Add a household member"},
-	} {
+	}
+	for _, pg := range append(screens, formScreens(t, e, big)...) {
 		var took []time.Duration
 		for range 7 {
 			start := time.Now()

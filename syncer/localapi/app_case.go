@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -40,9 +41,14 @@ type visitView struct {
 	Signed, Editable                bool
 	Receipt                         receipt
 	Amendments                      int
+	Cancelled                       bool
+	Reason                          string // why a cancelled visit was cancelled
 }
 
-type rowView struct{ Title, Detail string }
+type rowView struct {
+	Title, Detail string
+	ID            string // the record, for a link to change it
+}
 
 type caseData struct {
 	ID, Name, CRN, DateOfBirth, Age, Address, AddressSince string
@@ -52,7 +58,7 @@ type caseData struct {
 	Members                                                []memberView
 	Visits                                                 []visitView
 	Planned                                                []visitView // planned visits, soonest first
-	Safety                                                 *rowView
+	Safety                                                 caseSafety
 	Enquiries, Referrals                                   []rowView
 	// Policy: the visits the visit policy asks for, computed here from the
 	// case's records on the tablet.
@@ -90,7 +96,7 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 		}
 	}
 	amendments := map[string]int{}
-	var visits []syncer.LocalRecord
+	var visits, assessments []syncer.LocalRecord
 	for _, r := range recs {
 		switch r.Entity {
 		case "flag":
@@ -125,13 +131,7 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 		case "amendment":
 			amendments[str(r.Fields, "visit_id")]++
 		case "safety_assessment":
-			var s schema.SafetyAssessment
-			if r.Decode(&s) != nil {
-				continue
-			}
-			if d.Safety == nil || s.AssessedOn >= schema.Date(d.Safety.Title) {
-				d.Safety = &rowView{Title: string(s.AssessedOn), Detail: enumLabel("decision", cmp.Or(s.Decision, "pending"))}
-			}
+			assessments = append(assessments, r)
 		case "enquiry":
 			var e schema.Enquiry
 			if r.Decode(&e) != nil {
@@ -140,19 +140,26 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 			status := "requested " + dateText(e.RequestedOn)
 			switch {
 			case e.AnsweredOn != "":
-				status = "answered " + dateText(e.AnsweredOn) + ": " + capitalize(spaced(e.Result))
+				status = "answered " + dateText(e.AnsweredOn) + ": " + enumLabel("result", e.Result)
 			case e.RequestedOn == "":
 				status = "not requested"
 			case e.DueOn != "" && e.DueOn.Time().Before(now):
 				status += ", overdue since " + dateText(e.DueOn)
 			}
-			d.Enquiries = append(d.Enquiries, rowView{Title: capitalize(spaced(e.Agency)) + " (" + spaced(e.Stage) + ")", Detail: status})
+			d.Enquiries = append(d.Enquiries, rowView{ID: r.ID, Title: enumLabel("agency", e.Agency) + " (" + strings.ToLower(enumLabel("stage", e.Stage)) + ")", Detail: status})
 		case "referral":
 			var rf schema.Referral
 			if r.Decode(&rf) != nil {
 				continue
 			}
-			d.Referrals = append(d.Referrals, rowView{Title: rf.Need, Detail: capitalize(spaced(cmp.Or(rf.Status, rf.Decision, "identified")))})
+			detail := "identified " + dateText(rf.IdentifiedOn) + ", " + strings.ToLower(referralLabel("decision", cmp.Or(rf.Decision, "pending")))
+			if rf.Status != "" {
+				detail = referralLabel("status", rf.Status)
+				if rf.StatusOn != "" {
+					detail += " since " + dateText(rf.StatusOn)
+				}
+			}
+			d.Referrals = append(d.Referrals, rowView{ID: r.ID, Title: rf.Need, Detail: capitalize(detail)})
 		}
 	}
 	facts := newPolicyFacts()
@@ -162,9 +169,8 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 		asOf := localDate(now)
 		d.Policy = w.requirementsView(w.api.cfg.Policy.Requirements(f, asOf), asOf)
 	}
-	if d.Safety != nil {
-		d.Safety.Title = "Assessed " + dateText(schema.Date(d.Safety.Title))
-	}
+	d.Safety = safetyOf(cs, assessments, sessionOf(c).user, func(r syncer.LocalRecord) receipt { return receiptOf(r, now) })
+	d.Safety.CaseID = id
 	slices.SortFunc(d.Members, func(a, b memberView) int {
 		return cmp.Or(boolCmp(a.Child, b.Child), cmp.Compare(a.Name, b.Name))
 	})
@@ -174,6 +180,9 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 		vv := visitView{ID: v.ID, When: whenText(visitTime(v), now), Type: enumLabel("type", cmp.Or(str(v.Fields, "type"), str(v.Fields, "planned_type"))),
 			Outcome: enumLabel("outcome", str(v.Fields, "outcome")), Status: enumLabel("status", status), Signed: v.Signed,
 			Editable: !v.Signed && (status == "draft" || status == "planned"), Receipt: receiptOf(v, now), Amendments: amendments[v.ID]}
+		if status == "cancelled" {
+			vv.Cancelled, vv.Reason = true, str(v.Fields, "outcome_reason")
+		}
 		if status == "planned" && !v.Signed {
 			d.Planned = append(d.Planned, vv)
 			continue

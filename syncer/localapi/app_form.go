@@ -376,7 +376,9 @@ func plainMessage(label string, e *schema.Error) string {
 	msg := e.Message
 	if label != "" && e.Field != "" {
 		msg = strings.ReplaceAll(msg, e.Field, strings.ToLower(label))
-		msg = strings.ReplaceAll(msg, rootField(e.Field), strings.ToLower(label))
+		if root := rootField(e.Field); root != e.Field {
+			msg = strings.ReplaceAll(msg, root, strings.ToLower(label))
+		}
 	}
 	return sentence(msg)
 }

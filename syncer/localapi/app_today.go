@@ -24,6 +24,7 @@ type caseRow struct {
 	RoSH, RoSHLabel        string
 	Flags                  []chip
 	PlannedToday           int
+	PlannedVisits          []plannedRef // today's planned visits, to move or cancel
 	Drafts                 int
 	// The nearest home visit the visit policy asks for, in words: the most
 	// overdue one, else the open one due soonest (nearestDue).
@@ -40,6 +41,9 @@ type caseRow struct {
 	roshRank      int
 	family, given string
 }
+
+// plannedRef is a visit planned today, as Today links it.
+type plannedRef struct{ ID, At, Type string }
 
 type todayData struct {
 	Date         string
@@ -99,6 +103,7 @@ func (w *webApp) todayData(c *fiber.Ctx) (todayData, error) {
 		live[fr.CaseID][str(fr.Fields, "type")] = true
 	}
 	planned, drafts := map[string]int{}, map[string]int{}
+	plannedRefs := map[string][]plannedRef{}
 	y, m, dd := now.Local().Date()
 	for _, v := range visits {
 		switch str(v.Fields, "status") {
@@ -106,6 +111,8 @@ func (w *webApp) todayData(c *fiber.Ctx) (todayData, error) {
 			if t, err := time.Parse(time.RFC3339Nano, str(v.Fields, "planned_at")); err == nil {
 				if ty, tm, td := t.Local().Date(); ty == y && tm == m && td == dd {
 					planned[v.CaseID]++
+					plannedRefs[v.CaseID] = append(plannedRefs[v.CaseID], plannedRef{ID: v.ID, At: t.Local().Format("15:04"),
+						Type: enumLabel("type", str(v.Fields, "planned_type"))})
 				}
 			}
 		case "draft":
@@ -121,6 +128,8 @@ func (w *webApp) todayData(c *fiber.Ctx) (todayData, error) {
 		row := caseRow{ID: cr.ID, Name: cs.GivenName + " " + cs.FamilyName, CRN: cs.CRN, Address: cs.Address,
 			RoSH: cs.RoSH, RoSHLabel: enumLabel("rosh", cs.RoSH), roshRank: roshRank[cs.RoSH],
 			family: cs.FamilyName, given: cs.GivenName, PlannedToday: planned[cr.ID], Drafts: drafts[cr.ID]}
+		row.PlannedVisits = plannedRefs[cr.ID]
+		slices.SortFunc(row.PlannedVisits, func(a, b plannedRef) int { return cmp.Compare(a.At, b.At) })
 		if cs.NoFixedAbode {
 			row.Address = "No fixed abode"
 		}

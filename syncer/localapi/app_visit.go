@@ -109,6 +109,11 @@ func (w *webApp) visitTarget(c *fiber.Ctx) (visitData, syncer.LocalRecord, error
 	if err != nil {
 		return visitData{}, v, err
 	}
+	if !v.Signed && str(v.Fields, "status") == "cancelled" {
+		// Recording it would turn it back into a draft (app_visit_plan.go).
+		return visitData{}, v, schema.Errorf(schema.ECodeConflict, "status",
+			"This visit was cancelled, so it cannot be recorded. To see the person, schedule a new visit from the case page.")
+	}
 	cr, err := w.api.agent.Get(ctx, "case", v.CaseID)
 	if err != nil {
 		return visitData{}, v, err
