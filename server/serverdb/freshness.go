@@ -152,34 +152,35 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 	f := Freshness{Now: fmtTime(now), StaleDays: opts.StaleDays, From: opts.From, To: opts.To,
 		Teams: map[string]FreshnessGroup{}, Officers: map[string]FreshnessGroup{}, Devices: []DeviceFreshness{}, Visits: []VisitLatency{}}
 	// each applies fn to the figures a row adds to: total, team, officer.
-	teams, officers := map[string]*FreshnessGroup{}, map[string]*FreshnessGroup{}
+	teams, perUser := map[string]*FreshnessGroup{}, map[string]*FreshnessGroup{}
 	each := func(team, user string, fn func(g *FreshnessGroup)) {
 		fn(&f.Total)
 		if teams[team] == nil {
 			teams[team] = &FreshnessGroup{}
 		}
 		fn(teams[team])
-		if officers[user] == nil {
-			officers[user] = &FreshnessGroup{}
+		if perUser[user] == nil {
+			perUser[user] = &FreshnessGroup{}
 		}
-		fn(officers[user])
+		fn(perUser[user])
 	}
 	latency := map[string][]VisitLatency{} // "" total, "t:"+team, "u:"+user
 
 	err := db.view(ctx, func(tx *sql.Tx) error {
 		userTeam := map[string]string{}
 		names := map[string]string{}
-		rows, err := tx.QueryContext(ctx, `SELECT id, name, coalesce(team_id, '') FROM users`)
+		officers := map[string]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT id, name, coalesce(team_id, ''), role FROM users`)
 		if err != nil {
 			return fmt.Errorf("read users: %w", err)
 		}
 		for rows.Next() {
-			var id, name, team string
-			if err := rows.Scan(&id, &name, &team); err != nil {
+			var id, name, team, role string
+			if err := rows.Scan(&id, &name, &team, &role); err != nil {
 				rows.Close()
 				return fmt.Errorf("read users: %w", err)
 			}
-			userTeam[id], names[id] = team, name
+			userTeam[id], names[id], officers[id] = team, name, role == string(schema.RoleOfficer)
 		}
 		rows.Close()
 		inScope := func(user string) bool {
@@ -230,7 +231,7 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 		}
 
 		// Devices.
-		rows, err = tx.QueryContext(ctx, `SELECT id, user_id, name, app_version, last_sync_at, revoked_at, outbox_pending, outbox_reported_at
+		rows, err = tx.QueryContext(ctx, `SELECT id, user_id, name, app_version, last_sync_at, revoked_at, outbox_pending, outbox_reported_at, protocol
 			FROM devices ORDER BY user_id, id`)
 		if err != nil {
 			return fmt.Errorf("read devices: %w", err)
@@ -239,12 +240,17 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 		for rows.Next() {
 			var d DeviceFreshness
 			var revoked string
-			var pending int
-			if err := rows.Scan(&d.DeviceID, &d.UserID, &d.Name, &d.AppVersion, &d.LastSyncAt, &revoked, &pending, &d.OutboxReportedAt); err != nil {
+			var pending, protocol int
+			if err := rows.Scan(&d.DeviceID, &d.UserID, &d.Name, &d.AppVersion, &d.LastSyncAt, &revoked, &pending, &d.OutboxReportedAt, &protocol); err != nil {
 				rows.Close()
 				return fmt.Errorf("read devices: %w", err)
 			}
 			if !inScope(d.UserID) {
+				continue
+			}
+			// A supervisor's, admin's or auditor's device that never made a
+			// sync request is a browser sign-in, not a tablet.
+			if protocol == 0 && d.LastSyncAt == "" && !officers[d.UserID] {
 				continue
 			}
 			d.UserName, d.TeamID, d.Revoked = names[d.UserID], userTeam[d.UserID], revoked != ""
@@ -359,8 +365,8 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 		if teams[v.TeamID] == nil {
 			teams[v.TeamID] = &FreshnessGroup{}
 		}
-		if officers[v.SignedBy] == nil {
-			officers[v.SignedBy] = &FreshnessGroup{}
+		if perUser[v.SignedBy] == nil {
+			perUser[v.SignedBy] = &FreshnessGroup{}
 		}
 	}
 	f.Total.Latency = latencyStats(latency[""])
@@ -368,7 +374,7 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 		g.Latency = latencyStats(latency["t:"+id])
 		f.Teams[id] = finishGroup(*g)
 	}
-	for id, g := range officers {
+	for id, g := range perUser {
 		g.Latency = latencyStats(latency["u:"+id])
 		f.Officers[id] = finishGroup(*g)
 	}
