@@ -40,6 +40,10 @@ const (
 	// HeaderClockSkew carries the device's last measured clock skew in
 	// milliseconds (server minus device), for the server's device list.
 	HeaderClockSkew = "Doorstep-Clock-Skew"
+	// HeaderOutboxPending carries how many changes wait in the device's
+	// outbox when it sends a push or pull, for the supervisors' freshness
+	// view. Optional: an older app does not send it.
+	HeaderOutboxPending = "Doorstep-Outbox-Pending"
 )
 
 // Body size limits, enforced by the server (413 beyond them).

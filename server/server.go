@@ -191,6 +191,8 @@ func (s *Server) routes() {
 	admin.Get("/devices", s.listDevices)
 	admin.Post("/devices/:id/revoke", s.revokeDevice)
 	s.complianceRoutes(v1) // before the /:path catch-alls
+	s.freshnessRoutes(v1)
+	s.reviewRoutes(v1)
 
 	v1.Get("/:path", s.authed, s.listRecords)
 	v1.Get("/:path/:id", s.authed, s.getRecord)

@@ -42,6 +42,9 @@ func deviceInfo(c *fiber.Ctx, protocol int) serverdb.DeviceInfo {
 	if v, err := strconv.ParseInt(c.Get(schema.HeaderClockSkew), 10, 64); err == nil {
 		info.ClockSkewMs, info.HasSkew = v, true
 	}
+	if v, err := strconv.Atoi(c.Get(schema.HeaderOutboxPending)); err == nil && v >= 0 {
+		info.OutboxPending, info.HasOutbox = v, true
+	}
 	return info
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -88,6 +89,17 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 	h.Set(schema.HeaderDeviceID, a.deviceID)
 	if a.hasSkew.Load() {
 		h.Set(schema.HeaderClockSkew, strconv.FormatInt(a.skewMs.Load(), 10))
+	}
+	if strings.HasPrefix(path, "/v1/sync/") {
+		// The supervisors' freshness view shows what waits on each tablet.
+		var pending int
+		if a.db.View(ctx, func(tx *devicedb.Tx) error {
+			var err error
+			pending, _, err = tx.CountOutbox(ctx)
+			return err
+		}) == nil {
+			h.Set(schema.HeaderOutboxPending, strconv.Itoa(pending))
+		}
 	}
 	if token != "" {
 		h.Set("Authorization", "Bearer "+token)

@@ -39,6 +39,11 @@ type DeviceInfo struct {
 	Schema      int
 	ClockSkewMs int64
 	HasSkew     bool
+	// OutboxPending is how many changes wait in the tablet's outbox
+	// (header Doorstep-Outbox-Pending); HasOutbox is false when the device
+	// did not say (an older app), and the stored figure is left alone.
+	OutboxPending int
+	HasOutbox     bool
 }
 
 // Login registers (or recognises) the device for user u and issues a new
@@ -268,10 +273,13 @@ func (db *DB) TouchDevice(ctx context.Context, deviceID string, info DeviceInfo,
 			app_version = CASE WHEN ? = '' THEN app_version ELSE ? END,
 			protocol = CASE WHEN ? = 0 THEN protocol ELSE ? END,
 			schema = CASE WHEN ? = 0 THEN schema ELSE ? END,
-			clock_skew_ms = CASE WHEN ? THEN ? ELSE clock_skew_ms END
+			clock_skew_ms = CASE WHEN ? THEN ? ELSE clock_skew_ms END,
+			outbox_pending = CASE WHEN ? THEN ? ELSE outbox_pending END,
+			outbox_reported_at = CASE WHEN ? THEN ? ELSE outbox_reported_at END
 			WHERE id = ?`,
 			tx.nowText, lastSync, lastSync, info.AppVersion, info.AppVersion, info.Protocol, info.Protocol,
-			info.Schema, info.Schema, info.HasSkew, info.ClockSkewMs, deviceID)
+			info.Schema, info.Schema, info.HasSkew, info.ClockSkewMs,
+			info.HasOutbox, info.OutboxPending, info.HasOutbox, tx.nowText, deviceID)
 		if err != nil {
 			return fmt.Errorf("touch device: %w", err)
 		}

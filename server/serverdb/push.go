@@ -506,6 +506,9 @@ func (a *applier) reject(m schema.Mutation, res schema.MutationResult, err error
 	if err := a.logMutation(m, schema.StatusRejected, e, nil); err != nil {
 		return res, err
 	}
+	if err := a.keepSetAside(m); err != nil { // review.go
+		return res, err
+	}
 	// For a record the device may see, say what the server holds, so the
 	// device shows that rather than the refused value (the refused change
 	// stays listed, set aside, on the device). Nothing of a record out of

@@ -1,0 +1,439 @@
+package serverdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"doorstep/schema"
+)
+
+// Measure 9, freshness (docs/compliance.md): devices not synced for N days,
+// changes waiting on tablets, set-aside mutations, and how long signed
+// visits took to reach the server.
+
+// FreshnessOptions narrows and parameterises Freshness.
+type FreshnessOptions struct {
+	// StaleDays: a device whose last sync is more than this many days (of
+	// 24 hours) before now, or that never synced, is stale. At least 1.
+	StaleDays int
+	// OfficerID keeps one user's devices, set-aside mutations and signed
+	// visits ("" for all in scope).
+	OfficerID string
+	// From and To bound the signed visits by the UTC day of signed_at
+	// (both included; "" for no bound).
+	From, To schema.Date
+}
+
+// DeviceFreshness is one device's row.
+type DeviceFreshness struct {
+	DeviceID   string `json:"device_id"`
+	Name       string `json:"name"`
+	UserID     string `json:"user_id"`
+	UserName   string `json:"user_name"`
+	TeamID     string `json:"team_id"`
+	AppVersion string `json:"app_version,omitempty"`
+	Revoked    bool   `json:"revoked"`
+	LastSyncAt string `json:"last_sync_at"`
+	// DaysSinceSync is whole days since the last sync (null: never synced).
+	DaysSinceSync *int `json:"days_since_sync"`
+	// Stale: not revoked, and never synced or last synced more than
+	// StaleDays ago.
+	Stale bool `json:"stale"`
+	// OutboxPending is what the device last said waits in its outbox (null:
+	// it never said; an older app), at OutboxReportedAt.
+	OutboxPending    *int   `json:"outbox_pending"`
+	OutboxReportedAt string `json:"outbox_reported_at,omitempty"`
+	// SetAsideOpen counts the mutations from this device that were set
+	// aside and not yet decided; SetAsideTotal all it ever had set aside.
+	SetAsideOpen  int `json:"set_aside_open"`
+	SetAsideTotal int `json:"set_aside_total"`
+}
+
+// IDList is a count with the ids behind it.
+type IDList struct {
+	N   int      `json:"n"`
+	IDs []string `json:"ids"`
+}
+
+func (l *IDList) add(id string) { l.N++; l.IDs = append(l.IDs, id) }
+
+// LatencyStats summarises seconds from signing to arrival. Min, median,
+// p90 and max are null when there is no visit. The median of an even
+// count is the mean of the middle two; p90 is the nearest rank
+// (the ceil(0.9 n)-th smallest). MinVisit, P90Visit and MaxVisit name the
+// visit at that rank.
+type LatencyStats struct {
+	N             int      `json:"n"`
+	MinSeconds    *float64 `json:"min_seconds"`
+	MedianSeconds *float64 `json:"median_seconds"`
+	P90Seconds    *float64 `json:"p90_seconds"`
+	MaxSeconds    *float64 `json:"max_seconds"`
+	MinVisit      string   `json:"min_visit,omitempty"`
+	P90Visit      string   `json:"p90_visit,omitempty"`
+	MaxVisit      string   `json:"max_visit,omitempty"`
+	VisitIDs      []string `json:"visit_ids"`
+}
+
+// FreshnessGroup is the figures of the total, a team or an officer.
+type FreshnessGroup struct {
+	Devices      IDList `json:"devices"`       // active (not revoked) devices
+	StaleDevices IDList `json:"stale_devices"` // of which stale
+	// OutboxPending sums what the reporting devices said waits on them;
+	// NotReporting lists the active devices that never said (older apps).
+	OutboxPending int          `json:"outbox_pending"`
+	NotReporting  IDList       `json:"not_reporting"`
+	SetAsideOpen  IDList       `json:"set_aside_open"` // mutation ids
+	SetAsideTotal int          `json:"set_aside_total"`
+	Latency       LatencyStats `json:"signed_to_server"`
+}
+
+// VisitLatency is one signed visit: when it was signed on the device and
+// when its signed state first reached the server.
+type VisitLatency struct {
+	VisitID   string `json:"visit_id"`
+	CaseID    string `json:"case_id"`
+	SignedBy  string `json:"signed_by"`
+	TeamID    string `json:"team_id"`
+	DeviceID  string `json:"device_id,omitempty"`
+	SignedAt  string `json:"signed_at"`
+	ArrivedAt string `json:"arrived_at"`
+	// ArrivedFrom says where ArrivedAt comes from: "sign" (the audit event
+	// of the push that signed it) or "received_at" (no such event, as for a
+	// seeded record: the record's first arrival).
+	ArrivedFrom string  `json:"arrived_from"`
+	Seconds     float64 `json:"seconds"`
+}
+
+// Freshness is measure 9.
+type Freshness struct {
+	Now       string                    `json:"now"`
+	StaleDays int                       `json:"stale_days"`
+	From      schema.Date               `json:"from,omitempty"`
+	To        schema.Date               `json:"to,omitempty"`
+	Total     FreshnessGroup            `json:"total"`
+	Teams     map[string]FreshnessGroup `json:"teams"`
+	Officers  map[string]FreshnessGroup `json:"officers"`
+	Devices   []DeviceFreshness         `json:"devices"`
+	// Visits are the signed visits behind the latency figures, slowest
+	// first.
+	Visits []VisitLatency `json:"visits"`
+}
+
+// CaseIDs returns the cases whose records the answer shows (the signed
+// visits'), for the audit event.
+func (f Freshness) CaseIDs() []string {
+	ids := make([]string, 0, len(f.Visits))
+	for _, v := range f.Visits {
+		ids = append(ids, v.CaseID)
+	}
+	out := uniq(ids)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// Freshness computes measure 9 over the actor's scope: a supervisor's team
+// (its users' devices and set-aside mutations, its cases' signed visits),
+// everything for an admin or auditor. Officers are refused. It does not
+// audit; the caller records the view with f.CaseIDs().
+func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions) (Freshness, error) {
+	if err := requireQueueReader(actor); err != nil {
+		return Freshness{}, schema.Errorf(schema.ECodeForbidden, "", "only a supervisor, an admin or an auditor may see the compliance measures")
+	}
+	if opts.StaleDays < 1 {
+		return Freshness{}, schema.Errorf(schema.ECodeInvalid, "stale_days", "stale_days must be at least 1, not %d", opts.StaleDays)
+	}
+	now := db.now().UTC()
+	f := Freshness{Now: fmtTime(now), StaleDays: opts.StaleDays, From: opts.From, To: opts.To,
+		Teams: map[string]FreshnessGroup{}, Officers: map[string]FreshnessGroup{}, Devices: []DeviceFreshness{}, Visits: []VisitLatency{}}
+	// each applies fn to the figures a row adds to: total, team, officer.
+	teams, perUser := map[string]*FreshnessGroup{}, map[string]*FreshnessGroup{}
+	each := func(team, user string, fn func(g *FreshnessGroup)) {
+		fn(&f.Total)
+		if teams[team] == nil {
+			teams[team] = &FreshnessGroup{}
+		}
+		fn(teams[team])
+		if perUser[user] == nil {
+			perUser[user] = &FreshnessGroup{}
+		}
+		fn(perUser[user])
+	}
+	latency := map[string][]VisitLatency{} // "" total, "t:"+team, "u:"+user
+
+	err := db.view(ctx, func(tx *sql.Tx) error {
+		userTeam := map[string]string{}
+		names := map[string]string{}
+		officers := map[string]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT id, name, coalesce(team_id, ''), role FROM users`)
+		if err != nil {
+			return fmt.Errorf("read users: %w", err)
+		}
+		for rows.Next() {
+			var id, name, team, role string
+			if err := rows.Scan(&id, &name, &team, &role); err != nil {
+				rows.Close()
+				return fmt.Errorf("read users: %w", err)
+			}
+			userTeam[id], names[id], officers[id] = team, name, role == string(schema.RoleOfficer)
+		}
+		rows.Close()
+		inScope := func(user string) bool {
+			if opts.OfficerID != "" && user != opts.OfficerID {
+				return false
+			}
+			return actor.Role != schema.RoleSupervisor || userTeam[user] == actor.TeamID
+		}
+
+		// Set-aside mutations per device and user.
+		type counts struct{ open, total int }
+		perDevice := map[string]*counts{}
+		cond, args := setAsideScope(actor)
+		rows, err = tx.QueryContext(ctx, `SELECT m.mutation_id, m.device_id, m.user_id, coalesce(s.decision, '') FROM mutations m
+			LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id WHERE m.status = 'rejected' AND `+cond+` ORDER BY m.received_at, m.mutation_id`, args...)
+		if err != nil {
+			return fmt.Errorf("read set-aside mutations: %w", err)
+		}
+		for rows.Next() {
+			var id, dev, user, decision string
+			if err := rows.Scan(&id, &dev, &user, &decision); err != nil {
+				rows.Close()
+				return fmt.Errorf("read set-aside mutations: %w", err)
+			}
+			if !inScope(user) {
+				continue
+			}
+			c := perDevice[dev]
+			if c == nil {
+				c = &counts{}
+				perDevice[dev] = c
+			}
+			c.total++
+			open := decision == ""
+			if open {
+				c.open++
+			}
+			each(userTeam[user], user, func(g *FreshnessGroup) {
+				g.SetAsideTotal++
+				if open {
+					g.SetAsideOpen.add(id)
+				}
+			})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		// Devices.
+		rows, err = tx.QueryContext(ctx, `SELECT id, user_id, name, app_version, last_sync_at, revoked_at, outbox_pending, outbox_reported_at, protocol
+			FROM devices ORDER BY user_id, id`)
+		if err != nil {
+			return fmt.Errorf("read devices: %w", err)
+		}
+		stale := now.Add(-time.Duration(opts.StaleDays) * 24 * time.Hour)
+		for rows.Next() {
+			var d DeviceFreshness
+			var revoked string
+			var pending, protocol int
+			if err := rows.Scan(&d.DeviceID, &d.UserID, &d.Name, &d.AppVersion, &d.LastSyncAt, &revoked, &pending, &d.OutboxReportedAt, &protocol); err != nil {
+				rows.Close()
+				return fmt.Errorf("read devices: %w", err)
+			}
+			if !inScope(d.UserID) {
+				continue
+			}
+			// A supervisor's, admin's or auditor's device that never made a
+			// sync request is a browser sign-in, not a tablet.
+			if protocol == 0 && d.LastSyncAt == "" && !officers[d.UserID] {
+				continue
+			}
+			d.UserName, d.TeamID, d.Revoked = names[d.UserID], userTeam[d.UserID], revoked != ""
+			if d.LastSyncAt != "" {
+				days := int(now.Sub(parseTime(d.LastSyncAt)) / (24 * time.Hour))
+				d.DaysSinceSync = &days
+			}
+			d.Stale = !d.Revoked && (d.LastSyncAt == "" || parseTime(d.LastSyncAt).Before(stale))
+			if pending >= 0 {
+				p := pending
+				d.OutboxPending = &p
+			}
+			if c := perDevice[d.DeviceID]; c != nil {
+				d.SetAsideOpen, d.SetAsideTotal = c.open, c.total
+			}
+			f.Devices = append(f.Devices, d)
+			if d.Revoked {
+				continue
+			}
+			each(d.TeamID, d.UserID, func(g *FreshnessGroup) {
+				g.Devices.add(d.DeviceID)
+				if d.Stale {
+					g.StaleDevices.add(d.DeviceID)
+				}
+				if d.OutboxPending != nil {
+					g.OutboxPending += *d.OutboxPending
+				} else {
+					g.NotReporting.add(d.DeviceID)
+				}
+			})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		// Signed visits: signed_at on the device, and the first arrival of
+		// the signed state (the audit event of the push that signed it).
+		arrivals := map[string][2]string{} // visit id -> at, device
+		acond, aargs, err := scopeFilter(actor, "case_id")
+		if err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT record_id, at, device_id FROM audit
+			WHERE entity = 'visit' AND action IN ('sign', 'create_signed') AND `+acond+` ORDER BY id`, aargs...)
+		if err != nil {
+			return fmt.Errorf("read sign events: %w", err)
+		}
+		for rows.Next() {
+			var id, at, dev string
+			if err := rows.Scan(&id, &at, &dev); err != nil {
+				rows.Close()
+				return fmt.Errorf("read sign events: %w", err)
+			}
+			if _, ok := arrivals[id]; !ok {
+				arrivals[id] = [2]string{at, dev}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		visits, err := scopedRows(ctx, tx, actor, "visit", "signed = 1")
+		if err != nil {
+			return err
+		}
+		for _, r := range visits {
+			var v struct {
+				SignedAt schema.Timestamp `json:"signed_at"`
+				SignedBy string           `json:"signed_by"`
+			}
+			if err := json.Unmarshal([]byte(r.fieldsText), &v); err != nil {
+				return fmt.Errorf("visit %s: %w", r.id, err)
+			}
+			signed, err := v.SignedAt.Time()
+			if err != nil {
+				continue // unreadable signed_at: no latency to give
+			}
+			if opts.OfficerID != "" && v.SignedBy != opts.OfficerID {
+				continue
+			}
+			day := schema.DateOf(signed)
+			if (opts.From != "" && day < opts.From) || (opts.To != "" && day > opts.To) {
+				continue
+			}
+			vl := VisitLatency{VisitID: r.id, CaseID: r.caseID, SignedBy: v.SignedBy, TeamID: userTeam[v.SignedBy],
+				SignedAt: fmtTime(signed), ArrivedAt: r.receivedAt, ArrivedFrom: "received_at"}
+			if a, ok := arrivals[r.id]; ok {
+				vl.ArrivedAt, vl.DeviceID, vl.ArrivedFrom = a[0], a[1], "sign"
+			}
+			vl.Seconds = parseTime(vl.ArrivedAt).Sub(signed).Seconds()
+			f.Visits = append(f.Visits, vl)
+		}
+		return nil
+	})
+	if err != nil {
+		return f, err
+	}
+	slices.SortStableFunc(f.Visits, func(a, b VisitLatency) int {
+		if a.Seconds != b.Seconds {
+			if a.Seconds > b.Seconds {
+				return -1
+			}
+			return 1
+		}
+		return cmpString(a.VisitID, b.VisitID)
+	})
+	for _, v := range f.Visits {
+		latency[""] = append(latency[""], v)
+		latency["t:"+v.TeamID] = append(latency["t:"+v.TeamID], v)
+		latency["u:"+v.SignedBy] = append(latency["u:"+v.SignedBy], v)
+		if teams[v.TeamID] == nil {
+			teams[v.TeamID] = &FreshnessGroup{}
+		}
+		if perUser[v.SignedBy] == nil {
+			perUser[v.SignedBy] = &FreshnessGroup{}
+		}
+	}
+	f.Total.Latency = latencyStats(latency[""])
+	for id, g := range teams {
+		g.Latency = latencyStats(latency["t:"+id])
+		f.Teams[id] = finishGroup(*g)
+	}
+	for id, g := range perUser {
+		g.Latency = latencyStats(latency["u:"+id])
+		f.Officers[id] = finishGroup(*g)
+	}
+	f.Total = finishGroup(f.Total)
+	return f, nil
+}
+
+// finishGroup makes empty id lists [] rather than null.
+func finishGroup(g FreshnessGroup) FreshnessGroup {
+	for _, l := range []*IDList{&g.Devices, &g.StaleDevices, &g.NotReporting, &g.SetAsideOpen} {
+		if l.IDs == nil {
+			l.IDs = []string{}
+		}
+	}
+	if g.Latency.VisitIDs == nil {
+		g.Latency.VisitIDs = []string{}
+	}
+	return g
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// latencyStats computes the figures of vs (any order).
+func latencyStats(vs []VisitLatency) LatencyStats {
+	s := LatencyStats{N: len(vs), VisitIDs: []string{}}
+	if len(vs) == 0 {
+		return s
+	}
+	sorted := slices.Clone(vs)
+	slices.SortStableFunc(sorted, func(a, b VisitLatency) int {
+		if a.Seconds != b.Seconds {
+			if a.Seconds < b.Seconds {
+				return -1
+			}
+			return 1
+		}
+		return cmpString(a.VisitID, b.VisitID)
+	})
+	for _, v := range sorted {
+		s.VisitIDs = append(s.VisitIDs, v.VisitID)
+	}
+	n := len(sorted)
+	f := func(x float64) *float64 { return &x }
+	s.MinSeconds, s.MinVisit = f(sorted[0].Seconds), sorted[0].VisitID
+	s.MaxSeconds, s.MaxVisit = f(sorted[n-1].Seconds), sorted[n-1].VisitID
+	if n%2 == 1 {
+		s.MedianSeconds = f(sorted[n/2].Seconds)
+	} else {
+		s.MedianSeconds = f((sorted[n/2-1].Seconds + sorted[n/2].Seconds) / 2)
+	}
+	rank := (9*n+9)/10 - 1 // ceil(0.9 n), in integers
+	s.P90Seconds, s.P90Visit = f(sorted[rank].Seconds), sorted[rank].VisitID
+	return s
+}

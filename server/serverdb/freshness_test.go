@@ -1,0 +1,182 @@
+package serverdb
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+)
+
+func signedVisitAt(signer, signedAt string) map[string]json.RawMessage {
+	m := signedVisit(signer)
+	m["signed_at"], _ = json.Marshal(signedAt)
+	return m
+}
+
+// TestFreshness checks measure 9 on a hand-built set: team A has asha's
+// tablet (last sync 10 days ago, 3 waiting), a second tablet of asha's
+// that never synced, ben's tablet (synced yesterday, an old app that does
+// not report its outbox) and a revoked one of ben's; team B has carl's.
+func TestFreshness(t *testing.T) {
+	f := newReviewFixture(t)
+	ctx := context.Background()
+	day := 24 * time.Hour
+	asha, ben, carl := f.actor(f.asha, f.ashaDev), f.actor(f.ben, f.benDev), f.actor(f.carl, f.carlDev)
+	for _, d := range []struct {
+		u  schema.User
+		id string
+	}{{f.asha, "dev-asha2"}, {f.ben, "dev-ben2"}} {
+		if _, err := f.db.Login(ctx, d.u, d.id, DeviceInfo{}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.db.RevokeDevice(ctx, f.admin, "dev-ben2"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Signed visits: asha's arrive 30 min, 60 min and 24.5 h after
+	// signing, ben's 10 min after.
+	v1, v2, v3, vb := schema.NewID(), schema.NewID(), schema.NewID(), schema.NewID()
+	f.push(t, asha, mutation("visit", v1, f.ashaCase, stamp(1, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-23T09:30:00Z")))
+	f.push(t, ben, mutation("visit", vb, f.benCase, stamp(1, f.benDev), signedVisitAt(f.ben.ID, "2026-11-23T09:50:00Z")))
+	f.clock.Add(30 * time.Minute)
+	f.push(t, asha, mutation("visit", v2, f.ashaCase, stamp(2, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-23T09:30:00Z")))
+	f.clock.Add(day - 30*time.Minute) // 11-24 10:00
+	// v3 is a draft first, signed later: its arrival is the signing push.
+	f.push(t, asha, mutation("visit", v3, f.ashaCase, stamp(3, f.ashaDev), visitFields("draft")))
+	f.clock.Add(30 * time.Minute)
+	f.push(t, asha, mutation("visit", v3, f.ashaCase, stamp(4, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-23T10:00:00Z")))
+
+	// Set aside: two of asha's (one dismissed), one of ben's, one of carl's.
+	out := func(a Actor, dev string) schema.Mutation {
+		return mutation("visit", schema.NewID(), f.carlCase, stamp(5, dev), raw("status", "planned"))
+	}
+	if a := f.actor(f.carl, f.carlDev); a.TeamID == f.teamA.ID {
+		t.Fatal("carl must be in team B")
+	}
+	a1, a2, b1 := out(asha, f.ashaDev), out(asha, f.ashaDev), out(ben, f.benDev)
+	f.push(t, asha, a1, a2)
+	f.push(t, ben, b1)
+	f.push(t, carl, mutation("visit", schema.NewID(), f.ashaCase, stamp(5, f.carlDev), raw("status", "planned")))
+	if _, err := f.db.ResolveSetAside(ctx, f.actor(f.sue, ""), a1.ID, SetAsideDecision{Decision: SetAsideDismissed, Reason: "wrong case"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Syncs: asha 11-24 10:30 (3 waiting), ben 12-03 10:30 (no header),
+	// carl 12-04 10:30 (5 waiting); now is 12-04 10:30.
+	if err := f.db.TouchDevice(ctx, f.ashaDev, DeviceInfo{OutboxPending: 3, HasOutbox: true}, true); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(9 * day)
+	if err := f.db.TouchDevice(ctx, f.benDev, DeviceInfo{}, true); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(day)
+	if err := f.db.TouchDevice(ctx, f.carlDev, DeviceInfo{OutboxPending: 5, HasOutbox: true}, true); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := f.db.Freshness(ctx, f.actor(f.sue, ""), FreshnessOptions{StaleDays: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(l IDList) []string { return l.IDs }
+	if g := got.Total; g.Devices.N != 3 || g.StaleDevices.N != 2 || g.OutboxPending != 3 || g.NotReporting.N != 2 ||
+		g.SetAsideOpen.N != 2 || g.SetAsideTotal != 3 {
+		t.Errorf("total = %+v", g)
+	}
+	if want := []string{"dev-asha", "dev-asha2"}; !reflect.DeepEqual(ids(got.Total.StaleDevices), want) {
+		t.Errorf("stale = %v, want %v", ids(got.Total.StaleDevices), want)
+	}
+	if want := []string{a2.ID, b1.ID}; !sameSet(ids(got.Total.SetAsideOpen), want) {
+		t.Errorf("set aside open = %v, want %v", ids(got.Total.SetAsideOpen), want)
+	}
+	if len(got.Teams) != 1 || got.Teams[f.teamA.ID].Devices.N != 3 {
+		t.Errorf("teams = %+v, want team A only", got.Teams)
+	}
+	if _, ok := got.Officers[f.carl.ID]; ok {
+		t.Errorf("carl in sue's answer")
+	}
+	oa := got.Officers[f.asha.ID]
+	if oa.Devices.N != 2 || oa.StaleDevices.N != 2 || oa.OutboxPending != 3 || oa.SetAsideOpen.N != 1 || oa.SetAsideTotal != 2 {
+		t.Errorf("asha = %+v", oa)
+	}
+	// Latency: team [600, 1800, 3600, 88200] s.
+	lat := got.Total.Latency
+	if lat.N != 4 || *lat.MinSeconds != 600 || *lat.MedianSeconds != 2700 || *lat.P90Seconds != 88200 || *lat.MaxSeconds != 88200 ||
+		lat.MinVisit != vb || lat.P90Visit != v3 || lat.MaxVisit != v3 {
+		t.Errorf("team latency = %+v (min %v median %v p90 %v max %v)", lat, *lat.MinSeconds, *lat.MedianSeconds, *lat.P90Seconds, *lat.MaxSeconds)
+	}
+	if al := oa.Latency; al.N != 3 || *al.MedianSeconds != 3600 || *al.P90Seconds != 88200 || *al.MinSeconds != 1800 {
+		t.Errorf("asha latency = %+v", al)
+	}
+	if len(got.Visits) != 4 || got.Visits[0].VisitID != v3 || got.Visits[0].ArrivedFrom != "sign" || got.Visits[0].DeviceID != f.ashaDev ||
+		got.Visits[0].ArrivedAt != "2026-11-24T10:30:00.000Z" || got.Visits[3].VisitID != vb {
+		t.Errorf("visits = %+v", got.Visits)
+	}
+	if want := []string{f.ashaCase, f.benCase}; !sameSet(got.CaseIDs(), want) {
+		t.Errorf("case ids = %v", got.CaseIDs())
+	}
+	devs := map[string]DeviceFreshness{}
+	for _, d := range got.Devices {
+		devs[d.DeviceID] = d
+	}
+	if len(devs) != 4 {
+		t.Errorf("devices = %d, want 4 (revoked listed)", len(devs))
+	}
+	if d := devs["dev-asha"]; d.DaysSinceSync == nil || *d.DaysSinceSync != 10 || !d.Stale || d.OutboxPending == nil || *d.OutboxPending != 3 ||
+		d.SetAsideOpen != 1 || d.SetAsideTotal != 2 {
+		t.Errorf("dev-asha = %+v", d)
+	}
+	if d := devs["dev-ben"]; d.DaysSinceSync == nil || *d.DaysSinceSync != 1 || d.Stale || d.OutboxPending != nil {
+		t.Errorf("dev-ben = %+v", d)
+	}
+	if d := devs["dev-asha2"]; d.DaysSinceSync != nil || !d.Stale {
+		t.Errorf("dev-asha2 = %+v", d)
+	}
+	if d := devs["dev-ben2"]; !d.Revoked || d.Stale {
+		t.Errorf("dev-ben2 = %+v", d)
+	}
+
+	// Officer and period filters; the admin sees team B too.
+	got, _ = f.db.Freshness(ctx, f.actor(f.sue, ""), FreshnessOptions{StaleDays: 7, OfficerID: f.ben.ID})
+	if got.Total.Devices.N != 1 || got.Total.Latency.N != 1 || got.Total.SetAsideTotal != 1 {
+		t.Errorf("ben only = %+v", got.Total)
+	}
+	got, _ = f.db.Freshness(ctx, f.actor(f.sue, ""), FreshnessOptions{StaleDays: 30, From: "2026-11-24", To: "2026-11-30"})
+	if got.Total.StaleDevices.N != 1 || got.Total.Latency.N != 0 || got.Total.Latency.MedianSeconds != nil {
+		t.Errorf("30 days, no visits in period = %+v", got.Total)
+	}
+	got, _ = f.db.Freshness(ctx, f.admin, FreshnessOptions{StaleDays: 7})
+	if got.Total.OutboxPending != 8 || got.Total.SetAsideTotal != 4 || len(got.Teams) != 2 {
+		t.Errorf("admin total = %+v, teams %d", got.Total, len(got.Teams))
+	}
+	if _, err := f.db.Freshness(ctx, asha, FreshnessOptions{StaleDays: 7}); schema.ErrorCode(err) != schema.ECodeForbidden {
+		t.Errorf("officer: %v, want forbidden", err)
+	}
+	if _, err := f.db.Freshness(ctx, f.admin, FreshnessOptions{}); schema.ErrorCode(err) != schema.ECodeInvalid {
+		t.Errorf("stale_days 0: %v, want invalid", err)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[string]int{}
+	for _, s := range a {
+		m[s]++
+	}
+	for _, s := range b {
+		m[s]--
+	}
+	for _, n := range m {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
