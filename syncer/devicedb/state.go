@@ -76,7 +76,7 @@ func (tx *Tx) SetState(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// Wipe erases every record, every outbox row, the tokens, the user, the
+// Wipe erases every record, every outbox row and decision, the tokens, the user, the
 // offline verifiers (password and PIN) and the cursor: what a revoked
 // device must forget. The device id and the server address stay, so the
 // tablet can be handed back.
@@ -84,6 +84,7 @@ func (tx *Tx) Wipe(ctx context.Context) error {
 	for _, q := range []string{
 		"DELETE FROM records",
 		"DELETE FROM outbox",
+		"DELETE FROM outbox_log",
 		"DELETE FROM sync_state WHERE key IN ('user', 'access_token', 'refresh_token', 'cursor', 'verifier', " +
 			"'pin_verifier', 'pin_failures', 'pin_disabled')",
 	} {
