@@ -29,8 +29,8 @@ func pinControls(optional bool) []*control {
 		label = "PIN for unlocking this tablet (optional)"
 	}
 	return []*control{
-		{Name: "pin", Label: label, Hint: pinHint, Kind: "password", Autocomplete: "new-password"},
-		{Name: "pin_confirm", Label: "The same PIN again", Kind: "password", Autocomplete: "new-password"},
+		{Name: "pin", Label: label, Hint: pinHint, Kind: "password", Autocomplete: "new-password", Numeric: true},
+		{Name: "pin_confirm", Label: "The same PIN again", Kind: "password", Autocomplete: "new-password", Numeric: true},
 	}
 }
 

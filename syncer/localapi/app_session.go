@@ -223,7 +223,7 @@ func (w *webApp) renderSignIn(c *fiber.Ctx, status int, d signInData) error {
 			return err
 		}
 		d.PINSet, d.PINDisabled = pin.Set, pin.Disabled
-		d.PINForm.Controls = []*control{{Name: "pin", Label: "PIN", Kind: "password", Autocomplete: "off"}}
+		d.PINForm.Controls = []*control{{Name: "pin", Label: "PIN", Kind: "password", Autocomplete: "off", Numeric: true}}
 		d.PINForm.attachErrors()
 	} else {
 		d.Form.Controls = append(d.Form.Controls, pinControls(true)...)
