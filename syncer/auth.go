@@ -107,14 +107,21 @@ func (a *Agent) Unlock(ctx context.Context, username, password string) (schema.U
 	if u.Username != username || !checkPassword(verifier, password) {
 		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "", "wrong username or password")
 	}
+	if err := a.resetPINFailures(ctx); err != nil {
+		return schema.User{}, fmt.Errorf("unlock: %w", err)
+	}
 	return *u, nil
 }
 
-// Logout forgets the tokens. The local records, the outbox and the offline
-// verifier stay.
+// Logout forgets the tokens and the PIN. The local records, the outbox and
+// the password's offline verifier stay; a PIN is set again after the next
+// online sign-in.
 func (a *Agent) Logout(ctx context.Context) error {
 	return a.db.Update(ctx, func(tx *devicedb.Tx) error {
 		if err := tx.SetState(ctx, devicedb.KeyAccessToken, ""); err != nil {
+			return err
+		}
+		if err := setPINState(ctx, tx, "", 0, false); err != nil {
 			return err
 		}
 		return tx.SetState(ctx, devicedb.KeyRefreshToken, "")

@@ -196,6 +196,11 @@ func (a *Agent) storeResults(ctx context.Context, entries []devicedb.OutboxEntry
 					if err := tx.ApplyCurrent(ctx, e.Entity, e.RecordID, r.Current); err != nil {
 						return err
 					}
+					// Kept so that discarding the change later knows the
+					// record already shows the server's values.
+					if err := tx.SetOutboxCurrent(ctx, r.MutationID, r.Current); err != nil {
+						return err
+					}
 				}
 				c.Rejected++
 			default:

@@ -24,6 +24,12 @@ type Write struct {
 	ID     string                     `json:"id,omitempty"`
 	CaseID string                     `json:"case_id,omitempty"`
 	Fields map[string]json.RawMessage `json:"fields"`
+
+	// resend: the officer sends a set-aside change again (Retry, KeepMine):
+	// queue it even when the tablet already shows its values, and, for a
+	// record the server has never had, send every field so it can be
+	// created.
+	resend bool
 }
 
 // Put creates (id "" makes a new UUIDv7; an unknown id creates with that id)
@@ -139,6 +145,8 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 			return schema.Record{}, err
 		}
 	}
+	// A resent change to a record the server has never had must create it.
+	newOnServer := creating || (w.resend && existing.Version == 0 && existing.ReceivedAt.IsZero())
 	if creating {
 		if err := a.checkNewCase(ctx, tx, spec, &w); err != nil {
 			return schema.Record{}, err
@@ -152,10 +160,10 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 			return schema.Record{}, schema.Errorf(schema.ECodeSigned, "id", "signed visits cannot be changed; add an amendment")
 		}
 	}
-	if err := spec.CheckWriter(user.Role, w.Fields, creating); err != nil {
+	if err := spec.CheckWriter(user.Role, w.Fields, newOnServer); err != nil {
 		return schema.Record{}, err
 	}
-	if !creating && unchanged(existing.Fields, w.Fields) {
+	if !creating && !w.resend && unchanged(existing.Fields, w.Fields) {
 		return existing.Record, nil // nothing to send
 	}
 	merged := make(map[string]json.RawMessage, len(existing.Fields)+len(w.Fields))
@@ -169,7 +177,7 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 			merged[k] = v
 		}
 	}
-	if creating {
+	if newOnServer {
 		if err := spec.CheckCreate(merged); err != nil {
 			return schema.Record{}, err
 		}
@@ -178,6 +186,12 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 		return schema.Record{}, err
 	}
 	mutFields := w.Fields
+	if newOnServer && !creating {
+		if err := spec.CheckWriter(user.Role, merged, true); err != nil {
+			return schema.Record{}, err
+		}
+		mutFields = merged
+	}
 	if spec.IsSigned(merged) {
 		switch spec.Name {
 		case "visit":
@@ -208,7 +222,15 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 	}
 	m := schema.Mutation{ID: schema.NewID(), Entity: w.Entity, RecordID: w.ID, CaseID: w.CaseID,
 		Fields: mutFields, Clock: clock, DeviceTime: now}
-	if err := tx.AppendOutbox(ctx, m); err != nil {
+	before := make(map[string]json.RawMessage, len(mutFields))
+	for k := range mutFields {
+		if v, ok := existing.Fields[k]; ok {
+			before[k] = v
+		} else {
+			before[k] = json.RawMessage("null")
+		}
+	}
+	if err := tx.AppendChange(ctx, m, before); err != nil {
 		return schema.Record{}, err
 	}
 	return rec, nil

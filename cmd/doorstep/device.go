@@ -24,7 +24,7 @@ type deviceCmd struct {
 	action         string // "", login, sync, status
 
 	server, data, addr, logLevel string
-	interval                     time.Duration
+	interval, lockAfter          time.Duration
 	username, password           string
 	asJSON                       bool
 
@@ -54,6 +54,7 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	case "":
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API")
 		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background")
+		fs.DurationVar(&c.lockAfter, "lock-after", 5*time.Minute, "lock the officer's app after this long without use")
 	case "login":
 		fs.StringVar(&c.username, "username", "", "the officer's username")
 		fs.StringVar(&c.password, "password", "", "the password (or DOORSTEP_PASSWORD; asked on the terminal when empty)")
@@ -164,7 +165,7 @@ func orDash(s string) string {
 
 func (c *deviceCmd) runAgent(ctx context.Context) error {
 	log, _ := newLogger(c.stderr, c.logLevel)
-	c.api = localapi.New(c.agent, localapi.Config{Addr: c.addr, Logger: log})
+	c.api = localapi.New(c.agent, localapi.Config{Addr: c.addr, Logger: log, LockAfter: c.lockAfter})
 	if err := c.api.Start(); err != nil {
 		return err
 	}

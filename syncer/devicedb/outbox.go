@@ -31,26 +31,49 @@ type OutboxEntry struct {
 	Error      *schema.Error   `json:"error,omitempty"`
 	Attempts   int             `json:"attempts"`
 	CreatedAt  time.Time       `json:"created_at"`
+	// Current is the server's values of the fields, from the answer that
+	// set the change aside (nil when it gave none).
+	Current map[string]json.RawMessage `json:"current,omitempty"`
+	// Before is the tablet's values that the change replaced (null for a
+	// field the record did not have; nil for rows written before it was
+	// kept).
+	Before map[string]json.RawMessage `json:"before,omitempty"`
 }
 
 // AppendOutbox appends a mutation as pending. Call it in the transaction of
 // the local change it carries.
 func (tx *Tx) AppendOutbox(ctx context.Context, m schema.Mutation) error {
+	return tx.AppendChange(ctx, m, nil)
+}
+
+// AppendChange is AppendOutbox that also keeps the values the change
+// replaced on the tablet (before), so that discarding it, if the server
+// sets it aside, can put them back.
+func (tx *Tx) AppendChange(ctx context.Context, m schema.Mutation, before map[string]json.RawMessage) error {
 	fields, err := json.Marshal(m.Fields)
 	if err != nil {
 		return fmt.Errorf("append mutation %s: %w", m.ID, err)
 	}
+	prev := ""
+	if before != nil {
+		b, err := json.Marshal(before)
+		if err != nil {
+			return fmt.Errorf("append mutation %s: %w", m.ID, err)
+		}
+		prev = string(b)
+	}
 	_, err = tx.exec(ctx, `INSERT INTO outbox
-		(mutation_id, entity, record_id, case_id, fields, clock, device_time, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Entity, m.RecordID, m.CaseID, string(fields), m.Clock.String(), formatTime(m.DeviceTime), formatTime(tx.now))
+		(mutation_id, entity, record_id, case_id, fields, clock, device_time, created_at, before)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Entity, m.RecordID, m.CaseID, string(fields), m.Clock.String(), formatTime(m.DeviceTime), formatTime(tx.now), prev)
 	if err != nil {
 		return fmt.Errorf("append mutation %s: %w", m.ID, err)
 	}
 	return nil
 }
 
-const outboxColumns = `seq, mutation_id, entity, record_id, case_id, fields, clock, device_time, status, error, attempts, created_at`
+const outboxColumns = `seq, mutation_id, entity, record_id, case_id, fields, clock, device_time, status, error, attempts, created_at,
+	current, before`
 
 func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxEntry, error) {
 	rows, err := tx.tx.QueryContext(ctx, q, args...)
@@ -61,10 +84,20 @@ func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxE
 	out := []OutboxEntry{}
 	for rows.Next() {
 		var e OutboxEntry
-		var fields, deviceTime, errText, created string
+		var fields, deviceTime, errText, created, current, before string
 		if err := rows.Scan(&e.Seq, &e.MutationID, &e.Entity, &e.RecordID, &e.CaseID, &fields, &e.Clock,
-			&deviceTime, &e.Status, &errText, &e.Attempts, &created); err != nil {
+			&deviceTime, &e.Status, &errText, &e.Attempts, &created, &current, &before); err != nil {
 			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		for _, kv := range []struct {
+			text string
+			to   *map[string]json.RawMessage
+		}{{current, &e.Current}, {before, &e.Before}} {
+			if kv.text != "" {
+				if err := json.Unmarshal([]byte(kv.text), kv.to); err != nil {
+					return nil, fmt.Errorf("read outbox %s: %w", e.MutationID, err)
+				}
+			}
 		}
 		e.Fields = json.RawMessage(fields)
 		e.DeviceTime, e.CreatedAt = parseTime(deviceTime), parseTime(created)

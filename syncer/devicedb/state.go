@@ -22,6 +22,11 @@ const (
 	KeyVerifier       = "verifier" // offline unlock: a slow hash of the password
 	KeyUpdateRequired = "update_required"
 	KeyRevoked        = "revoked"
+	// Offline unlock by PIN: a slow hash of the PIN, the wrong tries since
+	// the last right one, and "1" once too many turned the PIN off.
+	KeyPINVerifier = "pin_verifier"
+	KeyPINFailures = "pin_failures"
+	KeyPINDisabled = "pin_disabled"
 )
 
 // State returns the value of key, or "" when it is not set.
@@ -71,14 +76,17 @@ func (tx *Tx) SetState(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// Wipe erases every record, every outbox row, the tokens, the user, the
-// offline verifier and the cursor: what a revoked device must forget. The
-// device id and the server address stay, so the tablet can be handed back.
+// Wipe erases every record, every outbox row and decision, the tokens, the user, the
+// offline verifiers (password and PIN) and the cursor: what a revoked
+// device must forget. The device id and the server address stay, so the
+// tablet can be handed back.
 func (tx *Tx) Wipe(ctx context.Context) error {
 	for _, q := range []string{
 		"DELETE FROM records",
 		"DELETE FROM outbox",
-		"DELETE FROM sync_state WHERE key IN ('user', 'access_token', 'refresh_token', 'cursor', 'verifier')",
+		"DELETE FROM outbox_log",
+		"DELETE FROM sync_state WHERE key IN ('user', 'access_token', 'refresh_token', 'cursor', 'verifier', " +
+			"'pin_verifier', 'pin_failures', 'pin_disabled')",
 	} {
 		if _, err := tx.tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("wipe: %w", err)

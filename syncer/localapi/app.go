@@ -61,7 +61,7 @@ func newWebApp(api *API) *webApp {
 	w := &webApp{api: api, pages: map[string]*template.Template{}, static: map[string][]byte{},
 		sessions: newSessionStore()}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
-	for _, name := range []string{"signin", "today", "case", "member", "visit", "schedule", "conflicts", "error",
+	for _, name := range []string{"signin", "today", "case", "member", "visit", "schedule", "conflicts", "pin", "error",
 		"safety", "visitplan", "enquiry", "referral"} {
 		t := template.New(name).Funcs(templateFuncs)
 		template.Must(t.ParseFS(webFS, "web/templates/layout.html", "web/templates/"+name+".html"))
@@ -101,6 +101,7 @@ func (api *API) appRoutes() {
 	app.Get(pathSignIn, w.page(w.signInPage))
 	app.Post(pathSignIn, w.page(w.signIn))
 	app.Post("/app/unlock", w.page(w.unlock))
+	app.Post("/app/unlock/pin", w.page(w.unlockWithPIN))
 
 	g := app.Group("/app", w.appAuth)
 	g.Post("/lock", w.page(w.lock))
@@ -135,6 +136,12 @@ func (api *API) appRoutes() {
 	g.Post("/visits/:vid/amend", w.page(w.amendVisit))
 	g.Get("/conflicts", w.page(w.conflictsPage))
 	g.Post("/conflicts/:cid/resolve", w.page(w.resolveConflict))
+	g.Post("/conflicts/:cid/keep-mine", w.page(w.keepMine))
+	g.Post("/outbox/:mid/discard", w.page(w.discardChange))
+	g.Post("/outbox/:mid/retry", w.page(w.retryChange))
+	g.Get("/pin", w.page(w.pinPage))
+	g.Post("/pin", w.page(w.savePIN))
+	g.Post("/pin/remove", w.page(w.removePIN))
 }
 
 func (w *webApp) serveStatic(c *fiber.Ctx) error {
@@ -397,6 +404,7 @@ func ago(now, t time.Time) string {
 }
 
 var templateFuncs = template.FuncMap{
+	"maxPINFailures": func() int { return syncer.MaxPINFailures },
 	"plural": func(n int, one, many string) string {
 		if n == 1 {
 			return fmt.Sprintf("%d %s", n, one)

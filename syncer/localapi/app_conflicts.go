@@ -23,9 +23,13 @@ import (
 const pathConflicts = "/app/conflicts"
 
 type setAsideView struct {
+	MutationID                         string
 	What, CaseName, CaseID, Link, When string
 	Tried                              []rowView
 	Reason                             string
+	// NewOnServer: the server never had the record, so discarding the
+	// change removes it from the tablet.
+	NewOnServer bool
 }
 
 type conflictView struct {
@@ -34,12 +38,14 @@ type conflictView struct {
 	Server, ServerBy, ServerWhen                    string
 	AmendLink                                       string // record_signed: the amend form, prefilled
 	CanKeepServer                                   bool
+	CanKeepMine                                     bool // lww_lost: write the officer's value again
 }
 
 type conflictsData struct {
-	SetAside []setAsideView
-	Open     []conflictView
-	Resolved int
+	SetAside  []setAsideView
+	Open      []conflictView
+	Resolved  int
+	Decisions []decisionView // app_setaside.go
 }
 
 // entityWords names an entity for the officer.
@@ -134,7 +140,7 @@ func (w *webApp) conflictsPage(c *fiber.Ctx) error {
 		if o.Status != "rejected" {
 			continue
 		}
-		sv := setAsideView{What: entityText(o.Entity), CaseID: o.CaseID, CaseName: caseName(o.CaseID),
+		sv := setAsideView{MutationID: o.MutationID, What: entityText(o.Entity), CaseID: o.CaseID, CaseName: caseName(o.CaseID),
 			Link: recordLink(o.Entity, o.RecordID, o.CaseID), When: clockText(o.CreatedAt, now), Reason: rejectionText(o.Error)}
 		var fields map[string]json.RawMessage
 		json.Unmarshal(o.Fields, &fields)
@@ -145,6 +151,9 @@ func (w *webApp) conflictsPage(c *fiber.Ctx) error {
 		slices.Sort(names)
 		for _, k := range names {
 			sv.Tried = append(sv.Tried, rowView{Title: labelOf(o.Entity, k).label, Detail: shownValue(o.Entity, k, fields[k])})
+		}
+		if r, err := w.api.agent.Get(ctx, o.Entity, o.RecordID); err == nil {
+			sv.NewOnServer = r.Version == 0 && r.ReceivedAt.IsZero()
 		}
 		d.SetAside = append(d.SetAside, sv)
 	}
@@ -170,7 +179,7 @@ func (w *webApp) conflictsPage(c *fiber.Ctx) error {
 			Reason: conflictReasonText(cf.Reason),
 			Mine:   shownValue(cf.RecordEntity, cf.Field, mine), MineBy: w.personName(c, cf.LosingAuthor), MineWhen: hlcText(cf.LosingClock, now),
 			Server: shownValue(cf.RecordEntity, cf.Field, server), ServerBy: w.personName(c, cf.WinningAuthor), ServerWhen: hlcText(cf.WinningClock, now),
-			CanKeepServer: true}
+			CanKeepServer: true, CanKeepMine: cf.Reason == "lww_lost"}
 		if cf.Reason == "record_signed" && cf.RecordEntity == "visit" && isAmendable(cf.Field) {
 			q := url.Values{"amend_field": {cf.Field}, "amend_value": {cv.Mine}}
 			if cv.Mine == "(no answer)" {
@@ -179,6 +188,9 @@ func (w *webApp) conflictsPage(c *fiber.Ctx) error {
 			cv.AmendLink = "/app/visits/" + url.PathEscape(cf.RecordID) + "?" + q.Encode() + "#amend"
 		}
 		d.Open = append(d.Open, cv)
+	}
+	if d.Decisions, err = w.decisions(c, caseName); err != nil {
+		return err
 	}
 	return w.render(c, fiber.StatusOK, "conflicts", view{Title: "Conflicts and changes set aside", Data: d})
 }

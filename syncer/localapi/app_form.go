@@ -34,6 +34,7 @@ type control struct {
 	Error        string
 	Autocomplete string
 	Section      string // a heading shown before the control
+	Numeric      bool   // a digits-only field (a PIN): the number keypad
 }
 
 // formView is a form's controls, values and errors.

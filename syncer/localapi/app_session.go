@@ -130,7 +130,7 @@ func tokensEqual(a, b string) bool {
 // post behind the session's CSRF token. A session idle for longer than
 // Config.LockAfter is locked: the officer unlocks it with their password.
 func (w *webApp) appAuth(c *fiber.Ctx) error {
-	if p := c.Path(); strings.HasPrefix(p, "/app/static/") || p == pathSignIn || p == "/app/unlock" {
+	if p := c.Path(); strings.HasPrefix(p, "/app/static/") || p == pathSignIn || p == "/app/unlock" || p == "/app/unlock/pin" {
 		return c.Next()
 	}
 	sess, locked := w.sessions.use(c.Cookies(sessionCookie), w.api.cfg.Now(), w.api.cfg.LockAfter)
@@ -178,6 +178,10 @@ type signInData struct {
 	Next     string
 	Locked   bool
 	Form     formView
+	// The PIN (app_pin.go): on the unlock page, its own form when one is
+	// set, or a notice when wrong tries turned it off.
+	PINSet, PINDisabled bool
+	PINForm             formView
 }
 
 // GET /app/signin: the sign-in form on a tablet nobody has signed in on
@@ -211,11 +215,20 @@ func (w *webApp) renderSignIn(c *fiber.Ctx, status int, d signInData) error {
 		{Name: "username", Label: "Username", Kind: "text", Value: username, Autocomplete: "username"},
 		{Name: "password", Label: "Password", Kind: "password", Autocomplete: "current-password"},
 	}
-	d.Form.attachErrors()
 	title := "Sign in"
 	if d.Mode == "unlock" {
 		title = "Unlock"
+		pin, err := w.api.agent.PIN(c.UserContext())
+		if err != nil {
+			return err
+		}
+		d.PINSet, d.PINDisabled = pin.Set, pin.Disabled
+		d.PINForm.Controls = []*control{{Name: "pin", Label: "PIN", Kind: "password", Autocomplete: "off", Numeric: true}}
+		d.PINForm.attachErrors()
+	} else {
+		d.Form.Controls = append(d.Form.Controls, pinControls(true)...)
 	}
+	d.Form.attachErrors()
 	return w.render(c, status, "signin", view{Title: title, Data: d})
 }
 
@@ -241,6 +254,10 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 	}
 	if password == "" {
 		d.Form.addError("password", "Enter your password.")
+	}
+	pin, pinConfirm := strings.TrimSpace(form.Get("pin")), strings.TrimSpace(form.Get("pin_confirm"))
+	if mode == "signin" && (pin != "" || pinConfirm != "") {
+		checkNewPIN(&d.Form, pin, pinConfirm)
 	}
 	if len(d.Form.Errors) > 0 {
 		return w.renderSignIn(c, fiber.StatusUnprocessableEntity, d)
@@ -275,16 +292,38 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 		}
 		return w.renderSignIn(c, status, d)
 	}
-	sess := w.sessions.create(user, w.api.cfg.Now(), w.api.cfg.LockAfter)
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: sess.token, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
-	if mode == "signin" {
-		// Bring the caseload down now, so Today is not empty; a slow
-		// network carries on in the background.
-		if done, _ := w.syncSoon(3 * time.Second); !done {
-			w.sessions.setFlash(sess, "Your caseload is still arriving from the server; it will appear here as it comes.")
+	if mode != "signin" {
+		return w.startSession(c, user, d.Next)
+	}
+	var flash []string
+	if pin != "" {
+		if err := w.api.agent.SetPIN(c.UserContext(), password, pin); err != nil {
+			w.api.log.Warn("web app: set the PIN at sign-in", "err", err)
+			flash = append(flash, "Your PIN could not be set; set it again on the PIN page.")
+		} else {
+			flash = append(flash, "Your PIN is set: you can unlock with it or with your password.")
 		}
 	}
+	// Bring the caseload down now, so Today is not empty; a slow network
+	// carries on in the background.
+	if done, _ := w.syncSoon(3 * time.Second); !done {
+		flash = append(flash, "Your caseload is still arriving from the server; it will appear here as it comes.")
+	}
+	sess := w.startSessionCookie(c, user)
+	w.sessions.setFlash(sess, strings.Join(flash, " "))
 	return redirect(c, d.Next)
+}
+
+// startSession opens an unlocked session for user and goes to next.
+func (w *webApp) startSession(c *fiber.Ctx, user schema.User, next string) error {
+	w.startSessionCookie(c, user)
+	return redirect(c, next)
+}
+
+func (w *webApp) startSessionCookie(c *fiber.Ctx, user schema.User) *appSession {
+	sess := w.sessions.create(user, w.api.cfg.Now(), w.api.cfg.LockAfter)
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: sess.token, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
+	return sess
 }
 
 // POST /app/lock: lock now.

@@ -1,0 +1,65 @@
+package localapi
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"doorstep/schema"
+)
+
+type pinBody struct {
+	Password string `json:"password"`
+	PIN      string `json:"pin"`
+}
+
+// GET /v1/pin: whether a PIN is set, turned off, and the tries left.
+func (api *API) pinState(c *fiber.Ctx) error {
+	st, err := api.agent.PIN(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+// PUT /v1/pin {password, pin}: set or change the PIN; the password proves
+// who is setting it.
+func (api *API) setPIN(c *fiber.Ctx) error {
+	var b pinBody
+	if err := decode(c, &b); err != nil {
+		return err
+	}
+	if b.Password == "" {
+		return schema.Errorf(schema.ECodeRequired, "password", "password is required to set a PIN")
+	}
+	if err := api.agent.SetPIN(c.UserContext(), b.Password, b.PIN); err != nil {
+		return err
+	}
+	return api.pinState(c)
+}
+
+// DELETE /v1/pin: remove the PIN; only the password unlocks.
+func (api *API) clearPIN(c *fiber.Ctx) error {
+	if err := api.agent.ClearPIN(c.UserContext()); err != nil {
+		return err
+	}
+	return api.pinState(c)
+}
+
+// POST /v1/unlock/pin {pin}: offline unlock with the PIN. A wrong PIN is
+// 401 with the tries left in the message; a PIN turned off (or none set) is
+// 403: unlock with the password.
+func (api *API) unlockPIN(c *fiber.Ctx) error {
+	var b struct {
+		PIN string `json:"pin"`
+	}
+	if err := decode(c, &b); err != nil {
+		return err
+	}
+	if b.PIN == "" {
+		return schema.Errorf(schema.ECodeRequired, "pin", "pin is required")
+	}
+	u, st, err := api.agent.UnlockPIN(c.UserContext(), b.PIN)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": u, "pin": st})
+}
