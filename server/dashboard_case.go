@@ -213,7 +213,12 @@ func caseTables(pc *panelCtx, cf *caseFile, today schema.Date) []*table {
 		Columns: []column{{Key: "when", Label: "When"}, {Key: "type", Label: "Type"}, {Key: "status", Label: "Status"},
 			{Key: "outcome", Label: "Outcome"}, {Key: "f2f", Label: "Face to face"}, {Key: "by", Label: "Officer"},
 			{Key: "amendments", Label: "Amendments", Num: true}}}
-	for _, v := range r.Visits {
+	// Newest first: what a supervisor looks for.
+	vs := slices.Clone(r.Visits)
+	slices.SortStableFunc(vs, func(a, b schema.Visit) int {
+		return cmp.Compare(cmp.Or(b.StartedAt, b.PlannedAt), cmp.Or(a.StartedAt, a.PlannedAt))
+	})
+	for _, v := range vs {
 		when := string(cmp.Or(v.StartedAt, v.PlannedAt))
 		if len(when) > 16 {
 			when = strings.Replace(when[:16], "T", " ", 1)
@@ -404,6 +409,9 @@ func (cf *caseFile) show(key string, v json.RawMessage) string {
 	}
 	switch t := x.(type) {
 	case string:
+		if strings.HasSuffix(key, "_at") && isDay(t) {
+			return strings.Replace(t, "T", " ", 1) // the device's own time and offset, as recorded
+		}
 		switch key {
 		case "officer_id", "signed_by":
 			return cf.name(t)

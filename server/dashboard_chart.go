@@ -51,7 +51,7 @@ func chartMax(pts []point, percent bool) float64 {
 
 // trendChart draws one vertical bar per week, oldest on the left.
 func trendChart(title string, pts []point, percent bool) template.HTML {
-	const w, h, left, bottom, top = 320.0, 120.0, 30.0, 18.0, 8.0
+	const w, h, left, bottom, top = 320.0, 120.0, 36.0, 18.0, 8.0
 	var b strings.Builder
 	var alt []string
 	for _, p := range pts {
@@ -66,7 +66,11 @@ func trendChart(title string, pts []point, percent bool) template.HTML {
 	plotH := h - bottom - top
 	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="%s"/>`, left, h-bottom, w, h-bottom, chartInk)
 	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="%s" stroke-dasharray="2 3"/>`, left, top, w, top, chartGrid)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="10" text-anchor="end" fill="%s">%s</text>`, left-3, top+4, chartInk, fmtValue(mx, percent))
+	maxLabel := fmt.Sprintf("%g", mx)
+	if percent {
+		maxLabel = "100%"
+	}
+	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="10" text-anchor="end" fill="%s">%s</text>`, left-3, top+4, chartInk, maxLabel)
 	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="10" text-anchor="end" fill="%s">0</text>`, left-3, h-bottom+3, chartInk)
 	if n := len(pts); n > 0 {
 		slot := (w - left) / float64(n)

@@ -244,13 +244,13 @@ func (s *Server) dashSignIn(c *fiber.Ctx) error {
 		d.Error, d.ErrorField = "The dashboard is for supervisors, admins and auditors. Officers use the Doorstep app on their tablet.", "username"
 		return s.dashSignInRender(c, fiber.StatusForbidden, d)
 	}
-	now := s.cfg.Now()
 	tok, err := s.dashSessionToken(u)
 	if err != nil {
 		return err
 	}
 	c.Cookie(&fiber.Cookie{Name: dashCookie, Value: tok, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
-		Secure: c.Protocol() == "https", Expires: now.Add(dashSessionTTL)})
+		// Max-Age, not Expires: the browser's clock need not agree with ours.
+		Secure: c.Protocol() == "https", MaxAge: int(dashSessionTTL / time.Second)})
 	c.ClearCookie(dashPreCookie)
 	return c.Redirect(d.Next, fiber.StatusSeeOther)
 }

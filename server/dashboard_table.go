@@ -62,6 +62,13 @@ type header struct {
 // prepare sorts t by the page's sort (when it names one of t's columns)
 // and makes its headers' links, which keep the filters.
 func (t *table) prepare(f *filters, path string) {
+	for _, r := range t.Rows {
+		for i := range r {
+			if isDay(r[i].Text) && r[i].Mark == "" {
+				r[i].Mark = "nowrap" // a date never breaks at its hyphens
+			}
+		}
+	}
 	t.sortCol = -1
 	if tid, col, ok := strings.Cut(f.Sort, "."); ok && tid == t.ID {
 		for i, c := range t.Columns {
@@ -195,4 +202,17 @@ func tablesOrCSV(c *fiber.Ctx, f *filters, path, name string, tables ...*table) 
 		return true, sendCSV(c, name, tables...)
 	}
 	return false, nil
+}
+
+// isDay reports whether s starts with a YYYY-MM-DD date.
+func isDay(s string) bool {
+	if len(s) < 10 {
+		return false
+	}
+	for i := 0; i < 10; i++ {
+		if (i == 4 || i == 7) != (s[i] == '-') || (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) {
+			return false
+		}
+	}
+	return true
 }

@@ -3,13 +3,16 @@ package server
 import (
 	"context"
 	"doorstep/schema"
+	"doorstep/schema/synth"
 	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -141,7 +144,7 @@ func TestDashboardSignIn(t *testing.T) {
 			cookie = c
 		}
 	}
-	for _, want := range []string{"HttpOnly", "SameSite=Strict", "path=/dashboard", "expires="} {
+	for _, want := range []string{"HttpOnly", "SameSite=Strict", "path=/dashboard", "max-age=43200"} {
 		if !strings.Contains(strings.ToLower(cookie), strings.ToLower(want)) {
 			t.Errorf("session cookie %q lacks %s", cookie, want)
 		}
@@ -545,5 +548,72 @@ func TestDashboardPages(t *testing.T) {
 	p = b.get("/dashboard/measures/first-home-visits?" + period + "&risk=low")
 	if strings.Contains(p.body, ">D000001<") {
 		t.Errorf("a high-RoSH case on the low-RoSH page")
+	}
+}
+
+// synthServer is a server over a synthetic team (invented people), its
+// clock at synth.DefaultNow, and its supervisor.
+func synthServer(tb testing.TB, o synth.Options) (*Server, schema.User) {
+	tb.Helper()
+	ctx := context.Background()
+	clock := &testClock{t: synth.DefaultNow}
+	srv, err := Open(ctx, Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Now: clock.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	ds := synth.Generate(o)
+	admin := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
+	db := srv.DB()
+	for _, tm := range ds.Teams {
+		if err := db.CreateTeam(ctx, admin, tm); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	var sup schema.User
+	for _, u := range ds.Users {
+		if err := db.CreateUser(ctx, admin, u, pw); err != nil {
+			tb.Fatal(err)
+		}
+		if u.Role == schema.RoleSupervisor && sup.ID == "" {
+			sup = u
+		}
+	}
+	if err := db.Seed(ctx, admin, ds.Records); err != nil {
+		tb.Fatal(err)
+	}
+	return srv, sup
+}
+
+// BenchmarkDashboardRender renders the overview (four panels, each with
+// its weekly trend over a 90-day period) for a supervisor of a 10-officer
+// team with 500 cases and two years of history, through the handlers.
+func BenchmarkDashboardRender(b *testing.B) {
+	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	tok, err := srv.dashSessionToken(sup)
+	if err != nil {
+		b.Fatal(err)
+	}
+	get := func(b *testing.B, path string) int {
+		req := httptest.NewRequest("GET", path, nil)
+		req.AddCookie(&http.Cookie{Name: dashCookie, Value: tok})
+		res, err := srv.App().Test(req, -1)
+		if err != nil || res.StatusCode != 200 {
+			b.Fatalf("GET %s: %v %v", path, err, res.Status)
+		}
+		n, _ := io.Copy(io.Discard, res.Body)
+		return int(n)
+	}
+	b.Logf("overview: %d bytes", get(b, "/dashboard/"))
+	for _, c := range []struct{ name, path string }{
+		{"overview", "/dashboard/"},
+		{"measure", "/dashboard/measures/first-home-visits"},
+		{"overdue", "/dashboard/overdue"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				get(b, c.path)
+			}
+		})
 	}
 }
