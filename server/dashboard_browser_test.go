@@ -62,6 +62,26 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 	}
 	officers := text("#officers tbody")
 	shoot("02-dashboard")
+	// Nothing came from anywhere but this server; the portrait page does
+	// not scroll sideways (wide tables scroll inside their own box); the
+	// first Tab reaches the skip link.
+	urls, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`performance.getEntriesByType("resource").map(e => e.name)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range urls {
+		if !strings.HasPrefix(u, base+"/") {
+			t.Errorf("the page fetched %s", u)
+		}
+	}
+	do("portrait", chromedp.EmulateViewport(800, 1280))
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 800 {
+		t.Errorf("at 800 px wide the page is %d px wide (%v)", w, err)
+	}
+	do("landscape", chromedp.EmulateViewport(1280, 800), chromedp.KeyEvent("\t"))
+	if cls, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.className`)); err != nil || cls != "skip" {
+		t.Errorf("the first Tab focuses %q (%v), want the skip link", cls, err)
+	}
 
 	// The officers table's CSV, fetched with this browser's session: the
 	// same officers as the page.
