@@ -159,6 +159,15 @@ func (s *Server) dashOfficer(c *fiber.Ctx) error {
 		return err
 	}
 	id := c.Params("id")
+	// The page's officer is in the filters too (its links carry it), so
+	// choosing another officer, or all of them, in the filter bar goes
+	// where it says.
+	if c.Request().URI().QueryArgs().Has("officer") && f.Officer != id && !wantsCSV(c) {
+		if f.Officer == "" {
+			return c.Redirect(f.Link(dashPrefix+"/"), fiber.StatusSeeOther)
+		}
+		return c.Redirect(f.Link(dashPrefix+"/officers/"+f.Officer), fiber.StatusSeeOther)
+	}
 	u, err := s.db.UserByID(c.UserContext(), id)
 	if err != nil || u.Role != schema.RoleOfficer || (actor.Role == schema.RoleSupervisor && u.TeamID != actor.TeamID) {
 		return errorf(schema.ECodeNotFound, "id", "no officer %q in your scope", id)

@@ -59,9 +59,11 @@ type panelCtx struct {
 
 // caseHref and officerHref link to the drill-down pages, keeping the
 // filters.
-func (pc *panelCtx) caseHref(id string) string    { return pc.F.Link(dashPrefix + "/cases/" + id) }
-func (pc *panelCtx) officerHref(id string) string { return pc.F.Link(dashPrefix + "/officers/" + id) }
-func (pc *panelCtx) visitHref(id string) string   { return pc.F.Link(dashPrefix + "/visits/" + id) }
+func (pc *panelCtx) caseHref(id string) string { return pc.F.Link(dashPrefix + "/cases/" + id) }
+func (pc *panelCtx) officerHref(id string) string {
+	return pc.F.linkWith(dashPrefix+"/officers/"+id, "officer", id)
+}
+func (pc *panelCtx) visitHref(id string) string { return pc.F.Link(dashPrefix + "/visits/" + id) }
 
 // panelView is a built panel.
 type panelView struct {

@@ -541,8 +541,18 @@ func TestDashboardPages(t *testing.T) {
 	mustStatus(t, "no such page", b.get("/dashboard/nope"), 404)
 	// Filters are kept across links.
 	p := b.get("/dashboard/?" + period + "&risk=high")
-	if !strings.Contains(p.body, "/dashboard/officers/"+e.users["asha"].ID+"?from=2026-09-01&amp;risk=high&amp;to=2026-10-31") {
+	asha := e.users["asha"].ID
+	if !strings.Contains(p.body, "/dashboard/officers/"+asha+"?from=2026-09-01&amp;officer="+asha+"&amp;risk=high&amp;to=2026-10-31") {
 		t.Errorf("the officer link drops the filters")
+	}
+	// On an officer's page, the filter bar's officer goes where it says.
+	p = b.get("/dashboard/officers/" + asha + "?" + period + "&officer=" + e.users["ben"].ID)
+	if p.status != 303 || p.header.Get("Location") != "/dashboard/officers/"+e.users["ben"].ID+"?from=2026-09-01&officer="+e.users["ben"].ID+"&to=2026-10-31" {
+		t.Errorf("another officer chosen: %d %s", p.status, p.header.Get("Location"))
+	}
+	p = b.get("/dashboard/officers/" + asha + "?" + period + "&officer=")
+	if p.status != 303 || p.header.Get("Location") != "/dashboard/?from=2026-09-01&to=2026-10-31" {
+		t.Errorf("all officers chosen: %d %s", p.status, p.header.Get("Location"))
 	}
 	// A case that passes no filter is not on the filtered measure page.
 	p = b.get("/dashboard/measures/first-home-visits?" + period + "&risk=low")
