@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"slices"
+	"sync"
 
 	"doorstep/server/compliance"
 )
@@ -110,10 +111,25 @@ type apart struct {
 }
 
 // buildPanels builds every panel, and draws its charts.
+// The panels only read pc, so they are built side by side: on a
+// two-core machine the overview takes about half the time.
 func buildPanels(pc *panelCtx) []*panelView {
-	out := make([]*panelView, 0, len(panels))
-	for _, p := range panels {
-		out = append(out, buildPanel(p, pc))
+	out := make([]*panelView, len(panels))
+	panics := make([]any, len(panels))
+	var wg sync.WaitGroup
+	for i, p := range panels {
+		wg.Go(func() {
+			// A panic goes back to the request's goroutine, where the
+			// recover middleware answers it, rather than ending the server.
+			defer func() { panics[i] = recover() }()
+			out[i] = buildPanel(p, pc)
+		})
+	}
+	wg.Wait()
+	for i, r := range panics {
+		if r != nil {
+			panic(fmt.Sprintf("dashboard panel %s: %v", panels[i].Slug, r))
+		}
 	}
 	return out
 }
