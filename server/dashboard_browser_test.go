@@ -45,6 +45,27 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 		t.Fatalf("after sign-in: %s", got)
 	}
 
+	// A longer period, chosen in the filter bar.
+	do("filter the period", chromedp.SetValue(chromedp.CSS("#f-from"), "2026-05-01"), chromedp.Click(chromedp.CSS("#apply")))
+	// The old page has cards too: wait for the new address first (an
+	// evaluation cut off by the navigation is simply tried again).
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" ? location.search : ""`))
+		if err == nil && strings.Contains(loc, "from=2026-05-01") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the filtered page did not come: %q %v", loc, err)
+		}
+	}
+	do("wait for the cards", chromedp.WaitVisible(chromedp.CSS(".cards")))
+	if got := location(); !strings.Contains(got, "from=2026-05-01") {
+		t.Fatalf("after filtering: %s", got)
+	}
+	if p := text(".period"); !strings.Contains(p, "2026-05-01 to 2026-11-23") {
+		t.Fatalf("period: %s", p)
+	}
+
 	// The team's figures, with their charts.
 	team := text("#scope")
 	for _, id := range []string{"first-home-visits", "overdue", "contacts", "enquiries"} {
@@ -170,7 +191,10 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 	shoot("05-visit")
 
 	// The print page for a supervision meeting.
-	do("open the print page", chromedp.Navigate(base+"/dashboard/print"), chromedp.WaitVisible(chromedp.CSS(".print-cards")))
+	do("open the print page", chromedp.Click(chromedp.CSS(`.nav a[href^="/dashboard/print"]`)), chromedp.WaitVisible(chromedp.CSS(".print-cards")))
+	if p := text(".period"); !strings.Contains(p, "2026-05-01 to 2026-11-23") {
+		t.Errorf("the print page lost the filters: %s", p)
+	}
 	if h := text("h1"); h != "Supervision meeting: "+team {
 		t.Errorf("print page: %q", h)
 	}
