@@ -45,6 +45,7 @@ type Server struct {
 	log     *slog.Logger
 	secret  []byte
 	limiter *loginLimiter
+	dash    *dashboard // the supervisors' HTML dashboard (dashboard.go)
 
 	mu sync.Mutex
 	ln net.Listener
@@ -198,6 +199,8 @@ func (s *Server) routes() {
 	v1.Get("/:path/:id", s.authed, s.getRecord)
 	v1.Post("/:path", s.authed, s.createRecord)
 	v1.Patch("/:path/:id", s.authed, s.patchRecord)
+
+	s.dashboardRoutes()
 
 	app.Use(func(c *fiber.Ctx) error {
 		return schema.Errorf(schema.ECodeNotFound, "", "no such endpoint: %s %s", c.Method(), c.Path())

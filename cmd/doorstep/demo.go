@@ -97,6 +97,7 @@ func (c *demoCmd) printBanner(logins []demoLogin, officer demoLogin, rep syncer.
 	fmt.Fprintf(w, "  tablet agent  %s   (data: %s, signed in as %s, pulled %d records)\n",
 		c.api.URL(), filepath.Join(c.data, "tablet"), officer.username, rep.Pulled)
 	fmt.Fprintf(w, "  officer app   %s/   (open it in a browser; unlock as %s with the password below)\n", c.api.URL(), officer.username)
+	fmt.Fprintf(w, "  dashboard     %s/dashboard/   (supervisors: sign in as %s with the password below)\n", c.srv.URL(), logins[0].username)
 	fmt.Fprintf(w, "\nLogins (also in %s):\n", filepath.Join(c.data, demoLogins))
 	for _, l := range logins {
 		fmt.Fprintf(w, "  %-11s %-22s %s\n", l.role, l.username, l.password)

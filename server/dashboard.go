@@ -1,0 +1,225 @@
+package server
+
+// The supervisors' dashboard: server-rendered HTML pages (html/template)
+// under /dashboard/, for supervisors, admins and auditors in a browser.
+// Everything it needs (templates and one stylesheet) is embedded; there is
+// no script and no request to anywhere but this server. The figures come
+// from package compliance over the records in the actor's scope, as the
+// JSON API's do (compliance.go); docs/supervisor.md shows the pages.
+//
+// Files: dashboard.go (routes, rendering, error pages), dashboard_session.go
+// (cookie sign-in, CSRF), dashboard_filters.go (the filter query),
+// dashboard_table.go (sortable tables and their CSV), dashboard_chart.go
+// (SVG charts), dashboard_panel.go (the registry of measure panels) and one
+// dashboard_panel_*.go per measure, dashboard_pages.go (overview, measure,
+// officer, overdue, print pages), dashboard_case.go (case and visit pages).
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"path"
+	"strings"
+
+	"doorstep/schema"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+//go:embed web
+var dashFS embed.FS
+
+// dashPrefix is where the dashboard lives.
+const dashPrefix = "/dashboard"
+
+// dashboard holds the parsed templates and the static files.
+type dashboard struct {
+	pages    map[string]*template.Template
+	static   map[string][]byte
+	sessions *dashSessions
+}
+
+func newDashboard() *dashboard {
+	d := &dashboard{pages: map[string]*template.Template{}, static: map[string][]byte{}, sessions: newDashSessions()}
+	for _, name := range []string{"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "error"} {
+		t := template.New(name).Funcs(dashFuncs)
+		template.Must(t.ParseFS(dashFS, "web/templates/layout.html", "web/templates/"+name+".html"))
+		d.pages[name] = t
+	}
+	err := fs.WalkDir(dashFS, "web/static", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := dashFS.ReadFile(p)
+		d.static[path.Base(p)] = b
+		return err
+	})
+	if err != nil {
+		panic(fmt.Sprintf("server: embedded dashboard files: %v", err))
+	}
+	return d
+}
+
+// dashboardRoutes registers the dashboard's pages. Each page answers its
+// errors as HTML (dashPage), never as the API's JSON.
+func (s *Server) dashboardRoutes() {
+	s.dash = newDashboard()
+	app := s.app
+	app.Get(dashPrefix+"/static/:name", s.dashStatic)
+	g := app.Group(dashPrefix, s.dashHeaders, s.dashCSV)
+	g.Get("/signin", s.dashPage(s.dashSignInPage))
+	g.Post("/signin", s.dashPage(s.dashSignIn))
+	g.Post("/signout", s.dashPage(s.dashAuth), s.dashPage(s.dashSignOut))
+	a := g.Group("", s.dashPage(s.dashAuth))
+	a.Get("/", s.dashPage(s.dashOverview))
+	a.Get("/print", s.dashPage(s.dashPrint))
+	a.Get("/overdue", s.dashPage(s.dashOverdue))
+	a.Get("/measures/:slug", s.dashPage(s.dashMeasure))
+	a.Get("/officers/:id", s.dashPage(s.dashOfficer))
+	a.Get("/cases/:id", s.dashPage(s.dashCase))
+	a.Get("/visits/:id", s.dashPage(s.dashVisit))
+	g.Use(s.dashPage(func(c *fiber.Ctx) error {
+		return schema.Errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
+	}))
+}
+
+// dashHeaders keeps the pages to this server: no script at all, styles and
+// images from here only, no framing, no caching of records.
+func (s *Server) dashHeaders(c *fiber.Ctx) error {
+	c.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
+}
+
+// dashCSV turns ".../x.csv" into ".../x" with the csv flag set: every
+// page's tables are downloadable at the page's address plus ".csv", with
+// ?table= naming the table.
+func (s *Server) dashCSV(c *fiber.Ctx) error {
+	if p, ok := strings.CutSuffix(c.Path(), ".csv"); ok {
+		c.Locals("csv", true)
+		if p == dashPrefix {
+			p = dashPrefix + "/"
+		}
+		c.Path(p)
+	}
+	return c.Next()
+}
+
+func wantsCSV(c *fiber.Ctx) bool { b, _ := c.Locals("csv").(bool); return b }
+
+func (s *Server) dashStatic(c *fiber.Ctx) error {
+	b, ok := s.dash.static[c.Params("name")]
+	if !ok {
+		return c.Status(fiber.StatusNotFound).SendString("not found")
+	}
+	c.Set(fiber.HeaderContentType, mime.TypeByExtension(path.Ext(c.Params("name"))))
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	return c.Send(b)
+}
+
+// dashView is what every template gets: the layout's parts and the page's
+// own data.
+type dashView struct {
+	Title   string
+	User    *schema.User
+	CSRF    string
+	Filters *filters // nil on pages without the filter bar
+	Crumbs  []crumb
+	Print   bool
+	Here    string // this page's path, the filter form's action
+	Data    any
+}
+
+type crumb struct{ Label, Href string }
+
+func (s *Server) dashRender(c *fiber.Ctx, status int, name string, v dashView) error {
+	t := s.dash.pages[name]
+	if t == nil {
+		return fmt.Errorf("no dashboard template %q", name)
+	}
+	if sess := dashSessionOf(c); sess != nil {
+		v.User, v.CSRF = &sess.user, sess.csrf
+	}
+	if v.Here == "" {
+		v.Here = c.Path()
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return fmt.Errorf("render dashboard %s: %w", name, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(buf.Bytes())
+}
+
+// dashPage answers a handler's error as an HTML page.
+func (s *Server) dashPage(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		err := h(c)
+		if err == nil {
+			return nil
+		}
+		return s.dashError(c, err)
+	}
+}
+
+type dashErrorData struct {
+	Heading, Message, Field string
+}
+
+func (s *Server) dashError(c *fiber.Ctx, err error) error {
+	status, d := fiber.StatusInternalServerError, dashErrorData{}
+	switch e := schema.AsError(err); {
+	case e != nil && (e.Code == schema.ECodeNotFound || e.Code == schema.ECodeOutOfScope):
+		status, d.Heading, d.Message = fiber.StatusNotFound, "Not found", "There is no such page, or the record is not in your team's cases."
+	case e != nil && e.Code == schema.ECodeForbidden && e.Field == "_csrf":
+		status, d.Heading, d.Message = fiber.StatusForbidden, "This form has expired", "The form was out of date or did not come from this dashboard, so nothing was done. Go back, reload the page and try again."
+	case e != nil && e.Code == schema.ECodeUnauthorized:
+		return c.Redirect(dashPrefix+"/signin", fiber.StatusSeeOther)
+	case e != nil && statusOf[e.Code] != 0 && statusOf[e.Code] < 500:
+		status, d.Heading, d.Message, d.Field = statusOf[e.Code], "That could not be shown", e.Message, e.Field
+		if status == fiber.StatusBadRequest && e.Field != "" {
+			d.Heading = "The filter “" + e.Field + "” is not right"
+		}
+	default:
+		rid, _ := c.Locals("rid").(string)
+		s.log.Error("dashboard: internal error", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
+		d.Heading, d.Message = "Something went wrong", "Something went wrong on the server (reference "+rid+"). Try again; if it happens again, give the reference to an administrator."
+	}
+	c.Response().Header.Del("Content-Disposition")
+	if rerr := s.dashRender(c, status, "error", dashView{Title: d.Heading, Data: d}); rerr != nil {
+		s.log.Error("dashboard: render error page", "err", rerr)
+		return c.Status(status).SendString(d.Heading + ": " + d.Message)
+	}
+	return nil
+}
+
+var dashFuncs = template.FuncMap{
+	"pct": func(p *float64) string {
+		if p == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f%%", *p)
+	},
+	"label": label,
+}
+
+// label turns a snake_case code into words: "da_perpetrator" → "da perpetrator".
+func label(code string) string {
+	if l, ok := labels[code]; ok {
+		return l
+	}
+	return strings.ReplaceAll(code, "_", " ")
+}
+
+var labels = map[string]string{
+	"very_high": "very high", "da_perpetrator": "domestic abuse (perpetrator)", "da_victim": "domestic abuse (victim)",
+	"child_concerns": "child concerns", "child_protection": "child protection", "risk_to_children": "risk to children",
+	"marac": "MARAC", "restraining_order": "restraining order", "risk_to_staff": "risk to staff",
+	"home_announced": "home visit (announced)", "home_unannounced": "home visit (unannounced)", "initial_home": "initial home visit",
+	"other_place": "other place", "childrens_services": "children's services",
+}

@@ -1,0 +1,292 @@
+package server
+
+import (
+	"maps"
+	"slices"
+	"strings"
+
+	"doorstep/schema"
+	"doorstep/schema/policy"
+	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// dashLoad reads the filters and loads the records of the cases in the
+// actor's scope that pass them.
+func (s *Server) dashLoad(c *fiber.Ctx) (serverdb.Actor, *filters, compliance.Input, error) {
+	sess := dashSessionOf(c)
+	actor := sess.actor()
+	f, err := s.readFilters(c, actor)
+	if err != nil {
+		return actor, nil, compliance.Input{}, err
+	}
+	in, err := s.complianceInput(c.UserContext(), actor, "")
+	if err != nil {
+		return actor, nil, in, err
+	}
+	return actor, f, f.apply(in), nil
+}
+
+// auditPanels writes one view event for an aggregate page, with every
+// case its panels show.
+func (s *Server) auditPanels(c *fiber.Ctx, actor serverdb.Actor, what string, f *filters, views []*panelView, extra ...string) error {
+	set := map[string]bool{}
+	for _, v := range views {
+		for _, id := range v.CaseIDs {
+			set[id] = true
+		}
+	}
+	for _, id := range extra {
+		set[id] = true
+	}
+	ids := slices.Sorted(maps.Keys(set))
+	params := map[string]string{}
+	for k, v := range f.values(true) {
+		params[k] = v[0]
+	}
+	return s.db.AuditView(c.UserContext(), actor, what, ids, params)
+}
+
+// scopeName says whose figures a page shows: the team, or all teams.
+func scopeName(actor serverdb.Actor, f *filters, in compliance.Input) string {
+	team := f.Team
+	if actor.Role == schema.RoleSupervisor {
+		team = actor.TeamID
+	}
+	if team == "" {
+		return "All teams"
+	}
+	if n := in.Teams[team]; n != "" {
+		return n
+	}
+	return "Team " + team
+}
+
+type overviewData struct {
+	Scope    string
+	Panels   []*panelView
+	Officers *table
+}
+
+// GET /dashboard/: the team's measures, with charts, and the officers.
+func (s *Server) dashOverview(c *fiber.Ctx) error {
+	actor, f, in, err := s.dashLoad(c)
+	if err != nil {
+		return err
+	}
+	pc := &panelCtx{In: in, F: f, Weekly: true}
+	views := buildPanels(pc)
+	officers := officersTable(pc, views)
+	if done, err := tablesOrCSV(c, f, dashPrefix+"/", "overview", officers); done {
+		return err
+	}
+	if err := s.auditPanels(c, actor, "dashboard/overview", f, views); err != nil {
+		return err
+	}
+	return s.dashRender(c, fiber.StatusOK, "overview", dashView{Title: "Compliance dashboard", Filters: f,
+		Data: overviewData{Scope: scopeName(actor, f, in), Panels: views, Officers: officers}})
+}
+
+// officersTable compares the officers: their cases and each panel's
+// figure.
+func officersTable(pc *panelCtx, views []*panelView) *table {
+	t := &table{ID: "officers", Caption: "Officers", Empty: "No officer has cases that pass the filters.",
+		Columns: []column{{Key: "name", Label: "Officer"}, {Key: "cases", Label: "Cases", Num: true}}}
+	for _, v := range views {
+		t.Columns = append(t.Columns, column{Key: v.Panel.Slug, Label: v.Panel.Title, Num: true})
+	}
+	count := map[string]int{}
+	for _, cr := range pc.In.Cases {
+		count[cr.Case.OfficerID]++
+	}
+	for _, o := range pc.F.Officers {
+		if pc.F.Officer != "" && o.Value != pc.F.Officer {
+			continue
+		}
+		row := []cell{link(o.Label, pc.officerHref(o.Value)), num(count[o.Value])}
+		for _, v := range views {
+			x, ok := v.ByOfficer[o.Value]
+			if !ok {
+				x = cell{Text: "–", Null: true}
+			}
+			row = append(row, x)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+type measureData struct {
+	Scope string
+	Panel *panelView
+}
+
+// GET /dashboard/measures/:slug: one measure, its charts and its cases.
+func (s *Server) dashMeasure(c *fiber.Ctx) error {
+	p := panelBySlug(c.Params("slug"))
+	if p == nil {
+		return errorf(schema.ECodeNotFound, "", "there is no measure %q", c.Params("slug"))
+	}
+	actor, f, in, err := s.dashLoad(c)
+	if err != nil {
+		return err
+	}
+	v := buildPanel(p, &panelCtx{In: in, F: f, Weekly: true})
+	if done, err := tablesOrCSV(c, f, dashPrefix+"/measures/"+p.Slug, p.Slug, v.Table); done {
+		return err
+	}
+	if err := s.auditPanels(c, actor, "dashboard/measure/"+p.Slug, f, []*panelView{v}); err != nil {
+		return err
+	}
+	return s.dashRender(c, fiber.StatusOK, "measure", dashView{Title: p.Title, Filters: f,
+		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}},
+		Data:   measureData{Scope: scopeName(actor, f, in), Panel: v}})
+}
+
+type officerData struct {
+	Officer schema.User
+	Team    string
+	Panels  []*panelView
+	Cases   *table
+}
+
+// GET /dashboard/officers/:id: one officer's figures and caseload.
+func (s *Server) dashOfficer(c *fiber.Ctx) error {
+	actor, f, in, err := s.dashLoad(c)
+	if err != nil {
+		return err
+	}
+	id := c.Params("id")
+	// The page's officer is in the filters too (its links carry it), so
+	// choosing another officer, or all of them, in the filter bar goes
+	// where it says.
+	if c.Request().URI().QueryArgs().Has("officer") && f.Officer != id && !wantsCSV(c) {
+		if f.Officer == "" {
+			return c.Redirect(f.Link(dashPrefix+"/"), fiber.StatusSeeOther)
+		}
+		return c.Redirect(f.Link(dashPrefix+"/officers/"+f.Officer), fiber.StatusSeeOther)
+	}
+	u, err := s.db.UserByID(c.UserContext(), id)
+	if err != nil || u.Role != schema.RoleOfficer || (actor.Role == schema.RoleSupervisor && u.TeamID != actor.TeamID) {
+		return errorf(schema.ECodeNotFound, "id", "no officer %q in your scope", id)
+	}
+	of := *f
+	of.Officer = id
+	in = of.apply(in)
+	f = &of // the officer's links keep the officer
+	pc := &panelCtx{In: in, F: f, Weekly: true}
+	views := buildPanels(pc)
+	cases := caseloadTable(pc)
+	if done, err := tablesOrCSV(c, f, dashPrefix+"/officers/"+id, "officer", cases); done {
+		return err
+	}
+	ids := make([]string, 0, len(in.Cases))
+	for _, cr := range in.Cases {
+		ids = append(ids, cr.Case.ID)
+	}
+	if err := s.auditPanels(c, actor, "dashboard/officer", f, views, ids...); err != nil {
+		return err
+	}
+	return s.dashRender(c, fiber.StatusOK, "officer", dashView{Title: u.Name, Filters: f,
+		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}},
+		Data:   officerData{Officer: u, Team: in.Teams[u.TeamID], Panels: views, Cases: cases}})
+}
+
+// caseloadTable lists the cases of pc.In with what is due and overdue.
+func caseloadTable(pc *panelCtx) *table {
+	t := &table{ID: "caseload", Caption: "Caseload", Empty: "No case passes the filters.",
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "name", Label: "Name"}, {Key: "rosh", Label: "RoSH"},
+			{Key: "flags", Label: "Flags"}, {Key: "start", Label: "Supervision start"}, {Key: "next", Label: "Next visit due"},
+			{Key: "overdue", Label: "Visits overdue", Num: true}, {Key: "last", Label: "Last contact"}}}
+	for _, cr := range pc.In.Cases {
+		facts, _ := compliance.Facts(cr, pc.F.AsOf)
+		reqs := compliancePolicy.Requirements(facts, pc.F.AsOf)
+		next := ""
+		if r, ok := policy.Next(reqs); ok {
+			next = string(r.DueOn)
+		}
+		last := ""
+		for _, v := range cr.Visits {
+			if v.Status == "signed" && string(v.StartedAt) > last {
+				last = string(v.StartedAt)
+			}
+		}
+		if len(last) >= 10 {
+			last = last[:10]
+		}
+		overdue := len(policy.Overdue(reqs))
+		oc := num(overdue)
+		if overdue > 0 {
+			oc.Mark = "bad"
+		}
+		t.Rows = append(t.Rows, []cell{link(cr.Case.CRN, pc.caseHref(cr.Case.ID)), txt(cr.Case.GivenName + " " + cr.Case.FamilyName),
+			txt(label(cr.Case.RoSH)), txt(liveFlags(cr.Flags, pc.F.AsOf)), txt(string(cr.Case.SupervisionStart)), txt(next), oc, txt(last)})
+	}
+	return t
+}
+
+// liveFlags names the flags live on day.
+func liveFlags(flags []schema.Flag, day schema.Date) string {
+	var out []string
+	for _, f := range flags {
+		if (f.StartDate == "" || f.StartDate <= day) && (f.EndedOn == "" || f.EndedOn > day) && !slices.Contains(out, label(f.Type)) {
+			out = append(out, label(f.Type))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
+type overdueData struct {
+	Scope string
+	Panel *panelView
+}
+
+// GET /dashboard/overdue: the overdue list, most overdue first.
+func (s *Server) dashOverdue(c *fiber.Ctx) error {
+	actor, f, in, err := s.dashLoad(c)
+	if err != nil {
+		return err
+	}
+	v := buildPanel(panelBySlug("overdue"), &panelCtx{In: in, F: f})
+	if done, err := tablesOrCSV(c, f, dashPrefix+"/overdue", "overdue", v.Table); done {
+		return err
+	}
+	if err := s.auditPanels(c, actor, "dashboard/overdue", f, []*panelView{v}); err != nil {
+		return err
+	}
+	return s.dashRender(c, fiber.StatusOK, "overdue", dashView{Title: "Overdue visits", Filters: f,
+		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}},
+		Data:   overdueData{Scope: scopeName(actor, f, in), Panel: v}})
+}
+
+type printData struct {
+	Scope    string
+	Panels   []*panelView
+	Officers *table
+	Overdue  *table
+	Printed  string
+}
+
+// GET /dashboard/print: one page for a supervision meeting.
+func (s *Server) dashPrint(c *fiber.Ctx) error {
+	actor, f, in, err := s.dashLoad(c)
+	if err != nil {
+		return err
+	}
+	pc := &panelCtx{In: in, F: f, Weekly: true}
+	views := buildPanels(pc)
+	officers := officersTable(pc, views)
+	overdue := overdueTable(pc, compliance.Overdue(in, f.AsOf))
+	if done, err := tablesOrCSV(c, f, dashPrefix+"/print", "print", officers, overdue); done {
+		return err
+	}
+	if err := s.auditPanels(c, actor, "dashboard/print", f, views); err != nil {
+		return err
+	}
+	return s.dashRender(c, fiber.StatusOK, "print", dashView{Title: "Supervision meeting", Filters: f, Print: true,
+		Data: printData{Scope: scopeName(actor, f, in), Panels: views, Officers: officers, Overdue: overdue,
+			Printed: s.cfg.Now().Format("2 January 2006 15:04")}})
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"cmp"
+	"fmt"
+	"html/template"
+	"slices"
+	"sync"
+
+	"doorstep/server/compliance"
+)
+
+// A panel is one compliance measure on the dashboard: its title, its
+// figure, a weekly trend, a per-officer comparison and its table of cases.
+// Each measure is one file (dashboard_panel_<name>.go) whose init calls
+// registerPanel; the overview, the measure page, the officer page, the
+// print page and the CSV export all come from the registry, so a new
+// measure needs nothing else. See docs/supervisor.md, "Adding a measure".
+type panel struct {
+	Order int    // place on the page: the measure's number
+	Slug  string // in /dashboard/measures/<slug>; the CSV's file name
+	Title string
+	About string // what the figure counts, in a sentence
+	// Build computes the panel over pc.In (already filtered); pc.Weekly
+	// asks for the trend too.
+	Build func(pc *panelCtx) *panelView
+}
+
+var panels []*panel
+
+// registerPanel adds p to the dashboard (from an init function).
+func registerPanel(p *panel) {
+	if p.Slug == "" || p.Build == nil {
+		panic("registerPanel: a panel needs a slug and a Build")
+	}
+	for _, q := range panels {
+		if q.Slug == p.Slug {
+			panic("registerPanel: two panels named " + p.Slug)
+		}
+	}
+	panels = append(panels, p)
+	slices.SortStableFunc(panels, func(a, b *panel) int { return cmp.Compare(a.Order, b.Order) })
+}
+
+func panelBySlug(slug string) *panel {
+	for _, p := range panels {
+		if p.Slug == slug {
+			return p
+		}
+	}
+	return nil
+}
+
+// panelCtx is what a panel is built from.
+type panelCtx struct {
+	In     compliance.Input // the cases in scope that pass the filters
+	F      *filters
+	Weekly bool
+}
+
+// caseHref and officerHref link to the drill-down pages, keeping the
+// filters.
+func (pc *panelCtx) caseHref(id string) string { return pc.F.Link(dashPrefix + "/cases/" + id) }
+func (pc *panelCtx) officerHref(id string) string {
+	return pc.F.linkWith(dashPrefix+"/officers/"+id, "officer", id)
+}
+func (pc *panelCtx) visitHref(id string) string { return pc.F.Link(dashPrefix + "/visits/" + id) }
+
+// panelView is a built panel.
+type panelView struct {
+	Panel   *panel
+	Figures []figure // the headline figure(s)
+	Apart   []apart  // kept apart from the figure, never hidden in it
+
+	Trend      []point // one per week of the period, oldest first
+	TrendTitle string
+	Officers   []point // one per officer
+	BarsTitle  string
+	Percent    bool // trend and bars are percentages
+
+	// ByOfficer is the panel's cell in the overview's officers table.
+	ByOfficer map[string]cell
+	Table     *table   // the cases (or items) behind the figure
+	CaseIDs   []string // the cases the panel shows, for the audit
+
+	TrendSVG, BarsSVG template.HTML
+	Href              string // the measure's page, with the filters
+}
+
+// figure is a headline: "12 of 15 (80.0%)", or a count.
+type figure struct {
+	Label   string
+	Num     int
+	Den     int
+	Percent *float64
+	Count   bool // Num alone is the figure
+	Unit    string
+}
+
+// Text is the figure in words.
+func (f figure) Text() string {
+	if f.Count {
+		return fmt.Sprintf("%d %s", f.Num, f.Unit)
+	}
+	return fmt.Sprintf("%d of %d", f.Num, f.Den)
+}
+
+type apart struct {
+	Label string
+	N     int
+}
+
+// buildPanels builds every panel, and draws its charts.
+// The panels only read pc, so they are built side by side: on a
+// two-core machine the overview takes about half the time.
+func buildPanels(pc *panelCtx) []*panelView {
+	out := make([]*panelView, len(panels))
+	panics := make([]any, len(panels))
+	var wg sync.WaitGroup
+	for i, p := range panels {
+		wg.Go(func() {
+			// A panic goes back to the request's goroutine, where the
+			// recover middleware answers it, rather than ending the server.
+			defer func() { panics[i] = recover() }()
+			out[i] = buildPanel(p, pc)
+		})
+	}
+	wg.Wait()
+	for i, r := range panics {
+		if r != nil {
+			panic(fmt.Sprintf("dashboard panel %s: %v", panels[i].Slug, r))
+		}
+	}
+	return out
+}
+
+func buildPanel(p *panel, pc *panelCtx) *panelView {
+	v := p.Build(pc)
+	v.Panel = p
+	v.Href = pc.F.Link(dashPrefix + "/measures/" + p.Slug)
+	if pc.Weekly {
+		v.TrendSVG = trendChart(v.TrendTitle, v.Trend, v.Percent)
+	}
+	v.BarsSVG = barsChart(v.BarsTitle, v.Officers, v.Percent)
+	return v
+}
+
+// weekLabel is a week's label in charts: its first day, "2 Nov".
+func weekLabel(w compliance.Period) string { return w.From.Time().Format("2 Jan") }
+
+func fptr(f float64) *float64 { return &f }
+
+// share is num of den as a chart point.
+func share(label string, num, den int, p *float64) point {
+	return point{Label: label, Value: p, Note: fmt.Sprintf("%d of %d", num, den)}
+}
+
+func shareCell(num, den int, p *float64) cell {
+	c := pctCell(p)
+	c.Text = fmt.Sprintf("%d/%d", num, den)
+	if p != nil {
+		c.Text += fmt.Sprintf(" (%.1f%%)", *p)
+	}
+	return c
+}

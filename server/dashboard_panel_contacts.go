@@ -1,0 +1,55 @@
+package server
+
+import (
+	"doorstep/server/compliance"
+)
+
+// Measure 3 on the dashboard: how contact happened. The figure is the
+// home share of completed contacts; the weekly trend is that share for the
+// contacts of each week.
+func init() {
+	registerPanel(&panel{Order: 3, Slug: "contacts", Title: "Contacts in the home",
+		About: "Completed contacts in the period that were face to face in the home; doorstep, elsewhere (café, library, office), phone and video are the rest.",
+		Build: buildContacts})
+}
+
+func buildContacts(pc *panelCtx) *panelView {
+	rep := compliance.Contacts(pc.In, pc.F.period(), pc.F.AsOf)
+	t := rep.Totals
+	ch := t.Channels
+	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
+		Figures: []figure{{Label: "in the home", Num: t.HomeShare.Numerator.N, Den: t.HomeShare.Denominator.N, Percent: t.HomeShare.Percent},
+			{Label: "face to face", Num: t.FaceToFaceShare.Numerator.N, Den: t.FaceToFaceShare.Denominator.N, Percent: t.FaceToFaceShare.Percent}},
+		Apart: []apart{{"on the doorstep", ch.Doorstep.N}, {"elsewhere (café, library, office…)", ch.Elsewhere.N},
+			{"phone", ch.Phone.N}, {"video", ch.Video.N}, {"attempts, not completed", t.Attempts.N}},
+		TrendTitle: "Percent of completed contacts in the home, by week",
+		BarsTitle:  "Percent of completed contacts in the home, by officer",
+		ByOfficer:  map[string]cell{},
+	}
+	if pc.Weekly {
+		for _, w := range pc.F.weeks() {
+			r := compliance.Contacts(pc.In, w, min(w.To, pc.F.AsOf))
+			s := r.Totals.HomeShare
+			v.Trend = append(v.Trend, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+		}
+	}
+	for _, o := range rep.Officers {
+		s := o.F.HomeShare
+		v.Officers = append(v.Officers, share(o.Name, s.Numerator.N, s.Denominator.N, s.Percent))
+		v.ByOfficer[o.ID] = shareCell(s.Numerator.N, s.Denominator.N, s.Percent)
+	}
+	tb := &table{ID: "contacts", Caption: "Contacts in the period", Empty: "No signed contact in the period.",
+		Columns: []column{{Key: "day", Label: "Day"}, {Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Made by"},
+			{Key: "type", Label: "Type"}, {Key: "channel", Label: "How"}, {Key: "place", Label: "Place"},
+			{Key: "outcome", Label: "Outcome"}, {Key: "reason", Label: "Reason given"}}}
+	for _, c := range rep.Visits {
+		reason := c.ElsewhereReason
+		if reason == "" {
+			reason = c.OutcomeReason
+		}
+		tb.Rows = append(tb.Rows, []cell{link(string(c.Day), pc.visitHref(c.VisitID)), link(c.CRN, pc.caseHref(c.CaseID)),
+			txt(c.OfficerName), txt(label(c.Type)), txt(label(c.Channel)), txt(label(c.PlaceType)), txt(label(c.Outcome)), txt(reason)})
+	}
+	v.Table = tb
+	return v
+}

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+
+	"doorstep/server/compliance"
+)
+
+// Measure 4 on the dashboard: police and children's-services enquiries
+// answered. The weekly trend groups the cases by the week their
+// supervision started (the police enquiries' percent answered).
+func init() {
+	registerPanel(&panel{Order: 4, Slug: "enquiries", Title: "Safeguarding enquiries answered",
+		About: "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day.",
+		Build: buildEnquiries})
+}
+
+func buildEnquiries(pc *panelCtx) *panelView {
+	rep := compliance.Enquiries(pc.In, pc.F.period(), pc.F.AsOf)
+	p, cs := rep.Totals.Police, rep.Totals.ChildrensServices
+	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
+		Figures: []figure{{Label: "police answered", Num: p.Answered.N, Den: p.Needed.N, Percent: p.Percent},
+			{Label: "children's services answered", Num: cs.Answered.N, Den: cs.Needed.N, Percent: cs.Percent}},
+		Apart: []apart{{"police: overdue", p.Overdue.N}, {"police: not recorded", p.NotRecorded.N}, {"police: awaiting, not yet due", p.Awaiting.N},
+			{"children's services: overdue", cs.Overdue.N}, {"children's services: not recorded", cs.NotRecorded.N}},
+		TrendTitle: "Percent of police enquiries answered, by the week supervision started",
+		BarsTitle:  "Percent of police enquiries answered, by officer",
+		ByOfficer:  map[string]cell{},
+	}
+	if pc.Weekly {
+		for _, w := range pc.F.weeks() {
+			r := compliance.Enquiries(pc.In, w, pc.F.AsOf)
+			x := r.Totals.Police
+			v.Trend = append(v.Trend, share(weekLabel(w), x.Answered.N, x.Needed.N, x.Percent))
+		}
+	}
+	for _, o := range rep.Officers {
+		x := o.F.Police
+		v.Officers = append(v.Officers, share(o.Name, x.Answered.N, x.Needed.N, x.Percent))
+		v.ByOfficer[o.ID] = shareCell(x.Answered.N, x.Needed.N, x.Percent)
+	}
+	tb := &table{ID: "enquiries", Caption: "Cases that started in the period", Empty: "No case started in the period.",
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "start", Label: "Supervision start"},
+			{Key: "police", Label: "Police enquiry"}, {Key: "police_days", Label: "Police: days to answer", Num: true},
+			{Key: "cs", Label: "Children's services enquiry"}, {Key: "cs_days", Label: "Children's services: days to answer", Num: true},
+			{Key: "why", Label: "Needed because"}}}
+	for _, c := range rep.Cases {
+		why := append(append([]string{}, c.Police.NeededBecause...), c.ChildrensServices.NeededBecause...)
+		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)),
+			txt(string(c.SupervisionStart)), txt(agencyText(c.Police)), daysCell(c.Police.Days), txt(agencyText(c.ChildrensServices)),
+			daysCell(c.ChildrensServices.Days), txt(label(strings.Join(why, ", ")))})
+	}
+	v.Table = tb
+	return v
+}
+
+func agencyText(a compliance.AgencyEnquiry) string {
+	if !a.Needed {
+		if a.Status == compliance.EnquiryAnswered {
+			return "not needed (answered)"
+		}
+		return "not needed"
+	}
+	s := label(a.Status)
+	if a.Reason != "" {
+		s += fmt.Sprintf(": %s", a.Reason)
+	}
+	return s
+}
+
+func daysCell(d *int) cell {
+	if d == nil {
+		return cell{Text: "–", Null: true}
+	}
+	return num(*d)
+}

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+
+	"doorstep/server/compliance"
+)
+
+// Measure 1 on the dashboard: first home visit on time in domestic-abuse
+// cases (docs/compliance.md). The weekly trend groups the cases by the
+// week their supervision started: each bar is the measure computed over
+// that week as the period, as the records stand on the page's as-of day.
+func init() {
+	registerPanel(&panel{Order: 1, Slug: "first-home-visits", Title: "First home visit on time",
+		About: "Domestic-abuse cases whose supervision started in the period and whose first home visit was due: visited on or before the due date.",
+		Build: buildFirstVisits})
+}
+
+func buildFirstVisits(pc *panelCtx) *panelView {
+	rep := compliance.FirstHomeVisits(pc.In, pc.F.period(), pc.F.AsOf)
+	t := rep.Totals
+	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
+		Figures: []figure{{Label: "on time", Num: t.Numerator.N, Den: t.Denominator.N, Percent: t.Percent}},
+		Apart: []apart{{"visited late", t.MetLate.N}, {"missed", t.Missed.N}, {"not yet due", t.NotYetDue.N},
+			{"exempted", t.Exempted.N}, {"safety assessment not approved", t.SafetyNotApproved.N}},
+		TrendTitle: "Percent on time, by the week supervision started",
+		BarsTitle:  "Percent on time, by officer",
+		ByOfficer:  map[string]cell{},
+	}
+	if pc.Weekly {
+		for _, w := range pc.F.weeks() {
+			wr := compliance.FirstHomeVisits(pc.In, w, pc.F.AsOf)
+			v.Trend = append(v.Trend, share(weekLabel(w), wr.Totals.Numerator.N, wr.Totals.Denominator.N, wr.Totals.Percent))
+		}
+	}
+	for _, o := range rep.Officers {
+		v.Officers = append(v.Officers, share(o.Name, o.F.Numerator.N, o.F.Denominator.N, o.F.Percent))
+		v.ByOfficer[o.ID] = shareCell(o.F.Numerator.N, o.F.Denominator.N, o.F.Percent)
+	}
+	tb := &table{ID: "cases", Caption: "Cases in the measure", Empty: "No domestic-abuse case started in the period.",
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "rosh", Label: "RoSH"},
+			{Key: "start", Label: "Supervision start"}, {Key: "due", Label: "First visit due"}, {Key: "outcome", Label: "Outcome"},
+			{Key: "met", Label: "Visited on"}, {Key: "days_late", Label: "Days late", Num: true}, {Key: "note", Label: "Reason or note"}}}
+	for _, c := range rep.Cases {
+		note := c.Reason
+		if c.Safety != nil {
+			note = strings.TrimSpace(note + " safety assessment " + label(c.Safety.Decision) + ": " + c.Safety.Reason)
+		}
+		if len(c.Attempts) > 0 {
+			note = strings.TrimSpace(note + " " + strconv.Itoa(len(c.Attempts)) + " no-access attempt(s)")
+		}
+		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)),
+			txt(label(c.RoSH)), txt(string(c.SupervisionStart)), txt(string(c.DueOn)), {Text: label(c.Outcome), Mark: "outcome-" + c.Outcome},
+			txt(string(c.MetOn)), num(c.DaysLate), txt(note)})
+	}
+	v.Table = tb
+	return v
+}

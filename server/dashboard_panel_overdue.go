@@ -1,0 +1,69 @@
+package server
+
+import (
+	"fmt"
+
+	"doorstep/server/compliance"
+)
+
+// Measure 2 on the dashboard: overdue requirements now. The weekly trend
+// is the number overdue at the end of each week of the period.
+func init() {
+	registerPanel(&panel{Order: 2, Slug: "overdue", Title: "Overdue visits",
+		About: "Visits the policy requires (first visits, repeats, new address, partner or child, police call-outs) past their due date with no visit that meets them, in open cases.",
+		Build: buildOverdue})
+}
+
+func buildOverdue(pc *panelCtx) *panelView {
+	rep := compliance.Overdue(pc.In, pc.F.AsOf)
+	t := rep.Totals
+	da := 0
+	for _, it := range rep.Items {
+		if it.DomesticAbuse {
+			da++
+		}
+	}
+	v := &panelView{CaseIDs: rep.CaseIDs(),
+		Figures: []figure{{Label: "overdue on " + string(pc.F.AsOf), Num: t.Requirements, Count: true, Unit: "overdue"}},
+		Apart: []apart{{"cases with one or more", t.Cases.N}, {"in domestic-abuse cases", da},
+			{"most days overdue", t.MaxDaysOverdue}},
+		TrendTitle: "Visits overdue at the end of each week",
+		BarsTitle:  "Visits overdue, by officer",
+		ByOfficer:  map[string]cell{},
+	}
+	if pc.Weekly {
+		for _, w := range pc.F.weeks() {
+			r := compliance.Overdue(pc.In, w.To)
+			n := float64(r.Totals.Requirements)
+			v.Trend = append(v.Trend, point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("on %s", w.To)})
+		}
+	}
+	for _, o := range rep.Officers {
+		n := float64(o.F.Requirements)
+		v.Officers = append(v.Officers, point{Label: o.Name, Value: &n, Note: fmt.Sprintf("%d cases", o.F.Cases.N)})
+		v.ByOfficer[o.ID] = num(o.F.Requirements)
+	}
+	v.Table = overdueTable(pc, rep)
+	return v
+}
+
+func overdueTable(pc *panelCtx, rep *compliance.OverdueReport) *table {
+	tb := &table{ID: "overdue", Caption: "Overdue visits, most overdue first", Empty: "Nothing is overdue.",
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "da", Label: "Domestic abuse"},
+			{Key: "rule", Label: "Visit required"}, {Key: "trigger", Label: "Because of"}, {Key: "since", Label: "Since"},
+			{Key: "due", Label: "Due"}, {Key: "days", Label: "Days overdue", Num: true}, {Key: "attempts", Label: "No-access attempts", Num: true}}}
+	for _, it := range rep.Items {
+		da := "no"
+		if it.DomesticAbuse {
+			da = "yes"
+		}
+		rule := it.RuleName
+		if it.Recurrence > 0 {
+			rule += fmt.Sprintf(" (repeat %d)", it.Recurrence)
+		}
+		tb.Rows = append(tb.Rows, []cell{link(it.CRN, pc.caseHref(it.CaseID)), link(it.OfficerName, pc.officerHref(it.OfficerID)),
+			txt(da), txt(rule), txt(label(string(it.Trigger))), txt(string(it.TriggeredOn)), txt(string(it.DueOn)),
+			{Text: fmt.Sprint(it.DaysOverdue), Num: float64(it.DaysOverdue), Mark: "bad"}, num(len(it.Attempts))})
+	}
+	return tb
+}

@@ -1,0 +1,278 @@
+package server
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// The dashboard's browser session is a JWT in a cookie (HttpOnly,
+// SameSite=Strict, Path=/dashboard), signed HS256 with a key derived from
+// the server's token secret for this one use, and with its own audience:
+// an API access token is never a session and a session is never an access
+// token. It carries the user, a CSRF token and a 12-hour expiry. Signing
+// out forgets the session's id in this process (dashSessions) until it
+// would have expired anyway; with several server instances each keeps its
+// own list (docs/supervisor.md says so).
+const (
+	dashCookie      = "doorstep_dash"
+	dashPreCookie   = "doorstep_dash_pre" // double-submit token of the sign-in form
+	dashAudience    = "doorstep-dashboard"
+	dashSessionTTL  = 12 * time.Hour
+	dashCSRFField   = "_csrf"
+	dashKeyPurpose  = "doorstep dashboard session v1"
+	dashMaxRevoked  = 100_000
+	dashMaxFormBody = 4 << 10
+)
+
+type dashClaims struct {
+	Role string `json:"role"`
+	Team string `json:"team,omitempty"`
+	CSRF string `json:"csrf"`
+	jwt.RegisteredClaims
+}
+
+// dashSession is the signed-in browser of a request.
+type dashSession struct {
+	id   string
+	user schema.User
+	csrf string
+	exp  time.Time
+}
+
+func (d *dashSession) actor() serverdb.Actor { return serverdb.ActorOf(d.user, "") }
+
+// dashSessions remembers the sessions signed out before their expiry.
+type dashSessions struct {
+	mu      sync.Mutex
+	revoked map[string]time.Time // session id → its expiry
+}
+
+func newDashSessions() *dashSessions { return &dashSessions{revoked: map[string]time.Time{}} }
+
+func (ds *dashSessions) revoke(id string, exp, now time.Time) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for k, e := range ds.revoked {
+		if now.After(e) {
+			delete(ds.revoked, k)
+		}
+	}
+	if len(ds.revoked) < dashMaxRevoked {
+		ds.revoked[id] = exp
+	}
+}
+
+func (ds *dashSessions) isRevoked(id string) bool {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	_, ok := ds.revoked[id]
+	return ok
+}
+
+func (s *Server) dashKey() []byte {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(dashKeyPurpose))
+	return m.Sum(nil)
+}
+
+func dashRandom() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func dashTokensEqual(a, b string) bool {
+	return a != "" && len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func dashSessionOf(c *fiber.Ctx) *dashSession {
+	s, _ := c.Locals("dash").(*dashSession)
+	return s
+}
+
+// dashReader reports whether role may use the dashboard.
+func dashReader(r schema.Role) bool {
+	return r == schema.RoleSupervisor || r == schema.RoleAdmin || r == schema.RoleAuditor
+}
+
+// dashAuth admits a request with a valid session cookie of a user who may
+// still use the dashboard, and checks the CSRF token of every POST. A
+// request without a session goes to the sign-in page.
+func (s *Server) dashAuth(c *fiber.Ctx) error {
+	tok := c.Cookies(dashCookie)
+	var cl dashClaims
+	_, err := jwt.ParseWithClaims(tok, &cl, func(*jwt.Token) (any, error) { return s.dashKey(), nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(tokenIssuer), jwt.WithAudience(dashAudience),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
+	if tok == "" || err != nil || cl.ID == "" || s.dash.sessions.isRevoked(cl.ID) {
+		if c.Method() == fiber.MethodGet {
+			q := url.Values{"next": {c.OriginalURL()}}
+			if tok != "" {
+				q.Set("expired", "1")
+			}
+			return c.Redirect(dashPrefix+"/signin?"+q.Encode(), fiber.StatusSeeOther)
+		}
+		return c.Redirect(dashPrefix+"/signin", fiber.StatusSeeOther)
+	}
+	u, err := s.db.UserByID(c.UserContext(), cl.Subject)
+	if err != nil || !dashReader(u.Role) || string(u.Role) != cl.Role || u.TeamID != cl.Team {
+		// Deleted, or the role or team changed since: sign in again.
+		c.ClearCookie(dashCookie)
+		return c.Redirect(dashPrefix+"/signin", fiber.StatusSeeOther)
+	}
+	sess := &dashSession{id: cl.ID, user: u, csrf: cl.CSRF, exp: cl.ExpiresAt.Time}
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		form, err := dashForm(c)
+		if err != nil {
+			return err
+		}
+		if !dashTokensEqual(form.Get(dashCSRFField), sess.csrf) {
+			return schema.Errorf(schema.ECodeForbidden, dashCSRFField, "the form's token does not match the session")
+		}
+	}
+	c.Locals("dash", sess)
+	return c.Next()
+}
+
+func dashForm(c *fiber.Ctx) (url.Values, error) {
+	if f, ok := c.Locals("form").(url.Values); ok {
+		return f, nil
+	}
+	if len(c.Body()) > dashMaxFormBody {
+		return nil, schema.Errorf(schema.ECodeTooLarge, "", "the form is too large")
+	}
+	f, err := url.ParseQuery(string(c.Body()))
+	if err != nil {
+		return nil, schema.Errorf(schema.ECodeMalformed, "", "the form could not be read")
+	}
+	c.Locals("form", f)
+	return f, nil
+}
+
+// dashNext returns p when it is a dashboard page, else the overview: the
+// "next" parameter must not send anyone elsewhere.
+func dashNext(p string) string {
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.Contains(p, "//") || strings.Contains(p, `\`) ||
+		!(u.Path == dashPrefix || strings.HasPrefix(u.Path, dashPrefix+"/")) ||
+		strings.HasPrefix(u.Path, dashPrefix+"/sign") || strings.HasPrefix(u.Path, dashPrefix+"/static/") || strings.Contains(u.Path, "..") {
+		return dashPrefix + "/"
+	}
+	return u.RequestURI()
+}
+
+type dashSignInData struct {
+	Pre, Next, Username string
+	Error, ErrorField   string
+	Notice              string
+}
+
+// GET /dashboard/signin.
+func (s *Server) dashSignInPage(c *fiber.Ctx) error {
+	d := dashSignInData{Next: dashNext(c.Query("next"))}
+	if c.Query("expired") != "" {
+		d.Notice = "Your session has ended. Sign in again to carry on."
+	}
+	if c.Query("out") != "" {
+		d.Notice = "You have signed out."
+	}
+	return s.dashSignInRender(c, fiber.StatusOK, d)
+}
+
+func (s *Server) dashSignInRender(c *fiber.Ctx, status int, d dashSignInData) error {
+	d.Pre = dashRandom()
+	c.Cookie(&fiber.Cookie{Name: dashPreCookie, Value: d.Pre, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
+	return s.dashRender(c, status, "signin", dashView{Title: "Sign in", Data: d})
+}
+
+// POST /dashboard/signin: the API's passwords and the API's login rate
+// limit; officers are sent to their tablet.
+func (s *Server) dashSignIn(c *fiber.Ctx) error {
+	form, err := dashForm(c)
+	if err != nil {
+		return err
+	}
+	if !dashTokensEqual(form.Get("_pre"), c.Cookies(dashPreCookie)) {
+		return schema.Errorf(schema.ECodeForbidden, dashCSRFField, "the sign-in form's token does not match")
+	}
+	username, password := strings.TrimSpace(form.Get("username")), form.Get("password")
+	d := dashSignInData{Next: dashNext(form.Get("next")), Username: username}
+	switch {
+	case username == "":
+		d.Error, d.ErrorField = "Enter your username.", "username"
+	case password == "":
+		d.Error, d.ErrorField = "Enter your password.", "password"
+	case len(username) > 100 || len(password) > 200:
+		d.Error, d.ErrorField = "The username or password is too long.", "username"
+	}
+	if d.Error != "" {
+		return s.dashSignInRender(c, fiber.StatusUnprocessableEntity, d)
+	}
+	addr := c.IP()
+	if blocked, wait := s.limiter.blocked(username, addr); blocked {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		d.Error, d.ErrorField = "Too many failed sign-ins. Wait "+strconv.Itoa(int(math.Ceil(wait.Minutes())))+" minutes, then try again.", "username"
+		return s.dashSignInRender(c, fiber.StatusTooManyRequests, d)
+	}
+	u, err := s.db.Authenticate(c.UserContext(), username, password)
+	if err != nil {
+		if schema.ErrorCode(err) != schema.ECodeUnauthorized {
+			return err
+		}
+		s.limiter.fail(username, addr)
+		d.Error, d.ErrorField = "The username or password is not right. Check them and try again.", "password"
+		return s.dashSignInRender(c, fiber.StatusUnauthorized, d)
+	}
+	s.limiter.succeed(username)
+	if !dashReader(u.Role) {
+		d.Error, d.ErrorField = "The dashboard is for supervisors, admins and auditors. Officers use the Doorstep app on their tablet.", "username"
+		return s.dashSignInRender(c, fiber.StatusForbidden, d)
+	}
+	tok, err := s.dashSessionToken(u)
+	if err != nil {
+		return err
+	}
+	c.Cookie(&fiber.Cookie{Name: dashCookie, Value: tok, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+		// Max-Age, not Expires: the browser's clock need not agree with ours.
+		Secure: c.Protocol() == "https", MaxAge: int(dashSessionTTL / time.Second)})
+	c.ClearCookie(dashPreCookie)
+	return c.Redirect(d.Next, fiber.StatusSeeOther)
+}
+
+// dashSessionToken makes the session cookie's value for u.
+func (s *Server) dashSessionToken(u schema.User) (string, error) {
+	now := s.cfg.Now()
+	cl := dashClaims{Role: string(u.Role), Team: u.TeamID, CSRF: dashRandom(), RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: tokenIssuer, Subject: u.ID, Audience: jwt.ClaimStrings{dashAudience}, ID: dashRandom(),
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(dashSessionTTL)),
+	}}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, cl).SignedString(s.dashKey())
+}
+
+// POST /dashboard/signout.
+func (s *Server) dashSignOut(c *fiber.Ctx) error {
+	sess := dashSessionOf(c)
+	if sess == nil {
+		return errors.New("sign out without a session")
+	}
+	s.dash.sessions.revoke(sess.id, sess.exp, s.cfg.Now())
+	c.Cookie(&fiber.Cookie{Name: dashCookie, Value: "", Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+		Expires: time.Unix(0, 0), MaxAge: -1})
+	return c.Redirect(dashPrefix+"/signin?out=1", fiber.StatusSeeOther)
+}
