@@ -44,7 +44,7 @@ type dashboard struct {
 
 func newDashboard() *dashboard {
 	d := &dashboard{pages: map[string]*template.Template{}, static: map[string][]byte{}, sessions: newDashSessions()}
-	for _, name := range []string{"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "error"} {
+	for _, name := range []string{"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "error"} {
 		t := template.New(name).Funcs(dashFuncs)
 		template.Must(t.ParseFS(dashFS, "web/templates/layout.html", "web/templates/"+name+".html"))
 		d.pages[name] = t
@@ -81,6 +81,9 @@ func (s *Server) dashboardRoutes() {
 	a.Get("/officers/:id", s.dashPage(s.dashOfficer))
 	a.Get("/cases/:id", s.dashPage(s.dashCase))
 	a.Get("/visits/:id", s.dashPage(s.dashVisit))
+	a.Get("/review", s.dashPage(s.dashReview))
+	a.Get("/review/:kind/:id", s.dashPage(s.dashReviewItem))
+	a.Post("/review/:kind/:id", s.dashPage(s.dashReviewDecide))
 	g.Use(s.dashPage(func(c *fiber.Ctx) error {
 		return schema.Errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
 	}))
@@ -132,6 +135,9 @@ type dashView struct {
 	Crumbs  []crumb
 	Print   bool
 	Here    string // this page's path, the filter form's action
+	NoBar   bool   // Filters kept in links, but no filter bar
+	Flash   string // what the last form did (a cookie, shown once)
+	Queue   int    // the review queue's count, for the menu
 	Data    any
 }
 
@@ -144,6 +150,13 @@ func (s *Server) dashRender(c *fiber.Ctx, status int, name string, v dashView) e
 	}
 	if sess := dashSessionOf(c); sess != nil {
 		v.User, v.CSRF = &sess.user, sess.csrf
+		n, err := s.db.ReviewCount(c.UserContext(), sess.actor())
+		if err != nil { // the menu goes without its count; the page is still shown
+			s.log.Error("dashboard: count the review queue", "err", err)
+			n = -1
+		}
+		v.Queue = n
+		v.Flash = takeFlash(c)
 	}
 	if v.Here == "" {
 		v.Here = c.Path()
@@ -220,6 +233,8 @@ var labels = map[string]string{
 	"very_high": "very high", "da_perpetrator": "domestic abuse (perpetrator)", "da_victim": "domestic abuse (victim)",
 	"child_concerns": "child concerns", "child_protection": "child protection", "risk_to_children": "risk to children",
 	"marac": "MARAC", "restraining_order": "restraining order", "risk_to_staff": "risk to staff",
+	"not_approved": "not approved", "keep_server": "keep the server's value", "apply_losing": "apply the change that lost",
+	"safety_assessment": "safety assessment", "household_member": "household member",
 	"home_announced": "home visit (announced)", "home_unannounced": "home visit (unannounced)", "initial_home": "initial home visit",
 	"other_place": "other place", "childrens_services": "children's services",
 }

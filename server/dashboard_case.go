@@ -99,6 +99,7 @@ func (s *Server) loadCase(c *fiber.Ctx, actor serverdb.Actor, caseID string) (*c
 func (cf *caseFile) name(id string) string { return cmp.Or(cf.names[id], id) }
 
 type caseData struct {
+	Review   *caseReview // the latest safety assessment's decision form
 	Case     schema.Case
 	Officer  string
 	OfficerH string
@@ -134,10 +135,14 @@ func (s *Server) dashCase(c *fiber.Ctx) error {
 	if err := s.db.AuditView(c.UserContext(), actor, "dashboard/case", []string{id}, map[string]string{"case_id": id}); err != nil {
 		return err
 	}
+	review, err := s.caseReview(c, sess, cf)
+	if err != nil {
+		return err
+	}
 	return s.dashRender(c, fiber.StatusOK, "case", dashView{Title: k.CRN + " " + k.GivenName + " " + k.FamilyName, Filters: f,
 		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}, {cf.name(k.OfficerID), pc.officerHref(k.OfficerID)}},
 		Data: caseData{Case: k, Officer: cf.name(k.OfficerID), OfficerH: pc.officerHref(k.OfficerID), Team: cf.team,
-			Flags: liveFlags(cf.recs.Flags, f.Today), Tables: tables}})
+			Flags: liveFlags(cf.recs.Flags, f.Today), Tables: tables, Review: review}})
 }
 
 func yesNo(b bool) string {
@@ -270,6 +275,8 @@ var visitFields = []struct{ key, label string }{
 }
 
 type visitData struct {
+	Review                *decisionForm // the oversight form of a signed visit (reviewers only)
+	Earlier               []string      // earlier reviews
 	CaseID, CaseHref, CRN string
 	Signed                bool
 	Fields                *table
@@ -350,10 +357,46 @@ func (s *Server) dashVisit(c *fiber.Ctx) error {
 	}
 	var st string
 	_ = json.Unmarshal(signed["status"], &st)
+	d := visitData{CaseID: k.ID, CaseHref: pc.caseHref(k.ID), CRN: k.CRN, Signed: st == "signed", Fields: fields, Amendments: ams,
+		Received: rec.ReceivedAt.UTC().Format("2006-01-02 15:04 UTC")}
+	if d.Signed {
+		if d.Earlier, err = s.earlierReviews(c, actor, k.ID, id, cf.names); err != nil {
+			return err
+		}
+		if canDecide(&sess.user) {
+			d.Review = newDecisionForm(serverdb.KindVisit, id, dashNext(c.OriginalURL()), sess.csrf)
+		}
+	}
 	return s.dashRender(c, fiber.StatusOK, "visit", dashView{Title: "Visit, " + k.CRN, Filters: f,
 		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}, {cf.name(k.OfficerID), pc.officerHref(k.OfficerID)}, {k.CRN, pc.caseHref(k.ID)}},
-		Data: visitData{CaseID: k.ID, CaseHref: pc.caseHref(k.ID), CRN: k.CRN, Signed: st == "signed", Fields: fields, Amendments: ams,
-			Received: rec.ReceivedAt.UTC().Format("2006-01-02 15:04 UTC")}})
+		Data:   d})
+}
+
+// caseReview is the case page's decision on its latest safety assessment.
+type caseReview struct {
+	About   string
+	Earlier []string
+	Form    *decisionForm // nil for an auditor
+}
+
+func (s *Server) caseReview(c *fiber.Ctx, sess *dashSession, cf *caseFile) (*caseReview, error) {
+	as := cf.recs.SafetyAssessments
+	if len(as) == 0 {
+		return nil, nil
+	}
+	latest := slices.MaxFunc(as, func(a, b schema.SafetyAssessment) int {
+		return cmp.Or(cmp.Compare(a.AssessedOn, b.AssessedOn), cmp.Compare(a.ID, b.ID))
+	})
+	r := &caseReview{About: fmt.Sprintf("The latest safety assessment, %s at %s: %s.", latest.AssessedOn, latest.Address,
+		cmp.Or(label(latest.Decision), "no decision yet"))}
+	var err error
+	if r.Earlier, err = s.earlierReviews(c, sess.actor(), cf.recs.Case.ID, latest.ID, cf.names); err != nil {
+		return nil, err
+	}
+	if canDecide(&sess.user) {
+		r.Form = newDecisionForm(serverdb.KindAssessment, latest.ID, dashNext(c.OriginalURL()), sess.csrf)
+	}
+	return r, nil
 }
 
 func mapsKeys(m map[string]json.RawMessage) func(func(string) bool) {

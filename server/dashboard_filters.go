@@ -21,6 +21,7 @@ type filters struct {
 	Risk     string
 	Flag     string
 	Team     string
+	Kind     string // the review queue's kind (its page only)
 	Sort     string // "<table>.<column>"
 	Dir      string // asc, desc
 
@@ -116,7 +117,7 @@ func queryID(c *fiber.Ctx, name string) (string, error) {
 // values are the filters as a query, without the sort unless withSort.
 func (f *filters) values(withSort bool) url.Values {
 	v := url.Values{"from": {string(f.From)}, "to": {string(f.To)}}
-	for k, x := range map[string]string{"officer": f.Officer, "risk": f.Risk, "flag": f.Flag, "team": f.Team} {
+	for k, x := range map[string]string{"officer": f.Officer, "risk": f.Risk, "flag": f.Flag, "team": f.Team, "kind": f.Kind} {
 		if x != "" {
 			v.Set(k, x)
 		}

@@ -911,3 +911,71 @@ func rawFields(kv ...any) map[string]json.RawMessage {
 	}
 	return m
 }
+
+// ReviewCount returns how many items ReviewQueue would list for actor with
+// no filter, reading less: the dashboard shows it in its menu on every
+// page. It does not audit (it names no case).
+func (db *DB) ReviewCount(ctx context.Context, actor Actor) (int, error) {
+	if err := requireQueueReader(actor); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := db.view(ctx, func(tx *sql.Tx) error {
+		cases, err := scopeCases(ctx, tx, actor)
+		if err != nil {
+			return err
+		}
+		inScope := func(caseID string) bool { _, ok := cases[caseID]; return ok }
+		conflicts, err := scopedRows(ctx, tx, actor, "conflict", "")
+		if err != nil {
+			return err
+		}
+		for _, r := range conflicts {
+			var c struct {
+				Status string `json:"status"`
+			}
+			if err := json.Unmarshal([]byte(r.fieldsText), &c); err != nil {
+				return fmt.Errorf("conflict %s: %w", r.id, err)
+			}
+			if inScope(r.caseID) && (c.Status == "" || c.Status == "open") {
+				n++
+			}
+		}
+		cond, args := setAsideScope(actor)
+		var sa int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
+			WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND `+cond, args...).Scan(&sa); err != nil {
+			return fmt.Errorf("count set-aside mutations: %w", err)
+		}
+		n += sa
+		reviewed, err := oversightSubjects(ctx, tx, actor)
+		if err != nil {
+			return err
+		}
+		vcond, vargs, err := scopeFilter(actor, "case_id")
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, case_id FROM records WHERE entity = 'visit' AND signed = 1 AND `+vcond, vargs...)
+		if err != nil {
+			return fmt.Errorf("read signed visits: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, caseID string
+			if err := rows.Scan(&id, &caseID); err != nil {
+				return fmt.Errorf("read signed visits: %w", err)
+			}
+			if !reviewed[id] && inScope(caseID) {
+				n++
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		as, err := assessmentsToReview(ctx, tx, actor, cases, inScope)
+		n += len(as)
+		return err
+	})
+	return n, err
+}

@@ -424,3 +424,40 @@ func TestKeepSetAsideStoresAttempt(t *testing.T) {
 		t.Errorf("attempted = %s clock %s", b, q.SetAside[0].Author.Clock)
 	}
 }
+
+// ReviewCount agrees with the queue's length, before and after decisions.
+func TestReviewCount(t *testing.T) {
+	f := newReviewFixture(t)
+	ctx := context.Background()
+	asha := f.actor(f.asha, f.ashaDev)
+	signed := schema.NewID()
+	f.push(t, asha, mutation("visit", signed, f.ashaCase, stamp(5000, f.ashaDev), signedVisit(f.asha.ID)),
+		mutation("safety_assessment", schema.NewID(), f.ashaCase, stamp(5000, f.ashaDev), raw("address", "1 High St", "assessed_on", "2026-11-20")))
+	f.push(t, asha, mutation("visit", schema.NewID(), f.benCase, stamp(5000, f.ashaDev), raw("status", "planned")))
+	check := func(what string) {
+		t.Helper()
+		for _, a := range []Actor{f.actor(f.sue, ""), f.actor(f.sam, ""), f.admin, {UserID: "x", Role: schema.RoleAuditor}} {
+			q, err := f.db.ReviewQueue(ctx, a, ReviewFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := f.db.ReviewCount(ctx, a)
+			want := len(q.Conflicts) + len(q.SetAside) + len(q.Visits) + len(q.Assessments)
+			if err != nil || n != want {
+				t.Errorf("%s: %s count = %d %v, want %d", what, a.Role, n, err, want)
+			}
+		}
+	}
+	check("before")
+	sue := f.actor(f.sue, "")
+	if _, err := f.db.Oversee(ctx, sue, OversightInput{SubjectEntity: "visit", SubjectID: signed, Decision: "approved"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ResolveConflict(ctx, sue, f.ashaConflict, ConflictDecision{Decision: ConflictKeepServer, Reason: "later is right"}); err != nil {
+		t.Fatal(err)
+	}
+	check("after")
+	if _, err := f.db.ReviewCount(ctx, f.actor(f.asha, "")); schema.ErrorCode(err) != schema.ECodeForbidden {
+		t.Errorf("officer's count: %v, want forbidden", err)
+	}
+}

@@ -1,0 +1,343 @@
+package server
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+)
+
+// dashReviewEnv is newReviewEnv (an open conflict in asha's case, team A,
+// and in carl's, team B) plus a set-aside change of asha's (to ben's case),
+// one of carl's (to asha's case), a signed visit and a safety assessment
+// in asha's case.
+type dashReviewEnv struct {
+	*reviewEnv
+	ashaSetAside, carlSetAside string
+	visit, assessment          string
+}
+
+func newDashReviewEnv(t *testing.T) *dashReviewEnv {
+	t.Helper()
+	e := &dashReviewEnv{reviewEnv: newReviewEnv(t)}
+	m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: e.benCase,
+		Fields: rawFields("status", "planned", "planned_type", "home_unannounced"), Clock: schema.HLC{Wall: 3000, Node: "dev-asha"}}
+	if res := e.push("asha", m); res[0].Status != schema.StatusRejected {
+		t.Fatalf("asha's push to ben's case = %+v, want rejected", res[0])
+	}
+	e.ashaSetAside = m.ID
+	m = schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: e.ashaCase,
+		Fields: rawFields("status", "planned", "planned_type", "office"), Clock: schema.HLC{Wall: 3000, Node: "dev-carl"}}
+	if res := e.push("carl", m); res[0].Status != schema.StatusRejected {
+		t.Fatalf("carl's push to asha's case = %+v, want rejected", res[0])
+	}
+	e.carlSetAside = m.ID
+	asha := e.users["asha"]
+	e.visit, e.assessment = schema.NewID(), schema.NewID()
+	v := schema.Visit{OfficerID: asha.ID, PlannedType: "home_announced", Type: "home_announced", Status: "signed", Outcome: "completed",
+		Location: "home", FaceToFace: true, StartedAt: "2026-11-20T10:00:00Z", EndedAt: "2026-11-20T10:40:00Z", PersonSeen: "yes",
+		PartnerPresent: "no_partner", ChildrenPresent: "no_children", SignedAt: "2026-11-20T11:00:00Z", SignedBy: asha.ID}
+	a := schema.SafetyAssessment{Address: "1 High St", Dogs: "yes", Weapons: "no", AssessedOn: "2026-11-19", AssessedBy: asha.ID}
+	if err := e.srv.DB().Seed(context.Background(), e.admin, []schema.Record{
+		{Entity: "visit", ID: e.visit, CaseID: e.ashaCase, Fields: schema.FieldsOf(v)},
+		{Entity: "safety_assessment", ID: e.assessment, CaseID: e.ashaCase, Fields: schema.FieldsOf(a)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (b *browser) decide(path string, kv ...string) page {
+	b.t.Helper()
+	form := url.Values{"_csrf": {b.csrf}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		form.Set(kv[i], kv[i+1])
+	}
+	return b.post(path, form)
+}
+
+func mustContain(t *testing.T, what, body string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("%s lacks %q", what, w)
+		}
+	}
+}
+
+func TestDashboardReviewQueue(t *testing.T) {
+	e := newDashReviewEnv(t)
+	sue := e.signedIn(t, "sue")
+	before := len(auditViews(t, e.env, "sue"))
+	p := sue.get("/dashboard/review")
+	mustStatus(t, "queue", p, 200)
+	// Both versions, readable, with their authors; the team's items only.
+	mustContain(t, "sue's queue", p.body, "A000001", "losing value", "server value", "asha, device dev-asha",
+		"/dashboard/review/conflicts/"+e.ashaConflict, "/dashboard/review/set-aside/"+e.ashaSetAside,
+		"home visit (unannounced)", "B000002", "/dashboard/review/visits/"+e.visit, "/dashboard/review/assessments/"+e.assessment,
+		"1 High St", `id="queue-count">4<`)
+	for _, other := range []string{e.carlConflict, e.carlSetAside, "C000003"} {
+		if strings.Contains(p.body, other) {
+			t.Errorf("sue's queue shows team B's %s", other)
+		}
+	}
+	evs := auditViews(t, e.env, "sue")[before:]
+	if len(evs) != 1 || evs[0]["view"] != "dashboard/review" {
+		t.Fatalf("audit of the view: %v", evs)
+	}
+	cases, _ := evs[0]["cases"].([]any)
+	if len(cases) != 2 { // asha's case, and ben's (the set-aside change's)
+		t.Errorf("audited cases %v, want asha's and ben's", cases)
+	}
+	// The nav's count is on every page.
+	mustContain(t, "overview", sue.get("/dashboard/").body, `id="nav-review"`, `id="queue-count">4<`)
+
+	// Filters: one kind; one officer; a bad kind is refused.
+	p = sue.get("/dashboard/review?kind=safety_assessment")
+	mustStatus(t, "kind", p, 200)
+	if strings.Contains(p.body, "losing value") || !strings.Contains(p.body, "1 High St") {
+		t.Errorf("kind=safety_assessment shows other kinds or not its own")
+	}
+	mustContain(t, "sort links keep the kind", p.body, "kind=safety_assessment&amp;sort=assessments.")
+	p = sue.get("/dashboard/review?officer=" + e.users["ben"].ID)
+	if strings.Contains(p.body, "losing value") || strings.Contains(p.body, "1 High St") {
+		t.Errorf("ben's items show asha's")
+	}
+	c := e.counts()
+	mustStatus(t, "bad kind", sue.get("/dashboard/review?kind=everything"), 400)
+	if e.counts() != c {
+		t.Errorf("a refused view wrote something")
+	}
+	// Sorting and the CSV.
+	p = sue.get("/dashboard/review?sort=conflicts.crn&dir=desc")
+	mustStatus(t, "sorted", p, 200)
+	mustContain(t, "sorted", p.body, `aria-sort="descending"`)
+	rows := sue.csv("/dashboard/review.csv?table=conflicts")
+	if len(rows) != 2 || rows[0][0] != "CRN" || rows[1][0] != "A000001" || rows[1][4] != "losing value" || rows[1][10] != "" {
+		t.Errorf("conflicts CSV = %v", rows)
+	}
+	rows = sue.csv("/dashboard/review.csv?table=set-aside")
+	if len(rows) != 2 || rows[1][0] != "asha" || !strings.Contains(rows[1][6], "Planned type: home visit (unannounced)") {
+		t.Errorf("set-aside CSV = %v", rows)
+	}
+	// Team B's supervisor sees team B's; the auditor everything, without forms.
+	sam := e.signedIn(t, "sam")
+	p = sam.get("/dashboard/review")
+	mustContain(t, "sam's queue", p.body, "C000003", e.carlConflict, e.carlSetAside)
+	if strings.Contains(p.body, e.ashaConflict) {
+		t.Errorf("sam's queue shows team A's conflict")
+	}
+	audrey := e.signedIn(t, "audrey")
+	p = audrey.get("/dashboard/review")
+	mustContain(t, "auditor's queue", p.body, e.ashaConflict, e.carlConflict, "You can see the queue but not decide")
+	p = audrey.get("/dashboard/review/conflicts/" + e.ashaConflict)
+	mustStatus(t, "auditor's item", p, 200)
+	if strings.Contains(p.body, `name="decision"`) {
+		t.Errorf("the auditor is offered the decision form")
+	}
+}
+
+func TestDashboardReviewConflict(t *testing.T) {
+	e := newDashReviewEnv(t)
+	sue, sam := e.signedIn(t, "sue"), e.signedIn(t, "sam")
+	path := "/dashboard/review/conflicts/" + e.ashaConflict
+	p := sue.get(path)
+	mustStatus(t, "item", p, 200)
+	mustContain(t, "item", p.body, "Both versions", "losing value", "server value", "asha, device dev-asha", `name="decision"`, "keep_server")
+	mustStatus(t, "team B's item", sue.get("/dashboard/review/conflicts/"+e.carlConflict), 404)
+	sam.get("/dashboard/review") // for sam's CSRF token
+	for _, tc := range []struct {
+		name   string
+		b      *browser
+		form   []string
+		status int
+		says   string
+	}{
+		{"another team's conflict", sam, []string{"decision", "keep_server", "reason", "x"}, 404, "Not found"},
+		{"no decision", sue, []string{"reason", "x"}, 422, "Choose a decision."},
+		{"a decision not offered", sue, []string{"decision", "toss", "reason", "x"}, 422, "Choose one of the decisions listed."},
+		{"no reason", sue, []string{"decision", "keep_server", "reason", "  "}, 422, "Give a reason for your decision."},
+		{"a reason too long", sue, []string{"decision", "keep_server", "reason", strings.Repeat("x", 1901)}, 422, "The reason is too long"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := e.counts()
+			p := tc.b.decide(path, tc.form...)
+			mustStatus(t, tc.name, p, tc.status)
+			mustContain(t, tc.name, p.body, tc.says)
+			if tc.status == 422 {
+				mustContain(t, tc.name, p.body, "Nothing was recorded.", `class="field-error"`)
+			}
+			if e.counts() != c {
+				t.Errorf("a refused decision wrote something")
+			}
+		})
+	}
+	// The form's token is checked.
+	c := e.counts()
+	p = sue.post(path, url.Values{"_csrf": {"forged"}, "decision": {"keep_server"}, "reason": {"x"}})
+	mustStatus(t, "forged token", p, 403)
+	mustContain(t, "forged token", p.body, "This form has expired")
+	if e.counts() != c {
+		t.Errorf("a forged form wrote something")
+	}
+	// The reason typed is kept when the form comes back with an error.
+	p = sue.decide(path, "reason", "typed <b>once</b>")
+	mustContain(t, "kept reason", p.body, "typed &lt;b&gt;once&lt;/b&gt;")
+
+	p = sue.decide(path, "decision", "keep_server", "reason", "the later value is right", "next", "/dashboard/review")
+	if p.status != 303 || p.header.Get("Location") != "/dashboard/review" {
+		t.Fatalf("decision: %d %s\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	p = sue.get("/dashboard/review")
+	mustContain(t, "after", p.body, `id="flash"`, "Conflict resolved: the server&#39;s value stands.")
+	if strings.Contains(p.body, e.ashaConflict) {
+		t.Errorf("the resolved conflict is still in the queue")
+	}
+	if p = sue.get("/dashboard/review"); strings.Contains(p.body, `id="flash"`) {
+		t.Errorf("the flash shows twice")
+	}
+	rec, err := e.srv.DB().Get(context.Background(), e.admin, "conflict", e.ashaConflict)
+	if err != nil || string(rec.Fields["status"]) != `"resolved"` || string(rec.Fields["resolution"]) != `"keep_server: the later value is right"` {
+		t.Errorf("conflict = %v %v", rec.Fields, err)
+	}
+	if evs, _ := e.srv.DB().AuditByAction(context.Background(), "resolve_conflict"); len(evs) != 1 || evs[0].UserID != e.users["sue"].ID {
+		t.Errorf("audit = %+v", evs)
+	}
+	// Deciding again: it has left the queue.
+	mustStatus(t, "decided item", sue.get(path), 404)
+	c = e.counts()
+	p = sue.decide(path, "decision", "keep_server", "reason", "again")
+	mustStatus(t, "decide twice", p, 409)
+	mustContain(t, "decide twice", p.body, "Someone has already decided this item")
+	if e.counts() != c {
+		t.Errorf("deciding twice wrote something")
+	}
+}
+
+func TestDashboardReviewSetAside(t *testing.T) {
+	e := newDashReviewEnv(t)
+	sue, sam := e.signedIn(t, "sue"), e.signedIn(t, "sam")
+	path := "/dashboard/review/set-aside/" + e.ashaSetAside
+	p := sue.get(path)
+	mustStatus(t, "item", p, 200)
+	mustContain(t, "item", p.body, "B000002", "dev-asha", "Planned type", "home visit (unannounced)", "(no such record yet)")
+	mustStatus(t, "team B's item", sue.get("/dashboard/review/set-aside/"+e.carlSetAside), 404)
+	// sam's team sent a change to team A's case: it cannot be applied by sam.
+	samPath := "/dashboard/review/set-aside/" + e.carlSetAside
+	p = sam.get(samPath)
+	mustContain(t, "sam's item", p.body, "a case outside your team")
+	c := e.counts()
+	mustStatus(t, "no reason", sue.decide(path, "decision", "applied"), 422)
+	p = sam.decide(samPath, "decision", "applied", "reason", "carl covered it")
+	mustStatus(t, "apply out of scope", p, 422)
+	mustContain(t, "apply out of scope", p.body, "outside your team, so it cannot be applied")
+	mustStatus(t, "sam decides sue's", sam.decide(path, "decision", "dismissed", "reason", "x"), 404)
+	if e.counts() != c {
+		t.Errorf("refused decisions wrote something")
+	}
+	p = sue.decide(path, "decision", "applied", "reason", "asha covered ben's visit")
+	if p.status != 303 || p.header.Get("Location") != "/dashboard/review" {
+		t.Fatalf("apply: %d %s %s", p.status, p.header.Get("Location"), p.body)
+	}
+	p = sue.get("/dashboard/review")
+	mustContain(t, "after", p.body, "The set-aside visit change was applied, in your name.")
+	if strings.Contains(p.body, e.ashaSetAside) {
+		t.Errorf("the applied change is still in the queue")
+	}
+	p = sam.decide(samPath, "decision", "dismissed", "reason", "wrong case")
+	mustStatus(t, "dismiss", p, 303)
+}
+
+func TestDashboardReviewOversight(t *testing.T) {
+	e := newDashReviewEnv(t)
+	sue := e.signedIn(t, "sue")
+	path := "/dashboard/review/assessments/" + e.assessment
+	mustContain(t, "item", sue.get(path).body, "1 High St", "Refer to a senior officer", "Decision so far")
+	sam := e.signedIn(t, "sam")
+	sam.get("/dashboard/review")
+	c := e.counts()
+	p := sue.decide(path, "decision", "not_approved")
+	mustStatus(t, "not approved without a reason", p, 422)
+	mustContain(t, "not approved without a reason", p.body, "Give a reason: one is required", `aria-invalid="true"`)
+	if e.counts() != c {
+		t.Errorf("a refused oversight wrote something")
+	}
+	mustStatus(t, "another team's assessment", sam.decide(path, "decision", "approved"), 404)
+	mustStatus(t, "another team's visit", sam.decide("/dashboard/review/visits/"+e.visit, "decision", "approved"), 404)
+	mustStatus(t, "a visit cannot be referred", sue.decide("/dashboard/review/visits/"+e.visit, "decision", "referred", "reason", "x"), 422)
+	if e.counts() != c {
+		t.Errorf("refused oversight wrote something")
+	}
+
+	// The case page offers the latest assessment's form; it goes back there.
+	casePath := "/dashboard/cases/" + e.ashaCase
+	p = sue.get(casePath)
+	mustContain(t, "case page", p.body, `id="assessment-review"`, `action="/dashboard/review/assessments/`+e.assessment+`"`)
+	p = sue.decide(path, "decision", "approved", "reason", "", "next", casePath)
+	if p.status != 303 || p.header.Get("Location") != casePath {
+		t.Fatalf("approve: %d %s %s", p.status, p.header.Get("Location"), p.body)
+	}
+	p = sue.get(casePath)
+	mustContain(t, "case page after", p.body, "Safety assessment reviewed: approved.", "approved by sue")
+	rec, err := e.srv.DB().Get(context.Background(), e.admin, "safety_assessment", e.assessment)
+	if err != nil || string(rec.Fields["decision"]) != `"approved"` || string(rec.Fields["decided_by"]) != `"`+e.users["sue"].ID+`"` {
+		t.Errorf("assessment = %v %v", rec.Fields, err)
+	}
+
+	// The visit page offers the visit's review.
+	visitPath := "/dashboard/visits/" + e.visit
+	p = sue.get(visitPath)
+	mustContain(t, "visit page", p.body, "No manager has reviewed this visit yet.", `action="/dashboard/review/visits/`+e.visit+`"`)
+	p = sue.decide("/dashboard/review/visits/"+e.visit, "decision", "exempted", "reason", "", "next", visitPath)
+	mustStatus(t, "exempt without a reason", p, 422)
+	p = sue.decide("/dashboard/review/visits/"+e.visit, "decision", "noted", "reason", "seen in supervision", "next", visitPath)
+	if p.status != 303 || p.header.Get("Location") != visitPath {
+		t.Fatalf("note: %d %s %s", p.status, p.header.Get("Location"), p.body)
+	}
+	mustContain(t, "visit page after", sue.get(visitPath).body, "Visit reviewed: noted.", "noted by sue", "seen in supervision")
+	q, err := e.srv.DB().ReviewQueue(context.Background(), serverdb.ActorOf(e.users["sue"], ""), serverdb.ReviewFilter{})
+	if err != nil || len(q.Visits) != 0 || len(q.Assessments) != 0 {
+		t.Errorf("queue after = %+v %v", q, err)
+	}
+	// A next that leaves the dashboard is not followed.
+	p = sue.decide("/dashboard/review/visits/"+e.visit, "decision", "approved", "next", "https://evil.example/")
+	if p.status != 303 || p.header.Get("Location") != "/dashboard/" {
+		t.Errorf("an outside next: %d %s", p.status, p.header.Get("Location"))
+	}
+	// An auditor cannot decide.
+	audrey := e.signedIn(t, "audrey")
+	audrey.get("/dashboard/review")
+	c = e.counts()
+	mustStatus(t, "auditor", audrey.decide(path, "decision", "approved"), 403)
+	if e.counts() != c {
+		t.Errorf("the auditor's decision wrote something")
+	}
+}
+
+func TestDashboardReviewItemViewsAudited(t *testing.T) {
+	e := newDashReviewEnv(t)
+	sue := e.signedIn(t, "sue")
+	before := len(auditViews(t, e.env, "sue"))
+	for _, p := range []string{"conflicts/" + e.ashaConflict, "set-aside/" + e.ashaSetAside, "visits/" + e.visit, "assessments/" + e.assessment} {
+		mustStatus(t, p, sue.get("/dashboard/review/"+p), 200)
+	}
+	evs := auditViews(t, e.env, "sue")[before:]
+	want := []string{"dashboard/review/conflict", "dashboard/review/set_aside", "dashboard/review/visit", "dashboard/review/safety_assessment"}
+	if len(evs) != len(want) {
+		t.Fatalf("views = %v", evs)
+	}
+	for i, w := range want {
+		if evs[i]["view"] != w {
+			t.Errorf("view %d = %v, want %s", i, evs[i]["view"], w)
+		}
+	}
+	c := e.counts()
+	mustStatus(t, "unknown kind", sue.get("/dashboard/review/cases/"+e.ashaCase), 404)
+	mustStatus(t, "unknown id", sue.get("/dashboard/review/visits/"+schema.NewID()), 404)
+	if e.counts() != c {
+		t.Errorf("a refused view wrote something")
+	}
+}
