@@ -76,7 +76,10 @@ func (s *Server) dashOverview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pc := &panelCtx{In: in, F: f, Weekly: true}
+	pc, err := s.newPanelCtx(c, actor, in, f, true)
+	if err != nil {
+		return err
+	}
 	views := buildPanels(pc)
 	officers := officersTable(pc, views)
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/", "overview", officers); done {
@@ -133,7 +136,11 @@ func (s *Server) dashMeasure(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v := buildPanel(p, &panelCtx{In: in, F: f, Weekly: true})
+	pc, err := s.newPanelCtx(c, actor, in, f, true)
+	if err != nil {
+		return err
+	}
+	v := buildPanel(p, pc)
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/measures/"+p.Slug, p.Slug, v.Table); done {
 		return err
 	}
@@ -176,7 +183,10 @@ func (s *Server) dashOfficer(c *fiber.Ctx) error {
 	of.Officer = id
 	in = of.apply(in)
 	f = &of // the officer's links keep the officer
-	pc := &panelCtx{In: in, F: f, Weekly: true}
+	pc, err := s.newPanelCtx(c, actor, in, f, true)
+	if err != nil {
+		return err
+	}
 	views := buildPanels(pc)
 	cases := caseloadTable(pc)
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/officers/"+id, "officer", cases); done {
@@ -276,7 +286,10 @@ func (s *Server) dashPrint(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pc := &panelCtx{In: in, F: f, Weekly: true}
+	pc, err := s.newPanelCtx(c, actor, in, f, true)
+	if err != nil {
+		return err
+	}
 	views := buildPanels(pc)
 	officers := officersTable(pc, views)
 	overdue := overdueTable(pc, compliance.Overdue(in, f.AsOf))

@@ -8,6 +8,9 @@ import (
 	"sync"
 
 	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
+
+	"github.com/gofiber/fiber/v2"
 )
 
 // A panel is one compliance measure on the dashboard: its title, its
@@ -56,6 +59,20 @@ type panelCtx struct {
 	In     compliance.Input // the cases in scope that pass the filters
 	F      *filters
 	Weekly bool
+	// Fresh is measure 9 as the store computes it (devices and set-aside
+	// changes are not case records): the actor's scope, the filters'
+	// officer and period.
+	Fresh *serverdb.Freshness
+}
+
+// newPanelCtx is what a page's panels are built from.
+func (s *Server) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool) (*panelCtx, error) {
+	fr, err := s.db.Freshness(c.UserContext(), actor, serverdb.FreshnessOptions{StaleDays: defaultStaleDays,
+		OfficerID: f.Officer, From: f.From, To: f.To})
+	if err != nil {
+		return nil, err
+	}
+	return &panelCtx{In: in, F: f, Weekly: weekly, Fresh: &fr}, nil
 }
 
 // caseHref and officerHref link to the drill-down pages, keeping the
@@ -71,6 +88,7 @@ type panelView struct {
 	Panel   *panel
 	Figures []figure // the headline figure(s)
 	Apart   []apart  // kept apart from the figure, never hidden in it
+	Notes   []string // further figures in words ("median 12 min")
 
 	Trend      []point // one per week of the period, oldest first
 	TrendTitle string

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/server/serverdb"
@@ -37,10 +38,14 @@ func newDashReviewEnv(t *testing.T) *dashReviewEnv {
 	e.carlSetAside = m.ID
 	asha := e.users["asha"]
 	e.visit, e.assessment = schema.NewID(), schema.NewID()
+	// Three days ago, by the test's clock (today's date), so the visit is in
+	// the dashboard's default period.
+	at := e.clock.Now().Add(-72 * time.Hour).Truncate(time.Hour)
+	ts := func(d time.Duration) schema.Timestamp { return schema.TimestampOf(at.Add(d)) }
 	v := schema.Visit{OfficerID: asha.ID, PlannedType: "home_announced", Type: "home_announced", Status: "signed", Outcome: "completed",
-		Location: "home", FaceToFace: true, StartedAt: "2026-11-20T10:00:00Z", EndedAt: "2026-11-20T10:40:00Z", PersonSeen: "yes",
-		PartnerPresent: "no_partner", ChildrenPresent: "no_children", SignedAt: "2026-11-20T11:00:00Z", SignedBy: asha.ID}
-	a := schema.SafetyAssessment{Address: "1 High St", Dogs: "yes", Weapons: "no", AssessedOn: "2026-11-19", AssessedBy: asha.ID}
+		Location: "home", FaceToFace: true, StartedAt: ts(0), EndedAt: ts(40 * time.Minute), PersonSeen: "yes",
+		PartnerPresent: "no_partner", ChildrenPresent: "no_children", SignedAt: ts(time.Hour), SignedBy: asha.ID}
+	a := schema.SafetyAssessment{Address: "1 High St", Dogs: "yes", Weapons: "no", AssessedOn: schema.DateOf(at), AssessedBy: asha.ID}
 	if err := e.srv.DB().Seed(context.Background(), e.admin, []schema.Record{
 		{Entity: "visit", ID: e.visit, CaseID: e.ashaCase, Fields: schema.FieldsOf(v)},
 		{Entity: "safety_assessment", ID: e.assessment, CaseID: e.ashaCase, Fields: schema.FieldsOf(a)},
@@ -340,4 +345,57 @@ func TestDashboardReviewItemViewsAudited(t *testing.T) {
 	if e.counts() != c {
 		t.Errorf("a refused view wrote something")
 	}
+}
+
+func TestDashboardFreshnessPanel(t *testing.T) {
+	e := newDashReviewEnv(t)
+	e.login("ben", "dev-ben") // a tablet that never synced
+	sue := e.signedIn(t, "sue")
+	before := len(auditViews(t, e.env, "sue"))
+	p := sue.get("/dashboard/measures/freshness")
+	mustStatus(t, "freshness", p, 200)
+	mustContain(t, "freshness", p.body, `<span class="big">1</span> <span class="figure-text">of 2 tablets not synced for more than 7 days`,
+		"set-aside changes not yet decided: <strong>1</strong>", "signed visits in the period: <strong>1</strong>", "From signing to the server: median")
+	if strings.Contains(p.body, "dev-carl") {
+		t.Errorf("sue's page shows team B's tablet")
+	}
+	// The same figures as the JSON API.
+	var fr serverdb.Freshness
+	e.do("GET", "/v1/compliance/freshness", nil, bearer(e.tokens["sue"])).decode(t, &fr)
+	if fr.Total.StaleDevices.N != 1 || fr.Total.Devices.N != 2 || fr.Total.SetAsideOpen.N != 1 {
+		t.Errorf("API: %+v", fr.Total)
+	}
+	rows := sue.csv("/dashboard/measures/freshness.csv?table=devices")
+	if len(rows) != 3 {
+		t.Fatalf("devices CSV = %v", rows)
+	}
+	for _, r := range rows[1:] {
+		switch {
+		case strings.Contains(r[1], "dev-ben"):
+			if r[3] != "never" || r[4] != "" || r[5] != "yes" {
+				t.Errorf("ben's tablet: %v", r)
+			}
+		case strings.Contains(r[1], "dev-asha"):
+			if r[4] != "0" || r[5] != "no" || r[7] != "1" || r[8] != "1" {
+				t.Errorf("asha's tablet: %v", r)
+			}
+		default:
+			t.Errorf("row %v", r)
+		}
+	}
+	evs := auditViews(t, e.env, "sue")[before:]
+	if len(evs) == 0 || evs[0]["view"] != "dashboard/measure/freshness" {
+		t.Fatalf("views = %v", evs)
+	}
+	if cases, _ := evs[0]["cases"].([]any); len(cases) != 1 || cases[0] != e.ashaCase {
+		t.Errorf("audited cases = %v, want the signed visit's", evs[0]["cases"])
+	}
+	// A week and a day later asha's tablet is stale too.
+	e.clock.Add(8 * 24 * time.Hour)
+	sue = e.signedIn(t, "sue") // the session has ended meanwhile
+	mustContain(t, "a week later", sue.get("/dashboard/measures/freshness").body, `<span class="big">2</span> <span class="figure-text">of 2 tablets`)
+	// The overview has its card and its column; the officer page its figures.
+	p = sue.get("/dashboard/")
+	mustContain(t, "overview", p.body, `id="m-freshness"`, "Data freshness", "1 of 1 stale")
+	mustContain(t, "officer page", sue.get("/dashboard/officers/"+e.users["asha"].ID).body, `of 1 tablets not synced`)
 }

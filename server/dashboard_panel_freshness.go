@@ -1,0 +1,256 @@
+package server
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"doorstep/server/serverdb"
+)
+
+// Measure 9 on the dashboard: freshness. The tablets of the team not
+// synced for more than defaultStaleDays, the changes waiting on them, the
+// set-aside changes not yet decided, and how long signed visits of the
+// period took from signing to the server. The store computes it
+// (serverdb.Freshness, in panelCtx.Fresh): devices are not case records.
+// Devices follow the team and officer filters; the signed visits follow
+// every filter (they belong to the cases shown). The weekly trend is the
+// median time from signing to the server of the visits signed each week.
+func init() {
+	registerPanel(&panel{Order: 9, Slug: "freshness", Title: "Data freshness",
+		About: fmt.Sprintf("Tablets not synced for more than %d days, changes still waiting on tablets, set-aside changes not decided, and how long signed visits took to reach the server.", defaultStaleDays),
+		Build: buildFreshness})
+}
+
+func buildFreshness(pc *panelCtx) *panelView {
+	fr := pc.Fresh
+	if fr == nil {
+		fr = &serverdb.Freshness{}
+	}
+	officers := map[string]bool{}
+	for _, o := range pc.F.Officers {
+		if pc.F.Officer == "" || o.Value == pc.F.Officer {
+			officers[o.Value] = true
+		}
+	}
+	// An admin's or auditor's team filter: that team's devices.
+	var devices []serverdb.DeviceFreshness
+	for _, d := range fr.Devices {
+		if pc.F.Team == "" || d.TeamID == pc.F.Team {
+			devices = append(devices, d)
+		}
+	}
+	inCases := map[string]bool{}
+	for _, cr := range pc.In.Cases {
+		inCases[cr.Case.ID] = true
+	}
+	var visits []serverdb.VisitLatency
+	for _, v := range fr.Visits {
+		if inCases[v.CaseID] {
+			visits = append(visits, v)
+		}
+	}
+	var active, stale, pending, notReporting, saOpen, saTotal int
+	for _, d := range devices {
+		saOpen += d.SetAsideOpen
+		saTotal += d.SetAsideTotal
+		if d.Revoked {
+			continue
+		}
+		active++
+		if d.Stale {
+			stale++
+		}
+		if d.OutboxPending != nil {
+			pending += *d.OutboxPending
+		} else {
+			notReporting++
+		}
+	}
+	lat := latencyOf(visits)
+	v := &panelView{
+		Figures: []figure{
+			{Label: fmt.Sprintf("of %d tablets not synced for more than %d days", active, defaultStaleDays), Num: stale, Count: true},
+			{Label: "changes waiting on tablets", Num: pending, Count: true},
+		},
+		Apart: []apart{{"set-aside changes not yet decided", saOpen}, {"tablets that have not said what waits on them (older app)", notReporting},
+			{"signed visits in the period", lat.n}},
+		TrendTitle: "Median hours from signing a visit to the server, by the week it was signed",
+		BarsTitle:  "Days since each officer's least recent tablet synced",
+		ByOfficer:  map[string]cell{},
+	}
+	if lat.n > 0 {
+		v.Notes = []string{fmt.Sprintf("From signing to the server: median %s, 90th percentile %s, slowest %s.",
+			duration(lat.median), duration(lat.p90), duration(lat.max))}
+	}
+	for _, x := range visits {
+		v.CaseIDs = append(v.CaseIDs, x.CaseID)
+	}
+	slices.Sort(v.CaseIDs)
+	v.CaseIDs = slices.Compact(v.CaseIDs)
+	if pc.Weekly {
+		for _, w := range pc.F.weeks() {
+			var week []serverdb.VisitLatency
+			for _, x := range visits {
+				if day := x.SignedAt[:min(10, len(x.SignedAt))]; day >= string(w.From) && day <= string(w.To) {
+					week = append(week, x)
+				}
+			}
+			p := point{Label: weekLabel(w), Note: "no visit signed"}
+			if len(week) > 0 {
+				h := math.Round(medianSeconds(week)/360) / 10
+				p.Value, p.Note = &h, fmt.Sprintf("%d visits", len(week))
+			}
+			v.Trend = append(v.Trend, p)
+		}
+	}
+	// Per officer: their active tablets, the least recent sync.
+	type per struct {
+		active, stale, pending int
+		oldest                 *int
+		never                  bool
+	}
+	by := map[string]*per{}
+	for _, d := range devices {
+		if d.Revoked {
+			continue
+		}
+		p := by[d.UserID]
+		if p == nil {
+			p = &per{}
+			by[d.UserID] = p
+		}
+		p.active++
+		if d.Stale {
+			p.stale++
+		}
+		if d.OutboxPending != nil {
+			p.pending += *d.OutboxPending
+		}
+		switch {
+		case d.DaysSinceSync == nil:
+			p.never = true
+		case p.oldest == nil || *d.DaysSinceSync > *p.oldest:
+			p.oldest = d.DaysSinceSync
+		}
+	}
+	for _, o := range pc.F.Officers {
+		if !officers[o.Value] {
+			continue
+		}
+		p := by[o.Value]
+		if p == nil {
+			v.Officers = append(v.Officers, point{Label: o.Label, Note: "no tablet"})
+			v.ByOfficer[o.Value] = cell{Text: "no tablet", Null: true}
+			continue
+		}
+		pt := point{Label: o.Label, Note: fmt.Sprintf("%d tablets, %d changes waiting", p.active, p.pending)}
+		if p.oldest != nil && !p.never {
+			d := float64(*p.oldest)
+			pt.Value = &d
+		} else if p.never {
+			pt.Note = "a tablet never synced"
+		}
+		v.Officers = append(v.Officers, pt)
+		c := num(p.stale)
+		c.Text = fmt.Sprintf("%d of %d stale", p.stale, p.active)
+		if p.stale > 0 {
+			c.Mark = "bad"
+		}
+		v.ByOfficer[o.Value] = c
+	}
+	v.Table = freshnessTable(pc, devices)
+	return v
+}
+
+func freshnessTable(pc *panelCtx, devices []serverdb.DeviceFreshness) *table {
+	tb := &table{ID: "devices", Caption: "Tablets, least recently synced first", Empty: "No tablet is registered to these officers.",
+		Columns: []column{{Key: "officer", Label: "Officer"}, {Key: "tablet", Label: "Tablet"}, {Key: "app", Label: "App version"},
+			{Key: "last", Label: "Last sync"}, {Key: "days", Label: "Days since sync", Num: true},
+			{Key: "stale", Label: fmt.Sprintf("Not synced for over %d days", defaultStaleDays)},
+			{Key: "waiting", Label: "Changes waiting on it", Num: true}, {Key: "sa_open", Label: "Set aside, not decided", Num: true},
+			{Key: "sa_total", Label: "Set aside, ever", Num: true}, {Key: "state", Label: "State"}}}
+	ds := slices.Clone(devices)
+	slices.SortStableFunc(ds, func(a, b serverdb.DeviceFreshness) int {
+		return cmp.Or(cmp.Compare(a.LastSyncAt, b.LastSyncAt), cmp.Compare(a.UserName, b.UserName), cmp.Compare(a.DeviceID, b.DeviceID))
+	})
+	for _, d := range ds {
+		days := cell{Text: "never", Null: true}
+		if d.DaysSinceSync != nil {
+			days = num(*d.DaysSinceSync)
+		}
+		stale := txt("no")
+		if d.Stale {
+			stale = cell{Text: "yes", Mark: "bad"}
+		}
+		waiting := cell{Text: "not reported", Null: true}
+		if d.OutboxPending != nil {
+			waiting = num(*d.OutboxPending)
+		}
+		sa := num(d.SetAsideOpen)
+		if d.SetAsideOpen > 0 {
+			sa.Href = pc.F.linkWith(dashPrefix+"/review", "kind", serverdb.KindSetAside, "officer", d.UserID)
+		}
+		state := "in use"
+		if d.Revoked {
+			state = "revoked"
+		}
+		tablet := strings.TrimSpace(d.Name + " (" + d.DeviceID + ")")
+		tb.Rows = append(tb.Rows, []cell{link(d.UserName, pc.officerHref(d.UserID)), txt(tablet), txt(d.AppVersion),
+			txt(cmp.Or(shortTime(d.LastSyncAt), "never")), days, stale, waiting, sa, num(d.SetAsideTotal), txt(state)})
+	}
+	return tb
+}
+
+// latency is signing-to-server: the count, and the median, 90th
+// percentile (nearest rank) and slowest in seconds.
+type latency struct {
+	n                int
+	median, p90, max float64
+}
+
+func latencyOf(vs []serverdb.VisitLatency) latency {
+	if len(vs) == 0 {
+		return latency{}
+	}
+	s := sortedSeconds(vs)
+	n := len(s)
+	return latency{n: n, median: medianSeconds(vs), p90: s[(9*n+9)/10-1], max: s[n-1]}
+}
+
+// duration writes seconds for people: "under a minute", "12 min",
+// "3 h 5 min", "4 d 2 h".
+func duration(sec float64) string {
+	m := int(sec / 60)
+	switch {
+	case sec < 60:
+		return "under a minute"
+	case m < 60:
+		return fmt.Sprintf("%d min", m)
+	case m < 24*60:
+		return fmt.Sprintf("%d h %d min", m/60, m%60)
+	}
+	return fmt.Sprintf("%d d %d h", m/(24*60), m/60%24)
+}
+
+func sortedSeconds(vs []serverdb.VisitLatency) []float64 {
+	s := make([]float64, len(vs))
+	for i, v := range vs {
+		s[i] = v.Seconds
+	}
+	slices.Sort(s)
+	return s
+}
+
+// medianSeconds is the median (the mean of the middle two of an even
+// count), as serverdb's LatencyStats computes it.
+func medianSeconds(vs []serverdb.VisitLatency) float64 {
+	s := sortedSeconds(vs)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
