@@ -214,7 +214,7 @@ func shortTime(ts string) string {
 }
 
 var conflictReasons = map[string]string{
-	"lww_lost":                 "a later change on another device won",
+	"lww_lost":                 "a change made later won (last writer wins)",
 	"record_signed":            "the record was already signed",
 	"overwritten_by_signature": "signing the record replaced it",
 }
@@ -225,6 +225,21 @@ func fieldsText(names map[string]string, m map[string]json.RawMessage) string {
 		out = append(out, fieldLabel(k)+": "+showValue(names, k, m[k]))
 	}
 	return strings.Join(out, "; ")
+}
+
+// refusedWhy says why the server refused a change, in words.
+func refusedWhy(e *schema.Error) string {
+	switch {
+	case e == nil:
+		return ""
+	case e.Code == schema.ECodeOutOfScope:
+		return "the case is not one of the sender's cases"
+	case e.Code == schema.ECodeSigned:
+		return "the record is signed and cannot be changed"
+	case e.Field != "":
+		return fieldLabel(e.Field) + ": " + e.Message
+	}
+	return e.Message
 }
 
 // decideCell links to an item's page; its CSV cell is empty.
@@ -258,10 +273,7 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 			{Key: "crn", Label: "Case"}, {Key: "what", Label: "Record"}, {Key: "why", Label: "Why it was refused"},
 			{Key: "attempted", Label: "What it tried to write"}, {Key: "current", Label: "Server's value now"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.SetAside {
-		why := ""
-		if x.Error != nil {
-			why = x.Error.Message
-		}
+		why := refusedWhy(x.Error)
 		attempted := "(not kept: set aside before this server version)"
 		if x.Attempted != nil {
 			attempted = fieldsText(names, x.Attempted)
@@ -272,7 +284,7 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 		} else if x.CRN != "" {
 			current = "(no such record yet)"
 		}
-		setAside.Rows = append(setAside.Rows, []cell{txt(name(x.Author.UserID)), txt(authorText(serverdb.Author{DeviceID: x.Author.DeviceID, At: x.Author.At, UserName: "device time"})),
+		setAside.Rows = append(setAside.Rows, []cell{txt(name(x.Author.UserID)), txt(strings.TrimSuffix(x.Author.DeviceID+", device time "+shortTime(x.Author.At), ", device time ")),
 			txt(shortTime(x.ReceivedAt)), caseCell(x.CRN, x.CaseID), txt(label(x.Entity)), txt(why), txt(attempted), txt(current),
 			decideCell("Decide", f.Link(reviewItemHref(serverdb.KindSetAside, x.MutationID)))})
 	}
@@ -294,7 +306,15 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 			txt(label(x.Dogs)), txt(label(x.Weapons)), txt(string(x.AssessedOn) + " by " + name(x.AssessedBy)), txt(cmp.Or(label(x.Decision), "none")),
 			decideCell("Decide", f.Link(reviewItemHref(serverdb.KindAssessment, x.ID)))})
 	}
-	return []*table{conflicts, setAside, visits, assessments}
+	out := []*table{conflicts, setAside, visits, assessments}
+	for _, t := range out { // the link to decide first, where a narrow screen shows it
+		n := len(t.Columns) - 1
+		t.Columns = append([]column{t.Columns[n]}, t.Columns[:n]...)
+		for i, r := range t.Rows {
+			t.Rows[i] = append([]cell{r[n]}, r[:n]...)
+		}
+	}
+	return out
 }
 
 // decisionForm is a decision's form (the layout's "decide" block), on an
@@ -474,10 +494,7 @@ func (s *Server) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, 
 				caseFact = itemFact{"Case", x.CRN + " (officer " + name(x.OfficerID) + ")", pc.caseHref(x.CaseID)}
 				it.CaseIDs = []string{x.CaseID}
 			}
-			why := ""
-			if x.Error != nil {
-				why = x.Error.Message
-			}
+			why := refusedWhy(x.Error)
 			it.Facts = []itemFact{{"Sent by", name(x.Author.UserID), ""}, {"Device", x.Author.DeviceID, ""},
 				{"Device time", shortTime(x.Author.At), ""}, {"Received", shortTime(x.ReceivedAt), ""}, caseFact,
 				{"Record", label(x.Entity) + " " + x.RecordID, ""}, {"Why it was refused", why, ""}}
@@ -658,7 +675,9 @@ func (s *Server) dashReviewDecide(c *fiber.Ctx) error {
 	}
 	c.Cookie(&fiber.Cookie{Name: dashFlashCookie, Value: url.QueryEscape(done), Path: dashPrefix, HTTPOnly: true,
 		SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", MaxAge: 120})
-	return c.Redirect(d.Next, fiber.StatusSeeOther)
+	// To the flash, at the top (and not to the form's own #anchor, which
+	// the browser would otherwise carry over).
+	return c.Redirect(d.Next+"#flash", fiber.StatusSeeOther)
 }
 
 // decide calls the store and says what was done.

@@ -121,11 +121,11 @@ func TestDashboardReviewQueue(t *testing.T) {
 	mustStatus(t, "sorted", p, 200)
 	mustContain(t, "sorted", p.body, `aria-sort="descending"`)
 	rows := sue.csv("/dashboard/review.csv?table=conflicts")
-	if len(rows) != 2 || rows[0][0] != "CRN" || rows[1][0] != "A000001" || rows[1][4] != "losing value" || rows[1][10] != "" {
+	if len(rows) != 2 || rows[0][0] != "Decide" || rows[0][1] != "CRN" || rows[1][0] != "" || rows[1][1] != "A000001" || rows[1][5] != "losing value" {
 		t.Errorf("conflicts CSV = %v", rows)
 	}
 	rows = sue.csv("/dashboard/review.csv?table=set-aside")
-	if len(rows) != 2 || rows[1][0] != "asha" || !strings.Contains(rows[1][6], "Planned type: home visit (unannounced)") {
+	if len(rows) != 2 || rows[1][1] != "asha" || !strings.Contains(rows[1][7], "Planned type: home visit (unannounced)") {
 		t.Errorf("set-aside CSV = %v", rows)
 	}
 	// Team B's supervisor sees team B's; the auditor everything, without forms.
@@ -193,7 +193,7 @@ func TestDashboardReviewConflict(t *testing.T) {
 	mustContain(t, "kept reason", p.body, "typed &lt;b&gt;once&lt;/b&gt;")
 
 	p = sue.decide(path, "decision", "keep_server", "reason", "the later value is right", "next", "/dashboard/review")
-	if p.status != 303 || p.header.Get("Location") != "/dashboard/review" {
+	if p.status != 303 || p.header.Get("Location") != "/dashboard/review"+"#flash" {
 		t.Fatalf("decision: %d %s\n%s", p.status, p.header.Get("Location"), p.body)
 	}
 	p = sue.get("/dashboard/review")
@@ -244,7 +244,7 @@ func TestDashboardReviewSetAside(t *testing.T) {
 		t.Errorf("refused decisions wrote something")
 	}
 	p = sue.decide(path, "decision", "applied", "reason", "asha covered ben's visit")
-	if p.status != 303 || p.header.Get("Location") != "/dashboard/review" {
+	if p.status != 303 || p.header.Get("Location") != "/dashboard/review"+"#flash" {
 		t.Fatalf("apply: %d %s %s", p.status, p.header.Get("Location"), p.body)
 	}
 	p = sue.get("/dashboard/review")
@@ -280,9 +280,9 @@ func TestDashboardReviewOversight(t *testing.T) {
 	// The case page offers the latest assessment's form; it goes back there.
 	casePath := "/dashboard/cases/" + e.ashaCase
 	p = sue.get(casePath)
-	mustContain(t, "case page", p.body, `id="assessment-review"`, `action="/dashboard/review/assessments/`+e.assessment+`"`)
+	mustContain(t, "case page", p.body, `id="assessment-review"`, `action="/dashboard/review/assessments/`+e.assessment+`#decide"`)
 	p = sue.decide(path, "decision", "approved", "reason", "", "next", casePath)
-	if p.status != 303 || p.header.Get("Location") != casePath {
+	if p.status != 303 || p.header.Get("Location") != casePath+"#flash" {
 		t.Fatalf("approve: %d %s %s", p.status, p.header.Get("Location"), p.body)
 	}
 	p = sue.get(casePath)
@@ -295,11 +295,11 @@ func TestDashboardReviewOversight(t *testing.T) {
 	// The visit page offers the visit's review.
 	visitPath := "/dashboard/visits/" + e.visit
 	p = sue.get(visitPath)
-	mustContain(t, "visit page", p.body, "No manager has reviewed this visit yet.", `action="/dashboard/review/visits/`+e.visit+`"`)
+	mustContain(t, "visit page", p.body, "No manager has reviewed this visit yet.", `action="/dashboard/review/visits/`+e.visit+`#decide"`)
 	p = sue.decide("/dashboard/review/visits/"+e.visit, "decision", "exempted", "reason", "", "next", visitPath)
 	mustStatus(t, "exempt without a reason", p, 422)
 	p = sue.decide("/dashboard/review/visits/"+e.visit, "decision", "noted", "reason", "seen in supervision", "next", visitPath)
-	if p.status != 303 || p.header.Get("Location") != visitPath {
+	if p.status != 303 || p.header.Get("Location") != visitPath+"#flash" {
 		t.Fatalf("note: %d %s %s", p.status, p.header.Get("Location"), p.body)
 	}
 	mustContain(t, "visit page after", sue.get(visitPath).body, "Visit reviewed: noted.", "noted by sue", "seen in supervision")
@@ -309,7 +309,7 @@ func TestDashboardReviewOversight(t *testing.T) {
 	}
 	// A next that leaves the dashboard is not followed.
 	p = sue.decide("/dashboard/review/visits/"+e.visit, "decision", "approved", "next", "https://evil.example/")
-	if p.status != 303 || p.header.Get("Location") != "/dashboard/" {
+	if p.status != 303 || p.header.Get("Location") != "/dashboard/"+"#flash" {
 		t.Errorf("an outside next: %d %s", p.status, p.header.Get("Location"))
 	}
 	// An auditor cannot decide.
