@@ -76,7 +76,7 @@ func (s *Server) dashOverview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pc, err := s.newPanelCtx(c, actor, in, f, true)
+	pc, err := s.newPanelCtx(c, actor, in, f, true, panels...)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (s *Server) dashMeasure(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pc, err := s.newPanelCtx(c, actor, in, f, true)
+	pc, err := s.newPanelCtx(c, actor, in, f, true, p)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (s *Server) dashOfficer(c *fiber.Ctx) error {
 	of.Officer = id
 	in = of.apply(in)
 	f = &of // the officer's links keep the officer
-	pc, err := s.newPanelCtx(c, actor, in, f, true)
+	pc, err := s.newPanelCtx(c, actor, in, f, true, panels...)
 	if err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func (s *Server) dashPrint(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pc, err := s.newPanelCtx(c, actor, in, f, true)
+	pc, err := s.newPanelCtx(c, actor, in, f, true, panels...)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,9 @@ type panel struct {
 	// Build computes the panel over pc.In (already filtered); pc.Weekly
 	// asks for the trend too.
 	Build func(pc *panelCtx) *panelView
+	// Fresh: Build reads pc.Fresh (the store's measure 9), which is then
+	// loaded for the page.
+	Fresh bool
 }
 
 var panels []*panel
@@ -65,14 +68,18 @@ type panelCtx struct {
 	Fresh *serverdb.Freshness
 }
 
-// newPanelCtx is what a page's panels are built from.
-func (s *Server) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool) (*panelCtx, error) {
-	fr, err := s.db.Freshness(c.UserContext(), actor, serverdb.FreshnessOptions{StaleDays: defaultStaleDays,
-		OfficerID: f.Officer, From: f.From, To: f.To})
-	if err != nil {
-		return nil, err
+// newPanelCtx is what a page's panels (ps) are built from.
+func (s *Server) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool, ps ...*panel) (*panelCtx, error) {
+	pc := &panelCtx{In: in, F: f, Weekly: weekly}
+	if slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
+		fr, err := s.db.Freshness(c.UserContext(), actor, serverdb.FreshnessOptions{StaleDays: defaultStaleDays,
+			OfficerID: f.Officer, From: f.From, To: f.To})
+		if err != nil {
+			return nil, err
+		}
+		pc.Fresh = &fr
 	}
-	return &panelCtx{In: in, F: f, Weekly: weekly, Fresh: &fr}, nil
+	return pc, nil
 }
 
 // caseHref and officerHref link to the drill-down pages, keeping the

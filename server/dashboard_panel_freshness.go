@@ -21,7 +21,7 @@ import (
 func init() {
 	registerPanel(&panel{Order: 9, Slug: "freshness", Title: "Data freshness",
 		About: fmt.Sprintf("Tablets not synced for more than %d days, changes still waiting on tablets, set-aside changes not decided, and how long signed visits took to reach the server.", defaultStaleDays),
-		Build: buildFreshness})
+		Build: buildFreshness, Fresh: true})
 }
 
 func buildFreshness(pc *panelCtx) *panelView {

@@ -31,6 +31,11 @@ import (
 
 const dashFlashCookie = "doorstep_dash_flash"
 
+// reviewPageRows bounds each table of the queue's page (not its CSV): a
+// team with years of signed visits no manager reviewed would otherwise get
+// thousands of rows.
+var reviewPageRows = 200
+
 // reviewKinds are the queue's kinds: the path segment of an item, the
 // store's kind, and the words.
 var reviewKinds = []struct{ Path, Kind, Label string }{
@@ -112,6 +117,12 @@ func (s *Server) dashReview(c *fiber.Ctx) error {
 			err = s.db.AuditView(ctx, actor, "dashboard/review.csv", q.CaseIDs(), map[string]string{"table": c.Query("table"), "officer": f.Officer, "kind": f.Kind})
 		}
 		return err
+	}
+	for _, t := range tables { // a page a person can read; the CSV has every row
+		if n := len(t.Rows); n > reviewPageRows {
+			t.Rows = t.Rows[:reviewPageRows]
+			t.Caption += fmt.Sprintf(" (the first %d of %d in this order: choose an officer, or download the CSV for all)", reviewPageRows, n)
+		}
 	}
 	if err := s.db.AuditView(ctx, actor, "dashboard/review", q.CaseIDs(), map[string]string{"officer": f.Officer, "kind": f.Kind, "team": f.Team}); err != nil {
 		return err

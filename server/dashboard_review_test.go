@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/synth"
 	"doorstep/server/serverdb"
 )
 
@@ -398,4 +399,60 @@ func TestDashboardFreshnessPanel(t *testing.T) {
 	p = sue.get("/dashboard/")
 	mustContain(t, "overview", p.body, `id="m-freshness"`, "Data freshness", "1 of 1 stale")
 	mustContain(t, "officer page", sue.get("/dashboard/officers/"+e.users["asha"].ID).body, `of 1 tablets not synced`)
+}
+
+// BenchmarkDashboardReviewReads times what the review queue and measure 9
+// add to the dashboard's pages, for BenchmarkDashboardRender's team: the
+// menu's count (every page), the freshness figures (every page with
+// panels), the queue itself.
+func BenchmarkDashboardReviewReads(b *testing.B) {
+	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	ctx, actor := context.Background(), serverdb.ActorOf(sup, "")
+	b.Run("count", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := srv.DB().ReviewCount(ctx, actor); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("freshness", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := srv.DB().Freshness(ctx, actor, serverdb.FreshnessOptions{StaleDays: 7, From: "2026-08-26", To: "2026-11-23"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("queue", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := srv.DB().ReviewQueue(ctx, actor, serverdb.ReviewFilter{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// The page shows at most reviewPageRows of a table, and says so; the CSV
+// has every row.
+func TestDashboardReviewPageRows(t *testing.T) {
+	e := newDashReviewEnv(t)
+	defer func(n int) { reviewPageRows = n }(reviewPageRows)
+	reviewPageRows = 1
+	var recs []schema.Record
+	for i := 0; i < 2; i++ {
+		v := schema.Visit{OfficerID: e.users["asha"].ID, Type: "office", Status: "signed", Outcome: "completed",
+			StartedAt: "2026-11-01T10:00:00Z", SignedAt: "2026-11-01T11:00:00Z", SignedBy: e.users["asha"].ID}
+		recs = append(recs, schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: e.ashaCase, Fields: schema.FieldsOf(v)})
+	}
+	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	sue := e.signedIn(t, "sue")
+	p := sue.get("/dashboard/review")
+	mustContain(t, "queue", p.body, "the first 1 of 3 in this order")
+	if n := strings.Count(p.body, "/dashboard/review/visits/"); n != 1 {
+		t.Errorf("%d visits on the page, want 1", n)
+	}
+	if rows := sue.csv("/dashboard/review.csv?table=visits-review"); len(rows) != 4 {
+		t.Errorf("CSV has %d rows, want a header and 3", len(rows))
+	}
 }

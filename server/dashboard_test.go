@@ -619,6 +619,8 @@ func BenchmarkDashboardRender(b *testing.B) {
 		{"overview", "/dashboard/"},
 		{"measure", "/dashboard/measures/first-home-visits"},
 		{"overdue", "/dashboard/overdue"},
+		{"freshness", "/dashboard/measures/freshness"},
+		{"review", "/dashboard/review"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {

@@ -921,8 +921,27 @@ func (db *DB) ReviewCount(ctx context.Context, actor Actor) (int, error) {
 	}
 	n := 0
 	err := db.view(ctx, func(tx *sql.Tx) error {
-		cases, err := scopeCases(ctx, tx, actor)
+		// The cases of the scope, as scopeCases finds them, without
+		// decoding them.
+		cond, args, err := scopeFilter(actor, "r.id")
 		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT r.id FROM records r JOIN case_scope s ON s.case_id = r.id WHERE r.entity = 'case' AND `+cond, args...)
+		if err != nil {
+			return fmt.Errorf("read cases: %w", err)
+		}
+		cases := map[string]reviewCase{}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("read cases: %w", err)
+			}
+			cases[id] = reviewCase{}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
 		inScope := func(caseID string) bool { _, ok := cases[caseID]; return ok }
@@ -941,10 +960,10 @@ func (db *DB) ReviewCount(ctx context.Context, actor Actor) (int, error) {
 				n++
 			}
 		}
-		cond, args := setAsideScope(actor)
+		sacond, saargs := setAsideScope(actor)
 		var sa int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
-			WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND `+cond, args...).Scan(&sa); err != nil {
+			WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND `+sacond, saargs...).Scan(&sa); err != nil {
 			return fmt.Errorf("count set-aside mutations: %w", err)
 		}
 		n += sa
@@ -956,7 +975,7 @@ func (db *DB) ReviewCount(ctx context.Context, actor Actor) (int, error) {
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, case_id FROM records WHERE entity = 'visit' AND signed = 1 AND `+vcond, vargs...)
+		rows, err = tx.QueryContext(ctx, `SELECT id, case_id FROM records WHERE entity = 'visit' AND signed = 1 AND `+vcond, vargs...)
 		if err != nil {
 			return fmt.Errorf("read signed visits: %w", err)
 		}
