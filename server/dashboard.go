@@ -12,7 +12,8 @@ package server
 // dashboard_table.go (sortable tables and their CSV), dashboard_chart.go
 // (SVG charts), dashboard_panel.go (the registry of measure panels) and one
 // dashboard_panel_*.go per measure, dashboard_pages.go (overview, measure,
-// officer, overdue, print pages), dashboard_case.go (case and visit pages).
+// officer, overdue, print pages), dashboard_case.go (case and visit pages),
+// dashboard_review.go (the review queue and its decision forms).
 
 import (
 	"bytes"
