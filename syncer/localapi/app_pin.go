@@ -81,6 +81,11 @@ func (w *webApp) unlockWithPIN(c *fiber.Ctx) error {
 				plural(st.Left, "try", "tries")))
 		case schema.ECodeForbidden:
 			status = fiber.StatusForbidden
+			if us, err := w.api.agent.UnlockState(c.UserContext()); err != nil {
+				return err
+			} else if us.LockedOut {
+				break // the page becomes the online sign-in, and says why
+			}
 			if st.Disabled {
 				d.Form.addError("password", fmt.Sprintf("Your PIN was wrong %d times, so it is now turned off. Unlock with your password. You can set a new PIN after.",
 					syncer.MaxPINFailures))
