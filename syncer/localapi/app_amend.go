@@ -113,15 +113,6 @@ func (w *webApp) personName(c *fiber.Ctx, id string) string {
 	return "user " + id
 }
 
-// timeText shows an RFC 3339 time as clockText does, or the text itself.
-func timeText(s string, now time.Time) string {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || t.IsZero() {
-		return s
-	}
-	return clockText(t, now)
-}
-
 // shownValue says a field's JSON value in words: an enum by its label, a
 // list joined with "; ", a yes/no, "(no answer)" when empty.
 func shownValue(entity, field string, raw json.RawMessage) string {
@@ -138,10 +129,10 @@ func shownValue(entity, field string, raw json.RawMessage) string {
 			return enumLabel(field, s)
 		}
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.Local().Format("02/01/2006 15:04")
+			return atText(t)
 		}
-		if t, err := time.Parse("2006-01-02", s); err == nil {
-			return t.Format("02/01/2006")
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t.Format(layoutDate)
 		}
 		return s
 	}
@@ -282,12 +273,12 @@ func (w *webApp) amendVisit(c *fiber.Ctx) error {
 	}
 	if len(d.Amend.Errors) > 0 {
 		amendForm(&d.Amend)
-		d.Summary = visitSummary(v, d.children)
+		d.Summary = w.visitSummary(c, v, d.children)
 		if d.Amendments, err = w.amendmentsOf(c, v); err != nil {
 			return err
 		}
 		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Signed visit", Data: d})
 	}
-	w.sessions.setFlash(sessionOf(c), "Amendment saved on this tablet. It will be sent at the next sync; the signed visit stays as it was.")
+	w.flash(c, flashSuccess, "Amendment saved on this tablet. It will be sent at the next sync; the signed visit stays as it was.")
 	return redirect(c, "/app/visits/"+url.PathEscape(d.ID)+"#amendments")
 }

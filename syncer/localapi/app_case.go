@@ -248,37 +248,6 @@ func receiptOf(r syncer.LocalRecord, now time.Time) receipt {
 	return receipt{"server", fmt.Sprintf("Safely on the server since %s, version %d", clockText(at, now), r.Version)}
 }
 
-// clockText is "14:02" today, "20 Nov 14:02" this year, else with the year.
-func clockText(t, now time.Time) string {
-	t, now = t.Local(), now.Local()
-	switch {
-	case t.Year() == now.Year() && t.YearDay() == now.YearDay():
-		return t.Format("15:04")
-	case t.Year() == now.Year():
-		return t.Format("2 Jan 15:04")
-	}
-	return t.Format("2 Jan 2006 15:04")
-}
-
-func whenText(rfc string, now time.Time) string {
-	t, err := time.Parse(time.RFC3339, rfc)
-	if err != nil || t.IsZero() || t.Year() < 2000 {
-		return "not dated"
-	}
-	return t.Local().Format("Mon 2 Jan 2006, 15:04")
-}
-
-func dateText(d schema.Date) string {
-	if d == "" {
-		return ""
-	}
-	t := d.Time()
-	if t.IsZero() {
-		return string(d)
-	}
-	return t.Format("2 Jan 2006")
-}
-
 func ageText(dob schema.Date, now time.Time) string {
 	t := dob.Time()
 	if t.IsZero() {
@@ -392,7 +361,7 @@ func (w *webApp) saveMember(c *fiber.Ctx) error {
 	}
 	name := cmp.Or(form.Get("name"), form.Get("description"), "The household member")
 	if len(fields) == 0 {
-		w.sessions.setFlash(sessionOf(c), "Nothing changed.")
+		w.flash(c, flashInfo, "Nothing changed.")
 		return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
 	}
 	if existing == nil {
@@ -408,6 +377,6 @@ func (w *webApp) saveMember(c *fiber.Ctx) error {
 	if existing != nil {
 		msg = name + " was changed."
 	}
-	w.sessions.setFlash(sessionOf(c), msg+" It is saved on this tablet and will be sent at the next sync.")
+	w.flash(c, flashSuccess, msg+" It is saved on this tablet and will be sent at the next sync.")
 	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
 }

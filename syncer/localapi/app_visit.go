@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -244,7 +245,7 @@ func (w *webApp) visitPage(c *fiber.Ctx) error {
 		return err
 	}
 	if d.Signed {
-		d.Summary = visitSummary(v, d.children)
+		d.Summary = w.visitSummary(c, v, d.children)
 		if d.Amendments, err = w.amendmentsOf(c, v); err != nil {
 			return err
 		}
@@ -274,8 +275,9 @@ func (w *webApp) visitPage(c *fiber.Ctx) error {
 	return w.render(c, fiber.StatusOK, "visit", view{Title: "Record a visit", Data: d})
 }
 
-// visitSummary lists a signed visit's answers, read-only.
-func visitSummary(v syncer.LocalRecord, children []childRef) []rowView {
+// visitSummary lists a signed visit's answers, read-only, as a person
+// reads them: choices by their labels, times and dates in words.
+func (w *webApp) visitSummary(c *fiber.Ctx, v syncer.LocalRecord, children []childRef) []rowView {
 	spec, _ := schema.Entity("visit")
 	vals := valuesOf(spec, v.Fields)
 	var out []rowView
@@ -289,10 +291,14 @@ func visitSummary(v syncer.LocalRecord, children []childRef) []rowView {
 			switch fs := spec.Fields[name]; {
 			case len(fs.Enum) > 0:
 				shown = append(shown, enumLabel(name, x))
-			case x == "yes" && name == "face_to_face" || x == "yes" && name == "safeguarding_concern":
+			case fs.Type == timestampT:
+				shown = append(shown, stampText(str(v.Fields, name)))
+			case fs.Type == dateT:
+				shown = append(shown, dateText(schema.Date(x)))
+			case x == "yes" && fs.Type.Kind() == reflect.Bool:
 				shown = append(shown, "Yes")
 			default:
-				shown = append(shown, strings.ReplaceAll(x, "T", " "))
+				shown = append(shown, x)
 			}
 		}
 		out = append(out, rowView{Title: labelOf("visit", name).label, Detail: strings.Join(shown, "; ")})
@@ -307,12 +313,22 @@ func visitSummary(v syncer.LocalRecord, children []childRef) []rowView {
 			}
 		}
 		detail := "present: " + enumLabel("", k.Present) + ", seen: " + enumLabel("", k.Seen)
+		if k.SpokenTo != "" {
+			detail += ", spoken to: " + enumLabel("", k.SpokenTo)
+		}
 		if k.ReasonNotSeen != "" {
 			detail += " (" + k.ReasonNotSeen + ")"
 		}
+		if k.Concerns != "" {
+			detail += "; concerns: " + k.Concerns
+		}
 		out = append(out, rowView{Title: "Child: " + name, Detail: detail})
 	}
-	out = append(out, rowView{Title: "Signed", Detail: strings.ReplaceAll(str(v.Fields, "signed_at"), "T", " ")})
+	signed := stampText(str(v.Fields, "signed_at"))
+	if by := str(v.Fields, "signed_by"); by != "" {
+		signed += " by " + w.personName(c, by)
+	}
+	out = append(out, rowView{Title: "Signed", Detail: signed})
 	return out
 }
 
@@ -357,7 +373,7 @@ func (w *webApp) saveVisit(c *fiber.Ctx) error {
 		w.visitForm(&d)
 		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Record a visit", Data: d})
 	}
-	w.sessions.setFlash(sessionOf(c), "Draft saved on this tablet.")
+	w.flash(c, flashSuccess, "Draft saved on this tablet.")
 	return redirect(c, "/app/visits/"+url.PathEscape(d.ID))
 }
 
@@ -431,6 +447,6 @@ func (w *webApp) signVisit(c *fiber.Ctx) error {
 		w.visitForm(&d)
 		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Record a visit", Data: d})
 	}
-	w.sessions.setFlash(sessionOf(c), "Visit signed. It is saved on this tablet and will be sent at the next sync.")
+	w.flash(c, flashSuccess, "Visit signed. It is saved on this tablet and will be sent at the next sync.")
 	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
 }

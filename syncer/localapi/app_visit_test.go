@@ -1,0 +1,103 @@
+package localapi
+
+import (
+	"net/url"
+	"regexp"
+	"testing"
+	"time"
+)
+
+var (
+	tagRE = regexp.MustCompile(`(?s)<script.*?</script>|<[^>]*>`)
+	// rawTimeRE is a stored date or timestamp shown as it is stored.
+	rawTimeRE = regexp.MustCompile(`\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}|T\d{2}:\d{2}`)
+)
+
+// shownText is the page's text as a person sees it (no tags, no
+// attributes), less the policy's rules version, which is a name.
+func shownText(p page) string {
+	return regexp.MustCompile(`\(rules version [^)]*\)`).ReplaceAllString(tagRE.ReplaceAllString(p.body, ""), "")
+}
+
+func TestTimesInWords(t *testing.T) {
+	now := time.Date(2026, 11, 23, 22, 30, 0, 0, time.Local)
+	at := time.Date(2026, 11, 23, 22, 5, 23, 208974639, time.Local)
+	for _, c := range []struct{ got, want string }{
+		{atText(at), "23 Nov 2026 at 22:05"},
+		{dayAtText(at), "Mon 23 Nov 2026 at 22:05"},
+		{clockText(at, now), "22:05"},
+		{clockText(at.AddDate(0, 0, -3), now), "20 Nov 2026 at 22:05"},
+		{stampText(at.UTC().Format(time.RFC3339Nano)), "23 Nov 2026 at 22:05"},
+		{stampText(""), ""},
+		{timeText(at.UTC().Format(time.RFC3339Nano), now), "22:05"},
+		{dateText("2026-11-23"), "23 Nov 2026"},
+		{shownValue("visit", "started_at", mustJSON(at.UTC().Format(time.RFC3339Nano))), "23 Nov 2026 at 22:05"},
+		{shownValue("visit", "next_visit_on", mustJSON("2026-12-01")), "1 Dec 2026"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+// No screen shows a stored timestamp or an ISO date: every time is in
+// words, in the tablet's time zone.
+func TestAppShowsNoRawTimes(t *testing.T) {
+	e := startApp(t)
+	vid := e.addSignedVisit()
+	b := e.browser()
+	b.mustSignIn()
+	cp := b.get("/app/cases/" + e.caseID)
+	token := cp.token(csrfRE)
+	b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	vp := b.get("/app/visits/" + vid)
+	mustContain(t, vp, "Signed visit")
+	if !regexp.MustCompile(`<dt>Signed</dt><dd>\d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2} by Asha Demo \(you\)</dd>`).MatchString(vp.body) {
+		t.Fatalf("the signature is not in words:\n%s", vp.body)
+	}
+	if !regexp.MustCompile(`<dt>Started</dt><dd>\d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2}</dd>`).MatchString(vp.body) {
+		t.Fatalf("the start is not in words:\n%s", vp.body)
+	}
+	if !regexp.MustCompile(`Safely on the server since (\d{2}:\d{2}|\d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2}), version 1`).MatchString(vp.body) {
+		t.Fatalf("the receipt is not in words:\n%s", vp.body)
+	}
+	// An amendment of a time: was and now in words, and when it was made.
+
+	ap := b.post("/app/visits/"+vid+"/amend", url.Values{"_csrf": {token}, "amend_field": {"next_visit_on"},
+		"amend_value": {"2026-12-01"}, "reason": {"Agreed at the visit"}})
+	mustContain(t, ap, "Next visit: was “(no answer)”, now “1 Dec 2026”")
+	for _, path := range []string{"/app/today", "/app/cases/" + e.caseID, "/app/cases/" + e.plain, "/app/visits/" + vid} {
+		p := b.get(path)
+		if m := rawTimeRE.FindString(shownText(p)); m != "" {
+			t.Errorf("%s shows a raw time %q", path, m)
+		}
+	}
+
+}
+
+// A flash says what kind it is: an error is an alert with its own sign,
+// a success a status.
+func TestAppFlashKinds(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	cp := b.get("/app/cases/" + e.caseID)
+	token := cp.token(csrfRE)
+	p := b.post("/app/cases/"+e.caseID+"/household", url.Values{"_csrf": {token}, "relation": {"other_adult"},
+		"residence": {"visits"}, "name": {"Pat Lee"}})
+	mustContain(t, p, `class="flash flash-success" id="flash" role="status"`, `<span class="visually-hidden">Success: </span>Pat Lee was added`)
+	mustNotContain(t, p, `role="alert"`)
+	p = b.get("/app/cases/" + e.caseID)
+	mustNotContain(t, p, `id="flash"`) // shown once
+	e.peer.down.Store(true)
+	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	mustContain(t, p, `class="flash flash-error" id="flash" role="alert"`, `<span class="flash-icon" aria-hidden="true">!</span>`,
+		`<span class="visually-hidden">Error: </span>Could not sync`)
+	e.peer.down.Store(false)
+	p = b.post("/app/cases/"+e.caseID+"/household/"+e.kidID, url.Values{"_csrf": {token}, "relation": {"own_child"},
+		"residence": {"lives_here"}, "name": {"Mia Doe"}, "date_of_birth": {"2020-05-01"}})
+	mustContain(t, p, `class="flash flash-info" id="flash" role="status"`, "Information: </span>Nothing changed.")
+	if k, m := splitFlash("a message from elsewhere"); k != flashInfo || m != "a message from elsewhere" {
+		t.Errorf("a flash without a kind: %q %q", k, m)
+	}
+}
