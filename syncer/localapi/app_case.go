@@ -177,7 +177,7 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 	slices.SortFunc(visits, func(a, b syncer.LocalRecord) int { return cmp.Compare(visitTime(b), visitTime(a)) })
 	for _, v := range visits {
 		status := str(v.Fields, "status")
-		vv := visitView{ID: v.ID, When: whenText(visitTime(v), now), Type: enumLabel("type", cmp.Or(str(v.Fields, "type"), str(v.Fields, "planned_type"))),
+		vv := visitView{ID: v.ID, When: whenText(visitTime(v), now) + untilText(v), Type: enumLabel("type", cmp.Or(str(v.Fields, "type"), str(v.Fields, "planned_type"))),
 			Outcome: enumLabel("outcome", str(v.Fields, "outcome")), Status: enumLabel("status", status), Signed: v.Signed,
 			Editable: !v.Signed && (status == "draft" || status == "planned"), Receipt: receiptOf(v, now), Amendments: amendments[v.ID]}
 		if status == "cancelled" {
@@ -230,6 +230,21 @@ func visitTime(r syncer.LocalRecord) string {
 		}
 	}
 	return r.DeviceTime.UTC().Format(time.RFC3339)
+}
+
+// untilText is "–14:40" when the visit ended the day it started, else
+// " to Tue 24 Nov 2026 at 01:10"; "" when it has no end.
+func untilText(v syncer.LocalRecord) string {
+	start, err1 := time.Parse(time.RFC3339Nano, str(v.Fields, "started_at"))
+	end, err2 := time.Parse(time.RFC3339Nano, str(v.Fields, "ended_at"))
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	start, end = start.Local(), end.Local()
+	if start.YearDay() == end.YearDay() && start.Year() == end.Year() {
+		return "–" + end.Format(layoutClock)
+	}
+	return " to " + dayAtText(end)
 }
 
 func receiptOf(r syncer.LocalRecord, now time.Time) receipt {

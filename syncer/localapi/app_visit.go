@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -424,6 +425,32 @@ func mustSpec(name string) *schema.EntitySpec {
 	return s
 }
 
+// endOnSigning ends the visit now when it is signed with no end given, and
+// refuses an end before the start.
+func (w *webApp) endOnSigning(d *visitData, v syncer.LocalRecord, fields map[string]json.RawMessage) {
+	stamp := func(name string) time.Time {
+		raw, ok := fields[name]
+		if !ok {
+			raw = v.Fields[name]
+		}
+		var s string
+		json.Unmarshal(raw, &s)
+		t, _ := time.Parse(time.RFC3339Nano, s)
+		return t
+	}
+	if _, bad := d.Form.Errors["ended_at"]; bad {
+		return
+	}
+	started, ended := stamp("started_at"), stamp("ended_at")
+	if ended.IsZero() {
+		ended = w.api.cfg.Now()
+		fields["ended_at"] = mustJSON(schema.TimestampOf(ended))
+	}
+	if !started.IsZero() && ended.Before(started) {
+		d.Form.addError("ended_at", "The end is before the start ("+atText(started)+"): check both times.")
+	}
+}
+
 // POST /app/visits/:vid/sign: save the last edits and sign, in one write.
 // What ValidateForSigning asks for comes back next to its field.
 func (w *webApp) signVisit(c *fiber.Ctx) error {
@@ -438,6 +465,7 @@ func (w *webApp) signVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	w.endOnSigning(&d, v, fields)
 	if len(d.Form.Errors) == 0 {
 		if _, err := w.api.agent.Sign(c.UserContext(), d.ID, fields); err != nil && !d.Form.putError(err) {
 			return err

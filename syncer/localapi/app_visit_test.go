@@ -3,6 +3,7 @@ package localapi
 import (
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -100,4 +101,57 @@ func TestAppFlashKinds(t *testing.T) {
 	if k, m := splitFlash("a message from elsewhere"); k != flashInfo || m != "a message from elsewhere" {
 		t.Errorf("a flash without a kind: %q %q", k, m)
 	}
+}
+
+// newVisit starts a visit on the case and returns its path and the CSRF
+// token.
+func (b *browser) newVisit(caseID string) (string, string) {
+	b.t.Helper()
+	cp := b.get("/app/cases/" + caseID)
+	token := cp.token(csrfRE)
+	p := b.post("/app/cases/"+caseID+"/visits", url.Values{"_csrf": {token}})
+	if !strings.HasPrefix(p.path, "/app/visits/") || p.status != 200 {
+		b.t.Fatalf("new visit: %d at %s", p.status, p.path)
+	}
+	return p.path, token
+}
+
+func TestAppSigningEndsTheVisit(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.plain)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	start := time.Now().Add(-40 * time.Minute).Local()
+	sign := url.Values{"_csrf": {token}, "type": {"office"}, "outcome": {"completed"}, "location": {"elsewhere"},
+		"place_type": {"office"}, "elsewhere_reason": {"Reporting at the office"}, "face_to_face": {"yes"}, "person_seen": {"yes"},
+		"started_at": {start.Format(htmlDateTime)}, "ended_at": {start.Add(-time.Hour).Format(htmlDateTime)}}
+	before := e.outboxLen()
+	p := b.post(path+"/sign", sign)
+	if p.status != 422 {
+		t.Fatalf("an end before the start: want 422, got %d", p.status)
+	}
+	mustContain(t, p, `id="f-ended_at-error"`, "The end is before the start ("+atText(start.Truncate(time.Minute))+"): check both times.")
+	if n := e.outboxLen(); n != before {
+		t.Fatalf("a refused signature saved something: %d -> %d", before, n)
+	}
+	sign.Set("ended_at", "")
+	p = b.post(path+"/sign", sign)
+	if p.status != 200 || !strings.Contains(p.body, "Visit signed") {
+		t.Fatalf("sign: %d at %s", p.status, p.path)
+	}
+	// The case page shows when it started and ended.
+	if !regexp.MustCompile(regexp.QuoteMeta(dayAtText(start)) + `(–\d{2}:\d{2}| to [^<]+)</strong>`).MatchString(p.body) {
+		t.Fatalf("the visit history does not show the start and the end:\n%s", p.body)
+	}
+	v, err := e.agent.Get(t.Context(), "visit", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended, err := time.Parse(time.RFC3339Nano, str(v.Fields, "ended_at"))
+	if err != nil || time.Since(ended) > time.Minute || !v.Signed {
+		t.Fatalf("ended_at %q (%v), signed %v: want now", str(v.Fields, "ended_at"), err, v.Signed)
+	}
+	vp := b.get(path)
+	mustContain(t, vp, "<dt>Started</dt><dd>"+atText(start), "<dt>Ended</dt><dd>"+atText(ended)+"</dd>")
 }
