@@ -39,6 +39,44 @@ var visitSections = []struct {
 	{"Next visit", []string{"next_visit_on"}},
 }
 
+// visitWhen says when a question of the visit form applies (whenHolds);
+// the others always do. "children" is each child's answers.
+var visitWhen = map[string]string{
+	"place_type":         "location=elsewhere",
+	"elsewhere_reason":   "location=elsewhere",
+	"outcome_reason":     "outcome!=completed",
+	"partner_seen_alone": "partner_present=yes",
+	"partner_concerns":   "partner_present=yes",
+	"children":           "children_present=yes",
+	"no_action_reason":   "safeguarding_concern=yes&actions=",
+}
+
+// applicable is the form with the answers to the questions that do not
+// apply taken out, as a visit is signed: a signed visit never keeps an
+// answer to a question that was hidden (docs/officer-app.md). A draft
+// keeps them, so that changing an answer back brings them back.
+func applicable(form url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range form {
+		out[k] = vs
+	}
+	for name, cond := range visitWhen {
+		if whenHolds(cond, form) {
+			continue
+		}
+		if name != "children" {
+			delete(out, name)
+			continue
+		}
+		for k := range out {
+			if strings.HasPrefix(k, "children[") && !strings.HasSuffix(k, ".member_id") {
+				delete(out, k)
+			}
+		}
+	}
+	return out
+}
+
 func visitFormFields() []string {
 	var out []string
 	for _, s := range visitSections {
@@ -157,6 +195,7 @@ func (w *webApp) visitForm(d *visitData) {
 	for _, s := range visitSections {
 		for i, name := range s.fields {
 			ctl := fieldControl(spec, name)
+			ctl.When = visitWhen[name]
 			if i == 0 {
 				ctl.Section = s.heading
 			}
@@ -174,6 +213,7 @@ func childControls(children []childRef) []*control {
 	var out []*control
 	for i, ch := range children {
 		p := fmt.Sprintf("children[%d].", i)
+		first := len(out)
 		out = append(out,
 			&control{Name: p + "member_id", Kind: "hidden", Value: ch.ID, Section: ch.Label},
 			&control{Name: p + "present", Label: "Present", Kind: "radios", Options: []option{{"yes", "Yes"}, {"no", "No"}, {"not_known", "Not known"}}},
@@ -182,6 +222,9 @@ func childControls(children []childRef) []*control {
 			&control{Name: p + "reason_not_seen", Label: "Why the child was not seen", Hint: "Needed to sign when the child was not seen.", Kind: "text"},
 			&control{Name: p + "concerns", Label: "Concerns about this child", Kind: "textarea"},
 		)
+		for _, ctl := range out[first:] {
+			ctl.When = visitWhen["children"]
+		}
 	}
 	return out
 }
@@ -335,7 +378,7 @@ func (w *webApp) visitSummary(c *fiber.Ctx, v syncer.LocalRecord, children []chi
 
 // visitChanges reads the form into the fields that changed, children
 // included; errors go on d.Form.
-func (w *webApp) visitChanges(c *fiber.Ctx, d *visitData, v syncer.LocalRecord) (map[string]json.RawMessage, error) {
+func (w *webApp) visitChanges(c *fiber.Ctx, d *visitData, v syncer.LocalRecord, signing bool) (map[string]json.RawMessage, error) {
 	form, err := formOf(c)
 	if err != nil {
 		return nil, err
@@ -343,6 +386,9 @@ func (w *webApp) visitChanges(c *fiber.Ctx, d *visitData, v syncer.LocalRecord) 
 	spec, _ := schema.Entity("visit")
 	d.Form.Values = form
 	w.visitForm(d)
+	if signing {
+		form = applicable(form)
+	}
 	fields := fieldsOf(spec, visitFormFields(), form, v.Fields, &d.Form)
 	kids := childrenOf(d.children, form, &d.Form)
 	if raw := mustJSON(kids); !sameJSON(v.Fields["children"], raw) {
@@ -360,7 +406,7 @@ func (w *webApp) saveVisit(c *fiber.Ctx) error {
 	if d.Signed {
 		return schema.Errorf(schema.ECodeSigned, "id", "this visit is signed and cannot be changed; add an amendment")
 	}
-	fields, err := w.visitChanges(c, &d, v)
+	fields, err := w.visitChanges(c, &d, v, false)
 	if err != nil {
 		return err
 	}
@@ -388,7 +434,7 @@ func (w *webApp) autosaveVisit(c *fiber.Ctx) error {
 	if d.Signed {
 		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": "signed"})
 	}
-	fields, err := w.visitChanges(c, &d, v)
+	fields, err := w.visitChanges(c, &d, v, false)
 	if err != nil {
 		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": "the form could not be read"})
 	}
@@ -461,7 +507,7 @@ func (w *webApp) signVisit(c *fiber.Ctx) error {
 	if d.Signed {
 		return redirect(c, "/app/visits/"+url.PathEscape(d.ID))
 	}
-	fields, err := w.visitChanges(c, &d, v)
+	fields, err := w.visitChanges(c, &d, v, true)
 	if err != nil {
 		return err
 	}

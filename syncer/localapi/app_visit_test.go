@@ -155,3 +155,74 @@ func TestAppSigningEndsTheVisit(t *testing.T) {
 	vp := b.get(path)
 	mustContain(t, vp, "<dt>Started</dt><dd>"+atText(start), "<dt>Ended</dt><dd>"+atText(ended)+"</dd>")
 }
+
+func TestWhenHolds(t *testing.T) {
+	for _, c := range []struct {
+		cond string
+		form url.Values
+		want bool
+	}{
+		{"", nil, true},
+		{"location=elsewhere", url.Values{"location": {"elsewhere"}}, true},
+		{"location=elsewhere", url.Values{"location": {"home"}}, false},
+		{"location=elsewhere", nil, false},
+		{"outcome!=completed", url.Values{"outcome": {"no_answer"}}, true},
+		{"outcome!=completed", url.Values{"outcome": {"completed"}}, false},
+		{"outcome!=completed", url.Values{"outcome": {""}}, false},
+		{"safeguarding_concern=yes&actions=", url.Values{"safeguarding_concern": {"yes"}}, true},
+		{"safeguarding_concern=yes&actions=", url.Values{"safeguarding_concern": {"yes"}, "actions": {"police_informed"}}, false},
+		{"safeguarding_concern=yes&actions=", url.Values{"actions": {""}}, false},
+		{"observations=child_not_on_record", url.Values{"observations": {"fear", "child_not_on_record"}}, true},
+	} {
+		if got := whenHolds(c.cond, c.form); got != c.want {
+			t.Errorf("whenHolds(%q, %v) = %v, want %v", c.cond, c.form, got, c.want)
+		}
+	}
+}
+
+// A question that does not apply is shown only when it does (app.js), and
+// an answer left in it is kept in the draft but not signed.
+func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	p := b.get(path)
+	for _, want := range []string{
+		`<div class="when" data-when="location=elsewhere">`, `<div class="when" data-when="outcome!=completed">`,
+		`<div class="when" data-when="partner_present=yes">`, `<div class="when" data-when="children_present=yes">`,
+		`<div class="when" data-when="safeguarding_concern=yes&amp;actions=">`,
+	} {
+		mustContain(t, p, want)
+	}
+	// Without the script every question is there (nothing is hidden by the server).
+	mustNotContain(t, p, " hidden>", " hidden ")
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "outcome_reason": {"Typed before the door opened"},
+		"location": {"home"}, "elsewhere_reason": {"Typed when it was elsewhere"}, "place_type": {"cafe"}, "face_to_face": {"yes"},
+		"person_seen": {"yes"}, "started_at": {time.Now().Add(-time.Hour).Format(htmlDateTime)},
+		"partner_present": {"no"}, "partner_seen_alone": {"yes"}, "partner_concerns": {"Typed before"},
+		"children_present": {"no"}, "children[0].member_id": {e.kidID}, "children[0].present": {"yes"}, "children[0].seen": {"no"},
+		"safeguarding_concern": {"yes"}, "actions": {"police_informed"}, "no_action_reason": {"Typed before an action was ticked"}}
+	p = b.post(path, form)
+	if p.status != 200 {
+		t.Fatalf("save draft: %d\n%s", p.status, p.body)
+	}
+	v, _ := e.agent.Get(t.Context(), "visit", id)
+	if str(v.Fields, "elsewhere_reason") == "" || str(v.Fields, "partner_concerns") == "" || isEmptyJSON(v.Fields["children"]) {
+		t.Fatalf("the draft lost answers that may apply again: %s", v.Fields)
+	}
+	p = b.post(path+"/sign", form)
+	if p.status != 200 || !strings.Contains(p.body, "Visit signed") {
+		t.Fatalf("sign: %d at %s\n%s", p.status, p.path, p.body)
+	}
+	v, _ = e.agent.Get(t.Context(), "visit", id)
+	for _, f := range []string{"outcome_reason", "elsewhere_reason", "place_type", "partner_seen_alone", "partner_concerns", "children", "no_action_reason"} {
+		if !isEmptyJSON(v.Fields[f]) {
+			t.Errorf("signed with %s = %s, a question that did not apply", f, v.Fields[f])
+		}
+	}
+	if !v.Signed || str(v.Fields, "location") != "home" || str(v.Fields, "partner_present") != "no" {
+		t.Fatalf("signed visit: %s", v.Fields)
+	}
+}
