@@ -128,6 +128,13 @@ func TestBrowserVisitForm(t *testing.T) {
 	shoot("10-visit-sign-refused")
 
 	// A signed visit: the amend form.
-	do("open a signed visit", chromedp.Navigate(base+"/app/visits/"+signed), chromedp.WaitVisible(chromedp.CSS("#amend-visit")))
+	do("open a signed visit", chromedp.Navigate(base+"/app/visits/"+signed), chromedp.WaitVisible(chromedp.CSS("#amend-choose")))
 	labelled("the amend form")
+	for _, field := range []string{"location", "actions", "started_at", "face_to_face", "children"} {
+		do("amend "+field, chromedp.Navigate(base+"/app/visits/"+signed+"?amend_field="+field), chromedp.WaitVisible(chromedp.CSS("#amend-visit")))
+		labelled("the amend form for " + field)
+	}
+	do("amend the location", chromedp.Navigate(base+"/app/visits/"+signed+"?amend_field=location#amend"), chromedp.WaitVisible(chromedp.CSS("#amend-visit")),
+		chromedp.Click(chromedp.CSS("#amend-visit")), chromedp.WaitVisible(chromedp.CSS("#f-reason-error")))
+	shoot("11-amend-own-control")
 }

@@ -94,7 +94,9 @@ type visitData struct {
 	Receipt              receipt
 	Summary              []rowView // a signed visit, read-only
 	Form                 formView
-	Amend                formView        // a signed visit: the amend form
+	Amend                formView // a signed visit: the amend form
+	AmendField           string   // the answer being corrected; "" while none is chosen
+	AmendLabel           string
 	Amendments           []amendmentView // a signed visit's amendments, oldest first
 	children             []childRef
 	noApproval           bool // no approved safety assessment of the case's current address
@@ -290,16 +292,23 @@ func (w *webApp) visitPage(c *fiber.Ctx) error {
 	}
 	if d.Signed {
 		d.Summary = w.visitSummary(c, v, d.children)
-		if d.Amendments, err = w.amendmentsOf(c, v); err != nil {
+		var current map[string]json.RawMessage
+		if d.Amendments, current, err = w.amendmentsOf(c, v, d.children); err != nil {
 			return err
 		}
-		// A conflict's "add an amendment" link prefills the field and value.
+		// ?amend_field= chooses the answer to correct; a conflict's "add an
+		// amendment" link gives the value too.
 		d.Amend.Values = url.Values{}
 		if f := c.Query("amend_field"); isAmendable(f) {
-			d.Amend.Values.Set("amend_field", f)
-			d.Amend.Values.Set("amend_value", c.Query("amend_value"))
+			var value *string
+			if c.Context().QueryArgs().Has("amend_value") {
+				s := c.Query("amend_value")
+				value = &s
+			}
+			amendPrefill(&d.Amend, f, current, d.children, value)
+			d.AmendField, d.AmendLabel = f, amendLabel(f)
 		}
-		amendForm(&d.Amend)
+		amendForm(&d.Amend, d.AmendField, d.children)
 		return w.render(c, fiber.StatusOK, "visit", view{Title: "Signed visit", Data: d})
 	}
 	spec, _ := schema.Entity("visit")

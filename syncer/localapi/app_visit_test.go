@@ -65,7 +65,7 @@ func TestAppShowsNoRawTimes(t *testing.T) {
 	// An amendment of a time: was and now in words, and when it was made.
 
 	ap := b.post("/app/visits/"+vid+"/amend", url.Values{"_csrf": {token}, "amend_field": {"next_visit_on"},
-		"amend_value": {"2026-12-01"}, "reason": {"Agreed at the visit"}})
+		"next_visit_on": {"2026-12-01"}, "reason": {"Agreed at the visit"}})
 	mustContain(t, ap, "Next visit: was “(no answer)”, now “1 Dec 2026”")
 	for _, path := range []string{"/app/today", "/app/cases/" + e.caseID, "/app/cases/" + e.plain, "/app/visits/" + vid} {
 		p := b.get(path)
