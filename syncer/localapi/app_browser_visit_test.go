@@ -127,6 +127,33 @@ func TestBrowserVisitForm(t *testing.T) {
 	labelled("the visit form with errors")
 	shoot("10-visit-sign-refused")
 
+	// A child there who is not on the household list: added from the
+	// visit, which comes back with its answers.
+	visitPath := strings.TrimSuffix(br.Location(), "/sign") // the refused signature was rendered at /sign
+	if shown("#child-prompt") {
+		t.Error("the prompt to add a child shows before a child is noted")
+	}
+	do("note a child not on the list", chromedp.Click(chromedp.CSS("#f-observations-7")))
+	if !shown("#child-prompt") {
+		t.Fatal("no prompt to add the child")
+	}
+	do("scroll to the prompt", chromedp.ScrollIntoView(chromedp.CSS("#child-prompt")))
+	shoot("12-visit-child-prompt")
+	do("add the child", chromedp.Click(chromedp.CSS("#add-child")), chromedp.WaitVisible(chromedp.CSS("#save-member")))
+	labelled("the household form")
+	do("describe the child", chromedp.Click(chromedp.CSS("#f-residence-0")),
+		chromedp.SendKeys(chromedp.CSS("#f-description"), "Boy about 3"), chromedp.SendKeys(chromedp.CSS("#f-age"), "3"),
+		chromedp.Click(chromedp.CSS("#save-member")), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	if got := br.Location(); got != visitPath {
+		t.Fatalf("after adding the child: at %s, want the visit %s", got, visitPath)
+	}
+	if f := text("form[data-autosave]"); !strings.Contains(f, "Boy about 3, 3 (other child)") {
+		t.Fatalf("the visit form does not ask about the child added:\n%s", f)
+	}
+	if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('f-observations-7').checked`)); !ok {
+		t.Fatal("the draft lost the observation on the way")
+	}
+
 	// A signed visit: the amend form.
 	do("open a signed visit", chromedp.Navigate(base+"/app/visits/"+signed), chromedp.WaitVisible(chromedp.CSS("#amend-choose")))
 	labelled("the amend form")

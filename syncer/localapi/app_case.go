@@ -286,6 +286,7 @@ var memberFields = []string{"relation", "residence", "name", "description", "dat
 
 type memberData struct {
 	CaseID, CaseName, ID string
+	Back                 string // where the form returns (a visit form), when not the case page
 	Form                 formView
 }
 
@@ -316,6 +317,8 @@ func (w *webApp) memberPage(c *fiber.Ctx) error {
 	if existing != nil {
 		spec, _ := schema.Entity("household_member")
 		d.Form.Values = valuesOf(spec, existing.Fields)
+	} else if r := c.Query("relation"); slices.Contains(mustSpec("household_member").Fields["relation"].Enum, r) {
+		d.Form.Values = url.Values{"relation": {r}}
 	}
 	return w.renderMember(c, fiber.StatusOK, d)
 }
@@ -337,6 +340,9 @@ func (w *webApp) memberTarget(c *fiber.Ctx) (memberData, *syncer.LocalRecord, er
 		return memberData{}, nil, err
 	}
 	d := memberData{CaseID: cr.ID, CaseName: str(cr.Fields, "given_name") + " " + str(cr.Fields, "family_name")}
+	if back := c.Query("back", string(c.Request().PostArgs().Peek("back"))); back != "" {
+		d.Back = safeNext(back)
+	}
 	mid := c.Params("mid")
 	if mid == "" {
 		return d, nil, nil
@@ -375,9 +381,10 @@ func (w *webApp) saveMember(c *fiber.Ctx) error {
 		return w.renderMember(c, fiber.StatusUnprocessableEntity, d)
 	}
 	name := cmp.Or(form.Get("name"), form.Get("description"), "The household member")
+	done := cmp.Or(d.Back, "/app/cases/"+url.PathEscape(d.CaseID))
 	if len(fields) == 0 {
 		w.flash(c, flashInfo, "Nothing changed.")
-		return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
+		return redirect(c, done)
 	}
 	if existing == nil {
 		fields["added_on"] = mustJSON(localDate(w.api.cfg.Now()))
@@ -393,5 +400,5 @@ func (w *webApp) saveMember(c *fiber.Ctx) error {
 		msg = name + " was changed."
 	}
 	w.flash(c, flashSuccess, msg+" It is saved on this tablet and will be sent at the next sync.")
-	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
+	return redirect(c, done)
 }

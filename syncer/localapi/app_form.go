@@ -41,12 +41,22 @@ type control struct {
 // whenHolds reports whether a control's condition holds for the form's
 // values. A condition is clauses joined by "&": "name=value" (value is one
 // of name's values), "name!=value" (name has a value, and not that one),
-// "name=" (name has no value). app.js reads the same conditions from
+// "name=" (name has no value); groups of clauses joined by "|" hold when
+// any of them does. app.js reads the same conditions from
 // data-when to show a control only when it applies.
 func whenHolds(cond string, form url.Values) bool {
 	if cond == "" {
 		return true
 	}
+	for _, group := range strings.Split(cond, "|") {
+		if allHold(group, form) {
+			return true
+		}
+	}
+	return false
+}
+
+func allHold(cond string, form url.Values) bool {
 	for _, clause := range strings.Split(cond, "&") {
 		name, want, not := clause, "", false
 		if n, v, ok := strings.Cut(clause, "!="); ok {

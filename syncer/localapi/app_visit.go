@@ -102,6 +102,19 @@ type visitData struct {
 	noApproval           bool // no approved safety assessment of the case's current address
 }
 
+// ChildPromptWhen is when the form asks to add a child to the household:
+// a child noted as not on the household list, or children present in a
+// household with none on record (a whenHolds condition).
+func (d visitData) ChildPromptWhen() string {
+	if len(d.children) == 0 {
+		return "observations=child_not_on_record|children_present=yes"
+	}
+	return "observations=child_not_on_record"
+}
+
+// NoChildren reports whether the household has no children on record.
+func (d visitData) NoChildren() bool { return len(d.children) == 0 }
+
 // SafetyWarning reports whether the form is for a home visit to an address
 // without an approved pre-visit safety assessment.
 func (d visitData) SafetyWarning() bool {
@@ -429,8 +442,15 @@ func (w *webApp) saveVisit(c *fiber.Ctx) error {
 		w.visitForm(&d)
 		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Record a visit", Data: d})
 	}
+	back := "/app/visits/" + url.PathEscape(d.ID)
+	if d.Form.Values.Get("then") == "household" {
+		// The prompt to add a child: the draft is saved, and the household
+		// form comes back here.
+		w.flash(c, flashInfo, "Your answers are saved as a draft. Add the child, and the visit form comes back.")
+		return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID)+"/household/new?"+url.Values{"back": {back}, "relation": {"other_child"}}.Encode())
+	}
 	w.flash(c, flashSuccess, "Draft saved on this tablet.")
-	return redirect(c, "/app/visits/"+url.PathEscape(d.ID))
+	return redirect(c, back)
 }
 
 // POST /app/visits/:vid/draft: the autosave. It saves every field it can

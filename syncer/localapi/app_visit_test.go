@@ -226,3 +226,43 @@ func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
 		t.Fatalf("signed visit: %s", v.Fields)
 	}
 }
+
+// A child there but not on the household list: the form offers to add
+// them, saves the draft first, and the household form comes back to it.
+func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	mustContain(t, b.get(path), `<div class="when" data-when="observations=child_not_on_record">`, `id="add-child" name="then" value="household"`)
+	// A household with no children: children present is enough.
+	plainPath, _ := b.newVisit(e.plain)
+	mustContain(t, b.get(plainPath), `data-when="observations=child_not_on_record|children_present=yes"`, "No child is on this household")
+
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "location": {"home"},
+		"observations": {"child_not_on_record"}, "observation_notes": {"A boy of about 3 in the kitchen"}, "children_present": {"yes"},
+		"then": {"household"}}
+	p := b.post(path, form)
+	wantForm := "/app/cases/" + e.caseID + "/household/new?" + url.Values{"back": {path}, "relation": {"other_child"}}.Encode()
+	if p.status != 200 || p.path != wantForm {
+		t.Fatalf("save and add the child: %d at %s, want %s", p.status, p.path, wantForm)
+	}
+	mustContain(t, p, "Your answers are saved as a draft", `<input type="hidden" name="back" value="`+path+`">`,
+		`<option value="other_child" selected>`, "Back to the visit")
+	id := strings.TrimPrefix(path, "/app/visits/")
+	v, _ := e.agent.Get(t.Context(), "visit", id)
+	if str(v.Fields, "observation_notes") != "A boy of about 3 in the kitchen" || str(v.Fields, "status") != "draft" {
+		t.Fatalf("the draft was not saved first: %s", v.Fields)
+	}
+	// Back outside the app is refused (Today instead).
+	p = b.get("/app/cases/" + e.caseID + "/household/new?back=https://evil.example/")
+	mustContain(t, p, `name="back" value="/app/today"`)
+
+	p = b.post("/app/cases/"+e.caseID+"/household", url.Values{"_csrf": {token}, "back": {path}, "relation": {"other_child"},
+		"residence": {"stays_sometimes"}, "description": {"Boy about 3, in the kitchen"}, "age": {"3"}})
+	if p.status != 200 || p.path != path {
+		t.Fatalf("after adding the child: %d at %s, want the visit", p.status, p.path)
+	}
+	mustContain(t, p, "Boy about 3, in the kitchen was added to the household", `<h3 class="section">Boy about 3, in the kitchen, 3 (other child)</h3>`,
+		`value="home_unannounced" selected`, `value="child_not_on_record" checked`, "A boy of about 3 in the kitchen")
+}

@@ -84,7 +84,7 @@
   // script every question shows; what is hidden is not signed.
   var conditional = document.querySelectorAll('[data-when]');
   var holds = function (fd, cond) {
-    return cond.split('&').every(function (clause) {
+    return cond.split('|').some(function (group) { return group.split('&').every(function (clause) {
       var not = clause.indexOf('!=') >= 0;
       var parts = clause.split(not ? '!=' : '=');
       var want = parts[1] || '';
@@ -93,7 +93,7 @@
       if (not) { return has.length > 0 && has.indexOf(want) < 0; }
       if (want === '') { return has.length === 0; }
       return has.indexOf(want) >= 0;
-    });
+    }); });
   };
   var disclose = function () {
     Array.prototype.forEach.call(conditional, function (el) {
