@@ -349,6 +349,9 @@ func (w *webApp) visitSummary(c *fiber.Ctx, v syncer.LocalRecord, children []chi
 	var out []rowView
 	for _, name := range visitFormFields() {
 		xs := vals[name]
+		if len(xs) == 0 && spec.Fields[name].Type.Kind() == reflect.Bool {
+			xs = []string{"no"} // a yes/no is always answered: "No" is part of the record
+		}
 		if len(xs) == 0 {
 			continue
 		}
@@ -361,8 +364,8 @@ func (w *webApp) visitSummary(c *fiber.Ctx, v syncer.LocalRecord, children []chi
 				shown = append(shown, stampText(str(v.Fields, name)))
 			case fs.Type == dateT:
 				shown = append(shown, dateText(schema.Date(x)))
-			case x == "yes" && fs.Type.Kind() == reflect.Bool:
-				shown = append(shown, "Yes")
+			case fs.Type.Kind() == reflect.Bool:
+				shown = append(shown, enumLabel("", x))
 			default:
 				shown = append(shown, x)
 			}

@@ -52,7 +52,7 @@ func TestAppShowsNoRawTimes(t *testing.T) {
 	token := cp.token(csrfRE)
 	b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
 	vp := b.get("/app/visits/" + vid)
-	mustContain(t, vp, "Signed visit")
+	mustContain(t, vp, "Signed visit", "<dt>Face to face</dt><dd>Yes</dd>", "<dt>There is a safeguarding concern</dt><dd>No</dd>")
 	if !regexp.MustCompile(`<dt>Signed</dt><dd>\d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2} by Asha Demo \(you\)</dd>`).MatchString(vp.body) {
 		t.Fatalf("the signature is not in words:\n%s", vp.body)
 	}
