@@ -228,14 +228,17 @@ func childControls(children []childRef) []*control {
 	var out []*control
 	for i, ch := range children {
 		p := fmt.Sprintf("children[%d].", i)
+		// Each label names the child: a screen reader reads a question
+		// without the heading above it.
+		name := firstWord(ch.Label)
 		first := len(out)
 		out = append(out,
 			&control{Name: p + "member_id", Kind: "hidden", Value: ch.ID, Section: ch.Label},
-			&control{Name: p + "present", Label: "Present", Kind: "radios", Options: []option{{"yes", "Yes"}, {"no", "No"}, {"not_known", "Not known"}}},
-			&control{Name: p + "seen", Label: "Seen", Kind: "radios", Options: yesNo},
-			&control{Name: p + "spoken_to", Label: "Spoken to", Kind: "radios", Options: yesNo},
-			&control{Name: p + "reason_not_seen", Label: "Why the child was not seen", Hint: "Needed to sign when the child was not seen.", Kind: "text"},
-			&control{Name: p + "concerns", Label: "Concerns about this child", Kind: "textarea"},
+			&control{Name: p + "present", Label: "Present (" + name + ")", Kind: "radios", Options: []option{{"yes", "Yes"}, {"no", "No"}, {"not_known", "Not known"}}},
+			&control{Name: p + "seen", Label: "Seen (" + name + ")", Kind: "radios", Options: yesNo},
+			&control{Name: p + "spoken_to", Label: "Spoken to (" + name + ")", Kind: "radios", Options: yesNo},
+			&control{Name: p + "reason_not_seen", Label: "Why " + name + " was not seen", Hint: "Needed to sign when the child was not seen.", Kind: "text"},
+			&control{Name: p + "concerns", Label: "Concerns about " + name, Kind: "textarea"},
 		)
 		for _, ctl := range out[first:] {
 			ctl.When = visitWhen["children"]
