@@ -49,6 +49,9 @@ func TestAppAmendASignedVisit(t *testing.T) {
 			`id="f-reason"`, `id="amend-visit"`)
 	}
 	mustContain(t, b.get(visitPath+"?amend_field=type"), `<option value="office" selected>`)
+	// A household with no children: nothing to correct, and a way to add one.
+	mustContain(t, b.get(visitPath+"?amend_field=children"), `id="amend-no-children"`,
+		`href="/app/cases/`+e.plain+`/household/new?back=/app/visits/`+vid+`"`)
 	token := vp.token(csrfRE)
 	before := e.outboxLen()
 
