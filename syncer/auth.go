@@ -68,6 +68,11 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 			devicedb.KeyVerifier:     verifier,
 			devicedb.KeyRevoked:      "",
 			devicedb.KeyLastError:    "",
+			// An online sign-in ends a lockout and clears the wrong
+			// passwords (unlock.go).
+			devicedb.KeyUnlockFailures:  "",
+			devicedb.KeyUnlockFailedAt:  "",
+			devicedb.KeyUnlockLockedOut: "",
 		} {
 			if err := tx.SetState(ctx, k, v); err != nil {
 				return err
@@ -80,37 +85,6 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 	}
 	a.SyncNow()
 	return tr.User, nil
-}
-
-// Unlock checks a password against the verifier stored at the last online
-// login, with no network, and returns the user it belongs to.
-func (a *Agent) Unlock(ctx context.Context, username, password string) (schema.User, error) {
-	var userJSON, verifier string
-	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
-		var err error
-		if userJSON, err = tx.State(ctx, devicedb.KeyUser); err != nil {
-			return err
-		}
-		verifier, err = tx.State(ctx, devicedb.KeyVerifier)
-		return err
-	})
-	if err != nil {
-		return schema.User{}, fmt.Errorf("unlock: %w", err)
-	}
-	u, err := userOf(userJSON)
-	if err != nil {
-		return schema.User{}, fmt.Errorf("unlock: %w", err)
-	}
-	if u == nil || verifier == "" {
-		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "", "nobody has signed in on this tablet yet: sign in while online")
-	}
-	if u.Username != username || !checkPassword(verifier, password) {
-		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "", "wrong username or password")
-	}
-	if err := a.resetPINFailures(ctx); err != nil {
-		return schema.User{}, fmt.Errorf("unlock: %w", err)
-	}
-	return *u, nil
 }
 
 // Logout forgets the tokens and the PIN. The local records, the outbox and

@@ -108,7 +108,7 @@ func TestRevokedDeviceIsWiped(t *testing.T) {
 	if st.SignedIn || st.User != nil || !st.Revoked || st.Cursor != "" {
 		t.Fatalf("status after wipe: %+v", st)
 	}
-	if _, err := a.Unlock(ctx, "asha.officer", "correct horse battery"); err == nil {
+	if _, _, err := a.Unlock(ctx, "asha.officer", "correct horse battery"); err == nil {
 		t.Fatal("a wiped tablet still unlocks")
 	}
 	// The file no longer holds the case data.
@@ -122,13 +122,13 @@ func TestOfflineUnlock(t *testing.T) {
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
-	u, err := a.Unlock(ctx, "asha.officer", "correct horse battery")
+	u, _, err := a.Unlock(ctx, "asha.officer", "correct horse battery")
 	if err != nil || u.ID != p.user.ID {
 		t.Fatalf("Unlock: %v %v", u, err)
 	}
-	_, err = a.Unlock(ctx, "asha.officer", "wrong password!")
+	_, _, err = a.Unlock(ctx, "asha.officer", "wrong password!")
 	mustCode(t, err, schema.ECodeUnauthorized, "")
-	_, err = a.Unlock(ctx, "someone.else", "correct horse battery")
+	_, _, err = a.Unlock(ctx, "someone.else", "correct horse battery")
 	mustCode(t, err, schema.ECodeUnauthorized, "")
 	_, err = a.Login(ctx, "asha.officer", "bad")
 	mustCode(t, err, schema.ECodeUnauthorized, "")

@@ -124,6 +124,12 @@ func (a *Agent) UnlockPIN(ctx context.Context, pin string) (schema.User, PINStat
 	var st PINState
 	var refused error
 	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		if ust, _, err := unlockState(ctx, tx, tx.Now()); err != nil {
+			return err
+		} else if ust.LockedOut {
+			refused = lockedOutError()
+			return nil
+		}
 		u, _, err := signedInUser(ctx, tx)
 		if err != nil {
 			return err
@@ -146,6 +152,10 @@ func (a *Agent) UnlockPIN(ctx context.Context, pin string) (schema.User, PINStat
 		}
 		if checkPassword(verifier, pin) {
 			user = u
+			// The PIN proved who is there, as the password would have.
+			if err := clearUnlockFailures(ctx, tx); err != nil {
+				return err
+			}
 			if st.Failures > 0 {
 				st.Failures, st.Left = 0, MaxPINFailures
 				return setPINState(ctx, tx, verifier, 0, false)
@@ -173,16 +183,14 @@ func (a *Agent) UnlockPIN(ctx context.Context, pin string) (schema.User, PINStat
 	return user, st, nil
 }
 
-// resetPINFailures forgets the wrong PINs after the password proved who is
+// clearPINFailures forgets the wrong PINs after the password proved who is
 // there; a PIN already turned off stays off until a new one is set.
-func (a *Agent) resetPINFailures(ctx context.Context) error {
-	return a.db.Update(ctx, func(tx *devicedb.Tx) error {
-		st, err := pinState(ctx, tx)
-		if err != nil || st.Failures == 0 || st.Disabled {
-			return err
-		}
-		return tx.SetState(ctx, devicedb.KeyPINFailures, "")
-	})
+func clearPINFailures(ctx context.Context, tx *devicedb.Tx) error {
+	st, err := pinState(ctx, tx)
+	if err != nil || st.Failures == 0 || st.Disabled {
+		return err
+	}
+	return tx.SetState(ctx, devicedb.KeyPINFailures, "")
 }
 
 // signedInUser returns the user who last signed in and the password

@@ -65,7 +65,7 @@ func TestPINUnlocksAndIsCounted(t *testing.T) {
 	if _, _, err := a2.UnlockPIN(ctx, testPIN); schema.ErrorCode(err) != schema.ECodeForbidden {
 		t.Fatalf("a turned-off PIN unlocked: %v", err)
 	}
-	if _, err := a2.Unlock(ctx, "asha.officer", "correct horse battery"); err != nil {
+	if _, _, err := a2.Unlock(ctx, "asha.officer", "correct horse battery"); err != nil {
 		t.Fatalf("password after lockout: %v", err)
 	}
 	if st, _ := a2.PIN(ctx); !st.Disabled {
@@ -87,7 +87,7 @@ func TestPasswordUnlockResetsWrongPINs(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.UnlockPIN(ctx, "913572")
-	if _, err := a.Unlock(ctx, "asha.officer", "correct horse battery"); err != nil {
+	if _, _, err := a.Unlock(ctx, "asha.officer", "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := a.PIN(ctx); st.Failures != 0 || !st.Set {
@@ -121,7 +121,7 @@ func TestPINClearedOnLogoutAndClearPIN(t *testing.T) {
 		t.Fatalf("the PIN unlocked after logout: %v", err)
 	}
 	// The password still unlocks after a logout.
-	if _, err := a.Unlock(ctx, "asha.officer", "correct horse battery"); err != nil {
+	if _, _, err := a.Unlock(ctx, "asha.officer", "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -132,14 +132,6 @@ func TestOfficerEndToEnd(t *testing.T) {
 	if !schema.ValidID(visitID) {
 		t.Fatalf("after Record a visit: at %s, want /app/visits/<id>", visitPath)
 	}
-	// The household's children are listed by name: Ava is child 0, Ben child 1.
-	if c0, c1 := text("#f-children-0-present"), text("#f-children-1-present"); !strings.Contains(c0, "Present") || !strings.Contains(c1, "Present") {
-		t.Fatalf("the form does not ask about both children: %q %q", c0, c1)
-	}
-	form := text("form[data-autosave]")
-	if !strings.Contains(form, "Ava Marsh") || !strings.Contains(form, "Ben Marsh") || strings.Index(form, "Ava Marsh") > strings.Index(form, "Ben Marsh") {
-		t.Fatalf("the children on the form are not Ava then Ben:\n%s", form)
-	}
 	// Each option's id is the field's and its index in the schema's enum:
 	// location home|doorstep|elsewhere, yes|no|…, seen yes|no.
 	answers := []string{
@@ -160,6 +152,16 @@ func TestOfficerEndToEnd(t *testing.T) {
 		steps = append(steps, chromedp.Click(chromedp.CSS("#"+id)))
 	}
 	do("answer the visit", steps...)
+	// The household's children are listed by name, once children present
+	// is answered yes (the questions show only when they apply): Ava is
+	// child 0, Ben child 1.
+	if c0, c1 := text("#f-children-0-present"), text("#f-children-1-present"); !strings.Contains(c0, "Present") || !strings.Contains(c1, "Present") {
+		t.Fatalf("the form does not ask about both children: %q %q", c0, c1)
+	}
+	form := text("form[data-autosave]")
+	if !strings.Contains(form, "Ava Marsh") || !strings.Contains(form, "Ben Marsh") || strings.Index(form, "Ava Marsh") > strings.Index(form, "Ben Marsh") {
+		t.Fatalf("the children on the form are not Ava then Ben:\n%s", form)
+	}
 	// The autosave is debounced; wait until the tablet's store (through
 	// its local API) holds every answer, so the reload below tests the
 	// draft and not the timing.

@@ -27,6 +27,12 @@ const (
 	KeyPINVerifier = "pin_verifier"
 	KeyPINFailures = "pin_failures"
 	KeyPINDisabled = "pin_disabled"
+	// Offline unlock by password: the wrong passwords since the last right
+	// one, when the last was typed (the wait runs from then), and the time
+	// too many locked the tablet out until an online sign-in.
+	KeyUnlockFailures  = "unlock_failures"
+	KeyUnlockFailedAt  = "unlock_failed_at"
+	KeyUnlockLockedOut = "unlock_locked_out"
 )
 
 // State returns the value of key, or "" when it is not set.
@@ -77,7 +83,7 @@ func (tx *Tx) SetState(ctx context.Context, key, value string) error {
 }
 
 // Wipe erases every record, every outbox row and decision, the tokens, the user, the
-// offline verifiers (password and PIN) and the cursor: what a revoked
+// offline verifiers (password and PIN), the counts of wrong tries and the cursor: what a revoked
 // device must forget. The device id and the server address stay, so the
 // tablet can be handed back.
 func (tx *Tx) Wipe(ctx context.Context) error {
@@ -86,7 +92,7 @@ func (tx *Tx) Wipe(ctx context.Context) error {
 		"DELETE FROM outbox",
 		"DELETE FROM outbox_log",
 		"DELETE FROM sync_state WHERE key IN ('user', 'access_token', 'refresh_token', 'cursor', 'verifier', " +
-			"'pin_verifier', 'pin_failures', 'pin_disabled')",
+			"'pin_verifier', 'pin_failures', 'pin_disabled', 'unlock_failures', 'unlock_failed_at', 'unlock_locked_out')",
 	} {
 		if _, err := tx.tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("wipe: %w", err)

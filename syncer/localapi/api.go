@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -58,6 +59,9 @@ type API struct {
 	done  chan error
 
 	web *webApp // the officer's web app (app.go)
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New builds the API over agent. Start serves it.
@@ -138,8 +142,15 @@ func (api *API) Start() error {
 // URL returns the base URL ("http://127.0.0.1:53117") once started.
 func (api *API) URL() string { return api.url }
 
-// Close stops the server, waiting up to 5 s for requests in flight.
+// Close stops the server, waiting up to 5 s for requests in flight. A
+// second Close returns the first one's answer at once (it used to wait 5 s
+// for a server that had already stopped).
 func (api *API) Close() error {
+	api.closeOnce.Do(func() { api.closeErr = api.close() })
+	return api.closeErr
+}
+
+func (api *API) close() error {
 	defer api.web.close()
 	if api.ln == nil {
 		return nil

@@ -163,7 +163,8 @@ type view struct {
 	Badge     *badge
 	LockAfter int // seconds of inactivity before the app locks
 	Flash     string
-	Here      string // this page's path, for forms that come back to it
+	FlashKind flashKind // success, error or info (the default)
+	Here      string    // this page's path, for forms that come back to it
 	Data      any
 }
 
@@ -176,7 +177,7 @@ func (w *webApp) render(c *fiber.Ctx, status int, name string, v view) error {
 	if s := sessionOf(c); s != nil {
 		v.User, v.CSRF = &s.user, s.csrf
 		if v.Flash == "" {
-			v.Flash = w.sessions.takeFlash(s)
+			v.FlashKind, v.Flash = splitFlash(w.sessions.takeFlash(s))
 		}
 		if v.Badge == nil {
 			b, err := w.badge(c.UserContext())
@@ -235,6 +236,60 @@ func (w *webApp) errorPage(c *fiber.Ctx, err error) error {
 		return c.Status(status).SendString(d.Heading + ": " + d.Message)
 	}
 	return nil
+}
+
+// flashKind says what a flash message is: each kind has its own icon,
+// words for screen readers and role (an error is an alert).
+type flashKind string
+
+const (
+	flashSuccess flashKind = "success"
+	flashError   flashKind = "error"
+	flashInfo    flashKind = "info"
+)
+
+// flashSep marks a flash message's kind in the session's flash text, which
+// is one string; a message set without a kind is information.
+const flashSep = "\x1e"
+
+// flash sets the message the next page shows, with its kind.
+func (w *webApp) flash(c *fiber.Ctx, kind flashKind, msg string) {
+	w.sessions.setFlash(sessionOf(c), string(kind)+flashSep+msg)
+}
+
+func splitFlash(s string) (flashKind, string) {
+	if k, msg, ok := strings.Cut(s, flashSep); ok {
+		switch kind := flashKind(k); kind {
+		case flashSuccess, flashError, flashInfo:
+			return kind, msg
+		}
+	}
+	return flashInfo, s
+}
+
+// IsError reports whether the flash is an error (role="alert").
+func (k flashKind) IsError() bool { return k == flashError }
+
+// Word is what a screen reader says before the message.
+func (k flashKind) Word() string {
+	switch k {
+	case flashSuccess:
+		return "Success"
+	case flashError:
+		return "Error"
+	}
+	return "Information"
+}
+
+// Icon is the message's sign, so that its kind shows without colour.
+func (k flashKind) Icon() string {
+	switch k {
+	case flashSuccess:
+		return "✓"
+	case flashError:
+		return "!"
+	}
+	return "i"
 }
 
 // redirect sends the browser to p after a form post (303: fetch it with GET).
@@ -345,18 +400,20 @@ func (w *webApp) syncNow(c *fiber.Ctx) error {
 	}
 	back := safeNext(form.Get("back"))
 	done, serr := w.syncSoon(3 * time.Second)
-	msg := "Synced: everything on this tablet is on the server."
+	kind, msg := flashSuccess, "Synced: everything on this tablet is on the server."
 	switch {
 	case !done:
-		msg = "Sync is still running in the background; the badge will catch up."
+		kind, msg = flashInfo, "Sync is still running in the background; the badge will catch up."
 	case serr != nil:
-		msg = "Could not sync: " + syncErrorText(serr) + " Your changes are safe on this tablet."
+		kind, msg = flashError, "Could not sync: "+syncErrorText(serr)+" Your changes are safe on this tablet."
 	default:
-		if st, err := w.api.agent.Status(c.UserContext()); err == nil && (st.Pending > 0 || st.Rejected > 0) {
-			msg = fmt.Sprintf("Synced, but %d changes are still waiting and %d were set aside.", st.Pending, st.Rejected)
+		if st, err := w.api.agent.Status(c.UserContext()); err == nil && st.Rejected > 0 {
+			kind, msg = flashError, fmt.Sprintf("Synced, but %d changes are still waiting and %d were set aside.", st.Pending, st.Rejected)
+		} else if err == nil && st.Pending > 0 {
+			kind, msg = flashInfo, fmt.Sprintf("Synced, but %d changes are still waiting to be sent.", st.Pending)
 		}
 	}
-	w.sessions.setFlash(sessionOf(c), msg)
+	w.flash(c, kind, msg)
 	return redirect(c, back)
 }
 

@@ -8,6 +8,7 @@ package localapi
 import (
 	"cmp"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"reflect"
 	"slices"
@@ -27,10 +28,18 @@ var amendableFields = []string{
 	"outcome", "outcome_reason", "person_seen",
 	"partner_present", "partner_seen_alone", "partner_concerns", "children_present", "others_present",
 	"observations", "observation_notes", "safeguarding_concern", "actions", "no_action_reason", "action_notes",
-	"next_visit_on",
+	"next_visit_on", "children",
 }
 
 func isAmendable(field string) bool { return slices.Contains(amendableFields, field) }
+
+// amendLabel names an amendable field ("children": the children's answers).
+func amendLabel(field string) string {
+	if field == "children" {
+		return "The children's answers (present, seen, spoken to, why not seen, concerns)"
+	}
+	return labelOf("visit", field).label
+}
 
 // amendmentView is one amendment as the visit page lists it.
 type amendmentView struct {
@@ -41,30 +50,47 @@ type amendmentView struct {
 
 type changeView struct{ Label, Was, Now string }
 
-// amendForm builds the amend form's controls: the field, the new value and
-// the reason.
-func amendForm(f *formView) {
-	fieldCtl := &control{Name: "amend_field", Label: "Field to correct", Kind: "select"}
-	for _, name := range amendableFields {
-		fieldCtl.Options = append(fieldCtl.Options, option{Value: name, Label: labelOf("visit", name).label})
+// amendForm builds the amend form. With no field chosen it is the choice
+// of the answer to correct (a GET form, so it works without the script);
+// with one it is that answer's own control, as the visit form draws it
+// (radios, a date, checkboxes, text; each child's answers for
+// "children"), and the reason.
+func amendForm(f *formView, field string, children []childRef) {
+	if !isAmendable(field) {
+		fieldCtl := &control{Name: "amend_field", Label: "Answer to correct", Kind: "select"}
+		for _, name := range amendableFields {
+			fieldCtl.Options = append(fieldCtl.Options, option{Value: name, Label: amendLabel(name)})
+		}
+		f.Controls = []*control{fieldCtl}
+		f.attachErrors()
+		return
 	}
-	f.Controls = []*control{
-		fieldCtl,
-		{Name: "amend_value", Label: "New value", Kind: "text",
-			Hint: "For a choice, write it as the visit shows it (for example \"At the home\", \"Yes\"); several choices separated by \";\". A date like 31/03/2026, a time like 31/03/2026 14:05. Leave empty to clear the answer."},
-		{Name: "reason", Label: "Reason for the amendment", Kind: "textarea",
-			Hint: "Required. Say why the signed record was wrong, for example \"recorded as an office visit by mistake\"."},
+	f.Controls = []*control{{Name: "amend_field", Kind: "hidden", Value: field}}
+	if field == "children" {
+		f.Controls = append(f.Controls, childControls(children)...)
+		for _, ctl := range f.Controls {
+			ctl.When = ""
+		}
+	} else {
+		ctl := fieldControl(mustSpec("visit"), field)
+		ctl.Hint = cmp.Or(ctl.Hint, "The corrected answer.")
+		if ctl.Kind == "checkbox" {
+			ctl.Hint = "Tick for yes, leave empty for no."
+		}
+		f.Controls = append(f.Controls, ctl)
 	}
+	f.Controls = append(f.Controls, &control{Name: "reason", Label: "Reason for the amendment", Kind: "textarea",
+		Hint: "Required. Say why the signed record was wrong, for example \"recorded as an office visit by mistake\"."})
 	f.attachErrors()
 }
 
 // amendmentsOf lists the visit's amendments, oldest first, each change with
 // the value before it and after it (amendments applied in order on the
 // visit as signed).
-func (w *webApp) amendmentsOf(c *fiber.Ctx, v syncer.LocalRecord) ([]amendmentView, error) {
+func (w *webApp) amendmentsOf(c *fiber.Ctx, v syncer.LocalRecord, children []childRef) ([]amendmentView, map[string]json.RawMessage, error) {
 	recs, err := w.api.agent.List(c.UserContext(), "amendment", v.CaseID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var mine []syncer.LocalRecord
 	for _, r := range recs {
@@ -92,13 +118,54 @@ func (w *webApp) amendmentsOf(c *fiber.Ctx, v syncer.LocalRecord) ([]amendmentVi
 		}
 		slices.Sort(names)
 		for _, k := range names {
-			av.Changes = append(av.Changes, changeView{Label: labelOf("visit", k).label,
-				Was: shownValue("visit", k, current[k]), Now: shownValue("visit", k, changes[k])})
+			cv := changeView{Label: labelOf("visit", k).label, Was: shownValue("visit", k, current[k]), Now: shownValue("visit", k, changes[k])}
+			if k == "children" {
+				cv.Label, cv.Was, cv.Now = "The children's answers", childrenText(current[k], children), childrenText(changes[k], children)
+			}
+			av.Changes = append(av.Changes, cv)
 			current[k] = changes[k]
 		}
 		out = append(out, av)
 	}
-	return out, nil
+	return out, current, nil
+}
+
+// childrenText says a visit's children's answers in words, each child by
+// name.
+func childrenText(raw json.RawMessage, children []childRef) string {
+	var kids []schema.VisitChild
+	if json.Unmarshal(raw, &kids) != nil || len(kids) == 0 {
+		return "(no answer)"
+	}
+	parts := make([]string, 0, len(kids))
+	for _, k := range kids {
+		parts = append(parts, childName(k.MemberID, children)+": "+childDetail(k))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func childName(id string, children []childRef) string {
+	for _, ch := range children {
+		if ch.ID == id {
+			return firstWord(ch.Label)
+		}
+	}
+	return "a child no longer in the household"
+}
+
+// childDetail is one child's answers: "present: Yes, seen: No (asleep)".
+func childDetail(k schema.VisitChild) string {
+	detail := "present: " + enumLabel("", k.Present) + ", seen: " + enumLabel("", k.Seen)
+	if k.SpokenTo != "" {
+		detail += ", spoken to: " + enumLabel("", k.SpokenTo)
+	}
+	if k.ReasonNotSeen != "" {
+		detail += " (" + k.ReasonNotSeen + ")"
+	}
+	if k.Concerns != "" {
+		detail += ", concerns: " + k.Concerns
+	}
+	return detail
 }
 
 // personName names a user: the officer signed in by name, anyone else by
@@ -111,15 +178,6 @@ func (w *webApp) personName(c *fiber.Ctx, id string) string {
 		return "someone"
 	}
 	return "user " + id
-}
-
-// timeText shows an RFC 3339 time as clockText does, or the text itself.
-func timeText(s string, now time.Time) string {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || t.IsZero() {
-		return s
-	}
-	return clockText(t, now)
 }
 
 // shownValue says a field's JSON value in words: an enum by its label, a
@@ -138,10 +196,10 @@ func shownValue(entity, field string, raw json.RawMessage) string {
 			return enumLabel(field, s)
 		}
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.Local().Format("02/01/2006 15:04")
+			return atText(t)
 		}
-		if t, err := time.Parse("2006-01-02", s); err == nil {
-			return t.Format("02/01/2006")
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t.Format(layoutDate)
 		}
 		return s
 	}
@@ -233,7 +291,61 @@ func amendValue(field, v string) (json.RawMessage, string) {
 	return mustJSON(v), ""
 }
 
-// POST /app/visits/:vid/amend: add an amendment to a signed visit.
+// amendPrefill fills the amend form for field with the visit's answer as
+// it stands (after its amendments), or with value when a link gives one (a
+// conflict's "add an amendment with your value", as the app shows it).
+func amendPrefill(f *formView, field string, current map[string]json.RawMessage, children []childRef, value *string) {
+	raw := current[field]
+	if value != nil && field != "children" {
+		if r, msg := amendValue(field, *value); msg == "" {
+			raw = r
+		}
+	}
+	f.Values = valuesOf(mustSpec("visit"), map[string]json.RawMessage{field: raw})
+	if field == "children" {
+		childValues(children, current, f.Values)
+	}
+	f.Values.Set("amend_field", field)
+}
+
+// checkAmended checks the visit as it would read after the amendment
+// against what signing asks for (a child not seen needs a reason, …), so
+// that an amendment cannot make the record one that could not be signed.
+// A rule the visit already broke before (signed under older rules) does not
+// stop an amendment of something else.
+func (w *webApp) checkAmended(c *fiber.Ctx, v syncer.LocalRecord, current map[string]json.RawMessage, field string, raw json.RawMessage) error {
+	flags, err := w.api.agent.List(c.UserContext(), "flag", v.CaseID)
+	if err != nil {
+		return err
+	}
+	da := false
+	for _, fr := range flags {
+		var f schema.Flag
+		if fr.Decode(&f) == nil && f.IsDomesticAbuse() {
+			da = true
+		}
+	}
+	check := func(fields map[string]json.RawMessage) error {
+		var sv schema.Visit
+		if err := (schema.Record{Entity: "visit", ID: v.ID, CaseID: v.CaseID, Fields: fields}).Decode(&sv); err != nil {
+			return err
+		}
+		return sv.ValidateForSigning(da)
+	}
+	after := maps.Clone(current)
+	after[field] = raw
+	errAfter := check(after)
+	if errAfter == nil {
+		return nil
+	}
+	if errBefore := check(current); errBefore != nil && errBefore.Error() == errAfter.Error() {
+		return nil
+	}
+	return errAfter
+}
+
+// POST /app/visits/:vid/amend: add an amendment to a signed visit: the
+// answer chosen, read from its own control, and the reason.
 func (w *webApp) amendVisit(c *fiber.Ctx) error {
 	d, v, err := w.visitTarget(c)
 	if err != nil {
@@ -246,48 +358,68 @@ func (w *webApp) amendVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	amendments, current, err := w.amendmentsOf(c, v, d.children)
+	if err != nil {
+		return err
+	}
 	d.Amend.Values = form
 	field := form.Get("amend_field")
 	reason := strings.TrimSpace(form.Get("reason"))
+	amendForm(&d.Amend, field, d.children)
 	var raw json.RawMessage
-	if !isAmendable(field) {
-		d.Amend.addError("amend_field", "Choose the field to correct.")
-	} else {
-		var msg string
-		if raw, msg = amendValue(field, form.Get("amend_value")); msg != "" {
-			d.Amend.addError("amend_value", msg)
-		} else if cur := v.Fields[field]; sameJSON(cur, raw) {
-			d.Amend.addError("amend_value", "That is what the visit already says: write the corrected value.")
+	switch {
+	case !isAmendable(field):
+		d.Amend.addError("amend_field", "Choose the answer to correct.")
+	case field == "children":
+		kids := childrenOf(d.children, form, &d.Amend)
+		var before []schema.VisitChild
+		json.Unmarshal(current[field], &before)
+		for _, k := range before { // a child who has left the household keeps their answers
+			if !slices.ContainsFunc(d.children, func(ch childRef) bool { return ch.ID == k.MemberID }) {
+				kids = append(kids, k)
+			}
+		}
+		raw = mustJSON(kids)
+		if sameJSON(current[field], raw) {
+			d.Amend.addError("", "That is what the visit already says: change the children's answers to the corrected ones.")
+		}
+	default:
+		changed := fieldsOf(mustSpec("visit"), []string{field}, form, current, &d.Amend)
+		_, bad := d.Amend.Errors[field]
+		raw = changed[field]
+		if raw == nil && !bad {
+			d.Amend.addError(field, "That is what the visit already says: give the corrected answer.")
 		}
 	}
 	if reason == "" {
 		d.Amend.addError("reason", "Give the reason for the amendment.")
 	}
-	amendForm(&d.Amend)
+	if len(d.Amend.Errors) == 0 {
+		if err := w.checkAmended(c, v, current, field, raw); err != nil && !d.Amend.putError(err) {
+			return err
+		}
+	}
 	if len(d.Amend.Errors) == 0 {
 		_, err := w.api.agent.Amend(c.UserContext(), d.ID, reason, map[string]json.RawMessage{field: raw})
 		if e := schema.AsError(err); e != nil {
-			switch {
-			case strings.HasPrefix(e.Field, "changes"):
-				d.Amend.addError("amend_value", plainMessage(labelOf("visit", field).label, &schema.Error{Code: e.Code,
-					Field: strings.TrimPrefix(strings.TrimPrefix(e.Field, "changes"), "."), Message: e.Message}))
-			case e.Field == "reason":
-				d.Amend.addError("reason", plainMessage("reason", e))
-			default:
-				d.Amend.addError("", plainMessage("", e))
+			if f, ok := strings.CutPrefix(e.Field, "changes."); ok {
+				e = &schema.Error{Code: e.Code, Field: f, Message: e.Message}
 			}
+			d.Amend.putError(e)
 		} else if err != nil {
 			return err
 		}
 	}
 	if len(d.Amend.Errors) > 0 {
-		amendForm(&d.Amend)
-		d.Summary = visitSummary(v, d.children)
-		if d.Amendments, err = w.amendmentsOf(c, v); err != nil {
-			return err
+		amendForm(&d.Amend, field, d.children)
+		d.AmendField, d.AmendLabel = field, amendLabel(field)
+		if !isAmendable(field) {
+			d.AmendField, d.AmendLabel = "", ""
 		}
+		d.Summary = w.visitSummary(c, v, d.children)
+		d.Amendments = amendments
 		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Signed visit", Data: d})
 	}
-	w.sessions.setFlash(sessionOf(c), "Amendment saved on this tablet. It will be sent at the next sync; the signed visit stays as it was.")
+	w.flash(c, flashSuccess, "Amendment saved on this tablet. It will be sent at the next sync; the signed visit stays as it was.")
 	return redirect(c, "/app/visits/"+url.PathEscape(d.ID)+"#amendments")
 }

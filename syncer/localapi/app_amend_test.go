@@ -31,28 +31,60 @@ func TestAppAmendASignedVisit(t *testing.T) {
 	b.mustSignIn()
 	visitPath := "/app/visits/" + vid
 	vp := b.get(visitPath)
-	mustContain(t, vp, "Signed visit", "Amend this visit", "No amendments.", `name="amend_field"`, `id="f-reason"`)
+	// First the answer to correct (a GET form: no script needed).
+	mustContain(t, vp, "Signed visit", "Amend this visit", "No amendments.", `<form method="get" action="/app/visits/`+vid+`#amend"`,
+		`<select id="f-amend_field" name="amend_field"`, `<option value="children">The children&#39;s answers`, `id="amend-choose"`)
+	// Then that answer's own control, with the visit's answer.
+	for _, c := range []struct{ field, want string }{
+		{"type", `<select id="f-type" name="type"`},
+		{"location", `<input type="radio" id="f-location-0" name="location" value="home">`},
+		{"next_visit_on", `<input id="f-next_visit_on" name="next_visit_on" type="date" value=""`},
+		{"started_at", `name="started_at" type="datetime-local" value="`},
+		{"actions", `<input type="checkbox" id="f-actions-0" name="actions" value="childrens_services_referral">`},
+		{"observation_notes", `<textarea id="f-observation_notes" name="observation_notes"`},
+		{"face_to_face", `<input type="checkbox" id="f-face_to_face" name="face_to_face" value="yes" checked`},
+	} {
+		p := b.get(visitPath + "?amend_field=" + c.field)
+		mustContain(t, p, c.want, `<input type="hidden" name="amend_field" value="`+c.field+`">`, "Correct: "+labelOf("visit", c.field).label,
+			`id="f-reason"`, `id="amend-visit"`)
+	}
+	mustContain(t, b.get(visitPath+"?amend_field=type"), `<option value="office" selected>`)
+	// A household with no children: nothing to correct, and a way to add one.
+	mustContain(t, b.get(visitPath+"?amend_field=children"), `id="amend-no-children"`,
+		`href="/app/cases/`+e.plain+`/household/new?back=/app/visits/`+vid+`"`)
 	token := vp.token(csrfRE)
 	before := e.outboxLen()
 
 	refused := []struct {
-		name, field, value, reason, errField, msg string
+		name, field   string
+		kv            []string
+		errField, msg string
+		fieldset      bool
 	}{
-		{"without a reason", "type", "Phone", "  ", "reason", "Give the reason for the amendment."},
-		{"a choice that is not one", "type", "Telepathy", "Wrong type recorded", "amend_value", "Choose one of: Home visit (announced)"},
-		{"no field chosen", "", "Phone", "Wrong type recorded", "amend_field", "Choose the field to correct."},
-		{"the value it already has", "type", "office", "Wrong type recorded", "amend_value", "That is what the visit already says"},
-		{"a date that is not one", "next_visit_on", "31/02/2026", "Typo", "amend_value", "Enter a real date"},
+		{"without a reason", "type", []string{"type", "phone", "reason", "  "}, "reason", "Give the reason for the amendment.", false},
+		{"a choice that is not one", "type", []string{"type", "telepathy", "reason", "Wrong type recorded"}, "type", "Choose one of the options.", false},
+		{"no answer chosen", "", []string{"type", "phone", "reason", "Wrong type recorded"}, "amend_field", "Choose the answer to correct.", false},
+		{"the value it already has", "type", []string{"type", "office", "reason", "Wrong type recorded"}, "type", "That is what the visit already says", false},
+		{"a date that is not one", "next_visit_on", []string{"next_visit_on", "2026-02-31", "reason", "Typo"}, "next_visit_on", "Enter a real date", false},
+		{"a radio that is not one", "location", []string{"location", "moon", "reason", "Typo"}, "location", "Choose one of the options.", true},
 	}
 	for _, s := range refused {
 		t.Run(s.name, func(t *testing.T) {
-			p := b.post(visitPath+"/amend", url.Values{"_csrf": {token}, "amend_field": {s.field}, "amend_value": {s.value}, "reason": {s.reason}})
+			form := url.Values{"_csrf": {token}, "amend_field": {s.field}}
+			for i := 0; i < len(s.kv); i += 2 {
+				form.Set(s.kv[i], s.kv[i+1])
+			}
+			p := b.post(visitPath+"/amend", form)
 			if p.status != 422 {
 				t.Fatalf("want 422, got %d at %s:\n%s", p.status, p.path, p.body)
 			}
-			mustContain(t, p, `id="`+controlID(s.errField)+`-error"`, s.msg, "There is a problem")
+			mustContain(t, p, `id="`+controlID(s.errField)+`-error"`, s.msg, "There is a problem", `href="#`+controlID(s.errField)+`"`)
 			// The error is in the field's own block, right after its label.
-			i := strings.Index(p.body, `<label for="`+controlID(s.errField)+`">`)
+			open := `<label for="` + controlID(s.errField) + `">`
+			if s.fieldset {
+				open = `<fieldset class="field has-error" id="` + controlID(s.errField) + `"`
+			}
+			i := strings.Index(p.body, open)
 			j := strings.Index(p.body, `id="`+controlID(s.errField)+`-error"`)
 			if i < 0 || j < i || j-i > 600 {
 				t.Fatalf("the error is not next to %s (%d, %d)", s.errField, i, j)
@@ -63,7 +95,7 @@ func TestAppAmendASignedVisit(t *testing.T) {
 		})
 	}
 
-	p := b.post(visitPath+"/amend", url.Values{"_csrf": {token}, "amend_field": {"type"}, "amend_value": {"phone"},
+	p := b.post(visitPath+"/amend", url.Values{"_csrf": {token}, "amend_field": {"type"}, "type": {"phone"},
 		"reason": {"Recorded as an office visit by mistake: it was a phone call"}})
 	if p.status != 200 || p.path != visitPath {
 		t.Fatalf("amend: %d at %s:\n%s", p.status, p.path, p.body)
@@ -88,17 +120,65 @@ func TestAppAmendASignedVisit(t *testing.T) {
 	if str(v.Fields, "type") != "office" {
 		t.Fatalf("the signed visit changed: %s", v.Fields)
 	}
+	// The form for the same answer now starts from the amended value.
+	mustContain(t, b.get(visitPath+"?amend_field=type"), `<option value="phone" selected>`)
+	// The same value again is refused against the amended value.
+	p = b.post(visitPath+"/amend", url.Values{"_csrf": {token}, "amend_field": {"type"}, "type": {"phone"}, "reason": {"Again"}})
+	mustContain(t, p, "That is what the visit already says")
 
 	// A second amendment is listed after the first, "was" the amended value.
-	p = b.post(visitPath+"/amend", url.Values{"_csrf": {token}, "amend_field": {"type"}, "amend_value": {"Video"}, "reason": {"It was a video call"}})
+	p = b.post(visitPath+"/amend", url.Values{"_csrf": {token}, "amend_field": {"type"}, "type": {"video"}, "reason": {"It was a video call"}})
 	mustContain(t, p, "Type of contact: was “Phone”, now “Video”")
 	if strings.Index(p.body, "it was a phone call") > strings.Index(p.body, "It was a video call") {
 		t.Fatal("amendments are not in the order made")
 	}
+	// A list (checkboxes) and a yes/no (a checkbox left empty).
+	p = b.post(visitPath+"/amend", url.Values{"_csrf": {token}, "amend_field": {"actions"}, "actions": {"police_informed", "manager_informed"}, "reason": {"Left out"}})
+	mustContain(t, p, "Actions taken: was “(no answer)”, now “Police informed; Manager informed”")
+	p = b.post(visitPath+"/amend", url.Values{"_csrf": {token}, "amend_field": {"face_to_face"}, "reason": {"It was by video"}})
+	mustContain(t, p, "Face to face: was “Yes”, now “No”")
 
-	// The conflicts page's link prefills the form.
+	// The conflicts page's link prefills the form with its value.
 	pre := b.get(visitPath + "?amend_field=outcome&amend_value=No+answer")
-	mustContain(t, pre, `<option value="outcome" selected>`, `name="amend_value" type="text" value="No answer"`)
+	mustContain(t, pre, "Correct: What happened", `<option value="no_answer" selected>`)
+}
+
+// The children's answers are amended with their own controls, each child
+// by name.
+func TestAppAmendTheChildrensAnswers(t *testing.T) {
+	e := startApp(t)
+	vid := schema.NewID()
+	at := time.Now().UTC().Add(-48 * time.Hour)
+	e.peer.records = append(e.peer.records, asServed([]schema.Record{{Entity: "visit", ID: vid, CaseID: e.caseID,
+		Fields: schema.FieldsOf(schema.Visit{OfficerID: officer.ID, Type: "home_announced", Status: "signed", Outcome: "completed",
+			Location: "home", FaceToFace: true, PersonSeen: "yes", PartnerPresent: "no", ChildrenPresent: "yes",
+			Children:  []schema.VisitChild{{MemberID: e.kidID, Present: "yes", Seen: "yes", SpokenTo: "no"}},
+			StartedAt: schema.TimestampOf(at), SignedAt: schema.TimestampOf(at.Add(time.Hour)), SignedBy: officer.ID})}})...)
+	b := e.browser()
+	b.mustSignIn()
+	path := "/app/visits/" + vid
+	p := b.get(path + "?amend_field=children")
+	mustContain(t, p, "Correct: The children&#39;s answers", `<h3 class="section">Mia Doe, `, `name="children[0].member_id" value="`+e.kidID+`"`,
+		`<input type="radio" id="f-children-0-present-0" name="children[0].present" value="yes" checked>`,
+		`<input type="radio" id="f-children-0-spoken_to-1" name="children[0].spoken_to" value="no" checked>`)
+	token := p.token(csrfRE)
+	before := e.outboxLen()
+	form := url.Values{"_csrf": {token}, "amend_field": {"children"}, "children[0].member_id": {e.kidID},
+		"children[0].present": {"yes"}, "children[0].seen": {"no"}, "children[0].spoken_to": {"no"}, "reason": {"Mia was asleep: seen by mistake"}}
+	p = b.post(path+"/amend", form)
+	if p.status != 422 {
+		t.Fatalf("a child not seen with no reason: want 422, got %d\n%s", p.status, p.body)
+	}
+	mustContain(t, p, `id="f-children-0-reason_not_seen-error"`, "A child of the household was not seen: give the reason.")
+	if n := e.outboxLen(); n != before {
+		t.Fatalf("a refused amendment queued something: %d -> %d", before, n)
+	}
+	form.Set("children[0].reason_not_seen", "Asleep upstairs")
+	p = b.post(path+"/amend", form)
+	if p.status != 200 {
+		t.Fatalf("amend the children: %d\n%s", p.status, p.body)
+	}
+	mustContain(t, p, "The children&#39;s answers: was “Mia Doe: present: Yes, seen: Yes, spoken to: No”, now “Mia Doe: present: Yes, seen: No, spoken to: No (Asleep upstairs)”")
 }
 
 func TestAppConflictsPage(t *testing.T) {

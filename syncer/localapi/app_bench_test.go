@@ -95,7 +95,11 @@ func formScreens(tb testing.TB, e *appEnv, big string) []struct{ name, path, wan
 	perCase := map[string]int{}
 	first := map[string]string{} // entity+case -> a record id
 	var planned string
+	signed := map[string]string{} // case -> a signed visit
 	for _, r := range recs {
+		if r.Entity == "visit" && r.Signed && signed[r.CaseID] == "" {
+			signed[r.CaseID] = r.ID
+		}
 		perCase[r.CaseID]++
 		if first[r.Entity+r.CaseID] == "" {
 			first[r.Entity+r.CaseID] = r.ID
@@ -114,7 +118,7 @@ func formScreens(tb testing.TB, e *appEnv, big string) []struct{ name, path, wan
 			withAll = r.ID
 		}
 	}
-	if withAll == "" || planned == "" {
+	if withAll == "" || planned == "" || signed[withAll] == "" {
 		tb.Fatalf("the caseload has no case with an address, an enquiry and a referral (%q), or no planned visit (%q)", withAll, planned)
 	}
 	c := "/app/cases/" + withAll
@@ -125,6 +129,10 @@ func formScreens(tb testing.TB, e *appEnv, big string) []struct{ name, path, wan
 		{"referral form, new", c + "/referrals/new", "Add an intervention referral"},
 		{"referral form, change", c + "/referrals/" + first["referral"+withAll], "Change an intervention referral"},
 		{"move or cancel a visit", "/app/visits/" + planned + "/plan", "Move or cancel a visit"},
+		{"visit form", "/app/visits/" + planned, "Record a visit"},
+		{"signed visit, amend", "/app/visits/" + signed[withAll], "Amend this visit"},
+		{"signed visit, amend a choice", "/app/visits/" + signed[withAll] + "?amend_field=location", "Correct: Where it happened"},
+		{"signed visit, amend the children", "/app/visits/" + signed[withAll] + "?amend_field=children", "Correct: The children"},
 	}
 }
 

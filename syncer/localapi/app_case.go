@@ -177,7 +177,7 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 	slices.SortFunc(visits, func(a, b syncer.LocalRecord) int { return cmp.Compare(visitTime(b), visitTime(a)) })
 	for _, v := range visits {
 		status := str(v.Fields, "status")
-		vv := visitView{ID: v.ID, When: whenText(visitTime(v), now), Type: enumLabel("type", cmp.Or(str(v.Fields, "type"), str(v.Fields, "planned_type"))),
+		vv := visitView{ID: v.ID, When: whenText(visitTime(v), now) + untilText(v), Type: enumLabel("type", cmp.Or(str(v.Fields, "type"), str(v.Fields, "planned_type"))),
 			Outcome: enumLabel("outcome", str(v.Fields, "outcome")), Status: enumLabel("status", status), Signed: v.Signed,
 			Editable: !v.Signed && (status == "draft" || status == "planned"), Receipt: receiptOf(v, now), Amendments: amendments[v.ID]}
 		if status == "cancelled" {
@@ -232,6 +232,21 @@ func visitTime(r syncer.LocalRecord) string {
 	return r.DeviceTime.UTC().Format(time.RFC3339)
 }
 
+// untilText is "–14:40" when the visit ended the day it started, else
+// " to Tue 24 Nov 2026 at 01:10"; "" when it has no end.
+func untilText(v syncer.LocalRecord) string {
+	start, err1 := time.Parse(time.RFC3339Nano, str(v.Fields, "started_at"))
+	end, err2 := time.Parse(time.RFC3339Nano, str(v.Fields, "ended_at"))
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	start, end = start.Local(), end.Local()
+	if start.YearDay() == end.YearDay() && start.Year() == end.Year() {
+		return "–" + end.Format(layoutClock)
+	}
+	return " to " + dayAtText(end)
+}
+
 func receiptOf(r syncer.LocalRecord, now time.Time) receipt {
 	switch {
 	case r.Rejected:
@@ -246,37 +261,6 @@ func receiptOf(r syncer.LocalRecord, now time.Time) receipt {
 		at = r.ReceivedAt
 	}
 	return receipt{"server", fmt.Sprintf("Safely on the server since %s, version %d", clockText(at, now), r.Version)}
-}
-
-// clockText is "14:02" today, "20 Nov 14:02" this year, else with the year.
-func clockText(t, now time.Time) string {
-	t, now = t.Local(), now.Local()
-	switch {
-	case t.Year() == now.Year() && t.YearDay() == now.YearDay():
-		return t.Format("15:04")
-	case t.Year() == now.Year():
-		return t.Format("2 Jan 15:04")
-	}
-	return t.Format("2 Jan 2006 15:04")
-}
-
-func whenText(rfc string, now time.Time) string {
-	t, err := time.Parse(time.RFC3339, rfc)
-	if err != nil || t.IsZero() || t.Year() < 2000 {
-		return "not dated"
-	}
-	return t.Local().Format("Mon 2 Jan 2006, 15:04")
-}
-
-func dateText(d schema.Date) string {
-	if d == "" {
-		return ""
-	}
-	t := d.Time()
-	if t.IsZero() {
-		return string(d)
-	}
-	return t.Format("2 Jan 2006")
 }
 
 func ageText(dob schema.Date, now time.Time) string {
@@ -302,6 +286,7 @@ var memberFields = []string{"relation", "residence", "name", "description", "dat
 
 type memberData struct {
 	CaseID, CaseName, ID string
+	Back                 string // where the form returns (a visit form), when not the case page
 	Form                 formView
 }
 
@@ -332,6 +317,8 @@ func (w *webApp) memberPage(c *fiber.Ctx) error {
 	if existing != nil {
 		spec, _ := schema.Entity("household_member")
 		d.Form.Values = valuesOf(spec, existing.Fields)
+	} else if r := c.Query("relation"); slices.Contains(mustSpec("household_member").Fields["relation"].Enum, r) {
+		d.Form.Values = url.Values{"relation": {r}}
 	}
 	return w.renderMember(c, fiber.StatusOK, d)
 }
@@ -353,6 +340,9 @@ func (w *webApp) memberTarget(c *fiber.Ctx) (memberData, *syncer.LocalRecord, er
 		return memberData{}, nil, err
 	}
 	d := memberData{CaseID: cr.ID, CaseName: str(cr.Fields, "given_name") + " " + str(cr.Fields, "family_name")}
+	if back := c.Query("back", string(c.Request().PostArgs().Peek("back"))); back != "" {
+		d.Back = safeNext(back)
+	}
 	mid := c.Params("mid")
 	if mid == "" {
 		return d, nil, nil
@@ -391,9 +381,10 @@ func (w *webApp) saveMember(c *fiber.Ctx) error {
 		return w.renderMember(c, fiber.StatusUnprocessableEntity, d)
 	}
 	name := cmp.Or(form.Get("name"), form.Get("description"), "The household member")
+	done := cmp.Or(d.Back, "/app/cases/"+url.PathEscape(d.CaseID))
 	if len(fields) == 0 {
-		w.sessions.setFlash(sessionOf(c), "Nothing changed.")
-		return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
+		w.flash(c, flashInfo, "Nothing changed.")
+		return redirect(c, done)
 	}
 	if existing == nil {
 		fields["added_on"] = mustJSON(localDate(w.api.cfg.Now()))
@@ -408,6 +399,6 @@ func (w *webApp) saveMember(c *fiber.Ctx) error {
 	if existing != nil {
 		msg = name + " was changed."
 	}
-	w.sessions.setFlash(sessionOf(c), msg+" It is saved on this tablet and will be sent at the next sync.")
-	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
+	w.flash(c, flashSuccess, msg+" It is saved on this tablet and will be sent at the next sync.")
+	return redirect(c, done)
 }

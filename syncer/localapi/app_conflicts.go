@@ -222,6 +222,6 @@ func (w *webApp) resolveConflict(c *fiber.Ctx) error {
 	}); err != nil {
 		return err
 	}
-	w.sessions.setFlash(sess, "Done: the server's value stays. This is saved on this tablet and sent at the next sync.")
+	w.flash(c, flashSuccess, "Done: the server's value stays. This is saved on this tablet and sent at the next sync.")
 	return redirect(c, pathConflicts)
 }

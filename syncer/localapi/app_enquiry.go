@@ -212,7 +212,7 @@ func (w *webApp) saveEnquiry(c *fiber.Ctx) error {
 		return w.renderEnquiry(c, fiber.StatusUnprocessableEntity, d)
 	}
 	if len(fields) == 0 {
-		w.sessions.setFlash(sessionOf(c), "Nothing changed.")
+		w.flash(c, flashInfo, "Nothing changed.")
 		return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID)+"#h-enquiries")
 	}
 	if existing == nil {
@@ -229,7 +229,7 @@ func (w *webApp) saveEnquiry(c *fiber.Ctx) error {
 	if existing != nil {
 		msg = what + " was changed."
 	}
-	w.sessions.setFlash(sessionOf(c), msg+" It is saved on this tablet and will be sent at the next sync.")
+	w.flash(c, flashSuccess, msg+" It is saved on this tablet and will be sent at the next sync.")
 	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID)+"#h-enquiries")
 }
 

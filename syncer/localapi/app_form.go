@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,51 @@ type control struct {
 	Autocomplete string
 	Section      string // a heading shown before the control
 	Numeric      bool   // a digits-only field (a PIN): the number keypad
+	When         string // shown only when this holds (see whenHolds); "" always
+}
+
+// whenHolds reports whether a control's condition holds for the form's
+// values. A condition is clauses joined by "&": "name=value" (value is one
+// of name's values), "name!=value" (name has a value, and not that one),
+// "name=" (name has no value); groups of clauses joined by "|" hold when
+// any of them does. app.js reads the same conditions from
+// data-when to show a control only when it applies.
+func whenHolds(cond string, form url.Values) bool {
+	if cond == "" {
+		return true
+	}
+	for _, group := range strings.Split(cond, "|") {
+		if allHold(group, form) {
+			return true
+		}
+	}
+	return false
+}
+
+func allHold(cond string, form url.Values) bool {
+	for _, clause := range strings.Split(cond, "&") {
+		name, want, not := clause, "", false
+		if n, v, ok := strings.Cut(clause, "!="); ok {
+			name, want, not = n, v, true
+		} else if n, v, ok := strings.Cut(clause, "="); ok {
+			name, want = n, v
+		}
+		var has []string
+		for _, x := range form[name] {
+			if x = strings.TrimSpace(x); x != "" {
+				has = append(has, x)
+			}
+		}
+		switch {
+		case not && (len(has) == 0 || slices.Contains(has, want)):
+			return false
+		case !not && want == "" && len(has) > 0:
+			return false
+		case !not && want != "" && !slices.Contains(has, want):
+			return false
+		}
+	}
+	return true
 }
 
 // formView is a form's controls, values and errors.
@@ -434,17 +480,17 @@ var labels = map[string]fieldLabel{
 	"visit.planned_type":                           {"Planned type", ""},
 	"visit.planned_at":                             {"Planned for", ""},
 	"visit.outcome":                                {"What happened", ""},
-	"visit.outcome_reason":                         {"Why the visit did not happen", ""},
+	"visit.outcome_reason":                         {"Why the visit did not happen", "When it was not completed."},
 	"visit.location":                               {"Where it happened", ""},
 	"visit.place_type":                             {"Kind of place", "When it happened away from the home."},
-	"visit.elsewhere_reason":                       {"Why not at the home", ""},
+	"visit.elsewhere_reason":                       {"Why not at the home", "When it happened away from the home."},
 	"visit.face_to_face":                           {"Face to face", ""},
 	"visit.started_at":                             {"Started", ""},
 	"visit.ended_at":                               {"Ended", ""},
 	"visit.person_seen":                            {"Person on probation seen", ""},
 	"visit.partner_present":                        {"Partner present", ""},
-	"visit.partner_seen_alone":                     {"Partner seen alone", ""},
-	"visit.partner_concerns":                       {"Concerns about the partner", ""},
+	"visit.partner_seen_alone":                     {"Partner seen alone", "When the partner was present."},
+	"visit.partner_concerns":                       {"Concerns about the partner", "When the partner was present."},
 	"visit.children_present":                       {"Children present", ""},
 	"visit.others_present":                         {"Other people present", "Describe anyone not on the household list."},
 	"visit.observations":                           {"What you observed", "Tick all that apply."},

@@ -81,6 +81,11 @@ func (w *webApp) unlockWithPIN(c *fiber.Ctx) error {
 				plural(st.Left, "try", "tries")))
 		case schema.ECodeForbidden:
 			status = fiber.StatusForbidden
+			if us, err := w.api.agent.UnlockState(c.UserContext()); err != nil {
+				return err
+			} else if us.LockedOut {
+				break // the page becomes the online sign-in, and says why
+			}
 			if st.Disabled {
 				d.Form.addError("password", fmt.Sprintf("Your PIN was wrong %d times, so it is now turned off. Unlock with your password. You can set a new PIN after.",
 					syncer.MaxPINFailures))
@@ -131,7 +136,7 @@ func (w *webApp) savePIN(c *fiber.Ctx) error {
 		err := w.api.agent.SetPIN(c.UserContext(), password, pin)
 		switch code := schema.ErrorCode(err); {
 		case err == nil:
-			w.sessions.setFlash(sessionOf(c), "Your PIN is set. Next time Doorstep locks, you can unlock it with the PIN or your password.")
+			w.flash(c, flashSuccess, "Your PIN is set. Next time Doorstep locks, you can unlock it with the PIN or your password.")
 			return redirect(c, pathPIN)
 		case code == schema.ECodeUnauthorized:
 			d.Form.addError("password", "The password is not right. Check it and try again.")
@@ -149,7 +154,7 @@ func (w *webApp) removePIN(c *fiber.Ctx) error {
 	if err := w.api.agent.ClearPIN(c.UserContext()); err != nil {
 		return err
 	}
-	w.sessions.setFlash(sessionOf(c), "Your PIN is removed. Only your password unlocks Doorstep now.")
+	w.flash(c, flashSuccess, "Your PIN is removed. Only your password unlocks Doorstep now.")
 	return redirect(c, pathPIN)
 }
 

@@ -146,7 +146,7 @@ func (w *webApp) saveReferral(c *fiber.Ctx) error {
 	}
 	back := "/app/cases/" + url.PathEscape(d.CaseID) + "#h-referrals"
 	if len(fields) == 0 {
-		w.sessions.setFlash(sessionOf(c), "Nothing changed.")
+		w.flash(c, flashInfo, "Nothing changed.")
 		return redirect(c, back)
 	}
 	if existing == nil {
@@ -164,6 +164,6 @@ func (w *webApp) saveReferral(c *fiber.Ctx) error {
 	if existing != nil {
 		msg = what + " was changed."
 	}
-	w.sessions.setFlash(sessionOf(c), msg+" It is saved on this tablet and will be sent at the next sync.")
+	w.flash(c, flashSuccess, msg+" It is saved on this tablet and will be sent at the next sync.")
 	return redirect(c, back)
 }

@@ -198,6 +198,6 @@ func (w *webApp) saveSafety(c *fiber.Ctx) error {
 		}
 		return w.renderSafety(c, fiber.StatusUnprocessableEntity, d)
 	}
-	w.sessions.setFlash(sessionOf(c), "The safety assessment of "+d.Address+" is saved on this tablet and will be sent at the next sync. It waits for your manager's decision.")
+	w.flash(c, flashSuccess, "The safety assessment of "+d.Address+" is saved on this tablet and will be sent at the next sync. It waits for your manager's decision.")
 	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID)+"#safety")
 }

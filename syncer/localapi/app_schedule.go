@@ -124,7 +124,7 @@ func (w *webApp) scheduleVisit(c *fiber.Ctx) error {
 		}
 		return w.renderSchedule(c, fiber.StatusUnprocessableEntity, d)
 	}
-	w.sessions.setFlash(sessionOf(c), enumLabel("type", ptype)+" planned for "+at.Format("Monday 2 January 2006, 15:04")+
+	w.flash(c, flashSuccess, enumLabel("type", ptype)+" planned for "+dayAtText(at)+
 		". It is saved on this tablet and will be sent at the next sync.")
 	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID)+"#planned")
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"doorstep/schema"
+	"doorstep/syncer"
 )
 
 // Cookies. The session cookie holds a random token; the session itself
@@ -85,6 +88,13 @@ func (s *sessionStore) drop(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, token)
+}
+
+// dropAll ends every session: the tablet was locked out.
+func (s *sessionStore) dropAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.m)
 }
 
 func (s *sessionStore) setFlash(sess *appSession, msg string) {
@@ -182,6 +192,11 @@ type signInData struct {
 	// set, or a notice when wrong tries turned it off.
 	PINSet, PINDisabled bool
 	PINForm             formView
+	// Wrong passwords (syncer.UnlockState): Notice says the tries left and
+	// any wait on the unlock page, or, LockedOut, why only the online
+	// sign-in is offered.
+	Notice    string
+	LockedOut bool
 }
 
 // GET /app/signin: the sign-in form on a tablet nobody has signed in on
@@ -214,6 +229,33 @@ func (w *webApp) renderSignIn(c *fiber.Ctx, status int, d signInData) error {
 	d.Form.Controls = []*control{
 		{Name: "username", Label: "Username", Kind: "text", Value: username, Autocomplete: "username"},
 		{Name: "password", Label: "Password", Kind: "password", Autocomplete: "current-password"},
+	}
+	us, err := w.api.agent.UnlockState(c.UserContext())
+	if err != nil {
+		return err
+	}
+	switch now := w.api.cfg.Now(); {
+	case us.LockedOut:
+		st, err := w.api.agent.Status(c.UserContext())
+		if err != nil {
+			return err
+		}
+		d.Mode, d.LockedOut = "signin", true
+		d.Notice = "The password was typed wrong too many times, so this tablet can no longer be unlocked here. " +
+			"Sign in online with your username and password (this needs a connection)."
+		if n := st.Pending + st.Rejected; n > 0 {
+			d.Notice += fmt.Sprintf(" Your %s kept on this tablet and will be sent after you sign in.",
+				plural(n, "unsent change is", "unsent changes are"))
+		} else if st.User == nil {
+			d.Notice += " The caseload was removed from this tablet, as all of it was already on the server; it comes back when you sign in."
+		}
+	case d.Mode != "unlock" || us.Failures == 0 || len(d.Form.Errors) > 0:
+	case us.Wait > 0:
+		d.Notice = fmt.Sprintf("Too many wrong passwords: the next try must wait until %s (%s from now). %s left before this tablet can only be opened by signing in online.",
+			clockText(us.RetryAt, now), syncer.WaitText(us.Wait), plural(us.Left, "try", "tries"))
+	default:
+		d.Notice = fmt.Sprintf("The password was typed wrong %s. %s left before this tablet can only be opened by signing in online.",
+			plural(us.Failures, "time", "times"), plural(us.Left, "try", "tries"))
 	}
 	title := "Sign in"
 	if d.Mode == "unlock" {
@@ -268,7 +310,11 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 		user, err = w.api.agent.Login(ctx, username, password)
 		cancel()
 	} else {
-		user, err = w.api.agent.Unlock(c.UserContext(), username, password)
+		var st syncer.UnlockState
+		user, st, err = w.api.agent.Unlock(c.UserContext(), username, password)
+		if err != nil {
+			return w.unlockRefused(c, d, st, err)
+		}
 	}
 	if err != nil {
 		status := fiber.StatusUnauthorized
@@ -312,6 +358,38 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 	sess := w.startSessionCookie(c, user)
 	w.sessions.setFlash(sess, strings.Join(flash, " "))
 	return redirect(c, d.Next)
+}
+
+// unlockRefused says why the password did not unlock: wrong, with the
+// tries left (and the wait the next one needs); a try during a wait; or the
+// lockout, which turns the page into the online sign-in.
+func (w *webApp) unlockRefused(c *fiber.Ctx, d signInData, st syncer.UnlockState, err error) error {
+	left := fmt.Sprintf("%s left before this tablet can only be opened by signing in online.", plural(st.Left, "try", "tries"))
+	status := fiber.StatusUnauthorized
+	switch schema.ErrorCode(err) {
+	case schema.ECodeUnauthorized:
+		if st.Failures == 0 {
+			// Nobody has signed in on this tablet.
+			d.Form.addError("password", "The username or password is not right. Check them and try again.")
+			break
+		}
+		msg := "The username or password is not right. " + left
+		if st.Wait > 0 {
+			msg += " Wait " + syncer.WaitText(st.Wait) + " before the next try."
+		}
+		d.Form.addError("password", msg)
+	case schema.ECodeRateLimited:
+		status = fiber.StatusTooManyRequests
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(st.WaitSeconds))
+		d.Form.addError("", fmt.Sprintf("Too many wrong passwords. Wait %s (until %s), then try again. Your password was not checked. %s",
+			syncer.WaitText(st.Wait), clockText(st.RetryAt, w.api.cfg.Now()), left))
+	case schema.ECodeForbidden:
+		status = fiber.StatusForbidden
+		w.sessions.dropAll()
+	default:
+		return err
+	}
+	return w.renderSignIn(c, status, d)
 }
 
 // startSession opens an unlocked session for user and goes to next.

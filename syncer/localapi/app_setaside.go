@@ -64,7 +64,7 @@ func (w *webApp) discardChange(c *fiber.Ctx) error {
 	if err := w.api.agent.Discard(c.UserContext(), c.Params("mid")); err != nil {
 		return err
 	}
-	w.sessions.setFlash(sessionOf(c), "Discarded: that change will not be sent, and the tablet shows the server's value. What you tried is kept in the list of decisions below.")
+	w.flash(c, flashSuccess, "Discarded: that change will not be sent, and the tablet shows the server's value. What you tried is kept in the list of decisions below.")
 	return redirect(c, pathConflicts)
 }
 
@@ -72,12 +72,12 @@ func (w *webApp) discardChange(c *fiber.Ctx) error {
 func (w *webApp) retryChange(c *fiber.Ctx) error {
 	if _, err := w.api.agent.Retry(c.UserContext(), c.Params("mid"), nil); err != nil {
 		if e := schema.AsError(err); e != nil && e.Code != schema.ECodeInternal {
-			w.sessions.setFlash(sessionOf(c), "This change could not be sent again: "+sentence(e.Message)+" It is still set aside.")
+			w.flash(c, flashError, "This change could not be sent again: "+sentence(e.Message)+" It is still set aside.")
 			return redirect(c, pathConflicts)
 		}
 		return err
 	}
-	w.sessions.setFlash(sessionOf(c), "Sent again: the change waits to be sent with the next sync. If the server refuses it again, it comes back here.")
+	w.flash(c, flashSuccess, "Sent again: the change waits to be sent with the next sync. If the server refuses it again, it comes back here.")
 	return redirect(c, pathConflicts)
 }
 
@@ -85,11 +85,11 @@ func (w *webApp) retryChange(c *fiber.Ctx) error {
 func (w *webApp) keepMine(c *fiber.Ctx) error {
 	if _, err := w.api.agent.KeepMine(c.UserContext(), c.Params("cid")); err != nil {
 		if e := schema.AsError(err); e != nil && e.Code != schema.ECodeInternal {
-			w.sessions.setFlash(sessionOf(c), "Your value could not be written again: "+sentence(e.Message))
+			w.flash(c, flashError, "Your value could not be written again: "+sentence(e.Message))
 			return redirect(c, pathConflicts)
 		}
 		return err
 	}
-	w.sessions.setFlash(sessionOf(c), "Done: your value is written again as a new change and goes to the server at the next sync.")
+	w.flash(c, flashSuccess, "Done: your value is written again as a new change and goes to the server at the next sync.")
 	return redirect(c, pathConflicts)
 }

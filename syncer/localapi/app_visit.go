@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -37,6 +39,44 @@ var visitSections = []struct {
 	{"Next visit", []string{"next_visit_on"}},
 }
 
+// visitWhen says when a question of the visit form applies (whenHolds);
+// the others always do. "children" is each child's answers.
+var visitWhen = map[string]string{
+	"place_type":         "location=elsewhere",
+	"elsewhere_reason":   "location=elsewhere",
+	"outcome_reason":     "outcome!=completed",
+	"partner_seen_alone": "partner_present=yes",
+	"partner_concerns":   "partner_present=yes",
+	"children":           "children_present=yes",
+	"no_action_reason":   "safeguarding_concern=yes&actions=",
+}
+
+// applicable is the form with the answers to the questions that do not
+// apply taken out, as a visit is signed: a signed visit never keeps an
+// answer to a question that was hidden (docs/officer-app.md). A draft
+// keeps them, so that changing an answer back brings them back.
+func applicable(form url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range form {
+		out[k] = vs
+	}
+	for name, cond := range visitWhen {
+		if whenHolds(cond, form) {
+			continue
+		}
+		if name != "children" {
+			delete(out, name)
+			continue
+		}
+		for k := range out {
+			if strings.HasPrefix(k, "children[") && !strings.HasSuffix(k, ".member_id") {
+				delete(out, k)
+			}
+		}
+	}
+	return out
+}
+
 func visitFormFields() []string {
 	var out []string
 	for _, s := range visitSections {
@@ -54,11 +94,26 @@ type visitData struct {
 	Receipt              receipt
 	Summary              []rowView // a signed visit, read-only
 	Form                 formView
-	Amend                formView        // a signed visit: the amend form
+	Amend                formView // a signed visit: the amend form
+	AmendField           string   // the answer being corrected; "" while none is chosen
+	AmendLabel           string
 	Amendments           []amendmentView // a signed visit's amendments, oldest first
 	children             []childRef
 	noApproval           bool // no approved safety assessment of the case's current address
 }
+
+// ChildPromptWhen is when the form asks to add a child to the household:
+// a child noted as not on the household list, or children present in a
+// household with none on record (a whenHolds condition).
+func (d visitData) ChildPromptWhen() string {
+	if len(d.children) == 0 {
+		return "observations=child_not_on_record|children_present=yes"
+	}
+	return "observations=child_not_on_record"
+}
+
+// NoChildren reports whether the household has no children on record.
+func (d visitData) NoChildren() bool { return len(d.children) == 0 }
 
 // SafetyWarning reports whether the form is for a home visit to an address
 // without an approved pre-visit safety assessment.
@@ -155,6 +210,7 @@ func (w *webApp) visitForm(d *visitData) {
 	for _, s := range visitSections {
 		for i, name := range s.fields {
 			ctl := fieldControl(spec, name)
+			ctl.When = visitWhen[name]
 			if i == 0 {
 				ctl.Section = s.heading
 			}
@@ -172,14 +228,21 @@ func childControls(children []childRef) []*control {
 	var out []*control
 	for i, ch := range children {
 		p := fmt.Sprintf("children[%d].", i)
+		// Each label names the child: a screen reader reads a question
+		// without the heading above it.
+		name := firstWord(ch.Label)
+		first := len(out)
 		out = append(out,
 			&control{Name: p + "member_id", Kind: "hidden", Value: ch.ID, Section: ch.Label},
-			&control{Name: p + "present", Label: "Present", Kind: "radios", Options: []option{{"yes", "Yes"}, {"no", "No"}, {"not_known", "Not known"}}},
-			&control{Name: p + "seen", Label: "Seen", Kind: "radios", Options: yesNo},
-			&control{Name: p + "spoken_to", Label: "Spoken to", Kind: "radios", Options: yesNo},
-			&control{Name: p + "reason_not_seen", Label: "Why the child was not seen", Hint: "Needed to sign when the child was not seen.", Kind: "text"},
-			&control{Name: p + "concerns", Label: "Concerns about this child", Kind: "textarea"},
+			&control{Name: p + "present", Label: "Present (" + name + ")", Kind: "radios", Options: []option{{"yes", "Yes"}, {"no", "No"}, {"not_known", "Not known"}}},
+			&control{Name: p + "seen", Label: "Seen (" + name + ")", Kind: "radios", Options: yesNo},
+			&control{Name: p + "spoken_to", Label: "Spoken to (" + name + ")", Kind: "radios", Options: yesNo},
+			&control{Name: p + "reason_not_seen", Label: "Why " + name + " was not seen", Hint: "Needed to sign when the child was not seen.", Kind: "text"},
+			&control{Name: p + "concerns", Label: "Concerns about " + name, Kind: "textarea"},
 		)
+		for _, ctl := range out[first:] {
+			ctl.When = visitWhen["children"]
+		}
 	}
 	return out
 }
@@ -244,17 +307,24 @@ func (w *webApp) visitPage(c *fiber.Ctx) error {
 		return err
 	}
 	if d.Signed {
-		d.Summary = visitSummary(v, d.children)
-		if d.Amendments, err = w.amendmentsOf(c, v); err != nil {
+		d.Summary = w.visitSummary(c, v, d.children)
+		var current map[string]json.RawMessage
+		if d.Amendments, current, err = w.amendmentsOf(c, v, d.children); err != nil {
 			return err
 		}
-		// A conflict's "add an amendment" link prefills the field and value.
+		// ?amend_field= chooses the answer to correct; a conflict's "add an
+		// amendment" link gives the value too.
 		d.Amend.Values = url.Values{}
 		if f := c.Query("amend_field"); isAmendable(f) {
-			d.Amend.Values.Set("amend_field", f)
-			d.Amend.Values.Set("amend_value", c.Query("amend_value"))
+			var value *string
+			if c.Context().QueryArgs().Has("amend_value") {
+				s := c.Query("amend_value")
+				value = &s
+			}
+			amendPrefill(&d.Amend, f, current, d.children, value)
+			d.AmendField, d.AmendLabel = f, amendLabel(f)
 		}
-		amendForm(&d.Amend)
+		amendForm(&d.Amend, d.AmendField, d.children)
 		return w.render(c, fiber.StatusOK, "visit", view{Title: "Signed visit", Data: d})
 	}
 	spec, _ := schema.Entity("visit")
@@ -274,13 +344,17 @@ func (w *webApp) visitPage(c *fiber.Ctx) error {
 	return w.render(c, fiber.StatusOK, "visit", view{Title: "Record a visit", Data: d})
 }
 
-// visitSummary lists a signed visit's answers, read-only.
-func visitSummary(v syncer.LocalRecord, children []childRef) []rowView {
+// visitSummary lists a signed visit's answers, read-only, as a person
+// reads them: choices by their labels, times and dates in words.
+func (w *webApp) visitSummary(c *fiber.Ctx, v syncer.LocalRecord, children []childRef) []rowView {
 	spec, _ := schema.Entity("visit")
 	vals := valuesOf(spec, v.Fields)
 	var out []rowView
 	for _, name := range visitFormFields() {
 		xs := vals[name]
+		if len(xs) == 0 && spec.Fields[name].Type.Kind() == reflect.Bool {
+			xs = []string{"no"} // a yes/no is always answered: "No" is part of the record
+		}
 		if len(xs) == 0 {
 			continue
 		}
@@ -289,10 +363,14 @@ func visitSummary(v syncer.LocalRecord, children []childRef) []rowView {
 			switch fs := spec.Fields[name]; {
 			case len(fs.Enum) > 0:
 				shown = append(shown, enumLabel(name, x))
-			case x == "yes" && name == "face_to_face" || x == "yes" && name == "safeguarding_concern":
-				shown = append(shown, "Yes")
+			case fs.Type == timestampT:
+				shown = append(shown, stampText(str(v.Fields, name)))
+			case fs.Type == dateT:
+				shown = append(shown, dateText(schema.Date(x)))
+			case fs.Type.Kind() == reflect.Bool:
+				shown = append(shown, enumLabel("", x))
 			default:
-				shown = append(shown, strings.ReplaceAll(x, "T", " "))
+				shown = append(shown, x)
 			}
 		}
 		out = append(out, rowView{Title: labelOf("visit", name).label, Detail: strings.Join(shown, "; ")})
@@ -307,18 +385,28 @@ func visitSummary(v syncer.LocalRecord, children []childRef) []rowView {
 			}
 		}
 		detail := "present: " + enumLabel("", k.Present) + ", seen: " + enumLabel("", k.Seen)
+		if k.SpokenTo != "" {
+			detail += ", spoken to: " + enumLabel("", k.SpokenTo)
+		}
 		if k.ReasonNotSeen != "" {
 			detail += " (" + k.ReasonNotSeen + ")"
 		}
+		if k.Concerns != "" {
+			detail += "; concerns: " + k.Concerns
+		}
 		out = append(out, rowView{Title: "Child: " + name, Detail: detail})
 	}
-	out = append(out, rowView{Title: "Signed", Detail: strings.ReplaceAll(str(v.Fields, "signed_at"), "T", " ")})
+	signed := stampText(str(v.Fields, "signed_at"))
+	if by := str(v.Fields, "signed_by"); by != "" {
+		signed += " by " + w.personName(c, by)
+	}
+	out = append(out, rowView{Title: "Signed", Detail: signed})
 	return out
 }
 
 // visitChanges reads the form into the fields that changed, children
 // included; errors go on d.Form.
-func (w *webApp) visitChanges(c *fiber.Ctx, d *visitData, v syncer.LocalRecord) (map[string]json.RawMessage, error) {
+func (w *webApp) visitChanges(c *fiber.Ctx, d *visitData, v syncer.LocalRecord, signing bool) (map[string]json.RawMessage, error) {
 	form, err := formOf(c)
 	if err != nil {
 		return nil, err
@@ -326,6 +414,9 @@ func (w *webApp) visitChanges(c *fiber.Ctx, d *visitData, v syncer.LocalRecord) 
 	spec, _ := schema.Entity("visit")
 	d.Form.Values = form
 	w.visitForm(d)
+	if signing {
+		form = applicable(form)
+	}
 	fields := fieldsOf(spec, visitFormFields(), form, v.Fields, &d.Form)
 	kids := childrenOf(d.children, form, &d.Form)
 	if raw := mustJSON(kids); !sameJSON(v.Fields["children"], raw) {
@@ -343,7 +434,7 @@ func (w *webApp) saveVisit(c *fiber.Ctx) error {
 	if d.Signed {
 		return schema.Errorf(schema.ECodeSigned, "id", "this visit is signed and cannot be changed; add an amendment")
 	}
-	fields, err := w.visitChanges(c, &d, v)
+	fields, err := w.visitChanges(c, &d, v, false)
 	if err != nil {
 		return err
 	}
@@ -357,8 +448,15 @@ func (w *webApp) saveVisit(c *fiber.Ctx) error {
 		w.visitForm(&d)
 		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Record a visit", Data: d})
 	}
-	w.sessions.setFlash(sessionOf(c), "Draft saved on this tablet.")
-	return redirect(c, "/app/visits/"+url.PathEscape(d.ID))
+	back := "/app/visits/" + url.PathEscape(d.ID)
+	if d.Form.Values.Get("then") == "household" {
+		// The prompt to add a child: the draft is saved, and the household
+		// form comes back here.
+		w.flash(c, flashInfo, "Your answers are saved as a draft. Add the child, and the visit form comes back.")
+		return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID)+"/household/new?"+url.Values{"back": {back}, "relation": {"other_child"}}.Encode())
+	}
+	w.flash(c, flashSuccess, "Draft saved on this tablet.")
+	return redirect(c, back)
 }
 
 // POST /app/visits/:vid/draft: the autosave. It saves every field it can
@@ -371,7 +469,7 @@ func (w *webApp) autosaveVisit(c *fiber.Ctx) error {
 	if d.Signed {
 		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": "signed"})
 	}
-	fields, err := w.visitChanges(c, &d, v)
+	fields, err := w.visitChanges(c, &d, v, false)
 	if err != nil {
 		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": "the form could not be read"})
 	}
@@ -408,6 +506,32 @@ func mustSpec(name string) *schema.EntitySpec {
 	return s
 }
 
+// endOnSigning ends the visit now when it is signed with no end given, and
+// refuses an end before the start.
+func (w *webApp) endOnSigning(d *visitData, v syncer.LocalRecord, fields map[string]json.RawMessage) {
+	stamp := func(name string) time.Time {
+		raw, ok := fields[name]
+		if !ok {
+			raw = v.Fields[name]
+		}
+		var s string
+		json.Unmarshal(raw, &s)
+		t, _ := time.Parse(time.RFC3339Nano, s)
+		return t
+	}
+	if _, bad := d.Form.Errors["ended_at"]; bad {
+		return
+	}
+	started, ended := stamp("started_at"), stamp("ended_at")
+	if ended.IsZero() {
+		ended = w.api.cfg.Now()
+		fields["ended_at"] = mustJSON(schema.TimestampOf(ended))
+	}
+	if !started.IsZero() && ended.Before(started) {
+		d.Form.addError("ended_at", "The end is before the start ("+atText(started)+"): check both times.")
+	}
+}
+
 // POST /app/visits/:vid/sign: save the last edits and sign, in one write.
 // What ValidateForSigning asks for comes back next to its field.
 func (w *webApp) signVisit(c *fiber.Ctx) error {
@@ -418,10 +542,11 @@ func (w *webApp) signVisit(c *fiber.Ctx) error {
 	if d.Signed {
 		return redirect(c, "/app/visits/"+url.PathEscape(d.ID))
 	}
-	fields, err := w.visitChanges(c, &d, v)
+	fields, err := w.visitChanges(c, &d, v, true)
 	if err != nil {
 		return err
 	}
+	w.endOnSigning(&d, v, fields)
 	if len(d.Form.Errors) == 0 {
 		if _, err := w.api.agent.Sign(c.UserContext(), d.ID, fields); err != nil && !d.Form.putError(err) {
 			return err
@@ -431,6 +556,6 @@ func (w *webApp) signVisit(c *fiber.Ctx) error {
 		w.visitForm(&d)
 		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Record a visit", Data: d})
 	}
-	w.sessions.setFlash(sessionOf(c), "Visit signed. It is saved on this tablet and will be sent at the next sync.")
+	w.flash(c, flashSuccess, "Visit signed. It is saved on this tablet and will be sent at the next sync.")
 	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID))
 }

@@ -134,7 +134,7 @@ func (w *webApp) moveVisit(c *fiber.Ctx) error {
 		fields["planned_type"] = mustJSON(ptype)
 	}
 	if len(fields) == 0 {
-		w.sessions.setFlash(sessionOf(c), "Nothing changed: the visit is still planned for "+d.When+".")
+		w.flash(c, flashInfo, "Nothing changed: the visit is still planned for "+d.When+".")
 		return redirect(c, d.Back)
 	}
 	if _, err := w.api.agent.Put(c.UserContext(), "visit", v.ID, v.CaseID, fields); err != nil {
@@ -143,7 +143,7 @@ func (w *webApp) moveVisit(c *fiber.Ctx) error {
 		}
 		return w.renderVisitPlan(c, fiber.StatusUnprocessableEntity, d)
 	}
-	w.sessions.setFlash(sessionOf(c), "The visit with "+d.CaseName+" is moved to "+at.Format("Monday 2 January 2006, 15:04")+
+	w.flash(c, flashSuccess, "The visit with "+d.CaseName+" is moved to "+dayAtText(at)+
 		" ("+enumLabel("type", ptype)+"). It is saved on this tablet and will be sent at the next sync.")
 	return redirect(c, d.Back)
 }
@@ -186,6 +186,6 @@ func (w *webApp) cancelVisit(c *fiber.Ctx) error {
 		}
 		return w.renderVisitPlan(c, fiber.StatusUnprocessableEntity, d)
 	}
-	w.sessions.setFlash(sessionOf(c), "The visit with "+d.CaseName+" planned for "+d.When+" is cancelled. It is saved on this tablet and will be sent at the next sync.")
+	w.flash(c, flashSuccess, "The visit with "+d.CaseName+" planned for "+d.When+" is cancelled. It is saved on this tablet and will be sent at the next sync.")
 	return redirect(c, d.Back)
 }

@@ -61,7 +61,7 @@ func TestAppMoveOrCancelAPlannedVisit(t *testing.T) {
 		t.Fatalf("outbox %d -> %d, want one more", before, n)
 	}
 	want := time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 9, 15, 0, 0, now.Location())
-	mustContain(t, p, "is moved to "+want.Format("Monday 2 January 2006, 15:04")+" (Home visit (announced))", want.Format("Mon 2 Jan 2006, 15:04"))
+	mustContain(t, p, "is moved to "+want.Format("Mon 2 Jan 2006 at 15:04")+" (Home visit (announced))", want.Format("Mon 2 Jan 2006 at 15:04"))
 	v, err := e.agent.Get(context.Background(), "visit", vid)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ func (api *API) routes() {
 	v1.Get("/status", api.status)
 	v1.Post("/login", api.login)
 	v1.Post("/unlock", api.unlock)
+	v1.Get("/unlock", api.unlockState)
 	v1.Post("/unlock/pin", api.unlockPIN)
 	v1.Get("/pin", api.pinState)
 	v1.Put("/pin", api.setPIN)

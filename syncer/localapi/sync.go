@@ -1,9 +1,12 @@
 package localapi
 
 import (
+	"strconv"
+
 	"github.com/gofiber/fiber/v2"
 
 	"doorstep/schema"
+	"doorstep/syncer"
 )
 
 // GET /v1/status
@@ -47,7 +50,9 @@ func (api *API) login(c *fiber.Ctx) error {
 }
 
 // POST /v1/unlock {username, password}: offline check against the verifier
-// stored at the last online sign-in.
+// stored at the last online sign-in. Wrong passwords are limited
+// (syncer.Unlock): a refusal's body carries the count as "unlock" beside
+// the error, and a wait also comes as Retry-After (seconds).
 func (api *API) unlock(c *fiber.Ctx) error {
 	var b credentials
 	if err := decode(c, &b); err != nil {
@@ -56,11 +61,36 @@ func (api *API) unlock(c *fiber.Ctx) error {
 	if err := b.check(); err != nil {
 		return err
 	}
-	u, err := api.agent.Unlock(c.UserContext(), b.Username, b.Password)
+	u, st, err := api.agent.Unlock(c.UserContext(), b.Username, b.Password)
+	if e := schema.AsError(err); e != nil && (e.Code == schema.ECodeUnauthorized || e.Code == schema.ECodeRateLimited || e.Code == schema.ECodeForbidden) {
+		if st.LockedOut {
+			api.web.sessions.dropAll()
+		}
+		if st.WaitSeconds > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(st.WaitSeconds))
+		}
+		return c.Status(statusOf[e.Code]).JSON(unlockRefused{Error: *e, Unlock: st})
+	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"user": u})
+	return c.JSON(fiber.Map{"user": u, "unlock": st})
+}
+
+// unlockRefused is schema.ErrorResponse with the count of wrong passwords.
+type unlockRefused struct {
+	Error  schema.Error       `json:"error"`
+	Unlock syncer.UnlockState `json:"unlock"`
+}
+
+// GET /v1/unlock: the wrong passwords so far, the tries left, any wait,
+// and whether the tablet needs an online sign-in.
+func (api *API) unlockState(c *fiber.Ctx) error {
+	st, err := api.agent.UnlockState(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
 }
 
 // POST /v1/sync: one sync now (push, then pull); answers its report.

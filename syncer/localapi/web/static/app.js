@@ -1,7 +1,8 @@
 // Doorstep officer app: the only script. It locks the screen after the
 // configured inactivity (the server locks the session too), keeps the
 // session alive while the officer works on one page, and saves the visit
-// form as a draft while they type. Every page works without it.
+// form as a draft while they type, and shows the visit form's questions
+// only when they apply. Every page works without it.
 (function () {
   'use strict';
   var body = document.body;
@@ -78,7 +79,51 @@
     form.addEventListener('change', schedule);
   }
 
+  // Questions that apply only after another answer (data-when, the same
+  // conditions as whenHolds in app_form.go) show only then. Without the
+  // script every question shows; what is hidden is not signed.
+  var conditional = document.querySelectorAll('[data-when]');
+  var holds = function (fd, cond) {
+    return cond.split('|').some(function (group) { return group.split('&').every(function (clause) {
+      var not = clause.indexOf('!=') >= 0;
+      var parts = clause.split(not ? '!=' : '=');
+      var want = parts[1] || '';
+      var has = fd.getAll(parts[0]).map(function (x) { return String(x).trim(); })
+        .filter(function (x) { return x !== ''; });
+      if (not) { return has.length > 0 && has.indexOf(want) < 0; }
+      if (want === '') { return has.length === 0; }
+      return has.indexOf(want) >= 0;
+    }); });
+  };
+  var disclose = function () {
+    Array.prototype.forEach.call(conditional, function (el) {
+      var f = el.closest('form');
+      if (f) { el.hidden = !holds(new FormData(f), el.getAttribute('data-when')); }
+    });
+  };
+  if (conditional.length) {
+    disclose();
+    document.addEventListener('change', disclose);
+    document.addEventListener('input', disclose);
+  }
+
   // Focus the error summary so that a keyboard or screen reader user lands on it.
   var summary = document.getElementById('error-summary');
-  if (summary) { summary.setAttribute('tabindex', '-1'); summary.focus(); }
+  if (summary) {
+    summary.setAttribute('tabindex', '-1');
+    summary.focus();
+    // A link in the summary takes the focus to the field itself (the first
+    // choice of a group), not only to where it is.
+    summary.addEventListener('click', function (ev) {
+      var a = ev.target.closest('a[href^="#"]');
+      var target = a && document.getElementById(a.getAttribute('href').slice(1));
+      if (!target) { return; }
+      var input = target.matches('input, select, textarea') ? target : target.querySelector('input, select, textarea');
+      if (input) {
+        ev.preventDefault();
+        target.scrollIntoView();
+        input.focus();
+      }
+    });
+  }
 })();
