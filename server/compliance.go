@@ -18,6 +18,11 @@ import (
 //	GET /v1/compliance/overdue?as_of=&officer_id=
 //	GET /v1/compliance/contacts?from=&to=&officer_id=
 //	GET /v1/compliance/enquiries?from=&to=&officer_id=
+//	GET /v1/compliance/households?from=&to=&officer_id=
+//	GET /v1/compliance/interventions?from=&to=&officer_id=
+//	GET /v1/compliance/reviews?from=&to=&officer_id=
+//	GET /v1/compliance/workload?as_of=&officer_id=
+//	GET /v1/compliance/exemptions?from=&to=&officer_id=
 //
 // Supervisors see their team's cases, admins and auditors every case;
 // officers are refused. The records are read through the store's scope
@@ -37,6 +42,11 @@ func (s *Server) complianceRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/overdue", s.authed, s.complianceReader, s.overdue)
 	v1.Get("/compliance/contacts", s.authed, s.complianceReader, s.contacts)
 	v1.Get("/compliance/enquiries", s.authed, s.complianceReader, s.enquiries)
+	v1.Get("/compliance/households", s.authed, s.complianceReader, s.households)
+	v1.Get("/compliance/interventions", s.authed, s.complianceReader, s.interventions)
+	v1.Get("/compliance/reviews", s.authed, s.complianceReader, s.reviews)
+	v1.Get("/compliance/workload", s.authed, s.complianceReader, s.workload)
+	v1.Get("/compliance/exemptions", s.authed, s.complianceReader, s.exemptions)
 }
 
 // complianceReader admits supervisors, admins and auditors.
@@ -180,15 +190,49 @@ func (s *Server) enquiries(c *fiber.Ctx) error {
 	return periodReport(s, c, "compliance/enquiries", compliance.Enquiries)
 }
 
-// overdue: GET /v1/compliance/overdue.
+// households: GET /v1/compliance/households (measure 5).
+func (s *Server) households(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/households", compliance.Households)
+}
+
+// interventions: GET /v1/compliance/interventions (measure 6).
+func (s *Server) interventions(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/interventions", compliance.Interventions)
+}
+
+// reviews: GET /v1/compliance/reviews (measure 7).
+func (s *Server) reviews(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/reviews", compliance.Reviews)
+}
+
+// exemptions: GET /v1/compliance/exemptions (visits closed by an
+// exemption, field-anchors 5(c) #3).
+func (s *Server) exemptions(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/exemptions", compliance.Exemptions)
+}
+
+// overdue: GET /v1/compliance/overdue (measure 2).
 func (s *Server) overdue(c *fiber.Ctx) error {
+	return asOfReport(s, c, "compliance/overdue", compliance.Overdue)
+}
+
+// workload: GET /v1/compliance/workload (measure 8).
+func (s *Server) workload(c *fiber.Ctx) error {
+	return asOfReport(s, c, "compliance/workload", compliance.Workload)
+}
+
+// asOfReport answers a measure on one day: it reads as_of (default today,
+// never later) and officer_id, loads the records in the actor's scope,
+// computes the report, audits the view and sends it.
+func asOfReport[R interface{ CaseIDs() []string }](s *Server, c *fiber.Ctx, view string,
+	compute func(compliance.Input, schema.Date) R) error {
 	today := schema.DateOf(s.cfg.Now())
 	asOf, err := queryDate(c, "as_of", today)
 	if err != nil {
 		return err
 	}
 	if asOf > today {
-		return errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is overdue later is not known yet", asOf, today)
+		return errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is due then is not known yet", asOf, today)
 	}
 	officerID, err := queryOfficer(c)
 	if err != nil {
@@ -199,9 +243,9 @@ func (s *Server) overdue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rep := compliance.Overdue(in, asOf)
+	rep := compute(in, asOf)
 	params := map[string]string{"as_of": string(asOf), "officer_id": officerID}
-	if err := s.db.AuditView(c.UserContext(), actor, "compliance/overdue", rep.CaseIDs(), params); err != nil {
+	if err := s.db.AuditView(c.UserContext(), actor, view, rep.CaseIDs(), params); err != nil {
 		return err
 	}
 	return s.sendJSON(c, rep)

@@ -34,10 +34,11 @@ type CaseRecords struct {
 	Visits            []schema.Visit
 	Enquiries         []schema.Enquiry
 	SafetyAssessments []schema.SafetyAssessment
+	Referrals         []schema.Referral
 }
 
 // Entities are the entities Group reads; the server lists each of them.
-var Entities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment"}
+var Entities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment", "referral"}
 
 // Group decodes records (of any of Entities, in any order; others are
 // ignored) into one CaseRecords per case, ordered by CRN then id. Each
@@ -86,6 +87,10 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 			var v schema.SafetyAssessment
 			err = r.Decode(&v)
 			cr.SafetyAssessments = append(cr.SafetyAssessments, v)
+		case "referral":
+			var v schema.Referral
+			err = r.Decode(&v)
+			cr.Referrals = append(cr.Referrals, v)
 		case "visit":
 			visits = append(visits, r)
 		case "amendment":
