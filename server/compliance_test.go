@@ -587,6 +587,18 @@ func TestComplianceRefusals(t *testing.T) {
 		{name: "bad officer", method: "GET", path: fv + "?officer_id=a%20b", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
 		{name: "bad as_of", method: "GET", path: "/v1/compliance/overdue?as_of=2026-02-30", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
 		{name: "future as_of", method: "GET", path: "/v1/compliance/overdue?as_of=2027-01-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
+		{name: "officer households", method: "GET", path: "/v1/compliance/households", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "households bad from", method: "GET", path: "/v1/compliance/households?from=2026-02-30", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
+		{name: "officer interventions", method: "GET", path: "/v1/compliance/interventions", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "interventions bad to", method: "GET", path: "/v1/compliance/interventions?to=soon", headers: sup, status: 400, code: schema.ECodeInvalid, field: "to"},
+		{name: "officer reviews", method: "GET", path: "/v1/compliance/reviews", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "reviews from after to", method: "GET", path: "/v1/compliance/reviews?from=2026-10-01&to=2026-09-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
+		{name: "officer workload", method: "GET", path: "/v1/compliance/workload", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "workload bad as_of", method: "GET", path: "/v1/compliance/workload?as_of=31-10-2026", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
+		{name: "workload future as_of", method: "GET", path: "/v1/compliance/workload?as_of=2027-01-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
+		{name: "workload bad officer", method: "GET", path: "/v1/compliance/workload?officer_id=%00", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
+		{name: "officer exemptions", method: "GET", path: "/v1/compliance/exemptions", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "exemptions bad officer", method: "GET", path: "/v1/compliance/exemptions?officer_id=a%20b", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, sc.run)
@@ -829,5 +841,183 @@ func TestComplianceEnquiries(t *testing.T) {
 	evs, _ := e.srv.DB().AuditByAction(context.Background(), "view")
 	if len(evs) == 0 || !strings.Contains(string(evs[0].Detail), `"view":"compliance/enquiries"`) || !strings.Contains(string(evs[0].Detail), e.ashaCase) {
 		t.Errorf("audit = %+v", evs)
+	}
+}
+
+// seedMore adds records to seedCompliance's dataset with one call per
+// record; fields are the entity's struct.
+func seedMore(t *testing.T, e *env, add func(put func(entity, caseID string, v any) string)) {
+	t.Helper()
+	var recs []schema.Record
+	add(func(entity, caseID string, v any) string {
+		id := schema.NewID()
+		recs = append(recs, schema.Record{Entity: entity, ID: id, CaseID: caseID, Fields: schema.FieldsOf(v)})
+		return id
+	})
+	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// auditedView returns the view and cases of the latest audit event.
+func auditedView(t *testing.T, e *env) (string, []string) {
+	t.Helper()
+	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("audit: %v %d", err, len(evs))
+	}
+	var detail struct {
+		View  string   `json:"view"`
+		Cases []string `json:"cases"`
+	}
+	if err := json.Unmarshal(evs[0].Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	return detail.View, detail.Cases
+}
+
+func TestComplianceHouseholds(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	var child, lastDay string
+	seedMore(t, e, func(put func(string, string, any) string) {
+		put("household_member", d.onTime, schema.HouseholdMember{Relation: "partner", Residence: "lives_here", Name: "P",
+			AddedOn: "2026-09-01", ConfirmedOn: "2026-09-10"})
+		child = put("household_member", d.onTime, schema.HouseholdMember{Relation: "own_child", Residence: "lives_here", Name: "K",
+			AddedOn: "2026-09-15", ConfirmedOn: "2026-09-15", ChildVictimInOwnRight: "yes"})
+		u := e.users["asha"]
+		lastDay = put("visit", d.onTime, schema.Visit{OfficerID: u.ID, Type: "home_unannounced", Status: "signed", Outcome: "completed",
+			Location: "home", FaceToFace: true, StartedAt: "2026-10-31T18:00:00+00:00", PersonSeen: "yes", PartnerPresent: "yes",
+			PartnerSeenAlone: "yes", ChildrenPresent: "yes", Children: []schema.VisitChild{{MemberID: child, Present: "yes", Seen: "yes"}},
+			SignedAt: "2026-10-31T19:00:00+00:00", SignedBy: u.ID})
+	})
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.HouseholdsReport
+	e.getJSON(t, "/v1/compliance/households?from=2026-09-01&to=2026-10-31", sue, &rep)
+	f := rep.Totals
+	checkIDs(t, "cases", f.Cases, d.onTime, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly, d.beforePeriod)
+	checkIDs(t, "confirmed", f.Confirmed.Numerator, d.onTime)
+	checkIDs(t, "confirmed denominator", f.Confirmed.Denominator, d.onTime)
+	checkIDs(t, "not yet due", f.NotYetDue, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly, d.beforePeriod)
+	checkIDs(t, "victim in own right", f.VictimInOwnRight.Numerator, d.onTime)
+	checkIDs(t, "partner seen alone", f.PartnerSeenAlone.Numerator, d.onTime)
+	if !slices.Equal(f.ChildrenSeen.Numerator.VisitIDs, []string{lastDay}) || f.ChildrenSeen.Denominator.N != 1 || f.VisitsNoChildren.N != 3 ||
+		pct(f.ChildrenSeen.Percent) != "100" || pct(f.Confirmed.Percent) != "100" {
+		t.Errorf("children seen %+v, no children %d, confirmed %s", f.ChildrenSeen, f.VisitsNoChildren.N, pct(f.Confirmed.Percent))
+	}
+	if view, cases := auditedView(t, e); view != "compliance/households" || !slices.Equal(cases, f.Cases.CaseIDs) {
+		t.Errorf("audit %s %v", view, cases)
+	}
+	// Team B's supervisor sees only the case reassigned to carl.
+	bea := e.login("bea", "dev-bea").AccessToken
+	e.getJSON(t, "/v1/compliance/households?from=2026-09-01&to=2026-10-31", bea, &rep)
+	checkIDs(t, "team B", rep.Totals.Cases, d.reassigned)
+	if len(rep.Officers) != 1 || rep.Officers[0].ID != e.users["carl"].ID {
+		t.Errorf("team B officers %+v", rep.Officers)
+	}
+}
+
+func TestComplianceInterventions(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	var done, notSuitable, pending, waiting string
+	seedMore(t, e, func(put func(string, string, any) string) {
+		done = put("referral", d.onTime, schema.Referral{Need: "Building Better Relationships", IdentifiedOn: "2026-09-05", Decision: "refer",
+			Status: "completed", StatusOn: "2026-10-20"})
+		notSuitable = put("referral", d.late, schema.Referral{Need: "Building Better Relationships", IdentifiedOn: "2026-09-12",
+			Decision: "not_suitable", DecisionReason: "denies the offence"})
+		pending = put("referral", d.nonDA, schema.Referral{Need: "Accommodation", IdentifiedOn: "2026-10-31", Decision: "pending"})
+		waiting = put("referral", d.reassigned, schema.Referral{Need: "Building Better Relationships", IdentifiedOn: "2026-09-20",
+			Decision: "refer", Status: "awaiting_allocation", StatusOn: "2026-09-25"})
+		put("referral", d.onDueDay, schema.Referral{Need: "Accommodation", IdentifiedOn: "2026-11-02", Decision: "refer"}) // after as_of
+	})
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.InterventionsReport
+	e.getJSON(t, "/v1/compliance/interventions?from=2026-09-01&to=2026-10-31", sue, &rep)
+	f := rep.Totals
+	if !slices.Equal(f.Needed.IDs, sorted(done, notSuitable, pending)) || !slices.Equal(f.Completed.IDs, []string{done}) ||
+		!slices.Equal(f.AwaitingDecision.IDs, []string{pending}) || pct(f.ReferredShare.Percent) != "50" || pct(f.DeliveredShare.Percent) != "50" ||
+		pct(f.CompletedShare.Percent) != "100" {
+		t.Errorf("totals %+v", f)
+	}
+	if len(f.NotReferredReasons) != 1 || f.NotReferredReasons[0].ReferralID != notSuitable || f.NotReferredReasons[0].Reason != "denies the offence" {
+		t.Errorf("reasons %+v", f.NotReferredReasons)
+	}
+	if view, cases := auditedView(t, e); view != "compliance/interventions" || !slices.Equal(cases, sorted(d.onTime, d.late, d.nonDA)) {
+		t.Errorf("audit %s %v", view, cases)
+	}
+	root := e.login("root", "dev-root").AccessToken
+	e.getJSON(t, "/v1/compliance/interventions?from=2026-09-01&to=2026-10-31", root, &rep)
+	if rep.Totals.Needed.N != 4 || !slices.Equal(rep.Totals.Waiting.IDs, []string{waiting}) || len(rep.Teams) != 2 {
+		t.Errorf("admin %+v", rep.Totals.Needed)
+	}
+}
+
+func TestComplianceReviews(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	var overdue, inDate string
+	seedMore(t, e, func(put func(string, string, any) string) {
+		overdue = put("flag", d.onTime, schema.Flag{Type: "child_concerns", StartDate: "2026-09-01", NextReviewDate: "2026-10-01"})
+		inDate = put("flag", d.late, schema.Flag{Type: "marac", StartDate: "2026-09-10", LastReviewed: "2026-10-01", NextReviewDate: "2026-12-01"})
+	})
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.ReviewsReport
+	e.getJSON(t, "/v1/compliance/reviews?from=2026-09-01&to=2026-10-31", sue, &rep)
+	f := rep.Totals
+	if f.Cases.N != 11 || f.Flags.Items.N != 10 || f.DAFlags.NoDate.N != 8 || !slices.Equal(f.Flags.Overdue.IDs, []string{overdue}) ||
+		!slices.Equal(f.Flags.InDate.IDs, []string{inDate}) || !slices.Equal(f.Flags.ReviewedInPeriod.IDs, []string{inDate}) ||
+		pct(f.Flags.OnTime.Percent) != "50" || f.Flags.MaxDaysOverdue != 30 || f.RoSH.NoDate.N != 11 || pct(f.RoSH.OnTime.Percent) != "null" {
+		t.Errorf("totals: cases %d flags %+v rosh %+v", f.Cases.N, f.Flags, f.RoSH)
+	}
+	if view, _ := auditedView(t, e); view != "compliance/reviews" {
+		t.Errorf("audit %s", view)
+	}
+}
+
+func TestComplianceWorkload(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.WorkloadReport
+	e.getJSON(t, "/v1/compliance/workload?as_of=2026-10-31", sue, &rep)
+	f := rep.Totals
+	checkIDs(t, "caseload", f.Caseload, d.onTime, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly, d.nonDA, d.beforePeriod,
+		e.ashaCase, e.benCase)
+	checkIDs(t, "due", f.DueCases, d.notYetDue, d.onDueDay)
+	checkIDs(t, "overdue", f.OverdueCases, d.onTime, d.missed, d.phoneOnly, d.nonDA, d.beforePeriod, e.ashaCase, e.benCase)
+	if f.Due != 2 || f.ByWeek != [4]int{2, 0, 0, 0} || f.Overdue != 7 || rep.Until != "2026-11-27" {
+		t.Errorf("due %d by week %v overdue %d until %s", f.Due, f.ByWeek, f.Overdue, rep.Until)
+	}
+	var per []string
+	for _, o := range rep.Officers {
+		per = append(per, fmt.Sprintf("%s %d/%d", o.Name, o.F.Caseload.N, o.F.Due))
+	}
+	if !slices.Equal(per, []string{"asha 6/2", "ben 5/0"}) {
+		t.Errorf("officers %v", per)
+	}
+	if view, cases := auditedView(t, e); view != "compliance/workload" || len(cases) != 11 {
+		t.Errorf("audit %s %d", view, len(cases))
+	}
+}
+
+func TestComplianceExemptions(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.ExemptionsReport
+	e.getJSON(t, "/v1/compliance/exemptions?from=2026-09-01&to=2026-10-31", sue, &rep)
+	f := rep.Totals
+	if f.Due.Requirements != 11 || f.Exempted.Requirements != 1 || f.Met.Requirements != 3 || f.Missed.Requirements != 7 || pct(f.Percent) != "9.1" {
+		t.Errorf("due %d exempted %d met %d missed %d percent %s", f.Due.Requirements, f.Exempted.Requirements, f.Met.Requirements,
+			f.Missed.Requirements, pct(f.Percent))
+	}
+	checkIDs(t, "exempted", f.Exempted.Cases, d.exempted)
+	checkIDs(t, "safety not approved", f.SafetyNotApproved, d.exempted)
+	if len(f.Reasons) != 1 || f.Reasons[0].ApprovedBy != d.sue.ID || !strings.Contains(f.Reasons[0].Reason, d.exemptReason) {
+		t.Errorf("reasons %+v", f.Reasons)
+	}
+	if view, _ := auditedView(t, e); view != "compliance/exemptions" {
+		t.Errorf("audit %s", view)
 	}
 }
