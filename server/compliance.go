@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"doorstep/schema"
-	"doorstep/schema/policy"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
@@ -31,11 +30,6 @@ import (
 
 // defaultPeriodDays is the default period's length, today included.
 const defaultPeriodDays = 90
-
-// compliancePolicy is the visit policy the measures use. The server has no
-// rule file of its own yet: it uses the embedded defaults, as the tablet
-// does.
-var compliancePolicy = policy.Default()
 
 func (s *Server) complianceRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/first-home-visits", s.authed, s.complianceReader, s.firstHomeVisits)
@@ -93,13 +87,13 @@ func addDays(d schema.Date, n int) schema.Date { return schema.DateOf(d.Time().A
 
 // complianceInput loads the records of every case in the actor's scope,
 // through the store's scope filter, with the names of officers and teams.
+// Cases whose records did not change since an earlier request come decoded
+// from the server's cache (compliance_cache.go); the records returned are
+// shared and must not be changed.
 func (s *Server) complianceInput(ctx context.Context, actor serverdb.Actor, officerID string) (compliance.Input, error) {
-	in := compliance.Input{Policy: compliancePolicy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
-	recs, err := s.db.ListRaw(ctx, actor, compliance.Entities)
-	if err != nil {
-		return in, err
-	}
-	if in.Cases, err = compliance.Group(recs); err != nil {
+	in := compliance.Input{Policy: s.cfg.Policy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
+	var err error
+	if in.Cases, err = s.caseRecords(ctx, actor); err != nil {
 		return in, err
 	}
 	users, err := s.db.ListUsers(ctx)

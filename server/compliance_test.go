@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http/httptest"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
@@ -605,105 +609,227 @@ func TestComplianceRefusals(t *testing.T) {
 	}
 }
 
-// BenchmarkComplianceDashboard: both measures for a 10-officer team with
-// 500 cases and two years of history, as its supervisor, through the
-// store and the HTTP handlers (records listed, decoded, computed, audited,
-// encoded).
-func BenchmarkComplianceDashboard(b *testing.B) {
+// complianceEndpoints are every compliance measure's endpoint, as the
+// dashboard asks for them.
+var complianceEndpoints = []string{
+	"/v1/compliance/first-home-visits?from=2026-01-01&to=2026-11-23",
+	"/v1/compliance/overdue",
+	"/v1/compliance/contacts?from=2026-08-25&to=2026-11-23",
+	"/v1/compliance/enquiries?from=2026-01-01&to=2026-11-23",
+	"/v1/compliance/households?from=2026-08-25&to=2026-11-23",
+	"/v1/compliance/interventions?from=2026-01-01&to=2026-11-23",
+	"/v1/compliance/reviews?from=2026-08-25&to=2026-11-23",
+	"/v1/compliance/workload",
+	"/v1/compliance/exemptions?from=2026-08-25&to=2026-11-23",
+}
+
+// computeAll computes every measure from one input, as the endpoints do.
+func computeAll(in compliance.Input) {
+	p := compliance.Period{From: "2026-08-25", To: "2026-11-23"}
+	year := compliance.Period{From: "2026-01-01", To: "2026-11-23"}
+	const asOf = "2026-11-23"
+	compliance.FirstHomeVisits(in, year, asOf)
+	compliance.Overdue(in, asOf)
+	compliance.Contacts(in, p, asOf)
+	compliance.Enquiries(in, year, asOf)
+	compliance.Households(in, p, asOf)
+	compliance.Interventions(in, year, asOf)
+	compliance.Reviews(in, p, asOf)
+	compliance.Workload(in, asOf)
+	compliance.Exemptions(in, p, asOf)
+}
+
+// benchServer is a server seeded with synthetic teams (schema/synth), with
+// a supervisor's and an admin's access tokens.
+type benchServer struct {
+	srv          *Server
+	sup, admin   serverdb.Actor
+	supT, adminT string
+	records      int
+}
+
+func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
+	b.Helper()
 	ctx := context.Background()
-	clock := &testClock{t: synth.DefaultNow}
+	clock := &testClock{t: synth.DefaultNow.Add(4 * time.Hour)}
 	srv, err := Open(ctx, Config{DataDir: b.TempDir(), Now: clock.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer srv.Close()
-	ds := synth.Generate(synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
-	admin := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
+	b.Cleanup(func() { srv.Close() })
+	ds := synth.Generate(opts)
+	setup := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
 	db := srv.DB()
 	for _, tm := range ds.Teams {
-		if err := db.CreateTeam(ctx, admin, tm); err != nil {
+		if err := db.CreateTeam(ctx, setup, tm); err != nil {
 			b.Fatal(err)
 		}
 	}
+	bs := &benchServer{srv: srv, records: len(ds.Records)}
 	var sup schema.User
 	for _, u := range ds.Users {
-		if err := db.CreateUser(ctx, admin, u, pw); err != nil {
+		if err := db.CreateUser(ctx, setup, u, pw); err != nil {
 			b.Fatal(err)
 		}
-		if u.Role == schema.RoleSupervisor {
+		if u.Role == schema.RoleSupervisor && sup.ID == "" {
 			sup = u
 		}
 	}
-	if err := db.Seed(ctx, admin, ds.Records); err != nil {
+	admin := schema.User{ID: schema.NewID(), Username: "bench-admin", Name: "Admin", Role: schema.RoleAdmin}
+	if err := db.CreateUser(ctx, setup, admin, pw); err != nil {
 		b.Fatal(err)
 	}
-	tok, err := srv.accessToken(sup, "")
-	if err != nil {
+	for recs := range slices.Chunk(ds.Records, 50_000) {
+		if err := db.Seed(ctx, setup, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if bs.supT, err = srv.accessToken(sup, ""); err != nil {
 		b.Fatal(err)
 	}
-	get := func(b *testing.B, path string) []byte {
-		req := httptest.NewRequest("GET", path, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		res, err := srv.App().Test(req, -1)
-		if err != nil || res.StatusCode != 200 {
-			b.Fatalf("GET %s: %v %v", path, err, res.Status)
-		}
-		var body strings.Builder
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := res.Body.Read(buf)
-			body.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return []byte(body.String())
+	if bs.adminT, err = srv.accessToken(admin, ""); err != nil {
+		b.Fatal(err)
 	}
-	b.Logf("%d records; first-home-visits answer %d bytes, overdue %d bytes", len(ds.Records),
-		len(get(b, "/v1/compliance/first-home-visits?from=2026-01-01&to=2026-11-23")), len(get(b, "/v1/compliance/overdue")))
-	b.Run("both-endpoints", func(b *testing.B) {
+	bs.sup, bs.admin = serverdb.ActorOf(sup, ""), serverdb.ActorOf(admin, "")
+	return bs
+}
+
+// get answers one request through the handlers, body read.
+func (bs *benchServer) get(b *testing.B, path, tok string) int {
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := bs.srv.App().Test(req, -1)
+	if err != nil || res.StatusCode != 200 {
+		b.Fatalf("GET %s: %v %v", path, err, res.Status)
+	}
+	n, _ := io.Copy(io.Discard, res.Body)
+	return int(n)
+}
+
+func (bs *benchServer) dropCache() {
+	bs.srv.cases.mu.Lock()
+	bs.srv.cases.m = nil
+	bs.srv.cases.mu.Unlock()
+}
+
+// BenchmarkComplianceDashboard: every measure for a 10-officer team with
+// 500 cases and two years of history, as its supervisor, through the
+// store and the HTTP handlers (records listed, decoded, computed, audited,
+// encoded). "warm": the cases' records are in the server's cache and
+// unchanged; "cold": the cache is emptied first.
+func BenchmarkComplianceDashboard(b *testing.B) {
+	ctx := context.Background()
+	bs := newBenchServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	total := 0
+	for _, p := range complianceEndpoints {
+		t0 := time.Now()
+		n := bs.get(b, p, bs.supT)
+		total += n
+		b.Logf("%s: %d bytes, %s", p, n, time.Since(t0).Round(time.Millisecond))
+	}
+	b.Logf("%d records; the %d answers come to %d bytes", bs.records, len(complianceEndpoints), total)
+	b.Run("all-endpoints-warm", func(b *testing.B) {
 		for b.Loop() {
-			get(b, "/v1/compliance/first-home-visits?from=2026-01-01&to=2026-11-23")
-			get(b, "/v1/compliance/overdue")
+			for _, p := range complianceEndpoints {
+				bs.get(b, p, bs.supT)
+			}
 		}
 	})
-	actor := serverdb.ActorOf(sup, "")
-	b.Run("load-and-compute", func(b *testing.B) {
+	b.Run("all-endpoints-cold", func(b *testing.B) {
 		for b.Loop() {
-			in, err := srv.complianceInput(ctx, actor, "")
-			if err != nil {
+			bs.dropCache()
+			for _, p := range complianceEndpoints {
+				bs.get(b, p, bs.supT)
+			}
+		}
+	})
+	b.Run("one-endpoint-cold", func(b *testing.B) {
+		for b.Loop() {
+			bs.dropCache()
+			bs.get(b, complianceEndpoints[0], bs.supT)
+		}
+	})
+	b.Run("load-warm", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bs.srv.complianceInput(ctx, bs.sup, ""); err != nil {
 				b.Fatal(err)
 			}
-			compliance.FirstHomeVisits(in, compliance.Period{From: "2026-01-01", To: "2026-11-23"}, "2026-11-23")
-			compliance.Overdue(in, "2026-11-23")
 		}
 	})
-	b.Run("list-only", func(b *testing.B) {
+	b.Run("load-cold", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := db.ListRaw(ctx, actor, compliance.Entities); err != nil {
+			bs.dropCache()
+			if _, err := bs.srv.complianceInput(ctx, bs.sup, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("group-only", func(b *testing.B) {
-		recs, err := db.ListRaw(ctx, actor, compliance.Entities)
+	b.Run("versions-only", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bs.srv.DB().CaseVersions(ctx, bs.sup); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("compute-all", func(b *testing.B) {
+		in, err := bs.srv.complianceInput(ctx, bs.sup, "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			if _, err := compliance.Group(recs); err != nil {
+			computeAll(in)
+		}
+	})
+}
+
+// BenchmarkComplianceService: every measure for the whole service, 50
+// teams of 10 officers with 50 cases each (25,000 cases, two years of
+// history), as an admin. Seeding takes minutes: run it on its own,
+// go test ./server -run XXX -bench ComplianceService -benchtime 3x.
+func BenchmarkComplianceService(b *testing.B) {
+	ctx := context.Background()
+	start := time.Now()
+	bs := newBenchServer(b, synth.Options{Teams: 50, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	b.Logf("%d records seeded in %s", bs.records, time.Since(start).Round(time.Second))
+	t0 := time.Now()
+	total := 0
+	for _, p := range complianceEndpoints {
+		total += bs.get(b, p, bs.adminT)
+	}
+	b.Logf("first report (cold cache): %s, %d bytes", time.Since(t0).Round(time.Millisecond), total)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	b.Logf("heap with every case cached: %d MiB", ms.HeapAlloc>>20)
+	b.Run("all-endpoints-warm", func(b *testing.B) {
+		for b.Loop() {
+			for _, p := range complianceEndpoints {
+				bs.get(b, p, bs.adminT)
+			}
+		}
+	})
+	b.Run("load-warm", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bs.srv.complianceInput(ctx, bs.admin, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("compute-only", func(b *testing.B) {
-		in, err := srv.complianceInput(ctx, actor, "")
+	b.Run("compute-all", func(b *testing.B) {
+		in, err := bs.srv.complianceInput(ctx, bs.admin, "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			compliance.FirstHomeVisits(in, compliance.Period{From: "2026-01-01", To: "2026-11-23"}, "2026-11-23")
-			compliance.Overdue(in, "2026-11-23")
+			computeAll(in)
+		}
+	})
+	b.Run("load-cold", func(b *testing.B) {
+		for b.Loop() {
+			bs.dropCache()
+			if _, err := bs.srv.complianceInput(ctx, bs.admin, ""); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
@@ -1019,5 +1145,77 @@ func TestComplianceExemptions(t *testing.T) {
 	}
 	if view, _ := auditedView(t, e); view != "compliance/exemptions" {
 		t.Errorf("audit %s", view)
+	}
+}
+
+// The cache of decoded records gives what decoding afresh gives, and
+// follows every change: a new visit, a reassignment.
+func TestComplianceCache(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	ctx := context.Background()
+	root := serverdb.Actor{UserID: e.users["root"].ID, Role: schema.RoleAdmin}
+	check := func(when string) {
+		t.Helper()
+		got, err := e.srv.caseRecords(ctx, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := e.srv.DB().ListRaw(ctx, root, compliance.Entities)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := compliance.Group(recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: cached records differ from a fresh decode", when)
+		}
+	}
+	check("cold")
+	check("warm")
+	sue := e.login("sue", "dev-sue").AccessToken
+	path := "/v1/compliance/first-home-visits?from=2026-09-01&to=2026-10-31"
+	var rep compliance.FirstVisitReport
+	e.getJSON(t, path, sue, &rep)
+	checkIDs(t, "numerator before", rep.Totals.Numerator, d.onTime, d.onDueDay)
+	// A home visit to the missed case before its due date (09-30).
+	u := e.users["ben"]
+	seedMore(t, e, func(put func(string, string, any) string) {
+		put("visit", d.missed, schema.Visit{OfficerID: u.ID, Type: "home_announced", Status: "signed", Outcome: "completed", Location: "home",
+			FaceToFace: true, StartedAt: "2026-09-28T10:00:00+01:00", PersonSeen: "yes", PartnerPresent: "no_partner",
+			ChildrenPresent: "no_children", SignedAt: "2026-09-28T11:00:00+01:00", SignedBy: u.ID})
+	})
+	e.getJSON(t, path, sue, &rep)
+	checkIDs(t, "numerator after a visit", rep.Totals.Numerator, d.onTime, d.onDueDay, d.missed)
+	// The on-time case moves to team B: it leaves sue's figures.
+	if err := e.srv.DB().ReassignCase(ctx, e.admin, d.onTime, "carl"); err != nil {
+		t.Fatal(err)
+	}
+	e.getJSON(t, path, sue, &rep)
+	checkIDs(t, "numerator after reassignment", rep.Totals.Numerator, d.onDueDay, d.missed)
+	check("after changes")
+}
+
+// The admin's rules (Config.Policy) are the ones the measures use, and
+// their version is in every answer.
+func TestCompliancePolicyFromConfig(t *testing.T) {
+	rules := strings.Replace(string(policy.DefaultRules()), `"version": "`, `"version": "local-`, 1)
+	p, err := policy.Parse([]byte(rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Open(context.Background(), Config{DataDir: t.TempDir(), Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in, err := srv.complianceInput(context.Background(), serverdb.Actor{UserID: "x", Role: schema.RoleAdmin}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := compliance.Overdue(in, "2026-11-23"); !strings.HasPrefix(rep.RuleVersion, "local-") {
+		t.Errorf("rule_version %q, want the configured rules' version", rep.RuleVersion)
 	}
 }
