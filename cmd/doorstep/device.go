@@ -24,6 +24,7 @@ type deviceCmd struct {
 	action         string // "", login, sync, status
 
 	server, data, addr, logLevel string
+	rules                        string
 	interval                     time.Duration
 	username, password           string
 	asJSON                       bool
@@ -54,6 +55,7 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	case "":
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API")
 		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background")
+		fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) the officer app computes due visits with; empty means the built-in defaults")
 	case "login":
 		fs.StringVar(&c.username, "username", "", "the officer's username")
 		fs.StringVar(&c.password, "password", "", "the password (or DOORSTEP_PASSWORD; asked on the terminal when empty)")
@@ -164,7 +166,11 @@ func orDash(s string) string {
 
 func (c *deviceCmd) runAgent(ctx context.Context) error {
 	log, _ := newLogger(c.stderr, c.logLevel)
-	c.api = localapi.New(c.agent, localapi.Config{Addr: c.addr, Logger: log})
+	rules, err := loadRules(c.rules, log)
+	if err != nil {
+		return err
+	}
+	c.api = localapi.New(c.agent, localapi.Config{Addr: c.addr, Logger: log, Policy: rules})
 	if err := c.api.Start(); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ type serverCmd struct {
 	stdout, stderr io.Writer
 	addr, data     string
 	db, logLevel   string
+	rules          string
 	srv            *server.Server
 }
 
@@ -23,6 +24,7 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database and the token signing secret")
 	fs.StringVar(&c.db, "db", "", "database URL; empty means SQLite in the data folder")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures; empty means the built-in defaults")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -46,7 +48,11 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.srv, err = server.Open(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log})
+	rules, err := loadRules(c.rules, log)
+	if err != nil {
+		return err
+	}
+	c.srv, err = server.Open(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log, Policy: rules})
 	if err != nil {
 		return err
 	}
