@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"doorstep/schema"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
@@ -22,6 +23,27 @@ import (
 type caseCache struct {
 	mu sync.Mutex
 	m  map[string]cachedCase
+	// scopes: the last answer per scope, with the store's change number
+	// when it was made. While no record has changed anywhere (MaxSeq the
+	// same), it is the answer again, without asking per case.
+	scopes map[string]scopeAnswer
+}
+
+type scopeAnswer struct {
+	seq   int64
+	cases []compliance.CaseRecords
+}
+
+// scopeKey names what an actor may see: every case, a team's, or an
+// officer's.
+func scopeKey(a serverdb.Actor) string {
+	switch a.Role {
+	case schema.RoleAdmin, schema.RoleAuditor:
+		return "all"
+	case schema.RoleSupervisor:
+		return "team:" + a.TeamID
+	}
+	return string(a.Role) + ":" + a.UserID
 }
 
 type cachedCase struct {
@@ -38,6 +60,19 @@ const loadChunk = 250
 // unchanged since they were last decoded from the cache, the others read
 // through the store's scope and decoded, on every core.
 func (s *Server) caseRecords(ctx context.Context, actor serverdb.Actor) ([]compliance.CaseRecords, error) {
+	// Read before the records: a write after it makes the next request
+	// look again.
+	seq, err := s.db.MaxSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := scopeKey(actor)
+	s.cases.mu.Lock()
+	if a, ok := s.cases.scopes[key]; ok && a.seq == seq {
+		s.cases.mu.Unlock()
+		return a.cases, nil
+	}
+	s.cases.mu.Unlock()
 	vers, err := s.db.CaseVersions(ctx, actor)
 	if err != nil {
 		return nil, err
@@ -80,6 +115,12 @@ func (s *Server) caseRecords(ctx context.Context, actor serverdb.Actor) ([]compl
 	slices.SortFunc(out, func(a, b compliance.CaseRecords) int {
 		return cmp.Or(cmp.Compare(a.Case.CRN, b.Case.CRN), cmp.Compare(a.Case.ID, b.Case.ID))
 	})
+	s.cases.mu.Lock()
+	if s.cases.scopes == nil {
+		s.cases.scopes = map[string]scopeAnswer{}
+	}
+	s.cases.scopes[key] = scopeAnswer{seq: seq, cases: out}
+	s.cases.mu.Unlock()
 	return out, nil
 }
 
@@ -124,4 +165,13 @@ func (s *Server) loadCases(ctx context.Context, actor serverdb.Actor, ids []stri
 	close(work)
 	wg.Wait()
 	return out, firstErr
+}
+
+// WarmCompliance reads and decodes every case's records into the cache,
+// so that the first compliance request after a start finds them there. It
+// returns how many cases it holds. doorstep server runs it in the
+// background at start.
+func (s *Server) WarmCompliance(ctx context.Context) (int, error) {
+	crs, err := s.caseRecords(ctx, serverdb.Actor{UserID: "compliance-cache", Role: schema.RoleAdmin})
+	return len(crs), err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"doorstep/server"
 )
@@ -60,6 +61,19 @@ func (c *serverCmd) Run(ctx context.Context) error {
 		return err
 	}
 	log.Info("server listening", "url", c.srv.URL(), "data", c.data)
+	go func() {
+		// Decode every case's records once, so the supervisors' first
+		// dashboard is as quick as the next (docs/performance.md).
+		start := time.Now()
+		n, err := c.srv.WarmCompliance(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("compliance cache not warmed; the first report reads the records itself", "err", err)
+			}
+			return
+		}
+		log.Info("compliance cache warm", "cases", n, "took", time.Since(start).Round(time.Millisecond))
+	}()
 	<-ctx.Done()
 	log.Info("server stopping")
 	return nil

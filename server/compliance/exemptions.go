@@ -129,9 +129,9 @@ func Exemptions(in Input, period Period, asOf schema.Date) *ExemptionsReport {
 		if c.SupervisionStart == "" || c.SupervisionStart > asOf {
 			continue
 		}
-		facts, safety := Facts(cr, asOf)
+		reqs, safety := cr.requirements(p, asOf)
 		var due []policy.Requirement
-		for _, r := range p.Requirements(facts, asOf) {
+		for _, r := range reqs {
 			if period.Contains(r.DueOn) && r.DueOn <= asOf {
 				due = append(due, r)
 			}

@@ -130,8 +130,8 @@ func Workload(in Input, asOf schema.Date) *WorkloadReport {
 				f.Planned.add(v)
 			}
 		}
-		facts, _ := Facts(cr, asOf)
-		for _, r := range p.Requirements(facts, asOf) {
+		reqs, _ := cr.requirements(p, asOf)
+		for _, r := range reqs {
 			switch {
 			case r.Status == policy.StatusMissed && !r.CaseClosed:
 				for _, f := range all {
