@@ -307,7 +307,7 @@ func Households(in Input, period Period, asOf schema.Date) *HouseholdsReport {
 			row.VictimInOwnRight = victim
 		}
 		// Visits in the period: children seen at completed home visits;
-		// the partner seen alone at any completed visit.
+		// the partner seen alone at any completed face-to-face visit.
 		row.Partner = PartnerNone
 		if len(partners) > 0 {
 			row.Partner = PartnerNotSeen
@@ -317,7 +317,7 @@ func Households(in Input, period Period, asOf schema.Date) *HouseholdsReport {
 			if !ok || !period.Contains(day) || day > asOf || v.Outcome != "completed" {
 				continue
 			}
-			if len(partners) > 0 && v.PartnerPresent == "yes" {
+			if len(partners) > 0 && v.FaceToFace && v.PartnerPresent == "yes" {
 				if v.PartnerSeenAlone == "yes" {
 					row.Partner = PartnerSeenAlone
 					row.PartnerSeenOn = max(row.PartnerSeenOn, day)
