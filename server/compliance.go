@@ -113,6 +113,27 @@ func (s *Server) complianceInput(ctx context.Context, actor serverdb.Actor, offi
 	return in, nil
 }
 
+// report is what every measure's report offers the handlers: the cases it
+// covers (for the audit), and a summary without its rows.
+type report interface {
+	CaseIDs() []string
+	Summarize()
+}
+
+// queryDetail reads detail: "full" (the default) or "summary" (no
+// per-case, per-visit or per-item rows). It reports whether a summary was
+// asked for.
+func queryDetail(c *fiber.Ctx) (bool, error) {
+	switch v := c.Query("detail"); v {
+	case "", "full":
+		return false, nil
+	case "summary":
+		return true, nil
+	default:
+		return false, errorf(schema.ECodeInvalid, "detail", "detail must be full or summary, not %q", v)
+	}
+}
+
 // periodQuery is a measure's period request: from, to and officer_id
 // read and checked, as_of the earlier of to and today.
 type periodQuery struct {
@@ -151,9 +172,13 @@ func (s *Server) queryPeriod(c *fiber.Ctx) (periodQuery, error) {
 // periodReport answers a measure over a period: it reads the query, loads
 // the records in the actor's scope, computes the report, audits the view
 // with the cases the report covers, and sends it.
-func periodReport[R interface{ CaseIDs() []string }](s *Server, c *fiber.Ctx, view string,
+func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 	compute func(compliance.Input, compliance.Period, schema.Date) R) error {
 	q, err := s.queryPeriod(c)
+	if err != nil {
+		return err
+	}
+	summary, err := queryDetail(c)
 	if err != nil {
 		return err
 	}
@@ -163,7 +188,12 @@ func periodReport[R interface{ CaseIDs() []string }](s *Server, c *fiber.Ctx, vi
 		return err
 	}
 	rep := compute(in, q.period, q.asOf)
-	if err := s.db.AuditView(c.UserContext(), actor, view, rep.CaseIDs(), q.params()); err != nil {
+	params := q.params()
+	if summary {
+		rep.Summarize()
+		params["detail"] = "summary"
+	}
+	if err := s.db.AuditView(c.UserContext(), actor, view, rep.CaseIDs(), params); err != nil {
 		return err
 	}
 	return s.sendJSON(c, rep)
@@ -218,7 +248,7 @@ func (s *Server) workload(c *fiber.Ctx) error {
 // asOfReport answers a measure on one day: it reads as_of (default today,
 // never later) and officer_id, loads the records in the actor's scope,
 // computes the report, audits the view and sends it.
-func asOfReport[R interface{ CaseIDs() []string }](s *Server, c *fiber.Ctx, view string,
+func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
 	compute func(compliance.Input, schema.Date) R) error {
 	today := schema.DateOf(s.cfg.Now())
 	asOf, err := queryDate(c, "as_of", today)
@@ -232,6 +262,10 @@ func asOfReport[R interface{ CaseIDs() []string }](s *Server, c *fiber.Ctx, view
 	if err != nil {
 		return err
 	}
+	summary, err := queryDetail(c)
+	if err != nil {
+		return err
+	}
 	actor := actorOf(c)
 	in, err := s.complianceInput(c.UserContext(), actor, officerID)
 	if err != nil {
@@ -239,6 +273,10 @@ func asOfReport[R interface{ CaseIDs() []string }](s *Server, c *fiber.Ctx, view
 	}
 	rep := compute(in, asOf)
 	params := map[string]string{"as_of": string(asOf), "officer_id": officerID}
+	if summary {
+		rep.Summarize()
+		params["detail"] = "summary"
+	}
 	if err := s.db.AuditView(c.UserContext(), actor, view, rep.CaseIDs(), params); err != nil {
 		return err
 	}

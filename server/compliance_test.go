@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -603,6 +604,8 @@ func TestComplianceRefusals(t *testing.T) {
 		{name: "workload bad as_of", method: "GET", path: "/v1/compliance/workload?as_of=31-10-2026", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
 		{name: "workload future as_of", method: "GET", path: "/v1/compliance/workload?as_of=2027-01-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
 		{name: "workload bad officer", method: "GET", path: "/v1/compliance/workload?officer_id=%00", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
+		{name: "bad detail", method: "GET", path: "/v1/compliance/households?detail=everything", headers: sup, status: 400, code: schema.ECodeInvalid, field: "detail"},
+		{name: "workload bad detail", method: "GET", path: "/v1/compliance/workload?detail=1", headers: sup, status: 400, code: schema.ECodeInvalid, field: "detail"},
 		{name: "officer exemptions", method: "GET", path: "/v1/compliance/exemptions", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
 		{name: "exemptions bad officer", method: "GET", path: "/v1/compliance/exemptions?officer_id=a%20b", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
 	}
@@ -623,6 +626,14 @@ var complianceEndpoints = []string{
 	"/v1/compliance/reviews?from=2026-08-25&to=2026-11-23",
 	"/v1/compliance/workload",
 	"/v1/compliance/exemptions?from=2026-08-25&to=2026-11-23",
+}
+
+// summary asks for an endpoint's figures without its rows.
+func summary(path string) string {
+	if strings.Contains(path, "?") {
+		return path + "&detail=summary"
+	}
+	return path + "?detail=summary"
 }
 
 // computeAll computes every measure from one input, as the endpoints do.
@@ -831,6 +842,11 @@ func BenchmarkComplianceService(b *testing.B) {
 		total += bs.get(b, p, bs.adminT)
 	}
 	b.Logf("first report (cold cache): %s, %d bytes", time.Since(t0).Round(time.Millisecond), total)
+	total = 0
+	for _, p := range complianceEndpoints {
+		total += bs.get(b, summary(p), bs.adminT)
+	}
+	b.Logf("the summaries come to %d bytes", total)
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
@@ -845,6 +861,13 @@ func BenchmarkComplianceService(b *testing.B) {
 	b.Run("all-endpoints-warm-parallel", func(b *testing.B) {
 		for b.Loop() {
 			bs.getAll(b, bs.adminT)
+		}
+	})
+	b.Run("all-endpoints-summary-warm", func(b *testing.B) {
+		for b.Loop() {
+			for _, p := range complianceEndpoints {
+				bs.get(b, summary(p), bs.adminT)
+			}
 		}
 	})
 	b.Run("load-warm", func(b *testing.B) {
@@ -1258,5 +1281,28 @@ func TestCompliancePolicyFromConfig(t *testing.T) {
 	}
 	if rep := compliance.Overdue(in, "2026-11-23"); !strings.HasPrefix(rep.RuleVersion, "local-") {
 		t.Errorf("rule_version %q, want the configured rules' version", rep.RuleVersion)
+	}
+}
+
+// detail=summary keeps the figures and drops the rows; the audit still
+// lists every case covered.
+func TestComplianceSummary(t *testing.T) {
+	e := newEnv(t)
+	seedCompliance(t, e)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var full, sum compliance.ContactsReport
+	e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31", sue, &full)
+	e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31&detail=summary", sue, &sum)
+	if len(full.Cases) == 0 || len(sum.Cases) != 0 || len(sum.Visits) != 0 || sum.Cases == nil ||
+		!reflect.DeepEqual(full.Totals, sum.Totals) || !reflect.DeepEqual(full.Officers, sum.Officers) {
+		t.Errorf("summary: %d cases %d visits; totals equal %v", len(sum.Cases), len(sum.Visits), reflect.DeepEqual(full.Totals, sum.Totals))
+	}
+	if _, cases := auditedView(t, e); !slices.Equal(cases, full.Totals.Contacts.CaseIDs) {
+		t.Errorf("audit of the summary: %v", cases)
+	}
+	var wl compliance.WorkloadReport
+	e.getJSON(t, "/v1/compliance/workload?as_of=2026-10-31&detail=summary", sue, &wl)
+	if len(wl.Items) != 0 || wl.Totals.Due != 2 {
+		t.Errorf("workload summary: %d items, due %d", len(wl.Items), wl.Totals.Due)
 	}
 }
