@@ -25,12 +25,8 @@ func (x *RecordIDs) finish() {
 	if x.IDs == nil {
 		x.IDs = []string{}
 	}
-	if x.CaseIDs == nil {
-		x.CaseIDs = []string{}
-	}
 	slices.Sort(x.IDs)
-	slices.Sort(x.CaseIDs)
-	x.CaseIDs = slices.Compact(x.CaseIDs)
+	x.CaseIDs = uniqueSorted(x.CaseIDs)
 	x.N = len(x.IDs)
 }
 
