@@ -120,18 +120,35 @@ type report interface {
 	Summarize()
 }
 
-// queryDetail reads detail: "full" (the default) or "summary" (no
-// per-case, per-visit or per-item rows). It reports whether a summary was
-// asked for.
-func queryDetail(c *fiber.Ctx) (bool, error) {
+// queryDetail reads detail: "full" (the default), "summary" (no
+// per-case, per-visit or per-item rows) or "counts" (a summary without the
+// ids behind each count either).
+func queryDetail(c *fiber.Ctx) (string, error) {
 	switch v := c.Query("detail"); v {
 	case "", "full":
-		return false, nil
-	case "summary":
-		return true, nil
+		return "full", nil
+	case "summary", "counts":
+		return v, nil
 	default:
-		return false, errorf(schema.ECodeInvalid, "detail", "detail must be full or summary, not %q", v)
+		return "", errorf(schema.ECodeInvalid, "detail", "detail must be full, summary or counts, not %q", v)
 	}
+}
+
+// finishReport audits the view of rep (with every case it covers, whatever
+// the detail) and sends it at the detail asked for.
+func finishReport[R report](s *Server, c *fiber.Ctx, actor serverdb.Actor, view string, rep R, detail string, params map[string]string) error {
+	cases := rep.CaseIDs()
+	if detail != "full" {
+		rep.Summarize()
+		params["detail"] = detail
+	}
+	if detail == "counts" {
+		compliance.DropIDs(rep)
+	}
+	if err := s.db.AuditView(c.UserContext(), actor, view, cases, params); err != nil {
+		return err
+	}
+	return s.sendJSON(c, rep)
 }
 
 // periodQuery is a measure's period request: from, to and officer_id
@@ -178,7 +195,7 @@ func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 	if err != nil {
 		return err
 	}
-	summary, err := queryDetail(c)
+	detail, err := queryDetail(c)
 	if err != nil {
 		return err
 	}
@@ -187,16 +204,7 @@ func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 	if err != nil {
 		return err
 	}
-	rep := compute(in, q.period, q.asOf)
-	params := q.params()
-	if summary {
-		rep.Summarize()
-		params["detail"] = "summary"
-	}
-	if err := s.db.AuditView(c.UserContext(), actor, view, rep.CaseIDs(), params); err != nil {
-		return err
-	}
-	return s.sendJSON(c, rep)
+	return finishReport(s, c, actor, view, compute(in, q.period, q.asOf), detail, q.params())
 }
 
 // firstHomeVisits: GET /v1/compliance/first-home-visits.
@@ -262,7 +270,7 @@ func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
 	if err != nil {
 		return err
 	}
-	summary, err := queryDetail(c)
+	detail, err := queryDetail(c)
 	if err != nil {
 		return err
 	}
@@ -271,14 +279,6 @@ func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
 	if err != nil {
 		return err
 	}
-	rep := compute(in, asOf)
 	params := map[string]string{"as_of": string(asOf), "officer_id": officerID}
-	if summary {
-		rep.Summarize()
-		params["detail"] = "summary"
-	}
-	if err := s.db.AuditView(c.UserContext(), actor, view, rep.CaseIDs(), params); err != nil {
-		return err
-	}
-	return s.sendJSON(c, rep)
+	return finishReport(s, c, actor, view, compute(in, asOf), detail, params)
 }

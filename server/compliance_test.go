@@ -628,12 +628,13 @@ var complianceEndpoints = []string{
 	"/v1/compliance/exemptions?from=2026-08-25&to=2026-11-23",
 }
 
-// summary asks for an endpoint's figures without its rows.
-func summary(path string) string {
+// withDetail asks for an endpoint at a detail: summary (no rows) or
+// counts (no rows, no ids).
+func withDetail(path, detail string) string {
 	if strings.Contains(path, "?") {
-		return path + "&detail=summary"
+		return path + "&detail=" + detail
 	}
-	return path + "?detail=summary"
+	return path + "?detail=" + detail
 }
 
 // computeAll computes every measure from one input, as the endpoints do.
@@ -842,11 +843,13 @@ func BenchmarkComplianceService(b *testing.B) {
 		total += bs.get(b, p, bs.adminT)
 	}
 	b.Logf("first report (cold cache): %s, %d bytes", time.Since(t0).Round(time.Millisecond), total)
-	total = 0
-	for _, p := range complianceEndpoints {
-		total += bs.get(b, summary(p), bs.adminT)
+	for _, d := range []string{"summary", "counts"} {
+		total = 0
+		for _, p := range complianceEndpoints {
+			total += bs.get(b, withDetail(p, d), bs.adminT)
+		}
+		b.Logf("detail=%s: the nine come to %d bytes", d, total)
 	}
-	b.Logf("the summaries come to %d bytes", total)
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
@@ -863,13 +866,15 @@ func BenchmarkComplianceService(b *testing.B) {
 			bs.getAll(b, bs.adminT)
 		}
 	})
-	b.Run("all-endpoints-summary-warm", func(b *testing.B) {
-		for b.Loop() {
-			for _, p := range complianceEndpoints {
-				bs.get(b, summary(p), bs.adminT)
+	for _, d := range []string{"summary", "counts"} {
+		b.Run("all-endpoints-"+d+"-warm", func(b *testing.B) {
+			for b.Loop() {
+				for _, p := range complianceEndpoints {
+					bs.get(b, withDetail(p, d), bs.adminT)
+				}
 			}
-		}
-	})
+		})
+	}
 	b.Run("load-warm", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := bs.srv.complianceInput(ctx, bs.admin, ""); err != nil {
@@ -1299,6 +1304,23 @@ func TestComplianceSummary(t *testing.T) {
 	}
 	if _, cases := auditedView(t, e); !slices.Equal(cases, full.Totals.Contacts.CaseIDs) {
 		t.Errorf("audit of the summary: %v", cases)
+	}
+	// detail=counts: the same counts, no ids behind them; the audit still
+	// names the cases.
+	var counts compliance.ContactsReport
+	r := e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31&detail=counts", sue, &counts)
+	if counts.Totals.Contacts.N != full.Totals.Contacts.N || counts.Totals.HomeShare.Numerator.N != full.Totals.HomeShare.Numerator.N ||
+		pct(counts.Totals.HomeShare.Percent) != pct(full.Totals.HomeShare.Percent) || counts.Totals.Contacts.VisitIDs != nil ||
+		counts.Officers[0].F.Completed.CaseIDs != nil || strings.Contains(string(r.body), full.Totals.Contacts.VisitIDs[0]) {
+		t.Errorf("counts: %+v", counts.Totals.Contacts)
+	}
+	if _, cases := auditedView(t, e); !slices.Equal(cases, full.Totals.Contacts.CaseIDs) {
+		t.Errorf("audit of the counts: %v", cases)
+	}
+	var iv compliance.InterventionsReport
+	r = e.getJSON(t, "/v1/compliance/interventions?detail=counts", sue, &iv)
+	if strings.Contains(string(r.body), `"case_ids":[`) || strings.Contains(string(r.body), `"ids":[`) {
+		t.Errorf("interventions counts still list ids: %s", r.body)
 	}
 	var wl compliance.WorkloadReport
 	e.getJSON(t, "/v1/compliance/workload?as_of=2026-10-31&detail=summary", sue, &wl)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"doorstep/schema"
@@ -382,5 +383,19 @@ func TestExemptions(t *testing.T) {
 	if len(f.Reasons) != 1 || f.Reasons[0].CaseID != "c4" || f.Reasons[0].DueOn != "2026-10-17" || f.Reasons[0].ApprovedBy != "sup" ||
 		f.Reasons[0].Recurrence != 1 {
 		t.Errorf("reasons %+v", f.Reasons)
+	}
+}
+
+func TestDropIDs(t *testing.T) {
+	rep := compliance.Interventions(measuresInput(t), period, to)
+	rep.Summarize()
+	compliance.DropIDs(rep)
+	b, _ := json.Marshal(rep)
+	if strings.Contains(string(b), `"r1"`) || strings.Contains(string(b), `"c1"`) {
+		t.Errorf("ids left: %s", b)
+	}
+	if rep.Totals.Needed.N != 8 || rep.Totals.Statuses["completed"].N != 1 || rep.Totals.Statuses["completed"].IDs != nil ||
+		pct(rep.Totals.DeliveredShare.Percent) != "28.6" || rep.Needs[1].F.Needed.N != 5 || rep.Officers[1].F.Needed.CaseIDs != nil {
+		t.Errorf("counts changed: %+v", rep.Totals)
 	}
 }
