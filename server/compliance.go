@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"doorstep/schema"
-	"doorstep/schema/policy"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
@@ -18,6 +17,11 @@ import (
 //	GET /v1/compliance/overdue?as_of=&officer_id=
 //	GET /v1/compliance/contacts?from=&to=&officer_id=
 //	GET /v1/compliance/enquiries?from=&to=&officer_id=
+//	GET /v1/compliance/households?from=&to=&officer_id=
+//	GET /v1/compliance/interventions?from=&to=&officer_id=
+//	GET /v1/compliance/reviews?from=&to=&officer_id=
+//	GET /v1/compliance/workload?as_of=&officer_id=
+//	GET /v1/compliance/exemptions?from=&to=&officer_id=
 //
 // Supervisors see their team's cases, admins and auditors every case;
 // officers are refused. The records are read through the store's scope
@@ -27,16 +31,16 @@ import (
 // defaultPeriodDays is the default period's length, today included.
 const defaultPeriodDays = 90
 
-// compliancePolicy is the visit policy the measures use. The server has no
-// rule file of its own yet: it uses the embedded defaults, as the tablet
-// does.
-var compliancePolicy = policy.Default()
-
 func (s *Server) complianceRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/first-home-visits", s.authed, s.complianceReader, s.firstHomeVisits)
 	v1.Get("/compliance/overdue", s.authed, s.complianceReader, s.overdue)
 	v1.Get("/compliance/contacts", s.authed, s.complianceReader, s.contacts)
 	v1.Get("/compliance/enquiries", s.authed, s.complianceReader, s.enquiries)
+	v1.Get("/compliance/households", s.authed, s.complianceReader, s.households)
+	v1.Get("/compliance/interventions", s.authed, s.complianceReader, s.interventions)
+	v1.Get("/compliance/reviews", s.authed, s.complianceReader, s.reviews)
+	v1.Get("/compliance/workload", s.authed, s.complianceReader, s.workload)
+	v1.Get("/compliance/exemptions", s.authed, s.complianceReader, s.exemptions)
 }
 
 // complianceReader admits supervisors, admins and auditors.
@@ -83,13 +87,13 @@ func addDays(d schema.Date, n int) schema.Date { return schema.DateOf(d.Time().A
 
 // complianceInput loads the records of every case in the actor's scope,
 // through the store's scope filter, with the names of officers and teams.
+// Cases whose records did not change since an earlier request come decoded
+// from the server's cache (compliance_cache.go); the records returned are
+// shared and must not be changed.
 func (s *Server) complianceInput(ctx context.Context, actor serverdb.Actor, officerID string) (compliance.Input, error) {
-	in := compliance.Input{Policy: compliancePolicy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
-	recs, err := s.db.ListRaw(ctx, actor, compliance.Entities)
-	if err != nil {
-		return in, err
-	}
-	if in.Cases, err = compliance.Group(recs); err != nil {
+	in := compliance.Input{Policy: s.cfg.Policy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
+	var err error
+	if in.Cases, err = s.caseRecords(ctx, actor); err != nil {
 		return in, err
 	}
 	users, err := s.db.ListUsers(ctx)
@@ -107,6 +111,44 @@ func (s *Server) complianceInput(ctx context.Context, actor serverdb.Actor, offi
 		in.Teams[t.ID] = t.Name
 	}
 	return in, nil
+}
+
+// report is what every measure's report offers the handlers: the cases it
+// covers (for the audit), and a summary without its rows.
+type report interface {
+	CaseIDs() []string
+	Summarize()
+}
+
+// queryDetail reads detail: "full" (the default), "summary" (no
+// per-case, per-visit or per-item rows) or "counts" (a summary without the
+// ids behind each count either).
+func queryDetail(c *fiber.Ctx) (string, error) {
+	switch v := c.Query("detail"); v {
+	case "", "full":
+		return "full", nil
+	case "summary", "counts":
+		return v, nil
+	default:
+		return "", errorf(schema.ECodeInvalid, "detail", "detail must be full, summary or counts, not %q", v)
+	}
+}
+
+// finishReport audits the view of rep (with every case it covers, whatever
+// the detail) and sends it at the detail asked for.
+func finishReport[R report](s *Server, c *fiber.Ctx, actor serverdb.Actor, view string, rep R, detail string, params map[string]string) error {
+	cases := rep.CaseIDs()
+	if detail != "full" {
+		rep.Summarize()
+		params["detail"] = detail
+	}
+	if detail == "counts" {
+		compliance.DropIDs(rep)
+	}
+	if err := s.db.AuditView(c.UserContext(), actor, view, cases, params); err != nil {
+		return err
+	}
+	return s.sendJSON(c, rep)
 }
 
 // periodQuery is a measure's period request: from, to and officer_id
@@ -147,9 +189,13 @@ func (s *Server) queryPeriod(c *fiber.Ctx) (periodQuery, error) {
 // periodReport answers a measure over a period: it reads the query, loads
 // the records in the actor's scope, computes the report, audits the view
 // with the cases the report covers, and sends it.
-func periodReport[R interface{ CaseIDs() []string }](s *Server, c *fiber.Ctx, view string,
+func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 	compute func(compliance.Input, compliance.Period, schema.Date) R) error {
 	q, err := s.queryPeriod(c)
+	if err != nil {
+		return err
+	}
+	detail, err := queryDetail(c)
 	if err != nil {
 		return err
 	}
@@ -158,11 +204,7 @@ func periodReport[R interface{ CaseIDs() []string }](s *Server, c *fiber.Ctx, vi
 	if err != nil {
 		return err
 	}
-	rep := compute(in, q.period, q.asOf)
-	if err := s.db.AuditView(c.UserContext(), actor, view, rep.CaseIDs(), q.params()); err != nil {
-		return err
-	}
-	return s.sendJSON(c, rep)
+	return finishReport(s, c, actor, view, compute(in, q.period, q.asOf), detail, q.params())
 }
 
 // firstHomeVisits: GET /v1/compliance/first-home-visits.
@@ -180,17 +222,55 @@ func (s *Server) enquiries(c *fiber.Ctx) error {
 	return periodReport(s, c, "compliance/enquiries", compliance.Enquiries)
 }
 
-// overdue: GET /v1/compliance/overdue.
+// households: GET /v1/compliance/households (measure 5).
+func (s *Server) households(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/households", compliance.Households)
+}
+
+// interventions: GET /v1/compliance/interventions (measure 6).
+func (s *Server) interventions(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/interventions", compliance.Interventions)
+}
+
+// reviews: GET /v1/compliance/reviews (measure 7).
+func (s *Server) reviews(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/reviews", compliance.Reviews)
+}
+
+// exemptions: GET /v1/compliance/exemptions (visits closed by an
+// exemption, field-anchors 5(c) #3).
+func (s *Server) exemptions(c *fiber.Ctx) error {
+	return periodReport(s, c, "compliance/exemptions", compliance.Exemptions)
+}
+
+// overdue: GET /v1/compliance/overdue (measure 2).
 func (s *Server) overdue(c *fiber.Ctx) error {
+	return asOfReport(s, c, "compliance/overdue", compliance.Overdue)
+}
+
+// workload: GET /v1/compliance/workload (measure 8).
+func (s *Server) workload(c *fiber.Ctx) error {
+	return asOfReport(s, c, "compliance/workload", compliance.Workload)
+}
+
+// asOfReport answers a measure on one day: it reads as_of (default today,
+// never later) and officer_id, loads the records in the actor's scope,
+// computes the report, audits the view and sends it.
+func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
+	compute func(compliance.Input, schema.Date) R) error {
 	today := schema.DateOf(s.cfg.Now())
 	asOf, err := queryDate(c, "as_of", today)
 	if err != nil {
 		return err
 	}
 	if asOf > today {
-		return errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is overdue later is not known yet", asOf, today)
+		return errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is due then is not known yet", asOf, today)
 	}
 	officerID, err := queryOfficer(c)
+	if err != nil {
+		return err
+	}
+	detail, err := queryDetail(c)
 	if err != nil {
 		return err
 	}
@@ -199,10 +279,6 @@ func (s *Server) overdue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rep := compliance.Overdue(in, asOf)
 	params := map[string]string{"as_of": string(asOf), "officer_id": officerID}
-	if err := s.db.AuditView(c.UserContext(), actor, "compliance/overdue", rep.CaseIDs(), params); err != nil {
-		return err
-	}
-	return s.sendJSON(c, rep)
+	return finishReport(s, c, actor, view, compute(in, asOf), detail, params)
 }

@@ -1,16 +1,23 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http/httptest"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
@@ -587,111 +594,309 @@ func TestComplianceRefusals(t *testing.T) {
 		{name: "bad officer", method: "GET", path: fv + "?officer_id=a%20b", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
 		{name: "bad as_of", method: "GET", path: "/v1/compliance/overdue?as_of=2026-02-30", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
 		{name: "future as_of", method: "GET", path: "/v1/compliance/overdue?as_of=2027-01-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
+		{name: "officer households", method: "GET", path: "/v1/compliance/households", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "households bad from", method: "GET", path: "/v1/compliance/households?from=2026-02-30", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
+		{name: "officer interventions", method: "GET", path: "/v1/compliance/interventions", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "interventions bad to", method: "GET", path: "/v1/compliance/interventions?to=soon", headers: sup, status: 400, code: schema.ECodeInvalid, field: "to"},
+		{name: "officer reviews", method: "GET", path: "/v1/compliance/reviews", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "reviews from after to", method: "GET", path: "/v1/compliance/reviews?from=2026-10-01&to=2026-09-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "from"},
+		{name: "officer workload", method: "GET", path: "/v1/compliance/workload", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "workload bad as_of", method: "GET", path: "/v1/compliance/workload?as_of=31-10-2026", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
+		{name: "workload future as_of", method: "GET", path: "/v1/compliance/workload?as_of=2027-01-01", headers: sup, status: 400, code: schema.ECodeInvalid, field: "as_of"},
+		{name: "workload bad officer", method: "GET", path: "/v1/compliance/workload?officer_id=%00", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
+		{name: "bad detail", method: "GET", path: "/v1/compliance/households?detail=everything", headers: sup, status: 400, code: schema.ECodeInvalid, field: "detail"},
+		{name: "workload bad detail", method: "GET", path: "/v1/compliance/workload?detail=1", headers: sup, status: 400, code: schema.ECodeInvalid, field: "detail"},
+		{name: "officer exemptions", method: "GET", path: "/v1/compliance/exemptions", headers: asOfficer, status: 403, code: schema.ECodeForbidden},
+		{name: "exemptions bad officer", method: "GET", path: "/v1/compliance/exemptions?officer_id=a%20b", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, sc.run)
 	}
 }
 
-// BenchmarkComplianceDashboard: both measures for a 10-officer team with
-// 500 cases and two years of history, as its supervisor, through the
-// store and the HTTP handlers (records listed, decoded, computed, audited,
-// encoded).
-func BenchmarkComplianceDashboard(b *testing.B) {
+// complianceEndpoints are every compliance measure's endpoint, as the
+// dashboard asks for them.
+var complianceEndpoints = []string{
+	"/v1/compliance/first-home-visits?from=2026-01-01&to=2026-11-23",
+	"/v1/compliance/overdue",
+	"/v1/compliance/contacts?from=2026-08-25&to=2026-11-23",
+	"/v1/compliance/enquiries?from=2026-01-01&to=2026-11-23",
+	"/v1/compliance/households?from=2026-08-25&to=2026-11-23",
+	"/v1/compliance/interventions?from=2026-01-01&to=2026-11-23",
+	"/v1/compliance/reviews?from=2026-08-25&to=2026-11-23",
+	"/v1/compliance/workload",
+	"/v1/compliance/exemptions?from=2026-08-25&to=2026-11-23",
+}
+
+// withDetail asks for an endpoint at a detail: summary (no rows) or
+// counts (no rows, no ids).
+func withDetail(path, detail string) string {
+	if strings.Contains(path, "?") {
+		return path + "&detail=" + detail
+	}
+	return path + "?detail=" + detail
+}
+
+// computeAll computes every measure from one input, as the endpoints do.
+func computeAll(in compliance.Input) {
+	p := compliance.Period{From: "2026-08-25", To: "2026-11-23"}
+	year := compliance.Period{From: "2026-01-01", To: "2026-11-23"}
+	const asOf = "2026-11-23"
+	compliance.FirstHomeVisits(in, year, asOf)
+	compliance.Overdue(in, asOf)
+	compliance.Contacts(in, p, asOf)
+	compliance.Enquiries(in, year, asOf)
+	compliance.Households(in, p, asOf)
+	compliance.Interventions(in, year, asOf)
+	compliance.Reviews(in, p, asOf)
+	compliance.Workload(in, asOf)
+	compliance.Exemptions(in, p, asOf)
+}
+
+// benchServer is a server seeded with synthetic teams (schema/synth), with
+// a supervisor's and an admin's access tokens.
+type benchServer struct {
+	srv          *Server
+	sup, admin   serverdb.Actor
+	supT, adminT string
+	records      int
+}
+
+func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
+	b.Helper()
 	ctx := context.Background()
-	clock := &testClock{t: synth.DefaultNow}
+	clock := &testClock{t: synth.DefaultNow.Add(4 * time.Hour)}
 	srv, err := Open(ctx, Config{DataDir: b.TempDir(), Now: clock.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer srv.Close()
-	ds := synth.Generate(synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
-	admin := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
+	b.Cleanup(func() { srv.Close() })
+	ds := synth.Generate(opts)
+	setup := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
 	db := srv.DB()
 	for _, tm := range ds.Teams {
-		if err := db.CreateTeam(ctx, admin, tm); err != nil {
+		if err := db.CreateTeam(ctx, setup, tm); err != nil {
 			b.Fatal(err)
 		}
 	}
+	bs := &benchServer{srv: srv, records: len(ds.Records)}
 	var sup schema.User
 	for _, u := range ds.Users {
-		if err := db.CreateUser(ctx, admin, u, pw); err != nil {
+		if err := db.CreateUser(ctx, setup, u, pw); err != nil {
 			b.Fatal(err)
 		}
-		if u.Role == schema.RoleSupervisor {
+		if u.Role == schema.RoleSupervisor && sup.ID == "" {
 			sup = u
 		}
 	}
-	if err := db.Seed(ctx, admin, ds.Records); err != nil {
+	admin := schema.User{ID: schema.NewID(), Username: "bench-admin", Name: "Admin", Role: schema.RoleAdmin}
+	if err := db.CreateUser(ctx, setup, admin, pw); err != nil {
 		b.Fatal(err)
 	}
-	tok, err := srv.accessToken(sup, "")
+	for recs := range slices.Chunk(ds.Records, 50_000) {
+		if err := db.Seed(ctx, setup, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if bs.supT, err = srv.accessToken(sup, ""); err != nil {
+		b.Fatal(err)
+	}
+	if bs.adminT, err = srv.accessToken(admin, ""); err != nil {
+		b.Fatal(err)
+	}
+	bs.sup, bs.admin = serverdb.ActorOf(sup, ""), serverdb.ActorOf(admin, "")
+	return bs
+}
+
+// fetch answers one request through the handlers, body read, and says
+// how many bytes came.
+func (bs *benchServer) fetch(path, tok string) (int, error) {
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := bs.srv.App().Test(req, -1)
+	if err != nil {
+		return 0, fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		return 0, fmt.Errorf("GET %s: %s", path, res.Status)
+	}
+	n, err := io.Copy(io.Discard, res.Body)
+	return int(n), err
+}
+
+func (bs *benchServer) get(b *testing.B, path, tok string) int {
+	n, err := bs.fetch(path, tok)
 	if err != nil {
 		b.Fatal(err)
 	}
-	get := func(b *testing.B, path string) []byte {
-		req := httptest.NewRequest("GET", path, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		res, err := srv.App().Test(req, -1)
-		if err != nil || res.StatusCode != 200 {
-			b.Fatalf("GET %s: %v %v", path, err, res.Status)
-		}
-		var body strings.Builder
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := res.Body.Read(buf)
-			body.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return []byte(body.String())
+	return n
+}
+
+// getAll asks for every endpoint at once, as the dashboard page's browser
+// does (several connections), and waits for all the answers.
+func (bs *benchServer) getAll(b *testing.B, tok string) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(complianceEndpoints))
+	for i, p := range complianceEndpoints {
+		wg.Go(func() { _, errs[i] = bs.fetch(p, tok) })
 	}
-	b.Logf("%d records; first-home-visits answer %d bytes, overdue %d bytes", len(ds.Records),
-		len(get(b, "/v1/compliance/first-home-visits?from=2026-01-01&to=2026-11-23")), len(get(b, "/v1/compliance/overdue")))
-	b.Run("both-endpoints", func(b *testing.B) {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func (bs *benchServer) dropCache() {
+	bs.srv.cases.mu.Lock()
+	bs.srv.cases.m, bs.srv.cases.scopes = nil, nil
+	bs.srv.cases.mu.Unlock()
+}
+
+// BenchmarkComplianceDashboard: every measure for a 10-officer team with
+// 500 cases and two years of history, as its supervisor, through the
+// store and the HTTP handlers (records listed, decoded, computed, audited,
+// encoded). "warm": the cases' records are in the server's cache and
+// unchanged; "cold": the cache is emptied first.
+func BenchmarkComplianceDashboard(b *testing.B) {
+	ctx := context.Background()
+	bs := newBenchServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	total := 0
+	for _, p := range complianceEndpoints {
+		t0 := time.Now()
+		n := bs.get(b, p, bs.supT)
+		total += n
+		b.Logf("%s: %d bytes, %s", p, n, time.Since(t0).Round(time.Millisecond))
+	}
+	b.Logf("%d records; the %d answers come to %d bytes", bs.records, len(complianceEndpoints), total)
+	b.Run("all-endpoints-warm", func(b *testing.B) {
 		for b.Loop() {
-			get(b, "/v1/compliance/first-home-visits?from=2026-01-01&to=2026-11-23")
-			get(b, "/v1/compliance/overdue")
+			for _, p := range complianceEndpoints {
+				bs.get(b, p, bs.supT)
+			}
 		}
 	})
-	actor := serverdb.ActorOf(sup, "")
-	b.Run("load-and-compute", func(b *testing.B) {
+	b.Run("all-endpoints-warm-parallel", func(b *testing.B) {
 		for b.Loop() {
-			in, err := srv.complianceInput(ctx, actor, "")
-			if err != nil {
+			bs.getAll(b, bs.supT)
+		}
+	})
+	b.Run("all-endpoints-cold", func(b *testing.B) {
+		for b.Loop() {
+			bs.dropCache()
+			for _, p := range complianceEndpoints {
+				bs.get(b, p, bs.supT)
+			}
+		}
+	})
+	b.Run("one-endpoint-cold", func(b *testing.B) {
+		for b.Loop() {
+			bs.dropCache()
+			bs.get(b, complianceEndpoints[0], bs.supT)
+		}
+	})
+	b.Run("load-warm", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bs.srv.complianceInput(ctx, bs.sup, ""); err != nil {
 				b.Fatal(err)
 			}
-			compliance.FirstHomeVisits(in, compliance.Period{From: "2026-01-01", To: "2026-11-23"}, "2026-11-23")
-			compliance.Overdue(in, "2026-11-23")
 		}
 	})
-	b.Run("list-only", func(b *testing.B) {
+	b.Run("load-cold", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := db.ListRaw(ctx, actor, compliance.Entities); err != nil {
+			bs.dropCache()
+			if _, err := bs.srv.complianceInput(ctx, bs.sup, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("group-only", func(b *testing.B) {
-		recs, err := db.ListRaw(ctx, actor, compliance.Entities)
+	b.Run("versions-only", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bs.srv.DB().CaseVersions(ctx, bs.sup); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("compute-all", func(b *testing.B) {
+		in, err := bs.srv.complianceInput(ctx, bs.sup, "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			if _, err := compliance.Group(recs); err != nil {
+			computeAll(in)
+		}
+	})
+}
+
+// BenchmarkComplianceService: every measure for the whole service, 50
+// teams of 10 officers with 50 cases each (25,000 cases, two years of
+// history), as an admin. Seeding takes minutes: run it on its own,
+// go test ./server -run XXX -bench ComplianceService -benchtime 3x.
+func BenchmarkComplianceService(b *testing.B) {
+	ctx := context.Background()
+	start := time.Now()
+	bs := newBenchServer(b, synth.Options{Teams: 50, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	b.Logf("%d records seeded in %s", bs.records, time.Since(start).Round(time.Second))
+	t0 := time.Now()
+	total := 0
+	for _, p := range complianceEndpoints {
+		total += bs.get(b, p, bs.adminT)
+	}
+	b.Logf("first report (cold cache): %s, %d bytes", time.Since(t0).Round(time.Millisecond), total)
+	for _, d := range []string{"summary", "counts"} {
+		total = 0
+		for _, p := range complianceEndpoints {
+			total += bs.get(b, withDetail(p, d), bs.adminT)
+		}
+		b.Logf("detail=%s: the nine come to %d bytes", d, total)
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	b.Logf("heap with every case cached: %d MiB", ms.HeapAlloc>>20)
+	b.Run("all-endpoints-warm", func(b *testing.B) {
+		for b.Loop() {
+			for _, p := range complianceEndpoints {
+				bs.get(b, p, bs.adminT)
+			}
+		}
+	})
+	b.Run("all-endpoints-warm-parallel", func(b *testing.B) {
+		for b.Loop() {
+			bs.getAll(b, bs.adminT)
+		}
+	})
+	for _, d := range []string{"summary", "counts"} {
+		b.Run("all-endpoints-"+d+"-warm", func(b *testing.B) {
+			for b.Loop() {
+				for _, p := range complianceEndpoints {
+					bs.get(b, withDetail(p, d), bs.adminT)
+				}
+			}
+		})
+	}
+	b.Run("load-warm", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bs.srv.complianceInput(ctx, bs.admin, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("compute-only", func(b *testing.B) {
-		in, err := srv.complianceInput(ctx, actor, "")
+	b.Run("compute-all", func(b *testing.B) {
+		in, err := bs.srv.complianceInput(ctx, bs.admin, "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			compliance.FirstHomeVisits(in, compliance.Period{From: "2026-01-01", To: "2026-11-23"}, "2026-11-23")
-			compliance.Overdue(in, "2026-11-23")
+			computeAll(in)
+		}
+	})
+	b.Run("load-cold", func(b *testing.B) {
+		for b.Loop() {
+			bs.dropCache()
+			if _, err := bs.srv.complianceInput(ctx, bs.admin, ""); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
@@ -829,5 +1034,297 @@ func TestComplianceEnquiries(t *testing.T) {
 	evs, _ := e.srv.DB().AuditByAction(context.Background(), "view")
 	if len(evs) == 0 || !strings.Contains(string(evs[0].Detail), `"view":"compliance/enquiries"`) || !strings.Contains(string(evs[0].Detail), e.ashaCase) {
 		t.Errorf("audit = %+v", evs)
+	}
+}
+
+// seedMore adds records to seedCompliance's dataset with one call per
+// record; fields are the entity's struct.
+func seedMore(t *testing.T, e *env, add func(put func(entity, caseID string, v any) string)) {
+	t.Helper()
+	var recs []schema.Record
+	add(func(entity, caseID string, v any) string {
+		id := schema.NewID()
+		recs = append(recs, schema.Record{Entity: entity, ID: id, CaseID: caseID, Fields: schema.FieldsOf(v)})
+		return id
+	})
+	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// auditedView returns the view and cases of the latest audit event.
+func auditedView(t *testing.T, e *env) (string, []string) {
+	t.Helper()
+	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("audit: %v %d", err, len(evs))
+	}
+	var detail struct {
+		View  string   `json:"view"`
+		Cases []string `json:"cases"`
+	}
+	if err := json.Unmarshal(evs[0].Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	return detail.View, detail.Cases
+}
+
+func TestComplianceHouseholds(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	var child, lastDay string
+	seedMore(t, e, func(put func(string, string, any) string) {
+		put("household_member", d.onTime, schema.HouseholdMember{Relation: "partner", Residence: "lives_here", Name: "P",
+			AddedOn: "2026-09-01", ConfirmedOn: "2026-09-10"})
+		child = put("household_member", d.onTime, schema.HouseholdMember{Relation: "own_child", Residence: "lives_here", Name: "K",
+			AddedOn: "2026-09-15", ConfirmedOn: "2026-09-15", ChildVictimInOwnRight: "yes"})
+		u := e.users["asha"]
+		lastDay = put("visit", d.onTime, schema.Visit{OfficerID: u.ID, Type: "home_unannounced", Status: "signed", Outcome: "completed",
+			Location: "home", FaceToFace: true, StartedAt: "2026-10-31T18:00:00+00:00", PersonSeen: "yes", PartnerPresent: "yes",
+			PartnerSeenAlone: "yes", ChildrenPresent: "yes", Children: []schema.VisitChild{{MemberID: child, Present: "yes", Seen: "yes"}},
+			SignedAt: "2026-10-31T19:00:00+00:00", SignedBy: u.ID})
+	})
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.HouseholdsReport
+	e.getJSON(t, "/v1/compliance/households?from=2026-09-01&to=2026-10-31", sue, &rep)
+	f := rep.Totals
+	checkIDs(t, "cases", f.Cases, d.onTime, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly, d.beforePeriod)
+	checkIDs(t, "confirmed", f.Confirmed.Numerator, d.onTime)
+	checkIDs(t, "confirmed denominator", f.Confirmed.Denominator, d.onTime)
+	checkIDs(t, "not yet due", f.NotYetDue, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly, d.beforePeriod)
+	checkIDs(t, "victim in own right", f.VictimInOwnRight.Numerator, d.onTime)
+	checkIDs(t, "partner seen alone", f.PartnerSeenAlone.Numerator, d.onTime)
+	if !slices.Equal(f.ChildrenSeen.Numerator.VisitIDs, []string{lastDay}) || f.ChildrenSeen.Denominator.N != 1 || f.VisitsNoChildren.N != 3 ||
+		pct(f.ChildrenSeen.Percent) != "100" || pct(f.Confirmed.Percent) != "100" {
+		t.Errorf("children seen %+v, no children %d, confirmed %s", f.ChildrenSeen, f.VisitsNoChildren.N, pct(f.Confirmed.Percent))
+	}
+	if view, cases := auditedView(t, e); view != "compliance/households" || !slices.Equal(cases, f.Cases.CaseIDs) {
+		t.Errorf("audit %s %v", view, cases)
+	}
+	// Team B's supervisor sees only the case reassigned to carl.
+	bea := e.login("bea", "dev-bea").AccessToken
+	e.getJSON(t, "/v1/compliance/households?from=2026-09-01&to=2026-10-31", bea, &rep)
+	checkIDs(t, "team B", rep.Totals.Cases, d.reassigned)
+	if len(rep.Officers) != 1 || rep.Officers[0].ID != e.users["carl"].ID {
+		t.Errorf("team B officers %+v", rep.Officers)
+	}
+}
+
+func TestComplianceInterventions(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	var done, notSuitable, pending, waiting string
+	seedMore(t, e, func(put func(string, string, any) string) {
+		done = put("referral", d.onTime, schema.Referral{Need: "Building Better Relationships", IdentifiedOn: "2026-09-05", Decision: "refer",
+			Status: "completed", StatusOn: "2026-10-20"})
+		notSuitable = put("referral", d.late, schema.Referral{Need: "Building Better Relationships", IdentifiedOn: "2026-09-12",
+			Decision: "not_suitable", DecisionReason: "denies the offence"})
+		pending = put("referral", d.nonDA, schema.Referral{Need: "Accommodation", IdentifiedOn: "2026-10-31", Decision: "pending"})
+		waiting = put("referral", d.reassigned, schema.Referral{Need: "Building Better Relationships", IdentifiedOn: "2026-09-20",
+			Decision: "refer", Status: "awaiting_allocation", StatusOn: "2026-09-25"})
+		put("referral", d.onDueDay, schema.Referral{Need: "Accommodation", IdentifiedOn: "2026-11-02", Decision: "refer"}) // after as_of
+	})
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.InterventionsReport
+	e.getJSON(t, "/v1/compliance/interventions?from=2026-09-01&to=2026-10-31", sue, &rep)
+	f := rep.Totals
+	if !slices.Equal(f.Needed.IDs, sorted(done, notSuitable, pending)) || !slices.Equal(f.Completed.IDs, []string{done}) ||
+		!slices.Equal(f.AwaitingDecision.IDs, []string{pending}) || pct(f.ReferredShare.Percent) != "50" || pct(f.DeliveredShare.Percent) != "50" ||
+		pct(f.CompletedShare.Percent) != "100" {
+		t.Errorf("totals %+v", f)
+	}
+	if len(f.NotReferredReasons) != 1 || f.NotReferredReasons[0].ReferralID != notSuitable || f.NotReferredReasons[0].Reason != "denies the offence" {
+		t.Errorf("reasons %+v", f.NotReferredReasons)
+	}
+	if view, cases := auditedView(t, e); view != "compliance/interventions" || !slices.Equal(cases, sorted(d.onTime, d.late, d.nonDA)) {
+		t.Errorf("audit %s %v", view, cases)
+	}
+	root := e.login("root", "dev-root").AccessToken
+	e.getJSON(t, "/v1/compliance/interventions?from=2026-09-01&to=2026-10-31", root, &rep)
+	if rep.Totals.Needed.N != 4 || !slices.Equal(rep.Totals.Waiting.IDs, []string{waiting}) || len(rep.Teams) != 2 {
+		t.Errorf("admin %+v", rep.Totals.Needed)
+	}
+}
+
+func TestComplianceReviews(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	var overdue, inDate string
+	seedMore(t, e, func(put func(string, string, any) string) {
+		overdue = put("flag", d.onTime, schema.Flag{Type: "child_concerns", StartDate: "2026-09-01", NextReviewDate: "2026-10-01"})
+		inDate = put("flag", d.late, schema.Flag{Type: "marac", StartDate: "2026-09-10", LastReviewed: "2026-10-01", NextReviewDate: "2026-12-01"})
+	})
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.ReviewsReport
+	e.getJSON(t, "/v1/compliance/reviews?from=2026-09-01&to=2026-10-31", sue, &rep)
+	f := rep.Totals
+	if f.Cases.N != 11 || f.Flags.Items.N != 10 || f.DAFlags.NoDate.N != 8 || !slices.Equal(f.Flags.Overdue.IDs, []string{overdue}) ||
+		!slices.Equal(f.Flags.InDate.IDs, []string{inDate}) || !slices.Equal(f.Flags.ReviewedInPeriod.IDs, []string{inDate}) ||
+		pct(f.Flags.OnTime.Percent) != "50" || f.Flags.MaxDaysOverdue != 30 || f.RoSH.NoDate.N != 11 || pct(f.RoSH.OnTime.Percent) != "null" {
+		t.Errorf("totals: cases %d flags %+v rosh %+v", f.Cases.N, f.Flags, f.RoSH)
+	}
+	if view, _ := auditedView(t, e); view != "compliance/reviews" {
+		t.Errorf("audit %s", view)
+	}
+}
+
+func TestComplianceWorkload(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.WorkloadReport
+	e.getJSON(t, "/v1/compliance/workload?as_of=2026-10-31", sue, &rep)
+	f := rep.Totals
+	checkIDs(t, "caseload", f.Caseload, d.onTime, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly, d.nonDA, d.beforePeriod,
+		e.ashaCase, e.benCase)
+	checkIDs(t, "due", f.DueCases, d.notYetDue, d.onDueDay)
+	checkIDs(t, "overdue", f.OverdueCases, d.onTime, d.missed, d.phoneOnly, d.nonDA, d.beforePeriod, e.ashaCase, e.benCase)
+	if f.Due != 2 || f.ByWeek != [4]int{2, 0, 0, 0} || f.Overdue != 7 || rep.Until != "2026-11-27" {
+		t.Errorf("due %d by week %v overdue %d until %s", f.Due, f.ByWeek, f.Overdue, rep.Until)
+	}
+	var per []string
+	for _, o := range rep.Officers {
+		per = append(per, fmt.Sprintf("%s %d/%d", o.Name, o.F.Caseload.N, o.F.Due))
+	}
+	if !slices.Equal(per, []string{"asha 6/2", "ben 5/0"}) {
+		t.Errorf("officers %v", per)
+	}
+	if view, cases := auditedView(t, e); view != "compliance/workload" || len(cases) != 11 {
+		t.Errorf("audit %s %d", view, len(cases))
+	}
+}
+
+func TestComplianceExemptions(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var rep compliance.ExemptionsReport
+	e.getJSON(t, "/v1/compliance/exemptions?from=2026-09-01&to=2026-10-31", sue, &rep)
+	f := rep.Totals
+	if f.Due.Requirements != 11 || f.Exempted.Requirements != 1 || f.Met.Requirements != 3 || f.Missed.Requirements != 7 || pct(f.Percent) != "9.1" {
+		t.Errorf("due %d exempted %d met %d missed %d percent %s", f.Due.Requirements, f.Exempted.Requirements, f.Met.Requirements,
+			f.Missed.Requirements, pct(f.Percent))
+	}
+	checkIDs(t, "exempted", f.Exempted.Cases, d.exempted)
+	checkIDs(t, "safety not approved", f.SafetyNotApproved, d.exempted)
+	if len(f.Reasons) != 1 || f.Reasons[0].ApprovedBy != d.sue.ID || !strings.Contains(f.Reasons[0].Reason, d.exemptReason) {
+		t.Errorf("reasons %+v", f.Reasons)
+	}
+	if view, _ := auditedView(t, e); view != "compliance/exemptions" {
+		t.Errorf("audit %s", view)
+	}
+}
+
+// The cache of decoded records gives what decoding afresh gives, and
+// follows every change: a new visit, a reassignment.
+func TestComplianceCache(t *testing.T) {
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	ctx := context.Background()
+	root := serverdb.Actor{UserID: e.users["root"].ID, Role: schema.RoleAdmin}
+	check := func(when string) {
+		t.Helper()
+		got, err := e.srv.caseRecords(ctx, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := e.srv.DB().ListRaw(ctx, root, compliance.Entities)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := compliance.Group(recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		if len(got) != len(want) || !bytes.Equal(gj, wj) {
+			t.Errorf("%s: cached records differ from a fresh decode", when)
+		}
+	}
+	check("cold")
+	check("warm")
+	sue := e.login("sue", "dev-sue").AccessToken
+	path := "/v1/compliance/first-home-visits?from=2026-09-01&to=2026-10-31"
+	var rep compliance.FirstVisitReport
+	e.getJSON(t, path, sue, &rep)
+	checkIDs(t, "numerator before", rep.Totals.Numerator, d.onTime, d.onDueDay)
+	// A home visit to the missed case before its due date (09-30).
+	u := e.users["ben"]
+	seedMore(t, e, func(put func(string, string, any) string) {
+		put("visit", d.missed, schema.Visit{OfficerID: u.ID, Type: "home_announced", Status: "signed", Outcome: "completed", Location: "home",
+			FaceToFace: true, StartedAt: "2026-09-28T10:00:00+01:00", PersonSeen: "yes", PartnerPresent: "no_partner",
+			ChildrenPresent: "no_children", SignedAt: "2026-09-28T11:00:00+01:00", SignedBy: u.ID})
+	})
+	e.getJSON(t, path, sue, &rep)
+	checkIDs(t, "numerator after a visit", rep.Totals.Numerator, d.onTime, d.onDueDay, d.missed)
+	// The on-time case moves to team B: it leaves sue's figures.
+	if err := e.srv.DB().ReassignCase(ctx, e.admin, d.onTime, "carl"); err != nil {
+		t.Fatal(err)
+	}
+	e.getJSON(t, path, sue, &rep)
+	checkIDs(t, "numerator after reassignment", rep.Totals.Numerator, d.onDueDay, d.missed)
+	check("after changes")
+}
+
+// The admin's rules (Config.Policy) are the ones the measures use, and
+// their version is in every answer.
+func TestCompliancePolicyFromConfig(t *testing.T) {
+	rules := strings.Replace(string(policy.DefaultRules()), `"version": "`, `"version": "local-`, 1)
+	p, err := policy.Parse([]byte(rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Open(context.Background(), Config{DataDir: t.TempDir(), Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in, err := srv.complianceInput(context.Background(), serverdb.Actor{UserID: "x", Role: schema.RoleAdmin}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := compliance.Overdue(in, "2026-11-23"); !strings.HasPrefix(rep.RuleVersion, "local-") {
+		t.Errorf("rule_version %q, want the configured rules' version", rep.RuleVersion)
+	}
+}
+
+// detail=summary keeps the figures and drops the rows; the audit still
+// lists every case covered.
+func TestComplianceSummary(t *testing.T) {
+	e := newEnv(t)
+	seedCompliance(t, e)
+	sue := e.login("sue", "dev-sue").AccessToken
+	var full, sum compliance.ContactsReport
+	e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31", sue, &full)
+	e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31&detail=summary", sue, &sum)
+	if len(full.Cases) == 0 || len(sum.Cases) != 0 || len(sum.Visits) != 0 || sum.Cases == nil ||
+		!reflect.DeepEqual(full.Totals, sum.Totals) || !reflect.DeepEqual(full.Officers, sum.Officers) {
+		t.Errorf("summary: %d cases %d visits; totals equal %v", len(sum.Cases), len(sum.Visits), reflect.DeepEqual(full.Totals, sum.Totals))
+	}
+	if _, cases := auditedView(t, e); !slices.Equal(cases, full.Totals.Contacts.CaseIDs) {
+		t.Errorf("audit of the summary: %v", cases)
+	}
+	// detail=counts: the same counts, no ids behind them; the audit still
+	// names the cases.
+	var counts compliance.ContactsReport
+	r := e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31&detail=counts", sue, &counts)
+	if counts.Totals.Contacts.N != full.Totals.Contacts.N || counts.Totals.HomeShare.Numerator.N != full.Totals.HomeShare.Numerator.N ||
+		pct(counts.Totals.HomeShare.Percent) != pct(full.Totals.HomeShare.Percent) || counts.Totals.Contacts.VisitIDs != nil ||
+		counts.Officers[0].F.Completed.CaseIDs != nil || strings.Contains(string(r.body), full.Totals.Contacts.VisitIDs[0]) {
+		t.Errorf("counts: %+v", counts.Totals.Contacts)
+	}
+	if _, cases := auditedView(t, e); !slices.Equal(cases, full.Totals.Contacts.CaseIDs) {
+		t.Errorf("audit of the counts: %v", cases)
+	}
+	var iv compliance.InterventionsReport
+	r = e.getJSON(t, "/v1/compliance/interventions?detail=counts", sue, &iv)
+	if strings.Contains(string(r.body), `"case_ids":[`) || strings.Contains(string(r.body), `"ids":[`) {
+		t.Errorf("interventions counts still list ids: %s", r.body)
+	}
+	var wl compliance.WorkloadReport
+	e.getJSON(t, "/v1/compliance/workload?as_of=2026-10-31&detail=summary", sue, &wl)
+	if len(wl.Items) != 0 || wl.Totals.Due != 2 {
+		t.Errorf("workload summary: %d items, due %d", len(wl.Items), wl.Totals.Due)
 	}
 }

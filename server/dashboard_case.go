@@ -124,7 +124,7 @@ func (s *Server) dashCase(c *fiber.Ctx) error {
 	}
 	k := cf.recs.Case
 	path := dashPrefix + "/cases/" + id
-	pc := &panelCtx{F: f}
+	pc := &panelCtx{F: f, In: compliance.Input{Policy: s.cfg.Policy}}
 	tables := caseTables(pc, cf, f.Today)
 	if done, err := tablesOrCSV(c, f, path, "case-"+k.CRN, tables...); done {
 		if err == nil {
@@ -183,13 +183,13 @@ func caseTables(pc *panelCtx, cf *caseFile, today schema.Date) []*table {
 			txt(age), txt(label(victim)), txt(label(m.KnownToChildrensServices)), txt(label(m.ChildProtectionPlan)), txt(string(m.AddedOn)), txt(string(m.LeftOn))})
 	}
 	facts, safety := compliance.Facts(r, today)
-	reqs := &table{ID: "requirements", Caption: "Visits the policy requires (rules " + compliancePolicy.Version + ")", Empty: "The policy requires no visit yet.",
+	reqs := &table{ID: "requirements", Caption: "Visits the policy requires (rules " + pc.In.Policy.Version + ")", Empty: "The policy requires no visit yet.",
 		Columns: []column{{Key: "rule", Label: "Visit required"}, {Key: "trigger", Label: "Because of"}, {Key: "since", Label: "Since"},
 			{Key: "due", Label: "Due"}, {Key: "status", Label: "Status"}, {Key: "met", Label: "Met on"}, {Key: "overdue", Label: "Days overdue", Num: true},
 			{Key: "note", Label: "Reason or attempts"}}}
-	for _, q := range compliancePolicy.Requirements(facts, today) {
+	for _, q := range pc.In.Policy.Requirements(facts, today) {
 		name := q.RuleID
-		if rule, ok := compliancePolicy.Rule(q.RuleID); ok {
+		if rule, ok := pc.In.Policy.Rule(q.RuleID); ok {
 			name = rule.Name
 		}
 		if q.Recurrence > 0 {

@@ -212,7 +212,7 @@ func caseloadTable(pc *panelCtx) *table {
 			{Key: "overdue", Label: "Visits overdue", Num: true}, {Key: "last", Label: "Last contact"}}}
 	for _, cr := range pc.In.Cases {
 		facts, _ := compliance.Facts(cr, pc.F.AsOf)
-		reqs := compliancePolicy.Requirements(facts, pc.F.AsOf)
+		reqs := pc.In.Policy.Requirements(facts, pc.F.AsOf)
 		next := ""
 		if r, ok := policy.Next(reqs); ok {
 			next = string(r.DueOn)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,6 +33,10 @@ type Config struct {
 	Now        func() time.Time // the clock, injected by tests [time.Now]
 	AccessTTL  time.Duration    // access token lifetime [15m]
 	RefreshTTL time.Duration    // refresh token lifetime [30 days]
+	// Policy is the visit policy the compliance measures compute with
+	// [policy.Default()]: the admin's rules file (doorstep server --rules),
+	// parsed and checked with policy.Parse before the server opens.
+	Policy *policy.Policy
 }
 
 // DBFile is the database file's name inside Config.DataDir.
@@ -46,6 +51,7 @@ type Server struct {
 	secret  []byte
 	limiter *loginLimiter
 	dash    *dashboard // the supervisors' HTML dashboard (dashboard.go)
+	cases   caseCache  // decoded records for the compliance measures (compliance_cache.go)
 
 	mu sync.Mutex
 	ln net.Listener
@@ -72,6 +78,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = policy.Default()
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: create data folder: %w", err)

@@ -24,6 +24,7 @@ type deviceCmd struct {
 	action         string // "", login, sync, status
 
 	server, data, addr, logLevel string
+	rules                        string
 	interval, lockAfter          time.Duration
 	username, password           string
 	asJSON                       bool
@@ -55,6 +56,7 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API")
 		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background")
 		fs.DurationVar(&c.lockAfter, "lock-after", 5*time.Minute, "lock the officer's app after this long without use")
+		fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) the officer app computes due visits with; empty means the built-in defaults")
 	case "login":
 		fs.StringVar(&c.username, "username", "", "the officer's username")
 		fs.StringVar(&c.password, "password", "", "the password (or DOORSTEP_PASSWORD; asked on the terminal when empty)")
@@ -165,7 +167,11 @@ func orDash(s string) string {
 
 func (c *deviceCmd) runAgent(ctx context.Context) error {
 	log, _ := newLogger(c.stderr, c.logLevel)
-	c.api = localapi.New(c.agent, localapi.Config{Addr: c.addr, Logger: log, LockAfter: c.lockAfter})
+	rules, err := loadRules(c.rules, log)
+	if err != nil {
+		return err
+	}
+	c.api = localapi.New(c.agent, localapi.Config{Addr: c.addr, Logger: log, Policy: rules, LockAfter: c.lockAfter})
 	if err := c.api.Start(); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"doorstep/server"
 )
@@ -14,6 +15,7 @@ type serverCmd struct {
 	stdout, stderr io.Writer
 	addr, data     string
 	db, logLevel   string
+	rules          string
 	srv            *server.Server
 }
 
@@ -23,6 +25,7 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database and the token signing secret")
 	fs.StringVar(&c.db, "db", "", "database URL; empty means SQLite in the data folder")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures; empty means the built-in defaults")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -46,7 +49,11 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.srv, err = server.Open(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log})
+	rules, err := loadRules(c.rules, log)
+	if err != nil {
+		return err
+	}
+	c.srv, err = server.Open(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log, Policy: rules})
 	if err != nil {
 		return err
 	}
@@ -54,6 +61,19 @@ func (c *serverCmd) Run(ctx context.Context) error {
 		return err
 	}
 	log.Info("server listening", "url", c.srv.URL(), "data", c.data)
+	go func() {
+		// Decode every case's records once, so the supervisors' first
+		// dashboard is as quick as the next (docs/performance.md).
+		start := time.Now()
+		n, err := c.srv.WarmCompliance(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("compliance cache not warmed; the first report reads the records itself", "err", err)
+			}
+			return
+		}
+		log.Info("compliance cache warm", "cases", n, "took", time.Since(start).Round(time.Millisecond))
+	}()
 	<-ctx.Done()
 	log.Info("server stopping")
 	return nil

@@ -45,13 +45,37 @@ func (x *VisitIDs) finish() {
 	if x.VisitIDs == nil {
 		x.VisitIDs = []string{}
 	}
-	if x.CaseIDs == nil {
-		x.CaseIDs = []string{}
+	// Contacts counts visits in id order, so the visit ids come sorted
+	// (checking is cheaper than sorting hundreds of thousands again).
+	if !slices.IsSorted(x.VisitIDs) {
+		slices.Sort(x.VisitIDs)
 	}
-	slices.Sort(x.VisitIDs)
-	slices.Sort(x.CaseIDs)
-	x.CaseIDs = slices.Compact(x.CaseIDs)
+	x.CaseIDs = uniqueSorted(x.CaseIDs)
 	x.N = len(x.VisitIDs)
+}
+
+// uniqueSorted returns the distinct ids, sorted, never nil. A long list
+// of few distinct ids (a case per visit) is deduplicated before sorting.
+func uniqueSorted(ids []string) []string {
+	switch {
+	case ids == nil:
+		return []string{}
+	case slices.IsSorted(ids):
+		return slices.Compact(ids)
+	case len(ids) < 64:
+		slices.Sort(ids)
+		return slices.Compact(ids)
+	}
+	seen := make(map[string]struct{}, len(ids)/4)
+	out := ids[:0]
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Share is a proportion of visits: its numerator, its denominator and the
@@ -289,10 +313,19 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 	rep := &ContactsReport{Measure: "contacts", Period: period, AsOf: asOf, OfficerID: in.OfficerID,
 		Cases: []ContactCase{}, Visits: []ContactVisit{}}
 	g := newGroups[ContactFigures]()
-	for _, cr := range in.cases() {
-		c := cr.Case
-		var row *ContactCase
-		for _, v := range cr.Visits {
+	// The contacts, counted in visit id order so that every list of visit
+	// ids is built sorted.
+	type contact struct {
+		c   *schema.Case
+		v   *schema.Visit
+		day schema.Date
+	}
+	var contacts []contact
+	cases := in.cases()
+	for i := range cases {
+		cr := &cases[i]
+		for j := range cr.Visits {
+			v := &cr.Visits[j]
 			if v.Status != "signed" || v.SignedAt == "" {
 				continue
 			}
@@ -300,25 +333,34 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 			if !ok || !period.Contains(day) || day > asOf {
 				continue
 			}
-			channel, place := ContactChannel(v)
-			if row == nil {
-				rep.Cases = append(rep.Cases, ContactCase{CaseID: c.ID, CRN: c.CRN, OfficerID: c.OfficerID,
-					OfficerName: in.Officers[c.OfficerID], TeamID: c.TeamID, TeamName: in.Teams[c.TeamID]})
-				row = &rep.Cases[len(rep.Cases)-1]
-			}
-			cv := ContactVisit{VisitID: v.ID, CaseID: c.ID, CRN: c.CRN, OfficerID: v.OfficerID, OfficerName: in.Officers[v.OfficerID],
-				Day: day, Type: v.Type, Location: v.Location, FaceToFace: v.FaceToFace, Channel: channel, Outcome: v.Outcome,
-				OutcomeReason: v.OutcomeReason}
-			if channel == ChannelElsewhere {
-				cv.PlaceType, cv.ElsewhereReason = place, v.ElsewhereReason
-			}
-			rep.Visits = append(rep.Visits, cv)
-			rep.Totals.count(v, channel, place)
-			row.F.count(v, channel, place)
-			team, officer := g.of(in, c)
-			team.count(v, channel, place)
-			officer.count(v, channel, place)
+			contacts = append(contacts, contact{c: &cr.Case, v: v, day: day})
 		}
+	}
+	slices.SortFunc(contacts, func(a, b contact) int { return cmp.Compare(a.v.ID, b.v.ID) })
+	rows := map[string]int{}
+	for _, ct := range contacts {
+		c, v, day := *ct.c, *ct.v, ct.day
+		channel, place := ContactChannel(v)
+		i, ok := rows[c.ID]
+		if !ok {
+			i = len(rep.Cases)
+			rows[c.ID] = i
+			rep.Cases = append(rep.Cases, ContactCase{CaseID: c.ID, CRN: c.CRN, OfficerID: c.OfficerID,
+				OfficerName: in.Officers[c.OfficerID], TeamID: c.TeamID, TeamName: in.Teams[c.TeamID]})
+		}
+		row := &rep.Cases[i]
+		cv := ContactVisit{VisitID: v.ID, CaseID: c.ID, CRN: c.CRN, OfficerID: v.OfficerID, OfficerName: in.Officers[v.OfficerID],
+			Day: day, Type: v.Type, Location: v.Location, FaceToFace: v.FaceToFace, Channel: channel, Outcome: v.Outcome,
+			OutcomeReason: v.OutcomeReason}
+		if channel == ChannelElsewhere {
+			cv.PlaceType, cv.ElsewhereReason = place, v.ElsewhereReason
+		}
+		rep.Visits = append(rep.Visits, cv)
+		rep.Totals.count(v, channel, place)
+		row.F.count(v, channel, place)
+		team, officer := g.of(in, c)
+		team.count(v, channel, place)
+		officer.count(v, channel, place)
 	}
 	rep.Totals.finish()
 	for i := range rep.Cases {

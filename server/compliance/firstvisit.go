@@ -167,9 +167,8 @@ func FirstHomeVisits(in Input, period Period, asOf schema.Date) *FirstVisitRepor
 		if !period.Contains(start) || start > asOf {
 			continue
 		}
-		facts, safety := Facts(cr, asOf)
 		var first *policy.Requirement
-		reqs := p.Requirements(facts, asOf)
+		reqs, safety := cr.requirements(p, asOf)
 		for i, r := range reqs {
 			if r.Trigger == policy.TriggerSupervisionStart && r.Recurrence == 0 {
 				first = &reqs[i]

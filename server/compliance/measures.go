@@ -52,11 +52,7 @@ type IDs struct {
 func (x *IDs) add(id string) { x.N++; x.CaseIDs = append(x.CaseIDs, id) }
 
 func (x *IDs) finish() {
-	if x.CaseIDs == nil {
-		x.CaseIDs = []string{}
-	}
-	slices.Sort(x.CaseIDs)
-	x.CaseIDs = slices.Compact(x.CaseIDs)
+	x.CaseIDs = uniqueSorted(x.CaseIDs)
 	x.N = len(x.CaseIDs)
 }
 

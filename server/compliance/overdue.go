@@ -75,8 +75,8 @@ func Overdue(in Input, asOf schema.Date) *OverdueReport {
 	g := newGroups[OverdueFigures]()
 	for _, cr := range in.cases() {
 		c := cr.Case
-		facts, _ := Facts(cr, asOf)
-		od := policy.Overdue(p.Requirements(facts, asOf))
+		reqs, _ := cr.requirements(p, asOf)
+		od := policy.Overdue(reqs)
 		if len(od) == 0 {
 			continue
 		}

@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 )
 
 // Period is a closed range of days: From and To both belong to it.
@@ -34,10 +36,48 @@ type CaseRecords struct {
 	Visits            []schema.Visit
 	Enquiries         []schema.Enquiry
 	SafetyAssessments []schema.SafetyAssessment
+	Referrals         []schema.Referral
+
+	// memo keeps the case's requirements for the last (policy, as_of)
+	// asked, so the measures of one report compute them once (Group sets
+	// it; without it every measure computes its own).
+	memo *memo
+}
+
+type memo struct {
+	mu     sync.Mutex
+	p      *policy.Policy
+	asOf   schema.Date
+	reqs   []policy.Requirement
+	safety *SafetyDecision
+}
+
+// requirements returns the case's requirements as the policy computes them
+// on asOf (from Facts), and the safety decision shown beside them. The
+// slice is shared: callers only read it.
+func (cr CaseRecords) requirements(p *policy.Policy, asOf schema.Date) ([]policy.Requirement, *SafetyDecision) {
+	m := cr.memo
+	if m != nil {
+		m.mu.Lock()
+		if m.p == p && m.asOf == asOf {
+			reqs, safety := m.reqs, m.safety
+			m.mu.Unlock()
+			return reqs, safety
+		}
+		m.mu.Unlock()
+	}
+	facts, safety := Facts(cr, asOf)
+	reqs := p.Requirements(facts, asOf)
+	if m != nil {
+		m.mu.Lock()
+		m.p, m.asOf, m.reqs, m.safety = p, asOf, reqs, safety
+		m.mu.Unlock()
+	}
+	return reqs, safety
 }
 
 // Entities are the entities Group reads; the server lists each of them.
-var Entities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment"}
+var Entities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment", "referral"}
 
 // Group decodes records (of any of Entities, in any order; others are
 // ignored) into one CaseRecords per case, ordered by CRN then id. Each
@@ -54,7 +94,7 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 		if err := r.Decode(&c); err != nil {
 			return nil, err
 		}
-		byCase[r.ID] = &CaseRecords{Case: c}
+		byCase[r.ID] = &CaseRecords{Case: c, memo: &memo{}}
 	}
 	type amendment struct {
 		at      time.Time
@@ -86,6 +126,10 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 			var v schema.SafetyAssessment
 			err = r.Decode(&v)
 			cr.SafetyAssessments = append(cr.SafetyAssessments, v)
+		case "referral":
+			var v schema.Referral
+			err = r.Decode(&v)
+			cr.Referrals = append(cr.Referrals, v)
 		case "visit":
 			visits = append(visits, r)
 		case "amendment":
