@@ -1,0 +1,95 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"doorstep/schema"
+	"doorstep/schema/synth"
+	"doorstep/server/compliance"
+)
+
+// The panels of measures 5 to 8 and of the exemptions show the JSON API's
+// figures, and their tables the API's rows, for a synthetic team (invented
+// people, with households, referrals, flags and exemptions) seen by its
+// supervisor.
+func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
+	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 10, HistoryDays: 200, Seed: 5})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, srv: srv, url: srv.URL(), users: map[string]schema.User{sup.Username: sup}}
+	b := e.signedIn(t, sup.Username)
+	tok := e.login(sup.Username, "dev-sup").AccessToken
+	const q = "from=2026-06-01&to=2026-11-23"
+	share := func(num, den int, p *float64) string {
+		if p == nil {
+			return fmt.Sprintf("–</span> <span class=\"figure-text\">%d of %d", num, den)
+		}
+		return fmt.Sprintf("%.1f%%</span> <span class=\"figure-text\">%d of %d", *p, num, den)
+	}
+	count := func(n int) string { return fmt.Sprintf(`<span class="big">%d</span>`, n) }
+	var hh compliance.HouseholdsReport
+	e.getJSON(t, "/v1/compliance/households?"+q, tok, &hh)
+	var iv compliance.InterventionsReport
+	e.getJSON(t, "/v1/compliance/interventions?"+q, tok, &iv)
+	var rv compliance.ReviewsReport
+	e.getJSON(t, "/v1/compliance/reviews?"+q, tok, &rv)
+	var wl compliance.WorkloadReport
+	e.getJSON(t, "/v1/compliance/workload?as_of=2026-11-23", tok, &wl)
+	var ex compliance.ExemptionsReport
+	e.getJSON(t, "/v1/compliance/exemptions?"+q, tok, &ex)
+	h, i, r, x := hh.Totals, iv.Totals, rv.Totals, ex.Totals
+	for _, c := range []struct {
+		slug  string
+		want  []string
+		rows  int
+		check int // a figure that must not be 0, so the comparison means something
+	}{
+		{"households", []string{share(h.Confirmed.Numerator.N, h.Confirmed.Denominator.N, h.Confirmed.Percent),
+			share(h.ChildrenSeen.Numerator.N, h.ChildrenSeen.Denominator.N, h.ChildrenSeen.Percent),
+			share(h.PartnerSeenAlone.Numerator.N, h.PartnerSeenAlone.Denominator.N, h.PartnerSeenAlone.Percent)}, len(hh.Cases), h.Cases.N},
+		{"interventions", []string{share(i.ReferredShare.Numerator.N, i.ReferredShare.Denominator.N, i.ReferredShare.Percent),
+			share(i.CompletedShare.Numerator.N, i.CompletedShare.Denominator.N, i.CompletedShare.Percent)}, len(iv.Items), i.Needed.N},
+		{"reviews", []string{share(r.Flags.OnTime.Numerator.N, r.Flags.OnTime.Denominator.N, r.Flags.OnTime.Percent),
+			share(r.RoSH.OnTime.Numerator.N, r.RoSH.OnTime.Denominator.N, r.RoSH.OnTime.Percent)}, len(rv.Items), r.Flags.Items.N},
+		{"workload", []string{count(wl.Totals.Due), count(wl.Totals.Overdue)}, len(wl.Items), wl.Totals.Caseload.N},
+		{"exemptions", []string{share(x.Exempted.Requirements, x.Due.Requirements, x.Percent)}, len(x.Reasons), x.Due.Requirements},
+	} {
+		t.Run(c.slug, func(t *testing.T) {
+			if c.check == 0 {
+				t.Fatalf("the synthetic team gives %s nothing to show", c.slug)
+			}
+			path := "/dashboard/measures/" + c.slug + "?" + q
+			if c.slug == "workload" {
+				path = "/dashboard/measures/workload?from=2026-08-26&to=2026-11-23"
+			}
+			p := b.get(path)
+			mustStatus(t, c.slug, p, 200)
+			for _, w := range c.want {
+				if !strings.Contains(p.body, w) {
+					t.Errorf("%s page lacks %q", c.slug, w)
+				}
+			}
+			if n := strings.Count(p.body, `<svg class="chart"`); n != 2 {
+				t.Errorf("%s page has %d charts, want 2", c.slug, n)
+			}
+			csvPath := strings.Replace(path, "?", ".csv?", 1)
+			if rows := b.csv(csvPath); len(rows)-1 != c.rows {
+				t.Errorf("%s CSV has %d rows, the API %d", c.slug, len(rows)-1, c.rows)
+			}
+		})
+	}
+	// The overview has every card, and a column each in the officers table.
+	p := b.get("/dashboard/?" + q)
+	for _, slug := range []string{"households", "interventions", "reviews", "workload", "freshness", "exemptions"} {
+		if !strings.Contains(p.body, `id="m-`+slug+`"`) {
+			t.Errorf("overview lacks the %s card", slug)
+		}
+	}
+	if rows := b.csv("/dashboard/.csv?table=officers&" + q); len(rows) < 2 || len(rows[0]) != 2+len(panels) {
+		t.Errorf("officers CSV header %v, want a column per panel (%d)", rows[0], len(panels))
+	}
+	mustStatus(t, "print", b.get("/dashboard/print?"+q), 200)
+}

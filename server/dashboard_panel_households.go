@@ -1,0 +1,73 @@
+package server
+
+import (
+	"fmt"
+
+	"doorstep/server/compliance"
+)
+
+// Measure 5 on the dashboard: households recorded, children seen, partner
+// seen alone, in the open domestic-abuse cases. The headline figures are
+// the three shares; the weekly trend and the bars are the home visits at
+// which every child was seen or a reason given.
+func init() {
+	registerPanel(&panel{Order: 5, Slug: "households", Title: "Households, children and partners",
+		About: fmt.Sprintf("Open domestic-abuse cases: household confirmed in the last %d months; home visits where every child was seen (or a reason given); partner seen alone in the period.", compliance.HouseholdConfirmMonths),
+		Build: buildHouseholds})
+}
+
+func buildHouseholds(pc *panelCtx) *panelView {
+	rep := compliance.Households(pc.In, pc.F.period(), pc.F.AsOf)
+	t := rep.Totals
+	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
+		Figures: []figure{
+			{Label: "households confirmed", Num: t.Confirmed.Numerator.N, Den: t.Confirmed.Denominator.N, Percent: t.Confirmed.Percent},
+			{Label: "home visits with every child seen or a reason", Num: t.ChildrenSeen.Numerator.N, Den: t.ChildrenSeen.Denominator.N, Percent: t.ChildrenSeen.Percent},
+			{Label: "partners seen alone", Num: t.PartnerSeenAlone.Numerator.N, Den: t.PartnerSeenAlone.Denominator.N, Percent: t.PartnerSeenAlone.Percent},
+		},
+		Apart: []apart{{"household not confirmed", t.NotConfirmed.N}, {"household not recorded", t.NotRecorded.N},
+			{"not yet due", t.NotYetDue.N}, {"visits with a child unaccounted for", t.ChildrenUnaccounted.N},
+			{"visits that found a child not on the record", t.ChildNotOnRecord.N}, {"partner seen, never alone", t.PartnerSeenNotAlone.N},
+			{"partner not seen", t.PartnerNotSeen.N}, {"no partner", t.NoPartner.N}},
+		TrendTitle: "Percent of home visits with every child seen or a reason given, by week",
+		BarsTitle:  "Percent of home visits with every child seen or a reason given, by officer",
+		ByOfficer:  map[string]cell{},
+	}
+	if pc.Weekly {
+		for _, w := range pc.F.weeks() {
+			s := compliance.Households(pc.In, w, pc.F.AsOf).Totals.ChildrenSeen
+			v.Trend = append(v.Trend, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+		}
+	}
+	for _, o := range rep.Officers {
+		s := o.F.ChildrenSeen
+		v.Officers = append(v.Officers, share(o.Name, s.Numerator.N, s.Denominator.N, s.Percent))
+		v.ByOfficer[o.ID] = shareCell(s.Numerator.N, s.Denominator.N, s.Percent)
+	}
+	tb := &table{ID: "households", Caption: "Open domestic-abuse cases", Empty: "No open domestic-abuse case passes the filters.",
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "household", Label: "Household"},
+			{Key: "members", Label: "Members", Num: true}, {Key: "confirmed", Label: "Confirmed on"}, {Key: "children", Label: "Children", Num: true},
+			{Key: "victim", Label: "A child a victim in their own right"}, {Key: "partner", Label: "Partner"}, {Key: "alone", Label: "Partner seen alone on"},
+			{Key: "visits", Label: "Home visits in the period", Num: true}, {Key: "unaccounted", Label: "Visits with a child unaccounted for", Num: true}}}
+	for _, c := range rep.Cases {
+		un := 0
+		for _, hv := range c.Visits {
+			if hv.Children == compliance.ChildrenUnaccounted {
+				un++
+			}
+		}
+		hh := txt(label(c.Household))
+		if c.Household != compliance.HouseholdConfirmed && c.Household != compliance.HouseholdNotYetDue {
+			hh.Mark = "bad"
+		}
+		uc := num(un)
+		if un > 0 {
+			uc.Mark = "bad"
+		}
+		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)), hh,
+			num(c.Members), txt(string(c.ConfirmedOn)), num(c.Children), txt(label(c.VictimInOwnRight)), txt(label(c.Partner)),
+			txt(string(c.PartnerSeenOn)), num(len(c.Visits)), uc})
+	}
+	v.Table = tb
+	return v
+}

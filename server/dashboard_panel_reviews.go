@@ -1,0 +1,67 @@
+package server
+
+import (
+	"fmt"
+
+	"doorstep/server/compliance"
+)
+
+// Measure 7 on the dashboard: flags and RoSH assessments reviewed by
+// their due date. The headline is the share in date of those that were
+// due (in date, or overdue); the weekly trend is the flags' share as each
+// week ended.
+func init() {
+	registerPanel(&panel{Order: 7, Slug: "reviews", Title: "Flags and risk reviewed on time",
+		About: fmt.Sprintf("Live flags and each case's RoSH assessment (due for review every %d months): in date on the as-of day, of those whose review had come due.", compliance.RoSHReviewMonths),
+		Build: buildReviews})
+}
+
+func buildReviews(pc *panelCtx) *panelView {
+	rep := compliance.Reviews(pc.In, pc.F.period(), pc.F.AsOf)
+	t := rep.Totals
+	fig := func(lbl string, s compliance.RecordShare) figure {
+		return figure{Label: lbl, Num: s.Numerator.N, Den: s.Denominator.N, Percent: s.Percent}
+	}
+	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
+		Figures: []figure{fig("flags in date", t.Flags.OnTime), fig("domestic-abuse flags in date", t.DAFlags.OnTime), fig("RoSH in date", t.RoSH.OnTime)},
+		Apart: []apart{{"flags overdue", t.Flags.Overdue.N}, {"RoSH overdue", t.RoSH.Overdue.N},
+			{"flags with no review date", t.Flags.NoDate.N}, {"RoSH with no date", t.RoSH.NoDate.N},
+			{"not yet due", t.Flags.NotYetDue.N + t.RoSH.NotYetDue.N}, {"changed after the as-of day", t.Flags.AfterAsOf.N + t.RoSH.AfterAsOf.N},
+			{"most days overdue", max(t.Flags.MaxDaysOverdue, t.RoSH.MaxDaysOverdue)}},
+		TrendTitle: "Percent of flags in date at the end of each week",
+		BarsTitle:  "Percent of flags in date, by officer",
+		ByOfficer:  map[string]cell{},
+	}
+	if pc.Weekly {
+		for _, w := range pc.F.weeks() {
+			s := compliance.Reviews(pc.In, w, w.To).Totals.Flags.OnTime
+			v.Trend = append(v.Trend, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+		}
+	}
+	for _, o := range rep.Officers {
+		s := o.F.Flags.OnTime
+		v.Officers = append(v.Officers, share(o.Name, s.Numerator.N, s.Denominator.N, s.Percent))
+		v.ByOfficer[o.ID] = shareCell(s.Numerator.N, s.Denominator.N, s.Percent)
+	}
+	tb := &table{ID: "reviews", Caption: "Flags and RoSH assessments", Empty: "No flag or RoSH assessment passes the filters.",
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "what", Label: "Flag or RoSH"},
+			{Key: "since", Label: "Since"}, {Key: "last", Label: "Last reviewed"}, {Key: "due", Label: "Review due"},
+			{Key: "status", Label: "Status"}, {Key: "days", Label: "Days overdue", Num: true}}}
+	for _, it := range rep.Items {
+		what := label(it.Kind)
+		if it.Kind == "rosh" {
+			what = "RoSH"
+		}
+		if it.Level != "" {
+			what += " (" + label(it.Level) + ")"
+		}
+		st := txt(label(it.Status))
+		if it.Status == compliance.ReviewOverdue {
+			st.Mark = "bad"
+		}
+		tb.Rows = append(tb.Rows, []cell{link(it.CRN, pc.caseHref(it.CaseID)), link(it.OfficerName, pc.officerHref(it.OfficerID)),
+			txt(what), txt(string(it.StartDate)), txt(string(it.LastReviewed)), txt(string(it.DueOn)), st, num(it.DaysOverdue)})
+	}
+	v.Table = tb
+	return v
+}
