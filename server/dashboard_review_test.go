@@ -136,13 +136,22 @@ func TestDashboardReviewQueue(t *testing.T) {
 	if strings.Contains(p.body, e.ashaConflict) {
 		t.Errorf("sam's queue shows team A's conflict")
 	}
+	// An admin's team filter keeps that team's items.
+	root := e.signedIn(t, "root")
+	p = root.get("/dashboard/review?team=" + e.teamB.ID)
+	mustContain(t, "admin's team B", p.body, e.carlConflict, e.carlSetAside)
+	if strings.Contains(p.body, e.ashaConflict) || strings.Contains(p.body, e.ashaSetAside) {
+		t.Errorf("the admin's team B queue shows team A's items")
+	}
 	audrey := e.signedIn(t, "audrey")
 	p = audrey.get("/dashboard/review")
 	mustContain(t, "auditor's queue", p.body, e.ashaConflict, e.carlConflict, "You can see the queue but not decide")
-	p = audrey.get("/dashboard/review/conflicts/" + e.ashaConflict)
-	mustStatus(t, "auditor's item", p, 200)
-	if strings.Contains(p.body, `name="decision"`) {
-		t.Errorf("the auditor is offered the decision form")
+	for _, path := range []string{"/dashboard/review/conflicts/" + e.ashaConflict, "/dashboard/visits/" + e.visit, "/dashboard/cases/" + e.ashaCase} {
+		p = audrey.get(path)
+		mustStatus(t, "auditor's "+path, p, 200)
+		if strings.Contains(p.body, `name="decision"`) {
+			t.Errorf("the auditor is offered a decision form on %s", path)
+		}
 	}
 }
 
@@ -340,7 +349,20 @@ func TestDashboardReviewItemViewsAudited(t *testing.T) {
 			t.Errorf("view %d = %v, want %s", i, evs[i]["view"], w)
 		}
 	}
+	// A visit not signed has no review.
+	draft := schema.NewID()
+	if err := e.srv.DB().Seed(context.Background(), e.admin, []schema.Record{{Entity: "visit", ID: draft, CaseID: e.ashaCase,
+		Fields: schema.FieldsOf(schema.Visit{OfficerID: e.users["asha"].ID, PlannedType: "office", Status: "planned"})}}); err != nil {
+		t.Fatal(err)
+	}
+	if p := sue.get("/dashboard/visits/" + draft); strings.Contains(p.body, `name="decision"`) {
+		t.Errorf("a planned visit's page offers a review")
+	}
 	c := e.counts()
+	mustStatus(t, "a planned visit", sue.get("/dashboard/review/visits/"+draft), 404)
+	// The store refuses it; a visit not signed has no review page to show
+	// the error on, so the answer is the not-found page.
+	mustStatus(t, "review a planned visit", sue.decide("/dashboard/review/visits/"+draft, "decision", "approved"), 404)
 	mustStatus(t, "unknown kind", sue.get("/dashboard/review/cases/"+e.ashaCase), 404)
 	mustStatus(t, "unknown id", sue.get("/dashboard/review/visits/"+schema.NewID()), 404)
 	if e.counts() != c {
