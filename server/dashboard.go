@@ -41,6 +41,7 @@ type dashboard struct {
 	pages    map[string]*template.Template
 	static   map[string][]byte
 	sessions *dashSessions
+	counts   reviewCounts // the menu's review count (dashboard_review.go)
 }
 
 func newDashboard() *dashboard {
@@ -151,7 +152,7 @@ func (s *Server) dashRender(c *fiber.Ctx, status int, name string, v dashView) e
 	}
 	if sess := dashSessionOf(c); sess != nil {
 		v.User, v.CSRF = &sess.user, sess.csrf
-		n, err := s.db.ReviewCount(c.UserContext(), sess.actor())
+		n, err := s.reviewCount(c, sess.actor())
 		if err != nil { // the menu goes without its count; the page is still shown
 			s.log.Error("dashboard: count the review queue", "err", err)
 			n = -1

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -723,6 +724,47 @@ func (s *Server) decide(c *fiber.Ctx, actor serverdb.Actor, kind, id, decision, 
 		}
 		return what + " reviewed: " + label(decision) + ".", nil
 	}
+}
+
+// reviewCounts keeps the records part of each scope's review count with
+// the store's change number it was read at (serverdb.ReviewCountRecords
+// changes only with the records): the menu shows the count on every page.
+// The set-aside part is counted each time (a decision on one writes no
+// record). With several writers a change numbered lower than MaxSeq can
+// commit after it was read (PostgreSQL); the menu's count then lags until
+// the next change, as the records cache's scope answer does; the queue's
+// page always reads afresh.
+type reviewCounts struct {
+	mu sync.Mutex
+	m  map[string][2]int64 // scope → seq, count
+}
+
+func (s *Server) reviewCount(c *fiber.Ctx, actor serverdb.Actor) (int, error) {
+	ctx := c.UserContext()
+	rc := &s.dash.counts
+	seq, err := s.db.MaxSeq(ctx)
+	if err != nil {
+		return 0, err
+	}
+	key := scopeKey(actor)
+	rc.mu.Lock()
+	e, ok := rc.m[key]
+	rc.mu.Unlock()
+	if !ok || e[0] != seq {
+		n, err := s.db.ReviewCountRecords(ctx, actor)
+		if err != nil {
+			return 0, err
+		}
+		e = [2]int64{seq, int64(n)}
+		rc.mu.Lock()
+		if rc.m == nil {
+			rc.m = map[string][2]int64{}
+		}
+		rc.m[key] = e
+		rc.mu.Unlock()
+	}
+	sa, err := s.db.ReviewCountSetAside(ctx, actor)
+	return int(e[1]) + sa, err
 }
 
 // takeFlash reads and clears the flash cookie.

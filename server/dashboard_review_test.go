@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -476,5 +477,38 @@ func TestDashboardReviewPageRows(t *testing.T) {
 	}
 	if rows := sue.csv("/dashboard/review.csv?table=visits-review"); len(rows) != 4 {
 		t.Errorf("CSV has %d rows, want a header and 3", len(rows))
+	}
+}
+
+// The menu's count follows every change: a decision that writes no record
+// (a set-aside change dismissed), one that does, and a new conflict pushed
+// by a tablet.
+func TestDashboardReviewMenuCount(t *testing.T) {
+	e := newDashReviewEnv(t)
+	sue := e.signedIn(t, "sue")
+	countRE := regexp.MustCompile(`id="queue-count">(\d+)<`)
+	menu := func() string {
+		t.Helper()
+		m := countRE.FindStringSubmatch(sue.get("/dashboard/overdue").body)
+		if m == nil {
+			t.Fatal("no count in the menu")
+		}
+		return m[1]
+	}
+	if n := menu(); n != "4" {
+		t.Fatalf("count %s, want 4", n)
+	}
+	mustStatus(t, "dismiss", sue.decide("/dashboard/review/set-aside/"+e.ashaSetAside, "decision", "dismissed", "reason", "wrong case"), 303)
+	if n := menu(); n != "3" {
+		t.Errorf("after a dismissal: %s, want 3", n)
+	}
+	mustStatus(t, "approve", sue.decide("/dashboard/review/assessments/"+e.assessment, "decision", "approved"), 303)
+	if n := menu(); n != "2" {
+		t.Errorf("after an approval: %s, want 2", n)
+	}
+	e.tokens["ben"] = e.login("ben", "dev-ben").AccessToken
+	e.makeConflict("ben", e.benCase)
+	if n := menu(); n != "3" {
+		t.Errorf("after a new conflict: %s, want 3", n)
 	}
 }

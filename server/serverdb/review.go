@@ -914,8 +914,37 @@ func rawFields(kv ...any) map[string]json.RawMessage {
 
 // ReviewCount returns how many items ReviewQueue would list for actor with
 // no filter, reading less: the dashboard shows it in its menu on every
-// page. It does not audit (it names no case).
+// page. It is ReviewCountRecords (which changes only with the records, so
+// a caller may keep it while MaxSeq stands still) plus ReviewCountSetAside.
+// It does not audit (it names no case).
 func (db *DB) ReviewCount(ctx context.Context, actor Actor) (int, error) {
+	n, err := db.ReviewCountRecords(ctx, actor)
+	if err != nil {
+		return 0, err
+	}
+	sa, err := db.ReviewCountSetAside(ctx, actor)
+	return n + sa, err
+}
+
+// ReviewCountSetAside counts the undecided set-aside mutations in actor's
+// scope (the queue's set_aside list).
+func (db *DB) ReviewCountSetAside(ctx context.Context, actor Actor) (int, error) {
+	if err := requireQueueReader(actor); err != nil {
+		return 0, err
+	}
+	cond, args := setAsideScope(actor)
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
+		WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND `+cond, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count set-aside mutations: %w", err)
+	}
+	return n, nil
+}
+
+// ReviewCountRecords counts the queue's items that are records: open
+// conflicts, signed visits with no oversight, safety assessments with no
+// decision, in actor's scope.
+func (db *DB) ReviewCountRecords(ctx context.Context, actor Actor) (int, error) {
 	if err := requireQueueReader(actor); err != nil {
 		return 0, err
 	}
@@ -960,13 +989,6 @@ func (db *DB) ReviewCount(ctx context.Context, actor Actor) (int, error) {
 				n++
 			}
 		}
-		sacond, saargs := setAsideScope(actor)
-		var sa int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
-			WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND `+sacond, saargs...).Scan(&sa); err != nil {
-			return fmt.Errorf("count set-aside mutations: %w", err)
-		}
-		n += sa
 		reviewed, err := oversightSubjects(ctx, tx, actor)
 		if err != nil {
 			return err
