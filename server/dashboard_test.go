@@ -618,6 +618,7 @@ func BenchmarkDashboardRender(b *testing.B) {
 	for _, c := range []struct{ name, path string }{
 		{"overview", "/dashboard/"},
 		{"measure", "/dashboard/measures/first-home-visits"},
+		{"measure5", "/dashboard/measures/households"},
 		{"overdue", "/dashboard/overdue"},
 		{"freshness", "/dashboard/measures/freshness"},
 		{"review", "/dashboard/review"},
