@@ -22,8 +22,8 @@ import (
 // team's safety assessments with no decision. The supervisor opens the
 // queue from the menu, sends the conflict's form without a decision (the
 // error is next to the field, nothing is recorded), resolves it, then
-// approves a safety assessment; each leaves the queue and the menu's count
-// goes down. Screenshots at both tablet sizes go to artifacts/supervisor/
+// approves a safety assessment, and notes a signed visit from the visit's
+// own page; each leaves the queue and the menu's count goes down. Screenshots at both tablet sizes go to artifacts/supervisor/
 // (docs/supervisor.md and docs/review.md use two of them).
 func TestBrowserSupervisorReview(t *testing.T) {
 	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 3, CasesPerOfficer: 6, HistoryDays: 120, Seed: 11})
@@ -173,6 +173,26 @@ func TestBrowserSupervisorReview(t *testing.T) {
 		t.Errorf("the count is %d, want %d", n, start-2)
 	}
 	shoot("09-review-done")
+
+	// A signed visit, reviewed from its own page.
+	do("open a visit to review", chromedp.Click(chromedp.CSS(`#visits-review tbody tr:first-child a[href^="/dashboard/visits/"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#visit-review #decide")))
+	if r := text("#visit-review"); !strings.Contains(r, "No manager has reviewed this visit yet.") {
+		t.Errorf("visit review section: %s", r)
+	}
+	visitPage := location()
+	do("note the visit", chromedp.Click(chromedp.CSS("#decide-d-noted")), chromedp.SendKeys(chromedp.CSS("#decide-reason"), "Discussed in supervision."),
+		chromedp.Click(chromedp.CSS("#decide-submit")), chromedp.WaitVisible(chromedp.CSS("#flash")))
+	if got := location(); got != visitPage+"#flash" {
+		t.Errorf("after the review: %s, want %s#flash", got, visitPage)
+	}
+	if r := text("#visit-review"); !strings.Contains(r, "noted by "+sup.Name) || !strings.Contains(r, "Discussed in supervision.") {
+		t.Errorf("the visit's reviews: %s", r)
+	}
+	shoot("10-visit-reviewed")
+	if n := count(); n != start-3 {
+		t.Errorf("the count is %d, want %d", n, start-3)
+	}
 
 	// The decision is in the store and in the audit log, with the views.
 	id := href[strings.LastIndex(href, "/")+1:]
