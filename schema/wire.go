@@ -11,6 +11,12 @@ import (
 // History (bump on any change a peer must know about; never reuse a number):
 //   - 1 (2026-11-23): first version: login/refresh, push of field mutations
 //     with one HLC each, paged pull with an opaque cursor and case removals.
+//
+// Optional members added since, without a bump because a peer that does not
+// know them loses nothing (an old server ignores an unknown request member,
+// an old tablet an unknown answer member, and neither needs the other's):
+//   - 2026-11-23: PullRequest.people_tag and PullResponse.people and
+//     people_tag: the names of the people a tablet may meet (§7.1).
 const ProtocolVersion = 1
 
 // MinPushProtocol is the oldest protocol whose pushes the server still
@@ -151,6 +157,18 @@ type PushResponse struct {
 type PullRequest struct {
 	Cursor string `json:"cursor"`
 	Limit  int    `json:"limit,omitempty"`
+	// PeopleTag asks for the people list (PullResponse.People): it is the
+	// tag of the list the device holds, "" when it holds none. A device
+	// that leaves the member out (nil) gets no list: it would not know one.
+	PeopleTag *string `json:"people_tag,omitempty"`
+}
+
+// Person is another user as a tablet may show them: who decided, amended
+// or holds a case. Nothing else about a user leaves the server this way.
+type Person struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
 }
 
 // Removal tells a tablet to delete local data: a whole case (left the
@@ -170,6 +188,13 @@ type PullResponse struct {
 	Cursor     string    `json:"cursor"`
 	HasMore    bool      `json:"has_more"`
 	ServerTime time.Time `json:"server_time"`
+	// People is the whole list of the people the device's user may meet
+	// (the users of their team, supervisors included), sent with
+	// PeopleTag on the last page of a pull (HasMore false) when the
+	// request asked for it and its tag differs. The device replaces its
+	// list with it. Absent otherwise: the device keeps what it has.
+	People    []Person `json:"people,omitempty"`
+	PeopleTag string   `json:"people_tag,omitempty"`
 }
 
 // ErrorResponse is the body of every non-2xx answer.

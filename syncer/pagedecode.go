@@ -51,6 +51,10 @@ func fastPage(b []byte, page *pullPage) error {
 			if s, err = str(v); err == nil {
 				page.ServerTime, err = time.Parse(time.RFC3339Nano, s)
 			}
+		case "people":
+			err = json.Unmarshal(v, &page.People)
+		case "people_tag":
+			page.PeopleTag, err = str(v)
 		default:
 			if !json.Valid(v) || foldsTo(key, pageKeys) {
 				err = errSlowPath
@@ -61,7 +65,7 @@ func fastPage(b []byte, page *pullPage) error {
 }
 
 var (
-	pageKeys   = []string{"records", "removed", "cursor", "has_more", "server_time"}
+	pageKeys   = []string{"records", "removed", "cursor", "has_more", "server_time", "people", "people_tag"}
 	recordKeys = []string{"entity", "id", "case_id", "fields", "version", "received_at", "updated_at", "device_time", "created_by", "updated_by"}
 )
 

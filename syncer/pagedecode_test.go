@@ -17,6 +17,15 @@ var pageSamples = []string{
 	`{"records":[{"entity":"case","id":"x","fields":{"a":1}}],"cursor":"c"} trailing`,
 	`{"Records":[{"Entity":"case","ID":"x"}],"Cursor":"c"}`,
 	`{"records":[{"entity":"case","id":"x","version":1.5}]}`,
+	`{"people":[{"id":"u1","name":"Jo Bloggs","role":"supervisor"},{"id":"u2","name":"Zo\u00eb \"Z\" Ng","role":"officer"}],"people_tag":"p:ab12","records":[],"removed":[],"cursor":"c:9","has_more":false,"server_time":"2026-11-23T10:00:05Z"}`,
+	`{"records":[],"cursor":"c:9","people":[],"people_tag":"p:00"}`,
+	`{"records":[],"cursor":"c:9","people":null}`,
+	`{"records":[],"cursor":"c:9","people":[{"id":1}]}`,
+	`{"records":[],"cursor":"c:9","people_tag":7}`,
+	`{"records":[],"cursor":"c:9","People_Tag":"p:1","PEOPLE":[{"ID":"u1"}]}`,
+	// A member this build does not know yet is passed over, as an older
+	// build passes over people and people_tag.
+	`{"records":[],"cursor":"c:9","future":[{"id":"u1","name":"Jo"}],"future_tag":"f:1"}`,
 	`[]`, `null`, `{`, `{"records":[{"entity":"case","id":"x"`,
 }
 

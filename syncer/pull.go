@@ -18,6 +18,8 @@ type pullPage struct {
 	Cursor     string               `json:"cursor"`
 	HasMore    bool                 `json:"has_more"`
 	ServerTime time.Time            `json:"server_time"`
+	People     []schema.Person      `json:"people"`
+	PeopleTag  string               `json:"people_tag"`
 }
 
 // fetched is one pull request's outcome.
@@ -28,11 +30,14 @@ type fetched struct {
 	err    error
 }
 
-// fetch asks for the page after cursor and decodes it.
-func (a *Agent) fetch(ctx context.Context, cursor string) fetched {
+// fetch asks for the page after cursor and decodes it. peopleTag is the tag
+// of the people list the tablet holds: the server sends the list when its
+// own differs (a server that does not know the member sends none).
+func (a *Agent) fetch(ctx context.Context, cursor, peopleTag string) fetched {
 	f := fetched{cursor: cursor}
 	var body []byte
-	body, f.ex, f.err = a.authedCall(ctx, "/v1/sync/pull", schema.PullRequest{Cursor: cursor, Limit: a.cfg.PullLimit}, false)
+	req := schema.PullRequest{Cursor: cursor, Limit: a.cfg.PullLimit, PeopleTag: &peopleTag}
+	body, f.ex, f.err = a.authedCall(ctx, "/v1/sync/pull", req, false)
 	if f.err == nil {
 		if err := decodePage(body, &f.page); err != nil {
 			f.err = fmt.Errorf("the answer does not decode: %w", err)
@@ -48,10 +53,13 @@ func (a *Agent) fetch(ctx context.Context, cursor string) fetched {
 // the server no longer knows starts a full resync from "", which keeps the
 // outbox and every record it refers to.
 func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
-	var cursor string
+	var cursor, peopleTag string
 	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 		var err error
-		cursor, err = tx.State(ctx, devicedb.KeyCursor)
+		if cursor, err = tx.State(ctx, devicedb.KeyCursor); err != nil {
+			return err
+		}
+		peopleTag, err = tx.State(ctx, devicedb.KeyPeopleTag)
 		return err
 	})
 	if err != nil {
@@ -67,7 +75,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 		}
 	}()
 	resync, resyncTried := false, false
-	cur := a.fetch(ctx, cursor)
+	cur := a.fetch(ctx, cursor, peopleTag)
 	for {
 		rep.Requests++
 		if cur.err != nil {
@@ -77,7 +85,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 				he.Response.Error.Field == "cursor" && cur.cursor != "" && !resyncTried:
 				a.log.Warn("pull: the server does not know our cursor; resyncing from the start", "cursor", cur.cursor)
 				resync, resyncTried = true, true
-				cur = a.fetch(ctx, "")
+				cur = a.fetch(ctx, "", peopleTag)
 				continue
 			case he != nil && he.Status == http.StatusUpgradeRequired:
 				if serr := a.setState(ctx, devicedb.KeyUpdateRequired, "1"); serr != nil {
@@ -94,7 +102,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 		}
 		if page.HasMore {
 			next = make(chan fetched, 1)
-			go func(c string) { next <- a.fetch(ctx, c) }(page.Cursor)
+			go func(c, tag string) { next <- a.fetch(ctx, c, tag) }(page.Cursor, peopleTag)
 		}
 		var applied, removed int
 		err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
@@ -110,6 +118,13 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 			if applied, err = tx.ApplyPulled(ctx, page.Records); err != nil {
 				return err
 			}
+			// A tag says the page carries the whole list; without one (an
+			// older server, or the list unchanged) the tablet keeps its own.
+			if page.PeopleTag != "" {
+				if err := tx.ReplacePeople(ctx, page.People, page.PeopleTag); err != nil {
+					return err
+				}
+			}
 			if a.cfg.AfterApplyPage != nil {
 				if err := a.cfg.AfterApplyPage(); err != nil {
 					return err
@@ -124,6 +139,9 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 			return fmt.Errorf("pull: apply page: %w", err)
 		}
 		resync = false
+		if page.PeopleTag != "" {
+			peopleTag = page.PeopleTag
+		}
 		rep.Pulled += applied
 		rep.Removed += removed
 		if next == nil {

@@ -44,7 +44,8 @@ const pullFlush = 64 << 10
 // more remain, else the current sequence value; the cursor returned is
 // "c:<hi>". Scope events of the actor in (cursor, hi] then add removals
 // (last event revoke, case not in scope) and whole cases (last event grant,
-// case in scope).
+// case in scope). When the request asks for the people list with a tag
+// other than the list's, the last page (hasMore false) carries it.
 func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w io.Writer) error {
 	cursor, err := ParseCursor(req.Cursor)
 	if err != nil {
@@ -226,6 +227,22 @@ func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w i
 		buf = strconv.AppendBool(buf, hasMore)
 		buf = append(buf, `,"server_time":`...)
 		buf = appendJSONString(buf, now.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+		// The people list goes on the last page only: a pull of many pages
+		// (whose next page the device asks for before it applied this one)
+		// sends it once, and every pull that completes ends with it.
+		if req.PeopleTag != nil && !hasMore {
+			people, tag, err := peopleOf(ctx, tx, actor.TeamID)
+			if err != nil {
+				return fmt.Errorf("pull: %w", err)
+			}
+			if tag != *req.PeopleTag {
+				b, _ := json.Marshal(people)
+				buf = append(buf, `,"people":`...)
+				buf = append(buf, b...)
+				buf = append(buf, `,"people_tag":`...)
+				buf = appendJSONString(buf, tag)
+			}
+		}
 		buf = append(buf, "}\n"...)
 		return flush(true)
 	})

@@ -15,6 +15,7 @@ const (
 	KeyAccessToken    = "access_token"
 	KeyRefreshToken   = "refresh_token"
 	KeyCursor         = "cursor"
+	KeyPeopleTag      = "people_tag" // the tag of the people list held (people.go)
 	KeyLastSyncAt     = "last_sync_at"
 	KeyLastError      = "last_error"
 	KeyClockSkewMs    = "clock_skew_ms"
@@ -82,7 +83,7 @@ func (tx *Tx) SetState(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// Wipe erases every record, every outbox row and decision, the tokens, the user, the
+// Wipe erases every record, every outbox row and decision, the people list, the tokens, the user, the
 // offline verifiers (password and PIN), the counts of wrong tries and the cursor: what a revoked
 // device must forget. The device id and the server address stay, so the
 // tablet can be handed back.
@@ -91,7 +92,8 @@ func (tx *Tx) Wipe(ctx context.Context) error {
 		"DELETE FROM records",
 		"DELETE FROM outbox",
 		"DELETE FROM outbox_log",
-		"DELETE FROM sync_state WHERE key IN ('user', 'access_token', 'refresh_token', 'cursor', 'verifier', " +
+		"DELETE FROM people",
+		"DELETE FROM sync_state WHERE key IN ('user', 'access_token', 'refresh_token', 'cursor', 'people_tag', 'verifier', " +
 			"'pin_verifier', 'pin_failures', 'pin_disabled', 'unlock_failures', 'unlock_failed_at', 'unlock_locked_out')",
 	} {
 		if _, err := tx.tx.ExecContext(ctx, q); err != nil {

@@ -168,18 +168,6 @@ func childDetail(k schema.VisitChild) string {
 	return detail
 }
 
-// personName names a user: the officer signed in by name, anyone else by
-// their id (the tablet holds no list of users).
-func (w *webApp) personName(c *fiber.Ctx, id string) string {
-	if s := sessionOf(c); s != nil && s.user.ID == id && id != "" {
-		return s.user.Name + " (you)"
-	}
-	if id == "" {
-		return "someone"
-	}
-	return "user " + id
-}
-
 // shownValue says a field's JSON value in words: an enum by its label, a
 // list joined with "; ", a yes/no, "(no answer)" when empty.
 func shownValue(entity, field string, raw json.RawMessage) string {

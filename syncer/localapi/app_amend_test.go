@@ -229,7 +229,7 @@ func TestAppConflictsPage(t *testing.T) {
 	// The last-writer-wins conflict: both values, who, the reason in words,
 	// and "keep the server's value".
 	mustContain(t, p, "<strong>Name</strong>", "<dt>Your value</dt><dd>Joanne Doe", "by Asha Demo (you)",
-		"<dt>The server's value</dt><dd>Jo Doe", "by user 019a0000-0000-7000-8000-0000000000b1",
+		"<dt>The server's value</dt><dd>Jo Doe", "by another user (id 019a0000-0000-7000-8000-0000000000b1)",
 		"Someone else changed this answer too", "/app/conflicts/"+lww+"/resolve", "Keep the server's value")
 	// The signed-record conflict: an amendment with the officer's value.
 	mustContain(t, p, "<strong>What happened</strong>", "<dt>Your value</dt><dd>No answer", "<dt>The server's value</dt><dd>Completed",

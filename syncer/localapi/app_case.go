@@ -53,6 +53,7 @@ type rowView struct {
 type caseData struct {
 	ID, Name, CRN, DateOfBirth, Age, Address, AddressSince string
 	Sentence, SupervisionStart                             string
+	Officer                                                string // the officer the case is allocated to, named
 	RoSH, RoSHLabel, RoSHDate, MAPPA                       string
 	Flags                                                  []flagView
 	Members                                                []memberView
@@ -89,6 +90,8 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 	if cs.NoFixedAbode {
 		d.Address = "No fixed abode"
 	}
+	people := w.peopleOf(c)
+	d.Officer = personText(cs.OfficerID, sessionOf(c).user, people)
 	if cs.MAPPACategory != "" {
 		d.MAPPA = "Category " + cs.MAPPACategory
 		if cs.MAPPALevel != "" {
@@ -169,7 +172,7 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 		asOf := localDate(now)
 		d.Policy = w.requirementsView(w.api.cfg.Policy.Requirements(f, asOf), asOf)
 	}
-	d.Safety = safetyOf(cs, assessments, sessionOf(c).user, func(r syncer.LocalRecord) receipt { return receiptOf(r, now) })
+	d.Safety = safetyOf(cs, assessments, func(id string) string { return personText(id, sessionOf(c).user, people) }, func(r syncer.LocalRecord) receipt { return receiptOf(r, now) })
 	d.Safety.CaseID = id
 	slices.SortFunc(d.Members, func(a, b memberView) int {
 		return cmp.Or(boolCmp(a.Child, b.Child), cmp.Compare(a.Name, b.Name))

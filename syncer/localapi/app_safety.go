@@ -57,9 +57,9 @@ type caseSafety struct {
 
 // safetyOf picks the latest assessment of the case's current address (by
 // assessed_on, then decided_on, then id: latestAssessment, as the visit
-// policy and the server pick it) and says it in words. me is the signed-in
-// officer, named "you".
-func safetyOf(cs schema.Case, recs []syncer.LocalRecord, me schema.User, receiptFor func(syncer.LocalRecord) receipt) caseSafety {
+// policy and the server pick it) and says it in words. name names a user
+// id ("" for none; see personText).
+func safetyOf(cs schema.Case, recs []syncer.LocalRecord, name func(id string) string, receiptFor func(syncer.LocalRecord) receipt) caseSafety {
 	out := caseSafety{NoAddress: cs.NoFixedAbode || cs.Address == "", AddressFor: cs.Address}
 	var all []schema.SafetyAssessment
 	byID := map[string]syncer.LocalRecord{}
@@ -90,23 +90,11 @@ func safetyOf(cs schema.Case, recs []syncer.LocalRecord, me schema.User, receipt
 	}
 	state := cmp.Or(a.Decision, "pending")
 	v := &safetyView{ID: a.ID, Dogs: enumLabel("", a.Dogs), OtherOccupants: a.OtherOccupants, Weapons: enumLabel("", a.Weapons),
-		LoneWorkingPlan: a.LoneWorkingPlan, Notes: a.Notes, AssessedOn: dateText(a.AssessedOn), AssessedBy: whoText(a.AssessedBy, me),
+		LoneWorkingPlan: a.LoneWorkingPlan, Notes: a.Notes, AssessedOn: dateText(a.AssessedOn), AssessedBy: name(a.AssessedBy),
 		Decision: enumLabel("decision", state), DecisionState: state, DecisionReason: a.DecisionReason,
-		DecidedBy: whoText(a.DecidedBy, me), DecidedOn: dateText(a.DecidedOn), Receipt: receiptFor(byID[a.ID])}
+		DecidedBy: name(a.DecidedBy), DecidedOn: dateText(a.DecidedOn), Receipt: receiptFor(byID[a.ID])}
 	out.Current = v
 	return out
-}
-
-// whoText names a user: "you" for the signed-in officer, else the id (the
-// tablet holds no list of users).
-func whoText(id string, me schema.User) string {
-	switch {
-	case id == "":
-		return ""
-	case id == me.ID:
-		return me.Name + " (you)"
-	}
-	return "user " + id
 }
 
 type safetyData struct {

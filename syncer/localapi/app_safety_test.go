@@ -128,9 +128,14 @@ func TestAppSafetyAssessmentOnTheCasePage(t *testing.T) {
 				}),
 				sa("9 Old Rd, Testtown", "2026-03-01", func(s *schema.SafetyAssessment) { s.Decision = "approved" }),
 			},
-			want: []string{`decision-not_approved">Not approved</strong>: Weapons reported by the police`, "by user sup-7 on 21 Feb 2026",
+			want: []string{`decision-not_approved">Not approved</strong>: Weapons reported by the police`, "by Jo Bloggs (supervisor) on 21 Feb 2026",
 				"20 Feb 2026 by Asha Demo (you)", "<dt>Dogs</dt><dd>No</dd>"},
-			dont: []string{"12 Jan 2026", "No assessment of the current address"}},
+			dont: []string{"12 Jan 2026", "No assessment of the current address", "sup-7"}},
+		{name: "decided by someone the tablet does not know",
+			recs: []schema.Record{sa(home, "2026-02-20", func(s *schema.SafetyAssessment) {
+				s.Decision, s.DecidedBy, s.DecidedOn = "approved", "sup-other-team", "2026-02-21"
+			})},
+			want: []string{"by another user (id sup-other-team) on 21 Feb 2026"}},
 		{name: "exempted", recs: []schema.Record{sa(home, "2026-01-12", func(s *schema.SafetyAssessment) {
 			s.Decision, s.DecisionReason = "exempted", "Person in custody"
 		})}, want: []string{"Exempted</strong>: Person in custody"}},
@@ -143,6 +148,8 @@ func TestAppSafetyAssessmentOnTheCasePage(t *testing.T) {
 				tc.recs[i].CaseID = e.caseID
 			}
 			e.peer.records = append(e.peer.records, asServed(tc.recs)...)
+			e.peer.people = []schema.Person{{ID: officer.ID, Name: officer.Name, Role: schema.RoleOfficer},
+				{ID: "sup-7", Name: "Jo Bloggs", Role: schema.RoleSupervisor}}
 			b := e.browser()
 			b.mustSignIn()
 			p := b.get("/app/cases/" + e.caseID)

@@ -3,6 +3,7 @@ package localapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -36,6 +37,9 @@ type appPeer struct {
 	records []schema.Record
 	version map[string]int64
 	pushed  []schema.Mutation
+	// people, when set, goes with the last page of every pull that asks
+	// for it; nil answers as a server that does not send the list.
+	people []schema.Person
 }
 
 func newAppPeer(t testing.TB, user schema.User, records []schema.Record) *appPeer {
@@ -107,9 +111,13 @@ func (p *appPeer) serve(w http.ResponseWriter, r *http.Request) {
 		end := min(start+limit, len(p.records))
 		start = min(start, end)
 		page := p.records[start:end]
+		resp := schema.PullResponse{Records: page, Removed: []schema.Removal{}, Cursor: strconv.Itoa(end),
+			HasMore: end < len(p.records), ServerTime: time.Now()}
+		if p.people != nil && req.PeopleTag != nil && !resp.HasMore {
+			resp.People, resp.PeopleTag = p.people, fmt.Sprintf("p:%d", len(p.people))
+		}
 		p.mu.Unlock()
-		json.NewEncoder(w).Encode(schema.PullResponse{Records: page, Removed: []schema.Removal{}, Cursor: strconv.Itoa(end),
-			HasMore: end < len(p.records), ServerTime: time.Now()})
+		json.NewEncoder(w).Encode(resp)
 	default:
 		w.WriteHeader(404)
 	}
