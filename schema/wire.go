@@ -17,6 +17,9 @@ import (
 // an old tablet an unknown answer member, and neither needs the other's):
 //   - 2026-11-23: PullRequest.people_tag and PullResponse.people and
 //     people_tag: the names of the people a tablet may meet (§7.1).
+//   - 2026-11-23: PullRequest.rules_tag and PullResponse.rules and
+//     rules_tag: the server's visit rules document, so a tablet computes
+//     the same due dates as the server (§7.2).
 const ProtocolVersion = 1
 
 // MinPushProtocol is the oldest protocol whose pushes the server still
@@ -161,6 +164,10 @@ type PullRequest struct {
 	// tag of the list the device holds, "" when it holds none. A device
 	// that leaves the member out (nil) gets no list: it would not know one.
 	PeopleTag *string `json:"people_tag,omitempty"`
+	// RulesTag asks for the server's visit rules (PullResponse.Rules): the
+	// tag of the rules document the device holds from the server, "" when
+	// it holds none. Left out (nil), no rules are sent.
+	RulesTag *string `json:"rules_tag,omitempty"`
 }
 
 // Person is another user as a tablet may show them: who decided, amended
@@ -195,6 +202,14 @@ type PullResponse struct {
 	// list with it. Absent otherwise: the device keeps what it has.
 	People    []Person `json:"people,omitempty"`
 	PeopleTag string   `json:"people_tag,omitempty"`
+	// Rules is the visit rules document the server computes with, exactly
+	// as it loaded it (compacted; docs/visit-policy.md), sent with RulesTag
+	// (policy.Tag of it) on the last page of a pull when the request asked
+	// for it and its tag differs. The device checks it with policy.Parse
+	// and uses it from then on. Absent otherwise: the device keeps what it
+	// has.
+	Rules    json.RawMessage `json:"rules,omitempty"`
+	RulesTag string          `json:"rules_tag,omitempty"`
 }
 
 // ErrorResponse is the body of every non-2xx answer.

@@ -37,6 +37,11 @@ type Config struct {
 	// [policy.Default()]: the admin's rules file (doorstep server --rules),
 	// parsed and checked with policy.Parse before the server opens.
 	Policy *policy.Policy
+	// Rules is the rules document Policy is parsed from (the --rules file
+	// as read), sent to tablets with their pulls (rules.go); Policy may
+	// then be left nil. Without it: the embedded defaults, or Policy's own
+	// JSON.
+	Rules []byte
 }
 
 // DBFile is the database file's name inside Config.DataDir.
@@ -79,13 +84,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
 	}
-	if cfg.Policy == nil {
-		cfg.Policy = policy.Default()
+	rules, err := rulesOf(&cfg)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: create data folder: %w", err)
 	}
-	db, err := serverdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), serverdb.Options{Now: cfg.Now, Logger: cfg.Logger})
+	db, err := serverdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -12,7 +12,9 @@ package policy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -401,4 +403,25 @@ func describe(kind string) string {
 		return "an object"
 	}
 	return "a " + kind
+}
+
+// Tag names a rules document for the sync protocol (docs/sync-protocol.md
+// §7.2): "r:" and 24 hex digits of a SHA-256 of the document as it is sent,
+// compacted (whitespace between tokens does not change the rules, so it
+// does not change the tag). Any server computes the same tag from the same
+// document; a tablet holding the document under that tag needs nothing.
+func Tag(doc []byte) string {
+	sum := sha256.Sum256(Compact(doc))
+	return "r:" + hex.EncodeToString(sum[:12])
+}
+
+// Compact returns doc without the whitespace between its JSON tokens, the
+// form a pull sends; everything else (key order, numbers, escapes) is kept
+// byte for byte. A document that is not JSON is returned as it is.
+func Compact(doc []byte) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, doc); err != nil {
+		return slices.Clone(doc)
+	}
+	return b.Bytes()
 }

@@ -34,6 +34,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives operational messages; discarded when nil.
 	Logger *slog.Logger
+	// Rules is the visit rules document pulls send to tablets
+	// (docs/sync-protocol.md §7.2); none when zero.
+	Rules Rules
 }
 
 // DB is the server store. It is safe for concurrent use.
@@ -44,6 +47,7 @@ type DB struct {
 	now   func() time.Time
 	log   *slog.Logger
 	clock *schema.Clock
+	rules Rules
 
 	// ckpt runs WAL checkpoints in the background (see checkpointer).
 	ckpt     *sql.DB
@@ -62,7 +66,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{path: path, now: opts.Now, log: opts.Logger}
+	db := &DB{path: path, now: opts.Now, log: opts.Logger, rules: opts.Rules}
 	db.clock = schema.NewClock("server", db.now)
 
 	w, err := sql.Open("sqlite", dsn(path, connWriter))

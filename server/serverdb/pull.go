@@ -30,6 +30,15 @@ func ParseCursor(s string) (int64, error) {
 
 func formatCursor(n int64) string { return "c:" + strconv.FormatInt(n, 10) }
 
+// Rules is the visit rules document a pull sends to tablets
+// (docs/sync-protocol.md §7.2): Doc, one JSON object, compacted, exactly as
+// the server loaded it, and its Tag (policy.Tag). The server checks Doc
+// with policy.Parse before it opens the store; the store only sends it.
+type Rules struct {
+	Doc json.RawMessage
+	Tag string
+}
+
 // pullFlush is how much JSON Pull gathers before handing it to the writer.
 const pullFlush = 64 << 10
 
@@ -45,7 +54,8 @@ const pullFlush = 64 << 10
 // "c:<hi>". Scope events of the actor in (cursor, hi] then add removals
 // (last event revoke, case not in scope) and whole cases (last event grant,
 // case in scope). When the request asks for the people list with a tag
-// other than the list's, the last page (hasMore false) carries it.
+// other than the list's, the last page (hasMore false) carries it; the
+// same goes for the visit rules (Options.Rules).
 func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w io.Writer) error {
 	cursor, err := ParseCursor(req.Cursor)
 	if err != nil {
@@ -242,6 +252,14 @@ func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w i
 				buf = append(buf, `,"people_tag":`...)
 				buf = appendJSONString(buf, tag)
 			}
+		}
+		// The visit rules likewise (§7.2): they come from the server's
+		// configuration, not the store, and are the same for every user.
+		if req.RulesTag != nil && !hasMore && db.rules.Tag != "" && db.rules.Tag != *req.RulesTag {
+			buf = append(buf, `,"rules":`...)
+			buf = append(buf, db.rules.Doc...)
+			buf = append(buf, `,"rules_tag":`...)
+			buf = appendJSONString(buf, db.rules.Tag)
 		}
 		buf = append(buf, "}\n"...)
 		return flush(true)
