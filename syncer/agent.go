@@ -99,6 +99,7 @@ type Agent struct {
 	skewMs  atomic.Int64
 	hasSkew atomic.Bool
 	wake    chan struct{}
+	rules   atomic.Pointer[serverRules] // the server's visit rules (rules.go)
 }
 
 // Sentinel errors a caller branches on.
@@ -149,6 +150,9 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 		if last, err = schema.ParseHLC(st[devicedb.KeyHLC]); err != nil {
 			return fmt.Errorf("stored clock: %w", err)
 		}
+		if err := a.loadRules(ctx, tx); err != nil {
+			return err
+		}
 		if s := st[devicedb.KeyClockSkewMs]; s != "" {
 			if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
 				a.skewMs.Store(ms)
@@ -190,11 +194,17 @@ type Status struct {
 	ClockSkewMs    int64        `json:"clock_skew_ms"`
 	UpdateRequired bool         `json:"update_required"`
 	Cursor         string       `json:"cursor"`
+	// RulesVersion is the version of the server's visit rules the tablet
+	// holds; "" when it holds none (the app uses its defaults).
+	RulesVersion string `json:"rules_version,omitempty"`
 }
 
 // Status reports the sync state.
 func (a *Agent) Status(ctx context.Context) (Status, error) {
 	s := Status{DeviceID: a.deviceID}
+	if p, _ := a.Rules(); p != nil {
+		s.RulesVersion = p.Version
+	}
 	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 		st, err := tx.States(ctx)
 		if err != nil {

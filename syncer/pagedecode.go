@@ -3,6 +3,7 @@ package syncer
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,13 @@ func fastPage(b []byte, page *pullPage) error {
 			err = json.Unmarshal(v, &page.People)
 		case "people_tag":
 			page.PeopleTag, err = str(v)
+		case "rules":
+			if !json.Valid(v) {
+				err = errSlowPath
+			}
+			page.Rules = slices.Clone(v)
+		case "rules_tag":
+			page.RulesTag, err = str(v)
 		default:
 			if !json.Valid(v) || foldsTo(key, pageKeys) {
 				err = errSlowPath
@@ -65,7 +73,7 @@ func fastPage(b []byte, page *pullPage) error {
 }
 
 var (
-	pageKeys   = []string{"records", "removed", "cursor", "has_more", "server_time", "people", "people_tag"}
+	pageKeys   = []string{"records", "removed", "cursor", "has_more", "server_time", "people", "people_tag", "rules", "rules_tag"}
 	recordKeys = []string{"entity", "id", "case_id", "fields", "version", "received_at", "updated_at", "device_time", "created_by", "updated_by"}
 )
 

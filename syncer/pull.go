@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -20,6 +21,8 @@ type pullPage struct {
 	ServerTime time.Time            `json:"server_time"`
 	People     []schema.Person      `json:"people"`
 	PeopleTag  string               `json:"people_tag"`
+	Rules      json.RawMessage      `json:"rules"`
+	RulesTag   string               `json:"rules_tag"`
 }
 
 // fetched is one pull request's outcome.
@@ -30,13 +33,16 @@ type fetched struct {
 	err    error
 }
 
-// fetch asks for the page after cursor and decodes it. peopleTag is the tag
-// of the people list the tablet holds: the server sends the list when its
-// own differs (a server that does not know the member sends none).
-func (a *Agent) fetch(ctx context.Context, cursor, peopleTag string) fetched {
+// pullTags are the tags of the people list and of the server's visit
+// rules the tablet holds: the server sends either when its own differs (a
+// server that does not know the members sends neither).
+type pullTags struct{ people, rules string }
+
+// fetch asks for the page after cursor and decodes it.
+func (a *Agent) fetch(ctx context.Context, cursor string, tags pullTags) fetched {
 	f := fetched{cursor: cursor}
 	var body []byte
-	req := schema.PullRequest{Cursor: cursor, Limit: a.cfg.PullLimit, PeopleTag: &peopleTag}
+	req := schema.PullRequest{Cursor: cursor, Limit: a.cfg.PullLimit, PeopleTag: &tags.people, RulesTag: &tags.rules}
 	body, f.ex, f.err = a.authedCall(ctx, "/v1/sync/pull", req, false)
 	if f.err == nil {
 		if err := decodePage(body, &f.page); err != nil {
@@ -53,13 +59,18 @@ func (a *Agent) fetch(ctx context.Context, cursor, peopleTag string) fetched {
 // the server no longer knows starts a full resync from "", which keeps the
 // outbox and every record it refers to.
 func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
-	var cursor, peopleTag string
+	var cursor string
+	var tags pullTags
 	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 		var err error
 		if cursor, err = tx.State(ctx, devicedb.KeyCursor); err != nil {
 			return err
 		}
-		peopleTag, err = tx.State(ctx, devicedb.KeyPeopleTag)
+		if tags.people, err = tx.State(ctx, devicedb.KeyPeopleTag); err != nil {
+			return err
+		}
+		r, _, err := tx.Rules(ctx)
+		tags.rules = r.Tag
 		return err
 	})
 	if err != nil {
@@ -75,7 +86,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 		}
 	}()
 	resync, resyncTried := false, false
-	cur := a.fetch(ctx, cursor, peopleTag)
+	cur := a.fetch(ctx, cursor, tags)
 	for {
 		rep.Requests++
 		if cur.err != nil {
@@ -85,7 +96,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 				he.Response.Error.Field == "cursor" && cur.cursor != "" && !resyncTried:
 				a.log.Warn("pull: the server does not know our cursor; resyncing from the start", "cursor", cur.cursor)
 				resync, resyncTried = true, true
-				cur = a.fetch(ctx, "", peopleTag)
+				cur = a.fetch(ctx, "", tags)
 				continue
 			case he != nil && he.Status == http.StatusUpgradeRequired:
 				if serr := a.setState(ctx, devicedb.KeyUpdateRequired, "1"); serr != nil {
@@ -102,7 +113,13 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 		}
 		if page.HasMore {
 			next = make(chan fetched, 1)
-			go func(c, tag string) { next <- a.fetch(ctx, c, tag) }(page.Cursor, peopleTag)
+			go func(c string, tags pullTags) { next <- a.fetch(ctx, c, tags) }(page.Cursor, tags)
+		}
+		// The server's rules are checked before the page's transaction: a
+		// document that does not parse is left out, never half applied.
+		var rules *serverRules
+		if page.RulesTag != "" {
+			rules = a.checkRules(page.Rules, page.RulesTag)
 		}
 		var applied, removed int
 		err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
@@ -125,6 +142,11 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 					return err
 				}
 			}
+			if rules != nil {
+				if err := tx.SetRules(ctx, devicedb.ServerRules{Doc: page.Rules, Tag: rules.tag, Version: rules.policy.Version}); err != nil {
+					return err
+				}
+			}
 			if a.cfg.AfterApplyPage != nil {
 				if err := a.cfg.AfterApplyPage(); err != nil {
 					return err
@@ -140,7 +162,13 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 		}
 		resync = false
 		if page.PeopleTag != "" {
-			peopleTag = page.PeopleTag
+			tags.people = page.PeopleTag
+		}
+		if rules != nil {
+			// From the next page the app renders on.
+			tags.rules = rules.tag
+			a.rules.Store(rules)
+			a.log.Info("pull: visit rules from the server", "rule_version", rules.policy.Version, "tag", rules.tag)
 		}
 		rep.Pulled += applied
 		rep.Removed += removed
