@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"doorstep/schema/policy"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi"
 )
@@ -56,7 +58,7 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API")
 		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background")
 		fs.DurationVar(&c.lockAfter, "lock-after", 5*time.Minute, "lock the officer's app after this long without use")
-		fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) the officer app computes due visits with; empty means the built-in defaults")
+		fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) the officer app computes due visits with, overriding the server's (for testing); empty means the server's, the built-in defaults until the first sync")
 	case "login":
 		fs.StringVar(&c.username, "username", "", "the officer's username")
 		fs.StringVar(&c.password, "password", "", "the password (or DOORSTEP_PASSWORD; asked on the terminal when empty)")
@@ -145,6 +147,7 @@ func (c *deviceCmd) status(ctx context.Context) error {
 	fmt.Fprintf(tw, "device\t%s\n", st.DeviceID)
 	fmt.Fprintf(tw, "officer\t%s\n", user)
 	fmt.Fprintf(tw, "last successful sync\t%s\n", last)
+	fmt.Fprintf(tw, "visit rules\t%s\n", cmp.Or(st.RulesVersion, "built-in defaults (none from the server yet)"))
 	fmt.Fprintf(tw, "waiting to send\t%d\n", st.Pending)
 	fmt.Fprintf(tw, "set aside (rejected)\t%d\n", st.Rejected)
 	fmt.Fprintf(tw, "open conflicts\t%d\n", st.Conflicts)
@@ -167,9 +170,21 @@ func orDash(s string) string {
 
 func (c *deviceCmd) runAgent(ctx context.Context) error {
 	log, _ := newLogger(c.stderr, c.logLevel)
-	rules, err := loadRules(c.rules, log)
-	if err != nil {
-		return err
+	// The server's rules, which come with the pulls, unless --rules names
+	// a file: that overrides them, for testing a rules change on one
+	// tablet (docs/visit-policy.md, "How the rules reach the tablets").
+	var rules *policy.Policy
+	if c.rules != "" {
+		var err error
+		if rules, _, err = loadRules(c.rules, log); err != nil {
+			return err
+		}
+		log.Warn("visit rules: --rules overrides the server's rules on this tablet", "rule_version", rules.Version)
+	} else if p, tag := c.agent.Rules(); p != nil {
+		log.Info("visit rules", "source", "server", "rule_version", p.Version, "rules", len(p.Rules), "tag", tag)
+	} else {
+		p := policy.Default()
+		log.Info("visit rules", "source", "built-in defaults, until the server sends its own", "rule_version", p.Version, "rules", len(p.Rules))
 	}
 	c.api = localapi.New(c.agent, localapi.Config{Addr: c.addr, Logger: log, Policy: rules, LockAfter: c.lockAfter})
 	if err := c.api.Start(); err != nil {

@@ -12,20 +12,21 @@ import (
 // docs/visit-policy.md) and checks them, so a bad edit stops the start
 // with the rule at fault named rather than skewing figures later. An empty
 // path means the embedded defaults. The log says which rules are in use.
-func loadRules(path string, log *slog.Logger) (*policy.Policy, error) {
+// doc is the document as read, which the server sends to the tablets.
+func loadRules(path string, log *slog.Logger) (p *policy.Policy, doc []byte, err error) {
 	if path == "" {
 		p := policy.Default()
 		log.Info("visit rules", "source", "built-in defaults", "rule_version", p.Version, "rules", len(p.Rules))
-		return p, nil
+		return p, policy.DefaultRules(), nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--rules: %w", err)
+		return nil, nil, fmt.Errorf("--rules: %w", err)
 	}
-	p, err := policy.Parse(b)
+	p, err = policy.Parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("--rules %s: %w (fix the file, or leave --rules empty for the built-in defaults)", path, err)
+		return nil, nil, fmt.Errorf("--rules %s: %w (fix the file, or leave --rules empty for the built-in defaults)", path, err)
 	}
-	log.Info("visit rules", "source", path, "rule_version", p.Version, "rules", len(p.Rules))
-	return p, nil
+	log.Info("visit rules", "source", path, "rule_version", p.Version, "rules", len(p.Rules), "tag", policy.Tag(b))
+	return p, b, nil
 }

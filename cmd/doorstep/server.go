@@ -25,7 +25,7 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database and the token signing secret")
 	fs.StringVar(&c.db, "db", "", "database URL; empty means SQLite in the data folder")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures; empty means the built-in defaults")
+	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures, sent to the tablets with their pulls; empty means the built-in defaults")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -49,11 +49,11 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rules, err := loadRules(c.rules, log)
+	rules, doc, err := loadRules(c.rules, log)
 	if err != nil {
 		return err
 	}
-	c.srv, err = server.Open(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log, Policy: rules})
+	c.srv, err = server.Open(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log, Policy: rules, Rules: doc})
 	if err != nil {
 		return err
 	}

@@ -41,9 +41,11 @@ type Config struct {
 	// Now is the web app's clock for inactivity and "3 minutes ago"
 	// [time.Now]. Tests move it.
 	Now func() time.Time
-	// Policy is the visit policy the web app computes due and overdue home
-	// visits with, on the tablet [policy.Default()]. An operator-supplied
-	// rules document, parsed with policy.Parse, can be set here.
+	// Policy, when set, is the visit policy the web app computes due and
+	// overdue home visits with, whatever the server sends (doorstep device
+	// --rules, for testing). Left nil, the app uses the server's rules, as
+	// the last pull brought them (Agent.Rules), and policy.Default() until
+	// a pull brings some.
 	Policy *policy.Policy
 }
 
@@ -58,7 +60,8 @@ type API struct {
 	hosts map[string]bool // Host header values we answer to
 	done  chan error
 
-	web *webApp // the officer's web app (app.go)
+	web      *webApp        // the officer's web app (app.go)
+	defaults *policy.Policy // the visit policy before the server sent its own
 
 	closeOnce sync.Once
 	closeErr  error
@@ -78,10 +81,7 @@ func New(a *syncer.Agent, cfg Config) *API {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Policy == nil {
-		cfg.Policy = policy.Default() // parsed once, here
-	}
-	api := &API{agent: a, cfg: cfg, log: cfg.Logger}
+	api := &API{agent: a, cfg: cfg, log: cfg.Logger, defaults: policy.Default()} // parsed once, here
 	api.app = fiber.New(fiber.Config{
 		AppName:               "doorstep-tablet",
 		DisableStartupMessage: true,
@@ -95,6 +95,20 @@ func New(a *syncer.Agent, cfg Config) *API {
 	api.web = newWebApp(api)
 	api.routes()
 	return api
+}
+
+// policy returns the visit policy to compute with now: Config.Policy when
+// set, else the server's rules held, else the defaults; and where it came
+// from, in words for the case page. A page asks once and uses that one
+// value throughout, so it never mixes two editions.
+func (api *API) policy() (*policy.Policy, string) {
+	if api.cfg.Policy != nil {
+		return api.cfg.Policy, "this tablet's own rules file"
+	}
+	if p, _ := api.agent.Rules(); p != nil {
+		return p, "from the server"
+	}
+	return api.defaults, "built-in, until the next sync"
 }
 
 // loopbackAddr turns cfg.Addr into a host:port on a loopback address, or

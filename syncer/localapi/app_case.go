@@ -170,7 +170,9 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 	facts.add(recs)
 	if f, ok := facts.facts(id); ok {
 		asOf := localDate(now)
-		d.Policy = w.requirementsView(w.api.cfg.Policy.Requirements(f, asOf), asOf)
+		p, source := w.api.policy()
+		d.Policy = w.requirementsView(p, p.Requirements(f, asOf), asOf)
+		d.Policy.Source = source
 	}
 	d.Safety = safetyOf(cs, assessments, func(id string) string { return personText(id, sessionOf(c).user, people) }, func(r syncer.LocalRecord) receipt { return receiptOf(r, now) })
 	d.Safety.CaseID = id

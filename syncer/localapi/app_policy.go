@@ -217,8 +217,7 @@ const (
 
 // nearestDue fills row's due fields from the case's requirements: the most
 // overdue one, else the open one due soonest, else an exemption.
-func (w *webApp) nearestDue(row *caseRow, reqs []policy.Requirement, asOf schema.Date) {
-	p := w.api.cfg.Policy
+func (w *webApp) nearestDue(row *caseRow, p *policy.Policy, reqs []policy.Requirement, asOf schema.Date) {
 	if over := policy.Overdue(reqs); len(over) > 0 {
 		r := over[0]
 		row.DueState, row.daysOverdue, row.dueOn = dueOverdue, r.DaysOverdue, r.DueOn
@@ -292,6 +291,7 @@ type reqView struct {
 
 type policyView struct {
 	Version string
+	Source  string // where the rules came from (API.policy)
 	AsOf    string
 	Now     []reqView // open and overdue, and exempted: what needs doing
 	Before  []reqView // met, missed in a closed case, cancelled: history
@@ -299,8 +299,7 @@ type policyView struct {
 
 // requirementsView puts the case's requirements in words: what needs doing
 // first (most overdue, then due soonest), then the rest, latest first.
-func (w *webApp) requirementsView(reqs []policy.Requirement, asOf schema.Date) policyView {
-	p := w.api.cfg.Policy
+func (w *webApp) requirementsView(p *policy.Policy, reqs []policy.Requirement, asOf schema.Date) policyView {
 	pv := policyView{Version: p.Version, AsOf: asOf.Time().Format("Monday 2 January 2006")}
 	now := policy.Overdue(reqs)
 	var open, before []policy.Requirement

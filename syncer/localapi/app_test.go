@@ -40,6 +40,10 @@ type appPeer struct {
 	// people, when set, goes with the last page of every pull that asks
 	// for it; nil answers as a server that does not send the list.
 	people []schema.Person
+	// rules and rulesTag, when set, go with the last page of every pull
+	// that asks with another tag; unset answers as an older server.
+	rules    json.RawMessage
+	rulesTag string
 }
 
 func newAppPeer(t testing.TB, user schema.User, records []schema.Record) *appPeer {
@@ -115,6 +119,9 @@ func (p *appPeer) serve(w http.ResponseWriter, r *http.Request) {
 			HasMore: end < len(p.records), ServerTime: time.Now()}
 		if p.people != nil && req.PeopleTag != nil && !resp.HasMore {
 			resp.People, resp.PeopleTag = p.people, fmt.Sprintf("p:%d", len(p.people))
+		}
+		if p.rulesTag != "" && req.RulesTag != nil && *req.RulesTag != p.rulesTag && !resp.HasMore {
+			resp.Rules, resp.RulesTag = p.rules, p.rulesTag
 		}
 		p.mu.Unlock()
 		json.NewEncoder(w).Encode(resp)

@@ -74,6 +74,7 @@ func (w *webApp) todayData(c *fiber.Ctx) (todayData, error) {
 	ctx := c.UserContext()
 	now := w.api.cfg.Now()
 	asOf := localDate(now)
+	p, _ := w.api.policy() // one edition of the rules for the whole page
 	d := todayData{Date: now.Local().Format("Monday 2 January 2006")}
 	facts := newPolicyFacts()
 	var cases, flags, visits []syncer.LocalRecord
@@ -138,7 +139,7 @@ func (w *webApp) todayData(c *fiber.Ctx) (todayData, error) {
 				row.Flags = append(row.Flags, chip{Key: f, Label: enumLabel("flag", f)})
 			}
 		}
-		w.nearestDue(&row, w.api.cfg.Policy.Requirements(f, asOf), asOf)
+		w.nearestDue(&row, p, p.Requirements(f, asOf), asOf)
 		switch {
 		case row.DueState == dueOverdue:
 			row.group = 0

@@ -33,6 +33,7 @@ func (api *API) routes() {
 	v1.Get("/conflicts", api.conflicts)
 	v1.Post("/conflicts/:id/keep-mine", api.keepMine)
 	v1.Get("/people", api.people)
+	v1.Get("/requirements", api.requirements)
 	v1.Get("/records/:entity", api.listRecords)
 	v1.Get("/records/:entity/:id", api.getRecord)
 	v1.Post("/records/:entity", api.createRecord)

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/schema/policy"
+)
+
+// TestTabletAndServerComputeTheSameDueDates: "doorstep server --rules" with
+// rules of its own (a first visit for high RoSH within 5 days, not 15) and
+// a real "doorstep device" given no rules file. After one sync the tablet
+// computes, through its local app, every due date of the officer's cases
+// that the server's compliance measures (overdue and workload) compute,
+// and no other, both under the server's rule_version.
+func TestTabletAndServerComputeTheSameDueDates(t *testing.T) {
+	ctx := context.Background()
+	srv := newE2EServer(t)
+	w := seedE2E(t, srv.srv)
+	today := time.Now().UTC()
+	asOf := schema.Date(today.Format(time.DateOnly))
+	day := func(d int) schema.Date { return schema.Date(today.AddDate(0, 0, d).Format(time.DateOnly)) }
+	var recs []schema.Record
+	for i, c := range []struct {
+		rosh  string
+		start int
+		da    bool
+	}{
+		{"high", -3, false}, {"very_high", -8, true}, {"high", -40, true}, {"medium", -30, false}, {"low", -70, true}, {"medium", -2, true},
+	} {
+		id := schema.NewID()
+		recs = append(recs, schema.Record{Entity: "case", ID: id, CaseID: id, Fields: schema.FieldsOf(schema.Case{
+			CRN: fmt.Sprintf("T3%05d", i), GivenName: "Case", FamilyName: fmt.Sprintf("Number%d", i), DateOfBirth: "1990-01-02",
+			Address: fmt.Sprintf("%d Alder Way, Testford, ZZ9 1AA", i+1), AddressSince: day(c.start - 100),
+			OfficerID: w.officer.ID, TeamID: w.officer.TeamID, SentenceType: "community_order", SupervisionStart: day(c.start),
+			RoSH: c.rosh, RoSHDate: day(c.start)})})
+		if c.da {
+			recs = append(recs,
+				schema.Record{Entity: "flag", ID: schema.NewID(), CaseID: id, Fields: schema.FieldsOf(schema.Flag{Type: "da_perpetrator", StartDate: day(c.start), NextReviewDate: day(60)})},
+				schema.Record{Entity: "household_member", ID: schema.NewID(), CaseID: id, Fields: schema.FieldsOf(schema.HouseholdMember{
+					Relation: "partner", Residence: "lives_here", Name: "New Partner", VictimOrPotentialVictim: "yes", AddedOn: day(-1)})})
+		}
+	}
+	if err := srv.srv.DB().Seed(ctx, cliActor, recs); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	srv.stop()
+
+	// The server, as an operator starts it, with a rules file of its own.
+	doc := strings.Replace(string(policy.DefaultRules()), `"due_within_days": 15`, `"due_within_days": 5`, 1)
+	doc = strings.Replace(doc, `"version": "2026-11-23.1"`, `"version": "e2e-5d"`, 1)
+	file := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(runCtx, []string{"server", "--rules", file, "--data", srv.dir, "--addr", srv.addr}, io.Discard, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("doorstep server: %v", err)
+		}
+	})
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.String(), "server listening"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not start:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// The tablet, with no rules file: it signs in and syncs once.
+	tablet := startDevice(t, srv.url())
+	call := func(method, path string, body any) []byte {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, tablet+path, bytes.NewReader(b))
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+		}
+		return raw
+	}
+	call("POST", "/v1/login", map[string]string{"username": w.officer.Username, "password": testPassword})
+	call("POST", "/v1/sync", map[string]string{})
+	var onTablet struct {
+		RuleVersion  string               `json:"rule_version"`
+		RulesSource  string               `json:"rules_source"`
+		Requirements []policy.Requirement `json:"requirements"`
+	}
+	if err := json.Unmarshal(call("GET", "/v1/requirements?as_of="+string(asOf), nil), &onTablet); err != nil {
+		t.Fatal(err)
+	}
+	if onTablet.RuleVersion != "e2e-5d" || onTablet.RulesSource != "from the server" {
+		t.Fatalf("the tablet computes with rules %s (%s), want the server's e2e-5d", onTablet.RuleVersion, onTablet.RulesSource)
+	}
+
+	// The server's figures for the officer, as a supervisor asks for them.
+	token := w.serverToken(srv.url())
+	type item struct {
+		CaseID      string         `json:"case_id"`
+		RuleID      string         `json:"rule_id"`
+		RuleVersion string         `json:"rule_version"`
+		Trigger     policy.Trigger `json:"trigger"`
+		TriggeredOn schema.Date    `json:"triggered_on"`
+		Recurrence  int            `json:"recurrence"`
+		DueOn       schema.Date    `json:"due_on"`
+	}
+	key := func(i item) string {
+		return strings.Join([]string{i.CaseID, i.RuleID, i.RuleVersion, string(i.Trigger), string(i.TriggeredOn), fmt.Sprint(i.Recurrence), string(i.DueOn)}, " ")
+	}
+	var onServer []string
+	for _, measure := range []string{"overdue", "workload"} {
+		var rep struct {
+			RuleVersion string `json:"rule_version"`
+			Items       []item `json:"items"`
+		}
+		req, _ := http.NewRequest("GET", srv.url()+"/v1/compliance/"+measure+"?as_of="+string(asOf)+"&officer_id="+w.officer.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || json.Unmarshal(raw, &rep) != nil {
+			t.Fatalf("GET /v1/compliance/%s: %d %s", measure, resp.StatusCode, raw)
+		}
+		if rep.RuleVersion != "e2e-5d" {
+			t.Errorf("the server's %s answer is under rules %s, want e2e-5d", measure, rep.RuleVersion)
+		}
+		for _, it := range rep.Items {
+			onServer = append(onServer, key(it))
+		}
+	}
+
+	// The tablet's overdue (missed, in an open case) and due in the
+	// workload's four weeks: the same items, the same dates.
+	until := schema.Date(today.AddDate(0, 0, 27).Format(time.DateOnly))
+	var mine []string
+	fiveDays := 0
+	for _, r := range onTablet.Requirements {
+		if r.RuleVersion != "e2e-5d" {
+			t.Errorf("a tablet requirement under rules %s: %+v", r.RuleVersion, r)
+		}
+		if r.RuleID == "first_visit_high" && r.Recurrence == 0 {
+			if start, _ := time.Parse(time.DateOnly, string(r.TriggeredOn)); schema.Date(start.AddDate(0, 0, 5).Format(time.DateOnly)) == r.DueOn {
+				fiveDays++
+			}
+		}
+		if (r.Status == policy.StatusMissed && !r.CaseClosed) || (r.Status == policy.StatusOpen && r.DueOn >= asOf && r.DueOn <= until) {
+			mine = append(mine, key(item{r.CaseID, r.RuleID, r.RuleVersion, r.Trigger, r.TriggeredOn, r.Recurrence, r.DueOn}))
+		}
+	}
+	t.Logf("%d items on both sides, %d first visits due in 5 days", len(onServer), fiveDays)
+	if fiveDays < 4 {
+		t.Errorf("expected the high-RoSH first visits due 5 days after the start (the server's rules), got %d", fiveDays)
+	}
+	slices.Sort(mine)
+	slices.Sort(onServer)
+	if len(onServer) < 6 || !slices.Equal(mine, onServer) {
+		t.Errorf("the tablet's due dates differ from the server's:\ntablet:\n  %s\nserver:\n  %s", strings.Join(mine, "\n  "), strings.Join(onServer, "\n  "))
+	}
+}
+
+// serverToken signs in to the server's JSON API as the supervisor.
+func (w *e2eWorld) serverToken(base string) string {
+	t := w.t
+	t.Helper()
+	body, _ := json.Marshal(schema.LoginRequest{Username: w.supervisor.Username, Password: testPassword, DeviceID: schema.NewID(), DeviceName: "e2e check"})
+	resp, err := http.Post(base+"/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("server login: %v", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var tok schema.TokenResponse
+	if resp.StatusCode != 200 || json.Unmarshal(raw, &tok) != nil || tok.AccessToken == "" {
+		t.Fatalf("server login as %s: %d %s", w.supervisor.Username, resp.StatusCode, raw)
+	}
+	return tok.AccessToken
+}
