@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -273,5 +274,26 @@ func TestDocExampleParses(t *testing.T) {
 	}
 	if len(p.Rules) != 2 || p.Rules[1].Trigger != policy.TriggerRelease {
 		t.Errorf("the docs example: expected two rules, the second on release, got %+v", p.Rules)
+	}
+}
+
+// TestTag: the tag names the document, not its layout: the same rules
+// however indented give one tag, another rule another, and Compact keeps
+// everything but the whitespace.
+func TestTag(t *testing.T) {
+	d := policy.DefaultRules()
+	c := policy.Compact(d)
+	if bytes.ContainsAny(c, "\n\t") || len(c) >= len(d) {
+		t.Errorf("Compact left whitespace: %.80s", c)
+	}
+	if p, err := policy.Parse(c); err != nil || !reflect.DeepEqual(p, policy.Default()) {
+		t.Errorf("the compacted defaults do not parse to the defaults: %v", err)
+	}
+	if policy.Tag(d) != policy.Tag(c) || !strings.HasPrefix(policy.Tag(d), "r:") || len(policy.Tag(d)) != 26 {
+		t.Errorf("tag of the defaults: %q, compacted %q", policy.Tag(d), policy.Tag(c))
+	}
+	other := bytes.Replace(d, []byte(`"due_within_days": 15`), []byte(`"due_within_days": 5`), 1)
+	if policy.Tag(other) == policy.Tag(d) {
+		t.Error("another rule, the same tag")
 	}
 }
