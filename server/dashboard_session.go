@@ -131,8 +131,8 @@ func (s *Server) dashAuth(c *fiber.Ctx) error {
 		return c.Redirect(dashPrefix+"/signin", fiber.StatusSeeOther)
 	}
 	u, err := s.db.UserByID(c.UserContext(), cl.Subject)
-	if err != nil || !dashReader(u.Role) || string(u.Role) != cl.Role || u.TeamID != cl.Team {
-		// Deleted, or the role or team changed since: sign in again.
+	if err != nil || u.Disabled || !dashReader(u.Role) || string(u.Role) != cl.Role || u.TeamID != cl.Team {
+		// Deleted, disabled, or the role or team changed since: sign in again.
 		c.ClearCookie(dashCookie)
 		return c.Redirect(dashPrefix+"/signin", fiber.StatusSeeOther)
 	}
