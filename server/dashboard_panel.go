@@ -66,6 +66,23 @@ type panelCtx struct {
 	// changes are not case records): the actor's scope, the filters'
 	// officer and period.
 	Fresh *serverdb.Freshness
+
+	// The filters' query, and each officer's link, made once: a table
+	// links every row (see link).
+	linkOnce sync.Once
+	linkQ    string
+	hrefMu   sync.Mutex
+	officers map[string]string
+}
+
+// link is F.Link(path), the filters' query encoded once for the page
+// (the filters do not change while its panels are built).
+func (pc *panelCtx) link(path string) string {
+	if pc.F == nil {
+		return path
+	}
+	pc.linkOnce.Do(func() { pc.linkQ = pc.F.values(false).Encode() })
+	return path + "?" + pc.linkQ
 }
 
 // newPanelCtx is what a page's panels (ps) are built from.
@@ -84,11 +101,21 @@ func (s *Server) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.I
 
 // caseHref and officerHref link to the drill-down pages, keeping the
 // filters.
-func (pc *panelCtx) caseHref(id string) string { return pc.F.Link(dashPrefix + "/cases/" + id) }
+func (pc *panelCtx) caseHref(id string) string { return pc.link(dashPrefix + "/cases/" + id) }
 func (pc *panelCtx) officerHref(id string) string {
-	return pc.F.linkWith(dashPrefix+"/officers/"+id, "officer", id)
+	pc.hrefMu.Lock()
+	defer pc.hrefMu.Unlock()
+	h, ok := pc.officers[id]
+	if !ok {
+		h = pc.F.linkWith(dashPrefix+"/officers/"+id, "officer", id)
+		if pc.officers == nil {
+			pc.officers = map[string]string{}
+		}
+		pc.officers[id] = h
+	}
+	return h
 }
-func (pc *panelCtx) visitHref(id string) string { return pc.F.Link(dashPrefix + "/visits/" + id) }
+func (pc *panelCtx) visitHref(id string) string { return pc.link(dashPrefix + "/visits/" + id) }
 
 // panelView is a built panel.
 type panelView struct {
