@@ -239,11 +239,19 @@ func buildPanels(pc *panelCtx) []*panelView {
 			out[i] = panels[i].Build(pc)
 		}
 		if pc.Weekly {
-			for _, w := range pc.F.weeks() {
+			// The latest week first: it usually ends on the as-of day, whose
+			// requirements the figures have just computed.
+			weeks := pc.F.weeks()
+			for _, i := range req {
+				if panels[i].Week != nil {
+					out[i].Trend = make([]point, len(weeks))
+				}
+			}
+			for j := len(weeks) - 1; j >= 0; j-- {
 				for _, i := range req {
 					if p := panels[i]; p.Week != nil {
 						at = i
-						out[i].Trend = append(out[i].Trend, p.Week(pc, w))
+						out[i].Trend[j] = p.Week(pc, weeks[j])
 					}
 				}
 			}
