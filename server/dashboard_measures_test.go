@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
 )
 
 // The panels of measures 5 to 8 and of the exemptions show the JSON API's
@@ -92,4 +94,64 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 		t.Errorf("officers CSV header %v, want a column per panel (%d)", rows[0], len(panels))
 	}
 	mustStatus(t, "print", b.get("/dashboard/print?"+q), 200)
+}
+
+// buildPanels computes the trends of the panels whose measures compute
+// requirements week by week on one goroutine (panel.Week, Requirements);
+// each trend point is still the measure called with that week (decision
+// 0011), the same as building the panel alone, for a synthetic team.
+func TestDashboardTrendsWeekByWeek(t *testing.T) {
+	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 4, CasesPerOfficer: 12, HistoryDays: 400, Seed: 3})
+	crs, err := srv.caseRecords(context.Background(), serverdb.ActorOf(sup, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := compliance.Input{Cases: crs, Policy: srv.cfg.Policy}
+	f := &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
+	pc := &panelCtx{In: in, F: f, Weekly: true}
+	views := buildPanels(pc)
+	weeks := f.weeks()
+	checked := 0
+	for i, p := range panels {
+		alone := buildPanel(p, &panelCtx{In: in, F: f, Weekly: true})
+		if got, want := fmt.Sprint(pointsText(views[i].Trend)), fmt.Sprint(pointsText(alone.Trend)); got != want {
+			t.Errorf("%s: trend %s, built alone %s", p.Slug, got, want)
+		}
+		if p.Week == nil {
+			continue
+		}
+		if len(views[i].Trend) != len(weeks) {
+			t.Fatalf("%s: %d points for %d weeks", p.Slug, len(views[i].Trend), len(weeks))
+		}
+		for j, w := range weeks {
+			var want int
+			switch p.Slug {
+			case "overdue":
+				want = compliance.Overdue(in, w.To).Totals.Requirements
+			case "workload":
+				want = compliance.Workload(in, w.To).Totals.Due
+			default:
+				t.Fatalf("no direct call for %s's week", p.Slug)
+			}
+			if v := views[i].Trend[j].Value; v == nil || int(*v) != want {
+				t.Errorf("%s, week to %s: %v, want %d", p.Slug, w.To, views[i].Trend[j].Value, want)
+			}
+			checked += want
+		}
+	}
+	if checked == 0 {
+		t.Error("every weekly figure is 0: the comparison means nothing")
+	}
+}
+
+func pointsText(ps []point) []string {
+	var out []string
+	for _, p := range ps {
+		v := "nil"
+		if p.Value != nil {
+			v = fmt.Sprint(*p.Value)
+		}
+		out = append(out, p.Label+"="+v+" ("+p.Note+")")
+	}
+	return out
 }

@@ -81,6 +81,9 @@ func (s *Server) dashOverview(c *fiber.Ctx) error {
 		return err
 	}
 	views := buildPanels(pc)
+	if err := pc.wait(); err != nil {
+		return err
+	}
 	officers := officersTable(pc, views)
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/", "overview", officers); done {
 		return err
@@ -141,6 +144,9 @@ func (s *Server) dashMeasure(c *fiber.Ctx) error {
 		return err
 	}
 	v := buildPanel(p, pc)
+	if err := pc.wait(); err != nil {
+		return err
+	}
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/measures/"+p.Slug, p.Slug, v.Table); done {
 		return err
 	}
@@ -188,6 +194,9 @@ func (s *Server) dashOfficer(c *fiber.Ctx) error {
 		return err
 	}
 	views := buildPanels(pc)
+	if err := pc.wait(); err != nil {
+		return err
+	}
 	cases := caseloadTable(pc)
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/officers/"+id, "officer", cases); done {
 		return err
@@ -291,6 +300,9 @@ func (s *Server) dashPrint(c *fiber.Ctx) error {
 		return err
 	}
 	views := buildPanels(pc)
+	if err := pc.wait(); err != nil {
+		return err
+	}
 	officers := officersTable(pc, views)
 	overdue := overdueTable(pc, compliance.Overdue(in, f.AsOf))
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/print", "print", officers, overdue); done {

@@ -14,7 +14,7 @@ import (
 func init() {
 	registerPanel(&panel{Order: 10, Slug: "exemptions", Title: "Visits exempted",
 		About: "Visits the policy required in the period that were closed by an exemption (a manager's, or a safety assessment not approved or exempted) rather than met or missed, with each reason.",
-		Build: buildExemptions})
+		Build: buildExemptions, Requirements: true})
 }
 
 func buildExemptions(pc *panelCtx) *panelView {

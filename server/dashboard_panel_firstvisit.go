@@ -14,7 +14,7 @@ import (
 func init() {
 	registerPanel(&panel{Order: 1, Slug: "first-home-visits", Title: "First home visit on time",
 		About: "Domestic-abuse cases whose supervision started in the period and whose first home visit was due: visited on or before the due date.",
-		Build: buildFirstVisits})
+		Build: buildFirstVisits, Requirements: true})
 }
 
 func buildFirstVisits(pc *panelCtx) *panelView {

@@ -14,7 +14,7 @@ import (
 // synced for more than defaultStaleDays, the changes waiting on them, the
 // set-aside changes not yet decided, and how long signed visits of the
 // period took from signing to the server. The store computes it
-// (serverdb.Freshness, in panelCtx.Fresh): devices are not case records.
+// (serverdb.Freshness, panelCtx.Fresh): devices are not case records.
 // Devices follow the team and officer filters; the signed visits follow
 // every filter (they belong to the cases shown). The weekly trend is the
 // median time from signing to the server of the visits signed each week.
@@ -25,7 +25,7 @@ func init() {
 }
 
 func buildFreshness(pc *panelCtx) *panelView {
-	fr := pc.Fresh
+	fr := pc.Fresh()
 	if fr == nil {
 		fr = &serverdb.Freshness{}
 	}

@@ -11,7 +11,13 @@ import (
 func init() {
 	registerPanel(&panel{Order: 2, Slug: "overdue", Title: "Overdue visits",
 		About: "Visits the policy requires (first visits, repeats, new address, partner or child, police call-outs) past their due date with no visit that meets them, in open cases.",
-		Build: buildOverdue})
+		Build: buildOverdue, Week: overdueWeek, Requirements: true})
+}
+
+// overdueWeek is the trend's point: the number overdue at the week's end.
+func overdueWeek(pc *panelCtx, w compliance.Period) point {
+	n := float64(compliance.Overdue(pc.In, w.To).Totals.Requirements)
+	return point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("on %s", w.To)}
 }
 
 func buildOverdue(pc *panelCtx) *panelView {
@@ -30,13 +36,6 @@ func buildOverdue(pc *panelCtx) *panelView {
 		TrendTitle: "Visits overdue at the end of each week",
 		BarsTitle:  "Visits overdue, by officer",
 		ByOfficer:  map[string]cell{},
-	}
-	if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			r := compliance.Overdue(pc.In, w.To)
-			n := float64(r.Totals.Requirements)
-			v.Trend = append(v.Trend, point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("on %s", w.To)})
-		}
 	}
 	for _, o := range rep.Officers {
 		n := float64(o.F.Requirements)

@@ -13,7 +13,14 @@ import (
 func init() {
 	registerPanel(&panel{Order: 8, Slug: "workload", Title: "Visits due in the next 4 weeks",
 		About: fmt.Sprintf("Visits the policy requires that fall due in the %d weeks from the as-of day and are not made yet, with the caseload they come from; overdue ones are counted apart.", compliance.WorkloadWeeks),
-		Build: buildWorkload})
+		Build: buildWorkload, Week: workloadWeek, Requirements: true})
+}
+
+// workloadWeek is the trend's point: what was due in the weeks after the
+// week's end.
+func workloadWeek(pc *panelCtx, w compliance.Period) point {
+	n := float64(compliance.Workload(pc.In, w.To).Totals.Due)
+	return point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("from %s", w.To)}
 }
 
 func buildWorkload(pc *panelCtx) *panelView {
@@ -29,12 +36,6 @@ func buildWorkload(pc *panelCtx) *panelView {
 	}
 	for i, n := range t.ByWeek {
 		v.Apart = append(v.Apart, apart{fmt.Sprintf("due in week %d (from %s)", i+1, addDays(pc.F.AsOf, 7*i)), n})
-	}
-	if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			n := float64(compliance.Workload(pc.In, w.To).Totals.Due)
-			v.Trend = append(v.Trend, point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("from %s", w.To)})
-		}
 	}
 	for _, o := range rep.Officers {
 		n := float64(o.F.Due)

@@ -278,7 +278,7 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 			txt(showValue(names, x.Field, x.Losing.Value)), txt(authorText(x.Losing.Author)),
 			txt(showValue(names, x.Field, x.Winning.Value)), txt(authorText(x.Winning.Author)),
 			txt(showValue(names, x.Field, x.Current)), txt(shortTime(x.RecordedAt)),
-			decideCell("Resolve", f.Link(reviewItemHref(serverdb.KindConflict, x.ID)))})
+			decideCell("Resolve", pc.link(reviewItemHref(serverdb.KindConflict, x.ID)))})
 	}
 	setAside := &table{ID: "set-aside", Caption: "Set-aside changes: refused when a tablet sent them", Empty: "No set-aside changes waiting.",
 		Columns: []column{{Key: "by", Label: "Sent by"}, {Key: "sent", Label: "Sent from"}, {Key: "received", Label: "Received"},
@@ -298,7 +298,7 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 		}
 		setAside.Rows = append(setAside.Rows, []cell{txt(name(x.Author.UserID)), txt(strings.TrimSuffix(x.Author.DeviceID+", device time "+shortTime(x.Author.At), ", device time ")),
 			txt(shortTime(x.ReceivedAt)), caseCell(x.CRN, x.CaseID), txt(label(x.Entity)), txt(why), txt(attempted), txt(current),
-			decideCell("Decide", f.Link(reviewItemHref(serverdb.KindSetAside, x.MutationID)))})
+			decideCell("Decide", pc.link(reviewItemHref(serverdb.KindSetAside, x.MutationID)))})
 	}
 	visits := &table{ID: "visits-review", Caption: "Signed visits no manager has reviewed", Empty: "No signed visit is waiting for review.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "type", Label: "Type"},
@@ -307,7 +307,7 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 	for _, x := range q.Visits {
 		visits.Rows = append(visits.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(name(x.OfficerID)), link(label(x.Type), pc.visitHref(x.ID)),
 			txt(label(x.Outcome)), txt(shortTime(x.StartedAt)), txt(shortTime(x.SignedAt) + " by " + name(x.SignedBy)), txt(shortTime(x.ReceivedAt)),
-			decideCell("Review", f.Link(reviewItemHref(serverdb.KindVisit, x.ID)))})
+			decideCell("Review", pc.link(reviewItemHref(serverdb.KindVisit, x.ID)))})
 	}
 	assessments := &table{ID: "assessments", Caption: "Safety assessments with no decision", Empty: "No safety assessment is waiting for a decision.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "address", Label: "Address"},
@@ -316,7 +316,7 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 	for _, x := range q.Assessments {
 		assessments.Rows = append(assessments.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(name(x.OfficerID)), txt(x.Address),
 			txt(label(x.Dogs)), txt(label(x.Weapons)), txt(string(x.AssessedOn) + " by " + name(x.AssessedBy)), txt(cmp.Or(label(x.Decision), "none")),
-			decideCell("Decide", f.Link(reviewItemHref(serverdb.KindAssessment, x.ID)))})
+			decideCell("Decide", pc.link(reviewItemHref(serverdb.KindAssessment, x.ID)))})
 	}
 	out := []*table{conflicts, setAside, visits, assessments}
 	for _, t := range out { // the link to decide first, where a narrow screen shows it

@@ -180,3 +180,43 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+// The period keeps signed visits by the UTC day of signed_at, although the
+// store finds them by the day written (records_signed_visit_day): a
+// signed_at with an offset that crosses midnight UTC lands on its UTC day.
+func TestFreshnessPeriodUTCDay(t *testing.T) {
+	f := newReviewFixture(t)
+	ctx := context.Background()
+	asha := f.actor(f.asha, f.ashaDev)
+	late, early, inside := schema.NewID(), schema.NewID(), schema.NewID()
+	// 11-20 23:30 at -02:00 is 11-21 01:30 UTC; 11-22 00:30 at +02:00 is
+	// 11-21 22:30 UTC; 11-19 12:00 UTC is outside 11-21..11-21.
+	f.push(t, asha, mutation("visit", late, f.ashaCase, stamp(1, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-20T23:30:00-02:00")))
+	f.push(t, asha, mutation("visit", early, f.ashaCase, stamp(2, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-22T00:30:00+02:00")))
+	f.push(t, asha, mutation("visit", inside, f.ashaCase, stamp(3, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-19T12:00:00Z")))
+	ids := func(o FreshnessOptions) []string {
+		t.Helper()
+		o.StaleDays = 7
+		got, err := f.db.Freshness(ctx, f.actor(f.sue, ""), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range got.Visits {
+			out = append(out, v.VisitID)
+		}
+		return out
+	}
+	if got := ids(FreshnessOptions{From: "2026-11-21", To: "2026-11-21"}); !sameSet(got, []string{late, early}) {
+		t.Errorf("11-21: %v, want %v", got, []string{late, early})
+	}
+	if got := ids(FreshnessOptions{From: "2026-11-20", To: "2026-11-20"}); len(got) != 0 {
+		t.Errorf("11-20: %v, want none", got)
+	}
+	if got := ids(FreshnessOptions{To: "2026-11-19"}); !sameSet(got, []string{inside}) {
+		t.Errorf("to 11-19: %v, want %v", got, []string{inside})
+	}
+	if got := ids(FreshnessOptions{}); len(got) != 3 {
+		t.Errorf("no period: %v, want all 3", got)
+	}
+}
