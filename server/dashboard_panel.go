@@ -30,6 +30,9 @@ type panel struct {
 	// Fresh: Build reads pc.Fresh (the store's measure 9), which is then
 	// loaded for the page.
 	Fresh bool
+	// QA: Build reads pc.QA (measure 10's ratings and pool), loaded for
+	// the page (dashboard_panel_qa.go).
+	QA bool
 }
 
 var panels []*panel
@@ -66,6 +69,7 @@ type panelCtx struct {
 	// changes are not case records): the actor's scope, the filters'
 	// officer and period.
 	Fresh *serverdb.Freshness
+	QA    *compliance.QAInput
 }
 
 // newPanelCtx is what a page's panels (ps) are built from.
@@ -78,6 +82,12 @@ func (s *Server) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.I
 			return nil, err
 		}
 		pc.Fresh = &fr
+	}
+	if slices.ContainsFunc(ps, func(p *panel) bool { return p.QA }) {
+		var err error
+		if pc.QA, err = s.qaPanelInput(c, actor); err != nil {
+			return nil, err
+		}
 	}
 	return pc, nil
 }
