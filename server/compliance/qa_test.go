@@ -15,7 +15,7 @@ import (
 // 2026-Q4), as_of its last day, 3 cases drawn per officer:
 //
 //	o1 (team t1): five DA cases a1..a5 (three drawn; the fourth in the draw, u, rated outside the sample),
-//	              a non-DA case n1 rated, a closed DA case k1, a case whose DA flag ended before the period (e1)
+//	              a non-DA case d1 rated, a closed DA case c9, a case whose DA flag ended before the period (e1)
 //	o2 (team t1): two DA cases b1, b2 (both drawn)
 //	o3 (team t2): one DA case c1 (drawn)
 func qaID(s string) string { return "0190f0a2-0000-7000-8000-0000000000" + s }
@@ -30,14 +30,14 @@ func qaDataset(t *testing.T) []compliance.CaseRecords {
 			DateOfBirth: "1990-01-01", Address: "1 High St", OfficerID: officer, TeamID: team, SentenceType: "licence",
 			SupervisionStart: "2026-03-01", RoSH: "high", Closed: closed}))
 		if flag != "" {
-			recs = append(recs, rec("flag", qaID("f"+id[1:]), qaID(id), schema.Flag{Type: "da_perpetrator", StartDate: flag, EndedOn: ended}))
+			recs = append(recs, rec("flag", "flag-"+id, qaID(id), schema.Flag{Type: "da_perpetrator", StartDate: flag, EndedOn: ended}))
 		}
 	}
 	for _, id := range []string{"a1", "a2", "a3", "a4", "a5"} {
 		add(id, "o1", "t1", "2026-03-01", "", false)
 	}
-	add("d1", "o1", "t1", "", "", false)                     // n1: no DA flag
-	add("c9", "o1", "t1", "2026-03-01", "", true)            // k1: closed
+	add("d1", "o1", "t1", "", "", false)                     // no DA flag
+	add("c9", "o1", "t1", "2026-03-01", "", true)            // closed
 	add("e1", "o1", "t1", "2026-03-01", "2026-08-01", false) // ended before the period
 	add("b1", "o2", "t1", "2026-03-01", "", false)
 	add("b2", "o2", "t1", "2026-10-31", "", false) // flagged on the period's last day
