@@ -156,7 +156,7 @@ func (s *Server) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filter
 	period := fmt.Sprintf("%s to %s", f.From, f.To)
 	switch {
 	case row != nil && row.Sampled:
-		v.About = fmt.Sprintf("In the QA sample %s (period %s): drawn %d of the officer's domestic-abuse cases, which takes the first %d.",
+		v.About = fmt.Sprintf("In the QA sample %s (period %s): number %d in the draw of the officer's domestic-abuse cases; the sample takes the first %d.",
 			rep.Seed, period, row.Draw, rep.PerOfficer)
 	case eligible:
 		draw := 0
@@ -164,7 +164,7 @@ func (s *Server) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filter
 			draw = row.Draw
 		}
 		v.About = fmt.Sprintf("Not in the QA sample %s (period %s)%s. You may still rate it: the rating is kept, and counted apart from the figure.",
-			rep.Seed, period, map[bool]string{true: fmt.Sprintf(": drawn %d, and the sample takes the first %d", draw, rep.PerOfficer), false: ""}[draw > 0])
+			rep.Seed, period, map[bool]string{true: fmt.Sprintf(": number %d in the draw of the officer's domestic-abuse cases; the sample takes the first %d", draw, rep.PerOfficer), false: ""}[draw > 0])
 	default:
 		v.About = fmt.Sprintf("Not a domestic-abuse case of the period %s, so not in the QA sample. Its earlier ratings are below.", period)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,7 @@ func TestDashboardQARating(t *testing.T) {
 	mustStatus(t, "no rating chosen", sue.decide(post, "reason", "x"), 422)
 	mustStatus(t, "an unknown rating", sue.decide(post, "decision", "approved"), 422)
 	mustStatus(t, "another team's supervisor", bea.decide(post, "decision", "sufficient"), 404)
+	mustStatus(t, "a forged form token", sue.post(post, url.Values{"_csrf": {"forged"}, "decision": {"sufficient"}}), 403)
 	if e.counts() != c {
 		t.Errorf("a refused rating wrote something")
 	}
