@@ -307,3 +307,33 @@ func FuzzValidateFields(f *testing.F) {
 		}
 	})
 }
+
+func TestOversightAspect(t *testing.T) {
+	o := spec(t, "oversight")
+	base := func(extra F) map[string]json.RawMessage {
+		f := F{"subject_entity": `"case"`, "subject_id": `"c"`}
+		for k, v := range extra {
+			f[k] = v
+		}
+		return f.raw()
+	}
+	for _, tc := range []struct {
+		name        string
+		fields      F
+		code, field string
+	}{
+		{"an old record: no aspect", F{"subject_entity": `"visit"`, "decision": `"approved"`}, "", ""},
+		{"general aspect", F{"aspect": `"general"`, "decision": `"noted"`}, "", ""},
+		{"rated sufficient", F{"aspect": `"da_risk_assessment"`, "decision": `"sufficient"`}, "", ""},
+		{"rated insufficient with a reason", F{"aspect": `"da_risk_assessment"`, "decision": `"insufficient"`, "reason": `"no police check"`}, "", ""},
+		{"insufficient without a reason", F{"aspect": `"da_risk_assessment"`, "decision": `"insufficient"`, "reason": `" "`}, schema.ECodeRequired, "reason"},
+		{"sufficient without the aspect", F{"decision": `"sufficient"`}, schema.ECodeInvalid, "decision"},
+		{"sufficient on a visit", F{"subject_entity": `"visit"`, "aspect": `"general"`, "decision": `"sufficient"`}, schema.ECodeInvalid, "decision"},
+		{"the aspect on a visit", F{"subject_entity": `"visit"`, "aspect": `"da_risk_assessment"`, "decision": `"sufficient"`}, schema.ECodeInvalid, "aspect"},
+		{"the aspect with approved", F{"aspect": `"da_risk_assessment"`, "decision": `"approved"`}, schema.ECodeInvalid, "decision"},
+	} {
+		wantErr(t, tc.name, o.Validate("id", "c", base(tc.fields)), tc.code, tc.field)
+	}
+	wantErr(t, "unknown aspect", o.ValidateFields(F{"aspect": `"thoroughness"`}.raw()), schema.ECodeInvalid, "aspect")
+	wantErr(t, "known aspect", o.ValidateFields(F{"aspect": `"da_risk_assessment"`, "decision": `"insufficient"`}.raw()), "", "")
+}

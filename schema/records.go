@@ -1,5 +1,7 @@
 package schema
 
+import "strings"
+
 // SafetyAssessment is the pre-visit risk assessment of an address, reusable
 // while the address is unchanged, with the manager's decision.
 type SafetyAssessment struct {
@@ -49,14 +51,55 @@ type Referral struct {
 
 // Oversight is a supervisor's review of a case, a visit or an assessment.
 type Oversight struct {
-	ID            string    `json:"id"`
-	CaseID        string    `json:"case_id"`
-	SubjectEntity string    `json:"subject_entity" v:"required,enum=case|visit|safety_assessment|conflict"`
-	SubjectID     string    `json:"subject_id" v:"required,max=64"`
-	Decision      string    `json:"decision" v:"required,enum=approved|not_approved|exempted|noted|referred|resolved"`
-	Reason        string    `json:"reason" v:"max=4000"`
-	By            string    `json:"by" v:"max=64"`
-	At            Timestamp `json:"at"`
+	ID            string `json:"id"`
+	CaseID        string `json:"case_id"`
+	SubjectEntity string `json:"subject_entity" v:"required,enum=case|visit|safety_assessment|conflict"`
+	SubjectID     string `json:"subject_id" v:"required,max=64"`
+	// Aspect is what of the subject was reviewed: "general" (or empty, as
+	// every record before it had) or, for a case, "da_risk_assessment":
+	// the supervisor's rating of the case's domestic-abuse risk analysis
+	// for the QA sample (docs/compliance.md, measure 10).
+	Aspect   string    `json:"aspect" v:"enum=general|da_risk_assessment"`
+	Decision string    `json:"decision" v:"required,enum=approved|not_approved|exempted|noted|referred|resolved|sufficient|insufficient"`
+	Reason   string    `json:"reason" v:"max=4000"`
+	By       string    `json:"by" v:"max=64"`
+	At       Timestamp `json:"at"`
+}
+
+// Oversight aspects.
+const (
+	AspectGeneral          = "general"
+	AspectDARiskAssessment = "da_risk_assessment"
+)
+
+// IsDARating reports whether o is a rating of a case's domestic-abuse risk
+// analysis (QA sample).
+func (o Oversight) IsDARating() bool {
+	return o.SubjectEntity == "case" && o.Aspect == AspectDARiskAssessment
+}
+
+// Validate checks the rules across fields: a DA risk assessment rating is
+// of a case, is sufficient or insufficient, and gives a reason when
+// insufficient; sufficient and insufficient rate nothing else.
+func (o Oversight) Validate() error {
+	rating := o.Decision == "sufficient" || o.Decision == "insufficient"
+	switch o.Aspect {
+	case "", AspectGeneral:
+		if rating {
+			return Errorf(ECodeInvalid, "decision", "decision %s rates a domestic-abuse risk assessment: it needs aspect da_risk_assessment", o.Decision)
+		}
+	case AspectDARiskAssessment:
+		if o.SubjectEntity != "case" {
+			return Errorf(ECodeInvalid, "aspect", "aspect da_risk_assessment is for a case, not a %s", o.SubjectEntity)
+		}
+		if !rating {
+			return Errorf(ECodeInvalid, "decision", "a domestic-abuse risk assessment is rated sufficient or insufficient, not %q", o.Decision)
+		}
+		if o.Decision == "insufficient" && strings.TrimSpace(o.Reason) == "" {
+			return Errorf(ECodeRequired, "reason", "reason is required when the risk assessment is rated insufficient")
+		}
+	}
+	return nil
 }
 
 // Conflict keeps a change that lost: both values, both authors, and what was

@@ -82,6 +82,7 @@ func (s *Server) dashboardRoutes() {
 	a.Get("/measures/:slug", s.dashPage(s.dashMeasure))
 	a.Get("/officers/:id", s.dashPage(s.dashOfficer))
 	a.Get("/cases/:id", s.dashPage(s.dashCase))
+	a.Post("/cases/:id/qa-rating", s.dashPage(s.dashQARate))
 	a.Get("/visits/:id", s.dashPage(s.dashVisit))
 	a.Get("/review", s.dashPage(s.dashReview))
 	a.Get("/review/:kind/:id", s.dashPage(s.dashReviewItem))

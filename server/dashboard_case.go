@@ -100,6 +100,7 @@ func (cf *caseFile) name(id string) string { return cmp.Or(cf.names[id], id) }
 
 type caseData struct {
 	Review   *caseReview // the latest safety assessment's decision form
+	QA       *caseQAView // the DA risk analysis rating (QA sample, dashboard_panel_qa.go)
 	Case     schema.Case
 	Officer  string
 	OfficerH string
@@ -132,17 +133,23 @@ func (s *Server) dashCase(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	if err := s.db.AuditView(c.UserContext(), actor, "dashboard/case", []string{id}, map[string]string{"case_id": id}); err != nil {
-		return err
+	if c.Locals(qaFormLocal) == nil { // a refused QA rating shown again: its form's page was audited
+		if err := s.db.AuditView(c.UserContext(), actor, "dashboard/case", []string{id}, map[string]string{"case_id": id}); err != nil {
+			return err
+		}
 	}
 	review, err := s.caseReview(c, sess, cf)
 	if err != nil {
 		return err
 	}
-	return s.dashRender(c, fiber.StatusOK, "case", dashView{Title: k.CRN + " " + k.GivenName + " " + k.FamilyName, Filters: f,
+	qa, status, err := s.caseQA(c, sess, cf, f)
+	if err != nil {
+		return err
+	}
+	return s.dashRender(c, status, "case", dashView{Title: k.CRN + " " + k.GivenName + " " + k.FamilyName, Filters: f,
 		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}, {cf.name(k.OfficerID), pc.officerHref(k.OfficerID)}},
 		Data: caseData{Case: k, Officer: cf.name(k.OfficerID), OfficerH: pc.officerHref(k.OfficerID), Team: cf.team,
-			Flags: liveFlags(cf.recs.Flags, f.Today), Tables: tables, Review: review}})
+			Flags: liveFlags(cf.recs.Flags, f.Today), Tables: tables, Review: review, QA: qa}})
 }
 
 func yesNo(b bool) string {

@@ -41,6 +41,9 @@ type panel struct {
 	// day together, rather than side by side, where they took turns
 	// throwing away each other's.
 	Requirements bool
+	// QA: Build reads pc.QA (measure 10's ratings and pool), loaded for
+	// the page (dashboard_panel_qa.go).
+	QA bool
 }
 
 var panels []*panel
@@ -87,6 +90,9 @@ type panelCtx struct {
 	linkQ    string
 	hrefMu   sync.Mutex
 	officers map[string]string
+	// QA: measure 10's ratings and pool, when a panel reads them
+	// (dashboard_panel_qa.go).
+	QA *compliance.QAInput
 }
 
 // link is F.Link(path), the filters' query encoded once for the page
@@ -117,6 +123,12 @@ func (s *Server) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.I
 			}
 			pc.fresh = &fr
 		}()
+	}
+	if slices.ContainsFunc(ps, func(p *panel) bool { return p.QA }) {
+		var err error
+		if pc.QA, err = s.qaPanelInput(c, actor); err != nil {
+			return nil, err
+		}
 	}
 	return pc, nil
 }

@@ -12,7 +12,7 @@ import (
 //	GET  /v1/review?officer_id=&kind=
 //	POST /v1/review/conflicts/:id          {"decision", "reason"}
 //	POST /v1/review/set-aside/:mutation_id {"decision", "reason"}
-//	POST /v1/oversight                     {"subject_entity", "subject_id", "decision", "reason"}
+//	POST /v1/oversight                     {"subject_entity", "subject_id", "aspect"?, "decision", "reason"}
 //
 // Supervisors see and decide on their team's items, admins on every item;
 // auditors may read the queue; officers are refused. An item of another

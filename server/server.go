@@ -207,6 +207,7 @@ func (s *Server) routes() {
 	admin.Get("/devices", s.listDevices)
 	admin.Post("/devices/:id/revoke", s.revokeDevice)
 	s.complianceRoutes(v1) // before the /:path catch-alls
+	s.complianceQARoutes(v1)
 	s.freshnessRoutes(v1)
 	s.reviewRoutes(v1)
 

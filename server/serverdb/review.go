@@ -848,21 +848,36 @@ func (db *DB) ResolveSetAside(ctx context.Context, actor Actor, mutationID strin
 }
 
 // OversightInput is a manager's review of a signed visit or a safety
-// assessment.
+// assessment, or a rating of a case's domestic-abuse risk analysis (the
+// QA sample, docs/compliance.md measure 10).
 type OversightInput struct {
-	SubjectEntity string `json:"subject_entity"` // visit or safety_assessment
+	SubjectEntity string `json:"subject_entity"` // visit, safety_assessment, or case (with aspect da_risk_assessment)
 	SubjectID     string `json:"subject_id"`
+	// Aspect is what was reviewed: "general" (the default, for a visit or
+	// a safety assessment) or "da_risk_assessment" (for a case).
+	Aspect string `json:"aspect"`
 	// Decision: approved, not_approved, exempted or noted; a safety
-	// assessment may also be referred (to a senior officer).
+	// assessment may also be referred (to a senior officer); a DA risk
+	// assessment is rated sufficient or insufficient.
 	Decision string `json:"decision"`
-	// Reason is required for not_approved, exempted and referred.
+	// Reason is required for not_approved, exempted, referred and
+	// insufficient.
 	Reason string `json:"reason"`
 }
 
 // Validate checks the input before anything is read.
 func (in OversightInput) Validate() error {
-	if in.SubjectEntity != "visit" && in.SubjectEntity != "safety_assessment" {
-		return schema.Errorf(schema.ECodeInvalid, "subject_entity", "subject_entity must be visit or safety_assessment, not %q", in.SubjectEntity)
+	if in.Aspect != "" && in.Aspect != schema.AspectGeneral && in.Aspect != schema.AspectDARiskAssessment {
+		return schema.Errorf(schema.ECodeInvalid, "aspect", "aspect must be general or da_risk_assessment, not %q", in.Aspect)
+	}
+	rating := in.Aspect == schema.AspectDARiskAssessment
+	switch {
+	case in.SubjectEntity == "case" && !rating:
+		return schema.Errorf(schema.ECodeInvalid, "subject_entity", "a case is reviewed only for its domestic-abuse risk assessment (aspect da_risk_assessment); otherwise subject_entity must be visit or safety_assessment")
+	case in.SubjectEntity != "visit" && in.SubjectEntity != "safety_assessment" && in.SubjectEntity != "case":
+		return schema.Errorf(schema.ECodeInvalid, "subject_entity", "subject_entity must be visit, safety_assessment or case, not %q", in.SubjectEntity)
+	case rating && in.SubjectEntity != "case":
+		return schema.Errorf(schema.ECodeInvalid, "aspect", "aspect da_risk_assessment is for a case, not a %s", in.SubjectEntity)
 	}
 	if in.SubjectID == "" {
 		return schema.Errorf(schema.ECodeRequired, "subject_id", "subject_id is required")
@@ -872,20 +887,28 @@ func (in OversightInput) Validate() error {
 	}
 	switch in.Decision {
 	case "approved", "not_approved", "exempted", "noted":
+		if in.SubjectEntity == "case" {
+			return schema.Errorf(schema.ECodeInvalid, "decision", "a domestic-abuse risk assessment is rated sufficient or insufficient, not %q", in.Decision)
+		}
 	case "referred":
 		if in.SubjectEntity != "safety_assessment" {
 			return schema.Errorf(schema.ECodeInvalid, "decision", "only a safety assessment can be referred")
 		}
+	case "sufficient", "insufficient":
+		if in.SubjectEntity != "case" {
+			return schema.Errorf(schema.ECodeInvalid, "decision", "decision %s rates a case's domestic-abuse risk assessment (aspect da_risk_assessment), not a %s", in.Decision, in.SubjectEntity)
+		}
 	default:
-		return schema.Errorf(schema.ECodeInvalid, "decision", "decision must be approved, not_approved, exempted or noted (or referred, for a safety assessment), not %q", in.Decision)
+		return schema.Errorf(schema.ECodeInvalid, "decision", "decision must be approved, not_approved, exempted or noted (or referred, for a safety assessment; sufficient or insufficient, for a case's DA risk assessment), not %q", in.Decision)
 	}
-	_, err := checkReason(in.Reason, in.Decision == "not_approved" || in.Decision == "exempted" || in.Decision == "referred", "when the decision is "+in.Decision)
+	_, err := checkReason(in.Reason, in.Decision == "not_approved" || in.Decision == "exempted" || in.Decision == "referred" || in.Decision == "insufficient", "when the decision is "+in.Decision)
 	return err
 }
 
 // Oversee records a manager's review of a signed visit or a safety
-// assessment of their scope as an oversight record of the subject's case
-// (by the reviewer, at now). For a safety assessment, a decision other than
+// assessment of their scope, or their rating of a case's DA risk analysis
+// (aspect da_risk_assessment), as an oversight record of the subject's
+// case (by the reviewer, at now). For a safety assessment, a decision other than
 // noted also sets the assessment's decision, decision_reason, decided_by
 // and decided_on (today, server time), which the tablet pulls and measure 1
 // reads. A visit must be signed. One transaction, audited ("oversight").
@@ -914,16 +937,24 @@ func (db *DB) Oversee(ctx context.Context, actor Actor, in OversightInput) (sche
 				return err
 			}
 		}
-		r, err := write("oversight", schema.NewID(), subj.caseID, rawFields("subject_entity", in.SubjectEntity, "subject_id", subj.id,
-			"decision", in.Decision, "reason", reason, "by", actor.UserID, "at", string(schema.TimestampOf(t.now))))
+		fields := rawFields("subject_entity", in.SubjectEntity, "subject_id", subj.id,
+			"decision", in.Decision, "reason", reason, "by", actor.UserID, "at", string(schema.TimestampOf(t.now)))
+		detail := map[string]any{"decision": in.Decision, "reason": reason}
+		if in.Aspect == schema.AspectDARiskAssessment {
+			// Only a rating carries its aspect: a general review's record
+			// stays as it was, for tablets that do not know the field.
+			fields["aspect"] = json.RawMessage(`"` + in.Aspect + `"`)
+			detail["aspect"] = in.Aspect
+		}
+		r, err := write("oversight", schema.NewID(), subj.caseID, fields)
 		if err != nil {
 			return err
 		}
 		if out, err = r.record(); err != nil {
 			return err
 		}
-		return t.audit(actor, "oversight", in.SubjectEntity, subj.id, subj.caseID,
-			map[string]any{"oversight_id": r.id, "decision": in.Decision, "reason": reason})
+		detail["oversight_id"] = r.id
+		return t.audit(actor, "oversight", in.SubjectEntity, subj.id, subj.caseID, detail)
 	})
 	return out, err
 }
