@@ -161,7 +161,9 @@ func FirstHomeVisits(in Input, period Period, asOf schema.Date) *FirstVisitRepor
 	rep := &FirstVisitReport{Measure: "first_home_visit_on_time", Period: period, AsOf: asOf, RuleVersion: p.Version,
 		OfficerID: in.OfficerID, Cases: []FirstVisitCase{}}
 	g := newGroups[FirstVisitFigures]()
-	for _, cr := range in.cases() {
+	cases := in.cases()
+	prepare(cases, p, asOf, func(c *schema.Case) bool { return period.Contains(c.SupervisionStart) && c.SupervisionStart <= asOf })
+	for _, cr := range cases {
 		c := cr.Case
 		start := c.SupervisionStart
 		if !period.Contains(start) || start > asOf {

@@ -73,7 +73,9 @@ func Overdue(in Input, asOf schema.Date) *OverdueReport {
 		names[r.ID] = r.Name
 	}
 	g := newGroups[OverdueFigures]()
-	for _, cr := range in.cases() {
+	cases := in.cases()
+	prepare(cases, p, asOf, nil)
+	for _, cr := range cases {
 		c := cr.Case
 		reqs, _ := cr.requirements(p, asOf)
 		od := policy.Overdue(reqs)

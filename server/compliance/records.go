@@ -10,8 +10,10 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"doorstep/schema"
@@ -74,6 +76,40 @@ func (cr CaseRecords) requirements(p *policy.Policy, asOf schema.Date) ([]policy
 		m.mu.Unlock()
 	}
 	return reqs, safety
+}
+
+// prepareChunk is how many cases one worker computes the requirements of
+// at a time.
+const prepareChunk = 64
+
+// prepare computes the requirements of every case of cases on asOf, on
+// every core, into the cases' memos, so that a measure's own pass over
+// the cases (in order, one at a time) finds them computed. Cases without a
+// memo (not from Group) are left to compute their own, and so are those
+// need (when not nil) says the measure does not look at.
+func prepare(cases []CaseRecords, p *policy.Policy, asOf schema.Date, need func(*schema.Case) bool) {
+	workers := min(runtime.GOMAXPROCS(0), (len(cases)+prepareChunk-1)/prepareChunk)
+	if workers < 2 {
+		return // one core or few cases: the measure's own pass does it
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				from := int(next.Add(prepareChunk)) - prepareChunk
+				if from >= len(cases) {
+					return
+				}
+				for i := from; i < min(from+prepareChunk, len(cases)); i++ {
+					if cases[i].memo != nil && (need == nil || need(&cases[i].Case)) {
+						cases[i].requirements(p, asOf)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Entities are the entities Group reads; the server lists each of them.

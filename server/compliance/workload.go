@@ -94,7 +94,9 @@ func Workload(in Input, asOf schema.Date) *WorkloadReport {
 	rep := &WorkloadReport{Measure: "workload", AsOf: asOf, Until: until, RuleVersion: p.Version, OfficerID: in.OfficerID,
 		Items: []WorkloadItem{}}
 	g := newGroups[WorkloadFigures]()
-	for _, cr := range in.cases() {
+	cases := in.cases()
+	prepare(cases, p, asOf, func(c *schema.Case) bool { return !c.Closed && c.SupervisionStart != "" && c.SupervisionStart <= asOf })
+	for _, cr := range cases {
 		c := cr.Case
 		if c.Closed {
 			continue
