@@ -276,15 +276,145 @@ type ContactVisit struct {
 	OutcomeReason   string      `json:"outcome_reason,omitempty"`
 }
 
-// ContactCase is one case's contacts, by its current allocation.
+// ContactCase is one case's contacts, by its current allocation: the
+// visits (every one is in the report's visits, with its channel and
+// outcome), listed once, and their counts.
 type ContactCase struct {
-	CaseID      string         `json:"case_id"`
-	CRN         string         `json:"crn"`
-	OfficerID   string         `json:"officer_id"`
-	OfficerName string         `json:"officer_name"`
-	TeamID      string         `json:"team_id"`
-	TeamName    string         `json:"team_name"`
-	F           ContactFigures `json:"figures"`
+	CaseID      string        `json:"case_id"`
+	CRN         string        `json:"crn"`
+	OfficerID   string        `json:"officer_id"`
+	OfficerName string        `json:"officer_name"`
+	TeamID      string        `json:"team_id"`
+	TeamName    string        `json:"team_name"`
+	VisitIDs    []string      `json:"visit_ids"` // sorted
+	F           ContactCounts `json:"figures"`
+}
+
+// ContactCounts are ContactFigures' counts for one case, without the ids
+// behind each (ContactCase.VisitIDs lists the case's visits once, and the
+// report's visits say which is which).
+type ContactCounts struct {
+	Contacts        int           `json:"contacts"`
+	Completed       int           `json:"completed"`
+	Channels        ChannelCounts `json:"channels"`
+	Attempts        int           `json:"attempts"`
+	AttemptOutcomes OutcomeCounts `json:"attempt_outcomes"`
+	AttemptChannels ChannelCounts `json:"attempt_channels"`
+	HomeShare       ShareCounts   `json:"home_share"`
+	FaceToFaceShare ShareCounts   `json:"face_to_face_share"`
+}
+
+// ShareCounts is a Share's numerator and denominator, as counts.
+type ShareCounts struct {
+	Numerator   int      `json:"numerator"`
+	Denominator int      `json:"denominator"`
+	Percent     *float64 `json:"percent"`
+}
+
+// ChannelCounts are ChannelFigures' counts.
+type ChannelCounts struct {
+	FaceToFace         int         `json:"face_to_face"`
+	Home               int         `json:"face_to_face_home"`
+	Doorstep           int         `json:"face_to_face_doorstep"`
+	Elsewhere          int         `json:"face_to_face_elsewhere"`
+	ElsewhereByPlace   PlaceCounts `json:"elsewhere_by_place"`
+	Phone              int         `json:"phone"`
+	Video              int         `json:"video"`
+	OtherNotFaceToFace int         `json:"other_not_face_to_face"`
+}
+
+// PlaceCounts are Places' counts.
+type PlaceCounts struct {
+	Cafe           int `json:"cafe"`
+	Library        int `json:"library"`
+	Office         int `json:"office"`
+	CommunityVenue int `json:"community_venue"`
+	Other          int `json:"other"`
+}
+
+// OutcomeCounts are AttemptOutcomes' counts.
+type OutcomeCounts struct {
+	NoAnswer        int `json:"no_answer"`
+	RefusedEntry    int `json:"refused_entry"`
+	NotPresent      int `json:"not_present"`
+	AbandonedSafety int `json:"abandoned_safety"`
+	NotUndertaken   int `json:"not_undertaken"`
+	Other           int `json:"other"`
+}
+
+func (f *ChannelCounts) count(channel, place string) {
+	switch channel {
+	case ChannelHome:
+		f.FaceToFace++
+		f.Home++
+	case ChannelDoorstep:
+		f.FaceToFace++
+		f.Doorstep++
+	case ChannelElsewhere:
+		f.FaceToFace++
+		f.Elsewhere++
+		switch place {
+		case placeCafe:
+			f.ElsewhereByPlace.Cafe++
+		case placeLibrary:
+			f.ElsewhereByPlace.Library++
+		case placeOffice:
+			f.ElsewhereByPlace.Office++
+		case placeCommunityVenue:
+			f.ElsewhereByPlace.CommunityVenue++
+		default:
+			f.ElsewhereByPlace.Other++
+		}
+	case ChannelPhone:
+		f.Phone++
+	case ChannelVideo:
+		f.Video++
+	default:
+		f.OtherNotFaceToFace++
+	}
+}
+
+func (a *OutcomeCounts) count(outcome string) {
+	switch outcome {
+	case "no_answer":
+		a.NoAnswer++
+	case "refused_entry":
+		a.RefusedEntry++
+	case "not_present":
+		a.NotPresent++
+	case "abandoned_safety":
+		a.AbandonedSafety++
+	case "not_undertaken":
+		a.NotUndertaken++
+	default:
+		a.Other++
+	}
+}
+
+func (s *ShareCounts) count(inNumerator bool) {
+	s.Denominator++
+	if inNumerator {
+		s.Numerator++
+	}
+}
+
+func (f *ContactCounts) count(v *schema.Visit, channel, place string) {
+	f.Contacts++
+	if v.Outcome == "completed" {
+		f.Completed++
+		f.Channels.count(channel, place)
+		f.HomeShare.count(channel == ChannelHome)
+		f.FaceToFaceShare.count(channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
+	} else {
+		f.Attempts++
+		f.AttemptOutcomes.count(v.Outcome)
+		f.AttemptChannels.count(channel, place)
+	}
+}
+
+func (f *ContactCounts) finish() {
+	f.HomeShare.Percent = percent(f.HomeShare.Numerator, f.HomeShare.Denominator)
+	f.FaceToFaceShare.Percent = percent(f.FaceToFaceShare.Numerator, f.FaceToFaceShare.Denominator)
 }
 
 // ContactsReport is measure 3 over a period: totals, per team, per officer
@@ -349,6 +479,7 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 				OfficerName: in.Officers[c.OfficerID], TeamID: c.TeamID, TeamName: in.Teams[c.TeamID]})
 		}
 		row := &rep.Cases[i]
+		row.VisitIDs = append(row.VisitIDs, v.ID)
 		cv := ContactVisit{VisitID: v.ID, CaseID: c.ID, CRN: c.CRN, OfficerID: v.OfficerID, OfficerName: in.Officers[v.OfficerID],
 			Day: day, Type: v.Type, Location: v.Location, FaceToFace: v.FaceToFace, Channel: channel, Outcome: v.Outcome,
 			OutcomeReason: v.OutcomeReason}
@@ -357,7 +488,7 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 		}
 		rep.Visits = append(rep.Visits, cv)
 		rep.Totals.count(v, channel, place)
-		row.F.count(v, channel, place)
+		row.F.count(ct.v, channel, place)
 		team, officer := g.of(in, c)
 		team.count(v, channel, place)
 		officer.count(v, channel, place)
