@@ -493,13 +493,10 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 		team.count(v, channel, place)
 		officer.count(v, channel, place)
 	}
-	rep.Totals.finish()
 	for i := range rep.Cases {
 		rep.Cases[i].F.finish()
 	}
-	finish := func(f *ContactFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *ContactFigures) { f.finish() })
 	slices.SortFunc(rep.Cases, func(a, b ContactCase) int {
 		return cmp.Or(cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
 	})

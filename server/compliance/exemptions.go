@@ -146,9 +146,6 @@ func Exemptions(in Input, period Period, asOf schema.Date) *ExemptionsReport {
 			f.count(c, due, safety)
 		}
 	}
-	rep.Totals.finish()
-	finish := func(f *ExemptionFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *ExemptionFigures) { f.finish() })
 	return rep
 }

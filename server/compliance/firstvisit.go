@@ -217,10 +217,7 @@ func FirstHomeVisits(in Input, period Period, asOf schema.Date) *FirstVisitRepor
 		team.count(row)
 		officer.count(row)
 	}
-	rep.Totals.finish()
-	finish := func(f *FirstVisitFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *FirstVisitFigures) { f.finish() })
 	slices.SortFunc(rep.Cases, func(a, b FirstVisitCase) int {
 		return cmp.Or(cmp.Compare(a.SupervisionStart, b.SupervisionStart), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
 	})
