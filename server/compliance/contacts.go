@@ -567,22 +567,9 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 		slices.SortFunc(rep.Cases, func(a, b ContactCase) int {
 			return cmp.Or(cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
 		})
-		// The visits by day, CRN and id: their order sorted, then the
-		// rows moved once.
-		perm := make([]int32, len(rep.Visits))
-		for i := range perm {
-			perm[i] = int32(i)
-		}
-		vs := rep.Visits
-		slices.SortFunc(perm, func(i, j int32) int {
-			a, b := &vs[i], &vs[j]
+		rep.Visits = sortedByIndex(rep.Visits, func(a, b *ContactVisit) int {
 			return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.VisitID, b.VisitID))
 		})
-		sorted := make([]ContactVisit, len(vs))
-		for k, i := range perm {
-			sorted[k] = vs[i]
-		}
-		rep.Visits = sorted
 	})
 	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *ContactFigures) { f.finish(byRank) })
 	wg.Wait()

@@ -206,3 +206,19 @@ func parallel(n int, f func(i int)) {
 	}
 	wg.Wait()
 }
+
+// sortedByIndex returns s sorted by cmp (unstable, as slices.SortFunc):
+// the indexes are sorted, then the elements moved once, which is cheaper
+// than sorting rows of many fields in place.
+func sortedByIndex[T any](s []T, cmp func(a, b *T) int) []T {
+	perm := make([]int32, len(s))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(i, j int32) int { return cmp(&s[i], &s[j]) })
+	out := make([]T, len(s))
+	for k, i := range perm {
+		out[k] = s[i]
+	}
+	return out
+}
