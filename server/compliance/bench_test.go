@@ -1,8 +1,10 @@
 package compliance_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"runtime"
 	"testing"
 
 	"doorstep/schema"
@@ -13,7 +15,7 @@ import (
 // benchInput decodes a synthetic dataset straight into the measures'
 // input, without a store: the computation alone, for profiling
 // (go test ./server/compliance -run XXX -bench Compute -cpuprofile cpu.out).
-func benchInput(b *testing.B, opts synth.Options) compliance.Input {
+func benchInput(b testing.TB, opts synth.Options) compliance.Input {
 	b.Helper()
 	ds := synth.Generate(opts)
 	raws := make([]schema.RawRecord, 0, len(ds.Records))
@@ -87,4 +89,29 @@ func BenchmarkComputeService(b *testing.B) {
 		b.Skip("25,000 cases")
 	}
 	benchCompute(b, synth.Options{Teams: 50, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+}
+
+// TestParallelSameAnswer: the nine reports computed on every core (the
+// requirements, measure 3's contacts and the figures' finish in parallel)
+// are byte for byte those computed on one core, for a dataset large
+// enough to be split; run with -race, it checks the parallel parts share
+// nothing they write.
+func TestParallelSameAnswer(t *testing.T) {
+	opts := synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 40, HistoryDays: 730, Seed: 3}
+	encode := func(procs int) []byte {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		in := benchInput(t, opts)
+		b, err := json.Marshal(computeAll(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	one, all := encode(1), encode(4)
+	if !bytes.Equal(one, all) {
+		t.Errorf("the reports differ on 1 and 4 cores (%d and %d bytes)", len(one), len(all))
+	}
+	if len(one) < 100_000 {
+		t.Errorf("only %d bytes", len(one))
+	}
 }

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"doorstep/schema"
@@ -88,28 +87,16 @@ const prepareChunk = 64
 // memo (not from Group) are left to compute their own, and so are those
 // need (when not nil) says the measure does not look at.
 func prepare(cases []CaseRecords, p *policy.Policy, asOf schema.Date, need func(*schema.Case) bool) {
-	workers := min(runtime.GOMAXPROCS(0), (len(cases)+prepareChunk-1)/prepareChunk)
-	if workers < 2 {
+	if runtime.GOMAXPROCS(0) < 2 || len(cases) <= prepareChunk {
 		return // one core or few cases: the measure's own pass does it
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				from := int(next.Add(prepareChunk)) - prepareChunk
-				if from >= len(cases) {
-					return
-				}
-				for i := from; i < min(from+prepareChunk, len(cases)); i++ {
-					if cases[i].memo != nil && (need == nil || need(&cases[i].Case)) {
-						cases[i].requirements(p, asOf)
-					}
-				}
+	parallel((len(cases)+prepareChunk-1)/prepareChunk, func(k int) {
+		for i := k * prepareChunk; i < min((k+1)*prepareChunk, len(cases)); i++ {
+			if cases[i].memo != nil && (need == nil || need(&cases[i].Case)) {
+				cases[i].requirements(p, asOf)
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // Entities are the entities Group reads; the server lists each of them.
