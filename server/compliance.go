@@ -148,7 +148,7 @@ func finishReport[R report](s *Server, c *fiber.Ctx, actor serverdb.Actor, view 
 	if err := s.db.AuditView(c.UserContext(), actor, view, cases, params); err != nil {
 		return err
 	}
-	return s.sendJSON(c, rep)
+	return s.sendReport(c, rep)
 }
 
 // periodQuery is a measure's period request: from, to and officer_id

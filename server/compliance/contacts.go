@@ -3,6 +3,7 @@ package compliance
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 
 	"doorstep/schema"
@@ -33,12 +34,33 @@ type VisitIDs struct {
 	N        int      `json:"n"` // visits
 	VisitIDs []string `json:"visit_ids"`
 	CaseIDs  []string `json:"case_ids"`
+
+	ranks []int32 // the cases, while counting (addRanked)
 }
 
 func (x *VisitIDs) add(v schema.Visit) {
 	x.N++
 	x.VisitIDs = append(x.VisitIDs, v.ID)
 	x.CaseIDs = append(x.CaseIDs, v.CaseID)
+}
+
+// addRanked is add for a visit of the case ranked rank (see Contacts);
+// finishRanked names the ranks.
+func (x *VisitIDs) addRanked(id string, rank int32) {
+	x.N++
+	x.VisitIDs = append(x.VisitIDs, id)
+	x.ranks = append(x.ranks, rank)
+}
+
+func (x *VisitIDs) finishRanked(byRank []string) {
+	slices.Sort(x.ranks)
+	x.ranks = slices.Compact(x.ranks)
+	x.CaseIDs = make([]string, len(x.ranks))
+	for i, r := range x.ranks {
+		x.CaseIDs[i] = byRank[r]
+	}
+	x.ranks = nil
+	x.finish()
 }
 
 func (x *VisitIDs) finish() {
@@ -93,6 +115,19 @@ func (s *Share) count(v schema.Visit, inNumerator bool) {
 	}
 }
 
+func (s *Share) countRanked(v *schema.Visit, rank int32, inNumerator bool) {
+	s.Denominator.addRanked(v.ID, rank)
+	if inNumerator {
+		s.Numerator.addRanked(v.ID, rank)
+	}
+}
+
+func (s *Share) finishRanked(byRank []string) {
+	s.Numerator.finishRanked(byRank)
+	s.Denominator.finishRanked(byRank)
+	s.Percent = percent(s.Numerator.N, s.Denominator.N)
+}
+
 func (s *Share) finish() {
 	s.Numerator.finish()
 	s.Denominator.finish()
@@ -121,43 +156,43 @@ type ChannelFigures struct {
 	OtherNotFaceToFace VisitIDs `json:"other_not_face_to_face"`
 }
 
-func (f *ChannelFigures) count(v schema.Visit, channel, place string) {
+func (f *ChannelFigures) count(v *schema.Visit, r int32, channel, place string) {
 	switch channel {
 	case ChannelHome:
-		f.FaceToFace.add(v)
-		f.Home.add(v)
+		f.FaceToFace.addRanked(v.ID, r)
+		f.Home.addRanked(v.ID, r)
 	case ChannelDoorstep:
-		f.FaceToFace.add(v)
-		f.Doorstep.add(v)
+		f.FaceToFace.addRanked(v.ID, r)
+		f.Doorstep.addRanked(v.ID, r)
 	case ChannelElsewhere:
-		f.FaceToFace.add(v)
-		f.Elsewhere.add(v)
+		f.FaceToFace.addRanked(v.ID, r)
+		f.Elsewhere.addRanked(v.ID, r)
 		switch place {
 		case placeCafe:
-			f.ElsewhereByPlace.Cafe.add(v)
+			f.ElsewhereByPlace.Cafe.addRanked(v.ID, r)
 		case placeLibrary:
-			f.ElsewhereByPlace.Library.add(v)
+			f.ElsewhereByPlace.Library.addRanked(v.ID, r)
 		case placeOffice:
-			f.ElsewhereByPlace.Office.add(v)
+			f.ElsewhereByPlace.Office.addRanked(v.ID, r)
 		case placeCommunityVenue:
-			f.ElsewhereByPlace.CommunityVenue.add(v)
+			f.ElsewhereByPlace.CommunityVenue.addRanked(v.ID, r)
 		default:
-			f.ElsewhereByPlace.Other.add(v)
+			f.ElsewhereByPlace.Other.addRanked(v.ID, r)
 		}
 	case ChannelPhone:
-		f.Phone.add(v)
+		f.Phone.addRanked(v.ID, r)
 	case ChannelVideo:
-		f.Video.add(v)
+		f.Video.addRanked(v.ID, r)
 	default:
-		f.OtherNotFaceToFace.add(v)
+		f.OtherNotFaceToFace.addRanked(v.ID, r)
 	}
 }
 
-func (f *ChannelFigures) finish() {
+func (f *ChannelFigures) finish(byRank []string) {
 	p := &f.ElsewhereByPlace
 	for _, x := range []*VisitIDs{&f.FaceToFace, &f.Home, &f.Doorstep, &f.Elsewhere, &p.Cafe, &p.Library, &p.Office,
 		&p.CommunityVenue, &p.Other, &f.Phone, &f.Video, &f.OtherNotFaceToFace} {
-		x.finish()
+		x.finishRanked(byRank)
 	}
 }
 
@@ -171,26 +206,26 @@ type AttemptOutcomes struct {
 	Other           VisitIDs `json:"other"` // no outcome recorded, or one this code does not know
 }
 
-func (a *AttemptOutcomes) count(v schema.Visit) {
+func (a *AttemptOutcomes) count(v *schema.Visit, r int32) {
 	switch v.Outcome {
 	case "no_answer":
-		a.NoAnswer.add(v)
+		a.NoAnswer.addRanked(v.ID, r)
 	case "refused_entry":
-		a.RefusedEntry.add(v)
+		a.RefusedEntry.addRanked(v.ID, r)
 	case "not_present":
-		a.NotPresent.add(v)
+		a.NotPresent.addRanked(v.ID, r)
 	case "abandoned_safety":
-		a.AbandonedSafety.add(v)
+		a.AbandonedSafety.addRanked(v.ID, r)
 	case "not_undertaken":
-		a.NotUndertaken.add(v)
+		a.NotUndertaken.addRanked(v.ID, r)
 	default:
-		a.Other.add(v)
+		a.Other.addRanked(v.ID, r)
 	}
 }
 
-func (a *AttemptOutcomes) finish() {
+func (a *AttemptOutcomes) finish(byRank []string) {
 	for _, x := range []*VisitIDs{&a.NoAnswer, &a.RefusedEntry, &a.NotPresent, &a.AbandonedSafety, &a.NotUndertaken, &a.Other} {
-		x.finish()
+		x.finishRanked(byRank)
 	}
 }
 
@@ -226,32 +261,34 @@ type ContactFigures struct {
 	FaceToFaceShare Share `json:"face_to_face_share"`
 }
 
-func (f *ContactFigures) count(v schema.Visit, channel, place string) {
-	f.Contacts.add(v)
+func (f *ContactFigures) count(v *schema.Visit, r int32, channel, place string) {
+	f.Contacts.addRanked(v.ID, r)
 	if v.Outcome == "completed" {
-		f.Completed.add(v)
-		f.Channels.count(v, channel, place)
-		f.HomeShare.count(v, channel == ChannelHome)
-		f.FaceToFaceShare.count(v, channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
+		f.Completed.addRanked(v.ID, r)
+		f.Channels.count(v, r, channel, place)
+		f.HomeShare.countRanked(v, r, channel == ChannelHome)
+		f.FaceToFaceShare.countRanked(v, r, channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
 	} else {
-		f.Attempts.add(v)
-		f.AttemptOutcomes.count(v)
-		f.AttemptChannels.count(v, channel, place)
+		f.Attempts.addRanked(v.ID, r)
+		f.AttemptOutcomes.count(v, r)
+		f.AttemptChannels.count(v, r, channel, place)
 	}
 	if channel == ChannelElsewhere {
 		f.ElsewhereReasons = append(f.ElsewhereReasons, ElsewhereReason{VisitID: v.ID, CaseID: v.CaseID, PlaceType: place, Reason: v.ElsewhereReason})
 	}
 }
 
-func (f *ContactFigures) finish() {
-	f.Contacts.finish()
-	f.Completed.finish()
-	f.Channels.finish()
-	f.Attempts.finish()
-	f.AttemptOutcomes.finish()
-	f.AttemptChannels.finish()
-	f.HomeShare.finish()
-	f.FaceToFaceShare.finish()
+// finish sorts and names the ids behind every count; byRank names the
+// cases' ranks.
+func (f *ContactFigures) finish(byRank []string) {
+	f.Contacts.finishRanked(byRank)
+	f.Completed.finishRanked(byRank)
+	f.Channels.finish(byRank)
+	f.Attempts.finishRanked(byRank)
+	f.AttemptOutcomes.finish(byRank)
+	f.AttemptChannels.finish(byRank)
+	f.HomeShare.finishRanked(byRank)
+	f.FaceToFaceShare.finishRanked(byRank)
 	if f.ElsewhereReasons == nil {
 		f.ElsewhereReasons = []ElsewhereReason{}
 	}
@@ -276,15 +313,145 @@ type ContactVisit struct {
 	OutcomeReason   string      `json:"outcome_reason,omitempty"`
 }
 
-// ContactCase is one case's contacts, by its current allocation.
+// ContactCase is one case's contacts, by its current allocation: the
+// visits (every one is in the report's visits, with its channel and
+// outcome), listed once, and their counts.
 type ContactCase struct {
-	CaseID      string         `json:"case_id"`
-	CRN         string         `json:"crn"`
-	OfficerID   string         `json:"officer_id"`
-	OfficerName string         `json:"officer_name"`
-	TeamID      string         `json:"team_id"`
-	TeamName    string         `json:"team_name"`
-	F           ContactFigures `json:"figures"`
+	CaseID      string        `json:"case_id"`
+	CRN         string        `json:"crn"`
+	OfficerID   string        `json:"officer_id"`
+	OfficerName string        `json:"officer_name"`
+	TeamID      string        `json:"team_id"`
+	TeamName    string        `json:"team_name"`
+	VisitIDs    []string      `json:"visit_ids"` // sorted
+	F           ContactCounts `json:"figures"`
+}
+
+// ContactCounts are ContactFigures' counts for one case, without the ids
+// behind each (ContactCase.VisitIDs lists the case's visits once, and the
+// report's visits say which is which).
+type ContactCounts struct {
+	Contacts        int           `json:"contacts"`
+	Completed       int           `json:"completed"`
+	Channels        ChannelCounts `json:"channels"`
+	Attempts        int           `json:"attempts"`
+	AttemptOutcomes OutcomeCounts `json:"attempt_outcomes"`
+	AttemptChannels ChannelCounts `json:"attempt_channels"`
+	HomeShare       ShareCounts   `json:"home_share"`
+	FaceToFaceShare ShareCounts   `json:"face_to_face_share"`
+}
+
+// ShareCounts is a Share's numerator and denominator, as counts.
+type ShareCounts struct {
+	Numerator   int      `json:"numerator"`
+	Denominator int      `json:"denominator"`
+	Percent     *float64 `json:"percent"`
+}
+
+// ChannelCounts are ChannelFigures' counts.
+type ChannelCounts struct {
+	FaceToFace         int         `json:"face_to_face"`
+	Home               int         `json:"face_to_face_home"`
+	Doorstep           int         `json:"face_to_face_doorstep"`
+	Elsewhere          int         `json:"face_to_face_elsewhere"`
+	ElsewhereByPlace   PlaceCounts `json:"elsewhere_by_place"`
+	Phone              int         `json:"phone"`
+	Video              int         `json:"video"`
+	OtherNotFaceToFace int         `json:"other_not_face_to_face"`
+}
+
+// PlaceCounts are Places' counts.
+type PlaceCounts struct {
+	Cafe           int `json:"cafe"`
+	Library        int `json:"library"`
+	Office         int `json:"office"`
+	CommunityVenue int `json:"community_venue"`
+	Other          int `json:"other"`
+}
+
+// OutcomeCounts are AttemptOutcomes' counts.
+type OutcomeCounts struct {
+	NoAnswer        int `json:"no_answer"`
+	RefusedEntry    int `json:"refused_entry"`
+	NotPresent      int `json:"not_present"`
+	AbandonedSafety int `json:"abandoned_safety"`
+	NotUndertaken   int `json:"not_undertaken"`
+	Other           int `json:"other"`
+}
+
+func (f *ChannelCounts) count(channel, place string) {
+	switch channel {
+	case ChannelHome:
+		f.FaceToFace++
+		f.Home++
+	case ChannelDoorstep:
+		f.FaceToFace++
+		f.Doorstep++
+	case ChannelElsewhere:
+		f.FaceToFace++
+		f.Elsewhere++
+		switch place {
+		case placeCafe:
+			f.ElsewhereByPlace.Cafe++
+		case placeLibrary:
+			f.ElsewhereByPlace.Library++
+		case placeOffice:
+			f.ElsewhereByPlace.Office++
+		case placeCommunityVenue:
+			f.ElsewhereByPlace.CommunityVenue++
+		default:
+			f.ElsewhereByPlace.Other++
+		}
+	case ChannelPhone:
+		f.Phone++
+	case ChannelVideo:
+		f.Video++
+	default:
+		f.OtherNotFaceToFace++
+	}
+}
+
+func (a *OutcomeCounts) count(outcome string) {
+	switch outcome {
+	case "no_answer":
+		a.NoAnswer++
+	case "refused_entry":
+		a.RefusedEntry++
+	case "not_present":
+		a.NotPresent++
+	case "abandoned_safety":
+		a.AbandonedSafety++
+	case "not_undertaken":
+		a.NotUndertaken++
+	default:
+		a.Other++
+	}
+}
+
+func (s *ShareCounts) count(inNumerator bool) {
+	s.Denominator++
+	if inNumerator {
+		s.Numerator++
+	}
+}
+
+func (f *ContactCounts) count(v *schema.Visit, channel, place string) {
+	f.Contacts++
+	if v.Outcome == "completed" {
+		f.Completed++
+		f.Channels.count(channel, place)
+		f.HomeShare.count(channel == ChannelHome)
+		f.FaceToFaceShare.count(channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
+	} else {
+		f.Attempts++
+		f.AttemptOutcomes.count(v.Outcome)
+		f.AttemptChannels.count(channel, place)
+	}
+}
+
+func (f *ContactCounts) finish() {
+	f.HomeShare.Percent = percent(f.HomeShare.Numerator, f.HomeShare.Denominator)
+	f.FaceToFaceShare.Percent = percent(f.FaceToFaceShare.Numerator, f.FaceToFaceShare.Denominator)
 }
 
 // ContactsReport is measure 3 over a period: totals, per team, per officer
@@ -313,42 +480,72 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 	rep := &ContactsReport{Measure: "contacts", Period: period, AsOf: asOf, OfficerID: in.OfficerID,
 		Cases: []ContactCase{}, Visits: []ContactVisit{}}
 	g := newGroups[ContactFigures]()
-	// The contacts, counted in visit id order so that every list of visit
-	// ids is built sorted.
+	cases := in.cases()
+	// Each case's rank in case id order: the cases behind a count are
+	// collected as ranks, sorted as numbers and named at the end.
+	order := make([]int32, len(cases))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(cases[a].Case.ID, cases[b].Case.ID) })
+	rank := make([]int32, len(cases))
+	byRank := make([]string, 0, len(cases))
+	for _, i := range order {
+		if id := cases[i].Case.ID; len(byRank) == 0 || byRank[len(byRank)-1] != id {
+			byRank = append(byRank, id)
+		}
+		rank[i] = int32(len(byRank) - 1)
+	}
+	// The contacts, found on every core (chunks of cases, kept in order),
+	// then counted in visit id order so that every list of visit ids is
+	// built sorted.
 	type contact struct {
-		c   *schema.Case
+		ci  int32 // the case's index in cases
 		v   *schema.Visit
 		day schema.Date
 	}
-	var contacts []contact
-	cases := in.cases()
-	for i := range cases {
-		cr := &cases[i]
-		for j := range cr.Visits {
-			v := &cr.Visits[j]
-			if v.Status != "signed" || v.SignedAt == "" {
-				continue
+	chunks := make([][]contact, (len(cases)+prepareChunk-1)/prepareChunk)
+	parallel(len(chunks), func(k int) {
+		var out []contact
+		for i := k * prepareChunk; i < min((k+1)*prepareChunk, len(cases)); i++ {
+			cr := &cases[i]
+			for j := range cr.Visits {
+				v := &cr.Visits[j]
+				if v.Status != "signed" || v.SignedAt == "" {
+					continue
+				}
+				day, ok := visitDay(v.StartedAt)
+				if !ok || !period.Contains(day) || day > asOf {
+					continue
+				}
+				out = append(out, contact{ci: int32(i), v: v, day: day})
 			}
-			day, ok := visitDay(v.StartedAt)
-			if !ok || !period.Contains(day) || day > asOf {
-				continue
-			}
-			contacts = append(contacts, contact{c: &cr.Case, v: v, day: day})
 		}
-	}
+		chunks[k] = out
+	})
+	contacts := slices.Concat(chunks...)
 	slices.SortFunc(contacts, func(a, b contact) int { return cmp.Compare(a.v.ID, b.v.ID) })
-	rows := map[string]int{}
+	type caseOf struct {
+		row           int // in rep.Cases, -1 before the first contact
+		team, officer *ContactFigures
+	}
+	of := make([]caseOf, len(cases))
+	for i := range of {
+		of[i].row = -1
+	}
+	rep.Visits = make([]ContactVisit, 0, len(contacts))
 	for _, ct := range contacts {
-		c, v, day := *ct.c, *ct.v, ct.day
-		channel, place := ContactChannel(v)
-		i, ok := rows[c.ID]
-		if !ok {
-			i = len(rep.Cases)
-			rows[c.ID] = i
+		c, v, day := &cases[ct.ci].Case, ct.v, ct.day
+		channel, place := ContactChannel(*v)
+		co := &of[ct.ci]
+		if co.row < 0 {
+			co.row = len(rep.Cases)
 			rep.Cases = append(rep.Cases, ContactCase{CaseID: c.ID, CRN: c.CRN, OfficerID: c.OfficerID,
 				OfficerName: in.Officers[c.OfficerID], TeamID: c.TeamID, TeamName: in.Teams[c.TeamID]})
+			co.team, co.officer = g.of(in, *c)
 		}
-		row := &rep.Cases[i]
+		row := &rep.Cases[co.row]
+		row.VisitIDs = append(row.VisitIDs, v.ID)
 		cv := ContactVisit{VisitID: v.ID, CaseID: c.ID, CRN: c.CRN, OfficerID: v.OfficerID, OfficerName: in.Officers[v.OfficerID],
 			Day: day, Type: v.Type, Location: v.Location, FaceToFace: v.FaceToFace, Channel: channel, Outcome: v.Outcome,
 			OutcomeReason: v.OutcomeReason}
@@ -356,25 +553,26 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 			cv.PlaceType, cv.ElsewhereReason = place, v.ElsewhereReason
 		}
 		rep.Visits = append(rep.Visits, cv)
-		rep.Totals.count(v, channel, place)
+		r := rank[ct.ci]
+		rep.Totals.count(v, r, channel, place)
 		row.F.count(v, channel, place)
-		team, officer := g.of(in, c)
-		team.count(v, channel, place)
-		officer.count(v, channel, place)
+		co.team.count(v, r, channel, place)
+		co.officer.count(v, r, channel, place)
 	}
-	rep.Totals.finish()
-	for i := range rep.Cases {
-		rep.Cases[i].F.finish()
-	}
-	finish := func(f *ContactFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
-	slices.SortFunc(rep.Cases, func(a, b ContactCase) int {
-		return cmp.Or(cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range rep.Cases {
+			rep.Cases[i].F.finish()
+		}
+		slices.SortFunc(rep.Cases, func(a, b ContactCase) int {
+			return cmp.Or(cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
+		})
+		rep.Visits = sortedByIndex(rep.Visits, func(a, b *ContactVisit) int {
+			return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.VisitID, b.VisitID))
+		})
 	})
-	slices.SortFunc(rep.Visits, func(a, b ContactVisit) int {
-		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.VisitID, b.VisitID))
-	})
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *ContactFigures) { f.finish(byRank) })
+	wg.Wait()
 	return rep
 }
 

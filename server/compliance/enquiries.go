@@ -217,10 +217,7 @@ func Enquiries(in Input, period Period, asOf schema.Date) *EnquiriesReport {
 		team.count(row)
 		officer.count(row)
 	}
-	rep.Totals.finish()
-	finish := func(f *EnquiryFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *EnquiryFigures) { f.finish() })
 	slices.SortFunc(rep.Cases, func(a, b EnquiryCase) int {
 		return cmp.Or(cmp.Compare(a.SupervisionStart, b.SupervisionStart), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
 	})

@@ -124,7 +124,9 @@ func Exemptions(in Input, period Period, asOf schema.Date) *ExemptionsReport {
 	p := in.policy()
 	rep := &ExemptionsReport{Measure: "exemptions", Period: period, AsOf: asOf, RuleVersion: p.Version, OfficerID: in.OfficerID}
 	g := newGroups[ExemptionFigures]()
-	for _, cr := range in.cases() {
+	cases := in.cases()
+	prepare(cases, p, asOf, func(c *schema.Case) bool { return c.SupervisionStart != "" && c.SupervisionStart <= asOf })
+	for _, cr := range cases {
 		c := cr.Case
 		if c.SupervisionStart == "" || c.SupervisionStart > asOf {
 			continue
@@ -144,9 +146,6 @@ func Exemptions(in Input, period Period, asOf schema.Date) *ExemptionsReport {
 			f.count(c, due, safety)
 		}
 	}
-	rep.Totals.finish()
-	finish := func(f *ExemptionFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *ExemptionFigures) { f.finish() })
 	return rep
 }

@@ -161,7 +161,9 @@ func FirstHomeVisits(in Input, period Period, asOf schema.Date) *FirstVisitRepor
 	rep := &FirstVisitReport{Measure: "first_home_visit_on_time", Period: period, AsOf: asOf, RuleVersion: p.Version,
 		OfficerID: in.OfficerID, Cases: []FirstVisitCase{}}
 	g := newGroups[FirstVisitFigures]()
-	for _, cr := range in.cases() {
+	cases := in.cases()
+	prepare(cases, p, asOf, func(c *schema.Case) bool { return period.Contains(c.SupervisionStart) && c.SupervisionStart <= asOf })
+	for _, cr := range cases {
 		c := cr.Case
 		start := c.SupervisionStart
 		if !period.Contains(start) || start > asOf {
@@ -215,10 +217,7 @@ func FirstHomeVisits(in Input, period Period, asOf schema.Date) *FirstVisitRepor
 		team.count(row)
 		officer.count(row)
 	}
-	rep.Totals.finish()
-	finish := func(f *FirstVisitFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *FirstVisitFigures) { f.finish() })
 	slices.SortFunc(rep.Cases, func(a, b FirstVisitCase) int {
 		return cmp.Or(cmp.Compare(a.SupervisionStart, b.SupervisionStart), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
 	})

@@ -339,10 +339,7 @@ func Households(in Input, period Period, asOf schema.Date) *HouseholdsReport {
 		team.count(row, row.Visits)
 		officer.count(row, row.Visits)
 	}
-	rep.Totals.finish()
-	finish := func(f *HouseholdFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *HouseholdFigures) { f.finish() })
 	slices.SortFunc(rep.Cases, func(a, b HouseholdCase) int {
 		return cmp.Or(cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
 	})

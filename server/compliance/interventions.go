@@ -259,10 +259,7 @@ func Interventions(in Input, period Period, asOf schema.Date) *InterventionsRepo
 			n.F.count(it)
 		}
 	}
-	rep.Totals.finish()
-	finish := func(f *InterventionFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *InterventionFigures) { f.finish() })
 	for _, n := range byNeed {
 		n.F.finish()
 		rep.Needs = append(rep.Needs, *n)

@@ -3,7 +3,10 @@ package compliance
 import (
 	"cmp"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"doorstep/schema"
 	"doorstep/schema/policy"
@@ -164,5 +167,58 @@ func sortedGroups[F any](m map[string]*Breakdown[F], finish func(*F)) []Breakdow
 		out = append(out, *g)
 	}
 	slices.SortFunc(out, func(a, b Breakdown[F]) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+	return out
+}
+
+// finishGroups finishes totals and every team's and officer's figures
+// (sorting their id lists), on every core: each finish touches only its
+// own figures. It returns the teams and officers sorted by name then id.
+func finishGroups[F any](totals *F, g groups[F], finish func(*F)) (teams, officers []Breakdown[F]) {
+	all := make([]*F, 0, 1+len(g.teams)+len(g.officers))
+	all = append(all, totals) // the largest first
+	for _, m := range []map[string]*Breakdown[F]{g.teams, g.officers} {
+		for _, b := range m {
+			all = append(all, &b.F)
+		}
+	}
+	parallel(len(all), func(i int) { finish(all[i]) })
+	noop := func(*F) {}
+	return sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
+}
+
+// parallel calls f(0) .. f(n-1), on every core, each exactly once.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers < 2 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// sortedByIndex returns s sorted by cmp (unstable, as slices.SortFunc):
+// the indexes are sorted, then the elements moved once, which is cheaper
+// than sorting rows of many fields in place.
+func sortedByIndex[T any](s []T, cmp func(a, b *T) int) []T {
+	perm := make([]int32, len(s))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(i, j int32) int { return cmp(&s[i], &s[j]) })
+	out := make([]T, len(s))
+	for k, i := range perm {
+		out[k] = s[i]
+	}
 	return out
 }

@@ -73,7 +73,9 @@ func Overdue(in Input, asOf schema.Date) *OverdueReport {
 		names[r.ID] = r.Name
 	}
 	g := newGroups[OverdueFigures]()
-	for _, cr := range in.cases() {
+	cases := in.cases()
+	prepare(cases, p, asOf, nil)
+	for _, cr := range cases {
 		c := cr.Case
 		reqs, _ := cr.requirements(p, asOf)
 		od := policy.Overdue(reqs)
@@ -99,9 +101,6 @@ func Overdue(in Input, asOf schema.Date) *OverdueReport {
 			cmp.Compare(a.TriggeredOn, b.TriggeredOn), cmp.Compare(a.Recurrence, b.Recurrence), cmp.Compare(a.CRN, b.CRN),
 			cmp.Compare(a.CaseID, b.CaseID), cmp.Compare(a.Source, b.Source))
 	})
-	finish := func(f *OverdueFigures) { f.Cases.finish() }
-	rep.Totals.Cases.finish()
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *OverdueFigures) { f.Cases.finish() })
 	return rep
 }

@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -74,6 +75,28 @@ func (cr CaseRecords) requirements(p *policy.Policy, asOf schema.Date) ([]policy
 		m.mu.Unlock()
 	}
 	return reqs, safety
+}
+
+// prepareChunk is how many cases one worker computes the requirements of
+// at a time.
+const prepareChunk = 64
+
+// prepare computes the requirements of every case of cases on asOf, on
+// every core, into the cases' memos, so that a measure's own pass over
+// the cases (in order, one at a time) finds them computed. Cases without a
+// memo (not from Group) are left to compute their own, and so are those
+// need (when not nil) says the measure does not look at.
+func prepare(cases []CaseRecords, p *policy.Policy, asOf schema.Date, need func(*schema.Case) bool) {
+	if runtime.GOMAXPROCS(0) < 2 || len(cases) <= prepareChunk {
+		return // one core or few cases: the measure's own pass does it
+	}
+	parallel((len(cases)+prepareChunk-1)/prepareChunk, func(k int) {
+		for i := k * prepareChunk; i < min((k+1)*prepareChunk, len(cases)); i++ {
+			if cases[i].memo != nil && (need == nil || need(&cases[i].Case)) {
+				cases[i].requirements(p, asOf)
+			}
+		}
+	})
 }
 
 // Entities are the entities Group reads; the server lists each of them.

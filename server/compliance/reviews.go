@@ -2,7 +2,7 @@ package compliance
 
 import (
 	"cmp"
-	"slices"
+	"sync"
 
 	"doorstep/schema"
 )
@@ -178,13 +178,14 @@ func Reviews(in Input, period Period, asOf schema.Date) *ReviewsReport {
 		team.count(c.ID, items, period, asOf)
 		officer.count(c.ID, items, period, asOf)
 	}
-	rep.Totals.finish()
-	finish := func(f *ReviewsFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
-	slices.SortFunc(rep.Items, func(a, b ReviewItem) int {
-		return cmp.Or(cmp.Compare(b.DaysOverdue, a.DaysOverdue), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		rep.Items = sortedByIndex(rep.Items, func(a, b *ReviewItem) int {
+			return cmp.Or(cmp.Compare(b.DaysOverdue, a.DaysOverdue), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))
+		})
 	})
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *ReviewsFigures) { f.finish() })
+	wg.Wait()
 	return rep
 }
 

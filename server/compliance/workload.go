@@ -94,7 +94,9 @@ func Workload(in Input, asOf schema.Date) *WorkloadReport {
 	rep := &WorkloadReport{Measure: "workload", AsOf: asOf, Until: until, RuleVersion: p.Version, OfficerID: in.OfficerID,
 		Items: []WorkloadItem{}}
 	g := newGroups[WorkloadFigures]()
-	for _, cr := range in.cases() {
+	cases := in.cases()
+	prepare(cases, p, asOf, func(c *schema.Case) bool { return !c.Closed && c.SupervisionStart != "" && c.SupervisionStart <= asOf })
+	for _, cr := range cases {
 		c := cr.Case
 		if c.Closed {
 			continue
@@ -158,10 +160,7 @@ func Workload(in Input, asOf schema.Date) *WorkloadReport {
 			}
 		}
 	}
-	rep.Totals.finish()
-	finish := func(f *WorkloadFigures) { f.finish() }
-	rep.Teams = sortedGroups(g.teams, finish)
-	rep.Officers = sortedGroups(g.officers, finish)
+	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *WorkloadFigures) { f.finish() })
 	slices.SortFunc(rep.Items, func(a, b WorkloadItem) int {
 		return cmp.Or(cmp.Compare(a.DueOn, b.DueOn), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.RuleID, b.RuleID), cmp.Compare(a.TriggeredOn, b.TriggeredOn))
 	})

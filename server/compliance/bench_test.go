@@ -1,0 +1,117 @@
+package compliance_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"runtime"
+	"testing"
+
+	"doorstep/schema"
+	"doorstep/schema/synth"
+	"doorstep/server/compliance"
+)
+
+// benchInput decodes a synthetic dataset straight into the measures'
+// input, without a store: the computation alone, for profiling
+// (go test ./server/compliance -run XXX -bench Compute -cpuprofile cpu.out).
+func benchInput(b testing.TB, opts synth.Options) compliance.Input {
+	b.Helper()
+	ds := synth.Generate(opts)
+	raws := make([]schema.RawRecord, 0, len(ds.Records))
+	for _, r := range ds.Records {
+		raw, err := r.Raw()
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	cases, err := compliance.Group(raws)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := compliance.Input{Cases: cases, Officers: map[string]string{}, Teams: map[string]string{}}
+	for _, u := range ds.Users {
+		in.Officers[u.ID] = u.Name
+	}
+	for _, t := range ds.Teams {
+		in.Teams[t.ID] = t.Name
+	}
+	return in
+}
+
+// computeAll computes the nine reports as the server's benchmarks ask
+// for them.
+func computeAll(in compliance.Input) []any {
+	p := compliance.Period{From: "2026-08-25", To: "2026-11-23"}
+	year := compliance.Period{From: "2026-01-01", To: "2026-11-23"}
+	const asOf = "2026-11-23"
+	return []any{
+		compliance.FirstHomeVisits(in, year, asOf),
+		compliance.Overdue(in, asOf),
+		compliance.Contacts(in, p, asOf),
+		compliance.Enquiries(in, year, asOf),
+		compliance.Households(in, p, asOf),
+		compliance.Interventions(in, year, asOf),
+		compliance.Reviews(in, p, asOf),
+		compliance.Workload(in, asOf),
+		compliance.Exemptions(in, p, asOf),
+	}
+}
+
+func benchCompute(b *testing.B, opts synth.Options) {
+	in := benchInput(b, opts)
+	b.Run("compute-all", func(b *testing.B) {
+		for b.Loop() {
+			computeAll(in)
+		}
+	})
+	b.Run("compute-encode-all", func(b *testing.B) {
+		for b.Loop() {
+			for _, rep := range computeAll(in) {
+				if err := json.NewEncoder(io.Discard).Encode(rep); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkComputeTeam: the nine reports of a 10-officer team with 500
+// cases and two years of history, from decoded records.
+func BenchmarkComputeTeam(b *testing.B) {
+	benchCompute(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+}
+
+// BenchmarkComputeService: the same for 50 such teams (25,000 cases).
+func BenchmarkComputeService(b *testing.B) {
+	if testing.Short() {
+		b.Skip("25,000 cases")
+	}
+	benchCompute(b, synth.Options{Teams: 50, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+}
+
+// TestParallelSameAnswer: the nine reports computed on every core (the
+// requirements, measure 3's contacts and the figures' finish in parallel)
+// are byte for byte those computed on one core, for a dataset large
+// enough to be split; run with -race, it checks the parallel parts share
+// nothing they write.
+func TestParallelSameAnswer(t *testing.T) {
+	opts := synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 40, HistoryDays: 730, Seed: 3}
+	encode := func(procs int) []byte {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		in := benchInput(t, opts)
+		b, err := json.Marshal(computeAll(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	one, all := encode(1), encode(4)
+	if !bytes.Equal(one, all) {
+		t.Errorf("the reports differ on 1 and 4 cores (%d and %d bytes)", len(one), len(all))
+	}
+	if len(one) < 100_000 {
+		t.Errorf("only %d bytes", len(one))
+	}
+}
