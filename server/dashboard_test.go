@@ -645,3 +645,46 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestDisabledUser: an admin disables a supervisor (doorstep admin
+// disable-user): the open dashboard session ends at its next request, the
+// user's refresh tokens stop working, neither sign-in works, and the change
+// is audited. Enabled again, they sign in again.
+func TestDisabledUser(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.signedIn(t, "sue")
+	mustStatus(t, "dashboard before", b.get("/dashboard/"), 200)
+	tr := e.login("sue", "dev-sue")
+
+	if _, err := e.srv.db.SetUserDisabled(ctx, serverdb.Actor{UserID: "sue-id", Role: schema.RoleSupervisor}, "sue", true); schema.ErrorCode(err) != schema.ECodeForbidden {
+		t.Fatalf("a supervisor disabled a user: %v", err)
+	}
+	if _, err := e.srv.db.SetUserDisabled(ctx, e.admin, "nobody", true); schema.ErrorCode(err) != schema.ECodeNotFound {
+		t.Fatalf("disable an unknown user: %v, want not_found", err)
+	}
+	u, err := e.srv.db.SetUserDisabled(ctx, e.admin, "sue", true)
+	if err != nil || !u.Disabled {
+		t.Fatalf("disable: %+v %v", u, err)
+	}
+	if p := b.get("/dashboard/"); p.status != 303 || !strings.HasPrefix(p.header.Get("Location"), "/dashboard/signin") {
+		t.Fatalf("a disabled user's session still answered %d %s", p.status, p.header.Get("Location"))
+	}
+	if r := e.do("POST", "/v1/auth/refresh", schema.RefreshRequest{RefreshToken: tr.RefreshToken, DeviceID: "dev-sue"}, nil); r.status != 401 {
+		t.Fatalf("a disabled user's refresh token: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "sue", Password: pw, DeviceID: "dev-sue"}, nil); r.status != 401 || !strings.Contains(string(r.body), "disabled") {
+		t.Fatalf("a disabled user's API sign-in: %d %s", r.status, r.body)
+	}
+	if p := e.browser(t).signIn("sue", pw); p.status == 303 {
+		t.Fatal("a disabled user signed in to the dashboard")
+	}
+	events, err := e.srv.db.AuditByAction(ctx, "disable_user")
+	if err != nil || len(events) != 1 || events[0].RecordID != u.ID {
+		t.Fatalf("audit of disable_user: %+v %v", events, err)
+	}
+	if _, err := e.srv.db.SetUserDisabled(ctx, e.admin, "sue", false); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, "dashboard after enabling and signing in again", e.signedIn(t, "sue").get("/dashboard/"), 200)
+}

@@ -39,6 +39,8 @@ Actions:
   import-cases  --file cases.csv        (columns in docs/import.md; all rows or none)
   reassign      --crn X123456 --officer USERNAME
   revoke-device --device ID
+  disable-user  --username U            (no sign-in; tokens revoked; dashboard session ended)
+  enable-user   --username U
   list-teams | list-users | list-devices
 
 Common flags: --data ./data (DOORSTEP_DATA), the server's data folder.
@@ -71,6 +73,8 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		fs.StringVar(&c.officer, "officer", "", "username of the new officer")
 	case "revoke-device":
 		fs.StringVar(&c.device, "device", "", "device id")
+	case "disable-user", "enable-user":
+		fs.StringVar(&c.username, "username", "", "sign-in name")
 	case "list-teams", "list-users", "list-devices":
 	default:
 		fmt.Fprint(c.stderr, adminUsage)
@@ -109,6 +113,8 @@ func (c *adminCmd) Run(ctx context.Context) error {
 		}
 		fmt.Fprintf(c.stdout, "device %s revoked: it gets no new tokens and wipes its data at its next contact\n", c.device)
 		return nil
+	case "disable-user", "enable-user":
+		return c.setDisabled(ctx, c.action == "disable-user")
 	}
 	return c.list(ctx)
 }
@@ -222,9 +228,9 @@ func (c *adminCmd) list(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(tw, "USERNAME\tNAME\tROLE\tTEAM\tID")
+		fmt.Fprintln(tw, "USERNAME\tNAME\tROLE\tTEAM\tID\tDISABLED")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Name, u.Role, orDash(u.TeamID), u.ID)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", u.Username, u.Name, u.Role, orDash(u.TeamID), u.ID, u.Disabled)
 		}
 	case "list-devices":
 		devs, err := c.db.ListDevices(ctx)
@@ -262,3 +268,20 @@ func newPassword() string {
 
 // serverDBFile is the server's SQLite file inside its data folder.
 const serverDBFile = "server.db"
+
+// setDisabled disables or enables a user (disable-user, enable-user).
+func (c *adminCmd) setDisabled(ctx context.Context, disabled bool) error {
+	if c.username == "" {
+		return fmt.Errorf("admin %s: --username is required", c.action)
+	}
+	u, err := c.db.SetUserDisabled(ctx, cliActor, c.username, disabled)
+	if err != nil {
+		return err
+	}
+	if disabled {
+		fmt.Fprintf(c.stdout, "user %s disabled: no sign-in, their tablets get no new tokens, their dashboard session ends\n", u.Username)
+	} else {
+		fmt.Fprintf(c.stdout, "user %s enabled: they sign in again\n", u.Username)
+	}
+	return nil
+}

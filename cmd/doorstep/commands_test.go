@@ -107,6 +107,22 @@ func TestAdminImportAndReassign(t *testing.T) {
 	if out := mustRun("admin", "list-users"); !strings.Contains(out, "asha.officer") || !strings.Contains(out, "ben.officer") {
 		t.Fatalf("list-users:\n%s", out)
 	}
+	// An officer who leaves: disabled, then enabled again.
+	if out := mustRun("admin", "disable-user", "--username", "asha.officer"); !strings.Contains(out, "user asha.officer disabled") {
+		t.Fatalf("disable-user said %q", out)
+	}
+	if out := mustRun("admin", "list-users"); !regexp.MustCompile(`asha\.officer.*true`).MatchString(out) {
+		t.Fatalf("list-users does not show asha.officer disabled:\n%s", out)
+	}
+	if _, err := doorstep(t, "admin", "disable-user", "--username", "nobody.here", "--data", data); err == nil || !strings.Contains(err.Error(), `no user "nobody.here"`) {
+		t.Fatalf("disable-user of an unknown user: err = %v", err)
+	}
+	if _, err := doorstep(t, "admin", "enable-user", "--data", data); err == nil || !strings.Contains(err.Error(), "--username is required") {
+		t.Fatalf("enable-user without --username: err = %v", err)
+	}
+	if out := mustRun("admin", "enable-user", "--username", "asha.officer"); !strings.Contains(out, "user asha.officer enabled") {
+		t.Fatalf("enable-user said %q", out)
+	}
 }
 
 // TestDeviceCommands: "doorstep device login|sync|status" against a real

@@ -258,3 +258,41 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// SetUserDisabled disables or enables the account named username. A
+// disabled user cannot sign in, every refresh token of theirs is revoked
+// (so their tablets get no new access token once the current one expires),
+// and the dashboard ends their session at its next request. Enabling does
+// not bring the revoked tokens back: the user signs in again.
+func (db *DB) SetUserDisabled(ctx context.Context, actor Actor, username string, disabled bool) (schema.User, error) {
+	if err := requireAdmin(actor); err != nil {
+		return schema.User{}, err
+	}
+	var u schema.User
+	err := db.update(ctx, func(tx *wtx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = ?`, username))
+		if errors.Is(err, sql.ErrNoRows) {
+			return schema.Errorf(schema.ECodeNotFound, "username", "no user %q", username)
+		}
+		if err != nil {
+			return err
+		}
+		if u.Disabled == disabled {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, boolInt(disabled), u.ID); err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		u.Disabled = disabled
+		action := "enable_user"
+		if disabled {
+			action = "disable_user"
+			if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = ''`, tx.nowText, u.ID); err != nil {
+				return fmt.Errorf("revoke the user's tokens: %w", err)
+			}
+		}
+		return tx.audit(actor, action, "user", u.ID, "", nil)
+	})
+	return u, err
+}
