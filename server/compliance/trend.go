@@ -1,0 +1,117 @@
+package compliance
+
+import (
+	"doorstep/schema"
+)
+
+// Figures for the dashboard's weekly trends. A trend point is a report's
+// figure for one week (decision 0011), but it shows only the figure: not
+// the ids behind it, nor the report's rows. The functions here give that
+// figure for many weeks at once, each exactly what the report gives (the
+// tests compare them with the reports, week by week), in one pass over
+// the records: what does not depend on the week (a visit's day, read from
+// its started_at) is worked out once rather than once per week.
+
+// Fraction is a share's figure alone: Num of Den, and the percentage
+// (nil when Den is 0), as the report's share has them.
+type Fraction struct {
+	Num, Den int
+	Percent  *float64
+}
+
+// ContactsHomeShares returns, for each i, the figure of
+// Contacts(in, periods[i], asOfs[i]).Totals.HomeShare: completed contacts
+// in the home over completed contacts, of the signed visits started in the
+// period on or before its as-of day. periods and asOfs have the same
+// length.
+func ContactsHomeShares(in Input, periods []Period, asOfs []schema.Date) []Fraction {
+	if len(periods) != len(asOfs) {
+		panic("compliance: ContactsHomeShares: a period without its as-of day")
+	}
+	cases := in.cases()
+	// Counted per chunk of cases on every core, then added up.
+	chunks := make([][]Fraction, (len(cases)+prepareChunk-1)/prepareChunk)
+	parallel(len(chunks), func(k int) {
+		out := make([]Fraction, len(periods))
+		for i := k * prepareChunk; i < min((k+1)*prepareChunk, len(cases)); i++ {
+			cr := &cases[i]
+			for j := range cr.Visits {
+				v := &cr.Visits[j]
+				if v.Status != "signed" || v.SignedAt == "" || v.Outcome != "completed" {
+					continue
+				}
+				day, ok := visitDay(v.StartedAt)
+				if !ok {
+					continue
+				}
+				home := -1 // not worked out yet
+				for w, p := range periods {
+					if !p.Contains(day) || day > asOfs[w] {
+						continue
+					}
+					if home < 0 {
+						home = 0
+						if ch, _ := ContactChannel(*v); ch == ChannelHome {
+							home = 1
+						}
+					}
+					out[w].Den++
+					out[w].Num += home
+				}
+			}
+		}
+		chunks[k] = out
+	})
+	return sumFractions(len(periods), chunks)
+}
+
+// ReviewsFlagsOnTime returns, for each i, the figure of
+// Reviews(in, period, asOfs[i]).Totals.Flags.OnTime (any period: the share
+// does not depend on it): the flags live on the as-of day, of open cases
+// started by then, in date over in date and overdue.
+func ReviewsFlagsOnTime(in Input, asOfs []schema.Date) []Fraction {
+	out := make([]Fraction, len(asOfs))
+	for _, cr := range in.cases() {
+		c := &cr.Case
+		if c.Closed || c.SupervisionStart == "" {
+			continue
+		}
+		for w, asOf := range asOfs {
+			if c.SupervisionStart > asOf {
+				continue
+			}
+			for _, f := range cr.Flags {
+				if (f.StartDate != "" && f.StartDate > asOf) || (f.EndedOn != "" && f.EndedOn <= asOf) || f.Type == "rosh" {
+					continue // not live on as_of; a flag typed "rosh" counts as the RoSH review in Reviews
+				}
+				switch st, _ := reviewStatus(f.LastReviewed, f.NextReviewDate, asOf); st {
+				case ReviewInDate:
+					out[w].Num++
+					out[w].Den++
+				case ReviewOverdue:
+					out[w].Den++
+				}
+			}
+		}
+	}
+	for w := range out {
+		out[w].Percent = percent(out[w].Num, out[w].Den)
+	}
+	return out
+}
+
+// sumFractions adds up the chunks' counts (n each), and gives each its
+// percentage.
+func sumFractions(n int, chunks [][]Fraction) []Fraction {
+	out := make([]Fraction, n)
+	for _, ch := range chunks {
+		for w, f := range ch {
+			out[w].Num += f.Num
+			out[w].Den += f.Den
+		}
+	}
+	for w := range out {
+		out[w].Percent = percent(out[w].Num, out[w].Den)
+	}
+	return out
+}
