@@ -2,10 +2,12 @@ package compliance_test
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 )
@@ -37,7 +39,7 @@ func trendInputs(t *testing.T) map[string]compliance.Input {
 				cr.Visits[j].StartedAt = "not a time"
 			}
 		}
-		odd.Cases[i] = cr
+		odd.Cases[i] = cr.WithNewMemo()
 	}
 	one := in
 	one.OfficerID = in.Cases[0].Case.OfficerID
@@ -108,4 +110,45 @@ func repeat[T any](x T, n int) []T {
 		out[i] = x
 	}
 	return out
+}
+
+// TestPolicyVisitsSameRequirements: the requirements the measures compute
+// from each case's visits as the policy reads them, worked out once
+// (memo.policyVisits), are those the policy computes from the case's
+// records as they are, on every as-of day: with visits unsigned, of no
+// readable start, of another case, or of none.
+func TestPolicyVisitsSameRequirements(t *testing.T) {
+	p := policy.Default()
+	asOf := schema.DateOf(time.Now().UTC())
+	_, days := trendWeeks(asOf)
+	days = append(days, "2024-01-01", "2025-06-30", schema.DateOf(asOf.Time().AddDate(0, 0, 30)))
+	compared := 0
+	for name, in := range trendInputs(t) {
+		for i, cr := range in.Cases {
+			if name == "altered" {
+				cr.Visits = append([]schema.Visit(nil), cr.Visits...)
+				for j := range cr.Visits {
+					switch (i + j) % 17 {
+					case 3:
+						cr.Visits[j].CaseID = "another-case"
+					case 4:
+						cr.Visits[j].CaseID = ""
+					}
+				}
+				cr = cr.WithNewMemo()
+			}
+			for _, d := range days {
+				facts, _ := compliance.Facts(cr, d)
+				want := p.Requirements(facts, d)
+				got := cr.MemoRequirements(p, d)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s, case %s on %s: requirements\n%+v\nthe policy's from the records\n%+v", name, cr.Case.ID, d, got, want)
+				}
+				compared += len(want)
+			}
+		}
+	}
+	if compared == 0 {
+		t.Error("no requirement compared")
+	}
 }
