@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"doorstep/schema"
+	"doorstep/schema/policy"
 )
 
 // Figures for the dashboard's weekly trends. A trend point is a report's
@@ -114,4 +115,45 @@ func sumFractions(n int, chunks [][]Fraction) []Fraction {
 		out[w].Percent = percent(out[w].Num, out[w].Den)
 	}
 	return out
+}
+
+// OverdueCount is Overdue(in, asOf).Totals.Requirements: the number of
+// requirements overdue on asOf, without the items behind it.
+func OverdueCount(in Input, asOf schema.Date) int {
+	p := in.policy()
+	cases := in.cases()
+	prepare(cases, p, asOf, nil)
+	n := 0
+	for _, cr := range cases {
+		reqs, _ := cr.requirements(p, asOf)
+		for _, r := range reqs {
+			if r.Status == policy.StatusMissed && !r.CaseClosed {
+				n++ // as policy.Overdue keeps them
+			}
+		}
+	}
+	return n
+}
+
+// WorkloadDue is Workload(in, asOf).Totals.Due: the number of visits due
+// in the WorkloadWeeks from asOf, without the items behind it.
+func WorkloadDue(in Input, asOf schema.Date) int {
+	p := in.policy()
+	until := schema.DateOf(asOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
+	cases := in.cases()
+	started := func(c *schema.Case) bool { return !c.Closed && c.SupervisionStart != "" && c.SupervisionStart <= asOf }
+	prepare(cases, p, asOf, started)
+	n := 0
+	for _, cr := range cases {
+		if !started(&cr.Case) {
+			continue
+		}
+		reqs, _ := cr.requirements(p, asOf)
+		for _, r := range reqs {
+			if r.Status == policy.StatusOpen && r.DueOn >= asOf && r.DueOn <= until {
+				n++
+			}
+		}
+	}
+	return n
 }

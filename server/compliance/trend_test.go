@@ -91,6 +91,15 @@ func TestTrendFiguresAreTheReports(t *testing.T) {
 					nonZero += got[i].Den
 				}
 			}
+			for _, d := range ends {
+				if got, want := compliance.OverdueCount(in, d), compliance.Overdue(in, d).Totals.Requirements; got != want {
+					t.Errorf("overdue on %s: %d, the report says %d", d, got, want)
+				}
+				if got, want := compliance.WorkloadDue(in, d), compliance.Workload(in, d).Totals.Due; got != want {
+					t.Errorf("workload from %s: %d, the report says %d", d, got, want)
+				}
+				nonZero += compliance.OverdueCount(in, d) + compliance.WorkloadDue(in, d)
+			}
 			got := compliance.ReviewsFlagsOnTime(in, ends)
 			for i, w := range weeks {
 				s := compliance.Reviews(in, w, ends[i]).Totals.Flags.OnTime
