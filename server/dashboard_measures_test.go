@@ -118,13 +118,17 @@ func TestDashboardTrendsWeekByWeek(t *testing.T) {
 			t.Errorf("%s: trend %s, built alone %s", p.Slug, got, want)
 		}
 		// The trends computed for all the weeks at once
-		// (compliance.ContactsHomeShares, ReviewsFlagsOnTime) are the
+		// (compliance.ContactsHomeShares, HouseholdsChildrenSeen,
+		// ReviewsFlagsOnTime) are the
 		// measure called with each week.
 		var direct []point
 		for _, w := range weeks {
 			switch p.Slug {
 			case "contacts":
 				s := compliance.Contacts(in, w, min(w.To, f.AsOf)).Totals.HomeShare
+				direct = append(direct, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+			case "households":
+				s := compliance.Households(in, w, f.AsOf).Totals.ChildrenSeen
 				direct = append(direct, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
 			case "reviews":
 				s := compliance.Reviews(in, w, w.To).Totals.Flags.OnTime

@@ -157,3 +157,62 @@ func WorkloadDue(in Input, asOf schema.Date) int {
 	}
 	return n
 }
+
+// HouseholdsChildrenSeen returns, for each i, the figure of
+// Households(in, periods[i], asOf).Totals.ChildrenSeen: completed home
+// visits in the period, in open domestic-abuse cases, where every child
+// was seen or a reason given, over those that expected a child. What a
+// visit recorded of the children is worked out once, for every period.
+func HouseholdsChildrenSeen(in Input, periods []Period, asOf schema.Date) []Fraction {
+	cases := in.cases()
+	chunks := make([][]Fraction, (len(cases)+prepareChunk-1)/prepareChunk)
+	parallel(len(chunks), func(k int) {
+		out := make([]Fraction, len(periods))
+		da := make([]int8, len(periods)) // per period: 0 not known yet, 1 a DA case then, -1 not
+		for i := k * prepareChunk; i < min((k+1)*prepareChunk, len(cases)); i++ {
+			cr := &cases[i]
+			c := &cr.Case
+			start := c.SupervisionStart
+			if c.Closed || start == "" || start > asOf {
+				continue
+			}
+			clear(da)
+			for _, v := range cr.Visits {
+				day, ok := signedDay(v)
+				if !ok || day > asOf || v.Outcome != "completed" {
+					continue
+				}
+				children := "" // not worked out yet
+				for w, p := range periods {
+					if !p.Contains(day) {
+						continue
+					}
+					if da[w] == 0 {
+						da[w] = -1
+						if len(daFlags(cr.Flags, max(start, p.From), asOf)) > 0 {
+							da[w] = 1
+						}
+					}
+					if da[w] < 0 {
+						continue
+					}
+					if children == "" {
+						children = ChildrenNone
+						if ch, _ := ContactChannel(v); ch == ChannelHome {
+							children = childrenSeen(cr.Household, v, day).Children
+						}
+					}
+					switch children {
+					case ChildrenAllSeen, ChildrenSeenOrReason:
+						out[w].Num++
+						out[w].Den++
+					case ChildrenUnaccounted:
+						out[w].Den++
+					}
+				}
+			}
+		}
+		chunks[k] = out
+	})
+	return sumFractions(len(periods), chunks)
+}

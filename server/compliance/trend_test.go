@@ -29,6 +29,15 @@ func trendInputs(t *testing.T) map[string]compliance.Input {
 		if i%11 == 0 && len(cr.Flags) > 0 {
 			cr.Flags[0].Type = "rosh"
 		}
+		// Flags ended, or started, within the weeks looked at.
+		for j := range cr.Flags {
+			switch (i + j) % 5 {
+			case 1:
+				cr.Flags[j].EndedOn = schema.DateOf(time.Now().UTC().AddDate(0, 0, -7*(i%20)))
+			case 2:
+				cr.Flags[j].StartDate = schema.DateOf(time.Now().UTC().AddDate(0, 0, -7*(i%30)))
+			}
+		}
 		for j := range cr.Visits {
 			switch (i + j) % 13 {
 			case 0:
@@ -99,6 +108,14 @@ func TestTrendFiguresAreTheReports(t *testing.T) {
 					t.Errorf("workload from %s: %d, the report says %d", d, got, want)
 				}
 				nonZero += compliance.OverdueCount(in, d) + compliance.WorkloadDue(in, d)
+			}
+			for _, d := range []schema.Date{asOf, ends[5]} {
+				got := compliance.HouseholdsChildrenSeen(in, weeks, d)
+				for i, w := range weeks {
+					s := compliance.Households(in, w, d).Totals.ChildrenSeen
+					sameFraction(t, fmt.Sprintf("households %v as of %s", w, d), got[i], s.Numerator.N, s.Denominator.N, s.Percent)
+					nonZero += got[i].Den
+				}
 			}
 			got := compliance.ReviewsFlagsOnTime(in, ends)
 			for i, w := range weeks {
