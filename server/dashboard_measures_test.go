@@ -117,6 +117,34 @@ func TestDashboardTrendsWeekByWeek(t *testing.T) {
 		if got, want := fmt.Sprint(pointsText(views[i].Trend)), fmt.Sprint(pointsText(alone.Trend)); got != want {
 			t.Errorf("%s: trend %s, built alone %s", p.Slug, got, want)
 		}
+		// The trends computed for all the weeks at once
+		// (compliance.ContactsHomeShares, HouseholdsChildrenSeen,
+		// ReviewsFlagsOnTime) are the
+		// measure called with each week.
+		var direct []point
+		for _, w := range weeks {
+			switch p.Slug {
+			case "contacts":
+				s := compliance.Contacts(in, w, min(w.To, f.AsOf)).Totals.HomeShare
+				direct = append(direct, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+			case "households":
+				s := compliance.Households(in, w, f.AsOf).Totals.ChildrenSeen
+				direct = append(direct, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+			case "reviews":
+				s := compliance.Reviews(in, w, w.To).Totals.Flags.OnTime
+				direct = append(direct, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+			}
+		}
+		if direct != nil {
+			if got, want := fmt.Sprint(pointsText(views[i].Trend)), fmt.Sprint(pointsText(direct)); got != want {
+				t.Errorf("%s: trend %s, the measure week by week %s", p.Slug, got, want)
+			}
+			for _, pt := range direct {
+				if pt.Value != nil {
+					checked += int(*pt.Value)
+				}
+			}
+		}
 		if p.Week == nil {
 			continue
 		}

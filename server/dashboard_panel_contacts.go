@@ -1,6 +1,7 @@
 package server
 
 import (
+	"doorstep/schema"
 	"doorstep/server/compliance"
 )
 
@@ -27,10 +28,15 @@ func buildContacts(pc *panelCtx) *panelView {
 		ByOfficer:  map[string]cell{},
 	}
 	if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			r := compliance.Contacts(pc.In, w, min(w.To, pc.F.AsOf))
-			s := r.Totals.HomeShare
-			v.Trend = append(v.Trend, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+		// Each week is compliance.Contacts(pc.In, w, min(w.To, pc.F.AsOf))'s
+		// home share, computed for all the weeks in one pass.
+		weeks := pc.F.weeks()
+		asOfs := make([]schema.Date, len(weeks))
+		for i, w := range weeks {
+			asOfs[i] = min(w.To, pc.F.AsOf)
+		}
+		for i, s := range compliance.ContactsHomeShares(pc.In, weeks, asOfs) {
+			v.Trend = append(v.Trend, share(weekLabel(weeks[i]), s.Num, s.Den, s.Percent))
 		}
 	}
 	for _, o := range rep.Officers {

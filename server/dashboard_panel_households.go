@@ -34,9 +34,11 @@ func buildHouseholds(pc *panelCtx) *panelView {
 		ByOfficer:  map[string]cell{},
 	}
 	if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			s := compliance.Households(pc.In, w, pc.F.AsOf).Totals.ChildrenSeen
-			v.Trend = append(v.Trend, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+		// Each week is compliance.Households(pc.In, w, pc.F.AsOf)'s
+		// children seen, computed for all the weeks in one pass.
+		weeks := pc.F.weeks()
+		for i, s := range compliance.HouseholdsChildrenSeen(pc.In, weeks, pc.F.AsOf) {
+			v.Trend = append(v.Trend, share(weekLabel(weeks[i]), s.Num, s.Den, s.Percent))
 		}
 	}
 	for _, o := range rep.Officers {

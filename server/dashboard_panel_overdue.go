@@ -16,7 +16,7 @@ func init() {
 
 // overdueWeek is the trend's point: the number overdue at the week's end.
 func overdueWeek(pc *panelCtx, w compliance.Period) point {
-	n := float64(compliance.Overdue(pc.In, w.To).Totals.Requirements)
+	n := float64(compliance.OverdueCount(pc.In, w.To)) // Overdue(pc.In, w.To).Totals.Requirements
 	return point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("on %s", w.To)}
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 
+	"doorstep/schema"
 	"doorstep/server/compliance"
 )
 
@@ -33,9 +34,15 @@ func buildReviews(pc *panelCtx) *panelView {
 		ByOfficer:  map[string]cell{},
 	}
 	if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			s := compliance.Reviews(pc.In, w, w.To).Totals.Flags.OnTime
-			v.Trend = append(v.Trend, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
+		// Each week is compliance.Reviews(pc.In, w, w.To)'s flags in date,
+		// computed for all the weeks in one pass.
+		weeks := pc.F.weeks()
+		ends := make([]schema.Date, len(weeks))
+		for i, w := range weeks {
+			ends[i] = w.To
+		}
+		for i, s := range compliance.ReviewsFlagsOnTime(pc.In, ends) {
+			v.Trend = append(v.Trend, share(weekLabel(weeks[i]), s.Num, s.Den, s.Percent))
 		}
 	}
 	for _, o := range rep.Officers {

@@ -19,7 +19,7 @@ func init() {
 // workloadWeek is the trend's point: what was due in the weeks after the
 // week's end.
 func workloadWeek(pc *panelCtx, w compliance.Period) point {
-	n := float64(compliance.Workload(pc.In, w.To).Totals.Due)
+	n := float64(compliance.WorkloadDue(pc.In, w.To)) // Workload(pc.In, w.To).Totals.Due
 	return point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("from %s", w.To)}
 }
 

@@ -51,6 +51,51 @@ type memo struct {
 	asOf   schema.Date
 	reqs   []policy.Requirement
 	safety *SafetyDecision
+
+	// visits are the case's visits the policy reads, worked out once for
+	// every as-of day (see policyVisits).
+	visitsOnce sync.Once
+	visits     []schema.Visit
+}
+
+// policyVisits returns the visits of cr the policy's requirements read
+// (policy.CaseFacts.Visits), for any as-of day: the case's signed visits
+// with a readable started_at, already in the policy's order (started_at's
+// local day, the instant, the id), each with only the fields the policy
+// reads and the case's own id. The policy leaves the others out and sorts
+// these itself; given them so, it finds nothing to leave out and the
+// order made, rather than comparing every visit's case id and sorting
+// them again for each as-of day. The requirements are the same
+// (TestPolicyVisitsSameRequirements).
+func (m *memo) policyVisits(cr *CaseRecords) []schema.Visit {
+	m.visitsOnce.Do(func() {
+		type dated struct {
+			day schema.Date
+			at  int64
+			v   schema.Visit
+		}
+		var ds []dated
+		for _, v := range cr.Visits {
+			if (cr.Case.ID != "" && v.CaseID != "" && v.CaseID != cr.Case.ID) || v.Status != "signed" || v.SignedAt == "" {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339Nano, string(v.StartedAt))
+			if err != nil {
+				continue
+			}
+			ds = append(ds, dated{day: schema.Date(t.Format(time.DateOnly)), at: t.UnixNano(), v: schema.Visit{
+				ID: v.ID, CaseID: cr.Case.ID, Status: v.Status, SignedAt: v.SignedAt, StartedAt: v.StartedAt,
+				Type: v.Type, Location: v.Location, Outcome: v.Outcome, FaceToFace: v.FaceToFace}})
+		}
+		slices.SortFunc(ds, func(a, b dated) int {
+			return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.at, b.at), cmp.Compare(a.v.ID, b.v.ID))
+		})
+		m.visits = make([]schema.Visit, len(ds))
+		for i, d := range ds {
+			m.visits[i] = d.v
+		}
+	})
+	return m.visits
 }
 
 // requirements returns the case's requirements as the policy computes them
@@ -68,6 +113,9 @@ func (cr CaseRecords) requirements(p *policy.Policy, asOf schema.Date) ([]policy
 		m.mu.Unlock()
 	}
 	facts, safety := Facts(cr, asOf)
+	if m != nil {
+		facts.Visits = m.policyVisits(&cr)
+	}
 	reqs := p.Requirements(facts, asOf)
 	if m != nil {
 		m.mu.Lock()
