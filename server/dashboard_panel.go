@@ -314,6 +314,13 @@ func share(label string, num, den int, p *float64) point {
 	return point{Label: label, Value: p, Note: fmt.Sprintf("%d of %d", num, den)}
 }
 
+// officerShare adds an officer's num of den to the bars and to the
+// overview's officers table.
+func (v *panelView) officerShare(name, id string, num, den int, p *float64) {
+	v.Officers = append(v.Officers, share(name, num, den, p))
+	v.ByOfficer[id] = shareCell(num, den, p)
+}
+
 func shareCell(num, den int, p *float64) cell {
 	c := pctCell(p)
 	c.Text = fmt.Sprintf("%d/%d", num, den)

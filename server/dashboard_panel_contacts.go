@@ -41,8 +41,7 @@ func buildContacts(pc *panelCtx) *panelView {
 	}
 	for _, o := range rep.Officers {
 		s := o.F.HomeShare
-		v.Officers = append(v.Officers, share(o.Name, s.Numerator.N, s.Denominator.N, s.Percent))
-		v.ByOfficer[o.ID] = shareCell(s.Numerator.N, s.Denominator.N, s.Percent)
+		v.officerShare(o.Name, o.ID, s.Numerator.N, s.Denominator.N, s.Percent)
 	}
 	tb := &table{ID: "contacts", Caption: "Contacts in the period", Empty: "No signed contact in the period.",
 		Columns: []column{{Key: "day", Label: "Day"}, {Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Made by"},

@@ -37,8 +37,7 @@ func buildEnquiries(pc *panelCtx) *panelView {
 	}
 	for _, o := range rep.Officers {
 		x := o.F.Police
-		v.Officers = append(v.Officers, share(o.Name, x.Answered.N, x.Needed.N, x.Percent))
-		v.ByOfficer[o.ID] = shareCell(x.Answered.N, x.Needed.N, x.Percent)
+		v.officerShare(o.Name, o.ID, x.Answered.N, x.Needed.N, x.Percent)
 	}
 	tb := &table{ID: "enquiries", Caption: "Cases that started in the period", Empty: "No case started in the period.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "start", Label: "Supervision start"},

@@ -36,8 +36,7 @@ func buildExemptions(pc *panelCtx) *panelView {
 	}
 	for _, o := range rep.Officers {
 		x := o.F
-		v.Officers = append(v.Officers, share(o.Name, x.Exempted.Requirements, x.Due.Requirements, x.Percent))
-		v.ByOfficer[o.ID] = shareCell(x.Exempted.Requirements, x.Due.Requirements, x.Percent)
+		v.officerShare(o.Name, o.ID, x.Exempted.Requirements, x.Due.Requirements, x.Percent)
 	}
 	cases := map[string][2]string{} // case id → CRN, officer id
 	for _, cr := range pc.In.Cases {

@@ -35,8 +35,7 @@ func buildFirstVisits(pc *panelCtx) *panelView {
 		}
 	}
 	for _, o := range rep.Officers {
-		v.Officers = append(v.Officers, share(o.Name, o.F.Numerator.N, o.F.Denominator.N, o.F.Percent))
-		v.ByOfficer[o.ID] = shareCell(o.F.Numerator.N, o.F.Denominator.N, o.F.Percent)
+		v.officerShare(o.Name, o.ID, o.F.Numerator.N, o.F.Denominator.N, o.F.Percent)
 	}
 	tb := &table{ID: "cases", Caption: "Cases in the measure", Empty: "No domestic-abuse case started in the period.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "rosh", Label: "RoSH"},

@@ -43,8 +43,7 @@ func buildHouseholds(pc *panelCtx) *panelView {
 	}
 	for _, o := range rep.Officers {
 		s := o.F.ChildrenSeen
-		v.Officers = append(v.Officers, share(o.Name, s.Numerator.N, s.Denominator.N, s.Percent))
-		v.ByOfficer[o.ID] = shareCell(s.Numerator.N, s.Denominator.N, s.Percent)
+		v.officerShare(o.Name, o.ID, s.Numerator.N, s.Denominator.N, s.Percent)
 	}
 	tb := &table{ID: "households", Caption: "Open domestic-abuse cases", Empty: "No open domestic-abuse case passes the filters.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "household", Label: "Household"},

@@ -35,8 +35,7 @@ func buildInterventions(pc *panelCtx) *panelView {
 	}
 	for _, o := range rep.Officers {
 		s := o.F.ReferredShare
-		v.Officers = append(v.Officers, share(o.Name, s.Numerator.N, s.Denominator.N, s.Percent))
-		v.ByOfficer[o.ID] = shareCell(s.Numerator.N, s.Denominator.N, s.Percent)
+		v.officerShare(o.Name, o.ID, s.Numerator.N, s.Denominator.N, s.Percent)
 	}
 	tb := &table{ID: "interventions", Caption: "Needs identified in the period", Empty: "No intervention need was identified in the period.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "need", Label: "Need"},

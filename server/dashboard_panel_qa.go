@@ -66,8 +66,7 @@ func buildQA(pc *panelCtx) *panelView {
 	}
 	for _, o := range rep.Officers {
 		x := o.F.Sufficient
-		v.Officers = append(v.Officers, share(o.Name, x.Numerator.N, x.Denominator.N, x.Percent))
-		v.ByOfficer[o.ID] = shareCell(x.Numerator.N, x.Denominator.N, x.Percent)
+		v.officerShare(o.Name, o.ID, x.Numerator.N, x.Denominator.N, x.Percent)
 	}
 	tb := &table{ID: "risk-assessment-qa", Caption: "QA sample " + rep.Seed + ", and cases rated outside it",
 		Empty: "No domestic-abuse case passes the filters.",

@@ -47,8 +47,7 @@ func buildReviews(pc *panelCtx) *panelView {
 	}
 	for _, o := range rep.Officers {
 		s := o.F.Flags.OnTime
-		v.Officers = append(v.Officers, share(o.Name, s.Numerator.N, s.Denominator.N, s.Percent))
-		v.ByOfficer[o.ID] = shareCell(s.Numerator.N, s.Denominator.N, s.Percent)
+		v.officerShare(o.Name, o.ID, s.Numerator.N, s.Denominator.N, s.Percent)
 	}
 	tb := &table{ID: "reviews", Caption: "Flags and RoSH assessments", Empty: "No flag or RoSH assessment passes the filters.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "what", Label: "Flag or RoSH"},

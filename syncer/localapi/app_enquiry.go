@@ -8,15 +8,11 @@ package localapi
 // to the field, before anything is written.
 
 import (
-	"encoding/json"
 	"maps"
 	"net/url"
 	"strings"
 
-	"github.com/gofiber/fiber/v2"
-
 	"doorstep/schema"
-	"doorstep/syncer"
 )
 
 func init() {
@@ -49,13 +45,6 @@ var resultsFor = map[string][]string{
 	"childrens_services": {"known_to_childrens_services", "not_known_to_childrens_services"},
 }
 
-// recordData is a case's record form (enquiry, referral): the case, the
-// record when changing one, and the form.
-type recordData struct {
-	CaseID, CaseName, ID string
-	Form                 formView
-}
-
 func enquiryForm(f *formView) {
 	spec := mustSpec("enquiry")
 	f.Controls = nil
@@ -72,49 +61,21 @@ func enquiryForm(f *formView) {
 	f.attachErrors()
 }
 
-// recordTarget loads the case of the request and, when changing, its
-// record of entity (":rid").
-func (w *webApp) recordTarget(c *fiber.Ctx, entity string) (recordData, *syncer.LocalRecord, error) {
-	ctx := c.UserContext()
-	cr, err := w.api.agent.Get(ctx, "case", c.Params("id"))
-	if err != nil {
-		return recordData{}, nil, err
-	}
-	d := recordData{CaseID: cr.ID, CaseName: str(cr.Fields, "given_name") + " " + str(cr.Fields, "family_name")}
-	rid := c.Params("rid")
-	if rid == "" {
-		return d, nil, nil
-	}
-	r, err := w.api.agent.Get(ctx, entity, rid)
-	if err != nil {
-		return d, nil, err
-	}
-	if r.CaseID != cr.ID {
-		return d, nil, schema.Errorf(schema.ECodeNotFound, "id", "no %s %s in this case", entity, rid)
-	}
-	d.ID = rid
-	return d, &r, nil
-}
-
-func (w *webApp) renderEnquiry(c *fiber.Ctx, status int, d recordData) error {
-	enquiryForm(&d.Form)
-	title := "Add a safeguarding enquiry"
-	if d.ID != "" {
-		title = "Change a safeguarding enquiry"
-	}
-	return w.render(c, status, "enquiry", view{Title: title, Data: d})
-}
-
-// GET /app/cases/:id/enquiries/new and /app/cases/:id/enquiries/:rid
-func (w *webApp) enquiryPage(c *fiber.Ctx) error {
-	d, existing, err := w.recordTarget(c, "enquiry")
-	if err != nil {
-		return err
-	}
-	if existing != nil {
-		d.Form.Values = valuesOf(mustSpec("enquiry"), existing.Fields)
-	}
-	return w.renderEnquiry(c, fiber.StatusOK, d)
+// enquiryRecord is the enquiry form's flow: GET and POST
+// /app/cases/:id/enquiries/new, /app/cases/:id/enquiries and
+// /app/cases/:id/enquiries/:rid.
+var enquiryRecord = recordKind{
+	entity:      "enquiry",
+	fields:      enquiryFields,
+	addTitle:    "Add a safeguarding enquiry",
+	changeTitle: "Change a safeguarding enquiry",
+	anchor:      "#h-enquiries",
+	layout:      enquiryForm,
+	check: func(form url.Values, today schema.Date, f *formView) {
+		formDates(form, f, "requested_on", "due_on", "answered_on")
+		checkEnquiry(form, today, f)
+	},
+	what: func(form url.Values) string { return "The enquiry to " + agencyNoun[form.Get("agency")] },
 }
 
 // formDates reads the date fields names of form: each is "" or a real
@@ -190,63 +151,4 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-// POST /app/cases/:id/enquiries (add) and /app/cases/:id/enquiries/:rid
-// (change): one local write, or nothing and the errors next to the fields.
-func (w *webApp) saveEnquiry(c *fiber.Ctx) error {
-	d, existing, err := w.recordTarget(c, "enquiry")
-	if err != nil {
-		return err
-	}
-	form, err := formOf(c)
-	if err != nil {
-		return err
-	}
-	d.Form.Values = form
-	enquiryForm(&d.Form)
-	formDates(form, &d.Form, "requested_on", "due_on", "answered_on")
-	checkEnquiry(form, localDate(w.api.cfg.Now()), &d.Form)
-	fields := fieldsOf(mustSpec("enquiry"), enquiryFields, form, fieldsOrNil(existing), &d.Form)
-	if len(d.Form.Errors) > 0 {
-		return w.renderEnquiry(c, fiber.StatusUnprocessableEntity, d)
-	}
-	if len(fields) == 0 {
-		w.flash(c, flashInfo, "Nothing changed.")
-		return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID)+"#h-enquiries")
-	}
-	if existing == nil {
-		dropNulls(fields)
-	}
-	if _, err := w.api.agent.Put(c.UserContext(), "enquiry", d.ID, d.CaseID, fields); err != nil {
-		if !d.Form.putError(err) {
-			return err
-		}
-		return w.renderEnquiry(c, fiber.StatusUnprocessableEntity, d)
-	}
-	what := "The enquiry to " + agencyNoun[form.Get("agency")]
-	msg := what + " was added."
-	if existing != nil {
-		msg = what + " was changed."
-	}
-	w.flash(c, flashSuccess, msg+" It is saved on this tablet and will be sent at the next sync.")
-	return redirect(c, "/app/cases/"+url.PathEscape(d.CaseID)+"#h-enquiries")
-}
-
-// fieldsOrNil is a record's fields, nil when creating.
-func fieldsOrNil(r *syncer.LocalRecord) map[string]json.RawMessage {
-	if r == nil {
-		return nil
-	}
-	return r.Fields
-}
-
-// dropNulls leaves out the empty answers of a record being created (an
-// empty answer is the absence of one).
-func dropNulls(fields map[string]json.RawMessage) {
-	for k, v := range fields {
-		if string(v) == "null" {
-			delete(fields, k)
-		}
-	}
 }

@@ -6,6 +6,7 @@ package localapi
 // identified, a reason for not referring) before anything is written.
 
 import (
+	"encoding/json"
 	"maps"
 	"net/url"
 	"strings"
@@ -65,27 +66,25 @@ func referralForm(f *formView) {
 	f.attachErrors()
 }
 
-func (w *webApp) renderReferral(c *fiber.Ctx, status int, d recordData) error {
-	referralForm(&d.Form)
-	title := "Add an intervention referral"
-	if d.ID != "" {
-		title = "Change an intervention referral"
-	}
-	return w.render(c, status, "referral", view{Title: title, Data: d})
-}
-
-// GET /app/cases/:id/referrals/new and /app/cases/:id/referrals/:rid
-func (w *webApp) referralPage(c *fiber.Ctx) error {
-	d, existing, err := w.recordTarget(c, "referral")
-	if err != nil {
-		return err
-	}
-	if existing != nil {
-		d.Form.Values = valuesOf(mustSpec("referral"), existing.Fields)
-	} else {
-		d.Form.Values = url.Values{"decision": {"pending"}, "identified_on": {string(localDate(w.api.cfg.Now()))}}
-	}
-	return w.renderReferral(c, fiber.StatusOK, d)
+// referralRecord is the referral form's flow: GET and POST
+// /app/cases/:id/referrals/new, /app/cases/:id/referrals and
+// /app/cases/:id/referrals/:rid. A new referral starts undecided, identified
+// today by the officer.
+var referralRecord = recordKind{
+	entity:      "referral",
+	fields:      referralFields,
+	addTitle:    "Add an intervention referral",
+	changeTitle: "Change an intervention referral",
+	anchor:      "#h-referrals",
+	layout:      referralForm,
+	check:       checkReferral,
+	what:        func(form url.Values) string { return "The referral for " + strings.TrimSpace(form.Get("need")) },
+	blank: func(w *webApp) url.Values {
+		return url.Values{"decision": {"pending"}, "identified_on": {string(localDate(w.api.cfg.Now()))}}
+	},
+	create: func(c *fiber.Ctx, fields map[string]json.RawMessage) {
+		fields["identified_by"] = mustJSON(sessionOf(c).user.ID)
+	},
 }
 
 // checkReferral checks what the schema cannot: the answers together.
@@ -124,46 +123,4 @@ func checkReferral(form url.Values, today schema.Date, f *formView) {
 	case since > today:
 		f.addError("status_on", "The status date is in the future: enter the date it reached this status.")
 	}
-}
-
-// POST /app/cases/:id/referrals (add) and /app/cases/:id/referrals/:rid
-// (change): one local write, or nothing and the errors next to the fields.
-func (w *webApp) saveReferral(c *fiber.Ctx) error {
-	d, existing, err := w.recordTarget(c, "referral")
-	if err != nil {
-		return err
-	}
-	form, err := formOf(c)
-	if err != nil {
-		return err
-	}
-	d.Form.Values = form
-	referralForm(&d.Form)
-	checkReferral(form, localDate(w.api.cfg.Now()), &d.Form)
-	fields := fieldsOf(mustSpec("referral"), referralFields, form, fieldsOrNil(existing), &d.Form)
-	if len(d.Form.Errors) > 0 {
-		return w.renderReferral(c, fiber.StatusUnprocessableEntity, d)
-	}
-	back := "/app/cases/" + url.PathEscape(d.CaseID) + "#h-referrals"
-	if len(fields) == 0 {
-		w.flash(c, flashInfo, "Nothing changed.")
-		return redirect(c, back)
-	}
-	if existing == nil {
-		dropNulls(fields)
-		fields["identified_by"] = mustJSON(sessionOf(c).user.ID)
-	}
-	if _, err := w.api.agent.Put(c.UserContext(), "referral", d.ID, d.CaseID, fields); err != nil {
-		if !d.Form.putError(err) {
-			return err
-		}
-		return w.renderReferral(c, fiber.StatusUnprocessableEntity, d)
-	}
-	what := "The referral for " + strings.TrimSpace(form.Get("need"))
-	msg := what + " was added."
-	if existing != nil {
-		msg = what + " was changed."
-	}
-	w.flash(c, flashSuccess, msg+" It is saved on this tablet and will be sent at the next sync.")
-	return redirect(c, back)
 }
