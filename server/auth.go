@@ -56,7 +56,8 @@ func (s *Server) parseToken(tok string) (*claims, error) {
 }
 
 // authed requires a valid access token from a device that is not revoked,
-// and puts the actor in the request's locals.
+// of a user who is not disabled (so disabling takes effect at once, not when
+// the access token expires), and puts the actor in the request's locals.
 func (s *Server) authed(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	tok, ok := strings.CutPrefix(h, "Bearer ")
@@ -75,6 +76,11 @@ func (s *Server) authed(c *fiber.Ctx) error {
 		if revoked {
 			return serverdb.ErrDeviceRevoked
 		}
+	}
+	if disabled, err := s.db.UserDisabled(c.UserContext(), cl.Subject); err != nil {
+		return err
+	} else if disabled {
+		return errorf(schema.ECodeUnauthorized, "Authorization", "this account is disabled; ask an admin")
 	}
 	c.Locals("actor", serverdb.Actor{UserID: cl.Subject, Role: schema.Role(cl.Role), TeamID: cl.Team, DeviceID: cl.Device})
 	return c.Next()

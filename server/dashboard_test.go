@@ -648,7 +648,7 @@ func cpuTime() time.Duration {
 
 // TestDisabledUser: an admin disables a supervisor (doorstep admin
 // disable-user): the open dashboard session ends at its next request, the
-// user's refresh tokens stop working, neither sign-in works, and the change
+// user's access and refresh tokens stop working, neither sign-in works, and the change
 // is audited. Enabled again, they sign in again.
 func TestDisabledUser(t *testing.T) {
 	e := newEnv(t)
@@ -670,6 +670,9 @@ func TestDisabledUser(t *testing.T) {
 	if p := b.get("/dashboard/"); p.status != 303 || !strings.HasPrefix(p.header.Get("Location"), "/dashboard/signin") {
 		t.Fatalf("a disabled user's session still answered %d %s", p.status, p.header.Get("Location"))
 	}
+	if r := e.do("GET", "/v1/me", nil, bearer(tr.AccessToken)); r.status != 401 || !strings.Contains(string(r.body), "disabled") {
+		t.Fatalf("a disabled user's access token still works: %d %s", r.status, r.body)
+	}
 	if r := e.do("POST", "/v1/auth/refresh", schema.RefreshRequest{RefreshToken: tr.RefreshToken, DeviceID: "dev-sue"}, nil); r.status != 401 {
 		t.Fatalf("a disabled user's refresh token: %d %s", r.status, r.body)
 	}
@@ -687,4 +690,7 @@ func TestDisabledUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustStatus(t, "dashboard after enabling and signing in again", e.signedIn(t, "sue").get("/dashboard/"), 200)
+	if r := e.do("GET", "/v1/me", nil, bearer(e.login("sue", "dev-sue").AccessToken)); r.status != 200 {
+		t.Fatalf("enabled again, a new access token: %d %s", r.status, r.body)
+	}
 }

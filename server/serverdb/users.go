@@ -296,3 +296,17 @@ func (db *DB) SetUserDisabled(ctx context.Context, actor Actor, username string,
 	})
 	return u, err
 }
+
+// UserDisabled reports whether the user is disabled. An unknown user counts
+// as disabled: a token naming a deleted user must not work.
+func (db *DB) UserDisabled(ctx context.Context, userID string) (bool, error) {
+	var disabled int
+	err := db.r.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = ?`, userID).Scan(&disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read user: %w", err)
+	}
+	return disabled == 1, nil
+}
