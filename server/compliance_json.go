@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding"
 	"encoding/json"
 	"reflect"
@@ -11,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/klauspost/compress/gzip"
 )
 
 // A service-wide report is hundreds of megabytes of JSON, and encoding it
@@ -49,24 +47,7 @@ func (s *Server) sendReport(c *fiber.Ctx, v any) error {
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	if len(b) < 8<<10 || !acceptsGzip(c) {
-		return c.Send(b)
-	}
-	var buf bytes.Buffer
-	zw := gzipWriters.Get().(*gzip.Writer)
-	zw.Reset(&buf)
-	_, err = zw.Write(b)
-	if err == nil {
-		err = zw.Close()
-	}
-	gzipWriters.Put(zw)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentEncoding, "gzip")
-	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
-	return c.Send(buf.Bytes())
+	return sendJSONBytes(c, b)
 }
 
 func marshalReport(v any) ([]byte, error) {

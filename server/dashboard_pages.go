@@ -64,6 +64,33 @@ func scopeName(actor serverdb.Actor, f *filters, in compliance.Input) string {
 	return "Team " + team
 }
 
+// panelsPage is what the overview and the print page share: every panel
+// built for the request's filters, and the officers' table.
+type panelsPage struct {
+	actor    serverdb.Actor
+	f        *filters
+	in       compliance.Input
+	pc       *panelCtx
+	views    []*panelView
+	officers *table
+}
+
+func (s *Server) allPanels(c *fiber.Ctx) (*panelsPage, error) {
+	actor, f, in, err := s.dashLoad(c)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := s.newPanelCtx(c, actor, in, f, true, panels...)
+	if err != nil {
+		return nil, err
+	}
+	views := buildPanels(pc)
+	if err := pc.wait(); err != nil {
+		return nil, err
+	}
+	return &panelsPage{actor: actor, f: f, in: in, pc: pc, views: views, officers: officersTable(pc, views)}, nil
+}
+
 type overviewData struct {
 	Scope    string
 	Panels   []*panelView
@@ -72,19 +99,11 @@ type overviewData struct {
 
 // GET /dashboard/: the team's measures, with charts, and the officers.
 func (s *Server) dashOverview(c *fiber.Ctx) error {
-	actor, f, in, err := s.dashLoad(c)
+	pp, err := s.allPanels(c)
 	if err != nil {
 		return err
 	}
-	pc, err := s.newPanelCtx(c, actor, in, f, true, panels...)
-	if err != nil {
-		return err
-	}
-	views := buildPanels(pc)
-	if err := pc.wait(); err != nil {
-		return err
-	}
-	officers := officersTable(pc, views)
+	actor, f, in, views, officers := pp.actor, pp.f, pp.in, pp.views, pp.officers
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/", "overview", officers); done {
 		return err
 	}
@@ -291,19 +310,11 @@ type printData struct {
 
 // GET /dashboard/print: one page for a supervision meeting.
 func (s *Server) dashPrint(c *fiber.Ctx) error {
-	actor, f, in, err := s.dashLoad(c)
+	pp, err := s.allPanels(c)
 	if err != nil {
 		return err
 	}
-	pc, err := s.newPanelCtx(c, actor, in, f, true, panels...)
-	if err != nil {
-		return err
-	}
-	views := buildPanels(pc)
-	if err := pc.wait(); err != nil {
-		return err
-	}
-	officers := officersTable(pc, views)
+	actor, f, in, pc, views, officers := pp.actor, pp.f, pp.in, pp.pc, pp.views, pp.officers
 	overdue := overdueTable(pc, compliance.Overdue(in, f.AsOf))
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/print", "print", officers, overdue); done {
 		return err

@@ -190,6 +190,12 @@ func (s *Server) sendJSON(c *fiber.Ctx, v any) error {
 	if err != nil {
 		return err
 	}
+	return sendJSONBytes(c, b)
+}
+
+// sendJSONBytes answers b, already JSON, gzipped when the client accepts
+// it and the body is worth compressing.
+func sendJSONBytes(c *fiber.Ctx, b []byte) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	if len(b) < 8<<10 || !acceptsGzip(c) {
 		return c.Send(b)
@@ -197,7 +203,7 @@ func (s *Server) sendJSON(c *fiber.Ctx, v any) error {
 	var buf bytes.Buffer
 	zw := gzipWriters.Get().(*gzip.Writer)
 	zw.Reset(&buf)
-	_, err = zw.Write(b)
+	_, err := zw.Write(b)
 	if err == nil {
 		err = zw.Close()
 	}
