@@ -71,35 +71,21 @@ type SafetyDecision struct {
 }
 
 // Facts turns one case's records into the policy's input as it stood on
-// asOf: the latest safety assessment of the current address assessed on or
-// before asOf, decided "not_approved" or "exempted" on or before asOf,
-// becomes an exemption of every rule (policy.SafetyExemption). It returns
-// that assessment's decision too (nil when there is none to show).
+// asOf (policy.FactsOf, as the tablet does; Group has applied the
+// amendments already): the latest safety assessment of the current address
+// assessed on or before asOf, decided "not_approved" or "exempted" on or
+// before asOf, becomes an exemption of every rule (policy.SafetyExemption).
+// It returns that assessment's decision too (nil when there is none to
+// show).
 func Facts(cr CaseRecords, asOf schema.Date) (policy.CaseFacts, *SafetyDecision) {
-	f := policy.CaseFacts{Case: cr.Case, Flags: cr.Flags, Household: cr.Household, Visits: cr.Visits, Enquiries: cr.Enquiries}
-	var latest *schema.SafetyAssessment
-	for i, a := range cr.SafetyAssessments {
-		if a.AssessedOn == "" || a.AssessedOn > asOf || (a.Address != "" && cr.Case.Address != "" && a.Address != cr.Case.Address) {
-			continue
-		}
-		if latest == nil || cmp.Or(cmp.Compare(a.AssessedOn, latest.AssessedOn), cmp.Compare(a.DecidedOn, latest.DecidedOn), cmp.Compare(a.ID, latest.ID)) > 0 {
-			latest = &cr.SafetyAssessments[i]
-		}
-	}
-	if latest == nil {
+	f := policy.FactsOf(policy.Records{Case: cr.Case, Flags: cr.Flags, Household: cr.Household, Visits: cr.Visits,
+		Enquiries: cr.Enquiries, SafetyAssessments: cr.SafetyAssessments}, asOf)
+	if len(f.Exemptions) == 0 {
 		return f, nil
 	}
-	a := *latest
-	if a.DecidedOn != "" && a.DecidedOn > asOf {
-		a.Decision = "pending" // decided after the day asked about
-	}
-	var sd *SafetyDecision
-	if ex, ok := policy.SafetyExemption(cr.Case, a); ok {
-		f.Exemptions = append(f.Exemptions, ex)
-		sd = &SafetyDecision{AssessmentID: a.ID, Decision: a.Decision, Reason: a.DecisionReason, DecidedBy: a.DecidedBy,
-			DecidedOn: a.DecidedOn, AssessedOn: a.AssessedOn}
-	}
-	return f, sd
+	a, _ := policy.AssessmentAsOf(cr.Case, cr.SafetyAssessments, asOf) // the one behind the exemption
+	return f, &SafetyDecision{AssessmentID: a.ID, Decision: a.Decision, Reason: a.DecisionReason, DecidedBy: a.DecidedBy,
+		DecidedOn: a.DecidedOn, AssessedOn: a.AssessedOn}
 }
 
 // daFlags returns the domestic-abuse flag types (da_perpetrator,

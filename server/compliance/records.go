@@ -8,7 +8,6 @@ package compliance
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"slices"
@@ -152,8 +151,8 @@ var Entities = []string{"case", "flag", "household_member", "visit", "amendment"
 
 // Group decodes records (of any of Entities, in any order; others are
 // ignored) into one CaseRecords per case, ordered by CRN then id. Each
-// visit gets its amendments applied, oldest first (by amended_at, then
-// id). Records whose case is not among the records are dropped: the store
+// visit gets its amendments applied (policy.AmendVisit: in the order made,
+// by the instant of amended_at, then id). Records whose case is not among the records are dropped: the store
 // answered them from a scope the case itself is not in.
 func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 	byCase := map[string]*CaseRecords{}
@@ -167,12 +166,7 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 		}
 		byCase[r.ID] = &CaseRecords{Case: c, memo: &memo{}}
 	}
-	type amendment struct {
-		at      time.Time
-		id      string
-		changes map[string]json.RawMessage
-	}
-	amendments := map[string][]amendment{}
+	amendments := map[string][]schema.Amendment{} // by visit id
 	var visits []schema.RawRecord
 	for _, r := range recs {
 		cr := byCase[r.CaseID]
@@ -206,44 +200,22 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 		case "amendment":
 			var a schema.Amendment
 			err = r.Decode(&a)
-			at, _ := a.AmendedAt.Time()
-			amendments[a.VisitID] = append(amendments[a.VisitID], amendment{at: at, id: a.ID, changes: a.Changes})
+			amendments[a.VisitID] = append(amendments[a.VisitID], a)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
 	for _, r := range visits {
-		if as := amendments[r.ID]; len(as) > 0 {
-			slices.SortFunc(as, func(a, b amendment) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.id, b.id)) })
-			var fields map[string]json.RawMessage
-			if err := json.Unmarshal(r.Fields, &fields); err != nil {
-				return nil, fmt.Errorf("compliance: visit %s: %w", r.ID, err)
-			}
-			if fields == nil {
-				fields = map[string]json.RawMessage{}
-			}
-			for _, a := range as {
-				for k, v := range a.changes {
-					if k == "status" || k == "signed_at" || k == "signed_by" {
-						continue // an amendment never changes these (schema.Amendment.Validate)
-					}
-					if string(v) == "null" {
-						delete(fields, k)
-					} else {
-						fields[k] = v
-					}
-				}
-			}
-			b, err := json.Marshal(fields)
-			if err != nil {
-				return nil, fmt.Errorf("compliance: visit %s: %w", r.ID, err)
-			}
-			r.Fields = b
-		}
 		var v schema.Visit
 		if err := r.Decode(&v); err != nil {
 			return nil, err
+		}
+		if as := amendments[r.ID]; len(as) > 0 {
+			var err error
+			if v, err = policy.AmendVisit(v, as); err != nil {
+				return nil, fmt.Errorf("compliance: %w", err)
+			}
 		}
 		cr := byCase[r.CaseID]
 		cr.Visits = append(cr.Visits, v)
