@@ -168,7 +168,7 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 	facts := newPolicyFacts()
 	facts.add([]syncer.LocalRecord{cr})
 	facts.add(recs)
-	if f, ok := facts.facts(id); ok {
+	if f, ok := facts.facts(id, localDate(now)); ok {
 		asOf := localDate(now)
 		p, source := w.api.policy()
 		d.Policy = w.requirementsView(p, p.Requirements(f, asOf), asOf)

@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -102,43 +101,29 @@ func (p *policyFacts) add(recs []syncer.LocalRecord) {
 	}
 }
 
-// facts returns the case's facts for policy.Requirements: its visits with
-// their amendments applied, and the exemption its latest safety assessment
-// of the current address makes (policy.SafetyExemption). false when the
-// case itself is not on the tablet.
-func (p *policyFacts) facts(caseID string) (policy.CaseFacts, bool) {
+// facts returns the case's facts for policy.Requirements as they stood on
+// asOf: policy.FactsOf (as the server builds them) of the case's records,
+// read from the tablet's. false when the case itself is not on the tablet.
+func (p *policyFacts) facts(caseID string, asOf schema.Date) (policy.CaseFacts, bool) {
 	cf := p.byCase[caseID]
 	if cf == nil || !cf.hasCase {
 		return policy.CaseFacts{}, false
 	}
-	f := cf.facts
-	f.Visits = make([]schema.Visit, 0, len(cf.visits))
-	for _, r := range cf.visits {
-		f.Visits = append(f.Visits, policyVisit(r, p.amendments[r.ID]))
+	r := policy.Records{Case: cf.facts.Case, Flags: cf.facts.Flags, Household: cf.facts.Household, Enquiries: cf.facts.Enquiries,
+		Visits: make([]schema.Visit, 0, len(cf.visits)), SafetyAssessments: cf.safety}
+	for _, v := range cf.visits {
+		r.Visits = append(r.Visits, policyVisit(v))
+		r.Amendments = append(r.Amendments, p.amendments[v.ID]...)
 	}
-	if a, ok := latestAssessment(f.Case, cf.safety); ok {
-		if ex, ok := policy.SafetyExemption(f.Case, a); ok {
-			f.Exemptions = append(f.Exemptions, ex)
-		}
-	}
-	return f, true
+	return policy.FactsOf(r, asOf), true
 }
 
 // policyVisit reads what the policy looks at in a visit (id, case, status,
-// signed_at, started_at, type, location, outcome, face_to_face), after its
-// amendments in the order they were made. A long history is mostly visits,
-// so they are read field by field rather than decoded whole.
-func policyVisit(r syncer.LocalRecord, amendments []schema.Amendment) schema.Visit {
+// signed_at, started_at, type, location, outcome, face_to_face), as signed:
+// FactsOf applies its amendments. A long history is mostly visits, so they
+// are read field by field rather than decoded whole.
+func policyVisit(r syncer.LocalRecord) schema.Visit {
 	fields := r.Fields
-	if len(amendments) > 0 {
-		fields = maps.Clone(fields)
-		slices.SortFunc(amendments, func(a, b schema.Amendment) int {
-			return cmp.Or(cmp.Compare(a.AmendedAt, b.AmendedAt), cmp.Compare(a.ID, b.ID))
-		})
-		for _, a := range amendments {
-			maps.Copy(fields, a.Changes)
-		}
-	}
 	var f2f bool
 	json.Unmarshal(fields["face_to_face"], &f2f)
 	return schema.Visit{ID: r.ID, CaseID: r.CaseID, Status: str(fields, "status"),
@@ -147,20 +132,10 @@ func policyVisit(r syncer.LocalRecord, amendments []schema.Amendment) schema.Vis
 }
 
 // latestAssessment picks the latest safety assessment of the case's current
-// address (by assessed_on, then decided_on, then id), as
-// policy.SafetyExemption asks.
+// address (policy.LatestAssessment: by assessed_on, then decided_on, then
+// id), as the visit policy picks it.
 func latestAssessment(c schema.Case, all []schema.SafetyAssessment) (schema.SafetyAssessment, bool) {
-	var best schema.SafetyAssessment
-	found := false
-	for _, a := range all {
-		if a.Address != "" && c.Address != "" && a.Address != c.Address {
-			continue
-		}
-		if !found || cmp.Or(cmp.Compare(a.AssessedOn, best.AssessedOn), cmp.Compare(a.DecidedOn, best.DecidedOn), cmp.Compare(a.ID, best.ID)) > 0 {
-			best, found = a, true
-		}
-	}
-	return best, found
+	return policy.LatestAssessment(c, all)
 }
 
 func date(fields map[string]json.RawMessage, name string) schema.Date {

@@ -228,15 +228,23 @@ func TestPolicyFactsAppliesAmendmentsAndPicksTheAssessment(t *testing.T) {
 
 	rec := schema.Record{Entity: "visit", ID: "v", CaseID: "k", Fields: schema.FieldsOf(schema.Visit{Status: "signed",
 		Type: "office", Outcome: "completed", FaceToFace: true, StartedAt: "2026-10-29T10:00:00+01:00", SignedAt: "2026-10-29T11:00:00Z"})}
-	ch := func(at, typ string) schema.Amendment {
-		return schema.Amendment{ID: at, VisitID: "v", AmendedAt: schema.Timestamp(at),
-			Changes: map[string]json.RawMessage{"type": json.RawMessage(`"` + typ + `"`)}}
+	ch := func(id, at, typ string) syncer.LocalRecord {
+		return asLocal(schema.Record{Entity: "amendment", ID: id, CaseID: "k", Fields: schema.FieldsOf(schema.Amendment{VisitID: "v",
+			AmendedAt: schema.Timestamp(at), Changes: map[string]json.RawMessage{"type": json.RawMessage(`"` + typ + `"`)}})})
 	}
-	v := policyVisit(asLocal(rec), []schema.Amendment{ch("2026-10-31T09:00:00Z", "doorstep"), ch("2026-10-30T09:00:00Z", "home_announced")})
-	if v.Type != "doorstep" || v.Status != "signed" || !v.FaceToFace || v.StartedAt != "2026-10-29T10:00:00+01:00" || v.Outcome != "completed" {
+	cs := asLocal(schema.Record{Entity: "case", ID: "k", CaseID: "k", Fields: schema.FieldsOf(schema.Case{Address: "2 New St"})})
+	// Out of order, and the last made (10:30Z) has the text that sorts
+	// first: FactsOf orders them by instant, as the server does.
+	facts := newPolicyFacts()
+	facts.add([]syncer.LocalRecord{ch("a2", "2026-10-31T10:30:00Z", "doorstep"), cs, asLocal(rec), ch("a1", "2026-10-31T11:00:00+01:00", "home_announced")})
+	f, ok := facts.facts("k", "2026-11-01")
+	if !ok || len(f.Visits) != 1 {
+		t.Fatalf("facts: %+v %v", f, ok)
+	}
+	if v := f.Visits[0]; v.Type != "doorstep" || v.Status != "signed" || !v.FaceToFace || v.StartedAt != "2026-10-29T10:00:00+01:00" || v.Outcome != "completed" {
 		t.Fatalf("visit after amendments: %+v", v)
 	}
-	if v := policyVisit(asLocal(rec), nil); v.Type != "office" {
+	if v := policyVisit(asLocal(rec)); v.Type != "office" {
 		t.Fatalf("visit without amendments: %+v", v)
 	}
 }

@@ -121,7 +121,7 @@ func (w *webApp) todayData(c *fiber.Ctx) (todayData, error) {
 		}
 	}
 	for _, cr := range cases {
-		f, ok := facts.facts(cr.ID)
+		f, ok := facts.facts(cr.ID, asOf)
 		cs := f.Case
 		if !ok || cs.Closed {
 			continue

@@ -47,7 +47,7 @@ func (api *API) requirements(c *fiber.Ctx) error {
 	p, source := api.policy()
 	out := requirementsAnswer{AsOf: asOf, RuleVersion: p.Version, RulesSource: source, Requirements: []policy.Requirement{}}
 	for _, id := range caseIDs {
-		if f, ok := facts.facts(id); ok && !f.Case.Closed {
+		if f, ok := facts.facts(id, asOf); ok && !f.Case.Closed {
 			out.Requirements = append(out.Requirements, p.Requirements(f, asOf)...)
 		}
 	}
