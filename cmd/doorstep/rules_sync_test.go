@@ -16,6 +16,8 @@ import (
 
 	"doorstep/schema"
 	"doorstep/schema/policy"
+	"doorstep/schema/synth"
+	"doorstep/server/compliance"
 )
 
 // TestTabletAndServerComputeTheSameDueDates: "doorstep server --rules" with
@@ -85,24 +87,7 @@ func TestTabletAndServerComputeTheSameDueDates(t *testing.T) {
 
 	// The tablet, with no rules file: it signs in and syncs once.
 	tablet := startDevice(t, srv.url())
-	call := func(method, path string, body any) []byte {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, tablet+path, bytes.NewReader(b))
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-		}
-		return raw
-	}
+	call := tabletCaller(t, tablet)
 	call("POST", "/v1/login", map[string]string{"username": w.officer.Username, "password": testPassword})
 	call("POST", "/v1/sync", map[string]string{})
 	var onTablet struct {
@@ -185,6 +170,29 @@ func TestTabletAndServerComputeTheSameDueDates(t *testing.T) {
 	}
 }
 
+// tabletCaller returns a function that calls the tablet's local JSON API
+// at base and returns the answer's body, failing the test unless it is 200.
+func tabletCaller(t *testing.T, base string) func(method, path string, body any) []byte {
+	return func(method, path string, body any) []byte {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+		}
+		return raw
+	}
+}
+
 // serverToken signs in to the server's JSON API as the supervisor.
 func (w *e2eWorld) serverToken(base string) string {
 	t := w.t
@@ -201,4 +209,150 @@ func (w *e2eWorld) serverToken(base string) string {
 		t.Fatalf("server login as %s: %d %s", w.supervisor.Username, resp.StatusCode, raw)
 	}
 	return tok.AccessToken
+}
+
+// TestTabletAndServerBuildTheSameFacts: for every case of a synthetic
+// caseload, the tablet (its records pulled by "doorstep device", read by
+// its local app) and the server (compliance.Group and compliance.Facts over
+// the same records) compute the same requirements, every field of them.
+// Beside the caseload's own history, the records hold what the two used to
+// read differently (docs/decisions/0016-one-facts-builder.md): amendments
+// that arrive out of order, with UTC offsets whose text sorts otherwise than
+// their instant, amendments that clear a field with null, and safety
+// assessments assessed or decided after the day asked about.
+func TestTabletAndServerBuildTheSameFacts(t *testing.T) {
+	ctx := context.Background()
+	srv := newE2EServer(t)
+	db := srv.srv.DB()
+	ds := synth.Generate(synth.Options{Seed: 16, Teams: 1, OfficersPerTeam: 1, CasesPerOfficer: 30, HistoryDays: 200})
+	asOf := schema.DateOf(synth.DefaultNow)
+	var officer schema.User
+	for _, tm := range ds.Teams {
+		if err := db.CreateTeam(ctx, cliActor, tm); err != nil {
+			t.Fatalf("create team: %v", err)
+		}
+	}
+	for _, u := range ds.Users {
+		if err := db.CreateUser(ctx, cliActor, u, testPassword); err != nil {
+			t.Fatalf("create user %s: %v", u.Username, err)
+		}
+		if u.Role == schema.RoleOfficer {
+			officer = u
+		}
+	}
+	recs := slices.Clone(ds.Records)
+	amend := func(v schema.Record, n int, at string, changes map[string]json.RawMessage) {
+		recs = append(recs, schema.Record{Entity: "amendment", ID: schema.NewID(), CaseID: v.CaseID, Fields: schema.FieldsOf(schema.Amendment{
+			VisitID: v.ID, Reason: fmt.Sprintf("correction %d", n), Changes: changes, AmendedBy: officer.ID, AmendedAt: schema.Timestamp(at)})})
+	}
+	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
+	signed, edges := 0, 0
+	seenCase := map[string]bool{}
+	for _, r := range ds.Records {
+		switch {
+		case r.Entity == "visit" && string(r.Fields["status"]) == `"signed"`:
+			signed++
+			switch signed % 4 {
+			case 1:
+				// Made second (09:30Z), though its text sorts first: the
+				// visit keeps its own type.
+				amend(r, 2, "2026-03-01T09:30:00Z", map[string]json.RawMessage{"type": r.Fields["type"]})
+				amend(r, 1, "2026-03-01T10:00:00+01:00", map[string]json.RawMessage{"type": raw(`"office"`)})
+				edges++
+			case 2:
+				amend(r, 1, "2026-03-02T08:00:00-05:00", map[string]json.RawMessage{"outcome": raw(`null`), "location": raw(`"doorstep"`)})
+				edges++
+			}
+		case r.Entity == "case" && !seenCase[r.ID]:
+			seenCase[r.ID] = true
+			var c schema.Case
+			if err := r.Decode(&c); err != nil {
+				t.Fatal(err)
+			}
+			if len(seenCase)%3 == 0 && c.Address != "" {
+				// Not known on asOf: assessed after it, or decided after it.
+				after := schema.DateOf(synth.DefaultNow.AddDate(0, 0, len(seenCase)%2+1))
+				assessed := map[bool]schema.Date{true: after, false: asOf}[len(seenCase)%2 == 0]
+				recs = append(recs, schema.Record{Entity: "safety_assessment", ID: schema.NewID(), CaseID: r.ID, Fields: schema.FieldsOf(schema.SafetyAssessment{
+					Address: c.Address, AssessedOn: assessed, AssessedBy: officer.ID, Decision: "not_approved",
+					DecisionReason: "dogs", DecidedBy: officer.ID, DecidedOn: after})})
+				edges++
+			}
+		}
+	}
+	if err := db.Seed(ctx, cliActor, recs); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	srv.start()
+
+	// The server's path.
+	raws := make([]schema.RawRecord, 0, len(recs))
+	for _, r := range recs {
+		rr, err := r.Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, rr)
+	}
+	cases, err := compliance.Group(raws)
+	if err != nil {
+		t.Fatalf("group: %v", err)
+	}
+	p := policy.Default()
+	onServer := []policy.Requirement{}
+	open := 0
+	for _, cr := range cases {
+		if cr.Case.Closed || cr.Case.OfficerID != officer.ID {
+			continue
+		}
+		open++
+		f, _ := compliance.Facts(cr, asOf)
+		onServer = append(onServer, p.Requirements(f, asOf)...)
+	}
+
+	// The tablet's path: the officer's device, after one sync.
+	tablet := startDevice(t, srv.url())
+	call := tabletCaller(t, tablet)
+	call("POST", "/v1/login", map[string]string{"username": officer.Username, "password": testPassword})
+	call("POST", "/v1/sync", map[string]string{})
+	var onTablet struct {
+		RuleVersion  string               `json:"rule_version"`
+		Requirements []policy.Requirement `json:"requirements"`
+	}
+	if err := json.Unmarshal(call("GET", "/v1/requirements?as_of="+string(asOf), nil), &onTablet); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Logf("%d open cases, %d requirements, %d edge records", open, len(onServer), edges)
+	if open < 10 || len(onServer) < open || edges < 20 {
+		t.Fatalf("the caseload is too small to say anything: %d open cases, %d requirements, %d edge records", open, len(onServer), edges)
+	}
+	key := func(r policy.Requirement) string {
+		b, _ := json.Marshal(r)
+		return string(b)
+	}
+	mine, theirs := make([]string, len(onTablet.Requirements)), make([]string, len(onServer))
+	for i, r := range onTablet.Requirements {
+		mine[i] = key(r)
+	}
+	for i, r := range onServer {
+		theirs[i] = key(r)
+	}
+	slices.Sort(mine)
+	slices.Sort(theirs)
+	if !slices.Equal(mine, theirs) {
+		var onlyTablet, onlyServer []string
+		for _, k := range mine {
+			if _, found := slices.BinarySearch(theirs, k); !found {
+				onlyTablet = append(onlyTablet, k)
+			}
+		}
+		for _, k := range theirs {
+			if _, found := slices.BinarySearch(mine, k); !found {
+				onlyServer = append(onlyServer, k)
+			}
+		}
+		t.Errorf("the tablet's requirements differ from the server's (%d on the tablet, %d on the server):\nonly on the tablet:\n  %s\nonly on the server:\n  %s",
+			len(mine), len(theirs), strings.Join(onlyTablet, "\n  "), strings.Join(onlyServer, "\n  "))
+	}
 }

@@ -51,7 +51,8 @@ type Exemption struct {
 
 // CaseFacts are one case's records, as the tablet's or the server's store
 // holds them. Records of another case (a non-empty CaseID that differs from
-// Case.ID) are ignored. Visits must have their amendments applied.
+// Case.ID) are ignored. Visits must have their amendments applied. Both
+// sides build them with FactsOf, so that both compute from the same facts.
 type CaseFacts struct {
 	Case schema.Case
 	// ClosedOn is the day the case closed, when Case.Closed and it is known.
