@@ -146,10 +146,29 @@ func AmendVisit(v schema.Visit, amendments []schema.Amendment) (schema.Visit, er
 // SafetyExemption asks to be given. An assessment with no address or a case
 // with none matches any. false when there is none.
 func LatestAssessment(c schema.Case, all []schema.SafetyAssessment) (schema.SafetyAssessment, bool) {
+	return latestAssessment(c, all, "")
+}
+
+// AssessmentAsOf is the latest safety assessment of the case's current
+// address as it stood on asOf (LatestAssessment of those assessed on or
+// before asOf; one without assessed_on is left out). A decision made after
+// asOf had not been made then: the assessment is returned with decision
+// "pending", its other decision fields as they are.
+func AssessmentAsOf(c schema.Case, all []schema.SafetyAssessment, asOf schema.Date) (schema.SafetyAssessment, bool) {
+	a, ok := latestAssessment(c, all, asOf)
+	if ok && a.DecidedOn != "" && a.DecidedOn > asOf {
+		a.Decision = "pending"
+	}
+	return a, ok
+}
+
+// latestAssessment is LatestAssessment of the assessments assessed on or
+// before asOf, or of all when asOf is "".
+func latestAssessment(c schema.Case, all []schema.SafetyAssessment, asOf schema.Date) (schema.SafetyAssessment, bool) {
 	var best *schema.SafetyAssessment
 	for i := range all {
 		a := &all[i]
-		if a.Address != "" && c.Address != "" && a.Address != c.Address {
+		if (asOf != "" && (a.AssessedOn == "" || a.AssessedOn > asOf)) || (a.Address != "" && c.Address != "" && a.Address != c.Address) {
 			continue
 		}
 		if best == nil || cmp.Or(cmp.Compare(a.AssessedOn, best.AssessedOn), cmp.Compare(a.DecidedOn, best.DecidedOn), cmp.Compare(a.ID, best.ID)) > 0 {
@@ -160,27 +179,4 @@ func LatestAssessment(c schema.Case, all []schema.SafetyAssessment) (schema.Safe
 		return schema.SafetyAssessment{}, false
 	}
 	return *best, true
-}
-
-// AssessmentAsOf is the latest safety assessment of the case's current
-// address as it stood on asOf (LatestAssessment of those assessed on or
-// before asOf; one without assessed_on is left out). A decision made after
-// asOf had not been made then: the assessment is returned with decision
-// "pending", its other decision fields as they are.
-func AssessmentAsOf(c schema.Case, all []schema.SafetyAssessment, asOf schema.Date) (schema.SafetyAssessment, bool) {
-	known := all
-	if slices.ContainsFunc(all, func(a schema.SafetyAssessment) bool { return a.AssessedOn == "" || a.AssessedOn > asOf }) {
-		// Copy only when something is left out: most cases keep all.
-		known = make([]schema.SafetyAssessment, 0, len(all))
-		for _, a := range all {
-			if a.AssessedOn != "" && a.AssessedOn <= asOf {
-				known = append(known, a)
-			}
-		}
-	}
-	a, ok := LatestAssessment(c, known)
-	if ok && a.DecidedOn != "" && a.DecidedOn > asOf {
-		a.Decision = "pending"
-	}
-	return a, ok
 }
