@@ -20,6 +20,9 @@ const module = "doorstep"
 
 type listedPackage struct {
 	ImportPath string
+	Name       string   // the package clause's name
+	Doc        string   // the package comment's first sentence
+	GoFiles    []string // non-test Go files
 	Imports    []string // direct imports
 	Deps       []string // all imports, recursively
 	Error      *struct{ Err string }
@@ -34,7 +37,7 @@ func listPackages(t *testing.T) []listedPackage {
 	if err != nil {
 		t.Skip("go tool not on PATH; cannot list packages")
 	}
-	cmd := exec.Command(goTool, "list", "-e", "-json=ImportPath,Imports,Deps,Error", "./...")
+	cmd := exec.Command(goTool, "list", "-e", "-json=ImportPath,Name,Doc,GoFiles,Imports,Deps,Error", "./...")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
