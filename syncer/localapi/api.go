@@ -231,30 +231,6 @@ type statusError struct {
 func (e *statusError) Error() string { return e.err.Error() }
 func (e *statusError) Unwrap() error { return e.err }
 
-// statusOf maps each error code to its HTTP status: the one table.
-var statusOf = map[string]int{
-	schema.ECodeInvalid:        400,
-	schema.ECodeRequired:       400,
-	schema.ECodeWrongType:      400,
-	schema.ECodeUnknownField:   400,
-	schema.ECodeMalformed:      400,
-	schema.ECodeUnknownEntity:  404,
-	schema.ECodeNotFound:       404,
-	schema.ECodeTooLarge:       413,
-	schema.ECodeUnauthorized:   401,
-	schema.ECodeTokenExpired:   401,
-	schema.ECodeRefreshReused:  401,
-	schema.ECodeForbidden:      403,
-	schema.ECodeOutOfScope:     403,
-	schema.ECodeDeviceRevoked:  403,
-	schema.ECodeConflict:       409,
-	schema.ECodeSigned:         409,
-	schema.ECodeRateLimited:    429,
-	schema.ECodeUpdateRequired: 426,
-	schema.ECodeInternal:       500,
-	schema.ECodeUnavailable:    503,
-}
-
 // handleError answers every error as a schema.ErrorResponse. Errors that are
 // not ours are logged and answered as "internal error" with a request id.
 func (api *API) handleError(c *fiber.Ctx, err error) error {
@@ -304,7 +280,7 @@ func (api *API) handleError(c *fiber.Ctx, err error) error {
 		}
 	}
 	if status == 0 {
-		status = statusOf[e.Code]
+		status = schema.HTTPStatus(e.Code)
 		if status == 0 {
 			status = 500
 		}

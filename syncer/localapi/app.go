@@ -224,8 +224,8 @@ func (w *webApp) errorPage(c *fiber.Ctx, err error) error {
 		status, d.Heading, d.Message = fiber.StatusNotFound, "Not on this tablet", "This record is not on this tablet. It may have been moved to another officer's caseload."
 	case e != nil && e.Code == schema.ECodeForbidden && e.Field == "_csrf":
 		status, d.Heading, d.Message = fiber.StatusForbidden, "This form has expired", "The form was out of date or did not come from this app, so nothing was saved. Go back, reload the page and try again."
-	case e != nil && statusOf[e.Code] != 0 && statusOf[e.Code] < 500:
-		status, d.Heading, d.Message = statusOf[e.Code], "That could not be done", e.Message
+	case e != nil && schema.HTTPStatus(e.Code) != 0 && schema.HTTPStatus(e.Code) < 500:
+		status, d.Heading, d.Message = schema.HTTPStatus(e.Code), "That could not be done", e.Message
 	default:
 		rid := requestID()
 		w.api.log.Error("web app: internal error", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)

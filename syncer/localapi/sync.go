@@ -69,7 +69,7 @@ func (api *API) unlock(c *fiber.Ctx) error {
 		if st.WaitSeconds > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(st.WaitSeconds))
 		}
-		return c.Status(statusOf[e.Code]).JSON(unlockRefused{Error: *e, Unlock: st})
+		return c.Status(schema.HTTPStatus(e.Code)).JSON(unlockRefused{Error: *e, Unlock: st})
 	}
 	if err != nil {
 		return err
