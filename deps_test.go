@@ -20,6 +20,9 @@ const module = "doorstep"
 
 type listedPackage struct {
 	ImportPath string
+	Name       string   // the package clause's name
+	Doc        string   // the package comment's first sentence
+	GoFiles    []string // non-test Go files
 	Imports    []string // direct imports
 	Deps       []string // all imports, recursively
 	Error      *struct{ Err string }
@@ -34,7 +37,7 @@ func listPackages(t *testing.T) []listedPackage {
 	if err != nil {
 		t.Skip("go tool not on PATH; cannot list packages")
 	}
-	cmd := exec.Command(goTool, "list", "-e", "-json=ImportPath,Imports,Deps,Error", "./...")
+	cmd := exec.Command(goTool, "list", "-e", "-json=ImportPath,Name,Doc,GoFiles,Imports,Deps,Error", "./...")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -101,12 +104,19 @@ var rules = []rule{
 		why:        "the tablet and the server agree only through schema and the wire protocol; only cmd/doorstep imports both",
 	},
 	{
+		name:       "internal imports neither server nor syncer",
+		applies:    func(p string) bool { return under(p, module+"/internal") },
+		transitive: true,
+		forbidden:  func(_, dep string) bool { return under(dep, module+"/server") || under(dep, module+"/syncer") },
+		why:        "internal holds the plumbing both sides share (doorstep/internal/sqlitedb: SQLite opening, migrations); importing either side would tie the other to it",
+	},
+	{
 		name: "fiber only in the HTTP packages",
 		applies: func(p string) bool {
-			return p != module+"/server" && p != module+"/syncer/localapi" && p != module+"/cmd/doorstep"
+			return p != module+"/server" && p != module+"/syncer/localapi" && p != module+"/syncer/officerapp" && p != module+"/cmd/doorstep"
 		},
 		forbidden: func(_, dep string) bool { return under(dep, "github.com/gofiber") },
-		why:       "fiber belongs to the HTTP layers (doorstep/server, doorstep/syncer/localapi) and the binary that wires them; the domain and the stores stay testable without it",
+		why:       "fiber belongs to the HTTP layers (doorstep/server, doorstep/syncer/localapi, doorstep/syncer/officerapp) and the binary that wires them; the domain and the stores stay testable without it",
 	},
 	{
 		name: "SQL drivers only in the stores",
@@ -116,7 +126,7 @@ var rules = []rule{
 		forbidden: func(_, dep string) bool {
 			return under(dep, "modernc.org/sqlite") || under(dep, "github.com/jackc/pgx")
 		},
-		why: "only the stores (doorstep/server/serverdb, doorstep/syncer/devicedb) talk to a database; everything else goes through them",
+		why: "only the stores (doorstep/server/serverdb, doorstep/syncer/devicedb) talk to a database; everything else goes through them (doorstep/internal/sqlitedb uses database/sql and is handed the driver's name; its tests, not checked here, load the driver)",
 	},
 }
 
@@ -176,10 +186,16 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"doorstep/schema", "github.com/gofiber/fiber/v2", "fiber only in the HTTP packages"},
 		{"doorstep/server", "github.com/gofiber/fiber/v2", ""},
 		{"doorstep/syncer/localapi", "github.com/gofiber/fiber/v2", ""},
+		{"doorstep/syncer/officerapp", "github.com/gofiber/fiber/v2", ""},
+		{"doorstep/syncer/localapi/localapitest", "github.com/gofiber/fiber/v2", "fiber only in the HTTP packages"},
 		{"doorstep/syncer", "modernc.org/sqlite", "SQL drivers only in the stores"},
 		{"doorstep/server", "github.com/jackc/pgx/v5/stdlib", "SQL drivers only in the stores"},
 		{"doorstep/server/serverdb", "github.com/jackc/pgx/v5", ""},
 		{"doorstep/syncer/devicedb", "modernc.org/sqlite", ""},
+		{"doorstep/internal/sqlitedb", "doorstep/server/serverdb", "internal imports neither server nor syncer"},
+		{"doorstep/internal/sqlitedb", "doorstep/syncer", "internal imports neither server nor syncer"},
+		{"doorstep/internal/sqlitedb", "doorstep/schema", ""},
+		{"doorstep/internal/sqlitedb", "modernc.org/sqlite", "SQL drivers only in the stores"},
 	}
 	for _, tt := range tests {
 		var fired []string

@@ -3,10 +3,11 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Error codes. They are stable: clients branch on them and docs/api.md lists
-// them. The HTTP layers map each code to a status in one table.
+// them. Every HTTP edge maps a code to its status with HTTPStatus.
 const (
 	ECodeInvalid        = "invalid"         // a value is malformed or out of range
 	ECodeRequired       = "required"        // a required field is missing or empty
@@ -29,6 +30,37 @@ const (
 	ECodeInternal       = "internal"        // our fault; the message carries a request id
 	ECodeUnavailable    = "unavailable"     // try again later
 )
+
+// httpStatus is the one table from error codes to HTTP statuses, used by
+// every HTTP edge (the server's JSON API and dashboard, the tablet's local
+// API and officer app).
+var httpStatus = map[string]int{
+	ECodeInvalid:        http.StatusBadRequest,
+	ECodeRequired:       http.StatusBadRequest,
+	ECodeWrongType:      http.StatusBadRequest,
+	ECodeUnknownField:   http.StatusBadRequest,
+	ECodeMalformed:      http.StatusBadRequest,
+	ECodeUnknownEntity:  http.StatusNotFound,
+	ECodeNotFound:       http.StatusNotFound,
+	ECodeTooLarge:       http.StatusRequestEntityTooLarge,
+	ECodeUnauthorized:   http.StatusUnauthorized,
+	ECodeTokenExpired:   http.StatusUnauthorized,
+	ECodeRefreshReused:  http.StatusUnauthorized,
+	ECodeForbidden:      http.StatusForbidden,
+	ECodeOutOfScope:     http.StatusForbidden,
+	ECodeDeviceRevoked:  http.StatusForbidden,
+	ECodeConflict:       http.StatusConflict,
+	ECodeSigned:         http.StatusConflict,
+	ECodeRateLimited:    http.StatusTooManyRequests,
+	ECodeUpdateRequired: http.StatusUpgradeRequired,
+	ECodeInternal:       http.StatusInternalServerError,
+	ECodeUnavailable:    http.StatusServiceUnavailable,
+}
+
+// HTTPStatus returns the HTTP status that answers an error of code, and 0
+// for a code not in the table: that is a bug of ours, and each edge decides
+// how to answer it (the server logs it and answers "internal error").
+func HTTPStatus(code string) int { return httpStatus[code] }
 
 // Error is Doorstep's one error type: a stable code, the field at fault (empty
 // when the whole request is at fault) and a message for a person.

@@ -196,8 +196,8 @@ func (s *Server) dashError(c *fiber.Ctx, err error) error {
 		status, d.Heading, d.Message = fiber.StatusForbidden, "This form has expired", "The form was out of date or did not come from this dashboard, so nothing was done. Go back, reload the page and try again."
 	case e != nil && e.Code == schema.ECodeUnauthorized:
 		return c.Redirect(dashPrefix+"/signin", fiber.StatusSeeOther)
-	case e != nil && statusOf[e.Code] != 0 && statusOf[e.Code] < 500:
-		status, d.Heading, d.Message, d.Field = statusOf[e.Code], "That could not be shown", e.Message, e.Field
+	case e != nil && schema.HTTPStatus(e.Code) != 0 && schema.HTTPStatus(e.Code) < 500:
+		status, d.Heading, d.Message, d.Field = schema.HTTPStatus(e.Code), "That could not be shown", e.Message, e.Field
 		if status == fiber.StatusBadRequest && e.Field != "" {
 			d.Heading = "The filter “" + e.Field + "” is not right"
 		}

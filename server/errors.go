@@ -15,31 +15,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// statusOf is the one table from error codes to HTTP statuses. A code not
-// here is a bug of ours and answers 500.
-var statusOf = map[string]int{
-	schema.ECodeInvalid:        fiber.StatusBadRequest,
-	schema.ECodeRequired:       fiber.StatusBadRequest,
-	schema.ECodeWrongType:      fiber.StatusBadRequest,
-	schema.ECodeUnknownField:   fiber.StatusBadRequest,
-	schema.ECodeMalformed:      fiber.StatusBadRequest,
-	schema.ECodeUnknownEntity:  fiber.StatusNotFound,
-	schema.ECodeNotFound:       fiber.StatusNotFound,
-	schema.ECodeTooLarge:       fiber.StatusRequestEntityTooLarge,
-	schema.ECodeUnauthorized:   fiber.StatusUnauthorized,
-	schema.ECodeTokenExpired:   fiber.StatusUnauthorized,
-	schema.ECodeRefreshReused:  fiber.StatusUnauthorized,
-	schema.ECodeForbidden:      fiber.StatusForbidden,
-	schema.ECodeOutOfScope:     fiber.StatusForbidden,
-	schema.ECodeDeviceRevoked:  fiber.StatusForbidden,
-	schema.ECodeConflict:       fiber.StatusConflict,
-	schema.ECodeSigned:         fiber.StatusConflict,
-	schema.ECodeRateLimited:    fiber.StatusTooManyRequests,
-	schema.ECodeUpdateRequired: fiber.StatusUpgradeRequired,
-	schema.ECodeUnavailable:    fiber.StatusServiceUnavailable,
-	schema.ECodeInternal:       fiber.StatusInternalServerError,
-}
-
 // fiberCodes turns fiber's own errors (no route, body over the limit,
 // timeouts) into ours.
 func fromFiber(fe *fiber.Error) *schema.Error {
@@ -80,11 +55,11 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe):
 		e = fromFiber(fe)
 	}
-	status, known := 0, false
+	status := 0
 	if e != nil {
-		status, known = statusOf[e.Code]
+		status = schema.HTTPStatus(e.Code)
 	}
-	if !known || e.Code == schema.ECodeInternal {
+	if status == 0 || e.Code == schema.ECodeInternal {
 		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
 		status = fiber.StatusInternalServerError
 		e = schema.Errorf(schema.ECodeInternal, "", "internal error (request id %s)", rid)

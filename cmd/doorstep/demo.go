@@ -16,6 +16,7 @@ import (
 	"doorstep/server/serverdb"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi"
+	"doorstep/syncer/officerapp"
 )
 
 // demoCmd starts a server seeded with a synthetic team and one tablet agent
@@ -77,7 +78,7 @@ func (c *demoCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("demo: first sync: %w", err)
 	}
-	c.api = localapi.New(c.agent, localapi.Config{Addr: c.deviceAddr, Logger: log})
+	c.api = officerapp.New(c.agent, localapi.Config{Addr: c.deviceAddr, Logger: log})
 	if err := c.api.Start(); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"doorstep/schema/policy"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi"
+	"doorstep/syncer/officerapp"
 )
 
 // deviceCmd is the tablet agent: "doorstep device" runs it (local store,
@@ -186,7 +187,7 @@ func (c *deviceCmd) runAgent(ctx context.Context) error {
 		p := policy.Default()
 		log.Info("visit rules", "source", "built-in defaults, until the server sends its own", "rule_version", p.Version, "rules", len(p.Rules))
 	}
-	c.api = localapi.New(c.agent, localapi.Config{Addr: c.addr, Logger: log, Policy: rules, LockAfter: c.lockAfter})
+	c.api = officerapp.New(c.agent, localapi.Config{Addr: c.addr, Logger: log, Policy: rules, LockAfter: c.lockAfter})
 	if err := c.api.Start(); err != nil {
 		return err
 	}

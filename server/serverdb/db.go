@@ -16,17 +16,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-
 	"os"
 	"runtime"
 	"sync"
 	"time"
 
+	"doorstep/internal/sqlitedb"
 	"doorstep/schema"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
+
+// driver is the name modernc.org/sqlite registers.
+const driver = "sqlite"
 
 // Options configures a DB. The zero value is usable.
 type Options struct {
@@ -69,13 +71,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{path: path, now: opts.Now, log: opts.Logger, rules: opts.Rules}
 	db.clock = schema.NewClock("server", db.now)
 
-	w, err := sql.Open("sqlite", dsn(path, connWriter))
+	w, err := sqlitedb.OpenWriter(driver, path, writerPragmas...)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
 	db.w = w
 	if err := db.checkApplicationID(ctx); err != nil {
 		w.Close()
@@ -86,20 +85,17 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 
-	r, err := sql.Open("sqlite", dsn(path, connReader))
+	r, err := sqlitedb.OpenReaders(driver, path, max(4, runtime.NumCPU()), readerPragmas...)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
-	n := max(4, runtime.NumCPU())
-	r.SetMaxOpenConns(n)
-	r.SetMaxIdleConns(n)
 	db.r = r
 	if err := db.primeClock(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	c, err := sql.Open("sqlite", dsn(path, connCheckpointer))
+	c, err := sql.Open(driver, sqlitedb.DSN(path, checkpointerPragmas...))
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s for checkpoints: %w", path, err)
@@ -186,49 +182,24 @@ func (db *DB) checkpoint(mode string) error {
 	return db.ckpt.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &done)
 }
 
-// dsn builds the connection string. busy_timeout comes first so that the
-// pragmas after it wait for a lock rather than fail. Writers begin
-// IMMEDIATE so that a transaction never upgrades from a read lock (which
-// fails with SQLITE_BUSY under WAL); readers begin DEFERRED and are
-// query-only, so a bug can never write through the read pool.
+// The pragmas each pool adds to sqlitedb's (busy_timeout, WAL, foreign keys,
+// synchronous NORMAL; the writer begins IMMEDIATE, readers are query-only).
 //
-// The writer also gets a 64 MiB page cache, so that a batch of a thousand
-// 1 KB records does not spill dirty pages into the WAL before it commits
-// (the default 2 MiB did, about 5% of push time), and no automatic
-// checkpoint (see checkpointer). The checkpointer's connection only ever
-// runs wal_checkpoint.
+// The writer gets a 64 MiB page cache, so that a batch of a thousand 1 KB
+// records does not spill dirty pages into the WAL before it commits (the
+// default 2 MiB did, about 5% of push time), and no automatic checkpoint
+// (see checkpointer). The checkpointer's connection only ever runs
+// wal_checkpoint.
 //
 // Readers map the database file (mmap_size, up to 256 MiB) rather than
 // reading each page with a system call into a 2 MiB cache: the dashboard's
 // reads of a team's two years (the review queue, measure 9) spent a third
 // of their time in those calls. The pages are the kernel's page cache,
 // shared by the connections; the WAL is still read as before.
-func dsn(path string, role connRole) string {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	switch role {
-	case connWriter:
-		q.Add("_pragma", "cache_size(-65536)")
-		q.Add("_pragma", "wal_autocheckpoint(0)")
-		q.Add("_txlock", "immediate")
-	case connReader:
-		q.Add("_pragma", "query_only(1)")
-		q.Add("_pragma", "mmap_size(268435456)")
-	case connCheckpointer:
-		q.Add("_pragma", "wal_autocheckpoint(0)")
-	}
-	return "file:" + path + "?" + q.Encode()
-}
-
-type connRole int
-
-const (
-	connWriter connRole = iota
-	connReader
-	connCheckpointer
+var (
+	writerPragmas       = []string{"cache_size(-65536)", "wal_autocheckpoint(0)"}
+	readerPragmas       = []string{"mmap_size(268435456)"}
+	checkpointerPragmas = []string{"wal_autocheckpoint(0)"}
 )
 
 // Close stops the checkpointer, empties the WAL into the database file
@@ -271,8 +242,8 @@ func (db *DB) Clock() *schema.Clock { return db.clock }
 // checkApplicationID refuses a file stamped by another application (a
 // tablet database, say) before anything is written to it.
 func (db *DB) checkApplicationID(ctx context.Context) error {
-	var id int64
-	if err := db.w.QueryRowContext(ctx, "PRAGMA application_id").Scan(&id); err != nil {
+	id, err := sqlitedb.ApplicationID(ctx, db.w)
+	if err != nil {
 		return fmt.Errorf("open %s: %w (is it a SQLite database?)", db.path, err)
 	}
 	if id != 0 && id != schema.ServerApplicationID {
@@ -281,14 +252,11 @@ func (db *DB) checkApplicationID(ctx context.Context) error {
 	if id == 0 {
 		// A file of someone else's without a stamp: refuse it if it holds
 		// tables we did not make.
-		var n int
-		err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'`).Scan(&n)
+		other, err := sqlitedb.HoldsOtherTables(ctx, db.w)
 		if err != nil {
 			return fmt.Errorf("open %s: %w", db.path, err)
 		}
-		var migrated int
-		_ = db.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&migrated)
-		if n > 0 && migrated == 0 {
+		if other {
 			return fmt.Errorf("%s is not a Doorstep server database (application_id 0, and it holds other tables); check the --data folder", db.path)
 		}
 	}
@@ -296,75 +264,29 @@ func (db *DB) checkApplicationID(ctx context.Context) error {
 }
 
 // migrate applies each migration not yet recorded, one transaction each,
-// then checks foreign keys across the whole file.
+// stamps the file, then checks foreign keys across the whole file.
 func (db *DB) migrate(ctx context.Context) error {
-	// The bookkeeping table is the one piece of schema not in a numbered file:
-	// it must exist before the first file can be recorded.
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER NOT NULL PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at TEXT    NOT NULL
-	) STRICT`); err != nil {
-		return fmt.Errorf("migrate %s: %w", db.path, err)
+	appliedAt := func() string { return fmtTime(db.now()) }
+	err := sqlitedb.Migrate(ctx, db.w, schema.ServerMigrations(), appliedAt, db.log.With("db", db.path))
+	var tooNew *sqlitedb.TooNewError
+	if errors.As(err, &tooNew) {
+		return fmt.Errorf("%s was migrated to version %d by a newer Doorstep; this build knows %d: run the newer build", db.path, tooNew.Version, tooNew.Known)
 	}
-	applied := map[int]bool{}
-	rows, err := db.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", db.path, err)
 	}
-	highest := 0
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("migrate %s: %w", db.path, err)
-		}
-		applied[v] = true
-		highest = max(highest, v)
-	}
-	rows.Close()
-	migs := schema.ServerMigrations()
-	if highest > len(migs) {
-		return fmt.Errorf("%s was migrated to version %d by a newer Doorstep; this build knows %d: run the newer build", db.path, highest, len(migs))
-	}
-	for _, m := range migs {
-		if applied[m.Version] {
-			continue
-		}
-		tx, err := db.w.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate %s: %w", db.path, err)
-		}
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate %s: %s: %w", db.path, m.Name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.Version, m.Name, fmtTime(db.now())); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate %s: record %s: %w", db.path, m.Name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s: %s: %w", db.path, m.Name, err)
-		}
-		db.log.Info("applied migration", "db", db.path, "migration", m.Name)
-	}
-	if _, err := db.w.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", schema.ServerApplicationID)); err != nil {
+	if err := sqlitedb.SetApplicationID(ctx, db.w, schema.ServerApplicationID); err != nil {
 		return fmt.Errorf("stamp %s: %w", db.path, err)
 	}
-	rows, err = db.w.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	err = sqlitedb.CheckForeignKeys(ctx, db.w)
+	var fk *sqlitedb.ForeignKeyError
+	if errors.As(err, &fk) {
+		return fmt.Errorf("%s fails its foreign key check (table %s row %d refers to a missing %s row); restore from a backup", db.path, fk.Table, fk.RowID, fk.Parent)
+	}
 	if err != nil {
 		return fmt.Errorf("foreign key check %s: %w", db.path, err)
 	}
-	defer rows.Close()
-	if rows.Next() {
-		var table, parent string
-		var rowid sql.NullInt64
-		var fkid int
-		_ = rows.Scan(&table, &rowid, &parent, &fkid)
-		return fmt.Errorf("%s fails its foreign key check (table %s row %d refers to a missing %s row); restore from a backup", db.path, table, rowid.Int64, parent)
-	}
-	return rows.Err()
+	return nil
 }
 
 // primeClock moves the server clock past the stamps of the last change
@@ -382,27 +304,15 @@ func (db *DB) primeClock(ctx context.Context) error {
 	return nil
 }
 
-// timeLayout is fixed width so stored times sort as text; it parses as RFC
-// 3339, so it is copied straight into JSON as a time.
-const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+// timeLayout is the text times are stored as: fixed width, so stored times
+// sort as text (the review queue and the set-aside list ORDER BY
+// received_at, the device list by last_seen_at), and RFC 3339, so it is
+// copied straight into JSON as a time.
+const timeLayout = sqlitedb.SortableTime
 
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(timeLayout)
-}
+func fmtTime(t time.Time) string { return sqlitedb.FormatTime(t, timeLayout) }
 
-func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
+func parseTime(s string) time.Time { return sqlitedb.ParseTime(s).UTC() }
 
 // wtx is one write transaction: its one `now`, and the sequence numbers it
 // hands out, written back to the counter before commit.

@@ -14,15 +14,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
+	"doorstep/internal/sqlitedb"
 	"doorstep/schema"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
+
+// driver is the name modernc.org/sqlite registers.
+const driver = "sqlite"
 
 // DB is an open tablet store.
 type DB struct {
@@ -91,26 +94,16 @@ var ErrNotFound = errors.New("devicedb: not found")
 // (or is a Doorstep server database).
 var ErrWrongApplication = errors.New("devicedb: not a Doorstep tablet database")
 
-// dsn builds the connection string. busy_timeout comes first so that the
-// pragmas after it wait for a lock instead of failing.
-func dsn(path string, readOnly bool) string {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+// pragmas are what both pools add to sqlitedb's (busy_timeout, WAL, foreign
+// keys, synchronous NORMAL; the writer begins IMMEDIATE, readers are
+// query-only).
+var pragmas = []string{
 	// A pull page of thousands of records fits in the page cache, so a
 	// transaction does not spill to the WAL before it commits.
-	q.Add("_pragma", "cache_size(-32000)")
+	"cache_size(-32000)",
 	// Checkpoint every 40 MB of WAL rather than every 4 MB: an initial pull
 	// then copies its pages to the main file a few times, not at every page.
-	q.Add("_pragma", "wal_autocheckpoint(10000)")
-	if readOnly {
-		q.Add("_pragma", "query_only(1)")
-	} else {
-		q.Set("_txlock", "immediate")
-	}
-	return "file:" + path + "?" + q.Encode()
+	"wal_autocheckpoint(10000)",
 }
 
 // Open opens (creating if needed) the store at path, checks that it is a
@@ -126,14 +119,10 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	if err := createFile(ctx, path); err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite", dsn(path, false))
+	w, err := sqlitedb.OpenWriter(driver, path, pragmas...)
 	if err != nil {
 		return nil, fmt.Errorf("open device store %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
 	db := &DB{write: w, path: path, now: now}
 	if err := db.checkApplication(ctx); err != nil {
 		w.Close()
@@ -143,13 +132,11 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(path, true))
+	r, err := sqlitedb.OpenReaders(driver, path, 4, pragmas...)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open device store %s for reading: %w", path, err)
 	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
 	db.read = r
 	return db, nil
 }
@@ -164,18 +151,16 @@ func createFile(ctx context.Context, path string) error {
 	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	c, err := sql.Open("sqlite", "file:"+path)
+	c, err := sql.Open(driver, "file:"+path)
 	if err != nil {
 		return fmt.Errorf("create device store %s: %w", path, err)
 	}
 	defer c.Close()
-	for _, q := range []string{
-		fmt.Sprintf("PRAGMA page_size = %d", pageSize),
-		fmt.Sprintf("PRAGMA application_id = %d", schema.DeviceApplicationID),
-	} {
-		if _, err := c.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("create device store %s: %w", path, err)
-		}
+	if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
+		return fmt.Errorf("create device store %s: %w", path, err)
+	}
+	if err := sqlitedb.SetApplicationID(ctx, c, schema.DeviceApplicationID); err != nil {
+		return fmt.Errorf("create device store %s: %w", path, err)
 	}
 	return nil
 }
@@ -195,15 +180,15 @@ func (db *DB) Close() error {
 // checkApplication stamps a new file with the tablet's application id and
 // refuses a file stamped by anything else.
 func (db *DB) checkApplication(ctx context.Context) error {
-	var id int64
-	if err := db.write.QueryRowContext(ctx, "PRAGMA application_id").Scan(&id); err != nil {
+	id, err := sqlitedb.ApplicationID(ctx, db.write)
+	if err != nil {
 		return fmt.Errorf("open device store %s: read application_id: %w (is this an SQLite file?)", db.path, err)
 	}
 	switch id {
 	case schema.DeviceApplicationID:
 		return nil
 	case 0:
-		if _, err := db.write.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", schema.DeviceApplicationID)); err != nil {
+		if err := sqlitedb.SetApplicationID(ctx, db.write, schema.DeviceApplicationID); err != nil {
 			return fmt.Errorf("open device store %s: stamp application_id: %w", db.path, err)
 		}
 		return nil
@@ -217,58 +202,23 @@ func (db *DB) checkApplication(ctx context.Context) error {
 // migrate applies each migration not yet recorded, one transaction each,
 // then checks foreign keys.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER NOT NULL PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at TEXT    NOT NULL
-	) STRICT`); err != nil {
-		return fmt.Errorf("migrate device store: %w", err)
+	appliedAt := func() string { return formatTime(db.now()) }
+	err := sqlitedb.Migrate(ctx, db.write, schema.DeviceMigrations(), appliedAt, nil)
+	var tooNew *sqlitedb.TooNewError
+	if errors.As(err, &tooNew) {
+		return fmt.Errorf("migrate device store: the database is at migration %d but this build knows only %d; update the app", tooNew.Version, tooNew.Known)
 	}
-	applied := map[int]bool{}
-	rows, err := db.write.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return fmt.Errorf("migrate device store: %w", err)
 	}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("migrate device store: %w", err)
-		}
-		applied[v] = true
+	err = sqlitedb.CheckForeignKeys(ctx, db.write)
+	if errors.As(err, new(*sqlitedb.ForeignKeyError)) {
+		return fmt.Errorf("migrate device store: foreign_key_check found violations")
 	}
-	rows.Close()
-	migrations := schema.DeviceMigrations()
-	for v := range applied {
-		if v > len(migrations) {
-			return fmt.Errorf("migrate device store: the database is at migration %d but this build knows only %d; update the app", v, len(migrations))
-		}
-	}
-	for _, m := range migrations {
-		if applied[m.Version] {
-			continue
-		}
-		err := db.Update(ctx, func(tx *Tx) error {
-			if _, err := tx.tx.ExecContext(ctx, m.SQL); err != nil {
-				return err
-			}
-			_, err := tx.tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				m.Version, m.Name, formatTime(tx.now))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migrate device store: %s: %w", m.Name, err)
-		}
-	}
-	rows, err = db.write.QueryContext(ctx, "PRAGMA foreign_key_check")
 	if err != nil {
 		return fmt.Errorf("migrate device store: foreign_key_check: %w", err)
 	}
-	defer rows.Close()
-	if rows.Next() {
-		return fmt.Errorf("migrate device store: foreign_key_check found violations")
-	}
-	return rows.Err()
+	return nil
 }
 
 // Update runs fn in one write transaction (BEGIN IMMEDIATE on the single
@@ -311,20 +261,11 @@ func (db *DB) Compact(ctx context.Context) error {
 	return nil
 }
 
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
+// timeLayout is the text times are stored as. Its width varies with the
+// fraction, so the texts do not sort as instants: the tablet never compares
+// them in SQL (see docs/decisions/0015-one-sqlite-opener.md).
+const timeLayout = time.RFC3339Nano
 
-func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
-}
+func formatTime(t time.Time) string { return sqlitedb.FormatTime(t, timeLayout) }
+
+func parseTime(s string) time.Time { return sqlitedb.ParseTime(s) }

@@ -1,12 +1,14 @@
 // Package localapi is the tablet's local JSON API, served on the loopback
-// interface only, for the officer's web app: the records on the tablet,
-// local writes (create, edit, sign, amend), the outbox with its set-aside
-// changes, conflicts, sign-in and "sync now".
+// interface only: the records on the tablet, local writes (create, edit,
+// sign, amend), the outbox with its set-aside changes, conflicts, the visit
+// policy's requirements, sign-in, unlock, the PIN and "sync now".
 //
-// It is a thin HTTP layer over syncer.Agent (fiber appears only here). Every
-// answer that is not 2xx is a schema.ErrorResponse naming the field at
-// fault; requests from another site (by Origin, Host or Sec-Fetch-Site) are
-// refused, so a web page the officer visits cannot drive the tablet.
+// It is a thin HTTP layer over syncer.Agent. Every answer that is not 2xx is
+// a schema.ErrorResponse naming the field at fault; requests from another
+// site (by Origin, Host or Sec-Fetch-Site) are refused, so a web page the
+// officer visits cannot drive the tablet. A browser app (the officer's web
+// app, syncer/officerapp) can be mounted beside the JSON API, on the same
+// server and behind the same guard (Mount).
 package localapi
 
 import (
@@ -35,15 +37,16 @@ type Config struct {
 	// loopback addresses are accepted.
 	Addr   string
 	Logger *slog.Logger
-	// LockAfter locks the officer's web app after this long without use
-	// [5 minutes]; the officer then unlocks it with their password.
+	// LockAfter locks the officer's session (the mounted web app's) after
+	// this long without use [5 minutes]; the officer then unlocks it with
+	// their password.
 	LockAfter time.Duration
-	// Now is the web app's clock for inactivity and "3 minutes ago"
-	// [time.Now]. Tests move it.
+	// Now is the clock for the officer's local day, inactivity and "3
+	// minutes ago" [time.Now]. Tests move it.
 	Now func() time.Time
-	// Policy, when set, is the visit policy the web app computes due and
+	// Policy, when set, is the visit policy the tablet computes due and
 	// overdue home visits with, whatever the server sends (doorstep device
-	// --rules, for testing). Left nil, the app uses the server's rules, as
+	// --rules, for testing). Left nil, it uses the server's rules, as
 	// the last pull brought them (Agent.Rules), and policy.Default() until
 	// a pull brings some.
 	Policy *policy.Policy
@@ -60,7 +63,7 @@ type API struct {
 	hosts map[string]bool // Host header values we answer to
 	done  chan error
 
-	web      *webApp        // the officer's web app (app.go)
+	web      WebApp         // the browser app beside the JSON API (Mount), or nil
 	defaults *policy.Policy // the visit policy before the server sent its own
 
 	closeOnce sync.Once
@@ -92,16 +95,15 @@ func New(a *syncer.Agent, cfg Config) *API {
 		IdleTimeout:           2 * time.Minute,
 		ErrorHandler:          api.handleError,
 	})
-	api.web = newWebApp(api)
 	api.routes()
 	return api
 }
 
-// policy returns the visit policy to compute with now: Config.Policy when
+// Policy returns the visit policy to compute with now: Config.Policy when
 // set, else the server's rules held, else the defaults; and where it came
 // from, in words for the case page. A page asks once and uses that one
 // value throughout, so it never mixes two editions.
-func (api *API) policy() (*policy.Policy, string) {
+func (api *API) Policy() (*policy.Policy, string) {
 	if api.cfg.Policy != nil {
 		return api.cfg.Policy, "this tablet's own rules file"
 	}
@@ -165,7 +167,9 @@ func (api *API) Close() error {
 }
 
 func (api *API) close() error {
-	defer api.web.close()
+	if api.web != nil {
+		defer api.web.Close()
+	}
 	if api.ln == nil {
 		return nil
 	}
@@ -187,8 +191,8 @@ func (api *API) close() error {
 // Host check defeats DNS rebinding (a hostile name resolving to 127.0.0.1);
 // the Origin and Sec-Fetch-Site checks refuse requests a page from another
 // site makes; requiring JSON on API writes forces a CORS preflight, which is
-// never granted. The web app's forms (under /app/) post form bodies
-// instead, and carry a per-session CSRF token that appAuth checks.
+// never granted. The mounted web app's forms post form bodies instead, and
+// carry a per-session CSRF token that the app checks.
 func (api *API) guard(c *fiber.Ctx) error {
 	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -205,7 +209,7 @@ func (api *API) guard(c *fiber.Ctx) error {
 	if c.Get("Sec-Fetch-Site") == "cross-site" {
 		return schema.Errorf(schema.ECodeForbidden, "Sec-Fetch-Site", "cross-site requests are refused")
 	}
-	if isAppPath(c.Path()) {
+	if api.web != nil && api.web.Owns(c.Path()) {
 		// The app's pages send their referrer to themselves only: with
 		// no-referrer a browser sends "Origin: null" on their own form posts,
 		// which the Origin check above could not tell from a foreign page.
@@ -230,30 +234,6 @@ type statusError struct {
 
 func (e *statusError) Error() string { return e.err.Error() }
 func (e *statusError) Unwrap() error { return e.err }
-
-// statusOf maps each error code to its HTTP status: the one table.
-var statusOf = map[string]int{
-	schema.ECodeInvalid:        400,
-	schema.ECodeRequired:       400,
-	schema.ECodeWrongType:      400,
-	schema.ECodeUnknownField:   400,
-	schema.ECodeMalformed:      400,
-	schema.ECodeUnknownEntity:  404,
-	schema.ECodeNotFound:       404,
-	schema.ECodeTooLarge:       413,
-	schema.ECodeUnauthorized:   401,
-	schema.ECodeTokenExpired:   401,
-	schema.ECodeRefreshReused:  401,
-	schema.ECodeForbidden:      403,
-	schema.ECodeOutOfScope:     403,
-	schema.ECodeDeviceRevoked:  403,
-	schema.ECodeConflict:       409,
-	schema.ECodeSigned:         409,
-	schema.ECodeRateLimited:    429,
-	schema.ECodeUpdateRequired: 426,
-	schema.ECodeInternal:       500,
-	schema.ECodeUnavailable:    503,
-}
 
 // handleError answers every error as a schema.ErrorResponse. Errors that are
 // not ours are logged and answered as "internal error" with a request id.
@@ -304,7 +284,7 @@ func (api *API) handleError(c *fiber.Ctx, err error) error {
 		}
 	}
 	if status == 0 {
-		status = statusOf[e.Code]
+		status = schema.HTTPStatus(e.Code)
 		if status == 0 {
 			status = 500
 		}

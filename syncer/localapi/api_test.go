@@ -1,7 +1,6 @@
 package localapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"doorstep/schema"
 	"doorstep/syncer"
+	"doorstep/syncer/localapi/localapitest"
 )
 
 // fakePeer stands for the network: it answers login, push (all applied)
@@ -65,52 +65,7 @@ func gunzip(t *testing.T, r *http.Request) io.Reader {
 	return zr
 }
 
-type client struct {
-	t    *testing.T
-	base string
-}
-
-func (c client) do(method, path string, body any, hdr map[string]string) (int, map[string]any, http.Header) {
-	c.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, c.base+path, rd)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range hdr {
-		if k == "Host" {
-			req.Host = v
-			continue
-		}
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	raw, _ := io.ReadAll(resp.Body)
-	json.Unmarshal(raw, &out)
-	return resp.StatusCode, out, resp.Header
-}
-
-func errCode(out map[string]any) (code, field string) {
-	e, _ := out["error"].(map[string]any)
-	code, _ = e["code"].(string)
-	field, _ = e["field"].(string)
-	return
-}
-
-func startAPI(t *testing.T) (client, *syncer.Agent, string) {
+func startAPI(t *testing.T) (localapitest.Client, *syncer.Agent, string) {
 	t.Helper()
 	caseID := schema.NewID()
 	peer := fakePeer(t, caseID)
@@ -127,7 +82,7 @@ func startAPI(t *testing.T) (client, *syncer.Agent, string) {
 	if !strings.HasPrefix(api.URL(), "http://127.0.0.1:") {
 		t.Fatalf("URL %q", api.URL())
 	}
-	return client{t: t, base: api.URL()}, a, caseID
+	return localapitest.Client{T: t, Base: api.URL()}, a, caseID
 }
 
 func TestStartRefusesNonLoopback(t *testing.T) {
@@ -150,7 +105,7 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 
 func TestCrossSiteRequestsAreRefused(t *testing.T) {
 	c, _, _ := startAPI(t)
-	status, _, hdr := c.do("GET", "/healthz", nil, nil)
+	status, _, hdr := c.Do("GET", "/healthz", nil, nil)
 	if status != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'self'") || hdr.Get("X-Frame-Options") != "DENY" {
 		t.Fatalf("healthz: %d, headers %v", status, hdr)
 	}
@@ -169,17 +124,17 @@ func TestCrossSiteRequestsAreRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, out, _ := c.do(tc.method, "/v1/status", tc.body, tc.hdr)
+			status, out, _ := c.Do(tc.method, "/v1/status", tc.body, tc.hdr)
 			if tc.method == "POST" {
-				status, out, _ = c.do(tc.method, "/v1/login", tc.body, tc.hdr)
+				status, out, _ = c.Do(tc.method, "/v1/login", tc.body, tc.hdr)
 			}
-			if _, f := errCode(out); status != tc.status || f != tc.field {
+			if _, f := localapitest.ErrCode(out); status != tc.status || f != tc.field {
 				t.Fatalf("want %d naming %s, got %d %v", tc.status, tc.field, status, out)
 			}
 		})
 	}
 	// The app's own origin is fine.
-	if status, _, _ := c.do("GET", "/v1/status", nil, map[string]string{"Origin": c.base}); status != 200 {
+	if status, _, _ := c.Do("GET", "/v1/status", nil, map[string]string{"Origin": c.Base}); status != 200 {
 		t.Fatalf("same origin: %d", status)
 	}
 }
@@ -188,29 +143,29 @@ func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
 	c, a, caseID := startAPI(t)
 	ctx := context.Background()
 
-	status, out, _ := c.do("POST", "/v1/login", map[string]string{"username": "asha.officer", "password": "nope"}, nil)
-	if code, _ := errCode(out); status != 401 || code != schema.ECodeUnauthorized {
+	status, out, _ := c.Do("POST", "/v1/login", map[string]string{"username": "asha.officer", "password": "nope"}, nil)
+	if code, _ := localapitest.ErrCode(out); status != 401 || code != schema.ECodeUnauthorized {
 		t.Fatalf("bad login: %d %v", status, out)
 	}
-	status, out, _ = c.do("POST", "/v1/login", map[string]string{"username": "asha.officer", "password": "correct horse battery"}, nil)
+	status, out, _ = c.Do("POST", "/v1/login", map[string]string{"username": "asha.officer", "password": "correct horse battery"}, nil)
 	if status != 200 {
 		t.Fatalf("login: %d %v", status, out)
 	}
-	if status, out, _ = c.do("POST", "/v1/sync", "{}", nil); status != 200 || out["pulled"].(float64) != 1 {
+	if status, out, _ = c.Do("POST", "/v1/sync", "{}", nil); status != 200 || out["pulled"].(float64) != 1 {
 		t.Fatalf("sync: %d %v", status, out)
 	}
-	status, out, _ = c.do("GET", "/v1/records/cases", nil, nil)
+	status, out, _ = c.Do("GET", "/v1/records/cases", nil, nil)
 	if recs := out["records"].([]any); status != 200 || len(recs) != 1 {
 		t.Fatalf("list cases: %d %v", status, out)
 	}
 
-	status, out, _ = c.do("POST", "/v1/records/visit", map[string]any{"case_id": caseID, "fields": map[string]any{
+	status, out, _ = c.Do("POST", "/v1/records/visit", map[string]any{"case_id": caseID, "fields": map[string]any{
 		"status": "draft", "type": "home_announced", "outcome": "completed", "started_at": "2026-11-20T10:00:00Z"}}, nil)
 	if status != 201 || out["pending"] != true {
 		t.Fatalf("create visit: %d %v", status, out)
 	}
 	visitID := out["id"].(string)
-	status, out, _ = c.do("PATCH", "/v1/records/visit/"+visitID, map[string]any{"fields": map[string]any{"person_seen": "yes"}}, nil)
+	status, out, _ = c.Do("PATCH", "/v1/records/visit/"+visitID, map[string]any{"fields": map[string]any{"person_seen": "yes"}}, nil)
 	if status != 200 || out["fields"].(map[string]any)["person_seen"] != "yes" {
 		t.Fatalf("patch visit: %d %v", status, out)
 	}
@@ -238,9 +193,9 @@ func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			c := client{t: t, base: c.base}
-			status, out, _ := c.do(tc.method, tc.path, tc.body, nil)
-			code, field := errCode(out)
+			c := localapitest.Client{T: t, Base: c.Base}
+			status, out, _ := c.Do(tc.method, tc.path, tc.body, nil)
+			code, field := localapitest.ErrCode(out)
 			if status != tc.status || code != tc.code || field != tc.field {
 				t.Fatalf("want %d %s on %q, got %d %s on %q (%v)", tc.status, tc.code, tc.field, status, code, field, out)
 			}
@@ -253,13 +208,13 @@ func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
 	// A body over the limit is refused with 413 (or the connection is cut
 	// before the client finished sending it).
 	big := `{"fields":{"observation_notes":"` + strings.Repeat("x", 2<<20) + `"}}`
-	req, _ := http.NewRequest("POST", c.base+"/v1/records/visit", strings.NewReader(big))
+	req, _ := http.NewRequest("POST", c.Base+"/v1/records/visit", strings.NewReader(big))
 	req.Header.Set("Content-Type", "application/json")
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		var out map[string]any
 		json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
-		if code, _ := errCode(out); resp.StatusCode != 413 || code != schema.ECodeTooLarge {
+		if code, _ := localapitest.ErrCode(out); resp.StatusCode != 413 || code != schema.ECodeTooLarge {
 			t.Fatalf("too large: %d %v", resp.StatusCode, out)
 		}
 	}
@@ -267,37 +222,37 @@ func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
 		t.Fatalf("a refused request changed the outbox")
 	}
 
-	status, out, _ = c.do("POST", "/v1/visits/"+visitID+"/sign", map[string]any{"fields": map[string]any{}}, nil)
+	status, out, _ = c.Do("POST", "/v1/visits/"+visitID+"/sign", map[string]any{"fields": map[string]any{}}, nil)
 	if status != 200 || out["signed"] != true {
 		t.Fatalf("sign: %d %v", status, out)
 	}
-	status, out, _ = c.do("PATCH", "/v1/records/visit/"+visitID, map[string]any{"fields": map[string]any{"outcome": "no_answer"}}, nil)
-	if code, _ := errCode(out); status != 409 || code != schema.ECodeSigned {
+	status, out, _ = c.Do("PATCH", "/v1/records/visit/"+visitID, map[string]any{"fields": map[string]any{"outcome": "no_answer"}}, nil)
+	if code, _ := localapitest.ErrCode(out); status != 409 || code != schema.ECodeSigned {
 		t.Fatalf("edit signed: %d %v", status, out)
 	}
-	status, out, _ = c.do("POST", "/v1/visits/"+visitID+"/amend", map[string]any{"reason": "typo", "changes": map[string]any{"outcome": "no_answer"}}, nil)
+	status, out, _ = c.Do("POST", "/v1/visits/"+visitID+"/amend", map[string]any{"reason": "typo", "changes": map[string]any{"outcome": "no_answer"}}, nil)
 	if status != 201 || out["entity"] != "amendment" {
 		t.Fatalf("amend: %d %v", status, out)
 	}
-	status, out, _ = c.do("GET", "/v1/outbox", nil, nil)
+	status, out, _ = c.Do("GET", "/v1/outbox", nil, nil)
 	if n := len(out["outbox"].([]any)); status != 200 || n != 4 {
 		t.Fatalf("outbox: want 4 entries, got %d (%v)", n, out)
 	}
-	if status, out, _ = c.do("POST", "/v1/sync", "{}", nil); status != 200 || out["applied"].(float64) != 4 {
+	if status, out, _ = c.Do("POST", "/v1/sync", "{}", nil); status != 200 || out["applied"].(float64) != 4 {
 		t.Fatalf("sync: %d %v", status, out)
 	}
-	status, out, _ = c.do("GET", "/v1/status", nil, nil)
+	status, out, _ = c.Do("GET", "/v1/status", nil, nil)
 	if status != 200 || out["pending"].(float64) != 0 || out["signed_in"] != true {
 		t.Fatalf("status: %d %v", status, out)
 	}
-	status, out, _ = c.do("GET", "/v1/records/visit/"+visitID, nil, nil)
+	status, out, _ = c.Do("GET", "/v1/records/visit/"+visitID, nil, nil)
 	if status != 200 || out["version"].(float64) != 1 || out["received_at"] == "" {
 		t.Fatalf("receipt: %d %v", status, out)
 	}
-	if status, out, _ = c.do("GET", "/v1/conflicts", nil, nil); status != 200 || len(out["conflicts"].([]any)) != 0 {
+	if status, out, _ = c.Do("GET", "/v1/conflicts", nil, nil); status != 200 || len(out["conflicts"].([]any)) != 0 {
 		t.Fatalf("conflicts: %d %v", status, out)
 	}
-	if status, out, _ = c.do("POST", "/v1/unlock", map[string]string{"username": "asha.officer", "password": "correct horse battery"}, nil); status != 200 {
+	if status, out, _ = c.Do("POST", "/v1/unlock", map[string]string{"username": "asha.officer", "password": "correct horse battery"}, nil); status != 200 {
 		t.Fatalf("unlock: %d %v", status, out)
 	}
 }

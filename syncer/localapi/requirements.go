@@ -25,29 +25,29 @@ type requirementsAnswer struct {
 // For tools and for the test that holds the tablet's due dates to the
 // server's.
 func (api *API) requirements(c *fiber.Ctx) error {
-	asOf := schema.Date(cmp.Or(c.Query("as_of"), string(localDate(api.cfg.Now()))))
+	asOf := schema.Date(cmp.Or(c.Query("as_of"), string(LocalDate(api.cfg.Now()))))
 	if asOf.Validate() != nil || asOf.Time().IsZero() {
 		return schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD), not %q", string(asOf))
 	}
 	ctx := c.UserContext()
-	facts := newPolicyFacts()
+	facts := NewPolicyFacts()
 	var caseIDs []string
-	for _, entity := range policyEntities {
+	for _, entity := range PolicyEntities {
 		recs, err := api.agent.List(ctx, entity, "")
 		if err != nil {
 			return err
 		}
-		facts.add(recs)
+		facts.Add(recs)
 		if entity == "case" {
 			for _, r := range recs {
 				caseIDs = append(caseIDs, r.ID)
 			}
 		}
 	}
-	p, source := api.policy()
+	p, source := api.Policy()
 	out := requirementsAnswer{AsOf: asOf, RuleVersion: p.Version, RulesSource: source, Requirements: []policy.Requirement{}}
 	for _, id := range caseIDs {
-		if f, ok := facts.facts(id, asOf); ok && !f.Case.Closed {
+		if f, ok := facts.Facts(id, asOf); ok && !f.Case.Closed {
 			out.Requirements = append(out.Requirements, p.Requirements(f, asOf)...)
 		}
 	}

@@ -40,7 +40,6 @@ func (api *API) routes() {
 	v1.Patch("/records/:entity/:id", api.updateRecord)
 	v1.Post("/visits/:id/sign", api.signVisit)
 	v1.Post("/visits/:id/amend", api.amendVisit)
-	api.appRoutes()
 }
 
 // decode reads a JSON body strictly into v: one object, no unknown

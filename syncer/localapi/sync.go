@@ -64,12 +64,12 @@ func (api *API) unlock(c *fiber.Ctx) error {
 	u, st, err := api.agent.Unlock(c.UserContext(), b.Username, b.Password)
 	if e := schema.AsError(err); e != nil && (e.Code == schema.ECodeUnauthorized || e.Code == schema.ECodeRateLimited || e.Code == schema.ECodeForbidden) {
 		if st.LockedOut {
-			api.web.sessions.dropAll()
+			api.endSessions()
 		}
 		if st.WaitSeconds > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(st.WaitSeconds))
 		}
-		return c.Status(statusOf[e.Code]).JSON(unlockRefused{Error: *e, Unlock: st})
+		return c.Status(schema.HTTPStatus(e.Code)).JSON(unlockRefused{Error: *e, Unlock: st})
 	}
 	if err != nil {
 		return err

@@ -1,0 +1,101 @@
+// Package sqlitedb is the SQLite plumbing the two stores (server/serverdb
+// and syncer/devicedb) share: the connection string and its pragmas, the one
+// writer connection and the read pool, the PRAGMA application_id stamp, the
+// migration runner and the text times are stored as.
+//
+// It uses database/sql only. Each store imports the driver
+// (modernc.org/sqlite) and passes its name in, so that only the stores talk
+// to a database; the decisions of each store (its extra pragmas, the size
+// of its read pool, what to say about a foreign file) stay in the store.
+package sqlitedb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+)
+
+// DSN returns the connection string for the file at path: busy_timeout
+// first, so that the pragmas after it wait for a lock rather than fail,
+// then WAL, foreign keys on and synchronous(NORMAL), then pragmas in the
+// order given ("cache_size(-32000)").
+func DSN(path string, pragmas ...string) string {
+	return dsn(path, false, pragmas)
+}
+
+func dsn(path string, immediate bool, pragmas []string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	if immediate {
+		q.Add("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// OpenWriter opens the pool every write goes through: exactly one
+// connection, kept open, whose transactions begin IMMEDIATE, so that a
+// transaction never upgrades from a read lock (which fails with
+// SQLITE_BUSY under WAL) and the writes commit in the order they begin.
+// driver is the name the store's driver registered ("sqlite").
+func OpenWriter(driver, path string, pragmas ...string) (*sql.DB, error) {
+	db, err := sql.Open(driver, dsn(path, true, pragmas))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// OpenReaders opens a pool of conns read connections, which WAL lets read
+// beside the writer. They are query_only, so a bug can never write through
+// them, and their transactions begin DEFERRED.
+func OpenReaders(driver, path string, conns int, pragmas ...string) (*sql.DB, error) {
+	db, err := sql.Open(driver, dsn(path, false, append([]string{"query_only(1)"}, pragmas...)))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	return db, nil
+}
+
+// ApplicationID returns the application_id the file is stamped with, 0 for
+// none. An error usually means the file is not an SQLite database.
+func ApplicationID(ctx context.Context, db *sql.DB) (int64, error) {
+	var id int64
+	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// SetApplicationID stamps the file with id, so that no other program (nor
+// the other side of Doorstep) takes it for its own.
+func SetApplicationID(ctx context.Context, db *sql.DB, id int64) error {
+	_, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", id))
+	return err
+}
+
+// HoldsOtherTables reports whether an unstamped file holds tables but no
+// migrations table: a file of someone else's, which a store must not
+// migrate into.
+func HoldsOtherTables(ctx context.Context, db *sql.DB) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'`).Scan(&n)
+	if err != nil {
+		return false, err
+	}
+	var migrated int
+	_ = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&migrated)
+	return n > 0 && migrated == 0, nil
+}

@@ -1,0 +1,63 @@
+package localapi
+
+// A browser app beside the JSON API: the officer's web app (syncer/officerapp)
+// is served by the same loopback server, behind the same cross-site guard,
+// and reaches the tablet through what is exported here.
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"doorstep/syncer"
+)
+
+// WebApp is a browser app served beside the JSON API. It owns the officer's
+// sessions: the JSON API ends them when the tablet locks itself out.
+type WebApp interface {
+	// Owns reports whether path is one of the app's: the JSON API's rules
+	// about request bodies do not apply to it, and its pages send their
+	// referrer to themselves (their forms carry a CSRF token instead).
+	Owns(path string) bool
+	// Routes adds the app's routes, after the JSON API's and behind its
+	// guard.
+	Routes(app *fiber.App)
+	// EndSessions signs every officer out of the app.
+	EndSessions()
+	// Close stops the app's background work; the API calls it on Close.
+	Close()
+}
+
+// Mount serves w beside the JSON API. Call it once, before Start.
+func (api *API) Mount(w WebApp) {
+	api.web = w
+	w.Routes(api.app)
+}
+
+// endSessions ends the mounted app's sessions, if there is an app.
+func (api *API) endSessions() {
+	if api.web != nil {
+		api.web.EndSessions()
+	}
+}
+
+// Agent is the tablet's agent the API serves.
+func (api *API) Agent() *syncer.Agent { return api.agent }
+
+// Logger is the API's logger.
+func (api *API) Logger() *slog.Logger { return api.log }
+
+// Now is the API's clock (Config.Now).
+func (api *API) Now() time.Time { return api.cfg.Now() }
+
+// LockAfter is how long the officer's session lasts without use
+// (Config.LockAfter).
+func (api *API) LockAfter() time.Duration { return api.cfg.LockAfter }
+
+// RequestID is a new id to log an internal error under and show with it.
+func RequestID() string { return requestID() }
+
+// IsRemote reports whether err came from the server or the network rather
+// than from the request being answered.
+func IsRemote(err error) bool { return isRemote(err) }

@@ -1,0 +1,166 @@
+package officerapp
+
+// The PIN: a shorter secret than the password that unlocks the app offline
+// (syncer.Agent.SetPIN, UnlockPIN). It is set on the sign-in form or on its
+// own page, needs the password to set or change, and is turned off after
+// syncer.MaxPINFailures wrong tries; the unlock page then says so and asks
+// for the password.
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"doorstep/schema"
+	"doorstep/syncer"
+)
+
+const pathPIN = "/app/pin"
+
+// pinHint says what a PIN must be.
+var pinHint = fmt.Sprintf("%d to %d digits. Not one digit repeated, not digits in a row like 123456, not a short pattern like 121212.",
+	syncer.MinPINLength, syncer.MaxPINLength)
+
+// pinControls are the new-PIN fields of the sign-in form and the PIN page.
+func pinControls(optional bool) []*control {
+	label := "New PIN"
+	if optional {
+		label = "PIN for unlocking this tablet (optional)"
+	}
+	return []*control{
+		{Name: "pin", Label: label, Hint: pinHint, Kind: "password", Autocomplete: "new-password", Numeric: true},
+		{Name: "pin_confirm", Label: "The same PIN again", Kind: "password", Autocomplete: "new-password", Numeric: true},
+	}
+}
+
+// checkNewPIN puts the errors of a new PIN and its confirmation on the form.
+func checkNewPIN(f *formView, pin, confirm string) {
+	if err := syncer.CheckPIN(pin); err != nil {
+		f.addError("pin", pinMessage(err))
+		return
+	}
+	if pin != confirm {
+		f.addError("pin_confirm", "The two PINs are not the same. Type the same PIN in both boxes.")
+	}
+}
+
+// pinMessage turns the agent's PIN error into a sentence for the officer.
+func pinMessage(err error) string {
+	e := schema.AsError(err)
+	if e == nil {
+		return "That PIN cannot be used."
+	}
+	if e.Code == schema.ECodeRequired {
+		return fmt.Sprintf("Enter a PIN of %d to %d digits.", syncer.MinPINLength, syncer.MaxPINLength)
+	}
+	return capitalize(sentence(e.Message)) + " Choose another."
+}
+
+// POST /app/unlock/pin: offline, against the PIN's verifier.
+func (w *webApp) unlockWithPIN(c *fiber.Ctx) error {
+	form, err := formOf(c)
+	if err != nil {
+		return err
+	}
+	if !tokensEqual(form.Get("_pre"), c.Cookies(signInCookie)) {
+		return schema.Errorf(schema.ECodeForbidden, "_csrf", "the sign-in form's token does not match")
+	}
+	d := signInData{Mode: "unlock", Next: safeNext(form.Get("next"))}
+	pin := strings.TrimSpace(form.Get("pin"))
+	if pin == "" {
+		d.PINForm.addError("pin", "Enter your PIN.")
+		return w.renderSignIn(c, fiber.StatusUnprocessableEntity, d)
+	}
+	user, st, err := w.agent.UnlockPIN(c.UserContext(), pin)
+	if err != nil {
+		status := fiber.StatusUnauthorized
+		switch schema.ErrorCode(err) {
+		case schema.ECodeUnauthorized:
+			d.PINForm.addError("pin", fmt.Sprintf("That PIN is not right. %s left before the PIN is turned off and only your password unlocks.",
+				plural(st.Left, "try", "tries")))
+		case schema.ECodeForbidden:
+			status = fiber.StatusForbidden
+			if us, err := w.agent.UnlockState(c.UserContext()); err != nil {
+				return err
+			} else if us.LockedOut {
+				break // the page becomes the online sign-in, and says why
+			}
+			if st.Disabled {
+				d.Form.addError("password", fmt.Sprintf("Your PIN was wrong %d times, so it is now turned off. Unlock with your password. You can set a new PIN after.",
+					syncer.MaxPINFailures))
+			} else {
+				d.Form.addError("password", "No PIN is set on this tablet. Unlock with your password.")
+			}
+		default:
+			return err
+		}
+		return w.renderSignIn(c, status, d)
+	}
+	return w.startSession(c, user, d.Next)
+}
+
+type pinPageData struct {
+	State syncer.PINState
+	Form  formView
+}
+
+// GET /app/pin: set, change or remove the PIN.
+func (w *webApp) pinPage(c *fiber.Ctx) error { return w.renderPIN(c, fiber.StatusOK, pinPageData{}) }
+
+func (w *webApp) renderPIN(c *fiber.Ctx, status int, d pinPageData) error {
+	st, err := w.agent.PIN(c.UserContext())
+	if err != nil {
+		return err
+	}
+	d.State = st
+	d.Form.Controls = append([]*control{{Name: "password", Label: "Your password", Hint: "To set or change a PIN, prove it is you.",
+		Kind: "password", Autocomplete: "current-password"}}, pinControls(false)...)
+	d.Form.attachErrors()
+	return w.render(c, status, "pin", view{Title: "Unlock PIN", Data: d})
+}
+
+// POST /app/pin: set or change the PIN.
+func (w *webApp) savePIN(c *fiber.Ctx) error {
+	form, err := formOf(c)
+	if err != nil {
+		return err
+	}
+	var d pinPageData
+	password, pin, confirm := form.Get("password"), strings.TrimSpace(form.Get("pin")), strings.TrimSpace(form.Get("pin_confirm"))
+	if password == "" {
+		d.Form.addError("password", "Enter your password.")
+	}
+	checkNewPIN(&d.Form, pin, confirm)
+	if len(d.Form.Errors) == 0 {
+		err := w.agent.SetPIN(c.UserContext(), password, pin)
+		switch code := schema.ErrorCode(err); {
+		case err == nil:
+			w.flash(c, flashSuccess, "Your PIN is set. Next time Doorstep locks, you can unlock it with the PIN or your password.")
+			return redirect(c, pathPIN)
+		case code == schema.ECodeUnauthorized:
+			d.Form.addError("password", "The password is not right. Check it and try again.")
+		case code == schema.ECodeInvalid || code == schema.ECodeRequired:
+			d.Form.addError("pin", pinMessage(err))
+		default:
+			return err
+		}
+	}
+	return w.renderPIN(c, fiber.StatusUnprocessableEntity, d)
+}
+
+// POST /app/pin/remove: only the password unlocks from now on.
+func (w *webApp) removePIN(c *fiber.Ctx) error {
+	if err := w.agent.ClearPIN(c.UserContext()); err != nil {
+		return err
+	}
+	w.flash(c, flashSuccess, "Your PIN is removed. Only your password unlocks Doorstep now.")
+	return redirect(c, pathPIN)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -1,0 +1,189 @@
+package officerapp
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/syncer/devicedb"
+	"doorstep/syncer/localapi/localapitest"
+)
+
+// setAsideChange writes fields to a record and has the server refuse the
+// change (through the store, as a push answer would), returning its id.
+func (e *appEnv) setAsideChange(entity, id, caseID string, fields map[string]json.RawMessage) string {
+	e.t.Helper()
+	ctx := context.Background()
+	rec, err := e.agent.Put(ctx, entity, id, caseID, fields)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out, _ := e.agent.Outbox(ctx)
+	var mid string
+	for _, o := range out {
+		if o.RecordID == rec.ID && o.Status == "pending" {
+			mid = o.MutationID
+		}
+	}
+	err = e.agent.DB().Update(ctx, func(tx *devicedb.Tx) error {
+		return tx.RejectOutbox(ctx, mid, &schema.Error{Code: schema.ECodeForbidden, Field: "name", Message: "only a supervisor may rename a victim"})
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return mid
+}
+
+func (e *appEnv) memberID(name string) string {
+	for _, r := range e.peer.records {
+		if r.Entity == "household_member" && str(r.Fields, "name") == name {
+			return r.ID
+		}
+	}
+	e.t.Fatalf("no member %s", name)
+	return ""
+}
+
+func TestAppSetAsideDiscardRetryAndKeepMine(t *testing.T) {
+	e := startApp(t)
+	ctx := context.Background()
+	partner, kid := e.memberID("Jo Doe"), e.kidID
+	lww := schema.NewID()
+	clock := schema.HLC{Wall: time.Now().Add(-time.Hour).UnixMilli(), Node: "tablet-1"}.String()
+	e.peer.records = append(e.peer.records, asServed([]schema.Record{
+		{Entity: "conflict", ID: lww, CaseID: e.caseID, Fields: schema.FieldsOf(schema.Conflict{RecordEntity: "household_member",
+			RecordID: kid, Field: "name", Reason: "lww_lost", LosingValue: `"Mia Smith"`, LosingAuthor: officer.ID, LosingClock: clock,
+			WinningValue: `"Mia Doe"`, WinningAuthor: "019a0000-0000-7000-8000-0000000000b1", Status: "open"})},
+	})...)
+	b := e.browser()
+	b.mustSignIn()
+	e.peer.down.Store(true) // nothing leaves the tablet while we look
+	renamed := e.setAsideChange("household_member", partner, "", map[string]json.RawMessage{"name": mustJSON("Jo Smith")})
+	kidChange := e.setAsideChange("household_member", kid, "", map[string]json.RawMessage{"residence": mustJSON("stays_sometimes")})
+	lodger := e.setAsideChange("household_member", "", e.caseID, map[string]json.RawMessage{"relation": mustJSON("lodger"),
+		"residence": mustJSON("lives_here"), "name": mustJSON("Lee Lodger")})
+
+	p := b.get("/app/conflicts")
+	mustContain(t, p, "3 set aside", "Send it again", "Discard this change",
+		`action="/app/outbox/`+renamed+`/retry"`, `action="/app/outbox/`+renamed+`/discard"`,
+		"The server does not have this record yet: discarding the change removes it from this tablet.",
+		`action="/app/conflicts/`+lww+`/keep-mine"`, "Keep my value", "Decisions you have taken", "None yet.")
+	token := p.token(csrfRE)
+
+	// Without the session's token nothing changes.
+	for _, path := range []string{"/app/outbox/" + renamed + "/discard", "/app/outbox/" + renamed + "/retry", "/app/conflicts/" + lww + "/keep-mine"} {
+		if p := b.post(path, url.Values{}); p.status != 403 {
+			t.Fatalf("%s without a token: %d", path, p.status)
+		}
+	}
+	if n := e.outboxLen(); n != 3 {
+		t.Fatalf("refused posts changed the outbox: %d", n)
+	}
+
+	// Discard the rename: only that change goes; the partner is Jo Doe again.
+	p = b.post("/app/outbox/"+renamed+"/discard", url.Values{"_csrf": {token}})
+	if p.status != 200 || p.path != "/app/conflicts" {
+		t.Fatalf("discard: %d at %s", p.status, p.path)
+	}
+	mustContain(t, p, "Discarded: that change will not be sent", "2 set aside",
+		"Discarded: not sent; the tablet shows the server&#39;s value", "by Asha Demo (you)", "<dt>Name</dt><dd>Jo Smith</dd>")
+	if r, _ := e.agent.Get(ctx, "household_member", partner); str(r.Fields, "name") != "Jo Doe" || r.Rejected {
+		t.Fatalf("the partner after the discard: %s rejected=%v", r.Fields, r.Rejected)
+	}
+	out, _ := e.agent.Outbox(ctx)
+	if len(out) != 2 || out[0].MutationID != kidChange || out[1].MutationID != lodger {
+		t.Fatalf("outbox after the discard: %+v", out)
+	}
+
+	// Discard the new lodger: the server never had them, so they go.
+	b.post("/app/outbox/"+lodger+"/discard", url.Values{"_csrf": {token}})
+	if _, err := e.agent.Get(ctx, "household_member", out[1].RecordID); schema.ErrorCode(err) != schema.ECodeNotFound {
+		t.Fatalf("the discarded lodger is still on the tablet: %v", err)
+	}
+
+	// Send the child's change again: it waits to be sent under a new id.
+	p = b.post("/app/outbox/"+kidChange+"/retry", url.Values{"_csrf": {token}})
+	mustContain(t, p, "Sent again: the change waits to be sent", "0 set aside", "Sent again as a new change")
+	out, _ = e.agent.Outbox(ctx)
+	if len(out) != 1 || out[0].Status != "pending" || out[0].MutationID == kidChange || string(out[0].Fields) != `{"residence":"stays_sometimes"}` {
+		t.Fatalf("outbox after the retry: %+v", out)
+	}
+	// Sending again something no longer set aside is refused in words.
+	p = b.post("/app/outbox/"+kidChange+"/retry", url.Values{"_csrf": {token}})
+	mustContain(t, p, "This change could not be sent again")
+
+	// Keep my value: the child's name is written again, the conflict closed.
+	p = b.post("/app/conflicts/"+lww+"/keep-mine", url.Values{"_csrf": {token}})
+	mustContain(t, p, "your value is written again", "1 conflict already resolved", "Kept your value: written again as a new change")
+	if r, _ := e.agent.Get(ctx, "household_member", kid); str(r.Fields, "name") != "Mia Smith" {
+		t.Fatalf("the child after keep-mine: %s", r.Fields)
+	}
+	if cr, _ := e.agent.Get(ctx, "conflict", lww); str(cr.Fields, "status") != "resolved" || str(cr.Fields, "resolved_by") != officer.ID {
+		t.Fatalf("the conflict after keep-mine: %s", cr.Fields)
+	}
+	// Everything left goes to the server at the next sync.
+	e.peer.down.Store(false)
+	if _, err := e.agent.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.outboxLen(); n != 0 {
+		t.Fatalf("%d changes left after the sync", n)
+	}
+	if log, _ := e.agent.OutboxLog(ctx); len(log) != 4 {
+		t.Fatalf("log: %d decisions, want 4", len(log))
+	}
+}
+
+func TestAPISetAsideActions(t *testing.T) {
+	e := startApp(t)
+	ctx := context.Background()
+	if _, err := e.agent.Login(ctx, officer.Username, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.agent.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.peer.down.Store(true)
+	c := localapitest.Client{T: t, Base: e.api.URL()}
+	partner := e.memberID("Jo Doe")
+	a := e.setAsideChange("household_member", partner, "", map[string]json.RawMessage{"name": mustJSON("Jo Smith")})
+	st, out, _ := c.Do("POST", "/v1/outbox/"+a+"/retry", map[string]any{"fields": map[string]any{"name": "Jo Smyth"}}, nil)
+	newID, _ := out["mutation_id"].(string)
+	if st != 200 || newID == "" || newID == a {
+		t.Fatalf("retry: %d %v", st, out)
+	}
+	if r, _ := e.agent.Get(ctx, "household_member", partner); str(r.Fields, "name") != "Jo Smyth" {
+		t.Fatalf("after the edited retry: %s", r.Fields)
+	}
+	st, out, _ = c.Do("POST", "/v1/outbox/"+newID+"/discard", "", nil)
+	if code, field := localapitest.ErrCode(out); st != 409 || code != schema.ECodeConflict || field != "mutation_id" {
+		t.Fatalf("discarding a pending change: %d %v", st, out)
+	}
+	st, out, _ = c.Do("POST", "/v1/outbox/"+schema.NewID()+"/discard", "", nil)
+	if code, _ := localapitest.ErrCode(out); st != 404 || code != schema.ECodeNotFound {
+		t.Fatalf("discarding an unknown change: %d %v", st, out)
+	}
+	b := e.setAsideChange("household_member", e.kidID, "", map[string]json.RawMessage{"name": mustJSON("Mia Smith")})
+	if st, out, _ := c.Do("POST", "/v1/outbox/"+b+"/discard", "", nil); st != 200 || out["discarded"] != b {
+		t.Fatalf("discard: %d %v", st, out)
+	}
+	st, out, _ = c.Do("GET", "/v1/outbox/log", nil, nil)
+	log, _ := out["log"].([]any)
+	if st != 200 || len(log) != 2 {
+		t.Fatalf("log: %d %v", st, out)
+	}
+	last, _ := log[1].(map[string]any)
+	if last["decision"] != "discarded" || last["mutation_id"] != b || last["decided_by"] != officer.ID {
+		t.Fatalf("the logged discard: %v", last)
+	}
+	if f, _ := last["fields"].(map[string]any); f["name"] != "Mia Smith" {
+		t.Fatalf("the discarded change's content is not in the log: %v", last)
+	}
+	st, out, _ = c.Do("POST", "/v1/conflicts/"+schema.NewID()+"/keep-mine", "", nil)
+	if st != 404 {
+		t.Fatalf("keep-mine of an unknown conflict: %d %v", st, out)
+	}
+}

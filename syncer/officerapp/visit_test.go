@@ -1,0 +1,268 @@
+package officerapp
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	tagRE = regexp.MustCompile(`(?s)<script.*?</script>|<[^>]*>`)
+	// rawTimeRE is a stored date or timestamp shown as it is stored.
+	rawTimeRE = regexp.MustCompile(`\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}|T\d{2}:\d{2}`)
+)
+
+// shownText is the page's text as a person sees it (no tags, no
+// attributes), less the policy's rules version, which is a name.
+func shownText(p page) string {
+	return regexp.MustCompile(`\(rules version [^)]*\)`).ReplaceAllString(tagRE.ReplaceAllString(p.body, ""), "")
+}
+
+func TestTimesInWords(t *testing.T) {
+	now := time.Date(2026, 11, 23, 22, 30, 0, 0, time.Local)
+	at := time.Date(2026, 11, 23, 22, 5, 23, 208974639, time.Local)
+	for _, c := range []struct{ got, want string }{
+		{atText(at), "23 Nov 2026 at 22:05"},
+		{dayAtText(at), "Mon 23 Nov 2026 at 22:05"},
+		{clockText(at, now), "22:05"},
+		{clockText(at.AddDate(0, 0, -3), now), "20 Nov 2026 at 22:05"},
+		{stampText(at.UTC().Format(time.RFC3339Nano)), "23 Nov 2026 at 22:05"},
+		{stampText(""), ""},
+		{timeText(at.UTC().Format(time.RFC3339Nano), now), "22:05"},
+		{dateText("2026-11-23"), "23 Nov 2026"},
+		{shownValue("visit", "started_at", mustJSON(at.UTC().Format(time.RFC3339Nano))), "23 Nov 2026 at 22:05"},
+		{shownValue("visit", "next_visit_on", mustJSON("2026-12-01")), "1 Dec 2026"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+// No screen shows a stored timestamp or an ISO date: every time is in
+// words, in the tablet's time zone.
+func TestAppShowsNoRawTimes(t *testing.T) {
+	e := startApp(t)
+	vid := e.addSignedVisit()
+	b := e.browser()
+	b.mustSignIn()
+	cp := b.get("/app/cases/" + e.caseID)
+	token := cp.token(csrfRE)
+	b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	vp := b.get("/app/visits/" + vid)
+	mustContain(t, vp, "Signed visit", "<dt>Face to face</dt><dd>Yes</dd>", "<dt>There is a safeguarding concern</dt><dd>No</dd>")
+	if !regexp.MustCompile(`<dt>Signed</dt><dd>\d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2} by Asha Demo \(you\)</dd>`).MatchString(vp.body) {
+		t.Fatalf("the signature is not in words:\n%s", vp.body)
+	}
+	if !regexp.MustCompile(`<dt>Started</dt><dd>\d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2}</dd>`).MatchString(vp.body) {
+		t.Fatalf("the start is not in words:\n%s", vp.body)
+	}
+	if !regexp.MustCompile(`Safely on the server since (\d{2}:\d{2}|\d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2}), version 1`).MatchString(vp.body) {
+		t.Fatalf("the receipt is not in words:\n%s", vp.body)
+	}
+	// An amendment of a time: was and now in words, and when it was made.
+
+	ap := b.post("/app/visits/"+vid+"/amend", url.Values{"_csrf": {token}, "amend_field": {"next_visit_on"},
+		"next_visit_on": {"2026-12-01"}, "reason": {"Agreed at the visit"}})
+	mustContain(t, ap, "Next visit: was “(no answer)”, now “1 Dec 2026”")
+	for _, path := range []string{"/app/today", "/app/cases/" + e.caseID, "/app/cases/" + e.plain, "/app/visits/" + vid} {
+		p := b.get(path)
+		if m := rawTimeRE.FindString(shownText(p)); m != "" {
+			t.Errorf("%s shows a raw time %q", path, m)
+		}
+	}
+
+}
+
+// A flash says what kind it is: an error is an alert with its own sign,
+// a success a status.
+func TestAppFlashKinds(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	cp := b.get("/app/cases/" + e.caseID)
+	token := cp.token(csrfRE)
+	p := b.post("/app/cases/"+e.caseID+"/household", url.Values{"_csrf": {token}, "relation": {"other_adult"},
+		"residence": {"visits"}, "name": {"Pat Lee"}})
+	mustContain(t, p, `class="flash flash-success" id="flash" role="status"`, `<span class="visually-hidden">Success: </span>Pat Lee was added`)
+	mustNotContain(t, p, `role="alert"`)
+	p = b.get("/app/cases/" + e.caseID)
+	mustNotContain(t, p, `id="flash"`) // shown once
+	e.peer.down.Store(true)
+	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	mustContain(t, p, `class="flash flash-error" id="flash" role="alert"`, `<span class="flash-icon" aria-hidden="true">!</span>`,
+		`<span class="visually-hidden">Error: </span>Could not sync`)
+	e.peer.down.Store(false)
+	p = b.post("/app/cases/"+e.caseID+"/household/"+e.kidID, url.Values{"_csrf": {token}, "relation": {"own_child"},
+		"residence": {"lives_here"}, "name": {"Mia Doe"}, "date_of_birth": {"2020-05-01"}})
+	mustContain(t, p, `class="flash flash-info" id="flash" role="status"`, "Information: </span>Nothing changed.")
+	if k, m := splitFlash("a message from elsewhere"); k != flashInfo || m != "a message from elsewhere" {
+		t.Errorf("a flash without a kind: %q %q", k, m)
+	}
+}
+
+// newVisit starts a visit on the case and returns its path and the CSRF
+// token.
+func (b *browser) newVisit(caseID string) (string, string) {
+	b.t.Helper()
+	cp := b.get("/app/cases/" + caseID)
+	token := cp.token(csrfRE)
+	p := b.post("/app/cases/"+caseID+"/visits", url.Values{"_csrf": {token}})
+	if !strings.HasPrefix(p.path, "/app/visits/") || p.status != 200 {
+		b.t.Fatalf("new visit: %d at %s", p.status, p.path)
+	}
+	return p.path, token
+}
+
+func TestAppSigningEndsTheVisit(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.plain)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	start := time.Now().Add(-40 * time.Minute).Local()
+	sign := url.Values{"_csrf": {token}, "type": {"office"}, "outcome": {"completed"}, "location": {"elsewhere"},
+		"place_type": {"office"}, "elsewhere_reason": {"Reporting at the office"}, "face_to_face": {"yes"}, "person_seen": {"yes"},
+		"started_at": {start.Format(htmlDateTime)}, "ended_at": {start.Add(-time.Hour).Format(htmlDateTime)}}
+	before := e.outboxLen()
+	p := b.post(path+"/sign", sign)
+	if p.status != 422 {
+		t.Fatalf("an end before the start: want 422, got %d", p.status)
+	}
+	mustContain(t, p, `id="f-ended_at-error"`, "The end is before the start ("+atText(start.Truncate(time.Minute))+"): check both times.")
+	if n := e.outboxLen(); n != before {
+		t.Fatalf("a refused signature saved something: %d -> %d", before, n)
+	}
+	sign.Set("ended_at", "")
+	p = b.post(path+"/sign", sign)
+	if p.status != 200 || !strings.Contains(p.body, "Visit signed") {
+		t.Fatalf("sign: %d at %s", p.status, p.path)
+	}
+	// The case page shows when it started and ended.
+	if !regexp.MustCompile(regexp.QuoteMeta(dayAtText(start)) + `(–\d{2}:\d{2}| to [^<]+)</strong>`).MatchString(p.body) {
+		t.Fatalf("the visit history does not show the start and the end:\n%s", p.body)
+	}
+	v, err := e.agent.Get(t.Context(), "visit", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended, err := time.Parse(time.RFC3339Nano, str(v.Fields, "ended_at"))
+	if err != nil || time.Since(ended) > time.Minute || !v.Signed {
+		t.Fatalf("ended_at %q (%v), signed %v: want now", str(v.Fields, "ended_at"), err, v.Signed)
+	}
+	vp := b.get(path)
+	mustContain(t, vp, "<dt>Started</dt><dd>"+atText(start), "<dt>Ended</dt><dd>"+atText(ended)+"</dd>")
+}
+
+func TestWhenHolds(t *testing.T) {
+	for _, c := range []struct {
+		cond string
+		form url.Values
+		want bool
+	}{
+		{"", nil, true},
+		{"location=elsewhere", url.Values{"location": {"elsewhere"}}, true},
+		{"location=elsewhere", url.Values{"location": {"home"}}, false},
+		{"location=elsewhere", nil, false},
+		{"outcome!=completed", url.Values{"outcome": {"no_answer"}}, true},
+		{"outcome!=completed", url.Values{"outcome": {"completed"}}, false},
+		{"outcome!=completed", url.Values{"outcome": {""}}, false},
+		{"safeguarding_concern=yes&actions=", url.Values{"safeguarding_concern": {"yes"}}, true},
+		{"safeguarding_concern=yes&actions=", url.Values{"safeguarding_concern": {"yes"}, "actions": {"police_informed"}}, false},
+		{"safeguarding_concern=yes&actions=", url.Values{"actions": {""}}, false},
+		{"observations=child_not_on_record", url.Values{"observations": {"fear", "child_not_on_record"}}, true},
+	} {
+		if got := whenHolds(c.cond, c.form); got != c.want {
+			t.Errorf("whenHolds(%q, %v) = %v, want %v", c.cond, c.form, got, c.want)
+		}
+	}
+}
+
+// A question that does not apply is shown only when it does (app.js), and
+// an answer left in it is kept in the draft but not signed.
+func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	p := b.get(path)
+	for _, want := range []string{
+		`<div class="when" data-when="location=elsewhere">`, `<div class="when" data-when="outcome!=completed">`,
+		`<div class="when" data-when="partner_present=yes">`, `<div class="when" data-when="children_present=yes">`,
+		`<div class="when" data-when="safeguarding_concern=yes&amp;actions=">`,
+	} {
+		mustContain(t, p, want)
+	}
+	// Without the script every question is there (nothing is hidden by the server).
+	mustNotContain(t, p, " hidden>", " hidden ")
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "outcome_reason": {"Typed before the door opened"},
+		"location": {"home"}, "elsewhere_reason": {"Typed when it was elsewhere"}, "place_type": {"cafe"}, "face_to_face": {"yes"},
+		"person_seen": {"yes"}, "started_at": {time.Now().Add(-time.Hour).Format(htmlDateTime)},
+		"partner_present": {"no"}, "partner_seen_alone": {"yes"}, "partner_concerns": {"Typed before"},
+		"children_present": {"no"}, "children[0].member_id": {e.kidID}, "children[0].present": {"yes"}, "children[0].seen": {"no"},
+		"safeguarding_concern": {"yes"}, "actions": {"police_informed"}, "no_action_reason": {"Typed before an action was ticked"}}
+	p = b.post(path, form)
+	if p.status != 200 {
+		t.Fatalf("save draft: %d\n%s", p.status, p.body)
+	}
+	v, _ := e.agent.Get(t.Context(), "visit", id)
+	if str(v.Fields, "elsewhere_reason") == "" || str(v.Fields, "partner_concerns") == "" || isEmptyJSON(v.Fields["children"]) {
+		t.Fatalf("the draft lost answers that may apply again: %s", v.Fields)
+	}
+	p = b.post(path+"/sign", form)
+	if p.status != 200 || !strings.Contains(p.body, "Visit signed") {
+		t.Fatalf("sign: %d at %s\n%s", p.status, p.path, p.body)
+	}
+	v, _ = e.agent.Get(t.Context(), "visit", id)
+	for _, f := range []string{"outcome_reason", "elsewhere_reason", "place_type", "partner_seen_alone", "partner_concerns", "children", "no_action_reason"} {
+		if !isEmptyJSON(v.Fields[f]) {
+			t.Errorf("signed with %s = %s, a question that did not apply", f, v.Fields[f])
+		}
+	}
+	if !v.Signed || str(v.Fields, "location") != "home" || str(v.Fields, "partner_present") != "no" {
+		t.Fatalf("signed visit: %s", v.Fields)
+	}
+}
+
+// A child there but not on the household list: the form offers to add
+// them, saves the draft first, and the household form comes back to it.
+func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	mustContain(t, b.get(path), `<div class="when" data-when="observations=child_not_on_record">`, `id="add-child" name="then" value="household"`)
+	// A household with no children: children present is enough.
+	plainPath, _ := b.newVisit(e.plain)
+	mustContain(t, b.get(plainPath), `data-when="observations=child_not_on_record|children_present=yes"`, "No child is on this household")
+
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "location": {"home"},
+		"observations": {"child_not_on_record"}, "observation_notes": {"A boy of about 3 in the kitchen"}, "children_present": {"yes"},
+		"then": {"household"}}
+	p := b.post(path, form)
+	wantForm := "/app/cases/" + e.caseID + "/household/new?" + url.Values{"back": {path}, "relation": {"other_child"}}.Encode()
+	if p.status != 200 || p.path != wantForm {
+		t.Fatalf("save and add the child: %d at %s, want %s", p.status, p.path, wantForm)
+	}
+	mustContain(t, p, "Your answers are saved as a draft", `<input type="hidden" name="back" value="`+path+`">`,
+		`<option value="other_child" selected>`, "Back to the visit")
+	id := strings.TrimPrefix(path, "/app/visits/")
+	v, _ := e.agent.Get(t.Context(), "visit", id)
+	if str(v.Fields, "observation_notes") != "A boy of about 3 in the kitchen" || str(v.Fields, "status") != "draft" {
+		t.Fatalf("the draft was not saved first: %s", v.Fields)
+	}
+	// Back outside the app is refused (Today instead).
+	p = b.get("/app/cases/" + e.caseID + "/household/new?back=https://evil.example/")
+	mustContain(t, p, `name="back" value="/app/today"`)
+
+	p = b.post("/app/cases/"+e.caseID+"/household", url.Values{"_csrf": {token}, "back": {path}, "relation": {"other_child"},
+		"residence": {"stays_sometimes"}, "description": {"Boy about 3, in the kitchen"}, "age": {"3"}})
+	if p.status != 200 || p.path != path {
+		t.Fatalf("after adding the child: %d at %s, want the visit", p.status, p.path)
+	}
+	mustContain(t, p, "Boy about 3, in the kitchen was added to the household", `<h3 class="section">Boy about 3, in the kitchen, 3 (other child)</h3>`,
+		`value="home_unannounced" selected`, `value="child_not_on_record" checked`, "A boy of about 3 in the kitchen")
+}

@@ -1,0 +1,129 @@
+// Doorstep officer app: the only script. It locks the screen after the
+// configured inactivity (the server locks the session too), keeps the
+// session alive while the officer works on one page, and saves the visit
+// form as a draft while they type, and shows the visit form's questions
+// only when they apply. Every page works without it.
+(function () {
+  'use strict';
+  var body = document.body;
+  var csrf = body.getAttribute('data-csrf');
+  var lockAfter = parseInt(body.getAttribute('data-lock-after') || '0', 10);
+
+  function post(url, data) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Requested-With': 'doorstep',
+        'X-CSRF-Token': csrf
+      },
+      body: data
+    });
+  }
+
+  if (csrf && lockAfter > 0) {
+    var last = Date.now();
+    var lastPing = Date.now();
+    var activity = function () {
+      last = Date.now();
+      if (last - lastPing > 60000) {
+        lastPing = last;
+        post('/app/alive', '_csrf=' + encodeURIComponent(csrf)).then(function (r) {
+          if (r.status === 401) { window.location.assign(window.location.pathname); }
+        }).catch(function () {});
+      }
+    };
+    ['keydown', 'pointerdown', 'input', 'touchstart', 'scroll'].forEach(function (ev) {
+      document.addEventListener(ev, activity, { passive: true, capture: true });
+    });
+    setInterval(function () {
+      if (Date.now() - last > lockAfter * 1000 + 1000) {
+        window.location.assign(window.location.pathname);
+      }
+    }, 5000);
+  }
+
+  var form = document.querySelector('form[data-autosave]');
+  if (form && csrf) {
+    var status = document.getElementById('autosave-status');
+    var timer = null, saving = false, again = false;
+    var say = function (t) { if (status) { status.textContent = t; } };
+    var save = function () {
+      if (saving) { again = true; return; }
+      saving = true;
+      var data = new URLSearchParams(new FormData(form)).toString();
+      post(form.getAttribute('data-autosave'), data).then(function (r) {
+        if (r.status === 401) {
+          say('Doorstep is locked: unlock it to keep saving. What you typed is still on this screen.');
+          return null;
+        }
+        return r.json();
+      }).then(function (j) {
+        if (!j) { return; }
+        if (j.error) { say('The draft was not saved: ' + j.error); return; }
+        var n = j.errors ? Object.keys(j.errors).length : 0;
+        say('Draft saved at ' + j.saved + (n ? '. ' + n + (n > 1 ? ' answers need' : ' answer needs') + ' checking before they can be saved.' : '.'));
+      }).catch(function () {
+        say('The draft could not be saved just now. It will be tried again when you next type.');
+      }).then(function () {
+        saving = false;
+        if (again) { again = false; schedule(); }
+      });
+    };
+    var schedule = function () {
+      clearTimeout(timer);
+      timer = setTimeout(save, 800);
+    };
+    form.addEventListener('input', schedule);
+    form.addEventListener('change', schedule);
+  }
+
+  // Questions that apply only after another answer (data-when, the same
+  // conditions as whenHolds in form.go) show only then. Without the
+  // script every question shows; what is hidden is not signed.
+  var conditional = document.querySelectorAll('[data-when]');
+  var holds = function (fd, cond) {
+    return cond.split('|').some(function (group) { return group.split('&').every(function (clause) {
+      var not = clause.indexOf('!=') >= 0;
+      var parts = clause.split(not ? '!=' : '=');
+      var want = parts[1] || '';
+      var has = fd.getAll(parts[0]).map(function (x) { return String(x).trim(); })
+        .filter(function (x) { return x !== ''; });
+      if (not) { return has.length > 0 && has.indexOf(want) < 0; }
+      if (want === '') { return has.length === 0; }
+      return has.indexOf(want) >= 0;
+    }); });
+  };
+  var disclose = function () {
+    Array.prototype.forEach.call(conditional, function (el) {
+      var f = el.closest('form');
+      if (f) { el.hidden = !holds(new FormData(f), el.getAttribute('data-when')); }
+    });
+  };
+  if (conditional.length) {
+    disclose();
+    document.addEventListener('change', disclose);
+    document.addEventListener('input', disclose);
+  }
+
+  // Focus the error summary so that a keyboard or screen reader user lands on it.
+  var summary = document.getElementById('error-summary');
+  if (summary) {
+    summary.setAttribute('tabindex', '-1');
+    summary.focus();
+    // A link in the summary takes the focus to the field itself (the first
+    // choice of a group), not only to where it is.
+    summary.addEventListener('click', function (ev) {
+      var a = ev.target.closest('a[href^="#"]');
+      var target = a && document.getElementById(a.getAttribute('href').slice(1));
+      if (!target) { return; }
+      var input = target.matches('input, select, textarea') ? target : target.querySelector('input, select, textarea');
+      if (input) {
+        ev.preventDefault();
+        target.scrollIntoView();
+        input.focus();
+      }
+    });
+  }
+})();
