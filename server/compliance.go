@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"time"
 
 	"doorstep/schema"
@@ -84,34 +83,6 @@ func printableASCII(s string) bool {
 }
 
 func addDays(d schema.Date, n int) schema.Date { return schema.DateOf(d.Time().AddDate(0, 0, n)) }
-
-// complianceInput loads the records of every case in the actor's scope,
-// through the store's scope filter, with the names of officers and teams.
-// Cases whose records did not change since an earlier request come decoded
-// from the server's cache (compliance_cache.go); the records returned are
-// shared and must not be changed.
-func (s *Server) complianceInput(ctx context.Context, actor serverdb.Actor, officerID string) (compliance.Input, error) {
-	in := compliance.Input{Policy: s.cfg.Policy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
-	var err error
-	if in.Cases, err = s.caseRecords(ctx, actor); err != nil {
-		return in, err
-	}
-	users, err := s.db.ListUsers(ctx)
-	if err != nil {
-		return in, err
-	}
-	for _, u := range users {
-		in.Officers[u.ID] = u.Name
-	}
-	teams, err := s.db.ListTeams(ctx)
-	if err != nil {
-		return in, err
-	}
-	for _, t := range teams {
-		in.Teams[t.ID] = t.Name
-	}
-	return in, nil
-}
 
 // report is what every measure's report offers the handlers: the cases it
 // covers (for the audit), and a summary without its rows.
@@ -200,7 +171,7 @@ func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 		return err
 	}
 	actor := actorOf(c)
-	in, err := s.complianceInput(c.UserContext(), actor, q.officerID)
+	in, err := s.comp.Input(c.UserContext(), actor, q.officerID)
 	if err != nil {
 		return err
 	}
@@ -275,7 +246,7 @@ func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
 		return err
 	}
 	actor := actorOf(c)
-	in, err := s.complianceInput(c.UserContext(), actor, officerID)
+	in, err := s.comp.Input(c.UserContext(), actor, officerID)
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 // 0011), the same as building the panel alone, for a synthetic team.
 func TestDashboardTrendsWeekByWeek(t *testing.T) {
 	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 4, CasesPerOfficer: 12, HistoryDays: 400, Seed: 3})
-	crs, err := srv.caseRecords(context.Background(), serverdb.ActorOf(sup, ""))
+	crs, err := srv.Compliance().Cases(context.Background(), serverdb.ActorOf(sup, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

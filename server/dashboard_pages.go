@@ -22,7 +22,7 @@ func (s *Server) dashLoad(c *fiber.Ctx) (serverdb.Actor, *filters, compliance.In
 	if err != nil {
 		return actor, nil, compliance.Input{}, err
 	}
-	in, err := s.complianceInput(c.UserContext(), actor, "")
+	in, err := s.comp.Input(c.UserContext(), actor, "")
 	if err != nil {
 		return actor, nil, in, err
 	}

@@ -30,11 +30,11 @@ func init() {
 // sample is drawn from (so a RoSH or flag filter narrows the sample and
 // does not redraw it).
 func (s *Server) qaPanelInput(c *fiber.Ctx, actor serverdb.Actor) (*compliance.QAInput, error) {
-	ratings, err := s.qaRatings(c.UserContext(), actor)
+	ratings, err := s.comp.QARatings(c.UserContext(), actor)
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.complianceInput(c.UserContext(), actor, "")
+	all, err := s.comp.Input(c.UserContext(), actor, "")
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (s *Server) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filter
 			ratings = append(ratings, o)
 		}
 	}
-	all, err := s.complianceInput(ctx, actor, "")
+	all, err := s.comp.Input(ctx, actor, "")
 	if err != nil {
 		return nil, 0, err
 	}

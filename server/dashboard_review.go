@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"doorstep/schema"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -746,7 +747,7 @@ func (s *Server) reviewCount(c *fiber.Ctx, actor serverdb.Actor) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	key := scopeKey(actor)
+	key := compliance.ScopeKey(actor)
 	rc.mu.Lock()
 	e, ok := rc.m[key]
 	rc.mu.Unlock()

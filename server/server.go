@@ -19,6 +19,7 @@ import (
 
 	"doorstep/schema"
 	"doorstep/schema/policy"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -55,8 +56,8 @@ type Server struct {
 	log     *slog.Logger
 	secret  []byte
 	limiter *loginLimiter
-	dash    *dashboard // the supervisors' HTML dashboard (dashboard.go)
-	cases   caseCache  // decoded records for the compliance measures (compliance_cache.go)
+	dash    *dashboard          // the supervisors' HTML dashboard (dashboard.go)
+	comp    *compliance.Service // what the compliance measures read, loaded and cached
 
 	mu sync.Mutex
 	ln net.Listener
@@ -114,7 +115,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, errors.New("server: the stored token signing secret is damaged; delete the jwt_secret setting to make a new one (everyone signs in again)")
 	}
-	s := &Server{cfg: cfg, db: db, log: cfg.Logger, secret: key, limiter: newLoginLimiter(cfg.Now)}
+	s := &Server{cfg: cfg, db: db, log: cfg.Logger, secret: key, limiter: newLoginLimiter(cfg.Now),
+		comp: compliance.NewService(db, cfg.Policy)}
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
 		// data does not compress; the decompressed size is checked after.
@@ -134,6 +136,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 
 // DB returns the store, for wiring and tests.
 func (s *Server) DB() *serverdb.DB { return s.db }
+
+// Compliance returns the service that loads and caches what the
+// compliance measures read, shared by the JSON endpoints and the
+// dashboard.
+func (s *Server) Compliance() *compliance.Service { return s.comp }
 
 // App returns the fiber app, for tests that call it without a socket.
 func (s *Server) App() *fiber.App { return s.app }

@@ -65,7 +65,7 @@ func (c *serverCmd) Run(ctx context.Context) error {
 		// Decode every case's records once, so the supervisors' first
 		// dashboard is as quick as the next (docs/performance.md).
 		start := time.Now()
-		n, err := c.srv.WarmCompliance(ctx)
+		n, err := c.srv.Compliance().Warm(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("compliance cache not warmed; the first report reads the records itself", "err", err)
