@@ -39,7 +39,7 @@ func queryPerOfficer(c *fiber.Ctx) (int, error) {
 
 // riskAssessmentQA: GET /v1/compliance/risk-assessment-qa (measure 10).
 func (s *Server) riskAssessmentQA(c *fiber.Ctx) error {
-	q, err := s.queryPeriod(c)
+	q, err := s.QueryPeriod(c)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (s *Server) riskAssessmentQA(c *fiber.Ctx) error {
 		return err
 	}
 	actor := actorOf(c)
-	in, err := s.comp.Input(c.UserContext(), actor, q.officerID)
+	in, err := s.comp.Input(c.UserContext(), actor, q.OfficerID)
 	if err != nil {
 		return err
 	}
@@ -62,6 +62,6 @@ func (s *Server) riskAssessmentQA(c *fiber.Ctx) error {
 	}
 	params := q.params()
 	params["per_officer"] = strconv.Itoa(per)
-	rep := compliance.RiskAssessmentQA(in, compliance.QAInput{Ratings: ratings, PerOfficer: per}, q.period, q.asOf)
+	rep := compliance.RiskAssessmentQA(in, compliance.QAInput{Ratings: ratings, PerOfficer: per}, q.Period, q.AsOf)
 	return finishReport(s, c, actor, "compliance/risk-assessment-qa", rep, detail, params)
 }

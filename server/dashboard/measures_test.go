@@ -1,4 +1,4 @@
-package server
+package dashboard
 
 import (
 	"context"
@@ -106,7 +106,7 @@ func TestDashboardTrendsWeekByWeek(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := compliance.Input{Cases: crs, Policy: srv.cfg.Policy}
+	in := compliance.Input{Cases: crs, Policy: srv.Policy()}
 	f := &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
 	pc := &panelCtx{In: in, F: f, Weekly: true}
 	views := buildPanels(pc)
