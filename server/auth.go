@@ -14,8 +14,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// tokenIssuer is the iss claim of every access token.
-const tokenIssuer = "doorstep"
+// TokenIssuer is the iss claim of every access token (and of the
+// dashboard's session tokens).
+const TokenIssuer = "doorstep"
 
 // claims are the access token's claims (docs/sync-protocol.md §5).
 type claims struct {
@@ -28,7 +29,7 @@ type claims struct {
 func (s *Server) accessToken(u schema.User, deviceID string) (string, error) {
 	now := s.cfg.Now()
 	c := claims{Role: string(u.Role), Team: u.TeamID, Device: deviceID, RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: tokenIssuer, Subject: u.ID,
+		Issuer: TokenIssuer, Subject: u.ID,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
 	}}
@@ -40,7 +41,7 @@ func (s *Server) accessToken(u schema.User, deviceID string) (string, error) {
 func (s *Server) parseToken(tok string) (*claims, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(tokenIssuer),
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(TokenIssuer),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
 	switch {
 	case err == nil:
@@ -128,18 +129,18 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return errorf(schema.ECodeInvalid, "username", "username or password too long")
 	}
 	addr := c.IP()
-	if blocked, wait := s.limiter.blocked(req.Username, addr); blocked {
+	if blocked, wait := s.limiter.Blocked(req.Username, addr); blocked {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return errorf(schema.ECodeRateLimited, "username", "too many failed sign-ins; try again in %d minutes", int(math.Ceil(wait.Minutes())))
 	}
 	u, err := s.db.Authenticate(c.UserContext(), req.Username, req.Password)
 	if err != nil {
 		if schema.ErrorCode(err) == schema.ECodeUnauthorized {
-			s.limiter.fail(req.Username, addr)
+			s.limiter.Fail(req.Username, addr)
 		}
 		return err
 	}
-	s.limiter.succeed(req.Username)
+	s.limiter.Succeed(req.Username)
 	refresh, err := s.db.Login(c.UserContext(), u, req.DeviceID, serverdb.DeviceInfo{Name: req.DeviceName, AppVersion: req.AppVersion}, s.cfg.RefreshTTL)
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"time"
 
 	"doorstep/schema"
@@ -68,13 +67,15 @@ func queryDate(c *fiber.Ctx, name string, def schema.Date) (schema.Date, error) 
 // queryOfficer reads officer_id ("" when absent).
 func queryOfficer(c *fiber.Ctx) (string, error) {
 	v := c.Query("officer_id")
-	if len(v) > 64 || !printableASCII(v) {
+	if len(v) > 64 || !PrintableASCII(v) {
 		return "", errorf(schema.ECodeInvalid, "officer_id", "officer_id must be a user id (at most 64 characters)")
 	}
 	return v, nil
 }
 
-func printableASCII(s string) bool {
+// PrintableASCII reports whether s has only printable ASCII, no spaces:
+// what an id or a column name in a query may be.
+func PrintableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] <= 0x20 || s[i] >= 0x7f {
 			return false
@@ -84,34 +85,6 @@ func printableASCII(s string) bool {
 }
 
 func addDays(d schema.Date, n int) schema.Date { return schema.DateOf(d.Time().AddDate(0, 0, n)) }
-
-// complianceInput loads the records of every case in the actor's scope,
-// through the store's scope filter, with the names of officers and teams.
-// Cases whose records did not change since an earlier request come decoded
-// from the server's cache (compliance_cache.go); the records returned are
-// shared and must not be changed.
-func (s *Server) complianceInput(ctx context.Context, actor serverdb.Actor, officerID string) (compliance.Input, error) {
-	in := compliance.Input{Policy: s.cfg.Policy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
-	var err error
-	if in.Cases, err = s.caseRecords(ctx, actor); err != nil {
-		return in, err
-	}
-	users, err := s.db.ListUsers(ctx)
-	if err != nil {
-		return in, err
-	}
-	for _, u := range users {
-		in.Officers[u.ID] = u.Name
-	}
-	teams, err := s.db.ListTeams(ctx)
-	if err != nil {
-		return in, err
-	}
-	for _, t := range teams {
-		in.Teams[t.ID] = t.Name
-	}
-	return in, nil
-}
 
 // report is what every measure's report offers the handlers: the cases it
 // covers (for the audit), and a summary without its rows.
@@ -151,39 +124,39 @@ func finishReport[R report](s *Server, c *fiber.Ctx, actor serverdb.Actor, view 
 	return s.sendReport(c, rep)
 }
 
-// periodQuery is a measure's period request: from, to and officer_id
+// PeriodQuery is a measure's period request: from, to and officer_id
 // read and checked, as_of the earlier of to and today.
-type periodQuery struct {
-	period    compliance.Period
-	asOf      schema.Date
-	officerID string
+type PeriodQuery struct {
+	Period    compliance.Period
+	AsOf      schema.Date
+	OfficerID string
 }
 
 // params are the query as the audit event records it.
-func (q periodQuery) params() map[string]string {
-	return map[string]string{"from": string(q.period.From), "to": string(q.period.To), "as_of": string(q.asOf), "officer_id": q.officerID}
+func (q PeriodQuery) params() map[string]string {
+	return map[string]string{"from": string(q.Period.From), "to": string(q.Period.To), "as_of": string(q.AsOf), "officer_id": q.OfficerID}
 }
 
-// queryPeriod reads from, to (defaults: the defaultPeriodDays days up to
-// today) and officer_id.
-func (s *Server) queryPeriod(c *fiber.Ctx) (periodQuery, error) {
+// QueryPeriod reads from, to (defaults: the defaultPeriodDays days up to
+// today) and officer_id, by the rules the dashboard's filters share.
+func (s *Server) QueryPeriod(c *fiber.Ctx) (PeriodQuery, error) {
 	today := schema.DateOf(s.cfg.Now())
 	to, err := queryDate(c, "to", today)
 	if err != nil {
-		return periodQuery{}, err
+		return PeriodQuery{}, err
 	}
 	from, err := queryDate(c, "from", addDays(to, 1-defaultPeriodDays))
 	if err != nil {
-		return periodQuery{}, err
+		return PeriodQuery{}, err
 	}
 	if from > to {
-		return periodQuery{}, errorf(schema.ECodeInvalid, "from", "from (%s) is after to (%s)", from, to)
+		return PeriodQuery{}, errorf(schema.ECodeInvalid, "from", "from (%s) is after to (%s)", from, to)
 	}
 	officerID, err := queryOfficer(c)
 	if err != nil {
-		return periodQuery{}, err
+		return PeriodQuery{}, err
 	}
-	return periodQuery{period: compliance.Period{From: from, To: to}, asOf: min(to, today), officerID: officerID}, nil
+	return PeriodQuery{Period: compliance.Period{From: from, To: to}, AsOf: min(to, today), OfficerID: officerID}, nil
 }
 
 // periodReport answers a measure over a period: it reads the query, loads
@@ -191,7 +164,7 @@ func (s *Server) queryPeriod(c *fiber.Ctx) (periodQuery, error) {
 // with the cases the report covers, and sends it.
 func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 	compute func(compliance.Input, compliance.Period, schema.Date) R) error {
-	q, err := s.queryPeriod(c)
+	q, err := s.QueryPeriod(c)
 	if err != nil {
 		return err
 	}
@@ -200,11 +173,11 @@ func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 		return err
 	}
 	actor := actorOf(c)
-	in, err := s.complianceInput(c.UserContext(), actor, q.officerID)
+	in, err := s.comp.Input(c.UserContext(), actor, q.OfficerID)
 	if err != nil {
 		return err
 	}
-	return finishReport(s, c, actor, view, compute(in, q.period, q.asOf), detail, q.params())
+	return finishReport(s, c, actor, view, compute(in, q.Period, q.AsOf), detail, q.params())
 }
 
 // firstHomeVisits: GET /v1/compliance/first-home-visits.
@@ -275,7 +248,7 @@ func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
 		return err
 	}
 	actor := actorOf(c)
-	in, err := s.complianceInput(c.UserContext(), actor, officerID)
+	in, err := s.comp.Input(c.UserContext(), actor, officerID)
 	if err != nil {
 		return err
 	}

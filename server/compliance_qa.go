@@ -1,13 +1,10 @@
 package server
 
 import (
-	"bytes"
-	"context"
 	"strconv"
 
 	"doorstep/schema"
 	"doorstep/server/compliance"
-	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -18,34 +15,12 @@ import (
 //
 // The sample is drawn by server/compliance (RiskAssessmentQA); the
 // ratings are oversight records of a case with aspect da_risk_assessment,
-// written by POST /v1/oversight (serverdb.Oversee). Same readers, period,
+// written by POST /v1/oversight (serverdb.Oversee), loaded by
+// compliance.Service.QARatings. Same readers, period,
 // scope and audit as the other measures (compliance.go).
 
 func (s *Server) complianceQARoutes(v1 fiber.Router) {
 	v1.Get("/compliance/risk-assessment-qa", s.authed, s.complianceReader, s.riskAssessmentQA)
-}
-
-// qaRatings loads the DA risk assessment ratings (oversight records of a
-// case, aspect da_risk_assessment) of the actor's scope.
-func (s *Server) qaRatings(ctx context.Context, actor serverdb.Actor) ([]schema.Oversight, error) {
-	recs, err := s.db.ListRaw(ctx, actor, []string{"oversight"})
-	if err != nil {
-		return nil, err
-	}
-	var out []schema.Oversight
-	for _, r := range recs {
-		if !bytes.Contains(r.Fields, []byte(schema.AspectDARiskAssessment)) {
-			continue // most oversight records are reviews of visits: skip decoding them
-		}
-		var o schema.Oversight
-		if err := r.Decode(&o); err != nil {
-			return nil, err
-		}
-		if o.IsDARating() {
-			out = append(out, o)
-		}
-	}
-	return out, nil
 }
 
 // queryPerOfficer reads per_officer, the sample size per officer
@@ -64,7 +39,7 @@ func queryPerOfficer(c *fiber.Ctx) (int, error) {
 
 // riskAssessmentQA: GET /v1/compliance/risk-assessment-qa (measure 10).
 func (s *Server) riskAssessmentQA(c *fiber.Ctx) error {
-	q, err := s.queryPeriod(c)
+	q, err := s.QueryPeriod(c)
 	if err != nil {
 		return err
 	}
@@ -77,16 +52,16 @@ func (s *Server) riskAssessmentQA(c *fiber.Ctx) error {
 		return err
 	}
 	actor := actorOf(c)
-	in, err := s.complianceInput(c.UserContext(), actor, q.officerID)
+	in, err := s.comp.Input(c.UserContext(), actor, q.OfficerID)
 	if err != nil {
 		return err
 	}
-	ratings, err := s.qaRatings(c.UserContext(), actor)
+	ratings, err := s.comp.QARatings(c.UserContext(), actor)
 	if err != nil {
 		return err
 	}
 	params := q.params()
 	params["per_officer"] = strconv.Itoa(per)
-	rep := compliance.RiskAssessmentQA(in, compliance.QAInput{Ratings: ratings, PerOfficer: per}, q.period, q.asOf)
+	rep := compliance.RiskAssessmentQA(in, compliance.QAInput{Ratings: ratings, PerOfficer: per}, q.Period, q.AsOf)
 	return finishReport(s, c, actor, "compliance/risk-assessment-qa", rep, detail, params)
 }

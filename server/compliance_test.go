@@ -752,9 +752,7 @@ func (bs *benchServer) getAll(b *testing.B, tok string) {
 }
 
 func (bs *benchServer) dropCache() {
-	bs.srv.cases.mu.Lock()
-	bs.srv.cases.m, bs.srv.cases.scopes = nil, nil
-	bs.srv.cases.mu.Unlock()
+	bs.srv.comp = compliance.NewService(bs.srv.db, bs.srv.cfg.Policy)
 }
 
 // BenchmarkComplianceDashboard: every measure for a 10-officer team with
@@ -801,7 +799,7 @@ func BenchmarkComplianceDashboard(b *testing.B) {
 	})
 	b.Run("load-warm", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := bs.srv.complianceInput(ctx, bs.sup, ""); err != nil {
+			if _, err := bs.srv.Compliance().Input(ctx, bs.sup, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -809,7 +807,7 @@ func BenchmarkComplianceDashboard(b *testing.B) {
 	b.Run("load-cold", func(b *testing.B) {
 		for b.Loop() {
 			bs.dropCache()
-			if _, err := bs.srv.complianceInput(ctx, bs.sup, ""); err != nil {
+			if _, err := bs.srv.Compliance().Input(ctx, bs.sup, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -822,7 +820,7 @@ func BenchmarkComplianceDashboard(b *testing.B) {
 		}
 	})
 	b.Run("compute-all", func(b *testing.B) {
-		in, err := bs.srv.complianceInput(ctx, bs.sup, "")
+		in, err := bs.srv.Compliance().Input(ctx, bs.sup, "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -881,13 +879,13 @@ func BenchmarkComplianceService(b *testing.B) {
 	}
 	b.Run("load-warm", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := bs.srv.complianceInput(ctx, bs.admin, ""); err != nil {
+			if _, err := bs.srv.Compliance().Input(ctx, bs.admin, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("compute-all", func(b *testing.B) {
-		in, err := bs.srv.complianceInput(ctx, bs.admin, "")
+		in, err := bs.srv.Compliance().Input(ctx, bs.admin, "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -898,7 +896,7 @@ func BenchmarkComplianceService(b *testing.B) {
 	b.Run("load-cold", func(b *testing.B) {
 		for b.Loop() {
 			bs.dropCache()
-			if _, err := bs.srv.complianceInput(ctx, bs.admin, ""); err != nil {
+			if _, err := bs.srv.Compliance().Input(ctx, bs.admin, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -1228,7 +1226,7 @@ func TestComplianceCache(t *testing.T) {
 	root := serverdb.Actor{UserID: e.users["root"].ID, Role: schema.RoleAdmin}
 	check := func(when string) {
 		t.Helper()
-		got, err := e.srv.caseRecords(ctx, root)
+		got, err := e.srv.Compliance().Cases(ctx, root)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1284,7 +1282,7 @@ func TestCompliancePolicyFromConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	in, err := srv.complianceInput(context.Background(), serverdb.Actor{UserID: "x", Role: schema.RoleAdmin}, "")
+	in, err := srv.Compliance().Input(context.Background(), serverdb.Actor{UserID: "x", Role: schema.RoleAdmin}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,9 @@ import (
 // team's devices, set-aside mutations and signed visits; admins and
 // auditors everything; officers are refused.
 
-// defaultStaleDays: a device not synced for more than a week is stale.
-const defaultStaleDays = 7
+// DefaultStaleDays: a device not synced for more than a week is stale
+// (the dashboard's freshness panel's default too).
+const DefaultStaleDays = 7
 
 func (s *Server) freshnessRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/freshness", s.authed, s.complianceReader, s.freshness)
@@ -26,7 +27,7 @@ func (s *Server) freshnessRoutes(v1 fiber.Router) {
 
 // freshness: GET /v1/compliance/freshness.
 func (s *Server) freshness(c *fiber.Ctx) error {
-	stale := defaultStaleDays
+	stale := DefaultStaleDays
 	if v := c.Query("stale_days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 3650 {
@@ -34,13 +35,13 @@ func (s *Server) freshness(c *fiber.Ctx) error {
 		}
 		stale = n
 	}
-	q, err := s.queryPeriod(c)
+	q, err := s.QueryPeriod(c)
 	if err != nil {
 		return err
 	}
 	actor := actorOf(c)
-	f, err := s.db.Freshness(c.UserContext(), actor, serverdb.FreshnessOptions{StaleDays: stale, OfficerID: q.officerID,
-		From: q.period.From, To: q.period.To})
+	f, err := s.db.Freshness(c.UserContext(), actor, serverdb.FreshnessOptions{StaleDays: stale, OfficerID: q.OfficerID,
+		From: q.Period.From, To: q.Period.To})
 	if err != nil {
 		return err
 	}

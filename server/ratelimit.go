@@ -17,18 +17,20 @@ const (
 	limiterMaxKeys  = 100_000
 )
 
-type loginLimiter struct {
+// LoginLimiter counts failed sign-ins, for the API's login and the
+// dashboard's sign-in form alike (one count per username and address).
+type LoginLimiter struct {
 	mu    sync.Mutex
 	now   func() time.Time
 	fails map[string][]time.Time // "u:name" or "a:addr" -> failure times, oldest first
 }
 
-func newLoginLimiter(now func() time.Time) *loginLimiter {
-	return &loginLimiter{now: now, fails: map[string][]time.Time{}}
+func newLoginLimiter(now func() time.Time) *LoginLimiter {
+	return &LoginLimiter{now: now, fails: map[string][]time.Time{}}
 }
 
 // prune drops failures older than the window; the caller holds mu.
-func (l *loginLimiter) prune(key string, now time.Time) []time.Time {
+func (l *LoginLimiter) prune(key string, now time.Time) []time.Time {
 	ts := l.fails[key]
 	i := 0
 	for i < len(ts) && now.Sub(ts[i]) >= loginWindow {
@@ -43,9 +45,9 @@ func (l *loginLimiter) prune(key string, now time.Time) []time.Time {
 	return ts
 }
 
-// blocked reports whether a login for username from addr must wait, and
+// Blocked reports whether a login for username from addr must wait, and
 // how long.
-func (l *loginLimiter) blocked(username, addr string) (bool, time.Duration) {
+func (l *LoginLimiter) Blocked(username, addr string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -63,8 +65,8 @@ func (l *loginLimiter) blocked(username, addr string) (bool, time.Duration) {
 	return wait > 0, wait
 }
 
-// fail counts a failed login.
-func (l *loginLimiter) fail(username, addr string) {
+// Fail counts a failed login.
+func (l *LoginLimiter) Fail(username, addr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.fails) > limiterMaxKeys {
@@ -77,8 +79,8 @@ func (l *loginLimiter) fail(username, addr string) {
 	l.fails["a:"+addr] = append(l.prune("a:"+addr, now), now)
 }
 
-// succeed forgets the username's failures (not the address's).
-func (l *loginLimiter) succeed(username string) {
+// Succeed forgets the username's failures (not the address's).
+func (l *LoginLimiter) Succeed(username string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.fails, "u:"+username)

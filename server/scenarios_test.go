@@ -232,7 +232,7 @@ func TestBadInputMatrix(t *testing.T) {
 
 func signWith(t *testing.T, m jwt.SigningMethod, key any, sub string, now time.Time) string {
 	t.Helper()
-	c := claims{Role: "admin", RegisteredClaims: jwt.RegisteredClaims{Issuer: tokenIssuer, Subject: sub,
+	c := claims{Role: "admin", RegisteredClaims: jwt.RegisteredClaims{Issuer: TokenIssuer, Subject: sub,
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}
 	s, err := jwt.NewWithClaims(m, c).SignedString(key)
 	if err != nil {

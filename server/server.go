@@ -1,12 +1,16 @@
-// Package server is Doorstep's central HTTP API: sign-in and tokens, the
+// Package server is Doorstep's central JSON API: sign-in and tokens, the
 // sync endpoints tablets push to and pull from (docs/sync-protocol.md), a
-// REST view of every entity for browsers, and the admin endpoints. It is
-// the only package that knows fiber; storage is package serverdb.
+// REST view of every entity, the admin endpoints, and the compliance
+// measures as JSON (computed by package compliance). Storage is package
+// serverdb; the supervisors' HTML dashboard is package dashboard, mounted
+// on the same app through Config.Mount.
 package server
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,6 +23,7 @@ import (
 
 	"doorstep/schema"
 	"doorstep/schema/policy"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -42,6 +47,11 @@ type Config struct {
 	// then be left nil. Without it: the embedded defaults, or Policy's own
 	// JSON.
 	Rules []byte
+	// Mount, when set, adds routes of its own to the app (s.App()) while
+	// the routes are built: after the API's, before the final answer to
+	// an unknown path. cmd/doorstep mounts the supervisors' dashboard
+	// (package server/dashboard) with it.
+	Mount func(s *Server)
 }
 
 // DBFile is the database file's name inside Config.DataDir.
@@ -54,9 +64,8 @@ type Server struct {
 	app     *fiber.App
 	log     *slog.Logger
 	secret  []byte
-	limiter *loginLimiter
-	dash    *dashboard // the supervisors' HTML dashboard (dashboard.go)
-	cases   caseCache  // decoded records for the compliance measures (compliance_cache.go)
+	limiter *LoginLimiter
+	comp    *compliance.Service // what the compliance measures read, loaded and cached
 
 	mu sync.Mutex
 	ln net.Listener
@@ -114,7 +123,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, errors.New("server: the stored token signing secret is damaged; delete the jwt_secret setting to make a new one (everyone signs in again)")
 	}
-	s := &Server{cfg: cfg, db: db, log: cfg.Logger, secret: key, limiter: newLoginLimiter(cfg.Now)}
+	s := &Server{cfg: cfg, db: db, log: cfg.Logger, secret: key, limiter: newLoginLimiter(cfg.Now),
+		comp: compliance.NewService(db, cfg.Policy)}
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
 		// data does not compress; the decompressed size is checked after.
@@ -134,6 +144,34 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 
 // DB returns the store, for wiring and tests.
 func (s *Server) DB() *serverdb.DB { return s.db }
+
+// Logger returns the logger of Config.Logger.
+func (s *Server) Logger() *slog.Logger { return s.log }
+
+// Now is the server's clock (Config.Now).
+func (s *Server) Now() time.Time { return s.cfg.Now() }
+
+// Policy returns the visit policy of Config.Policy; nil means
+// policy.Default().
+func (s *Server) Policy() *policy.Policy { return s.cfg.Policy }
+
+// LoginLimiter returns the count of failed sign-ins that the API's login
+// answers by, for a sign-in form that must share it.
+func (s *Server) LoginLimiter() *LoginLimiter { return s.limiter }
+
+// Key derives a signing key for one purpose from the server's token
+// secret: a key that signs something else than the API's tokens, and
+// cannot be taken for theirs.
+func (s *Server) Key(purpose string) []byte {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// Compliance returns the service that loads and caches what the
+// compliance measures read, shared by the JSON endpoints and the
+// dashboard.
+func (s *Server) Compliance() *compliance.Service { return s.comp }
 
 // App returns the fiber app, for tests that call it without a socket.
 func (s *Server) App() *fiber.App { return s.app }
@@ -216,7 +254,9 @@ func (s *Server) routes() {
 	v1.Post("/:path", s.authed, s.createRecord)
 	v1.Patch("/:path/:id", s.authed, s.patchRecord)
 
-	s.dashboardRoutes()
+	if s.cfg.Mount != nil {
+		s.cfg.Mount(s)
+	}
 
 	app.Use(func(c *fiber.Ctx) error {
 		return schema.Errorf(schema.ECodeNotFound, "", "no such endpoint: %s %s", c.Method(), c.Path())

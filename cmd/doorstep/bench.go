@@ -132,7 +132,7 @@ const benchPassword = "bench-password-not-secret"
 
 func newBenchEnv(ctx context.Context, dir string, tabletName string) (*benchEnv, error) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quiet})
+	srv, err := openServer(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quiet})
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func (c *demoCmd) Run(ctx context.Context) error {
 		return err
 	}
 	serverDir := filepath.Join(c.data, "server")
-	c.srv, err = server.Open(ctx, server.Config{Addr: c.addr, DataDir: serverDir, Logger: log})
+	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: serverDir, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func newClusterWith(t *testing.T, casesPerOfficer int, accessTTL time.Duration) 
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quietLogger(), AccessTTL: accessTTL})
+	srv, err := openServer(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quietLogger(), AccessTTL: accessTTL})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

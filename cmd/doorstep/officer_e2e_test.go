@@ -334,7 +334,7 @@ func newE2EServer(t *testing.T) *e2eServer {
 
 func (s *e2eServer) open() {
 	s.t.Helper()
-	srv, err := server.Open(context.Background(), server.Config{Addr: s.addr, DataDir: s.dir, Logger: quietLogger()})
+	srv, err := openServer(context.Background(), server.Config{Addr: s.addr, DataDir: s.dir, Logger: quietLogger()})
 	if err != nil {
 		s.t.Fatalf("open the server: %v", err)
 	}

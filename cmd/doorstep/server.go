@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"doorstep/server"
+	"doorstep/server/dashboard"
 )
 
 // serverCmd runs the central server until interrupted.
@@ -44,6 +45,14 @@ func checkDBFlag(db string) error {
 	}
 }
 
+// openServer opens the central server with the supervisors' dashboard
+// mounted: every server this binary builds (server, demo, bench and the
+// tests) is opened here.
+func openServer(ctx context.Context, cfg server.Config) (*server.Server, error) {
+	cfg.Mount = dashboard.Mount
+	return server.Open(ctx, cfg)
+}
+
 func (c *serverCmd) Run(ctx context.Context) error {
 	log, err := newLogger(c.stderr, c.logLevel)
 	if err != nil {
@@ -53,7 +62,7 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.srv, err = server.Open(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log, Policy: rules, Rules: doc})
+	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log, Policy: rules, Rules: doc})
 	if err != nil {
 		return err
 	}
@@ -65,7 +74,7 @@ func (c *serverCmd) Run(ctx context.Context) error {
 		// Decode every case's records once, so the supervisors' first
 		// dashboard is as quick as the next (docs/performance.md).
 		start := time.Now()
-		n, err := c.srv.WarmCompliance(ctx)
+		n, err := c.srv.Compliance().Warm(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("compliance cache not warmed; the first report reads the records itself", "err", err)

@@ -1,7 +1,8 @@
 // Package compliance computes the supervisors' compliance measures
 // (docs/compliance.md) over the records of the cases in an actor's scope.
-// It knows no HTTP and no SQL: the server loads the records through its
-// store, which enforces the scope, and hands them here. The visit
+// It knows no HTTP and no SQL. Service loads the records through the
+// store (serverdb), which enforces the scope, and keeps them decoded for
+// the JSON endpoints (package server) and the dashboard alike. The visit
 // requirements come from doorstep/schema/policy, the same code the tablet
 // runs, so a figure here and a date on the tablet agree.
 package compliance

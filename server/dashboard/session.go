@@ -1,9 +1,7 @@
-package server
+package dashboard
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/server"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -85,11 +84,7 @@ func (ds *dashSessions) isRevoked(id string) bool {
 	return ok
 }
 
-func (s *Server) dashKey() []byte {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte(dashKeyPurpose))
-	return m.Sum(nil)
-}
+func (s *site) dashKey() []byte { return s.srv.Key(dashKeyPurpose) }
 
 func dashRandom() string {
 	b := make([]byte, 24)
@@ -114,13 +109,13 @@ func dashReader(r schema.Role) bool {
 // dashAuth admits a request with a valid session cookie of a user who may
 // still use the dashboard, and checks the CSRF token of every POST. A
 // request without a session goes to the sign-in page.
-func (s *Server) dashAuth(c *fiber.Ctx) error {
+func (s *site) dashAuth(c *fiber.Ctx) error {
 	tok := c.Cookies(dashCookie)
 	var cl dashClaims
 	_, err := jwt.ParseWithClaims(tok, &cl, func(*jwt.Token) (any, error) { return s.dashKey(), nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(tokenIssuer), jwt.WithAudience(dashAudience),
-		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
-	if tok == "" || err != nil || cl.ID == "" || s.dash.sessions.isRevoked(cl.ID) {
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(server.TokenIssuer), jwt.WithAudience(dashAudience),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
+	if tok == "" || err != nil || cl.ID == "" || s.sessions.isRevoked(cl.ID) {
 		if c.Method() == fiber.MethodGet {
 			q := url.Values{"next": {c.OriginalURL()}}
 			if tok != "" {
@@ -184,7 +179,7 @@ type dashSignInData struct {
 }
 
 // GET /dashboard/signin.
-func (s *Server) dashSignInPage(c *fiber.Ctx) error {
+func (s *site) dashSignInPage(c *fiber.Ctx) error {
 	d := dashSignInData{Next: dashNext(c.Query("next"))}
 	if c.Query("expired") != "" {
 		d.Notice = "Your session has ended. Sign in again to carry on."
@@ -195,7 +190,7 @@ func (s *Server) dashSignInPage(c *fiber.Ctx) error {
 	return s.dashSignInRender(c, fiber.StatusOK, d)
 }
 
-func (s *Server) dashSignInRender(c *fiber.Ctx, status int, d dashSignInData) error {
+func (s *site) dashSignInRender(c *fiber.Ctx, status int, d dashSignInData) error {
 	d.Pre = dashRandom()
 	c.Cookie(&fiber.Cookie{Name: dashPreCookie, Value: d.Pre, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
 	return s.dashRender(c, status, "signin", dashView{Title: "Sign in", Data: d})
@@ -203,7 +198,7 @@ func (s *Server) dashSignInRender(c *fiber.Ctx, status int, d dashSignInData) er
 
 // POST /dashboard/signin: the API's passwords and the API's login rate
 // limit; officers are sent to their tablet.
-func (s *Server) dashSignIn(c *fiber.Ctx) error {
+func (s *site) dashSignIn(c *fiber.Ctx) error {
 	form, err := dashForm(c)
 	if err != nil {
 		return err
@@ -225,7 +220,7 @@ func (s *Server) dashSignIn(c *fiber.Ctx) error {
 		return s.dashSignInRender(c, fiber.StatusUnprocessableEntity, d)
 	}
 	addr := c.IP()
-	if blocked, wait := s.limiter.blocked(username, addr); blocked {
+	if blocked, wait := s.srv.LoginLimiter().Blocked(username, addr); blocked {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		d.Error, d.ErrorField = "Too many failed sign-ins. Wait "+strconv.Itoa(int(math.Ceil(wait.Minutes())))+" minutes, then try again.", "username"
 		return s.dashSignInRender(c, fiber.StatusTooManyRequests, d)
@@ -235,11 +230,11 @@ func (s *Server) dashSignIn(c *fiber.Ctx) error {
 		if schema.ErrorCode(err) != schema.ECodeUnauthorized {
 			return err
 		}
-		s.limiter.fail(username, addr)
+		s.srv.LoginLimiter().Fail(username, addr)
 		d.Error, d.ErrorField = "The username or password is not right. Check them and try again.", "password"
 		return s.dashSignInRender(c, fiber.StatusUnauthorized, d)
 	}
-	s.limiter.succeed(username)
+	s.srv.LoginLimiter().Succeed(username)
 	if !dashReader(u.Role) {
 		d.Error, d.ErrorField = "The dashboard is for supervisors, admins and auditors. Officers use the Doorstep app on their tablet.", "username"
 		return s.dashSignInRender(c, fiber.StatusForbidden, d)
@@ -256,22 +251,22 @@ func (s *Server) dashSignIn(c *fiber.Ctx) error {
 }
 
 // dashSessionToken makes the session cookie's value for u.
-func (s *Server) dashSessionToken(u schema.User) (string, error) {
-	now := s.cfg.Now()
+func (s *site) dashSessionToken(u schema.User) (string, error) {
+	now := s.now()
 	cl := dashClaims{Role: string(u.Role), Team: u.TeamID, CSRF: dashRandom(), RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: tokenIssuer, Subject: u.ID, Audience: jwt.ClaimStrings{dashAudience}, ID: dashRandom(),
+		Issuer: server.TokenIssuer, Subject: u.ID, Audience: jwt.ClaimStrings{dashAudience}, ID: dashRandom(),
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(dashSessionTTL)),
 	}}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, cl).SignedString(s.dashKey())
 }
 
 // POST /dashboard/signout.
-func (s *Server) dashSignOut(c *fiber.Ctx) error {
+func (s *site) dashSignOut(c *fiber.Ctx) error {
 	sess := dashSessionOf(c)
 	if sess == nil {
 		return errors.New("sign out without a session")
 	}
-	s.dash.sessions.revoke(sess.id, sess.exp, s.cfg.Now())
+	s.sessions.revoke(sess.id, sess.exp, s.now())
 	c.Cookie(&fiber.Cookie{Name: dashCookie, Value: "", Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
 		Expires: time.Unix(0, 0), MaxAge: -1})
 	return c.Redirect(dashPrefix+"/signin?out=1", fiber.StatusSeeOther)

@@ -1,19 +1,19 @@
-package server
-
-// The supervisors' dashboard: server-rendered HTML pages (html/template)
-// under /dashboard/, for supervisors, admins and auditors in a browser.
-// Everything it needs (templates and one stylesheet) is embedded; there is
-// no script and no request to anywhere but this server. The figures come
-// from package compliance over the records in the actor's scope, as the
-// JSON API's do (compliance.go); docs/supervisor.md shows the pages.
+// Package dashboard is the supervisors' dashboard: server-rendered HTML
+// pages (html/template) under /dashboard/, for supervisors, admins and
+// auditors in a browser, mounted on the API server's app (Mount, with
+// server.Config.Mount). Everything it needs (templates and one stylesheet)
+// is embedded; there is no script and no request to anywhere but this
+// server. The figures come from package compliance over the records in the
+// actor's scope, loaded by the same compliance.Service as the JSON API's;
+// docs/supervisor.md shows the pages.
 //
-// Files: dashboard.go (routes, rendering, error pages), dashboard_session.go
-// (cookie sign-in, CSRF), dashboard_filters.go (the filter query),
-// dashboard_table.go (sortable tables and their CSV), dashboard_chart.go
-// (SVG charts), dashboard_panel.go (the registry of measure panels) and one
-// dashboard_panel_*.go per measure, dashboard_pages.go (overview, measure,
-// officer, overdue, print pages), dashboard_case.go (case and visit pages),
-// dashboard_review.go (the review queue and its decision forms).
+// Files: dashboard.go (routes, rendering, error pages), session.go (cookie
+// sign-in, CSRF), filters.go (the filter query), table.go (sortable tables
+// and their CSV), chart.go (SVG charts), panel.go (the registry of measure
+// panels) and one panel_*.go per measure, pages.go (overview, measure,
+// officer, overdue, print pages), case.go (case and visit pages),
+// review.go (the review queue and its decision forms).
+package dashboard
 
 import (
 	"bytes"
@@ -21,11 +21,16 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"mime"
 	"path"
 	"strings"
+	"time"
 
 	"doorstep/schema"
+	"doorstep/server"
+	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -36,16 +41,24 @@ var dashFS embed.FS
 // dashPrefix is where the dashboard lives.
 const dashPrefix = "/dashboard"
 
-// dashboard holds the parsed templates and the static files.
-type dashboard struct {
+// site is the dashboard mounted on one server: what it reads through,
+// the parsed templates and the static files, and its sessions.
+type site struct {
+	srv  *server.Server
+	db   *serverdb.DB
+	comp *compliance.Service
+	log  *slog.Logger
+	now  func() time.Time
+
 	pages    map[string]*template.Template
 	static   map[string][]byte
 	sessions *dashSessions
-	counts   reviewCounts // the menu's review count (dashboard_review.go)
+	counts   reviewCounts // the menu's review count (review.go)
 }
 
-func newDashboard() *dashboard {
-	d := &dashboard{pages: map[string]*template.Template{}, static: map[string][]byte{}, sessions: newDashSessions()}
+func newSite(srv *server.Server) *site {
+	d := &site{srv: srv, db: srv.DB(), comp: srv.Compliance(), log: srv.Logger(), now: srv.Now,
+		pages: map[string]*template.Template{}, static: map[string][]byte{}, sessions: newDashSessions()}
 	for _, name := range []string{"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "error"} {
 		t := template.New(name).Funcs(dashFuncs)
 		template.Must(t.ParseFS(dashFS, "web/templates/layout.html", "web/templates/"+name+".html"))
@@ -60,16 +73,18 @@ func newDashboard() *dashboard {
 		return err
 	})
 	if err != nil {
-		panic(fmt.Sprintf("server: embedded dashboard files: %v", err))
+		panic(fmt.Sprintf("dashboard: embedded files: %v", err))
 	}
 	return d
 }
 
-// dashboardRoutes registers the dashboard's pages. Each page answers its
-// errors as HTML (dashPage), never as the API's JSON.
-func (s *Server) dashboardRoutes() {
-	s.dash = newDashboard()
-	app := s.app
+// Mount registers the dashboard's pages on srv's app; it is meant for
+// server.Config.Mount, so that they come before the API's final answer to
+// an unknown path. Each page answers its errors as HTML (dashPage), never
+// as the API's JSON.
+func Mount(srv *server.Server) {
+	s := newSite(srv)
+	app := srv.App()
 	app.Get(dashPrefix+"/static/:name", s.dashStatic)
 	g := app.Group(dashPrefix, s.dashHeaders, s.dashCSV)
 	g.Get("/signin", s.dashPage(s.dashSignInPage))
@@ -94,7 +109,7 @@ func (s *Server) dashboardRoutes() {
 
 // dashHeaders keeps the pages to this server: no script at all, styles and
 // images from here only, no framing, no caching of records.
-func (s *Server) dashHeaders(c *fiber.Ctx) error {
+func (s *site) dashHeaders(c *fiber.Ctx) error {
 	c.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "same-origin")
@@ -105,7 +120,7 @@ func (s *Server) dashHeaders(c *fiber.Ctx) error {
 // dashCSV turns ".../x.csv" into ".../x" with the csv flag set: every
 // page's tables are downloadable at the page's address plus ".csv", with
 // ?table= naming the table.
-func (s *Server) dashCSV(c *fiber.Ctx) error {
+func (s *site) dashCSV(c *fiber.Ctx) error {
 	if p, ok := strings.CutSuffix(c.Path(), ".csv"); ok {
 		c.Locals("csv", true)
 		if p == dashPrefix {
@@ -118,8 +133,8 @@ func (s *Server) dashCSV(c *fiber.Ctx) error {
 
 func wantsCSV(c *fiber.Ctx) bool { b, _ := c.Locals("csv").(bool); return b }
 
-func (s *Server) dashStatic(c *fiber.Ctx) error {
-	b, ok := s.dash.static[c.Params("name")]
+func (s *site) dashStatic(c *fiber.Ctx) error {
+	b, ok := s.static[c.Params("name")]
 	if !ok {
 		return c.Status(fiber.StatusNotFound).SendString("not found")
 	}
@@ -146,8 +161,8 @@ type dashView struct {
 
 type crumb struct{ Label, Href string }
 
-func (s *Server) dashRender(c *fiber.Ctx, status int, name string, v dashView) error {
-	t := s.dash.pages[name]
+func (s *site) dashRender(c *fiber.Ctx, status int, name string, v dashView) error {
+	t := s.pages[name]
 	if t == nil {
 		return fmt.Errorf("no dashboard template %q", name)
 	}
@@ -173,7 +188,7 @@ func (s *Server) dashRender(c *fiber.Ctx, status int, name string, v dashView) e
 }
 
 // dashPage answers a handler's error as an HTML page.
-func (s *Server) dashPage(h fiber.Handler) fiber.Handler {
+func (s *site) dashPage(h fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		err := h(c)
 		if err == nil {
@@ -187,7 +202,7 @@ type dashErrorData struct {
 	Heading, Message, Field string
 }
 
-func (s *Server) dashError(c *fiber.Ctx, err error) error {
+func (s *site) dashError(c *fiber.Ctx, err error) error {
 	status, d := fiber.StatusInternalServerError, dashErrorData{}
 	switch e := schema.AsError(err); {
 	case e != nil && (e.Code == schema.ECodeNotFound || e.Code == schema.ECodeOutOfScope):

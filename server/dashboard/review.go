@@ -1,4 +1,4 @@
-package server
+package dashboard
 
 import (
 	"cmp"
@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"doorstep/schema"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -89,7 +90,7 @@ type reviewData struct {
 
 // GET /dashboard/review: the team's open items. Every view is audited with
 // the cases it shows.
-func (s *Server) dashReview(c *fiber.Ctx) error {
+func (s *site) dashReview(c *fiber.Ctx) error {
 	actor := dashSessionOf(c).actor()
 	f, err := s.readFilters(c, actor)
 	if err != nil {
@@ -162,7 +163,7 @@ func teamQueue(q serverdb.ReviewQueue, officers []option) serverdb.ReviewQueue {
 	return q
 }
 
-func (s *Server) userNames(c *fiber.Ctx) (map[string]string, error) {
+func (s *site) userNames(c *fiber.Ctx) (map[string]string, error) {
 	users, err := s.db.ListUsers(c.UserContext())
 	if err != nil {
 		return nil, err
@@ -175,7 +176,7 @@ func (s *Server) userNames(c *fiber.Ctx) (map[string]string, error) {
 }
 
 // scopeLabel names the team the page shows, or all teams.
-func (s *Server) scopeLabel(c *fiber.Ctx, actor serverdb.Actor, f *filters) (string, error) {
+func (s *site) scopeLabel(c *fiber.Ctx, actor serverdb.Actor, f *filters) (string, error) {
 	team := f.Team
 	if actor.Role == schema.RoleSupervisor {
 		team = actor.TeamID
@@ -456,7 +457,7 @@ type version struct {
 // loadReviewItem reads one item of the actor's scope for its page: an open
 // conflict or set-aside change (from the queue), or a signed visit or a
 // safety assessment (reviewed or not: a visit may be reviewed again).
-func (s *Server) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, kind, id string) (*reviewItem, error) {
+func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, kind, id string) (*reviewItem, error) {
 	ctx := c.UserContext()
 	names, err := s.userNames(c)
 	if err != nil {
@@ -465,7 +466,7 @@ func (s *Server) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, 
 	name := func(id string) string { return cmp.Or(names[id], id) }
 	pc := &panelCtx{F: f}
 	it := &reviewItem{Kind: kind}
-	notFound := errorf(schema.ECodeNotFound, "id", "no open %s %q in your scope", kind, id)
+	notFound := schema.Errorf(schema.ECodeNotFound, "id", "no open %s %q in your scope", kind, id)
 	switch kind {
 	case serverdb.KindConflict, serverdb.KindSetAside:
 		q, err := s.db.ReviewQueue(ctx, actor, serverdb.ReviewFilter{Kind: kind})
@@ -547,7 +548,7 @@ func (s *Server) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, 
 				return nil, err
 			}
 			if v.Status != "signed" {
-				return nil, errorf(schema.ECodeNotFound, "id", "visit %s is not signed: only a signed visit is reviewed", id)
+				return nil, schema.Errorf(schema.ECodeNotFound, "id", "visit %s is not signed: only a signed visit is reviewed", id)
 			}
 			it.Heading = "Signed visit, " + cs.CRN
 			it.Facts = []itemFact{caseFact, officer, {"Visit", label(v.Type) + ", " + label(v.Outcome), pc.visitHref(id)},
@@ -569,7 +570,7 @@ func (s *Server) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, 
 			return nil, err
 		}
 	default:
-		return nil, errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
+		return nil, schema.Errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
 	}
 	return it, nil
 }
@@ -577,7 +578,7 @@ func (s *Server) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, 
 func mustJSON(m map[string]json.RawMessage) []byte { b, _ := json.Marshal(m); return b }
 
 // earlierReviews lists the oversight records of a subject, oldest first.
-func (s *Server) earlierReviews(c *fiber.Ctx, actor serverdb.Actor, caseID, subjectID string, names map[string]string) ([]string, error) {
+func (s *site) earlierReviews(c *fiber.Ctx, actor serverdb.Actor, caseID, subjectID string, names map[string]string) ([]string, error) {
 	recs, err := s.db.List(c.UserContext(), actor, "oversight", caseID)
 	if err != nil {
 		return nil, err
@@ -605,10 +606,10 @@ func (s *Server) earlierReviews(c *fiber.Ctx, actor serverdb.Actor, caseID, subj
 }
 
 // GET /dashboard/review/:kind/:id: one item, its versions and the form.
-func (s *Server) dashReviewItem(c *fiber.Ctx) error {
+func (s *site) dashReviewItem(c *fiber.Ctx) error {
 	kind := reviewKindOfPath(c.Params("kind"))
 	if kind == "" {
-		return errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
+		return schema.Errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
 	}
 	sess := dashSessionOf(c)
 	actor := sess.actor()
@@ -628,17 +629,17 @@ func (s *Server) dashReviewItem(c *fiber.Ctx) error {
 	return s.renderReviewItem(c, fiber.StatusOK, f, it)
 }
 
-func (s *Server) renderReviewItem(c *fiber.Ctx, status int, f *filters, it *reviewItem) error {
+func (s *site) renderReviewItem(c *fiber.Ctx, status int, f *filters, it *reviewItem) error {
 	return s.dashRender(c, status, "review_item", dashView{Title: it.Heading, Filters: f, NoBar: true,
 		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}, {"Review queue", f.Link(dashPrefix + "/review")}}, Data: it})
 }
 
 // POST /dashboard/review/:kind/:id: record the decision. A refusal writes
 // nothing and shows the item again with the message next to its field.
-func (s *Server) dashReviewDecide(c *fiber.Ctx) error {
+func (s *site) dashReviewDecide(c *fiber.Ctx) error {
 	kind := reviewKindOfPath(c.Params("kind"))
 	if kind == "" {
-		return errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
+		return schema.Errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
 	}
 	sess := dashSessionOf(c)
 	actor := sess.actor()
@@ -661,7 +662,7 @@ func (s *Server) dashReviewDecide(c *fiber.Ctx) error {
 		if schema.ErrorCode(refused) == schema.ECodeConflict {
 			// Decided meanwhile (another tab, another supervisor): the item
 			// has left the queue, so there is no form to show again.
-			return errorf(schema.ECodeConflict, "", "Someone has already decided this item, so nothing was recorded. The review queue shows what is still open.")
+			return schema.Errorf(schema.ECodeConflict, "", "Someone has already decided this item, so nothing was recorded. The review queue shows what is still open.")
 		}
 		if refused != nil {
 			field, msg, ok := plainError(kind, refused)
@@ -693,7 +694,7 @@ func (s *Server) dashReviewDecide(c *fiber.Ctx) error {
 }
 
 // decide calls the store and says what was done.
-func (s *Server) decide(c *fiber.Ctx, actor serverdb.Actor, kind, id, decision, reason string) (string, error) {
+func (s *site) decide(c *fiber.Ctx, actor serverdb.Actor, kind, id, decision, reason string) (string, error) {
 	ctx := c.UserContext()
 	switch kind {
 	case serverdb.KindConflict:
@@ -739,14 +740,14 @@ type reviewCounts struct {
 	m  map[string][2]int64 // scope → seq, count
 }
 
-func (s *Server) reviewCount(c *fiber.Ctx, actor serverdb.Actor) (int, error) {
+func (s *site) reviewCount(c *fiber.Ctx, actor serverdb.Actor) (int, error) {
 	ctx := c.UserContext()
-	rc := &s.dash.counts
+	rc := &s.counts
 	seq, err := s.db.MaxSeq(ctx)
 	if err != nil {
 		return 0, err
 	}
-	key := scopeKey(actor)
+	key := compliance.ScopeKey(actor)
 	rc.mu.Lock()
 	e, ok := rc.m[key]
 	rc.mu.Unlock()

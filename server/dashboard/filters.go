@@ -1,10 +1,11 @@
-package server
+package dashboard
 
 import (
 	"net/url"
 	"slices"
 
 	"doorstep/schema"
+	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
@@ -54,36 +55,36 @@ func options(codes []string) []option {
 
 // readFilters reads and checks the query; a bad value is an invalid error
 // naming the parameter, shown as a 400 page.
-func (s *Server) readFilters(c *fiber.Ctx, actor serverdb.Actor) (*filters, error) {
-	q, err := s.queryPeriod(c) // from, to, officer_id: the API's rules
+func (s *site) readFilters(c *fiber.Ctx, actor serverdb.Actor) (*filters, error) {
+	q, err := s.srv.QueryPeriod(c) // from, to, officer_id: the API's rules
 	if err != nil {
 		return nil, err
 	}
-	f := &filters{From: q.period.From, To: q.period.To, AsOf: q.asOf, Today: schema.DateOf(s.cfg.Now())}
+	f := &filters{From: q.Period.From, To: q.Period.To, AsOf: q.AsOf, Today: schema.DateOf(s.now())}
 	if days := int(f.To.Time().Sub(f.From.Time()).Hours()/24) + 1; days > dashMaxPeriod {
-		return nil, errorf(schema.ECodeInvalid, "from", "the period is %d days long; choose at most %d days", days, dashMaxPeriod)
+		return nil, schema.Errorf(schema.ECodeInvalid, "from", "the period is %d days long; choose at most %d days", days, dashMaxPeriod)
 	}
 	if f.Officer, err = queryID(c, "officer"); err != nil {
 		return nil, err
 	}
 	if f.Risk = c.Query("risk"); f.Risk != "" && !slices.Contains(riskLevels, f.Risk) {
-		return nil, errorf(schema.ECodeInvalid, "risk", "risk must be one of low, medium, high, very_high, not %q", f.Risk)
+		return nil, schema.Errorf(schema.ECodeInvalid, "risk", "risk must be one of low, medium, high, very_high, not %q", f.Risk)
 	}
 	if f.Flag = c.Query("flag"); f.Flag != "" && !slices.Contains(flagTypes, f.Flag) {
-		return nil, errorf(schema.ECodeInvalid, "flag", "flag must be a flag type (%v), not %q", flagTypes, f.Flag)
+		return nil, schema.Errorf(schema.ECodeInvalid, "flag", "flag must be a flag type (%v), not %q", flagTypes, f.Flag)
 	}
 	if f.Team, err = queryID(c, "team"); err != nil {
 		return nil, err
 	}
 	if f.Team != "" && actor.Role == schema.RoleSupervisor && f.Team != actor.TeamID {
-		return nil, errorf(schema.ECodeInvalid, "team", "a supervisor sees their own team only; leave team out")
+		return nil, schema.Errorf(schema.ECodeInvalid, "team", "a supervisor sees their own team only; leave team out")
 	}
 	f.Sort, f.Dir = c.Query("sort"), c.Query("dir")
 	if f.Dir != "" && f.Dir != "asc" && f.Dir != "desc" {
-		return nil, errorf(schema.ECodeInvalid, "dir", "dir must be asc or desc, not %q", f.Dir)
+		return nil, schema.Errorf(schema.ECodeInvalid, "dir", "dir must be asc or desc, not %q", f.Dir)
 	}
-	if len(f.Sort) > 80 || !printableASCII(f.Sort) {
-		return nil, errorf(schema.ECodeInvalid, "sort", "sort must name a column, like cases.crn")
+	if len(f.Sort) > 80 || !server.PrintableASCII(f.Sort) {
+		return nil, schema.Errorf(schema.ECodeInvalid, "sort", "sort must name a column, like cases.crn")
 	}
 	users, err := s.db.ListUsers(c.UserContext())
 	if err != nil {
@@ -108,8 +109,8 @@ func (s *Server) readFilters(c *fiber.Ctx, actor serverdb.Actor) (*filters, erro
 
 func queryID(c *fiber.Ctx, name string) (string, error) {
 	v := c.Query(name)
-	if len(v) > 64 || !printableASCII(v) {
-		return "", errorf(schema.ECodeInvalid, name, "%s must be an id (at most 64 characters)", name)
+	if len(v) > 64 || !server.PrintableASCII(v) {
+		return "", schema.Errorf(schema.ECodeInvalid, name, "%s must be an id (at most 64 characters)", name)
 	}
 	return v, nil
 }
@@ -154,6 +155,8 @@ func (f *filters) linkWith(path string, kv ...string) string {
 }
 
 // period is the filters' period.
+func addDays(d schema.Date, n int) schema.Date { return schema.DateOf(d.Time().AddDate(0, 0, n)) }
+
 func (f *filters) period() compliance.Period { return compliance.Period{From: f.From, To: f.To} }
 
 // apply keeps the cases of in that pass the filters: the team, the officer,

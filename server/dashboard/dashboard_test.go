@@ -1,9 +1,10 @@
-package server
+package dashboard
 
 import (
 	"context"
 	"doorstep/schema"
 	"doorstep/schema/synth"
+	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 	"encoding/csv"
@@ -193,6 +194,10 @@ func TestDashboardSignIn(t *testing.T) {
 		t.Errorf("a signed-out session replayed: %d", p.status)
 	}
 }
+
+// maxUserFailures is the login limit per username of package server
+// (ratelimit.go), which the sign-in form shares.
+const maxUserFailures = 5
 
 func TestDashboardSignInRateLimit(t *testing.T) {
 	e := newEnv(t)
@@ -565,11 +570,11 @@ func TestDashboardPages(t *testing.T) {
 
 // synthServer is a server over a synthetic team (invented people), its
 // clock at synth.DefaultNow, and its supervisor.
-func synthServer(tb testing.TB, o synth.Options) (*Server, schema.User) {
+func synthServer(tb testing.TB, o synth.Options) (*server.Server, schema.User) {
 	tb.Helper()
 	ctx := context.Background()
 	clock := &testClock{t: synth.DefaultNow}
-	srv, err := Open(ctx, Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Now: clock.Now})
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Now: clock.Now, Mount: Mount})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -602,7 +607,7 @@ func synthServer(tb testing.TB, o synth.Options) (*Server, schema.User) {
 // team with 500 cases and two years of history, through the handlers.
 func BenchmarkDashboardRender(b *testing.B) {
 	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
-	tok, err := srv.dashSessionToken(sup)
+	tok, err := newSite(srv).dashSessionToken(sup)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -657,13 +662,13 @@ func TestDisabledUser(t *testing.T) {
 	mustStatus(t, "dashboard before", b.get("/dashboard/"), 200)
 	tr := e.login("sue", "dev-sue")
 
-	if _, err := e.srv.db.SetUserDisabled(ctx, serverdb.Actor{UserID: "sue-id", Role: schema.RoleSupervisor}, "sue", true); schema.ErrorCode(err) != schema.ECodeForbidden {
+	if _, err := e.srv.DB().SetUserDisabled(ctx, serverdb.Actor{UserID: "sue-id", Role: schema.RoleSupervisor}, "sue", true); schema.ErrorCode(err) != schema.ECodeForbidden {
 		t.Fatalf("a supervisor disabled a user: %v", err)
 	}
-	if _, err := e.srv.db.SetUserDisabled(ctx, e.admin, "nobody", true); schema.ErrorCode(err) != schema.ECodeNotFound {
+	if _, err := e.srv.DB().SetUserDisabled(ctx, e.admin, "nobody", true); schema.ErrorCode(err) != schema.ECodeNotFound {
 		t.Fatalf("disable an unknown user: %v, want not_found", err)
 	}
-	u, err := e.srv.db.SetUserDisabled(ctx, e.admin, "sue", true)
+	u, err := e.srv.DB().SetUserDisabled(ctx, e.admin, "sue", true)
 	if err != nil || !u.Disabled {
 		t.Fatalf("disable: %+v %v", u, err)
 	}
@@ -682,11 +687,11 @@ func TestDisabledUser(t *testing.T) {
 	if p := e.browser(t).signIn("sue", pw); p.status == 303 {
 		t.Fatal("a disabled user signed in to the dashboard")
 	}
-	events, err := e.srv.db.AuditByAction(ctx, "disable_user")
+	events, err := e.srv.DB().AuditByAction(ctx, "disable_user")
 	if err != nil || len(events) != 1 || events[0].RecordID != u.ID {
 		t.Fatalf("audit of disable_user: %+v %v", events, err)
 	}
-	if _, err := e.srv.db.SetUserDisabled(ctx, e.admin, "sue", false); err != nil {
+	if _, err := e.srv.DB().SetUserDisabled(ctx, e.admin, "sue", false); err != nil {
 		t.Fatal(err)
 	}
 	mustStatus(t, "dashboard after enabling and signing in again", e.signedIn(t, "sue").get("/dashboard/"), 200)

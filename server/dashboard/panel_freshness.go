@@ -1,4 +1,4 @@
-package server
+package dashboard
 
 import (
 	"cmp"
@@ -7,11 +7,12 @@ import (
 	"slices"
 	"strings"
 
+	"doorstep/server"
 	"doorstep/server/serverdb"
 )
 
 // Measure 9 on the dashboard: freshness. The tablets of the team not
-// synced for more than defaultStaleDays, the changes waiting on them, the
+// synced for more than server.DefaultStaleDays, the changes waiting on them, the
 // set-aside changes not yet decided, and how long signed visits of the
 // period took from signing to the server. The store computes it
 // (serverdb.Freshness, panelCtx.Fresh): devices are not case records.
@@ -20,7 +21,7 @@ import (
 // median time from signing to the server of the visits signed each week.
 func init() {
 	registerPanel(&panel{Order: 9, Slug: "freshness", Title: "Data freshness",
-		About: fmt.Sprintf("Tablets not synced for more than %d days, changes still waiting on tablets, set-aside changes not decided, and how long signed visits took to reach the server.", defaultStaleDays),
+		About: fmt.Sprintf("Tablets not synced for more than %d days, changes still waiting on tablets, set-aside changes not decided, and how long signed visits took to reach the server.", server.DefaultStaleDays),
 		Build: buildFreshness, Fresh: true})
 }
 
@@ -72,7 +73,7 @@ func buildFreshness(pc *panelCtx) *panelView {
 	lat := latencyOf(visits)
 	v := &panelView{
 		Figures: []figure{
-			{Label: fmt.Sprintf("of %d tablets not synced for more than %d days", active, defaultStaleDays), Num: stale, Count: true},
+			{Label: fmt.Sprintf("of %d tablets not synced for more than %d days", active, server.DefaultStaleDays), Num: stale, Count: true},
 			{Label: "changes waiting on tablets", Num: pending, Count: true},
 		},
 		Apart: []apart{{"set-aside changes not yet decided", saOpen}, {"tablets that have not said what waits on them (older app)", notReporting},
@@ -169,7 +170,7 @@ func freshnessTable(pc *panelCtx, devices []serverdb.DeviceFreshness) *table {
 	tb := &table{ID: "devices", Caption: "Tablets, least recently synced first", Empty: "No tablet is registered to these officers.",
 		Columns: []column{{Key: "officer", Label: "Officer"}, {Key: "tablet", Label: "Tablet"}, {Key: "app", Label: "App version"},
 			{Key: "last", Label: "Last sync"}, {Key: "days", Label: "Days since sync", Num: true},
-			{Key: "stale", Label: fmt.Sprintf("Not synced for over %d days", defaultStaleDays)},
+			{Key: "stale", Label: fmt.Sprintf("Not synced for over %d days", server.DefaultStaleDays)},
 			{Key: "waiting", Label: "Changes waiting on it", Num: true}, {Key: "sa_open", Label: "Set aside, not decided", Num: true},
 			{Key: "sa_total", Label: "Set aside, ever", Num: true}, {Key: "state", Label: "State"}}}
 	ds := slices.Clone(devices)

@@ -1,4 +1,4 @@
-package server
+package dashboard
 
 import (
 	"cmp"
@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
@@ -15,7 +16,7 @@ import (
 
 // A panel is one compliance measure on the dashboard: its title, its
 // figure, a weekly trend, a per-officer comparison and its table of cases.
-// Each measure is one file (dashboard_panel_<name>.go) whose init calls
+// Each measure is one file (panel_<name>.go) whose init calls
 // registerPanel; the overview, the measure page, the officer page, the
 // print page and the CSV export all come from the registry, so a new
 // measure needs nothing else. See docs/supervisor.md, "Adding a measure".
@@ -42,7 +43,7 @@ type panel struct {
 	// throwing away each other's.
 	Requirements bool
 	// QA: Build reads pc.QA (measure 10's ratings and pool), loaded for
-	// the page (dashboard_panel_qa.go).
+	// the page (panel_qa.go).
 	QA bool
 }
 
@@ -91,7 +92,7 @@ type panelCtx struct {
 	hrefMu   sync.Mutex
 	officers map[string]string
 	// QA: measure 10's ratings and pool, when a panel reads them
-	// (dashboard_panel_qa.go).
+	// (panel_qa.go).
 	QA *compliance.QAInput
 }
 
@@ -108,11 +109,11 @@ func (pc *panelCtx) link(path string) string {
 // newPanelCtx is what a page's panels (ps) are built from. When one of
 // them reads measure 9, the store's read starts now and runs beside the
 // panels' building; the page calls pc.wait once they are built.
-func (s *Server) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool, ps ...*panel) (*panelCtx, error) {
+func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool, ps ...*panel) (*panelCtx, error) {
 	pc := &panelCtx{In: in, F: f, Weekly: weekly}
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
 		ctx := c.UserContext()
-		opts := serverdb.FreshnessOptions{StaleDays: defaultStaleDays, OfficerID: f.Officer, From: f.From, To: f.To}
+		opts := serverdb.FreshnessOptions{StaleDays: server.DefaultStaleDays, OfficerID: f.Officer, From: f.From, To: f.To}
 		pc.freshDone = make(chan struct{})
 		go func() {
 			defer close(pc.freshDone)

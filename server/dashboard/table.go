@@ -1,4 +1,4 @@
-package server
+package dashboard
 
 import (
 	"bytes"
@@ -131,7 +131,7 @@ func checkSort(f *filters, tables ...*table) error {
 			}
 		}
 	}
-	return errorf(schema.ECodeInvalid, "sort", "sort must name a column of this page's tables, like %s.%s, not %q", tables[0].ID, tables[0].Columns[0].Key, f.Sort)
+	return schema.Errorf(schema.ECodeInvalid, "sort", "sort must name a column of this page's tables, like %s.%s, not %q", tables[0].ID, tables[0].Columns[0].Key, f.Sort)
 }
 
 // csvSafe guards a cell against formula injection: a spreadsheet runs a
@@ -186,7 +186,7 @@ func sendCSV(c *fiber.Ctx, name string, tables ...*table) error {
 	for i, t := range tables {
 		ids[i] = t.ID
 	}
-	return errorf(schema.ECodeInvalid, "table", "table must be one of %s, not %q", strings.Join(ids, ", "), id)
+	return schema.Errorf(schema.ECodeInvalid, "table", "table must be one of %s, not %q", strings.Join(ids, ", "), id)
 }
 
 // tables prepares every table of a page, or answers the CSV one when the

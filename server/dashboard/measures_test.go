@@ -1,4 +1,4 @@
-package server
+package dashboard
 
 import (
 	"context"
@@ -102,11 +102,11 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 // 0011), the same as building the panel alone, for a synthetic team.
 func TestDashboardTrendsWeekByWeek(t *testing.T) {
 	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 4, CasesPerOfficer: 12, HistoryDays: 400, Seed: 3})
-	crs, err := srv.caseRecords(context.Background(), serverdb.ActorOf(sup, ""))
+	crs, err := srv.Compliance().Cases(context.Background(), serverdb.ActorOf(sup, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := compliance.Input{Cases: crs, Policy: srv.cfg.Policy}
+	in := compliance.Input{Cases: crs, Policy: srv.Policy()}
 	f := &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
 	pc := &panelCtx{In: in, F: f, Weekly: true}
 	views := buildPanels(pc)

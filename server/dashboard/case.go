@@ -1,4 +1,4 @@
-package server
+package dashboard
 
 import (
 	"cmp"
@@ -28,7 +28,7 @@ type caseFile struct {
 	team       string
 }
 
-func (s *Server) loadCase(c *fiber.Ctx, actor serverdb.Actor, caseID string) (*caseFile, error) {
+func (s *site) loadCase(c *fiber.Ctx, actor serverdb.Actor, caseID string) (*caseFile, error) {
 	ctx := c.UserContext()
 	if _, err := s.db.Get(ctx, actor, "case", caseID); err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func (s *Server) loadCase(c *fiber.Ctx, actor serverdb.Actor, caseID string) (*c
 		return nil, err
 	}
 	if len(grouped) != 1 {
-		return nil, errorf(schema.ECodeNotFound, "id", "no case %q", caseID)
+		return nil, schema.Errorf(schema.ECodeNotFound, "id", "no case %q", caseID)
 	}
 	cf.recs = grouped[0]
 	slices.SortFunc(cf.amendments, func(a, b schema.Amendment) int {
@@ -100,7 +100,7 @@ func (cf *caseFile) name(id string) string { return cmp.Or(cf.names[id], id) }
 
 type caseData struct {
 	Review   *caseReview // the latest safety assessment's decision form
-	QA       *caseQAView // the DA risk analysis rating (QA sample, dashboard_panel_qa.go)
+	QA       *caseQAView // the DA risk analysis rating (QA sample, panel_qa.go)
 	Case     schema.Case
 	Officer  string
 	OfficerH string
@@ -111,7 +111,7 @@ type caseData struct {
 
 // GET /dashboard/cases/:id: the case as the officer's records hold it.
 // Every view is audited.
-func (s *Server) dashCase(c *fiber.Ctx) error {
+func (s *site) dashCase(c *fiber.Ctx) error {
 	sess := dashSessionOf(c)
 	actor := sess.actor()
 	f, err := s.readFilters(c, actor)
@@ -125,7 +125,7 @@ func (s *Server) dashCase(c *fiber.Ctx) error {
 	}
 	k := cf.recs.Case
 	path := dashPrefix + "/cases/" + id
-	pc := &panelCtx{F: f, In: compliance.Input{Policy: s.cfg.Policy}}
+	pc := &panelCtx{F: f, In: compliance.Input{Policy: s.srv.Policy()}}
 	tables := caseTables(pc, cf, f.Today)
 	if done, err := tablesOrCSV(c, f, path, "case-"+k.CRN, tables...); done {
 		if err == nil {
@@ -294,7 +294,7 @@ type visitData struct {
 // GET /dashboard/visits/:id: the visit as the officer signed it, each
 // amendment, and the record with the amendments applied. Every view is
 // audited.
-func (s *Server) dashVisit(c *fiber.Ctx) error {
+func (s *site) dashVisit(c *fiber.Ctx) error {
 	sess := dashSessionOf(c)
 	actor := sess.actor()
 	f, err := s.readFilters(c, actor)
@@ -386,7 +386,7 @@ type caseReview struct {
 	Form    *decisionForm // nil for an auditor
 }
 
-func (s *Server) caseReview(c *fiber.Ctx, sess *dashSession, cf *caseFile) (*caseReview, error) {
+func (s *site) caseReview(c *fiber.Ctx, sess *dashSession, cf *caseFile) (*caseReview, error) {
 	as := cf.recs.SafetyAssessments
 	if len(as) == 0 {
 		return nil, nil

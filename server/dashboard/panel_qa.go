@@ -1,4 +1,4 @@
-package server
+package dashboard
 
 import (
 	"cmp"
@@ -29,12 +29,12 @@ func init() {
 // ratings of the actor's scope, and the whole scope as the pool the
 // sample is drawn from (so a RoSH or flag filter narrows the sample and
 // does not redraw it).
-func (s *Server) qaPanelInput(c *fiber.Ctx, actor serverdb.Actor) (*compliance.QAInput, error) {
-	ratings, err := s.qaRatings(c.UserContext(), actor)
+func (s *site) qaPanelInput(c *fiber.Ctx, actor serverdb.Actor) (*compliance.QAInput, error) {
+	ratings, err := s.comp.QARatings(c.UserContext(), actor)
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.complianceInput(c.UserContext(), actor, "")
+	all, err := s.comp.Input(c.UserContext(), actor, "")
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func newQAForm(caseID, action, next, csrf string) *decisionForm {
 // period's sample, its ratings, and the form (for a reviewer). nil when
 // the case is neither a DA case of the period nor ever rated. status is
 // 422 when the page shows a refused rating again.
-func (s *Server) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filters) (*caseQAView, int, error) {
+func (s *site) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filters) (*caseQAView, int, error) {
 	ctx := c.UserContext()
 	actor := sess.actor()
 	k := cf.recs.Case
@@ -134,7 +134,7 @@ func (s *Server) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filter
 			ratings = append(ratings, o)
 		}
 	}
-	all, err := s.complianceInput(ctx, actor, "")
+	all, err := s.comp.Input(ctx, actor, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -195,7 +195,7 @@ func (s *Server) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filter
 // POST /dashboard/cases/:id/qa-rating: record the rating (CSRF checked by
 // dashAuth). A refusal writes nothing and shows the case page again with
 // the message next to its field.
-func (s *Server) dashQARate(c *fiber.Ctx) error {
+func (s *site) dashQARate(c *fiber.Ctx) error {
 	sess := dashSessionOf(c)
 	actor := sess.actor()
 	form, err := dashForm(c)

@@ -1,4 +1,4 @@
-package server
+package dashboard
 
 import (
 	"maps"
@@ -15,14 +15,14 @@ import (
 
 // dashLoad reads the filters and loads the records of the cases in the
 // actor's scope that pass them.
-func (s *Server) dashLoad(c *fiber.Ctx) (serverdb.Actor, *filters, compliance.Input, error) {
+func (s *site) dashLoad(c *fiber.Ctx) (serverdb.Actor, *filters, compliance.Input, error) {
 	sess := dashSessionOf(c)
 	actor := sess.actor()
 	f, err := s.readFilters(c, actor)
 	if err != nil {
 		return actor, nil, compliance.Input{}, err
 	}
-	in, err := s.complianceInput(c.UserContext(), actor, "")
+	in, err := s.comp.Input(c.UserContext(), actor, "")
 	if err != nil {
 		return actor, nil, in, err
 	}
@@ -31,7 +31,7 @@ func (s *Server) dashLoad(c *fiber.Ctx) (serverdb.Actor, *filters, compliance.In
 
 // auditPanels writes one view event for an aggregate page, with every
 // case its panels show.
-func (s *Server) auditPanels(c *fiber.Ctx, actor serverdb.Actor, what string, f *filters, views []*panelView, extra ...string) error {
+func (s *site) auditPanels(c *fiber.Ctx, actor serverdb.Actor, what string, f *filters, views []*panelView, extra ...string) error {
 	set := map[string]bool{}
 	for _, v := range views {
 		for _, id := range v.CaseIDs {
@@ -75,7 +75,7 @@ type panelsPage struct {
 	officers *table
 }
 
-func (s *Server) allPanels(c *fiber.Ctx) (*panelsPage, error) {
+func (s *site) allPanels(c *fiber.Ctx) (*panelsPage, error) {
 	actor, f, in, err := s.dashLoad(c)
 	if err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ type overviewData struct {
 }
 
 // GET /dashboard/: the team's measures, with charts, and the officers.
-func (s *Server) dashOverview(c *fiber.Ctx) error {
+func (s *site) dashOverview(c *fiber.Ctx) error {
 	pp, err := s.allPanels(c)
 	if err != nil {
 		return err
@@ -149,10 +149,10 @@ type measureData struct {
 }
 
 // GET /dashboard/measures/:slug: one measure, its charts and its cases.
-func (s *Server) dashMeasure(c *fiber.Ctx) error {
+func (s *site) dashMeasure(c *fiber.Ctx) error {
 	p := panelBySlug(c.Params("slug"))
 	if p == nil {
-		return errorf(schema.ECodeNotFound, "", "there is no measure %q", c.Params("slug"))
+		return schema.Errorf(schema.ECodeNotFound, "", "there is no measure %q", c.Params("slug"))
 	}
 	actor, f, in, err := s.dashLoad(c)
 	if err != nil {
@@ -185,7 +185,7 @@ type officerData struct {
 }
 
 // GET /dashboard/officers/:id: one officer's figures and caseload.
-func (s *Server) dashOfficer(c *fiber.Ctx) error {
+func (s *site) dashOfficer(c *fiber.Ctx) error {
 	actor, f, in, err := s.dashLoad(c)
 	if err != nil {
 		return err
@@ -202,7 +202,7 @@ func (s *Server) dashOfficer(c *fiber.Ctx) error {
 	}
 	u, err := s.db.UserByID(c.UserContext(), id)
 	if err != nil || u.Role != schema.RoleOfficer || (actor.Role == schema.RoleSupervisor && u.TeamID != actor.TeamID) {
-		return errorf(schema.ECodeNotFound, "id", "no officer %q in your scope", id)
+		return schema.Errorf(schema.ECodeNotFound, "id", "no officer %q in your scope", id)
 	}
 	of := *f
 	of.Officer = id
@@ -283,7 +283,7 @@ type overdueData struct {
 }
 
 // GET /dashboard/overdue: the overdue list, most overdue first.
-func (s *Server) dashOverdue(c *fiber.Ctx) error {
+func (s *site) dashOverdue(c *fiber.Ctx) error {
 	actor, f, in, err := s.dashLoad(c)
 	if err != nil {
 		return err
@@ -309,7 +309,7 @@ type printData struct {
 }
 
 // GET /dashboard/print: one page for a supervision meeting.
-func (s *Server) dashPrint(c *fiber.Ctx) error {
+func (s *site) dashPrint(c *fiber.Ctx) error {
 	pp, err := s.allPanels(c)
 	if err != nil {
 		return err
@@ -324,5 +324,5 @@ func (s *Server) dashPrint(c *fiber.Ctx) error {
 	}
 	return s.dashRender(c, fiber.StatusOK, "print", dashView{Title: "Supervision meeting", Filters: f, Print: true,
 		Data: printData{Scope: scopeName(actor, f, in), Panels: views, Officers: officers, Overdue: overdue,
-			Printed: s.cfg.Now().Format("2 January 2006 15:04")}})
+			Printed: s.now().Format("2 January 2006 15:04")}})
 }
