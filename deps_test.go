@@ -118,6 +118,14 @@ var rules = []rule{
 		},
 		why: "only the stores (doorstep/server/serverdb, doorstep/syncer/devicedb) talk to a database; everything else goes through them",
 	},
+	{
+		// go list's Imports leaves out the imports of _test.go files, so
+		// this rule over every package's Imports lets tests alone use it.
+		name:      "nothing but tests imports internal/testkit",
+		applies:   func(p string) bool { return !under(p, module+"/internal/testkit") },
+		forbidden: func(_, dep string) bool { return under(dep, module+"/internal/testkit") },
+		why:       "testkit is test scaffolding (a clock that stands still, polling with deadlines, headless Chromium); a binary that links it ships test machinery and a chromedp dependency",
+	},
 }
 
 func TestDependencyDirection(t *testing.T) {
@@ -180,6 +188,9 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"doorstep/server", "github.com/jackc/pgx/v5/stdlib", "SQL drivers only in the stores"},
 		{"doorstep/server/serverdb", "github.com/jackc/pgx/v5", ""},
 		{"doorstep/syncer/devicedb", "modernc.org/sqlite", ""},
+		{"doorstep/syncer", "doorstep/internal/testkit", "nothing but tests imports internal/testkit"},
+		{"doorstep/cmd/doorstep", "doorstep/internal/testkit", "nothing but tests imports internal/testkit"},
+		{"doorstep/internal/testkit", "github.com/chromedp/chromedp", ""},
 	}
 	for _, tt := range tests {
 		var fired []string

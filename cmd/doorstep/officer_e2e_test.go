@@ -18,7 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"doorstep/internal/browsertest"
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/server"
 )
@@ -35,13 +35,13 @@ import (
 // visit as signed. Screenshots at both tablet sizes go to
 // artifacts/officer-e2e/ (or $DOORSTEP_ARTIFACTS/officer-e2e/).
 func TestOfficerEndToEnd(t *testing.T) {
-	browsertest.Require(t) // skip (or fail under CI) before starting anything
+	testkit.RequireBrowser(t) // skip (or fail under CI) before starting anything
 	began := time.Now()
 	srv := newE2EServer(t)
 	w := seedE2E(t, srv.srv)
 	srv.start()
 	tablet := startDevice(t, srv.url())
-	br := browsertest.Start(t, tablet, "officer-e2e", 60*time.Second)
+	br := testkit.StartBrowser(t, tablet, "officer-e2e", 60*time.Second)
 	ctx, do, text, shoot := br.Ctx, br.Do, br.Text, br.Shoot
 	base := br.Base
 	value := func(sel string) string {
