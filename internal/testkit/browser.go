@@ -164,12 +164,18 @@ func (b *Browser) Location() string {
 	return strings.TrimPrefix(s, b.Base)
 }
 
+// settle waits until the page has been laid out and painted at its new
+// size: two animation frames (the first runs before the new size's paint,
+// the second after it). The app has no CSS transitions to wait out.
+var settle = chromedp.Evaluate[chromedp.Void](
+	`new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done())))`, chromedp.EvalAwaitPromise)
+
 // Shoot saves the page at both tablet sizes as <name>-1280x800.png and
 // <name>-800x1280.png, and goes back to landscape.
 func (b *Browser) Shoot(name string) {
 	b.t.Helper()
 	for _, size := range Sizes {
-		b.Do("viewport", chromedp.EmulateViewport(size[0], size[1]), chromedp.Sleep(150*time.Millisecond))
+		b.Do("viewport", chromedp.EmulateViewport(size[0], size[1]), settle)
 		png, err := chromedp.Run(b.Ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			b.t.Fatalf("screenshot %s: %v", name, err)
