@@ -24,6 +24,7 @@ func doorstep(t *testing.T, args ...string) (string, error) {
 }
 
 func TestServerRefusesPostgresUntilItsStoreLands(t *testing.T) {
+	t.Parallel()
 	_, err := doorstep(t, "server", "--db", "postgres://localhost/doorstep", "--data", t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not supported") {
 		t.Fatalf("server --db postgres://…: err = %v, want a clear refusal", err)
@@ -50,6 +51,7 @@ func TestFlagEnvironmentTwins(t *testing.T) {
 // CSV is refused whole with every problem named by line and field, the
 // example file imports, and a case is reassigned.
 func TestAdminImportAndReassign(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	mustRun := func(args ...string) string {
 		t.Helper()
@@ -179,6 +181,7 @@ func (b *syncBuffer) String() string {
 // ports), checks both health endpoints and the banner, then stops it as
 // Ctrl-C would. A second start reuses the seeded folder.
 func TestDemoStartsAndStops(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	for run := 1; run <= 2; run++ {
 		ctx, cancel := context.WithCancel(context.Background())

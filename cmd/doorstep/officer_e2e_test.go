@@ -35,6 +35,7 @@ import (
 // visit as signed. Screenshots at both tablet sizes go to
 // artifacts/officer-e2e/ (or $DOORSTEP_ARTIFACTS/officer-e2e/).
 func TestOfficerEndToEnd(t *testing.T) {
+	t.Parallel()
 	testkit.RequireBrowser(t) // skip (or fail under CI) before starting anything
 	began := time.Now()
 	srv := newE2EServer(t)

@@ -22,6 +22,7 @@ import (
 // team's people, and the case page says who decided by name and role, not
 // by id. Another team's officer never reaches the tablet.
 func TestTabletNamesTheSupervisor(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newE2EServer(t)
 	w := seedE2E(t, srv.srv)

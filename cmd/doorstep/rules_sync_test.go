@@ -25,6 +25,7 @@ import (
 // that the server's compliance measures (overdue and workload) compute,
 // and no other, both under the server's rule_version.
 func TestTabletAndServerComputeTheSameDueDates(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newE2EServer(t)
 	w := seedE2E(t, srv.srv)
