@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/policy"
 )
@@ -77,12 +78,9 @@ func TestTabletAndServerComputeTheSameDueDates(t *testing.T) {
 			t.Errorf("doorstep server: %v", err)
 		}
 	})
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.String(), "server listening"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the server did not start:\n%s", logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 20*time.Second, `"doorstep server" to log "server listening"`, func() bool {
+		return strings.Contains(logs.String(), "server listening")
+	})
 
 	// The tablet, with no rules file: it signs in and syncs once.
 	tablet := startDevice(t, srv.url())
