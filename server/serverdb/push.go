@@ -196,8 +196,10 @@ func validateAll(muts []schema.Mutation) []*fieldCheck {
 	return out
 }
 
+// seenMutation is the stored outcome of a mutation id, and who sent it.
 type seenMutation struct {
 	status, errText, lostText, recordID string
+	userID, deviceID                    string
 }
 
 func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
@@ -248,7 +250,7 @@ func (a *applier) prefetch(muts []schema.Mutation) error {
 		rids = append(rids, m.RecordID)
 		cids = append(cids, m.CaseID)
 	}
-	rows, err := a.t.QueryContext(ctx, `SELECT mutation_id, status, error, lost, record_id FROM mutations
+	rows, err := a.t.QueryContext(ctx, `SELECT mutation_id, status, error, lost, record_id, user_id, device_id FROM mutations
 		WHERE mutation_id IN (SELECT value FROM json_each(?))`, jsonIDList(uniq(mids)))
 	if err != nil {
 		return fmt.Errorf("read mutations: %w", err)
@@ -256,7 +258,7 @@ func (a *applier) prefetch(muts []schema.Mutation) error {
 	for rows.Next() {
 		var id string
 		var s seenMutation
-		if err := rows.Scan(&id, &s.status, &s.errText, &s.lostText, &s.recordID); err != nil {
+		if err := rows.Scan(&id, &s.status, &s.errText, &s.lostText, &s.recordID, &s.userID, &s.deviceID); err != nil {
 			rows.Close()
 			return fmt.Errorf("read mutations: %w", err)
 		}
@@ -367,30 +369,9 @@ type pendingConflict struct {
 func (a *applier) apply(m schema.Mutation) (schema.MutationResult, error) {
 	res := schema.MutationResult{MutationID: m.ID}
 
-	// 1. Seen before: repeat the first outcome.
+	// 1. Seen before: repeat the first outcome, to its sender only.
 	if s, ok := a.seen[m.ID]; ok {
-		res.Status = schema.StatusDuplicate
-		res.Original = s.status
-		if s.errText != "" {
-			res.Error = &schema.Error{}
-			_ = json.Unmarshal([]byte(s.errText), res.Error)
-		}
-		if s.lostText != "" {
-			_ = json.Unmarshal([]byte(s.lostText), &res.Lost)
-		}
-		r, err := a.record(s.recordID)
-		if err != nil {
-			return res, err
-		}
-		if r != nil {
-			res.Receipt = r.receipt()
-			if s.status != schema.StatusRejected {
-				if res.Current, err = currentOf(r, m); err != nil {
-					return res, err
-				}
-			}
-		}
-		return res, nil
+		return a.duplicate(m, res, s)
 	}
 	if !schema.ValidID(m.ID) {
 		// Without a usable id the refusal cannot be stored under it.
@@ -408,6 +389,45 @@ func (a *applier) apply(m schema.Mutation) (schema.MutationResult, error) {
 		return a.create(m, res, caseID)
 	}
 	return a.change(m, res, r)
+}
+
+// duplicate answers a mutation id seen before (§6 step 1). A mutation id
+// belongs to the user and device that first sent it: sent by anyone else it
+// is refused, and the refusal tells nothing of the record or its outcome (it
+// cannot be stored: the id is taken). The sender itself gets its first
+// outcome again, and the record's receipt and current values only while the
+// record's case is in its scope.
+func (a *applier) duplicate(m schema.Mutation, res schema.MutationResult, s seenMutation) (schema.MutationResult, error) {
+	if s.userID != a.actor.UserID || s.deviceID != a.actor.DeviceID {
+		res.Status = schema.StatusRejected
+		res.Error = schema.Errorf(schema.ECodeInvalid, "id", "this mutation id was sent before from another device; a change needs a new mutation id")
+		return res, nil
+	}
+	res.Status = schema.StatusDuplicate
+	res.Original = s.status
+	if s.errText != "" {
+		res.Error = &schema.Error{}
+		_ = json.Unmarshal([]byte(s.errText), res.Error)
+	}
+	if s.lostText != "" {
+		_ = json.Unmarshal([]byte(s.lostText), &res.Lost)
+	}
+	r, err := a.record(s.recordID)
+	if err != nil || r == nil {
+		return res, err
+	}
+	sc, err := a.scope(r.caseID)
+	if err != nil {
+		return res, err
+	}
+	if sc == nil || !sc.allows(a.actor) {
+		return res, nil
+	}
+	res.Receipt = r.receipt()
+	if s.status != schema.StatusRejected {
+		return res, setCurrent(&res, r, m)
+	}
+	return res, nil
 }
 
 // check runs the checks that need no merge (§6 steps 2 and 3) and returns
@@ -540,7 +560,8 @@ func (a *applier) logMutation(m schema.Mutation, status string, e *schema.Error,
 		status, errText, lostText, a.t.nowText, fmtTime(m.DeviceTime))
 	// A second mutation with this id in the same batch finds it here (the
 	// row itself may not be written yet).
-	a.seen[m.ID] = seenMutation{status: status, errText: errText, lostText: lostText, recordID: m.RecordID}
+	a.seen[m.ID] = seenMutation{status: status, errText: errText, lostText: lostText, recordID: m.RecordID,
+		userID: a.actor.UserID, deviceID: a.actor.DeviceID}
 	return nil
 }
 

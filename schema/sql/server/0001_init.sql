@@ -171,6 +171,8 @@ CREATE INDEX scope_events_user ON scope_events (user_id, seq);
 --   * a row is written in the same transaction as the changes its outcome
 --     describes, and never changed afterwards;
 --   * status is the first outcome: applied, conflict or rejected;
+--   * user_id and device_id are who sent the mutation: the id is theirs, and
+--     the same id sent by anyone else is refused (serverdb applier.duplicate);
 --   * error is the schema.Error JSON of a rejection ('' otherwise); lost is
 --     the JSON list of fields that lost ('' when none).
 CREATE TABLE mutations (
