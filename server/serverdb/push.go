@@ -154,6 +154,10 @@ type applier struct {
 	// fieldErr, when set, is the mutation's ValidateFields outcome, found
 	// before the transaction (see validateAll).
 	fieldErr *fieldCheck
+	// stamped: the server wrote the caller into a field of the mutation
+	// (schema.EntitySpec.StampPeople), so its sender does not know the
+	// record's new state in full: not an echo.
+	stamped bool
 }
 
 // fieldCheck is the outcome of spec.ValidateFields for one mutation.
@@ -380,7 +384,7 @@ func (a *applier) apply(m schema.Mutation) (schema.MutationResult, error) {
 		return res, nil
 	}
 
-	caseID, cerr := a.check(m)
+	caseID, cerr := a.check(&m)
 	if cerr != nil {
 		return a.reject(m, res, cerr)
 	}
@@ -431,8 +435,10 @@ func (a *applier) duplicate(m schema.Mutation, res schema.MutationResult, s seen
 }
 
 // check runs the checks that need no merge (§6 steps 2 and 3) and returns
-// the case the record belongs to.
-func (a *applier) check(m schema.Mutation) (string, error) {
+// the case the record belongs to. It writes the caller into the fields
+// that name who made the record or a decision of it (schema rule by).
+func (a *applier) check(m *schema.Mutation) (string, error) {
+	a.stamped = false
 	spec, ok := schema.Entity(m.Entity)
 	if !ok {
 		return "", schema.Errorf(schema.ECodeUnknownEntity, "entity", "there is no entity %q", m.Entity)
@@ -465,6 +471,14 @@ func (a *applier) check(m schema.Mutation) (string, error) {
 	}
 	if err := spec.CheckWriter(a.actor.Role, m.Fields, creating); err != nil {
 		return "", prefixFieldIfNamed(err)
+	}
+	if m.Fields, a.stamped, err = spec.StampPeople(a.actor.UserID, m.Fields, creating); err != nil {
+		return "", prefixField(err, "fields")
+	}
+	if !creating && spec.Name == "conflict" {
+		if err := a.checkResolved(r, m.Fields); err != nil {
+			return "", err
+		}
 	}
 	if creating && spec.Name == "conflict" {
 		return "", schema.Errorf(schema.ECodeForbidden, "entity", "conflict records are created by the server only")
@@ -499,6 +513,28 @@ func (a *applier) check(m schema.Mutation) (string, error) {
 		return "", schema.Errorf(schema.ECodeOutOfScope, "case_id", "case %s is not in your caseload", caseID)
 	}
 	return caseID, nil
+}
+
+// checkResolved refuses an officer's change to the resolution of a conflict
+// already resolved: that is a decision taken (often the supervisor's, in
+// the review queue), and only a supervisor or an admin changes it, as
+// they do every decision field (schema rule admin).
+func (a *applier) checkResolved(r *row, fields map[string]json.RawMessage) error {
+	if a.actor.Role == schema.RoleSupervisor || a.actor.Role == schema.RoleAdmin {
+		return nil
+	}
+	if err := r.decode(); err != nil {
+		return err
+	}
+	if stringField(r.fields, "status") != "resolved" {
+		return nil
+	}
+	for _, f := range []string{"status", "resolution", "resolved_by", "resolved_at"} {
+		if v, ok := fields[f]; ok && !schema.SameJSON(v, r.fields[f]) {
+			return schema.Errorf(schema.ECodeForbidden, "fields."+f, "this conflict is resolved already; only a supervisor or an admin may change its resolution")
+		}
+	}
+	return nil
 }
 
 // prefixFieldIfNamed puts "fields." before a field name that is a record
@@ -589,10 +625,6 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 			return a.reject(m, res, err)
 		}
 	}
-	if spec.Name == "amendment" && stringField(fields, "amended_by") != a.actor.UserID {
-		return a.reject(m, res, schema.Errorf(schema.ECodeInvalid, "fields.amended_by",
-			"an amendment is made by the user who sends it (%s), not %q", a.actor.UserID, stringField(fields, "amended_by")))
-	}
 	if spec.Name == "case" {
 		if err := a.checkCaseOwner(fields); err != nil {
 			return a.reject(m, res, err)
@@ -603,7 +635,7 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 	r := &row{entity: m.Entity, id: m.RecordID, caseID: caseID, fields: fields, version: 1,
 		receivedAt: a.t.nowText, updatedAt: a.t.nowText, deviceTime: fmtTime(m.DeviceTime),
 		createdBy: a.actor.UserID, updatedBy: a.actor.UserID, signed: signed}
-	if a.echo {
+	if a.echo && !a.stamped {
 		r.echo = a.actor.DeviceID // it made the record: it knows it whole
 	}
 	var err error
@@ -786,7 +818,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		// The device knows the record's new state in full when its change
 		// applied whole and it knew the state before: it had pulled it
 		// (seq within its cursor) or made it.
-		if len(lost) == 0 && a.echo && (r.echo == a.actor.DeviceID || r.seq <= a.echoCursor) {
+		if len(lost) == 0 && a.echo && !a.stamped && (r.echo == a.actor.DeviceID || r.seq <= a.echoCursor) {
 			r.echo = a.actor.DeviceID
 		} else {
 			r.echo = ""
@@ -900,14 +932,9 @@ func (a *applier) checkSigning(caseID, id string, fields map[string]json.RawMess
 	if err != nil {
 		return err
 	}
-	if err := v.ValidateForSigning(da); err != nil {
-		return prefixField(err, "fields")
-	}
-	// A signature is a legal attestation: nobody signs in another's name.
-	if v.SignedBy != a.actor.UserID {
-		return schema.Errorf(schema.ECodeInvalid, "fields.signed_by", "a visit is signed by the user who signs it (%s), not %q", a.actor.UserID, v.SignedBy)
-	}
-	return nil
+	// A signature is a legal attestation: nobody signs in another's name
+	// (signed_by is the signer's by schema rule by, see check).
+	return prefixField(v.ValidateForSigning(da), "fields")
 }
 
 func (a *applier) domesticAbuse(caseID string) (bool, error) {
