@@ -47,7 +47,8 @@ type DeviceInfo struct {
 }
 
 // Login registers (or recognises) the device for user u and issues a new
-// refresh token for it, valid for ttl. The password must have been checked
+// refresh token for it, valid for ttl, revoking every earlier token of the
+// device. The password must have been checked
 // already (Authenticate), outside the write lock, because bcrypt is slow.
 func (db *DB) Login(ctx context.Context, u schema.User, deviceID string, info DeviceInfo, ttl time.Duration) (refresh string, err error) {
 	if !ValidDeviceID(deviceID) {
@@ -77,6 +78,11 @@ func (db *DB) Login(ctx context.Context, u schema.User, deviceID string, info De
 				tx.nowText, info.AppVersion, info.AppVersion, info.Name, info.Name, deviceID); err != nil {
 				return fmt.Errorf("update device: %w", err)
 			}
+		}
+		// A sign-in starts the device's only live token chain: every token
+		// issued before it goes, a thief's copy included (refreshGrace).
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at = ''`, tx.nowText, deviceID); err != nil {
+			return fmt.Errorf("revoke earlier tokens: %w", err)
 		}
 		refresh, err = tx.issueRefresh(u.ID, deviceID, ttl)
 		if err != nil {

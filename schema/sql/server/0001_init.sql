@@ -66,6 +66,7 @@ CREATE INDEX devices_user ON devices (user_id);
 --     serverdb.refreshGrace of its spending while its successor is unused
 --     (the answer was lost in transit: the successor is revoked, a new one
 --     issued);
+--   * a login revokes every earlier token of its device (serverdb DB.Login);
 --   * bound to one device and user; rows are never deleted, so reuse of an
 --     old token is always recognised.
 CREATE TABLE refresh_tokens (
