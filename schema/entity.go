@@ -29,10 +29,15 @@ import (
 //	           to a value; a client may send only its own id
 //
 // The field's Go type gives its JSON type: string, bool, int, []string, Date
-// (YYYY-MM-DD), Timestamp (RFC 3339) or a struct list. "id" and "case_id" are
+// (YYYY-MM-DD), Timestamp (RFC 3339) or a struct list. A list holds at most
+// MaxListEntries entries; each string of a []string is held to max and enum. "id" and "case_id" are
 // the record's identity, carried on the envelope, never in a field map.
 // Fields are only ever added between schema versions, never renamed or
 // removed, so a tablet on an older schema always sends valid fields.
+
+// MaxListEntries is the most entries a list field (of strings or of
+// objects) may hold.
+const MaxListEntries = 50
 
 // FieldSpec is one field's rules, read from the struct tags.
 type FieldSpec struct {
@@ -194,16 +199,18 @@ func (fs *FieldSpec) validate(raw json.RawMessage) error {
 		if err := fs.checkEnum(v.String()); err != nil {
 			return err
 		}
+	case v.Kind() == reflect.Slice && v.Len() > MaxListEntries:
+		return Errorf(ECodeInvalid, fs.Name, "%s has %d entries; the most is %d", fs.Name, v.Len(), MaxListEntries)
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		for i := 0; i < v.Len(); i++ {
+			if n := utf8.RuneCountInString(v.Index(i).String()); n > fs.Max {
+				return Errorf(ECodeInvalid, fmt.Sprintf("%s[%d]", fs.Name, i), "%s[%d] is %d characters long; the most is %d", fs.Name, i, n, fs.Max)
+			}
 			if err := fs.checkEnum(v.Index(i).String()); err != nil {
 				return err
 			}
 		}
 	case v.Kind() == reflect.Slice:
-		if v.Len() > 50 {
-			return Errorf(ECodeInvalid, fs.Name, "%s has %d entries; the most is 50", fs.Name, v.Len())
-		}
 		for i := 0; i < v.Len(); i++ {
 			if val, ok := v.Index(i).Interface().(interface{ Validate() error }); ok {
 				if err := val.Validate(); err != nil {

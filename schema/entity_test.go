@@ -372,3 +372,30 @@ func TestStampPeople(t *testing.T) {
 		t.Errorf("deciding in another's name = %v, want invalid decided_by", err)
 	}
 }
+
+// A list of strings has at most schema.MaxListEntries entries, as a list of
+// objects has: a visit with 110,000 observations was stored (issue 11,
+// defect 8).
+func TestStringListsAreCapped(t *testing.T) {
+	t.Parallel()
+	spec, _ := schema.Entity("visit")
+	list := func(n int) map[string]json.RawMessage {
+		b, _ := json.Marshal(slicesRepeat("fear", n))
+		return map[string]json.RawMessage{"observations": b}
+	}
+	if err := spec.ValidateFields(list(schema.MaxListEntries)); err != nil {
+		t.Errorf("%d observations: %v, want accepted", schema.MaxListEntries, err)
+	}
+	err := spec.ValidateFields(list(schema.MaxListEntries + 1))
+	if e := schema.AsError(err); e == nil || e.Code != schema.ECodeInvalid || e.Field != "observations" {
+		t.Errorf("%d observations: %v, want invalid observations", schema.MaxListEntries+1, err)
+	}
+}
+
+func slicesRepeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}

@@ -466,6 +466,17 @@ func (a *applier) check(m *schema.Mutation) (string, error) {
 		return "", err
 	}
 	creating := r == nil
+	if !creating {
+		// 3, for a stored record, before anything is said of it: a record
+		// out of scope answers the same whatever its entity or case.
+		s, err := a.scope(r.caseID)
+		if err != nil {
+			return "", err
+		}
+		if s == nil || !s.allows(a.actor) {
+			return "", schema.Errorf(schema.ECodeOutOfScope, "record_id", "record %s is not in your caseload", m.RecordID)
+		}
+	}
 	if !creating && r.entity != m.Entity {
 		return "", schema.Errorf(schema.ECodeInvalid, "entity", "record %s is a %s, not a %s", m.RecordID, r.entity, m.Entity)
 	}
@@ -588,9 +599,14 @@ func (a *applier) logMutation(m schema.Mutation, status string, e *schema.Error,
 		b, _ := json.Marshal(lost)
 		lostText = string(b)
 	}
+	// The case of a stored record, except for a refusal of a record out of
+	// the sender's scope: the set-aside queue shows it to the sender's
+	// supervisor, who must not learn where another team's record is.
 	caseID := m.CaseID
 	if r := a.records[m.RecordID]; r != nil {
-		caseID = r.caseID
+		if sc := a.scopes[r.caseID]; status != schema.StatusRejected || sc != nil && sc.allows(a.actor) {
+			caseID = r.caseID
+		}
 	}
 	a.mutBuf.add(m.ID, a.actor.DeviceID, a.actor.UserID, m.Entity, m.RecordID, caseID,
 		status, errText, lostText, a.t.nowText, fmtTime(m.DeviceTime))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 )
@@ -85,5 +86,71 @@ func TestPushReplayedMutationRevealsNothing(t *testing.T) {
 	res = f.push(t, ben, bm)
 	if res[0].Status != schema.StatusDuplicate || res[0].Receipt == nil || string(res[0].Current["address"]) != `"3 New Street"` {
 		t.Errorf("ben's own resend = %+v, want duplicate with receipt and current", res[0])
+	}
+}
+
+// A push that touches a record out of the sender's scope is refused with
+// one answer, whatever the record's entity or case and whatever case the
+// mutation names: nothing of the record is told, not its case id (issue
+// 11, defect 8). The set-aside queue of the sender's supervisor does not
+// learn the case either, unless the mutation named it.
+func TestPushRefusalsNameNothingOutOfScope(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	now := f.clock.Now().UnixMilli()
+	carl := f.actor(f.carl, "dev-carl")
+	if _, err := f.db.Login(ctx, f.carl, "dev-carl", DeviceInfo{}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// A visit in Ben's case; Carl (team B) tries it every way.
+	vid := schema.NewID()
+	if res := f.push(t, f.actor(f.ben, f.benDev), mutation("visit", vid, f.benCase, stamp(now+1000, f.benDev), visitFields("draft"))); res[0].Status != schema.StatusApplied {
+		t.Fatalf("ben's visit = %+v", res[0])
+	}
+	carlCase := schema.NewID()
+	if err := f.db.Seed(ctx, f.admin, []schema.Record{caseRecord(carlCase, "C000003", f.carl)}); err != nil {
+		t.Fatal(err)
+	}
+	var first *schema.Error
+	unnamed := map[string]bool{} // mutations that did not name Ben's case
+	for _, c := range []struct {
+		name string
+		m    schema.Mutation
+	}{
+		{"no case named", mutation("visit", vid, "", stamp(now+2000, "dev-carl"), raw("outcome_reason", "x"))},
+		{"his own case named", mutation("visit", vid, carlCase, stamp(now+2000, "dev-carl"), raw("outcome_reason", "x"))},
+		{"the right case named", mutation("visit", vid, f.benCase, stamp(now+2000, "dev-carl"), raw("outcome_reason", "x"))},
+		{"another entity", mutation("household_member", vid, carlCase, stamp(now+2000, "dev-carl"), raw("name", "x"))},
+	} {
+		if c.m.CaseID != f.benCase {
+			unnamed[c.m.ID] = true
+		}
+		res := f.push(t, carl, c.m)
+		e := res[0].Error
+		if res[0].Status != schema.StatusRejected || e == nil || e.Code != schema.ECodeOutOfScope {
+			t.Errorf("%s = %+v, want rejected out_of_scope", c.name, res[0])
+			continue
+		}
+		if strings.Contains(e.Message, f.benCase) || strings.Contains(e.Message, "visit") || res[0].Current != nil || res[0].Receipt != nil {
+			t.Errorf("%s: answer %+v (%s) tells of the record", c.name, res[0], e.Message)
+		}
+		if first == nil {
+			first = e
+		} else if *e != *first {
+			t.Errorf("%s: answer %v differs from %v", c.name, e, first)
+		}
+	}
+	q, err := f.db.ReviewQueue(ctx, Actor{UserID: "sam", Role: schema.RoleSupervisor, TeamID: f.teamB.ID}, ReviewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range q.SetAside {
+		if unnamed[it.MutationID] && it.CaseID == f.benCase {
+			t.Errorf("team B's set-aside queue names Ben's case: %+v", it)
+		}
+	}
+	if len(q.SetAside) == 0 {
+		t.Errorf("team B's set-aside queue is empty; want carl's refused changes")
 	}
 }
