@@ -160,6 +160,12 @@ func TestComplianceFirstHomeVisits(t *testing.T) {
 	}
 	checkIDs(t, "met late", f.MetLate, d.late)
 	checkIDs(t, "missed", f.Missed, d.missed, d.phoneOnly)
+	// The inspection's figure: visited at all, 3 of the same 5.
+	checkIDs(t, "visited at all", f.VisitedAtAll.Numerator, d.onTime, d.onDueDay, d.late)
+	checkIDs(t, "visited at all, of", f.VisitedAtAll.Denominator, d.onTime, d.onDueDay, d.late, d.missed, d.phoneOnly)
+	if pct(f.VisitedAtAll.Percent) != "60" {
+		t.Errorf("visited at all percent = %s, want 60", pct(f.VisitedAtAll.Percent))
+	}
 	checkIDs(t, "not yet due", f.NotYetDue, d.notYetDue)
 	checkIDs(t, "not yet due, visited", f.NotYetDueVisited)
 	checkIDs(t, "exempted", f.Exempted, d.exempted)
@@ -190,6 +196,7 @@ func TestComplianceFirstHomeVisits(t *testing.T) {
 	}
 	checkIDs(t, "ben numerator", ben.F.Numerator)
 	checkIDs(t, "ben denominator", ben.F.Denominator, d.late, d.missed)
+	checkIDs(t, "ben visited at all", ben.F.VisitedAtAll.Numerator, d.late)
 	checkIDs(t, "ben exempted", ben.F.Exempted, d.exempted)
 	if ben.F.Percent == nil || *ben.F.Percent != 0 {
 		t.Errorf("ben percent = %v, want 0", pct(ben.F.Percent))

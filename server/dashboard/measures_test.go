@@ -12,7 +12,7 @@ import (
 	"doorstep/server/serverdb"
 )
 
-// The panels of measures 5 to 8 and of the exemptions show the JSON API's
+// The panels of measure 1 (both its figures), measures 5 to 8 and of the exemptions show the JSON API's
 // figures, and their tables the API's rows, for a synthetic team (invented
 // people, with households, referrals, flags and exemptions) seen by its
 // supervisor.
@@ -42,13 +42,17 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 	e.getJSON(t, "/v1/compliance/workload?as_of=2026-11-23", tok, &wl)
 	var ex compliance.ExemptionsReport
 	e.getJSON(t, "/v1/compliance/exemptions?"+q, tok, &ex)
-	h, i, r, x := hh.Totals, iv.Totals, rv.Totals, ex.Totals
+	var fv compliance.FirstVisitReport
+	e.getJSON(t, "/v1/compliance/first-home-visits?"+q, tok, &fv)
+	h, i, r, x, fh := hh.Totals, iv.Totals, rv.Totals, ex.Totals, fv.Totals
 	for _, c := range []struct {
 		slug  string
 		want  []string
 		rows  int
 		check int // a figure that must not be 0, so the comparison means something
 	}{
+		{"first-home-visits", []string{share(fh.Numerator.N, fh.Denominator.N, fh.Percent) + " on time",
+			share(fh.VisitedAtAll.Numerator.N, fh.VisitedAtAll.Denominator.N, fh.VisitedAtAll.Percent) + " visited at all"}, len(fv.Cases), fh.Denominator.N},
 		{"households", []string{share(h.Confirmed.Numerator.N, h.Confirmed.Denominator.N, h.Confirmed.Percent),
 			share(h.ChildrenSeen.Numerator.N, h.ChildrenSeen.Denominator.N, h.ChildrenSeen.Percent),
 			share(h.PartnerSeenAlone.Numerator.N, h.PartnerSeenAlone.Denominator.N, h.PartnerSeenAlone.Percent)}, len(hh.Cases), h.Cases.N},
