@@ -378,6 +378,26 @@ func TestComplianceContacts(t *testing.T) {
 	if f.FaceToFaceShare.Numerator.N != 6 || f.FaceToFaceShare.Denominator.N != 9 || pct(f.FaceToFaceShare.Percent) != "66.7" {
 		t.Errorf("face-to-face share = %d/%d %s, want 6/9 66.7", f.FaceToFaceShare.Numerator.N, f.FaceToFaceShare.Denominator.N, pct(f.FaceToFaceShare.Percent))
 	}
+	// The domestic-abuse view: the contacts of cases with a DA flag live on
+	// the day (not the non-DA case's café and phone contacts; the library
+	// contact of 10-25 is, its flag live from 10-20): 3 home and 5 face to
+	// face of 7 completed, and the attempt.
+	da := f.DomesticAbuse
+	checkVisits(t, "DA contacts", da.Contacts, []string{vOnTime, vOnDueDay, vLate, vMissed, vPhoneOnly, cs.library, cs.doorstep, cs.video},
+		d.onTime, d.onDueDay, d.late, d.missed, d.phoneOnly, d.notYetDue, d.exempted, d.beforePeriod)
+	checkVisits(t, "DA attempts", da.Attempts, []string{vMissed}, d.missed)
+	checkVisits(t, "DA home share numerator", da.HomeShare.Numerator, []string{vOnTime, vOnDueDay, vLate}, d.onTime, d.onDueDay, d.late)
+	if da.Completed.N != 7 || da.HomeShare.Denominator.N != 7 || pct(da.HomeShare.Percent) != "42.9" ||
+		da.FaceToFaceShare.Numerator.N != 5 || pct(da.FaceToFaceShare.Percent) != "71.4" {
+		t.Errorf("DA view: %d completed, home %d/%d %s, face to face %d/%d %s; want 7, 3/7 42.9, 5/7 71.4", da.Completed.N,
+			da.HomeShare.Numerator.N, da.HomeShare.Denominator.N, pct(da.HomeShare.Percent),
+			da.FaceToFaceShare.Numerator.N, da.FaceToFaceShare.Denominator.N, pct(da.FaceToFaceShare.Percent))
+	}
+	for _, v := range rep.Visits {
+		if want := v.CaseID != d.nonDA; v.DomesticAbuse != want {
+			t.Errorf("visit %s of %s: domestic_abuse %v, want %v", v.VisitID, v.CaseID, v.DomesticAbuse, want)
+		}
+	}
 	wantReasons := []compliance.ElsewhereReason{
 		{VisitID: cs.cafeLastDay, CaseID: d.nonDA, PlaceType: "cafe", Reason: cs.cafeReason},
 		{VisitID: cs.library, CaseID: d.notYetDue, PlaceType: "library", Reason: "library near the hostel"},

@@ -12,7 +12,7 @@ import (
 	"doorstep/server/serverdb"
 )
 
-// The panels of measure 1 (both its figures), measures 5 to 8 and of the exemptions show the JSON API's
+// The panels of measure 1 (both its figures), measure 3's domestic-abuse view, measures 5 to 8 and of the exemptions show the JSON API's
 // figures, and their tables the API's rows, for a synthetic team (invented
 // people, with households, referrals, flags and exemptions) seen by its
 // supervisor.
@@ -44,7 +44,9 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 	e.getJSON(t, "/v1/compliance/exemptions?"+q, tok, &ex)
 	var fv compliance.FirstVisitReport
 	e.getJSON(t, "/v1/compliance/first-home-visits?"+q, tok, &fv)
-	h, i, r, x, fh := hh.Totals, iv.Totals, rv.Totals, ex.Totals, fv.Totals
+	var ct compliance.ContactsReport
+	e.getJSON(t, "/v1/compliance/contacts?"+q, tok, &ct)
+	h, i, r, x, fh, cd := hh.Totals, iv.Totals, rv.Totals, ex.Totals, fv.Totals, ct.Totals.DomesticAbuse
 	for _, c := range []struct {
 		slug  string
 		want  []string
@@ -53,6 +55,8 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 	}{
 		{"first-home-visits", []string{share(fh.Numerator.N, fh.Denominator.N, fh.Percent) + " on time",
 			share(fh.VisitedAtAll.Numerator.N, fh.VisitedAtAll.Denominator.N, fh.VisitedAtAll.Percent) + " visited at all"}, len(fv.Cases), fh.Denominator.N},
+		{"contacts", []string{share(cd.HomeShare.Numerator.N, cd.HomeShare.Denominator.N, cd.HomeShare.Percent) + " in the home, domestic-abuse cases"},
+			len(ct.Visits), cd.Contacts.N},
 		{"households", []string{share(h.Confirmed.Numerator.N, h.Confirmed.Denominator.N, h.Confirmed.Percent),
 			share(h.ChildrenSeen.Numerator.N, h.ChildrenSeen.Denominator.N, h.ChildrenSeen.Percent),
 			share(h.PartnerSeenAlone.Numerator.N, h.PartnerSeenAlone.Denominator.N, h.PartnerSeenAlone.Percent)}, len(hh.Cases), h.Cases.N},
