@@ -1021,6 +1021,27 @@ func TestComplianceEnquiries(t *testing.T) {
 	if len(cs.NotRequestedReasons) != 1 || cs.NotRequestedReasons[0].CaseID != e.ashaCase || cs.NotRequestedReasons[0].Reason != reason {
 		t.Errorf("cs reasons %+v", cs.NotRequestedReasons)
 	}
+	// The inspection's view, within the default 15 days: police 1 of 7
+	// (onDueDay's answer came on day 20); children's services 2 of 5, the
+	// case whose child only visits added to the denominator.
+	if rep.WithinDays != 15 || rep.RuleVersion == "" {
+		t.Errorf("within_days %d, rule_version %q; want 15 and the rules' version", rep.WithinDays, rep.RuleVersion)
+	}
+	ip, ic := f.Inspection.Police, f.Inspection.ChildrensServices
+	checkIDs(t, "inspection police", ip.Numerator, d.onTime)
+	checkIDs(t, "inspection police, of", ip.Denominator, d.onTime, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly)
+	checkIDs(t, "inspection police, answered late", ip.AnsweredLate, d.onDueDay)
+	checkIDs(t, "inspection cs", ic.Numerator, d.onTime, d.nonDA)
+	checkIDs(t, "inspection cs, of", ic.Denominator, d.onTime, d.nonDA, e.ashaCase, d.missed, d.exempted)
+	checkIDs(t, "inspection cs, answered late", ic.AnsweredLate)
+	if pct(ip.Percent) != "14.3" || pct(ic.Percent) != "40" {
+		t.Errorf("inspection: police %s, children's services %s; want 14.3, 40", pct(ip.Percent), pct(ic.Percent))
+	}
+	for _, c := range rep.Cases {
+		if c.ChildVisitsHousehold != (c.CaseID == d.exempted) || c.Police.AnsweredInTime != (c.CaseID == d.onTime || c.CaseID == d.nonDA) {
+			t.Errorf("case %s: child visits %v, police answered in time %v", c.CaseID, c.ChildVisitsHousehold, c.Police.AnsweredInTime)
+		}
+	}
 	// Per officer: asha (Asha ...) then ben.
 	if len(rep.Officers) != 2 || rep.Officers[0].ID != e.users["asha"].ID ||
 		rep.Officers[0].F.Police.Needed.N != 4 || pct(rep.Officers[0].F.Police.Percent) != "50" ||
