@@ -108,15 +108,24 @@ var rules = []rule{
 		applies:    func(p string) bool { return under(p, module+"/internal") },
 		transitive: true,
 		forbidden:  func(_, dep string) bool { return under(dep, module+"/server") || under(dep, module+"/syncer") },
-		why:        "internal holds the plumbing both sides share (doorstep/internal/sqlitedb: SQLite opening, migrations); importing either side would tie the other to it",
+		why:        "internal holds the plumbing both sides share (doorstep/internal/sqlitedb: SQLite opening, migrations; doorstep/internal/webui: the browser apps' scaffolding); importing either side would tie the other to it",
 	},
 	{
 		name: "fiber only in the HTTP packages",
 		applies: func(p string) bool {
-			return p != module+"/server" && p != module+"/server/dashboard" && p != module+"/syncer/localapi" && p != module+"/syncer/officerapp" && p != module+"/cmd/doorstep"
+			return p != module+"/server" && p != module+"/server/dashboard" && p != module+"/syncer/localapi" && p != module+"/syncer/officerapp" &&
+				p != module+"/internal/webui" && p != module+"/cmd/doorstep"
 		},
 		forbidden: func(_, dep string) bool { return under(dep, "github.com/gofiber") },
-		why:       "fiber belongs to the HTTP layers (doorstep/server, its HTML dashboard doorstep/server/dashboard, doorstep/syncer/localapi, doorstep/syncer/officerapp) and the binary that wires them; the domain and the stores stay testable without it",
+		why:       "fiber belongs to the HTTP layers (doorstep/server, its HTML dashboard doorstep/server/dashboard, doorstep/syncer/localapi, doorstep/syncer/officerapp), the browser-app scaffolding the two web apps share (doorstep/internal/webui) and the binary that wires them; the domain and the stores stay testable without it",
+	},
+	{
+		name: "html/template only in the two apps and internal/webui",
+		applies: func(p string) bool {
+			return p != module+"/server/dashboard" && p != module+"/syncer/officerapp" && p != module+"/internal/webui"
+		},
+		forbidden: func(_, dep string) bool { return dep == "html/template" },
+		why:       "HTML pages belong to the two browser apps (doorstep/server/dashboard, doorstep/syncer/officerapp) and the scaffolding they share (doorstep/internal/webui); the JSON APIs, the stores and the domain answer in JSON and stay free of presentation",
 	},
 	{
 		name: "SQL drivers only in the stores",
@@ -198,6 +207,13 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"doorstep/internal/sqlitedb", "doorstep/syncer", "internal imports neither server nor syncer"},
 		{"doorstep/internal/sqlitedb", "doorstep/schema", ""},
 		{"doorstep/internal/sqlitedb", "modernc.org/sqlite", "SQL drivers only in the stores"},
+		{"doorstep/internal/webui", "github.com/gofiber/fiber/v2", ""},
+		{"doorstep/internal/webui", "doorstep/server/dashboard", "internal imports neither server nor syncer"},
+		{"doorstep/internal/webui", "html/template", ""},
+		{"doorstep/server/dashboard", "html/template", ""},
+		{"doorstep/syncer/officerapp", "html/template", ""},
+		{"doorstep/server", "html/template", "html/template only in the two apps and internal/webui"},
+		{"doorstep/syncer/localapi", "html/template", "html/template only in the two apps and internal/webui"},
 	}
 	for _, tt := range tests {
 		var fired []string
