@@ -137,6 +137,14 @@ var rules = []rule{
 		},
 		why: "only the stores (doorstep/server/serverdb, doorstep/syncer/devicedb) talk to a database; everything else goes through them (doorstep/internal/sqlitedb uses database/sql and is handed the driver's name; its tests, not checked here, load the driver)",
 	},
+	{
+		// go list's Imports leaves out the imports of _test.go files, so
+		// this rule over every package's Imports lets tests alone use it.
+		name:      "nothing but tests imports internal/testkit",
+		applies:   func(p string) bool { return !under(p, module+"/internal/testkit") },
+		forbidden: func(_, dep string) bool { return under(dep, module+"/internal/testkit") },
+		why:       "testkit is test scaffolding (a clock that stands still, polling with deadlines, headless Chromium); a binary that links it ships test machinery and a chromedp dependency",
+	},
 }
 
 func TestDependencyDirection(t *testing.T) {
@@ -214,6 +222,9 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"doorstep/syncer/officerapp", "html/template", ""},
 		{"doorstep/server", "html/template", "html/template only in the two apps and internal/webui"},
 		{"doorstep/syncer/localapi", "html/template", "html/template only in the two apps and internal/webui"},
+		{"doorstep/syncer", "doorstep/internal/testkit", "nothing but tests imports internal/testkit"},
+		{"doorstep/cmd/doorstep", "doorstep/internal/testkit", "nothing but tests imports internal/testkit"},
+		{"doorstep/internal/testkit", "github.com/chromedp/chromedp", ""},
 	}
 	for _, tt := range tests {
 		var fired []string

@@ -37,6 +37,7 @@ func csvRow(edits map[string]string) string {
 }
 
 func TestParseCasesCSVGood(t *testing.T) {
+	t.Parallel()
 	in := csvHeader + csvRow(nil) +
 		",,,,,,,,,,,,,,\n" + // blank rows are skipped
 		csvRow(map[string]string{"crn": "z100002", "address": "", "no_fixed_abode": "TRUE", "rosh": "Very High",
@@ -71,6 +72,7 @@ func TestParseCasesCSVGood(t *testing.T) {
 }
 
 func TestParseCasesCSVExampleFile(t *testing.T) {
+	t.Parallel()
 	f, err := os.Open("../docs/examples/cases.csv")
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +88,7 @@ func TestParseCasesCSVExampleFile(t *testing.T) {
 }
 
 func TestParseCasesCSVBadRows(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		edits map[string]string
@@ -142,6 +145,7 @@ func TestParseCasesCSVBadRows(t *testing.T) {
 }
 
 func TestParseCasesCSVAllProblemsAtOnce(t *testing.T) {
+	t.Parallel()
 	in := csvHeader +
 		csvRow(nil) + // line 2, good
 		csvRow(map[string]string{"crn": "Z100002", "rosh": "severe", "date_of_birth": "1990-13-01", "team": ""}) + // line 3: three problems
@@ -178,6 +182,7 @@ func TestParseCasesCSVAllProblemsAtOnce(t *testing.T) {
 }
 
 func TestParseCasesCSVHeader(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		header string
@@ -219,6 +224,7 @@ func TestParseCasesCSVHeader(t *testing.T) {
 }
 
 func TestParseCasesCSVMalformed(t *testing.T) {
+	t.Parallel()
 	in := csvHeader + csvRow(nil) + `Z100002,"unterminated,Quill` + "\n"
 	rows, err := schema.ParseCasesCSV(strings.NewReader(in))
 	var ie *schema.ImportError
@@ -231,6 +237,7 @@ func TestParseCasesCSVMalformed(t *testing.T) {
 }
 
 func TestImportErrorTruncates(t *testing.T) {
+	t.Parallel()
 	ie := &schema.ImportError{}
 	for i := 0; i < 150; i++ {
 		ie.Problems = append(ie.Problems, schema.ImportProblem{Line: i + 2, Field: "rosh", Message: "bad"})

@@ -51,6 +51,7 @@ func wantErr(t *testing.T, what string, err error, code, field string) {
 }
 
 func TestEntities(t *testing.T) {
+	t.Parallel()
 	var names []string
 	for _, s := range schema.Entities() {
 		names = append(names, s.Name)
@@ -72,6 +73,7 @@ func TestEntities(t *testing.T) {
 }
 
 func TestValidateFields(t *testing.T) {
+	t.Parallel()
 	long := func(n int, s string) string { return `"` + strings.Repeat(s, n) + `"` }
 	tests := []struct {
 		name, entity string
@@ -125,6 +127,7 @@ func TestValidateFields(t *testing.T) {
 }
 
 func TestCheckCreate(t *testing.T) {
+	t.Parallel()
 	full := F{"relation": `"partner"`, "residence": `"lives_here"`, "name": `"Sam"`}
 	tests := []struct {
 		name        string
@@ -149,6 +152,7 @@ func TestCheckCreate(t *testing.T) {
 }
 
 func TestCheckWriter(t *testing.T) {
+	t.Parallel()
 	const (
 		officer    = schema.RoleOfficer
 		supervisor = schema.RoleSupervisor
@@ -197,6 +201,7 @@ func TestCheckWriter(t *testing.T) {
 }
 
 func TestServerOnlyFields(t *testing.T) {
+	t.Parallel()
 	// Every field of a conflict is the server's; the tag makes it so.
 	s := spec(t, "conflict")
 	for _, name := range []string{"record_entity", "record_id", "field", "reason", "losing_value", "winning_value"} {
@@ -213,6 +218,7 @@ func TestServerOnlyFields(t *testing.T) {
 }
 
 func TestSigned(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		entity string
 		fields F
@@ -241,6 +247,7 @@ func TestSigned(t *testing.T) {
 }
 
 func TestEntityValidateCrossField(t *testing.T) {
+	t.Parallel()
 	hm := spec(t, "household_member")
 	wantErr(t, "member with neither name nor description", hm.Validate("id", "case", F{"relation": `"partner"`}.raw()), schema.ECodeRequired, "name")
 	wantErr(t, "member with a description", hm.Validate("id", "case", F{"description": `"a man"`}.raw()), "", "")
@@ -253,6 +260,7 @@ func TestEntityValidateCrossField(t *testing.T) {
 }
 
 func TestFieldsOfRoundTrip(t *testing.T) {
+	t.Parallel()
 	v := schema.Visit{ID: "v1", CaseID: "c1", Status: "signed", Type: "home_announced",
 		Children: []schema.VisitChild{{MemberID: "m1", Present: "yes", Seen: "yes"}}, Actions: []string{"police_informed"}}
 	f := schema.FieldsOf(v)
@@ -309,6 +317,7 @@ func FuzzValidateFields(f *testing.F) {
 }
 
 func TestOversightAspect(t *testing.T) {
+	t.Parallel()
 	o := spec(t, "oversight")
 	base := func(extra F) map[string]json.RawMessage {
 		f := F{"subject_entity": `"case"`, "subject_id": `"c"`}

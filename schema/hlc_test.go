@@ -11,6 +11,7 @@ import (
 )
 
 func TestHLCCompare(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		a, b schema.HLC
 		want int
@@ -38,6 +39,7 @@ type fakeWall struct{ t time.Time }
 func (f *fakeWall) now() time.Time { return f.t }
 
 func TestClockMonotonicWhenWallGoesBack(t *testing.T) {
+	t.Parallel()
 	w := &fakeWall{t: time.UnixMilli(1_763_892_000_000)}
 	c := schema.NewClock("dev-1", w.now)
 	if c.Node() != "dev-1" {
@@ -69,6 +71,7 @@ func TestClockMonotonicWhenWallGoesBack(t *testing.T) {
 }
 
 func TestClockLogicalOverflow(t *testing.T) {
+	t.Parallel()
 	w := &fakeWall{t: time.UnixMilli(1_000)}
 	c := schema.NewClock("n", w.now)
 	prev := c.Now()
@@ -92,6 +95,7 @@ func TestClockLogicalOverflow(t *testing.T) {
 }
 
 func TestClockObserve(t *testing.T) {
+	t.Parallel()
 	w := &fakeWall{t: time.UnixMilli(1_763_892_000_000)}
 	c := schema.NewClock("server", w.now)
 	local := c.Now()
@@ -134,6 +138,7 @@ func TestClockObserve(t *testing.T) {
 }
 
 func TestHLCTextSortsLikeCompare(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	nodes := []string{"a", "b", "server", "019a4f2d-dev", "019a4f2d-dew", "z-z"}
 	gen := func() schema.HLC {
@@ -155,6 +160,7 @@ func TestHLCTextSortsLikeCompare(t *testing.T) {
 }
 
 func TestHLCTextForm(t *testing.T) {
+	t.Parallel()
 	h := schema.HLC{Wall: 1_763_892_000_000, Logical: 0x1a, Node: "019a4f2d-dev"}
 	const want = "0001763892000000-001a-019a4f2d-dev"
 	if h.String() != want {
@@ -185,6 +191,7 @@ func TestHLCTextForm(t *testing.T) {
 }
 
 func TestParseHLCErrors(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{
 		"x",
 		"0001763892000000",

@@ -18,6 +18,7 @@ func signable() schema.Visit {
 }
 
 func TestValidateForSigning(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		edit        func(v *schema.Visit)
@@ -65,6 +66,7 @@ func TestValidateForSigning(t *testing.T) {
 }
 
 func TestAmendmentValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		changes     F
@@ -96,6 +98,7 @@ func TestAmendmentValidate(t *testing.T) {
 }
 
 func TestIsHomeVisit(t *testing.T) {
+	t.Parallel()
 	for typ, want := range map[string]bool{
 		"home_announced": true, "home_unannounced": true, "initial_home": true,
 		"doorstep": false, "office": false, "phone": false, "video": false, "other_place": false, "": false,

@@ -178,11 +178,27 @@ const (
 	argonKeyLen  = 32
 )
 
+// argonCost is the cost of the verifiers made from now on: argonTime and
+// argonMemory, unless a test lowered it (SetPasswordCost). A verifier
+// carries its own parameters, so checking one is the same at any cost.
+var argonCost = struct{ time, memory uint32 }{argonTime, argonMemory}
+
+// SetPasswordCost changes the argon2id cost of the password and PIN
+// verifiers made from now on: passes, and memory in KiB. Only tests should
+// lower it, from TestMain, before any agent runs.
+func SetPasswordCost(passes, memoryKiB uint32) {
+	argonCost.time, argonCost.memory = passes, memoryKiB
+}
+
 func hashPassword(password string) string {
+	return hashPasswordAt(password, argonCost.time, argonCost.memory)
+}
+
+func hashPasswordAt(password string, passes, memory uint32) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	key := argon2.IDKey([]byte(password), salt, passes, memory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, memory, passes, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 

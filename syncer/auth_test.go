@@ -13,6 +13,7 @@ import (
 )
 
 func TestExpiredTokenIsRefreshedOnceAndRetried(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -48,6 +49,7 @@ func TestExpiredTokenIsRefreshedOnceAndRetried(t *testing.T) {
 }
 
 func TestReusedRefreshSignsOutAndKeepsData(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -83,6 +85,7 @@ func TestReusedRefreshSignsOutAndKeepsData(t *testing.T) {
 }
 
 func TestRevokedDeviceIsWiped(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -119,6 +122,7 @@ func TestRevokedDeviceIsWiped(t *testing.T) {
 }
 
 func TestOfflineUnlock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestClockSurvivesRestartAndClockSetBack(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	wall := atomic.Int64{}

@@ -10,6 +10,7 @@ import (
 // The tablet tells the server what waits in its outbox on every push and
 // pull (Doorstep-Outbox-Pending), for the supervisors' freshness view.
 func TestSyncReportsOutboxPending(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)

@@ -12,6 +12,7 @@ import (
 // case's DA risk analysis (aspect da_risk_assessment, decision
 // insufficient). Both are kept and decode as schema.Oversight.
 func TestPullOversightWithAspect(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)

@@ -32,6 +32,7 @@ var pageSamples = []string{
 // TestDecodePageAgreesWithEncodingJSON: the fast decoder and encoding/json
 // give the same page, or both an error.
 func TestDecodePageAgreesWithEncodingJSON(t *testing.T) {
+	t.Parallel()
 	for _, s := range pageSamples {
 		checkPageDecode(t, []byte(s))
 	}

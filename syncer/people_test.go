@@ -27,6 +27,7 @@ func wantPerson(t *testing.T, a *Agent, id string, want schema.Person, known boo
 }
 
 func TestPullStoresAndReplacesPeople(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -84,6 +85,7 @@ func TestPullStoresAndReplacesPeople(t *testing.T) {
 }
 
 func TestPullFromServerWithoutPeople(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -103,6 +105,7 @@ func TestPullFromServerWithoutPeople(t *testing.T) {
 }
 
 func TestWipeForgetsPeople(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)

@@ -13,6 +13,7 @@ import (
 const testPIN = "402781"
 
 func TestPINUnlocksAndIsCounted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -81,6 +82,7 @@ func TestPINUnlocksAndIsCounted(t *testing.T) {
 }
 
 func TestPasswordUnlockResetsWrongPINs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a := newAgent(t, newPeer(t), nil)
 	if err := a.SetPIN(ctx, "correct horse battery", testPIN); err != nil {
@@ -96,6 +98,7 @@ func TestPasswordUnlockResetsWrongPINs(t *testing.T) {
 }
 
 func TestPINClearedOnLogoutAndClearPIN(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -127,6 +130,7 @@ func TestPINClearedOnLogoutAndClearPIN(t *testing.T) {
 }
 
 func TestWeakPINsAreRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a := newAgent(t, newPeer(t), nil)
 	for _, pin := range []string{"", "12345", "1234a6", "12 3456", "000000", "999999999", "123456", "654321",
@@ -151,6 +155,7 @@ func TestWeakPINsAreRefused(t *testing.T) {
 }
 
 func TestPINIsNotStoredInClear(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a := newAgent(t, newPeer(t), nil)
 	const pin = "73915286"
@@ -179,6 +184,7 @@ func TestPINIsNotStoredInClear(t *testing.T) {
 }
 
 func TestWipeForgetsThePIN(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)

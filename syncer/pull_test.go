@@ -13,6 +13,7 @@ import (
 )
 
 func TestPullKeepsFieldsWithPendingChanges(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -61,6 +62,7 @@ func TestPullKeepsFieldsWithPendingChanges(t *testing.T) {
 }
 
 func TestCrashBeforeCursorKeepsOldCursor(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	crash := errors.New("power cut")
@@ -112,6 +114,7 @@ func TestCrashBeforeCursorKeepsOldCursor(t *testing.T) {
 }
 
 func TestRemovalDeletesCaseButKeepsOutbox(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -146,6 +149,7 @@ func TestRemovalDeletesCaseButKeepsOutbox(t *testing.T) {
 }
 
 func TestInvalidCursorResyncsFromStart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -183,6 +187,7 @@ func TestInvalidCursorResyncsFromStart(t *testing.T) {
 }
 
 func TestPullPagesUntilDone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, func(c *Config) { c.PullLimit = 10 })
@@ -215,6 +220,7 @@ func TestPullPagesUntilDone(t *testing.T) {
 }
 
 func TestUpdateRequiredStillPushes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)

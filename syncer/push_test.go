@@ -27,6 +27,7 @@ func writeVisits(t *testing.T, a *Agent, caseID string, n int) []string {
 }
 
 func TestRejectedMutationIsSetAsideAndNeverBlocks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -89,6 +90,7 @@ func TestRejectedMutationIsSetAsideAndNeverBlocks(t *testing.T) {
 }
 
 func TestBatchShrinksAfterFailureAndGrowsBack(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, func(c *Config) { c.BatchSize = 8 })
@@ -152,6 +154,7 @@ func (d *dropResponses) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestLostResponseIsResentAsDuplicate(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	rt := &dropResponses{next: http.DefaultTransport}
@@ -186,6 +189,7 @@ func TestLostResponseIsResentAsDuplicate(t *testing.T) {
 }
 
 func TestPoisonMutationRefusedWholeIsSetAside(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, func(c *Config) { c.BatchSize = 1 })
@@ -212,6 +216,7 @@ func TestPoisonMutationRefusedWholeIsSetAside(t *testing.T) {
 }
 
 func TestPushSendsHeadersGzipAndMeasuresSkew(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	p.now = func() time.Time { return time.Now().Add(90 * time.Second) } // the server's clock is 90 s ahead

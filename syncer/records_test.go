@@ -10,6 +10,7 @@ import (
 )
 
 func TestPutWritesRecordAndOutboxTogether(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -66,6 +67,7 @@ func TestPutWritesRecordAndOutboxTogether(t *testing.T) {
 }
 
 func TestPutManyIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -92,6 +94,7 @@ func TestPutManyIsAllOrNothing(t *testing.T) {
 }
 
 func TestPutRefusesWhatTheServerWouldRefuse(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -138,6 +141,7 @@ func TestPutRefusesWhatTheServerWouldRefuse(t *testing.T) {
 }
 
 func TestPutBeforeSignInIsRefused(t *testing.T) {
+	t.Parallel()
 	a, err := Open(context.Background(), Config{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,7 @@ func wantRules(t *testing.T, a *Agent, version, tag string) {
 // here is refused and the rules held stay, whole; and the rules held
 // survive a restart of the agent.
 func TestPullStoresTheServersRules(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	dir := t.TempDir()
@@ -122,6 +123,7 @@ func TestPullStoresTheServersRules(t *testing.T) {
 // TestPullFromServerWithoutRules: an older server sends no rules; the
 // tablet keeps none (the app uses its defaults) and still syncs.
 func TestPullFromServerWithoutRules(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)

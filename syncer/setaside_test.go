@@ -63,6 +63,7 @@ func setAsideIDs(t *testing.T, a *Agent) (rejected, pending []string) {
 }
 
 func TestDiscardDropsOnlyThatChangeAndRestoresTheServersValue(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -132,6 +133,7 @@ func TestDiscardDropsOnlyThatChangeAndRestoresTheServersValue(t *testing.T) {
 }
 
 func TestDiscardWithoutTheServersValue(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -172,6 +174,7 @@ func TestDiscardWithoutTheServersValue(t *testing.T) {
 }
 
 func TestRetryQueuesAgainAndARejectionComesBackSetAside(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -250,6 +253,7 @@ func TestRetryQueuesAgainAndARejectionComesBackSetAside(t *testing.T) {
 }
 
 func TestRetryOfANewRecordSendsItWhole(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -284,6 +288,7 @@ func TestRetryOfANewRecordSendsItWhole(t *testing.T) {
 }
 
 func TestSetAsideSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -329,6 +334,7 @@ func conflictRecord(caseID, entity, recordID, field, reason string, losing, winn
 }
 
 func TestKeepMineWritesTheLosingValueAgain(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)

@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 )
 
 func TestBackoffHasFullJitterAndCaps(t *testing.T) {
+	t.Parallel()
 	highest := func(n int64) int64 { return n - 1 }
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
 	for i, w := range want {
@@ -39,6 +41,7 @@ func TestBackoffHasFullJitterAndCaps(t *testing.T) {
 }
 
 func TestRunSyncsInBackgroundAndOnSyncNow(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := newPeer(t)
 	a := newAgent(t, p, func(c *Config) { c.Interval = time.Hour })
@@ -48,17 +51,10 @@ func TestRunSyncsInBackgroundAndOnSyncNow(t *testing.T) {
 	go func() { done <- a.Run(ctx) }()
 	writeVisits(t, a, caseID, 1)
 	a.SyncNow()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.WaitFor(t, 5*time.Second, "Run to push after SyncNow", func() bool {
 		st, _ := a.Status(context.Background())
-		if st.Pending == 0 && !st.LastSyncAt.IsZero() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Run did not push after SyncNow: %+v", st)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return st.Pending == 0 && !st.LastSyncAt.IsZero()
+	})
 	cancel()
 	select {
 	case err := <-done:

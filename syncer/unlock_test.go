@@ -10,30 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 )
 
 const rightPassword = "correct horse battery"
 
-// testClock is a device clock the test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// testDay is when the device clocks the tests move by hand start.
+var testDay = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 func TestUnlockWaitDoublesAndIsCapped(t *testing.T) {
+	t.Parallel()
 	for failures, want := range map[int]time.Duration{
 		0: 0, 4: 0, 5: 30 * time.Second, 6: time.Minute, 7: 2 * time.Minute, 8: 4 * time.Minute, 9: 8 * time.Minute,
 		10: MaxUnlockWait, 40: MaxUnlockWait,
@@ -55,9 +42,10 @@ func TestUnlockWaitDoublesAndIsCapped(t *testing.T) {
 // try during the wait is refused unchecked and not counted; the count and
 // the wait survive a restart of the agent.
 func TestWrongPasswordsAreCountedAndDelayed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
-	clk := &testClock{now: time.Now()}
+	clk := testkit.NewClock(testDay)
 	a := newAgent(t, p, func(c *Config) { c.Now = clk.Now })
 
 	wrong := func(a *Agent, n int) UnlockState {
@@ -96,11 +84,11 @@ func TestWrongPasswordsAreCountedAndDelayed(t *testing.T) {
 	if st.Failures != FreeUnlockFailures || st.WaitSeconds != 30 || !strings.Contains(err.Error(), "wait 30 seconds") {
 		t.Fatalf("during the wait: %+v %v", st, err)
 	}
-	clk.advance(29 * time.Second)
+	clk.Advance(29 * time.Second)
 	if _, st, err := a.Unlock(ctx, "asha.officer", "wrong password!"); schema.ErrorCode(err) != schema.ECodeRateLimited || st.WaitSeconds != 1 || st.Failures != FreeUnlockFailures {
 		t.Fatalf("1 s before the end of the wait: %+v %v", st, err)
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	if st := wrong(a, FreeUnlockFailures+1); st.WaitSeconds != 60 {
 		t.Fatalf("the wait did not double: %+v", st)
 	}
@@ -108,7 +96,7 @@ func TestWrongPasswordsAreCountedAndDelayed(t *testing.T) {
 	// A restart keeps the count and the wait.
 	dir := filepath.Dir(a.DB().Path())
 	a.Close()
-	clk.advance(20 * time.Second)
+	clk.Advance(20 * time.Second)
 	a2, err := Open(ctx, Config{DataDir: dir, ServerURL: p.URL(), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -121,11 +109,11 @@ func TestWrongPasswordsAreCountedAndDelayed(t *testing.T) {
 		t.Fatalf("the restart ended the wait: %v", err)
 	}
 	// A clock set back does not make the wait longer than one wait.
-	clk.advance(-time.Hour)
+	clk.Advance(-time.Hour)
 	if _, st, err := a2.Unlock(ctx, "asha.officer", rightPassword); schema.ErrorCode(err) != schema.ECodeRateLimited || st.WaitSeconds != 60 {
 		t.Fatalf("clock set back: %+v %v", st, err)
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	if u, st, err := a2.Unlock(ctx, "asha.officer", rightPassword); err != nil || u.ID != p.user.ID || st.Failures != 0 {
 		t.Fatalf("right password after the wait: %+v %v", st, err)
 	}
@@ -134,6 +122,7 @@ func TestWrongPasswordsAreCountedAndDelayed(t *testing.T) {
 // TestWrongPasswordsSideBySideAreEachCounted: guesses sent at once are
 // counted one by one.
 func TestWrongPasswordsSideBySideAreEachCounted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a := newAgent(t, newPeer(t), nil)
 	var wg sync.WaitGroup
@@ -148,14 +137,14 @@ func TestWrongPasswordsSideBySideAreEachCounted(t *testing.T) {
 
 // wrongUntilLockedOut types wrong passwords, waiting out each wait, until
 // the tablet is locked out, and returns the last answer.
-func wrongUntilLockedOut(t *testing.T, a *Agent, clk *testClock) UnlockState {
+func wrongUntilLockedOut(t *testing.T, a *Agent, clk *testkit.Clock) UnlockState {
 	t.Helper()
 	ctx := context.Background()
 	for i := 1; i <= MaxUnlockFailures; i++ {
 		_, st, err := a.Unlock(ctx, "asha.officer", "wrong password!")
 		if i < MaxUnlockFailures {
 			mustCode(t, err, schema.ECodeUnauthorized, "")
-			clk.advance(st.Wait)
+			clk.Advance(st.Wait)
 			continue
 		}
 		mustCode(t, err, schema.ECodeForbidden, "password")
@@ -172,9 +161,10 @@ func wrongUntilLockedOut(t *testing.T, a *Agent, clk *testClock) UnlockState {
 // unsent changes keeps its records and its outbox; after a restart it is
 // still locked out; an online sign-in ends it and the changes are sent.
 func TestTooManyWrongPasswordsKeepUnsentChanges(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
-	clk := &testClock{now: time.Now()}
+	clk := testkit.NewClock(testDay)
 	a := newAgent(t, p, func(c *Config) { c.Now = clk.Now })
 	caseID := schema.NewID()
 	seed(t, a, p, caseRecord(caseID))
@@ -247,9 +237,10 @@ func TestTooManyWrongPasswordsKeepUnsentChanges(t *testing.T) {
 // TestTooManyWrongPasswordsEraseWhenNothingIsUnsent: with an empty outbox
 // the lockout erases the caseload too; the server has all of it.
 func TestTooManyWrongPasswordsEraseWhenNothingIsUnsent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
-	clk := &testClock{now: time.Now()}
+	clk := testkit.NewClock(testDay)
 	a := newAgent(t, p, func(c *Config) { c.Now = clk.Now })
 	seed(t, a, p, caseRecord(schema.NewID()))
 	if st := wrongUntilLockedOut(t, a, clk); !st.Erased {
@@ -279,6 +270,7 @@ func TestTooManyWrongPasswordsEraseWhenNothingIsUnsent(t *testing.T) {
 
 // TestRightPINClearsWrongPasswords: the PIN proves who is there too.
 func TestRightPINClearsWrongPasswords(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a := newAgent(t, newPeer(t), nil)
 	if err := a.SetPIN(ctx, rightPassword, testPIN); err != nil {

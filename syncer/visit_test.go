@@ -23,6 +23,7 @@ func draftVisit(t *testing.T, a *Agent, caseID string, extra map[string]json.Raw
 }
 
 func TestSignedVisitIsRefusedLocally(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -83,6 +84,7 @@ func mustOutbox(t *testing.T, a *Agent) []OutboxEntry {
 }
 
 func TestSignChecksDomesticAbuseSections(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)
@@ -115,6 +117,7 @@ func TestSignChecksDomesticAbuseSections(t *testing.T) {
 }
 
 func TestAmendSignedVisit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPeer(t)
 	a := newAgent(t, p, nil)

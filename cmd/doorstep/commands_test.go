@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"doorstep/internal/testkit"
 )
 
 // doorstep runs the command line as main does and returns what it printed.
@@ -24,6 +26,7 @@ func doorstep(t *testing.T, args ...string) (string, error) {
 }
 
 func TestServerRefusesPostgresUntilItsStoreLands(t *testing.T) {
+	t.Parallel()
 	_, err := doorstep(t, "server", "--db", "postgres://localhost/doorstep", "--data", t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not supported") {
 		t.Fatalf("server --db postgres://…: err = %v, want a clear refusal", err)
@@ -50,6 +53,7 @@ func TestFlagEnvironmentTwins(t *testing.T) {
 // CSV is refused whole with every problem named by line and field, the
 // example file imports, and a case is reassigned.
 func TestAdminImportAndReassign(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	mustRun := func(args ...string) string {
 		t.Helper()
@@ -179,26 +183,24 @@ func (b *syncBuffer) String() string {
 // ports), checks both health endpoints and the banner, then stops it as
 // Ctrl-C would. A second start reuses the seeded folder.
 func TestDemoStartsAndStops(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	for run := 1; run <= 2; run++ {
 		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel) // a failed wait stops the demo too
 		out := &syncBuffer{}
 		done := make(chan error, 1)
 		go func() {
 			done <- runDemoForTest(ctx, out, data)
 		}()
-		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(out.String(), "Ctrl-C stops both") {
-			if time.Now().After(deadline) {
-				cancel()
-				t.Fatalf("run %d: no banner after 60 s:\n%s", run, out.String())
-			}
+		testkit.WaitFor(t, 60*time.Second, fmt.Sprintf("run %d: the demo's banner", run), func() bool {
 			select {
 			case err := <-done:
 				t.Fatalf("run %d: demo stopped early: %v\n%s", run, err, out.String())
-			case <-time.After(50 * time.Millisecond):
+			default:
 			}
-		}
+			return strings.Contains(out.String(), "Ctrl-C stops both")
+		})
 		banner := out.String()
 		for _, want := range []string{"officer", "supervisor", "pulled ", "synthetic data only"} {
 			if !strings.Contains(banner, want) {

@@ -20,6 +20,7 @@ import (
 // both conflicts resolved, by the officer, with the kept value, and the
 // other tablet has converged on the same records.
 func TestOfficerResolvesConflictsOnTheServer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newCluster(t, 2)
 	officer := c.officers[0]
@@ -46,7 +47,7 @@ func TestOfficerResolvesConflictsOnTheServer(t *testing.T) {
 	if _, err := t1.Put(ctx, "household_member", member.ID, caseID, map[string]json.RawMessage{"name": str("Kim Ashby")}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Millisecond)
+	c.clock.Advance(time.Second)
 	if _, err := t2.Put(ctx, "household_member", member.ID, caseID, map[string]json.RawMessage{"name": str("Kim Barnes")}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestOfficerResolvesConflictsOnTheServer(t *testing.T) {
 	// record_signed: t1 signs; t2, not yet synced, edits its unsigned copy.
 	if _, err := t1.Sign(ctx, draft.ID, map[string]json.RawMessage{
 		"type": str("home_unannounced"), "outcome": str("completed"), "location": str("home"),
-		"face_to_face": json.RawMessage("true"), "started_at": str(time.Now().UTC().Format(time.RFC3339)),
+		"face_to_face": json.RawMessage("true"), "started_at": str(c.clock.Now().UTC().Format(time.RFC3339)),
 		"person_seen": str("yes"), "partner_present": str("no"), "children_present": str("no_children"),
 		"observation_notes": str("as signed"),
 	}); err != nil {
@@ -80,11 +81,12 @@ func TestOfficerResolvesConflictsOnTheServer(t *testing.T) {
 		t.Fatalf("the lww_lost conflict: losing %s, winning %s (%v); want t1's \"Kim Ashby\" and t2's \"Kim Barnes\"", lc.LosingValue, lc.WinningValue, err)
 	}
 
-	// The officer resolves both, each on the tablet that lost.
+	// The officer resolves both, each on the tablet that lost, a minute on.
+	c.clock.Advance(time.Minute)
 	if _, err := t1.KeepMine(ctx, lost.ID); err != nil {
 		t.Fatalf("keep my value: %v", err)
 	}
-	resolvedAt := schema.TimestampOf(time.Now())
+	resolvedAt := schema.TimestampOf(c.clock.Now())
 	if _, err := t2.Put(ctx, "conflict", signed.ID, "", map[string]json.RawMessage{
 		"status":      str("resolved"),
 		"resolution":  str("kept the server's value"),

@@ -104,14 +104,16 @@ func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
 // each: every local write is on the server exactly once, nothing is lost or
 // duplicated, and tablets and server agree field by field.
 func TestSyncUnderFaults(t *testing.T) {
+	t.Parallel()
 	rounds := *faultRounds
 	if testing.Short() {
 		rounds = 40
 	}
 	ctx := context.Background()
-	// Access tokens that live two seconds (JWT times are whole seconds): the tablets
-	// refresh again and again under faults, answers to refreshes get lost too,
-	// and the tablets must still be signed in at the end.
+	// Access tokens that live two seconds (JWT times are whole seconds) and
+	// a quarter of a second on the cluster's clock per round: the tablets
+	// refresh again and again under faults, answers to refreshes get lost
+	// too, and the tablets must still be signed in at the end.
 	c := newClusterWith(t, 2, 2*time.Second)
 	officer := c.officers[0]
 	crashRNG := rand.New(rand.NewPCG(99, 1))
@@ -136,9 +138,10 @@ func TestSyncUnderFaults(t *testing.T) {
 		n.on.Store(true)
 	}
 	crashing.Store(true)
-	e := &editor{rng: rand.New(rand.NewPCG(5, 5)), caseIDs: c.cases[officer.ID]}
+	e := &editor{clock: c.clock, rng: rand.New(rand.NewPCG(5, 5)), caseIDs: c.cases[officer.ID]}
 	failures := 0
 	for round := 0; round < rounds; round++ {
+		c.clock.Advance(250 * time.Millisecond)
 		a := tablets[e.rng.IntN(2)]
 		for i := 0; i < 1+e.rng.IntN(3); i++ {
 			e.write(t, a)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/server"
@@ -20,10 +21,13 @@ import (
 
 // cluster is one real server on 127.0.0.1 with a small synthetic team; the
 // tests add real tablet agents to it. Only the network between them is ever
-// faked (see faults_test.go).
+// faked (see faults_test.go). The server and the tablets read one settable
+// clock, which starts at testEpoch and moves only when a test moves it: a
+// test orders two edits' HLC stamps by advancing it, not by sleeping.
 type cluster struct {
 	t        *testing.T
 	dir      string
+	clock    *testkit.Clock
 	srv      *server.Server
 	users    map[string]schema.User // by username
 	cases    map[string][]string    // officer id -> case ids
@@ -31,6 +35,10 @@ type cluster struct {
 }
 
 const testPassword = "test-password-not-secret"
+
+// testEpoch is the cluster's "now", a fixed date so that no test depends on
+// the real one.
+var testEpoch = synth.DefaultNow
 
 func quietLogger() *slog.Logger {
 	if os.Getenv("DOORSTEP_TEST_LOG") != "" {
@@ -48,13 +56,14 @@ func newClusterWith(t *testing.T, casesPerOfficer int, accessTTL time.Duration) 
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	srv, err := openServer(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quietLogger(), AccessTTL: accessTTL})
+	clock := testkit.NewClock(testEpoch)
+	srv, err := openServer(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quietLogger(), AccessTTL: accessTTL, Now: clock.Now})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	c := &cluster{t: t, dir: dir, srv: srv, users: map[string]schema.User{}, cases: map[string][]string{}}
-	ds := synth.Generate(synth.Options{Seed: 3, Teams: 1, OfficersPerTeam: 2, CasesPerOfficer: casesPerOfficer, Now: time.Now(), HistoryDays: 60})
+	c := &cluster{t: t, dir: dir, clock: clock, srv: srv, users: map[string]schema.User{}, cases: map[string][]string{}}
+	ds := synth.Generate(synth.Options{Seed: 3, Teams: 1, OfficersPerTeam: 2, CasesPerOfficer: casesPerOfficer, Now: testEpoch, HistoryDays: 60})
 	for _, tm := range ds.Teams {
 		if err := srv.DB().CreateTeam(ctx, cliActor, tm); err != nil {
 			t.Fatalf("create team: %v", err)
@@ -98,7 +107,7 @@ func (c *cluster) tablet(name, username string, rt http.RoundTripper, hook func(
 	}
 	a, err := syncer.Open(ctx, syncer.Config{
 		DataDir: filepath.Join(c.dir, name), ServerURL: c.srv.URL(),
-		HTTPClient: &http.Client{Transport: rt}, Logger: quietLogger(),
+		HTTPClient: &http.Client{Transport: rt}, Logger: quietLogger(), Now: c.clock.Now,
 		Timeout: 5 * time.Second, AppVersion: "test", AfterApplyPage: hook,
 	})
 	if err != nil {

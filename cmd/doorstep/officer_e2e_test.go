@@ -18,7 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"doorstep/internal/browsertest"
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/server"
 )
@@ -35,13 +35,14 @@ import (
 // visit as signed. Screenshots at both tablet sizes go to
 // artifacts/officer-e2e/ (or $DOORSTEP_ARTIFACTS/officer-e2e/).
 func TestOfficerEndToEnd(t *testing.T) {
-	browsertest.Require(t) // skip (or fail under CI) before starting anything
+	t.Parallel()
+	testkit.RequireBrowser(t) // skip (or fail under CI) before starting anything
 	began := time.Now()
 	srv := newE2EServer(t)
 	w := seedE2E(t, srv.srv)
 	srv.start()
 	tablet := startDevice(t, srv.url())
-	br := browsertest.Start(t, tablet, "officer-e2e", 60*time.Second)
+	br := testkit.StartBrowser(t, tablet, "officer-e2e", 60*time.Second)
 	ctx, do, text, shoot := br.Ctx, br.Do, br.Text, br.Shoot
 	base := br.Base
 	value := func(sel string) string {
@@ -66,35 +67,32 @@ func TestOfficerEndToEnd(t *testing.T) {
 	follow := func(what, sel, waitFor string) {
 		t.Helper()
 		do(what, chromedp.Evaluate[chromedp.Void](`window.e2eOld = true`), chromedp.Click(chromedp.CSS(sel)))
-		for deadline := time.Now().Add(20 * time.Second); ; {
+		testkit.WaitFor(t, 20*time.Second, what+": a new page", func() bool {
 			fresh, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.e2eOld !== true && document.readyState === "complete"`))
-			if err == nil && fresh {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no new page after 20 s (last error: %v)", what, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return err == nil && fresh
+		})
 		do(what, chromedp.WaitVisible(chromedp.CSS(waitFor)))
 	}
 	// badgeUntil reloads the page until the badge holds every want.
 	badgeUntil := func(within time.Duration, wants ...string) string {
 		t.Helper()
-		for deadline := time.Now().Add(within); ; {
-			b := text("#sync-badge")
-			ok := true
+		var b string
+		holds := func() bool {
+			b = text("#sync-badge")
 			for _, w := range wants {
-				ok = ok && strings.Contains(b, w)
+				if !strings.Contains(b, w) {
+					return false
+				}
 			}
-			if ok {
-				return b
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the badge says %q, want %q", b, wants)
-			}
-			do("reload", chromedp.Sleep(250*time.Millisecond), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sync-badge")))
+			return true
 		}
+		if !holds() {
+			testkit.WaitFor(t, within, fmt.Sprintf("the badge to say %q", wants), func() bool {
+				do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sync-badge")))
+				return holds()
+			})
+		}
+		return b
 	}
 
 	// 1. Signal: the officer signs in online; the caseload comes down.
@@ -165,19 +163,14 @@ func TestOfficerEndToEnd(t *testing.T) {
 	// The autosave is debounced; wait until the tablet's store (through
 	// its local API) holds every answer, so the reload below tests the
 	// draft and not the timing.
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		d := tabletVisit(t, tablet, visitID)
-		if d.Type == "home_unannounced" && d.Outcome == "completed" && d.PartnerPresent == "yes" && d.ChildrenPresent == "yes" &&
-			len(d.Children) == 2 && d.Children[1].Seen == "no" {
-			if d.Status != "draft" || d.SignedAt != "" {
-				t.Fatalf("the autosaved visit: status %q, signed_at %q, want an unsigned draft", d.Status, d.SignedAt)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the draft on the tablet lacks answers after 10 s: %+v (autosave says %q)", d, text("#autosave-status"))
-		}
-		time.Sleep(150 * time.Millisecond)
+	var d schema.Visit
+	testkit.WaitFor(t, 10*time.Second, "the draft on the tablet to hold every answer", func() bool {
+		d = tabletVisit(t, tablet, visitID)
+		return d.Type == "home_unannounced" && d.Outcome == "completed" && d.PartnerPresent == "yes" && d.ChildrenPresent == "yes" &&
+			len(d.Children) == 2 && d.Children[1].Seen == "no"
+	})
+	if d.Status != "draft" || d.SignedAt != "" {
+		t.Fatalf("the autosaved visit: status %q, signed_at %q, want an unsigned draft", d.Status, d.SignedAt)
 	}
 	if s := text("#autosave-status"); !strings.Contains(s, "Draft saved") || strings.Contains(s, "need") {
 		t.Fatalf("the autosave status: %q, want all saved", s)
@@ -243,17 +236,11 @@ func TestOfficerEndToEnd(t *testing.T) {
 	srv.start()
 	// Sync now waits 3 s at most and a sync may already be running (the
 	// agent's own retry): press it again until the badge says synced.
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	testkit.WaitFor(t, 20*time.Second, "the badge to say Online and 0 changes waiting after Sync now", func() bool {
 		follow("sync now", "#sync-now", ".flash")
 		b := text("#sync-badge")
-		if strings.Contains(b, "Online") && strings.Contains(b, "0 changes waiting") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the badge after the server came back: %q (flash %q)", b, text(".flash"))
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return strings.Contains(b, "Online") && strings.Contains(b, "0 changes waiting")
+	})
 	if b := text("#sync-badge"); !strings.Contains(b, "0 set aside") || !strings.Contains(b, "0 conflicts") {
 		t.Fatalf("the badge after the sync: %q, want nothing set aside and no conflict", b)
 	}
@@ -510,20 +497,18 @@ func startDevice(t *testing.T, serverURL string) string {
 		}
 	})
 	base := "http://" + addr
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
+	testkit.WaitFor(t, 15*time.Second, "doorstep device's local app to answer on "+base, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("doorstep device stopped: %v\n%s", err, logs)
-		case <-time.After(50 * time.Millisecond):
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("doorstep device's local app did not answer on %s within 15 s\n%s", base, logs)
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
 		}
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return base
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/server/serverdb"
 )
@@ -22,6 +23,7 @@ import (
 // team's people, and the case page says who decided by name and role, not
 // by id. Another team's officer never reaches the tablet.
 func TestTabletNamesTheSupervisor(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newE2EServer(t)
 	w := seedE2E(t, srv.srv)
@@ -83,13 +85,10 @@ func TestTabletNamesTheSupervisor(t *testing.T) {
 	// The sign-in syncs in the background: wait for the decision to show.
 	want := "by Omar Vell (supervisor)"
 	var page string
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	testkit.WaitFor(t, 20*time.Second, "the case page to say "+want, func() bool {
 		page = get("/app/cases/" + w.caseID)
-		if strings.Contains(page, want) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return strings.Contains(page, want)
+	})
 	if !strings.Contains(page, want) || !strings.Contains(page, "Approved") {
 		t.Fatalf("the case page does not name the supervisor who approved (%q):\n%s", want, page)
 	}

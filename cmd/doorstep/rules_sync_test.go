@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/schema/synth"
@@ -27,6 +28,7 @@ import (
 // that the server's compliance measures (overdue and workload) compute,
 // and no other, both under the server's rule_version.
 func TestTabletAndServerComputeTheSameDueDates(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newE2EServer(t)
 	w := seedE2E(t, srv.srv)
@@ -78,12 +80,9 @@ func TestTabletAndServerComputeTheSameDueDates(t *testing.T) {
 			t.Errorf("doorstep server: %v", err)
 		}
 	})
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.String(), "server listening"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the server did not start:\n%s", logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 20*time.Second, `"doorstep server" to log "server listening"`, func() bool {
+		return strings.Contains(logs.String(), "server listening")
+	})
 
 	// The tablet, with no rules file: it signs in and syncs once.
 	tablet := startDevice(t, srv.url())

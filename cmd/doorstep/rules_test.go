@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema/policy"
 )
 
@@ -58,14 +60,14 @@ func TestRulesFlag(t *testing.T) {
 		out := &syncBuffer{}
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, tc.args, out, out) }()
-		deadline := time.Now().Add(30 * time.Second)
-		for !strings.Contains(out.String(), tc.started) && time.Now().Before(deadline) {
+		testkit.WaitFor(t, 30*time.Second, fmt.Sprintf("%v to log %q", tc.args, tc.started), func() bool {
 			select {
 			case err := <-done:
 				t.Fatalf("%v stopped early: %v\n%s", tc.args, err, out)
-			case <-time.After(20 * time.Millisecond):
+			default:
 			}
-		}
+			return strings.Contains(out.String(), tc.started)
+		})
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("%v: %v", tc.args, err)

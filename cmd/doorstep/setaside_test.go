@@ -14,6 +14,7 @@ import (
 // tablet while the case is gone, and once the case is back it reaches the
 // server under a new mutation id. A second change, discarded, never does.
 func TestSetAsideChangeSentAgainReachesTheServer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newCluster(t, 2)
 	a, b := c.officers[0], c.officers[1]

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/syncer"
 )
@@ -16,8 +17,10 @@ import (
 var faultRounds = flag.Int("fault-rounds", 300, "rounds of the fault-injection test (more for a soak)")
 
 // editor makes random local writes on tablets of one officer and remembers
-// what it wrote, so a test can say what the server must end up with.
+// what it wrote, so a test can say what the server must end up with. Each
+// write happens a millisecond after the one before on the cluster's clock.
 type editor struct {
+	clock   *testkit.Clock
 	rng     *rand.Rand
 	caseIDs []string
 	created []string // household member ids made by the test
@@ -31,6 +34,7 @@ var relations = []string{"partner", "ex_partner", "own_child", "step_child", "ot
 func (e *editor) write(t *testing.T, a *syncer.Agent) {
 	t.Helper()
 	ctx := context.Background()
+	e.clock.Advance(time.Millisecond)
 	if len(e.created) == 0 || e.rng.IntN(3) == 0 {
 		caseID := e.caseIDs[e.rng.IntN(len(e.caseIDs))]
 		rec, err := a.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
@@ -67,15 +71,17 @@ func (e *editor) write(t *testing.T, a *syncer.Agent) {
 // syncs in random orders; the tablets and the server end with the same
 // records, field by field.
 func TestTwoTabletsConverge(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 5; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
 			c := newCluster(t, 3)
 			officer := c.officers[0]
 			a1 := c.tablet("a1", officer.Username, nil, nil)
 			a2 := c.tablet("a2", officer.Username, nil, nil)
 			mustSync(t, a1)
 			mustSync(t, a2)
-			e := &editor{rng: rand.New(rand.NewPCG(seed, 42)), caseIDs: c.cases[officer.ID]}
+			e := &editor{clock: c.clock, rng: rand.New(rand.NewPCG(seed, 42)), caseIDs: c.cases[officer.ID]}
 			tablets := []*syncer.Agent{a1, a2}
 			for round := 0; round < 20; round++ {
 				for i := 0; i < 1+e.rng.IntN(4); i++ {
@@ -111,6 +117,7 @@ func TestTwoTabletsConverge(t *testing.T) {
 // fields' edits; the later edit of the same field wins; a signed visit
 // edited elsewhere is refused and the edit survives as a conflict record.
 func TestVisitDraftFieldLevelMerge(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newCluster(t, 2)
 	officer := c.officers[0]
@@ -133,11 +140,11 @@ func TestVisitDraftFieldLevelMerge(t *testing.T) {
 	if _, err := a1.Put(ctx, "visit", draft.ID, caseID, map[string]json.RawMessage{"partner_concerns": str("from a1"), "outcome_reason": str("a1 only")}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Millisecond)
+	c.clock.Advance(time.Second)
 	if _, err := a2.Put(ctx, "visit", draft.ID, caseID, map[string]json.RawMessage{"observation_notes": str("from a2")}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Millisecond)
+	c.clock.Advance(time.Second)
 	if _, err := a2.Put(ctx, "visit", draft.ID, caseID, map[string]json.RawMessage{"partner_concerns": str("from a2, later")}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +172,7 @@ func TestVisitDraftFieldLevelMerge(t *testing.T) {
 	// a1 signs; a2, not yet synced, edits the (to it) unsigned draft.
 	signed, err := a1.Sign(ctx, draft.ID, map[string]json.RawMessage{
 		"type": str("home_unannounced"), "outcome": str("completed"), "location": str("home"),
-		"face_to_face": json.RawMessage("true"), "started_at": str(time.Now().UTC().Format(time.RFC3339)),
+		"face_to_face": json.RawMessage("true"), "started_at": str(c.clock.Now().UTC().Format(time.RFC3339)),
 		"person_seen": str("yes"), "partner_present": str("no"), "children_present": str("no_children"),
 	})
 	if err != nil {
@@ -222,6 +229,7 @@ func conflictsFor(t *testing.T, a *syncer.Agent, recordID string) []schema.Confl
 // TestReassignedCaseLeavesTablet: after a reassignment from A to B, A's
 // next pull leaves nothing of the case on A's tablet and B's brings it all.
 func TestReassignedCaseLeavesTablet(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newCluster(t, 3)
 	a, b := c.officers[0], c.officers[1]
@@ -268,6 +276,7 @@ func countCase(t *testing.T, a *syncer.Agent, caseID string) int {
 // to it by the pull that follows (they are its echoes), while its twin
 // tablet gets them all, and a later change by the twin reaches it.
 func TestOwnPushIsNotPulledBack(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newCluster(t, 2)
 	officer := c.officers[0]

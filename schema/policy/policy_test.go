@@ -13,6 +13,7 @@ import (
 )
 
 func TestDefaultParses(t *testing.T) {
+	t.Parallel()
 	p, err := policy.Parse(policy.DefaultRules())
 	if err != nil {
 		t.Fatalf("the embedded default-rules.json: expected it to parse, got %v", err)
@@ -43,6 +44,7 @@ func TestDefaultParses(t *testing.T) {
 // TestDefaultRuleValues pins each default rule, so that a change to the
 // defaults is a deliberate change to this table and to docs/visit-policy.md.
 func TestDefaultRuleValues(t *testing.T) {
+	t.Parallel()
 	da := []string{"da_perpetrator", "da_victim"}
 	tests := []struct {
 		id       string
@@ -79,6 +81,7 @@ func TestDefaultRuleValues(t *testing.T) {
 }
 
 func TestCountsDefaults(t *testing.T) {
+	t.Parallel()
 	r := policy.Rule{DoorstepCounts: true}
 	if got, want := r.Counts(), []string{"home_announced", "home_unannounced", "initial_home", "doorstep"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("doorstep_counts without counts_types: expected %v, got %v", want, got)
@@ -101,6 +104,7 @@ func withField(field, value string) string {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		doc   string
@@ -189,6 +193,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseAccepts(t *testing.T) {
+	t.Parallel()
 	src := `{"version":"2027-01-01.2","rules":[
 	  {"id":"licence_release","name":"After release","applies_to":{"sentence_types":["licence"],"rosh":["medium","high"],"flags":["marac"]},
 	   "trigger":"release","due_within_days":0,"recurrence_days":28,"doorstep_counts":true,"counts_types":["initial_home","doorstep"]}]}`
@@ -210,6 +215,7 @@ func TestParseAccepts(t *testing.T) {
 // TestRoundTrip: a parsed policy marshals back to a document that parses to
 // the same policy, so the admin screen can save what it shows.
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	p := policy.Default()
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -259,6 +265,7 @@ func FuzzParse(f *testing.F) {
 // TestDocExampleParses keeps the rule document in docs/visit-policy.md
 // valid.
 func TestDocExampleParses(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../docs/visit-policy.md")
 	if err != nil {
 		t.Fatalf("read the docs: %v", err)
@@ -281,6 +288,7 @@ func TestDocExampleParses(t *testing.T) {
 // however indented give one tag, another rule another, and Compact keeps
 // everything but the whitespace.
 func TestTag(t *testing.T) {
+	t.Parallel()
 	d := policy.DefaultRules()
 	c := policy.Compact(d)
 	if bytes.ContainsAny(c, "\n\t") || len(c) >= len(d) {

@@ -69,6 +69,7 @@ func show(reqs []policy.Requirement) string {
 }
 
 func TestFirstVisitDueByRoSH(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		rosh, rule string
 		due        schema.Date
@@ -97,6 +98,7 @@ func TestFirstVisitDueByRoSH(t *testing.T) {
 // TestDARulesDueByTrigger: each "earliest opportunity" rule is due 10 days
 // after its trigger, whatever the RoSH, in a domestic-abuse case.
 func TestDARulesDueByTrigger(t *testing.T) {
+	t.Parallel()
 	on := day(30)
 	tests := []struct {
 		rule  string
@@ -134,6 +136,7 @@ func TestDARulesDueByTrigger(t *testing.T) {
 // TestWhatMeets: only a signed, completed, face-to-face home visit meets a
 // requirement; a doorstep contact only where the rule says so.
 func TestWhatMeets(t *testing.T) {
+	t.Parallel()
 	doorstepRules, err := policy.Parse([]byte(`{"version":"d1","rules":[
 		{"id":"first","name":"F","trigger":"supervision_start","due_within_days":15,"doorstep_counts":true}]}`))
 	if err != nil {
@@ -194,6 +197,7 @@ func TestWhatMeets(t *testing.T) {
 }
 
 func TestDueDay(t *testing.T) {
+	t.Parallel()
 	p := policy.Default()
 	due := day(15)
 	tests := []struct {
@@ -233,6 +237,7 @@ func TestDueDay(t *testing.T) {
 // TestVisitDateIsLocal: a visit is dated by the day the device recorded,
 // in its own offset, not by the UTC day.
 func TestVisitDateIsLocal(t *testing.T) {
+	t.Parallel()
 	v := homeVisit("v1", 0)
 	v.StartedAt = "2026-01-16T23:30:00-02:00" // 01:30 UTC on the 17th
 	r := find(policy.Default().Requirements(policy.CaseFacts{Case: newCase("high"), Visits: []schema.Visit{v}}, day(30)), "first_visit_high")[0]
@@ -242,6 +247,7 @@ func TestVisitDateIsLocal(t *testing.T) {
 }
 
 func TestNewPartnerOnlyInDACases(t *testing.T) {
+	t.Parallel()
 	p := policy.Default()
 	partner := schema.HouseholdMember{ID: "m1", CaseID: "case-1", Relation: "partner", Residence: "lives_here", Name: "A", AddedOn: day(100)}
 	tests := []struct {
@@ -279,6 +285,7 @@ func TestNewPartnerOnlyInDACases(t *testing.T) {
 }
 
 func TestDerivedTriggers(t *testing.T) {
+	t.Parallel()
 	p := policy.Default()
 	f := policy.CaseFacts{
 		Case:  newCase("low"),
@@ -336,6 +343,7 @@ func TestDerivedTriggers(t *testing.T) {
 }
 
 func TestNoFixedAbodeAddressIsNotATrigger(t *testing.T) {
+	t.Parallel()
 	c := newCase("high")
 	c.NoFixedAbode, c.Address, c.AddressSince = true, "", day(30)
 	reqs := policy.Default().Requirements(policy.CaseFacts{Case: c, Flags: []schema.Flag{daFlag()}}, day(40))
@@ -345,6 +353,7 @@ func TestNoFixedAbodeAddressIsNotATrigger(t *testing.T) {
 }
 
 func TestRecurrence(t *testing.T) {
+	t.Parallel()
 	p := policy.Default() // first_visit_high: 15 days, then every 42
 	f := policy.CaseFacts{Case: newCase("high"), Visits: []schema.Visit{
 		homeVisit("v1", 10),
@@ -394,6 +403,7 @@ func TestRecurrence(t *testing.T) {
 // TestChainsMerge: two triggers of a repeating rule met by one visit make
 // one repeat, not two.
 func TestChainsMerge(t *testing.T) {
+	t.Parallel()
 	p, err := policy.Parse([]byte(`{"version":"m1","rules":[
 		{"id":"partner","name":"P","trigger":"new_partner","due_within_days":10,"recurrence_days":30}]}`))
 	if err != nil {
@@ -409,6 +419,7 @@ func TestChainsMerge(t *testing.T) {
 }
 
 func TestRepeatStopsWhenTheFlagEnds(t *testing.T) {
+	t.Parallel()
 	p, err := policy.Parse([]byte(`{"version":"m1","rules":[
 		{"id":"da_start","name":"D","applies_to":{"flags":["da_victim"]},"trigger":"supervision_start","due_within_days":10,"recurrence_days":30}]}`))
 	if err != nil {
@@ -423,6 +434,7 @@ func TestRepeatStopsWhenTheFlagEnds(t *testing.T) {
 }
 
 func TestExemptions(t *testing.T) {
+	t.Parallel()
 	p := policy.Default()
 	base := policy.CaseFacts{Case: newCase("high"), Flags: []schema.Flag{daFlag()},
 		Household: []schema.HouseholdMember{{ID: "m1", Relation: "partner", AddedOn: day(30)}}}
@@ -479,6 +491,7 @@ func TestExemptions(t *testing.T) {
 }
 
 func TestClosedCase(t *testing.T) {
+	t.Parallel()
 	p := policy.Default()
 	c := newCase("high") // first visit due day 15, then every 42 days
 	c.Closed = true
@@ -544,6 +557,7 @@ func TestClosedCase(t *testing.T) {
 }
 
 func TestRuleVersionCarried(t *testing.T) {
+	t.Parallel()
 	p := policy.Default()
 	p.Version = "2027-02-01.3"
 	reqs := p.Requirements(policy.CaseFacts{Case: newCase("high"), Visits: []schema.Visit{homeVisit("v1", 5), homeVisit("v2", 30)}}, day(100))
@@ -558,6 +572,7 @@ func TestRuleVersionCarried(t *testing.T) {
 }
 
 func TestAttempts(t *testing.T) {
+	t.Parallel()
 	try := func(id string, n int, outcome, typ string) schema.Visit {
 		v := homeVisit(id, n)
 		v.Outcome, v.Type, v.FaceToFace = outcome, typ, false
@@ -585,6 +600,7 @@ func TestAttempts(t *testing.T) {
 }
 
 func TestOverdueAndNext(t *testing.T) {
+	t.Parallel()
 	reqs := []policy.Requirement{
 		{CaseID: "c1", RuleID: "a", DueOn: "2026-03-01", Status: policy.StatusMissed, DaysOverdue: 5},
 		{CaseID: "c2", RuleID: "b", DueOn: "2026-01-01", Status: policy.StatusMissed, DaysOverdue: 64},
@@ -618,6 +634,7 @@ func TestOverdueAndNext(t *testing.T) {
 // TestDeterministic: the order records arrive in (which differs between the
 // tablet's store and the server's) never changes the answer.
 func TestDeterministic(t *testing.T) {
+	t.Parallel()
 	f := policy.CaseFacts{
 		Case:  newCase("medium"),
 		Flags: []schema.Flag{daFlag(), {ID: "f2", Type: "marac", StartDate: day(3)}},
@@ -652,12 +669,14 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestBadAsOf(t *testing.T) {
+	t.Parallel()
 	if got := policy.Default().Requirements(policy.CaseFacts{Case: newCase("high")}, "yesterday"); got != nil {
 		t.Errorf("asOf not a date: expected nil, got %s", show(got))
 	}
 }
 
 func TestSafetyExemption(t *testing.T) {
+	t.Parallel()
 	c := newCase("high")
 	a := schema.SafetyAssessment{ID: "sa1", CaseID: "case-1", Address: c.Address, AssessedOn: day(2),
 		DecidedBy: "spo-1", DecidedOn: day(3), DecisionReason: "Known violent associate at the address."}

@@ -82,6 +82,7 @@ func twoYears(tb testing.TB) []policy.CaseFacts {
 // TestSynthInvariants runs the defaults over the synthetic caseload and
 // checks, requirement by requirement, the invariants the docs promise.
 func TestSynthInvariants(t *testing.T) {
+	t.Parallel()
 	facts := twoYears(t)
 	asOf := schema.DateOf(synth.DefaultNow)
 	p := policy.Default()

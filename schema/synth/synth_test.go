@@ -165,6 +165,7 @@ func mustJSON(v any) string {
 }
 
 func TestGenerateValid(t *testing.T) {
+	t.Parallel()
 	for _, seed := range []int64{1, 2, 3, 42, -7} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			t.Parallel()
@@ -184,6 +185,7 @@ func TestGenerateValid(t *testing.T) {
 }
 
 func TestGenerateDefaults(t *testing.T) {
+	t.Parallel()
 	ds := synth.Generate(synth.Options{Seed: 1})
 	if len(ds.Teams) != 1 || len(ds.Users) != 6 {
 		t.Errorf("expected 1 team and 6 users (supervisor, 4 officers, admin), got %d and %d", len(ds.Teams), len(ds.Users))
@@ -213,6 +215,7 @@ func count(ds *synth.Dataset, entity string) int {
 }
 
 func TestGenerateDeterministic(t *testing.T) {
+	t.Parallel()
 	a := synth.Generate(withSeed(demoOpts, 5))
 	b := synth.Generate(withSeed(demoOpts, 5))
 	if !reflect.DeepEqual(a, b) {
@@ -227,6 +230,7 @@ func TestGenerateDeterministic(t *testing.T) {
 // TestGenerateShape checks the demo data shows what the dashboards must
 // show: the inspection findings are in it.
 func TestGenerateShape(t *testing.T) {
+	t.Parallel()
 	for _, seed := range []int64{1, 2, 3, 4} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { checkShape(t, synth.Generate(withSeed(demoOpts, seed))) })
 	}
@@ -384,6 +388,7 @@ func BenchmarkGenerate(b *testing.B) {
 }
 
 func TestBenchVisits(t *testing.T) {
+	t.Parallel()
 	caseID := "019a4f2e-69f0-7b2e-8d3c-0a9b8c7d6e5f"
 	officer := "019a4f2d-0000-7000-8000-00000000000a"
 	recs := synth.BenchVisits(3, caseID, officer, 50)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"doorstep/internal/browsertest"
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/server/serverdb"
@@ -26,7 +26,7 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	br := browsertest.Start(t, srv.URL(), "supervisor", 90*time.Second)
+	br := testkit.StartBrowser(t, srv.URL(), "supervisor", 90*time.Second)
 	ctx, do, text, location, shoot := br.Ctx, br.Do, br.Text, br.Location, br.Shoot
 	base := br.Base
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"doorstep/internal/browsertest"
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/server/serverdb"
@@ -87,7 +87,7 @@ func TestBrowserSupervisorReview(t *testing.T) {
 		t.Fatalf("a visit in a colleague's case = %+v, want set aside", r)
 	}
 
-	br := browsertest.Start(t, srv.URL(), "supervisor", 90*time.Second)
+	br := testkit.StartBrowser(t, srv.URL(), "supervisor", 90*time.Second)
 	bctx, do, text, location, shoot := br.Ctx, br.Do, br.Text, br.Location, br.Shoot
 	count := func() int {
 		n, err := strconv.Atoi(text("#queue-count"))

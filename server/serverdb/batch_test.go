@@ -17,6 +17,7 @@ import (
 // records, a new change number), a mutation id twice in one batch, and
 // refusals.
 func TestPushBatchMatchesOneByOne(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"doorstep/schema"
 )
@@ -51,7 +50,7 @@ func BenchmarkPull(b *testing.B) {
 	ctx := context.Background()
 	recs := make([]schema.Record, 10000)
 	for i := range recs {
-		recs[i] = schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: f.ashaCase, Fields: benchVisit(i), DeviceTime: time.Now()}
+		recs[i] = schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: f.ashaCase, Fields: benchVisit(i), DeviceTime: f.clock.Now()}
 	}
 	if err := f.db.Seed(ctx, f.admin, recs); err != nil {
 		b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 // CaseVersions answers per case in scope and moves with every write to a
 // case's records; ListRawCases gives only the cases asked for, in scope.
 func TestCaseVersions(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	sup := ActorOf(f.sue, "")

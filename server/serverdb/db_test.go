@@ -11,6 +11,7 @@ import (
 )
 
 func TestOpenTwiceMigratesOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "server.db")
 	db, err := Open(ctx, path, Options{})
@@ -51,6 +52,7 @@ func TestOpenTwiceMigratesOnce(t *testing.T) {
 }
 
 func TestRefusesForeignDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	// A tablet database: stamped with the device application id.

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	u, err := f.db.Authenticate(ctx, "asha", testPassword)
@@ -58,13 +59,13 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	if _, _, err := f.db.Refresh(ctx, tok5, "tab-1", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(refreshGrace + time.Second)
+	f.clock.Advance(refreshGrace + time.Second)
 	if _, _, err := f.db.Refresh(ctx, tok5, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeRefreshReused {
 		t.Errorf("reuse after the grace period: %v, want refresh_reused", err)
 	}
 	// Expiry.
 	tok6, _ := f.db.Login(ctx, u, "tab-1", DeviceInfo{}, time.Hour)
-	f.clock.Add(2 * time.Hour)
+	f.clock.Advance(2 * time.Hour)
 	if _, _, err := f.db.Refresh(ctx, tok6, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
 		t.Errorf("expired refresh: %v", err)
 	}

@@ -21,6 +21,7 @@ func signedVisitAt(signer, signedAt string) map[string]json.RawMessage {
 // that never synced, ben's tablet (synced yesterday, an old app that does
 // not report its outbox) and a revoked one of ben's; team B has carl's.
 func TestFreshness(t *testing.T) {
+	t.Parallel()
 	f := newReviewFixture(t)
 	ctx := context.Background()
 	day := 24 * time.Hour
@@ -42,12 +43,12 @@ func TestFreshness(t *testing.T) {
 	v1, v2, v3, vb := schema.NewID(), schema.NewID(), schema.NewID(), schema.NewID()
 	f.push(t, asha, mutation("visit", v1, f.ashaCase, stamp(1, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-23T09:30:00Z")))
 	f.push(t, ben, mutation("visit", vb, f.benCase, stamp(1, f.benDev), signedVisitAt(f.ben.ID, "2026-11-23T09:50:00Z")))
-	f.clock.Add(30 * time.Minute)
+	f.clock.Advance(30 * time.Minute)
 	f.push(t, asha, mutation("visit", v2, f.ashaCase, stamp(2, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-23T09:30:00Z")))
-	f.clock.Add(day - 30*time.Minute) // 11-24 10:00
+	f.clock.Advance(day - 30*time.Minute) // 11-24 10:00
 	// v3 is a draft first, signed later: its arrival is the signing push.
 	f.push(t, asha, mutation("visit", v3, f.ashaCase, stamp(3, f.ashaDev), visitFields("draft")))
-	f.clock.Add(30 * time.Minute)
+	f.clock.Advance(30 * time.Minute)
 	f.push(t, asha, mutation("visit", v3, f.ashaCase, stamp(4, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-23T10:00:00Z")))
 
 	// Set aside: two of asha's (one dismissed), one of ben's, one of carl's.
@@ -70,11 +71,11 @@ func TestFreshness(t *testing.T) {
 	if err := f.db.TouchDevice(ctx, f.ashaDev, DeviceInfo{OutboxPending: 3, HasOutbox: true}, true); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(9 * day)
+	f.clock.Advance(9 * day)
 	if err := f.db.TouchDevice(ctx, f.benDev, DeviceInfo{}, true); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(day)
+	f.clock.Advance(day)
 	if err := f.db.TouchDevice(ctx, f.carlDev, DeviceInfo{OutboxPending: 5, HasOutbox: true}, true); err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +186,7 @@ func sameSet(a, b []string) bool {
 // store finds them by the day written (records_signed_visit_day): a
 // signed_at with an offset that crosses midnight UTC lands on its UTC day.
 func TestFreshnessPeriodUTCDay(t *testing.T) {
+	t.Parallel()
 	f := newReviewFixture(t)
 	ctx := context.Background()
 	asha := f.actor(f.asha, f.ashaDev)

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 
 	"golang.org/x/crypto/bcrypt"
@@ -20,24 +20,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testClock is a settable clock, so tests are deterministic.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fixture is a store with two teams, officers, a supervisor and an admin,
 // and one case per officer.
 type fixture struct {
 	db                   *DB
-	clock                *testClock
+	clock                *testkit.Clock
 	admin                Actor
 	asha, ben, sue, carl schema.User // asha, ben: team A officers; sue: team A supervisor; carl: team B officer
 	teamA, teamB         schema.Team
@@ -50,7 +37,7 @@ const testPassword = "correct horse battery"
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	clock := &testClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "server.db"), Options{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("open: %v", err)

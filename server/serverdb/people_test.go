@@ -12,6 +12,7 @@ import (
 func tagOf(s string) *string { return &s }
 
 func TestPullSendsTheTeamsPeople(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)
@@ -101,6 +102,7 @@ func TestPullSendsTheTeamsPeople(t *testing.T) {
 }
 
 func TestPullSendsPeopleOnTheLastPageOnly(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPullPagesAndCursor(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)
@@ -66,6 +67,7 @@ func TestPullPagesAndCursor(t *testing.T) {
 }
 
 func TestPullReassignRemovesAndGrants(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	asha, ben := f.actor(f.asha, f.ashaDev), f.actor(f.ben, f.benDev)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestPushAppliedThenDuplicate(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)
@@ -37,6 +38,7 @@ func TestPushAppliedThenDuplicate(t *testing.T) {
 }
 
 func TestPushLWWPerField(t *testing.T) {
+	t.Parallel()
 	for _, order := range []string{"older first", "newer first"} {
 		t.Run(order, func(t *testing.T) {
 			f := newFixture(t)
@@ -79,6 +81,7 @@ func TestPushLWWPerField(t *testing.T) {
 }
 
 func TestPushEqualValuesNeverConflict(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.actor(f.asha, f.ashaDev)
 	vid := schema.NewID()
@@ -100,6 +103,7 @@ func signedVisit(signer string) map[string]json.RawMessage {
 }
 
 func TestPushSignedIsImmutable(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)
@@ -127,6 +131,7 @@ func TestPushSignedIsImmutable(t *testing.T) {
 }
 
 func TestPushSigningOverridesNewerStamps(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.actor(f.asha, f.ashaDev)
 	vid := schema.NewID()
@@ -148,6 +153,7 @@ func TestPushSigningOverridesNewerStamps(t *testing.T) {
 }
 
 func TestPushSigningDomesticAbuseCase(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)
@@ -178,6 +184,7 @@ func TestPushSigningDomesticAbuseCase(t *testing.T) {
 }
 
 func TestPushRejectsOneAppliesRest(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.actor(f.asha, f.ashaDev)
 	good1 := mutation("visit", schema.NewID(), f.ashaCase, stamp(1000, f.ashaDev), visitFields("draft"))
@@ -220,6 +227,7 @@ func TestPushRejectsOneAppliesRest(t *testing.T) {
 }
 
 func TestWriteAndScopeReads(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	rec, err := f.db.Write(ctx, f.actor(f.asha, ""), "household_member", "", f.ashaCase, raw("relation", "partner", "residence", "lives_here", "name", "Alex"))
@@ -245,7 +253,7 @@ func TestWriteAndScopeReads(t *testing.T) {
 	if _, err := f.db.Write(ctx, auditor, "household_member", rec.ID, "", raw("name", "Al")); schema.ErrorCode(err) != schema.ECodeForbidden {
 		t.Errorf("auditor write: %v, want forbidden", err)
 	}
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	rec2, err := f.db.Write(ctx, f.actor(f.sue, ""), "household_member", rec.ID, "", raw("name", "Alex B"))
 	if err != nil || rec2.Version != 2 || field(rec2, "name") != "Alex B" || field(rec2, "relation") != "partner" {
 		t.Errorf("supervisor update = %+v, %v", rec2, err)
@@ -259,6 +267,7 @@ func TestWriteAndScopeReads(t *testing.T) {
 // TestPushRefusesSigningInAnothersName: a visit is signed, and an amendment
 // made, only in the name of the user who sends it.
 func TestPushRefusesSigningInAnothersName(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)

@@ -11,6 +11,7 @@ import (
 // A supervisor's rating of a case's DA risk analysis (QA sample, measure
 // 10) is an oversight record of the case with aspect da_risk_assessment.
 func TestOversightDARating(t *testing.T) {
+	t.Parallel()
 	f := newReviewFixture(t)
 	ctx := context.Background()
 	sue, sam := f.actor(f.sue, ""), f.actor(f.sam, "")

@@ -80,6 +80,7 @@ func (f *fixture) counts(t *testing.T) storeCounts {
 }
 
 func TestReviewQueueScope(t *testing.T) {
+	t.Parallel()
 	f := newReviewFixture(t)
 	ctx := context.Background()
 	sue := f.actor(f.sue, "")
@@ -124,6 +125,7 @@ func TestReviewQueueScope(t *testing.T) {
 }
 
 func TestResolveConflict(t *testing.T) {
+	t.Parallel()
 	f := newReviewFixture(t)
 	ctx := context.Background()
 	sue := f.actor(f.sue, "")
@@ -176,6 +178,7 @@ func TestResolveConflict(t *testing.T) {
 }
 
 func TestResolveConflictBadInput(t *testing.T) {
+	t.Parallel()
 	f := newReviewFixture(t)
 	ctx := context.Background()
 	sue := f.actor(f.sue, "")
@@ -208,6 +211,7 @@ func TestResolveConflictBadInput(t *testing.T) {
 }
 
 func TestApplyLosingToSignedVisitRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.actor(f.asha, f.ashaDev)
@@ -229,6 +233,7 @@ func TestApplyLosingToSignedVisitRefused(t *testing.T) {
 }
 
 func TestSetAside(t *testing.T) {
+	t.Parallel()
 	f := newReviewFixture(t)
 	ctx := context.Background()
 	// asha writes to ben's case (same team): out of scope, set aside. carl
@@ -306,6 +311,7 @@ func TestSetAside(t *testing.T) {
 }
 
 func TestOversightOfAssessmentReachesTablet(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	asha := f.actor(f.asha, f.ashaDev)
@@ -379,6 +385,7 @@ func TestOversightOfAssessmentReachesTablet(t *testing.T) {
 }
 
 func TestOversightOfVisit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	asha := f.actor(f.asha, f.ashaDev)
@@ -409,6 +416,7 @@ func TestOversightOfVisit(t *testing.T) {
 }
 
 func TestKeepSetAsideStoresAttempt(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	m := mutation("visit", schema.NewID(), f.ashaCase, stamp(1000, f.ashaDev), raw("status", "bogus"))
 	f.push(t, f.actor(f.asha, f.ashaDev), m)
@@ -427,6 +435,7 @@ func TestKeepSetAsideStoresAttempt(t *testing.T) {
 
 // ReviewCount agrees with the queue's length, before and after decisions.
 func TestReviewCount(t *testing.T) {
+	t.Parallel()
 	f := newReviewFixture(t)
 	ctx := context.Background()
 	asha := f.actor(f.asha, f.ashaDev)

@@ -12,6 +12,7 @@ import (
 // when the device asks with another tag, exactly as configured, and not
 // when its tag is the server's, nor to a device that does not ask.
 func TestPullSendsTheRules(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	doc := policy.Compact(policy.DefaultRules())

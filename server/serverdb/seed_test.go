@@ -9,6 +9,7 @@ import (
 )
 
 func TestImportCasesAllOrNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	row := func(line int, crn, officer, team string, flags ...string) schema.CaseRow {
@@ -46,6 +47,7 @@ func TestImportCasesAllOrNothing(t *testing.T) {
 }
 
 func TestSeedValidates(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	bad := caseRecord(schema.NewID(), "not-a-crn", f.asha)

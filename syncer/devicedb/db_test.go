@@ -26,6 +26,7 @@ func openTest(t testing.TB) *DB {
 }
 
 func TestOpenStampsApplicationIDAndMigratesOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "device.db")
 	db, err := Open(ctx, path, nil)
@@ -56,6 +57,7 @@ func TestOpenStampsApplicationIDAndMigratesOnce(t *testing.T) {
 }
 
 func TestOpenRefusesAnotherApplicationsFile(t *testing.T) {
+	t.Parallel()
 	for _, appID := range []int{schema.ServerApplicationID, 0x1234} {
 		path := filepath.Join(t.TempDir(), "other.db")
 		raw, err := sql.Open("sqlite", path)
@@ -74,12 +76,13 @@ func TestOpenRefusesAnotherApplicationsFile(t *testing.T) {
 }
 
 func TestRecordAndOutboxCommitOrRollBackTogether(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := openTest(t)
 	rec := schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: schema.NewID(),
 		Fields: map[string]json.RawMessage{"status": json.RawMessage(`"draft"`)}}
 	mut := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: rec.ID, CaseID: rec.CaseID,
-		Fields: rec.Fields, Clock: schema.HLC{Wall: 1, Node: "dev"}, DeviceTime: time.Now()}
+		Fields: rec.Fields, Clock: schema.HLC{Wall: 1, Node: "dev"}, DeviceTime: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	boom := errors.New("crash after both writes")
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := tx.PutRecord(ctx, rec); err != nil {
@@ -126,6 +129,7 @@ func TestRecordAndOutboxCommitOrRollBackTogether(t *testing.T) {
 }
 
 func TestApplyPulledKeepsOnlyPendingFields(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := openTest(t)
 	caseID := schema.NewID()

@@ -7,7 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"doorstep/internal/browsertest"
+	"doorstep/internal/testkit"
 )
 
 // TestBrowserForms drives the new forms in a real headless Chromium: the
@@ -17,7 +17,7 @@ import (
 // officer flow's.
 func TestBrowserForms(t *testing.T) {
 	e := startApp(t)
-	br := browsertest.Start(t, e.api.URL(), "officer-app", 40*time.Second)
+	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 40*time.Second)
 	do, text, location, shoot := br.Do, br.Text, br.Location, br.Shoot
 	base := br.Base
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"doorstep/internal/browsertest"
+	"doorstep/internal/testkit"
 )
 
 // TestBrowserOfficerFlow drives the app in a real headless Chromium: sign
@@ -16,7 +16,7 @@ import (
 // and then synced. It saves screenshots at both tablet sizes.
 func TestBrowserOfficerFlow(t *testing.T) {
 	e := startApp(t)
-	br := browsertest.Start(t, e.api.URL(), "officer-app", 40*time.Second)
+	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 40*time.Second)
 	ctx, do, text, location, shoot := br.Ctx, br.Do, br.Text, br.Location, br.Shoot
 	base := br.Base
 

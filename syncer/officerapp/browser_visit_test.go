@@ -7,7 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"doorstep/internal/browsertest"
+	"doorstep/internal/testkit"
 )
 
 // unlabelledJS lists the inputs, selects and textareas of the page that
@@ -31,7 +31,7 @@ const unlabelledJS = `Array.from(document.querySelectorAll('input:not([type=hidd
 func TestBrowserVisitForm(t *testing.T) {
 	e := startApp(t)
 	signed := e.addSignedVisit()
-	br := browsertest.Start(t, e.api.URL(), "officer-app", 60*time.Second)
+	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 60*time.Second)
 	ctx, do, text, shoot := br.Ctx, br.Do, br.Text, br.Shoot
 	base := br.Base
 	labelled := func(page string) {

@@ -1,11 +1,12 @@
-// Package browsertest starts Debian's headless Chromium for the end-to-end
-// tests (the officer app, the supervisors' dashboard) and gives them the few
-// steps they all need: run actions with a timeout and a useful failure,
-// read text, and keep screenshots at both tablet sizes as test artifacts.
+package testkit
+
+// The browser start-up: Debian's headless Chromium for the end-to-end tests
+// (the officer app, the supervisors' dashboard) and the few steps they all
+// need: run actions with a timeout and a useful failure, read text, and keep
+// screenshots at both tablet sizes as test artifacts.
 //
 // Without chromium the tests skip, except under CI=true, where they fail:
 // CI must run them (.ci/run installs the package).
-package browsertest
 
 import (
 	"context"
@@ -37,10 +38,10 @@ func ChromiumPath() string {
 	return ""
 }
 
-// Require skips the test when chromium is missing or -short is set, and
-// fails it instead when CI=true and chromium is missing. It returns the
+// RequireBrowser skips the test when chromium is missing or -short is set,
+// and fails it instead when CI=true and chromium is missing. It returns the
 // browser's path.
-func Require(t testing.TB) string {
+func RequireBrowser(t testing.TB) string {
 	t.Helper()
 	exe := ChromiumPath()
 	if exe == "" {
@@ -91,13 +92,13 @@ type Browser struct {
 	Shots string          // where Shoot writes
 }
 
-// Start runs Chromium (Require first) with a fresh profile at 1280×800.
+// StartBrowser runs Chromium (RequireBrowser first) with a fresh profile at 1280×800.
 // base is the app's URL; screenshots go to ArtifactsDir(t, shots). The
 // browser stops when the test ends, and a test that hangs is cut off after
 // budget.
-func Start(t testing.TB, base, shots string, budget time.Duration) *Browser {
+func StartBrowser(t testing.TB, base, shots string, budget time.Duration) *Browser {
 	t.Helper()
-	exe := Require(t)
+	exe := RequireBrowser(t)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
@@ -163,12 +164,18 @@ func (b *Browser) Location() string {
 	return strings.TrimPrefix(s, b.Base)
 }
 
+// settle waits until the page has been laid out and painted at its new
+// size: two animation frames (the first runs before the new size's paint,
+// the second after it). The app has no CSS transitions to wait out.
+var settle = chromedp.Evaluate[chromedp.Void](
+	`new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done())))`, chromedp.EvalAwaitPromise)
+
 // Shoot saves the page at both tablet sizes as <name>-1280x800.png and
 // <name>-800x1280.png, and goes back to landscape.
 func (b *Browser) Shoot(name string) {
 	b.t.Helper()
 	for _, size := range Sizes {
-		b.Do("viewport", chromedp.EmulateViewport(size[0], size[1]), chromedp.Sleep(150*time.Millisecond))
+		b.Do("viewport", chromedp.EmulateViewport(size[0], size[1]), settle)
 		png, err := chromedp.Run(b.Ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			b.t.Fatalf("screenshot %s: %v", name, err)
