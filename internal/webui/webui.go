@@ -1,7 +1,8 @@
 // Package webui is the browser-app scaffolding the two web apps share (the
 // supervisors' dashboard, doorstep/server/dashboard, and the officer's app
 // on the tablet, doorstep/syncer/officerapp): page templates parsed over a
-// layout from an embedded file system, rendered with a status; static files
+// layout from an embedded file system, rendered with a status, and page
+// handlers whose errors are answered by the app's error page; static files
 // served from memory; the security headers every page carries, with the
 // app's own Content-Security-Policy; random tokens, form parsing and the
 // CSRF check; and an in-memory store of cookie sessions that lock when idle.
@@ -53,4 +54,16 @@ func (p *Pages) Render(c *fiber.Ctx, status int, name string, data any) error {
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Status(status).Send(buf.Bytes())
+}
+
+// WithErrorPage wraps a page handler so that its errors are answered by
+// errorPage (the app's HTML error page), not by the server's error handler,
+// which answers JSON.
+func WithErrorPage(h fiber.Handler, errorPage func(*fiber.Ctx, error) error) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := h(c); err != nil {
+			return errorPage(c, err)
+		}
+		return nil
+	}
 }

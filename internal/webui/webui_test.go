@@ -239,3 +239,19 @@ func TestFlashIsShownOnce(t *testing.T) {
 		t.Errorf("expected the flash gone after it was shown, got %q", got)
 	}
 }
+
+func TestWithErrorPageAnswersErrorsAsPages(t *testing.T) {
+	t.Parallel()
+	errorPage := func(c *fiber.Ctx, err error) error {
+		return c.Status(fiber.StatusNotFound).SendString("<p>" + schema.AsError(err).Message + "</p>")
+	}
+	app := fiber.New()
+	app.Get("/fails", WithErrorPage(func(*fiber.Ctx) error { return schema.Errorf(schema.ECodeNotFound, "", "no such case") }, errorPage))
+	app.Get("/works", WithErrorPage(func(c *fiber.Ctx) error { return c.SendString("case") }, errorPage))
+	if status, _, body := do(t, app, httptest.NewRequest("GET", "/fails", nil)); status != 404 || body != "<p>no such case</p>" {
+		t.Errorf("a failing page: expected the error page, got %d %q", status, body)
+	}
+	if status, _, body := do(t, app, httptest.NewRequest("GET", "/works", nil)); status != 200 || body != "case" {
+		t.Errorf("a working page: expected it untouched, got %d %q", status, body)
+	}
+}

@@ -150,15 +150,7 @@ func (s *site) dashRender(c *fiber.Ctx, status int, name string, v dashView) err
 }
 
 // dashPage answers a handler's error as an HTML page.
-func (s *site) dashPage(h fiber.Handler) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		err := h(c)
-		if err == nil {
-			return nil
-		}
-		return s.dashError(c, err)
-	}
-}
+func (s *site) dashPage(h fiber.Handler) fiber.Handler { return webui.WithErrorPage(h, s.dashError) }
 
 type dashErrorData struct {
 	Heading, Message, Field string

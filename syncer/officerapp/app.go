@@ -202,15 +202,7 @@ func (w *webApp) render(c *fiber.Ctx, status int, name string, v view) error {
 
 // page wraps a page handler so that its errors are answered as an HTML
 // page, not the API's JSON.
-func (w *webApp) page(h fiber.Handler) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		err := h(c)
-		if err == nil {
-			return nil
-		}
-		return w.errorPage(c, err)
-	}
-}
+func (w *webApp) page(h fiber.Handler) fiber.Handler { return webui.WithErrorPage(h, w.errorPage) }
 
 type errorData struct {
 	Heading string
