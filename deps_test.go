@@ -69,6 +69,13 @@ func under(pkg, dir string) bool {
 
 func ours(pkg string) bool { return under(pkg, module) }
 
+// isTestSupport reports whether pkg is one of our test-support packages,
+// named as the standard library names httptest: its last element ends in
+// "test" (internal/testkit has a rule of its own).
+func isTestSupport(pkg string) bool {
+	return ours(pkg) && strings.HasSuffix(pkg[strings.LastIndex(pkg, "/")+1:], "test")
+}
+
 // A rule forbids some imports to some packages.
 type rule struct {
 	name string
@@ -144,6 +151,14 @@ var rules = []rule{
 		applies:   func(p string) bool { return !under(p, module+"/internal/testkit") },
 		forbidden: func(_, dep string) bool { return under(dep, module+"/internal/testkit") },
 		why:       "testkit is test scaffolding (a clock that stands still, polling with deadlines, headless Chromium); a binary that links it ships test machinery and a chromedp dependency",
+	},
+	{
+		// The same rule for each side's own test support (named ...test,
+		// as net/http/httptest is): only tests may import it.
+		name:      "nothing but tests imports a test-support package",
+		applies:   func(p string) bool { return !isTestSupport(p) },
+		forbidden: func(_, dep string) bool { return ours(dep) && isTestSupport(dep) },
+		why:       "a package named ...test (syncer/localapi/localapitest and the like) is scaffolding for tests; code that ships must not depend on it",
 	},
 }
 
@@ -223,6 +238,9 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"doorstep/server", "html/template", "html/template only in the two apps and internal/webui"},
 		{"doorstep/syncer/localapi", "html/template", "html/template only in the two apps and internal/webui"},
 		{"doorstep/syncer", "doorstep/internal/testkit", "nothing but tests imports internal/testkit"},
+		{"doorstep/syncer/officerapp", "doorstep/syncer/localapi/localapitest", "nothing but tests imports a test-support package"},
+		{"doorstep/syncer/localapi/localapitest", "doorstep/syncer/localapi", ""},
+		{"doorstep/server", "net/http/httptest", ""},
 		{"doorstep/cmd/doorstep", "doorstep/internal/testkit", "nothing but tests imports internal/testkit"},
 		{"doorstep/internal/testkit", "github.com/chromedp/chromedp", ""},
 	}
