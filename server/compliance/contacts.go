@@ -283,15 +283,21 @@ func (f *DAContactFigures) count(v *schema.Visit, r int32, channel string) {
 	}
 	f.Completed.addRanked(v.ID, r)
 	f.HomeShare.countRanked(v, r, channel == ChannelHome)
-	f.FaceToFaceShare.countRanked(v, r, channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
+	f.FaceToFaceShare.countRanked(v, r, faceToFace(channel))
 }
 
 func (f *DAContactFigures) finish(byRank []string) {
-	f.Contacts.finishRanked(byRank)
-	f.Completed.finishRanked(byRank)
-	f.Attempts.finishRanked(byRank)
-	f.HomeShare.finishRanked(byRank)
-	f.FaceToFaceShare.finishRanked(byRank)
+	for _, x := range []*VisitIDs{&f.Contacts, &f.Completed, &f.Attempts} {
+		x.finishRanked(byRank)
+	}
+	for _, x := range []*Share{&f.HomeShare, &f.FaceToFaceShare} {
+		x.finishRanked(byRank)
+	}
+}
+
+// faceToFace reports whether a contact of the channel was face to face.
+func faceToFace(channel string) bool {
+	return channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere
 }
 
 func (f *ContactFigures) count(v *schema.Visit, r int32, channel, place string, da bool) {
@@ -303,7 +309,7 @@ func (f *ContactFigures) count(v *schema.Visit, r int32, channel, place string, 
 		f.Completed.addRanked(v.ID, r)
 		f.Channels.count(v, r, channel, place)
 		f.HomeShare.countRanked(v, r, channel == ChannelHome)
-		f.FaceToFaceShare.countRanked(v, r, channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
+		f.FaceToFaceShare.countRanked(v, r, faceToFace(channel))
 	} else {
 		f.Attempts.addRanked(v.ID, r)
 		f.AttemptOutcomes.count(v, r)
@@ -481,7 +487,7 @@ func (f *ContactCounts) count(v *schema.Visit, channel, place string) {
 		f.Completed++
 		f.Channels.count(channel, place)
 		f.HomeShare.count(channel == ChannelHome)
-		f.FaceToFaceShare.count(channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
+		f.FaceToFaceShare.count(faceToFace(channel))
 	} else {
 		f.Attempts++
 		f.AttemptOutcomes.count(v.Outcome)
