@@ -87,20 +87,40 @@ func (a *Agent) SetPIN(ctx context.Context, password, pin string) error {
 		return err
 	}
 	return a.db.Update(ctx, func(tx *devicedb.Tx) error {
-		_, verifier, err := signedInUser(ctx, tx)
-		if err != nil {
+		if err := checkSignedInPassword(ctx, tx, password); err != nil {
 			return err
-		}
-		if !checkPassword(verifier, password) {
-			return schema.Errorf(schema.ECodeUnauthorized, "password", "the password is not right")
 		}
 		return setPINState(ctx, tx, hashPassword(pin), 0, false)
 	})
 }
 
-// ClearPIN removes the PIN: only the password unlocks.
-func (a *Agent) ClearPIN(ctx context.Context) error {
-	return a.db.Update(ctx, func(tx *devicedb.Tx) error { return setPINState(ctx, tx, "", 0, false) })
+// ClearPIN removes the PIN, after checking the officer's password as
+// SetPIN does (whoever finds the app unlocked must not be able to take the
+// officer's PIN away, nor learn whether one was set by trying): only the
+// password unlocks from then on.
+func (a *Agent) ClearPIN(ctx context.Context, password string) error {
+	if password == "" {
+		return schema.Errorf(schema.ECodeRequired, "password", "password is required to remove the PIN")
+	}
+	return a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		if err := checkSignedInPassword(ctx, tx, password); err != nil {
+			return err
+		}
+		return setPINState(ctx, tx, "", 0, false)
+	})
+}
+
+// checkSignedInPassword checks password against the offline verifier of
+// whoever signed in last.
+func checkSignedInPassword(ctx context.Context, tx *devicedb.Tx, password string) error {
+	_, verifier, err := signedInUser(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if !checkPassword(verifier, password) {
+		return schema.Errorf(schema.ECodeUnauthorized, "password", "the password is not right")
+	}
+	return nil
 }
 
 // PIN reports whether a PIN is set, and how many wrong tries are left.

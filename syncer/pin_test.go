@@ -105,7 +105,12 @@ func TestPINClearedOnLogoutAndClearPIN(t *testing.T) {
 	if err := a.SetPIN(ctx, "correct horse battery", testPIN); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.ClearPIN(ctx); err != nil {
+	mustCode(t, a.ClearPIN(ctx, ""), schema.ECodeRequired, "password")
+	mustCode(t, a.ClearPIN(ctx, "wrong password!"), schema.ECodeUnauthorized, "password")
+	if st, _ := a.PIN(ctx); !st.Set {
+		t.Fatalf("a wrong password removed the PIN: %+v", st)
+	}
+	if err := a.ClearPIN(ctx, "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := a.UnlockPIN(ctx, testPIN); schema.ErrorCode(err) != schema.ECodeForbidden {

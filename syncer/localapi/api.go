@@ -25,6 +25,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"doorstep/internal/webui"
 	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/syncer"
@@ -63,8 +64,9 @@ type API struct {
 	hosts map[string]bool // Host header values we answer to
 	done  chan error
 
-	web      WebApp         // the browser app beside the JSON API (Mount), or nil
-	defaults *policy.Policy // the visit policy before the server sent its own
+	web      WebApp                       // the browser app beside the JSON API (Mount), or nil
+	sessions *webui.Sessions[schema.User] // the officer's unlocked sessions, the app's and JSON clients' (session.go)
+	defaults *policy.Policy               // the visit policy before the server sent its own
 
 	closeOnce sync.Once
 	closeErr  error
@@ -84,7 +86,8 @@ func New(a *syncer.Agent, cfg Config) *API {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	api := &API{agent: a, cfg: cfg, log: cfg.Logger, defaults: policy.Default()} // parsed once, here
+	api := &API{agent: a, cfg: cfg, log: cfg.Logger, defaults: policy.Default(), // parsed once, here
+		sessions: webui.NewSessions[schema.User]()}
 	api.app = fiber.New(fiber.Config{
 		AppName:               "doorstep-tablet",
 		DisableStartupMessage: true,

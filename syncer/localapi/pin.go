@@ -1,6 +1,8 @@
 package localapi
 
 import (
+	"bytes"
+
 	"github.com/gofiber/fiber/v2"
 
 	"doorstep/schema"
@@ -36,9 +38,18 @@ func (api *API) setPIN(c *fiber.Ctx) error {
 	return api.pinState(c)
 }
 
-// DELETE /v1/pin: remove the PIN; only the password unlocks.
+// DELETE /v1/pin {password}: remove the PIN; only the password unlocks.
+// The password proves who is removing it, as for setting one.
 func (api *API) clearPIN(c *fiber.Ctx) error {
-	if err := api.agent.ClearPIN(c.UserContext()); err != nil {
+	var b struct {
+		Password string `json:"password"`
+	}
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := decode(c, &b); err != nil {
+			return err
+		}
+	}
+	if err := api.agent.ClearPIN(c.UserContext(), b.Password); err != nil {
 		return err
 	}
 	return api.pinState(c)
@@ -61,5 +72,5 @@ func (api *API) unlockPIN(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"user": u, "pin": st})
+	return c.JSON(api.withSession(c, u, fiber.Map{"user": u, "pin": st}))
 }

@@ -104,6 +104,9 @@ func (w *webApp) unlockWithPIN(c *fiber.Ctx) error {
 type pinPageData struct {
 	State syncer.PINState
 	Form  formView
+	// RemoveForm asks for the password again to remove the PIN: whoever
+	// finds the app unlocked must not be able to take it away.
+	RemoveForm formView
 }
 
 // GET /app/pin: set, change or remove the PIN.
@@ -118,6 +121,9 @@ func (w *webApp) renderPIN(c *fiber.Ctx, status int, d pinPageData) error {
 	d.Form.Controls = append([]*control{{Name: "password", Label: "Your password", Hint: "To set or change a PIN, prove it is you.",
 		Kind: "password", Autocomplete: "current-password"}}, pinControls(false)...)
 	d.Form.attachErrors()
+	d.RemoveForm.Controls = []*control{{Name: "remove_password", Label: "Your password", Hint: "To remove your PIN, prove it is you.",
+		Kind: "password", Autocomplete: "current-password"}}
+	d.RemoveForm.attachErrors()
 	return w.render(c, status, "pin", view{Title: "Unlock PIN", Data: d})
 }
 
@@ -150,13 +156,26 @@ func (w *webApp) savePIN(c *fiber.Ctx) error {
 	return w.renderPIN(c, fiber.StatusUnprocessableEntity, d)
 }
 
-// POST /app/pin/remove: only the password unlocks from now on.
+// POST /app/pin/remove: only the password unlocks from now on. The
+// password proves who is removing it.
 func (w *webApp) removePIN(c *fiber.Ctx) error {
-	if err := w.agent.ClearPIN(c.UserContext()); err != nil {
+	form, err := formOf(c)
+	if err != nil {
 		return err
 	}
-	w.flash(c, flashSuccess, "Your PIN is removed. Only your password unlocks Doorstep now.")
-	return redirect(c, pathPIN)
+	var d pinPageData
+	switch err := w.agent.ClearPIN(c.UserContext(), form.Get("remove_password")); schema.ErrorCode(err) {
+	case "":
+		w.flash(c, flashSuccess, "Your PIN is removed. Only your password unlocks Doorstep now.")
+		return redirect(c, pathPIN)
+	case schema.ECodeRequired:
+		d.RemoveForm.addError("remove_password", "Enter your password to remove your PIN.")
+	case schema.ECodeUnauthorized:
+		d.RemoveForm.addError("remove_password", "The password is not right. Check it and try again.")
+	default:
+		return err
+	}
+	return w.renderPIN(c, fiber.StatusUnprocessableEntity, d)
 }
 
 func plural(n int, one, many string) string {

@@ -145,7 +145,21 @@ func TestAppPINPage(t *testing.T) {
 	if p.status != 403 {
 		t.Fatalf("remove without a token: %d", p.status)
 	}
-	p = b.post("/app/pin/remove", url.Values{"_csrf": {tok}})
+	// Nor without the password, or with a wrong one.
+	for _, tc := range []struct{ password, want string }{
+		{"", "Enter your password to remove your PIN."},
+		{"wrong one", "The password is not right."},
+	} {
+		p = b.post("/app/pin/remove", url.Values{"_csrf": {tok}, "remove_password": {tc.password}})
+		if p.status != 422 {
+			t.Fatalf("remove with password %q: want 422, got %d:\n%s", tc.password, p.status, p.body)
+		}
+		mustContain(t, p, `id="f-remove_password-error"`, tc.want, "A PIN is set.")
+		if st, _ := e.agent.PIN(context.Background()); !st.Set {
+			t.Fatalf("remove with password %q removed the PIN", tc.password)
+		}
+	}
+	p = b.post("/app/pin/remove", url.Values{"_csrf": {tok}, "remove_password": {testPassword}})
 	mustContain(t, p, "Your PIN is removed.", "No PIN is set.")
 	if _, _, err := e.agent.UnlockPIN(context.Background(), goodPIN); schema.ErrorCode(err) != schema.ECodeForbidden {
 		t.Fatalf("a removed PIN unlocks: %v", err)
