@@ -14,7 +14,7 @@ import (
 
 // openWithoutSession is the allow-list of the routes that answer without
 // the officer's session, each with the reason it needs none
-// (docs/decisions/0017-gate12-one-gate-for-the-tablet.md). A route that is
+// (docs/decisions/0017-one-gate-for-the-tablet.md). A route that is
 // neither here nor refused without a session fails
 // TestEveryRouteNeedsTheSession: a new route cannot escape the gate.
 var openWithoutSession = map[string]string{

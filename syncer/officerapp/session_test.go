@@ -16,7 +16,7 @@ import (
 
 // openTabletRoutes is the allow-list of the tablet's routes, the web app's
 // pages and the JSON API's, that answer without the officer's session,
-// each with the reason (docs/decisions/0017-gate12-one-gate-for-the-tablet.md).
+// each with the reason (docs/decisions/0017-one-gate-for-the-tablet.md).
 var openTabletRoutes = map[string]string{
 	"GET /healthz":           "liveness, nothing about the tablet",
 	"HEAD /healthz":          "liveness",
