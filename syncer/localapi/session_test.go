@@ -3,6 +3,7 @@ package localapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,21 +12,6 @@ import (
 	"doorstep/syncer"
 	"doorstep/syncer/localapi/localapitest"
 )
-
-// openWithoutSession is the allow-list of the routes that answer without
-// the officer's session, each with the reason it needs none
-// (docs/decisions/0017-one-gate-for-the-tablet.md). A route that is
-// neither here nor refused without a session fails
-// TestEveryRouteNeedsTheSession: a new route cannot escape the gate.
-var openWithoutSession = map[string]string{
-	"GET /healthz":        "liveness, nothing about the tablet",
-	"HEAD /healthz":       "liveness",
-	"POST /v1/login":      "how a session is obtained online",
-	"POST /v1/unlock":     "how a session is obtained offline",
-	"POST /v1/unlock/pin": "how a session is obtained with the PIN",
-	"GET /v1/unlock":      "the tries left before a password is typed; no caseload data",
-	"HEAD /v1/unlock":     "as GET",
-}
 
 // startGatedAPI is startAPI on clk, with the officer signed in once (so
 // the tablet has a caseload and a verifier to unlock against).
@@ -66,7 +52,7 @@ func TestEveryRouteNeedsTheSession(t *testing.T) {
 	for _, r := range routes {
 		listed[r] = true
 	}
-	for r := range openWithoutSession {
+	for r := range localapitest.OpenRoutes {
 		if !listed[r] {
 			t.Errorf("the allow-list names %q, which the router does not have: remove it", r)
 		}
@@ -79,7 +65,7 @@ func TestEveryRouteNeedsTheSession(t *testing.T) {
 		if method != "GET" && method != "HEAD" {
 			body = "{}"
 		}
-		if _, open := openWithoutSession[route]; open {
+		if _, open := localapitest.OpenRoutes[route]; open {
 			st, out, _ := anon.Do(method, path, body, nil)
 			if _, field := localapitest.ErrCode(out); st == 401 && field == "Authorization" {
 				t.Errorf("%s is on the allow-list but the gate refused it: %d %v", route, st, out)
@@ -135,9 +121,9 @@ func TestEveryRouteNeedsTheSession(t *testing.T) {
 	}
 }
 
-// TestLockAndLockoutEndTheSession: POST /v1/lock ends the session it is
-// sent with, and a lockout by wrong passwords ends every session.
-func TestLockAndLockoutEndTheSession(t *testing.T) {
+// TestLockEndsTheSession: POST /v1/lock ends the session it is sent with,
+// and no other; each session locks on its own clock.
+func TestLockEndsTheSession(t *testing.T) {
 	t.Parallel()
 	clk := testkit.NewClock(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
 	anon, _ := startGatedAPI(t, clk)
@@ -149,40 +135,74 @@ func TestLockAndLockoutEndTheSession(t *testing.T) {
 	if st, out, _ := a.Do("GET", "/v1/status", nil, nil); st != 401 {
 		t.Fatalf("a locked session still reads: %d %v", st, out)
 	}
-	// Each session uses the clock on its own: b was used 4 minutes ago.
 	clk.Advance(4 * time.Minute)
 	if st, out, _ := b.Do("GET", "/v1/status", nil, nil); st != 200 || out["signed_in"] != true {
 		t.Fatalf("another session after a lock: %d %v", st, out)
 	}
-	clk.Advance(4 * time.Minute)
+	clk.Advance(4 * time.Minute) // 8 minutes since b unlocked, 4 since it was used
 	if st, out, _ := b.Do("GET", "/v1/outbox", nil, nil); st != 200 {
 		t.Fatalf("a session used within the lock time: %d %v", st, out)
 	}
-	// Wrong passwords up to the lockout, waiting out each wait in steps
-	// that keep b in use: b ends because of the lockout, not the clock.
-	wrong := map[string]string{"username": "asha.officer", "password": "wrong password!"}
-	for i := 0; i < syncer.MaxUnlockFailures; i++ {
-		st, out, _ := anon.Do("POST", "/v1/unlock", wrong, nil)
-		us, _ := out["unlock"].(map[string]any)
-		if i < syncer.MaxUnlockFailures-1 {
-			if st != 401 {
-				t.Fatalf("wrong password %d: %d %v", i+1, st, out)
+}
+
+// TestLockoutEndsEverySession: ten wrong passwords in a row, sent to the
+// unlock or to the PIN's routes (which count them the same), lock the
+// tablet out and end every session, the one that sent them included.
+func TestLockoutEndsEverySession(t *testing.T) {
+	t.Parallel()
+	wrong := "wrong password!"
+	for _, tc := range []struct {
+		name  string
+		send  func(anon, b localapitest.Client) (int, map[string]any, http.Header)
+		field string // the refusal's field
+	}{
+		{"the unlock", func(anon, _ localapitest.Client) (int, map[string]any, http.Header) {
+			return anon.Do("POST", "/v1/unlock", map[string]string{"username": "asha.officer", "password": wrong}, nil)
+		}, ""},
+		{"PUT /v1/pin", func(_, b localapitest.Client) (int, map[string]any, http.Header) {
+			return b.Do("PUT", "/v1/pin", map[string]string{"password": wrong, "pin": goodPIN}, nil)
+		}, "password"},
+		{"DELETE /v1/pin", func(_, b localapitest.Client) (int, map[string]any, http.Header) {
+			return b.Do("DELETE", "/v1/pin", map[string]string{"password": wrong}, nil)
+		}, "password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clk := testkit.NewClock(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+			anon, _ := startGatedAPI(t, clk)
+			b := anon.SignIn("/v1/unlock", map[string]string{"username": "asha.officer", "password": testPassword})
+			b.T = t
+			// Wrong passwords up to the lockout, waiting out each wait in
+			// steps that keep b in use: b ends because of the lockout,
+			// not the clock.
+			for i := 1; i <= syncer.MaxUnlockFailures; i++ {
+				st, out, hdr := tc.send(anon, b)
+				code, field := localapitest.ErrCode(out)
+				if i < syncer.MaxUnlockFailures && (st != 401 || code != schema.ECodeUnauthorized || field != tc.field) {
+					t.Fatalf("wrong password %d: want 401 unauthorized on %q, got %d %v", i, tc.field, st, out)
+				}
+				if i == syncer.MaxUnlockFailures && (st != 403 || code != schema.ECodeForbidden) {
+					t.Fatalf("wrong password %d: want 403 forbidden (locked out), got %d %v", i, st, out)
+				}
+				_, us, _ := anon.Do("GET", "/v1/unlock", nil, nil)
+				if i < syncer.MaxUnlockFailures && toInt(us["failures"]) != i || i == syncer.MaxUnlockFailures && us["locked_out"] != true {
+					t.Fatalf("after wrong password %d: %v", i, us)
+				}
+				if w := toInt(us["wait_seconds"]); w > 0 && hdr.Get("Retry-After") != strconv.Itoa(w) {
+					t.Fatalf("wrong password %d: a wait of %d s, Retry-After %q", i, w, hdr.Get("Retry-After"))
+				}
+				for wait := time.Duration(toInt(us["wait_seconds"])) * time.Second; wait > 0; wait -= 4 * time.Minute {
+					clk.Advance(min(wait, 4*time.Minute))
+					if st, out, _ := b.Do("GET", "/v1/outbox", nil, nil); st != 200 {
+						t.Fatalf("b before the lockout: %d %v", st, out)
+					}
+				}
 			}
-			if st, out, _ := b.Do("GET", "/v1/outbox", nil, nil); st != 200 {
-				t.Fatalf("b before the lockout: %d %v", st, out)
+			st, out, _ := b.Do("GET", "/v1/outbox", nil, nil)
+			if code, _ := localapitest.ErrCode(out); st != 401 || code != schema.ECodeUnauthorized {
+				t.Fatalf("a session after the lockout: want 401 unauthorized, got %d %v", st, out)
 			}
-		}
-		for wait := time.Duration(toInt(us["wait_seconds"])) * time.Second; wait > 0; wait -= 4 * time.Minute {
-			clk.Advance(min(wait, 4*time.Minute))
-			b.Do("GET", "/v1/outbox", nil, nil)
-		}
-	}
-	if st, out, _ := anon.Do("GET", "/v1/unlock", nil, nil); st != 200 || out["locked_out"] != true {
-		t.Fatalf("after %d wrong passwords: %d %v", syncer.MaxUnlockFailures, st, out)
-	}
-	st, out, _ := b.Do("GET", "/v1/outbox", nil, nil)
-	if code, _ := localapitest.ErrCode(out); st != 401 || code != schema.ECodeUnauthorized {
-		t.Fatalf("a session after the lockout: want 401 unauthorized, got %d %v", st, out)
+		})
 	}
 }
 

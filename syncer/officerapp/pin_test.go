@@ -201,3 +201,49 @@ func TestAppPINSurvivesARestart(t *testing.T) {
 		}
 	}
 }
+
+// TestAppPINPasswordCountsAsAnUnlock: a wrong password on the PIN page
+// counts toward the unlock's waits and lockout, and says so; the lockout
+// ends the session and sends to the sign-in page.
+func TestAppPINPasswordCountsAsAnUnlock(t *testing.T) {
+	e := startAppClocked(t)
+	b := e.browser()
+	b.mustSignIn()
+	if err := e.agent.SetPIN(context.Background(), testPassword, goodPIN); err != nil {
+		t.Fatal(err)
+	}
+	wrong := func(want ...string) page {
+		t.Helper()
+		tok := b.get("/app/pin").token(csrfRE)
+		p := b.post("/app/pin/remove", url.Values{"_csrf": {tok}, "remove_password": {"wrong password"}})
+		mustContain(t, p, want...)
+		return p
+	}
+	wrong("The password is not right. 9 tries left before this tablet can only be opened by signing in online.")
+	for range syncer.FreeUnlockFailures - 2 {
+		wrong("The password is not right.")
+	}
+	wrong("5 tries left", "Wait 30 seconds before the next try.")
+	wrong("Too many wrong passwords. Wait 30 seconds, then try again. Your password was not checked.")
+	for i := syncer.FreeUnlockFailures + 1; i < syncer.MaxUnlockFailures; i++ {
+		// Wait out the wait, using the app within its lock time.
+		st, _ := e.agent.UnlockState(context.Background())
+		for w := st.Wait; w > 0; w -= 4 * time.Minute {
+			e.clock.advance(min(w, 4*time.Minute))
+			b.get("/app/today")
+		}
+		wrong("The password is not right.")
+	}
+	st, _ := e.agent.UnlockState(context.Background())
+	for w := st.Wait; w > 0; w -= 4 * time.Minute {
+		e.clock.advance(min(w, 4*time.Minute))
+		b.get("/app/today")
+	}
+	p := wrong("Sign in online")
+	if p.path != pathSignIn {
+		t.Fatalf("the lockout: want the sign-in page, got %d at %s", p.status, p.path)
+	}
+	if p := b.get("/app/today"); p.path == pathToday {
+		t.Fatal("the session outlived the lockout")
+	}
+}

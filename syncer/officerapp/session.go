@@ -257,7 +257,7 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 // tries left (and the wait the next one needs); a try during a wait; or the
 // lockout, which turns the page into the online sign-in.
 func (w *webApp) unlockRefused(c *fiber.Ctx, d signInData, st syncer.UnlockState, err error) error {
-	left := fmt.Sprintf("%s left before this tablet can only be opened by signing in online.", plural(st.Left, "try", "tries"))
+	left := triesLeft(st)
 	status := fiber.StatusUnauthorized
 	switch schema.ErrorCode(err) {
 	case schema.ECodeUnauthorized:
@@ -283,6 +283,11 @@ func (w *webApp) unlockRefused(c *fiber.Ctx, d signInData, st syncer.UnlockState
 		return err
 	}
 	return w.renderSignIn(c, status, d)
+}
+
+// triesLeft says the wrong passwords left before the lockout.
+func triesLeft(st syncer.UnlockState) string {
+	return fmt.Sprintf("%s left before this tablet can only be opened by signing in online.", plural(st.Left, "try", "tries"))
 }
 
 // startSession opens an unlocked session for user and goes to next.

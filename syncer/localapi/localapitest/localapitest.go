@@ -100,3 +100,18 @@ func Request(route string) (method, path string) {
 	}
 	return method, strings.Join(parts, "/")
 }
+
+// OpenRoutes is the allow-list of the local JSON API's routes that answer
+// without the officer's session, each with the reason it needs none
+// (docs/decisions/0017-one-gate-for-the-tablet.md). It is the tests' own
+// list, kept apart from the gate's: a route that is neither here nor
+// refused without a session fails the tests that walk the router.
+var OpenRoutes = map[string]string{
+	"GET /healthz":        "liveness, nothing about the tablet",
+	"HEAD /healthz":       "liveness",
+	"POST /v1/login":      "how a session is obtained online",
+	"POST /v1/unlock":     "how a session is obtained offline",
+	"POST /v1/unlock/pin": "how a session is obtained with the PIN",
+	"GET /v1/unlock":      "the tries left before a password is typed; no caseload data",
+	"HEAD /v1/unlock":     "as GET",
+}
