@@ -119,6 +119,14 @@ func TestEveryRouteNeedsTheSession(t *testing.T) {
 	if st, out, _ := anon.Do("GET", "/v1/nothing", nil, nil); st != 401 {
 		t.Fatalf("an unknown path without a session: %d %v", st, out)
 	}
+	// Nor does a gated route dressed as an open one get through.
+	for _, p := range []string{"/healthz/../v1/records/household-members", "/v1/unlock/../records/household-members",
+		"/v1/unlock/pin/../../status", "/v1/login/%2e%2e/status", "/V1/RECORDS/household-members", "//v1/status",
+		"/v1/records/household-members/", "/v1/status?x=/healthz"} {
+		if st, out, _ := anon.Do("GET", p, nil, nil); st != 401 {
+			t.Errorf("GET %s without a session: want 401, got %d %v", p, st, out)
+		}
+	}
 }
 
 // TestLockEndsTheSession: POST /v1/lock ends the session it is sent with,
