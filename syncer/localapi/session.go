@@ -5,7 +5,7 @@ package localapi
 // (openRoutes). One store of sessions serves the JSON API and the mounted
 // web app alike, so signing in, the lock after inactivity, "lock now" and
 // the lockout after wrong passwords mean the same for both
-// (docs/decisions/0017-one-gate-for-the-tablet.md).
+// (docs/decisions/0018-one-gate-for-the-tablet.md).
 
 import (
 	"strings"

@@ -103,7 +103,7 @@ func Request(route string) (method, path string) {
 
 // OpenRoutes is the allow-list of the local JSON API's routes that answer
 // without the officer's session, each with the reason it needs none
-// (docs/decisions/0017-one-gate-for-the-tablet.md). It is the tests' own
+// (docs/decisions/0018-one-gate-for-the-tablet.md). It is the tests' own
 // list, kept apart from the gate's: a route that is neither here nor
 // refused without a session fails the tests that walk the router.
 var OpenRoutes = map[string]string{
