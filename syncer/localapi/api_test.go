@@ -65,6 +65,9 @@ func gunzip(t *testing.T, r *http.Request) io.Reader {
 	return zr
 }
 
+// startAPI starts the local API alone (no web app) over a real agent and
+// the fake peer, signs the officer in, and returns a client that carries
+// the session, the agent, and the id of the case the peer serves.
 func startAPI(t *testing.T) (localapitest.Client, *syncer.Agent, string) {
 	t.Helper()
 	caseID := schema.NewID()
@@ -82,7 +85,8 @@ func startAPI(t *testing.T) (localapitest.Client, *syncer.Agent, string) {
 	if !strings.HasPrefix(api.URL(), "http://127.0.0.1:") {
 		t.Fatalf("URL %q", api.URL())
 	}
-	return localapitest.Client{T: t, Base: api.URL()}, a, caseID
+	c := localapitest.Client{T: t, Base: api.URL()}
+	return c.SignIn("/v1/login", map[string]string{"username": "asha.officer", "password": testPassword}), a, caseID
 }
 
 func TestStartRefusesNonLoopback(t *testing.T) {
