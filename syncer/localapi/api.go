@@ -6,9 +6,11 @@
 // It is a thin HTTP layer over syncer.Agent. Every answer that is not 2xx is
 // a schema.ErrorResponse naming the field at fault; requests from another
 // site (by Origin, Host or Sec-Fetch-Site) are refused, so a web page the
-// officer visits cannot drive the tablet. A browser app (the officer's web
+// officer visits cannot drive the tablet. Every route but sign-in, unlock
+// and /healthz answers only to the officer's unlocked session (session.go),
+// which locks after a time without use. A browser app (the officer's web
 // app, syncer/officerapp) can be mounted beside the JSON API, on the same
-// server and behind the same guard (Mount).
+// server, behind the same guard and on the same sessions (Mount).
 package localapi
 
 import (
