@@ -212,6 +212,11 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 		authors: map[string]string{}, da: map[string]bool{},
 		recBuf: newRowBuffer("records", recordCols), mutBuf: newRowBuffer("mutations", mutationCols),
 		auditBuf: newRowBuffer("audit", auditCols), ins: &inserter{t: t}}
+	// The chain's tail now, before an inserter goroutine may be using the
+	// transaction: auditEvent then hands out ids and hashes from memory.
+	if err := t.loadAuditTail(); err != nil {
+		return nil, err
+	}
 	// Whatever is still collected goes in before the commit.
 	t.beforeCommit = append(t.beforeCommit, a.flush)
 	var err error
@@ -618,7 +623,12 @@ func (a *applier) logMutation(m schema.Mutation, status string, e *schema.Error,
 }
 
 func (a *applier) auditEvent(action string, r *row, detail string) error {
-	a.auditBuf.add(a.t.nowText, a.actor.UserID, a.actor.DeviceID, action, r.entity, r.id, r.caseID, detail)
+	e := auditRow{at: a.t.nowText, userID: a.actor.UserID, deviceID: a.actor.DeviceID, action: action,
+		entity: r.entity, recordID: r.id, caseID: r.caseID, detail: detail}
+	if err := a.t.chain(&e); err != nil {
+		return err
+	}
+	a.auditBuf.add(e.args()...)
 	return nil
 }
 
