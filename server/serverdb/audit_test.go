@@ -87,7 +87,7 @@ func TestAuditVerifyNamesTheFirstBrokenEvent(t *testing.T) {
 		{"an event edited and rehashed", func(t *testing.T, raw *sql.DB, last int64) {
 			mustExec(t, raw, `DROP TRIGGER audit_no_update`)
 			var e auditRow
-			rows, err := raw.Query(`SELECT `+auditCols+` FROM audit WHERE id = 4`)
+			rows, err := raw.Query(`SELECT ` + auditCols + ` FROM audit WHERE id = 4`)
 			if err != nil {
 				t.Fatal(err)
 			}
