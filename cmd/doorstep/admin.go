@@ -26,6 +26,7 @@ type adminCmd struct {
 
 	name, username, role, team, password string
 	file, crn, officer, device           string
+	head                                 string // audit verify --head
 
 	db *serverdb.DB
 }
@@ -42,6 +43,7 @@ Actions:
   disable-user  --username U            (no sign-in; tokens revoked; dashboard session ended)
   enable-user   --username U
   list-teams | list-users | list-devices
+  audit verify  [--head ID:HASH]        (walk the audit chain; names the first broken event)
 
 Common flags: --data ./data (DOORSTEP_DATA), the server's data folder.
 `
@@ -55,6 +57,13 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		return errors.New("admin: no action given")
 	}
 	c.action, args = args[0], args[1:]
+	if c.action == "audit" {
+		if len(args) == 0 || args[0] != "verify" {
+			fmt.Fprint(c.stderr, adminUsage)
+			return errors.New("admin audit: say what to do: doorstep admin audit verify")
+		}
+		c.action, args = "audit verify", args[1:]
+	}
 	fs := newFlagSet("admin "+c.action, c.stderr)
 	fs.StringVar(&c.data, "data", "./data", "the server's data folder")
 	switch c.action {
@@ -76,6 +85,8 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	case "disable-user", "enable-user":
 		fs.StringVar(&c.username, "username", "", "sign-in name")
 	case "list-teams", "list-users", "list-devices":
+	case "audit verify":
+		fs.StringVar(&c.head, "head", "", "a head recorded earlier (ID:HASH, as verify printed it) that must still be in the trail")
 	default:
 		fmt.Fprint(c.stderr, adminUsage)
 		return fmt.Errorf("admin: unknown action %q", c.action)
@@ -115,6 +126,8 @@ func (c *adminCmd) Run(ctx context.Context) error {
 		return nil
 	case "disable-user", "enable-user":
 		return c.setDisabled(ctx, c.action == "disable-user")
+	case "audit verify":
+		return c.verifyAudit(ctx)
 	}
 	return c.list(ctx)
 }
