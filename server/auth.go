@@ -129,6 +129,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	}
 	addr := c.IP()
 	if blocked, wait := s.limiter.Blocked(req.Username, addr); blocked {
+		if err := s.AuditSignIn(c.UserContext(), "sign_in_locked", "api", "", req.DeviceID, req.Username, addr); err != nil {
+			return err
+		}
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return errorf(schema.ECodeRateLimited, "username", "too many failed sign-ins; try again in %d minutes", int(math.Ceil(wait.Minutes())))
 	}
@@ -136,6 +139,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err != nil {
 		if schema.ErrorCode(err) == schema.ECodeUnauthorized {
 			s.limiter.Fail(req.Username, addr)
+			if aerr := s.AuditSignIn(c.UserContext(), "sign_in_failed", "api", "", req.DeviceID, req.Username, addr); aerr != nil {
+				return aerr
+			}
 		}
 		return err
 	}

@@ -184,6 +184,18 @@ func (db *DB) AuditCount(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// AuditChangeCount returns how many audit events record a change: every
+// event but those of reads, views, refusals, sign-ins (dashboard sessions
+// and failures) and queries of the trail. A refused request changes
+// nothing but leaves its trace: tests that check "nothing changed" count
+// these.
+func (db *DB) AuditChangeCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM audit WHERE action NOT IN
+		('read', 'view', 'refused', 'sign_in', 'sign_in_failed', 'sign_in_locked', 'audit_query')`).Scan(&n)
+	return n, err
+}
+
 // AuditFor returns the audit events of one record, oldest first.
 func (db *DB) AuditFor(ctx context.Context, recordID string) ([]AuditEvent, error) {
 	return db.readAudit(ctx, "record_id", recordID)
@@ -255,7 +267,9 @@ func (db *DB) AuditByAction(ctx context.Context, action string) ([]AuditEvent, e
 }
 
 // AuditFilter selects events of the trail for an investigator: each
-// filter given must hold. From and To bound the period (To excluded);
+// filter given must hold. UserID selects what the person did and what was
+// done to their account (entity "user"); DeviceID what was done from the
+// device and to it (entity "device"). From and To bound the period (To excluded);
 // AfterID pages (events after that id); Limit caps the page (0: 1,000).
 type AuditFilter struct {
 	UserID   string
@@ -275,11 +289,19 @@ const MaxAuditPage = 1000
 func (db *DB) AuditTrail(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
 	q := `SELECT ` + auditCols + ` FROM audit WHERE id > ?`
 	args := []any{f.AfterID}
-	for _, c := range []struct{ col, v string }{{"user_id", f.UserID}, {"case_id", f.CaseID}, {"device_id", f.DeviceID}} {
-		if c.v != "" {
-			q += ` AND ` + c.col + ` = ?`
-			args = append(args, c.v)
-		}
+	// A person's events are what they did and what was done to their
+	// account; a device's, what was done from it and to it.
+	if f.UserID != "" {
+		q += ` AND (user_id = ? OR (entity = 'user' AND record_id = ?))`
+		args = append(args, f.UserID, f.UserID)
+	}
+	if f.DeviceID != "" {
+		q += ` AND (device_id = ? OR (entity = 'device' AND record_id = ?))`
+		args = append(args, f.DeviceID, f.DeviceID)
+	}
+	if f.CaseID != "" {
+		q += ` AND case_id = ?`
+		args = append(args, f.CaseID)
 	}
 	if !f.From.IsZero() {
 		q += ` AND at >= ?`

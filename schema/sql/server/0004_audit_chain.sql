@@ -27,7 +27,9 @@ BEGIN
     SELECT RAISE(ABORT, 'the audit trail is append-only: an event is never deleted');
 END;
 
--- The investigator's filters (GET /v1/audit): by person and by device, each
--- in time order. The case filter uses audit_case (version 1).
+-- The investigator's filters (GET /v1/audit): what a person or a device
+-- did, and what was done to the account or the device, each in time order.
+-- The case filter uses audit_case (version 1).
 CREATE INDEX audit_user ON audit (user_id, id);
 CREATE INDEX audit_device ON audit (device_id, id) WHERE device_id <> '';
+CREATE INDEX audit_subject ON audit (record_id, id) WHERE entity IN ('user', 'device');
