@@ -160,13 +160,12 @@ func sendAuditCSV(c *fiber.Ctx, evs []serverdb.AuditEvent) error {
 	return c.Send(buf.Bytes())
 }
 
-// auditRefusal records a request an authenticated caller was refused
+// AuditRefusal records a request an authenticated actor was refused
 // (403) or answered as missing (404: out of scope, or not there: the
-// store answers both alike, and the trail keeps the attempt). The caller
-// sees nothing of it. A failure to record is logged, not answered: the
-// refusal stands either way.
-func (s *Server) auditRefusal(c *fiber.Ctx, e *schema.Error, status int) {
-	actor := actorOf(c)
+// store answers both alike, and the trail keeps the attempt), through the
+// API or the dashboard. The caller sees nothing of it. A failure to record
+// is logged, not answered: the refusal stands either way.
+func (s *Server) AuditRefusal(c *fiber.Ctx, actor serverdb.Actor, status int, code string) {
 	if actor.UserID == "" || (status != fiber.StatusForbidden && status != fiber.StatusNotFound) {
 		return
 	}
@@ -174,7 +173,7 @@ func (s *Server) auditRefusal(c *fiber.Ctx, e *schema.Error, status int) {
 	if len(path) > 200 {
 		path = path[:200]
 	}
-	detail := map[string]string{"method": c.Method(), "path": strings.ToValidUTF8(path, "?"), "status": strconv.Itoa(status), "code": e.Code}
+	detail := map[string]string{"method": c.Method(), "path": strings.ToValidUTF8(path, "?"), "status": strconv.Itoa(status), "code": code}
 	if err := s.db.Audit(c.UserContext(), actor, "refused", "", "", "", detail); err != nil {
 		rid, _ := c.Locals("rid").(string)
 		s.log.Error("audit a refusal", "request_id", rid, "err", err)

@@ -210,6 +210,12 @@ func TestDashboardSignInRateLimit(t *testing.T) {
 	if p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "Too many failed sign-ins") {
 		t.Errorf("rate limited page: %v\n%s", p.header, p.body)
 	}
+	// Each failure and the lockout are in the audit trail.
+	failed, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_failed")
+	locked, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_locked")
+	if len(failed) != maxUserFailures || len(locked) != 1 || !strings.Contains(string(locked[0].Detail), `"via":"dashboard"`) {
+		t.Errorf("audited %d failures and %d lockouts, want %d and 1", len(failed), len(locked), maxUserFailures)
+	}
 }
 
 // dashData is seedCompliance's dataset plus a café contact whose reason a
@@ -498,12 +504,17 @@ func TestDashboardAuditsCaseAndVisitViews(t *testing.T) {
 			t.Errorf("visit view's params = %v", evs[1]["params"])
 		}
 	}
-	// A refused view (another team's case) writes nothing.
+	// A refused view (another team's case) changes nothing, and leaves a
+	// "refused" event naming what was asked for.
 	sue := e.signedIn(t, "sue")
 	before := e.counts()
 	mustStatus(t, "team B's case", sue.get("/dashboard/cases/"+d.reassigned), 404)
 	if after := e.counts(); after != before {
 		t.Errorf("a refused case view changed %+v to %+v", before, after)
+	}
+	refused, err := e.srv.DB().AuditByAction(context.Background(), "refused")
+	if err != nil || len(refused) != 1 || refused[0].UserID != e.users["sue"].ID || !strings.Contains(string(refused[0].Detail), d.reassigned) {
+		t.Errorf("refused events: %+v %v; want sue's one", refused, err)
 	}
 }
 

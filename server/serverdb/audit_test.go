@@ -189,3 +189,20 @@ func TestAuditChainThroughALargePush(t *testing.T) {
 		t.Errorf("after a push of %d mutations: %+v; want an intact chain of them all", len(muts), rep)
 	}
 }
+
+// A pushed change refused as out of scope is in the trail, naming the
+// case the record is in; the sender's answer names nothing of it.
+func TestAuditRecordsRefusedPushes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	carl := f.actor(f.carl, "dev-carl")
+	res := f.push(t, carl, mutation("case", f.ashaCase, f.ashaCase, stamp(5, "dev-carl"), raw("address", "2 Low St")))
+	if res[0].Status != schema.StatusRejected || res[0].Error.Code != schema.ECodeOutOfScope {
+		t.Fatalf("carl's push to asha's case: %+v", res[0])
+	}
+	evs, err := f.db.AuditByAction(context.Background(), "refused")
+	if err != nil || len(evs) != 1 || evs[0].UserID != f.carl.ID || evs[0].CaseID != f.ashaCase || evs[0].RecordID != f.ashaCase ||
+		!strings.Contains(string(evs[0].Detail), `"code":"out_of_scope"`) {
+		t.Errorf("refused events: %+v %v; want carl's one on asha's case", evs, err)
+	}
+}

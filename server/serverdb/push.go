@@ -578,6 +578,9 @@ func (a *applier) reject(m schema.Mutation, res schema.MutationResult, err error
 	if err := a.logMutation(m, schema.StatusRejected, e, nil); err != nil {
 		return res, err
 	}
+	if err := a.auditRefusal(m, e); err != nil {
+		return res, err
+	}
 	if err := a.keepSetAside(m); err != nil { // review.go
 		return res, err
 	}
@@ -620,6 +623,22 @@ func (a *applier) logMutation(m schema.Mutation, status string, e *schema.Error,
 	a.seen[m.ID] = seenMutation{status: status, errText: errText, lostText: lostText, recordID: m.RecordID,
 		userID: a.actor.UserID, deviceID: a.actor.DeviceID}
 	return nil
+}
+
+// auditRefusal records a pushed change refused as out of scope or
+// forbidden (a decision field, a person's name) as a "refused" event of
+// the record, naming the case the record is in (the investigator's trail
+// may know it; the sender is told nothing of it).
+func (a *applier) auditRefusal(m schema.Mutation, e *schema.Error) error {
+	if e.Code != schema.ECodeOutOfScope && e.Code != schema.ECodeForbidden {
+		return nil
+	}
+	r := &row{entity: m.Entity, id: m.RecordID, caseID: m.CaseID}
+	if stored, _ := a.record(m.RecordID); stored != nil {
+		r.caseID = stored.caseID
+	}
+	detail, _ := json.Marshal(map[string]string{"mutation_id": m.ID, "code": e.Code, "field": e.Field})
+	return a.auditEvent("refused", r, string(detail))
 }
 
 func (a *applier) auditEvent(action string, r *row, detail string) error {
