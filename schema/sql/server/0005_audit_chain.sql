@@ -1,4 +1,4 @@
--- Server store, version 4: the audit trail becomes tamper-evident
+-- Server store, version 5: the audit trail becomes tamper-evident
 -- (issue 11; docs/security.md, "An audit nobody can quietly edit").
 --
 -- Invariants added to audit's:
@@ -10,7 +10,7 @@
 --     chain has no gaps: a gap is a deleted event;
 --   * events from before this migration keep hash and prev_hash empty; the
 --     first event after it carries, as prev_hash, the hash the chain would
---     have had through them (docs/decisions/0021-audit11-the-audit-chain.md),
+--     have had through them (docs/decisions/0024-audit11-the-audit-chain.md),
 --     so they are covered too;
 --   * the triggers below refuse UPDATE and DELETE. Whoever holds the file
 --     can drop them: that is what the chain is for.
