@@ -37,7 +37,7 @@ func (s *Server) accessToken(u schema.User, deviceID string) (string, error) {
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
 	}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.secret)
+	return s.SignToken("", c)
 }
 
 // parseToken verifies an access token with the algorithm pinned to HS256,
@@ -47,7 +47,7 @@ func (s *Server) accessToken(u schema.User, deviceID string) (string, error) {
 // to live a year is refused), and it must name a user and a device.
 func (s *Server) parseToken(tok string) (*claims, error) {
 	var c claims
-	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
+	_, err := jwt.ParseWithClaims(tok, &c, s.TokenKeyfunc(""),
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(TokenIssuer), jwt.WithAudience(tokenAudience),
 		jwt.WithIssuedAt(), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
 	switch {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -697,7 +698,7 @@ func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 	b.Helper()
 	ctx := context.Background()
 	clock := &testClock{t: synth.DefaultNow.Add(4 * time.Hour)}
-	srv, err := Open(ctx, Config{DataDir: b.TempDir(), Now: clock.Now})
+	srv, err := Open(ctx, Config{DataDir: filepath.Join(b.TempDir(), "data"), Now: clock.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -1331,7 +1332,7 @@ func TestCompliancePolicyFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Open(context.Background(), Config{DataDir: t.TempDir(), Policy: p})
+	srv, err := Open(context.Background(), Config{DataDir: filepath.Join(t.TempDir(), "data"), Policy: p})
 	if err != nil {
 		t.Fatal(err)
 	}

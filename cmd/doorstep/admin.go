@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"doorstep/internal/fsperm"
 	"doorstep/schema"
+	"doorstep/server"
 	"doorstep/server/serverdb"
 )
 
@@ -22,7 +25,7 @@ import (
 type adminCmd struct {
 	stdout, stderr io.Writer
 	action         string
-	data           string
+	data, secrets  string
 
 	name, username, role, team, password string
 	file, crn, officer, device           string
@@ -42,6 +45,8 @@ Actions:
   disable-user  --username U            (no sign-in; tokens revoked; dashboard session ended)
   enable-user   --username U
   list-teams | list-users | list-devices
+  rotate-key    [--secrets DIR]         (a new token signing key; the previous one verifies
+                                         the tokens it signed for 24 hours more)
 
 Common flags: --data ./data (DOORSTEP_DATA), the server's data folder.
 `
@@ -76,6 +81,8 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	case "disable-user", "enable-user":
 		fs.StringVar(&c.username, "username", "", "sign-in name")
 	case "list-teams", "list-users", "list-devices":
+	case "rotate-key":
+		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder; empty means the data folder's name + \"-secrets\"")
 	default:
 		fmt.Fprint(c.stderr, adminUsage)
 		return fmt.Errorf("admin: unknown action %q", c.action)
@@ -84,12 +91,18 @@ func (c *adminCmd) ParseFlags(args []string) error {
 }
 
 func (c *adminCmd) Run(ctx context.Context) error {
+	if c.action == "rotate-key" {
+		return c.rotateKey()
+	}
 	path := filepath.Join(c.data, serverDBFile)
 	if _, err := os.Stat(path); err != nil && c.action != "add-team" && c.action != "add-user" {
 		return fmt.Errorf("admin: no server database at %s (run the server once, or check --data): %w", path, err)
 	}
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
-		return fmt.Errorf("admin: create data folder: %w", err)
+	if err := fsperm.MakeDir(c.data, "--data folder"); err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	if err := fsperm.CreateFile(path); err != nil {
+		return fmt.Errorf("admin: %w", err)
 	}
 	var err error
 	if c.db, err = serverdb.Open(ctx, path, serverdb.Options{}); err != nil {
@@ -268,6 +281,19 @@ func newPassword() string {
 
 // serverDBFile is the server's SQLite file inside its data folder.
 const serverDBFile = "server.db"
+
+// rotateKey makes a new token signing key (rotate-key).
+func (c *adminCmd) rotateKey() error {
+	if c.secrets == "" {
+		c.secrets = server.DefaultSecretsDir(c.data)
+	}
+	kid, err := server.RotateKey(c.secrets, time.Now())
+	if err != nil {
+		return fmt.Errorf("admin rotate-key: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "new token signing key %s: a running server signs with it from its next sign-in; tokens of the previous key stay valid until they expire\n", kid)
+	return nil
+}
 
 // setDisabled disables or enables a user (disable-user, enable-user).
 func (c *adminCmd) setDisabled(ctx context.Context, disabled bool) error {

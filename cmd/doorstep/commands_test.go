@@ -27,7 +27,7 @@ func doorstep(t *testing.T, args ...string) (string, error) {
 
 func TestServerRefusesPostgresUntilItsStoreLands(t *testing.T) {
 	t.Parallel()
-	_, err := doorstep(t, "server", "--db", "postgres://localhost/doorstep", "--data", t.TempDir())
+	_, err := doorstep(t, "server", "--db", "postgres://localhost/doorstep", "--data", filepath.Join(t.TempDir(), "data"))
 	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not supported") {
 		t.Fatalf("server --db postgres://…: err = %v, want a clear refusal", err)
 	}
@@ -35,7 +35,7 @@ func TestServerRefusesPostgresUntilItsStoreLands(t *testing.T) {
 
 func TestFlagEnvironmentTwins(t *testing.T) {
 	t.Setenv("DOORSTEP_INTERVAL", "soon")
-	_, err := doorstep(t, "device", "--data", t.TempDir())
+	_, err := doorstep(t, "device", "--data", filepath.Join(t.TempDir(), "data"))
 	if err == nil || !strings.Contains(err.Error(), "DOORSTEP_INTERVAL") || !strings.Contains(err.Error(), "soon") {
 		t.Fatalf("a bad DOORSTEP_INTERVAL: err = %v, want one naming the variable and the value", err)
 	}
@@ -54,7 +54,7 @@ func TestFlagEnvironmentTwins(t *testing.T) {
 // example file imports, and a case is reassigned.
 func TestAdminImportAndReassign(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	data := filepath.Join(t.TempDir(), "data")
 	mustRun := func(args ...string) string {
 		t.Helper()
 		out, err := doorstep(t, append(args, "--data", data)...)
@@ -184,7 +184,7 @@ func (b *syncBuffer) String() string {
 // Ctrl-C would. A second start reuses the seeded folder.
 func TestDemoStartsAndStops(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	data := filepath.Join(t.TempDir(), "data")
 	for run := 1; run <= 2; run++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel) // a failed wait stops the demo too

@@ -232,25 +232,18 @@ func (db *DB) Setting(ctx context.Context, key string) (string, bool, error) {
 	return v, true, nil
 }
 
-// SettingOrInit returns the setting, storing make()'s value first if it is
-// not set yet; created says whether it did.
-func (db *DB) SettingOrInit(ctx context.Context, key string, make func() (string, error)) (value string, created bool, err error) {
+// DeleteSetting removes a server setting; deleted says whether it was set.
+func (db *DB) DeleteSetting(ctx context.Context, key string) (deleted bool, err error) {
 	err = db.update(ctx, func(tx *wtx) error {
-		err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value)
-		if err == nil {
-			return nil
+		res, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, key)
+		if err != nil {
+			return fmt.Errorf("delete setting %s: %w", key, err)
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("read setting %s: %w", key, err)
-		}
-		if value, err = make(); err != nil {
-			return err
-		}
-		created = true
-		_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, key, value)
+		n, err := res.RowsAffected()
+		deleted = n > 0
 		return err
 	})
-	return value, created, err
+	return deleted, err
 }
 
 func boolInt(b bool) int {
