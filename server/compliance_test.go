@@ -736,10 +736,10 @@ func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 			b.Fatal(err)
 		}
 	}
-	if bs.supT, err = srv.accessToken(sup, "bench-"+sup.ID); err != nil {
+	if bs.supT, err = srv.accessToken(sup, "bench-"+sup.ID, 0); err != nil {
 		b.Fatal(err)
 	}
-	if bs.adminT, err = srv.accessToken(admin, "bench-"+admin.ID); err != nil {
+	if bs.adminT, err = srv.accessToken(admin, "bench-"+admin.ID, 0); err != nil {
 		b.Fatal(err)
 	}
 	bs.sup, bs.admin = serverdb.ActorOf(sup, "bench-"+sup.ID), serverdb.ActorOf(admin, "bench-"+admin.ID)

@@ -104,7 +104,7 @@ func TestTokenKeyIsApartFromTheData(t *testing.T) {
 	}
 	defer thief.Close()
 	asha := e.users["asha"]
-	forged, err := thief.accessToken(asha, "dev-asha")
+	forged, err := thief.accessToken(asha, "dev-asha", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -228,6 +228,7 @@ func (s *Server) routes() {
 	v1 := app.Group("/v1")
 	v1.Post("/auth/login", s.login)
 	v1.Post("/auth/refresh", s.refresh)
+	v1.Post("/auth/setup", s.setup)
 	v1.Post("/auth/logout", s.authed, s.logout)
 	v1.Get("/me", s.authed, s.me)
 
@@ -237,6 +238,7 @@ func (s *Server) routes() {
 	admin := v1.Group("/admin", s.authed, s.adminOnly)
 	admin.Post("/teams", s.createTeam)
 	admin.Post("/users", s.createUser)
+	admin.Post("/users/:username/reset-password", s.resetPassword)
 	admin.Post("/cases/:id/reassign", s.reassign)
 	admin.Get("/devices", s.listDevices)
 	admin.Post("/devices/:id/revoke", s.revokeDevice)

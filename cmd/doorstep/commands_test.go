@@ -33,6 +33,41 @@ func TestServerRefusesPostgresUntilItsStoreLands(t *testing.T) {
 	}
 }
 
+// A password is never taken on the command line, where every user of the
+// machine sees it; reset-password prints a new setup code (issue 11,
+// defect 7).
+func TestAdminPasswordNeverOnTheCommandLine(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	if out, err := doorstep(t, "admin", "add-team", "--name", "North", "--data", data); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, arg := range [][]string{{"--password", "a long pass phrase here"}, {"--password=a long pass phrase here"}, {"-password", "x"}} {
+		args := append([]string{"admin", "add-user", "--username", "ola.k", "--name", "Ola K", "--role", "auditor", "--data", data}, arg...)
+		_, err := doorstep(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "--password is no longer taken") || !strings.Contains(err.Error(), "--password-stdin") {
+			t.Errorf("%v: err = %v, want a refusal saying what to use instead", arg, err)
+		}
+	}
+	if out, _ := doorstep(t, "admin", "list-users", "--data", data); strings.Contains(out, "ola.k") {
+		t.Fatalf("a refused add-user created the user:\n%s", out)
+	}
+	out, err := doorstep(t, "admin", "add-user", "--username", "ola.k", "--name", "Ola K", "--role", "auditor", "--data", data)
+	if err != nil || !strings.Contains(out, "one-time setup code") {
+		t.Fatalf("add-user: %v\n%s", err, out)
+	}
+	out, err = doorstep(t, "admin", "reset-password", "--username", "ola.k", "--data", data)
+	if err != nil || !strings.Contains(out, "one-time setup code for the password reset for ola.k") {
+		t.Fatalf("reset-password: %v\n%s", err, out)
+	}
+	if _, err := doorstep(t, "admin", "reset-password", "--username", "nobody.here", "--data", data); err == nil || !strings.Contains(err.Error(), "nobody.here") {
+		t.Errorf("reset-password of an unknown user: %v", err)
+	}
+	if out, err := doorstep(t, "admin", "rotate-key", "--data", data); err == nil {
+		t.Errorf("rotate-key before any server start: %s, want an error naming the missing key file", out)
+	}
+}
+
 func TestFlagEnvironmentTwins(t *testing.T) {
 	t.Setenv("DOORSTEP_INTERVAL", "soon")
 	_, err := doorstep(t, "device", "--data", filepath.Join(t.TempDir(), "data"))
@@ -66,8 +101,8 @@ func TestAdminImportAndReassign(t *testing.T) {
 	mustRun("admin", "add-team", "--name", "Quillbury North")
 	for _, u := range []string{"asha.officer", "ben.officer"} {
 		out := mustRun("admin", "add-user", "--username", u, "--name", "Test "+u, "--role", "officer", "--team", "Quillbury North")
-		if !strings.Contains(out, "initial password: ") {
-			t.Fatalf("add-user without --password printed no generated password:\n%s", out)
+		if !strings.Contains(out, "one-time setup code for the first password of "+u) {
+			t.Fatalf("add-user without a password printed no setup code:\n%s", out)
 		}
 	}
 	if out, err := doorstep(t, "admin", "add-user", "--username", "x.officer", "--name", "X", "--team", "No Such Team", "--data", data); err == nil || !strings.Contains(err.Error(), `no team named "No Such Team"`) {
