@@ -68,13 +68,56 @@ type Error struct {
 	Code    string `json:"code"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// Errors lists every error of a request that has several (each names
+	// its field), the first being this one: a form shows them all at
+	// once. Absent when there is one (JoinErrors).
+	Errors []Error `json:"errors,omitempty"`
 }
 
 func (e *Error) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("%s: %s (%s)", e.Field, e.Message, e.Code)
+	more := ""
+	if len(e.Errors) > 1 {
+		more = fmt.Sprintf(" and %d more", len(e.Errors)-1)
 	}
-	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)%s", e.Field, e.Message, e.Code, more)
+	}
+	return fmt.Sprintf("%s (%s)%s", e.Message, e.Code, more)
+}
+
+// JoinErrors returns nil for no errors, the error itself for one, and for
+// several the first with Errors listing them all.
+func JoinErrors(errs []*Error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	out := *errs[0]
+	out.Errors = make([]Error, len(errs))
+	for i, e := range errs {
+		out.Errors[i] = *e
+	}
+	return &out
+}
+
+// WithFieldPrefix returns e with prefix and a dot before its field and the
+// fields of its Errors ("fields.children[0].seen"); a field-less error
+// takes the prefix alone.
+func (e *Error) WithFieldPrefix(prefix string) *Error {
+	out := &Error{Code: e.Code, Field: joinField(prefix, e.Field), Message: e.Message}
+	for _, sub := range e.Errors {
+		out.Errors = append(out.Errors, Error{Code: sub.Code, Field: joinField(prefix, sub.Field), Message: sub.Message})
+	}
+	return out
+}
+
+func joinField(prefix, field string) string {
+	if field == "" {
+		return prefix
+	}
+	return prefix + "." + field
 }
 
 // Errorf builds an *Error for code and field.

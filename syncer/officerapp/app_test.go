@@ -667,7 +667,7 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 	}{
 		{"a DA case needs the partner answered", nil, "partner_present", "In a domestic-abuse case say whether a partner was present (or not known)."},
 		{"and the children", []string{"partner_present", "yes"}, "children_present", "say whether children were present"},
-		{"a child not seen needs a reason", []string{"children_present", "yes"}, "children[0].reason_not_seen", "A child of the household was not seen: give the reason."},
+		{"a child not seen needs a reason", []string{"children_present", "yes"}, "children[0].reason_not_seen", "Mia Doe was present but not seen: give the reason."},
 		{"a concern needs an action", []string{"children[0].reason_not_seen", "Asleep upstairs, mother refused to wake her", "safeguarding_concern", "yes"}, "actions", "record the action taken, or why none was"},
 	}
 	for _, s := range steps {
