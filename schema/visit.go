@@ -147,7 +147,8 @@ func (v Visit) Day() Date {
 // ChildrenAccountedFor checks that a visit accounts for every child on the
 // household list, as a signature needs in a domestic-abuse case: for a
 // completed home (or doorstep) visit, each child living at the address or
-// staying there sometimes on the visit's day (HouseholdMember.OnListOn) is
+// staying there sometimes on the visit's day (HouseholdMember.OnListOn), and
+// born by then, is
 // said to be present, not present or not known; a present child is said to
 // be seen or not; a child present but not seen has the reason. "No children
 // were present" and "not known" answer for every child at once. household
@@ -168,7 +169,8 @@ func ChildrenAccountedFor(v Visit, household []HouseholdMember, domesticAbuse bo
 	day := v.Day()
 	var listed []HouseholdMember
 	for _, m := range household {
-		if m.IsChild() && (m.Residence == "lives_here" || m.Residence == "stays_sometimes") && m.OnListOn(day) {
+		born := m.DateOfBirth == "" || day == "" || m.DateOfBirth <= day
+		if m.IsChild() && (m.Residence == "lives_here" || m.Residence == "stays_sometimes") && m.OnListOn(day) && born {
 			listed = append(listed, m)
 		}
 	}

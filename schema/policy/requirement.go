@@ -108,6 +108,9 @@ type visit struct {
 	typ     string
 	counts  bool // completed, face to face, not elsewhere
 	attempt bool
+	// childrenKnown: the visit accounts for every child on the household
+	// list (schema.ChildrenAccountedFor), which a new child's visit needs.
+	childrenKnown bool
 }
 
 type trigger struct {
@@ -155,7 +158,7 @@ func (p *Policy) Requirements(in CaseFacts, asOf schema.Date) []Requirement {
 		counts := r.Counts()
 		qual = qual[:0]
 		for i, v := range visits {
-			if v.counts && slices.Contains(counts, v.typ) {
+			if v.counts && slices.Contains(counts, v.typ) && (r.Trigger != TriggerNewChild || v.childrenKnown) {
 				qual = append(qual, i)
 			}
 		}
@@ -273,6 +276,12 @@ func compareRequirements(a, b Requirement) int {
 // local day); a signed visit with no readable started_at is left out.
 func signedVisits(in CaseFacts, end int) []visit {
 	out := make([]visit, 0, len(in.Visits))
+	var household []schema.HouseholdMember
+	for _, m := range in.Household {
+		if sameCase(in.Case.ID, m.CaseID) {
+			household = append(household, m)
+		}
+	}
 	for _, v := range in.Visits {
 		if !sameCase(in.Case.ID, v.CaseID) || v.Status != "signed" || v.SignedAt == "" {
 			continue
@@ -305,6 +314,9 @@ func signedVisits(in CaseFacts, end int) []visit {
 			id: v.ID, day: day, at: t.UnixNano(), typ: typ,
 			counts:  v.Outcome == "completed" && v.FaceToFace && v.Location != "elsewhere",
 			attempt: home && noAccess && v.Location != "elsewhere",
+			// Whatever the case's flags: a visit made for a new child
+			// must say whether each child was there and seen.
+			childrenKnown: len(schema.ChildrenAccountedFor(v, household, true)) == 0,
 		})
 	}
 	slices.SortFunc(out, func(a, b visit) int {

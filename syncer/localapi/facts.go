@@ -119,16 +119,22 @@ func (p *PolicyFacts) Facts(caseID string, asOf schema.Date) (policy.CaseFacts, 
 }
 
 // policyVisit reads what the policy looks at in a visit (id, case, status,
-// signed_at, started_at, type, location, outcome, face_to_face), as signed:
+// signed_at, started_at, type, location, outcome, face_to_face, and the
+// children's answers that a new child's visit needs), as signed:
 // FactsOf applies its amendments. A long history is mostly visits, so they
 // are read field by field rather than decoded whole.
 func policyVisit(r syncer.LocalRecord) schema.Visit {
 	fields := r.Fields
 	var f2f bool
 	json.Unmarshal(fields["face_to_face"], &f2f)
+	var children []schema.VisitChild
+	if raw := fields["children"]; len(raw) > 2 {
+		json.Unmarshal(raw, &children)
+	}
 	return schema.Visit{ID: r.ID, CaseID: r.CaseID, Status: Str(fields, "status"),
 		SignedAt: schema.Timestamp(Str(fields, "signed_at")), StartedAt: schema.Timestamp(Str(fields, "started_at")),
-		Type: Str(fields, "type"), Location: Str(fields, "location"), Outcome: Str(fields, "outcome"), FaceToFace: f2f}
+		Type: Str(fields, "type"), Location: Str(fields, "location"), Outcome: Str(fields, "outcome"), FaceToFace: f2f,
+		ChildrenPresent: Str(fields, "children_present"), Children: children}
 }
 
 func date(fields map[string]json.RawMessage, name string) schema.Date {
