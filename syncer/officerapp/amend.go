@@ -359,7 +359,9 @@ func (w *webApp) amendVisit(c *fiber.Ctx) error {
 	case !isAmendable(field):
 		d.Amend.addError("amend_field", "Choose the answer to correct.")
 	case field == "children":
-		kids := childrenOf(d.children, form, &d.Amend)
+		kids := slices.DeleteFunc(childrenOf(d.children, form, &d.Amend, true), func(k schema.VisitChild) bool {
+			return k == schema.VisitChild{MemberID: k.MemberID} // a child with no answer
+		})
 		var before []schema.VisitChild
 		json.Unmarshal(current[field], &before)
 		for _, k := range before { // a child who has left the household keeps their answers
