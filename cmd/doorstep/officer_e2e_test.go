@@ -199,7 +199,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 
 	// 5. Sign: the app asks why Ben was not seen.
 	follow("try to sign", "#sign-visit", "#f-children-1-reason_not_seen-error")
-	const prompt = "A child of the household was not seen: give the reason."
+	const prompt = "Ben Marsh was present but not seen: give the reason."
 	if e := text("#f-children-1-reason_not_seen-error"); !strings.Contains(e, prompt) {
 		t.Fatalf("the prompt next to Ben's reason: %q, want %q", e, prompt)
 	}

@@ -117,7 +117,8 @@ func TestBrowserVisitKeepsEveryChild(t *testing.T) {
 	if s := text("#autosave-status"); strings.Contains(s, "checking") {
 		t.Errorf("autosave status names answers to check: %q", s)
 	}
-	shoot("11-visit-children-answers")
+	do("scroll to the children", chromedp.ScrollIntoView(chromedp.CSS("#f-children_present-0")))
+	shoot("30-visit-children-answers")
 
 	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
 	for _, id := range []string{"f-children_present-0", "f-children-0-present-0", "f-children-0-seen-0", "f-children-1-present-1",
@@ -138,7 +139,7 @@ func TestBrowserVisitKeepsEveryChild(t *testing.T) {
 	if v, _ := e.agent.Get(context.Background(), "visit", visitID); v.Signed {
 		t.Fatal("the visit was signed without Mia's reason")
 	}
-	shoot("12-visit-child-reason-refused")
+	shoot("31-visit-child-reason-refused")
 	do("give Mia's reason and sign", chromedp.Click(chromedp.CSS(`#error-summary a[href="#f-children-2-reason_not_seen"]`)),
 		chromedp.SendKeys(chromedp.CSS("#f-children-2-reason_not_seen"), "Asleep upstairs; her mother would not wake her."),
 		chromedp.Click(chromedp.CSS("#sign-visit")), chromedp.WaitVisible(chromedp.CSS("#record-visit")))
