@@ -1,11 +1,16 @@
 package officerapp
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"doorstep/schema"
 )
 
 var (
@@ -265,4 +270,75 @@ func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
 	}
 	mustContain(t, p, "Boy about 3, in the kitchen was added to the household", `<h3 class="section">Boy about 3, in the kitchen, 3 (other child)</h3>`,
 		`value="home_unannounced" selected`, `value="child_not_on_record" checked`, "A boy of about 3 in the kitchen")
+}
+
+// TestAppAutosaveKeepsEveryChildAnswer is issue 9's defect 1 at the
+// autosave: a child not present (no "seen") and a child present with "seen"
+// not answered yet are kept, not dropped with the whole children block; an
+// answer the record cannot hold is left out alone and named with its
+// question, each of them, not counted.
+func TestAppAutosaveKeepsEveryChildAnswer(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	autosave := func(form url.Values) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("POST", b.base+path+"/draft", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Requested-With", "doorstep")
+		p := b.do(req)
+		var out map[string]any
+		if p.status != 200 || json.Unmarshal([]byte(p.body), &out) != nil {
+			t.Fatalf("autosave: %d %s", p.status, p.body)
+		}
+		return out
+	}
+	children := func() []schema.VisitChild {
+		t.Helper()
+		v, err := e.agent.Get(t.Context(), "visit", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kids []schema.VisitChild
+		json.Unmarshal(v.Fields["children"], &kids)
+		return kids
+	}
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "children_present": {"yes"},
+		"children[0].member_id": {e.kidID}, "children[0].present": {"no"}}
+	if out := autosave(form); len(out["checks"].([]any)) != 0 || len(out["errors"].(map[string]any)) != 0 {
+		t.Fatalf("a child not present, with no seen: %v, want saved with nothing to check", out)
+	}
+	if kids := children(); len(kids) != 1 || kids[0] != (schema.VisitChild{MemberID: e.kidID, Present: "no"}) {
+		t.Fatalf("draft children: %+v, want Mia not present", kids)
+	}
+	form.Set("children[0].present", "yes")
+	if out := autosave(form); len(out["checks"].([]any)) != 0 {
+		t.Fatalf("a child present, seen not answered yet: %v, want saved with nothing to check", out)
+	}
+	if kids := children(); len(kids) != 1 || kids[0].Present != "yes" || kids[0].Seen != "" {
+		t.Fatalf("draft children: %+v, want Mia present, seen blank", kids)
+	}
+	// Two answers the record cannot hold: each named with its question; the
+	// child's other answers are kept.
+	form.Set("children[0].seen", "no")
+	form.Set("children[0].reason_not_seen", "Asleep upstairs")
+	form.Set("children[0].concerns", strings.Repeat("x", 2001))
+	form.Set("next_visit_on", "2026-13-45")
+	out := autosave(form)
+	checks, _ := out["checks"].([]any)
+	var named []string
+	for _, c := range checks {
+		m := c.(map[string]any)
+		named = append(named, m["id"].(string)+" "+m["label"].(string)+": "+m["message"].(string))
+	}
+	slices.Sort(named)
+	if len(named) != 2 || !strings.HasPrefix(named[0], "f-children-0-concerns Concerns about Mia Doe: Text is longer than 2000") ||
+		!strings.HasPrefix(named[1], "f-next_visit_on Next visit: Enter a real date") {
+		t.Fatalf("checks: %q, want the next visit and Mia's concerns named", named)
+	}
+	if kids := children(); len(kids) != 1 || kids[0] != (schema.VisitChild{MemberID: e.kidID, Present: "yes", Seen: "no", ReasonNotSeen: "Asleep upstairs"}) {
+		t.Fatalf("draft children: %+v, want every answer but the long concerns", kids)
+	}
 }
