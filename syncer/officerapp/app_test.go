@@ -639,11 +639,8 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 	mustContain(t, p, "Record a visit", "Mia Doe, ", "(own child)", `data-autosave="`+visitPath+`/draft"`, "Sign the visit")
 
 	// The autosave keeps what it can and names what it cannot.
-	req, _ := http.NewRequest("POST", b.base+visitPath+"/draft", strings.NewReader(url.Values{"_csrf": {token},
-		"type": {"home_unannounced"}, "outcome": {"completed"}, "next_visit_on": {"2026-13-45"}, "started_at": {started[1]}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Requested-With", "doorstep")
-	ap := b.do(req)
+	ap := b.autosave(visitPath, url.Values{"_csrf": {token},
+		"type": {"home_unannounced"}, "outcome": {"completed"}, "next_visit_on": {"2026-13-45"}, "started_at": {started[1]}})
 	if ap.status != 200 || !strings.Contains(ap.body, `"saved"`) || !strings.Contains(ap.body, "f-next_visit_on") {
 		t.Fatalf("autosave: %d %s", ap.status, ap.body)
 	}

@@ -121,6 +121,15 @@ func (b *browser) newVisit(caseID string) (string, string) {
 	return p.path, token
 }
 
+// autosave posts the visit form to the autosave, as app.js does.
+func (b *browser) autosave(visitPath string, form url.Values) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.base+visitPath+"/draft", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Requested-With", "doorstep")
+	return b.do(req)
+}
+
 func TestAppSigningEndsTheVisit(t *testing.T) {
 	e := startApp(t)
 	b := e.browser()
@@ -285,10 +294,7 @@ func TestAppAutosaveKeepsEveryChildAnswer(t *testing.T) {
 	id := strings.TrimPrefix(path, "/app/visits/")
 	autosave := func(form url.Values) map[string]any {
 		t.Helper()
-		req, _ := http.NewRequest("POST", b.base+path+"/draft", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Requested-With", "doorstep")
-		p := b.do(req)
+		p := b.autosave(path, form)
 		var out map[string]any
 		if p.status != 200 || json.Unmarshal([]byte(p.body), &out) != nil {
 			t.Fatalf("autosave: %d %s", p.status, p.body)
