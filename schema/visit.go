@@ -166,6 +166,9 @@ func ChildrenAccountedFor(v Visit, household []HouseholdMember, domesticAbuse bo
 	if !domesticAbuse || !completedHome {
 		return nil
 	}
+	if !slices.ContainsFunc(household, HouseholdMember.IsChild) {
+		return nil
+	}
 	day := v.Day()
 	var listed []HouseholdMember
 	for _, m := range household {
