@@ -348,3 +348,34 @@ func TestAppAutosaveKeepsEveryChildAnswer(t *testing.T) {
 		t.Fatalf("draft children: %+v, want every answer but the long concerns", kids)
 	}
 }
+
+// A child not present has no "seen", "spoken to" or reason: answers left in
+// them (typed before "Present: No" was chosen) are kept in the draft and
+// left out of the signature, as every hidden question's (decision 0012).
+func TestAppSignLeavesOutChildAnswersThatDoNotApply(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "location": {"home"},
+		"face_to_face": {"yes"}, "person_seen": {"yes"}, "started_at": {time.Now().Add(-time.Hour).Format(htmlDateTime)},
+		"partner_present": {"no"}, "children_present": {"yes"}, "children[0].member_id": {e.kidID}, "children[0].present": {"no"},
+		"children[0].seen": {"no"}, "children[0].spoken_to": {"yes"}, "children[0].reason_not_seen": {"Typed before"}}
+	if p := b.post(path, form); p.status != 200 {
+		t.Fatalf("save draft: %d", p.status)
+	}
+	v, _ := e.agent.Get(t.Context(), "visit", id)
+	if !strings.Contains(string(v.Fields["children"]), "Typed before") {
+		t.Fatalf("the draft lost an answer that may apply again: %s", v.Fields["children"])
+	}
+	if p := b.post(path+"/sign", form); p.status != 200 || !strings.Contains(p.body, "Visit signed") {
+		t.Fatalf("sign: %d at %s", p.status, p.path)
+	}
+	v, _ = e.agent.Get(t.Context(), "visit", id)
+	var kids []schema.VisitChild
+	json.Unmarshal(v.Fields["children"], &kids)
+	if !v.Signed || len(kids) != 1 || kids[0] != (schema.VisitChild{MemberID: e.kidID, Present: "no"}) {
+		t.Fatalf("signed children: %s, want Mia not present and nothing else", v.Fields["children"])
+	}
+}
