@@ -729,13 +729,19 @@ func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 			b.Fatal(err)
 		}
 	}
-	if bs.supT, err = srv.accessToken(sup, ""); err != nil {
+	// An access token names a device registered to its user.
+	for _, u := range []schema.User{sup, admin} {
+		if _, err := db.Login(ctx, u, "bench-"+u.ID, serverdb.DeviceInfo{}, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if bs.supT, err = srv.accessToken(sup, "bench-"+sup.ID); err != nil {
 		b.Fatal(err)
 	}
-	if bs.adminT, err = srv.accessToken(admin, ""); err != nil {
+	if bs.adminT, err = srv.accessToken(admin, "bench-"+admin.ID); err != nil {
 		b.Fatal(err)
 	}
-	bs.sup, bs.admin = serverdb.ActorOf(sup, ""), serverdb.ActorOf(admin, "")
+	bs.sup, bs.admin = serverdb.ActorOf(sup, "bench-"+sup.ID), serverdb.ActorOf(admin, "bench-"+admin.ID)
 	return bs
 }
 
