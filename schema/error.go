@@ -72,14 +72,26 @@ type Error struct {
 	Message string `json:"message"`
 	// Errors lists every error of a request that has several (each names
 	// its field), the first being this one: a form shows them all at
-	// once. Absent when there is one (JoinErrors).
-	Errors []Error `json:"errors,omitempty"`
+	// once. nil when there is one (JoinErrors; read them with All). A
+	// pointer, so that an Error stays comparable with ==.
+	Errors *ErrorList `json:"errors,omitempty"`
+}
+
+// ErrorList is the errors of a request that has several.
+type ErrorList []Error
+
+// All returns every error e stands for: its Errors, or e alone.
+func (e *Error) All() []Error {
+	if e.Errors != nil && len(*e.Errors) > 0 {
+		return *e.Errors
+	}
+	return []Error{{Code: e.Code, Field: e.Field, Message: e.Message}}
 }
 
 func (e *Error) Error() string {
 	more := ""
-	if len(e.Errors) > 1 {
-		more = fmt.Sprintf(" and %d more", len(e.Errors)-1)
+	if n := len(e.All()); n > 1 {
+		more = fmt.Sprintf(" and %d more", n-1)
 	}
 	if e.Field != "" {
 		return fmt.Sprintf("%s: %s (%s)%s", e.Field, e.Message, e.Code, more)
@@ -97,10 +109,11 @@ func JoinErrors(errs []*Error) error {
 		return errs[0]
 	}
 	out := *errs[0]
-	out.Errors = make([]Error, len(errs))
+	list := make(ErrorList, len(errs))
 	for i, e := range errs {
-		out.Errors[i] = *e
+		list[i] = Error{Code: e.Code, Field: e.Field, Message: e.Message}
 	}
+	out.Errors = &list
 	return &out
 }
 
@@ -109,8 +122,12 @@ func JoinErrors(errs []*Error) error {
 // takes the prefix alone.
 func (e *Error) WithFieldPrefix(prefix string) *Error {
 	out := &Error{Code: e.Code, Field: joinField(prefix, e.Field), Message: e.Message}
-	for _, sub := range e.Errors {
-		out.Errors = append(out.Errors, Error{Code: sub.Code, Field: joinField(prefix, sub.Field), Message: sub.Message})
+	if e.Errors != nil {
+		list := make(ErrorList, 0, len(*e.Errors))
+		for _, sub := range *e.Errors {
+			list = append(list, Error{Code: sub.Code, Field: joinField(prefix, sub.Field), Message: sub.Message})
+		}
+		out.Errors = &list
 	}
 	return out
 }

@@ -333,14 +333,10 @@ func (w *webApp) checkAmended(c *fiber.Ctx, v syncer.LocalRecord, current map[st
 		if err := (schema.Record{Entity: "visit", ID: v.ID, CaseID: v.CaseID, Fields: fields}).Decode(&sv); err != nil {
 			return nil, err
 		}
-		e := schema.AsError(schema.SigningErrors(sv, household, da))
-		switch {
-		case e == nil:
-			return nil, nil
-		case len(e.Errors) == 0:
-			return []schema.Error{*e}, nil
+		if e := schema.AsError(schema.SigningErrors(sv, household, da)); e != nil {
+			return e.All(), nil
 		}
-		return e.Errors, nil
+		return nil, nil
 	}
 	after := maps.Clone(current)
 	after[field] = raw

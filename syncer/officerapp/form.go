@@ -366,11 +366,8 @@ func (f *formView) putError(err error) bool {
 	if e == nil {
 		return false
 	}
-	for i := range e.Errors { // several at once: each beside its field
-		f.putOne(&e.Errors[i])
-	}
-	if len(e.Errors) == 0 {
-		f.putOne(e)
+	for _, one := range e.All() { // several at once: each beside its field
+		f.putOne(&one)
 	}
 	return true
 }

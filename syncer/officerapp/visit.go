@@ -348,9 +348,13 @@ func childErrorsToForm(err error, kids []schema.VisitChild, children []childRef)
 		return field
 	}
 	out := &schema.Error{Code: e.Code, Field: rename(e.Field), Message: e.Message}
-	for _, sub := range e.Errors {
-		sub.Field = rename(sub.Field)
-		out.Errors = append(out.Errors, sub)
+	if e.Errors != nil {
+		list := schema.ErrorList{}
+		for _, sub := range *e.Errors {
+			sub.Field = rename(sub.Field)
+			list = append(list, sub)
+		}
+		out.Errors = &list
 	}
 	return out
 }
