@@ -142,6 +142,7 @@ func (e *env) getJSON(t *testing.T, path, token string, v any) resp {
 }
 
 func TestComplianceFirstHomeVisits(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -312,6 +313,7 @@ func checkVisits(t *testing.T, what string, got compliance.VisitIDs, visits []st
 }
 
 func TestComplianceContacts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	cs := seedContacts(t, e, d)
@@ -467,6 +469,7 @@ func TestComplianceContacts(t *testing.T) {
 }
 
 func TestComplianceDefaultPeriod(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -487,6 +490,7 @@ func TestComplianceDefaultPeriod(t *testing.T) {
 }
 
 func TestComplianceOverdue(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -549,6 +553,7 @@ func TestComplianceOverdue(t *testing.T) {
 }
 
 func TestComplianceScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	teamA := map[string]bool{e.ashaCase: true, e.benCase: true, d.onTime: true, d.onDueDay: true, d.late: true, d.missed: true,
@@ -574,6 +579,7 @@ func TestComplianceScope(t *testing.T) {
 }
 
 func TestComplianceRefusals(t *testing.T) {
+	t.Parallel()
 	sup := func(e *env) map[string]string {
 		e.clock.mu.Lock()
 		e.clock.t = complianceNow
@@ -614,7 +620,10 @@ func TestComplianceRefusals(t *testing.T) {
 		{name: "exemptions bad officer", method: "GET", path: "/v1/compliance/exemptions?officer_id=a%20b", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
 	}
 	for _, sc := range scenarios {
-		t.Run(sc.name, sc.run)
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel() // each scenario builds its own server
+			sc.run(t)
+		})
 	}
 }
 
@@ -953,6 +962,7 @@ func seedEnquiries(t *testing.T, e *env, d *daSet) string {
 }
 
 func TestComplianceEnquiries(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	reason := seedEnquiries(t, e, d)
@@ -1072,6 +1082,7 @@ func auditedView(t *testing.T, e *env) (string, []string) {
 }
 
 func TestComplianceHouseholds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	var child, lastDay string
@@ -1113,6 +1124,7 @@ func TestComplianceHouseholds(t *testing.T) {
 }
 
 func TestComplianceInterventions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	var done, notSuitable, pending, waiting string
@@ -1149,6 +1161,7 @@ func TestComplianceInterventions(t *testing.T) {
 }
 
 func TestComplianceReviews(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	var overdue, inDate string
@@ -1171,6 +1184,7 @@ func TestComplianceReviews(t *testing.T) {
 }
 
 func TestComplianceWorkload(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -1197,6 +1211,7 @@ func TestComplianceWorkload(t *testing.T) {
 }
 
 func TestComplianceExemptions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -1220,6 +1235,7 @@ func TestComplianceExemptions(t *testing.T) {
 // The cache of decoded records gives what decoding afresh gives, and
 // follows every change: a new visit, a reassignment.
 func TestComplianceCache(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	ctx := context.Background()
@@ -1272,6 +1288,7 @@ func TestComplianceCache(t *testing.T) {
 // The admin's rules (Config.Policy) are the ones the measures use, and
 // their version is in every answer.
 func TestCompliancePolicyFromConfig(t *testing.T) {
+	t.Parallel()
 	rules := strings.Replace(string(policy.DefaultRules()), `"version": "`, `"version": "local-`, 1)
 	p, err := policy.Parse([]byte(rules))
 	if err != nil {
@@ -1294,6 +1311,7 @@ func TestCompliancePolicyFromConfig(t *testing.T) {
 // detail=summary keeps the figures and drops the rows; the audit still
 // lists every case covered.
 func TestComplianceSummary(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken

@@ -17,6 +17,7 @@ import (
 )
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do("GET", "/healthz", nil, nil)
 	if r.status != 200 || !strings.Contains(string(r.body), `"ok"`) {
@@ -27,6 +28,7 @@ func TestHealthz(t *testing.T) {
 // TestSyncFlow: a tablet signs in, pushes, pulls (gzip), refreshes its
 // token, and the server records what it learnt about the device.
 func TestSyncFlow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tr := e.login("asha", "dev-asha")
 	if tr.User.Username != "asha" || tr.ExpiresIn != 900 || tr.RefreshToken == "" {
@@ -97,6 +99,7 @@ func TestSyncFlow(t *testing.T) {
 }
 
 func TestRESTAndAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	officer := bearer(e.login("asha", "dev-asha").AccessToken)
 	admin := bearer(e.login("root", "dev-root").AccessToken)

@@ -71,6 +71,7 @@ func (sc scenario) run(t *testing.T) {
 func asOfficer(e *env) map[string]string { return bearer(e.login("asha", "dev-asha").AccessToken) }
 
 func TestBadInputMatrix(t *testing.T) {
+	t.Parallel()
 	bigNotes := strings.Repeat("x", schema.MaxBody+10)
 	scenarios := []scenario{
 		{name: "malformed JSON push", method: "POST", path: "/v1/sync/push", body: `{"mutations": [`, headers: asOfficer,
@@ -200,6 +201,7 @@ func TestBadInputMatrix(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel() // each scenario builds its own server
 			switch sc.name {
 			case "officer GET of another's case":
 				e := newEnv(t)
@@ -252,6 +254,7 @@ func gzipped(s string) []byte {
 // TestPushPartlyOutOfScope: an officer pushing a record of a case not
 // theirs has that mutation refused, and the rest applied.
 func TestPushPartlyOutOfScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	h := asOfficer(e)
 	before := e.counts()
@@ -282,6 +285,7 @@ func TestPushPartlyOutOfScope(t *testing.T) {
 // TestPushUndecodableMutation: a mutation that does not decode (a bad
 // clock) is refused alone; the others are applied.
 func TestPushUndecodableMutation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	h := asOfficer(e)
 	good := visitMutation(e.ashaCase, "dev-asha", 1000)

@@ -22,6 +22,7 @@ import (
 // table's CSV fetched with the browser's own session. Screenshots at both
 // tablet sizes go to artifacts/supervisor/ (docs/supervisor.md uses them).
 func TestBrowserSupervisorDashboard(t *testing.T) {
+	t.Parallel()
 	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 4, CasesPerOfficer: 12, HistoryDays: 200, Seed: 4})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

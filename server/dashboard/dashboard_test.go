@@ -112,6 +112,7 @@ func mustStatus(t *testing.T, what string, p page, status int) {
 const period = "from=2026-09-01&to=2026-10-31"
 
 func TestDashboardSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser(t)
 	p := b.get("/dashboard/")
@@ -200,6 +201,7 @@ func TestDashboardSignIn(t *testing.T) {
 const maxUserFailures = 5
 
 func TestDashboardSignInRateLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser(t)
 	for i := 0; i < maxUserFailures; i++ {
@@ -247,6 +249,7 @@ func seedDashboard(t *testing.T, e *env) *dashData {
 }
 
 func TestDashboardFiguresMatchTheAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	seedDashboard(t, e)
 	b := e.signedIn(t, "sue")
@@ -301,6 +304,7 @@ func (b *browser) csv(path string) [][]string {
 }
 
 func TestDashboardScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedDashboard(t, e)
 	sue := e.signedIn(t, "sue")
@@ -340,6 +344,7 @@ func TestDashboardScope(t *testing.T) {
 }
 
 func TestDashboardSortAndCSV(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedDashboard(t, e)
 	b := e.signedIn(t, "sue")
@@ -421,6 +426,7 @@ func TestDashboardSortAndCSV(t *testing.T) {
 }
 
 func TestCSVSafe(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"": "", "plain": "plain", "-3": "-3", "+4.5": "+4.5", "-x": "'-x", "=1+1": "'=1+1", "@SUM(A1)": "'@SUM(A1)",
 		"+cmd": "'+cmd", "\tx": "'\tx", "a=b": "a=b",
@@ -432,6 +438,7 @@ func TestCSVSafe(t *testing.T) {
 }
 
 func TestDashboardBadFilters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.signedIn(t, "sue")
 	for _, c := range []struct{ query, field string }{
@@ -473,6 +480,7 @@ func auditViews(t *testing.T, e *env, user string) []map[string]any {
 }
 
 func TestDashboardAuditsCaseAndVisitViews(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedDashboard(t, e)
 	for _, who := range []string{"sue", "root"} {
@@ -504,6 +512,7 @@ func TestDashboardAuditsCaseAndVisitViews(t *testing.T) {
 }
 
 func TestDashboardVisitShowsSignedAndAmended(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedDashboard(t, e)
 	b := e.signedIn(t, "sue")
@@ -528,6 +537,7 @@ func TestDashboardVisitShowsSignedAndAmended(t *testing.T) {
 }
 
 func TestDashboardPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	seedDashboard(t, e)
 	b := e.signedIn(t, "sue")
@@ -656,6 +666,7 @@ func cpuTime() time.Duration {
 // user's access and refresh tokens stop working, neither sign-in works, and the change
 // is audited. Enabled again, they sign in again.
 func TestDisabledUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.signedIn(t, "sue")

@@ -25,6 +25,7 @@ func (e *appEnv) addSignedVisit() string {
 }
 
 func TestAppAmendASignedVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	vid := e.addSignedVisit()
 	b := e.browser()
@@ -146,6 +147,7 @@ func TestAppAmendASignedVisit(t *testing.T) {
 // The children's answers are amended with their own controls, each child
 // by name.
 func TestAppAmendTheChildrensAnswers(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	vid := schema.NewID()
 	at := time.Now().UTC().Add(-48 * time.Hour)
@@ -182,6 +184,7 @@ func TestAppAmendTheChildrensAnswers(t *testing.T) {
 }
 
 func TestAppConflictsPage(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	vid := e.addSignedVisit()
 	var partnerID string

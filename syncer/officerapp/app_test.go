@@ -331,6 +331,7 @@ func (e *appEnv) outboxLen() int {
 }
 
 func TestAppSignInUnlockAndLock(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	first := e.browser()  // the officer's first sign-in
 	second := e.browser() // a later, offline session
@@ -409,6 +410,7 @@ func TestAppSignInUnlockAndLock(t *testing.T) {
 }
 
 func TestAppSessionCookieIsStrict(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	form := b.get("/app/signin")
@@ -443,6 +445,7 @@ func TestAppSessionCookieIsStrict(t *testing.T) {
 }
 
 func TestAppRefusesFormsWithoutTheSessionToken(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	today := b.mustSignIn()
@@ -506,6 +509,7 @@ func TestAppRefusesFormsWithoutTheSessionToken(t *testing.T) {
 }
 
 func TestAppShowsFieldErrorsNextToTheField(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -571,6 +575,7 @@ func TestAppShowsFieldErrorsNextToTheField(t *testing.T) {
 }
 
 func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	today := b.mustSignIn()
@@ -622,6 +627,7 @@ func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 }
 
 func TestAppRecordAndSignAVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	cp := b.mustSignIn()
@@ -710,6 +716,7 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 }
 
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"/app/cases/1":                   "/app/cases/1",
 		"/app/today?x=1":                 "/app/today?x=1",
@@ -727,6 +734,7 @@ func TestSafeNext(t *testing.T) {
 }
 
 func TestAgo(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	for d, want := range map[time.Duration]string{
 		10 * time.Second: "just now", 90 * time.Second: "1 minute ago", 3 * time.Minute: "3 minutes ago",

@@ -158,6 +158,7 @@ func BenchmarkRenderForms(b *testing.B) {
 // 100 ms budget) is BenchmarkRenderToday's and BenchmarkRenderCase's, as a
 // timed assertion would flake on a busy machine.
 func TestRenderFullCaseload(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("renders a two-year caseload; run without -short")
 	}

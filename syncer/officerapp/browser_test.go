@@ -15,6 +15,7 @@ import (
 // sync badge counting it, a visit started and autosaved, the badge offline
 // and then synced. It saves screenshots at both tablet sizes.
 func TestBrowserOfficerFlow(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 40*time.Second)
 	ctx, do, text, location, shoot := br.Ctx, br.Do, br.Text, br.Location, br.Shoot

@@ -29,6 +29,7 @@ const unlabelledJS = `Array.from(document.querySelectorAll('input:not([type=hidd
 // takes the focus and links to the field, and, on Today, the case page, the
 // visit form and a signed visit's amend form, no input without a label.
 func TestBrowserVisitForm(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	signed := e.addSignedVisit()
 	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 60*time.Second)

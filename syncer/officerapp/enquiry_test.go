@@ -11,6 +11,7 @@ import (
 )
 
 func TestAppSafeguardingEnquiry(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPersonText(t *testing.T) {
+	t.Parallel()
 	people := map[string]schema.Person{
 		"u-jo":  {ID: "u-jo", Name: "Jo Bloggs", Role: schema.RoleSupervisor},
 		"u-ben": {ID: "u-ben", Name: "Ben Ade", Role: schema.RoleOfficer},
@@ -32,6 +33,7 @@ func TestPersonText(t *testing.T) {
 // they showed a user id: another officer's amendment, the winner of a
 // conflict, the officer a case is allocated to.
 func TestAppNamesOtherPeople(t *testing.T) {
+	t.Parallel()
 	const ben, jo = "019a0000-0000-7000-8000-0000000000b1", "019a0000-0000-7000-8000-0000000000c1"
 	e := startApp(t)
 	e.peer.people = []schema.Person{{ID: officer.ID, Name: officer.Name, Role: schema.RoleOfficer},

@@ -34,6 +34,7 @@ func (b *browser) unlockPIN(pin string) page {
 }
 
 func TestAppPINSetAtSignInAndUnlock(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	first := e.browser()
 	steps := []struct {
@@ -109,6 +110,7 @@ func TestAppPINSetAtSignInAndUnlock(t *testing.T) {
 }
 
 func TestAppPINPage(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -155,6 +157,7 @@ func TestAppPINPage(t *testing.T) {
 // TestAppPINSurvivesARestart: the PIN and its count of wrong tries live in
 // the store, and the file holds neither the PIN nor the password.
 func TestAppPINSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.signInWith(url.Values{"pin": {goodPIN}, "pin_confirm": {goodPIN}})

@@ -27,6 +27,7 @@ type policyCase struct {
 }
 
 func TestAppTodayFollowsTheVisitPolicy(t *testing.T) {
+	t.Parallel()
 	p := policy.Default()
 	rule := func(id string) string {
 		r, ok := p.Rule(id)

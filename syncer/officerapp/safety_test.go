@@ -96,6 +96,7 @@ func (b *browser) syncNow(t *testing.T, p page) page {
 }
 
 func TestAppSafetyAssessmentOnTheCasePage(t *testing.T) {
+	t.Parallel()
 	const home = "1 High St, Testtown, ZZ1 1AA"
 	sa := func(address, assessedOn string, mod func(*schema.SafetyAssessment)) schema.Record {
 		s := schema.SafetyAssessment{Address: address, Dogs: "yes", OtherOccupants: "A lodger, name not known", Weapons: "not_known",
@@ -164,6 +165,7 @@ func TestAppSafetyAssessmentOnTheCasePage(t *testing.T) {
 }
 
 func TestAppAssessTheAddress(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()

@@ -12,6 +12,7 @@ import (
 )
 
 func TestAppScheduleAVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -116,6 +117,7 @@ func TestAppScheduleAVisit(t *testing.T) {
 const safetyWarning = "No approved safety assessment for this address: check with your manager before you go"
 
 func TestAppVisitWarnsWithoutAnApprovedSafetyAssessment(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, address, decision string
 		later                   string // a newer assessment of the same address, with this decision

@@ -48,6 +48,7 @@ func (e *appEnv) memberID(name string) string {
 }
 
 func TestAppSetAsideDiscardRetryAndKeepMine(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	ctx := context.Background()
 	partner, kid := e.memberID("Jo Doe"), e.kidID
@@ -138,6 +139,7 @@ func TestAppSetAsideDiscardRetryAndKeepMine(t *testing.T) {
 }
 
 func TestAPISetAsideActions(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	ctx := context.Background()
 	if _, err := e.agent.Login(ctx, officer.Username, testPassword); err != nil {

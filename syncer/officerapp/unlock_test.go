@@ -54,6 +54,7 @@ func (b *browser) unlockWith(password string) page {
 // session and turns the page into the online sign-in, saying the unsent
 // change is kept; the online sign-in sends it.
 func TestAppUnlockLimitsWrongPasswords(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := startAppClocked(t)
 	officerTab := e.browser()
@@ -151,6 +152,7 @@ func TestAppUnlockLimitsWrongPasswords(t *testing.T) {
 // as Retry-After), refuses a try during the wait with rate_limited, and the
 // lockout with forbidden; never a 500.
 func TestAPIUnlockLimits(t *testing.T) {
+	t.Parallel()
 	e := startAppClocked(t)
 	c := localapitest.Client{T: t, Base: e.api.URL()}
 	if st, out, _ := c.Do("POST", "/v1/login", map[string]string{"username": officer.Username, "password": testPassword}, nil); st != 200 {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestAppMoveOrCancelAPlannedVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	signed := e.addSignedVisit()
 	b := e.browser()

@@ -21,6 +21,7 @@ func shownText(p page) string {
 }
 
 func TestTimesInWords(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 23, 22, 30, 0, 0, time.Local)
 	at := time.Date(2026, 11, 23, 22, 5, 23, 208974639, time.Local)
 	for _, c := range []struct{ got, want string }{
@@ -44,6 +45,7 @@ func TestTimesInWords(t *testing.T) {
 // No screen shows a stored timestamp or an ISO date: every time is in
 // words, in the tablet's time zone.
 func TestAppShowsNoRawTimes(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	vid := e.addSignedVisit()
 	b := e.browser()
@@ -79,6 +81,7 @@ func TestAppShowsNoRawTimes(t *testing.T) {
 // A flash says what kind it is: an error is an alert with its own sign,
 // a success a status.
 func TestAppFlashKinds(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -117,6 +120,7 @@ func (b *browser) newVisit(caseID string) (string, string) {
 }
 
 func TestAppSigningEndsTheVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -157,6 +161,7 @@ func TestAppSigningEndsTheVisit(t *testing.T) {
 }
 
 func TestWhenHolds(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		cond string
 		form url.Values
@@ -183,6 +188,7 @@ func TestWhenHolds(t *testing.T) {
 // A question that does not apply is shown only when it does (app.js), and
 // an answer left in it is kept in the draft but not signed.
 func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -230,6 +236,7 @@ func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
 // A child there but not on the household list: the form offers to add
 // them, saves the draft first, and the household form comes back to it.
 func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
