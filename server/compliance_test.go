@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/schema/synth"
@@ -41,9 +42,7 @@ type daSet struct {
 func seedCompliance(t *testing.T, e *env) *daSet {
 	t.Helper()
 	ctx := context.Background()
-	e.clock.mu.Lock()
-	e.clock.t = complianceNow
-	e.clock.mu.Unlock()
+	e.clock.Set(complianceNow)
 	d := &daSet{sue: e.users["sue"]}
 	d.bea = schema.User{ID: schema.NewID(), Username: "bea", Name: "Bea B", Role: schema.RoleSupervisor, TeamID: e.teamB.ID}
 	if err := e.srv.DB().CreateUser(ctx, e.admin, d.bea, pw); err != nil {
@@ -581,9 +580,7 @@ func TestComplianceScope(t *testing.T) {
 func TestComplianceRefusals(t *testing.T) {
 	t.Parallel()
 	sup := func(e *env) map[string]string {
-		e.clock.mu.Lock()
-		e.clock.t = complianceNow
-		e.clock.mu.Unlock()
+		e.clock.Set(complianceNow)
 		return bearer(e.login("sue", "dev-sue").AccessToken)
 	}
 	fv := "/v1/compliance/first-home-visits"
@@ -678,7 +675,7 @@ type benchServer struct {
 func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 	b.Helper()
 	ctx := context.Background()
-	clock := &testClock{t: synth.DefaultNow.Add(4 * time.Hour)}
+	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
 	srv, err := Open(ctx, Config{DataDir: b.TempDir(), Now: clock.Now})
 	if err != nil {
 		b.Fatal(err)

@@ -74,7 +74,7 @@ func TestSyncFlow(t *testing.T) {
 		t.Errorf("device after sync = %+v", devs)
 	}
 
-	e.clock.Add(20 * time.Minute)
+	e.clock.Advance(20 * time.Minute)
 	if r := e.do("GET", "/v1/me", nil, h); r.status != 401 || r.errorResponse().Error.Code != schema.ECodeTokenExpired {
 		t.Errorf("expired access token = %d %s", r.status, r.body)
 	}

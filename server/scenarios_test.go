@@ -118,7 +118,7 @@ func TestBadInputMatrix(t *testing.T) {
 		{name: "expired token", method: "GET", path: "/v1/me",
 			headers: func(e *env) map[string]string {
 				h := asOfficer(e)
-				e.clock.Add(16 * time.Minute)
+				e.clock.Advance(16 * time.Minute)
 				return h
 			},
 			status: 401, code: schema.ECodeTokenExpired, field: "Authorization"},
@@ -158,7 +158,7 @@ func TestBadInputMatrix(t *testing.T) {
 				if r.header.Get("Retry-After") == "" {
 					t.Errorf("no Retry-After header")
 				}
-				e.clock.Add(16 * time.Minute)
+				e.clock.Advance(16 * time.Minute)
 				if r := e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "asha", Password: pw, DeviceID: "d1"}, nil); r.status != 200 {
 					t.Errorf("login after the window: %d", r.status)
 				}

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/server"
@@ -583,7 +584,7 @@ func TestDashboardPages(t *testing.T) {
 func synthServer(tb testing.TB, o synth.Options) (*server.Server, schema.User) {
 	tb.Helper()
 	ctx := context.Background()
-	clock := &testClock{t: synth.DefaultNow}
+	clock := testkit.NewClock(synth.DefaultNow)
 	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Now: clock.Now, Mount: Mount})
 	if err != nil {
 		tb.Fatal(err)

@@ -40,7 +40,7 @@ func newDashReviewEnv(t *testing.T) *dashReviewEnv {
 	e.carlSetAside = m.ID
 	asha := e.users["asha"]
 	e.visit, e.assessment = schema.NewID(), schema.NewID()
-	// Three days ago, by the test's clock (today's date), so the visit is in
+	// Three days before the test's clock, so the visit is in
 	// the dashboard's default period.
 	at := e.clock.Now().Add(-72 * time.Hour).Truncate(time.Hour)
 	ts := func(d time.Duration) schema.Timestamp { return schema.TimestampOf(at.Add(d)) }
@@ -421,7 +421,7 @@ func TestDashboardFreshnessPanel(t *testing.T) {
 		t.Errorf("audited cases = %v, want the signed visit's", evs[0]["cases"])
 	}
 	// A week and a day later asha's tablet is stale too.
-	e.clock.Add(8 * 24 * time.Hour)
+	e.clock.Advance(8 * 24 * time.Hour)
 	sue = e.signedIn(t, "sue") // the session has ended meanwhile
 	mustContain(t, "a week later", sue.get("/dashboard/measures/freshness").body, `<span class="big">2</span> <span class="figure-text">of 2 tablets`)
 	// The overview has its card and its column; the officer page its figures.
