@@ -170,7 +170,7 @@ func TestAppPINSurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	api := New(a, localapi.Config{Now: e.clock.now})
+	api := New(a, localapi.Config{Now: e.clock.Now})
 	if err := api.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -53,8 +53,8 @@ func TestAppSetAsideDiscardRetryAndKeepMine(t *testing.T) {
 	ctx := context.Background()
 	partner, kid := e.memberID("Jo Doe"), e.kidID
 	lww := schema.NewID()
-	clock := schema.HLC{Wall: time.Now().Add(-time.Hour).UnixMilli(), Node: "tablet-1"}.String()
-	e.peer.records = append(e.peer.records, asServed([]schema.Record{
+	clock := schema.HLC{Wall: e.clock.Now().Add(-time.Hour).UnixMilli(), Node: "tablet-1"}.String()
+	e.peer.records = append(e.peer.records, e.asServed([]schema.Record{
 		{Entity: "conflict", ID: lww, CaseID: e.caseID, Fields: schema.FieldsOf(schema.Conflict{RecordEntity: "household_member",
 			RecordID: kid, Field: "name", Reason: "lww_lost", LosingValue: `"Mia Smith"`, LosingAuthor: officer.ID, LosingClock: clock,
 			WinningValue: `"Mia Doe"`, WinningAuthor: "019a0000-0000-7000-8000-0000000000b1", Status: "open"})},
