@@ -17,8 +17,9 @@ import (
 // sessions: the JSON API ends them when the tablet locks itself out.
 type WebApp interface {
 	// Owns reports whether path is one of the app's: the JSON API's rules
-	// about request bodies do not apply to it, and its pages send their
-	// referrer to themselves (their forms carry a CSRF token instead).
+	// about request bodies do not apply to it (its forms carry a CSRF token
+	// instead), and the app sets its pages' headers (a same-origin
+	// referrer among them) over the guard's.
 	Owns(path string) bool
 	// Routes adds the app's routes, after the JSON API's and behind its
 	// guard.

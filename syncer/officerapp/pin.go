@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"doorstep/internal/webui"
 	"doorstep/schema"
 	"doorstep/syncer"
 )
@@ -63,8 +64,8 @@ func (w *webApp) unlockWithPIN(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !tokensEqual(form.Get("_pre"), c.Cookies(signInCookie)) {
-		return schema.Errorf(schema.ECodeForbidden, "_csrf", "the sign-in form's token does not match")
+	if err := webui.CheckSignIn(form, c.Cookies(signInCookie)); err != nil {
+		return err
 	}
 	d := signInData{Mode: "unlock", Next: safeNext(form.Get("next"))}
 	pin := strings.TrimSpace(form.Get("pin"))
