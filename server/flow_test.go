@@ -235,7 +235,7 @@ func BenchmarkHTTPPush(b *testing.B) {
 		for j := range muts {
 			n++
 			muts[j] = schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: e.ashaCase,
-				Fields: benchVisit(), Clock: schema.HLC{Wall: int64(n), Node: "dev-asha"}, DeviceTime: time.Now()}
+				Fields: benchVisit(), Clock: schema.HLC{Wall: int64(n), Node: "dev-asha"}, DeviceTime: e.clock.Now()}
 		}
 		body, _ := json.Marshal(schema.PushRequest{Mutations: muts})
 		var zb bytes.Buffer

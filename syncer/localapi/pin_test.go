@@ -15,6 +15,7 @@ const (
 )
 
 func TestAPIPIN(t *testing.T) {
+	t.Parallel()
 	c, _, _ := startAPI(t)
 	if st, _, _ := c.Do("POST", "/v1/login", map[string]string{"username": "asha.officer", "password": testPassword}, nil); st != 200 {
 		t.Fatalf("login: %d", st)
