@@ -34,6 +34,7 @@ func (b *browser) unlockPIN(pin string) page {
 }
 
 func TestAppPINSetAtSignInAndUnlock(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	first := e.browser()
 	steps := []struct {
@@ -109,6 +110,7 @@ func TestAppPINSetAtSignInAndUnlock(t *testing.T) {
 }
 
 func TestAppPINPage(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -169,6 +171,7 @@ func TestAppPINPage(t *testing.T) {
 // TestAppPINSurvivesARestart: the PIN and its count of wrong tries live in
 // the store, and the file holds neither the PIN nor the password.
 func TestAppPINSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.signInWith(url.Values{"pin": {goodPIN}, "pin_confirm": {goodPIN}})
@@ -181,7 +184,7 @@ func TestAppPINSurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	api := New(a, localapi.Config{Now: e.clock.now})
+	api := New(a, localapi.Config{Now: e.clock.Now})
 	if err := api.Start(); err != nil {
 		t.Fatal(err)
 	}
