@@ -24,7 +24,7 @@ func TestBrowserVisitKeepsEveryChild(t *testing.T) {
 	e := startApp(t)
 	// Two more children besides Mia Doe; the form lists them by name.
 	ada, ben := schema.NewID(), schema.NewID()
-	e.peer.records = append(e.peer.records, asServed([]schema.Record{
+	e.peer.records = append(e.peer.records, e.asServed([]schema.Record{
 		{Entity: "household_member", ID: ada, CaseID: e.caseID, Fields: schema.FieldsOf(schema.HouseholdMember{
 			Relation: "own_child", Residence: "lives_here", Name: "Ada Doe"})},
 		{Entity: "household_member", ID: ben, CaseID: e.caseID, Fields: schema.FieldsOf(schema.HouseholdMember{

@@ -294,6 +294,7 @@ func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
 // answer the record cannot hold is left out alone and named with its
 // question, each of them, not counted.
 func TestAppAutosaveKeepsEveryChildAnswer(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -360,13 +361,14 @@ func TestAppAutosaveKeepsEveryChildAnswer(t *testing.T) {
 // them (typed before "Present: No" was chosen) are kept in the draft and
 // left out of the signature, as every hidden question's (decision 0012).
 func TestAppSignLeavesOutChildAnswersThatDoNotApply(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
 	path, token := b.newVisit(e.caseID)
 	id := strings.TrimPrefix(path, "/app/visits/")
 	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "location": {"home"},
-		"face_to_face": {"yes"}, "person_seen": {"yes"}, "started_at": {time.Now().Add(-time.Hour).Format(htmlDateTime)},
+		"face_to_face": {"yes"}, "person_seen": {"yes"}, "started_at": {e.clock.Now().Add(-time.Hour).Format(htmlDateTime)},
 		"partner_present": {"no"}, "children_present": {"yes"}, "children[0].member_id": {e.kidID}, "children[0].present": {"no"},
 		"children[0].seen": {"no"}, "children[0].spoken_to": {"yes"}, "children[0].reason_not_seen": {"Typed before"}}
 	if p := b.post(path, form); p.status != 200 {
