@@ -209,7 +209,7 @@ func TestAppPINSurvivesARestart(t *testing.T) {
 // counts toward the unlock's waits and lockout, and says so; the lockout
 // ends the session and sends to the sign-in page.
 func TestAppPINPasswordCountsAsAnUnlock(t *testing.T) {
-	e := startAppClocked(t)
+	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
 	if err := e.agent.SetPIN(context.Background(), testPassword, goodPIN); err != nil {
@@ -232,14 +232,14 @@ func TestAppPINPasswordCountsAsAnUnlock(t *testing.T) {
 		// Wait out the wait, using the app within its lock time.
 		st, _ := e.agent.UnlockState(context.Background())
 		for w := st.Wait; w > 0; w -= 4 * time.Minute {
-			e.clock.advance(min(w, 4*time.Minute))
+			e.clock.Advance(min(w, 4*time.Minute))
 			b.get("/app/today")
 		}
 		wrong("The password is not right.")
 	}
 	st, _ := e.agent.UnlockState(context.Background())
 	for w := st.Wait; w > 0; w -= 4 * time.Minute {
-		e.clock.advance(min(w, 4*time.Minute))
+		e.clock.Advance(min(w, 4*time.Minute))
 		b.get("/app/today")
 	}
 	p := wrong("Sign in online")
