@@ -145,7 +145,7 @@ func TestTokenKeyRotation(t *testing.T) {
 
 	// Past the retention, the old key signs nothing the server takes, even
 	// a token made now by whoever kept a copy of it.
-	e.clock.Add(KeyRetention + time.Minute)
+	e.clock.Advance(KeyRetention + time.Minute)
 	var oldSecret []byte
 	for _, k := range readKeys(t, secrets).Keys {
 		if k.ID == oldKid {

@@ -89,7 +89,7 @@ func TestSetupCode(t *testing.T) {
 	if r := e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "nia", Password: "a long pass phrase of hers", DeviceID: "dev-nia"}, nil); r.status != 401 {
 		t.Errorf("the old password after a reset: %d %s, want 401", r.status, r.body)
 	}
-	e.clock.Add(serverdb.SetupCodeTTL + 1)
+	e.clock.Advance(serverdb.SetupCodeTTL + 1)
 	if r := setup(reset.SetupCode, "a new long pass phrase"); r.status != 401 {
 		t.Errorf("an expired code: %d %s, want 401", r.status, r.body)
 	}
@@ -123,7 +123,7 @@ func TestAccessTokenStopsAtLogout(t *testing.T) {
 		t.Fatalf("refresh: %d %s", r.status, r.body)
 	}
 	// The first token again, outside the grace of a lost answer: theft.
-	e.clock.Add(3 * 60e9)
+	e.clock.Advance(3 * 60e9)
 	if r := e.do("POST", "/v1/auth/refresh", schema.RefreshRequest{RefreshToken: b.RefreshToken, DeviceID: "dev-ben"}, nil); r.status != 401 {
 		t.Fatalf("a reused refresh token: %d %s, want 401", r.status, r.body)
 	}
