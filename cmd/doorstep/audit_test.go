@@ -14,7 +14,7 @@ import (
 // from the end, which leave no gap.
 func TestAdminAuditVerify(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	data := filepath.Join(t.TempDir(), "data")
 	run := func(args ...string) (string, error) {
 		t.Helper()
 		return doorstep(t, append(args, "--data", data)...)
