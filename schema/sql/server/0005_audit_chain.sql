@@ -32,4 +32,5 @@ END;
 -- The case filter uses audit_case (version 1).
 CREATE INDEX audit_user ON audit (user_id, id);
 CREATE INDEX audit_device ON audit (device_id, id) WHERE device_id <> '';
-CREATE INDEX audit_subject ON audit (record_id, id) WHERE entity IN ('user', 'device');
+CREATE INDEX audit_user_subject ON audit (record_id, id) WHERE entity = 'user';
+CREATE INDEX audit_device_subject ON audit (record_id, id) WHERE entity = 'device';
