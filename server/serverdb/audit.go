@@ -14,7 +14,7 @@ import (
 )
 
 // The audit trail is a hash chain (docs/security.md, "An audit nobody can
-// quietly edit"; docs/decisions/0024-audit11-the-audit-chain.md). Every
+// quietly edit"; docs/decisions/0024-the-audit-chain.md). Every
 // event is appended by the one writer connection in the transaction of
 // the change it records; it takes the next id and carries the hash of the
 // event before it, so an event changed, deleted or inserted behind the

@@ -10,7 +10,7 @@
 --     chain has no gaps: a gap is a deleted event;
 --   * events from before this migration keep hash and prev_hash empty; the
 --     first event after it carries, as prev_hash, the hash the chain would
---     have had through them (docs/decisions/0024-audit11-the-audit-chain.md),
+--     have had through them (docs/decisions/0024-the-audit-chain.md),
 --     so they are covered too;
 --   * the triggers below refuse UPDATE and DELETE. Whoever holds the file
 --     can drop them: that is what the chain is for.
