@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"doorstep/syncer"
+)
+
+// Issue 9: never lose an answer. Two tablets of one officer, a real server,
+// and the changes that used to go missing between them.
+
+// TestUnchangedFieldDoesNotOverwriteNewerValue: tablet X changes a household
+// member's description and syncs; tablet Y, not yet synced, saves the
+// member's form with the description as it knew it and a new name. Only the
+// name travels from Y, so X's description stays on the server and both
+// tablets end with the same record.
+func TestUnchangedFieldDoesNotOverwriteNewerValue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newCluster(t, 1)
+	officer := c.officers[0]
+	caseID := c.cases[officer.ID][0]
+	x := c.tablet("x", officer.Username, nil, nil)
+	y := c.tablet("y", officer.Username, nil, nil)
+	mustSync(t, x)
+	m, err := x.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
+		"relation": str("lodger"), "residence": str("lives_here"), "name": str("Sam Example"), "description": str("tall, red coat")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, x)
+	mustSync(t, y)
+
+	c.clock.Advance(time.Second)
+	if _, err := x.Put(ctx, "household_member", m.ID, "", map[string]json.RawMessage{"description": str("wears glasses")}); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, x)
+
+	c.clock.Advance(time.Second)
+	// Y's form sends every field it shows: the description unchanged.
+	if _, err := y.Put(ctx, "household_member", m.ID, "", map[string]json.RawMessage{
+		"relation": str("lodger"), "residence": str("lives_here"), "name": str("Sam Examplé"), "description": str("tall, red coat")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := y.Outbox(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || string(out[0].Fields) != `{"name":"Sam Examplé"}` {
+		t.Errorf("Y's outbox: %s; want one change carrying only the name", outboxFields(out))
+	}
+	mustSync(t, y)
+	mustSync(t, x)
+
+	got, err := c.srv.DB().Get(ctx, serverActor, "household_member", m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Fields["description"]) != `"wears glasses"` || string(got.Fields["name"]) != `"Sam Examplé"` {
+		t.Fatalf("server holds %s; want X's description and Y's name", got.Fields)
+	}
+	want := c.serverState([]string{caseID})
+	assertSameRecords(t, "tablet X vs server", want, tabletState(t, x))
+	assertSameRecords(t, "tablet Y vs server", want, tabletState(t, y))
+}
+
+// outboxFields lists the fields of each outbox entry, for failure messages.
+func outboxFields(out []syncer.OutboxEntry) []string {
+	var s []string
+	for _, e := range out {
+		s = append(s, string(e.Fields))
+	}
+	return s
+}
