@@ -22,9 +22,10 @@ type Decision = devicedb.Decision
 
 // Discard drops a set-aside change for good. The tablet's record goes back
 // to the server's value of each field the change set (the value the
-// rejection answer carried, or, when it carried none, the value the change
-// replaced; a record the server never had loses those fields, and goes when
-// nothing else refers to it). Fields that another change still waiting in
+// rejection answer carried or a pull of the record brought since, both kept
+// as the entry's Current; when neither came, the value the change replaced;
+// a record the server never had loses those fields, and goes when nothing
+// else refers to it). Fields that another change still waiting in
 // the outbox sets keep that change's value. The change stays readable in
 // the outbox log.
 func (a *Agent) Discard(ctx context.Context, mutationID string) error {

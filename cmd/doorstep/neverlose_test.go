@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/schema"
 	"doorstep/syncer"
 )
 
@@ -75,4 +76,62 @@ func outboxFields(out []syncer.OutboxEntry) []string {
 		s = append(s, string(e.Fields))
 	}
 	return s
+}
+
+// TestDiscardAfterCaseCameBackMatchesServer: officer A changes a
+// referral's status offline; the case is reassigned to B, so A's change is
+// set aside (out_of_scope); B records the same status; the case comes back
+// to A; A discards the set-aside change. The tablet must then hold what the
+// server holds (B's status), not the value A's change once replaced.
+func TestDiscardAfterCaseCameBackMatchesServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newCluster(t, 1)
+	a, b := c.officers[0], c.officers[1]
+	caseID := c.cases[a.ID][0]
+	ta := c.tablet("ta", a.Username, nil, nil)
+	tb := c.tablet("tb", b.Username, nil, nil)
+	mustSync(t, ta)
+	ref, err := ta.Put(ctx, "referral", "", caseID, map[string]json.RawMessage{
+		"need": str("Housing support"), "identified_on": str(testEpoch.Format(time.DateOnly)), "status": str("awaiting_allocation")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, ta)
+
+	c.clock.Advance(time.Second)
+	if _, err := ta.Put(ctx, "referral", ref.ID, "", map[string]json.RawMessage{"status": str("scheduled")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.srv.DB().ReassignCase(ctx, cliActor, caseID, b.Username); err != nil {
+		t.Fatal(err)
+	}
+	if rep := mustSync(t, ta); rep.Rejected != 1 {
+		t.Fatalf("A's sync: %+v; want the change set aside", rep)
+	}
+	out, _ := ta.Outbox(ctx)
+	if len(out) != 1 || out[0].Error == nil || out[0].Error.Code != schema.ECodeOutOfScope {
+		t.Fatalf("A's outbox: %+v", out)
+	}
+
+	c.clock.Advance(time.Second)
+	mustSync(t, tb)
+	if _, err := tb.Put(ctx, "referral", ref.ID, "", map[string]json.RawMessage{"status": str("scheduled")}); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, tb)
+	if err := c.srv.DB().ReassignCase(ctx, cliActor, caseID, a.Username); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, ta)
+	if err := ta.Discard(ctx, out[0].MutationID); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, ta)
+
+	want := c.serverState([]string{caseID})
+	if got := string(want[ref.ID].Fields["status"]); got != `"scheduled"` {
+		t.Fatalf("server's status %s; want B's", got)
+	}
+	assertSameRecords(t, "tablet A vs server", want, tabletState(t, ta))
 }
