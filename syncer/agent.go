@@ -168,7 +168,7 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 		db.Close()
 		return nil, fmt.Errorf("open tablet agent: %w", err)
 	}
-	a.clock = schema.NewClock(a.deviceID, cfg.Now)
+	a.clock = schema.NewClock(a.deviceID, a.serverNow)
 	a.clock.Observe(last)
 	return a, nil
 }

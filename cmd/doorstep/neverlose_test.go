@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/server/serverdb"
 	"doorstep/syncer"
 )
 
@@ -134,4 +135,80 @@ func TestDiscardAfterCaseCameBackMatchesServer(t *testing.T) {
 		t.Fatalf("server's status %s; want B's", got)
 	}
 	assertSameRecords(t, "tablet A vs server", want, tabletState(t, ta))
+}
+
+// TestFastTabletClockDoesNotBlockCorrections: one of an officer's tablets
+// has its clock set to 2099. Its edit reaches the server, and the
+// supervisor's and the admin's later edits, and the officer's own from the
+// other tablet, each take effect; both tablets end equal to the server.
+func TestFastTabletClockDoesNotBlockCorrections(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newCluster(t, 1)
+	officer := c.officers[0]
+	caseID := c.cases[officer.ID][0]
+	var supervisor schema.User
+	for _, u := range c.users {
+		if u.Role == schema.RoleSupervisor && u.TeamID == officer.TeamID {
+			supervisor = u
+		}
+	}
+	fast := func() time.Time { return time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).Add(c.clock.Now().Sub(testEpoch)) }
+	x := c.tabletAt("x", officer.Username, nil, nil, fast)
+	y := c.tablet("y", officer.Username, nil, nil)
+	mustSync(t, x)
+	mustSync(t, y)
+	m, err := y.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
+		"relation": str("lodger"), "residence": str("lives_here"), "name": str("Lee Lodger")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, y)
+	mustSync(t, x)
+
+	name := func() string {
+		t.Helper()
+		r, err := c.srv.DB().Get(ctx, serverActor, "household_member", m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s string
+		json.Unmarshal(r.Fields["name"], &s)
+		return s
+	}
+	c.clock.Advance(time.Second)
+	if _, err := x.Put(ctx, "household_member", m.ID, "", map[string]json.RawMessage{"name": str("Lee From The Fast Tablet")}); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, x)
+	if got := name(); got != "Lee From The Fast Tablet" {
+		t.Fatalf("after the fast tablet's edit: %q", got)
+	}
+	c.clock.Advance(time.Second)
+	if _, err := c.srv.DB().Write(ctx, serverdb.ActorOf(supervisor, ""), "household_member", m.ID, "", map[string]json.RawMessage{"name": str("Lee Supervisor")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "Lee Supervisor" {
+		t.Fatalf("after the supervisor's edit: %q", got)
+	}
+	c.clock.Advance(time.Second)
+	if _, err := c.srv.DB().Write(ctx, cliActor, "household_member", m.ID, "", map[string]json.RawMessage{"name": str("Lee Admin")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "Lee Admin" {
+		t.Fatalf("after the admin's edit: %q", got)
+	}
+	mustSync(t, y)
+	c.clock.Advance(time.Second)
+	if _, err := y.Put(ctx, "household_member", m.ID, "", map[string]json.RawMessage{"name": str("Lee Officer")}); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, y)
+	mustSync(t, x)
+	if got := name(); got != "Lee Officer" {
+		t.Fatalf("after the officer's edit on the other tablet: %q", got)
+	}
+	want := c.serverState([]string{caseID})
+	assertSameRecords(t, "fast tablet vs server", want, tabletState(t, x))
+	assertSameRecords(t, "other tablet vs server", want, tabletState(t, y))
 }
