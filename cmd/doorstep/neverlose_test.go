@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,4 +215,62 @@ func TestFastTabletClockDoesNotBlockCorrections(t *testing.T) {
 	want := c.serverState([]string{caseID})
 	assertSameRecords(t, "fast tablet vs server", want, tabletState(t, x))
 	assertSameRecords(t, "other tablet vs server", want, tabletState(t, y))
+}
+
+// failPushes answers 503 to every push while on is set; everything else
+// goes through.
+type failPushes struct {
+	next http.RoundTripper
+	on   atomic.Bool
+}
+
+func (f *failPushes) RoundTrip(req *http.Request) (*http.Response, error) {
+	if f.on.Load() && req.URL.Path == "/v1/sync/push" {
+		return &http.Response{StatusCode: 503, Status: "503 Service Unavailable", Header: http.Header{},
+			Body: io.NopCloser(strings.NewReader("overloaded")), Request: req}, nil
+	}
+	return f.next.RoundTrip(req)
+}
+
+// TestNewRecordOfACaseThatWentAndCameBack: a household member made on a
+// tablet waits in its outbox (pushes fail) while its case is reassigned
+// away (the pull removes the case, the member with it) and back (the pull
+// sends the case whole, without the member: the server has not had it).
+// When the push gets through, the member must come back to the tablet too.
+func TestNewRecordOfACaseThatWentAndCameBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newCluster(t, 1)
+	a, b := c.officers[0], c.officers[1]
+	caseID := c.cases[a.ID][0]
+	net := &failPushes{next: http.DefaultTransport.(*http.Transport).Clone()}
+	ta := c.tablet("ta", a.Username, net, nil)
+	mustSync(t, ta)
+	m, err := ta.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
+		"relation": str("lodger"), "residence": str("lives_here"), "name": str("Lee Lodger")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.on.Store(true)
+	if err := c.srv.DB().ReassignCase(ctx, cliActor, caseID, b.Username); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.SyncOnce(ctx); err == nil {
+		t.Fatal("sync with pushes failing: want an error")
+	}
+	if _, err := ta.Get(ctx, "household_member", m.ID); schema.ErrorCode(err) != schema.ECodeNotFound {
+		t.Fatalf("the member after its case's removal: %v", err)
+	}
+	if err := c.srv.DB().ReassignCase(ctx, cliActor, caseID, a.Username); err != nil {
+		t.Fatal(err)
+	}
+	ta.SyncOnce(ctx) // the case comes back whole, still without the member
+	net.on.Store(false)
+	mustSync(t, ta)
+	mustSync(t, ta)
+	want := c.serverState([]string{caseID})
+	if _, ok := want[m.ID]; !ok {
+		t.Fatal("the member did not reach the server")
+	}
+	assertSameRecords(t, "tablet vs server", want, tabletState(t, ta))
 }
