@@ -69,6 +69,13 @@ func under(pkg, dir string) bool {
 
 func ours(pkg string) bool { return under(pkg, module) }
 
+// isTestSupport reports whether pkg is one of our test-support packages,
+// named as the standard library names httptest: its last element ends in
+// "test" (internal/testkit has a rule of its own).
+func isTestSupport(pkg string) bool {
+	return ours(pkg) && strings.HasSuffix(pkg[strings.LastIndex(pkg, "/")+1:], "test")
+}
+
 // A rule forbids some imports to some packages.
 type rule struct {
 	name string
@@ -108,15 +115,24 @@ var rules = []rule{
 		applies:    func(p string) bool { return under(p, module+"/internal") },
 		transitive: true,
 		forbidden:  func(_, dep string) bool { return under(dep, module+"/server") || under(dep, module+"/syncer") },
-		why:        "internal holds the plumbing both sides share (doorstep/internal/sqlitedb: SQLite opening, migrations); importing either side would tie the other to it",
+		why:        "internal holds the plumbing both sides share (doorstep/internal/sqlitedb: SQLite opening, migrations; doorstep/internal/webui: the browser apps' scaffolding); importing either side would tie the other to it",
 	},
 	{
 		name: "fiber only in the HTTP packages",
 		applies: func(p string) bool {
-			return p != module+"/server" && p != module+"/server/dashboard" && p != module+"/syncer/localapi" && p != module+"/syncer/officerapp" && p != module+"/cmd/doorstep"
+			return p != module+"/server" && p != module+"/server/dashboard" && p != module+"/syncer/localapi" && p != module+"/syncer/officerapp" &&
+				p != module+"/internal/webui" && p != module+"/cmd/doorstep"
 		},
 		forbidden: func(_, dep string) bool { return under(dep, "github.com/gofiber") },
-		why:       "fiber belongs to the HTTP layers (doorstep/server, its HTML dashboard doorstep/server/dashboard, doorstep/syncer/localapi, doorstep/syncer/officerapp) and the binary that wires them; the domain and the stores stay testable without it",
+		why:       "fiber belongs to the HTTP layers (doorstep/server, its HTML dashboard doorstep/server/dashboard, doorstep/syncer/localapi, doorstep/syncer/officerapp), the browser-app scaffolding the two web apps share (doorstep/internal/webui) and the binary that wires them; the domain and the stores stay testable without it",
+	},
+	{
+		name: "html/template only in the two apps and internal/webui",
+		applies: func(p string) bool {
+			return p != module+"/server/dashboard" && p != module+"/syncer/officerapp" && p != module+"/internal/webui"
+		},
+		forbidden: func(_, dep string) bool { return dep == "html/template" },
+		why:       "HTML pages belong to the two browser apps (doorstep/server/dashboard, doorstep/syncer/officerapp) and the scaffolding they share (doorstep/internal/webui); the JSON APIs, the stores and the domain answer in JSON and stay free of presentation",
 	},
 	{
 		name: "SQL drivers only in the stores",
@@ -135,6 +151,14 @@ var rules = []rule{
 		applies:   func(p string) bool { return !under(p, module+"/internal/testkit") },
 		forbidden: func(_, dep string) bool { return under(dep, module+"/internal/testkit") },
 		why:       "testkit is test scaffolding (a clock that stands still, polling with deadlines, headless Chromium); a binary that links it ships test machinery and a chromedp dependency",
+	},
+	{
+		// The same rule for each side's own test support (named ...test,
+		// as net/http/httptest is): only tests may import it.
+		name:      "nothing but tests imports a test-support package",
+		applies:   func(p string) bool { return !isTestSupport(p) },
+		forbidden: func(_, dep string) bool { return ours(dep) && isTestSupport(dep) },
+		why:       "a package named ...test (syncer/localapi/localapitest and the like) is scaffolding for tests; code that ships must not depend on it",
 	},
 }
 
@@ -206,7 +230,17 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"doorstep/internal/sqlitedb", "doorstep/syncer", "internal imports neither server nor syncer"},
 		{"doorstep/internal/sqlitedb", "doorstep/schema", ""},
 		{"doorstep/internal/sqlitedb", "modernc.org/sqlite", "SQL drivers only in the stores"},
+		{"doorstep/internal/webui", "github.com/gofiber/fiber/v2", ""},
+		{"doorstep/internal/webui", "doorstep/server/dashboard", "internal imports neither server nor syncer"},
+		{"doorstep/internal/webui", "html/template", ""},
+		{"doorstep/server/dashboard", "html/template", ""},
+		{"doorstep/syncer/officerapp", "html/template", ""},
+		{"doorstep/server", "html/template", "html/template only in the two apps and internal/webui"},
+		{"doorstep/syncer/localapi", "html/template", "html/template only in the two apps and internal/webui"},
 		{"doorstep/syncer", "doorstep/internal/testkit", "nothing but tests imports internal/testkit"},
+		{"doorstep/syncer/officerapp", "doorstep/syncer/localapi/localapitest", "nothing but tests imports a test-support package"},
+		{"doorstep/syncer/localapi/localapitest", "doorstep/syncer/localapi", ""},
+		{"doorstep/server", "net/http/httptest", ""},
 		{"doorstep/cmd/doorstep", "doorstep/internal/testkit", "nothing but tests imports internal/testkit"},
 		{"doorstep/internal/testkit", "github.com/chromedp/chromedp", ""},
 	}

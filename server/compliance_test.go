@@ -160,6 +160,12 @@ func TestComplianceFirstHomeVisits(t *testing.T) {
 	}
 	checkIDs(t, "met late", f.MetLate, d.late)
 	checkIDs(t, "missed", f.Missed, d.missed, d.phoneOnly)
+	// The inspection's figure: visited at all, 3 of the same 5.
+	checkIDs(t, "visited at all", f.VisitedAtAll.Numerator, d.onTime, d.onDueDay, d.late)
+	checkIDs(t, "visited at all, of", f.VisitedAtAll.Denominator, d.onTime, d.onDueDay, d.late, d.missed, d.phoneOnly)
+	if pct(f.VisitedAtAll.Percent) != "60" {
+		t.Errorf("visited at all percent = %s, want 60", pct(f.VisitedAtAll.Percent))
+	}
 	checkIDs(t, "not yet due", f.NotYetDue, d.notYetDue)
 	checkIDs(t, "not yet due, visited", f.NotYetDueVisited)
 	checkIDs(t, "exempted", f.Exempted, d.exempted)
@@ -190,6 +196,7 @@ func TestComplianceFirstHomeVisits(t *testing.T) {
 	}
 	checkIDs(t, "ben numerator", ben.F.Numerator)
 	checkIDs(t, "ben denominator", ben.F.Denominator, d.late, d.missed)
+	checkIDs(t, "ben visited at all", ben.F.VisitedAtAll.Numerator, d.late)
 	checkIDs(t, "ben exempted", ben.F.Exempted, d.exempted)
 	if ben.F.Percent == nil || *ben.F.Percent != 0 {
 		t.Errorf("ben percent = %v, want 0", pct(ben.F.Percent))
@@ -370,6 +377,26 @@ func TestComplianceContacts(t *testing.T) {
 	}
 	if f.FaceToFaceShare.Numerator.N != 6 || f.FaceToFaceShare.Denominator.N != 9 || pct(f.FaceToFaceShare.Percent) != "66.7" {
 		t.Errorf("face-to-face share = %d/%d %s, want 6/9 66.7", f.FaceToFaceShare.Numerator.N, f.FaceToFaceShare.Denominator.N, pct(f.FaceToFaceShare.Percent))
+	}
+	// The domestic-abuse view: the contacts of cases with a DA flag live on
+	// the day (not the non-DA case's café and phone contacts; the library
+	// contact of 10-25 is, its flag live from 10-20): 3 home and 5 face to
+	// face of 7 completed, and the attempt.
+	da := f.DomesticAbuse
+	checkVisits(t, "DA contacts", da.Contacts, []string{vOnTime, vOnDueDay, vLate, vMissed, vPhoneOnly, cs.library, cs.doorstep, cs.video},
+		d.onTime, d.onDueDay, d.late, d.missed, d.phoneOnly, d.notYetDue, d.exempted, d.beforePeriod)
+	checkVisits(t, "DA attempts", da.Attempts, []string{vMissed}, d.missed)
+	checkVisits(t, "DA home share numerator", da.HomeShare.Numerator, []string{vOnTime, vOnDueDay, vLate}, d.onTime, d.onDueDay, d.late)
+	if da.Completed.N != 7 || da.HomeShare.Denominator.N != 7 || pct(da.HomeShare.Percent) != "42.9" ||
+		da.FaceToFaceShare.Numerator.N != 5 || pct(da.FaceToFaceShare.Percent) != "71.4" {
+		t.Errorf("DA view: %d completed, home %d/%d %s, face to face %d/%d %s; want 7, 3/7 42.9, 5/7 71.4", da.Completed.N,
+			da.HomeShare.Numerator.N, da.HomeShare.Denominator.N, pct(da.HomeShare.Percent),
+			da.FaceToFaceShare.Numerator.N, da.FaceToFaceShare.Denominator.N, pct(da.FaceToFaceShare.Percent))
+	}
+	for _, v := range rep.Visits {
+		if want := v.CaseID != d.nonDA; v.DomesticAbuse != want {
+			t.Errorf("visit %s of %s: domestic_abuse %v, want %v", v.VisitID, v.CaseID, v.DomesticAbuse, want)
+		}
 	}
 	wantReasons := []compliance.ElsewhereReason{
 		{VisitID: cs.cafeLastDay, CaseID: d.nonDA, PlaceType: "cafe", Reason: cs.cafeReason},
@@ -702,13 +729,19 @@ func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 			b.Fatal(err)
 		}
 	}
-	if bs.supT, err = srv.accessToken(sup, ""); err != nil {
+	// An access token names a device registered to its user.
+	for _, u := range []schema.User{sup, admin} {
+		if _, err := db.Login(ctx, u, "bench-"+u.ID, serverdb.DeviceInfo{}, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if bs.supT, err = srv.accessToken(sup, "bench-"+sup.ID); err != nil {
 		b.Fatal(err)
 	}
-	if bs.adminT, err = srv.accessToken(admin, ""); err != nil {
+	if bs.adminT, err = srv.accessToken(admin, "bench-"+admin.ID); err != nil {
 		b.Fatal(err)
 	}
-	bs.sup, bs.admin = serverdb.ActorOf(sup, ""), serverdb.ActorOf(admin, "")
+	bs.sup, bs.admin = serverdb.ActorOf(sup, "bench-"+sup.ID), serverdb.ActorOf(admin, "bench-"+admin.ID)
 	return bs
 }
 
@@ -993,6 +1026,27 @@ func TestComplianceEnquiries(t *testing.T) {
 	}
 	if len(cs.NotRequestedReasons) != 1 || cs.NotRequestedReasons[0].CaseID != e.ashaCase || cs.NotRequestedReasons[0].Reason != reason {
 		t.Errorf("cs reasons %+v", cs.NotRequestedReasons)
+	}
+	// The inspection's view, within the default 15 days: police 1 of 7
+	// (onDueDay's answer came on day 20); children's services 2 of 5, the
+	// case whose child only visits added to the denominator.
+	if rep.WithinDays != 15 || rep.RuleVersion == "" {
+		t.Errorf("within_days %d, rule_version %q; want 15 and the rules' version", rep.WithinDays, rep.RuleVersion)
+	}
+	ip, ic := f.Inspection.Police, f.Inspection.ChildrensServices
+	checkIDs(t, "inspection police", ip.Numerator, d.onTime)
+	checkIDs(t, "inspection police, of", ip.Denominator, d.onTime, d.onDueDay, d.late, d.missed, d.notYetDue, d.exempted, d.phoneOnly)
+	checkIDs(t, "inspection police, answered late", ip.AnsweredLate, d.onDueDay)
+	checkIDs(t, "inspection cs", ic.Numerator, d.onTime, d.nonDA)
+	checkIDs(t, "inspection cs, of", ic.Denominator, d.onTime, d.nonDA, e.ashaCase, d.missed, d.exempted)
+	checkIDs(t, "inspection cs, answered late", ic.AnsweredLate)
+	if pct(ip.Percent) != "14.3" || pct(ic.Percent) != "40" {
+		t.Errorf("inspection: police %s, children's services %s; want 14.3, 40", pct(ip.Percent), pct(ic.Percent))
+	}
+	for _, c := range rep.Cases {
+		if c.ChildVisitsHousehold != (c.CaseID == d.exempted) || c.Police.AnsweredInTime != (c.CaseID == d.onTime || c.CaseID == d.nonDA) {
+			t.Errorf("case %s: child visits %v, police answered in time %v", c.CaseID, c.ChildVisitsHousehold, c.Police.AnsweredInTime)
+		}
 	}
 	// Per officer: asha (Asha ...) then ben.
 	if len(rep.Officers) != 2 || rep.Officers[0].ID != e.users["asha"].ID ||

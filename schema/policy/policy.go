@@ -67,6 +67,25 @@ type Policy struct {
 	// set it.
 	Version string `json:"version"`
 	Rules   []Rule `json:"rules"`
+	// EnquiryWithinDays is how many days after the start of supervision a
+	// police or children's-services enquiry may be answered and still count
+	// in the inspection's view of measure 4 (docs/compliance.md). nil means
+	// DefaultEnquiryWithinDays; the key is optional, so a document without
+	// it reads on a tablet of any version. EnquiryDays gives the value.
+	EnquiryWithinDays *int `json:"enquiry_within_days,omitempty"`
+}
+
+// DefaultEnquiryWithinDays is EnquiryWithinDays when the document does
+// not set it: Doorstep's own starting point (docs/visit-policy.md), like
+// the recurrence intervals, not a published figure.
+const DefaultEnquiryWithinDays = 15
+
+// EnquiryDays returns EnquiryWithinDays, or its default.
+func (p *Policy) EnquiryDays() int {
+	if p.EnquiryWithinDays == nil {
+		return DefaultEnquiryWithinDays
+	}
+	return *p.EnquiryWithinDays
 }
 
 // Rule is one visit rule.
@@ -160,8 +179,9 @@ func enumOf(entity, field string) []string {
 // (`rule "first_visit_high": due_within_days must be 0 or more, not -3`).
 func Parse(b []byte) (*Policy, error) {
 	var doc struct {
-		Version *string           `json:"version"`
-		Rules   []json.RawMessage `json:"rules"`
+		Version           *string           `json:"version"`
+		Rules             []json.RawMessage `json:"rules"`
+		EnquiryWithinDays *int              `json:"enquiry_within_days"`
 	}
 	if err := strictDecode(b, &doc); err != nil {
 		return nil, decodeError("", "the rule document", err)
@@ -169,7 +189,7 @@ func Parse(b []byte) (*Policy, error) {
 	if len(doc.Rules) > MaxRules {
 		return nil, schema.Errorf(schema.ECodeInvalid, "rules", "a policy holds at most %d rules, not %d", MaxRules, len(doc.Rules))
 	}
-	p := &Policy{Rules: make([]Rule, 0, len(doc.Rules))}
+	p := &Policy{Rules: make([]Rule, 0, len(doc.Rules)), EnquiryWithinDays: doc.EnquiryWithinDays}
 	if doc.Version != nil {
 		p.Version = *doc.Version
 	}
@@ -204,6 +224,9 @@ func (p *Policy) Validate() error {
 	}
 	if len(p.Rules) == 0 {
 		return schema.Errorf(schema.ECodeRequired, "rules", "rules must hold at least one rule")
+	}
+	if d := p.EnquiryWithinDays; d != nil && (*d < 0 || *d > MaxDays) {
+		return schema.Errorf(schema.ECodeInvalid, "enquiry_within_days", "enquiry_within_days must be from 0 to %d days, not %d", MaxDays, *d)
 	}
 	seen := make(map[string]int, len(p.Rules))
 	for i, r := range p.Rules {

@@ -171,6 +171,12 @@ func TestParseErrors(t *testing.T) {
 		{"empty", ``, schema.ECodeMalformed, "", `empty document`},
 		{"trailing data", doc(goodRule) + `{}`, schema.ECodeMalformed, "", `trailing data`},
 		{"rule not an object", doc(`"first_visit_high"`), schema.ECodeWrongType, "rules[0]", `rule 0: the value must be an object`},
+		{"negative enquiry days", `{"version":"v1","enquiry_within_days":-1,"rules":[` + goodRule + `]}`, schema.ECodeInvalid,
+			"enquiry_within_days", `enquiry_within_days must be from 0 to 3660 days, not -1`},
+		{"huge enquiry days", `{"version":"v1","enquiry_within_days":4000,"rules":[` + goodRule + `]}`, schema.ECodeInvalid,
+			"enquiry_within_days", `not 4000`},
+		{"enquiry days as text", `{"version":"v1","enquiry_within_days":"10","rules":[` + goodRule + `]}`, schema.ECodeWrongType,
+			"enquiry_within_days", `enquiry_within_days must be a whole number, not string`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,6 +215,29 @@ func TestParseAccepts(t *testing.T) {
 	}}}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("expected %+v, got %+v", want, p)
+	}
+}
+
+// TestEnquiryWithinDays: the optional number of measure 4's inspection
+// view, its default when the document leaves it out, and a round trip.
+func TestEnquiryWithinDays(t *testing.T) {
+	t.Parallel()
+	if d := policy.Default(); d.EnquiryWithinDays != nil || d.EnquiryDays() != policy.DefaultEnquiryWithinDays || policy.DefaultEnquiryWithinDays != 15 {
+		t.Errorf("default: %v, %d days; want none set, 15 days", d.EnquiryWithinDays, d.EnquiryDays())
+	}
+	p, err := policy.Parse([]byte(`{"version":"v1","enquiry_within_days":0,"rules":[` + goodRule + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.EnquiryDays() != 0 {
+		t.Errorf("enquiry_within_days 0 read as %d", p.EnquiryDays())
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, err := policy.Parse(b); err != nil || q.EnquiryDays() != 0 || !strings.Contains(string(b), `"enquiry_within_days":0`) {
+		t.Errorf("round trip of %s: %v, %v", b, q, err)
 	}
 }
 

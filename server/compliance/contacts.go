@@ -259,15 +259,57 @@ type ContactFigures struct {
 	// FaceToFaceShare: completed face-to-face contacts (home, doorstep,
 	// elsewhere) over completed contacts.
 	FaceToFaceShare Share `json:"face_to_face_share"`
+	// DomesticAbuse is the inspection's view: the same figures for the
+	// contacts of domestic-abuse cases only.
+	DomesticAbuse DAContactFigures `json:"domestic_abuse"`
 }
 
-func (f *ContactFigures) count(v *schema.Visit, r int32, channel, place string) {
+// DAContactFigures are measure 3's figures for the contacts whose case had
+// a da_perpetrator or da_victim flag live on the contact's day (live as in
+// measure 1), the cases the inspection's question is about.
+type DAContactFigures struct {
+	Contacts        VisitIDs `json:"contacts"`
+	Completed       VisitIDs `json:"completed"`
+	Attempts        VisitIDs `json:"attempts"`
+	HomeShare       Share    `json:"home_share"`
+	FaceToFaceShare Share    `json:"face_to_face_share"`
+}
+
+func (f *DAContactFigures) count(v *schema.Visit, r int32, channel string) {
+	f.Contacts.addRanked(v.ID, r)
+	if v.Outcome != "completed" {
+		f.Attempts.addRanked(v.ID, r)
+		return
+	}
+	f.Completed.addRanked(v.ID, r)
+	f.HomeShare.countRanked(v, r, channel == ChannelHome)
+	f.FaceToFaceShare.countRanked(v, r, faceToFace(channel))
+}
+
+func (f *DAContactFigures) finish(byRank []string) {
+	for _, x := range []*VisitIDs{&f.Contacts, &f.Completed, &f.Attempts} {
+		x.finishRanked(byRank)
+	}
+	for _, x := range []*Share{&f.HomeShare, &f.FaceToFaceShare} {
+		x.finishRanked(byRank)
+	}
+}
+
+// faceToFace reports whether a contact of the channel was face to face.
+func faceToFace(channel string) bool {
+	return channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere
+}
+
+func (f *ContactFigures) count(v *schema.Visit, r int32, channel, place string, da bool) {
+	if da {
+		f.DomesticAbuse.count(v, r, channel)
+	}
 	f.Contacts.addRanked(v.ID, r)
 	if v.Outcome == "completed" {
 		f.Completed.addRanked(v.ID, r)
 		f.Channels.count(v, r, channel, place)
 		f.HomeShare.countRanked(v, r, channel == ChannelHome)
-		f.FaceToFaceShare.countRanked(v, r, channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
+		f.FaceToFaceShare.countRanked(v, r, faceToFace(channel))
 	} else {
 		f.Attempts.addRanked(v.ID, r)
 		f.AttemptOutcomes.count(v, r)
@@ -289,6 +331,7 @@ func (f *ContactFigures) finish(byRank []string) {
 	f.AttemptChannels.finish(byRank)
 	f.HomeShare.finishRanked(byRank)
 	f.FaceToFaceShare.finishRanked(byRank)
+	f.DomesticAbuse.finish(byRank)
 	if f.ElsewhereReasons == nil {
 		f.ElsewhereReasons = []ElsewhereReason{}
 	}
@@ -311,6 +354,9 @@ type ContactVisit struct {
 	ElsewhereReason string      `json:"elsewhere_reason,omitempty"`
 	Outcome         string      `json:"outcome"`
 	OutcomeReason   string      `json:"outcome_reason,omitempty"`
+	// DomesticAbuse: the case had a da_perpetrator or da_victim flag live
+	// on the contact's day.
+	DomesticAbuse bool `json:"domestic_abuse"`
 }
 
 // ContactCase is one case's contacts, by its current allocation: the
@@ -441,7 +487,7 @@ func (f *ContactCounts) count(v *schema.Visit, channel, place string) {
 		f.Completed++
 		f.Channels.count(channel, place)
 		f.HomeShare.count(channel == ChannelHome)
-		f.FaceToFaceShare.count(channel == ChannelHome || channel == ChannelDoorstep || channel == ChannelElsewhere)
+		f.FaceToFaceShare.count(faceToFace(channel))
 	} else {
 		f.Attempts++
 		f.AttemptOutcomes.count(v.Outcome)
@@ -548,16 +594,16 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 		row.VisitIDs = append(row.VisitIDs, v.ID)
 		cv := ContactVisit{VisitID: v.ID, CaseID: c.ID, CRN: c.CRN, OfficerID: v.OfficerID, OfficerName: in.Officers[v.OfficerID],
 			Day: day, Type: v.Type, Location: v.Location, FaceToFace: v.FaceToFace, Channel: channel, Outcome: v.Outcome,
-			OutcomeReason: v.OutcomeReason}
+			OutcomeReason: v.OutcomeReason, DomesticAbuse: len(daFlags(cases[ct.ci].Flags, day, day)) > 0}
 		if channel == ChannelElsewhere {
 			cv.PlaceType, cv.ElsewhereReason = place, v.ElsewhereReason
 		}
 		rep.Visits = append(rep.Visits, cv)
 		r := rank[ct.ci]
-		rep.Totals.count(v, r, channel, place)
+		rep.Totals.count(v, r, channel, place, cv.DomesticAbuse)
 		row.F.count(v, channel, place)
-		co.team.count(v, r, channel, place)
-		co.officer.count(v, r, channel, place)
+		co.team.count(v, r, channel, place, cv.DomesticAbuse)
+		co.officer.count(v, r, channel, place, cv.DomesticAbuse)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {

@@ -127,18 +127,66 @@ type EnquiryFigures struct {
 	Cases             IDs           `json:"cases"`
 	Police            AgencyFigures `json:"police"`
 	ChildrensServices AgencyFigures `json:"childrens_services"`
+	// Inspection is the inspection's view beside Doorstep's.
+	Inspection InspectionEnquiries `json:"inspection"`
 }
 
 func (f *EnquiryFigures) count(r EnquiryCase) {
 	f.Cases.add(r.CaseID)
 	f.Police.count(r.CaseID, r.Police)
 	f.ChildrensServices.count(r.CaseID, r.ChildrensServices)
+	if r.Police.Needed {
+		f.Inspection.Police.count(r.CaseID, r.Police)
+	}
+	if r.ChildrensServices.Needed || r.ChildVisitsHousehold {
+		f.Inspection.ChildrensServices.count(r.CaseID, r.ChildrensServices)
+	}
 }
 
 func (f *EnquiryFigures) finish() {
 	f.Cases.finish()
 	f.Police.finish()
 	f.ChildrensServices.finish()
+	f.Inspection.Police.finish()
+	f.Inspection.ChildrensServices.finish()
+}
+
+// InspectionEnquiries are measure 4 as the inspection asks it: was the
+// check made before sentence or at the start of supervision? Per agency,
+// of the cases that needed the enquiry (for children's services, also
+// those with a child who only visits the household), those answered
+// within the report's WithinDays of the start, or before it.
+type InspectionEnquiries struct {
+	Police            InTimeFigures `json:"police"`
+	ChildrensServices InTimeFigures `json:"childrens_services"`
+}
+
+// InTimeFigures are one agency's figures of the inspection's view.
+// Denominator is Numerator + AnsweredLate + the cases not answered.
+type InTimeFigures struct {
+	Numerator   IDs      `json:"numerator"`   // answered within within_days of the start, or before it
+	Denominator IDs      `json:"denominator"` // the cases that needed the enquiry
+	Percent     *float64 `json:"percent"`     // null when the denominator is 0
+	// AnsweredLate: answered, but more than within_days after the start
+	// (in Doorstep's numerator, not in this one).
+	AnsweredLate IDs `json:"answered_late"`
+}
+
+func (f *InTimeFigures) count(caseID string, a AgencyEnquiry) {
+	f.Denominator.add(caseID)
+	switch {
+	case a.AnsweredInTime:
+		f.Numerator.add(caseID)
+	case a.Status == EnquiryAnswered:
+		f.AnsweredLate.add(caseID)
+	}
+}
+
+func (f *InTimeFigures) finish() {
+	f.Numerator.finish()
+	f.Denominator.finish()
+	f.AnsweredLate.finish()
+	f.Percent = percent(f.Numerator.N, f.Denominator.N)
 }
 
 // AgencyEnquiry is one case's start-of-supervision enquiry to one agency.
@@ -154,7 +202,10 @@ type AgencyEnquiry struct {
 	AnsweredOn    schema.Date `json:"answered_on,omitempty"`
 	Result        string      `json:"result,omitempty"`
 	Days          *int        `json:"days,omitempty"`
-	Reason        string      `json:"reason,omitempty"` // not_requested_reason
+	// AnsweredInTime: answered no more than the report's within_days after
+	// the supervision start (an answer before it included).
+	AnsweredInTime bool   `json:"answered_in_time"`
+	Reason         string `json:"reason,omitempty"` // not_requested_reason
 }
 
 // EnquiryCase is one case of measure 4, by its current allocation.
@@ -168,19 +219,26 @@ type EnquiryCase struct {
 	SupervisionStart  schema.Date   `json:"supervision_start"`
 	Police            AgencyEnquiry `json:"police"`
 	ChildrensServices AgencyEnquiry `json:"childrens_services"`
+	// ChildVisitsHousehold: a child who only visits the household (not in
+	// Doorstep's children's-services need; in the inspection's).
+	ChildVisitsHousehold bool `json:"child_visits_household"`
 }
 
 // EnquiriesReport is measure 4 over a period: totals, per team, per
 // officer (by the case's current allocation) and per case.
 type EnquiriesReport struct {
-	Measure   string                      `json:"measure"`
-	Period    Period                      `json:"period"`
-	AsOf      schema.Date                 `json:"as_of"`
-	OfficerID string                      `json:"officer_id,omitempty"`
-	Totals    EnquiryFigures              `json:"totals"`
-	Teams     []Breakdown[EnquiryFigures] `json:"teams"`
-	Officers  []Breakdown[EnquiryFigures] `json:"officers"`
-	Cases     []EnquiryCase               `json:"cases"`
+	Measure string      `json:"measure"`
+	Period  Period      `json:"period"`
+	AsOf    schema.Date `json:"as_of"`
+	// WithinDays is the inspection view's limit, from the rules document
+	// (policy.Policy.EnquiryDays); RuleVersion names that document.
+	WithinDays  int                         `json:"within_days"`
+	RuleVersion string                      `json:"rule_version"`
+	OfficerID   string                      `json:"officer_id,omitempty"`
+	Totals      EnquiryFigures              `json:"totals"`
+	Teams       []Breakdown[EnquiryFigures] `json:"teams"`
+	Officers    []Breakdown[EnquiryFigures] `json:"officers"`
+	Cases       []EnquiryCase               `json:"cases"`
 }
 
 // CaseIDs returns the cases the report covers.
@@ -191,7 +249,10 @@ func (r *EnquiriesReport) CaseIDs() []string { return r.Totals.Cases.CaseIDs }
 // supervision started in the period and on or before asOf. See
 // docs/compliance.md for the rules.
 func Enquiries(in Input, period Period, asOf schema.Date) *EnquiriesReport {
-	rep := &EnquiriesReport{Measure: "enquiries", Period: period, AsOf: asOf, OfficerID: in.OfficerID, Cases: []EnquiryCase{}}
+	p := in.policy()
+	within := p.EnquiryDays()
+	rep := &EnquiriesReport{Measure: "enquiries", Period: period, AsOf: asOf, WithinDays: within, RuleVersion: p.Version,
+		OfficerID: in.OfficerID, Cases: []EnquiryCase{}}
 	g := newGroups[EnquiryFigures]()
 	for _, cr := range in.cases() {
 		c := cr.Case
@@ -205,7 +266,9 @@ func Enquiries(in Input, period Period, asOf schema.Date) *EnquiriesReport {
 		row.Police.NeededBecause = daFlags(cr.Flags, start, asOf)
 		row.ChildrensServices = agencyEnquiry(cr.Enquiries, AgencyChildrensServices, start, asOf)
 		row.ChildrensServices.NeededBecause = childNeed(cr, start, asOf)
+		row.ChildVisitsHousehold = childIn(cr.Household, start, asOf, onlyVisits)
 		for _, a := range []*AgencyEnquiry{&row.Police, &row.ChildrensServices} {
+			a.AnsweredInTime = a.Status == EnquiryAnswered && *a.Days <= within
 			a.Needed = len(a.NeededBecause) > 0
 			if a.NeededBecause == nil {
 				a.NeededBecause = []string{}
@@ -224,12 +287,17 @@ func Enquiries(in Input, period Period, asOf schema.Date) *EnquiriesReport {
 	return rep
 }
 
+// Residences of a child that childNeed counts: Doorstep's rule, and the
+// children who only visit, whom the inspection's view adds.
+var (
+	livesOrStays = []string{"lives_here", "stays_sometimes"}
+	onlyVisits   = []string{"visits"}
+)
+
 // childNeed says what calls for a children's-services enquiry: a child
 // flag (child_concerns, child_protection, risk_to_children) live on some
-// day from start to asOf, or a child (own_child, step_child, other_child)
-// who lives or sometimes stays in the household on some day from start to
-// asOf (added_on, when set, on or before asOf; left_on, when set, after
-// start).
+// day from start to asOf, or a child who lives or sometimes stays in the
+// household (childIn).
 func childNeed(cr CaseRecords, start, asOf schema.Date) []string {
 	var out []string
 	for _, f := range cr.Flags {
@@ -239,14 +307,24 @@ func childNeed(cr CaseRecords, start, asOf schema.Date) []string {
 		}
 	}
 	slices.Sort(out)
-	for _, m := range cr.Household {
-		if slices.Contains(childRelations, m.Relation) && (m.Residence == "lives_here" || m.Residence == "stays_sometimes") &&
-			(m.AddedOn == "" || m.AddedOn <= asOf) && (m.LeftOn == "" || m.LeftOn > start) {
-			out = append(out, "child_in_household")
-			break
-		}
+	if childIn(cr.Household, start, asOf, livesOrStays) {
+		out = append(out, "child_in_household")
 	}
 	return out
+}
+
+// childIn reports whether a child (own_child, step_child, other_child)
+// with one of the residences was in the household on some day from start
+// to asOf (added_on, when set, on or before asOf; left_on, when set, after
+// start).
+func childIn(household []schema.HouseholdMember, start, asOf schema.Date, residences []string) bool {
+	for _, m := range household {
+		if slices.Contains(childRelations, m.Relation) && slices.Contains(residences, m.Residence) &&
+			(m.AddedOn == "" || m.AddedOn <= asOf) && (m.LeftOn == "" || m.LeftOn > start) {
+			return true
+		}
+	}
+	return false
 }
 
 // agencyEnquiry picks the case's start-of-supervision enquiry to agency as

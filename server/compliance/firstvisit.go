@@ -46,6 +46,11 @@ type FirstVisitFigures struct {
 	// "not_approved" or "exempted", shown beside the measure.
 	SafetyNotApproved IDs `json:"safety_not_approved"`
 	SafetyExempted    IDs `json:"safety_exempted"`
+	// VisitedAtAll is the inspection's figure beside Doorstep's: of the
+	// same denominator, the cases whose first home visit happened by
+	// as_of, on time or late (the 2018 thematic's 19% counts a home visit
+	// that took place at all where one was needed).
+	VisitedAtAll CaseShare `json:"visited_at_all"`
 }
 
 // Excuse is why one case's requirement was exempted, and who approved it.
@@ -62,12 +67,15 @@ func (f *FirstVisitFigures) count(c FirstVisitCase) {
 	case OutcomeOnTime:
 		f.Denominator.add(id)
 		f.Numerator.add(id)
+		f.VisitedAtAll.count(id, true)
 	case OutcomeLate:
 		f.Denominator.add(id)
 		f.MetLate.add(id)
+		f.VisitedAtAll.count(id, true)
 	case OutcomeMissed:
 		f.Denominator.add(id)
 		f.Missed.add(id)
+		f.VisitedAtAll.count(id, false)
 	case OutcomeNotYetDue:
 		f.NotYetDue.add(id)
 		if c.MetOn != "" {
@@ -101,6 +109,7 @@ func (f *FirstVisitFigures) finish() {
 	}
 	slices.SortFunc(f.ExemptedReasons, func(a, b Excuse) int { return cmp.Compare(a.CaseID, b.CaseID) })
 	f.Percent = percent(f.Numerator.N, f.Denominator.N)
+	f.VisitedAtAll.finish()
 }
 
 // FirstVisitCase is one case of measure 1 and its first home visit.

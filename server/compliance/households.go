@@ -5,11 +5,12 @@ import (
 	"slices"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 )
 
 // HouseholdConfirmMonths is how recent a household's confirmation must be
-// for measure 5: every current member confirmed within this many months
-// before as_of (field-anchors 5(c) #7, "in the last 3 months").
+// for measure 5: as_of no later than this many months after every current
+// member's confirmation (policy.MonthsAfter; docs/compliance.md, measure 5).
 const HouseholdConfirmMonths = 3
 
 // Household statuses of a case on as_of (measure 5).
@@ -224,6 +225,14 @@ func memberOn(m schema.HouseholdMember, d schema.Date) bool {
 	return (m.AddedOn == "" || m.AddedOn <= d) && (m.LeftOn == "" || m.LeftOn > d)
 }
 
+// inDate reports whether a confirmation made on the given day is still in
+// date on asOf: asOf is no later than HouseholdConfirmMonths months after
+// it (policy.MonthsAfter). A day that is not a date ("" included) is not.
+func inDate(on, asOf schema.Date) bool {
+	until := policy.MonthsAfter(on, HouseholdConfirmMonths)
+	return until != "" && asOf <= until
+}
+
 // signedDay returns a signed visit's local day, and whether it is signed
 // with a readable started_at.
 func signedDay(v schema.Visit) (schema.Date, bool) {
@@ -239,7 +248,6 @@ func signedDay(v schema.Visit) (schema.Date, bool) {
 func Households(in Input, period Period, asOf schema.Date) *HouseholdsReport {
 	rep := &HouseholdsReport{Measure: "households", Period: period, AsOf: asOf, OfficerID: in.OfficerID, Cases: []HouseholdCase{}}
 	g := newGroups[HouseholdFigures]()
-	recent := schema.DateOf(asOf.Time().AddDate(0, -HouseholdConfirmMonths, 0))
 	for _, cr := range in.cases() {
 		c := cr.Case
 		start := c.SupervisionStart
@@ -269,7 +277,7 @@ func Households(in Input, period Period, asOf schema.Date) *HouseholdsReport {
 			if on > asOf {
 				on = "" // confirmed after the day asked about
 			}
-			if on == "" || on < recent {
+			if !inDate(on, asOf) {
 				allConfirmed = false
 			}
 			if on == "" {
@@ -296,7 +304,7 @@ func Households(in Input, period Period, asOf schema.Date) *HouseholdsReport {
 		switch {
 		case row.Members > 0 && allConfirmed:
 			row.Household = HouseholdConfirmed
-		case start > recent:
+		case inDate(start, asOf): // started less than HouseholdConfirmMonths before as_of
 			row.Household = HouseholdNotYetDue
 		case row.Members == 0:
 			row.Household = HouseholdNotRecorded

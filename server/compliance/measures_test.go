@@ -399,3 +399,47 @@ func TestDropIDs(t *testing.T) {
 		t.Errorf("counts changed: %+v", rep.Totals)
 	}
 }
+
+// TestMonthEnds checks the measures that count in months at the end of a
+// month, where "N months after" is the last day of a shorter month
+// (policy.MonthsAfter), never a day of the month after it.
+func TestMonthEnds(t *testing.T) {
+	t.Parallel()
+	b := &builder{}
+	da := func(id string, start schema.Date) {
+		b.caseRec(id, "o1", "t1", "high", start, "2025-08-31", false)
+		b.flag("f"+id, id, "da_victim", start, "", "", "")
+	}
+	// As of 31 May: confirmed 1 March is within 3 months (in date until
+	// 1 June); 27 February is not (until 27 May). A case started 1 March
+	// is not yet due; one started 28 February is (28 May).
+	da("m1", "2026-01-01")
+	b.member("p1", "m1", "partner", "lives_here", "2026-01-01", "2026-03-01", "")
+	da("m2", "2026-01-01")
+	b.member("p2", "m2", "partner", "lives_here", "2026-01-01", "2026-02-27", "")
+	da("m3", "2026-03-01")
+	b.member("p3", "m3", "partner", "lives_here", "2026-03-01", "", "")
+	da("m4", "2026-02-28")
+	b.member("p4", "m4", "partner", "lives_here", "2026-02-28", "", "")
+	cases, err := compliance.Group(raw(t, b.recs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := compliance.Input{Cases: cases}
+	hh := compliance.Households(in, compliance.Period{From: "2026-03-01", To: "2026-05-31"}, "2026-05-31")
+	var got []string
+	for _, c := range hh.Cases {
+		got = append(got, c.CaseID+" "+c.Household)
+	}
+	if want := []string{"m1 confirmed", "m2 not_confirmed", "m3 not_yet_due", "m4 not_confirmed"}; !slices.Equal(got, want) {
+		t.Errorf("households as of 31 May = %q, want %q", got, want)
+	}
+	// RoSH assessed 31 August 2025: due 28 February 2026, so 2 days
+	// overdue on 2 March (not in date until 3 March).
+	rv := compliance.Reviews(in, compliance.Period{From: "2026-03-01", To: "2026-03-02"}, "2026-03-02")
+	for _, it := range rv.Items {
+		if it.Kind == "rosh" && (it.DueOn != "2026-02-28" || it.Status != "overdue" || it.DaysOverdue != 2) {
+			t.Errorf("RoSH review of %s: due %s, %s, %d days overdue; want due 2026-02-28, overdue, 2 days", it.CaseID, it.DueOn, it.Status, it.DaysOverdue)
+		}
+	}
+}

@@ -63,7 +63,8 @@ func (r *OverdueReport) CaseIDs() []string { return r.Totals.Cases.CaseIDs }
 // Overdue computes measure 2, "overdue requirements now": the requirements
 // of open cases past their due date on asOf with no visit that meets them
 // (policy.Overdue), of every rule and trigger, most overdue first (ties:
-// due date, rule, trigger date, case).
+// due date, rule, trigger date, CRN; then case id, repeat number and
+// trigger source, so that the order is total).
 func Overdue(in Input, asOf schema.Date) *OverdueReport {
 	p := in.policy()
 	rep := &OverdueReport{Measure: "overdue_requirements", AsOf: asOf, RuleVersion: p.Version, OfficerID: in.OfficerID,
@@ -98,8 +99,8 @@ func Overdue(in Input, asOf schema.Date) *OverdueReport {
 	}
 	slices.SortFunc(rep.Items, func(a, b OverdueItem) int {
 		return cmp.Or(cmp.Compare(b.DaysOverdue, a.DaysOverdue), cmp.Compare(a.DueOn, b.DueOn), cmp.Compare(a.RuleID, b.RuleID),
-			cmp.Compare(a.TriggeredOn, b.TriggeredOn), cmp.Compare(a.Recurrence, b.Recurrence), cmp.Compare(a.CRN, b.CRN),
-			cmp.Compare(a.CaseID, b.CaseID), cmp.Compare(a.Source, b.Source))
+			cmp.Compare(a.TriggeredOn, b.TriggeredOn), cmp.Compare(a.CRN, b.CRN),
+			cmp.Compare(a.CaseID, b.CaseID), cmp.Compare(a.Recurrence, b.Recurrence), cmp.Compare(a.Source, b.Source))
 	})
 	rep.Teams, rep.Officers = finishGroups(&rep.Totals, g, func(f *OverdueFigures) { f.Cases.finish() })
 	return rep

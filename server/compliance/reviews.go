@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 )
 
 // RoSHReviewMonths is how often a case's RoSH assessment is due for review:
@@ -168,7 +169,7 @@ func Reviews(in Input, period Period, asOf schema.Date) *ReviewsReport {
 		it := base
 		it.ID, it.Kind, it.Level, it.StartDate, it.LastReviewed = c.ID, "rosh", c.RoSH, c.SupervisionStart, c.RoSHDate
 		if c.RoSHDate != "" {
-			it.DueOn = schema.DateOf(c.RoSHDate.Time().AddDate(0, RoSHReviewMonths, 0))
+			it.DueOn = policy.MonthsAfter(c.RoSHDate, RoSHReviewMonths)
 		}
 		it.Status, it.DaysOverdue = reviewStatus(c.RoSHDate, it.DueOn, asOf)
 		items = append(items, it)

@@ -12,21 +12,20 @@
 // and their CSV), chart.go (SVG charts), panel.go (the registry of measure
 // panels) and one panel_*.go per measure, pages.go (overview, measure,
 // officer, overdue, print pages), case.go (case and visit pages),
-// review.go (the review queue and its decision forms).
+// review.go (the review queue and its decision forms). The scaffolding it
+// shares with the officer's app (templates over a layout, static files,
+// security headers, tokens and the CSRF check) is doorstep/internal/webui.
 package dashboard
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
-	"mime"
-	"path"
 	"strings"
 	"time"
 
+	"doorstep/internal/webui"
 	"doorstep/schema"
 	"doorstep/server"
 	"doorstep/server/compliance"
@@ -50,32 +49,17 @@ type site struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	pages    map[string]*template.Template
-	static   map[string][]byte
+	pages    *webui.Pages
+	static   *webui.Static
 	sessions *dashSessions
 	counts   reviewCounts // the menu's review count (review.go)
 }
 
 func newSite(srv *server.Server) *site {
-	d := &site{srv: srv, db: srv.DB(), comp: srv.Compliance(), log: srv.Logger(), now: srv.Now,
-		pages: map[string]*template.Template{}, static: map[string][]byte{}, sessions: newDashSessions()}
-	for _, name := range []string{"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "error"} {
-		t := template.New(name).Funcs(dashFuncs)
-		template.Must(t.ParseFS(dashFS, "web/templates/layout.html", "web/templates/"+name+".html"))
-		d.pages[name] = t
-	}
-	err := fs.WalkDir(dashFS, "web/static", func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		b, err := dashFS.ReadFile(p)
-		d.static[path.Base(p)] = b
-		return err
-	})
-	if err != nil {
-		panic(fmt.Sprintf("dashboard: embedded files: %v", err))
-	}
-	return d
+	return &site{srv: srv, db: srv.DB(), comp: srv.Compliance(), log: srv.Logger(), now: srv.Now,
+		pages: webui.MustParsePages(dashFS, "web/templates", dashFuncs,
+			"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "error"),
+		static: webui.MustReadStatic(dashFS, "web/static"), sessions: newDashSessions()}
 }
 
 // Mount registers the dashboard's pages on srv's app; it is meant for
@@ -85,8 +69,8 @@ func newSite(srv *server.Server) *site {
 func Mount(srv *server.Server) {
 	s := newSite(srv)
 	app := srv.App()
-	app.Get(dashPrefix+"/static/:name", s.dashStatic)
-	g := app.Group(dashPrefix, s.dashHeaders, s.dashCSV)
+	app.Get(dashPrefix+"/static/:name", s.static.Serve)
+	g := app.Group(dashPrefix, webui.Headers(dashCSP), s.dashCSV)
 	g.Get("/signin", s.dashPage(s.dashSignInPage))
 	g.Post("/signin", s.dashPage(s.dashSignIn))
 	g.Post("/signout", s.dashPage(s.dashAuth), s.dashPage(s.dashSignOut))
@@ -107,15 +91,9 @@ func Mount(srv *server.Server) {
 	}))
 }
 
-// dashHeaders keeps the pages to this server: no script at all, styles and
-// images from here only, no framing, no caching of records.
-func (s *site) dashHeaders(c *fiber.Ctx) error {
-	c.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	c.Set("X-Content-Type-Options", "nosniff")
-	c.Set("Referrer-Policy", "same-origin")
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Next()
-}
+// dashCSP keeps the pages to this server: no script at all, styles and
+// images from here only, no framing.
+const dashCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // dashCSV turns ".../x.csv" into ".../x" with the csv flag set: every
 // page's tables are downloadable at the page's address plus ".csv", with
@@ -132,16 +110,6 @@ func (s *site) dashCSV(c *fiber.Ctx) error {
 }
 
 func wantsCSV(c *fiber.Ctx) bool { b, _ := c.Locals("csv").(bool); return b }
-
-func (s *site) dashStatic(c *fiber.Ctx) error {
-	b, ok := s.static[c.Params("name")]
-	if !ok {
-		return c.Status(fiber.StatusNotFound).SendString("not found")
-	}
-	c.Set(fiber.HeaderContentType, mime.TypeByExtension(path.Ext(c.Params("name"))))
-	c.Set(fiber.HeaderCacheControl, "no-cache")
-	return c.Send(b)
-}
 
 // dashView is what every template gets: the layout's parts and the page's
 // own data.
@@ -162,10 +130,6 @@ type dashView struct {
 type crumb struct{ Label, Href string }
 
 func (s *site) dashRender(c *fiber.Ctx, status int, name string, v dashView) error {
-	t := s.pages[name]
-	if t == nil {
-		return fmt.Errorf("no dashboard template %q", name)
-	}
 	if sess := dashSessionOf(c); sess != nil {
 		v.User, v.CSRF = &sess.user, sess.csrf
 		n, err := s.reviewCount(c, sess.actor())
@@ -179,24 +143,14 @@ func (s *site) dashRender(c *fiber.Ctx, status int, name string, v dashView) err
 	if v.Here == "" {
 		v.Here = c.Path()
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		return fmt.Errorf("render dashboard %s: %w", name, err)
+	if err := s.pages.Render(c, status, name, v); err != nil {
+		return fmt.Errorf("dashboard: %w", err)
 	}
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(buf.Bytes())
+	return nil
 }
 
 // dashPage answers a handler's error as an HTML page.
-func (s *site) dashPage(h fiber.Handler) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		err := h(c)
-		if err == nil {
-			return nil
-		}
-		return s.dashError(c, err)
-	}
-}
+func (s *site) dashPage(h fiber.Handler) fiber.Handler { return webui.WithErrorPage(h, s.dashError) }
 
 type dashErrorData struct {
 	Heading, Message, Field string
@@ -207,7 +161,7 @@ func (s *site) dashError(c *fiber.Ctx, err error) error {
 	switch e := schema.AsError(err); {
 	case e != nil && (e.Code == schema.ECodeNotFound || e.Code == schema.ECodeOutOfScope):
 		status, d.Heading, d.Message = fiber.StatusNotFound, "Not found", "There is no such page, or the record is not in your team's cases."
-	case e != nil && e.Code == schema.ECodeForbidden && e.Field == "_csrf":
+	case webui.IsCSRF(err):
 		status, d.Heading, d.Message = fiber.StatusForbidden, "This form has expired", "The form was out of date or did not come from this dashboard, so nothing was done. Go back, reload the page and try again."
 	case e != nil && e.Code == schema.ECodeUnauthorized:
 		return c.Redirect(dashPrefix+"/signin", fiber.StatusSeeOther)

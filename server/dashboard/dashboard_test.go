@@ -681,7 +681,7 @@ func TestDisabledUser(t *testing.T) {
 	if r := e.do("POST", "/v1/auth/refresh", schema.RefreshRequest{RefreshToken: tr.RefreshToken, DeviceID: "dev-sue"}, nil); r.status != 401 {
 		t.Fatalf("a disabled user's refresh token: %d %s", r.status, r.body)
 	}
-	if r := e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "sue", Password: pw, DeviceID: "dev-sue"}, nil); r.status != 401 || !strings.Contains(string(r.body), "disabled") {
+	if r := e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "sue", Password: pw, DeviceID: "dev-sue"}, nil); r.status != 401 || !strings.Contains(string(r.body), "wrong username or password") {
 		t.Fatalf("a disabled user's API sign-in: %d %s", r.status, r.body)
 	}
 	if p := e.browser(t).signIn("sue", pw); p.status == 303 {

@@ -12,7 +12,7 @@ import (
 	"doorstep/server/serverdb"
 )
 
-// The panels of measures 5 to 8 and of the exemptions show the JSON API's
+// The panels of measure 1 (both its figures), the inspection's views of measures 3 and 4, measures 5 to 8 and of the exemptions show the JSON API's
 // figures, and their tables the API's rows, for a synthetic team (invented
 // people, with households, referrals, flags and exemptions) seen by its
 // supervisor.
@@ -42,13 +42,26 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 	e.getJSON(t, "/v1/compliance/workload?as_of=2026-11-23", tok, &wl)
 	var ex compliance.ExemptionsReport
 	e.getJSON(t, "/v1/compliance/exemptions?"+q, tok, &ex)
-	h, i, r, x := hh.Totals, iv.Totals, rv.Totals, ex.Totals
+	var fv compliance.FirstVisitReport
+	e.getJSON(t, "/v1/compliance/first-home-visits?"+q, tok, &fv)
+	var ct compliance.ContactsReport
+	e.getJSON(t, "/v1/compliance/contacts?"+q, tok, &ct)
+	var eq compliance.EnquiriesReport
+	e.getJSON(t, "/v1/compliance/enquiries?"+q, tok, &eq)
+	h, i, r, x, fh, cd, ei := hh.Totals, iv.Totals, rv.Totals, ex.Totals, fv.Totals, ct.Totals.DomesticAbuse, eq.Totals.Inspection
 	for _, c := range []struct {
 		slug  string
 		want  []string
 		rows  int
 		check int // a figure that must not be 0, so the comparison means something
 	}{
+		{"first-home-visits", []string{share(fh.Numerator.N, fh.Denominator.N, fh.Percent) + " on time",
+			share(fh.VisitedAtAll.Numerator.N, fh.VisitedAtAll.Denominator.N, fh.VisitedAtAll.Percent) + " visited at all"}, len(fv.Cases), fh.Denominator.N},
+		{"contacts", []string{share(cd.HomeShare.Numerator.N, cd.HomeShare.Denominator.N, cd.HomeShare.Percent) + " in the home, domestic-abuse cases"},
+			len(ct.Visits), cd.Contacts.N},
+		{"enquiries", []string{share(ei.Police.Numerator.N, ei.Police.Denominator.N, ei.Police.Percent) + " police answered within 15 days",
+			share(ei.ChildrensServices.Numerator.N, ei.ChildrensServices.Denominator.N, ei.ChildrensServices.Percent) + " children&#39;s services answered within 15 days"},
+			len(eq.Cases), ei.Police.Denominator.N},
 		{"households", []string{share(h.Confirmed.Numerator.N, h.Confirmed.Denominator.N, h.Confirmed.Percent),
 			share(h.ChildrenSeen.Numerator.N, h.ChildrenSeen.Denominator.N, h.ChildrenSeen.Percent),
 			share(h.PartnerSeenAlone.Numerator.N, h.PartnerSeenAlone.Denominator.N, h.PartnerSeenAlone.Percent)}, len(hh.Cases), h.Cases.N},

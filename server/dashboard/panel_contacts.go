@@ -20,7 +20,9 @@ func buildContacts(pc *panelCtx) *panelView {
 	ch := t.Channels
 	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
 		Figures: []figure{{Label: "in the home", Num: t.HomeShare.Numerator.N, Den: t.HomeShare.Denominator.N, Percent: t.HomeShare.Percent},
-			{Label: "face to face", Num: t.FaceToFaceShare.Numerator.N, Den: t.FaceToFaceShare.Denominator.N, Percent: t.FaceToFaceShare.Percent}},
+			{Label: "face to face", Num: t.FaceToFaceShare.Numerator.N, Den: t.FaceToFaceShare.Denominator.N, Percent: t.FaceToFaceShare.Percent},
+			{Label: "in the home, domestic-abuse cases (the inspection's view)", Num: t.DomesticAbuse.HomeShare.Numerator.N,
+				Den: t.DomesticAbuse.HomeShare.Denominator.N, Percent: t.DomesticAbuse.HomeShare.Percent}},
 		Apart: []apart{{"on the doorstep", ch.Doorstep.N}, {"elsewhere (café, library, office…)", ch.Elsewhere.N},
 			{"phone", ch.Phone.N}, {"video", ch.Video.N}, {"attempts, not completed", t.Attempts.N}},
 		TrendTitle: "Percent of completed contacts in the home, by week",

@@ -12,16 +12,21 @@ import (
 // supervision started (the police enquiries' percent answered).
 func init() {
 	registerPanel(&panel{Order: 4, Slug: "enquiries", Title: "Safeguarding enquiries answered",
-		About: "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day.",
+		About: "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day; beside them, the inspection's figures, answered in time.",
 		Build: buildEnquiries})
 }
 
 func buildEnquiries(pc *panelCtx) *panelView {
 	rep := compliance.Enquiries(pc.In, pc.F.period(), pc.F.AsOf)
 	p, cs := rep.Totals.Police, rep.Totals.ChildrensServices
+	ip, ic := rep.Totals.Inspection.Police, rep.Totals.Inspection.ChildrensServices
 	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
 		Figures: []figure{{Label: "police answered", Num: p.Answered.N, Den: p.Needed.N, Percent: p.Percent},
-			{Label: "children's services answered", Num: cs.Answered.N, Den: cs.Needed.N, Percent: cs.Percent}},
+			{Label: "children's services answered", Num: cs.Answered.N, Den: cs.Needed.N, Percent: cs.Percent},
+			{Label: fmt.Sprintf("police answered within %d days of the start or before it (the inspection's figure)", rep.WithinDays),
+				Num: ip.Numerator.N, Den: ip.Denominator.N, Percent: ip.Percent},
+			{Label: fmt.Sprintf("children's services answered within %d days, children visiting counted too (the inspection's figure)", rep.WithinDays),
+				Num: ic.Numerator.N, Den: ic.Denominator.N, Percent: ic.Percent}},
 		Apart: []apart{{"police: overdue", p.Overdue.N}, {"police: not recorded", p.NotRecorded.N}, {"police: awaiting, not yet due", p.Awaiting.N},
 			{"children's services: overdue", cs.Overdue.N}, {"children's services: not recorded", cs.NotRecorded.N}},
 		TrendTitle: "Percent of police enquiries answered, by the week supervision started",
@@ -46,6 +51,9 @@ func buildEnquiries(pc *panelCtx) *panelView {
 			{Key: "why", Label: "Needed because"}}}
 	for _, c := range rep.Cases {
 		why := append(append([]string{}, c.Police.NeededBecause...), c.ChildrensServices.NeededBecause...)
+		if c.ChildVisitsHousehold {
+			why = append(why, "child_visits_household")
+		}
 		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)),
 			txt(string(c.SupervisionStart)), txt(agencyText(c.Police)), daysCell(c.Police.Days), txt(agencyText(c.ChildrensServices)),
 			daysCell(c.ChildrensServices.Days), txt(label(strings.Join(why, ", ")))})

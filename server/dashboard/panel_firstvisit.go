@@ -8,7 +8,8 @@ import (
 )
 
 // Measure 1 on the dashboard: first home visit on time in domestic-abuse
-// cases (docs/compliance.md). The weekly trend groups the cases by the
+// cases (docs/compliance.md), and beside it the inspection's figure, the
+// same cases visited at all (on time or late). The weekly trend groups the cases by the
 // week their supervision started: each bar is the measure computed over
 // that week as the period, as the records stand on the page's as-of day.
 func init() {
@@ -21,7 +22,9 @@ func buildFirstVisits(pc *panelCtx) *panelView {
 	rep := compliance.FirstHomeVisits(pc.In, pc.F.period(), pc.F.AsOf)
 	t := rep.Totals
 	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
-		Figures: []figure{{Label: "on time", Num: t.Numerator.N, Den: t.Denominator.N, Percent: t.Percent}},
+		Figures: []figure{{Label: "on time", Num: t.Numerator.N, Den: t.Denominator.N, Percent: t.Percent},
+			{Label: "visited at all, on time or late (the inspection's figure)", Num: t.VisitedAtAll.Numerator.N,
+				Den: t.VisitedAtAll.Denominator.N, Percent: t.VisitedAtAll.Percent}},
 		Apart: []apart{{"visited late", t.MetLate.N}, {"missed", t.Missed.N}, {"not yet due", t.NotYetDue.N},
 			{"exempted", t.Exempted.N}, {"safety assessment not approved", t.SafetyNotApproved.N}},
 		TrendTitle: "Percent on time, by the week supervision started",

@@ -1,9 +1,6 @@
 package dashboard
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"math"
 	"net/url"
@@ -12,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"doorstep/internal/webui"
 	"doorstep/schema"
 	"doorstep/server"
 	"doorstep/server/serverdb"
@@ -33,7 +31,6 @@ const (
 	dashPreCookie   = "doorstep_dash_pre" // double-submit token of the sign-in form
 	dashAudience    = "doorstep-dashboard"
 	dashSessionTTL  = 12 * time.Hour
-	dashCSRFField   = "_csrf"
 	dashKeyPurpose  = "doorstep dashboard session v1"
 	dashMaxRevoked  = 100_000
 	dashMaxFormBody = 4 << 10
@@ -86,16 +83,6 @@ func (ds *dashSessions) isRevoked(id string) bool {
 
 func (s *site) dashKey() []byte { return s.srv.Key(dashKeyPurpose) }
 
-func dashRandom() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func dashTokensEqual(a, b string) bool {
-	return a != "" && len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
 func dashSessionOf(c *fiber.Ctx) *dashSession {
 	s, _ := c.Locals("dash").(*dashSession)
 	return s
@@ -132,33 +119,14 @@ func (s *site) dashAuth(c *fiber.Ctx) error {
 		return c.Redirect(dashPrefix+"/signin", fiber.StatusSeeOther)
 	}
 	sess := &dashSession{id: cl.ID, user: u, csrf: cl.CSRF, exp: cl.ExpiresAt.Time}
-	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-		form, err := dashForm(c)
-		if err != nil {
-			return err
-		}
-		if !dashTokensEqual(form.Get(dashCSRFField), sess.csrf) {
-			return schema.Errorf(schema.ECodeForbidden, dashCSRFField, "the form's token does not match the session")
-		}
+	if err := webui.CheckCSRF(c, sess.csrf, "", dashMaxFormBody); err != nil {
+		return err
 	}
 	c.Locals("dash", sess)
 	return c.Next()
 }
 
-func dashForm(c *fiber.Ctx) (url.Values, error) {
-	if f, ok := c.Locals("form").(url.Values); ok {
-		return f, nil
-	}
-	if len(c.Body()) > dashMaxFormBody {
-		return nil, schema.Errorf(schema.ECodeTooLarge, "", "the form is too large")
-	}
-	f, err := url.ParseQuery(string(c.Body()))
-	if err != nil {
-		return nil, schema.Errorf(schema.ECodeMalformed, "", "the form could not be read")
-	}
-	c.Locals("form", f)
-	return f, nil
-}
+func dashForm(c *fiber.Ctx) (url.Values, error) { return webui.Form(c, dashMaxFormBody) }
 
 // dashNext returns p when it is a dashboard page, else the overview: the
 // "next" parameter must not send anyone elsewhere.
@@ -191,7 +159,7 @@ func (s *site) dashSignInPage(c *fiber.Ctx) error {
 }
 
 func (s *site) dashSignInRender(c *fiber.Ctx, status int, d dashSignInData) error {
-	d.Pre = dashRandom()
+	d.Pre = webui.Token()
 	c.Cookie(&fiber.Cookie{Name: dashPreCookie, Value: d.Pre, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
 	return s.dashRender(c, status, "signin", dashView{Title: "Sign in", Data: d})
 }
@@ -203,8 +171,8 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !dashTokensEqual(form.Get("_pre"), c.Cookies(dashPreCookie)) {
-		return schema.Errorf(schema.ECodeForbidden, dashCSRFField, "the sign-in form's token does not match")
+	if err := webui.CheckSignIn(form, c.Cookies(dashPreCookie)); err != nil {
+		return err
 	}
 	username, password := strings.TrimSpace(form.Get("username")), form.Get("password")
 	d := dashSignInData{Next: dashNext(form.Get("next")), Username: username}
@@ -253,8 +221,8 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 // dashSessionToken makes the session cookie's value for u.
 func (s *site) dashSessionToken(u schema.User) (string, error) {
 	now := s.now()
-	cl := dashClaims{Role: string(u.Role), Team: u.TeamID, CSRF: dashRandom(), RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: server.TokenIssuer, Subject: u.ID, Audience: jwt.ClaimStrings{dashAudience}, ID: dashRandom(),
+	cl := dashClaims{Role: string(u.Role), Team: u.TeamID, CSRF: webui.Token(), RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: server.TokenIssuer, Subject: u.ID, Audience: jwt.ClaimStrings{dashAudience}, ID: webui.Token(),
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(dashSessionTTL)),
 	}}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, cl).SignedString(s.dashKey())

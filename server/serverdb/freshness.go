@@ -91,11 +91,15 @@ type FreshnessGroup struct {
 }
 
 // VisitLatency is one signed visit: when it was signed on the device and
-// when its signed state first reached the server.
+// when its signed state first reached the server. It counts for its case's
+// team and officer now (TeamID, OfficerID), as every measure allocates a
+// case, so that every scope gives a team the same figure; SignedBy may be
+// another officer (of another team, when the case was reassigned).
 type VisitLatency struct {
 	VisitID   string `json:"visit_id"`
 	CaseID    string `json:"case_id"`
 	SignedBy  string `json:"signed_by"`
+	OfficerID string `json:"officer_id"`
 	TeamID    string `json:"team_id"`
 	DeviceID  string `json:"device_id,omitempty"`
 	SignedAt  string `json:"signed_at"`
@@ -324,14 +328,14 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 			if err != nil {
 				continue // unreadable signed_at: no latency to give
 			}
-			if opts.OfficerID != "" && r.signedBy != opts.OfficerID {
+			if opts.OfficerID != "" && r.officerID != opts.OfficerID {
 				continue
 			}
 			day := schema.DateOf(signed)
 			if (opts.From != "" && day < opts.From) || (opts.To != "" && day > opts.To) {
 				continue
 			}
-			vl := VisitLatency{VisitID: r.id, CaseID: r.caseID, SignedBy: r.signedBy, TeamID: userTeam[r.signedBy],
+			vl := VisitLatency{VisitID: r.id, CaseID: r.caseID, SignedBy: r.signedBy, OfficerID: r.officerID, TeamID: r.teamID,
 				SignedAt: fmtTime(signed), ArrivedAt: r.receivedAt, ArrivedFrom: "received_at"}
 			if a, ok := arrivals[r.id]; ok {
 				vl.ArrivedAt, vl.DeviceID, vl.ArrivedFrom = a[0], a[1], "sign"
@@ -356,12 +360,12 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 	for _, v := range f.Visits {
 		latency[""] = append(latency[""], v)
 		latency["t:"+v.TeamID] = append(latency["t:"+v.TeamID], v)
-		latency["u:"+v.SignedBy] = append(latency["u:"+v.SignedBy], v)
+		latency["u:"+v.OfficerID] = append(latency["u:"+v.OfficerID], v)
 		if teams[v.TeamID] == nil {
 			teams[v.TeamID] = &FreshnessGroup{}
 		}
-		if perUser[v.SignedBy] == nil {
-			perUser[v.SignedBy] = &FreshnessGroup{}
+		if perUser[v.OfficerID] == nil {
+			perUser[v.OfficerID] = &FreshnessGroup{}
 		}
 	}
 	f.Total.Latency = latencyStats(latency[""])
@@ -450,7 +454,11 @@ func signedVisitRows(ctx context.Context, tx *sql.Tx, actor Actor, from, to sche
 		return nil, err
 	}
 	const day = `substr(json_extract(fields, '$.signed_at'), 1, 10)`
-	q := `SELECT id, case_id, received_at, coalesce(json_extract(fields, '$.signed_at'), ''), coalesce(json_extract(fields, '$.signed_by'), '')
+	// The case's team and officer now (case_scope), whom the visit counts
+	// for.
+	q := `SELECT id, case_id, received_at, coalesce(json_extract(fields, '$.signed_at'), ''), coalesce(json_extract(fields, '$.signed_by'), ''),
+		coalesce((SELECT s.officer_id FROM case_scope s WHERE s.case_id = records.case_id), ''),
+		coalesce((SELECT s.team_id FROM case_scope s WHERE s.case_id = records.case_id), '')
 		FROM records WHERE entity = 'visit' AND signed = 1 AND ` + cond
 	if from != "" {
 		q += ` AND ` + day + ` >= ?`
@@ -469,7 +477,7 @@ func signedVisitRows(ctx context.Context, tx *sql.Tx, actor Actor, from, to sche
 	for rows.Next() {
 		var v freshVisit
 		var at, by any
-		if err := rows.Scan(&v.id, &v.caseID, &v.receivedAt, &at, &by); err != nil {
+		if err := rows.Scan(&v.id, &v.caseID, &v.receivedAt, &at, &by, &v.officerID, &v.teamID); err != nil {
 			return nil, fmt.Errorf("read visit: %w", err)
 		}
 		// Only strings count, as decoding the fields would have it.
@@ -489,6 +497,7 @@ type freshVisit struct {
 	id, caseID, receivedAt string
 	signedAt               schema.Timestamp
 	signedBy               string
+	officerID, teamID      string // the case's now
 }
 
 // shiftDate is d moved by days; a date that does not parse is kept (the

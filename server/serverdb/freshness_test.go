@@ -222,3 +222,70 @@ func TestFreshnessPeriodUTCDay(t *testing.T) {
 		t.Errorf("no period: %v, want all 3", got)
 	}
 }
+
+// TestFreshnessReassignedCase checks that every scope gives a team the same
+// signed-visit figures: a visit counts for its case's team and officer on
+// the as-of day (now), not for the team of the officer who signed it. asha
+// (team A) signs v1 on her case and ben (team A) vb on his; asha's case
+// then moves to carl (team B).
+func TestFreshnessReassignedCase(t *testing.T) {
+	t.Parallel()
+	f := newReviewFixture(t)
+	ctx := context.Background()
+	v1, vb := schema.NewID(), schema.NewID()
+	f.push(t, f.actor(f.asha, f.ashaDev), mutation("visit", v1, f.ashaCase, stamp(1, f.ashaDev), signedVisitAt(f.asha.ID, "2026-11-23T09:30:00Z")))
+	f.push(t, f.actor(f.ben, f.benDev), mutation("visit", vb, f.benCase, stamp(1, f.benDev), signedVisitAt(f.ben.ID, "2026-11-23T09:40:00Z")))
+	if err := f.db.ReassignCase(ctx, f.admin, f.ashaCase, "carl"); err != nil {
+		t.Fatal(err)
+	}
+	get := func(a Actor, officer string) Freshness {
+		t.Helper()
+		fr, err := f.db.Freshness(ctx, a, FreshnessOptions{StaleDays: 7, OfficerID: officer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fr
+	}
+	admin, sue, sam := get(f.admin, ""), get(f.actor(f.sue, ""), ""), get(f.actor(f.sam, ""), "")
+	visits := func(g FreshnessGroup) []string { return g.Latency.VisitIDs }
+	for _, c := range []struct {
+		what      string
+		got, want []string
+	}{
+		{"admin, team A", visits(admin.Teams[f.teamA.ID]), []string{vb}},
+		{"sue, team A", visits(sue.Teams[f.teamA.ID]), []string{vb}},
+		{"sue, total", visits(sue.Total), []string{vb}},
+		{"admin, team B", visits(admin.Teams[f.teamB.ID]), []string{v1}},
+		{"sam, team B", visits(sam.Teams[f.teamB.ID]), []string{v1}},
+		{"sam, total", visits(sam.Total), []string{v1}},
+		{"admin, carl", visits(admin.Officers[f.carl.ID]), []string{v1}},
+		{"sam, carl", visits(sam.Officers[f.carl.ID]), []string{v1}},
+		{"admin, asha", visits(admin.Officers[f.asha.ID]), []string{}},
+		{"admin, carl's filter", visits(get(f.admin, f.carl.ID).Total), []string{v1}},
+		{"admin, asha's filter", visits(get(f.admin, f.asha.ID).Total), []string{}},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: signed visits %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	if _, ok := sam.Teams[f.teamA.ID]; ok || len(sam.Teams) != 1 {
+		t.Errorf("sam's teams = %v, want team B only", keys(sam.Teams))
+	}
+	if _, ok := sam.Officers[f.asha.ID]; ok {
+		t.Errorf("sam's answer has an entry for asha, of team A")
+	}
+	if _, ok := sue.Teams[f.teamB.ID]; ok || len(sue.Teams) != 1 {
+		t.Errorf("sue's teams = %v, want team A only", keys(sue.Teams))
+	}
+	if len(sam.Visits) != 1 || sam.Visits[0].TeamID != f.teamB.ID || sam.Visits[0].OfficerID != f.carl.ID || sam.Visits[0].SignedBy != f.asha.ID {
+		t.Errorf("sam's visit rows = %+v, want v1 of team B, carl's case, signed by asha", sam.Visits)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

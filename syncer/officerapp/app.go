@@ -10,18 +10,18 @@
 // and no page waits on the network: every screen renders from the tablet's
 // own store through syncer.Agent. Sign-in is the only request that must
 // reach the server; "Sync now" waits a few seconds at most, then lets the
-// sync carry on in the background.
+// sync carry on in the background. The scaffolding it shares with the
+// supervisors' dashboard (templates over a layout, static files, security
+// headers, tokens, the CSRF check, the session store) is
+// doorstep/internal/webui.
 package officerapp
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
-	"mime"
 	"net/url"
 	"path"
 	"strings"
@@ -31,6 +31,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"doorstep/internal/webui"
 	"doorstep/schema"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi"
@@ -59,9 +60,9 @@ func New(a *syncer.Agent, cfg localapi.Config) *localapi.API {
 type webApp struct {
 	api      *localapi.API
 	agent    *syncer.Agent
-	pages    map[string]*template.Template
-	static   map[string][]byte
-	sessions *sessionStore
+	pages    *webui.Pages
+	static   *webui.Static
+	sessions *webui.Sessions[schema.User] // the local API's (one gate, one lock)
 
 	syncing  atomic.Bool // one background sync started by the app at a time
 	bg       sync.WaitGroup
@@ -70,35 +71,18 @@ type webApp struct {
 }
 
 func newWebApp(api *localapi.API) *webApp {
-	w := &webApp{api: api, agent: api.Agent(), pages: map[string]*template.Template{}, static: map[string][]byte{},
-		sessions: newSessionStore()}
+	w := &webApp{api: api, agent: api.Agent(),
+		pages: webui.MustParsePages(webFS, "web/templates", templateFuncs,
+			"signin", "today", "case", "member", "visit", "schedule", "conflicts", "pin", "error",
+			"safety", "visitplan", "enquiry", "referral"),
+		static: webui.MustReadStatic(webFS, "web/static"), sessions: api.Sessions()}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
-	for _, name := range []string{"signin", "today", "case", "member", "visit", "schedule", "conflicts", "pin", "error",
-		"safety", "visitplan", "enquiry", "referral"} {
-		t := template.New(name).Funcs(templateFuncs)
-		template.Must(t.ParseFS(webFS, "web/templates/layout.html", "web/templates/"+name+".html"))
-		w.pages[name] = t
-	}
-	err := fs.WalkDir(webFS, "web/static", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := webFS.ReadFile(p)
-		w.static[path.Base(p)] = b
-		return err
-	})
-	if err != nil {
-		panic(fmt.Sprintf("officerapp: embedded static files: %v", err))
-	}
 	return w
 }
 
 // Owns reports whether p is one of the web app's paths (the JSON API's
 // rules about request bodies do not apply to them).
 func (w *webApp) Owns(p string) bool { return p == "/" || p == "/app" || strings.HasPrefix(p, "/app/") }
-
-// EndSessions ends every session: the tablet was locked out.
-func (w *webApp) EndSessions() { w.sessions.dropAll() }
 
 // Close stops the app's background syncs and waits for them (5 s at most).
 func (w *webApp) Close() {
@@ -111,11 +95,26 @@ func (w *webApp) Close() {
 	}
 }
 
+// csp lets the pages load styles, images and the one script (app.js) from
+// this server only, and nothing frame them. (The local JSON API's guard sets
+// the same policy on every answer; the pages set it for themselves.)
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// headers sets the security headers of the app's paths.
+func (w *webApp) headers(c *fiber.Ctx) error {
+	if w.Owns(c.Path()) {
+		webui.SetHeaders(c, csp)
+	}
+	return c.Next()
+}
+
 // Routes adds the web app's pages, after the JSON API's routes.
 func (w *webApp) Routes(app *fiber.App) {
+	app.Use(w.headers)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect(pathToday, fiber.StatusSeeOther) })
 	app.Get("/app", func(c *fiber.Ctx) error { return c.Redirect(pathToday, fiber.StatusSeeOther) })
-	app.Get("/app/static/:name", w.serveStatic)
+	app.Get("/app/static/:name", w.static.Serve)
 	app.Get(pathSignIn, w.page(w.signInPage))
 	app.Post(pathSignIn, w.page(w.signIn))
 	app.Post("/app/unlock", w.page(w.unlock))
@@ -162,16 +161,6 @@ func (w *webApp) Routes(app *fiber.App) {
 	g.Post("/pin/remove", w.page(w.removePIN))
 }
 
-func (w *webApp) serveStatic(c *fiber.Ctx) error {
-	b, ok := w.static[c.Params("name")]
-	if !ok {
-		return c.Status(fiber.StatusNotFound).SendString("not found")
-	}
-	c.Set(fiber.HeaderContentType, mime.TypeByExtension(path.Ext(c.Params("name"))))
-	c.Set(fiber.HeaderCacheControl, "no-cache")
-	return c.Send(b)
-}
-
 // view is what every page template gets: the layout's parts and the
 // page's own data in Data.
 type view struct {
@@ -188,14 +177,10 @@ type view struct {
 
 // render writes page name with status.
 func (w *webApp) render(c *fiber.Ctx, status int, name string, v view) error {
-	t := w.pages[name]
-	if t == nil {
-		return fmt.Errorf("no page template %q", name)
-	}
 	if s := sessionOf(c); s != nil {
-		v.User, v.CSRF = &s.user, s.csrf
+		v.User, v.CSRF = &s.User, s.CSRF
 		if v.Flash == "" {
-			v.FlashKind, v.Flash = splitFlash(w.sessions.takeFlash(s))
+			v.FlashKind, v.Flash = splitFlash(w.sessions.TakeFlash(s))
 		}
 		if v.Badge == nil {
 			b, err := w.badge(c.UserContext())
@@ -209,25 +194,12 @@ func (w *webApp) render(c *fiber.Ctx, status int, name string, v view) error {
 	if v.Here == "" {
 		v.Here = c.Path()
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
-	}
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(buf.Bytes())
+	return w.pages.Render(c, status, name, v)
 }
 
 // page wraps a page handler so that its errors are answered as an HTML
 // page, not the API's JSON.
-func (w *webApp) page(h fiber.Handler) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		err := h(c)
-		if err == nil {
-			return nil
-		}
-		return w.errorPage(c, err)
-	}
-}
+func (w *webApp) page(h fiber.Handler) fiber.Handler { return webui.WithErrorPage(h, w.errorPage) }
 
 type errorData struct {
 	Heading string
@@ -240,7 +212,7 @@ func (w *webApp) errorPage(c *fiber.Ctx, err error) error {
 	switch e := schema.AsError(err); {
 	case e != nil && e.Code == schema.ECodeNotFound:
 		status, d.Heading, d.Message = fiber.StatusNotFound, "Not on this tablet", "This record is not on this tablet. It may have been moved to another officer's caseload."
-	case e != nil && e.Code == schema.ECodeForbidden && e.Field == "_csrf":
+	case webui.IsCSRF(err):
 		status, d.Heading, d.Message = fiber.StatusForbidden, "This form has expired", "The form was out of date or did not come from this app, so nothing was saved. Go back, reload the page and try again."
 	case e != nil && schema.HTTPStatus(e.Code) != 0 && schema.HTTPStatus(e.Code) < 500:
 		status, d.Heading, d.Message = schema.HTTPStatus(e.Code), "That could not be done", e.Message
@@ -272,7 +244,7 @@ const flashSep = "\x1e"
 
 // flash sets the message the next page shows, with its kind.
 func (w *webApp) flash(c *fiber.Ctx, kind flashKind, msg string) {
-	w.sessions.setFlash(sessionOf(c), string(kind)+flashSep+msg)
+	w.sessions.SetFlash(sessionOf(c), string(kind)+flashSep+msg)
 }
 
 func splitFlash(s string) (flashKind, string) {

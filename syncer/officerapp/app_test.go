@@ -21,6 +21,7 @@ import (
 	"doorstep/schema"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi"
+	"doorstep/syncer/localapi/localapitest"
 )
 
 const testPassword = "correct horse battery"
@@ -232,6 +233,15 @@ type browser struct {
 	t    testing.TB
 	base string
 	c    *http.Client
+}
+
+// jsonClient is a client of the local JSON API with a session of its own,
+// unlocked with the officer's password (who must have signed in on the
+// tablet).
+func (e *appEnv) jsonClient() localapitest.Client {
+	e.t.Helper()
+	c := localapitest.Client{T: e.t, Base: e.api.URL()}
+	return c.SignIn("/v1/unlock", map[string]string{"username": officer.Username, "password": testPassword})
 }
 
 func (e *appEnv) browser() *browser {

@@ -92,7 +92,7 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 		d.Address = "No fixed abode"
 	}
 	people := w.peopleOf(c)
-	d.Officer = personText(cs.OfficerID, sessionOf(c).user, people)
+	d.Officer = personText(cs.OfficerID, sessionOf(c).User, people)
 	if cs.MAPPACategory != "" {
 		d.MAPPA = "Category " + cs.MAPPACategory
 		if cs.MAPPALevel != "" {
@@ -175,7 +175,7 @@ func (w *webApp) casePage(c *fiber.Ctx) error {
 		d.Policy = w.requirementsView(p, p.Requirements(f, asOf), asOf)
 		d.Policy.Source = source
 	}
-	d.Safety = safetyOf(cs, assessments, func(id string) string { return personText(id, sessionOf(c).user, people) }, func(r syncer.LocalRecord) receipt { return receiptOf(r, now) })
+	d.Safety = safetyOf(cs, assessments, func(id string) string { return personText(id, sessionOf(c).User, people) }, func(r syncer.LocalRecord) receipt { return receiptOf(r, now) })
 	d.Safety.CaseID = id
 	slices.SortFunc(d.Members, func(a, b memberView) int {
 		return cmp.Or(boolCmp(a.Child, b.Child), cmp.Compare(a.Name, b.Name))

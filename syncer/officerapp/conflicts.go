@@ -217,7 +217,7 @@ func (w *webApp) resolveConflict(c *fiber.Ctx) error {
 	if _, err := w.agent.Put(ctx, "conflict", r.ID, "", map[string]json.RawMessage{
 		"status":      mustJSON("resolved"),
 		"resolution":  mustJSON("kept the server's value"),
-		"resolved_by": mustJSON(sess.user.ID),
+		"resolved_by": mustJSON(sess.User.ID),
 		"resolved_at": mustJSON(schema.TimestampOf(w.api.Now())),
 	}); err != nil {
 		return err

@@ -67,7 +67,7 @@ func (w *webApp) personName(c *fiber.Ctx, id string) string {
 	}
 	var me schema.User
 	if s := sessionOf(c); s != nil {
-		me = s.user
+		me = s.User
 	}
 	return personText(id, me, w.peopleOf(c))
 }

@@ -84,7 +84,7 @@ var referralRecord = recordKind{
 		return url.Values{"decision": {"pending"}, "identified_on": {string(localapi.LocalDate(w.api.Now()))}}
 	},
 	create: func(c *fiber.Ctx, fields map[string]json.RawMessage) {
-		fields["identified_by"] = mustJSON(sessionOf(c).user.ID)
+		fields["identified_by"] = mustJSON(sessionOf(c).User.ID)
 	},
 }
 

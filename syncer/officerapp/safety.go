@@ -181,7 +181,7 @@ func (w *webApp) saveSafety(c *fiber.Ctx) error {
 	dropNulls(fields)
 	fields["address"] = mustJSON(d.Address)
 	fields["assessed_on"] = mustJSON(localapi.LocalDate(w.api.Now()))
-	fields["assessed_by"] = mustJSON(sessionOf(c).user.ID)
+	fields["assessed_by"] = mustJSON(sessionOf(c).User.ID)
 	if _, err := w.agent.Put(c.UserContext(), "safety_assessment", "", d.CaseID, fields); err != nil {
 		if !d.Form.putError(err) {
 			return err

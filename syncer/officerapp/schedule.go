@@ -116,7 +116,7 @@ func (w *webApp) scheduleVisit(c *fiber.Ctx) error {
 		"status":       mustJSON("planned"),
 		"planned_type": mustJSON(ptype),
 		"planned_at":   mustJSON(schema.Timestamp(at.Format(time.RFC3339))),
-		"officer_id":   mustJSON(sessionOf(c).user.ID),
+		"officer_id":   mustJSON(sessionOf(c).User.ID),
 	}
 	if _, err := w.agent.Put(c.UserContext(), "visit", "", d.CaseID, fields); err != nil {
 		if !d.Form.putError(err) {

@@ -2,18 +2,15 @@ package officerapp
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"doorstep/internal/webui"
 	"doorstep/schema"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi"
@@ -21,99 +18,16 @@ import (
 
 // Cookies. The session cookie holds a random token; the session itself
 // (who, its CSRF token, when last used) lives only in this process's
-// memory, so a restart or a lock forgets it.
+// memory, so a restart or a lock forgets it. The sessions are the local
+// API's (localapi.API.Sessions): the JSON API answers to the same ones, and
+// locks with them.
 const (
-	sessionCookie = "doorstep_session"
+	sessionCookie = localapi.SessionCookie
 	signInCookie  = "doorstep_signin" // double-submit token of the sign-in forms
-	csrfField     = "_csrf"
 )
 
 // appSession is one signed-in (unlocked) browser.
-type appSession struct {
-	token    string
-	user     schema.User
-	csrf     string
-	lastSeen time.Time
-	flash    string // a message for the next page, shown once
-}
-
-type sessionStore struct {
-	mu sync.Mutex
-	m  map[string]*appSession
-}
-
-func newSessionStore() *sessionStore { return &sessionStore{m: map[string]*appSession{}} }
-
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// create starts a session for u, forgetting sessions idle for longer than
-// idle.
-func (s *sessionStore) create(u schema.User, now time.Time, idle time.Duration) *appSession {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for tok, old := range s.m {
-		if now.Sub(old.lastSeen) > idle {
-			delete(s.m, tok)
-		}
-	}
-	sess := &appSession{token: randomToken(), user: u, csrf: randomToken(), lastSeen: now}
-	s.m[sess.token] = sess
-	return sess
-}
-
-// use returns the session of token and marks it used now. A session idle
-// for longer than idle is dropped: locked reports that it existed.
-func (s *sessionStore) use(token string, now time.Time, idle time.Duration) (sess *appSession, locked bool) {
-	if token == "" {
-		return nil, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess = s.m[token]
-	if sess == nil {
-		return nil, false
-	}
-	if now.Sub(sess.lastSeen) > idle {
-		delete(s.m, token)
-		return nil, true
-	}
-	sess.lastSeen = now
-	return sess, false
-}
-
-func (s *sessionStore) drop(token string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, token)
-}
-
-// dropAll ends every session: the tablet was locked out.
-func (s *sessionStore) dropAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.m)
-}
-
-func (s *sessionStore) setFlash(sess *appSession, msg string) {
-	if sess == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess.flash = msg
-}
-
-func (s *sessionStore) takeFlash(sess *appSession) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := sess.flash
-	sess.flash = ""
-	return f
-}
+type appSession = webui.Session[schema.User]
 
 func sessionOf(c *fiber.Ctx) *appSession {
 	s, _ := c.Locals("session").(*appSession)
@@ -121,21 +35,7 @@ func sessionOf(c *fiber.Ctx) *appSession {
 }
 
 // formOf parses the request's form body once.
-func formOf(c *fiber.Ctx) (url.Values, error) {
-	if f, ok := c.Locals("form").(url.Values); ok {
-		return f, nil
-	}
-	f, err := url.ParseQuery(string(c.Body()))
-	if err != nil {
-		return nil, schema.Errorf(schema.ECodeMalformed, "", "the form could not be read")
-	}
-	c.Locals("form", f)
-	return f, nil
-}
-
-func tokensEqual(a, b string) bool {
-	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
+func formOf(c *fiber.Ctx) (url.Values, error) { return webui.Form(c, 0) }
 
 // appAuth gates every app page behind an unlocked session, and every form
 // post behind the session's CSRF token. A session idle for longer than
@@ -145,7 +45,7 @@ func (w *webApp) appAuth(c *fiber.Ctx) error {
 	if p := c.Path(); strings.HasPrefix(p, "/app/static/") || p == pathSignIn || p == "/app/unlock" || p == "/app/unlock/pin" {
 		return c.Next()
 	}
-	sess, locked := w.sessions.use(c.Cookies(sessionCookie), w.api.Now(), w.api.LockAfter())
+	sess, locked := w.api.UseSession(c.Cookies(sessionCookie))
 	if sess == nil {
 		if c.Method() != fiber.MethodGet && c.Get("X-Requested-With") == "doorstep" {
 			// The autosave script: it says so, and keeps the form on screen.
@@ -165,18 +65,9 @@ func (w *webApp) appAuth(c *fiber.Ctx) error {
 		return redirect(c, target)
 	}
 	c.Locals("session", sess)
-	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-		form, err := formOf(c)
-		if err != nil {
-			return w.errorPage(c, err)
-		}
-		tok := form.Get(csrfField)
-		if tok == "" {
-			tok = c.Get("X-CSRF-Token")
-		}
-		if !tokensEqual(tok, sess.csrf) {
-			return w.errorPage(c, schema.Errorf(schema.ECodeForbidden, "_csrf", "the form's token does not match this session"))
-		}
+	// The autosave script sends the token in a header.
+	if err := webui.CheckCSRF(c, sess.CSRF, "X-CSRF-Token", 0); err != nil {
+		return w.errorPage(c, err)
 	}
 	return c.Next()
 }
@@ -204,7 +95,7 @@ type signInData struct {
 // GET /app/signin: the sign-in form on a tablet nobody has signed in on
 // (or with ?online=1), else the unlock form.
 func (w *webApp) signInPage(c *fiber.Ctx) error {
-	if sess, _ := w.sessions.use(c.Cookies(sessionCookie), w.api.Now(), w.api.LockAfter()); sess != nil {
+	if sess, _ := w.api.UseSession(c.Cookies(sessionCookie)); sess != nil {
 		return redirect(c, safeNext(c.Query("next")))
 	}
 	st, err := w.agent.Status(c.UserContext())
@@ -221,7 +112,7 @@ func (w *webApp) signInPage(c *fiber.Ctx) error {
 func (w *webApp) renderSignIn(c *fiber.Ctx, status int, d signInData) error {
 	d.Pre = c.Cookies(signInCookie)
 	if d.Pre == "" {
-		d.Pre = randomToken()
+		d.Pre = webui.Token()
 		c.Cookie(&fiber.Cookie{Name: signInCookie, Value: d.Pre, Path: "/app/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
 	}
 	username := d.Form.value("username")
@@ -287,8 +178,8 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 	if err != nil {
 		return err
 	}
-	if !tokensEqual(form.Get("_pre"), c.Cookies(signInCookie)) {
-		return schema.Errorf(schema.ECodeForbidden, "_csrf", "the sign-in form's token does not match")
+	if err := webui.CheckSignIn(form, c.Cookies(signInCookie)); err != nil {
+		return err
 	}
 	d := signInData{Mode: mode, Next: safeNext(form.Get("next"))}
 	d.Form.Values = url.Values{"username": {strings.TrimSpace(form.Get("username"))}}
@@ -358,7 +249,7 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 		flash = append(flash, "Your caseload is still arriving from the server; it will appear here as it comes.")
 	}
 	sess := w.startSessionCookie(c, user)
-	w.sessions.setFlash(sess, strings.Join(flash, " "))
+	w.sessions.SetFlash(sess, strings.Join(flash, " "))
 	return redirect(c, d.Next)
 }
 
@@ -366,7 +257,7 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 // tries left (and the wait the next one needs); a try during a wait; or the
 // lockout, which turns the page into the online sign-in.
 func (w *webApp) unlockRefused(c *fiber.Ctx, d signInData, st syncer.UnlockState, err error) error {
-	left := fmt.Sprintf("%s left before this tablet can only be opened by signing in online.", plural(st.Left, "try", "tries"))
+	left := triesLeft(st)
 	status := fiber.StatusUnauthorized
 	switch schema.ErrorCode(err) {
 	case schema.ECodeUnauthorized:
@@ -387,11 +278,16 @@ func (w *webApp) unlockRefused(c *fiber.Ctx, d signInData, st syncer.UnlockState
 			syncer.WaitText(st.Wait), clockText(st.RetryAt, w.api.Now()), left))
 	case schema.ECodeForbidden:
 		status = fiber.StatusForbidden
-		w.sessions.dropAll()
+		w.api.EndSessions()
 	default:
 		return err
 	}
 	return w.renderSignIn(c, status, d)
+}
+
+// triesLeft says the wrong passwords left before the lockout.
+func triesLeft(st syncer.UnlockState) string {
+	return fmt.Sprintf("%s left before this tablet can only be opened by signing in online.", plural(st.Left, "try", "tries"))
 }
 
 // startSession opens an unlocked session for user and goes to next.
@@ -401,15 +297,11 @@ func (w *webApp) startSession(c *fiber.Ctx, user schema.User, next string) error
 }
 
 func (w *webApp) startSessionCookie(c *fiber.Ctx, user schema.User) *appSession {
-	sess := w.sessions.create(user, w.api.Now(), w.api.LockAfter())
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: sess.token, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
-	return sess
+	return w.api.StartSession(c, user)
 }
 
 // POST /app/lock: lock now.
 func (w *webApp) lock(c *fiber.Ctx) error {
-	w.sessions.drop(c.Cookies(sessionCookie))
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
-		Expires: time.Unix(1, 0)})
+	w.api.EndSession(c, c.Cookies(sessionCookie))
 	return redirect(c, pathSignIn)
 }

@@ -147,7 +147,7 @@ func TestAPISetAsideActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.peer.down.Store(true)
-	c := localapitest.Client{T: t, Base: e.api.URL()}
+	c := e.jsonClient()
 	partner := e.memberID("Jo Doe")
 	a := e.setAsideChange("household_member", partner, "", map[string]json.RawMessage{"name": mustJSON("Jo Smith")})
 	st, out, _ := c.Do("POST", "/v1/outbox/"+a+"/retry", map[string]any{"fields": map[string]any{"name": "Jo Smyth"}}, nil)

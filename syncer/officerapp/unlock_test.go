@@ -169,9 +169,11 @@ func TestAPIUnlockLimits(t *testing.T) {
 	if st, out, _ := c.Do("GET", "/v1/unlock", nil, nil); st != 200 || out["failures"] != float64(1) || out["wait_seconds"] != float64(0) {
 		t.Fatalf("GET /v1/unlock: %d %v", st, out)
 	}
-	if st, out, _ := c.Do("POST", "/v1/unlock", right, nil); st != 200 || out["user"] == nil || unlockOf(out)["failures"] != float64(0) {
+	st, out, _ = c.Do("POST", "/v1/unlock", right, nil)
+	if st != 200 || out["user"] == nil || unlockOf(out)["failures"] != float64(0) || out["token"] == nil {
 		t.Fatalf("right password: %d %v", st, out)
 	}
+	session := localapitest.Client{T: t, Base: c.Base, Token: out["token"].(string)}
 	for range syncer.FreeUnlockFailures - 1 {
 		c.Do("POST", "/v1/unlock", wrong, nil)
 	}
@@ -198,7 +200,11 @@ func TestAPIUnlockLimits(t *testing.T) {
 	if st, out, _ := c.Do("GET", "/v1/unlock", nil, nil); st != 200 || out["locked_out"] != true {
 		t.Fatalf("GET /v1/unlock after the lockout: %d %v", st, out)
 	}
-	if st, out, _ := c.Do("GET", "/v1/status", nil, nil); st != 200 || out["user"] != nil || out["signed_in"] != false {
-		t.Fatalf("status after the lockout: %d %v", st, out)
+	// The lockout ended the session the right password opened.
+	if st, out, _ := session.Do("GET", "/v1/status", nil, nil); st != 401 {
+		t.Fatalf("a session after the lockout: %d %v", st, out)
+	}
+	if st, err := e.agent.Status(context.Background()); err != nil || st.User != nil || st.SignedIn {
+		t.Fatalf("status after the lockout: %+v %v", st, err)
 	}
 }

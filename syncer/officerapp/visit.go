@@ -147,7 +147,7 @@ func (w *webApp) newVisit(c *fiber.Ctx) error {
 	sess := sessionOf(c)
 	rec, err := w.agent.Put(c.UserContext(), "visit", "", cr.ID, map[string]json.RawMessage{
 		"status":     mustJSON("draft"),
-		"officer_id": mustJSON(sess.user.ID),
+		"officer_id": mustJSON(sess.User.ID),
 		"started_at": mustJSON(schema.TimestampOf(w.api.Now())),
 	})
 	if err != nil {
