@@ -54,10 +54,7 @@ func TestSyncWithAnswerCutShortIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { api.Close() })
-	c := localapitest.Client{T: t, Base: api.URL()}
-	if status, out, _ := c.Do("POST", "/v1/login", map[string]string{"username": "asha.officer", "password": "correct horse battery"}, nil); status != 200 {
-		t.Fatalf("login: %d %v", status, out)
-	}
+	c := localapitest.Client{T: t, Base: api.URL()}.SignIn("/v1/login", map[string]string{"username": "asha.officer", "password": testPassword})
 	status, out, _ := c.Do("POST", "/v1/sync", "{}", nil)
 	if code, _ := localapitest.ErrCode(out); status != 503 || code != schema.ECodeUnavailable {
 		t.Fatalf("sync with the answer cut short: %d %v; want 503 unavailable", status, out)
