@@ -1,36 +1,16 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"doorstep/internal/testkit"
 )
-
-// syncLog is a slog destination tests read while the server writes.
-type syncLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // TestClientResetIsNotAnError: clients that reset the connection while the
 // server reads their request (mid-body, as a tablet losing its network
@@ -38,7 +18,7 @@ func (l *syncLog) String() string {
 // error-level line, and the server goes on answering.
 func TestClientResetIsNotAnError(t *testing.T) {
 	t.Parallel()
-	logs := &syncLog{}
+	logs := &testkit.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: logger})
 	if err != nil {

@@ -32,11 +32,7 @@ func TestUnchangedFieldDoesNotOverwriteNewerValue(t *testing.T) {
 	x := c.tablet("x", officer.Username, nil, nil)
 	y := c.tablet("y", officer.Username, nil, nil)
 	mustSync(t, x)
-	m, err := x.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
-		"relation": str("lodger"), "residence": str("lives_here"), "name": str("Sam Example"), "description": str("tall, red coat")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newLodger(t, x, caseID, "Sam Example", "description", str("tall, red coat"))
 	mustSync(t, x)
 	mustSync(t, y)
 
@@ -162,11 +158,7 @@ func TestFastTabletClockDoesNotBlockCorrections(t *testing.T) {
 	y := c.tablet("y", officer.Username, nil, nil)
 	mustSync(t, x)
 	mustSync(t, y)
-	m, err := y.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
-		"relation": str("lodger"), "residence": str("lives_here"), "name": str("Lee Lodger")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newLodger(t, y, caseID, "Lee Lodger")
 	mustSync(t, y)
 	mustSync(t, x)
 
@@ -246,11 +238,7 @@ func TestNewRecordOfACaseThatWentAndCameBack(t *testing.T) {
 	net := &failPushes{next: http.DefaultTransport.(*http.Transport).Clone()}
 	ta := c.tablet("ta", a.Username, net, nil)
 	mustSync(t, ta)
-	m, err := ta.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
-		"relation": str("lodger"), "residence": str("lives_here"), "name": str("Lee Lodger")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newLodger(t, ta, caseID, "Lee Lodger")
 	net.on.Store(true)
 	if err := c.srv.DB().ReassignCase(ctx, cliActor, caseID, b.Username); err != nil {
 		t.Fatal(err)
@@ -273,4 +261,19 @@ func TestNewRecordOfACaseThatWentAndCameBack(t *testing.T) {
 		t.Fatal("the member did not reach the server")
 	}
 	assertSameRecords(t, "tablet vs server", want, tabletState(t, ta))
+}
+
+// newLodger makes a household member (a lodger living there) on tablet a,
+// with name and any more fields given as name/value pairs.
+func newLodger(t *testing.T, a *syncer.Agent, caseID, name string, more ...any) schema.Record {
+	t.Helper()
+	fields := map[string]json.RawMessage{"relation": str("lodger"), "residence": str("lives_here"), "name": str(name)}
+	for i := 0; i+1 < len(more); i += 2 {
+		fields[more[i].(string)] = more[i+1].(json.RawMessage)
+	}
+	rec, err := a.Put(context.Background(), "household_member", "", caseID, fields)
+	if err != nil {
+		t.Fatalf("make lodger %s: %v", name, err)
+	}
+	return rec
 }

@@ -1,7 +1,6 @@
 package localapi
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -9,9 +8,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi/localapitest"
@@ -43,13 +42,13 @@ func TestSyncWithAnswerCutShortIsUnavailable(t *testing.T) {
 	}))
 	t.Cleanup(cut.Close)
 
-	var logs logBuffer
+	logs := &testkit.Buffer{}
 	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: t.TempDir(), ServerURL: cut.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	api := New(a, Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	api := New(a, Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err := api.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,22 +61,4 @@ func TestSyncWithAnswerCutShortIsUnavailable(t *testing.T) {
 	if strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("the tablet logged an error for a network failure:\n%s", logs.String())
 	}
-}
-
-// logBuffer is a slog destination safe to read while the API writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
