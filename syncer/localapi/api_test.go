@@ -90,6 +90,7 @@ func startAPI(t *testing.T) (localapitest.Client, *syncer.Agent, string) {
 }
 
 func TestStartRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
 	for _, addr := range []string{"0.0.0.0:0", "192.168.1.20:8080", ":0x", "example.com:80", "[::]:0"} {
 		api := New(nil, Config{Addr: addr})
 		if err := api.Start(); err == nil {
@@ -108,6 +109,7 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 }
 
 func TestCrossSiteRequestsAreRefused(t *testing.T) {
+	t.Parallel()
 	c, _, _ := startAPI(t)
 	status, _, hdr := c.Do("GET", "/healthz", nil, nil)
 	if status != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'self'") || hdr.Get("X-Frame-Options") != "DENY" {
@@ -145,6 +147,7 @@ func TestCrossSiteRequestsAreRefused(t *testing.T) {
 }
 
 func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
+	t.Parallel()
 	c, a, caseID := startAPI(t)
 	ctx := context.Background()
 
