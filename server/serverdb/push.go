@@ -790,48 +790,8 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 
 	// 6 and 7. Per field, last writer wins; a signature wins regardless.
 	signing := spec.IsSigned(m.Fields)
-	merged := make(map[string]json.RawMessage, len(r.fields)+len(m.Fields))
-	for k, v := range r.fields {
-		merged[k] = v
-	}
-	clocks := make(map[string]string, len(r.clocks)+len(m.Fields))
-	for k, v := range r.clocks {
-		clocks[k] = v
-	}
-	var conflicts []pendingConflict
-	var lost []string
-	applied := 0
-	for _, f := range names {
-		v := m.Fields[f]
-		stored := r.clocks[f]
-		// The text form sorts as the clock does. A stored stamp beyond the
-		// bound of §3 (kept from before the bound) is older than any new one.
-		later := stamp > stored || stored > a.beyond
-		same := schema.SameJSON(r.fields[f], v)
-		switch {
-		case signing:
-			if !later && !same {
-				conflicts = append(conflicts, pendingConflict{field: f, reason: "overwritten_by_signature",
-					losing: r.fields[f], losingClock: stored, winning: v, winClock: stamp, winAuthor: a.actor.UserID})
-			}
-		case later:
-		case !same && stamp != stored:
-			lost = append(lost, f)
-			conflicts = append(conflicts, pendingConflict{field: f, reason: "lww_lost",
-				losing: v, losingClock: stamp, losingAuthor: a.actor.UserID, losingDevice: a.actor.DeviceID,
-				winning: r.fields[f], winClock: stored})
-			continue
-		default:
-			continue // an equal value, or the very same stamp again
-		}
-		if isNullJSON(v) {
-			delete(merged, f)
-		} else {
-			merged[f] = v
-		}
-		clocks[f] = stamp
-		applied++
-	}
+	mg := mergeFields(r.fields, r.clocks, m.Fields, names, stamp, a.beyond, signing, a.actor)
+	merged, clocks, conflicts, lost, applied := mg.fields, mg.clocks, mg.conflicts, mg.lost, mg.applied
 
 	if applied > 0 {
 		if err := validateFull(spec, r.id, r.caseID, merged); err != nil {

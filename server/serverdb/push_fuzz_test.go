@@ -11,68 +11,51 @@ import (
 	"doorstep/schema"
 )
 
-// FuzzMergeConverges drives the server's per-field merge (applier.change,
-// §6 step 6) with a few mutations of one record, decoded from the input,
-// applied in three orders: as given in one batch, reversed one push at a
-// time, and shuffled one push at a time. In every order:
+// mergeSeeds are the fuzz target's seed corpus, and the inputs with which
+// TestStoreMergesByTheRule drives the store.
+var mergeSeeds = [][]byte{
+	{3, 0, 1, 1, 0, 1, 2, 1, 1, 2, 3, 7, 2, 9},
+	{4, 0, 5, 3, 4, 1, 5, 3, 4, 2, 2, 7, 5, 0, 0, 0, 0, 1},
+	{2, 1, 0, 2, 2, 2, 0, 2, 2, 4},                   // same wall time, same values
+	{2, 0, 5, 6, 0, 1, 1, 6, 1, 9},                   // every field, the later first
+	{4, 2, 3, 1, 5, 2, 3, 2, 5, 2, 3, 4, 5, 0, 0, 3}, // nulls
+	{5, 0, 7, 7, 1, 1, 6, 7, 2, 2, 5, 7, 3, 0, 4, 7, 4, 1, 3, 7, 5, 8},
+	{6, 0, 1, 7, 0, 1, 1, 7, 1, 2, 1, 7, 2, 0, 1, 7, 3, 1, 1, 7, 4, 2, 1, 7, 5, 42},
+}
+
+// FuzzMergeConverges drives the server's per-field merge (mergeFields, which
+// applier.change applies; §6 step 6) with a few mutations of one record,
+// decoded from the input, applied in three orders: as given, reversed, and
+// shuffled. In every order:
 //
 //   - the record ends with the same values and the same per-field stamps
 //     (the value of the latest stamp of each field; null clears it);
 //   - every mutation's value of each field either was applied when it
-//     arrived (no later stamp was stored) or is kept as a conflict record
-//     (reason lww_lost), and the conflict records are exactly those: none
-//     is missing, none is extra, none is written twice, and equal values
-//     never conflict.
+//     arrived (no later stamp was stored) or is kept as a conflict (reason
+//     lww_lost), and the conflicts are exactly those: none is missing, none
+//     is extra, and equal values never conflict.
 //
-// Which writes end as conflict records depends on arrival order by design:
-// a write that arrives after a later one is kept as a conflict, one that
-// arrives before it is an ordinary update the later one overwrites (the
-// server has no way to tell concurrent edits from successive ones). The
-// fuzz target checks the records against that rule, order by order.
+// Which writes end as conflicts depends on arrival order by design: a write
+// that arrives after a later one is kept as a conflict, one that arrives
+// before it is an ordinary update the later one overwrites (the server has
+// no way to tell concurrent edits from successive ones). So the conflicts
+// are checked against that rule, order by order, not against each other.
+// TestStoreMergesByTheRule checks that the store applies the merge so.
 //
-// Plain `go test` runs the seeds below; `go test -fuzz FuzzMergeConverges
+// Plain `go test` runs the seeds; `go test -fuzz FuzzMergeConverges
 // ./server/serverdb` searches further.
 func FuzzMergeConverges(f *testing.F) {
-	for _, seed := range [][]byte{
-		{3, 0, 1, 1, 0, 1, 2, 1, 1, 2, 3, 7, 2, 9},
-		{4, 0, 5, 3, 4, 1, 5, 3, 4, 2, 2, 7, 5, 0, 0, 0, 0, 1},
-		{2, 1, 0, 2, 2, 2, 0, 2, 2, 4}, // same wall time, same values
-		{5, 0, 7, 7, 1, 1, 6, 7, 2, 2, 5, 7, 3, 0, 4, 7, 4, 1, 3, 7, 5, 8},
-		{4, 2, 3, 1, 5, 2, 3, 2, 5, 2, 3, 4, 5, 0, 0, 3}, // nulls
-		{2, 0, 5, 6, 0, 1, 1, 6, 1, 9},                   // every field, the later first
-		{6, 0, 1, 7, 0, 1, 1, 7, 1, 2, 1, 7, 2, 0, 1, 7, 3, 1, 1, 7, 4, 2, 1, 7, 5, 42},
-	} {
+	for _, seed := range mergeSeeds {
 		f.Add(seed)
 	}
-	fx := newFixture(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		muts, seed := decodeMerge(data)
-		if len(muts) == 0 {
-			return
-		}
-		reversed := make([]int, len(muts))
-		for i := range reversed {
-			reversed[i] = len(muts) - 1 - i
-		}
-		shuffled := make([]int, len(muts))
-		for i := range shuffled {
-			shuffled[i] = i
-		}
-		rand.New(rand.NewPCG(seed, 1)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		given := make([]int, len(muts))
-		for i := range given {
-			given[i] = i
-		}
-
 		var first *mergeOutcome
-		for n, order := range [][]int{given, reversed, shuffled} {
-			got := fx.applyMerge(t, muts, order, n == 0)
-			want := modelMerge(muts, order)
-			if got.fields != want.fields || got.clocks != want.clocks {
-				t.Fatalf("order %v: record %s stamps %s; the rule gives %s stamps %s", order, got.fields, got.clocks, want.fields, want.clocks)
-			}
-			if !slices.Equal(got.conflicts, want.conflicts) {
-				t.Fatalf("order %v: conflict records %v; the rule gives %v", order, got.conflicts, want.conflicts)
+		for _, order := range mergeOrders(len(muts), seed) {
+			got, want := pureMerge(muts, order), modelMerge(muts, order)
+			if got.fields != want.fields || got.clocks != want.clocks || !slices.Equal(got.conflicts, want.conflicts) {
+				t.Fatalf("order %v: record %s stamps %s conflicts %v; the rule gives %s stamps %s conflicts %v",
+					order, got.fields, got.clocks, got.conflicts, want.fields, want.clocks, want.conflicts)
 			}
 			if first == nil {
 				first = &got
@@ -81,6 +64,62 @@ func FuzzMergeConverges(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStoreMergesByTheRule pushes the seeds' mutations to a real store, in
+// the three orders (the first as one batch, the others one push each), and
+// checks the stored record and conflict records against the rule.
+func TestStoreMergesByTheRule(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	for _, data := range mergeSeeds {
+		muts, seed := decodeMerge(data)
+		for n, order := range mergeOrders(len(muts), seed) {
+			got, want := fx.applyMerge(t, muts, order, n == 0), modelMerge(muts, order)
+			if got.fields != want.fields || got.clocks != want.clocks || !slices.Equal(got.conflicts, want.conflicts) {
+				t.Fatalf("seed %v, order %v: stored %s stamps %s conflicts %v; the rule gives %s stamps %s conflicts %v",
+					data, order, got.fields, got.clocks, got.conflicts, want.fields, want.clocks, want.conflicts)
+			}
+		}
+	}
+}
+
+// mergeOrders is the three orders of n updates: as given, reversed, and
+// shuffled with seed.
+func mergeOrders(n int, seed uint64) [][]int {
+	given, reversed := make([]int, n), make([]int, n)
+	for i := range n {
+		given[i], reversed[i] = i, n-1-i
+	}
+	shuffled := slices.Clone(given)
+	rand.New(rand.NewPCG(seed, 1)).Shuffle(n, func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	return [][]int{given, reversed, shuffled}
+}
+
+// pureMerge applies the updates in order with mergeFields alone, from the
+// record mergeBase creates.
+func pureMerge(muts []mergeMutation, order []int) mergeOutcome {
+	fields := map[string]json.RawMessage{}
+	clocks := map[string]string{}
+	for f, v := range mergeBase.fields {
+		fields[f], clocks[f] = v, mergeBase.clock.String()
+	}
+	var conflicts []string
+	for _, i := range order {
+		m := muts[i]
+		mg := mergeFields(fields, clocks, m.fields, sortedNames(m.fields), m.clock.String(), "~", false, Actor{UserID: "u", DeviceID: "d"})
+		for _, c := range mg.conflicts {
+			conflicts = append(conflicts, fmt.Sprintf("%d/%s=%s", i, c.field, compactJSON(c.losing)))
+		}
+		if len(mg.lost) != len(mg.conflicts) {
+			conflicts = append(conflicts, fmt.Sprintf("%d: %d lost, %d conflicts", i, len(mg.lost), len(mg.conflicts)))
+		}
+		fields, clocks = mg.fields, mg.clocks
+	}
+	fb, _ := json.Marshal(fields)
+	cb, _ := json.Marshal(clocks)
+	sort.Strings(conflicts)
+	return mergeOutcome{fields: string(fb), clocks: string(cb), conflicts: conflicts}
 }
 
 // mergeMutation is one decoded update: its stamp and fields.
