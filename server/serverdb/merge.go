@@ -17,10 +17,9 @@ type fieldMerge struct {
 }
 
 // mergeFields merges a mutation's fields (names: their names, sorted),
-// stamped stamp, into a record's
-// stored fields and per-field stamps: per field, the later stamp wins, and
-// a value that loses (an earlier stamp, a different value) is kept as a
-// conflict; equal values never conflict. A signing mutation's fields win
+// stamped stamp, into a record's stored fields and per-field stamps: per
+// field, the later stamp wins, and a value that loses (an earlier stamp, a
+// different value) is kept as a conflict; equal values never conflict. A signing mutation's fields win
 // whatever their stamps, and a newer value they overwrite is kept. A stored
 // stamp that sorts after beyond is older than any new one (§3). by is who
 // sent the mutation. It reads its arguments and changes none of them: the
