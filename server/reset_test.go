@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestClientResetIsNotAnError(t *testing.T) {
 	t.Parallel()
 	logs := &testkit.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: logger})
+	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
