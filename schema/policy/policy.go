@@ -73,6 +73,10 @@ type Policy struct {
 	// DefaultEnquiryWithinDays; the key is optional, so a document without
 	// it reads on a tablet of any version. EnquiryDays gives the value.
 	EnquiryWithinDays *int `json:"enquiry_within_days,omitempty"`
+	// Review says what needs a manager's review (review.go); nil means
+	// DefaultReviewRules. Optional, like EnquiryWithinDays; ReviewRules
+	// gives the value.
+	Review *ReviewRules `json:"review,omitempty"`
 }
 
 // DefaultEnquiryWithinDays is EnquiryWithinDays when the document does
@@ -182,6 +186,7 @@ func Parse(b []byte) (*Policy, error) {
 		Version           *string           `json:"version"`
 		Rules             []json.RawMessage `json:"rules"`
 		EnquiryWithinDays *int              `json:"enquiry_within_days"`
+		Review            json.RawMessage   `json:"review"`
 	}
 	if err := strictDecode(b, &doc); err != nil {
 		return nil, decodeError("", "the rule document", err)
@@ -192,6 +197,12 @@ func Parse(b []byte) (*Policy, error) {
 	p := &Policy{Rules: make([]Rule, 0, len(doc.Rules)), EnquiryWithinDays: doc.EnquiryWithinDays}
 	if doc.Version != nil {
 		p.Version = *doc.Version
+	}
+	if doc.Review != nil {
+		p.Review = &ReviewRules{}
+		if err := strictDecode(doc.Review, p.Review); err != nil {
+			return nil, decodeError("review", "the review rules", err)
+		}
 	}
 	for i, raw := range doc.Rules {
 		var r Rule
@@ -227,6 +238,11 @@ func (p *Policy) Validate() error {
 	}
 	if d := p.EnquiryWithinDays; d != nil && (*d < 0 || *d > MaxDays) {
 		return schema.Errorf(schema.ECodeInvalid, "enquiry_within_days", "enquiry_within_days must be from 0 to %d days, not %d", MaxDays, *d)
+	}
+	if p.Review != nil {
+		if err := p.Review.validate(); err != nil {
+			return err
+		}
 	}
 	seen := make(map[string]int, len(p.Rules))
 	for i, r := range p.Rules {
