@@ -97,10 +97,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	review := cfg.Policy.ReviewRules()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: create data folder: %w", err)
 	}
-	db, err := serverdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules})
+	db, err := serverdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
