@@ -84,6 +84,7 @@ func Mount(srv *server.Server) {
 	a.Post("/cases/:id/qa-rating", s.dashPage(s.dashQARate))
 	a.Get("/visits/:id", s.dashPage(s.dashVisit))
 	a.Get("/review", s.dashPage(s.dashReview))
+	a.Post("/review/approve", s.dashPage(s.dashReviewApprove))
 	a.Get("/review/:kind/:id", s.dashPage(s.dashReviewItem))
 	a.Post("/review/:kind/:id", s.dashPage(s.dashReviewDecide))
 	g.Use(s.dashPage(func(c *fiber.Ctx) error {

@@ -253,6 +253,9 @@ type ReviewFilter struct {
 	// Kind keeps one list: KindConflict, KindSetAside, KindVisit or
 	// KindAssessment ("" for all).
 	Kind string
+	// TeamID keeps one team's items (an admin's or auditor's choice): the
+	// cases of the team, and the set-aside mutations its users sent.
+	TeamID string
 	// Offset and Limit page each list: its items from Offset, at most
 	// Limit (0: DefaultReviewLimit; at most MaxReviewLimit). All lists
 	// every item (the dashboard's CSV), whatever Offset and Limit say.
@@ -318,7 +321,7 @@ func (db *DB) ReviewQueue(ctx context.Context, actor Actor, f ReviewFilter) (Rev
 		}
 		inFilter := func(caseID string) bool {
 			c, ok := cases[caseID]
-			return ok && (f.OfficerID == "" || c.officerID == f.OfficerID)
+			return ok && (f.OfficerID == "" || c.officerID == f.OfficerID) && (f.TeamID == "" || c.teamID == f.TeamID)
 		}
 		// Every kind is read, for its count; only the page of each list
 		// asked for is kept.
@@ -326,7 +329,7 @@ func (db *DB) ReviewQueue(ctx context.Context, actor Actor, f ReviewFilter) (Rev
 		if err != nil {
 			return err
 		}
-		setAside, err := openSetAside(ctx, tx, actor, cases, names, f.OfficerID, db.review)
+		setAside, err := openSetAside(ctx, tx, actor, cases, names, f, db.review)
 		if err != nil {
 			return err
 		}
@@ -607,14 +610,18 @@ func scanSetAside(sc interface{ Scan(...any) error }) (SetAsideItem, string, err
 	return it, fields, nil
 }
 
-func openSetAside(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, names map[string]string, officerID string,
+func openSetAside(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, names map[string]string, f ReviewFilter,
 	rules policy.ReviewRules) ([]SetAsideItem, error) {
 	cond, args := setAsideScope(actor, rules)
 	q := `SELECT ` + setAsideCols + ` FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
 		WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND ` + cond
-	if officerID != "" {
+	if f.OfficerID != "" {
 		q += ` AND m.user_id = ?`
-		args = append(args, officerID)
+		args = append(args, f.OfficerID)
+	}
+	if f.TeamID != "" {
+		q += ` AND m.user_id IN (SELECT id FROM users WHERE team_id = ?)`
+		args = append(args, f.TeamID)
 	}
 	rows, err := tx.QueryContext(ctx, q+` ORDER BY m.received_at, m.mutation_id`, args...)
 	if err != nil {
