@@ -21,12 +21,23 @@ import (
 //	max=N      longest string in characters (default 500; free text says more)
 //	admin      only a supervisor or an admin may write it (an officer's write is refused)
 //	server     only the server writes it; every client write is refused
+//	by         names the user who made the record: the server writes the
+//	           caller's id when the record is created; a client may send only
+//	           its own id (nobody writes in another's name; see StampPeople)
+//	by=a|b     names the user who made the decision held in fields a and b: the
+//	           server writes the caller's id whenever a write sets one of them
+//	           to a value; a client may send only its own id
 //
 // The field's Go type gives its JSON type: string, bool, int, []string, Date
-// (YYYY-MM-DD), Timestamp (RFC 3339) or a struct list. "id" and "case_id" are
+// (YYYY-MM-DD), Timestamp (RFC 3339) or a struct list. A list holds at most
+// MaxListEntries entries; each string of a []string is held to max and enum. "id" and "case_id" are
 // the record's identity, carried on the envelope, never in a field map.
 // Fields are only ever added between schema versions, never renamed or
 // removed, so a tablet on an older schema always sends valid fields.
+
+// MaxListEntries is the most entries a list field (of strings or of
+// objects) may hold.
+const MaxListEntries = 50
 
 // FieldSpec is one field's rules, read from the struct tags.
 type FieldSpec struct {
@@ -37,6 +48,10 @@ type FieldSpec struct {
 	Max        int
 	AdminOnly  bool
 	ServerOnly bool
+	// Person: the field names a user (rule by), the one who made the
+	// record or, when Attests is set, the decision in those fields.
+	Person  bool
+	Attests []string
 }
 
 // EntitySpec describes one kind of record.
@@ -87,12 +102,24 @@ func register(name, path string, sample any, officerCreates bool, signField stri
 				fs.AdminOnly = true
 			case "server":
 				fs.ServerOnly = true
+			case "by":
+				fs.Person = true
+				if val != "" {
+					fs.Attests = strings.Split(val, "|")
+				}
 			default:
 				panic(fmt.Sprintf("schema: %s.%s: unknown rule %q", name, jname, key))
 			}
 		}
 		spec.Fields[jname] = fs
 		spec.Order = append(spec.Order, jname)
+	}
+	for _, fs := range spec.Fields {
+		for _, a := range fs.Attests {
+			if spec.Fields[a] == nil {
+				panic(fmt.Sprintf("schema: %s.%s: by names no field %q", name, fs.Name, a))
+			}
+		}
 	}
 	entities[name] = spec
 	entityPaths[path] = spec
@@ -172,16 +199,18 @@ func (fs *FieldSpec) validate(raw json.RawMessage) error {
 		if err := fs.checkEnum(v.String()); err != nil {
 			return err
 		}
+	case v.Kind() == reflect.Slice && v.Len() > MaxListEntries:
+		return Errorf(ECodeInvalid, fs.Name, "%s has %d entries; the most is %d", fs.Name, v.Len(), MaxListEntries)
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		for i := 0; i < v.Len(); i++ {
+			if n := utf8.RuneCountInString(v.Index(i).String()); n > fs.Max {
+				return Errorf(ECodeInvalid, fmt.Sprintf("%s[%d]", fs.Name, i), "%s[%d] is %d characters long; the most is %d", fs.Name, i, n, fs.Max)
+			}
 			if err := fs.checkEnum(v.Index(i).String()); err != nil {
 				return err
 			}
 		}
 	case v.Kind() == reflect.Slice:
-		if v.Len() > 50 {
-			return Errorf(ECodeInvalid, fs.Name, "%s has %d entries; the most is 50", fs.Name, v.Len())
-		}
 		for i := 0; i < v.Len(); i++ {
 			if val, ok := v.Index(i).Interface().(interface{ Validate() error }); ok {
 				if err := val.Validate(); err != nil {
@@ -312,6 +341,49 @@ func (s *EntitySpec) CheckWriter(role Role, fields map[string]json.RawMessage, c
 		}
 	}
 	return nil
+}
+
+// StampPeople applies the by rule to a write by user userID: it returns the
+// fields with each person field set to userID where the write makes what
+// the field attests (the record, when creating; or a value in one of the
+// fields it lists), and reports whether it added or replaced a value. A
+// person field the client sends must be empty or userID: else invalid,
+// naming the field. fields itself is not changed.
+func (s *EntitySpec) StampPeople(userID string, fields map[string]json.RawMessage, creating bool) (map[string]json.RawMessage, bool, error) {
+	var out map[string]json.RawMessage
+	for _, name := range s.Order {
+		fs := s.Fields[name]
+		if !fs.Person {
+			continue
+		}
+		sent, has := fields[name]
+		if has && !isEmpty(sent) {
+			var v string
+			if err := json.Unmarshal(sent, &v); err != nil || v != userID {
+				return nil, false, Errorf(ECodeInvalid, name, "%s names the user who makes the change (%s), not %s; leave it out and the server writes it", name, userID, sent)
+			}
+			continue
+		}
+		made := creating && len(fs.Attests) == 0
+		for _, a := range fs.Attests {
+			made = made || !isEmpty(fields[a])
+		}
+		if !made {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]json.RawMessage, len(fields)+1)
+			for k, v := range fields {
+				out[k] = v
+			}
+		}
+		b, _ := json.Marshal(userID)
+		out[name] = b
+	}
+	if out == nil {
+		return fields, false, nil
+	}
+	return out, true, nil
 }
 
 // IsSigned reports whether the field set holds a set sign field.

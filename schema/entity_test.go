@@ -346,3 +346,56 @@ func TestOversightAspect(t *testing.T) {
 	wantErr(t, "unknown aspect", o.ValidateFields(F{"aspect": `"thoroughness"`}.raw()), schema.ECodeInvalid, "aspect")
 	wantErr(t, "known aspect", o.ValidateFields(F{"aspect": `"da_risk_assessment"`, "decision": `"insufficient"`}.raw()), "", "")
 }
+
+// StampPeople writes the caller into the fields that name who made a
+// record or a decision, and refuses another's name.
+func TestStampPeople(t *testing.T) {
+	t.Parallel()
+	spec, _ := schema.Entity("safety_assessment")
+	in := map[string]json.RawMessage{"address": json.RawMessage(`"1 Row"`), "decided_by": json.RawMessage(`null`)}
+	out, stamped, err := spec.StampPeople("u1", in, true)
+	if err != nil || !stamped || string(out["assessed_by"]) != `"u1"` || out["decided_by"] != nil && string(out["decided_by"]) != "null" {
+		t.Errorf("create = %s, %v, %v; want assessed_by u1 and no decider", out, stamped, err)
+	}
+	if _, ok := in["assessed_by"]; ok {
+		t.Errorf("StampPeople changed its argument: %s", in)
+	}
+	out, stamped, err = spec.StampPeople("u2", map[string]json.RawMessage{"decision": json.RawMessage(`"approved"`)}, false)
+	if err != nil || !stamped || string(out["decided_by"]) != `"u2"` || out["assessed_by"] != nil {
+		t.Errorf("decision = %s, %v, %v; want decided_by u2 only", out, stamped, err)
+	}
+	if _, stamped, err = spec.StampPeople("u2", map[string]json.RawMessage{"notes": json.RawMessage(`"dog"`)}, false); err != nil || stamped {
+		t.Errorf("a change of notes stamped someone (%v, %v)", stamped, err)
+	}
+	_, _, err = spec.StampPeople("u2", map[string]json.RawMessage{"decision": json.RawMessage(`"approved"`), "decided_by": json.RawMessage(`"u1"`)}, false)
+	if e := schema.AsError(err); e == nil || e.Code != schema.ECodeInvalid || e.Field != "decided_by" {
+		t.Errorf("deciding in another's name = %v, want invalid decided_by", err)
+	}
+}
+
+// A list of strings has at most schema.MaxListEntries entries, as a list of
+// objects has: a visit with 110,000 observations was stored (issue 11,
+// defect 8).
+func TestStringListsAreCapped(t *testing.T) {
+	t.Parallel()
+	spec, _ := schema.Entity("visit")
+	list := func(n int) map[string]json.RawMessage {
+		b, _ := json.Marshal(slicesRepeat("fear", n))
+		return map[string]json.RawMessage{"observations": b}
+	}
+	if err := spec.ValidateFields(list(schema.MaxListEntries)); err != nil {
+		t.Errorf("%d observations: %v, want accepted", schema.MaxListEntries, err)
+	}
+	err := spec.ValidateFields(list(schema.MaxListEntries + 1))
+	if e := schema.AsError(err); e == nil || e.Code != schema.ECodeInvalid || e.Field != "observations" {
+		t.Errorf("%d observations: %v, want invalid observations", schema.MaxListEntries+1, err)
+	}
+}
+
+func slicesRepeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}

@@ -22,6 +22,7 @@ const (
 	ECodeUnauthorized   = "unauthorized"    // no valid credentials
 	ECodeTokenExpired   = "token_expired"   // access token expired: refresh it
 	ECodeRefreshReused  = "refresh_reused"  // a rotated refresh token came back: device tokens revoked
+	ECodeLocked         = "locked"          // the tablet's session locked after inactivity: unlock again
 	ECodeRateLimited    = "rate_limited"    // too many attempts: wait
 	ECodeDeviceRevoked  = "device_revoked"  // the tablet was revoked: wipe local data
 	ECodeUpdateRequired = "update_required" // protocol too old for this request
@@ -46,6 +47,7 @@ var httpStatus = map[string]int{
 	ECodeUnauthorized:   http.StatusUnauthorized,
 	ECodeTokenExpired:   http.StatusUnauthorized,
 	ECodeRefreshReused:  http.StatusUnauthorized,
+	ECodeLocked:         http.StatusUnauthorized,
 	ECodeForbidden:      http.StatusForbidden,
 	ECodeOutOfScope:     http.StatusForbidden,
 	ECodeDeviceRevoked:  http.StatusForbidden,

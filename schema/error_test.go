@@ -23,6 +23,7 @@ func TestHTTPStatus(t *testing.T) {
 		{ECodeUnauthorized, http.StatusUnauthorized},
 		{ECodeTokenExpired, http.StatusUnauthorized},
 		{ECodeRefreshReused, http.StatusUnauthorized},
+		{ECodeLocked, http.StatusUnauthorized},
 		{ECodeForbidden, http.StatusForbidden},
 		{ECodeOutOfScope, http.StatusForbidden},
 		{ECodeDeviceRevoked, http.StatusForbidden},

@@ -14,10 +14,10 @@ type SafetyAssessment struct {
 	LoneWorkingPlan string `json:"lone_working_plan" v:"max=4000"`
 	Notes           string `json:"notes" v:"max=4000"`
 	AssessedOn      Date   `json:"assessed_on" v:"required"`
-	AssessedBy      string `json:"assessed_by" v:"max=64"`
+	AssessedBy      string `json:"assessed_by" v:"by,max=64"`
 	Decision        string `json:"decision" v:"admin,enum=pending|approved|not_approved|exempted|referred"`
 	DecisionReason  string `json:"decision_reason" v:"admin,max=2000"`
-	DecidedBy       string `json:"decided_by" v:"admin,max=64"`
+	DecidedBy       string `json:"decided_by" v:"admin,by=decision|decision_reason|decided_on,max=64"`
 	DecidedOn       Date   `json:"decided_on" v:"admin"`
 }
 
@@ -42,7 +42,7 @@ type Referral struct {
 	CaseID         string `json:"case_id"`
 	Need           string `json:"need" v:"required,max=200"`
 	IdentifiedOn   Date   `json:"identified_on" v:"required"`
-	IdentifiedBy   string `json:"identified_by" v:"max=64"`
+	IdentifiedBy   string `json:"identified_by" v:"by,max=64"`
 	Decision       string `json:"decision" v:"enum=pending|refer|not_suitable|not_available"`
 	DecisionReason string `json:"decision_reason" v:"max=2000"`
 	Status         string `json:"status" v:"enum=awaiting_allocation|scheduled|on_programme|deferred|suitable_not_ready|withdrawn|breach|completed"`
@@ -53,17 +53,17 @@ type Referral struct {
 type Oversight struct {
 	ID            string `json:"id"`
 	CaseID        string `json:"case_id"`
-	SubjectEntity string `json:"subject_entity" v:"required,enum=case|visit|safety_assessment|conflict"`
-	SubjectID     string `json:"subject_id" v:"required,max=64"`
+	SubjectEntity string `json:"subject_entity" v:"required,admin,enum=case|visit|safety_assessment|conflict"`
+	SubjectID     string `json:"subject_id" v:"required,admin,max=64"`
 	// Aspect is what of the subject was reviewed: "general" (or empty, as
 	// every record before it had) or, for a case, "da_risk_assessment":
 	// the supervisor's rating of the case's domestic-abuse risk analysis
 	// for the QA sample (docs/compliance.md, measure 10).
-	Aspect   string    `json:"aspect" v:"enum=general|da_risk_assessment"`
-	Decision string    `json:"decision" v:"required,enum=approved|not_approved|exempted|noted|referred|resolved|sufficient|insufficient"`
-	Reason   string    `json:"reason" v:"max=4000"`
-	By       string    `json:"by" v:"max=64"`
-	At       Timestamp `json:"at"`
+	Aspect   string    `json:"aspect" v:"admin,enum=general|da_risk_assessment"`
+	Decision string    `json:"decision" v:"required,admin,enum=approved|not_approved|exempted|noted|referred|resolved|sufficient|insufficient"`
+	Reason   string    `json:"reason" v:"admin,max=4000"`
+	By       string    `json:"by" v:"admin,by=subject_entity|subject_id|aspect|decision|reason|at,max=64"`
+	At       Timestamp `json:"at" v:"admin"`
 }
 
 // Oversight aspects.
@@ -122,7 +122,7 @@ type Conflict struct {
 	WinningAuthor string    `json:"winning_author" v:"server"`
 	Status        string    `json:"status" v:"enum=open|resolved"`
 	Resolution    string    `json:"resolution" v:"max=2000"`
-	ResolvedBy    string    `json:"resolved_by" v:"max=64"`
+	ResolvedBy    string    `json:"resolved_by" v:"by=resolution|resolved_at,max=64"`
 	ResolvedAt    Timestamp `json:"resolved_at"`
 }
 

@@ -36,7 +36,7 @@ type Visit struct {
 	ActionNotes      string       `json:"action_notes" v:"max=4000"`
 	NextVisitOn      Date         `json:"next_visit_on"`
 	SignedAt         Timestamp    `json:"signed_at"`
-	SignedBy         string       `json:"signed_by" v:"max=64"`
+	SignedBy         string       `json:"signed_by" v:"by=signed_at,max=64"`
 }
 
 // VisitChild is what was seen of one child of the household at a visit.
@@ -138,7 +138,7 @@ type Amendment struct {
 	VisitID   string                     `json:"visit_id" v:"required,max=64"`
 	Reason    string                     `json:"reason" v:"required,max=2000"`
 	Changes   map[string]json.RawMessage `json:"changes" v:"required"`
-	AmendedBy string                     `json:"amended_by" v:"required,max=64"`
+	AmendedBy string                     `json:"amended_by" v:"required,by,max=64"`
 	AmendedAt Timestamp                  `json:"amended_at" v:"required"`
 }
 

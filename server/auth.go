@@ -18,6 +18,10 @@ import (
 // dashboard's session tokens).
 const TokenIssuer = "doorstep"
 
+// tokenAudience is the aud claim of the API's access tokens: a token made
+// for anything else (the dashboard's sessions) is not one.
+const tokenAudience = "doorstep-api"
+
 // claims are the access token's claims (docs/sync-protocol.md §5).
 type claims struct {
 	Role   string `json:"role"`
@@ -29,7 +33,7 @@ type claims struct {
 func (s *Server) accessToken(u schema.User, deviceID string) (string, error) {
 	now := s.cfg.Now()
 	c := claims{Role: string(u.Role), Team: u.TeamID, Device: deviceID, RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: TokenIssuer, Subject: u.ID,
+		Issuer: TokenIssuer, Subject: u.ID, Audience: jwt.ClaimStrings{tokenAudience},
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
 	}}
@@ -37,12 +41,15 @@ func (s *Server) accessToken(u schema.User, deviceID string) (string, error) {
 }
 
 // parseToken verifies an access token with the algorithm pinned to HS256,
-// so "alg: none" and tokens signed any other way are refused.
+// so "alg: none" and tokens signed any other way are refused. Its audience
+// must be the API's, its issue time not in the future and its lifetime no
+// longer than the server gives (a token signed with a stolen key and made
+// to live a year is refused), and it must name a user and a device.
 func (s *Server) parseToken(tok string) (*claims, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(TokenIssuer),
-		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(TokenIssuer), jwt.WithAudience(tokenAudience),
+		jwt.WithIssuedAt(), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
 	switch {
 	case err == nil:
 	case errors.Is(err, jwt.ErrTokenExpired):
@@ -50,15 +57,17 @@ func (s *Server) parseToken(tok string) (*claims, error) {
 	default:
 		return nil, errorf(schema.ECodeUnauthorized, "Authorization", "the access token is not valid")
 	}
-	if c.Subject == "" || !schema.Role(c.Role).Valid() {
+	if c.Subject == "" || c.Device == "" || c.IssuedAt == nil || c.ExpiresAt.Sub(c.IssuedAt.Time) > s.cfg.AccessTTL {
 		return nil, errorf(schema.ECodeUnauthorized, "Authorization", "the access token is not valid")
 	}
 	return &c, nil
 }
 
-// authed requires a valid access token from a device that is not revoked,
-// of a user who is not disabled (so disabling takes effect at once, not when
-// the access token expires), and puts the actor in the request's locals.
+// authed requires a valid access token from a device of its user that is
+// not revoked, of a user who is not disabled (so disabling takes effect at
+// once, not when the access token expires), and puts the actor in the
+// request's locals: its role and team are the user's row's now, not the
+// token's claims.
 func (s *Server) authed(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	tok, ok := strings.CutPrefix(h, "Bearer ")
@@ -69,21 +78,11 @@ func (s *Server) authed(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if cl.Device != "" {
-		revoked, err := s.db.DeviceRevoked(c.UserContext(), cl.Device)
-		if err != nil {
-			return err
-		}
-		if revoked {
-			return serverdb.ErrDeviceRevoked
-		}
-	}
-	if disabled, err := s.db.UserDisabled(c.UserContext(), cl.Subject); err != nil {
+	u, err := s.db.TokenUser(c.UserContext(), cl.Subject, cl.Device)
+	if err != nil {
 		return err
-	} else if disabled {
-		return errorf(schema.ECodeUnauthorized, "Authorization", "this account is disabled; ask an admin")
 	}
-	c.Locals("actor", serverdb.Actor{UserID: cl.Subject, Role: schema.Role(cl.Role), TeamID: cl.Team, DeviceID: cl.Device})
+	c.Locals("actor", serverdb.ActorOf(u, cl.Device))
 	return c.Next()
 }
 

@@ -80,6 +80,11 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 	}
 	c.Locals("rid", rid)
 	c.Set(schema.HeaderRequestID, rid)
+	// Every answer holds case data or says something of it: no cache keeps
+	// it, and no browser takes it for anything but its declared type. A
+	// mounted app (the dashboard) may set its own, after these.
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Next()
 }
 

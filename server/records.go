@@ -102,12 +102,8 @@ func (s *Server) createRecord(c *fiber.Ctx) error {
 	} else if b.CaseID == "" {
 		return errorf(schema.ECodeRequired, "case_id", "case_id is required")
 	}
-	exists, err := s.db.RecordExists(c.UserContext(), b.ID)
-	if err != nil {
+	if err := s.db.CheckNewID(c.UserContext(), actorOf(c), b.ID); err != nil {
 		return err
-	}
-	if exists {
-		return errorf(schema.ECodeConflict, "id", "a record with id %s already exists; PATCH it instead", b.ID)
 	}
 	rec, err := s.db.Write(c.UserContext(), actorOf(c), spec.Name, b.ID, b.CaseID, b.Fields)
 	if err != nil {

@@ -78,29 +78,52 @@ func CheckPIN(pin string) error {
 }
 
 // SetPIN sets (or changes) the PIN that unlocks the tablet offline, after
-// checking the officer's password against the offline verifier: whoever
-// finds the app unlocked must not be able to give themselves a way back in.
-// A weak PIN is refused (CheckPIN). Setting a PIN clears the count of wrong
-// tries and turns a disabled PIN back on.
+// checking the officer's password (provePassword): whoever finds the app
+// unlocked must not be able to give themselves a way back in. A weak PIN
+// is refused (CheckPIN) before the password is tried. Setting a PIN clears
+// the count of wrong tries and turns a disabled PIN back on.
 func (a *Agent) SetPIN(ctx context.Context, password, pin string) error {
 	if err := CheckPIN(pin); err != nil {
 		return err
 	}
-	return a.db.Update(ctx, func(tx *devicedb.Tx) error {
-		_, verifier, err := signedInUser(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if !checkPassword(verifier, password) {
-			return schema.Errorf(schema.ECodeUnauthorized, "password", "the password is not right")
-		}
-		return setPINState(ctx, tx, hashPassword(pin), 0, false)
-	})
+	if err := a.provePassword(ctx, password); err != nil {
+		return err
+	}
+	return a.db.Update(ctx, func(tx *devicedb.Tx) error { return setPINState(ctx, tx, hashPassword(pin), 0, false) })
 }
 
-// ClearPIN removes the PIN: only the password unlocks.
-func (a *Agent) ClearPIN(ctx context.Context) error {
+// ClearPIN removes the PIN, after checking the officer's password as
+// SetPIN does (whoever finds the app unlocked must not be able to take the
+// officer's PIN away): only the password unlocks from then on.
+func (a *Agent) ClearPIN(ctx context.Context, password string) error {
+	if err := a.provePassword(ctx, password); err != nil {
+		return err
+	}
 	return a.db.Update(ctx, func(tx *devicedb.Tx) error { return setPINState(ctx, tx, "", 0, false) })
+}
+
+// provePassword checks the password of whoever signed in last the way the
+// unlock does (Unlock): a wrong one counts toward the wait and the
+// lockout, so the PIN's forms cannot serve to guess the password on an
+// unlocked tablet; a right one clears the counts. Every refusal names the
+// field "password".
+func (a *Agent) provePassword(ctx context.Context, password string) error {
+	if password == "" {
+		return schema.Errorf(schema.ECodeRequired, "password", "password is required to set or remove a PIN")
+	}
+	var user schema.User
+	if err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+		var err error
+		user, _, err = signedInUser(ctx, tx)
+		return err
+	}); err != nil {
+		return err
+	}
+	_, _, err := a.Unlock(ctx, user.Username, password)
+	if e := schema.AsError(err); e != nil && e.Code == schema.ECodeUnauthorized {
+		return schema.Errorf(schema.ECodeUnauthorized, "password", "the password is not right; %s", strings.TrimPrefix(e.Message, "wrong username or password; "))
+	}
+	return err
 }
 
 // PIN reports whether a PIN is set, and how many wrong tries are left.

@@ -105,7 +105,12 @@ func TestPINClearedOnLogoutAndClearPIN(t *testing.T) {
 	if err := a.SetPIN(ctx, "correct horse battery", testPIN); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.ClearPIN(ctx); err != nil {
+	mustCode(t, a.ClearPIN(ctx, ""), schema.ECodeRequired, "password")
+	mustCode(t, a.ClearPIN(ctx, "wrong password!"), schema.ECodeUnauthorized, "password")
+	if st, _ := a.PIN(ctx); !st.Set {
+		t.Fatalf("a wrong password removed the PIN: %+v", st)
+	}
+	if err := a.ClearPIN(ctx, "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := a.UnlockPIN(ctx, testPIN); schema.ErrorCode(err) != schema.ECodeForbidden {
@@ -196,5 +201,26 @@ func TestWipeForgetsThePIN(t *testing.T) {
 	}
 	if st, _ := a.PIN(ctx); st.Set {
 		t.Fatalf("PIN after wipe: %+v", st)
+	}
+}
+
+// TestPINChangesCountWrongPasswords: a wrong password sent to set or
+// remove the PIN counts as a wrong unlock, so the PIN's forms on an
+// unlocked tablet cannot serve to guess the password; a right one clears
+// the count.
+func TestPINChangesCountWrongPasswords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newAgent(t, newPeer(t), nil)
+	mustCode(t, a.SetPIN(ctx, "wrong password!", testPIN), schema.ECodeUnauthorized, "password")
+	mustCode(t, a.ClearPIN(ctx, "wrong password!"), schema.ECodeUnauthorized, "password")
+	if st, _ := a.UnlockState(ctx); st.Failures != 2 || st.Left != MaxUnlockFailures-2 {
+		t.Fatalf("after two wrong passwords on the PIN: %+v", st)
+	}
+	if err := a.SetPIN(ctx, "correct horse battery", testPIN); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := a.UnlockState(ctx); st.Failures != 0 {
+		t.Fatalf("the right password did not clear the count: %+v", st)
 	}
 }

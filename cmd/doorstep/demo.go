@@ -103,7 +103,10 @@ func (c *demoCmd) printBanner(logins []demoLogin, officer demoLogin, rep syncer.
 	for _, l := range logins {
 		fmt.Fprintf(w, "  %-11s %-22s %s\n", l.role, l.username, l.password)
 	}
-	fmt.Fprintf(w, "\nTry:\n  curl %s/healthz\n  curl %s/v1/status\n", c.srv.URL(), c.api.URL())
+	fmt.Fprintf(w, "\nTry:\n  curl %s/healthz\n", c.srv.URL())
+	fmt.Fprintf(w, "  curl -H 'Content-Type: application/json' -d '{\"username\":\"%s\",\"password\":\"%s\"}' %s/v1/unlock   (answers a \"token\")\n",
+		officer.username, officer.password, c.api.URL())
+	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer <token>' %s/v1/status\n", c.api.URL())
 	fmt.Fprintf(w, "  go run ./cmd/doorstep device status --data %s\n", filepath.Join(c.data, "tablet"))
 	fmt.Fprintf(w, "\nCtrl-C stops both.\n")
 }

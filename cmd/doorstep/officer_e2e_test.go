@@ -164,8 +164,9 @@ func TestOfficerEndToEnd(t *testing.T) {
 	// its local API) holds every answer, so the reload below tests the
 	// draft and not the timing.
 	var d schema.Visit
+	token := tabletToken(t, tablet, w.officer.Username)
 	testkit.WaitFor(t, 10*time.Second, "the draft on the tablet to hold every answer", func() bool {
-		d = tabletVisit(t, tablet, visitID)
+		d = tabletVisit(t, tablet, token, visitID)
 		return d.Type == "home_unannounced" && d.Outcome == "completed" && d.PartnerPresent == "yes" && d.ChildrenPresent == "yes" &&
 			len(d.Children) == 2 && d.Children[1].Seen == "no"
 	})
@@ -453,10 +454,12 @@ func (w *e2eWorld) fetchVisit(base, id string) schema.Record {
 }
 
 // tabletVisit reads the visit from the tablet's own store through the
-// agent's local JSON API.
-func tabletVisit(t *testing.T, tablet, id string) schema.Visit {
+// agent's local JSON API, with the session token.
+func tabletVisit(t *testing.T, tablet, token, id string) schema.Visit {
 	t.Helper()
-	resp, err := http.Get(tablet + "/v1/records/visit/" + id)
+	req, _ := http.NewRequest("GET", tablet+"/v1/records/visit/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET the visit from the tablet: %v", err)
 	}

@@ -172,12 +172,16 @@ func TestTabletAndServerComputeTheSameDueDates(t *testing.T) {
 // tabletCaller returns a function that calls the tablet's local JSON API
 // at base and returns the answer's body, failing the test unless it is 200.
 func tabletCaller(t *testing.T, base string) func(method, path string, body any) []byte {
+	var token string // the session a sign-in or an unlock answered
 	return func(method, path string, body any) []byte {
 		t.Helper()
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -188,8 +192,24 @@ func tabletCaller(t *testing.T, base string) func(method, path string, body any)
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
 		}
+		if path == "/v1/login" || path == "/v1/unlock" {
+			var s struct{ Token string }
+			if json.Unmarshal(raw, &s); s.Token == "" {
+				t.Fatalf("%s %s answered no session token: %s", method, path, raw)
+			}
+			token = s.Token
+		}
 		return raw
 	}
+}
+
+// tabletToken unlocks the tablet's JSON API with the password of the
+// officer signed in on it and returns the session's token.
+func tabletToken(t *testing.T, base, username string) string {
+	t.Helper()
+	var s struct{ Token string }
+	json.Unmarshal(tabletCaller(t, base)("POST", "/v1/unlock", map[string]string{"username": username, "password": testPassword}), &s)
+	return s.Token
 }
 
 // serverToken signs in to the server's JSON API as the supervisor.

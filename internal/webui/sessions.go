@@ -69,6 +69,18 @@ func (s *Sessions[T]) Drop(id string) {
 	delete(s.m, id)
 }
 
+// DropIf ends every session whose user drop reports true (another
+// officer's, when someone new signs in).
+func (s *Sessions[T]) DropIf(drop func(T) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, sess := range s.m {
+		if drop(sess.User) {
+			delete(s.m, id)
+		}
+	}
+}
+
 // DropAll ends every session.
 func (s *Sessions[T]) DropAll() {
 	s.mu.Lock()

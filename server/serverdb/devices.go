@@ -47,7 +47,8 @@ type DeviceInfo struct {
 }
 
 // Login registers (or recognises) the device for user u and issues a new
-// refresh token for it, valid for ttl. The password must have been checked
+// refresh token for it, valid for ttl, revoking every earlier token of the
+// device. The password must have been checked
 // already (Authenticate), outside the write lock, because bcrypt is slow.
 func (db *DB) Login(ctx context.Context, u schema.User, deviceID string, info DeviceInfo, ttl time.Duration) (refresh string, err error) {
 	if !ValidDeviceID(deviceID) {
@@ -77,6 +78,11 @@ func (db *DB) Login(ctx context.Context, u schema.User, deviceID string, info De
 				tx.nowText, info.AppVersion, info.AppVersion, info.Name, info.Name, deviceID); err != nil {
 				return fmt.Errorf("update device: %w", err)
 			}
+		}
+		// A sign-in starts the device's only live token chain: every token
+		// issued before it goes, a thief's copy included (refreshGrace).
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at = ''`, tx.nowText, deviceID); err != nil {
+			return fmt.Errorf("revoke earlier tokens: %w", err)
 		}
 		refresh, err = tx.issueRefresh(u.ID, deviceID, ttl)
 		if err != nil {
@@ -246,18 +252,26 @@ func (db *DB) RevokeDevice(ctx context.Context, actor Actor, deviceID string) er
 	})
 }
 
-// DeviceRevoked reports whether the device is revoked. An unknown device is
-// not revoked (the token that named it was signed by us).
-func (db *DB) DeviceRevoked(ctx context.Context, deviceID string) (bool, error) {
+// TokenUser returns the user an access token names, as the user's row says
+// now (role and team included: a token's claims of them are not trusted),
+// for a request from deviceID. A device that is unknown or registered to
+// another user, and a disabled or unknown user, are unauthorized; a revoked
+// device is ErrDeviceRevoked.
+func (db *DB) TokenUser(ctx context.Context, userID, deviceID string) (schema.User, error) {
 	var revoked string
-	err := db.r.QueryRowContext(ctx, `SELECT revoked_at FROM devices WHERE id = ?`, deviceID).Scan(&revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT u.id, u.username, u.name, u.role, coalesce(u.team_id, ''), u.disabled, d.revoked_at
+		FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?`, deviceID), &revoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && u.ID != userID:
+		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "Authorization", "the access token is not valid")
+	case err != nil:
+		return schema.User{}, fmt.Errorf("read token user: %w", err)
+	case revoked != "":
+		return schema.User{}, ErrDeviceRevoked
+	case u.Disabled:
+		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "Authorization", "this account is disabled; ask an admin")
 	}
-	if err != nil {
-		return false, fmt.Errorf("read device: %w", err)
-	}
-	return revoked != "", nil
+	return u, nil
 }
 
 // TouchDevice records what a device reported on a request: seen now, and

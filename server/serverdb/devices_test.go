@@ -91,3 +91,39 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		t.Errorf("ListDevices does not show tab-1 revoked")
 	}
 }
+
+// A thief who replays a spent refresh token inside the grace period gets a
+// pair; the officer's next sign-in on the device must end it (issue 11,
+// defect 6).
+func TestLoginRevokesTheDevicesEarlierTokens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	tok1, err := f.db.Login(ctx, f.asha, "tab-1", DeviceInfo{}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok2, err := f.db.Refresh(ctx, tok1, "tab-1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stolen, err := f.db.Refresh(ctx, tok1, "tab-1", time.Hour) // the thief's copy of tok1, within the grace period
+	if err != nil {
+		t.Fatalf("replay inside the grace period: %v, want a pair (the documented window)", err)
+	}
+	// The officer's tablet fails to refresh with tok2 (revoked for the
+	// thief's retry) and the officer signs in again.
+	if _, _, err := f.db.Refresh(ctx, tok2, "tab-1", time.Hour); err == nil {
+		t.Fatal("tok2 still refreshes after the replay")
+	}
+	fresh, err := f.db.Login(ctx, f.asha, "tab-1", DeviceInfo{}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.db.Refresh(ctx, stolen, "tab-1", time.Hour); schema.ErrorCode(err) != schema.ECodeUnauthorized {
+		t.Errorf("the thief's token after the officer signed in again: %v, want unauthorized", err)
+	}
+	if _, _, err := f.db.Refresh(ctx, fresh, "tab-1", time.Hour); err != nil {
+		t.Errorf("the officer's new token: %v, want it to work", err)
+	}
+}

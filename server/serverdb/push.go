@@ -154,6 +154,10 @@ type applier struct {
 	// fieldErr, when set, is the mutation's ValidateFields outcome, found
 	// before the transaction (see validateAll).
 	fieldErr *fieldCheck
+	// stamped: the server wrote the caller into a field of the mutation
+	// (schema.EntitySpec.StampPeople), so its sender does not know the
+	// record's new state in full: not an echo.
+	stamped bool
 }
 
 // fieldCheck is the outcome of spec.ValidateFields for one mutation.
@@ -196,8 +200,10 @@ func validateAll(muts []schema.Mutation) []*fieldCheck {
 	return out
 }
 
+// seenMutation is the stored outcome of a mutation id, and who sent it.
 type seenMutation struct {
 	status, errText, lostText, recordID string
+	userID, deviceID                    string
 }
 
 func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
@@ -248,7 +254,7 @@ func (a *applier) prefetch(muts []schema.Mutation) error {
 		rids = append(rids, m.RecordID)
 		cids = append(cids, m.CaseID)
 	}
-	rows, err := a.t.QueryContext(ctx, `SELECT mutation_id, status, error, lost, record_id FROM mutations
+	rows, err := a.t.QueryContext(ctx, `SELECT mutation_id, status, error, lost, record_id, user_id, device_id FROM mutations
 		WHERE mutation_id IN (SELECT value FROM json_each(?))`, jsonIDList(uniq(mids)))
 	if err != nil {
 		return fmt.Errorf("read mutations: %w", err)
@@ -256,7 +262,7 @@ func (a *applier) prefetch(muts []schema.Mutation) error {
 	for rows.Next() {
 		var id string
 		var s seenMutation
-		if err := rows.Scan(&id, &s.status, &s.errText, &s.lostText, &s.recordID); err != nil {
+		if err := rows.Scan(&id, &s.status, &s.errText, &s.lostText, &s.recordID, &s.userID, &s.deviceID); err != nil {
 			rows.Close()
 			return fmt.Errorf("read mutations: %w", err)
 		}
@@ -367,30 +373,9 @@ type pendingConflict struct {
 func (a *applier) apply(m schema.Mutation) (schema.MutationResult, error) {
 	res := schema.MutationResult{MutationID: m.ID}
 
-	// 1. Seen before: repeat the first outcome.
+	// 1. Seen before: repeat the first outcome, to its sender only.
 	if s, ok := a.seen[m.ID]; ok {
-		res.Status = schema.StatusDuplicate
-		res.Original = s.status
-		if s.errText != "" {
-			res.Error = &schema.Error{}
-			_ = json.Unmarshal([]byte(s.errText), res.Error)
-		}
-		if s.lostText != "" {
-			_ = json.Unmarshal([]byte(s.lostText), &res.Lost)
-		}
-		r, err := a.record(s.recordID)
-		if err != nil {
-			return res, err
-		}
-		if r != nil {
-			res.Receipt = r.receipt()
-			if s.status != schema.StatusRejected {
-				if res.Current, err = currentOf(r, m); err != nil {
-					return res, err
-				}
-			}
-		}
-		return res, nil
+		return a.duplicate(m, res, s)
 	}
 	if !schema.ValidID(m.ID) {
 		// Without a usable id the refusal cannot be stored under it.
@@ -399,7 +384,7 @@ func (a *applier) apply(m schema.Mutation) (schema.MutationResult, error) {
 		return res, nil
 	}
 
-	caseID, cerr := a.check(m)
+	caseID, cerr := a.check(&m)
 	if cerr != nil {
 		return a.reject(m, res, cerr)
 	}
@@ -410,9 +395,50 @@ func (a *applier) apply(m schema.Mutation) (schema.MutationResult, error) {
 	return a.change(m, res, r)
 }
 
+// duplicate answers a mutation id seen before (§6 step 1). A mutation id
+// belongs to the user and device that first sent it: sent by anyone else it
+// is refused, and the refusal tells nothing of the record or its outcome (it
+// cannot be stored: the id is taken). The sender itself gets its first
+// outcome again, and the record's receipt and current values only while the
+// record's case is in its scope.
+func (a *applier) duplicate(m schema.Mutation, res schema.MutationResult, s seenMutation) (schema.MutationResult, error) {
+	if s.userID != a.actor.UserID || s.deviceID != a.actor.DeviceID {
+		res.Status = schema.StatusRejected
+		res.Error = schema.Errorf(schema.ECodeInvalid, "id", "this mutation id was sent before from another device; a change needs a new mutation id")
+		return res, nil
+	}
+	res.Status = schema.StatusDuplicate
+	res.Original = s.status
+	if s.errText != "" {
+		res.Error = &schema.Error{}
+		_ = json.Unmarshal([]byte(s.errText), res.Error)
+	}
+	if s.lostText != "" {
+		_ = json.Unmarshal([]byte(s.lostText), &res.Lost)
+	}
+	r, err := a.record(s.recordID)
+	if err != nil || r == nil {
+		return res, err
+	}
+	sc, err := a.scope(r.caseID)
+	if err != nil {
+		return res, err
+	}
+	if sc == nil || !sc.allows(a.actor) {
+		return res, nil
+	}
+	res.Receipt = r.receipt()
+	if s.status != schema.StatusRejected {
+		return res, setCurrent(&res, r, m)
+	}
+	return res, nil
+}
+
 // check runs the checks that need no merge (§6 steps 2 and 3) and returns
-// the case the record belongs to.
-func (a *applier) check(m schema.Mutation) (string, error) {
+// the case the record belongs to. It writes the caller into the fields
+// that name who made the record or a decision of it (schema rule by).
+func (a *applier) check(m *schema.Mutation) (string, error) {
+	a.stamped = false
 	spec, ok := schema.Entity(m.Entity)
 	if !ok {
 		return "", schema.Errorf(schema.ECodeUnknownEntity, "entity", "there is no entity %q", m.Entity)
@@ -440,11 +466,30 @@ func (a *applier) check(m schema.Mutation) (string, error) {
 		return "", err
 	}
 	creating := r == nil
+	if !creating {
+		// 3, for a stored record, before anything is said of it: a record
+		// out of scope answers the same whatever its entity or case.
+		s, err := a.scope(r.caseID)
+		if err != nil {
+			return "", err
+		}
+		if s == nil || !s.allows(a.actor) {
+			return "", schema.Errorf(schema.ECodeOutOfScope, "record_id", "record %s is not in your caseload", m.RecordID)
+		}
+	}
 	if !creating && r.entity != m.Entity {
 		return "", schema.Errorf(schema.ECodeInvalid, "entity", "record %s is a %s, not a %s", m.RecordID, r.entity, m.Entity)
 	}
 	if err := spec.CheckWriter(a.actor.Role, m.Fields, creating); err != nil {
 		return "", prefixFieldIfNamed(err)
+	}
+	if m.Fields, a.stamped, err = spec.StampPeople(a.actor.UserID, m.Fields, creating); err != nil {
+		return "", prefixField(err, "fields")
+	}
+	if !creating && spec.Name == "conflict" {
+		if err := a.checkResolved(r, m.Fields); err != nil {
+			return "", err
+		}
 	}
 	if creating && spec.Name == "conflict" {
 		return "", schema.Errorf(schema.ECodeForbidden, "entity", "conflict records are created by the server only")
@@ -479,6 +524,28 @@ func (a *applier) check(m schema.Mutation) (string, error) {
 		return "", schema.Errorf(schema.ECodeOutOfScope, "case_id", "case %s is not in your caseload", caseID)
 	}
 	return caseID, nil
+}
+
+// checkResolved refuses an officer's change to the resolution of a conflict
+// already resolved: that is a decision taken (often the supervisor's, in
+// the review queue), and only a supervisor or an admin changes it, as
+// they do every decision field (schema rule admin).
+func (a *applier) checkResolved(r *row, fields map[string]json.RawMessage) error {
+	if a.actor.Role == schema.RoleSupervisor || a.actor.Role == schema.RoleAdmin {
+		return nil
+	}
+	if err := r.decode(); err != nil {
+		return err
+	}
+	if stringField(r.fields, "status") != "resolved" {
+		return nil
+	}
+	for _, f := range []string{"status", "resolution", "resolved_by", "resolved_at"} {
+		if v, ok := fields[f]; ok && !schema.SameJSON(v, r.fields[f]) {
+			return schema.Errorf(schema.ECodeForbidden, "fields."+f, "this conflict is resolved already; only a supervisor or an admin may change its resolution")
+		}
+	}
+	return nil
 }
 
 // prefixFieldIfNamed puts "fields." before a field name that is a record
@@ -532,15 +599,21 @@ func (a *applier) logMutation(m schema.Mutation, status string, e *schema.Error,
 		b, _ := json.Marshal(lost)
 		lostText = string(b)
 	}
+	// The case of a stored record, except for a refusal of a record out of
+	// the sender's scope: the set-aside queue shows it to the sender's
+	// supervisor, who must not learn where another team's record is.
 	caseID := m.CaseID
 	if r := a.records[m.RecordID]; r != nil {
-		caseID = r.caseID
+		if sc := a.scopes[r.caseID]; status != schema.StatusRejected || sc != nil && sc.allows(a.actor) {
+			caseID = r.caseID
+		}
 	}
 	a.mutBuf.add(m.ID, a.actor.DeviceID, a.actor.UserID, m.Entity, m.RecordID, caseID,
 		status, errText, lostText, a.t.nowText, fmtTime(m.DeviceTime))
 	// A second mutation with this id in the same batch finds it here (the
 	// row itself may not be written yet).
-	a.seen[m.ID] = seenMutation{status: status, errText: errText, lostText: lostText, recordID: m.RecordID}
+	a.seen[m.ID] = seenMutation{status: status, errText: errText, lostText: lostText, recordID: m.RecordID,
+		userID: a.actor.UserID, deviceID: a.actor.DeviceID}
 	return nil
 }
 
@@ -568,10 +641,6 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 			return a.reject(m, res, err)
 		}
 	}
-	if spec.Name == "amendment" && stringField(fields, "amended_by") != a.actor.UserID {
-		return a.reject(m, res, schema.Errorf(schema.ECodeInvalid, "fields.amended_by",
-			"an amendment is made by the user who sends it (%s), not %q", a.actor.UserID, stringField(fields, "amended_by")))
-	}
 	if spec.Name == "case" {
 		if err := a.checkCaseOwner(fields); err != nil {
 			return a.reject(m, res, err)
@@ -582,7 +651,7 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 	r := &row{entity: m.Entity, id: m.RecordID, caseID: caseID, fields: fields, version: 1,
 		receivedAt: a.t.nowText, updatedAt: a.t.nowText, deviceTime: fmtTime(m.DeviceTime),
 		createdBy: a.actor.UserID, updatedBy: a.actor.UserID, signed: signed}
-	if a.echo {
+	if a.echo && !a.stamped {
 		r.echo = a.actor.DeviceID // it made the record: it knows it whole
 	}
 	var err error
@@ -765,7 +834,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		// The device knows the record's new state in full when its change
 		// applied whole and it knew the state before: it had pulled it
 		// (seq within its cursor) or made it.
-		if len(lost) == 0 && a.echo && (r.echo == a.actor.DeviceID || r.seq <= a.echoCursor) {
+		if len(lost) == 0 && a.echo && !a.stamped && (r.echo == a.actor.DeviceID || r.seq <= a.echoCursor) {
 			r.echo = a.actor.DeviceID
 		} else {
 			r.echo = ""
@@ -879,14 +948,9 @@ func (a *applier) checkSigning(caseID, id string, fields map[string]json.RawMess
 	if err != nil {
 		return err
 	}
-	if err := v.ValidateForSigning(da); err != nil {
-		return prefixField(err, "fields")
-	}
-	// A signature is a legal attestation: nobody signs in another's name.
-	if v.SignedBy != a.actor.UserID {
-		return schema.Errorf(schema.ECodeInvalid, "fields.signed_by", "a visit is signed by the user who signs it (%s), not %q", a.actor.UserID, v.SignedBy)
-	}
-	return nil
+	// A signature is a legal attestation: nobody signs in another's name
+	// (signed_by is the signer's by schema rule by, see check).
+	return prefixField(v.ValidateForSigning(da), "fields")
 }
 
 func (a *applier) domesticAbuse(caseID string) (bool, error) {

@@ -384,11 +384,28 @@ func uniq(in []string) []string {
 	return out
 }
 
-// RecordExists reports whether any record has this id, whatever its scope.
-func (db *DB) RecordExists(ctx context.Context, id string) (bool, error) {
-	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE id = ?`, id).Scan(&n)
-	return n > 0, err
+// CheckNewID reports whether id may name a new record made by actor: nil
+// when no record has it; a conflict error when actor can see the record
+// that has it (a create sent again); not_found, as a GET of it answers,
+// when that record is out of actor's scope, so that a create tells nothing
+// of it (docs/decisions/0019-sec11-a-taken-id-out-of-scope.md).
+func (db *DB) CheckNewID(ctx context.Context, actor Actor, id string) error {
+	cond, args, err := scopeFilter(actor, "case_id")
+	if err != nil {
+		return err
+	}
+	var n, visible int
+	err = db.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN `+cond+` THEN 1 ELSE 0 END), 0) FROM records WHERE id = ?`,
+		append(args, id)...).Scan(&n, &visible)
+	switch {
+	case err != nil:
+		return fmt.Errorf("check record id: %w", err)
+	case visible > 0:
+		return schema.Errorf(schema.ECodeConflict, "id", "a record with id %s already exists; PATCH it instead", id)
+	case n > 0:
+		return schema.Errorf(schema.ECodeNotFound, "id", "no record you can see has this id, and it cannot be used; leave id out and the server makes one")
+	}
+	return nil
 }
 
 // ListRaw returns every record of the given entities in actor's scope, in

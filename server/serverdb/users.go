@@ -127,11 +127,12 @@ func (db *DB) CreateUser(ctx context.Context, actor Actor, u schema.User, passwo
 
 const userColumns = `id, username, name, role, coalesce(team_id, ''), disabled`
 
-func scanUser(row interface{ Scan(...any) error }) (schema.User, error) {
+// scanUser scans the userColumns of a row, then any more columns into more.
+func scanUser(row interface{ Scan(...any) error }, more ...any) (schema.User, error) {
 	var u schema.User
 	var role string
 	var disabled int
-	err := row.Scan(&u.ID, &u.Username, &u.Name, &role, &u.TeamID, &disabled)
+	err := row.Scan(append([]any{&u.ID, &u.Username, &u.Name, &role, &u.TeamID, &disabled}, more...)...)
 	u.Role = schema.Role(role)
 	u.Disabled = disabled == 1
 	return u, err
@@ -156,7 +157,8 @@ func (db *DB) UserByID(ctx context.Context, id string) (schema.User, error) {
 }
 
 // Authenticate checks a username and password. Every failure is the same
-// unauthorized error, so the answer does not tell which part was wrong.
+// unauthorized error, a disabled account's too, so the answer does not
+// tell which part was wrong, nor that the password was right.
 func (db *DB) Authenticate(ctx context.Context, username, password string) (schema.User, error) {
 	var hash string
 	row := db.r.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE username = ?`, username)
@@ -172,11 +174,10 @@ func (db *DB) Authenticate(ctx context.Context, username, password string) (sche
 	if err != nil {
 		return schema.User{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+	// A disabled account answers as a wrong password does: saying it is
+	// disabled would confirm the password to whoever tries one.
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || disabled == 1 {
 		return schema.User{}, bad
-	}
-	if disabled == 1 {
-		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "username", "this account is disabled; ask an admin")
 	}
 	u.Role = schema.Role(role)
 	return u, nil
@@ -295,18 +296,4 @@ func (db *DB) SetUserDisabled(ctx context.Context, actor Actor, username string,
 		return tx.audit(actor, action, "user", u.ID, "", nil)
 	})
 	return u, err
-}
-
-// UserDisabled reports whether the user is disabled. An unknown user counts
-// as disabled: a token naming a deleted user must not work.
-func (db *DB) UserDisabled(ctx context.Context, userID string) (bool, error) {
-	var disabled int
-	err := db.r.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = ?`, userID).Scan(&disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read user: %w", err)
-	}
-	return disabled == 1, nil
 }

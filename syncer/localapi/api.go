@@ -6,9 +6,11 @@
 // It is a thin HTTP layer over syncer.Agent. Every answer that is not 2xx is
 // a schema.ErrorResponse naming the field at fault; requests from another
 // site (by Origin, Host or Sec-Fetch-Site) are refused, so a web page the
-// officer visits cannot drive the tablet. A browser app (the officer's web
+// officer visits cannot drive the tablet. Every route but sign-in, unlock
+// and /healthz answers only to the officer's unlocked session (session.go),
+// which locks after a time without use. A browser app (the officer's web
 // app, syncer/officerapp) can be mounted beside the JSON API, on the same
-// server and behind the same guard (Mount).
+// server, behind the same guard and on the same sessions (Mount).
 package localapi
 
 import (
@@ -25,6 +27,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"doorstep/internal/webui"
 	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/syncer"
@@ -63,8 +66,9 @@ type API struct {
 	hosts map[string]bool // Host header values we answer to
 	done  chan error
 
-	web      WebApp         // the browser app beside the JSON API (Mount), or nil
-	defaults *policy.Policy // the visit policy before the server sent its own
+	web      WebApp                       // the browser app beside the JSON API (Mount), or nil
+	sessions *webui.Sessions[schema.User] // the officer's unlocked sessions, the app's and JSON clients' (session.go)
+	defaults *policy.Policy               // the visit policy before the server sent its own
 
 	closeOnce sync.Once
 	closeErr  error
@@ -84,7 +88,8 @@ func New(a *syncer.Agent, cfg Config) *API {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	api := &API{agent: a, cfg: cfg, log: cfg.Logger, defaults: policy.Default()} // parsed once, here
+	api := &API{agent: a, cfg: cfg, log: cfg.Logger, defaults: policy.Default(), // parsed once, here
+		sessions: webui.NewSessions[schema.User]()}
 	api.app = fiber.New(fiber.Config{
 		AppName:               "doorstep-tablet",
 		DisableStartupMessage: true,

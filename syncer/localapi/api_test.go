@@ -65,6 +65,9 @@ func gunzip(t *testing.T, r *http.Request) io.Reader {
 	return zr
 }
 
+// startAPI starts the local API alone (no web app) over a real agent and
+// the fake peer, signs the officer in, and returns a client that carries
+// the session, the agent, and the id of the case the peer serves.
 func startAPI(t *testing.T) (localapitest.Client, *syncer.Agent, string) {
 	t.Helper()
 	caseID := schema.NewID()
@@ -82,10 +85,12 @@ func startAPI(t *testing.T) (localapitest.Client, *syncer.Agent, string) {
 	if !strings.HasPrefix(api.URL(), "http://127.0.0.1:") {
 		t.Fatalf("URL %q", api.URL())
 	}
-	return localapitest.Client{T: t, Base: api.URL()}, a, caseID
+	c := localapitest.Client{T: t, Base: api.URL()}
+	return c.SignIn("/v1/login", map[string]string{"username": "asha.officer", "password": testPassword}), a, caseID
 }
 
 func TestStartRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
 	for _, addr := range []string{"0.0.0.0:0", "192.168.1.20:8080", ":0x", "example.com:80", "[::]:0"} {
 		api := New(nil, Config{Addr: addr})
 		if err := api.Start(); err == nil {
@@ -104,6 +109,7 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 }
 
 func TestCrossSiteRequestsAreRefused(t *testing.T) {
+	t.Parallel()
 	c, _, _ := startAPI(t)
 	status, _, hdr := c.Do("GET", "/healthz", nil, nil)
 	if status != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'self'") || hdr.Get("X-Frame-Options") != "DENY" {
@@ -134,12 +140,14 @@ func TestCrossSiteRequestsAreRefused(t *testing.T) {
 		})
 	}
 	// The app's own origin is fine.
+	c = c.SignIn("/v1/login", map[string]string{"username": "asha.officer", "password": testPassword})
 	if status, _, _ := c.Do("GET", "/v1/status", nil, map[string]string{"Origin": c.Base}); status != 200 {
 		t.Fatalf("same origin: %d", status)
 	}
 }
 
 func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
+	t.Parallel()
 	c, a, caseID := startAPI(t)
 	ctx := context.Background()
 
@@ -147,10 +155,7 @@ func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
 	if code, _ := localapitest.ErrCode(out); status != 401 || code != schema.ECodeUnauthorized {
 		t.Fatalf("bad login: %d %v", status, out)
 	}
-	status, out, _ = c.Do("POST", "/v1/login", map[string]string{"username": "asha.officer", "password": "correct horse battery"}, nil)
-	if status != 200 {
-		t.Fatalf("login: %d %v", status, out)
-	}
+	c = c.SignIn("/v1/login", map[string]string{"username": "asha.officer", "password": "correct horse battery"})
 	if status, out, _ = c.Do("POST", "/v1/sync", "{}", nil); status != 200 || out["pulled"].(float64) != 1 {
 		t.Fatalf("sync: %d %v", status, out)
 	}
@@ -193,7 +198,7 @@ func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			c := localapitest.Client{T: t, Base: c.Base}
+			c := localapitest.Client{T: t, Base: c.Base, Token: c.Token}
 			status, out, _ := c.Do(tc.method, tc.path, tc.body, nil)
 			code, field := localapitest.ErrCode(out)
 			if status != tc.status || code != tc.code || field != tc.field {
@@ -210,6 +215,7 @@ func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
 	big := `{"fields":{"observation_notes":"` + strings.Repeat("x", 2<<20) + `"}}`
 	req, _ := http.NewRequest("POST", c.Base+"/v1/records/visit", strings.NewReader(big))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.Token)
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		var out map[string]any
 		json.NewDecoder(resp.Body).Decode(&out)

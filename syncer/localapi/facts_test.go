@@ -13,6 +13,7 @@ import (
 // read from the tablet's): amendments in the order made, and the latest
 // safety assessment of the current address only.
 func TestPolicyFactsAppliesAmendmentsAndPicksTheAssessment(t *testing.T) {
+	t.Parallel()
 	rec := func(entity, id string, v any) syncer.LocalRecord {
 		return asLocal(schema.Record{Entity: entity, ID: id, CaseID: "k", Fields: schema.FieldsOf(v)})
 	}

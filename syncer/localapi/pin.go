@@ -1,6 +1,9 @@
 package localapi
 
 import (
+	"bytes"
+	"strconv"
+
 	"github.com/gofiber/fiber/v2"
 
 	"doorstep/schema"
@@ -31,15 +34,24 @@ func (api *API) setPIN(c *fiber.Ctx) error {
 		return schema.Errorf(schema.ECodeRequired, "password", "password is required to set a PIN")
 	}
 	if err := api.agent.SetPIN(c.UserContext(), b.Password, b.PIN); err != nil {
-		return err
+		return api.passwordRefused(c, err)
 	}
 	return api.pinState(c)
 }
 
-// DELETE /v1/pin: remove the PIN; only the password unlocks.
+// DELETE /v1/pin {password}: remove the PIN; only the password unlocks.
+// The password proves who is removing it, as for setting one.
 func (api *API) clearPIN(c *fiber.Ctx) error {
-	if err := api.agent.ClearPIN(c.UserContext()); err != nil {
-		return err
+	var b struct {
+		Password string `json:"password"`
+	}
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := decode(c, &b); err != nil {
+			return err
+		}
+	}
+	if err := api.agent.ClearPIN(c.UserContext(), b.Password); err != nil {
+		return api.passwordRefused(c, err)
 	}
 	return api.pinState(c)
 }
@@ -61,5 +73,26 @@ func (api *API) unlockPIN(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"user": u, "pin": st})
+	return c.JSON(api.withSession(c, u, fiber.Map{"user": u, "pin": st}))
+}
+
+// passwordRefused passes on err, a refusal of the password sent to change
+// the PIN. A wrong one counts as a wrong unlock (syncer.Agent.SetPIN): a
+// wait it brings comes as Retry-After too, and the lockout it may cause
+// ends every session, as at the unlock.
+func (api *API) passwordRefused(c *fiber.Ctx, err error) error {
+	switch schema.ErrorCode(err) {
+	case schema.ECodeUnauthorized, schema.ECodeRateLimited, schema.ECodeForbidden:
+		st, serr := api.agent.UnlockState(c.UserContext())
+		if serr != nil {
+			return serr
+		}
+		if st.LockedOut {
+			api.EndSessions()
+		}
+		if st.WaitSeconds > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(st.WaitSeconds))
+		}
+	}
+	return err
 }

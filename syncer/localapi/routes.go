@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,13 +15,14 @@ import (
 
 func (api *API) routes() {
 	app := api.app
-	app.Use(api.guard)
+	app.Use(api.guard, api.gate)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true}) })
 	v1 := app.Group("/v1")
 	v1.Get("/status", api.status)
 	v1.Post("/login", api.login)
 	v1.Post("/unlock", api.unlock)
 	v1.Get("/unlock", api.unlockState)
+	v1.Post("/lock", api.lock)
 	v1.Post("/unlock/pin", api.unlockPIN)
 	v1.Get("/pin", api.pinState)
 	v1.Put("/pin", api.setPIN)
@@ -79,4 +81,21 @@ func entityName(c *fiber.Ctx) (string, error) {
 		return s.Name, nil
 	}
 	return "", schema.Errorf(schema.ECodeUnknownEntity, "entity", "there is no entity %q", name)
+}
+
+// Routes lists every route the server answers, the mounted app's included,
+// as "METHOD /path/:param", from the router itself: what the test of the
+// gate walks, so that no route escapes it.
+func (api *API) Routes() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range api.app.GetRoutes(true) {
+		k := r.Method + " " + r.Path
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

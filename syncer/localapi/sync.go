@@ -46,7 +46,7 @@ func (api *API) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"user": u})
+	return c.JSON(api.withSession(c, u, fiber.Map{"user": u}))
 }
 
 // POST /v1/unlock {username, password}: offline check against the verifier
@@ -64,7 +64,7 @@ func (api *API) unlock(c *fiber.Ctx) error {
 	u, st, err := api.agent.Unlock(c.UserContext(), b.Username, b.Password)
 	if e := schema.AsError(err); e != nil && (e.Code == schema.ECodeUnauthorized || e.Code == schema.ECodeRateLimited || e.Code == schema.ECodeForbidden) {
 		if st.LockedOut {
-			api.endSessions()
+			api.EndSessions()
 		}
 		if st.WaitSeconds > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(st.WaitSeconds))
@@ -74,7 +74,7 @@ func (api *API) unlock(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"user": u, "unlock": st})
+	return c.JSON(api.withSession(c, u, fiber.Map{"user": u, "unlock": st}))
 }
 
 // unlockRefused is schema.ErrorResponse with the count of wrong passwords.

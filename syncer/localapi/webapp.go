@@ -13,8 +13,8 @@ import (
 	"doorstep/syncer"
 )
 
-// WebApp is a browser app served beside the JSON API. It owns the officer's
-// sessions: the JSON API ends them when the tablet locks itself out.
+// WebApp is a browser app served beside the JSON API. Its pages share the
+// API's sessions (Sessions, StartSession, UseSession): one gate, one lock.
 type WebApp interface {
 	// Owns reports whether path is one of the app's: the JSON API's rules
 	// about request bodies do not apply to it (its forms carry a CSRF token
@@ -24,8 +24,6 @@ type WebApp interface {
 	// Routes adds the app's routes, after the JSON API's and behind its
 	// guard.
 	Routes(app *fiber.App)
-	// EndSessions signs every officer out of the app.
-	EndSessions()
 	// Close stops the app's background work; the API calls it on Close.
 	Close()
 }
@@ -34,13 +32,6 @@ type WebApp interface {
 func (api *API) Mount(w WebApp) {
 	api.web = w
 	w.Routes(api.app)
-}
-
-// endSessions ends the mounted app's sessions, if there is an app.
-func (api *API) endSessions() {
-	if api.web != nil {
-		api.web.EndSessions()
-	}
 }
 
 // Agent is the tablet's agent the API serves.

@@ -62,7 +62,7 @@ type webApp struct {
 	agent    *syncer.Agent
 	pages    *webui.Pages
 	static   *webui.Static
-	sessions *webui.Sessions[schema.User]
+	sessions *webui.Sessions[schema.User] // the local API's (one gate, one lock)
 
 	syncing  atomic.Bool // one background sync started by the app at a time
 	bg       sync.WaitGroup
@@ -75,7 +75,7 @@ func newWebApp(api *localapi.API) *webApp {
 		pages: webui.MustParsePages(webFS, "web/templates", templateFuncs,
 			"signin", "today", "case", "member", "visit", "schedule", "conflicts", "pin", "error",
 			"safety", "visitplan", "enquiry", "referral"),
-		static: webui.MustReadStatic(webFS, "web/static"), sessions: webui.NewSessions[schema.User]()}
+		static: webui.MustReadStatic(webFS, "web/static"), sessions: api.Sessions()}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	return w
 }
@@ -83,9 +83,6 @@ func newWebApp(api *localapi.API) *webApp {
 // Owns reports whether p is one of the web app's paths (the JSON API's
 // rules about request bodies do not apply to them).
 func (w *webApp) Owns(p string) bool { return p == "/" || p == "/app" || strings.HasPrefix(p, "/app/") }
-
-// EndSessions ends every session: the tablet was locked out.
-func (w *webApp) EndSessions() { w.sessions.DropAll() }
 
 // Close stops the app's background syncs and waits for them (5 s at most).
 func (w *webApp) Close() {

@@ -8,6 +8,7 @@ package officerapp
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -104,6 +105,9 @@ func (w *webApp) unlockWithPIN(c *fiber.Ctx) error {
 type pinPageData struct {
 	State syncer.PINState
 	Form  formView
+	// RemoveForm asks for the password again to remove the PIN: whoever
+	// finds the app unlocked must not be able to take it away.
+	RemoveForm formView
 }
 
 // GET /app/pin: set, change or remove the PIN.
@@ -118,6 +122,9 @@ func (w *webApp) renderPIN(c *fiber.Ctx, status int, d pinPageData) error {
 	d.Form.Controls = append([]*control{{Name: "password", Label: "Your password", Hint: "To set or change a PIN, prove it is you.",
 		Kind: "password", Autocomplete: "current-password"}}, pinControls(false)...)
 	d.Form.attachErrors()
+	d.RemoveForm.Controls = []*control{{Name: "remove_password", Label: "Your password", Hint: "To remove your PIN, prove it is you.",
+		Kind: "password", Autocomplete: "current-password"}}
+	d.RemoveForm.attachErrors()
 	return w.render(c, status, "pin", view{Title: "Unlock PIN", Data: d})
 }
 
@@ -139,8 +146,10 @@ func (w *webApp) savePIN(c *fiber.Ctx) error {
 		case err == nil:
 			w.flash(c, flashSuccess, "Your PIN is set. Next time Doorstep locks, you can unlock it with the PIN or your password.")
 			return redirect(c, pathPIN)
-		case code == schema.ECodeUnauthorized:
-			d.Form.addError("password", "The password is not right. Check it and try again.")
+		case code == schema.ECodeUnauthorized || code == schema.ECodeRateLimited || code == schema.ECodeForbidden:
+			if done, err := w.pinPasswordRefused(c, &d.Form, "password", err); done {
+				return err
+			}
 		case code == schema.ECodeInvalid || code == schema.ECodeRequired:
 			d.Form.addError("pin", pinMessage(err))
 		default:
@@ -150,13 +159,56 @@ func (w *webApp) savePIN(c *fiber.Ctx) error {
 	return w.renderPIN(c, fiber.StatusUnprocessableEntity, d)
 }
 
-// POST /app/pin/remove: only the password unlocks from now on.
+// POST /app/pin/remove: only the password unlocks from now on. The
+// password proves who is removing it.
 func (w *webApp) removePIN(c *fiber.Ctx) error {
-	if err := w.agent.ClearPIN(c.UserContext()); err != nil {
+	form, err := formOf(c)
+	if err != nil {
 		return err
 	}
-	w.flash(c, flashSuccess, "Your PIN is removed. Only your password unlocks Doorstep now.")
-	return redirect(c, pathPIN)
+	var d pinPageData
+	switch err := w.agent.ClearPIN(c.UserContext(), form.Get("remove_password")); schema.ErrorCode(err) {
+	case "":
+		w.flash(c, flashSuccess, "Your PIN is removed. Only your password unlocks Doorstep now.")
+		return redirect(c, pathPIN)
+	case schema.ECodeRequired:
+		d.RemoveForm.addError("remove_password", "Enter your password to remove your PIN.")
+	case schema.ECodeUnauthorized, schema.ECodeRateLimited, schema.ECodeForbidden:
+		if done, err := w.pinPasswordRefused(c, &d.RemoveForm, "remove_password", err); done {
+			return err
+		}
+	default:
+		return err
+	}
+	return w.renderPIN(c, fiber.StatusUnprocessableEntity, d)
+}
+
+// pinPasswordRefused says on form, next to field, why the password sent to
+// set or remove the PIN was refused. It counts as a wrong unlock
+// (syncer.Agent.SetPIN): wrong, with the tries left and any wait; a try
+// during a wait; or the lockout, which ends every session and goes to the
+// sign-in page (done: the answer is made, or failed with err).
+func (w *webApp) pinPasswordRefused(c *fiber.Ctx, form *formView, field string, refusal error) (done bool, err error) {
+	st, err := w.agent.UnlockState(c.UserContext())
+	if err != nil {
+		return true, err
+	}
+	switch {
+	case st.LockedOut || schema.ErrorCode(refusal) == schema.ECodeForbidden:
+		w.api.EndSessions()
+		return true, redirect(c, pathSignIn)
+	case schema.ErrorCode(refusal) == schema.ECodeRateLimited:
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(st.WaitSeconds))
+		form.addError(field, fmt.Sprintf("Too many wrong passwords. Wait %s, then try again. Your password was not checked. %s",
+			syncer.WaitText(st.Wait), triesLeft(st)))
+	default:
+		msg := "The password is not right. " + triesLeft(st)
+		if st.Wait > 0 {
+			msg += " Wait " + syncer.WaitText(st.Wait) + " before the next try."
+		}
+		form.addError(field, msg)
+	}
+	return false, nil
 }
 
 func plural(n int, one, many string) string {

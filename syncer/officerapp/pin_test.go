@@ -34,6 +34,7 @@ func (b *browser) unlockPIN(pin string) page {
 }
 
 func TestAppPINSetAtSignInAndUnlock(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	first := e.browser()
 	steps := []struct {
@@ -109,6 +110,7 @@ func TestAppPINSetAtSignInAndUnlock(t *testing.T) {
 }
 
 func TestAppPINPage(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -145,7 +147,21 @@ func TestAppPINPage(t *testing.T) {
 	if p.status != 403 {
 		t.Fatalf("remove without a token: %d", p.status)
 	}
-	p = b.post("/app/pin/remove", url.Values{"_csrf": {tok}})
+	// Nor without the password, or with a wrong one.
+	for _, tc := range []struct{ password, want string }{
+		{"", "Enter your password to remove your PIN."},
+		{"wrong one", "The password is not right."},
+	} {
+		p = b.post("/app/pin/remove", url.Values{"_csrf": {tok}, "remove_password": {tc.password}})
+		if p.status != 422 {
+			t.Fatalf("remove with password %q: want 422, got %d:\n%s", tc.password, p.status, p.body)
+		}
+		mustContain(t, p, `id="f-remove_password-error"`, tc.want, "A PIN is set.")
+		if st, _ := e.agent.PIN(context.Background()); !st.Set {
+			t.Fatalf("remove with password %q removed the PIN", tc.password)
+		}
+	}
+	p = b.post("/app/pin/remove", url.Values{"_csrf": {tok}, "remove_password": {testPassword}})
 	mustContain(t, p, "Your PIN is removed.", "No PIN is set.")
 	if _, _, err := e.agent.UnlockPIN(context.Background(), goodPIN); schema.ErrorCode(err) != schema.ECodeForbidden {
 		t.Fatalf("a removed PIN unlocks: %v", err)
@@ -155,6 +171,7 @@ func TestAppPINPage(t *testing.T) {
 // TestAppPINSurvivesARestart: the PIN and its count of wrong tries live in
 // the store, and the file holds neither the PIN nor the password.
 func TestAppPINSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.signInWith(url.Values{"pin": {goodPIN}, "pin_confirm": {goodPIN}})
@@ -167,7 +184,7 @@ func TestAppPINSurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	api := New(a, localapi.Config{Now: e.clock.now})
+	api := New(a, localapi.Config{Now: e.clock.Now})
 	if err := api.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -185,5 +202,51 @@ func TestAppPINSurvivesARestart(t *testing.T) {
 		if bytes.Contains(raw, []byte(goodPIN)) || bytes.Contains(raw, []byte(testPassword)) {
 			t.Fatalf("%s holds the PIN or the password in clear", f)
 		}
+	}
+}
+
+// TestAppPINPasswordCountsAsAnUnlock: a wrong password on the PIN page
+// counts toward the unlock's waits and lockout, and says so; the lockout
+// ends the session and sends to the sign-in page.
+func TestAppPINPasswordCountsAsAnUnlock(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	if err := e.agent.SetPIN(context.Background(), testPassword, goodPIN); err != nil {
+		t.Fatal(err)
+	}
+	wrong := func(want ...string) page {
+		t.Helper()
+		tok := b.get("/app/pin").token(csrfRE)
+		p := b.post("/app/pin/remove", url.Values{"_csrf": {tok}, "remove_password": {"wrong password"}})
+		mustContain(t, p, want...)
+		return p
+	}
+	wrong("The password is not right. 9 tries left before this tablet can only be opened by signing in online.")
+	for range syncer.FreeUnlockFailures - 2 {
+		wrong("The password is not right.")
+	}
+	wrong("5 tries left", "Wait 30 seconds before the next try.")
+	wrong("Too many wrong passwords. Wait 30 seconds, then try again. Your password was not checked.")
+	for i := syncer.FreeUnlockFailures + 1; i < syncer.MaxUnlockFailures; i++ {
+		// Wait out the wait, using the app within its lock time.
+		st, _ := e.agent.UnlockState(context.Background())
+		for w := st.Wait; w > 0; w -= 4 * time.Minute {
+			e.clock.Advance(min(w, 4*time.Minute))
+			b.get("/app/today")
+		}
+		wrong("The password is not right.")
+	}
+	st, _ := e.agent.UnlockState(context.Background())
+	for w := st.Wait; w > 0; w -= 4 * time.Minute {
+		e.clock.Advance(min(w, 4*time.Minute))
+		b.get("/app/today")
+	}
+	p := wrong("Sign in online")
+	if p.path != pathSignIn {
+		t.Fatalf("the lockout: want the sign-in page, got %d at %s", p.status, p.path)
+	}
+	if p := b.get("/app/today"); p.path == pathToday {
+		t.Fatal("the session outlived the lockout")
 	}
 }

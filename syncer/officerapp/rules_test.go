@@ -24,7 +24,9 @@ func fiveDays() json.RawMessage {
 // started 2026-01-10).
 func (e *appEnv) firstVisitHigh() (version, source, due string) {
 	e.t.Helper()
-	resp, err := http.Get(e.api.URL() + "/v1/requirements?as_of=2026-02-01")
+	req, _ := http.NewRequest("GET", e.api.URL()+"/v1/requirements?as_of=2026-02-01", nil)
+	req.Header.Set("Authorization", "Bearer "+e.jsonClient().Token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -61,6 +63,7 @@ func (e *appEnv) syncNow() {
 // document that does not parse leaves the rules held in use; the case page
 // says which rules it used; --rules (localapi.Config.Policy) overrides the server's.
 func TestAppUsesTheServersRules(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	ctx := context.Background()
 	if _, err := e.agent.Login(ctx, officer.Username, testPassword); err != nil {

@@ -18,9 +18,11 @@ import (
 
 // Cookies. The session cookie holds a random token; the session itself
 // (who, its CSRF token, when last used) lives only in this process's
-// memory, so a restart or a lock forgets it.
+// memory, so a restart or a lock forgets it. The sessions are the local
+// API's (localapi.API.Sessions): the JSON API answers to the same ones, and
+// locks with them.
 const (
-	sessionCookie = "doorstep_session"
+	sessionCookie = localapi.SessionCookie
 	signInCookie  = "doorstep_signin" // double-submit token of the sign-in forms
 )
 
@@ -43,7 +45,7 @@ func (w *webApp) appAuth(c *fiber.Ctx) error {
 	if p := c.Path(); strings.HasPrefix(p, "/app/static/") || p == pathSignIn || p == "/app/unlock" || p == "/app/unlock/pin" {
 		return c.Next()
 	}
-	sess, locked := w.sessions.Use(c.Cookies(sessionCookie), w.api.Now(), w.api.LockAfter())
+	sess, locked := w.api.UseSession(c.Cookies(sessionCookie))
 	if sess == nil {
 		if c.Method() != fiber.MethodGet && c.Get("X-Requested-With") == "doorstep" {
 			// The autosave script: it says so, and keeps the form on screen.
@@ -93,7 +95,7 @@ type signInData struct {
 // GET /app/signin: the sign-in form on a tablet nobody has signed in on
 // (or with ?online=1), else the unlock form.
 func (w *webApp) signInPage(c *fiber.Ctx) error {
-	if sess, _ := w.sessions.Use(c.Cookies(sessionCookie), w.api.Now(), w.api.LockAfter()); sess != nil {
+	if sess, _ := w.api.UseSession(c.Cookies(sessionCookie)); sess != nil {
 		return redirect(c, safeNext(c.Query("next")))
 	}
 	st, err := w.agent.Status(c.UserContext())
@@ -255,7 +257,7 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 // tries left (and the wait the next one needs); a try during a wait; or the
 // lockout, which turns the page into the online sign-in.
 func (w *webApp) unlockRefused(c *fiber.Ctx, d signInData, st syncer.UnlockState, err error) error {
-	left := fmt.Sprintf("%s left before this tablet can only be opened by signing in online.", plural(st.Left, "try", "tries"))
+	left := triesLeft(st)
 	status := fiber.StatusUnauthorized
 	switch schema.ErrorCode(err) {
 	case schema.ECodeUnauthorized:
@@ -276,11 +278,16 @@ func (w *webApp) unlockRefused(c *fiber.Ctx, d signInData, st syncer.UnlockState
 			syncer.WaitText(st.Wait), clockText(st.RetryAt, w.api.Now()), left))
 	case schema.ECodeForbidden:
 		status = fiber.StatusForbidden
-		w.sessions.DropAll()
+		w.api.EndSessions()
 	default:
 		return err
 	}
 	return w.renderSignIn(c, status, d)
+}
+
+// triesLeft says the wrong passwords left before the lockout.
+func triesLeft(st syncer.UnlockState) string {
+	return fmt.Sprintf("%s left before this tablet can only be opened by signing in online.", plural(st.Left, "try", "tries"))
 }
 
 // startSession opens an unlocked session for user and goes to next.
@@ -290,15 +297,11 @@ func (w *webApp) startSession(c *fiber.Ctx, user schema.User, next string) error
 }
 
 func (w *webApp) startSessionCookie(c *fiber.Ctx, user schema.User) *appSession {
-	sess := w.sessions.Create(user, w.api.Now(), w.api.LockAfter())
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: sess.ID, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
-	return sess
+	return w.api.StartSession(c, user)
 }
 
 // POST /app/lock: lock now.
 func (w *webApp) lock(c *fiber.Ctx) error {
-	w.sessions.Drop(c.Cookies(sessionCookie))
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
-		Expires: time.Unix(1, 0)})
+	w.api.EndSession(c, c.Cookies(sessionCookie))
 	return redirect(c, pathSignIn)
 }

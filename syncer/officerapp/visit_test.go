@@ -21,6 +21,7 @@ func shownText(p page) string {
 }
 
 func TestTimesInWords(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 23, 22, 30, 0, 0, time.Local)
 	at := time.Date(2026, 11, 23, 22, 5, 23, 208974639, time.Local)
 	for _, c := range []struct{ got, want string }{
@@ -44,6 +45,7 @@ func TestTimesInWords(t *testing.T) {
 // No screen shows a stored timestamp or an ISO date: every time is in
 // words, in the tablet's time zone.
 func TestAppShowsNoRawTimes(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	vid := e.addSignedVisit()
 	b := e.browser()
@@ -79,6 +81,7 @@ func TestAppShowsNoRawTimes(t *testing.T) {
 // A flash says what kind it is: an error is an alert with its own sign,
 // a success a status.
 func TestAppFlashKinds(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -117,12 +120,13 @@ func (b *browser) newVisit(caseID string) (string, string) {
 }
 
 func TestAppSigningEndsTheVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
 	path, token := b.newVisit(e.plain)
 	id := strings.TrimPrefix(path, "/app/visits/")
-	start := time.Now().Add(-40 * time.Minute).Local()
+	start := e.clock.Now().Add(-40 * time.Minute).Local()
 	sign := url.Values{"_csrf": {token}, "type": {"office"}, "outcome": {"completed"}, "location": {"elsewhere"},
 		"place_type": {"office"}, "elsewhere_reason": {"Reporting at the office"}, "face_to_face": {"yes"}, "person_seen": {"yes"},
 		"started_at": {start.Format(htmlDateTime)}, "ended_at": {start.Add(-time.Hour).Format(htmlDateTime)}}
@@ -149,7 +153,7 @@ func TestAppSigningEndsTheVisit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ended, err := time.Parse(time.RFC3339Nano, str(v.Fields, "ended_at"))
-	if err != nil || time.Since(ended) > time.Minute || !v.Signed {
+	if err != nil || !ended.Equal(e.clock.Now()) || !v.Signed {
 		t.Fatalf("ended_at %q (%v), signed %v: want now", str(v.Fields, "ended_at"), err, v.Signed)
 	}
 	vp := b.get(path)
@@ -157,6 +161,7 @@ func TestAppSigningEndsTheVisit(t *testing.T) {
 }
 
 func TestWhenHolds(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		cond string
 		form url.Values
@@ -183,6 +188,7 @@ func TestWhenHolds(t *testing.T) {
 // A question that does not apply is shown only when it does (app.js), and
 // an answer left in it is kept in the draft but not signed.
 func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -200,7 +206,7 @@ func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
 	mustNotContain(t, p, " hidden>", " hidden ")
 	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "outcome_reason": {"Typed before the door opened"},
 		"location": {"home"}, "elsewhere_reason": {"Typed when it was elsewhere"}, "place_type": {"cafe"}, "face_to_face": {"yes"},
-		"person_seen": {"yes"}, "started_at": {time.Now().Add(-time.Hour).Format(htmlDateTime)},
+		"person_seen": {"yes"}, "started_at": {e.clock.Now().Add(-time.Hour).Format(htmlDateTime)},
 		"partner_present": {"no"}, "partner_seen_alone": {"yes"}, "partner_concerns": {"Typed before"},
 		"children_present": {"no"}, "children[0].member_id": {e.kidID}, "children[0].present": {"yes"}, "children[0].seen": {"no"},
 		"safeguarding_concern": {"yes"}, "actions": {"police_informed"}, "no_action_reason": {"Typed before an action was ticked"}}
@@ -230,6 +236,7 @@ func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
 // A child there but not on the household list: the form offers to add
 // them, saves the draft first, and the household form comes back to it.
 func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()

@@ -66,6 +66,7 @@ CREATE INDEX devices_user ON devices (user_id);
 --     serverdb.refreshGrace of its spending while its successor is unused
 --     (the answer was lost in transit: the successor is revoked, a new one
 --     issued);
+--   * a login revokes every earlier token of its device (serverdb DB.Login);
 --   * bound to one device and user; rows are never deleted, so reuse of an
 --     old token is always recognised.
 CREATE TABLE refresh_tokens (
@@ -171,6 +172,8 @@ CREATE INDEX scope_events_user ON scope_events (user_id, seq);
 --   * a row is written in the same transaction as the changes its outcome
 --     describes, and never changed afterwards;
 --   * status is the first outcome: applied, conflict or rejected;
+--   * user_id and device_id are who sent the mutation: the id is theirs, and
+--     the same id sent by anyone else is refused (serverdb applier.duplicate);
 --   * error is the schema.Error JSON of a rejection ('' otherwise); lost is
 --     the JSON list of fields that lost ('' when none).
 CREATE TABLE mutations (
