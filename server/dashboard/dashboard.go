@@ -58,7 +58,7 @@ type site struct {
 func newSite(srv *server.Server) *site {
 	return &site{srv: srv, db: srv.DB(), comp: srv.Compliance(), log: srv.Logger(), now: srv.Now,
 		pages: webui.MustParsePages(dashFS, "web/templates", dashFuncs,
-			"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "error"),
+			"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "search", "error"),
 		static: webui.MustReadStatic(dashFS, "web/static"), sessions: newDashSessions()}
 }
 
@@ -83,6 +83,7 @@ func Mount(srv *server.Server) {
 	a.Get("/cases/:id", s.dashPage(s.dashCase))
 	a.Post("/cases/:id/qa-rating", s.dashPage(s.dashQARate))
 	a.Get("/visits/:id", s.dashPage(s.dashVisit))
+	a.Get("/search", s.dashPage(s.dashSearch))
 	a.Get("/review", s.dashPage(s.dashReview))
 	a.Post("/review/approve", s.dashPage(s.dashReviewApprove))
 	a.Get("/review/:kind/:id", s.dashPage(s.dashReviewItem))
@@ -125,6 +126,7 @@ type dashView struct {
 	NoBar   bool   // Filters kept in links, but no filter bar
 	Flash   string // what the last form did (a cookie, shown once)
 	Queue   int    // the review queue's count, for the menu
+	Search  string // the search box's text (the search page's query)
 	Data    any
 }
 
