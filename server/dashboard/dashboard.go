@@ -212,4 +212,12 @@ var labels = map[string]string{
 	"safety_assessment": "safety assessment", "household_member": "household member",
 	"home_announced": "home visit (announced)", "home_unannounced": "home visit (unannounced)", "initial_home": "initial home visit",
 	"other_place": "other place", "childrens_services": "children's services",
+	// The stored values whose words are not the code with spaces.
+	"step_child": "step-child", "ex_partner": "ex-partner", "pre_sentence": "pre-sentence",
+	"known_to_childrens_services": "known to children's services", "not_known_to_childrens_services": "not known to children's services",
+	"da_information_found": "domestic-abuse information found", "no_information": "no information found",
+	"post_sentence_supervision": "post-sentence supervision", "childrens_services_referral": "children's services referral",
+	"marac_referral": "MARAC referral", "abandoned_safety": "abandoned for safety", "suitable_not_ready": "suitable, not ready",
+	"da_risk_assessment": "domestic-abuse risk assessment", "on_programme": "on the programme", "new_adult_present": "a new adult present",
+	"child_not_on_record": "a child not on record",
 }
