@@ -292,13 +292,9 @@ func authorText(a serverdb.Author) string {
 	return strings.Join(parts, ", ")
 }
 
-// shortTime is a timestamp to the minute: "2026-11-20 14:02".
-func shortTime(ts string) string {
-	if len(ts) >= 16 && isDay(ts) {
-		return strings.Replace(ts[:16], "T", " ", 1)
-	}
-	return ts
-}
+// shortTime is a timestamp to the minute, as people in the UK write it
+// (ukTime): "20 November 2026, 14:02".
+func shortTime(ts string) string { return ukTime(ts) }
 
 var conflictReasons = map[string]string{
 	"lww_lost":                 "a change made later won (last writer wins)",

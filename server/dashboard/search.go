@@ -77,6 +77,36 @@ func (s *site) dashSearch(c *fiber.Ctx) error {
 		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}}, Data: d})
 }
 
+// ukTime writes a timestamp as people in the UK do, to the minute, in
+// the clock it was recorded in: "4 December 2026, 14:02" (UTC) or
+// "4 December 2026, 15:02 (UTC+01:00)". Seconds and their fractions are
+// left out; text that is not a timestamp is returned as it is.
+func ukTime(ts string) string {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return ts
+	}
+	s := t.Format("2 January 2006, 15:04")
+	if _, off := t.Zone(); off != 0 {
+		s += " (UTC" + t.Format("-07:00") + ")"
+	}
+	return s
+}
+
+// enumValues are the values the schema's fields allow: a stored value
+// that is one of them is shown in words (label).
+var enumValues = func() map[string]bool {
+	out := map[string]bool{}
+	for _, e := range schema.Entities() {
+		for _, f := range e.Fields {
+			for _, v := range f.Enum {
+				out[v] = true
+			}
+		}
+	}
+	return out
+}()
+
 // ukDate writes a date as people in the UK do: "4 December 2026" (the
 // text as it is when it is not a date).
 func ukDate(d schema.Date) string {

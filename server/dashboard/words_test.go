@@ -3,6 +3,7 @@ package dashboard
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 )
@@ -59,6 +60,29 @@ func TestDashboardOverdueNamesThePerson(t *testing.T) {
 		}
 		if due := r[8]; !strings.Contains(due, " 20") || strings.Contains(due, "-") {
 			t.Errorf("due %q, want a date like 4 December 2026", due)
+		}
+	}
+}
+
+// A visit's page names the person and the day; its times read as people
+// write them, to the minute, without seconds or their fractions.
+func TestDashboardVisitReadsAsWords(t *testing.T) {
+	t.Parallel()
+	e := newDashReviewEnv(t)
+	p := e.signedIn(t, "sue").get("/dashboard/visits/" + e.visit)
+	mustStatus(t, "visit", p, 200)
+	at := e.clock.Now().Add(-72 * time.Hour).Truncate(time.Hour).UTC()
+	mustContain(t, "visit page", p.body, "<h1>Visit to Sam Doe, "+at.Format("2 January 2006"), "<title>Visit to Sam Doe, ",
+		at.Format("2 January 2006, 15:04"), "home visit (announced)", "no partner")
+	for _, raw := range []string{at.Format("2006-01-02T"), "home_announced", "no_partner", ":00Z"} {
+		if strings.Contains(p.body, ">"+raw) || strings.Contains(p.body, raw+"<") {
+			t.Errorf("the visit page shows %q as stored", raw)
+		}
+	}
+	for in, want := range map[string]string{"2026-12-04T14:02:59.123456789Z": "4 December 2026, 14:02",
+		"2026-12-04T15:02:00+01:00": "4 December 2026, 15:02 (UTC+01:00)", "not a time": "not a time"} {
+		if got := ukTime(in); got != want {
+			t.Errorf("ukTime(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
