@@ -145,7 +145,11 @@ func (s *site) dashReview(c *fiber.Ctx) error {
 	for _, r := range s.srv.Policy().ReviewRules().Visits {
 		rules[r.ID] = r.Name
 	}
-	tables := reviewTables(f, q, names, rules, d.CanDecide && f.Kind != "")
+	devices, err := s.deviceNames(c, names)
+	if err != nil {
+		return err
+	}
+	tables := reviewTables(f, q, names, rules, devices, d.CanDecide && f.Kind != "")
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/review", "review", tables...); done {
 		if err == nil {
 			err = s.db.AuditView(ctx, actor, "dashboard/review.csv", q.CaseIDs(), map[string]string{"table": c.Query("table"), "officer": f.Officer, "kind": f.Kind})
@@ -280,11 +284,42 @@ func showValue(names map[string]string, field string, v json.RawMessage) string 
 	return s
 }
 
+// deviceNames names each device for people: "Asha's tablet" is written
+// "tablet of Asha Patel" with its name when it has one ("tablet of Asha
+// Patel, Galaxy Tab"); the server's own writes "the server"; a device the
+// server does not know "a tablet not registered here". Never its id.
+type deviceNames func(id string) string
+
+func (s *site) deviceNames(c *fiber.Ctx, names map[string]string) (deviceNames, error) {
+	devs, err := s.db.ListDevices(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]schema.Device, len(devs))
+	for _, d := range devs {
+		byID[d.ID] = d
+	}
+	return func(id string) string {
+		d, ok := byID[id]
+		switch {
+		case id == "server":
+			return "the server"
+		case !ok:
+			return "a tablet not registered here"
+		}
+		out := "tablet of " + cmp.Or(names[d.UserID], "an unknown user")
+		if n := strings.TrimSpace(d.Name); n != "" {
+			out += ", " + n
+		}
+		return out
+	}, nil
+}
+
 // authorText is who wrote a value, from which device, when.
-func authorText(a serverdb.Author) string {
+func authorText(a serverdb.Author, device deviceNames) string {
 	parts := []string{cmp.Or(a.UserName, a.UserID, "unknown")}
 	if a.DeviceID != "" {
-		parts = append(parts, "device "+a.DeviceID)
+		parts = append(parts, device(a.DeviceID))
 	}
 	if a.At != "" {
 		parts = append(parts, shortTime(a.At))
@@ -368,7 +403,7 @@ func checkCell(id string) cell { return cell{Check: id, Null: true} }
 // reviewTables are the queue's four tables, in reviewKinds' order. rules
 // names the review rules by id; check adds a tick box to each signed
 // visit and assessment, for the bulk approval form.
-func reviewTables(f *filters, q serverdb.ReviewQueue, names, rules map[string]string, check bool) []*table {
+func reviewTables(f *filters, q serverdb.ReviewQueue, names, rules map[string]string, device deviceNames, check bool) []*table {
 	pc := &panelCtx{F: f}
 	name := func(id string) string { return cmp.Or(names[id], id) }
 	caseCell := func(crn, id string) cell {
@@ -385,8 +420,8 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names, rules map[string]st
 	for _, x := range q.Conflicts {
 		conflicts.Rows = append(conflicts.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(riskText(x.Risk)), txt(name(x.OfficerID)),
 			txt(label(x.RecordEntity) + ": " + fieldLabel(x.Field)), txt(cmp.Or(conflictReasons[x.Reason], label(x.Reason))),
-			txt(showValue(names, x.Field, x.Losing.Value)), txt(authorText(x.Losing.Author)),
-			txt(showValue(names, x.Field, x.Winning.Value)), txt(authorText(x.Winning.Author)),
+			txt(showValue(names, x.Field, x.Losing.Value)), txt(authorText(x.Losing.Author, device)),
+			txt(showValue(names, x.Field, x.Winning.Value)), txt(authorText(x.Winning.Author, device)),
 			txt(showValue(names, x.Field, x.Current)), txt(shortTime(x.RecordedAt)),
 			decideCell("Resolve", pc.link(reviewItemHref(serverdb.KindConflict, x.ID)))})
 	}
@@ -406,7 +441,7 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names, rules map[string]st
 		} else if x.CRN != "" {
 			current = "(no such record yet)"
 		}
-		setAside.Rows = append(setAside.Rows, []cell{txt(name(x.Author.UserID)), txt(strings.TrimSuffix(x.Author.DeviceID+", device time "+shortTime(x.Author.At), ", device time ")),
+		setAside.Rows = append(setAside.Rows, []cell{txt(name(x.Author.UserID)), txt(strings.TrimSuffix(device(x.Author.DeviceID)+", device time "+shortTime(x.Author.At), ", device time ")),
 			txt(shortTime(x.ReceivedAt)), caseCell(x.CRN, x.CaseID), txt(riskText(x.Risk)), txt(label(x.Entity)), txt(why), txt(attempted), txt(current),
 			decideCell("Decide", pc.link(reviewItemHref(serverdb.KindSetAside, x.MutationID)))})
 	}
@@ -584,6 +619,10 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 		return nil, err
 	}
 	name := func(id string) string { return cmp.Or(names[id], id) }
+	device, err := s.deviceNames(c, names)
+	if err != nil {
+		return nil, err
+	}
 	pc := &panelCtx{F: f}
 	it := &reviewItem{Kind: kind}
 	notFound := schema.Errorf(schema.ECodeNotFound, "id", "no open %s %q in your scope", kind, id)
@@ -612,8 +651,8 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 			}
 			it.VerCols = []string{"", fieldLabel(x.Field), "Written by, device, device time"}
 			it.Versions = []version{
-				{"The officer's change (lost)", []string{showValue(names, x.Field, x.Losing.Value), authorText(x.Losing.Author)}, "losing"},
-				{"The server's value (won)", []string{showValue(names, x.Field, x.Winning.Value), authorText(x.Winning.Author)}, ""},
+				{"The officer's change (lost)", []string{showValue(names, x.Field, x.Losing.Value), authorText(x.Losing.Author, device)}, "losing"},
+				{"The server's value (won)", []string{showValue(names, x.Field, x.Winning.Value), authorText(x.Winning.Author, device)}, ""},
 				{"The value now", []string{showValue(names, x.Field, x.Current), ""}, ""}}
 		} else {
 			i := slices.IndexFunc(q.SetAside, func(x serverdb.SetAsideItem) bool { return x.MutationID == id })
@@ -628,7 +667,7 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 				it.CaseIDs = []string{x.CaseID}
 			}
 			why := refusedWhy(x.Error)
-			it.Facts = []itemFact{{"Sent by", name(x.Author.UserID), ""}, {"Device", x.Author.DeviceID, ""},
+			it.Facts = []itemFact{{"Sent by", name(x.Author.UserID), ""}, {"Device", device(x.Author.DeviceID), ""},
 				{"Device time", shortTime(x.Author.At), ""}, {"Received", shortTime(x.ReceivedAt), ""}, caseFact,
 				{"Record", label(x.Entity) + " " + x.RecordID, ""}, {"Why it was refused", why, ""}}
 			it.VerCols = []string{"Field", "What it tried to write", "The server's value now"}

@@ -111,10 +111,13 @@ func TestBrowserSupervisorReview(t *testing.T) {
 		t.Fatalf("the menu's link went to %s", got)
 	}
 	row := text("#conflicts tbody tr")
-	for _, want := range []string{"Partner at home, seen alone in the kitchen.", "a neighbour says she left last week", o.Name, dev} {
+	for _, want := range []string{"Partner at home, seen alone in the kitchen.", "a neighbour says she left last week", o.Name, "tablet of " + o.Name + ", Galaxy Tab"} {
 		if !strings.Contains(strings.ToLower(row), strings.ToLower(want)) {
 			t.Errorf("the conflict's row lacks %q: %s", want, row)
 		}
+	}
+	if strings.Contains(row, dev) {
+		t.Errorf("the conflict's row shows the device's id %s: %s", dev, row)
 	}
 	if sa := text("#set-aside tbody tr"); !strings.Contains(sa, o.Name) || !strings.Contains(sa, "home visit (announced)") {
 		t.Errorf("the set-aside row: %s", sa)

@@ -83,10 +83,13 @@ func TestDashboardReviewQueue(t *testing.T) {
 	p := sue.get("/dashboard/review")
 	mustStatus(t, "queue", p, 200)
 	// Both versions, readable, with their authors; the team's items only.
-	mustContain(t, "sue's queue", p.body, "A000001", "losing value", "server value", "asha, device dev-asha",
+	mustContain(t, "sue's queue", p.body, "A000001", "losing value", "server value", "asha, tablet of asha",
 		"/dashboard/review/conflicts/"+e.ashaConflict, "/dashboard/review/set-aside/"+e.ashaSetAside,
 		"home visit (unannounced)", "B000002", "/dashboard/review/visits/"+e.visit, "/dashboard/review/assessments/"+e.assessment,
 		"1 High St", `id="queue-count">4<`)
+	if strings.Contains(p.body, "dev-asha") {
+		t.Error("the queue shows a device's id where a person reads")
+	}
 	for _, other := range []string{e.carlConflict, e.carlSetAside, "C000003"} {
 		if strings.Contains(p.body, other) {
 			t.Errorf("sue's queue shows team B's %s", other)
@@ -164,7 +167,7 @@ func TestDashboardReviewConflict(t *testing.T) {
 	path := "/dashboard/review/conflicts/" + e.ashaConflict
 	p := sue.get(path)
 	mustStatus(t, "item", p, 200)
-	mustContain(t, "item", p.body, "Both versions", "losing value", "server value", "asha, device dev-asha", `name="decision"`, "keep_server")
+	mustContain(t, "item", p.body, "Both versions", "losing value", "server value", "asha, tablet of asha", `name="decision"`, "keep_server")
 	mustStatus(t, "team B's item", sue.get("/dashboard/review/conflicts/"+e.carlConflict), 404)
 	sam.get("/dashboard/review") // for sam's CSRF token
 	for _, tc := range []struct {
@@ -242,7 +245,7 @@ func TestDashboardReviewSetAside(t *testing.T) {
 	path := "/dashboard/review/set-aside/" + e.ashaSetAside
 	p := sue.get(path)
 	mustStatus(t, "item", p, 200)
-	mustContain(t, "item", p.body, "B000002", "dev-asha", "Planned type", "home visit (unannounced)", "(no such record yet)")
+	mustContain(t, "item", p.body, "B000002", "tablet of asha", "Planned type", "home visit (unannounced)", "(no such record yet)")
 	mustStatus(t, "team B's item", sue.get("/dashboard/review/set-aside/"+e.carlSetAside), 404)
 	// sam's team sent a change to team A's case: it cannot be applied by sam.
 	samPath := "/dashboard/review/set-aside/" + e.carlSetAside
@@ -401,11 +404,11 @@ func TestDashboardFreshnessPanel(t *testing.T) {
 	}
 	for _, r := range rows[1:] {
 		switch {
-		case strings.Contains(r[1], "dev-ben"):
+		case r[1] == "tablet of ben": // a tablet without a name: its user's, never its id
 			if r[3] != "never" || r[4] != "" || r[5] != "yes" {
 				t.Errorf("ben's tablet: %v", r)
 			}
-		case strings.Contains(r[1], "dev-asha"):
+		case r[1] == "tablet of asha":
 			if r[4] != "0" || r[5] != "no" || r[7] != "1" || r[8] != "1" {
 				t.Errorf("asha's tablet: %v", r)
 			}
