@@ -291,6 +291,9 @@ type visitData struct {
 	Amendments            *table
 	Received              string
 	Heading               string // "Visit to Vik Rookcombe, 3 December 2026"
+	// Warnings: what the server's check of the signed visit found
+	// (serverdb.SignedVisitWarnings), in words.
+	Warnings []string
 }
 
 // GET /dashboard/visits/:id: the visit as the officer signed it, each
@@ -369,6 +372,13 @@ func (s *site) dashVisit(c *fiber.Ctx) error {
 	d := visitData{CaseID: k.ID, CaseHref: pc.caseHref(k.ID), CRN: k.CRN, Signed: st == "signed", Fields: fields, Amendments: ams,
 		Received: ukTime(rec.ReceivedAt.UTC().Format(time.RFC3339)), Heading: visitHeading(k, signed)}
 	if d.Signed {
+		var v schema.Visit
+		if err := rec.Decode(&v); err != nil {
+			return err
+		}
+		for _, w := range serverdb.SignedVisitWarnings(v, cf.recs.Household, cf.recs.Flags, cf.amendments) {
+			d.Warnings = append(d.Warnings, sentence(w.Message))
+		}
 		if d.Earlier, err = s.earlierReviews(c, actor, k.ID, id, cf.names); err != nil {
 			return err
 		}

@@ -178,6 +178,10 @@ type VisitReviewItem struct {
 	// Rule is the id of the review rule that queued it (docs/review.md).
 	Rule string `json:"rule"`
 	Risk Risk   `json:"risk"`
+	// Warnings are what the server's check of the signed visit found
+	// (SignedVisitWarnings: a child of the household list unaccounted
+	// for), each naming the field and the child; absent when none.
+	Warnings []schema.Error `json:"warnings,omitempty"`
 }
 
 // AssessmentReviewItem is a safety assessment with no decision yet
@@ -351,6 +355,9 @@ func (db *DB) ReviewQueue(ctx context.Context, actor Actor, f ReviewFilter) (Rev
 		}
 		if want(KindVisit) {
 			q.Visits = pageOf(visits, q, func(x VisitReviewItem) (Risk, string, string) { return x.Risk, x.SignedAt, x.ID })
+			if err := visitWarnings(ctx, tx, q.Visits); err != nil {
+				return err
+			}
 		}
 		if want(KindAssessment) {
 			q.Assessments = pageOf(assessments, q, func(x AssessmentReviewItem) (Risk, string, string) {
@@ -702,8 +709,15 @@ func oversightSubjects(ctx context.Context, tx *sql.Tx, actor Actor) (map[string
 	return out, nil
 }
 
+// RuleChildUnaccounted is the Rule of a queued visit that no review rule
+// queues but that leaves a child unaccounted for (its Warnings): such a
+// visit is always queued, whatever the rules say (docs/review.md).
+const RuleChildUnaccounted = "child_unaccounted_for"
+
 // visitsToReview returns the signed visits of the scope with no oversight
-// that a review rule queues.
+// that a review rule queues, and those that leave a child unaccounted for.
+// Only the latter carry their Warnings: ReviewQueue fills the others' for
+// the page it lists (visitWarnings reads each visit whole).
 func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, inFilter func(string) bool,
 	rules policy.ReviewRules) ([]VisitReviewItem, error) {
 	reviewed, err := oversightSubjects(ctx, tx, actor)
@@ -726,7 +740,7 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 		return nil, fmt.Errorf("read visit: %w", err)
 	}
 	defer rows.Close()
-	out := []VisitReviewItem{}
+	out, unchecked := []VisitReviewItem{}, []VisitReviewItem{}
 	for rows.Next() {
 		var it VisitReviewItem
 		var valid, concern, childNotSeen bool
@@ -763,13 +777,31 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 		signed := schema.Date(cmp.Or(it.SignedAt, it.ReceivedAt, "0000-00-00")[:10])
 		rule, ok := rules.Queues(policy.VisitFacts{Type: it.Type, Day: signed, SafeguardingConcern: concern, ChildNotSeen: childNotSeen,
 			RoSH: c.rosh, SentenceType: c.sentenceType, Flags: flags})
-		if !ok {
-			continue
-		}
 		it.CRN, it.OfficerID, it.Rule, it.Risk = c.crn, c.officerID, rule, c.risk
-		out = append(out, it)
+		switch {
+		case ok:
+			out = append(out, it)
+		case rules.Dated(string(signed)) && it.Outcome == "completed" && (schema.IsHomeVisit(it.Type) || it.Type == "doorstep") &&
+			slices.ContainsFunc(flags, func(f string) bool { return f == "da_perpetrator" || f == "da_victim" }):
+			// No rule queues it, but the server's check may find a child
+			// left unaccounted for: then it is queued all the same.
+			it.Rule = RuleChildUnaccounted
+			unchecked = append(unchecked, it)
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if err := visitWarnings(ctx, tx, unchecked); err != nil {
+		return nil, err
+	}
+	for _, it := range unchecked {
+		if len(it.Warnings) > 0 {
+			out = append(out, it)
+		}
+	}
+	return out, nil
 }
 
 func assessmentsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, inFilter func(string) bool,
