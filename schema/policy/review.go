@@ -3,8 +3,6 @@ package policy
 import (
 	"fmt"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"doorstep/schema"
 )
@@ -130,37 +128,20 @@ func (r ReviewRules) validate() error {
 		fail := func(code, field, format string, args ...any) error {
 			return schema.Errorf(code, fmt.Sprintf("review.visits[%d].%s", i, field), "review %s: %s", label, fmt.Sprintf(format, args...))
 		}
-		switch {
-		case v.ID == "":
-			return fail(schema.ECodeRequired, "id", "id is required (a stable snake_case name like \"home_visit_high_rosh\")")
-		case len(v.ID) > maxIDLen || !snakeCase.MatchString(v.ID):
-			return fail(schema.ECodeInvalid, "id", "id must be snake_case (lower-case letters, digits and single underscores, starting with a letter), at most %d characters", maxIDLen)
-		case strings.TrimSpace(v.Name) == "":
-			return fail(schema.ECodeRequired, "name", "name is required")
-		case utf8.RuneCountInString(v.Name) > maxNameLen || !printable(v.Name):
-			return fail(schema.ECodeInvalid, "name", "name must be at most %d printable characters", maxNameLen)
+		if err := checkIDAndName(v.ID, v.Name, "home_visit_high_rosh", fail); err != nil {
+			return err
 		}
 		if j, dup := seen[v.ID]; dup {
 			return fail(schema.ECodeInvalid, "id", "id is used twice (review rules %d and %d); each rule needs its own id", j, i)
 		}
 		seen[v.ID] = i
-		for _, c := range []struct {
-			field           string
-			values, allowed []string
-		}{
+		if err := checkValues(fail, []valueList{
 			{"types", v.Types, visitTypes},
 			{"applies_to.rosh", v.AppliesTo.RoSH, roshValues},
 			{"applies_to.flags", v.AppliesTo.Flags, flagValues},
 			{"applies_to.sentence_types", v.AppliesTo.SentenceTypes, sentenceValues},
-		} {
-			for k, x := range c.values {
-				if !slices.Contains(c.allowed, x) {
-					return fail(schema.ECodeInvalid, fmt.Sprintf("%s[%d]", c.field, k), "%s must each be one of %s, not %q", c.field, strings.Join(c.allowed, ", "), x)
-				}
-				if slices.Index(c.values, x) != k {
-					return fail(schema.ECodeInvalid, fmt.Sprintf("%s[%d]", c.field, k), "%s lists %q twice", c.field, x)
-				}
-			}
+		}); err != nil {
+			return err
 		}
 	}
 	return nil
