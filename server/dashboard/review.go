@@ -319,7 +319,11 @@ func (s *site) deviceNames(c *fiber.Ctx, names map[string]string) (deviceNames, 
 func authorText(a serverdb.Author, device deviceNames) string {
 	parts := []string{cmp.Or(a.UserName, a.UserID, "unknown")}
 	if a.DeviceID != "" {
-		parts = append(parts, device(a.DeviceID))
+		d := device(a.DeviceID)
+		if rest, ok := strings.CutPrefix(d, "tablet of "+parts[0]); ok {
+			d = "their tablet" + rest
+		}
+		parts = append(parts, d)
 	}
 	if a.At != "" {
 		parts = append(parts, shortTime(a.At))

@@ -111,7 +111,7 @@ func TestBrowserSupervisorReview(t *testing.T) {
 		t.Fatalf("the menu's link went to %s", got)
 	}
 	row := text("#conflicts tbody tr")
-	for _, want := range []string{"Partner at home, seen alone in the kitchen.", "a neighbour says she left last week", o.Name, "tablet of " + o.Name + ", Galaxy Tab"} {
+	for _, want := range []string{"Partner at home, seen alone in the kitchen.", "a neighbour says she left last week", o.Name, o.Name + ", their tablet, Galaxy Tab"} {
 		if !strings.Contains(strings.ToLower(row), strings.ToLower(want)) {
 			t.Errorf("the conflict's row lacks %q: %s", want, row)
 		}

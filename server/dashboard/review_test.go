@@ -83,7 +83,7 @@ func TestDashboardReviewQueue(t *testing.T) {
 	p := sue.get("/dashboard/review")
 	mustStatus(t, "queue", p, 200)
 	// Both versions, readable, with their authors; the team's items only.
-	mustContain(t, "sue's queue", p.body, "A000001", "losing value", "server value", "asha, tablet of asha",
+	mustContain(t, "sue's queue", p.body, "A000001", "losing value", "server value", "asha, their tablet",
 		"/dashboard/review/conflicts/"+e.ashaConflict, "/dashboard/review/set-aside/"+e.ashaSetAside,
 		"home visit (unannounced)", "B000002", "/dashboard/review/visits/"+e.visit, "/dashboard/review/assessments/"+e.assessment,
 		"1 High St", `id="queue-count">4<`)
@@ -167,7 +167,7 @@ func TestDashboardReviewConflict(t *testing.T) {
 	path := "/dashboard/review/conflicts/" + e.ashaConflict
 	p := sue.get(path)
 	mustStatus(t, "item", p, 200)
-	mustContain(t, "item", p.body, "Both versions", "losing value", "server value", "asha, tablet of asha", `name="decision"`, "keep_server")
+	mustContain(t, "item", p.body, "Both versions", "losing value", "server value", "asha, their tablet", `name="decision"`, "keep_server")
 	mustStatus(t, "team B's item", sue.get("/dashboard/review/conflicts/"+e.carlConflict), 404)
 	sam.get("/dashboard/review") // for sam's CSRF token
 	for _, tc := range []struct {
