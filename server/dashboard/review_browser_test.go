@@ -302,6 +302,27 @@ func TestBrowserReviewQueueBulk(t *testing.T) {
 	if got := rowIDs(); strings.Join(got, " ") != strings.Join(order[:4], " ") {
 		t.Errorf("page 1 after approving: %v", got)
 	}
+	// Find the person of the first visit from the search box in the
+	// header, by a part of the family name, and open their case.
+	k, err := db.Get(ctx, actor, "case", q.Visits[0].CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var person schema.Case
+	if err := k.Decode(&person); err != nil {
+		t.Fatal(err)
+	}
+	part := strings.ToLower(person.FamilyName[:4])
+	do("search", chromedp.SendKeys(chromedp.CSS("#search-q"), part), chromedp.Click(chromedp.CSS("#search-go")),
+		chromedp.WaitVisible(chromedp.CSS("#search-found")))
+	if found := text("#people tbody"); !strings.Contains(found, person.GivenName+" "+person.FamilyName) || !strings.Contains(found, person.CRN) {
+		t.Errorf("searching %q found %s, want %s %s", part, found, person.CRN, person.FamilyName)
+	}
+	br.Shoot("12-search")
+	do("open the case", chromedp.Click(chromedp.CSS(`#people tbody a[href*="`+k.ID+`"]`)), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if h := text("h1"); !strings.Contains(h, person.FamilyName) {
+		t.Errorf("the case page's heading: %q", h)
+	}
 	evs, err := db.AuditByAction(ctx, "oversight")
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("oversight events: %d %v, want 2", len(evs), err)
