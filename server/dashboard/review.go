@@ -417,12 +417,12 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names, rules map[string]st
 		return link(crn, pc.caseHref(id))
 	}
 	conflicts := &table{ID: "conflicts", Caption: "Sync conflicts: a change that lost", Empty: "No open conflicts.",
-		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "risk", Label: "Risk"}, {Key: "officer", Label: "Officer"}, {Key: "what", Label: "Record and field"},
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "name", Label: "Name"}, {Key: "risk", Label: "Risk"}, {Key: "officer", Label: "Officer"}, {Key: "what", Label: "Record and field"},
 			{Key: "why", Label: "Why it lost"}, {Key: "losing", Label: "Officer's change (lost)"}, {Key: "losing_by", Label: "Changed by"},
 			{Key: "winning", Label: "Server's value (won)"}, {Key: "winning_by", Label: "Written by"}, {Key: "current", Label: "Value now"},
 			{Key: "recorded", Label: "Recorded"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.Conflicts {
-		conflicts.Rows = append(conflicts.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(riskText(x.Risk)), txt(name(x.OfficerID)),
+		conflicts.Rows = append(conflicts.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(x.Name), txt(riskText(x.Risk)), txt(name(x.OfficerID)),
 			txt(label(x.RecordEntity) + ": " + fieldLabel(x.Field)), txt(cmp.Or(conflictReasons[x.Reason], label(x.Reason))),
 			txt(showValue(names, x.Field, x.Losing.Value)), txt(authorText(x.Losing.Author, device)),
 			txt(showValue(names, x.Field, x.Winning.Value)), txt(authorText(x.Winning.Author, device)),
@@ -431,7 +431,7 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names, rules map[string]st
 	}
 	setAside := &table{ID: "set-aside", Caption: "Set-aside changes: refused when a tablet sent them", Empty: "No set-aside changes waiting.",
 		Columns: []column{{Key: "by", Label: "Sent by"}, {Key: "sent", Label: "Sent from"}, {Key: "received", Label: "Received"},
-			{Key: "crn", Label: "Case"}, {Key: "risk", Label: "Risk"}, {Key: "what", Label: "Record"}, {Key: "why", Label: "Why it was refused"},
+			{Key: "crn", Label: "Case"}, {Key: "name", Label: "Name"}, {Key: "risk", Label: "Risk"}, {Key: "what", Label: "Record"}, {Key: "why", Label: "Why it was refused"},
 			{Key: "attempted", Label: "What it tried to write"}, {Key: "current", Label: "Server's value now"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.SetAside {
 		why := refusedWhy(x.Error)
@@ -446,11 +446,11 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names, rules map[string]st
 			current = "(no such record yet)"
 		}
 		setAside.Rows = append(setAside.Rows, []cell{txt(name(x.Author.UserID)), txt(strings.TrimSuffix(device(x.Author.DeviceID)+", device time "+shortTime(x.Author.At), ", device time ")),
-			txt(shortTime(x.ReceivedAt)), caseCell(x.CRN, x.CaseID), txt(riskText(x.Risk)), txt(label(x.Entity)), txt(why), txt(attempted), txt(current),
+			txt(shortTime(x.ReceivedAt)), caseCell(x.CRN, x.CaseID), txt(x.Name), txt(riskText(x.Risk)), txt(label(x.Entity)), txt(why), txt(attempted), txt(current),
 			decideCell("Decide", pc.link(reviewItemHref(serverdb.KindSetAside, x.MutationID)))})
 	}
 	visits := &table{ID: "visits-review", Caption: "Signed visits no manager has reviewed", Empty: "No signed visit is waiting for review.",
-		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "risk", Label: "Risk"}, {Key: "why", Label: "Why it is here"}, {Key: "officer", Label: "Officer"},
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "name", Label: "Name"}, {Key: "risk", Label: "Risk"}, {Key: "why", Label: "Why it is here"}, {Key: "officer", Label: "Officer"},
 			{Key: "type", Label: "Type"}, {Key: "outcome", Label: "Outcome"}, {Key: "started", Label: "Started"}, {Key: "signed", Label: "Signed"},
 			{Key: "received", Label: "Received"}, {Key: "warnings", Label: "Warnings"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.Visits {
@@ -458,17 +458,17 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names, rules map[string]st
 		for _, w := range x.Warnings {
 			warn = append(warn, sentence(w.Message))
 		}
-		visits.Rows = append(visits.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(riskText(x.Risk)), txt(cmp.Or(rules[x.Rule], label(x.Rule))), txt(name(x.OfficerID)),
+		visits.Rows = append(visits.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(x.Name), txt(riskText(x.Risk)), txt(cmp.Or(rules[x.Rule], label(x.Rule))), txt(name(x.OfficerID)),
 			link(label(x.Type), pc.visitHref(x.ID)), txt(label(x.Outcome)), txt(shortTime(x.StartedAt)), txt(shortTime(x.SignedAt) + " by " + name(x.SignedBy)),
 			txt(shortTime(x.ReceivedAt)), txt(strings.Join(warn, " ")), decideCell("Review", pc.link(reviewItemHref(serverdb.KindVisit, x.ID)))})
 	}
 	assessments := &table{ID: "assessments", Caption: "Safety assessments with no decision", Empty: "No safety assessment is waiting for a decision.",
-		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "risk", Label: "Risk"}, {Key: "officer", Label: "Officer"}, {Key: "address", Label: "Address"},
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "name", Label: "Name"}, {Key: "risk", Label: "Risk"}, {Key: "officer", Label: "Officer"}, {Key: "address", Label: "Address"},
 			{Key: "dogs", Label: "Dogs"}, {Key: "weapons", Label: "Weapons"}, {Key: "assessed", Label: "Assessed"},
 			{Key: "decision", Label: "Decision so far"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.Assessments {
-		assessments.Rows = append(assessments.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(riskText(x.Risk)), txt(name(x.OfficerID)), txt(x.Address),
-			txt(label(x.Dogs)), txt(label(x.Weapons)), txt(string(x.AssessedOn) + " by " + name(x.AssessedBy)), txt(cmp.Or(label(x.Decision), "none")),
+		assessments.Rows = append(assessments.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(x.Name), txt(riskText(x.Risk)), txt(name(x.OfficerID)), txt(x.Address),
+			txt(label(x.Dogs)), txt(label(x.Weapons)), txt(ukDate(schema.Date(x.AssessedOn)) + " by " + name(x.AssessedBy)), txt(cmp.Or(label(x.Decision), "none")),
 			decideCell("Decide", pc.link(reviewItemHref(serverdb.KindAssessment, x.ID)))})
 	}
 	out := []*table{conflicts, setAside, visits, assessments}
@@ -646,7 +646,7 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 				return nil, notFound
 			}
 			x := q.Conflicts[i]
-			it.Heading = "Sync conflict, " + x.CRN
+			it.Heading = "Sync conflict, " + x.Name + " (" + x.CRN + ")"
 			it.CaseIDs = []string{x.CaseID}
 			it.Facts = []itemFact{{"Case", x.CRN, pc.caseHref(x.CaseID)}, {"Officer", name(x.OfficerID), pc.officerHref(x.OfficerID)},
 				{"Record", label(x.RecordEntity), ""}, {"Field", fieldLabel(x.Field), ""},
@@ -717,18 +717,18 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 			if v.Status != "signed" {
 				return nil, schema.Errorf(schema.ECodeNotFound, "id", "visit %s is not signed: only a signed visit is reviewed", id)
 			}
-			it.Heading = "Signed visit, " + cs.CRN
+			it.Heading = "Signed visit: " + visitHeading(cs, rec.Fields)
 			it.Facts = []itemFact{caseFact, officer, {"Visit", label(v.Type) + ", " + label(v.Outcome), pc.visitHref(id)},
 				{"Started", shortTime(string(v.StartedAt)), ""}, {"Signed", shortTime(string(v.SignedAt)) + " by " + name(v.SignedBy), ""},
-				{"Received", rec.ReceivedAt.UTC().Format("2006-01-02 15:04 UTC"), ""}}
+				{"Received", ukTime(rec.ReceivedAt.UTC().Format(time.RFC3339)), ""}}
 		} else {
 			var a schema.SafetyAssessment
 			if err := json.Unmarshal(mustJSON(rec.Fields), &a); err != nil {
 				return nil, err
 			}
-			it.Heading = "Safety assessment, " + cs.CRN
+			it.Heading = "Safety assessment, " + cs.GivenName + " " + cs.FamilyName + ", " + ukDate(a.AssessedOn)
 			it.Facts = []itemFact{caseFact, officer, {"Address", a.Address, ""}, {"Dogs", label(a.Dogs), ""}, {"Weapons", label(a.Weapons), ""},
-				{"Assessed", string(a.AssessedOn) + " by " + name(a.AssessedBy), ""}, {"Decision so far", cmp.Or(label(a.Decision), "none"), ""}}
+				{"Assessed", ukDate(a.AssessedOn) + " by " + name(a.AssessedBy), ""}, {"Decision so far", cmp.Or(label(a.Decision), "none"), ""}}
 			if a.DecisionReason != "" {
 				it.Facts = append(it.Facts, itemFact{"Reason given", a.DecisionReason, ""})
 			}

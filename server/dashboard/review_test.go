@@ -127,11 +127,11 @@ func TestDashboardReviewQueue(t *testing.T) {
 	mustStatus(t, "sorted", p, 200)
 	mustContain(t, "sorted", p.body, `aria-sort="descending"`)
 	rows := sue.csv("/dashboard/review.csv?table=conflicts")
-	if len(rows) != 2 || rows[0][0] != "Decide" || rows[0][1] != "CRN" || rows[1][0] != "" || rows[1][1] != "A000001" || rows[1][2] != "High RoSH" || rows[1][6] != "losing value" {
+	if len(rows) != 2 || rows[0][0] != "Decide" || rows[0][1] != "CRN" || rows[1][0] != "" || rows[1][1] != "A000001" || rows[1][2] != "Sam Doe" || rows[1][3] != "High RoSH" || rows[1][7] != "losing value" {
 		t.Errorf("conflicts CSV = %v", rows)
 	}
 	rows = sue.csv("/dashboard/review.csv?table=set-aside")
-	if len(rows) != 2 || rows[1][1] != "asha" || !strings.Contains(rows[1][8], "Planned type: home visit (unannounced)") {
+	if len(rows) != 2 || rows[1][1] != "asha" || !strings.Contains(rows[1][9], "Planned type: home visit (unannounced)") {
 		t.Errorf("set-aside CSV = %v", rows)
 	}
 	// Team B's supervisor sees team B's; the auditor everything, without forms.
@@ -167,7 +167,7 @@ func TestDashboardReviewConflict(t *testing.T) {
 	path := "/dashboard/review/conflicts/" + e.ashaConflict
 	p := sue.get(path)
 	mustStatus(t, "item", p, 200)
-	mustContain(t, "item", p.body, "Both versions", "losing value", "server value", "asha, their tablet", `name="decision"`, "keep_server")
+	mustContain(t, "item", p.body, "<h1>Sync conflict, Sam Doe (A000001)", "Both versions", "losing value", "server value", "asha, their tablet", `name="decision"`, "keep_server")
 	mustStatus(t, "team B's item", sue.get("/dashboard/review/conflicts/"+e.carlConflict), 404)
 	sam.get("/dashboard/review") // for sam's CSRF token
 	for _, tc := range []struct {
@@ -278,7 +278,9 @@ func TestDashboardReviewOversight(t *testing.T) {
 	e := newDashReviewEnv(t)
 	sue := e.signedIn(t, "sue")
 	path := "/dashboard/review/assessments/" + e.assessment
-	mustContain(t, "item", sue.get(path).body, "1 High St", "Refer to a senior officer", "Decision so far")
+	mustContain(t, "item", sue.get(path).body, "<h1>Safety assessment, Sam Doe, "+ukDate(schema.DateOf(e.clock.Now().Add(-72*time.Hour))),
+		"1 High St", "Refer to a senior officer", "Decision so far")
+	mustContain(t, "visit item", sue.get("/dashboard/review/visits/"+e.visit).body, "<h1>Signed visit: Visit to Sam Doe, ")
 	sam := e.signedIn(t, "sam")
 	sam.get("/dashboard/review")
 	c := e.counts()

@@ -117,6 +117,7 @@ type ConflictItem struct {
 	ID           string `json:"id"`
 	CaseID       string `json:"case_id"`
 	CRN          string `json:"crn"`
+	Name         string `json:"name"` // the person's given and family name
 	OfficerID    string `json:"officer_id"`
 	RecordEntity string `json:"record_entity"`
 	RecordID     string `json:"record_id"`
@@ -144,6 +145,7 @@ type SetAsideItem struct {
 	// CRN and OfficerID are the case's, when the case is in the reader's
 	// scope ("" otherwise: a case of another team stays unnamed).
 	CRN       string        `json:"crn"`
+	Name      string        `json:"name"`
 	OfficerID string        `json:"officer_id"`
 	Error     *schema.Error `json:"error"`
 	// Attempted is what the mutation tried to write (null when it was
@@ -168,6 +170,7 @@ type VisitReviewItem struct {
 	ID         string `json:"id"`
 	CaseID     string `json:"case_id"`
 	CRN        string `json:"crn"`
+	Name       string `json:"name"`
 	OfficerID  string `json:"officer_id"`
 	Type       string `json:"type"`
 	Outcome    string `json:"outcome"`
@@ -190,6 +193,7 @@ type AssessmentReviewItem struct {
 	ID         string `json:"id"`
 	CaseID     string `json:"case_id"`
 	CRN        string `json:"crn"`
+	Name       string `json:"name"`
 	OfficerID  string `json:"officer_id"`
 	Address    string `json:"address"`
 	Dogs       string `json:"dogs"`
@@ -291,10 +295,10 @@ func (f ReviewFilter) Validate() error {
 
 // reviewCase is a case as the queue names it and orders it.
 type reviewCase struct {
-	crn, officerID, teamID string
-	rosh, sentenceType     string
-	flags                  []schema.Flag
-	risk                   Risk
+	crn, name, officerID, teamID string
+	rosh, sentenceType           string
+	flags                        []schema.Flag
+	risk                         Risk
 }
 
 // ReviewQueue returns what awaits review in the actor's scope: a
@@ -393,6 +397,7 @@ func (db *DB) scopeCases(ctx context.Context, tx *sql.Tx, actor Actor) (map[stri
 		return nil, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT r.id, s.officer_id, s.team_id, coalesce(json_extract(r.fields, '$.crn'), ''),
+		trim(coalesce(json_extract(r.fields, '$.given_name'), '') || ' ' || coalesce(json_extract(r.fields, '$.family_name'), '')),
 		coalesce(json_extract(r.fields, '$.rosh'), ''), coalesce(json_extract(r.fields, '$.sentence_type'), '')
 		FROM records r JOIN case_scope s ON s.case_id = r.id WHERE r.entity = 'case' AND `+cond, args...)
 	if err != nil {
@@ -402,7 +407,7 @@ func (db *DB) scopeCases(ctx context.Context, tx *sql.Tx, actor Actor) (map[stri
 	for rows.Next() {
 		var id string
 		c := &reviewCase{}
-		if err := rows.Scan(&id, &c.officerID, &c.teamID, &c.crn, &c.rosh, &c.sentenceType); err != nil {
+		if err := rows.Scan(&id, &c.officerID, &c.teamID, &c.crn, &c.name, &c.rosh, &c.sentenceType); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read cases: %w", err)
 		}
@@ -551,7 +556,7 @@ func openConflicts(ctx context.Context, tx *sql.Tx, actor Actor, cases map[strin
 	}
 	for i, c := range conflicts {
 		r := kept[i]
-		item := ConflictItem{ID: r.id, CaseID: r.caseID, CRN: cases[r.caseID].crn, OfficerID: cases[r.caseID].officerID,
+		item := ConflictItem{ID: r.id, CaseID: r.caseID, CRN: cases[r.caseID].crn, Name: cases[r.caseID].name, OfficerID: cases[r.caseID].officerID,
 			RecordEntity: c.RecordEntity, RecordID: c.RecordID, Field: c.Field, Reason: c.Reason, MutationID: c.MutationID,
 			Losing: Version{Value: rawOrNull(c.LosingValue), Author: Author{UserID: c.LosingAuthor, UserName: names[c.LosingAuthor],
 				DeviceID: c.LosingDevice, Clock: c.LosingClock, At: authorAt(c.LosingClock)}},
@@ -673,7 +678,7 @@ func fillSetAside(it *SetAsideItem, cases map[string]*reviewCase, r *row) error 
 	if !ok {
 		return nil
 	}
-	it.CaseID, it.CRN, it.OfficerID, it.Risk = caseID, c.crn, c.officerID, c.risk
+	it.CaseID, it.CRN, it.Name, it.OfficerID, it.Risk = caseID, c.crn, c.name, c.officerID, c.risk
 	if r == nil {
 		return nil
 	}
@@ -777,7 +782,7 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 		signed := schema.Date(cmp.Or(it.SignedAt, it.ReceivedAt, "0000-00-00")[:10])
 		rule, ok := rules.Queues(policy.VisitFacts{Type: it.Type, Day: signed, SafeguardingConcern: concern, ChildNotSeen: childNotSeen,
 			RoSH: c.rosh, SentenceType: c.sentenceType, Flags: flags})
-		it.CRN, it.OfficerID, it.Rule, it.Risk = c.crn, c.officerID, rule, c.risk
+		it.CRN, it.Name, it.OfficerID, it.Rule, it.Risk = c.crn, c.name, c.officerID, rule, c.risk
 		switch {
 		case ok:
 			out = append(out, it)
@@ -828,7 +833,7 @@ func assessmentsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map
 			continue
 		}
 		c := cases[r.caseID]
-		out = append(out, AssessmentReviewItem{ID: r.id, CaseID: r.caseID, CRN: c.crn, OfficerID: c.officerID,
+		out = append(out, AssessmentReviewItem{ID: r.id, CaseID: r.caseID, CRN: c.crn, Name: c.name, OfficerID: c.officerID,
 			Address: a.Address, Dogs: a.Dogs, Weapons: a.Weapons, AssessedOn: string(a.AssessedOn), AssessedBy: a.AssessedBy, Decision: a.Decision,
 			Risk: c.risk})
 	}

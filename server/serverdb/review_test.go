@@ -572,6 +572,9 @@ func TestReviewQueueRulesOrderPaging(t *testing.T) {
 			t.Errorf("visit %d queued by %q, want %q", i, v.Rule, wantRules[i])
 		}
 	}
+	if q.Visits[0].Name != "Sam Doe" || q.Visits[0].CRN != "V000010" {
+		t.Errorf("the first visit names %q %q, want Sam Doe V000010", q.Visits[0].Name, q.Visits[0].CRN)
+	}
 	if r := q.Visits[3].Risk; r != (Risk{RoSH: "medium", DomesticAbuse: true}) {
 		t.Errorf("the DA case's risk: %+v", r)
 	}
