@@ -326,7 +326,7 @@ const legacySecret = "jwt_secret"
 // database holds it, so it must sign nothing any more. The tokens it
 // signed (without a kid) are refused from now on: tablets refresh theirs
 // without anyone noticing, dashboard users sign in again
-// (docs/decisions/0022-keys11-token-keys-apart-from-the-data.md).
+// (docs/decisions/0022-token-keys-apart-from-the-data.md).
 func dropLegacySecret(ctx context.Context, db *serverdb.DB, log *slog.Logger) error {
 	dropped, err := db.DeleteSetting(ctx, legacySecret)
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 // minPasswordScore is the least zxcvbn score (0 to 4) a password must
 // reach: 3 is "safely unguessable", about 10^8 guesses or more, which
 // refuses "password12", "1234567890", "qwertyuiop" and a password made of
-// the username or the name (docs/decisions/0023-keys11-passwords.md).
+// the username or the name (docs/decisions/0023-passwords.md).
 const minPasswordScore = 3
 
 // SetupCodeTTL is how long a one-time setup code can be used.
