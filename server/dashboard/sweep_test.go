@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -466,6 +468,8 @@ func (w *sweepWorld) send(t *testing.T, c sweepCaller, r sweepRequest) (sweepAns
 	var sent string
 	if r.rule.body != nil {
 		switch b := r.rule.body(tgt, r.entity).(type) {
+		case rawBody:
+			sent = string(b)
 		case url.Values:
 			if c.csrf != "" {
 				b.Set("_csrf", c.csrf)
@@ -620,6 +624,9 @@ func TestAttackSweep(t *testing.T) {
 			})
 		}
 	})
+	t.Run("bodies", func(t *testing.T) {
+		w.sweepBodies(t, reqs, start)
+	})
 	// Nothing any of them sent changed a record, a user or a team (each
 	// write was also checked as it went).
 	if got := w.fingerprint(t); got != start {
@@ -632,6 +639,7 @@ func TestAttackSweep(t *testing.T) {
 		}
 	})
 	t.Logf("%d routes, %d requests", len(reqs), requests)
+	t.Run("SQL-significant text", func(t *testing.T) { w.sweepSQLText(t, admin) })
 }
 
 // sweepOne tries route r as caller c: once with the secret case's ids,
@@ -696,5 +704,168 @@ func (w *sweepWorld) sweepOne(t *testing.T, c sweepCaller, r sweepRequest, start
 		if o, m := answers[0].shape(ids), answers[1].shape(ids); o != m {
 			t.Errorf("%s as %s: an out-of-scope id answers\n\t%s\nbut a missing one\n\t%s", r.route, c.name, o, m)
 		}
+	}
+}
+
+// rawBody is a body sent as it is.
+type rawBody string
+
+// sweepBodies sends every route that takes a body an oversized one and a
+// deeply nested one, as an officer and as a supervisor: each is refused
+// with a 4xx error (JSON for the API), never a 5xx or a reset, and changes
+// nothing.
+func (w *sweepWorld) sweepBodies(t *testing.T, reqs []sweepRequest, start string) {
+	var asha, sue sweepCaller
+	for _, c := range w.callers {
+		switch c.username {
+		case "asha":
+			asha = c
+		case "sue":
+			sue = c
+		}
+	}
+	big := `{"fields": {"notes": "` + strings.Repeat("a", schema.MaxBody+1) + `"}}`
+	deep := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
+	deepObject := strings.Repeat(`{"a":`, 50_000) + "1" + strings.Repeat("}", 50_000)
+	for _, r := range reqs {
+		if r.rule.body == nil || r.rule.fresh {
+			continue
+		}
+		callers := []sweepCaller{asha, sue}
+		if strings.HasPrefix(r.path, "/dashboard/") {
+			callers = callers[1:] // asha has no session: redirected to sign in
+		}
+		oversized := big
+		if r.path == "/v1/sync/push" {
+			oversized = `{"mutations": [], "pad": "` + strings.Repeat("a", schema.MaxPushBody) + `"}`
+		}
+		for _, c := range callers {
+			for name, body := range map[string]string{"oversized": oversized, "nested array": deep, "nested object": deepObject} {
+				rr := r
+				rr.rule.body = func(sweepTarget, string) any { return rawBody(body) }
+				a, _ := w.send(t, c, rr)
+				what := fmt.Sprintf("%s as %s, %s body (%d bytes)", r.route, c.name, name, len(body))
+				if a.status < 400 || a.status >= 500 {
+					t.Errorf("%s: %d %.200s, want a 4xx refusal", what, a.status, a.body)
+				}
+				var er schema.ErrorResponse
+				if strings.HasPrefix(r.path, "/v1/") && (json.Unmarshal(a.body, &er) != nil || er.Error.Code == "") {
+					t.Errorf("%s: %d %.200s, want a JSON error", what, a.status, a.body)
+				}
+			}
+		}
+	}
+	if got := w.fingerprint(t); got != start {
+		t.Errorf("the oversized and nested bodies changed the database")
+	}
+}
+
+// sqlTexts are strings that mean something to SQL (or to a LIKE, or to C).
+var sqlTexts = []string{`'; DROP TABLE records; --`, `%`, `_`, `"quoted" and 'single'`, `' OR '1'='1`, `back\\slash`, "nul\x00byte"}
+
+// sweepSQLText writes each SQL-significant text into every free-text field
+// of every entity, by POST (or PATCH for the entities the server creates)
+// and by push, as the admin: each is stored and read back verbatim, or
+// refused with a 400 naming the field, and nothing else changes.
+func (w *sweepWorld) sweepSQLText(t *testing.T, admin sweepCaller) {
+	do := func(method, path string, body any) sweepAnswer {
+		t.Helper()
+		a, _ := w.send(t, admin, sweepRequest{method: method, path: path, rule: sweepRule{body: func(sweepTarget, string) any { return body }}})
+		return a
+	}
+	ctx := context.Background()
+	before, err := w.srv.DB().ListRaw(ctx, serverdb.Actor{Role: schema.RoleAdmin}, []string{"case", "visit", "household_member"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := map[string]bool{}
+	for _, spec := range schema.Entities() {
+		base := maps.Clone(w.out.fields[spec.Name])
+		for _, f := range spec.Fields {
+			if f.Person {
+				delete(base, f.Name) // the people are the server's to write
+			}
+		}
+		for _, f := range spec.Fields {
+			if f.Type.Kind() != reflect.String || len(f.Enum) > 0 || f.Person || f.ServerOnly || f.Max < 64 || strings.HasSuffix(f.Name, "_id") {
+				continue
+			}
+			for i, text := range sqlTexts {
+				fields := map[string]json.RawMessage{}
+				for k, v := range base {
+					fields[k] = v
+				}
+				fields[f.Name], _ = json.Marshal(text)
+				what := fmt.Sprintf("%s.%s = %q", spec.Name, f.Name, text)
+				var a sweepAnswer
+				id := w.out.records[spec.Name]
+				byPush := i%2 == 1
+				switch {
+				case spec.Name == "case" || spec.Name == "conflict":
+					// Created by the admin alone, or by the server: changed in place.
+					a = do("PATCH", "/v1/"+spec.Path+"/"+id, map[string]any{"fields": map[string]json.RawMessage{f.Name: fields[f.Name]}})
+					byPush = false
+				case byPush:
+					id = schema.NewID()
+					a = do("POST", "/v1/sync/push", schema.PushRequest{Mutations: []schema.Mutation{{ID: schema.NewID(), Entity: spec.Name,
+						RecordID: id, CaseID: w.out.caseID, Fields: fields, Clock: schema.HLC{Wall: w.clock.Now().UnixMilli(), Node: "dev-root"}}}})
+				default:
+					id = schema.NewID()
+					a = do("POST", "/v1/"+spec.Path, map[string]any{"id": id, "case_id": w.out.caseID, "fields": fields})
+				}
+				var er schema.ErrorResponse
+				if a.status == 400 && json.Unmarshal(a.body, &er) == nil && strings.HasSuffix(er.Error.Field, f.Name) {
+					continue // refused, naming the field: fine (a NUL, say)
+				}
+				if byPush {
+					var pr schema.PushResponse
+					if a.status != 200 || json.Unmarshal(a.body, &pr) != nil || len(pr.Results) != 1 {
+						t.Errorf("%s by push: %d %s", what, a.status, a.body)
+						continue
+					}
+					if r := pr.Results[0]; r.Status != schema.StatusApplied {
+						if r.Error != nil && r.Error.Code != schema.ECodeInternal && strings.HasSuffix(r.Error.Field, f.Name) {
+							continue
+						}
+						t.Errorf("%s by push: %+v, want applied", what, r)
+						continue
+					}
+				} else if a.status != 200 && a.status != 201 {
+					t.Errorf("%s: %d %s, want it stored", what, a.status, a.body)
+					continue
+				}
+				written[id] = true
+				got := do("GET", "/v1/"+spec.Path+"/"+id, nil)
+				var rec schema.Record
+				if got.status != 200 || json.Unmarshal(got.body, &rec) != nil {
+					t.Errorf("%s: read back %d %s", what, got.status, got.body)
+					continue
+				}
+				var back string
+				if err := json.Unmarshal(rec.Fields[f.Name], &back); err != nil || back != text {
+					t.Errorf("%s: read back %s, want it verbatim", what, rec.Fields[f.Name])
+				}
+			}
+		}
+	}
+	after, err := w.srv.DB().ListRaw(ctx, serverdb.Actor{Role: schema.RoleAdmin}, []string{"case", "visit", "household_member"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every other record is as it was (the secret case itself was written).
+	kept := func(rs []schema.RawRecord) map[string]string {
+		m := map[string]string{}
+		for _, r := range rs {
+			if !written[r.ID] && r.ID != w.out.caseID {
+				m[r.ID] = string(r.Fields)
+			}
+		}
+		return m
+	}
+	if b, a := kept(before), kept(after); !maps.Equal(b, a) {
+		t.Errorf("records not written changed: %d before, %d after", len(b), len(a))
+	}
+	if len(written) == 0 {
+		t.Errorf("nothing was written")
 	}
 }
