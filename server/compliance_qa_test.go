@@ -15,6 +15,7 @@ import (
 // phoneOnly and ben's late, missed, exempted, beforePeriod; team B has
 // the reassigned one. Two cases are drawn per officer.
 func TestComplianceRiskAssessmentQA(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -126,6 +127,7 @@ func TestComplianceRiskAssessmentQA(t *testing.T) {
 }
 
 func TestRiskAssessmentQARefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken

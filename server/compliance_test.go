@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/schema/synth"
@@ -41,9 +42,7 @@ type daSet struct {
 func seedCompliance(t *testing.T, e *env) *daSet {
 	t.Helper()
 	ctx := context.Background()
-	e.clock.mu.Lock()
-	e.clock.t = complianceNow
-	e.clock.mu.Unlock()
+	e.clock.Set(complianceNow)
 	d := &daSet{sue: e.users["sue"]}
 	d.bea = schema.User{ID: schema.NewID(), Username: "bea", Name: "Bea B", Role: schema.RoleSupervisor, TeamID: e.teamB.ID}
 	if err := e.srv.DB().CreateUser(ctx, e.admin, d.bea, pw); err != nil {
@@ -142,6 +141,7 @@ func (e *env) getJSON(t *testing.T, path, token string, v any) resp {
 }
 
 func TestComplianceFirstHomeVisits(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -319,6 +319,7 @@ func checkVisits(t *testing.T, what string, got compliance.VisitIDs, visits []st
 }
 
 func TestComplianceContacts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	cs := seedContacts(t, e, d)
@@ -494,6 +495,7 @@ func TestComplianceContacts(t *testing.T) {
 }
 
 func TestComplianceDefaultPeriod(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -514,6 +516,7 @@ func TestComplianceDefaultPeriod(t *testing.T) {
 }
 
 func TestComplianceOverdue(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -576,6 +579,7 @@ func TestComplianceOverdue(t *testing.T) {
 }
 
 func TestComplianceScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	teamA := map[string]bool{e.ashaCase: true, e.benCase: true, d.onTime: true, d.onDueDay: true, d.late: true, d.missed: true,
@@ -601,10 +605,9 @@ func TestComplianceScope(t *testing.T) {
 }
 
 func TestComplianceRefusals(t *testing.T) {
+	t.Parallel()
 	sup := func(e *env) map[string]string {
-		e.clock.mu.Lock()
-		e.clock.t = complianceNow
-		e.clock.mu.Unlock()
+		e.clock.Set(complianceNow)
 		return bearer(e.login("sue", "dev-sue").AccessToken)
 	}
 	fv := "/v1/compliance/first-home-visits"
@@ -641,7 +644,10 @@ func TestComplianceRefusals(t *testing.T) {
 		{name: "exemptions bad officer", method: "GET", path: "/v1/compliance/exemptions?officer_id=a%20b", headers: sup, status: 400, code: schema.ECodeInvalid, field: "officer_id"},
 	}
 	for _, sc := range scenarios {
-		t.Run(sc.name, sc.run)
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel() // each scenario builds its own server
+			sc.run(t)
+		})
 	}
 }
 
@@ -696,7 +702,7 @@ type benchServer struct {
 func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 	b.Helper()
 	ctx := context.Background()
-	clock := &testClock{t: synth.DefaultNow.Add(4 * time.Hour)}
+	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
 	srv, err := Open(ctx, Config{DataDir: b.TempDir(), Now: clock.Now})
 	if err != nil {
 		b.Fatal(err)
@@ -986,6 +992,7 @@ func seedEnquiries(t *testing.T, e *env, d *daSet) string {
 }
 
 func TestComplianceEnquiries(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	reason := seedEnquiries(t, e, d)
@@ -1126,6 +1133,7 @@ func auditedView(t *testing.T, e *env) (string, []string) {
 }
 
 func TestComplianceHouseholds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	var child, lastDay string
@@ -1167,6 +1175,7 @@ func TestComplianceHouseholds(t *testing.T) {
 }
 
 func TestComplianceInterventions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	var done, notSuitable, pending, waiting string
@@ -1203,6 +1212,7 @@ func TestComplianceInterventions(t *testing.T) {
 }
 
 func TestComplianceReviews(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	var overdue, inDate string
@@ -1225,6 +1235,7 @@ func TestComplianceReviews(t *testing.T) {
 }
 
 func TestComplianceWorkload(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -1251,6 +1262,7 @@ func TestComplianceWorkload(t *testing.T) {
 }
 
 func TestComplianceExemptions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken
@@ -1274,6 +1286,7 @@ func TestComplianceExemptions(t *testing.T) {
 // The cache of decoded records gives what decoding afresh gives, and
 // follows every change: a new visit, a reassignment.
 func TestComplianceCache(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	ctx := context.Background()
@@ -1326,6 +1339,7 @@ func TestComplianceCache(t *testing.T) {
 // The admin's rules (Config.Policy) are the ones the measures use, and
 // their version is in every answer.
 func TestCompliancePolicyFromConfig(t *testing.T) {
+	t.Parallel()
 	rules := strings.Replace(string(policy.DefaultRules()), `"version": "`, `"version": "local-`, 1)
 	p, err := policy.Parse([]byte(rules))
 	if err != nil {
@@ -1348,6 +1362,7 @@ func TestCompliancePolicyFromConfig(t *testing.T) {
 // detail=summary keeps the figures and drops the rows; the audit still
 // lists every case covered.
 func TestComplianceSummary(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	seedCompliance(t, e)
 	sue := e.login("sue", "dev-sue").AccessToken

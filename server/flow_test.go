@@ -17,6 +17,7 @@ import (
 )
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do("GET", "/healthz", nil, nil)
 	if r.status != 200 || !strings.Contains(string(r.body), `"ok"`) {
@@ -27,6 +28,7 @@ func TestHealthz(t *testing.T) {
 // TestSyncFlow: a tablet signs in, pushes, pulls (gzip), refreshes its
 // token, and the server records what it learnt about the device.
 func TestSyncFlow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tr := e.login("asha", "dev-asha")
 	if tr.User.Username != "asha" || tr.ExpiresIn != 900 || tr.RefreshToken == "" {
@@ -72,7 +74,7 @@ func TestSyncFlow(t *testing.T) {
 		t.Errorf("device after sync = %+v", devs)
 	}
 
-	e.clock.Add(20 * time.Minute)
+	e.clock.Advance(20 * time.Minute)
 	if r := e.do("GET", "/v1/me", nil, h); r.status != 401 || r.errorResponse().Error.Code != schema.ECodeTokenExpired {
 		t.Errorf("expired access token = %d %s", r.status, r.body)
 	}
@@ -97,6 +99,7 @@ func TestSyncFlow(t *testing.T) {
 }
 
 func TestRESTAndAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	officer := bearer(e.login("asha", "dev-asha").AccessToken)
 	admin := bearer(e.login("root", "dev-root").AccessToken)
@@ -232,7 +235,7 @@ func BenchmarkHTTPPush(b *testing.B) {
 		for j := range muts {
 			n++
 			muts[j] = schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: e.ashaCase,
-				Fields: benchVisit(), Clock: schema.HLC{Wall: int64(n), Node: "dev-asha"}, DeviceTime: time.Now()}
+				Fields: benchVisit(), Clock: schema.HLC{Wall: int64(n), Node: "dev-asha"}, DeviceTime: e.clock.Now()}
 		}
 		body, _ := json.Marshal(schema.PushRequest{Mutations: muts})
 		var zb bytes.Buffer

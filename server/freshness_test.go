@@ -11,6 +11,7 @@ import (
 )
 
 func TestFreshnessHTTP(t *testing.T) {
+	t.Parallel()
 	e := newReviewEnv(t)
 	ben := e.login("ben", "dev-ben").AccessToken
 	signedAt := e.clock.Now().Add(-20 * time.Minute)

@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
-	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/schema/synth"
 	"doorstep/server/serverdb"
 
 	"golang.org/x/crypto/bcrypt"
@@ -24,18 +24,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 const pw = "correct horse battery"
 
 // env is a real server on 127.0.0.1:0 over a fresh data folder, with two
@@ -44,7 +32,7 @@ const pw = "correct horse battery"
 type env struct {
 	t                 testing.TB
 	srv               *Server
-	clock             *testClock
+	clock             *testkit.Clock
 	url               string
 	admin             serverdb.Actor
 	users             map[string]schema.User
@@ -56,7 +44,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
-	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := testkit.NewClock(synth.DefaultNow)
 	srv, err := Open(ctx, Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clock.Now})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
@@ -231,5 +219,5 @@ func rawFields(kv ...any) map[string]json.RawMessage {
 func visitMutation(caseID, node string, wall int64) schema.Mutation {
 	return schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: caseID,
 		Fields: rawFields("status", "planned", "planned_type", "home_announced"),
-		Clock:  schema.HLC{Wall: wall, Node: node}, DeviceTime: time.Now().UTC()}
+		Clock:  schema.HLC{Wall: wall, Node: node}, DeviceTime: synth.DefaultNow}
 }

@@ -72,6 +72,7 @@ func (e *reviewEnv) makeConflict(username, caseID string) string {
 }
 
 func TestReviewQueueHTTP(t *testing.T) {
+	t.Parallel()
 	e := newReviewEnv(t)
 	r := e.do("GET", "/v1/review", nil, bearer(e.tokens["sue"]))
 	if r.status != 200 {
@@ -126,6 +127,7 @@ func TestReviewQueueHTTP(t *testing.T) {
 }
 
 func TestResolveConflictHTTP(t *testing.T) {
+	t.Parallel()
 	e := newReviewEnv(t)
 	path := "/v1/review/conflicts/"
 	ok := map[string]string{"decision": "keep_server", "reason": "the later value is right"}
@@ -191,6 +193,7 @@ func TestResolveConflictHTTP(t *testing.T) {
 }
 
 func TestResolveSetAsideHTTP(t *testing.T) {
+	t.Parallel()
 	e := newReviewEnv(t)
 	// asha writes to ben's case: set aside.
 	vid := schema.NewID()
@@ -237,6 +240,7 @@ func TestResolveSetAsideHTTP(t *testing.T) {
 }
 
 func TestOversightHTTP(t *testing.T) {
+	t.Parallel()
 	e := newReviewEnv(t)
 	said := schema.NewID()
 	m := schema.Mutation{ID: schema.NewID(), Entity: "safety_assessment", RecordID: said, CaseID: e.ashaCase,

@@ -12,6 +12,7 @@ import (
 // defaults without one; and it refuses a document that does not parse or
 // that is not its Policy.
 func TestRulesOf(t *testing.T) {
+	t.Parallel()
 	custom := strings.Replace(string(policy.DefaultRules()), `"due_within_days": 15`, `"due_within_days": 5`, 1)
 	custom = strings.Replace(custom, `"version": "`, `"version": "local-5d+`, 1)
 

@@ -71,6 +71,7 @@ func (sc scenario) run(t *testing.T) {
 func asOfficer(e *env) map[string]string { return bearer(e.login("asha", "dev-asha").AccessToken) }
 
 func TestBadInputMatrix(t *testing.T) {
+	t.Parallel()
 	bigNotes := strings.Repeat("x", schema.MaxBody+10)
 	scenarios := []scenario{
 		{name: "malformed JSON push", method: "POST", path: "/v1/sync/push", body: `{"mutations": [`, headers: asOfficer,
@@ -117,7 +118,7 @@ func TestBadInputMatrix(t *testing.T) {
 		{name: "expired token", method: "GET", path: "/v1/me",
 			headers: func(e *env) map[string]string {
 				h := asOfficer(e)
-				e.clock.Add(16 * time.Minute)
+				e.clock.Advance(16 * time.Minute)
 				return h
 			},
 			status: 401, code: schema.ECodeTokenExpired, field: "Authorization"},
@@ -157,7 +158,7 @@ func TestBadInputMatrix(t *testing.T) {
 				if r.header.Get("Retry-After") == "" {
 					t.Errorf("no Retry-After header")
 				}
-				e.clock.Add(16 * time.Minute)
+				e.clock.Advance(16 * time.Minute)
 				if r := e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "asha", Password: pw, DeviceID: "d1"}, nil); r.status != 200 {
 					t.Errorf("login after the window: %d", r.status)
 				}
@@ -200,6 +201,7 @@ func TestBadInputMatrix(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel() // each scenario builds its own server
 			switch sc.name {
 			case "officer GET of another's case":
 				e := newEnv(t)
@@ -252,6 +254,7 @@ func gzipped(s string) []byte {
 // TestPushPartlyOutOfScope: an officer pushing a record of a case not
 // theirs has that mutation refused, and the rest applied.
 func TestPushPartlyOutOfScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	h := asOfficer(e)
 	before := e.counts()
@@ -282,6 +285,7 @@ func TestPushPartlyOutOfScope(t *testing.T) {
 // TestPushUndecodableMutation: a mutation that does not decode (a bad
 // clock) is refused alone; the others are applied.
 func TestPushUndecodableMutation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	h := asOfficer(e)
 	good := visitMutation(e.ashaCase, "dev-asha", 1000)

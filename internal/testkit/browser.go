@@ -144,6 +144,27 @@ func (b *Browser) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// NextPage runs steps that leave the page (a click on a link or a submit
+// button) and waits until the page they lead to has loaded: the old
+// document is marked before the steps, and the wait is over when the
+// document has no mark and is complete. A click returns before the
+// navigation it starts: a query right after it may find the old page, and
+// a read of a node that the navigation then replaces fails at random ("No
+// node with given id found"). A page that does not come within 20 seconds
+// fails the test.
+func (b *Browser) NextPage(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	b.Do(what+": mark the page", chromedp.Evaluate[chromedp.Void](`window.testkitOldPage = true`))
+	b.Do(what, steps...)
+	WaitFor(b.t, 20*time.Second, what+": the next page to load", func() bool {
+		// An evaluation cut off by the navigation fails: it is tried again.
+		ctx, cancel := context.WithTimeout(b.Ctx, 2*time.Second)
+		defer cancel()
+		loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!window.testkitOldPage && document.readyState === "complete"`))
+		return err == nil && loaded
+	})
+}
+
 // Text is the visible text of the first element sel matches.
 func (b *Browser) Text(sel string) string {
 	b.t.Helper()

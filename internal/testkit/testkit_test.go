@@ -147,6 +147,13 @@ func TestBrowser(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/next" {
+			// A slow next page with the same heading: the old page stays
+			// on screen a while, and a read that does not wait reads it.
+			time.Sleep(300 * time.Millisecond)
+			fmt.Fprint(w, `<!doctype html><title>t</title><h1 id="h">The next page</h1>`)
+			return
+		}
 		fmt.Fprint(w, `<!doctype html><title>t</title><h1 id="h">Hello, tablet</h1><a id="next" href="/next">next</a>`)
 	}))
 	defer srv.Close()
@@ -163,5 +170,12 @@ func TestBrowser(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(br.Shots, name)); err != nil || st.Size() == 0 {
 			t.Errorf("screenshot %s: %v", name, err)
 		}
+	}
+	br.NextPage("follow the link", chromedp.Click(chromedp.CSS("#next")))
+	if got := br.Text("#h"); got != "The next page" {
+		t.Errorf("after NextPage, Text(#h) = %q, want the next page's heading", got)
+	}
+	if got := br.Location(); got != "/next" {
+		t.Errorf("after NextPage, Location() = %q, want /next", got)
 	}
 }

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/server"
@@ -112,6 +113,7 @@ func mustStatus(t *testing.T, what string, p page, status int) {
 const period = "from=2026-09-01&to=2026-10-31"
 
 func TestDashboardSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser(t)
 	p := b.get("/dashboard/")
@@ -200,6 +202,7 @@ func TestDashboardSignIn(t *testing.T) {
 const maxUserFailures = 5
 
 func TestDashboardSignInRateLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser(t)
 	for i := 0; i < maxUserFailures; i++ {
@@ -247,6 +250,7 @@ func seedDashboard(t *testing.T, e *env) *dashData {
 }
 
 func TestDashboardFiguresMatchTheAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	seedDashboard(t, e)
 	b := e.signedIn(t, "sue")
@@ -301,6 +305,7 @@ func (b *browser) csv(path string) [][]string {
 }
 
 func TestDashboardScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedDashboard(t, e)
 	sue := e.signedIn(t, "sue")
@@ -340,6 +345,7 @@ func TestDashboardScope(t *testing.T) {
 }
 
 func TestDashboardSortAndCSV(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedDashboard(t, e)
 	b := e.signedIn(t, "sue")
@@ -421,6 +427,7 @@ func TestDashboardSortAndCSV(t *testing.T) {
 }
 
 func TestCSVSafe(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"": "", "plain": "plain", "-3": "-3", "+4.5": "+4.5", "-x": "'-x", "=1+1": "'=1+1", "@SUM(A1)": "'@SUM(A1)",
 		"+cmd": "'+cmd", "\tx": "'\tx", "a=b": "a=b",
@@ -432,6 +439,7 @@ func TestCSVSafe(t *testing.T) {
 }
 
 func TestDashboardBadFilters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.signedIn(t, "sue")
 	for _, c := range []struct{ query, field string }{
@@ -473,6 +481,7 @@ func auditViews(t *testing.T, e *env, user string) []map[string]any {
 }
 
 func TestDashboardAuditsCaseAndVisitViews(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedDashboard(t, e)
 	for _, who := range []string{"sue", "root"} {
@@ -504,6 +513,7 @@ func TestDashboardAuditsCaseAndVisitViews(t *testing.T) {
 }
 
 func TestDashboardVisitShowsSignedAndAmended(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedDashboard(t, e)
 	b := e.signedIn(t, "sue")
@@ -528,6 +538,7 @@ func TestDashboardVisitShowsSignedAndAmended(t *testing.T) {
 }
 
 func TestDashboardPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	seedDashboard(t, e)
 	b := e.signedIn(t, "sue")
@@ -573,7 +584,7 @@ func TestDashboardPages(t *testing.T) {
 func synthServer(tb testing.TB, o synth.Options) (*server.Server, schema.User) {
 	tb.Helper()
 	ctx := context.Background()
-	clock := &testClock{t: synth.DefaultNow}
+	clock := testkit.NewClock(synth.DefaultNow)
 	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Now: clock.Now, Mount: Mount})
 	if err != nil {
 		tb.Fatal(err)
@@ -656,6 +667,7 @@ func cpuTime() time.Duration {
 // user's access and refresh tokens stop working, neither sign-in works, and the change
 // is audited. Enabled again, they sign in again.
 func TestDisabledUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.signedIn(t, "sue")
@@ -697,5 +709,52 @@ func TestDisabledUser(t *testing.T) {
 	mustStatus(t, "dashboard after enabling and signing in again", e.signedIn(t, "sue").get("/dashboard/"), 200)
 	if r := e.do("GET", "/v1/me", nil, bearer(e.login("sue", "dev-sue").AccessToken)); r.status != 200 {
 		t.Fatalf("enabled again, a new access token: %d %s", r.status, r.body)
+	}
+}
+
+// TestDashboardVisitWarnsOfChildrenNotAccountedFor is issue 9's defect 1 on
+// the supervisor's visit page: a signed domestic-abuse visit that leaves a
+// child of the household list unaccounted for is shown with a warning
+// naming the child; a visit accounting for every child has none.
+func TestDashboardVisitWarnsOfChildrenNotAccountedFor(t *testing.T) {
+	e := newEnv(t)
+	d := seedDashboard(t, e)
+	asha := e.users["asha"]
+	ava, ben := schema.NewID(), schema.NewID()
+	partial, whole := schema.NewID(), schema.NewID()
+	visit := func(children []schema.VisitChild) schema.Visit {
+		return schema.Visit{OfficerID: asha.ID, Type: "home_unannounced", Status: "signed", Outcome: "completed", Location: "home",
+			FaceToFace: true, StartedAt: "2026-10-22T10:00:00+01:00", PersonSeen: "yes", PartnerPresent: "no_partner",
+			ChildrenPresent: "yes", Children: children, SignedAt: "2026-10-22T11:00:00+01:00", SignedBy: asha.ID}
+	}
+	recs := []schema.Record{
+		{Entity: "household_member", ID: ava, CaseID: d.onTime, Fields: schema.FieldsOf(schema.HouseholdMember{
+			Relation: "own_child", Residence: "lives_here", Name: "Ava Testchild", AddedOn: "2026-01-01"})},
+		{Entity: "household_member", ID: ben, CaseID: d.onTime, Fields: schema.FieldsOf(schema.HouseholdMember{
+			Relation: "step_child", Residence: "stays_sometimes", Name: "Ben Testchild", AddedOn: "2026-01-01"})},
+		{Entity: "visit", ID: partial, CaseID: d.onTime, Fields: schema.FieldsOf(visit([]schema.VisitChild{{MemberID: ava, Present: "yes", Seen: "yes"}}))},
+		{Entity: "visit", ID: whole, CaseID: d.onTime, Fields: schema.FieldsOf(visit([]schema.VisitChild{
+			{MemberID: ava, Present: "yes", Seen: "yes"}, {MemberID: ben, Present: "no"}}))},
+	}
+	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn(t, "sue")
+	p := b.get("/dashboard/visits/" + partial)
+	mustStatus(t, "visit", p, 200)
+	for _, want := range []string{`id="visit-warnings"`, "Children not accounted for", "Ben Testchild (household member " + ben + ") is on the household list"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("visit page lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, "Ava Testchild (household member") {
+		t.Error("the visit page warns of a child the visit accounted for")
+	}
+	if p := b.get("/dashboard/visits/" + whole); strings.Contains(p.body, "visit-warnings") {
+		t.Error("a visit accounting for every child is shown with a warning")
+	}
+	// The review queue names it too.
+	if p := b.get("/dashboard/review?kind=visit"); !strings.Contains(p.body, "Ben Testchild (household member "+ben+") is on the household list") {
+		t.Errorf("the review queue lacks the warning:\n%s", p.body)
 	}
 }

@@ -11,11 +11,12 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/schema/synth"
 	"doorstep/server"
 	"doorstep/server/serverdb"
 
@@ -25,18 +26,6 @@ import (
 func TestMain(m *testing.M) {
 	serverdb.SetPasswordCost(bcrypt.MinCost)
 	os.Exit(m.Run())
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 const pw = "correct horse battery"
@@ -52,7 +41,7 @@ const pw = "correct horse battery"
 type env struct {
 	t                 testing.TB
 	srv               *server.Server
-	clock             *testClock
+	clock             *testkit.Clock
 	url               string
 	admin             serverdb.Actor
 	users             map[string]schema.User
@@ -63,7 +52,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
-	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := testkit.NewClock(synth.DefaultNow)
 	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clock.Now, Mount: Mount})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
@@ -236,9 +225,7 @@ type daSet struct {
 func seedCompliance(t *testing.T, e *env) *daSet {
 	t.Helper()
 	ctx := context.Background()
-	e.clock.mu.Lock()
-	e.clock.t = complianceNow
-	e.clock.mu.Unlock()
+	e.clock.Set(complianceNow)
 	d := &daSet{sue: e.users["sue"]}
 	d.bea = schema.User{ID: schema.NewID(), Username: "bea", Name: "Bea B", Role: schema.RoleSupervisor, TeamID: e.teamB.ID}
 	if err := e.srv.DB().CreateUser(ctx, e.admin, d.bea, pw); err != nil {

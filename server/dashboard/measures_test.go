@@ -17,6 +17,7 @@ import (
 // people, with households, referrals, flags and exemptions) seen by its
 // supervisor.
 func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
+	t.Parallel()
 	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 10, HistoryDays: 200, Seed: 5})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -114,6 +115,7 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 // each trend point is still the measure called with that week (decision
 // 0011), the same as building the panel alone, for a synthetic team.
 func TestDashboardTrendsWeekByWeek(t *testing.T) {
+	t.Parallel()
 	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 4, CasesPerOfficer: 12, HistoryDays: 400, Seed: 3})
 	crs, err := srv.Compliance().Cases(context.Background(), serverdb.ActorOf(sup, ""))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 // The QA rating on the case page, and measure 10's panel.
 func TestDashboardQARating(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	sue := e.signedIn(t, "sue")

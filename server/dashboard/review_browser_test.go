@@ -26,6 +26,7 @@ import (
 // own page; each leaves the queue and the menu's count goes down. Screenshots at both tablet sizes go to artifacts/supervisor/
 // (docs/supervisor.md and docs/review.md use two of them).
 func TestBrowserSupervisorReview(t *testing.T) {
+	t.Parallel()
 	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 3, CasesPerOfficer: 6, HistoryDays: 120, Seed: 11})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

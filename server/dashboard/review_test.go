@@ -40,7 +40,7 @@ func newDashReviewEnv(t *testing.T) *dashReviewEnv {
 	e.carlSetAside = m.ID
 	asha := e.users["asha"]
 	e.visit, e.assessment = schema.NewID(), schema.NewID()
-	// Three days ago, by the test's clock (today's date), so the visit is in
+	// Three days before the test's clock, so the visit is in
 	// the dashboard's default period.
 	at := e.clock.Now().Add(-72 * time.Hour).Truncate(time.Hour)
 	ts := func(d time.Duration) schema.Timestamp { return schema.TimestampOf(at.Add(d)) }
@@ -76,6 +76,7 @@ func mustContain(t *testing.T, what, body string, want ...string) {
 }
 
 func TestDashboardReviewQueue(t *testing.T) {
+	t.Parallel()
 	e := newDashReviewEnv(t)
 	sue := e.signedIn(t, "sue")
 	before := len(auditViews(t, e.env, "sue"))
@@ -157,6 +158,7 @@ func TestDashboardReviewQueue(t *testing.T) {
 }
 
 func TestDashboardReviewConflict(t *testing.T) {
+	t.Parallel()
 	e := newDashReviewEnv(t)
 	sue, sam := e.signedIn(t, "sue"), e.signedIn(t, "sam")
 	path := "/dashboard/review/conflicts/" + e.ashaConflict
@@ -234,6 +236,7 @@ func TestDashboardReviewConflict(t *testing.T) {
 }
 
 func TestDashboardReviewSetAside(t *testing.T) {
+	t.Parallel()
 	e := newDashReviewEnv(t)
 	sue, sam := e.signedIn(t, "sue"), e.signedIn(t, "sam")
 	path := "/dashboard/review/set-aside/" + e.ashaSetAside
@@ -268,6 +271,7 @@ func TestDashboardReviewSetAside(t *testing.T) {
 }
 
 func TestDashboardReviewOversight(t *testing.T) {
+	t.Parallel()
 	e := newDashReviewEnv(t)
 	sue := e.signedIn(t, "sue")
 	path := "/dashboard/review/assessments/" + e.assessment
@@ -334,6 +338,7 @@ func TestDashboardReviewOversight(t *testing.T) {
 }
 
 func TestDashboardReviewItemViewsAudited(t *testing.T) {
+	t.Parallel()
 	e := newDashReviewEnv(t)
 	sue := e.signedIn(t, "sue")
 	before := len(auditViews(t, e.env, "sue"))
@@ -372,6 +377,7 @@ func TestDashboardReviewItemViewsAudited(t *testing.T) {
 }
 
 func TestDashboardFreshnessPanel(t *testing.T) {
+	t.Parallel()
 	e := newDashReviewEnv(t)
 	e.login("ben", "dev-ben") // a tablet that never synced
 	sue := e.signedIn(t, "sue")
@@ -415,7 +421,7 @@ func TestDashboardFreshnessPanel(t *testing.T) {
 		t.Errorf("audited cases = %v, want the signed visit's", evs[0]["cases"])
 	}
 	// A week and a day later asha's tablet is stale too.
-	e.clock.Add(8 * 24 * time.Hour)
+	e.clock.Advance(8 * 24 * time.Hour)
 	sue = e.signedIn(t, "sue") // the session has ended meanwhile
 	mustContain(t, "a week later", sue.get("/dashboard/measures/freshness").body, `<span class="big">2</span> <span class="figure-text">of 2 tablets`)
 	// The overview has its card and its column; the officer page its figures.
@@ -457,6 +463,7 @@ func BenchmarkDashboardReviewReads(b *testing.B) {
 // The page shows at most reviewPageRows of a table, and says so; the CSV
 // has every row.
 func TestDashboardReviewPageRows(t *testing.T) {
+	t.Parallel()
 	e := newDashReviewEnv(t)
 	defer func(n int) { reviewPageRows = n }(reviewPageRows)
 	reviewPageRows = 1
@@ -484,6 +491,7 @@ func TestDashboardReviewPageRows(t *testing.T) {
 // (a set-aside change dismissed), one that does, and a new conflict pushed
 // by a tablet.
 func TestDashboardReviewMenuCount(t *testing.T) {
+	t.Parallel()
 	e := newDashReviewEnv(t)
 	sue := e.signedIn(t, "sue")
 	countRE := regexp.MustCompile(`id="queue-count">(\d+)<`)

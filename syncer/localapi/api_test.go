@@ -17,7 +17,7 @@ import (
 
 // fakePeer stands for the network: it answers login, push (all applied)
 // and pull (one case) with canned schema messages.
-func fakePeer(t *testing.T, caseID string) *httptest.Server {
+func fakePeer(t *testing.T, caseID string, extra ...schema.Record) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -42,10 +42,10 @@ func fakePeer(t *testing.T, caseID string) *httptest.Server {
 			}
 			json.NewEncoder(w).Encode(resp)
 		case "/v1/sync/pull":
-			json.NewEncoder(w).Encode(schema.PullResponse{Cursor: "c1", ServerTime: time.Now(), Records: []schema.Record{{
+			json.NewEncoder(w).Encode(schema.PullResponse{Cursor: "c1", ServerTime: time.Now(), Records: append([]schema.Record{{
 				Entity: "case", ID: caseID, CaseID: caseID, Version: 1, Fields: schema.FieldsOf(schema.Case{
 					CRN: "X123456", GivenName: "Sam", FamilyName: "Doe", DateOfBirth: "1990-01-02", Address: "1 High St",
-					OfficerID: "officer-1", TeamID: "t", SentenceType: "licence", SupervisionStart: "2026-11-01", RoSH: "high"})}}})
+					OfficerID: "officer-1", TeamID: "t", SentenceType: "licence", SupervisionStart: "2026-11-01", RoSH: "high"})}}, extra...)})
 		default:
 			w.WriteHeader(404)
 		}
@@ -70,8 +70,19 @@ func gunzip(t *testing.T, r *http.Request) io.Reader {
 // the session, the agent, and the id of the case the peer serves.
 func startAPI(t *testing.T) (localapitest.Client, *syncer.Agent, string) {
 	t.Helper()
+	return startAPIWith(t, nil)
+}
+
+// startAPIWith starts the API with a peer whose pull also brings the
+// records extra makes for the case.
+func startAPIWith(t *testing.T, extra func(caseID string) []schema.Record) (localapitest.Client, *syncer.Agent, string) {
+	t.Helper()
 	caseID := schema.NewID()
-	peer := fakePeer(t, caseID)
+	var recs []schema.Record
+	if extra != nil {
+		recs = extra(caseID)
+	}
+	peer := fakePeer(t, caseID, recs...)
 	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: t.TempDir(), ServerURL: peer.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +101,7 @@ func startAPI(t *testing.T) (localapitest.Client, *syncer.Agent, string) {
 }
 
 func TestStartRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
 	for _, addr := range []string{"0.0.0.0:0", "192.168.1.20:8080", ":0x", "example.com:80", "[::]:0"} {
 		api := New(nil, Config{Addr: addr})
 		if err := api.Start(); err == nil {
@@ -108,6 +120,7 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 }
 
 func TestCrossSiteRequestsAreRefused(t *testing.T) {
+	t.Parallel()
 	c, _, _ := startAPI(t)
 	status, _, hdr := c.Do("GET", "/healthz", nil, nil)
 	if status != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'self'") || hdr.Get("X-Frame-Options") != "DENY" {
@@ -145,6 +158,7 @@ func TestCrossSiteRequestsAreRefused(t *testing.T) {
 }
 
 func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
+	t.Parallel()
 	c, a, caseID := startAPI(t)
 	ctx := context.Background()
 

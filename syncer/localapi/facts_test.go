@@ -13,6 +13,7 @@ import (
 // read from the tablet's): amendments in the order made, and the latest
 // safety assessment of the current address only.
 func TestPolicyFactsAppliesAmendmentsAndPicksTheAssessment(t *testing.T) {
+	t.Parallel()
 	rec := func(entity, id string, v any) syncer.LocalRecord {
 		return asLocal(schema.Record{Entity: entity, ID: id, CaseID: "k", Fields: schema.FieldsOf(v)})
 	}
@@ -38,7 +39,7 @@ func TestPolicyFactsAppliesAmendmentsAndPicksTheAssessment(t *testing.T) {
 	if v := f.Visits[0]; v.Type != "doorstep" || v.Status != "signed" || !v.FaceToFace || v.StartedAt != "2026-10-29T10:00:00+01:00" || v.Outcome != "completed" {
 		t.Fatalf("visit after amendments: %+v", v)
 	}
-	if v := policyVisit(visit); v.Type != "office" {
+	if v := policyVisit(visit, true); v.Type != "office" {
 		t.Fatalf("visit without amendments: %+v", v)
 	}
 	if len(f.Exemptions) != 1 {

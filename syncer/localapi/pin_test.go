@@ -15,6 +15,7 @@ const (
 )
 
 func TestAPIPIN(t *testing.T) {
+	t.Parallel()
 	c, _, _ := startAPI(t)
 	c = c.SignIn("/v1/login", map[string]string{"username": "asha.officer", "password": testPassword})
 	st, out, _ := c.Do("PUT", "/v1/pin", map[string]string{"password": testPassword, "pin": "111111"}, nil)

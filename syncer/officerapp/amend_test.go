@@ -16,8 +16,8 @@ import (
 // plain case.
 func (e *appEnv) addSignedVisit() string {
 	id := schema.NewID()
-	at := time.Now().UTC().Add(-48 * time.Hour)
-	e.peer.records = append(e.peer.records, asServed([]schema.Record{{Entity: "visit", ID: id, CaseID: e.plain,
+	at := e.clock.Now().UTC().Add(-48 * time.Hour)
+	e.peer.records = append(e.peer.records, e.asServed([]schema.Record{{Entity: "visit", ID: id, CaseID: e.plain,
 		Fields: schema.FieldsOf(schema.Visit{OfficerID: officer.ID, Type: "office", Status: "signed", Outcome: "completed",
 			FaceToFace: true, PersonSeen: "yes", StartedAt: schema.TimestampOf(at),
 			SignedAt: schema.TimestampOf(at.Add(time.Hour)), SignedBy: officer.ID})}})...)
@@ -25,6 +25,7 @@ func (e *appEnv) addSignedVisit() string {
 }
 
 func TestAppAmendASignedVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	vid := e.addSignedVisit()
 	b := e.browser()
@@ -146,10 +147,11 @@ func TestAppAmendASignedVisit(t *testing.T) {
 // The children's answers are amended with their own controls, each child
 // by name.
 func TestAppAmendTheChildrensAnswers(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	vid := schema.NewID()
-	at := time.Now().UTC().Add(-48 * time.Hour)
-	e.peer.records = append(e.peer.records, asServed([]schema.Record{{Entity: "visit", ID: vid, CaseID: e.caseID,
+	at := e.clock.Now().UTC().Add(-48 * time.Hour)
+	e.peer.records = append(e.peer.records, e.asServed([]schema.Record{{Entity: "visit", ID: vid, CaseID: e.caseID,
 		Fields: schema.FieldsOf(schema.Visit{OfficerID: officer.ID, Type: "home_announced", Status: "signed", Outcome: "completed",
 			Location: "home", FaceToFace: true, PersonSeen: "yes", PartnerPresent: "no", ChildrenPresent: "yes",
 			Children:  []schema.VisitChild{{MemberID: e.kidID, Present: "yes", Seen: "yes", SpokenTo: "no"}},
@@ -169,7 +171,17 @@ func TestAppAmendTheChildrensAnswers(t *testing.T) {
 	if p.status != 422 {
 		t.Fatalf("a child not seen with no reason: want 422, got %d\n%s", p.status, p.body)
 	}
-	mustContain(t, p, `id="f-children-0-reason_not_seen-error"`, "A child of the household was not seen: give the reason.")
+	mustContain(t, p, `id="f-children-0-reason_not_seen-error"`, "Mia Doe was present but not seen: give the reason.")
+	if n := e.outboxLen(); n != before {
+		t.Fatalf("a refused amendment queued something: %d -> %d", before, n)
+	}
+	// Clearing the child's answers would leave her unaccounted for.
+	blank := url.Values{"_csrf": {token}, "amend_field": {"children"}, "children[0].member_id": {e.kidID}, "reason": {"cleared"}}
+	p = b.post(path+"/amend", blank)
+	if p.status != 422 {
+		t.Fatalf("an amendment leaving Mia unaccounted for: want 422, got %d", p.status)
+	}
+	mustContain(t, p, "Mia Doe (household member "+e.kidID+") is on the household list: say whether they were present.")
 	if n := e.outboxLen(); n != before {
 		t.Fatalf("a refused amendment queued something: %d -> %d", before, n)
 	}
@@ -182,6 +194,7 @@ func TestAppAmendTheChildrensAnswers(t *testing.T) {
 }
 
 func TestAppConflictsPage(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	vid := e.addSignedVisit()
 	var partnerID string
@@ -191,8 +204,8 @@ func TestAppConflictsPage(t *testing.T) {
 		}
 	}
 	lww, signed := schema.NewID(), schema.NewID()
-	clock := schema.HLC{Wall: time.Now().Add(-time.Hour).UnixMilli(), Node: "tablet-1"}.String()
-	e.peer.records = append(e.peer.records, asServed([]schema.Record{
+	clock := schema.HLC{Wall: e.clock.Now().Add(-time.Hour).UnixMilli(), Node: "tablet-1"}.String()
+	e.peer.records = append(e.peer.records, e.asServed([]schema.Record{
 		{Entity: "conflict", ID: lww, CaseID: e.caseID, Fields: schema.FieldsOf(schema.Conflict{RecordEntity: "household_member",
 			RecordID: partnerID, Field: "name", Reason: "lww_lost", LosingValue: `"Joanne Doe"`, LosingAuthor: officer.ID, LosingClock: clock,
 			WinningValue: `"Jo Doe"`, WinningAuthor: "019a0000-0000-7000-8000-0000000000b1", Status: "open"})},

@@ -1,6 +1,7 @@
 package officerapp
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,8 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"compress/gzip"
+	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/schema/synth"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi"
 	"doorstep/syncer/localapi/localapitest"
@@ -31,10 +33,11 @@ const testPassword = "correct horse battery"
 // records, in pages) with canned protocol messages. down makes it cut
 // every connection, as a tablet with no signal sees.
 type appPeer struct {
-	t    *testing.T
-	url  string
-	user schema.User
-	down atomic.Bool
+	t     *testing.T
+	url   string
+	clock *testkit.Clock // the server's time, as the tablet's
+	user  schema.User
+	down  atomic.Bool
 
 	mu      sync.Mutex
 	records []schema.Record
@@ -49,8 +52,8 @@ type appPeer struct {
 	rulesTag string
 }
 
-func newAppPeer(t testing.TB, user schema.User, records []schema.Record) *appPeer {
-	p := &appPeer{user: user, records: records, version: map[string]int64{}}
+func newAppPeer(t testing.TB, clock *testkit.Clock, user schema.User, records []schema.Record) *appPeer {
+	p := &appPeer{clock: clock, user: user, records: records, version: map[string]int64{}}
 	srv := httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(srv.Close)
 	p.url = srv.URL
@@ -75,9 +78,9 @@ func (p *appPeer) serve(w http.ResponseWriter, r *http.Request) {
 			json.NewEncoder(w).Encode(schema.ErrorResponse{Error: schema.Error{Code: schema.ECodeUnauthorized, Message: "wrong username or password"}})
 			return
 		}
-		json.NewEncoder(w).Encode(schema.TokenResponse{AccessToken: "a", RefreshToken: "r", ServerTime: time.Now(), User: p.user})
+		json.NewEncoder(w).Encode(schema.TokenResponse{AccessToken: "a", RefreshToken: "r", ServerTime: p.clock.Now(), User: p.user})
 	case "/v1/auth/refresh":
-		json.NewEncoder(w).Encode(schema.TokenResponse{AccessToken: "a", RefreshToken: "r", ServerTime: time.Now(), User: p.user})
+		json.NewEncoder(w).Encode(schema.TokenResponse{AccessToken: "a", RefreshToken: "r", ServerTime: p.clock.Now(), User: p.user})
 	case "/v1/sync/push":
 		var req schema.PushRequest
 		body, err := gunzipBody(r)
@@ -88,7 +91,7 @@ func (p *appPeer) serve(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(400)
 			return
 		}
-		now := time.Now().UTC()
+		now := p.clock.Now().UTC()
 		resp := schema.PushResponse{ServerTime: now}
 		p.mu.Lock()
 		for _, m := range req.Mutations {
@@ -119,7 +122,7 @@ func (p *appPeer) serve(w http.ResponseWriter, r *http.Request) {
 		start = min(start, end)
 		page := p.records[start:end]
 		resp := schema.PullResponse{Records: page, Removed: []schema.Removal{}, Cursor: strconv.Itoa(end),
-			HasMore: end < len(p.records), ServerTime: time.Now()}
+			HasMore: end < len(p.records), ServerTime: p.clock.Now()}
 		if p.people != nil && req.PeopleTag != nil && !resp.HasMore {
 			resp.People, resp.PeopleTag = p.people, fmt.Sprintf("p:%d", len(p.people))
 		}
@@ -140,9 +143,9 @@ func gunzipBody(r *http.Request) (io.Reader, error) {
 	return gzip.NewReader(r.Body)
 }
 
-// asServed gives records the receipt a server gives them.
-func asServed(recs []schema.Record) []schema.Record {
-	now := time.Now().UTC().Add(-time.Hour)
+// asServed gives records the receipt a server gives them, an hour ago.
+func (e *appEnv) asServed(recs []schema.Record) []schema.Record {
+	now := e.clock.Now().UTC().Add(-time.Hour)
 	out := make([]schema.Record, len(recs))
 	for i, r := range recs {
 		r.Version, r.ReceivedAt, r.UpdatedAt = 1, now, now
@@ -151,33 +154,15 @@ func asServed(recs []schema.Record) []schema.Record {
 	return out
 }
 
-// testClock is the web app's clock; tests move it to test the lock.
-type testClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.off += d
-}
-
 type appEnv struct {
 	t      testing.TB
 	peer   *appPeer
 	agent  *syncer.Agent
 	api    *localapi.API
-	clock  *testClock
-	caseID string // the DA case with children
-	kidID  string // a child in its household
-	plain  string // a case with no flags
+	clock  *testkit.Clock // the app's, the agent's and the peer's: the real date plays no part
+	caseID string         // the DA case with children
+	kidID  string         // a child in its household
+	plain  string         // a case with no flags
 }
 
 // officer is the user the peer signs in.
@@ -188,8 +173,8 @@ var officer = schema.User{ID: "019a0000-0000-7000-8000-00000000000a", Username: 
 // and a child, and a plain one.
 func startApp(t testing.TB) *appEnv {
 	t.Helper()
-	e := &appEnv{t: t, clock: &testClock{}, caseID: schema.NewID(), plain: schema.NewID(), kidID: schema.NewID()}
-	now := time.Now().UTC()
+	e := &appEnv{t: t, clock: testkit.NewClock(synth.DefaultNow), caseID: schema.NewID(), plain: schema.NewID(), kidID: schema.NewID()}
+	now := e.clock.Now()
 	recs := []schema.Record{
 		{Entity: "case", ID: e.caseID, CaseID: e.caseID, Fields: schema.FieldsOf(schema.Case{
 			CRN: "X123456", GivenName: "Sam", FamilyName: "Doe", DateOfBirth: "1990-01-02", Address: "1 High St, Testtown, ZZ1 1AA",
@@ -206,19 +191,19 @@ func startApp(t testing.TB) *appEnv {
 			CRN: "Z654321", GivenName: "Alex", FamilyName: "Able", DateOfBirth: "1985-03-04", NoFixedAbode: true,
 			OfficerID: officer.ID, TeamID: "team-1", SentenceType: "community_order", SupervisionStart: "2026-02-01", RoSH: "low"})},
 	}
-	e.peer = newAppPeer(t, officer, asServed(recs))
+	e.peer = newAppPeer(t, e.clock, officer, e.asServed(recs))
 	e.open(localapi.Config{})
 	return e
 }
 
 func (e *appEnv) open(cfg localapi.Config) {
 	t := e.t
-	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: t.TempDir(), ServerURL: e.peer.url, Timeout: 5 * time.Second})
+	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: t.TempDir(), ServerURL: e.peer.url, Timeout: 5 * time.Second, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	cfg.Now = e.clock.now
+	cfg.Now = e.clock.Now
 	api := New(a, cfg)
 	if err := api.Start(); err != nil {
 		t.Fatal(err)
@@ -341,6 +326,7 @@ func (e *appEnv) outboxLen() int {
 }
 
 func TestAppSignInUnlockAndLock(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	first := e.browser()  // the officer's first sign-in
 	second := e.browser() // a later, offline session
@@ -378,7 +364,7 @@ func TestAppSignInUnlockAndLock(t *testing.T) {
 			do: func() page { return e.browser().signIn("/app/signin", officer.Username, testPassword) }, status: 503, path: "/app/signin",
 			want: []string{"The server cannot be reached", "unlock it instead"}},
 		{name: "after five idle minutes the app is locked",
-			before: func() { e.clock.advance(5*time.Minute + time.Second) },
+			before: func() { e.clock.Advance(5*time.Minute + time.Second) },
 			do:     func() page { return second.get("/app/cases/" + e.caseID) }, status: 200,
 			path: "/app/signin?locked=1&next=%2Fapp%2Fcases%2F" + e.caseID,
 			want: []string{"Unlock Doorstep", `id="locked-notice"`}, dont: []string{"Sam Doe"}},
@@ -419,6 +405,7 @@ func TestAppSignInUnlockAndLock(t *testing.T) {
 }
 
 func TestAppSessionCookieIsStrict(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	form := b.get("/app/signin")
@@ -453,6 +440,7 @@ func TestAppSessionCookieIsStrict(t *testing.T) {
 }
 
 func TestAppRefusesFormsWithoutTheSessionToken(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	today := b.mustSignIn()
@@ -516,6 +504,7 @@ func TestAppRefusesFormsWithoutTheSessionToken(t *testing.T) {
 }
 
 func TestAppShowsFieldErrorsNextToTheField(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -581,6 +570,7 @@ func TestAppShowsFieldErrorsNextToTheField(t *testing.T) {
 }
 
 func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	today := b.mustSignIn()
@@ -632,6 +622,7 @@ func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 }
 
 func TestAppRecordAndSignAVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	cp := b.mustSignIn()
@@ -649,11 +640,8 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 	mustContain(t, p, "Record a visit", "Mia Doe, ", "(own child)", `data-autosave="`+visitPath+`/draft"`, "Sign the visit")
 
 	// The autosave keeps what it can and names what it cannot.
-	req, _ := http.NewRequest("POST", b.base+visitPath+"/draft", strings.NewReader(url.Values{"_csrf": {token},
-		"type": {"home_unannounced"}, "outcome": {"completed"}, "next_visit_on": {"2026-13-45"}, "started_at": {started[1]}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Requested-With", "doorstep")
-	ap := b.do(req)
+	ap := b.autosave(visitPath, url.Values{"_csrf": {token},
+		"type": {"home_unannounced"}, "outcome": {"completed"}, "next_visit_on": {"2026-13-45"}, "started_at": {started[1]}})
 	if ap.status != 200 || !strings.Contains(ap.body, `"saved"`) || !strings.Contains(ap.body, "f-next_visit_on") {
 		t.Fatalf("autosave: %d %s", ap.status, ap.body)
 	}
@@ -677,7 +665,7 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 	}{
 		{"a DA case needs the partner answered", nil, "partner_present", "In a domestic-abuse case say whether a partner was present (or not known)."},
 		{"and the children", []string{"partner_present", "yes"}, "children_present", "say whether children were present"},
-		{"a child not seen needs a reason", []string{"children_present", "yes"}, "children[0].reason_not_seen", "A child of the household was not seen: give the reason."},
+		{"a child not seen needs a reason", []string{"children_present", "yes"}, "children[0].reason_not_seen", "Mia Doe was present but not seen: give the reason."},
 		{"a concern needs an action", []string{"children[0].reason_not_seen", "Asleep upstairs, mother refused to wake her", "safeguarding_concern", "yes"}, "actions", "record the action taken, or why none was"},
 	}
 	for _, s := range steps {
@@ -720,6 +708,7 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 }
 
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"/app/cases/1":                   "/app/cases/1",
 		"/app/today?x=1":                 "/app/today?x=1",
@@ -737,6 +726,7 @@ func TestSafeNext(t *testing.T) {
 }
 
 func TestAgo(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	for d, want := range map[time.Duration]string{
 		10 * time.Second: "just now", 90 * time.Second: "1 minute ago", 3 * time.Minute: "3 minutes ago",

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/syncer/localapi"
@@ -38,8 +39,8 @@ func synthApp(tb testing.TB) (*appEnv, *browser, string, int) {
 			big = id
 		}
 	}
-	e := &appEnv{t: tb, clock: &testClock{off: time.Until(synth.DefaultNow)}}
-	e.peer = newAppPeer(tb, off, asServed(ds.Records))
+	e := &appEnv{t: tb, clock: testkit.NewClock(synth.DefaultNow)}
+	e.peer = newAppPeer(tb, e.clock, off, e.asServed(ds.Records))
 	e.open(localapi.Config{})
 	b := e.browser()
 	p := b.signIn("/app/signin", off.Username, testPassword)
@@ -158,6 +159,7 @@ func BenchmarkRenderForms(b *testing.B) {
 // 100 ms budget) is BenchmarkRenderToday's and BenchmarkRenderCase's, as a
 // timed assertion would flake on a busy machine.
 func TestRenderFullCaseload(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("renders a two-year caseload; run without -short")
 	}

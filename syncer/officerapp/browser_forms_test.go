@@ -16,6 +16,7 @@ import (
 // forms. Each screenshot is taken at both tablet sizes. Screenshots are named 20-… so they sort after the
 // officer flow's.
 func TestBrowserForms(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 40*time.Second)
 	do, text, location, shoot := br.Do, br.Text, br.Location, br.Shoot

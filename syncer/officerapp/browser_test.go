@@ -15,6 +15,7 @@ import (
 // sync badge counting it, a visit started and autosaved, the badge offline
 // and then synced. It saves screenshots at both tablet sizes.
 func TestBrowserOfficerFlow(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 40*time.Second)
 	ctx, do, text, location, shoot := br.Ctx, br.Do, br.Text, br.Location, br.Shoot
@@ -62,17 +63,16 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	do("fill the form",
 		chromedp.SetValue(chromedp.CSS("#f-relation"), "own_child"),
 		chromedp.Click(chromedp.CSS("#f-residence-0")),
-		chromedp.SetValue(chromedp.CSS("#f-date_of_birth"), "2025-09-14"),
-		chromedp.Click(chromedp.CSS("#save-member")),
-		chromedp.WaitVisible(chromedp.CSS("#f-name-error")))
+		chromedp.SetValue(chromedp.CSS("#f-date_of_birth"), "2025-09-14"))
+	br.NextPage("save without a name", chromedp.Click(chromedp.CSS("#save-member")))
+	do("wait for the error", chromedp.WaitVisible(chromedp.CSS("#f-name-error")))
 	if msg := text("#f-name-error"); !strings.Contains(msg, "Give a name, or a description") {
 		t.Fatalf("name error: %q", msg)
 	}
 	shoot("04-member-error")
-	do("name the baby",
-		chromedp.SendKeys(chromedp.CSS("#f-name"), "Leo Doe"),
-		chromedp.Click(chromedp.CSS("#save-member")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")))
+	do("name the baby", chromedp.SendKeys(chromedp.CSS("#f-name"), "Leo Doe"))
+	br.NextPage("save the baby", chromedp.Click(chromedp.CSS("#save-member")))
+	do("wait for the message", chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if h := text("#household"); !strings.Contains(h, "Leo Doe") || !strings.Contains(h, "Waiting to be sent") {
 		t.Fatalf("household after the add: %s", h)
 	}
@@ -84,15 +84,9 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	// Record a visit: the draft saves itself while the officer types.
 	do("start a visit", chromedp.Click(chromedp.CSS("#record-visit")), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
 	do("answer", chromedp.SetValue(chromedp.CSS("#f-type"), "home_unannounced"),
-		chromedp.Click(chromedp.CSS("#f-location-0")),
-		chromedp.Sleep(100*time.Millisecond))
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(text("#autosave-status"), "Draft saved") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no autosave: %q", text("#autosave-status"))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		chromedp.Click(chromedp.CSS("#f-location-0")))
+	do("wait for the autosave", chromedp.Poll[chromedp.Void](
+		`document.getElementById("autosave-status").textContent.includes("Draft saved")`, chromedp.WithPollingTimeout(10*time.Second)))
 	shoot("06-visit-form")
 	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
 	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#f-type"))); err != nil || v != "home_unannounced" {
@@ -101,25 +95,25 @@ func TestBrowserOfficerFlow(t *testing.T) {
 
 	// No signal: sync now says so and the changes stay; then it comes back.
 	e.peer.down.Store(true)
-	do("sync offline", chromedp.Click(chromedp.CSS("#sync-now")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	br.NextPage("sync offline", chromedp.Click(chromedp.CSS("#sync-now")))
+	do("wait for the message", chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if b := text("#sync-badge"); !strings.Contains(b, "Offline") || !strings.Contains(b, "changes waiting") {
 		t.Fatalf("badge offline: %s", b)
 	}
 	shoot("07-offline")
 	e.peer.down.Store(false)
-	do("sync online", chromedp.Click(chromedp.CSS("#sync-now")), chromedp.Sleep(300*time.Millisecond))
+	br.NextPage("sync online", chromedp.Click(chromedp.CSS("#sync-now")))
 	// The page comes back within 3 s; a sync still running by then shows
 	// at the next page load.
-	for deadline := time.Now().Add(15 * time.Second); ; {
+	testkit.WaitFor(t, 15*time.Second, "the badge to say Online, 0 changes waiting", func() bool {
 		b := text("#sync-badge")
 		if strings.Contains(b, "Online") && strings.Contains(b, "0 changes waiting") {
-			break
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("badge after sync: %s", b)
-		}
-		do("reload", chromedp.Sleep(300*time.Millisecond), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sync-badge")))
-	}
+		t.Logf("badge after sync: %s; reloading", b)
+		do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sync-badge")))
+		return false
+	})
 	shoot("08-synced")
 	t.Logf("screenshots in %s", br.Shots)
 }

@@ -29,6 +29,7 @@ const unlabelledJS = `Array.from(document.querySelectorAll('input:not([type=hidd
 // takes the focus and links to the field, and, on Today, the case page, the
 // visit form and a signed visit's amend form, no input without a label.
 func TestBrowserVisitForm(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	signed := e.addSignedVisit()
 	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 60*time.Second)
@@ -78,7 +79,8 @@ func TestBrowserVisitForm(t *testing.T) {
 	labelled("Today")
 	do("open the case", chromedp.Navigate(base+"/app/cases/"+e.caseID), chromedp.WaitVisible(chromedp.CSS("#record-visit")))
 	labelled("the case page")
-	do("start a visit", chromedp.Click(chromedp.CSS("#record-visit")), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	br.NextPage("start a visit", chromedp.Click(chromedp.CSS("#record-visit")))
+	do("wait for the visit form", chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
 	labelled("the visit form")
 
 	// Questions that apply only after another answer.
@@ -112,8 +114,8 @@ func TestBrowserVisitForm(t *testing.T) {
 
 	// A refused signature: the summary takes the focus and leads to the field.
 	choose("f-type", "")
-	do("sign without a type", chromedp.Click(chromedp.CSS("#sign-visit")),
-		chromedp.WaitVisible(chromedp.CSS("#error-summary")))
+	br.NextPage("sign without a type", chromedp.Click(chromedp.CSS("#sign-visit")))
+	do("wait for the error summary", chromedp.WaitVisible(chromedp.CSS("#error-summary")))
 	if id := focused(); id != "error-summary" {
 		t.Fatalf("after a refused signature the focus is on %q, want the error summary", id)
 	}
@@ -139,11 +141,13 @@ func TestBrowserVisitForm(t *testing.T) {
 	}
 	do("scroll to the prompt", chromedp.ScrollIntoView(chromedp.CSS("#child-prompt")))
 	shoot("12-visit-child-prompt")
-	do("add the child", chromedp.Click(chromedp.CSS("#add-child")), chromedp.WaitVisible(chromedp.CSS("#save-member")))
+	br.NextPage("add the child", chromedp.Click(chromedp.CSS("#add-child")))
+	do("wait for the household form", chromedp.WaitVisible(chromedp.CSS("#save-member")))
 	labelled("the household form")
 	do("describe the child", chromedp.Click(chromedp.CSS("#f-residence-0")),
-		chromedp.SendKeys(chromedp.CSS("#f-description"), "Boy about 3"), chromedp.SendKeys(chromedp.CSS("#f-age"), "3"),
-		chromedp.Click(chromedp.CSS("#save-member")), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+		chromedp.SendKeys(chromedp.CSS("#f-description"), "Boy about 3"), chromedp.SendKeys(chromedp.CSS("#f-age"), "3"))
+	br.NextPage("save the child", chromedp.Click(chromedp.CSS("#save-member")))
+	do("wait for the visit", chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
 	if got := br.Location(); got != visitPath {
 		t.Fatalf("after adding the child: at %s, want the visit %s", got, visitPath)
 	}

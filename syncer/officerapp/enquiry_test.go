@@ -11,6 +11,7 @@ import (
 )
 
 func TestAppSafeguardingEnquiry(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -21,7 +22,7 @@ func TestAppSafeguardingEnquiry(t *testing.T) {
 	mustContain(t, form, "Add a safeguarding enquiry", "<legend>Agency</legend>", "Police (domestic-abuse call-outs)", "MARAC",
 		"<legend>Stage</legend>", "Before sentence", `for="f-requested_on"`, `for="f-due_on"`, `for="f-answered_on"`,
 		"<legend>Result</legend>", `for="f-not_requested_reason"`, `for="f-notes"`)
-	now := e.clock.now()
+	now := e.clock.Now()
 	day := func(d int) string { return now.AddDate(0, 0, d).Format(time.DateOnly) }
 	path := "/app/cases/" + e.caseID + "/enquiries"
 	good := url.Values{"_csrf": {form.token(csrfRE)}, "agency": {"police"}, "stage": {"pre_sentence"},

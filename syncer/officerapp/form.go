@@ -366,6 +366,13 @@ func (f *formView) putError(err error) bool {
 	if e == nil {
 		return false
 	}
+	for _, one := range e.All() { // several at once: each beside its field
+		f.putOne(&one)
+	}
+	return true
+}
+
+func (f *formView) putOne(e *schema.Error) {
 	var ctl *control
 	for _, name := range []string{e.Field, rootField(e.Field)} {
 		for _, c := range f.Controls {
@@ -379,11 +386,14 @@ func (f *formView) putError(err error) bool {
 		}
 	}
 	if ctl == nil {
-		f.addError("", plainMessage("", e))
-		return true
+		msg := plainMessage("", e)
+		if prev := f.Errors[""]; prev != "" && prev != msg {
+			msg = prev + " " + msg
+		}
+		f.addError("", msg)
+		return
 	}
 	f.addError(ctl.Name, friendly(ctl, e))
-	return true
 }
 
 func rootField(field string) string {

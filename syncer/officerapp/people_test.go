@@ -9,6 +9,7 @@ import (
 )
 
 func TestPersonText(t *testing.T) {
+	t.Parallel()
 	people := map[string]schema.Person{
 		"u-jo":  {ID: "u-jo", Name: "Jo Bloggs", Role: schema.RoleSupervisor},
 		"u-ben": {ID: "u-ben", Name: "Ben Ade", Role: schema.RoleOfficer},
@@ -32,6 +33,7 @@ func TestPersonText(t *testing.T) {
 // they showed a user id: another officer's amendment, the winner of a
 // conflict, the officer a case is allocated to.
 func TestAppNamesOtherPeople(t *testing.T) {
+	t.Parallel()
 	const ben, jo = "019a0000-0000-7000-8000-0000000000b1", "019a0000-0000-7000-8000-0000000000c1"
 	e := startApp(t)
 	e.peer.people = []schema.Person{{ID: officer.ID, Name: officer.Name, Role: schema.RoleOfficer},
@@ -44,11 +46,11 @@ func TestAppNamesOtherPeople(t *testing.T) {
 		}
 	}
 	bensCase := schema.NewID()
-	clock := schema.HLC{Wall: time.Now().Add(-time.Hour).UnixMilli(), Node: "tablet-1"}.String()
-	e.peer.records = append(e.peer.records, asServed([]schema.Record{
+	clock := schema.HLC{Wall: e.clock.Now().Add(-time.Hour).UnixMilli(), Node: "tablet-1"}.String()
+	e.peer.records = append(e.peer.records, e.asServed([]schema.Record{
 		{Entity: "amendment", ID: schema.NewID(), CaseID: e.plain, Fields: schema.FieldsOf(schema.Amendment{VisitID: vid,
 			Reason: "Typed in the wrong box", Changes: map[string]json.RawMessage{"type": mustJSON("phone")}, AmendedBy: jo,
-			AmendedAt: schema.TimestampOf(time.Now().Add(-time.Hour))})},
+			AmendedAt: schema.TimestampOf(e.clock.Now().Add(-time.Hour))})},
 		{Entity: "conflict", ID: schema.NewID(), CaseID: e.caseID, Fields: schema.FieldsOf(schema.Conflict{RecordEntity: "household_member",
 			RecordID: partnerID, Field: "name", Reason: "lww_lost", LosingValue: `"Joanne Doe"`, LosingAuthor: officer.ID, LosingClock: clock,
 			WinningValue: `"Jo Doe"`, WinningAuthor: ben, Status: "open"})},

@@ -34,6 +34,7 @@ func (b *browser) unlockPIN(pin string) page {
 }
 
 func TestAppPINSetAtSignInAndUnlock(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	first := e.browser()
 	steps := []struct {
@@ -109,6 +110,7 @@ func TestAppPINSetAtSignInAndUnlock(t *testing.T) {
 }
 
 func TestAppPINPage(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -169,6 +171,7 @@ func TestAppPINPage(t *testing.T) {
 // TestAppPINSurvivesARestart: the PIN and its count of wrong tries live in
 // the store, and the file holds neither the PIN nor the password.
 func TestAppPINSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.signInWith(url.Values{"pin": {goodPIN}, "pin_confirm": {goodPIN}})
@@ -181,7 +184,7 @@ func TestAppPINSurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	api := New(a, localapi.Config{Now: e.clock.now})
+	api := New(a, localapi.Config{Now: e.clock.Now})
 	if err := api.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +209,7 @@ func TestAppPINSurvivesARestart(t *testing.T) {
 // counts toward the unlock's waits and lockout, and says so; the lockout
 // ends the session and sends to the sign-in page.
 func TestAppPINPasswordCountsAsAnUnlock(t *testing.T) {
-	e := startAppClocked(t)
+	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
 	if err := e.agent.SetPIN(context.Background(), testPassword, goodPIN); err != nil {
@@ -229,14 +232,14 @@ func TestAppPINPasswordCountsAsAnUnlock(t *testing.T) {
 		// Wait out the wait, using the app within its lock time.
 		st, _ := e.agent.UnlockState(context.Background())
 		for w := st.Wait; w > 0; w -= 4 * time.Minute {
-			e.clock.advance(min(w, 4*time.Minute))
+			e.clock.Advance(min(w, 4*time.Minute))
 			b.get("/app/today")
 		}
 		wrong("The password is not right.")
 	}
 	st, _ := e.agent.UnlockState(context.Background())
 	for w := st.Wait; w > 0; w -= 4 * time.Minute {
-		e.clock.advance(min(w, 4*time.Minute))
+		e.clock.Advance(min(w, 4*time.Minute))
 		b.get("/app/today")
 	}
 	p := wrong("Sign in online")

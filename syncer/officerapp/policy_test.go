@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/syncer/localapi"
@@ -27,6 +28,7 @@ type policyCase struct {
 }
 
 func TestAppTodayFollowsTheVisitPolicy(t *testing.T) {
+	t.Parallel()
 	p := policy.Default()
 	rule := func(id string) string {
 		r, ok := p.Rule(id)
@@ -127,7 +129,7 @@ func TestAppTodayFollowsTheVisitPolicy(t *testing.T) {
 			casePage: []string{"Cancelled: the case closed before this visit fell due", "due 25 Nov 2026"}},
 	}
 
-	e := &appEnv{t: t, clock: &testClock{off: time.Until(policyNow)}}
+	e := &appEnv{t: t, clock: testkit.NewClock(policyNow)}
 	var recs []schema.Record
 	ids := map[string]string{}
 	for i, c := range cases {
@@ -142,7 +144,7 @@ func TestAppTodayFollowsTheVisitPolicy(t *testing.T) {
 			recs = append(recs, c.extra(id)...)
 		}
 	}
-	e.peer = newAppPeer(t, officer, asServed(recs))
+	e.peer = newAppPeer(t, e.clock, officer, e.asServed(recs))
 	e.open(localapi.Config{})
 	b := e.browser()
 	today := b.mustSignIn()

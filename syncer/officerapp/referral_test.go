@@ -11,12 +11,13 @@ import (
 )
 
 func TestAppInterventionReferral(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
 	mustContain(t, b.get("/app/cases/"+e.caseID), `id="add-referral"`, `href="/app/cases/`+e.caseID+`/referrals/new"`)
 
-	now := e.clock.now()
+	now := e.clock.Now()
 	day := func(d int) string { return now.AddDate(0, 0, d).Format(time.DateOnly) }
 	form := b.get("/app/cases/" + e.caseID + "/referrals/new")
 	mustContain(t, form, "Add an intervention referral", `for="f-need"`, `for="f-identified_on"`, `value="`+day(0)+`"`,

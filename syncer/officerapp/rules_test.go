@@ -63,6 +63,7 @@ func (e *appEnv) syncNow() {
 // document that does not parse leaves the rules held in use; the case page
 // says which rules it used; --rules (localapi.Config.Policy) overrides the server's.
 func TestAppUsesTheServersRules(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	ctx := context.Background()
 	if _, err := e.agent.Login(ctx, officer.Username, testPassword); err != nil {

@@ -96,6 +96,7 @@ func (b *browser) syncNow(t *testing.T, p page) page {
 }
 
 func TestAppSafetyAssessmentOnTheCasePage(t *testing.T) {
+	t.Parallel()
 	const home = "1 High St, Testtown, ZZ1 1AA"
 	sa := func(address, assessedOn string, mod func(*schema.SafetyAssessment)) schema.Record {
 		s := schema.SafetyAssessment{Address: address, Dogs: "yes", OtherOccupants: "A lodger, name not known", Weapons: "not_known",
@@ -148,7 +149,7 @@ func TestAppSafetyAssessmentOnTheCasePage(t *testing.T) {
 			for i := range tc.recs {
 				tc.recs[i].CaseID = e.caseID
 			}
-			e.peer.records = append(e.peer.records, asServed(tc.recs)...)
+			e.peer.records = append(e.peer.records, e.asServed(tc.recs)...)
 			e.peer.people = []schema.Person{{ID: officer.ID, Name: officer.Name, Role: schema.RoleOfficer},
 				{ID: "sup-7", Name: "Jo Bloggs", Role: schema.RoleSupervisor}}
 			b := e.browser()
@@ -164,6 +165,7 @@ func TestAppSafetyAssessmentOnTheCasePage(t *testing.T) {
 }
 
 func TestAppAssessTheAddress(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -213,7 +215,7 @@ func TestAppAssessTheAddress(t *testing.T) {
 		t.Fatalf("assessments: %d, %v", len(all), err)
 	}
 	got := all[0]
-	today := localapi.LocalDate(e.clock.now())
+	today := localapi.LocalDate(e.clock.Now())
 	if str(got.Fields, "address") != "1 High St, Testtown, ZZ1 1AA" || str(got.Fields, "assessed_on") != string(today) ||
 		str(got.Fields, "assessed_by") != officer.ID || str(got.Fields, "dogs") != "yes" || str(got.Fields, "weapons") != "no" {
 		t.Fatalf("assessment: %s", got.Fields)

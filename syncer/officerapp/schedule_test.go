@@ -12,6 +12,7 @@ import (
 )
 
 func TestAppScheduleAVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -23,7 +24,7 @@ func TestAppScheduleAVisit(t *testing.T) {
 	mustContain(t, form, "Schedule a visit", `for="f-planned_date"`, `type="date"`, `for="f-planned_time"`, `type="time"`,
 		"<legend>Type of visit</legend>", "Home visit (unannounced)", "Video")
 	token := form.token(csrfRE)
-	now := e.clock.now()
+	now := e.clock.Now()
 	tomorrow := now.AddDate(0, 0, 1).Format(time.DateOnly)
 	good := url.Values{"_csrf": {token}, "planned_date": {tomorrow}, "planned_time": {"10:30"}, "planned_type": {"initial_home"}}
 	set := func(kv ...string) url.Values {
@@ -116,6 +117,7 @@ func TestAppScheduleAVisit(t *testing.T) {
 const safetyWarning = "No approved safety assessment for this address: check with your manager before you go"
 
 func TestAppVisitWarnsWithoutAnApprovedSafetyAssessment(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, address, decision string
 		later                   string // a newer assessment of the same address, with this decision
@@ -132,12 +134,12 @@ func TestAppVisitWarnsWithoutAnApprovedSafetyAssessment(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := startApp(t)
 			if tc.address != "" {
-				e.peer.records = append(e.peer.records, asServed([]schema.Record{{Entity: "safety_assessment", ID: schema.NewID(), CaseID: e.caseID,
+				e.peer.records = append(e.peer.records, e.asServed([]schema.Record{{Entity: "safety_assessment", ID: schema.NewID(), CaseID: e.caseID,
 					Fields: schema.FieldsOf(schema.SafetyAssessment{Address: tc.address, Dogs: "no", Weapons: "not_known",
 						AssessedOn: "2026-01-12", Decision: tc.decision})}})...)
 			}
 			if tc.later != "" {
-				e.peer.records = append(e.peer.records, asServed([]schema.Record{{Entity: "safety_assessment", ID: schema.NewID(), CaseID: e.caseID,
+				e.peer.records = append(e.peer.records, e.asServed([]schema.Record{{Entity: "safety_assessment", ID: schema.NewID(), CaseID: e.caseID,
 					Fields: schema.FieldsOf(schema.SafetyAssessment{Address: tc.address, Dogs: "yes", Weapons: "not_known",
 						AssessedOn: "2026-02-12", Decision: tc.later})}})...)
 			}

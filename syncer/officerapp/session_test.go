@@ -160,7 +160,7 @@ func TestEveryRouteOfTheTabletNeedsTheSession(t *testing.T) {
 		t.Fatalf("only %d pages and %d API routes behind the gate: the router's list looks wrong (%v)", pages, api, routes)
 	}
 	// The lock after inactivity: the JSON API says so, as the page does.
-	e.clock.advance(e.api.LockAfter() + time.Second)
+	e.clock.Advance(e.api.LockAfter() + time.Second)
 	if st, _, out := call(t, base, "GET /v1/records/:entity", locked, nil); st != 401 || out["error"].(map[string]any)["code"] != schema.ECodeLocked {
 		t.Fatalf("a session idle past the lock time: want 401 locked, got %d %v", st, out)
 	}

@@ -48,12 +48,13 @@ func (e *appEnv) memberID(name string) string {
 }
 
 func TestAppSetAsideDiscardRetryAndKeepMine(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	ctx := context.Background()
 	partner, kid := e.memberID("Jo Doe"), e.kidID
 	lww := schema.NewID()
-	clock := schema.HLC{Wall: time.Now().Add(-time.Hour).UnixMilli(), Node: "tablet-1"}.String()
-	e.peer.records = append(e.peer.records, asServed([]schema.Record{
+	clock := schema.HLC{Wall: e.clock.Now().Add(-time.Hour).UnixMilli(), Node: "tablet-1"}.String()
+	e.peer.records = append(e.peer.records, e.asServed([]schema.Record{
 		{Entity: "conflict", ID: lww, CaseID: e.caseID, Fields: schema.FieldsOf(schema.Conflict{RecordEntity: "household_member",
 			RecordID: kid, Field: "name", Reason: "lww_lost", LosingValue: `"Mia Smith"`, LosingAuthor: officer.ID, LosingClock: clock,
 			WinningValue: `"Mia Doe"`, WinningAuthor: "019a0000-0000-7000-8000-0000000000b1", Status: "open"})},
@@ -138,6 +139,7 @@ func TestAppSetAsideDiscardRetryAndKeepMine(t *testing.T) {
 }
 
 func TestAPISetAsideActions(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	ctx := context.Background()
 	if _, err := e.agent.Login(ctx, officer.Username, testPassword); err != nil {

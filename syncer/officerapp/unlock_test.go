@@ -14,26 +14,17 @@ import (
 	"doorstep/syncer/localapi/localapitest"
 )
 
-// startAppClocked is startApp with the agent on the test's clock too, so
-// the waits between wrong passwords can be run through.
-func startAppClocked(t *testing.T) *appEnv {
-	t.Helper()
-	e := startApp(t)
-	e.reopen(t.TempDir())
-	return e
-}
-
 // reopen restarts the agent and the app on the store in dir, on e.clock.
 func (e *appEnv) reopen(dir string) {
 	e.t.Helper()
 	e.api.Close()
 	e.agent.Close()
-	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: dir, ServerURL: e.peer.url, Timeout: 5 * time.Second, Now: e.clock.now})
+	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: dir, ServerURL: e.peer.url, Timeout: 5 * time.Second, Now: e.clock.Now})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { a.Close() })
-	api := New(a, localapi.Config{Now: e.clock.now})
+	api := New(a, localapi.Config{Now: e.clock.Now})
 	if err := api.Start(); err != nil {
 		e.t.Fatal(err)
 	}
@@ -54,8 +45,9 @@ func (b *browser) unlockWith(password string) page {
 // session and turns the page into the online sign-in, saying the unsent
 // change is kept; the online sign-in sends it.
 func TestAppUnlockLimitsWrongPasswords(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	e := startAppClocked(t)
+	e := startApp(t)
 	officerTab := e.browser()
 	officerTab.mustSignIn()
 	e.peer.down.Store(true)
@@ -99,23 +91,23 @@ func TestAppUnlockLimitsWrongPasswords(t *testing.T) {
 	if p := b.unlockWith("wrong password"); p.status != 429 {
 		t.Fatalf("the restart ended the wait: %d", p.status)
 	}
-	e.clock.advance(30 * time.Second)
+	e.clock.Advance(30 * time.Second)
 	mustContain(t, b.unlockWith("wrong password"), "4 tries left", "Wait 1 minute before the next try.")
 
 	// The restart forgot the officer's session; open one again, to see the
 	// lockout end it.
-	e.clock.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 	officerTab = e.browser()
 	if p := officerTab.unlockWith(testPassword); p.path != "/app/today" {
 		t.Fatalf("the right password after the wait: %d at %s", p.status, p.path)
 	}
 	for i := 1; i < syncer.MaxUnlockFailures; i++ {
 		st, _ := e.agent.UnlockState(ctx)
-		e.clock.advance(st.Wait)
+		e.clock.Advance(st.Wait)
 		b.unlockWith("wrong password")
 	}
 	st, _ := e.agent.UnlockState(ctx)
-	e.clock.advance(st.Wait)
+	e.clock.Advance(st.Wait)
 	p = b.unlockWith("wrong password")
 	if p.status != 403 || p.path != "/app/unlock" {
 		t.Fatalf("the tenth wrong password: %d at %s", p.status, p.path)
@@ -151,7 +143,8 @@ func TestAppUnlockLimitsWrongPasswords(t *testing.T) {
 // as Retry-After), refuses a try during the wait with rate_limited, and the
 // lockout with forbidden; never a 500.
 func TestAPIUnlockLimits(t *testing.T) {
-	e := startAppClocked(t)
+	t.Parallel()
+	e := startApp(t)
 	c := localapitest.Client{T: t, Base: e.api.URL()}
 	if st, out, _ := c.Do("POST", "/v1/login", map[string]string{"username": officer.Username, "password": testPassword}, nil); st != 200 {
 		t.Fatalf("login: %d %v", st, out)
@@ -188,7 +181,7 @@ func TestAPIUnlockLimits(t *testing.T) {
 	}
 	for i := syncer.FreeUnlockFailures + 1; i <= syncer.MaxUnlockFailures; i++ {
 		_, us, _ := c.Do("GET", "/v1/unlock", nil, nil)
-		e.clock.advance(time.Duration(us["wait_seconds"].(float64)) * time.Second)
+		e.clock.Advance(time.Duration(us["wait_seconds"].(float64)) * time.Second)
 		st, out, _ = c.Do("POST", "/v1/unlock", wrong, nil)
 	}
 	if code, _ := localapitest.ErrCode(out); st != 403 || code != schema.ECodeForbidden || unlockOf(out)["locked_out"] != true || unlockOf(out)["erased"] != true {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestAppMoveOrCancelAPlannedVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	signed := e.addSignedVisit()
 	b := e.browser()
@@ -26,7 +27,7 @@ func TestAppMoveOrCancelAPlannedVisit(t *testing.T) {
 	mustContain(t, cp, `href="`+path+`"`)
 
 	form := b.get(path)
-	now := e.clock.now()
+	now := e.clock.Now()
 	planned := recs[0].Fields
 	at, _ := time.Parse(time.RFC3339Nano, str(planned, "planned_at"))
 	at = at.In(now.Location())

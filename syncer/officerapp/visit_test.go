@@ -1,11 +1,16 @@
 package officerapp
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"doorstep/schema"
 )
 
 var (
@@ -21,6 +26,7 @@ func shownText(p page) string {
 }
 
 func TestTimesInWords(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 23, 22, 30, 0, 0, time.Local)
 	at := time.Date(2026, 11, 23, 22, 5, 23, 208974639, time.Local)
 	for _, c := range []struct{ got, want string }{
@@ -44,6 +50,7 @@ func TestTimesInWords(t *testing.T) {
 // No screen shows a stored timestamp or an ISO date: every time is in
 // words, in the tablet's time zone.
 func TestAppShowsNoRawTimes(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	vid := e.addSignedVisit()
 	b := e.browser()
@@ -79,6 +86,7 @@ func TestAppShowsNoRawTimes(t *testing.T) {
 // A flash says what kind it is: an error is an alert with its own sign,
 // a success a status.
 func TestAppFlashKinds(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -116,13 +124,23 @@ func (b *browser) newVisit(caseID string) (string, string) {
 	return p.path, token
 }
 
+// autosave posts the visit form to the autosave, as app.js does.
+func (b *browser) autosave(visitPath string, form url.Values) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.base+visitPath+"/draft", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Requested-With", "doorstep")
+	return b.do(req)
+}
+
 func TestAppSigningEndsTheVisit(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
 	path, token := b.newVisit(e.plain)
 	id := strings.TrimPrefix(path, "/app/visits/")
-	start := time.Now().Add(-40 * time.Minute).Local()
+	start := e.clock.Now().Add(-40 * time.Minute).Local()
 	sign := url.Values{"_csrf": {token}, "type": {"office"}, "outcome": {"completed"}, "location": {"elsewhere"},
 		"place_type": {"office"}, "elsewhere_reason": {"Reporting at the office"}, "face_to_face": {"yes"}, "person_seen": {"yes"},
 		"started_at": {start.Format(htmlDateTime)}, "ended_at": {start.Add(-time.Hour).Format(htmlDateTime)}}
@@ -149,7 +167,7 @@ func TestAppSigningEndsTheVisit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ended, err := time.Parse(time.RFC3339Nano, str(v.Fields, "ended_at"))
-	if err != nil || time.Since(ended) > time.Minute || !v.Signed {
+	if err != nil || !ended.Equal(e.clock.Now()) || !v.Signed {
 		t.Fatalf("ended_at %q (%v), signed %v: want now", str(v.Fields, "ended_at"), err, v.Signed)
 	}
 	vp := b.get(path)
@@ -157,6 +175,7 @@ func TestAppSigningEndsTheVisit(t *testing.T) {
 }
 
 func TestWhenHolds(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		cond string
 		form url.Values
@@ -183,6 +202,7 @@ func TestWhenHolds(t *testing.T) {
 // A question that does not apply is shown only when it does (app.js), and
 // an answer left in it is kept in the draft but not signed.
 func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -200,7 +220,7 @@ func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
 	mustNotContain(t, p, " hidden>", " hidden ")
 	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "outcome_reason": {"Typed before the door opened"},
 		"location": {"home"}, "elsewhere_reason": {"Typed when it was elsewhere"}, "place_type": {"cafe"}, "face_to_face": {"yes"},
-		"person_seen": {"yes"}, "started_at": {time.Now().Add(-time.Hour).Format(htmlDateTime)},
+		"person_seen": {"yes"}, "started_at": {e.clock.Now().Add(-time.Hour).Format(htmlDateTime)},
 		"partner_present": {"no"}, "partner_seen_alone": {"yes"}, "partner_concerns": {"Typed before"},
 		"children_present": {"no"}, "children[0].member_id": {e.kidID}, "children[0].present": {"yes"}, "children[0].seen": {"no"},
 		"safeguarding_concern": {"yes"}, "actions": {"police_informed"}, "no_action_reason": {"Typed before an action was ticked"}}
@@ -230,6 +250,7 @@ func TestAppVisitQuestionsThatDoNotApply(t *testing.T) {
 // A child there but not on the household list: the form offers to add
 // them, saves the draft first, and the household form comes back to it.
 func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
+	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	b.mustSignIn()
@@ -265,4 +286,105 @@ func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
 	}
 	mustContain(t, p, "Boy about 3, in the kitchen was added to the household", `<h3 class="section">Boy about 3, in the kitchen, 3 (other child)</h3>`,
 		`value="home_unannounced" selected`, `value="child_not_on_record" checked`, "A boy of about 3 in the kitchen")
+}
+
+// TestAppAutosaveKeepsEveryChildAnswer is issue 9's defect 1 at the
+// autosave: a child not present (no "seen") and a child present with "seen"
+// not answered yet are kept, not dropped with the whole children block; an
+// answer the record cannot hold is left out alone and named with its
+// question, each of them, not counted.
+func TestAppAutosaveKeepsEveryChildAnswer(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	autosave := func(form url.Values) map[string]any {
+		t.Helper()
+		p := b.autosave(path, form)
+		var out map[string]any
+		if p.status != 200 || json.Unmarshal([]byte(p.body), &out) != nil {
+			t.Fatalf("autosave: %d %s", p.status, p.body)
+		}
+		return out
+	}
+	children := func() []schema.VisitChild {
+		t.Helper()
+		v, err := e.agent.Get(t.Context(), "visit", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kids []schema.VisitChild
+		json.Unmarshal(v.Fields["children"], &kids)
+		return kids
+	}
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "children_present": {"yes"},
+		"children[0].member_id": {e.kidID}, "children[0].present": {"no"}}
+	if out := autosave(form); len(out["checks"].([]any)) != 0 || len(out["errors"].(map[string]any)) != 0 {
+		t.Fatalf("a child not present, with no seen: %v, want saved with nothing to check", out)
+	}
+	if kids := children(); len(kids) != 1 || kids[0] != (schema.VisitChild{MemberID: e.kidID, Present: "no"}) {
+		t.Fatalf("draft children: %+v, want Mia not present", kids)
+	}
+	form.Set("children[0].present", "yes")
+	if out := autosave(form); len(out["checks"].([]any)) != 0 {
+		t.Fatalf("a child present, seen not answered yet: %v, want saved with nothing to check", out)
+	}
+	if kids := children(); len(kids) != 1 || kids[0].Present != "yes" || kids[0].Seen != "" {
+		t.Fatalf("draft children: %+v, want Mia present, seen blank", kids)
+	}
+	// Two answers the record cannot hold: each named with its question; the
+	// child's other answers are kept.
+	form.Set("children[0].seen", "no")
+	form.Set("children[0].reason_not_seen", "Asleep upstairs")
+	form.Set("children[0].concerns", strings.Repeat("x", 2001))
+	form.Set("next_visit_on", "2026-13-45")
+	out := autosave(form)
+	checks, _ := out["checks"].([]any)
+	var named []string
+	for _, c := range checks {
+		m := c.(map[string]any)
+		named = append(named, m["id"].(string)+" "+m["label"].(string)+": "+m["message"].(string))
+	}
+	slices.Sort(named)
+	if len(named) != 2 || !strings.HasPrefix(named[0], "f-children-0-concerns Concerns about Mia Doe: Text is longer than 2000") ||
+		!strings.HasPrefix(named[1], "f-next_visit_on Next visit: Enter a real date") {
+		t.Fatalf("checks: %q, want the next visit and Mia's concerns named", named)
+	}
+	if kids := children(); len(kids) != 1 || kids[0] != (schema.VisitChild{MemberID: e.kidID, Present: "yes", Seen: "no", ReasonNotSeen: "Asleep upstairs"}) {
+		t.Fatalf("draft children: %+v, want every answer but the long concerns", kids)
+	}
+}
+
+// A child not present has no "seen", "spoken to" or reason: answers left in
+// them (typed before "Present: No" was chosen) are kept in the draft and
+// left out of the signature, as every hidden question's (decision 0012).
+func TestAppSignLeavesOutChildAnswersThatDoNotApply(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "location": {"home"},
+		"face_to_face": {"yes"}, "person_seen": {"yes"}, "started_at": {e.clock.Now().Add(-time.Hour).Format(htmlDateTime)},
+		"partner_present": {"no"}, "children_present": {"yes"}, "children[0].member_id": {e.kidID}, "children[0].present": {"no"},
+		"children[0].seen": {"no"}, "children[0].spoken_to": {"yes"}, "children[0].reason_not_seen": {"Typed before"}}
+	if p := b.post(path, form); p.status != 200 {
+		t.Fatalf("save draft: %d", p.status)
+	}
+	v, _ := e.agent.Get(t.Context(), "visit", id)
+	if !strings.Contains(string(v.Fields["children"]), "Typed before") {
+		t.Fatalf("the draft lost an answer that may apply again: %s", v.Fields["children"])
+	}
+	if p := b.post(path+"/sign", form); p.status != 200 || !strings.Contains(p.body, "Visit signed") {
+		t.Fatalf("sign: %d at %s", p.status, p.path)
+	}
+	v, _ = e.agent.Get(t.Context(), "visit", id)
+	var kids []schema.VisitChild
+	json.Unmarshal(v.Fields["children"], &kids)
+	if !v.Signed || len(kids) != 1 || kids[0] != (schema.VisitChild{MemberID: e.kidID, Present: "no"}) {
+		t.Fatalf("signed children: %s, want Mia not present and nothing else", v.Fields["children"])
+	}
 }
