@@ -183,7 +183,7 @@ func decisionBody(d string) func(sweepTarget, string) any {
 }
 
 func oversightBody(t sweepTarget, _ string) any {
-	return map[string]any{"subject_entity": "case", "subject_id": t.caseID, "aspect": "general", "decision": "noted", "reason": "sweep"}
+	return map[string]any{"subject_entity": "visit", "subject_id": t.records["visit"], "decision": "noted", "reason": "sweep"}
 }
 
 // createBody: a new record in the target's case, with the fields of the
@@ -276,9 +276,19 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 	if err := db.Seed(ctx, w.admin, recs); err != nil {
 		t.Fatalf("seed the secret case: %v", err)
 	}
-	w.out.fields = map[string]map[string]json.RawMessage{}
+	// The bodies of creates and changes: the secret records' fields, but
+	// those that name a person, which the server writes (a client's would
+	// be refused before the scope is checked).
+	w.out.fields = map[string]map[string]json.RawMessage{"conflict": rawFields("status", "resolved", "resolution", "sweep")}
 	for _, r := range recs {
-		w.out.fields[r.Entity] = r.Fields
+		spec, _ := schema.Entity(r.Entity)
+		f := maps.Clone(r.Fields)
+		for _, fs := range spec.Fields {
+			if fs.Person {
+				delete(f, fs.Name)
+			}
+		}
+		w.out.fields[r.Entity] = f
 	}
 	w.out.conflict = w.makeConflict("carl", secret)
 	w.out.records["conflict"] = w.out.conflict
@@ -794,12 +804,7 @@ func (w *sweepWorld) sweepSQLText(t *testing.T, admin sweepCaller) {
 	}
 	written := map[string]bool{}
 	for _, spec := range schema.Entities() {
-		base := maps.Clone(w.out.fields[spec.Name])
-		for _, f := range spec.Fields {
-			if f.Person {
-				delete(base, f.Name) // the people are the server's to write
-			}
-		}
+		base := w.out.fields[spec.Name]
 		for _, f := range spec.Fields {
 			if f.Type.Kind() != reflect.String || len(f.Enum) > 0 || f.Person || f.ServerOnly || f.Max < 64 || strings.HasSuffix(f.Name, "_id") {
 				continue
