@@ -309,12 +309,21 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 
 	// The callers. Team B's case is out of every scope but the auditor's
 	// and the admin's.
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, at := w.users["root"].ID, w.clock.Now()
 	w.callers = []sweepCaller{
 		{name: "anonymous"},
-		{name: "alg none", token: forgeNone(t, w.users["root"].ID, w.clock.Now())},
-		{name: "alg RS256", token: forgeRSA(t, w.users["root"].ID, w.clock.Now())},
-		{name: "alg ES256", token: forgeEC(t, w.users["root"].ID, w.clock.Now())},
-		{name: "another key", token: forgeHS(t, w.users["root"].ID, w.clock.Now())},
+		{name: "alg none", token: forge(t, root, at, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType)},
+		{name: "alg RS256", token: forge(t, root, at, jwt.SigningMethodRS256, rsaKey)},
+		{name: "alg ES256", token: forge(t, root, at, jwt.SigningMethodES256, ecKey)},
+		{name: "another key", token: forge(t, root, at, jwt.SigningMethodHS256, []byte("a key of thirty-two bytes, guessed"))},
 	}
 	for _, u := range []string{"asha", "sue", "audrey", "root"} {
 		c, spare := w.caller(t, u), w.caller(t, u)
@@ -365,43 +374,13 @@ func forgeClaims(sub string, now time.Time) jwt.MapClaims {
 		"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()}
 }
 
-func forgeNone(t *testing.T, sub string, now time.Time) string {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodNone, forgeClaims(sub, now)).SignedString(jwt.UnsafeAllowNoneSignatureType)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// forgeHS: the right algorithm, a key of the attacker's.
-func forgeHS(t *testing.T, sub string, now time.Time) string {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, forgeClaims(sub, now)).SignedString([]byte("a key of thirty-two bytes, guessed"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// forgeRSA: the algorithm-confusion attack's other half: a token signed
-// with a public-key algorithm and a key of the attacker's.
-func forgeRSA(t *testing.T, sub string, now time.Time) string {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodRS256, forgeClaims(sub, now)).SignedString(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func forgeEC(t *testing.T, sub string, now time.Time) string {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodES256, forgeClaims(sub, now)).SignedString(k)
+// forge signs an admin's claims for sub with method and key: the forged
+// tokens of the sweep (alg none; the algorithm-confusion attack's other
+// half, a public-key algorithm with the attacker's key; the right
+// algorithm with another key).
+func forge(t *testing.T, sub string, now time.Time, method jwt.SigningMethod, key any) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(method, forgeClaims(sub, now)).SignedString(key)
 	if err != nil {
 		t.Fatal(err)
 	}
