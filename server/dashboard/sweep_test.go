@@ -646,10 +646,17 @@ func TestAttackSweep(t *testing.T) {
 }
 
 // sweepOne tries route r as caller c: once with the secret case's ids,
-// once with ids nobody holds, and for a GET once plain.
+// once with ids nobody holds, and for a GET once plain. In -short mode
+// (CI's race run) a HEAD, which runs its GET's handler, is left out, and
+// so are the variants whose answers are not compared or scanned (those of
+// a caller with team B in scope).
 func (w *sweepWorld) sweepOne(t *testing.T, c sweepCaller, r sweepRequest, start string, mu *sync.Mutex, n *int) {
 	t.Helper()
+	if testing.Short() && r.method == "HEAD" {
+		return
+	}
 	forged := c.role == "" && c.token != ""
+	lean := forged || (testing.Short() && c.seesB)
 	if r.rule.fresh && c.spare != nil {
 		c = *c.spare
 	}
@@ -660,10 +667,10 @@ func (w *sweepWorld) sweepOne(t *testing.T, c sweepCaller, r sweepRequest, start
 	out.query, missing.query = withQuery, withQuery
 	variants = append(variants, out)
 	hasIDs := r.rule.id != "" || r.rule.body != nil || withQuery
-	if hasIDs && !forged {
+	if hasIDs && !lean {
 		variants = append(variants, missing)
 	}
-	if withQuery && !forged {
+	if withQuery && !lean {
 		plain := r
 		variants = append(variants, plain)
 	}
