@@ -16,6 +16,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -585,7 +586,7 @@ func synthServer(tb testing.TB, o synth.Options) (*server.Server, schema.User) {
 	tb.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Now: clock.Now, Mount: Mount})
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(tb.TempDir(), "data"), Now: clock.Now, Mount: Mount})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -44,8 +44,8 @@ type sweepRule struct {
 	// supervisor's team, every case for an auditor (reading) and an admin.
 	who string
 	// id: what the route's :id (or :mutation_id) names: case, record (of
-	// the :path entity), conflict, set_aside, device, officer, visit,
-	// review (the :kind's item), none.
+	// the :path entity), conflict, set_aside, device, officer (a user
+	// id), username, visit, review (the :kind's item), none.
 	id string
 	// body builds the request body for a target's ids: a JSON value, or
 	// url.Values for a dashboard form (sent with the caller's CSRF token).
@@ -69,37 +69,39 @@ const (
 // sweepRules is the table: every route of the server, with the dashboard
 // mounted. HEAD routes take their GET's rule.
 var sweepRules = map[string]sweepRule{
-	"GET /healthz":                           {who: anyone},
-	"GET /v1/me":                             {who: readersAPI},
-	"POST /v1/auth/login":                    {who: anyone, body: loginBody, noCompare: "failed sign-ins are counted per name"},
-	"POST /v1/auth/refresh":                  {who: anyone, body: refreshBody},
-	"POST /v1/auth/logout":                   {who: readersAPI, fresh: true, body: func(sweepTarget, string) any { return map[string]any{} }, noCompare: "the first request ends the session"},
-	"POST /v1/sync/push":                     {who: readersAPI, body: pushBody},
-	"POST /v1/sync/pull":                     {who: readersAPI, body: func(sweepTarget, string) any { return map[string]any{} }},
-	"GET /v1/admin/devices":                  {who: adminOnly},
-	"POST /v1/admin/teams":                   {who: adminOnly, body: func(sweepTarget, string) any { return map[string]any{"name": "Sweep team"} }},
-	"POST /v1/admin/users":                   {who: adminOnly, body: newUserBody},
-	"POST /v1/admin/cases/:id/reassign":      {who: adminOnly, id: "case", body: func(sweepTarget, string) any { return map[string]any{"officer_username": "asha"} }},
-	"POST /v1/admin/devices/:id/revoke":      {who: adminOnly, id: "device", body: func(sweepTarget, string) any { return map[string]any{} }},
-	"GET /v1/compliance/first-home-visits":   {who: reviewers},
-	"GET /v1/compliance/overdue":             {who: reviewers},
-	"GET /v1/compliance/contacts":            {who: reviewers},
-	"GET /v1/compliance/enquiries":           {who: reviewers},
-	"GET /v1/compliance/households":          {who: reviewers},
-	"GET /v1/compliance/interventions":       {who: reviewers},
-	"GET /v1/compliance/reviews":             {who: reviewers},
-	"GET /v1/compliance/workload":            {who: reviewers},
-	"GET /v1/compliance/exemptions":          {who: reviewers},
-	"GET /v1/compliance/risk-assessment-qa":  {who: reviewers},
-	"GET /v1/compliance/freshness":           {who: reviewers},
-	"GET /v1/review":                         {who: reviewers},
-	"POST /v1/review/conflicts/:id":          {who: deciders, id: "conflict", body: decisionBody(serverdb.ConflictKeepServer)},
-	"POST /v1/review/set-aside/:mutation_id": {who: deciders, id: "set_aside", body: decisionBody(serverdb.SetAsideDismissed)},
-	"POST /v1/oversight":                     {who: deciders, body: oversightBody},
-	"GET /v1/:path":                          {who: readersAPI},
-	"GET /v1/:path/:id":                      {who: readersAPI, id: "record"},
-	"POST /v1/:path":                         {who: "officer supervisor admin", body: createBody},
-	"PATCH /v1/:path/:id":                    {who: "officer supervisor admin", id: "record", body: patchBody},
+	"GET /healthz":                                  {who: anyone},
+	"GET /v1/me":                                    {who: readersAPI},
+	"POST /v1/auth/login":                           {who: anyone, body: loginBody, noCompare: "failed sign-ins are counted per name"},
+	"POST /v1/auth/refresh":                         {who: anyone, body: refreshBody},
+	"POST /v1/auth/setup":                           {who: anyone, body: setupBody},
+	"POST /v1/auth/logout":                          {who: readersAPI, fresh: true, body: func(sweepTarget, string) any { return map[string]any{} }, noCompare: "the first request ends the session"},
+	"POST /v1/sync/push":                            {who: readersAPI, body: pushBody},
+	"POST /v1/sync/pull":                            {who: readersAPI, body: func(sweepTarget, string) any { return map[string]any{} }},
+	"GET /v1/admin/devices":                         {who: adminOnly},
+	"POST /v1/admin/teams":                          {who: adminOnly, body: func(sweepTarget, string) any { return map[string]any{"name": "Sweep team"} }},
+	"POST /v1/admin/users":                          {who: adminOnly, body: newUserBody},
+	"POST /v1/admin/users/:username/reset-password": {who: adminOnly, id: "username", body: func(sweepTarget, string) any { return map[string]any{} }},
+	"POST /v1/admin/cases/:id/reassign":             {who: adminOnly, id: "case", body: func(sweepTarget, string) any { return map[string]any{"officer_username": "asha"} }},
+	"POST /v1/admin/devices/:id/revoke":             {who: adminOnly, id: "device", body: func(sweepTarget, string) any { return map[string]any{} }},
+	"GET /v1/compliance/first-home-visits":          {who: reviewers},
+	"GET /v1/compliance/overdue":                    {who: reviewers},
+	"GET /v1/compliance/contacts":                   {who: reviewers},
+	"GET /v1/compliance/enquiries":                  {who: reviewers},
+	"GET /v1/compliance/households":                 {who: reviewers},
+	"GET /v1/compliance/interventions":              {who: reviewers},
+	"GET /v1/compliance/reviews":                    {who: reviewers},
+	"GET /v1/compliance/workload":                   {who: reviewers},
+	"GET /v1/compliance/exemptions":                 {who: reviewers},
+	"GET /v1/compliance/risk-assessment-qa":         {who: reviewers},
+	"GET /v1/compliance/freshness":                  {who: reviewers},
+	"GET /v1/review":                                {who: reviewers},
+	"POST /v1/review/conflicts/:id":                 {who: deciders, id: "conflict", body: decisionBody(serverdb.ConflictKeepServer)},
+	"POST /v1/review/set-aside/:mutation_id":        {who: deciders, id: "set_aside", body: decisionBody(serverdb.SetAsideDismissed)},
+	"POST /v1/oversight":                            {who: deciders, body: oversightBody},
+	"GET /v1/:path":                                 {who: readersAPI},
+	"GET /v1/:path/:id":                             {who: readersAPI, id: "record"},
+	"POST /v1/:path":                                {who: "officer supervisor admin", body: createBody},
+	"PATCH /v1/:path/:id":                           {who: "officer supervisor admin", id: "record", body: patchBody},
 
 	"GET /dashboard/static/:name":         {who: anyone},
 	"GET /dashboard/signin":               {who: anyone},
@@ -163,6 +165,10 @@ func (t sweepTarget) ids() []string {
 
 func loginBody(t sweepTarget, _ string) any {
 	return schema.LoginRequest{Username: t.username, Password: "not the password", DeviceID: t.device}
+}
+
+func setupBody(t sweepTarget, _ string) any {
+	return map[string]any{"username": t.username, "code": "not the code", "password": "a sweep password nobody guesses 9"}
 }
 
 func refreshBody(t sweepTarget, _ string) any {
@@ -457,12 +463,14 @@ func (w *sweepWorld) send(t *testing.T, c sweepCaller, r sweepRequest) (sweepAns
 		id = tgt.device
 	case "officer":
 		id = tgt.officer
+	case "username":
+		id = tgt.username
 	case "visit":
 		id = tgt.records["visit"]
 	case "review":
 		id = tgt.review(r.kind)
 	}
-	path = strings.NewReplacer(":id", id, ":mutation_id", id).Replace(path)
+	path = strings.NewReplacer(":id", id, ":mutation_id", id, ":username", id).Replace(path)
 	if r.query {
 		path += "?" + url.Values{"case_id": {tgt.caseID}, "officer_id": {tgt.officer}, "officer": {tgt.officer}}.Encode()
 	}
