@@ -94,6 +94,7 @@ var sweepRules = map[string]sweepRule{
 	"GET /v1/compliance/exemptions":                 {who: reviewers},
 	"GET /v1/compliance/risk-assessment-qa":         {who: reviewers},
 	"GET /v1/compliance/freshness":                  {who: reviewers},
+	"GET /v1/audit":                                 {who: "auditor admin"},
 	"GET /v1/review":                                {who: reviewers},
 	"POST /v1/review/conflicts/:id":                 {who: deciders, id: "conflict", body: decisionBody(serverdb.ConflictKeepServer)},
 	"POST /v1/review/set-aside/:mutation_id":        {who: deciders, id: "set_aside", body: decisionBody(serverdb.SetAsideDismissed)},
@@ -472,7 +473,8 @@ func (w *sweepWorld) send(t *testing.T, c sweepCaller, r sweepRequest) (sweepAns
 	}
 	path = strings.NewReplacer(":id", id, ":mutation_id", id, ":username", id).Replace(path)
 	if r.query {
-		path += "?" + url.Values{"case_id": {tgt.caseID}, "officer_id": {tgt.officer}, "officer": {tgt.officer}}.Encode()
+		path += "?" + url.Values{"case_id": {tgt.caseID}, "officer_id": {tgt.officer}, "officer": {tgt.officer},
+			"user_id": {tgt.officer}, "device_id": {tgt.device}}.Encode()
 	}
 	var body io.Reader
 	ctype := "application/json"
