@@ -298,7 +298,7 @@ func (db *DB) primeClock(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read last clock: %w", err)
 	}
-	if h, err := schema.ParseHLC(last.String); err == nil && !h.IsZero() {
+	if h, err := schema.ParseHLC(last.String); err == nil && !h.IsZero() && !h.AheadOf(db.now(), schema.MaxClockAhead) {
 		db.clock.Observe(h)
 	}
 	return nil
