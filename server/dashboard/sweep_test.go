@@ -99,6 +99,7 @@ var sweepRules = map[string]sweepRule{
 	"POST /v1/review/conflicts/:id":                 {who: deciders, id: "conflict", body: decisionBody(serverdb.ConflictKeepServer)},
 	"POST /v1/review/set-aside/:mutation_id":        {who: deciders, id: "set_aside", body: decisionBody(serverdb.SetAsideDismissed)},
 	"POST /v1/oversight":                            {who: deciders, body: oversightBody},
+	"POST /v1/review/approve":                       {who: deciders, body: approveBody},
 	"GET /v1/:path":                                 {who: readersAPI},
 	"GET /v1/:path/:id":                             {who: readersAPI, id: "record"},
 	"POST /v1/:path":                                {who: "officer supervisor admin", body: createBody},
@@ -117,6 +118,8 @@ var sweepRules = map[string]sweepRule{
 	"GET /dashboard/visits/:id":           {who: reviewers, id: "visit"},
 	"POST /dashboard/cases/:id/qa-rating": {who: deciders, id: "case", body: qaForm},
 	"GET /dashboard/review":               {who: reviewers},
+	"POST /dashboard/review/approve":      {who: deciders, body: approveForm},
+	"GET /dashboard/search":               {who: reviewers},
 	"GET /dashboard/review/:kind/:id":     {who: reviewers, id: "review"},
 	"POST /dashboard/review/:kind/:id":    {who: deciders, id: "review", body: reviewForm},
 }
@@ -191,6 +194,15 @@ func decisionBody(d string) func(sweepTarget, string) any {
 
 func oversightBody(t sweepTarget, _ string) any {
 	return map[string]any{"subject_entity": "visit", "subject_id": t.records["visit"], "decision": "noted", "reason": "sweep"}
+}
+
+// approveBody approves the target's signed visit in bulk (a list of one).
+func approveBody(t sweepTarget, _ string) any {
+	return map[string]any{"subject_entity": "visit", "subject_ids": []string{t.records["visit"]}, "reason": "sweep"}
+}
+
+func approveForm(t sweepTarget, _ string) any {
+	return url.Values{"kind": {serverdb.KindVisit}, "id": {t.records["visit"]}, "reason": {"sweep"}}
 }
 
 // createBody: a new record in the target's case, with the fields of the
@@ -474,7 +486,7 @@ func (w *sweepWorld) send(t *testing.T, c sweepCaller, r sweepRequest) (sweepAns
 	path = strings.NewReplacer(":id", id, ":mutation_id", id, ":username", id).Replace(path)
 	if r.query {
 		path += "?" + url.Values{"case_id": {tgt.caseID}, "officer_id": {tgt.officer}, "officer": {tgt.officer},
-			"user_id": {tgt.officer}, "device_id": {tgt.device}}.Encode()
+			"user_id": {tgt.officer}, "device_id": {tgt.device}, "q": {"Zebedee"}}.Encode()
 	}
 	var body io.Reader
 	ctype := "application/json"
