@@ -113,16 +113,24 @@ func PreviousFigureOf(slug string, in Input, period Period) (PreviousFigure, boo
 	return PreviousFigure{Figure: m(in, prev, prev.To).HeadlineFigure(), Period: prev}, true
 }
 
-
 // AddHeadline sets rep's headline: its figure (the report of measure slug
 // over period) judged against the policy's target, beside the previous
 // period's. It does nothing for a measure without a headline.
 func AddHeadline(slug string, in Input, rep Headlined, period Period) {
+	if h := HeadlineOf(slug, in, rep.HeadlineFigure(), period); h != nil {
+		rep.SetHeadline(h)
+	}
+}
+
+// HeadlineOf judges cur, measure slug's headline over period, against the
+// policy's target, beside the previous period's (computed here); nil for a
+// measure without a headline.
+func HeadlineOf(slug string, in Input, cur Figure, period Period) *Headline {
 	prev, ok := PreviousFigureOf(slug, in, period)
 	if !ok {
-		return
+		return nil
 	}
-	rep.SetHeadline(Judge(in.policy(), slug, rep.HeadlineFigure(), prev))
+	return Judge(in.policy(), slug, cur, prev)
 }
 
 // Judge makes the headline of measure slug: cur judged against the
@@ -148,3 +156,6 @@ func (r *HouseholdsReport) SetHeadline(h *Headline)    { r.Headline = h }
 func (r *InterventionsReport) SetHeadline(h *Headline) { r.Headline = h }
 func (r *ReviewsReport) SetHeadline(h *Headline)       { r.Headline = h }
 func (r *ExemptionsReport) SetHeadline(h *Headline)    { r.Headline = h }
+
+// Targets are the policy's targets (policy.Policy.TargetRules).
+func (in Input) Targets() policy.Targets { return in.policy().TargetRules() }
