@@ -51,6 +51,8 @@ Actions:
   revoke-device --device ID
   disable-user  --username U            (no sign-in; tokens revoked; dashboard session ended)
   enable-user   --username U
+  unlock-user   --username U            (forgets the user's failed sign-ins from every address, so
+                                         they may sign in at once; each address's own count stays)
   list-teams | list-users | list-devices
   rotate-key    [--secrets DIR]         (a new token signing key; the previous one verifies
                                          the tokens it signed for 24 hours more)
@@ -94,7 +96,7 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		fs.StringVar(&c.officer, "officer", "", "username of the new officer")
 	case "revoke-device":
 		fs.StringVar(&c.device, "device", "", "device id")
-	case "disable-user", "enable-user":
+	case "disable-user", "enable-user", "unlock-user":
 		fs.StringVar(&c.username, "username", "", "sign-in name")
 	case "list-teams", "list-users", "list-devices":
 	case "rotate-key":
@@ -144,6 +146,16 @@ func (c *adminCmd) Run(ctx context.Context) error {
 		return nil
 	case "disable-user", "enable-user":
 		return c.setDisabled(ctx, c.action == "disable-user")
+	case "unlock-user":
+		if c.username == "" {
+			return errors.New("admin unlock-user: --username is required")
+		}
+		n, err := c.db.ClearSignInFailures(ctx, cliActor, c.username)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "user %s unlocked: %d count(s) of failed sign-ins forgotten; they may sign in at once\n", c.username, n)
+		return nil
 	case "reset-password":
 		if c.username == "" {
 			return errors.New("admin reset-password: --username is required")
