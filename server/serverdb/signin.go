@@ -177,7 +177,7 @@ func (db *DB) signInWait(ctx context.Context, counters []signInCounter) (time.Du
 // signInFailed counts a failed sign-in in each of its counters and audits
 // it, in one transaction.
 func (db *DB) signInFailed(ctx context.Context, a SignInAttempt, counters []signInCounter) (Throttle, error) {
-	th := Throttle{TriesLeft: FreeSignInFailures}
+	var th Throttle
 	err := db.update(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sign_in_throttle WHERE last_failed_at < ?`, fmtTime(tx.now.Add(-signInMemory))); err != nil {
 			return fmt.Errorf("sign in: forget old failures: %w", err)
