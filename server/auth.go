@@ -116,10 +116,11 @@ func (s *Server) tokenResponse(c *fiber.Ctx, u schema.User, deviceID, refresh st
 
 // SignIn checks a sign-in from the request's client against the store's
 // counts of failed ones (serverdb.DB.SignIn), for the API's login and the
-// dashboard's sign-in alike; a refusal that brings a wait sets
-// Retry-After (whole seconds, rounded up).
-func (s *Server) SignIn(c *fiber.Ctx, username, password, via string) (schema.User, serverdb.Throttle, error) {
-	u, th, err := s.db.SignIn(c.UserContext(), serverdb.SignInAttempt{Username: username, Password: password, Address: c.IP(), Via: via})
+// dashboard's sign-in ("" for deviceID) alike; a refusal that brings a
+// wait sets Retry-After (whole seconds, rounded up).
+func (s *Server) SignIn(c *fiber.Ctx, username, password, deviceID, via string) (schema.User, serverdb.Throttle, error) {
+	u, th, err := s.db.SignIn(c.UserContext(), serverdb.SignInAttempt{Username: username, Password: password, Address: c.IP(),
+		DeviceID: deviceID, Via: via})
 	if th.Wait > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((th.Wait+time.Second-1)/time.Second)))
 	}
@@ -146,7 +147,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	case len(req.Username) > 100 || len(req.Password) > 200:
 		return errorf(schema.ECodeInvalid, "username", "username or password too long")
 	}
-	u, _, err := s.SignIn(c, req.Username, req.Password, "api")
+	u, _, err := s.SignIn(c, req.Username, req.Password, req.DeviceID, "api")
 	if err != nil {
 		return err
 	}
@@ -227,6 +228,11 @@ func (s *Server) setup(c *fiber.Ctx) error {
 	}
 	u, err := s.db.SetPassword(c.UserContext(), req.Username, req.Code, req.Password)
 	if err != nil {
+		if schema.ErrorCode(err) == schema.ECodeUnauthorized { // a wrong or spent code: a failed sign-in
+			if aerr := s.AuditSignIn(c.UserContext(), "sign_in_failed", "setup", "", "", req.Username, c.IP()); aerr != nil {
+				return aerr
+			}
+		}
 		return err
 	}
 	return c.JSON(fiber.Map{"status": "ok", "user": u})

@@ -64,6 +64,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status = fiber.StatusInternalServerError
 		e = schema.Errorf(schema.ECodeInternal, "", "internal error (request id %s)", rid)
 	}
+	s.AuditRefusal(c, actorOf(c), status, e.Code)
 	body := schema.ErrorResponse{Error: *e, RequestID: rid, Wipe: e.Code == schema.ECodeDeviceRevoked}
 	c.Response().Header.Del(fiber.HeaderContentEncoding)
 	return c.Status(status).JSON(body)

@@ -95,13 +95,14 @@ func TestSignInWaitsGrowAndSurviveARestart(t *testing.T) {
 		t.Fatalf("%d sign_in_failed events, want %d", len(failed), failures+1)
 	}
 	var d struct {
-		Username, Address, Via string
-		Failures               int
+		Username, Addr, Via string
+		Failures            int
 	}
 	if err := json.Unmarshal(failed[4].Detail, &d); err != nil {
 		t.Fatal(err)
 	}
-	if failed[4].UserID != e.users["asha"].ID || d.Username != "asha" || d.Address != "127.0.0.1" || d.Via != "api" || d.Failures != 5 {
+	if failed[4].UserID != "" || failed[4].RecordID != e.users["asha"].ID || failed[4].DeviceID != "dev-asha" ||
+		d.Username != "asha" || d.Addr != "127.0.0.1" || d.Via != "api" || d.Failures != 5 {
 		t.Errorf("fifth failure audited as %+v %s", failed[4], failed[4].Detail)
 	}
 	throttled, err := e.srv.DB().AuditByAction(ctx, "sign_in_throttled")
@@ -117,6 +118,11 @@ func TestSignInWaitsGrowAndSurviveARestart(t *testing.T) {
 	}
 	if err := json.Unmarshal(throttled[len(throttled)-1].Detail, &w); err != nil {
 		t.Fatal(err)
+	}
+	// Every try refused during a wait: two at the first wait, one a second
+	// early at each of the six after.
+	if locked, err := e.srv.DB().AuditByAction(ctx, "sign_in_locked"); err != nil || len(locked) != 8 {
+		t.Errorf("%d sign_in_locked events (%v), want 8", len(locked), err)
 	}
 	if w.WaitSeconds != 900 || len(w.Counters) == 0 || w.Counters[0] != "account_address" {
 		t.Errorf("last wait audited as %s", throttled[len(throttled)-1].Detail)
@@ -134,7 +140,7 @@ func humanMinutes(d time.Duration) string {
 // from one address makes that address wait up to 15 minutes, but the
 // account's holder, from another address with the right password, waits
 // at most MaxAccountSignInWait (a minute), then gets in
-// (docs/decisions/0024-sign-in-waits-not-lockouts.md).
+// (docs/decisions/0025-sign-in-waits-not-lockouts.md).
 func TestAnotherAddressSignsInAfterABoundedWait(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -32,6 +32,7 @@ type adminCmd struct {
 	name, username, role, team, password string
 	passwordStdin                        bool
 	file, crn, officer, device           string
+	head                                 string // audit verify --head
 
 	db *serverdb.DB
 }
@@ -54,6 +55,7 @@ Actions:
   unlock-user   --username U            (forgets the user's failed sign-ins from every address, so
                                          they may sign in at once; each address's own count stays)
   list-teams | list-users | list-devices
+  audit verify  [--head ID:HASH]        (walk the audit chain; names the first broken event)
   rotate-key    [--secrets DIR]         (a new token signing key; the previous one verifies
                                          the tokens it signed for 24 hours more)
 
@@ -69,6 +71,13 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		return errors.New("admin: no action given")
 	}
 	c.action, args = args[0], args[1:]
+	if c.action == "audit" {
+		if len(args) == 0 || args[0] != "verify" {
+			fmt.Fprint(c.stderr, adminUsage)
+			return errors.New("admin audit: say what to do: doorstep admin audit verify")
+		}
+		c.action, args = "audit verify", args[1:]
+	}
 	for _, a := range args {
 		if a == "-password" || a == "--password" || strings.HasPrefix(a, "-password=") || strings.HasPrefix(a, "--password=") {
 			return errors.New("admin: --password is no longer taken: a password on the command line is seen by every user of the machine (ps). " +
@@ -99,6 +108,8 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	case "disable-user", "enable-user", "unlock-user":
 		fs.StringVar(&c.username, "username", "", "sign-in name")
 	case "list-teams", "list-users", "list-devices":
+	case "audit verify":
+		fs.StringVar(&c.head, "head", "", "a head recorded earlier (ID:HASH, as verify printed it) that must still be in the trail")
 	case "rotate-key":
 		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder; empty means the data folder's name + \"-secrets\"")
 	default:
@@ -156,6 +167,8 @@ func (c *adminCmd) Run(ctx context.Context) error {
 		}
 		fmt.Fprintf(c.stdout, "user %s unlocked: %d count(s) of failed sign-ins forgotten; they may sign in at once\n", c.username, n)
 		return nil
+	case "audit verify":
+		return c.verifyAudit(ctx)
 	case "reset-password":
 		if c.username == "" {
 			return errors.New("admin reset-password: --username is required")

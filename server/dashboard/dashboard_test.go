@@ -210,6 +210,13 @@ func TestDashboardSignInRateLimit(t *testing.T) {
 	if p.header.Get("Retry-After") != "30" || !strings.Contains(p.body, "Too many failed sign-ins. Wait 30 seconds, then try again.") {
 		t.Errorf("rate limited page: %v\n%s", p.header, p.body)
 	}
+	// Each failure, the wait begun and the try refused are in the audit trail.
+	failed, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_failed")
+	locked, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_locked")
+	throttled, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_throttled")
+	if len(failed) != serverdb.FreeSignInFailures || len(throttled) != 1 || len(locked) != 1 || !strings.Contains(string(locked[0].Detail), `"via":"dashboard"`) {
+		t.Errorf("audited %d failures, %d waits begun and %d tries refused, want %d, 1 and 1", len(failed), len(throttled), len(locked), serverdb.FreeSignInFailures)
+	}
 }
 
 // TestDashboardAndAPIShareSignInCounts: the dashboard's sign-in and the
@@ -519,7 +526,8 @@ func TestDashboardBadFilters(t *testing.T) {
 	}
 }
 
-// auditViews returns the dashboard's view events of user, oldest first.
+// auditViews returns the dashboard's view events of user, oldest first:
+// each one's detail, with the case it names (if one) as "case_id".
 func auditViews(t *testing.T, e *env, user string) []map[string]any {
 	t.Helper()
 	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
@@ -535,6 +543,10 @@ func auditViews(t *testing.T, e *env, user string) []map[string]any {
 		if err := json.Unmarshal(ev.Detail, &d); err != nil {
 			t.Fatal(err)
 		}
+		if _, listed := d["cases"]; listed {
+			t.Fatalf("view event %s lists cases; want the query and case_count", ev.Detail)
+		}
+		d["case_id"] = ev.CaseID
 		out = append(out, d)
 	}
 	return out
@@ -554,8 +566,7 @@ func TestDashboardAuditsCaseAndVisitViews(t *testing.T) {
 			t.Fatalf("%s: %d view events, want 2: %v", who, len(evs), evs)
 		}
 		for i, want := range []string{"dashboard/case", "dashboard/visit"} {
-			cases, _ := evs[i]["cases"].([]any)
-			if evs[i]["view"] != want || len(cases) != 1 || cases[0] != d.onTime {
+			if evs[i]["view"] != want || evs[i]["case_id"] != d.onTime {
 				t.Errorf("%s: event %d = %v, want view %s of case %s", who, i, evs[i], want, d.onTime)
 			}
 		}
@@ -563,12 +574,17 @@ func TestDashboardAuditsCaseAndVisitViews(t *testing.T) {
 			t.Errorf("visit view's params = %v", evs[1]["params"])
 		}
 	}
-	// A refused view (another team's case) writes nothing.
+	// A refused view (another team's case) changes nothing, and leaves a
+	// "refused" event naming what was asked for.
 	sue := e.signedIn(t, "sue")
 	before := e.counts()
 	mustStatus(t, "team B's case", sue.get("/dashboard/cases/"+d.reassigned), 404)
 	if after := e.counts(); after != before {
 		t.Errorf("a refused case view changed %+v to %+v", before, after)
+	}
+	refused, err := e.srv.DB().AuditByAction(context.Background(), "refused")
+	if err != nil || len(refused) != 1 || refused[0].UserID != e.users["sue"].ID || !strings.Contains(string(refused[0].Detail), d.reassigned) {
+		t.Errorf("refused events: %+v %v; want sue's one", refused, err)
 	}
 }
 

@@ -184,7 +184,7 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 	if d.Error != "" {
 		return s.dashSignInRender(c, fiber.StatusUnprocessableEntity, d)
 	}
-	u, th, err := s.srv.SignIn(c, username, password, "dashboard")
+	u, th, err := s.srv.SignIn(c, username, password, "", "dashboard")
 	switch code := schema.ErrorCode(err); {
 	case err == nil:
 	case code == schema.ECodeRateLimited:
@@ -209,6 +209,9 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 	}
 	tok, err := s.dashSessionToken(u)
 	if err != nil {
+		return err
+	}
+	if err := s.srv.AuditSignIn(c.UserContext(), "sign_in", "dashboard", u.ID, "", username, c.IP()); err != nil {
 		return err
 	}
 	c.Cookie(&fiber.Cookie{Name: dashCookie, Value: tok, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,

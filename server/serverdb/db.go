@@ -324,6 +324,10 @@ type wtx struct {
 	seq     int64 // last number handed out; 0 until first use
 	seqRead bool
 	seqUsed bool
+	// The audit chain's tail: the last event's id and hash (audit.go).
+	auditID   int64
+	auditHash string
+	auditRead bool
 	// beforeCommit runs, in order, once fn has succeeded: appliers write
 	// the rows they collected (batch.go).
 	beforeCommit []func() error

@@ -212,6 +212,11 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 		authors: map[string]string{}, da: map[string]bool{},
 		recBuf: newRowBuffer("records", recordCols), mutBuf: newRowBuffer("mutations", mutationCols),
 		auditBuf: newRowBuffer("audit", auditCols), ins: &inserter{t: t}}
+	// The chain's tail now, before an inserter goroutine may be using the
+	// transaction: auditEvent then hands out ids and hashes from memory.
+	if err := t.loadAuditTail(); err != nil {
+		return nil, err
+	}
 	// Whatever is still collected goes in before the commit.
 	t.beforeCommit = append(t.beforeCommit, a.flush)
 	var err error
@@ -573,6 +578,9 @@ func (a *applier) reject(m schema.Mutation, res schema.MutationResult, err error
 	if err := a.logMutation(m, schema.StatusRejected, e, nil); err != nil {
 		return res, err
 	}
+	if err := a.auditRefusal(m, e); err != nil {
+		return res, err
+	}
 	if err := a.keepSetAside(m); err != nil { // review.go
 		return res, err
 	}
@@ -617,8 +625,29 @@ func (a *applier) logMutation(m schema.Mutation, status string, e *schema.Error,
 	return nil
 }
 
+// auditRefusal records a pushed change refused as out of scope or
+// forbidden (a decision field, a person's name) as a "refused" event of
+// the record, naming the case the record is in (the investigator's trail
+// may know it; the sender is told nothing of it).
+func (a *applier) auditRefusal(m schema.Mutation, e *schema.Error) error {
+	if e.Code != schema.ECodeOutOfScope && e.Code != schema.ECodeForbidden {
+		return nil
+	}
+	r := &row{entity: m.Entity, id: m.RecordID, caseID: m.CaseID}
+	if stored, _ := a.record(m.RecordID); stored != nil {
+		r.caseID = stored.caseID
+	}
+	detail, _ := json.Marshal(map[string]string{"mutation_id": m.ID, "code": e.Code, "field": e.Field})
+	return a.auditEvent("refused", r, string(detail))
+}
+
 func (a *applier) auditEvent(action string, r *row, detail string) error {
-	a.auditBuf.add(a.t.nowText, a.actor.UserID, a.actor.DeviceID, action, r.entity, r.id, r.caseID, detail)
+	e := auditRow{at: a.t.nowText, userID: a.actor.UserID, deviceID: a.actor.DeviceID, action: action,
+		entity: r.entity, recordID: r.id, caseID: r.caseID, detail: detail}
+	if err := a.t.chain(&e); err != nil {
+		return err
+	}
+	a.auditBuf.add(e.args()...)
 	return nil
 }
 

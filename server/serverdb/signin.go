@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
 	"time"
 
 	"doorstep/schema"
@@ -15,7 +17,7 @@ import (
 // forgets nothing and several server instances agree. A count brings waits
 // that grow, never a lockout: after its free tries each failure makes the
 // next try wait, twice as long each time, up to a cap
-// (docs/decisions/0024-sign-in-waits-not-lockouts.md).
+// (docs/decisions/0025-sign-in-waits-not-lockouts.md).
 const (
 	// FreeSignInFailures is how many wrong passwords in a row one address
 	// may give for one account before the next try must wait.
@@ -70,6 +72,7 @@ func (c signInCounter) wait(failures int) time.Duration {
 type SignInAttempt struct {
 	Username, Password string
 	Address            string // the client's address
+	DeviceID           string // the device signing in; "" for the dashboard
 	Via                string // "api" or "dashboard", for the audit
 }
 
@@ -116,7 +119,8 @@ func HumanWait(d time.Duration) string {
 
 // SignIn checks a sign-in against the counts of failed ones, then the
 // password. During a wait the password is not checked and the try is not
-// counted: rate_limited, with the wait in the Throttle. A wrong password
+// counted: rate_limited, with the wait in the Throttle (audited,
+// sign_in_locked). A wrong password
 // (or an unknown user, or a disabled account: one answer for all) is
 // counted and audited (sign_in_failed; sign_in_throttled when it starts a
 // wait) and answers unauthorized with the Throttle that follows, the
@@ -130,6 +134,12 @@ func (db *DB) SignIn(ctx context.Context, a SignInAttempt) (schema.User, Throttl
 	}
 	if wait > 0 {
 		th := Throttle{Wait: wait}
+		err := db.update(ctx, func(tx *wtx) error {
+			return tx.audit(Actor{DeviceID: a.DeviceID}, "sign_in_locked", "user", "", "", a.auditDetail(nil))
+		})
+		if err != nil {
+			return schema.User{}, Throttle{}, err
+		}
 		return schema.User{}, th, schema.Errorf(schema.ECodeRateLimited, "username", "too many failed sign-ins; %s", th.Advice())
 	}
 	u, err := db.Authenticate(ctx, a.Username, a.Password)
@@ -213,18 +223,27 @@ func (db *DB) signInFailed(ctx context.Context, a SignInAttempt, counters []sign
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sign in: find user: %w", err)
 		}
-		actor := Actor{UserID: userID}
-		detail := map[string]any{"username": a.Username, "address": a.Address, "via": a.Via, "failures": pairFailures}
-		if err := tx.audit(actor, "sign_in_failed", "user", userID, "", detail); err != nil {
+		// The actor is nobody: the try did not prove to be the user it
+		// names; the user, when there is one, is the event's record.
+		actor := Actor{DeviceID: a.DeviceID}
+		if err := tx.audit(actor, "sign_in_failed", "user", userID, "", a.auditDetail(map[string]any{"failures": pairFailures})); err != nil {
 			return err
 		}
 		if th.Wait == 0 {
 			return nil
 		}
-		return tx.audit(actor, "sign_in_throttled", "user", userID, "", map[string]any{"username": a.Username, "address": a.Address,
-			"via": a.Via, "wait_seconds": int(th.Wait / time.Second), "until": fmtTime(tx.now.Add(th.Wait)), "counters": waits})
+		return tx.audit(actor, "sign_in_throttled", "user", userID, "", a.auditDetail(map[string]any{
+			"wait_seconds": int(th.Wait / time.Second), "until": fmtTime(tx.now.Add(th.Wait)), "counters": waits}))
 	})
 	return th, err
+}
+
+// auditDetail is the detail of a sign-in's audit event: via, the username
+// as typed (never the password) and the address, with more.
+func (a SignInAttempt) auditDetail(more map[string]any) map[string]any {
+	d := map[string]any{"via": a.Via, "username": strings.ToValidUTF8(a.Username, "?"), "addr": a.Address}
+	maps.Copy(d, more)
+	return d
 }
 
 // ClearSignInFailures forgets the failed sign-ins of username from every
