@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -239,6 +240,26 @@ func (db *DB) MutationCount(ctx context.Context, status string) (int, error) {
 // decided (applied, conflict or rejected): each is stored once, by id.
 func (db *DB) CountMutations(ctx context.Context) (int, error) {
 	return db.MutationCount(ctx, "")
+}
+
+// MutationOutcome returns the stored first outcome of a mutation (applied,
+// conflict or rejected) and the fields it lost; status "" when the server
+// never decided it.
+func (db *DB) MutationOutcome(ctx context.Context, mutationID string) (status string, lost []string, err error) {
+	var lostText string
+	err = db.r.QueryRowContext(ctx, `SELECT status, lost FROM mutations WHERE mutation_id = ?`, mutationID).Scan(&status, &lostText)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("read mutation %s: %w", mutationID, err)
+	}
+	if lostText != "" {
+		if err := json.Unmarshal([]byte(lostText), &lost); err != nil {
+			return "", nil, fmt.Errorf("read mutation %s: lost: %w", mutationID, err)
+		}
+	}
+	return status, lost, nil
 }
 
 // AuditView records that actor viewed case data through a view (what:
