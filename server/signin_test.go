@@ -140,7 +140,7 @@ func humanMinutes(d time.Duration) string {
 // from one address makes that address wait up to 15 minutes, but the
 // account's holder, from another address with the right password, waits
 // at most MaxAccountSignInWait (a minute), then gets in
-// (docs/decisions/0025-sign-in-waits-not-lockouts.md).
+// (docs/decisions/0027-sign-in-waits-not-lockouts.md).
 func TestAnotherAddressSignsInAfterABoundedWait(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -17,7 +17,7 @@ import (
 // forgets nothing and several server instances agree. A count brings waits
 // that grow, never a lockout: after its free tries each failure makes the
 // next try wait, twice as long each time, up to a cap
-// (docs/decisions/0025-sign-in-waits-not-lockouts.md).
+// (docs/decisions/0027-sign-in-waits-not-lockouts.md).
 const (
 	// FreeSignInFailures is how many wrong passwords in a row one address
 	// may give for one account before the next try must wait.

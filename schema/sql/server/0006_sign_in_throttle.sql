@@ -1,7 +1,7 @@
 -- Server store, version 6: failed sign-ins counted in the database, shared
 -- by the API's login and the dashboard's sign-in, so a restart forgets
 -- nothing and several server instances agree (issue 11, defect 8;
--- docs/decisions/0025-sign-in-waits-not-lockouts.md).
+-- docs/decisions/0027-sign-in-waits-not-lockouts.md).
 
 -- sign_in_throttle: one counter of failed sign-ins per account and address
 -- (username and address both set), per account from any address (address
