@@ -178,7 +178,7 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.mu.Unlock()
 	go func() {
-		if err := s.app.Listener(ln); err != nil {
+		if err := s.app.Listener(lingeringListener{ln}); err != nil {
 			s.log.Error("server stopped", "err", err)
 		}
 	}()
