@@ -542,6 +542,7 @@ func TestAppShowsFieldErrorsNextToTheField(t *testing.T) {
 		{"an age that is not a number", set("age", "seven"), "age", "Enter a whole number, like 7.", `value="seven"`},
 		{"a relation that does not exist", set("relation", "cousin"), "relation", "Choose one of the options.", `value="Leo Doe"`},
 		{"a name too long", set("name", strings.Repeat("x", 201)), "name", "Name is 201 characters long; the most is 200.", ""},
+		{"a date of birth in the future", set("date_of_birth", "2099-01-01", "name", "Future Baby"), "date_of_birth", "Date of birth must be today or in the past.", `value="2099-01-01"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -561,6 +562,69 @@ func TestAppShowsFieldErrorsNextToTheField(t *testing.T) {
 			}
 			if tc.echoed != "" {
 				mustContain(t, p, tc.echoed)
+			}
+			if n := e.outboxLen(); n != before {
+				t.Fatalf("a refused form saved something: outbox %d -> %d", before, n)
+			}
+		})
+	}
+}
+
+// TestAppShowsEveryFormErrorAtOnce: a form with several problems lists
+// them all, in the summary (in the order of the page) and each beside its
+// field, not one per try.
+func TestAppShowsEveryFormErrorAtOnce(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	token := b.get("/app/cases/" + e.caseID + "/household/new").token(csrfRE)
+	before := e.outboxLen()
+	forms := []struct {
+		name, path string
+		form       url.Values
+		want       []struct{ field, msg string } // in the summary's order
+	}{
+		{"a household member with only a relation", "/app/cases/" + e.caseID + "/household",
+			url.Values{"relation": {"own_child"}},
+			[]struct{ field, msg string }{
+				{"residence", "Say where they live."},
+				{"name", "Give a name, or a description when the name is not known."},
+			}},
+		{"a household member with a bad age, no residence and a birth in the future", "/app/cases/" + e.caseID + "/household",
+			url.Values{"relation": {"own_child"}, "name": {"Future Baby"}, "date_of_birth": {"2099-01-01"}, "age": {"two"}},
+			[]struct{ field, msg string }{
+				{"residence", "Say where they live."},
+				{"date_of_birth", "Date of birth must be today or in the past."},
+				{"age", "Enter a whole number, like 7."},
+			}},
+	}
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) {
+			f.form.Set("_csrf", token)
+			p := b.post(f.path, f.form)
+			if p.status != 422 {
+				t.Fatalf("want 422, got %d at %s", p.status, p.path)
+			}
+			summary := p.body[strings.Index(p.body, `id="error-summary"`):]
+			summary = summary[:strings.Index(summary, "</div>")]
+			at := 0
+			for _, w := range f.want {
+				id := controlID(w.field)
+				link := `<a href="#` + id + `">` + w.msg + `</a>`
+				i := strings.Index(summary[at:], link)
+				if i < 0 {
+					t.Fatalf("want %q in the summary, after the ones before it:\n%s", link, summary)
+				}
+				at += i + len(link)
+				mustContain(t, p, `id="`+id+`-error"`)
+				block := p.body[strings.Index(p.body, `id="`+id+`-error"`):]
+				if !strings.HasPrefix(block[strings.Index(block, ">")+1:], `<span class="visually-hidden">Error: </span>`+w.msg) {
+					t.Errorf("the message %q is not beside %s", w.msg, w.field)
+				}
+			}
+			if n := strings.Count(summary, "<li>"); n != len(f.want) {
+				t.Errorf("want %d errors in the summary, got %d:\n%s", len(f.want), n, summary)
 			}
 			if n := e.outboxLen(); n != before {
 				t.Fatalf("a refused form saved something: outbox %d -> %d", before, n)
