@@ -107,7 +107,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	if cases := text("ul.cases"); !strings.Contains(cases, "Dale Marsh") || !strings.Contains(cases, "RoSH: High") {
 		t.Fatalf("Today after sign-in lacks the case: %s", cases)
 	}
-	badgeUntil(10*time.Second, "Online", "0 changes waiting")
+	badgeUntil(10*time.Second, "Online", "Nothing waiting to be sent")
 	shoot("01-today-online")
 
 	// 2. No signal: the server stops; Sync now says so.
@@ -116,7 +116,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	if f := text(".flash"); !strings.Contains(f, "Could not sync") || !strings.Contains(f, "cannot be reached") {
 		t.Fatalf("flash after an offline sync: %q", f)
 	}
-	badgeUntil(5*time.Second, "Offline", "0 changes waiting")
+	badgeUntil(5*time.Second, "Offline", "Nothing waiting to be sent")
 	shoot("02-today-offline")
 
 	// 3. The visit, offline: the case, "Record a visit", the answers.
@@ -223,9 +223,10 @@ func TestOfficerEndToEnd(t *testing.T) {
 	}
 
 	// 6. The badge: offline, the visit's changes waiting.
+	// One signed visit is one record waiting, however many saves made it.
 	b := badgeUntil(5*time.Second, "Offline", "waiting to be sent")
-	if n := pendingCount(t, b); n < 1 {
-		t.Fatalf("badge after signing offline: %q, want changes waiting", b)
+	if n := pendingCount(t, b); n != 1 {
+		t.Fatalf("badge after signing offline: %q, want 1 record with changes waiting", b)
 	}
 	if v := text("#visits"); !strings.Contains(v, "Waiting to be sent") {
 		t.Fatalf("the visit on the case page has no waiting receipt: %s", v)
@@ -240,7 +241,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	testkit.WaitFor(t, 20*time.Second, "the badge to say Online and 0 changes waiting after Sync now", func() bool {
 		follow("sync now", "#sync-now", ".flash")
 		b := text("#sync-badge")
-		return strings.Contains(b, "Online") && strings.Contains(b, "0 changes waiting")
+		return strings.Contains(b, "Online") && strings.Contains(b, "Nothing waiting to be sent")
 	})
 	if b := text("#sync-badge"); !strings.Contains(b, "0 set aside") || !strings.Contains(b, "0 conflicts") {
 		t.Fatalf("the badge after the sync: %q, want nothing set aside and no conflict", b)
@@ -288,10 +289,11 @@ func TestOfficerEndToEnd(t *testing.T) {
 	t.Logf("end to end in %s; screenshots in %s", time.Since(began).Round(time.Millisecond), br.Shots)
 }
 
-// pendingCount reads "N changes waiting to be sent" off the badge.
+// pendingCount reads "N records with changes waiting to be sent" off the
+// badge.
 func pendingCount(t *testing.T, badge string) int {
 	t.Helper()
-	m := regexp.MustCompile(`(\d+) changes? waiting to be sent`).FindStringSubmatch(badge)
+	m := regexp.MustCompile(`(\d+) records? with changes waiting to be sent`).FindStringSubmatch(badge)
 	if m == nil {
 		t.Fatalf("the badge does not count the changes waiting: %q", badge)
 	}

@@ -170,8 +170,9 @@ type view struct {
 	Badge     *badge
 	LockAfter int // seconds of inactivity before the app locks
 	Flash     string
-	FlashKind flashKind // success, error or info (the default)
-	Here      string    // this page's path, for forms that come back to it
+	FlashKind flashKind  // success, error or info (the default)
+	FlashLink *flashLink // a link after the message, where to do something about it
+	Here      string     // this page's path, for forms that come back to it
 	Data      any
 }
 
@@ -180,7 +181,14 @@ func (w *webApp) render(c *fiber.Ctx, status int, name string, v view) error {
 	if s := sessionOf(c); s != nil {
 		v.User, v.CSRF = &s.User, s.CSRF
 		if v.Flash == "" {
+			var link string
 			v.FlashKind, v.Flash = splitFlash(w.sessions.TakeFlash(s))
+			if msg, l, ok := strings.Cut(v.Flash, flashSep); ok {
+				v.Flash, link = msg, l
+			}
+			if href, text, ok := strings.Cut(link, flashSep); ok {
+				v.FlashLink = &flashLink{Href: href, Text: text} // set by the app only (flashWithLink)
+			}
 		}
 		if v.Badge == nil {
 			b, err := w.badge(c.UserContext())
@@ -247,6 +255,15 @@ func (w *webApp) flash(c *fiber.Ctx, kind flashKind, msg string) {
 	w.sessions.SetFlash(sessionOf(c), string(kind)+flashSep+msg)
 }
 
+// flashLink is a link shown after a flash message.
+type flashLink struct{ Href, Text string }
+
+// flashWithLink sets the message the next page shows, with a link after it
+// (a path of this app).
+func (w *webApp) flashWithLink(c *fiber.Ctx, kind flashKind, msg, href, text string) {
+	w.flash(c, kind, msg+flashSep+href+flashSep+text)
+}
+
 func splitFlash(s string) (flashKind, string) {
 	if k, msg, ok := strings.Cut(s, flashSep); ok {
 		switch kind := flashKind(k); kind {
@@ -304,34 +321,63 @@ func safeNext(p string) string {
 
 // --- the sync badge ---
 
-// badge is the sync state shown on every page.
+// badge is the sync state shown on every page. It says only what is known:
+// "Online" when the last contact with the server (the last sync) succeeded
+// and was recent; otherwise when that contact was, or that it failed.
 type badge struct {
-	State     string // online, offline, signed_out, never
+	State     string // online, stale, offline, signed_out, never
 	Label     string // "Online", "Offline", ...
-	LastSync  string // "3 minutes ago", "never"
+	LastSync  string // "last sync just now", "last successful sync 3 minutes ago"
 	LastError string
+	// Records is how many records have changes waiting to be sent (a
+	// signed visit is one, however many saves made it); Pending how many
+	// changes that is.
+	Records   int
 	Pending   int
 	Rejected  int
 	Conflicts int
 }
+
+// staleAfter is how long after the last good sync the badge stops saying
+// Online: the agent syncs every 30 seconds by default, so a quiet
+// quarter of an hour means the tablet has not been in touch.
+const staleAfter = 15 * time.Minute
 
 func (w *webApp) badge(ctx context.Context) (badge, error) {
 	st, err := w.agent.Status(ctx)
 	if err != nil {
 		return badge{}, err
 	}
-	b := badge{Pending: st.Pending, Rejected: st.Rejected, Conflicts: st.Conflicts,
-		LastSync: ago(w.api.Now(), st.LastSyncAt)}
+	b := badge{Pending: st.Pending, Rejected: st.Rejected, Conflicts: st.Conflicts}
+	if st.Pending > 0 {
+		out, err := w.agent.Outbox(ctx)
+		if err != nil {
+			return badge{}, err
+		}
+		seen := map[string]bool{}
+		for _, m := range out {
+			if m.Status == "pending" && !seen[m.Entity+"/"+m.RecordID] {
+				seen[m.Entity+"/"+m.RecordID] = true
+			}
+		}
+		b.Records = len(seen)
+	}
+	now := w.api.Now()
+	when := ago(now, st.LastSyncAt)
 	switch {
 	case !st.SignedIn:
 		b.State, b.Label = "signed_out", "Signed out of the server"
 		b.LastError = "Changes stay on this tablet until you sign in online again."
+		b.LastSync = "last successful sync " + when
 	case st.LastError != "":
 		b.State, b.Label, b.LastError = "offline", "Offline", plainSyncError(st.LastError)
+		b.LastSync = "last successful sync " + when
 	case st.LastSyncAt.IsZero():
-		b.State, b.Label = "never", "Not synced yet"
+		b.State, b.Label, b.LastSync = "never", "Not synced yet", "no sync yet"
+	case now.Sub(st.LastSyncAt) > staleAfter:
+		b.State, b.Label, b.LastSync = "stale", "Not in touch with the server recently", "last sync "+when
 	default:
-		b.State, b.Label = "online", "Online"
+		b.State, b.Label, b.LastSync = "online", "Online", "last sync "+when
 	}
 	return b, nil
 }
@@ -397,10 +443,24 @@ func (w *webApp) syncNow(c *fiber.Ctx) error {
 	case serr != nil:
 		kind, msg = flashError, "Could not sync: "+syncErrorText(serr)+" Your changes are safe on this tablet."
 	default:
-		if st, err := w.agent.Status(c.UserContext()); err == nil && st.Rejected > 0 {
-			kind, msg = flashError, fmt.Sprintf("Synced, but %d changes are still waiting and %d were set aside.", st.Pending, st.Rejected)
-		} else if err == nil && st.Pending > 0 {
-			kind, msg = flashInfo, fmt.Sprintf("Synced, but %d changes are still waiting to be sent.", st.Pending)
+		// A good sync is a success. Changes the server set aside earlier
+		// are not an error of this sync: they are said plainly, with where
+		// to decide about them.
+		st, err := w.agent.Status(c.UserContext())
+		if err != nil {
+			return err
+		}
+		if st.Pending > 0 {
+			kind, msg = flashInfo, "Synced, but some changes made during the sync are still waiting: they go at the next sync."
+		}
+		if st.Rejected > 0 {
+			if st.Pending == 0 {
+				msg = "Synced: every change that could be sent is on the server."
+			}
+			msg += " " + plural(st.Rejected, "change was", "changes were") + " set aside by the server: " +
+				map[bool]string{true: "it waits", false: "they wait"}[st.Rejected == 1] + " for you to decide what to do."
+			w.flashWithLink(c, kind, msg, "/app/conflicts#set-aside", "See what was set aside")
+			return redirect(c, back)
 		}
 	}
 	w.flash(c, kind, msg)
@@ -452,10 +512,5 @@ func ago(now, t time.Time) string {
 
 var templateFuncs = template.FuncMap{
 	"maxPINFailures": func() int { return syncer.MaxPINFailures },
-	"plural": func(n int, one, many string) string {
-		if n == 1 {
-			return fmt.Sprintf("%d %s", n, one)
-		}
-		return fmt.Sprintf("%d %s", n, many)
-	},
+	"plural":         plural,
 }

@@ -638,7 +638,7 @@ func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 	e := startApp(t)
 	b := e.browser()
 	today := b.mustSignIn()
-	mustContain(t, today, "0 changes waiting to be sent", "Online")
+	mustContain(t, today, "Nothing waiting to be sent", "Online")
 	cp := b.get("/app/cases/" + e.caseID)
 	mustContain(t, cp, "Sam Doe", "X123456", "Jo Doe", "Mia Doe", "Victim or potential victim: Yes", "Domestic abuse (perpetrator)", "Add a household member")
 
@@ -648,14 +648,14 @@ func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 	if p.status != 200 || p.path != "/app/cases/"+e.caseID {
 		t.Fatalf("add: %d at %s:\n%s", p.status, p.path, p.body)
 	}
-	mustContain(t, p, "Man about 30, said he was a friend", "Waiting to be sent", "1 change waiting to be sent", "was added to the household")
+	mustContain(t, p, "Man about 30, said he was a friend", "Waiting to be sent", "1 record with changes waiting to be sent", "was added to the household")
 
 	// Sync now: the badge goes to zero and the member has its receipt.
 	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/cases/" + e.caseID}})
 	if p.path != "/app/cases/"+e.caseID {
 		t.Fatalf("sync: back to %s", p.path)
 	}
-	mustContain(t, p, "Synced", "0 changes waiting to be sent", "Safely on the server since", "version 1")
+	mustContain(t, p, "Synced", "Nothing waiting to be sent", "Safely on the server since", "version 1")
 
 	// Change it: only what changed travels.
 	var memberID string
@@ -669,7 +669,7 @@ func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 	mustContain(t, edit, "Change a household member", "Man about 30, said he was a friend", `value="stays_sometimes" checked`)
 	p = b.post("/app/cases/"+e.caseID+"/household/"+memberID, url.Values{"_csrf": {token}, "relation": {"other_adult"},
 		"residence": {"lives_here"}, "description": {"Man about 30, said he was a friend"}, "name": {"Dan Smith"}, "victim_or_potential_victim": {"not_known"}})
-	mustContain(t, p, "Dan Smith", "1 change waiting to be sent")
+	mustContain(t, p, "Dan Smith", "1 record with changes waiting to be sent")
 	out, _ := e.agent.Outbox(context.Background())
 	var changed map[string]json.RawMessage
 	if len(out) == 1 {
@@ -682,7 +682,7 @@ func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 	// Offline: sync now says so, and the change stays.
 	e.peer.down.Store(true)
 	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
-	mustContain(t, p, "Could not sync", "Offline", "1 change waiting to be sent", "The server cannot be reached")
+	mustContain(t, p, "Could not sync", "Offline", "1 record with changes waiting to be sent", "The server cannot be reached")
 }
 
 func TestAppRecordAndSignAVisit(t *testing.T) {

@@ -46,7 +46,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	if strings.Index(cases, "Sam Doe") > strings.Index(cases, "Alex Able") {
 		t.Fatal("Today does not put the most overdue case (the high-risk one) first")
 	}
-	if b := text("#sync-badge"); !strings.Contains(b, "Online") || !strings.Contains(b, "0 changes waiting") {
+	if b := text("#sync-badge"); !strings.Contains(b, "Online") || !strings.Contains(b, "Nothing waiting to be sent") {
 		t.Fatalf("badge: %s", b)
 	}
 	shoot("02-today")
@@ -76,7 +76,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	if h := text("#household"); !strings.Contains(h, "Leo Doe") || !strings.Contains(h, "Waiting to be sent") {
 		t.Fatalf("household after the add: %s", h)
 	}
-	if p := text("#badge-pending"); p != "1 change waiting to be sent" {
+	if p := text("#badge-pending"); p != "1 record with changes waiting to be sent" {
 		t.Fatalf("badge pending: %q", p)
 	}
 	shoot("05-case-pending")
@@ -107,7 +107,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	// at the next page load.
 	testkit.WaitFor(t, 15*time.Second, "the badge to say Online, 0 changes waiting", func() bool {
 		b := text("#sync-badge")
-		if strings.Contains(b, "Online") && strings.Contains(b, "0 changes waiting") {
+		if strings.Contains(b, "Online") && strings.Contains(b, "Nothing waiting to be sent") {
 			return true
 		}
 		t.Logf("badge after sync: %s; reloading", b)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,5 +188,71 @@ func TestAPISetAsideActions(t *testing.T) {
 	st, out, _ = c.Do("POST", "/v1/conflicts/"+schema.NewID()+"/keep-mine", "", nil)
 	if st != 404 {
 		t.Fatalf("keep-mine of an unknown conflict: %d %v", st, out)
+	}
+}
+
+// TestAppSyncBadgeSaysWhatIsTrue: the badge counts records (not the
+// mutations behind them), says "Online" only while the last contact with
+// the server succeeded and is recent, never "last sync just now" while
+// offline, and a good sync with changes set aside is a success that says
+// so plainly, with a link, not a red error.
+func TestAppSyncBadgeSaysWhatIsTrue(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	ctx := context.Background()
+	b := e.browser()
+	b.mustSignIn()
+	badge := func(p page) string {
+		t.Helper()
+		s := p.body[strings.Index(p.body, `id="sync-badge"`):]
+		return s[:strings.Index(s, "</div>")]
+	}
+	p := b.get("/app/today")
+	mustContain(t, p, "<strong>Online</strong> · last sync just now", "Nothing waiting to be sent")
+
+	// Three saves of one record are one record waiting (3 changes).
+	partner := e.memberID("Jo Doe")
+	e.peer.down.Store(true)
+	for _, name := range []string{"Jo A", "Jo B", "Jo C"} {
+		if _, err := e.agent.Put(ctx, "household_member", partner, "", map[string]json.RawMessage{"name": mustJSON(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = b.get("/app/today")
+	if got := badge(p); !strings.Contains(got, `<span id="badge-pending">1 record with changes waiting to be sent (3 changes)</span>`) {
+		t.Errorf("want 1 record (3 changes) waiting, got:\n%s", got)
+	}
+
+	// Offline: the last sync failed, so the badge never says "last sync
+	// just now", only when the last successful one was.
+	e.clock.Advance(5 * time.Minute)
+	token := p.token(csrfRE)
+	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	got := badge(p)
+	if !strings.Contains(got, "<strong>Offline</strong> · last successful sync 5 minutes ago") || strings.Contains(got, "Online") {
+		t.Errorf("offline badge:\n%s", got)
+	}
+
+	// Back online: a good sync with a change set aside is a success, not
+	// an error, and links to what was set aside.
+	e.peer.down.Store(false)
+	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	mustContain(t, p, "<strong>Online</strong> · last sync just now", "Nothing waiting to be sent")
+	e.peer.down.Store(true)
+	e.setAsideChange("household_member", partner, "", map[string]json.RawMessage{"name": mustJSON("Jo D")})
+	e.peer.down.Store(false)
+	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	mustContain(t, p, `class="flash flash-success"`, "Synced: every change that could be sent is on the server. 1 change was set aside by the server: it waits for you to decide what to do.",
+		`<a href="/app/conflicts#set-aside" id="flash-link">See what was set aside</a>`, `<span id="badge-rejected">1 set aside</span>`)
+	mustNotContain(t, p, "flash-error", "Error:", "0 changes are still waiting")
+
+	// A quiet quarter of an hour (the officer busy, the app never locked):
+	// no longer "Online".
+	for range 5 {
+		e.clock.Advance(4 * time.Minute)
+		p = b.get("/app/today")
+	}
+	if got := badge(p); strings.Contains(got, "Online") || !strings.Contains(got, "Not in touch with the server recently</strong> · last sync 20 minutes ago") {
+		t.Errorf("a badge 20 minutes after the last sync:\n%s", got)
 	}
 }
