@@ -215,9 +215,26 @@ type errorData struct {
 	Back    string
 }
 
+// ErrorPage answers an error that reached the local API's error handler
+// on one of the app's paths (localapi.WebApp).
+func (w *webApp) ErrorPage(c *fiber.Ctx, err error) error { return w.errorPage(c, err) }
+
+// errorPage answers err as a page saying what happened and what to do, or,
+// to the script's requests (X-Requested-With: doorstep), as JSON with the
+// same sentence in "error".
 func (w *webApp) errorPage(c *fiber.Ctx, err error) error {
 	status, d := fiber.StatusInternalServerError, errorData{Back: pathToday}
+	var fe *fiber.Error
 	switch e := schema.AsError(err); {
+	case errors.As(err, &fe) && fe.Code == fiber.StatusRequestEntityTooLarge:
+		status, d.Heading, d.Message = fe.Code, "Too much to save at once",
+			fmt.Sprintf("Nothing was saved: the form sent over %d MB, more than any answer here can hold (a note holds at most 8,000 characters). "+
+				"Go back, shorten the longest answer, and save again.", schema.MaxBody>>20)
+	case errors.As(err, &fe) && fe.Code < 500:
+		status, d.Heading, d.Message = fe.Code, "That could not be done", "This address does not answer that request. Go back and try again."
+		if fe.Code == fiber.StatusNotFound {
+			d.Heading, d.Message = "Page not found", "There is no page at this address on this tablet."
+		}
 	case e != nil && e.Code == schema.ECodeNotFound:
 		status, d.Heading, d.Message = fiber.StatusNotFound, "Not on this tablet", "This record is not on this tablet. It may have been moved to another officer's caseload."
 	case webui.IsCSRF(err):
@@ -228,6 +245,9 @@ func (w *webApp) errorPage(c *fiber.Ctx, err error) error {
 		rid := localapi.RequestID()
 		w.api.Logger().Error("web app: internal error", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
 		d.Heading, d.Message = "Something went wrong", "Something went wrong on this tablet (reference "+rid+"). Your saved work is safe. Go back and try again."
+	}
+	if c.Get("X-Requested-With") == "doorstep" {
+		return c.Status(status).JSON(fiber.Map{"error": d.Message})
 	}
 	if rerr := w.render(c, status, "error", view{Title: d.Heading, Data: d}); rerr != nil {
 		w.api.Logger().Error("web app: render error page", "err", rerr)

@@ -239,6 +239,7 @@ type page struct {
 	status int
 	path   string
 	body   string
+	header http.Header
 }
 
 func (b *browser) do(req *http.Request) page {
@@ -249,7 +250,7 @@ func (b *browser) do(req *http.Request) page {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, path: resp.Request.URL.RequestURI(), body: string(raw)}
+	return page{status: resp.StatusCode, path: resp.Request.URL.RequestURI(), body: string(raw), header: resp.Header}
 }
 
 func (b *browser) get(path string) page {

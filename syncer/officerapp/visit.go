@@ -464,14 +464,14 @@ func (w *webApp) saveVisit(c *fiber.Ctx) error {
 func (w *webApp) autosaveVisit(c *fiber.Ctx) error {
 	d, v, err := w.visitTarget(c)
 	if err != nil {
-		return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"error": "not found"})
+		return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"error": "this visit is no longer on this tablet. Go back to the case page."})
 	}
 	if d.Signed {
-		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": "signed"})
+		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": "this visit is signed, so it can no longer be changed. To correct it, add an amendment on the visit's page."})
 	}
 	fields, err := w.visitChanges(c, &d, v, false)
 	if err != nil {
-		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": "the form could not be read"})
+		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": "the form could not be read. Reload the page and try again."})
 	}
 	errs := map[string]string{}
 	for k, m := range d.Form.Errors {

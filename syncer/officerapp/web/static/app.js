@@ -44,6 +44,14 @@
     }, 5000);
   }
 
+  // errorText is the sentence of an error answer: the app's own ("error":
+  // a sentence) or the JSON API's ("error": {code, field, message}).
+  function errorText(e) {
+    if (typeof e === 'string') { return e; }
+    if (e && e.message) { return e.message.charAt(0).toUpperCase() + e.message.slice(1) + (/[.?]$/.test(e.message) ? '' : '.'); }
+    return 'the tablet gave no reason. What you typed is still on this screen; try again.';
+  }
+
   var form = document.querySelector('form[data-autosave]');
   if (form && csrf) {
     var status = document.getElementById('autosave-status');
@@ -58,10 +66,14 @@
           say('Doorstep is locked: unlock it to keep saving. What you typed is still on this screen.');
           return null;
         }
+        var ct = r.headers.get('Content-Type') || '';
+        if (ct.indexOf('application/json') < 0) {
+          return { error: 'The tablet answered ' + r.status + '. What you typed is still on this screen; try again.' };
+        }
         return r.json();
       }).then(function (j) {
         if (!j) { return; }
-        if (j.error) { say('The draft was not saved: ' + j.error); return; }
+        if (j.error) { say('The draft was not saved: ' + errorText(j.error)); return; }
         var n = j.errors ? Object.keys(j.errors).length : 0;
         say('Draft saved at ' + j.saved + (n ? '. ' + n + (n > 1 ? ' answers need' : ' answer needs') + ' checking before they can be saved.' : '.'));
       }).catch(function () {
