@@ -70,13 +70,73 @@ type Error struct {
 	Code    string `json:"code"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// Errors lists every error of a request that has several (each names
+	// its field), the first being this one: a form shows them all at
+	// once. nil when there is one (JoinErrors; read them with All). A
+	// pointer, so that an Error stays comparable with ==.
+	Errors *ErrorList `json:"errors,omitempty"`
+}
+
+// ErrorList is the errors of a request that has several.
+type ErrorList []Error
+
+// All returns every error e stands for: its Errors, or e alone.
+func (e *Error) All() []Error {
+	if e.Errors != nil && len(*e.Errors) > 0 {
+		return *e.Errors
+	}
+	return []Error{{Code: e.Code, Field: e.Field, Message: e.Message}}
 }
 
 func (e *Error) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("%s: %s (%s)", e.Field, e.Message, e.Code)
+	more := ""
+	if n := len(e.All()); n > 1 {
+		more = fmt.Sprintf(" and %d more", n-1)
 	}
-	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)%s", e.Field, e.Message, e.Code, more)
+	}
+	return fmt.Sprintf("%s (%s)%s", e.Message, e.Code, more)
+}
+
+// JoinErrors returns nil for no errors, the error itself for one, and for
+// several the first with Errors listing them all.
+func JoinErrors(errs []*Error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	out := *errs[0]
+	list := make(ErrorList, len(errs))
+	for i, e := range errs {
+		list[i] = Error{Code: e.Code, Field: e.Field, Message: e.Message}
+	}
+	out.Errors = &list
+	return &out
+}
+
+// WithFieldPrefix returns e with prefix and a dot before its field and the
+// fields of its Errors ("fields.children[0].seen"); a field-less error
+// takes the prefix alone.
+func (e *Error) WithFieldPrefix(prefix string) *Error {
+	out := &Error{Code: e.Code, Field: joinField(prefix, e.Field), Message: e.Message}
+	if e.Errors != nil {
+		list := make(ErrorList, 0, len(*e.Errors))
+		for _, sub := range *e.Errors {
+			list = append(list, Error{Code: sub.Code, Field: joinField(prefix, sub.Field), Message: sub.Message})
+		}
+		out.Errors = &list
+	}
+	return out
+}
+
+func joinField(prefix, field string) string {
+	if field == "" {
+		return prefix
+	}
+	return prefix + "." + field
 }
 
 // Errorf builds an *Error for code and field.

@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +47,34 @@ func TestHTTPStatus(t *testing.T) {
 	// chosen on purpose.
 	if len(httpStatus) != len(tests)-2 {
 		t.Errorf("the table has %d codes, the test %d: add the new code here", len(httpStatus), len(tests)-2)
+	}
+}
+
+// TestJoinErrors: several errors travel as the first, with every one in
+// Errors (JSON "errors"); one travels alone; an Error stays comparable.
+func TestJoinErrors(t *testing.T) {
+	t.Parallel()
+	if JoinErrors(nil) != nil {
+		t.Fatal("JoinErrors(nil): want nil")
+	}
+	a := Errorf(ECodeRequired, "children[0].seen", "say whether Ava was seen")
+	b := Errorf(ECodeRequired, "children", "Ben is on the household list")
+	if one := AsError(JoinErrors([]*Error{a})); *one != *a || one.Errors != nil {
+		t.Fatalf("one error: %+v", one)
+	}
+	two := AsError(JoinErrors([]*Error{a, b}))
+	if two.Field != a.Field || len(two.All()) != 2 || two.All()[1].Field != "children" || !strings.HasSuffix(two.Error(), "and 1 more") {
+		t.Fatalf("two errors: %+v", two)
+	}
+	p := two.WithFieldPrefix("fields")
+	raw, _ := json.Marshal(p)
+	want := `{"code":"required","field":"fields.children[0].seen","message":"say whether Ava was seen","errors":[` +
+		`{"code":"required","field":"fields.children[0].seen","message":"say whether Ava was seen"},` +
+		`{"code":"required","field":"fields.children","message":"Ben is on the household list"}]}`
+	if string(raw) != want {
+		t.Fatalf("JSON:\n%s\nwant\n%s", raw, want)
+	}
+	if two.Field != "children[0].seen" || two.All()[1].Field != "children" {
+		t.Fatal("WithFieldPrefix changed the error it was called on")
 	}
 }

@@ -25,6 +25,28 @@ func (m HouseholdMember) IsChild() bool {
 	return m.Relation == "own_child" || m.Relation == "step_child" || m.Relation == "other_child"
 }
 
+// OnListOn reports whether the member is on the household list on day: not
+// added after it, and not left on or before it. A member with no added_on
+// has always been on it; an empty day is any day (the member has not left).
+func (m HouseholdMember) OnListOn(day Date) bool {
+	if day == "" {
+		return m.LeftOn == ""
+	}
+	return (m.AddedOn == "" || m.AddedOn <= day) && (m.LeftOn == "" || m.LeftOn > day)
+}
+
+// label names the member in a message: the name, or the description when
+// the name is not known.
+func (m HouseholdMember) label() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	if m.Description != "" {
+		return m.Description
+	}
+	return "a child"
+}
+
 // IsPartner reports whether the member is a current partner.
 func (m HouseholdMember) IsPartner() bool { return m.Relation == "partner" }
 

@@ -1,6 +1,10 @@
 package schema
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+)
 
 // Visit is a contact with the person on probation: planned, then recorded,
 // then signed. Once signed_at is set it is a legal record: never changed,
@@ -42,8 +46,8 @@ type Visit struct {
 // VisitChild is what was seen of one child of the household at a visit.
 type VisitChild struct {
 	MemberID      string `json:"member_id"`
-	Present       string `json:"present"` // yes, no, not_known
-	Seen          string `json:"seen"`    // yes, no
+	Present       string `json:"present"` // yes, no, not_known; blank in a draft not yet answered
+	Seen          string `json:"seen"`    // yes, no, when present; blank otherwise
 	SpokenTo      string `json:"spoken_to,omitempty"`
 	Concerns      string `json:"concerns,omitempty"`
 	ReasonNotSeen string `json:"reason_not_seen,omitempty"`
@@ -54,10 +58,13 @@ func (c VisitChild) Validate() error {
 	if c.MemberID == "" {
 		return Errorf(ECodeRequired, "member_id", "member_id is required")
 	}
-	if !oneOf(c.Present, "yes", "no", "not_known") {
+	// A blank answer is allowed: a draft keeps what the officer has
+	// answered so far, and signing asks for the rest
+	// (ChildrenAccountedFor).
+	if !oneOf(c.Present, "", "yes", "no", "not_known") {
 		return Errorf(ECodeInvalid, "present", "present must be yes, no or not_known")
 	}
-	if !oneOf(c.Seen, "yes", "no") {
+	if !oneOf(c.Seen, "", "yes", "no") {
 		return Errorf(ECodeInvalid, "seen", "seen must be yes or no")
 	}
 	if !oneOf(c.SpokenTo, "", "yes", "no") {
@@ -115,7 +122,9 @@ func (v Visit) ValidateForSigning(domesticAbuse bool) error {
 		}
 	}
 	for i, c := range v.Children {
-		if c.Seen == "no" && c.ReasonNotSeen == "" {
+		// A child not present is not "not seen": the reason is asked of a
+		// child who was there and was not seen.
+		if c.Seen == "no" && c.ReasonNotSeen == "" && c.Present != "no" && c.Present != "not_known" {
 			return Errorf(ECodeRequired, "children["+itoa(i)+"].reason_not_seen", "a child of the household was not seen: give the reason")
 		}
 	}
@@ -123,6 +132,104 @@ func (v Visit) ValidateForSigning(domesticAbuse bool) error {
 		return Errorf(ECodeRequired, "actions", "a safeguarding concern is ticked: record the action taken, or why none was")
 	}
 	return nil
+}
+
+// Day is the visit's date: the calendar date of started_at in the offset
+// the device recorded it with (the officer's local day), or "" when
+// started_at is not a timestamp.
+func (v Visit) Day() Date {
+	if _, err := v.StartedAt.Time(); err != nil {
+		return ""
+	}
+	return Date(v.StartedAt[:len("2006-01-02")])
+}
+
+// ChildrenAccountedFor checks that a visit accounts for every child on the
+// household list, as a signature needs in a domestic-abuse case: for a
+// completed home (or doorstep) visit, each child living at the address or
+// staying there sometimes on the visit's day (HouseholdMember.OnListOn), and
+// born by then, is
+// said to be present, not present or not known; a present child is said to
+// be seen or not; a child present but not seen has the reason. "No children
+// were present" and "not known" answer for every child at once. household
+// may hold any members of the case; the others are ignored.
+//
+// It returns one error per missing answer, each naming its field
+// (children_present, or children[i].present, .seen or .reason_not_seen,
+// where i indexes Children; a child with no entry at all is named by the
+// field "children" and its member id in the message), and nil when the
+// rule holds or does not apply. The tablet refuses to sign a visit that
+// fails it; the server keeps such a visit it receives and flags it to the
+// supervisor (docs/review.md).
+func ChildrenAccountedFor(v Visit, household []HouseholdMember, domesticAbuse bool) []*Error {
+	completedHome := v.Outcome == "completed" && (IsHomeVisit(v.Type) || v.Type == "doorstep")
+	if !domesticAbuse || !completedHome {
+		return nil
+	}
+	if !slices.ContainsFunc(household, HouseholdMember.IsChild) {
+		return nil
+	}
+	day := v.Day()
+	var listed []HouseholdMember
+	for _, m := range household {
+		born := m.DateOfBirth == "" || day == "" || m.DateOfBirth <= day
+		if m.IsChild() && (m.Residence == "lives_here" || m.Residence == "stays_sometimes") && m.OnListOn(day) && born {
+			listed = append(listed, m)
+		}
+	}
+	if len(listed) == 0 {
+		return nil
+	}
+	switch v.ChildrenPresent {
+	case "no", "not_known":
+		return nil
+	case "":
+		return []*Error{Errorf(ECodeRequired, "children_present",
+			"the household list has %s: say whether children were present (or not known)", childCount(len(listed)))}
+	case "no_children":
+		return []*Error{Errorf(ECodeInvalid, "children_present",
+			"the household list has %s, so \"no children\" cannot be the answer: say whether they were present", childCount(len(listed)))}
+	}
+	var errs []*Error
+	for _, m := range listed {
+		i := slices.IndexFunc(v.Children, func(c VisitChild) bool { return c.MemberID == m.ID })
+		if i < 0 {
+			errs = append(errs, Errorf(ECodeRequired, "children",
+				"%s (household member %s) is on the household list: say whether they were present", m.label(), m.ID))
+			continue
+		}
+		c, p := v.Children[i], "children["+itoa(i)+"]."
+		switch {
+		case c.Present == "":
+			errs = append(errs, Errorf(ECodeRequired, p+"present", "say whether %s was present (or not known)", m.label()))
+		case c.Present != "yes":
+		case c.Seen == "":
+			errs = append(errs, Errorf(ECodeRequired, p+"seen", "%s was present: say whether they were seen", m.label()))
+		case c.Seen == "no" && strings.TrimSpace(c.ReasonNotSeen) == "":
+			errs = append(errs, Errorf(ECodeRequired, p+"reason_not_seen", "%s was present but not seen: give the reason", m.label()))
+		}
+	}
+	return errs
+}
+
+// SigningErrors is what the tablet checks before it signs: the first
+// error of ValidateForSigning, then every missing answer of
+// ChildrenAccountedFor, joined (JoinErrors) so that a form shows them all
+// at once; nil when the visit may be signed.
+func SigningErrors(v Visit, household []HouseholdMember, domesticAbuse bool) error {
+	errs := ChildrenAccountedFor(v, household, domesticAbuse)
+	if e := AsError(v.ValidateForSigning(domesticAbuse)); e != nil &&
+		!slices.ContainsFunc(errs, func(c *Error) bool { return c.Field == e.Field }) {
+		errs = append([]*Error{e}, errs...)
+	}
+	return JoinErrors(errs)
+}
+
+func childCount(n int) string {
+	if n == 1 {
+		return "1 child"
+	}
+	return itoa(n) + " children"
 }
 
 func itoa(i int) string {

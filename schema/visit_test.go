@@ -2,6 +2,8 @@ package schema_test
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"doorstep/schema"
@@ -41,8 +43,11 @@ func TestValidateForSigning(t *testing.T) {
 		{"DA: no answer needs no sections", func(v *schema.Visit) { v.Outcome, v.PartnerPresent, v.ChildrenPresent = "no_answer", "", "" }, true, "", ""},
 		{"DA: office contact needs no sections", func(v *schema.Visit) { v.Type, v.Location, v.PartnerPresent, v.ChildrenPresent = "office", "", "", "" }, true, "", ""},
 		{"child not seen needs a reason", func(v *schema.Visit) {
-			v.Children = append(v.Children, schema.VisitChild{MemberID: "m2", Present: "no", Seen: "no"})
+			v.Children = append(v.Children, schema.VisitChild{MemberID: "m2", Present: "yes", Seen: "no"})
 		}, false, schema.ECodeRequired, "children[1].reason_not_seen"},
+		{"a child not present needs no reason", func(v *schema.Visit) {
+			v.Children = append(v.Children, schema.VisitChild{MemberID: "m2", Present: "no", Seen: "no"})
+		}, false, "", ""},
 		{"child not seen with a reason", func(v *schema.Visit) {
 			v.Children[0].Seen, v.Children[0].ReasonNotSeen = "no", "at school"
 		}, true, "", ""},
@@ -106,5 +111,106 @@ func TestIsHomeVisit(t *testing.T) {
 		if got := schema.IsHomeVisit(typ); got != want {
 			t.Errorf("IsHomeVisit(%q): expected %v, got %v", typ, want, got)
 		}
+	}
+}
+
+// TestChildrenAccountedFor is issue 9's defect 1: a domestic-abuse visit
+// that leaves a child of the household list unaccounted for is not signed.
+func TestChildrenAccountedFor(t *testing.T) {
+	t.Parallel()
+	household := []schema.HouseholdMember{
+		{ID: "c1", Relation: "own_child", Residence: "lives_here", Name: "Ava Testchild", AddedOn: "2025-01-01"},
+		{ID: "c2", Relation: "step_child", Residence: "stays_sometimes", Name: "Ben Testchild"},
+		{ID: "c3", Relation: "other_child", Residence: "lives_here", Description: "baby, name not known", AddedOn: "2026-11-20"},
+		{ID: "p1", Relation: "partner", Residence: "lives_here", Name: "Pat Partner"},
+		{ID: "v1", Relation: "own_child", Residence: "visits", Name: "Visiting Child"},
+		{ID: "l1", Relation: "own_child", Residence: "lives_here", Name: "Left Child", LeftOn: "2026-10-01"},
+		{ID: "f1", Relation: "own_child", Residence: "lives_here", Name: "Later Child", AddedOn: "2026-11-21"},
+	}
+	all := func() schema.Visit {
+		v := signable()
+		v.Children = []schema.VisitChild{
+			{MemberID: "c1", Present: "yes", Seen: "yes"},
+			{MemberID: "c2", Present: "no"},
+			{MemberID: "c3", Present: "yes", Seen: "no", ReasonNotSeen: "asleep upstairs"},
+		}
+		return v
+	}
+	type want struct{ code, field string }
+	tests := []struct {
+		name string
+		edit func(v *schema.Visit)
+		da   bool
+		want []want
+	}{
+		{"every child accounted for", func(v *schema.Visit) {}, true, nil},
+		{"the issue's visit: one of three, no reason", func(v *schema.Visit) {
+			v.Children = []schema.VisitChild{{MemberID: "c1", Present: "yes", Seen: "yes"}}
+		}, true, []want{{schema.ECodeRequired, "children"}, {schema.ECodeRequired, "children"}}},
+		{"children null with children present", func(v *schema.Visit) { v.Children = nil }, true,
+			[]want{{schema.ECodeRequired, "children"}, {schema.ECodeRequired, "children"}, {schema.ECodeRequired, "children"}}},
+		{"present blank", func(v *schema.Visit) { v.Children[1].Present = "" }, true, []want{{schema.ECodeRequired, "children[1].present"}}},
+		{"present, seen blank", func(v *schema.Visit) { v.Children[0].Seen = "" }, true, []want{{schema.ECodeRequired, "children[0].seen"}}},
+		{"not seen, no reason", func(v *schema.Visit) { v.Children[2].ReasonNotSeen = "  " }, true, []want{{schema.ECodeRequired, "children[2].reason_not_seen"}}},
+		{"every answer missing is named", func(v *schema.Visit) {
+			v.Children[0].Seen, v.Children[1].Present, v.Children[2].ReasonNotSeen = "", "", ""
+		}, true, []want{{schema.ECodeRequired, "children[0].seen"}, {schema.ECodeRequired, "children[1].present"}, {schema.ECodeRequired, "children[2].reason_not_seen"}}},
+		{"not known is an answer", func(v *schema.Visit) { v.Children[1].Present = "not_known" }, true, nil},
+		{"entries in another order", func(v *schema.Visit) { slices.Reverse(v.Children) }, true, nil},
+		{"no children present answers for all", func(v *schema.Visit) { v.ChildrenPresent, v.Children = "no", nil }, true, nil},
+		{"not known answers for all", func(v *schema.Visit) { v.ChildrenPresent, v.Children = "not_known", nil }, true, nil},
+		{"no_children with children on the list", func(v *schema.Visit) { v.ChildrenPresent, v.Children = "no_children", nil }, true,
+			[]want{{schema.ECodeInvalid, "children_present"}}},
+		{"children_present blank", func(v *schema.Visit) { v.ChildrenPresent = "" }, true, []want{{schema.ECodeRequired, "children_present"}}},
+		{"not a DA case", func(v *schema.Visit) { v.Children = nil }, false, nil},
+		{"not completed", func(v *schema.Visit) { v.Outcome, v.Children = "no_answer", nil }, true, nil},
+		{"office contact", func(v *schema.Visit) { v.Type, v.Location, v.Children = "office", "", nil }, true, nil},
+		{"doorstep counts", func(v *schema.Visit) { v.Type, v.Location, v.Children = "doorstep", "doorstep", v.Children[:2] }, true,
+			[]want{{schema.ECodeRequired, "children"}}},
+		{"a child added after the visit day is not asked", func(v *schema.Visit) { v.StartedAt = "2026-11-20T23:30:00-01:00" }, true, nil},
+		{"a child not yet added on the visit day", func(v *schema.Visit) { v.StartedAt, v.Children = "2026-11-19T10:00:00Z", v.Children[:2] }, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := all()
+			tt.edit(&v)
+			errs := schema.ChildrenAccountedFor(v, household, tt.da)
+			if len(errs) != len(tt.want) {
+				t.Fatalf("expected %d errors %v, got %d: %v", len(tt.want), tt.want, len(errs), errs)
+			}
+			for i, w := range tt.want {
+				if errs[i].Code != w.code || errs[i].Field != w.field || errs[i].Message == "" {
+					t.Errorf("error %d: expected %s on %q, got %v", i, w.code, w.field, errs[i])
+				}
+			}
+		})
+	}
+	// A missing child is named, by name or description and member id.
+	v := all()
+	v.Children = v.Children[:1]
+	errs := schema.ChildrenAccountedFor(v, household, true)
+	if len(errs) != 2 || !strings.Contains(errs[0].Message, "Ben Testchild") || !strings.Contains(errs[0].Message, "c2") ||
+		!strings.Contains(errs[1].Message, "baby, name not known") {
+		t.Errorf("expected the missing children named, got %v", errs)
+	}
+}
+
+// TestVisitChildDraft: a draft keeps a child's answers as far as they go
+// (issue 9: an unanswered "seen" dropped the whole children block); only a
+// value that is not an answer is refused.
+func TestVisitChildDraft(t *testing.T) {
+	t.Parallel()
+	s := spec(t, "visit")
+	for _, tt := range []struct {
+		children    string
+		code, field string
+	}{
+		{`[{"member_id":"c1","present":"yes","seen":"yes"},{"member_id":"c2","present":"no"},{"member_id":"c3","present":"yes","seen":"no"}]`, "", ""},
+		{`[{"member_id":"c1"}]`, "", ""},
+		{`[{"member_id":"c1","present":"maybe"}]`, schema.ECodeInvalid, "children[0].present"},
+		{`[{"member_id":"c1","present":"yes","seen":"perhaps"}]`, schema.ECodeInvalid, "children[0].seen"},
+	} {
+		err := s.ValidateFields(F{"status": `"draft"`, "children": tt.children}.raw())
+		wantErr(t, tt.children, err, tt.code, tt.field)
 	}
 }

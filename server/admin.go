@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"strings"
 
 	"doorstep/schema"
@@ -36,7 +38,17 @@ type newUser struct {
 	Password string `json:"password"`
 }
 
-// createUser: POST /v1/admin/users {"username", "name", "role", "team_id", "password"}.
+// setupCode is the answer that hands an admin a user's one-time setup code.
+type setupCode struct {
+	schema.User
+	SetupCode      string    `json:"setup_code"`
+	SetupExpiresAt time.Time `json:"setup_expires_at"`
+}
+
+// createUser: POST /v1/admin/users {"username", "name", "role", "team_id"}:
+// the answer carries a one-time setup code, with which the user sets their
+// own password (POST /v1/auth/setup). A "password" may still be given
+// instead, for scripts; it must pass the same strength rule.
 func (s *Server) createUser(c *fiber.Ctx) error {
 	var u newUser
 	body, err := readBody(c, schema.MaxBody)
@@ -52,7 +64,29 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	if err := s.db.CreateUser(c.UserContext(), actorOf(c), u.User, u.Password); err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(u.User)
+	if u.Password != "" {
+		return c.Status(fiber.StatusCreated).JSON(u.User)
+	}
+	code, expires, err := s.db.IssueSetupCode(c.UserContext(), actorOf(c), u.Username)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(setupCode{User: u.User, SetupCode: code, SetupExpiresAt: expires.UTC()})
+}
+
+// resetPassword: POST /v1/admin/users/:username/reset-password: the user's
+// password stops working, their tokens are revoked, and a new one-time
+// setup code is answered.
+func (s *Server) resetPassword(c *fiber.Ctx) error {
+	code, expires, err := s.db.IssueSetupCode(c.UserContext(), actorOf(c), c.Params("username"))
+	if err != nil {
+		return err
+	}
+	u, err := s.db.UserByUsername(c.UserContext(), c.Params("username"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(setupCode{User: u, SetupCode: code, SetupExpiresAt: expires.UTC()})
 }
 
 // reassign: POST /v1/admin/cases/:id/reassign {"officer_username"}.

@@ -27,17 +27,21 @@ type claims struct {
 	Role   string `json:"role"`
 	Team   string `json:"team,omitempty"`
 	Device string `json:"dev,omitempty"`
+	// Gen is the device's token generation when the token was made: a
+	// logout, a reused refresh token, a revocation or a password reset
+	// raises it, and the token stops (serverdb.DB.TokenUser).
+	Gen int64 `json:"gen"`
 	jwt.RegisteredClaims
 }
 
-func (s *Server) accessToken(u schema.User, deviceID string) (string, error) {
+func (s *Server) accessToken(u schema.User, deviceID string, gen int64) (string, error) {
 	now := s.cfg.Now()
-	c := claims{Role: string(u.Role), Team: u.TeamID, Device: deviceID, RegisteredClaims: jwt.RegisteredClaims{
+	c := claims{Role: string(u.Role), Team: u.TeamID, Device: deviceID, Gen: gen, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: TokenIssuer, Subject: u.ID, Audience: jwt.ClaimStrings{tokenAudience},
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
 	}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.secret)
+	return s.SignToken("", c)
 }
 
 // parseToken verifies an access token with the algorithm pinned to HS256,
@@ -47,7 +51,7 @@ func (s *Server) accessToken(u schema.User, deviceID string) (string, error) {
 // to live a year is refused), and it must name a user and a device.
 func (s *Server) parseToken(tok string) (*claims, error) {
 	var c claims
-	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
+	_, err := jwt.ParseWithClaims(tok, &c, s.TokenKeyfunc(""),
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(TokenIssuer), jwt.WithAudience(tokenAudience),
 		jwt.WithIssuedAt(), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
 	switch {
@@ -78,7 +82,7 @@ func (s *Server) authed(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.db.TokenUser(c.UserContext(), cl.Subject, cl.Device)
+	u, err := s.db.TokenUser(c.UserContext(), cl.Subject, cl.Device, cl.Gen)
 	if err != nil {
 		return err
 	}
@@ -99,7 +103,11 @@ func (s *Server) adminOnly(c *fiber.Ctx) error {
 }
 
 func (s *Server) tokenResponse(c *fiber.Ctx, u schema.User, deviceID, refresh string) error {
-	access, err := s.accessToken(u, deviceID)
+	gen, err := s.db.TokenGeneration(c.UserContext(), deviceID)
+	if err != nil {
+		return err
+	}
+	access, err := s.accessToken(u, deviceID, gen)
 	if err != nil {
 		return err
 	}
@@ -188,4 +196,36 @@ func (s *Server) me(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(u)
+}
+
+// setup: POST /v1/auth/setup {"username", "code", "password"} sets the
+// password of a user with the one-time setup code an admin gave them.
+func (s *Server) setup(c *fiber.Ctx) error {
+	body, err := readBody(c, schema.MaxBody)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Username string `json:"username"`
+		Code     string `json:"code"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Username == "":
+		return errorf(schema.ECodeRequired, "username", "username is required")
+	case req.Code == "":
+		return errorf(schema.ECodeRequired, "code", "code is required: the one-time setup code an admin gave you")
+	case req.Password == "":
+		return errorf(schema.ECodeRequired, "password", "password is required")
+	case len(req.Username) > 100 || len(req.Code) > 100:
+		return errorf(schema.ECodeInvalid, "code", "username or code too long")
+	}
+	u, err := s.db.SetPassword(c.UserContext(), req.Username, req.Code, req.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"status": "ok", "user": u})
 }

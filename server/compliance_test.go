@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -703,7 +704,7 @@ func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 	b.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
-	srv, err := Open(ctx, Config{DataDir: b.TempDir(), Now: clock.Now})
+	srv, err := Open(ctx, Config{DataDir: filepath.Join(b.TempDir(), "data"), Now: clock.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -741,10 +742,10 @@ func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 			b.Fatal(err)
 		}
 	}
-	if bs.supT, err = srv.accessToken(sup, "bench-"+sup.ID); err != nil {
+	if bs.supT, err = srv.accessToken(sup, "bench-"+sup.ID, 0); err != nil {
 		b.Fatal(err)
 	}
-	if bs.adminT, err = srv.accessToken(admin, "bench-"+admin.ID); err != nil {
+	if bs.adminT, err = srv.accessToken(admin, "bench-"+admin.ID, 0); err != nil {
 		b.Fatal(err)
 	}
 	bs.sup, bs.admin = serverdb.ActorOf(sup, "bench-"+sup.ID), serverdb.ActorOf(admin, "bench-"+admin.ID)
@@ -1345,7 +1346,7 @@ func TestCompliancePolicyFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Open(context.Background(), Config{DataDir: t.TempDir(), Policy: p})
+	srv, err := Open(context.Background(), Config{DataDir: filepath.Join(t.TempDir(), "data"), Policy: p})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -45,7 +46,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := Open(ctx, Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clock.Now})
+	srv, err := Open(ctx, Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Now: clock.Now})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

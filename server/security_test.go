@@ -105,7 +105,7 @@ func TestAccessTokenClaimsAreChecked(t *testing.T) {
 			Issuer: TokenIssuer, Subject: asha.ID, Audience: jwt.ClaimStrings{tokenAudience},
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(15 * time.Minute))}}
 		mod(&c)
-		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(e.srv.secret)
+		s, err := e.srv.SignToken("", c)
 		if err != nil {
 			t.Fatal(err)
 		}

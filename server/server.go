@@ -8,19 +8,15 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"doorstep/internal/fsperm"
 	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/server/compliance"
@@ -32,8 +28,12 @@ import (
 
 // Config configures a Server. Zero values take the defaults in brackets.
 type Config struct {
-	Addr       string           // listen address ["127.0.0.1:8080"]; ":0" picks a port
-	DataDir    string           // folder of server.db (created) [required]
+	Addr    string // listen address ["127.0.0.1:8080"]; ":0" picks a port
+	DataDir string // folder of server.db (created 0700; refused if others can read it) [required]
+	// SecretsDir is the folder of the token signing keys (KeyFile),
+	// apart from the data so that a copy of the data cannot mint tokens
+	// [DefaultSecretsDir(DataDir)].
+	SecretsDir string
 	Logger     *slog.Logger     // [discard]
 	Now        func() time.Time // the clock, injected by tests [time.Now]
 	AccessTTL  time.Duration    // access token lifetime [15m]
@@ -63,7 +63,7 @@ type Server struct {
 	db      *serverdb.DB
 	app     *fiber.App
 	log     *slog.Logger
-	secret  []byte
+	keys    *keyring
 	limiter *LoginLimiter
 	comp    *compliance.Service // what the compliance measures read, loaded and cached
 
@@ -71,8 +71,9 @@ type Server struct {
 	ln net.Listener
 }
 
-// Open creates the data folder, opens its database, loads (or makes, on the
-// first start) the token signing secret and builds the routes. It does not
+// Open creates the data folder (or checks that no one else can read it),
+// opens its database, loads (or makes, on the first start) the token
+// signing keys in the secrets folder and builds the routes. It does not
 // listen yet: see Start.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
@@ -97,33 +98,37 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("server: create data folder: %w", err)
+	if cfg.SecretsDir == "" {
+		cfg.SecretsDir = DefaultSecretsDir(cfg.DataDir)
 	}
-	db, err := serverdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules})
+	if err := fsperm.MakeDir(cfg.DataDir, "data folder"); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, DBFile)
+	if err := fsperm.CreateFile(path); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if changed, err := fsperm.Tighten(path, path+"-wal", path+"-shm"); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	} else if len(changed) > 0 {
+		cfg.Logger.Warn("made the database's files readable by their owner only (mode 0600)", "files", changed)
+	}
+	keys, created, err := loadKeyring(cfg.SecretsDir, cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("server: token keys: %w", err)
+	}
+	if created {
+		cfg.Logger.Info("generated a new token signing key; keep the secrets folder apart from the data and its backups", "file", keys.path)
+	}
+	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	secret, created, err := db.SettingOrInit(ctx, "jwt_secret", func() (string, error) {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return "", err
-		}
-		return base64.RawStdEncoding.EncodeToString(b), nil
-	})
-	if err != nil {
+	if err := dropLegacySecret(ctx, db, cfg.Logger); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("server: token secret: %w", err)
+		return nil, fmt.Errorf("server: token keys: %w", err)
 	}
-	if created {
-		cfg.Logger.Info("generated a new token signing secret", "db", db.Path())
-	}
-	key, err := base64.RawStdEncoding.DecodeString(secret)
-	if err != nil || len(key) < 32 {
-		db.Close()
-		return nil, errors.New("server: the stored token signing secret is damaged; delete the jwt_secret setting to make a new one (everyone signs in again)")
-	}
-	s := &Server{cfg: cfg, db: db, log: cfg.Logger, secret: key, limiter: newLoginLimiter(cfg.Now),
+	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys, limiter: newLoginLimiter(cfg.Now),
 		comp: compliance.NewService(db, cfg.Policy)}
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
@@ -158,15 +163,6 @@ func (s *Server) Policy() *policy.Policy { return s.cfg.Policy }
 // LoginLimiter returns the count of failed sign-ins that the API's login
 // answers by, for a sign-in form that must share it.
 func (s *Server) LoginLimiter() *LoginLimiter { return s.limiter }
-
-// Key derives a signing key for one purpose from the server's token
-// secret: a key that signs something else than the API's tokens, and
-// cannot be taken for theirs.
-func (s *Server) Key(purpose string) []byte {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
-}
 
 // Compliance returns the service that loads and caches what the
 // compliance measures read, shared by the JSON endpoints and the
@@ -232,6 +228,7 @@ func (s *Server) routes() {
 	v1 := app.Group("/v1")
 	v1.Post("/auth/login", s.login)
 	v1.Post("/auth/refresh", s.refresh)
+	v1.Post("/auth/setup", s.setup)
 	v1.Post("/auth/logout", s.authed, s.logout)
 	v1.Get("/me", s.authed, s.me)
 
@@ -241,6 +238,7 @@ func (s *Server) routes() {
 	admin := v1.Group("/admin", s.authed, s.adminOnly)
 	admin.Post("/teams", s.createTeam)
 	admin.Post("/users", s.createUser)
+	admin.Post("/users/:username/reset-password", s.resetPassword)
 	admin.Post("/cases/:id/reassign", s.reassign)
 	admin.Get("/devices", s.listDevices)
 	admin.Post("/devices/:id/revoke", s.revokeDevice)

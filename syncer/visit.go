@@ -13,7 +13,9 @@ import (
 // written with signed_at, signed_by and status "signed", and the mutation
 // carries the visit's full field set as the officer saw it (protocol §6.7).
 // The visit must pass schema.Visit.ValidateForSigning, with the case's
-// domestic-abuse flag taken from the local flags. Once signed, the visit is
+// domestic-abuse flag taken from the local flags, and in a domestic-abuse
+// case account for every child of the local household list
+// (schema.ChildrenAccountedFor: one error naming each missing answer). Once signed, the visit is
 // never changed again on this tablet; corrections are amendments.
 func (a *Agent) Sign(ctx context.Context, visitID string, fields map[string]json.RawMessage) (schema.Record, error) {
 	var out schema.Record
@@ -89,7 +91,13 @@ func (a *Agent) checkSigning(ctx context.Context, tx *devicedb.Tx, w Write, merg
 	if err != nil {
 		return nil, err
 	}
-	if err := v.ValidateForSigning(da); err != nil {
+	var household []schema.HouseholdMember
+	if da {
+		if household, err = householdOf(ctx, tx, w.CaseID); err != nil {
+			return nil, err
+		}
+	}
+	if err := schema.SigningErrors(v, household, da); err != nil {
 		return nil, err
 	}
 	full := schema.FieldsOf(v)
@@ -99,6 +107,23 @@ func (a *Agent) checkSigning(ctx context.Context, tx *devicedb.Tx, w Write, merg
 		}
 	}
 	return full, nil
+}
+
+// householdOf reads the case's household members on this tablet.
+func householdOf(ctx context.Context, tx *devicedb.Tx, caseID string) ([]schema.HouseholdMember, error) {
+	recs, err := tx.ListRecords(ctx, "household_member", caseID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]schema.HouseholdMember, 0, len(recs))
+	for _, r := range recs {
+		var m schema.HouseholdMember
+		if err := r.Decode(&m); err != nil {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // domesticAbuse reports whether the case has a live domestic-abuse flag on

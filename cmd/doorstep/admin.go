@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -11,8 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"doorstep/internal/fsperm"
 	"doorstep/schema"
+	"doorstep/server"
 	"doorstep/server/serverdb"
 )
 
@@ -20,11 +24,13 @@ import (
 // folder. It works whether or not the server is running: SQLite in WAL mode
 // lets the two share the file, and every change is audited as the CLI.
 type adminCmd struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	action         string
-	data           string
+	data, secrets  string
 
 	name, username, role, team, password string
+	passwordStdin                        bool
 	file, crn, officer, device           string
 
 	db *serverdb.DB
@@ -34,14 +40,20 @@ const adminUsage = `doorstep admin <action> [flags]
 
 Actions:
   add-team      --name NAME
-  add-user      --username U --name "Full Name" --role officer|supervisor|admin|auditor [--team NAME] [--password P]
-                (a password is generated and printed when none is given)
+  add-user      --username U --name "Full Name" --role officer|supervisor|admin|auditor [--team NAME]
+                [--password-stdin]     (prints a one-time setup code the user sets their password
+                                        with; or the password on standard input, or in
+                                        DOORSTEP_PASSWORD; never on the command line)
+  reset-password --username U          (the password stops working, the user's tokens are revoked,
+                                        a one-time setup code is printed)
   import-cases  --file cases.csv        (columns in docs/import.md; all rows or none)
   reassign      --crn X123456 --officer USERNAME
   revoke-device --device ID
   disable-user  --username U            (no sign-in; tokens revoked; dashboard session ended)
   enable-user   --username U
   list-teams | list-users | list-devices
+  rotate-key    [--secrets DIR]         (a new token signing key; the previous one verifies
+                                         the tokens it signed for 24 hours more)
 
 Common flags: --data ./data (DOORSTEP_DATA), the server's data folder.
 `
@@ -55,6 +67,13 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		return errors.New("admin: no action given")
 	}
 	c.action, args = args[0], args[1:]
+	for _, a := range args {
+		if a == "-password" || a == "--password" || strings.HasPrefix(a, "-password=") || strings.HasPrefix(a, "--password=") {
+			return errors.New("admin: --password is no longer taken: a password on the command line is seen by every user of the machine (ps). " +
+				"Leave it out to print a one-time setup code the user sets their own password with (POST /v1/auth/setup), " +
+				"or give it on standard input with --password-stdin, or in DOORSTEP_PASSWORD")
+		}
+	}
 	fs := newFlagSet("admin "+c.action, c.stderr)
 	fs.StringVar(&c.data, "data", "./data", "the server's data folder")
 	switch c.action {
@@ -65,7 +84,9 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		fs.StringVar(&c.name, "name", "", "full name")
 		fs.StringVar(&c.role, "role", "officer", "officer, supervisor, admin or auditor")
 		fs.StringVar(&c.team, "team", "", "team name (officers and supervisors)")
-		fs.StringVar(&c.password, "password", "", "initial password (generated when empty)")
+		fs.BoolVar(&c.passwordStdin, "password-stdin", false, "read the password from standard input (else DOORSTEP_PASSWORD, else a one-time setup code is printed)")
+	case "reset-password":
+		fs.StringVar(&c.username, "username", "", "sign-in name")
 	case "import-cases":
 		fs.StringVar(&c.file, "file", "", "CSV file of cases")
 	case "reassign":
@@ -76,6 +97,8 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	case "disable-user", "enable-user":
 		fs.StringVar(&c.username, "username", "", "sign-in name")
 	case "list-teams", "list-users", "list-devices":
+	case "rotate-key":
+		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder; empty means the data folder's name + \"-secrets\"")
 	default:
 		fmt.Fprint(c.stderr, adminUsage)
 		return fmt.Errorf("admin: unknown action %q", c.action)
@@ -84,12 +107,18 @@ func (c *adminCmd) ParseFlags(args []string) error {
 }
 
 func (c *adminCmd) Run(ctx context.Context) error {
+	if c.action == "rotate-key" {
+		return c.rotateKey()
+	}
 	path := filepath.Join(c.data, serverDBFile)
 	if _, err := os.Stat(path); err != nil && c.action != "add-team" && c.action != "add-user" {
 		return fmt.Errorf("admin: no server database at %s (run the server once, or check --data): %w", path, err)
 	}
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
-		return fmt.Errorf("admin: create data folder: %w", err)
+	if err := fsperm.MakeDir(c.data, "--data folder"); err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	if err := fsperm.CreateFile(path); err != nil {
+		return fmt.Errorf("admin: %w", err)
 	}
 	var err error
 	if c.db, err = serverdb.Open(ctx, path, serverdb.Options{}); err != nil {
@@ -115,6 +144,11 @@ func (c *adminCmd) Run(ctx context.Context) error {
 		return nil
 	case "disable-user", "enable-user":
 		return c.setDisabled(ctx, c.action == "disable-user")
+	case "reset-password":
+		if c.username == "" {
+			return errors.New("admin reset-password: --username is required")
+		}
+		return c.printSetupCode(ctx, c.username, "password reset for")
 	}
 	return c.list(ctx)
 }
@@ -140,17 +174,35 @@ func (c *adminCmd) addUser(ctx context.Context) error {
 		}
 		u.TeamID = id
 	}
-	generated := c.password == ""
-	if generated {
-		c.password = newPassword()
+	if c.passwordStdin {
+		line, err := bufio.NewReader(c.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("admin add-user: --password-stdin: nothing on standard input")
+		}
+		c.password = strings.TrimRight(line, "\r\n")
+	} else {
+		c.password = os.Getenv("DOORSTEP_PASSWORD")
 	}
 	if err := c.db.CreateUser(ctx, cliActor, u, c.password); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "user %s created (%s, id %s)\n", u.Username, u.Role, u.ID)
-	if generated {
-		fmt.Fprintf(c.stdout, "initial password: %s\n", c.password)
+	if c.password != "" {
+		return nil
 	}
+	return c.printSetupCode(ctx, u.Username, "first password of")
+}
+
+// printSetupCode issues a one-time setup code for username and prints it
+// with how to use it.
+func (c *adminCmd) printSetupCode(ctx context.Context, username, what string) error {
+	code, expires, err := c.db.IssueSetupCode(ctx, cliActor, username)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "one-time setup code for the %s %s: %s\n", what, username, code)
+	fmt.Fprintf(c.stdout, "valid until %s; give it to them in person: they choose their password with it (POST /v1/auth/setup, docs/operations.md)\n",
+		expires.UTC().Format(time.RFC3339))
 	return nil
 }
 
@@ -268,6 +320,19 @@ func newPassword() string {
 
 // serverDBFile is the server's SQLite file inside its data folder.
 const serverDBFile = "server.db"
+
+// rotateKey makes a new token signing key (rotate-key).
+func (c *adminCmd) rotateKey() error {
+	if c.secrets == "" {
+		c.secrets = server.DefaultSecretsDir(c.data)
+	}
+	kid, err := server.RotateKey(c.secrets, time.Now())
+	if err != nil {
+		return fmt.Errorf("admin rotate-key: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "new token signing key %s: a running server signs with it from its next sign-in; tokens of the previous key stay valid until they expire\n", kid)
+	return nil
+}
 
 // setDisabled disables or enables a user (disable-user, enable-user).
 func (c *adminCmd) setDisabled(ctx context.Context, disabled bool) error {

@@ -27,15 +27,50 @@ func doorstep(t *testing.T, args ...string) (string, error) {
 
 func TestServerRefusesPostgresUntilItsStoreLands(t *testing.T) {
 	t.Parallel()
-	_, err := doorstep(t, "server", "--db", "postgres://localhost/doorstep", "--data", t.TempDir())
+	_, err := doorstep(t, "server", "--db", "postgres://localhost/doorstep", "--data", filepath.Join(t.TempDir(), "data"))
 	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not supported") {
 		t.Fatalf("server --db postgres://…: err = %v, want a clear refusal", err)
 	}
 }
 
+// A password is never taken on the command line, where every user of the
+// machine sees it; reset-password prints a new setup code (issue 11,
+// defect 7).
+func TestAdminPasswordNeverOnTheCommandLine(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	if out, err := doorstep(t, "admin", "add-team", "--name", "North", "--data", data); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, arg := range [][]string{{"--password", "a long pass phrase here"}, {"--password=a long pass phrase here"}, {"-password", "x"}} {
+		args := append([]string{"admin", "add-user", "--username", "ola.k", "--name", "Ola K", "--role", "auditor", "--data", data}, arg...)
+		_, err := doorstep(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "--password is no longer taken") || !strings.Contains(err.Error(), "--password-stdin") {
+			t.Errorf("%v: err = %v, want a refusal saying what to use instead", arg, err)
+		}
+	}
+	if out, _ := doorstep(t, "admin", "list-users", "--data", data); strings.Contains(out, "ola.k") {
+		t.Fatalf("a refused add-user created the user:\n%s", out)
+	}
+	out, err := doorstep(t, "admin", "add-user", "--username", "ola.k", "--name", "Ola K", "--role", "auditor", "--data", data)
+	if err != nil || !strings.Contains(out, "one-time setup code") {
+		t.Fatalf("add-user: %v\n%s", err, out)
+	}
+	out, err = doorstep(t, "admin", "reset-password", "--username", "ola.k", "--data", data)
+	if err != nil || !strings.Contains(out, "one-time setup code for the password reset for ola.k") {
+		t.Fatalf("reset-password: %v\n%s", err, out)
+	}
+	if _, err := doorstep(t, "admin", "reset-password", "--username", "nobody.here", "--data", data); err == nil || !strings.Contains(err.Error(), "nobody.here") {
+		t.Errorf("reset-password of an unknown user: %v", err)
+	}
+	if out, err := doorstep(t, "admin", "rotate-key", "--data", data); err == nil {
+		t.Errorf("rotate-key before any server start: %s, want an error naming the missing key file", out)
+	}
+}
+
 func TestFlagEnvironmentTwins(t *testing.T) {
 	t.Setenv("DOORSTEP_INTERVAL", "soon")
-	_, err := doorstep(t, "device", "--data", t.TempDir())
+	_, err := doorstep(t, "device", "--data", filepath.Join(t.TempDir(), "data"))
 	if err == nil || !strings.Contains(err.Error(), "DOORSTEP_INTERVAL") || !strings.Contains(err.Error(), "soon") {
 		t.Fatalf("a bad DOORSTEP_INTERVAL: err = %v, want one naming the variable and the value", err)
 	}
@@ -54,7 +89,7 @@ func TestFlagEnvironmentTwins(t *testing.T) {
 // example file imports, and a case is reassigned.
 func TestAdminImportAndReassign(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	data := filepath.Join(t.TempDir(), "data")
 	mustRun := func(args ...string) string {
 		t.Helper()
 		out, err := doorstep(t, append(args, "--data", data)...)
@@ -66,8 +101,8 @@ func TestAdminImportAndReassign(t *testing.T) {
 	mustRun("admin", "add-team", "--name", "Quillbury North")
 	for _, u := range []string{"asha.officer", "ben.officer"} {
 		out := mustRun("admin", "add-user", "--username", u, "--name", "Test "+u, "--role", "officer", "--team", "Quillbury North")
-		if !strings.Contains(out, "initial password: ") {
-			t.Fatalf("add-user without --password printed no generated password:\n%s", out)
+		if !strings.Contains(out, "one-time setup code for the first password of "+u) {
+			t.Fatalf("add-user without a password printed no setup code:\n%s", out)
 		}
 	}
 	if out, err := doorstep(t, "admin", "add-user", "--username", "x.officer", "--name", "X", "--team", "No Such Team", "--data", data); err == nil || !strings.Contains(err.Error(), `no team named "No Such Team"`) {
@@ -184,7 +219,7 @@ func (b *syncBuffer) String() string {
 // Ctrl-C would. A second start reuses the seeded folder.
 func TestDemoStartsAndStops(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	data := filepath.Join(t.TempDir(), "data")
 	for run := 1; run <= 2; run++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel) // a failed wait stops the demo too

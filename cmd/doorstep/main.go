@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			rest = rest[1:]
 		}
 	case "admin":
-		cmd = &adminCmd{stdout: stdout, stderr: stderr}
+		cmd = &adminCmd{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	case "demo":
 		cmd = &demoCmd{stdout: stdout, stderr: stderr}
 	case "bench":

@@ -35,15 +35,15 @@ func TestRulesFlag(t *testing.T) {
 			t.Errorf("%s: err = %v, want one naming the file, the field and the rule", what, err)
 		}
 	}
-	_, err := doorstep(t, "server", "--rules", bad, "--data", t.TempDir(), "--addr", "127.0.0.1:0")
+	_, err := doorstep(t, "server", "--rules", bad, "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0")
 	wantBad("server --rules", err)
-	_, err = doorstep(t, "device", "--rules", bad, "--data", t.TempDir(), "--addr", "127.0.0.1:0")
+	_, err = doorstep(t, "device", "--rules", bad, "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0")
 	wantBad("device --rules", err)
 	t.Setenv("DOORSTEP_RULES", bad)
-	_, err = doorstep(t, "server", "--data", t.TempDir(), "--addr", "127.0.0.1:0")
+	_, err = doorstep(t, "server", "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0")
 	wantBad("server DOORSTEP_RULES", err)
 	os.Unsetenv("DOORSTEP_RULES")
-	if _, err := doorstep(t, "server", "--rules", filepath.Join(dir, "missing.json"), "--data", t.TempDir()); err == nil ||
+	if _, err := doorstep(t, "server", "--rules", filepath.Join(dir, "missing.json"), "--data", filepath.Join(t.TempDir(), "data")); err == nil ||
 		!strings.Contains(err.Error(), "--rules") || !strings.Contains(err.Error(), "missing.json") {
 		t.Errorf("a missing rules file: err = %v", err)
 	}
@@ -52,9 +52,9 @@ func TestRulesFlag(t *testing.T) {
 		args    []string
 		started string
 	}{
-		{[]string{"server", "--rules", good, "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, "server listening"},
-		{[]string{"device", "--rules", good, "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--interval", "1h"}, "tablet agent running"},
-		{[]string{"server", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, "server listening"},
+		{[]string{"server", "--rules", good, "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"}, "server listening"},
+		{[]string{"device", "--rules", good, "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0", "--interval", "1h"}, "tablet agent running"},
+		{[]string{"server", "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"}, "server listening"},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		out := &syncBuffer{}

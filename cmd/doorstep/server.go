@@ -15,6 +15,7 @@ import (
 type serverCmd struct {
 	stdout, stderr io.Writer
 	addr, data     string
+	secrets        string
 	db, logLevel   string
 	rules          string
 	srv            *server.Server
@@ -23,7 +24,8 @@ type serverCmd struct {
 func (c *serverCmd) ParseFlags(args []string) error {
 	fs := newFlagSet("server", c.stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database and the token signing secret")
+	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database (mode 0700; refused if others can read it)")
+	fs.StringVar(&c.secrets, "secrets", "", "secrets folder: the token signing keys, kept apart from the data and its backups; empty means the data folder's name + \"-secrets\" (./data-secrets)")
 	fs.StringVar(&c.db, "db", "", "database URL; empty means SQLite in the data folder")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures, sent to the tablets with their pulls; empty means the built-in defaults")
@@ -62,7 +64,7 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: c.data, Logger: log, Policy: rules, Rules: doc})
+	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: c.data, SecretsDir: c.secrets, Logger: log, Policy: rules, Rules: doc})
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,9 @@ type visit struct {
 	typ     string
 	counts  bool // completed, face to face, not elsewhere
 	attempt bool
+	// src is the visit itself, for the check a new child's visit needs
+	// (childrenKnown), made only for the rules that ask.
+	src *schema.Visit
 }
 
 type trigger struct {
@@ -145,6 +148,7 @@ func (p *Policy) Requirements(in CaseFacts, asOf schema.Date) []Requirement {
 	visits := signedVisits(in, end)
 	triggers := gatherTriggers(in, end)
 	flags := liveFlags(in)
+	known := childrenKnown(in, visits)
 
 	var out []Requirement
 	var qual []int
@@ -169,8 +173,10 @@ func (p *Policy) Requirements(in CaseFacts, asOf schema.Date) []Requirement {
 			day, source, after, pos := t.day, t.source, -1, 0
 			for n := 0; ; n++ {
 				// The next visit that counts: on or after the trigger date,
-				// and for a repeat, after the visit that met the one before.
-				for pos < len(qual) && (qual[pos] <= after || visits[qual[pos]].day < day) {
+				// and for a repeat, after the visit that met the one before;
+				// for a new child, one that accounts for every child.
+				for pos < len(qual) && (qual[pos] <= after || visits[qual[pos]].day < day ||
+					(r.Trigger == TriggerNewChild && !known(qual[pos]))) {
 					pos++
 				}
 				met := -1
@@ -267,13 +273,39 @@ func compareRequirements(a, b Requirement) int {
 	)
 }
 
+// childrenKnown reports whether visits[i] accounts for every child on the
+// case's household list (schema.ChildrenAccountedFor, whatever the case's
+// flags), which a visit must do to meet a new child's requirement. It is
+// worked out once per visit, and only for the rules that ask.
+func childrenKnown(in CaseFacts, visits []visit) func(i int) bool {
+	var household []schema.HouseholdMember
+	var memo map[int]bool // made on the first question: most cases never ask
+	return func(i int) bool {
+		if ok, done := memo[i]; done {
+			return ok
+		}
+		if memo == nil {
+			memo = map[int]bool{}
+			household = []schema.HouseholdMember{}
+			for _, m := range in.Household {
+				if sameCase(in.Case.ID, m.CaseID) {
+					household = append(household, m)
+				}
+			}
+		}
+		ok := len(schema.ChildrenAccountedFor(*visits[i].src, household, true)) == 0
+		memo[i] = ok
+		return ok
+	}
+}
+
 // signedVisits returns the case's signed visits dated on or before end,
 // ordered by date, start time and id. A visit is dated by the calendar date
 // of its started_at in the offset the device recorded it with (the officer's
 // local day); a signed visit with no readable started_at is left out.
 func signedVisits(in CaseFacts, end int) []visit {
 	out := make([]visit, 0, len(in.Visits))
-	for _, v := range in.Visits {
+	for i, v := range in.Visits {
 		if !sameCase(in.Case.ID, v.CaseID) || v.Status != "signed" || v.SignedAt == "" {
 			continue
 		}
@@ -305,6 +337,7 @@ func signedVisits(in CaseFacts, end int) []visit {
 			id: v.ID, day: day, at: t.UnixNano(), typ: typ,
 			counts:  v.Outcome == "completed" && v.FaceToFace && v.Location != "elsewhere",
 			attempt: home && noAccess && v.Location != "elsewhere",
+			src:     &in.Visits[i],
 		})
 	}
 	slices.SortFunc(out, func(a, b visit) int {

@@ -708,3 +708,51 @@ func TestSafetyExemption(t *testing.T) {
 		}
 	}
 }
+
+// TestNewChildNeedsEveryChildAccountedFor is issue 9's defect 1: a visit that
+// leaves a child of the household unaccounted for never meets a "new child"
+// requirement, though it still meets the others.
+func TestNewChildNeedsEveryChildAccountedFor(t *testing.T) {
+	t.Parallel()
+	household := []schema.HouseholdMember{
+		{ID: "k0", CaseID: "case-1", Relation: "own_child", Residence: "lives_here", Name: "Ava", AddedOn: start},
+		{ID: "k1", CaseID: "case-1", Relation: "other_child", Residence: "lives_here", Name: "Ben", AddedOn: day(30)},
+		// Another case's child is not this visit's to account for.
+		{ID: "x1", CaseID: "case-2", Relation: "own_child", Residence: "lives_here", Name: "Other", AddedOn: day(1)},
+	}
+	tests := []struct {
+		name string
+		edit func(v *schema.Visit)
+		met  bool
+	}{
+		{"the issue's visit: only the older child", func(v *schema.Visit) {
+			v.ChildrenPresent, v.Children = "yes", []schema.VisitChild{{MemberID: "k0", Present: "yes", Seen: "yes"}}
+		}, false},
+		{"children null", func(v *schema.Visit) { v.ChildrenPresent, v.Children = "yes", nil }, false},
+		{"children present not answered", func(v *schema.Visit) { v.ChildrenPresent = "" }, false},
+		{"the new child present, not seen, no reason", func(v *schema.Visit) {
+			v.ChildrenPresent, v.Children = "yes", []schema.VisitChild{{MemberID: "k0", Present: "no"}, {MemberID: "k1", Present: "yes", Seen: "no"}}
+		}, false},
+		{"both accounted for", func(v *schema.Visit) {
+			v.ChildrenPresent, v.Children = "yes", []schema.VisitChild{{MemberID: "k0", Present: "no"},
+				{MemberID: "k1", Present: "yes", Seen: "no", ReasonNotSeen: "asleep"}}
+		}, true},
+		{"no children present", func(v *schema.Visit) { v.ChildrenPresent = "no" }, true},
+	}
+	p := policy.Default()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := homeVisit("v1", 35)
+			tt.edit(&v)
+			f := policy.CaseFacts{Case: newCase("high"), Flags: []schema.Flag{daFlag()}, Household: household, Visits: []schema.Visit{v}}
+			reqs := p.Requirements(f, day(60))
+			r := only(t, reqs, "da_new_child")
+			if got := r.Status == policy.StatusMet; got != tt.met {
+				t.Errorf("da_new_child: expected met %v, got %s", tt.met, show([]policy.Requirement{r}))
+			}
+			if first := find(reqs, "first_visit_high")[0]; first.Status != policy.StatusMet || first.MetBy != "v1" {
+				t.Errorf("first_visit_high: the visit still meets it, got %s", show([]policy.Requirement{first}))
+			}
+		})
+	}
+}

@@ -85,7 +85,8 @@ func (m *memo) policyVisits(cr *CaseRecords) []schema.Visit {
 			}
 			ds = append(ds, dated{day: schema.Date(t.Format(time.DateOnly)), at: t.UnixNano(), v: schema.Visit{
 				ID: v.ID, CaseID: cr.Case.ID, Status: v.Status, SignedAt: v.SignedAt, StartedAt: v.StartedAt,
-				Type: v.Type, Location: v.Location, Outcome: v.Outcome, FaceToFace: v.FaceToFace}})
+				Type: v.Type, Location: v.Location, Outcome: v.Outcome, FaceToFace: v.FaceToFace,
+				ChildrenPresent: v.ChildrenPresent, Children: v.Children}})
 		}
 		slices.SortFunc(ds, func(a, b dated) int {
 			return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.at, b.at), cmp.Compare(a.v.ID, b.v.ID))

@@ -289,6 +289,9 @@ type visitData struct {
 	Fields                *table
 	Amendments            *table
 	Received              string
+	// Warnings: what the server's check of the signed visit found
+	// (serverdb.SignedVisitWarnings), in words.
+	Warnings []string
 }
 
 // GET /dashboard/visits/:id: the visit as the officer signed it, each
@@ -367,6 +370,13 @@ func (s *site) dashVisit(c *fiber.Ctx) error {
 	d := visitData{CaseID: k.ID, CaseHref: pc.caseHref(k.ID), CRN: k.CRN, Signed: st == "signed", Fields: fields, Amendments: ams,
 		Received: rec.ReceivedAt.UTC().Format("2006-01-02 15:04 UTC")}
 	if d.Signed {
+		var v schema.Visit
+		if err := rec.Decode(&v); err != nil {
+			return err
+		}
+		for _, w := range serverdb.SignedVisitWarnings(v, cf.recs.Household, cf.recs.Flags, cf.amendments) {
+			d.Warnings = append(d.Warnings, sentence(w.Message))
+		}
 		if d.Earlier, err = s.earlierReviews(c, actor, k.ID, id, cf.names); err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -585,7 +586,7 @@ func synthServer(tb testing.TB, o synth.Options) (*server.Server, schema.User) {
 	tb.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Now: clock.Now, Mount: Mount})
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(tb.TempDir(), "data"), Now: clock.Now, Mount: Mount})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -709,5 +710,52 @@ func TestDisabledUser(t *testing.T) {
 	mustStatus(t, "dashboard after enabling and signing in again", e.signedIn(t, "sue").get("/dashboard/"), 200)
 	if r := e.do("GET", "/v1/me", nil, bearer(e.login("sue", "dev-sue").AccessToken)); r.status != 200 {
 		t.Fatalf("enabled again, a new access token: %d %s", r.status, r.body)
+	}
+}
+
+// TestDashboardVisitWarnsOfChildrenNotAccountedFor is issue 9's defect 1 on
+// the supervisor's visit page: a signed domestic-abuse visit that leaves a
+// child of the household list unaccounted for is shown with a warning
+// naming the child; a visit accounting for every child has none.
+func TestDashboardVisitWarnsOfChildrenNotAccountedFor(t *testing.T) {
+	e := newEnv(t)
+	d := seedDashboard(t, e)
+	asha := e.users["asha"]
+	ava, ben := schema.NewID(), schema.NewID()
+	partial, whole := schema.NewID(), schema.NewID()
+	visit := func(children []schema.VisitChild) schema.Visit {
+		return schema.Visit{OfficerID: asha.ID, Type: "home_unannounced", Status: "signed", Outcome: "completed", Location: "home",
+			FaceToFace: true, StartedAt: "2026-10-22T10:00:00+01:00", PersonSeen: "yes", PartnerPresent: "no_partner",
+			ChildrenPresent: "yes", Children: children, SignedAt: "2026-10-22T11:00:00+01:00", SignedBy: asha.ID}
+	}
+	recs := []schema.Record{
+		{Entity: "household_member", ID: ava, CaseID: d.onTime, Fields: schema.FieldsOf(schema.HouseholdMember{
+			Relation: "own_child", Residence: "lives_here", Name: "Ava Testchild", AddedOn: "2026-01-01"})},
+		{Entity: "household_member", ID: ben, CaseID: d.onTime, Fields: schema.FieldsOf(schema.HouseholdMember{
+			Relation: "step_child", Residence: "stays_sometimes", Name: "Ben Testchild", AddedOn: "2026-01-01"})},
+		{Entity: "visit", ID: partial, CaseID: d.onTime, Fields: schema.FieldsOf(visit([]schema.VisitChild{{MemberID: ava, Present: "yes", Seen: "yes"}}))},
+		{Entity: "visit", ID: whole, CaseID: d.onTime, Fields: schema.FieldsOf(visit([]schema.VisitChild{
+			{MemberID: ava, Present: "yes", Seen: "yes"}, {MemberID: ben, Present: "no"}}))},
+	}
+	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn(t, "sue")
+	p := b.get("/dashboard/visits/" + partial)
+	mustStatus(t, "visit", p, 200)
+	for _, want := range []string{`id="visit-warnings"`, "Children not accounted for", "Ben Testchild (household member " + ben + ") is on the household list"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("visit page lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, "Ava Testchild (household member") {
+		t.Error("the visit page warns of a child the visit accounted for")
+	}
+	if p := b.get("/dashboard/visits/" + whole); strings.Contains(p.body, "visit-warnings") {
+		t.Error("a visit accounting for every child is shown with a warning")
+	}
+	// The review queue names it too.
+	if p := b.get("/dashboard/review?kind=visit"); !strings.Contains(p.body, "Ben Testchild (household member "+ben+") is on the household list") {
+		t.Errorf("the review queue lacks the warning:\n%s", p.body)
 	}
 }

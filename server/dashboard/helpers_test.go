@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -53,7 +54,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clock.Now, Mount: Mount})
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Now: clock.Now, Mount: Mount})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

@@ -304,11 +304,15 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 	visits := &table{ID: "visits-review", Caption: "Signed visits no manager has reviewed", Empty: "No signed visit is waiting for review.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "type", Label: "Type"},
 			{Key: "outcome", Label: "Outcome"}, {Key: "started", Label: "Started"}, {Key: "signed", Label: "Signed"},
-			{Key: "received", Label: "Received"}, {Key: "decide", Label: "Decide"}}}
+			{Key: "received", Label: "Received"}, {Key: "warnings", Label: "Warnings"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.Visits {
+		var warn []string
+		for _, w := range x.Warnings {
+			warn = append(warn, sentence(w.Message))
+		}
 		visits.Rows = append(visits.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(name(x.OfficerID)), link(label(x.Type), pc.visitHref(x.ID)),
 			txt(label(x.Outcome)), txt(shortTime(x.StartedAt)), txt(shortTime(x.SignedAt) + " by " + name(x.SignedBy)), txt(shortTime(x.ReceivedAt)),
-			decideCell("Review", pc.link(reviewItemHref(serverdb.KindVisit, x.ID)))})
+			txt(strings.Join(warn, " ")), decideCell("Review", pc.link(reviewItemHref(serverdb.KindVisit, x.ID)))})
 	}
 	assessments := &table{ID: "assessments", Caption: "Safety assessments with no decision", Empty: "No safety assessment is waiting for a decision.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "address", Label: "Address"},

@@ -20,7 +20,8 @@ import (
 
 // The dashboard's browser session is a JWT in a cookie (HttpOnly,
 // SameSite=Strict, Path=/dashboard), signed HS256 with a key derived from
-// the server's token secret for this one use, and with its own audience:
+// the server's current token key for this one use (named by its kid, so
+// a rotation signs nobody out), and with its own audience:
 // an API access token is never a session and a session is never an access
 // token. It carries the user, a CSRF token and a 12-hour expiry. Signing
 // out forgets the session's id in this process (dashSessions) until it
@@ -81,8 +82,6 @@ func (ds *dashSessions) isRevoked(id string) bool {
 	return ok
 }
 
-func (s *site) dashKey() []byte { return s.srv.Key(dashKeyPurpose) }
-
 func dashSessionOf(c *fiber.Ctx) *dashSession {
 	s, _ := c.Locals("dash").(*dashSession)
 	return s
@@ -99,7 +98,7 @@ func dashReader(r schema.Role) bool {
 func (s *site) dashAuth(c *fiber.Ctx) error {
 	tok := c.Cookies(dashCookie)
 	var cl dashClaims
-	_, err := jwt.ParseWithClaims(tok, &cl, func(*jwt.Token) (any, error) { return s.dashKey(), nil },
+	_, err := jwt.ParseWithClaims(tok, &cl, s.srv.TokenKeyfunc(dashKeyPurpose),
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(server.TokenIssuer), jwt.WithAudience(dashAudience),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	if tok == "" || err != nil || cl.ID == "" || s.sessions.isRevoked(cl.ID) {
@@ -225,7 +224,7 @@ func (s *site) dashSessionToken(u schema.User) (string, error) {
 		Issuer: server.TokenIssuer, Subject: u.ID, Audience: jwt.ClaimStrings{dashAudience}, ID: webui.Token(),
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(dashSessionTTL)),
 	}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, cl).SignedString(s.dashKey())
+	return s.srv.SignToken(dashKeyPurpose, cl)
 }
 
 // POST /dashboard/signout.

@@ -158,8 +158,8 @@ func (db *DB) Refresh(ctx context.Context, token, deviceID string, ttl time.Dura
 		}
 		if spent != "" {
 			// Theft: revoke every live token of the device, and commit that.
-			if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at = ''`, tx.nowText, dev); err != nil {
-				return fmt.Errorf("revoke device tokens: %w", err)
+			if err := tx.revokeDeviceTokens(ctx, dev); err != nil {
+				return err
 			}
 			reused = true
 			return tx.audit(Actor{UserID: userID, DeviceID: dev}, "refresh_reused", "device", dev, "", nil)
@@ -218,8 +218,7 @@ func (t *wtx) lostRefreshAnswer(ctx context.Context, spent, successor string) (b
 // Logout revokes every live refresh token of the device.
 func (db *DB) Logout(ctx context.Context, actor Actor) error {
 	return db.update(ctx, func(tx *wtx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE device_id = ? AND user_id = ? AND revoked_at = ''`,
-			tx.nowText, actor.DeviceID, actor.UserID); err != nil {
+		if err := tx.revokeDeviceTokens(ctx, actor.DeviceID); err != nil {
 			return fmt.Errorf("logout: %w", err)
 		}
 		return tx.audit(actor, "logout", "", "", "", nil)
@@ -245,22 +244,58 @@ func (db *DB) RevokeDevice(ctx context.Context, actor Actor, deviceID string) er
 			}
 			return nil // already revoked
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at = ''`, tx.nowText, deviceID); err != nil {
-			return fmt.Errorf("revoke device tokens: %w", err)
+		if err := tx.revokeDeviceTokens(ctx, deviceID); err != nil {
+			return err
 		}
 		return tx.audit(actor, "revoke_device", "device", deviceID, "", nil)
 	})
 }
 
+// revokeDeviceTokens revokes every live refresh token of the device and
+// raises its token generation, so that its access tokens stop at once.
+func (t *wtx) revokeDeviceTokens(ctx context.Context, deviceID string) error {
+	if _, err := t.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at = ''`, t.nowText, deviceID); err != nil {
+		return fmt.Errorf("revoke device tokens: %w", err)
+	}
+	if _, err := t.ExecContext(ctx, `UPDATE devices SET token_generation = token_generation + 1 WHERE id = ?`, deviceID); err != nil {
+		return fmt.Errorf("revoke device tokens: %w", err)
+	}
+	return nil
+}
+
+// revokeUserTokens does revokeDeviceTokens for every device of the user.
+func (t *wtx) revokeUserTokens(ctx context.Context, userID string) error {
+	if _, err := t.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = ''`, t.nowText, userID); err != nil {
+		return fmt.Errorf("revoke the user's tokens: %w", err)
+	}
+	if _, err := t.ExecContext(ctx, `UPDATE devices SET token_generation = token_generation + 1 WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("revoke the user's tokens: %w", err)
+	}
+	return nil
+}
+
+// TokenGeneration returns the device's token generation, which every
+// access token made for it carries (claim "gen"): an access token of an
+// older generation is refused by TokenUser.
+func (db *DB) TokenGeneration(ctx context.Context, deviceID string) (int64, error) {
+	var gen int64
+	if err := db.r.QueryRowContext(ctx, `SELECT token_generation FROM devices WHERE id = ?`, deviceID).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("read token generation: %w", err)
+	}
+	return gen, nil
+}
+
 // TokenUser returns the user an access token names, as the user's row says
 // now (role and team included: a token's claims of them are not trusted),
-// for a request from deviceID. A device that is unknown or registered to
-// another user, and a disabled or unknown user, are unauthorized; a revoked
+// for a request from deviceID with an access token of the given generation.
+// A device that is unknown or registered to another user, a token of an
+// earlier generation (logged out, reuse detected, password reset), and a disabled or unknown user, are unauthorized; a revoked
 // device is ErrDeviceRevoked.
-func (db *DB) TokenUser(ctx context.Context, userID, deviceID string) (schema.User, error) {
+func (db *DB) TokenUser(ctx context.Context, userID, deviceID string, generation int64) (schema.User, error) {
 	var revoked string
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT u.id, u.username, u.name, u.role, coalesce(u.team_id, ''), u.disabled, d.revoked_at
-		FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?`, deviceID), &revoked)
+	var gen int64
+	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT u.id, u.username, u.name, u.role, coalesce(u.team_id, ''), u.disabled, d.revoked_at, d.token_generation
+		FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?`, deviceID), &revoked, &gen)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || err == nil && u.ID != userID:
 		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "Authorization", "the access token is not valid")
@@ -270,6 +305,8 @@ func (db *DB) TokenUser(ctx context.Context, userID, deviceID string) (schema.Us
 		return schema.User{}, ErrDeviceRevoked
 	case u.Disabled:
 		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "Authorization", "this account is disabled; ask an admin")
+	case gen != generation:
+		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "Authorization", "the access token is not valid")
 	}
 	return u, nil
 }

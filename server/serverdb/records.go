@@ -388,7 +388,7 @@ func uniq(in []string) []string {
 // when no record has it; a conflict error when actor can see the record
 // that has it (a create sent again); not_found, as a GET of it answers,
 // when that record is out of actor's scope, so that a create tells nothing
-// of it (docs/decisions/0019-sec11-a-taken-id-out-of-scope.md).
+// of it (docs/decisions/0019-a-taken-id-out-of-scope.md).
 func (db *DB) CheckNewID(ctx context.Context, actor Actor, id string) error {
 	cond, args, err := scopeFilter(actor, "case_id")
 	if err != nil {

@@ -137,6 +137,10 @@ type VisitReviewItem struct {
 	SignedAt   string `json:"signed_at"`
 	SignedBy   string `json:"signed_by"`
 	ReceivedAt string `json:"received_at"`
+	// Warnings are what the server's check of the signed visit found
+	// (SignedVisitWarnings: a child of the household list unaccounted
+	// for), each naming the field and the child; absent when none.
+	Warnings []schema.Error `json:"warnings,omitempty"`
 }
 
 // AssessmentReviewItem is a safety assessment with no decision yet
@@ -588,7 +592,14 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 		it.CRN, it.OfficerID = cases[it.CaseID].crn, cases[it.CaseID].officerID
 		out = append(out, it)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if err := visitWarnings(ctx, tx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func assessmentsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]reviewCase, inFilter func(string) bool) ([]AssessmentReviewItem, error) {

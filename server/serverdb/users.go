@@ -80,7 +80,9 @@ func (db *DB) CreateTeam(ctx context.Context, actor Actor, t schema.Team) error 
 	})
 }
 
-// CreateUser adds a user with a bcrypt hash of password. An empty ID gets
+// CreateUser adds a user with a bcrypt hash of password, which must pass
+// CheckPassword. An empty password makes a user who cannot sign in until
+// they set a password with a setup code (IssueSetupCode). An empty ID gets
 // a new one.
 func (db *DB) CreateUser(ctx context.Context, actor Actor, u schema.User, password string) error {
 	if err := requireAdmin(actor); err != nil {
@@ -89,15 +91,18 @@ func (db *DB) CreateUser(ctx context.Context, actor Actor, u schema.User, passwo
 	if err := u.Validate(); err != nil {
 		return err
 	}
-	if err := schema.ValidatePassword(password); err != nil {
-		return err
+	var hash []byte
+	if password != "" {
+		if err := CheckPassword(u, password); err != nil {
+			return err
+		}
+		var err error
+		if hash, err = bcrypt.GenerateFromPassword([]byte(password), passwordCost); err != nil {
+			return fmt.Errorf("hash password: %w", err)
+		}
 	}
 	if u.ID == "" {
 		u.ID = schema.NewID()
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), passwordCost)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
 	}
 	return db.update(ctx, func(tx *wtx) error {
 		var n int
@@ -232,25 +237,18 @@ func (db *DB) Setting(ctx context.Context, key string) (string, bool, error) {
 	return v, true, nil
 }
 
-// SettingOrInit returns the setting, storing make()'s value first if it is
-// not set yet; created says whether it did.
-func (db *DB) SettingOrInit(ctx context.Context, key string, make func() (string, error)) (value string, created bool, err error) {
+// DeleteSetting removes a server setting; deleted says whether it was set.
+func (db *DB) DeleteSetting(ctx context.Context, key string) (deleted bool, err error) {
 	err = db.update(ctx, func(tx *wtx) error {
-		err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value)
-		if err == nil {
-			return nil
+		res, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, key)
+		if err != nil {
+			return fmt.Errorf("delete setting %s: %w", key, err)
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("read setting %s: %w", key, err)
-		}
-		if value, err = make(); err != nil {
-			return err
-		}
-		created = true
-		_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, key, value)
+		n, err := res.RowsAffected()
+		deleted = n > 0
 		return err
 	})
-	return value, created, err
+	return deleted, err
 }
 
 func boolInt(b bool) int {
@@ -289,8 +287,8 @@ func (db *DB) SetUserDisabled(ctx context.Context, actor Actor, username string,
 		action := "enable_user"
 		if disabled {
 			action = "disable_user"
-			if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = ''`, tx.nowText, u.ID); err != nil {
-				return fmt.Errorf("revoke the user's tokens: %w", err)
+			if err := tx.revokeUserTokens(ctx, u.ID); err != nil {
+				return err
 			}
 		}
 		return tx.audit(actor, action, "user", u.ID, "", nil)

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"doorstep/internal/fsperm"
 	"doorstep/internal/sqlitedb"
 	"doorstep/schema"
 
@@ -148,8 +149,13 @@ const pageSize = 16384
 // createFile makes a new store file with its page size and application id,
 // which must be set before the first table (and before WAL mode) exists.
 func createFile(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil
+	}
+	// An empty file of mode 0600 first: SQLite keeps its mode, and gives
+	// it to the -wal and -shm files beside it.
+	if err := fsperm.CreateFile(path); err != nil {
+		return fmt.Errorf("create device store: %w", err)
 	}
 	c, err := sql.Open(driver, "file:"+path)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -237,4 +238,21 @@ func BenchmarkApplyPulledPage2000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(page))/b.Elapsed().Seconds(), "records/s")
+}
+
+// A new tablet store is readable and writable by its owner only (issue
+// 11, defect 5).
+func TestNewStoreIsPrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "device.db")
+	db, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, p := range []string{path, path + "-wal"} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (%v), want 0600", p, fi.Mode().Perm(), err)
+		}
+	}
 }

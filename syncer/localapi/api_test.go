@@ -17,7 +17,7 @@ import (
 
 // fakePeer stands for the network: it answers login, push (all applied)
 // and pull (one case) with canned schema messages.
-func fakePeer(t *testing.T, caseID string) *httptest.Server {
+func fakePeer(t *testing.T, caseID string, extra ...schema.Record) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -42,10 +42,10 @@ func fakePeer(t *testing.T, caseID string) *httptest.Server {
 			}
 			json.NewEncoder(w).Encode(resp)
 		case "/v1/sync/pull":
-			json.NewEncoder(w).Encode(schema.PullResponse{Cursor: "c1", ServerTime: time.Now(), Records: []schema.Record{{
+			json.NewEncoder(w).Encode(schema.PullResponse{Cursor: "c1", ServerTime: time.Now(), Records: append([]schema.Record{{
 				Entity: "case", ID: caseID, CaseID: caseID, Version: 1, Fields: schema.FieldsOf(schema.Case{
 					CRN: "X123456", GivenName: "Sam", FamilyName: "Doe", DateOfBirth: "1990-01-02", Address: "1 High St",
-					OfficerID: "officer-1", TeamID: "t", SentenceType: "licence", SupervisionStart: "2026-11-01", RoSH: "high"})}}})
+					OfficerID: "officer-1", TeamID: "t", SentenceType: "licence", SupervisionStart: "2026-11-01", RoSH: "high"})}}, extra...)})
 		default:
 			w.WriteHeader(404)
 		}
@@ -70,8 +70,19 @@ func gunzip(t *testing.T, r *http.Request) io.Reader {
 // the session, the agent, and the id of the case the peer serves.
 func startAPI(t *testing.T) (localapitest.Client, *syncer.Agent, string) {
 	t.Helper()
+	return startAPIWith(t, nil)
+}
+
+// startAPIWith starts the API with a peer whose pull also brings the
+// records extra makes for the case.
+func startAPIWith(t *testing.T, extra func(caseID string) []schema.Record) (localapitest.Client, *syncer.Agent, string) {
+	t.Helper()
 	caseID := schema.NewID()
-	peer := fakePeer(t, caseID)
+	var recs []schema.Record
+	if extra != nil {
+		recs = extra(caseID)
+	}
+	peer := fakePeer(t, caseID, recs...)
 	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: t.TempDir(), ServerURL: peer.URL})
 	if err != nil {
 		t.Fatal(err)

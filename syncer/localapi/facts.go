@@ -7,6 +7,7 @@ package localapi
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -111,24 +112,34 @@ func (p *PolicyFacts) Facts(caseID string, asOf schema.Date) (policy.CaseFacts, 
 	}
 	r := policy.Records{Case: cf.facts.Case, Flags: cf.facts.Flags, Household: cf.facts.Household, Enquiries: cf.facts.Enquiries,
 		Visits: make([]schema.Visit, 0, len(cf.visits)), SafetyAssessments: cf.safety}
+	// A new child's requirement reads the children's answers: only a
+	// household with a child needs them decoded.
+	kids := slices.ContainsFunc(cf.facts.Household, schema.HouseholdMember.IsChild)
 	for _, v := range cf.visits {
-		r.Visits = append(r.Visits, policyVisit(v))
+		r.Visits = append(r.Visits, policyVisit(v, kids))
 		r.Amendments = append(r.Amendments, p.amendments[v.ID]...)
 	}
 	return policy.FactsOf(r, asOf), true
 }
 
 // policyVisit reads what the policy looks at in a visit (id, case, status,
-// signed_at, started_at, type, location, outcome, face_to_face), as signed:
+// signed_at, started_at, type, location, outcome, face_to_face, and the
+// children's answers that a new child's visit needs, when withChildren),
+// as signed:
 // FactsOf applies its amendments. A long history is mostly visits, so they
 // are read field by field rather than decoded whole.
-func policyVisit(r syncer.LocalRecord) schema.Visit {
+func policyVisit(r syncer.LocalRecord, withChildren bool) schema.Visit {
 	fields := r.Fields
 	var f2f bool
 	json.Unmarshal(fields["face_to_face"], &f2f)
+	var children []schema.VisitChild
+	if raw := fields["children"]; withChildren && len(raw) > 2 {
+		json.Unmarshal(raw, &children)
+	}
 	return schema.Visit{ID: r.ID, CaseID: r.CaseID, Status: Str(fields, "status"),
 		SignedAt: schema.Timestamp(Str(fields, "signed_at")), StartedAt: schema.Timestamp(Str(fields, "started_at")),
-		Type: Str(fields, "type"), Location: Str(fields, "location"), Outcome: Str(fields, "outcome"), FaceToFace: f2f}
+		Type: Str(fields, "type"), Location: Str(fields, "location"), Outcome: Str(fields, "outcome"), FaceToFace: f2f,
+		ChildrenPresent: Str(fields, "children_present"), Children: children}
 }
 
 func date(fields map[string]json.RawMessage, name string) schema.Date {

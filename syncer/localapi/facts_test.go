@@ -39,7 +39,7 @@ func TestPolicyFactsAppliesAmendmentsAndPicksTheAssessment(t *testing.T) {
 	if v := f.Visits[0]; v.Type != "doorstep" || v.Status != "signed" || !v.FaceToFace || v.StartedAt != "2026-10-29T10:00:00+01:00" || v.Outcome != "completed" {
 		t.Fatalf("visit after amendments: %+v", v)
 	}
-	if v := policyVisit(visit); v.Type != "office" {
+	if v := policyVisit(visit, true); v.Type != "office" {
 		t.Fatalf("visit without amendments: %+v", v)
 	}
 	if len(f.Exemptions) != 1 {

@@ -102,7 +102,7 @@ func inFields(entity string, err error) error {
 	if _, isField := spec.Fields[root]; !isField && e.Code != schema.ECodeUnknownField {
 		return err
 	}
-	return &schema.Error{Code: e.Code, Field: "fields." + e.Field, Message: e.Message}
+	return e.WithFieldPrefix("fields")
 }
 
 // answerRecord answers the record as the tablet now holds it (with its

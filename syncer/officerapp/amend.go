@@ -313,23 +313,50 @@ func (w *webApp) checkAmended(c *fiber.Ctx, v syncer.LocalRecord, current map[st
 			da = true
 		}
 	}
-	check := func(fields map[string]json.RawMessage) error {
-		var sv schema.Visit
-		if err := (schema.Record{Entity: "visit", ID: v.ID, CaseID: v.CaseID, Fields: fields}).Decode(&sv); err != nil {
+	var household []schema.HouseholdMember
+	if da {
+		members, err := w.agent.List(c.UserContext(), "household_member", v.CaseID)
+		if err != nil {
 			return err
 		}
-		return sv.ValidateForSigning(da)
+		for _, mr := range members {
+			var m schema.HouseholdMember
+			if mr.Decode(&m) == nil {
+				household = append(household, m)
+			}
+		}
+	}
+	// check lists what signing would ask of the visit: the first rule of
+	// ValidateForSigning it breaks and every child left unaccounted for.
+	check := func(fields map[string]json.RawMessage) ([]schema.Error, error) {
+		var sv schema.Visit
+		if err := (schema.Record{Entity: "visit", ID: v.ID, CaseID: v.CaseID, Fields: fields}).Decode(&sv); err != nil {
+			return nil, err
+		}
+		if e := schema.AsError(schema.SigningErrors(sv, household, da)); e != nil {
+			return e.All(), nil
+		}
+		return nil, nil
 	}
 	after := maps.Clone(current)
 	after[field] = raw
-	errAfter := check(after)
-	if errAfter == nil {
-		return nil
+	errsAfter, err := check(after)
+	if err != nil || len(errsAfter) == 0 {
+		return err
 	}
-	if errBefore := check(current); errBefore != nil && errBefore.Error() == errAfter.Error() {
-		return nil
+	errsBefore, err := check(current)
+	if err != nil {
+		return err
 	}
-	return errAfter
+	// Only what the amendment breaks: an amendment that answers one of two
+	// children left out is not refused for the other.
+	var added []*schema.Error
+	for i, e := range errsAfter {
+		if !slices.ContainsFunc(errsBefore, func(b schema.Error) bool { return b.Field == e.Field && b.Message == e.Message }) {
+			added = append(added, &errsAfter[i])
+		}
+	}
+	return schema.JoinErrors(added)
 }
 
 // POST /app/visits/:vid/amend: add an amendment to a signed visit: the
@@ -359,7 +386,9 @@ func (w *webApp) amendVisit(c *fiber.Ctx) error {
 	case !isAmendable(field):
 		d.Amend.addError("amend_field", "Choose the answer to correct.")
 	case field == "children":
-		kids := childrenOf(d.children, form, &d.Amend)
+		kids := slices.DeleteFunc(childrenOf(d.children, form, &d.Amend, true), func(k schema.VisitChild) bool {
+			return k == schema.VisitChild{MemberID: k.MemberID} // a child with no answer
+		})
 		var before []schema.VisitChild
 		json.Unmarshal(current[field], &before)
 		for _, k := range before { // a child who has left the household keeps their answers

@@ -171,7 +171,17 @@ func TestAppAmendTheChildrensAnswers(t *testing.T) {
 	if p.status != 422 {
 		t.Fatalf("a child not seen with no reason: want 422, got %d\n%s", p.status, p.body)
 	}
-	mustContain(t, p, `id="f-children-0-reason_not_seen-error"`, "A child of the household was not seen: give the reason.")
+	mustContain(t, p, `id="f-children-0-reason_not_seen-error"`, "Mia Doe was present but not seen: give the reason.")
+	if n := e.outboxLen(); n != before {
+		t.Fatalf("a refused amendment queued something: %d -> %d", before, n)
+	}
+	// Clearing the child's answers would leave her unaccounted for.
+	blank := url.Values{"_csrf": {token}, "amend_field": {"children"}, "children[0].member_id": {e.kidID}, "reason": {"cleared"}}
+	p = b.post(path+"/amend", blank)
+	if p.status != 422 {
+		t.Fatalf("an amendment leaving Mia unaccounted for: want 422, got %d", p.status)
+	}
+	mustContain(t, p, "Mia Doe (household member "+e.kidID+") is on the household list: say whether they were present.")
 	if n := e.outboxLen(); n != before {
 		t.Fatalf("a refused amendment queued something: %d -> %d", before, n)
 	}

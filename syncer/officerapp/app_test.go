@@ -705,11 +705,8 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 	mustContain(t, p, "Record a visit", "Mia Doe, ", "(own child)", `data-autosave="`+visitPath+`/draft"`, "Sign the visit")
 
 	// The autosave keeps what it can and names what it cannot.
-	req, _ := http.NewRequest("POST", b.base+visitPath+"/draft", strings.NewReader(url.Values{"_csrf": {token},
-		"type": {"home_unannounced"}, "outcome": {"completed"}, "next_visit_on": {"2026-13-45"}, "started_at": {started[1]}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Requested-With", "doorstep")
-	ap := b.do(req)
+	ap := b.autosave(visitPath, url.Values{"_csrf": {token},
+		"type": {"home_unannounced"}, "outcome": {"completed"}, "next_visit_on": {"2026-13-45"}, "started_at": {started[1]}})
 	if ap.status != 200 || !strings.Contains(ap.body, `"saved"`) || !strings.Contains(ap.body, "f-next_visit_on") {
 		t.Fatalf("autosave: %d %s", ap.status, ap.body)
 	}
@@ -733,7 +730,7 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 	}{
 		{"a DA case needs the partner answered", nil, "partner_present", "In a domestic-abuse case say whether a partner was present (or not known)."},
 		{"and the children", []string{"partner_present", "yes"}, "children_present", "say whether children were present"},
-		{"a child not seen needs a reason", []string{"children_present", "yes"}, "children[0].reason_not_seen", "A child of the household was not seen: give the reason."},
+		{"a child not seen needs a reason", []string{"children_present", "yes"}, "children[0].reason_not_seen", "Mia Doe was present but not seen: give the reason."},
 		{"a concern needs an action", []string{"children[0].reason_not_seen", "Asleep upstairs, mother refused to wake her", "safeguarding_concern", "yes"}, "actions", "record the action taken, or why none was"},
 	}
 	for _, s := range steps {

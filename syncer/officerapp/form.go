@@ -390,13 +390,23 @@ func (f *formView) putError(err error) bool {
 	if e == nil {
 		return false
 	}
+	for _, one := range e.All() { // several at once: each beside its field
+		f.putOne(&one)
+	}
+	return true
+}
+
+func (f *formView) putOne(e *schema.Error) {
 	ctl := f.control(f.controlFor(e.Field))
 	if ctl == nil {
-		f.addError("", plainMessage("", e))
-		return true
+		msg := plainMessage("", e)
+		if prev := f.Errors[""]; prev != "" && prev != msg {
+			msg = prev + " " + msg
+		}
+		f.addError("", msg)
+		return
 	}
 	f.addError(ctl.Name, friendly(ctl, e))
-	return true
 }
 
 // controlFor is the name of the visible control a field path is about (the

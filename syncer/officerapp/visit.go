@@ -66,15 +66,39 @@ func applicable(form url.Values) url.Values {
 		}
 		if name != "children" {
 			delete(out, name)
-			continue
 		}
-		for k := range out {
-			if strings.HasPrefix(k, "children[") && !strings.HasSuffix(k, ".member_id") {
-				delete(out, k)
-			}
+	}
+	for k := range out {
+		if cond := childWhen(k); cond != "" && !strings.HasSuffix(k, ".member_id") && !whenHolds(cond, form) {
+			delete(out, k)
 		}
 	}
 	return out
+}
+
+// childWhen is when one child's answer (name "children[i].<answer>")
+// applies, "" for a name that is not a child's answer: every answer when
+// children were present; "seen" when the child was present; "spoken to"
+// when seen; the reason when present and not seen.
+func childWhen(name string) string {
+	if !strings.HasPrefix(name, "children[") {
+		return ""
+	}
+	i := strings.Index(name, "].")
+	if i < 0 {
+		return ""
+	}
+	p, answer := name[:i+2], name[i+2:]
+	cond := visitWhen["children"]
+	switch answer {
+	case "seen":
+		cond += "&" + p + "present=yes"
+	case "spoken_to":
+		cond += "&" + p + "present=yes&" + p + "seen=yes"
+	case "reason_not_seen":
+		cond += "&" + p + "present=yes&" + p + "seen=no"
+	}
+	return cond
 }
 
 func visitFormFields() []string {
@@ -237,11 +261,11 @@ func childControls(children []childRef) []*control {
 			&control{Name: p + "present", Label: "Present (" + name + ")", Kind: "radios", Options: []option{{"yes", "Yes"}, {"no", "No"}, {"not_known", "Not known"}}},
 			&control{Name: p + "seen", Label: "Seen (" + name + ")", Kind: "radios", Options: yesNo},
 			&control{Name: p + "spoken_to", Label: "Spoken to (" + name + ")", Kind: "radios", Options: yesNo},
-			&control{Name: p + "reason_not_seen", Label: "Why " + name + " was not seen", Hint: "Needed to sign when the child was not seen.", Kind: "text"},
+			&control{Name: p + "reason_not_seen", Label: "Why " + name + " was not seen", Hint: "Needed to sign when the child was present and not seen.", Kind: "text"},
 			&control{Name: p + "concerns", Label: "Concerns about " + name, Kind: "textarea"},
 		)
 		for _, ctl := range out[first:] {
-			ctl.When = visitWhen["children"]
+			ctl.When = childWhen(ctl.Name)
 		}
 	}
 	return out
@@ -267,10 +291,16 @@ func childValues(children []childRef, fields map[string]json.RawMessage, into ur
 	}
 }
 
-// childrenOf reads the children's answers from the form. A child with no
-// answer is left out; half an answer is an error.
-func childrenOf(children []childRef, form url.Values, f *formView) []schema.VisitChild {
+// childrenOf reads the children's answers from the form: one entry per
+// child of the form, in its order, an unanswered one included, so that an
+// answer is never dropped and an error about children[i] is the form's
+// child i; none at all when no child has an answer. A draft keeps half
+// answers (issue 9); signing asks for what is missing: here when an entry
+// is half given, and in the schema (schema.ChildrenAccountedFor) for every
+// child of a domestic-abuse case.
+func childrenOf(children []childRef, form url.Values, f *formView, signing bool) []schema.VisitChild {
 	out := []schema.VisitChild{}
+	any := false
 	for i, ch := range children {
 		p := fmt.Sprintf("children[%d].", i)
 		if form.Get(p+"member_id") != ch.ID {
@@ -279,16 +309,52 @@ func childrenOf(children []childRef, form url.Values, f *formView) []schema.Visi
 		vc := schema.VisitChild{MemberID: ch.ID, Present: form.Get(p + "present"), Seen: form.Get(p + "seen"),
 			SpokenTo: form.Get(p + "spoken_to"), ReasonNotSeen: strings.TrimSpace(form.Get(p + "reason_not_seen")),
 			Concerns: strings.TrimSpace(form.Get(p + "concerns"))}
-		if vc.Present == "" && vc.Seen == "" && vc.SpokenTo == "" && vc.ReasonNotSeen == "" && vc.Concerns == "" {
-			continue
-		}
-		if vc.Present == "" {
+		given := vc.Present != "" || vc.Seen != "" || vc.SpokenTo != "" || vc.ReasonNotSeen != "" || vc.Concerns != ""
+		any = any || given
+		if signing && given && vc.Present == "" {
 			f.addError(p+"present", "Say whether "+firstWord(ch.Label)+" was present.")
 		}
-		if vc.Seen == "" {
+		if signing && vc.Present == "yes" && vc.Seen == "" {
 			f.addError(p+"seen", "Say whether "+firstWord(ch.Label)+" was seen.")
 		}
 		out = append(out, vc)
+	}
+	if !any {
+		return []schema.VisitChild{}
+	}
+	return out
+}
+
+// childErrorsToForm names the children of a signing error as the form
+// does: schema errors index the visit's children (kids), the form indexes
+// the household's (children).
+func childErrorsToForm(err error, kids []schema.VisitChild, children []childRef) error {
+	e := schema.AsError(err)
+	if e == nil {
+		return err
+	}
+	rename := func(field string) string {
+		var i int
+		var rest string
+		if n, _ := fmt.Sscanf(field, "children[%d]", &i); n != 1 || i < 0 || i >= len(kids) {
+			return field
+		}
+		rest = field[strings.Index(field, "]")+1:]
+		for j, ch := range children {
+			if ch.ID == kids[i].MemberID {
+				return fmt.Sprintf("children[%d]%s", j, rest)
+			}
+		}
+		return field
+	}
+	out := &schema.Error{Code: e.Code, Field: rename(e.Field), Message: e.Message}
+	if e.Errors != nil {
+		list := schema.ErrorList{}
+		for _, sub := range *e.Errors {
+			sub.Field = rename(sub.Field)
+			list = append(list, sub)
+		}
+		out.Errors = &list
 	}
 	return out
 }
@@ -418,7 +484,7 @@ func (w *webApp) visitChanges(c *fiber.Ctx, d *visitData, v syncer.LocalRecord, 
 		form = applicable(form)
 	}
 	fields := fieldsOf(spec, visitFormFields(), form, v.Fields, &d.Form)
-	kids := childrenOf(d.children, form, &d.Form)
+	kids := childrenOf(d.children, form, &d.Form, signing)
 	if raw := mustJSON(kids); !sameJSON(v.Fields["children"], raw) {
 		fields["children"] = raw
 	}
@@ -459,8 +525,11 @@ func (w *webApp) saveVisit(c *fiber.Ctx) error {
 	return redirect(c, back)
 }
 
-// POST /app/visits/:vid/draft: the autosave. It saves every field it can
-// (a half-typed date is left out and named) and answers JSON for app.js.
+// POST /app/visits/:vid/draft: the autosave. It saves every answer the
+// draft can hold: a child's answers as far as they go, each answer on its
+// own. An answer the record cannot hold (a half-typed date, a text over its
+// length) is left out, the rest saved, and each is named, with its label,
+// in "checks" (and by control id in "errors") for app.js to list.
 func (w *webApp) autosaveVisit(c *fiber.Ctx) error {
 	d, v, err := w.visitTarget(c)
 	if err != nil {
@@ -473,11 +542,28 @@ func (w *webApp) autosaveVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": "the form could not be read. Reload the page and try again."})
 	}
-	errs := map[string]string{}
-	for k, m := range d.Form.Errors {
-		errs[controlID(k)] = m
+	type check struct {
+		ID      string `json:"id"`    // the control's id, for a link
+		Label   string `json:"label"` // the question
+		Message string `json:"message"`
 	}
-	for attempt := 0; len(fields) > 0 && attempt < 8; attempt++ {
+	errs, checks := map[string]string{}, []check{}
+	name := func(field, msg string) {
+		label := labelOf("visit", rootField(field)).label
+		for _, ctl := range d.Form.Controls {
+			if ctl.Name == field {
+				label = ctl.Label
+			}
+		}
+		if _, dup := errs[controlID(field)]; !dup {
+			checks = append(checks, check{controlID(field), label, msg})
+		}
+		errs[controlID(field)] = msg
+	}
+	for _, k := range d.Form.order {
+		name(k, d.Form.Errors[k])
+	}
+	for attempt := 0; len(fields) > 0 && attempt < 16; attempt++ {
 		fields["status"] = mustJSON("draft")
 		_, err := w.agent.Put(c.UserContext(), "visit", d.ID, "", fields)
 		if err == nil {
@@ -491,11 +577,53 @@ func (w *webApp) autosaveVisit(c *fiber.Ctx) error {
 		if _, ok := fields[f]; !ok || f == "status" {
 			break
 		}
-		delete(fields, f) // save the rest; say what was left out
 		ctl := &control{Name: f, Label: labelOf("visit", f).label, Kind: fieldControl(mustSpec("visit"), f).Kind}
-		errs[controlID(e.Field)] = friendly(ctl, e)
+		if f == "children" {
+			// One child's answer: leave out that answer, keep the others.
+			if field, ok := dropChildAnswer(fields, e.Field, d.children); ok {
+				name(field, sentence(e.Message))
+				continue
+			}
+		}
+		delete(fields, f) // save the rest; say what was left out
+		name(e.Field, friendly(ctl, e))
 	}
-	return c.JSON(fiber.Map{"saved": clockText(w.api.Now(), w.api.Now()), "errors": errs})
+	return c.JSON(fiber.Map{"saved": clockText(w.api.Now(), w.api.Now()), "errors": errs, "checks": checks})
+}
+
+// dropChildAnswer blanks the answer of fields["children"] that field
+// ("children[i].concerns") names, and returns the form's name for it.
+func dropChildAnswer(fields map[string]json.RawMessage, field string, children []childRef) (string, bool) {
+	var kids []schema.VisitChild
+	var i int
+	if json.Unmarshal(fields["children"], &kids) != nil {
+		return "", false
+	}
+	if n, _ := fmt.Sscanf(field, "children[%d]", &i); n != 1 || i < 0 || i >= len(kids) {
+		return "", false
+	}
+	k := &kids[i]
+	answer := field[strings.Index(field, "]")+1:]
+	switch answer {
+	case ".present":
+		k.Present = ""
+	case ".seen":
+		k.Seen = ""
+	case ".spoken_to":
+		k.SpokenTo = ""
+	case ".concerns", ".reason_not_seen":
+		// The schema names either long text "concerns": drop whichever is long.
+		if len(k.ReasonNotSeen) > 2000 {
+			k.ReasonNotSeen, answer = "", ".reason_not_seen"
+		} else {
+			k.Concerns, answer = "", ".concerns"
+		}
+	default:
+		return "", false
+	}
+	fields["children"] = mustJSON(kids)
+	named := childErrorsToForm(&schema.Error{Field: "children[" + strconv.Itoa(i) + "]" + answer}, kids, children)
+	return schema.AsError(named).Field, true
 }
 
 func mustSpec(name string) *schema.EntitySpec {
@@ -548,8 +676,16 @@ func (w *webApp) signVisit(c *fiber.Ctx) error {
 	}
 	w.endOnSigning(&d, v, fields)
 	if len(d.Form.Errors) == 0 {
-		if _, err := w.agent.Sign(c.UserContext(), d.ID, fields); err != nil && !d.Form.putError(err) {
-			return err
+		if _, err := w.agent.Sign(c.UserContext(), d.ID, fields); err != nil {
+			var kids []schema.VisitChild
+			raw, ok := fields["children"]
+			if !ok {
+				raw = v.Fields["children"]
+			}
+			json.Unmarshal(raw, &kids)
+			if !d.Form.putError(childErrorsToForm(err, kids, d.children)) {
+				return err
+			}
 		}
 	}
 	if len(d.Form.Errors) > 0 {

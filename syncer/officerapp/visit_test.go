@@ -5,9 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"doorstep/schema"
 )
 
 var (
@@ -119,6 +122,15 @@ func (b *browser) newVisit(caseID string) (string, string) {
 		b.t.Fatalf("new visit: %d at %s", p.status, p.path)
 	}
 	return p.path, token
+}
+
+// autosave posts the visit form to the autosave, as app.js does.
+func (b *browser) autosave(visitPath string, form url.Values) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.base+visitPath+"/draft", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Requested-With", "doorstep")
+	return b.do(req)
 }
 
 func TestAppSigningEndsTheVisit(t *testing.T) {
@@ -274,6 +286,107 @@ func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
 	}
 	mustContain(t, p, "Boy about 3, in the kitchen was added to the household", `<h3 class="section">Boy about 3, in the kitchen, 3 (other child)</h3>`,
 		`value="home_unannounced" selected`, `value="child_not_on_record" checked`, "A boy of about 3 in the kitchen")
+}
+
+// TestAppAutosaveKeepsEveryChildAnswer is issue 9's defect 1 at the
+// autosave: a child not present (no "seen") and a child present with "seen"
+// not answered yet are kept, not dropped with the whole children block; an
+// answer the record cannot hold is left out alone and named with its
+// question, each of them, not counted.
+func TestAppAutosaveKeepsEveryChildAnswer(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	autosave := func(form url.Values) map[string]any {
+		t.Helper()
+		p := b.autosave(path, form)
+		var out map[string]any
+		if p.status != 200 || json.Unmarshal([]byte(p.body), &out) != nil {
+			t.Fatalf("autosave: %d %s", p.status, p.body)
+		}
+		return out
+	}
+	children := func() []schema.VisitChild {
+		t.Helper()
+		v, err := e.agent.Get(t.Context(), "visit", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kids []schema.VisitChild
+		json.Unmarshal(v.Fields["children"], &kids)
+		return kids
+	}
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "children_present": {"yes"},
+		"children[0].member_id": {e.kidID}, "children[0].present": {"no"}}
+	if out := autosave(form); len(out["checks"].([]any)) != 0 || len(out["errors"].(map[string]any)) != 0 {
+		t.Fatalf("a child not present, with no seen: %v, want saved with nothing to check", out)
+	}
+	if kids := children(); len(kids) != 1 || kids[0] != (schema.VisitChild{MemberID: e.kidID, Present: "no"}) {
+		t.Fatalf("draft children: %+v, want Mia not present", kids)
+	}
+	form.Set("children[0].present", "yes")
+	if out := autosave(form); len(out["checks"].([]any)) != 0 {
+		t.Fatalf("a child present, seen not answered yet: %v, want saved with nothing to check", out)
+	}
+	if kids := children(); len(kids) != 1 || kids[0].Present != "yes" || kids[0].Seen != "" {
+		t.Fatalf("draft children: %+v, want Mia present, seen blank", kids)
+	}
+	// Two answers the record cannot hold: each named with its question; the
+	// child's other answers are kept.
+	form.Set("children[0].seen", "no")
+	form.Set("children[0].reason_not_seen", "Asleep upstairs")
+	form.Set("children[0].concerns", strings.Repeat("x", 2001))
+	form.Set("next_visit_on", "2026-13-45")
+	out := autosave(form)
+	checks, _ := out["checks"].([]any)
+	var named []string
+	for _, c := range checks {
+		m := c.(map[string]any)
+		named = append(named, m["id"].(string)+" "+m["label"].(string)+": "+m["message"].(string))
+	}
+	slices.Sort(named)
+	if len(named) != 2 || !strings.HasPrefix(named[0], "f-children-0-concerns Concerns about Mia Doe: Text is longer than 2000") ||
+		!strings.HasPrefix(named[1], "f-next_visit_on Next visit: Enter a real date") {
+		t.Fatalf("checks: %q, want the next visit and Mia's concerns named", named)
+	}
+	if kids := children(); len(kids) != 1 || kids[0] != (schema.VisitChild{MemberID: e.kidID, Present: "yes", Seen: "no", ReasonNotSeen: "Asleep upstairs"}) {
+		t.Fatalf("draft children: %+v, want every answer but the long concerns", kids)
+	}
+}
+
+// A child not present has no "seen", "spoken to" or reason: answers left in
+// them (typed before "Present: No" was chosen) are kept in the draft and
+// left out of the signature, as every hidden question's (decision 0012).
+func TestAppSignLeavesOutChildAnswersThatDoNotApply(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "outcome": {"completed"}, "location": {"home"},
+		"face_to_face": {"yes"}, "person_seen": {"yes"}, "started_at": {e.clock.Now().Add(-time.Hour).Format(htmlDateTime)},
+		"partner_present": {"no"}, "children_present": {"yes"}, "children[0].member_id": {e.kidID}, "children[0].present": {"no"},
+		"children[0].seen": {"no"}, "children[0].spoken_to": {"yes"}, "children[0].reason_not_seen": {"Typed before"}}
+	if p := b.post(path, form); p.status != 200 {
+		t.Fatalf("save draft: %d", p.status)
+	}
+	v, _ := e.agent.Get(t.Context(), "visit", id)
+	if !strings.Contains(string(v.Fields["children"]), "Typed before") {
+		t.Fatalf("the draft lost an answer that may apply again: %s", v.Fields["children"])
+	}
+	if p := b.post(path+"/sign", form); p.status != 200 || !strings.Contains(p.body, "Visit signed") {
+		t.Fatalf("sign: %d at %s", p.status, p.path)
+	}
+	v, _ = e.agent.Get(t.Context(), "visit", id)
+	var kids []schema.VisitChild
+	json.Unmarshal(v.Fields["children"], &kids)
+	if !v.Signed || len(kids) != 1 || kids[0] != (schema.VisitChild{MemberID: e.kidID, Present: "no"}) {
+		t.Fatalf("signed children: %s, want Mia not present and nothing else", v.Fields["children"])
+	}
 }
 
 // TestAppEveryErrorGetsASentence: a form too large for the tablet (a 2 MB

@@ -74,8 +74,23 @@
       }).then(function (j) {
         if (!j) { return; }
         if (j.error) { say('The draft was not saved: ' + errorText(j.error)); return; }
-        var n = j.errors ? Object.keys(j.errors).length : 0;
-        say('Draft saved at ' + j.saved + (n ? '. ' + n + (n > 1 ? ' answers need' : ' answer needs') + ' checking before they can be saved.' : '.'));
+        // Each answer that was not saved is named, with a link to it.
+        var checks = j.checks || [];
+        say('Draft saved at ' + j.saved + (checks.length ? '. ' + (checks.length > 1 ? checks.length + ' answers need' : '1 answer needs') +
+          ' checking; ' + (checks.length > 1 ? 'they were' : 'it was') + ' not saved:' : '.'));
+        if (status && checks.length) {
+          var ul = document.createElement('ul');
+          ul.id = 'autosave-checks';
+          checks.forEach(function (c) {
+            var li = document.createElement('li');
+            var a = document.createElement('a');
+            a.href = '#' + c.id;
+            a.textContent = c.label + ': ' + c.message;
+            li.appendChild(a);
+            ul.appendChild(li);
+          });
+          status.appendChild(ul);
+        }
       }).catch(function () {
         say('The draft could not be saved just now. It will be tried again when you next type.');
       }).then(function () {
