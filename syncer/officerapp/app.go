@@ -74,7 +74,7 @@ func newWebApp(api *localapi.API) *webApp {
 	w := &webApp{api: api, agent: api.Agent(),
 		pages: webui.MustParsePages(webFS, "web/templates", templateFuncs,
 			"signin", "today", "case", "member", "visit", "schedule", "conflicts", "pin", "error",
-			"safety", "visitplan", "enquiry", "referral"),
+			"safety", "visitplan", "visitcheck", "enquiry", "referral"),
 		static: webui.MustReadStatic(webFS, "web/static"), sessions: api.Sessions()}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	return w
@@ -149,6 +149,7 @@ func (w *webApp) Routes(app *fiber.App) {
 	g.Get("/visits/:vid", w.page(w.visitPage))
 	g.Post("/visits/:vid", w.page(w.saveVisit))
 	g.Post("/visits/:vid/draft", w.autosaveVisit)
+	g.Get("/visits/:vid/check", w.page(w.visitCheckPage))
 	g.Post("/visits/:vid/sign", w.page(w.signVisit))
 	g.Post("/visits/:vid/amend", w.page(w.amendVisit))
 	g.Get("/conflicts", w.page(w.conflictsPage))

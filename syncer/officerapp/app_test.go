@@ -702,7 +702,7 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 	if started == nil {
 		t.Fatalf("the new visit has no start time:\n%s", p.body)
 	}
-	mustContain(t, p, "Record a visit", "Mia Doe, ", "(own child)", `data-autosave="`+visitPath+`/draft"`, "Sign the visit")
+	mustContain(t, p, "Record a visit", "Mia Doe, ", "(own child)", `data-autosave="`+visitPath+`/draft"`, "Check your answers and sign")
 
 	// The autosave keeps what it can and names what it cannot.
 	ap := b.autosave(visitPath, url.Values{"_csrf": {token},
