@@ -22,7 +22,7 @@ func TestAppCheckYourAnswersBeforeSigning(t *testing.T) {
 	path, token := b.newVisit(e.caseID)
 	form := url.Values{"_csrf": {token}, "then": {"check"}, "type": {"home_unannounced"}, "outcome": {"completed"}, "location": {"home"},
 		"face_to_face": {"yes"}, "person_seen": {"yes"}, "started_at": {"2026-11-23T09:30"}, "children_present": {"yes"},
-		"elsewhere_reason": {"left over from another answer"}, // does not apply at the home: not signed
+		"elsewhere_reason":      {"left over from another answer"}, // does not apply at the home: not signed
 		"children[0].member_id": {e.kidID}, "children[0].present": {"yes"}, "children[0].seen": {"no"}}
 	before := e.outboxLen()
 	p := b.post(path, form)
