@@ -124,7 +124,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	if h := text("#household"); !strings.Contains(h, "Kim Marsh") || !strings.Contains(h, "Ava Marsh") || !strings.Contains(h, "Ben Marsh") {
 		t.Fatalf("household: %s", h)
 	}
-	follow("record a visit", "#record-visit", "#sign-visit")
+	follow("record a visit", "#record-visit", "#check-visit")
 	visitPath := br.Location()
 	visitID := strings.TrimPrefix(visitPath, "/app/visits/")
 	if !schema.ValidID(visitID) {
@@ -189,7 +189,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	shoot("04-children")
 
 	// 4. Reload mid-form: the draft's answers come back from the tablet.
-	do("reload mid-form", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	do("reload mid-form", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	if v := value("#f-type"); v != "home_unannounced" {
 		t.Fatalf("after a reload the type is %q, want home_unannounced", v)
 	}
@@ -205,22 +205,25 @@ func TestOfficerEndToEnd(t *testing.T) {
 		t.FailNow()
 	}
 
-	// 5. Sign: the app asks why Ben was not seen.
-	follow("try to sign", "#sign-visit", "#f-children-1-reason_not_seen-error")
+	// 5. Check the answers: the app asks why Ben was not seen, first, and
+	// its link leads to the question.
+	follow("check the answers", "#check-visit", "#check-answers")
 	const prompt = "Ben Marsh was present but not seen: give the reason."
-	if e := text("#f-children-1-reason_not_seen-error"); !strings.Contains(e, prompt) {
-		t.Fatalf("the prompt next to Ben's reason: %q, want %q", e, prompt)
-	}
 	if s := text("#error-summary"); !strings.Contains(s, prompt) {
-		t.Fatalf("the error summary: %q, want %q", s, prompt)
+		t.Fatalf("still to answer: %q, want %q", s, prompt)
 	}
+	shoot("05-check-answers-missing")
+	follow("go to Ben's reason", `#error-summary a[href$="#f-children-1-reason_not_seen"]`, "#f-children-1-reason_not_seen")
 	if b := text("#sync-badge"); !strings.Contains(b, "Offline") {
 		t.Fatalf("badge while refusing the signature: %s", b)
 	}
-	do("show the prompt", chromedp.Evaluate[chromedp.Void](`document.getElementById("f-children-1-reason_not_seen").scrollIntoView({block: "center"})`))
-	shoot("05-reason-asked")
 	const reason = "Asleep upstairs; his mother would not wake him"
 	do("give the reason", chromedp.SendKeys(chromedp.CSS("#f-children-1-reason_not_seen"), reason))
+	follow("check the answers again", "#check-visit", "#sign-visit")
+	if s := text("#check-answers"); !strings.Contains(s, reason) || !strings.Contains(s, "Child: Ava Marsh") {
+		t.Fatalf("the answers as they will be signed: %q", s)
+	}
+	shoot("05-check-answers")
 	follow("sign", "#sign-visit", ".flash")
 	if f := text(".flash"); !strings.Contains(f, "Visit signed") {
 		t.Fatalf("flash after signing: %q (at %s)", f, br.Location())

@@ -82,13 +82,13 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	shoot("05-case-pending")
 
 	// Record a visit: the draft saves itself while the officer types.
-	do("start a visit", chromedp.Click(chromedp.CSS("#record-visit")), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	do("start a visit", chromedp.Click(chromedp.CSS("#record-visit")), chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	do("answer", chromedp.SetValue(chromedp.CSS("#f-type"), "home_unannounced"),
 		chromedp.Click(chromedp.CSS("#f-location-0")))
 	do("wait for the autosave", chromedp.Poll[chromedp.Void](
 		`document.getElementById("autosave-status").textContent.includes("Draft saved")`, chromedp.WithPollingTimeout(10*time.Second)))
 	shoot("06-visit-form")
-	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#f-type"))); err != nil || v != "home_unannounced" {
 		t.Fatalf("the draft did not survive a reload: %q %v", v, err)
 	}

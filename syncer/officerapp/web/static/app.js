@@ -134,6 +134,19 @@
     document.addEventListener('input', disclose);
   }
 
+  // A link from another page to a question (Check your answers' "Change"
+  // and its list of what is missing) lands with the focus in the question.
+  var linked = window.location.hash && document.getElementById(window.location.hash.slice(1));
+  if (linked && !document.getElementById('error-summary')) {
+    var into = linked.matches('input, select, textarea') ? linked : linked.querySelector('input, select, textarea');
+    if (into) {
+      var when = linked.closest('.when');
+      if (when) { when.hidden = false; }
+      linked.scrollIntoView();
+      into.focus();
+    }
+  }
+
   // Focus the error summary so that a keyboard or screen reader user lands on it.
   var summary = document.getElementById('error-summary');
   if (summary) {
