@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -313,4 +314,18 @@ func errField(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+// CSVSafe guards a cell against formula injection: a spreadsheet runs a
+// cell that starts with = + - @ (or a tab or carriage return) as a
+// formula, so such a cell gets a leading quote. Plain numbers ("-3",
+// "12.5") are left as they are.
+func CSVSafe(s string) string {
+	if s == "" || !strings.ContainsAny(s[:1], "=+-@\t\r") {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
 }

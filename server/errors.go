@@ -55,6 +55,15 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe):
 		e = fromFiber(fe)
 	}
+	if fe != nil && fe.Code == fiber.StatusBadGateway && e == nil {
+		// fiber's name for a request whose connection failed while it was
+		// read (the client reset it or went away): nobody waits for the
+		// answer, and it is not the server's fault, so it is no error in
+		// the operator's log.
+		s.log.Debug("client connection failed mid-request", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
+		e = schema.Errorf(schema.ECodeMalformed, "", "the connection failed before the request was read")
+		return c.Status(fiber.StatusBadRequest).JSON(schema.ErrorResponse{Error: *e, RequestID: rid})
+	}
 	status := 0
 	if e != nil {
 		status = schema.HTTPStatus(e.Code)
@@ -64,6 +73,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status = fiber.StatusInternalServerError
 		e = schema.Errorf(schema.ECodeInternal, "", "internal error (request id %s)", rid)
 	}
+	s.AuditRefusal(c, actorOf(c), status, e.Code)
 	body := schema.ErrorResponse{Error: *e, RequestID: rid, Wipe: e.Code == schema.ECodeDeviceRevoked}
 	c.Response().Header.Del(fiber.HeaderContentEncoding)
 	return c.Status(status).JSON(body)

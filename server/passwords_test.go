@@ -61,6 +61,9 @@ func TestSetupCode(t *testing.T) {
 	if r := setup("aaaaa-bbbbb-ccccc-ddddd", "a long pass phrase of hers"); r.status != 401 {
 		t.Errorf("setup with a wrong code: %d %s, want 401", r.status, r.body)
 	}
+	if evs, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_failed"); len(evs) != 1 || !strings.Contains(string(evs[0].Detail), `"via":"setup"`) {
+		t.Errorf("a wrong setup code's audit events: %+v, want one sign_in_failed via setup", evs)
+	}
 	if r := setup(created.SetupCode, "a long pass phrase of hers"); r.status != 200 {
 		t.Fatalf("setup: %d %s", r.status, r.body)
 	}

@@ -42,6 +42,12 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A supervisor's, admin's or auditor's read is recorded: the query (a
+	// list of one case names it), not every record.
+	if err := s.db.AuditRead(c.UserContext(), actorOf(c), "rest/"+spec.Path, spec.Name, "", caseID,
+		map[string]string{"case_id": caseID, "limit": c.Query("limit"), "returned": strconv.Itoa(len(recs))}); err != nil {
+		return err
+	}
 	return s.sendJSON(c, fiber.Map{"records": recs})
 }
 
@@ -53,6 +59,9 @@ func (s *Server) getRecord(c *fiber.Ctx) error {
 	}
 	rec, err := s.db.Get(c.UserContext(), actorOf(c), spec.Name, c.Params("id"))
 	if err != nil {
+		return err
+	}
+	if err := s.db.AuditRead(c.UserContext(), actorOf(c), "rest/"+spec.Path, spec.Name, rec.ID, rec.CaseID, nil); err != nil {
 		return err
 	}
 	return c.JSON(rec)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"doorstep/schema"
@@ -86,12 +85,7 @@ func TestReviewQueueHTTP(t *testing.T) {
 	}
 	evs, _ := e.srv.DB().AuditByAction(context.Background(), "view")
 	last := evs[len(evs)-1]
-	var d struct {
-		View  string   `json:"view"`
-		Cases []string `json:"cases"`
-	}
-	_ = json.Unmarshal(last.Detail, &d)
-	if last.UserID != e.users["sue"].ID || d.View != "review" || len(d.Cases) != 1 || d.Cases[0] != e.ashaCase {
+	if view, n := viewDetail(t, last.Detail); last.UserID != e.users["sue"].ID || view != "review" || n != 1 || last.CaseID != e.ashaCase {
 		t.Errorf("audit of the view = %+v %s", last, last.Detail)
 	}
 	// sam sees only carl's; filters; refusals.

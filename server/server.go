@@ -234,6 +234,7 @@ func (s *Server) routes() {
 
 	v1.Post("/sync/push", s.authed, s.push)
 	v1.Post("/sync/pull", s.authed, s.pull)
+	v1.Get("/audit", s.authed, s.auditTrail)
 
 	admin := v1.Group("/admin", s.authed, s.adminOnly)
 	admin.Post("/teams", s.createTeam)

@@ -162,6 +162,12 @@ func (s *Server) pull(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A supervisor's (or admin's, auditor's) pull reads case data: the
+	// page asked for is recorded before it is sent.
+	if err := s.db.AuditRead(c.UserContext(), actorOf(c), "sync/pull", "", "", "",
+		map[string]string{"cursor": req.Cursor, "limit": strconv.Itoa(req.Limit)}); err != nil {
+		return err
+	}
 	s.touch(c, protocol)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)

@@ -115,6 +115,9 @@ var (
 	ErrUpdateRequired = errors.New("update required: this app is too old to receive changes; update it (unsent changes are kept and still sent)")
 	// ErrNoServer: no server address is configured or stored.
 	ErrNoServer = errors.New("no server address: start the tablet with --server once")
+	// ErrNetwork: a request to the server failed in transit (no
+	// connection, or an answer cut short); the sync is retried later.
+	ErrNetwork = errors.New("the network failed; the sync will be tried again")
 )
 
 // Open opens the tablet's store in cfg.DataDir, making the device id on the
@@ -165,7 +168,7 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 		db.Close()
 		return nil, fmt.Errorf("open tablet agent: %w", err)
 	}
-	a.clock = schema.NewClock(a.deviceID, cfg.Now)
+	a.clock = schema.NewClock(a.deviceID, a.serverNow)
 	a.clock.Observe(last)
 	return a, nil
 }

@@ -107,14 +107,14 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 	ex := exchange{sent: a.cfg.Now()}
 	resp, err := a.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, ex, fmt.Errorf("%s: %w", path, err)
+		return nil, ex, fmt.Errorf("%s: %w: %w", path, ErrNetwork, err)
 	}
 	defer resp.Body.Close()
 	var r io.Reader = resp.Body
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
-			return nil, ex, fmt.Errorf("%s: answer is not gzip: %w", path, err)
+			return nil, ex, fmt.Errorf("%s: %w: answer is not gzip: %w", path, ErrNetwork, err)
 		}
 		defer zr.Close()
 		r = zr
@@ -122,7 +122,7 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 	out, err := io.ReadAll(io.LimitReader(r, maxResponse))
 	ex.received = a.cfg.Now()
 	if err != nil {
-		return nil, ex, fmt.Errorf("%s: read answer: %w", path, err)
+		return nil, ex, fmt.Errorf("%s: %w: read answer: %w", path, ErrNetwork, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		he := &HTTPError{Status: resp.StatusCode}

@@ -35,6 +35,14 @@ func (a *Agent) stamp(ctx context.Context, tx *devicedb.Tx) (schema.HLC, error) 
 	return h, nil
 }
 
+// serverNow is the device's clock corrected by the last measured skew: the
+// server's time as best the tablet knows it, which its stamps carry
+// (docs/sync-protocol.md §3), so that a tablet whose clock runs fast does
+// not stamp its changes ahead of everyone else's.
+func (a *Agent) serverNow() time.Time {
+	return a.cfg.Now().Add(time.Duration(a.skewMs.Load()) * time.Millisecond)
+}
+
 // observeServer measures the clock skew of one exchange (server time minus
 // the device time halfway through the request) and lets the clock follow
 // the server's time, so that a tablet whose clock runs slow does not lose

@@ -60,8 +60,24 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 			// The cursor tells the server which of the records these
 			// mutations make the tablet already knows in full, so the
 			// next pull does not bring them back (protocol §6, echoes).
-			cursor, err = tx.State(ctx, devicedb.KeyCursor)
-			return err
+			if cursor, err = tx.State(ctx, devicedb.KeyCursor); err != nil {
+				return err
+			}
+			// A record that left the tablet while its change waited (its
+			// case was removed, then came back before the server had the
+			// record) is not known here at all: without the cursor the
+			// server marks no echo, and the next pull brings it.
+			for _, e := range entries {
+				held, err := tx.HasRecord(ctx, e.Entity, e.RecordID)
+				if err != nil {
+					return err
+				}
+				if !held {
+					cursor = ""
+					break
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("push: read outbox: %w", err)

@@ -188,7 +188,13 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 	if err := spec.Validate(w.ID, w.CaseID, merged); err != nil {
 		return schema.Record{}, err
 	}
+	// Only the fields that change travel (docs/api.md): a field repeated
+	// with the value the tablet holds would go out under a new stamp and
+	// overwrite a newer value another device wrote meanwhile.
 	mutFields := w.Fields
+	if !creating && !w.resend {
+		mutFields = changedFields(existing.Fields, w.Fields)
+	}
 	if newOnServer && !creating {
 		if err := spec.CheckWriter(user.Role, merged, true); err != nil {
 			return schema.Record{}, err
@@ -265,18 +271,32 @@ func (a *Agent) checkNewCase(ctx context.Context, tx *devicedb.Tx, spec *schema.
 // unchanged reports whether every field written already has that value.
 func unchanged(have, write map[string]json.RawMessage) bool {
 	for k, v := range write {
-		old, ok := have[k]
-		if isNull(v) {
-			if ok && !isNull(old) {
-				return false
-			}
-			continue
-		}
-		if !ok || !schema.SameJSON(old, v) {
+		if !sameValue(have, k, v) {
 			return false
 		}
 	}
 	return true
+}
+
+// changedFields returns the fields of write whose value differs from have's
+// (JSON-equal values, and null for a field have lacks, are the same).
+func changedFields(have, write map[string]json.RawMessage) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(write))
+	for k, v := range write {
+		if !sameValue(have, k, v) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// sameValue reports whether have already holds v in field k.
+func sameValue(have map[string]json.RawMessage, k string, v json.RawMessage) bool {
+	old, ok := have[k]
+	if isNull(v) {
+		return !ok || isNull(old)
+	}
+	return ok && schema.SameJSON(old, v)
 }
 
 func isNull(raw json.RawMessage) bool {

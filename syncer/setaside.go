@@ -22,9 +22,10 @@ type Decision = devicedb.Decision
 
 // Discard drops a set-aside change for good. The tablet's record goes back
 // to the server's value of each field the change set (the value the
-// rejection answer carried, or, when it carried none, the value the change
-// replaced; a record the server never had loses those fields, and goes when
-// nothing else refers to it). Fields that another change still waiting in
+// rejection answer carried or a pull of the record brought since, both kept
+// as the entry's Current; when neither came, the value the change replaced;
+// a record the server never had loses those fields, and goes when nothing
+// else refers to it). Fields that another change still waiting in
 // the outbox sets keep that change's value. The change stays readable in
 // the outbox log.
 func (a *Agent) Discard(ctx context.Context, mutationID string) error {
@@ -74,7 +75,17 @@ func (a *Agent) Retry(ctx context.Context, mutationID string, edits map[string]j
 			return fmt.Errorf("read the change's fields: %w", err)
 		}
 		// A field that a later change still in the outbox sets is left to
-		// it: sending the older value again would undo the later one.
+		// it: sending the older value again would undo the later one. A
+		// record no longer on the tablet (its case went and came back, and
+		// the server never had the record) is created whole by this change,
+		// so it carries the later changes' values instead, as the record
+		// would show them (a creation without its required fields would be
+		// refused).
+		gone, err := tx.HasRecord(ctx, e.Entity, e.RecordID)
+		if err != nil {
+			return err
+		}
+		gone = !gone
 		later, err := tx.RecordOutbox(ctx, e.Entity, e.RecordID)
 		if err != nil {
 			return err
@@ -87,8 +98,12 @@ func (a *Agent) Retry(ctx context.Context, mutationID string, edits map[string]j
 			if err := json.Unmarshal(o.Fields, &m); err != nil {
 				return fmt.Errorf("read fields of change %s: %w", o.MutationID, err)
 			}
-			for k := range m {
-				delete(fields, k)
+			for k, v := range m {
+				if gone {
+					fields[k] = v
+				} else {
+					delete(fields, k)
+				}
 			}
 		}
 		for k, v := range edits {

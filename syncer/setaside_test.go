@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -252,38 +253,59 @@ func TestRetryQueuesAgainAndARejectionComesBackSetAside(t *testing.T) {
 	}
 }
 
+// TestRetryOfANewRecordSendsItWhole: a new record whose creation and later
+// change were both set aside (the server has no such record) is created
+// whole, as last changed, when its creation is sent again: whether it is
+// still on the tablet, or left it meanwhile (its case went and came back;
+// the server never had the record) and the creation must carry the later
+// change's values itself.
 func TestRetryOfANewRecordSendsItWhole(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	p := newPeer(t)
-	a := newAgent(t, p, nil)
-	caseID := schema.NewID()
-	seed(t, a, p, caseRecord(caseID))
-	rec, err := a.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
-		"relation": raw("partner"), "residence": raw("lives_here"), "name": raw("Jo Doe")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A later change to it waits behind the refused creation.
-	if _, err := a.Put(ctx, "household_member", rec.ID, "", map[string]json.RawMessage{"name": raw("Joanne Doe")}); err != nil {
-		t.Fatal(err)
-	}
-	out := mustOutbox(t, a)
-	// The server has no such record: both are refused.
-	p.rejectWhen(func(m schema.Mutation) bool { return m.RecordID == rec.ID }, nil)
-	a.SyncOnce(ctx)
-	newID, err := a.Retry(ctx, out[0].MutationID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := mustOutbox(t, a)
-	if len(q) != 2 || q[0].MutationID != out[1].MutationID || q[1].MutationID != newID {
-		t.Fatalf("outbox: %+v", q)
-	}
-	var f map[string]string
-	json.Unmarshal(q[1].Fields, &f)
-	if f["relation"] != "partner" || f["residence"] != "lives_here" || f["name"] != "Joanne Doe" {
-		t.Fatalf("the retried creation does not carry the whole record: %s", q[0].Fields)
+	for _, gone := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gone from the tablet %v", gone), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			p := newPeer(t)
+			a := newAgent(t, p, nil)
+			caseID := schema.NewID()
+			seed(t, a, p, caseRecord(caseID))
+			rec, err := a.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
+				"relation": raw("partner"), "residence": raw("lives_here"), "name": raw("Jo Doe")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A later change to it waits behind the refused creation.
+			if _, err := a.Put(ctx, "household_member", rec.ID, "", map[string]json.RawMessage{"name": raw("Joanne Doe")}); err != nil {
+				t.Fatal(err)
+			}
+			out := mustOutbox(t, a)
+			p.rejectWhen(func(m schema.Mutation) bool { return m.RecordID == rec.ID }, nil)
+			a.SyncOnce(ctx)
+			if gone { // a removal takes the record; the outbox keeps both changes
+				if err := a.DB().Update(ctx, func(tx *devicedb.Tx) error {
+					_, err := tx.DeleteRecord(ctx, "household_member", rec.ID)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			newID, err := a.Retry(ctx, out[0].MutationID, nil)
+			if err != nil {
+				t.Fatalf("send the creation again: %v", err)
+			}
+			q := mustOutbox(t, a)
+			if len(q) != 2 || q[0].MutationID != out[1].MutationID || q[1].MutationID != newID {
+				t.Fatalf("outbox: %+v", q)
+			}
+			var f map[string]string
+			json.Unmarshal(q[1].Fields, &f)
+			if f["relation"] != "partner" || f["residence"] != "lives_here" || f["name"] != "Joanne Doe" {
+				t.Fatalf("the creation sent again carries %s; want the whole record as last changed", q[1].Fields)
+			}
+			if got := fieldOf(t, a, "household_member", rec.ID, "name"); got != "Joanne Doe" {
+				t.Fatalf("the tablet shows name %q", got)
+			}
+		})
 	}
 }
 

@@ -32,6 +32,7 @@ type adminCmd struct {
 	name, username, role, team, password string
 	passwordStdin                        bool
 	file, crn, officer, device           string
+	head                                 string // audit verify --head
 
 	db *serverdb.DB
 }
@@ -52,6 +53,7 @@ Actions:
   disable-user  --username U            (no sign-in; tokens revoked; dashboard session ended)
   enable-user   --username U
   list-teams | list-users | list-devices
+  audit verify  [--head ID:HASH]        (walk the audit chain; names the first broken event)
   rotate-key    [--secrets DIR]         (a new token signing key; the previous one verifies
                                          the tokens it signed for 24 hours more)
 
@@ -67,6 +69,13 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		return errors.New("admin: no action given")
 	}
 	c.action, args = args[0], args[1:]
+	if c.action == "audit" {
+		if len(args) == 0 || args[0] != "verify" {
+			fmt.Fprint(c.stderr, adminUsage)
+			return errors.New("admin audit: say what to do: doorstep admin audit verify")
+		}
+		c.action, args = "audit verify", args[1:]
+	}
 	for _, a := range args {
 		if a == "-password" || a == "--password" || strings.HasPrefix(a, "-password=") || strings.HasPrefix(a, "--password=") {
 			return errors.New("admin: --password is no longer taken: a password on the command line is seen by every user of the machine (ps). " +
@@ -97,6 +106,8 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	case "disable-user", "enable-user":
 		fs.StringVar(&c.username, "username", "", "sign-in name")
 	case "list-teams", "list-users", "list-devices":
+	case "audit verify":
+		fs.StringVar(&c.head, "head", "", "a head recorded earlier (ID:HASH, as verify printed it) that must still be in the trail")
 	case "rotate-key":
 		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder; empty means the data folder's name + \"-secrets\"")
 	default:
@@ -144,6 +155,8 @@ func (c *adminCmd) Run(ctx context.Context) error {
 		return nil
 	case "disable-user", "enable-user":
 		return c.setDisabled(ctx, c.action == "disable-user")
+	case "audit verify":
+		return c.verifyAudit(ctx)
 	case "reset-password":
 		if c.username == "" {
 			return errors.New("admin reset-password: --username is required")

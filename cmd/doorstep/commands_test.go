@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -196,24 +195,6 @@ func TestDeviceCommands(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestDemoStartsAndStops runs "doorstep demo" as the README says (on free
 // ports), checks both health endpoints and the banner, then stops it as
 // Ctrl-C would. A second start reuses the seeded folder.
@@ -223,7 +204,7 @@ func TestDemoStartsAndStops(t *testing.T) {
 	for run := 1; run <= 2; run++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel) // a failed wait stops the demo too
-		out := &syncBuffer{}
+		out := &testkit.Buffer{}
 		done := make(chan error, 1)
 		go func() {
 			done <- runDemoForTest(ctx, out, data)

@@ -101,13 +101,20 @@ func newClusterWith(t *testing.T, casesPerOfficer int, accessTTL time.Duration) 
 // (nil: a plain transport).
 func (c *cluster) tablet(name, username string, rt http.RoundTripper, hook func() error) *syncer.Agent {
 	c.t.Helper()
+	return c.tabletAt(name, username, rt, hook, c.clock.Now)
+}
+
+// tabletAt is tablet with the tablet's own wall clock, now (a tablet whose
+// clock is wrong).
+func (c *cluster) tabletAt(name, username string, rt http.RoundTripper, hook func() error, now func() time.Time) *syncer.Agent {
+	c.t.Helper()
 	ctx := context.Background()
 	if rt == nil {
 		rt = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	a, err := syncer.Open(ctx, syncer.Config{
 		DataDir: filepath.Join(c.dir, name), ServerURL: c.srv.URL(),
-		HTTPClient: &http.Client{Transport: rt}, Logger: quietLogger(), Now: c.clock.Now,
+		HTTPClient: &http.Client{Transport: rt}, Logger: quietLogger(), Now: now,
 		Timeout: 5 * time.Second, AppVersion: "test", AfterApplyPage: hook,
 	})
 	if err != nil {

@@ -492,7 +492,7 @@ func startDevice(t *testing.T, serverURL string) string {
 	t.Helper()
 	addr := freeAddr(t)
 	args := []string{"device", "--server", serverURL, "--data", filepath.Join(t.TempDir(), "tablet"), "--addr", addr, "--log-level", "error"}
-	var logs io.Writer = &syncBuffer{}
+	var logs io.Writer = &testkit.Buffer{}
 	if os.Getenv("DOORSTEP_TEST_LOG") != "" {
 		args[len(args)-1] = "debug"
 		logs = os.Stderr

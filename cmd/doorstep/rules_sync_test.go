@@ -69,7 +69,7 @@ func TestTabletAndServerComputeTheSameDueDates(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(runCtx, []string{"server", "--rules", file, "--data", srv.dir, "--addr", srv.addr}, io.Discard, logs)

@@ -57,7 +57,7 @@ func TestRulesFlag(t *testing.T) {
 		{[]string{"server", "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"}, "server listening"},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
-		out := &syncBuffer{}
+		out := &testkit.Buffer{}
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, tc.args, out, out) }()
 		testkit.WaitFor(t, 30*time.Second, fmt.Sprintf("%v to log %q", tc.args, tc.started), func() bool {

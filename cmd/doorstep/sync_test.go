@@ -25,6 +25,20 @@ type editor struct {
 	caseIDs []string
 	created []string // household member ids made by the test
 	writes  int
+	// edits, when track is set: every change of one field, with the
+	// mutation that carries it.
+	track bool
+	edits []fieldEdit
+}
+
+// fieldEdit is one local change of one field of a household member.
+type fieldEdit struct {
+	tablet     *syncer.Agent
+	recordID   string
+	field      string
+	value      json.RawMessage
+	mutationID string
+	clock      string // the mutation's stamp
 }
 
 var relations = []string{"partner", "ex_partner", "own_child", "step_child", "other_adult", "lodger"}
@@ -42,6 +56,9 @@ func (e *editor) write(t *testing.T, a *syncer.Agent) {
 			"residence": str("lives_here"),
 			"name":      str(fmt.Sprintf("Member %d", e.writes)),
 		})
+		if schema.ErrorCode(err) == schema.ECodeOutOfScope {
+			return // the case was reassigned away from this tablet
+		}
 		if err != nil {
 			t.Fatalf("create household member: %v", err)
 		}
@@ -57,11 +74,28 @@ func (e *editor) write(t *testing.T, a *syncer.Agent) {
 		if field == "confirmed_on" {
 			val = str(time.Date(2026, 1, 1+e.rng.IntN(300), 0, 0, 0, 0, time.UTC).Format(time.DateOnly))
 		}
-		if _, err := a.Put(ctx, "household_member", id, got.CaseID, map[string]json.RawMessage{field: val}); err != nil {
+		fields := map[string]json.RawMessage{field: val}
+		if e.track && e.rng.IntN(2) == 0 {
+			// A form's save: every field it shows, one of them changed.
+			for _, f := range []string{"name", "description", "confirmed_on"} {
+				if v, ok := got.Fields[f]; ok && f != field {
+					fields[f] = v
+				}
+			}
+		}
+		if _, err := a.Put(ctx, "household_member", id, got.CaseID, fields); err != nil {
 			t.Fatalf("edit household member %s: %v", id, err)
 		}
 		if jsonEqual(got.Fields[field], val) {
 			return // the tablet sends nothing for a write that changes nothing
+		}
+		if e.track {
+			out, err := a.Outbox(ctx)
+			if err != nil || len(out) == 0 || out[len(out)-1].RecordID != id {
+				t.Fatalf("the edit of %s is not last in the outbox: %v, %v", id, out, err)
+			}
+			last := out[len(out)-1]
+			e.edits = append(e.edits, fieldEdit{tablet: a, recordID: id, field: field, value: val, mutationID: last.MutationID, clock: last.Clock})
 		}
 	}
 	e.writes++

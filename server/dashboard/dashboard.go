@@ -175,6 +175,13 @@ func (s *site) dashError(c *fiber.Ctx, err error) error {
 		s.log.Error("dashboard: internal error", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
 		d.Heading, d.Message = "Something went wrong", "Something went wrong on the server (reference "+rid+"). Try again; if it happens again, give the reference to an administrator."
 	}
+	if sess := dashSessionOf(c); sess != nil {
+		code := ""
+		if e := schema.AsError(err); e != nil {
+			code = e.Code
+		}
+		s.srv.AuditRefusal(c, sess.actor(), status, code)
+	}
 	c.Response().Header.Del("Content-Disposition")
 	if rerr := s.dashRender(c, status, "error", dashView{Title: d.Heading, Data: d}); rerr != nil {
 		s.log.Error("dashboard: render error page", "err", rerr)

@@ -214,6 +214,12 @@ func TestDashboardSignInRateLimit(t *testing.T) {
 	if p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "Too many failed sign-ins") {
 		t.Errorf("rate limited page: %v\n%s", p.header, p.body)
 	}
+	// Each failure and the lockout are in the audit trail.
+	failed, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_failed")
+	locked, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_locked")
+	if len(failed) != maxUserFailures || len(locked) != 1 || !strings.Contains(string(locked[0].Detail), `"via":"dashboard"`) {
+		t.Errorf("audited %d failures and %d lockouts, want %d and 1", len(failed), len(locked), maxUserFailures)
+	}
 }
 
 // dashData is seedCompliance's dataset plus a café contact whose reason a
@@ -460,7 +466,8 @@ func TestDashboardBadFilters(t *testing.T) {
 	}
 }
 
-// auditViews returns the dashboard's view events of user, oldest first.
+// auditViews returns the dashboard's view events of user, oldest first:
+// each one's detail, with the case it names (if one) as "case_id".
 func auditViews(t *testing.T, e *env, user string) []map[string]any {
 	t.Helper()
 	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
@@ -476,6 +483,10 @@ func auditViews(t *testing.T, e *env, user string) []map[string]any {
 		if err := json.Unmarshal(ev.Detail, &d); err != nil {
 			t.Fatal(err)
 		}
+		if _, listed := d["cases"]; listed {
+			t.Fatalf("view event %s lists cases; want the query and case_count", ev.Detail)
+		}
+		d["case_id"] = ev.CaseID
 		out = append(out, d)
 	}
 	return out
@@ -495,8 +506,7 @@ func TestDashboardAuditsCaseAndVisitViews(t *testing.T) {
 			t.Fatalf("%s: %d view events, want 2: %v", who, len(evs), evs)
 		}
 		for i, want := range []string{"dashboard/case", "dashboard/visit"} {
-			cases, _ := evs[i]["cases"].([]any)
-			if evs[i]["view"] != want || len(cases) != 1 || cases[0] != d.onTime {
+			if evs[i]["view"] != want || evs[i]["case_id"] != d.onTime {
 				t.Errorf("%s: event %d = %v, want view %s of case %s", who, i, evs[i], want, d.onTime)
 			}
 		}
@@ -504,12 +514,17 @@ func TestDashboardAuditsCaseAndVisitViews(t *testing.T) {
 			t.Errorf("visit view's params = %v", evs[1]["params"])
 		}
 	}
-	// A refused view (another team's case) writes nothing.
+	// A refused view (another team's case) changes nothing, and leaves a
+	// "refused" event naming what was asked for.
 	sue := e.signedIn(t, "sue")
 	before := e.counts()
 	mustStatus(t, "team B's case", sue.get("/dashboard/cases/"+d.reassigned), 404)
 	if after := e.counts(); after != before {
 		t.Errorf("a refused case view changed %+v to %+v", before, after)
+	}
+	refused, err := e.srv.DB().AuditByAction(context.Background(), "refused")
+	if err != nil || len(refused) != 1 || refused[0].UserID != e.users["sue"].ID || !strings.Contains(string(refused[0].Detail), d.reassigned) {
+		t.Errorf("refused events: %+v %v; want sue's one", refused, err)
 	}
 }
 

@@ -188,6 +188,9 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 	}
 	addr := c.IP()
 	if blocked, wait := s.srv.LoginLimiter().Blocked(username, addr); blocked {
+		if err := s.srv.AuditSignIn(c.UserContext(), "sign_in_locked", "dashboard", "", "", username, addr); err != nil {
+			return err
+		}
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		d.Error, d.ErrorField = "Too many failed sign-ins. Wait "+strconv.Itoa(int(math.Ceil(wait.Minutes())))+" minutes, then try again.", "username"
 		return s.dashSignInRender(c, fiber.StatusTooManyRequests, d)
@@ -198,6 +201,9 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 			return err
 		}
 		s.srv.LoginLimiter().Fail(username, addr)
+		if err := s.srv.AuditSignIn(c.UserContext(), "sign_in_failed", "dashboard", "", "", username, addr); err != nil {
+			return err
+		}
 		d.Error, d.ErrorField = "The username or password is not right. Check them and try again.", "password"
 		return s.dashSignInRender(c, fiber.StatusUnauthorized, d)
 	}
@@ -208,6 +214,9 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 	}
 	tok, err := s.dashSessionToken(u)
 	if err != nil {
+		return err
+	}
+	if err := s.srv.AuditSignIn(c.UserContext(), "sign_in", "dashboard", u.ID, "", username, addr); err != nil {
 		return err
 	}
 	c.Cookie(&fiber.Cookie{Name: dashCookie, Value: tok, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,

@@ -134,19 +134,8 @@ func checkSort(f *filters, tables ...*table) error {
 	return schema.Errorf(schema.ECodeInvalid, "sort", "sort must name a column of this page's tables, like %s.%s, not %q", tables[0].ID, tables[0].Columns[0].Key, f.Sort)
 }
 
-// csvSafe guards a cell against formula injection: a spreadsheet runs a
-// cell that starts with = + - @ (or a tab or carriage return) as a
-// formula, so such a cell gets a leading quote. Plain numbers ("-3",
-// "12.5") are left as they are.
-func csvSafe(s string) string {
-	if s == "" || !strings.ContainsAny(s[:1], "=+-@\t\r") {
-		return s
-	}
-	if _, err := strconv.ParseFloat(s, 64); err == nil {
-		return s
-	}
-	return "'" + s
-}
+// csvSafe guards a cell against formula injection (schema.CSVSafe).
+func csvSafe(s string) string { return schema.CSVSafe(s) }
 
 // sendCSV answers table id of the page as a CSV attachment named name.
 func sendCSV(c *fiber.Ctx, name string, tables ...*table) error {

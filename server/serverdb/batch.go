@@ -107,12 +107,13 @@ func (b *rowBuffer) stmt(t *wtx, k int) (*sql.Stmt, error) {
 
 const (
 	mutationCols = `mutation_id, device_id, user_id, entity, record_id, case_id, status, error, lost, received_at, device_time`
-	auditCols    = `at, user_id, device_id, action, entity, record_id, case_id, detail`
+	auditCols    = `id, at, user_id, device_id, action, entity, record_id, case_id, detail, prev_hash, hash`
 )
 
 // flush writes every collected row: records first (case_scope refers to
 // them), then the mutation log and the audit trail, each in the order
-// collected, so audit ids come out as they did one row at a time.
+// collected (audit events carry the ids and hashes chain gave them as
+// they were collected).
 func (a *applier) flush() error {
 	if err := a.flushRecords(); err != nil {
 		return err

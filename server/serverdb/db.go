@@ -298,7 +298,7 @@ func (db *DB) primeClock(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read last clock: %w", err)
 	}
-	if h, err := schema.ParseHLC(last.String); err == nil && !h.IsZero() {
+	if h, err := schema.ParseHLC(last.String); err == nil && !h.IsZero() && !h.AheadOf(db.now(), schema.MaxClockAhead) {
 		db.clock.Observe(h)
 	}
 	return nil
@@ -324,6 +324,10 @@ type wtx struct {
 	seq     int64 // last number handed out; 0 until first use
 	seqRead bool
 	seqUsed bool
+	// The audit chain's tail: the last event's id and hash (audit.go).
+	auditID   int64
+	auditHash string
+	auditRead bool
 	// beforeCommit runs, in order, once fn has succeeded: appliers write
 	// the rows they collected (batch.go).
 	beforeCommit []func() error

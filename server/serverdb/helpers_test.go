@@ -30,6 +30,7 @@ type fixture struct {
 	teamA, teamB         schema.Team
 	ashaCase, benCase    string
 	ashaDev, benDev      string
+	tampered             bool // the test edits the file behind the store's back
 }
 
 const testPassword = "correct horse battery"
@@ -44,6 +45,17 @@ func newFixture(t testing.TB) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{db: db, clock: clock, admin: Actor{UserID: "admin-test", Role: schema.RoleAdmin}}
+	// Whatever a test did through the store, the audit chain holds after it
+	// (a test that tampers with the file says so).
+	t.Cleanup(func() {
+		if f.tampered {
+			return
+		}
+		rep, err := db.VerifyAudit(context.Background())
+		if err != nil || rep.Broken != nil {
+			t.Errorf("the audit chain after the test: %+v, %v; want intact", rep.Broken, err)
+		}
+	})
 	f.teamA = schema.Team{ID: schema.NewID(), Name: "Team A"}
 	f.teamB = schema.Team{ID: schema.NewID(), Name: "Team B"}
 	for _, tm := range []schema.Team{f.teamA, f.teamB} {

@@ -86,9 +86,11 @@ func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w i
 		// Choose the page's numbers from the covering index first, then read
 		// just those rows in seq order: sorting whole 1 KB rows of a large
 		// caseload would cost more than the rest of the pull.
-		// A device's own echoes (see PushAt) are left out: it has them.
+		// A device's own echoes (see PushAt) are left out: it has them. A
+		// pull from the beginning is a device that holds nothing synced (a
+		// new one, or a full resync): it gets them too.
 		echo, echoArgs := "", []any(nil)
-		if actor.DeviceID != "" {
+		if actor.DeviceID != "" && cursor > 0 {
 			echo, echoArgs = " AND echo_device <> ?", []any{actor.DeviceID}
 		}
 		qargs := append(append(append([]any{cursor}, args...), echoArgs...), limit+1)

@@ -127,3 +127,40 @@ func TestPullReassignRemovesAndGrants(t *testing.T) {
 		t.Errorf("supervisor after the case came back: %d records, removed %+v", len(rsu3.Records), rsu3.Removed)
 	}
 }
+
+// TestPullFromTheStartSendsEchoes: a device's own echoes are left out of its
+// pulls after a cursor, but a pull from the beginning (a full resync, which
+// deletes every synced record on the device first) sends them too.
+func TestPullFromTheStartSendsEchoes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.actor(f.asha, f.ashaDev)
+	first, err := f.db.PullResponse(ctx, a, schema.PullRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vid := schema.NewID()
+	if _, err := f.db.PushAt(ctx, a, []schema.Mutation{mutation("visit", vid, f.ashaCase, stamp(1000, f.ashaDev), visitFields("planned"))}, first.Cursor); err != nil {
+		t.Fatal(err)
+	}
+	has := func(cursor string) bool {
+		t.Helper()
+		resp, err := f.db.PullResponse(ctx, a, schema.PullRequest{Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range resp.Records {
+			if r.ID == vid {
+				return true
+			}
+		}
+		return false
+	}
+	if has(first.Cursor) {
+		t.Error("the device's own new visit came back in its next pull: it is its echo")
+	}
+	if !has("") {
+		t.Error("a pull from the beginning left out the device's own visit")
+	}
+}

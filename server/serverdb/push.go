@@ -33,11 +33,7 @@ func (db *DB) PushAt(ctx context.Context, actor Actor, muts []schema.Mutation, c
 	if len(muts) > schema.MaxPushMutations {
 		return nil, schema.Errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(muts))
 	}
-	for _, m := range muts {
-		if !m.Clock.IsZero() {
-			db.clock.Observe(m.Clock)
-		}
-	}
+	muts = db.boundClocks(muts)
 	fieldErrs := validateAll(muts)
 	var results []schema.MutationResult
 	err := db.update(ctx, func(t *wtx) error {
@@ -74,6 +70,31 @@ func (db *DB) PushAt(ctx context.Context, actor Actor, muts []schema.Mutation, c
 		return nil, err
 	}
 	return results, nil
+}
+
+// boundClocks lets the server's clock follow each mutation's stamp, in
+// order, except a stamp more than schema.MaxClockAhead ahead of the
+// server's wall clock: that mutation is applied with a stamp the server
+// issues now, which keeps the device's node (so the write is still traced
+// to its device) and orders after every stamp the server has seen, so a
+// device's later mutations still order after its earlier ones. It returns
+// muts, copied when a stamp changed.
+func (db *DB) boundClocks(muts []schema.Mutation) []schema.Mutation {
+	copied := false
+	for i, m := range muts {
+		switch {
+		case m.Clock.IsZero():
+		case m.Clock.AheadOf(db.now(), schema.MaxClockAhead):
+			if !copied {
+				muts, copied = append([]schema.Mutation(nil), muts...), true
+			}
+			now := db.clock.Now()
+			muts[i].Clock = schema.HLC{Wall: now.Wall, Logical: now.Logical, Node: m.Clock.Node}
+		default:
+			db.clock.Observe(m.Clock)
+		}
+	}
+	return muts
 }
 
 // Write changes (or, when id is new, creates) one record on behalf of a
@@ -150,6 +171,9 @@ type applier struct {
 	da       map[string]bool   // case id -> has a live domestic-abuse flag
 	recordTS string
 	buf      []byte // scratch for encoding rows
+	// beyond: a stored stamp that sorts after this text is more than
+	// schema.MaxClockAhead ahead of the server's clock.
+	beyond string
 
 	// fieldErr, when set, is the mutation's ValidateFields outcome, found
 	// before the transaction (see validateAll).
@@ -211,7 +235,13 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 		records: map[string]*row{}, scopes: map[string]*caseScope{}, seen: map[string]seenMutation{},
 		authors: map[string]string{}, da: map[string]bool{},
 		recBuf: newRowBuffer("records", recordCols), mutBuf: newRowBuffer("mutations", mutationCols),
-		auditBuf: newRowBuffer("audit", auditCols), ins: &inserter{t: t}}
+		auditBuf: newRowBuffer("audit", auditCols), ins: &inserter{t: t},
+		beyond: schema.HLC{Wall: db.now().Add(schema.MaxClockAhead).UnixMilli() + 1}.String()}
+	// The chain's tail now, before an inserter goroutine may be using the
+	// transaction: auditEvent then hands out ids and hashes from memory.
+	if err := t.loadAuditTail(); err != nil {
+		return nil, err
+	}
 	// Whatever is still collected goes in before the commit.
 	t.beforeCommit = append(t.beforeCommit, a.flush)
 	var err error
@@ -577,6 +607,9 @@ func (a *applier) reject(m schema.Mutation, res schema.MutationResult, err error
 	if err := a.logMutation(m, schema.StatusRejected, e, nil); err != nil {
 		return res, err
 	}
+	if err := a.auditRefusal(m, e); err != nil {
+		return res, err
+	}
 	if err := a.keepSetAside(m); err != nil { // review.go
 		return res, err
 	}
@@ -621,8 +654,29 @@ func (a *applier) logMutation(m schema.Mutation, status string, e *schema.Error,
 	return nil
 }
 
+// auditRefusal records a pushed change refused as out of scope or
+// forbidden (a decision field, a person's name) as a "refused" event of
+// the record, naming the case the record is in (the investigator's trail
+// may know it; the sender is told nothing of it).
+func (a *applier) auditRefusal(m schema.Mutation, e *schema.Error) error {
+	if e.Code != schema.ECodeOutOfScope && e.Code != schema.ECodeForbidden {
+		return nil
+	}
+	r := &row{entity: m.Entity, id: m.RecordID, caseID: m.CaseID}
+	if stored, _ := a.record(m.RecordID); stored != nil {
+		r.caseID = stored.caseID
+	}
+	detail, _ := json.Marshal(map[string]string{"mutation_id": m.ID, "code": e.Code, "field": e.Field})
+	return a.auditEvent("refused", r, string(detail))
+}
+
 func (a *applier) auditEvent(action string, r *row, detail string) error {
-	a.auditBuf.add(a.t.nowText, a.actor.UserID, a.actor.DeviceID, action, r.entity, r.id, r.caseID, detail)
+	e := auditRow{at: a.t.nowText, userID: a.actor.UserID, deviceID: a.actor.DeviceID, action: action,
+		entity: r.entity, recordID: r.id, caseID: r.caseID, detail: detail}
+	if err := a.t.chain(&e); err != nil {
+		return err
+	}
+	a.auditBuf.add(e.args()...)
 	return nil
 }
 
@@ -769,46 +823,8 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 
 	// 6 and 7. Per field, last writer wins; a signature wins regardless.
 	signing := spec.IsSigned(m.Fields)
-	merged := make(map[string]json.RawMessage, len(r.fields)+len(m.Fields))
-	for k, v := range r.fields {
-		merged[k] = v
-	}
-	clocks := make(map[string]string, len(r.clocks)+len(m.Fields))
-	for k, v := range r.clocks {
-		clocks[k] = v
-	}
-	var conflicts []pendingConflict
-	var lost []string
-	applied := 0
-	for _, f := range names {
-		v := m.Fields[f]
-		stored := r.clocks[f]
-		later := stamp > stored // the text form sorts as the clock does
-		same := schema.SameJSON(r.fields[f], v)
-		switch {
-		case signing:
-			if !later && !same {
-				conflicts = append(conflicts, pendingConflict{field: f, reason: "overwritten_by_signature",
-					losing: r.fields[f], losingClock: stored, winning: v, winClock: stamp, winAuthor: a.actor.UserID})
-			}
-		case later:
-		case !same && stamp != stored:
-			lost = append(lost, f)
-			conflicts = append(conflicts, pendingConflict{field: f, reason: "lww_lost",
-				losing: v, losingClock: stamp, losingAuthor: a.actor.UserID, losingDevice: a.actor.DeviceID,
-				winning: r.fields[f], winClock: stored})
-			continue
-		default:
-			continue // an equal value, or the very same stamp again
-		}
-		if isNullJSON(v) {
-			delete(merged, f)
-		} else {
-			merged[f] = v
-		}
-		clocks[f] = stamp
-		applied++
-	}
+	mg := mergeFields(r.fields, r.clocks, m.Fields, names, stamp, a.beyond, signing, a.actor)
+	merged, clocks, conflicts, lost, applied := mg.fields, mg.clocks, mg.conflicts, mg.lost, mg.applied
 
 	if applied > 0 {
 		if err := validateFull(spec, r.id, r.caseID, merged); err != nil {

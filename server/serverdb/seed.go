@@ -39,9 +39,7 @@ func (db *DB) Seed(ctx context.Context, actor Actor, recs []schema.Record) error
 			return err
 		}
 		detail, _ := json.Marshal(map[string]any{"records": len(recs)})
-		_, err = t.ExecContext(ctx, `INSERT INTO audit (at, user_id, device_id, action, detail) VALUES (?, ?, ?, 'seed', ?)`,
-			t.nowText, actor.UserID, actor.DeviceID, string(detail))
-		return err
+		return t.audit(actor, "seed", "", "", "", json.RawMessage(detail))
 	})
 }
 

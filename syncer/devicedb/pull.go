@@ -30,12 +30,18 @@ type RawRecord struct {
 // ApplyPulled stores a page of pulled records. The server's fields replace
 // the local ones, except fields that a pending outbox entry sets for the
 // same record: those keep their local value until the push decides them.
+// A set-aside (rejected) entry of a pulled record gets the server's values
+// of its fields as its Current, so that discarding it later knows the
+// record already shows them (see syncer's Discard).
 func (tx *Tx) ApplyPulled(ctx context.Context, recs []RawRecord) (int, error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
 	pending, err := tx.pendingFields(ctx)
 	if err != nil {
+		return 0, err
+	}
+	if err := tx.noteServerValues(ctx, recs); err != nil {
 		return 0, err
 	}
 	// Rows go in multi-row INSERTs of applyChunk rows: one statement
@@ -199,4 +205,62 @@ func wireTime(s string) string {
 		return ""
 	}
 	return s
+}
+
+// noteServerValues stores, on each set-aside outbox entry of a pulled
+// record, the server's values of the entry's fields (null for a field the
+// server's record lacks).
+func (tx *Tx) noteServerValues(ctx context.Context, recs []RawRecord) error {
+	rows, err := tx.tx.QueryContext(ctx, "SELECT mutation_id, entity, record_id, fields FROM outbox WHERE status = 'rejected'")
+	if err != nil {
+		return fmt.Errorf("read set-aside changes: %w", err)
+	}
+	type entry struct{ id, fields string }
+	rejected := map[recordKey][]entry{}
+	for rows.Next() {
+		var k recordKey
+		var e entry
+		if err := rows.Scan(&e.id, &k.entity, &k.id, &e.fields); err != nil {
+			rows.Close()
+			return fmt.Errorf("read set-aside changes: %w", err)
+		}
+		rejected[k] = append(rejected[k], e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read set-aside changes: %w", err)
+	}
+	if len(rejected) == 0 {
+		return nil
+	}
+	for _, r := range recs {
+		entries := rejected[recordKey{r.Entity, r.ID}]
+		if len(entries) == 0 {
+			continue
+		}
+		var server map[string]json.RawMessage
+		if len(bytes.TrimSpace(r.Fields)) > 0 {
+			if err := json.Unmarshal(r.Fields, &server); err != nil {
+				return fmt.Errorf("apply pulled %s %s: fields: %w", r.Entity, r.ID, err)
+			}
+		}
+		for _, e := range entries {
+			var fields map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(e.fields), &fields); err != nil {
+				return fmt.Errorf("read fields of change %s: %w", e.id, err)
+			}
+			current := make(map[string]json.RawMessage, len(fields))
+			for f := range fields {
+				if v, ok := server[f]; ok {
+					current[f] = v
+				} else {
+					current[f] = json.RawMessage("null")
+				}
+			}
+			if err := tx.SetOutboxCurrent(ctx, e.id, current); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -308,7 +308,7 @@ func isRemote(err error) bool {
 		return true
 	}
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+	return errors.As(err, &ne) || errors.Is(err, syncer.ErrNetwork) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func requestID() string {

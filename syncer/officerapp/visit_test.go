@@ -288,6 +288,51 @@ func TestAppVisitAddsAChildNotOnTheList(t *testing.T) {
 		`value="home_unannounced" selected`, `value="child_not_on_record" checked`, "A boy of about 3 in the kitchen")
 }
 
+// Saving and autosaving a draft send only the answers that changed: the
+// "draft" status, and answers given again as they were, do not travel
+// again under a new stamp (they would overwrite a newer value from the
+// officer's other tablet; issue 9).
+func TestAppDraftSavesSendOnlyChanges(t *testing.T) {
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.plain)
+	id := strings.TrimPrefix(path, "/app/visits/")
+	form := url.Values{"_csrf": {token}, "type": {"home_unannounced"}, "location": {"home"}}
+	if p := b.post(path, form); p.status != 200 {
+		t.Fatalf("save draft: %d\n%s", p.status, p.body)
+	}
+	last := func() string {
+		t.Helper()
+		out, err := e.agent.Outbox(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := len(out) - 1; i >= 0; i-- {
+			if out[i].RecordID == id {
+				return string(out[i].Fields)
+			}
+		}
+		t.Fatal("the visit has no change waiting")
+		return ""
+	}
+	form.Set("outcome", "completed")
+	if p := b.post(path+"/draft", form); p.status != 200 {
+		t.Fatalf("autosave: %d\n%s", p.status, p.body)
+	}
+	if got := last(); got != `{"outcome":"completed"}` {
+		t.Errorf("the autosave queued %s; want only the answer that changed", got)
+	}
+	form.Set("outcome_reason", "")
+	form.Set("face_to_face", "yes")
+	if p := b.post(path, form); p.status != 200 {
+		t.Fatalf("save draft: %d\n%s", p.status, p.body)
+	}
+	if got := last(); got != `{"face_to_face":true}` {
+		t.Errorf("the save queued %s; want only the answer that changed", got)
+	}
+}
+
 // TestAppAutosaveKeepsEveryChildAnswer is issue 9's defect 1 at the
 // autosave: a child not present (no "seen") and a child present with "seen"
 // not answered yet are kept, not dropped with the whole children block; an
