@@ -250,3 +250,44 @@ func TestImportErrorTruncates(t *testing.T) {
 		t.Errorf("expected a '... and 50 more problems' summary, got %q", msg[len(msg)-40:])
 	}
 }
+
+// FuzzParseCasesCSV: any file answers rows or an *ImportError listing at
+// least one problem, never both, never a panic; every row it accepts is a
+// valid case with a unique CRN, on a line after the header.
+func FuzzParseCasesCSV(f *testing.F) {
+	f.Add(csvHeader + csvRow(nil))
+	f.Add(csvHeader + csvRow(map[string]string{"crn": "bad", "rosh": "enormous", "flags": "da_perpetrator;da_perpetrator"}))
+	f.Add(csvHeader + csvRow(nil) + csvRow(nil))
+	f.Add(csvHeader + `"unterminated,quote` + "\n")
+	f.Add(csvHeader + csvRow(map[string]string{"given_name": "=HYPERLINK(\"x\")", "address": "'; DROP TABLE records; --"}))
+	f.Add("crn\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, in string) {
+		rows, err := schema.ParseCasesCSV(strings.NewReader(in))
+		if err != nil {
+			var ie *schema.ImportError
+			if !errors.As(err, &ie) || len(ie.Problems) == 0 || rows != nil {
+				t.Fatalf("ParseCasesCSV(%q) = %d rows, %v; want no rows and an *ImportError with problems", in, len(rows), err)
+			}
+			for _, p := range ie.Problems {
+				if p.Line < 1 || p.Message == "" {
+					t.Fatalf("problem without a line or a message: %+v", p)
+				}
+			}
+			return
+		}
+		crns := map[string]bool{}
+		for _, r := range rows {
+			if r.Line < 2 {
+				t.Fatalf("row on line %d, at or before the header", r.Line)
+			}
+			if err := r.Case.Validate(); err != nil {
+				t.Fatalf("accepted row %d does not validate: %v", r.Line, err)
+			}
+			if crns[r.Case.CRN] {
+				t.Fatalf("CRN %s accepted twice", r.Case.CRN)
+			}
+			crns[r.Case.CRN] = true
+		}
+	})
+}

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"math"
+	"strconv"
+
 	"doorstep/schema"
 	"doorstep/server/serverdb"
 
@@ -9,9 +12,10 @@ import (
 
 // The supervisors' review queue and oversight (docs/review.md):
 //
-//	GET  /v1/review?officer_id=&kind=
+//	GET  /v1/review?officer_id=&kind=&offset=&limit=
 //	POST /v1/review/conflicts/:id          {"decision", "reason"}
 //	POST /v1/review/set-aside/:mutation_id {"decision", "reason"}
+//	POST /v1/review/approve                {"subject_entity", "subject_ids", "reason"}
 //	POST /v1/oversight                     {"subject_entity", "subject_id", "aspect"?, "decision", "reason"}
 //
 // Supervisors see and decide on their team's items, admins on every item;
@@ -24,7 +28,31 @@ func (s *Server) reviewRoutes(v1 fiber.Router) {
 	v1.Get("/review", s.authed, s.complianceReader, s.reviewQueue)
 	v1.Post("/review/conflicts/:id", s.authed, s.resolveConflict)
 	v1.Post("/review/set-aside/:mutation_id", s.authed, s.resolveSetAside)
+	v1.Post("/review/approve", s.authed, s.approveAll)
 	v1.Post("/oversight", s.authed, s.oversee)
+}
+
+// queryPage reads offset and limit (docs/api.md, "GET /v1/review").
+func queryPage(c *fiber.Ctx) (offset, limit int, err error) {
+	for _, q := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{{"offset", &offset, 0, math.MaxInt32}, {"limit", &limit, 1, serverdb.MaxReviewLimit}} {
+		v := c.Query(q.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < q.min || n > q.max {
+			if q.name == "offset" {
+				return 0, 0, errorf(schema.ECodeInvalid, "offset", "offset must be a whole number, 0 or more, not %q", v)
+			}
+			return 0, 0, errorf(schema.ECodeInvalid, "limit", "limit must be a whole number from 1 to %d, not %q", serverdb.MaxReviewLimit, v)
+		}
+		*q.dst = n
+	}
+	return offset, limit, nil
 }
 
 // reviewQueue: GET /v1/review.
@@ -33,13 +61,18 @@ func (s *Server) reviewQueue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := serverdb.ReviewFilter{OfficerID: officerID, Kind: c.Query("kind")}
+	offset, limit, err := queryPage(c)
+	if err != nil {
+		return err
+	}
+	f := serverdb.ReviewFilter{OfficerID: officerID, Kind: c.Query("kind"), Offset: offset, Limit: limit}
 	actor := actorOf(c)
 	q, err := s.db.ReviewQueue(c.UserContext(), actor, f)
 	if err != nil {
 		return err
 	}
-	if err := s.db.AuditView(c.UserContext(), actor, "review", q.CaseIDs(), map[string]string{"officer_id": f.OfficerID, "kind": f.Kind}); err != nil {
+	if err := s.db.AuditView(c.UserContext(), actor, "review", q.CaseIDs(), map[string]string{"officer_id": f.OfficerID, "kind": f.Kind,
+		"offset": strconv.Itoa(q.Offset), "limit": strconv.Itoa(q.Limit)}); err != nil {
 		return err
 	}
 	return s.sendJSON(c, q)
@@ -90,6 +123,23 @@ func (s *Server) resolveSetAside(c *fiber.Ctx) error {
 		return err
 	}
 	return s.sendJSON(c, it)
+}
+
+// approveAll: POST /v1/review/approve.
+func (s *Server) approveAll(c *fiber.Ctx) error {
+	var in serverdb.BulkApproval
+	body, err := readBody(c, schema.MaxBody)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(body, &in); err != nil {
+		return err
+	}
+	recs, err := s.db.ApproveAll(c.UserContext(), actorOf(c), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"oversights": recs})
 }
 
 // oversee: POST /v1/oversight.

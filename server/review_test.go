@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/server/serverdb"
@@ -291,5 +292,116 @@ func TestOversightHTTP(t *testing.T) {
 	if sa.Decision != "exempted" || sa.DecisionReason != "address unsafe; office contact agreed" || sa.DecidedBy != e.users["sue"].ID ||
 		sa.DecidedOn != schema.DateOf(e.clock.Now()) || !sawOversight {
 		t.Errorf("pulled assessment = %+v, oversight %v", sa, sawOversight)
+	}
+}
+
+// seedSignedVisits adds n signed home visits to caseID (asha's, high RoSH:
+// the default review rules queue each), signed a day apart from 1 November
+// 2026, and returns their ids, oldest first.
+func (e *reviewEnv) seedSignedVisits(caseID string, n int) []string {
+	e.t.Helper()
+	var ids []string
+	var recs []schema.Record
+	for i := range n {
+		day := time.Date(2026, 11, 1+i, 10, 0, 0, 0, time.UTC)
+		v := schema.Visit{OfficerID: e.users["asha"].ID, Type: "home_announced", Status: "signed", Outcome: "completed",
+			StartedAt: schema.TimestampOf(day), SignedAt: schema.TimestampOf(day.Add(time.Hour)), SignedBy: e.users["asha"].ID}
+		id := schema.NewID()
+		ids = append(ids, id)
+		recs = append(recs, schema.Record{Entity: "visit", ID: id, CaseID: caseID, Fields: schema.FieldsOf(v)})
+	}
+	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
+		e.t.Fatal(err)
+	}
+	return ids
+}
+
+// GET /v1/review pages each list and counts every item by kind; bad
+// paging is refused by name.
+func TestReviewQueuePagingHTTP(t *testing.T) {
+	e := newReviewEnv(t)
+	ids := e.seedSignedVisits(e.ashaCase, 5)
+	var q serverdb.ReviewQueue
+	r := e.do("GET", "/v1/review?kind=visit&offset=2&limit=2", nil, bearer(e.tokens["sue"]))
+	r.decode(t, &q)
+	want := serverdb.ReviewCounts{Conflicts: 1, Visits: 5}
+	if r.status != 200 || q.Counts != want || q.Total != 6 || q.Offset != 2 || q.Limit != 2 || len(q.Visits) != 2 ||
+		q.Visits[0].ID != ids[2] || q.Visits[1].ID != ids[3] || len(q.Conflicts) != 0 {
+		t.Fatalf("page 2 of 2 = %d %s", r.status, r.body)
+	}
+	if q.Visits[0].Rule != "home_visit_high_rosh" || q.Visits[0].Risk.RoSH != "high" {
+		t.Errorf("rule %q risk %+v", q.Visits[0].Rule, q.Visits[0].Risk)
+	}
+	r = e.do("GET", "/v1/review", nil, bearer(e.tokens["sue"]))
+	r.decode(t, &q)
+	if q.Limit != serverdb.DefaultReviewLimit || len(q.Visits) != 5 || len(q.Conflicts) != 1 {
+		t.Errorf("default page: %s", r.body)
+	}
+	for _, tc := range []struct{ query, field string }{
+		{"offset=-1", "offset"}, {"offset=x", "offset"}, {"limit=0", "limit"}, {"limit=501", "limit"}, {"limit=ten", "limit"},
+	} {
+		before := e.counts()
+		r := e.do("GET", "/v1/review?"+tc.query, nil, bearer(e.tokens["sue"]))
+		if r.status != 400 || r.errorResponse().Error.Field != tc.field {
+			t.Errorf("%s = %d %s, want 400 on %s", tc.query, r.status, r.body, tc.field)
+		}
+		if e.counts() != before {
+			t.Errorf("%s changed the store", tc.query)
+		}
+	}
+}
+
+// POST /v1/review/approve: one reason, one oversight record per item; a
+// refusal names the item and writes nothing.
+func TestApproveAllHTTP(t *testing.T) {
+	e := newReviewEnv(t)
+	ids := e.seedSignedVisits(e.ashaCase, 3)
+	carls := e.seedSignedVisits(e.carlCase, 1)
+	body := func(ids ...string) map[string]any {
+		return map[string]any{"subject_entity": "visit", "subject_ids": ids, "reason": "Read in supervision"}
+	}
+	for _, tc := range []struct {
+		name, user string
+		body       any
+		status     int
+		field      string
+	}{
+		{"another team's visit", "sue", body(ids[0], carls[0]), 404, "subject_ids[1]"},
+		{"no reason", "sue", map[string]any{"subject_entity": "visit", "subject_ids": ids}, 400, "reason"},
+		{"no items", "sue", body(), 400, "subject_ids"},
+		{"a conflict", "sue", map[string]any{"subject_entity": "conflict", "subject_ids": []string{e.ashaConflict}, "reason": "x"}, 400, "subject_entity"},
+		{"officer", "asha", body(ids...), 403, ""},
+		{"auditor", "audrey", body(ids...), 403, ""},
+	} {
+		before := e.counts()
+		r := e.do("POST", "/v1/review/approve", tc.body, bearer(e.tokens[tc.user]))
+		if r.status != tc.status || r.errorResponse().Error.Field != tc.field {
+			t.Errorf("%s = %d %s, want %d on %q", tc.name, r.status, r.body, tc.status, tc.field)
+		}
+		if e.counts() != before {
+			t.Errorf("%s changed the store", tc.name)
+		}
+	}
+	r := e.do("POST", "/v1/review/approve", body(ids[2], ids[0]), bearer(e.tokens["sue"]))
+	if r.status != 201 {
+		t.Fatalf("approve = %d %s", r.status, r.body)
+	}
+	var out struct {
+		Oversights []schema.Record `json:"oversights"`
+	}
+	r.decode(t, &out)
+	if len(out.Oversights) != 2 {
+		t.Fatalf("%d oversight records, want 2", len(out.Oversights))
+	}
+	for i, want := range []string{ids[2], ids[0]} {
+		var o schema.Oversight
+		if err := out.Oversights[i].Decode(&o); err != nil || o.SubjectID != want || o.Decision != "approved" || o.Reason != "Read in supervision" {
+			t.Errorf("oversight %d = %+v %v", i, o, err)
+		}
+	}
+	var q serverdb.ReviewQueue
+	e.do("GET", "/v1/review?kind=visit", nil, bearer(e.tokens["sue"])).decode(t, &q)
+	if q.Counts.Visits != 1 || q.Visits[0].ID != ids[1] {
+		t.Errorf("left in the queue: %+v", q.Visits)
 	}
 }

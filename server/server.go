@@ -98,6 +98,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	review := cfg.Policy.ReviewRules()
 	if cfg.SecretsDir == "" {
 		cfg.SecretsDir = DefaultSecretsDir(cfg.DataDir)
 	}
@@ -120,7 +121,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if created {
 		cfg.Logger.Info("generated a new token signing key; keep the secrets folder apart from the data and its backups", "file", keys.path)
 	}
-	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules})
+	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -182,7 +183,7 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.mu.Unlock()
 	go func() {
-		if err := s.app.Listener(ln); err != nil {
+		if err := s.app.Listener(lingeringListener{ln}); err != nil {
 			s.log.Error("server stopped", "err", err)
 		}
 	}()

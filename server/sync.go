@@ -66,40 +66,36 @@ type pushBody struct {
 	Cursor    string            `json:"cursor"`
 }
 
-// push: POST /v1/sync/push.
-func (s *Server) push(c *fiber.Ctx) error {
-	protocol, err := checkProtocol(c, schema.MinPushProtocol)
-	if err != nil {
-		return err
-	}
-	body, err := readBody(c, schema.MaxPushBody)
-	if err != nil {
-		return err
-	}
-	// The common case decodes in one pass; only a batch with a mutation
-	// that does not decode is taken apart mutation by mutation.
+// decodedPush is a push body read: the mutations that decode, and for a
+// batch where one did not, each one's place in the request (at) and the
+// rejections of those that did not (results, filled in at those places).
+type decodedPush struct {
+	muts    []schema.Mutation
+	cursor  string
+	at      []int                   // nil when every mutation decoded
+	results []schema.MutationResult // len = the request's mutations, when at != nil
+}
+
+// decodePush reads a push body. The common case decodes in one pass; only
+// a batch with a mutation that does not decode is taken apart mutation by
+// mutation, so that one bad mutation is rejected and the rest applied.
+func decodePush(body []byte) (decodedPush, error) {
 	var whole schema.PushRequest
 	if json.Unmarshal(body, &whole) == nil {
 		if len(whole.Mutations) > schema.MaxPushMutations {
-			return errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(whole.Mutations))
+			return decodedPush{}, errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(whole.Mutations))
 		}
-		results, err := s.db.PushAt(c.UserContext(), actorOf(c), whole.Mutations, whole.Cursor)
-		if err != nil {
-			return err
-		}
-		s.touch(c, protocol)
-		return s.sendJSON(c, schema.PushResponse{Results: results, ServerTime: s.cfg.Now().UTC()})
+		return decodedPush{muts: whole.Mutations, cursor: whole.Cursor}, nil
 	}
 	var req pushBody
 	if err := decodeJSON(body, &req); err != nil {
-		return err
+		return decodedPush{}, err
 	}
 	if len(req.Mutations) > schema.MaxPushMutations {
-		return errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(req.Mutations))
+		return decodedPush{}, errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(req.Mutations))
 	}
-	results := make([]schema.MutationResult, len(req.Mutations))
-	muts := make([]schema.Mutation, 0, len(req.Mutations))
-	at := make([]int, 0, len(req.Mutations)) // index in the request of muts[i]
+	d := decodedPush{cursor: req.Cursor, results: make([]schema.MutationResult, len(req.Mutations)),
+		muts: make([]schema.Mutation, 0, len(req.Mutations)), at: make([]int, 0, len(req.Mutations))}
 	for i, raw := range req.Mutations {
 		var m schema.Mutation
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -111,18 +107,39 @@ func (s *Server) push(c *fiber.Ctx) error {
 			if e.Field != "" && e.Field != "body" {
 				e.Field = strings.TrimPrefix(e.Field, "mutations.")
 			}
-			results[i] = schema.MutationResult{MutationID: id.ID, Status: schema.StatusRejected, Error: e}
+			d.results[i] = schema.MutationResult{MutationID: id.ID, Status: schema.StatusRejected, Error: e}
 			continue
 		}
-		muts = append(muts, m)
-		at = append(at, i)
+		d.muts = append(d.muts, m)
+		d.at = append(d.at, i)
 	}
-	res, err := s.db.PushAt(c.UserContext(), actorOf(c), muts, req.Cursor)
+	return d, nil
+}
+
+// push: POST /v1/sync/push.
+func (s *Server) push(c *fiber.Ctx) error {
+	protocol, err := checkProtocol(c, schema.MinPushProtocol)
 	if err != nil {
 		return err
 	}
-	for i, r := range res {
-		results[at[i]] = r
+	body, err := readBody(c, schema.MaxPushBody)
+	if err != nil {
+		return err
+	}
+	d, err := decodePush(body)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.PushAt(c.UserContext(), actorOf(c), d.muts, d.cursor)
+	if err != nil {
+		return err
+	}
+	results := res
+	if d.at != nil {
+		results = d.results
+		for i, r := range res {
+			results[d.at[i]] = r
+		}
 	}
 	s.touch(c, protocol)
 	return s.sendJSON(c, schema.PushResponse{Results: results, ServerTime: s.cfg.Now().UTC()})

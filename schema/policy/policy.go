@@ -73,6 +73,10 @@ type Policy struct {
 	// DefaultEnquiryWithinDays; the key is optional, so a document without
 	// it reads on a tablet of any version. EnquiryDays gives the value.
 	EnquiryWithinDays *int `json:"enquiry_within_days,omitempty"`
+	// Review says what needs a manager's review (review.go); nil means
+	// DefaultReviewRules. Optional, like EnquiryWithinDays; ReviewRules
+	// gives the value.
+	Review *ReviewRules `json:"review,omitempty"`
 }
 
 // DefaultEnquiryWithinDays is EnquiryWithinDays when the document does
@@ -182,6 +186,7 @@ func Parse(b []byte) (*Policy, error) {
 		Version           *string           `json:"version"`
 		Rules             []json.RawMessage `json:"rules"`
 		EnquiryWithinDays *int              `json:"enquiry_within_days"`
+		Review            json.RawMessage   `json:"review"`
 	}
 	if err := strictDecode(b, &doc); err != nil {
 		return nil, decodeError("", "the rule document", err)
@@ -192,6 +197,12 @@ func Parse(b []byte) (*Policy, error) {
 	p := &Policy{Rules: make([]Rule, 0, len(doc.Rules)), EnquiryWithinDays: doc.EnquiryWithinDays}
 	if doc.Version != nil {
 		p.Version = *doc.Version
+	}
+	if doc.Review != nil {
+		p.Review = &ReviewRules{}
+		if err := strictDecode(doc.Review, p.Review); err != nil {
+			return nil, decodeError("review", "the review rules", err)
+		}
 	}
 	for i, raw := range doc.Rules {
 		var r Rule
@@ -228,6 +239,11 @@ func (p *Policy) Validate() error {
 	if d := p.EnquiryWithinDays; d != nil && (*d < 0 || *d > MaxDays) {
 		return schema.Errorf(schema.ECodeInvalid, "enquiry_within_days", "enquiry_within_days must be from 0 to %d days, not %d", MaxDays, *d)
 	}
+	if p.Review != nil {
+		if err := p.Review.validate(); err != nil {
+			return err
+		}
+	}
 	seen := make(map[string]int, len(p.Rules))
 	for i, r := range p.Rules {
 		if err := r.validate(i); err != nil {
@@ -247,15 +263,10 @@ func (r Rule) validate(i int) error {
 	fail := func(code, field, format string, args ...any) error {
 		return schema.Errorf(code, fmt.Sprintf("rules[%d].%s", i, field), "%s: %s", label, fmt.Sprintf(format, args...))
 	}
+	if err := checkIDAndName(r.ID, r.Name, "first_visit_high", fail); err != nil {
+		return err
+	}
 	switch {
-	case r.ID == "":
-		return fail(schema.ECodeRequired, "id", "id is required (a stable snake_case name like \"first_visit_high\")")
-	case len(r.ID) > maxIDLen || !snakeCase.MatchString(r.ID):
-		return fail(schema.ECodeInvalid, "id", "id must be snake_case (lower-case letters, digits and single underscores, starting with a letter), at most %d characters", maxIDLen)
-	case strings.TrimSpace(r.Name) == "":
-		return fail(schema.ECodeRequired, "name", "name is required")
-	case utf8.RuneCountInString(r.Name) > maxNameLen || !printable(r.Name):
-		return fail(schema.ECodeInvalid, "name", "name must be at most %d printable characters", maxNameLen)
 	case r.Trigger == "":
 		return fail(schema.ECodeRequired, "trigger", "trigger is required: one of %s", joinTriggers())
 	case !r.Trigger.Valid():
@@ -269,24 +280,13 @@ func (r Rule) validate(i int) error {
 	case r.RecurrenceDays > MaxDays:
 		return fail(schema.ECodeInvalid, "recurrence_days", "recurrence_days must be at most %d, not %d", MaxDays, r.RecurrenceDays)
 	}
-	for _, c := range []struct {
-		field   string
-		values  []string
-		allowed []string
-	}{
+	if err := checkValues(fail, []valueList{
 		{"applies_to.rosh", r.AppliesTo.RoSH, roshValues},
 		{"applies_to.flags", r.AppliesTo.Flags, flagValues},
 		{"applies_to.sentence_types", r.AppliesTo.SentenceTypes, sentenceValues},
 		{"counts_types", r.CountsTypes, visitTypes},
-	} {
-		for k, v := range c.values {
-			if !slices.Contains(c.allowed, v) {
-				return fail(schema.ECodeInvalid, fmt.Sprintf("%s[%d]", c.field, k), "%s must each be one of %s, not %q", c.field, strings.Join(c.allowed, ", "), v)
-			}
-			if slices.Index(c.values, v) != k {
-				return fail(schema.ECodeInvalid, fmt.Sprintf("%s[%d]", c.field, k), "%s lists %q twice", c.field, v)
-			}
-		}
+	}); err != nil {
+		return err
 	}
 	for k, t := range r.CountsTypes {
 		if !slices.Contains(HomeVisitTypes, t) && t != "doorstep" {
@@ -299,6 +299,47 @@ func (r Rule) validate(i int) error {
 			return fail(schema.ECodeInvalid, "counts_types", "doorstep_counts is true but counts_types leaves out \"doorstep\"; add it, or leave counts_types out")
 		}
 		return fail(schema.ECodeInvalid, "counts_types", "counts_types holds \"doorstep\" but doorstep_counts is false; set doorstep_counts to true to let a doorstep contact meet this rule")
+	}
+	return nil
+}
+
+// failFunc makes a rule's error: the code, the field inside the rule, the
+// message after the rule's label.
+type failFunc func(code, field, format string, args ...any) error
+
+// checkIDAndName checks a rule's id and name, as every kind of rule has
+// them; example is an id to suggest.
+func checkIDAndName(id, name, example string, fail failFunc) error {
+	switch {
+	case id == "":
+		return fail(schema.ECodeRequired, "id", "id is required (a stable snake_case name like %q)", example)
+	case len(id) > maxIDLen || !snakeCase.MatchString(id):
+		return fail(schema.ECodeInvalid, "id", "id must be snake_case (lower-case letters, digits and single underscores, starting with a letter), at most %d characters", maxIDLen)
+	case strings.TrimSpace(name) == "":
+		return fail(schema.ECodeRequired, "name", "name is required")
+	case utf8.RuneCountInString(name) > maxNameLen || !printable(name):
+		return fail(schema.ECodeInvalid, "name", "name must be at most %d printable characters", maxNameLen)
+	}
+	return nil
+}
+
+// valueList is a rule's list of values and the values it may hold.
+type valueList struct {
+	field           string
+	values, allowed []string
+}
+
+// checkValues refuses a value not allowed, or listed twice.
+func checkValues(fail failFunc, lists []valueList) error {
+	for _, c := range lists {
+		for k, v := range c.values {
+			if !slices.Contains(c.allowed, v) {
+				return fail(schema.ECodeInvalid, fmt.Sprintf("%s[%d]", c.field, k), "%s must each be one of %s, not %q", c.field, strings.Join(c.allowed, ", "), v)
+			}
+			if slices.Index(c.values, v) != k {
+				return fail(schema.ECodeInvalid, fmt.Sprintf("%s[%d]", c.field, k), "%s lists %q twice", c.field, v)
+			}
+		}
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 type OverdueItem struct {
 	CaseID        string         `json:"case_id"`
 	CRN           string         `json:"crn"`
+	Name          string         `json:"name"` // the person's given and family name
+	RoSH          string         `json:"rosh"`
 	OfficerID     string         `json:"officer_id"`
 	OfficerName   string         `json:"officer_name"`
 	TeamID        string         `json:"team_id"`
@@ -86,7 +88,7 @@ func Overdue(in Input, asOf schema.Date) *OverdueReport {
 		da := len(daFlags(cr.Flags, asOf, asOf)) > 0
 		team, officer := g.of(in, c)
 		for _, r := range od {
-			it := OverdueItem{CaseID: c.ID, CRN: c.CRN, OfficerID: c.OfficerID, OfficerName: in.Officers[c.OfficerID],
+			it := OverdueItem{CaseID: c.ID, CRN: c.CRN, Name: c.GivenName + " " + c.FamilyName, RoSH: c.RoSH, OfficerID: c.OfficerID, OfficerName: in.Officers[c.OfficerID],
 				TeamID: c.TeamID, TeamName: in.Teams[c.TeamID], DomesticAbuse: da,
 				RuleID: r.RuleID, RuleName: names[r.RuleID], RuleVersion: r.RuleVersion, Trigger: r.Trigger,
 				TriggeredOn: r.TriggeredOn, Source: r.Source, Recurrence: r.Recurrence, DueOn: r.DueOn,

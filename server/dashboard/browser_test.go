@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"doorstep/internal/testkit"
@@ -74,6 +75,29 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 	}
 	officers := text("#officers tbody")
 	shoot("02-dashboard")
+	// The officers table, a column per measure, fits its panel at 1280 px
+	// and on paper, without scrolling sideways.
+	fits := func(what string) {
+		t.Helper()
+		w, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`(() => { const s = document.querySelector("#officers .scroll");
+			return [s.querySelector("table").scrollWidth, s.clientWidth]; })()`))
+		if err != nil || len(w) != 2 || w[0] > w[1] {
+			t.Errorf("%s: the officers table is %v px wide in its panel (table, panel; %v)", what, w, err)
+		}
+	}
+	do("1280 px", chromedp.EmulateViewport(1280, 800))
+	fits("at 1280 px")
+	media := func(m string) {
+		t.Helper()
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m}); err != nil {
+			t.Fatalf("emulate %q media: %v", m, err)
+		}
+	}
+	media("print")
+	do("A4 width", chromedp.EmulateViewport(700, 1000)) // an A4 page's printable width at 96 dpi
+	fits("printed")
+	media("")
+	do("1280 px again", chromedp.EmulateViewport(1280, 800))
 	// Nothing came from anywhere but this server; the portrait page does
 	// not scroll sideways (wide tables scroll inside their own box); the
 	// first Tab reaches the skip link.

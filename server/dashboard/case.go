@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/server/compliance"
@@ -289,6 +290,7 @@ type visitData struct {
 	Fields                *table
 	Amendments            *table
 	Received              string
+	Heading               string // "Visit to Vik Rookcombe, 3 December 2026"
 	// Warnings: what the server's check of the signed visit found
 	// (serverdb.SignedVisitWarnings), in words.
 	Warnings []string
@@ -340,7 +342,7 @@ func (s *site) dashVisit(c *fiber.Ctx) error {
 			changed[k] = true
 			ch = append(ch, fieldLabel(k)+": "+cf.show(k, v))
 		}
-		ams.Rows = append(ams.Rows, []cell{txt(string(a.AmendedAt)), txt(cf.name(a.AmendedBy)), txt(a.Reason), txt(strings.Join(ch, "; "))})
+		ams.Rows = append(ams.Rows, []cell{txt(ukTime(string(a.AmendedAt))), txt(cf.name(a.AmendedBy)), txt(a.Reason), txt(strings.Join(ch, "; "))})
 	}
 	fields := &table{ID: "fields", Caption: "The record", Empty: "",
 		Columns: []column{{Key: "field", Label: "Field"}, {Key: "signed", Label: "As signed"}, {Key: "now", Label: "With amendments"}, {Key: "amended", Label: "Amended"}}}
@@ -368,7 +370,7 @@ func (s *site) dashVisit(c *fiber.Ctx) error {
 	var st string
 	_ = json.Unmarshal(signed["status"], &st)
 	d := visitData{CaseID: k.ID, CaseHref: pc.caseHref(k.ID), CRN: k.CRN, Signed: st == "signed", Fields: fields, Amendments: ams,
-		Received: rec.ReceivedAt.UTC().Format("2006-01-02 15:04 UTC")}
+		Received: ukTime(rec.ReceivedAt.UTC().Format(time.RFC3339)), Heading: visitHeading(k, signed)}
 	if d.Signed {
 		var v schema.Visit
 		if err := rec.Decode(&v); err != nil {
@@ -384,7 +386,7 @@ func (s *site) dashVisit(c *fiber.Ctx) error {
 			d.Review = newDecisionForm(serverdb.KindVisit, id, dashNext(c.OriginalURL()), sess.csrf)
 		}
 	}
-	return s.dashRender(c, fiber.StatusOK, "visit", dashView{Title: "Visit, " + k.CRN, Filters: f,
+	return s.dashRender(c, fiber.StatusOK, "visit", dashView{Title: d.Heading, Filters: f,
 		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}, {cf.name(k.OfficerID), pc.officerHref(k.OfficerID)}, {k.CRN, pc.caseHref(k.ID)}},
 		Data:   d})
 }
@@ -470,13 +472,16 @@ func (cf *caseFile) show(key string, v json.RawMessage) string {
 	switch t := x.(type) {
 	case string:
 		if strings.HasSuffix(key, "_at") && isDay(t) {
-			return strings.Replace(t, "T", " ", 1) // the device's own time and offset, as recorded
+			return ukTime(t) // the device's own time and offset, as recorded
+		}
+		if len(t) == 10 && isDay(t) {
+			return ukDate(schema.Date(t))
 		}
 		switch key {
 		case "officer_id", "signed_by":
 			return cf.name(t)
-		case "status", "planned_type", "type", "outcome", "location", "place_type", "person_seen", "partner_present",
-			"partner_seen_alone", "children_present":
+		}
+		if enumValues[t] {
 			return label(t)
 		}
 		return t
@@ -490,4 +495,17 @@ func (cf *caseFile) show(key string, v json.RawMessage) string {
 		return strings.Join(out, ", ")
 	}
 	return fmt.Sprint(x)
+}
+
+// visitHeading names the person and the day: "Visit to Vik Rookcombe,
+// 3 December 2026" (the day it started, or was planned for).
+func visitHeading(k schema.Case, fields map[string]json.RawMessage) string {
+	h := "Visit to " + strings.TrimSpace(k.GivenName+" "+k.FamilyName)
+	for _, key := range []string{"started_at", "planned_at"} {
+		var ts string
+		if json.Unmarshal(fields[key], &ts) == nil && len(ts) >= 10 && isDay(ts) {
+			return h + ", " + ukDate(schema.Date(ts[:10]))
+		}
+	}
+	return h
 }

@@ -58,7 +58,7 @@ type site struct {
 func newSite(srv *server.Server) *site {
 	return &site{srv: srv, db: srv.DB(), comp: srv.Compliance(), log: srv.Logger(), now: srv.Now,
 		pages: webui.MustParsePages(dashFS, "web/templates", dashFuncs,
-			"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "error"),
+			"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "search", "error"),
 		static: webui.MustReadStatic(dashFS, "web/static"), sessions: newDashSessions()}
 }
 
@@ -83,7 +83,9 @@ func Mount(srv *server.Server) {
 	a.Get("/cases/:id", s.dashPage(s.dashCase))
 	a.Post("/cases/:id/qa-rating", s.dashPage(s.dashQARate))
 	a.Get("/visits/:id", s.dashPage(s.dashVisit))
+	a.Get("/search", s.dashPage(s.dashSearch))
 	a.Get("/review", s.dashPage(s.dashReview))
+	a.Post("/review/approve", s.dashPage(s.dashReviewApprove))
 	a.Get("/review/:kind/:id", s.dashPage(s.dashReviewItem))
 	a.Post("/review/:kind/:id", s.dashPage(s.dashReviewDecide))
 	g.Use(s.dashPage(func(c *fiber.Ctx) error {
@@ -124,6 +126,7 @@ type dashView struct {
 	NoBar   bool   // Filters kept in links, but no filter bar
 	Flash   string // what the last form did (a cookie, shown once)
 	Queue   int    // the review queue's count, for the menu
+	Search  string // the search box's text (the search page's query)
 	Data    any
 }
 
@@ -216,4 +219,13 @@ var labels = map[string]string{
 	"safety_assessment": "safety assessment", "household_member": "household member",
 	"home_announced": "home visit (announced)", "home_unannounced": "home visit (unannounced)", "initial_home": "initial home visit",
 	"other_place": "other place", "childrens_services": "children's services",
+	// The stored values whose words are not the code with spaces.
+	"step_child": "step-child", "ex_partner": "ex-partner", "pre_sentence": "pre-sentence",
+	"known_to_childrens_services": "known to children's services", "not_known_to_childrens_services": "not known to children's services",
+	"da_information_found": "domestic-abuse information found", "no_information": "no information found",
+	"post_sentence_supervision": "post-sentence supervision", "childrens_services_referral": "children's services referral",
+	"marac_referral": "MARAC referral", "abandoned_safety": "abandoned for safety", "suitable_not_ready": "suitable, not ready",
+	"da_risk_assessment": "domestic-abuse risk assessment", "on_programme": "on the programme", "new_adult_present": "a new adult present",
+	"child_not_on_record":   "a child not on record",
+	"child_unaccounted_for": "a child left unaccounted for (always queued)",
 }

@@ -198,7 +198,7 @@ func freshnessTable(pc *panelCtx, devices []serverdb.DeviceFreshness) *table {
 		if d.Revoked {
 			state = "revoked"
 		}
-		tablet := strings.TrimSpace(d.Name + " (" + d.DeviceID + ")")
+		tablet := cmp.Or(strings.TrimSpace(d.Name), "tablet of "+d.UserName) // its name, never its id
 		tb.Rows = append(tb.Rows, []cell{link(d.UserName, pc.officerHref(d.UserID)), txt(tablet), txt(d.AppVersion),
 			txt(cmp.Or(shortTime(d.LastSyncAt), "never")), days, stale, waiting, sa, num(d.SetAsideTotal), txt(state)})
 	}

@@ -48,7 +48,8 @@ func buildOverdue(pc *panelCtx) *panelView {
 
 func overdueTable(pc *panelCtx, rep *compliance.OverdueReport) *table {
 	tb := &table{ID: "overdue", Caption: "Overdue visits, most overdue first", Empty: "Nothing is overdue.",
-		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "da", Label: "Domestic abuse"},
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "name", Label: "Name"}, {Key: "rosh", Label: "RoSH"},
+			{Key: "officer", Label: "Officer"}, {Key: "da", Label: "Domestic abuse"},
 			{Key: "rule", Label: "Visit required"}, {Key: "trigger", Label: "Because of"}, {Key: "since", Label: "Since"},
 			{Key: "due", Label: "Due"}, {Key: "days", Label: "Days overdue", Num: true}, {Key: "attempts", Label: "No-access attempts", Num: true}}}
 	for _, it := range rep.Items {
@@ -60,8 +61,9 @@ func overdueTable(pc *panelCtx, rep *compliance.OverdueReport) *table {
 		if it.Recurrence > 0 {
 			rule += fmt.Sprintf(" (repeat %d)", it.Recurrence)
 		}
-		tb.Rows = append(tb.Rows, []cell{link(it.CRN, pc.caseHref(it.CaseID)), link(it.OfficerName, pc.officerHref(it.OfficerID)),
-			txt(da), txt(rule), txt(label(string(it.Trigger))), txt(string(it.TriggeredOn)), txt(string(it.DueOn)),
+		tb.Rows = append(tb.Rows, []cell{link(it.CRN, pc.caseHref(it.CaseID)), link(it.Name, pc.caseHref(it.CaseID)), txt(label(it.RoSH)),
+			link(it.OfficerName, pc.officerHref(it.OfficerID)),
+			txt(da), txt(rule), txt(label(string(it.Trigger))), txt(ukDate(it.TriggeredOn)), txt(ukDate(it.DueOn)),
 			{Text: fmt.Sprint(it.DaysOverdue), Num: float64(it.DaysOverdue), Mark: "bad"}, num(len(it.Attempts))})
 	}
 	return tb

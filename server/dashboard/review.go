@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,10 +34,10 @@ import (
 
 const dashFlashCookie = "doorstep_dash_flash"
 
-// reviewPageRows bounds each table of the queue's page (not its CSV): a
-// team with years of signed visits no manager reviewed would otherwise get
-// thousands of rows.
-var reviewPageRows = 200
+// reviewPageRows is a page of each table of the queue (not its CSV, which
+// has every item): the queue is ordered by risk, so the first page is the
+// one to work through; the pager goes further.
+var reviewPageRows = 50
 
 // reviewKinds are the queue's kinds: the path segment of an item, the
 // store's kind, and the words.
@@ -86,19 +87,46 @@ type reviewData struct {
 	Total     int
 	Tables    []*table
 	CanDecide bool
+	// The pager, for one kind's table: "Items 51 to 100 of 230".
+	Page       int
+	PageText   string
+	Prev, Next string
+	// More links each table of the all-kinds view that has more items
+	// than it shows to its kind's pages ("Show all 230").
+	More map[string]reviewCount
+	// Bulk is the "Approve selected" form, for the signed visits' and the
+	// assessments' tables of a reviewer.
+	Bulk *bulkForm
 }
 
-// GET /dashboard/review: the team's open items. Every view is audited with
-// the cases it shows.
+// bulkForm approves the rows ticked in its table with one reason.
+type bulkForm struct {
+	ID, Table, Kind, CSRF, Next string
+	Reason, Error               string
+}
+
+// GET /dashboard/review: the team's open items, by risk then oldest, one
+// page of each table (or of the chosen kind's, with a pager). Every view
+// is audited with the cases it shows.
 func (s *site) dashReview(c *fiber.Ctx) error {
 	actor := dashSessionOf(c).actor()
 	f, err := s.readFilters(c, actor)
 	if err != nil {
 		return err
 	}
-	rf := serverdb.ReviewFilter{OfficerID: f.Officer, Kind: c.Query("kind")}
+	page := 1
+	if v := c.Query("page"); v != "" {
+		if page, err = strconv.Atoi(v); err != nil || page < 1 || page > 1_000_000 {
+			return schema.Errorf(schema.ECodeInvalid, "page", "page must be a whole number, 1 or more, not %q", v)
+		}
+	}
+	rf := serverdb.ReviewFilter{OfficerID: f.Officer, Kind: c.Query("kind"), TeamID: f.Team, Offset: (page - 1) * reviewPageRows, Limit: reviewPageRows,
+		All: wantsCSV(c)}
 	if err := rf.Validate(); err != nil {
 		return err
+	}
+	if page > 1 && rf.Kind == "" {
+		return schema.Errorf(schema.ECodeInvalid, "page", "choose a kind to see its further pages")
 	}
 	f.Kind = rf.Kind
 	ctx := c.UserContext()
@@ -106,31 +134,33 @@ func (s *site) dashReview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if f.Team != "" { // an admin's or auditor's team: the items of its officers
-		q = teamQueue(q, f.Officers)
-	}
 	names, err := s.userNames(c)
 	if err != nil {
 		return err
 	}
-	tables := reviewTables(f, q, names)
+	sess := dashSessionOf(c)
+	d := reviewData{Kind: f.Kind, Officers: f.Officers, Officer: f.Officer, CanDecide: canDecide(&sess.user), Page: page,
+		Total: q.Total, More: map[string]reviewCount{}}
+	rules := map[string]string{}
+	for _, r := range s.srv.Policy().ReviewRules().Visits {
+		rules[r.ID] = r.Name
+	}
+	devices, err := s.deviceNames(c, names)
+	if err != nil {
+		return err
+	}
+	tables := reviewTables(f, q, names, rules, devices, d.CanDecide && f.Kind != "")
 	if done, err := tablesOrCSV(c, f, dashPrefix+"/review", "review", tables...); done {
 		if err == nil {
 			err = s.db.AuditView(ctx, actor, "dashboard/review.csv", q.CaseIDs(), map[string]string{"table": c.Query("table"), "officer": f.Officer, "kind": f.Kind})
 		}
 		return err
 	}
-	for _, t := range tables { // a page a person can read; the CSV has every row
-		if n := len(t.Rows); n > reviewPageRows {
-			t.Rows = t.Rows[:reviewPageRows]
-			t.Caption += fmt.Sprintf(" (the first %d of %d in this order: choose an officer, or download the CSV for all)", reviewPageRows, n)
-		}
-	}
-	if err := s.db.AuditView(ctx, actor, "dashboard/review", q.CaseIDs(), map[string]string{"officer": f.Officer, "kind": f.Kind, "team": f.Team}); err != nil {
+	if err := s.db.AuditView(ctx, actor, "dashboard/review", q.CaseIDs(), map[string]string{"officer": f.Officer, "kind": f.Kind, "team": f.Team,
+		"page": strconv.Itoa(page)}); err != nil {
 		return err
 	}
-	counts := []int{len(q.Conflicts), len(q.SetAside), len(q.Visits), len(q.Assessments)}
-	d := reviewData{Kind: f.Kind, Officers: f.Officers, Officer: f.Officer, Tables: tables, CanDecide: canDecide(&dashSessionOf(c).user)}
+	counts := []int{q.Counts.Conflicts, q.Counts.SetAside, q.Counts.Visits, q.Counts.Assessments}
 	d.Scope, err = s.scopeLabel(c, actor, f)
 	if err != nil {
 		return err
@@ -139,28 +169,76 @@ func (s *site) dashReview(c *fiber.Ctx) error {
 		rc := reviewCount{Kind: k.Kind, Label: k.Label, N: counts[i], Current: f.Kind == k.Kind,
 			Href: f.linkWith(dashPrefix+"/review", "kind", k.Kind) + "#" + tables[i].ID}
 		d.Kinds = append(d.Kinds, rc)
-		d.Total += counts[i]
+		if f.Kind == "" && counts[i] > len(tables[i].Rows) {
+			d.More[tables[i].ID] = rc
+		}
 	}
-	if f.Kind != "" { // only the chosen kind's table
+	d.Tables = tables
+	if f.Kind != "" { // only the chosen kind's table, with its pager
 		i := slices.IndexFunc(reviewKinds, func(k struct{ Path, Kind, Label string }) bool { return k.Kind == f.Kind })
 		d.Tables = []*table{tables[i]}
+		n := counts[i]
+		if len(tables[i].Rows) > 0 {
+			d.PageText = fmt.Sprintf("Items %d to %d of %d", q.Offset+1, q.Offset+len(tables[i].Rows), n)
+		} else if n > 0 {
+			d.PageText = fmt.Sprintf("No items on page %d: there are %d", page, n)
+		}
+		pageLink := func(p int) string { return f.linkWith(dashPrefix+"/review", "kind", f.Kind, "page", strconv.Itoa(p)) }
+		if page > 1 {
+			d.Prev = pageLink(min(page-1, max(1, (n+reviewPageRows-1)/reviewPageRows)))
+		}
+		if q.Offset+len(tables[i].Rows) < n {
+			d.Next = pageLink(page + 1)
+		}
+		if d.CanDecide && (f.Kind == serverdb.KindVisit || f.Kind == serverdb.KindAssessment) && len(tables[i].Rows) > 0 {
+			d.Bulk = &bulkForm{ID: "bulk", Table: tables[i].ID, Kind: f.Kind, CSRF: sess.csrf,
+				Next: dashNext(f.linkWith(dashPrefix+"/review", "kind", f.Kind, "page", strconv.Itoa(page)))}
+		}
 	}
 	return s.dashRender(c, fiber.StatusOK, "review", dashView{Title: "Review queue", Here: dashPrefix + "/review", Filters: f, NoBar: true,
 		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}}, Data: d})
 }
 
-// teamQueue keeps the items of the officers listed.
-func teamQueue(q serverdb.ReviewQueue, officers []option) serverdb.ReviewQueue {
-	in := map[string]bool{}
-	for _, o := range officers {
-		in[o.Value] = true
+// POST /dashboard/review/approve: approve the ticked signed visits or
+// assessments with one reason (serverdb.ApproveAll: one oversight each, all
+// or none). A refusal writes nothing and says why on the queue's page.
+func (s *site) dashReviewApprove(c *fiber.Ctx) error {
+	sess := dashSessionOf(c)
+	form, err := dashForm(c)
+	if err != nil {
+		return err
 	}
-	keep := func(id string) bool { return in[id] }
-	q.Conflicts = slices.DeleteFunc(q.Conflicts, func(x serverdb.ConflictItem) bool { return !keep(x.OfficerID) })
-	q.SetAside = slices.DeleteFunc(q.SetAside, func(x serverdb.SetAsideItem) bool { return !keep(x.Author.UserID) })
-	q.Visits = slices.DeleteFunc(q.Visits, func(x serverdb.VisitReviewItem) bool { return !keep(x.OfficerID) })
-	q.Assessments = slices.DeleteFunc(q.Assessments, func(x serverdb.AssessmentReviewItem) bool { return !keep(x.OfficerID) })
-	return q
+	kind := form.Get("kind")
+	entity := map[string]string{serverdb.KindVisit: "visit", serverdb.KindAssessment: "safety_assessment"}[kind]
+	next := dashNext(cmp.Or(form.Get("next"), dashPrefix+"/review"))
+	ids := form["id"]
+	var msg string
+	switch {
+	case entity == "":
+		return schema.Errorf(schema.ECodeInvalid, "kind", "only signed visits and safety assessments are approved together, not %q", kind)
+	case len(ids) == 0:
+		msg = "Nothing was approved: tick the items to approve first."
+	case strings.TrimSpace(form.Get("reason")) == "":
+		msg = "Nothing was approved: give the reason for approving the items you ticked (it is recorded with each)."
+	}
+	if msg == "" {
+		recs, err := s.db.ApproveAll(c.UserContext(), sess.actor(), serverdb.BulkApproval{SubjectEntity: entity, SubjectIDs: ids, Reason: form.Get("reason")})
+		switch e := schema.AsError(err); {
+		case err == nil:
+			what := map[string]string{"visit": "signed visit", "safety_assessment": "safety assessment"}[entity]
+			msg = fmt.Sprintf("Approved %d %s%s, each recorded with your reason.", len(recs), what, map[bool]string{true: "s"}[len(recs) != 1])
+		case e != nil && e.Code != schema.ECodeForbidden:
+			msg = "Nothing was approved: " + strings.TrimSuffix(e.Message, ".") + ". Reload the queue and try again."
+			if e.Field == "reason" {
+				msg = "Nothing was approved: the reason is too long (at most 1900 characters)."
+			}
+		default:
+			return err
+		}
+	}
+	c.Cookie(&fiber.Cookie{Name: dashFlashCookie, Value: url.QueryEscape(msg), Path: dashPrefix, HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", MaxAge: 120})
+	return c.Redirect(next+"#flash", fiber.StatusSeeOther)
 }
 
 func (s *site) userNames(c *fiber.Ctx) (map[string]string, error) {
@@ -206,11 +284,46 @@ func showValue(names map[string]string, field string, v json.RawMessage) string 
 	return s
 }
 
+// deviceNames names each device for people: "Asha's tablet" is written
+// "tablet of Asha Patel" with its name when it has one ("tablet of Asha
+// Patel, Galaxy Tab"); the server's own writes "the server"; a device the
+// server does not know "a tablet not registered here". Never its id.
+type deviceNames func(id string) string
+
+func (s *site) deviceNames(c *fiber.Ctx, names map[string]string) (deviceNames, error) {
+	devs, err := s.db.ListDevices(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]schema.Device, len(devs))
+	for _, d := range devs {
+		byID[d.ID] = d
+	}
+	return func(id string) string {
+		d, ok := byID[id]
+		switch {
+		case id == "server":
+			return "the server"
+		case !ok:
+			return "a tablet not registered here"
+		}
+		out := "tablet of " + cmp.Or(names[d.UserID], "an unknown user")
+		if n := strings.TrimSpace(d.Name); n != "" {
+			out += ", " + n
+		}
+		return out
+	}, nil
+}
+
 // authorText is who wrote a value, from which device, when.
-func authorText(a serverdb.Author) string {
+func authorText(a serverdb.Author, device deviceNames) string {
 	parts := []string{cmp.Or(a.UserName, a.UserID, "unknown")}
 	if a.DeviceID != "" {
-		parts = append(parts, "device "+a.DeviceID)
+		d := device(a.DeviceID)
+		if rest, ok := strings.CutPrefix(d, "tablet of "+parts[0]); ok {
+			d = "their tablet" + rest
+		}
+		parts = append(parts, d)
 	}
 	if a.At != "" {
 		parts = append(parts, shortTime(a.At))
@@ -218,13 +331,9 @@ func authorText(a serverdb.Author) string {
 	return strings.Join(parts, ", ")
 }
 
-// shortTime is a timestamp to the minute: "2026-11-20 14:02".
-func shortTime(ts string) string {
-	if len(ts) >= 16 && isDay(ts) {
-		return strings.Replace(ts[:16], "T", " ", 1)
-	}
-	return ts
-}
+// shortTime is a timestamp to the minute, as people in the UK write it
+// (ukTime): "20 November 2026, 14:02".
+func shortTime(ts string) string { return ukTime(ts) }
 
 var conflictReasons = map[string]string{
 	"lww_lost":                 "a change made later won (last writer wins)",
@@ -255,11 +364,50 @@ func refusedWhy(e *schema.Error) string {
 	return e.Message
 }
 
+func visitIDs(items []serverdb.VisitReviewItem) []string {
+	out := make([]string, len(items))
+	for i, x := range items {
+		out[i] = x.ID
+	}
+	return out
+}
+
+func assessmentIDs(items []serverdb.AssessmentReviewItem) []string {
+	out := make([]string, len(items))
+	for i, x := range items {
+		out[i] = x.ID
+	}
+	return out
+}
+
 // decideCell links to an item's page; its CSV cell is empty.
 func decideCell(text, href string) cell { return cell{Text: text, Href: href, Null: true} }
 
-// reviewTables are the queue's four tables, in reviewKinds' order.
-func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) []*table {
+// riskText is a case's risk in words: "very high RoSH, domestic abuse,
+// child protection".
+func riskText(r serverdb.Risk) string {
+	if r.RoSH == "" {
+		return ""
+	}
+	parts := []string{label(r.RoSH) + " RoSH"}
+	if r.DomesticAbuse {
+		parts = append(parts, "domestic abuse")
+	}
+	if r.ChildProtection {
+		parts = append(parts, "child protection")
+	}
+	s := strings.Join(parts, ", ")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// checkCell is a row's tick box for the bulk approval form; its CSV cell
+// is empty.
+func checkCell(id string) cell { return cell{Check: id, Null: true} }
+
+// reviewTables are the queue's four tables, in reviewKinds' order. rules
+// names the review rules by id; check adds a tick box to each signed
+// visit and assessment, for the bulk approval form.
+func reviewTables(f *filters, q serverdb.ReviewQueue, names, rules map[string]string, device deviceNames, check bool) []*table {
 	pc := &panelCtx{F: f}
 	name := func(id string) string { return cmp.Or(names[id], id) }
 	caseCell := func(crn, id string) cell {
@@ -269,21 +417,21 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 		return link(crn, pc.caseHref(id))
 	}
 	conflicts := &table{ID: "conflicts", Caption: "Sync conflicts: a change that lost", Empty: "No open conflicts.",
-		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "what", Label: "Record and field"},
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "name", Label: "Name"}, {Key: "risk", Label: "Risk"}, {Key: "officer", Label: "Officer"}, {Key: "what", Label: "Record and field"},
 			{Key: "why", Label: "Why it lost"}, {Key: "losing", Label: "Officer's change (lost)"}, {Key: "losing_by", Label: "Changed by"},
 			{Key: "winning", Label: "Server's value (won)"}, {Key: "winning_by", Label: "Written by"}, {Key: "current", Label: "Value now"},
 			{Key: "recorded", Label: "Recorded"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.Conflicts {
-		conflicts.Rows = append(conflicts.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(name(x.OfficerID)),
+		conflicts.Rows = append(conflicts.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(x.Name), txt(riskText(x.Risk)), txt(name(x.OfficerID)),
 			txt(label(x.RecordEntity) + ": " + fieldLabel(x.Field)), txt(cmp.Or(conflictReasons[x.Reason], label(x.Reason))),
-			txt(showValue(names, x.Field, x.Losing.Value)), txt(authorText(x.Losing.Author)),
-			txt(showValue(names, x.Field, x.Winning.Value)), txt(authorText(x.Winning.Author)),
+			txt(showValue(names, x.Field, x.Losing.Value)), txt(authorText(x.Losing.Author, device)),
+			txt(showValue(names, x.Field, x.Winning.Value)), txt(authorText(x.Winning.Author, device)),
 			txt(showValue(names, x.Field, x.Current)), txt(shortTime(x.RecordedAt)),
 			decideCell("Resolve", pc.link(reviewItemHref(serverdb.KindConflict, x.ID)))})
 	}
 	setAside := &table{ID: "set-aside", Caption: "Set-aside changes: refused when a tablet sent them", Empty: "No set-aside changes waiting.",
 		Columns: []column{{Key: "by", Label: "Sent by"}, {Key: "sent", Label: "Sent from"}, {Key: "received", Label: "Received"},
-			{Key: "crn", Label: "Case"}, {Key: "what", Label: "Record"}, {Key: "why", Label: "Why it was refused"},
+			{Key: "crn", Label: "Case"}, {Key: "name", Label: "Name"}, {Key: "risk", Label: "Risk"}, {Key: "what", Label: "Record"}, {Key: "why", Label: "Why it was refused"},
 			{Key: "attempted", Label: "What it tried to write"}, {Key: "current", Label: "Server's value now"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.SetAside {
 		why := refusedWhy(x.Error)
@@ -297,30 +445,30 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 		} else if x.CRN != "" {
 			current = "(no such record yet)"
 		}
-		setAside.Rows = append(setAside.Rows, []cell{txt(name(x.Author.UserID)), txt(strings.TrimSuffix(x.Author.DeviceID+", device time "+shortTime(x.Author.At), ", device time ")),
-			txt(shortTime(x.ReceivedAt)), caseCell(x.CRN, x.CaseID), txt(label(x.Entity)), txt(why), txt(attempted), txt(current),
+		setAside.Rows = append(setAside.Rows, []cell{txt(name(x.Author.UserID)), txt(strings.TrimSuffix(device(x.Author.DeviceID)+", device time "+shortTime(x.Author.At), ", device time ")),
+			txt(shortTime(x.ReceivedAt)), caseCell(x.CRN, x.CaseID), txt(x.Name), txt(riskText(x.Risk)), txt(label(x.Entity)), txt(why), txt(attempted), txt(current),
 			decideCell("Decide", pc.link(reviewItemHref(serverdb.KindSetAside, x.MutationID)))})
 	}
 	visits := &table{ID: "visits-review", Caption: "Signed visits no manager has reviewed", Empty: "No signed visit is waiting for review.",
-		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "type", Label: "Type"},
-			{Key: "outcome", Label: "Outcome"}, {Key: "started", Label: "Started"}, {Key: "signed", Label: "Signed"},
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "name", Label: "Name"}, {Key: "risk", Label: "Risk"}, {Key: "why", Label: "Why it is here"}, {Key: "officer", Label: "Officer"},
+			{Key: "type", Label: "Type"}, {Key: "outcome", Label: "Outcome"}, {Key: "started", Label: "Started"}, {Key: "signed", Label: "Signed"},
 			{Key: "received", Label: "Received"}, {Key: "warnings", Label: "Warnings"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.Visits {
 		var warn []string
 		for _, w := range x.Warnings {
 			warn = append(warn, sentence(w.Message))
 		}
-		visits.Rows = append(visits.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(name(x.OfficerID)), link(label(x.Type), pc.visitHref(x.ID)),
-			txt(label(x.Outcome)), txt(shortTime(x.StartedAt)), txt(shortTime(x.SignedAt) + " by " + name(x.SignedBy)), txt(shortTime(x.ReceivedAt)),
-			txt(strings.Join(warn, " ")), decideCell("Review", pc.link(reviewItemHref(serverdb.KindVisit, x.ID)))})
+		visits.Rows = append(visits.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(x.Name), txt(riskText(x.Risk)), txt(cmp.Or(rules[x.Rule], label(x.Rule))), txt(name(x.OfficerID)),
+			link(label(x.Type), pc.visitHref(x.ID)), txt(label(x.Outcome)), txt(shortTime(x.StartedAt)), txt(shortTime(x.SignedAt) + " by " + name(x.SignedBy)),
+			txt(shortTime(x.ReceivedAt)), txt(strings.Join(warn, " ")), decideCell("Review", pc.link(reviewItemHref(serverdb.KindVisit, x.ID)))})
 	}
 	assessments := &table{ID: "assessments", Caption: "Safety assessments with no decision", Empty: "No safety assessment is waiting for a decision.",
-		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "address", Label: "Address"},
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "name", Label: "Name"}, {Key: "risk", Label: "Risk"}, {Key: "officer", Label: "Officer"}, {Key: "address", Label: "Address"},
 			{Key: "dogs", Label: "Dogs"}, {Key: "weapons", Label: "Weapons"}, {Key: "assessed", Label: "Assessed"},
 			{Key: "decision", Label: "Decision so far"}, {Key: "decide", Label: "Decide"}}}
 	for _, x := range q.Assessments {
-		assessments.Rows = append(assessments.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(name(x.OfficerID)), txt(x.Address),
-			txt(label(x.Dogs)), txt(label(x.Weapons)), txt(string(x.AssessedOn) + " by " + name(x.AssessedBy)), txt(cmp.Or(label(x.Decision), "none")),
+		assessments.Rows = append(assessments.Rows, []cell{caseCell(x.CRN, x.CaseID), txt(x.Name), txt(riskText(x.Risk)), txt(name(x.OfficerID)), txt(x.Address),
+			txt(label(x.Dogs)), txt(label(x.Weapons)), txt(ukDate(schema.Date(x.AssessedOn)) + " by " + name(x.AssessedBy)), txt(cmp.Or(label(x.Decision), "none")),
 			decideCell("Decide", pc.link(reviewItemHref(serverdb.KindAssessment, x.ID)))})
 	}
 	out := []*table{conflicts, setAside, visits, assessments}
@@ -329,6 +477,17 @@ func reviewTables(f *filters, q serverdb.ReviewQueue, names map[string]string) [
 		t.Columns = append([]column{t.Columns[n]}, t.Columns[:n]...)
 		for i, r := range t.Rows {
 			t.Rows[i] = append([]cell{r[n]}, r[:n]...)
+		}
+	}
+	if check { // a tick box before each signed visit and assessment
+		for _, tc := range []struct {
+			t   *table
+			ids []string
+		}{{visits, visitIDs(q.Visits)}, {assessments, assessmentIDs(q.Assessments)}} {
+			tc.t.Columns = append([]column{{Key: "select", Label: "Select"}}, tc.t.Columns...)
+			for i, r := range tc.t.Rows {
+				tc.t.Rows[i] = append([]cell{checkCell(tc.ids[i])}, r...)
+			}
 		}
 	}
 	return out
@@ -468,12 +627,16 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 		return nil, err
 	}
 	name := func(id string) string { return cmp.Or(names[id], id) }
+	device, err := s.deviceNames(c, names)
+	if err != nil {
+		return nil, err
+	}
 	pc := &panelCtx{F: f}
 	it := &reviewItem{Kind: kind}
 	notFound := schema.Errorf(schema.ECodeNotFound, "id", "no open %s %q in your scope", kind, id)
 	switch kind {
 	case serverdb.KindConflict, serverdb.KindSetAside:
-		q, err := s.db.ReviewQueue(ctx, actor, serverdb.ReviewFilter{Kind: kind})
+		q, err := s.db.ReviewQueue(ctx, actor, serverdb.ReviewFilter{Kind: kind, All: true})
 		if err != nil {
 			return nil, err
 		}
@@ -483,7 +646,7 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 				return nil, notFound
 			}
 			x := q.Conflicts[i]
-			it.Heading = "Sync conflict, " + x.CRN
+			it.Heading = "Sync conflict, " + x.Name + " (" + x.CRN + ")"
 			it.CaseIDs = []string{x.CaseID}
 			it.Facts = []itemFact{{"Case", x.CRN, pc.caseHref(x.CaseID)}, {"Officer", name(x.OfficerID), pc.officerHref(x.OfficerID)},
 				{"Record", label(x.RecordEntity), ""}, {"Field", fieldLabel(x.Field), ""},
@@ -496,8 +659,8 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 			}
 			it.VerCols = []string{"", fieldLabel(x.Field), "Written by, device, device time"}
 			it.Versions = []version{
-				{"The officer's change (lost)", []string{showValue(names, x.Field, x.Losing.Value), authorText(x.Losing.Author)}, "losing"},
-				{"The server's value (won)", []string{showValue(names, x.Field, x.Winning.Value), authorText(x.Winning.Author)}, ""},
+				{"The officer's change (lost)", []string{showValue(names, x.Field, x.Losing.Value), authorText(x.Losing.Author, device)}, "losing"},
+				{"The server's value (won)", []string{showValue(names, x.Field, x.Winning.Value), authorText(x.Winning.Author, device)}, ""},
 				{"The value now", []string{showValue(names, x.Field, x.Current), ""}, ""}}
 		} else {
 			i := slices.IndexFunc(q.SetAside, func(x serverdb.SetAsideItem) bool { return x.MutationID == id })
@@ -512,7 +675,7 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 				it.CaseIDs = []string{x.CaseID}
 			}
 			why := refusedWhy(x.Error)
-			it.Facts = []itemFact{{"Sent by", name(x.Author.UserID), ""}, {"Device", x.Author.DeviceID, ""},
+			it.Facts = []itemFact{{"Sent by", name(x.Author.UserID), ""}, {"Device", device(x.Author.DeviceID), ""},
 				{"Device time", shortTime(x.Author.At), ""}, {"Received", shortTime(x.ReceivedAt), ""}, caseFact,
 				{"Record", label(x.Entity) + " " + x.RecordID, ""}, {"Why it was refused", why, ""}}
 			it.VerCols = []string{"Field", "What it tried to write", "The server's value now"}
@@ -554,18 +717,18 @@ func (s *site) loadReviewItem(c *fiber.Ctx, actor serverdb.Actor, f *filters, ki
 			if v.Status != "signed" {
 				return nil, schema.Errorf(schema.ECodeNotFound, "id", "visit %s is not signed: only a signed visit is reviewed", id)
 			}
-			it.Heading = "Signed visit, " + cs.CRN
+			it.Heading = "Signed visit: " + visitHeading(cs, rec.Fields)
 			it.Facts = []itemFact{caseFact, officer, {"Visit", label(v.Type) + ", " + label(v.Outcome), pc.visitHref(id)},
 				{"Started", shortTime(string(v.StartedAt)), ""}, {"Signed", shortTime(string(v.SignedAt)) + " by " + name(v.SignedBy), ""},
-				{"Received", rec.ReceivedAt.UTC().Format("2006-01-02 15:04 UTC"), ""}}
+				{"Received", ukTime(rec.ReceivedAt.UTC().Format(time.RFC3339)), ""}}
 		} else {
 			var a schema.SafetyAssessment
 			if err := json.Unmarshal(mustJSON(rec.Fields), &a); err != nil {
 				return nil, err
 			}
-			it.Heading = "Safety assessment, " + cs.CRN
+			it.Heading = "Safety assessment, " + cs.GivenName + " " + cs.FamilyName + ", " + ukDate(a.AssessedOn)
 			it.Facts = []itemFact{caseFact, officer, {"Address", a.Address, ""}, {"Dogs", label(a.Dogs), ""}, {"Weapons", label(a.Weapons), ""},
-				{"Assessed", string(a.AssessedOn) + " by " + name(a.AssessedBy), ""}, {"Decision so far", cmp.Or(label(a.Decision), "none"), ""}}
+				{"Assessed", ukDate(a.AssessedOn) + " by " + name(a.AssessedBy), ""}, {"Decision so far", cmp.Or(label(a.Decision), "none"), ""}}
 			if a.DecisionReason != "" {
 				it.Facts = append(it.Facts, itemFact{"Reason given", a.DecisionReason, ""})
 			}

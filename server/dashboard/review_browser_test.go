@@ -111,10 +111,13 @@ func TestBrowserSupervisorReview(t *testing.T) {
 		t.Fatalf("the menu's link went to %s", got)
 	}
 	row := text("#conflicts tbody tr")
-	for _, want := range []string{"Partner at home, seen alone in the kitchen.", "a neighbour says she left last week", o.Name, dev} {
+	for _, want := range []string{"Partner at home, seen alone in the kitchen.", "a neighbour says she left last week", o.Name, o.Name + ", their tablet, Galaxy Tab"} {
 		if !strings.Contains(strings.ToLower(row), strings.ToLower(want)) {
 			t.Errorf("the conflict's row lacks %q: %s", want, row)
 		}
+	}
+	if strings.Contains(row, dev) {
+		t.Errorf("the conflict's row shows the device's id %s: %s", dev, row)
 	}
 	if sa := text("#set-aside tbody tr"); !strings.Contains(sa, o.Name) || !strings.Contains(sa, "home visit (announced)") {
 		t.Errorf("the set-aside row: %s", sa)
@@ -219,6 +222,119 @@ func TestBrowserSupervisorReview(t *testing.T) {
 	for _, want := range []string{"view:dashboard/review", "view:dashboard/review/conflict", "view:dashboard/review/safety_assessment", "oversight:", "resolve_conflict:"} {
 		if !seen[want] {
 			t.Errorf("audit lacks %s: %v", want, seen)
+		}
+	}
+}
+
+// TestBrowserReviewQueueBulk works through the signed visits of a
+// synthetic team's queue in headless Chromium, a page of 4 at a time: the
+// rows come in the store's order (risk, then age), the pager goes to the
+// next page and back, and two visits ticked on the second page are
+// approved with one reason, each recorded as its own oversight; the count
+// and the pages follow.
+func TestBrowserReviewQueueBulk(t *testing.T) {
+	// Not parallel: it changes reviewPageRows (see TestDashboardReviewPaging).
+	defer func(n int) { reviewPageRows = n }(reviewPageRows)
+	reviewPageRows = 4
+	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 3, CasesPerOfficer: 6, HistoryDays: 120, Seed: 11})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, db := context.Background(), srv.DB()
+	actor := serverdb.ActorOf(sup, "")
+	q, err := db.ReviewQueue(ctx, actor, serverdb.ReviewFilter{Kind: serverdb.KindVisit, All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := q.Counts.Visits
+	if n < 9 {
+		t.Fatalf("the synthetic team's queue has %d signed visits, want 9 or more for three pages", n)
+	}
+	order := make([]string, n)
+	for i, v := range q.Visits {
+		order[i] = v.ID
+	}
+	br := testkit.StartBrowser(t, srv.URL(), "supervisor", 90*time.Second)
+	bctx, do, text := br.Ctx, br.Do, br.Text
+	rowIDs := func() []string {
+		t.Helper()
+		ids, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#visits-review tbody input.pick')].map(e => e.value)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	do("sign in", chromedp.Navigate(br.Base+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), sup.Username), chromedp.SendKeys(chromedp.CSS("#password"), pw),
+		chromedp.Click(chromedp.CSS("#signin-submit")), chromedp.WaitVisible(chromedp.CSS(".cards")))
+	do("the queue", chromedp.Click(chromedp.CSS("#nav-review")), chromedp.WaitVisible(chromedp.CSS("#more-visit")))
+	if m := text("#more-visit"); !strings.Contains(m, "Show all "+strconv.Itoa(n)) {
+		t.Errorf("the link to every signed visit: %q", m)
+	}
+	do("every signed visit", chromedp.Click(chromedp.CSS("#more-visit")), chromedp.WaitVisible(chromedp.CSS("#page-text")))
+	if got := rowIDs(); strings.Join(got, " ") != strings.Join(order[:4], " ") {
+		t.Errorf("page 1\n got %v\nwant %v", got, order[:4])
+	}
+	if p := text("#page-text"); p != "Items 1 to 4 of "+strconv.Itoa(n) {
+		t.Errorf("page 1 says %q", p)
+	}
+	do("page 2", chromedp.Click(chromedp.CSS("#page-next")), chromedp.WaitVisible(chromedp.CSS("#page-prev")))
+	if got := rowIDs(); strings.Join(got, " ") != strings.Join(order[4:8], " ") {
+		t.Errorf("page 2\n got %v\nwant %v", got, order[4:8])
+	}
+	// Tick the second and fourth rows of page 2, give the reason, approve.
+	do("approve two", chromedp.Click(chromedp.CSS(`input.pick[value="`+order[5]+`"]`)), chromedp.Click(chromedp.CSS(`input.pick[value="`+order[7]+`"]`)),
+		chromedp.SendKeys(chromedp.CSS("#bulk-reason"), "Read together in supervision, no concerns."),
+		chromedp.Click(chromedp.CSS("#bulk-approve")), chromedp.WaitVisible(chromedp.CSS("#flash")))
+	if f := text("#flash"); f != "Approved 2 signed visits, each recorded with your reason." {
+		t.Errorf("flash: %q", f)
+	}
+	br.Shoot("11-review-bulk-approved")
+	rest := append(append(append([]string{}, order[:5]...), order[6]), order[8:]...)
+	last := min(8, len(rest))
+	if got := rowIDs(); strings.Join(got, " ") != strings.Join(rest[4:last], " ") {
+		t.Errorf("page 2 after approving\n got %v\nwant %v", got, rest[4:last])
+	}
+	if p := text("#page-text"); p != "Items 5 to "+strconv.Itoa(last)+" of "+strconv.Itoa(n-2) {
+		t.Errorf("page 2 after approving says %q", p)
+	}
+	do("back to page 1", chromedp.Click(chromedp.CSS("#page-prev")), chromedp.WaitVisible(chromedp.CSS("#page-next")))
+	if got := rowIDs(); strings.Join(got, " ") != strings.Join(order[:4], " ") {
+		t.Errorf("page 1 after approving: %v", got)
+	}
+	// Find the person of the first visit from the search box in the
+	// header, by a part of the family name, and open their case.
+	k, err := db.Get(ctx, actor, "case", q.Visits[0].CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var person schema.Case
+	if err := k.Decode(&person); err != nil {
+		t.Fatal(err)
+	}
+	part := strings.ToLower(person.FamilyName[:4])
+	do("search", chromedp.SendKeys(chromedp.CSS("#search-q"), part), chromedp.Click(chromedp.CSS("#search-go")),
+		chromedp.WaitVisible(chromedp.CSS("#search-found")))
+	if found := text("#people tbody"); !strings.Contains(found, person.GivenName+" "+person.FamilyName) || !strings.Contains(found, person.CRN) {
+		t.Errorf("searching %q found %s, want %s %s", part, found, person.CRN, person.FamilyName)
+	}
+	br.Shoot("12-search")
+	do("open the case", chromedp.Click(chromedp.CSS(`#people tbody a[href*="`+k.ID+`"]`)), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if h := text("h1"); !strings.Contains(h, person.FamilyName) {
+		t.Errorf("the case page's heading: %q", h)
+	}
+	evs, err := db.AuditByAction(ctx, "oversight")
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("oversight events: %d %v, want 2", len(evs), err)
+	}
+	for i, want := range []string{order[5], order[7]} {
+		var d struct {
+			Reason string `json:"reason"`
+			Bulk   int    `json:"bulk"`
+		}
+		_ = json.Unmarshal(evs[i].Detail, &d)
+		if evs[i].RecordID != want || evs[i].UserID != sup.ID || d.Reason != "Read together in supervision, no concerns." || d.Bulk != 2 {
+			t.Errorf("oversight event %d: %+v %s", i, evs[i], evs[i].Detail)
 		}
 	}
 }

@@ -83,10 +83,13 @@ func TestDashboardReviewQueue(t *testing.T) {
 	p := sue.get("/dashboard/review")
 	mustStatus(t, "queue", p, 200)
 	// Both versions, readable, with their authors; the team's items only.
-	mustContain(t, "sue's queue", p.body, "A000001", "losing value", "server value", "asha, device dev-asha",
+	mustContain(t, "sue's queue", p.body, "A000001", "losing value", "server value", "asha, their tablet",
 		"/dashboard/review/conflicts/"+e.ashaConflict, "/dashboard/review/set-aside/"+e.ashaSetAside,
 		"home visit (unannounced)", "B000002", "/dashboard/review/visits/"+e.visit, "/dashboard/review/assessments/"+e.assessment,
 		"1 High St", `id="queue-count">4<`)
+	if strings.Contains(p.body, "dev-asha") {
+		t.Error("the queue shows a device's id where a person reads")
+	}
 	for _, other := range []string{e.carlConflict, e.carlSetAside, "C000003"} {
 		if strings.Contains(p.body, other) {
 			t.Errorf("sue's queue shows team B's %s", other)
@@ -123,11 +126,11 @@ func TestDashboardReviewQueue(t *testing.T) {
 	mustStatus(t, "sorted", p, 200)
 	mustContain(t, "sorted", p.body, `aria-sort="descending"`)
 	rows := sue.csv("/dashboard/review.csv?table=conflicts")
-	if len(rows) != 2 || rows[0][0] != "Decide" || rows[0][1] != "CRN" || rows[1][0] != "" || rows[1][1] != "A000001" || rows[1][5] != "losing value" {
+	if len(rows) != 2 || rows[0][0] != "Decide" || rows[0][1] != "CRN" || rows[1][0] != "" || rows[1][1] != "A000001" || rows[1][2] != "Sam Doe" || rows[1][3] != "High RoSH" || rows[1][7] != "losing value" {
 		t.Errorf("conflicts CSV = %v", rows)
 	}
 	rows = sue.csv("/dashboard/review.csv?table=set-aside")
-	if len(rows) != 2 || rows[1][1] != "asha" || !strings.Contains(rows[1][7], "Planned type: home visit (unannounced)") {
+	if len(rows) != 2 || rows[1][1] != "asha" || !strings.Contains(rows[1][9], "Planned type: home visit (unannounced)") {
 		t.Errorf("set-aside CSV = %v", rows)
 	}
 	// Team B's supervisor sees team B's; the auditor everything, without forms.
@@ -163,7 +166,7 @@ func TestDashboardReviewConflict(t *testing.T) {
 	path := "/dashboard/review/conflicts/" + e.ashaConflict
 	p := sue.get(path)
 	mustStatus(t, "item", p, 200)
-	mustContain(t, "item", p.body, "Both versions", "losing value", "server value", "asha, device dev-asha", `name="decision"`, "keep_server")
+	mustContain(t, "item", p.body, "<h1>Sync conflict, Sam Doe (A000001)", "Both versions", "losing value", "server value", "asha, their tablet", `name="decision"`, "keep_server")
 	mustStatus(t, "team B's item", sue.get("/dashboard/review/conflicts/"+e.carlConflict), 404)
 	sam.get("/dashboard/review") // for sam's CSRF token
 	for _, tc := range []struct {
@@ -241,7 +244,7 @@ func TestDashboardReviewSetAside(t *testing.T) {
 	path := "/dashboard/review/set-aside/" + e.ashaSetAside
 	p := sue.get(path)
 	mustStatus(t, "item", p, 200)
-	mustContain(t, "item", p.body, "B000002", "dev-asha", "Planned type", "home visit (unannounced)", "(no such record yet)")
+	mustContain(t, "item", p.body, "B000002", "tablet of asha", "Planned type", "home visit (unannounced)", "(no such record yet)")
 	mustStatus(t, "team B's item", sue.get("/dashboard/review/set-aside/"+e.carlSetAside), 404)
 	// sam's team sent a change to team A's case: it cannot be applied by sam.
 	samPath := "/dashboard/review/set-aside/" + e.carlSetAside
@@ -274,7 +277,9 @@ func TestDashboardReviewOversight(t *testing.T) {
 	e := newDashReviewEnv(t)
 	sue := e.signedIn(t, "sue")
 	path := "/dashboard/review/assessments/" + e.assessment
-	mustContain(t, "item", sue.get(path).body, "1 High St", "Refer to a senior officer", "Decision so far")
+	mustContain(t, "item", sue.get(path).body, "<h1>Safety assessment, Sam Doe, "+ukDate(schema.DateOf(e.clock.Now().Add(-72*time.Hour))),
+		"1 High St", "Refer to a senior officer", "Decision so far")
+	mustContain(t, "visit item", sue.get("/dashboard/review/visits/"+e.visit).body, "<h1>Signed visit: Visit to Sam Doe, ")
 	sam := e.signedIn(t, "sam")
 	sam.get("/dashboard/review")
 	c := e.counts()
@@ -400,11 +405,11 @@ func TestDashboardFreshnessPanel(t *testing.T) {
 	}
 	for _, r := range rows[1:] {
 		switch {
-		case strings.Contains(r[1], "dev-ben"):
+		case r[1] == "tablet of ben": // a tablet without a name: its user's, never its id
 			if r[3] != "never" || r[4] != "" || r[5] != "yes" {
 				t.Errorf("ben's tablet: %v", r)
 			}
-		case strings.Contains(r[1], "dev-asha"):
+		case r[1] == "tablet of asha":
 			if r[4] != "0" || r[5] != "no" || r[7] != "1" || r[8] != "1" {
 				t.Errorf("asha's tablet: %v", r)
 			}
@@ -459,31 +464,115 @@ func BenchmarkDashboardReviewReads(b *testing.B) {
 	})
 }
 
-// The page shows at most reviewPageRows of a table, and says so; the CSV
-// has every row.
-func TestDashboardReviewPageRows(t *testing.T) {
-	t.Parallel()
-	e := newDashReviewEnv(t)
-	defer func(n int) { reviewPageRows = n }(reviewPageRows)
-	reviewPageRows = 1
+// seedQueueVisits adds signed home visits to asha's case (high RoSH: the
+// default rules queue each), one a day from 1 November 2026, and returns
+// their ids, oldest first.
+func (e *dashReviewEnv) seedQueueVisits(t *testing.T, n int) []string {
+	t.Helper()
+	var ids []string
 	var recs []schema.Record
-	for i := 0; i < 2; i++ {
-		v := schema.Visit{OfficerID: e.users["asha"].ID, Type: "office", Status: "signed", Outcome: "completed",
-			StartedAt: "2026-11-01T10:00:00Z", SignedAt: "2026-11-01T11:00:00Z", SignedBy: e.users["asha"].ID}
-		recs = append(recs, schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: e.ashaCase, Fields: schema.FieldsOf(v)})
+	for i := range n {
+		day := time.Date(2026, 11, 1+i, 10, 0, 0, 0, time.UTC)
+		v := schema.Visit{OfficerID: e.users["asha"].ID, Type: "home_announced", Status: "signed", Outcome: "completed",
+			StartedAt: schema.TimestampOf(day), SignedAt: schema.TimestampOf(day.Add(time.Hour)), SignedBy: e.users["asha"].ID}
+		ids = append(ids, schema.NewID())
+		recs = append(recs, schema.Record{Entity: "visit", ID: ids[i], CaseID: e.ashaCase, Fields: schema.FieldsOf(v)})
 	}
 	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
 		t.Fatal(err)
 	}
+	return ids
+}
+
+// The page shows reviewPageRows of a table, oldest first among equal risk;
+// the pager goes through the rest and says where it is; the all-kinds view
+// links to the rest; the CSV has every row; a bad page is refused.
+func TestDashboardReviewPaging(t *testing.T) {
+	// Not parallel: it changes reviewPageRows, which every page of the
+	// queue reads; sequential tests end before parallel ones run.
+	e := newDashReviewEnv(t)
+	defer func(n int) { reviewPageRows = n }(reviewPageRows)
+	reviewPageRows = 2
+	ids := e.seedQueueVisits(t, 3) // with the fixture's visit (three days ago): 4
 	sue := e.signedIn(t, "sue")
 	p := sue.get("/dashboard/review")
-	mustContain(t, "queue", p.body, "the first 1 of 3 in this order")
-	if n := strings.Count(p.body, "/dashboard/review/visits/"); n != 1 {
-		t.Errorf("%d visits on the page, want 1", n)
+	mustContain(t, "all kinds", p.body, `id="more-visit"`, "Show all 4: Signed visits to review")
+	p = sue.get("/dashboard/review?kind=visit")
+	mustContain(t, "page 1", p.body, "Items 1 to 2 of 4", `id="page-next"`, "/dashboard/review/visits/"+ids[0], "/dashboard/review/visits/"+ids[1])
+	if strings.Contains(p.body, ids[2]) || strings.Contains(p.body, `id="page-prev"`) {
+		t.Error("page 1 shows the third visit, or a previous page")
 	}
-	if rows := sue.csv("/dashboard/review.csv?table=visits-review"); len(rows) != 4 {
-		t.Errorf("CSV has %d rows, want a header and 3", len(rows))
+	if strings.Index(p.body, ids[0]) > strings.Index(p.body, ids[1]) {
+		t.Error("page 1 is not oldest first")
 	}
+	p = sue.get("/dashboard/review?kind=visit&page=2")
+	mustContain(t, "page 2", p.body, "Items 3 to 4 of 4", `id="page-prev"`, "/dashboard/review/visits/"+ids[2], "/dashboard/review/visits/"+e.visit)
+	if strings.Contains(p.body, `id="page-next"`) || strings.Contains(p.body, ids[0]) {
+		t.Error("page 2 offers a next page, or shows page 1's visit")
+	}
+	if rows := sue.csv("/dashboard/review.csv?table=visits-review&kind=visit&page=2"); len(rows) != 5 {
+		t.Errorf("CSV has %d rows, want a header and 4", len(rows))
+	}
+	c := e.counts()
+	for _, bad := range []string{"page=0", "page=x", "page=2"} {
+		mustStatus(t, bad, sue.get("/dashboard/review?"+bad), 400)
+	}
+	if e.counts() != c {
+		t.Error("a refused page wrote something")
+	}
+}
+
+// Approve selected: the ticked visits, one oversight each with the one
+// reason; without a reason or a tick nothing is written and the page says
+// so; an auditor has no form.
+func TestDashboardReviewApproveSelected(t *testing.T) {
+	t.Parallel()
+	e := newDashReviewEnv(t)
+	ids := e.seedQueueVisits(t, 3)
+	sue := e.signedIn(t, "sue")
+	p := sue.get("/dashboard/review?kind=visit")
+	mustContain(t, "the form", p.body, `id="bulk"`, `form="bulk"`, `value="`+ids[0]+`"`, `id="bulk-approve"`)
+	if strings.Contains(sue.get("/dashboard/review").body, `form="bulk"`) {
+		t.Error("the all-kinds view has tick boxes")
+	}
+	approve := func(kv ...string) page {
+		form := url.Values{"_csrf": {sue.csrf}, "kind": {"visit"}, "next": {"/dashboard/review?kind=visit"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			form.Add(kv[i], kv[i+1])
+		}
+		return sue.post("/dashboard/review/approve", form)
+	}
+	for _, tc := range []struct {
+		name string
+		kv   []string
+		says string
+	}{
+		{"no reason", []string{"id", ids[0]}, "Nothing was approved: give the reason"},
+		{"no tick", []string{"reason", "fine"}, "Nothing was approved: tick the items"},
+		{"unknown id", []string{"reason", "fine", "id", ids[0], "id", schema.NewID()}, "Nothing was approved: no visit"},
+	} {
+		c := e.counts()
+		mustStatus(t, tc.name, approve(tc.kv...), 303)
+		if e.counts() != c {
+			t.Fatalf("%s: a refused approval wrote something", tc.name)
+		}
+		mustContain(t, tc.name, sue.get("/dashboard/review?kind=visit").body, tc.says)
+	}
+	mustStatus(t, "approve", approve("reason", "Read in supervision", "id", ids[0], "id", ids[2]), 303)
+	p = sue.get("/dashboard/review?kind=visit")
+	mustContain(t, "after", p.body, "Approved 2 signed visits, each recorded with your reason.", "Items 1 to 2 of 2")
+	if strings.Contains(p.body, ids[0]) || strings.Contains(p.body, ids[2]) || !strings.Contains(p.body, ids[1]) {
+		t.Error("the queue after approving")
+	}
+	evs, err := e.srv.DB().AuditByAction(context.Background(), "oversight")
+	if err != nil || len(evs) != 2 || evs[0].RecordID != ids[0] || evs[1].RecordID != ids[2] || !strings.Contains(string(evs[1].Detail), `"reason":"Read in supervision"`) {
+		t.Errorf("oversight events %+v %v", evs, err)
+	}
+	audrey := e.signedIn(t, "audrey")
+	if strings.Contains(audrey.get("/dashboard/review?kind=visit").body, `id="bulk"`) {
+		t.Error("the auditor has the approval form")
+	}
+	mustStatus(t, "auditor posts", audrey.post("/dashboard/review/approve", url.Values{"_csrf": {audrey.csrf}, "kind": {"visit"}, "reason": {"x"}, "id": {ids[1]}}), 403)
 }
 
 // The menu's count follows every change: a decision that writes no record

@@ -40,6 +40,9 @@ type cell struct {
 	Num  float64 // the sort key of a Num column
 	Null bool    // a Num column with no value ("–"), sorted last
 	Mark string  // an extra class (e.g. "bad")
+	// Check, when set, makes the cell a tick box of the page's bulk form
+	// (id "bulk") with this value (name "id").
+	Check string
 }
 
 func txt(s string) cell               { return cell{Text: s} }

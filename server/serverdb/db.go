@@ -23,6 +23,7 @@ import (
 
 	"doorstep/internal/sqlitedb"
 	"doorstep/schema"
+	"doorstep/schema/policy"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -39,6 +40,9 @@ type Options struct {
 	// Rules is the visit rules document pulls send to tablets
 	// (docs/sync-protocol.md §7.2); none when zero.
 	Rules Rules
+	// Review says what the review queue holds (docs/review.md);
+	// policy.DefaultReviewRules when nil.
+	Review *policy.ReviewRules
 }
 
 // DB is the server store. It is safe for concurrent use.
@@ -50,6 +54,8 @@ type DB struct {
 	log   *slog.Logger
 	clock *schema.Clock
 	rules Rules
+	// review is what the review queue holds (review.go).
+	review policy.ReviewRules
 
 	// ckpt runs WAL checkpoints in the background (see checkpointer).
 	ckpt     *sql.DB
@@ -68,7 +74,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{path: path, now: opts.Now, log: opts.Logger, rules: opts.Rules}
+	db := &DB{path: path, now: opts.Now, log: opts.Logger, rules: opts.Rules, review: policy.DefaultReviewRules()}
+	if opts.Review != nil {
+		db.review = *opts.Review
+	}
 	db.clock = schema.NewClock("server", db.now)
 
 	w, err := sqlitedb.OpenWriter(driver, path, writerPragmas...)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 )
 
 // Measure 9, freshness (docs/compliance.md): devices not synced for N days,
@@ -196,7 +197,7 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 		// Set-aside mutations per device and user.
 		type counts struct{ open, total int }
 		perDevice := map[string]*counts{}
-		cond, args := setAsideScope(actor)
+		cond, args := setAsideScope(actor, policy.ReviewRules{})
 		rows, err = tx.QueryContext(ctx, `SELECT m.mutation_id, m.device_id, m.user_id, coalesce(s.decision, '') FROM mutations m
 			LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id WHERE m.status = 'rejected' AND `+cond+` ORDER BY m.received_at, m.mutation_id`, args...)
 		if err != nil {

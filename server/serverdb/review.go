@@ -1,14 +1,17 @@
 package serverdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 )
 
 // The supervisors' review queue (docs/review.md): the sync conflicts and
@@ -60,6 +63,39 @@ func requireQueueReader(actor Actor) error {
 	return schema.Errorf(schema.ECodeForbidden, "", "only a supervisor, an admin or an auditor may see the review queue")
 }
 
+// Risk is what orders the queue (docs/review.md, "Order"): the case's
+// RoSH level, and whether a domestic-abuse or a child-protection flag is
+// live today. The zero value is a case outside the reader's scope (a
+// set-aside change's), which comes last.
+type Risk struct {
+	RoSH            string `json:"rosh"`
+	DomesticAbuse   bool   `json:"domestic_abuse"`
+	ChildProtection bool   `json:"child_protection"`
+}
+
+// ChildProtectionFlags are the flag types that mark a child-protection
+// case in the queue's order.
+var ChildProtectionFlags = []string{"child_protection", "child_concerns", "risk_to_children"}
+
+var roshRank = map[string]int{"very_high": 4, "high": 3, "medium": 2, "low": 1}
+
+// compareRisk orders higher risk first: RoSH, then domestic abuse, then
+// child protection.
+func compareRisk(a, b Risk) int {
+	return cmp.Or(cmp.Compare(roshRank[b.RoSH], roshRank[a.RoSH]), cmpTrueFirst(a.DomesticAbuse, b.DomesticAbuse),
+		cmpTrueFirst(a.ChildProtection, b.ChildProtection))
+}
+
+func cmpTrueFirst(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
 // Author is who wrote a value: the user, the device, and when (the device's
 // clock, from the value's HLC stamp or the mutation's device time).
 type Author struct {
@@ -81,6 +117,7 @@ type ConflictItem struct {
 	ID           string `json:"id"`
 	CaseID       string `json:"case_id"`
 	CRN          string `json:"crn"`
+	Name         string `json:"name"` // the person's given and family name
 	OfficerID    string `json:"officer_id"`
 	RecordEntity string `json:"record_entity"`
 	RecordID     string `json:"record_id"`
@@ -96,6 +133,7 @@ type ConflictItem struct {
 	Signed     bool            `json:"signed"`
 	RecordedAt string          `json:"recorded_at"`
 	Status     string          `json:"status"`
+	Risk       Risk            `json:"risk"`
 }
 
 // SetAsideItem is a rejected mutation in the queue.
@@ -107,6 +145,7 @@ type SetAsideItem struct {
 	// CRN and OfficerID are the case's, when the case is in the reader's
 	// scope ("" otherwise: a case of another team stays unnamed).
 	CRN       string        `json:"crn"`
+	Name      string        `json:"name"`
 	OfficerID string        `json:"officer_id"`
 	Error     *schema.Error `json:"error"`
 	// Attempted is what the mutation tried to write (null when it was
@@ -123,6 +162,7 @@ type SetAsideItem struct {
 	Reason         string                     `json:"reason,omitempty"`
 	DecidedBy      string                     `json:"decided_by,omitempty"`
 	DecidedAt      string                     `json:"decided_at,omitempty"`
+	Risk           Risk                       `json:"risk"`
 }
 
 // VisitReviewItem is a signed visit no manager has reviewed yet.
@@ -130,6 +170,7 @@ type VisitReviewItem struct {
 	ID         string `json:"id"`
 	CaseID     string `json:"case_id"`
 	CRN        string `json:"crn"`
+	Name       string `json:"name"`
 	OfficerID  string `json:"officer_id"`
 	Type       string `json:"type"`
 	Outcome    string `json:"outcome"`
@@ -137,6 +178,9 @@ type VisitReviewItem struct {
 	SignedAt   string `json:"signed_at"`
 	SignedBy   string `json:"signed_by"`
 	ReceivedAt string `json:"received_at"`
+	// Rule is the id of the review rule that queued it (docs/review.md).
+	Rule string `json:"rule"`
+	Risk Risk   `json:"risk"`
 	// Warnings are what the server's check of the signed visit found
 	// (SignedVisitWarnings: a child of the household list unaccounted
 	// for), each naming the field and the child; absent when none.
@@ -149,6 +193,7 @@ type AssessmentReviewItem struct {
 	ID         string `json:"id"`
 	CaseID     string `json:"case_id"`
 	CRN        string `json:"crn"`
+	Name       string `json:"name"`
 	OfficerID  string `json:"officer_id"`
 	Address    string `json:"address"`
 	Dogs       string `json:"dogs"`
@@ -156,10 +201,28 @@ type AssessmentReviewItem struct {
 	AssessedOn string `json:"assessed_on"`
 	AssessedBy string `json:"assessed_by"`
 	Decision   string `json:"decision"`
+	Risk       Risk   `json:"risk"`
 }
 
-// ReviewQueue is what awaits a reviewer, oldest first in each list.
+// ReviewCounts are how many items of each kind await review.
+type ReviewCounts struct {
+	Conflicts   int `json:"conflict"`
+	SetAside    int `json:"set_aside"`
+	Visits      int `json:"visit"`
+	Assessments int `json:"safety_assessment"`
+}
+
+// Total is the sum of the counts.
+func (c ReviewCounts) Total() int { return c.Conflicts + c.SetAside + c.Visits + c.Assessments }
+
+// ReviewQueue is one page of what awaits a reviewer: each list ordered by
+// risk, then oldest first, from Offset, at most Limit items; Counts are
+// every item of each kind (the officer filter applied, not the kind).
 type ReviewQueue struct {
+	Counts      ReviewCounts           `json:"counts"`
+	Total       int                    `json:"total"`
+	Offset      int                    `json:"offset"`
+	Limit       int                    `json:"limit"`
 	Conflicts   []ConflictItem         `json:"conflicts"`
 	SetAside    []SetAsideItem         `json:"set_aside"`
 	Visits      []VisitReviewItem      `json:"visits"`
@@ -198,19 +261,45 @@ type ReviewFilter struct {
 	// Kind keeps one list: KindConflict, KindSetAside, KindVisit or
 	// KindAssessment ("" for all).
 	Kind string
+	// TeamID keeps one team's items (an admin's or auditor's choice): the
+	// cases of the team, and the set-aside mutations its users sent.
+	TeamID string
+	// Offset and Limit page each list: its items from Offset, at most
+	// Limit (0: DefaultReviewLimit; at most MaxReviewLimit). All lists
+	// every item (the dashboard's CSV), whatever Offset and Limit say.
+	Offset, Limit int
+	All           bool
 }
 
-// Validate checks the filter's kind.
+// The queue's page size: by default, and at most.
+const (
+	DefaultReviewLimit = 50
+	MaxReviewLimit     = 500
+)
+
+// Validate checks the filter's kind and page.
 func (f ReviewFilter) Validate() error {
 	switch f.Kind {
 	case "", KindConflict, KindSetAside, KindVisit, KindAssessment:
-		return nil
+	default:
+		return schema.Errorf(schema.ECodeInvalid, "kind", "kind must be conflict, set_aside, visit or safety_assessment, not %q", f.Kind)
 	}
-	return schema.Errorf(schema.ECodeInvalid, "kind", "kind must be conflict, set_aside, visit or safety_assessment, not %q", f.Kind)
+	if f.Offset < 0 {
+		return schema.Errorf(schema.ECodeInvalid, "offset", "offset must be 0 or more, not %d", f.Offset)
+	}
+	if f.Limit < 0 || f.Limit > MaxReviewLimit {
+		return schema.Errorf(schema.ECodeInvalid, "limit", "limit must be from 1 to %d, not %d", MaxReviewLimit, f.Limit)
+	}
+	return nil
 }
 
-// reviewCase is a case as the queue names it.
-type reviewCase struct{ crn, officerID, teamID string }
+// reviewCase is a case as the queue names it and orders it.
+type reviewCase struct {
+	crn, name, officerID, teamID string
+	rosh, sentenceType           string
+	flags                        []schema.Flag
+	risk                         Risk
+}
 
 // ReviewQueue returns what awaits review in the actor's scope: a
 // supervisor's team (the cases of the team; for set-aside mutations, those
@@ -224,9 +313,13 @@ func (db *DB) ReviewQueue(ctx context.Context, actor Actor, f ReviewFilter) (Rev
 	if err := f.Validate(); err != nil {
 		return q, err
 	}
+	q.Offset, q.Limit = f.Offset, cmp.Or(f.Limit, DefaultReviewLimit)
+	if f.All {
+		q.Offset, q.Limit = 0, 0
+	}
 	want := func(kind string) bool { return f.Kind == "" || f.Kind == kind }
 	err := db.view(ctx, func(tx *sql.Tx) error {
-		cases, err := scopeCases(ctx, tx, actor)
+		cases, err := db.scopeCases(ctx, tx, actor)
 		if err != nil {
 			return err
 		}
@@ -236,60 +329,127 @@ func (db *DB) ReviewQueue(ctx context.Context, actor Actor, f ReviewFilter) (Rev
 		}
 		inFilter := func(caseID string) bool {
 			c, ok := cases[caseID]
-			return ok && (f.OfficerID == "" || c.officerID == f.OfficerID)
+			return ok && (f.OfficerID == "" || c.officerID == f.OfficerID) && (f.TeamID == "" || c.teamID == f.TeamID)
 		}
+		// Every kind is read, for its count; only the page of each list
+		// asked for is kept.
+		conflicts, err := openConflicts(ctx, tx, actor, cases, names, inFilter, db.review)
+		if err != nil {
+			return err
+		}
+		setAside, err := openSetAside(ctx, tx, actor, cases, names, f, db.review)
+		if err != nil {
+			return err
+		}
+		visits, err := visitsToReview(ctx, tx, actor, cases, inFilter, db.review)
+		if err != nil {
+			return err
+		}
+		assessments, err := assessmentsToReview(ctx, tx, actor, cases, inFilter, db.review)
+		if err != nil {
+			return err
+		}
+		q.Counts = ReviewCounts{Conflicts: len(conflicts), SetAside: len(setAside), Visits: len(visits), Assessments: len(assessments)}
+		q.Total = q.Counts.Total()
 		if want(KindConflict) {
-			if q.Conflicts, err = openConflicts(ctx, tx, actor, cases, names, inFilter); err != nil {
-				return err
-			}
+			q.Conflicts = pageOf(conflicts, q, func(x ConflictItem) (Risk, string, string) { return x.Risk, x.RecordedAt, x.ID })
 		}
 		if want(KindSetAside) {
-			if q.SetAside, err = openSetAside(ctx, tx, actor, cases, names, f.OfficerID); err != nil {
-				return err
-			}
+			q.SetAside = pageOf(setAside, q, func(x SetAsideItem) (Risk, string, string) { return x.Risk, x.ReceivedAt, x.MutationID })
 		}
 		if want(KindVisit) {
-			if q.Visits, err = visitsToReview(ctx, tx, actor, cases, inFilter); err != nil {
+			q.Visits = pageOf(visits, q, func(x VisitReviewItem) (Risk, string, string) { return x.Risk, x.SignedAt, x.ID })
+			if err := visitWarnings(ctx, tx, q.Visits); err != nil {
 				return err
 			}
 		}
 		if want(KindAssessment) {
-			if q.Assessments, err = assessmentsToReview(ctx, tx, actor, cases, inFilter); err != nil {
-				return err
-			}
+			q.Assessments = pageOf(assessments, q, func(x AssessmentReviewItem) (Risk, string, string) {
+				return x.Risk, x.AssessedOn, x.ID
+			})
 		}
 		return nil
 	})
 	return q, err
 }
 
+// pageOf orders items by risk, then oldest first (then by id, so the order
+// is total), and returns q's page of them.
+func pageOf[T any](items []T, q ReviewQueue, key func(T) (Risk, string, string)) []T {
+	slices.SortFunc(items, func(a, b T) int {
+		ra, ta, ia := key(a)
+		rb, tb, ib := key(b)
+		return cmp.Or(compareRisk(ra, rb), cmp.Compare(ta, tb), cmp.Compare(ia, ib))
+	})
+	if q.Limit == 0 {
+		return items
+	}
+	lo := min(q.Offset, len(items))
+	return items[lo:min(lo+q.Limit, len(items))]
+}
+
 // scopeCases returns the cases in actor's scope by id.
-func scopeCases(ctx context.Context, tx *sql.Tx, actor Actor) (map[string]reviewCase, error) {
+// scopeCases returns the cases in actor's scope by id, with their flags
+// and their risk today (the server's date).
+func (db *DB) scopeCases(ctx context.Context, tx *sql.Tx, actor Actor) (map[string]*reviewCase, error) {
 	cond, args, err := scopeFilter(actor, "r.id")
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT r.id, r.fields, s.officer_id, s.team_id FROM records r
-		JOIN case_scope s ON s.case_id = r.id WHERE r.entity = 'case' AND `+cond, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT r.id, s.officer_id, s.team_id, coalesce(json_extract(r.fields, '$.crn'), ''),
+		trim(coalesce(json_extract(r.fields, '$.given_name'), '') || ' ' || coalesce(json_extract(r.fields, '$.family_name'), '')),
+		coalesce(json_extract(r.fields, '$.rosh'), ''), coalesce(json_extract(r.fields, '$.sentence_type'), '')
+		FROM records r JOIN case_scope s ON s.case_id = r.id WHERE r.entity = 'case' AND `+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read cases: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]reviewCase{}
+	out := map[string]*reviewCase{}
 	for rows.Next() {
-		var id, fields string
-		var c reviewCase
-		if err := rows.Scan(&id, &fields, &c.officerID, &c.teamID); err != nil {
+		var id string
+		c := &reviewCase{}
+		if err := rows.Scan(&id, &c.officerID, &c.teamID, &c.crn, &c.name, &c.rosh, &c.sentenceType); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("read cases: %w", err)
 		}
-		var cs struct {
-			CRN string `json:"crn"`
-		}
-		_ = json.Unmarshal([]byte(fields), &cs)
-		c.crn = cs.CRN
+		c.risk.RoSH = c.rosh
 		out[id] = c
 	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read cases: %w", err)
+	}
+	fcond, fargs, _ := scopeFilter(actor, "case_id")
+	rows, err = tx.QueryContext(ctx, `SELECT case_id, coalesce(json_extract(fields, '$.type'), ''), coalesce(json_extract(fields, '$.start_date'), ''),
+		coalesce(json_extract(fields, '$.ended_on'), '') FROM records WHERE entity = 'flag' AND `+fcond, fargs...)
+	if err != nil {
+		return nil, fmt.Errorf("read flags: %w", err)
+	}
+	defer rows.Close()
+	today := schema.DateOf(db.now())
+	for rows.Next() {
+		var f schema.Flag
+		if err := rows.Scan(&f.CaseID, &f.Type, &f.StartDate, &f.EndedOn); err != nil {
+			return nil, fmt.Errorf("read flags: %w", err)
+		}
+		c := out[f.CaseID]
+		if c == nil {
+			continue
+		}
+		c.flags = append(c.flags, f)
+		if policy.FlagLiveOn(f, today) {
+			c.risk.DomesticAbuse = c.risk.DomesticAbuse || f.IsDomesticAbuse()
+			c.risk.ChildProtection = c.risk.ChildProtection || slices.Contains(ChildProtectionFlags, f.Type)
+		}
+	}
 	return out, rows.Err()
+}
+
+// caseRisk is a case's risk, the zero Risk when it is not in scope.
+func caseRisk(cases map[string]*reviewCase, caseID string) Risk {
+	if c := cases[caseID]; c != nil {
+		return c.risk
+	}
+	return Risk{}
 }
 
 func userNames(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
@@ -366,8 +526,8 @@ func authorAt(stamp string) string {
 	return fmtTime(h.Time())
 }
 
-func openConflicts(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]reviewCase, names map[string]string,
-	inFilter func(string) bool) ([]ConflictItem, error) {
+func openConflicts(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, names map[string]string,
+	inFilter func(string) bool, rules policy.ReviewRules) ([]ConflictItem, error) {
 	rows, err := scopedRows(ctx, tx, actor, "conflict", "")
 	if err != nil {
 		return nil, err
@@ -377,7 +537,7 @@ func openConflicts(ctx context.Context, tx *sql.Tx, actor Actor, cases map[strin
 	var kept []*row
 	var targets []string
 	for _, r := range rows {
-		if !inFilter(r.caseID) {
+		if !inFilter(r.caseID) || !rules.Dated(r.receivedAt) {
 			continue
 		}
 		var c schema.Conflict
@@ -396,13 +556,13 @@ func openConflicts(ctx context.Context, tx *sql.Tx, actor Actor, cases map[strin
 	}
 	for i, c := range conflicts {
 		r := kept[i]
-		item := ConflictItem{ID: r.id, CaseID: r.caseID, CRN: cases[r.caseID].crn, OfficerID: cases[r.caseID].officerID,
+		item := ConflictItem{ID: r.id, CaseID: r.caseID, CRN: cases[r.caseID].crn, Name: cases[r.caseID].name, OfficerID: cases[r.caseID].officerID,
 			RecordEntity: c.RecordEntity, RecordID: c.RecordID, Field: c.Field, Reason: c.Reason, MutationID: c.MutationID,
 			Losing: Version{Value: rawOrNull(c.LosingValue), Author: Author{UserID: c.LosingAuthor, UserName: names[c.LosingAuthor],
 				DeviceID: c.LosingDevice, Clock: c.LosingClock, At: authorAt(c.LosingClock)}},
 			Winning: Version{Value: rawOrNull(c.WinningValue), Author: Author{UserID: c.WinningAuthor, UserName: names[c.WinningAuthor],
 				DeviceID: clockNode(c.WinningClock), Clock: c.WinningClock, At: authorAt(c.WinningClock)}},
-			Current: json.RawMessage("null"), RecordedAt: r.receivedAt, Status: "open"}
+			Current: json.RawMessage("null"), RecordedAt: r.receivedAt, Status: "open", Risk: caseRisk(cases, r.caseID)}
 		if t := recs[c.RecordID]; t != nil {
 			if err := t.decode(); err != nil {
 				return nil, err
@@ -428,11 +588,16 @@ func rawOrNull(s string) json.RawMessage {
 // setAsideScope is the SQL condition (on mutations m) for the rejected
 // mutations in actor's scope: a supervisor's are those sent by the users of
 // their team; an admin's or auditor's all.
-func setAsideScope(actor Actor) (string, []any) {
+// Those received before the review rules' From are left out.
+func setAsideScope(actor Actor, rules policy.ReviewRules) (string, []any) {
+	cond, args := "1 = 1", []any(nil)
 	if actor.Role == schema.RoleSupervisor {
-		return "m.user_id IN (SELECT id FROM users WHERE team_id = ?)", []any{actor.TeamID}
+		cond, args = "m.user_id IN (SELECT id FROM users WHERE team_id = ?)", []any{actor.TeamID}
 	}
-	return "1 = 1", nil
+	if rules.From != "" {
+		cond, args = cond+" AND m.received_at >= ?", append(args, string(rules.From))
+	}
+	return cond, args
 }
 
 const setAsideCols = `m.mutation_id, m.device_id, m.user_id, m.entity, m.record_id, m.case_id, m.error, m.received_at, m.device_time,
@@ -457,13 +622,18 @@ func scanSetAside(sc interface{ Scan(...any) error }) (SetAsideItem, string, err
 	return it, fields, nil
 }
 
-func openSetAside(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]reviewCase, names map[string]string, officerID string) ([]SetAsideItem, error) {
-	cond, args := setAsideScope(actor)
+func openSetAside(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, names map[string]string, f ReviewFilter,
+	rules policy.ReviewRules) ([]SetAsideItem, error) {
+	cond, args := setAsideScope(actor, rules)
 	q := `SELECT ` + setAsideCols + ` FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
 		WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND ` + cond
-	if officerID != "" {
+	if f.OfficerID != "" {
 		q += ` AND m.user_id = ?`
-		args = append(args, officerID)
+		args = append(args, f.OfficerID)
+	}
+	if f.TeamID != "" {
+		q += ` AND m.user_id IN (SELECT id FROM users WHERE team_id = ?)`
+		args = append(args, f.TeamID)
 	}
 	rows, err := tx.QueryContext(ctx, q+` ORDER BY m.received_at, m.mutation_id`, args...)
 	if err != nil {
@@ -499,7 +669,7 @@ func openSetAside(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string
 
 // fillSetAside names the case and gives the server's current values, when
 // the case is in the reader's scope (cases).
-func fillSetAside(it *SetAsideItem, cases map[string]reviewCase, r *row) error {
+func fillSetAside(it *SetAsideItem, cases map[string]*reviewCase, r *row) error {
 	caseID := it.CaseID
 	if r != nil {
 		caseID = r.caseID
@@ -508,7 +678,7 @@ func fillSetAside(it *SetAsideItem, cases map[string]reviewCase, r *row) error {
 	if !ok {
 		return nil
 	}
-	it.CaseID, it.CRN, it.OfficerID = caseID, c.crn, c.officerID
+	it.CaseID, it.CRN, it.Name, it.OfficerID, it.Risk = caseID, c.crn, c.name, c.officerID, c.risk
 	if r == nil {
 		return nil
 	}
@@ -544,31 +714,43 @@ func oversightSubjects(ctx context.Context, tx *sql.Tx, actor Actor) (map[string
 	return out, nil
 }
 
-func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]reviewCase, inFilter func(string) bool) ([]VisitReviewItem, error) {
+// RuleChildUnaccounted is the Rule of a queued visit that no review rule
+// queues but that leaves a child unaccounted for (its Warnings): such a
+// visit is always queued, whatever the rules say (docs/review.md).
+const RuleChildUnaccounted = "child_unaccounted_for"
+
+// visitsToReview returns the signed visits of the scope with no oversight
+// that a review rule queues, and those that leave a child unaccounted for.
+// Only the latter carry their Warnings: ReviewQueue fills the others' for
+// the page it lists (visitWarnings reads each visit whole).
+func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, inFilter func(string) bool,
+	rules policy.ReviewRules) ([]VisitReviewItem, error) {
 	reviewed, err := oversightSubjects(ctx, tx, actor)
 	if err != nil {
 		return nil, err
 	}
-	// The queue shows five of a visit's fields: SQLite takes them out of
-	// the JSON (json_extract), rather than every record's fields and
-	// clocks coming over to be decoded whole.
+	// The queue shows five of a visit's fields and its rules read two
+	// more: SQLite takes them out of the JSON (json_extract), rather than
+	// every record's fields and clocks coming over to be decoded whole.
 	cond, args, err := scopeFilter(actor, "case_id")
 	if err != nil {
 		return nil, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, case_id, received_at, json_valid(fields), json_extract(fields, '$.type'), json_extract(fields, '$.outcome'),
-		json_extract(fields, '$.started_at'), json_extract(fields, '$.signed_at'), json_extract(fields, '$.signed_by')
+		json_extract(fields, '$.started_at'), json_extract(fields, '$.signed_at'), json_extract(fields, '$.signed_by'),
+		coalesce(json_extract(fields, '$.safeguarding_concern'), 0) = 1,
+		json_type(fields, '$.children') = 'array' AND EXISTS (SELECT 1 FROM json_each(fields, '$.children') WHERE json_extract(value, '$.seen') = 'no')
 		FROM records WHERE entity = 'visit' AND signed = 1 AND `+cond+` ORDER BY seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read visit: %w", err)
 	}
 	defer rows.Close()
-	out := []VisitReviewItem{}
+	out, unchecked := []VisitReviewItem{}, []VisitReviewItem{}
 	for rows.Next() {
 		var it VisitReviewItem
-		var valid bool
+		var valid, concern, childNotSeen bool
 		var vals [5]any
-		if err := rows.Scan(&it.ID, &it.CaseID, &it.ReceivedAt, &valid, &vals[0], &vals[1], &vals[2], &vals[3], &vals[4]); err != nil {
+		if err := rows.Scan(&it.ID, &it.CaseID, &it.ReceivedAt, &valid, &vals[0], &vals[1], &vals[2], &vals[3], &vals[4], &concern, &childNotSeen); err != nil {
 			return nil, fmt.Errorf("read visit: %w", err)
 		}
 		if reviewed[it.ID] || !inFilter(it.CaseID) {
@@ -589,20 +771,46 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 				return nil, fmt.Errorf("visit %s: a field is %T, not a string", it.ID, v)
 			}
 		}
-		it.CRN, it.OfficerID = cases[it.CaseID].crn, cases[it.CaseID].officerID
-		out = append(out, it)
+		c := cases[it.CaseID]
+		day := schema.Date(cmp.Or(it.StartedAt, it.SignedAt, "0000-00-00")[:10])
+		var flags []string
+		for _, f := range c.flags {
+			if policy.FlagLiveOn(f, day) {
+				flags = append(flags, f.Type)
+			}
+		}
+		signed := schema.Date(cmp.Or(it.SignedAt, it.ReceivedAt, "0000-00-00")[:10])
+		rule, ok := rules.Queues(policy.VisitFacts{Type: it.Type, Day: signed, SafeguardingConcern: concern, ChildNotSeen: childNotSeen,
+			RoSH: c.rosh, SentenceType: c.sentenceType, Flags: flags})
+		it.CRN, it.Name, it.OfficerID, it.Rule, it.Risk = c.crn, c.name, c.officerID, rule, c.risk
+		switch {
+		case ok:
+			out = append(out, it)
+		case rules.Dated(string(signed)) && it.Outcome == "completed" && (schema.IsHomeVisit(it.Type) || it.Type == "doorstep") &&
+			slices.ContainsFunc(flags, func(f string) bool { return f == "da_perpetrator" || f == "da_victim" }):
+			// No rule queues it, but the server's check may find a child
+			// left unaccounted for: then it is queued all the same.
+			it.Rule = RuleChildUnaccounted
+			unchecked = append(unchecked, it)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	rows.Close()
-	if err := visitWarnings(ctx, tx, out); err != nil {
+	if err := visitWarnings(ctx, tx, unchecked); err != nil {
 		return nil, err
+	}
+	for _, it := range unchecked {
+		if len(it.Warnings) > 0 {
+			out = append(out, it)
+		}
 	}
 	return out, nil
 }
 
-func assessmentsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]reviewCase, inFilter func(string) bool) ([]AssessmentReviewItem, error) {
+func assessmentsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, inFilter func(string) bool,
+	rules policy.ReviewRules) ([]AssessmentReviewItem, error) {
 	rows, err := scopedRows(ctx, tx, actor, "safety_assessment", "")
 	if err != nil {
 		return nil, err
@@ -621,8 +829,13 @@ func assessmentsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map
 		default:
 			continue
 		}
-		out = append(out, AssessmentReviewItem{ID: r.id, CaseID: r.caseID, CRN: cases[r.caseID].crn, OfficerID: cases[r.caseID].officerID,
-			Address: a.Address, Dogs: a.Dogs, Weapons: a.Weapons, AssessedOn: string(a.AssessedOn), AssessedBy: a.AssessedBy, Decision: a.Decision})
+		if !rules.Dated(cmp.Or(string(a.AssessedOn), r.receivedAt)) {
+			continue
+		}
+		c := cases[r.caseID]
+		out = append(out, AssessmentReviewItem{ID: r.id, CaseID: r.caseID, CRN: c.crn, Name: c.name, OfficerID: c.officerID,
+			Address: a.Address, Dogs: a.Dogs, Weapons: a.Weapons, AssessedOn: string(a.AssessedOn), AssessedBy: a.AssessedBy, Decision: a.Decision,
+			Risk: c.risk})
 	}
 	return out, nil
 }
@@ -648,7 +861,7 @@ func (a *applier) keepSetAside(m schema.Mutation) error {
 // REST writes: a refusal aborts everything) in one transaction, with fn's
 // own statements. fn gets a write function; each write is stamped by the
 // server clock and audited by the apply path.
-func (db *DB) reviewWrites(ctx context.Context, actor Actor, fn func(t *wtx, write func(entity, id, caseID string, fields map[string]json.RawMessage) (*row, error)) error) error {
+func (db *DB) reviewWrites(ctx context.Context, actor Actor, fn func(t *wtx, write writeFunc) error) error {
 	return db.update(ctx, func(t *wtx) error {
 		a, err := db.newApplier(t, actor, true)
 		if err != nil {
@@ -816,7 +1029,7 @@ func (db *DB) ResolveSetAside(ctx context.Context, actor Actor, mutationID strin
 		return it, err
 	}
 	err = db.reviewWrites(ctx, actor, func(t *wtx, write func(string, string, string, map[string]json.RawMessage) (*row, error)) error {
-		cond, args := setAsideScope(actor)
+		cond, args := setAsideScope(actor, policy.ReviewRules{})
 		it, _, err = scanSetAside(t.QueryRowContext(t.ctx, `SELECT `+setAsideCols+` FROM mutations m
 			LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
 			WHERE m.mutation_id = ? AND m.status = 'rejected' AND `+cond, append([]any{mutationID}, args...)...))
@@ -934,40 +1147,124 @@ func (db *DB) Oversee(ctx context.Context, actor Actor, in OversightInput) (sche
 	}
 	reason := strings.TrimSpace(in.Reason)
 	var out schema.Record
-	err := db.reviewWrites(ctx, actor, func(t *wtx, write func(string, string, string, map[string]json.RawMessage) (*row, error)) error {
-		subj, err := readScoped(t, actor, in.SubjectEntity, in.SubjectID, "subject_id")
-		if err != nil {
-			return err
-		}
-		if in.SubjectEntity == "visit" && !subj.signed {
-			return schema.Errorf(schema.ECodeInvalid, "subject_id", "visit %s is not signed yet; only a signed visit is reviewed", subj.id)
-		}
-		if in.SubjectEntity == "safety_assessment" && in.Decision != "noted" {
-			if _, err := write("safety_assessment", subj.id, subj.caseID, rawFields("decision", in.Decision, "decision_reason", reason,
-				"decided_by", actor.UserID, "decided_on", string(schema.DateOf(t.now)))); err != nil {
-				return err
-			}
-		}
-		fields := rawFields("subject_entity", in.SubjectEntity, "subject_id", subj.id,
-			"decision", in.Decision, "reason", reason, "by", actor.UserID, "at", string(schema.TimestampOf(t.now)))
-		detail := map[string]any{"decision": in.Decision, "reason": reason}
-		if in.Aspect == schema.AspectDARiskAssessment {
-			// Only a rating carries its aspect: a general review's record
-			// stays as it was, for tablets that do not know the field.
-			fields["aspect"] = json.RawMessage(`"` + in.Aspect + `"`)
-			detail["aspect"] = in.Aspect
-		}
-		r, err := write("oversight", schema.NewID(), subj.caseID, fields)
-		if err != nil {
-			return err
-		}
-		if out, err = r.record(); err != nil {
-			return err
-		}
-		detail["oversight_id"] = r.id
-		return t.audit(actor, "oversight", in.SubjectEntity, subj.id, subj.caseID, detail)
+	err := db.reviewWrites(ctx, actor, func(t *wtx, write writeFunc) error {
+		var err error
+		out, err = overseeOne(t, write, actor, in, reason, "subject_id", nil)
+		return err
 	})
 	return out, err
+}
+
+// writeFunc is reviewWrites' write function.
+type writeFunc = func(entity, id, caseID string, fields map[string]json.RawMessage) (*row, error)
+
+// overseeOne writes one oversight inside a reviewer's transaction: the
+// record, the assessment's decision when it sets one, the audit event
+// (with extra in its detail). field names the subject in an error.
+func overseeOne(t *wtx, write writeFunc, actor Actor, in OversightInput, reason, field string, extra map[string]any) (schema.Record, error) {
+	subj, err := readScoped(t, actor, in.SubjectEntity, in.SubjectID, field)
+	if err != nil {
+		return schema.Record{}, err
+	}
+	if in.SubjectEntity == "visit" && !subj.signed {
+		return schema.Record{}, schema.Errorf(schema.ECodeInvalid, field, "visit %s is not signed yet; only a signed visit is reviewed", subj.id)
+	}
+	if in.SubjectEntity == "safety_assessment" && in.Decision != "noted" {
+		if _, err := write("safety_assessment", subj.id, subj.caseID, rawFields("decision", in.Decision, "decision_reason", reason,
+			"decided_by", actor.UserID, "decided_on", string(schema.DateOf(t.now)))); err != nil {
+			return schema.Record{}, err
+		}
+	}
+	fields := rawFields("subject_entity", in.SubjectEntity, "subject_id", subj.id,
+		"decision", in.Decision, "reason", reason, "by", actor.UserID, "at", string(schema.TimestampOf(t.now)))
+	detail := map[string]any{"decision": in.Decision, "reason": reason}
+	for k, v := range extra {
+		detail[k] = v
+	}
+	if in.Aspect == schema.AspectDARiskAssessment {
+		// Only a rating carries its aspect: a general review's record
+		// stays as it was, for tablets that do not know the field.
+		fields["aspect"] = json.RawMessage(`"` + in.Aspect + `"`)
+		detail["aspect"] = in.Aspect
+	}
+	r, err := write("oversight", schema.NewID(), subj.caseID, fields)
+	if err != nil {
+		return schema.Record{}, err
+	}
+	out, err := r.record()
+	if err != nil {
+		return schema.Record{}, err
+	}
+	detail["oversight_id"] = r.id
+	return out, t.audit(actor, "oversight", in.SubjectEntity, subj.id, subj.caseID, detail)
+}
+
+// BulkApproval approves several signed visits, or several safety
+// assessments, with one reason (the review queue's "Approve selected").
+type BulkApproval struct {
+	SubjectEntity string   `json:"subject_entity"` // visit or safety_assessment
+	SubjectIDs    []string `json:"subject_ids"`
+	Reason        string   `json:"reason"` // required
+}
+
+// Validate checks the input before anything is read.
+func (in BulkApproval) Validate() error {
+	if in.SubjectEntity != "visit" && in.SubjectEntity != "safety_assessment" {
+		return schema.Errorf(schema.ECodeInvalid, "subject_entity", "subject_entity must be visit or safety_assessment, not %q", in.SubjectEntity)
+	}
+	switch n := len(in.SubjectIDs); {
+	case n == 0:
+		return schema.Errorf(schema.ECodeRequired, "subject_ids", "subject_ids must name at least one %s", in.SubjectEntity)
+	case n > MaxReviewLimit:
+		return schema.Errorf(schema.ECodeInvalid, "subject_ids", "subject_ids names %d items; approve at most %d at once", n, MaxReviewLimit)
+	}
+	seen := map[string]int{}
+	for i, id := range in.SubjectIDs {
+		field := fmt.Sprintf("subject_ids[%d]", i)
+		if !schema.ValidID(id) {
+			return schema.Errorf(schema.ECodeInvalid, field, "%s must be a UUID, not %q", field, id)
+		}
+		if j, dup := seen[id]; dup {
+			return schema.Errorf(schema.ECodeInvalid, field, "%s names %s again (subject_ids[%d])", field, id, j)
+		}
+		seen[id] = i
+	}
+	_, err := checkReason(in.Reason, true, "to approve several items at once")
+	return err
+}
+
+// ApproveAll records an approval of each subject, as Oversee would with
+// decision approved, each its own oversight record and audit event (whose
+// detail adds "bulk": the number approved together), all with the one
+// reason, in one transaction: one subject refused (not found, not in
+// scope, not signed) refuses them all, naming it (subject_ids[i]), and
+// nothing is written. It returns the oversight records in the order of
+// SubjectIDs.
+func (db *DB) ApproveAll(ctx context.Context, actor Actor, in BulkApproval) ([]schema.Record, error) {
+	if err := requireReviewer(actor); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	reason := strings.TrimSpace(in.Reason)
+	var out []schema.Record
+	err := db.reviewWrites(ctx, actor, func(t *wtx, write writeFunc) error {
+		out = out[:0]
+		for i, id := range in.SubjectIDs {
+			one := OversightInput{SubjectEntity: in.SubjectEntity, SubjectID: id, Decision: "approved", Reason: reason}
+			rec, err := overseeOne(t, write, actor, one, reason, fmt.Sprintf("subject_ids[%d]", i), map[string]any{"bulk": len(in.SubjectIDs)})
+			if err != nil {
+				return err
+			}
+			out = append(out, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // rawFields makes a field map from name, value pairs.
@@ -981,10 +1278,10 @@ func rawFields(kv ...any) map[string]json.RawMessage {
 }
 
 // ReviewCount returns how many items ReviewQueue would list for actor with
-// no filter, reading less: the dashboard shows it in its menu on every
-// page. It is ReviewCountRecords (which changes only with the records, so
-// a caller may keep it while MaxSeq stands still) plus ReviewCountSetAside.
-// It does not audit (it names no case).
+// no filter: the dashboard shows it in its menu on every page. It is
+// ReviewCountRecords (which changes only with the records, so a caller may
+// keep it while MaxSeq stands still) plus ReviewCountSetAside. It does not
+// audit (it names no case).
 func (db *DB) ReviewCount(ctx context.Context, actor Actor) (int, error) {
 	n, err := db.ReviewCountRecords(ctx, actor)
 	if err != nil {
@@ -1000,7 +1297,7 @@ func (db *DB) ReviewCountSetAside(ctx context.Context, actor Actor) (int, error)
 	if err := requireQueueReader(actor); err != nil {
 		return 0, err
 	}
-	cond, args := setAsideScope(actor)
+	cond, args := setAsideScope(actor, db.review)
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
 		WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND `+cond, args...).Scan(&n); err != nil {
@@ -1010,38 +1307,20 @@ func (db *DB) ReviewCountSetAside(ctx context.Context, actor Actor) (int, error)
 }
 
 // ReviewCountRecords counts the queue's items that are records: open
-// conflicts, signed visits with no oversight, safety assessments with no
-// decision, in actor's scope.
+// conflicts, signed visits a review rule queues with no oversight, safety
+// assessments with no decision, in actor's scope. It reads what the queue
+// reads, less the conflicts' records and the user names.
 func (db *DB) ReviewCountRecords(ctx context.Context, actor Actor) (int, error) {
 	if err := requireQueueReader(actor); err != nil {
 		return 0, err
 	}
 	n := 0
 	err := db.view(ctx, func(tx *sql.Tx) error {
-		// The cases of the scope, as scopeCases finds them, without
-		// decoding them.
-		cond, args, err := scopeFilter(actor, "r.id")
+		cases, err := db.scopeCases(ctx, tx, actor)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT r.id FROM records r JOIN case_scope s ON s.case_id = r.id WHERE r.entity = 'case' AND `+cond, args...)
-		if err != nil {
-			return fmt.Errorf("read cases: %w", err)
-		}
-		cases := map[string]reviewCase{}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("read cases: %w", err)
-			}
-			cases[id] = reviewCase{}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		inScope := func(caseID string) bool { _, ok := cases[caseID]; return ok }
+		inScope := func(caseID string) bool { return cases[caseID] != nil }
 		conflicts, err := scopedRows(ctx, tx, actor, "conflict", "")
 		if err != nil {
 			return err
@@ -1053,37 +1332,16 @@ func (db *DB) ReviewCountRecords(ctx context.Context, actor Actor) (int, error) 
 			if err := json.Unmarshal([]byte(r.fieldsText), &c); err != nil {
 				return fmt.Errorf("conflict %s: %w", r.id, err)
 			}
-			if inScope(r.caseID) && (c.Status == "" || c.Status == "open") {
+			if inScope(r.caseID) && db.review.Dated(r.receivedAt) && (c.Status == "" || c.Status == "open") {
 				n++
 			}
 		}
-		reviewed, err := oversightSubjects(ctx, tx, actor)
+		vs, err := visitsToReview(ctx, tx, actor, cases, inScope, db.review)
 		if err != nil {
 			return err
 		}
-		vcond, vargs, err := scopeFilter(actor, "case_id")
-		if err != nil {
-			return err
-		}
-		rows, err = tx.QueryContext(ctx, `SELECT id, case_id FROM records WHERE entity = 'visit' AND signed = 1 AND `+vcond, vargs...)
-		if err != nil {
-			return fmt.Errorf("read signed visits: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, caseID string
-			if err := rows.Scan(&id, &caseID); err != nil {
-				return fmt.Errorf("read signed visits: %w", err)
-			}
-			if !reviewed[id] && inScope(caseID) {
-				n++
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		as, err := assessmentsToReview(ctx, tx, actor, cases, inScope)
-		n += len(as)
+		as, err := assessmentsToReview(ctx, tx, actor, cases, inScope, db.review)
+		n += len(vs) + len(as)
 		return err
 	})
 	return n, err

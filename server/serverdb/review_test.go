@@ -3,10 +3,13 @@ package serverdb
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 )
 
 // reviewFixture adds to the fixture a team B supervisor (sam), a case of
@@ -469,4 +472,244 @@ func TestReviewCount(t *testing.T) {
 	if _, err := f.db.ReviewCount(ctx, f.actor(f.asha, "")); schema.ErrorCode(err) != schema.ECodeForbidden {
 		t.Errorf("officer's count: %v, want forbidden", err)
 	}
+}
+
+// queueFixture is newFixture plus four cases of team A (very high RoSH;
+// medium with a live domestic-abuse flag; medium with a child-protection
+// flag; low) and signed visits in them and in asha's high-RoSH case, some
+// of which the default review rules queue.
+type queueFixture struct {
+	*fixture
+	// The queued visits, in the queue's order: by risk, then oldest.
+	queued []string
+	// Signed visits no rule queues.
+	notQueued []string
+}
+
+func newQueueFixture(t *testing.T) *queueFixture {
+	t.Helper()
+	f := &queueFixture{fixture: newFixture(t)}
+	mkCase := func(crn, rosh string, officer schema.User, flag string) string {
+		id := schema.NewID()
+		rec := caseRecord(id, crn, officer)
+		rec.Fields["rosh"], _ = json.Marshal(rosh)
+		recs := []schema.Record{rec}
+		if flag != "" {
+			fl := schema.Flag{Type: flag, StartDate: "2026-01-01"}
+			recs = append(recs, schema.Record{Entity: "flag", ID: schema.NewID(), CaseID: id, Fields: schema.FieldsOf(fl)})
+		}
+		if err := f.db.Seed(context.Background(), f.admin, recs); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	veryHigh := mkCase("V000010", "very_high", f.ben, "")
+	da := mkCase("D000011", "medium", f.asha, "da_perpetrator")
+	cp := mkCase("P000012", "medium", f.ben, "child_protection")
+	low := mkCase("L000013", "low", f.asha, "")
+	var recs []schema.Record
+	visit := func(caseID, typ, signedOn string, edit func(*schema.Visit)) string {
+		v := schema.Visit{OfficerID: f.asha.ID, Type: typ, Status: "signed", Outcome: "completed", StartedAt: schema.Timestamp(signedOn + "T09:00:00Z"),
+			SignedAt: schema.Timestamp(signedOn + "T10:00:00Z"), SignedBy: f.asha.ID}
+		if edit != nil {
+			edit(&v)
+		}
+		id := schema.NewID()
+		recs = append(recs, schema.Record{Entity: "visit", ID: id, CaseID: caseID, Fields: schema.FieldsOf(v)})
+		return id
+	}
+	concern := func(v *schema.Visit) { v.Concern, v.NoActionReason = true, "already known" }
+	childNotSeen := func(v *schema.Visit) {
+		v.Children = []schema.VisitChild{{MemberID: "m1", Present: "yes", Seen: "yes"}, {MemberID: "m2", Present: "yes", Seen: "no", ReasonNotSeen: "asleep"}}
+	}
+	f.queued = []string{
+		visit(veryHigh, "home_unannounced", "2026-11-20", nil), // very high RoSH
+		visit(f.ashaCase, "home_announced", "2026-11-10", nil), // high, older
+		visit(f.ashaCase, "initial_home", "2026-11-15", nil),   // high, newer
+		visit(da, "home_announced", "2026-11-01", nil),         // medium, domestic abuse
+		visit(cp, "office", "2026-10-01", concern),             // medium, child protection: the concern queues it
+		visit(low, "phone", "2026-09-01", childNotSeen),        // low: a child not seen
+	}
+	f.notQueued = []string{
+		visit(f.ashaCase, "office", "2026-11-11", nil),  // high RoSH, not a home visit
+		visit(da, "phone", "2026-11-02", nil),           // DA, not a home visit
+		visit(low, "home_announced", "2026-11-03", nil), // low RoSH, no flag, nothing noted
+		visit(cp, "doorstep", "2026-11-04", nil),        // a doorstep is not a home visit here
+	}
+	if err := f.db.Seed(context.Background(), f.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func visitIDs(items []VisitReviewItem) []string {
+	out := []string{}
+	for _, v := range items {
+		out = append(out, v.ID)
+	}
+	return out
+}
+
+// TestReviewQueueRulesOrderPaging: the default rules queue what they say
+// and nothing else; the queue is ordered by risk, then oldest first; counts
+// are by kind, whatever the page; pages follow each other; the menu's count
+// agrees; nothing before the rules' From is queued.
+func TestReviewQueueRulesOrderPaging(t *testing.T) {
+	t.Parallel()
+	f := newQueueFixture(t)
+	ctx := context.Background()
+	sue := f.actor(f.sue, "")
+	q, err := f.db.ReviewQueue(ctx, sue, ReviewFilter{Kind: KindVisit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := visitIDs(q.Visits); !slices.Equal(got, f.queued) {
+		t.Fatalf("queued visits\n got %v\nwant %v", got, f.queued)
+	}
+	wantRules := []string{"home_visit_high_rosh", "home_visit_high_rosh", "home_visit_high_rosh", "home_visit_domestic_abuse", "safeguarding_concern", "child_not_seen"}
+	for i, v := range q.Visits {
+		if v.Rule != wantRules[i] {
+			t.Errorf("visit %d queued by %q, want %q", i, v.Rule, wantRules[i])
+		}
+	}
+	if q.Visits[0].Name != "Sam Doe" || q.Visits[0].CRN != "V000010" {
+		t.Errorf("the first visit names %q %q, want Sam Doe V000010", q.Visits[0].Name, q.Visits[0].CRN)
+	}
+	if r := q.Visits[3].Risk; r != (Risk{RoSH: "medium", DomesticAbuse: true}) {
+		t.Errorf("the DA case's risk: %+v", r)
+	}
+	if r := q.Visits[4].Risk; r != (Risk{RoSH: "medium", ChildProtection: true}) {
+		t.Errorf("the child-protection case's risk: %+v", r)
+	}
+	want := ReviewCounts{Conflicts: 0, Visits: 6}
+	if q.Counts != want || q.Total != 6 || q.Offset != 0 || q.Limit != DefaultReviewLimit || len(q.Conflicts) != 0 {
+		t.Errorf("counts %+v total %d offset %d limit %d, want %+v, 6, 0, %d", q.Counts, q.Total, q.Offset, q.Limit, want, DefaultReviewLimit)
+	}
+	if n, err := f.db.ReviewCount(ctx, sue); err != nil || n != 6 {
+		t.Errorf("ReviewCount = %d %v, want 6", n, err)
+	}
+	// Pages of two: each a slice of the whole order, the last short, one
+	// past the end empty; the counts the same on each.
+	var paged []string
+	for off := 0; off <= 6; off += 2 {
+		p, err := f.db.ReviewQueue(ctx, sue, ReviewFilter{Kind: KindVisit, Offset: off, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Counts != want || p.Offset != off || p.Limit != 2 || len(p.Visits) > 2 {
+			t.Errorf("page at %d: counts %+v offset %d limit %d, %d items", off, p.Counts, p.Offset, p.Limit, len(p.Visits))
+		}
+		paged = append(paged, visitIDs(p.Visits)...)
+	}
+	if !slices.Equal(paged, f.queued) {
+		t.Errorf("the pages together\n got %v\nwant %v", paged, f.queued)
+	}
+	// Counts by kind do not depend on the kind asked for.
+	if p, _ := f.db.ReviewQueue(ctx, sue, ReviewFilter{Kind: KindConflict}); p.Counts != want || len(p.Visits) != 0 {
+		t.Errorf("kind conflict: counts %+v, %d visits", p.Counts, len(p.Visits))
+	}
+	for _, bad := range []ReviewFilter{{Offset: -1}, {Limit: -1}, {Limit: MaxReviewLimit + 1}} {
+		if _, err := f.db.ReviewQueue(ctx, sue, bad); schema.ErrorCode(err) != schema.ECodeInvalid {
+			t.Errorf("filter %+v: %v, want invalid", bad, err)
+		}
+	}
+	// Migrated history: nothing signed before From.
+	f.db.review.From = "2026-11-10"
+	q, _ = f.db.ReviewQueue(ctx, sue, ReviewFilter{Kind: KindVisit})
+	if got := visitIDs(q.Visits); !slices.Equal(got, f.queued[:3]) || q.Counts.Visits != 3 {
+		t.Errorf("from 2026-11-10: %v (count %d), want %v", got, q.Counts.Visits, f.queued[:3])
+	}
+	if n, _ := f.db.ReviewCount(ctx, sue); n != 3 {
+		t.Errorf("ReviewCount from 2026-11-10 = %d, want 3", n)
+	}
+	// A rules document that queues every visit.
+	f.db.review = policy.ReviewRules{Visits: []policy.VisitReviewRule{{ID: "all", Name: "All"}}}
+	if n, _ := f.db.ReviewCount(ctx, sue); n != 10 {
+		t.Errorf("every visit queued: %d, want 10", n)
+	}
+}
+
+// TestApproveAll: one reason, one oversight record and one audit event per
+// item; an item refused refuses them all and writes nothing.
+func TestApproveAll(t *testing.T) {
+	t.Parallel()
+	f := newQueueFixture(t)
+	ctx := context.Background()
+	sue := f.actor(f.sue, "")
+	picked := []string{f.queued[4], f.queued[0], f.queued[2]}
+	// Refusals first: each changes nothing.
+	carlCase := schema.NewID()
+	carlVisit := schema.NewID()
+	if err := f.db.Seed(ctx, f.admin, []schema.Record{caseRecord(carlCase, "C000003", f.carl),
+		{Entity: "visit", ID: carlVisit, CaseID: carlCase, Fields: schema.FieldsOf(schema.Visit{Type: "home_announced", Status: "signed",
+			StartedAt: "2026-11-20T09:00:00Z", SignedAt: "2026-11-20T10:00:00Z", SignedBy: f.carl.ID})}}); err != nil {
+		t.Fatal(err)
+	}
+	before := f.counts(t)
+	for _, tt := range []struct {
+		name        string
+		in          BulkApproval
+		code, field string
+	}{
+		{"no reason", BulkApproval{SubjectEntity: "visit", SubjectIDs: picked, Reason: "  "}, schema.ECodeRequired, "reason"},
+		{"none", BulkApproval{SubjectEntity: "visit", Reason: "ok"}, schema.ECodeRequired, "subject_ids"},
+		{"a conflict", BulkApproval{SubjectEntity: "conflict", SubjectIDs: picked, Reason: "ok"}, schema.ECodeInvalid, "subject_entity"},
+		{"twice", BulkApproval{SubjectEntity: "visit", SubjectIDs: []string{picked[0], picked[1], picked[0]}, Reason: "ok"}, schema.ECodeInvalid, "subject_ids[2]"},
+		{"not an id", BulkApproval{SubjectEntity: "visit", SubjectIDs: []string{picked[0], "x"}, Reason: "ok"}, schema.ECodeInvalid, "subject_ids[1]"},
+		{"another team's", BulkApproval{SubjectEntity: "visit", SubjectIDs: []string{picked[0], carlVisit}, Reason: "ok"}, schema.ECodeNotFound, "subject_ids[1]"},
+		{"a visit as an assessment", BulkApproval{SubjectEntity: "safety_assessment", SubjectIDs: picked, Reason: "ok"}, schema.ECodeNotFound, "subject_ids[0]"},
+	} {
+		if _, err := f.db.ApproveAll(ctx, sue, tt.in); schema.ErrorCode(err) != tt.code || schema.AsError(err).Field != tt.field {
+			t.Errorf("%s: %v, want %s at %s", tt.name, err, tt.code, tt.field)
+		}
+	}
+	if _, err := f.db.ApproveAll(ctx, f.actor(f.asha, f.ashaDev), BulkApproval{SubjectEntity: "visit", SubjectIDs: picked, Reason: "ok"}); schema.ErrorCode(err) != schema.ECodeForbidden {
+		t.Errorf("an officer's bulk approval: %v, want forbidden", err)
+	}
+	if after := f.counts(t); after != before {
+		t.Fatalf("refusals wrote: %+v, then %+v", before, after)
+	}
+	recs, err := f.db.ApproveAll(ctx, sue, BulkApproval{SubjectEntity: "visit", SubjectIDs: picked, Reason: " Seen in supervision, 4 December "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("%d oversight records, want 3", len(recs))
+	}
+	for i, r := range recs {
+		var o schema.Oversight
+		if err := json.Unmarshal(mustJSON(t, r.Fields), &o); err != nil {
+			t.Fatal(err)
+		}
+		if r.Entity != "oversight" || o.SubjectID != picked[i] || o.Decision != "approved" || o.Reason != "Seen in supervision, 4 December" || o.By != f.sue.ID {
+			t.Errorf("record %d: %s %+v", i, r.Entity, o)
+		}
+	}
+	events, err := f.db.AuditByAction(ctx, "oversight")
+	if err != nil || len(events) != 3 {
+		t.Fatalf("oversight audit events: %d %v, want 3", len(events), err)
+	}
+	for i, e := range events {
+		if e.RecordID != picked[i] || !strings.Contains(string(e.Detail), `"bulk":3`) || !strings.Contains(string(e.Detail), `"reason":"Seen in supervision, 4 December"`) {
+			t.Errorf("event %d: %s %s", i, e.RecordID, e.Detail)
+		}
+	}
+	q, _ := f.db.ReviewQueue(ctx, sue, ReviewFilter{Kind: KindVisit})
+	if got, want := visitIDs(q.Visits), []string{f.queued[1], f.queued[3], f.queued[5]}; !slices.Equal(got, want) {
+		t.Errorf("left in the queue %v, want %v", got, want)
+	}
+	// Approved once, again in a later batch: each approval is its own
+	// record (a visit may be reviewed again).
+	if _, err := f.db.ApproveAll(ctx, sue, BulkApproval{SubjectEntity: "visit", SubjectIDs: picked[:1], Reason: "again"}); err != nil {
+		t.Errorf("a second approval: %v", err)
+	}
+}
+
+func mustJSON(t *testing.T, m map[string]json.RawMessage) []byte {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

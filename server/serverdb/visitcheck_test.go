@@ -87,3 +87,42 @@ func TestSignedVisitLeavingAChildOutIsKeptAndFlagged(t *testing.T) {
 		t.Errorf("warnings after the amendment = %+v, want none", w)
 	}
 }
+
+// A visit that leaves a child unaccounted for is queued even when no review
+// rule queues it (a doorstep visit, which the default rules do not queue),
+// with the rule RuleChildUnaccounted; the same visit accounting for every
+// child is not queued, and the count agrees.
+func TestChildUnaccountedForIsQueuedWhateverTheRules(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	kid := schema.NewID()
+	if err := f.db.Seed(ctx, f.admin, []schema.Record{
+		{Entity: "flag", ID: schema.NewID(), CaseID: f.ashaCase, Fields: schema.FieldsOf(schema.Flag{Type: "da_victim", StartDate: "2026-10-01"})},
+		{Entity: "household_member", ID: kid, CaseID: f.ashaCase,
+			Fields: schema.FieldsOf(schema.HouseholdMember{Relation: "step_child", Residence: "lives_here", Name: "Ava Testchild"})},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a := f.actor(f.asha, f.ashaDev)
+	left, whole := schema.NewID(), schema.NewID()
+	doorstep := func(children string) map[string]json.RawMessage {
+		m := signedVisit(f.asha.ID)
+		m["type"], m["location"] = json.RawMessage(`"doorstep"`), json.RawMessage(`"doorstep"`)
+		m["children_present"], m["children"] = json.RawMessage(`"yes"`), json.RawMessage(children)
+		return m
+	}
+	f.push(t, a, mutation("visit", left, f.ashaCase, stamp(1000, f.ashaDev), doorstep(`[]`)),
+		mutation("visit", whole, f.ashaCase, stamp(1000, f.ashaDev), doorstep(`[{"member_id":"`+kid+`","present":"no"}]`)))
+	sue := f.actor(f.sue, "")
+	q, err := f.db.ReviewQueue(ctx, sue, ReviewFilter{Kind: KindVisit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Visits) != 1 || q.Visits[0].ID != left || q.Visits[0].Rule != RuleChildUnaccounted || len(q.Visits[0].Warnings) != 1 {
+		t.Fatalf("queued visits = %+v, want only the one leaving Ava out", q.Visits)
+	}
+	if n, _ := f.db.ReviewCount(ctx, sue); n != 1 {
+		t.Errorf("ReviewCount = %d, want 1", n)
+	}
+}
