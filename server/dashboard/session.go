@@ -157,7 +157,8 @@ func (s *site) dashSignInPage(c *fiber.Ctx) error {
 
 func (s *site) dashSignInRender(c *fiber.Ctx, status int, d dashSignInData) error {
 	d.Pre = webui.Token()
-	c.Cookie(&fiber.Cookie{Name: dashPreCookie, Value: d.Pre, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
+	c.Cookie(&fiber.Cookie{Name: dashPreCookie, Value: d.Pre, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+		Secure: c.Protocol() == "https"})
 	return s.dashRender(c, status, "signin", dashView{Title: "Sign in", Data: d})
 }
 
