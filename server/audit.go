@@ -106,17 +106,17 @@ func auditFilter(c *fiber.Ctx) (serverdb.AuditFilter, map[string]string, error) 
 	}
 	params["from"], params["to"] = string(from), string(to)
 	for _, p := range []struct {
-		name string
-		max  int64
-		to   *int64
-	}{{"after", 1 << 62, &f.AfterID}, {"limit", serverdb.MaxAuditPage, nil}} {
+		name     string
+		min, max int64
+		to       *int64
+	}{{"after", 0, 1 << 62, &f.AfterID}, {"limit", 1, serverdb.MaxAuditPage, nil}} {
 		v := c.Query(p.name)
 		if v == "" {
 			continue
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 || n > p.max {
-			return f, nil, errorf(schema.ECodeInvalid, p.name, "%s must be a whole number from 0 to %d, not %q", p.name, p.max, v)
+		if err != nil || n < p.min || n > p.max {
+			return f, nil, errorf(schema.ECodeInvalid, p.name, "%s must be a whole number from %d to %d, not %q", p.name, p.min, p.max, v)
 		}
 		if p.to != nil {
 			*p.to = n

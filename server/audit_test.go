@@ -201,7 +201,7 @@ func TestAuditTrailAPI(t *testing.T) {
 	}
 
 	// Bad input names the parameter and changes nothing.
-	for _, q := range []string{"from=yesterday", "to=2026-13-01", "from=2026-10-02&to=2026-10-01", "limit=5000", "after=-1", "format=xml", "user_id=" + url.QueryEscape("a b")} {
+	for _, q := range []string{"from=yesterday", "to=2026-13-01", "from=2026-10-02&to=2026-10-01", "limit=5000", "limit=0", "after=-1", "format=xml", "user_id=" + url.QueryEscape("a b")} {
 		before := e.counts()
 		r := e.do("GET", "/v1/audit?"+q, nil, bearer(audrey))
 		name, _, _ := strings.Cut(q, "=")
