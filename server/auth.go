@@ -146,6 +146,8 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return errorf(schema.ECodeRequired, "device_id", "device_id is required")
 	case len(req.Username) > 100 || len(req.Password) > 200:
 		return errorf(schema.ECodeInvalid, "username", "username or password too long")
+	case !serverdb.ValidDeviceID(req.DeviceID):
+		return errorf(schema.ECodeInvalid, "device_id", "device_id must be 1-64 letters, digits, '.', '_' or '-'")
 	}
 	u, _, err := s.SignIn(c, req.Username, req.Password, req.DeviceID, "api")
 	if err != nil {

@@ -162,3 +162,19 @@ func TestAnotherAddressSignsInAfterABoundedWait(t *testing.T) {
 	e.client = nil
 	e.signInAs(t, "the guesser's address", "sue", pw, 429, "too many failed sign-ins; try again in 14 minutes", "840")
 }
+
+// TestLoginRefusesABadDeviceIDWhateverThePassword: a device_id that is not
+// 1-64 letters, digits, '.', '_' or '-' is 400 invalid naming device_id,
+// with a right password or a wrong one, and is not a failed sign-in: the
+// tries that follow start from the full count (docs/api.md).
+func TestLoginRefusesABadDeviceIDWhateverThePassword(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for i, password := range []string{pw, "wrong-password-1", "wrong-password-2", "wrong-password-3", "wrong-password-4", "wrong-password-5"} {
+		r := e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "asha", Password: password, DeviceID: "bad id!"}, nil)
+		if er := r.errorResponse(); r.status != http.StatusBadRequest || er.Error.Code != schema.ECodeInvalid || er.Error.Field != "device_id" {
+			t.Fatalf("try %d: %d %s, want 400 invalid naming device_id", i, r.status, r.body)
+		}
+	}
+	e.signInAs(t, "first wrong password after them", "asha", "wrong-password-6", http.StatusUnauthorized, "wrong username or password", "")
+}
