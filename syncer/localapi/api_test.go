@@ -200,6 +200,8 @@ func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
 		{"unknown member", "PATCH", "/v1/records/visit/" + visitID, map[string]any{"fields": map[string]any{}, "extra": 1}, 400, schema.ECodeUnknownField, "extra"},
 		{"wrong type", "PATCH", "/v1/records/visit/" + visitID, map[string]any{"fields": map[string]any{"face_to_face": "yes"}}, 400, schema.ECodeWrongType, "fields.face_to_face"},
 		{"not JSON", "PATCH", "/v1/records/visit/" + visitID, "{fields:", 400, schema.ECodeMalformed, ""},
+		{"a list, not an object", "PATCH", "/v1/records/visit/" + visitID, "[1]", 400, schema.ECodeMalformed, ""},
+		{"fields a list", "PATCH", "/v1/records/visit/" + visitID, `{"fields": [1]}`, 400, schema.ECodeWrongType, "fields"},
 		{"empty body", "POST", "/v1/visits/" + visitID + "/sign", "", 400, schema.ECodeMalformed, ""},
 		{"missing record", "PATCH", "/v1/records/visit/" + schema.NewID(), map[string]any{"fields": map[string]any{"status": "draft"}}, 404, schema.ECodeNotFound, "id"},
 		{"officer edits rosh", "PATCH", "/v1/records/case/" + caseID, map[string]any{"fields": map[string]any{"rosh": "low"}}, 403, schema.ECodeForbidden, "fields.rosh"},

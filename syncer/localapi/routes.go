@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -56,8 +57,10 @@ func decode(c *fiber.Ctx, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		switch {
+		case errors.As(err, &te) && te.Field == "":
+			return schema.Errorf(schema.ECodeMalformed, "", "the body must be one JSON object, not %s", te.Value)
 		case errors.As(err, &te):
-			return schema.Errorf(schema.ECodeWrongType, te.Field, "%s must be %s", te.Field, te.Type.String())
+			return schema.Errorf(schema.ECodeWrongType, te.Field, "%s must be %s, not %s", te.Field, jsonKind(te.Type), te.Value)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return schema.Errorf(schema.ECodeUnknownField, name, "unknown member %q", name)
@@ -68,6 +71,23 @@ func decode(c *fiber.Ctx, v any) error {
 		return schema.Errorf(schema.ECodeMalformed, "", "the body holds more than one JSON value")
 	}
 	return nil
+}
+
+// jsonKind says in words what JSON a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Uint16:
+		return "a number"
+	}
+	return "a " + t.Kind().String()
 }
 
 // entityName accepts an entity's wire name ("household_member") or its
