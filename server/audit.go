@@ -185,11 +185,23 @@ func (s *Server) AuditRefusal(c *fiber.Ctx, actor serverdb.Actor, status int, co
 // store as "login") or "sign_in_failed" (a wrong setup code). Passwords
 // tried at the API's login and the dashboard's form are counted and
 // audited by the store (serverdb.DB.SignIn). The username is recorded as
-// typed, the password never. userID is "" when the sign-in failed.
+// typed, the password never. userID is "" when the sign-in failed: the
+// event then has no actor, and names as its record the user the username
+// names, if any.
 func (s *Server) AuditSignIn(ctx context.Context, action, via, userID, deviceID, username, addr string) error {
+	record := userID
+	if record == "" {
+		u, err := s.db.UserByUsername(ctx, username)
+		switch {
+		case err == nil:
+			record = u.ID
+		case schema.ErrorCode(err) != schema.ECodeNotFound:
+			return err
+		}
+	}
 	if len(username) > 100 {
 		username = username[:100]
 	}
-	return s.db.Audit(ctx, serverdb.Actor{UserID: userID, DeviceID: deviceID}, action, "user", userID, "",
+	return s.db.Audit(ctx, serverdb.Actor{UserID: userID, DeviceID: deviceID}, action, "user", record, "",
 		map[string]string{"via": via, "username": strings.ToValidUTF8(username, "?"), "addr": addr})
 }

@@ -121,8 +121,14 @@ func TestSignInWaitsGrowAndSurviveARestart(t *testing.T) {
 	}
 	// Every try refused during a wait: two at the first wait, one a second
 	// early at each of the six after.
-	if locked, err := e.srv.DB().AuditByAction(ctx, "sign_in_locked"); err != nil || len(locked) != 8 {
-		t.Errorf("%d sign_in_locked events (%v), want 8", len(locked), err)
+	// Each names the user its username names as its record (docs/api.md),
+	// so the trail of that user's account finds them.
+	locked, err := e.srv.DB().AuditByAction(ctx, "sign_in_locked")
+	if err != nil || len(locked) != 8 {
+		t.Fatalf("%d sign_in_locked events (%v), want 8", len(locked), err)
+	}
+	if locked[0].UserID != "" || locked[0].RecordID != e.users["asha"].ID {
+		t.Errorf("a try during a wait audited as %+v, want no actor and asha as the record", locked[0])
 	}
 	if w.WaitSeconds != 900 || len(w.Counters) == 0 || w.Counters[0] != "account_address" {
 		t.Errorf("last wait audited as %s", throttled[len(throttled)-1].Detail)
@@ -177,4 +183,29 @@ func TestLoginRefusesABadDeviceIDWhateverThePassword(t *testing.T) {
 		}
 	}
 	e.signInAs(t, "first wrong password after them", "asha", "wrong-password-6", http.StatusUnauthorized, "wrong username or password", "")
+}
+
+// TestAWrongSetupCodeIsAuditedAgainstItsUser: a wrong setup code for a
+// username that exists is a sign_in_failed event naming that user as its
+// record (not as its actor), as docs/api.md says of every failed sign-in;
+// for a username nobody has, the event names no record.
+func TestAWrongSetupCodeIsAuditedAgainstItsUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, username := range []string{"asha", "nobody-here"} {
+		r := e.do("POST", "/v1/auth/setup", map[string]string{"username": username, "code": "abcde-fghij-klmno-pqrst", "password": "Brisk-lantern-orchard-9"}, nil)
+		if er := r.errorResponse(); r.status != http.StatusUnauthorized || er.Error.Field != "code" {
+			t.Fatalf("%s: %d %s, want 401 naming code", username, r.status, r.body)
+		}
+	}
+	failed, err := e.srv.DB().AuditByAction(t.Context(), "sign_in_failed")
+	if err != nil || len(failed) != 2 {
+		t.Fatalf("%d sign_in_failed events (%v), want 2", len(failed), err)
+	}
+	if failed[0].UserID != "" || failed[0].RecordID != e.users["asha"].ID {
+		t.Errorf("a wrong code for asha audited as %+v, want no actor and asha as the record", failed[0])
+	}
+	if failed[1].UserID != "" || failed[1].RecordID != "" {
+		t.Errorf("a wrong code for an unknown username audited as %+v, want no actor and no record", failed[1])
+	}
 }

@@ -135,7 +135,11 @@ func (db *DB) SignIn(ctx context.Context, a SignInAttempt) (schema.User, Throttl
 	if wait > 0 {
 		th := Throttle{Wait: wait}
 		err := db.update(ctx, func(tx *wtx) error {
-			return tx.audit(Actor{DeviceID: a.DeviceID}, "sign_in_locked", "user", "", "", a.auditDetail(nil))
+			userID, err := tx.userIDNamed(ctx, a.Username)
+			if err != nil {
+				return err
+			}
+			return tx.audit(Actor{DeviceID: a.DeviceID}, "sign_in_locked", "user", userID, "", a.auditDetail(nil))
 		})
 		if err != nil {
 			return schema.User{}, Throttle{}, err
@@ -218,10 +222,9 @@ func (db *DB) signInFailed(ctx context.Context, a SignInAttempt, counters []sign
 			th.Wait = max(th.Wait, w)
 			th.TriesLeft = min(th.TriesLeft, max(c.free-n, 0))
 		}
-		var userID string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE username = ?`, a.Username).Scan(&userID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sign in: find user: %w", err)
+		userID, err := tx.userIDNamed(ctx, a.Username)
+		if err != nil {
+			return err
 		}
 		// The actor is nobody: the try did not prove to be the user it
 		// names; the user, when there is one, is the event's record.
@@ -267,4 +270,15 @@ func (db *DB) ClearSignInFailures(ctx context.Context, actor Actor, username str
 		return tx.audit(actor, "sign_in_unlocked", "user", u.ID, "", map[string]any{"username": username, "counters": n})
 	})
 	return int(n), err
+}
+
+// userIDNamed is the id of the user named username, "" when there is none:
+// the record of a sign-in event that did not prove to be that user.
+func (tx *wtx) userIDNamed(ctx context.Context, username string) (string, error) {
+	var userID string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE username = ?`, username).Scan(&userID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("sign in: find user: %w", err)
+	}
+	return userID, nil
 }
