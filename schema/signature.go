@@ -11,7 +11,7 @@ import (
 )
 
 // DeviceSignature is a tablet's signature of a signed visit or an
-// amendment, sent on the mutation that signs it (protocol §6.8). The
+// amendment, sent on the mutation that signs it (protocol §6.1). The
 // device signs the 32 bytes of ContentHash with its Ed25519 key, the one
 // whose public half it registered at sign-in (LoginRequest.DevicePublicKey).
 type DeviceSignature struct {
@@ -24,7 +24,7 @@ type DeviceSignature struct {
 }
 
 // SignedContent is the canonical encoding a device signature covers, defined
-// once here for tablet and server alike (docs/sync-protocol.md §6.8): a JSON
+// once here for tablet and server alike (docs/sync-protocol.md §6.1): a JSON
 // object with the keys sorted, no white space, of
 //
 //	{"amends": H, "case_id": C, "entity": E, "fields": F, "id": I}

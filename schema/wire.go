@@ -21,7 +21,7 @@ import (
 //     rules_tag: the server's visit rules document, so a tablet computes
 //     the same due dates as the server (§7.2).
 //   - 2026-12-04: LoginRequest.device_public_key and
-//     Mutation.device_signature: visits signed by the device (§6.8).
+//     Mutation.device_signature: visits signed by the device (§6.1).
 //
 // Rules tightened since, without a bump because no message changed:
 //   - 2026-12-04: the server applies a stamp more than MaxClockAhead ahead
@@ -80,7 +80,7 @@ type LoginRequest struct {
 	DeviceName string `json:"device_name,omitempty"`
 	AppVersion string `json:"app_version,omitempty"`
 	// DevicePublicKey is the tablet's Ed25519 public key, base64, made on
-	// the tablet (§6.8). Optional: an old tablet sends none. The server
+	// the tablet (§6.1). Optional: an old tablet sends none. The server
 	// registers it at the device's first sign-in that carries one and
 	// refuses a different key for the same device afterwards.
 	DevicePublicKey string `json:"device_public_key,omitempty"`
@@ -115,7 +115,7 @@ type Mutation struct {
 	// DeviceTime is the tablet's wall clock when the change was made.
 	DeviceTime time.Time `json:"device_time"`
 	// DeviceSignature is the tablet's signature of the visit or amendment
-	// this mutation signs (§6.8). Optional: a mutation without one is
+	// this mutation signs (§6.1). Optional: a mutation without one is
 	// accepted and its record marked unsigned by device.
 	DeviceSignature *DeviceSignature `json:"device_signature,omitempty"`
 }

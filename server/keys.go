@@ -340,7 +340,7 @@ func dropLegacySecret(ctx context.Context, db *serverdb.DB, log *slog.Logger) er
 }
 
 // VisitKeyFile is the server's Ed25519 key that countersigns the visits
-// tablets sign (docs/sync-protocol.md §6.8), in Config.SecretsDir beside
+// tablets sign (docs/sync-protocol.md §6.1), in Config.SecretsDir beside
 // the token keys. Made on first start; never rotated by the server, since
 // every countersignature names the public key that made it.
 const VisitKeyFile = "visit-signing-key.json"

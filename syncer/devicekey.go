@@ -13,7 +13,7 @@ import (
 	"doorstep/syncer/devicedb"
 )
 
-// Visits signed by the device (docs/sync-protocol.md §6.8). The tablet makes
+// Visits signed by the device (docs/sync-protocol.md §6.1). The tablet makes
 // an Ed25519 key on its first start (kept in sync_state as device_key) and
 // sends its public half at every sign-in; the server registers it at the
 // first. Signing a visit or writing an amendment signs the record's content

@@ -23,7 +23,7 @@ type wireMutation struct {
 	Clock      string          `json:"clock"`
 	DeviceTime time.Time       `json:"device_time"`
 	// DeviceSignature: the tablet's signature of the visit or amendment
-	// the mutation signs (§6.8).
+	// the mutation signs (§6.1).
 	DeviceSignature *schema.DeviceSignature `json:"device_signature,omitempty"`
 }
 

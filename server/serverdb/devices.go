@@ -45,7 +45,7 @@ type DeviceInfo struct {
 	OutboxPending int
 	HasOutbox     bool
 	// PublicKey is the device's Ed25519 public key, base64 (login only;
-	// docs/sync-protocol.md §6.8); "" when the app sends none.
+	// docs/sync-protocol.md §6.1); "" when the app sends none.
 	PublicKey string
 }
 

@@ -721,7 +721,7 @@ const RuleChildUnaccounted = "child_unaccounted_for"
 
 // RuleDeviceSignature is the Rule of a queued visit that no review rule
 // queues but whose device signature did not verify on receipt
-// (docs/sync-protocol.md §6.8): it is always queued, flagged.
+// (docs/sync-protocol.md §6.1): it is always queued, flagged.
 const RuleDeviceSignature = "device_signature_invalid"
 
 // visitsToReview returns the signed visits of the scope with no oversight

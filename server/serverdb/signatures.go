@@ -14,7 +14,7 @@ import (
 	"doorstep/schema"
 )
 
-// Visits signed by the device (docs/sync-protocol.md §6.8): when a push
+// Visits signed by the device (docs/sync-protocol.md §6.1): when a push
 // signs a visit or creates an amendment, the server computes the record's
 // content hash as stored, checks the device's signature against the key
 // the device registered at sign-in, countersigns and keeps both in

@@ -28,7 +28,7 @@ type OutboxEntry struct {
 	Clock      string          `json:"clock"`
 	DeviceTime time.Time       `json:"device_time"`
 	// DeviceSignature is the tablet's signature sent with the mutation
-	// (protocol §6.8); nil for one that signs nothing.
+	// (protocol §6.1); nil for one that signs nothing.
 	DeviceSignature *schema.DeviceSignature `json:"device_signature,omitempty"`
 	Status          string                  `json:"status"`
 	Error           *schema.Error           `json:"error,omitempty"`

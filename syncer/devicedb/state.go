@@ -11,7 +11,7 @@ import (
 const (
 	KeyServerURL      = "server_url"
 	KeyDeviceID       = "device_id"
-	KeyDeviceKey      = "device_key" // the tablet's Ed25519 seed, base64 (protocol §6.8)
+	KeyDeviceKey      = "device_key" // the tablet's Ed25519 seed, base64 (protocol §6.1)
 	KeyUser           = "user"       // schema.User as JSON
 	KeyAccessToken    = "access_token"
 	KeyRefreshToken   = "refresh_token"

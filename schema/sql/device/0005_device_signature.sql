@@ -1,5 +1,5 @@
 -- Device store, version 5: visits signed by the device (issue 12;
--- docs/sync-protocol.md §6.8).
+-- docs/sync-protocol.md §6.1).
 
 -- outbox.device_signature: the tablet's signature (schema.DeviceSignature
 -- as JSON) of the visit or amendment the mutation signs, sent with it;

@@ -1,5 +1,5 @@
 -- Server store, version 6: visits signed by the device (issue 12;
--- docs/sync-protocol.md §6.8).
+-- docs/sync-protocol.md §6.1).
 
 -- A device's Ed25519 public key, base64, registered at its first sign-in
 -- that sent one; '' for a tablet that has sent none (an older app).
@@ -18,7 +18,7 @@ ALTER TABLE devices ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
 --     or a device with no registered key; the record is kept and flagged
 --     in the review queue).
 --   server_signature: the server's Ed25519 signature (base64) of the
---     SHA-256 of the row's countersigned JSON (docs/sync-protocol.md §6.8),
+--     SHA-256 of the row's countersigned JSON (docs/sync-protocol.md §6.1),
 --     by the key whose public half is server_key (base64).
 CREATE TABLE visit_signatures (
     record_id        TEXT NOT NULL PRIMARY KEY,
