@@ -10,7 +10,7 @@ type Case struct {
 	CRN              string `json:"crn" v:"required,admin,max=7"`
 	GivenName        string `json:"given_name" v:"required,admin,max=100"`
 	FamilyName       string `json:"family_name" v:"required,admin,max=100"`
-	DateOfBirth      Date   `json:"date_of_birth" v:"required,admin"`
+	DateOfBirth      Date   `json:"date_of_birth" v:"required,admin,past"`
 	Address          string `json:"address" v:"max=300"`
 	NoFixedAbode     bool   `json:"no_fixed_abode"`
 	AddressSince     Date   `json:"address_since"`

@@ -20,6 +20,7 @@ import (
 //	enum=a|b   the value (each element, for a list) is one of these; "" is allowed unless required
 //	max=N      longest string in characters (default 500; free text says more)
 //	admin      only a supervisor or an admin may write it (an officer's write is refused)
+//	past       a Date that is not in the future (a date of birth): CheckPast
 //	server     only the server writes it; every client write is refused
 //	by         names the user who made the record: the server writes the
 //	           caller's id when the record is created; a client may send only
@@ -48,6 +49,7 @@ type FieldSpec struct {
 	Max        int
 	AdminOnly  bool
 	ServerOnly bool
+	Past       bool // a Date not after today (CheckPast)
 	// Person: the field names a user (rule by), the one who made the
 	// record or, when Attests is set, the decision in those fields.
 	Person  bool
@@ -100,6 +102,8 @@ func register(name, path string, sample any, officerCreates bool, signField stri
 				fs.Max = n
 			case "admin":
 				fs.AdminOnly = true
+			case "past":
+				fs.Past = true
 			case "server":
 				fs.ServerOnly = true
 			case "by":
@@ -298,6 +302,107 @@ func describeType(t reflect.Type) string {
 		return "a list of objects with known fields"
 	}
 	return "a " + t.Kind().String()
+}
+
+// CheckPast refuses a date in the future in a field that must be in the
+// past (rule past: a date of birth). today is the writer's today: the
+// tablet's local date, or on the server LatestToday, so that a date that is
+// already today somewhere is not refused. Fields that are not well-formed
+// dates are left to ValidateFields.
+func (s *EntitySpec) CheckPast(fields map[string]json.RawMessage, today Date) error {
+	for _, name := range s.Order {
+		fs := s.Fields[name]
+		raw, ok := fields[name]
+		if !ok || !fs.Past || isNull(raw) {
+			continue
+		}
+		var d Date
+		if json.Unmarshal(raw, &d) != nil || d.Validate() != nil {
+			continue
+		}
+		if d > today {
+			return Errorf(ECodeInvalid, name, "%s cannot be in the future: %s is after today, %s", name, d, today)
+		}
+	}
+	return nil
+}
+
+// LatestToday is the latest date it is anywhere on Earth at t (UTC+14):
+// the server's today for CheckPast, as its writers may be in any time zone.
+func LatestToday(t time.Time) Date { return DateOf(t.Add(14 * time.Hour)) }
+
+// Problems lists every problem a write of fields would be refused for, at
+// once, for a form that shows them all together: each field's own (type,
+// enum, length, date), a date in the future (CheckPast, as of today), each
+// required field left empty when creating, then the rules across fields
+// (Validate) over the record as it would be (existing with fields applied).
+// At most one problem per field, in the entity's field order; nil when the
+// write would pass these checks. Who may write is not checked here.
+func (s *EntitySpec) Problems(id, caseID string, fields, existing map[string]json.RawMessage, creating bool, today Date) []*Error {
+	var out []*Error
+	seen := map[string]bool{}
+	add := func(err error) {
+		if e := AsError(err); e != nil && !seen[rootOf(e.Field)] {
+			seen[rootOf(e.Field)] = true
+			out = append(out, e)
+		}
+	}
+	for _, name := range sortedKeys(fields) {
+		if _, ok := s.Fields[name]; !ok {
+			add(s.ValidateFields(map[string]json.RawMessage{name: fields[name]}))
+		}
+	}
+	merged := make(map[string]json.RawMessage, len(existing)+len(fields))
+	for k, v := range existing {
+		merged[k] = v
+	}
+	for _, name := range s.Order {
+		raw, ok := fields[name]
+		if !ok {
+			continue
+		}
+		one := map[string]json.RawMessage{name: raw}
+		if err := s.ValidateFields(one); err != nil {
+			add(err)
+			delete(merged, name) // the rules across fields see no bad value
+			continue
+		}
+		add(s.CheckPast(one, today))
+		if isNull(raw) {
+			delete(merged, name)
+		} else {
+			merged[name] = raw
+		}
+	}
+	if creating {
+		for _, name := range s.Order {
+			if s.Fields[name].Required && isEmpty(merged[name]) && !seen[name] {
+				add(Errorf(ECodeRequired, name, "%s is required", name))
+			}
+		}
+	}
+	add(s.Validate(id, caseID, merged))
+	sort.SliceStable(out, func(i, j int) bool { return s.index(rootOf(out[i].Field)) < s.index(rootOf(out[j].Field)) })
+	return out
+}
+
+// index is the place of field name in the entity's order (unknown fields
+// first).
+func (s *EntitySpec) index(name string) int {
+	for i, n := range s.Order {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// rootOf is the field a path is about: "children[0].seen" -> "children".
+func rootOf(field string) string {
+	if i := strings.IndexAny(field, ".["); i >= 0 {
+		return field[:i]
+	}
+	return field
 }
 
 // CheckCreate checks that every required field is present and non-empty in the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 )
@@ -398,4 +399,72 @@ func slicesRepeat(s string, n int) []string {
 		out[i] = s
 	}
 	return out
+}
+
+func TestCheckPast(t *testing.T) {
+	t.Parallel()
+	const today = schema.Date("2026-11-23")
+	tests := []struct {
+		name, entity string
+		fields       F
+		code, field  string
+	}{
+		{"born today", "household_member", F{"date_of_birth": `"2026-11-23"`}, "", ""},
+		{"born yesterday", "household_member", F{"date_of_birth": `"2026-11-22"`}, "", ""},
+		{"born tomorrow", "household_member", F{"date_of_birth": `"2026-11-24"`}, schema.ECodeInvalid, "date_of_birth"},
+		{"born in 2099", "household_member", F{"date_of_birth": `"2099-01-01"`}, schema.ECodeInvalid, "date_of_birth"},
+		{"cleared", "household_member", F{"date_of_birth": `null`}, "", ""},
+		{"a case's date of birth", "case", F{"date_of_birth": `"2030-05-01"`}, schema.ECodeInvalid, "date_of_birth"},
+		{"another date may be in the future", "flag", F{"next_review_date": `"2030-05-01"`}, "", ""},
+		{"not a date: left to ValidateFields", "household_member", F{"date_of_birth": `"soon"`}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := spec(t, tt.entity).CheckPast(tt.fields.raw(), today)
+			wantErr(t, tt.name, err, tt.code, tt.field)
+			if err != nil && !strings.Contains(err.Error(), "cannot be in the future") {
+				t.Errorf("want a message saying the date is in the future, got %v", err)
+			}
+		})
+	}
+	if got := schema.LatestToday(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)); got != "2026-11-24" {
+		t.Errorf("LatestToday at 10:00 UTC: want 2026-11-24 (already tomorrow at UTC+14), got %s", got)
+	}
+}
+
+func TestProblemsListsEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	const today = schema.Date("2026-11-23")
+	fields := func(p []*schema.Error) []string {
+		var out []string
+		for _, e := range p {
+			out = append(out, e.Field+":"+e.Code)
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		fields   F
+		existing F
+		creating bool
+		want     []string
+	}{
+		{"a relation only", F{"relation": `"partner"`}, nil, true,
+			[]string{"residence:required", "name:required"}},
+		{"bad values and a future date", F{"relation": `"aunt"`, "residence": `"lives_here"`, "name": `"Kim"`, "date_of_birth": `"2027-01-01"`, "age": `-3`}, nil, true,
+			[]string{"relation:invalid", "date_of_birth:invalid", "age:invalid"}},
+		{"nothing wrong", F{"relation": `"partner"`, "residence": `"lives_here"`, "name": `"Kim"`}, nil, true, nil},
+		{"a change: required fields are the stored ones", F{"name": `null`}, F{"relation": `"partner"`, "residence": `"lives_here"`, "name": `"Kim"`}, false,
+			[]string{"name:required"}},
+		{"an unknown field", F{"shoe_size": `9`, "relation": `"partner"`}, nil, true,
+			[]string{"shoe_size:unknown_field", "residence:required", "name:required"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fields(spec(t, "household_member").Problems("", "", tt.fields.raw(), tt.existing.raw(), tt.creating, today))
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("want the problems %v, got %v", tt.want, got)
+			}
+		})
+	}
 }

@@ -9,7 +9,7 @@ type HouseholdMember struct {
 	Residence                string `json:"residence" v:"required,enum=lives_here|stays_sometimes|visits"`
 	Name                     string `json:"name" v:"max=200"`
 	Description              string `json:"description" v:"max=500"`
-	DateOfBirth              Date   `json:"date_of_birth"`
+	DateOfBirth              Date   `json:"date_of_birth" v:"past"`
 	Age                      int    `json:"age"`
 	VictimOrPotentialVictim  string `json:"victim_or_potential_victim" v:"enum=yes|no|not_known"`
 	ChildVictimInOwnRight    string `json:"child_victim_in_own_right" v:"enum=yes|no|not_known"`

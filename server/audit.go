@@ -180,12 +180,12 @@ func (s *Server) AuditRefusal(c *fiber.Ctx, actor serverdb.Actor, status int, co
 	}
 }
 
-// AuditSignIn records a sign-in through via ("api", "dashboard"): action
-// "sign_in_failed" (wrong username or password, or a disabled account),
-// "sign_in_locked" (refused by the limiter without checking the password)
-// or "sign_in" (a dashboard session opened; the API's is recorded by the
-// store as "login"). The username is recorded as typed, the password
-// never. userID is "" when the sign-in failed.
+// AuditSignIn records a sign-in through via ("dashboard", "setup"): action
+// "sign_in" (a dashboard session opened; the API's is recorded by the
+// store as "login") or "sign_in_failed" (a wrong setup code). Passwords
+// tried at the API's login and the dashboard's form are counted and
+// audited by the store (serverdb.DB.SignIn). The username is recorded as
+// typed, the password never. userID is "" when the sign-in failed.
 func (s *Server) AuditSignIn(ctx context.Context, action, via, userID, deviceID, username, addr string) error {
 	if len(username) > 100 {
 		username = username[:100]

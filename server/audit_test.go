@@ -100,7 +100,7 @@ func TestAuditRecordsReadsSignInsAndRefusals(t *testing.T) {
 		t.Errorf("carl's refused read: %v", actions(refused))
 	}
 
-	// Sign-ins: a wrong password, then the limiter's refusal.
+	// Sign-ins: wrong passwords, then a try during the wait they began.
 	for range 5 {
 		if r := e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "ben", Password: "wrong password!", DeviceID: "dev-x"}, nil); r.status != 401 {
 			t.Fatalf("a wrong password: %d", r.status)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -115,6 +114,19 @@ func (s *Server) tokenResponse(c *fiber.Ctx, u schema.User, deviceID, refresh st
 		RefreshToken: refresh, User: u, ServerTime: s.cfg.Now().UTC()})
 }
 
+// SignIn checks a sign-in from the request's client against the store's
+// counts of failed ones (serverdb.DB.SignIn), for the API's login and the
+// dashboard's sign-in ("" for deviceID) alike; a refusal that brings a
+// wait sets Retry-After (whole seconds, rounded up).
+func (s *Server) SignIn(c *fiber.Ctx, username, password, deviceID, via string) (schema.User, serverdb.Throttle, error) {
+	u, th, err := s.db.SignIn(c.UserContext(), serverdb.SignInAttempt{Username: username, Password: password, Address: c.IP(),
+		DeviceID: deviceID, Via: via})
+	if th.Wait > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((th.Wait+time.Second-1)/time.Second)))
+	}
+	return u, th, err
+}
+
 // login: POST /v1/auth/login.
 func (s *Server) login(c *fiber.Ctx) error {
 	body, err := readBody(c, schema.MaxBody)
@@ -135,25 +147,10 @@ func (s *Server) login(c *fiber.Ctx) error {
 	case len(req.Username) > 100 || len(req.Password) > 200:
 		return errorf(schema.ECodeInvalid, "username", "username or password too long")
 	}
-	addr := c.IP()
-	if blocked, wait := s.limiter.Blocked(req.Username, addr); blocked {
-		if err := s.AuditSignIn(c.UserContext(), "sign_in_locked", "api", "", req.DeviceID, req.Username, addr); err != nil {
-			return err
-		}
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return errorf(schema.ECodeRateLimited, "username", "too many failed sign-ins; try again in %d minutes", int(math.Ceil(wait.Minutes())))
-	}
-	u, err := s.db.Authenticate(c.UserContext(), req.Username, req.Password)
+	u, _, err := s.SignIn(c, req.Username, req.Password, req.DeviceID, "api")
 	if err != nil {
-		if schema.ErrorCode(err) == schema.ECodeUnauthorized {
-			s.limiter.Fail(req.Username, addr)
-			if aerr := s.AuditSignIn(c.UserContext(), "sign_in_failed", "api", "", req.DeviceID, req.Username, addr); aerr != nil {
-				return aerr
-			}
-		}
 		return err
 	}
-	s.limiter.Succeed(req.Username)
 	refresh, err := s.db.Login(c.UserContext(), u, req.DeviceID, serverdb.DeviceInfo{Name: req.DeviceName, AppVersion: req.AppVersion, PublicKey: req.DevicePublicKey}, s.cfg.RefreshTTL)
 	if err != nil {
 		return err

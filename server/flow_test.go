@@ -112,6 +112,12 @@ func TestRESTAndAdmin(t *testing.T) {
 	if r.status != 201 || rec.Version != 1 {
 		t.Fatalf("create = %d %s", r.status, r.body)
 	}
+	// A date of birth in the future is refused (schema rule past), and
+	// nothing is written.
+	r = e.do("PATCH", "/v1/household-members/"+rec.ID, map[string]any{"fields": rawFields("date_of_birth", "2099-01-01")}, officer)
+	if r.status != 400 || !strings.Contains(string(r.body), "date_of_birth cannot be in the future") {
+		t.Errorf("a date of birth in 2099 = %d %s", r.status, r.body)
+	}
 	r = e.do("PATCH", "/v1/household-members/"+rec.ID, map[string]any{"fields": rawFields("name", "Alex B")}, sup)
 	r.decode(t, &rec)
 	if r.status != 200 || rec.Version != 2 {

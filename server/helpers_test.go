@@ -39,7 +39,8 @@ type env struct {
 	users             map[string]schema.User
 	ashaCase, benCase string
 	teamA, teamB      schema.Team
-	scratch           any // a value a scenario's steps pass along
+	scratch           any          // a value a scenario's steps pass along
+	client            *http.Client // nil: http.DefaultClient
 }
 
 func newEnv(t testing.TB) *env {
@@ -143,7 +144,11 @@ func (e *env) do(method, path string, body any, headers map[string]string) resp 
 			req.Header.Set(k, v)
 		}
 	}
-	res, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if e.client != nil {
+		client = e.client
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -142,7 +142,12 @@ func TestBadInputMatrix(t *testing.T) {
 			}},
 		{name: "wrong password", method: "POST", path: "/v1/auth/login",
 			body:   schema.LoginRequest{Username: "asha", Password: "not the password", DeviceID: "d1"},
-			status: 401, code: schema.ECodeUnauthorized, field: "password"},
+			status: 401, code: schema.ECodeUnauthorized, field: "password",
+			check: func(t *testing.T, e *env, r resp) {
+				if evs, err := e.srv.DB().AuditByAction(t.Context(), "sign_in_failed"); err != nil || len(evs) != 1 {
+					t.Errorf("sign_in_failed events: %d, %v; want 1", len(evs), err)
+				}
+			}},
 		{name: "rate limited", method: "POST", path: "/v1/auth/login",
 			body:   schema.LoginRequest{Username: "asha", Password: pw, DeviceID: "d1"},
 			status: 429, code: schema.ECodeRateLimited, field: "username",

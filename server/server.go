@@ -59,13 +59,12 @@ const DBFile = "server.db"
 
 // Server is the running HTTP API and its store.
 type Server struct {
-	cfg     Config
-	db      *serverdb.DB
-	app     *fiber.App
-	log     *slog.Logger
-	keys    *keyring
-	limiter *LoginLimiter
-	comp    *compliance.Service // what the compliance measures read, loaded and cached
+	cfg  Config
+	db   *serverdb.DB
+	app  *fiber.App
+	log  *slog.Logger
+	keys *keyring
+	comp *compliance.Service // what the compliance measures read, loaded and cached
 
 	mu sync.Mutex
 	ln net.Listener
@@ -136,7 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, fmt.Errorf("server: token keys: %w", err)
 	}
-	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys, limiter: newLoginLimiter(cfg.Now),
+	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys,
 		comp: compliance.NewService(db, cfg.Policy)}
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
@@ -167,10 +166,6 @@ func (s *Server) Now() time.Time { return s.cfg.Now() }
 // Policy returns the visit policy of Config.Policy; nil means
 // policy.Default().
 func (s *Server) Policy() *policy.Policy { return s.cfg.Policy }
-
-// LoginLimiter returns the count of failed sign-ins that the API's login
-// answers by, for a sign-in form that must share it.
-func (s *Server) LoginLimiter() *LoginLimiter { return s.limiter }
 
 // Compliance returns the service that loads and caches what the
 // compliance measures read, shared by the JSON endpoints and the

@@ -129,6 +129,9 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 	if err := spec.ValidateFields(w.Fields); err != nil {
 		return schema.Record{}, err
 	}
+	if err := spec.CheckPast(w.Fields, schema.Date(a.cfg.Now().Local().Format(time.DateOnly))); err != nil {
+		return schema.Record{}, err
+	}
 	var existing devicedb.Record
 	creating := false
 	switch {

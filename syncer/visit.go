@@ -46,6 +46,30 @@ func (a *Agent) Sign(ctx context.Context, visitID string, fields map[string]json
 	return out, err
 }
 
+// CheckSigning reports what Sign would refuse in signing the visit with
+// fields, writing nothing: the errors of schema.SigningErrors (joined, as
+// Sign gives them), or nil when the visit may be signed. The check your
+// answers page lists them before the officer signs.
+func (a *Agent) CheckSigning(ctx context.Context, visitID string, fields map[string]json.RawMessage) error {
+	return a.db.View(ctx, func(tx *devicedb.Tx) error {
+		v, err := tx.GetRecord(ctx, "visit", visitID)
+		if errors.Is(err, devicedb.ErrNotFound) {
+			return schema.Errorf(schema.ECodeNotFound, "id", "no visit %s on this tablet", visitID)
+		} else if err != nil {
+			return err
+		}
+		merged := make(map[string]json.RawMessage, len(v.Fields)+len(fields))
+		for k, val := range v.Fields {
+			merged[k] = val
+		}
+		for k, val := range fields {
+			merged[k] = val
+		}
+		_, err = a.checkSigning(ctx, tx, Write{Entity: "visit", ID: visitID, CaseID: v.CaseID}, merged)
+		return err
+	})
+}
+
 // Amend records a correction to a signed visit: a new amendment record
 // (visit_id, reason, changes, amended_by, amended_at), itself immutable. The
 // visit stays as it was signed.

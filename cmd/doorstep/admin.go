@@ -53,6 +53,8 @@ Actions:
   revoke-device --device ID
   disable-user  --username U            (no sign-in; tokens revoked; dashboard session ended)
   enable-user   --username U
+  unlock-user   --username U            (forgets the user's failed sign-ins from every address, so
+                                         they may sign in at once; each address's own count stays)
   list-teams | list-users | list-devices
   audit verify  [--head ID:HASH]        (walk the audit chain; names the first broken event)
   verify-visit  ID                      (a signed visit as signed? by which device and officer,
@@ -113,7 +115,7 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		fs.StringVar(&c.officer, "officer", "", "username of the new officer")
 	case "revoke-device":
 		fs.StringVar(&c.device, "device", "", "device id")
-	case "disable-user", "enable-user":
+	case "disable-user", "enable-user", "unlock-user":
 		fs.StringVar(&c.username, "username", "", "sign-in name")
 	case "list-teams", "list-users", "list-devices":
 	case "audit verify":
@@ -166,6 +168,16 @@ func (c *adminCmd) Run(ctx context.Context) error {
 		return nil
 	case "disable-user", "enable-user":
 		return c.setDisabled(ctx, c.action == "disable-user")
+	case "unlock-user":
+		if c.username == "" {
+			return errors.New("admin unlock-user: --username is required")
+		}
+		n, err := c.db.ClearSignInFailures(ctx, cliActor, c.username)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "user %s unlocked: %d count(s) of failed sign-ins forgotten; they may sign in at once\n", c.username, n)
+		return nil
 	case "audit verify":
 		return c.verifyAudit(ctx)
 	case "verify-visit":

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"doorstep/internal/testkit"
+	"doorstep/schema"
+	"doorstep/server/serverdb"
 )
 
 // doorstep runs the command line as main does and returns what it printed.
@@ -245,4 +247,52 @@ func runDemoForTest(ctx context.Context, out io.Writer, data string) error {
 	}
 	defer c.Close()
 	return c.Run(ctx)
+}
+
+// TestAdminUnlockUser: "doorstep admin unlock-user" forgets the user's
+// failed sign-ins, so they may sign in at once, and is audited; the
+// address's own count stays.
+func TestAdminUnlockUser(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	data := filepath.Join(t.TempDir(), "data")
+	if out, err := doorstep(t, "admin", "add-team", "--name", "North", "--data", data); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	db, err := serverdb.Open(ctx, filepath.Join(data, serverDBFile), serverdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateUser(ctx, cliActor, schema.User{Username: "sue.k", Name: "Sue K", Role: schema.RoleAuditor}, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	try := func(password string) error {
+		_, _, err := db.SignIn(ctx, serverdb.SignInAttempt{Username: "sue.k", Password: password, Address: "192.0.2.7", Via: "api"})
+		return err
+	}
+	for range serverdb.FreeSignInFailures {
+		if err := try("a wrong guess"); schema.ErrorCode(err) != schema.ECodeUnauthorized {
+			t.Fatalf("a wrong password: %v", err)
+		}
+	}
+	if err := try(testPassword); schema.ErrorCode(err) != schema.ECodeRateLimited {
+		t.Fatalf("the right password during the wait: %v, want rate_limited", err)
+	}
+	if _, err := doorstep(t, "admin", "unlock-user", "--data", data); err == nil || !strings.Contains(err.Error(), "--username is required") {
+		t.Fatalf("unlock-user without --username: err = %v", err)
+	}
+	if _, err := doorstep(t, "admin", "unlock-user", "--username", "nobody.here", "--data", data); err == nil || !strings.Contains(err.Error(), `no user "nobody.here"`) {
+		t.Fatalf("unlock-user of an unknown user: err = %v", err)
+	}
+	out, err := doorstep(t, "admin", "unlock-user", "--username", "sue.k", "--data", data)
+	if err != nil || !strings.Contains(out, "user sue.k unlocked: 2 count(s) of failed sign-ins forgotten") {
+		t.Fatalf("unlock-user: %v\n%s", err, out)
+	}
+	if err := try(testPassword); err != nil {
+		t.Fatalf("the right password after unlock-user: %v", err)
+	}
+	if evs, err := db.AuditByAction(ctx, "sign_in_unlocked"); err != nil || len(evs) != 1 || evs[0].UserID != cliActor.UserID {
+		t.Fatalf("sign_in_unlocked events: %+v, %v", evs, err)
+	}
 }

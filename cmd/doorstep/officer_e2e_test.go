@@ -107,7 +107,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	if cases := text("ul.cases"); !strings.Contains(cases, "Dale Marsh") || !strings.Contains(cases, "RoSH: High") {
 		t.Fatalf("Today after sign-in lacks the case: %s", cases)
 	}
-	badgeUntil(10*time.Second, "Online", "0 changes waiting")
+	badgeUntil(10*time.Second, "Online", "Nothing waiting to be sent")
 	shoot("01-today-online")
 
 	// 2. No signal: the server stops; Sync now says so.
@@ -116,7 +116,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	if f := text(".flash"); !strings.Contains(f, "Could not sync") || !strings.Contains(f, "cannot be reached") {
 		t.Fatalf("flash after an offline sync: %q", f)
 	}
-	badgeUntil(5*time.Second, "Offline", "0 changes waiting")
+	badgeUntil(5*time.Second, "Offline", "Nothing waiting to be sent")
 	shoot("02-today-offline")
 
 	// 3. The visit, offline: the case, "Record a visit", the answers.
@@ -124,7 +124,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	if h := text("#household"); !strings.Contains(h, "Kim Marsh") || !strings.Contains(h, "Ava Marsh") || !strings.Contains(h, "Ben Marsh") {
 		t.Fatalf("household: %s", h)
 	}
-	follow("record a visit", "#record-visit", "#sign-visit")
+	follow("record a visit", "#record-visit", "#check-visit")
 	visitPath := br.Location()
 	visitID := strings.TrimPrefix(visitPath, "/app/visits/")
 	if !schema.ValidID(visitID) {
@@ -189,7 +189,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	shoot("04-children")
 
 	// 4. Reload mid-form: the draft's answers come back from the tablet.
-	do("reload mid-form", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	do("reload mid-form", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	if v := value("#f-type"); v != "home_unannounced" {
 		t.Fatalf("after a reload the type is %q, want home_unannounced", v)
 	}
@@ -205,22 +205,25 @@ func TestOfficerEndToEnd(t *testing.T) {
 		t.FailNow()
 	}
 
-	// 5. Sign: the app asks why Ben was not seen.
-	follow("try to sign", "#sign-visit", "#f-children-1-reason_not_seen-error")
+	// 5. Check the answers: the app asks why Ben was not seen, first, and
+	// its link leads to the question.
+	follow("check the answers", "#check-visit", "#check-answers")
 	const prompt = "Ben Marsh was present but not seen: give the reason."
-	if e := text("#f-children-1-reason_not_seen-error"); !strings.Contains(e, prompt) {
-		t.Fatalf("the prompt next to Ben's reason: %q, want %q", e, prompt)
-	}
 	if s := text("#error-summary"); !strings.Contains(s, prompt) {
-		t.Fatalf("the error summary: %q, want %q", s, prompt)
+		t.Fatalf("still to answer: %q, want %q", s, prompt)
 	}
+	shoot("05-check-answers-missing")
+	follow("go to Ben's reason", `#error-summary a[href$="#f-children-1-reason_not_seen"]`, "#f-children-1-reason_not_seen")
 	if b := text("#sync-badge"); !strings.Contains(b, "Offline") {
 		t.Fatalf("badge while refusing the signature: %s", b)
 	}
-	do("show the prompt", chromedp.Evaluate[chromedp.Void](`document.getElementById("f-children-1-reason_not_seen").scrollIntoView({block: "center"})`))
-	shoot("05-reason-asked")
 	const reason = "Asleep upstairs; his mother would not wake him"
 	do("give the reason", chromedp.SendKeys(chromedp.CSS("#f-children-1-reason_not_seen"), reason))
+	follow("check the answers again", "#check-visit", "#sign-visit")
+	if s := text("#check-answers"); !strings.Contains(s, reason) || !strings.Contains(s, "Child: Ava Marsh") {
+		t.Fatalf("the answers as they will be signed: %q", s)
+	}
+	shoot("05-check-answers")
 	follow("sign", "#sign-visit", ".flash")
 	if f := text(".flash"); !strings.Contains(f, "Visit signed") {
 		t.Fatalf("flash after signing: %q (at %s)", f, br.Location())
@@ -230,9 +233,10 @@ func TestOfficerEndToEnd(t *testing.T) {
 	}
 
 	// 6. The badge: offline, the visit's changes waiting.
+	// One signed visit is one record waiting, however many saves made it.
 	b := badgeUntil(5*time.Second, "Offline", "waiting to be sent")
-	if n := pendingCount(t, b); n < 1 {
-		t.Fatalf("badge after signing offline: %q, want changes waiting", b)
+	if n := pendingCount(t, b); n != 1 {
+		t.Fatalf("badge after signing offline: %q, want 1 record with changes waiting", b)
 	}
 	if v := text("#visits"); !strings.Contains(v, "Waiting to be sent") {
 		t.Fatalf("the visit on the case page has no waiting receipt: %s", v)
@@ -247,7 +251,7 @@ func TestOfficerEndToEnd(t *testing.T) {
 	testkit.WaitFor(t, 20*time.Second, "the badge to say Online and 0 changes waiting after Sync now", func() bool {
 		follow("sync now", "#sync-now", ".flash")
 		b := text("#sync-badge")
-		return strings.Contains(b, "Online") && strings.Contains(b, "0 changes waiting")
+		return strings.Contains(b, "Online") && strings.Contains(b, "Nothing waiting to be sent")
 	})
 	if b := text("#sync-badge"); !strings.Contains(b, "0 set aside") || !strings.Contains(b, "0 conflicts") {
 		t.Fatalf("the badge after the sync: %q, want nothing set aside and no conflict", b)
@@ -295,10 +299,11 @@ func TestOfficerEndToEnd(t *testing.T) {
 	t.Logf("end to end in %s; screenshots in %s", time.Since(began).Round(time.Millisecond), br.Shots)
 }
 
-// pendingCount reads "N changes waiting to be sent" off the badge.
+// pendingCount reads "N records with changes waiting to be sent" off the
+// badge.
 func pendingCount(t *testing.T, badge string) int {
 	t.Helper()
-	m := regexp.MustCompile(`(\d+) changes? waiting to be sent`).FindStringSubmatch(badge)
+	m := regexp.MustCompile(`(\d+) records? with changes waiting to be sent`).FindStringSubmatch(badge)
 	if m == nil {
 		t.Fatalf("the badge does not count the changes waiting: %q", badge)
 	}

@@ -198,27 +198,87 @@ func TestDashboardSignIn(t *testing.T) {
 	}
 }
 
-// maxUserFailures is the login limit per username of package server
-// (ratelimit.go), which the sign-in form shares.
-const maxUserFailures = 5
-
 func TestDashboardSignInRateLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	b := e.browser(t)
-	for i := 0; i < maxUserFailures; i++ {
+	for i := 0; i < serverdb.FreeSignInFailures; i++ {
 		mustStatus(t, "bad password", b.signIn("sue", "nope"), 401)
 	}
 	p := b.signIn("sue", pw)
 	mustStatus(t, "after five failures", p, 429)
-	if p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "Too many failed sign-ins") {
+	if p.header.Get("Retry-After") != "30" || !strings.Contains(p.body, "Too many failed sign-ins. Wait 30 seconds, then try again.") {
 		t.Errorf("rate limited page: %v\n%s", p.header, p.body)
 	}
-	// Each failure and the lockout are in the audit trail.
+	// Each failure, the wait begun and the try refused are in the audit trail.
 	failed, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_failed")
 	locked, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_locked")
-	if len(failed) != maxUserFailures || len(locked) != 1 || !strings.Contains(string(locked[0].Detail), `"via":"dashboard"`) {
-		t.Errorf("audited %d failures and %d lockouts, want %d and 1", len(failed), len(locked), maxUserFailures)
+	throttled, _ := e.srv.DB().AuditByAction(context.Background(), "sign_in_throttled")
+	if len(failed) != serverdb.FreeSignInFailures || len(throttled) != 1 || len(locked) != 1 || !strings.Contains(string(locked[0].Detail), `"via":"dashboard"`) {
+		t.Errorf("audited %d failures, %d waits begun and %d tries refused, want %d, 1 and 1", len(failed), len(throttled), len(locked), serverdb.FreeSignInFailures)
+	}
+}
+
+// TestDashboardAndAPIShareSignInCounts: the dashboard's sign-in and the
+// API's login count failures in the one store, so a second server
+// instance on the same data sees the first one's; the form warns before
+// the last free tries and says how long to wait.
+func TestDashboardAndAPIShareSignInCounts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	second, err := server.Open(t.Context(), server.Config{Addr: "127.0.0.1:0", DataDir: e.dataDir, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { second.Close() })
+	apiLogin := func(password string) resp {
+		t.Helper()
+		saved := e.url
+		e.url = second.URL()
+		defer func() { e.url = saved }()
+		return e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "sue", Password: password, DeviceID: "d1"}, nil)
+	}
+	b := e.browser(t)
+	for i, want := range []string{"", "", "Careful: 2 tries left before a wait.", "Careful: 1 try left before a wait.", "Wait 30 seconds before the next try."} {
+		p := b.signIn("sue", "nope")
+		mustStatus(t, "bad password", p, 401)
+		if !strings.Contains(p.body, "The username or password is not right.") || want != "" && !strings.Contains(p.body, want) ||
+			want == "" && strings.Contains(p.body, `id="notice"`) {
+			t.Fatalf("failure %d: want notice %q in\n%s", i+1, want, p.body)
+		}
+	}
+	if r := apiLogin(pw); r.status != 429 || r.header.Get("Retry-After") != "30" {
+		t.Fatalf("the API of another instance after five failures on the dashboard: %d %s", r.status, r.body)
+	}
+	e.clock.Advance(30 * time.Second)
+	if r := apiLogin("still not it"); r.status != 401 || r.header.Get("Retry-After") != "60" {
+		t.Fatalf("a sixth failure, through the API: %d %v %s", r.status, r.header, r.body)
+	}
+	p := b.signIn("sue", pw)
+	mustStatus(t, "the dashboard after a failure on the API", p, 429)
+	if p.header.Get("Retry-After") != "60" || !strings.Contains(p.body, "Wait 1 minute, then try again.") {
+		t.Errorf("rate limited page: %v\n%s", p.header, p.body)
+	}
+	e.clock.Advance(time.Minute)
+	mustStatus(t, "the right password after the wait", b.signIn("sue", pw), 303)
+
+	evs, err := e.srv.DB().AuditByAction(t.Context(), "sign_in_failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vias []string
+	for _, ev := range evs {
+		var d struct{ Via string }
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		vias = append(vias, d.Via)
+	}
+	if strings.Join(vias, ",") != "dashboard,dashboard,dashboard,dashboard,dashboard,api" {
+		t.Errorf("sign_in_failed events came via %v", vias)
 	}
 }
 

@@ -48,13 +48,15 @@ type env struct {
 	users             map[string]schema.User
 	ashaCase, benCase string
 	teamA, teamB      schema.Team
+	dataDir           string
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Now: clock.Now, Mount: Mount})
+	dataDir := filepath.Join(t.TempDir(), "data")
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dataDir, Now: clock.Now, Mount: Mount})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
@@ -62,7 +64,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	e := &env{t: t, srv: srv, clock: clock, url: srv.URL(), users: map[string]schema.User{},
+	e := &env{t: t, srv: srv, clock: clock, url: srv.URL(), users: map[string]schema.User{}, dataDir: dataDir,
 		admin: serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}}
 	db := srv.DB()
 	e.teamA = schema.Team{ID: schema.NewID(), Name: "Team A"}

@@ -2,9 +2,7 @@ package dashboard
 
 import (
 	"errors"
-	"math"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -159,7 +157,8 @@ func (s *site) dashSignInPage(c *fiber.Ctx) error {
 
 func (s *site) dashSignInRender(c *fiber.Ctx, status int, d dashSignInData) error {
 	d.Pre = webui.Token()
-	c.Cookie(&fiber.Cookie{Name: dashPreCookie, Value: d.Pre, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
+	c.Cookie(&fiber.Cookie{Name: dashPreCookie, Value: d.Pre, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+		Secure: c.Protocol() == "https"})
 	return s.dashRender(c, status, "signin", dashView{Title: "Sign in", Data: d})
 }
 
@@ -186,28 +185,25 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 	if d.Error != "" {
 		return s.dashSignInRender(c, fiber.StatusUnprocessableEntity, d)
 	}
-	addr := c.IP()
-	if blocked, wait := s.srv.LoginLimiter().Blocked(username, addr); blocked {
-		if err := s.srv.AuditSignIn(c.UserContext(), "sign_in_locked", "dashboard", "", "", username, addr); err != nil {
-			return err
-		}
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		d.Error, d.ErrorField = "Too many failed sign-ins. Wait "+strconv.Itoa(int(math.Ceil(wait.Minutes())))+" minutes, then try again.", "username"
+	u, th, err := s.srv.SignIn(c, username, password, "", "dashboard")
+	switch code := schema.ErrorCode(err); {
+	case err == nil:
+	case code == schema.ECodeRateLimited:
+		// The password was not checked: say so, and when to try.
+		d.Error, d.ErrorField = "Too many failed sign-ins. Wait "+serverdb.HumanWait(th.Wait)+", then try again.", "username"
 		return s.dashSignInRender(c, fiber.StatusTooManyRequests, d)
-	}
-	u, err := s.db.Authenticate(c.UserContext(), username, password)
-	if err != nil {
-		if schema.ErrorCode(err) != schema.ECodeUnauthorized {
-			return err
-		}
-		s.srv.LoginLimiter().Fail(username, addr)
-		if err := s.srv.AuditSignIn(c.UserContext(), "sign_in_failed", "dashboard", "", "", username, addr); err != nil {
-			return err
-		}
+	case code == schema.ECodeUnauthorized:
 		d.Error, d.ErrorField = "The username or password is not right. Check them and try again.", "password"
+		switch {
+		case th.Wait > 0:
+			d.Notice = "Wait " + serverdb.HumanWait(th.Wait) + " before the next try."
+		case th.Advice() != "":
+			d.Notice = "Careful: " + th.Advice() + "."
+		}
 		return s.dashSignInRender(c, fiber.StatusUnauthorized, d)
+	default:
+		return err
 	}
-	s.srv.LoginLimiter().Succeed(username)
 	if !dashReader(u.Role) {
 		d.Error, d.ErrorField = "The dashboard is for supervisors, admins and auditors. Officers use the Doorstep app on their tablet.", "username"
 		return s.dashSignInRender(c, fiber.StatusForbidden, d)
@@ -216,7 +212,7 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.srv.AuditSignIn(c.UserContext(), "sign_in", "dashboard", u.ID, "", username, addr); err != nil {
+	if err := s.srv.AuditSignIn(c.UserContext(), "sign_in", "dashboard", u.ID, "", username, c.IP()); err != nil {
 		return err
 	}
 	c.Cookie(&fiber.Cookie{Name: dashCookie, Value: tok, Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,

@@ -491,6 +491,10 @@ func (a *applier) check(m *schema.Mutation) (string, error) {
 	if ferr != nil {
 		return "", prefixField(ferr, "fields")
 	}
+	// A date of birth in the future, from any writer in any time zone.
+	if err := spec.CheckPast(m.Fields, schema.LatestToday(a.db.now())); err != nil {
+		return "", prefixField(err, "fields")
+	}
 	r, err := a.record(m.RecordID)
 	if err != nil {
 		return "", err

@@ -163,6 +163,8 @@ func (db *DB) ImportCases(ctx context.Context, actor Actor, rows []schema.CaseRo
 			flags []schema.Flag
 		}
 		var plan []planned
+		caseSpec, _ := schema.Entity("case")
+		today := schema.LatestToday(db.now())
 		for _, row := range rows {
 			c := row.Case
 			u, ok := byName[row.OfficerUsername]
@@ -180,6 +182,9 @@ func (db *DB) ImportCases(ctx context.Context, actor Actor, rows []schema.CaseRo
 			}
 			if existing[c.CRN] {
 				problem(row.Line, "crn", "a case with crn %s already exists", c.CRN)
+			}
+			if e := schema.AsError(caseSpec.CheckPast(schema.FieldsOf(c), today)); e != nil {
+				problem(row.Line, e.Field, "%s", e.Message)
 			}
 			c.ID = schema.NewID()
 			c.CaseID, c.OfficerID, c.TeamID = c.ID, u.ID, team.ID

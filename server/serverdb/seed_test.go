@@ -3,6 +3,7 @@ package serverdb
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"doorstep/schema"
@@ -26,6 +27,14 @@ func TestImportCasesAllOrNothing(t *testing.T) {
 	var ie *schema.ImportError
 	if !errors.As(err, &ie) || len(ie.Problems) != 3 {
 		t.Fatalf("import with bad rows: %v, want 3 problems (unknown officer, wrong team, existing crn)", err)
+	}
+	// A date of birth in the future (rule past) is named with its line.
+	born := row(2, "C000005", "asha", "Team A")
+	born.Case.DateOfBirth = "2099-01-01"
+	var bie *schema.ImportError
+	if _, err := f.db.ImportCases(ctx, f.admin, []schema.CaseRow{born}); !errors.As(err, &bie) || len(bie.Problems) != 1 ||
+		bie.Problems[0].Field != "date_of_birth" || !strings.Contains(bie.Problems[0].Message, "cannot be in the future") {
+		t.Errorf("import of a birth in 2099: %v", err)
 	}
 	if ie.Problems[0].Line != 3 || ie.Problems[0].Field != "officer_username" {
 		t.Errorf("first problem = %+v", ie.Problems[0])

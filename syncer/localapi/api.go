@@ -238,9 +238,14 @@ type statusError struct {
 func (e *statusError) Error() string { return e.err.Error() }
 func (e *statusError) Unwrap() error { return e.err }
 
-// handleError answers every error as a schema.ErrorResponse. Errors that are
-// not ours are logged and answered as "internal error" with a request id.
+// handleError answers every error as a schema.ErrorResponse, but on the
+// mounted web app's paths, which answer a page (WebApp.ErrorPage). Errors
+// that are not ours are logged and answered as "internal error" with a
+// request id.
 func (api *API) handleError(c *fiber.Ctx, err error) error {
+	if api.web != nil && api.web.Owns(c.Path()) {
+		return api.web.ErrorPage(c, err)
+	}
 	var e *schema.Error
 	status := 0
 	var se *statusError

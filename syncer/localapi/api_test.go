@@ -206,6 +206,8 @@ func TestOfficerFlowThroughTheLocalAPI(t *testing.T) {
 		{"case not here", "POST", "/v1/records/visit", map[string]any{"case_id": schema.NewID(), "fields": map[string]any{"status": "draft"}}, 403, schema.ECodeOutOfScope, "case_id"},
 		{"amend unsigned", "POST", "/v1/visits/" + visitID + "/amend", map[string]any{"reason": "x", "changes": map[string]any{"outcome": "no_answer"}}, 400, schema.ECodeInvalid, "visit_id"},
 		{"no route", "GET", "/v1/nothing", nil, 404, schema.ECodeNotFound, ""},
+		{"born in the future", "POST", "/v1/records/household-members", map[string]any{"case_id": caseID, "fields": map[string]any{
+			"relation": "own_child", "residence": "lives_here", "name": "Future Baby", "date_of_birth": "2099-01-01"}}, 400, schema.ECodeInvalid, "fields.date_of_birth"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,6 +26,10 @@ type WebApp interface {
 	Routes(app *fiber.App)
 	// Close stops the app's background work; the API calls it on Close.
 	Close()
+	// ErrorPage answers an error on one of the app's paths that reached the
+	// API's error handler (a body over the size limit, refused before any
+	// route runs): a page for a person, never the API's JSON.
+	ErrorPage(c *fiber.Ctx, err error) error
 }
 
 // Mount serves w beside the JSON API. Call it once, before Start.

@@ -433,7 +433,7 @@ func (w *webApp) amendVisit(c *fiber.Ctx) error {
 		if !isAmendable(field) {
 			d.AmendField, d.AmendLabel = "", ""
 		}
-		d.Summary = w.visitSummary(c, v, d.children)
+		d.Summary = w.visitSummary(c, v, current, d.children)
 		d.Amendments = amendments
 		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Signed visit", Data: d})
 	}

@@ -102,10 +102,13 @@ func TestAppAmendASignedVisit(t *testing.T) {
 		t.Fatalf("amend: %d at %s:\n%s", p.status, p.path, p.body)
 	}
 	mustContain(t, p, "Amendment saved", "Recorded as an office visit by mistake: it was a phone call",
-		"Type of contact: was “Office”, now “Phone”", "by Asha Demo (you)", "Waiting to be sent", "1 change waiting to be sent")
+		"Type of contact: was “Office”, now “Phone”", "by Asha Demo (you)", "Waiting to be sent", "1 record with changes waiting to be sent")
 	mustNotContain(t, p, "No amendments.")
-	// The original stays readable, as signed.
-	mustContain(t, p, "<dt>Type of contact</dt><dd>Office</dd>")
+	// The summary shows the answer as amended, the original readable
+	// beside it; answers no amendment changed have nothing beside them.
+	mustContain(t, p, `<dt>Type of contact</dt><dd>Phone <span class="as-signed">(amended; as signed: Office)</span></dd>`,
+		"The answers above are as amended")
+	mustNotContain(t, p, "<dt>Type of contact</dt><dd>Office</dd>", `<dt>What happened</dt><dd>Completed <span class="as-signed">`)
 	if n := e.outboxLen(); n != before+1 {
 		t.Fatalf("outbox: %d -> %d", before, n)
 	}

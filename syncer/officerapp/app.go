@@ -74,7 +74,7 @@ func newWebApp(api *localapi.API) *webApp {
 	w := &webApp{api: api, agent: api.Agent(),
 		pages: webui.MustParsePages(webFS, "web/templates", templateFuncs,
 			"signin", "today", "case", "member", "visit", "schedule", "conflicts", "pin", "error",
-			"safety", "visitplan", "enquiry", "referral"),
+			"safety", "visitplan", "visitcheck", "enquiry", "referral"),
 		static: webui.MustReadStatic(webFS, "web/static"), sessions: api.Sessions()}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	return w
@@ -149,6 +149,7 @@ func (w *webApp) Routes(app *fiber.App) {
 	g.Get("/visits/:vid", w.page(w.visitPage))
 	g.Post("/visits/:vid", w.page(w.saveVisit))
 	g.Post("/visits/:vid/draft", w.autosaveVisit)
+	g.Get("/visits/:vid/check", w.page(w.visitCheckPage))
 	g.Post("/visits/:vid/sign", w.page(w.signVisit))
 	g.Post("/visits/:vid/amend", w.page(w.amendVisit))
 	g.Get("/conflicts", w.page(w.conflictsPage))
@@ -170,8 +171,9 @@ type view struct {
 	Badge     *badge
 	LockAfter int // seconds of inactivity before the app locks
 	Flash     string
-	FlashKind flashKind // success, error or info (the default)
-	Here      string    // this page's path, for forms that come back to it
+	FlashKind flashKind  // success, error or info (the default)
+	FlashLink *flashLink // a link after the message, where to do something about it
+	Here      string     // this page's path, for forms that come back to it
 	Data      any
 }
 
@@ -180,7 +182,14 @@ func (w *webApp) render(c *fiber.Ctx, status int, name string, v view) error {
 	if s := sessionOf(c); s != nil {
 		v.User, v.CSRF = &s.User, s.CSRF
 		if v.Flash == "" {
+			var link string
 			v.FlashKind, v.Flash = splitFlash(w.sessions.TakeFlash(s))
+			if msg, l, ok := strings.Cut(v.Flash, flashSep); ok {
+				v.Flash, link = msg, l
+			}
+			if href, text, ok := strings.Cut(link, flashSep); ok {
+				v.FlashLink = &flashLink{Href: href, Text: text} // set by the app only (flashWithLink)
+			}
 		}
 		if v.Badge == nil {
 			b, err := w.badge(c.UserContext())
@@ -207,9 +216,26 @@ type errorData struct {
 	Back    string
 }
 
+// ErrorPage answers an error that reached the local API's error handler
+// on one of the app's paths (localapi.WebApp).
+func (w *webApp) ErrorPage(c *fiber.Ctx, err error) error { return w.errorPage(c, err) }
+
+// errorPage answers err as a page saying what happened and what to do, or,
+// to the script's requests (X-Requested-With: doorstep), as JSON with the
+// same sentence in "error".
 func (w *webApp) errorPage(c *fiber.Ctx, err error) error {
 	status, d := fiber.StatusInternalServerError, errorData{Back: pathToday}
+	var fe *fiber.Error
 	switch e := schema.AsError(err); {
+	case errors.As(err, &fe) && fe.Code == fiber.StatusRequestEntityTooLarge:
+		status, d.Heading, d.Message = fe.Code, "Too much to save at once",
+			fmt.Sprintf("Nothing was saved: the form sent over %d MB, more than any answer here can hold (a note holds at most 8,000 characters). "+
+				"Go back, shorten the longest answer, and save again.", schema.MaxBody>>20)
+	case errors.As(err, &fe) && fe.Code < 500:
+		status, d.Heading, d.Message = fe.Code, "That could not be done", "This address does not answer that request. Go back and try again."
+		if fe.Code == fiber.StatusNotFound {
+			d.Heading, d.Message = "Page not found", "There is no page at this address on this tablet."
+		}
 	case e != nil && e.Code == schema.ECodeNotFound:
 		status, d.Heading, d.Message = fiber.StatusNotFound, "Not on this tablet", "This record is not on this tablet. It may have been moved to another officer's caseload."
 	case webui.IsCSRF(err):
@@ -220,6 +246,9 @@ func (w *webApp) errorPage(c *fiber.Ctx, err error) error {
 		rid := localapi.RequestID()
 		w.api.Logger().Error("web app: internal error", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
 		d.Heading, d.Message = "Something went wrong", "Something went wrong on this tablet (reference "+rid+"). Your saved work is safe. Go back and try again."
+	}
+	if c.Get("X-Requested-With") == "doorstep" {
+		return c.Status(status).JSON(fiber.Map{"error": d.Message})
 	}
 	if rerr := w.render(c, status, "error", view{Title: d.Heading, Data: d}); rerr != nil {
 		w.api.Logger().Error("web app: render error page", "err", rerr)
@@ -245,6 +274,15 @@ const flashSep = "\x1e"
 // flash sets the message the next page shows, with its kind.
 func (w *webApp) flash(c *fiber.Ctx, kind flashKind, msg string) {
 	w.sessions.SetFlash(sessionOf(c), string(kind)+flashSep+msg)
+}
+
+// flashLink is a link shown after a flash message.
+type flashLink struct{ Href, Text string }
+
+// flashWithLink sets the message the next page shows, with a link after it
+// (a path of this app).
+func (w *webApp) flashWithLink(c *fiber.Ctx, kind flashKind, msg, href, text string) {
+	w.flash(c, kind, msg+flashSep+href+flashSep+text)
 }
 
 func splitFlash(s string) (flashKind, string) {
@@ -304,34 +342,63 @@ func safeNext(p string) string {
 
 // --- the sync badge ---
 
-// badge is the sync state shown on every page.
+// badge is the sync state shown on every page. It says only what is known:
+// "Online" when the last contact with the server (the last sync) succeeded
+// and was recent; otherwise when that contact was, or that it failed.
 type badge struct {
-	State     string // online, offline, signed_out, never
+	State     string // online, stale, offline, signed_out, never
 	Label     string // "Online", "Offline", ...
-	LastSync  string // "3 minutes ago", "never"
+	LastSync  string // "last sync just now", "last successful sync 3 minutes ago"
 	LastError string
+	// Records is how many records have changes waiting to be sent (a
+	// signed visit is one, however many saves made it); Pending how many
+	// changes that is.
+	Records   int
 	Pending   int
 	Rejected  int
 	Conflicts int
 }
+
+// staleAfter is how long after the last good sync the badge stops saying
+// Online: the agent syncs every 30 seconds by default, so a quiet
+// quarter of an hour means the tablet has not been in touch.
+const staleAfter = 15 * time.Minute
 
 func (w *webApp) badge(ctx context.Context) (badge, error) {
 	st, err := w.agent.Status(ctx)
 	if err != nil {
 		return badge{}, err
 	}
-	b := badge{Pending: st.Pending, Rejected: st.Rejected, Conflicts: st.Conflicts,
-		LastSync: ago(w.api.Now(), st.LastSyncAt)}
+	b := badge{Pending: st.Pending, Rejected: st.Rejected, Conflicts: st.Conflicts}
+	if st.Pending > 0 {
+		out, err := w.agent.Outbox(ctx)
+		if err != nil {
+			return badge{}, err
+		}
+		seen := map[string]bool{}
+		for _, m := range out {
+			if m.Status == "pending" && !seen[m.Entity+"/"+m.RecordID] {
+				seen[m.Entity+"/"+m.RecordID] = true
+			}
+		}
+		b.Records = len(seen)
+	}
+	now := w.api.Now()
+	when := ago(now, st.LastSyncAt)
 	switch {
 	case !st.SignedIn:
 		b.State, b.Label = "signed_out", "Signed out of the server"
 		b.LastError = "Changes stay on this tablet until you sign in online again."
+		b.LastSync = "last successful sync " + when
 	case st.LastError != "":
 		b.State, b.Label, b.LastError = "offline", "Offline", plainSyncError(st.LastError)
+		b.LastSync = "last successful sync " + when
 	case st.LastSyncAt.IsZero():
-		b.State, b.Label = "never", "Not synced yet"
+		b.State, b.Label, b.LastSync = "never", "Not synced yet", "no sync yet"
+	case now.Sub(st.LastSyncAt) > staleAfter:
+		b.State, b.Label, b.LastSync = "stale", "Not in touch with the server recently", "last sync "+when
 	default:
-		b.State, b.Label = "online", "Online"
+		b.State, b.Label, b.LastSync = "online", "Online", "last sync "+when
 	}
 	return b, nil
 }
@@ -397,10 +464,24 @@ func (w *webApp) syncNow(c *fiber.Ctx) error {
 	case serr != nil:
 		kind, msg = flashError, "Could not sync: "+syncErrorText(serr)+" Your changes are safe on this tablet."
 	default:
-		if st, err := w.agent.Status(c.UserContext()); err == nil && st.Rejected > 0 {
-			kind, msg = flashError, fmt.Sprintf("Synced, but %d changes are still waiting and %d were set aside.", st.Pending, st.Rejected)
-		} else if err == nil && st.Pending > 0 {
-			kind, msg = flashInfo, fmt.Sprintf("Synced, but %d changes are still waiting to be sent.", st.Pending)
+		// A good sync is a success. Changes the server set aside earlier
+		// are not an error of this sync: they are said plainly, with where
+		// to decide about them.
+		st, err := w.agent.Status(c.UserContext())
+		if err != nil {
+			return err
+		}
+		if st.Pending > 0 {
+			kind, msg = flashInfo, "Synced, but some changes made during the sync are still waiting: they go at the next sync."
+		}
+		if st.Rejected > 0 {
+			if st.Pending == 0 {
+				msg = "Synced: every change that could be sent is on the server."
+			}
+			msg += " " + plural(st.Rejected, "change was", "changes were") + " set aside by the server: " +
+				map[bool]string{true: "it waits", false: "they wait"}[st.Rejected == 1] + " for you to decide what to do."
+			w.flashWithLink(c, kind, msg, "/app/conflicts#set-aside", "See what was set aside")
+			return redirect(c, back)
 		}
 	}
 	w.flash(c, kind, msg)
@@ -452,10 +533,5 @@ func ago(now, t time.Time) string {
 
 var templateFuncs = template.FuncMap{
 	"maxPINFailures": func() int { return syncer.MaxPINFailures },
-	"plural": func(n int, one, many string) string {
-		if n == 1 {
-			return fmt.Sprintf("%d %s", n, one)
-		}
-		return fmt.Sprintf("%d %s", n, many)
-	},
+	"plural":         plural,
 }

@@ -239,6 +239,7 @@ type page struct {
 	status int
 	path   string
 	body   string
+	header http.Header
 }
 
 func (b *browser) do(req *http.Request) page {
@@ -249,7 +250,7 @@ func (b *browser) do(req *http.Request) page {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, path: resp.Request.URL.RequestURI(), body: string(raw)}
+	return page{status: resp.StatusCode, path: resp.Request.URL.RequestURI(), body: string(raw), header: resp.Header}
 }
 
 func (b *browser) get(path string) page {
@@ -542,6 +543,7 @@ func TestAppShowsFieldErrorsNextToTheField(t *testing.T) {
 		{"an age that is not a number", set("age", "seven"), "age", "Enter a whole number, like 7.", `value="seven"`},
 		{"a relation that does not exist", set("relation", "cousin"), "relation", "Choose one of the options.", `value="Leo Doe"`},
 		{"a name too long", set("name", strings.Repeat("x", 201)), "name", "Name is 201 characters long; the most is 200.", ""},
+		{"a date of birth in the future", set("date_of_birth", "2099-01-01", "name", "Future Baby"), "date_of_birth", "Date of birth must be today or in the past.", `value="2099-01-01"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -569,12 +571,75 @@ func TestAppShowsFieldErrorsNextToTheField(t *testing.T) {
 	}
 }
 
+// TestAppShowsEveryFormErrorAtOnce: a form with several problems lists
+// them all, in the summary (in the order of the page) and each beside its
+// field, not one per try.
+func TestAppShowsEveryFormErrorAtOnce(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	token := b.get("/app/cases/" + e.caseID + "/household/new").token(csrfRE)
+	before := e.outboxLen()
+	forms := []struct {
+		name, path string
+		form       url.Values
+		want       []struct{ field, msg string } // in the summary's order
+	}{
+		{"a household member with only a relation", "/app/cases/" + e.caseID + "/household",
+			url.Values{"relation": {"own_child"}},
+			[]struct{ field, msg string }{
+				{"residence", "Say where they live."},
+				{"name", "Give a name, or a description when the name is not known."},
+			}},
+		{"a household member with a bad age, no residence and a birth in the future", "/app/cases/" + e.caseID + "/household",
+			url.Values{"relation": {"own_child"}, "name": {"Future Baby"}, "date_of_birth": {"2099-01-01"}, "age": {"two"}},
+			[]struct{ field, msg string }{
+				{"residence", "Say where they live."},
+				{"date_of_birth", "Date of birth must be today or in the past."},
+				{"age", "Enter a whole number, like 7."},
+			}},
+	}
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) {
+			f.form.Set("_csrf", token)
+			p := b.post(f.path, f.form)
+			if p.status != 422 {
+				t.Fatalf("want 422, got %d at %s", p.status, p.path)
+			}
+			summary := p.body[strings.Index(p.body, `id="error-summary"`):]
+			summary = summary[:strings.Index(summary, "</div>")]
+			at := 0
+			for _, w := range f.want {
+				id := controlID(w.field)
+				link := `<a href="#` + id + `">` + w.msg + `</a>`
+				i := strings.Index(summary[at:], link)
+				if i < 0 {
+					t.Fatalf("want %q in the summary, after the ones before it:\n%s", link, summary)
+				}
+				at += i + len(link)
+				mustContain(t, p, `id="`+id+`-error"`)
+				block := p.body[strings.Index(p.body, `id="`+id+`-error"`):]
+				if !strings.HasPrefix(block[strings.Index(block, ">")+1:], `<span class="visually-hidden">Error: </span>`+w.msg) {
+					t.Errorf("the message %q is not beside %s", w.msg, w.field)
+				}
+			}
+			if n := strings.Count(summary, "<li>"); n != len(f.want) {
+				t.Errorf("want %d errors in the summary, got %d:\n%s", len(f.want), n, summary)
+			}
+			if n := e.outboxLen(); n != before {
+				t.Fatalf("a refused form saved something: outbox %d -> %d", before, n)
+			}
+		})
+	}
+}
+
 func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 	t.Parallel()
 	e := startApp(t)
 	b := e.browser()
 	today := b.mustSignIn()
-	mustContain(t, today, "0 changes waiting to be sent", "Online")
+	mustContain(t, today, "Nothing waiting to be sent", "Online")
 	cp := b.get("/app/cases/" + e.caseID)
 	mustContain(t, cp, "Sam Doe", "X123456", "Jo Doe", "Mia Doe", "Victim or potential victim: Yes", "Domestic abuse (perpetrator)", "Add a household member")
 
@@ -584,14 +649,14 @@ func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 	if p.status != 200 || p.path != "/app/cases/"+e.caseID {
 		t.Fatalf("add: %d at %s:\n%s", p.status, p.path, p.body)
 	}
-	mustContain(t, p, "Man about 30, said he was a friend", "Waiting to be sent", "1 change waiting to be sent", "was added to the household")
+	mustContain(t, p, "Man about 30, said he was a friend", "Waiting to be sent", "1 record with changes waiting to be sent", "was added to the household")
 
 	// Sync now: the badge goes to zero and the member has its receipt.
 	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/cases/" + e.caseID}})
 	if p.path != "/app/cases/"+e.caseID {
 		t.Fatalf("sync: back to %s", p.path)
 	}
-	mustContain(t, p, "Synced", "0 changes waiting to be sent", "Safely on the server since", "version 1")
+	mustContain(t, p, "Synced", "Nothing waiting to be sent", "Safely on the server since", "version 1")
 
 	// Change it: only what changed travels.
 	var memberID string
@@ -605,7 +670,7 @@ func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 	mustContain(t, edit, "Change a household member", "Man about 30, said he was a friend", `value="stays_sometimes" checked`)
 	p = b.post("/app/cases/"+e.caseID+"/household/"+memberID, url.Values{"_csrf": {token}, "relation": {"other_adult"},
 		"residence": {"lives_here"}, "description": {"Man about 30, said he was a friend"}, "name": {"Dan Smith"}, "victim_or_potential_victim": {"not_known"}})
-	mustContain(t, p, "Dan Smith", "1 change waiting to be sent")
+	mustContain(t, p, "Dan Smith", "1 record with changes waiting to be sent")
 	out, _ := e.agent.Outbox(context.Background())
 	var changed map[string]json.RawMessage
 	if len(out) == 1 {
@@ -618,7 +683,7 @@ func TestAppHouseholdMemberAndSyncBadge(t *testing.T) {
 	// Offline: sync now says so, and the change stays.
 	e.peer.down.Store(true)
 	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
-	mustContain(t, p, "Could not sync", "Offline", "1 change waiting to be sent", "The server cannot be reached")
+	mustContain(t, p, "Could not sync", "Offline", "1 record with changes waiting to be sent", "The server cannot be reached")
 }
 
 func TestAppRecordAndSignAVisit(t *testing.T) {
@@ -637,7 +702,7 @@ func TestAppRecordAndSignAVisit(t *testing.T) {
 	if started == nil {
 		t.Fatalf("the new visit has no start time:\n%s", p.body)
 	}
-	mustContain(t, p, "Record a visit", "Mia Doe, ", "(own child)", `data-autosave="`+visitPath+`/draft"`, "Sign the visit")
+	mustContain(t, p, "Record a visit", "Mia Doe, ", "(own child)", `data-autosave="`+visitPath+`/draft"`, "Check your answers and sign")
 
 	// The autosave keeps what it can and names what it cannot.
 	ap := b.autosave(visitPath, url.Values{"_csrf": {token},

@@ -75,6 +75,17 @@ func BenchmarkRenderToday(b *testing.B) {
 	}
 }
 
+// BenchmarkRenderTodayFiltered is Today with a search and every filter:
+// the same work as Today, and the cards left out.
+func BenchmarkRenderTodayFiltered(b *testing.B) {
+	_, br, _, _ := synthApp(b)
+	for b.Loop() {
+		if p := br.get("/app/today?q=a&due=overdue&rosh=medium&flag=da_perpetrator"); p.status != 200 || p.path == "/app/signin" {
+			b.Fatalf("today: %d at %s", p.status, p.path)
+		}
+	}
+}
+
 func BenchmarkRenderCase(b *testing.B) {
 	_, br, big, _ := synthApp(b)
 	for b.Loop() {

@@ -61,7 +61,7 @@ func TestBrowserVisitKeepsEveryChild(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#signin-submit")),
 		chromedp.WaitVisible(chromedp.CSS("ul.cases")))
 	do("start a visit", chromedp.Navigate(base+"/app/cases/"+e.caseID), chromedp.WaitVisible(chromedp.CSS("#record-visit")),
-		chromedp.Click(chromedp.CSS("#record-visit")), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+		chromedp.Click(chromedp.CSS("#record-visit")), chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	visitPath := br.Location()
 	visitID := strings.TrimPrefix(visitPath, "/app/visits/")
 
@@ -120,7 +120,7 @@ func TestBrowserVisitKeepsEveryChild(t *testing.T) {
 	do("scroll to the children", chromedp.ScrollIntoView(chromedp.CSS("#f-children_present-0")))
 	shoot("30-visit-children-answers")
 
-	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	for _, id := range []string{"f-children_present-0", "f-children-0-present-0", "f-children-0-seen-0", "f-children-1-present-1",
 		"f-children-2-present-0", "f-children-2-seen-1"} {
 		if !checked(id) {
@@ -131,18 +131,36 @@ func TestBrowserVisitKeepsEveryChild(t *testing.T) {
 		t.Error("after a reload Seen shows for the child not present")
 	}
 
-	// Signing is refused until Mia's reason is given, and says so.
-	do("sign without Mia's reason", chromedp.Click(chromedp.CSS("#sign-visit")), chromedp.WaitVisible(chromedp.CSS("#error-summary")))
+	// Check your answers: Mia's reason is listed first, as still to
+	// answer, and there is no way to sign until it is given.
+	do("check the answers without Mia's reason", chromedp.Click(chromedp.CSS("#check-visit")), chromedp.WaitVisible(chromedp.CSS("#check-answers")))
+	if got := br.Location(); got != visitPath+"/check" {
+		t.Fatalf("Check your answers: at %s", got)
+	}
 	if s := text("#error-summary"); !strings.Contains(s, "Mia Doe was present but not seen: give the reason") {
-		t.Fatalf("error summary: %q", s)
+		t.Fatalf("still to answer: %q", s)
+	}
+	if s := text("#check-answers"); !strings.Contains(s, "Child: Ada") || !strings.Contains(s, "present: Yes, seen: Yes") ||
+		!strings.Contains(s, "present: No") || !strings.Contains(s, "Change") {
+		t.Errorf("the answers as they will be signed: %q", s)
+	}
+	if shown("sign-visit") {
+		t.Error("Sign the visit is offered with an answer missing")
 	}
 	if v, _ := e.agent.Get(context.Background(), "visit", visitID); v.Signed {
 		t.Fatal("the visit was signed without Mia's reason")
 	}
-	shoot("31-visit-child-reason-refused")
-	do("give Mia's reason and sign", chromedp.Click(chromedp.CSS(`#error-summary a[href="#f-children-2-reason_not_seen"]`)),
+	shoot("31-visit-check-answers-missing")
+	do("follow the link to Mia's reason", chromedp.Click(chromedp.CSS(`#error-summary a[href$="#f-children-2-reason_not_seen"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#f-children-2-reason_not_seen")))
+	do("give Mia's reason and check again",
 		chromedp.SendKeys(chromedp.CSS("#f-children-2-reason_not_seen"), "Asleep upstairs; her mother would not wake her."),
-		chromedp.Click(chromedp.CSS("#sign-visit")), chromedp.WaitVisible(chromedp.CSS("#record-visit")))
+		chromedp.Click(chromedp.CSS("#check-visit")), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	if s := text("#check-answers"); !strings.Contains(s, "Asleep upstairs; her mother would not wake her.") {
+		t.Errorf("the checked answers lack Mia's reason: %q", s)
+	}
+	shoot("32-visit-check-answers")
+	do("sign", chromedp.Click(chromedp.CSS("#sign-visit")), chromedp.WaitVisible(chromedp.CSS("#record-visit")))
 
 	v, err := e.agent.Get(context.Background(), "visit", visitID)
 	if err != nil || !v.Signed {

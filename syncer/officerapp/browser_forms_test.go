@@ -70,7 +70,7 @@ func TestBrowserForms(t *testing.T) {
 			t.Fatalf("the saved assessment lacks %q: %s", want, s)
 		}
 	}
-	if p := text("#badge-pending"); p != "1 change waiting to be sent" {
+	if p := text("#badge-pending"); p != "1 record with changes waiting to be sent" {
 		t.Fatalf("badge pending: %q", p)
 	}
 	do("scroll to it", chromedp.ScrollIntoView(chromedp.CSS("#safety")))

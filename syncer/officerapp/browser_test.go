@@ -46,7 +46,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	if strings.Index(cases, "Sam Doe") > strings.Index(cases, "Alex Able") {
 		t.Fatal("Today does not put the most overdue case (the high-risk one) first")
 	}
-	if b := text("#sync-badge"); !strings.Contains(b, "Online") || !strings.Contains(b, "0 changes waiting") {
+	if b := text("#sync-badge"); !strings.Contains(b, "Online") || !strings.Contains(b, "Nothing waiting to be sent") {
 		t.Fatalf("badge: %s", b)
 	}
 	shoot("02-today")
@@ -76,19 +76,19 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	if h := text("#household"); !strings.Contains(h, "Leo Doe") || !strings.Contains(h, "Waiting to be sent") {
 		t.Fatalf("household after the add: %s", h)
 	}
-	if p := text("#badge-pending"); p != "1 change waiting to be sent" {
+	if p := text("#badge-pending"); p != "1 record with changes waiting to be sent" {
 		t.Fatalf("badge pending: %q", p)
 	}
 	shoot("05-case-pending")
 
 	// Record a visit: the draft saves itself while the officer types.
-	do("start a visit", chromedp.Click(chromedp.CSS("#record-visit")), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	do("start a visit", chromedp.Click(chromedp.CSS("#record-visit")), chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	do("answer", chromedp.SetValue(chromedp.CSS("#f-type"), "home_unannounced"),
 		chromedp.Click(chromedp.CSS("#f-location-0")))
 	do("wait for the autosave", chromedp.Poll[chromedp.Void](
 		`document.getElementById("autosave-status").textContent.includes("Draft saved")`, chromedp.WithPollingTimeout(10*time.Second)))
 	shoot("06-visit-form")
-	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#f-type"))); err != nil || v != "home_unannounced" {
 		t.Fatalf("the draft did not survive a reload: %q %v", v, err)
 	}
@@ -107,7 +107,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	// at the next page load.
 	testkit.WaitFor(t, 15*time.Second, "the badge to say Online, 0 changes waiting", func() bool {
 		b := text("#sync-badge")
-		if strings.Contains(b, "Online") && strings.Contains(b, "0 changes waiting") {
+		if strings.Contains(b, "Online") && strings.Contains(b, "Nothing waiting to be sent") {
 			return true
 		}
 		t.Logf("badge after sync: %s; reloading", b)

@@ -80,7 +80,7 @@ func TestBrowserVisitForm(t *testing.T) {
 	do("open the case", chromedp.Navigate(base+"/app/cases/"+e.caseID), chromedp.WaitVisible(chromedp.CSS("#record-visit")))
 	labelled("the case page")
 	br.NextPage("start a visit", chromedp.Click(chromedp.CSS("#record-visit")))
-	do("wait for the visit form", chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	do("wait for the visit form", chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	labelled("the visit form")
 
 	// Questions that apply only after another answer.
@@ -112,26 +112,28 @@ func TestBrowserVisitForm(t *testing.T) {
 	labelled("the visit form, every question shown")
 	shoot("09-visit-questions-that-apply")
 
-	// A refused signature: the summary takes the focus and leads to the field.
+	// Check your answers with one missing: the list of what is missing
+	// takes the focus and leads to the question on the form.
 	choose("f-type", "")
-	br.NextPage("sign without a type", chromedp.Click(chromedp.CSS("#sign-visit")))
+	visitPath := br.Location()
+	br.NextPage("check without a type", chromedp.Click(chromedp.CSS("#check-visit")))
 	do("wait for the error summary", chromedp.WaitVisible(chromedp.CSS("#error-summary")))
 	if id := focused(); id != "error-summary" {
-		t.Fatalf("after a refused signature the focus is on %q, want the error summary", id)
+		t.Fatalf("on Check your answers with a question missing the focus is on %q, want the list of what is missing", id)
 	}
 	if s := text("#error-summary"); !strings.Contains(s, "Say what kind of contact took place") {
 		t.Fatalf("error summary: %q", s)
 	}
-	do("follow the summary's link", chromedp.Click(chromedp.CSS(`#error-summary a[href="#f-type"]`)))
+	labelled("Check your answers")
+	br.NextPage("follow the summary's link", chromedp.Click(chromedp.CSS(`#error-summary a[href$="#f-type"]`)))
+	do("wait for the form", chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	if id := focused(); id != "f-type" {
-		t.Fatalf("the summary's link took the focus to %q, want f-type", id)
+		t.Fatalf("the link took the focus to %q, want f-type", id)
 	}
-	labelled("the visit form with errors")
-	shoot("10-visit-sign-refused")
+	shoot("10-visit-check-missing-type")
 
 	// A child there who is not on the household list: added from the
 	// visit, which comes back with its answers.
-	visitPath := strings.TrimSuffix(br.Location(), "/sign") // the refused signature was rendered at /sign
 	if shown("#child-prompt") {
 		t.Error("the prompt to add a child shows before a child is noted")
 	}
@@ -147,7 +149,7 @@ func TestBrowserVisitForm(t *testing.T) {
 	do("describe the child", chromedp.Click(chromedp.CSS("#f-residence-0")),
 		chromedp.SendKeys(chromedp.CSS("#f-description"), "Boy about 3"), chromedp.SendKeys(chromedp.CSS("#f-age"), "3"))
 	br.NextPage("save the child", chromedp.Click(chromedp.CSS("#save-member")))
-	do("wait for the visit", chromedp.WaitVisible(chromedp.CSS("#sign-visit")))
+	do("wait for the visit", chromedp.WaitVisible(chromedp.CSS("#check-visit")))
 	if got := br.Location(); got != visitPath {
 		t.Fatalf("after adding the child: at %s, want the visit %s", got, visitPath)
 	}

@@ -383,7 +383,12 @@ func (w *webApp) saveMember(c *fiber.Ctx) error {
 		existingFields = existing.Fields
 	}
 	fields := fieldsOf(spec, memberFields, form, existingFields, &d.Form)
-	if len(d.Form.Errors) > 0 {
+	today := localapi.LocalDate(w.api.Now())
+	if existing == nil {
+		fields["added_on"] = mustJSON(today)
+	}
+	// Every problem at once: the form's own and the schema's.
+	if !d.Form.checkWrite(spec, d.ID, d.CaseID, fields, existingFields, today) {
 		return w.renderMember(c, fiber.StatusUnprocessableEntity, d)
 	}
 	name := cmp.Or(form.Get("name"), form.Get("description"), "The household member")
@@ -391,9 +396,6 @@ func (w *webApp) saveMember(c *fiber.Ctx) error {
 	if len(fields) == 0 {
 		w.flash(c, flashInfo, "Nothing changed.")
 		return redirect(c, done)
-	}
-	if existing == nil {
-		fields["added_on"] = mustJSON(localapi.LocalDate(w.api.Now()))
 	}
 	if _, err := w.agent.Put(c.UserContext(), "household_member", d.ID, d.CaseID, fields); err != nil {
 		if !d.Form.putError(err) {

@@ -25,11 +25,20 @@ const pathConflicts = "/app/conflicts"
 type setAsideView struct {
 	MutationID                         string
 	What, CaseName, CaseID, Link, When string
+	Record                             string // the record in words: "Jo Doe (partner)", "the visit of 20 Nov 2026"
 	Tried                              []rowView
 	Reason                             string
 	// NewOnServer: the server never had the record, so discarding the
 	// change removes it from the tablet.
 	NewOnServer bool
+	// Gone: the record (or its case) is no longer on this tablet, so
+	// there is nothing to open and sending it again cannot succeed.
+	Gone bool
+	// CanRetry: sending it again can succeed (the refusal was not final);
+	// RetryFirst: and it is the likely way out (the cause is gone: the case
+	// is back in the caseload, or it clashed with a state since changed).
+	CanRetry, RetryFirst bool
+	AmendLink            string // a signed visit: correct it by an amendment
 }
 
 type conflictView struct {
@@ -78,6 +87,34 @@ func recordLink(entity, id, caseID string) string {
 	return ""
 }
 
+// recordName names a record in words from its fields (the stored record's,
+// or only the change's when the record is no longer on the tablet): "Jo
+// Doe, partner", "the visit of 20 Nov 2026"; "" when the fields say
+// nothing that names it.
+func recordName(entity string, fields map[string]json.RawMessage, now time.Time) string {
+	switch entity {
+	case "household_member":
+		n := cmp.Or(str(fields, "name"), str(fields, "description"))
+		if rel := str(fields, "relation"); rel != "" {
+			n = strings.TrimPrefix(n+", "+strings.ToLower(enumLabel("relation", rel)), ", ")
+		}
+		return n
+	case "visit":
+		for _, f := range []string{"started_at", "planned_at"} {
+			if t, err := time.Parse(time.RFC3339Nano, str(fields, f)); err == nil {
+				return "the visit of " + t.Local().Format(layoutDate)
+			}
+		}
+	case "enquiry", "referral":
+		if a := str(fields, "agency"); a != "" {
+			return enumLabel("agency", a)
+		}
+	case "safety_assessment":
+		return str(fields, "address")
+	}
+	return ""
+}
+
 // rejectionText says in plain English why the server set a change aside.
 func rejectionText(e *schema.Error) string {
 	if e == nil {
@@ -90,7 +127,9 @@ func rejectionText(e *schema.Error) string {
 	case schema.ECodeForbidden:
 		return "The server does not allow you to make this change: " + msg
 	case schema.ECodeOutOfScope, schema.ECodeNotFound:
-		return "The server no longer has this case in your caseload, or the record is gone: " + msg
+		// The server's message names the record by its id: it says
+		// nothing an officer can use.
+		return "When the change reached the server, the case was not in your caseload (it may have been given to another officer), or the record had been removed."
 	case schema.ECodeInvalid, schema.ECodeRequired, schema.ECodeWrongType, schema.ECodeUnknownField, schema.ECodeMalformed:
 		return "The server could not accept a value in this change: " + msg
 	case schema.ECodeConflict:
@@ -127,6 +166,9 @@ func (w *webApp) conflictsPage(c *fiber.Ctx) error {
 		n := ""
 		if cr, err := w.agent.Get(ctx, "case", id); err == nil {
 			n = strings.TrimSpace(str(cr.Fields, "given_name") + " " + str(cr.Fields, "family_name"))
+			if crn := str(cr.Fields, "crn"); crn != "" {
+				n += " (" + crn + ")"
+			}
 		}
 		cases[id] = n
 		return n
@@ -141,9 +183,37 @@ func (w *webApp) conflictsPage(c *fiber.Ctx) error {
 			continue
 		}
 		sv := setAsideView{MutationID: o.MutationID, What: entityText(o.Entity), CaseID: o.CaseID, CaseName: caseName(o.CaseID),
-			Link: recordLink(o.Entity, o.RecordID, o.CaseID), When: clockText(o.CreatedAt, now), Reason: rejectionText(o.Error)}
+			When: clockText(o.CreatedAt, now), Reason: rejectionText(o.Error)}
 		var fields map[string]json.RawMessage
 		json.Unmarshal(o.Fields, &fields)
+		r, err := w.agent.Get(ctx, o.Entity, o.RecordID)
+		switch {
+		case err == nil && sv.CaseName != "":
+			sv.Link = recordLink(o.Entity, o.RecordID, o.CaseID)
+			sv.Record = recordName(o.Entity, r.Fields, now)
+			sv.NewOnServer = r.Version == 0 && r.ReceivedAt.IsZero()
+		case schema.ErrorCode(err) == schema.ECodeNotFound || sv.CaseName == "":
+			sv.Gone = true
+			sv.Record = recordName(o.Entity, fields, now)
+		default:
+			return err
+		}
+		code := ""
+		if o.Error != nil {
+			code = o.Error.Code
+		}
+		switch {
+		case sv.Gone:
+		case code == schema.ECodeSigned:
+			if o.Entity == "visit" {
+				sv.AmendLink = "/app/visits/" + url.PathEscape(o.RecordID) + "#amend"
+			}
+		default:
+			sv.CanRetry = true
+			// Out of scope then, back in the caseload now; or a clash with
+			// a state that may have changed since.
+			sv.RetryFirst = code == schema.ECodeOutOfScope || code == schema.ECodeNotFound || code == schema.ECodeConflict
+		}
 		names := make([]string, 0, len(fields))
 		for k := range fields {
 			names = append(names, k)
@@ -151,9 +221,6 @@ func (w *webApp) conflictsPage(c *fiber.Ctx) error {
 		slices.Sort(names)
 		for _, k := range names {
 			sv.Tried = append(sv.Tried, rowView{Title: labelOf(o.Entity, k).label, Detail: shownValue(o.Entity, k, fields[k])})
-		}
-		if r, err := w.agent.Get(ctx, o.Entity, o.RecordID); err == nil {
-			sv.NewOnServer = r.Version == 0 && r.ReceivedAt.IsZero()
 		}
 		d.SetAside = append(d.SetAside, sv)
 	}

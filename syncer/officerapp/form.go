@@ -139,15 +139,39 @@ func (f *formView) value(name string) string { return f.Values.Get(name) }
 // FormError is the error about the form as a whole.
 func (f formView) FormError() string { return f.Errors[""] }
 
-// Summary lists the field errors in order, each with its control's anchor.
+// Summary lists the field errors in the order of the controls on the page
+// (as the officer meets them), then any others in the order they were
+// found, each with its control's anchor.
 func (f formView) Summary() []fieldError {
 	var out []fieldError
+	listed := map[string]bool{}
+	for _, ctl := range f.Controls {
+		if msg, ok := f.Errors[ctl.Name]; ok && ctl.Name != "" && !listed[ctl.Name] {
+			listed[ctl.Name] = true
+			out = append(out, fieldError{Anchor: controlID(ctl.Name), Message: msg})
+		}
+	}
 	for _, name := range f.order {
-		if name != "" {
+		if name != "" && !listed[name] {
 			out = append(out, fieldError{Anchor: controlID(name), Message: f.Errors[name]})
 		}
 	}
 	return out
+}
+
+// checkWrite puts every problem the schema finds in a write of fields at
+// once (schema.EntitySpec.Problems), each next to its control, so that the
+// officer sees them all together rather than one per try, as GOV.UK forms
+// do. A control that already has an error (from the form's own checks)
+// keeps it. It reports whether the form is free of errors. The write
+// itself checks again, and putError shows what it refuses.
+func (f *formView) checkWrite(spec *schema.EntitySpec, id, caseID string, fields, existing map[string]json.RawMessage, today schema.Date) bool {
+	for _, e := range spec.Problems(id, caseID, fields, existing, existing == nil, today) {
+		if _, done := f.Errors[f.controlFor(e.Field)]; !done {
+			f.putError(e)
+		}
+	}
+	return len(f.Errors) == 0
 }
 
 // attachErrors fills each control's id, value (from Values, when given)
@@ -373,18 +397,7 @@ func (f *formView) putError(err error) bool {
 }
 
 func (f *formView) putOne(e *schema.Error) {
-	var ctl *control
-	for _, name := range []string{e.Field, rootField(e.Field)} {
-		for _, c := range f.Controls {
-			if c.Name == name && c.Kind != "hidden" {
-				ctl = c
-				break
-			}
-		}
-		if ctl != nil {
-			break
-		}
-	}
+	ctl := f.control(f.controlFor(e.Field))
 	if ctl == nil {
 		msg := plainMessage("", e)
 		if prev := f.Errors[""]; prev != "" && prev != msg {
@@ -394,6 +407,26 @@ func (f *formView) putOne(e *schema.Error) {
 		return
 	}
 	f.addError(ctl.Name, friendly(ctl, e))
+}
+
+// controlFor is the name of the visible control a field path is about (the
+// path, else its root field), "" when the form has none.
+func (f *formView) controlFor(field string) string {
+	for _, name := range []string{field, rootField(field)} {
+		if c := f.control(name); c != nil {
+			return name
+		}
+	}
+	return ""
+}
+
+func (f *formView) control(name string) *control {
+	for _, c := range f.Controls {
+		if c.Name == name && c.Kind != "hidden" {
+			return c
+		}
+	}
+	return nil
 }
 
 func rootField(field string) string {
@@ -406,6 +439,8 @@ func rootField(field string) string {
 // friendly says a schema error about ctl in plain English.
 func friendly(ctl *control, e *schema.Error) string {
 	switch {
+	case ctl.Kind == "date" && e.Code == schema.ECodeInvalid && strings.Contains(e.Message, "cannot be in the future"):
+		return ctl.Label + " must be today or in the past."
 	case ctl.Kind == "date" && (e.Code == schema.ECodeInvalid || e.Code == schema.ECodeWrongType):
 		return "Enter a real date, for example 31/03/2016."
 	case ctl.Kind == "datetime" && (e.Code == schema.ECodeInvalid || e.Code == schema.ECodeWrongType):

@@ -2,6 +2,7 @@ package officerapp
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -151,8 +152,8 @@ func TestAppTodayFollowsTheVisitPolicy(t *testing.T) {
 	if strings.Contains(today.body, "arrives with the visit policy") {
 		t.Fatal("Today still waits for the visit policy")
 	}
-	mustContain(t, today, "Monday 23 November 2026", "9 cases", `<span id="count-overdue">2 with a home visit overdue</span>`,
-		`<span id="count-week">2 due this week</span>`, "1 visit planned today")
+	mustContain(t, today, "Monday 23 November 2026", "9 cases", `<a id="count-overdue" href="/app/today?due=overdue">2 with a home visit overdue</a>`,
+		`<a id="count-week" href="/app/today?due=week">2 due this week</a>`, "1 visit planned today")
 
 	// The order, and each card's texts, inside its own card.
 	cards := strings.Split(today.body, `<li class="case-card`)[1:]
@@ -190,6 +191,48 @@ func TestAppTodayFollowsTheVisitPolicy(t *testing.T) {
 	if !strings.Contains(cards[0], `due-overdue`) || !strings.Contains(cards[0], `<strong class="due-when">15 days overdue</strong>`) {
 		t.Errorf("the first card is not marked overdue in words:\n%s", cards[0])
 	}
+
+	// Search and filters: a GET form, so the query is the whole state; the
+	// cases kept stay in Today's order, and the summary still counts all.
+	filters := []struct {
+		query string
+		want  []string // the cards, in order; nil: none matches
+	}{
+		{"q=ann", []string{"Ann Abbot"}}, // a word's start: not Fay Planned
+		{"q=bot", nil},
+		{"q=ABBOT+ann", []string{"Ann Abbot"}},
+		{"q=P000003", []string{"Ed Friday"}},
+		{"q=test+road,&due=overdue", []string{"Dan Dial", "Ann Abbot"}},
+		{"due=week", []string{"Eve Early", "Ed Friday"}},
+		{"rosh=high", []string{"Dan Dial", "Ann Abbot", "Cal Carter", "Hal Hughes", "Ian Irwin"}},
+		{"rosh=medium&due=week", []string{"Ed Friday"}},
+		{"flag=da_perpetrator", []string{"Ann Abbot"}},
+		{"q=nobody", nil},
+		{"due=bogus&rosh=%3Cscript%3E", shown}, // not one of the choices: ignored
+	}
+	for _, f := range filters {
+		t.Run("filter/"+f.query, func(t *testing.T) {
+			pg := b.get("/app/today?" + f.query)
+			if pg.status != 200 {
+				t.Fatalf("status %d", pg.status)
+			}
+			var got []string
+			for _, card := range strings.Split(pg.body, `<li class="case-card`)[1:] {
+				name := card[strings.Index(card, `<span class="case-name">`)+len(`<span class="case-name">`):]
+				got = append(got, name[:strings.Index(name, "<")])
+			}
+			if strings.Join(got, ", ") != strings.Join(f.want, ", ") {
+				t.Errorf("want the cards %v, got %v", f.want, got)
+			}
+			mustContain(t, pg, "9 cases", `2 with a home visit overdue`, `<form class="today-filter" method="get" action="/app/today"`)
+			if f.want == nil {
+				mustContain(t, pg, "Showing 0 of 9 cases", "No case matches.")
+			} else if len(f.want) < len(shown) {
+				mustContain(t, pg, fmt.Sprintf("Showing %d of 9 cases", len(f.want)), "Show all cases")
+			}
+		})
+	}
+	mustContain(t, b.get("/app/today?q=ann+abbot&rosh=high"), `value="ann abbot"`, `<option value="high" selected>`)
 
 	// The case page lists the visits the policy asks for, in order.
 	for _, c := range cases {

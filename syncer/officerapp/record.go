@@ -110,11 +110,8 @@ func (w *webApp) saveRecord(k recordKind) fiber.Handler {
 		k.layout(&d.Form)
 		k.check(form, localapi.LocalDate(w.api.Now()), &d.Form)
 		fields := fieldsOf(mustSpec(k.entity), k.fields, form, fieldsOrNil(existing), &d.Form)
-		if len(d.Form.Errors) > 0 {
-			return w.renderRecord(c, k, fiber.StatusUnprocessableEntity, d)
-		}
 		back := "/app/cases/" + url.PathEscape(d.CaseID) + k.anchor
-		if len(fields) == 0 {
+		if len(fields) == 0 && len(d.Form.Errors) == 0 {
 			w.flash(c, flashInfo, "Nothing changed.")
 			return redirect(c, back)
 		}
@@ -123,6 +120,10 @@ func (w *webApp) saveRecord(k recordKind) fiber.Handler {
 			if k.create != nil {
 				k.create(c, fields)
 			}
+		}
+		// Every problem at once: the form's own and the schema's.
+		if !d.Form.checkWrite(mustSpec(k.entity), d.ID, d.CaseID, fields, fieldsOrNil(existing), localapi.LocalDate(w.api.Now())) {
+			return w.renderRecord(c, k, fiber.StatusUnprocessableEntity, d)
 		}
 		if _, err := w.agent.Put(c.UserContext(), k.entity, d.ID, d.CaseID, fields); err != nil {
 			if !d.Form.putError(err) {

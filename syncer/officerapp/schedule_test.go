@@ -99,7 +99,7 @@ func TestAppScheduleAVisit(t *testing.T) {
 		t.Fatal("no planned visit written")
 	}
 	when := time.Date(now.Year(), now.Month(), now.Day()+1, 10, 30, 0, 0, now.Location()).Format("Mon 2 Jan 2006 at 15:04")
-	mustContain(t, p, "Initial home visit planned for", "1 change waiting to be sent", `href="/app/visits/`+id+`"`, when)
+	mustContain(t, p, "Initial home visit planned for", "1 record with changes waiting to be sent", `href="/app/visits/`+id+`"`, when)
 	// Listed under the planned visits, not the history.
 	planned := p.body[strings.Index(p.body, `id="planned-visits"`):strings.Index(p.body, "Visit history")]
 	if !strings.Contains(planned, id) || !strings.Contains(planned, "Initial home visit") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,12 @@ import (
 // setAsideChange writes fields to a record and has the server refuse the
 // change (through the store, as a push answer would), returning its id.
 func (e *appEnv) setAsideChange(entity, id, caseID string, fields map[string]json.RawMessage) string {
+	e.t.Helper()
+	return e.setAsideWith(entity, id, caseID, fields, &schema.Error{Code: schema.ECodeForbidden, Field: "name", Message: "only a supervisor may rename a victim"})
+}
+
+// setAsideWith is setAsideChange with the server's error.
+func (e *appEnv) setAsideWith(entity, id, caseID string, fields map[string]json.RawMessage, why *schema.Error) string {
 	e.t.Helper()
 	ctx := context.Background()
 	rec, err := e.agent.Put(ctx, entity, id, caseID, fields)
@@ -29,7 +36,7 @@ func (e *appEnv) setAsideChange(entity, id, caseID string, fields map[string]jso
 		}
 	}
 	err = e.agent.DB().Update(ctx, func(tx *devicedb.Tx) error {
-		return tx.RejectOutbox(ctx, mid, &schema.Error{Code: schema.ECodeForbidden, Field: "name", Message: "only a supervisor may rename a victim"})
+		return tx.RejectOutbox(ctx, mid, why)
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -188,4 +195,145 @@ func TestAPISetAsideActions(t *testing.T) {
 	if st != 404 {
 		t.Fatalf("keep-mine of an unknown conflict: %d %v", st, out)
 	}
+}
+
+// TestAppSyncBadgeSaysWhatIsTrue: the badge counts records (not the
+// mutations behind them), says "Online" only while the last contact with
+// the server succeeded and is recent, never "last sync just now" while
+// offline, and a good sync with changes set aside is a success that says
+// so plainly, with a link, not a red error.
+func TestAppSyncBadgeSaysWhatIsTrue(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	ctx := context.Background()
+	b := e.browser()
+	b.mustSignIn()
+	badge := func(p page) string {
+		t.Helper()
+		s := p.body[strings.Index(p.body, `id="sync-badge"`):]
+		return s[:strings.Index(s, "</div>")]
+	}
+	p := b.get("/app/today")
+	mustContain(t, p, "<strong>Online</strong> · last sync just now", "Nothing waiting to be sent")
+
+	// Three saves of one record are one record waiting (3 changes).
+	partner := e.memberID("Jo Doe")
+	e.peer.down.Store(true)
+	for _, name := range []string{"Jo A", "Jo B", "Jo C"} {
+		if _, err := e.agent.Put(ctx, "household_member", partner, "", map[string]json.RawMessage{"name": mustJSON(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = b.get("/app/today")
+	if got := badge(p); !strings.Contains(got, `<span id="badge-pending">1 record with changes waiting to be sent (3 changes)</span>`) {
+		t.Errorf("want 1 record (3 changes) waiting, got:\n%s", got)
+	}
+
+	// Offline: the last sync failed, so the badge never says "last sync
+	// just now", only when the last successful one was.
+	e.clock.Advance(5 * time.Minute)
+	token := p.token(csrfRE)
+	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	got := badge(p)
+	if !strings.Contains(got, "<strong>Offline</strong> · last successful sync 5 minutes ago") || strings.Contains(got, "Online") {
+		t.Errorf("offline badge:\n%s", got)
+	}
+
+	// Back online: a good sync with a change set aside is a success, not
+	// an error, and links to what was set aside.
+	e.peer.down.Store(false)
+	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	mustContain(t, p, "<strong>Online</strong> · last sync just now", "Nothing waiting to be sent")
+	e.peer.down.Store(true)
+	e.setAsideChange("household_member", partner, "", map[string]json.RawMessage{"name": mustJSON("Jo D")})
+	e.peer.down.Store(false)
+	p = b.post("/app/sync", url.Values{"_csrf": {token}, "back": {"/app/today"}})
+	mustContain(t, p, `class="flash flash-success"`, "Synced: every change that could be sent is on the server. 1 change was set aside by the server: it waits for you to decide what to do.",
+		`<a href="/app/conflicts#set-aside" id="flash-link">See what was set aside</a>`, `<span id="badge-rejected">1 set aside</span>`)
+	mustNotContain(t, p, "flash-error", "Error:", "0 changes are still waiting")
+
+	// A quiet quarter of an hour (the officer busy, the app never locked):
+	// no longer "Online".
+	for range 5 {
+		e.clock.Advance(4 * time.Minute)
+		p = b.get("/app/today")
+	}
+	if got := badge(p); strings.Contains(got, "Online") || !strings.Contains(got, "Not in touch with the server recently</strong> · last sync 20 minutes ago") {
+		t.Errorf("a badge 20 minutes after the last sync:\n%s", got)
+	}
+}
+
+// TestAppSetAsideNamesThePersonAndOffersWhatCanSucceed: a change set aside
+// names the person (with the CRN) and the record, never the server's
+// message with a record id; a case no longer on the tablet gets no link
+// (it would answer 404) and no "Send it again" (it cannot succeed), and
+// "Send it again" is the main button only when the cause may be gone.
+func TestAppSetAsideNamesThePersonAndOffersWhatCanSucceed(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	ctx := context.Background()
+	// A second case, whose change is set aside and which then leaves the tablet.
+	goneCase := schema.NewID()
+	e.peer.records = append(e.peer.records, e.asServed([]schema.Record{{Entity: "case", ID: goneCase, CaseID: goneCase,
+		Fields: schema.FieldsOf(schema.Case{CRN: "G123456", GivenName: "Gail", FamilyName: "Gone", DateOfBirth: "1980-01-01", Address: "9 Far Lane",
+			OfficerID: officer.ID, TeamID: "team-1", SentenceType: "licence", SupervisionStart: "2026-01-01", RoSH: "low"})}})...)
+	b := e.browser()
+	b.mustSignIn()
+	e.peer.down.Store(true)
+	outOfScope := func(id string) *schema.Error {
+		return &schema.Error{Code: schema.ECodeOutOfScope, Field: "case_id", Message: "case " + id + " is not in your caseload"}
+	}
+	partner := e.memberID("Jo Doe")
+	back := e.setAsideWith("household_member", partner, "", map[string]json.RawMessage{"name": mustJSON("Jo Smith")}, outOfScope(e.caseID))
+	refused := e.setAsideChange("household_member", e.kidID, "", map[string]json.RawMessage{"residence": mustJSON("visits")})
+	gone := e.setAsideWith("household_member", "", goneCase, map[string]json.RawMessage{"relation": mustJSON("partner"),
+		"residence": mustJSON("lives_here"), "name": mustJSON("Pat Gone")}, outOfScope(goneCase))
+	if err := e.agent.DB().Update(ctx, func(tx *devicedb.Tx) error {
+		_, err := tx.DeleteCase(ctx, goneCase)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	p := b.get("/app/conflicts")
+	item := func(mid string) string {
+		t.Helper()
+		i := strings.Index(p.body, `action="/app/outbox/`+mid+`/discard"`)
+		if i < 0 {
+			t.Fatalf("no set-aside change %s on the page", mid)
+		}
+		start := strings.LastIndex(p.body[:i], `<li class="row set-aside">`)
+		end := strings.Index(p.body[i:], "</li>")
+		return p.body[start : i+end]
+	}
+	// Back in the caseload: named, with a link, and sending again first.
+	it := item(back)
+	for _, want := range []string{"A household member: Jo Smith, partner</strong> for Sam Doe (X123456)", "open it</a>",
+		`<button type="submit" class="primary">Send it again</button>`, `<button type="submit" class="secondary">Discard this change</button>`,
+		"the case was not in your caseload"} {
+		if !strings.Contains(it, want) {
+			t.Errorf("the change of a case back in the caseload lacks %q:\n%s", want, it)
+		}
+	}
+	// Refused for a reason that stays: both buttons, neither the main one.
+	it = item(refused)
+	if !strings.Contains(it, `<button type="submit" class="secondary">Send it again</button>`) || strings.Contains(it, `class="primary"`) {
+		t.Errorf("a forbidden change offers Send it again as the main button:\n%s", it)
+	}
+	// Its case gone: named from the change, no link, no Send it again.
+	it = item(gone)
+	for _, want := range []string{"A household member: Pat Gone, partner</strong>, in a case no longer on this tablet",
+		"The case is no longer on this tablet, so this change cannot be sent.", `<button type="submit" class="primary">Discard this change</button>`} {
+		if !strings.Contains(it, want) {
+			t.Errorf("the change of a case gone lacks %q:\n%s", want, it)
+		}
+	}
+	for _, unwanted := range []string{"open it", "Send it again", goneCase, "is not in your caseload"} {
+		if strings.Contains(it, unwanted) {
+			t.Errorf("the change of a case gone shows %q:\n%s", unwanted, it)
+		}
+	}
+	// Discarding it works (it is the one thing offered).
+	p = b.post("/app/outbox/"+gone+"/discard", url.Values{"_csrf": {p.token(csrfRE)}})
+	mustContain(t, p, "Discarded: that change will not be sent")
 }

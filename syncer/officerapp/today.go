@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -46,7 +49,10 @@ type plannedRef struct{ ID, At, Type string }
 
 type todayData struct {
 	Date         string
-	Rows         []caseRow
+	Rows         []caseRow // the cases the search and filters keep, in Today's order
+	Total        int       // open cases on the tablet, before the search and filters
+	Filter       todayFilter
+	Options      todayOptions
 	PlannedToday int
 	Overdue      int // cases with a home visit overdue
 	DueThisWeek  int // cases (not overdue) with one due in the next 7 days
@@ -57,11 +63,93 @@ var roshRank = map[string]int{"very_high": 4, "high": 3, "medium": 2, "low": 1}
 // flagOrder is the order of flags on a case, most urgent for a visit first.
 var flagOrder = []string{"da_perpetrator", "da_victim", "child_protection", "child_concerns", "risk_to_children", "marac", "restraining_order", "risk_to_staff"}
 
+// todayFilter is Today's search and filters, from the query string of its
+// GET form (so they work without the script and a filtered list can be
+// bookmarked). Each empty part keeps every case.
+type todayFilter struct {
+	Q    string // words each found in the name, the CRN or the address
+	Due  string // dueOverdue or dueThisWeek: only the cases in that state
+	RoSH string // a RoSH level: that level and above
+	Flag string // a flag type, live on the case
+}
+
+// Active reports whether the filter leaves out any case.
+func (f todayFilter) Active() bool { return f.Q != "" || f.Due != "" || f.RoSH != "" || f.Flag != "" }
+
+// todayOptions are the choices of the filters' selects.
+type todayOptions struct{ Due, RoSH, Flag []option }
+
+var todayChoices = todayOptions{
+	Due: []option{{"", "Any"}, {dueOverdue, "Home visit overdue"}, {dueThisWeek, "Due this week"}},
+	RoSH: []option{{"", "Any"}, {"very_high", "Very high"}, {"high", "High and above"},
+		{"medium", "Medium and above"}},
+	Flag: func() []option {
+		out := []option{{"", "Any"}}
+		for _, f := range flagOrder {
+			out = append(out, option{f, enumLabel("flag", f)})
+		}
+		return out
+	}(),
+}
+
+// todayFilterOf reads the filter from the query; a value that is not one of
+// the choices is ignored (a stale bookmark keeps working).
+func todayFilterOf(c *fiber.Ctx) todayFilter {
+	pick := func(v string, opts []option) string {
+		for _, o := range opts {
+			if o.Value == v {
+				return v
+			}
+		}
+		return ""
+	}
+	q := strings.Join(strings.Fields(c.Query("q")), " ")
+	if utf8.RuneCountInString(q) > 200 {
+		q = string([]rune(q)[:200])
+	}
+	return todayFilter{Q: q, Due: pick(c.Query("due"), todayChoices.Due),
+		RoSH: pick(c.Query("rosh"), todayChoices.RoSH), Flag: pick(c.Query("flag"), todayChoices.Flag)}
+}
+
+// keeps reports whether row passes the filter. The search keeps a case
+// when each word of q begins a word of its name, CRN or address, in any
+// case: "ann" finds Ann and Annie, not Planned.
+func (f todayFilter) keeps(row *caseRow) bool {
+	switch {
+	case f.Due != "" && row.DueState != f.Due:
+		return false
+	case f.RoSH != "" && row.roshRank < roshRank[f.RoSH]:
+		return false
+	case f.Flag != "" && !slices.ContainsFunc(row.Flags, func(c chip) bool { return c.Key == f.Flag }):
+		return false
+	}
+	if f.Q == "" {
+		return true
+	}
+	words := searchWords(row.Name + " " + row.CRN + " " + row.Address)
+	for _, q := range searchWords(f.Q) {
+		if !slices.ContainsFunc(words, func(w string) bool { return strings.HasPrefix(w, q) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// searchWords splits s into lower-case words of letters and digits.
+func searchWords(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
 // GET /app/today
 func (w *webApp) today(c *fiber.Ctx) error {
 	d, err := w.todayData(c)
 	if err != nil {
 		return err
+	}
+	d.Filter, d.Options = todayFilterOf(c), todayChoices
+	d.Total = len(d.Rows)
+	if d.Filter.Active() {
+		d.Rows = slices.DeleteFunc(d.Rows, func(r caseRow) bool { return !d.Filter.keeps(&r) })
 	}
 	return w.render(c, fiber.StatusOK, "today", view{Title: "Today", Data: d})
 }

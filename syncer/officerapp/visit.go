@@ -116,7 +116,7 @@ type visitData struct {
 	ID, CaseID, CaseName string
 	Signed               bool
 	Receipt              receipt
-	Summary              []rowView // a signed visit, read-only
+	Summary              []answerRow // a signed visit, read-only, as amended
 	Form                 formView
 	Amend                formView // a signed visit: the amend form
 	AmendField           string   // the answer being corrected; "" while none is chosen
@@ -373,11 +373,11 @@ func (w *webApp) visitPage(c *fiber.Ctx) error {
 		return err
 	}
 	if d.Signed {
-		d.Summary = w.visitSummary(c, v, d.children)
 		var current map[string]json.RawMessage
 		if d.Amendments, current, err = w.amendmentsOf(c, v, d.children); err != nil {
 			return err
 		}
+		d.Summary = w.visitSummary(c, v, current, d.children)
 		// ?amend_field= chooses the answer to correct; a conflict's "add an
 		// amendment" link gives the value too.
 		d.Amend.Values = url.Values{}
@@ -410,12 +410,49 @@ func (w *webApp) visitPage(c *fiber.Ctx) error {
 	return w.render(c, fiber.StatusOK, "visit", view{Title: "Record a visit", Data: d})
 }
 
-// visitSummary lists a signed visit's answers, read-only, as a person
-// reads them: choices by their labels, times and dates in words.
-func (w *webApp) visitSummary(c *fiber.Ctx, v syncer.LocalRecord, children []childRef) []rowView {
+// answerRow is one answer as a person reads it, with the control it comes
+// from (Anchor, for a "Change" link) and, on a signed visit that was
+// amended, the answer as signed (Was) when an amendment changed it.
+type answerRow struct {
+	Title, Detail, Anchor, Was string
+}
+
+// visitSummary lists a signed visit's answers, read-only, as amended
+// (current: the visit with its amendments applied), each changed one with
+// its answer as signed beside it; then who signed it and when.
+func (w *webApp) visitSummary(c *fiber.Ctx, v syncer.LocalRecord, current map[string]json.RawMessage, children []childRef) []answerRow {
+	out := answerRows(current, children)
+	signed := map[string]string{}
+	for _, r := range answerRows(v.Fields, children) {
+		signed[r.Title] = r.Detail
+	}
+	for i, r := range out {
+		if was, ok := signed[r.Title]; !ok {
+			out[i].Was = "(no answer)"
+		} else if was != r.Detail {
+			out[i].Was = was
+		}
+		delete(signed, r.Title)
+	}
+	for _, r := range answerRows(v.Fields, children) { // cleared by an amendment
+		if _, ok := signed[r.Title]; ok {
+			out = append(out, answerRow{Title: r.Title, Detail: "(no answer)", Was: r.Detail})
+		}
+	}
+	when := stampText(str(v.Fields, "signed_at"))
+	if by := str(v.Fields, "signed_by"); by != "" {
+		when += " by " + w.personName(c, by)
+	}
+	return append(out, answerRow{Title: "Signed", Detail: when})
+}
+
+// answerRows lists a visit's answers as a person reads them: choices by
+// their labels, times and dates in words, each child by name; unanswered
+// questions are left out, but a yes/no is always answered.
+func answerRows(fields map[string]json.RawMessage, children []childRef) []answerRow {
 	spec, _ := schema.Entity("visit")
-	vals := valuesOf(spec, v.Fields)
-	var out []rowView
+	vals := valuesOf(spec, fields)
+	var out []answerRow
 	for _, name := range visitFormFields() {
 		xs := vals[name]
 		if len(xs) == 0 && spec.Fields[name].Type.Kind() == reflect.Bool {
@@ -430,7 +467,7 @@ func (w *webApp) visitSummary(c *fiber.Ctx, v syncer.LocalRecord, children []chi
 			case len(fs.Enum) > 0:
 				shown = append(shown, enumLabel(name, x))
 			case fs.Type == timestampT:
-				shown = append(shown, stampText(str(v.Fields, name)))
+				shown = append(shown, stampText(str(fields, name)))
 			case fs.Type == dateT:
 				shown = append(shown, dateText(schema.Date(x)))
 			case fs.Type.Kind() == reflect.Bool:
@@ -439,34 +476,19 @@ func (w *webApp) visitSummary(c *fiber.Ctx, v syncer.LocalRecord, children []chi
 				shown = append(shown, x)
 			}
 		}
-		out = append(out, rowView{Title: labelOf("visit", name).label, Detail: strings.Join(shown, "; ")})
+		out = append(out, answerRow{Title: labelOf("visit", name).label, Detail: strings.Join(shown, "; "), Anchor: controlID(name)})
 	}
 	var kids []schema.VisitChild
-	json.Unmarshal(v.Fields["children"], &kids)
+	json.Unmarshal(fields["children"], &kids)
 	for _, k := range kids {
-		name := k.MemberID
-		for _, ch := range children {
+		name, anchor := k.MemberID, ""
+		for i, ch := range children {
 			if ch.ID == k.MemberID {
-				name = ch.Label
+				name, anchor = ch.Label, controlID(fmt.Sprintf("children[%d].present", i))
 			}
 		}
-		detail := "present: " + enumLabel("", k.Present) + ", seen: " + enumLabel("", k.Seen)
-		if k.SpokenTo != "" {
-			detail += ", spoken to: " + enumLabel("", k.SpokenTo)
-		}
-		if k.ReasonNotSeen != "" {
-			detail += " (" + k.ReasonNotSeen + ")"
-		}
-		if k.Concerns != "" {
-			detail += "; concerns: " + k.Concerns
-		}
-		out = append(out, rowView{Title: "Child: " + name, Detail: detail})
+		out = append(out, answerRow{Title: "Child: " + name, Detail: childDetail(k), Anchor: anchor})
 	}
-	signed := stampText(str(v.Fields, "signed_at"))
-	if by := str(v.Fields, "signed_by"); by != "" {
-		signed += " by " + w.personName(c, by)
-	}
-	out = append(out, rowView{Title: "Signed", Detail: signed})
 	return out
 }
 
@@ -515,6 +537,9 @@ func (w *webApp) saveVisit(c *fiber.Ctx) error {
 		return w.render(c, fiber.StatusUnprocessableEntity, "visit", view{Title: "Record a visit", Data: d})
 	}
 	back := "/app/visits/" + url.PathEscape(d.ID)
+	if d.Form.Values.Get("then") == "check" {
+		return redirect(c, back+"/check") // visit_check.go
+	}
 	if d.Form.Values.Get("then") == "household" {
 		// The prompt to add a child: the draft is saved, and the household
 		// form comes back here.
@@ -533,14 +558,14 @@ func (w *webApp) saveVisit(c *fiber.Ctx) error {
 func (w *webApp) autosaveVisit(c *fiber.Ctx) error {
 	d, v, err := w.visitTarget(c)
 	if err != nil {
-		return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"error": "not found"})
+		return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"error": "this visit is no longer on this tablet. Go back to the case page."})
 	}
 	if d.Signed {
-		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": "signed"})
+		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": "this visit is signed, so it can no longer be changed. To correct it, add an amendment on the visit's page."})
 	}
 	fields, err := w.visitChanges(c, &d, v, false)
 	if err != nil {
-		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": "the form could not be read"})
+		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": "the form could not be read. Reload the page and try again."})
 	}
 	type check struct {
 		ID      string `json:"id"`    // the control's id, for a link

@@ -433,3 +433,56 @@ func TestAppSignLeavesOutChildAnswersThatDoNotApply(t *testing.T) {
 		t.Fatalf("signed children: %s, want Mia not present and nothing else", v.Fields["children"])
 	}
 }
+
+// TestAppEveryErrorGetsASentence: a form too large for the tablet (a 2 MB
+// observation note) answers a page with a sentence when posted as a form
+// (Save draft), and a sentence in "error" to the script's autosave, never
+// the JSON API's error object; a note over its length is named beside it.
+func TestAppEveryErrorGetsASentence(t *testing.T) {
+	t.Parallel()
+	e := startApp(t)
+	b := e.browser()
+	b.mustSignIn()
+	path, token := b.newVisit(e.caseID)
+	before := e.outboxLen()
+	huge := url.Values{"_csrf": {token}, "type": {"phone"}, "observation_notes": {strings.Repeat("n", 2<<20)}}
+	// The tablet answers as soon as it reads the length, and closes the
+	// connection: a browser shows the answer; Go's client shows it only if
+	// it waits before sending the body (Expect: 100-continue).
+	b.c.Transport = &http.Transport{ExpectContinueTimeout: 5 * time.Second}
+	send := func(path string, form url.Values, header ...string) page {
+		req, _ := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Expect", "100-continue")
+		for i := 0; i < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		return b.do(req)
+	}
+
+	// Save draft: a page, in words.
+	p := send(path, huge)
+	if p.status != 413 || !strings.Contains(p.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("a 2 MB Save draft: %d %s, want 413 and a page", p.status, p.header.Get("Content-Type"))
+	}
+	mustContain(t, p, "Too much to save at once", "Nothing was saved: the form sent over 1 MB", "a note holds at most 8,000 characters")
+	mustNotContain(t, p, `"code"`, `"error"`)
+
+	// The autosave: one sentence in "error", for app.js to show.
+	p = send(path+"/draft", huge, "X-Requested-With", "doorstep", "X-CSRF-Token", token)
+	var out struct{ Error any }
+	if err := json.Unmarshal([]byte(p.body), &out); err != nil || p.status != 413 {
+		t.Fatalf("a 2 MB autosave: %d %s (%v)", p.status, p.body, err)
+	}
+	if msg, ok := out.Error.(string); !ok || !strings.HasPrefix(msg, "Nothing was saved: the form sent over 1 MB") {
+		t.Fatalf("the autosave's error is not a sentence: %#v", out.Error)
+	}
+
+	// Over the note's own length, under the body limit: named beside it.
+	long := url.Values{"_csrf": {token}, "type": {"phone"}, "observation_notes": {strings.Repeat("n", 8001)}}
+	p = b.post(path, long)
+	mustContain(t, p, `id="f-observation_notes-error"`, "Observation notes is 8001 characters long; the most is 8000.")
+	if n := e.outboxLen(); n != before {
+		t.Fatalf("refused saves changed the outbox: %d -> %d", before, n)
+	}
+}

@@ -44,6 +44,14 @@
     }, 5000);
   }
 
+  // errorText is the sentence of an error answer: the app's own ("error":
+  // a sentence) or the JSON API's ("error": {code, field, message}).
+  function errorText(e) {
+    if (typeof e === 'string') { return e; }
+    if (e && e.message) { return e.message.charAt(0).toUpperCase() + e.message.slice(1) + (/[.?]$/.test(e.message) ? '' : '.'); }
+    return 'the tablet gave no reason. What you typed is still on this screen; try again.';
+  }
+
   var form = document.querySelector('form[data-autosave]');
   if (form && csrf) {
     var status = document.getElementById('autosave-status');
@@ -58,10 +66,14 @@
           say('Doorstep is locked: unlock it to keep saving. What you typed is still on this screen.');
           return null;
         }
+        var ct = r.headers.get('Content-Type') || '';
+        if (ct.indexOf('application/json') < 0) {
+          return { error: 'The tablet answered ' + r.status + '. What you typed is still on this screen; try again.' };
+        }
         return r.json();
       }).then(function (j) {
         if (!j) { return; }
-        if (j.error) { say('The draft was not saved: ' + j.error); return; }
+        if (j.error) { say('The draft was not saved: ' + errorText(j.error)); return; }
         // Each answer that was not saved is named, with a link to it.
         var checks = j.checks || [];
         say('Draft saved at ' + j.saved + (checks.length ? '. ' + (checks.length > 1 ? checks.length + ' answers need' : '1 answer needs') +
@@ -120,6 +132,19 @@
     disclose();
     document.addEventListener('change', disclose);
     document.addEventListener('input', disclose);
+  }
+
+  // A link from another page to a question (Check your answers' "Change"
+  // and its list of what is missing) lands with the focus in the question.
+  var linked = window.location.hash && document.getElementById(window.location.hash.slice(1));
+  if (linked && !document.getElementById('error-summary')) {
+    var into = linked.matches('input, select, textarea') ? linked : linked.querySelector('input, select, textarea');
+    if (into) {
+      var when = linked.closest('.when');
+      if (when) { when.hidden = false; }
+      linked.scrollIntoView();
+      into.focus();
+    }
   }
 
   // Focus the error summary so that a keyboard or screen reader user lands on it.

@@ -1,4 +1,4 @@
--- Server store, version 6: visits signed by the device (issue 12;
+-- Server store, version 7: visits signed by the device (issue 12;
 -- docs/sync-protocol.md §6.1).
 
 -- A device's Ed25519 public key, base64, registered at its first sign-in
