@@ -12,10 +12,37 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/schema"
 	"doorstep/server/serverdb"
+	"doorstep/syncer"
 
 	"github.com/klauspost/compress/gzip"
 )
+
+// signVisit writes a draft home visit on tablet a, runs between (a sync,
+// say), moves the clock a minute and signs the visit complete.
+func signVisit(t *testing.T, c *cluster, a *syncer.Agent, caseID, officerID string, between func()) schema.Record {
+	t.Helper()
+	ctx := context.Background()
+	draft, err := a.Put(ctx, "visit", "", caseID, map[string]json.RawMessage{
+		"status": str("draft"), "planned_type": str("home_unannounced"), "officer_id": str(officerID),
+		"observation_notes": str("Kitchen tidy; spoke at the door first."),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	between()
+	c.clock.Advance(time.Minute)
+	signed, err := a.Sign(ctx, draft.ID, map[string]json.RawMessage{
+		"type": str("home_unannounced"), "outcome": str("completed"), "location": str("home"),
+		"face_to_face": json.RawMessage("true"), "started_at": str(c.clock.Now().UTC().Format(time.RFC3339)),
+		"person_seen": str("yes"), "partner_present": str("no"), "children_present": str("no_children"),
+	})
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	return signed
+}
 
 // TestVisitSignedByTheDevice: a real tablet signs a visit and amends it;
 // the server verifies the device's signature, countersigns, chains the
@@ -31,22 +58,7 @@ func TestVisitSignedByTheDevice(t *testing.T) {
 	caseID := c.cases[officer.ID][0]
 	a := c.tablet("a1", officer.Username, nil, nil)
 	mustSync(t, a)
-	draft, err := a.Put(ctx, "visit", "", caseID, map[string]json.RawMessage{
-		"status": str("draft"), "planned_type": str("home_unannounced"), "officer_id": str(officer.ID),
-		"observation_notes": str("Kitchen tidy; spoke at the door first."),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustSync(t, a)
-	c.clock.Advance(time.Minute)
-	if _, err := a.Sign(ctx, draft.ID, map[string]json.RawMessage{
-		"type": str("home_unannounced"), "outcome": str("completed"), "location": str("home"),
-		"face_to_face": json.RawMessage("true"), "started_at": str(c.clock.Now().UTC().Format(time.RFC3339)),
-		"person_seen": str("yes"), "partner_present": str("no"), "children_present": str("no_children"),
-	}); err != nil {
-		t.Fatalf("sign: %v", err)
-	}
+	draft := signVisit(t, c, a, caseID, officer.ID, func() { mustSync(t, a) })
 	c.clock.Advance(time.Minute)
 	amendment, err := a.Amend(ctx, draft.ID, "wrong room named", map[string]json.RawMessage{"observation_notes": str("Living room tidy.")})
 	if err != nil {
@@ -160,18 +172,7 @@ func TestOldTabletWithoutAKeyStillSyncs(t *testing.T) {
 	caseID := c.cases[officer.ID][0]
 	a := c.tablet("old", officer.Username, oldTablet{http.DefaultTransport.(*http.Transport).Clone()}, nil)
 	mustSync(t, a)
-	draft, err := a.Put(ctx, "visit", "", caseID, map[string]json.RawMessage{
-		"status": str("draft"), "planned_type": str("home_unannounced"), "officer_id": str(officer.ID)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Sign(ctx, draft.ID, map[string]json.RawMessage{
-		"type": str("home_unannounced"), "outcome": str("completed"), "location": str("home"),
-		"face_to_face": json.RawMessage("true"), "started_at": str(c.clock.Now().UTC().Format(time.RFC3339)),
-		"person_seen": str("yes"), "partner_present": str("no"), "children_present": str("no_children"),
-	}); err != nil {
-		t.Fatalf("sign: %v", err)
-	}
+	draft := signVisit(t, c, a, caseID, officer.ID, func() {})
 	if rep := mustSync(t, a); rep.Pushed == 0 {
 		t.Fatalf("the old tablet's sync pushed nothing: %+v", rep)
 	}

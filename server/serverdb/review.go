@@ -750,7 +750,7 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 		return nil, fmt.Errorf("read visit: %w", err)
 	}
 	defer rows.Close()
-	badSig, err := invalidVisitSignatures(ctx, tx)
+	badSig, err := signatureProblems(ctx, tx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -795,7 +795,7 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 		switch {
 		case ok:
 			out = append(out, it)
-		case badSig[it.ID]:
+		case badSig[it.ID] != "":
 			it.Rule = RuleDeviceSignature
 			out = append(out, it)
 		case rules.Dated(string(signed)) && it.Outcome == "completed" && (schema.IsHomeVisit(it.Type) || it.Type == "doorstep") &&

@@ -256,15 +256,19 @@ func checkSigned(ctx context.Context, tx *sql.Tx, id string) (VisitCheck, error)
 	return c, nil
 }
 
-// signatureProblems returns, for the given record ids, the problem of each
-// whose device signature was flagged invalid on receipt (review queue).
+// signatureProblems returns, for the given record ids (nil: every visit),
+// the problem of each whose device signature was flagged invalid on
+// receipt (review queue). Such rows are few: each is a defect or an attack.
 func signatureProblems(ctx context.Context, tx *sql.Tx, ids []string) (map[string]string, error) {
 	out := map[string]string{}
-	if len(ids) == 0 {
-		return out, nil
+	q, args := `SELECT record_id, problem FROM visit_signatures WHERE status = 'invalid' AND entity = 'visit'`, []any{}
+	if ids != nil {
+		if len(ids) == 0 {
+			return out, nil
+		}
+		q, args = q+` AND record_id IN (SELECT value FROM json_each(?))`, []any{jsonIDList(ids)}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT record_id, problem FROM visit_signatures
-		WHERE status = 'invalid' AND record_id IN (SELECT value FROM json_each(?))`, jsonIDList(ids))
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read the visits' signatures: %w", err)
 	}
@@ -275,25 +279,6 @@ func signatureProblems(ctx context.Context, tx *sql.Tx, ids []string) (map[strin
 			return nil, err
 		}
 		out[id] = p
-	}
-	return out, rows.Err()
-}
-
-// invalidVisitSignatures returns the ids of the visits whose device
-// signature was flagged on receipt (few: each is a defect or an attack).
-func invalidVisitSignatures(ctx context.Context, tx *sql.Tx) (map[string]bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT record_id FROM visit_signatures WHERE status = 'invalid' AND entity = 'visit'`)
-	if err != nil {
-		return nil, fmt.Errorf("read the visits' signatures: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
 	}
 	return out, rows.Err()
 }

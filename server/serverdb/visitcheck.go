@@ -122,7 +122,7 @@ const ECodeDeviceSignature = "device_signature"
 // signatureWarnings sets, as the first warning of each visit whose device
 // signature was flagged on receipt, what was wrong with it.
 func signatureWarnings(ctx context.Context, tx *sql.Tx, items []VisitReviewItem) error {
-	ids := make([]string, len(items))
+	ids := make([]string, len(items)) // never nil: nil asks for every visit
 	for i, it := range items {
 		ids[i] = it.ID
 	}
