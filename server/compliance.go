@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"time"
 
 	"doorstep/schema"
@@ -177,7 +178,11 @@ func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 	if err != nil {
 		return err
 	}
-	return finishReport(s, c, actor, view, compute(in, q.Period, q.AsOf), detail, q.params())
+	rep := compute(in, q.Period, q.AsOf)
+	if h, ok := any(rep).(compliance.Headlined); ok {
+		compliance.AddHeadline(strings.TrimPrefix(view, "compliance/"), in, h, q.Period)
+	}
+	return finishReport(s, c, actor, view, rep, detail, q.params())
 }
 
 // firstHomeVisits: GET /v1/compliance/first-home-visits.

@@ -77,6 +77,10 @@ type Policy struct {
 	// DefaultReviewRules. Optional, like EnquiryWithinDays; ReviewRules
 	// gives the value.
 	Review *ReviewRules `json:"review,omitempty"`
+	// Targets are the measures' targets and RAG thresholds (targets.go);
+	// nil means DefaultTargets. Optional, like EnquiryWithinDays;
+	// TargetRules gives the value.
+	Targets *Targets `json:"targets,omitempty"`
 }
 
 // DefaultEnquiryWithinDays is EnquiryWithinDays when the document does
@@ -187,6 +191,7 @@ func Parse(b []byte) (*Policy, error) {
 		Rules             []json.RawMessage `json:"rules"`
 		EnquiryWithinDays *int              `json:"enquiry_within_days"`
 		Review            json.RawMessage   `json:"review"`
+		Targets           json.RawMessage   `json:"targets"`
 	}
 	if err := strictDecode(b, &doc); err != nil {
 		return nil, decodeError("", "the rule document", err)
@@ -202,6 +207,12 @@ func Parse(b []byte) (*Policy, error) {
 		p.Review = &ReviewRules{}
 		if err := strictDecode(doc.Review, p.Review); err != nil {
 			return nil, decodeError("review", "the review rules", err)
+		}
+	}
+	if doc.Targets != nil {
+		p.Targets = &Targets{}
+		if err := strictDecode(doc.Targets, p.Targets); err != nil {
+			return nil, decodeError("targets", "the targets", err)
 		}
 	}
 	for i, raw := range doc.Rules {
@@ -241,6 +252,11 @@ func (p *Policy) Validate() error {
 	}
 	if p.Review != nil {
 		if err := p.Review.validate(); err != nil {
+			return err
+		}
+	}
+	if p.Targets != nil {
+		if err := p.Targets.validate(); err != nil {
 			return err
 		}
 	}

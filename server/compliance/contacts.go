@@ -512,6 +512,8 @@ type ContactsReport struct {
 	Officers  []Breakdown[ContactFigures] `json:"officers"`
 	Cases     []ContactCase               `json:"cases"`
 	Visits    []ContactVisit              `json:"visits"`
+	// Headline: set by the JSON API (Judge), not by the measure.
+	Headline *Headline `json:"headline,omitempty"`
 }
 
 // CaseIDs returns the cases the report covers.

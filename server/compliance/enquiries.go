@@ -239,6 +239,8 @@ type EnquiriesReport struct {
 	Teams       []Breakdown[EnquiryFigures] `json:"teams"`
 	Officers    []Breakdown[EnquiryFigures] `json:"officers"`
 	Cases       []EnquiryCase               `json:"cases"`
+	// Headline: set by the JSON API (Judge), not by the measure.
+	Headline *Headline `json:"headline,omitempty"`
 }
 
 // CaseIDs returns the cases the report covers.

@@ -105,6 +105,8 @@ type ExemptionsReport struct {
 	Totals      ExemptionFigures              `json:"totals"`
 	Teams       []Breakdown[ExemptionFigures] `json:"teams"`
 	Officers    []Breakdown[ExemptionFigures] `json:"officers"`
+	// Headline: set by the JSON API (Judge), not by the measure.
+	Headline *Headline `json:"headline,omitempty"`
 }
 
 // CaseIDs returns the cases the report covers: those with a requirement

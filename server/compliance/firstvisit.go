@@ -152,6 +152,8 @@ type FirstVisitReport struct {
 	Teams       []Breakdown[FirstVisitFigures] `json:"teams"`
 	Officers    []Breakdown[FirstVisitFigures] `json:"officers"`
 	Cases       []FirstVisitCase               `json:"cases"`
+	// Headline: set by the JSON API (Judge), not by the measure.
+	Headline *Headline `json:"headline,omitempty"`
 }
 
 // CaseIDs returns the cases the report covers.

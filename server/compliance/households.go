@@ -214,6 +214,8 @@ type HouseholdsReport struct {
 	Teams     []Breakdown[HouseholdFigures] `json:"teams"`
 	Officers  []Breakdown[HouseholdFigures] `json:"officers"`
 	Cases     []HouseholdCase               `json:"cases"`
+	// Headline: set by the JSON API (Judge), not by the measure.
+	Headline *Headline `json:"headline,omitempty"`
 }
 
 // CaseIDs returns the cases the report covers.

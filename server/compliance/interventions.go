@@ -191,6 +191,8 @@ type InterventionsReport struct {
 	// Relationships"), sorted by need.
 	Needs []NeedFigures      `json:"needs"`
 	Items []InterventionItem `json:"items"`
+	// Headline: set by the JSON API (Judge), not by the measure.
+	Headline *Headline `json:"headline,omitempty"`
 }
 
 // NeedFigures are measure 6's figures for one kind of need.

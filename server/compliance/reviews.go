@@ -134,6 +134,8 @@ type ReviewsReport struct {
 	Teams            []Breakdown[ReviewsFigures] `json:"teams"`
 	Officers         []Breakdown[ReviewsFigures] `json:"officers"`
 	Items            []ReviewItem                `json:"items"`
+	// Headline: set by the JSON API (Judge), not by the measure.
+	Headline *Headline `json:"headline,omitempty"`
 }
 
 // CaseIDs returns the cases the report covers.

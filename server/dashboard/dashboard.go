@@ -200,7 +200,10 @@ var dashFuncs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f%%", *p)
 	},
-	"label": label,
+	"label":    label,
+	"rag":      ragWords,
+	"target":   targetText,
+	"previous": previousText,
 }
 
 // label turns a snake_case code into words: "da_perpetrator" → "da perpetrator".

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
@@ -27,6 +28,9 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 	tok := e.login(sup.Username, "dev-sup").AccessToken
 	const q = "from=2026-06-01&to=2026-11-23"
 	share := func(num, den int, p *float64) string {
+		if den > 0 && den < policy.DefaultMinDenominator { // too few to judge: no percentage
+			return fmt.Sprintf(`<span class="few">%d of %d`, num, den)
+		}
 		if p == nil {
 			return fmt.Sprintf("–</span> <span class=\"figure-text\">%d of %d", num, den)
 		}

@@ -192,6 +192,10 @@ type panelView struct {
 
 	TrendSVG, BarsSVG template.HTML
 	Href              string // the measure's page, with the filters
+
+	// Headline: the first figure against its target, beside the previous
+	// period (compliance.HeadlineOf); nil for a measure without one.
+	Headline *compliance.Headline
 }
 
 // figure is a headline: "12 of 15 (80.0%)", or a count.
@@ -202,6 +206,7 @@ type figure struct {
 	Percent *float64
 	Count   bool // Num alone is the figure
 	Unit    string
+	TooFew  bool // Den is above 0 and below the rules' minimum
 }
 
 // Text is the figure in words.
@@ -297,6 +302,15 @@ func buildPanel(p *panel, pc *panelCtx) *panelView {
 // finishPanel links a built panel and draws its charts.
 func finishPanel(p *panel, pc *panelCtx, v *panelView) *panelView {
 	v.Panel = p
+	minDen := pc.In.Targets().MinDenominator
+	for i := range v.Figures {
+		f := &v.Figures[i]
+		f.TooFew = !f.Count && f.Den > 0 && f.Den < minDen
+	}
+	if len(v.Figures) > 0 && !v.Figures[0].Count && pc.F != nil {
+		f := v.Figures[0]
+		v.Headline = compliance.HeadlineOf(p.Slug, pc.In, compliance.Figure{Numerator: f.Num, Denominator: f.Den, Percent: f.Percent}, pc.F.period())
+	}
 	v.Href = pc.F.Link(dashPrefix + "/measures/" + p.Slug)
 	if pc.Weekly {
 		v.TrendSVG = trendChart(v.TrendTitle, v.Trend, v.Percent)
