@@ -20,6 +20,8 @@ import (
 //   - 2026-11-23: PullRequest.rules_tag and PullResponse.rules and
 //     rules_tag: the server's visit rules document, so a tablet computes
 //     the same due dates as the server (§7.2).
+//   - 2026-12-04: LoginRequest.device_public_key and
+//     Mutation.device_signature: visits signed by the device (§6.1).
 //
 // Rules tightened since, without a bump because no message changed:
 //   - 2026-12-04: the server applies a stamp more than MaxClockAhead ahead
@@ -77,6 +79,11 @@ type LoginRequest struct {
 	DeviceID   string `json:"device_id"`
 	DeviceName string `json:"device_name,omitempty"`
 	AppVersion string `json:"app_version,omitempty"`
+	// DevicePublicKey is the tablet's Ed25519 public key, base64, made on
+	// the tablet (§6.1). Optional: an old tablet sends none. The server
+	// registers it at the device's first sign-in that carries one and
+	// refuses a different key for the same device afterwards.
+	DevicePublicKey string `json:"device_public_key,omitempty"`
 }
 
 // RefreshRequest swaps a refresh token for a new pair. The old token is
@@ -107,6 +114,10 @@ type Mutation struct {
 	Clock    HLC                        `json:"clock"`
 	// DeviceTime is the tablet's wall clock when the change was made.
 	DeviceTime time.Time `json:"device_time"`
+	// DeviceSignature is the tablet's signature of the visit or amendment
+	// this mutation signs (§6.1). Optional: a mutation without one is
+	// accepted and its record marked unsigned by device.
+	DeviceSignature *DeviceSignature `json:"device_signature,omitempty"`
 }
 
 // PushRequest carries a batch of mutations, oldest first.

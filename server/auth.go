@@ -153,7 +153,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	refresh, err := s.db.Login(c.UserContext(), u, req.DeviceID, serverdb.DeviceInfo{Name: req.DeviceName, AppVersion: req.AppVersion}, s.cfg.RefreshTTL)
+	refresh, err := s.db.Login(c.UserContext(), u, req.DeviceID, serverdb.DeviceInfo{Name: req.DeviceName, AppVersion: req.AppVersion, PublicKey: req.DevicePublicKey}, s.cfg.RefreshTTL)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -119,12 +120,12 @@ func readKeyFile(path string) (*keyFile, error) {
 
 // writeKeyFile replaces the key file whole (a temporary file renamed over
 // it), readable by the owner only.
-func writeKeyFile(path string, f *keyFile) error {
+func writeKeyFile(path string, f any) error {
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".token-keys-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -336,4 +337,47 @@ func dropLegacySecret(ctx context.Context, db *serverdb.DB, log *slog.Logger) er
 		log.Warn("removed the token secret an earlier version kept in the database; tokens it signed are no longer accepted (tablets refresh theirs, dashboard users sign in again)")
 	}
 	return nil
+}
+
+// VisitKeyFile is the server's Ed25519 key that countersigns the visits
+// tablets sign (docs/sync-protocol.md §6.1), in Config.SecretsDir beside
+// the token keys. Made on first start; never rotated by the server, since
+// every countersignature names the public key that made it.
+const VisitKeyFile = "visit-signing-key.json"
+
+type visitKeyFile struct {
+	PublicKey  []byte    `json:"public_key"`  // 32 bytes, base64 in the file
+	PrivateKey []byte    `json:"private_key"` // the 32-byte seed, base64
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// loadVisitKey reads the visit signing key in dir, making one when there is
+// none; created says it did. dir exists (loadKeyring made it).
+func loadVisitKey(dir string, now time.Time) (_ ed25519.PrivateKey, path string, created bool, err error) {
+	path = filepath.Join(dir, VisitKeyFile)
+	if _, err := fsperm.Tighten(path); err != nil {
+		return nil, path, false, err
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, path, false, err
+		}
+		if err := writeKeyFile(path, visitKeyFile{PublicKey: pub, PrivateKey: priv.Seed(), CreatedAt: now.UTC()}); err != nil {
+			return nil, path, false, err
+		}
+		return priv, path, true, nil
+	} else if err != nil {
+		return nil, path, false, err
+	}
+	var f visitKeyFile
+	if err := json.Unmarshal(b, &f); err != nil || len(f.PrivateKey) != ed25519.SeedSize {
+		return nil, path, false, fmt.Errorf("%s: not a visit signing key file; restore it from where you keep the secrets", path)
+	}
+	priv := ed25519.NewKeyFromSeed(f.PrivateKey)
+	if !slices.Equal([]byte(priv.Public().(ed25519.PublicKey)), f.PublicKey) {
+		return nil, path, false, fmt.Errorf("%s: the public key does not match the private key; restore the file from where you keep the secrets", path)
+	}
+	return priv, path, false, nil
 }

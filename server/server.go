@@ -120,7 +120,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if created {
 		cfg.Logger.Info("generated a new token signing key; keep the secrets folder apart from the data and its backups", "file", keys.path)
 	}
-	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review})
+	visitKey, visitKeyPath, created, err := loadVisitKey(cfg.SecretsDir, cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("server: visit signing key: %w", err)
+	}
+	if created {
+		cfg.Logger.Info("generated the server's visit signing key (it countersigns the visits tablets sign); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
+	}
+	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

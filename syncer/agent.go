@@ -10,6 +10,7 @@ package syncer
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,7 +92,9 @@ type Agent struct {
 	db       *devicedb.DB
 	log      *slog.Logger
 	deviceID string
-	clock    *schema.Clock
+	// deviceKey signs the visits signed on this tablet (devicekey.go).
+	deviceKey ed25519.PrivateKey
+	clock     *schema.Clock
 
 	syncMu sync.Mutex // one sync at a time
 	batch  int        // current push batch size, under syncMu
@@ -144,6 +147,9 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 			if err := tx.SetState(ctx, devicedb.KeyDeviceID, a.deviceID); err != nil {
 				return err
 			}
+		}
+		if a.deviceKey, err = loadDeviceKey(ctx, tx, st[devicedb.KeyDeviceKey]); err != nil {
+			return err
 		}
 		if cfg.ServerURL != "" && cfg.ServerURL != st[devicedb.KeyServerURL] {
 			if err := tx.SetState(ctx, devicedb.KeyServerURL, cfg.ServerURL); err != nil {

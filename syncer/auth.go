@@ -27,7 +27,7 @@ import (
 func (a *Agent) Login(ctx context.Context, username, password string) (schema.User, error) {
 	host, _ := os.Hostname()
 	req := schema.LoginRequest{Username: username, Password: password, DeviceID: a.deviceID,
-		DeviceName: host, AppVersion: a.cfg.AppVersion}
+		DeviceName: host, AppVersion: a.cfg.AppVersion, DevicePublicKey: a.devicePublicKey()}
 	body, ex, err := a.call(ctx, "/v1/auth/login", req, false, "")
 	if err != nil {
 		return schema.User{}, fmt.Errorf("login: %w", a.checkRevoked(ctx, err))

@@ -22,6 +22,9 @@ type wireMutation struct {
 	Fields     json.RawMessage `json:"fields"`
 	Clock      string          `json:"clock"`
 	DeviceTime time.Time       `json:"device_time"`
+	// DeviceSignature: the tablet's signature of the visit or amendment
+	// the mutation signs (§6.1).
+	DeviceSignature *schema.DeviceSignature `json:"device_signature,omitempty"`
 }
 
 // maxPushBytes keeps a batch well under the server's 16 MiB limit.
@@ -94,7 +97,7 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 				break
 			}
 			muts = append(muts, wireMutation{ID: e.MutationID, Entity: e.Entity, RecordID: e.RecordID,
-				CaseID: e.CaseID, Fields: e.Fields, Clock: e.Clock, DeviceTime: e.DeviceTime})
+				CaseID: e.CaseID, Fields: e.Fields, Clock: e.Clock, DeviceTime: e.DeviceTime, DeviceSignature: e.DeviceSignature})
 		}
 		body, ex, err := a.authedCall(ctx, "/v1/sync/push", struct {
 			Mutations []wireMutation `json:"mutations"`

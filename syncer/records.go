@@ -231,6 +231,11 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 	}
 	m := schema.Mutation{ID: schema.NewID(), Entity: w.Entity, RecordID: w.ID, CaseID: w.CaseID,
 		Fields: mutFields, Clock: clock, DeviceTime: now}
+	if spec.IsSigned(merged) && (spec.Name == "visit" || spec.Name == "amendment") {
+		if m.DeviceSignature, err = a.signRecord(ctx, tx, rec); err != nil {
+			return schema.Record{}, err
+		}
+	}
 	before := make(map[string]json.RawMessage, len(mutFields))
 	for k := range mutFields {
 		if v, ok := existing.Fields[k]; ok {

@@ -33,6 +33,7 @@ type adminCmd struct {
 	passwordStdin                        bool
 	file, crn, officer, device           string
 	head                                 string // audit verify --head
+	visit                                string // verify-visit ID
 
 	db *serverdb.DB
 }
@@ -56,6 +57,9 @@ Actions:
                                          they may sign in at once; each address's own count stays)
   list-teams | list-users | list-devices
   audit verify  [--head ID:HASH]        (walk the audit chain; names the first broken event)
+  verify-visit  ID                      (a signed visit as signed? by which device and officer,
+                                         when received, its amendment chain; exits non-zero
+                                         naming the break)
   rotate-key    [--secrets DIR]         (a new token signing key; the previous one verifies
                                          the tokens it signed for 24 hours more)
 
@@ -77,6 +81,12 @@ func (c *adminCmd) ParseFlags(args []string) error {
 			return errors.New("admin audit: say what to do: doorstep admin audit verify")
 		}
 		c.action, args = "audit verify", args[1:]
+	}
+	if c.action == "verify-visit" {
+		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+			return errors.New("admin verify-visit: say which visit: doorstep admin verify-visit ID [--data DIR]")
+		}
+		c.visit, args = args[0], args[1:]
 	}
 	for _, a := range args {
 		if a == "-password" || a == "--password" || strings.HasPrefix(a, "-password=") || strings.HasPrefix(a, "--password=") {
@@ -110,6 +120,7 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	case "list-teams", "list-users", "list-devices":
 	case "audit verify":
 		fs.StringVar(&c.head, "head", "", "a head recorded earlier (ID:HASH, as verify printed it) that must still be in the trail")
+	case "verify-visit":
 	case "rotate-key":
 		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder; empty means the data folder's name + \"-secrets\"")
 	default:
@@ -169,6 +180,8 @@ func (c *adminCmd) Run(ctx context.Context) error {
 		return nil
 	case "audit verify":
 		return c.verifyAudit(ctx)
+	case "verify-visit":
+		return c.verifyVisit(ctx)
 	case "reset-password":
 		if c.username == "" {
 			return errors.New("admin reset-password: --username is required")

@@ -229,6 +229,7 @@ var labels = map[string]string{
 	"post_sentence_supervision": "post-sentence supervision", "childrens_services_referral": "children's services referral",
 	"marac_referral": "MARAC referral", "abandoned_safety": "abandoned for safety", "suitable_not_ready": "suitable, not ready",
 	"da_risk_assessment": "domestic-abuse risk assessment", "on_programme": "on the programme", "new_adult_present": "a new adult present",
-	"child_not_on_record":   "a child not on record",
-	"child_unaccounted_for": "a child left unaccounted for (always queued)",
+	"child_not_on_record":      "a child not on record",
+	"child_unaccounted_for":    "a child left unaccounted for (always queued)",
+	"device_signature_invalid": "the tablet's signature does not verify (always queued)",
 }

@@ -12,6 +12,7 @@ package serverdb
 
 import (
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -43,6 +44,10 @@ type Options struct {
 	// Review says what the review queue holds (docs/review.md);
 	// policy.DefaultReviewRules when nil.
 	Review *policy.ReviewRules
+	// VisitKey is the server's Ed25519 key that countersigns visits signed
+	// by a device (signatures.go); the server keeps it in its secrets
+	// folder. A key made for this run when nil (tests).
+	VisitKey ed25519.PrivateKey
 }
 
 // DB is the server store. It is safe for concurrent use.
@@ -56,6 +61,8 @@ type DB struct {
 	rules Rules
 	// review is what the review queue holds (review.go).
 	review policy.ReviewRules
+	// visitKey countersigns device signatures (Options.VisitKey).
+	visitKey ed25519.PrivateKey
 
 	// ckpt runs WAL checkpoints in the background (see checkpointer).
 	ckpt     *sql.DB
@@ -79,6 +86,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.review = *opts.Review
 	}
 	db.clock = schema.NewClock("server", db.now)
+	db.visitKey = opts.VisitKey
+	if db.visitKey == nil {
+		_, db.visitKey, _ = ed25519.GenerateKey(nil)
+	}
 
 	w, err := sqlitedb.OpenWriter(driver, path, writerPragmas...)
 	if err != nil {

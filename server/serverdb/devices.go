@@ -44,6 +44,9 @@ type DeviceInfo struct {
 	// did not say (an older app), and the stored figure is left alone.
 	OutboxPending int
 	HasOutbox     bool
+	// PublicKey is the device's Ed25519 public key, base64 (login only;
+	// docs/sync-protocol.md §6.1); "" when the app sends none.
+	PublicKey string
 }
 
 // Login registers (or recognises) the device for user u and issues a new
@@ -54,13 +57,18 @@ func (db *DB) Login(ctx context.Context, u schema.User, deviceID string, info De
 	if !ValidDeviceID(deviceID) {
 		return "", schema.Errorf(schema.ECodeInvalid, "device_id", "device_id must be 1-64 letters, digits, '.', '_' or '-'")
 	}
+	if info.PublicKey != "" {
+		if _, err := schema.ParsePublicKey(info.PublicKey); err != nil {
+			return "", err
+		}
+	}
 	err = db.update(ctx, func(tx *wtx) error {
-		var owner, revoked string
-		err := tx.QueryRowContext(ctx, `SELECT user_id, revoked_at FROM devices WHERE id = ?`, deviceID).Scan(&owner, &revoked)
+		var owner, revoked, key string
+		err := tx.QueryRowContext(ctx, `SELECT user_id, revoked_at, public_key FROM devices WHERE id = ?`, deviceID).Scan(&owner, &revoked, &key)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			if _, err := tx.ExecContext(ctx, `INSERT INTO devices (id, user_id, name, app_version, registered_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
-				deviceID, u.ID, info.Name, info.AppVersion, tx.nowText, tx.nowText); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO devices (id, user_id, name, app_version, registered_at, last_seen_at, public_key) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				deviceID, u.ID, info.Name, info.AppVersion, tx.nowText, tx.nowText, info.PublicKey); err != nil {
 				return fmt.Errorf("register device: %w", err)
 			}
 			if err := tx.audit(ActorOf(u, deviceID), "register_device", "device", deviceID, "", map[string]any{"name": info.Name}); err != nil {
@@ -72,7 +80,20 @@ func (db *DB) Login(ctx context.Context, u schema.User, deviceID string, info De
 			return schema.Errorf(schema.ECodeForbidden, "device_id", "this device is registered to another user; an admin must revoke it first")
 		case revoked != "":
 			return ErrDeviceRevoked
+		case key != "" && info.PublicKey != "" && key != info.PublicKey:
+			// A device's key never changes: a different one is another
+			// tablet claiming its id.
+			return schema.Errorf(schema.ECodeForbidden, "device_public_key", "this device registered another public key; an admin must revoke the device before it enrols again")
 		default:
+			if key == "" && info.PublicKey != "" {
+				// A tablet that enrolled before device keys registers its key now.
+				if _, err := tx.ExecContext(ctx, `UPDATE devices SET public_key = ? WHERE id = ?`, info.PublicKey, deviceID); err != nil {
+					return fmt.Errorf("register device key: %w", err)
+				}
+				if err := tx.audit(ActorOf(u, deviceID), "register_device_key", "device", deviceID, "", nil); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ?, app_version = CASE WHEN ? = '' THEN app_version ELSE ? END,
 				name = CASE WHEN ? = '' THEN name ELSE ? END WHERE id = ?`,
 				tx.nowText, info.AppVersion, info.AppVersion, info.Name, info.Name, deviceID); err != nil {

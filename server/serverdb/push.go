@@ -731,6 +731,11 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 	if err := a.auditEvent(action, r, `{"mutation_id":"`+m.ID+`"}`); err != nil {
 		return res, err
 	}
+	if signed {
+		if err := a.recordSignature(m, r); err != nil {
+			return res, err
+		}
+	}
 	if err := a.logMutation(m, schema.StatusApplied, nil, nil); err != nil {
 		return res, err
 	}
@@ -889,6 +894,11 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		detail, _ := json.Marshal(map[string]any{"mutation_id": m.ID, "fields": names, "version": r.version})
 		if err := a.auditEvent(action, r, string(detail)); err != nil {
 			return res, err
+		}
+		if r.signed && signing {
+			if err := a.recordSignature(m, r); err != nil {
+				return res, err
+			}
 		}
 	}
 	if err := a.writeConflicts(m, r, conflicts); err != nil {

@@ -719,6 +719,11 @@ func oversightSubjects(ctx context.Context, tx *sql.Tx, actor Actor) (map[string
 // visit is always queued, whatever the rules say (docs/review.md).
 const RuleChildUnaccounted = "child_unaccounted_for"
 
+// RuleDeviceSignature is the Rule of a queued visit that no review rule
+// queues but whose device signature did not verify on receipt
+// (docs/sync-protocol.md §6.1): it is always queued, flagged.
+const RuleDeviceSignature = "device_signature_invalid"
+
 // visitsToReview returns the signed visits of the scope with no oversight
 // that a review rule queues, and those that leave a child unaccounted for.
 // Only the latter carry their Warnings: ReviewQueue fills the others' for
@@ -745,6 +750,10 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 		return nil, fmt.Errorf("read visit: %w", err)
 	}
 	defer rows.Close()
+	badSig, err := signatureProblems(ctx, tx, nil)
+	if err != nil {
+		return nil, err
+	}
 	out, unchecked := []VisitReviewItem{}, []VisitReviewItem{}
 	for rows.Next() {
 		var it VisitReviewItem
@@ -785,6 +794,9 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 		it.CRN, it.Name, it.OfficerID, it.Rule, it.Risk = c.crn, c.name, c.officerID, rule, c.risk
 		switch {
 		case ok:
+			out = append(out, it)
+		case badSig[it.ID] != "":
+			it.Rule = RuleDeviceSignature
 			out = append(out, it)
 		case rules.Dated(string(signed)) && it.Outcome == "completed" && (schema.IsHomeVisit(it.Type) || it.Type == "doorstep") &&
 			slices.ContainsFunc(flags, func(f string) bool { return f == "da_perpetrator" || f == "da_victim" }):

@@ -40,6 +40,9 @@ func SignedVisitWarnings(v schema.Visit, household []schema.HouseholdMember, fla
 // them (completed home or doorstep visits), reading those visits whole and
 // their cases' flags, household and amendments.
 func visitWarnings(ctx context.Context, tx *sql.Tx, items []VisitReviewItem) error {
+	if err := signatureWarnings(ctx, tx, items); err != nil {
+		return err
+	}
 	var ids, cases []string
 	for _, it := range items {
 		if it.Outcome == "completed" && (schema.IsHomeVisit(it.Type) || it.Type == "doorstep") {
@@ -107,7 +110,31 @@ func visitWarnings(ctx context.Context, tx *sql.Tx, items []VisitReviewItem) err
 		if err := (schema.RawRecord{Entity: "visit", ID: r.id, CaseID: r.caseID, Fields: []byte(r.fieldsText)}).Decode(&v); err != nil {
 			return fmt.Errorf("visit %s: %w", r.id, err)
 		}
-		it.Warnings = SignedVisitWarnings(v, f.household, f.flags, f.amendments)
+		it.Warnings = append(it.Warnings, SignedVisitWarnings(v, f.household, f.flags, f.amendments)...)
+	}
+	return nil
+}
+
+// ECodeDeviceSignature is the code of a review queue warning on a visit
+// whose device signature did not verify on receipt (signatures.go).
+const ECodeDeviceSignature = "device_signature"
+
+// signatureWarnings sets, as the first warning of each visit whose device
+// signature was flagged on receipt, what was wrong with it.
+func signatureWarnings(ctx context.Context, tx *sql.Tx, items []VisitReviewItem) error {
+	ids := make([]string, len(items)) // never nil: nil asks for every visit
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	bad, err := signatureProblems(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		items[i].Warnings = nil
+		if p, ok := bad[items[i].ID]; ok {
+			items[i].Warnings = []schema.Error{{Code: ECodeDeviceSignature, Field: "device_signature", Message: p}}
+		}
 	}
 	return nil
 }

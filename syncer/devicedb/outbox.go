@@ -27,10 +27,13 @@ type OutboxEntry struct {
 	Fields     json.RawMessage `json:"fields"`
 	Clock      string          `json:"clock"`
 	DeviceTime time.Time       `json:"device_time"`
-	Status     string          `json:"status"`
-	Error      *schema.Error   `json:"error,omitempty"`
-	Attempts   int             `json:"attempts"`
-	CreatedAt  time.Time       `json:"created_at"`
+	// DeviceSignature is the tablet's signature sent with the mutation
+	// (protocol §6.1); nil for one that signs nothing.
+	DeviceSignature *schema.DeviceSignature `json:"device_signature,omitempty"`
+	Status          string                  `json:"status"`
+	Error           *schema.Error           `json:"error,omitempty"`
+	Attempts        int                     `json:"attempts"`
+	CreatedAt       time.Time               `json:"created_at"`
 	// Current is the server's values of the fields, from the answer that
 	// set the change aside (nil when it gave none).
 	Current map[string]json.RawMessage `json:"current,omitempty"`
@@ -62,10 +65,18 @@ func (tx *Tx) AppendChange(ctx context.Context, m schema.Mutation, before map[st
 		}
 		prev = string(b)
 	}
+	sig := ""
+	if m.DeviceSignature != nil {
+		b, err := json.Marshal(m.DeviceSignature)
+		if err != nil {
+			return fmt.Errorf("append mutation %s: %w", m.ID, err)
+		}
+		sig = string(b)
+	}
 	_, err = tx.exec(ctx, `INSERT INTO outbox
-		(mutation_id, entity, record_id, case_id, fields, clock, device_time, created_at, before)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Entity, m.RecordID, m.CaseID, string(fields), m.Clock.String(), formatTime(m.DeviceTime), formatTime(tx.now), prev)
+		(mutation_id, entity, record_id, case_id, fields, clock, device_time, created_at, before, device_signature)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Entity, m.RecordID, m.CaseID, string(fields), m.Clock.String(), formatTime(m.DeviceTime), formatTime(tx.now), prev, sig)
 	if err != nil {
 		return fmt.Errorf("append mutation %s: %w", m.ID, err)
 	}
@@ -73,7 +84,7 @@ func (tx *Tx) AppendChange(ctx context.Context, m schema.Mutation, before map[st
 }
 
 const outboxColumns = `seq, mutation_id, entity, record_id, case_id, fields, clock, device_time, status, error, attempts, created_at,
-	current, before`
+	current, before, device_signature`
 
 func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxEntry, error) {
 	rows, err := tx.tx.QueryContext(ctx, q, args...)
@@ -84,10 +95,16 @@ func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxE
 	out := []OutboxEntry{}
 	for rows.Next() {
 		var e OutboxEntry
-		var fields, deviceTime, errText, created, current, before string
+		var fields, deviceTime, errText, created, current, before, sig string
 		if err := rows.Scan(&e.Seq, &e.MutationID, &e.Entity, &e.RecordID, &e.CaseID, &fields, &e.Clock,
-			&deviceTime, &e.Status, &errText, &e.Attempts, &created, &current, &before); err != nil {
+			&deviceTime, &e.Status, &errText, &e.Attempts, &created, &current, &before, &sig); err != nil {
 			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		if sig != "" {
+			e.DeviceSignature = &schema.DeviceSignature{}
+			if err := json.Unmarshal([]byte(sig), e.DeviceSignature); err != nil {
+				return nil, fmt.Errorf("read outbox %s: %w", e.MutationID, err)
+			}
 		}
 		for _, kv := range []struct {
 			text string

@@ -11,7 +11,8 @@ import (
 const (
 	KeyServerURL      = "server_url"
 	KeyDeviceID       = "device_id"
-	KeyUser           = "user" // schema.User as JSON
+	KeyDeviceKey      = "device_key" // the tablet's Ed25519 seed, base64 (protocol §6.1)
+	KeyUser           = "user"       // schema.User as JSON
 	KeyAccessToken    = "access_token"
 	KeyRefreshToken   = "refresh_token"
 	KeyCursor         = "cursor"
