@@ -85,6 +85,24 @@ func TestFlagEnvironmentTwins(t *testing.T) {
 	}
 }
 
+// TestDeviceRefusesDurationsThatAreNotPositive: --interval and --lock-after
+// of zero or less are refused naming the flag, rather than quietly replaced
+// by the defaults.
+func TestDeviceRefusesDurationsThatAreNotPositive(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--interval", "0s"}, {"--interval", "-5s"}, {"--lock-after", "0s"}, {"--lock-after", "-1m"}} {
+		c := newDeviceCmd(nil, io.Discard, io.Discard)
+		err := c.ParseFlags(args)
+		if err == nil || !strings.Contains(err.Error(), args[0]) || !strings.Contains(err.Error(), args[1]) {
+			t.Errorf("device %v: err = %v, want one naming the flag and the value", args, err)
+		}
+	}
+	c := newDeviceCmd(nil, io.Discard, io.Discard)
+	if err := c.ParseFlags([]string{"--interval", "1s", "--lock-after", "30s"}); err != nil {
+		t.Errorf("positive durations refused: %v", err)
+	}
+}
+
 // TestAdminImportAndReassign drives "doorstep admin" on a data folder: a bad
 // CSV is refused whole with every problem named by line and field, the
 // example file imports, and a case is reassigned.

@@ -66,7 +66,20 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	case "status":
 		fs.BoolVar(&c.asJSON, "json", false, "print JSON")
 	}
-	return parseWithEnv(fs, args)
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	if c.action == "" {
+		for _, d := range []struct {
+			flag string
+			v    time.Duration
+		}{{"--interval", c.interval}, {"--lock-after", c.lockAfter}} {
+			if d.v <= 0 {
+				return fmt.Errorf("%s: %s is not a duration above zero (e.g. 30s, 5m)", d.flag, d.v)
+			}
+		}
+	}
+	return nil
 }
 
 func (c *deviceCmd) open(ctx context.Context) error {
