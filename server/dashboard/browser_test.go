@@ -54,7 +54,7 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 	if got := location(); !strings.Contains(got, "from=2026-05-01") {
 		t.Fatalf("after filtering: %s", got)
 	}
-	if p := text(".period"); !strings.Contains(p, "2026-05-01 to 2026-11-23") {
+	if p := text(".period"); !strings.Contains(p, "1 May 2026 to 23 November 2026") {
 		t.Fatalf("period: %s", p)
 	}
 
@@ -207,7 +207,7 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 
 	// The print page for a supervision meeting.
 	do("open the print page", chromedp.Click(chromedp.CSS(`.nav a[href^="/dashboard/print"]`)), chromedp.WaitVisible(chromedp.CSS(".print-cards")))
-	if p := text(".period"); !strings.Contains(p, "2026-05-01 to 2026-11-23") {
+	if p := text(".period"); !strings.Contains(p, "1 May 2026 to 23 November 2026") {
 		t.Errorf("the print page lost the filters: %s", p)
 	}
 	if h := text("h1"); h != "Supervision meeting: "+team {

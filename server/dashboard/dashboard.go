@@ -204,6 +204,7 @@ var dashFuncs = template.FuncMap{
 	"rag":      ragWords,
 	"target":   targetText,
 	"previous": previousText,
+	"day":      ukDate,
 }
 
 // label turns a snake_case code into words: "da_perpetrator" → "da perpetrator".

@@ -90,6 +90,9 @@ func TestDashboardReviewQueue(t *testing.T) {
 	if strings.Contains(p.body, "dev-asha") {
 		t.Error("the queue shows a device's id where a person reads")
 	}
+	if strings.Contains(p.body, "Show all") {
+		t.Error(`a table that shows every item of its kind ends with "Show all"`)
+	}
 	for _, other := range []string{e.carlConflict, e.carlSetAside, "C000003"} {
 		if strings.Contains(p.body, other) {
 			t.Errorf("sue's queue shows team B's %s", other)

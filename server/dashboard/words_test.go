@@ -86,3 +86,19 @@ func TestDashboardVisitReadsAsWords(t *testing.T) {
 		}
 	}
 }
+
+// The period over a page and a case's facts read as dates people write.
+func TestDashboardPeriodAndCaseDatesInWords(t *testing.T) {
+	t.Parallel()
+	e := newDashReviewEnv(t)
+	sue := e.signedIn(t, "sue")
+	p := sue.get("/dashboard/?" + period)
+	mustStatus(t, "overview", p, 200)
+	mustContain(t, "overview", p.body, "Period 1 September 2026 to 31 October 2026, records as they stood on 31 October 2026.")
+	p = sue.get("/dashboard/cases/" + e.ashaCase)
+	mustStatus(t, "case", p, 200)
+	mustContain(t, "case facts", p.body, "<dd>2 January 1990</dd>", "supervision from 1 October 2026")
+	if strings.Contains(p.body, "1990-01-02") {
+		t.Error("the case page shows the date of birth as stored")
+	}
+}
