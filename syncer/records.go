@@ -180,6 +180,11 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 			merged[k] = v
 		}
 	}
+	if spec.Name == "visit" && !existing.Signed {
+		if err := signedAsSign(merged, w.Fields, user); err != nil {
+			return schema.Record{}, err
+		}
+	}
 	if newOnServer {
 		if err := spec.CheckCreate(merged); err != nil {
 			return schema.Record{}, err
@@ -248,6 +253,29 @@ func (a *Agent) write(ctx context.Context, tx *devicedb.Tx, user schema.User, w 
 		return schema.Record{}, err
 	}
 	return rec, nil
+}
+
+// signedAsSign makes a create or an edit that sets a visit's signed_at a
+// signature as Sign makes one (docs/api.md: "a signature (see sign)"):
+// signed_by is the officer writing and status is "signed", whatever the
+// write said of them; the signing checks then run on it (write). A status
+// "signed" with no signed_at signs nothing and is refused.
+func signedAsSign(merged, fields map[string]json.RawMessage, user schema.User) error {
+	if isEmptyJSON(merged["signed_at"]) {
+		var status string
+		if v, ok := fields["status"]; ok && json.Unmarshal(v, &status) == nil && status == "signed" {
+			return schema.Errorf(schema.ECodeInvalid, "status", `a visit is signed with POST /v1/visits/:id/sign; status "signed" without signed_at signs nothing`)
+		}
+		return nil
+	}
+	merged["signed_by"] = jsonString(user.ID)
+	merged["status"] = jsonString("signed")
+	return nil
+}
+
+// isEmptyJSON reports whether v is absent, null or "".
+func isEmptyJSON(v json.RawMessage) bool {
+	return len(v) == 0 || isNull(v) || string(v) == `""`
 }
 
 // checkNewCase settles the case of a record being created: a case is its own

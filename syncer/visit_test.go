@@ -116,6 +116,36 @@ func TestSignChecksDomesticAbuseSections(t *testing.T) {
 	mustCode(t, err, schema.ECodeRequired, "partner_present")
 }
 
+// TestSigningThroughPutIsASignature: an edit (or a create) that sets a
+// visit's signed_at signs it as Sign does: status "signed" and signed_by
+// the officer, whatever the edit said of them, and what is queued says so;
+// a status "signed" without signed_at is refused. (Before, such an edit left
+// a signed visit marked draft with no signer.)
+func TestSigningThroughPutIsASignature(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeer(t)
+	a := newAgent(t, p, nil)
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+
+	v := draftVisit(t, a, caseID, nil)
+	_, err := a.Put(ctx, "visit", v.ID, "", map[string]json.RawMessage{"status": raw("signed")})
+	mustCode(t, err, schema.ECodeInvalid, "status")
+
+	got, err := a.Put(ctx, "visit", v.ID, "", map[string]json.RawMessage{"signed_at": raw("2026-11-20T14:00:00Z"), "signed_by": raw(schema.NewID())})
+	if err != nil {
+		t.Fatalf("sign through Put: %v", err)
+	}
+	var sv schema.Visit
+	if err := got.Decode(&sv); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Signed() || sv.Status != "signed" || sv.SignedBy != p.user.ID {
+		t.Fatalf("signed through Put: signed %v, status %q, signed_by %q; want signed, \"signed\", %q", got.Signed(), sv.Status, sv.SignedBy, p.user.ID)
+	}
+}
+
 func TestAmendSignedVisit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
