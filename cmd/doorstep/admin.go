@@ -83,10 +83,16 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		c.action, args = "audit verify", args[1:]
 	}
 	if c.action == "verify-visit" {
-		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		// The visit's id goes before the flags or after them, as the
+		// other admin examples put --data first.
+		switch {
+		case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
+			c.visit, args = args[0], args[1:]
+		case len(args) > 0 && !strings.HasPrefix(args[len(args)-1], "-") && schema.ValidID(args[len(args)-1]):
+			c.visit, args = args[len(args)-1], args[:len(args)-1]
+		default:
 			return errors.New("admin verify-visit: say which visit: doorstep admin verify-visit ID [--data DIR]")
 		}
-		c.visit, args = args[0], args[1:]
 	}
 	for _, a := range args {
 		if a == "-password" || a == "--password" || strings.HasPrefix(a, "-password=") || strings.HasPrefix(a, "--password=") {

@@ -90,6 +90,9 @@ func TestVisitSignedByTheDevice(t *testing.T) {
 			t.Errorf("verify-visit output lacks %q:\n%s", want, out)
 		}
 	}
+	if after, err := doorstep(t, "admin", "verify-visit", "--data", data, draft.ID); err != nil || !strings.Contains(after, "visit "+draft.ID+" is as signed") {
+		t.Errorf("verify-visit with the id after --data: %v\n%s", err, after)
+	}
 	if _, err := doorstep(t, "admin", "verify-visit", "--data", data); err == nil || !strings.Contains(err.Error(), "say which visit") {
 		t.Errorf("verify-visit without an id: %v; want told to name one", err)
 	}
