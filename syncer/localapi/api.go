@@ -199,8 +199,7 @@ func (api *API) close() error {
 // never granted. The mounted web app's forms post form bodies instead, and
 // carry a per-session CSRF token that the app checks.
 func (api *API) guard(c *fiber.Ctx) error {
-	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-		"connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	c.Set("Content-Security-Policy", CSP)
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "no-referrer")
@@ -272,12 +271,12 @@ func (api *API) handleError(c *fiber.Ctx, err error) error {
 			e.Code, e.Message = schema.ECodeTooLarge, fmt.Sprintf("the body is over %d bytes", schema.MaxBody)
 		}
 		status = fe.Code
-	case schema.AsError(err) != nil && !isRemote(err):
+	case schema.AsError(err) != nil && !IsRemote(err):
 		e = schema.AsError(err)
 	}
 	rid := ""
 	if e == nil {
-		if isRemote(err) {
+		if IsRemote(err) {
 			// The server or the network failed a sync or a login: not this
 			// request's fault, and the message says what went wrong.
 			code := schema.ErrorCode(err)
@@ -286,7 +285,7 @@ func (api *API) handleError(c *fiber.Ctx, err error) error {
 			}
 			e = &schema.Error{Code: code, Message: err.Error()}
 		} else {
-			rid = requestID()
+			rid = RequestID()
 			api.log.Error("local API: internal error", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
 			e = &schema.Error{Code: schema.ECodeInternal, Message: "internal error (request id " + rid + ")"}
 		}
@@ -300,9 +299,16 @@ func (api *API) handleError(c *fiber.Ctx, err error) error {
 	return c.Status(status).JSON(schema.ErrorResponse{Error: *e, RequestID: rid})
 }
 
-// isRemote reports whether err came from the server or the network rather
-// than from this request.
-func isRemote(err error) bool {
+// CSP is the tablet's Content-Security-Policy: styles, images and the one
+// script (the officer app's app.js) from this server only, nothing may
+// frame it. The guard sets it on every answer; the web app's pages set the
+// same for themselves.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// IsRemote reports whether err came from the server or the network rather
+// than from the request being answered.
+func IsRemote(err error) bool {
 	var he *syncer.HTTPError
 	if errors.As(err, &he) {
 		return true
@@ -311,7 +317,8 @@ func isRemote(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, syncer.ErrNetwork) || errors.Is(err, context.DeadlineExceeded)
 }
 
-func requestID() string {
+// RequestID is a new id to log an internal error under and show with it.
+func RequestID() string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)

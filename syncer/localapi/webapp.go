@@ -50,10 +50,3 @@ func (api *API) Now() time.Time { return api.cfg.Now() }
 // LockAfter is how long the officer's session lasts without use
 // (Config.LockAfter).
 func (api *API) LockAfter() time.Duration { return api.cfg.LockAfter }
-
-// RequestID is a new id to log an internal error under and show with it.
-func RequestID() string { return requestID() }
-
-// IsRemote reports whether err came from the server or the network rather
-// than from the request being answered.
-func IsRemote(err error) bool { return isRemote(err) }

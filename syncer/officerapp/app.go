@@ -95,16 +95,10 @@ func (w *webApp) Close() {
 	}
 }
 
-// csp lets the pages load styles, images and the one script (app.js) from
-// this server only, and nothing frame them. (The local JSON API's guard sets
-// the same policy on every answer; the pages set it for themselves.)
-const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-
 // headers sets the security headers of the app's paths.
 func (w *webApp) headers(c *fiber.Ctx) error {
 	if w.Owns(c.Path()) {
-		webui.SetHeaders(c, csp)
+		webui.SetHeaders(c, localapi.CSP)
 	}
 	return c.Next()
 }
