@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"doorstep/internal/fsperm"
+	"doorstep/internal/linger"
 	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/server/compliance"
@@ -185,7 +186,7 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.mu.Unlock()
 	go func() {
-		if err := s.app.Listener(lingeringListener{ln}); err != nil {
+		if err := s.app.Listener(linger.Listener{Listener: ln}); err != nil {
 			s.log.Error("server stopped", "err", err)
 		}
 	}()

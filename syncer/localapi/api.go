@@ -27,6 +27,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"doorstep/internal/linger"
 	"doorstep/internal/webui"
 	"doorstep/schema"
 	"doorstep/schema/policy"
@@ -155,7 +156,7 @@ func (api *API) Start() error {
 	api.url = "http://" + ln.Addr().String()
 	api.hosts = map[string]bool{ln.Addr().String(): true, "localhost:" + port: true}
 	api.done = make(chan error, 1)
-	go func() { api.done <- api.app.Listener(ln) }()
+	go func() { api.done <- api.app.Listener(linger.Listener{Listener: ln}) }()
 	api.log.Info("local API listening", "url", api.url)
 	return nil
 }

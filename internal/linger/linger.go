@@ -1,4 +1,9 @@
-package server
+// Package linger closes HTTP connections the way net/http does, so that an
+// answer sent before the request was read (a body over the limit: a JSON
+// 413, an officer app's error page) reaches the client rather than being
+// thrown away by a reset. Both fiber servers, the central server and the
+// tablet's local API, listen through it.
+package linger
 
 import (
 	"io"
@@ -11,7 +16,7 @@ import (
 // the body still arriving. Closing a socket with unread data makes the
 // kernel send a reset, and a reset throws away the answer the client has
 // not read yet: the tablet saw no answer at all rather than the JSON 413
-// (issue 11). So a connection closes the way net/http's does, lingering:
+// (issue 11); the officer app's 413 page for a 2 MB note was lost the same way. So a connection closes the way net/http's does, lingering:
 // the sending half first, so the client reads the answer and its end of
 // the stream, then what is still arriving is read and dropped, within
 // bounds, before the socket closes.
@@ -20,10 +25,11 @@ const (
 	lingerBytes = 64 << 20
 )
 
-// lingeringListener hands out connections that close lingering.
-type lingeringListener struct{ net.Listener }
+// Listener hands out connections that close lingering.
+type Listener struct{ net.Listener }
 
-func (l lingeringListener) Accept() (net.Conn, error) {
+// Accept returns the next connection, closing lingering when it is TCP.
+func (l Listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
