@@ -458,7 +458,9 @@ func visitBefore(visit json.RawMessage, a schema.Amendment, all []schema.Amendme
 	earlier := slices.DeleteFunc(slices.Clone(all), func(x schema.Amendment) bool {
 		return x.ID == a.ID || cmp.Or(cmp.Compare(x.AmendedAt, a.AmendedAt), cmp.Compare(x.ID, a.ID)) > 0
 	})
-	slices.SortFunc(earlier, func(x, y schema.Amendment) int { return cmp.Or(cmp.Compare(x.AmendedAt, y.AmendedAt), cmp.Compare(x.ID, y.ID)) })
+	slices.SortFunc(earlier, func(x, y schema.Amendment) int {
+		return cmp.Or(cmp.Compare(x.AmendedAt, y.AmendedAt), cmp.Compare(x.ID, y.ID))
+	})
 	for _, x := range earlier {
 		maps.Copy(m, x.Changes)
 	}
