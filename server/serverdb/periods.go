@@ -134,7 +134,10 @@ func (db *DB) PublishPeriod(ctx context.Context, actor Actor, in PublicationInpu
 		detail := map[string]any{"scope": scopeWord(p.TeamID), "team_id": p.TeamID, "from": p.From, "to": p.To, "as_of": p.AsOf,
 			"rule_version": p.RuleVersion, "rules_tag": p.RulesTag, "figures_hash": p.FiguresHash}
 		if p.Supersedes != "" {
-			detail["supersedes"], detail["reason"] = p.Supersedes, p.Reason
+			detail["supersedes"] = p.Supersedes
+		}
+		if p.Reason != "" {
+			detail["reason"] = p.Reason
 		}
 		if err := t.audit(actor, "publish_period", "period", p.ID, "", detail); err != nil {
 			return err
