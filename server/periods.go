@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"time"
 
 	"doorstep/schema"
 	"doorstep/server/compliance"
@@ -55,11 +54,7 @@ func parseDay(field, v string) (schema.Date, error) {
 	if v == "" {
 		return "", errorf(schema.ECodeRequired, field, "%s is required (a date written YYYY-MM-DD)", field)
 	}
-	t, err := time.Parse(time.DateOnly, v)
-	if err != nil || len(v) != len(time.DateOnly) {
-		return "", errorf(schema.ECodeInvalid, field, "%s must be a date written YYYY-MM-DD, not %q", field, v)
-	}
-	return schema.DateOf(t), nil
+	return parseDate(field, v)
 }
 
 // Publish checks a publication request of actor and publishes it: the

@@ -235,17 +235,9 @@ type Revision struct {
 
 // Compare sets the published figures beside now's, measure by measure.
 func Compare(published, now PeriodFigures) ([]MeasureComparison, error) {
-	pm, err := published.measures()
+	pm, nowBy, err := bothMeasures(published, now)
 	if err != nil {
 		return nil, err
-	}
-	nm, err := now.measures()
-	if err != nil {
-		return nil, err
-	}
-	nowBy := map[string]MeasureFigures{}
-	for _, m := range nm {
-		nowBy[m.Slug] = m
 	}
 	out := []MeasureComparison{}
 	for _, p := range pm {
@@ -272,6 +264,23 @@ func Compare(published, now PeriodFigures) ([]MeasureComparison, error) {
 	return out, nil
 }
 
+// bothMeasures reads the published measures, in order, and now's by slug.
+func bothMeasures(published, now PeriodFigures) ([]MeasureFigures, map[string]MeasureFigures, error) {
+	pm, err := published.measures()
+	if err != nil {
+		return nil, nil, err
+	}
+	nm, err := now.measures()
+	if err != nil {
+		return nil, nil, err
+	}
+	nowBy := map[string]MeasureFigures{}
+	for _, m := range nm {
+		nowBy[m.Slug] = m
+	}
+	return pm, nowBy, nil
+}
+
 func eqPtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // changeActions are the audit actions that write a record.
@@ -290,11 +299,7 @@ var changeActions = map[string]string{
 // visit and amendment of those cases, to tell an amendment's values
 // before; names name the people. Newest first.
 func Revisions(published, now PeriodFigures, changes []serverdb.RecordChange, raw []schema.RawRecord, names map[string]string) ([]Revision, error) {
-	pm, err := published.measures()
-	if err != nil {
-		return nil, err
-	}
-	nm, err := now.measures()
+	pm, nowBy, err := bothMeasures(published, now)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +326,7 @@ func Revisions(published, now PeriodFigures, changes []serverdb.RecordChange, ra
 		if crn == "" {
 			crn = now.CRNs[ch.CaseID]
 		}
-		figs := caseFigures(ch.CaseID, pm, nm)
+		figs := caseFigures(ch.CaseID, pm, nowBy)
 		base := Revision{CaseID: ch.CaseID, CRN: crn, Entity: ch.Entity, RecordID: ch.ID, Figures: figs}
 		evs := ch.Events
 		if len(evs) == 0 { // a write with no event of its own: the record's last change
@@ -358,7 +363,7 @@ func RevisionCases(published, now PeriodFigures) []string {
 
 // caseFigures says where the case sits in each measure, published and
 // now, for the measures it is in either way.
-func caseFigures(caseID string, pm, nm []MeasureFigures) []CaseFigure {
+func caseFigures(caseID string, pm []MeasureFigures, nowBy map[string]MeasureFigures) []CaseFigure {
 	in := func(m MeasureFigures) []string {
 		out := []string{}
 		for _, f := range m.Figures {
@@ -367,10 +372,6 @@ func caseFigures(caseID string, pm, nm []MeasureFigures) []CaseFigure {
 			}
 		}
 		return out
-	}
-	nowBy := map[string]MeasureFigures{}
-	for _, m := range nm {
-		nowBy[m.Slug] = m
 	}
 	out := []CaseFigure{}
 	for _, p := range pm {
