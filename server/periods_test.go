@@ -186,6 +186,11 @@ func TestPublishedPeriodKeepsItsFiguresAndListsRevisions(t *testing.T) {
 	if r := e.do("POST", "/v1/sync/push", schema.PushRequest{Mutations: []schema.Mutation{later}}, e.as("asha")); r.status != 200 {
 		t.Fatalf("push a later visit: %d %s", r.status, r.body)
 	}
+	// An admin corrects the spelling of P000002's name in place.
+	e.clock.Set(time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC))
+	if r := e.do("PATCH", "/v1/cases/"+e.p2, map[string]any{"fields": rawFields("given_name", "Samuel")}, e.as("root")); r.status != 200 {
+		t.Fatalf("patch P000002: %d %s", r.status, r.body)
+	}
 	e.clock.Set(time.Date(2026, 11, 6, 9, 0, 0, 0, time.UTC))
 
 	after := e.period(t, "sue", p.ID)
@@ -210,10 +215,15 @@ func TestPublishedPeriodKeepsItsFiguresAndListsRevisions(t *testing.T) {
 	if changed["denominator"] || changed["cases"] {
 		t.Errorf("the denominator and the cases did not change, but are marked: %+v", c.Figures)
 	}
-	if len(after.Revisions) != 1 {
-		t.Fatalf("revisions = %+v, want the amendment alone", after.Revisions)
+	if len(after.Revisions) != 2 {
+		t.Fatalf("revisions = %+v, want the name's change, then the amendment", after.Revisions)
 	}
-	rv := after.Revisions[0]
+	if rv := after.Revisions[0]; rv.CaseID != e.p2 || rv.CRN != "P000002" || rv.Entity != "case" || rv.RecordID != e.p2 || rv.Action != "update" ||
+		rv.At != "2026-11-05T10:00:00.000Z" || rv.ByName != "root" || !slices.Equal(rv.Changes, []compliance.FieldChange{{Field: "given_name", New: "Samuel"}}) ||
+		len(rv.Figures) == 0 || rv.Figures[0].Slug != "first-home-visits" || !slices.Contains(rv.Figures[0].NowIn, "numerator") {
+		t.Errorf("the name's revision = %+v", rv)
+	}
+	rv := after.Revisions[1]
 	if rv.CaseID != e.p1 || rv.CRN != "P000001" || rv.Entity != "amendment" || rv.RecordID != am || rv.At != "2026-11-05T09:30:00.000Z" ||
 		rv.By != e.users["asha"].ID || rv.ByName != "asha" || !strings.HasPrefix(rv.What, "amendment new") {
 		t.Errorf("revision = %+v", rv)
