@@ -91,6 +91,10 @@ func TestDashboardPublishesAPeriod(t *testing.T) {
 		}
 	}
 
+	if p := b.get(first + ".csv?table=revisions"); p.status != 200 || !strings.Contains(p.body, "D000007") || !strings.Contains(p.body, "type: phone → home visit (announced)") {
+		t.Errorf("the revisions' CSV: %d\n%s", p.status, p.body)
+	}
+
 	// Again without a reason: refused, nothing published.
 	p = b.post("/dashboard/periods", form)
 	if p.status != 303 || !strings.HasPrefix(p.header.Get("Location"), "/dashboard/?") {
@@ -139,6 +143,8 @@ func TestBrowserPublishedPeriod(t *testing.T) {
 	br.Do("sign in", chromedp.Navigate(br.Base+"/dashboard/?"+period), chromedp.WaitVisible(chromedp.CSS("#username")),
 		chromedp.SendKeys(chromedp.CSS("#username"), "sue"), chromedp.SendKeys(chromedp.CSS("#password"), pw),
 		chromedp.Click(chromedp.CSS("#signin-submit")), chromedp.WaitVisible(chromedp.CSS("#publish")))
+	br.Do("scroll to the form", chromedp.ScrollIntoView(chromedp.CSS("#publish")))
+	br.Shoot("publish-form")
 	br.NextPage("publish", chromedp.Click(chromedp.CSS("#publish-submit")))
 	if loc := br.Location(); !strings.HasPrefix(loc, "/dashboard/periods/") {
 		t.Fatalf("after publishing: at %s", loc)
