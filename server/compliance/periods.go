@@ -28,11 +28,12 @@ import (
 // (overdue, workload), the QA sample and freshness are not frozen.
 var PeriodMeasureSlugs = []string{"first-home-visits", "contacts", "enquiries", "households", "interventions", "reviews", "exemptions"}
 
-// MeasureTitles are the measures' names, as the dashboard's cards say them.
+// MeasureTitles are the measures' names, as the dashboard's cards say them
+// (a test in package dashboard holds the two together).
 var MeasureTitles = map[string]string{
 	"first-home-visits": "First home visit on time", "contacts": "Contacts in the home",
-	"enquiries": "Safeguarding enquiries answered", "households": "Households confirmed",
-	"interventions": "Needs referred to an intervention", "reviews": "Flags reviewed in date",
+	"enquiries": "Safeguarding enquiries answered", "households": "Households, children and partners",
+	"interventions": "Interventions: need to completion", "reviews": "Flags and risk reviewed on time",
 	"exemptions": "Visits exempted",
 }
 
@@ -289,9 +290,9 @@ var changeActions = map[string]string{
 	"conflict": "conflict recorded", "resolve_conflict": "conflict resolved", "resolve_set_aside": "set-aside change decided",
 }
 
-// Revisions lists the changes received after publication pub (whose
-// frozen figures are published) to the records of the cases in the
-// published or the live (now) lists that touch the period: every record
+// Revisions lists the changes received after a publication (whose frozen
+// figures are published) to the records of the cases in the published or
+// the live (now) lists that touch the period: every record
 // but a visit (or an amendment of one) that started after the period's
 // as_of day, a flag that started after it, and a safety assessment or a
 // referral dated after it. changes are the store's records of those cases
@@ -316,6 +317,10 @@ func Revisions(published, now PeriodFigures, changes []serverdb.RecordChange, ra
 			}
 		}
 	}
+	idx := map[string][2]map[string][]string{}
+	for _, p := range pm {
+		idx[p.Slug] = [2]map[string][]string{figureIndex(p), figureIndex(nowBy[p.Slug])}
+	}
 	asOf := published.AsOf
 	out := []Revision{}
 	for _, ch := range changes {
@@ -326,7 +331,7 @@ func Revisions(published, now PeriodFigures, changes []serverdb.RecordChange, ra
 		if crn == "" {
 			crn = now.CRNs[ch.CaseID]
 		}
-		figs := caseFigures(ch.CaseID, pm, nowBy)
+		figs := caseFigures(ch.CaseID, pm, nowBy, idx)
 		base := Revision{CaseID: ch.CaseID, CRN: crn, Entity: ch.Entity, RecordID: ch.ID, Figures: figs}
 		evs := ch.Events
 		if len(evs) == 0 { // a write with no event of its own: the record's last change
@@ -362,26 +367,38 @@ func RevisionCases(published, now PeriodFigures) []string {
 }
 
 // caseFigures says where the case sits in each measure, published and
-// now, for the measures it is in either way.
-func caseFigures(caseID string, pm []MeasureFigures, nowBy map[string]MeasureFigures) []CaseFigure {
-	in := func(m MeasureFigures) []string {
-		out := []string{}
-		for _, f := range m.Figures {
-			if slices.Contains(f.CaseIDs, caseID) {
-				out = append(out, f.Figure)
-			}
-		}
-		return out
-	}
+// now, for the measures it is in either way. idx holds, per measure, the
+// figures each case is in (figureIndex), published and now.
+func caseFigures(caseID string, pm []MeasureFigures, nowBy map[string]MeasureFigures, idx map[string][2]map[string][]string) []CaseFigure {
 	out := []CaseFigure{}
 	for _, p := range pm {
 		n := nowBy[p.Slug]
-		cf := CaseFigure{Slug: p.Slug, Title: p.Title, PublishedIn: in(p), NowIn: in(n), Published: p.Headline, Now: n.Headline}
+		in := idx[p.Slug]
+		cf := CaseFigure{Slug: p.Slug, Title: p.Title, PublishedIn: orEmpty(in[0][caseID]), NowIn: orEmpty(in[1][caseID]), Published: p.Headline, Now: n.Headline}
 		if len(cf.PublishedIn) > 0 || len(cf.NowIn) > 0 {
 			out = append(out, cf)
 		}
 	}
 	return out
+}
+
+// figureIndex maps each case of m's figures to the figures it is in, in
+// m's order.
+func figureIndex(m MeasureFigures) map[string][]string {
+	out := map[string][]string{}
+	for _, f := range m.Figures {
+		for _, id := range f.CaseIDs {
+			out[id] = append(out[id], f.Figure)
+		}
+	}
+	return out
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // touches reports whether a changed record can move the period's figures:

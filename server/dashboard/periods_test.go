@@ -12,6 +12,7 @@ import (
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
 
@@ -165,4 +166,15 @@ func TestBrowserPublishedPeriod(t *testing.T) {
 		t.Errorf("measure 1's headline row = %q", got)
 	}
 	br.Shoot("published-period")
+}
+
+// The published periods name each measure as its card does.
+func TestPublishedMeasureTitlesAreTheCards(t *testing.T) {
+	t.Parallel()
+	for _, slug := range compliance.PeriodMeasureSlugs {
+		p := panelBySlug(slug)
+		if p == nil || compliance.MeasureTitles[slug] != p.Title {
+			t.Errorf("measure %s: published as %q, its card says %+v", slug, compliance.MeasureTitles[slug], p)
+		}
+	}
 }
