@@ -151,7 +151,7 @@ func (s *Server) publishPeriod(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"publication": p, "figures": p.Figures})
+	return c.Status(fiber.StatusCreated).JSON(Published{Publication: p, Figures: p.Figures})
 }
 
 // listPeriods: GET /v1/periods.
@@ -182,11 +182,17 @@ func (s *Server) listPeriods(c *fiber.Ctx) error {
 	return s.sendJSON(c, fiber.Map{"periods": ps})
 }
 
-// PeriodAnswer is GET /v1/periods/:id's answer.
-type PeriodAnswer struct {
-	Publication serverdb.Publication `json:"publication"`
-	// Figures are the frozen figures, byte for byte as published.
+// Published is a publication with its frozen figures, byte for byte as
+// published: POST /v1/periods's answer.
+type Published struct {
+	serverdb.Publication
 	Figures json.RawMessage `json:"figures"`
+}
+
+// PeriodAnswer is GET /v1/periods/:id's answer: the publication's fields,
+// its figures, now's beside them, the revisions and the history.
+type PeriodAnswer struct {
+	Published
 	compliance.PeriodView
 	// History: every publication of the same scope and period, newest
 	// first (this one among them).
@@ -213,7 +219,7 @@ func (s *Server) PeriodAnswer(c *fiber.Ctx, actor serverdb.Actor, id string, vie
 	if err := s.db.AuditView(ctx, actor, view, v.CaseIDs, map[string]string{"period_id": p.ID}); err != nil {
 		return PeriodAnswer{}, pf, err
 	}
-	return PeriodAnswer{Publication: p, Figures: p.Figures, PeriodView: v, History: hist}, pf, nil
+	return PeriodAnswer{Published: Published{Publication: p, Figures: p.Figures}, PeriodView: v, History: hist}, pf, nil
 }
 
 // getPeriod: GET /v1/periods/:id.

@@ -150,15 +150,12 @@ func TestPublishedPeriodKeepsItsFiguresAndListsRevisions(t *testing.T) {
 	if r.status != 201 {
 		t.Fatalf("publish: %d %s", r.status, r.body)
 	}
-	var pub struct {
-		Publication serverdb.Publication `json:"publication"`
-		Figures     json.RawMessage      `json:"figures"`
-	}
+	var pub Published
 	r.decode(t, &pub)
 	p := pub.Publication
 	if p.Scope != "team" || p.TeamID != e.teamA.ID || p.From != "2026-10-01" || p.To != "2026-10-31" || p.AsOf != "2026-10-31" ||
 		p.PublishedBy != e.users["sue"].ID || p.PublishedByName != "sue" || p.PublishedAt != "2026-11-02T10:00:00.000Z" ||
-		p.RuleVersion == "" || !strings.HasPrefix(p.RulesTag, "r:") || p.Supersedes != "" {
+		p.RuleVersion == "" || !strings.HasPrefix(p.RulesTag, "r:") || p.Supersedes != "" || p.Status != "current" {
 		t.Errorf("publication = %+v", p)
 	}
 	before := e.period(t, "sue", p.ID)
@@ -259,9 +256,7 @@ func TestPublishedPeriodKeepsItsFiguresAndListsRevisions(t *testing.T) {
 func TestPublishingAgainSupersedes(t *testing.T) {
 	t.Parallel()
 	e := newPeriodEnv(t)
-	var first, second struct {
-		Publication serverdb.Publication `json:"publication"`
-	}
+	var first, second Published
 	e.do("POST", "/v1/periods", periodBody, e.as("sue")).decode(t, &first)
 	e.as("sue")
 	before := e.counts()
@@ -287,7 +282,8 @@ func TestPublishingAgainSupersedes(t *testing.T) {
 	}
 	var list struct{ Periods []serverdb.Publication }
 	e.do("GET", "/v1/periods", nil, e.as("sue")).decode(t, &list)
-	if len(list.Periods) != 2 || list.Periods[1].SupersededBy != second.Publication.ID || list.Periods[0].SupersededBy != "" {
+	if len(list.Periods) != 2 || list.Periods[1].SupersededBy != second.Publication.ID || list.Periods[1].Status != "superseded" ||
+		list.Periods[0].SupersededBy != "" || list.Periods[0].Status != "current" {
 		t.Errorf("list = %+v", list.Periods)
 	}
 	evs, err := e.srv.DB().AuditByAction(context.Background(), "publish_period")
@@ -304,7 +300,7 @@ func TestPeriodRolesAndValidation(t *testing.T) {
 	t.Parallel()
 	e := newPeriodEnv(t)
 	post := func(user, body string) resp { return e.do("POST", "/v1/periods", body, e.as(user)) }
-	var bPub, svc struct{ Publication serverdb.Publication }
+	var bPub, svc Published
 	r := post("root", `{"from": "2026-10-01", "to": "2026-10-31", "team_id": "`+e.teamB.ID+`"}`)
 	if r.status != 201 {
 		t.Fatalf("admin publishes team B: %d %s", r.status, r.body)

@@ -59,6 +59,7 @@ type Publication struct {
 	Reason          string          `json:"reason"`
 	Supersedes      string          `json:"supersedes"`
 	SupersededBy    string          `json:"superseded_by"`
+	Status          string          `json:"status"` // "current" or "superseded"
 	Seq             int64           `json:"-"`
 	AuditID         int64           `json:"-"`
 	FiguresHash     string          `json:"figures_hash"`
@@ -156,8 +157,15 @@ func (db *DB) PublishPeriod(ctx context.Context, actor Actor, in PublicationInpu
 	if err != nil {
 		return Publication{}, err
 	}
-	p.Scope = scopeWord(p.TeamID)
+	p.Scope, p.Status = scopeWord(p.TeamID), statusWord("")
 	return p, nil
+}
+
+func statusWord(supersededBy string) string {
+	if supersededBy == "" {
+		return "current"
+	}
+	return "superseded"
 }
 
 func scopeWord(teamID string) string {
@@ -182,7 +190,7 @@ func scanPublication(s interface{ Scan(...any) error }, withFigures bool) (Publi
 	if err := s.Scan(dst...); err != nil {
 		return p, err
 	}
-	p.From, p.To, p.AsOf, p.Scope = schema.Date(from), schema.Date(to), schema.Date(asOf), scopeWord(p.TeamID)
+	p.From, p.To, p.AsOf, p.Scope, p.Status = schema.Date(from), schema.Date(to), schema.Date(asOf), scopeWord(p.TeamID), statusWord(p.SupersededBy)
 	if withFigures {
 		p.Figures = json.RawMessage(figures)
 	}
