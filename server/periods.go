@@ -75,6 +75,8 @@ func (s *Server) Publish(c *fiber.Ctx, actor serverdb.Actor, req PublishRequest)
 	switch {
 	case to < from:
 		return serverdb.Publication{}, errorf(schema.ECodeInvalid, "to", "to (%s) is before from (%s)", to, from)
+	case from > today:
+		return serverdb.Publication{}, errorf(schema.ECodeInvalid, "from", "the period starts after today (%s): nothing of it can be published yet", today)
 	case to > today:
 		return serverdb.Publication{}, errorf(schema.ECodeInvalid, "to", "the period ends after today (%s): publish it once its last day has come", today)
 	case int(to.Time().Sub(from.Time()).Hours()/24)+1 > MaxPeriodDays:
