@@ -307,15 +307,27 @@ func (db *DB) ChangedSince(ctx context.Context, actor Actor, caseIDs []string, s
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("records changed since: %w", err)
 	}
-	for i := range out {
-		evs, err := db.readAudit(ctx, "record_id", out[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range evs {
-			if e.ID > afterAudit {
-				out[i].Events = append(out[i].Events, e)
-			}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	// The events after afterAudit of those cases (by the audit's case
+	// index), each given to its record.
+	byRecord := map[string]int{}
+	for i, r := range out {
+		byRecord[r.ID] = i
+	}
+	evRows, err := db.r.QueryContext(ctx, `SELECT `+auditCols+` FROM audit
+		WHERE case_id IN (SELECT value FROM json_each(?)) AND id > ? ORDER BY id`, string(ids), afterAudit)
+	if err != nil {
+		return nil, fmt.Errorf("records changed since: audit: %w", err)
+	}
+	evs, err := scanAudit(evRows)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		if i, ok := byRecord[e.RecordID]; ok {
+			out[i].Events = append(out[i].Events, e)
 		}
 	}
 	return out, nil
