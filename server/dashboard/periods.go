@@ -77,6 +77,9 @@ func (s *site) overviewPublication(c *fiber.Ctx, actor serverdb.Actor, f *filter
 	if !canDecide(&sess.user) || f.Officer != "" || f.Risk != "" || f.Flag != "" || f.To > f.Today {
 		return b, nil, nil
 	}
+	if actor.Role != schema.RoleSupervisor && f.Team == "" {
+		scope = "the whole service"
+	}
 	return b, &publishForm{From: f.From, To: f.To, Team: f.Team, Scope: scope, CSRF: sess.csrf, Next: f.Link(dashPrefix + "/"), Again: cur != nil}, nil
 }
 

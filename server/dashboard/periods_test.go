@@ -122,6 +122,19 @@ func TestDashboardPublishesAPeriod(t *testing.T) {
 	if strings.Count(p.body, "Superseded") != 1 || strings.Count(p.body, "Current") != 1 {
 		t.Errorf("the list of publications: want one current and one superseded")
 	}
+	// The admin publishes the whole service's period from the overview
+	// without a team filter; that is a publication of its own.
+	root := e.signedIn(t, "root")
+	p = root.get("/dashboard/?" + period)
+	if !strings.Contains(p.body, "Keeps the whole service’s figures") || strings.Contains(p.body, `id="published"`) {
+		t.Errorf("the admin's overview: no form for the whole service, or a banner of team A's publication")
+	}
+	p = root.post("/dashboard/periods", url.Values{"_csrf": {root.csrf}, "from": {"2026-09-01"}, "to": {"2026-10-31"}})
+	if m3 := periodLinkRE.FindStringSubmatch(p.header.Get("Location")); p.status != 303 || m3 == nil {
+		t.Errorf("the admin publishes the service: %d %s", p.status, p.header.Get("Location"))
+	} else if p := root.get("/dashboard/periods/" + m3[1]); !strings.Contains(p.body, "The whole service") {
+		t.Errorf("the service's publication does not say its scope")
+	}
 	// An auditor reads, but has no form; team B's supervisor does not see
 	// team A's publication.
 	if p := e.signedIn(t, "audrey").get("/dashboard/?" + period + "&team=" + e.teamA.ID); strings.Contains(p.body, `id="publish"`) {
