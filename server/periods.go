@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"doorstep/schema"
 	"doorstep/server/compliance"
@@ -63,6 +64,9 @@ func parseDay(field, v string) (schema.Date, error) {
 // kept by the store with the rules' version. Checks come first and a
 // refusal writes nothing. The dashboard's form calls it too.
 func (s *Server) Publish(c *fiber.Ctx, actor serverdb.Actor, req PublishRequest) (serverdb.Publication, error) {
+	if actor.Role != schema.RoleSupervisor && actor.Role != schema.RoleAdmin {
+		return serverdb.Publication{}, errorf(schema.ECodeForbidden, "", "only a supervisor or an admin may publish a period")
+	}
 	from, err := parseDay("from", req.From)
 	if err != nil {
 		return serverdb.Publication{}, err
@@ -106,6 +110,21 @@ func (s *Server) Publish(c *fiber.Ctx, actor serverdb.Actor, req PublishRequest)
 			return serverdb.Publication{}, errorf(schema.ECodeInvalid, "team_id", "there is no team %q", team)
 		}
 	}
+	reason := strings.TrimSpace(req.Reason)
+	if utf8.RuneCountInString(reason) > serverdb.MaxPublicationReason {
+		return serverdb.Publication{}, errorf(schema.ECodeInvalid, "reason", "reason must be at most %d characters", serverdb.MaxPublicationReason)
+	}
+	// The store checks it again in its transaction; asked first, a missing
+	// reason costs no computation.
+	if reason == "" {
+		cur, err := s.db.ListPublications(ctx, actor, serverdb.PublicationFilter{TeamID: team, Service: team == "", From: from, To: to})
+		if err != nil {
+			return serverdb.Publication{}, err
+		}
+		if len(cur) > 0 {
+			return serverdb.Publication{}, errorf(schema.ECodeRequired, "reason", "this period was published already (%s): say why it is published again", cur[0].ID)
+		}
+	}
 	period := compliance.Period{From: from, To: to}
 	// A record written while the figures were computed makes them out of
 	// date: compute them again (a few times, then give up for now).
@@ -119,7 +138,7 @@ func (s *Server) Publish(c *fiber.Ctx, actor serverdb.Actor, req PublishRequest)
 			return serverdb.Publication{}, err
 		}
 		p, err := s.db.PublishPeriod(ctx, actor, serverdb.PublicationInput{TeamID: team, From: from, To: to, AsOf: min(to, today),
-			RuleVersion: pf.RuleVersion, RulesTag: s.RulesTag(), Reason: req.Reason, Seq: seq, Figures: b})
+			RuleVersion: pf.RuleVersion, RulesTag: s.RulesTag(), Reason: reason, Seq: seq, Figures: b})
 		if !errors.Is(err, serverdb.ErrStaleFigures) {
 			return p, err
 		}

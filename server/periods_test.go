@@ -341,6 +341,8 @@ func TestPeriodRolesAndValidation(t *testing.T) {
 		{"too long", "sue", `{"from": "2025-01-01", "to": "2026-10-31"}`, 400, schema.ECodeInvalid, "from"},
 		{"an unknown field", "sue", `{"from": "2026-10-01", "to": "2026-10-31", "teamid": "x"}`, 400, schema.ECodeUnknownField, "teamid"},
 		{"a number for a date", "sue", `{"from": 20261001, "to": "2026-10-31"}`, 400, schema.ECodeWrongType, "from"},
+		{"a reason too long", "sue", `{"from": "2026-10-01", "to": "2026-10-31", "reason": "` + strings.Repeat("é", serverdb.MaxPublicationReason+1) + `"}`,
+			400, schema.ECodeInvalid, "reason"},
 	} {
 		r := post(c.user, c.body)
 		if er := r.errorResponse(); r.status != c.status || er.Error.Code != c.code || er.Error.Field != c.field {
