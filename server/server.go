@@ -251,6 +251,7 @@ func (s *Server) routes() {
 	s.complianceQARoutes(v1)
 	s.freshnessRoutes(v1)
 	s.reviewRoutes(v1)
+	s.periodRoutes(v1)
 
 	v1.Get("/:path", s.authed, s.listRecords)
 	v1.Get("/:path/:id", s.authed, s.getRecord)
