@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "bench":
 		cmd = &benchCmd{stdout: stdout, stderr: stderr}
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "doorstep", version)
+		currentBuild().print(stdout)
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
