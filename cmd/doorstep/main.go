@@ -34,6 +34,8 @@ Usage:
   doorstep server [flags]            the central server
   doorstep device [flags]            a tablet agent (local store, sync loop, local API)
   doorstep device login|sync|status  one tablet action from a shell
+  doorstep device install|uninstall  start the tablet agent at sign-in (this user), or stop that
+  doorstep device open               open the officer's app in the default browser
   doorstep admin <action> [flags]    teams, users, case import, reassignment, devices
   doorstep bench sync [flags]        sync benchmarks over real HTTP and SQLite
   doorstep version
