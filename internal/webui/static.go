@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"mime"
 	"path"
+	"slices"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -33,6 +34,26 @@ func MustReadStatic(fsys fs.FS, dir string) *Static {
 	return s
 }
 
+// Add serves b as name too: a file the app makes when it starts (an
+// icon drawn in Go) rather than one embedded.
+func (s *Static) Add(name string, b []byte) { s.files[name] = b }
+
+// Names are the files' names, sorted.
+func (s *Static) Names() []string {
+	names := make([]string, 0, len(s.files))
+	for n := range s.files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// File is the file named name, nil when there is none.
+func (s *Static) File(name string) []byte { return s.files[name] }
+
+// types are the content types the mime package may not know.
+var types = map[string]string{".webmanifest": "application/manifest+json"}
+
 // Serve answers the file named by the route's :name parameter, with its
 // content type from its extension. Browsers keep a copy but check it
 // (no-cache), so a new binary's stylesheet is used at once.
@@ -42,7 +63,11 @@ func (s *Static) Serve(c *fiber.Ctx) error {
 	if !ok {
 		return c.Status(fiber.StatusNotFound).SendString("not found")
 	}
-	c.Set(fiber.HeaderContentType, mime.TypeByExtension(path.Ext(name)))
+	ct, ok := types[path.Ext(name)]
+	if !ok {
+		ct = mime.TypeByExtension(path.Ext(name))
+	}
+	c.Set(fiber.HeaderContentType, ct)
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	return c.Send(b)
 }
