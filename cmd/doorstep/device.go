@@ -80,13 +80,20 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 		return err
 	}
 	if c.action == "" {
-		for _, d := range []struct {
-			flag string
-			v    time.Duration
-		}{{"--interval", c.interval}, {"--lock-after", c.lockAfter}} {
-			if d.v <= 0 {
-				return fmt.Errorf("%s: %s is not a duration above zero (e.g. 30s, 5m)", d.flag, d.v)
-			}
+		return c.checkDurations()
+	}
+	return nil
+}
+
+// checkDurations refuses an --interval or --lock-after of zero or less
+// rather than quietly using the default.
+func (c *deviceCmd) checkDurations() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--interval", c.interval}, {"--lock-after", c.lockAfter}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s: %s is not a duration above zero (e.g. 30s, 5m)", d.flag, d.v)
 		}
 	}
 	return nil

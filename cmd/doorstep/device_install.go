@@ -85,13 +85,8 @@ func (c *deviceCmd) parseServiceFlags(args []string) error {
 		return err
 	}
 	if c.action == "install" {
-		for _, d := range []struct {
-			flag string
-			v    time.Duration
-		}{{"--interval", c.interval}, {"--lock-after", c.lockAfter}} {
-			if d.v <= 0 {
-				return fmt.Errorf("%s: %s is not a duration above zero (e.g. 30s, 5m)", d.flag, d.v)
-			}
+		if err := c.checkDurations(); err != nil {
+			return err
 		}
 		if _, err := newLogger(c.stderr, c.logLevel); err != nil {
 			return err
