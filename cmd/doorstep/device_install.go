@@ -216,7 +216,7 @@ func (c *deviceCmd) install(ctx context.Context) error {
 	}
 	fmt.Fprintf(c.stdout, "wrote %s\n", p.Path)
 	if err := c.runOrPrint(ctx, p.Load, "to start the agent now and at every sign-in"); err != nil {
-		return fmt.Errorf("device install: %w (the definition is in %s; remove it with doorstep device uninstall)", err, p.Path)
+		return fmt.Errorf("device install: %w (the definition is in %s: run the commands yourself, or install again with --no-start to have them printed; doorstep device uninstall removes it)", err, p.Path)
 	}
 	fmt.Fprintf(c.stdout, "data folder: %s\nlog: %s (rotated at %d MB, %d kept)\nthe officer's app: %s (doorstep device open)\n",
 		c.data, filepath.Join(c.data, agentLogFile), logfile.DefaultMaxSize>>20, logfile.DefaultKeep, appURL(c.addr))

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"mime"
 	"path"
-	"slices"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -37,16 +36,6 @@ func MustReadStatic(fsys fs.FS, dir string) *Static {
 // Add serves b as name too: a file the app makes when it starts (an
 // icon drawn in Go) rather than one embedded.
 func (s *Static) Add(name string, b []byte) { s.files[name] = b }
-
-// Names are the files' names, sorted.
-func (s *Static) Names() []string {
-	names := make([]string, 0, len(s.files))
-	for n := range s.files {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
 
 // File is the file named name, nil when there is none.
 func (s *Static) File(name string) []byte { return s.files[name] }

@@ -17,6 +17,7 @@ import (
 	"image/color"
 	"image/png"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -81,13 +82,16 @@ func drawIcon(size int) []byte {
 	return b.Bytes()
 }
 
+// icons are the 192 and 512 pixel icons, drawn once per process.
+var icons = sync.OnceValue(func() [2][]byte { return [2][]byte{drawIcon(192), drawIcon(512)} })
+
 // addInstallable adds the icons to the static files and builds the worker's
 // script, whose cache is named after a hash of the shell: a new binary with
 // a changed stylesheet or page is a new worker, which replaces the old
 // cache.
 func addInstallable(static *webui.Static, tmpl []byte) []byte {
-	static.Add("icon-192.png", drawIcon(192))
-	static.Add("icon-512.png", drawIcon(512))
+	static.Add("icon-192.png", icons()[0])
+	static.Add("icon-512.png", icons()[1])
 	h := sha256.New()
 	h.Write(tmpl)
 	for _, p := range shell {
