@@ -37,6 +37,7 @@ type deviceCmd struct {
 	logFile                      string   // --log-file: the rotated log instead of stderr
 	keep                         []string // install: the flags given, kept in the definition
 	noStart                      bool     // install --no-start, uninstall --no-stop
+	exe                          string   // install: the program the definition starts
 
 	log   *logfile.File // the open --log-file
 	agent *syncer.Agent

@@ -170,6 +170,7 @@ func (c *deviceCmd) plan() (autostart.Plan, error) {
 		}
 		args = append(args, "--"+name, v)
 	}
+	c.exe = exe
 	spec := autostart.Spec{
 		Name: serviceName, Label: launchdLabel, Exe: exe, Args: args, WorkDir: data,
 		Description: "Doorstep tablet agent: the officer's app on " + appURL(c.addr),
@@ -215,6 +216,9 @@ func (c *deviceCmd) install(ctx context.Context) error {
 		return fmt.Errorf("device install: %w", err)
 	}
 	fmt.Fprintf(c.stdout, "wrote %s\n", p.Path)
+	if strings.Contains(filepath.ToSlash(c.exe), "/go-build") {
+		fmt.Fprintf(c.stdout, "warning: %s is a temporary build (go run?), which will be gone: install the doorstep binary where it stays and run its device install\n", c.exe)
+	}
 	if err := c.runOrPrint(ctx, p.Load, "to start the agent now and at every sign-in"); err != nil {
 		return fmt.Errorf("device install: %w (the definition is in %s: run the commands yourself, or install again with --no-start to have them printed; doorstep device uninstall removes it)", err, p.Path)
 	}

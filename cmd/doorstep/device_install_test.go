@@ -97,6 +97,9 @@ func TestDeviceInstallAndUninstallOnLinux(t *testing.T) {
 	if got := readCalls(t, calls); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("install ran %q, want %q", got, want)
 	}
+	if strings.Contains(filepath.ToSlash(exe), "/go-build") && !strings.Contains(out, "temporary build") {
+		t.Errorf("install from a go test binary did not warn that it is temporary:\n%s", out)
+	}
 	for _, w := range []string{"wrote " + unit, logPath, "http://127.0.0.1:18081/"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("install's output lacks %q:\n%s", w, out)
