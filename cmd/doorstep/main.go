@@ -34,6 +34,8 @@ Usage:
   doorstep server [flags]            the central server
   doorstep device [flags]            a tablet agent (local store, sync loop, local API)
   doorstep device login|sync|status  one tablet action from a shell
+  doorstep device install|uninstall  start the tablet agent at sign-in (this user), or stop that
+  doorstep device open               open the officer's app in the default browser
   doorstep admin <action> [flags]    teams, users, case import, reassignment, devices
   doorstep bench sync [flags]        sync benchmarks over real HTTP and SQLite
   doorstep version
@@ -74,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "bench":
 		cmd = &benchCmd{stdout: stdout, stderr: stderr}
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "doorstep", version)
+		currentBuild().print(stdout)
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
