@@ -70,6 +70,7 @@ const (
 // mounted. HEAD routes take their GET's rule.
 var sweepRules = map[string]sweepRule{
 	"GET /healthz":                                  {who: anyone},
+	"GET /readyz":                                   {who: anyone},
 	"GET /v1/me":                                    {who: readersAPI},
 	"POST /v1/auth/login":                           {who: anyone, body: loginBody, noCompare: "failed sign-ins are counted per name"},
 	"POST /v1/auth/refresh":                         {who: anyone, body: refreshBody},
