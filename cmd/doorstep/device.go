@@ -26,11 +26,12 @@ type deviceCmd struct {
 	stdout, stderr io.Writer
 	action         string // "", login, sync, status
 
-	server, data, addr, logLevel string
-	rules                        string
-	interval, lockAfter          time.Duration
-	username, password           string
-	asJSON                       bool
+	server, data, addr  string
+	log                 logFlags
+	rules               string
+	interval, lockAfter time.Duration
+	username, password  string
+	asJSON              bool
 
 	agent *syncer.Agent
 	api   *localapi.API
@@ -53,7 +54,7 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	fs := newFlagSet("device "+c.action, c.stderr)
 	fs.StringVar(&c.server, "server", "", "the central server's URL, e.g. http://127.0.0.1:8080 (remembered after login)")
 	fs.StringVar(&c.data, "data", "./device-data", "the tablet's data folder")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	c.log.register(fs, "info")
 	switch c.action {
 	case "":
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API")
@@ -83,7 +84,7 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 }
 
 func (c *deviceCmd) open(ctx context.Context) error {
-	log, err := newLogger(c.stderr, c.logLevel)
+	log, err := c.log.newLogger(c.stderr)
 	if err != nil {
 		return err
 	}
@@ -183,7 +184,7 @@ func orDash(s string) string {
 }
 
 func (c *deviceCmd) runAgent(ctx context.Context) error {
-	log, _ := newLogger(c.stderr, c.logLevel)
+	log, _ := c.log.newLogger(c.stderr)
 	// The server's rules, which come with the pulls, unless --rules names
 	// a file: that overrides them, for testing a rules change on one
 	// tablet (docs/visit-policy.md, "How the rules reach the tablets").

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,8 +17,12 @@ type serverCmd struct {
 	stdout, stderr io.Writer
 	addr, data     string
 	secrets        string
-	db, logLevel   string
+	db             string
+	log            logFlags
 	rules          string
+	tlsCert        string
+	tlsKey         string
+	metricsAddr    string
 	srv            *server.Server
 }
 
@@ -27,13 +32,23 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database (mode 0700; refused if others can read it)")
 	fs.StringVar(&c.secrets, "secrets", "", "secrets folder: the token signing keys, kept apart from the data and its backups; empty means the data folder's name + \"-secrets\" (./data-secrets)")
 	fs.StringVar(&c.db, "db", "", "database URL; empty means SQLite in the data folder")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	c.log.register(fs, "info")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate file (PEM, with its chain) to serve HTTPS without a proxy; needs --tls-key")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key file (PEM); needs --tls-cert")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", defaultMetricsAddr, "address of the listener serving Prometheus metrics at /metrics, apart from --addr; whoever reaches it may read them; empty means no metrics")
 	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures, sent to the tablets with their pulls; empty means the built-in defaults")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return errors.New("server: give --tls-cert and --tls-key together (or neither, for plain http behind a proxy)")
+	}
 	return checkDBFlag(c.db)
 }
+
+// defaultMetricsAddr: loopback, so that metrics are read on the machine
+// unless the operator binds them elsewhere (decision 0036).
+const defaultMetricsAddr = "127.0.0.1:9464"
 
 // checkDBFlag refuses database URLs this build cannot serve yet.
 func checkDBFlag(db string) error {
@@ -56,7 +71,7 @@ func openServer(ctx context.Context, cfg server.Config) (*server.Server, error) 
 }
 
 func (c *serverCmd) Run(ctx context.Context) error {
-	log, err := newLogger(c.stderr, c.logLevel)
+	log, err := c.log.newLogger(c.stderr)
 	if err != nil {
 		return err
 	}
@@ -64,7 +79,8 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: c.data, SecretsDir: c.secrets, Logger: log, Policy: rules, Rules: doc})
+	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: c.data, SecretsDir: c.secrets, Logger: log, Policy: rules, Rules: doc,
+		TLSCert: c.tlsCert, TLSKey: c.tlsKey, MetricsAddr: c.metricsAddr})
 	if err != nil {
 		return err
 	}
@@ -72,6 +88,9 @@ func (c *serverCmd) Run(ctx context.Context) error {
 		return err
 	}
 	log.Info("server listening", "url", c.srv.URL(), "data", c.data)
+	if u := c.srv.MetricsURL(); u != "" {
+		log.Info("metrics listening", "url", u+"/metrics")
+	}
 	go func() {
 		// Decode every case's records once, so the supervisors' first
 		// dashboard is as quick as the next (docs/performance.md).
