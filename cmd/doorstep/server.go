@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -27,6 +28,17 @@ type serverCmd struct {
 }
 
 func (c *serverCmd) ParseFlags(args []string) error {
+	if err := parseWithEnv(c.flagSet(), args); err != nil {
+		return err
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return errors.New("server: give --tls-cert and --tls-key together (or neither, for plain http behind a proxy)")
+	}
+	return checkDBFlag(c.db)
+}
+
+// flagSet declares the server's flags, with their defaults, on c.
+func (c *serverCmd) flagSet() *flag.FlagSet {
 	fs := newFlagSet("server", c.stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database (mode 0700; refused if others can read it)")
@@ -37,13 +49,7 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key file (PEM); needs --tls-cert")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", defaultMetricsAddr, "address of the listener serving Prometheus metrics at /metrics, apart from --addr; whoever reaches it may read them; empty means no metrics")
 	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures, sent to the tablets with their pulls; empty means the built-in defaults")
-	if err := parseWithEnv(fs, args); err != nil {
-		return err
-	}
-	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return errors.New("server: give --tls-cert and --tls-key together (or neither, for plain http behind a proxy)")
-	}
-	return checkDBFlag(c.db)
+	return fs
 }
 
 // defaultMetricsAddr: loopback, so that metrics are read on the machine
