@@ -47,14 +47,10 @@ func (c *serverCmd) flagSet() *flag.FlagSet {
 	c.log.register(fs, "info")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate file (PEM, with its chain) to serve HTTPS without a proxy; needs --tls-key")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key file (PEM); needs --tls-cert")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", defaultMetricsAddr, "address of the listener serving Prometheus metrics at /metrics, apart from --addr; whoever reaches it may read them; empty means no metrics")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "address of a listener serving Prometheus metrics at /metrics, apart from --addr, e.g. 127.0.0.1:9464; whoever reaches it may read them; empty means no metrics")
 	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures, sent to the tablets with their pulls; empty means the built-in defaults")
 	return fs
 }
-
-// defaultMetricsAddr: loopback, so that metrics are read on the machine
-// unless the operator binds them elsewhere (decision 0036).
-const defaultMetricsAddr = "127.0.0.1:9464"
 
 // checkDBFlag refuses database URLs this build cannot serve yet.
 func checkDBFlag(db string) error {
