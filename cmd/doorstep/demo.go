@@ -39,7 +39,10 @@ func (c *demoCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.deviceAddr, "device-addr", "127.0.0.1:8081", "tablet agent's local API address (loopback)")
 	c.log.register(fs, "warn")
 	fs.Int64Var(&c.seed, "seed", 1, "seed of the synthetic data")
-	return parseWithEnv(fs, args)
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	return c.log.check()
 }
 
 // demoLogins is where the demo keeps the passwords it generated, so a second

@@ -70,6 +70,9 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
+	if err := c.log.check(); err != nil {
+		return err
+	}
 	if c.action == "" {
 		for _, d := range []struct {
 			flag string

@@ -142,6 +142,13 @@ func (l *logFlags) register(fs *flag.FlagSet, level string) {
 	fs.StringVar(&l.format, "log-format", "text", "text (key=value lines) or json (one JSON object a line, for a log collector)")
 }
 
+// check refuses a bad level or format when the flags are parsed, before
+// the command opens anything.
+func (l logFlags) check() error {
+	_, err := l.newLogger(io.Discard)
+	return err
+}
+
 // newLogger returns the logger a command writes to stderr, in the format
 // of its flags.
 func (l logFlags) newLogger(w io.Writer) (*slog.Logger, error) {

@@ -171,6 +171,11 @@ func TestServerCommandFlags(t *testing.T) {
 			t.Errorf("server %v: err = %v, want %q", c.args, err, c.want)
 		}
 	}
+	for _, args := range [][]string{{"device", "--log-format", "xml"}, {"device", "status", "--log-format", "xml"}, {"demo", "--log-format", "xml"}} {
+		if _, err := doorstep(t, append(args, "--data", filepath.Join(t.TempDir(), "d"))...); err == nil || !strings.Contains(err.Error(), `--log-format: "xml" is not text or json`) {
+			t.Errorf("%v: err = %v, want the flag named", args, err)
+		}
+	}
 	if _, err := doorstep(t, "health", "--url", "127.0.0.1:8080/readyz"); err == nil || !strings.Contains(err.Error(), "--url must be an http") {
 		t.Errorf("health with a URL without a scheme: err = %v", err)
 	}

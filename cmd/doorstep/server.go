@@ -31,6 +31,9 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	if err := parseWithEnv(c.flagSet(), args); err != nil {
 		return err
 	}
+	if err := c.log.check(); err != nil {
+		return err
+	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("server: give --tls-cert and --tls-key together (or neither, for plain http behind a proxy)")
 	}
