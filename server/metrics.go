@@ -69,7 +69,7 @@ func newMetrics() *metrics {
 		Buckets: prometheus.DefBuckets,
 	}, []string{"method", "route"})
 	m.pushMutations = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "doorstep_sync_push_mutations", Help: "Mutations per push that reached the store.", Buckets: sizeBuckets})
+		Name: "doorstep_sync_push_mutations", Help: "Mutations per push answered (one that did not decode included).", Buckets: sizeBuckets})
 	m.pushBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "doorstep_sync_push_bytes", Help: "Push bodies' sizes, decompressed.", Buckets: byteBuckets})
 	m.pullRecords = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -89,7 +89,7 @@ func newMetrics() *metrics {
 	})
 	m.setAsides = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_sync_set_asides_total",
-		Help: "Pushed mutations refused and set aside (on the tablet, and in the review queue).",
+		Help: "Pushed mutations refused, which the tablet sets aside (those that decoded are also in the review queue).",
 	})
 	m.writerWait = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "doorstep_db_writer_wait_seconds",
@@ -107,7 +107,8 @@ func (m *metrics) watchStore(st storeStats, now func() time.Time) {
 	m.reg.MustRegister(&storeCollector{st: st, now: now})
 }
 
-// observePush counts one push that reached the store.
+// observePush counts one push answered: its body's size and every
+// mutation's result.
 func (m *metrics) observePush(bodyBytes int, results []schema.MutationResult) {
 	m.pushBytes.Observe(float64(bodyBytes))
 	m.pushMutations.Observe(float64(len(results)))

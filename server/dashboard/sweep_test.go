@@ -67,7 +67,10 @@ const (
 )
 
 // sweepRules is the table: every route of the server, with the dashboard
-// mounted. HEAD routes take their GET's rule.
+// mounted. HEAD routes take their GET's rule. GET /metrics is not a route
+// of this router: it is served on the metrics listener only, whose routes
+// TestMetricsOnlyOnTheirOwnListener (server/ops_test.go) walks against a
+// table of their own.
 var sweepRules = map[string]sweepRule{
 	"GET /healthz":                                  {who: anyone},
 	"GET /readyz":                                   {who: anyone},
