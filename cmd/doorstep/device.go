@@ -29,19 +29,20 @@ type deviceCmd struct {
 	stdout, stderr io.Writer
 	action         string // "", login, sync, status, install, uninstall, open
 
-	server, data, addr, logLevel string
-	rules                        string
-	interval, lockAfter          time.Duration
-	username, password           string
-	asJSON                       bool
-	logFile                      string   // --log-file: the rotated log instead of stderr
-	keep                         []string // install: the flags given, kept in the definition
-	noStart                      bool     // install --no-start, uninstall --no-stop
-	exe                          string   // install: the program the definition starts
+	server, data, addr  string
+	log                 logFlags
+	rules               string
+	interval, lockAfter time.Duration
+	username, password  string
+	asJSON              bool
+	logFile             string   // --log-file: the rotated log instead of stderr
+	keep                []string // install: the flags given, kept in the definition
+	noStart             bool     // install --no-start, uninstall --no-stop
+	exe                 string   // install: the program the definition starts
 
-	log   *logfile.File // the open --log-file
-	agent *syncer.Agent
-	api   *localapi.API
+	logOut *logfile.File // the open --log-file
+	agent  *syncer.Agent
+	api    *localapi.API
 }
 
 func newDeviceCmd(args []string, stdout, stderr io.Writer) *deviceCmd {
@@ -63,7 +64,7 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	fs := newFlagSet("device "+c.action, c.stderr)
 	fs.StringVar(&c.server, "server", "", "the central server's URL, e.g. http://127.0.0.1:8080 (remembered after login)")
 	fs.StringVar(&c.data, "data", "./device-data", "the tablet's data folder")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	c.log.register(fs, "info")
 	switch c.action {
 	case "":
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API")
@@ -78,6 +79,9 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 		fs.BoolVar(&c.asJSON, "json", false, "print JSON")
 	}
 	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	if err := c.log.check(); err != nil {
 		return err
 	}
 	if c.action == "" {
@@ -106,9 +110,9 @@ func (c *deviceCmd) open(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		c.log, c.stderr = f, f
+		c.logOut, c.stderr = f, f
 	}
-	log, err := newLogger(c.stderr, c.logLevel)
+	log, err := c.log.newLogger(c.stderr)
 	if err != nil {
 		return err
 	}
@@ -211,7 +215,7 @@ func orDash(s string) string {
 }
 
 func (c *deviceCmd) runAgent(ctx context.Context) error {
-	log, _ := newLogger(c.stderr, c.logLevel)
+	log, _ := c.log.newLogger(c.stderr)
 	// The server's rules, which come with the pulls, unless --rules names
 	// a file: that overrides them, for testing a rules change on one
 	// tablet (docs/visit-policy.md, "How the rules reach the tablets").
@@ -244,8 +248,8 @@ func (c *deviceCmd) Close() error {
 	if c.agent != nil {
 		errs = append(errs, c.agent.Close())
 	}
-	if c.log != nil {
-		errs = append(errs, c.log.Close())
+	if c.logOut != nil {
+		errs = append(errs, c.logOut.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -75,7 +75,7 @@ func (c *deviceCmd) parseServiceFlags(args []string) error {
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API (a fixed port: the officer's app is installed from its URL)")
 		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background")
 		fs.DurationVar(&c.lockAfter, "lock-after", 5*time.Minute, "lock the officer's app after this long without use")
-		fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+		c.log.register(fs, "info")
 		fs.StringVar(&c.rules, "rules", "", "visit rules file overriding the server's (for testing; see doorstep device -h)")
 		fs.BoolVar(&c.noStart, "no-start", false, "write the definition but do not register or start it: print the commands that would")
 	case "uninstall":
@@ -88,7 +88,7 @@ func (c *deviceCmd) parseServiceFlags(args []string) error {
 		if err := c.checkDurations(); err != nil {
 			return err
 		}
-		if _, err := newLogger(c.stderr, c.logLevel); err != nil {
+		if err := c.log.check(); err != nil {
 			return err
 		}
 		// The flags to keep in the definition: those given (on the command
@@ -98,7 +98,7 @@ func (c *deviceCmd) parseServiceFlags(args []string) error {
 		c.keep = nil
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "server", "interval", "lock-after", "log-level", "rules":
+			case "server", "interval", "lock-after", "log-level", "log-format", "rules":
 				c.keep = append(c.keep, f.Name)
 			}
 		})
@@ -162,7 +162,7 @@ func (c *deviceCmd) plan() (autostart.Plan, error) {
 	args := []string{"device", "--data", data, "--addr", c.addr, "--log-file", filepath.Join(data, agentLogFile)}
 	for _, name := range c.keep {
 		v := map[string]string{"server": c.server, "interval": c.interval.String(), "lock-after": c.lockAfter.String(),
-			"log-level": c.logLevel, "rules": c.rules}[name]
+			"log-level": c.log.level, "log-format": c.log.format, "rules": c.rules}[name]
 		if name == "rules" && v != "" {
 			if v, err = filepath.Abs(v); err != nil {
 				return autostart.Plan{}, fmt.Errorf("--rules: %w", err)

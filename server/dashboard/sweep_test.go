@@ -69,9 +69,13 @@ const (
 )
 
 // sweepRules is the table: every route of the server, with the dashboard
-// mounted. HEAD routes take their GET's rule.
+// mounted. HEAD routes take their GET's rule. GET /metrics is not a route
+// of this router: it is served on the metrics listener only, whose routes
+// TestMetricsOnlyOnTheirOwnListener (server/ops_test.go) walks against a
+// table of their own.
 var sweepRules = map[string]sweepRule{
 	"GET /healthz":                                  {who: anyone},
+	"GET /readyz":                                   {who: anyone},
 	"GET /v1/me":                                    {who: readersAPI},
 	"POST /v1/auth/login":                           {who: anyone, body: loginBody, noCompare: "failed sign-ins are counted per name"},
 	"POST /v1/auth/refresh":                         {who: anyone, body: refreshBody},
