@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,7 +66,11 @@ type Server struct {
 	app  *fiber.App
 	log  *slog.Logger
 	keys *keyring
-	comp *compliance.Service // what the compliance measures read, loaded and cached
+	comp *compliance.Service
+	// signKey is the server's Ed25519 key: it countersigns visits and
+	// signs offline leases (lease.go); pubKey is its public half, base64.
+	signKey ed25519.PrivateKey
+	pubKey  string // what the compliance measures read, loaded and cached
 
 	mu sync.Mutex
 	ln net.Listener
@@ -126,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: visit signing key: %w", err)
 	}
 	if created {
-		cfg.Logger.Info("generated the server's visit signing key (it countersigns the visits tablets sign); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
+		cfg.Logger.Info("generated the server's signing key (it countersigns the visits tablets sign and signs their offline leases; tablets pin its public half); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
 	}
 	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey})
 	if err != nil {
@@ -137,7 +142,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: token keys: %w", err)
 	}
 	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys,
-		comp: compliance.NewService(db, cfg.Policy)}
+		comp:    compliance.NewService(db, cfg.Policy),
+		signKey: visitKey, pubKey: schema.EncodePublicKey(visitKey.Public().(ed25519.PublicKey))}
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
 		// data does not compress; the decompressed size is checked after.

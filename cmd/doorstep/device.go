@@ -89,7 +89,7 @@ func (c *deviceCmd) open(ctx context.Context) error {
 	}
 	c.agent, err = syncer.Open(ctx, syncer.Config{
 		DataDir: c.data, ServerURL: c.server, Logger: log,
-		Interval: c.interval, AppVersion: version,
+		Interval: c.interval, AppVersion: version, ShredKeys: shredKeysOf(&c.agent),
 	})
 	return err
 }
