@@ -144,7 +144,7 @@ func TestOfflineLease(t *testing.T) {
 	c.clock.Advance(72 * time.Hour)
 	lt.clock.Advance(72 * time.Hour)
 	mustSync(t, a)
-	if ls = wantLeaseState(t, a, syncer.LeaseValid); !ls.ValidUntil.Equal(issued.Add(72 * time.Hour).AddDate(0, 0, 7)) {
+	if ls = wantLeaseState(t, a, syncer.LeaseValid); !ls.ValidUntil.Equal(issued.Add(72*time.Hour).AddDate(0, 0, 7)) {
 		t.Fatalf("after a sync 3 days later the lease runs to %s, want %s", ls.ValidUntil, issued.Add(72*time.Hour).AddDate(0, 0, 7))
 	}
 
