@@ -95,8 +95,8 @@ func VerifyLease(pub ed25519.PublicKey, token string) (Lease, error) {
 	if !ok {
 		return Lease{}, fmt.Errorf("the lease is not payload.signature")
 	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
-	sig, err2 := base64.RawURLEncoding.DecodeString(s64)
+	payload, err1 := base64.RawURLEncoding.Strict().DecodeString(p64)
+	sig, err2 := base64.RawURLEncoding.Strict().DecodeString(s64)
 	if err1 != nil || err2 != nil || len(sig) != ed25519.SignatureSize {
 		return Lease{}, fmt.Errorf("the lease is not base64url payload and signature")
 	}
