@@ -258,16 +258,24 @@ func (a *Agent) takeLease(ctx context.Context, tok, userID string, viaLogin bool
 		}
 		a.leaseMu.Lock()
 		held := a.leaseSt.statusAt(now)
-		older := a.leaseSt.lease != nil && l.IssuedAt.Before(a.leaseSt.lease.IssuedAt)
+		// Only a newer lease is taken: the one held again (a replay)
+		// changes nothing, and cannot move the time seen back.
+		stale := a.leaseSt.lease != nil && !l.IssuedAt.After(a.leaseSt.lease.IssuedAt)
 		a.leaseMu.Unlock()
-		if older || (!viaLogin && held.State != LeaseValid) {
+		if stale || (!viaLogin && held.State != LeaseValid) {
 			return nil
 		}
-		if err := tx.SetState(ctx, devicedb.KeyLease, tok); err != nil {
-			return err
+		for k, v := range map[string]string{
+			devicedb.KeyLease:       tok,
+			devicedb.KeyShreddedAt:  "",
+			devicedb.KeyLeaseSeenAt: formatTime(l.IssuedAt),
+		} {
+			if err := tx.SetState(ctx, k, v); err != nil {
+				return err
+			}
 		}
 		taken = true
-		return tx.SetState(ctx, devicedb.KeyShreddedAt, "")
+		return nil
 	})
 	if err != nil || !taken {
 		return err
@@ -275,9 +283,12 @@ func (a *Agent) takeLease(ctx context.Context, tok, userID string, viaLogin bool
 	a.leaseMu.Lock()
 	defer a.leaseMu.Unlock()
 	a.leaseSt.lease, a.leaseSt.problem, a.leaseSt.shredded = &l, "", time.Time{}
-	if l.IssuedAt.After(a.leaseSt.seen) {
-		a.leaseSt.seen = l.IssuedAt
-	}
+	// The server's signed time replaces the time seen: a device clock that
+	// ran ahead (before the skew was measured, or set wrong and put right)
+	// must not keep the tablet locked after the server vouched for the
+	// time. The device clock, skew-corrected, counts again from the next
+	// look.
+	a.leaseSt.seen, a.leaseSt.stored = l.IssuedAt, l.IssuedAt
 	return nil
 }
 

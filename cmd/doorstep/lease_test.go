@@ -490,3 +490,25 @@ func TestEveryAnswerTellsARevokedTablet(t *testing.T) {
 		wiped("a 200 pull saying revoked", lt.agent, err)
 	})
 }
+
+// TestAClockAheadDoesNotLockTheTablet: a tablet whose clock runs a month
+// ahead, looked at before its first sign-in, is not locked by that time
+// once the server has vouched for the time: the sign-in's lease is valid.
+func TestAClockAheadDoesNotLockTheTablet(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1)
+	ahead := testkit.NewClock(c.clock.Now().AddDate(0, 1, 0))
+	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: filepath.Join(c.dir, "ahead"), ServerURL: c.srv.URL(),
+		Logger: quietLogger(), Now: ahead.Now, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if st, err := a.Status(context.Background()); err != nil || st.Lease.State != syncer.LeaseNone {
+		t.Fatalf("before the first sign-in: %+v %v", st.Lease, err)
+	}
+	if _, err := a.Login(context.Background(), c.officers[0].Username, testPassword); err != nil {
+		t.Fatalf("sign-in with the clock a month ahead: %v", err)
+	}
+	wantLeaseState(t, a, syncer.LeaseValid)
+}
