@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-// The offline lease (docs/sync-protocol.md §5.3): every answer the server
+// The offline lease (docs/sync-protocol.md §5.1): every answer the server
 // gives a device that proved its credential and is not revoked carries a
 // lease signed with the server's Ed25519 key, saying how long the tablet
 // may work without reaching the server again. The tablet verifies it
 // against the server key it pinned at its first sign-in, and locks when the
 // lease runs out.
 
-// Answer headers of the server to a device (§5.3, §5.4).
+// Answer headers of the server to a device (§5.1, §5.2).
 const (
 	// HeaderLease carries the lease: base64url(payload) "." base64url(signature).
 	HeaderLease = "Doorstep-Lease"

@@ -1,7 +1,7 @@
 package server
 
 // The offline lease and the device's standing, told on every answer to a
-// device credential (docs/sync-protocol.md §5.3, §5.4; decision 0034).
+// device credential (docs/sync-protocol.md §5.1, §5.2; decision 0034).
 // Every answer to a request whose device credential the server checked (an
 // access token whose signature verifies, expired or not; a refresh token
 // of that device; a right password at login) says whether the device is

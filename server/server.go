@@ -131,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: visit signing key: %w", err)
 	}
 	if created {
-		cfg.Logger.Info("generated the server's signing key (it countersigns the visits tablets sign and signs their offline leases; tablets pin its public half); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
+		cfg.Logger.Info("generated the server's visit signing key (it countersigns the visits tablets sign and signs their offline leases); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
 	}
 	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey})
 	if err != nil {

@@ -1,6 +1,6 @@
 package syncer
 
-// The offline lease (docs/sync-protocol.md §5.3, docs/security.md "The
+// The offline lease (docs/sync-protocol.md §5.1, docs/security.md "The
 // offline lease", decision 0034). Every answer the server gives this
 // tablet's credential carries a lease signed with the server's Ed25519
 // key; the tablet pins that key at its first sign-in that brings one
