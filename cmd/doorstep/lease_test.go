@@ -280,6 +280,15 @@ func leasePayload(t *testing.T, tok string) schema.Lease {
 	return l
 }
 
+// lengthened is tok with its times a year later and its signature kept.
+func lengthened(t *testing.T, tok string) string {
+	l := leasePayload(t, tok)
+	l.ValidUntil, l.GraceUntil = l.ValidUntil.AddDate(1, 0, 0), l.GraceUntil.AddDate(1, 0, 0)
+	b, _ := json.Marshal(l)
+	_, sig, _ := strings.Cut(tok, ".")
+	return base64.RawURLEncoding.EncodeToString(b) + "." + sig
+}
+
 // TestForgedLeasesAreRefused: a lease altered on the way, one signed by
 // another key, another tablet's genuine lease, and a lease edited in the
 // tablet's store are all refused; so is a sign-in whose server key is not
@@ -304,15 +313,9 @@ func TestForgedLeasesAreRefused(t *testing.T) {
 		rewrite func(req *http.Request, resp *http.Response)
 	}{
 		{"valid_until moved on, the signature kept", func(_ *http.Request, resp *http.Response) {
-			tok := resp.Header.Get(schema.HeaderLease)
-			if tok == "" {
-				return
+			if tok := resp.Header.Get(schema.HeaderLease); tok != "" {
+				setLease(resp, lengthened(t, tok))
 			}
-			l := leasePayload(t, tok)
-			l.ValidUntil, l.GraceUntil = l.ValidUntil.AddDate(1, 0, 0), l.GraceUntil.AddDate(1, 0, 0)
-			b, _ := json.Marshal(l)
-			_, sig, _ := strings.Cut(tok, ".")
-			setLease(resp, base64.RawURLEncoding.EncodeToString(b)+"."+sig)
 		}},
 		{"signed by another key", func(_ *http.Request, resp *http.Response) {
 			if resp.Header.Get(schema.HeaderLease) == "" {
@@ -386,11 +389,7 @@ func TestForgedLeasesAreRefused(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		l := leasePayload(t, tok)
-		l.ValidUntil, l.GraceUntil = l.ValidUntil.AddDate(1, 0, 0), l.GraceUntil.AddDate(1, 0, 0)
-		b, _ := json.Marshal(l)
-		_, sig, _ := strings.Cut(tok, ".")
-		return tx.SetState(context.Background(), devicedb.KeyLease, base64.RawURLEncoding.EncodeToString(b)+"."+sig)
+		return tx.SetState(context.Background(), devicedb.KeyLease, lengthened(t, tok))
 	})
 	db.Close()
 	if err != nil {
