@@ -130,7 +130,12 @@ func (a *Agent) refresh(ctx context.Context, refreshToken string) (string, error
 		return "", fmt.Errorf("refresh tokens: the server's answer holds no tokens")
 	}
 	a.observeServer(ex.sent, ex.received, tr.ServerTime)
+	var pinned ed25519.PublicKey
 	err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		var err error
+		if pinned, err = a.pinServerKey(ctx, tx, tr.ServerPublicKey); err != nil {
+			return err
+		}
 		if err := tx.SetState(ctx, devicedb.KeyAccessToken, tr.AccessToken); err != nil {
 			return err
 		}
@@ -145,6 +150,13 @@ func (a *Agent) refresh(ctx context.Context, refreshToken string) (string, error
 	})
 	if err != nil {
 		return "", fmt.Errorf("refresh tokens: store: %w", err)
+	}
+	a.holdServerKey(pinned)
+	if ex.lease != "" {
+		// Taken again now that a key may be pinned (call saw it first).
+		if lerr := a.takeLease(ctx, ex.lease, tr.User.ID, false); lerr != nil {
+			a.log.Debug("the refresh's lease was not taken", "err", lerr)
+		}
 	}
 	a.log.Info("tokens refreshed")
 	return tr.AccessToken, nil

@@ -60,6 +60,9 @@ type leaseState struct {
 	stored   time.Time         // seen as last stored
 	shredded time.Time         // when the keys were destroyed; zero: not
 	problem  string
+	// dropped: the stored lease did not verify when the agent opened (an
+	// edit of the file): it counts as one that ran out.
+	dropped bool
 }
 
 // loadLease reads the pinned key, the lease and the times from the store
@@ -80,7 +83,8 @@ func (a *Agent) loadLease(st map[string]string) error {
 	if tok := st[devicedb.KeyLease]; tok != "" && ls.pub != nil {
 		l, err := schema.VerifyLease(ls.pub, tok)
 		if err != nil || l.DeviceID != a.deviceID {
-			a.log.Warn("the stored offline lease does not verify against the pinned server key; it is ignored", "err", err)
+			a.log.Warn("the stored offline lease does not verify against the pinned server key; only an online sign-in opens the tablet", "err", err)
+			ls.dropped = true
 		} else {
 			ls.lease = &l
 		}
@@ -213,7 +217,7 @@ func (a *Agent) EraseLocalData(ctx context.Context) error {
 
 // takeLease checks a lease the server sent and keeps it when it is newer
 // than the one held. userID is the user it must name ("" for the user
-// signed in). A lease is refused when no key is pinned, its signature is
+// signed in). With no key pinned it is ignored. A lease is refused when its signature is
 // not the pinned key's, it names another device or user, or it is older
 // than the one held. A lease that has run out is renewed only by a sign-in
 // (viaLogin): the answers to a background sync still deliver the pending
@@ -231,7 +235,7 @@ func (a *Agent) takeLease(ctx context.Context, tok, userID string, viaLogin bool
 		return err
 	}
 	if pub == nil {
-		return refuse(errors.New("no server key is pinned to check the lease against"))
+		return nil // nothing to check it against: no lease applies yet (pinServerKey)
 	}
 	l, err := schema.VerifyLease(pub, tok)
 	if err != nil {
@@ -261,8 +265,12 @@ func (a *Agent) takeLease(ctx context.Context, tok, userID string, viaLogin bool
 		// Only a newer lease is taken: the one held again (a replay)
 		// changes nothing, and cannot move the time seen back.
 		stale := a.leaseSt.lease != nil && !l.IssuedAt.After(a.leaseSt.lease.IssuedAt)
+		// A lease that ran out is renewed by a sign-in only; a tablet that
+		// never held one (it pinned the key at a refresh) takes its first
+		// from any answer.
+		ranOut := held.State == LeaseShredded || a.leaseSt.dropped || (a.leaseSt.lease != nil && held.State == LeaseExpired)
 		a.leaseMu.Unlock()
-		if stale || (!viaLogin && held.State != LeaseValid) {
+		if stale || (!viaLogin && ranOut) {
 			return nil
 		}
 		for k, v := range map[string]string{
@@ -282,7 +290,7 @@ func (a *Agent) takeLease(ctx context.Context, tok, userID string, viaLogin bool
 	}
 	a.leaseMu.Lock()
 	defer a.leaseMu.Unlock()
-	a.leaseSt.lease, a.leaseSt.problem, a.leaseSt.shredded = &l, "", time.Time{}
+	a.leaseSt.lease, a.leaseSt.problem, a.leaseSt.shredded, a.leaseSt.dropped = &l, "", time.Time{}, false
 	// The server's signed time replaces the time seen: a device clock that
 	// ran ahead (before the skew was measured, or set wrong and put right)
 	// must not keep the tablet locked after the server vouched for the
@@ -292,8 +300,10 @@ func (a *Agent) takeLease(ctx context.Context, tok, userID string, viaLogin bool
 	return nil
 }
 
-// pinServerKey pins the server's public key a sign-in's answer brought
-// (base64), in the sign-in's transaction, when none is pinned yet. A key
+// pinServerKey pins the server's public key a sign-in's or a refresh's
+// answer brought (base64), in its transaction, when none is pinned yet (a
+// tablet that signed in before leases existed pins it at its next
+// refresh). A key
 // other than the pinned one is not taken: the leases it signs are refused
 // (loginLease says so), and only the pinned key's holder can open the
 // tablet again once its lease has run out.

@@ -395,12 +395,22 @@ func TestForgedLeasesAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reopened, err := syncer.Open(context.Background(), syncer.Config{DataDir: dir, Logger: quietLogger(), Now: lt.clock.Now})
+	reopened, err := syncer.Open(context.Background(), syncer.Config{DataDir: dir, Logger: quietLogger(), Now: lt.clock.Now,
+		HTTPClient: &http.Client{Transport: lt.net}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer reopened.Close()
 	wantLeaseState(t, reopened, syncer.LeaseExpired)
+	// Nor does a background sync open it: only a sign-in.
+	c.clock.Advance(time.Minute)
+	lt.clock.Advance(time.Minute)
+	mustSync(t, reopened)
+	wantLeaseState(t, reopened, syncer.LeaseExpired)
+	if _, err := reopened.Login(context.Background(), officer.Username, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	wantLeaseState(t, reopened, syncer.LeaseValid)
 }
 
 // TestEveryAnswerTellsARevokedTablet: after an admin revokes a tablet, each
@@ -510,4 +520,43 @@ func TestAClockAheadDoesNotLockTheTablet(t *testing.T) {
 		t.Fatalf("sign-in with the clock a month ahead: %v", err)
 	}
 	wantLeaseState(t, a, syncer.LeaseValid)
+}
+
+// TestAnUpgradedTabletPinsAtItsNextRefresh: a tablet that signed in before
+// leases existed (no server key pinned, no lease) is not locked, and pins
+// the key at its next token refresh, from when its syncs bring leases.
+func TestAnUpgradedTabletPinsAtItsNextRefresh(t *testing.T) {
+	t.Parallel()
+	c := newClusterWith(t, 1, time.Minute)
+	lt := c.leaseTablet("old", c.officers[0].Username)
+	dir := filepath.Join(c.dir, "old")
+	lt.agent.Close()
+	db, err := devicedb.Open(context.Background(), filepath.Join(dir, "device.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(context.Background(), func(tx *devicedb.Tx) error {
+		if err := tx.SetState(context.Background(), devicedb.KeyServerKey, ""); err != nil {
+			return err
+		}
+		return tx.SetState(context.Background(), devicedb.KeyLease, "")
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: dir, Logger: quietLogger(), Now: lt.clock.Now,
+		HTTPClient: &http.Client{Transport: lt.net}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	mustSync(t, a) // the access token still lives: no refresh, nothing pinned
+	wantLeaseState(t, a, syncer.LeaseNone)
+	c.clock.Advance(2 * time.Minute)
+	lt.clock.Advance(2 * time.Minute)
+	mustSync(t, a)
+	if ls := wantLeaseState(t, a, syncer.LeaseValid); !ls.ValidUntil.Equal(c.clock.Now().UTC().Truncate(time.Second).AddDate(0, 0, 7)) {
+		t.Fatalf("after the refresh the lease runs to %s", ls.ValidUntil)
+	}
 }
