@@ -8,9 +8,10 @@ package syncer
 // keeps the newest. Past the lease's valid_until the officer's app and the
 // local API lock until an online sign-in brings a new lease; past its
 // grace_until the tablet destroys its keys (Config.ShredKeys). The time
-// the lease is judged by never goes back: it is the latest of the device's
-// clock (corrected by the measured skew), every time seen before, and the
-// lease's own issue time.
+// the lease is judged by never goes back on the tablet's word alone: it is
+// the latest of the device's clock (corrected by the measured skew) and
+// every time seen before, and only a newer lease, the server's word, sets
+// it back to its issue time.
 
 import (
 	"context"
@@ -131,8 +132,9 @@ func (a *Agent) Lease() LeaseStatus {
 	return a.leaseSt.statusAt(now)
 }
 
-// ErrLeaseExpired is the error of every local request refused because the
-// lease ran out (code lease_expired, 423).
+// leaseExpiredError is the error of every local request refused because
+// the lease ran out (code lease_expired, 423): when it ran out and when the
+// keys go, or when they went.
 func leaseExpiredError(s LeaseStatus) error {
 	if s.State == LeaseShredded {
 		return schema.Errorf(schema.ECodeLeaseExpired, "",
@@ -217,11 +219,11 @@ func (a *Agent) EraseLocalData(ctx context.Context) error {
 
 // takeLease checks a lease the server sent and keeps it when it is newer
 // than the one held. userID is the user it must name ("" for the user
-// signed in). With no key pinned it is ignored. A lease is refused when its signature is
-// not the pinned key's, it names another device or user, or it is older
-// than the one held. A lease that has run out is renewed only by a sign-in
-// (viaLogin): the answers to a background sync still deliver the pending
-// work, but do not open the tablet.
+// signed in). With no key pinned it is ignored. A lease is refused when
+// its signature is not the pinned key's, or it names another device or
+// user; one no newer than the one held is ignored. A lease that has run
+// out is renewed only by a sign-in (viaLogin): the answers to a background
+// sync still deliver the pending work, but do not open the tablet.
 func (a *Agent) takeLease(ctx context.Context, tok, userID string, viaLogin bool) error {
 	now := a.leaseNow()
 	a.leaseMu.Lock()
