@@ -44,12 +44,12 @@ func (s *Server) accessToken(u schema.User, deviceID string, gen int64) (string,
 }
 
 // parseToken verifies an access token with the algorithm pinned to HS256,
-// (an expired one whose signature verifies comes back with its claims
-// beside the token_expired error, so the device hears its standing),
 // so "alg: none" and tokens signed any other way are refused. Its audience
 // must be the API's, its issue time not in the future and its lifetime no
 // longer than the server gives (a token signed with a stolen key and made
-// to live a year is refused), and it must name a user and a device.
+// to live a year is refused), and it must name a user and a device. An
+// expired token whose signature verified comes back with its claims beside
+// the token_expired error, so that the device hears its standing.
 func (s *Server) parseToken(tok string) (*claims, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(tok, &c, s.TokenKeyfunc(""),

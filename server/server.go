@@ -66,11 +66,11 @@ type Server struct {
 	app  *fiber.App
 	log  *slog.Logger
 	keys *keyring
-	comp *compliance.Service
+	comp *compliance.Service // what the compliance measures read, loaded and cached
 	// signKey is the server's Ed25519 key: it countersigns visits and
 	// signs offline leases (lease.go); pubKey is its public half, base64.
 	signKey ed25519.PrivateKey
-	pubKey  string // what the compliance measures read, loaded and cached
+	pubKey  string
 
 	mu sync.Mutex
 	ln net.Listener
