@@ -112,6 +112,30 @@ func (lt *leaseTablet) localAPI(t *testing.T) *localapi.API {
 	return api
 }
 
+// reopenEdited closes the tablet's agent, changes its store with edit,
+// and opens it again on the same clock and network.
+func (c *cluster) reopenEdited(lt *leaseTablet, name string, edit func(context.Context, *devicedb.Tx) error) *syncer.Agent {
+	c.t.Helper()
+	ctx, dir := context.Background(), filepath.Join(c.dir, name)
+	lt.agent.Close()
+	db, err := devicedb.Open(ctx, filepath.Join(dir, "device.db"), time.Now)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	err = db.Update(ctx, func(tx *devicedb.Tx) error { return edit(ctx, tx) })
+	db.Close()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	a, err := syncer.Open(ctx, syncer.Config{DataDir: dir, Logger: quietLogger(), Now: lt.clock.Now,
+		HTTPClient: &http.Client{Transport: lt.net}, Timeout: 5 * time.Second})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { a.Close() })
+	return a
+}
+
 func wantLeaseState(t *testing.T, a *syncer.Agent, want string) syncer.LeaseStatus {
 	t.Helper()
 	ls := a.Lease()
@@ -378,29 +402,13 @@ func TestForgedLeasesAreRefused(t *testing.T) {
 
 	// A lease edited in the store is dropped when the agent opens: the
 	// tablet is then locked.
-	dir := filepath.Join(c.dir, "tablet")
-	a.Close()
-	db, err := devicedb.Open(context.Background(), filepath.Join(dir, "device.db"), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(context.Background(), func(tx *devicedb.Tx) error {
-		tok, err := tx.State(context.Background(), devicedb.KeyLease)
+	reopened := c.reopenEdited(lt, "tablet", func(ctx context.Context, tx *devicedb.Tx) error {
+		tok, err := tx.State(ctx, devicedb.KeyLease)
 		if err != nil {
 			return err
 		}
-		return tx.SetState(context.Background(), devicedb.KeyLease, lengthened(t, tok))
+		return tx.SetState(ctx, devicedb.KeyLease, lengthened(t, tok))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reopened, err := syncer.Open(context.Background(), syncer.Config{DataDir: dir, Logger: quietLogger(), Now: lt.clock.Now,
-		HTTPClient: &http.Client{Transport: lt.net}, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reopened.Close()
 	wantLeaseState(t, reopened, syncer.LeaseExpired)
 	// Nor does a background sync open it: only a sign-in.
 	c.clock.Advance(time.Minute)
@@ -529,28 +537,12 @@ func TestAnUpgradedTabletPinsAtItsNextRefresh(t *testing.T) {
 	t.Parallel()
 	c := newClusterWith(t, 1, time.Minute)
 	lt := c.leaseTablet("old", c.officers[0].Username)
-	dir := filepath.Join(c.dir, "old")
-	lt.agent.Close()
-	db, err := devicedb.Open(context.Background(), filepath.Join(dir, "device.db"), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(context.Background(), func(tx *devicedb.Tx) error {
-		if err := tx.SetState(context.Background(), devicedb.KeyServerKey, ""); err != nil {
+	a := c.reopenEdited(lt, "old", func(ctx context.Context, tx *devicedb.Tx) error {
+		if err := tx.SetState(ctx, devicedb.KeyServerKey, ""); err != nil {
 			return err
 		}
-		return tx.SetState(context.Background(), devicedb.KeyLease, "")
+		return tx.SetState(ctx, devicedb.KeyLease, "")
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: dir, Logger: quietLogger(), Now: lt.clock.Now,
-		HTTPClient: &http.Client{Transport: lt.net}, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
 	mustSync(t, a) // the access token still lives: no refresh, nothing pinned
 	wantLeaseState(t, a, syncer.LeaseNone)
 	c.clock.Advance(2 * time.Minute)
