@@ -44,6 +44,7 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 	verifier := hashPassword(password)
 	userJSON, _ := json.Marshal(tr.User)
 	var pinned ed25519.PublicKey
+	handedOver := false
 	err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
 		prev, err := tx.State(ctx, devicedb.KeyUser)
 		if err != nil {
@@ -58,10 +59,15 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 				return schema.Errorf(schema.ECodeConflict, "username",
 					"this tablet holds %d unsent changes of %s; sign in as %s to send them first", pending, pu.Username, pu.Username)
 			}
-			// The tablet changes hands: the previous user's caseload goes.
+			// The tablet changes hands: the previous user's caseload goes,
+			// and their lease (this sign-in brings the new user's).
 			if err := tx.Wipe(ctx); err != nil {
 				return err
 			}
+			if err := tx.SetState(ctx, devicedb.KeyLease, ""); err != nil {
+				return err
+			}
+			handedOver = true
 		}
 		if pinned, err = a.pinServerKey(ctx, tx, tr.ServerPublicKey); err != nil {
 			return err
@@ -89,6 +95,11 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 		return schema.User{}, fmt.Errorf("login: %w", err)
 	}
 	a.holdServerKey(pinned)
+	if handedOver {
+		a.leaseMu.Lock()
+		a.leaseSt.lease = nil
+		a.leaseMu.Unlock()
+	}
 	a.SyncNow()
 	if err := a.loginLease(ctx, ex.lease, tr.User.ID); err != nil {
 		return schema.User{}, fmt.Errorf("login: %w", err)
