@@ -23,6 +23,7 @@ const (
 	ECodeTokenExpired   = "token_expired"   // access token expired: refresh it
 	ECodeRefreshReused  = "refresh_reused"  // a rotated refresh token came back: device tokens revoked
 	ECodeLocked         = "locked"          // the tablet's session locked after inactivity: unlock again
+	ECodeLeaseExpired   = "lease_expired"   // the tablet's offline lease ran out: sign in online
 	ECodeRateLimited    = "rate_limited"    // too many attempts: wait
 	ECodeDeviceRevoked  = "device_revoked"  // the tablet was revoked: wipe local data
 	ECodeUpdateRequired = "update_required" // protocol too old for this request
@@ -48,6 +49,7 @@ var httpStatus = map[string]int{
 	ECodeTokenExpired:   http.StatusUnauthorized,
 	ECodeRefreshReused:  http.StatusUnauthorized,
 	ECodeLocked:         http.StatusUnauthorized,
+	ECodeLeaseExpired:   http.StatusLocked,
 	ECodeForbidden:      http.StatusForbidden,
 	ECodeOutOfScope:     http.StatusForbidden,
 	ECodeDeviceRevoked:  http.StatusForbidden,

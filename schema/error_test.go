@@ -26,6 +26,7 @@ func TestHTTPStatus(t *testing.T) {
 		{ECodeTokenExpired, http.StatusUnauthorized},
 		{ECodeRefreshReused, http.StatusUnauthorized},
 		{ECodeLocked, http.StatusUnauthorized},
+		{ECodeLeaseExpired, http.StatusLocked},
 		{ECodeForbidden, http.StatusForbidden},
 		{ECodeOutOfScope, http.StatusForbidden},
 		{ECodeDeviceRevoked, http.StatusForbidden},

@@ -22,6 +22,9 @@ import (
 //     the same due dates as the server (§7.2).
 //   - 2026-12-04: LoginRequest.device_public_key and
 //     Mutation.device_signature: visits signed by the device (§6.1).
+//   - 2026-12-04: TokenResponse.server_public_key, and the answer headers
+//     Doorstep-Lease (the offline lease, §5.1) and
+//     Doorstep-Device-Standing (revocation told on every answer, §5.2).
 //
 // Rules tightened since, without a bump because no message changed:
 //   - 2026-12-04: the server applies a stamp more than MaxClockAhead ahead
@@ -101,6 +104,10 @@ type TokenResponse struct {
 	RefreshToken string    `json:"refresh_token"`
 	User         User      `json:"user"`
 	ServerTime   time.Time `json:"server_time"`
+	// ServerPublicKey is the server's Ed25519 public key, base64, which
+	// signs the offline lease (§5.1); the tablet pins it at its first
+	// sign-in. Absent from a server that issues no lease.
+	ServerPublicKey string `json:"server_public_key,omitempty"`
 }
 
 // Mutation is one local change made on a tablet: some fields of one record,

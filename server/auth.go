@@ -47,7 +47,9 @@ func (s *Server) accessToken(u schema.User, deviceID string, gen int64) (string,
 // so "alg: none" and tokens signed any other way are refused. Its audience
 // must be the API's, its issue time not in the future and its lifetime no
 // longer than the server gives (a token signed with a stolen key and made
-// to live a year is refused), and it must name a user and a device.
+// to live a year is refused), and it must name a user and a device. An
+// expired token whose signature verified comes back with its claims beside
+// the token_expired error, so that the device hears its standing.
 func (s *Server) parseToken(tok string) (*claims, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(tok, &c, s.TokenKeyfunc(""),
@@ -55,6 +57,9 @@ func (s *Server) parseToken(tok string) (*claims, error) {
 		jwt.WithIssuedAt(), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
 	switch {
 	case err == nil:
+	case errors.Is(err, jwt.ErrTokenExpired) && c.Subject != "" && c.Device != "":
+		// jwt checks the signature before the times: the claims are ours.
+		return &c, errorf(schema.ECodeTokenExpired, "Authorization", "the access token has expired; refresh it")
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, errorf(schema.ECodeTokenExpired, "Authorization", "the access token has expired; refresh it")
 	default:
@@ -79,12 +84,21 @@ func (s *Server) authed(c *fiber.Ctx) error {
 	}
 	cl, err := s.parseToken(tok)
 	if err != nil {
+		if cl != nil && cl.Device != "" {
+			// Expired, but signed by us: the device proved who it is,
+			// and hears whether it was revoked (lease.go).
+			s.tellStandingOf(c, cl.Device)
+		}
 		return err
 	}
 	u, err := s.db.TokenUser(c.UserContext(), cl.Subject, cl.Device, cl.Gen)
 	if err != nil {
+		if schema.ErrorCode(err) == schema.ECodeDeviceRevoked {
+			tellStanding(c, true)
+		}
 		return err
 	}
+	s.grantLease(c, u, cl.Device)
 	c.Locals("actor", serverdb.ActorOf(u, cl.Device))
 	return c.Next()
 }
@@ -110,8 +124,9 @@ func (s *Server) tokenResponse(c *fiber.Ctx, u schema.User, deviceID, refresh st
 	if err != nil {
 		return err
 	}
+	s.grantLease(c, u, deviceID)
 	return c.JSON(schema.TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL / time.Second),
-		RefreshToken: refresh, User: u, ServerTime: s.cfg.Now().UTC()})
+		RefreshToken: refresh, User: u, ServerTime: s.cfg.Now().UTC(), ServerPublicKey: s.pubKey})
 }
 
 // SignIn checks a sign-in from the request's client against the store's
@@ -155,6 +170,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	}
 	refresh, err := s.db.Login(c.UserContext(), u, req.DeviceID, serverdb.DeviceInfo{Name: req.DeviceName, AppVersion: req.AppVersion, PublicKey: req.DevicePublicKey}, s.cfg.RefreshTTL)
 	if err != nil {
+		if schema.ErrorCode(err) == schema.ECodeDeviceRevoked {
+			tellStanding(c, true) // the password was right: the device hears it
+		}
 		return err
 	}
 	return s.tokenResponse(c, u, req.DeviceID, refresh)
@@ -178,6 +196,9 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 	}
 	u, refresh, err := s.db.Refresh(c.UserContext(), req.RefreshToken, req.DeviceID, s.cfg.RefreshTTL)
 	if err != nil {
+		if schema.ErrorCode(err) == schema.ECodeDeviceRevoked {
+			tellStanding(c, true) // the device's own refresh token: it hears it
+		}
 		return err
 	}
 	return s.tokenResponse(c, u, req.DeviceID, refresh)

@@ -36,9 +36,11 @@ func rulesOf(cfg *Config) (serverdb.Rules, error) {
 		}
 		cfg.Rules = b
 	}
-	doc := policy.Compact(cfg.Rules)
+	// The lease's settings are the server's alone (policy.ForTablets): an
+	// older tablet would refuse the whole document for their keys.
+	doc := policy.Compact(policy.ForTablets(cfg.Rules))
 	return serverdb.Rules{Doc: doc, Tag: policy.Tag(doc)}, nil
 }
 
 // RulesTag returns the tag of the visit rules the server sends tablets.
-func (s *Server) RulesTag() string { return policy.Tag(s.cfg.Rules) }
+func (s *Server) RulesTag() string { return policy.Tag(policy.ForTablets(s.cfg.Rules)) }

@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -81,6 +82,10 @@ type Server struct {
 	metrics    *metrics
 	metricsApp *fiber.App
 	tls        *tls.Config // nil: plain http
+	// signKey is the server's Ed25519 key: it countersigns visits and
+	// signs offline leases (lease.go); pubKey is its public half, base64.
+	signKey ed25519.PrivateKey
+	pubKey  string
 
 	mu        sync.Mutex
 	ln        net.Listener
@@ -146,7 +151,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: visit signing key: %w", err)
 	}
 	if created {
-		cfg.Logger.Info("generated the server's visit signing key (it countersigns the visits tablets sign); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
+		cfg.Logger.Info("generated the server's visit signing key (it countersigns the visits tablets sign and signs their offline leases); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
 	}
 	m := newMetrics()
 	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey,
@@ -159,7 +164,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: token keys: %w", err)
 	}
 	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys,
-		comp: compliance.NewService(db, cfg.Policy), ready: db, metrics: m, tls: tlsConfig}
+		comp: compliance.NewService(db, cfg.Policy), ready: db, metrics: m, tls: tlsConfig,
+		signKey: visitKey, pubKey: schema.EncodePublicKey(visitKey.Public().(ed25519.PublicKey))}
 	m.watchStore(db, cfg.Now)
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the

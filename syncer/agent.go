@@ -53,6 +53,11 @@ type Config struct {
 	// page is applied and before its cursor is stored; an error aborts the
 	// transaction, as a crash at that point would. For tests.
 	AfterApplyPage func() error
+	// ShredKeys destroys the tablet's keys when the offline lease's grace
+	// has run out (lease.go), so that what the tablet holds can no longer
+	// be read, even with the password [Agent.EraseLocalData].
+	// cmd/doorstep sets it.
+	ShredKeys func(context.Context) error
 }
 
 func (c *Config) defaults() {
@@ -103,6 +108,10 @@ type Agent struct {
 	hasSkew atomic.Bool
 	wake    chan struct{}
 	rules   atomic.Pointer[serverRules] // the server's visit rules (rules.go)
+
+	leaseMu sync.Mutex // guards leaseSt
+	leaseSt leaseState // the offline lease (lease.go)
+	shredMu sync.Mutex // one shred at a time
 }
 
 // Sentinel errors a caller branches on.
@@ -162,6 +171,9 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 		if err := a.loadRules(ctx, tx); err != nil {
 			return err
 		}
+		if err := a.loadLease(st); err != nil {
+			return err
+		}
 		if s := st[devicedb.KeyClockSkewMs]; s != "" {
 			if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
 				a.skewMs.Store(ms)
@@ -176,6 +188,9 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a.clock = schema.NewClock(a.deviceID, a.serverNow)
 	a.clock.Observe(last)
+	if a.cfg.ShredKeys == nil {
+		a.cfg.ShredKeys = a.EraseLocalData
+	}
 	return a, nil
 }
 
@@ -206,11 +221,13 @@ type Status struct {
 	// RulesVersion is the version of the server's visit rules the tablet
 	// holds; "" when it holds none (the app uses its defaults).
 	RulesVersion string `json:"rules_version,omitempty"`
+	// Lease is how the offline lease stands (lease.go).
+	Lease LeaseStatus `json:"lease"`
 }
 
 // Status reports the sync state.
 func (a *Agent) Status(ctx context.Context) (Status, error) {
-	s := Status{DeviceID: a.deviceID}
+	s := Status{DeviceID: a.deviceID, Lease: a.Lease()}
 	if p, _ := a.Rules(); p != nil {
 		s.RulesVersion = p.Version
 	}

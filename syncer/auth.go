@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -28,7 +29,7 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 	host, _ := os.Hostname()
 	req := schema.LoginRequest{Username: username, Password: password, DeviceID: a.deviceID,
 		DeviceName: host, AppVersion: a.cfg.AppVersion, DevicePublicKey: a.devicePublicKey()}
-	body, ex, err := a.call(ctx, "/v1/auth/login", req, false, "")
+	body, ex, err := a.call(ctx, loginPath, req, false, "")
 	if err != nil {
 		return schema.User{}, fmt.Errorf("login: %w", a.checkRevoked(ctx, err))
 	}
@@ -42,6 +43,8 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 	a.observeServer(ex.sent, ex.received, tr.ServerTime)
 	verifier := hashPassword(password)
 	userJSON, _ := json.Marshal(tr.User)
+	var pinned ed25519.PublicKey
+	handedOver := false
 	err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
 		prev, err := tx.State(ctx, devicedb.KeyUser)
 		if err != nil {
@@ -56,10 +59,18 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 				return schema.Errorf(schema.ECodeConflict, "username",
 					"this tablet holds %d unsent changes of %s; sign in as %s to send them first", pending, pu.Username, pu.Username)
 			}
-			// The tablet changes hands: the previous user's caseload goes.
+			// The tablet changes hands: the previous user's caseload goes,
+			// and their lease (this sign-in brings the new user's).
 			if err := tx.Wipe(ctx); err != nil {
 				return err
 			}
+			if err := tx.SetState(ctx, devicedb.KeyLease, ""); err != nil {
+				return err
+			}
+			handedOver = true
+		}
+		if pinned, err = a.pinServerKey(ctx, tx, tr.ServerPublicKey); err != nil {
+			return err
 		}
 		for k, v := range map[string]string{
 			devicedb.KeyAccessToken:  tr.AccessToken,
@@ -83,9 +94,21 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 	if err != nil {
 		return schema.User{}, fmt.Errorf("login: %w", err)
 	}
+	a.holdServerKey(pinned)
+	if handedOver {
+		a.leaseMu.Lock()
+		a.leaseSt.lease = nil
+		a.leaseMu.Unlock()
+	}
 	a.SyncNow()
+	if err := a.loginLease(ctx, ex.lease, tr.User.ID); err != nil {
+		return schema.User{}, fmt.Errorf("login: %w", err)
+	}
 	return tr.User, nil
 }
+
+// loginPath is the online sign-in's path on the server.
+const loginPath = "/v1/auth/login"
 
 // Logout forgets the tokens and the PIN. The local records, the outbox and
 // the password's offline verifier stay; a PIN is set again after the next
@@ -118,7 +141,12 @@ func (a *Agent) refresh(ctx context.Context, refreshToken string) (string, error
 		return "", fmt.Errorf("refresh tokens: the server's answer holds no tokens")
 	}
 	a.observeServer(ex.sent, ex.received, tr.ServerTime)
+	var pinned ed25519.PublicKey
 	err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		var err error
+		if pinned, err = a.pinServerKey(ctx, tx, tr.ServerPublicKey); err != nil {
+			return err
+		}
 		if err := tx.SetState(ctx, devicedb.KeyAccessToken, tr.AccessToken); err != nil {
 			return err
 		}
@@ -133,6 +161,13 @@ func (a *Agent) refresh(ctx context.Context, refreshToken string) (string, error
 	})
 	if err != nil {
 		return "", fmt.Errorf("refresh tokens: store: %w", err)
+	}
+	a.holdServerKey(pinned)
+	if ex.lease != "" {
+		// Taken again now that a key may be pinned (call saw it first).
+		if lerr := a.takeLease(ctx, ex.lease, tr.User.ID, false); lerr != nil {
+			a.log.Debug("the refresh's lease was not taken", "err", lerr)
+		}
 	}
 	a.log.Info("tokens refreshed")
 	return tr.AccessToken, nil
@@ -153,15 +188,31 @@ func (a *Agent) signOut(ctx context.Context, cause error) error {
 // pages do not linger.
 func (a *Agent) wipe(ctx context.Context) error {
 	a.log.Warn("device revoked: erasing local data")
+	return a.erase(ctx, devicedb.KeyRevoked)
+}
+
+// erase is wipe, and EraseLocalData: it also drops the lease (it names the
+// user), and stamps mark ("" for none) with the time.
+func (a *Agent) erase(ctx context.Context, mark string) error {
 	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
 		if err := tx.Wipe(ctx); err != nil {
 			return err
 		}
-		return tx.SetState(ctx, devicedb.KeyRevoked, formatTime(tx.Now()))
+		if err := tx.SetState(ctx, devicedb.KeyLease, ""); err != nil {
+			return err
+		}
+		if mark == "" {
+			return nil
+		}
+		return tx.SetState(ctx, mark, formatTime(tx.Now()))
 	})
 	if err != nil {
 		return fmt.Errorf("wipe: %w", err)
 	}
+	a.leaseMu.Lock()
+	a.leaseSt.lease = nil
+	a.leaseSt.problem = ""
+	a.leaseMu.Unlock()
 	if err := a.db.Compact(ctx); err != nil {
 		a.log.Warn("wipe: compact", "err", err)
 	}

@@ -42,8 +42,12 @@ func asHTTPError(err error) *HTTPError {
 	return nil
 }
 
-// exchange is one request's timing, for the skew.
-type exchange struct{ sent, received time.Time }
+// exchange is one request's timing, for the skew, and the lease its
+// answer carried (lease.go).
+type exchange struct {
+	sent, received time.Time
+	lease          string
+}
 
 // maxResponse bounds what the agent reads of one answer (a pull page of
 // 10,000 large records fits).
@@ -123,6 +127,18 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 	ex.received = a.cfg.Now()
 	if err != nil {
 		return nil, ex, fmt.Errorf("%s: %w: read answer: %w", path, ErrNetwork, err)
+	}
+	if resp.Header.Get(schema.HeaderDeviceStanding) == schema.StandingRevoked {
+		// Told on any answer, an error of another kind or a success alike:
+		// it is acted on as device_revoked is (checkRevoked wipes).
+		return nil, ex, fmt.Errorf("%s: %w", path, &HTTPError{Status: resp.StatusCode, Response: schema.ErrorResponse{Wipe: true,
+			Error: schema.Error{Code: schema.ECodeDeviceRevoked, Message: "the server says this tablet was revoked"}}})
+	}
+	if ex.lease = resp.Header.Get(schema.HeaderLease); ex.lease != "" && path != loginPath {
+		// A sign-in pins the server's key first, and takes its lease itself.
+		if lerr := a.takeLease(ctx, ex.lease, "", false); lerr != nil {
+			a.log.Debug("the answer's lease was not taken", "path", path, "err", lerr)
+		}
 	}
 	if resp.StatusCode/100 != 2 {
 		he := &HTTPError{Status: resp.StatusCode}

@@ -143,6 +143,9 @@ func (a *Agent) PIN(ctx context.Context) (PINState, error) {
 // check and the count run in one write transaction, so guesses sent side
 // by side are counted one after the other.
 func (a *Agent) UnlockPIN(ctx context.Context, pin string) (schema.User, PINState, error) {
+	if _, err := a.CheckLease(ctx); err != nil {
+		return schema.User{}, PINState{}, err // only an online sign-in opens it (lease.go)
+	}
 	var user schema.User
 	var st PINState
 	var refused error

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"doorstep/schema"
 	"doorstep/syncer/devicedb"
 )
 
@@ -80,6 +81,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		_, err := a.SyncOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		// A tablet nobody opens still destroys its keys on time (lease.go).
+		if _, lerr := a.CheckLease(ctx); lerr != nil && schema.ErrorCode(lerr) != schema.ECodeLeaseExpired {
+			a.log.Error("offline lease", "err", lerr)
 		}
 		wait := a.cfg.Interval
 		switch {

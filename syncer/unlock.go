@@ -80,6 +80,9 @@ func (a *Agent) UnlockState(ctx context.Context) (UnlockState, error) {
 // tablet is locked out (forbidden). A right password clears the count, and
 // the count of wrong PINs.
 func (a *Agent) Unlock(ctx context.Context, username, password string) (schema.User, UnlockState, error) {
+	if _, err := a.CheckLease(ctx); err != nil {
+		return schema.User{}, UnlockState{}, err // only an online sign-in opens it (lease.go)
+	}
 	var user schema.User
 	var st UnlockState
 	var refused error

@@ -202,7 +202,7 @@ func TestDeviceCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("device status: %v", err)
 	}
-	for _, want := range []string{c.srv.URL(), officer.Username, "waiting to send", "open conflicts", "last successful sync"} {
+	for _, want := range []string{c.srv.URL(), officer.Username, "waiting to send", "open conflicts", "last successful sync", "offline lease", "valid until"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("device status does not show %q:\n%s", want, out)
 		}

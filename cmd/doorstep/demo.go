@@ -69,7 +69,7 @@ func (c *demoCmd) Run(ctx context.Context) error {
 	officer := logins[1] // [0] is the supervisor, then the officers
 	c.agent, err = syncer.Open(ctx, syncer.Config{
 		DataDir: filepath.Join(c.data, "tablet"), ServerURL: c.srv.URL(),
-		Logger: log, AppVersion: version, Interval: 15 * time.Second,
+		Logger: log, AppVersion: version, Interval: 15 * time.Second, ShredKeys: shredKeysOf(&c.agent),
 	})
 	if err != nil {
 		return err

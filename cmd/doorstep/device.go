@@ -118,7 +118,7 @@ func (c *deviceCmd) open(ctx context.Context) error {
 	}
 	c.agent, err = syncer.Open(ctx, syncer.Config{
 		DataDir: c.data, ServerURL: c.server, Logger: log,
-		Interval: c.interval, AppVersion: version,
+		Interval: c.interval, AppVersion: version, ShredKeys: shredKeysOf(&c.agent),
 	})
 	return err
 }
@@ -198,6 +198,7 @@ func (c *deviceCmd) status(ctx context.Context) error {
 	fmt.Fprintf(tw, "set aside (rejected)\t%d\n", st.Rejected)
 	fmt.Fprintf(tw, "open conflicts\t%d\n", st.Conflicts)
 	fmt.Fprintf(tw, "clock skew\t%d ms\n", st.ClockSkewMs)
+	fmt.Fprintf(tw, "offline lease\t%s\n", leaseText(st.Lease))
 	if st.LastError != "" {
 		fmt.Fprintf(tw, "last error\t%s\n", st.LastError)
 	}
@@ -205,6 +206,23 @@ func (c *deviceCmd) status(ctx context.Context) error {
 		fmt.Fprintf(tw, "update\trequired: this app is too old to receive changes\n")
 	}
 	return tw.Flush()
+}
+
+// leaseText is the offline lease for `device status`.
+func leaseText(l syncer.LeaseStatus) string {
+	at := func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }
+	switch l.State {
+	case syncer.LeaseValid:
+		return fmt.Sprintf("valid until %s (then locked until an online sign-in; keys destroyed after %s)", at(l.ValidUntil), at(l.GraceUntil))
+	case syncer.LeaseExpired:
+		if l.ValidUntil.IsZero() {
+			return "expired: none held; sign in online"
+		}
+		return fmt.Sprintf("expired on %s: sign in online (keys destroyed after %s)", at(l.ValidUntil), at(l.GraceUntil))
+	case syncer.LeaseShredded:
+		return fmt.Sprintf("keys destroyed on %s: sign in online", at(l.ShreddedAt))
+	}
+	return "none (no server key pinned yet)"
 }
 
 func orDash(s string) string {

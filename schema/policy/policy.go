@@ -81,6 +81,12 @@ type Policy struct {
 	// nil means DefaultTargets. Optional, like EnquiryWithinDays;
 	// TargetRules gives the value.
 	Targets *Targets `json:"targets,omitempty"`
+	// OfflineLeaseDays is how long a tablet may work without reaching the
+	// server; OfflineGraceDays how long after that it destroys its keys
+	// (lease.go). nil means the defaults; read by the server only, and
+	// left out of what tablets receive (ForTablets).
+	OfflineLeaseDays *int `json:"offline_lease_days,omitempty"`
+	OfflineGraceDays *int `json:"offline_grace_days,omitempty"`
 }
 
 // DefaultEnquiryWithinDays is EnquiryWithinDays when the document does
@@ -192,6 +198,8 @@ func Parse(b []byte) (*Policy, error) {
 		EnquiryWithinDays *int              `json:"enquiry_within_days"`
 		Review            json.RawMessage   `json:"review"`
 		Targets           json.RawMessage   `json:"targets"`
+		OfflineLeaseDays  *int              `json:"offline_lease_days"`
+		OfflineGraceDays  *int              `json:"offline_grace_days"`
 	}
 	if err := strictDecode(b, &doc); err != nil {
 		return nil, decodeError("", "the rule document", err)
@@ -199,7 +207,8 @@ func Parse(b []byte) (*Policy, error) {
 	if len(doc.Rules) > MaxRules {
 		return nil, schema.Errorf(schema.ECodeInvalid, "rules", "a policy holds at most %d rules, not %d", MaxRules, len(doc.Rules))
 	}
-	p := &Policy{Rules: make([]Rule, 0, len(doc.Rules)), EnquiryWithinDays: doc.EnquiryWithinDays}
+	p := &Policy{Rules: make([]Rule, 0, len(doc.Rules)), EnquiryWithinDays: doc.EnquiryWithinDays,
+		OfflineLeaseDays: doc.OfflineLeaseDays, OfflineGraceDays: doc.OfflineGraceDays}
 	if doc.Version != nil {
 		p.Version = *doc.Version
 	}
@@ -249,6 +258,12 @@ func (p *Policy) Validate() error {
 	}
 	if d := p.EnquiryWithinDays; d != nil && (*d < 0 || *d > MaxDays) {
 		return schema.Errorf(schema.ECodeInvalid, "enquiry_within_days", "enquiry_within_days must be from 0 to %d days, not %d", MaxDays, *d)
+	}
+	if d := p.OfflineLeaseDays; d != nil && (*d < 1 || *d > MaxLeaseDays) {
+		return schema.Errorf(schema.ECodeInvalid, "offline_lease_days", "offline_lease_days must be from 1 to %d days, not %d", MaxLeaseDays, *d)
+	}
+	if d := p.OfflineGraceDays; d != nil && (*d < 1 || *d > MaxLeaseDays) {
+		return schema.Errorf(schema.ECodeInvalid, "offline_grace_days", "offline_grace_days must be from 1 to %d days, not %d", MaxLeaseDays, *d)
 	}
 	if p.Review != nil {
 		if err := p.Review.validate(); err != nil {

@@ -379,3 +379,17 @@ func (db *DB) ListDevices(ctx context.Context) ([]schema.Device, error) {
 	}
 	return out, rows.Err()
 }
+
+// DeviceRevoked reports whether the device is revoked; an unknown device
+// is not found.
+func (db *DB) DeviceRevoked(ctx context.Context, deviceID string) (bool, error) {
+	var revoked string
+	err := db.r.QueryRowContext(ctx, `SELECT revoked_at FROM devices WHERE id = ?`, deviceID).Scan(&revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, schema.Errorf(schema.ECodeNotFound, "device_id", "no device %q", deviceID)
+	}
+	if err != nil {
+		return false, fmt.Errorf("read device: %w", err)
+	}
+	return revoked != "", nil
+}

@@ -35,6 +35,16 @@ const (
 	KeyUnlockFailures  = "unlock_failures"
 	KeyUnlockFailedAt  = "unlock_failed_at"
 	KeyUnlockLockedOut = "unlock_locked_out"
+	// The offline lease (syncer/lease.go): the server's Ed25519 public key,
+	// base64, pinned at the first sign-in that brought one (kept by a
+	// wipe); the lease last taken, as the server sent it (signature
+	// included, checked again when read); the latest time the tablet has
+	// seen, so a clock set back cannot lengthen the lease (kept by a
+	// wipe); and when the tablet's keys were destroyed after the grace.
+	KeyServerKey   = "server_key"
+	KeyLease       = "lease"
+	KeyLeaseSeenAt = "lease_seen_at"
+	KeyShreddedAt  = "shredded_at"
 )
 
 // State returns the value of key, or "" when it is not set.

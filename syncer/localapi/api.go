@@ -8,7 +8,9 @@
 // site (by Origin, Host or Sec-Fetch-Site) are refused, so a web page the
 // officer visits cannot drive the tablet. Every route but sign-in, unlock
 // and /healthz answers only to the officer's unlocked session (session.go),
-// which locks after a time without use. A browser app (the officer's web
+// which locks after a time without use; once the tablet's offline lease
+// has run out, every route but /healthz and the online sign-in answers 423
+// lease_expired (syncer/lease.go). A browser app (the officer's web
 // app, syncer/officerapp) can be mounted beside the JSON API, on the same
 // server, behind the same guard and on the same sessions (Mount).
 package localapi

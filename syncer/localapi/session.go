@@ -42,16 +42,35 @@ var openRoutes = map[string]string{
 	"HEAD /v1/unlock":     "the same as GET",
 }
 
+// leaseOpenRoutes are the only routes that answer once the offline lease
+// has run out (syncer/lease.go): every other one, with a session or
+// without, answers 423 lease_expired until an online sign-in brings a new
+// lease.
+var leaseOpenRoutes = map[string]string{
+	"GET /healthz":   "liveness only",
+	"HEAD /healthz":  "the same as GET",
+	"POST /v1/login": "the online sign-in: the one way to a new lease",
+}
+
 // gate lets a request through when its route is open, the mounted web app
 // owns its path (the app gates its pages itself, with the same sessions),
 // or it carries an unlocked session; else it answers 401: unauthorized
 // without a session (or with one the tablet does not know), locked when
-// the session has locked.
+// the session has locked. Once the offline lease has run out it answers
+// 423 lease_expired to everything but leaseOpenRoutes, and ends every
+// session.
 func (api *API) gate(c *fiber.Ctx) error {
 	if api.web != nil && api.web.Owns(c.Path()) {
 		return c.Next()
 	}
-	if _, ok := openRoutes[c.Method()+" "+c.Path()]; ok {
+	route := c.Method() + " " + c.Path()
+	if _, ok := leaseOpenRoutes[route]; !ok {
+		if _, err := api.agent.CheckLease(c.UserContext()); err != nil {
+			api.EndSessions()
+			return err
+		}
+	}
+	if _, ok := openRoutes[route]; ok {
 		return c.Next()
 	}
 	token := sessionToken(c)

@@ -3,6 +3,7 @@ package officerapp
 import (
 	"compress/gzip"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -50,6 +51,38 @@ type appPeer struct {
 	// that asks with another tag; unset answers as an older server.
 	rules    json.RawMessage
 	rulesTag string
+	// leaseKey, when set, signs an offline lease of leaseDays (and as
+	// many of grace) on every answer, and the sign-in gives its public
+	// half; unset answers as a server that issues none.
+	leaseKey  ed25519.PrivateKey
+	leaseDays int
+}
+
+// setLease sets the answer's lease header, when the peer signs leases.
+func (p *appPeer) setLease(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	key, days := p.leaseKey, p.leaseDays
+	p.mu.Unlock()
+	if key == nil {
+		return
+	}
+	now := p.clock.Now().UTC()
+	valid := now.AddDate(0, 0, days)
+	tok, err := schema.SignLease(key, schema.Lease{DeviceID: r.Header.Get(schema.HeaderDeviceID), UserID: p.user.ID, Username: p.user.Username,
+		IssuedAt: now, ValidUntil: valid, GraceUntil: valid.AddDate(0, 0, days)})
+	if err == nil {
+		w.Header().Set(schema.HeaderLease, tok)
+	}
+}
+
+// serverKey is the public key the sign-in gives, "" without leases.
+func (p *appPeer) serverKey() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.leaseKey == nil {
+		return ""
+	}
+	return schema.EncodePublicKey(p.leaseKey.Public().(ed25519.PublicKey))
 }
 
 func newAppPeer(t testing.TB, clock *testkit.Clock, user schema.User, records []schema.Record) *appPeer {
@@ -69,6 +102,9 @@ func (p *appPeer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if r.URL.Path != "/v1/auth/login" {
+		p.setLease(w, r)
+	}
 	switch r.URL.Path {
 	case "/v1/auth/login":
 		var req schema.LoginRequest
@@ -78,7 +114,9 @@ func (p *appPeer) serve(w http.ResponseWriter, r *http.Request) {
 			json.NewEncoder(w).Encode(schema.ErrorResponse{Error: schema.Error{Code: schema.ECodeUnauthorized, Message: "wrong username or password"}})
 			return
 		}
-		json.NewEncoder(w).Encode(schema.TokenResponse{AccessToken: "a", RefreshToken: "r", ServerTime: p.clock.Now(), User: p.user})
+		p.setLease(w, r)
+		json.NewEncoder(w).Encode(schema.TokenResponse{AccessToken: "a", RefreshToken: "r", ServerTime: p.clock.Now(), User: p.user,
+			ServerPublicKey: p.serverKey()})
 	case "/v1/auth/refresh":
 		json.NewEncoder(w).Encode(schema.TokenResponse{AccessToken: "a", RefreshToken: "r", ServerTime: p.clock.Now(), User: p.user})
 	case "/v1/sync/push":

@@ -75,6 +75,9 @@ func (w *webApp) unlockWithPIN(c *fiber.Ctx) error {
 		return w.renderSignIn(c, fiber.StatusUnprocessableEntity, d)
 	}
 	user, st, err := w.agent.UnlockPIN(c.UserContext(), pin)
+	if isLeaseExpired(err) {
+		return w.renderSignIn(c, fiber.StatusLocked, d) // the page says why
+	}
 	if err != nil {
 		status := fiber.StatusUnauthorized
 		switch schema.ErrorCode(err) {

@@ -45,6 +45,9 @@ func (w *webApp) appAuth(c *fiber.Ctx) error {
 	if p := c.Path(); strings.HasPrefix(p, "/app/static/") || p == pathWorker || p == pathSignIn || p == "/app/unlock" || p == "/app/unlock/pin" {
 		return c.Next()
 	}
+	if done, err := w.leaseGate(c); done {
+		return err
+	}
 	sess, locked := w.api.UseSession(c.Cookies(sessionCookie))
 	if sess == nil {
 		if c.Method() != fiber.MethodGet && c.Get("X-Requested-With") == "doorstep" {
@@ -90,6 +93,9 @@ type signInData struct {
 	// sign-in is offered.
 	Notice    string
 	LockedOut bool
+	// LeaseNotice: the offline lease ran out (lease.go); only the online
+	// sign-in is offered, and this says why.
+	LeaseNotice string
 }
 
 // GET /app/signin: the sign-in form on a tablet nobody has signed in on
@@ -127,7 +133,12 @@ func (w *webApp) renderSignIn(c *fiber.Ctx, status int, d signInData) error {
 	if err != nil {
 		return err
 	}
+	if d.LeaseNotice, err = w.leaseNotice(c); err != nil {
+		return err
+	}
 	switch now := w.api.Now(); {
+	case d.LeaseNotice != "":
+		d.Mode, d.LockedOut, d.Locked = "signin", true, false
 	case us.LockedOut:
 		st, err := w.agent.Status(c.UserContext())
 		if err != nil {
@@ -205,6 +216,9 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 	} else {
 		var st syncer.UnlockState
 		user, st, err = w.agent.Unlock(c.UserContext(), username, password)
+		if isLeaseExpired(err) {
+			return w.renderSignIn(c, fiber.StatusLocked, d) // the page says why
+		}
 		if err != nil {
 			return w.unlockRefused(c, d, st, err)
 		}
@@ -223,6 +237,9 @@ func (w *webApp) credentials(c *fiber.Ctx, mode string) error {
 		case code == schema.ECodeForbidden:
 			status = fiber.StatusForbidden
 			d.Form.addError("username", "This tablet is registered to someone else, or your account cannot sign in here. Ask an administrator.")
+		case code == schema.ECodeLeaseExpired:
+			status = fiber.StatusLocked
+			d.Form.addError("", "The server's answer did not renew this tablet's offline allowance, so it stays locked. Any unsent changes are still sent. Ask an administrator: the server's signing key may have changed.")
 		case localapi.IsRemote(err) || code == schema.ECodeUnavailable:
 			status = fiber.StatusServiceUnavailable
 			d.Form.addError("", "The server cannot be reached. The first sign-in on a tablet needs a connection; if you have signed in on this tablet before, unlock it instead.")

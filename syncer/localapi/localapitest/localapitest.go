@@ -115,3 +115,12 @@ var OpenRoutes = map[string]string{
 	"GET /v1/unlock":      "the tries left before a password is typed; no caseload data",
 	"HEAD /v1/unlock":     "as GET",
 }
+
+// LeaseOpenRoutes is the allow-list of the routes that still answer once
+// the tablet's offline lease has run out; every other route answers 423
+// lease_expired (docs/decisions/0034-the-offline-lease.md).
+var LeaseOpenRoutes = map[string]string{
+	"GET /healthz":   "liveness, nothing about the tablet",
+	"HEAD /healthz":  "liveness",
+	"POST /v1/login": "the online sign-in, the one way to a new lease",
+}
