@@ -191,3 +191,40 @@ func BenchmarkRequirements(b *testing.B) {
 	b.ReportMetric(float64(visits)/float64(len(facts)), "visits/case")
 	b.ReportMetric(float64(reqs)/float64(len(facts)), "reqs/case")
 }
+
+// TestSynthPlausible checks that the demo team (synth's defaults: 200
+// cases, a year of history) looks like a real team under the default rules:
+// most visits due in the year made on time, the rest late by days to weeks,
+// none hundreds of days overdue.
+func TestSynthPlausible(t *testing.T) {
+	t.Parallel()
+	asOf := schema.DateOf(synth.DefaultNow)
+	yearAgo := schema.DateOf(synth.DefaultNow.AddDate(-1, 0, 0))
+	p := policy.Default()
+	for _, seed := range []int64{1, 2, 3} {
+		facts := synthFacts(t, synth.Options{Seed: seed})
+		due, onTime, overdue, worst := 0, 0, 0, 0
+		for _, f := range facts {
+			for _, r := range p.Requirements(f, asOf) {
+				if r.Status == policy.StatusMissed {
+					overdue++
+					worst = max(worst, r.DaysOverdue)
+				}
+				if r.DueOn < yearAgo || r.DueOn > asOf || r.Status == policy.StatusExempted {
+					continue
+				}
+				due++
+				if r.Status == policy.StatusMet && r.OnTime() {
+					onTime++
+				}
+			}
+		}
+		if share := float64(onTime) / float64(due); share < 0.75 || share > 0.97 {
+			t.Errorf("seed %d: expected 75%%–97%% of the %d visits due in the year made on time, got %d (%.1f%%)", seed, due, onTime, 100*share)
+		}
+		if worst > 60 || overdue == 0 || overdue > len(facts)/5 {
+			t.Errorf("seed %d: expected some visits overdue (at most one case in five) by at most 60 days, got %d, the most %d days", seed, overdue, worst)
+		}
+		t.Logf("seed %d: %d of %d due in the year on time; %d overdue, the most by %d days", seed, onTime, due, overdue, worst)
+	}
+}
