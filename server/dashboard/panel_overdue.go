@@ -17,7 +17,7 @@ func init() {
 // overdueWeek is the trend's point: the number overdue at the week's end.
 func overdueWeek(pc *panelCtx, w compliance.Period) point {
 	n := float64(compliance.OverdueCount(pc.In, w.To)) // Overdue(pc.In, w.To).Totals.Requirements
-	return point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("on %s", w.To)}
+	return point{Label: weekLabel(w), Value: &n, Note: "on " + ukDate(w.To)}
 }
 
 func buildOverdue(pc *panelCtx) *panelView {
@@ -30,7 +30,7 @@ func buildOverdue(pc *panelCtx) *panelView {
 		}
 	}
 	v := &panelView{CaseIDs: rep.CaseIDs(),
-		Figures: []figure{{Label: "overdue on " + string(pc.F.AsOf), Num: t.Requirements, Count: true, Unit: "overdue"}},
+		Figures: []figure{{Label: "overdue on " + ukDate(pc.F.AsOf), Num: t.Requirements, Count: true, Unit: "overdue"}},
 		Apart: []apart{{"cases with one or more", t.Cases.N}, {"in domestic-abuse cases", da},
 			{"most days overdue", t.MaxDaysOverdue}},
 		TrendTitle: "Visits overdue at the end of each week",

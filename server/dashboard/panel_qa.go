@@ -152,7 +152,7 @@ func (s *site) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filters)
 		return nil, fiber.StatusOK, nil
 	}
 	v := &caseQAView{}
-	period := fmt.Sprintf("%s to %s", f.From, f.To)
+	period := ukDate(f.From) + " to " + ukDate(f.To)
 	switch {
 	case row != nil && row.Sampled:
 		v.About = fmt.Sprintf("In the QA sample %s (period %s): number %d in the draw of the officer's domestic-abuse cases; the sample takes the first %d.",
