@@ -65,6 +65,35 @@ type CaseFacts struct {
 	Enquiries  []schema.Enquiry
 	Events     []Event
 	Exemptions []Exemption
+	// Index, when not nil, is IndexVisits of these facts' Case and Visits:
+	// Requirements reads the visits from it rather than parsing and sorting
+	// them again. For a caller that asks about one case on many days.
+	Index *VisitIndex `json:"-"`
+}
+
+// VisitIndex is a case's signed visits as Requirements reads them (each
+// day and instant parsed, in order), made once by IndexVisits for the
+// requirements of many as-of days: a trend asks on every week's end.
+type VisitIndex struct {
+	caseID string
+	visits []schema.Visit // the slice it was made from
+	all    []visit        // every signed visit, in order
+}
+
+// IndexVisits reads in's signed visits for Requirements; set the result as
+// in.Index while in.Case.ID and in.Visits stay the same.
+func IndexVisits(in CaseFacts) *VisitIndex {
+	return &VisitIndex{caseID: in.Case.ID, visits: in.Visits, all: signedVisits(in, maxDay)}
+}
+
+// upTo returns the visits of days up to end (shared: read only), or false
+// when x was not made from in.
+func (x *VisitIndex) upTo(in CaseFacts, end int) ([]visit, bool) {
+	if x == nil || x.caseID != in.Case.ID || len(x.visits) != len(in.Visits) || (len(x.visits) > 0 && &x.visits[0] != &in.Visits[0]) {
+		return nil, false
+	}
+	n, _ := slices.BinarySearchFunc(x.all, end+1, func(v visit, day int) int { return cmp.Compare(v.day, day) })
+	return x.all[:n:n], true
 }
 
 // Requirement is one visit the case is owed under one rule.
@@ -146,7 +175,10 @@ func (p *Policy) Requirements(in CaseFacts, asOf schema.Date) []Requirement {
 			}
 		}
 	}
-	visits := signedVisits(in, end)
+	visits, ok := in.Index.upTo(in, end)
+	if !ok {
+		visits = signedVisits(in, end)
+	}
 	triggers := gatherTriggers(in, end)
 	flags := liveFlags(in)
 	known := childrenKnown(in, visits)

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"cmp"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -226,5 +227,30 @@ func TestSynthPlausible(t *testing.T) {
 			t.Errorf("seed %d: expected some visits overdue (at most one case in five) by at most 60 days, got %d, the most %d days", seed, overdue, worst)
 		}
 		t.Logf("seed %d: %d of %d due in the year on time; %d overdue, the most by %d days", seed, onTime, due, overdue, worst)
+	}
+}
+
+// TestVisitIndexGivesTheSameRequirements: with the visits read once
+// (IndexVisits), Requirements answers exactly as without, on every day
+// asked; an index made from other visits is not used.
+func TestVisitIndexGivesTheSameRequirements(t *testing.T) {
+	t.Parallel()
+	facts := twoYears(t)
+	p := policy.Default()
+	for i, f := range facts[:120] {
+		indexed := f
+		indexed.Index = policy.IndexVisits(f)
+		stale := f
+		stale.Index = policy.IndexVisits(facts[(i+1)%len(facts)])
+		for _, days := range []int{0, 7, 30, 200, 500} {
+			asOf := schema.DateOf(synth.DefaultNow.AddDate(0, 0, -days))
+			want := p.Requirements(f, asOf)
+			if got := p.Requirements(indexed, asOf); !reflect.DeepEqual(got, want) {
+				t.Fatalf("case %s on %s: with the index\n%s\nwithout\n%s", f.Case.ID, asOf, show(got), show(want))
+			}
+			if got := p.Requirements(stale, asOf); !reflect.DeepEqual(got, want) {
+				t.Fatalf("case %s on %s: another case's index was used:\n%s", f.Case.ID, asOf, show(got))
+			}
+		}
 	}
 }
