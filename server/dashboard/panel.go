@@ -113,7 +113,8 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 	pc := &panelCtx{In: in, F: f, Weekly: weekly}
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
 		ctx := c.UserContext()
-		opts := serverdb.FreshnessOptions{StaleDays: server.DefaultStaleDays, OfficerID: f.Officer, From: f.From, To: f.To}
+		// From the previous period's start: the headline is beside its figure.
+		opts := serverdb.FreshnessOptions{StaleDays: server.DefaultStaleDays, OfficerID: f.Officer, From: compliance.PreviousPeriod(f.period()).From, To: f.To}
 		pc.freshDone = make(chan struct{})
 		go func() {
 			defer close(pc.freshDone)
@@ -307,7 +308,7 @@ func finishPanel(p *panel, pc *panelCtx, v *panelView) *panelView {
 		f := &v.Figures[i]
 		f.TooFew = !f.Count && f.Den > 0 && f.Den < minDen
 	}
-	if len(v.Figures) > 0 && !v.Figures[0].Count && pc.F != nil {
+	if v.Headline == nil && len(v.Figures) > 0 && !v.Figures[0].Count && pc.F != nil {
 		f := v.Figures[0]
 		v.Headline = compliance.HeadlineOf(p.Slug, pc.In, compliance.Figure{Numerator: f.Num, Denominator: f.Den, Percent: f.Percent}, pc.F.period())
 	}

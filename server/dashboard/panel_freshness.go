@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"doorstep/schema"
 	"doorstep/server"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
 
@@ -47,10 +49,18 @@ func buildFreshness(pc *panelCtx) *panelView {
 	for _, cr := range pc.In.Cases {
 		inCases[cr.Case.ID] = true
 	}
-	var visits []serverdb.VisitLatency
+	// The store answers from the previous period's start (newPanelCtx).
+	prev := compliance.PreviousPeriod(pc.F.period())
+	var visits, before []serverdb.VisitLatency
 	for _, v := range fr.Visits {
-		if inCases[v.CaseID] {
+		if !inCases[v.CaseID] {
+			continue
+		}
+		switch day := schema.Date(v.SignedAt[:min(10, len(v.SignedAt))]); {
+		case day >= pc.F.From && day <= pc.F.To:
 			visits = append(visits, v)
+		case day >= prev.From && day <= prev.To:
+			before = append(before, v)
 		}
 	}
 	var active, stale, pending, notReporting, saOpen, saTotal int
@@ -71,8 +81,10 @@ func buildFreshness(pc *panelCtx) *panelView {
 		}
 	}
 	lat := latencyOf(visits)
+	cur, was := withinADay(visits), withinADay(before)
 	v := &panelView{
 		Figures: []figure{
+			{Label: fmt.Sprintf("signed visits on the server within %d hours of signing", freshHours), Num: cur.Numerator, Den: cur.Denominator, Percent: cur.Percent},
 			{Label: fmt.Sprintf("of %d tablets not synced for more than %d days", active, server.DefaultStaleDays), Num: stale, Count: true},
 			{Label: "changes waiting on tablets", Num: pending, Count: true},
 		},
@@ -81,6 +93,7 @@ func buildFreshness(pc *panelCtx) *panelView {
 		TrendTitle: "Median hours from signing a visit to the server, by the week it was signed",
 		BarsTitle:  "Days since each officer's least recent tablet synced",
 		ByOfficer:  map[string]cell{},
+		Headline:   compliance.JudgeIn(pc.In, "freshness", cur, compliance.PreviousFigure{Figure: was, Period: prev}),
 	}
 	if lat.n > 0 {
 		v.Notes = []string{fmt.Sprintf("From signing to the server: median %s, 90th percentile %s, slowest %s.",
@@ -210,6 +223,22 @@ func freshnessTable(pc *panelCtx, devices []serverdb.DeviceFreshness) *table {
 type latency struct {
 	n                int
 	median, p90, max float64
+}
+
+// freshHours: a signed visit on the server within this many hours of its
+// signing counts in measure 9's headline.
+const freshHours = 24
+
+// withinADay is measure 9's headline: of the signed visits vs, those on the
+// server within freshHours of their signing.
+func withinADay(vs []serverdb.VisitLatency) compliance.Figure {
+	n := 0
+	for _, v := range vs {
+		if v.Seconds <= freshHours*3600 {
+			n++
+		}
+	}
+	return compliance.FigureOf(n, len(vs))
 }
 
 func latencyOf(vs []serverdb.VisitLatency) latency {

@@ -26,8 +26,10 @@ func workloadWeek(pc *panelCtx, w compliance.Period) point {
 func buildWorkload(pc *panelCtx) *panelView {
 	rep := compliance.Workload(pc.In, pc.F.AsOf)
 	t := rep.Totals
+	planned := compliance.WorkloadPlanned(pc.In, pc.F.AsOf)
 	v := &panelView{CaseIDs: rep.CaseIDs(),
-		Figures: []figure{{Label: "visits due from " + ukDate(rep.AsOf) + " to " + ukDate(rep.Until), Num: t.Due, Count: true, Unit: "due"},
+		Figures: []figure{{Label: "due in the next 4 weeks with a visit planned by the due date", Num: planned.Numerator, Den: planned.Denominator, Percent: planned.Percent},
+			{Label: "visits due from " + ukDate(rep.AsOf) + " to " + ukDate(rep.Until), Num: t.Due, Count: true, Unit: "due"},
 			{Label: "already overdue", Num: t.Overdue, Count: true, Unit: "overdue"}},
 		Apart:      []apart{{"cases", t.Caseload.N}, {"domestic-abuse cases", t.DACases.N}, {"high or very high RoSH", t.HighRoSH.N}, {"allocated, not started yet", t.NotStarted.N}, {"visits planned", t.Planned.N}},
 		TrendTitle: fmt.Sprintf("Visits due in the %d weeks after each week's end", compliance.WorkloadWeeks),
