@@ -53,6 +53,7 @@ type site struct {
 	static   *webui.Static
 	sessions *dashSessions
 	counts   reviewCounts // the menu's review count (review.go)
+	before   freshBefore  // measure 9's previous period (panel_freshness.go)
 }
 
 func newSite(srv *server.Server) *site {

@@ -81,7 +81,8 @@ type panelCtx struct {
 	// changes are not case records): the actor's scope, the filters'
 	// officer and period. It is read while the panels are built; Fresh
 	// waits for it, wait gives its error.
-	fresh     *serverdb.Freshness
+	fresh       *serverdb.Freshness
+	freshBefore []serverdb.VisitLatency // the previous period's signed visits
 	freshErr  error
 	freshDone chan struct{}
 
@@ -113,8 +114,7 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 	pc := &panelCtx{In: in, F: f, Weekly: weekly}
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
 		ctx := c.UserContext()
-		// From the previous period's start: the headline is beside its figure.
-		opts := serverdb.FreshnessOptions{StaleDays: server.DefaultStaleDays, OfficerID: f.Officer, From: compliance.PreviousPeriod(f.period()).From, To: f.To}
+		opts := serverdb.FreshnessOptions{StaleDays: server.DefaultStaleDays, OfficerID: f.Officer, From: f.From, To: f.To}
 		pc.freshDone = make(chan struct{})
 		go func() {
 			defer close(pc.freshDone)
@@ -124,6 +124,8 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 				return
 			}
 			pc.fresh = &fr
+			// The previous period's signed visits, for the headline.
+			pc.freshBefore, pc.freshErr = s.before.visits(ctx, s.db, actor, opts)
 		}()
 	}
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.QA }) {
