@@ -83,8 +83,8 @@ type panelCtx struct {
 	// waits for it, wait gives its error.
 	fresh       *serverdb.Freshness
 	freshBefore []serverdb.VisitLatency // the previous period's signed visits
-	freshErr  error
-	freshDone chan struct{}
+	freshErr    error
+	freshDone   chan struct{}
 
 	// The filters' query, and each officer's link, made once: a table
 	// links every row (see link).
