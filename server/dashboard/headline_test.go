@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
@@ -140,5 +142,46 @@ func TestDashboardHeadlinesOnTheDemoTeam(t *testing.T) {
 	if card := between(t, body, `id="m-risk-assessment-qa"`, "</article>"); !strings.Contains(card, `<p class="headline rag-none"><strong class="rag-status">No status</strong> <span class="target">No target set</span>`) ||
 		!strings.Contains(card, "Previous period (") {
 		t.Errorf("QA card: want a headline with no status (nothing rated, no target) and the previous period:\n%s", card)
+	}
+}
+
+var overdueEndRE = regexp.MustCompile(`<title>[^<]*: (\d+) \(on 31 October 2026\)</title>`)
+
+// TestDashboardTrendFollowsWrites: the overdue trend, kept between pages
+// while no record changes (weekTrends), moves with the next write: a new
+// high-RoSH case started on 1 October with no visit is one more overdue
+// at the end of October, on the overview and on the measure's page.
+func TestDashboardTrendFollowsWrites(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	seedDashboard(t, e)
+	sue := e.signedIn(t, "sue")
+	last := func(path string) int {
+		t.Helper()
+		p := sue.get(path)
+		mustStatus(t, path, p, 200)
+		i := strings.Index(p.body, "Visits overdue at the end of each week")
+		if i < 0 {
+			t.Fatalf("%s: no overdue trend", path)
+		}
+		m := overdueEndRE.FindStringSubmatch(p.body[i:])
+		if m == nil {
+			t.Fatalf("%s: no trend point for 31 October", path)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	before := last("/dashboard/?" + period)
+	if again := last("/dashboard/?" + period); again != before {
+		t.Fatalf("the same page twice: %d then %d", before, again)
+	}
+	if err := e.srv.DB().Seed(context.Background(), e.admin, []schema.Record{e.caseRecord(schema.NewID(), "Z999999", "asha")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := last("/dashboard/?" + period); got != before+1 {
+		t.Errorf("overview after a new overdue case: %d at the end of October, want %d", got, before+1)
+	}
+	if got := last("/dashboard/measures/overdue?" + period); got != before+1 {
+		t.Errorf("measure page after a new overdue case: %d, want %d", got, before+1)
 	}
 }
