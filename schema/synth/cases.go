@@ -512,7 +512,7 @@ func (g *gen) enquiries(ctx *caseCtx, flags map[string]bool) {
 
 func (g *gen) enquiry(ctx *caseCtx, agency, stage string, requested time.Time) {
 	e := schema.Enquiry{Agency: agency, Stage: stage}
-	switch g.weighted([]string{"on_time", "late", "never", "not_requested"}, []float64{78, 14, 5, 3}) {
+	switch g.weighted([]string{"on_time", "late", "never", "not_requested"}, []float64{76, 14, 5, 5}) {
 	case "not_requested":
 		e.NotRequestedReason = "Sentenced on the day; no time to request before sentence."
 		g.ds.Records = append(g.ds.Records, g.record("enquiry", ctx.id, requested, ctx.officer.ID, e))

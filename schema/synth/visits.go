@@ -78,13 +78,15 @@ func (g *gen) visits(ctx *caseCtx) {
 			for len(triggers) > 0 && triggers[0].Before(historyStart) {
 				triggers = triggers[1:]
 			}
-			if len(triggers) > 0 && !initial {
-				soon := triggers[0].Add(g.days(1, 8))
+			if len(triggers) > 0 {
+				soon := maxTime(triggers[0].Add(g.days(1, 8)), ctx.firstHome)
 				if g.chance(0.1) {
 					soon = triggers[0].Add(g.days(11, 25))
 				}
-				if soon.Before(next) {
+				if soon.Before(next) && !initial {
 					next, planned = soon, "home_unannounced"
+				} else if soon.Before(next) {
+					next = soon // the first visit, brought forward
 				}
 			}
 			at := g.workTime(next)
