@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"doorstep/schema"
 	"doorstep/schema/synth"
 )
 
@@ -19,6 +20,28 @@ var (
 	hrefAttr    = regexp.MustCompile(`href="(/dashboard/[^"?#]*)`)
 	hiddenParts = regexp.MustCompile(`(?is)<(script|style|textarea)\b.*?</(script|style|textarea)>|<[^>]*>`)
 )
+
+// demoTeam is a server with the demo team (synth's defaults) and a
+// getter of its dashboard pages as the team's supervisor.
+func demoTeam(t *testing.T) (get func(path string) (int, string), sup schema.User) {
+	t.Helper()
+	srv, sup := synthServer(t, synth.Options{Seed: 1})
+	tok, err := newSite(srv).dashSessionToken(sup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(path string) (int, string) {
+		req := httptest.NewRequest("GET", path, nil)
+		req.AddCookie(&http.Cookie{Name: dashCookie, Value: tok})
+		res, err := srv.App().Test(req, -1)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}, sup
+}
 
 // visibleText is what a reader sees of a page: the text between the tags,
 // with script, style and form boxes (and every attribute) left out.
@@ -34,22 +57,7 @@ func visibleText(page string) string {
 // fractions in its visible text.
 func TestDashboardPagesShowNoStoredDates(t *testing.T) {
 	t.Parallel()
-	srv, sup := synthServer(t, synth.Options{Seed: 1})
-	tok, err := newSite(srv).dashSessionToken(sup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	get := func(path string) (int, string) {
-		req := httptest.NewRequest("GET", path, nil)
-		req.AddCookie(&http.Cookie{Name: dashCookie, Value: tok})
-		res, err := srv.App().Test(req, -1)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
+	get, sup := demoTeam(t)
 	// Up to perKind pages of each kind (the path's first part after
 	// /dashboard/: cases, visits, officers, review...), so that every
 	// template is read on several records without reading all 4,000.
