@@ -10,9 +10,6 @@ import (
 // supervision starts, by RoSH (docs: the HMPPS framework's defaults).
 var firstHomeDays = map[string]int{"very_high": 15, "high": 15, "medium": 42, "low": 84}
 
-// homeEvery is the spread of days between later home visits, by RoSH.
-var homeEvery = map[string][2]int{"very_high": {35, 70}, "high": {50, 100}, "medium": {90, 180}, "low": {150, 270}}
-
 // contactEvery is the spread of days between office, phone and other
 // contacts, by RoSH.
 var contactEvery = map[string][2]int{"very_high": {7, 14}, "high": {10, 21}, "medium": {14, 35}, "low": {21, 56}}
