@@ -105,8 +105,8 @@ type panelCtx struct {
 // weekTrends keeps the trends of the panels with a Week function (overdue
 // visits and the next 4 weeks: each point computes every case's
 // requirements on a week's end, 13 as-of days of the overview's 15) by
-// what they depend on: the scope, the filters, the as-of day and the
-// store's change number. The dashboard is read far more often than it is
+// what they depend on: the scope, the filters, the as-of day, the rules'
+// version and the store's change number. The dashboard is read far more often than it is
 // written: after a write, the first page computes them again.
 type weekTrends struct {
 	mu sync.Mutex
@@ -155,7 +155,11 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 		if err != nil {
 			return nil, err
 		}
-		pc.trendKey = fmt.Sprintf("%s|%d|%s|%s", compliance.ScopeKey(actor), seq, f.AsOf, f.values(false).Encode())
+		rules := ""
+		if in.Policy != nil {
+			rules = in.Policy.Version
+		}
+		pc.trendKey = fmt.Sprintf("%s|%d|%s|%s|%s", compliance.ScopeKey(actor), seq, rules, f.AsOf, f.values(false).Encode())
 	}
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
 		ctx := c.UserContext()
