@@ -58,6 +58,11 @@ func queryDate(c *fiber.Ctx, name string, def schema.Date) (schema.Date, error) 
 	if v == "" {
 		return def, nil
 	}
+	return parseDate(name, v)
+}
+
+// parseDate reads v, the value of name, written YYYY-MM-DD.
+func parseDate(name, v string) (schema.Date, error) {
 	t, err := time.Parse(time.DateOnly, v)
 	if err != nil || len(v) != len(time.DateOnly) {
 		return "", errorf(schema.ECodeInvalid, name, "%s must be a date written YYYY-MM-DD, not %q", name, v)

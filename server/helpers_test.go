@@ -45,9 +45,19 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the server's Config changed by tweak first.
+func newEnvWith(t testing.TB, tweak func(*Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := Open(ctx, Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Now: clock.Now})
+	cfg := Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Now: clock.Now}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv, err := Open(ctx, cfg)
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

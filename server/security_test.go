@@ -30,6 +30,7 @@ func TestAPIAnswersAreNotCachedOrSniffed(t *testing.T) {
 		{"unsigned", "GET", "/v1/me", nil, 401},
 		{"no such endpoint", "GET", "/v1/nothing/here/at/all", h, 404},
 		{"health", "GET", "/healthz", nil, 200},
+		{"readiness", "GET", "/readyz", nil, 200},
 	} {
 		r := e.do(c.method, c.path, nil, c.headers)
 		if r.status != c.status {

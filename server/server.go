@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,6 +54,14 @@ type Config struct {
 	// an unknown path. cmd/doorstep mounts the supervisors' dashboard
 	// (package server/dashboard) with it.
 	Mount func(s *Server)
+	// TLSCert and TLSKey are the PEM files of the certificate (its chain)
+	// and its private key: with both, Start serves HTTPS, for a deployment
+	// without a TLS-terminating proxy. Both or neither [neither: http].
+	TLSCert, TLSKey string
+	// MetricsAddr is the address of the listener that serves /metrics
+	// (Prometheus), apart from the API's so that it is reachable only where
+	// the operator binds it (decision 0036) ["": no metrics listener].
+	MetricsAddr string
 }
 
 // DBFile is the database file's name inside Config.DataDir.
@@ -66,9 +75,16 @@ type Server struct {
 	log  *slog.Logger
 	keys *keyring
 	comp *compliance.Service // what the compliance measures read, loaded and cached
+	// ready is what /readyz checks (the store); metrics what /metrics
+	// serves, on metricsApp.
+	ready      readiness
+	metrics    *metrics
+	metricsApp *fiber.App
+	tls        *tls.Config // nil: plain http
 
-	mu sync.Mutex
-	ln net.Listener
+	mu        sync.Mutex
+	ln        net.Listener
+	metricsLn net.Listener
 }
 
 // Open creates the data folder (or checks that no one else can read it),
@@ -99,6 +115,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	review := cfg.Policy.ReviewRules()
+	tlsConfig, err := loadTLS(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	if cfg.SecretsDir == "" {
 		cfg.SecretsDir = DefaultSecretsDir(cfg.DataDir)
 	}
@@ -128,7 +148,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if created {
 		cfg.Logger.Info("generated the server's visit signing key (it countersigns the visits tablets sign); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
 	}
-	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey})
+	m := newMetrics()
+	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey,
+		WriterWait: func(d time.Duration) { m.writerWait.Observe(d.Seconds()) }})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -137,7 +159,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: token keys: %w", err)
 	}
 	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys,
-		comp: compliance.NewService(db, cfg.Policy)}
+		comp: compliance.NewService(db, cfg.Policy), ready: db, metrics: m, tls: tlsConfig}
+	m.watchStore(db, cfg.Now)
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
 		// data does not compress; the decompressed size is checked after.
@@ -152,6 +175,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Immutable: true,
 	})
 	s.routes()
+	s.metricsApp = fiber.New(fiber.Config{ErrorHandler: s.errorHandler, DisableStartupMessage: true,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second})
+	s.metricsRoutes()
 	return s, nil
 }
 
@@ -176,31 +202,73 @@ func (s *Server) Compliance() *compliance.Service { return s.comp }
 // App returns the fiber app, for tests that call it without a socket.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Start listens on the configured address and serves in the background.
+// MetricsApp returns the fiber app of the metrics listener
+// (Config.MetricsAddr), for tests that walk its routes.
+func (s *Server) MetricsApp() *fiber.App { return s.metricsApp }
+
+// Start listens on the configured address (with TLS when configured), and
+// on the metrics address when one is configured, and serves in the
+// background.
 func (s *Server) Start() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w (is another server running? choose another --addr)", s.cfg.Addr, err)
 	}
+	var mln net.Listener
+	if s.cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", s.cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("server: listen on %s for metrics: %w (choose another --metrics-addr, or leave it empty for none)", s.cfg.MetricsAddr, err)
+		}
+	}
 	s.mu.Lock()
-	s.ln = ln
+	s.ln, s.metricsLn = ln, mln
 	s.mu.Unlock()
+	// The TLS layer goes over the lingering close, so fasthttp sees a TLS
+	// connection (c.Protocol() is "https": the dashboard's cookies are
+	// Secure) and close_notify is sent before the lingering close.
+	var served net.Listener = linger.Listener{Listener: ln}
+	if s.tls != nil {
+		served = tls.NewListener(served, s.tls)
+	}
 	go func() {
-		if err := s.app.Listener(linger.Listener{Listener: ln}); err != nil {
+		if err := s.app.Listener(served); err != nil {
 			s.log.Error("server stopped", "err", err)
 		}
 	}()
+	if mln != nil {
+		go func() {
+			if err := s.metricsApp.Listener(mln); err != nil {
+				s.log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 	return nil
 }
 
-// URL returns the base URL, "http://127.0.0.1:PORT", once started.
+// URL returns the base URL, "http://127.0.0.1:PORT" ("https://…" with
+// TLS), once started.
 func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln == nil {
 		return ""
 	}
+	if s.tls != nil {
+		return "https://" + s.ln.Addr().String()
+	}
 	return "http://" + s.ln.Addr().String()
+}
+
+// MetricsURL returns the metrics listener's base URL, or "" when there is
+// none (Config.MetricsAddr empty) or before Start.
+func (s *Server) MetricsURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.metricsLn == nil {
+		return ""
+	}
+	return "http://" + s.metricsLn.Addr().String()
 }
 
 // Close stops accepting requests, lets those in flight finish (up to 10
@@ -208,13 +276,18 @@ func (s *Server) URL() string {
 func (s *Server) Close() error {
 	var errs []error
 	s.mu.Lock()
-	started := s.ln != nil
+	started, metricsStarted := s.ln != nil, s.metricsLn != nil
 	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if started {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
 		if err := s.app.ShutdownWithContext(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("server: shutdown: %w", err))
+		}
+	}
+	if metricsStarted {
+		if err := s.metricsApp.ShutdownWithContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("server: shutdown of the metrics listener: %w", err))
 		}
 	}
 	errs = append(errs, s.db.Close())
@@ -223,11 +296,13 @@ func (s *Server) Close() error {
 
 func (s *Server) routes() {
 	app := s.app
+	app.Use(s.observe) // first: it sees every answer, errors included
 	app.Use(s.requestID)
 	// A panic is a bug of ours: answer it as an internal error with the
 	// request id rather than let it take the server down.
 	app.Use(recover.New())
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", s.readyz)
 
 	v1 := app.Group("/v1")
 	v1.Post("/auth/login", s.login)
@@ -251,6 +326,7 @@ func (s *Server) routes() {
 	s.complianceQARoutes(v1)
 	s.freshnessRoutes(v1)
 	s.reviewRoutes(v1)
+	s.periodRoutes(v1)
 
 	v1.Get("/:path", s.authed, s.listRecords)
 	v1.Get("/:path/:id", s.authed, s.getRecord)
@@ -261,7 +337,37 @@ func (s *Server) routes() {
 		s.cfg.Mount(s)
 	}
 
-	app.Use(func(c *fiber.Ctx) error {
-		return schema.Errorf(schema.ECodeNotFound, "", "no such endpoint: %s %s", c.Method(), c.Path())
-	})
+	app.Use(noSuchEndpoint)
+}
+
+func noSuchEndpoint(c *fiber.Ctx) error {
+	return schema.Errorf(schema.ECodeNotFound, "", "no such endpoint: %s %s", c.Method(), c.Path())
+}
+
+// metricsRoutes: the metrics listener serves /metrics and nothing else.
+// Whoever reaches the listener may read it (decision 0036); it holds
+// counts, never a person, a case or an id.
+func (s *Server) metricsRoutes() {
+	app := s.metricsApp
+	app.Use(s.requestID)
+	app.Use(recover.New())
+	app.Get("/metrics", s.metrics.handler())
+	app.Use(noSuchEndpoint)
+}
+
+// loadTLS reads the certificate and key files: both or neither.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "":
+		return nil, errors.New("TLS: --tls-key was given without --tls-cert; give both (or neither, for plain http)")
+	case keyFile == "":
+		return nil, errors.New("TLS: --tls-cert was given without --tls-key; give both (or neither, for plain http)")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS: load --tls-cert %s and --tls-key %s: %w (both PEM: the certificate, then its chain; the key unencrypted)", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }

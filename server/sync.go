@@ -141,6 +141,7 @@ func (s *Server) push(c *fiber.Ctx) error {
 			results[d.at[i]] = r
 		}
 	}
+	s.metrics.observePush(len(body), results)
 	s.touch(c, protocol)
 	return s.sendJSON(c, schema.PushResponse{Results: results, ServerTime: s.cfg.Now().UTC()})
 }
@@ -165,16 +166,19 @@ func (s *Server) pull(c *fiber.Ctx) error {
 	// way answers a clean error rather than a truncated document.
 	var buf bytes.Buffer
 	gz := acceptsGzip(c)
+	page := &countingWriter{w: &buf}
+	var records int
 	if gz {
 		zw := gzipWriters.Get().(*gzip.Writer)
 		zw.Reset(&buf)
-		err = s.db.Pull(c.UserContext(), actorOf(c), req, zw)
+		page.w = zw
+		records, err = s.db.PullPage(c.UserContext(), actorOf(c), req, page)
 		if err == nil {
 			err = zw.Close()
 		}
 		gzipWriters.Put(zw)
 	} else {
-		err = s.db.Pull(c.UserContext(), actorOf(c), req, &buf)
+		records, err = s.db.PullPage(c.UserContext(), actorOf(c), req, page)
 	}
 	if err != nil {
 		return err
@@ -185,6 +189,7 @@ func (s *Server) pull(c *fiber.Ctx) error {
 		map[string]string{"cursor": req.Cursor, "limit": strconv.Itoa(req.Limit)}); err != nil {
 		return err
 	}
+	s.metrics.observePull(records, page.n)
 	s.touch(c, protocol)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)

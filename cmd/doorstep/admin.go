@@ -34,6 +34,7 @@ type adminCmd struct {
 	file, crn, officer, device           string
 	head                                 string // audit verify --head
 	visit                                string // verify-visit ID
+	out, from                            string // backup --out, restore --from
 
 	db *serverdb.DB
 }
@@ -62,6 +63,10 @@ Actions:
                                          naming the break)
   rotate-key    [--secrets DIR]         (a new token signing key; the previous one verifies
                                          the tokens it signed for 24 hours more)
+  backup        --out FILE              (a consistent copy of the database, taken beside a running
+                                         server; FILE must not exist; made mode 0600)
+  restore       --from FILE             (a back-up put in place as --data's database, which must
+                                         hold none yet; checked, migrated, its audit chain verified)
 
 Common flags: --data ./data (DOORSTEP_DATA), the server's data folder.
 `
@@ -129,6 +134,10 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	case "verify-visit":
 	case "rotate-key":
 		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder; empty means the data folder's name + \"-secrets\"")
+	case "backup":
+		fs.StringVar(&c.out, "out", "", "the back-up file to write (must not exist)")
+	case "restore":
+		fs.StringVar(&c.from, "from", "", "the back-up file to restore (made by doorstep admin backup)")
 	default:
 		fmt.Fprint(c.stderr, adminUsage)
 		return fmt.Errorf("admin: unknown action %q", c.action)
@@ -137,8 +146,15 @@ func (c *adminCmd) ParseFlags(args []string) error {
 }
 
 func (c *adminCmd) Run(ctx context.Context) error {
-	if c.action == "rotate-key" {
+	switch c.action {
+	case "rotate-key":
 		return c.rotateKey()
+	case "restore":
+		return c.restore(ctx)
+	case "backup":
+		if c.out == "" {
+			return errors.New("admin backup: --out is required: the file to write the back-up to")
+		}
 	}
 	path := filepath.Join(c.data, serverDBFile)
 	if _, err := os.Stat(path); err != nil && c.action != "add-team" && c.action != "add-user" {
@@ -186,6 +202,8 @@ func (c *adminCmd) Run(ctx context.Context) error {
 		return nil
 	case "audit verify":
 		return c.verifyAudit(ctx)
+	case "backup":
+		return c.backup(ctx)
 	case "verify-visit":
 		return c.verifyVisit(ctx)
 	case "reset-password":

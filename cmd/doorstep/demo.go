@@ -24,7 +24,7 @@ import (
 type demoCmd struct {
 	stdout, stderr         io.Writer
 	data, addr, deviceAddr string
-	logLevel               string
+	log                    logFlags
 	seed                   int64
 
 	srv   *server.Server
@@ -37,9 +37,12 @@ func (c *demoCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.data, "data", "./demo-data", "folder for the demo's server and tablet data (created; reused when it exists)")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "server address")
 	fs.StringVar(&c.deviceAddr, "device-addr", "127.0.0.1:8081", "tablet agent's local API address (loopback)")
-	fs.StringVar(&c.logLevel, "log-level", "warn", "debug, info, warn or error")
+	c.log.register(fs, "warn")
 	fs.Int64Var(&c.seed, "seed", 1, "seed of the synthetic data")
-	return parseWithEnv(fs, args)
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	return c.log.check()
 }
 
 // demoLogins is where the demo keeps the passwords it generated, so a second
@@ -47,7 +50,7 @@ func (c *demoCmd) ParseFlags(args []string) error {
 const demoLogins = "demo-logins.txt"
 
 func (c *demoCmd) Run(ctx context.Context) error {
-	log, err := newLogger(c.stderr, c.logLevel)
+	log, err := c.log.newLogger(c.stderr)
 	if err != nil {
 		return err
 	}

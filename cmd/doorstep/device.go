@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"doorstep/internal/logfile"
 	"doorstep/schema/policy"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi"
@@ -21,19 +22,27 @@ import (
 
 // deviceCmd is the tablet agent: "doorstep device" runs it (local store,
 // background sync, local API); "doorstep device login|sync|status" each do
-// one thing against the same data folder and stop.
+// one thing against the same data folder and stop;
+// "doorstep device install|uninstall|open" (device_install.go) start the
+// agent at sign-in, stop that, and open the officer's app.
 type deviceCmd struct {
 	stdout, stderr io.Writer
-	action         string // "", login, sync, status
+	action         string // "", login, sync, status, install, uninstall, open
 
-	server, data, addr, logLevel string
-	rules                        string
-	interval, lockAfter          time.Duration
-	username, password           string
-	asJSON                       bool
+	server, data, addr  string
+	log                 logFlags
+	rules               string
+	interval, lockAfter time.Duration
+	username, password  string
+	asJSON              bool
+	logFile             string   // --log-file: the rotated log instead of stderr
+	keep                []string // install: the flags given, kept in the definition
+	noStart             bool     // install --no-start, uninstall --no-stop
+	exe                 string   // install: the program the definition starts
 
-	agent *syncer.Agent
-	api   *localapi.API
+	logOut *logfile.File // the open --log-file
+	agent  *syncer.Agent
+	api    *localapi.API
 }
 
 func newDeviceCmd(args []string, stdout, stderr io.Writer) *deviceCmd {
@@ -47,19 +56,22 @@ func newDeviceCmd(args []string, stdout, stderr io.Writer) *deviceCmd {
 func (c *deviceCmd) ParseFlags(args []string) error {
 	switch c.action {
 	case "", "login", "sync", "status":
+	case "install", "uninstall", "open":
+		return c.parseServiceFlags(args)
 	default:
-		return fmt.Errorf("device: unknown action %q (want login, sync or status, or none to run the agent)", c.action)
+		return fmt.Errorf("device: unknown action %q (want login, sync, status, install, uninstall or open, or none to run the agent)", c.action)
 	}
 	fs := newFlagSet("device "+c.action, c.stderr)
 	fs.StringVar(&c.server, "server", "", "the central server's URL, e.g. http://127.0.0.1:8080 (remembered after login)")
 	fs.StringVar(&c.data, "data", "./device-data", "the tablet's data folder")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	c.log.register(fs, "info")
 	switch c.action {
 	case "":
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API")
 		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background")
 		fs.DurationVar(&c.lockAfter, "lock-after", 5*time.Minute, "lock the officer's app after this long without use")
 		fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) the officer app computes due visits with, overriding the server's (for testing); empty means the server's, the built-in defaults until the first sync")
+		fs.StringVar(&c.logFile, "log-file", "", "write the log to this file, rotated at 10 MB with 5 old files kept, instead of to stderr (what device install sets)")
 	case "login":
 		fs.StringVar(&c.username, "username", "", "the officer's username")
 		fs.StringVar(&c.password, "password", "", "the password (or DOORSTEP_PASSWORD; asked on the terminal when empty)")
@@ -69,21 +81,38 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
+	if err := c.log.check(); err != nil {
+		return err
+	}
 	if c.action == "" {
-		for _, d := range []struct {
-			flag string
-			v    time.Duration
-		}{{"--interval", c.interval}, {"--lock-after", c.lockAfter}} {
-			if d.v <= 0 {
-				return fmt.Errorf("%s: %s is not a duration above zero (e.g. 30s, 5m)", d.flag, d.v)
-			}
+		return c.checkDurations()
+	}
+	return nil
+}
+
+// checkDurations refuses an --interval or --lock-after of zero or less
+// rather than quietly using the default.
+func (c *deviceCmd) checkDurations() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--interval", c.interval}, {"--lock-after", c.lockAfter}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s: %s is not a duration above zero (e.g. 30s, 5m)", d.flag, d.v)
 		}
 	}
 	return nil
 }
 
 func (c *deviceCmd) open(ctx context.Context) error {
-	log, err := newLogger(c.stderr, c.logLevel)
+	if c.logFile != "" {
+		f, err := openLog(c.logFile)
+		if err != nil {
+			return err
+		}
+		c.logOut, c.stderr = f, f
+	}
+	log, err := c.log.newLogger(c.stderr)
 	if err != nil {
 		return err
 	}
@@ -95,6 +124,9 @@ func (c *deviceCmd) open(ctx context.Context) error {
 }
 
 func (c *deviceCmd) Run(ctx context.Context) error {
+	if isServiceAction(c.action) {
+		return c.runService(ctx)
+	}
 	if err := c.open(ctx); err != nil {
 		return err
 	}
@@ -183,7 +215,7 @@ func orDash(s string) string {
 }
 
 func (c *deviceCmd) runAgent(ctx context.Context) error {
-	log, _ := newLogger(c.stderr, c.logLevel)
+	log, _ := c.log.newLogger(c.stderr)
 	// The server's rules, which come with the pulls, unless --rules names
 	// a file: that overrides them, for testing a rules change on one
 	// tablet (docs/visit-policy.md, "How the rules reach the tablets").
@@ -215,6 +247,9 @@ func (c *deviceCmd) Close() error {
 	}
 	if c.agent != nil {
 		errs = append(errs, c.agent.Close())
+	}
+	if c.logOut != nil {
+		errs = append(errs, c.logOut.Close())
 	}
 	return errors.Join(errs...)
 }

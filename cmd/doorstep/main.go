@@ -34,8 +34,11 @@ Usage:
   doorstep server [flags]            the central server
   doorstep device [flags]            a tablet agent (local store, sync loop, local API)
   doorstep device login|sync|status  one tablet action from a shell
+  doorstep device install|uninstall  start the tablet agent at sign-in (this user), or stop that
+  doorstep device open               open the officer's app in the default browser
   doorstep admin <action> [flags]    teams, users, case import, reassignment, devices
   doorstep bench sync [flags]        sync benchmarks over real HTTP and SQLite
+  doorstep health [--url URL]        exit 0 when the server answers ready (for a container's HEALTHCHECK)
   doorstep version
 
 Run "doorstep <command> -h" for a command's flags. Every flag has an
@@ -73,8 +76,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cmd = &demoCmd{stdout: stdout, stderr: stderr}
 	case "bench":
 		cmd = &benchCmd{stdout: stdout, stderr: stderr}
+	case "health":
+		cmd = &healthCmd{stdout: stdout, stderr: stderr}
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "doorstep", version)
+		currentBuild().print(stdout)
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -130,11 +135,35 @@ func envName(flagName string) string {
 	return "DOORSTEP_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// newLogger returns the text logger every command writes to stderr.
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+// logFlags are the --log-level and --log-format flags of the long-running
+// commands (server, device, demo).
+type logFlags struct{ level, format string }
+
+func (l *logFlags) register(fs *flag.FlagSet, level string) {
+	fs.StringVar(&l.level, "log-level", level, "debug, info, warn or error")
+	fs.StringVar(&l.format, "log-format", "text", "text (key=value lines) or json (one JSON object a line, for a log collector)")
+}
+
+// check refuses a bad level or format when the flags are parsed, before
+// the command opens anything.
+func (l logFlags) check() error {
+	_, err := l.newLogger(io.Discard)
+	return err
+}
+
+// newLogger returns the logger a command writes to stderr, in the format
+// of its flags.
+func (l logFlags) newLogger(w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", l.level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: lv}
+	switch l.format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not text or json", l.format)
 }

@@ -33,6 +33,16 @@ func MustReadStatic(fsys fs.FS, dir string) *Static {
 	return s
 }
 
+// Add serves b as name too: a file the app makes when it starts (an
+// icon drawn in Go) rather than one embedded.
+func (s *Static) Add(name string, b []byte) { s.files[name] = b }
+
+// File is the file named name, nil when there is none.
+func (s *Static) File(name string) []byte { return s.files[name] }
+
+// types are the content types the mime package may not know.
+var types = map[string]string{".webmanifest": "application/manifest+json"}
+
 // Serve answers the file named by the route's :name parameter, with its
 // content type from its extension. Browsers keep a copy but check it
 // (no-cache), so a new binary's stylesheet is used at once.
@@ -42,7 +52,11 @@ func (s *Static) Serve(c *fiber.Ctx) error {
 	if !ok {
 		return c.Status(fiber.StatusNotFound).SendString("not found")
 	}
-	c.Set(fiber.HeaderContentType, mime.TypeByExtension(path.Ext(name)))
+	ct, ok := types[path.Ext(name)]
+	if !ok {
+		ct = mime.TypeByExtension(path.Ext(name))
+	}
+	c.Set(fiber.HeaderContentType, ct)
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	return c.Send(b)
 }

@@ -12,7 +12,8 @@
 // and their CSV), chart.go (SVG charts), panel.go (the registry of measure
 // panels) and one panel_*.go per measure, pages.go (overview, measure,
 // officer, overdue, print pages), case.go (case and visit pages),
-// review.go (the review queue and its decision forms). The scaffolding it
+// review.go (the review queue and its decision forms), periods.go
+// (published periods and the overview's form to publish). The scaffolding it
 // shares with the officer's app (templates over a layout, static files,
 // security headers, tokens and the CSRF check) is doorstep/internal/webui.
 package dashboard
@@ -60,7 +61,7 @@ type site struct {
 func newSite(srv *server.Server) *site {
 	return &site{srv: srv, db: srv.DB(), comp: srv.Compliance(), log: srv.Logger(), now: srv.Now,
 		pages: webui.MustParsePages(dashFS, "web/templates", dashFuncs,
-			"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "search", "error"),
+			"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "search", "periods", "period", "error"),
 		static: webui.MustReadStatic(dashFS, "web/static"), sessions: newDashSessions()}
 }
 
@@ -90,6 +91,9 @@ func Mount(srv *server.Server) {
 	a.Post("/review/approve", s.dashPage(s.dashReviewApprove))
 	a.Get("/review/:kind/:id", s.dashPage(s.dashReviewItem))
 	a.Post("/review/:kind/:id", s.dashPage(s.dashReviewDecide))
+	a.Get("/periods", s.dashPage(s.dashPeriods))
+	a.Post("/periods", s.dashPage(s.dashPublish))
+	a.Get("/periods/:id", s.dashPage(s.dashPeriod))
 	g.Use(s.dashPage(func(c *fiber.Ctx) error {
 		return schema.Errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
 	}))

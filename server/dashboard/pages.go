@@ -92,9 +92,11 @@ func (s *site) allPanels(c *fiber.Ctx) (*panelsPage, error) {
 }
 
 type overviewData struct {
-	Scope    string
-	Panels   []*panelView
-	Officers *table
+	Scope     string
+	Panels    []*panelView
+	Officers  *table
+	Published *publishedBanner // the period's current publication (periods.go)
+	Publish   *publishForm
 }
 
 // GET /dashboard/: the team's measures, with charts, and the officers.
@@ -110,8 +112,13 @@ func (s *site) dashOverview(c *fiber.Ctx) error {
 	if err := s.auditPanels(c, actor, "dashboard/overview", f, views); err != nil {
 		return err
 	}
+	scope := scopeName(actor, f, in)
+	published, publish, err := s.overviewPublication(c, actor, f, scope)
+	if err != nil {
+		return err
+	}
 	return s.dashRender(c, fiber.StatusOK, "overview", dashView{Title: "Compliance dashboard", Filters: f,
-		Data: overviewData{Scope: scopeName(actor, f, in), Panels: views, Officers: officers}})
+		Data: overviewData{Scope: scope, Panels: views, Officers: officers, Published: published, Publish: publish}})
 }
 
 // officersTable compares the officers: their cases and each panel's

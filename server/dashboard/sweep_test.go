@@ -25,6 +25,7 @@ import (
 
 	"doorstep/schema"
 	"doorstep/server"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -45,7 +46,8 @@ type sweepRule struct {
 	who string
 	// id: what the route's :id (or :mutation_id) names: case, record (of
 	// the :path entity), conflict, set_aside, device, officer (a user
-	// id), username, visit, review (the :kind's item), none.
+	// id), username, visit, review (the :kind's item), period (a
+	// published period), none.
 	id string
 	// body builds the request body for a target's ids: a JSON value, or
 	// url.Values for a dashboard form (sent with the caller's CSRF token).
@@ -67,9 +69,13 @@ const (
 )
 
 // sweepRules is the table: every route of the server, with the dashboard
-// mounted. HEAD routes take their GET's rule.
+// mounted. HEAD routes take their GET's rule. GET /metrics is not a route
+// of this router: it is served on the metrics listener only, whose routes
+// TestMetricsOnlyOnTheirOwnListener (server/ops_test.go) walks against a
+// table of their own.
 var sweepRules = map[string]sweepRule{
 	"GET /healthz":                                  {who: anyone},
+	"GET /readyz":                                   {who: anyone},
 	"GET /v1/me":                                    {who: readersAPI},
 	"POST /v1/auth/login":                           {who: anyone, body: loginBody, noCompare: "failed sign-ins are counted per name"},
 	"POST /v1/auth/refresh":                         {who: anyone, body: refreshBody},
@@ -100,6 +106,9 @@ var sweepRules = map[string]sweepRule{
 	"POST /v1/review/set-aside/:mutation_id":        {who: deciders, id: "set_aside", body: decisionBody(serverdb.SetAsideDismissed)},
 	"POST /v1/oversight":                            {who: deciders, body: oversightBody},
 	"POST /v1/review/approve":                       {who: deciders, body: approveBody},
+	"POST /v1/periods":                              {who: deciders, body: publishBody},
+	"GET /v1/periods":                               {who: reviewers},
+	"GET /v1/periods/:id":                           {who: reviewers, id: "period"},
 	"GET /v1/:path":                                 {who: readersAPI},
 	"GET /v1/:path/:id":                             {who: readersAPI, id: "record"},
 	"POST /v1/:path":                                {who: "officer supervisor admin", body: createBody},
@@ -122,6 +131,9 @@ var sweepRules = map[string]sweepRule{
 	"GET /dashboard/search":               {who: reviewers},
 	"GET /dashboard/review/:kind/:id":     {who: reviewers, id: "review"},
 	"POST /dashboard/review/:kind/:id":    {who: deciders, id: "review", body: reviewForm},
+	"GET /dashboard/periods":              {who: reviewers},
+	"POST /dashboard/periods":             {who: deciders, body: publishFormBody},
+	"GET /dashboard/periods/:id":          {who: reviewers, id: "period"},
 }
 
 // sweepTarget is the set of ids a request names: those of team B's
@@ -135,6 +147,8 @@ type sweepTarget struct {
 	device   string
 	officer  string // user id
 	username string
+	team     string // the case's team (team B's, or an id nobody has)
+	period   string // a published period of team B
 	// pushCase, pushRecord: what a push names. Not the secret case: a
 	// refused push is set aside for the pusher's supervisor, who sees the
 	// ids the officer sent (and only those); so a push names a visit of
@@ -160,7 +174,7 @@ func (t sweepTarget) review(kind string) string {
 // ids are the target's ids, to be read as a placeholder when two answers
 // are compared.
 func (t sweepTarget) ids() []string {
-	out := []string{t.caseID, t.conflict, t.setAside, t.device, t.officer, t.username}
+	out := []string{t.caseID, t.conflict, t.setAside, t.device, t.officer, t.username, t.period}
 	for _, id := range t.records {
 		out = append(out, id)
 	}
@@ -199,6 +213,16 @@ func oversightBody(t sweepTarget, _ string) any {
 // approveBody approves the target's signed visit in bulk (a list of one).
 func approveBody(t sweepTarget, _ string) any {
 	return map[string]any{"subject_entity": "visit", "subject_ids": []string{t.records["visit"]}, "reason": "sweep"}
+}
+
+// publishBody publishes the target's team's October: team B's, or a team
+// nobody has.
+func publishBody(t sweepTarget, _ string) any {
+	return map[string]any{"from": "2026-10-01", "to": "2026-10-31", "team_id": t.team}
+}
+
+func publishFormBody(t sweepTarget, _ string) any {
+	return url.Values{"from": {"2026-10-01"}, "to": {"2026-10-31"}, "team": {t.team}, "reason": {"sweep"}}
 }
 
 func approveForm(t sweepTarget, _ string) any {
@@ -276,7 +300,8 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 		Location: "home", FaceToFace: true, StartedAt: schema.TimestampOf(now), EndedAt: schema.TimestampOf(now.Add(time.Hour)),
 		PersonSeen: "yes", PartnerPresent: "no_partner", ChildrenPresent: "no_children", ObservationNotes: "a pale blue door",
 		SignedAt: schema.TimestampOf(now.Add(2 * time.Hour)), SignedBy: carl.ID}
-	w.out = sweepTarget{kind: "out", caseID: secret, records: map[string]string{"case": secret}, device: "dev-carl", officer: carl.ID, username: "carl"}
+	w.out = sweepTarget{kind: "out", caseID: secret, records: map[string]string{"case": secret}, device: "dev-carl", officer: carl.ID, username: "carl",
+		team: carl.TeamID}
 	recs := []schema.Record{{Entity: "case", ID: secret, CaseID: secret, Fields: schema.FieldsOf(c)}}
 	add := func(entity string, v any) {
 		id := schema.NewID()
@@ -319,8 +344,11 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 		Fields: rawFields("status", "planned", "planned_type", "home_announced")}}); err != nil {
 		t.Fatal(err)
 	}
+	// Team B's October, published, with the secret case in its lists.
+	w.out.period = w.publishSecret(t, carl.TeamID)
 	w.missing = sweepTarget{kind: "missing", caseID: schema.NewID(), records: map[string]string{}, fields: w.out.fields, conflict: schema.NewID(),
-		setAside: schema.NewID(), pushCase: schema.NewID(), pushRecord: schema.NewID(), device: "dev-nobody", officer: schema.NewID(), username: "nobody"}
+		setAside: schema.NewID(), pushCase: schema.NewID(), pushRecord: schema.NewID(), device: "dev-nobody", officer: schema.NewID(), username: "nobody",
+		team: schema.NewID(), period: schema.NewID()}
 	for e := range w.out.records {
 		w.missing.records[e] = schema.NewID()
 	}
@@ -350,6 +378,31 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 		w.callers = append(w.callers, c)
 	}
 	return w
+}
+
+// publishSecret publishes team's October as the admin and returns the
+// publication's id.
+func (w *sweepWorld) publishSecret(t *testing.T, team string) string {
+	t.Helper()
+	ctx := context.Background()
+	root := serverdb.ActorOf(w.users["root"], "")
+	pf, seq, err := w.srv.Compliance().ScopeFigures(ctx, root, team, compliance.Period{From: "2026-10-01", To: "2026-10-31"}, "2026-10-31")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf.CRNs[w.out.caseID] != "Z777777" {
+		t.Fatalf("the secret case is not in team B's published lists: %v", pf.CRNs)
+	}
+	b, err := json.Marshal(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.srv.DB().PublishPeriod(ctx, root, serverdb.PublicationInput{TeamID: team, From: "2026-10-01", To: "2026-10-31", AsOf: "2026-10-31",
+		RuleVersion: pf.RuleVersion, RulesTag: w.srv.RulesTag(), Seq: seq, Figures: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
 }
 
 // caller signs username in to the API and, when the dashboard lets them,
@@ -482,6 +535,8 @@ func (w *sweepWorld) send(t *testing.T, c sweepCaller, r sweepRequest) (sweepAns
 		id = tgt.records["visit"]
 	case "review":
 		id = tgt.review(r.kind)
+	case "period":
+		id = tgt.period
 	}
 	path = strings.NewReplacer(":id", id, ":mutation_id", id, ":username", id).Replace(path)
 	if r.query {

@@ -48,6 +48,11 @@ type Options struct {
 	// by a device (signatures.go); the server keeps it in its secrets
 	// folder. A key made for this run when nil (tests).
 	VisitKey ed25519.PrivateKey
+	// WriterWait, when set, hears how long each write transaction waited
+	// to begin: for the one writer connection, and for SQLite's write lock
+	// when another process (doorstep admin) holds it. The server's
+	// metrics observe it (doorstep_db_writer_wait_seconds).
+	WriterWait func(time.Duration)
 }
 
 // DB is the server store. It is safe for concurrent use.
@@ -66,6 +71,8 @@ type DB struct {
 	visits reviewVisits
 	// visitKey countersigns device signatures (Options.VisitKey).
 	visitKey ed25519.PrivateKey
+	// writerWait is Options.WriterWait, or nil.
+	writerWait func(time.Duration)
 
 	// ckpt runs WAL checkpoints in the background (see checkpointer).
 	ckpt     *sql.DB
@@ -90,6 +97,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.clock = schema.NewClock("server", db.now)
 	db.visitKey = opts.VisitKey
+	db.writerWait = opts.WriterWait
 	if db.visitKey == nil {
 		_, db.visitKey, _ = ed25519.GenerateKey(nil)
 	}
@@ -381,9 +389,13 @@ func (t *wtx) readSeq() error {
 
 // update runs fn in one write transaction and commits it if fn returns nil.
 func (db *DB) update(ctx context.Context, fn func(t *wtx) error) error {
+	asked := time.Now()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	if db.writerWait != nil {
+		db.writerWait(time.Since(asked))
 	}
 	now := db.now().UTC()
 	t := &wtx{Tx: tx, ctx: ctx, now: now, nowText: fmtTime(now)}

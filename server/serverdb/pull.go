@@ -57,14 +57,21 @@ const pullFlush = 64 << 10
 // other than the list's, the last page (hasMore false) carries it; the
 // same goes for the visit rules (Options.Rules).
 func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w io.Writer) error {
+	_, err := db.PullPage(ctx, actor, req, w)
+	return err
+}
+
+// PullPage is Pull, and says how many records the page holds (for the
+// server's metrics).
+func (db *DB) PullPage(ctx context.Context, actor Actor, req schema.PullRequest, w io.Writer) (records int, err error) {
 	cursor, err := ParseCursor(req.Cursor)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	limit := req.Limit
 	switch {
 	case limit < 0:
-		return schema.Errorf(schema.ECodeInvalid, "limit", "limit must be positive, not %d", limit)
+		return 0, schema.Errorf(schema.ECodeInvalid, "limit", "limit must be positive, not %d", limit)
 	case limit == 0:
 		limit = schema.DefaultPullLimit
 	case limit > schema.MaxPullLimit:
@@ -72,10 +79,10 @@ func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w i
 	}
 	cond, args, err := scopeFilter(actor, "case_id")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	now := db.now()
-	return db.view(ctx, func(tx *sql.Tx) error {
+	err = db.view(ctx, func(tx *sql.Tx) error {
 		var maxSeq int64
 		if err := tx.QueryRowContext(ctx, `SELECT value FROM sequence WHERE id = 1`).Scan(&maxSeq); err != nil {
 			return fmt.Errorf("pull: read sequence: %w", err)
@@ -264,8 +271,13 @@ func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w i
 			buf = appendJSONString(buf, db.rules.Tag)
 		}
 		buf = append(buf, "}\n"...)
+		records = n
 		return flush(true)
 	})
+	if err != nil {
+		return 0, err
+	}
+	return records, nil
 }
 
 // PullResponse runs Pull and decodes its answer; for tests and callers that

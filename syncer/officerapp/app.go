@@ -63,6 +63,7 @@ type webApp struct {
 	pages    *webui.Pages
 	static   *webui.Static
 	sessions *webui.Sessions[schema.User] // the local API's (one gate, one lock)
+	worker   []byte                       // the service worker's script (installable.go)
 
 	syncing  atomic.Bool // one background sync started by the app at a time
 	bg       sync.WaitGroup
@@ -76,6 +77,11 @@ func newWebApp(api *localapi.API) *webApp {
 			"signin", "today", "case", "member", "visit", "schedule", "conflicts", "pin", "error",
 			"safety", "visitplan", "visitcheck", "enquiry", "referral"),
 		static: webui.MustReadStatic(webFS, "web/static"), sessions: api.Sessions()}
+	tmpl, err := webFS.ReadFile("web/sw.js")
+	if err != nil {
+		panic("officerapp: " + err.Error()) // embedded: a build error
+	}
+	w.worker = addInstallable(w.static, tmpl)
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	return w
 }
@@ -109,6 +115,7 @@ func (w *webApp) Routes(app *fiber.App) {
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect(pathToday, fiber.StatusSeeOther) })
 	app.Get("/app", func(c *fiber.Ctx) error { return c.Redirect(pathToday, fiber.StatusSeeOther) })
 	app.Get("/app/static/:name", w.static.Serve)
+	app.Get(pathWorker, w.serveWorker)
 	app.Get(pathSignIn, w.page(w.signInPage))
 	app.Post(pathSignIn, w.page(w.signIn))
 	app.Post("/app/unlock", w.page(w.unlock))

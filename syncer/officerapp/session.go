@@ -42,7 +42,7 @@ func formOf(c *fiber.Ctx) (url.Values, error) { return webui.Form(c, 0) }
 // localapi.Config.LockAfter is locked: the officer unlocks it with their
 // password.
 func (w *webApp) appAuth(c *fiber.Ctx) error {
-	if p := c.Path(); strings.HasPrefix(p, "/app/static/") || p == pathSignIn || p == "/app/unlock" || p == "/app/unlock/pin" {
+	if p := c.Path(); strings.HasPrefix(p, "/app/static/") || p == pathWorker || p == pathSignIn || p == "/app/unlock" || p == "/app/unlock/pin" {
 		return c.Next()
 	}
 	sess, locked := w.api.UseSession(c.Cookies(sessionCookie))

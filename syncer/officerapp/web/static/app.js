@@ -1,8 +1,10 @@
 // Doorstep officer app: the only script. It locks the screen after the
 // configured inactivity (the server locks the session too), keeps the
 // session alive while the officer works on one page, and saves the visit
-// form as a draft while they type, and shows the visit form's questions
-// only when they apply. Every page works without it.
+// form as a draft while they type, shows the visit form's questions
+// only when they apply, and registers the service worker that keeps the
+// app's shell for when the agent is not running. Every page works without
+// it.
 (function () {
   'use strict';
   var body = document.body;
@@ -165,5 +167,11 @@
         input.focus();
       }
     });
+  }
+
+  // The installable app: the service worker keeps the shell, so that the
+  // app opened while the agent is not running says so (installable.go).
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' }).catch(function () {});
   }
 })();

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"doorstep/internal/fsperm"
+	"doorstep/server/serverdb"
+)
+
+// backup writes a consistent copy of the server's database (doorstep
+// admin backup --out FILE), with the server running or not.
+func (c *adminCmd) backup(ctx context.Context) error {
+	if err := c.db.Backup(ctx, c.out); err != nil {
+		return fmt.Errorf("admin backup: %w", err)
+	}
+	fi, err := os.Stat(c.out)
+	if err != nil {
+		return fmt.Errorf("admin backup: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "backed up %s to %s (%d bytes, mode 0600)\n", c.db.Path(), c.out, fi.Size())
+	fmt.Fprintln(c.stdout, "it holds case data: store it encrypted; the secrets folder is not in it (back that up apart)")
+	return nil
+}
+
+// restore puts a back-up in place as the data folder's database (doorstep
+// admin restore --from FILE --data DIR), into a folder that holds no
+// database yet, then opens it (applying the migrations the back-up
+// lacks) and verifies its audit chain.
+func (c *adminCmd) restore(ctx context.Context) error {
+	if c.from == "" {
+		return errors.New("admin restore: --from is required: the back-up file to restore")
+	}
+	if _, err := os.Stat(c.from); err != nil {
+		return fmt.Errorf("admin restore: --from: %w", err)
+	}
+	if err := fsperm.MakeDir(c.data, "--data folder"); err != nil {
+		return fmt.Errorf("admin restore: %w", err)
+	}
+	path := filepath.Join(c.data, serverDBFile)
+	if err := serverdb.Restore(ctx, c.from, path); err != nil {
+		return fmt.Errorf("admin %w", err)
+	}
+	var err error
+	if c.db, err = serverdb.Open(ctx, path, serverdb.Options{}); err != nil {
+		return fmt.Errorf("admin restore: the restored database does not open (%w); it is left at %s for a look", err, path)
+	}
+	rep, err := c.db.VerifyAudit(ctx)
+	if err != nil {
+		return fmt.Errorf("admin restore: %w", err)
+	}
+	if rep.Broken != nil {
+		return fmt.Errorf("admin restore: restored to %s, but its audit trail is broken at event #%d: %s; investigate before serving it", path, rep.Broken.ID, rep.Broken.Reason)
+	}
+	fmt.Fprintf(c.stdout, "restored %s to %s; audit trail intact: %d events; head %d:%s\n", c.from, path, rep.Events, rep.LastID, rep.LastHash)
+	fmt.Fprintln(c.stdout, "start the server on this --data folder; restore the secrets folder from its own back-up too, or new keys are made (everyone signs in again)")
+	return nil
+}

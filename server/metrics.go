@@ -1,0 +1,234 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// The server's Prometheus metrics, served at /metrics on their own
+// listener (Config.MetricsAddr; decision 0036). Every name is listed in
+// docs/operations.md ("Metrics"). Each server has its own registry, so
+// servers in one process (the tests) count apart.
+
+// storeStats is what the metrics read from the store at each scrape: a
+// small interface, so that another store can answer it.
+type storeStats interface {
+	PoolStats() []serverdb.PoolStats
+	ActiveDevices(ctx context.Context, since time.Time) (int, error)
+}
+
+// activeWindows are the periods doorstep_devices_active counts over.
+var activeWindows = []struct {
+	label string
+	d     time.Duration
+}{{"15m", 15 * time.Minute}, {"24h", 24 * time.Hour}}
+
+// metrics holds the registry and what the handlers count.
+type metrics struct {
+	reg *prometheus.Registry
+
+	requests      *prometheus.CounterVec   // method, route, status
+	duration      *prometheus.HistogramVec // method, route
+	pushMutations prometheus.Histogram
+	pushBytes     prometheus.Histogram
+	pullRecords   prometheus.Histogram
+	pullBytes     prometheus.Histogram
+	mutations     *prometheus.CounterVec // outcome
+	conflicts     prometheus.Counter
+	setAsides     prometheus.Counter
+	writerWait    prometheus.Histogram
+}
+
+// sizeBuckets: 1 to 16,384 by powers of 4 (mutations, records).
+var sizeBuckets = prometheus.ExponentialBuckets(1, 4, 8)
+
+// byteBuckets: 1 KiB to 16 MiB (the push limit) by powers of 4.
+var byteBuckets = prometheus.ExponentialBuckets(1024, 4, 8)
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "doorstep_http_requests_total",
+		Help: "HTTP requests answered, by method, route pattern and status.",
+	}, []string{"method", "route", "status"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "doorstep_http_request_duration_seconds",
+		Help:    "Time to answer an HTTP request, by method and route pattern.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "route"})
+	m.pushMutations = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "doorstep_sync_push_mutations", Help: "Mutations per push answered (one that did not decode included).", Buckets: sizeBuckets})
+	m.pushBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "doorstep_sync_push_bytes", Help: "Push bodies' sizes, decompressed.", Buckets: byteBuckets})
+	m.pullRecords = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "doorstep_sync_pull_records", Help: "Records per pull page sent.", Buckets: sizeBuckets})
+	m.pullBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "doorstep_sync_pull_bytes", Help: "Pull pages' sizes before compression.", Buckets: byteBuckets})
+	m.mutations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "doorstep_sync_mutations_total",
+		Help: "Pushed mutations by outcome: applied, duplicate, conflict or rejected.",
+	}, []string{"outcome"})
+	for _, o := range []string{schema.StatusApplied, schema.StatusDuplicate, schema.StatusConflict, schema.StatusRejected} {
+		m.mutations.WithLabelValues(o) // present at 0 from the start
+	}
+	m.conflicts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_sync_conflicts_total",
+		Help: "Pushed mutations that lost fields to newer values (kept as conflict records for review).",
+	})
+	m.setAsides = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_sync_set_asides_total",
+		Help: "Pushed mutations refused, which the tablet sets aside (those that decoded are also in the review queue).",
+	})
+	m.writerWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "doorstep_db_writer_wait_seconds",
+		Help:    "Time each write transaction waited for the one writer (connection and write lock).",
+		Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 10},
+	})
+	m.reg.MustRegister(m.requests, m.duration, m.pushMutations, m.pushBytes, m.pullRecords, m.pullBytes,
+		m.mutations, m.conflicts, m.setAsides, m.writerWait,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// watchStore registers the figures read from the store at each scrape.
+func (m *metrics) watchStore(st storeStats, now func() time.Time) {
+	m.reg.MustRegister(&storeCollector{st: st, now: now})
+}
+
+// observePush counts one push answered: its body's size and every
+// mutation's result.
+func (m *metrics) observePush(bodyBytes int, results []schema.MutationResult) {
+	m.pushBytes.Observe(float64(bodyBytes))
+	m.pushMutations.Observe(float64(len(results)))
+	for _, r := range results {
+		m.mutations.WithLabelValues(r.Status).Inc()
+		switch r.Status {
+		case schema.StatusConflict:
+			m.conflicts.Inc()
+		case schema.StatusRejected:
+			m.setAsides.Inc()
+		}
+	}
+}
+
+// observePull counts one pull page sent.
+func (m *metrics) observePull(records int, bytes int64) {
+	m.pullRecords.Observe(float64(records))
+	m.pullBytes.Observe(float64(bytes))
+}
+
+// handler serves the registry in Prometheus's text format.
+func (m *metrics) handler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+}
+
+// storeCollector reads the pools' figures and the active devices when
+// Prometheus scrapes.
+type storeCollector struct {
+	st  storeStats
+	now func() time.Time
+}
+
+var (
+	descOpen     = prometheus.NewDesc("doorstep_db_open_connections", "Connections open, in use or idle, by pool (write, read).", []string{"pool"}, nil)
+	descInUse    = prometheus.NewDesc("doorstep_db_in_use_connections", "Connections in use, by pool.", []string{"pool"}, nil)
+	descIdle     = prometheus.NewDesc("doorstep_db_idle_connections", "Idle connections, by pool.", []string{"pool"}, nil)
+	descMaxOpen  = prometheus.NewDesc("doorstep_db_max_open_connections", "The most connections the pool opens.", []string{"pool"}, nil)
+	descWaits    = prometheus.NewDesc("doorstep_db_waits_total", "Times a query waited for a free connection, by pool.", []string{"pool"}, nil)
+	descWaitTime = prometheus.NewDesc("doorstep_db_wait_seconds_total", "Time queries waited for a free connection, by pool.", []string{"pool"}, nil)
+	descActive   = prometheus.NewDesc("doorstep_devices_active", "Devices not revoked seen within the window (15m, 24h).", []string{"within"}, nil)
+)
+
+func (sc *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descOpen, descInUse, descIdle, descMaxOpen, descWaits, descWaitTime, descActive} {
+		ch <- d
+	}
+}
+
+func (sc *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range sc.st.PoolStats() {
+		ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, float64(p.OpenConnections), p.Name)
+		ch <- prometheus.MustNewConstMetric(descInUse, prometheus.GaugeValue, float64(p.InUse), p.Name)
+		ch <- prometheus.MustNewConstMetric(descIdle, prometheus.GaugeValue, float64(p.Idle), p.Name)
+		ch <- prometheus.MustNewConstMetric(descMaxOpen, prometheus.GaugeValue, float64(p.MaxOpenConnections), p.Name)
+		ch <- prometheus.MustNewConstMetric(descWaits, prometheus.CounterValue, float64(p.WaitCount), p.Name)
+		ch <- prometheus.MustNewConstMetric(descWaitTime, prometheus.CounterValue, p.WaitDuration.Seconds(), p.Name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	now := sc.now()
+	for _, w := range activeWindows {
+		n, err := sc.st.ActiveDevices(ctx, now.Add(-w.d))
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(descActive, err)
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(descActive, prometheus.GaugeValue, float64(n), w.label)
+	}
+}
+
+// routeLabel is the route pattern a request matched, never its path: ids
+// and query strings stay out of metrics and logs. A request refused by a
+// group's middleware (the admin routes without a token) counts under the
+// group's prefix (/v1/admin); one that matched no route but the
+// middleware every request passes (at "/") is "unmatched". No route of
+// the server is "/" itself.
+func routeLabel(c *fiber.Ctx) string {
+	r := c.Route()
+	if r == nil || r.Path == "/" || r.Path == "" {
+		return "unmatched"
+	}
+	return r.Path
+}
+
+// observe is the first middleware: it answers any error of the chain
+// (with errorHandler, so the status is known), then counts the request
+// and writes the access log line: method, route pattern, status,
+// duration, request id, answer size, client address. Never the path's
+// ids, the query string, a header or a body.
+func (s *Server) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	if err := c.Next(); err != nil {
+		if herr := s.errorHandler(c, err); herr != nil {
+			s.log.Error("answer an error", "err", herr)
+			c.Status(fiber.StatusInternalServerError)
+		}
+	}
+	took := time.Since(start)
+	method, route, status := c.Method(), routeLabel(c), c.Response().StatusCode()
+	s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	s.metrics.duration.WithLabelValues(method, route).Observe(took.Seconds())
+	level := slog.LevelInfo
+	if route == "/healthz" || route == "/readyz" {
+		level = slog.LevelDebug // probes every few seconds would drown the rest
+	}
+	rid, _ := c.Locals("rid").(string)
+	s.log.Log(c.UserContext(), level, "http request", "method", method, "route", route, "status", status,
+		"duration_ms", float64(took.Microseconds())/1000, "request_id", rid,
+		"bytes", len(c.Response().Body()), "remote", c.IP())
+	return nil
+}
+
+// countingWriter counts what passes through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (cw *countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,121 @@
+package serverdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"doorstep/internal/sqlitedb"
+	"doorstep/schema"
+)
+
+// Backup writes a consistent copy of the database to out with SQLite's
+// VACUUM INTO: one read transaction, so the copy is the database as of one
+// moment, taken beside a running server (which goes on reading and
+// writing; the writer is never held). out must not exist: a back-up is
+// never written over another. The copy is made mode 0600, since it holds
+// what the database holds; it is compact (no free pages, no WAL) and is
+// restored with Restore.
+func (db *DB) Backup(ctx context.Context, out string) error {
+	f, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("backup: %s already exists; choose another --out (a back-up is never written over another)", out)
+	}
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	f.Close()
+	// Its own connection: the readers are query-only, and the writer and
+	// the checkpointer must not wait for a copy of the whole file.
+	c, err := sql.Open(driver, sqlitedb.DSN(db.path))
+	if err == nil {
+		_, err = c.ExecContext(ctx, `VACUUM INTO ?`, out)
+		c.Close()
+	}
+	if err != nil {
+		os.Remove(out)
+		return fmt.Errorf("backup %s to %s: %w", db.path, out, err)
+	}
+	return nil
+}
+
+// Restore puts a back-up made by Backup (or any copy of a server database)
+// in place as the database file path, which must not exist yet or be
+// empty: a restore never overwrites a database. The copy is checked
+// first (a Doorstep server database, stamped so; PRAGMA integrity_check
+// clean) and only then moved into place, mode 0600. Opening it with Open
+// afterwards applies the migrations the back-up lacks.
+func Restore(ctx context.Context, from, path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return fmt.Errorf("restore: %s already holds a database; restore into an empty data folder (move the old one aside first)", path)
+	}
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Remove(side); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	src, err := os.Open(from)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer src.Close()
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".restoring")
+	os.Remove(tmp)
+	dst, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	_, err = io.Copy(dst, src)
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = checkBackup(ctx, tmp, from)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		os.Remove(tmp + "-wal")
+		os.Remove(tmp + "-shm")
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
+}
+
+// checkBackup refuses a file that is not a whole Doorstep server database.
+func checkBackup(ctx context.Context, path, name string) error {
+	c, err := sql.Open(driver, sqlitedb.DSN(path))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id, err := sqlitedb.ApplicationID(ctx, c)
+	if err != nil {
+		return fmt.Errorf("%s is not a SQLite database: %w", name, err)
+	}
+	if id != schema.ServerApplicationID {
+		return fmt.Errorf("%s is not a Doorstep server database (application_id %#x, want %#x)", name, id, schema.ServerApplicationID)
+	}
+	var result string
+	if err := c.QueryRowContext(ctx, `PRAGMA integrity_check(1)`).Scan(&result); err != nil {
+		return fmt.Errorf("integrity check of %s: %w", name, err)
+	}
+	if result != "ok" {
+		return fmt.Errorf("%s fails SQLite's integrity check (%s); take another back-up", name, result)
+	}
+	// Leave it one file, as Backup made it.
+	if _, err := c.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return nil
+}
