@@ -40,6 +40,10 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 		return schema.User{}, errors.New("login: the server's answer holds no tokens")
 	}
 	a.observeServer(ex.sent, ex.received, tr.ServerTime)
+	// The data key first: the tokens are sealed under it.
+	if err := a.takeKey(ctx, password, true); err != nil {
+		return schema.User{}, fmt.Errorf("login: %w", err)
+	}
 	verifier := hashPassword(password)
 	userJSON, _ := json.Marshal(tr.User)
 	err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
@@ -149,8 +153,8 @@ func (a *Agent) signOut(ctx context.Context, cause error) error {
 }
 
 // wipe erases what a revoked tablet must not keep: records, outbox, tokens,
-// the user and the offline verifier; then rebuilds the file so the deleted
-// pages do not linger.
+// the user and the offline verifier; then destroys the data key's wraps and
+// rebuilds the file so the deleted pages do not linger.
 func (a *Agent) wipe(ctx context.Context) error {
 	a.log.Warn("device revoked: erasing local data")
 	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
@@ -162,8 +166,10 @@ func (a *Agent) wipe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("wipe: %w", err)
 	}
-	if err := a.db.Compact(ctx); err != nil {
-		a.log.Warn("wipe: compact", "err", err)
+	// What the wipe leaves sealed (the device key) is made unreadable
+	// too; this also rebuilds the file so deleted pages do not linger.
+	if err := a.db.DestroyKeyWraps(ctx); err != nil {
+		a.log.Warn("wipe: destroy key wraps", "err", err)
 	}
 	return nil
 }

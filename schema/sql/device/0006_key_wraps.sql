@@ -1,0 +1,31 @@
+-- Tablet store, version 6: the data sealed at rest (issue 12;
+-- docs/decisions/0033-sealed-at-rest.md, docs/security.md "The tablet").
+--
+-- The sensitive columns (records.fields, the outbox's fields, before and
+-- current, outbox_log.fields, people.name, and the tokens and the device key
+-- in sync_state) are sealed with AES-256-GCM under one random data key. The
+-- data key itself is stored only here, wrapped (sealed) by keys derived with
+-- argon2id from the officer's password and from the PIN.
+
+-- key_wraps: the data key, wrapped once per secret that opens it.
+-- Invariants:
+--   * at most one row per kind ('password', 'pin'); every row wraps the
+--     same data key;
+--   * salt, memory_kib, passes and lanes are the argon2id parameters the
+--     wrap key was derived with, so they can be raised for new wraps;
+--   * wrapped is nonce || AES-256-GCM(wrap key, data key), with the kind as
+--     additional data, so a PIN's wrap cannot pass for the password's;
+--   * deleting every row (DB.DestroyKeyWraps) leaves the sealed data
+--     unreadable for good, even with the password;
+--   * sync_state 'sealed' is set in the transaction that sealed the store
+--     and never removed: from then on nothing sensitive is written in
+--     clear, with or without a wrap.
+CREATE TABLE key_wraps (
+    kind       TEXT    NOT NULL PRIMARY KEY CHECK (kind IN ('password', 'pin')),
+    salt       BLOB    NOT NULL,
+    memory_kib INTEGER NOT NULL,
+    passes     INTEGER NOT NULL,
+    lanes      INTEGER NOT NULL,
+    wrapped    BLOB    NOT NULL,
+    created_at TEXT    NOT NULL
+) STRICT;
