@@ -355,7 +355,9 @@ func (tx *Tx) sealAll(ctx context.Context) error {
 		{"SELECT entity, id, fields FROM records", "UPDATE records SET fields = ? WHERE entity = ? AND id = ?", 2,
 			func(k []string, _ int) string { return recordAAD(k[0], k[1]) }},
 		{"SELECT mutation_id, fields, before, current, error FROM outbox", "UPDATE outbox SET fields = ?, before = ?, current = ?, error = ? WHERE mutation_id = ?", 1,
-			func(k []string, col int) string { return outboxAAD([]string{"fields", "before", "current", "error"}[col], k[0]) }},
+			func(k []string, col int) string {
+				return outboxAAD([]string{"fields", "before", "current", "error"}[col], k[0])
+			}},
 		{"SELECT seq, entity, record_id, fields, error FROM outbox_log", "UPDATE outbox_log SET fields = ?, error = ? WHERE seq = ? AND entity = ? AND record_id = ?", 3,
 			func(k []string, _ int) string { return logAAD(k[1], k[2]) }},
 		{"SELECT id, name FROM people", "UPDATE people SET name = ? WHERE id = ?", 1,
