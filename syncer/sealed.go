@@ -118,7 +118,7 @@ func (a *Agent) takeKey(ctx context.Context, password string, online bool) error
 		}
 		if pending+rejected > 0 {
 			return schema.Errorf(schema.ECodeConflict, "password",
-				"this tablet's data is sealed with the password it was last unlocked with, and %d changes on it are not on the server yet: unlock with that password first, then sign in with the new one", pending+rejected)
+				"The data on this tablet is sealed with the password it was last unlocked with, and %d changes on it are not on the server yet: unlock with that password first, then sign in with the new one.", pending+rejected)
 		}
 		a.log.Warn("the password changed and the data key was not held: the tablet starts afresh and pulls the caseload again")
 		err = a.db.Reseal(ctx, password, wrapKDF())
@@ -127,7 +127,7 @@ func (a *Agent) takeKey(ctx context.Context, password string, online bool) error
 		err = a.db.Reseal(ctx, password, wrapKDF())
 	case errors.Is(err, devicedb.ErrNoKeyWrap):
 		return schema.Errorf(schema.ECodeForbidden, "password",
-			"this tablet's data was sealed for good (its keys were destroyed): sign in online to start it afresh")
+			"The data on this tablet was sealed for good (its keys were destroyed): sign in online to start it afresh.")
 	case errors.Is(err, devicedb.ErrWrongSecret):
 		return schema.Errorf(schema.ECodeUnauthorized, "password", "the password does not open this tablet's data")
 	}
@@ -145,11 +145,11 @@ func (a *Agent) takePINKey(ctx context.Context, pin string) error {
 			return nil
 		}
 		return schema.Errorf(schema.ECodeForbidden, "pin",
-			"this update seals the tablet's data: unlock with your password once (then set your PIN again)")
+			"This update seals the data on this tablet: unlock with your password this once, then set your PIN again.")
 	}
 	err := a.db.OpenKey(ctx, devicedb.WrapPIN, pin)
 	if errors.Is(err, devicedb.ErrNoKeyWrap) || errors.Is(err, devicedb.ErrWrongSecret) {
-		return schema.Errorf(schema.ECodeForbidden, "pin", "the PIN no longer opens this tablet's data: unlock with your password")
+		return schema.Errorf(schema.ECodeForbidden, "pin", "The PIN no longer opens the data on this tablet: unlock with your password.")
 	}
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ type benchCmd struct {
 	keep           bool
 	runs           int
 	cpuProfile     string
+	sealed         bool
 }
 
 func (c *benchCmd) ParseFlags(args []string) error {
@@ -45,6 +46,7 @@ func (c *benchCmd) ParseFlags(args []string) error {
 	fs.IntVar(&c.runs, "runs", 1, "run every scenario this many times, each on fresh stores, and report the median time")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary data folder")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (both sides) to this file")
+	fs.BoolVar(&c.sealed, "sealed", true, "seal the tablets' data at rest, as the app does; --sealed=false keeps it in clear, to measure what sealing costs")
 	if err := parseWithEnv(fs, args[1:]); err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ func (c *benchCmd) Run(ctx context.Context) error {
 	}
 	var runs [][]benchResult
 	for i := 0; i < c.runs; i++ {
-		results, err := runSyncBench(ctx, filepath.Join(dir, fmt.Sprint("run", i+1)), c.records, c.noopRounds)
+		results, err := runSyncBench(ctx, filepath.Join(dir, fmt.Sprint("run", i+1)), c.records, c.noopRounds, c.sealed)
 		if err != nil {
 			return err
 		}
@@ -103,7 +105,7 @@ func (c *benchCmd) Run(ctx context.Context) error {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{
-			"go": runtime.Version(), "cpus": runtime.NumCPU(), "results": results,
+			"go": runtime.Version(), "cpus": runtime.NumCPU(), "sealed": c.sealed, "results": results,
 		})
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -111,7 +113,11 @@ func (c *benchCmd) Run(ctx context.Context) error {
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%d\t%d\t%d\t\n", r.Scenario, r.Records, r.Seconds*1000, r.RecordsPerSec, r.Requests, r.BytesUp, r.BytesDown)
 	}
-	fmt.Fprintf(tw, "\n(%s, %d CPUs)\n", runtime.Version(), runtime.NumCPU())
+	data := "sealed at rest"
+	if !c.sealed {
+		data = "in clear (--sealed=false)"
+	}
+	fmt.Fprintf(tw, "\n(%s, %d CPUs, the tablets' data %s)\n", runtime.Version(), runtime.NumCPU(), data)
 	if c.keep {
 		fmt.Fprintf(tw, "data kept in %s\n", dir)
 	}
@@ -119,24 +125,25 @@ func (c *benchCmd) Run(ctx context.Context) error {
 }
 
 // benchEnv is a server with one team, one officer and one case, and a
-// tablet agent signed in as that officer.
+// tablet agent signed in as that officer, its data sealed or not.
 type benchEnv struct {
 	srv     *server.Server
 	agent   *syncer.Agent
 	wire    *wireCounter
 	officer schema.User
 	caseID  string
+	sealed  bool
 }
 
 const benchPassword = "bench-password-not-secret"
 
-func newBenchEnv(ctx context.Context, dir string, tabletName string) (*benchEnv, error) {
+func newBenchEnv(ctx context.Context, dir string, tabletName string, sealed bool) (*benchEnv, error) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := openServer(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quiet})
 	if err != nil {
 		return nil, err
 	}
-	env := &benchEnv{srv: srv, wire: &wireCounter{}}
+	env := &benchEnv{srv: srv, wire: &wireCounter{}, sealed: sealed}
 	ds := synth.Generate(synth.Options{Seed: 7, Teams: 1, OfficersPerTeam: 1, CasesPerOfficer: 1, Now: time.Now(), HistoryDays: 30})
 	db := srv.DB()
 	for _, t := range ds.Teams {
@@ -165,7 +172,7 @@ func newBenchEnv(ctx context.Context, dir string, tabletName string) (*benchEnv,
 	}
 	env.agent, err = syncer.Open(ctx, syncer.Config{
 		DataDir: filepath.Join(dir, tabletName), ServerURL: srv.URL(),
-		HTTPClient: env.wire.client(), Logger: quiet, AppVersion: version,
+		HTTPClient: env.wire.client(), Logger: quiet, AppVersion: version, Unsealed: !sealed,
 	})
 	if err != nil {
 		return nil, err
@@ -203,8 +210,8 @@ func (e *benchEnv) measure(name string, records int, f func() error) (benchResul
 	return r, nil
 }
 
-func runSyncBench(ctx context.Context, dir string, n, noopRounds int) ([]benchResult, error) {
-	env, err := newBenchEnv(ctx, dir, "tablet")
+func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed bool) ([]benchResult, error) {
+	env, err := newBenchEnv(ctx, dir, "tablet", sealed)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +236,7 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int) ([]benchRe
 	fresh, err := syncer.Open(ctx, syncer.Config{
 		DataDir: filepath.Join(dir, "fresh-tablet"), ServerURL: env.srv.URL(),
 		HTTPClient: env.wire.client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AppVersion: version,
+		AppVersion: version, Unsealed: !sealed,
 	})
 	if err != nil {
 		return nil, err

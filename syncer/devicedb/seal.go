@@ -24,6 +24,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"doorstep/schema"
 )
 
 // Kinds of key wrap: the secrets that open the data key.
@@ -42,8 +44,9 @@ var secretStates = map[string]bool{KeyAccessToken: true, KeyRefreshToken: true, 
 
 // Errors a caller branches on.
 var (
-	// ErrLocked: the store is sealed and the data key is not held.
-	ErrLocked = errors.New("the tablet is locked: its data key is not held; unlock with the password or the PIN (unsent changes are kept)")
+	// ErrLocked: the store is sealed and the data key is not held. A
+	// schema error (locked), so an HTTP edge answers it as 401 locked.
+	ErrLocked error = schema.Errorf(schema.ECodeLocked, "", "the tablet is locked: its data key is not held; unlock with the password or the PIN (unsent changes are kept)")
 	// ErrNoKeyWrap: no wrap of that kind is stored (never made, or
 	// destroyed by DestroyKeyWraps).
 	ErrNoKeyWrap = errors.New("no key wrap for this secret on the tablet")
