@@ -128,3 +128,35 @@ func BenchmarkPutMany1000(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "writes/s")
 }
+
+// BenchmarkUnlock is the offline unlock with the password at the production
+// argon2id cost (t=2, m=19 MiB, p=1): the verifier's check, then the data
+// key's unwrap (decision 0033). Issue 12 asks for under 1 s.
+func BenchmarkUnlock(b *testing.B) {
+	saved := argonCost
+	SetPasswordCost(argonTime, argonMemory)
+	defer func() { argonCost = saved }()
+	p := newPeer(&testing.T{})
+	defer p.srv.Close()
+	ctx := context.Background()
+	a, err := Open(ctx, Config{DataDir: b.TempDir(), ServerURL: p.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Login(ctx, "asha.officer", "correct horse battery"); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a.DropKey()
+		if _, _, err := a.Unlock(ctx, "asha.officer", "correct horse battery"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if !a.HoldsKey() {
+		b.Fatal("the unlock did not take the data key")
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/unlock")
+}
