@@ -64,9 +64,12 @@ func (c *benchCmd) ParseFlags(args []string) error {
 
 // benchResult is one scenario's figures.
 type benchResult struct {
-	Scenario      string  `json:"scenario"`
-	Records       int     `json:"records"`
-	Seconds       float64 `json:"seconds"`
+	Scenario string  `json:"scenario"`
+	Records  int     `json:"records"`
+	Seconds  float64 `json:"seconds"`
+	// CPUSeconds is the CPU time of the whole process (server and tablet)
+	// during the scenario; 0 where it is not measured.
+	CPUSeconds    float64 `json:"cpu_seconds"`
 	RecordsPerSec float64 `json:"records_per_sec"`
 	Requests      int64   `json:"requests"`
 	BytesUp       int64   `json:"bytes_up"`
@@ -109,9 +112,9 @@ func (c *benchCmd) Run(ctx context.Context) error {
 		})
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trecords\twall ms\trecords/s\trequests\tbytes up\tbytes down\t")
+	fmt.Fprintln(tw, "scenario\trecords\twall ms\tcpu ms\trecords/s\trequests\tbytes up\tbytes down\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%d\t%d\t%d\t\n", r.Scenario, r.Records, r.Seconds*1000, r.RecordsPerSec, r.Requests, r.BytesUp, r.BytesDown)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%d\t%d\t%d\t\n", r.Scenario, r.Records, r.Seconds*1000, r.CPUSeconds*1000, r.RecordsPerSec, r.Requests, r.BytesUp, r.BytesDown)
 	}
 	data := "sealed at rest"
 	if !c.sealed {
@@ -196,13 +199,13 @@ func (e *benchEnv) close() {
 // measure runs f once and returns its figures.
 func (e *benchEnv) measure(name string, records int, f func() error) (benchResult, error) {
 	before := e.wire.snapshot()
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	if err := f(); err != nil {
 		return benchResult{}, fmt.Errorf("bench %s: %w", name, err)
 	}
-	d := time.Since(start)
+	d, cpu := time.Since(start), processCPU()-cpu
 	w := e.wire.snapshot().sub(before)
-	r := benchResult{Scenario: name, Records: records, Seconds: d.Seconds(),
+	r := benchResult{Scenario: name, Records: records, Seconds: d.Seconds(), CPUSeconds: cpu.Seconds(),
 		Requests: w.Requests, BytesUp: w.Up, BytesDown: w.Down}
 	if records > 0 {
 		r.RecordsPerSec = float64(records) / d.Seconds()
@@ -320,7 +323,7 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed boo
 
 	// 5. No-op sync: nothing to send, nothing to receive. Median of many.
 	durs := make([]time.Duration, 0, noopRounds)
-	before := env.wire.snapshot()
+	before, cpu := env.wire.snapshot(), processCPU()
 	for i := 0; i < noopRounds; i++ {
 		start := time.Now()
 		if _, err := env.agent.SyncOnce(ctx); err != nil {
@@ -328,10 +331,11 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed boo
 		}
 		durs = append(durs, time.Since(start))
 	}
-	w := env.wire.snapshot().sub(before)
+	w, cpu := env.wire.snapshot().sub(before), processCPU()-cpu
 	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 	results = append(results, benchResult{Scenario: "no-op sync (median)", Seconds: durs[len(durs)/2].Seconds(),
-		Requests: w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds)})
+		CPUSeconds: cpu.Seconds() / float64(noopRounds),
+		Requests:   w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds)})
 	return results, nil
 }
 
