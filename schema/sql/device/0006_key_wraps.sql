@@ -1,9 +1,9 @@
 -- Tablet store, version 6: the data sealed at rest (issue 12;
 -- docs/decisions/0033-sealed-at-rest.md, docs/security.md "The tablet").
 --
--- The sensitive columns (records.fields, the outbox's fields, before and
--- current, outbox_log.fields, people.name, and the tokens and the device key
--- in sync_state) are sealed with AES-256-GCM under one random data key. The
+-- The sensitive columns (records.fields, the outbox's fields, before,
+-- current and error, outbox_log.fields and error, people.name, and the
+-- tokens and the device key in sync_state) are sealed with AES-256-GCM under one random data key. The
 -- data key itself is stored only here, wrapped (sealed) by keys derived with
 -- argon2id from the officer's password and from the PIN.
 
