@@ -66,6 +66,9 @@ type Server struct {
 	log  *slog.Logger
 	keys *keyring
 	comp *compliance.Service // what the compliance measures read, loaded and cached
+	// outbox is the key pair tablets seal their outbox entries to
+	// (outboxkey.go).
+	outbox *outboxKey
 
 	mu sync.Mutex
 	ln net.Listener
@@ -128,6 +131,13 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if created {
 		cfg.Logger.Info("generated the server's visit signing key (it countersigns the visits tablets sign); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
 	}
+	outbox, outboxPath, created, err := loadOutboxKey(cfg.SecretsDir, cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("server: outbox key: %w", err)
+	}
+	if created {
+		cfg.Logger.Info("generated the server's outbox key (tablets seal their unsent changes to it); keep the secrets folder apart from the data and its backups", "file", outboxPath)
+	}
 	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -136,7 +146,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, fmt.Errorf("server: token keys: %w", err)
 	}
-	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys,
+	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys, outbox: outbox,
 		comp: compliance.NewService(db, cfg.Policy)}
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the

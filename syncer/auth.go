@@ -72,6 +72,7 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 			devicedb.KeyVerifier:     verifier,
 			devicedb.KeyRevoked:      "",
 			devicedb.KeyLastError:    "",
+			devicedb.KeyOutboxKey:    tr.OutboxKey,
 			// An online sign-in ends a lockout and clears the wrong
 			// passwords (unlock.go).
 			devicedb.KeyUnlockFailures:  "",
@@ -127,6 +128,9 @@ func (a *Agent) refresh(ctx context.Context, refreshToken string) (string, error
 			return err
 		}
 		if err := tx.SetState(ctx, devicedb.KeyRefreshToken, tr.RefreshToken); err != nil {
+			return err
+		}
+		if err := tx.SetState(ctx, devicedb.KeyOutboxKey, tr.OutboxKey); err != nil {
 			return err
 		}
 		if tr.User.ID != "" {

@@ -250,3 +250,54 @@ func localCall(t *testing.T, url, token string, body any, out any) int {
 	}
 	return resp.StatusCode
 }
+
+// TestUnsentWorkSurvivesDestroyedKeys: a change made on a tablet whose
+// keys are then destroyed (the end of the offline lease's grace) can no
+// longer be read on the tablet, even with the password, but it was also
+// sealed to the server's outbox key: the next online sign-in delivers it,
+// and the server applies it as the officer wrote it.
+func TestUnsentWorkSurvivesDestroyedKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newCluster(t, 2)
+	officer := c.officers[0]
+	caseID := c.cases[officer.ID][0]
+	a := c.tablet("shredded", officer.Username, nil, nil)
+	mustSync(t, a)
+	m, err := a.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
+		"relation": str("partner"), "residence": str("lives_here"), "name": str("Probe Shredded Unsent Yt4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.Outbox(ctx)
+	if err != nil || len(out) != 1 || out[0].ServerBox == "" {
+		t.Fatalf("the outbox: %+v %v, want one entry sealed to the server's key", out, err)
+	}
+
+	if err := a.DB().DestroyKeyWraps(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Unlock(ctx, officer.Username, testPassword); schema.ErrorCode(err) != schema.ECodeForbidden {
+		t.Fatalf("the offline unlock after the keys were destroyed: %v, want forbidden", err)
+	}
+	assertNothingReadable(t, c, filepath.Join(c.dir, "shredded"), []string{"Probe Shredded Unsent Yt4"})
+
+	if _, err := a.Login(ctx, officer.Username, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := a.Status(ctx); st.Pending != 1 {
+		t.Fatalf("after the fresh start: %d pending, want the sealed change kept", st.Pending)
+	}
+	if rep := mustSync(t, a); rep.Applied != 1 {
+		t.Fatalf("sync after the fresh start: %+v, want the sealed change applied", rep)
+	}
+	got, ok := c.serverState([]string{caseID})[m.ID]
+	if !ok || string(got.Fields["name"]) != `"Probe Shredded Unsent Yt4"` {
+		t.Fatalf("the server's record of the change: %+v", got)
+	}
+	// And the tablet reads it back from the server, under its new key.
+	r, err := a.Get(ctx, "household_member", m.ID)
+	if err != nil || string(r.Fields["name"]) != `"Probe Shredded Unsent Yt4"` {
+		t.Fatalf("the tablet's record after the pull: %+v %v", r, err)
+	}
+}

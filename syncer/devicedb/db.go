@@ -50,6 +50,9 @@ type Tx struct {
 	// transaction began (seal.go): one transaction sees one of each.
 	sealed bool
 	key    *dataKey
+	// outboxKey is the server's outbox key, read once per transaction
+	// (seal.go, serverBox); the zero key when the tablet holds none.
+	outboxKey *[32]byte
 }
 
 // stmt returns q prepared in this transaction. Preparing costs more than

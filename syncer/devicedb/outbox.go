@@ -41,6 +41,13 @@ type OutboxEntry struct {
 	// field the record did not have; nil for rows written before it was
 	// kept).
 	Before map[string]json.RawMessage `json:"before,omitempty"`
+	// Opaque: the tablet can no longer read the change (its keys were
+	// destroyed); it is delivered as ServerBox, which only the server
+	// opens, and its Fields are empty.
+	Opaque bool `json:"opaque,omitempty"`
+	// ServerBox is the change sealed to the server's outbox key ("" when
+	// the tablet had none).
+	ServerBox string `json:"-"`
 }
 
 // AppendOutbox appends a mutation as pending. Call it in the transaction of
@@ -80,10 +87,14 @@ func (tx *Tx) AppendChange(ctx context.Context, m schema.Mutation, before map[st
 	if prev, err = tx.sealText(outboxAAD("before", m.ID), []byte(prev)); err != nil {
 		return fmt.Errorf("append mutation %s: %w", m.ID, err)
 	}
+	serverBox, err := tx.serverBox(ctx, m)
+	if err != nil {
+		return fmt.Errorf("append mutation %s: %w", m.ID, err)
+	}
 	_, err = tx.exec(ctx, `INSERT INTO outbox
-		(mutation_id, entity, record_id, case_id, fields, clock, device_time, created_at, before, device_signature)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Entity, m.RecordID, m.CaseID, sealedFields, m.Clock.String(), formatTime(m.DeviceTime), formatTime(tx.now), prev, sig)
+		(mutation_id, entity, record_id, case_id, fields, clock, device_time, created_at, before, device_signature, server_box)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Entity, m.RecordID, m.CaseID, sealedFields, m.Clock.String(), formatTime(m.DeviceTime), formatTime(tx.now), prev, sig, serverBox)
 	if err != nil {
 		return fmt.Errorf("append mutation %s: %w", m.ID, err)
 	}
@@ -91,7 +102,7 @@ func (tx *Tx) AppendChange(ctx context.Context, m schema.Mutation, before map[st
 }
 
 const outboxColumns = `seq, mutation_id, entity, record_id, case_id, fields, clock, device_time, status, error, attempts, created_at,
-	current, before, device_signature`
+	current, before, device_signature, server_box, opaque`
 
 func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxEntry, error) {
 	rows, err := tx.tx.QueryContext(ctx, q, args...)
@@ -104,7 +115,7 @@ func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxE
 		var e OutboxEntry
 		var fields, deviceTime, errText, created, current, before, sig string
 		if err := rows.Scan(&e.Seq, &e.MutationID, &e.Entity, &e.RecordID, &e.CaseID, &fields, &e.Clock,
-			&deviceTime, &e.Status, &errText, &e.Attempts, &created, &current, &before, &sig); err != nil {
+			&deviceTime, &e.Status, &errText, &e.Attempts, &created, &current, &before, &sig, &e.ServerBox, &e.Opaque); err != nil {
 			return nil, fmt.Errorf("read outbox: %w", err)
 		}
 		if sig != "" {

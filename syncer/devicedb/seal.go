@@ -19,11 +19,13 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/nacl/box"
 
 	"doorstep/schema"
 )
@@ -312,8 +314,10 @@ func (db *DB) Seal(ctx context.Context, password string, kdf KDF) error {
 // Reseal starts a sealed store afresh under a new data key wrapped by
 // password, when the old key can no longer be opened (its wraps were
 // destroyed): what was sealed under the old key is unreadable, so it is
-// deleted (records, outbox, its log, people, tokens, the device key, the
-// PIN); the next pull brings the caseload back. The caller has checked
+// deleted (records, the outbox log, people, tokens, the device key, the
+// PIN), and the next pull brings the caseload back. A pending outbox entry
+// sealed to the server's outbox key too is kept, opaque: the next push
+// delivers it as the server box; the others go. The caller has checked
 // that the officer may lose what is deleted.
 func (db *DB) Reseal(ctx context.Context, password string, kdf KDF) error {
 	raw := make([]byte, 32)
@@ -324,7 +328,15 @@ func (db *DB) Reseal(ctx context.Context, password string, kdf KDF) error {
 	}
 	db.DropKey()
 	err = db.Update(ctx, func(tx *Tx) error {
+		kept, err := tx.keepBoxed(ctx)
+		if err != nil {
+			return err
+		}
 		if err := tx.Wipe(ctx); err != nil {
+			return err
+		}
+		tx.key = k
+		if err := tx.restoreBoxed(ctx, kept); err != nil {
 			return err
 		}
 		for _, q := range []string{"DELETE FROM key_wraps", "DELETE FROM sync_state WHERE key = 'device_key'"} {
@@ -410,4 +422,76 @@ func (tx *Tx) sealAll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// boxedRow is a pending outbox row that the server can still open.
+type boxedRow struct {
+	seq                                                          int64
+	mutationID, entity, recordID, caseID, clock, deviceTime, box string
+	created, sig                                                 string
+}
+
+// keepBoxed reads the pending outbox rows sealed to the server's key.
+func (tx *Tx) keepBoxed(ctx context.Context) ([]boxedRow, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT seq, mutation_id, entity, record_id, case_id, clock, device_time, server_box, created_at, device_signature
+		FROM outbox WHERE status = 'pending' AND server_box != '' ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("reseal: %w", err)
+	}
+	defer rows.Close()
+	var out []boxedRow
+	for rows.Next() {
+		var r boxedRow
+		if err := rows.Scan(&r.seq, &r.mutationID, &r.entity, &r.recordID, &r.caseID, &r.clock, &r.deviceTime, &r.box, &r.created, &r.sig); err != nil {
+			return nil, fmt.Errorf("reseal: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// restoreBoxed writes the kept rows back, opaque, in their order, with
+// empty fields sealed under the new key.
+func (tx *Tx) restoreBoxed(ctx context.Context, kept []boxedRow) error {
+	for _, r := range kept {
+		fields, err := tx.sealText(outboxAAD("fields", r.mutationID), []byte("{}"))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO outbox (seq, mutation_id, entity, record_id, case_id, fields, clock, device_time,
+			created_at, device_signature, server_box, opaque) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			r.seq, r.mutationID, r.entity, r.recordID, r.caseID, fields, r.clock, r.deviceTime, r.created, r.sig, r.box); err != nil {
+			return fmt.Errorf("reseal: keep change %s: %w", r.mutationID, err)
+		}
+	}
+	return nil
+}
+
+// serverBox seals the wire form of m to the server's outbox key, or ""
+// when the tablet holds none (a server older than it, or no sign-in yet).
+func (tx *Tx) serverBox(ctx context.Context, m schema.Mutation) (string, error) {
+	if tx.outboxKey == nil {
+		pub, err := tx.State(ctx, KeyOutboxKey)
+		if err != nil {
+			return "", err
+		}
+		tx.outboxKey = new([32]byte)
+		if b, err := base64.StdEncoding.DecodeString(pub); err == nil && len(b) == 32 {
+			copy(tx.outboxKey[:], b)
+		} else {
+			tx.outboxKey = &[32]byte{} // none: the zero key marks it
+		}
+	}
+	if *tx.outboxKey == ([32]byte{}) {
+		return "", nil
+	}
+	plain, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	out, err := box.SealAnonymous(nil, plain, tx.outboxKey, rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(out), nil
 }

@@ -15,18 +15,21 @@ const (
 	// KeyDevicePublicKey is the device key's public half, base64, in
 	// clear: sent at every sign-in, also while the seed is sealed.
 	KeyDevicePublicKey = "device_public_key"
-	KeyUser            = "user"          // schema.User as JSON
-	KeyAccessToken     = "access_token"  // sealed
-	KeyRefreshToken    = "refresh_token" // sealed
-	KeyCursor          = "cursor"
-	KeyPeopleTag       = "people_tag" // the tag of the people list held (people.go)
-	KeyLastSyncAt      = "last_sync_at"
-	KeyLastError       = "last_error"
-	KeyClockSkewMs     = "clock_skew_ms"
-	KeyHLC             = "hlc"
-	KeyVerifier        = "verifier" // offline unlock: a slow hash of the password
-	KeyUpdateRequired  = "update_required"
-	KeyRevoked         = "revoked"
+	// KeyOutboxKey is the server's X25519 public key, base64
+	// (TokenResponse.outbox_key), each outbox entry is also sealed to.
+	KeyOutboxKey      = "outbox_key"
+	KeyUser           = "user"          // schema.User as JSON
+	KeyAccessToken    = "access_token"  // sealed
+	KeyRefreshToken   = "refresh_token" // sealed
+	KeyCursor         = "cursor"
+	KeyPeopleTag      = "people_tag" // the tag of the people list held (people.go)
+	KeyLastSyncAt     = "last_sync_at"
+	KeyLastError      = "last_error"
+	KeyClockSkewMs    = "clock_skew_ms"
+	KeyHLC            = "hlc"
+	KeyVerifier       = "verifier" // offline unlock: a slow hash of the password
+	KeyUpdateRequired = "update_required"
+	KeyRevoked        = "revoked"
 	// Offline unlock by PIN: a slow hash of the PIN, the wrong tries since
 	// the last right one, and "1" once too many turned the PIN off.
 	KeyPINVerifier = "pin_verifier"

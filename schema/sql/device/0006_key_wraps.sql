@@ -29,3 +29,13 @@ CREATE TABLE key_wraps (
     wrapped    BLOB    NOT NULL,
     created_at TEXT    NOT NULL
 ) STRICT;
+
+-- outbox.server_box: the mutation as it goes on the wire (JSON), sealed to
+-- the server's outbox key (nacl box, anonymous sender; base64), written
+-- with the row when the tablet holds that key (TokenResponse.outbox_key);
+-- '' otherwise. Only the server can open it: the tablet never reads it.
+-- outbox.opaque = 1: the row's own sealed columns can no longer be read
+-- (the data key's wraps were destroyed and the tablet started afresh):
+-- the push sends server_box in place of the change (protocol §6.2).
+ALTER TABLE outbox ADD COLUMN server_box TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN opaque INTEGER NOT NULL DEFAULT 0 CHECK (opaque IN (0, 1));
