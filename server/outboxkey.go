@@ -10,16 +10,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
 
-	"doorstep/internal/fsperm"
 	"doorstep/schema"
 )
 
@@ -42,25 +38,18 @@ type outboxKey struct {
 // loadOutboxKey reads the outbox key in dir, making one when there is none;
 // created says it did. dir exists (loadKeyring made it).
 func loadOutboxKey(dir string, now time.Time) (_ *outboxKey, path string, created bool, err error) {
-	path = filepath.Join(dir, OutboxKeyFile)
-	if _, err := fsperm.Tighten(path); err != nil {
-		return nil, path, false, err
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	var f outboxKeyFile
+	path, created, err = readOrMakeKeyFile(dir, OutboxKeyFile, &f, func() (any, error) {
 		pub, priv, err := box.GenerateKey(rand.Reader)
 		if err != nil {
-			return nil, path, false, err
+			return nil, err
 		}
-		if err := writeKeyFile(path, outboxKeyFile{PublicKey: pub[:], PrivateKey: priv[:], CreatedAt: now.UTC()}); err != nil {
-			return nil, path, false, err
-		}
-		return &outboxKey{pub: *pub, priv: *priv}, path, true, nil
-	} else if err != nil {
+		return outboxKeyFile{PublicKey: pub[:], PrivateKey: priv[:], CreatedAt: now.UTC()}, nil
+	})
+	if err != nil {
 		return nil, path, false, err
 	}
-	var f outboxKeyFile
-	if err := json.Unmarshal(b, &f); err != nil || len(f.PrivateKey) != 32 || len(f.PublicKey) != 32 {
+	if len(f.PrivateKey) != 32 || len(f.PublicKey) != 32 {
 		return nil, path, false, fmt.Errorf("%s: not an outbox key file; restore it from where you keep the secrets", path)
 	}
 	k := &outboxKey{}
@@ -69,7 +58,7 @@ func loadOutboxKey(dir string, now time.Time) (_ *outboxKey, path string, create
 	if pub, err := curve25519.X25519(k.priv[:], curve25519.Basepoint); err != nil || string(pub) != string(k.pub[:]) {
 		return nil, path, false, fmt.Errorf("%s: the public key does not match the private key; restore the file from where you keep the secrets", path)
 	}
-	return k, path, false, nil
+	return k, path, created, nil
 }
 
 // public is the public half as TokenResponse.outbox_key carries it.

@@ -276,39 +276,13 @@ func (db *DB) DestroyKeyWraps(ctx context.Context) error {
 // WAL so the plain text does not linger. The key is held afterwards. A
 // sealed store is left as it is.
 func (db *DB) Seal(ctx context.Context, password string, kdf KDF) error {
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	k, err := newDataKey(raw)
-	if err != nil {
-		return err
-	}
-	done := false
-	err = db.Update(ctx, func(tx *Tx) error {
+	return db.newKey(ctx, "seal the store", password, kdf, func(tx *Tx) (bool, error) {
 		if tx.sealed {
-			return nil
+			return false, nil
 		}
-		if err := tx.putWrap(ctx, WrapPassword, password, k, kdf); err != nil {
-			return err
-		}
-		tx.sealed, tx.key = true, k
-		if err := tx.sealAll(ctx); err != nil {
-			return err
-		}
-		done = true
-		return tx.SetState(ctx, KeySealed, formatTime(tx.now))
+		tx.sealed = true
+		return true, tx.sealAll(ctx)
 	})
-	if err != nil {
-		return fmt.Errorf("seal the store: %w", err)
-	}
-	if !done {
-		return nil
-	}
-	db.sealed.Store(true)
-	db.key.Store(k)
-	if err := db.Compact(ctx); err != nil {
-		return fmt.Errorf("seal the store: %w", err)
-	}
-	return nil
 }
 
 // Reseal starts a sealed store afresh under a new data key wrapped by
@@ -320,42 +294,57 @@ func (db *DB) Seal(ctx context.Context, password string, kdf KDF) error {
 // delivers it as the server box; the others go. The caller has checked
 // that the officer may lose what is deleted.
 func (db *DB) Reseal(ctx context.Context, password string, kdf KDF) error {
+	db.DropKey()
+	return db.newKey(ctx, "reseal the store", password, kdf, func(tx *Tx) (bool, error) {
+		kept, err := tx.keepBoxed(ctx)
+		if err != nil {
+			return false, err
+		}
+		if err := tx.Wipe(ctx); err != nil {
+			return false, err
+		}
+		for _, q := range []string{"DELETE FROM key_wraps", "DELETE FROM sync_state WHERE key = 'device_key'"} {
+			if _, err := tx.tx.ExecContext(ctx, q); err != nil {
+				return false, err
+			}
+		}
+		return true, tx.restoreBoxed(ctx, kept)
+	})
+}
+
+// newKey makes a random data key and, in one transaction, runs fill with
+// the key as the transaction's (fill reports whether to go on), wraps the
+// key with the password and marks the store sealed; then holds the key and
+// rebuilds the file, so nothing the transaction replaced lingers.
+func (db *DB) newKey(ctx context.Context, what, password string, kdf KDF, fill func(*Tx) (bool, error)) error {
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	k, err := newDataKey(raw)
 	if err != nil {
 		return err
 	}
-	db.DropKey()
+	done := false
 	err = db.Update(ctx, func(tx *Tx) error {
-		kept, err := tx.keepBoxed(ctx)
-		if err != nil {
-			return err
-		}
-		if err := tx.Wipe(ctx); err != nil {
-			return err
-		}
 		tx.key = k
-		if err := tx.restoreBoxed(ctx, kept); err != nil {
+		if ok, err := fill(tx); err != nil || !ok {
 			return err
-		}
-		for _, q := range []string{"DELETE FROM key_wraps", "DELETE FROM sync_state WHERE key = 'device_key'"} {
-			if _, err := tx.tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("reseal: %w", err)
-			}
 		}
 		if err := tx.putWrap(ctx, WrapPassword, password, k, kdf); err != nil {
 			return err
 		}
+		done = true
 		return tx.SetState(ctx, KeySealed, formatTime(tx.now))
 	})
 	if err != nil {
-		return fmt.Errorf("reseal the store: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !done {
+		return nil
 	}
 	db.sealed.Store(true)
 	db.key.Store(k)
 	if err := db.Compact(ctx); err != nil {
-		return fmt.Errorf("reseal the store: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
