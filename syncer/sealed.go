@@ -93,7 +93,9 @@ func (a *Agent) takeKey(ctx context.Context, password string, online bool) error
 		if a.cfg.Unsealed {
 			return nil
 		}
-		if err := a.db.Seal(ctx, password, wrapKDF()); err != nil {
+		if err := a.db.Seal(ctx, password, wrapKDF()); errors.Is(err, devicedb.ErrNotCompacted) {
+			a.log.Warn("store sealed, but the WAL could not be truncated yet: the plain text it held is overwritten by later checkpoints", "err", err)
+		} else if err != nil {
 			return err
 		}
 		a.log.Info("store sealed: the officer's data and the tokens are now encrypted at rest")
@@ -130,6 +132,10 @@ func (a *Agent) takeKey(ctx context.Context, password string, online bool) error
 			"The data on this tablet was sealed for good (its keys were destroyed): sign in online to start it afresh.")
 	case errors.Is(err, devicedb.ErrWrongSecret):
 		return schema.Errorf(schema.ECodeUnauthorized, "password", "the password does not open this tablet's data")
+	}
+	if errors.Is(err, devicedb.ErrNotCompacted) {
+		a.log.Warn("the store started afresh, but the WAL could not be truncated yet", "err", err)
+		err = nil
 	}
 	if err != nil {
 		return err

@@ -102,6 +102,11 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // ErrNotFound is returned when a record or state key does not exist.
 var ErrNotFound = errors.New("devicedb: not found")
 
+// ErrNotCompacted is returned by Compact when readers kept the WAL from
+// being truncated for a second: what it held stays until a later
+// checkpoint overwrites it. The change itself is committed.
+var ErrNotCompacted = errors.New("devicedb: the WAL could not be truncated while readers used it")
+
 // ErrWrongApplication is returned when the file belongs to another program
 // (or is a Doorstep server database).
 var ErrWrongApplication = errors.New("devicedb: not a Doorstep tablet database")
@@ -279,14 +284,27 @@ func (db *DB) Compact(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, "VACUUM"); err != nil {
 		return fmt.Errorf("vacuum: %w", err)
 	}
-	var busy, logFrames, done int
-	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+	// A reader in the middle of a transaction keeps the WAL from being
+	// truncated: try again for a second, then say so.
+	for try := 0; ; try++ {
+		var busy, logFrames, done int
+		if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if try == 50 {
+			return ErrNotCompacted
+		}
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
-	if busy != 0 {
-		return errors.New("checkpoint: a reader held the WAL; it was not truncated")
-	}
-	return nil
 }
 
 // timeLayout is the text times are stored as. Its width varies with the
