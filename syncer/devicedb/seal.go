@@ -17,6 +17,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -161,6 +162,15 @@ func logAAD(entity, recordID string) string { return "outbox_log.fields:" + enti
 func personAAD(id string) string            { return "people.name:" + id }
 func stateAAD(key string) string            { return "sync_state:" + key }
 
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // deriveWrapKey derives the key that wraps the data key from a secret.
 func deriveWrapKey(secret string, salt []byte, k KDF) (*dataKey, error) {
 	return newDataKey(argon2.IDKey([]byte(secret), salt, k.Passes, k.MemoryKiB, k.Lanes, 32))
@@ -169,6 +179,9 @@ func deriveWrapKey(secret string, salt []byte, k KDF) (*dataKey, error) {
 // putWrap stores the data key k wrapped by secret, in place of any wrap of
 // that kind.
 func (tx *Tx) putWrap(ctx context.Context, kind, secret string, k *dataKey, kdf KDF) error {
+	if allZero(k.raw) {
+		return ErrLocked // dropped (its bytes cleared) after this transaction began
+	}
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	wk, err := deriveWrapKey(secret, salt, kdf)
@@ -243,13 +256,14 @@ func (db *DB) OpenKey(ctx context.Context, kind, secret string) error {
 	if err != nil {
 		return ErrWrongSecret
 	}
+	if old := db.key.Load(); old != nil && subtle.ConstantTimeCompare(old.raw, raw) == 1 {
+		return nil // already held: transactions under way keep using it
+	}
 	k, err := newDataKey(raw)
 	if err != nil {
 		return fmt.Errorf("the %s key wrap holds no AES key: %w", kind, err)
 	}
-	if old := db.key.Swap(k); old != nil && old != k {
-		clear(old.raw)
-	}
+	db.key.Store(k)
 	return nil
 }
 
