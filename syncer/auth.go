@@ -40,26 +40,20 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 		return schema.User{}, errors.New("login: the server's answer holds no tokens")
 	}
 	a.observeServer(ex.sent, ex.received, tr.ServerTime)
-	// The data key first: the tokens are sealed under it.
+	// Another user's unsent changes refuse the hand-over before the data
+	// key is touched; then the key, since the tokens are sealed under it.
+	if err := a.db.View(ctx, func(tx *devicedb.Tx) error { _, err := handOver(ctx, tx, tr.User); return err }); err != nil {
+		return schema.User{}, fmt.Errorf("login: %w", err)
+	}
 	if err := a.takeKey(ctx, password, true); err != nil {
 		return schema.User{}, fmt.Errorf("login: %w", err)
 	}
 	verifier := hashPassword(password)
 	userJSON, _ := json.Marshal(tr.User)
 	err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
-		prev, err := tx.State(ctx, devicedb.KeyUser)
-		if err != nil {
+		if changes, err := handOver(ctx, tx, tr.User); err != nil {
 			return err
-		}
-		if pu, _ := userOf(prev); pu != nil && pu.ID != tr.User.ID {
-			pending, _, err := tx.CountOutbox(ctx)
-			if err != nil {
-				return err
-			}
-			if pending > 0 {
-				return schema.Errorf(schema.ECodeConflict, "username",
-					"this tablet holds %d unsent changes of %s; sign in as %s to send them first", pending, pu.Username, pu.Username)
-			}
+		} else if changes {
 			// The tablet changes hands: the previous user's caseload goes.
 			if err := tx.Wipe(ctx); err != nil {
 				return err
@@ -90,6 +84,28 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 	}
 	a.SyncNow()
 	return tr.User, nil
+}
+
+// handOver reports whether signing in as u takes the tablet from another
+// user; it refuses when that user's changes are still unsent.
+func handOver(ctx context.Context, tx *devicedb.Tx, u schema.User) (bool, error) {
+	prev, err := tx.State(ctx, devicedb.KeyUser)
+	if err != nil {
+		return false, err
+	}
+	pu, _ := userOf(prev)
+	if pu == nil || pu.ID == u.ID {
+		return false, nil
+	}
+	pending, _, err := tx.CountOutbox(ctx)
+	if err != nil {
+		return false, err
+	}
+	if pending > 0 {
+		return false, schema.Errorf(schema.ECodeConflict, "username",
+			"this tablet holds %d unsent changes of %s; sign in as %s to send them first", pending, pu.Username, pu.Username)
+	}
+	return true, nil
 }
 
 // Logout forgets the tokens and the PIN. The local records, the outbox and

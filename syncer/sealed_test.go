@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,5 +237,32 @@ func TestNewPasswordAtTheOnlineSignIn(t *testing.T) {
 	}
 	if st, _ := a.Status(ctx); st.Pending != 1 {
 		t.Fatalf("the waiting change: %+v", st)
+	}
+}
+
+// Another officer signing in on a locked tablet that holds the first one's
+// unsent changes is refused for those changes, naming whose they are, and
+// the tablet is left as it was: its key, its wraps and the changes.
+func TestAnotherOfficerCannotTakeALockedTabletWithUnsentChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeer(t)
+	a := newAgent(t, p, nil)
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	putMember(t, a, caseID, "Unsent Before The Hand Over")
+	a.DropKey()
+	p.mu.Lock()
+	p.user = schema.User{ID: schema.NewID(), Username: "ben.officer", Name: "Ben Demo", Role: schema.RoleOfficer, TeamID: "team-1"}
+	p.mu.Unlock()
+	_, err := a.Login(ctx, "ben.officer", rightPassword)
+	if e := schema.AsError(err); e == nil || e.Code != schema.ECodeConflict || e.Field != "username" || !strings.Contains(e.Message, "asha.officer") {
+		t.Fatalf("another officer's sign-in: %v, want conflict naming asha.officer's unsent changes", err)
+	}
+	if _, _, err := a.Unlock(ctx, "asha.officer", rightPassword); err != nil {
+		t.Fatalf("the first officer's unlock after the refusal: %v", err)
+	}
+	if st, _ := a.Status(ctx); st.Pending != 1 || st.User == nil || st.User.Username != "asha.officer" {
+		t.Fatalf("after the refusal: %+v", st)
 	}
 }
