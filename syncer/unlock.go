@@ -151,8 +151,10 @@ func (a *Agent) Unlock(ctx context.Context, username, password string) (schema.U
 		return schema.User{}, st, fmt.Errorf("unlock: %w", err)
 	}
 	if st.LockedOut && st.Failures > 0 {
-		// This call locked the tablet out: rebuild the file so the deleted
-		// verifiers, tokens (and the caseload, when erased) do not linger.
+		// This call locked the tablet out: drop the data key, and rebuild
+		// the file so the deleted verifiers, tokens (and the caseload,
+		// when erased) do not linger.
+		a.db.DropKey()
 		a.log.Warn("offline unlock: too many wrong passwords; an online sign-in is needed", "caseload_erased", st.Erased)
 		if err := a.db.Compact(ctx); err != nil {
 			a.log.Warn("unlock lockout: compact", "err", err)
@@ -160,6 +162,9 @@ func (a *Agent) Unlock(ctx context.Context, username, password string) (schema.U
 	}
 	if refused != nil {
 		return schema.User{}, st, refused
+	}
+	if err := a.takeKey(ctx, password, false); err != nil {
+		return schema.User{}, st, err
 	}
 	return user, st, nil
 }
