@@ -170,8 +170,9 @@ func (c *deviceCmd) askPassword() error {
 }
 
 // unlock opens the sealed data with the signed-in officer's password (the
-// offline unlock, counted like the app's), so that a sync can read the
-// tokens. A store not sealed yet needs nothing.
+// offline unlock, counted like the app's, but also past the offline
+// lease's end, since a sync does not open the app), so that a sync can read
+// the tokens. A store not sealed yet needs nothing.
 func (c *deviceCmd) unlock(ctx context.Context) error {
 	if !c.agent.DB().Sealed() {
 		return nil
@@ -186,7 +187,7 @@ func (c *deviceCmd) unlock(ctx context.Context) error {
 	if err := c.askPassword(); err != nil {
 		return err
 	}
-	if _, _, err := c.agent.Unlock(ctx, st.User.Username, c.password); err != nil {
+	if _, _, err := c.agent.UnlockForSync(ctx, st.User.Username, c.password); err != nil {
 		return fmt.Errorf("device sync: unlock the tablet's data: %w", err)
 	}
 	return nil
