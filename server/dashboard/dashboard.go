@@ -52,7 +52,7 @@ type site struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	pages    *webui.Pages
+	pages  *webui.Pages
 	static *webui.Static
 	counts reviewCounts // the menu's review count (review.go)
 }
