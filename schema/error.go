@@ -22,7 +22,7 @@ const (
 	ECodeUnauthorized   = "unauthorized"    // no valid credentials
 	ECodeTokenExpired   = "token_expired"   // access token expired: refresh it
 	ECodeRefreshReused  = "refresh_reused"  // a rotated refresh token came back: device tokens revoked
-	ECodeLocked         = "locked"          // the tablet's session locked after inactivity: unlock again
+	ECodeLocked         = "locked"          // the tablet's session locked after inactivity, or its data key was dropped: unlock again
 	ECodeLeaseExpired   = "lease_expired"   // the tablet's offline lease ran out: sign in online
 	ECodeRateLimited    = "rate_limited"    // too many attempts: wait
 	ECodeDeviceRevoked  = "device_revoked"  // the tablet was revoked: wipe local data

@@ -25,6 +25,9 @@ import (
 //   - 2026-12-04: TokenResponse.server_public_key, and the answer headers
 //     Doorstep-Lease (the offline lease, §5.1) and
 //     Doorstep-Device-Standing (revocation told on every answer, §5.2).
+//   - 2026-12-04: TokenResponse.outbox_key and Mutation.sealed: a change
+//     the tablet can no longer read (its keys destroyed) delivered sealed
+//     to the server's key (§6.2).
 //
 // Rules tightened since, without a bump because no message changed:
 //   - 2026-12-04: the server applies a stamp more than MaxClockAhead ahead
@@ -108,6 +111,10 @@ type TokenResponse struct {
 	// signs the offline lease (§5.1); the tablet pins it at its first
 	// sign-in. Absent from a server that issues no lease.
 	ServerPublicKey string `json:"server_public_key,omitempty"`
+	// OutboxKey is the server's X25519 public key, base64, that a device
+	// seals each outbox entry to as well (§6.2); absent from a server
+	// without one.
+	OutboxKey string `json:"outbox_key,omitempty"`
 }
 
 // Mutation is one local change made on a tablet: some fields of one record,
@@ -125,6 +132,10 @@ type Mutation struct {
 	// this mutation signs (§6.1). Optional: a mutation without one is
 	// accepted and its record marked unsigned by device.
 	DeviceSignature *DeviceSignature `json:"device_signature,omitempty"`
+	// Sealed, when set, is the whole mutation (every member but this one,
+	// as JSON) sealed to the server's outbox key (§6.2), base64: the server
+	// opens it and applies what it holds, whatever the other members say.
+	Sealed string `json:"sealed,omitempty"`
 }
 
 // PushRequest carries a batch of mutations, oldest first.

@@ -126,7 +126,7 @@ func (s *Server) tokenResponse(c *fiber.Ctx, u schema.User, deviceID, refresh st
 	}
 	s.grantLease(c, u, deviceID)
 	return c.JSON(schema.TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL / time.Second),
-		RefreshToken: refresh, User: u, ServerTime: s.cfg.Now().UTC(), ServerPublicKey: s.pubKey})
+		RefreshToken: refresh, User: u, ServerTime: s.cfg.Now().UTC(), ServerPublicKey: s.pubKey, OutboxKey: s.outbox.public()})
 }
 
 // SignIn checks a sign-in from the request's client against the store's

@@ -354,30 +354,50 @@ type visitKeyFile struct {
 // loadVisitKey reads the visit signing key in dir, making one when there is
 // none; created says it did. dir exists (loadKeyring made it).
 func loadVisitKey(dir string, now time.Time) (_ ed25519.PrivateKey, path string, created bool, err error) {
-	path = filepath.Join(dir, VisitKeyFile)
-	if _, err := fsperm.Tighten(path); err != nil {
-		return nil, path, false, err
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, path, false, err
-		}
-		if err := writeKeyFile(path, visitKeyFile{PublicKey: pub, PrivateKey: priv.Seed(), CreatedAt: now.UTC()}); err != nil {
-			return nil, path, false, err
-		}
-		return priv, path, true, nil
-	} else if err != nil {
-		return nil, path, false, err
-	}
 	var f visitKeyFile
-	if err := json.Unmarshal(b, &f); err != nil || len(f.PrivateKey) != ed25519.SeedSize {
+	path, created, err = readOrMakeKeyFile(dir, VisitKeyFile, &f, func() (any, error) {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		return visitKeyFile{PublicKey: pub, PrivateKey: priv.Seed(), CreatedAt: now.UTC()}, err
+	})
+	if err != nil {
+		return nil, path, false, err
+	}
+	if len(f.PrivateKey) != ed25519.SeedSize {
 		return nil, path, false, fmt.Errorf("%s: not a visit signing key file; restore it from where you keep the secrets", path)
 	}
 	priv := ed25519.NewKeyFromSeed(f.PrivateKey)
 	if !slices.Equal([]byte(priv.Public().(ed25519.PublicKey)), f.PublicKey) {
 		return nil, path, false, fmt.Errorf("%s: the public key does not match the private key; restore the file from where you keep the secrets", path)
 	}
-	return priv, path, false, nil
+	return priv, path, created, nil
+}
+
+// readOrMakeKeyFile reads the key file name in dir (mode 0600, made so if
+// it was looser) into v; when there is none it writes newFile's value there
+// first, and says it did. A file that does not decode is named.
+func readOrMakeKeyFile(dir, name string, v any, newFile func() (any, error)) (path string, created bool, err error) {
+	path = filepath.Join(dir, name)
+	if _, err := fsperm.Tighten(path); err != nil {
+		return path, false, err
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		f, err := newFile()
+		if err != nil {
+			return path, false, err
+		}
+		if err := writeKeyFile(path, f); err != nil {
+			return path, false, err
+		}
+		if b, err = json.Marshal(f); err != nil {
+			return path, false, err
+		}
+		created = true
+	} else if err != nil {
+		return path, false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return path, false, fmt.Errorf("%s: not a key file (%v); restore it from where you keep the secrets", path, err)
+	}
+	return path, created, nil
 }

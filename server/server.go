@@ -86,6 +86,9 @@ type Server struct {
 	// signs offline leases (lease.go); pubKey is its public half, base64.
 	signKey ed25519.PrivateKey
 	pubKey  string
+	// outbox is the key pair tablets seal their outbox entries to
+	// (outboxkey.go).
+	outbox *outboxKey
 
 	mu        sync.Mutex
 	ln        net.Listener
@@ -153,6 +156,13 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if created {
 		cfg.Logger.Info("generated the server's visit signing key (it countersigns the visits tablets sign and signs their offline leases); keep the secrets folder apart from the data and its backups", "file", visitKeyPath)
 	}
+	outbox, outboxPath, created, err := loadOutboxKey(cfg.SecretsDir, cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("server: outbox key: %w", err)
+	}
+	if created {
+		cfg.Logger.Info("generated the server's outbox key (tablets seal their unsent changes to it); keep the secrets folder apart from the data and its backups", "file", outboxPath)
+	}
 	m := newMetrics()
 	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey,
 		WriterWait: func(d time.Duration) { m.writerWait.Observe(d.Seconds()) }})
@@ -163,7 +173,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, fmt.Errorf("server: token keys: %w", err)
 	}
-	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys,
+	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys, outbox: outbox,
 		comp: compliance.NewService(db, cfg.Policy), ready: db, metrics: m, tls: tlsConfig,
 		signKey: visitKey, pubKey: schema.EncodePublicKey(visitKey.Public().(ed25519.PublicKey))}
 	m.watchStore(db, cfg.Now)

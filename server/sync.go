@@ -130,6 +130,7 @@ func (s *Server) push(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.openSealed(&d)
 	res, err := s.db.PushAt(c.UserContext(), actorOf(c), d.muts, d.cursor)
 	if err != nil {
 		return err

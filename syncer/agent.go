@@ -10,7 +10,6 @@ package syncer
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +48,15 @@ type Config struct {
 	PullLimit int
 	// AppVersion is sent with every request ["dev"].
 	AppVersion string
+	// KeyHold is how long the data key stays in memory after the
+	// officer's last use of the app [15 minutes]; then it is dropped and
+	// the tablet is locked (sealed.go). It is never shorter than the app's
+	// lock: the app asks for the key at each request (KeepKey).
+	KeyHold time.Duration
+	// Unsealed keeps the store in clear: nothing is sealed at the sign-in.
+	// For the sync benchmark's comparison only (doorstep bench sync
+	// --sealed=false); a store already sealed stays sealed.
+	Unsealed bool
 	// AfterApplyPage, when set, runs inside each pull transaction after the
 	// page is applied and before its cursor is stored; an error aborts the
 	// transaction, as a crash at that point would. For tests.
@@ -84,6 +92,9 @@ func (c *Config) defaults() {
 		c.PullLimit = schema.DefaultPullLimit
 	}
 	c.PullLimit = min(c.PullLimit, schema.MaxPullLimit)
+	if c.KeyHold <= 0 {
+		c.KeyHold = DefaultKeyHold
+	}
 	if c.AppVersion == "" {
 		c.AppVersion = "dev"
 	}
@@ -97,9 +108,13 @@ type Agent struct {
 	db       *devicedb.DB
 	log      *slog.Logger
 	deviceID string
-	// deviceKey signs the visits signed on this tablet (devicekey.go).
-	deviceKey ed25519.PrivateKey
-	clock     *schema.Clock
+	// devicePublic is the public half of the key that signs the visits
+	// signed on this tablet (devicekey.go); the private half is sealed.
+	devicePublic string
+	clock        *schema.Clock
+	// keyUsed is when the officer last used the data key (unix ns on the
+	// device clock): it is dropped KeyHold after (seal.go).
+	keyUsed atomic.Int64
 
 	syncMu sync.Mutex // one sync at a time
 	batch  int        // current push batch size, under syncMu
@@ -157,7 +172,7 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 				return err
 			}
 		}
-		if a.deviceKey, err = loadDeviceKey(ctx, tx, st[devicedb.KeyDeviceKey]); err != nil {
+		if a.devicePublic, err = loadDeviceKey(ctx, tx, st); err != nil {
 			return err
 		}
 		if cfg.ServerURL != "" && cfg.ServerURL != st[devicedb.KeyServerURL] {
@@ -194,7 +209,7 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// Close closes the store. Stop Run first.
+// Close drops the data key and closes the store. Stop Run first.
 func (a *Agent) Close() error { return a.db.Close() }
 
 // DeviceID returns the tablet's id, made on its first run.
@@ -218,6 +233,9 @@ type Status struct {
 	ClockSkewMs    int64        `json:"clock_skew_ms"`
 	UpdateRequired bool         `json:"update_required"`
 	Cursor         string       `json:"cursor"`
+	// Locked: the store is sealed and its data key is not held; the
+	// conflicts are not counted and no sync runs until an unlock.
+	Locked bool `json:"locked,omitempty"`
 	// RulesVersion is the version of the server's visit rules the tablet
 	// holds; "" when it holds none (the app uses its defaults).
 	RulesVersion string `json:"rules_version,omitempty"`
@@ -252,6 +270,9 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		s.Cursor = st[devicedb.KeyCursor]
 		if s.Pending, s.Rejected, err = tx.CountOutbox(ctx); err != nil {
 			return err
+		}
+		if s.Locked = !a.HoldsKey(); s.Locked {
+			return nil
 		}
 		s.Conflicts, err = tx.CountOpenConflicts(ctx)
 		return err

@@ -41,24 +41,22 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 		return schema.User{}, errors.New("login: the server's answer holds no tokens")
 	}
 	a.observeServer(ex.sent, ex.received, tr.ServerTime)
+	// Another user's unsent changes refuse the hand-over before the data
+	// key is touched; then the key, since the tokens are sealed under it.
+	if err := a.db.View(ctx, func(tx *devicedb.Tx) error { _, err := handOver(ctx, tx, tr.User); return err }); err != nil {
+		return schema.User{}, fmt.Errorf("login: %w", err)
+	}
+	if err := a.takeKey(ctx, password, true); err != nil {
+		return schema.User{}, fmt.Errorf("login: %w", err)
+	}
 	verifier := hashPassword(password)
 	userJSON, _ := json.Marshal(tr.User)
 	var pinned ed25519.PublicKey
 	handedOver := false
 	err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
-		prev, err := tx.State(ctx, devicedb.KeyUser)
-		if err != nil {
+		if changes, err := handOver(ctx, tx, tr.User); err != nil {
 			return err
-		}
-		if pu, _ := userOf(prev); pu != nil && pu.ID != tr.User.ID {
-			pending, _, err := tx.CountOutbox(ctx)
-			if err != nil {
-				return err
-			}
-			if pending > 0 {
-				return schema.Errorf(schema.ECodeConflict, "username",
-					"this tablet holds %d unsent changes of %s; sign in as %s to send them first", pending, pu.Username, pu.Username)
-			}
+		} else if changes {
 			// The tablet changes hands: the previous user's caseload goes,
 			// and their lease (this sign-in brings the new user's).
 			if err := tx.Wipe(ctx); err != nil {
@@ -79,6 +77,7 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 			devicedb.KeyVerifier:     verifier,
 			devicedb.KeyRevoked:      "",
 			devicedb.KeyLastError:    "",
+			devicedb.KeyOutboxKey:    tr.OutboxKey,
 			// An online sign-in ends a lockout and clears the wrong
 			// passwords (unlock.go).
 			devicedb.KeyUnlockFailures:  "",
@@ -109,6 +108,28 @@ func (a *Agent) Login(ctx context.Context, username, password string) (schema.Us
 
 // loginPath is the online sign-in's path on the server.
 const loginPath = "/v1/auth/login"
+
+// handOver reports whether signing in as u takes the tablet from another
+// user; it refuses when that user's changes are still unsent.
+func handOver(ctx context.Context, tx *devicedb.Tx, u schema.User) (bool, error) {
+	prev, err := tx.State(ctx, devicedb.KeyUser)
+	if err != nil {
+		return false, err
+	}
+	pu, _ := userOf(prev)
+	if pu == nil || pu.ID == u.ID {
+		return false, nil
+	}
+	pending, _, err := tx.CountOutbox(ctx)
+	if err != nil {
+		return false, err
+	}
+	if pending > 0 {
+		return false, schema.Errorf(schema.ECodeConflict, "username",
+			"this tablet holds %d unsent changes of %s; sign in as %s to send them first", pending, pu.Username, pu.Username)
+	}
+	return true, nil
+}
 
 // Logout forgets the tokens and the PIN. The local records, the outbox and
 // the password's offline verifier stay; a PIN is set again after the next
@@ -153,6 +174,9 @@ func (a *Agent) refresh(ctx context.Context, refreshToken string) (string, error
 		if err := tx.SetState(ctx, devicedb.KeyRefreshToken, tr.RefreshToken); err != nil {
 			return err
 		}
+		if err := tx.SetState(ctx, devicedb.KeyOutboxKey, tr.OutboxKey); err != nil {
+			return err
+		}
 		if tr.User.ID != "" {
 			b, _ := json.Marshal(tr.User)
 			return tx.SetState(ctx, devicedb.KeyUser, string(b))
@@ -184,8 +208,8 @@ func (a *Agent) signOut(ctx context.Context, cause error) error {
 }
 
 // wipe erases what a revoked tablet must not keep: records, outbox, tokens,
-// the user and the offline verifier; then rebuilds the file so the deleted
-// pages do not linger.
+// the user and the offline verifier; then destroys the data key's wraps and
+// rebuilds the file so the deleted pages do not linger.
 func (a *Agent) wipe(ctx context.Context) error {
 	a.log.Warn("device revoked: erasing local data")
 	return a.erase(ctx, devicedb.KeyRevoked)
@@ -213,8 +237,10 @@ func (a *Agent) erase(ctx context.Context, mark string) error {
 	a.leaseSt.lease = nil
 	a.leaseSt.problem = ""
 	a.leaseMu.Unlock()
-	if err := a.db.Compact(ctx); err != nil {
-		a.log.Warn("wipe: compact", "err", err)
+	// What the wipe leaves sealed (the device key) is made unreadable
+	// too; this also rebuilds the file so deleted pages do not linger.
+	if err := a.db.DestroyKeyWraps(ctx); err != nil {
+		a.log.Warn("wipe: destroy key wraps", "err", err)
 	}
 	return nil
 }

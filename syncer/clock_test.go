@@ -37,6 +37,9 @@ func TestClockSurvivesRestartAndClockSetBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	if _, _, err := b.Unlock(ctx, "asha.officer", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
 	if b.DeviceID() != id {
 		t.Fatalf("device id changed across restart: %s -> %s", id, b.DeviceID())
 	}

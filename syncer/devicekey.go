@@ -20,30 +20,49 @@ import (
 // hash (schema.ContentHash; an amendment's content includes the hash of the
 // visit it amends) and the signature travels with the mutation.
 
-// loadDeviceKey decodes the stored key, or makes and stores one.
-func loadDeviceKey(ctx context.Context, tx *devicedb.Tx, stored string) (ed25519.PrivateKey, error) {
-	if stored != "" {
-		seed, err := base64.StdEncoding.DecodeString(stored)
-		if err != nil || len(seed) != ed25519.SeedSize {
-			return nil, errors.New("the stored device key is damaged")
-		}
-		return ed25519.NewKeyFromSeed(seed), nil
+// loadDeviceKey returns the device key's public half, base64, as stored
+// in clear (device_public_key); on a store that has none it makes the key
+// (or, in a store from before, reads the seed kept there) and stores both
+// halves. The seed is a secret state: sealed once the store is.
+func loadDeviceKey(ctx context.Context, tx *devicedb.Tx, st map[string]string) (string, error) {
+	if pub := st[devicedb.KeyDevicePublicKey]; pub != "" {
+		return pub, nil
 	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
+	seed, err := tx.State(ctx, devicedb.KeyDeviceKey)
+	if errors.Is(err, devicedb.ErrLocked) {
+		return "", nil // sealed without its public half: visits go unsigned
+	}
 	if err != nil {
-		return nil, fmt.Errorf("make the device key: %w", err)
+		return "", err
 	}
-	if err := tx.SetState(ctx, devicedb.KeyDeviceKey, base64.StdEncoding.EncodeToString(key.Seed())); err != nil {
-		return nil, err
+	var key ed25519.PrivateKey
+	if seed != "" {
+		if key, err = decodeDeviceKey(seed); err != nil {
+			return "", err
+		}
+	} else {
+		if _, key, err = ed25519.GenerateKey(rand.Reader); err != nil {
+			return "", fmt.Errorf("make the device key: %w", err)
+		}
+		if err := tx.SetState(ctx, devicedb.KeyDeviceKey, base64.StdEncoding.EncodeToString(key.Seed())); err != nil {
+			return "", err
+		}
 	}
-	return key, nil
+	pub := base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
+	return pub, tx.SetState(ctx, devicedb.KeyDevicePublicKey, pub)
+}
+
+func decodeDeviceKey(stored string) (ed25519.PrivateKey, error) {
+	seed, err := base64.StdEncoding.DecodeString(stored)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, errors.New("the stored device key is damaged")
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
 }
 
 // devicePublicKey is the public half of the device key, base64, as
 // LoginRequest.device_public_key carries it.
-func (a *Agent) devicePublicKey() string {
-	return base64.StdEncoding.EncodeToString(a.deviceKey.Public().(ed25519.PublicKey))
-}
+func (a *Agent) devicePublicKey() string { return a.devicePublic }
 
 // signRecord signs rec (a visit being signed, or an amendment) as the
 // tablet now holds it.
@@ -66,7 +85,21 @@ func (a *Agent) signRecord(ctx context.Context, tx *devicedb.Tx, rec schema.Reco
 	if err != nil {
 		return nil, err
 	}
-	sig, err := schema.SignHash(a.deviceKey, hash)
+	seed, err := tx.State(ctx, devicedb.KeyDeviceKey)
+	if err != nil {
+		return nil, err
+	}
+	if seed == "" {
+		// The key went with the data when its wraps were destroyed
+		// (devicedb.Reseal): the server takes the visit as unsigned by
+		// the device, as from a tablet older than device keys.
+		return nil, nil
+	}
+	key, err := decodeDeviceKey(seed)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := schema.SignHash(key, hash)
 	if err != nil {
 		return nil, err
 	}

@@ -217,6 +217,21 @@ func (a *Agent) EraseLocalData(ctx context.Context) error {
 	return a.erase(ctx, "")
 }
 
+// DestroyKeys is what the tablet does when its offline lease's grace has
+// run out (docs/security.md, "The offline lease"): on a sealed store it
+// destroys the data key's wraps (devicedb.DB.DestroyKeyWraps), so nothing
+// sealed can be read again, with the password or without, while the
+// changes the outbox holds sealed to the server's key stay to be delivered
+// at the next online sign-in, which starts the tablet afresh. A store kept
+// in clear (Config.Unsealed, for benchmarks) is erased instead, as a
+// revocation erases it.
+func (a *Agent) DestroyKeys(ctx context.Context) error {
+	if !a.db.Sealed() {
+		return a.EraseLocalData(ctx)
+	}
+	return a.db.DestroyKeyWraps(ctx)
+}
+
 // takeLease checks a lease the server sent and keeps it when it is newer
 // than the one held. userID is the user it must name ("" for the user
 // signed in). With no key pinned it is ignored. A lease is refused when

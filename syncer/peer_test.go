@@ -34,6 +34,7 @@ type peer struct {
 	seen     map[string]string // mutation id -> first outcome
 	version  map[string]int64  // record id -> version
 	rotation int
+	password string // the officer's password on the "server"
 
 	// Scripted answers; nil means the default behaviour.
 	onPush    func(n int, req schema.PushRequest) (int, any)
@@ -45,13 +46,21 @@ func newPeer(t *testing.T) *peer {
 	t.Helper()
 	p := &peer{t: t, now: func() time.Time { return time.Now().UTC() }, access: "access-0", refresh: "refresh-0",
 		user: schema.User{ID: schema.NewID(), Username: "asha.officer", Name: "Asha Demo", Role: schema.RoleOfficer, TeamID: "team-1"},
-		seen: map[string]string{}, version: map[string]int64{}}
+		seen: map[string]string{}, version: map[string]int64{}, password: "correct horse battery"}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(p.srv.Close)
 	return p
 }
 
 func (p *peer) URL() string { return p.srv.URL }
+
+// setPassword changes the officer's password on the peer (a reset on the
+// server).
+func (p *peer) setPassword(pw string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.password = pw
+}
 
 func (p *peer) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	b, err := json.Marshal(v)
@@ -98,7 +107,10 @@ func (p *peer) serve(w http.ResponseWriter, r *http.Request) {
 			p.writeJSON(w, r, 400, errBody(schema.ECodeMalformed, "", err.Error()))
 			return
 		}
-		if req.Password != "correct horse battery" {
+		p.mu.Lock()
+		password := p.password
+		p.mu.Unlock()
+		if req.Password != password {
 			p.writeJSON(w, r, 401, errBody(schema.ECodeUnauthorized, "", "wrong username or password"))
 			return
 		}

@@ -89,7 +89,12 @@ func (a *Agent) SetPIN(ctx context.Context, password, pin string) error {
 	if err := a.provePassword(ctx, password); err != nil {
 		return err
 	}
-	return a.db.Update(ctx, func(tx *devicedb.Tx) error { return setPINState(ctx, tx, hashPassword(pin), 0, false) })
+	return a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		if err := setPINState(ctx, tx, hashPassword(pin), 0, false); err != nil {
+			return err
+		}
+		return tx.PutKeyWrap(ctx, devicedb.WrapPIN, pin, wrapKDF())
+	})
 }
 
 // ClearPIN removes the PIN, after checking the officer's password as
@@ -206,6 +211,9 @@ func (a *Agent) UnlockPIN(ctx context.Context, pin string) (schema.User, PINStat
 	if refused != nil {
 		return schema.User{}, st, refused
 	}
+	if err := a.takePINKey(ctx, pin); err != nil {
+		return schema.User{}, st, err
+	}
 	return user, st, nil
 }
 
@@ -272,6 +280,10 @@ func setPINState(ctx context.Context, tx *devicedb.Tx, verifier string, failures
 		if err := tx.SetState(ctx, k, v); err != nil {
 			return err
 		}
+	}
+	if verifier == "" {
+		// No PIN, no way in by PIN: its wrap of the data key goes too.
+		return tx.DeleteKeyWrap(ctx, devicedb.WrapPIN)
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ type wireMutation struct {
 	// DeviceSignature: the tablet's signature of the visit or amendment
 	// the mutation signs (§6.1).
 	DeviceSignature *schema.DeviceSignature `json:"device_signature,omitempty"`
+	// Sealed: a change the tablet can no longer read, as sealed to the
+	// server's outbox key (§6.2).
+	Sealed string `json:"sealed,omitempty"`
 }
 
 // maxPushBytes keeps a batch well under the server's 16 MiB limit.
@@ -92,12 +95,19 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 		muts := make([]wireMutation, 0, len(entries))
 		for i, e := range entries {
 			size += len(e.Fields) + 256
+			if e.Opaque {
+				size += len(e.ServerBox)
+			}
 			if i > 0 && size > maxPushBytes {
 				entries = entries[:i]
 				break
 			}
-			muts = append(muts, wireMutation{ID: e.MutationID, Entity: e.Entity, RecordID: e.RecordID,
-				CaseID: e.CaseID, Fields: e.Fields, Clock: e.Clock, DeviceTime: e.DeviceTime, DeviceSignature: e.DeviceSignature})
+			m := wireMutation{ID: e.MutationID, Entity: e.Entity, RecordID: e.RecordID,
+				CaseID: e.CaseID, Fields: e.Fields, Clock: e.Clock, DeviceTime: e.DeviceTime, DeviceSignature: e.DeviceSignature}
+			if e.Opaque {
+				m.Sealed = e.ServerBox
+			}
+			muts = append(muts, m)
 		}
 		body, ex, err := a.authedCall(ctx, "/v1/sync/push", struct {
 			Mutations []wireMutation `json:"mutations"`

@@ -333,6 +333,9 @@ func TestSetAsideSurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a2.Close()
+	if _, _, err := a2.Unlock(ctx, "asha.officer", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
 	after := mustOutbox(t, a2)
 	if len(after) != 1 || after[0].MutationID != before[0].MutationID || after[0].Status != "rejected" ||
 		after[0].Error == nil || after[0].Error.Code != schema.ECodeForbidden || string(after[0].Current["name"]) != `"Jo Doe"` ||

@@ -33,6 +33,11 @@ func (a *Agent) SyncOnce(ctx context.Context) (SyncReport, error) {
 	defer a.syncMu.Unlock()
 	start := time.Now()
 	var rep SyncReport
+	if !a.HoldsKey() {
+		// The tokens are sealed: a locked tablet cannot sync. Its unsent
+		// changes wait, sealed, for the next unlock (decision 0033).
+		return rep, ErrLocked
+	}
 	err := a.push(ctx, &rep)
 	if err == nil || (asHTTPError(err) != nil && !errors.Is(err, ErrSignedOut) && !errors.Is(err, ErrDeviceRevoked)) {
 		err = errors.Join(err, a.pull(ctx, &rep))
@@ -90,7 +95,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		switch {
 		case err == nil:
 			failures = 0
-		case errors.Is(err, ErrSignedOut), errors.Is(err, ErrDeviceRevoked), errors.Is(err, ErrUpdateRequired), errors.Is(err, ErrNoServer):
+		case errors.Is(err, ErrSignedOut), errors.Is(err, ErrDeviceRevoked), errors.Is(err, ErrUpdateRequired), errors.Is(err, ErrNoServer),
+			errors.Is(err, ErrLocked):
 			failures = 0
 		default:
 			failures++
@@ -98,6 +104,10 @@ func (a *Agent) Run(ctx context.Context) error {
 			if he := asHTTPError(err); he != nil && he.RetryAfter > wait {
 				wait = he.RetryAfter
 			}
+		}
+		if kw := a.keyWait(); kw > 0 && kw < wait {
+			// Wake when the key's hold runs out, so it is dropped on time.
+			wait = kw
 		}
 		t := time.NewTimer(wait)
 		select {

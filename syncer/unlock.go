@@ -83,6 +83,21 @@ func (a *Agent) Unlock(ctx context.Context, username, password string) (schema.U
 	if _, err := a.CheckLease(ctx); err != nil {
 		return schema.User{}, UnlockState{}, err // only an online sign-in opens it (lease.go)
 	}
+	return a.unlock(ctx, username, password)
+}
+
+// UnlockForSync is Unlock for a one-off sync from a shell (doorstep device
+// sync): the same password check, counted the same way, and the data key
+// taken so the sealed tokens can be read, but past the offline lease's end
+// too. The lease stops the officer's app from opening, not the delivery of
+// what waits: a sync sends it and does not open the app (only an online
+// sign-in does). Past the grace the key's wraps are gone and nothing opens
+// it.
+func (a *Agent) UnlockForSync(ctx context.Context, username, password string) (schema.User, UnlockState, error) {
+	return a.unlock(ctx, username, password)
+}
+
+func (a *Agent) unlock(ctx context.Context, username, password string) (schema.User, UnlockState, error) {
 	var user schema.User
 	var st UnlockState
 	var refused error
@@ -151,8 +166,10 @@ func (a *Agent) Unlock(ctx context.Context, username, password string) (schema.U
 		return schema.User{}, st, fmt.Errorf("unlock: %w", err)
 	}
 	if st.LockedOut && st.Failures > 0 {
-		// This call locked the tablet out: rebuild the file so the deleted
-		// verifiers, tokens (and the caseload, when erased) do not linger.
+		// This call locked the tablet out: drop the data key, and rebuild
+		// the file so the deleted verifiers, tokens (and the caseload,
+		// when erased) do not linger.
+		a.db.DropKey()
 		a.log.Warn("offline unlock: too many wrong passwords; an online sign-in is needed", "caseload_erased", st.Erased)
 		if err := a.db.Compact(ctx); err != nil {
 			a.log.Warn("unlock lockout: compact", "err", err)
@@ -160,6 +177,9 @@ func (a *Agent) Unlock(ctx context.Context, username, password string) (schema.U
 	}
 	if refused != nil {
 		return schema.User{}, st, refused
+	}
+	if err := a.takeKey(ctx, password, false); err != nil {
+		return schema.User{}, st, err
 	}
 	return user, st, nil
 }

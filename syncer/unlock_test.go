@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,8 +191,10 @@ func TestTooManyWrongPasswordsKeepUnsentChanges(t *testing.T) {
 	if st.SignedIn || st.User == nil || st.Pending != 1 {
 		t.Fatalf("status after the lockout: %+v", st)
 	}
-	if _, err := a.Get(ctx, "household_member", member.ID); err != nil {
-		t.Fatalf("the unsent member is gone: %v", err)
+	// The lockout dropped the data key: the member is there, sealed, and
+	// reads again after the online sign-in below.
+	if _, err := a.Get(ctx, "household_member", member.ID); !errors.Is(err, ErrLocked) {
+		t.Fatalf("reading the unsent member after the lockout: %v, want ErrLocked", err)
 	}
 	if _, err := a.SyncOnce(ctx); err == nil {
 		t.Fatal("a locked-out tablet still syncs")

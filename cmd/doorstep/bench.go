@@ -32,6 +32,7 @@ type benchCmd struct {
 	keep           bool
 	runs           int
 	cpuProfile     string
+	sealed         bool
 }
 
 func (c *benchCmd) ParseFlags(args []string) error {
@@ -45,6 +46,7 @@ func (c *benchCmd) ParseFlags(args []string) error {
 	fs.IntVar(&c.runs, "runs", 1, "run every scenario this many times, each on fresh stores, and report the median time")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary data folder")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (both sides) to this file")
+	fs.BoolVar(&c.sealed, "sealed", true, "seal the tablets' data at rest, as the app does; --sealed=false keeps it in clear, to measure what sealing costs")
 	if err := parseWithEnv(fs, args[1:]); err != nil {
 		return err
 	}
@@ -62,9 +64,12 @@ func (c *benchCmd) ParseFlags(args []string) error {
 
 // benchResult is one scenario's figures.
 type benchResult struct {
-	Scenario      string  `json:"scenario"`
-	Records       int     `json:"records"`
-	Seconds       float64 `json:"seconds"`
+	Scenario string  `json:"scenario"`
+	Records  int     `json:"records"`
+	Seconds  float64 `json:"seconds"`
+	// CPUSeconds is the CPU time of the whole process (server and tablet)
+	// during the scenario; 0 where it is not measured.
+	CPUSeconds    float64 `json:"cpu_seconds"`
 	RecordsPerSec float64 `json:"records_per_sec"`
 	Requests      int64   `json:"requests"`
 	BytesUp       int64   `json:"bytes_up"`
@@ -92,7 +97,7 @@ func (c *benchCmd) Run(ctx context.Context) error {
 	}
 	var runs [][]benchResult
 	for i := 0; i < c.runs; i++ {
-		results, err := runSyncBench(ctx, filepath.Join(dir, fmt.Sprint("run", i+1)), c.records, c.noopRounds)
+		results, err := runSyncBench(ctx, filepath.Join(dir, fmt.Sprint("run", i+1)), c.records, c.noopRounds, c.sealed)
 		if err != nil {
 			return err
 		}
@@ -103,15 +108,19 @@ func (c *benchCmd) Run(ctx context.Context) error {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{
-			"go": runtime.Version(), "cpus": runtime.NumCPU(), "results": results,
+			"go": runtime.Version(), "cpus": runtime.NumCPU(), "sealed": c.sealed, "results": results,
 		})
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trecords\twall ms\trecords/s\trequests\tbytes up\tbytes down\t")
+	fmt.Fprintln(tw, "scenario\trecords\twall ms\tcpu ms\trecords/s\trequests\tbytes up\tbytes down\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%d\t%d\t%d\t\n", r.Scenario, r.Records, r.Seconds*1000, r.RecordsPerSec, r.Requests, r.BytesUp, r.BytesDown)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%d\t%d\t%d\t\n", r.Scenario, r.Records, r.Seconds*1000, r.CPUSeconds*1000, r.RecordsPerSec, r.Requests, r.BytesUp, r.BytesDown)
 	}
-	fmt.Fprintf(tw, "\n(%s, %d CPUs)\n", runtime.Version(), runtime.NumCPU())
+	data := "sealed at rest"
+	if !c.sealed {
+		data = "in clear (--sealed=false)"
+	}
+	fmt.Fprintf(tw, "\n(%s, %d CPUs, the tablets' data %s)\n", runtime.Version(), runtime.NumCPU(), data)
 	if c.keep {
 		fmt.Fprintf(tw, "data kept in %s\n", dir)
 	}
@@ -119,24 +128,25 @@ func (c *benchCmd) Run(ctx context.Context) error {
 }
 
 // benchEnv is a server with one team, one officer and one case, and a
-// tablet agent signed in as that officer.
+// tablet agent signed in as that officer, its data sealed or not.
 type benchEnv struct {
 	srv     *server.Server
 	agent   *syncer.Agent
 	wire    *wireCounter
 	officer schema.User
 	caseID  string
+	sealed  bool
 }
 
 const benchPassword = "bench-password-not-secret"
 
-func newBenchEnv(ctx context.Context, dir string, tabletName string) (*benchEnv, error) {
+func newBenchEnv(ctx context.Context, dir string, tabletName string, sealed bool) (*benchEnv, error) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := openServer(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quiet})
 	if err != nil {
 		return nil, err
 	}
-	env := &benchEnv{srv: srv, wire: &wireCounter{}}
+	env := &benchEnv{srv: srv, wire: &wireCounter{}, sealed: sealed}
 	ds := synth.Generate(synth.Options{Seed: 7, Teams: 1, OfficersPerTeam: 1, CasesPerOfficer: 1, Now: time.Now(), HistoryDays: 30})
 	db := srv.DB()
 	for _, t := range ds.Teams {
@@ -165,7 +175,7 @@ func newBenchEnv(ctx context.Context, dir string, tabletName string) (*benchEnv,
 	}
 	env.agent, err = syncer.Open(ctx, syncer.Config{
 		DataDir: filepath.Join(dir, tabletName), ServerURL: srv.URL(),
-		HTTPClient: env.wire.client(), Logger: quiet, AppVersion: version,
+		HTTPClient: env.wire.client(), Logger: quiet, AppVersion: version, Unsealed: !sealed,
 	})
 	if err != nil {
 		return nil, err
@@ -189,13 +199,13 @@ func (e *benchEnv) close() {
 // measure runs f once and returns its figures.
 func (e *benchEnv) measure(name string, records int, f func() error) (benchResult, error) {
 	before := e.wire.snapshot()
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	if err := f(); err != nil {
 		return benchResult{}, fmt.Errorf("bench %s: %w", name, err)
 	}
-	d := time.Since(start)
+	d, cpu := time.Since(start), processCPU()-cpu
 	w := e.wire.snapshot().sub(before)
-	r := benchResult{Scenario: name, Records: records, Seconds: d.Seconds(),
+	r := benchResult{Scenario: name, Records: records, Seconds: d.Seconds(), CPUSeconds: cpu.Seconds(),
 		Requests: w.Requests, BytesUp: w.Up, BytesDown: w.Down}
 	if records > 0 {
 		r.RecordsPerSec = float64(records) / d.Seconds()
@@ -203,8 +213,8 @@ func (e *benchEnv) measure(name string, records int, f func() error) (benchResul
 	return r, nil
 }
 
-func runSyncBench(ctx context.Context, dir string, n, noopRounds int) ([]benchResult, error) {
-	env, err := newBenchEnv(ctx, dir, "tablet")
+func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed bool) ([]benchResult, error) {
+	env, err := newBenchEnv(ctx, dir, "tablet", sealed)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +239,7 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int) ([]benchRe
 	fresh, err := syncer.Open(ctx, syncer.Config{
 		DataDir: filepath.Join(dir, "fresh-tablet"), ServerURL: env.srv.URL(),
 		HTTPClient: env.wire.client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AppVersion: version,
+		AppVersion: version, Unsealed: !sealed,
 	})
 	if err != nil {
 		return nil, err
@@ -313,7 +323,7 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int) ([]benchRe
 
 	// 5. No-op sync: nothing to send, nothing to receive. Median of many.
 	durs := make([]time.Duration, 0, noopRounds)
-	before := env.wire.snapshot()
+	before, cpu := env.wire.snapshot(), processCPU()
 	for i := 0; i < noopRounds; i++ {
 		start := time.Now()
 		if _, err := env.agent.SyncOnce(ctx); err != nil {
@@ -321,10 +331,11 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int) ([]benchRe
 		}
 		durs = append(durs, time.Since(start))
 	}
-	w := env.wire.snapshot().sub(before)
+	w, cpu := env.wire.snapshot().sub(before), processCPU()-cpu
 	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 	results = append(results, benchResult{Scenario: "no-op sync (median)", Seconds: durs[len(durs)/2].Seconds(),
-		Requests: w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds)})
+		CPUSeconds: cpu.Seconds() / float64(noopRounds),
+		Requests:   w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds)})
 	return results, nil
 }
 

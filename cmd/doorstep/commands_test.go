@@ -198,6 +198,10 @@ func TestDeviceCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "pulled ") || strings.Contains(out, "pulled 0,") {
 		t.Fatalf("device sync (server remembered from login): %v\n%s", err, out)
 	}
+	// The tokens are sealed: a sync needs the officer's password.
+	if _, err := doorstep(t, "device", "sync", "--data", dir, "--password", "not the password"); err == nil || !strings.Contains(err.Error(), "unlock the tablet's data") {
+		t.Errorf("device sync with a wrong password: err = %v", err)
+	}
 	out, err = doorstep(t, "device", "status", "--data", dir)
 	if err != nil {
 		t.Fatalf("device status: %v", err)

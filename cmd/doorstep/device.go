@@ -75,6 +75,8 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	case "login":
 		fs.StringVar(&c.username, "username", "", "the officer's username")
 		fs.StringVar(&c.password, "password", "", "the password (or DOORSTEP_PASSWORD; asked on the terminal when empty)")
+	case "sync":
+		fs.StringVar(&c.password, "password", "", "the signed-in officer's password, which unlocks the sealed data and tokens (or DOORSTEP_PASSWORD; asked on the terminal when empty)")
 	case "status":
 		fs.BoolVar(&c.asJSON, "json", false, "print JSON")
 	}
@@ -134,6 +136,9 @@ func (c *deviceCmd) Run(ctx context.Context) error {
 	case "login":
 		return c.login(ctx)
 	case "sync":
+		if err := c.unlock(ctx); err != nil {
+			return err
+		}
 		rep, err := c.agent.SyncOnce(ctx)
 		if err != nil {
 			return fmt.Errorf("sync: %w", err)
@@ -147,10 +152,9 @@ func (c *deviceCmd) Run(ctx context.Context) error {
 	return c.runAgent(ctx)
 }
 
-func (c *deviceCmd) login(ctx context.Context) error {
-	if c.username == "" {
-		return errors.New("device login: --username is required")
-	}
+// askPassword fills c.password from DOORSTEP_PASSWORD or the terminal
+// when --password was not given.
+func (c *deviceCmd) askPassword() error {
 	if c.password == "" {
 		c.password = os.Getenv("DOORSTEP_PASSWORD")
 	}
@@ -158,9 +162,43 @@ func (c *deviceCmd) login(ctx context.Context) error {
 		fmt.Fprint(c.stderr, "password: ")
 		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
 		if err != nil && line == "" {
-			return errors.New("device login: no password given (use --password, DOORSTEP_PASSWORD or type it)")
+			return fmt.Errorf("device %s: no password given (use --password, DOORSTEP_PASSWORD or type it)", c.action)
 		}
 		c.password = strings.TrimRight(line, "\r\n")
+	}
+	return nil
+}
+
+// unlock opens the sealed data with the signed-in officer's password (the
+// offline unlock, counted like the app's, but also past the offline
+// lease's end, since a sync does not open the app), so that a sync can read
+// the tokens. A store not sealed yet needs nothing.
+func (c *deviceCmd) unlock(ctx context.Context) error {
+	if !c.agent.DB().Sealed() {
+		return nil
+	}
+	st, err := c.agent.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if st.User == nil {
+		return errors.New("device sync: nobody has signed in on this tablet: run doorstep device login first")
+	}
+	if err := c.askPassword(); err != nil {
+		return err
+	}
+	if _, _, err := c.agent.UnlockForSync(ctx, st.User.Username, c.password); err != nil {
+		return fmt.Errorf("device sync: unlock the tablet's data: %w", err)
+	}
+	return nil
+}
+
+func (c *deviceCmd) login(ctx context.Context) error {
+	if c.username == "" {
+		return errors.New("device login: --username is required")
+	}
+	if err := c.askPassword(); err != nil {
+		return err
 	}
 	u, err := c.agent.Login(ctx, c.username, c.password)
 	if err != nil {
@@ -196,7 +234,11 @@ func (c *deviceCmd) status(ctx context.Context) error {
 	fmt.Fprintf(tw, "visit rules\t%s\n", cmp.Or(st.RulesVersion, "built-in defaults (none from the server yet)"))
 	fmt.Fprintf(tw, "waiting to send\t%d\n", st.Pending)
 	fmt.Fprintf(tw, "set aside (rejected)\t%d\n", st.Rejected)
-	fmt.Fprintf(tw, "open conflicts\t%d\n", st.Conflicts)
+	if st.Locked {
+		fmt.Fprintf(tw, "open conflicts\t(not counted: the data is sealed and locked)\n")
+	} else {
+		fmt.Fprintf(tw, "open conflicts\t%d\n", st.Conflicts)
+	}
 	fmt.Fprintf(tw, "clock skew\t%d ms\n", st.ClockSkewMs)
 	fmt.Fprintf(tw, "offline lease\t%s\n", leaseText(st.Lease))
 	if st.LastError != "" {

@@ -85,9 +85,12 @@ func (c *cluster) leaseTablet(name, username string) *leaseTablet {
 		DataDir: filepath.Join(c.dir, name), ServerURL: c.srv.URL(),
 		HTTPClient: &http.Client{Transport: lt.net}, Logger: quietLogger(), Now: lt.clock.Now,
 		Timeout: 5 * time.Second, AppVersion: "test",
+		// The lease's days pass on this clock; the data key's hold
+		// (sealed at rest) is not what these tests are about.
+		KeyHold: 365 * 24 * time.Hour,
 		ShredKeys: func(ctx context.Context) error {
 			lt.shreds.Add(1)
-			return lt.agent.EraseLocalData(ctx)
+			return lt.agent.DestroyKeys(ctx)
 		},
 	})
 	if err != nil {
@@ -128,7 +131,7 @@ func (c *cluster) reopenEdited(lt *leaseTablet, name string, edit func(context.C
 		c.t.Fatal(err)
 	}
 	a, err := syncer.Open(ctx, syncer.Config{DataDir: dir, Logger: quietLogger(), Now: lt.clock.Now,
-		HTTPClient: &http.Client{Transport: lt.net}, Timeout: 5 * time.Second})
+		HTTPClient: &http.Client{Transport: lt.net}, Timeout: 5 * time.Second, KeyHold: 365 * 24 * time.Hour})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -264,11 +267,13 @@ func TestOfflineLease(t *testing.T) {
 		t.Fatalf("past the grace ShredKeys ran %d times, want once", n)
 	}
 	wantLeaseState(t, a, syncer.LeaseShredded)
-	if st, err := a.Status(ctx); err != nil || st.User != nil || st.SignedIn {
-		t.Fatalf("after the shred the tablet still holds its officer: %+v %v", st, err)
+	// The data key's wraps are gone: the sealed caseload cannot be read,
+	// and the password no longer opens it.
+	if recs, err := a.List(ctx, "case", ""); err == nil && len(recs) != 0 {
+		t.Fatalf("after the shred the tablet still reads %d cases", len(recs))
 	}
-	if recs, err := a.List(ctx, "case", ""); err != nil || len(recs) != 0 {
-		t.Fatalf("after the shred the tablet still holds %d cases (%v)", len(recs), err)
+	if _, _, err := a.Unlock(ctx, officer.Username, testPassword); err == nil {
+		t.Fatal("after the shred the password still unlocks the tablet")
 	}
 	if st, out, _ := cl.Do("GET", "/v1/status", nil, nil); st != http.StatusLocked || !strings.Contains(out["error"].(map[string]any)["message"].(string), "destroyed") {
 		t.Fatalf("status after the shred: want 423 saying the keys were destroyed, got %d %v", st, out)
@@ -410,11 +415,11 @@ func TestForgedLeasesAreRefused(t *testing.T) {
 		return tx.SetState(ctx, devicedb.KeyLease, lengthened(t, tok))
 	})
 	wantLeaseState(t, reopened, syncer.LeaseExpired)
-	// Nor does a background sync open it: only a sign-in.
-	c.clock.Advance(time.Minute)
-	lt.clock.Advance(time.Minute)
-	mustSync(t, reopened)
-	wantLeaseState(t, reopened, syncer.LeaseExpired)
+	// Restarted, it holds no data key, and the lease lets no offline
+	// unlock take one: nothing opens it but an online sign-in.
+	if _, _, err := reopened.Unlock(context.Background(), officer.Username, testPassword); schema.ErrorCode(err) != schema.ECodeLeaseExpired {
+		t.Fatalf("offline unlock of a tablet whose lease was edited: %v, want lease_expired", err)
+	}
 	if _, err := reopened.Login(context.Background(), officer.Username, testPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -543,6 +548,11 @@ func TestAnUpgradedTabletPinsAtItsNextRefresh(t *testing.T) {
 		}
 		return tx.SetState(ctx, devicedb.KeyLease, "")
 	})
+	// Restarted, it takes its data key back with the password (no lease
+	// applies yet).
+	if _, _, err := a.Unlock(context.Background(), c.officers[0].Username, testPassword); err != nil {
+		t.Fatal(err)
+	}
 	mustSync(t, a) // the access token still lives: no refresh, nothing pinned
 	wantLeaseState(t, a, syncer.LeaseNone)
 	c.clock.Advance(2 * time.Minute)

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"cmp"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -190,4 +191,67 @@ func BenchmarkRequirements(b *testing.B) {
 	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n*len(facts)), "ns/case")
 	b.ReportMetric(float64(visits)/float64(len(facts)), "visits/case")
 	b.ReportMetric(float64(reqs)/float64(len(facts)), "reqs/case")
+}
+
+// TestSynthPlausible checks that the demo team (synth's defaults: 200
+// cases, a year of history) looks like a real team under the default rules:
+// most visits due in the year made on time, the rest late by days to weeks,
+// none hundreds of days overdue.
+func TestSynthPlausible(t *testing.T) {
+	t.Parallel()
+	p := policy.Default()
+	// The demo seeds with today's date: another "now" than the default too.
+	for _, o := range []synth.Options{{Seed: 1}, {Seed: 2}, {Seed: 3}, {Seed: 1, Now: synth.DefaultNow.AddDate(0, 0, 11)}} {
+		seed, now := o.Seed, cmp.Or(o.Now, synth.DefaultNow)
+		asOf, yearAgo := schema.DateOf(now), schema.DateOf(now.AddDate(-1, 0, 0))
+		facts := synthFacts(t, o)
+		due, onTime, overdue, worst := 0, 0, 0, 0
+		for _, f := range facts {
+			for _, r := range p.Requirements(f, asOf) {
+				if r.Status == policy.StatusMissed {
+					overdue++
+					worst = max(worst, r.DaysOverdue)
+				}
+				if r.DueOn < yearAgo || r.DueOn > asOf || r.Status == policy.StatusExempted {
+					continue
+				}
+				due++
+				if r.Status == policy.StatusMet && r.OnTime() {
+					onTime++
+				}
+			}
+		}
+		if share := float64(onTime) / float64(due); share < 0.75 || share > 0.97 {
+			t.Errorf("seed %d: expected 75%%–97%% of the %d visits due in the year made on time, got %d (%.1f%%)", seed, due, onTime, 100*share)
+		}
+		if worst > 60 || overdue == 0 || overdue > len(facts)/5 {
+			t.Errorf("seed %d: expected some visits overdue (at most one case in five) by at most 60 days, got %d, the most %d days", seed, overdue, worst)
+		}
+		t.Logf("seed %d: %d of %d due in the year on time; %d overdue, the most by %d days", seed, onTime, due, overdue, worst)
+	}
+}
+
+// TestVisitIndexGivesTheSameRequirements: with the visits read once
+// (IndexVisits), Requirements answers exactly as without, on every day
+// asked; an index made from other visits is not used.
+func TestVisitIndexGivesTheSameRequirements(t *testing.T) {
+	t.Parallel()
+	facts := twoYears(t)
+	p := policy.Default()
+	for i, f := range facts[:120] {
+		indexed := f
+		indexed.Index = policy.IndexVisits(f)
+		stale := f
+		stale.Index = policy.IndexVisits(facts[(i+1)%len(facts)])
+		for _, days := range []int{0, 7, 30, 200, 500} {
+			asOf := schema.DateOf(synth.DefaultNow.AddDate(0, 0, -days))
+			want := p.Requirements(f, asOf)
+			if got := p.Requirements(indexed, asOf); !reflect.DeepEqual(got, want) {
+				t.Fatalf("case %s on %s: with the index\n%s\nwithout\n%s", f.Case.ID, asOf, show(got), show(want))
+			}
+			if got := p.Requirements(stale, asOf); !reflect.DeepEqual(got, want) {
+				t.Fatalf("case %s on %s: another case's index was used:\n%s", f.Case.ID, asOf, show(got))
+			}
+		}
+	}
 }

@@ -42,7 +42,8 @@ const DefaultMinDenominator = 5
 // TargetMeasures are the measures a target may name: the compliance
 // measures over a period, by their slug (the path of their JSON endpoint,
 // /v1/compliance/<slug>, and of their dashboard page).
-var TargetMeasures = []string{"first-home-visits", "contacts", "enquiries", "households", "interventions", "reviews", "exemptions"}
+var TargetMeasures = []string{"first-home-visits", "overdue", "contacts", "enquiries", "households", "interventions", "reviews",
+	"workload", "freshness", "exemptions", "risk-assessment-qa"}
 
 // RAG statuses of a headline (Target.Status).
 const (
@@ -63,6 +64,8 @@ func DefaultTargets() Targets {
 		"households":        {Target: 90, Red: 75, Amber: 90},
 		"reviews":           {Target: 95, Red: 80, Amber: 95},
 		"exemptions":        {Target: 5, Red: 20, Amber: 10, LowerIsBetter: true},
+		"overdue":           {Target: 5, Red: 15, Amber: 5, LowerIsBetter: true},
+		"freshness":         {Target: 95, Red: 80, Amber: 95},
 	}}
 }
 

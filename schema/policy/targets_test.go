@@ -22,8 +22,10 @@ func TestTargetsDefault(t *testing.T) {
 		t.Errorf("the marshalled defaults carry targets: %s", b)
 	}
 	got := p.TargetRules()
-	if got.MinDenominator != 5 || len(got.Measures) != 5 || got.Measures["first-home-visits"] != (policy.Target{Target: 90, Red: 75, Amber: 90}) ||
-		got.Measures["exemptions"] != (policy.Target{Target: 5, Red: 20, Amber: 10, LowerIsBetter: true}) {
+	if got.MinDenominator != 5 || len(got.Measures) != 7 || got.Measures["first-home-visits"] != (policy.Target{Target: 90, Red: 75, Amber: 90}) ||
+		got.Measures["exemptions"] != (policy.Target{Target: 5, Red: 20, Amber: 10, LowerIsBetter: true}) ||
+		got.Measures["overdue"] != (policy.Target{Target: 5, Red: 15, Amber: 5, LowerIsBetter: true}) ||
+		got.Measures["freshness"] != (policy.Target{Target: 95, Red: 80, Amber: 95}) {
 		t.Errorf("default targets %+v", got)
 	}
 }
@@ -92,7 +94,7 @@ func TestTargetsParse(t *testing.T) {
 		t.Errorf("empty measures: %+v %v", p2, err)
 	}
 	for _, c := range []struct{ targets, field, msg string }{
-		{`{"measures":{"overdue":{"target":1,"red":0,"amber":1}}}`, "targets.measures.overdue", `"overdue" is not a measure with a target`},
+		{`{"measures":{"search":{"target":1,"red":0,"amber":1}}}`, "targets.measures.search", `"search" is not a measure with a target`},
 		{`{"measures":{"contacts":{"target":101,"red":0,"amber":1}}}`, "targets.measures.contacts.target", "from 0 to 100"},
 		{`{"measures":{"contacts":{"target":90,"red":90,"amber":80}}}`, "targets.measures.contacts.red", "red (90) is above amber (80)"},
 		{`{"measures":{"exemptions":{"target":5,"red":5,"amber":10,"lower_is_better":true}}}`, "targets.measures.exemptions.red", "red (5) is below amber (10)"},

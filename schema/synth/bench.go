@@ -27,7 +27,7 @@ func VisitFields(r *rand.Rand, officerID string, at time.Time) map[string]json.R
 	}
 	at = at.UTC().Truncate(time.Minute)
 	v := g.signedVisit(ctx, at, "home_unannounced", "home_unannounced", "completed", 60*24*time.Hour)
-	notes := pick(g, observationNotes) + " " + strings.Repeat("Noted. ", benchNotesLen/7)
+	notes := observationNotes[pick(g, observationKinds)] + " " + strings.Repeat("Noted. ", benchNotesLen/7)
 	v.ObservationNotes = notes[:min(len(notes), benchNotesLen)]
 	return fields(v)
 }

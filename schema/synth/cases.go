@@ -2,6 +2,8 @@ package synth
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"doorstep/schema"
@@ -20,6 +22,25 @@ type caseCtx struct {
 	children  []member
 	homeOK    bool      // safety assessment allows home visits
 	firstHome time.Time // when the first home visit may start (after the assessment)
+	others    int       // other adults in the household
+	knownCS   string    // children's services know a child: "yes", "no" or "" (no child, or not known)
+	triggers  []time.Time
+}
+
+// recurrence is the default rules' days between home visits, by RoSH
+// (schema/policy/default-rules.json): the history keeps to it, mostly.
+var recurrence = map[string]int{"very_high": 42, "high": 42, "medium": 84, "low": 182}
+
+// given picks a given name not yet used in the household (nor by the
+// person), so two members of one household never share a name.
+func (g *gen) given(used map[string]bool) string {
+	for {
+		n := pick(g, givenNames)
+		if !used[n] {
+			used[n] = true
+			return n
+		}
+	}
 }
 
 type member struct {
@@ -51,7 +72,7 @@ func (g *gen) caseload(team schema.Team, sup, off schema.User, town string) {
 		SupervisionStart: schema.DateOf(start),
 		RoSH:             g.weighted([]string{"low", "medium", "high", "very_high"}, []float64{25, 45, 25, 5}),
 	}
-	if g.chance(0.04) {
+	if g.chance(0.04) { // no fixed abode: home visits exempted until housed
 		c.NoFixedAbode = true
 	} else {
 		c.Address = g.address(town)
@@ -61,9 +82,15 @@ func (g *gen) caseload(team schema.Team, sup, off schema.User, town string) {
 		}
 		c.AddressSince = schema.DateOf(since)
 	}
+	// RoSH is assessed at the start and reviewed every six months; a few
+	// reviews are weeks late.
 	roshDate := start.Add(-g.days(0, 14))
-	if g.chance(0.3) {
-		roshDate = minTime(start.Add(g.days(30, 400)), now)
+	if now.Sub(start) > 170*24*time.Hour {
+		roshDate = now.Add(-g.days(5, 170))
+		if g.chance(0.1) {
+			roshDate = now.Add(-g.days(185, 215))
+		}
+		roshDate = maxTime(roshDate, start)
 	}
 	c.RoSHDate = schema.DateOf(roshDate)
 	if c.RoSH != "low" && g.chance(0.12) {
@@ -82,6 +109,7 @@ func (g *gen) caseload(team schema.Team, sup, off schema.User, town string) {
 	g.safetyAssessment(ctx, c)
 	g.enquiries(ctx, flags)
 	g.referrals(ctx)
+	g.triggersOf(ctx, c)
 	g.visits(ctx)
 }
 
@@ -163,10 +191,15 @@ func (g *gen) flags(ctx *caseCtx) map[string]bool {
 		}
 		f := schema.Flag{Type: t, StartDate: schema.DateOf(startAt)}
 		next := startAt.AddDate(0, 6, 0)
-		diligent := g.chance(0.75)
-		for !next.After(g.now) && diligent {
+		for !next.After(g.now) {
 			f.LastReviewed = schema.DateOf(next.Add(-g.days(0, 10)))
 			next = next.AddDate(0, 6, 0)
+		}
+		// One flag in eight has a review that came due days or weeks ago
+		// and is not done yet.
+		if late := g.now.Add(-g.days(1, 40)); g.chance(0.12) && late.After(startAt) &&
+			(f.LastReviewed == "" || late.After(f.LastReviewed.Time())) {
+			next = late
 		}
 		f.NextReviewDate = schema.DateOf(next)
 		if (t == "risk_to_staff" || t == "child_concerns") && g.chance(0.1) {
@@ -191,6 +224,25 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 		return member{id: r.ID, m: m}
 	}
 	historyStart := g.now.AddDate(0, 0, -g.opts.HistoryDays)
+	used := map[string]bool{c.GivenName: true}
+	// The household is confirmed at a visit, every member at once: in
+	// most cases within the last three months, in some longer ago or never.
+	confirmed := g.now.Add(-g.days(1, 80))
+	switch g.weighted([]string{"recent", "old", "never"}, []float64{88, 8, 4}) {
+	case "old":
+		confirmed = g.now.Add(-g.days(100, 200))
+	case "never":
+		confirmed = time.Time{}
+	}
+	confirm := func(m *schema.HouseholdMember) {
+		if confirmed.IsZero() {
+			return
+		}
+		on := maxTime(confirmed, m.AddedOn.Time())
+		if !on.After(g.now) {
+			m.ConfirmedOn = schema.DateOf(on)
+		}
+	}
 	partnerP := 0.45
 	if ctx.da {
 		partnerP = 0.8
@@ -205,8 +257,10 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 			added = maxTime(historyStart, ctx.start).Add(g.days(30, 200))
 			joined = added
 			if ctx.da {
-				add(schema.HouseholdMember{Relation: "ex_partner", Residence: "visits", Name: pick(g, givenNames) + " " + g.family(),
-					Age: 20 + g.rng.IntN(30), VictimOrPotentialVictim: "yes", AddedOn: schema.DateOf(ctx.start)}, ctx.start)
+				ex := schema.HouseholdMember{Relation: "ex_partner", Residence: "visits", Name: g.given(used) + " " + g.family(),
+					Age: 20 + g.rng.IntN(30), VictimOrPotentialVictim: "yes", AddedOn: schema.DateOf(ctx.start)}
+				confirm(&ex)
+				add(ex, ctx.start)
 			}
 		}
 		added = minTime(added, g.now.Add(-24*time.Hour))
@@ -220,16 +274,14 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 			p.Description = "woman seen at the address, name not given"
 			p.Age = 0
 		} else {
-			p.Name = pick(g, givenNames) + " " + g.family()
+			p.Name = g.given(used) + " " + g.family()
 		}
 		if ctx.da {
 			p.VictimOrPotentialVictim = g.weighted([]string{"yes", "not_known"}, []float64{60, 40})
 		} else {
 			p.VictimOrPotentialVictim = g.weighted([]string{"no", "not_known", ""}, []float64{50, 20, 30})
 		}
-		if g.chance(0.6) {
-			p.ConfirmedOn = schema.DateOf(minTime(added.Add(g.days(0, 60)), g.now))
-		}
+		confirm(&p)
 		m := add(p, added)
 		ctx.partner = &m
 	}
@@ -253,6 +305,10 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 			added = minTime(dob.Add(g.days(1, 20)), g.now.Add(-24*time.Hour))
 			joined = added
 		}
+		if dob.After(joined) { // born during supervision: on the list from birth
+			added = minTime(maxTime(added, dob.Add(g.days(1, 10))), g.now.Add(-24*time.Hour))
+			joined = added
+		}
 		added = minTime(added, g.now.Add(-24*time.Hour))
 		k := schema.HouseholdMember{
 			Relation:    g.weighted([]string{"own_child", "step_child", "other_child"}, []float64{65, 25, 10}),
@@ -264,7 +320,7 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 		if g.chance(0.1) {
 			k.Description = childDescription(k.Age)
 		} else {
-			k.Name = pick(g, givenNames) + " " + c.FamilyName
+			k.Name = g.given(used) + " " + c.FamilyName
 		}
 		if ctx.da {
 			k.ChildVictimInOwnRight = g.weighted([]string{"yes", "no", "not_known"}, []float64{30, 20, 50})
@@ -278,6 +334,15 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 		default:
 			k.KnownToChildrensServices = g.weighted([]string{"no", "not_known", ""}, []float64{50, 20, 30})
 		}
+		switch {
+		case k.KnownToChildrensServices == "yes":
+			ctx.knownCS = "yes"
+		case k.KnownToChildrensServices == "no" && ctx.knownCS == "" && i == 0:
+			ctx.knownCS = "no"
+		case k.KnownToChildrensServices != "no" && ctx.knownCS == "no":
+			ctx.knownCS = ""
+		}
+		confirm(&k)
 		ctx.children = append(ctx.children, add(k, added))
 	}
 
@@ -288,8 +353,39 @@ func (g *gen) household(ctx *caseCtx, c schema.Case, flags map[string]bool) {
 			Description: pick(g, adultDescriptions),
 			AddedOn:     schema.DateOf(minTime(ctx.start.Add(g.days(0, 120)), g.now)),
 		}
+		confirm(&o)
+		ctx.others++
 		add(o, o.AddedOn.Time())
 	}
+}
+
+// occupants describes the household as the officer found it for the
+// safety assessment.
+func (g *gen) occupants(ctx *caseCtx) string {
+	var parts []string
+	if ctx.partner != nil && ctx.partner.m.Residence != "visits" {
+		parts = append(parts, "partner")
+	}
+	kids := 0
+	for _, k := range ctx.children {
+		if k.m.Residence != "visits" {
+			kids++
+		}
+	}
+	switch {
+	case kids == 1:
+		parts = append(parts, "one child")
+	case kids > 1:
+		parts = append(parts, fmt.Sprintf("%d children", kids))
+	}
+	if ctx.others > 0 {
+		parts = append(parts, "another adult")
+	}
+	if len(parts) == 0 {
+		return "Lives alone."
+	}
+	s := strings.Join(parts, ", ")
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
 func childDescription(age int) string {
@@ -314,24 +410,48 @@ func ageAt(dob, now time.Time) int {
 // are approved; some wait, some are refused or exempted, and then the case
 // has no home visits (which the compliance view must show, not hide).
 func (g *gen) safetyAssessment(ctx *caseCtx, c schema.Case) {
-	if ctx.nfa {
-		return
-	}
 	historyStart := g.now.AddDate(0, 0, -g.opts.HistoryDays)
 	at := maxTime(ctx.start, historyStart).Add(g.days(0, 6))
 	if at.After(g.now) {
 		at = g.now
 	}
+	if ctx.nfa {
+		// No address to visit: the manager exempts home visits until the
+		// person is housed, and the officer meets them in the office.
+		a := schema.SafetyAssessment{Address: "No fixed abode", AssessedOn: schema.DateOf(at), AssessedBy: ctx.officer.ID,
+			Decision: "exempted", DecisionReason: "No fixed abode; seen in the office until housed.",
+			DecidedBy: ctx.sup.ID, DecidedOn: schema.DateOf(at)}
+		g.ds.Records = append(g.ds.Records, g.record("safety_assessment", ctx.id, at, ctx.officer.ID, a))
+		return
+	}
 	a := schema.SafetyAssessment{
 		Address:         c.Address,
-		Dogs:            g.weighted([]string{"yes", "no", "not_known"}, []float64{20, 65, 15}),
-		Weapons:         g.weighted([]string{"yes", "no", "not_known"}, []float64{5, 80, 15}),
-		OtherOccupants:  pick(g, otherOccupantNotes),
-		LoneWorkingPlan: pick(g, loneWorkingPlans),
+		Dogs:            g.weighted([]string{"yes", "no", "not_known"}, []float64{20, 70, 10}),
+		Weapons:         g.weighted([]string{"yes", "no", "not_known"}, []float64{5, 85, 10}),
+		OtherOccupants:  g.occupants(ctx),
+		LoneWorkingPlan: pick(g, loneWorkingPlans[:2]),
 		AssessedOn:      schema.DateOf(at),
 		AssessedBy:      ctx.officer.ID,
 	}
-	a.Decision = g.weighted([]string{"approved", "pending", "not_approved", "exempted", "referred"}, []float64{75, 8, 5, 4, 8})
+	if a.Dogs == "yes" && g.chance(0.5) {
+		a.LoneWorkingPlan = loneWorkingPlans[2]
+	}
+	// What was found decides what is likely: weapons or a dangerous dog
+	// are referred to the senior probation officer or refused; an
+	// assessment waits for a decision only in the first weeks.
+	weights := []float64{86, 0, 4, 4, 6}
+	switch {
+	case a.Weapons == "yes":
+		weights = []float64{15, 0, 35, 0, 50}
+	case a.Dogs == "yes":
+		weights = []float64{75, 0, 5, 4, 16}
+	case a.Weapons == "no" && a.Dogs == "no":
+		weights = []float64{90, 0, 3, 5, 2}
+	}
+	if g.now.Sub(at) < 28*24*time.Hour {
+		weights[1] = 150
+	}
+	a.Decision = g.weighted([]string{"approved", "pending", "not_approved", "exempted", "referred"}, weights)
 	if a.Decision != "pending" {
 		a.DecidedBy = ctx.sup.ID
 		a.DecidedOn = schema.DateOf(minTime(at.Add(g.days(0, 5)), g.now))
@@ -339,10 +459,20 @@ func (g *gen) safetyAssessment(ctx *caseCtx, c schema.Case) {
 	switch a.Decision {
 	case "not_approved":
 		a.DecisionReason = "Known violent associate at the address; meet in the office until reviewed."
+		if a.Weapons == "yes" {
+			a.DecisionReason = "Weapons kept at the address; meet in the office until they are removed."
+		}
 	case "exempted":
 		a.DecisionReason = "Person lives in supported accommodation that does not allow visitors."
 	case "referred":
-		a.DecisionReason = "Weapons concern; referred to the senior probation officer."
+		switch {
+		case a.Weapons == "yes":
+			a.DecisionReason = "Weapons concern; referred to the senior probation officer. Visit in pairs."
+		case a.Dogs == "yes":
+			a.DecisionReason = "Dog reported as dangerous; referred to the senior probation officer. Visit in pairs."
+		default:
+			a.DecisionReason = "Other occupants not yet known; referred to the senior probation officer. Visit in pairs."
+		}
 	case "approved":
 		if g.chance(0.3) {
 			a.DecisionReason = "Approved with the lone-working plan."
@@ -382,7 +512,7 @@ func (g *gen) enquiries(ctx *caseCtx, flags map[string]bool) {
 
 func (g *gen) enquiry(ctx *caseCtx, agency, stage string, requested time.Time) {
 	e := schema.Enquiry{Agency: agency, Stage: stage}
-	switch g.weighted([]string{"on_time", "late", "never", "not_requested"}, []float64{55, 25, 12, 8}) {
+	switch g.weighted([]string{"on_time", "late", "never", "not_requested"}, []float64{76, 14, 5, 5}) {
 	case "not_requested":
 		e.NotRequestedReason = "Sentenced on the day; no time to request before sentence."
 		g.ds.Records = append(g.ds.Records, g.record("enquiry", ctx.id, requested, ctx.officer.ID, e))
@@ -402,10 +532,21 @@ func (g *gen) enquiry(ctx *caseCtx, agency, stage string, requested time.Time) {
 		case "police", "marac":
 			e.Result = g.weighted([]string{"da_information_found", "no_information"}, []float64{60, 40})
 		default:
-			e.Result = g.weighted([]string{"known_to_childrens_services", "not_known_to_childrens_services"}, []float64{45, 55})
+			// The answer agrees with what the household list says.
+			switch ctx.knownCS {
+			case "yes":
+				e.Result = "known_to_childrens_services"
+			case "no":
+				e.Result = "not_known_to_childrens_services"
+			default:
+				e.Result = g.weighted([]string{"known_to_childrens_services", "not_known_to_childrens_services"}, []float64{45, 55})
+			}
 		}
 		if e.Result == "da_information_found" {
 			e.Notes = "Call-outs to the address recorded; details on file."
+		}
+		if agency == "police" && e.Result == "da_information_found" && e.AnsweredOn.Time().After(ctx.start) {
+			ctx.triggers = append(ctx.triggers, e.AnsweredOn.Time()) // read as a call-out: a visit is due
 		}
 	}
 	g.ds.Records = append(g.ds.Records, g.record("enquiry", ctx.id, requested, ctx.officer.ID, e))
@@ -437,4 +578,30 @@ func (g *gen) referrals(ctx *caseCtx) {
 		}
 		g.ds.Records = append(g.ds.Records, g.record("referral", ctx.id, at, ctx.officer.ID, r))
 	}
+}
+
+// triggersOf adds the changes after the start that call for a home visit
+// in a domestic-abuse case (a new address, partner or child; police
+// call-outs are added as the enquiries are made), so the history visits
+// after most of them, as an officer would.
+func (g *gen) triggersOf(ctx *caseCtx, c schema.Case) {
+	if !ctx.da {
+		ctx.triggers = nil
+		return
+	}
+	after := func(d schema.Date) {
+		if t := d.Time(); d != "" && t.After(ctx.start) {
+			ctx.triggers = append(ctx.triggers, t)
+		}
+	}
+	if !c.NoFixedAbode {
+		after(c.AddressSince)
+	}
+	if ctx.partner != nil {
+		after(ctx.partner.m.AddedOn)
+	}
+	for _, k := range ctx.children {
+		after(k.m.AddedOn)
+	}
+	slices.SortFunc(ctx.triggers, time.Time.Compare)
 }

@@ -48,33 +48,43 @@ var reasonsChildNotSeen = []string{
 	"out with a friend's family", "said to be at a club; to be seen next visit",
 }
 
+// partnerConcernNotes: the first two fit a partner seen alone, the rest one
+// not seen alone.
 var partnerConcernNotes = []string{
-	"Partner quiet and deferred to him throughout; seen alone briefly at the door.",
-	"Partner said things are calmer since the order; no injuries seen.",
+	"Partner said, seen alone, that things are calmer since the order; no injuries seen.",
+	"Partner seen alone at the door; said she is frightened of his moods.",
+	"Partner quiet and deferred to him throughout.",
 	"Partner would not speak while he was in the room.",
 	"Partner reported a recent argument; police not called.",
 }
 
-var observationNotes = []string{
-	"Kitchen bare, little food; heating off.",
-	"Several empty cans in the living room; he appeared under the influence.",
-	"Bruise on partner's forearm; she said she fell.",
-	"An adult not known to us was present and left on arrival.",
-	"Damp and mould in the children's bedroom.",
-	"He checked partner's phone during the visit.",
+// observationKinds are the keys of observationNotes, in a fixed order.
+var observationKinds = []string{"poor_living_conditions", "substance_misuse", "signs_of_injury", "controlling_behaviour", "fear", "other"}
+
+// observationNotes is what an officer writes beside each kind of
+// observation.
+var observationNotes = map[string]string{
+	"poor_living_conditions": "Kitchen bare, little food; heating off.",
+	"substance_misuse":       "Several empty cans in the living room; he appeared under the influence.",
+	"signs_of_injury":        "Bruise on partner's forearm; she said she fell.",
+	"controlling_behaviour":  "He checked partner's phone during the visit.",
+	"fear":                   "Partner flinched when he raised his voice and watched him before answering.",
+	"other":                  "Curtains drawn all day; he said he has not been out for a week.",
 }
 
+// elsewhereReasons: the first names a partner.
 var elsewhereReasons = []string{
 	"He asked not to meet at home because his partner was there.",
-	"Home not yet assessed as safe for lone working.",
+	"Met on the way to his appointment at the job centre.",
 	"He said the flat was being decorated.",
 	"Met near his workplace at his request.",
 }
 
+// outcomeReasons: the first of each names no partner.
 var outcomeReasons = map[string][]string{
 	"no_answer":        {"No answer; card left.", "Curtains drawn, no answer; neighbour said he was in."},
 	"refused_entry":    {"Spoke at the door; he refused entry.", "Partner answered and refused entry."},
-	"not_present":      {"Partner said he was at work.", "Not there; mother said he was staying with a friend."},
+	"not_present":      {"Not there; mother said he was staying with a friend.", "Partner said he was at work."},
 	"abandoned_safety": {"Dog loose in the front garden; left.", "Aggressive visitor at the address; left and informed manager."},
 	"not_undertaken":   {"Officer unwell; visit rearranged.", "Car broke down; rearranged for next week."},
 }

@@ -8,8 +8,11 @@
 // non-existent "ZZ" area). The same Options give the same Dataset, ids
 // included, so a failing test or a benchmark can be re-run exactly.
 //
-// Records are as a client would create them: Version 0 and zero times; the
-// server store assigns receipts when it seeds them.
+// Records are as a client would create them (Version 0, no update time, no
+// device time) with one addition: ReceivedAt, when the record reached the
+// server, minutes to hours after it was made (a signed visit: after its
+// signing), so that the store seeds a history in which tablets synced as
+// they do in use rather than all on the seeding day.
 package synth
 
 import (
@@ -196,7 +199,26 @@ func (g *gen) workTime(day time.Time) time.Time {
 
 func (g *gen) record(entity, caseID string, at time.Time, by string, v any) schema.Record {
 	id := g.ids.at(at)
-	return schema.Record{Entity: entity, ID: id, CaseID: caseID, Fields: fields(v), CreatedBy: by, UpdatedBy: by}
+	made := at
+	if made.Equal(dayOf(made)) { // a date, not a time: made in working hours that day
+		made = made.Add(9*time.Hour + time.Duration(g.rng.IntN(8*60))*time.Minute)
+	}
+	return schema.Record{Entity: entity, ID: id, CaseID: caseID, Fields: fields(v), CreatedBy: by, UpdatedBy: by,
+		ReceivedAt: g.arrival(made)}
+}
+
+// arrival is when a record made (or signed) at t reached the server: most
+// within the hour, as the tablet syncs on signal; some at the end of the
+// day; a few after a day or two offline. Never after now.
+func (g *gen) arrival(t time.Time) time.Time {
+	d := time.Duration(1+g.rng.IntN(50)) * time.Minute
+	switch g.weighted([]string{"soon", "evening", "offline"}, []float64{80, 16, 4}) {
+	case "evening":
+		d = time.Duration(2*60+g.rng.IntN(6*60)) * time.Minute
+	case "offline":
+		d = time.Duration(20*60+g.rng.IntN(40*60)) * time.Minute
+	}
+	return minTime(t.Add(d), g.now).Truncate(time.Second)
 }
 
 // fields is schema.FieldsOf without the empty values, as a client sends a

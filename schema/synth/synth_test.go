@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,8 +90,11 @@ func checkValid(t *testing.T, ds *synth.Dataset, now time.Time) {
 		if !ok {
 			t.Fatalf("%s: unknown entity", what)
 		}
-		if r.Version != 0 || !r.ReceivedAt.IsZero() || !r.UpdatedAt.IsZero() || !r.DeviceTime.IsZero() {
-			t.Errorf("%s: expected version 0 and zero times, got %d %v %v %v", what, r.Version, r.ReceivedAt, r.UpdatedAt, r.DeviceTime)
+		if r.Version != 0 || !r.UpdatedAt.IsZero() || !r.DeviceTime.IsZero() {
+			t.Errorf("%s: expected version 0 and zero update and device times, got %d %v %v", what, r.Version, r.UpdatedAt, r.DeviceTime)
+		}
+		if r.ReceivedAt.IsZero() || r.ReceivedAt.After(now) {
+			t.Errorf("%s: expected a received_at no later than now %s, got %v", what, now, r.ReceivedAt)
 		}
 		if err := spec.ValidateFields(r.Fields); err != nil {
 			t.Errorf("%s: ValidateFields: %v\n%s", what, err, mustJSON(r.Fields))
@@ -154,6 +158,9 @@ func checkValid(t *testing.T, ds *synth.Dataset, now time.Time) {
 			signed, err := v.SignedAt.Time()
 			if err != nil || signed.Before(started) || signed.After(now) {
 				t.Errorf("%s: expected started <= signed <= now, got %s, %s, now %s", what, v.StartedAt, v.SignedAt, now)
+			}
+			if r.ReceivedAt.Before(signed) {
+				t.Errorf("%s: expected received_at %v no earlier than signed_at %s", what, r.ReceivedAt, v.SignedAt)
 			}
 		}
 	}
@@ -434,4 +441,132 @@ func TestBenchVisits(t *testing.T) {
 	if !reflect.DeepEqual(f1, f2) {
 		t.Error("VisitFields: expected the same source to give the same fields")
 	}
+}
+
+// TestGenerateConsistent checks that the records of one case agree with one
+// another as a real officer's would, and that the history is plausible:
+// households confirmed, visits reaching the server within hours.
+func TestGenerateConsistent(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []int64{1, 2, 3, 4} {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			t.Parallel()
+			checkConsistent(t, synth.Generate(withSeed(demoOpts, seed)))
+		})
+	}
+}
+
+func checkConsistent(t *testing.T, ds *synth.Dataset) {
+	now := synth.DefaultNow
+	threeMonthsAgo := schema.DateOf(now.AddDate(0, -3, 0))
+	type household struct {
+		names                 map[string]bool
+		partner, da, knownCS  bool
+		children, childrenNo  int
+		members, confirmedAll int
+		homeOK                bool
+	}
+	cases := map[string]*household{}
+	var delays []time.Duration
+	for _, r := range ds.Records {
+		what := r.Entity + " " + r.ID
+		h := cases[r.CaseID]
+		switch r.Entity {
+		case "case":
+			var c schema.Case
+			_ = r.Decode(&c)
+			cases[r.ID] = &household{names: map[string]bool{c.GivenName: true}}
+		case "flag":
+			var f schema.Flag
+			_ = r.Decode(&f)
+			h.da = h.da || f.IsDomesticAbuse()
+		case "household_member":
+			var m schema.HouseholdMember
+			_ = r.Decode(&m)
+			if m.Name != "" {
+				given := strings.Fields(m.Name)[0]
+				if h.names[given] {
+					t.Errorf("%s: a second %q in one household", what, given)
+				}
+				h.names[given] = true
+			}
+			if m.Relation == "partner" {
+				h.partner = true
+			}
+			if m.IsChild() {
+				h.children++
+				h.knownCS = h.knownCS || m.KnownToChildrensServices == "yes"
+				if m.KnownToChildrensServices == "no" {
+					h.childrenNo++
+				}
+				if m.DateOfBirth != "" && m.AddedOn < m.DateOfBirth {
+					t.Errorf("%s: on the household list (%s) before birth (%s)", what, m.AddedOn, m.DateOfBirth)
+				}
+			}
+			h.members++
+			if m.ConfirmedOn >= threeMonthsAgo {
+				h.confirmedAll++
+			}
+		case "safety_assessment":
+			var a schema.SafetyAssessment
+			_ = r.Decode(&a)
+			if strings.Contains(strings.ToLower(a.DecisionReason), "weapon") && a.Weapons != "yes" {
+				t.Errorf("%s: weapons %q, yet decided %s: %q", what, a.Weapons, a.Decision, a.DecisionReason)
+			}
+			if strings.Contains(a.DecisionReason, "dangerous") && a.Dogs != "yes" {
+				t.Errorf("%s: dogs %q, yet decided %s: %q", what, a.Dogs, a.Decision, a.DecisionReason)
+			}
+			h.homeOK = a.Decision == "approved" || a.Decision == "referred"
+		case "enquiry":
+			var e schema.Enquiry
+			_ = r.Decode(&e)
+			switch {
+			case e.Result == "not_known_to_childrens_services" && h.knownCS:
+				t.Errorf("%s: children's services said not known, but the household has a child known to them", what)
+			case e.Result == "known_to_childrens_services" && h.children > 0 && h.childrenNo == h.children:
+				t.Errorf("%s: children's services said known, but every child is recorded as not known", what)
+			}
+		case "visit":
+			var v schema.Visit
+			_ = r.Decode(&v)
+			if v.Status == "draft" && schema.IsHomeVisit(v.PlannedType) && !h.homeOK {
+				t.Errorf("%s: a home visit drafted in a case whose safety assessment allows none", what)
+			}
+			if v.Status != "signed" {
+				continue
+			}
+			if signed, err := v.SignedAt.Time(); err == nil {
+				delays = append(delays, r.ReceivedAt.Sub(signed))
+			}
+			mentions := strings.Contains(strings.ToLower(v.ObservationNotes+v.OutcomeReason+v.ElsewhereReason), "partner")
+			if mentions && !h.partner {
+				t.Errorf("%s: notes name a partner in a household with none: %q %q %q", what, v.ObservationNotes, v.OutcomeReason, v.ElsewhereReason)
+			}
+			if strings.Contains(v.ObservationNotes, "partner") && v.PartnerPresent != "yes" {
+				t.Errorf("%s: an observation of the partner, who was not present (%q): %q", what, v.PartnerPresent, v.ObservationNotes)
+			}
+			if strings.Contains(v.NoActionReason, "known to children's services") && !h.knownCS {
+				t.Errorf("%s: no action because known to children's services, but no child is: %q", what, v.NoActionReason)
+			}
+		}
+	}
+	daWithMembers, daConfirmed := 0, 0
+	for _, h := range cases {
+		if h.da && h.members > 0 {
+			daWithMembers++
+			if h.confirmedAll == h.members {
+				daConfirmed++
+			}
+		}
+	}
+	if daConfirmed*10 < daWithMembers*8 {
+		t.Errorf("expected at least 80%% of domestic-abuse households confirmed in the last 3 months, got %d of %d", daConfirmed, daWithMembers)
+	}
+	slices.Sort(delays)
+	median, p90 := delays[len(delays)/2], delays[len(delays)*9/10]
+	if delays[0] < 0 || median > time.Hour || p90 > 12*time.Hour {
+		t.Errorf("expected signed visits to reach the server within hours (median under 1 h, 90%% under 12 h), got fastest %v, median %v, 90th percentile %v",
+			delays[0], median, p90)
+	}
+	t.Logf("%d of %d DA households confirmed; signing to server: median %v, 90th percentile %v", daConfirmed, daWithMembers, median, p90)
 }

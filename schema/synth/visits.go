@@ -10,9 +10,6 @@ import (
 // supervision starts, by RoSH (docs: the HMPPS framework's defaults).
 var firstHomeDays = map[string]int{"very_high": 15, "high": 15, "medium": 42, "low": 84}
 
-// homeEvery is the spread of days between later home visits, by RoSH.
-var homeEvery = map[string][2]int{"very_high": {35, 70}, "high": {50, 100}, "medium": {90, 180}, "low": {150, 270}}
-
 // contactEvery is the spread of days between office, phone and other
 // contacts, by RoSH.
 var contactEvery = map[string][2]int{"very_high": {7, 14}, "high": {10, 21}, "medium": {14, 35}, "low": {21, 56}}
@@ -42,50 +39,79 @@ func (g *gen) visits(ctx *caseCtx) {
 		g.addVisit(ctx, g.signedVisit(ctx, at, kind, kind, outcome, 0), at)
 	}
 
-	// Home visits: none where the address is not approved or there is none,
-	// and none in some cases where they should happen (the inspection finding).
-	if ctx.homeOK && !ctx.nfa && !g.chance(0.12) {
-		every := homeEvery[ctx.rosh]
+	// Home visits, where the safety assessment allows them: the first
+	// within the rule's days of the start (one in eight late), then one
+	// every recurrence (one in five days to weeks late), and in
+	// domestic-abuse cases one within days of each change that calls for
+	// it (a move, a new partner or child, a police call-out).
+	if ctx.homeOK && !ctx.nfa {
+		rec := float64(recurrence[ctx.rosh])
+		gap := func() time.Duration {
+			if g.chance(0.2) {
+				return time.Duration(rec)*24*time.Hour + g.days(1, 45)
+			}
+			return time.Duration(rec*(0.55+0.42*g.rng.Float64())*24) * time.Hour
+		}
 		var next time.Time
 		initial := false
 		if ctx.start.After(historyStart) {
 			initial = true
 			due := float64(firstHomeDays[ctx.rosh])
-			factor := 0.2 + 0.8*g.rng.Float64()
-			if g.chance(0.35) {
-				factor = 1.1 + 1.5*g.rng.Float64() // late
+			factor := 0.2 + 0.75*g.rng.Float64()
+			if g.chance(0.12) {
+				factor = 1.05 + 0.6*g.rng.Float64() // late
 			}
 			next = maxTime(ctx.start.Add(time.Duration(due*factor*24)*time.Hour), ctx.firstHome)
 		} else {
-			next = historyStart.Add(g.days(0, every[1]))
+			next = historyStart.Add(g.days(0, int(rec*0.9)))
 		}
-		stale := g.chance(0.15) // visits stop after a while: the case goes overdue
-		for n := 0; ; n++ {
-			at := g.workTime(next)
-			if at.After(last) || (stale && n > 0 && g.chance(0.5)) {
-				break
-			}
-			gap := g.days(every[0], every[1])
+		triggers := ctx.triggers
+		for {
 			planned := g.weighted([]string{"home_announced", "home_unannounced"}, []float64{60, 40})
 			if initial {
 				planned = "initial_home"
 			}
-			actual := g.weighted([]string{planned, "doorstep", "phone", "other_place"}, []float64{84, 5, 6, 5})
-			// Attempts: no answer or refused entry is tried again within days.
+			// A change before the next visit brings that visit forward.
+			for len(triggers) > 0 && triggers[0].Before(historyStart) {
+				triggers = triggers[1:]
+			}
+			if len(triggers) > 0 {
+				soon := maxTime(triggers[0].Add(g.days(1, 8)), ctx.firstHome)
+				if g.chance(0.1) {
+					soon = triggers[0].Add(g.days(11, 25))
+				}
+				if soon.Before(next) && !initial {
+					next, planned = soon, "home_unannounced"
+				} else if soon.Before(next) {
+					next = soon // the first visit, brought forward
+				}
+			}
+			at := g.workTime(next)
+			if at.After(last) {
+				break
+			}
+			gap := gap()
+			actual := g.weighted([]string{planned, "doorstep", "phone", "other_place"}, []float64{90, 3, 4, 3})
+			// A visit that did not get in (no answer, refused, done by
+			// phone instead) is tried again at home within days.
 			for try := 0; try < 3 && !at.After(last); try++ {
 				outcome := "completed"
 				if schema.IsHomeVisit(actual) || actual == "doorstep" {
 					outcome = g.weighted([]string{"completed", "no_answer", "refused_entry", "not_present", "abandoned_safety", "not_undertaken"},
-						[]float64{74, 12, 4, 5, 1, 4})
+						[]float64{84, 7, 2, 3, 1, 3})
 				}
 				if try == 2 {
-					outcome = "completed"
+					actual, outcome = planned, "completed"
 				}
 				g.addVisit(ctx, g.signedVisit(ctx, at, planned, actual, outcome, gap), at)
-				if outcome == "completed" {
+				if outcome == "completed" && schema.IsHomeVisit(actual) {
 					break
 				}
-				at = g.workTime(at.Add(g.days(1, 10)))
+				at = g.workTime(at.Add(g.days(1, 6)))
+				actual = planned
+			}
+			for len(triggers) > 0 && !triggers[0].After(at) {
+				triggers = triggers[1:]
 			}
 			initial = false
 			next = at.Add(gap)
@@ -101,7 +127,7 @@ func (g *gen) visits(ctx *caseCtx) {
 		at := g.workTime(g.now.Add(g.days(1, 21)))
 		g.addVisit(ctx, schema.Visit{OfficerID: ctx.officer.ID, PlannedType: planned, PlannedAt: ts(at), Status: "planned"}, g.now)
 	}
-	if g.chance(0.08) {
+	if ctx.homeOK && !ctx.nfa && g.chance(0.08) {
 		at := g.now.Add(-time.Duration(2+g.rng.IntN(26)) * time.Hour).Truncate(time.Minute)
 		v := schema.Visit{OfficerID: ctx.officer.ID, PlannedType: "home_unannounced", Type: "home_unannounced",
 			Status: "draft", Outcome: "completed", Location: "home", FaceToFace: true, StartedAt: ts(at), PersonSeen: "yes"}
@@ -118,7 +144,11 @@ func (g *gen) visits(ctx *caseCtx) {
 }
 
 func (g *gen) addVisit(ctx *caseCtx, v schema.Visit, at time.Time) {
-	g.ds.Records = append(g.ds.Records, g.record("visit", ctx.id, at, v.OfficerID, v))
+	r := g.record("visit", ctx.id, at, v.OfficerID, v)
+	if signed, err := v.SignedAt.Time(); err == nil && v.SignedAt != "" {
+		r.ReceivedAt = g.arrival(signed) // it left the tablet once signed
+	}
+	g.ds.Records = append(g.ds.Records, r)
 }
 
 // signedVisit records one contact as the officer signed it. gap is the time
@@ -138,7 +168,11 @@ func (g *gen) signedVisit(ctx *caseCtx, at time.Time, planned, actual, outcome s
 	end := at.Add(time.Duration(15+g.rng.IntN(60)) * time.Minute)
 	v.StartedAt, v.EndedAt = ts(at), ts(end)
 	if outcome != "completed" {
-		v.OutcomeReason = pick(g, outcomeReasons[outcome])
+		reasons := outcomeReasons[outcome]
+		if ctx.partner == nil { // the first reason of each names no partner
+			reasons = reasons[:1]
+		}
+		v.OutcomeReason = pick(g, reasons)
 		v.PersonSeen = "no"
 		end = at.Add(time.Duration(5+g.rng.IntN(10)) * time.Minute)
 		v.EndedAt = ts(end)
@@ -175,16 +209,20 @@ func (g *gen) signedVisit(ctx *caseCtx, at time.Time, planned, actual, outcome s
 	case actual == "other_place":
 		v.Location = "elsewhere"
 		v.PlaceType = g.weighted([]string{"cafe", "library", "community_venue", "other"}, []float64{45, 30, 20, 5})
-		v.ElsewhereReason = pick(g, elsewhereReasons)
+		reasons := elsewhereReasons[1:]
+		if ctx.partner != nil {
+			reasons = elsewhereReasons
+		}
+		v.ElsewhereReason = pick(g, reasons)
 		v.FaceToFace, v.PersonSeen = true, "yes"
 	}
 
 	signed := end.Add(time.Duration(g.rng.IntN(180)) * time.Minute)
-	switch g.weighted([]string{"same_day", "days", "weeks"}, []float64{70, 25, 5}) {
+	switch g.weighted([]string{"same_day", "days", "weeks"}, []float64{86, 12, 2}) {
 	case "days":
-		signed = signed.Add(g.days(1, 5))
+		signed = signed.Add(g.days(1, 3))
 	case "weeks":
-		signed = signed.Add(g.days(10, 20))
+		signed = signed.Add(g.days(7, 14))
 	}
 	signed = minTime(signed, g.now.Add(-time.Minute))
 	if signed.Before(end) {
@@ -203,7 +241,11 @@ func (g *gen) householdSections(ctx *caseCtx, v *schema.Visit, at time.Time) {
 		if v.PartnerPresent == "yes" {
 			v.PartnerSeenAlone = g.weighted([]string{"yes", "no"}, []float64{35, 65})
 			if ctx.da && g.chance(0.4) {
-				v.PartnerConcerns = pick(g, partnerConcernNotes)
+				notes := partnerConcernNotes[1:] // none says she was seen alone
+				if v.PartnerSeenAlone == "yes" {
+					notes = partnerConcernNotes[:2]
+				}
+				v.PartnerConcerns = pick(g, notes)
 			}
 		}
 	} else {
@@ -255,8 +297,18 @@ func (g *gen) householdSections(ctx *caseCtx, v *schema.Visit, at time.Time) {
 		v.Observations = append(v.Observations, "new_adult_present")
 	}
 	if g.chance(0.25) {
-		v.Observations = append(v.Observations, pick(g, []string{"poor_living_conditions", "substance_misuse", "controlling_behaviour", "fear", "signs_of_injury", "other"}))
-		v.ObservationNotes = pick(g, observationNotes)
+		// The note says what the observation is, and about whom was there.
+		kinds := []string{"poor_living_conditions", "substance_misuse", "other"}
+		if v.PartnerPresent == "yes" {
+			kinds = append(kinds, "controlling_behaviour", "fear", "signs_of_injury")
+		}
+		kind := pick(g, kinds)
+		note := observationNotes[kind]
+		if kind == "poor_living_conditions" && some && g.chance(0.5) {
+			note = "Damp and mould in the children's bedroom."
+		}
+		v.Observations = append(v.Observations, kind)
+		v.ObservationNotes = note
 	}
 
 	concernP := 0.05
@@ -265,7 +317,7 @@ func (g *gen) householdSections(ctx *caseCtx, v *schema.Visit, at time.Time) {
 	}
 	if g.chance(concernP) {
 		v.Concern = true
-		if g.chance(0.25) {
+		if ctx.knownCS == "yes" && g.chance(0.5) {
 			v.NoActionReason = "Already known to children's services; the social worker visits this week."
 			return
 		}

@@ -101,16 +101,58 @@ var periodMeasures = map[string]PeriodMeasure{
 	"exemptions":        func(in Input, p Period, a schema.Date) Headlined { return Exemptions(in, p, a) },
 }
 
+// DayFigure computes the headline of a measure counted on a day (measures
+// 2 and 8) as the records stood on asOf.
+type DayFigure func(in Input, asOf schema.Date) Figure
+
+// dayMeasures are the measures counted on a day that have a headline, by
+// slug: over a period, the figure on its last day (the as-of day).
+var dayMeasures = map[string]DayFigure{"overdue": OverdueShare, "workload": WorkloadPlanned}
+
+// OverdueShare is measure 2's headline on asOf: of the caseload (open
+// cases whose supervision started by asOf), the cases with a visit
+// overdue. Lower is better.
+func OverdueShare(in Input, asOf schema.Date) Figure {
+	t := Workload(in, asOf).Totals
+	return FigureOf(t.OverdueCases.N, t.Caseload.N)
+}
+
+// WorkloadPlanned is measure 8's headline on asOf: of the visits due in
+// the next 4 weeks, those with a visit already planned by their due date.
+func WorkloadPlanned(in Input, asOf schema.Date) Figure {
+	rep := Workload(in, asOf)
+	planned := 0
+	for _, it := range rep.Items {
+		if it.PlannedOn != "" {
+			planned++
+		}
+	}
+	return FigureOf(planned, rep.Totals.Due)
+}
+
+// FigureOf is num of den with its percentage to one decimal (nil when den
+// is 0).
+func FigureOf(num, den int) Figure { return Figure{num, den, percent(num, den)} }
+
 // PreviousFigureOf computes measure slug's headline over the period before
 // period, as the records stood on that period's last day; false when the
-// measure has no headline.
+// measure has no headline computed from the records (measures 9 and 10,
+// which read the store, judge theirs with JudgeIn).
 func PreviousFigureOf(slug string, in Input, period Period) (PreviousFigure, bool) {
+	prev := PreviousPeriod(period)
+	if m, ok := dayMeasures[slug]; ok {
+		return PreviousFigure{Figure: m(in, prev.To), Period: prev}, true
+	}
 	m, ok := periodMeasures[slug]
 	if !ok {
 		return PreviousFigure{}, false
 	}
-	prev := PreviousPeriod(period)
 	return PreviousFigure{Figure: m(in, prev, prev.To).HeadlineFigure(), Period: prev}, true
+}
+
+// JudgeIn is Judge with in's policy.
+func JudgeIn(in Input, slug string, cur Figure, prev PreviousFigure) *Headline {
+	return Judge(in.policy(), slug, cur, prev)
 }
 
 // AddHeadline sets rep's headline: its figure (the report of measure slug

@@ -53,9 +53,20 @@ type memo struct {
 	safety *SafetyDecision
 
 	// visits are the case's visits the policy reads, worked out once for
-	// every as-of day (see policyVisits).
+	// every as-of day (see policyVisits), and index the policy's reading of
+	// them (policy.IndexVisits).
 	visitsOnce sync.Once
 	visits     []schema.Visit
+	indexOnce  sync.Once
+	index      *policy.VisitIndex
+}
+
+// visitIndex is policy.IndexVisits of policyVisits, made once.
+func (m *memo) visitIndex(cr *CaseRecords) *policy.VisitIndex {
+	m.indexOnce.Do(func() {
+		m.index = policy.IndexVisits(policy.CaseFacts{Case: cr.Case, Visits: m.policyVisits(cr)})
+	})
+	return m.index
 }
 
 // policyVisits returns the visits of cr the policy's requirements read
@@ -115,7 +126,7 @@ func (cr CaseRecords) requirements(p *policy.Policy, asOf schema.Date) ([]policy
 	}
 	facts, safety := Facts(cr, asOf)
 	if m != nil {
-		facts.Visits = m.policyVisits(&cr)
+		facts.Visits, facts.Index = m.policyVisits(&cr), m.visitIndex(&cr)
 	}
 	reqs := p.Requirements(facts, asOf)
 	if m != nil {

@@ -174,8 +174,10 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 	caseURL := location()
 	shoot("04-case")
 
-	// A visit, as signed.
-	do("open a visit", chromedp.Click(chromedp.CSS("#visits tbody tr:first-child a")), chromedp.WaitVisible(chromedp.CSS("#fields")))
+	// A visit, as signed: the latest signed one (a draft or a planned
+	// visit may come first).
+	do("open a visit", chromedp.Click(chromedp.Search(`//*[@id="visits"]//tbody/tr[td[3][normalize-space()="signed"]][1]//a`)),
+		chromedp.WaitVisible(chromedp.CSS("#fields")))
 	if f := text("#fields"); !strings.Contains(f, "As signed") || !strings.Contains(f, "With amendments") {
 		t.Fatalf("visit page: %s", f)
 	}

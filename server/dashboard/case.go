@@ -167,28 +167,28 @@ func caseTables(pc *panelCtx, cf *caseFile, today schema.Date) []*table {
 		Columns: []column{{Key: "type", Label: "Flag"}, {Key: "start", Label: "Since"}, {Key: "review", Label: "Next review"},
 			{Key: "ended", Label: "Ended"}, {Key: "notes", Label: "Notes"}}}
 	for _, x := range r.Flags {
-		rev := cell{Text: string(x.NextReviewDate)}
+		rev := day(x.NextReviewDate)
 		if x.NextReviewDate != "" && x.NextReviewDate < today && x.EndedOn == "" {
 			rev.Text += " (review overdue)"
 			rev.Mark = "bad"
 		}
-		flags.Rows = append(flags.Rows, []cell{txt(label(x.Type)), txt(string(x.StartDate)), rev, txt(string(x.EndedOn)), txt(x.Notes)})
+		flags.Rows = append(flags.Rows, []cell{txt(label(x.Type)), day(x.StartDate), rev, day(x.EndedOn), txt(x.Notes)})
 	}
 	house := &table{ID: "household", Caption: "Household", Empty: "No household members recorded.",
 		Columns: []column{{Key: "name", Label: "Name or description"}, {Key: "relation", Label: "Relation"}, {Key: "residence", Label: "Lives"},
 			{Key: "age", Label: "Date of birth or age"}, {Key: "victim", Label: "Victim or potential victim"},
 			{Key: "cs", Label: "Known to children's services"}, {Key: "cpp", Label: "Child protection plan"}, {Key: "since", Label: "Added"}, {Key: "left", Label: "Left"}}}
 	for _, m := range r.Household {
-		age := string(m.DateOfBirth)
-		if age == "" && m.Age > 0 {
-			age = fmt.Sprintf("age %d", m.Age)
+		age := day(m.DateOfBirth)
+		if m.DateOfBirth == "" && m.Age > 0 {
+			age = cell{Text: fmt.Sprintf("age %d", m.Age), Key: fmt.Sprintf("age %03d", m.Age)}
 		}
 		victim := m.VictimOrPotentialVictim
 		if m.IsChild() {
 			victim = m.ChildVictimInOwnRight
 		}
 		house.Rows = append(house.Rows, []cell{txt(cmp.Or(m.Name, m.Description)), txt(label(m.Relation)), txt(label(m.Residence)),
-			txt(age), txt(label(victim)), txt(label(m.KnownToChildrensServices)), txt(label(m.ChildProtectionPlan)), txt(string(m.AddedOn)), txt(string(m.LeftOn))})
+			age, txt(label(victim)), txt(label(m.KnownToChildrensServices)), txt(label(m.ChildProtectionPlan)), day(m.AddedOn), day(m.LeftOn)})
 	}
 	facts, safety := compliance.Facts(r, today)
 	reqs := &table{ID: "requirements", Caption: "Visits the policy requires (rules " + pc.In.Policy.Version + ")", Empty: "The policy requires no visit yet.",
@@ -207,15 +207,15 @@ func caseTables(pc *panelCtx, cf *caseFile, today schema.Date) []*table {
 		if q.Status == "met" && !q.OnTime() {
 			status.Text = "met late"
 		}
-		note := q.Reason
+		note := datesInWords(q.Reason)
 		if len(q.Attempts) > 0 {
 			note = strings.TrimSpace(note + fmt.Sprintf(" %d no-access attempt(s)", len(q.Attempts)))
 		}
-		met := txt(string(q.MetOn))
+		met := day(q.MetOn)
 		if q.MetBy != "" {
 			met.Href = pc.visitHref(q.MetBy)
 		}
-		reqs.Rows = append(reqs.Rows, []cell{txt(name), txt(label(string(q.Trigger))), txt(string(q.TriggeredOn)), txt(string(q.DueOn)),
+		reqs.Rows = append(reqs.Rows, []cell{txt(name), txt(label(string(q.Trigger))), day(q.TriggeredOn), day(q.DueOn),
 			status, met, num(q.DaysOverdue), txt(note)})
 	}
 	amended := map[string]int{}
@@ -232,26 +232,25 @@ func caseTables(pc *panelCtx, cf *caseFile, today schema.Date) []*table {
 		return cmp.Compare(cmp.Or(b.StartedAt, b.PlannedAt), cmp.Or(a.StartedAt, a.PlannedAt))
 	})
 	for _, v := range vs {
-		when := string(cmp.Or(v.StartedAt, v.PlannedAt))
-		if len(when) > 16 {
-			when = strings.Replace(when[:16], "T", " ", 1)
-		}
-		visits.Rows = append(visits.Rows, []cell{link(cmp.Or(when, "(no time)"), pc.visitHref(v.ID)), txt(label(cmp.Or(v.Type, v.PlannedType))),
+		at := string(cmp.Or(v.StartedAt, v.PlannedAt))
+		when := link(cmp.Or(ukTime(at), "(no time)"), pc.visitHref(v.ID))
+		when.Key = at
+		visits.Rows = append(visits.Rows, []cell{when, txt(label(cmp.Or(v.Type, v.PlannedType))),
 			txt(v.Status), txt(label(v.Outcome)), txt(yesNo(v.FaceToFace)), txt(cf.name(v.OfficerID)), num(amended[v.ID])})
 	}
 	enq := &table{ID: "enquiries", Caption: "Safeguarding enquiries", Empty: "No enquiries recorded.",
 		Columns: []column{{Key: "agency", Label: "Agency"}, {Key: "stage", Label: "Stage"}, {Key: "requested", Label: "Requested"},
 			{Key: "due", Label: "Due"}, {Key: "answered", Label: "Answered"}, {Key: "result", Label: "Result"}, {Key: "note", Label: "Notes or reason not requested"}}}
 	for _, e := range r.Enquiries {
-		enq.Rows = append(enq.Rows, []cell{txt(label(e.Agency)), txt(label(e.Stage)), txt(string(e.RequestedOn)), txt(string(e.DueOn)),
-			txt(string(e.AnsweredOn)), txt(label(e.Result)), txt(strings.TrimSpace(e.NotRequestedReason + " " + e.Notes))})
+		enq.Rows = append(enq.Rows, []cell{txt(label(e.Agency)), txt(label(e.Stage)), day(e.RequestedOn), day(e.DueOn),
+			day(e.AnsweredOn), txt(label(e.Result)), txt(strings.TrimSpace(e.NotRequestedReason + " " + e.Notes))})
 	}
 	refs := &table{ID: "referrals", Caption: "Intervention needs and referrals", Empty: "No referrals recorded.",
 		Columns: []column{{Key: "need", Label: "Need"}, {Key: "identified", Label: "Identified"}, {Key: "decision", Label: "Decision"},
 			{Key: "status", Label: "Status"}, {Key: "since", Label: "Since"}, {Key: "reason", Label: "Reason"}}}
 	for _, x := range cf.referrals {
-		refs.Rows = append(refs.Rows, []cell{txt(x.Need), txt(string(x.IdentifiedOn)), txt(label(x.Decision)), txt(label(x.Status)),
-			txt(string(x.StatusOn)), txt(x.DecisionReason)})
+		refs.Rows = append(refs.Rows, []cell{txt(x.Need), day(x.IdentifiedOn), txt(label(x.Decision)), txt(label(x.Status)),
+			day(x.StatusOn), txt(x.DecisionReason)})
 	}
 	safe := &table{ID: "safety", Caption: "Safety assessments", Empty: "No safety assessment recorded.",
 		Columns: []column{{Key: "assessed", Label: "Assessed"}, {Key: "address", Label: "Address"}, {Key: "dogs", Label: "Dogs"},
@@ -263,8 +262,8 @@ func caseTables(pc *panelCtx, cf *caseFile, today schema.Date) []*table {
 			d.Text += " (applies now)"
 			d.Mark = "bad"
 		}
-		safe.Rows = append(safe.Rows, []cell{txt(string(a.AssessedOn)), txt(a.Address), txt(label(a.Dogs)), txt(label(a.Weapons)), d,
-			txt(string(a.DecidedOn)), txt(cf.name(a.DecidedBy)), txt(a.DecisionReason)})
+		safe.Rows = append(safe.Rows, []cell{day(a.AssessedOn), txt(a.Address), txt(label(a.Dogs)), txt(label(a.Weapons)), d,
+			day(a.DecidedOn), txt(cf.name(a.DecidedBy)), txt(a.DecisionReason)})
 	}
 	return []*table{reqs, visits, flags, house, enq, refs, safe}
 }
@@ -406,7 +405,7 @@ func (s *site) caseReview(c *fiber.Ctx, sess *dashSession, cf *caseFile) (*caseR
 	latest := slices.MaxFunc(as, func(a, b schema.SafetyAssessment) int {
 		return cmp.Or(cmp.Compare(a.AssessedOn, b.AssessedOn), cmp.Compare(a.ID, b.ID))
 	})
-	r := &caseReview{About: fmt.Sprintf("The latest safety assessment, %s at %s: %s.", latest.AssessedOn, latest.Address,
+	r := &caseReview{About: fmt.Sprintf("The latest safety assessment, %s at %s: %s.", ukDate(latest.AssessedOn), latest.Address,
 		cmp.Or(label(latest.Decision), "no decision yet"))}
 	var err error
 	if r.Earlier, err = s.earlierReviews(c, sess.actor(), cf.recs.Case.ID, latest.ID, cf.names); err != nil {

@@ -55,6 +55,8 @@ type site struct {
 	pages  *webui.Pages
 	static *webui.Static
 	counts reviewCounts // the menu's review count (review.go)
+	before freshBefore  // measure 9's previous period (panel_freshness.go)
+	trends weekTrends   // the trends of overdue visits and the next 4 weeks (panel.go)
 }
 
 func newSite(srv *server.Server) *site {

@@ -248,9 +248,9 @@ func caseloadTable(pc *panelCtx) *table {
 	for _, cr := range pc.In.Cases {
 		facts, _ := compliance.Facts(cr, pc.F.AsOf)
 		reqs := pc.In.Policy.Requirements(facts, pc.F.AsOf)
-		next := ""
+		next := cell{}
 		if r, ok := policy.Next(reqs); ok {
-			next = string(r.DueOn)
+			next = day(r.DueOn)
 		}
 		last := ""
 		for _, v := range cr.Visits {
@@ -258,8 +258,9 @@ func caseloadTable(pc *panelCtx) *table {
 				last = string(v.StartedAt)
 			}
 		}
+		lastDay := cell{}
 		if len(last) >= 10 {
-			last = last[:10]
+			lastDay = day(schema.Date(last[:10]))
 		}
 		overdue := len(policy.Overdue(reqs))
 		oc := num(overdue)
@@ -267,7 +268,7 @@ func caseloadTable(pc *panelCtx) *table {
 			oc.Mark = "bad"
 		}
 		t.Rows = append(t.Rows, []cell{link(cr.Case.CRN, pc.caseHref(cr.Case.ID)), txt(cr.Case.GivenName + " " + cr.Case.FamilyName),
-			txt(label(cr.Case.RoSH)), txt(liveFlags(cr.Flags, pc.F.AsOf)), txt(string(cr.Case.SupervisionStart)), txt(next), oc, txt(last)})
+			txt(label(cr.Case.RoSH)), txt(liveFlags(cr.Flags, pc.F.AsOf)), day(cr.Case.SupervisionStart), next, oc, lastDay})
 	}
 	return t
 }

@@ -81,9 +81,10 @@ type panelCtx struct {
 	// changes are not case records): the actor's scope, the filters'
 	// officer and period. It is read while the panels are built; Fresh
 	// waits for it, wait gives its error.
-	fresh     *serverdb.Freshness
-	freshErr  error
-	freshDone chan struct{}
+	fresh       *serverdb.Freshness
+	freshBefore []serverdb.VisitLatency // the previous period's signed visits
+	freshErr    error
+	freshDone   chan struct{}
 
 	// The filters' query, and each officer's link, made once: a table
 	// links every row (see link).
@@ -94,6 +95,44 @@ type panelCtx struct {
 	// QA: measure 10's ratings and pool, when a panel reads them
 	// (panel_qa.go).
 	QA *compliance.QAInput
+
+	// trends keeps the weekly points of the panels with a Week function;
+	// trendKey says what they depend on (see weekTrends).
+	trends   *weekTrends
+	trendKey string
+}
+
+// weekTrends keeps the trends of the panels with a Week function (overdue
+// visits and the next 4 weeks: each point computes every case's
+// requirements on a week's end, 13 as-of days of the overview's 15) by
+// what they depend on: the scope, the filters, the as-of day, the rules'
+// version and the store's change number. The dashboard is read far more often than it is
+// written: after a write, the first page computes them again.
+type weekTrends struct {
+	mu sync.Mutex
+	m  map[string][]point
+}
+
+func (wt *weekTrends) get(key string) ([]point, bool) {
+	if wt == nil || key == "" {
+		return nil, false
+	}
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	pts, ok := wt.m[key]
+	return pts, ok
+}
+
+func (wt *weekTrends) put(key string, pts []point) {
+	if wt == nil || key == "" {
+		return
+	}
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	if wt.m == nil || len(wt.m) >= 512 { // a bound: old change numbers are never asked again
+		wt.m = map[string][]point{}
+	}
+	wt.m[key] = pts
 }
 
 // link is F.Link(path), the filters' query encoded once for the page
@@ -110,7 +149,18 @@ func (pc *panelCtx) link(path string) string {
 // them reads measure 9, the store's read starts now and runs beside the
 // panels' building; the page calls pc.wait once they are built.
 func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool, ps ...*panel) (*panelCtx, error) {
-	pc := &panelCtx{In: in, F: f, Weekly: weekly}
+	pc := &panelCtx{In: in, F: f, Weekly: weekly, trends: &s.trends}
+	if weekly {
+		seq, err := s.db.MaxSeq(c.UserContext())
+		if err != nil {
+			return nil, err
+		}
+		rules := ""
+		if in.Policy != nil {
+			rules = in.Policy.Version
+		}
+		pc.trendKey = fmt.Sprintf("%s|%d|%s|%s|%s", compliance.ScopeKey(actor), seq, rules, f.AsOf, f.values(false).Encode())
+	}
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
 		ctx := c.UserContext()
 		opts := serverdb.FreshnessOptions{StaleDays: server.DefaultStaleDays, OfficerID: f.Officer, From: f.From, To: f.To}
@@ -123,6 +173,8 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 				return
 			}
 			pc.fresh = &fr
+			// The previous period's signed visits, for the headline.
+			pc.freshBefore, pc.freshErr = s.before.visits(ctx, s.db, actor, opts)
 		}()
 	}
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.QA }) {
@@ -260,18 +312,26 @@ func buildPanels(pc *panelCtx) []*panelView {
 			// The latest week first: it usually ends on the as-of day, whose
 			// requirements the figures have just computed.
 			weeks := pc.F.weeks()
+			var todo []int
 			for _, i := range req {
-				if panels[i].Week != nil {
-					out[i].Trend = make([]point, len(weeks))
+				if panels[i].Week == nil {
+					continue
 				}
+				if pts, ok := pc.trends.get(panels[i].Slug + "|" + pc.trendKey); ok {
+					out[i].Trend = pts
+					continue
+				}
+				out[i].Trend = make([]point, len(weeks))
+				todo = append(todo, i)
 			}
 			for j := len(weeks) - 1; j >= 0; j-- {
-				for _, i := range req {
-					if p := panels[i]; p.Week != nil {
-						at = i
-						out[i].Trend[j] = p.Week(pc, weeks[j])
-					}
+				for _, i := range todo {
+					at = i
+					out[i].Trend[j] = panels[i].Week(pc, weeks[j])
 				}
+			}
+			for _, i := range todo {
+				pc.trends.put(panels[i].Slug+"|"+pc.trendKey, out[i].Trend)
 			}
 		}
 		for _, i := range req {
@@ -292,8 +352,14 @@ func buildPanels(pc *panelCtx) []*panelView {
 func buildPanel(p *panel, pc *panelCtx) *panelView {
 	v := p.Build(pc)
 	if pc.Weekly && p.Week != nil {
-		for _, w := range pc.F.weeks() {
-			v.Trend = append(v.Trend, p.Week(pc, w))
+		key := p.Slug + "|" + pc.trendKey
+		if pts, ok := pc.trends.get(key); ok {
+			v.Trend = pts
+		} else {
+			for _, w := range pc.F.weeks() {
+				v.Trend = append(v.Trend, p.Week(pc, w))
+			}
+			pc.trends.put(key, v.Trend)
 		}
 	}
 	return finishPanel(p, pc, v)
@@ -307,7 +373,7 @@ func finishPanel(p *panel, pc *panelCtx, v *panelView) *panelView {
 		f := &v.Figures[i]
 		f.TooFew = !f.Count && f.Den > 0 && f.Den < minDen
 	}
-	if len(v.Figures) > 0 && !v.Figures[0].Count && pc.F != nil {
+	if v.Headline == nil && len(v.Figures) > 0 && !v.Figures[0].Count && pc.F != nil {
 		f := v.Figures[0]
 		v.Headline = compliance.HeadlineOf(p.Slug, pc.In, compliance.Figure{Numerator: f.Num, Denominator: f.Den, Percent: f.Percent}, pc.F.period())
 	}

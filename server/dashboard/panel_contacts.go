@@ -54,7 +54,7 @@ func buildContacts(pc *panelCtx) *panelView {
 		if reason == "" {
 			reason = c.OutcomeReason
 		}
-		tb.Rows = append(tb.Rows, []cell{link(string(c.Day), pc.visitHref(c.VisitID)), link(c.CRN, pc.caseHref(c.CaseID)),
+		tb.Rows = append(tb.Rows, []cell{dayLink(c.Day, pc.visitHref(c.VisitID)), link(c.CRN, pc.caseHref(c.CaseID)),
 			txt(c.OfficerName), txt(label(c.Type)), txt(label(c.Channel)), txt(label(c.PlaceType)), txt(label(c.Outcome)), txt(reason)})
 	}
 	v.Table = tb

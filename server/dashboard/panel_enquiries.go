@@ -55,7 +55,7 @@ func buildEnquiries(pc *panelCtx) *panelView {
 			why = append(why, "child_visits_household")
 		}
 		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)),
-			txt(string(c.SupervisionStart)), txt(agencyText(c.Police)), daysCell(c.Police.Days), txt(agencyText(c.ChildrensServices)),
+			day(c.SupervisionStart), txt(agencyText(c.Police)), daysCell(c.Police.Days), txt(agencyText(c.ChildrensServices)),
 			daysCell(c.ChildrensServices.Days), txt(label(strings.Join(why, ", ")))})
 	}
 	v.Table = tb

@@ -53,7 +53,7 @@ func buildExemptions(pc *panelCtx) *panelView {
 			rule += fmt.Sprintf(" (repeat %d)", r.Recurrence)
 		}
 		tb.Rows = append(tb.Rows, []cell{link(c[0], pc.caseHref(r.CaseID)), link(name(c[1]), pc.officerHref(c[1])), txt(rule),
-			txt(label(string(r.Trigger))), txt(string(r.DueOn)), txt(r.Reason), txt(name(r.ApprovedBy))})
+			txt(label(string(r.Trigger))), day(r.DueOn), txt(datesInWords(r.Reason)), txt(name(r.ApprovedBy))})
 	}
 	v.Table = tb
 	return v

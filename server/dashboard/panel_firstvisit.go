@@ -45,7 +45,7 @@ func buildFirstVisits(pc *panelCtx) *panelView {
 			{Key: "start", Label: "Supervision start"}, {Key: "due", Label: "First visit due"}, {Key: "outcome", Label: "Outcome"},
 			{Key: "met", Label: "Visited on"}, {Key: "days_late", Label: "Days late", Num: true}, {Key: "note", Label: "Reason or note"}}}
 	for _, c := range rep.Cases {
-		note := c.Reason
+		note := datesInWords(c.Reason)
 		if c.Safety != nil {
 			note = strings.TrimSpace(note + " safety assessment " + label(c.Safety.Decision) + ": " + c.Safety.Reason)
 		}
@@ -53,8 +53,8 @@ func buildFirstVisits(pc *panelCtx) *panelView {
 			note = strings.TrimSpace(note + " " + strconv.Itoa(len(c.Attempts)) + " no-access attempt(s)")
 		}
 		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)),
-			txt(label(c.RoSH)), txt(string(c.SupervisionStart)), txt(string(c.DueOn)), {Text: label(c.Outcome), Mark: "outcome-" + c.Outcome},
-			txt(string(c.MetOn)), num(c.DaysLate), txt(note)})
+			txt(label(c.RoSH)), day(c.SupervisionStart), day(c.DueOn), {Text: label(c.Outcome), Mark: "outcome-" + c.Outcome},
+			day(c.MetOn), num(c.DaysLate), txt(datesInWords(note))})
 	}
 	v.Table = tb
 	return v

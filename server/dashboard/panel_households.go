@@ -66,8 +66,8 @@ func buildHouseholds(pc *panelCtx) *panelView {
 			uc.Mark = "bad"
 		}
 		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)), hh,
-			num(c.Members), txt(string(c.ConfirmedOn)), num(c.Children), txt(label(c.VictimInOwnRight)), txt(label(c.Partner)),
-			txt(string(c.PartnerSeenOn)), num(len(c.Visits)), uc})
+			num(c.Members), day(c.ConfirmedOn), num(c.Children), txt(label(c.VictimInOwnRight)), txt(label(c.Partner)),
+			day(c.PartnerSeenOn), num(len(c.Visits)), uc})
 	}
 	v.Table = tb
 	return v

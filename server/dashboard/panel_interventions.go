@@ -44,14 +44,14 @@ func buildInterventions(pc *panelCtx) *panelView {
 	for _, it := range rep.Items {
 		status := label(it.Status)
 		if it.StatusOn != "" {
-			status += " (" + string(it.StatusOn) + ")"
+			status += " (" + ukDate(it.StatusOn) + ")"
 		}
 		stage := txt(label(it.Stage))
 		if it.Stage == compliance.StageAwaitingDecision || it.Stage == compliance.StageWithdrawn {
 			stage.Mark = "bad"
 		}
 		tb.Rows = append(tb.Rows, []cell{link(it.CRN, pc.caseHref(it.CaseID)), link(it.OfficerName, pc.officerHref(it.OfficerID)),
-			txt(it.Need), txt(string(it.IdentifiedOn)), txt(label(it.Decision)), txt(it.DecisionReason), txt(status), stage, num(it.DaysInStage)})
+			txt(it.Need), day(it.IdentifiedOn), txt(label(it.Decision)), txt(it.DecisionReason), txt(status), stage, num(it.DaysInStage)})
 	}
 	v.Table = tb
 	return v

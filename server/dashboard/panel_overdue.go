@@ -6,8 +6,10 @@ import (
 	"doorstep/server/compliance"
 )
 
-// Measure 2 on the dashboard: overdue requirements now. The weekly trend
-// is the number overdue at the end of each week of the period.
+// Measure 2 on the dashboard: overdue requirements now. The headline is
+// the share of the caseload with a visit overdue (compliance.OverdueShare);
+// the weekly trend is the number overdue at the end of each week of the
+// period.
 func init() {
 	registerPanel(&panel{Order: 2, Slug: "overdue", Title: "Overdue visits",
 		About: "Visits the policy requires (first visits, repeats, new address, partner or child, police call-outs) past their due date with no visit that meets them, in open cases.",
@@ -17,7 +19,7 @@ func init() {
 // overdueWeek is the trend's point: the number overdue at the week's end.
 func overdueWeek(pc *panelCtx, w compliance.Period) point {
 	n := float64(compliance.OverdueCount(pc.In, w.To)) // Overdue(pc.In, w.To).Totals.Requirements
-	return point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("on %s", w.To)}
+	return point{Label: weekLabel(w), Value: &n, Note: "on " + ukDate(w.To)}
 }
 
 func buildOverdue(pc *panelCtx) *panelView {
@@ -29,8 +31,10 @@ func buildOverdue(pc *panelCtx) *panelView {
 			da++
 		}
 	}
+	share := compliance.OverdueShare(pc.In, pc.F.AsOf)
 	v := &panelView{CaseIDs: rep.CaseIDs(),
-		Figures: []figure{{Label: "overdue on " + string(pc.F.AsOf), Num: t.Requirements, Count: true, Unit: "overdue"}},
+		Figures: []figure{{Label: "cases with a visit overdue", Num: share.Numerator, Den: share.Denominator, Percent: share.Percent},
+			{Label: "overdue on " + ukDate(pc.F.AsOf), Num: t.Requirements, Count: true, Unit: "overdue"}},
 		Apart: []apart{{"cases with one or more", t.Cases.N}, {"in domestic-abuse cases", da},
 			{"most days overdue", t.MaxDaysOverdue}},
 		TrendTitle: "Visits overdue at the end of each week",

@@ -58,6 +58,12 @@ func buildQA(pc *panelCtx) *panelView {
 		BarsTitle:  "Percent rated sufficient, by officer",
 		ByOfficer:  map[string]cell{},
 	}
+	// The headline beside the previous period's, as the other measures'
+	// (the ratings come from the store, so the panel judges its own).
+	prev := compliance.PreviousPeriod(pc.F.period())
+	p := compliance.RiskAssessmentQA(pc.In, qa, prev, prev.To).Totals.Sufficient
+	v.Headline = compliance.JudgeIn(pc.In, "risk-assessment-qa", compliance.FigureOf(s.Numerator.N, s.Denominator.N),
+		compliance.PreviousFigure{Figure: compliance.FigureOf(p.Numerator.N, p.Denominator.N), Period: prev})
 	if pc.Weekly {
 		for _, w := range pc.F.weeks() {
 			x := compliance.RiskAssessmentQA(pc.In, qa, compliance.Period{From: pc.F.From, To: w.To}, min(w.To, pc.F.AsOf)).Totals.Sufficient
@@ -152,7 +158,7 @@ func (s *site) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filters)
 		return nil, fiber.StatusOK, nil
 	}
 	v := &caseQAView{}
-	period := fmt.Sprintf("%s to %s", f.From, f.To)
+	period := ukDate(f.From) + " to " + ukDate(f.To)
 	switch {
 	case row != nil && row.Sampled:
 		v.About = fmt.Sprintf("In the QA sample %s (period %s): number %d in the draw of the officer's domestic-abuse cases; the sample takes the first %d.",

@@ -66,7 +66,7 @@ func buildReviews(pc *panelCtx) *panelView {
 			st.Mark = "bad"
 		}
 		tb.Rows = append(tb.Rows, []cell{link(it.CRN, pc.caseHref(it.CaseID)), link(it.OfficerName, pc.officerHref(it.OfficerID)),
-			txt(what), txt(string(it.StartDate)), txt(string(it.LastReviewed)), txt(string(it.DueOn)), st, num(it.DaysOverdue)})
+			txt(what), day(it.StartDate), day(it.LastReviewed), day(it.DueOn), st, num(it.DaysOverdue)})
 	}
 	v.Table = tb
 	return v

@@ -20,14 +20,16 @@ func init() {
 // week's end.
 func workloadWeek(pc *panelCtx, w compliance.Period) point {
 	n := float64(compliance.WorkloadDue(pc.In, w.To)) // Workload(pc.In, w.To).Totals.Due
-	return point{Label: weekLabel(w), Value: &n, Note: fmt.Sprintf("from %s", w.To)}
+	return point{Label: weekLabel(w), Value: &n, Note: "from " + ukDate(w.To)}
 }
 
 func buildWorkload(pc *panelCtx) *panelView {
 	rep := compliance.Workload(pc.In, pc.F.AsOf)
 	t := rep.Totals
+	planned := compliance.WorkloadPlanned(pc.In, pc.F.AsOf)
 	v := &panelView{CaseIDs: rep.CaseIDs(),
-		Figures: []figure{{Label: fmt.Sprintf("visits due from %s to %s", rep.AsOf, rep.Until), Num: t.Due, Count: true, Unit: "due"},
+		Figures: []figure{{Label: "due in the next 4 weeks with a visit planned by the due date", Num: planned.Numerator, Den: planned.Denominator, Percent: planned.Percent},
+			{Label: "visits due from " + ukDate(rep.AsOf) + " to " + ukDate(rep.Until), Num: t.Due, Count: true, Unit: "due"},
 			{Label: "already overdue", Num: t.Overdue, Count: true, Unit: "overdue"}},
 		Apart:      []apart{{"cases", t.Caseload.N}, {"domestic-abuse cases", t.DACases.N}, {"high or very high RoSH", t.HighRoSH.N}, {"allocated, not started yet", t.NotStarted.N}, {"visits planned", t.Planned.N}},
 		TrendTitle: fmt.Sprintf("Visits due in the %d weeks after each week's end", compliance.WorkloadWeeks),
@@ -35,7 +37,7 @@ func buildWorkload(pc *panelCtx) *panelView {
 		ByOfficer:  map[string]cell{},
 	}
 	for i, n := range t.ByWeek {
-		v.Apart = append(v.Apart, apart{fmt.Sprintf("due in week %d (from %s)", i+1, addDays(pc.F.AsOf, 7*i)), n})
+		v.Apart = append(v.Apart, apart{fmt.Sprintf("due in week %d (from %s)", i+1, ukDate(addDays(pc.F.AsOf, 7*i))), n})
 	}
 	for _, o := range rep.Officers {
 		n := float64(o.F.Due)
@@ -52,7 +54,7 @@ func buildWorkload(pc *panelCtx) *panelView {
 			rule += fmt.Sprintf(" (repeat %d)", it.Recurrence)
 		}
 		tb.Rows = append(tb.Rows, []cell{link(it.CRN, pc.caseHref(it.CaseID)), link(it.OfficerName, pc.officerHref(it.OfficerID)),
-			txt(rule), txt(label(string(it.Trigger))), txt(string(it.TriggeredOn)), txt(string(it.DueOn)), num(it.Week), txt(string(it.PlannedOn))})
+			txt(rule), txt(label(string(it.Trigger))), day(it.TriggeredOn), day(it.DueOn), num(it.Week), day(it.PlannedOn)})
 	}
 	v.Table = tb
 	return v

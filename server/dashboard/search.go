@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"cmp"
+	"regexp"
 	"strings"
 	"time"
 
@@ -106,6 +107,21 @@ var enumValues = func() map[string]bool {
 	}
 	return out
 }()
+
+// isoDay finds a stored date in a text: "2026-06-09" (not a rules
+// version such as "2026-11-23.1", which names a file rather than a day).
+var isoDay = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b(?:\.\d)?`)
+
+// datesInWords writes every stored date in s as ukDate does: the reasons
+// the policy words ("exempted by the safety assessment of 2026-06-09").
+func datesInWords(s string) string {
+	return isoDay.ReplaceAllStringFunc(s, func(d string) string {
+		if len(d) > 10 {
+			return d
+		}
+		return ukDate(schema.Date(d))
+	})
+}
 
 // ukDate writes a date as people in the UK do: "4 December 2026" (the
 // text as it is when it is not a date).

@@ -43,9 +43,35 @@ type cell struct {
 	// Check, when set, makes the cell a tick box of the page's bulk form
 	// (id "bulk") with this value (name "id").
 	Check string
+	// Key, when set, sorts a text column in its place: a date's stored
+	// form, which sorts as the days do where "4 December 2026" would not.
+	Key string
 }
 
-func txt(s string) cell               { return cell{Text: s} }
+func txt(s string) cell { return cell{Text: s} }
+
+// day is a date in words ("4 December 2026"), sorted as a date; empty
+// for none.
+func day(d schema.Date) cell { return cell{Text: ukDate(d), Key: string(d), Mark: dayMark(d)} }
+
+// dayLink is a date in words that links to href.
+func dayLink(d schema.Date, href string) cell { c := day(d); c.Href = href; return c }
+
+// dayMark keeps a date on one line.
+func dayMark(d schema.Date) string {
+	if d == "" {
+		return ""
+	}
+	return "nowrap"
+}
+
+// sortKey is what a text column sorts a cell by.
+func (c cell) sortKey() string {
+	if c.Key != "" {
+		return c.Key
+	}
+	return strings.ToLower(c.Text)
+}
 func link(s, href string) cell        { return cell{Text: s, Href: href} }
 func num(n int) cell                  { return cell{Text: strconv.Itoa(n), Num: float64(n)} }
 func numLink(n int, href string) cell { c := num(n); c.Href = href; return c }
@@ -93,7 +119,7 @@ func (t *table) prepare(f *filters, path string) {
 			case num:
 				r = cmp.Compare(a[i].Num, b[i].Num)
 			default:
-				r = cmp.Compare(strings.ToLower(a[i].Text), strings.ToLower(b[i].Text))
+				r = cmp.Compare(a[i].sortKey(), b[i].sortKey())
 			}
 			if t.sortDesc {
 				r = -r

@@ -70,6 +70,9 @@ type DB struct {
 	rules Rules
 	// review is what the review queue holds (review.go).
 	review policy.ReviewRules
+	// visits: what the review rules read of each signed visit, kept
+	// between reads (reviewcache.go).
+	visits reviewVisits
 	// visitKey countersigns device signatures (Options.VisitKey).
 	visitKey ed25519.PrivateKey
 	// writerWait is Options.WriterWait, or nil.

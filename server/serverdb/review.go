@@ -341,7 +341,7 @@ func (db *DB) ReviewQueue(ctx context.Context, actor Actor, f ReviewFilter) (Rev
 		if err != nil {
 			return err
 		}
-		visits, err := visitsToReview(ctx, tx, actor, cases, inFilter, db.review)
+		visits, err := visitsToReview(ctx, tx, actor, cases, inFilter, db.review, &db.visits)
 		if err != nil {
 			return err
 		}
@@ -729,58 +729,27 @@ const RuleDeviceSignature = "device_signature_invalid"
 // Only the latter carry their Warnings: ReviewQueue fills the others' for
 // the page it lists (visitWarnings reads each visit whole).
 func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, inFilter func(string) bool,
-	rules policy.ReviewRules) ([]VisitReviewItem, error) {
+	rules policy.ReviewRules, visits *reviewVisits) ([]VisitReviewItem, error) {
 	reviewed, err := oversightSubjects(ctx, tx, actor)
 	if err != nil {
 		return nil, err
 	}
 	// The queue shows five of a visit's fields and its rules read two
-	// more: SQLite takes them out of the JSON (json_extract), rather than
-	// every record's fields and clocks coming over to be decoded whole.
-	cond, args, err := scopeFilter(actor, "case_id")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, case_id, received_at, json_valid(fields), json_extract(fields, '$.type'), json_extract(fields, '$.outcome'),
-		json_extract(fields, '$.started_at'), json_extract(fields, '$.signed_at'), json_extract(fields, '$.signed_by'),
-		coalesce(json_extract(fields, '$.safeguarding_concern'), 0) = 1,
-		json_type(fields, '$.children') = 'array' AND EXISTS (SELECT 1 FROM json_each(fields, '$.children') WHERE json_extract(value, '$.seen') = 'no')
-		FROM records WHERE entity = 'visit' AND signed = 1 AND `+cond+` ORDER BY seq`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read visit: %w", err)
-	}
-	defer rows.Close()
+	// more: SQLite takes them out of the JSON (json_extract) once per
+	// change of the visit, and db.visits keeps them (reviewcache.go).
 	badSig, err := signatureProblems(ctx, tx, nil)
 	if err != nil {
 		return nil, err
 	}
 	out, unchecked := []VisitReviewItem{}, []VisitReviewItem{}
-	for rows.Next() {
-		var it VisitReviewItem
-		var valid, concern, childNotSeen bool
-		var vals [5]any
-		if err := rows.Scan(&it.ID, &it.CaseID, &it.ReceivedAt, &valid, &vals[0], &vals[1], &vals[2], &vals[3], &vals[4], &concern, &childNotSeen); err != nil {
-			return nil, fmt.Errorf("read visit: %w", err)
+	err = visits.signedVisits(ctx, tx, func(v *reviewVisit) error {
+		c := cases[v.caseID]
+		if c == nil || reviewed[v.id] || !inFilter(v.caseID) {
+			return nil
 		}
-		if reviewed[it.ID] || !inFilter(it.CaseID) {
-			continue
-		}
-		if !valid {
-			return nil, fmt.Errorf("visit %s: fields are not JSON", it.ID)
-		}
-		// A field that is not a string (null, absent) is "", as decoding
-		// into schema.Visit gives; a number or boolean is refused, as
-		// decoding refused it (push validation keeps these fields strings).
-		for i, dst := range []*string{&it.Type, &it.Outcome, &it.StartedAt, &it.SignedAt, &it.SignedBy} {
-			switch v := vals[i].(type) {
-			case nil:
-			case string:
-				*dst = v
-			default:
-				return nil, fmt.Errorf("visit %s: a field is %T, not a string", it.ID, v)
-			}
-		}
-		c := cases[it.CaseID]
+		it := VisitReviewItem{ID: v.id, CaseID: v.caseID, ReceivedAt: v.receivedAt, Type: v.typ, Outcome: v.outcome,
+			StartedAt: v.startedAt, SignedAt: v.signedAt, SignedBy: v.signedBy}
+		concern, childNotSeen := v.concern, v.childNotSeen
 		day := schema.Date(cmp.Or(it.StartedAt, it.SignedAt, "0000-00-00")[:10])
 		var flags []string
 		for _, f := range c.flags {
@@ -805,11 +774,11 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 			it.Rule = RuleChildUnaccounted
 			unchecked = append(unchecked, it)
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	rows.Close()
 	if err := visitWarnings(ctx, tx, unchecked); err != nil {
 		return nil, err
 	}
@@ -1348,7 +1317,7 @@ func (db *DB) ReviewCountRecords(ctx context.Context, actor Actor) (int, error) 
 				n++
 			}
 		}
-		vs, err := visitsToReview(ctx, tx, actor, cases, inScope, db.review)
+		vs, err := visitsToReview(ctx, tx, actor, cases, inScope, db.review, &db.visits)
 		if err != nil {
 			return err
 		}

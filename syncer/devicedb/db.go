@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"doorstep/internal/fsperm"
@@ -34,6 +35,9 @@ type DB struct {
 	read  *sql.DB // a small pool for reads, which WAL lets run beside the writer
 	path  string
 	now   func() time.Time
+
+	sealed atomic.Bool             // sync_state 'sealed' is set (seal.go)
+	key    atomic.Pointer[dataKey] // the data key, while held
 }
 
 // Tx is one transaction with the time it runs at (one now per transaction,
@@ -42,6 +46,13 @@ type Tx struct {
 	tx    *sql.Tx
 	now   time.Time
 	stmts map[string]*sql.Stmt // prepared once per transaction, closed with it
+	// sealed and key are the store's mode and data key when the
+	// transaction began (seal.go): one transaction sees one of each.
+	sealed bool
+	key    *dataKey
+	// outboxKey is the server's outbox key, read once per transaction
+	// (seal.go, serverBox); the zero key when the tablet holds none.
+	outboxKey *[32]byte
 }
 
 // stmt returns q prepared in this transaction. Preparing costs more than
@@ -91,6 +102,11 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // ErrNotFound is returned when a record or state key does not exist.
 var ErrNotFound = errors.New("devicedb: not found")
 
+// ErrNotCompacted is returned by Compact when readers kept the WAL from
+// being truncated for a second: what it held stays until a later
+// checkpoint overwrites it. The change itself is committed.
+var ErrNotCompacted = errors.New("devicedb: the WAL could not be truncated while readers used it")
+
 // ErrWrongApplication is returned when the file belongs to another program
 // (or is a Doorstep server database).
 var ErrWrongApplication = errors.New("devicedb: not a Doorstep tablet database")
@@ -139,6 +155,12 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 		return nil, fmt.Errorf("open device store %s for reading: %w", path, err)
 	}
 	db.read = r
+	var sealedAt string
+	if err := w.QueryRowContext(ctx, "SELECT value FROM sync_state WHERE key = ?", KeySealed).Scan(&sealedAt); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		db.Close()
+		return nil, fmt.Errorf("open device store %s: %w", path, err)
+	}
+	db.sealed.Store(sealedAt != "")
 	return db, nil
 }
 
@@ -174,8 +196,9 @@ func createFile(ctx context.Context, path string) error {
 // Path returns the file the store lives in.
 func (db *DB) Path() string { return db.path }
 
-// Close closes both pools.
+// Close drops the data key and closes both pools.
 func (db *DB) Close() error {
+	db.DropKey()
 	var errR error
 	if db.read != nil {
 		errR = db.read.Close()
@@ -243,7 +266,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, now: db.now().UTC()}
+	tx := &Tx{tx: sqlTx, now: db.now().UTC(), sealed: db.sealed.Load(), key: db.key.Load()}
 	defer tx.closeStmts()
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
@@ -261,10 +284,27 @@ func (db *DB) Compact(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, "VACUUM"); err != nil {
 		return fmt.Errorf("vacuum: %w", err)
 	}
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+	// A reader in the middle of a transaction keeps the WAL from being
+	// truncated: try again for a second, then say so.
+	for try := 0; ; try++ {
+		var busy, logFrames, done int
+		if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if try == 50 {
+			return ErrNotCompacted
+		}
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
-	return nil
 }
 
 // timeLayout is the text times are stored as. Its width varies with the

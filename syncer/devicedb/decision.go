@@ -54,7 +54,11 @@ func (tx *Tx) SetOutboxCurrent(ctx context.Context, mutationID string, current m
 	if err != nil {
 		return fmt.Errorf("keep current of %s: %w", mutationID, err)
 	}
-	if _, err := tx.exec(ctx, "UPDATE outbox SET current = ? WHERE mutation_id = ?", string(b), mutationID); err != nil {
+	stored, err := tx.sealText(outboxAAD("current", mutationID), b)
+	if err != nil {
+		return fmt.Errorf("keep current of %s: %w", mutationID, err)
+	}
+	if _, err := tx.exec(ctx, "UPDATE outbox SET current = ? WHERE mutation_id = ?", stored, mutationID); err != nil {
 		return fmt.Errorf("keep current of %s: %w", mutationID, err)
 	}
 	return nil
@@ -68,13 +72,19 @@ func (tx *Tx) LogDecision(ctx context.Context, d Decision) error {
 		if err != nil {
 			return fmt.Errorf("log decision: %w", err)
 		}
-		errText = string(b)
+		if errText, err = tx.sealText(logAAD(d.Entity, d.RecordID), b); err != nil {
+			return fmt.Errorf("log decision: %w", err)
+		}
 	}
-	fields := string(d.Fields)
-	if fields == "" {
-		fields = "{}"
+	plain := d.Fields
+	if len(plain) == 0 {
+		plain = json.RawMessage("{}")
 	}
-	_, err := tx.exec(ctx, `INSERT INTO outbox_log (decision, mutation_id, new_mutation_id, conflict_id, entity, record_id, case_id,
+	fields, err := tx.sealText(logAAD(d.Entity, d.RecordID), plain)
+	if err != nil {
+		return fmt.Errorf("log decision: %w", err)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO outbox_log (decision, mutation_id, new_mutation_id, conflict_id, entity, record_id, case_id,
 		fields, clock, device_time, error, changed_at, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.Decision, d.MutationID, d.NewMutationID, d.ConflictID, d.Entity, d.RecordID, d.CaseID, fields, d.Clock,
 		formatTime(d.DeviceTime), errText, formatTime(d.ChangedAt), d.DecidedBy, formatTime(tx.now))
@@ -100,13 +110,14 @@ func (tx *Tx) OutboxLog(ctx context.Context) ([]Decision, error) {
 			&fields, &d.Clock, &deviceTime, &errText, &changed, &d.DecidedBy, &decided); err != nil {
 			return nil, fmt.Errorf("read outbox log: %w", err)
 		}
-		d.Fields = json.RawMessage(fields)
+		plain, err := tx.openText(logAAD(d.Entity, d.RecordID), fields)
+		if err != nil {
+			return nil, fmt.Errorf("read outbox log: %w", err)
+		}
+		d.Fields = json.RawMessage(plain)
 		d.DeviceTime, d.ChangedAt, d.DecidedAt = parseTime(deviceTime), parseTime(changed), parseTime(decided)
-		if errText != "" {
-			d.Error = &schema.Error{}
-			if err := json.Unmarshal([]byte(errText), d.Error); err != nil {
-				d.Error = &schema.Error{Code: schema.ECodeInternal, Message: errText}
-			}
+		if d.Error, err = tx.openError(logAAD(d.Entity, d.RecordID), errText); err != nil {
+			return nil, fmt.Errorf("read outbox log: %w", err)
 		}
 		out = append(out, d)
 	}

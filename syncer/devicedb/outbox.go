@@ -41,6 +41,13 @@ type OutboxEntry struct {
 	// field the record did not have; nil for rows written before it was
 	// kept).
 	Before map[string]json.RawMessage `json:"before,omitempty"`
+	// Opaque: the tablet can no longer read the change (its keys were
+	// destroyed); it is delivered as ServerBox, which only the server
+	// opens, and its Fields are empty.
+	Opaque bool `json:"opaque,omitempty"`
+	// ServerBox is the change sealed to the server's outbox key ("" when
+	// the tablet had none).
+	ServerBox string `json:"-"`
 }
 
 // AppendOutbox appends a mutation as pending. Call it in the transaction of
@@ -73,10 +80,21 @@ func (tx *Tx) AppendChange(ctx context.Context, m schema.Mutation, before map[st
 		}
 		sig = string(b)
 	}
+	sealedFields, err := tx.sealText(outboxAAD("fields", m.ID), fields)
+	if err != nil {
+		return fmt.Errorf("append mutation %s: %w", m.ID, err)
+	}
+	if prev, err = tx.sealText(outboxAAD("before", m.ID), []byte(prev)); err != nil {
+		return fmt.Errorf("append mutation %s: %w", m.ID, err)
+	}
+	serverBox, err := tx.serverBox(ctx, m)
+	if err != nil {
+		return fmt.Errorf("append mutation %s: %w", m.ID, err)
+	}
 	_, err = tx.exec(ctx, `INSERT INTO outbox
-		(mutation_id, entity, record_id, case_id, fields, clock, device_time, created_at, before, device_signature)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Entity, m.RecordID, m.CaseID, string(fields), m.Clock.String(), formatTime(m.DeviceTime), formatTime(tx.now), prev, sig)
+		(mutation_id, entity, record_id, case_id, fields, clock, device_time, created_at, before, device_signature, server_box)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Entity, m.RecordID, m.CaseID, sealedFields, m.Clock.String(), formatTime(m.DeviceTime), formatTime(tx.now), prev, sig, serverBox)
 	if err != nil {
 		return fmt.Errorf("append mutation %s: %w", m.ID, err)
 	}
@@ -84,7 +102,7 @@ func (tx *Tx) AppendChange(ctx context.Context, m schema.Mutation, before map[st
 }
 
 const outboxColumns = `seq, mutation_id, entity, record_id, case_id, fields, clock, device_time, status, error, attempts, created_at,
-	current, before, device_signature`
+	current, before, device_signature, server_box, opaque`
 
 func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxEntry, error) {
 	rows, err := tx.tx.QueryContext(ctx, q, args...)
@@ -97,7 +115,7 @@ func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxE
 		var e OutboxEntry
 		var fields, deviceTime, errText, created, current, before, sig string
 		if err := rows.Scan(&e.Seq, &e.MutationID, &e.Entity, &e.RecordID, &e.CaseID, &fields, &e.Clock,
-			&deviceTime, &e.Status, &errText, &e.Attempts, &created, &current, &before, &sig); err != nil {
+			&deviceTime, &e.Status, &errText, &e.Attempts, &created, &current, &before, &sig, &e.ServerBox, &e.Opaque); err != nil {
 			return nil, fmt.Errorf("read outbox: %w", err)
 		}
 		if sig != "" {
@@ -107,26 +125,44 @@ func (tx *Tx) queryOutbox(ctx context.Context, q string, args ...any) ([]OutboxE
 			}
 		}
 		for _, kv := range []struct {
-			text string
-			to   *map[string]json.RawMessage
-		}{{current, &e.Current}, {before, &e.Before}} {
-			if kv.text != "" {
-				if err := json.Unmarshal([]byte(kv.text), kv.to); err != nil {
+			column, text string
+			to           *map[string]json.RawMessage
+		}{{"current", current, &e.Current}, {"before", before, &e.Before}} {
+			plain, err := tx.openText(outboxAAD(kv.column, e.MutationID), kv.text)
+			if err != nil {
+				return nil, fmt.Errorf("read outbox %s: %w", e.MutationID, err)
+			}
+			if plain != nil {
+				if err := json.Unmarshal(plain, kv.to); err != nil {
 					return nil, fmt.Errorf("read outbox %s: %w", e.MutationID, err)
 				}
 			}
 		}
-		e.Fields = json.RawMessage(fields)
+		plain, err := tx.openText(outboxAAD("fields", e.MutationID), fields)
+		if err != nil {
+			return nil, fmt.Errorf("read outbox %s: %w", e.MutationID, err)
+		}
+		e.Fields = json.RawMessage(plain)
 		e.DeviceTime, e.CreatedAt = parseTime(deviceTime), parseTime(created)
-		if errText != "" {
-			e.Error = &schema.Error{}
-			if err := json.Unmarshal([]byte(errText), e.Error); err != nil {
-				e.Error = &schema.Error{Code: schema.ECodeInternal, Message: errText}
-			}
+		if e.Error, err = tx.openError(outboxAAD("error", e.MutationID), errText); err != nil {
+			return nil, fmt.Errorf("read outbox %s: %w", e.MutationID, err)
 		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// openError opens a stored refusal (schema.Error as JSON); nil for none.
+func (tx *Tx) openError(aad, stored string) (*schema.Error, error) {
+	plain, err := tx.openText(aad, stored)
+	if err != nil || plain == nil {
+		return nil, err
+	}
+	e := &schema.Error{}
+	if err := json.Unmarshal(plain, e); err != nil {
+		e = &schema.Error{Code: schema.ECodeInternal, Message: string(plain)}
+	}
+	return e, nil
 }
 
 // PendingOutbox returns up to limit pending entries, oldest first: the next
@@ -169,8 +205,12 @@ func (tx *Tx) RejectOutbox(ctx context.Context, mutationID string, reason *schem
 	if err != nil {
 		return fmt.Errorf("reject mutation %s: %w", mutationID, err)
 	}
+	stored, err := tx.sealText(outboxAAD("error", mutationID), b)
+	if err != nil {
+		return fmt.Errorf("reject mutation %s: %w", mutationID, err)
+	}
 	if _, err := tx.tx.ExecContext(ctx, "UPDATE outbox SET status = 'rejected', error = ?, attempts = attempts + 1 WHERE mutation_id = ?",
-		string(b), mutationID); err != nil {
+		stored, mutationID); err != nil {
 		return fmt.Errorf("reject mutation %s: %w", mutationID, err)
 	}
 	return nil
@@ -207,7 +247,7 @@ func (tx *Tx) CountOutbox(ctx context.Context) (pending, rejected int, err error
 // entries set (later entries over earlier ones): the values a pull must not
 // overwrite.
 func (tx *Tx) pendingFields(ctx context.Context) (map[recordKey]map[string]json.RawMessage, error) {
-	rows, err := tx.tx.QueryContext(ctx, "SELECT entity, record_id, fields FROM outbox WHERE status = 'pending' ORDER BY seq")
+	rows, err := tx.tx.QueryContext(ctx, "SELECT mutation_id, entity, record_id, fields FROM outbox WHERE status = 'pending' ORDER BY seq")
 	if err != nil {
 		return nil, fmt.Errorf("read pending fields: %w", err)
 	}
@@ -215,12 +255,16 @@ func (tx *Tx) pendingFields(ctx context.Context) (map[recordKey]map[string]json.
 	out := map[recordKey]map[string]json.RawMessage{}
 	for rows.Next() {
 		var k recordKey
-		var fields string
-		if err := rows.Scan(&k.entity, &k.id, &fields); err != nil {
+		var id, fields string
+		if err := rows.Scan(&id, &k.entity, &k.id, &fields); err != nil {
+			return nil, fmt.Errorf("read pending fields: %w", err)
+		}
+		plain, err := tx.openText(outboxAAD("fields", id), fields)
+		if err != nil {
 			return nil, fmt.Errorf("read pending fields: %w", err)
 		}
 		var m map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(fields), &m); err != nil {
+		if err := json.Unmarshal(plain, &m); err != nil {
 			return nil, fmt.Errorf("read pending fields of %s %s: %w", k.entity, k.id, err)
 		}
 		acc := out[k]

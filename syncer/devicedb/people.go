@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"doorstep/schema"
 )
@@ -19,8 +21,12 @@ func (tx *Tx) ReplacePeople(ctx context.Context, people []schema.Person, tag str
 		if p.ID == "" {
 			continue
 		}
+		name, err := tx.sealText(personAAD(p.ID), []byte(p.Name))
+		if err != nil {
+			return fmt.Errorf("replace people: %w", err)
+		}
 		if _, err := tx.exec(ctx, `INSERT INTO people (id, name, role) VALUES (?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role`, p.ID, p.Name, string(p.Role)); err != nil {
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role`, p.ID, name, string(p.Role)); err != nil {
 			return fmt.Errorf("replace people: %w", err)
 		}
 	}
@@ -39,13 +45,18 @@ func (tx *Tx) Person(ctx context.Context, id string) (schema.Person, bool, error
 	if err != nil {
 		return schema.Person{}, false, fmt.Errorf("read person %s: %w", id, err)
 	}
-	p.Role = schema.Role(role)
+	name, err := tx.openText(personAAD(id), p.Name)
+	if err != nil {
+		return schema.Person{}, false, fmt.Errorf("read person %s: %w", id, err)
+	}
+	p.Name, p.Role = string(name), schema.Role(role)
 	return p, true, nil
 }
 
-// People returns every person the tablet knows, by name.
+// People returns every person the tablet knows, by name (sorted here: the
+// names are sealed).
 func (tx *Tx) People(ctx context.Context) ([]schema.Person, error) {
-	rows, err := tx.tx.QueryContext(ctx, "SELECT id, name, role FROM people ORDER BY name, id")
+	rows, err := tx.tx.QueryContext(ctx, "SELECT id, name, role FROM people ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("read people: %w", err)
 	}
@@ -57,8 +68,16 @@ func (tx *Tx) People(ctx context.Context) ([]schema.Person, error) {
 		if err := rows.Scan(&p.ID, &p.Name, &role); err != nil {
 			return nil, fmt.Errorf("read people: %w", err)
 		}
-		p.Role = schema.Role(role)
+		name, err := tx.openText(personAAD(p.ID), p.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read people: %w", err)
+		}
+		p.Name, p.Role = string(name), schema.Role(role)
 		out = append(out, p)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b schema.Person) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }

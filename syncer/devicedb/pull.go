@@ -90,7 +90,11 @@ func (tx *Tx) ApplyPulled(ctx context.Context, recs []RawRecord) (int, error) {
 			} else {
 				signed = isSigned(r.Entity, fields)
 			}
-			args = append(args, r.Entity, r.ID, caseID, string(fields), r.Version,
+			stored, err := tx.sealText(recordAAD(r.Entity, r.ID), fields)
+			if err != nil {
+				return start, fmt.Errorf("apply pulled %s %s: %w", r.Entity, r.ID, err)
+			}
+			args = append(args, r.Entity, r.ID, caseID, stored, r.Version,
 				wireTime(r.ReceivedAt), wireTime(r.UpdatedAt), wireTime(r.DeviceTime), r.CreatedBy, r.UpdatedBy,
 				boolInt(signed))
 		}
@@ -245,8 +249,12 @@ func (tx *Tx) noteServerValues(ctx context.Context, recs []RawRecord) error {
 			}
 		}
 		for _, e := range entries {
+			plain, err := tx.openText(outboxAAD("fields", e.id), e.fields)
+			if err != nil {
+				return err
+			}
 			var fields map[string]json.RawMessage
-			if err := json.Unmarshal([]byte(e.fields), &fields); err != nil {
+			if err := json.Unmarshal(plain, &fields); err != nil {
 				return fmt.Errorf("read fields of change %s: %w", e.id, err)
 			}
 			current := make(map[string]json.RawMessage, len(fields))

@@ -9,12 +9,18 @@ import (
 
 // Keys of sync_state. One place names them so a typo cannot invent a key.
 const (
-	KeyServerURL      = "server_url"
-	KeyDeviceID       = "device_id"
-	KeyDeviceKey      = "device_key" // the tablet's Ed25519 seed, base64 (protocol §6.1)
-	KeyUser           = "user"       // schema.User as JSON
-	KeyAccessToken    = "access_token"
-	KeyRefreshToken   = "refresh_token"
+	KeyServerURL = "server_url"
+	KeyDeviceID  = "device_id"
+	KeyDeviceKey = "device_key" // the tablet's Ed25519 seed, base64 (protocol §6.1); sealed
+	// KeyDevicePublicKey is the device key's public half, base64, in
+	// clear: sent at every sign-in, also while the seed is sealed.
+	KeyDevicePublicKey = "device_public_key"
+	// KeyOutboxKey is the server's X25519 public key, base64
+	// (TokenResponse.outbox_key), each outbox entry is also sealed to.
+	KeyOutboxKey      = "outbox_key"
+	KeyUser           = "user"          // schema.User as JSON
+	KeyAccessToken    = "access_token"  // sealed
+	KeyRefreshToken   = "refresh_token" // sealed
 	KeyCursor         = "cursor"
 	KeyPeopleTag      = "people_tag" // the tag of the people list held (people.go)
 	KeyLastSyncAt     = "last_sync_at"
@@ -57,10 +63,18 @@ func (tx *Tx) State(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read state %s: %w", key, err)
 	}
+	if secretStates[key] {
+		b, err := tx.openText(stateAAD(key), v)
+		if err != nil {
+			return "", fmt.Errorf("read state %s: %w", key, err)
+		}
+		return string(b), nil
+	}
 	return v, nil
 }
 
-// States returns every key and value.
+// States returns every key and value; the secret ones (the tokens and the
+// device key) as stored, sealed: read those with State.
 func (tx *Tx) States(ctx context.Context) (map[string]string, error) {
 	rows, err := tx.tx.QueryContext(ctx, "SELECT key, value FROM sync_state")
 	if err != nil {
@@ -81,6 +95,11 @@ func (tx *Tx) States(ctx context.Context) (map[string]string, error) {
 // SetState stores value under key; the empty value deletes the key.
 func (tx *Tx) SetState(ctx context.Context, key, value string) error {
 	var err error
+	if secretStates[key] {
+		if value, err = tx.sealText(stateAAD(key), []byte(value)); err != nil {
+			return fmt.Errorf("write state %s: %w", key, err)
+		}
+	}
 	if value == "" {
 		_, err = tx.exec(ctx, "DELETE FROM sync_state WHERE key = ?", key)
 	} else {
@@ -95,15 +114,17 @@ func (tx *Tx) SetState(ctx context.Context, key, value string) error {
 }
 
 // Wipe erases every record, every outbox row and decision, the people list, the tokens, the user, the
-// offline verifiers (password and PIN), the counts of wrong tries and the cursor: what a revoked
-// device must forget. The device id and the server address stay, so the
-// tablet can be handed back.
+// offline verifiers (password and PIN) with the PIN's key wrap, the counts of wrong tries and the
+// cursor: what a revoked device must forget. The device id and the server address stay, so the
+// tablet can be handed back; so do the password's key wrap and the sealed device key, which the
+// caller destroys (DestroyKeyWraps) or keeps for the next officer (a sign-in rewraps the key).
 func (tx *Tx) Wipe(ctx context.Context) error {
 	for _, q := range []string{
 		"DELETE FROM records",
 		"DELETE FROM outbox",
 		"DELETE FROM outbox_log",
 		"DELETE FROM people",
+		"DELETE FROM key_wraps WHERE kind = 'pin'",
 		"DELETE FROM sync_state WHERE key IN ('user', 'access_token', 'refresh_token', 'cursor', 'people_tag', 'verifier', " +
 			"'pin_verifier', 'pin_failures', 'pin_disabled', 'unlock_failures', 'unlock_failed_at', 'unlock_locked_out')",
 	} {

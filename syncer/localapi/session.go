@@ -105,9 +105,16 @@ func sessionToken(c *fiber.Ctx) string {
 
 // UseSession returns the unlocked session with token and marks it used
 // now; nil when there is none, and locked when it has just locked (it is
-// ended then).
+// ended then). A session also locks when the agent no longer holds the
+// data key (it was dropped after its hold time, or the tablet was locked
+// out): without it nothing of the caseload can be read.
 func (api *API) UseSession(token string) (sess *Session, locked bool) {
-	return api.sessions.Use(token, api.cfg.Now(), api.cfg.LockAfter)
+	sess, locked = api.sessions.Use(token, api.cfg.Now(), api.cfg.LockAfter)
+	if sess != nil && !api.agent.KeepKey() {
+		api.sessions.Drop(token)
+		return nil, true
+	}
+	return sess, locked
 }
 
 // StartSession opens an unlocked session for user (who has just signed in

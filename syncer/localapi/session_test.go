@@ -215,3 +215,29 @@ func TestLockoutEndsEverySession(t *testing.T) {
 }
 
 func toInt(v any) int { f, _ := v.(float64); return int(f) }
+
+// A session whose agent has dropped the data key (the tablet locked out,
+// or the key's hold ran out) locks: without the key nothing of the
+// caseload can be read, so the session must not pretend otherwise.
+func TestSessionLocksWhenTheDataKeyIsDropped(t *testing.T) {
+	t.Parallel()
+	clk := testkit.NewClock(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	anon, a := startGatedAPI(t, clk)
+	unlock := map[string]string{"username": "asha.officer", "password": testPassword}
+	c := anon.SignIn("/v1/unlock", unlock)
+	if st, out, _ := c.Do("GET", "/v1/records/cases", "", nil); st != 200 {
+		t.Fatalf("cases with the session: %d %v", st, out)
+	}
+	a.DropKey()
+	st, out, _ := c.Do("GET", "/v1/records/cases", "", nil)
+	if code, _ := localapitest.ErrCode(out); st != http.StatusUnauthorized || code != schema.ECodeLocked {
+		t.Fatalf("cases after the key was dropped: %d %v, want 401 locked", st, out)
+	}
+	if st, _, _ := c.Do("GET", "/v1/records/cases", "", nil); st != http.StatusUnauthorized {
+		t.Fatalf("the locked session answered again: %d", st)
+	}
+	c = anon.SignIn("/v1/unlock", unlock)
+	if st, out, _ := c.Do("GET", "/v1/records/cases", "", nil); st != 200 {
+		t.Fatalf("cases after a new unlock: %d %v", st, out)
+	}
+}

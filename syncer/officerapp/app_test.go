@@ -201,6 +201,9 @@ type appEnv struct {
 	caseID string         // the DA case with children
 	kidID  string         // a child in its household
 	plain  string         // a case with no flags
+	// unsealed keeps the tablet's data in clear (syncer.Config.Unsealed),
+	// for the benchmark that says what sealing costs.
+	unsealed bool
 }
 
 // officer is the user the peer signs in.
@@ -236,7 +239,8 @@ func startApp(t testing.TB) *appEnv {
 
 func (e *appEnv) open(cfg localapi.Config) {
 	t := e.t
-	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: t.TempDir(), ServerURL: e.peer.url, Timeout: 5 * time.Second, Now: e.clock.Now})
+	a, err := syncer.Open(context.Background(), syncer.Config{DataDir: t.TempDir(), ServerURL: e.peer.url, Timeout: 5 * time.Second, Now: e.clock.Now,
+		Unsealed: e.unsealed})
 	if err != nil {
 		t.Fatal(err)
 	}

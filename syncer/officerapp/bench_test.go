@@ -22,6 +22,13 @@ const renderBudget = 100 * time.Millisecond
 // records.
 func synthApp(tb testing.TB) (*appEnv, *browser, string, int) {
 	tb.Helper()
+	return synthAppSealed(tb, true)
+}
+
+// synthAppSealed is synthApp with the tablet's data sealed at rest (as the
+// app runs) or in clear.
+func synthAppSealed(tb testing.TB, sealed bool) (*appEnv, *browser, string, int) {
+	tb.Helper()
 	ds := synth.Generate(synth.Options{Teams: 1, OfficersPerTeam: 1, CasesPerOfficer: 60, HistoryDays: 730})
 	var off schema.User
 	for _, u := range ds.Users {
@@ -39,7 +46,7 @@ func synthApp(tb testing.TB) (*appEnv, *browser, string, int) {
 			big = id
 		}
 	}
-	e := &appEnv{t: tb, clock: testkit.NewClock(synth.DefaultNow)}
+	e := &appEnv{t: tb, clock: testkit.NewClock(synth.DefaultNow), unsealed: !sealed}
 	e.peer = newAppPeer(tb, e.clock, off, e.asServed(ds.Records))
 	e.open(localapi.Config{})
 	b := e.browser()
@@ -72,6 +79,29 @@ func BenchmarkRenderToday(b *testing.B) {
 		if p := br.get("/app/today"); p.status != 200 || p.path != "/app/today" {
 			b.Fatalf("today: %d at %s", p.status, p.path)
 		}
+	}
+}
+
+// BenchmarkRenderTodaySealedOrNot is Today with the tablet's data sealed
+// at rest and in clear, in one run, so the two figures share the machine's
+// load: what sealing costs the busiest screen (decision 0033).
+func BenchmarkRenderTodaySealedOrNot(b *testing.B) {
+	for _, sealed := range []bool{true, false} {
+		name := "sealed"
+		if !sealed {
+			name = "in_clear"
+		}
+		b.Run(name, func(b *testing.B) {
+			e, br, _, _ := synthAppSealed(b, sealed)
+			if e.agent.DB().Sealed() != sealed {
+				b.Fatalf("the store is sealed: %v, want %v", e.agent.DB().Sealed(), sealed)
+			}
+			for b.Loop() {
+				if p := br.get("/app/today"); p.status != 200 || p.path != "/app/today" {
+					b.Fatalf("today: %d at %s", p.status, p.path)
+				}
+			}
+		})
 	}
 }
 

@@ -42,8 +42,8 @@ func (w *webApp) leaseNotice(c *fiber.Ctx) (string, error) {
 	}
 	var b strings.Builder
 	if ls.State == syncer.LeaseShredded {
-		fmt.Fprintf(&b, "Nobody signed in online on this tablet in time, so on %s it erased what it held. "+
-			"Connect to the network and sign in online: your caseload comes back from the server.", atText(ls.ShreddedAt))
+		fmt.Fprintf(&b, "Nobody signed in online on this tablet in time, so on %s it destroyed its keys: what it held cannot be read any more, even with your password. "+
+			"Connect to the network and sign in online: your caseload comes back from the server, and changes not sent before are delivered then.", atText(ls.ShreddedAt))
 		return b.String(), nil
 	}
 	b.WriteString("This tablet has been offline for longer than it may be")
@@ -56,7 +56,7 @@ func (w *webApp) leaseNotice(c *fiber.Ctx) (string, error) {
 			plural(n, "unsent change is", "unsent changes are"))
 	}
 	if !ls.GraceUntil.IsZero() {
-		fmt.Fprintf(&b, " If nobody signs in online by %s, the tablet erases what it holds, including any change not sent by then.",
+		fmt.Fprintf(&b, " If nobody signs in online by %s, the tablet destroys its keys: what it holds cannot be read any more, even with your password (changes not sent are still delivered at the next online sign-in).",
 			atText(ls.GraceUntil))
 	}
 	return b.String(), nil

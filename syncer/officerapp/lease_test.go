@@ -16,7 +16,7 @@ import (
 // TestAppLocksWhenTheLeaseRunsOut: once the offline lease has run out,
 // every page of the app sends the officer to the sign-in page (the
 // autosave script gets 423), which offers the online sign-in only and
-// says why, what is kept and when the tablet erases what it holds; the
+// says why, what is kept and when the tablet destroys its keys; the
 // offline unlock is refused there too; and the online sign-in opens the
 // app again.
 func TestAppLocksWhenTheLeaseRunsOut(t *testing.T) {
@@ -46,7 +46,7 @@ func TestAppLocksWhenTheLeaseRunsOut(t *testing.T) {
 	if p.path != pathSignIn || p.status != 200 {
 		t.Fatalf("Today once the lease ran out: want the sign-in page, got %d at %s", p.status, p.path)
 	}
-	mustContain(t, p, `id="lease-notice"`, "Connect to the network and sign in online", "erases what it holds", `action="/app/signin"`)
+	mustContain(t, p, `id="lease-notice"`, "Connect to the network and sign in online", "destroys its keys", `action="/app/signin"`)
 	mustNotContain(t, p, `action="/app/unlock"`, `id="pin-form"`)
 
 	base := e.api.URL()

@@ -94,6 +94,10 @@ func (w *webApp) unlockWithPIN(c *fiber.Ctx) error {
 			if st.Disabled {
 				d.Form.addError("password", fmt.Sprintf("Your PIN was wrong %d times, so it is now turned off. Unlock with your password. You can set a new PIN after.",
 					syncer.MaxPINFailures))
+			} else if st.Set {
+				// Set, and right, but it cannot open the sealed data (set
+				// before the update sealed it, or its wrap is gone).
+				d.Form.addError("password", schema.AsError(err).Message)
 			} else {
 				d.Form.addError("password", "No PIN is set on this tablet. Unlock with your password.")
 			}

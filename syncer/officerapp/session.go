@@ -296,6 +296,10 @@ func (w *webApp) unlockRefused(c *fiber.Ctx, d signInData, st syncer.UnlockState
 	case schema.ECodeForbidden:
 		status = fiber.StatusForbidden
 		w.api.EndSessions()
+		if !st.LockedOut {
+			// The data's keys were destroyed: the page says so.
+			d.Form.addError("", schema.AsError(err).Message)
+		}
 	default:
 		return err
 	}
