@@ -42,7 +42,9 @@ var dashFS embed.FS
 const dashPrefix = "/dashboard"
 
 // site is the dashboard mounted on one server: what it reads through,
-// the parsed templates and the static files, and its sessions.
+// the parsed templates and the static files. Its sessions are signed
+// cookies and its sign-outs are in the store (session.go): nothing of them
+// is in this process's memory.
 type site struct {
 	srv  *server.Server
 	db   *serverdb.DB
@@ -50,19 +52,18 @@ type site struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	pages    *webui.Pages
-	static   *webui.Static
-	sessions *dashSessions
-	counts   reviewCounts // the menu's review count (review.go)
-	before   freshBefore  // measure 9's previous period (panel_freshness.go)
-	trends   weekTrends   // the trends of overdue visits and the next 4 weeks (panel.go)
+	pages  *webui.Pages
+	static *webui.Static
+	counts reviewCounts // the menu's review count (review.go)
+	before freshBefore  // measure 9's previous period (panel_freshness.go)
+	trends weekTrends   // the trends of overdue visits and the next 4 weeks (panel.go)
 }
 
 func newSite(srv *server.Server) *site {
 	return &site{srv: srv, db: srv.DB(), comp: srv.Compliance(), log: srv.Logger(), now: srv.Now,
 		pages: webui.MustParsePages(dashFS, "web/templates", dashFuncs,
 			"signin", "overview", "measure", "officer", "case", "visit", "overdue", "print", "review", "review_item", "search", "periods", "period", "error"),
-		static: webui.MustReadStatic(dashFS, "web/static"), sessions: newDashSessions()}
+		static: webui.MustReadStatic(dashFS, "web/static")}
 }
 
 // Mount registers the dashboard's pages on srv's app; it is meant for

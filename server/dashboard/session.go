@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"doorstep/internal/webui"
@@ -22,16 +21,16 @@ import (
 // a rotation signs nobody out), and with its own audience:
 // an API access token is never a session and a session is never an access
 // token. It carries the user, a CSRF token and a 12-hour expiry. Signing
-// out forgets the session's id in this process (dashSessions) until it
-// would have expired anyway; with several server instances each keeps its
-// own list (docs/supervisor.md says so).
+// out records the session's id in the store until it would have expired
+// anyway (serverdb.EndDashboardSession), so a restart forgets no sign-out
+// and every server instance on the database refuses the session
+// (docs/decisions/0037-several-instances.md).
 const (
 	dashCookie      = "doorstep_dash"
 	dashPreCookie   = "doorstep_dash_pre" // double-submit token of the sign-in form
 	dashAudience    = "doorstep-dashboard"
 	dashSessionTTL  = 12 * time.Hour
 	dashKeyPurpose  = "doorstep dashboard session v1"
-	dashMaxRevoked  = 100_000
 	dashMaxFormBody = 4 << 10
 )
 
@@ -52,34 +51,6 @@ type dashSession struct {
 
 func (d *dashSession) actor() serverdb.Actor { return serverdb.ActorOf(d.user, "") }
 
-// dashSessions remembers the sessions signed out before their expiry.
-type dashSessions struct {
-	mu      sync.Mutex
-	revoked map[string]time.Time // session id → its expiry
-}
-
-func newDashSessions() *dashSessions { return &dashSessions{revoked: map[string]time.Time{}} }
-
-func (ds *dashSessions) revoke(id string, exp, now time.Time) {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	for k, e := range ds.revoked {
-		if now.After(e) {
-			delete(ds.revoked, k)
-		}
-	}
-	if len(ds.revoked) < dashMaxRevoked {
-		ds.revoked[id] = exp
-	}
-}
-
-func (ds *dashSessions) isRevoked(id string) bool {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	_, ok := ds.revoked[id]
-	return ok
-}
-
 func dashSessionOf(c *fiber.Ctx) *dashSession {
 	s, _ := c.Locals("dash").(*dashSession)
 	return s
@@ -99,7 +70,15 @@ func (s *site) dashAuth(c *fiber.Ctx) error {
 	_, err := jwt.ParseWithClaims(tok, &cl, s.srv.TokenKeyfunc(dashKeyPurpose),
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(server.TokenIssuer), jwt.WithAudience(dashAudience),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
-	if tok == "" || err != nil || cl.ID == "" || s.sessions.isRevoked(cl.ID) {
+	valid := tok != "" && err == nil && cl.ID != ""
+	if valid {
+		ended, err := s.db.DashboardSessionEnded(c.UserContext(), cl.ID)
+		if err != nil {
+			return err
+		}
+		valid = !ended
+	}
+	if !valid {
 		if c.Method() == fiber.MethodGet {
 			q := url.Values{"next": {c.OriginalURL()}}
 			if tok != "" {
@@ -238,7 +217,9 @@ func (s *site) dashSignOut(c *fiber.Ctx) error {
 	if sess == nil {
 		return errors.New("sign out without a session")
 	}
-	s.sessions.revoke(sess.id, sess.exp, s.now())
+	if err := s.db.EndDashboardSession(c.UserContext(), sess.id, sess.exp); err != nil {
+		return err
+	}
 	c.Cookie(&fiber.Cookie{Name: dashCookie, Value: "", Path: dashPrefix, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
 		Expires: time.Unix(0, 0), MaxAge: -1})
 	return c.Redirect(dashPrefix+"/signin?out=1", fiber.StatusSeeOther)

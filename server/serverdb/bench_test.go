@@ -46,15 +46,8 @@ func BenchmarkPush(b *testing.B) {
 // BenchmarkPull writes the first page of 10,000 ~1 KB visits (a tablet's
 // initial pull).
 func BenchmarkPull(b *testing.B) {
-	f := newFixture(b)
+	f := benchVisits(b, 10000)
 	ctx := context.Background()
-	recs := make([]schema.Record, 10000)
-	for i := range recs {
-		recs[i] = schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: f.ashaCase, Fields: benchVisit(i), DeviceTime: f.clock.Now()}
-	}
-	if err := f.db.Seed(ctx, f.admin, recs); err != nil {
-		b.Fatal(err)
-	}
 	a := f.actor(f.asha, f.ashaDev)
 	var cw countWriter
 	b.ResetTimer()
@@ -64,6 +57,42 @@ func BenchmarkPull(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cw.n)/float64(b.N)/1e6, "MB/pull")
+}
+
+// BenchmarkPullNoOp is a tablet's pull with nothing new (a no-op sync's
+// one request) in a store of 10,000 visits: the cursor at the sequence's
+// end is answered without querying the records.
+func BenchmarkPullNoOp(b *testing.B) {
+	f := benchVisits(b, 10000)
+	ctx := context.Background()
+	a := f.actor(f.asha, f.ashaDev)
+	seq, err := f.db.MaxSeq(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := schema.PullRequest{Cursor: formatCursor(seq)}
+	var cw countWriter
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n, err := f.db.PullPage(ctx, a, req, &cw)
+		if err != nil || n != 0 {
+			b.Fatalf("no-op pull: %d records, %v", n, err)
+		}
+	}
+}
+
+// benchVisits is a fixture whose first officer's case holds n ~1 KB visits.
+func benchVisits(b *testing.B, n int) *fixture {
+	b.Helper()
+	f := newFixture(b)
+	recs := make([]schema.Record, n)
+	for i := range recs {
+		recs[i] = schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: f.ashaCase, Fields: benchVisit(i), DeviceTime: f.clock.Now()}
+	}
+	if err := f.db.Seed(context.Background(), f.admin, recs); err != nil {
+		b.Fatal(err)
+	}
+	return f
 }
 
 type countWriter struct{ n int }

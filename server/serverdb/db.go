@@ -20,6 +20,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"doorstep/internal/sqlitedb"
@@ -53,6 +54,9 @@ type Options struct {
 	// when another process (doorstep admin) holds it. The server's
 	// metrics observe it (doorstep_db_writer_wait_seconds).
 	WriterWait func(time.Duration)
+	// DeviceFlush is how often what devices report on sync requests is
+	// written (devicebook.go); DefaultDeviceFlush when zero.
+	DeviceFlush time.Duration
 }
 
 // DB is the server store. It is safe for concurrent use.
@@ -73,6 +77,11 @@ type DB struct {
 	visitKey ed25519.PrivateKey
 	// writerWait is Options.WriterWait, or nil.
 	writerWait func(time.Duration)
+	// devices keeps the devices' reports until they are flushed
+	// (devicebook.go).
+	devices deviceBook
+	// writeTxs counts the write transactions begun (WriteTransactions).
+	writeTxs atomic.Int64
 
 	// ckpt runs WAL checkpoints in the background (see checkpointer).
 	ckpt     *sql.DB
@@ -138,6 +147,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.ckptStop = make(chan struct{})
 	db.ckptDone.Add(1)
 	go db.checkpointer()
+	if opts.DeviceFlush <= 0 {
+		opts.DeviceFlush = DefaultDeviceFlush
+	}
+	db.startDeviceFlusher(opts.DeviceFlush)
 	return db, nil
 }
 
@@ -233,12 +246,14 @@ var (
 	checkpointerPragmas = []string{"wal_autocheckpoint(0)"}
 )
 
-// Close stops the checkpointer, empties the WAL into the database file
+// Close writes the devices' reports not yet flushed, stops the
+// checkpointer, empties the WAL into the database file
 // (TRUNCATE, so a closed store is one file) and closes the connection
 // pools. It is safe to call more than once.
 func (db *DB) Close() error {
 	db.closeOne.Do(func() {
-		var errs []error
+		// The devices' last reports first, while the writer is open.
+		errs := []error{db.stopDeviceFlusher()}
 		if db.ckptStop != nil {
 			close(db.ckptStop)
 			db.ckptDone.Wait()
@@ -387,8 +402,14 @@ func (t *wtx) readSeq() error {
 	return nil
 }
 
+// WriteTransactions returns how many write transactions this DB has begun
+// since Open (committed or not): what tests count to show that a request
+// writes nothing.
+func (db *DB) WriteTransactions() int64 { return db.writeTxs.Load() }
+
 // update runs fn in one write transaction and commits it if fn returns nil.
 func (db *DB) update(ctx context.Context, fn func(t *wtx) error) error {
+	db.writeTxs.Add(1)
 	asked := time.Now()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {

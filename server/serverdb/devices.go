@@ -332,35 +332,11 @@ func (db *DB) TokenUser(ctx context.Context, userID, deviceID string, generation
 	return u, nil
 }
 
-// TouchDevice records what a device reported on a request: seen now, and
-// synced now when sync is true.
-func (db *DB) TouchDevice(ctx context.Context, deviceID string, info DeviceInfo, sync bool) error {
-	return db.update(ctx, func(tx *wtx) error {
-		lastSync := ""
-		if sync {
-			lastSync = tx.nowText
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ?,
-			last_sync_at = CASE WHEN ? = '' THEN last_sync_at ELSE ? END,
-			app_version = CASE WHEN ? = '' THEN app_version ELSE ? END,
-			protocol = CASE WHEN ? = 0 THEN protocol ELSE ? END,
-			schema = CASE WHEN ? = 0 THEN schema ELSE ? END,
-			clock_skew_ms = CASE WHEN ? THEN ? ELSE clock_skew_ms END,
-			outbox_pending = CASE WHEN ? THEN ? ELSE outbox_pending END,
-			outbox_reported_at = CASE WHEN ? THEN ? ELSE outbox_reported_at END
-			WHERE id = ?`,
-			tx.nowText, lastSync, lastSync, info.AppVersion, info.AppVersion, info.Protocol, info.Protocol,
-			info.Schema, info.Schema, info.HasSkew, info.ClockSkewMs,
-			info.HasOutbox, info.OutboxPending, info.HasOutbox, tx.nowText, deviceID)
-		if err != nil {
-			return fmt.Errorf("touch device: %w", err)
-		}
-		return nil
-	})
-}
-
 // ListDevices returns every device, most recently seen first.
 func (db *DB) ListDevices(ctx context.Context) ([]schema.Device, error) {
+	if err := db.FlushDevices(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := db.r.QueryContext(ctx, `SELECT id, user_id, name, app_version, protocol, schema, last_seen_at, last_sync_at, clock_skew_ms, revoked_at
 		FROM devices ORDER BY last_seen_at DESC, id`)
 	if err != nil {

@@ -152,6 +152,9 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 	if opts.StaleDays < 1 {
 		return Freshness{}, schema.Errorf(schema.ECodeInvalid, "stale_days", "stale_days must be at least 1, not %d", opts.StaleDays)
 	}
+	if err := db.FlushDevices(ctx); err != nil {
+		return Freshness{}, err
+	}
 	now := db.now().UTC()
 	f := Freshness{Now: fmtTime(now), StaleDays: opts.StaleDays, From: opts.From, To: opts.To,
 		Teams: map[string]FreshnessGroup{}, Officers: map[string]FreshnessGroup{}, Devices: []DeviceFreshness{}, Visits: []VisitLatency{}}

@@ -51,6 +51,9 @@ func (db *DB) PoolStats() []PoolStats {
 // ActiveDevices counts the devices not revoked that were seen (made an
 // authenticated request that recorded them) at or after since.
 func (db *DB) ActiveDevices(ctx context.Context, since time.Time) (int, error) {
+	if err := db.FlushDevices(ctx); err != nil {
+		return 0, err
+	}
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM devices WHERE revoked_at = '' AND last_seen_at >= ?`,
 		fmtTime(since)).Scan(&n); err != nil {

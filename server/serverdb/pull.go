@@ -100,14 +100,20 @@ func (db *DB) PullPage(ctx context.Context, actor Actor, req schema.PullRequest,
 		if actor.DeviceID != "" && cursor > 0 {
 			echo, echoArgs = " AND echo_device <> ?", []any{actor.DeviceID}
 		}
-		qargs := append(append(append([]any{cursor}, args...), echoArgs...), limit+1)
-		rows, err := tx.QueryContext(ctx, `SELECT entity, id, case_id, fields, version, received_at, updated_at, device_time, created_by, updated_by, seq
+		// A cursor at the sequence's end (a no-op sync) has nothing after
+		// it, records or scope events: neither is queried.
+		var rows *sql.Rows
+		var err error
+		if cursor < maxSeq {
+			qargs := append(append(append([]any{cursor}, args...), echoArgs...), limit+1)
+			rows, err = tx.QueryContext(ctx, `SELECT entity, id, case_id, fields, version, received_at, updated_at, device_time, created_by, updated_by, seq
 			FROM records WHERE seq IN (SELECT seq FROM records WHERE seq > ? AND `+cond+echo+` ORDER BY seq LIMIT ?) ORDER BY seq`,
-			qargs...)
-		if err != nil {
-			return fmt.Errorf("pull: %w", err)
+				qargs...)
+			if err != nil {
+				return fmt.Errorf("pull: %w", err)
+			}
+			defer rows.Close()
 		}
-		defer rows.Close()
 
 		buf := make([]byte, 0, pullFlush+8<<10)
 		buf = append(buf, `{"records":[`...)
@@ -125,7 +131,7 @@ func (db *DB) PullPage(ctx context.Context, actor Actor, req schema.PullRequest,
 		hi := maxSeq
 		hasMore := false
 		var sentIDs []string
-		for rows.Next() {
+		for rows != nil && rows.Next() {
 			if n == limit {
 				hasMore = true
 				break
@@ -144,17 +150,19 @@ func (db *DB) PullPage(ctx context.Context, actor Actor, req schema.PullRequest,
 				return err
 			}
 		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("pull: %w", err)
+		if rows != nil {
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("pull: %w", err)
+			}
+			rows.Close()
 		}
-		rows.Close()
 		if !hasMore {
 			hi = maxSeq
 		}
 
 		// Scope changes of this user in (cursor, hi].
 		var removed []schema.Removal
-		if actor.Role == schema.RoleOfficer || actor.Role == schema.RoleSupervisor {
+		if (actor.Role == schema.RoleOfficer || actor.Role == schema.RoleSupervisor) && cursor < hi {
 			type last struct {
 				kind    string
 				inScope bool

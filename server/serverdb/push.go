@@ -33,6 +33,11 @@ func (db *DB) PushAt(ctx context.Context, actor Actor, muts []schema.Mutation, c
 	if len(muts) > schema.MaxPushMutations {
 		return nil, schema.Errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(muts))
 	}
+	if len(muts) == 0 {
+		// A push of nothing (a tablet's sync with an empty outbox)
+		// answers nothing and makes no write transaction.
+		return []schema.MutationResult{}, nil
+	}
 	muts = db.boundClocks(muts)
 	fieldErrs := validateAll(muts)
 	var results []schema.MutationResult
