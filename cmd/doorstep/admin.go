@@ -392,7 +392,7 @@ func (c *adminCmd) rotateKey() error {
 	if err != nil {
 		return fmt.Errorf("admin rotate-key: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "new token signing key %s: a running server signs with it from its next sign-in; tokens of the previous key stay valid until they expire\n", kid)
+	fmt.Fprintf(c.stdout, "new token signing key %s: a running server signs with it from its next sign-in; tokens of the previous key stay valid for 24 hours, then are refused\n", kid)
 	return nil
 }
 
