@@ -110,7 +110,7 @@ func actorOf(c *fiber.Ctx) serverdb.Actor {
 
 func (s *Server) adminOnly(c *fiber.Ctx) error {
 	if actorOf(c).Role != schema.RoleAdmin {
-		return errorf(schema.ECodeForbidden, "", "only an admin may do this")
+		return errorf(schema.ECodeForbidden, "", "only an admin may use the admin routes (/v1/admin/…)")
 	}
 	return c.Next()
 }

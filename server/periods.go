@@ -28,18 +28,9 @@ import (
 const MaxPeriodDays = 366
 
 func (s *Server) periodRoutes(v1 fiber.Router) {
-	v1.Post("/periods", s.authed, s.periodPublisher, s.publishPeriod)
-	v1.Get("/periods", s.authed, s.complianceReader, s.listPeriods)
-	v1.Get("/periods/:id", s.authed, s.complianceReader, s.getPeriod)
-}
-
-// periodPublisher admits supervisors and admins.
-func (s *Server) periodPublisher(c *fiber.Ctx) error {
-	switch actorOf(c).Role {
-	case schema.RoleSupervisor, schema.RoleAdmin:
-		return c.Next()
-	}
-	return errorf(schema.ECodeForbidden, "", "only a supervisor or an admin may publish a period")
+	v1.Post("/periods", s.authed, deciders("publish a period"), s.publishPeriod)
+	v1.Get("/periods", s.authed, overseers("published periods"), s.listPeriods)
+	v1.Get("/periods/:id", s.authed, overseers("published periods"), s.getPeriod)
 }
 
 // PublishRequest is the body of POST /v1/periods.
