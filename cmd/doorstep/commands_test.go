@@ -324,7 +324,7 @@ func TestAdminErrorsNameTheFlag(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, c := range []struct {
-		args            []string
+		args           []string
 		flag, notField string
 	}{
 		{[]string{"add-user", "--name", "Ola K"}, "--username:", "username:"},
