@@ -214,3 +214,26 @@ func TestVisitChildDraft(t *testing.T) {
 		wantErr(t, tt.children, err, tt.code, tt.field)
 	}
 }
+
+// A visit's status and signed_at go together, for the tablet and the
+// server alike.
+func TestVisitStatusAndSignature(t *testing.T) {
+	t.Parallel()
+	at := schema.Timestamp("2026-11-20T14:02:11Z")
+	for _, c := range []struct {
+		v   schema.Visit
+		bad bool
+	}{
+		{schema.Visit{Status: "draft"}, false},
+		{schema.Visit{Status: "signed", SignedAt: at}, false},
+		{schema.Visit{Status: "draft", SignedAt: at}, true},
+		{schema.Visit{Status: "cancelled", SignedAt: at}, true},
+		{schema.Visit{Status: "planned", SignedAt: at}, true},
+		{schema.Visit{Status: "signed"}, true},
+	} {
+		err := schema.AsError(c.v.Validate())
+		if c.bad != (err != nil) || (err != nil && (err.Field != "status" || err.Code != schema.ECodeInvalid)) {
+			t.Errorf("status %q, signed_at %q: %v, want refused on status: %v", c.v.Status, c.v.SignedAt, err, c.bad)
+		}
+	}
+}
