@@ -155,7 +155,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return err
 	}
 	var req schema.LoginRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeTolerant(body, &req); err != nil { // a tablet's: §8
 		return err
 	}
 	switch {
@@ -191,7 +191,7 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 		return err
 	}
 	var req schema.RefreshRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeTolerant(body, &req); err != nil { // a tablet's: §8
 		return err
 	}
 	if req.RefreshToken == "" {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -144,20 +143,8 @@ func (s *Server) publishPeriod(c *fiber.Ctx) error {
 		return err
 	}
 	var req PublishRequest
-	if len(bytes.TrimSpace(body)) == 0 {
-		return errorf(schema.ECodeMalformed, "", "the body is empty; send a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			name = strings.Trim(name, `"`)
-			return errorf(schema.ECodeUnknownField, name, "%s is not a field of a publication (from, to, team_id, reason)", name)
-		}
-		return jsonError(err)
-	}
-	if dec.More() {
-		return errorf(schema.ECodeMalformed, "", "the body holds more than one JSON value")
+	if err := decodeJSON(body, &req); err != nil {
+		return err
 	}
 	p, err := s.Publish(c, actorOf(c), req)
 	if err != nil {
