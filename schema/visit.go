@@ -253,6 +253,23 @@ func itoa(i int) string {
 	return string(b)
 }
 
+// CheckAmends is the rule for the visit an amendment amends, on the tablet
+// and the server alike: the writer's store holds it (found: a visit the
+// writer may see; the server answers a visit out of scope as a missing
+// one), it belongs to the amendment's case, and it is signed: an unsigned
+// visit is changed directly, not amended. The field at fault is visit_id.
+func CheckAmends(caseID, visitID string, found bool, visitCaseID string, signed bool) error {
+	switch {
+	case !found:
+		return Errorf(ECodeNotFound, "visit_id", "no visit %s that you can see: an amendment amends a signed visit of its case", visitID)
+	case visitCaseID != caseID:
+		return Errorf(ECodeInvalid, "visit_id", "the visit belongs to another case than the amendment")
+	case !signed:
+		return Errorf(ECodeInvalid, "visit_id", "only a signed visit is amended; change the unsigned visit directly")
+	}
+	return nil
+}
+
 // Amendment corrects a signed visit: the original stays as signed, and the
 // amendment says what changes, who, when and why. It is itself immutable.
 type Amendment struct {
