@@ -146,7 +146,7 @@ func (c *adminCmd) ParseFlags(args []string) error {
 }
 
 // Run does the action. An error of the store that names a field of its
-// input is told as the flag that gave it (flagOf), so that the operator
+// input is told as the flag that gave it (byFlag), so that the operator
 // reads "--team", not "team_id".
 func (c *adminCmd) Run(ctx context.Context) error {
 	return c.byFlag(c.run(ctx))
