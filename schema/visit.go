@@ -43,20 +43,31 @@ type Visit struct {
 	SignedBy         string       `json:"signed_by" v:"by=signed_at,max=64"`
 }
 
-// Validate holds a visit's status to its signature, on the tablet and the
-// server alike (EntitySpec.Validate runs it over the record as it would
-// be): signed_at set means status "signed", and status "signed" means
-// signed_at set. A visit is signed only by setting signed_at (the tablet's
-// POST /v1/visits/:id/sign); "cancelled" or "draft" beside a signature, or a
-// "signed" status with none, would be a record that says two things.
-func (v Visit) Validate() error {
+// CheckVisitStatus holds a visit's status to its signature, on the tablet
+// and the server alike (EntitySpec.Validate runs it over every visit as it
+// would be after a write): signed_at set means status "signed", and status
+// "signed" means signed_at set. A visit is signed only by setting signed_at
+// (the tablet's POST /v1/visits/:id/sign); "cancelled" or "draft" beside a
+// signature, or a "signed" status with none, would be a record that says
+// two things.
+func CheckVisitStatus(status string, signedAt Timestamp) error {
 	switch {
-	case v.SignedAt != "" && v.Status != "signed":
-		return Errorf(ECodeInvalid, "status", "the visit has signed_at, so its status is \"signed\", not %q", v.Status)
-	case v.SignedAt == "" && v.Status == "signed":
+	case signedAt != "" && status != "signed":
+		return Errorf(ECodeInvalid, "status", "the visit has signed_at, so its status is \"signed\", not %q", status)
+	case signedAt == "" && status == "signed":
 		return Errorf(ECodeInvalid, "status", "status \"signed\" without signed_at signs nothing: a visit is signed by setting signed_at")
 	}
 	return nil
+}
+
+// visitFieldRules is CheckVisitStatus read from a visit's fields, without
+// decoding the whole record: it runs on every visit written.
+func visitFieldRules(fields map[string]json.RawMessage) error {
+	var status string
+	var signedAt Timestamp
+	_ = json.Unmarshal(fields["status"], &status) // types are ValidateFields' to check
+	_ = json.Unmarshal(fields["signed_at"], &signedAt)
+	return CheckVisitStatus(status, signedAt)
 }
 
 // VisitChild is what was seen of one child of the household at a visit.

@@ -9,7 +9,7 @@ import (
 	"doorstep/schema/synth"
 )
 
-// A visit's status and its signature go together (schema.Visit.Validate,
+// A visit's status and its signature go together (schema.CheckVisitStatus,
 // the tablet's rule too): signed_at with a status other than "signed", or
 // "signed" without signed_at, is refused naming fields.status, by a REST
 // write and by a push alike, and changes nothing.
