@@ -51,7 +51,7 @@ func (u User) Validate() error {
 		return Errorf(ECodeInvalid, "role", "role must be officer, supervisor, admin or auditor, not %q", u.Role)
 	}
 	if (u.Role == RoleOfficer || u.Role == RoleSupervisor) && u.TeamID == "" {
-		return Errorf(ECodeRequired, "team_id", "an %s belongs to a team", u.Role)
+		return Errorf(ECodeRequired, "team_id", "officers and supervisors belong to a team; name this %s's team", u.Role)
 	}
 	return nil
 }

@@ -43,6 +43,33 @@ type Visit struct {
 	SignedBy         string       `json:"signed_by" v:"by=signed_at,max=64"`
 }
 
+// CheckVisitStatus holds a visit's status to its signature, on the tablet
+// and the server alike (EntitySpec.Validate runs it over every visit as it
+// would be after a write): signed_at set means status "signed", and status
+// "signed" means signed_at set. A visit is signed only by setting signed_at
+// (the tablet's POST /v1/visits/:id/sign); "cancelled" or "draft" beside a
+// signature, or a "signed" status with none, would be a record that says
+// two things.
+func CheckVisitStatus(status string, signedAt Timestamp) error {
+	switch {
+	case signedAt != "" && status != "signed":
+		return Errorf(ECodeInvalid, "status", "the visit has signed_at, so its status is \"signed\", not %q", status)
+	case signedAt == "" && status == "signed":
+		return Errorf(ECodeInvalid, "status", "status \"signed\" without signed_at signs nothing: a visit is signed by setting signed_at")
+	}
+	return nil
+}
+
+// visitFieldRules is CheckVisitStatus read from a visit's fields, without
+// decoding the whole record: it runs on every visit written.
+func visitFieldRules(fields map[string]json.RawMessage) error {
+	var status string
+	var signedAt Timestamp
+	_ = json.Unmarshal(fields["status"], &status) // types are ValidateFields' to check
+	_ = json.Unmarshal(fields["signed_at"], &signedAt)
+	return CheckVisitStatus(status, signedAt)
+}
+
 // VisitChild is what was seen of one child of the household at a visit.
 type VisitChild struct {
 	MemberID      string `json:"member_id"`
@@ -235,6 +262,23 @@ func childCount(n int) string {
 func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// CheckAmends is the rule for the visit an amendment amends, on the tablet
+// and the server alike: the writer's store holds it (found: a visit the
+// writer may see; the server answers a visit out of scope as a missing
+// one), it belongs to the amendment's case, and it is signed: an unsigned
+// visit is changed directly, not amended. The field at fault is visit_id.
+func CheckAmends(caseID, visitID string, found bool, visitCaseID string, signed bool) error {
+	switch {
+	case !found:
+		return Errorf(ECodeNotFound, "visit_id", "no visit %s that you can see: an amendment amends a signed visit of its case", visitID)
+	case visitCaseID != caseID:
+		return Errorf(ECodeInvalid, "visit_id", "the visit belongs to another case than the amendment")
+	case !signed:
+		return Errorf(ECodeInvalid, "visit_id", "only a signed visit is amended; change the unsigned visit directly")
+	}
+	return nil
 }
 
 // Amendment corrects a signed visit: the original stays as signed, and the

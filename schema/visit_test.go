@@ -214,3 +214,31 @@ func TestVisitChildDraft(t *testing.T) {
 		wantErr(t, tt.children, err, tt.code, tt.field)
 	}
 }
+
+// A visit's status and signed_at go together, for the tablet and the
+// server alike: the visit spec's Validate holds them.
+func TestVisitStatusAndSignature(t *testing.T) {
+	t.Parallel()
+	spec, _ := schema.Entity("visit")
+	at := "2026-11-20T14:02:11Z"
+	for _, c := range []struct {
+		status, signedAt string
+		bad              bool
+	}{
+		{"draft", "", false},
+		{"signed", at, false},
+		{"draft", at, true},
+		{"cancelled", at, true},
+		{"planned", at, true},
+		{"signed", "", true},
+	} {
+		f := map[string]json.RawMessage{"status": json.RawMessage(`"` + c.status + `"`)}
+		if c.signedAt != "" {
+			f["signed_at"] = json.RawMessage(`"` + c.signedAt + `"`)
+		}
+		err := schema.AsError(spec.Validate(schema.NewID(), schema.NewID(), f))
+		if c.bad != (err != nil) || (err != nil && (err.Field != "status" || err.Code != schema.ECodeInvalid)) {
+			t.Errorf("status %q, signed_at %q: %v, want refused on status: %v", c.status, c.signedAt, err, c.bad)
+		}
+	}
+}

@@ -180,11 +180,11 @@ func (s *Server) AuditRefusal(c *fiber.Ctx, actor serverdb.Actor, status int, co
 	}
 }
 
-// AuditSignIn records a sign-in through via ("dashboard", "setup"): action
+// AuditSignIn records a sign-in through via ("dashboard"): action
 // "sign_in" (a dashboard session opened; the API's is recorded by the
-// store as "login") or "sign_in_failed" (a wrong setup code). Passwords
-// tried at the API's login and the dashboard's form are counted and
-// audited by the store (serverdb.DB.SignIn). The username is recorded as
+// store as "login"). Passwords tried at the API's login and the
+// dashboard's form, and setup codes, are counted and audited by the store
+// (serverdb.DB.SignIn, SetUp). The username is recorded as
 // typed, the password never. userID is "" when the sign-in failed: the
 // event then has no actor, and names as its record the user the username
 // names, if any.

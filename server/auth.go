@@ -110,7 +110,7 @@ func actorOf(c *fiber.Ctx) serverdb.Actor {
 
 func (s *Server) adminOnly(c *fiber.Ctx) error {
 	if actorOf(c).Role != schema.RoleAdmin {
-		return errorf(schema.ECodeForbidden, "", "only an admin may do this")
+		return errorf(schema.ECodeForbidden, "", "only an admin may use the admin routes (/v1/admin/…)")
 	}
 	return c.Next()
 }
@@ -136,10 +136,16 @@ func (s *Server) tokenResponse(c *fiber.Ctx, u schema.User, deviceID, refresh st
 func (s *Server) SignIn(c *fiber.Ctx, username, password, deviceID, via string) (schema.User, serverdb.Throttle, error) {
 	u, th, err := s.db.SignIn(c.UserContext(), serverdb.SignInAttempt{Username: username, Password: password, Address: c.IP(),
 		DeviceID: deviceID, Via: via})
+	retryAfter(c, th)
+	return u, th, err
+}
+
+// retryAfter sets Retry-After (whole seconds, rounded up) when th brings a
+// wait.
+func retryAfter(c *fiber.Ctx, th serverdb.Throttle) {
 	if th.Wait > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((th.Wait+time.Second-1)/time.Second)))
 	}
-	return u, th, err
 }
 
 // login: POST /v1/auth/login.
@@ -149,7 +155,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return err
 	}
 	var req schema.LoginRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeTolerant(body, &req); err != nil { // a tablet's: §8
 		return err
 	}
 	switch {
@@ -185,7 +191,7 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 		return err
 	}
 	var req schema.RefreshRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeTolerant(body, &req); err != nil { // a tablet's: §8
 		return err
 	}
 	if req.RefreshToken == "" {
@@ -249,13 +255,12 @@ func (s *Server) setup(c *fiber.Ctx) error {
 	case len(req.Username) > 100 || len(req.Code) > 100:
 		return errorf(schema.ECodeInvalid, "code", "username or code too long")
 	}
-	u, err := s.db.SetPassword(c.UserContext(), req.Username, req.Code, req.Password)
+	// A wrong or spent code is a failed sign-in, counted with the others:
+	// guessing codes waits as guessing passwords does.
+	u, th, err := s.db.SetUp(c.UserContext(), serverdb.SignInAttempt{Username: req.Username, Password: req.Password,
+		Address: c.IP(), Via: "setup"}, req.Code)
+	retryAfter(c, th)
 	if err != nil {
-		if schema.ErrorCode(err) == schema.ECodeUnauthorized { // a wrong or spent code: a failed sign-in
-			if aerr := s.AuditSignIn(c.UserContext(), "sign_in_failed", "setup", "", "", req.Username, c.IP()); aerr != nil {
-				return aerr
-			}
-		}
 		return err
 	}
 	return c.JSON(fiber.Map{"status": "ok", "user": u})

@@ -43,13 +43,34 @@ func (s *Server) complianceRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/exemptions", s.authed, s.complianceReader, s.exemptions)
 }
 
-// complianceReader admits supervisors, admins and auditors.
-func (s *Server) complianceReader(c *fiber.Ctx) error {
-	switch actorOf(c).Role {
-	case schema.RoleSupervisor, schema.RoleAdmin, schema.RoleAuditor:
-		return c.Next()
+// complianceReader admits supervisors, admins and auditors to the
+// compliance measures.
+func (s *Server) complianceReader(c *fiber.Ctx) error { return overseers("the compliance measures")(c) }
+
+// overseers admits supervisors, admins and auditors to what, and refuses
+// anyone else naming it ("the review queue"), so that a 403 says what was
+// refused.
+func overseers(what string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		switch actorOf(c).Role {
+		case schema.RoleSupervisor, schema.RoleAdmin, schema.RoleAuditor:
+			return c.Next()
+		}
+		return errorf(schema.ECodeForbidden, "", "only a supervisor, an admin or an auditor may see %s", what)
 	}
-	return errorf(schema.ECodeForbidden, "", "only a supervisor, an admin or an auditor may see the compliance measures")
+}
+
+// deciders admits supervisors and admins to what, a decision ("resolve a
+// conflict"), and refuses anyone else naming it before the body is read.
+// The store checks the role again.
+func deciders(what string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		switch actorOf(c).Role {
+		case schema.RoleSupervisor, schema.RoleAdmin:
+			return c.Next()
+		}
+		return errorf(schema.ECodeForbidden, "", "only a supervisor or an admin may %s", what)
+	}
 }
 
 // queryDate reads a YYYY-MM-DD query parameter; def when absent.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"github.com/klauspost/compress/gzip"
 	"io"
+	"reflect"
 	"strings"
 
 	"doorstep/schema"
@@ -129,19 +130,65 @@ func readBody(c *fiber.Ctx, limit int) ([]byte, error) {
 
 // decodeJSON decodes a body into v, turning decoder errors into errors
 // that name the field: malformed for bad JSON, wrong_type for a value of
-// the wrong type.
-func decodeJSON(body []byte, v any) error {
+// the wrong type, unknown_field for a member v does not have (a misspelt
+// member is refused rather than quietly dropped: decision 0038).
+func decodeJSON(body []byte, v any) error { return decodeBody(body, v, true) }
+
+// decodeTolerant is decodeJSON that passes over unknown members: for the
+// bodies tablets send (login, refresh, push, pull), where a newer tablet
+// may send optional members this server does not know
+// (docs/sync-protocol.md §8).
+func decodeTolerant(body []byte, v any) error { return decodeBody(body, v, false) }
+
+// unknownMember is how encoding/json names a member the target lacks.
+const unknownMember = "json: unknown field "
+
+func decodeBody(body []byte, v any, strict bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return schema.Errorf(schema.ECodeMalformed, "", "the body is empty; send a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), unknownMember); ok {
+			name = strings.Trim(name, `"`)
+			return schema.Errorf(schema.ECodeUnknownField, name, "%s is not a member of this body; it takes %s", name, strings.Join(members(v), ", "))
+		}
 		return jsonError(err)
 	}
 	if dec.More() {
 		return schema.Errorf(schema.ECodeMalformed, "", "the body holds more than one JSON value")
 	}
 	return nil
+}
+
+// members lists the JSON members of the struct v points to, embedded
+// structs' included, for an error that says what a body takes.
+func members(v any) []string {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || (!f.IsExported() && !f.Anonymous):
+		case f.Anonymous && name == "":
+			out = append(out, members(reflect.New(f.Type).Interface())...)
+		case name == "":
+			out = append(out, f.Name)
+		default:
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func jsonError(err error) error {

@@ -180,10 +180,9 @@ func RotateKey(dir string, now time.Time) (string, error) {
 type keyring struct {
 	path string
 
-	mu      sync.Mutex
-	file    *keyFile
-	modTime time.Time
-	size    int64
+	mu   sync.Mutex
+	file *keyFile
+	seen os.FileInfo // the file as it was when read
 }
 
 // loadKeyring reads the key file in dir, making the folder and a first key
@@ -212,30 +211,30 @@ func loadKeyring(dir string, now time.Time) (_ *keyring, created bool, err error
 	return kr, created, nil
 }
 
-// stat records the file's size and time of change; the caller holds mu
-// (or owns kr).
+// stat records the file as read; the caller holds mu (or owns kr).
 func (kr *keyring) stat() {
 	if fi, err := os.Stat(kr.path); err == nil {
-		kr.modTime, kr.size = fi.ModTime(), fi.Size()
+		kr.seen = fi
 	}
 }
 
-// refresh reads the file again when it changed since it was read. A file
-// that cannot be read keeps the keys in memory: the server goes on
-// signing with the key it has, and says so.
+// refresh reads the file again when it changed since it was read: another
+// file renamed over it (a rotation writes a new file), or the same file
+// with another size or time of change. A file that cannot be read keeps
+// the keys in memory: the server goes on with the keys it has, and says so.
 func (kr *keyring) refresh() error {
 	fi, err := os.Stat(kr.path)
 	if err != nil {
 		return fmt.Errorf("token keys: %w", err)
 	}
-	if fi.ModTime().Equal(kr.modTime) && fi.Size() == kr.size {
+	if kr.seen != nil && os.SameFile(fi, kr.seen) && fi.ModTime().Equal(kr.seen.ModTime()) && fi.Size() == kr.seen.Size() {
 		return nil
 	}
 	f, err := readKeyFile(kr.path)
 	if err != nil {
 		return fmt.Errorf("token keys: %w", err)
 	}
-	kr.file, kr.modTime, kr.size = f, fi.ModTime(), fi.Size()
+	kr.file, kr.seen = f, fi
 	return nil
 }
 
@@ -248,17 +247,15 @@ func (kr *keyring) current() (signingKey, error) {
 	return *kr.file.key(kr.file.Current), err
 }
 
-// lookup returns the key kid, reading the file again when kid is not
-// known (a rotation by another process).
+// lookup returns the key kid as the file has it now: the file is checked
+// for a change (one stat) at every lookup, so that a rotation by another
+// process (doorstep admin rotate-key) retires the previous key, and a
+// later one drops it, for every token checked after it, with or without a
+// sign-in between. A file that cannot be read keeps the keys in memory.
 func (kr *keyring) lookup(kid string) (signingKey, bool) {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
-	if k := kr.file.key(kid); k != nil {
-		return *k, true
-	}
-	if kr.refresh() != nil {
-		return signingKey{}, false
-	}
+	_ = kr.refresh() // reported where the server signs (current)
 	if k := kr.file.key(kid); k != nil {
 		return *k, true
 	}

@@ -152,17 +152,8 @@ func TestTokenKeyRotation(t *testing.T) {
 			oldSecret = k.Secret
 		}
 	}
-	now := e.clock.Now()
-	asha := e.users["asha"]
-	c := claims{Role: string(asha.Role), Team: asha.TeamID, Device: "dev-asha", RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: TokenIssuer, Subject: asha.ID, Audience: jwt.ClaimStrings{tokenAudience},
-		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute))}}
-	tk := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
-	tk.Header["kid"] = oldKid
-	late, err := tk.SignedString(oldSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := ashaClaims(e)
+	late := signedWith(t, c, oldKid, oldSecret)
 	if r := e.do("GET", "/v1/me", nil, bearer(late)); r.status != 401 {
 		t.Errorf("a token signed with a key retired past the retention: %d %s, want 401", r.status, r.body)
 	}
@@ -181,6 +172,73 @@ func TestTokenKeyRotation(t *testing.T) {
 	}
 	if r := e.do("GET", "/v1/me", nil, bearer(noKid)); r.status != 401 {
 		t.Errorf("a token without kid: %d %s, want 401", r.status, r.body)
+	}
+}
+
+// ashaClaims are the claims of an access token of Asha's on dev-asha,
+// made now and living 5 minutes.
+func ashaClaims(e *env) claims {
+	asha, now := e.users["asha"], e.clock.Now()
+	return claims{Role: string(asha.Role), Team: asha.TeamID, Device: "dev-asha", RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: TokenIssuer, Subject: asha.ID, Audience: jwt.ClaimStrings{tokenAudience},
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute))}}
+}
+
+// signedWith signs c with secret, naming kid: a token as whoever holds a
+// copy of that key makes one.
+func signedWith(t *testing.T, c claims, kid string, secret []byte) string {
+	t.Helper()
+	tk := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	tk.Header["kid"] = kid
+	s, err := tk.SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A rotation takes effect in a running server by itself, as
+// docs/operations.md says: the key rotated out verifies for exactly
+// KeyRetention after the rotation and no longer, with no sign-in or
+// refresh (which reread the key file) in between; a second rotation drops
+// it, and the server refuses it at once even if it never saw it retired.
+func TestKeyRotatedOutStopsWithoutARestart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	secrets := DefaultSecretsDir(e.srv.cfg.DataDir)
+	oldKid := kidOf(t, e.login("asha", "dev-asha").AccessToken)
+	kf := readKeys(t, secrets)
+	oldSecret := kf.key(oldKid).Secret
+	me := func(when string, want int) {
+		t.Helper()
+		tok := signedWith(t, ashaClaims(e), oldKid, oldSecret)
+		if r := e.do("GET", "/v1/me", nil, bearer(tok)); r.status != want {
+			t.Errorf("%s: a token of the rotated-out key = %d %s, want %d", when, r.status, r.body, want)
+		}
+	}
+	if _, err := RotateKey(secrets, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(KeyRetention - time.Minute)
+	me("a minute before the retention ends", 200)
+	e.clock.Advance(2 * time.Minute)
+	me("a minute after the retention ended", 401)
+
+	// Another server, which read the key file before the rotation and
+	// holds the key as current, refuses it once a later rotation dropped it.
+	e2 := newEnv(t)
+	secrets2 := DefaultSecretsDir(e2.srv.cfg.DataDir)
+	kid2 := kidOf(t, e2.login("asha", "dev-asha").AccessToken)
+	kf2 := readKeys(t, secrets2)
+	secret2 := kf2.key(kid2).Secret
+	if _, err := RotateKey(secrets2, e2.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RotateKey(secrets2, e2.clock.Now().Add(KeyRetention+time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e2.do("GET", "/v1/me", nil, bearer(signedWith(t, ashaClaims(e2), kid2, secret2))); r.status != 401 {
+		t.Errorf("a token of a key dropped from the file: %d %s, want 401", r.status, r.body)
 	}
 }
 

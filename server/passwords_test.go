@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/server/serverdb"
@@ -132,5 +134,49 @@ func TestAccessTokenStopsAtLogout(t *testing.T) {
 	}
 	if r := e.do("GET", "/v1/me", nil, bearer(nb.AccessToken)); r.status != 401 {
 		t.Errorf("an access token after reuse detection: %d %s, want 401", r.status, r.body)
+	}
+}
+
+// Guessing a setup code is slowed as guessing a password is (decision
+// 0027): wrong codes count with the failed sign-ins, warn, then bring a
+// wait answered 429 with Retry-After, during which even the right code is
+// not checked (nor spent); after the wait it works. Each wrong code is
+// audited once.
+func TestSetupCodeGuessesWait(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	nia := schema.User{ID: schema.NewID(), Username: "nia", Name: "Nia Newcomer", Role: schema.RoleAuditor}
+	if err := e.srv.DB().CreateUser(ctx, e.admin, nia, ""); err != nil {
+		t.Fatal(err)
+	}
+	code, _, err := e.srv.DB().IssueSetupCode(ctx, e.admin, "nia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chosen = "a long pass phrase of hers"
+	try := func(what, code string, status int, message, retryAfter string) {
+		t.Helper()
+		r := e.do("POST", "/v1/auth/setup", map[string]string{"username": "nia", "code": code, "password": chosen}, nil)
+		if er := r.errorResponse().Error; r.status != status || er.Message != message || r.header.Get("Retry-After") != retryAfter {
+			t.Fatalf("%s: %d %q Retry-After %q, want %d %q Retry-After %q", what, r.status, er.Message, r.header.Get("Retry-After"),
+				status, message, retryAfter)
+		}
+	}
+	const bad = "the setup code is not right, or it has been used or has expired: ask an admin for a new one"
+	for i := 1; i <= 2; i++ {
+		try(fmt.Sprintf("wrong code %d", i), fmt.Sprintf("aaaaa-bbbbb-ccccc-dddd%d", i), 401, bad, "")
+	}
+	try("wrong code 3", "aaaaa-bbbbb-ccccc-dddd3", 401, bad+"; 2 tries left before a wait", "")
+	try("wrong code 4", "aaaaa-bbbbb-ccccc-dddd4", 401, bad+"; 1 try left before a wait", "")
+	try("wrong code 5", "aaaaa-bbbbb-ccccc-dddd5", 401, bad+"; try again in 30 seconds", "30")
+	try("the right code during the wait", code, 429, "too many failed sign-ins; try again in 30 seconds", "30")
+	if evs, _ := e.srv.DB().AuditByAction(ctx, "sign_in_failed"); len(evs) != 5 {
+		t.Errorf("%d sign_in_failed events, want one per wrong code (5)", len(evs))
+	}
+	e.clock.Advance(30 * time.Second)
+	try("the right code after the wait", code, 200, "", "")
+	if r := e.do("POST", "/v1/auth/login", schema.LoginRequest{Username: "nia", Password: chosen, DeviceID: "dev-nia"}, nil); r.status != 200 {
+		t.Errorf("sign-in with the password set after the wait: %d %s", r.status, r.body)
 	}
 }

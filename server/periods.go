@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -28,18 +27,9 @@ import (
 const MaxPeriodDays = 366
 
 func (s *Server) periodRoutes(v1 fiber.Router) {
-	v1.Post("/periods", s.authed, s.periodPublisher, s.publishPeriod)
-	v1.Get("/periods", s.authed, s.complianceReader, s.listPeriods)
-	v1.Get("/periods/:id", s.authed, s.complianceReader, s.getPeriod)
-}
-
-// periodPublisher admits supervisors and admins.
-func (s *Server) periodPublisher(c *fiber.Ctx) error {
-	switch actorOf(c).Role {
-	case schema.RoleSupervisor, schema.RoleAdmin:
-		return c.Next()
-	}
-	return errorf(schema.ECodeForbidden, "", "only a supervisor or an admin may publish a period")
+	v1.Post("/periods", s.authed, deciders("publish a period"), s.publishPeriod)
+	v1.Get("/periods", s.authed, overseers("published periods"), s.listPeriods)
+	v1.Get("/periods/:id", s.authed, overseers("published periods"), s.getPeriod)
 }
 
 // PublishRequest is the body of POST /v1/periods.
@@ -153,20 +143,8 @@ func (s *Server) publishPeriod(c *fiber.Ctx) error {
 		return err
 	}
 	var req PublishRequest
-	if len(bytes.TrimSpace(body)) == 0 {
-		return errorf(schema.ECodeMalformed, "", "the body is empty; send a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			name = strings.Trim(name, `"`)
-			return errorf(schema.ECodeUnknownField, name, "%s is not a field of a publication (from, to, team_id, reason)", name)
-		}
-		return jsonError(err)
-	}
-	if dec.More() {
-		return errorf(schema.ECodeMalformed, "", "the body holds more than one JSON value")
+	if err := decodeJSON(body, &req); err != nil {
+		return err
 	}
 	p, err := s.Publish(c, actorOf(c), req)
 	if err != nil {

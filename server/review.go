@@ -25,11 +25,11 @@ import (
 // decision is audited by the store in its own transaction.
 
 func (s *Server) reviewRoutes(v1 fiber.Router) {
-	v1.Get("/review", s.authed, s.complianceReader, s.reviewQueue)
-	v1.Post("/review/conflicts/:id", s.authed, s.resolveConflict)
-	v1.Post("/review/set-aside/:mutation_id", s.authed, s.resolveSetAside)
-	v1.Post("/review/approve", s.authed, s.approveAll)
-	v1.Post("/oversight", s.authed, s.oversee)
+	v1.Get("/review", s.authed, overseers("the review queue"), s.reviewQueue)
+	v1.Post("/review/conflicts/:id", s.authed, deciders(serverdb.DecideConflict), s.resolveConflict)
+	v1.Post("/review/set-aside/:mutation_id", s.authed, deciders(serverdb.DecideSetAside), s.resolveSetAside)
+	v1.Post("/review/approve", s.authed, deciders(serverdb.DecideApproval), s.approveAll)
+	v1.Post("/oversight", s.authed, deciders(serverdb.DecideOversight), s.oversee)
 }
 
 // queryPage reads offset and limit (docs/api.md, "GET /v1/review").

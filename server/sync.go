@@ -88,7 +88,7 @@ func decodePush(body []byte) (decodedPush, error) {
 		return decodedPush{muts: whole.Mutations, cursor: whole.Cursor}, nil
 	}
 	var req pushBody
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeTolerant(body, &req); err != nil {
 		return decodedPush{}, err
 	}
 	if len(req.Mutations) > schema.MaxPushMutations {
@@ -159,7 +159,7 @@ func (s *Server) pull(c *fiber.Ctx) error {
 	}
 	var req schema.PullRequest
 	if len(bytes.TrimSpace(body)) > 0 {
-		if err := decodeJSON(body, &req); err != nil {
+		if err := decodeTolerant(body, &req); err != nil {
 			return err
 		}
 	}

@@ -177,18 +177,10 @@ func checkAmendment(ctx context.Context, tx *devicedb.Tx, caseID string, fields 
 		return schema.Errorf(schema.ECodeRequired, "visit_id", "visit_id is required")
 	}
 	v, err := tx.GetRecord(ctx, "visit", visitID)
-	if errors.Is(err, devicedb.ErrNotFound) {
-		return schema.Errorf(schema.ECodeNotFound, "visit_id", "no visit %s on this tablet", visitID)
-	} else if err != nil {
+	if err != nil && !errors.Is(err, devicedb.ErrNotFound) {
 		return err
 	}
-	if v.CaseID != caseID {
-		return schema.Errorf(schema.ECodeInvalid, "visit_id", "the visit belongs to another case")
-	}
-	if !v.Signed {
-		return schema.Errorf(schema.ECodeInvalid, "visit_id", "only a signed visit is amended; change the unsigned visit directly")
-	}
-	return nil
+	return schema.CheckAmends(caseID, visitID, err == nil, v.CaseID, v.Signed)
 }
 
 func jsonString(s string) json.RawMessage {

@@ -145,7 +145,44 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	return parseWithEnv(fs, args)
 }
 
+// Run does the action. An error of the store that names a field of its
+// input is told as the flag that gave it (byFlag), so that the operator
+// reads "--team", not "team_id".
 func (c *adminCmd) Run(ctx context.Context) error {
+	return c.byFlag(c.run(ctx))
+}
+
+// adminFlags maps the fields the store's errors name to the admin flags
+// that give them. A password comes on standard input or in
+// DOORSTEP_PASSWORD, never as a flag.
+var adminFlags = map[string]string{
+	"username":         "--username",
+	"name":             "--name",
+	"role":             "--role",
+	"team_id":          "--team",
+	"password":         "the password (--password-stdin or DOORSTEP_PASSWORD)",
+	"device_id":        "--device",
+	"officer_username": "--officer",
+	"officer_id":       "--officer",
+	"crn":              "--crn",
+}
+
+// byFlag rewrites a store error naming a field as one naming the flag:
+// "admin add-user: --team: officers and supervisors belong to a team; ... (required)".
+// Other errors pass unchanged.
+func (c *adminCmd) byFlag(err error) error {
+	var e *schema.Error
+	if !errors.As(err, &e) || e.Field == "" {
+		return err
+	}
+	flag, ok := adminFlags[e.Field]
+	if !ok {
+		return err
+	}
+	return fmt.Errorf("admin %s: %s: %s (%s)", c.action, flag, e.Message, e.Code)
+}
+
+func (c *adminCmd) run(ctx context.Context) error {
 	switch c.action {
 	case "rotate-key":
 		return c.rotateKey()
@@ -392,7 +429,7 @@ func (c *adminCmd) rotateKey() error {
 	if err != nil {
 		return fmt.Errorf("admin rotate-key: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "new token signing key %s: a running server signs with it from its next sign-in; tokens of the previous key stay valid until they expire\n", kid)
+	fmt.Fprintf(c.stdout, "new token signing key %s: a running server signs with it from its next sign-in; tokens of the previous key stay valid for 24 hours, then are refused\n", kid)
 	return nil
 }
 

@@ -318,3 +318,48 @@ func TestAdminUnlockUser(t *testing.T) {
 		t.Fatalf("sign_in_unlocked events: %+v, %v", evs, err)
 	}
 }
+
+// An admin action's error names the flag the operator typed, never the
+// store's field behind it ("--team", not "team_id").
+func TestAdminErrorsNameTheFlag(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	if out, err := doorstep(t, "admin", "add-team", "--name", "North", "--data", data); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		args           []string
+		flag, notField string
+	}{
+		{[]string{"add-user", "--name", "Ola K"}, "--username:", "username:"},
+		{[]string{"add-user", "--username", "ola.k", "--role", "officer", "--team", "North"}, "--name:", "name:"},
+		{[]string{"add-user", "--username", "ola.k", "--name", "Ola K", "--role", "boss"}, "--role:", "role:"},
+		{[]string{"add-user", "--username", "ola.k", "--name", "Ola K", "--role", "officer"}, "--team:", "team_id"},
+		{[]string{"add-team", "--name", "North"}, "--name:", "name:"},
+		{[]string{"reset-password", "--username", "nobody.here"}, "--username:", "username:"},
+		{[]string{"disable-user", "--username", "nobody.here"}, "--username:", "username:"},
+		{[]string{"enable-user", "--username", "nobody.here"}, "--username:", "username:"},
+		{[]string{"unlock-user", "--username", "nobody.here"}, "--username:", "username:"},
+		{[]string{"revoke-device", "--device", "no-such-device"}, "--device:", "device_id"},
+	} {
+		out, err := doorstep(t, append(append([]string{"admin"}, c.args...), "--data", data)...)
+		if err == nil {
+			t.Errorf("admin %v: no error\n%s", c.args, out)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "admin "+c.args[0]+": "+c.flag) || strings.HasPrefix(msg, c.notField) || strings.Contains(msg, "team_id") || strings.Contains(msg, "device_id") {
+			t.Errorf("admin %v: %q, want it to name the flag %s", c.args, msg, strings.TrimSuffix(c.flag, ":"))
+		}
+	}
+	// The password comes on standard input: the error says so.
+	var out bytes.Buffer
+	c := &adminCmd{stdin: strings.NewReader("too short\n"), stdout: &out, stderr: &out}
+	if err := c.ParseFlags([]string{"add-user", "--username", "ola.k", "--name", "Ola K", "--role", "auditor", "--password-stdin", "--data", data}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "admin add-user: the password (--password-stdin or DOORSTEP_PASSWORD): ") {
+		t.Errorf("add-user with a short password on stdin: %v, want it to name --password-stdin", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"doorstep/internal/fsperm"
 	"doorstep/internal/logfile"
 	"doorstep/schema/policy"
 	"doorstep/syncer"
@@ -107,6 +108,11 @@ func (c *deviceCmd) checkDurations() error {
 }
 
 func (c *deviceCmd) open(ctx context.Context) error {
+	// The data folder holds the officer's caseload and tokens: made 0700,
+	// and refused when others can read it, as the server's is.
+	if err := fsperm.MakeDir(c.data, "--data folder"); err != nil {
+		return fmt.Errorf("device: %w", err)
+	}
 	if c.logFile != "" {
 		f, err := openLog(c.logFile)
 		if err != nil {

@@ -79,7 +79,7 @@ var sweepRules = map[string]sweepRule{
 	"GET /v1/me":                                    {who: readersAPI},
 	"POST /v1/auth/login":                           {who: anyone, body: loginBody, noCompare: "failed sign-ins are counted per name"},
 	"POST /v1/auth/refresh":                         {who: anyone, body: refreshBody},
-	"POST /v1/auth/setup":                           {who: anyone, body: setupBody},
+	"POST /v1/auth/setup":                           {who: anyone, body: setupBody, noCompare: "wrong setup codes are counted per name, as failed sign-ins"},
 	"POST /v1/auth/logout":                          {who: readersAPI, fresh: true, body: func(sweepTarget, string) any { return map[string]any{} }, noCompare: "the first request ends the session"},
 	"POST /v1/sync/push":                            {who: readersAPI, body: pushBody},
 	"POST /v1/sync/pull":                            {who: readersAPI, body: func(sweepTarget, string) any { return map[string]any{} }},

@@ -704,6 +704,11 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 			return a.reject(m, res, err)
 		}
 	}
+	if spec.Name == "amendment" {
+		if err := a.checkAmends(caseID, stringField(fields, "visit_id")); err != nil {
+			return a.reject(m, res, err)
+		}
+	}
 	if spec.Name == "case" {
 		if err := a.checkCaseOwner(fields); err != nil {
 			return a.reject(m, res, err)
@@ -986,6 +991,30 @@ func (a *applier) checkSigning(caseID, id string, fields map[string]json.RawMess
 	// A signature is a legal attestation: nobody signs in another's name
 	// (signed_by is the signer's by schema rule by, see check).
 	return prefixField(v.ValidateForSigning(da), "fields")
+}
+
+// checkAmends holds a new amendment of case caseID to schema.CheckAmends:
+// the visit it amends is one the writer can see, of the same case, and
+// signed. A visit out of the writer's scope is answered as a missing one.
+func (a *applier) checkAmends(caseID, visitID string) error {
+	v, err := a.record(visitID)
+	if err != nil {
+		return err
+	}
+	found := v != nil && v.entity == "visit"
+	if found {
+		s, err := a.scope(v.caseID)
+		if err != nil {
+			return err
+		}
+		found = s != nil && s.allows(a.actor)
+	}
+	var visitCase string
+	var signed bool
+	if found {
+		visitCase, signed = v.caseID, v.signed
+	}
+	return prefixField(schema.CheckAmends(caseID, visitID, found, visitCase, signed), "fields")
 }
 
 func (a *applier) domesticAbuse(caseID string) (bool, error) {

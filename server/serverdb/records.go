@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -305,22 +304,14 @@ func (db *DB) MaxSeq(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// validatorType is the cross-field rule method some entity structs have.
-var validatorType = reflect.TypeOf((*interface{ Validate() error })(nil)).Elem()
-
-// hasValidator reports whether the entity's struct has cross-field rules;
-// decoding a record just to learn it has none would cost every write.
-func hasValidator(spec *schema.EntitySpec) bool {
-	return spec.Type.Implements(validatorType)
-}
-
 // validateFull checks a full field set: required fields present and the
 // entity's cross-field rules.
 func validateFull(spec *schema.EntitySpec, id, caseID string, fields map[string]json.RawMessage) error {
 	if err := spec.CheckCreate(fields); err != nil {
 		return err
 	}
-	if hasValidator(spec) {
+	// Decoding a record just to learn it has no rules would cost every write.
+	if spec.HasRules() {
 		if err := spec.Validate(id, caseID, fields); err != nil {
 			return err
 		}

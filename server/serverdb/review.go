@@ -46,11 +46,21 @@ const (
 // conflict's resolution (2000 characters).
 const maxReason = 1900
 
+// The decisions of the review queue, as a refusal names them ("only a
+// supervisor or an admin may resolve a conflict").
+const (
+	DecideConflict  = "resolve a conflict"
+	DecideSetAside  = "decide a set-aside change"
+	DecideApproval  = "approve visits or safety assessments"
+	DecideOversight = "record an oversight"
+)
+
 // requireReviewer admits supervisors and admins: they decide. Auditors may
-// read the queue but decide nothing; officers neither.
-func requireReviewer(actor Actor) error {
+// read the queue but decide nothing; officers neither. what names the
+// decision refused ("resolve a conflict").
+func requireReviewer(actor Actor, what string) error {
 	if actor.Role != schema.RoleSupervisor && actor.Role != schema.RoleAdmin {
-		return schema.Errorf(schema.ECodeForbidden, "", "only a supervisor or an admin may review")
+		return schema.Errorf(schema.ECodeForbidden, "", "only a supervisor or an admin may %s", what)
 	}
 	return nil
 }
@@ -933,7 +943,7 @@ type ConflictDecision struct {
 // ("resolve_conflict"). A conflict out of scope is not_found; one already
 // resolved is a conflict error. It returns the conflict record.
 func (db *DB) ResolveConflict(ctx context.Context, actor Actor, conflictID string, d ConflictDecision) (schema.Record, error) {
-	if err := requireReviewer(actor); err != nil {
+	if err := requireReviewer(actor, DecideConflict); err != nil {
 		return schema.Record{}, err
 	}
 	if d.Decision != ConflictKeepServer && d.Decision != ConflictApplyLosing {
@@ -999,7 +1009,7 @@ type SetAsideDecision struct {
 // already: a conflict error. It returns the item as decided.
 func (db *DB) ResolveSetAside(ctx context.Context, actor Actor, mutationID string, d SetAsideDecision) (SetAsideItem, error) {
 	var it SetAsideItem
-	if err := requireReviewer(actor); err != nil {
+	if err := requireReviewer(actor, DecideSetAside); err != nil {
 		return it, err
 	}
 	if d.Decision != SetAsideDismissed && d.Decision != SetAsideApplied {
@@ -1120,7 +1130,7 @@ func (in OversightInput) Validate() error {
 // A subject out of scope is not_found (field subject_id). It returns the
 // oversight record.
 func (db *DB) Oversee(ctx context.Context, actor Actor, in OversightInput) (schema.Record, error) {
-	if err := requireReviewer(actor); err != nil {
+	if err := requireReviewer(actor, DecideOversight); err != nil {
 		return schema.Record{}, err
 	}
 	if err := in.Validate(); err != nil {
@@ -1222,7 +1232,7 @@ func (in BulkApproval) Validate() error {
 // nothing is written. It returns the oversight records in the order of
 // SubjectIDs.
 func (db *DB) ApproveAll(ctx context.Context, actor Actor, in BulkApproval) ([]schema.Record, error) {
-	if err := requireReviewer(actor); err != nil {
+	if err := requireReviewer(actor, DecideApproval); err != nil {
 		return nil, err
 	}
 	if err := in.Validate(); err != nil {

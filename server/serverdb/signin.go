@@ -127,6 +127,24 @@ func HumanWait(d time.Duration) string {
 // advice in its message. A success forgets the account's counts (not the
 // address's).
 func (db *DB) SignIn(ctx context.Context, a SignInAttempt) (schema.User, Throttle, error) {
+	return db.throttled(ctx, a, func() (schema.User, error) { return db.Authenticate(ctx, a.Username, a.Password) })
+}
+
+// SetUp sets a.Password as the password of a.Username with the one-time
+// setup code (SetPassword), under the counts of failed sign-ins as SignIn
+// is: a wrong, spent or expired code is a failed sign-in (counted, audited
+// sign_in_failed with a.Via, its advice in the message), and during a wait
+// the code is not checked, so that guessing codes is slowed as guessing
+// passwords is. A weak password with the right code is not counted.
+func (db *DB) SetUp(ctx context.Context, a SignInAttempt, code string) (schema.User, Throttle, error) {
+	return db.throttled(ctx, a, func() (schema.User, error) { return db.SetPassword(ctx, a.Username, code, a.Password) })
+}
+
+// throttled runs check, a proof of who a.Username is (a password, a setup
+// code), under the counts of failed sign-ins (SignIn says how). An
+// unauthorized error of check is counted and answered with the throttle's
+// advice added to its message.
+func (db *DB) throttled(ctx context.Context, a SignInAttempt, check func() (schema.User, error)) (schema.User, Throttle, error) {
 	counters := signInCounters(a.Username, a.Address)
 	wait, err := db.signInWait(ctx, counters)
 	if err != nil {
@@ -146,7 +164,7 @@ func (db *DB) SignIn(ctx context.Context, a SignInAttempt) (schema.User, Throttl
 		}
 		return schema.User{}, th, schema.Errorf(schema.ECodeRateLimited, "username", "too many failed sign-ins; %s", th.Advice())
 	}
-	u, err := db.Authenticate(ctx, a.Username, a.Password)
+	u, err := check()
 	if err == nil {
 		err = db.update(ctx, func(tx *wtx) error {
 			_, err := tx.ExecContext(ctx, `DELETE FROM sign_in_throttle WHERE username = ? AND address IN (?, '')`, a.Username, a.Address)
@@ -157,18 +175,19 @@ func (db *DB) SignIn(ctx context.Context, a SignInAttempt) (schema.User, Throttl
 		}
 		return u, Throttle{}, nil
 	}
-	if schema.ErrorCode(err) != schema.ECodeUnauthorized {
+	refused := schema.AsError(err)
+	if refused == nil || refused.Code != schema.ECodeUnauthorized {
 		return schema.User{}, Throttle{}, err
 	}
 	th, err := db.signInFailed(ctx, a, counters)
 	if err != nil {
 		return schema.User{}, Throttle{}, err
 	}
-	msg := "wrong username or password"
+	msg := refused.Message
 	if adv := th.Advice(); adv != "" {
 		msg += "; " + adv
 	}
-	return schema.User{}, th, schema.Errorf(schema.ECodeUnauthorized, "password", "%s", msg)
+	return schema.User{}, th, schema.Errorf(schema.ECodeUnauthorized, refused.Field, "%s", msg)
 }
 
 // signInWait is how long until a sign-in with counters may be checked.
