@@ -99,11 +99,17 @@ func (e *periodEnv) amend(t *testing.T) string {
 
 func (e *periodEnv) period(t *testing.T, user, id string) PeriodAnswer {
 	t.Helper()
-	r := e.do("GET", "/v1/periods/"+id, nil, e.as(user))
+	return getAs[PeriodAnswer](t, e, user, "/v1/periods/"+id)
+}
+
+// getAs GETs path as user, wants 200 and decodes the answer.
+func getAs[T any](t *testing.T, e *periodEnv, user, path string) T {
+	t.Helper()
+	r := e.do("GET", path, nil, e.as(user))
 	if r.status != 200 {
-		t.Fatalf("GET /v1/periods/%s as %s: %d %s", id, user, r.status, r.body)
+		t.Fatalf("GET %s as %s: %d %s", path, user, r.status, r.body)
 	}
-	var a PeriodAnswer
+	var a T
 	r.decode(t, &a)
 	return a
 }
@@ -394,13 +400,7 @@ type measureAnswer struct {
 
 func (e *periodEnv) measure(t *testing.T, user, query string) measureAnswer {
 	t.Helper()
-	r := e.do("GET", "/v1/compliance/first-home-visits?"+query, nil, e.as(user))
-	if r.status != 200 {
-		t.Fatalf("GET first-home-visits?%s as %s: %d %s", query, user, r.status, r.body)
-	}
-	var a measureAnswer
-	r.decode(t, &a)
-	return a
+	return getAs[measureAnswer](t, e, user, "/v1/compliance/first-home-visits?"+query)
 }
 
 // A measure asked over exactly a published period and the caller's scope
