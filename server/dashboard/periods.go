@@ -81,8 +81,9 @@ func (s *site) overviewPublication(c *fiber.Ctx, actor serverdb.Actor, f *filter
 }
 
 // publishedBanner says that the page's period is published; Shown when
-// the cards show the figures as published (no officer, risk or flag
-// filter narrows the page), with the revisions since.
+// a card shows its figure as published (no officer, risk or flag filter
+// narrows the page, and the page has a measure the publication froze),
+// with the revisions since.
 type publishedBanner struct {
 	Line, Href string
 	Shown      bool
@@ -118,12 +119,13 @@ func (s *site) showPublished(c *fiber.Ctx, actor serverdb.Actor, f *filters, vie
 	if err != nil {
 		return nil, err
 	}
-	b.Shown, b.Revisions = true, len(v.Revisions)
+	b.Revisions = len(v.Revisions)
 	for _, m := range v.Now {
 		for _, pv := range views {
-			if pv.Panel.Slug == m.Slug {
+			if pv.Panel.Slug == m.Slug && (m.Published != nil || m.Now != nil) {
 				now := headlineWords(m.Now)
 				pv.Published = &publishedFigure{Figure: headlineWords(m.Published), Now: now, Changed: now != headlineWords(m.Published)}
+				b.Shown = true
 			}
 		}
 	}

@@ -173,6 +173,10 @@ func TestDashboardShowsThePublishedFigures(t *testing.T) {
 			t.Errorf("%s: no published figure 2 of 5 with now 3 of 5, or no revision count\n%s", path, p.body)
 		}
 	}
+	// A measure the publication did not freeze: the banner, no published figure.
+	if p := b.get("/dashboard/measures/overdue?" + period); !strings.Contains(p.body, `id="published"`) || strings.Contains(p.body, "the figure of record") {
+		t.Errorf("the overdue measure's page: want the banner and no published figure")
+	}
 	// An officer filter: the banner, but no published figure.
 	if p := b.get("/dashboard/?" + period + "&officer=" + e.users["asha"].ID); !strings.Contains(p.body, `id="published"`) || strings.Contains(p.body, card) {
 		t.Errorf("with an officer filter: want the banner and no published figure")
