@@ -208,6 +208,13 @@ func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 	if h, ok := any(rep).(compliance.Headlined); ok {
 		compliance.AddHeadline(strings.TrimPrefix(view, "compliance/"), in, h, q.Period)
 	}
+	pub, err := s.currentPublicationOf(c, actor, q)
+	if err != nil || pub != nil {
+		if err != nil {
+			return err
+		}
+		return publishedReport(s, c, actor, view, *pub, rep, detail, q.params())
+	}
 	return finishReport(s, c, actor, view, rep, detail, q.params())
 }
 

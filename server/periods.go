@@ -3,6 +3,9 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -228,4 +231,104 @@ func (s *Server) getPeriod(c *fiber.Ctx) error {
 		return err
 	}
 	return s.sendJSON(c, a)
+}
+
+// MeasurePublication is the "publication" member of a measure's answer
+// (GET /v1/compliance/<measure>) over exactly a period and scope that has
+// a current publication: the publication, how many revisions it has
+// since, the measure's figures as published (its figures of record) and
+// those of them that differ now (decision 0039).
+type MeasurePublication struct {
+	serverdb.Publication
+	// Revisions counts the changes received since publication that touch
+	// the period (GET /v1/periods/:id lists them).
+	Revisions int `json:"revisions"`
+	// Figures is the measure's report as published (detail=summary; with
+	// detail=counts, without the ids behind each count).
+	Figures json.RawMessage `json:"figures"`
+	// Changed are the figures that differ now: published and now beside.
+	Changed []compliance.FigureChange `json:"changed"`
+}
+
+// currentPublicationOf returns the current publication of exactly q's
+// period and the actor's scope (a supervisor's team; the whole service for
+// an admin or an auditor), or nil: also when officer_id narrows the query,
+// as a publication has no officer filter.
+func (s *Server) currentPublicationOf(c *fiber.Ctx, actor serverdb.Actor, q PeriodQuery) (*serverdb.Publication, error) {
+	if q.OfficerID != "" {
+		return nil, nil
+	}
+	f := serverdb.PublicationFilter{From: q.Period.From, To: q.Period.To, Service: true}
+	if actor.Role == schema.RoleSupervisor {
+		f = serverdb.PublicationFilter{From: q.Period.From, To: q.Period.To, TeamID: actor.TeamID}
+	}
+	ps, err := s.db.ListPublications(c.UserContext(), actor, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if p.Current() {
+			full, err := s.db.GetPublication(c.UserContext(), actor, p.ID)
+			return &full, err
+		}
+	}
+	return nil, nil
+}
+
+// publishedReport answers rep, the live report of a period that pub
+// publishes, with the "publication" member: the figures as published,
+// the revisions' count and the figures that differ now. The view's audit
+// event names the live and the published cases and the publication.
+func publishedReport[R report](s *Server, c *fiber.Ctx, actor serverdb.Actor, view string, pub serverdb.Publication, rep R, detail string, params map[string]string) error {
+	slug := strings.TrimPrefix(view, "compliance/")
+	published, pv, err := s.comp.ViewPublication(c.UserContext(), actor, pub, schema.DateOf(s.cfg.Now()))
+	if err != nil {
+		return err
+	}
+	frozen, ok := published.Measures[slug]
+	if !ok { // a measure the publication did not freeze
+		return finishReport(s, c, actor, view, rep, detail, params)
+	}
+	old := reflect.New(reflect.TypeOf(rep).Elem()).Interface().(R)
+	if err := json.Unmarshal(frozen, old); err != nil {
+		return fmt.Errorf("publication %s: %s: %w", pub.ID, slug, err)
+	}
+	mp := MeasurePublication{Publication: pub, Revisions: len(pv.Revisions), Figures: frozen, Changed: []compliance.FigureChange{}}
+	for _, m := range pv.Now {
+		if m.Slug != slug {
+			continue
+		}
+		for _, f := range m.Figures {
+			if f.Changed {
+				mp.Changed = append(mp.Changed, f)
+			}
+		}
+	}
+	cases := rep.CaseIDs()
+	cases = slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(cases), old.CaseIDs()...))))
+	if detail != "full" {
+		rep.Summarize()
+		params["detail"] = detail
+	}
+	if detail == "counts" {
+		compliance.DropIDs(rep)
+		compliance.DropIDs(old)
+		if mp.Figures, err = json.Marshal(old); err != nil {
+			return err
+		}
+	}
+	params["period_id"] = pub.ID
+	if err := s.db.AuditView(c.UserContext(), actor, view, cases, params); err != nil {
+		return err
+	}
+	live, err := marshalReport(rep)
+	if err != nil {
+		return err
+	}
+	meta, err := json.Marshal(mp)
+	if err != nil {
+		return err
+	}
+	out := append(append(append(live[:len(live)-1:len(live)-1], `,"publication":`...), meta...), '}')
+	return sendJSONBytes(c, out)
 }

@@ -99,11 +99,17 @@ func (e *periodEnv) amend(t *testing.T) string {
 
 func (e *periodEnv) period(t *testing.T, user, id string) PeriodAnswer {
 	t.Helper()
-	r := e.do("GET", "/v1/periods/"+id, nil, e.as(user))
+	return getAs[PeriodAnswer](t, e, user, "/v1/periods/"+id)
+}
+
+// getAs GETs path as user, wants 200 and decodes the answer.
+func getAs[T any](t *testing.T, e *periodEnv, user, path string) T {
+	t.Helper()
+	r := e.do("GET", path, nil, e.as(user))
 	if r.status != 200 {
-		t.Fatalf("GET /v1/periods/%s as %s: %d %s", id, user, r.status, r.body)
+		t.Fatalf("GET %s as %s: %d %s", path, user, r.status, r.body)
 	}
-	var a PeriodAnswer
+	var a T
 	r.decode(t, &a)
 	return a
 }
@@ -378,4 +384,110 @@ func TestPeriodRolesAndValidation(t *testing.T) {
 		t.Errorf("a bad scope: %d %s", r.status, r.body)
 	}
 	e.period(t, "audrey", bPub.Publication.ID)
+}
+
+// measureAnswer is a measure's JSON answer: the live report and the
+// publication member.
+type measureAnswer struct {
+	compliance.FirstVisitReport
+	Publication *struct {
+		serverdb.Publication
+		Revisions int                         `json:"revisions"`
+		Figures   compliance.FirstVisitReport `json:"figures"`
+		Changed   []compliance.FigureChange   `json:"changed"`
+	} `json:"publication"`
+}
+
+func (e *periodEnv) measure(t *testing.T, user, query string) measureAnswer {
+	t.Helper()
+	return getAs[measureAnswer](t, e, user, "/v1/compliance/first-home-visits?"+query)
+}
+
+// A measure asked over exactly a published period and the caller's scope
+// answers the live figures with the publication beside them: its figures
+// of record, its revisions' count and the figures that differ now. A
+// superseding publication replaces it there; another scope, another
+// period or an officer filter has no publication member.
+func TestComplianceAnswerShowsThePublication(t *testing.T) {
+	t.Parallel()
+	e := newPeriodEnv(t)
+	const oct = "from=2026-10-01&to=2026-10-31"
+	if a := e.measure(t, "sue", oct); a.Publication != nil {
+		t.Fatalf("a period not published answers a publication: %+v", a.Publication)
+	}
+	var pub Published
+	if r := e.do("POST", "/v1/periods", periodBody, e.as("sue")); r.status != 201 {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	} else {
+		r.decode(t, &pub)
+	}
+	e.clock.Set(time.Date(2026, 11, 5, 9, 30, 0, 0, time.UTC))
+	e.amend(t)
+	e.clock.Set(time.Date(2026, 11, 6, 9, 0, 0, 0, time.UTC))
+
+	a := e.measure(t, "sue", oct)
+	if a.Totals.Numerator.N != 2 || a.Totals.Denominator.N != 2 || len(a.Cases) != 2 {
+		t.Errorf("live figures = %d of %d, %d rows; want 2 of 2, 2 rows", a.Totals.Numerator.N, a.Totals.Denominator.N, len(a.Cases))
+	}
+	p := a.Publication
+	if p == nil {
+		t.Fatalf("no publication member for the published period")
+	}
+	if p.ID != pub.Publication.ID || p.Status != "current" || p.PublishedByName != "sue" || p.PublishedAt != "2026-11-02T10:00:00.000Z" ||
+		p.RuleVersion == "" || p.Revisions != 1 {
+		t.Errorf("publication = %+v, want %s by sue with 1 revision", p.Publication, pub.Publication.ID)
+	}
+	if f := p.Figures; f.Totals.Numerator.N != 1 || f.Totals.Denominator.N != 2 || !slices.Equal(f.Totals.Missed.CaseIDs, []string{e.p1}) ||
+		f.Headline == nil || figureText(&f.Headline.Figure) != `{"numerator":1,"denominator":2,"percent":50}` || len(f.Cases) != 0 {
+		t.Errorf("published figures = %+v, want 1 of 2 (50%%), P000001 missed, no rows", f.Totals)
+	}
+	changed := map[string]compliance.FigureChange{}
+	for _, f := range p.Changed {
+		changed[f.Figure] = f
+	}
+	if n := changed["numerator"]; n.Published == nil || *n.Published != 1 || n.Now == nil || *n.Now != 2 || !n.Changed {
+		t.Errorf("numerator change = %+v, want 1 then 2", n)
+	}
+	if pc := changed["percent"]; pc.PublishedPercent == nil || *pc.PublishedPercent != 50 || pc.NowPercent == nil || *pc.NowPercent != 100 {
+		t.Errorf("percent change = %+v, want 50 then 100", pc)
+	}
+	if _, ok := changed["denominator"]; ok || len(p.Changed) != len(changed) {
+		t.Errorf("changed lists a figure that did not change, or twice: %+v", p.Changed)
+	}
+	// detail=counts drops the ids behind the published counts too.
+	if c := e.measure(t, "sue", oct+"&detail=counts"); c.Publication == nil || c.Publication.Figures.Totals.Numerator.N != 1 ||
+		c.Publication.Figures.Totals.Missed.CaseIDs != nil || c.Totals.Missed.N != 0 || len(c.Cases) != 0 {
+		t.Errorf("detail=counts: %+v", c.Publication)
+	}
+	// Another period, an officer filter, another scope: no publication.
+	for _, q := range []struct{ user, query string }{{"sue", "from=2026-10-01&to=2026-10-30"}, {"sue", oct + "&officer_id=" + e.users["asha"].ID},
+		{"root", oct}, {"audrey", oct}} {
+		if a := e.measure(t, q.user, q.query); a.Publication != nil {
+			t.Errorf("%s asking %s sees publication %s", q.user, q.query, a.Publication.ID)
+		}
+	}
+	// Team B's and the service's publications are not sue's.
+	for _, body := range []string{`{"from": "2026-10-01", "to": "2026-10-31", "team_id": "` + e.teamB.ID + `"}`, periodBody} {
+		if r := e.do("POST", "/v1/periods", body, e.as("root")); r.status != 201 {
+			t.Fatalf("admin publishes %s: %d %s", body, r.status, r.body)
+		}
+	}
+	if a := e.measure(t, "sue", oct); a.Publication == nil || a.Publication.ID != pub.Publication.ID {
+		t.Errorf("sue sees %+v, want her team's publication only", a.Publication)
+	}
+	if a := e.measure(t, "audrey", oct); a.Publication == nil || a.Publication.Scope != "service" || a.Publication.Figures.Totals.Denominator.N != 3 {
+		t.Errorf("the auditor sees %+v, want the service's publication (3 cases)", a.Publication)
+	}
+	// Superseded: the new publication's figures replace the old ones.
+	var second Published
+	if r := e.do("POST", "/v1/periods", `{"from": "2026-10-01", "to": "2026-10-31", "reason": "P000001's amendment"}`, e.as("sue")); r.status != 201 {
+		t.Fatalf("publish again: %d %s", r.status, r.body)
+	} else {
+		r.decode(t, &second)
+	}
+	a = e.measure(t, "sue", oct)
+	if p := a.Publication; p == nil || p.ID != second.Publication.ID || p.Supersedes != pub.Publication.ID || p.Revisions != 0 ||
+		p.Figures.Totals.Numerator.N != 2 || p.Figures.Totals.Denominator.N != 2 || len(p.Changed) != 0 {
+		t.Errorf("after superseding: %+v, want %s with 2 of 2, nothing changed", p, second.Publication.ID)
+	}
 }

@@ -113,7 +113,7 @@ func (s *site) dashOverview(c *fiber.Ctx) error {
 		return err
 	}
 	scope := scopeName(actor, f, in)
-	published, publish, err := s.overviewPublication(c, actor, f, scope)
+	published, publish, err := s.overviewPublication(c, actor, f, scope, views)
 	if err != nil {
 		return err
 	}
@@ -151,8 +151,9 @@ func officersTable(pc *panelCtx, views []*panelView) *table {
 }
 
 type measureData struct {
-	Scope string
-	Panel *panelView
+	Scope     string
+	Panel     *panelView
+	Published *publishedBanner // the period's current publication (periods.go)
 }
 
 // GET /dashboard/measures/:slug: one measure, its charts and its cases.
@@ -179,9 +180,13 @@ func (s *site) dashMeasure(c *fiber.Ctx) error {
 	if err := s.auditPanels(c, actor, "dashboard/measure/"+p.Slug, f, []*panelView{v}); err != nil {
 		return err
 	}
+	published, err := s.showPublished(c, actor, f, []*panelView{v})
+	if err != nil {
+		return err
+	}
 	return s.dashRender(c, fiber.StatusOK, "measure", dashView{Title: p.Title, Filters: f,
 		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}},
-		Data:   measureData{Scope: scopeName(actor, f, in), Panel: v}})
+		Data:   measureData{Scope: scopeName(actor, f, in), Panel: v, Published: published}})
 }
 
 type officerData struct {

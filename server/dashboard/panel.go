@@ -248,6 +248,10 @@ type panelView struct {
 	// Headline: the first figure against its target, beside the previous
 	// period (compliance.HeadlineOf); nil for a measure without one.
 	Headline *compliance.Headline
+
+	// Published: the headline as published, when the page's period and
+	// scope have a current publication (showPublished); nil otherwise.
+	Published *publishedFigure
 }
 
 // figure is a headline: "12 of 15 (80.0%)", or a count.

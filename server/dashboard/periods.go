@@ -61,17 +61,14 @@ func (s *site) currentPublication(c *fiber.Ctx, actor serverdb.Actor, f *filters
 }
 
 // overviewPublication is the overview's hook: the current publication of
-// its period and scope, and the form to publish it (for a supervisor or an
+// its period and scope, with each view's figure as published
+// (showPublished), and the form to publish it (for a supervisor or an
 // admin, when no officer, risk or flag filter narrows the page and the
 // period has ended or ends today).
-func (s *site) overviewPublication(c *fiber.Ctx, actor serverdb.Actor, f *filters, scope string) (*publishedBanner, *publishForm, error) {
-	cur, err := s.currentPublication(c, actor, f)
+func (s *site) overviewPublication(c *fiber.Ctx, actor serverdb.Actor, f *filters, scope string, views []*panelView) (*publishedBanner, *publishForm, error) {
+	b, err := s.showPublished(c, actor, f, views)
 	if err != nil {
 		return nil, nil, err
-	}
-	var b *publishedBanner
-	if cur != nil {
-		b = &publishedBanner{Href: dashPrefix + "/periods/" + cur.ID, Line: publishedLine(*cur)}
 	}
 	sess := dashSessionOf(c)
 	if !canDecide(&sess.user) || f.Officer != "" || f.Risk != "" || f.Flag != "" || f.To > f.Today {
@@ -80,11 +77,60 @@ func (s *site) overviewPublication(c *fiber.Ctx, actor serverdb.Actor, f *filter
 	if actor.Role != schema.RoleSupervisor && f.Team == "" {
 		scope = "the whole service"
 	}
-	return b, &publishForm{From: f.From, To: f.To, Team: f.Team, Scope: scope, CSRF: sess.csrf, Next: f.Link(dashPrefix + "/"), Again: cur != nil}, nil
+	return b, &publishForm{From: f.From, To: f.To, Team: f.Team, Scope: scope, CSRF: sess.csrf, Next: f.Link(dashPrefix + "/"), Again: b != nil}, nil
 }
 
-// publishedBanner says that the page's period is published.
-type publishedBanner struct{ Line, Href string }
+// publishedBanner says that the page's period is published; Shown when
+// a card shows its figure as published (no officer, risk or flag filter
+// narrows the page, and the page has a measure the publication froze),
+// with the revisions since.
+type publishedBanner struct {
+	Line, Href string
+	Shown      bool
+	Revisions  int
+}
+
+// publishedFigure is a card's headline as published, the figure of
+// record, and as computed now (decision 0039).
+type publishedFigure struct {
+	Figure, Now string
+	Changed     bool
+}
+
+// showPublished returns the banner of the current publication of the
+// page's period and scope (nil when there is none) and, unless an
+// officer, risk or flag filter narrows the page (a publication has none),
+// sets on each view of a measure it froze the headline as published
+// beside now's.
+func (s *site) showPublished(c *fiber.Ctx, actor serverdb.Actor, f *filters, views []*panelView) (*publishedBanner, error) {
+	cur, err := s.currentPublication(c, actor, f)
+	if err != nil || cur == nil {
+		return nil, err
+	}
+	b := &publishedBanner{Href: dashPrefix + "/periods/" + cur.ID, Line: publishedLine(*cur)}
+	if f.Officer != "" || f.Risk != "" || f.Flag != "" {
+		return b, nil
+	}
+	pub, err := s.db.GetPublication(c.UserContext(), actor, cur.ID)
+	if err != nil {
+		return nil, err
+	}
+	_, v, err := s.comp.ViewPublication(c.UserContext(), actor, pub, schema.DateOf(s.now()))
+	if err != nil {
+		return nil, err
+	}
+	b.Revisions = len(v.Revisions)
+	for _, m := range v.Now {
+		for _, pv := range views {
+			if pv.Panel.Slug == m.Slug && (m.Published != nil || m.Now != nil) {
+				now := headlineWords(m.Now)
+				pv.Published = &publishedFigure{Figure: headlineWords(m.Published), Now: now, Changed: now != headlineWords(m.Published)}
+				b.Shown = true
+			}
+		}
+	}
+	return b, nil
+}
 
 // publishedLine is "Published 4 December 2026 by Ann Example, rules
 // version 2026-11-23.1 (r:…)".

@@ -145,6 +145,59 @@ func TestDashboardPublishesAPeriod(t *testing.T) {
 	}
 }
 
+// The overview and the measure's page of a published period and scope
+// give each card's figure as published, the figure of record, with now's
+// beside it once an amendment moves it; a superseding publication's
+// figure replaces it; another scope or an officer filter shows nothing of
+// it.
+func TestDashboardShowsThePublishedFigures(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := seedCompliance(t, e)
+	b := e.signedIn(t, "sue")
+	const card = `id="published-first-home-visits"`
+	if p := b.get("/dashboard/?" + period); strings.Contains(p.body, card) {
+		t.Fatalf("an unpublished period shows a published figure")
+	}
+	form := url.Values{"_csrf": {b.csrf}, "from": {"2026-09-01"}, "to": {"2026-10-31"}, "next": {"/dashboard/?" + period}}
+	if p := b.post("/dashboard/periods", form); p.status != 303 || periodLinkRE.FindStringSubmatch(p.header.Get("Location")) == nil {
+		t.Fatalf("publish: %d %s", p.status, p.header.Get("Location"))
+	}
+	e.clock.Advance(2 * time.Hour)
+	amendPhoneCall(t, e, d)
+	moved := card + `>As published, the figure of record: <strong>2 of 5 (40.0%)</strong> <span class="now">(now: 3 of 5 (60.0%))</span>`
+	for _, path := range []string{"/dashboard/?" + period, "/dashboard/measures/first-home-visits?" + period} {
+		p := b.get(path)
+		mustStatus(t, path, p, 200)
+		if !strings.Contains(p.body, moved) || !strings.Contains(p.body, "1 revision since publication") {
+			t.Errorf("%s: no published figure 2 of 5 with now 3 of 5, or no revision count\n%s", path, p.body)
+		}
+	}
+	// A measure the publication did not freeze: the banner, no published figure.
+	if p := b.get("/dashboard/measures/overdue?" + period); !strings.Contains(p.body, `id="published"`) || strings.Contains(p.body, "the figure of record") {
+		t.Errorf("the overdue measure's page: want the banner and no published figure")
+	}
+	// An officer filter: the banner, but no published figure.
+	if p := b.get("/dashboard/?" + period + "&officer=" + e.users["asha"].ID); !strings.Contains(p.body, `id="published"`) || strings.Contains(p.body, card) {
+		t.Errorf("with an officer filter: want the banner and no published figure")
+	}
+	// Other scopes see nothing of team A's publication.
+	for _, u := range []string{"bea", "root"} {
+		if p := e.signedIn(t, u).get("/dashboard/?" + period); strings.Contains(p.body, card) || strings.Contains(p.body, `id="published"`) {
+			t.Errorf("%s sees team A's publication on the overview", u)
+		}
+	}
+	form.Set("reason", "D000007's visit was amended")
+	if p := b.post("/dashboard/periods", form); p.status != 303 || periodLinkRE.FindStringSubmatch(p.header.Get("Location")) == nil {
+		t.Fatalf("publish again: %d %s", p.status, p.header.Get("Location"))
+	}
+	p := b.get("/dashboard/?" + period)
+	if want := card + `>As published, the figure of record: <strong>3 of 5 (60.0%)</strong> <span class="now">(the same now)</span>`; !strings.Contains(p.body, want) ||
+		!strings.Contains(p.body, "0 revisions since publication") {
+		t.Errorf("after superseding: no published figure 3 of 5, the same now, with 0 revisions\n%s", p.body)
+	}
+}
+
 // TestBrowserPublishedPeriod publishes a period in headless Chromium
 // from the overview's form, then, after a later amendment, finds the
 // revision on the published period's page. Screenshots go to
