@@ -7,16 +7,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// POST /v1/outbox/:mid/discard: drop a set-aside change for good (the
+// POST /v1/outbox/:mutation_id/discard: drop a set-aside change for good (the
 // record goes back to the server's value; the change stays in the log).
 func (api *API) discardChange(c *fiber.Ctx) error {
-	if err := api.agent.Discard(c.UserContext(), c.Params("mid")); err != nil {
+	if err := api.agent.Discard(c.UserContext(), c.Params("mutation_id")); err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"discarded": c.Params("mid")})
+	return c.JSON(fiber.Map{"discarded": c.Params("mutation_id")})
 }
 
-// POST /v1/outbox/:mid/retry [{"fields": {...}}]: send a set-aside change
+// POST /v1/outbox/:mutation_id/retry [{"fields": {...}}]: send a set-aside change
 // again, with the given fields changed; answers the new mutation id.
 func (api *API) retryChange(c *fiber.Ctx) error {
 	var b struct {
@@ -27,7 +27,7 @@ func (api *API) retryChange(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	id, err := api.agent.Retry(c.UserContext(), c.Params("mid"), b.Fields)
+	id, err := api.agent.Retry(c.UserContext(), c.Params("mutation_id"), b.Fields)
 	if err != nil {
 		return err
 	}
