@@ -48,14 +48,6 @@ func (c *adminCmd) restore(ctx context.Context) error {
 	if c.db, err = serverdb.Open(ctx, path, serverdb.Options{}); err != nil {
 		return fmt.Errorf("admin restore: the restored database does not open (%w); it is left at %s for a look", err, path)
 	}
-	// The restored file is an earlier life of the database: the
-	// tablets' cursors may be ahead of it by any amount. A new epoch
-	// makes the server refuse every one of them, so each tablet pulls
-	// again from the start (docs/sync-protocol.md §7).
-	epoch, err := c.db.NewEpoch(ctx)
-	if err != nil {
-		return fmt.Errorf("admin restore: restored to %s, but %w; run the restore again into an empty folder", path, err)
-	}
 	rep, err := c.db.VerifyAudit(ctx)
 	if err != nil {
 		return fmt.Errorf("admin restore: %w", err)
@@ -64,7 +56,7 @@ func (c *adminCmd) restore(ctx context.Context) error {
 		return fmt.Errorf("admin restore: restored to %s, but its audit trail is broken at event #%d: %s; investigate before serving it", path, rep.Broken.ID, rep.Broken.Reason)
 	}
 	fmt.Fprintf(c.stdout, "restored %s to %s; audit trail intact: %d events; head %d:%s\n", c.from, path, rep.Events, rep.LastID, rep.LastHash)
-	fmt.Fprintf(c.stdout, "new cursor epoch %s: every tablet pulls again from the start at its next sync\n", epoch)
+	fmt.Fprintf(c.stdout, "new cursor epoch %s: every tablet pulls again from the start at its next sync\n", c.db.Epoch())
 	fmt.Fprintln(c.stdout, "start the server on this --data folder; restore the secrets folder from its own back-up too, or new keys are made (everyone signs in again)")
 	return nil
 }

@@ -20,11 +20,11 @@ import (
 // cannot tell a cursor "ahead" of the server from one of an earlier life.
 const (
 	// settingEpoch is the epoch: random, made at the first open, made
-	// anew by NewEpoch (doorstep admin restore).
+	// anew by Restore (doorstep admin restore).
 	settingEpoch = "cursor_epoch"
 	// settingPlainCursors, when set, says the cursors issued before
 	// epochs existed ("c:<n>") are of this life too: it is written with
-	// the first epoch and deleted by NewEpoch.
+	// the first epoch and deleted by Restore.
 	settingPlainCursors = "cursor_plain_ok"
 )
 
@@ -67,27 +67,19 @@ func (db *DB) loadEpoch(ctx context.Context) error {
 // it issues.
 func (db *DB) Epoch() string { return db.epoch }
 
-// NewEpoch gives the database a new epoch and forgets that plain cursors
-// were its own, so every cursor issued before is refused (400 invalid on
-// cursor) and each device pulls again from "". doorstep admin restore calls
-// it: the restored file is an earlier life of the database, and the
-// devices' cursors may be ahead of it by any amount. A server already
-// running on the file keeps the epoch it read; restore into a folder no
-// server uses.
-func (db *DB) NewEpoch(ctx context.Context) (string, error) {
-	epoch := newEpoch()
-	err := db.update(ctx, func(tx *wtx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, settingEpoch, epoch); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, settingPlainCursors)
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("new epoch: %w", err)
+// renewEpoch gives the database on c a new epoch and forgets that plain
+// cursors were its own, so every cursor issued before is refused (400
+// invalid on cursor) and each device pulls again from "". Restore calls it
+// on the copy before moving it into place: the copy is an earlier life of
+// the database, and the devices' cursors may be ahead of it by any amount.
+func renewEpoch(ctx context.Context, c *sql.DB) error {
+	if _, err := c.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, settingEpoch, newEpoch()); err != nil {
+		return fmt.Errorf("new cursor epoch: %w", err)
 	}
-	db.epoch, db.plainCursors = epoch, false
-	return epoch, nil
+	if _, err := c.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, settingPlainCursors); err != nil {
+		return fmt.Errorf("new cursor epoch: %w", err)
+	}
+	return nil
 }
 
 // parseCursor reads a cursor this database issued: "" (from the

@@ -2,6 +2,7 @@ package serverdb
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // TestCursorEpoch: cursors carry the database's epoch; a plain "c:<n>"
-// (issued before epochs) is good until the first NewEpoch; after it, every
+// (issued before epochs) is good until the first restore; after it, every
 // earlier cursor is refused with invalid on cursor, whatever its number,
 // and a push carrying one marks no echo. The epoch survives a reopen.
 func TestCursorEpoch(t *testing.T) {
@@ -50,12 +51,50 @@ func TestCursorEpoch(t *testing.T) {
 		t.Errorf("epoch when opened again = %q, want %q", again.Epoch(), before)
 	}
 	again.Close()
-	db := f.db
 
-	epoch, err := db.NewEpoch(ctx)
-	if err != nil || epoch == before || db.Epoch() != epoch {
-		t.Fatalf("NewEpoch = %q, %v; was %q", epoch, err, before)
+	// A back-up restored gets a new epoch; so does one taken before
+	// epochs (no epoch in it), whose plain cursors must not pass either.
+	dir := t.TempDir()
+	if err := f.db.Backup(ctx, filepath.Join(dir, "backup.db")); err != nil {
+		t.Fatal(err)
 	}
+	for _, k := range []string{settingEpoch, settingPlainCursors} {
+		if ok, err := f.db.DeleteSetting(ctx, k); !ok || err != nil {
+			t.Fatalf("delete %s: %v, %v", k, ok, err)
+		}
+	}
+	if err := f.db.Backup(ctx, filepath.Join(dir, "before-epochs.db")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"backup.db", "before-epochs.db"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "server.db")
+			if err := Restore(ctx, filepath.Join(dir, name), path); err != nil {
+				t.Fatal(err)
+			}
+			db, err := Open(ctx, path, Options{Now: f.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			restored := *f
+			restored.db = db
+			restoredEpoch(t, &restored, before, old, plain)
+		})
+	}
+}
+
+// restoredEpoch checks a restored database: a new epoch, and every cursor
+// of the life before refused, even once the database has numbered past it.
+func restoredEpoch(t *testing.T, f *fixture, before, old, plain string) {
+	t.Helper()
+	ctx := context.Background()
+	db := f.db
+	if db.Epoch() == "" || db.Epoch() == before {
+		t.Fatalf("the restored database's epoch is %q; before it was %q", db.Epoch(), before)
+	}
+	epoch := db.Epoch()
+	a := f.actor(f.asha, f.ashaDev)
 	// Every earlier cursor is refused, even one the database has numbered
 	// past, and says why.
 	for range 3 {
@@ -67,7 +106,7 @@ func TestCursorEpoch(t *testing.T) {
 			t.Errorf("cursor %q after a new epoch: %v, want invalid cursor naming the restore", c, err)
 		}
 	}
-	resp, err = db.PullResponse(ctx, a, schema.PullRequest{})
+	resp, err := db.PullResponse(ctx, a, schema.PullRequest{})
 	if err != nil || !strings.HasPrefix(resp.Cursor, "c:"+epoch+":") {
 		t.Fatalf("a pull from the start after the new epoch: cursor %q, %v", resp.Cursor, err)
 	}

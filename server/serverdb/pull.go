@@ -34,7 +34,7 @@ const pullFlush = 64 << 10
 // The page is the records in the actor's current scope with seq > cursor,
 // oldest first, up to limit. hi is the seq of the last record sent when
 // more remain, else the current sequence value; the cursor returned is
-// "c:<hi>". Scope events of the actor in (cursor, hi] then add removals
+// "c:<epoch>:<hi>". Scope events of the actor in (cursor, hi] then add removals
 // (last event revoke, case not in scope) and whole cases (last event grant,
 // case in scope). When the request asks for the people list with a tag
 // other than the list's, the last page (hasMore false) carries it; the
