@@ -33,6 +33,11 @@ import (
 //   - 2026-12-04: the server applies a stamp more than MaxClockAhead ahead
 //     of its clock with a stamp of its own, and a device stamps with its
 //     clock corrected by the measured skew (§3).
+//   - 2026-12-05: pull cursors carry the database's epoch
+//     ("c:<epoch>:<n>"), made anew by doorstep admin restore; a cursor of
+//     another epoch is refused as 400 invalid on cursor, which every
+//     device since version 1 answers with a pull from "" (§7, Epochs).
+//     Plain "c:<n>" cursors stay good until the first restore.
 const ProtocolVersion = 1
 
 // MinPushProtocol is the oldest protocol whose pushes the server still

@@ -56,6 +56,7 @@ func (c *adminCmd) restore(ctx context.Context) error {
 		return fmt.Errorf("admin restore: restored to %s, but its audit trail is broken at event #%d: %s; investigate before serving it", path, rep.Broken.ID, rep.Broken.Reason)
 	}
 	fmt.Fprintf(c.stdout, "restored %s to %s; audit trail intact: %d events; head %d:%s\n", c.from, path, rep.Events, rep.LastID, rep.LastHash)
+	fmt.Fprintf(c.stdout, "new cursor epoch %s: every tablet pulls again from the start at its next sync\n", c.db.Epoch())
 	fmt.Fprintln(c.stdout, "start the server on this --data folder; restore the secrets folder from its own back-up too, or new keys are made (everyone signs in again)")
 	return nil
 }

@@ -143,10 +143,16 @@ var serverActor = cliActor
 // serverState returns every record of the given cases on the server, by id.
 func (c *cluster) serverState(caseIDs []string) map[string]schema.Record {
 	c.t.Helper()
+	return c.serverStateOf(c.srv, caseIDs)
+}
+
+// serverStateOf is serverState of another server (a restored one).
+func (c *cluster) serverStateOf(srv *server.Server, caseIDs []string) map[string]schema.Record {
+	c.t.Helper()
 	out := map[string]schema.Record{}
 	for _, spec := range schema.Entities() {
 		for _, cid := range caseIDs {
-			recs, err := c.srv.DB().List(context.Background(), serverActor, spec.Name, cid)
+			recs, err := srv.DB().List(context.Background(), serverActor, spec.Name, cid)
 			if err != nil {
 				c.t.Fatalf("server list %s of %s: %v", spec.Name, cid, err)
 			}

@@ -48,8 +48,10 @@ func (db *DB) Backup(ctx context.Context, out string) error {
 // in place as the database file path, which must not exist yet or be
 // empty: a restore never overwrites a database. The copy is checked
 // first (a Doorstep server database, stamped so; PRAGMA integrity_check
-// clean) and only then moved into place, mode 0600. Opening it with Open
-// afterwards applies the migrations the back-up lacks.
+// clean) and given a new cursor epoch, so that every pull cursor issued
+// before is refused (docs/sync-protocol.md §7, Epochs), and only then
+// moved into place, mode 0600. Opening it with Open afterwards applies the
+// migrations the back-up lacks.
 func Restore(ctx context.Context, from, path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 		return fmt.Errorf("restore: %s already holds a database; restore into an empty data folder (move the old one aside first)", path)
@@ -92,7 +94,8 @@ func Restore(ctx context.Context, from, path string) error {
 	return nil
 }
 
-// checkBackup refuses a file that is not a whole Doorstep server database.
+// checkBackup refuses a file that is not a whole Doorstep server database,
+// and gives one that is a new cursor epoch.
 func checkBackup(ctx context.Context, path, name string) error {
 	c, err := sql.Open(driver, sqlitedb.DSN(path))
 	if err != nil {
@@ -112,6 +115,11 @@ func checkBackup(ctx context.Context, path, name string) error {
 	}
 	if result != "ok" {
 		return fmt.Errorf("%s fails SQLite's integrity check (%s); take another back-up", name, result)
+	}
+	// Before it is in place: no server may open the copy with the epoch
+	// of the life it was taken from (epoch.go).
+	if err := renewEpoch(ctx, c); err != nil {
+		return err
 	}
 	// Leave it one file, as Backup made it.
 	if _, err := c.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {

@@ -70,7 +70,7 @@ func BenchmarkPullNoOp(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := schema.PullRequest{Cursor: formatCursor(seq)}
+	req := schema.PullRequest{Cursor: f.db.formatCursor(seq)}
 	var cw countWriter
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

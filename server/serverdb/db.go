@@ -80,6 +80,10 @@ type DB struct {
 	// devices keeps the devices' reports until they are flushed
 	// (devicebook.go).
 	devices deviceBook
+	// epoch and plainCursors: which cursors are this database's own
+	// (epoch.go).
+	epoch        string
+	plainCursors bool
 	// writeTxs counts the write transactions begun (WriteTransactions).
 	writeTxs atomic.Int64
 
@@ -121,6 +125,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := db.loadEpoch(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}

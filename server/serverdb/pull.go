@@ -8,27 +8,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"doorstep/schema"
 )
-
-// ParseCursor reads a cursor the server issued: "" (from the beginning) or
-// "c:<sequence number>".
-func ParseCursor(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	rest, ok := strings.CutPrefix(s, "c:")
-	n, err := strconv.ParseInt(rest, 10, 64)
-	if !ok || err != nil || n < 0 {
-		return 0, schema.Errorf(schema.ECodeInvalid, "cursor", "cursor %q was not issued by this server; pull from \"\"", s)
-	}
-	return n, nil
-}
-
-func formatCursor(n int64) string { return "c:" + strconv.FormatInt(n, 10) }
 
 // Rules is the visit rules document a pull sends to tablets
 // (docs/sync-protocol.md §7.2): Doc, one JSON object, compacted, exactly as
@@ -51,7 +34,7 @@ const pullFlush = 64 << 10
 // The page is the records in the actor's current scope with seq > cursor,
 // oldest first, up to limit. hi is the seq of the last record sent when
 // more remain, else the current sequence value; the cursor returned is
-// "c:<hi>". Scope events of the actor in (cursor, hi] then add removals
+// "c:<epoch>:<hi>". Scope events of the actor in (cursor, hi] then add removals
 // (last event revoke, case not in scope) and whole cases (last event grant,
 // case in scope). When the request asks for the people list with a tag
 // other than the list's, the last page (hasMore false) carries it; the
@@ -64,7 +47,7 @@ func (db *DB) Pull(ctx context.Context, actor Actor, req schema.PullRequest, w i
 // PullPage is Pull, and says how many records the page holds (for the
 // server's metrics).
 func (db *DB) PullPage(ctx context.Context, actor Actor, req schema.PullRequest, w io.Writer) (records int, err error) {
-	cursor, err := ParseCursor(req.Cursor)
+	cursor, err := db.parseCursor(req.Cursor)
 	if err != nil {
 		return 0, err
 	}
@@ -249,7 +232,7 @@ func (db *DB) PullPage(ctx context.Context, actor Actor, req schema.PullRequest,
 			buf = append(buf, b...)
 		}
 		buf = append(buf, `,"cursor":"`...)
-		buf = append(buf, formatCursor(hi)...)
+		buf = append(buf, db.formatCursor(hi)...)
 		buf = append(buf, `","has_more":`...)
 		buf = strconv.AppendBool(buf, hasMore)
 		buf = append(buf, `,"server_time":`...)

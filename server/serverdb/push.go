@@ -28,7 +28,7 @@ func (db *DB) Push(ctx context.Context, actor Actor, muts []schema.Mutation) ([]
 // tablet does not download again the 10,000 visits it just uploaded. A bad
 // or empty cursor just marks nothing.
 func (db *DB) PushAt(ctx context.Context, actor Actor, muts []schema.Mutation, cursor string) ([]schema.MutationResult, error) {
-	echoCursor, cerr := ParseCursor(cursor)
+	echoCursor, cerr := db.parseCursor(cursor)
 	echo := cursor != "" && cerr == nil && actor.DeviceID != ""
 	if len(muts) > schema.MaxPushMutations {
 		return nil, schema.Errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(muts))
