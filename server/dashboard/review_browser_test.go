@@ -283,8 +283,15 @@ func TestBrowserReviewQueueBulk(t *testing.T) {
 		t.Errorf("page 2\n got %v\nwant %v", got, order[4:8])
 	}
 	// Tick the second and fourth rows of page 2, give the reason, approve.
-	do("approve two", chromedp.Click(chromedp.CSS(`input.pick[value="`+order[5]+`"]`)), chromedp.Click(chromedp.CSS(`input.pick[value="`+order[7]+`"]`)),
-		chromedp.SendKeys(chromedp.CSS("#bulk-reason"), "Read together in supervision, no concerns."),
+	// The ticks are clicked through the DOM, not by the mouse at a
+	// position: under load the page could still shift between the two
+	// clicks, and a tick that missed made this test fail now and then.
+	ticked, err := chromedp.Run(bctx, chromedp.Evaluate[int](`[`+strconv.Quote(order[5])+`, `+strconv.Quote(order[7])+`].forEach(v => document.querySelector('input.pick[value="'+v+'"]').click()),
+		document.querySelectorAll('#visits-review tbody input.pick:checked').length`))
+	if err != nil || ticked != 2 {
+		t.Fatalf("%d rows ticked (%v), want 2", ticked, err)
+	}
+	do("approve two", chromedp.SendKeys(chromedp.CSS("#bulk-reason"), "Read together in supervision, no concerns."),
 		chromedp.Click(chromedp.CSS("#bulk-approve")), chromedp.WaitVisible(chromedp.CSS("#flash")))
 	if f := text("#flash"); f != "Approved 2 signed visits, each recorded with your reason." {
 		t.Errorf("flash: %q", f)
