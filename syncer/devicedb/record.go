@@ -157,6 +157,31 @@ func (tx *Tx) SetReceipt(ctx context.Context, rc schema.Receipt) error {
 	return nil
 }
 
+// SetReceipts is SetReceipt for many receipts, one statement per chunk of
+// receiptChunk rather than one per record. A receipt whose record the
+// tablet holds at a newer version changes nothing, as with SetReceipt;
+// when a record has several receipts the newest version wins.
+func (tx *Tx) SetReceipts(ctx context.Context, rcs []schema.Receipt) error {
+	const receiptChunk = 200 // 5 parameters each
+	for start := 0; start < len(rcs); start += receiptChunk {
+		chunk := rcs[start:min(start+receiptChunk, len(rcs))]
+		args := make([]any, 0, 5*len(chunk))
+		for _, rc := range chunk {
+			args = append(args, rc.Entity, rc.ID, rc.Version, formatTime(rc.ReceivedAt), formatTime(rc.UpdatedAt))
+		}
+		q := `WITH v(entity, id, version, received_at, updated_at) AS (VALUES (?, ?, ?, ?, ?)` +
+			strings.Repeat(", (?, ?, ?, ?, ?)", len(chunk)-1) + `),
+			w AS (SELECT * FROM v AS a WHERE NOT EXISTS (SELECT 1 FROM v AS b
+				WHERE b.entity = a.entity AND b.id = a.id AND b.version > a.version))
+			UPDATE records SET version = w.version, received_at = w.received_at, updated_at = w.updated_at
+			FROM w WHERE records.entity = w.entity AND records.id = w.id AND records.version <= w.version`
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("store %d receipts: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
 // DeleteCase deletes every record of a case (the case record included) and
 // reports how many went. Outbox rows stay.
 func (tx *Tx) DeleteCase(ctx context.Context, caseID string) (int, error) {
