@@ -162,19 +162,32 @@ func (tx *Tx) SetReceipt(ctx context.Context, rc schema.Receipt) error {
 // tablet holds at a newer version changes nothing, as with SetReceipt;
 // when a record has several receipts the newest version wins.
 func (tx *Tx) SetReceipts(ctx context.Context, rcs []schema.Receipt) error {
+	// One receipt per record, the newest: a statement that updates a row
+	// from two would take either.
+	newest := make(map[[2]string]int, len(rcs))
+	kept := make([]schema.Receipt, 0, len(rcs))
+	for _, rc := range rcs {
+		k := [2]string{rc.Entity, rc.ID}
+		if i, ok := newest[k]; ok {
+			if rc.Version > kept[i].Version {
+				kept[i] = rc
+			}
+			continue
+		}
+		newest[k] = len(kept)
+		kept = append(kept, rc)
+	}
 	const receiptChunk = 200 // 5 parameters each
-	for start := 0; start < len(rcs); start += receiptChunk {
-		chunk := rcs[start:min(start+receiptChunk, len(rcs))]
+	for start := 0; start < len(kept); start += receiptChunk {
+		chunk := kept[start:min(start+receiptChunk, len(kept))]
 		args := make([]any, 0, 5*len(chunk))
 		for _, rc := range chunk {
 			args = append(args, rc.Entity, rc.ID, rc.Version, formatTime(rc.ReceivedAt), formatTime(rc.UpdatedAt))
 		}
 		q := `WITH v(entity, id, version, received_at, updated_at) AS (VALUES (?, ?, ?, ?, ?)` +
-			strings.Repeat(", (?, ?, ?, ?, ?)", len(chunk)-1) + `),
-			w AS (SELECT * FROM v AS a WHERE NOT EXISTS (SELECT 1 FROM v AS b
-				WHERE b.entity = a.entity AND b.id = a.id AND b.version > a.version))
-			UPDATE records SET version = w.version, received_at = w.received_at, updated_at = w.updated_at
-			FROM w WHERE records.entity = w.entity AND records.id = w.id AND records.version <= w.version`
+			strings.Repeat(", (?, ?, ?, ?, ?)", len(chunk)-1) + `)
+			UPDATE records SET version = v.version, received_at = v.received_at, updated_at = v.updated_at
+			FROM v WHERE records.entity = v.entity AND records.id = v.id AND records.version <= v.version`
 		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("store %d receipts: %w", len(chunk), err)
 		}
