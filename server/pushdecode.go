@@ -107,27 +107,13 @@ func fastMutation(b []byte) (schema.Mutation, error) {
 	seen := 0
 	err := schema.EachMember(b, func(key string, v []byte) error {
 		var err error
+		if p, bit := mutationString(&m, key); p != nil {
+			if err = once(&seen, bit); err == nil {
+				*p, err = schema.JSONString(v)
+			}
+			return err
+		}
 		switch key {
-		case "id":
-			if err = once(&seen, 1<<0); err == nil {
-				m.ID, err = schema.JSONString(v)
-			}
-		case "entity":
-			if err = once(&seen, 1<<1); err == nil {
-				m.Entity, err = schema.JSONString(v)
-			}
-		case "record_id":
-			if err = once(&seen, 1<<2); err == nil {
-				m.RecordID, err = schema.JSONString(v)
-			}
-		case "case_id":
-			if err = once(&seen, 1<<3); err == nil {
-				m.CaseID, err = schema.JSONString(v)
-			}
-		case "sealed":
-			if err = once(&seen, 1<<4); err == nil {
-				m.Sealed, err = schema.JSONString(v)
-			}
 		case "fields":
 			if err = once(&seen, 1<<5); err == nil {
 				m.Fields, err = fastFields(v)
@@ -152,6 +138,24 @@ func fastMutation(b []byte) (schema.Mutation, error) {
 		return err
 	})
 	return m, err
+}
+
+// mutationString is the string member of m that key names, and its bit
+// for once; nil for a key that names none.
+func mutationString(m *schema.Mutation, key string) (*string, int) {
+	switch key {
+	case "id":
+		return &m.ID, 1 << 0
+	case "entity":
+		return &m.Entity, 1 << 1
+	case "record_id":
+		return &m.RecordID, 1 << 2
+	case "case_id":
+		return &m.CaseID, 1 << 3
+	case "sealed":
+		return &m.Sealed, 1 << 4
+	}
+	return nil, 0
 }
 
 // fastFields is a mutation's fields: each value the bytes it came as.
