@@ -275,7 +275,7 @@ func (tx *Tx) CountAttempt(ctx context.Context, mutationIDs []string) error {
 // sealed rows: every sync request sends the pending count, and a long
 // outbox made a scan of the table cost more than the request.
 func (tx *Tx) CountOutbox(ctx context.Context) (pending, rejected int, err error) {
-	err = tx.queryRow(ctx, `SELECT
+	err = tx.tx.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM outbox WHERE status = 'pending'),
 		(SELECT count(*) FROM outbox WHERE status = 'rejected')`).Scan(&pending, &rejected)
 	if err != nil {
