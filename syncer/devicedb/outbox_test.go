@@ -12,7 +12,8 @@ import (
 // TestPushBookkeepingInBatches: the statements a push stores its answers
 // with (DeleteOutboxes, SetReceipts) and the outbox checks it reads with
 // (PendingUnheld, CountOutbox) do for a batch larger than one statement's
-// chunk what one statement per record did.
+// chunk what one statement per record did, an older receipt never
+// overwriting a newer one.
 func TestPushBookkeepingInBatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -65,7 +66,7 @@ func TestPushBookkeepingInBatches(t *testing.T) {
 	var receipts []schema.Receipt
 	for i := 1; i < n-1; i++ {
 		// Every record but the second gets version 5; the second has
-		// two receipts, the newer (7) first; a receipt older than what
+		// two receipts, 5 then 7; a receipt older than what
 		// the tablet holds (the third's, version 1) changes nothing.
 		v := int64(5)
 		switch i {

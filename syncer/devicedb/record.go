@@ -145,22 +145,10 @@ const upsertRecord = `INSERT INTO records
 		updated_by = CASE WHEN excluded.updated_by = '' THEN records.updated_by ELSE excluded.updated_by END,
 		signed = excluded.signed`
 
-// SetReceipt stores the server's receipt for a record: its version and
-// server times. An older receipt never overwrites a newer one.
-func (tx *Tx) SetReceipt(ctx context.Context, rc schema.Receipt) error {
-	_, err := tx.exec(ctx, `UPDATE records SET version = ?, received_at = ?, updated_at = ?
-		WHERE entity = ? AND id = ? AND version <= ?`,
-		rc.Version, formatTime(rc.ReceivedAt), formatTime(rc.UpdatedAt), rc.Entity, rc.ID, rc.Version)
-	if err != nil {
-		return fmt.Errorf("store receipt of %s %s: %w", rc.Entity, rc.ID, err)
-	}
-	return nil
-}
-
-// SetReceipts is SetReceipt for many receipts, one statement per chunk of
-// receiptChunk rather than one per record. A receipt whose record the
-// tablet holds at a newer version changes nothing, as with SetReceipt;
-// when a record has several receipts the newest version wins.
+// SetReceipts stores the server's receipts for records: each one's
+// version and server times, a chunk of receipts per statement rather than
+// one statement per record. An older receipt never overwrites a newer
+// one; when a record has several receipts the newest version wins.
 func (tx *Tx) SetReceipts(ctx context.Context, rcs []schema.Receipt) error {
 	// One receipt per record, the newest: a statement that updates a row
 	// from two would take either.
