@@ -260,10 +260,7 @@ func TestPushSendsHeadersGzipAndMeasuresSkew(t *testing.T) {
 func TestOutcomesOfABatchApplyInOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	p := newPeer(t)
-	a := newAgent(t, p, nil)
-	caseID := schema.NewID()
-	seed(t, a, p, caseRecord(caseID))
+	p, a, caseID := peerAgentAndCase(t)
 	id := schema.NewID()
 	for _, f := range []map[string]json.RawMessage{
 		{"status": raw("draft"), "observation_notes": raw("the tablet's note")},
@@ -302,4 +299,15 @@ func TestOutcomesOfABatchApplyInOrder(t *testing.T) {
 	if len(mustOutbox(t, a)) != 0 {
 		t.Fatal("outbox not emptied")
 	}
+}
+
+// peerAgentAndCase is a peer, an agent signed in to it, and a case both
+// hold.
+func peerAgentAndCase(t *testing.T) (*peer, *Agent, string) {
+	t.Helper()
+	p := newPeer(t)
+	a := newAgent(t, p, nil)
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	return p, a, caseID
 }
