@@ -3,7 +3,14 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"strings"
 )
+
+// ErrSlowJSON is the fast decoders' answer to a document they do not
+// expect: the caller decodes it with encoding/json, whose answer (and
+// error) is then authoritative.
+var ErrSlowJSON = errors.New("the document needs encoding/json")
 
 // SameJSON reports whether two JSON values are the same value, ignoring
 // insignificant space. A missing value equals null. Both stores use it to
@@ -85,4 +92,98 @@ func SkipJSON(b []byte, i int) int {
 		}
 		return j
 	}
+}
+
+// EachMember calls fn with each key and raw value of the JSON object b
+// (which must be the whole of b, give or take white space). Anything
+// it does not expect is ErrSlowJSON, for the caller to use encoding/json.
+func EachMember(b []byte, fn func(key string, v []byte) error) error {
+	i := SkipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return ErrSlowJSON
+	}
+	i = SkipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		if SkipSpace(b, i+1) != len(b) {
+			return ErrSlowJSON
+		}
+		return nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return ErrSlowJSON
+		}
+		kEnd := SkipJSON(b, i)
+		if kEnd < 0 {
+			return ErrSlowJSON
+		}
+		key, err := JSONString(b[i:kEnd])
+		if err != nil {
+			return err
+		}
+		i = SkipSpace(b, kEnd)
+		if i >= len(b) || b[i] != ':' {
+			return ErrSlowJSON
+		}
+		i = SkipSpace(b, i+1)
+		vEnd := SkipJSON(b, i)
+		if vEnd < 0 {
+			return ErrSlowJSON
+		}
+		if err := fn(key, b[i:vEnd]); err != nil {
+			return err
+		}
+		i = SkipSpace(b, vEnd)
+		if i >= len(b) {
+			return ErrSlowJSON
+		}
+		switch b[i] {
+		case ',':
+			i = SkipSpace(b, i+1)
+		case '}':
+			if SkipSpace(b, i+1) != len(b) {
+				return ErrSlowJSON
+			}
+			return nil
+		default:
+			return ErrSlowJSON
+		}
+	}
+}
+
+// JSONString decodes a JSON string; "null" is "". Strings without escapes are
+// copied as they are.
+func JSONString(v []byte) (string, error) {
+	if string(v) == "null" {
+		return "", nil
+	}
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", ErrSlowJSON
+	}
+	plain := true
+	for _, c := range v[1 : len(v)-1] {
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(v[1 : len(v)-1]), nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", ErrSlowJSON
+	}
+	return s, nil
+}
+
+// FoldsTo reports whether key matches one of keys ignoring case, as
+// encoding/json matches an object's member to a struct field.
+func FoldsTo(key string, keys []string) bool {
+	for _, k := range keys {
+		if strings.EqualFold(key, k) {
+			return true
+		}
+	}
+	return false
 }

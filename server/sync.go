@@ -76,12 +76,17 @@ type decodedPush struct {
 	results []schema.MutationResult // len = the request's mutations, when at != nil
 }
 
-// decodePush reads a push body. The common case decodes in one pass; only
+// decodePush reads a push body. The common case decodes in one pass
+// (fastPush, or encoding/json for what it does not expect); only
 // a batch with a mutation that does not decode is taken apart mutation by
 // mutation, so that one bad mutation is rejected and the rest applied.
 func decodePush(body []byte) (decodedPush, error) {
-	var whole schema.PushRequest
-	if json.Unmarshal(body, &whole) == nil {
+	whole, err := fastPush(body)
+	if err != nil {
+		whole = schema.PushRequest{}
+		err = json.Unmarshal(body, &whole)
+	}
+	if err == nil {
 		if len(whole.Mutations) > schema.MaxPushMutations {
 			return decodedPush{}, errorf(schema.ECodeTooLarge, "mutations", "a push holds at most %d mutations, not %d", schema.MaxPushMutations, len(whole.Mutations))
 		}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"doorstep/schema"
@@ -58,4 +59,71 @@ func FuzzDecodePush(f *testing.F) {
 			}
 		}
 	})
+}
+
+// pushBodies are push bodies for fastPush to read as encoding/json does,
+// or to leave to it.
+var pushBodies = []string{
+	`{"mutations": [{"id": "m1", "entity": "visit", "record_id": "r1", "case_id": "c1", "fields": {"status": "planned", "notes": "a \"b\" \u00e9 Ã©", "n": [1, {"a": null}], "x": null}, "clock": "0000000000001000-0000-dev", "device_time": "2026-11-23T09:00:00.5+01:00"}], "cursor": "x"}`,
+	`{"mutations":[{"id":"m1","fields":{"a":1,"a":2},"device_signature":{"key_id":"k","signature":"s"},"sealed":"abc","other":[1,2]}],"extra":{"y":1}}`,
+	`{"mutations": [{"id": "m1", "Fields": {"a": 1}}]}`,
+	`{"Mutations": []}`,
+	`{"mutations": [{"id": "m1", "fields": {"a": 1}, "fields": {"b": 2}}]}`,
+	`{"mutations": [{"id": "m1", "fields": null, "clock": null, "device_time": null, "device_signature": null, "id": null}]}`,
+	`{"mutations": [{"id": null, "fields": null, "clock": null, "device_time": null, "device_signature": null}]}`,
+	`{"mutations": null, "cursor": null}`,
+	`{"mutations": [{"id": 5}]}`,
+	`{"mutations": [{"id": "m1", "device_time": "yesterday"}]}`,
+	`{"mutations": [{"id": "m1", "clock": 5}]}`,
+	`{"mutations": [{"id": "\ud800", "fields": {"\u0061": "\ud800", "b\n": 1}}]}`,
+	` { "mutations" : [ { "id" : "m1" , "fields" : { "a" : [ 1 , 2 ] } } ] , "cursor" : "" } `,
+	`{"mutations": [{}], "cursor": "c", "cursor": "d"}`,
+	`{"mutations": [{"id": "m1"}]} x`,
+}
+
+// TestFastPushMatchesEncodingJSON: what fastPush decodes is what
+// json.Unmarshal decodes, and a tablet's ordinary batch takes the fast
+// path.
+func TestFastPushMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, body := range pushBodies {
+		checkFastPush(t, []byte(body))
+	}
+	muts := []schema.Mutation{{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: schema.NewID(),
+		Fields: map[string]json.RawMessage{"status": json.RawMessage(`"draft"`), "observations": json.RawMessage(`["fear"]`)},
+		Clock:  schema.HLC{Wall: 1_700_000_000_000, Node: "dev-1"}}}
+	body, err := json.Marshal(schema.PushRequest{Mutations: muts, Cursor: "abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fastPush(body); err != nil {
+		t.Fatalf("fastPush of an ordinary batch: %v, want the fast path", err)
+	}
+	checkFastPush(t, body)
+}
+
+// FuzzFastPush: fastPush either leaves a body to encoding/json or
+// decodes it exactly as json.Unmarshal does; never a panic.
+func FuzzFastPush(f *testing.F) {
+	for _, s := range pushBodies {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(checkFastPush)
+}
+
+func checkFastPush(t *testing.T, body []byte) {
+	got, err := fastPush(body)
+	if err != nil {
+		if err != schema.ErrSlowJSON {
+			t.Fatalf("fastPush(%q) = %v, want schema.ErrSlowJSON", body, err)
+		}
+		return
+	}
+	var want schema.PushRequest
+	if err := json.Unmarshal(body, &want); err != nil {
+		t.Fatalf("fastPush(%q) decoded what json.Unmarshal refuses: %v", body, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("fastPush(%q) =\n%+v\njson.Unmarshal:\n%+v", body, got, want)
+	}
 }

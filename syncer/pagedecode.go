@@ -2,10 +2,8 @@ package syncer
 
 import (
 	"encoding/json"
-	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"doorstep/schema"
@@ -27,10 +25,11 @@ func decodePage(body []byte, page *pullPage) error {
 	return json.Unmarshal(body, page)
 }
 
-var errSlowPath = errors.New("page needs encoding/json")
+// errSlowPath sends a page to encoding/json.
+var errSlowPath = schema.ErrSlowJSON
 
 func fastPage(b []byte, page *pullPage) error {
-	return eachMember(b, func(key string, v []byte) error {
+	return schema.EachMember(b, func(key string, v []byte) error {
 		var err error
 		switch key {
 		case "records":
@@ -38,7 +37,7 @@ func fastPage(b []byte, page *pullPage) error {
 		case "removed":
 			err = json.Unmarshal(v, &page.Removed)
 		case "cursor":
-			page.Cursor, err = str(v)
+			page.Cursor, err = schema.JSONString(v)
 		case "has_more":
 			switch string(v) {
 			case "true":
@@ -49,22 +48,22 @@ func fastPage(b []byte, page *pullPage) error {
 			}
 		case "server_time":
 			var s string
-			if s, err = str(v); err == nil {
+			if s, err = schema.JSONString(v); err == nil {
 				page.ServerTime, err = time.Parse(time.RFC3339Nano, s)
 			}
 		case "people":
 			err = json.Unmarshal(v, &page.People)
 		case "people_tag":
-			page.PeopleTag, err = str(v)
+			page.PeopleTag, err = schema.JSONString(v)
 		case "rules":
 			if !json.Valid(v) {
 				err = errSlowPath
 			}
 			page.Rules = slices.Clone(v)
 		case "rules_tag":
-			page.RulesTag, err = str(v)
+			page.RulesTag, err = schema.JSONString(v)
 		default:
-			if !json.Valid(v) || foldsTo(key, pageKeys) {
+			if !json.Valid(v) || schema.FoldsTo(key, pageKeys) {
 				err = errSlowPath
 			}
 		}
@@ -76,17 +75,6 @@ var (
 	pageKeys   = []string{"records", "removed", "cursor", "has_more", "server_time", "people", "people_tag", "rules", "rules_tag"}
 	recordKeys = []string{"entity", "id", "case_id", "fields", "version", "received_at", "updated_at", "device_time", "created_by", "updated_by"}
 )
-
-// foldsTo reports whether key matches one of keys ignoring case, as
-// encoding/json would match it.
-func foldsTo(key string, keys []string) bool {
-	for _, k := range keys {
-		if strings.EqualFold(key, k) {
-			return true
-		}
-	}
-	return false
-}
 
 func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 	if string(b) == "null" {
@@ -106,15 +94,15 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 			return nil, errSlowPath
 		}
 		var r devicedb.RawRecord
-		err := eachMember(b[i:end], func(key string, v []byte) error {
+		err := schema.EachMember(b[i:end], func(key string, v []byte) error {
 			var err error
 			switch key {
 			case "entity":
-				r.Entity, err = str(v)
+				r.Entity, err = schema.JSONString(v)
 			case "id":
-				r.ID, err = str(v)
+				r.ID, err = schema.JSONString(v)
 			case "case_id":
-				r.CaseID, err = str(v)
+				r.CaseID, err = schema.JSONString(v)
 			case "fields":
 				if !json.Valid(v) {
 					return errSlowPath
@@ -126,17 +114,17 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 				}
 				r.Version, err = strconv.ParseInt(string(v), 10, 64)
 			case "received_at":
-				r.ReceivedAt, err = str(v)
+				r.ReceivedAt, err = schema.JSONString(v)
 			case "updated_at":
-				r.UpdatedAt, err = str(v)
+				r.UpdatedAt, err = schema.JSONString(v)
 			case "device_time":
-				r.DeviceTime, err = str(v)
+				r.DeviceTime, err = schema.JSONString(v)
 			case "created_by":
-				r.CreatedBy, err = str(v)
+				r.CreatedBy, err = schema.JSONString(v)
 			case "updated_by":
-				r.UpdatedBy, err = str(v)
+				r.UpdatedBy, err = schema.JSONString(v)
 			default:
-				if !json.Valid(v) || foldsTo(key, recordKeys) {
+				if !json.Valid(v) || schema.FoldsTo(key, recordKeys) {
 					err = errSlowPath
 				}
 			}
@@ -163,86 +151,4 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 		}
 	}
 	return nil, errSlowPath
-}
-
-// eachMember calls fn with each key and raw value of the JSON object b
-// (which must be the whole of b, give or take white space).
-func eachMember(b []byte, fn func(key string, v []byte) error) error {
-	i := schema.SkipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return errSlowPath
-	}
-	i = schema.SkipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		if schema.SkipSpace(b, i+1) != len(b) {
-			return errSlowPath
-		}
-		return nil
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return errSlowPath
-		}
-		kEnd := schema.SkipJSON(b, i)
-		if kEnd < 0 {
-			return errSlowPath
-		}
-		key, err := str(b[i:kEnd])
-		if err != nil {
-			return err
-		}
-		i = schema.SkipSpace(b, kEnd)
-		if i >= len(b) || b[i] != ':' {
-			return errSlowPath
-		}
-		i = schema.SkipSpace(b, i+1)
-		vEnd := schema.SkipJSON(b, i)
-		if vEnd < 0 {
-			return errSlowPath
-		}
-		if err := fn(key, b[i:vEnd]); err != nil {
-			return err
-		}
-		i = schema.SkipSpace(b, vEnd)
-		if i >= len(b) {
-			return errSlowPath
-		}
-		switch b[i] {
-		case ',':
-			i = schema.SkipSpace(b, i+1)
-		case '}':
-			if schema.SkipSpace(b, i+1) != len(b) {
-				return errSlowPath
-			}
-			return nil
-		default:
-			return errSlowPath
-		}
-	}
-}
-
-// str decodes a JSON string; "null" is "". Strings without escapes are
-// copied as they are.
-func str(v []byte) (string, error) {
-	if string(v) == "null" {
-		return "", nil
-	}
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return "", errSlowPath
-	}
-	plain := true
-	for _, c := range v[1 : len(v)-1] {
-		if c == '\\' || c < 0x20 || c >= 0x80 {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return string(v[1 : len(v)-1]), nil
-	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", errSlowPath
-	}
-	return s, nil
 }

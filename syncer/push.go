@@ -73,17 +73,14 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 			// case was removed, then came back before the server had the
 			// record) is not known here at all: without the cursor the
 			// server marks no echo, and the next pull brings it.
-			for _, e := range entries {
-				held, err := tx.HasRecord(ctx, e.Entity, e.RecordID)
-				if err != nil {
-					return err
-				}
-				if !held {
-					cursor = ""
-					break
-				}
+			if len(entries) == 0 || cursor == "" {
+				return nil
 			}
-			return nil
+			unheld, err := tx.PendingUnheld(ctx, after, entries[len(entries)-1].Seq)
+			if unheld {
+				cursor = ""
+			}
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("push: read outbox: %w", err)
@@ -184,6 +181,23 @@ func (a *Agent) storeResults(ctx context.Context, entries []devicedb.OutboxEntry
 	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
 		done, c = 0, SyncReport{}
 		answered := make(map[string]bool, len(results))
+		// Acknowledged entries are deleted, and their receipts stored, a
+		// chunk per statement. An outcome that reads or changes the
+		// outbox or the record further (a rejection, the server's current
+		// values) first writes what was gathered, so each outcome sees
+		// the ones before it, as when they were written one by one.
+		var acked []string
+		var receipts []schema.Receipt
+		flush := func() error {
+			if err := tx.DeleteOutboxes(ctx, acked); err != nil {
+				return err
+			}
+			if err := tx.SetReceipts(ctx, receipts); err != nil {
+				return err
+			}
+			acked, receipts = acked[:0], receipts[:0]
+			return nil
+		}
 		for _, r := range results {
 			if !sent[r.MutationID] || answered[r.MutationID] {
 				continue
@@ -194,15 +208,14 @@ func (a *Agent) storeResults(ctx context.Context, entries []devicedb.OutboxEntry
 			}
 			switch status {
 			case schema.StatusApplied, schema.StatusDuplicate, schema.StatusConflict:
-				if err := tx.DeleteOutbox(ctx, r.MutationID); err != nil {
-					return err
-				}
+				acked = append(acked, r.MutationID)
 				if r.Receipt != nil {
-					if err := tx.SetReceipt(ctx, *r.Receipt); err != nil {
-						return err
-					}
+					receipts = append(receipts, *r.Receipt)
 				}
 				if e, ok := byID[r.MutationID]; ok && r.Current != nil {
+					if err := flush(); err != nil {
+						return err
+					}
 					if err := tx.ApplyCurrent(ctx, e.Entity, e.RecordID, r.Current); err != nil {
 						return err
 					}
@@ -216,6 +229,9 @@ func (a *Agent) storeResults(ctx context.Context, entries []devicedb.OutboxEntry
 					c.Conflicts++
 				}
 			case schema.StatusRejected:
+				if err := flush(); err != nil {
+					return err
+				}
 				if err := tx.RejectOutbox(ctx, r.MutationID, r.Error); err != nil {
 					return err
 				}
@@ -237,6 +253,9 @@ func (a *Agent) storeResults(ctx context.Context, entries []devicedb.OutboxEntry
 			}
 			answered[r.MutationID] = true
 			done++
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		var missing []string
 		for _, e := range entries {

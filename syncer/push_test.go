@@ -252,3 +252,62 @@ func TestPushSendsHeadersGzipAndMeasuresSkew(t *testing.T) {
 		t.Fatalf("clock skew: want about 90000 ms, got %d", st.ClockSkewMs)
 	}
 }
+
+// TestOutcomesOfABatchApplyInOrder: the answers to a batch are stored a
+// chunk per statement, but an outcome that carries the server's values
+// sees the acknowledgements before it: a change acknowledged earlier in
+// the batch no longer holds its field back from the server's value.
+func TestOutcomesOfABatchApplyInOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p, a, caseID := peerAgentAndCase(t)
+	id := schema.NewID()
+	for _, f := range []map[string]json.RawMessage{
+		{"status": raw("draft"), "observation_notes": raw("the tablet's note")},
+		{"outcome": raw("no_answer")},
+	} {
+		if err := a.PutMany(ctx, []Write{{Entity: "visit", ID: id, CaseID: caseID, Fields: f}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	p.onPush = func(n int, req schema.PushRequest) (int, any) {
+		resp := p.applyPush(req)
+		if len(req.Mutations) != 2 {
+			t.Errorf("want both changes in one batch, got %d", len(req.Mutations))
+			return 200, resp
+		}
+		resp.Results[1] = schema.MutationResult{MutationID: req.Mutations[1].ID, Status: schema.StatusConflict,
+			Current: map[string]json.RawMessage{"observation_notes": raw("the server's note"), "outcome": raw("completed")}}
+		return 200, resp
+	}
+	p.mu.Unlock()
+	rep, err := a.SyncOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Applied != 1 || rep.Conflicts != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+	rec, err := a.Get(ctx, "visit", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(rec.Fields["observation_notes"]); got != `"the server's note"` {
+		t.Fatalf("observation_notes = %s, want the server's value once the change that set it was acknowledged", got)
+	}
+	if len(mustOutbox(t, a)) != 0 {
+		t.Fatal("outbox not emptied")
+	}
+}
+
+// peerAgentAndCase is a peer, an agent signed in to it, and a case both
+// hold.
+func peerAgentAndCase(t *testing.T) (*peer, *Agent, string) {
+	t.Helper()
+	p := newPeer(t)
+	a := newAgent(t, p, nil)
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	return p, a, caseID
+}

@@ -195,6 +195,43 @@ func (tx *Tx) DeleteOutbox(ctx context.Context, mutationID string) error {
 	return nil
 }
 
+// idChunk is how many ids one statement names: well under SQLite's
+// limit on bound parameters, and long enough that a push batch's answers
+// take a few statements rather than one per record.
+const idChunk = 500
+
+// DeleteOutboxes removes acknowledged entries, one statement per
+// idChunk ids rather than one per entry.
+func (tx *Tx) DeleteOutboxes(ctx context.Context, mutationIDs []string) error {
+	for start := 0; start < len(mutationIDs); start += idChunk {
+		chunk := mutationIDs[start:min(start+idChunk, len(mutationIDs))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		q := "DELETE FROM outbox WHERE mutation_id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("delete %d acknowledged mutations: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// PendingUnheld reports whether a pending entry with seq in (after,
+// through] changes a record the tablet does not hold: one query for a
+// push batch instead of one look-up per entry.
+func (tx *Tx) PendingUnheld(ctx context.Context, after, through int64) (bool, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM outbox o
+		WHERE o.status = 'pending' AND o.seq > ? AND o.seq <= ?
+		AND NOT EXISTS (SELECT 1 FROM records r WHERE r.entity = o.entity AND r.id = o.record_id) LIMIT 1)`,
+		after, through).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up the records of the outbox: %w", err)
+	}
+	return n > 0, nil
+}
+
 // RejectOutbox sets an entry aside with the server's reason: it stays
 // visible and is not sent again.
 func (tx *Tx) RejectOutbox(ctx context.Context, mutationID string, reason *schema.Error) error {
@@ -234,9 +271,13 @@ func (tx *Tx) CountAttempt(ctx context.Context, mutationIDs []string) error {
 }
 
 // CountOutbox returns how many entries are pending and how many rejected.
+// Each count reads only the outbox_status index (status, seq), never the
+// sealed rows: every sync request sends the pending count, and a long
+// outbox made a scan of the table cost more than the request.
 func (tx *Tx) CountOutbox(ctx context.Context) (pending, rejected int, err error) {
 	err = tx.tx.QueryRowContext(ctx, `SELECT
-		coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'rejected'), 0) FROM outbox`).Scan(&pending, &rejected)
+		(SELECT count(*) FROM outbox WHERE status = 'pending'),
+		(SELECT count(*) FROM outbox WHERE status = 'rejected')`).Scan(&pending, &rejected)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count outbox: %w", err)
 	}

@@ -145,14 +145,40 @@ const upsertRecord = `INSERT INTO records
 		updated_by = CASE WHEN excluded.updated_by = '' THEN records.updated_by ELSE excluded.updated_by END,
 		signed = excluded.signed`
 
-// SetReceipt stores the server's receipt for a record: its version and
-// server times. An older receipt never overwrites a newer one.
-func (tx *Tx) SetReceipt(ctx context.Context, rc schema.Receipt) error {
-	_, err := tx.exec(ctx, `UPDATE records SET version = ?, received_at = ?, updated_at = ?
-		WHERE entity = ? AND id = ? AND version <= ?`,
-		rc.Version, formatTime(rc.ReceivedAt), formatTime(rc.UpdatedAt), rc.Entity, rc.ID, rc.Version)
-	if err != nil {
-		return fmt.Errorf("store receipt of %s %s: %w", rc.Entity, rc.ID, err)
+// SetReceipts stores the server's receipts for records: each one's
+// version and server times, a chunk of receipts per statement rather than
+// one statement per record. An older receipt never overwrites a newer
+// one; when a record has several receipts the newest version wins.
+func (tx *Tx) SetReceipts(ctx context.Context, rcs []schema.Receipt) error {
+	// One receipt per record, the newest: a statement that updates a row
+	// from two would take either.
+	newest := make(map[[2]string]int, len(rcs))
+	kept := make([]schema.Receipt, 0, len(rcs))
+	for _, rc := range rcs {
+		k := [2]string{rc.Entity, rc.ID}
+		if i, ok := newest[k]; ok {
+			if rc.Version > kept[i].Version {
+				kept[i] = rc
+			}
+			continue
+		}
+		newest[k] = len(kept)
+		kept = append(kept, rc)
+	}
+	const receiptChunk = 200 // 5 parameters each
+	for start := 0; start < len(kept); start += receiptChunk {
+		chunk := kept[start:min(start+receiptChunk, len(kept))]
+		args := make([]any, 0, 5*len(chunk))
+		for _, rc := range chunk {
+			args = append(args, rc.Entity, rc.ID, rc.Version, formatTime(rc.ReceivedAt), formatTime(rc.UpdatedAt))
+		}
+		q := `WITH v(entity, id, version, received_at, updated_at) AS (VALUES (?, ?, ?, ?, ?)` +
+			strings.Repeat(", (?, ?, ?, ?, ?)", len(chunk)-1) + `)
+			UPDATE records SET version = v.version, received_at = v.received_at, updated_at = v.updated_at
+			FROM v WHERE records.entity = v.entity AND records.id = v.id AND records.version <= v.version`
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("store %d receipts: %w", len(chunk), err)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,105 @@
+package devicedb
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+)
+
+// TestPushBookkeepingInBatches: the statements a push stores its answers
+// with (DeleteOutboxes, SetReceipts) and the outbox checks it reads with
+// (PendingUnheld, CountOutbox) do for a batch larger than one statement's
+// chunk what one statement per record did, an older receipt never
+// overwriting a newer one.
+func TestPushBookkeepingInBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTest(t)
+	const n = 1100 // more than one chunk of ids and of receipts
+	caseID := schema.NewID()
+	ids, muts := make([]string, n), make([]string, n)
+	err := db.Update(ctx, func(tx *Tx) error {
+		for i := range n {
+			ids[i], muts[i] = schema.NewID(), schema.NewID()
+			r := schema.Record{Entity: "visit", ID: ids[i], CaseID: caseID, Version: 2,
+				Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}}
+			if i != n-1 { // the last record is not held: its case went
+				if err := tx.PutRecord(ctx, r); err != nil {
+					return err
+				}
+			}
+			m := schema.Mutation{ID: muts[i], Entity: "visit", RecordID: ids[i], CaseID: caseID,
+				Fields: r.Fields, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
+			if err := tx.AppendOutbox(ctx, m); err != nil {
+				return err
+			}
+		}
+		return tx.RejectOutbox(ctx, muts[0], nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, last int64
+	db.View(ctx, func(tx *Tx) error {
+		if p, r, err := tx.CountOutbox(ctx); p != n-1 || r != 1 || err != nil {
+			t.Errorf("CountOutbox = %d pending, %d rejected, %v; want %d, 1", p, r, err, n-1)
+		}
+		all, err := tx.Outbox(ctx)
+		if err != nil || len(all) != n {
+			t.Fatalf("Outbox: %d entries, %v", len(all), err)
+		}
+		first, last = all[0].Seq, all[n-1].Seq
+		for _, c := range []struct {
+			after, through int64
+			want           bool
+		}{{first - 1, last - 1, false}, {first - 1, last, true}, {last - 1, last, true}, {last, last + 5, false}} {
+			if got, err := tx.PendingUnheld(ctx, c.after, c.through); got != c.want || err != nil {
+				t.Errorf("PendingUnheld(%d, %d) = %v, %v; want %v", c.after, c.through, got, err, c.want)
+			}
+		}
+		return nil
+	})
+	received := time.Date(2026, 11, 23, 10, 0, 1, 0, time.UTC)
+	var receipts []schema.Receipt
+	for i := 1; i < n-1; i++ {
+		// Every record but the second gets version 5; the second has
+		// two receipts, 5 then 7; a receipt older than what
+		// the tablet holds (the third's, version 1) changes nothing.
+		v := int64(5)
+		switch i {
+		case 2:
+			v = 1
+		}
+		receipts = append(receipts, schema.Receipt{Entity: "visit", ID: ids[i], Version: v, ReceivedAt: received, UpdatedAt: received})
+		if i == 1 {
+			receipts = append(receipts, schema.Receipt{Entity: "visit", ID: ids[i], Version: 7, ReceivedAt: received, UpdatedAt: received})
+		}
+	}
+	err = db.Update(ctx, func(tx *Tx) error {
+		if err := tx.SetReceipts(ctx, receipts); err != nil {
+			return err
+		}
+		return tx.DeleteOutboxes(ctx, muts[1:n-1])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(ctx, func(tx *Tx) error {
+		if p, r, err := tx.CountOutbox(ctx); p != 1 || r != 1 || err != nil {
+			t.Errorf("CountOutbox after the deletes = %d pending, %d rejected, %v; want 1, 1", p, r, err)
+		}
+		for i, want := range map[int]int64{0: 2, 1: 7, 2: 2, 3: 5, 700: 5, n - 2: 5} {
+			rec, err := tx.GetRecord(ctx, "visit", ids[i])
+			if err != nil || rec.Version != want {
+				t.Errorf("record %d: version %d, %v; want %d", i, rec.Version, err, want)
+			}
+			if want == 5 && !rec.ReceivedAt.Equal(received) {
+				t.Errorf("record %d: received_at %v, want %v", i, rec.ReceivedAt, received)
+			}
+		}
+		return nil
+	})
+}
