@@ -562,3 +562,37 @@ func TestAnUpgradedTabletPinsAtItsNextRefresh(t *testing.T) {
 		t.Fatalf("after the refresh the lease runs to %s", ls.ValidUntil)
 	}
 }
+
+// TestDeviceSyncPastTheLease: a tablet whose lease has run out, restarted
+// (so it holds no data key), cannot be unlocked offline, but the unlock for
+// a one-off sync (doorstep device sync) still takes the key, and the sync
+// delivers what waits without opening the tablet.
+func TestDeviceSyncPastTheLease(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1)
+	officer := c.officers[0]
+	lt := c.leaseTablet("tablet", officer.Username)
+	ctx := context.Background()
+	mustSync(t, lt.agent) // the caseload
+	ls := wantLeaseState(t, lt.agent, syncer.LeaseValid)
+	if _, err := lt.agent.Put(ctx, "household_member", schema.NewID(), c.cases[officer.ID][0], schema.FieldsOf(schema.HouseholdMember{
+		Relation: "other_adult", Residence: "visits", Name: "Morwen Testperson"})); err != nil {
+		t.Fatal(err)
+	}
+	c.clock.Set(ls.ValidUntil.Add(time.Hour))
+	lt.clock.Set(c.clock.Now())
+	a := c.reopenEdited(lt, "tablet", func(context.Context, *devicedb.Tx) error { return nil })
+	if _, _, err := a.Unlock(ctx, officer.Username, testPassword); schema.ErrorCode(err) != schema.ECodeLeaseExpired {
+		t.Fatalf("the offline unlock past the lease: %v, want lease_expired", err)
+	}
+	if _, _, err := a.UnlockForSync(ctx, officer.Username, "not the password"); schema.ErrorCode(err) != schema.ECodeUnauthorized {
+		t.Fatalf("the unlock for a sync with a wrong password: %v, want unauthorized", err)
+	}
+	if _, _, err := a.UnlockForSync(ctx, officer.Username, testPassword); err != nil {
+		t.Fatalf("the unlock for a sync past the lease: %v", err)
+	}
+	if rep := mustSync(t, a); rep.Applied != 1 {
+		t.Fatalf("the sync past the lease delivered %+v, want the pending change applied", rep)
+	}
+	wantLeaseState(t, a, syncer.LeaseExpired)
+}
