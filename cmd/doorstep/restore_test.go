@@ -39,7 +39,7 @@ func (m *movedServer) moveTo(t *testing.T, raw string) {
 }
 
 // TestRestoredServerTabletsPullEverything (docs/sync-protocol.md §7,
-// decision 0042): a tablet that synced after the back-up holds a cursor
+// decision 0041): a tablet that synced after the back-up holds a cursor
 // ahead of the restored server. Once the restored server has numbered as
 // many new changes, that cursor must still be refused, or the tablet
 // skips every change numbered below it. The tablet pulls again from the

@@ -14,7 +14,7 @@ import (
 )
 
 // The epoch names one life of the database (docs/sync-protocol.md §7,
-// docs/decisions/0042-the-restored-server.md). Every pull cursor carries
+// docs/decisions/0041-the-restored-server.md). Every pull cursor carries
 // it, so a cursor handed out before a restore is refused after it however
 // far the restored server has numbered since: a bare sequence number
 // cannot tell a cursor "ahead" of the server from one of an earlier life.
