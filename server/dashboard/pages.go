@@ -314,11 +314,12 @@ func (s *site) dashOverdue(c *fiber.Ctx) error {
 }
 
 type printData struct {
-	Scope    string
-	Panels   []*panelView
-	Officers *table
-	Overdue  *table
-	Printed  string
+	Scope     string
+	Panels    []*panelView
+	Officers  *table
+	Overdue   *table
+	Printed   string
+	Published *publishedBanner // the period's current publication (periods.go)
 }
 
 // GET /dashboard/print: one page for a supervision meeting.
@@ -335,7 +336,11 @@ func (s *site) dashPrint(c *fiber.Ctx) error {
 	if err := s.auditPanels(c, actor, "dashboard/print", f, views); err != nil {
 		return err
 	}
+	published, err := s.showPublished(c, actor, f, views)
+	if err != nil {
+		return err
+	}
 	return s.dashRender(c, fiber.StatusOK, "print", dashView{Title: "Supervision meeting", Filters: f, Print: true,
 		Data: printData{Scope: scopeName(actor, f, in), Panels: views, Officers: officers, Overdue: overdue,
-			Printed: s.now().Format("2 January 2006 15:04")}})
+			Printed: s.now().Format("2 January 2006 15:04"), Published: published}})
 }

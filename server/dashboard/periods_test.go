@@ -166,7 +166,7 @@ func TestDashboardShowsThePublishedFigures(t *testing.T) {
 	e.clock.Advance(2 * time.Hour)
 	amendPhoneCall(t, e, d)
 	moved := card + `>As published, the figure of record: <strong>2 of 5 (40.0%)</strong> <span class="now">(now: 3 of 5 (60.0%))</span>`
-	for _, path := range []string{"/dashboard/?" + period, "/dashboard/measures/first-home-visits?" + period} {
+	for _, path := range []string{"/dashboard/?" + period, "/dashboard/measures/first-home-visits?" + period, "/dashboard/print?" + period} {
 		p := b.get(path)
 		mustStatus(t, path, p, 200)
 		if !strings.Contains(p.body, moved) || !strings.Contains(p.body, "1 revision since publication") {
