@@ -11,16 +11,21 @@ import (
 	"doorstep/schema/synth"
 )
 
+// ashaSigning is a server with asha signed in on her tablet: the env, her
+// tokens, their header and a signing time.
+func ashaSigning(t *testing.T) (*env, schema.TokenResponse, map[string]string, string) {
+	e := newEnv(t)
+	tr := e.login("asha", "dev-asha")
+	return e, tr, bearer(tr.AccessToken), string(schema.TimestampOf(synth.DefaultNow))
+}
+
 // A visit's status and its signature go together (schema.CheckVisitStatus,
 // the tablet's rule too): signed_at with a status other than "signed", or
 // "signed" without signed_at, is refused naming fields.status, by a REST
 // write and by a push alike, and changes nothing.
 func TestVisitStatusMatchesItsSignature(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	tr := e.login("asha", "dev-asha")
-	h := bearer(tr.AccessToken)
-	signedAt := string(schema.TimestampOf(synth.DefaultNow))
+	e, _, h, signedAt := ashaSigning(t)
 	done := func(kv ...any) map[string]any {
 		f := rawFields(append([]any{"type", "home_announced", "outcome", "completed", "started_at", signedAt}, kv...)...)
 		return map[string]any{"case_id": e.ashaCase, "fields": f}
@@ -87,10 +92,7 @@ func TestVisitStatusMatchesItsSignature(t *testing.T) {
 // the same write carrying every field (blank ones too) signs.
 func TestSigningCarriesTheWholeVisit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	tr := e.login("asha", "dev-asha")
-	h := bearer(tr.AccessToken)
-	signedAt := string(schema.TimestampOf(synth.DefaultNow))
+	e, tr, h, signedAt := ashaSigning(t)
 	draft := rawFields("status", "draft", "type", "home_announced", "outcome", "completed",
 		"started_at", signedAt, "observation_notes", "Kitchen window boarded up.")
 	sign := rawFields("status", "signed", "signed_at", signedAt, "signed_by", tr.User.ID)
