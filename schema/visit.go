@@ -239,6 +239,36 @@ func ChildrenAccountedFor(v Visit, household []HouseholdMember, domesticAbuse bo
 	return errs
 }
 
+// MissingSigningFields is the rule for the mutation that signs a visit
+// (sets signed_at), on the tablet and the server alike
+// (docs/sync-protocol.md §6 step 7): it carries the visit's whole field
+// set as the officer saw it, every field of Visit but id and case_id, a
+// blank one too ("", null, [] or false), so that what is signed is what
+// the officer checked and not a merge with values the signer never saw.
+// It returns the names of the fields the mutation's fields lack, sorted,
+// or nil when it carries them all. A field the mutation carries with a
+// JSON null counts as carried: it says the field is blank.
+func MissingSigningFields(fields map[string]json.RawMessage) []string {
+	var missing []string
+	for name := range FieldsOf(Visit{}) {
+		if _, ok := fields[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	slices.Sort(missing)
+	return missing
+}
+
+// CheckSigningFields is MissingSigningFields as an error: ECodeRequired,
+// field "fields", naming every missing field; nil when none is missing.
+func CheckSigningFields(fields map[string]json.RawMessage) error {
+	missing := MissingSigningFields(fields)
+	if len(missing) == 0 {
+		return nil
+	}
+	return Errorf(ECodeRequired, "fields", "a mutation that signs a visit carries the visit's whole field set as the officer saw it; missing: %s", strings.Join(missing, ", "))
+}
+
 // SigningErrors is what the tablet checks before it signs: the first
 // error of ValidateForSigning, then every missing answer of
 // ChildrenAccountedFor, joined (JoinErrors) so that a form shows them all

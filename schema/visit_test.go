@@ -242,3 +242,33 @@ func TestVisitStatusAndSignature(t *testing.T) {
 		}
 	}
 }
+
+// The signing mutation's field set is every field of the visit entity: an
+// empty mutation misses them all, a whole one (blank values, or null)
+// none, and the error names each missing field on "fields".
+func TestMissingSigningFields(t *testing.T) {
+	t.Parallel()
+	spec, _ := schema.Entity("visit")
+	want := slices.Sorted(slices.Values(spec.Order))
+	if got := schema.MissingSigningFields(nil); !slices.Equal(got, want) {
+		t.Errorf("missing from nothing = %v, want %v", got, want)
+	}
+	whole := schema.FieldsOf(schema.Visit{})
+	if got := schema.MissingSigningFields(whole); got != nil {
+		t.Errorf("missing from the whole visit = %v, want none", got)
+	}
+	if err := schema.CheckSigningFields(whole); err != nil {
+		t.Errorf("whole visit: %v", err)
+	}
+	whole["children"] = json.RawMessage("null")
+	delete(whole, "partner_concerns")
+	delete(whole, "actions")
+	if got := schema.MissingSigningFields(whole); !slices.Equal(got, []string{"actions", "partner_concerns"}) {
+		t.Errorf("missing = %v, want [actions partner_concerns]", got)
+	}
+	e := schema.AsError(schema.CheckSigningFields(whole))
+	if e == nil || e.Code != schema.ECodeRequired || e.Field != "fields" ||
+		!strings.Contains(e.Message, "missing: actions, partner_concerns") {
+		t.Errorf("CheckSigningFields = %+v, want required on fields naming actions, partner_concerns", e)
+	}
+}

@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,16 +11,21 @@ import (
 	"doorstep/schema/synth"
 )
 
+// ashaSigning is a server with asha signed in on her tablet: the env, her
+// tokens, their header and a signing time.
+func ashaSigning(t *testing.T) (*env, schema.TokenResponse, map[string]string, string) {
+	e := newEnv(t)
+	tr := e.login("asha", "dev-asha")
+	return e, tr, bearer(tr.AccessToken), string(schema.TimestampOf(synth.DefaultNow))
+}
+
 // A visit's status and its signature go together (schema.CheckVisitStatus,
 // the tablet's rule too): signed_at with a status other than "signed", or
 // "signed" without signed_at, is refused naming fields.status, by a REST
 // write and by a push alike, and changes nothing.
 func TestVisitStatusMatchesItsSignature(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	tr := e.login("asha", "dev-asha")
-	h := bearer(tr.AccessToken)
-	signedAt := string(schema.TimestampOf(synth.DefaultNow))
+	e, _, h, signedAt := ashaSigning(t)
 	done := func(kv ...any) map[string]any {
 		f := rawFields(append([]any{"type", "home_announced", "outcome", "completed", "started_at", signedAt}, kv...)...)
 		return map[string]any{"case_id": e.ashaCase, "fields": f}
@@ -60,13 +67,99 @@ func TestVisitStatusMatchesItsSignature(t *testing.T) {
 	if r.status != 201 {
 		t.Fatalf("a draft visit: %d %s", r.status, r.body)
 	}
-	r = e.do("PATCH", "/v1/visits/"+rec.ID, map[string]any{"fields": rawFields("signed_at", signedAt)}, h)
+	// A signing write carries the whole visit (schema.CheckSigningFields).
+	whole := func(kv ...any) map[string]json.RawMessage {
+		f := schema.FieldsOf(schema.Visit{})
+		maps.Copy(f, rec.Fields)
+		maps.Copy(f, rawFields(kv...))
+		return f
+	}
+	r = e.do("PATCH", "/v1/visits/"+rec.ID, map[string]any{"fields": whole("signed_at", signedAt)}, h)
 	if er := r.errorResponse().Error; r.status != 400 || er.Field != "fields.status" {
 		t.Errorf("PATCH signed_at on a draft: %d %s, want 400 on fields.status", r.status, r.body)
 	}
-	r = e.do("PATCH", "/v1/visits/"+rec.ID, map[string]any{"fields": rawFields("signed_at", signedAt, "status", "signed")}, h)
+	r = e.do("PATCH", "/v1/visits/"+rec.ID, map[string]any{"fields": whole("signed_at", signedAt, "status", "signed")}, h)
 	if r.status != 200 {
 		t.Errorf("PATCH signed_at with status signed: %d %s, want 200", r.status, r.body)
+	}
+}
+
+// A write that signs a visit carries the visit's whole field set
+// (schema.CheckSigningFields, protocol §6 step 7): a push mutation or a
+// REST PATCH that sets signed_at on a stored draft with only some fields
+// would sign a merge with values the officer never saw. It is refused,
+// required on "fields" naming every missing field, and changes nothing;
+// the same write carrying every field (blank ones too) signs.
+func TestSigningCarriesTheWholeVisit(t *testing.T) {
+	t.Parallel()
+	e, tr, h, signedAt := ashaSigning(t)
+	draft := rawFields("status", "draft", "type", "home_announced", "outcome", "completed",
+		"started_at", signedAt, "observation_notes", "Kitchen window boarded up.")
+	sign := rawFields("status", "signed", "signed_at", signedAt, "signed_by", tr.User.ID)
+	partial := maps.Clone(sign)
+	partial["type"], partial["outcome"], partial["started_at"] = draft["type"], draft["outcome"], draft["started_at"]
+	missing := schema.MissingSigningFields(partial)
+	if !slices.Contains(missing, "observation_notes") || slices.Contains(missing, "outcome") {
+		t.Fatalf("missing = %v, want observation_notes and not outcome", missing)
+	}
+	refused := func(what string, er *schema.Error) {
+		t.Helper()
+		if er == nil || er.Code != schema.ECodeRequired || er.Field != "fields" {
+			t.Fatalf("%s: %+v, want required on fields", what, er)
+		}
+		for _, f := range missing {
+			if !strings.Contains(er.Message, f) {
+				t.Errorf("%s: %q does not name the missing field %s", what, er.Message, f)
+			}
+		}
+	}
+	newDraft := func() schema.Record {
+		var rec schema.Record
+		r := e.do("POST", "/v1/visits", map[string]any{"case_id": e.ashaCase, "fields": draft}, h)
+		if r.decode(t, &rec); r.status != 201 {
+			t.Fatalf("a draft visit: %d %s", r.status, r.body)
+		}
+		return rec
+	}
+	unchanged := func(what string, before schema.Record) {
+		t.Helper()
+		after, err := e.srv.DB().Get(t.Context(), e.admin, "visit", before.ID)
+		if err != nil || after.Version != before.Version || after.Signed() || !maps.EqualFunc(after.Fields, before.Fields, schema.SameJSON) {
+			t.Errorf("%s: the visit changed from %v to %v (%v)", what, before.Fields, after.Fields, err)
+		}
+	}
+
+	// Push.
+	rec := newDraft()
+	m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: rec.ID, CaseID: e.ashaCase,
+		Fields: partial, Clock: schema.HLC{Wall: synth.DefaultNow.UnixMilli(), Node: "dev-asha"}, DeviceTime: synth.DefaultNow}
+	var pr schema.PushResponse
+	e.do("POST", "/v1/sync/push", schema.PushRequest{Mutations: []schema.Mutation{m}}, h).decode(t, &pr)
+	if len(pr.Results) != 1 || pr.Results[0].Status != schema.StatusRejected {
+		t.Fatalf("push of a partial signing mutation: %+v, want rejected", pr.Results)
+	}
+	refused("push", pr.Results[0].Error)
+	unchanged("push", rec)
+	whole := schema.FieldsOf(schema.Visit{})
+	maps.Copy(whole, draft)
+	maps.Copy(whole, sign)
+	m.ID, m.Fields = schema.NewID(), whole
+	e.do("POST", "/v1/sync/push", schema.PushRequest{Mutations: []schema.Mutation{m}}, h).decode(t, &pr)
+	if len(pr.Results) != 1 || pr.Results[0].Status != schema.StatusApplied {
+		t.Fatalf("push of the whole visit signed: %+v, want applied", pr.Results)
+	}
+
+	// REST.
+	rec = newDraft()
+	r := e.do("PATCH", "/v1/visits/"+rec.ID, map[string]any{"fields": partial}, h)
+	if r.status != 400 {
+		t.Fatalf("PATCH of a partial signing write: %d %s, want 400", r.status, r.body)
+	}
+	er := r.errorResponse().Error
+	refused("PATCH", &er)
+	unchanged("PATCH", rec)
+	if r = e.do("PATCH", "/v1/visits/"+rec.ID, map[string]any{"fields": whole}, h); r.status != 200 {
+		t.Errorf("PATCH of the whole visit signed: %d %s, want 200", r.status, r.body)
 	}
 }
 

@@ -105,7 +105,8 @@ func (a *Agent) Amend(ctx context.Context, visitID, reason string, changes map[s
 
 // checkSigning validates a visit about to be signed and returns its full
 // field set: every field this build knows (blank ones included, as the
-// officer saw them) plus any the server sent that it does not know.
+// officer saw them) plus any the server sent that it does not know: the
+// set the server holds a signing mutation to (schema.MissingSigningFields).
 func (a *Agent) checkSigning(ctx context.Context, tx *devicedb.Tx, w Write, merged map[string]json.RawMessage) (map[string]json.RawMessage, error) {
 	var v schema.Visit
 	if err := (schema.Record{Entity: "visit", ID: w.ID, CaseID: w.CaseID, Fields: merged}).Decode(&v); err != nil {

@@ -54,6 +54,10 @@ func TestSignedVisitIsRefusedLocally(t *testing.T) {
 			t.Errorf("sign mutation lacks field %s", name)
 		}
 	}
+	// The server holds it to the same rule.
+	if err := schema.CheckSigningFields(last); err != nil {
+		t.Errorf("sign mutation fails the server's rule: %v", err)
+	}
 
 	_, err = a.Put(ctx, "visit", v.ID, "", map[string]json.RawMessage{"outcome": raw("no_answer")})
 	mustCode(t, err, schema.ECodeSigned, "")

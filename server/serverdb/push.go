@@ -838,6 +838,13 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 
 	// 6 and 7. Per field, last writer wins; a signature wins regardless.
 	signing := spec.IsSigned(m.Fields)
+	if signing && spec.Name == "visit" {
+		// 7. What is signed is what the officer saw: the whole field set,
+		// never a merge with values the signer did not send.
+		if err := schema.CheckSigningFields(m.Fields); err != nil {
+			return a.reject(m, res, err)
+		}
+	}
 	mg := mergeFields(r.fields, r.clocks, m.Fields, names, stamp, a.beyond, signing, a.actor)
 	merged, clocks, conflicts, lost, applied := mg.fields, mg.clocks, mg.conflicts, mg.lost, mg.applied
 

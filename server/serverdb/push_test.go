@@ -3,6 +3,7 @@ package serverdb
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"testing"
 	"time"
 
@@ -96,10 +97,14 @@ func TestPushEqualValuesNeverConflict(t *testing.T) {
 }
 
 // signedVisit is a complete visit signed by signer (a user id).
+// signedVisit is a signing mutation's fields as a tablet sends them: the
+// visit's whole field set (schema.CheckSigningFields), blank ones too.
 func signedVisit(signer string) map[string]json.RawMessage {
-	return raw("status", "signed", "type", "home_unannounced", "outcome", "completed", "location", "home",
+	m := schema.FieldsOf(schema.Visit{})
+	maps.Copy(m, raw("status", "signed", "type", "home_unannounced", "outcome", "completed", "location", "home",
 		"started_at", "2026-11-23T09:00:00Z", "partner_present", "no_partner", "children_present", "no_children",
-		"signed_at", "2026-11-23T09:30:00Z", "signed_by", signer)
+		"signed_at", "2026-11-23T09:30:00Z", "signed_by", signer))
+	return m
 }
 
 func TestPushSignedIsImmutable(t *testing.T) {
