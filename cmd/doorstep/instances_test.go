@@ -141,7 +141,7 @@ func call(t *testing.T, base, method, path, token string, body, v any) int {
 // other, and both stop cleanly.
 func TestTwoServerProcesses(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts two server processes")
+		t.Skip("-short: starts two server processes (the full suite runs it)")
 	}
 	t.Parallel()
 	ctx := context.Background()

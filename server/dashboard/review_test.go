@@ -576,6 +576,19 @@ func TestDashboardReviewApproveSelected(t *testing.T) {
 		t.Error("the auditor has the approval form")
 	}
 	mustStatus(t, "auditor posts", audrey.post("/dashboard/review/approve", url.Values{"_csrf": {audrey.csrf}, "kind": {"visit"}, "reason": {"x"}, "id": {ids[1]}}), 403)
+	// Team B's supervisor, with team A's visit: nothing approved, and the
+	// answer an id that does not exist gets.
+	sam := e.signedIn(t, "sam")
+	sam.get("/dashboard/review?kind=visit") // the form's token
+	c := e.counts()
+	mustStatus(t, "another team's visit", sam.post("/dashboard/review/approve", url.Values{"_csrf": {sam.csrf}, "kind": {"visit"},
+		"reason": {"x"}, "id": {ids[1]}, "next": {"/dashboard/review?kind=visit"}}), 303)
+	if e.counts() != c {
+		t.Fatal("another team's supervisor approved team A's visit")
+	}
+	if p := sam.get("/dashboard/review?kind=visit"); !strings.Contains(p.body, "Nothing was approved: no visit &#34;"+ids[1]+"&#34;. Reload the queue") {
+		t.Errorf("another team's visit: want the notice a missing visit gets\n%s", p.body)
+	}
 }
 
 // The menu's count follows every change: a decision that writes no record
