@@ -3,9 +3,7 @@ package dashboard
 import (
 	"cmp"
 	"fmt"
-	"net/url"
 	"slices"
-	"strings"
 
 	"doorstep/schema"
 	"doorstep/server/compliance"
@@ -235,11 +233,5 @@ func (s *site) dashQARate(c *fiber.Ctx) error {
 		c.Locals(qaFormLocal, d)
 		return s.dashCase(c)
 	}
-	c.Cookie(&fiber.Cookie{Name: dashFlashCookie, Value: url.QueryEscape("Risk analysis rated " + label(d.Decision) + "."), Path: dashPrefix,
-		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", MaxAge: 120})
-	next := d.Next
-	if i := strings.IndexByte(next, '#'); i >= 0 {
-		next = next[:i]
-	}
-	return c.Redirect(next+"#flash", fiber.StatusSeeOther)
+	return flashTo(c, "Risk analysis rated "+label(d.Decision)+".", d.Next)
 }

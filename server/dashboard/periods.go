@@ -3,7 +3,6 @@ package dashboard
 import (
 	"cmp"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -169,9 +168,7 @@ func (s *site) dashPublish(c *fiber.Ctx) error {
 	default:
 		return err
 	}
-	c.Cookie(&fiber.Cookie{Name: dashFlashCookie, Value: url.QueryEscape(msg), Path: dashPrefix, HTTPOnly: true,
-		SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", MaxAge: 120})
-	return c.Redirect(next+"#flash", fiber.StatusSeeOther)
+	return flashTo(c, msg, next)
 }
 
 // teamNames names every team by id.

@@ -236,9 +236,7 @@ func (s *site) dashReviewApprove(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	c.Cookie(&fiber.Cookie{Name: dashFlashCookie, Value: url.QueryEscape(msg), Path: dashPrefix, HTTPOnly: true,
-		SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", MaxAge: 120})
-	return c.Redirect(next+"#flash", fiber.StatusSeeOther)
+	return flashTo(c, msg, next)
 }
 
 func (s *site) userNames(c *fiber.Ctx) (map[string]string, error) {
@@ -853,11 +851,7 @@ func (s *site) dashReviewDecide(c *fiber.Ctx) error {
 		it.CanDecide, it.Form = true, d
 		return s.renderReviewItem(c, fiber.StatusUnprocessableEntity, f, it)
 	}
-	c.Cookie(&fiber.Cookie{Name: dashFlashCookie, Value: url.QueryEscape(done), Path: dashPrefix, HTTPOnly: true,
-		SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", MaxAge: 120})
-	// To the flash, at the top (and not to the form's own #anchor, which
-	// the browser would otherwise carry over).
-	return c.Redirect(d.Next+"#flash", fiber.StatusSeeOther)
+	return flashTo(c, done, d.Next)
 }
 
 // decide calls the store and says what was done.
@@ -933,6 +927,18 @@ func (s *site) reviewCount(c *fiber.Ctx, actor serverdb.Actor) (int, error) {
 	}
 	sa, err := s.db.ReviewCountSetAside(ctx, actor)
 	return int(e[1]) + sa, err
+}
+
+// flashTo keeps msg in the flash cookie for the next page (takeFlash)
+// and answers 303 to next, at the flash on top: to #flash, not to the
+// form's own #anchor, which the browser would otherwise carry over.
+func flashTo(c *fiber.Ctx, msg, next string) error {
+	c.Cookie(&fiber.Cookie{Name: dashFlashCookie, Value: url.QueryEscape(msg), Path: dashPrefix, HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", MaxAge: 120})
+	if i := strings.IndexByte(next, '#'); i >= 0 {
+		next = next[:i]
+	}
+	return c.Redirect(next+"#flash", fiber.StatusSeeOther)
 }
 
 // takeFlash reads and clears the flash cookie.
