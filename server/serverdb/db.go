@@ -86,6 +86,7 @@ type DB struct {
 	plainCursors bool
 	// writeTxs counts the write transactions begun (WriteTransactions).
 	writeTxs atomic.Int64
+	changes  changeFeed // "changes waiting" wake-ups (notify.go)
 
 	// ckpt runs WAL checkpoints in the background (see checkpointer).
 	ckpt     *sql.DB
@@ -159,6 +160,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		opts.DeviceFlush = DefaultDeviceFlush
 	}
 	db.startDeviceFlusher(opts.DeviceFlush)
+	db.startChanges(ctx)
 	return db, nil
 }
 
@@ -262,6 +264,7 @@ func (db *DB) Close() error {
 	db.closeOne.Do(func() {
 		// The devices' last reports first, while the writer is open.
 		errs := []error{db.stopDeviceFlusher()}
+		db.stopChanges()
 		if db.ckptStop != nil {
 			close(db.ckptStop)
 			db.ckptDone.Wait()
@@ -447,6 +450,7 @@ func (db *DB) update(ctx context.Context, fn func(t *wtx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.committed(t)
 	return nil
 }
 

@@ -1,0 +1,104 @@
+package serverdb
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"doorstep/internal/testkit"
+	"doorstep/schema"
+)
+
+// A wait for a change after a cursor ends when a change is numbered: at
+// once for a write of this instance, and for a write of another instance
+// on the same store (on PostgreSQL by its NOTIFY, not by polling); it
+// ends unchanged with its context, or when the store closes.
+func TestWaitForChange(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	other, err := Open(ctx, f.db.Path(), Options{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	head := func() string {
+		seq, err := f.db.MaxSeq(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.db.formatCursor(seq)
+	}
+
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if ok, err := f.db.WaitForChange(short, head()); ok || err != nil {
+		t.Fatalf("nothing written: %v, %v; want false when the context ends", ok, err)
+	}
+	behind := f.db.formatCursor(0)
+	if ok, err := f.db.WaitForChange(ctx, behind); !ok || err != nil {
+		t.Fatalf("a cursor behind the sequence: %v, %v; want true at once", ok, err)
+	}
+	if _, err := f.db.WaitForChange(ctx, "c:0000000000000000:1"); schema.AsError(err) == nil || schema.AsError(err).Field != "cursor" {
+		t.Fatalf("a cursor of another epoch: %v; want invalid", err)
+	}
+
+	for i, tc := range []struct {
+		name   string
+		writer *DB
+		within time.Duration
+	}{
+		{"this instance", f.db, 500 * time.Millisecond},
+		{"another instance", other, 5 * time.Second},
+	} {
+		cursor := head()
+		polls := f.db.changes.polls.Load()
+		type result struct {
+			ok  bool
+			err error
+		}
+		done := make(chan result, 1)
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		go func() {
+			ok, err := f.db.WaitForChange(wctx, cursor)
+			done <- result{ok, err}
+		}()
+		testkit.WaitFor(t, 5*time.Second, "the waiter to wait", func() bool { return f.db.changes.waiters.Load() == 1 })
+		start := time.Now()
+		id := schema.NewID()
+		if err := tc.writer.Seed(ctx, f.admin, []schema.Record{caseRecord(id, fmt.Sprintf("W%06d", i+1), f.asha)}); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		cancel()
+		took := time.Since(start)
+		if !r.ok || r.err != nil || took > tc.within {
+			t.Errorf("a change by %s: %v, %v after %v; want true within %v", tc.name, r.ok, r.err, took, tc.within)
+		}
+		if isPostgres(f.db.Path()) && f.db.changes.polls.Load() != polls {
+			t.Errorf("a change by %s on PostgreSQL: the poller read the sequence; want the wake-up from LISTEN/NOTIFY", tc.name)
+		}
+	}
+
+	// Closing the store ends its waits.
+	done := make(chan bool, 1)
+	go func() {
+		ok, _ := other.WaitForChange(ctx, other.formatCursor(mustSeq(t, other)))
+		done <- ok
+	}()
+	testkit.WaitFor(t, 5*time.Second, "the waiter to wait", func() bool { return other.changes.waiters.Load() == 1 })
+	other.Close()
+	if ok := <-done; ok {
+		t.Error("a wait ended by Close says true; want false")
+	}
+}
+
+func mustSeq(t *testing.T, db *DB) int64 {
+	t.Helper()
+	seq, err := db.MaxSeq(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
