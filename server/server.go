@@ -94,6 +94,11 @@ type Server struct {
 	// (outboxkey.go).
 	outbox *outboxKey
 
+	// stopCtx ends when Close begins: pulls waiting for a change
+	// (sync.go) answer then, rather than hold the shutdown.
+	stopCtx context.Context
+	stopAll context.CancelFunc
+
 	mu        sync.Mutex
 	ln        net.Listener
 	metricsLn net.Listener
@@ -175,6 +180,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys, outbox: outbox,
 		comp: compliance.NewService(db, cfg.Policy), ready: db, metrics: m, tls: tlsConfig,
 		signKey: visitKey, pubKey: schema.EncodePublicKey(visitKey.Public().(ed25519.PublicKey))}
+	s.stopCtx, s.stopAll = context.WithCancel(context.Background())
 	m.watchStore(db, cfg.Now)
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
@@ -307,6 +313,7 @@ func (s *Server) MetricsURL() string {
 // Close stops accepting requests, lets those in flight finish (up to 10
 // s), then closes the store.
 func (s *Server) Close() error {
+	s.stopAll()
 	var errs []error
 	s.mu.Lock()
 	started, metricsStarted := s.ln != nil, s.metricsLn != nil

@@ -268,6 +268,9 @@ func (db *DB) pollChanges() {
 	}
 }
 
+// Waiting says how many calls of WaitForChange are waiting now.
+func (db *DB) Waiting() int { return int(db.changes.waiters.Load()) }
+
 // WaitForChange waits until the store has numbered a change after cursor
 // (a cursor it issued), and says whether it has: false when ctx ended
 // first or the store is closing. A change anywhere ends the wait, in the
