@@ -13,6 +13,7 @@ import (
 
 	"doorstep/server"
 	"doorstep/server/dashboard"
+	"doorstep/server/serverdb"
 )
 
 // serverCmd runs the central server until interrupted.
@@ -66,7 +67,7 @@ func checkDBFlag(db string) error {
 		return nil
 	}
 	scheme, _, ok := strings.Cut(db, "://")
-	if !ok || !isPostgresURL(db) {
+	if !ok || !serverdb.IsPostgresURL(db) {
 		if !ok {
 			scheme = "no scheme"
 		}
@@ -84,11 +85,6 @@ func checkDBFlag(db string) error {
 		return fmt.Errorf("--db: %s names no host; give postgres://USER@HOST:5432/DATABASE", u.Redacted())
 	}
 	return nil
-}
-
-// isPostgresURL says whether --db names a PostgreSQL database.
-func isPostgresURL(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // redactedDB is --db as it may be logged or printed: a URL's password

@@ -20,8 +20,11 @@ import (
 // writing; the writer is never held). out must not exist: a back-up is
 // never written over another. The copy is made mode 0600, since it holds
 // what the database holds; it is compact (no free pages, no WAL) and is
-// restored with Restore.
-func (db *DB) Backup(ctx context.Context, out string) error {
+// restored with Restore. A PostgreSQL store is backed up with pg_dump
+// instead: Backup refuses it, saying so.
+func (db *DB) Backup(ctx context.Context, out string) error { return db.eng.backup(ctx, out) }
+
+func (e *sqliteEngine) backup(ctx context.Context, out string) error {
 	f, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("backup: %s already exists; choose another --out (a back-up is never written over another)", out)
@@ -32,14 +35,14 @@ func (db *DB) Backup(ctx context.Context, out string) error {
 	f.Close()
 	// Its own connection: the readers are query-only, and the writer and
 	// the checkpointer must not wait for a copy of the whole file.
-	c, err := sql.Open(driver, sqlitedb.DSN(db.path))
+	c, err := sql.Open(driver, sqlitedb.DSN(e.path))
 	if err == nil {
 		_, err = c.ExecContext(ctx, `VACUUM INTO ?`, out)
 		c.Close()
 	}
 	if err != nil {
 		os.Remove(out)
-		return fmt.Errorf("backup %s to %s: %w", db.path, out, err)
+		return fmt.Errorf("backup %s to %s: %w", e.path, out, err)
 	}
 	return nil
 }

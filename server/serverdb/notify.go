@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,7 +87,7 @@ func (db *DB) startChanges(ctx context.Context) {
 	if seq, err := db.MaxSeq(ctx); err == nil {
 		f.seq = seq
 	}
-	if isPostgres(db.path) {
+	if IsPostgresURL(db.path) {
 		var schemaName string
 		if err := db.r.QueryRowContext(ctx, `SELECT coalesce(current_schema(), '')`).Scan(&schemaName); err != nil {
 			db.log.Warn("changes: no schema to name the NOTIFY channel after; other instances see changes at their next poll", "err", err)
@@ -119,11 +118,6 @@ func changesChannel(schema string) string {
 	h := fnv.New32a()
 	h.Write([]byte(schema))
 	return fmt.Sprintf("doorstep_changes_%08x", h.Sum32())
-}
-
-// isPostgres says whether the store is a PostgreSQL database.
-func isPostgres(target string) bool {
-	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
 }
 
 // committed is told of each write transaction that committed.

@@ -76,7 +76,7 @@ func TestWaitForChange(t *testing.T) {
 		if !r.ok || r.err != nil || took > tc.within {
 			t.Errorf("a change by %s: %v, %v after %v; want true within %v", tc.name, r.ok, r.err, took, tc.within)
 		}
-		if isPostgres(f.db.Path()) && f.db.changes.polls.Load() != polls {
+		if IsPostgresURL(f.db.Path()) && f.db.changes.polls.Load() != polls {
 			t.Errorf("a change by %s on PostgreSQL: the poller read the sequence; want the wake-up from LISTEN/NOTIFY", tc.name)
 		}
 	}
