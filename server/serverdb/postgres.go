@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"doorstep/schema"
 
@@ -49,6 +50,8 @@ type pgEngine struct {
 	// schemaKey is hashtext(current_schema()): the second key of every
 	// advisory lock.
 	schemaKey int32
+	// copied counts the rows bulkInsert wrote (tests read it).
+	copied atomic.Int64
 }
 
 func (e *pgEngine) name() string { return "postgres" }
@@ -216,6 +219,7 @@ func (e *pgEngine) bulkInsert(ctx context.Context, c *sql.Conn, table string, co
 		if err == nil && int(n) != len(rows) {
 			err = fmt.Errorf("copied %d rows of %d", n, len(rows))
 		}
+		e.copied.Add(n)
 		return err
 	})
 }
