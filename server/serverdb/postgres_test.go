@@ -95,7 +95,8 @@ func TestRefusesForeignSchema(t *testing.T) {
 	}
 }
 
-// Backup is SQLite's; a PostgreSQL store says to use pg_dump.
+// Backup and Restore are SQLite's; a PostgreSQL store says to use
+// pg_dump and pg_restore.
 func TestPostgresBackupSaysPgDump(t *testing.T) {
 	t.Parallel()
 	postgresOnly(t, "SQLite backs up with VACUUM INTO (TestBackupAndRestoreRefusals)")
@@ -103,6 +104,10 @@ func TestPostgresBackupSaysPgDump(t *testing.T) {
 	err := f.db.Backup(context.Background(), t.TempDir()+"/backup.db")
 	if err == nil || !strings.Contains(err.Error(), "pg_dump") {
 		t.Fatalf("Backup = %v; want an error naming pg_dump", err)
+	}
+	err = Restore(context.Background(), t.TempDir()+"/backup.db", f.db.Path())
+	if err == nil || !strings.Contains(err.Error(), "pg_restore") {
+		t.Fatalf("Restore into PostgreSQL = %v; want an error naming pg_restore", err)
 	}
 }
 
