@@ -54,8 +54,12 @@ func (e *sqliteEngine) backup(ctx context.Context, out string) error {
 // clean) and given a new cursor epoch, so that every pull cursor issued
 // before is refused (docs/sync-protocol.md §7, Epochs), and only then
 // moved into place, mode 0600. Opening it with Open afterwards applies the
-// migrations the back-up lacks.
+// migrations the back-up lacks. A PostgreSQL store is restored from
+// pg_dump's output instead: Restore refuses a postgres:// path.
 func Restore(ctx context.Context, from, path string) error {
+	if IsPostgresURL(path) {
+		return errors.New("restore: the store is a PostgreSQL database; restore it with pg_restore or psql from a pg_dump (docs/operations.md), not doorstep admin restore")
+	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 		return fmt.Errorf("restore: %s already holds a database; restore into an empty data folder (move the old one aside first)", path)
 	}

@@ -172,8 +172,20 @@ func (db *DB) closePools() error {
 }
 
 // Path returns what Open was given: the database file, or the PostgreSQL
-// URL.
+// URL, which may hold a password: messages and logs use Name.
 func (db *DB) Path() string { return db.path }
+
+// Name names the database for messages and logs: the file, or the
+// PostgreSQL URL with its password hidden.
+func (db *DB) Name() string {
+	if IsPostgresURL(db.path) {
+		return redactURL(db.path)
+	}
+	return db.path
+}
+
+// Engine is "sqlite" or "postgres": which database the store runs on.
+func (db *DB) Engine() string { return db.eng.name() }
 
 // Clock returns the server's hybrid logical clock (node "server"), which
 // stamps REST writes and observes every pushed stamp.

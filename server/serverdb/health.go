@@ -18,7 +18,7 @@ import (
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return fmt.Errorf("ping %s: %w", db.path, err)
+		return fmt.Errorf("ping %s: %w", db.Name(), err)
 	}
 	return nil
 }

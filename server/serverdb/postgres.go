@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"doorstep/schema"
 
@@ -49,6 +50,8 @@ type pgEngine struct {
 	// schemaKey is hashtext(current_schema()): the second key of every
 	// advisory lock.
 	schemaKey int32
+	// copied counts the rows bulkInsert wrote (tests read it).
+	copied atomic.Int64
 }
 
 func (e *pgEngine) name() string { return "postgres" }
@@ -59,7 +62,7 @@ func (e *pgEngine) name() string { return "postgres" }
 func (e *pgEngine) open(ctx context.Context, db *DB) error {
 	cfg, err := pgx.ParseConfig(db.path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", redactURL(db.path), err)
+		return fmt.Errorf("open %s: %w", db.Name(), err)
 	}
 	connector := pgConnector{inner: stdlib.GetConnector(*cfg)}
 	// Writers queue on the writer lock inside PostgreSQL, each on its
@@ -73,21 +76,21 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 
 	c, err := db.w.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("open %s: %w (is PostgreSQL running, and the URL right?)", redactURL(db.path), err)
+		return fmt.Errorf("open %s: %w (is PostgreSQL running, and the URL right?)", db.Name(), err)
 	}
 	defer c.Close()
 	var schemaName sql.NullString
 	if err := c.QueryRowContext(ctx, `SELECT current_schema(), hashtext(coalesce(current_schema(), ''))`).Scan(&schemaName, &e.schemaKey); err != nil {
-		return fmt.Errorf("open %s: %w", redactURL(db.path), err)
+		return fmt.Errorf("open %s: %w", db.Name(), err)
 	}
 	if !schemaName.Valid {
-		return fmt.Errorf("open %s: no schema of the search_path exists; create it, or fix search_path in the URL", redactURL(db.path))
+		return fmt.Errorf("open %s: no schema of the search_path exists; create it, or fix search_path in the URL", db.Name())
 	}
 	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock(?, ?)`, lockMigrate, e.schemaKey); err != nil {
-		return fmt.Errorf("open %s: take the migration lock: %w", redactURL(db.path), err)
+		return fmt.Errorf("open %s: take the migration lock: %w", db.Name(), err)
 	}
 	defer c.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?, ?)`, lockMigrate, e.schemaKey)
-	if err := e.checkOwner(ctx, c, db.path); err != nil {
+	if err := e.checkOwner(ctx, c, db.Name()); err != nil {
 		return err
 	}
 	if err := e.migrate(ctx, c, db); err != nil {
@@ -97,27 +100,28 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 }
 
 // checkOwner refuses a schema whose tables are someone else's: one that
-// holds tables but no doorstep_store row of a server store.
-func (e *pgEngine) checkOwner(ctx context.Context, c *sql.Conn, target string) error {
+// holds tables but no doorstep_store row of a server store. name is the
+// database's for messages (DB.Name).
+func (e *pgEngine) checkOwner(ctx context.Context, c *sql.Conn, name string) error {
 	var tables int
 	var marked bool
 	err := c.QueryRowContext(ctx, `SELECT count(*), coalesce(bool_or(table_name = 'doorstep_store'), false)
 		FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'schema_migrations'`).Scan(&tables, &marked)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", redactURL(target), err)
+		return fmt.Errorf("open %s: %w", name, err)
 	}
 	if tables > 0 && !marked {
-		return fmt.Errorf("%s is not a Doorstep server database (its schema holds other tables and no doorstep_store); give Doorstep a schema or database of its own", redactURL(target))
+		return fmt.Errorf("%s is not a Doorstep server database (its schema holds other tables and no doorstep_store); give Doorstep a schema or database of its own", name)
 	}
 	if !marked {
 		return nil
 	}
 	var app int64
 	if err := c.QueryRowContext(ctx, `SELECT application FROM doorstep_store WHERE id = 1`).Scan(&app); err != nil {
-		return fmt.Errorf("open %s: read doorstep_store: %w", redactURL(target), err)
+		return fmt.Errorf("open %s: read doorstep_store: %w", name, err)
 	}
 	if app != schema.ServerApplicationID {
-		return fmt.Errorf("%s is not a Doorstep server database (doorstep_store application %#x, want %#x)", redactURL(target), app, schema.ServerApplicationID)
+		return fmt.Errorf("%s is not a Doorstep server database (doorstep_store application %#x, want %#x)", name, app, schema.ServerApplicationID)
 	}
 	return nil
 }
@@ -131,29 +135,29 @@ func (e *pgEngine) migrate(ctx context.Context, c *sql.Conn, db *DB) error {
 		name       TEXT   NOT NULL,
 		applied_at TEXT   NOT NULL
 	)`); err != nil {
-		return fmt.Errorf("migrate %s: %w", redactURL(db.path), err)
+		return fmt.Errorf("migrate %s: %w", db.Name(), err)
 	}
 	applied := map[int]bool{}
 	rows, err := c.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
-		return fmt.Errorf("migrate %s: %w", redactURL(db.path), err)
+		return fmt.Errorf("migrate %s: %w", db.Name(), err)
 	}
 	highest := 0
 	for rows.Next() {
 		var v int
 		if err := rows.Scan(&v); err != nil {
 			rows.Close()
-			return fmt.Errorf("migrate %s: %w", redactURL(db.path), err)
+			return fmt.Errorf("migrate %s: %w", db.Name(), err)
 		}
 		applied[v] = true
 		highest = max(highest, v)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("migrate %s: %w", redactURL(db.path), err)
+		return fmt.Errorf("migrate %s: %w", db.Name(), err)
 	}
 	if highest > len(migs) {
-		return fmt.Errorf("%s was migrated to version %d by a newer Doorstep; this build knows %d: run the newer build", redactURL(db.path), highest, len(migs))
+		return fmt.Errorf("%s was migrated to version %d by a newer Doorstep; this build knows %d: run the newer build", db.Name(), highest, len(migs))
 	}
 	for _, m := range migs {
 		if applied[m.Version] {
@@ -161,23 +165,23 @@ func (e *pgEngine) migrate(ctx context.Context, c *sql.Conn, db *DB) error {
 		}
 		tx, err := c.BeginTx(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("migrate %s: %s: %w", redactURL(db.path), m.Name, err)
+			return fmt.Errorf("migrate %s: %s: %w", db.Name(), m.Name, err)
 		}
 		// No arguments: pgx sends the file with the simple protocol, all
 		// its statements at once.
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migrate %s: %s: %w", redactURL(db.path), m.Name, err)
+			return fmt.Errorf("migrate %s: %s: %w", db.Name(), m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.Version, m.Name, fmtTime(db.now())); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migrate %s: record %s: %w", redactURL(db.path), m.Name, err)
+			return fmt.Errorf("migrate %s: record %s: %w", db.Name(), m.Name, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s: %s: %w", redactURL(db.path), m.Name, err)
+			return fmt.Errorf("migrate %s: %s: %w", db.Name(), m.Name, err)
 		}
-		db.log.Info("applied migration", "migration", m.Name, "db", redactURL(db.path))
+		db.log.Info("applied migration", "migration", m.Name, "db", db.Name())
 	}
 	return nil
 }
@@ -216,6 +220,7 @@ func (e *pgEngine) bulkInsert(ctx context.Context, c *sql.Conn, table string, co
 		if err == nil && int(n) != len(rows) {
 			err = fmt.Errorf("copied %d rows of %d", n, len(rows))
 		}
+		e.copied.Add(n)
 		return err
 	})
 }
