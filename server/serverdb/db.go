@@ -152,7 +152,6 @@ func (db *DB) Close() error {
 		db.stopChanges()
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
-			db.r = nil
 		}
 		errs = append(errs, db.eng.close(), db.closePools())
 		db.closeErr = errors.Join(errs...)
