@@ -55,7 +55,10 @@ type changeFeed struct {
 	sent  atomic.Int64 // the number last handed to the notifier
 	polls atomic.Int64 // the sequence reads of the poller (tests)
 
-	stop chan struct{}
+	// ctx ends when the store closes: it stops the goroutines and
+	// every wait.
+	ctx  context.Context
+	stop context.CancelFunc
 	done sync.WaitGroup
 }
 
@@ -82,7 +85,7 @@ func (f *changeFeed) current() (int64, <-chan struct{}) {
 func (db *DB) startChanges(ctx context.Context) {
 	f := &db.changes
 	f.rise = make(chan struct{})
-	f.stop = make(chan struct{})
+	f.ctx, f.stop = context.WithCancel(context.Background())
 	f.kick = make(chan struct{}, 1)
 	if seq, err := db.MaxSeq(ctx); err == nil {
 		f.seq = seq
@@ -108,7 +111,7 @@ func (db *DB) stopChanges() {
 	if db.changes.stop == nil {
 		return
 	}
-	close(db.changes.stop)
+	db.changes.stop()
 	db.changes.done.Wait()
 }
 
@@ -157,15 +160,10 @@ func (db *DB) changed(seq int64) {
 func (db *DB) notifier() {
 	f := &db.changes
 	defer f.done.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-f.stop
-		cancel()
-	}()
+	ctx := f.ctx
 	for {
 		select {
-		case <-f.stop:
+		case <-ctx.Done():
 			return
 		case <-f.kick:
 		}
@@ -184,12 +182,7 @@ func (db *DB) notifier() {
 func (db *DB) listen() {
 	f := &db.changes
 	defer f.done.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-f.stop
-		cancel()
-	}()
+	ctx := f.ctx
 	retry := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := db.listenOnce(ctx)
@@ -244,7 +237,7 @@ func (db *DB) pollChanges() {
 	last := time.Now()
 	for {
 		select {
-		case <-f.stop:
+		case <-f.ctx.Done():
 			return
 		case <-t.C:
 		}
@@ -253,7 +246,7 @@ func (db *DB) pollChanges() {
 		}
 		last = time.Now()
 		f.polls.Add(1)
-		ctx, cancel := context.WithTimeout(context.Background(), changesPoll)
+		ctx, cancel := context.WithTimeout(f.ctx, changesPoll)
 		seq, err := db.MaxSeq(ctx)
 		cancel()
 		if err == nil {
@@ -290,7 +283,7 @@ func (db *DB) WaitForChange(ctx context.Context, cursor string) (bool, error) {
 		case <-rise:
 		case <-ctx.Done():
 			return false, nil
-		case <-f.stop:
+		case <-f.ctx.Done():
 			return false, nil
 		}
 	}
