@@ -46,6 +46,9 @@ type changeFeed struct {
 	seq  int64
 	rise chan struct{}
 
+	// on is set once startChanges has made the rest: the feed is used
+	// only then (a write during Open comes before it).
+	on        atomic.Bool
 	waiters   atomic.Int64
 	listening atomic.Bool // PostgreSQL: the LISTEN connection is up
 	// channel is the NOTIFY channel (PostgreSQL), "" on SQLite.
@@ -103,12 +106,13 @@ func (db *DB) startChanges(ctx context.Context) {
 	}
 	f.done.Add(1)
 	go db.pollChanges()
+	f.on.Store(true)
 }
 
 // stopChanges ends the feed's goroutines and every wait. Close calls it
 // before it closes the pools.
 func (db *DB) stopChanges() {
-	if db.changes.stop == nil {
+	if !db.changes.on.Load() {
 		return
 	}
 	db.changes.stop()
@@ -135,7 +139,7 @@ func (db *DB) committed(t *wtx) {
 // PostgreSQL the notifier tells the other instances.
 func (db *DB) changed(seq int64) {
 	f := &db.changes
-	if f.rise == nil {
+	if !f.on.Load() {
 		return
 	}
 	f.advance(seq)
@@ -269,7 +273,7 @@ func (db *DB) WaitForChange(ctx context.Context, cursor string) (bool, error) {
 		return false, err
 	}
 	f := &db.changes
-	if f.rise == nil {
+	if !f.on.Load() {
 		return false, nil
 	}
 	f.waiters.Add(1)
