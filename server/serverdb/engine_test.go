@@ -88,7 +88,7 @@ func rawDB(t *testing.T, target string) *sql.DB {
 		db = sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg)})
 	} else {
 		var err error
-		db, err = sql.Open(driver, "file:"+target+"?_pragma=busy_timeout(10000)")
+		db, err = sql.Open(sqliteDriver, "file:"+target+"?_pragma=busy_timeout(10000)")
 		if err != nil {
 			t.Fatalf("open %s: %v", target, err)
 		}
