@@ -44,7 +44,8 @@ type Options struct {
 	Review *policy.ReviewRules
 	// VisitKey is the server's Ed25519 key that countersigns visits signed
 	// by a device (signatures.go); the server keeps it in its secrets
-	// folder. A key made for this run when nil (tests).
+	// folder. VerifyVisit trusts a countersignature made by this key only.
+	// A key made for this run when nil (tests).
 	VisitKey ed25519.PrivateKey
 	// WriterWait, when set, hears how long each write transaction waited
 	// to begin: for the one writer connection, and for SQLite's write lock

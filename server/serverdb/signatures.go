@@ -179,7 +179,7 @@ func (db *DB) VerifyVisit(ctx context.Context, id string) (VisitCheck, error) {
 	var out VisitCheck
 	err := db.view(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = checkSigned(ctx, tx, id)
+		out, err = checkSigned(ctx, tx, id, db.visitKeyText())
 		if err != nil || out.Signature.Entity != "visit" {
 			return err
 		}
@@ -198,7 +198,7 @@ func (db *DB) VerifyVisit(ctx context.Context, id string) (VisitCheck, error) {
 		}
 		rows.Close()
 		for _, aid := range ids {
-			c, err := checkSigned(ctx, tx, aid)
+			c, err := checkSigned(ctx, tx, aid, db.visitKeyText())
 			if err != nil {
 				return err
 			}
@@ -215,7 +215,18 @@ func (db *DB) VerifyVisit(ctx context.Context, id string) (VisitCheck, error) {
 	return out, err
 }
 
-func checkSigned(ctx context.Context, tx *sql.Tx, id string) (VisitCheck, error) {
+// visitKeyText is the public half of the server's visit signing key, as
+// visit_signatures.server_key holds it.
+func (db *DB) visitKeyText() string {
+	return base64.StdEncoding.EncodeToString(db.visitKey.Public().(ed25519.PublicKey))
+}
+
+// checkSigned checks the kept signature of record id. ownKey is this
+// server's visit signing key (base64): a countersignature holds only when
+// made by it, since a row's server_key is in the database, where whoever
+// rewrote the row could have put a key of their own beside a signature of
+// their own.
+func checkSigned(ctx context.Context, tx *sql.Tx, id, ownKey string) (VisitCheck, error) {
 	var c VisitCheck
 	s, err := scanSig(tx.QueryRowContext(ctx, `SELECT `+sigCols+` FROM visit_signatures WHERE record_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -239,9 +250,12 @@ func checkSigned(ctx context.Context, tx *sql.Tx, id string) (VisitCheck, error)
 			c.Breaks = append(c.Breaks, fmt.Sprintf("%s %s no longer matches its signed hash: signed %s, stored now %s", s.Entity, id, s.ContentHash, c.StoredHash))
 		}
 	}
-	c.CountersignatureOK = s.VerifyCountersignature()
-	if !c.CountersignatureOK {
+	c.CountersignatureOK = s.VerifyCountersignature() && s.ServerKey == ownKey
+	switch {
+	case !s.VerifyCountersignature():
 		c.Breaks = append(c.Breaks, fmt.Sprintf("%s %s: the server's countersignature does not hold (the kept signature was altered)", s.Entity, id))
+	case s.ServerKey != ownKey:
+		c.Breaks = append(c.Breaks, fmt.Sprintf("%s %s: countersigned by a key that is not this server's visit signing key (%s; the kept signature was replaced, or the secrets folder is not this server's)", s.Entity, id, s.ServerKey))
 	}
 	if s.DeviceSignature != "" {
 		var key string
