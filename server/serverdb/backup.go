@@ -35,7 +35,7 @@ func (e *sqliteEngine) backup(ctx context.Context, out string) error {
 	f.Close()
 	// Its own connection: the readers are query-only, and the writer and
 	// the checkpointer must not wait for a copy of the whole file.
-	c, err := sql.Open(driver, sqlitedb.DSN(e.path))
+	c, err := sql.Open(sqliteDriver, sqlitedb.DSN(e.path))
 	if err == nil {
 		_, err = c.ExecContext(ctx, `VACUUM INTO ?`, out)
 		c.Close()
@@ -104,7 +104,7 @@ func Restore(ctx context.Context, from, path string) error {
 // checkBackup refuses a file that is not a whole Doorstep server database,
 // and gives one that is a new cursor epoch.
 func checkBackup(ctx context.Context, path, name string) error {
-	c, err := sql.Open(driver, sqlitedb.DSN(path))
+	c, err := sql.Open(sqliteDriver, sqlitedb.DSN(path))
 	if err != nil {
 		return err
 	}

@@ -154,12 +154,16 @@ func (db *DB) Close() error {
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
 		}
-		errs = append(errs, db.eng.close(), db.closePools())
+		errs = append(errs, db.eng.close())
+		if db.w != nil {
+			errs = append(errs, db.w.Close())
+		}
 		db.closeErr = errors.Join(errs...)
 	})
 	return db.closeErr
 }
 
+// closePools closes the pools of a store whose open failed.
 func (db *DB) closePools() error {
 	var errs []error
 	if db.r != nil {

@@ -30,7 +30,9 @@ func TestPostgresContract(t *testing.T) {
 		t.Skip("this is the PostgreSQL run")
 	}
 	serverdbtest.RequirePostgres(t)
-	args := []string{"-test.count=1", "-test.timeout=20m"}
+	// The PostgreSQL run waits on the database more than it computes: more
+	// tests at once than cores.
+	args := []string{"-test.count=1", "-test.timeout=20m", "-test.parallel=6"}
 	if p := os.Getenv(envContractRun); p != "" {
 		args = append(args, "-test.run="+p)
 	}
@@ -88,7 +90,7 @@ func rawDB(t *testing.T, target string) *sql.DB {
 		db = sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg)})
 	} else {
 		var err error
-		db, err = sql.Open(driver, "file:"+target+"?_pragma=busy_timeout(10000)")
+		db, err = sql.Open(sqliteDriver, "file:"+target+"?_pragma=busy_timeout(10000)")
 		if err != nil {
 			t.Fatalf("open %s: %v", target, err)
 		}

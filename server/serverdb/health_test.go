@@ -95,7 +95,7 @@ func TestBackupAndRestoreRefusals(t *testing.T) {
 	}
 	// Another application's database (a tablet's is stamped DSDV).
 	other := filepath.Join(dir, "other.db")
-	c, err := sql.Open(driver, other)
+	c, err := sql.Open(sqliteDriver, other)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package serverdb
 import (
 	"context"
 	"database/sql"
-	sqldriver "database/sql/driver" // "driver" is SQLite's name in this package
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -262,9 +262,9 @@ func redactURL(target string) string {
 }
 
 // pgConnector makes pgConns.
-type pgConnector struct{ inner sqldriver.Connector }
+type pgConnector struct{ inner driver.Connector }
 
-func (c pgConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
+func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.inner.Connect(ctx)
 	if err != nil {
 		return nil, err
@@ -272,27 +272,36 @@ func (c pgConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
 	return &pgConn{Conn: dc.(*stdlib.Conn)}, nil
 }
 
-func (c pgConnector) Driver() sqldriver.Driver { return c.inner.Driver() }
+func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
 
 // pgConn is pgx's database/sql connection with the store's `?`
 // placeholders rewritten to PostgreSQL's `$n` on the way in. Everything
 // else is stdlib's.
 type pgConn struct{ *stdlib.Conn }
 
-func (c *pgConn) Prepare(query string) (sqldriver.Stmt, error) {
+func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
 	return c.Conn.Prepare(numberPlaceholders(query))
 }
 
-func (c *pgConn) PrepareContext(ctx context.Context, query string) (sqldriver.Stmt, error) {
+func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return c.Conn.PrepareContext(ctx, numberPlaceholders(query))
 }
 
-func (c *pgConn) ExecContext(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Result, error) {
-	return c.Conn.ExecContext(ctx, numberPlaceholders(query), args)
+// A statement run without arguments (a migration file) is sent as it is:
+// it has no placeholders, and a `?` in it is text (a comment, a function
+// body).
+func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if len(args) > 0 {
+		query = numberPlaceholders(query)
+	}
+	return c.Conn.ExecContext(ctx, query, args)
 }
 
-func (c *pgConn) QueryContext(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Rows, error) {
-	return c.Conn.QueryContext(ctx, numberPlaceholders(query), args)
+func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if len(args) > 0 {
+		query = numberPlaceholders(query)
+	}
+	return c.Conn.QueryContext(ctx, query, args)
 }
 
 // numbered caches numberPlaceholders: the store's queries are a few

@@ -17,8 +17,8 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// driver is the name modernc.org/sqlite registers.
-const driver = "sqlite"
+// sqliteDriver is the name modernc.org/sqlite registers.
+const sqliteDriver = "sqlite"
 
 // sqliteEngine is a SQLite file: one writer connection (which is the
 // writer lock: write transactions queue for it, and begin IMMEDIATE), a
@@ -37,7 +37,7 @@ func (e *sqliteEngine) name() string { return "sqlite" }
 
 func (e *sqliteEngine) open(ctx context.Context, db *DB) error {
 	e.db, e.path, e.log = db, db.path, db.log
-	w, err := sqlitedb.OpenWriter(driver, e.path, writerPragmas...)
+	w, err := sqlitedb.OpenWriter(sqliteDriver, e.path, writerPragmas...)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", e.path, err)
 	}
@@ -51,12 +51,12 @@ func (e *sqliteEngine) open(ctx context.Context, db *DB) error {
 	if err := db.loadEpoch(ctx); err != nil {
 		return err
 	}
-	r, err := sqlitedb.OpenReaders(driver, e.path, max(4, runtime.NumCPU()), readerPragmas...)
+	r, err := sqlitedb.OpenReaders(sqliteDriver, e.path, max(4, runtime.NumCPU()), readerPragmas...)
 	if err != nil {
 		return fmt.Errorf("open %s for reading: %w", e.path, err)
 	}
 	db.r = r
-	c, err := sql.Open(driver, sqlitedb.DSN(e.path, checkpointerPragmas...))
+	c, err := sql.Open(sqliteDriver, sqlitedb.DSN(e.path, checkpointerPragmas...))
 	if err != nil {
 		return fmt.Errorf("open %s for checkpoints: %w", e.path, err)
 	}
