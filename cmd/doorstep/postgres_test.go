@@ -196,3 +196,37 @@ func TestPostgresBackupRestoreAndNewEpoch(t *testing.T) {
 		t.Errorf("a pull from the start after new-epoch: %v", err)
 	}
 }
+
+// TestNewEpochOnSQLite: admin new-epoch also serves a SQLite file put in
+// place by a copy rather than admin restore: a cursor from before is
+// refused after it.
+func TestNewEpochOnSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	data := filepath.Join(t.TempDir(), "data")
+	if out, err := doorstep(t, "admin", "add-team", "--name", "North", "--data", data); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	open := func() *serverdb.DB {
+		t.Helper()
+		db, err := serverdb.Open(ctx, filepath.Join(data, serverDBFile), serverdb.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open()
+	old := db.Epoch()
+	cursor := "c:" + old + ":0"
+	db.Close()
+	out, err := doorstep(t, "admin", "new-epoch", "--data", data)
+	if err != nil || !strings.Contains(out, "(was "+old+")") || !strings.Contains(out, filepath.Join(data, serverDBFile)) {
+		t.Fatalf("admin new-epoch --data: %v\n%s", err, out)
+	}
+	db = open()
+	defer db.Close()
+	err = db.Pull(ctx, cliActor, schema.PullRequest{Cursor: cursor}, io.Discard)
+	if e := schema.AsError(err); db.Epoch() == old || e == nil || e.Field != "cursor" {
+		t.Errorf("after new-epoch: epoch %s (was %s), a cursor of the old one: %v; want it refused", db.Epoch(), old, err)
+	}
+}
