@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -25,6 +26,7 @@ import (
 // process is a running doorstep command.
 type process struct {
 	cmd    *exec.Cmd
+	log    *urlLog // what it wrote to standard error
 	exited chan struct{} // closed when it has exited; err is then its end
 	err    error
 }
@@ -54,7 +56,7 @@ func startDoorstep(t *testing.T, args ...string) (*process, string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
+	p := &process{cmd: cmd, log: log, exited: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.exited)
@@ -156,7 +158,10 @@ func TestTwoServerProcessesOnPostgres(t *testing.T) {
 		t.Skip("-short: starts two server processes (the full suite runs it)")
 	}
 	t.Parallel()
-	twoServerProcesses(t, serverdbtest.PostgresURL(t))
+	// A password in the URL (trust authentication ignores it) is never
+	// logged.
+	dbURL := strings.Replace(serverdbtest.PostgresURL(t), "postgres://postgres@", "postgres://postgres:s3cret@", 1)
+	twoServerProcesses(t, dbURL)
 }
 
 // twoServerProcesses runs the two-process check on the store of dbURL
@@ -241,6 +246,9 @@ func twoServerProcesses(t *testing.T, dbURL string) {
 	for name, p := range map[string]*process{"first": one, "second": two} {
 		if err := p.stop(t); err != nil {
 			t.Errorf("the %s process at SIGTERM: %v; want a clean exit", name, err)
+		}
+		if strings.Contains(p.log.text(), "s3cret") {
+			t.Errorf("the %s process logged the database's password:\n%s", name, p.log.text())
 		}
 	}
 	if dbURL != "" {
