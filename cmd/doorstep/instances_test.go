@@ -26,7 +26,7 @@ import (
 // process is a running doorstep command.
 type process struct {
 	cmd    *exec.Cmd
-	log    *urlLog // what it wrote to standard error
+	log    *urlLog       // what it wrote to standard error
 	exited chan struct{} // closed when it has exited; err is then its end
 	err    error
 }
