@@ -72,7 +72,7 @@ func (c *adminCmd) restore(ctx context.Context) error {
 // outbox (docs/sync-protocol.md §7, Epochs).
 func (c *adminCmd) newEpoch(ctx context.Context) error {
 	old := c.db.Epoch()
-	epoch, err := c.db.NewEpoch(ctx)
+	epoch, err := c.db.NewEpoch(ctx, cliActor)
 	if err != nil {
 		return fmt.Errorf("admin new-epoch: %w", err)
 	}

@@ -1,6 +1,9 @@
 package serverdb
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // NewEpoch gives the open database a new cursor epoch, as Restore does to
 // the copy it restores, and returns it: for a database restored by other
@@ -8,13 +11,27 @@ import "context"
 // on it (doorstep admin new-epoch). Every cursor handed out before is
 // refused from then on, and each device pulls again from "". A server
 // already running on the database keeps the epoch it read at its start
-// until it restarts.
-func (db *DB) NewEpoch(ctx context.Context) (string, error) {
-	if err := renewEpoch(ctx, db.w); err != nil {
-		return "", err
+// until it restarts. The change is an audit event, new_epoch, naming both
+// epochs. Call it on a store that serves no request yet: the epoch it
+// sets is read by pulls without a lock.
+func (db *DB) NewEpoch(ctx context.Context, actor Actor) (string, error) {
+	epoch := newEpoch()
+	err := db.update(ctx, func(t *wtx) error {
+		var previous string
+		if err := t.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, settingEpoch).Scan(&previous); err != nil {
+			return err
+		}
+		if _, err := t.ExecContext(ctx, `UPDATE settings SET value = ? WHERE key = ?`, epoch, settingEpoch); err != nil {
+			return err
+		}
+		if _, err := t.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, settingPlainCursors); err != nil {
+			return err
+		}
+		return t.audit(actor, "new_epoch", "", "", "", map[string]string{"previous": previous, "epoch": epoch})
+	})
+	if err != nil {
+		return "", fmt.Errorf("new cursor epoch: %w", err)
 	}
-	if err := db.loadEpoch(ctx); err != nil {
-		return "", err
-	}
-	return db.epoch, nil
+	db.epoch, db.plainCursors = epoch, false
+	return epoch, nil
 }
