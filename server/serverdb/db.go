@@ -49,8 +49,10 @@ type Options struct {
 	VisitKey ed25519.PrivateKey
 	// WriterWait, when set, hears how long each write transaction waited
 	// to begin: for the one writer connection, and for SQLite's write lock
-	// when another process (doorstep admin) holds it. The server's
-	// metrics observe it (doorstep_db_writer_wait_seconds).
+	// when another process (doorstep admin) holds it; on PostgreSQL for
+	// the writer lock, held by a write transaction of this instance or
+	// another. The server's metrics observe it
+	// (doorstep_db_writer_wait_seconds).
 	WriterWait func(time.Duration)
 	// DeviceFlush is how often what devices report on sync requests is
 	// written (devicebook.go); DefaultDeviceFlush when zero.

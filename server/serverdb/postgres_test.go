@@ -88,6 +88,12 @@ func TestRefusesForeignSchema(t *testing.T) {
 		t.Fatalf("Open(schema stamped by the device) = %v; want refused", err)
 	}
 
+	// A search_path naming no schema: said so, nothing created.
+	missing := strings.Replace(testTarget(t), "search_path=doorstep_test_", "search_path=doorstep_missing_", 1)
+	if _, err := Open(ctx, missing, Options{}); err == nil || !strings.Contains(err.Error(), "no schema of the search_path exists") {
+		t.Errorf("Open(search_path of no schema) = %v; want it said", err)
+	}
+
 	// The URL's password never appears in a message.
 	_, err = Open(ctx, "postgres://doorstep:s3cret-pw@127.0.0.1:1/nowhere?connect_timeout=1", Options{})
 	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
