@@ -256,7 +256,7 @@ func (s *Server) pullWaiting(c *fiber.Ctx, req schema.PullRequest, protocol int)
 		if err := json.Unmarshal(buf.Bytes(), &page); err != nil {
 			return fmt.Errorf("pull: read the page back: %w", err)
 		}
-		if len(page.Removed) > 0 || page.People != nil || page.Rules != nil {
+		if len(page.Removed) > 0 || present(page.People) || present(page.Rules) {
 			break
 		}
 		// Nothing for this device yet: its next pull would start at the
@@ -276,6 +276,9 @@ func (s *Server) pullWaiting(c *fiber.Ctx, req schema.PullRequest, protocol int)
 	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
 	return sendJSONBytes(c, buf.Bytes())
 }
+
+// present says whether an answer member was sent with a value.
+func present(v json.RawMessage) bool { return len(v) > 0 && string(v) != "null" }
 
 // gzipWriters are reused: a gzip writer's tables cost more to make than a
 // small page costs to compress. BestSpeed: a page of 10,000 records
