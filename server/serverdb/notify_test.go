@@ -49,7 +49,7 @@ func TestWaitForChange(t *testing.T) {
 		writer *DB
 		within time.Duration
 	}{
-		{"this instance", f.db, 500 * time.Millisecond},
+		{"this instance", f.db, 2 * time.Second},
 		{"another instance", other, 5 * time.Second},
 	} {
 		cursor := head()
