@@ -25,15 +25,17 @@ import (
 //     schemas of the database (the tests) do not wake each other;
 //   - on SQLite, whose instances share one machine, and on PostgreSQL
 //     while the listening connection is down, by reading the sequence every
-//     changesPoll while anyone waits (changesPollListening on PostgreSQL
-//     while it listens, against a notification lost to a writer's crash
-//     between its commit and its NOTIFY).
+//     changesPoll while anyone waits.
+//
+// A NOTIFY lost (a writer that crashed between its commit and its NOTIFY,
+// or whose NOTIFY failed) is not looked for: the waits it would have ended
+// end with their time (at most schema.MaxPullWait), and the next pull
+// reads the change.
 //
 // Nothing is cached from a notification but the highest number: a waiter
 // that wakes reads the store as any request does.
 const (
-	changesPoll          = time.Second
-	changesPollListening = 10 * time.Second
+	changesPoll = time.Second
 	// changesRetry is the longest wait before connecting the listener
 	// again after it failed.
 	changesRetry = 10 * time.Second
@@ -231,24 +233,22 @@ func (db *DB) listenOnce(ctx context.Context) error {
 	}
 }
 
-// pollChanges reads the sequence while anyone waits: every changesPoll,
-// or changesPollListening while the PostgreSQL listener is up.
+// pollChanges reads the sequence every changesPoll while anyone waits and
+// no PostgreSQL listener is up.
 func (db *DB) pollChanges() {
 	f := &db.changes
 	defer f.done.Done()
 	t := time.NewTicker(changesPoll)
 	defer t.Stop()
-	last := time.Now()
 	for {
 		select {
 		case <-f.ctx.Done():
 			return
 		case <-t.C:
 		}
-		if f.waiters.Load() == 0 || (f.listening.Load() && time.Since(last) < changesPollListening) {
+		if f.waiters.Load() == 0 || f.listening.Load() {
 			continue
 		}
-		last = time.Now()
 		f.polls.Add(1)
 		ctx, cancel := context.WithTimeout(f.ctx, changesPoll)
 		seq, err := db.MaxSeq(ctx)

@@ -44,6 +44,9 @@ func TestWaitForChange(t *testing.T) {
 		t.Fatalf("a cursor of another epoch: %v; want invalid", err)
 	}
 
+	if IsPostgresURL(f.db.Path()) {
+		testkit.WaitFor(t, 10*time.Second, "the LISTEN connection", f.db.changes.listening.Load)
+	}
 	for i, tc := range []struct {
 		name   string
 		writer *DB
