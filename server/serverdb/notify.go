@@ -56,9 +56,10 @@ type changeFeed struct {
 	// channel is the NOTIFY channel (PostgreSQL), "" on SQLite.
 	channel string
 	// kick asks the notifier to send the latest number.
-	kick  chan struct{}
-	sent  atomic.Int64 // the number last handed to the notifier
-	polls atomic.Int64 // the sequence reads of the poller (tests)
+	kick     chan struct{}
+	sent     atomic.Int64 // the number last handed to the notifier
+	polls    atomic.Int64 // the sequence reads of the poller (tests)
+	connects atomic.Int64 // the listener's connections made (tests)
 
 	// ctx ends when the store closes: it stops the goroutines and
 	// every wait.
@@ -208,7 +209,13 @@ func (db *DB) listen() {
 
 func (db *DB) listenOnce(ctx context.Context) error {
 	f := &db.changes
-	conn, err := pgx.Connect(ctx, db.path)
+	cfg, err := pgx.ParseConfig(db.path)
+	if err != nil {
+		return err
+	}
+	// Named, so an operator can tell it in pg_stat_activity.
+	cfg.RuntimeParams["application_name"] = "doorstep listen " + f.channel
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -221,6 +228,7 @@ func (db *DB) listenOnce(ctx context.Context) error {
 		return err
 	}
 	f.advance(seq)
+	f.connects.Add(1)
 	f.listening.Store(true)
 	for {
 		n, err := conn.WaitForNotification(ctx)

@@ -105,3 +105,46 @@ func mustSeq(t *testing.T, db *DB) int64 {
 	}
 	return seq
 }
+
+// TestListenerReconnects: on PostgreSQL, a LISTEN connection that drops
+// (here ended by the server) is made again, and a change by another
+// instance still wakes a waiter through it. SQLite has no listener.
+func TestListenerReconnects(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if !IsPostgresURL(f.db.Path()) {
+		t.Skip("SQLite has no LISTEN connection; the PostgreSQL run of the suite tests it")
+	}
+	ctx := context.Background()
+	other, err := Open(ctx, f.db.Path(), Options{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	testkit.WaitFor(t, 10*time.Second, "the LISTEN connection", func() bool { return f.db.changes.connects.Load() == 1 })
+	var ended int
+	if err := other.r.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = ?`,
+		"doorstep listen "+f.db.changes.channel).Scan(&ended); err != nil || ended < 1 {
+		t.Fatalf("end the listener's connection: %d ended, %v", ended, err)
+	}
+	testkit.WaitFor(t, 20*time.Second, "the listener to connect again", func() bool {
+		return f.db.changes.connects.Load() == 2 && f.db.changes.listening.Load()
+	})
+	cursor := f.db.formatCursor(mustSeq(t, f.db))
+	polls := f.db.changes.polls.Load()
+	done := make(chan bool, 1)
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	go func() {
+		ok, _ := f.db.WaitForChange(wctx, cursor)
+		done <- ok
+	}()
+	testkit.WaitFor(t, 5*time.Second, "the waiter to wait", func() bool { return f.db.Waiting() == 1 })
+	id := schema.NewID()
+	if err := other.Seed(ctx, f.admin, []schema.Record{caseRecord(id, "R000001", f.asha)}); err != nil {
+		t.Fatal(err)
+	}
+	if ok := <-done; !ok || f.db.changes.polls.Load() != polls {
+		t.Errorf("a change by another instance after the listener reconnected: woke %v, polls %d → %d; want woken by NOTIFY", ok, polls, f.db.changes.polls.Load())
+	}
+}
