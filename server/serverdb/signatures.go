@@ -125,9 +125,9 @@ func (a *applier) recordSignature(m schema.Mutation, r *row) error {
 	if s.ServerSignature, err = schema.SignHash(a.db.visitKey, s.countersignedHash()); err != nil {
 		return err
 	}
-	if _, err := a.t.ExecContext(a.t.ctx, `INSERT OR IGNORE INTO visit_signatures (record_id, entity, case_id, amends, amends_hash,
+	if _, err := a.t.ExecContext(a.t.ctx, `INSERT INTO visit_signatures (record_id, entity, case_id, amends, amends_hash,
 		content_hash, device_id, officer_id, device_hash, device_signature, status, problem, server_signature, server_key, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING`,
 		s.RecordID, s.Entity, s.CaseID, s.Amends, s.AmendsHash, s.ContentHash, s.DeviceID, s.OfficerID, s.DeviceHash,
 		s.DeviceSignature, s.Status, s.Problem, s.ServerSignature, s.ServerKey, s.ReceivedAt); err != nil {
 		return fmt.Errorf("keep the signature of %s %s: %w", r.entity, r.id, err)
@@ -273,14 +273,14 @@ func checkSigned(ctx context.Context, tx *sql.Tx, id, ownKey string) (VisitCheck
 // signatureProblems returns, for the given record ids (nil: every visit),
 // the problem of each whose device signature was flagged invalid on
 // receipt (review queue). Such rows are few: each is a defect or an attack.
-func signatureProblems(ctx context.Context, tx *sql.Tx, ids []string) (map[string]string, error) {
+func signatureProblems(ctx context.Context, tx *sql.Tx, eng engine, ids []string) (map[string]string, error) {
 	out := map[string]string{}
 	q, args := `SELECT record_id, problem FROM visit_signatures WHERE status = 'invalid' AND entity = 'visit'`, []any{}
 	if ids != nil {
 		if len(ids) == 0 {
 			return out, nil
 		}
-		q, args = q+` AND record_id IN (SELECT value FROM json_each(?))`, []any{jsonIDList(ids)}
+		q, args = q+` AND record_id IN (`+eng.idsIn()+`)`, []any{jsonIDList(ids)}
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
