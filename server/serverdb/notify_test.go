@@ -18,11 +18,7 @@ func TestWaitForChange(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	other, err := Open(ctx, f.db.Path(), Options{Now: f.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := f.secondInstance(t)
 	head := func() string {
 		seq, err := f.db.MaxSeq(ctx)
 		if err != nil {
@@ -97,6 +93,18 @@ func TestWaitForChange(t *testing.T) {
 	}
 }
 
+// secondInstance opens another store on the fixture's database, as a
+// second server instance would; it is closed when the test ends.
+func (f *fixture) secondInstance(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), f.db.Path(), Options{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func mustSeq(t *testing.T, db *DB) int64 {
 	t.Helper()
 	seq, err := db.MaxSeq(context.Background())
@@ -116,11 +124,7 @@ func TestListenerReconnects(t *testing.T) {
 		t.Skip("SQLite has no LISTEN connection; the PostgreSQL run of the suite tests it")
 	}
 	ctx := context.Background()
-	other, err := Open(ctx, f.db.Path(), Options{Now: f.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := f.secondInstance(t)
 	testkit.WaitFor(t, 10*time.Second, "the LISTEN connection", func() bool { return f.db.changes.connects.Load() == 1 })
 	var ended int
 	if err := other.r.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = ?`,
