@@ -703,7 +703,7 @@ func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 	b.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
-	srv, err := Open(ctx, Config{DataDir: filepath.Join(b.TempDir(), "data"), Now: clock.Now})
+	srv, err := Open(ctx, Config{DataDir: filepath.Join(b.TempDir(), "data"), DB: testDB(b), Now: clock.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -1361,7 +1361,7 @@ func TestCompliancePolicyFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Open(context.Background(), Config{DataDir: filepath.Join(t.TempDir(), "data"), Policy: p})
+	srv, err := Open(context.Background(), Config{DataDir: filepath.Join(t.TempDir(), "data"), DB: testDB(t), Policy: p})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func TestLeaseFollowsTheRulesFile(t *testing.T) {
 	t.Parallel()
 	doc := strings.Replace(string(policy.DefaultRules()), `"rules": [`, `"offline_lease_days": 2, "offline_grace_days": 3, "rules": [`, 1)
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Now: clock.Now, Rules: []byte(doc)})
+	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), DB: testDB(t), Now: clock.Now, Rules: []byte(doc)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestClientResetIsNotAnError(t *testing.T) {
 	t.Parallel()
 	logs := &testkit.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Logger: logger})
+	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), DB: testDB(t), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	return newEnvOn(t, "")
+	return newEnvOn(t, testDB(t))
 }
 
 // newEnvOn is newEnv on the PostgreSQL database of the URL db (SQLite in

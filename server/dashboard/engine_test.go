@@ -1,0 +1,25 @@
+package dashboard
+
+import (
+	"testing"
+
+	"doorstep/server/serverdb/serverdbtest"
+)
+
+// The dashboard's tests run on SQLite in every `go test`, and
+// TestPostgresSuite runs them all again on PostgreSQL: each server a
+// store in a fresh schema (testDB). DOORSTEP_TEST_PG_RUN=<pattern>
+// narrows the PostgreSQL run.
+func TestPostgresSuite(t *testing.T) {
+	serverdbtest.RerunOnPostgres(t, "the dashboard's test suite", 6)
+}
+
+// testDB is the Config.DB of a test's server: "" (SQLite in the data
+// folder), or a fresh PostgreSQL schema's URL in the PostgreSQL run.
+func testDB(t testing.TB) string {
+	t.Helper()
+	if serverdbtest.Postgres() {
+		return serverdbtest.PostgresURL(t)
+	}
+	return ""
+}

@@ -1,0 +1,27 @@
+package server
+
+import (
+	"testing"
+
+	"doorstep/server/serverdb/serverdbtest"
+)
+
+// The server's tests run on SQLite in every `go test`, and
+// TestPostgresSuite runs them all again on PostgreSQL: each server a
+// store in a fresh schema (testDB), so the API is held to the same
+// behaviour on both engines. A test that only makes sense on SQLite (the
+// file, its permissions, its backups) says why (serverdbtest.SQLiteOnly).
+// DOORSTEP_TEST_PG_RUN=<pattern> narrows the PostgreSQL run.
+func TestPostgresSuite(t *testing.T) {
+	serverdbtest.RerunOnPostgres(t, "the server's test suite", 6)
+}
+
+// testDB is the Config.DB of a test's server: "" (SQLite in the data
+// folder), or a fresh PostgreSQL schema's URL in the PostgreSQL run.
+func testDB(t testing.TB) string {
+	t.Helper()
+	if serverdbtest.Postgres() {
+		return serverdbtest.PostgresURL(t)
+	}
+	return ""
+}
