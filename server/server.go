@@ -164,7 +164,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger.Info("generated the server's outbox key (tablets seal their unsent changes to it); keep the secrets folder apart from the data and its backups", "file", outboxPath)
 	}
 	m := newMetrics()
-	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey,
+	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey, Policy: cfg.Policy,
 		WriterWait: func(d time.Duration) { m.writerWait.Observe(d.Seconds()) }})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
