@@ -273,6 +273,10 @@ func firstVisitRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 // officer, with one GROUP BY over the read model: the groups with at
 // least one row, ordered by team then officer id.
 func (db *DB) FigureGroups(ctx context.Context, actor Actor, f FigureQuery) ([]FigureGroup, error) {
+	return figureGroups(ctx, db.r, actor, f)
+}
+
+func figureGroups(ctx context.Context, db querier, actor Actor, f FigureQuery) ([]FigureGroup, error) {
 	rows, err := figureRows(actor, f)
 	if err != nil {
 		return nil, err
@@ -283,7 +287,7 @@ func (db *DB) FigureGroups(ctx context.Context, actor Actor, f FigureQuery) ([]F
 		q.add(fmt.Sprintf(`, sum(CASE WHEN wk = %d THEN 1 ELSE 0 END)`, w))
 	}
 	q.add(` FROM (`+rows.b.String()+`) f GROUP BY team_id, officer_id ORDER BY team_id, officer_id`, rows.args...)
-	rs, err := db.r.QueryContext(ctx, q.b.String(), q.args...)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("figure %s.%s: %w", f.Measure, f.Figure, err)
 	}
@@ -307,6 +311,10 @@ func (db *DB) FigureGroups(ctx context.Context, actor Actor, f FigureQuery) ([]F
 // case id order, those after the case id after ("" from the first), at
 // most limit of them.
 func (db *DB) FigureCases(ctx context.Context, actor Actor, f FigureQuery, after string, limit int) ([]string, error) {
+	return figureCases(ctx, db.r, actor, f, after, limit)
+}
+
+func figureCases(ctx context.Context, db querier, actor Actor, f FigureQuery, after string, limit int) ([]string, error) {
 	rows, err := figureRows(actor, f)
 	if err != nil {
 		return nil, err
@@ -314,7 +322,7 @@ func (db *DB) FigureCases(ctx context.Context, actor Actor, f FigureQuery, after
 	q := &sqlb{}
 	q.add(`SELECT DISTINCT case_id FROM (`+rows.b.String()+`) f WHERE case_id > ? ORDER BY case_id LIMIT ?`,
 		append(rows.args, after, limit)...)
-	rs, err := db.r.QueryContext(ctx, q.b.String(), q.args...)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("figure %s.%s cases: %w", f.Measure, f.Figure, err)
 	}
