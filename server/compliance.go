@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -256,19 +257,21 @@ func (s *Server) exemptions(c *fiber.Ctx) error {
 
 // overdue: GET /v1/compliance/overdue (measure 2).
 func (s *Server) overdue(c *fiber.Ctx) error {
-	return asOfReport(s, c, "compliance/overdue", compliance.Overdue)
+	return asOfReport(s, c, "compliance/overdue", compliance.Overdue, s.comp.OverdueCounts)
 }
 
 // workload: GET /v1/compliance/workload (measure 8).
 func (s *Server) workload(c *fiber.Ctx) error {
-	return asOfReport(s, c, "compliance/workload", compliance.Workload)
+	return asOfReport(s, c, "compliance/workload", compliance.Workload, s.comp.WorkloadCounts)
 }
 
 // asOfReport answers a measure on one day: it reads as_of (default today,
 // never later) and officer_id, loads the records in the actor's scope,
-// computes the report, audits the view and sends it.
+// computes the report, audits the view and sends it. At detail=counts,
+// counts answers from the read model instead, without loading a record.
 func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
-	compute func(compliance.Input, schema.Date) R) error {
+	compute func(compliance.Input, schema.Date) R,
+	counts func(context.Context, serverdb.Actor, string, schema.Date) (R, []string, error)) error {
 	today := schema.DateOf(s.cfg.Now())
 	asOf, err := queryDate(c, "as_of", today)
 	if err != nil {
@@ -286,10 +289,21 @@ func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
 		return err
 	}
 	actor := actorOf(c)
+	params := map[string]string{"as_of": string(asOf), "officer_id": officerID}
+	if detail == "counts" && counts != nil {
+		rep, cases, err := counts(c.UserContext(), actor, officerID, asOf)
+		if err != nil {
+			return err
+		}
+		params["detail"] = detail
+		if err := s.db.AuditView(c.UserContext(), actor, view, cases, params); err != nil {
+			return err
+		}
+		return s.sendReport(c, rep)
+	}
 	in, err := s.comp.Input(c.UserContext(), actor, officerID)
 	if err != nil {
 		return err
 	}
-	params := map[string]string{"as_of": string(asOf), "officer_id": officerID}
 	return finishReport(s, c, actor, view, compute(in, asOf), detail, params)
 }

@@ -339,6 +339,7 @@ func (s *Server) routes() {
 	admin.Get("/devices", s.listDevices)
 	admin.Post("/devices/:id/revoke", s.revokeDevice)
 	s.complianceRoutes(v1) // before the /:path catch-alls
+	s.complianceCasesRoutes(v1)
 	s.complianceQARoutes(v1)
 	s.freshnessRoutes(v1)
 	s.reviewRoutes(v1)
