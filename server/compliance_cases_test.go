@@ -156,8 +156,8 @@ func TestComplianceCaseListsBadInput(t *testing.T) {
 	}
 }
 
-// TestComplianceCountsFromTheReadModel: at detail=counts, measures 2 and
-// 8 come from the read model's SQL aggregates, and the answer is, byte for
+// TestComplianceCountsFromTheReadModel: at detail=counts, measures 1, 2
+// and 8 come from the read model's SQL aggregates, and the answer is, byte for
 // byte, the Go measure's report at that detail, for several scopes and
 // days.
 func TestComplianceCountsFromTheReadModel(t *testing.T) {
@@ -173,11 +173,16 @@ func TestComplianceCountsFromTheReadModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, asOf := range []schema.Date{"2026-11-23", "2026-10-31", "2026-09-15"} {
+			for _, asOf := range []schema.Date{"2026-11-23", "2026-10-31", "2026-09-25"} {
 				q := "?detail=counts&as_of=" + string(asOf) + "&officer_id=" + officer
+				period := compliance.Period{From: "2026-09-01", To: asOf}
+				fv := compliance.FirstHomeVisits(in, period, asOf)
+				compliance.AddHeadline("first-home-visits", in, fv, period)
+				fq := "?detail=counts&from=2026-09-01&to=" + string(asOf) + "&officer_id=" + officer
 				for path, rep := range map[string]interface{ Summarize() }{
-					"/v1/compliance/overdue" + q:  compliance.Overdue(in, asOf),
-					"/v1/compliance/workload" + q: compliance.Workload(in, asOf),
+					"/v1/compliance/overdue" + q:            compliance.Overdue(in, asOf),
+					"/v1/compliance/workload" + q:           compliance.Workload(in, asOf),
+					"/v1/compliance/first-home-visits" + fq: fv,
 				} {
 					rep.Summarize()
 					compliance.DropIDs(rep)

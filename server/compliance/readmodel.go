@@ -144,3 +144,85 @@ func (s *Service) WorkloadCounts(ctx context.Context, actor serverdb.Actor, offi
 	slices.Sort(cases)
 	return rep, cases, nil
 }
+
+// firstVisitCounts are measure 1's figures of its report, by the read
+// model's name of each (serverdb.FigureNames).
+func firstVisitCounts(f *FirstVisitFigures) map[string]*IDs {
+	return map[string]*IDs{"cases": &f.Cases, "denominator": &f.Denominator, "numerator": &f.Numerator,
+		"met_late": &f.MetLate, "missed": &f.Missed, "not_yet_due": &f.NotYetDue, "not_yet_due_visited": &f.NotYetDueVisited,
+		"exempted": &f.Exempted, "cancelled": &f.Cancelled, "no_requirement": &f.NoRequirement,
+		"safety_not_approved": &f.SafetyNotApproved, "safety_exempted": &f.SafetyExempted,
+		"visited_at_all.numerator": &f.VisitedAtAll.Numerator, "visited_at_all.denominator": &f.VisitedAtAll.Denominator}
+}
+
+// firstVisitFigure is measure 1's headline figure over period as of asOf,
+// from the read model.
+func (s *Service) firstVisitFigure(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (Figure, error) {
+	n := map[string]int{}
+	for _, name := range []string{"numerator", "denominator"} {
+		q := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: name, AsOf: asOf, From: period.From, To: period.To,
+			OfficerID: officerID}
+		fgs, err := s.db.FigureGroups(ctx, actor, q)
+		if err != nil {
+			return Figure{}, err
+		}
+		for _, fg := range fgs {
+			n[name] += fg.Cases
+		}
+	}
+	return FigureOf(n["numerator"], n["denominator"]), nil
+}
+
+// FirstVisitCounts is measure 1 at detail=counts (FirstHomeVisits,
+// Summarize, DropIDs) with its headline (AddHeadline), from the read
+// model; with it, the cases it covers (for the audit).
+func (s *Service) FirstVisitCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*FirstVisitReport, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &FirstVisitReport{Measure: serverdb.MeasureFirstHomeVisit, Period: period, AsOf: asOf, RuleVersion: in.policy().Version,
+		OfficerID: officerID, Cases: []FirstVisitCase{}}
+	g := newGroups[FirstVisitFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	for _, name := range serverdb.FigureNames(serverdb.MeasureFirstHomeVisit) { // "cases" first: the groups
+		q := base
+		q.Figure = name
+		err := countInto(ctx, s, actor, in, q, &rep.Totals, g, name == "cases", func(f *FirstVisitFigures, fg serverdb.FigureGroup) {
+			firstVisitCounts(f)[name].N += fg.Cases
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	excuses, err := s.db.FigureExcuses(ctx, actor, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range excuses {
+		x := Excuse{CaseID: e.CaseID, Reason: e.Reason, ApprovedBy: e.ApprovedBy}
+		rep.Totals.ExemptedReasons = append(rep.Totals.ExemptedReasons, x)
+		team, officer := g.of(in, schema.Case{TeamID: e.TeamID, OfficerID: e.OfficerID})
+		team.ExemptedReasons = append(team.ExemptedReasons, x)
+		officer.ExemptedReasons = append(officer.ExemptedReasons, x)
+	}
+	finish := func(f *FirstVisitFigures) {
+		if f.ExemptedReasons == nil {
+			f.ExemptedReasons = []Excuse{}
+		}
+		f.Percent = percent(f.Numerator.N, f.Denominator.N)
+		f.VisitedAtAll.Percent = percent(f.VisitedAtAll.Numerator.N, f.VisitedAtAll.Denominator.N)
+	}
+	finish(&rep.Totals)
+	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
+	prev := PreviousPeriod(period)
+	pf, err := s.firstVisitFigure(ctx, actor, officerID, prev, prev.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Headline = Judge(in.policy(), "first-home-visits", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
+	q := base
+	q.Figure = "cases"
+	cases, err := s.db.FigureCases(ctx, actor, q, "", allCases)
+	return rep, cases, err
+}

@@ -91,14 +91,23 @@ func (q *sqlb) add(s string, args ...any) *sqlb {
 // its decision made on or before d. decision, when set, also asks for
 // that decision.
 func (q *sqlb) exemptOn(col string, d schema.Date, decision string) {
-	q.add(`EXISTS (SELECT 1 FROM rm_safety s WHERE s.case_id = `+col+` AND s.applies = 1 AND s.assessed_on <> ''
-		AND s.assessed_on <= ? AND s.exempting = 1 AND (s.decided_on = '' OR s.decided_on <= ?)`, string(d), string(d))
+	q.add(`EXISTS (SELECT 1 FROM rm_safety s WHERE `)
+	q.exemptingAssessment("s", col, d, decision)
+	q.add(`)`)
+}
+
+// exemptingAssessment adds the condition that the rm_safety row alias is
+// the one that exempts the case of column col on day d (see exemptOn).
+func (q *sqlb) exemptingAssessment(alias, col string, d schema.Date, decision string) {
+	s := alias
+	q.add(s+`.case_id = `+col+` AND `+s+`.applies = 1 AND `+s+`.assessed_on <> ''
+		AND `+s+`.assessed_on <= ? AND `+s+`.exempting = 1 AND (`+s+`.decided_on = '' OR `+s+`.decided_on <= ?)`, string(d), string(d))
 	if decision != "" {
-		q.add(` AND s.decision = ?`, decision)
+		q.add(` AND `+s+`.decision = ?`, decision)
 	}
-	q.add(` AND NOT EXISTS (SELECT 1 FROM rm_safety l WHERE l.case_id = s.case_id AND l.applies = 1
-		AND l.assessed_on <> '' AND l.assessed_on <= ? AND (l.assessed_on > s.assessed_on OR (l.assessed_on = s.assessed_on
-		AND (l.decided_on > s.decided_on OR (l.decided_on = s.decided_on AND l.assessment_id > s.assessment_id))))))`, string(d))
+	q.add(` AND NOT EXISTS (SELECT 1 FROM rm_safety l WHERE l.case_id = `+s+`.case_id AND l.applies = 1
+		AND l.assessed_on <> '' AND l.assessed_on <= ? AND (l.assessed_on > `+s+`.assessed_on OR (l.assessed_on = `+s+`.assessed_on
+		AND (l.decided_on > `+s+`.decided_on OR (l.decided_on = `+s+`.decided_on AND l.assessment_id > `+s+`.assessment_id)))))`, string(d))
 }
 
 // scoped adds the actor's scope and the query's officer and team filters
@@ -336,4 +345,44 @@ func figureCases(ctx context.Context, db querier, actor Actor, f FigureQuery, af
 		ids = append(ids, id)
 	}
 	return ids, rs.Err()
+}
+
+// Excuse is why one case of measure 1's exempted figure was exempted, and
+// who approved it: the safety assessment that exempts it on as_of.
+type Excuse struct {
+	CaseID, TeamID, OfficerID string
+	Reason, ApprovedBy        string
+}
+
+// FigureExcuses lists, for measure 1's exempted cases of f (its Figure is
+// not read), why each was exempted, in case id order.
+func (db *DB) FigureExcuses(ctx context.Context, actor Actor, f FigureQuery) ([]Excuse, error) {
+	return figureExcuses(ctx, db.r, actor, f)
+}
+
+func figureExcuses(ctx context.Context, db querier, actor Actor, f FigureQuery) ([]Excuse, error) {
+	f.Measure, f.Figure = MeasureFirstHomeVisit, "exempted"
+	rows, err := figureRows(actor, f)
+	if err != nil {
+		return nil, err
+	}
+	q := &sqlb{}
+	q.add(`SELECT e.case_id, e.team_id, e.officer_id, a.reason, a.decided_by FROM (`+rows.b.String()+`) e
+		JOIN rm_safety a ON `, rows.args...)
+	q.exemptingAssessment("a", "e.case_id", f.AsOf, "")
+	q.add(` ORDER BY e.case_id`)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.exempted reasons: %w", f.Measure, err)
+	}
+	defer rs.Close()
+	var out []Excuse
+	for rs.Next() {
+		var e Excuse
+		if err := rs.Scan(&e.CaseID, &e.TeamID, &e.OfficerID, &e.Reason, &e.ApprovedBy); err != nil {
+			return nil, fmt.Errorf("figure %s.exempted reasons: %w", f.Measure, err)
+		}
+		out = append(out, e)
+	}
+	return out, rs.Err()
 }
