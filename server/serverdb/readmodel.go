@@ -105,7 +105,7 @@ func (db *DB) writeCases(t *wtx, ids []string) error {
 			}
 		}
 	}
-	return nil
+	return w.flush()
 }
 
 // readCaseRecords reads the records of the given cases that the read
@@ -145,6 +145,22 @@ type rmCase struct {
 	enquiries []schema.Enquiry
 	safety    []schema.SafetyAssessment
 	referrals []schema.Referral
+}
+
+// rmVisit is what the read model keeps of a visit: the fields rm_visits
+// holds and those the policy reads (as compliance's policyVisits keeps),
+// decoded without the rest of a visit's kilobyte of notes.
+type rmVisit struct {
+	Status          string              `json:"status"`
+	Type            string              `json:"type"`
+	Location        string              `json:"location"`
+	Outcome         string              `json:"outcome"`
+	FaceToFace      bool                `json:"face_to_face"`
+	PlannedAt       schema.Timestamp    `json:"planned_at"`
+	StartedAt       schema.Timestamp    `json:"started_at"`
+	SignedAt        schema.Timestamp    `json:"signed_at"`
+	ChildrenPresent string              `json:"children_present"`
+	Children        []schema.VisitChild `json:"children"`
 }
 
 // decodeCase decodes recs; false when there is no case record among them.
@@ -188,9 +204,11 @@ func (db *DB) decodeCase(recs []schema.RawRecord) (rmCase, bool) {
 				out.referrals = append(out.referrals, v)
 			}
 		case "visit":
-			var v schema.Visit
-			if err = r.Decode(&v); err == nil {
-				visits = append(visits, v)
+			var v rmVisit
+			if err = json.Unmarshal(r.Fields, &v); err == nil {
+				visits = append(visits, schema.Visit{ID: r.ID, CaseID: r.CaseID, Status: v.Status, Type: v.Type,
+					Location: v.Location, Outcome: v.Outcome, FaceToFace: v.FaceToFace, PlannedAt: v.PlannedAt,
+					StartedAt: v.StartedAt, SignedAt: v.SignedAt, ChildrenPresent: v.ChildrenPresent, Children: v.Children})
 			}
 		case "amendment":
 			var a schema.Amendment
@@ -216,13 +234,18 @@ func (db *DB) decodeCase(recs []schema.RawRecord) (rmCase, bool) {
 }
 
 // rmWriter holds the statements that write one transaction's read model
-// rows.
+// rows. Inserts are buffered per table and written rmBatch rows to a
+// statement (flush), which costs a fraction of one statement a row.
 type rmWriter struct {
 	t     *wtx
 	del   []*sql.Stmt
-	ins   map[string]*sql.Stmt
+	full  map[string]*sql.Stmt // an INSERT of rmBatch rows, per table
+	rows  map[string][]any     // buffered arguments, per table
 	stmts []*sql.Stmt
 }
+
+// rmBatch is how many rows one INSERT writes.
+const rmBatch = 64
 
 var rmInserts = map[string]string{
 	"rm_cases": `INSERT INTO rm_cases (case_id, crn, given_name, family_name, officer_id, team_id, rosh, address,
@@ -243,7 +266,7 @@ var rmInserts = map[string]string{
 }
 
 func newRMWriter(t *wtx) (*rmWriter, error) {
-	w := &rmWriter{t: t, ins: map[string]*sql.Stmt{}}
+	w := &rmWriter{t: t, full: map[string]*sql.Stmt{}, rows: map[string][]any{}}
 	prep := func(q string) (*sql.Stmt, error) {
 		s, err := t.PrepareContext(t.ctx, q)
 		if err != nil {
@@ -259,11 +282,18 @@ func newRMWriter(t *wtx) (*rmWriter, error) {
 			return nil, err
 		}
 		w.del = append(w.del, d)
-		if w.ins[table], err = prep(rmInserts[table]); err != nil {
+		if w.full[table], err = prep(rmInsert(table, rmBatch)); err != nil {
 			return nil, err
 		}
 	}
 	return w, nil
+}
+
+// rmInsert is the INSERT of n rows into table.
+func rmInsert(table string, n int) string {
+	head, values, _ := strings.Cut(rmInserts[table], "VALUES")
+	values = strings.TrimSpace(values)
+	return head + "VALUES " + strings.TrimSuffix(strings.Repeat(values+", ", n), ", ")
 }
 
 func (w *rmWriter) close() {
@@ -281,9 +311,30 @@ func (w *rmWriter) deleteCase(id string) error {
 	return nil
 }
 
+// exec buffers one row of table, writing the buffer when it is full.
 func (w *rmWriter) exec(table string, args ...any) error {
-	if _, err := w.ins[table].ExecContext(w.t.ctx, args...); err != nil {
-		return fmt.Errorf("read model: write %s: %w", table, err)
+	w.rows[table] = append(w.rows[table], args...)
+	if len(w.rows[table]) == rmBatch*len(args) {
+		if _, err := w.full[table].ExecContext(w.t.ctx, w.rows[table]...); err != nil {
+			return fmt.Errorf("read model: write %s: %w", table, err)
+		}
+		w.rows[table] = w.rows[table][:0]
+	}
+	return nil
+}
+
+// flush writes the rows still buffered.
+func (w *rmWriter) flush() error {
+	for _, table := range rmTables {
+		args := w.rows[table]
+		if len(args) == 0 {
+			continue
+		}
+		n := len(args) / strings.Count(rmInserts[table], "?")
+		if _, err := w.t.ExecContext(w.t.ctx, rmInsert(table, n), args...); err != nil {
+			return fmt.Errorf("read model: write %s: %w", table, err)
+		}
+		w.rows[table] = args[:0]
 	}
 	return nil
 }
