@@ -290,6 +290,9 @@ func readModelService(t *testing.T) (*serverdb.DB, *synth.Dataset) {
 		switch {
 		case n%7 == 0:
 			assess(1, 20+n%60, []string{"exempted", "not_approved"}[n/7%2])
+			if n%3 == 0 { // then the person moves: the assessment is of an old address
+				write("case", r.ID, map[string]json.RawMessage{"address": json.RawMessage(`"99 New Street"`)})
+			}
 		case n%7 == 3:
 			assess(1, 2, "not_approved")
 			assess(30, 31, "approved")

@@ -20,22 +20,24 @@ import (
 // write transaction that changed them, so that the measures are SQL
 // aggregates (readmodel_measures.go) rather than a decode of every case.
 //
-// A case's rows are written whole: every write transaction that gave a
-// record of the case a new sequence number deletes the case's rows and
-// writes them again from all its records (refreshReadModel, called by
-// update before it commits). The requirement rows are computed by
-// schema/policy, the code the Go measures and the tablet run, from every
-// record the case has ("as of" rmHorizon) and with no exemption; where a
-// requirement stands on a given day (met by then, exempted by the safety
-// assessment of then, missed, open) is the query's to say, from the
-// dates on the row. So nothing changes with the passing of days: there is
-// no daily job.
+// Every write transaction that gave records a new sequence number writes
+// their typed rows again (refreshReadModel, called by update before it
+// commits): each record's own row; a visit's also when one of its
+// amendments changed; a case's safety assessments' when the case record
+// changed (whether one is of the current address reads the case's). Then
+// each touched case's requirement rows are computed again, by
+// schema/policy (the code the Go measures and the tablet run), from the
+// case record and its typed rows, as of every record the case has
+// (rmHorizon) and with no exemption. Where a requirement stands on a
+// given day (met by then, exempted by the safety assessment of then,
+// missed, open) is the query's to say, from the dates on the row. So
+// nothing changes with the passing of days: there is no daily job.
 
 // rmHorizon is the day the requirement rows are computed as of: later
 // than any record's date, so every record counts.
 const rmHorizon schema.Date = "9999-12-31"
 
-// rmChunk is how many cases one statement reads the records of, and how
+// rmChunk is how many cases one statement reads the rows of, and how
 // many cases one transaction of a whole rebuild writes.
 const rmChunk = 500
 
@@ -45,6 +47,16 @@ var rmEntities = []string{"case", "flag", "household_member", "visit", "amendmen
 // rmTables are the read model's tables of case rows, each with its case
 // column.
 var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements"}
+
+// rmTableOf is the typed table of each entity that has one (a case's is
+// rm_cases; an amendment has none: it is applied to its visit's row), and
+// rmKeyOf that table's record id column.
+var (
+	rmTableOf = map[string]string{"visit": "rm_visits", "household_member": "rm_household", "flag": "rm_flags",
+		"enquiry": "rm_enquiries", "referral": "rm_referrals", "safety_assessment": "rm_safety"}
+	rmKeyOf = map[string]string{"rm_visits": "visit_id", "rm_household": "member_id", "rm_flags": "flag_id",
+		"rm_enquiries": "enquiry_id", "rm_referrals": "referral_id", "rm_safety": "assessment_id"}
+)
 
 // policyTag names the policy the requirement rows were computed with: the
 // tag of its JSON (policy.Tag), so that other rules, or the same rules
@@ -57,33 +69,15 @@ func policyTag(p *policy.Policy) string {
 	return policy.Tag(b)
 }
 
-// refreshReadModel writes again the read model rows of every case whose
-// records t gave a sequence number after from (the counter's value when t
-// began).
+// refreshReadModel writes again the read model rows of the records t gave
+// a sequence number after from (the counter's value when t began), and
+// the requirement rows of their cases.
 func (db *DB) refreshReadModel(t *wtx, from int64) error {
-	rows, err := t.QueryContext(t.ctx, `SELECT DISTINCT case_id FROM records WHERE seq > ?`, from)
+	recs, err := readRecords(t, `seq > ?`, from)
 	if err != nil {
-		return fmt.Errorf("read model: touched cases: %w", err)
+		return err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("read model: touched cases: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read model: touched cases: %w", err)
-	}
-	return db.writeCases(t, ids)
-}
-
-// writeCases derives the read model rows of the given cases again.
-func (db *DB) writeCases(t *wtx, ids []string) error {
-	if len(ids) == 0 {
+	if len(recs) == 0 {
 		return nil
 	}
 	w, err := newRMWriter(t)
@@ -91,38 +85,54 @@ func (db *DB) writeCases(t *wtx, ids []string) error {
 		return err
 	}
 	defer w.close()
+	return db.applyRecords(w, recs, false)
+}
+
+// writeCases derives every read model row of the given cases again, from
+// all their records: a rebuild.
+func (db *DB) writeCases(t *wtx, ids []string) error {
+	w, err := newRMWriter(t)
+	if err != nil {
+		return err
+	}
+	defer w.close()
 	for chunk := range slices.Chunk(ids, rmChunk) {
-		recs, err := readCaseRecords(t, chunk)
-		if err != nil {
-			return err
-		}
 		for _, id := range chunk {
 			if err := w.deleteCase(id); err != nil {
 				return err
 			}
-			if err := w.writeCase(db, id, recs[id]); err != nil {
-				return err
-			}
+		}
+		recs, err := readRecords(t, `case_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, anys(chunk)...)
+		if err != nil {
+			return err
+		}
+		if err := db.applyRecords(w, recs, true); err != nil {
+			return err
 		}
 	}
-	return w.flush()
+	return nil
 }
 
-// readCaseRecords reads the records of the given cases that the read
-// model is derived from, by case, in change order.
-func readCaseRecords(t *wtx, ids []string) (map[string][]schema.RawRecord, error) {
-	q := `SELECT entity, id, case_id, fields FROM records WHERE case_id IN (?` + strings.Repeat(",?", len(ids)-1) +
-		`) AND entity IN ('` + strings.Join(rmEntities, "','") + `') ORDER BY seq`
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
 	}
-	rows, err := t.QueryContext(t.ctx, q, args...)
+	return out
+}
+
+// readRecords reads the records matching cond that the read model is
+// derived from, in no order (nothing here depends on it; ordering by seq
+// made SQLite walk every record of a case rather than use
+// records_case_entity).
+func readRecords(t *wtx, cond string, args ...any) ([]schema.RawRecord, error) {
+	rows, err := t.QueryContext(t.ctx, `SELECT entity, id, case_id, fields FROM records WHERE `+cond+
+		` AND entity IN ('`+strings.Join(rmEntities, "','")+`')`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read model: read records: %w", err)
 	}
 	defer rows.Close()
-	out := map[string][]schema.RawRecord{}
+	var out []schema.RawRecord
 	for rows.Next() {
 		var r schema.RawRecord
 		var fields string
@@ -130,26 +140,65 @@ func readCaseRecords(t *wtx, ids []string) (map[string][]schema.RawRecord, error
 			return nil, fmt.Errorf("read model: read records: %w", err)
 		}
 		r.Fields = json.RawMessage(fields)
-		out[r.CaseID] = append(out[r.CaseID], r)
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
-// rmCase is one case's records, decoded as the Go measures decode them
-// (compliance.Group): visits with their amendments applied.
-type rmCase struct {
-	c         schema.Case
-	flags     []schema.Flag
-	household []schema.HouseholdMember
-	visits    []schema.Visit
-	enquiries []schema.Enquiry
-	safety    []schema.SafetyAssessment
-	referrals []schema.Referral
+// applyRecords writes the typed rows of recs again (whole: recs are every
+// record of their cases, whose rows were deleted), then the requirement
+// rows of their cases.
+func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) error {
+	byCase := map[string][]schema.RawRecord{}
+	var ids []string
+	for _, r := range recs {
+		if _, ok := byCase[r.CaseID]; !ok {
+			ids = append(ids, r.CaseID)
+		}
+		byCase[r.CaseID] = append(byCase[r.CaseID], r)
+	}
+	slices.Sort(ids)
+	cases := map[string]schema.Case{}
+	for _, id := range ids {
+		c, ok, err := db.applyCase(w, id, byCase[id], whole)
+		if err != nil {
+			return err
+		}
+		if ok {
+			cases[id] = c
+		}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(ids, rmChunk) {
+		facts, err := readFacts(w.t, chunk)
+		if err != nil {
+			return err
+		}
+		for _, id := range chunk {
+			if !whole {
+				if err := w.deleteRows("requirements", "case_id", id); err != nil {
+					return err
+				}
+			}
+			c, ok := cases[id]
+			if !ok {
+				continue
+			}
+			f := facts[id]
+			f.Case = c
+			if err := w.writeRequirements(db.policy, id, f); err != nil {
+				return err
+			}
+		}
+	}
+	return w.flush()
 }
 
 // rmVisit is what the read model keeps of a visit: the fields rm_visits
-// holds and those the policy reads (as compliance's policyVisits keeps),
-// decoded without the rest of a visit's kilobyte of notes.
+// holds, which are those the policy reads (as compliance's policyVisits
+// keeps), decoded without the rest of a visit's kilobyte of notes.
 type rmVisit struct {
 	Status          string              `json:"status"`
 	Type            string              `json:"type"`
@@ -163,74 +212,323 @@ type rmVisit struct {
 	Children        []schema.VisitChild `json:"children"`
 }
 
-// decodeCase decodes recs; false when there is no case record among them.
-// A record that does not decode (the store validated it on write, so
-// only a damaged file holds one) is left out and logged, rather than
-// stopping every later write to the case.
-func (db *DB) decodeCase(recs []schema.RawRecord) (rmCase, bool) {
-	var out rmCase
-	found := false
-	amendments := map[string][]schema.Amendment{}
-	var visits []schema.Visit
+func (v rmVisit) visit(id, caseID string) schema.Visit {
+	return schema.Visit{ID: id, CaseID: caseID, Status: v.Status, Type: v.Type, Location: v.Location, Outcome: v.Outcome,
+		FaceToFace: v.FaceToFace, PlannedAt: v.PlannedAt, StartedAt: v.StartedAt, SignedAt: v.SignedAt,
+		ChildrenPresent: v.ChildrenPresent, Children: v.Children}
+}
+
+// decodeFailed logs a record that does not decode. The store validated it
+// on write, so only a damaged file holds one; it is left out of the read
+// model rather than stopping every later write to its case.
+func (db *DB) decodeFailed(r schema.RawRecord, err error) {
+	db.log.Warn("read model: a record does not decode; left out", "entity", r.Entity, "id", r.ID, "err", err)
+}
+
+// applyCase writes the typed rows of recs, the changed records of case
+// id (whole: all of them). It returns the case, false when the case has
+// no case record (its records then have no rows, as the Go measures drop
+// them).
+func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole bool) (schema.Case, bool, error) {
+	t := w.t
+	var caseRec *schema.RawRecord
+	for i := range recs {
+		if recs[i].Entity == "case" {
+			caseRec = &recs[i]
+		}
+	}
+	changed := caseRec != nil
+	if caseRec == nil && !whole {
+		got, err := readRecords(t, `id = ? AND entity = 'case'`, id)
+		if err != nil {
+			return schema.Case{}, false, err
+		}
+		if len(got) == 1 {
+			caseRec = &got[0]
+		}
+	}
+	var c schema.Case
+	if caseRec == nil {
+		return c, false, nil
+	}
+	if err := caseRec.Decode(&c); err != nil {
+		db.decodeFailed(*caseRec, err)
+		return c, false, nil
+	}
+	if changed {
+		if !whole {
+			if err := w.deleteRows("rm_cases", "case_id", id); err != nil {
+				return c, false, err
+			}
+		}
+		if err := w.exec("rm_cases", id, c.CRN, c.GivenName, c.FamilyName, c.OfficerID, c.TeamID, c.RoSH, c.Address,
+			string(c.SupervisionStart), boolInt(c.Closed)); err != nil {
+			return c, false, err
+		}
+	}
+
+	// The safety assessments: all of them when the case changed (whether
+	// each is of the current address reads the case's), else those changed.
+	safety := filterEntity(recs, "safety_assessment")
+	if changed && !whole {
+		var err error
+		if safety, err = readRecords(t, `case_id = ? AND entity = 'safety_assessment'`, id); err != nil {
+			return c, false, err
+		}
+		if err := w.deleteRows("rm_safety", "case_id", id); err != nil {
+			return c, false, err
+		}
+	} else if !whole {
+		for _, r := range safety {
+			if err := w.deleteRows("rm_safety", "assessment_id", r.ID); err != nil {
+				return c, false, err
+			}
+		}
+	}
+	for _, r := range safety {
+		var a schema.SafetyAssessment
+		if err := r.Decode(&a); err != nil {
+			db.decodeFailed(r, err)
+			continue
+		}
+		applies := a.Address == "" || c.Address == "" || a.Address == c.Address
+		ex, exempting := policy.SafetyExemption(c, a)
+		if err := w.exec("rm_safety", a.ID, id, string(a.AssessedOn), string(a.DecidedOn), a.Decision, a.DecidedBy, ex.Reason,
+			boolInt(applies), boolInt(exempting)); err != nil {
+			return c, false, err
+		}
+	}
+
+	if err := db.applyVisits(w, id, recs, whole); err != nil {
+		return c, false, err
+	}
+
 	for _, r := range recs {
+		table := rmTableOf[r.Entity]
+		if table == "" || r.Entity == "visit" || r.Entity == "safety_assessment" {
+			continue
+		}
+		if !whole {
+			if err := w.deleteRows(table, rmKeyOf[table], r.ID); err != nil {
+				return c, false, err
+			}
+		}
+		var row []any
 		var err error
 		switch r.Entity {
-		case "case":
-			err = r.Decode(&out.c)
-			found = err == nil
 		case "flag":
-			var v schema.Flag
-			if err = r.Decode(&v); err == nil {
-				out.flags = append(out.flags, v)
+			var f schema.Flag
+			if err = r.Decode(&f); err == nil {
+				row = []any{f.ID, id, f.Type, string(f.StartDate), string(f.EndedOn)}
 			}
 		case "household_member":
-			var v schema.HouseholdMember
-			if err = r.Decode(&v); err == nil {
-				out.household = append(out.household, v)
+			var m schema.HouseholdMember
+			if err = r.Decode(&m); err == nil {
+				row = []any{m.ID, id, m.Relation, m.Residence, string(m.DateOfBirth), string(m.AddedOn), string(m.LeftOn)}
 			}
 		case "enquiry":
-			var v schema.Enquiry
-			if err = r.Decode(&v); err == nil {
-				out.enquiries = append(out.enquiries, v)
-			}
-		case "safety_assessment":
-			var v schema.SafetyAssessment
-			if err = r.Decode(&v); err == nil {
-				out.safety = append(out.safety, v)
+			var e schema.Enquiry
+			if err = r.Decode(&e); err == nil {
+				row = []any{e.ID, id, e.Agency, e.Stage, string(e.RequestedOn), string(e.DueOn), string(e.AnsweredOn), e.Result}
 			}
 		case "referral":
-			var v schema.Referral
-			if err = r.Decode(&v); err == nil {
-				out.referrals = append(out.referrals, v)
-			}
-		case "visit":
-			var v rmVisit
-			if err = json.Unmarshal(r.Fields, &v); err == nil {
-				visits = append(visits, schema.Visit{ID: r.ID, CaseID: r.CaseID, Status: v.Status, Type: v.Type,
-					Location: v.Location, Outcome: v.Outcome, FaceToFace: v.FaceToFace, PlannedAt: v.PlannedAt,
-					StartedAt: v.StartedAt, SignedAt: v.SignedAt, ChildrenPresent: v.ChildrenPresent, Children: v.Children})
-			}
-		case "amendment":
-			var a schema.Amendment
-			if err = r.Decode(&a); err == nil {
-				amendments[a.VisitID] = append(amendments[a.VisitID], a)
+			var f schema.Referral
+			if err = r.Decode(&f); err == nil {
+				row = []any{f.ID, id, f.Need, string(f.IdentifiedOn), f.Decision, f.Status, string(f.StatusOn)}
 			}
 		}
 		if err != nil {
-			db.log.Warn("read model: a record does not decode; left out", "entity", r.Entity, "id", r.ID, "err", err)
+			db.decodeFailed(r, err)
+			continue
+		}
+		if err := w.exec(table, row...); err != nil {
+			return c, false, err
 		}
 	}
-	for _, v := range visits {
-		if as := amendments[v.ID]; len(as) > 0 {
+	return c, true, nil
+}
+
+func filterEntity(recs []schema.RawRecord, entity string) []schema.RawRecord {
+	var out []schema.RawRecord
+	for _, r := range recs {
+		if r.Entity == entity {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// applyVisits writes the rows of the visits of case id that recs changed,
+// or whose amendments they did, each with all its amendments applied
+// (policy.AmendVisit, in the order made), as the Go measures group them.
+func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole bool) error {
+	visits := map[string]schema.RawRecord{}
+	var amended []string
+	for _, r := range recs {
+		switch r.Entity {
+		case "visit":
+			visits[r.ID] = r
+		case "amendment":
+			var a struct {
+				VisitID string `json:"visit_id"`
+			}
+			if err := json.Unmarshal(r.Fields, &a); err == nil && a.VisitID != "" {
+				amended = append(amended, a.VisitID)
+			}
+		}
+	}
+	amendments := filterEntity(recs, "amendment")
+	if !whole && (len(visits) > 0 || len(amended) > 0) {
+		// The case's amendments, all of them: a changed visit keeps those
+		// made before.
+		var err error
+		if amendments, err = readRecords(w.t, `case_id = ? AND entity = 'amendment'`, id); err != nil {
+			return err
+		}
+		var missing []string
+		for _, v := range amended {
+			if _, ok := visits[v]; !ok && !slices.Contains(missing, v) {
+				missing = append(missing, v)
+			}
+		}
+		if len(missing) > 0 {
+			got, err := readRecords(w.t, `case_id = ? AND entity = 'visit' AND id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
+				append([]any{id}, anys(missing)...)...)
+			if err != nil {
+				return err
+			}
+			for _, r := range got {
+				visits[r.ID] = r
+			}
+		}
+	}
+	byVisit := map[string][]schema.Amendment{}
+	for _, r := range amendments {
+		var a schema.Amendment
+		if err := r.Decode(&a); err != nil {
+			db.decodeFailed(r, err)
+			continue
+		}
+		byVisit[a.VisitID] = append(byVisit[a.VisitID], a)
+	}
+	ids := make([]string, 0, len(visits))
+	for vid := range visits {
+		ids = append(ids, vid)
+	}
+	slices.Sort(ids)
+	for _, vid := range ids {
+		r := visits[vid]
+		var sv rmVisit
+		if err := json.Unmarshal(r.Fields, &sv); err != nil {
+			db.decodeFailed(r, err)
+			continue
+		}
+		v := sv.visit(r.ID, r.CaseID)
+		if as := byVisit[vid]; len(as) > 0 {
 			amended, err := policy.AmendVisit(v, as)
 			if err != nil {
-				db.log.Warn("read model: an amendment does not apply; applied as far as it goes", "visit", v.ID, "err", err)
+				db.log.Warn("read model: an amendment does not apply; applied as far as it goes", "visit", vid, "err", err)
 			}
 			v = amended
 		}
-		out.visits = append(out.visits, v)
+		if !whole {
+			if err := w.deleteRows("rm_visits", "visit_id", vid); err != nil {
+				return err
+			}
+		}
+		day, _ := localDay(cmp.Or(v.PlannedAt, v.StartedAt))
+		children := ""
+		if len(v.Children) > 0 {
+			b, err := json.Marshal(v.Children)
+			if err != nil {
+				return fmt.Errorf("read model: visit %s: %w", vid, err)
+			}
+			children = string(b)
+		}
+		if err := w.exec("rm_visits", v.ID, id, v.Status, v.Type, v.Location, v.Outcome, boolInt(v.FaceToFace),
+			string(v.PlannedAt), string(v.StartedAt), string(v.SignedAt), string(day), v.ChildrenPresent, children); err != nil {
+			return err
+		}
 	}
-	return out, found
+	return nil
+}
+
+// readFacts reads back, from the typed rows, what the policy reads of
+// each of the given cases' records: of the visits, only the signed ones
+// (the policy leaves the others out).
+func readFacts(t *wtx, ids []string) (map[string]*policy.Records, error) {
+	out := make(map[string]*policy.Records, len(ids))
+	for _, id := range ids {
+		out[id] = &policy.Records{}
+	}
+	in := `case_id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+	args := anys(ids)
+	read := func(q string, scan func(rows *sql.Rows) error) error {
+		where := ` WHERE `
+		if strings.Contains(q, " WHERE ") {
+			where = ` AND `
+		}
+		rows, err := t.QueryContext(t.ctx, q+where+in, args...)
+		if err != nil {
+			return fmt.Errorf("read model: read facts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return fmt.Errorf("read model: read facts: %w", err)
+			}
+		}
+		return rows.Err()
+	}
+	err := read(`SELECT flag_id, case_id, type, start_date, ended_on FROM rm_flags`, func(rows *sql.Rows) error {
+		var f schema.Flag
+		if err := rows.Scan(&f.ID, &f.CaseID, &f.Type, &f.StartDate, &f.EndedOn); err != nil {
+			return err
+		}
+		out[f.CaseID].Flags = append(out[f.CaseID].Flags, f)
+		return nil
+	})
+	if err == nil {
+		err = read(`SELECT member_id, case_id, relation, residence, date_of_birth, added_on, left_on FROM rm_household`, func(rows *sql.Rows) error {
+			var m schema.HouseholdMember
+			if err := rows.Scan(&m.ID, &m.CaseID, &m.Relation, &m.Residence, &m.DateOfBirth, &m.AddedOn, &m.LeftOn); err != nil {
+				return err
+			}
+			out[m.CaseID].Household = append(out[m.CaseID].Household, m)
+			return nil
+		})
+	}
+	if err == nil {
+		err = read(`SELECT enquiry_id, case_id, agency, result, answered_on FROM rm_enquiries`, func(rows *sql.Rows) error {
+			var e schema.Enquiry
+			if err := rows.Scan(&e.ID, &e.CaseID, &e.Agency, &e.Result, &e.AnsweredOn); err != nil {
+				return err
+			}
+			out[e.CaseID].Enquiries = append(out[e.CaseID].Enquiries, e)
+			return nil
+		})
+	}
+	if err == nil {
+		err = read(`SELECT visit_id, case_id, status, type, location, outcome, face_to_face, started_at, signed_at,
+			children_present, children FROM rm_visits WHERE status = 'signed' AND signed_at <> ''`, func(rows *sql.Rows) error {
+			var v schema.Visit
+			var f2f int
+			var children string
+			if err := rows.Scan(&v.ID, &v.CaseID, &v.Status, &v.Type, &v.Location, &v.Outcome, &f2f, &v.StartedAt, &v.SignedAt,
+				&v.ChildrenPresent, &children); err != nil {
+				return err
+			}
+			v.FaceToFace = f2f == 1
+			if children != "" {
+				if err := json.Unmarshal([]byte(children), &v.Children); err != nil {
+					return err
+				}
+			}
+			out[v.CaseID].Visits = append(out[v.CaseID].Visits, v)
+			return nil
+		})
+	}
+	return out, err
 }
 
 // rmWriter holds the statements that write one transaction's read model
@@ -238,7 +536,7 @@ func (db *DB) decodeCase(recs []schema.RawRecord) (rmCase, bool) {
 // statement (flush), which costs a fraction of one statement a row.
 type rmWriter struct {
 	t     *wtx
-	del   []*sql.Stmt
+	del   map[string]*sql.Stmt // by "table.column"
 	full  map[string]*sql.Stmt // an INSERT of rmBatch rows, per table
 	rows  map[string][]any     // buffered arguments, per table
 	stmts []*sql.Stmt
@@ -251,9 +549,10 @@ var rmInserts = map[string]string{
 	"rm_cases": `INSERT INTO rm_cases (case_id, crn, given_name, family_name, officer_id, team_id, rosh, address,
 		supervision_start, closed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_visits": `INSERT INTO rm_visits (visit_id, case_id, status, type, location, outcome, face_to_face, planned_at,
-		started_at, signed_at, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"rm_household": `INSERT INTO rm_household (member_id, case_id, relation, residence, added_on, left_on) VALUES (?, ?, ?, ?, ?, ?)`,
-	"rm_flags":     `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on) VALUES (?, ?, ?, ?, ?)`,
+		started_at, signed_at, day, children_present, children) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_household": `INSERT INTO rm_household (member_id, case_id, relation, residence, date_of_birth, added_on, left_on)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	"rm_flags": `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on) VALUES (?, ?, ?, ?, ?)`,
 	"rm_enquiries": `INSERT INTO rm_enquiries (enquiry_id, case_id, agency, stage, requested_on, due_on, answered_on, result)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_referrals": `INSERT INTO rm_referrals (referral_id, case_id, need, identified_on, decision, status, status_on)
@@ -266,27 +565,21 @@ var rmInserts = map[string]string{
 }
 
 func newRMWriter(t *wtx) (*rmWriter, error) {
-	w := &rmWriter{t: t, full: map[string]*sql.Stmt{}, rows: map[string][]any{}}
-	prep := func(q string) (*sql.Stmt, error) {
-		s, err := t.PrepareContext(t.ctx, q)
-		if err != nil {
-			w.close()
-			return nil, fmt.Errorf("read model: prepare: %w", err)
-		}
-		w.stmts = append(w.stmts, s)
+	return &rmWriter{t: t, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{}}, nil
+}
+
+// prep prepares q once for the writer's transaction.
+func (w *rmWriter) prep(cache map[string]*sql.Stmt, key, q string) (*sql.Stmt, error) {
+	if s, ok := cache[key]; ok {
 		return s, nil
 	}
-	for _, table := range rmTables {
-		d, err := prep(`DELETE FROM ` + table + ` WHERE case_id = ?`)
-		if err != nil {
-			return nil, err
-		}
-		w.del = append(w.del, d)
-		if w.full[table], err = prep(rmInsert(table, rmBatch)); err != nil {
-			return nil, err
-		}
+	s, err := w.t.PrepareContext(w.t.ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read model: prepare: %w", err)
 	}
-	return w, nil
+	w.stmts = append(w.stmts, s)
+	cache[key] = s
+	return s, nil
 }
 
 // rmInsert is the INSERT of n rows into table.
@@ -302,10 +595,25 @@ func (w *rmWriter) close() {
 	}
 }
 
+// deleteRows deletes the rows of table whose column col is id. Rows
+// still buffered are not looked at: a record's row is deleted before it
+// is written again, and each record is written once a transaction.
+func (w *rmWriter) deleteRows(table, col, id string) error {
+	s, err := w.prep(w.del, table+"."+col, `DELETE FROM `+table+` WHERE `+col+` = ?`)
+	if err != nil {
+		return err
+	}
+	if _, err := s.ExecContext(w.t.ctx, id); err != nil {
+		return fmt.Errorf("read model: clear %s %s: %w", table, id, err)
+	}
+	return nil
+}
+
+// deleteCase deletes every row of case id.
 func (w *rmWriter) deleteCase(id string) error {
-	for i, d := range w.del {
-		if _, err := d.ExecContext(w.t.ctx, id); err != nil {
-			return fmt.Errorf("read model: clear %s of case %s: %w", rmTables[i], id, err)
+	for _, table := range rmTables {
+		if err := w.deleteRows(table, "case_id", id); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -315,7 +623,11 @@ func (w *rmWriter) deleteCase(id string) error {
 func (w *rmWriter) exec(table string, args ...any) error {
 	w.rows[table] = append(w.rows[table], args...)
 	if len(w.rows[table]) == rmBatch*len(args) {
-		if _, err := w.full[table].ExecContext(w.t.ctx, w.rows[table]...); err != nil {
+		s, err := w.prep(w.full, table, rmInsert(table, rmBatch))
+		if err != nil {
+			return err
+		}
+		if _, err := s.ExecContext(w.t.ctx, w.rows[table]...); err != nil {
 			return fmt.Errorf("read model: write %s: %w", table, err)
 		}
 		w.rows[table] = w.rows[table][:0]
@@ -323,92 +635,53 @@ func (w *rmWriter) exec(table string, args ...any) error {
 	return nil
 }
 
-// flush writes the rows still buffered.
+// flushTable writes the rows of table still buffered.
+func (w *rmWriter) flushTable(table string) error {
+	args := w.rows[table]
+	if len(args) == 0 {
+		return nil
+	}
+	n := len(args) / strings.Count(rmInserts[table], "?")
+	if _, err := w.t.ExecContext(w.t.ctx, rmInsert(table, n), args...); err != nil {
+		return fmt.Errorf("read model: write %s: %w", table, err)
+	}
+	w.rows[table] = args[:0]
+	return nil
+}
+
+// flush writes every row still buffered.
 func (w *rmWriter) flush() error {
 	for _, table := range rmTables {
-		args := w.rows[table]
-		if len(args) == 0 {
-			continue
+		if err := w.flushTable(table); err != nil {
+			return err
 		}
-		n := len(args) / strings.Count(rmInserts[table], "?")
-		if _, err := w.t.ExecContext(w.t.ctx, rmInsert(table, n), args...); err != nil {
-			return fmt.Errorf("read model: write %s: %w", table, err)
-		}
-		w.rows[table] = args[:0]
 	}
 	return nil
 }
 
-// writeCase writes the rows of case id from its records (none when they
-// hold no case record).
-func (w *rmWriter) writeCase(db *DB, id string, recs []schema.RawRecord) error {
-	cr, ok := db.decodeCase(recs)
-	if !ok {
-		return nil
-	}
-	c := cr.c
-	if err := w.exec("rm_cases", id, c.CRN, c.GivenName, c.FamilyName, c.OfficerID, c.TeamID, c.RoSH, c.Address,
-		string(c.SupervisionStart), boolInt(c.Closed)); err != nil {
-		return err
-	}
-	for _, v := range cr.visits {
-		day, _ := localDay(cmp.Or(v.PlannedAt, v.StartedAt))
-		if err := w.exec("rm_visits", v.ID, id, v.Status, v.Type, v.Location, v.Outcome, boolInt(v.FaceToFace),
-			string(v.PlannedAt), string(v.StartedAt), string(v.SignedAt), string(day)); err != nil {
-			return err
-		}
-	}
-	for _, m := range cr.household {
-		if err := w.exec("rm_household", m.ID, id, m.Relation, m.Residence, string(m.AddedOn), string(m.LeftOn)); err != nil {
-			return err
-		}
-	}
-	for _, f := range cr.flags {
-		if err := w.exec("rm_flags", f.ID, id, f.Type, string(f.StartDate), string(f.EndedOn)); err != nil {
-			return err
-		}
-	}
-	for _, e := range cr.enquiries {
-		if err := w.exec("rm_enquiries", e.ID, id, e.Agency, e.Stage, string(e.RequestedOn), string(e.DueOn),
-			string(e.AnsweredOn), e.Result); err != nil {
-			return err
-		}
-	}
-	for _, r := range cr.referrals {
-		if err := w.exec("rm_referrals", r.ID, id, r.Need, string(r.IdentifiedOn), r.Decision, r.Status, string(r.StatusOn)); err != nil {
-			return err
-		}
-	}
-	for _, a := range cr.safety {
-		applies := a.Address == "" || c.Address == "" || a.Address == c.Address
-		ex, exempting := policy.SafetyExemption(c, a)
-		if err := w.exec("rm_safety", a.ID, id, string(a.AssessedOn), string(a.DecidedOn), a.Decision, a.DecidedBy, ex.Reason,
-			boolInt(applies), boolInt(exempting)); err != nil {
-			return err
-		}
-	}
-	// Every record, no exemption: the query applies the safety
-	// assessment of the day it asks about.
-	facts := policy.FactsOf(policy.Records{Case: c, Flags: cr.flags, Household: cr.household, Visits: cr.visits,
-		Enquiries: cr.enquiries}, rmHorizon)
-	reqs := db.policy.Requirements(facts, rmHorizon)
+// writeRequirements writes the requirement rows of case id from its
+// records r (the case record decoded, the rest as the typed rows hold
+// them): every record counts, no exemption (see the top of this file).
+func (w *rmWriter) writeRequirements(p *policy.Policy, id string, r *policy.Records) error {
+	c := r.Case
+	reqs := p.Requirements(policy.FactsOf(*r, rmHorizon), rmHorizon)
 	first := -1
-	for i, r := range reqs {
-		if r.Trigger == policy.TriggerSupervisionStart && r.Recurrence == 0 {
+	for i, q := range reqs {
+		if q.Trigger == policy.TriggerSupervisionStart && q.Recurrence == 0 {
 			first = i
 			break
 		}
 	}
-	for i, r := range reqs {
-		trig, _ := dayNumber(r.TriggeredOn)
-		due, _ := dayNumber(r.DueOn)
+	for i, q := range reqs {
+		trig, _ := dayNumber(q.TriggeredOn)
+		due, _ := dayNumber(q.DueOn)
 		var met any
-		if d, ok := dayNumber(r.MetOn); ok && r.Status == policy.StatusMet {
+		if d, ok := dayNumber(q.MetOn); ok && q.Status == policy.StatusMet {
 			met = d
 		}
-		if err := w.exec("requirements", id, i, c.OfficerID, c.TeamID, boolInt(c.Closed), r.RuleID, r.RuleVersion,
-			string(r.Trigger), string(r.TriggeredOn), trig, r.Source, r.Recurrence, string(r.DueOn), due, r.MetBy,
-			string(r.MetOn), met, boolInt(i == first)); err != nil {
+		if err := w.exec("requirements", id, i, c.OfficerID, c.TeamID, boolInt(c.Closed), q.RuleID, q.RuleVersion,
+			string(q.Trigger), string(q.TriggeredOn), trig, q.Source, q.Recurrence, string(q.DueOn), due, q.MetBy,
+			string(q.MetOn), met, boolInt(i == first)); err != nil {
 			return err
 		}
 	}

@@ -41,7 +41,9 @@ CREATE TABLE rm_visits (
     planned_at   TEXT COLLATE "C"    NOT NULL,
     started_at   TEXT COLLATE "C"    NOT NULL,
     signed_at    TEXT COLLATE "C"    NOT NULL,
-    day          TEXT COLLATE "C"    NOT NULL
+    day          TEXT COLLATE "C"    NOT NULL,
+    children_present TEXT COLLATE "C" NOT NULL,
+    children     TEXT COLLATE "C"    NOT NULL
 );
 
 CREATE INDEX rm_visits_case ON rm_visits (case_id, status, day);
@@ -51,6 +53,7 @@ CREATE TABLE rm_household (
     case_id   TEXT COLLATE "C" NOT NULL,
     relation  TEXT COLLATE "C" NOT NULL,
     residence TEXT COLLATE "C" NOT NULL,
+    date_of_birth TEXT COLLATE "C" NOT NULL,
     added_on  TEXT COLLATE "C" NOT NULL,
     left_on   TEXT COLLATE "C" NOT NULL
 );
@@ -131,3 +134,5 @@ CREATE TABLE requirements (
 CREATE INDEX requirements_team ON requirements (team_id, officer_id, due_day);
 CREATE INDEX requirements_due ON requirements (due_day);
 CREATE INDEX requirements_first ON requirements (first_home, case_id);
+
+CREATE INDEX records_case_entity ON records (case_id, entity);

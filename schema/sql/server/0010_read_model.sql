@@ -17,6 +17,10 @@
 -- The read-model queries use no JSON or engine-only functions: the same SQL
 -- runs on schema/sql/server-pg/0010_read_model.sql.
 
+-- The typed rows of a record are written again when the record changes (a
+-- visit's also when one of its amendments does); a case's requirement rows
+-- whenever any of its records does, from its typed rows.
+
 -- read_model_state: what the read model was built with. One row. policy_tag
 -- is the tag of the visit rules the requirement rows were computed by; when
 -- the store opens with other rules (or this row says it was never built,
@@ -53,6 +57,8 @@ CREATE INDEX rm_cases_officer ON rm_cases (officer_id);
 -- rm_visits: every visit of a case with its amendments applied (in the
 -- order made, policy.AmendVisit). day is the local day of planned_at (or
 -- started_at, when not planned): the day the workload counts it on.
+-- children is the visit's children list as JSON text (read in Go, for the
+-- policy's new-child rule; never by a query).
 CREATE TABLE rm_visits (
     visit_id     TEXT    NOT NULL PRIMARY KEY,
     case_id      TEXT    NOT NULL,
@@ -64,7 +70,9 @@ CREATE TABLE rm_visits (
     planned_at   TEXT    NOT NULL,
     started_at   TEXT    NOT NULL,
     signed_at    TEXT    NOT NULL,
-    day          TEXT    NOT NULL
+    day          TEXT    NOT NULL,
+    children_present TEXT NOT NULL,
+    children     TEXT    NOT NULL
 ) STRICT;
 
 CREATE INDEX rm_visits_case ON rm_visits (case_id, status, day);
@@ -75,6 +83,7 @@ CREATE TABLE rm_household (
     case_id   TEXT NOT NULL,
     relation  TEXT NOT NULL,
     residence TEXT NOT NULL,
+    date_of_birth TEXT NOT NULL,
     added_on  TEXT NOT NULL,
     left_on   TEXT NOT NULL
 ) STRICT;
@@ -179,3 +188,8 @@ CREATE TABLE requirements (
 CREATE INDEX requirements_team ON requirements (team_id, officer_id, due_day);
 CREATE INDEX requirements_due ON requirements (due_day);
 CREATE INDEX requirements_first ON requirements (first_home, case_id);
+
+-- The read model reads a case's records of one entity (its amendments,
+-- its safety assessments) when one of them changes; without this index
+-- that read scanned every record of the case.
+CREATE INDEX records_case_entity ON records (case_id, entity);
