@@ -286,6 +286,21 @@ func (s *Server) workload(c *fiber.Ctx) error {
 	return asOfReport(s, c, "compliance/workload", compliance.Workload, s.comp.WorkloadCounts)
 }
 
+// queryAsOf reads a measure on one day's as_of (default today, never
+// later) and officer_id.
+func (s *Server) queryAsOf(c *fiber.Ctx) (schema.Date, string, error) {
+	today := schema.DateOf(s.cfg.Now())
+	asOf, err := queryDate(c, "as_of", today)
+	if err != nil {
+		return "", "", err
+	}
+	if asOf > today {
+		return "", "", errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is due then is not known yet", asOf, today)
+	}
+	officerID, err := queryOfficer(c)
+	return asOf, officerID, err
+}
+
 // asOfReport answers a measure on one day: it reads as_of (default today,
 // never later) and officer_id, loads the records in the actor's scope,
 // computes the report, audits the view and sends it. At detail=counts,
@@ -293,15 +308,7 @@ func (s *Server) workload(c *fiber.Ctx) error {
 func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
 	compute func(compliance.Input, schema.Date) R,
 	counts func(context.Context, serverdb.Actor, string, schema.Date) (R, []string, error)) error {
-	today := schema.DateOf(s.cfg.Now())
-	asOf, err := queryDate(c, "as_of", today)
-	if err != nil {
-		return err
-	}
-	if asOf > today {
-		return errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is due then is not known yet", asOf, today)
-	}
-	officerID, err := queryOfficer(c)
+	asOf, officerID, err := s.queryAsOf(c)
 	if err != nil {
 		return err
 	}

@@ -86,15 +86,7 @@ func (s *Server) figureCases(view, measure string) fiber.Handler {
 			page.Period = &periodJSON{From: pq.Period.From, To: pq.Period.To}
 			params = pq.params()
 		} else {
-			today := schema.DateOf(s.cfg.Now())
-			asOf, err := queryDate(c, "as_of", today)
-			if err != nil {
-				return err
-			}
-			if asOf > today {
-				return errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is due then is not known yet", asOf, today)
-			}
-			officerID, err := queryOfficer(c)
+			asOf, officerID, err := s.queryAsOf(c)
 			if err != nil {
 				return err
 			}
