@@ -80,10 +80,7 @@ func (db *DB) refreshReadModel(t *wtx, from int64) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	w, err := newRMWriter(t)
-	if err != nil {
-		return err
-	}
+	w := newRMWriter(t)
 	defer w.close()
 	return db.applyRecords(w, recs, false)
 }
@@ -91,10 +88,7 @@ func (db *DB) refreshReadModel(t *wtx, from int64) error {
 // writeCases derives every read model row of the given cases again, from
 // all their records: a rebuild.
 func (db *DB) writeCases(t *wtx, ids []string) error {
-	w, err := newRMWriter(t)
-	if err != nil {
-		return err
-	}
+	w := newRMWriter(t)
 	defer w.close()
 	for chunk := range slices.Chunk(ids, rmChunk) {
 		for _, id := range chunk {
@@ -564,8 +558,8 @@ var rmInserts = map[string]string{
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
-func newRMWriter(t *wtx) (*rmWriter, error) {
-	return &rmWriter{t: t, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{}}, nil
+func newRMWriter(t *wtx) *rmWriter {
+	return &rmWriter{t: t, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{}}
 }
 
 // prep prepares q once for the writer's transaction.
