@@ -45,9 +45,9 @@ func (s *Service) names(ctx context.Context, officerID string) (Input, error) {
 // countInto adds one figure's groups to totals and to each team's and
 // officer's figures; with member, a group not met yet is made (the
 // figures that decide which teams and officers a report shows).
-func countInto[F any](ctx context.Context, s *Service, actor serverdb.Actor, in Input, q serverdb.FigureQuery,
+func countInto[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, q serverdb.FigureQuery,
 	totals *F, g groups[F], member bool, set func(f *F, fg serverdb.FigureGroup)) error {
-	fgs, err := s.db.FigureGroups(ctx, actor, q)
+	fgs, err := fs.Groups(ctx, actor, q)
 	if err != nil {
 		return err
 	}
@@ -65,9 +65,17 @@ func countInto[F any](ctx context.Context, s *Service, actor serverdb.Actor, in 
 }
 
 // OverdueCounts is measure 2 at detail=counts (Overdue, Summarize,
-// DropIDs), from the read model; with it, the cases it covers (for the
+// DropIDs), from one snapshot of the read model; with it, the cases it covers (for the
 // audit).
-func (s *Service) OverdueCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (*OverdueReport, []string, error) {
+func (s *Service) OverdueCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (rep *OverdueReport, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = s.overdueCounts(ctx, fs, actor, officerID, asOf)
+		return err
+	})
+	return rep, cases, err
+}
+
+func (s *Service) overdueCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, asOf schema.Date) (*OverdueReport, []string, error) {
 	in, err := s.names(ctx, officerID)
 	if err != nil {
 		return nil, nil, err
@@ -76,7 +84,7 @@ func (s *Service) OverdueCounts(ctx context.Context, actor serverdb.Actor, offic
 		Items: []OverdueItem{}}
 	q := serverdb.FigureQuery{Measure: serverdb.MeasureOverdue, Figure: "cases", AsOf: asOf, OfficerID: officerID}
 	g := newGroups[OverdueFigures]()
-	err = countInto(ctx, s, actor, in, q, &rep.Totals, g, true, func(f *OverdueFigures, fg serverdb.FigureGroup) {
+	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *OverdueFigures, fg serverdb.FigureGroup) {
 		f.Requirements += fg.Rows
 		f.Cases.N += fg.Cases
 		f.MaxDaysOverdue = max(f.MaxDaysOverdue, fg.Max)
@@ -86,14 +94,22 @@ func (s *Service) OverdueCounts(ctx context.Context, actor serverdb.Actor, offic
 	}
 	noop := func(*OverdueFigures) {}
 	rep.Teams, rep.Officers = sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
-	cases, err := s.db.FigureCases(ctx, actor, q, "", allCases)
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return rep, cases, err
 }
 
 // WorkloadCounts is measure 8 at detail=counts (Workload, Summarize,
-// DropIDs), from the read model; with it, the cases it covers (for the
+// DropIDs), from one snapshot of the read model; with it, the cases it covers (for the
 // audit).
-func (s *Service) WorkloadCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (*WorkloadReport, []string, error) {
+func (s *Service) WorkloadCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (rep *WorkloadReport, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = s.workloadCounts(ctx, fs, actor, officerID, asOf)
+		return err
+	})
+	return rep, cases, err
+}
+
+func (s *Service) workloadCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, asOf schema.Date) (*WorkloadReport, []string, error) {
 	in, err := s.names(ctx, officerID)
 	if err != nil {
 		return nil, nil, err
@@ -126,7 +142,7 @@ func (s *Service) WorkloadCounts(ctx context.Context, actor serverdb.Actor, offi
 	}
 	for _, fig := range figures {
 		q := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, Figure: fig.name, AsOf: asOf, OfficerID: officerID}
-		if err := countInto(ctx, s, actor, in, q, &rep.Totals, g, fig.member, fig.set); err != nil {
+		if err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, fig.member, fig.set); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -135,7 +151,7 @@ func (s *Service) WorkloadCounts(ctx context.Context, actor serverdb.Actor, offi
 	var cases []string
 	for _, name := range []string{"caseload", "not_started"} {
 		q := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, Figure: name, AsOf: asOf, OfficerID: officerID}
-		ids, err := s.db.FigureCases(ctx, actor, q, "", allCases)
+		ids, err := fs.Cases(ctx, actor, q, "", allCases)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -157,12 +173,12 @@ func firstVisitCounts(f *FirstVisitFigures) map[string]*IDs {
 
 // firstVisitFigure is measure 1's headline figure over period as of asOf,
 // from the read model.
-func (s *Service) firstVisitFigure(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (Figure, error) {
+func firstVisitFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (Figure, error) {
 	n := map[string]int{}
 	for _, name := range []string{"numerator", "denominator"} {
 		q := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: name, AsOf: asOf, From: period.From, To: period.To,
 			OfficerID: officerID}
-		fgs, err := s.db.FigureGroups(ctx, actor, q)
+		fgs, err := fs.Groups(ctx, actor, q)
 		if err != nil {
 			return Figure{}, err
 		}
@@ -175,8 +191,16 @@ func (s *Service) firstVisitFigure(ctx context.Context, actor serverdb.Actor, of
 
 // FirstVisitCounts is measure 1 at detail=counts (FirstHomeVisits,
 // Summarize, DropIDs) with its headline (AddHeadline), from the read
-// model; with it, the cases it covers (for the audit).
-func (s *Service) FirstVisitCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*FirstVisitReport, []string, error) {
+// model (one snapshot); with it, the cases it covers (for the audit).
+func (s *Service) FirstVisitCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *FirstVisitReport, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = s.firstVisitCounts(ctx, fs, actor, officerID, period, asOf)
+		return err
+	})
+	return rep, cases, err
+}
+
+func (s *Service) firstVisitCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*FirstVisitReport, []string, error) {
 	in, err := s.names(ctx, officerID)
 	if err != nil {
 		return nil, nil, err
@@ -188,14 +212,14 @@ func (s *Service) FirstVisitCounts(ctx context.Context, actor serverdb.Actor, of
 	for _, name := range serverdb.FigureNames(serverdb.MeasureFirstHomeVisit) { // "cases" first: the groups
 		q := base
 		q.Figure = name
-		err := countInto(ctx, s, actor, in, q, &rep.Totals, g, name == "cases", func(f *FirstVisitFigures, fg serverdb.FigureGroup) {
+		err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, name == "cases", func(f *FirstVisitFigures, fg serverdb.FigureGroup) {
 			firstVisitCounts(f)[name].N += fg.Cases
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	excuses, err := s.db.FigureExcuses(ctx, actor, base)
+	excuses, err := fs.Excuses(ctx, actor, base)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -216,13 +240,13 @@ func (s *Service) FirstVisitCounts(ctx context.Context, actor serverdb.Actor, of
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
 	prev := PreviousPeriod(period)
-	pf, err := s.firstVisitFigure(ctx, actor, officerID, prev, prev.To)
+	pf, err := firstVisitFigure(ctx, fs, actor, officerID, prev, prev.To)
 	if err != nil {
 		return nil, nil, err
 	}
 	rep.Headline = Judge(in.policy(), "first-home-visits", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
 	q := base
 	q.Figure = "cases"
-	cases, err := s.db.FigureCases(ctx, actor, q, "", allCases)
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return rep, cases, err
 }

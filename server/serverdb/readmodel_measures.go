@@ -2,6 +2,7 @@ package serverdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -385,4 +386,28 @@ func figureExcuses(ctx context.Context, db querier, actor Actor, f FigureQuery) 
 		out = append(out, e)
 	}
 	return out, rs.Err()
+}
+
+// Figures answers figure queries on one snapshot of the read model, so
+// that the figures of one answer agree with each other (ReadFigures).
+type Figures struct{ q querier }
+
+// Groups is FigureGroups on the snapshot.
+func (f Figures) Groups(ctx context.Context, actor Actor, q FigureQuery) ([]FigureGroup, error) {
+	return figureGroups(ctx, f.q, actor, q)
+}
+
+// Cases is FigureCases on the snapshot.
+func (f Figures) Cases(ctx context.Context, actor Actor, q FigureQuery, after string, limit int) ([]string, error) {
+	return figureCases(ctx, f.q, actor, q, after, limit)
+}
+
+// Excuses is FigureExcuses on the snapshot.
+func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Excuse, error) {
+	return figureExcuses(ctx, f.q, actor, q)
+}
+
+// ReadFigures runs fn on one read transaction of the read model.
+func (db *DB) ReadFigures(ctx context.Context, fn func(Figures) error) error {
+	return db.view(ctx, func(tx *sql.Tx) error { return fn(Figures{q: tx}) })
 }
