@@ -61,8 +61,10 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 	if err != nil {
 		return nil, exchange{}, err
 	}
-	payload, err := json.Marshal(body)
-	if err != nil {
+	var payload []byte
+	if pre, ok := body.(encodedJSON); ok {
+		payload = pre
+	} else if payload, err = json.Marshal(body); err != nil {
 		return nil, exchange{}, fmt.Errorf("encode %s: %w", path, err)
 	}
 	if gzipBody {
