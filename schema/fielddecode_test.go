@@ -1,0 +1,136 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// slowDecode is FieldSpec.decode without its fast paths: what every field
+// went through before them.
+func slowDecode(fs *FieldSpec, raw json.RawMessage) (reflect.Value, error) {
+	ptr := reflect.New(fs.Type)
+	if fs.Type.Kind() == reflect.Slice && fs.Type.Elem().Kind() == reflect.Struct {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(ptr.Interface()); err != nil {
+			return reflect.Value{}, err
+		}
+		if dec.More() {
+			return reflect.Value{}, errors.New("trailing data")
+		}
+		return ptr.Elem(), nil
+	}
+	if err := json.Unmarshal(raw, ptr.Interface()); err != nil {
+		return reflect.Value{}, err
+	}
+	return ptr.Elem(), nil
+}
+
+// slowValidateFields is ValidateFields as it was: the names sorted per call.
+func slowValidateFields(s *EntitySpec, fields map[string]json.RawMessage) error {
+	for _, name := range sortedKeys(fields) {
+		fs, ok := s.Fields[name]
+		if !ok {
+			if name == "id" || name == "case_id" {
+				return Errorf(ECodeInvalid, name, "%s is the record's identity and is not changed through fields", name)
+			}
+			return Errorf(ECodeUnknownField, name, "%s has no field %q", s.Name, name)
+		}
+		if err := fs.check(fields[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var decodeSamples = []string{
+	`true`, `false`, ` true`, `true `, `True`, `1`, `0`, `"x"`, `""`, `"a\"b"`, `"é"`, "\"\xff\"", "\"a\tb\"",
+	`[]`, `[ ]`, `[]x`, `["a"]`, `["a","b"]`, `["a", "b"]`, `["a",]`, `[,"a"]`, `["a""b"]`, `["a\"b"]`,
+	`["a\u0041"]`, "[\"\xff\"]", "[\"a\nb\"]", `["é","c,d"]`, `[1]`, `["a",1]`, `[null]`, `["a"`, `"a"]`,
+	`[{"member_id":"m","present":"yes"}]`, `[{"x":1}]`, `{}`, `null`, `2026-12-05`, `"2026-12-05"`,
+	`"2026-12-05T04:00:00Z"`, `12`, `-1`, `1e3`, `[""]`, `["",""]`,
+}
+
+// The fast paths of decode give what the reflective decoder gives, value
+// and failure alike, for every field of every entity.
+func TestDecodeFastPathsMatchTheDecoder(t *testing.T) {
+	t.Parallel()
+	for _, s := range Entities() {
+		for _, fs := range s.Fields {
+			for _, raw := range decodeSamples {
+				got, gerr := fs.decode(json.RawMessage(raw))
+				want, werr := slowDecode(fs, json.RawMessage(raw))
+				if (gerr == nil) != (werr == nil) {
+					t.Fatalf("%s.%s %s: error %v, want %v", s.Name, fs.Name, raw, gerr, werr)
+				}
+				if gerr == nil && !reflect.DeepEqual(got.Interface(), want.Interface()) {
+					t.Fatalf("%s.%s %s: %#v, want %#v", s.Name, fs.Name, raw, got.Interface(), want.Interface())
+				}
+			}
+		}
+	}
+}
+
+// ValidateFields without a sort per call answers as with one: the same
+// error (the first in name order) or none.
+func TestValidateFieldsOrderWithoutSort(t *testing.T) {
+	t.Parallel()
+	maps := []map[string]json.RawMessage{
+		{},
+		{"status": json.RawMessage(`"draft"`), "outcome": json.RawMessage(`"nope"`), "type": json.RawMessage(`"bad"`)},
+		{"zzz": json.RawMessage(`1`), "outcome": json.RawMessage(`"nope"`)},
+		{"aaa": json.RawMessage(`1`), "outcome": json.RawMessage(`"nope"`)},
+		{"id": json.RawMessage(`"x"`), "status": json.RawMessage(`1`)},
+		{"status": json.RawMessage(`null`), "actions": json.RawMessage(`["police_informed","nope"]`)},
+		{"face_to_face": json.RawMessage(`"yes"`), "children": json.RawMessage(`[]`), "observations": json.RawMessage(`[]`)},
+	}
+	for _, s := range Entities() {
+		for _, m := range maps {
+			got, want := s.ValidateFields(m), slowValidateFields(s, m)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s %v: %v, want %v", s.Name, m, got, want)
+			}
+		}
+		// Every field of the entity set to each sample, one at a time
+		// and all at once.
+		all := map[string]json.RawMessage{}
+		for _, raw := range decodeSamples {
+			for name := range s.Fields {
+				one := map[string]json.RawMessage{name: json.RawMessage(raw)}
+				if got, want := s.ValidateFields(one), slowValidateFields(s, one); !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s %s=%s: %v, want %v", s.Name, name, raw, got, want)
+				}
+				all[name] = json.RawMessage(raw)
+			}
+			if got, want := s.ValidateFields(all), slowValidateFields(s, all); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s all=%s: %v, want %v", s.Name, raw, got, want)
+			}
+		}
+	}
+}
+
+// FuzzDecodeFastPaths: for any value, decode's fast paths agree with the
+// reflective decoder on every field of every entity.
+func FuzzDecodeFastPaths(f *testing.F) {
+	for _, s := range decodeSamples {
+		f.Add(s)
+	}
+	specs := Entities()
+	f.Fuzz(func(t *testing.T, raw string) {
+		for _, s := range specs {
+			for _, fs := range s.Fields {
+				got, gerr := fs.decode(json.RawMessage(raw))
+				want, werr := slowDecode(fs, json.RawMessage(raw))
+				if (gerr == nil) != (werr == nil) {
+					t.Fatalf("%s.%s %q: error %v, want %v", s.Name, fs.Name, raw, gerr, werr)
+				}
+				if gerr == nil && !reflect.DeepEqual(got.Interface(), want.Interface()) {
+					t.Fatalf("%s.%s %q: %#v, want %#v", s.Name, fs.Name, raw, got.Interface(), want.Interface())
+				}
+			}
+		}
+	})
+}
