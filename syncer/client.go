@@ -62,19 +62,22 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 		return nil, exchange{}, err
 	}
 	var payload []byte
-	if pre, ok := body.(encodedJSON); ok {
+	switch pre := body.(type) {
+	case gzippedJSON:
+		payload, gzipBody = pre, true
+	case encodedJSON:
 		payload = pre
-	} else if payload, err = json.Marshal(body); err != nil {
-		return nil, exchange{}, fmt.Errorf("encode %s: %w", path, err)
+	default:
+		if payload, err = json.Marshal(body); err != nil {
+			return nil, exchange{}, fmt.Errorf("encode %s: %w", path, err)
+		}
 	}
 	if gzipBody {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		zw.Write(payload)
-		if err := zw.Close(); err != nil {
-			return nil, exchange{}, fmt.Errorf("compress %s: %w", path, err)
+		if _, done := body.(gzippedJSON); !done {
+			if payload, err = gzipJSON(payload); err != nil {
+				return nil, exchange{}, fmt.Errorf("compress %s: %w", path, err)
+			}
 		}
-		payload = buf.Bytes()
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()

@@ -106,13 +106,13 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 // outgoing is a push batch read from the outbox, and its request body.
 type outgoing struct {
 	entries []devicedb.OutboxEntry
-	body    encodedJSON
+	body    gzippedJSON
 	err     error
 }
 
 // readBatch reads up to limit pending entries after outbox seq after (fewer
 // when they would make the body larger than maxPushBytes) in one read
-// transaction, and encodes their request.
+// transaction, and encodes and compresses their request.
 func (a *Agent) readBatch(ctx context.Context, after int64, limit int) outgoing {
 	var entries []devicedb.OutboxEntry
 	var cursor string
@@ -158,7 +158,14 @@ func (a *Agent) readBatch(ctx context.Context, after int64, limit int) outgoing 
 		return outgoing{}
 	}
 	body, err := encodePush(entries, cursor)
-	return outgoing{entries: entries, body: body, err: err}
+	if err != nil {
+		return outgoing{err: err}
+	}
+	gz, err := gzipJSON(body)
+	if err != nil {
+		return outgoing{err: fmt.Errorf("push: compress: %w", err)}
+	}
+	return outgoing{entries: entries, body: gzippedJSON(gz)}
 }
 
 // pushFailed handles a push that failed as a whole: the rows stay pending

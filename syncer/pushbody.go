@@ -1,15 +1,35 @@
 package syncer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"doorstep/syncer/devicedb"
 )
 
 // encodedJSON is a request body already encoded: call sends it as it is.
 type encodedJSON []byte
+
+// gzippedJSON is a request body already encoded and compressed (a push
+// batch, compressed while the batch before it is on the wire): call sends
+// it as it is, as gzip.
+type gzippedJSON []byte
+
+// gzipJSON compresses a request body as call sends it.
+func gzipJSON(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(b)/4 + 64)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
 
 // pushBody is the push request as encoding/json writes it:
 // {"mutations":[wireMutation…],"cursor":…}.
