@@ -200,6 +200,25 @@ func (s *EntitySpec) ValidateFields(fields map[string]json.RawMessage) error {
 	return nil
 }
 
+// SortedNames returns the names of fields in sorted order. When every name
+// is one of the entity's (as after ValidateFields), the order comes from
+// the spec, sorted once at start-up, with no sort per map.
+func (s *EntitySpec) SortedNames(fields map[string]json.RawMessage) []string {
+	if s == nil {
+		return sortedKeys(fields)
+	}
+	out := make([]string, 0, len(fields))
+	for _, fs := range s.sorted {
+		if _, ok := fields[fs.Name]; ok {
+			out = append(out, fs.Name)
+		}
+	}
+	if len(out) == len(fields) {
+		return out
+	}
+	return sortedKeys(fields)
+}
+
 // check is ValidateFields for one known field: null clears it (unless it
 // is required), anything else is validated.
 func (fs *FieldSpec) check(raw json.RawMessage) error {

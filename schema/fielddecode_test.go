@@ -134,3 +134,23 @@ func FuzzDecodeFastPaths(f *testing.F) {
 		}
 	})
 }
+
+// SortedNames is the names of any map in sorted order, known or not.
+func TestSortedNames(t *testing.T) {
+	t.Parallel()
+	for _, s := range Entities() {
+		for _, m := range []map[string]json.RawMessage{
+			{}, {"zzz": nil}, {"status": nil, "aaa": nil}, {"outcome": nil, "status": nil, "type": nil},
+		} {
+			all := map[string]json.RawMessage{}
+			for name := range s.Fields {
+				all[name] = nil
+			}
+			for _, fields := range []map[string]json.RawMessage{m, all} {
+				if got, want := s.SortedNames(fields), sortedKeys(fields); !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s %v: %v, want %v", s.Name, fields, got, want)
+				}
+			}
+		}
+	}
+}
