@@ -283,8 +283,10 @@ func (fs *FieldSpec) validate(raw json.RawMessage) error {
 }
 
 // decode turns raw into a value of the field's type. Push applies thousands
-// of fields a second, so plain strings skip the reflective decoder; lists of
-// objects go through a strict decoder that refuses unknown keys.
+// of fields a second, so plain strings, booleans and lists of plain strings
+// skip the reflective decoder (FuzzDecodeFastPaths holds them to its
+// answer); lists of objects go through a strict decoder that refuses
+// unknown keys.
 func (fs *FieldSpec) decode(raw json.RawMessage) (reflect.Value, error) {
 	switch fs.Type.Kind() {
 	case reflect.String:
@@ -309,6 +311,11 @@ func (fs *FieldSpec) decode(raw json.RawMessage) (reflect.Value, error) {
 			}
 		}
 	}
+	return fs.decodeReflect(raw)
+}
+
+// decodeReflect is decode without its fast paths: encoding/json's answer.
+func (fs *FieldSpec) decodeReflect(raw json.RawMessage) (reflect.Value, error) {
 	ptr := reflect.New(fs.Type)
 	if fs.Type.Kind() == reflect.Slice && fs.Type.Elem().Kind() == reflect.Struct {
 		dec := json.NewDecoder(bytes.NewReader(raw))
