@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"testing"
 )
@@ -120,6 +121,54 @@ func TestSortedNames(t *testing.T) {
 				if got, want := s.SortedNames(fields), sortedKeys(fields); !reflect.DeepEqual(got, want) {
 					t.Fatalf("%s %v: %v, want %v", s.Name, fields, got, want)
 				}
+			}
+		}
+	}
+}
+
+// oldValidate is EntitySpec.Validate as it was: the record through
+// Record.Decode, whose json.Marshal encoded every value again.
+func oldValidate(s *EntitySpec, id, caseID string, fields map[string]json.RawMessage) error {
+	if rule := fieldRules[s.Name]; rule != nil {
+		if err := rule(fields); err != nil {
+			return err
+		}
+	}
+	if !s.Type.Implements(validatorType) {
+		return nil
+	}
+	ptr := reflect.New(s.Type)
+	if err := (Record{Entity: s.Name, ID: id, CaseID: caseID, Fields: fields}).Decode(ptr.Interface()); err != nil {
+		return Errorf(ECodeMalformed, "", "%s fields do not decode: %v", s.Name, err)
+	}
+	return ptr.Elem().Interface().(interface{ Validate() error }).Validate()
+}
+
+// Validate decodes the record without encoding its values again, and
+// answers as before: the same rule broken, or none; a value that is not
+// one JSON value (which could otherwise add a member) still refused.
+func TestValidateWithoutReencoding(t *testing.T) {
+	t.Parallel()
+	for _, s := range Entities() {
+		if !s.HasRules() {
+			continue
+		}
+		base := FieldsOf(reflect.New(s.Type).Interface())
+		variants := []map[string]json.RawMessage{base}
+		for name := range s.Fields {
+			for _, raw := range []string{`""`, `"x"`, `"2026-12-05"`, `null`, `true`, `[]`, `"x","id":"other"`, ` "x" `, `1 2`} {
+				m := maps.Clone(base)
+				m[name] = json.RawMessage(raw)
+				variants = append(variants, m)
+			}
+		}
+		withID := maps.Clone(base)
+		withID["id"] = json.RawMessage(`"not-the-id"`)
+		variants = append(variants, withID)
+		for _, m := range variants {
+			got, want := s.Validate("the-id", "the-case", m), oldValidate(s, "the-id", "the-case", m)
+			if (got == nil) != (want == nil) || got != nil && (AsError(got).Code != AsError(want).Code || AsError(got).Field != AsError(want).Field) {
+				t.Fatalf("%s %v: %v, want %v", s.Name, m, got, want)
 			}
 		}
 	}
