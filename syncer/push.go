@@ -65,6 +65,9 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 	next := a.readBatch(ctx, 0, a.batch)
 	for {
 		cur := next
+		if cur.err != nil && len(cur.entries) > 0 {
+			return a.pushFailed(ctx, cur.entries, cur.err) // read, but not encoded
+		}
 		if cur.err != nil {
 			return cur.err
 		}
@@ -103,7 +106,9 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 	}
 }
 
-// outgoing is a push batch read from the outbox, and its request body.
+// outgoing is a push batch read from the outbox, and its request body;
+// err with entries is a batch read that did not encode (it counts an
+// attempt, as a request that failed), err alone a read that failed.
 type outgoing struct {
 	entries []devicedb.OutboxEntry
 	body    gzippedJSON
@@ -159,11 +164,11 @@ func (a *Agent) readBatch(ctx context.Context, after int64, limit int) outgoing 
 	}
 	body, err := encodePush(entries, cursor)
 	if err != nil {
-		return outgoing{err: err}
+		return outgoing{entries: entries, err: err}
 	}
 	gz, err := gzipJSON(body)
 	if err != nil {
-		return outgoing{err: fmt.Errorf("push: compress: %w", err)}
+		return outgoing{entries: entries, err: fmt.Errorf("push: compress: %w", err)}
 	}
 	return outgoing{entries: entries, body: gzippedJSON(gz)}
 }
