@@ -173,3 +173,33 @@ func TestValidateWithoutReencoding(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidateSameAnswer: ValidateFields and Validate answer any field map
+// as they did with a sort per map and json.Marshal's encoding.
+func FuzzValidateSameAnswer(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"status":"draft","outcome":"nope"}`, `{"zzz":1,"outcome":"x"}`, `{"actions":["police_informed"],"face_to_face":true}`,
+		`{"children":[{"member_id":"m","present":"yes","seen":"no"}]}`, `{"id":"x"}`, `{"crn":"X123456","date_of_birth":"2000-01-01"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal([]byte(body), &fields) != nil {
+			return
+		}
+		for _, s := range Entities() {
+			got, want := s.ValidateFields(fields), slowValidateFields(s, fields)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s ValidateFields(%s): %v, want %v", s.Name, body, got, want)
+			}
+			if got != nil {
+				continue
+			}
+			got, want = s.Validate("id", "case", fields), oldValidate(s, "id", "case", fields)
+			if (got == nil) != (want == nil) || got != nil && (AsError(got).Code != AsError(want).Code || AsError(got).Field != AsError(want).Field) {
+				t.Fatalf("%s Validate(%s): %v, want %v", s.Name, body, got, want)
+			}
+		}
+	})
+}
