@@ -58,7 +58,7 @@ Actions:
                                          they may sign in at once; each address's own count stays)
   list-teams | list-users | list-devices
   audit verify  [--head ID:HASH]        (walk the audit chain; names the first broken event)
-  verify-visit  ID                      (a signed visit as signed? by which device and officer,
+  verify-visit  ID [--secrets DIR]      (a signed visit as signed? by which device and officer,
                                          when received, its amendment chain; exits non-zero
                                          naming the break)
   rotate-key    [--secrets DIR]         (a new token signing key; the previous one verifies
@@ -132,6 +132,7 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	case "audit verify":
 		fs.StringVar(&c.head, "head", "", "a head recorded earlier (ID:HASH, as verify printed it) that must still be in the trail")
 	case "verify-visit":
+		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder (its visit signing key); empty means the data folder's name + \"-secrets\"")
 	case "rotate-key":
 		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder; empty means the data folder's name + \"-secrets\"")
 	case "backup":
@@ -203,8 +204,20 @@ func (c *adminCmd) run(ctx context.Context) error {
 	if err := fsperm.CreateFile(path); err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
+	var opts serverdb.Options
+	if c.action == "verify-visit" {
+		// A countersignature holds only under the server's own key.
+		if c.secrets == "" {
+			c.secrets = server.DefaultSecretsDir(c.data)
+		}
+		key, err := server.ReadVisitKey(c.secrets)
+		if err != nil {
+			return fmt.Errorf("admin verify-visit: %w", err)
+		}
+		opts.VisitKey = key
+	}
 	var err error
-	if c.db, err = serverdb.Open(ctx, path, serverdb.Options{}); err != nil {
+	if c.db, err = serverdb.Open(ctx, path, opts); err != nil {
 		return err
 	}
 	switch c.action {
