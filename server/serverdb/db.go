@@ -88,6 +88,7 @@ type DB struct {
 	plainCursors bool
 	// writeTxs counts the write transactions begun (WriteTransactions).
 	writeTxs atomic.Int64
+	changes  changeFeed // "changes waiting" wake-ups (notify.go)
 
 	closeOne sync.Once
 	closeErr error
@@ -133,6 +134,7 @@ func Open(ctx context.Context, target string, opts Options) (*DB, error) {
 		opts.DeviceFlush = DefaultDeviceFlush
 	}
 	db.startDeviceFlusher(opts.DeviceFlush)
+	db.startChanges(ctx)
 	return db, nil
 }
 
@@ -150,6 +152,7 @@ func (db *DB) Close() error {
 	db.closeOne.Do(func() {
 		// The devices' last reports first, while the writer is open.
 		errs := []error{db.stopDeviceFlusher()}
+		db.stopChanges()
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
 		}
@@ -325,6 +328,7 @@ func (db *DB) update(ctx context.Context, fn func(t *wtx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.committed(t)
 	return nil
 }
 
