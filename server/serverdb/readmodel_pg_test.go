@@ -97,7 +97,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 0010 indexes records (0001 on PostgreSQL, from branch pg): its
+	// 0010 indexes records (0001 on PostgreSQL): its
 	// columns that index reads stand in for it.
 	if _, err := pg.Exec(`CREATE TABLE records (id TEXT COLLATE "C" NOT NULL PRIMARY KEY, entity TEXT COLLATE "C" NOT NULL,
 		case_id TEXT COLLATE "C" NOT NULL)`); err != nil {
@@ -106,7 +106,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	if _, err := pg.Exec(string(ddl)); err != nil {
 		t.Fatalf("apply server-pg/0010_read_model.sql: %v", err)
 	}
-	// The scope reads case_scope (0001 on PostgreSQL, from branch pg).
+	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
 		t.Fatal(err)
