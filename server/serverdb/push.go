@@ -730,7 +730,7 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 		r.echo = a.actor.DeviceID // it made the record: it knows it whole
 	}
 	var err error
-	if a.buf, err = r.encodeNew(a.buf, sortedNames(m.Fields), m.Clock.String()); err != nil {
+	if a.buf, err = r.encodeNew(a.buf, spec.SortedNames(m.Fields), m.Clock.String()); err != nil {
 		return res, err
 	}
 	if err := a.insert(r); err != nil {
@@ -804,7 +804,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		return res, err
 	}
 	stamp := m.Clock.String()
-	names := sortedNames(m.Fields)
+	names := spec.SortedNames(m.Fields)
 
 	// 5. A signed record never changes: every differing value is kept as a
 	// conflict the officer can turn into an amendment.
