@@ -13,6 +13,7 @@ import (
 // file, its permissions, its backups) says why (serverdbtest.SQLiteOnly).
 // DOORSTEP_TEST_PG_RUN=<pattern> narrows the PostgreSQL run.
 func TestPostgresSuite(t *testing.T) {
+	t.Parallel() // it waits on PostgreSQL: let the SQLite run go on beside it
 	serverdbtest.RerunOnPostgres(t, "the server's test suite", 6)
 }
 

@@ -11,6 +11,7 @@ import (
 // store in a fresh schema (testDB). DOORSTEP_TEST_PG_RUN=<pattern>
 // narrows the PostgreSQL run.
 func TestPostgresSuite(t *testing.T) {
+	t.Parallel() // it waits on PostgreSQL: let the SQLite run go on beside it
 	serverdbtest.RerunOnPostgres(t, "the dashboard's test suite", 6)
 }
 
