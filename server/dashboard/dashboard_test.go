@@ -9,6 +9,7 @@ import (
 	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
+	"doorstep/server/serverdb/serverdbtest"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
@@ -663,7 +664,7 @@ func synthServer(tb testing.TB, o synth.Options) (*server.Server, schema.User) {
 	tb.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(tb.TempDir(), "data"), DB: testDB(tb), Now: clock.Now, Mount: Mount})
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(tb.TempDir(), "data"), DB: serverdbtest.ConfigDB(tb), Now: clock.Now, Mount: Mount})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,19 +8,9 @@ import (
 
 // The dashboard's tests run on SQLite in every `go test`, and
 // TestPostgresSuite runs them all again on PostgreSQL: each server a
-// store in a fresh schema (testDB). DOORSTEP_TEST_PG_RUN=<pattern>
-// narrows the PostgreSQL run.
+// store in a fresh schema (serverdbtest.ConfigDB).
+// DOORSTEP_TEST_PG_RUN=<pattern> narrows the PostgreSQL run.
 func TestPostgresSuite(t *testing.T) {
 	t.Parallel() // it waits on PostgreSQL: let the SQLite run go on beside it
 	serverdbtest.RerunOnPostgres(t, "the dashboard's test suite", 6)
-}
-
-// testDB is the Config.DB of a test's server: "" (SQLite in the data
-// folder), or a fresh PostgreSQL schema's URL in the PostgreSQL run.
-func testDB(t testing.TB) string {
-	t.Helper()
-	if serverdbtest.Postgres() {
-		return serverdbtest.PostgresURL(t)
-	}
-	return ""
 }

@@ -52,6 +52,17 @@ func RerunOnPostgres(t *testing.T, suite string, parallel int) {
 	}
 }
 
+// ConfigDB is what a test gives a server for its store (server.Config.DB):
+// "", a SQLite file in its data folder, or, when Postgres(), the URL of a
+// fresh schema (PostgresURL).
+func ConfigDB(t testing.TB) string {
+	t.Helper()
+	if Postgres() {
+		return PostgresURL(t)
+	}
+	return ""
+}
+
 // SQLiteOnly skips t in a PostgreSQL run, saying why what it tests holds
 // only of SQLite (the file, its permissions, its backups).
 func SQLiteOnly(t testing.TB, why string) {
