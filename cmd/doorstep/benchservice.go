@@ -108,8 +108,8 @@ func (c *benchServiceCmd) ParseFlags(args []string) error {
 	c.dbs = nil
 	for t := range strings.SplitSeq(dbs, ",") {
 		t = strings.TrimSpace(t)
-		if t == "sqlite" {
-			t = ""
+		if t == "sqlite" || strings.HasPrefix(t, "sqlite:") {
+			t = "" // SQLite is always in the data folder here
 		}
 		if err := checkDBFlag(t); err != nil {
 			return err
@@ -280,10 +280,10 @@ func (c *benchServiceCmd) Run(ctx context.Context) error {
 }
 
 func storeName(target string) string {
-	if target == "" {
-		return "sqlite"
+	if strings.HasPrefix(target, "postgres") {
+		return "postgresql"
 	}
-	return "postgresql"
+	return "sqlite"
 }
 
 // runStore loads and measures each size in one store.
