@@ -75,6 +75,10 @@ type benchResult struct {
 	Requests      int64   `json:"requests"`
 	BytesUp       int64   `json:"bytes_up"`
 	BytesDown     int64   `json:"bytes_down"`
+	// WriteTransactions is the server's write transactions during the
+	// scenario, where counted (the no-op syncs): 0 is the target; the
+	// server's flush of what devices report, every 5 seconds, may add one.
+	WriteTransactions *int64 `json:"write_transactions,omitempty"`
 }
 
 func (c *benchCmd) Run(ctx context.Context) error {
@@ -121,6 +125,9 @@ func (c *benchCmd) Run(ctx context.Context) error {
 	if !c.sealed {
 		data = "in clear (--sealed=false)"
 	}
+	if n := results[len(results)-1].WriteTransactions; n != nil {
+		fmt.Fprintf(tw, "\nthe server's write transactions during the %d no-op syncs: %d\n", c.noopRounds, *n)
+	}
 	fmt.Fprintf(tw, "\n(%s, %d CPUs, the tablets' data %s)\n", runtime.Version(), runtime.NumCPU(), data)
 	if c.keep {
 		fmt.Fprintf(tw, "data kept in %s\n", dir)
@@ -144,6 +151,8 @@ type benchEnv struct {
 	// seed varies the scenarios' records, so that they can run more than
 	// once in one store (0 for bench sync).
 	seed int64
+	// writeTxs counts the server's write transactions so far.
+	writeTxs func() (int64, error)
 }
 
 const benchPassword = "bench-password-not-secret"
@@ -153,7 +162,8 @@ func newBenchEnv(ctx context.Context, dir string, tabletName string, sealed bool
 	if err != nil {
 		return nil, err
 	}
-	env := &benchEnv{srv: srv, db: srv.DB(), wire: &wireCounter{}, sealed: sealed}
+	env := &benchEnv{srv: srv, db: srv.DB(), wire: &wireCounter{}, sealed: sealed,
+		writeTxs: func() (int64, error) { return srv.DB().WriteTransactions(), nil }}
 	if err := env.seedOfficer(ctx, ""); err != nil {
 		srv.Close()
 		return nil, err
@@ -173,8 +183,9 @@ func newBenchEnv(ctx context.Context, dir string, tabletName string, sealed bool
 // attachBenchEnv is newBenchEnv on a server that is already running
 // elsewhere: its team, officer and case get names starting with prefix,
 // so that they stand apart from the data already there.
-func attachBenchEnv(ctx context.Context, db *serverdb.DB, url, tabletDir, prefix string, seed int64, sealed bool) (*benchEnv, error) {
-	env := &benchEnv{db: db, url: url, wire: &wireCounter{}, sealed: sealed, seed: seed}
+func attachBenchEnv(ctx context.Context, db *serverdb.DB, url, tabletDir, prefix string, seed int64, sealed bool,
+	writeTxs func() (int64, error)) (*benchEnv, error) {
+	env := &benchEnv{db: db, url: url, wire: &wireCounter{}, sealed: sealed, seed: seed, writeTxs: writeTxs}
 	if err := env.seedOfficer(ctx, prefix); err != nil {
 		return nil, err
 	}
@@ -366,6 +377,10 @@ func (env *benchEnv) syncScenarios(ctx context.Context, dir string, n, noopRound
 
 	// 5. No-op sync: nothing to send, nothing to receive. Median of many.
 	durs := make([]time.Duration, 0, noopRounds)
+	txs, err := env.writeTxs()
+	if err != nil {
+		return nil, err
+	}
 	before, cpu := env.wire.snapshot(), processCPU()
 	for i := 0; i < noopRounds; i++ {
 		start := time.Now()
@@ -375,10 +390,15 @@ func (env *benchEnv) syncScenarios(ctx context.Context, dir string, n, noopRound
 		durs = append(durs, time.Since(start))
 	}
 	w, cpu := env.wire.snapshot().sub(before), processCPU()-cpu
+	after, err := env.writeTxs()
+	if err != nil {
+		return nil, err
+	}
+	txs = after - txs
 	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 	results = append(results, benchResult{Scenario: "no-op sync (median)", Seconds: durs[len(durs)/2].Seconds(),
 		CPUSeconds: cpu.Seconds() / float64(noopRounds),
-		Requests:   w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds)})
+		Requests:   w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds), WriteTransactions: &txs})
 	return results, nil
 }
 

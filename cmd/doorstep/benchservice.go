@@ -399,7 +399,8 @@ func (c *benchServiceCmd) measure(ctx context.Context, r *serviceResult, ld *ser
 
 	// The sync scenarios of "bench sync", as a new officer of a team of
 	// its own in the loaded service.
-	env, err := attachBenchEnv(ctx, db, p.url, filepath.Join(tablets, "sync-tablet"), fmt.Sprintf("sync%d.", r.Cases), int64(r.Cases), c.sealed)
+	env, err := attachBenchEnv(ctx, db, p.url, filepath.Join(tablets, "sync-tablet"), fmt.Sprintf("sync%d.", r.Cases), int64(r.Cases), c.sealed,
+		p.writeTransactions)
 	if err != nil {
 		return fmt.Errorf("sync scenarios: %w", err)
 	}
@@ -560,6 +561,12 @@ func printServiceTables(w io.Writer, rs []serviceResult, couch *couchRun) {
 			row(fmt.Sprintf("%d devices: push mutations/s", d.Devices), func(r serviceResult) string { return fmt.Sprintf("%.0f", r.Devices[i].PushPerSec) })
 		}
 	}
+	row("no-op syncs: server write transactions", func(r serviceResult) string {
+		if s := findScenario(r.Sync, "no-op sync (median)"); s != nil && s.WriteTransactions != nil {
+			return fmt.Sprint(*s.WriteTransactions)
+		}
+		return "-"
+	})
 	row("load average (start, end)", func(r serviceResult) string { return fmt.Sprintf("%.1f, %.1f", r.LoadAvg[0], r.LoadAvg[1]) })
 	tw.Flush()
 	if couch == nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -26,6 +27,7 @@ import (
 type serverProcess struct {
 	cmd       *exec.Cmd
 	url       string
+	metrics   string        // its metrics' URL, "" when it logged none
 	listening time.Duration // from start to its "server listening" line
 	log       *serverLog
 	exited    chan struct{}
@@ -34,13 +36,13 @@ type serverProcess struct {
 // startServerProcess runs exe server on dataDir (and target, when it is
 // a database URL) on a port of its choosing, and waits until it listens.
 func startServerProcess(ctx context.Context, exe string, env []string, dataDir, target string) (*serverProcess, error) {
-	args := []string{"server", "--addr", "127.0.0.1:0", "--data", dataDir}
+	args := []string{"server", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data", dataDir}
 	if target != "" {
 		args = append(args, "--db", target)
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = env
-	log := &serverLog{listening: make(chan string, 1), warm: make(chan time.Duration, 1)}
+	log := &serverLog{listening: make(chan string, 1), metrics: make(chan string, 1), warm: make(chan time.Duration, 1)}
 	cmd.Stderr = log
 	cmd.Stdout = io.Discard
 	start := time.Now()
@@ -55,6 +57,11 @@ func startServerProcess(ctx context.Context, exe string, env []string, dataDir, 
 	select {
 	case p.url = <-log.listening:
 		p.listening = time.Since(start)
+		// The metrics listener starts with the API's, before its line.
+		select {
+		case p.metrics = <-log.metrics:
+		case <-time.After(5 * time.Second):
+		}
 		return p, nil
 	case <-p.exited:
 		return nil, fmt.Errorf("the server stopped before listening:\n%s", log.text())
@@ -80,6 +87,28 @@ func (p *serverProcess) waitWarm(d time.Duration) (time.Duration, bool) {
 	}
 }
 
+// writeTransactions reads the server's count of write transactions from
+// its metrics (the writer wait histogram observes each one).
+func (p *serverProcess) writeTransactions() (int64, error) {
+	if p.metrics == "" {
+		return 0, errors.New("the server logged no metrics listener")
+	}
+	res, err := http.Get(p.metrics)
+	if err != nil {
+		return 0, fmt.Errorf("read the server's metrics: %w", err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "doorstep_db_writer_wait_seconds_count "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err
+		}
+	}
+	return 0, errors.New("the server's metrics have no doorstep_db_writer_wait_seconds_count")
+}
+
 // stop asks the server to stop (SIGTERM), and kills it after a minute.
 func (p *serverProcess) stop() {
 	p.cmd.Process.Signal(syscall.SIGTERM)
@@ -98,12 +127,14 @@ type serverLog struct {
 	buf       []byte
 	partial   []byte
 	listening chan string
+	metrics   chan string
 	warm      chan time.Duration
 }
 
 var (
-	serverLogURL  = regexp.MustCompile(`msg="server listening".* url=(\S+)`)
-	serverLogWarm = regexp.MustCompile(`msg="compliance cache warm".* took=(\S+)`)
+	serverLogURL     = regexp.MustCompile(`msg="server listening".* url=(\S+)`)
+	serverLogMetrics = regexp.MustCompile(`msg="metrics listening".* url=(\S+)`)
+	serverLogWarm    = regexp.MustCompile(`msg="compliance cache warm".* took=(\S+)`)
 )
 
 func (l *serverLog) Write(b []byte) (int, error) {
@@ -124,6 +155,12 @@ func (l *serverLog) Write(b []byte) (int, error) {
 		if m := serverLogURL.FindStringSubmatch(line); m != nil {
 			select {
 			case l.listening <- m[1]:
+			default:
+			}
+		}
+		if m := serverLogMetrics.FindStringSubmatch(line); m != nil {
+			select {
+			case l.metrics <- m[1]:
 			default:
 			}
 		}
