@@ -51,6 +51,7 @@ type benchServiceCmd struct {
 	jsonOut        string
 	keep           bool
 	sealed         bool
+	maxRSS         int64 // bytes; 0: no cap
 	// exe and env start the server process: this executable and this
 	// process's environment, unless a test sets them.
 	exe string
@@ -84,9 +85,14 @@ func (c *benchServiceCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.jsonOut, "json-out", "", "also write the JSON to this file")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary folder")
 	fs.BoolVar(&c.sealed, "sealed", true, "seal the tablets' data at rest, as the app does")
+	maxRSS := fs.Int64("max-rss-mib", 8192, "stop the server when its resident memory passes this many MiB (the figure is then recorded, and larger sizes skipped), so that a server whose memory grows with the cases cannot exhaust the machine; 0 means no limit")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
+	if *maxRSS < 0 {
+		return fmt.Errorf("--max-rss-mib: %d must be 0 (no limit) or more", *maxRSS)
+	}
+	c.maxRSS = *maxRSS << 20
 	var err error
 	if c.sizes, err = intList("--cases", sizes, benchTeamCases, 1_000_000); err != nil {
 		return err
@@ -195,9 +201,20 @@ type serviceResult struct {
 	// concurrent devices.
 	Sync    []benchResult  `json:"sync"`
 	Devices []deviceResult `json:"devices"`
+	// RSSCapExceeded, when set, says the server passed --max-rss-mib and
+	// was stopped: the figures after that point are missing.
+	RSSCapExceeded *rssCapped `json:"rss_cap_exceeded,omitempty"`
 	// Load is the machine's load average (1 minute) at the start and end
 	// of this size's measurements, loading excluded.
 	LoadAvg [2]float64 `json:"load_average"`
+}
+
+// rssCapped is when the server passed --max-rss-mib: its resident memory
+// then and how long after its start.
+type rssCapped struct {
+	Bytes   int64   `json:"bytes"`
+	Seconds float64 `json:"seconds"`
+	During  string  `json:"during"` // what the benchmark was measuring
 }
 
 // deviceResult is one count of devices syncing at once, each as its own
@@ -252,14 +269,10 @@ func (c *benchServiceCmd) Run(ctx context.Context) error {
 		}
 		out.Couch = run
 	}
-	for i, target := range c.dbs {
-		results, err := c.runStore(ctx, target, filepath.Join(dir, fmt.Sprintf("store%d", i+1)))
-		if err != nil {
-			return fmt.Errorf("bench service (%s): %w", storeName(target), err)
+	save := func() error {
+		if c.jsonOut == "" {
+			return nil
 		}
-		out.Results = append(out.Results, results...)
-	}
-	if c.jsonOut != "" {
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			return err
@@ -267,6 +280,19 @@ func (c *benchServiceCmd) Run(ctx context.Context) error {
 		if err := os.WriteFile(c.jsonOut, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("--json-out: %w", err)
 		}
+		return nil
+	}
+	for i, target := range c.dbs {
+		err := c.runStore(ctx, target, filepath.Join(dir, fmt.Sprintf("store%d", i+1)), func(r serviceResult) error {
+			out.Results = append(out.Results, r)
+			return save() // as it goes: a long run's figures survive its end
+		})
+		if err != nil {
+			return fmt.Errorf("bench service (%s): %w", storeName(target), err)
+		}
+	}
+	if err := save(); err != nil {
+		return err
 	}
 	if c.asJSON {
 		enc := json.NewEncoder(c.stdout)
@@ -286,11 +312,12 @@ func storeName(target string) string {
 	return "sqlite"
 }
 
-// runStore loads and measures each size in one store.
-func (c *benchServiceCmd) runStore(ctx context.Context, target, dir string) ([]serviceResult, error) {
+// runStore loads and measures each size in one store, handing each
+// size's figures to done.
+func (c *benchServiceCmd) runStore(ctx context.Context, target, dir string, done func(serviceResult) error) error {
 	dataDir := filepath.Join(dir, "server")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, err
+		return err
 	}
 	path := target
 	if path == "" {
@@ -298,31 +325,30 @@ func (c *benchServiceCmd) runStore(ctx context.Context, target, dir string) ([]s
 	}
 	db, err := serverdb.Open(ctx, path, serverdb.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("open the store: %w", err)
+		return fmt.Errorf("open the store: %w", err)
 	}
 	defer db.Close()
 	teams, err := db.ListTeams(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(teams) > 0 {
-		return nil, fmt.Errorf("the store already has %d teams; the benchmark needs an empty database", len(teams))
+		return fmt.Errorf("the store already has %d teams; the benchmark needs an empty database", len(teams))
 	}
 	ld := &serviceLoader{db: db}
 	if err := ld.begin(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	var results []serviceResult
 	for _, size := range c.sizes {
 		fmt.Fprintf(c.stderr, "bench service: %s, loading to %d cases\n", storeName(target), size)
 		before := ld.records
 		start := time.Now()
 		if err := ld.loadTo(ctx, size/benchTeamCases); err != nil {
-			return nil, fmt.Errorf("load %d cases: %w", size, err)
+			return fmt.Errorf("load %d cases: %w", size, err)
 		}
 		// What the load left in the WAL is the loader's, not the server's.
 		if err := db.Checkpoint(); err != nil {
-			return nil, err
+			return err
 		}
 		r := serviceResult{Store: storeName(target), Cases: size, Records: ld.records, LoadedRecords: ld.records - before,
 			LoadSeconds: time.Since(start).Seconds()}
@@ -332,11 +358,18 @@ func (c *benchServiceCmd) runStore(ctx context.Context, target, dir string) ([]s
 		}
 		fmt.Fprintf(c.stderr, "bench service: loaded %d records in %.0f s; measuring\n", r.LoadedRecords, r.LoadSeconds)
 		if err := c.measure(ctx, &r, ld, db, target, dataDir, filepath.Join(dir, fmt.Sprint("tablets-", size))); err != nil {
-			return nil, err
+			return err
 		}
-		results = append(results, r)
+		if err := done(r); err != nil {
+			return err
+		}
+		if x := r.RSSCapExceeded; x != nil {
+			fmt.Fprintf(c.stderr, "bench service: the server passed --max-rss-mib (%d MiB) %.0f s after its start, during %s; larger sizes skipped\n",
+				x.Bytes>>20, x.Seconds, x.During)
+			return nil
+		}
 	}
-	return results, nil
+	return nil
 }
 
 func fileSize(path string) int64 {
@@ -357,7 +390,29 @@ func (c *benchServiceCmd) measure(ctx context.Context, r *serviceResult, ld *ser
 	}
 	defer p.stop()
 	r.StartSeconds = p.listening.Seconds()
+	var during atomic.Value
+	during.Store("the start")
+	if c.maxRSS > 0 {
+		go p.watchRSS(c.maxRSS, func() string { return during.Load().(string) })
+	}
+	err = c.measureServer(ctx, r, ld, db, p, tablets, func(s string) {
+		fmt.Fprintf(c.stderr, "bench service: %s %d: %s\n", r.Store, r.Cases, s)
+		during.Store(s)
+	})
+	if x := p.capped.Load(); x != nil {
+		r.RSSCapExceeded = x
+		r.LoadAvg[1] = loadAverage()
+		return nil
+	}
+	return err
+}
+
+// measureServer takes the figures from the running server p, saying
+// what it measures as it goes.
+func (c *benchServiceCmd) measureServer(ctx context.Context, r *serviceResult, ld *serviceLoader, db *serverdb.DB, p *serverProcess, tablets string, step func(string)) error {
+	var err error
 	hc := newReportClient(p.url)
+	step("the first service report set")
 
 	// The first report after the restart, then the others once the
 	// server's own warm-up (if it has one) is done.
@@ -372,6 +427,7 @@ func (c *benchServiceCmd) measure(ctx context.Context, r *serviceResult, ld *ser
 	if took, ok := p.waitWarm(2*time.Since(t0) + 5*time.Second); ok {
 		r.WarmSeconds = took.Seconds()
 	}
+	step("the service report set")
 	var bytes int64
 	if r.ServiceReportSeconds, err = median(c.reps, func() error {
 		bytes, err = hc.nine(ctx, "counts")
@@ -381,6 +437,7 @@ func (c *benchServiceCmd) measure(ctx context.Context, r *serviceResult, ld *ser
 	}
 	r.ServiceReportBytes = bytes
 
+	step("the team's reports and dashboard")
 	sup := newReportClient(p.url)
 	if err := sup.login(ctx, ld.supervisor.Username); err != nil {
 		return err
@@ -397,6 +454,7 @@ func (c *benchServiceCmd) measure(ctx context.Context, r *serviceResult, ld *ser
 	st := procStatus(p.pid())
 	r.RSSAfterReports, r.RSSPeakReports = st.rss, st.hwm
 
+	step("the sync scenarios")
 	// The sync scenarios of "bench sync", as a new officer of a team of
 	// its own in the loaded service.
 	env, err := attachBenchEnv(ctx, db, p.url, filepath.Join(tablets, "sync-tablet"), fmt.Sprintf("sync%d.", r.Cases), int64(r.Cases), c.sealed,
@@ -410,6 +468,7 @@ func (c *benchServiceCmd) measure(ctx context.Context, r *serviceResult, ld *ser
 		return fmt.Errorf("sync scenarios: %w", err)
 	}
 	for _, k := range c.devices {
+		step(fmt.Sprintf("%d devices at once", k))
 		d, err := c.devicesAtOnce(ctx, p.url, ld.officers[:k], filepath.Join(tablets, fmt.Sprint("devices-", k)), int64(r.Cases)*1000+int64(k))
 		if err != nil {
 			return fmt.Errorf("%d devices: %w", k, err)
@@ -551,14 +610,22 @@ func printServiceTables(w io.Writer, rs []serviceResult, couch *couchRun) {
 	row("server RSS at the end MiB (peak)", func(r serviceResult) string { return fmt.Sprintf("%s (%s)", mib(r.RSSEnd), mib(r.RSSPeakEnd)) })
 	if len(rs) > 0 {
 		for i, s := range rs[0].Sync {
-			row("sync: "+s.Scenario+" ms", func(r serviceResult) string { return ms(r.Sync[i].Seconds) })
+			row("sync: "+s.Scenario+" ms", func(r serviceResult) string {
+				return ifAny(len(r.Sync) > i, func() string { return ms(r.Sync[i].Seconds) })
+			})
 			if s.Records > 0 {
-				row("sync: "+s.Scenario+" records/s", func(r serviceResult) string { return fmt.Sprintf("%.0f", r.Sync[i].RecordsPerSec) })
+				row("sync: "+s.Scenario+" records/s", func(r serviceResult) string {
+					return ifAny(len(r.Sync) > i, func() string { return fmt.Sprintf("%.0f", r.Sync[i].RecordsPerSec) })
+				})
 			}
 		}
 		for i, d := range rs[0].Devices {
-			row(fmt.Sprintf("%d devices: pull records/s", d.Devices), func(r serviceResult) string { return fmt.Sprintf("%.0f", r.Devices[i].PullPerSec) })
-			row(fmt.Sprintf("%d devices: push mutations/s", d.Devices), func(r serviceResult) string { return fmt.Sprintf("%.0f", r.Devices[i].PushPerSec) })
+			row(fmt.Sprintf("%d devices: pull records/s", d.Devices), func(r serviceResult) string {
+				return ifAny(len(r.Devices) > i, func() string { return fmt.Sprintf("%.0f", r.Devices[i].PullPerSec) })
+			})
+			row(fmt.Sprintf("%d devices: push mutations/s", d.Devices), func(r serviceResult) string {
+				return ifAny(len(r.Devices) > i, func() string { return fmt.Sprintf("%.0f", r.Devices[i].PushPerSec) })
+			})
 		}
 	}
 	row("no-op syncs: server write transactions", func(r serviceResult) string {
@@ -566,6 +633,12 @@ func printServiceTables(w io.Writer, rs []serviceResult, couch *couchRun) {
 			return fmt.Sprint(*s.WriteTransactions)
 		}
 		return "-"
+	})
+	row("server stopped over --max-rss-mib", func(r serviceResult) string {
+		if x := r.RSSCapExceeded; x != nil {
+			return fmt.Sprintf("at %d MiB, %.0f s after start, during %s", x.Bytes>>20, x.Seconds, x.During)
+		}
+		return "no"
 	})
 	row("load average (start, end)", func(r serviceResult) string { return fmt.Sprintf("%.1f, %.1f", r.LoadAvg[0], r.LoadAvg[1]) })
 	tw.Flush()
@@ -596,6 +669,14 @@ func printServiceTables(w io.Writer, rs []serviceResult, couch *couchRun) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// ifAny is f's answer when ok, else "-".
+func ifAny(ok bool, f func() string) string {
+	if !ok {
+		return "-"
+	}
+	return f()
 }
 
 // couchMatches pairs the harness's phases with bench sync's scenarios.

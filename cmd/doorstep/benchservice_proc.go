@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -31,6 +32,8 @@ type serverProcess struct {
 	listening time.Duration // from start to its "server listening" line
 	log       *serverLog
 	exited    chan struct{}
+	started   time.Time
+	capped    atomic.Pointer[rssCapped] // set when watchRSS stopped it
 }
 
 // startServerProcess runs exe server on dataDir (and target, when it is
@@ -49,7 +52,7 @@ func startServerProcess(ctx context.Context, exe string, env []string, dataDir, 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the server: %w", err)
 	}
-	p := &serverProcess{cmd: cmd, log: log, exited: make(chan struct{})}
+	p := &serverProcess{cmd: cmd, log: log, exited: make(chan struct{}), started: start}
 	go func() {
 		cmd.Wait()
 		close(p.exited)
@@ -107,6 +110,25 @@ func (p *serverProcess) writeTransactions() (int64, error) {
 		}
 	}
 	return 0, errors.New("the server's metrics have no doorstep_db_writer_wait_seconds_count")
+}
+
+// watchRSS kills the server when its resident memory passes limit,
+// recording when and during what, until it exits.
+func (p *serverProcess) watchRSS(limit int64, during func() string) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.exited:
+			return
+		case <-t.C:
+			if st := procStatus(p.pid()); st.rss > limit {
+				p.capped.Store(&rssCapped{Bytes: st.rss, Seconds: time.Since(p.started).Seconds(), During: during()})
+				p.cmd.Process.Kill()
+				return
+			}
+		}
+	}
 }
 
 // stop asks the server to stop (SIGTERM), and kills it after a minute.

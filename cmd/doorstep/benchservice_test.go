@@ -141,3 +141,37 @@ docs ~1026 B JSON each, batch_size=100, reps=1
 		t.Error("an output without the table parsed")
 	}
 }
+
+// TestBenchServiceMemoryCap: a server past --max-rss-mib is stopped, and
+// the run records when instead of failing.
+func TestBenchServiceMemoryCap(t *testing.T) {
+	if testing.Short() || runtime.GOOS != "linux" {
+		t.Skip("loads a 500-case service and reads /proc: linux, not in -short")
+	}
+	t.Parallel()
+	var out, errs bytes.Buffer
+	c := &benchServiceCmd{stdout: &out, stderr: &errs, exe: os.Args[0], env: append(os.Environ(), runMainEnv+"=1")}
+	if err := c.ParseFlags([]string{"--cases", "500,1000", "--devices", "1", "--records", "200", "--reps", "1",
+		"--max-rss-mib", "1", "--json", "--data", t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(context.Background()); err != nil {
+		t.Fatalf("bench service: %v\n%s", err, errs.String())
+	}
+	var got struct {
+		Results []serviceResult `json:"results"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Results) != 1 {
+		t.Fatalf("%d results, want 1: the larger size skipped", len(got.Results))
+	}
+	x := got.Results[0].RSSCapExceeded
+	if x == nil || x.Bytes <= 1<<20 || x.During == "" {
+		t.Errorf("rss_cap_exceeded = %+v, want the server's memory past 1 MiB and what was being measured", x)
+	}
+	if !strings.Contains(errs.String(), "larger sizes skipped") {
+		t.Errorf("the log does not say the larger size was skipped:\n%s", errs.String())
+	}
+}
