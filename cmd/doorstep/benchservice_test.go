@@ -89,8 +89,10 @@ func TestBenchServiceSmall(t *testing.T) {
 	if len(r.Sync) != 5 || r.Sync[0].Scenario != "initial pull" || r.Sync[0].Records != 200 {
 		t.Errorf("sync scenarios %+v, want bench sync's five with 200 records", r.Sync)
 	}
-	if noop := r.Sync[len(r.Sync)-1]; noop.WriteTransactions == nil || *noop.WriteTransactions > 1 {
-		t.Errorf("no-op syncs made %v write transactions, want them counted from the server's metrics, and at most the devices' flush", noop.WriteTransactions)
+	// The server writes what devices reported every 5 seconds: the no-op
+	// syncs may see that flush, for the syncs before them and for theirs.
+	if noop := r.Sync[len(r.Sync)-1]; noop.WriteTransactions == nil || *noop.WriteTransactions > 2 {
+		t.Errorf("no-op syncs made %v write transactions, want them counted from the server's metrics, and at most the devices' flushes", noop.WriteTransactions)
 	}
 	if len(r.Devices) != 2 {
 		t.Fatalf("device results %+v, want 1 and 2 devices", r.Devices)
