@@ -51,25 +51,12 @@ func TestBenchServiceSmall(t *testing.T) {
 		t.Skip("loads a 500-case service and starts a server process: not in -short")
 	}
 	t.Parallel()
-	var out, errs bytes.Buffer
-	c := &benchServiceCmd{stdout: &out, stderr: &errs, exe: os.Args[0], env: append(os.Environ(), runMainEnv+"=1")}
-	if err := c.ParseFlags([]string{"--cases", "500", "--devices", "1,2", "--records", "200", "--noop-rounds", "3",
-		"--reps", "1", "--device-writes", "20", "--json", "--data", t.TempDir()}); err != nil {
-		t.Fatal(err)
+	results, _ := runBenchService(t, "--cases", "500", "--devices", "1,2", "--records", "200", "--noop-rounds", "3",
+		"--reps", "1", "--device-writes", "20")
+	if len(results) != 1 {
+		t.Fatalf("%d results, want 1 (sqlite, 500 cases)", len(results))
 	}
-	if err := c.Run(context.Background()); err != nil {
-		t.Fatalf("bench service: %v\n%s", err, errs.String())
-	}
-	var got struct {
-		Results []serviceResult `json:"results"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatalf("the output is not JSON: %v\n%s", err, out.String())
-	}
-	if len(got.Results) != 1 {
-		t.Fatalf("%d results, want 1 (sqlite, 500 cases)", len(got.Results))
-	}
-	r := got.Results[0]
+	r := results[0]
 	if r.Store != "sqlite" || r.Cases != 500 || r.Records < 10000 || r.LoadedRecords != r.Records || r.StoreBytes == 0 {
 		t.Errorf("store %s, %d cases, %d records (%d loaded), %d bytes; want sqlite, 500 cases and the records of 500 cases",
 			r.Store, r.Cases, r.Records, r.LoadedRecords, r.StoreBytes)
@@ -151,29 +138,37 @@ func TestBenchServiceMemoryCap(t *testing.T) {
 		t.Skip("loads a 500-case service and reads /proc: linux, not in -short")
 	}
 	t.Parallel()
+	results, log := runBenchService(t, "--cases", "500,1000", "--devices", "1", "--records", "200", "--reps", "1", "--max-rss-mib", "1")
+	if len(results) != 1 {
+		t.Fatalf("%d results, want 1: the larger size skipped", len(results))
+	}
+	x := results[0].RSSCapExceeded
+	if x == nil || x.Bytes <= 1<<20 || x.During == "" {
+		t.Errorf("rss_cap_exceeded = %+v, want the server's memory past 1 MiB and what was being measured", x)
+	}
+	if !strings.Contains(log, "larger sizes skipped") {
+		t.Errorf("the log does not say the larger size was skipped:\n%s", log)
+	}
+}
+
+// runBenchService runs bench service with args, --json and a data folder
+// of the test's, its server this test binary (see TestMain), and returns
+// its results and its log.
+func runBenchService(t *testing.T, args ...string) ([]serviceResult, string) {
+	t.Helper()
 	var out, errs bytes.Buffer
 	c := &benchServiceCmd{stdout: &out, stderr: &errs, exe: os.Args[0], env: append(os.Environ(), runMainEnv+"=1")}
-	if err := c.ParseFlags([]string{"--cases", "500,1000", "--devices", "1", "--records", "200", "--reps", "1",
-		"--max-rss-mib", "1", "--json", "--data", t.TempDir()}); err != nil {
+	if err := c.ParseFlags(append(args, "--json", "--data", t.TempDir())); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Run(context.Background()); err != nil {
-		t.Fatalf("bench service: %v\n%s", err, errs.String())
+		t.Fatalf("bench service %v: %v\n%s", args, err, errs.String())
 	}
 	var got struct {
 		Results []serviceResult `json:"results"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatal(err)
+		t.Fatalf("the output is not JSON: %v\n%s", err, out.String())
 	}
-	if len(got.Results) != 1 {
-		t.Fatalf("%d results, want 1: the larger size skipped", len(got.Results))
-	}
-	x := got.Results[0].RSSCapExceeded
-	if x == nil || x.Bytes <= 1<<20 || x.During == "" {
-		t.Errorf("rss_cap_exceeded = %+v, want the server's memory past 1 MiB and what was being measured", x)
-	}
-	if !strings.Contains(errs.String(), "larger sizes skipped") {
-		t.Errorf("the log does not say the larger size was skipped:\n%s", errs.String())
-	}
+	return got.Results, errs.String()
 }
