@@ -63,6 +63,9 @@ type EntitySpec struct {
 	Type   reflect.Type
 	Fields map[string]*FieldSpec
 	Order  []string // field names in struct order
+	// sorted is Order sorted: ValidateFields's order with no sort per
+	// record.
+	sorted []*FieldSpec
 	// OfficerCreates: an officer (and so a tablet) may create records of it.
 	OfficerCreates bool
 	// SignField, when set, names the timestamp field whose being set makes
@@ -125,6 +128,9 @@ func register(name, path string, sample any, officerCreates bool, signField stri
 			}
 		}
 	}
+	for _, n := range sortedKeys(spec.Fields) {
+		spec.sorted = append(spec.sorted, spec.Fields[n])
+	}
 	entities[name] = spec
 	entityPaths[path] = spec
 }
@@ -160,6 +166,24 @@ var (
 // its enum, within its length, well-formed dates. JSON null clears a field.
 // Required fields and who may write are checked by CheckCreate and CheckWriter.
 func (s *EntitySpec) ValidateFields(fields map[string]json.RawMessage) error {
+	// Every name known (the usual case): the spec's fields, sorted once,
+	// give the names' order, with no sort per record.
+	known := 0
+	for _, fs := range s.sorted {
+		if _, ok := fields[fs.Name]; ok {
+			known++
+		}
+	}
+	if known == len(fields) {
+		for _, fs := range s.sorted {
+			if raw, ok := fields[fs.Name]; ok {
+				if err := fs.check(raw); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	for _, name := range sortedKeys(fields) {
 		raw := fields[name]
 		fs, ok := s.Fields[name]
@@ -169,17 +193,42 @@ func (s *EntitySpec) ValidateFields(fields map[string]json.RawMessage) error {
 			}
 			return Errorf(ECodeUnknownField, name, "%s has no field %q", s.Name, name)
 		}
-		if isNull(raw) {
-			if fs.Required {
-				return Errorf(ECodeRequired, name, "%s cannot be cleared", name)
-			}
-			continue
-		}
-		if err := fs.validate(raw); err != nil {
+		if err := fs.check(raw); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// SortedNames returns the names of fields in sorted order. When every name
+// is one of the entity's (as after ValidateFields), the order comes from
+// the spec, sorted once at start-up, with no sort per map.
+func (s *EntitySpec) SortedNames(fields map[string]json.RawMessage) []string {
+	if s == nil {
+		return sortedKeys(fields)
+	}
+	out := make([]string, 0, len(fields))
+	for _, fs := range s.sorted {
+		if _, ok := fields[fs.Name]; ok {
+			out = append(out, fs.Name)
+		}
+	}
+	if len(out) == len(fields) {
+		return out
+	}
+	return sortedKeys(fields)
+}
+
+// check is ValidateFields for one known field: null clears it (unless it
+// is required), anything else is validated.
+func (fs *FieldSpec) check(raw json.RawMessage) error {
+	if isNull(raw) {
+		if fs.Required {
+			return Errorf(ECodeRequired, fs.Name, "%s cannot be cleared", fs.Name)
+		}
+		return nil
+	}
+	return fs.validate(raw)
 }
 
 func (fs *FieldSpec) validate(raw json.RawMessage) error {
@@ -234,14 +283,39 @@ func (fs *FieldSpec) validate(raw json.RawMessage) error {
 }
 
 // decode turns raw into a value of the field's type. Push applies thousands
-// of fields a second, so plain strings skip the reflective decoder; lists of
-// objects go through a strict decoder that refuses unknown keys.
+// of fields a second, so plain strings, booleans and lists of plain strings
+// skip the reflective decoder (FuzzDecodeFastPaths holds them to its
+// answer); lists of objects go through a strict decoder that refuses
+// unknown keys.
 func (fs *FieldSpec) decode(raw json.RawMessage) (reflect.Value, error) {
-	if fs.Type.Kind() == reflect.String {
-		if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw[1:n-1], '\\') < 0 && bytes.IndexByte(raw[1:n-1], '"') < 0 && utf8.Valid(raw[1:n-1]) && !hasControl(raw[1:n-1]) {
-			return reflect.ValueOf(string(raw[1 : n-1])).Convert(fs.Type), nil
+	switch fs.Type.Kind() {
+	case reflect.String:
+		if s, ok := plainString(raw); ok {
+			return reflect.ValueOf(s).Convert(fs.Type), nil
+		}
+	case reflect.Bool:
+		// As json.Unmarshal: the two literals, nothing around them.
+		switch string(raw) {
+		case "true":
+			return reflect.ValueOf(true).Convert(fs.Type), nil
+		case "false":
+			return reflect.ValueOf(false).Convert(fs.Type), nil
+		}
+	case reflect.Slice:
+		if string(raw) == "[]" {
+			return reflect.MakeSlice(fs.Type, 0, 0), nil
+		}
+		if fs.Type.Elem().Kind() == reflect.String {
+			if v, ok := plainStrings(fs.Type, raw); ok {
+				return v, nil
+			}
 		}
 	}
+	return fs.decodeReflect(raw)
+}
+
+// decodeReflect is decode without its fast paths: encoding/json's answer.
+func (fs *FieldSpec) decodeReflect(raw json.RawMessage) (reflect.Value, error) {
 	ptr := reflect.New(fs.Type)
 	if fs.Type.Kind() == reflect.Slice && fs.Type.Elem().Kind() == reflect.Struct {
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -258,6 +332,57 @@ func (fs *FieldSpec) decode(raw json.RawMessage) (reflect.Value, error) {
 		return reflect.Value{}, err
 	}
 	return ptr.Elem(), nil
+}
+
+// plainString is the string raw holds when it is a JSON string with no
+// escape, control character or invalid UTF-8: its bytes are its value,
+// as json.Unmarshal would find. ok is false for anything else, which the
+// caller gives to json.Unmarshal.
+func plainString(raw []byte) (string, bool) {
+	n := len(raw)
+	if n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw[1:n-1], '\\') < 0 && bytes.IndexByte(raw[1:n-1], '"') < 0 && utf8.Valid(raw[1:n-1]) && !hasControl(raw[1:n-1]) {
+		return string(raw[1 : n-1]), true
+	}
+	return "", false
+}
+
+// plainStrings decodes a compact list of plain strings (["a","b"]) into a
+// slice of type t, as json.Unmarshal would; ok is false for anything else
+// (space, escapes, another kind of element), left to json.Unmarshal.
+func plainStrings(t reflect.Type, raw []byte) (reflect.Value, bool) {
+	n := len(raw)
+	if n < 4 || raw[0] != '[' || raw[n-1] != ']' {
+		return reflect.Value{}, false
+	}
+	var items []string
+	for i := 1; i < n-1; {
+		if raw[i] != '"' {
+			return reflect.Value{}, false
+		}
+		end := bytes.IndexByte(raw[i+1:n-1], '"')
+		if end < 0 {
+			return reflect.Value{}, false
+		}
+		end += i + 1 // the closing quote
+		s, ok := plainString(raw[i : end+1])
+		if !ok {
+			return reflect.Value{}, false
+		}
+		items = append(items, s)
+		i = end + 1
+		switch {
+		case i == n-1:
+		case raw[i] == ',' && i+1 < n-1:
+			i++
+		default:
+			return reflect.Value{}, false
+		}
+	}
+	v := reflect.MakeSlice(t, len(items), len(items))
+	for i, s := range items {
+		v.Index(i).SetString(s)
+	}
+	return v, true
 }
 
 func hasControl(b []byte) bool {

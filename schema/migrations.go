@@ -12,6 +12,9 @@ import (
 //go:embed sql/server/*.sql
 var serverSQL embed.FS
 
+//go:embed sql/server-pg/*.sql
+var serverPostgresSQL embed.FS
+
 //go:embed sql/device/*.sql
 var deviceSQL embed.FS
 
@@ -31,6 +34,14 @@ type Migration struct {
 
 // ServerMigrations returns the server store's migrations in order.
 func ServerMigrations() []Migration { return loadMigrations(serverSQL, "sql/server") }
+
+// ServerPostgresMigrations returns the server store's migrations for
+// PostgreSQL in order: the twins of ServerMigrations, one for one, with the
+// same numbers and names (a test holds them so), so both engines report the
+// same schema version.
+func ServerPostgresMigrations() []Migration {
+	return loadMigrations(serverPostgresSQL, "sql/server-pg")
+}
 
 // DeviceMigrations returns the tablet store's migrations in order.
 func DeviceMigrations() []Migration { return loadMigrations(deviceSQL, "sql/device") }

@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"time"
 
@@ -131,14 +132,58 @@ func (s *EntitySpec) Validate(id, caseID string, fields map[string]json.RawMessa
 		return nil
 	}
 	ptr := reflect.New(s.Type)
-	r := Record{Entity: s.Name, ID: id, CaseID: caseID, Fields: fields}
-	if err := r.Decode(ptr.Interface()); err != nil {
+	obj, err := recordObject(id, caseID, fields)
+	if err == nil {
+		err = json.Unmarshal(obj, ptr.Interface())
+	}
+	if err != nil {
 		return Errorf(ECodeMalformed, "", "%s fields do not decode: %v", s.Name, err)
 	}
 	if v, ok := ptr.Elem().Interface().(interface{ Validate() error }); ok {
 		return v.Validate()
 	}
 	return nil
+}
+
+// recordObject is the JSON object Record.Decode decodes, each field's
+// value checked (json.Valid: one value, so it cannot add a member) and
+// copied as it is rather than encoded again by json.Marshal, which also
+// compacts each one, sorts the names and copies the whole. The identity
+// comes last, so that it wins over a field of the same name, as in
+// Record.Decode.
+func recordObject(id, caseID string, fields map[string]json.RawMessage) ([]byte, error) {
+	size := len(id) + len(caseID) + 32
+	for k, v := range fields {
+		size += len(k) + len(v) + 4
+	}
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for k, v := range fields {
+		b = appendQuoted(b, k)
+		b = append(b, ':')
+		switch {
+		case v == nil:
+			b = append(b, "null"...)
+		case !json.Valid(v):
+			return nil, fmt.Errorf("field %s is not one JSON value", k)
+		default:
+			b = append(b, v...)
+		}
+		b = append(b, ',')
+	}
+	b = appendQuoted(b, "id")
+	b = append(b, ':')
+	b = appendQuoted(b, id)
+	b = append(b, ',')
+	b = appendQuoted(b, "case_id")
+	b = append(b, ':')
+	b = appendQuoted(b, caseID)
+	return append(b, '}'), nil
+}
+
+func appendQuoted(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
 }
 
 // RawRecord is a record whose fields stay JSON text, for reads of many

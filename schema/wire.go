@@ -28,6 +28,10 @@ import (
 //   - 2026-12-04: TokenResponse.outbox_key and Mutation.sealed: a change
 //     the tablet can no longer read (its keys destroyed) delivered sealed
 //     to the server's key (§6.2).
+//   - 2026-12-05: PullRequest.wait: a pull at the end of the device's
+//     changes may ask the server to hold its answer until a change in its
+//     scope is numbered, up to MaxPullWait seconds (§7.3); an older server
+//     answers at once.
 //
 // Rules tightened since, without a bump because no message changed:
 //   - 2026-12-04: the server applies a stamp more than MaxClockAhead ahead
@@ -80,6 +84,10 @@ const (
 	MaxPushMutations = 5000
 	DefaultPullLimit = 2000
 	MaxPullLimit     = 10000
+	// MaxPullWait is the longest a pull waits for a change
+	// (PullRequest.Wait), in seconds: under the server's and the usual
+	// proxies' idle timeouts.
+	MaxPullWait = 25
 )
 
 // LoginRequest signs a user in on one device. The device id is made by the
@@ -207,6 +215,12 @@ type PullRequest struct {
 	// tag of the rules document the device holds from the server, "" when
 	// it holds none. Left out (nil), no rules are sent.
 	RulesTag *string `json:"rules_tag,omitempty"`
+	// Wait, in seconds, asks the server to hold an answer that would be
+	// empty until a change in the device's scope is numbered, or Wait
+	// seconds pass (at most MaxPullWait; more is taken as that): a
+	// "changes waiting" wake-up instead of polling (§7.3). 0 answers at
+	// once.
+	Wait int `json:"wait,omitempty"`
 }
 
 // Person is another user as a tablet may show them: who decided, amended

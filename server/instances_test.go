@@ -2,12 +2,13 @@ package server
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/server/serverdb/serverdbtest"
 )
 
 // pullAll pulls every page for tok from e and returns the records and the
@@ -90,23 +91,52 @@ func sameTime(a, b schema.Timestamp) bool {
 	return err1 == nil && err2 == nil && ta.Equal(tb)
 }
 
-// TestTwoInstances: two servers on one data folder (and so one secrets
-// folder), as two instances behind a load balancer: a push to one is
-// pulled from the other, and an access token ended on one (a log-out) is
-// refused by the other at once.
-func TestTwoInstances(t *testing.T) {
-	t.Parallel()
-	one := newEnv(t)
-	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Dir(one.srv.DB().Path()), Now: one.clock.Now})
+// engines runs f on SQLite, and on PostgreSQL in a fresh schema (skipped
+// without DOORSTEP_TEST_POSTGRES, failed under CI=true), each in parallel;
+// tweak sets the server's store.
+func engines(t *testing.T, f func(t *testing.T, tweak func(*Config))) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		f(t, nil)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		dsn := serverdbtest.PostgresURL(t)
+		f(t, func(c *Config) { c.DB = dsn })
+	})
+}
+
+// secondInstance starts another server on e's store and secrets folder,
+// as a second instance behind a load balancer.
+func (e *env) secondInstance() *env {
+	e.t.Helper()
+	cfg := e.srv.cfg
+	cfg.Addr = "127.0.0.1:0"
+	srv, err := Open(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("open a second server on the data folder: %v", err)
+		e.t.Fatalf("open a second server on the store: %v", err)
 	}
 	if err := srv.Start(); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close() })
-	two := *one
+	e.t.Cleanup(func() { srv.Close() })
+	two := *e
 	two.srv, two.url = srv, srv.URL()
+	return &two
+}
+
+// TestTwoInstances: two servers on one store (a data folder, or a
+// PostgreSQL schema) and one secrets folder, as two instances behind a
+// load balancer: a push to one is pulled from the other, and an access
+// token ended on one (a log-out) is refused by the other at once.
+func TestTwoInstances(t *testing.T) {
+	t.Parallel()
+	engines(t, testTwoInstances)
+}
+
+func testTwoInstances(t *testing.T, tweak func(*Config)) {
+	one := newEnvWith(t, tweak)
+	two := *one.secondInstance()
 
 	tok := one.login("asha", "dev-asha")
 	_, cursor := two.pullAll(tok.AccessToken, "")
@@ -137,5 +167,93 @@ func TestTwoInstances(t *testing.T) {
 	}
 	if r := one.do("POST", "/v1/auth/refresh", schema.RefreshRequest{RefreshToken: tok.RefreshToken, DeviceID: "dev-asha"}, nil); r.status != 401 {
 		t.Errorf("the first instance refreshed a token logged out on the second: %d %s", r.status, r.body)
+	}
+}
+
+// TestPullWaitsForAChange: a pull that asks to wait (docs/sync-protocol.md
+// §7.3) answers at once when there is something; when there is nothing it
+// is held until a change in the device's scope is numbered, on whichever
+// instance, or until its seconds pass; a change outside its scope does
+// not end it; a server that stops answers it at once.
+func TestPullWaitsForAChange(t *testing.T) {
+	t.Parallel()
+	engines(t, testPullWaitsForAChange)
+}
+
+func testPullWaitsForAChange(t *testing.T, tweak func(*Config)) {
+	one := newEnvWith(t, tweak)
+	two := one.secondInstance()
+	asha := one.login("asha", "dev-asha").AccessToken
+	asha2 := one.login("asha", "dev-asha-2").AccessToken
+	ben := one.login("ben", "dev-ben").AccessToken
+	if r := two.do("POST", "/v1/sync/pull", schema.PullRequest{Wait: -1}, bearer(asha)); r.status != 400 || r.errorResponse().Error.Field != "wait" {
+		t.Fatalf("wait -1: %d %s; want 400 naming wait", r.status, r.body)
+	}
+	// Something to send: at once, as without wait.
+	start := time.Now()
+	var page schema.PullResponse
+	r := two.do("POST", "/v1/sync/pull", schema.PullRequest{Wait: 20}, bearer(asha))
+	r.decode(t, &page)
+	if r.status != 200 || len(page.Records) != 1 || time.Since(start) > 5*time.Second {
+		t.Fatalf("a pull from the start with wait: %d, %d records after %v; want the case at once", r.status, len(page.Records), time.Since(start))
+	}
+	cursor := page.Cursor
+
+	type answer struct {
+		r    resp
+		took time.Duration
+	}
+	waitOn := func(e *env, tok string, wait int) <-chan answer {
+		ch := make(chan answer, 1)
+		before := e.srv.DB().Waiting()
+		start := time.Now()
+		go func() {
+			r := e.do("POST", "/v1/sync/pull", schema.PullRequest{Cursor: cursor, Wait: wait}, bearer(tok))
+			ch <- answer{r, time.Since(start)}
+		}()
+		testkit.WaitFor(t, 5*time.Second, "the pull to wait", func() bool { return e.srv.DB().Waiting() > before })
+		return ch
+	}
+	push := func(e *env, tok, caseID, dev string) string {
+		m := visitMutation(caseID, dev, one.clock.Now().UnixMilli())
+		r := e.do("POST", "/v1/sync/push", schema.PushRequest{Mutations: []schema.Mutation{m}}, bearer(tok))
+		if r.status != 200 {
+			t.Fatalf("push: %d %s", r.status, r.body)
+		}
+		return m.RecordID
+	}
+
+	// A change outside asha's scope (ben's case, on the other instance)
+	// does not end her wait: it runs its 3 seconds and answers empty.
+	ch := waitOn(two, asha, 3)
+	push(one, ben, one.benCase, "dev-ben")
+	a := <-ch
+	a.r.decode(t, &page)
+	if a.r.status != 200 || len(page.Records) != 0 || a.took < 3*time.Second {
+		t.Fatalf("a wait through a change out of scope: %d, %d records after %v; want an empty page after 3 s", a.r.status, len(page.Records), a.took)
+	}
+	cursor = page.Cursor
+
+	// A change in her scope, pushed to the other instance by her other
+	// tablet, ends the wait with it.
+	ch = waitOn(two, asha, 20)
+	id := push(one, asha2, one.ashaCase, "dev-asha-2")
+	a = <-ch
+	a.r.decode(t, &page)
+	if a.r.status != 200 || len(page.Records) != 1 || page.Records[0].ID != id || a.took > 10*time.Second {
+		t.Fatalf("a wait through a change in scope on the other instance: %d %s after %v; want the visit %s at once", a.r.status, a.r.body, a.took, id)
+	}
+	cursor = page.Cursor
+
+	// A server that stops answers its waiting pulls rather than hold its
+	// shutdown.
+	ch = waitOn(two, asha, 25)
+	start = time.Now()
+	if err := two.srv.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	a = <-ch
+	if a.r.status != 200 || time.Since(start) > 5*time.Second {
+		t.Errorf("a waiting pull at the server's stop: %d %s after %v; want its empty page at once", a.r.status, a.r.body, time.Since(start))
 	}
 }

@@ -369,6 +369,18 @@ func loadVisitKey(dir string, now time.Time) (_ ed25519.PrivateKey, path string,
 	return priv, path, created, nil
 }
 
+// ReadVisitKey reads the visit signing key in the secrets folder dir
+// without making one: what checks a countersignature (doorstep admin
+// verify-visit) must use the server's own key, never a new one.
+func ReadVisitKey(dir string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(dir, VisitKeyFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no visit signing key at %s (give the server's secrets folder with --secrets): %w", path, err)
+	}
+	priv, _, _, err := loadVisitKey(dir, time.Time{})
+	return priv, err
+}
+
 // readOrMakeKeyFile reads the key file name in dir (mode 0600, made so if
 // it was looser) into v; when there is none it writes newFile's value there
 // first, and says it did. A file that does not decode is named.

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -16,14 +17,20 @@ import (
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/server/serverdb"
 )
 
 // The operator's kit (issue 13): /readyz, /metrics on their own
 // listener, the access log, TLS.
 
+// On both stores (PostgreSQL when DOORSTEP_TEST_POSTGRES is set).
 func TestReadyzSaysWhatIsNotReady(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	engines(t, testReadyzSaysWhatIsNotReady)
+}
+
+func testReadyzSaysWhatIsNotReady(t *testing.T, tweak func(*Config)) {
+	e := newEnvWith(t, tweak)
 	var ans ReadyAnswer
 	r := e.do("GET", "/readyz", nil, nil)
 	r.decode(t, &ans)
@@ -33,12 +40,16 @@ func TestReadyzSaysWhatIsNotReady(t *testing.T) {
 	// A migration the file no longer records (a restore of an older
 	// back-up under the running server, say): not ready, saying which.
 	known := len(schema.ServerMigrations())
-	db, err := sql.Open("sqlite", e.srv.DB().Path())
+	driver := "sqlite"
+	if serverdb.IsPostgresURL(e.srv.DB().Path()) {
+		driver = "pgx" // registered by the store's PostgreSQL driver
+	}
+	db, err := sql.Open(driver, e.srv.DB().Path())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = ?`, known); err != nil {
+	if _, err := db.Exec(fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, known)); err != nil {
 		t.Fatal(err)
 	}
 	r = e.do("GET", "/readyz", nil, nil)

@@ -32,7 +32,11 @@ import (
 // Config configures a Server. Zero values take the defaults in brackets.
 type Config struct {
 	Addr    string // listen address ["127.0.0.1:8080"]; ":0" picks a port
-	DataDir string // folder of server.db (created 0700; refused if others can read it) [required]
+	DataDir string // folder of server.db (created 0700; refused if others can read it) [required without DB]
+	// DB is the database URL (postgres://… or postgresql://…): the store
+	// is that PostgreSQL database, and DataDir holds nothing of it ["":
+	// SQLite, DataDir/server.db].
+	DB string
 	// SecretsDir is the folder of the token signing keys (KeyFile),
 	// apart from the data so that a copy of the data cannot mint tokens
 	// [DefaultSecretsDir(DataDir)].
@@ -90,6 +94,11 @@ type Server struct {
 	// (outboxkey.go).
 	outbox *outboxKey
 
+	// stopCtx ends when Close begins: pulls waiting for a change
+	// (sync.go) answer then, rather than hold the shutdown.
+	stopCtx context.Context
+	stopAll context.CancelFunc
+
 	mu        sync.Mutex
 	ln        net.Listener
 	metricsLn net.Listener
@@ -100,7 +109,7 @@ type Server struct {
 // signing keys in the secrets folder and builds the routes. It does not
 // listen yet: see Start.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.DataDir == "" {
+	if cfg.DataDir == "" && (cfg.DB == "" || cfg.SecretsDir == "") {
 		return nil, errors.New("server: DataDir is required (--data)")
 	}
 	if cfg.Addr == "" {
@@ -130,17 +139,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SecretsDir == "" {
 		cfg.SecretsDir = DefaultSecretsDir(cfg.DataDir)
 	}
-	if err := fsperm.MakeDir(cfg.DataDir, "data folder"); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	path := filepath.Join(cfg.DataDir, DBFile)
-	if err := fsperm.CreateFile(path); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	if changed, err := fsperm.Tighten(path, path+"-wal", path+"-shm"); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	} else if len(changed) > 0 {
-		cfg.Logger.Warn("made the database's files readable by their owner only (mode 0600)", "files", changed)
+	target := cfg.DB
+	if target == "" {
+		var err error
+		if target, err = prepareDataDir(cfg.DataDir, cfg.Logger); err != nil {
+			return nil, err
+		}
 	}
 	keys, created, err := loadKeyring(cfg.SecretsDir, cfg.Now())
 	if err != nil {
@@ -164,7 +168,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger.Info("generated the server's outbox key (tablets seal their unsent changes to it); keep the secrets folder apart from the data and its backups", "file", outboxPath)
 	}
 	m := newMetrics()
-	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey,
+	db, err := serverdb.Open(ctx, target, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey,
 		WriterWait: func(d time.Duration) { m.writerWait.Observe(d.Seconds()) }})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -176,6 +180,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys, outbox: outbox,
 		comp: compliance.NewService(db, cfg.Policy), ready: db, metrics: m, tls: tlsConfig,
 		signKey: visitKey, pubKey: schema.EncodePublicKey(visitKey.Public().(ed25519.PublicKey))}
+	s.stopCtx, s.stopAll = context.WithCancel(context.Background())
 	m.watchStore(db, cfg.Now)
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
@@ -195,6 +200,24 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second})
 	s.metricsRoutes()
 	return s, nil
+}
+
+// prepareDataDir makes the data folder and its SQLite file, readable by
+// their owner only, and returns the file's path.
+func prepareDataDir(dir string, log *slog.Logger) (string, error) {
+	if err := fsperm.MakeDir(dir, "data folder"); err != nil {
+		return "", fmt.Errorf("server: %w", err)
+	}
+	path := filepath.Join(dir, DBFile)
+	if err := fsperm.CreateFile(path); err != nil {
+		return "", fmt.Errorf("server: %w", err)
+	}
+	if changed, err := fsperm.Tighten(path, path+"-wal", path+"-shm"); err != nil {
+		return "", fmt.Errorf("server: %w", err)
+	} else if len(changed) > 0 {
+		log.Warn("made the database's files readable by their owner only (mode 0600)", "files", changed)
+	}
+	return path, nil
 }
 
 // DB returns the store, for wiring and tests.
@@ -290,6 +313,7 @@ func (s *Server) MetricsURL() string {
 // Close stops accepting requests, lets those in flight finish (up to 10
 // s), then closes the store.
 func (s *Server) Close() error {
+	s.stopAll()
 	var errs []error
 	s.mu.Lock()
 	started, metricsStarted := s.ln != nil, s.metricsLn != nil

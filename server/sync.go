@@ -2,10 +2,13 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/server/serverdb"
@@ -168,6 +171,12 @@ func (s *Server) pull(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	if req.Wait < 0 {
+		return errorf(schema.ECodeInvalid, "wait", "wait is the seconds to wait for a change, 0 to %d, not %d", schema.MaxPullWait, req.Wait)
+	}
+	if req.Wait > 0 {
+		return s.pullWaiting(c, req, protocol)
+	}
 	// The page is built in memory before a byte is sent, so a failure half
 	// way answers a clean error rather than a truncated document.
 	var buf bytes.Buffer
@@ -189,14 +198,9 @@ func (s *Server) pull(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// A supervisor's (or admin's, auditor's) pull reads case data: the
-	// page asked for is recorded before it is sent.
-	if err := s.db.AuditRead(c.UserContext(), actorOf(c), "sync/pull", "", "", "",
-		map[string]string{"cursor": req.Cursor, "limit": strconv.Itoa(req.Limit)}); err != nil {
+	if err := s.pulled(c, req, protocol, records, page.n); err != nil {
 		return err
 	}
-	s.metrics.observePull(records, page.n)
-	s.touch(c, protocol)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
 	if gz {
@@ -204,6 +208,77 @@ func (s *Server) pull(c *fiber.Ctx) error {
 	}
 	return c.Send(buf.Bytes())
 }
+
+// pulled records a page about to be sent: a supervisor's (or admin's,
+// auditor's) pull reads case data, so the page asked for is audited
+// before it is sent; the metrics count it, and the device's report is
+// kept.
+func (s *Server) pulled(c *fiber.Ctx, req schema.PullRequest, protocol, records int, bytes int64) error {
+	if err := s.db.AuditRead(c.UserContext(), actorOf(c), "sync/pull", "", "", "",
+		map[string]string{"cursor": req.Cursor, "limit": strconv.Itoa(req.Limit)}); err != nil {
+		return err
+	}
+	s.metrics.observePull(records, bytes)
+	s.touch(c, protocol)
+	return nil
+}
+
+// pullWaiting is a pull that asked to wait (docs/sync-protocol.md §7.3):
+// while the page would be empty (no record, no removal, no people or
+// rules to send), it waits for the store to number a change after the
+// page's cursor, on any instance, and pulls again from that cursor, until
+// req.Wait seconds have passed or the server stops; then it answers the
+// last page, empty or not.
+func (s *Server) pullWaiting(c *fiber.Ctx, req schema.PullRequest, protocol int) error {
+	wait := time.Duration(min(req.Wait, schema.MaxPullWait)) * time.Second
+	ctx, cancel := context.WithTimeout(c.UserContext(), wait)
+	defer cancel()
+	stop := context.AfterFunc(s.stopCtx, cancel)
+	defer stop()
+	var buf bytes.Buffer
+	var records int
+	for {
+		buf.Reset()
+		var err error
+		records, err = s.db.PullPage(c.UserContext(), actorOf(c), req, &buf)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Removed []json.RawMessage `json:"removed"`
+			Cursor  string            `json:"cursor"`
+			People  json.RawMessage   `json:"people"`
+			Rules   json.RawMessage   `json:"rules"`
+		}
+		if records > 0 {
+			break
+		}
+		if err := json.Unmarshal(buf.Bytes(), &page); err != nil {
+			return fmt.Errorf("pull: read the page back: %w", err)
+		}
+		if len(page.Removed) > 0 || present(page.People) || present(page.Rules) {
+			break
+		}
+		// Nothing for this device yet: its next pull would start at the
+		// page's cursor, and so does this wait.
+		req.Cursor = page.Cursor
+		changed, err := s.db.WaitForChange(ctx, req.Cursor)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			break
+		}
+	}
+	if err := s.pulled(c, req, protocol, records, int64(buf.Len())); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+	return sendJSONBytes(c, buf.Bytes())
+}
+
+// present says whether an answer member was sent with a value.
+func present(v json.RawMessage) bool { return len(v) > 0 && string(v) != "null" }
 
 // gzipWriters are reused: a gzip writer's tables cost more to make than a
 // small page costs to compress. BestSpeed: a page of 10,000 records

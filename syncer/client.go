@@ -61,18 +61,23 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 	if err != nil {
 		return nil, exchange{}, err
 	}
-	payload, err := json.Marshal(body)
-	if err != nil {
-		return nil, exchange{}, fmt.Errorf("encode %s: %w", path, err)
+	var payload []byte
+	switch pre := body.(type) {
+	case gzippedJSON:
+		payload, gzipBody = pre, true
+	case encodedJSON:
+		payload = pre
+	default:
+		if payload, err = json.Marshal(body); err != nil {
+			return nil, exchange{}, fmt.Errorf("encode %s: %w", path, err)
+		}
 	}
 	if gzipBody {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		zw.Write(payload)
-		if err := zw.Close(); err != nil {
-			return nil, exchange{}, fmt.Errorf("compress %s: %w", path, err)
+		if _, done := body.(gzippedJSON); !done {
+			if payload, err = gzipJSON(payload); err != nil {
+				return nil, exchange{}, fmt.Errorf("compress %s: %w", path, err)
+			}
 		}
-		payload = buf.Bytes()
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()

@@ -37,12 +37,14 @@ const maxPushBytes = 8 << 20
 // or a request fails. The batch halves after a failed request (floor 1) and
 // doubles after a success (up to the configured size).
 //
-// Storing a batch's answers overlaps sending the next batch: the tablet
-// writes receipts while the server applies, so a long outbox drains at the
-// pace of the slower side rather than of both added. At most one store runs
-// at a time, and every return waits for it, so the outbox and the report are
-// settled when push returns. A store that fails loses nothing: its rows stay
-// pending and are resent, and the server answers duplicate.
+// Three things overlap, so a long outbox drains at the pace of the slowest
+// rather than of all three added: while a batch is on the wire (and the
+// server applies it), the tablet reads and encodes the next one and stores
+// the answers to the one before. At most one store and one read run at a
+// time, and every return waits for both, so the outbox and the report are
+// settled when push returns. A store that fails loses nothing: its rows
+// stay pending and are resent, and the server answers duplicate. A batch
+// read ahead of a request that failed is dropped unsent.
 func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 	var storing chan error // the previous batch's store, when one runs
 	settle := func() error {
@@ -53,70 +55,38 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 		storing = nil
 		return err
 	}
-	defer func() { err = errors.Join(err, settle()) }()
-	var after int64 // outbox seq of the last mutation sent
-	for {
-		var entries []devicedb.OutboxEntry
-		var cursor string
-		err := a.db.View(ctx, func(tx *devicedb.Tx) error {
-			var err error
-			if entries, err = tx.PendingOutboxAfter(ctx, after, a.batch); err != nil {
-				return err
-			}
-			// The cursor tells the server which of the records these
-			// mutations make the tablet already knows in full, so the
-			// next pull does not bring them back (protocol §6, echoes).
-			if cursor, err = tx.State(ctx, devicedb.KeyCursor); err != nil {
-				return err
-			}
-			// A record that left the tablet while its change waited (its
-			// case was removed, then came back before the server had the
-			// record) is not known here at all: without the cursor the
-			// server marks no echo, and the next pull brings it.
-			if len(entries) == 0 || cursor == "" {
-				return nil
-			}
-			unheld, err := tx.PendingUnheld(ctx, after, entries[len(entries)-1].Seq)
-			if unheld {
-				cursor = ""
-			}
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("push: read outbox: %w", err)
+	var reading chan outgoing // the next batch's read, when one runs
+	defer func() {
+		if reading != nil {
+			<-reading
 		}
-		if len(entries) == 0 {
+		err = errors.Join(err, settle())
+	}()
+	next := a.readBatch(ctx, 0, a.batch)
+	for {
+		cur := next
+		if cur.err != nil && len(cur.entries) > 0 {
+			return a.pushFailed(ctx, cur.entries, cur.err) // read, but not encoded
+		}
+		if cur.err != nil {
+			return cur.err
+		}
+		if len(cur.entries) == 0 {
 			return nil
 		}
-		size := 0
-		muts := make([]wireMutation, 0, len(entries))
-		for i, e := range entries {
-			size += len(e.Fields) + 256
-			if e.Opaque {
-				size += len(e.ServerBox)
-			}
-			if i > 0 && size > maxPushBytes {
-				entries = entries[:i]
-				break
-			}
-			m := wireMutation{ID: e.MutationID, Entity: e.Entity, RecordID: e.RecordID,
-				CaseID: e.CaseID, Fields: e.Fields, Clock: e.Clock, DeviceTime: e.DeviceTime, DeviceSignature: e.DeviceSignature}
-			if e.Opaque {
-				m.Sealed = e.ServerBox
-			}
-			muts = append(muts, m)
-		}
-		body, ex, err := a.authedCall(ctx, "/v1/sync/push", struct {
-			Mutations []wireMutation `json:"mutations"`
-			Cursor    string         `json:"cursor,omitempty"`
-		}{muts, cursor}, true)
+		// Read ahead at the size the next batch has if this one succeeds.
+		reading = make(chan outgoing, 1)
+		go func(after int64, limit int) {
+			reading <- a.readBatch(ctx, after, limit)
+		}(cur.entries[len(cur.entries)-1].Seq, min(a.batch*2, a.cfg.BatchSize))
+		body, ex, err := a.authedCall(ctx, "/v1/sync/push", cur.body, true)
 		rep.Requests++
 		if err != nil {
-			return a.pushFailed(ctx, entries, err)
+			return a.pushFailed(ctx, cur.entries, err)
 		}
 		var resp schema.PushResponse
 		if err := json.Unmarshal(body, &resp); err != nil {
-			return a.pushFailed(ctx, entries, fmt.Errorf("push: the answer does not decode: %w", err))
+			return a.pushFailed(ctx, cur.entries, fmt.Errorf("push: the answer does not decode: %w", err))
 		}
 		a.observeServer(ex.sent, ex.received, resp.ServerTime)
 		a.batch = min(a.batch*2, a.cfg.BatchSize)
@@ -130,9 +100,77 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 				err = fmt.Errorf("push: the server answered no result for %d mutations", len(entries))
 			}
 			storing <- err
-		}(entries, resp.Results)
-		after = entries[len(entries)-1].Seq
+		}(cur.entries, resp.Results)
+		next = <-reading
+		reading = nil
 	}
+}
+
+// outgoing is a push batch read from the outbox, and its request body;
+// err with entries is a batch read that did not encode (it counts an
+// attempt, as a request that failed), err alone a read that failed.
+type outgoing struct {
+	entries []devicedb.OutboxEntry
+	body    gzippedJSON
+	err     error
+}
+
+// readBatch reads up to limit pending entries after outbox seq after (fewer
+// when they would make the body larger than maxPushBytes) in one read
+// transaction, and encodes and compresses their request.
+func (a *Agent) readBatch(ctx context.Context, after int64, limit int) outgoing {
+	var entries []devicedb.OutboxEntry
+	var cursor string
+	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+		var err error
+		if entries, err = tx.PendingOutboxAfter(ctx, after, limit); err != nil {
+			return err
+		}
+		// The cursor tells the server which of the records these
+		// mutations make the tablet already knows in full, so the
+		// next pull does not bring them back (protocol §6, echoes).
+		if cursor, err = tx.State(ctx, devicedb.KeyCursor); err != nil {
+			return err
+		}
+		// A record that left the tablet while its change waited (its
+		// case was removed, then came back before the server had the
+		// record) is not known here at all: without the cursor the
+		// server marks no echo, and the next pull brings it.
+		if len(entries) == 0 || cursor == "" {
+			return nil
+		}
+		unheld, err := tx.PendingUnheld(ctx, after, entries[len(entries)-1].Seq)
+		if unheld {
+			cursor = ""
+		}
+		return err
+	})
+	if err != nil {
+		return outgoing{err: fmt.Errorf("push: read outbox: %w", err)}
+	}
+	size := 0
+	for i, e := range entries {
+		size += len(e.Fields) + 256
+		if e.Opaque {
+			size += len(e.ServerBox)
+		}
+		if i > 0 && size > maxPushBytes {
+			entries = entries[:i]
+			break
+		}
+	}
+	if len(entries) == 0 {
+		return outgoing{}
+	}
+	body, err := encodePush(entries, cursor)
+	if err != nil {
+		return outgoing{entries: entries, err: err}
+	}
+	gz, err := gzipJSON(body)
+	if err != nil {
+		return outgoing{entries: entries, err: fmt.Errorf("push: compress: %w", err)}
+	}
+	return outgoing{entries: entries, body: gzippedJSON(gz)}
 }
 
 // pushFailed handles a push that failed as a whole: the rows stay pending

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/syncer/devicedb"
 )
 
 func writeVisits(t *testing.T, a *Agent, caseID string, n int) []string {
@@ -310,4 +311,153 @@ func peerAgentAndCase(t *testing.T) (*peer, *Agent, string) {
 	caseID := schema.NewID()
 	seed(t, a, p, caseRecord(caseID))
 	return p, a, caseID
+}
+
+// TestReadAheadIsDroppedWhenARequestFails: the next batch is read while
+// one is on the wire; when that request fails, the batch read ahead is
+// not sent, the rows of the failed one count an attempt and the rest
+// none, and the next sync sends every remaining row once, in order.
+func TestReadAheadIsDroppedWhenARequestFails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeer(t)
+	a := newAgent(t, p, func(c *Config) { c.BatchSize = 2 })
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	before := p.pushCount()
+	ids := writeVisits(t, a, caseID, 7)
+	byMutation := map[string]string{}
+	for _, e := range mustOutbox(t, a) {
+		byMutation[e.MutationID] = e.RecordID
+	}
+	p.mu.Lock()
+	p.onPush = func(n int, req schema.PushRequest) (int, any) {
+		if n == before+2 {
+			return 503, errBody(schema.ECodeUnavailable, "", "overloaded")
+		}
+		return 200, nil
+	}
+	p.mu.Unlock()
+	if _, err := a.SyncOnce(ctx); err == nil {
+		t.Fatal("want the push error")
+	}
+	if got := p.pushCount() - before; got != 2 {
+		t.Fatalf("%d push requests, want 2 (the read-ahead batch is not sent after a failure)", got)
+	}
+	out := mustOutbox(t, a)
+	if len(out) != 5 {
+		t.Fatalf("%d rows left, want 5 (the first batch acknowledged)", len(out))
+	}
+	for i, e := range out {
+		if want := ids[2+i]; e.RecordID != want || e.Status != devicedb.OutboxPending {
+			t.Fatalf("row %d: record %s status %s, want %s pending", i, e.RecordID, e.Status, want)
+		}
+		if want := map[bool]int{true: 1, false: 0}[i < 2]; e.Attempts != want {
+			t.Fatalf("row %d: %d attempts, want %d", i, e.Attempts, want)
+		}
+	}
+	p.mu.Lock()
+	p.onPush = nil
+	p.mu.Unlock()
+	if _, err := a.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	p.mu.Lock()
+	for _, req := range p.pushes[before+2:] {
+		for _, m := range req.Mutations {
+			sent = append(sent, byMutation[m.ID])
+		}
+	}
+	p.mu.Unlock()
+	if len(sent) != 5 {
+		t.Fatalf("sent %d changes after the failure, want the 5 left once each: %v", len(sent), sent)
+	}
+	for i, id := range sent {
+		if id != ids[2+i] {
+			t.Fatalf("change %d sent for %s, want %s: the order is the outbox's", i, id, ids[2+i])
+		}
+	}
+	if len(mustOutbox(t, a)) != 0 {
+		t.Fatal("outbox not emptied")
+	}
+}
+
+// TestMixedAnswersLeaveTheRightRows: one batch answered with every
+// outcome (applied, duplicate, a lost answer to a rejection, rejected,
+// conflict with the server's values, an unknown outcome, no result at
+// all) leaves pending exactly the rows the server did not settle, sets
+// aside the refused ones, and stores a receipt on exactly the
+// acknowledged records.
+func TestMixedAnswersLeaveTheRightRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p, a, caseID := peerAgentAndCase(t)
+	ids := writeVisits(t, a, caseID, 8)
+	muts := map[string]string{} // record id -> mutation id
+	for _, e := range mustOutbox(t, a) {
+		muts[e.RecordID] = e.MutationID
+	}
+	now := time.Date(2026, 12, 5, 4, 0, 0, 0, time.UTC)
+	receipt := func(i int) *schema.Receipt {
+		return &schema.Receipt{Entity: "visit", ID: ids[i], Version: int64(10 + i), ReceivedAt: now, UpdatedAt: now}
+	}
+	refusal := &schema.Error{Code: schema.ECodeInvalid, Field: "outcome", Message: "not a known outcome"}
+	p.mu.Lock()
+	p.onPush = func(n int, req schema.PushRequest) (int, any) {
+		results := []schema.MutationResult{
+			{MutationID: muts[ids[0]], Status: schema.StatusApplied, Receipt: receipt(0)},
+			{MutationID: muts[ids[1]], Status: schema.StatusDuplicate, Original: schema.StatusApplied, Receipt: receipt(1)},
+			{MutationID: muts[ids[2]], Status: schema.StatusDuplicate, Original: schema.StatusRejected, Error: refusal},
+			{MutationID: muts[ids[3]], Status: schema.StatusRejected, Error: refusal},
+			{MutationID: muts[ids[4]], Status: schema.StatusConflict, Receipt: receipt(4),
+				Current: map[string]json.RawMessage{"status": raw("draft"), "observation_notes": raw("the server's note")}},
+			{MutationID: muts[ids[5]], Status: "postponed"},
+			// ids[6]: no result at all.
+			{MutationID: muts[ids[7]], Status: schema.StatusApplied, Receipt: receipt(7)},
+			{MutationID: "never-sent", Status: schema.StatusApplied},
+		}
+		return 200, schema.PushResponse{Results: results, ServerTime: now}
+	}
+	p.mu.Unlock()
+	rep, err := a.SyncOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Applied != 2 || rep.Duplicates != 1 || rep.Conflicts != 1 || rep.Rejected != 2 || rep.Pushed != 6 {
+		t.Fatalf("report: %+v", rep)
+	}
+	want := map[string]struct {
+		status   string
+		attempts int
+	}{
+		ids[2]: {devicedb.OutboxRejected, 1}, ids[3]: {devicedb.OutboxRejected, 1},
+		ids[5]: {devicedb.OutboxPending, 1}, ids[6]: {devicedb.OutboxPending, 1},
+	}
+	out := mustOutbox(t, a)
+	if len(out) != len(want) {
+		t.Fatalf("%d rows left, want %d: %+v", len(out), len(want), out)
+	}
+	for _, e := range out {
+		w, ok := want[e.RecordID]
+		if !ok || e.Status != w.status || e.Attempts != w.attempts {
+			t.Fatalf("row of %s: status %s, %d attempts; want %+v (listed: %v)", e.RecordID, e.Status, e.Attempts, w, ok)
+		}
+		if e.Status == devicedb.OutboxRejected && (e.Error == nil || e.Error.Code != refusal.Code) {
+			t.Fatalf("row of %s: set aside without the server's reason: %+v", e.RecordID, e.Error)
+		}
+	}
+	for i, id := range ids {
+		rec, err := a.Get(ctx, "visit", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked := i == 0 || i == 1 || i == 4 || i == 7
+		if got := rec.Version; acked && got != int64(10+i) || !acked && got != 0 {
+			t.Fatalf("record %d: version %d, want the receipt's only on an acknowledged record", i, got)
+		}
+		if i == 4 && string(rec.Fields["observation_notes"]) != `"the server's note"` {
+			t.Fatalf("the conflict's record: observation_notes %s, want the server's", rec.Fields["observation_notes"])
+		}
+	}
 }

@@ -83,9 +83,11 @@ func (a *Agent) keyWait() time.Duration {
 //   - A sealed store opens with the password's wrap. At an online sign-in
 //     a password that does not open it is a new password (changed on the
 //     server): with the key held it is wrapped again; else the tablet
-//     starts afresh, and only when nothing waits in its outbox, since
-//     what the old key sealed is lost; with changes waiting, the sign-in
-//     is refused until the officer unlocks with the old password.
+//     starts afresh (what the old key sealed is lost), keeping the changes
+//     waiting that are also sealed to the server's key, which it then
+//     delivers; when some change would be lost (set aside by the server,
+//     or made before the tablet had the server's key), the sign-in is
+//     refused until the officer unlocks with the old password.
 //   - When the wraps were destroyed (DestroyKeyWraps) the offline unlock
 //     is refused; the online sign-in starts the tablet afresh.
 func (a *Agent) takeKey(ctx context.Context, password string, online bool) error {
@@ -110,19 +112,19 @@ func (a *Agent) takeKey(ctx context.Context, password string, online bool) error
 			return tx.PutKeyWrap(ctx, devicedb.WrapPassword, password, wrapKDF())
 		})
 	case errors.Is(err, devicedb.ErrWrongSecret) && online:
-		var pending, rejected int
+		var lost int
 		if err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 			var err error
-			pending, rejected, err = tx.CountOutbox(ctx)
+			lost, err = tx.CountUndeliverable(ctx)
 			return err
 		}); err != nil {
 			return err
 		}
-		if pending+rejected > 0 {
+		if lost > 0 {
 			return schema.Errorf(schema.ECodeConflict, "password",
-				"The data on this tablet is sealed with the password it was last unlocked with, and %d changes on it are not on the server yet: unlock with that password first, then sign in with the new one.", pending+rejected)
+				"The data on this tablet is sealed with the password it was last unlocked with, and %d changes on it could not be sent without it: unlock with that password (or the PIN) first, then sign in with the new one.", lost)
 		}
-		a.log.Warn("the password changed and the data key was not held: the tablet starts afresh and pulls the caseload again")
+		a.log.Warn("the password changed and the data key was not held: the tablet starts afresh, sends the changes waiting (sealed to the server's key) and pulls the caseload again")
 		err = a.db.Reseal(ctx, password, wrapKDF())
 	case errors.Is(err, devicedb.ErrNoKeyWrap) && online:
 		a.log.Warn("the data key's wraps were destroyed: the tablet starts afresh and pulls the caseload again")

@@ -20,14 +20,17 @@ import (
 	"doorstep/server/serverdb"
 )
 
-// adminCmd does one administrative action directly on the server's data
-// folder. It works whether or not the server is running: SQLite in WAL mode
-// lets the two share the file, and every change is audited as the CLI.
+// adminCmd does one administrative action directly on the server's store:
+// the data folder's SQLite file, or the PostgreSQL database of --db. It
+// works whether or not the server is running (SQLite in WAL mode lets the
+// two share the file; PostgreSQL serves both), and every change is audited
+// as the CLI.
 type adminCmd struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	action         string
 	data, secrets  string
+	dbURL          string // --db: a PostgreSQL database instead of --data's SQLite file
 
 	name, username, role, team, password string
 	passwordStdin                        bool
@@ -58,7 +61,7 @@ Actions:
                                          they may sign in at once; each address's own count stays)
   list-teams | list-users | list-devices
   audit verify  [--head ID:HASH]        (walk the audit chain; names the first broken event)
-  verify-visit  ID                      (a signed visit as signed? by which device and officer,
+  verify-visit  ID [--secrets DIR]      (a signed visit as signed? by which device and officer,
                                          when received, its amendment chain; exits non-zero
                                          naming the break)
   rotate-key    [--secrets DIR]         (a new token signing key; the previous one verifies
@@ -67,8 +70,13 @@ Actions:
                                          server; FILE must not exist; made mode 0600)
   restore       --from FILE             (a back-up put in place as --data's database, which must
                                          hold none yet; checked, migrated, its audit chain verified)
+  new-epoch                             (a new cursor epoch: every tablet pulls again from the start;
+                                         after pg_restore, or a file copied into place, before any
+                                         server starts on it)
 
-Common flags: --data ./data (DOORSTEP_DATA), the server's data folder.
+Common flags: --data ./data (DOORSTEP_DATA), the server's data folder;
+--db postgres://USER@HOST:5432/DATABASE (DOORSTEP_DB), the server's PostgreSQL
+database instead (backup and restore: pg_dump and pg_restore, docs/operations.md).
 `
 
 // cliActor is who the audit log names for changes made from this command.
@@ -108,6 +116,7 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	}
 	fs := newFlagSet("admin "+c.action, c.stderr)
 	fs.StringVar(&c.data, "data", "./data", "the server's data folder")
+	fs.StringVar(&c.dbURL, "db", "", "the server's PostgreSQL database URL (as doorstep server --db); empty means SQLite in --data")
 	switch c.action {
 	case "add-team":
 		fs.StringVar(&c.name, "name", "", "team name")
@@ -131,7 +140,9 @@ func (c *adminCmd) ParseFlags(args []string) error {
 	case "list-teams", "list-users", "list-devices":
 	case "audit verify":
 		fs.StringVar(&c.head, "head", "", "a head recorded earlier (ID:HASH, as verify printed it) that must still be in the trail")
+	case "new-epoch":
 	case "verify-visit":
+		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder (its visit signing key); empty means the data folder's name + \"-secrets\"")
 	case "rotate-key":
 		fs.StringVar(&c.secrets, "secrets", "", "the server's secrets folder; empty means the data folder's name + \"-secrets\"")
 	case "backup":
@@ -142,7 +153,13 @@ func (c *adminCmd) ParseFlags(args []string) error {
 		fmt.Fprint(c.stderr, adminUsage)
 		return fmt.Errorf("admin: unknown action %q", c.action)
 	}
-	return parseWithEnv(fs, args)
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	if err := checkDBFlag(c.dbURL); err != nil {
+		return fmt.Errorf("admin %s: %w", c.action, err)
+	}
+	return nil
 }
 
 // Run does the action. An error of the store that names a field of its
@@ -189,22 +206,15 @@ func (c *adminCmd) run(ctx context.Context) error {
 	case "restore":
 		return c.restore(ctx)
 	case "backup":
+		if c.dbURL != "" {
+			return fmt.Errorf("admin backup: --db is a PostgreSQL database: back it up with pg_dump, with the servers running (one snapshot):\n"+
+				"  pg_dump --format=custom --file=doorstep-$(date +%%F).dump %s\n(docs/operations.md, Backups)", redactedDB(c.dbURL))
+		}
 		if c.out == "" {
 			return errors.New("admin backup: --out is required: the file to write the back-up to")
 		}
 	}
-	path := filepath.Join(c.data, serverDBFile)
-	if _, err := os.Stat(path); err != nil && c.action != "add-team" && c.action != "add-user" {
-		return fmt.Errorf("admin: no server database at %s (run the server once, or check --data): %w", path, err)
-	}
-	if err := fsperm.MakeDir(c.data, "--data folder"); err != nil {
-		return fmt.Errorf("admin: %w", err)
-	}
-	if err := fsperm.CreateFile(path); err != nil {
-		return fmt.Errorf("admin: %w", err)
-	}
-	var err error
-	if c.db, err = serverdb.Open(ctx, path, serverdb.Options{}); err != nil {
+	if err := c.open(ctx); err != nil {
 		return err
 	}
 	switch c.action {
@@ -243,6 +253,8 @@ func (c *adminCmd) run(ctx context.Context) error {
 		return c.backup(ctx)
 	case "verify-visit":
 		return c.verifyVisit(ctx)
+	case "new-epoch":
+		return c.newEpoch(ctx)
 	case "reset-password":
 		if c.username == "" {
 			return errors.New("admin reset-password: --username is required")
@@ -250,6 +262,45 @@ func (c *adminCmd) run(ctx context.Context) error {
 		return c.printSetupCode(ctx, c.username, "password reset for")
 	}
 	return c.list(ctx)
+}
+
+// open opens the store: --db's PostgreSQL database, or the data folder's
+// SQLite file, which only add-team and add-user may create.
+func (c *adminCmd) open(ctx context.Context) error {
+	target := c.dbURL
+	if target == "" {
+		target = filepath.Join(c.data, serverDBFile)
+		if _, err := os.Stat(target); err != nil && c.action != "add-team" && c.action != "add-user" {
+			return fmt.Errorf("admin: no server database at %s (run the server once, or check --data, or give --db): %w", target, err)
+		}
+		if err := fsperm.MakeDir(c.data, "--data folder"); err != nil {
+			return fmt.Errorf("admin: %w", err)
+		}
+		if err := fsperm.CreateFile(target); err != nil {
+			return fmt.Errorf("admin: %w", err)
+		}
+	}
+	var opts serverdb.Options
+	if c.action == "verify-visit" {
+		// A countersignature holds only under the server's own key.
+		if c.secrets == "" {
+			c.secrets = server.DefaultSecretsDir(c.data)
+		}
+		key, err := server.ReadVisitKey(c.secrets)
+		if err != nil {
+			return fmt.Errorf("admin verify-visit: %w", err)
+		}
+		opts.VisitKey = key
+	}
+	db, err := serverdb.Open(ctx, target, opts)
+	if err != nil {
+		if c.dbURL != "" {
+			return fmt.Errorf("admin %s: --db %s: %w", c.action, redactedDB(c.dbURL), err)
+		}
+		return err
+	}
+	c.db = db
+	return nil
 }
 
 func (c *adminCmd) addTeam(ctx context.Context) error {

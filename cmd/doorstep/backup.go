@@ -31,6 +31,10 @@ func (c *adminCmd) backup(ctx context.Context) error {
 // database yet, then opens it (applying the migrations the back-up
 // lacks) and verifies its audit chain.
 func (c *adminCmd) restore(ctx context.Context) error {
+	if c.dbURL != "" {
+		return fmt.Errorf("admin restore: --db is a PostgreSQL database: restore it with pg_restore into an empty database, then give it a new cursor epoch before any server starts on it:\n"+
+			"  pg_restore --no-owner --dbname=%s FILE.dump\n  doorstep admin new-epoch --db %s\n(docs/operations.md, Backups)", redactedDB(c.dbURL), redactedDB(c.dbURL))
+	}
 	if c.from == "" {
 		return errors.New("admin restore: --from is required: the back-up file to restore")
 	}
@@ -58,5 +62,21 @@ func (c *adminCmd) restore(ctx context.Context) error {
 	fmt.Fprintf(c.stdout, "restored %s to %s; audit trail intact: %d events; head %d:%s\n", c.from, path, rep.Events, rep.LastID, rep.LastHash)
 	fmt.Fprintf(c.stdout, "new cursor epoch %s: every tablet pulls again from the start at its next sync\n", c.db.Epoch())
 	fmt.Fprintln(c.stdout, "start the server on this --data folder; restore the secrets folder from its own back-up too, or new keys are made (everyone signs in again)")
+	return nil
+}
+
+// newEpoch gives the store a new cursor epoch (doorstep admin new-epoch):
+// the step admin restore takes itself, for a database restored otherwise
+// (pg_restore, a file copied into place). Every cursor handed out before
+// is refused, and each tablet pulls again from the start, keeping its
+// outbox (docs/sync-protocol.md §7, Epochs).
+func (c *adminCmd) newEpoch(ctx context.Context) error {
+	old := c.db.Epoch()
+	epoch, err := c.db.NewEpoch(ctx, cliActor)
+	if err != nil {
+		return fmt.Errorf("admin new-epoch: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "new cursor epoch %s (was %s) for %s: every tablet pulls again from the start at its next sync\n", epoch, old, storeName(c.dbURL, c.data))
+	fmt.Fprintln(c.stdout, "restart every server on this database now: a server started before keeps the old epoch until it restarts")
 	return nil
 }

@@ -26,12 +26,69 @@ func doorstep(t *testing.T, args ...string) (string, error) {
 	return out.String() + errOut.String(), err
 }
 
-func TestServerRefusesPostgresUntilItsStoreLands(t *testing.T) {
+// --db takes a PostgreSQL URL for the server and every admin action; a
+// malformed one, or another scheme, is refused before anything is touched,
+// naming --db and never echoing a password.
+func TestDBFlag(t *testing.T) {
 	t.Parallel()
-	_, err := doorstep(t, "server", "--db", "postgres://localhost/doorstep", "--data", filepath.Join(t.TempDir(), "data"))
-	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not supported") {
-		t.Fatalf("server --db postgres://…: err = %v, want a clear refusal", err)
+	dir := t.TempDir()
+	for _, tc := range []struct{ db, want string }{
+		{"mysql://root@localhost/doorstep", `--db: "mysql://root@localhost/doorstep" is not a database URL this build understands (mysql)`},
+		{"/var/lib/doorstep/server.db", "--db: \"/var/lib/doorstep/server.db\" is not a database URL this build understands (no scheme)"},
+		{"postgres://doorstep:s3cret@db host/doorstep", "--db: not a valid URL"},
+		{"postgres:///doorstep", "--db: postgres:///doorstep names no host"},
+	} {
+		for _, args := range [][]string{
+			{"server", "--db", tc.db, "--data", filepath.Join(dir, "data")},
+			{"admin", "list-teams", "--db", tc.db, "--data", filepath.Join(dir, "data")},
+			{"admin", "backup", "--out", filepath.Join(dir, "b.db"), "--db", tc.db},
+		} {
+			_, err := doorstep(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("%v: err = %v; want a refusal with %q and no password", args, err, tc.want)
+			}
+		}
 	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+		t.Error("a refused --db made the data folder")
+	}
+	// Parsed, a PostgreSQL URL is taken (the store connects at Run).
+	for _, args := range [][]string{
+		{"server", "--db", "postgres://doorstep@db.example:5432/doorstep?sslmode=require"},
+		{"admin", "new-epoch", "--db", "postgresql://doorstep@db.example/doorstep"},
+		{"admin", "add-team", "--name", "North", "--db", "postgres:///doorstep?host=/var/run/postgresql"},
+	} {
+		if err := parseOnly(args); err != nil {
+			t.Errorf("%v: %v; want it taken", args, err)
+		}
+	}
+}
+
+// DOORSTEP_DB is --db's twin, for the server and admin alike.
+func TestDBFlagFromTheEnvironment(t *testing.T) {
+	t.Setenv("DOORSTEP_DB", "mysql://root@localhost/doorstep")
+	for _, args := range [][]string{{"server"}, {"admin", "list-users"}} {
+		if err := parseOnly(args); err == nil || !strings.Contains(err.Error(), "--db") {
+			t.Errorf("%v with DOORSTEP_DB=mysql://…: %v; want a refusal naming --db", args, err)
+		}
+	}
+	t.Setenv("DOORSTEP_DB", "postgres://doorstep@db.example/doorstep")
+	s := &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.db != "postgres://doorstep@db.example/doorstep" {
+		t.Errorf("server with DOORSTEP_DB: %v, --db %q", err, s.db)
+	}
+	a := &adminCmd{stderr: io.Discard}
+	if err := a.ParseFlags([]string{"list-users"}); err != nil || a.dbURL != "postgres://doorstep@db.example/doorstep" {
+		t.Errorf("admin with DOORSTEP_DB: %v, --db %q", err, a.dbURL)
+	}
+}
+
+// parseOnly parses a server or admin command line without running it.
+func parseOnly(args []string) error {
+	if args[0] == "server" {
+		return (&serverCmd{stderr: io.Discard}).ParseFlags(args[1:])
+	}
+	return (&adminCmd{stderr: io.Discard}).ParseFlags(args[1:])
 }
 
 // A password is never taken on the command line, where every user of the

@@ -236,7 +236,10 @@ func checkCompose(t *testing.T, img image, apiPort, metricsPort string) {
 		Ports       []string          `yaml:"ports"`
 		Expose      []string          `yaml:"expose"`
 		Environment map[string]string `yaml:"environment"`
-		Volumes     []string          `yaml:"volumes"`
+		DependsOn   map[string]struct {
+			Condition string `yaml:"condition"`
+		} `yaml:"depends_on"`
+		Volumes     []string `yaml:"volumes"`
 		Healthcheck *struct {
 			Test        []string `yaml:"test"`
 			Interval    string   `yaml:"interval"`
@@ -311,6 +314,9 @@ func checkCompose(t *testing.T, img image, apiPort, metricsPort string) {
 	srv.stderr = io.Discard
 	fs := srv.flagSet()
 	for k := range ds.Environment {
+		if k == "PGPASSWORD" {
+			continue // libpq's variable, which the PostgreSQL driver reads: the password kept out of DOORSTEP_DB
+		}
 		name := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(k, "DOORSTEP_"), "_", "-"))
 		if fs.Lookup(name) == nil {
 			t.Errorf("the doorstep service sets %s: doorstep server has no flag --%s", k, name)
@@ -318,6 +324,27 @@ func checkCompose(t *testing.T, img image, apiPort, metricsPort string) {
 	}
 	pg, ok := compose.Services["postgres"]
 	if !ok || !strings.HasPrefix(pg.Image, "postgres:") || pg.Environment["POSTGRES_PASSWORD"] == "" {
-		t.Errorf("the postgres service (provisioned for the PostgreSQL store, decision 0036): %+v", pg)
+		t.Errorf("the postgres service: %+v", pg)
+	}
+	// The server's store is that service's database (decision 0043): the
+	// URL from the environment, defaulting to the service, with no
+	// password in it (PGPASSWORD carries it), and the server waits for the
+	// database's health check.
+	db := ds.Environment["DOORSTEP_DB"]
+	def, ok := strings.CutPrefix(db, "${DOORSTEP_DB-")
+	def = strings.TrimSuffix(def, "}")
+	if !ok || !strings.HasSuffix(db, "}") || checkDBFlag(def) != nil {
+		t.Errorf("the doorstep service's DOORSTEP_DB %q: want ${DOORSTEP_DB-postgres://…} with a URL --db takes", db)
+	}
+	if u, err := url.Parse(def); err != nil || u.Hostname() != "postgres" || u.Path != "/"+pg.Environment["POSTGRES_DB"] || u.User.Username() != pg.Environment["POSTGRES_USER"] {
+		t.Errorf("DOORSTEP_DB's default %q: want the postgres service's database %s as its user %s", def, pg.Environment["POSTGRES_DB"], pg.Environment["POSTGRES_USER"])
+	} else if _, set := u.User.Password(); set {
+		t.Errorf("DOORSTEP_DB's default %q holds a password: give it in PGPASSWORD", def)
+	}
+	if ds.Environment["PGPASSWORD"] != pg.Environment["POSTGRES_PASSWORD"] {
+		t.Errorf("the doorstep service's PGPASSWORD %q: want the postgres service's password %q", ds.Environment["PGPASSWORD"], pg.Environment["POSTGRES_PASSWORD"])
+	}
+	if dep, ok := ds.DependsOn["postgres"]; !ok || dep.Condition != "service_healthy" {
+		t.Errorf("the doorstep service depends on %+v: want postgres, condition service_healthy", ds.DependsOn)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,11 +20,13 @@ import (
 
 	"doorstep/schema"
 	"doorstep/server/serverdb"
+	"doorstep/server/serverdb/serverdbtest"
 )
 
 // process is a running doorstep command.
 type process struct {
 	cmd    *exec.Cmd
+	log    *urlLog       // what it wrote to standard error
 	exited chan struct{} // closed when it has exited; err is then its end
 	err    error
 }
@@ -53,7 +56,7 @@ func startDoorstep(t *testing.T, args ...string) (*process, string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
+	p := &process{cmd: cmd, log: log, exited: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.exited)
@@ -144,13 +147,39 @@ func TestTwoServerProcesses(t *testing.T) {
 		t.Skip("-short: starts two server processes (the full suite runs it)")
 	}
 	t.Parallel()
+	twoServerProcesses(t, "")
+}
+
+// TestTwoServerProcessesOnPostgres: the same with both processes on one
+// PostgreSQL schema (--db), as instances on two machines would be; the
+// data folder then holds nothing, and both answer ready.
+func TestTwoServerProcessesOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts two server processes (the full suite runs it)")
+	}
+	t.Parallel()
+	// A password in the URL (trust authentication ignores it) is never
+	// logged.
+	dbURL := strings.Replace(serverdbtest.PostgresURL(t), "postgres://postgres@", "postgres://postgres:s3cret@", 1)
+	twoServerProcesses(t, dbURL)
+}
+
+// twoServerProcesses runs the two-process check on the store of dbURL
+// (SQLite in the data folder when empty).
+func twoServerProcesses(t *testing.T, dbURL string) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	data, secrets := filepath.Join(dir, "data"), filepath.Join(dir, "secrets")
-	if out, err := doorstep(t, "admin", "add-team", "--name", "North", "--data", data); err != nil {
+	store := []string{"--data", data}
+	target := filepath.Join(data, serverDBFile)
+	if dbURL != "" {
+		store = append(store, "--db", dbURL)
+		target = dbURL
+	}
+	if out, err := doorstep(t, append([]string{"admin", "add-team", "--name", "North"}, store...)...); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	db, err := serverdb.Open(ctx, filepath.Join(data, serverDBFile), serverdb.Options{})
+	db, err := serverdb.Open(ctx, target, serverdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,9 +201,18 @@ func TestTwoServerProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := []string{"server", "--data", data, "--secrets", secrets, "--addr", "127.0.0.1:0"}
+	args := append([]string{"server", "--secrets", secrets, "--addr", "127.0.0.1:0"}, store...)
 	one, url1 := startDoorstep(t, args...)
 	two, url2 := startDoorstep(t, args...)
+	for _, u := range []string{url1, url2} {
+		var ready struct {
+			Status string            `json:"status"`
+			Checks map[string]string `json:"checks"`
+		}
+		if st := call(t, u, "GET", "/readyz", "", nil, &ready); st != 200 || ready.Status != "ready" || ready.Checks["database"] != "ok" || ready.Checks["migrations"] != "ok" {
+			t.Fatalf("%s/readyz: %d %+v; want ready, the database reachable and migrated", u, st, ready)
+		}
+	}
 
 	var tok schema.TokenResponse
 	if st := call(t, url1, "POST", "/v1/auth/login", "", schema.LoginRequest{Username: officer.Username, Password: testPassword, DeviceID: "tablet-1"}, &tok); st != 200 {
@@ -209,9 +247,17 @@ func TestTwoServerProcesses(t *testing.T) {
 		if err := p.stop(t); err != nil {
 			t.Errorf("the %s process at SIGTERM: %v; want a clean exit", name, err)
 		}
+		if strings.Contains(p.log.text(), "s3cret") {
+			t.Errorf("the %s process logged the database's password:\n%s", name, p.log.text())
+		}
+	}
+	if dbURL != "" {
+		if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("with --db, the data folder %s: %v; want nothing made there", data, err)
+		}
 	}
 	// Stopped cleanly, the device's last reports are written.
-	db, err = serverdb.Open(ctx, filepath.Join(data, serverDBFile), serverdb.Options{})
+	db, err = serverdb.Open(ctx, target, serverdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

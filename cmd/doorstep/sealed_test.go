@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/server/serverdb"
 	"doorstep/syncer"
 	"doorstep/syncer/devicedb"
 	"doorstep/syncer/localapi"
@@ -299,5 +300,56 @@ func TestUnsentWorkSurvivesDestroyedKeys(t *testing.T) {
 	r, err := a.Get(ctx, "household_member", m.ID)
 	if err != nil || string(r.Fields["name"]) != `"Probe Shredded Unsent Yt4"` {
 		t.Fatalf("the tablet's record after the pull: %+v %v", r, err)
+	}
+}
+
+// TestUnsentWorkSurvivesAPasswordReset: the officer's password is reset on
+// the server (they forgot it) while their tablet is locked with a change
+// waiting. The new password cannot open what the old one sealed, but the
+// change was also sealed to the server's outbox key: the online sign-in
+// with the new password starts the tablet afresh and delivers it, rather
+// than refusing until the forgotten password is given.
+func TestUnsentWorkSurvivesAPasswordReset(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newCluster(t, 2)
+	officer := c.officers[0]
+	caseID := c.cases[officer.ID][0]
+	a := c.tablet("forgotten", officer.Username, nil, nil)
+	mustSync(t, a)
+	m, err := a.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
+		"relation": str("partner"), "residence": str("lives_here"), "name": str("Probe Reset Unsent Qv8")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.DropKey()
+
+	db := c.srv.DB()
+	code, _, err := db.IssueSetupCode(ctx, serverdb.Actor{UserID: "admin-test", Role: schema.RoleAdmin}, officer.Username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const newPassword = "a brand new password 7"
+	if _, err := db.SetPassword(ctx, officer.Username, code, newPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Unlock(ctx, officer.Username, newPassword); err == nil {
+		t.Fatal("the offline unlock with a password the tablet never saw opened it")
+	}
+	if _, err := a.Login(ctx, officer.Username, newPassword); err != nil {
+		t.Fatalf("the online sign-in with the new password, a change waiting sealed to the server: %v; want a fresh start", err)
+	}
+	if st, _ := a.Status(ctx); st.Pending != 1 {
+		t.Fatalf("after the fresh start: %d pending, want the sealed change kept", st.Pending)
+	}
+	if rep := mustSync(t, a); rep.Applied != 1 {
+		t.Fatalf("sync after the fresh start: %+v, want the sealed change applied", rep)
+	}
+	got, ok := c.serverState([]string{caseID})[m.ID]
+	if !ok || string(got.Fields["name"]) != `"Probe Reset Unsent Qv8"` {
+		t.Fatalf("the server's record of the change: %+v", got)
+	}
+	if _, _, err := a.Unlock(ctx, officer.Username, newPassword); err != nil {
+		t.Fatalf("the offline unlock with the new password afterwards: %v", err)
 	}
 }

@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"doorstep/server"
 	"doorstep/server/dashboard"
+	"doorstep/server/serverdb"
 )
 
 // serverCmd runs the central server until interrupted.
@@ -44,9 +47,9 @@ func (c *serverCmd) ParseFlags(args []string) error {
 func (c *serverCmd) flagSet() *flag.FlagSet {
 	fs := newFlagSet("server", c.stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database (mode 0700; refused if others can read it)")
+	fs.StringVar(&c.data, "data", "./data", "data folder: the SQLite database (mode 0700; refused if others can read it); unused with --db")
 	fs.StringVar(&c.secrets, "secrets", "", "secrets folder: the token signing keys, kept apart from the data and its backups; empty means the data folder's name + \"-secrets\" (./data-secrets)")
-	fs.StringVar(&c.db, "db", "", "database URL; empty means SQLite in the data folder")
+	fs.StringVar(&c.db, "db", "", "PostgreSQL database URL (postgres://USER@HOST:5432/DATABASE; put a password in PGPASSWORD or ~/.pgpass, not here); empty means SQLite in the data folder")
 	c.log.register(fs, "info")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate file (PEM, with its chain) to serve HTTPS without a proxy; needs --tls-key")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key file (PEM); needs --tls-cert")
@@ -55,16 +58,51 @@ func (c *serverCmd) flagSet() *flag.FlagSet {
 	return fs
 }
 
-// checkDBFlag refuses database URLs this build cannot serve yet.
+// checkDBFlag refuses a --db this build cannot open, before anything is
+// touched: empty is SQLite in --data; otherwise a postgres:// or
+// postgresql:// URL. The store checks the rest when it connects. A URL is
+// never echoed whole: it may hold a password.
 func checkDBFlag(db string) error {
-	switch {
-	case db == "" || strings.HasPrefix(db, "sqlite:"):
+	if db == "" {
 		return nil
-	case strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"):
-		return fmt.Errorf("--db: PostgreSQL is not supported by this build yet; leave --db empty to use SQLite in --data")
-	default:
-		return fmt.Errorf("--db: %q is not a database URL this build understands (leave it empty for SQLite)", db)
 	}
+	scheme, _, ok := strings.Cut(db, "://")
+	if !ok || !serverdb.IsPostgresURL(db) {
+		if !ok {
+			scheme = "no scheme"
+		}
+		return fmt.Errorf("--db: %q is not a database URL this build understands (%s); give postgres://USER@HOST:5432/DATABASE, or leave --db empty for SQLite in --data", redactedDB(db), scheme)
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("--db: not a valid URL (%v); give postgres://USER@HOST:5432/DATABASE", err)
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return fmt.Errorf("--db: %s names no host; give postgres://USER@HOST:5432/DATABASE", u.Redacted())
+	}
+	return nil
+}
+
+// redactedDB is --db as it may be logged or printed: a URL's password
+// replaced by xxxxx; anything that does not parse, only its scheme.
+func redactedDB(db string) string {
+	if u, err := url.Parse(db); err == nil {
+		return u.Redacted()
+	}
+	scheme, _, _ := strings.Cut(db, "://")
+	return scheme + "://…"
+}
+
+// storeName says where a command's store is, for its log and messages.
+func storeName(db, data string) string {
+	if db != "" {
+		return redactedDB(db)
+	}
+	return filepath.Join(data, serverDBFile)
 }
 
 // openServer opens the central server with the supervisors' dashboard
@@ -84,7 +122,7 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: c.data, SecretsDir: c.secrets, Logger: log, Policy: rules, Rules: doc,
+	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: c.data, DB: c.db, SecretsDir: c.secrets, Logger: log, Policy: rules, Rules: doc,
 		TLSCert: c.tlsCert, TLSKey: c.tlsKey, MetricsAddr: c.metricsAddr})
 	if err != nil {
 		return err
@@ -92,7 +130,7 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if err := c.srv.Start(); err != nil {
 		return err
 	}
-	log.Info("server listening", "url", c.srv.URL(), "data", c.data)
+	log.Info("server listening", "url", c.srv.URL(), "store", storeName(c.db, c.data))
 	if u := c.srv.MetricsURL(); u != "" {
 		log.Info("metrics listening", "url", u+"/metrics")
 	}

@@ -93,6 +93,9 @@ func TestVisitSignedByTheDevice(t *testing.T) {
 	if after, err := doorstep(t, "admin", "verify-visit", "--data", data, draft.ID); err != nil || !strings.Contains(after, "visit "+draft.ID+" is as signed") {
 		t.Errorf("verify-visit with the id after --data: %v\n%s", err, after)
 	}
+	if _, err := doorstep(t, "admin", "verify-visit", draft.ID, "--data", data, "--secrets", t.TempDir()); err == nil || !strings.Contains(err.Error(), "no visit signing key at") {
+		t.Errorf("verify-visit with a secrets folder without the key: %v; want the key's path named", err)
+	}
 	if _, err := doorstep(t, "admin", "verify-visit", "--data", data); err == nil || !strings.Contains(err.Error(), "say which visit") {
 		t.Errorf("verify-visit without an id: %v; want told to name one", err)
 	}

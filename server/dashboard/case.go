@@ -3,6 +3,7 @@ package dashboard
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -293,6 +294,10 @@ type visitData struct {
 	// Warnings: what the server's check of the signed visit found
 	// (serverdb.SignedVisitWarnings), in words.
 	Warnings []string
+	// Signature: how the tablet's signature of a signed visit checks now
+	// (serverdb.VerifyVisit), in words; Broken lists what no longer holds.
+	Signature string
+	Broken    []string
 }
 
 // GET /dashboard/visits/:id: the visit as the officer signed it, each
@@ -378,6 +383,9 @@ func (s *site) dashVisit(c *fiber.Ctx) error {
 		for _, w := range serverdb.SignedVisitWarnings(v, cf.recs.Household, cf.recs.Flags, cf.amendments) {
 			d.Warnings = append(d.Warnings, sentence(w.Message))
 		}
+		if d.Signature, d.Broken, err = s.signatureCheck(c, id); err != nil {
+			return err
+		}
 		if d.Earlier, err = s.earlierReviews(c, actor, k.ID, id, cf.names); err != nil {
 			return err
 		}
@@ -388,6 +396,26 @@ func (s *site) dashVisit(c *fiber.Ctx) error {
 	return s.dashRender(c, fiber.StatusOK, "visit", dashView{Title: d.Heading, Filters: f,
 		Crumbs: []crumb{{"Dashboard", f.Link(dashPrefix + "/")}, {cf.name(k.OfficerID), pc.officerHref(k.OfficerID)}, {k.CRN, pc.caseHref(k.ID)}},
 		Data:   d})
+}
+
+// signatureCheck says, in words, whether the tablet's signature of signed
+// visit id and of each of its amendments still holds (serverdb.VerifyVisit),
+// and lists what does not. The caller has checked the visit is in scope.
+func (s *site) signatureCheck(c *fiber.Ctx, id string) (string, []string, error) {
+	chk, err := s.db.VerifyVisit(c.UserContext(), id)
+	switch {
+	case errors.Is(err, serverdb.ErrNoSignature):
+		return "No tablet signature is kept for this visit: it was not signed on a tablet (it came through the API or an import).", nil, nil
+	case err != nil:
+		return "", nil, err
+	}
+	if len(chk.Breaks) > 0 {
+		return "", chk.Breaks, nil
+	}
+	if chk.Signature.Status == serverdb.SigUnsigned {
+		return "The tablet sent no signature of its own (an older app); the server's countersignature of what it received holds, and the record is as received.", nil, nil
+	}
+	return "The tablet's signature verifies against the device's registered key, and the record and its amendments are as signed.", nil, nil
 }
 
 // caseReview is the case page's decision on its latest safety assessment.

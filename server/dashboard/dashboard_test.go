@@ -2,12 +2,14 @@ package dashboard
 
 import (
 	"context"
+	"crypto/ed25519"
 	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -857,5 +859,61 @@ func TestDashboardVisitWarnsOfChildrenNotAccountedFor(t *testing.T) {
 	// The review queue names it too.
 	if p := b.get("/dashboard/review?kind=visit"); !strings.Contains(p.body, "Ben Testchild (household member "+ben+") is on the household list") {
 		t.Errorf("the review queue lacks the warning:\n%s", p.body)
+	}
+}
+
+// The visit page says whether the tablet's signature holds: a visit signed
+// on a tablet with its registered key verifies; one whose signature is by
+// another key (a forgery) is shown as not holding, with the reason; one
+// seeded through the API has no tablet signature.
+func TestDashboardVisitShowsTheSignatureCheck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := seedDashboard(t, e)
+	ctx := context.Background()
+	db := e.srv.DB()
+	asha := e.users["asha"]
+	pub, key, _ := ed25519.GenerateKey(nil)
+	if _, err := db.Login(ctx, asha, "dev-asha-key", serverdb.DeviceInfo{PublicKey: base64.StdEncoding.EncodeToString(pub)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	_, forger, _ := ed25519.GenerateKey(nil)
+	signed := func(k ed25519.PrivateKey) string {
+		id := schema.NewID()
+		v := schema.Visit{OfficerID: asha.ID, PlannedType: "home_announced", Type: "home_announced", Status: "signed", Outcome: "completed",
+			Location: "home", FaceToFace: true, StartedAt: "2026-10-12T10:00:00+01:00", EndedAt: "2026-10-12T10:30:00+01:00", PersonSeen: "yes",
+			PartnerPresent: "no_partner", ChildrenPresent: "no_children", SignedAt: "2026-10-12T11:00:00+01:00", SignedBy: asha.ID}
+		m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: id, CaseID: d.onTime, Fields: schema.FieldsOf(v),
+			Clock: schema.HLC{Wall: e.clock.Now().UnixMilli(), Node: "dev-asha-key"}, DeviceTime: e.clock.Now()}
+		hash, err := schema.ContentHash("visit", id, d.onTime, m.Fields, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := schema.SignHash(k, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.DeviceSignature = &schema.DeviceSignature{ContentHash: hash, Signature: sig}
+		res, err := db.Push(ctx, serverdb.ActorOf(asha, "dev-asha-key"), []schema.Mutation{m})
+		if err != nil || res[0].Status != schema.StatusApplied {
+			t.Fatalf("push a signed visit: %+v, %v", res, err)
+		}
+		return id
+	}
+	good, forged := signed(key), signed(forger)
+	b := e.signedIn(t, "sue")
+	for _, c := range []struct{ id, want, not string }{
+		{good, "The tablet&#39;s signature verifies against the device&#39;s registered key", "The signature does not hold"},
+		{forged, "does not verify against the device&#39;s registered key", "The tablet&#39;s signature verifies"},
+		{d.amendedVisit, "No tablet signature is kept for this visit", "The signature does not hold"},
+	} {
+		p := b.get("/dashboard/visits/" + c.id)
+		mustStatus(t, "visit", p, 200)
+		if !strings.Contains(p.body, c.want) || strings.Contains(p.body, c.not) {
+			t.Errorf("visit %s: want %q and not %q on the page", c.id, c.want, c.not)
+		}
+	}
+	if p := b.get("/dashboard/visits/" + forged); !strings.Contains(p.body, `id="visit-signature"><h2>The signature does not hold`) {
+		t.Errorf("the forged visit's page does not warn in the signature box")
 	}
 }

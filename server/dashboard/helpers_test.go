@@ -49,14 +49,22 @@ type env struct {
 	ashaCase, benCase string
 	teamA, teamB      schema.Team
 	dataDir           string
+	db                string // the PostgreSQL URL of the store; "": SQLite in dataDir
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvOn(t, "")
+}
+
+// newEnvOn is newEnv on the PostgreSQL database of the URL db (SQLite in
+// the data folder when empty).
+func newEnvOn(t testing.TB, dbURL string) *env {
+	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
 	dataDir := filepath.Join(t.TempDir(), "data")
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dataDir, Now: clock.Now, Mount: Mount})
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dataDir, DB: dbURL, Now: clock.Now, Mount: Mount})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
@@ -64,7 +72,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	e := &env{t: t, srv: srv, clock: clock, url: srv.URL(), users: map[string]schema.User{}, dataDir: dataDir,
+	e := &env{t: t, srv: srv, clock: clock, url: srv.URL(), users: map[string]schema.User{}, dataDir: dataDir, db: dbURL,
 		admin: serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}}
 	db := srv.DB()
 	e.teamA = schema.Team{ID: schema.NewID(), Name: "Team A"}

@@ -6,15 +6,28 @@ import (
 	"testing"
 
 	"doorstep/server"
+	"doorstep/server/serverdb/serverdbtest"
 )
 
-// TestSignOutHoldsOnEveryInstance: two servers on one data folder, as two
-// instances behind a load balancer. A session signed in on one works on
-// the other; signed out on one, it is refused by the other.
+// TestSignOutHoldsOnEveryInstance: two servers on one store (a data
+// folder, or a PostgreSQL schema when DOORSTEP_TEST_POSTGRES is set), as
+// two instances behind a load balancer. A session signed in on one works
+// on the other; signed out on one, it is refused by the other.
 func TestSignOutHoldsOnEveryInstance(t *testing.T) {
 	t.Parallel()
-	one := newEnv(t)
-	srv, err := server.Open(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: one.dataDir, Now: one.clock.Now, Mount: Mount})
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testSignOutHoldsOnEveryInstance(t, "")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testSignOutHoldsOnEveryInstance(t, serverdbtest.PostgresURL(t))
+	})
+}
+
+func testSignOutHoldsOnEveryInstance(t *testing.T, db string) {
+	one := newEnvOn(t, db)
+	srv, err := server.Open(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: one.dataDir, DB: db, Now: one.clock.Now, Mount: Mount})
 	if err != nil {
 		t.Fatalf("open a second server on the data folder: %v", err)
 	}

@@ -3,25 +3,12 @@ package serverdb
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"doorstep/schema"
 )
-
-// rawDB opens the store's file as someone holding it would, past the
-// store: the tests tamper with the trail through it.
-func rawDB(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open(driver, "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	t.Helper()
@@ -81,11 +68,11 @@ func TestAuditVerifyNamesTheFirstBrokenEvent(t *testing.T) {
 		reason string
 	}{
 		{"an event edited", func(t *testing.T, raw *sql.DB, last int64) {
-			mustExec(t, raw, `DROP TRIGGER audit_no_update`)
+			dropTrigger(t, raw, "audit_no_update", "audit")
 			mustExec(t, raw, `UPDATE audit SET user_id = 'someone-else' WHERE id = 4`)
 		}, func(int64) int64 { return 4 }, "does not match its hash"},
 		{"an event edited and rehashed", func(t *testing.T, raw *sql.DB, last int64) {
-			mustExec(t, raw, `DROP TRIGGER audit_no_update`)
+			dropTrigger(t, raw, "audit_no_update", "audit")
 			var e auditRow
 			rows, err := raw.Query(`SELECT ` + auditCols + ` FROM audit WHERE id = 4`)
 			if err != nil {
@@ -100,18 +87,18 @@ func TestAuditVerifyNamesTheFirstBrokenEvent(t *testing.T) {
 			mustExec(t, raw, `UPDATE audit SET detail = ?, hash = ? WHERE id = 4`, e.detail, chainHash(&e))
 		}, func(int64) int64 { return 5 }, "does not follow event #4"},
 		{"an event deleted", func(t *testing.T, raw *sql.DB, last int64) {
-			mustExec(t, raw, `DROP TRIGGER audit_no_delete`)
+			dropTrigger(t, raw, "audit_no_delete", "audit")
 			mustExec(t, raw, `DELETE FROM audit WHERE id = 6`)
 		}, func(int64) int64 { return 7 }, "event #6 is missing"},
 		{"events deleted", func(t *testing.T, raw *sql.DB, last int64) {
-			mustExec(t, raw, `DROP TRIGGER audit_no_delete`)
+			dropTrigger(t, raw, "audit_no_delete", "audit")
 			mustExec(t, raw, `DELETE FROM audit WHERE id IN (2, 3)`)
 		}, func(int64) int64 { return 4 }, "events #2 to #3 are missing"},
 		{"an event inserted without a hash", func(t *testing.T, raw *sql.DB, last int64) {
-			mustExec(t, raw, `INSERT INTO audit (at, user_id, action) VALUES ('2026-11-23T10:00:00.000Z', 'nobody', 'login')`)
+			mustExec(t, raw, `INSERT INTO audit (id, at, user_id, action) VALUES ((SELECT max(id) + 1 FROM audit), '2026-11-23T10:00:00.000Z', 'nobody', 'login')`)
 		}, func(last int64) int64 { return last + 1 }, "has no hash"},
 		{"an event inserted with a made-up hash", func(t *testing.T, raw *sql.DB, last int64) {
-			mustExec(t, raw, `INSERT INTO audit (at, user_id, action, prev_hash, hash) VALUES ('2026-11-23T10:00:00.000Z', 'nobody', 'login', ?, ?)`,
+			mustExec(t, raw, `INSERT INTO audit (id, at, user_id, action, prev_hash, hash) VALUES ((SELECT max(id) + 1 FROM audit), '2026-11-23T10:00:00.000Z', 'nobody', 'login', ?, ?)`,
 				strings.Repeat("0", 64), strings.Repeat("a", 64))
 		}, func(last int64) int64 { return last + 1 }, "does not follow event #"},
 		{"an event inserted in a gap", func(t *testing.T, raw *sql.DB, last int64) {
@@ -140,7 +127,7 @@ func TestAuditVerifyNamesTheFirstBrokenEvent(t *testing.T) {
 func TestAuditChainCoversTheEventsBeforeIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "server.db")
+	path := testTarget(t)
 	now := func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) }
 	db, err := Open(ctx, path, Options{Now: now})
 	if err != nil {
@@ -149,7 +136,7 @@ func TestAuditChainCoversTheEventsBeforeIt(t *testing.T) {
 	db.Close()
 	raw := rawDB(t, path)
 	for i := range 3 {
-		mustExec(t, raw, `INSERT INTO audit (at, user_id, action, detail) VALUES ('2026-11-01T10:00:00.000Z', 'old', 'login', ?)`,
+		mustExec(t, raw, `INSERT INTO audit (id, at, user_id, action, detail) VALUES ((SELECT coalesce(max(id), 0) + 1 FROM audit), '2026-11-01T10:00:00.000Z', 'old', 'login', ?)`,
 			`{"n":`+string(rune('0'+i))+`}`)
 	}
 	if db, err = Open(ctx, path, Options{Now: now}); err != nil {
@@ -166,7 +153,7 @@ func TestAuditChainCoversTheEventsBeforeIt(t *testing.T) {
 	if brk != nil || rep.Events != 5 || rep.Before != 3 || rep.LastID != 5 {
 		t.Fatalf("report: %+v; want 5 events, 3 before the chain, intact", rep)
 	}
-	mustExec(t, raw, `DROP TRIGGER audit_no_update`)
+	dropTrigger(t, raw, "audit_no_update", "audit")
 	mustExec(t, raw, `UPDATE audit SET user_id = 'changed' WHERE id = 2`)
 	if _, brk = verify(t, db); brk == nil || brk.ID != 4 || !strings.Contains(brk.Reason, "does not follow event #3") {
 		t.Errorf("after editing an event from before the chain: %+v; want event #4 named", brk)

@@ -20,8 +20,11 @@ import (
 // writing; the writer is never held). out must not exist: a back-up is
 // never written over another. The copy is made mode 0600, since it holds
 // what the database holds; it is compact (no free pages, no WAL) and is
-// restored with Restore.
-func (db *DB) Backup(ctx context.Context, out string) error {
+// restored with Restore. A PostgreSQL store is backed up with pg_dump
+// instead: Backup refuses it, saying so.
+func (db *DB) Backup(ctx context.Context, out string) error { return db.eng.backup(ctx, out) }
+
+func (e *sqliteEngine) backup(ctx context.Context, out string) error {
 	f, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("backup: %s already exists; choose another --out (a back-up is never written over another)", out)
@@ -32,14 +35,14 @@ func (db *DB) Backup(ctx context.Context, out string) error {
 	f.Close()
 	// Its own connection: the readers are query-only, and the writer and
 	// the checkpointer must not wait for a copy of the whole file.
-	c, err := sql.Open(driver, sqlitedb.DSN(db.path))
+	c, err := sql.Open(sqliteDriver, sqlitedb.DSN(e.path))
 	if err == nil {
 		_, err = c.ExecContext(ctx, `VACUUM INTO ?`, out)
 		c.Close()
 	}
 	if err != nil {
 		os.Remove(out)
-		return fmt.Errorf("backup %s to %s: %w", db.path, out, err)
+		return fmt.Errorf("backup %s to %s: %w", e.path, out, err)
 	}
 	return nil
 }
@@ -51,8 +54,12 @@ func (db *DB) Backup(ctx context.Context, out string) error {
 // clean) and given a new cursor epoch, so that every pull cursor issued
 // before is refused (docs/sync-protocol.md §7, Epochs), and only then
 // moved into place, mode 0600. Opening it with Open afterwards applies the
-// migrations the back-up lacks.
+// migrations the back-up lacks. A PostgreSQL store is restored from
+// pg_dump's output instead: Restore refuses a postgres:// path.
 func Restore(ctx context.Context, from, path string) error {
+	if IsPostgresURL(path) {
+		return errors.New("restore: the store is a PostgreSQL database; restore it with pg_restore or psql from a pg_dump (docs/operations.md), not doorstep admin restore")
+	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 		return fmt.Errorf("restore: %s already holds a database; restore into an empty data folder (move the old one aside first)", path)
 	}
@@ -97,7 +104,7 @@ func Restore(ctx context.Context, from, path string) error {
 // checkBackup refuses a file that is not a whole Doorstep server database,
 // and gives one that is a new cursor epoch.
 func checkBackup(ctx context.Context, path, name string) error {
-	c, err := sql.Open(driver, sqlitedb.DSN(path))
+	c, err := sql.Open(sqliteDriver, sqlitedb.DSN(path))
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,27 @@ import (
 
 // insertChunk is the most rows one INSERT carries. 13 columns × 64 rows
 // is 832 parameters, well inside SQLite's limit of 32,766.
-const insertChunk = 64
+//
+// On PostgreSQL the rows are not written with INSERTs but with COPY (the
+// engine's bulkInsert), up to bulkChunk rows at a time: one round trip
+// for a chunk whatever its size.
+const (
+	insertChunk = 64
+	bulkChunk   = 1024
+)
+
+// chunk is the most rows one write of t's carries.
+func (t *wtx) chunk() int {
+	if t.bulk {
+		return bulkChunk
+	}
+	return insertChunk
+}
 
 // rowBuffer collects the rows of one table as flat statement arguments.
 type rowBuffer struct {
 	table string
+	names []string // the columns, in order
 	cols  int
 	head  string // INSERT INTO table (cols) VALUES
 	stmts map[int]*sql.Stmt
@@ -36,7 +52,11 @@ type rowBuffer struct {
 }
 
 func newRowBuffer(table, cols string) *rowBuffer {
-	return &rowBuffer{table: table, cols: strings.Count(cols, ",") + 1,
+	names := strings.Split(cols, ",")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	return &rowBuffer{table: table, names: names, cols: len(names),
 		head: "INSERT INTO " + table + " (" + cols + ") VALUES ", stmts: map[int]*sql.Stmt{}}
 }
 
@@ -44,7 +64,7 @@ func (b *rowBuffer) add(args ...any) { b.args = append(b.args, args...) }
 
 func (b *rowBuffer) rows() int { return len(b.args) / b.cols }
 
-// flush inserts the collected rows in chunks of insertChunk, in order,
+// flush inserts the collected rows in chunks of t.chunk(), in order,
 // through x (at once, or on its goroutine).
 func (b *rowBuffer) flush(x *inserter) error {
 	n := b.rows()
@@ -55,8 +75,9 @@ func (b *rowBuffer) flush(x *inserter) error {
 	// The arguments belong to x now (its goroutine may still be reading
 	// them); collect the next rows into a new slice.
 	b.args = make([]any, 0, cap(args))
-	for i := 0; i < n; i += insertChunk {
-		k := min(insertChunk, n-i)
+	chunk := x.t.chunk()
+	for i := 0; i < n; i += chunk {
+		k := min(chunk, n-i)
 		if err := x.insert(b, k, args[i*b.cols:(i+k)*b.cols]); err != nil {
 			return err
 		}
@@ -64,9 +85,20 @@ func (b *rowBuffer) flush(x *inserter) error {
 	return nil
 }
 
-// exec runs one multi-row INSERT of k rows. Statements are prepared once
-// per chunk size per transaction, and closed with it.
+// exec runs one multi-row INSERT of k rows, or the engine's bulk insert
+// of them. Statements are prepared once per chunk size per transaction,
+// and closed with it.
 func (b *rowBuffer) exec(t *wtx, k int, args []any) error {
+	if t.bulk {
+		rows := make([][]any, k)
+		for i := range rows {
+			rows[i] = args[i*b.cols : (i+1)*b.cols]
+		}
+		if err := t.eng.bulkInsert(t.ctx, t.conn, b.table, b.names, rows); err != nil {
+			return fmt.Errorf("insert into %s: %w", b.table, err)
+		}
+		return nil
+	}
 	s, err := b.stmt(t, k)
 	if err != nil {
 		return err
@@ -150,17 +182,17 @@ func (a *applier) flushRecords() error {
 // last uses the one full-size statement. The tables do not refer to each
 // other, so each may be written on its own.
 func (a *applier) flushFull() error {
-	if len(a.newRecords) >= insertChunk {
+	if len(a.newRecords) >= a.t.chunk() {
 		if err := a.flushRecords(); err != nil {
 			return err
 		}
 	}
-	if a.mutBuf.rows() >= insertChunk {
+	if a.mutBuf.rows() >= a.t.chunk() {
 		if err := a.mutBuf.flush(a.ins); err != nil {
 			return err
 		}
 	}
-	if a.auditBuf.rows() >= insertChunk {
+	if a.auditBuf.rows() >= a.t.chunk() {
 		return a.auditBuf.flush(a.ins)
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 func TestOpenTwiceMigratesOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "server.db")
+	path := testTarget(t)
 	db, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +39,14 @@ func TestOpenTwiceMigratesOnce(t *testing.T) {
 	if len(teams) != 1 || teams[0].Name != "Kept" {
 		t.Errorf("teams after reopen = %v, want [Kept]", teams)
 	}
+	if onPostgres() {
+		var app int64
+		db.r.QueryRow(`SELECT application FROM doorstep_store`).Scan(&app)
+		if app != schema.ServerApplicationID {
+			t.Errorf("doorstep_store application = %#x, want %#x", app, schema.ServerApplicationID)
+		}
+		return
+	}
 	var app int64
 	db.r.QueryRow(`PRAGMA application_id`).Scan(&app)
 	if app != schema.ServerApplicationID {
@@ -53,6 +61,7 @@ func TestOpenTwiceMigratesOnce(t *testing.T) {
 
 func TestRefusesForeignDatabase(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t, "a SQLite file's application_id; TestRefusesForeignSchema is PostgreSQL's")
 	ctx := context.Background()
 	dir := t.TempDir()
 	// A tablet database: stamped with the device application id.

@@ -107,7 +107,7 @@ func (db *DB) FlushDevices(ctx context.Context) error {
 	}
 	err := db.update(ctx, func(tx *wtx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE devices SET
-			last_seen_at = max(last_seen_at, ?1),
+			last_seen_at = CASE WHEN ?1 > last_seen_at THEN ?1 ELSE last_seen_at END,
 			last_sync_at = CASE WHEN ?2 > last_sync_at THEN ?2 ELSE last_sync_at END,
 			app_version = CASE WHEN ?3 <> '' AND ?1 >= last_seen_at THEN ?3 ELSE app_version END,
 			protocol = CASE WHEN ?4 <> 0 AND ?1 >= last_seen_at THEN ?4 ELSE protocol END,

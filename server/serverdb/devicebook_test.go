@@ -79,7 +79,7 @@ func TestDeviceReportsWrittenAtClose(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clock := testkit.NewClock(synthStart)
-	path := t.TempDir() + "/server.db"
+	path := testTarget(t)
 	db, err := Open(ctx, path, Options{Now: clock.Now, DeviceFlush: time.Hour})
 	if err != nil {
 		t.Fatal(err)

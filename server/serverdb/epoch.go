@@ -38,10 +38,11 @@ func newEpoch() string {
 // (a new database, or one from before epochs, whose plain cursors stay
 // good until a restore).
 func (db *DB) loadEpoch(ctx context.Context) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+	c, tx, err := db.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("epoch: %w", err)
 	}
+	defer c.Close()
 	defer tx.Rollback()
 	err = tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, settingEpoch).Scan(&db.epoch)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -299,7 +299,7 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 		// Only the period's are read (records_signed_visit_day, one day
 		// wider each side for signed_at's offset; the parsed instant
 		// decides below), then their sign events by id (audit_visit_sign).
-		visits, err := signedVisitRows(ctx, tx, actor, opts.From, opts.To)
+		visits, err := signedVisitRows(ctx, tx, db.eng, actor, opts.From, opts.To)
 		if err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 		}
 		arrivals := map[string][2]string{} // visit id -> at, device
 		rows, err = tx.QueryContext(ctx, `SELECT record_id, at, device_id FROM audit
-			WHERE record_id IN (SELECT value FROM json_each(?)) AND entity = 'visit' AND action IN ('sign', 'create_signed') ORDER BY id`, jsonIDList(ids))
+			WHERE record_id IN (`+db.eng.idsIn()+`) AND entity = 'visit' AND action IN ('sign', 'create_signed') ORDER BY id`, jsonIDList(ids))
 		if err != nil {
 			return fmt.Errorf("read sign events: %w", err)
 		}
@@ -446,21 +446,21 @@ func latencyStats(vs []VisitLatency) LatencyStats {
 // to ("" for no bound): a superset of those signed in the period by the UTC
 // day (an RFC 3339 offset is under a day), which the caller keeps. The day
 // expression is records_signed_visit_day's, so the index serves it.
-func signedVisitRows(ctx context.Context, tx *sql.Tx, actor Actor, from, to schema.Date) ([]freshVisit, error) {
-	// "+case_id": the scope is not used as an index (records_case would
+func signedVisitRows(ctx context.Context, tx *sql.Tx, eng engine, actor Actor, from, to schema.Date) ([]freshVisit, error) {
+	// noIndex ("+case_id" on SQLite): the scope is not used as an index (records_case would
 	// read every record of every case in scope); the day is.
 	col := "case_id"
 	if from != "" || to != "" {
-		col = "+case_id"
+		col = eng.noIndex("case_id")
 	}
 	cond, args, err := scopeFilter(actor, col)
 	if err != nil {
 		return nil, err
 	}
-	const day = `substr(json_extract(fields, '$.signed_at'), 1, 10)`
+	day := `substr(` + eng.jsonText("fields", "signed_at") + `, 1, 10)`
 	// The case's team and officer now (case_scope), whom the visit counts
 	// for.
-	q := `SELECT id, case_id, received_at, coalesce(json_extract(fields, '$.signed_at'), ''), coalesce(json_extract(fields, '$.signed_by'), ''),
+	q := `SELECT id, case_id, received_at, coalesce(` + eng.jsonText("fields", "signed_at") + `, ''), coalesce(` + eng.jsonText("fields", "signed_by") + `, ''),
 		coalesce((SELECT s.officer_id FROM case_scope s WHERE s.case_id = records.case_id), ''),
 		coalesce((SELECT s.team_id FROM case_scope s WHERE s.case_id = records.case_id), '')
 		FROM records WHERE entity = 'visit' AND signed = 1 AND ` + cond

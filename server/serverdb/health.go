@@ -18,7 +18,7 @@ import (
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return fmt.Errorf("ping %s: %w", db.path, err)
+		return fmt.Errorf("ping %s: %w", db.Name(), err)
 	}
 	return nil
 }
@@ -37,13 +37,16 @@ func (db *DB) Migrations(ctx context.Context) (applied, known int, err error) {
 
 // PoolStats is one connection pool's figures, named.
 type PoolStats struct {
-	Name string // "write" (the one writer connection) or "read"
+	Name string // "write" (SQLite: the one writer connection) or "read"
 	sql.DBStats
 }
 
-// PoolStats returns the figures of the store's connection pools. The
-// writer's WaitCount and WaitDuration are the writer wait: the time write
-// transactions spent queueing for the one writer connection.
+// PoolStats returns the figures of the store's connection pools. On
+// SQLite the writer's WaitCount and WaitDuration are the writer wait: the
+// time write transactions spent queueing for the one writer connection.
+// On PostgreSQL the writers queue on the writer lock inside the database,
+// each on one of a few connections: Options.WriterWait hears that wait on
+// either engine.
 func (db *DB) PoolStats() []PoolStats {
 	return []PoolStats{{Name: "write", DBStats: db.w.Stats()}, {Name: "read", DBStats: db.r.Stats()}}
 }

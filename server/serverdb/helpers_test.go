@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,6 +16,9 @@ import (
 
 func TestMain(m *testing.M) {
 	SetPasswordCost(bcrypt.MinCost)
+	if onPostgres() {
+		fmt.Fprintln(os.Stderr, "serverdb: the store's tests on PostgreSQL (DOORSTEP_TEST_ENGINE=postgres)")
+	}
 	os.Exit(m.Run())
 }
 
@@ -39,7 +41,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "server.db"), Options{Now: clock.Now})
+	db, err := Open(ctx, testTarget(t), Options{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

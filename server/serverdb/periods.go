@@ -288,7 +288,7 @@ func (db *DB) ChangedSince(ctx context.Context, actor Actor, caseIDs []string, s
 	}
 	ids, _ := json.Marshal(caseIDs)
 	rows, err := db.r.QueryContext(ctx, `SELECT entity, id, case_id, fields, received_at, updated_at, updated_by FROM records
-		WHERE seq > ? AND case_id IN (SELECT value FROM json_each(?)) AND `+cond+` ORDER BY seq`, append([]any{seq, string(ids)}, args...)...)
+		WHERE seq > ? AND case_id IN (`+db.eng.idsIn()+`) AND `+cond+` ORDER BY seq`, append([]any{seq, string(ids)}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("records changed since: %w", err)
 	}
@@ -317,7 +317,7 @@ func (db *DB) ChangedSince(ctx context.Context, actor Actor, caseIDs []string, s
 		byRecord[r.ID] = i
 	}
 	evRows, err := db.r.QueryContext(ctx, `SELECT `+auditCols+` FROM audit
-		WHERE case_id IN (SELECT value FROM json_each(?)) AND id > ? ORDER BY id`, string(ids), afterAudit)
+		WHERE case_id IN (`+db.eng.idsIn()+`) AND id > ? ORDER BY id`, string(ids), afterAudit)
 	if err != nil {
 		return nil, fmt.Errorf("records changed since: audit: %w", err)
 	}

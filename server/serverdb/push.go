@@ -290,7 +290,7 @@ func (a *applier) prefetch(muts []schema.Mutation) error {
 		cids = append(cids, m.CaseID)
 	}
 	rows, err := a.t.QueryContext(ctx, `SELECT mutation_id, status, error, lost, record_id, user_id, device_id FROM mutations
-		WHERE mutation_id IN (SELECT value FROM json_each(?))`, jsonIDList(uniq(mids)))
+		WHERE mutation_id IN (`+a.t.eng.idsIn()+`)`, jsonIDList(uniq(mids)))
 	if err != nil {
 		return fmt.Errorf("read mutations: %w", err)
 	}
@@ -327,7 +327,7 @@ func (a *applier) loadRecords(ids []string) error {
 	if err := a.ins.wait(); err != nil {
 		return err
 	}
-	rows, err := a.t.QueryContext(a.t.ctx, `SELECT `+recordCols+` FROM records WHERE id IN (SELECT value FROM json_each(?))`, jsonIDList(ids))
+	rows, err := a.t.QueryContext(a.t.ctx, `SELECT `+recordCols+` FROM records WHERE id IN (`+a.t.eng.idsIn()+`)`, jsonIDList(ids))
 	if err != nil {
 		return fmt.Errorf("read records: %w", err)
 	}
@@ -352,7 +352,7 @@ func (a *applier) loadScopes(ids []string) error {
 	if err := a.ins.wait(); err != nil {
 		return err
 	}
-	rows, err := a.t.QueryContext(a.t.ctx, `SELECT case_id, officer_id, team_id FROM case_scope WHERE case_id IN (SELECT value FROM json_each(?))`, jsonIDList(ids))
+	rows, err := a.t.QueryContext(a.t.ctx, `SELECT case_id, officer_id, team_id FROM case_scope WHERE case_id IN (`+a.t.eng.idsIn()+`)`, jsonIDList(ids))
 	if err != nil {
 		return fmt.Errorf("read case scopes: %w", err)
 	}
@@ -723,7 +723,7 @@ func (a *applier) create(m schema.Mutation, res schema.MutationResult, caseID st
 		r.echo = a.actor.DeviceID // it made the record: it knows it whole
 	}
 	var err error
-	if a.buf, err = r.encodeNew(a.buf, sortedNames(m.Fields), m.Clock.String()); err != nil {
+	if a.buf, err = r.encodeNew(a.buf, spec.SortedNames(m.Fields), m.Clock.String()); err != nil {
 		return res, err
 	}
 	if err := a.insert(r); err != nil {
@@ -797,7 +797,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		return res, err
 	}
 	stamp := m.Clock.String()
-	names := sortedNames(m.Fields)
+	names := spec.SortedNames(m.Fields)
 
 	// 5. A signed record never changes: every differing value is kept as a
 	// conflict the officer can turn into an amendment.

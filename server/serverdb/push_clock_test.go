@@ -31,7 +31,7 @@ func TestFutureStampDoesNotBlockCorrections(t *testing.T) {
 		t.Fatalf("push stamped 2099: %+v; want applied", res[0])
 	}
 	var clocks string
-	if err := f.db.r.QueryRow(`SELECT json_extract(clocks, '$.name') FROM records WHERE id = ?`, id).Scan(&clocks); err != nil {
+	if err := f.db.r.QueryRow(`SELECT `+f.db.eng.jsonText("clocks", "name")+` FROM records WHERE id = ?`, id).Scan(&clocks); err != nil {
 		t.Fatal(err)
 	}
 	h, err := schema.ParseHLC(clocks)
@@ -98,7 +98,11 @@ func TestStoredFutureStampLosesToNewWrite(t *testing.T) {
 	f.push(t, f.actor(f.asha, f.ashaDev), mutation("household_member", id, f.ashaCase, stamp(f.clock.Now().UnixMilli(), f.ashaDev),
 		raw("relation", "lodger", "residence", "lives_here", "name", "Lee Lodger")))
 	old := stamp(year2099, f.ashaDev).String()
-	if _, err := f.db.w.Exec(`UPDATE records SET clocks = json_set(clocks, '$.name', ?) WHERE id = ?`, old, id); err != nil {
+	set := `UPDATE records SET clocks = json_set(clocks, '$.name', ?) WHERE id = ?`
+	if onPostgres() {
+		set = `UPDATE records SET clocks = jsonb_set(clocks::jsonb, '{name}', to_jsonb(?::text))::text WHERE id = ?`
+	}
+	if _, err := f.db.w.Exec(set, old, id); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(time.Second)

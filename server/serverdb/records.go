@@ -355,8 +355,8 @@ func sortedNames(m map[string]json.RawMessage) []string {
 	return out
 }
 
-// jsonIDList encodes ids as a JSON array for `IN (SELECT value FROM
-// json_each(?))`, one round trip for a whole batch.
+// jsonIDList encodes ids as a JSON array for `IN (`+eng.idsIn()+`)` (SQLite:
+// json_each), one round trip for a whole batch.
 func jsonIDList(ids []string) string {
 	b, _ := json.Marshal(ids)
 	return string(b)

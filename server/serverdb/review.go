@@ -343,15 +343,15 @@ func (db *DB) ReviewQueue(ctx context.Context, actor Actor, f ReviewFilter) (Rev
 		}
 		// Every kind is read, for its count; only the page of each list
 		// asked for is kept.
-		conflicts, err := openConflicts(ctx, tx, actor, cases, names, inFilter, db.review)
+		conflicts, err := openConflicts(ctx, tx, db.eng, actor, cases, names, inFilter, db.review)
 		if err != nil {
 			return err
 		}
-		setAside, err := openSetAside(ctx, tx, actor, cases, names, f, db.review)
+		setAside, err := openSetAside(ctx, tx, db.eng, actor, cases, names, f, db.review)
 		if err != nil {
 			return err
 		}
-		visits, err := visitsToReview(ctx, tx, actor, cases, inFilter, db.review, &db.visits)
+		visits, err := visitsToReview(ctx, tx, db.eng, actor, cases, inFilter, db.review, &db.visits)
 		if err != nil {
 			return err
 		}
@@ -369,7 +369,7 @@ func (db *DB) ReviewQueue(ctx context.Context, actor Actor, f ReviewFilter) (Rev
 		}
 		if want(KindVisit) {
 			q.Visits = pageOf(visits, q, func(x VisitReviewItem) (Risk, string, string) { return x.Risk, x.SignedAt, x.ID })
-			if err := visitWarnings(ctx, tx, q.Visits); err != nil {
+			if err := visitWarnings(ctx, tx, db.eng, q.Visits); err != nil {
 				return err
 			}
 		}
@@ -406,9 +406,9 @@ func (db *DB) scopeCases(ctx context.Context, tx *sql.Tx, actor Actor) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT r.id, s.officer_id, s.team_id, coalesce(json_extract(r.fields, '$.crn'), ''),
-		trim(coalesce(json_extract(r.fields, '$.given_name'), '') || ' ' || coalesce(json_extract(r.fields, '$.family_name'), '')),
-		coalesce(json_extract(r.fields, '$.rosh'), ''), coalesce(json_extract(r.fields, '$.sentence_type'), '')
+	rows, err := tx.QueryContext(ctx, `SELECT r.id, s.officer_id, s.team_id, coalesce(`+db.eng.jsonText("r.fields", "crn")+`, ''),
+		trim(coalesce(`+db.eng.jsonText("r.fields", "given_name")+`, '') || ' ' || coalesce(`+db.eng.jsonText("r.fields", "family_name")+`, '')),
+		coalesce(`+db.eng.jsonText("r.fields", "rosh")+`, ''), coalesce(`+db.eng.jsonText("r.fields", "sentence_type")+`, '')
 		FROM records r JOIN case_scope s ON s.case_id = r.id WHERE r.entity = 'case' AND `+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read cases: %w", err)
@@ -429,8 +429,8 @@ func (db *DB) scopeCases(ctx context.Context, tx *sql.Tx, actor Actor) (map[stri
 		return nil, fmt.Errorf("read cases: %w", err)
 	}
 	fcond, fargs, _ := scopeFilter(actor, "case_id")
-	rows, err = tx.QueryContext(ctx, `SELECT case_id, coalesce(json_extract(fields, '$.type'), ''), coalesce(json_extract(fields, '$.start_date'), ''),
-		coalesce(json_extract(fields, '$.ended_on'), '') FROM records WHERE entity = 'flag' AND `+fcond, fargs...)
+	rows, err = tx.QueryContext(ctx, `SELECT case_id, coalesce(`+db.eng.jsonText("fields", "type")+`, ''), coalesce(`+db.eng.jsonText("fields", "start_date")+`, ''),
+		coalesce(`+db.eng.jsonText("fields", "ended_on")+`, '') FROM records WHERE entity = 'flag' AND `+fcond, fargs...)
 	if err != nil {
 		return nil, fmt.Errorf("read flags: %w", err)
 	}
@@ -507,12 +507,12 @@ func scopedRows(ctx context.Context, tx *sql.Tx, actor Actor, entity, extra stri
 }
 
 // recordsByID reads records by id, whatever their scope (callers check).
-func recordsByID(ctx context.Context, tx *sql.Tx, ids []string) (map[string]*row, error) {
+func recordsByID(ctx context.Context, tx *sql.Tx, eng engine, ids []string) (map[string]*row, error) {
 	out := map[string]*row{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+recordCols+` FROM records WHERE id IN (SELECT value FROM json_each(?))`, jsonIDList(uniq(ids)))
+	rows, err := tx.QueryContext(ctx, `SELECT `+recordCols+` FROM records WHERE id IN (`+eng.idsIn()+`)`, jsonIDList(uniq(ids)))
 	if err != nil {
 		return nil, fmt.Errorf("read records: %w", err)
 	}
@@ -536,7 +536,7 @@ func authorAt(stamp string) string {
 	return fmtTime(h.Time())
 }
 
-func openConflicts(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, names map[string]string,
+func openConflicts(ctx context.Context, tx *sql.Tx, eng engine, actor Actor, cases map[string]*reviewCase, names map[string]string,
 	inFilter func(string) bool, rules policy.ReviewRules) ([]ConflictItem, error) {
 	rows, err := scopedRows(ctx, tx, actor, "conflict", "")
 	if err != nil {
@@ -560,7 +560,7 @@ func openConflicts(ctx context.Context, tx *sql.Tx, actor Actor, cases map[strin
 		conflicts, kept = append(conflicts, c), append(kept, r)
 		targets = append(targets, c.RecordID)
 	}
-	recs, err := recordsByID(ctx, tx, targets)
+	recs, err := recordsByID(ctx, tx, eng, targets)
 	if err != nil {
 		return nil, err
 	}
@@ -632,7 +632,7 @@ func scanSetAside(sc interface{ Scan(...any) error }) (SetAsideItem, string, err
 	return it, fields, nil
 }
 
-func openSetAside(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, names map[string]string, f ReviewFilter,
+func openSetAside(ctx context.Context, tx *sql.Tx, eng engine, actor Actor, cases map[string]*reviewCase, names map[string]string, f ReviewFilter,
 	rules policy.ReviewRules) ([]SetAsideItem, error) {
 	cond, args := setAsideScope(actor, rules)
 	q := `SELECT ` + setAsideCols + ` FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
@@ -665,7 +665,7 @@ func openSetAside(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	recs, err := recordsByID(ctx, tx, ids)
+	recs, err := recordsByID(ctx, tx, eng, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -738,7 +738,7 @@ const RuleDeviceSignature = "device_signature_invalid"
 // that a review rule queues, and those that leave a child unaccounted for.
 // Only the latter carry their Warnings: ReviewQueue fills the others' for
 // the page it lists (visitWarnings reads each visit whole).
-func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[string]*reviewCase, inFilter func(string) bool,
+func visitsToReview(ctx context.Context, tx *sql.Tx, eng engine, actor Actor, cases map[string]*reviewCase, inFilter func(string) bool,
 	rules policy.ReviewRules, visits *reviewVisits) ([]VisitReviewItem, error) {
 	reviewed, err := oversightSubjects(ctx, tx, actor)
 	if err != nil {
@@ -747,12 +747,12 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 	// The queue shows five of a visit's fields and its rules read two
 	// more: SQLite takes them out of the JSON (json_extract) once per
 	// change of the visit, and db.visits keeps them (reviewcache.go).
-	badSig, err := signatureProblems(ctx, tx, nil)
+	badSig, err := signatureProblems(ctx, tx, eng, nil)
 	if err != nil {
 		return nil, err
 	}
 	out, unchecked := []VisitReviewItem{}, []VisitReviewItem{}
-	err = visits.signedVisits(ctx, tx, func(v *reviewVisit) error {
+	err = visits.signedVisits(ctx, tx, eng, func(v *reviewVisit) error {
 		c := cases[v.caseID]
 		if c == nil || reviewed[v.id] || !inFilter(v.caseID) {
 			return nil
@@ -789,7 +789,7 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, actor Actor, cases map[stri
 	if err != nil {
 		return nil, err
 	}
-	if err := visitWarnings(ctx, tx, unchecked); err != nil {
+	if err := visitWarnings(ctx, tx, eng, unchecked); err != nil {
 		return nil, err
 	}
 	for _, it := range unchecked {
@@ -1327,7 +1327,7 @@ func (db *DB) ReviewCountRecords(ctx context.Context, actor Actor) (int, error) 
 				n++
 			}
 		}
-		vs, err := visitsToReview(ctx, tx, actor, cases, inScope, db.review, &db.visits)
+		vs, err := visitsToReview(ctx, tx, db.eng, actor, cases, inScope, db.review, &db.visits)
 		if err != nil {
 			return err
 		}

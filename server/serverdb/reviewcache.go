@@ -40,13 +40,13 @@ type reviewVisit struct {
 // signedVisits calls fn with each signed visit, as of tx's snapshot or
 // later, after reading those changed since the last call. fn runs under
 // the cache's lock: it must not call back into the store.
-func (c *reviewVisits) signedVisits(ctx context.Context, tx *sql.Tx, fn func(v *reviewVisit) error) error {
+func (c *reviewVisits) signedVisits(ctx context.Context, tx *sql.Tx, eng engine, fn func(v *reviewVisit) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rows, err := tx.QueryContext(ctx, `SELECT seq, signed, id, case_id, received_at, json_valid(fields), json_extract(fields, '$.type'), json_extract(fields, '$.outcome'),
-		json_extract(fields, '$.started_at'), json_extract(fields, '$.signed_at'), json_extract(fields, '$.signed_by'),
-		coalesce(json_extract(fields, '$.safeguarding_concern'), 0) = 1,
-		json_type(fields, '$.children') = 'array' AND EXISTS (SELECT 1 FROM json_each(fields, '$.children') WHERE json_extract(value, '$.seen') = 'no')
+	rows, err := tx.QueryContext(ctx, `SELECT seq, signed, id, case_id, received_at, `+eng.jsonValid("fields")+`, `+eng.jsonText("fields", "type")+`, `+eng.jsonText("fields", "outcome")+`,
+		`+eng.jsonText("fields", "started_at")+`, `+eng.jsonText("fields", "signed_at")+`, `+eng.jsonText("fields", "signed_by")+`,
+		`+eng.jsonTrue("fields", "safeguarding_concern")+`,
+		`+eng.anyChildUnseen("fields")+`
 		FROM records WHERE entity = 'visit' AND seq > ? ORDER BY seq`, c.seq)
 	if err != nil {
 		return fmt.Errorf("read visit: %w", err)

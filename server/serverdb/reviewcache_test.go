@@ -2,7 +2,6 @@ package serverdb
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ import (
 func TestReviewQueueFollowsWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "server.db")
+	path := testTarget(t)
 	clock := testkit.NewClock(synth.DefaultNow)
 	db, err := Open(ctx, path, Options{Now: clock.Now})
 	if err != nil {

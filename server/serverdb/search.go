@@ -49,15 +49,15 @@ func (db *DB) SearchCases(ctx context.Context, actor Actor, q string) ([]CaseHit
 	escape := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	for _, w := range strings.Fields(q) {
 		w = escape.Replace(w)
-		cond += ` AND (lower(coalesce(json_extract(fields, '$.given_name'), '') || ' ' || coalesce(json_extract(fields, '$.family_name'), '')) LIKE ? ESCAPE '\'
-			OR upper(coalesce(json_extract(fields, '$.crn'), '')) LIKE ? ESCAPE '\')`
+		cond += ` AND (lower(coalesce(` + db.eng.jsonText("fields", "given_name") + `, '') || ' ' || coalesce(` + db.eng.jsonText("fields", "family_name") + `, '')) LIKE ? ESCAPE '\'
+			OR upper(coalesce(` + db.eng.jsonText("fields", "crn") + `, '')) LIKE ? ESCAPE '\')`
 		args = append(args, "%"+strings.ToLower(w)+"%", strings.ToUpper(w)+"%")
 	}
 	out := []CaseHit{}
 	err = db.view(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, coalesce(json_extract(fields, '$.crn'), ''), coalesce(json_extract(fields, '$.given_name'), ''),
-			coalesce(json_extract(fields, '$.family_name'), ''), coalesce(json_extract(fields, '$.date_of_birth'), ''),
-			coalesce(json_extract(fields, '$.officer_id'), ''), coalesce(json_extract(fields, '$.rosh'), ''), coalesce(json_extract(fields, '$.closed'), 0) = 1
+		rows, err := tx.QueryContext(ctx, `SELECT id, coalesce(`+db.eng.jsonText("fields", "crn")+`, ''), coalesce(`+db.eng.jsonText("fields", "given_name")+`, ''),
+			coalesce(`+db.eng.jsonText("fields", "family_name")+`, ''), coalesce(`+db.eng.jsonText("fields", "date_of_birth")+`, ''),
+			coalesce(`+db.eng.jsonText("fields", "officer_id")+`, ''), coalesce(`+db.eng.jsonText("fields", "rosh")+`, ''), `+db.eng.jsonTrue("fields", "closed")+`
 			FROM records WHERE entity = 'case' AND `+cond, args...)
 		if err != nil {
 			return fmt.Errorf("search cases: %w", err)

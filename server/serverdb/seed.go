@@ -138,7 +138,7 @@ func (db *DB) ImportCases(ctx context.Context, actor Actor, rows []schema.CaseRo
 	n := 0
 	err = db.update(ctx, func(t *wtx) error {
 		existing := map[string]bool{}
-		q, err := t.QueryContext(ctx, `SELECT fields ->> '$.crn' FROM records WHERE entity = 'case'`)
+		q, err := t.QueryContext(ctx, `SELECT `+t.eng.jsonText("fields", "crn")+` FROM records WHERE entity = 'case'`)
 		if err != nil {
 			return fmt.Errorf("read case references: %w", err)
 		}

@@ -125,9 +125,9 @@ func (a *applier) recordSignature(m schema.Mutation, r *row) error {
 	if s.ServerSignature, err = schema.SignHash(a.db.visitKey, s.countersignedHash()); err != nil {
 		return err
 	}
-	if _, err := a.t.ExecContext(a.t.ctx, `INSERT OR IGNORE INTO visit_signatures (record_id, entity, case_id, amends, amends_hash,
+	if _, err := a.t.ExecContext(a.t.ctx, `INSERT INTO visit_signatures (record_id, entity, case_id, amends, amends_hash,
 		content_hash, device_id, officer_id, device_hash, device_signature, status, problem, server_signature, server_key, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING`,
 		s.RecordID, s.Entity, s.CaseID, s.Amends, s.AmendsHash, s.ContentHash, s.DeviceID, s.OfficerID, s.DeviceHash,
 		s.DeviceSignature, s.Status, s.Problem, s.ServerSignature, s.ServerKey, s.ReceivedAt); err != nil {
 		return fmt.Errorf("keep the signature of %s %s: %w", r.entity, r.id, err)
@@ -179,7 +179,7 @@ func (db *DB) VerifyVisit(ctx context.Context, id string) (VisitCheck, error) {
 	var out VisitCheck
 	err := db.view(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = checkSigned(ctx, tx, id)
+		out, err = checkSigned(ctx, tx, id, db.visitKeyText())
 		if err != nil || out.Signature.Entity != "visit" {
 			return err
 		}
@@ -198,7 +198,7 @@ func (db *DB) VerifyVisit(ctx context.Context, id string) (VisitCheck, error) {
 		}
 		rows.Close()
 		for _, aid := range ids {
-			c, err := checkSigned(ctx, tx, aid)
+			c, err := checkSigned(ctx, tx, aid, db.visitKeyText())
 			if err != nil {
 				return err
 			}
@@ -215,7 +215,18 @@ func (db *DB) VerifyVisit(ctx context.Context, id string) (VisitCheck, error) {
 	return out, err
 }
 
-func checkSigned(ctx context.Context, tx *sql.Tx, id string) (VisitCheck, error) {
+// visitKeyText is the public half of the server's visit signing key, as
+// visit_signatures.server_key holds it.
+func (db *DB) visitKeyText() string {
+	return base64.StdEncoding.EncodeToString(db.visitKey.Public().(ed25519.PublicKey))
+}
+
+// checkSigned checks the kept signature of record id. ownKey is this
+// server's visit signing key (base64): a countersignature holds only when
+// made by it, since a row's server_key is in the database, where whoever
+// rewrote the row could have put a key of their own beside a signature of
+// their own.
+func checkSigned(ctx context.Context, tx *sql.Tx, id, ownKey string) (VisitCheck, error) {
 	var c VisitCheck
 	s, err := scanSig(tx.QueryRowContext(ctx, `SELECT `+sigCols+` FROM visit_signatures WHERE record_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -239,9 +250,12 @@ func checkSigned(ctx context.Context, tx *sql.Tx, id string) (VisitCheck, error)
 			c.Breaks = append(c.Breaks, fmt.Sprintf("%s %s no longer matches its signed hash: signed %s, stored now %s", s.Entity, id, s.ContentHash, c.StoredHash))
 		}
 	}
-	c.CountersignatureOK = s.VerifyCountersignature()
-	if !c.CountersignatureOK {
+	c.CountersignatureOK = s.VerifyCountersignature() && s.ServerKey == ownKey
+	switch {
+	case !s.VerifyCountersignature():
 		c.Breaks = append(c.Breaks, fmt.Sprintf("%s %s: the server's countersignature does not hold (the kept signature was altered)", s.Entity, id))
+	case s.ServerKey != ownKey:
+		c.Breaks = append(c.Breaks, fmt.Sprintf("%s %s: countersigned by a key that is not this server's visit signing key (%s; the kept signature was replaced, or the secrets folder is not this server's)", s.Entity, id, s.ServerKey))
 	}
 	if s.DeviceSignature != "" {
 		var key string
@@ -259,14 +273,14 @@ func checkSigned(ctx context.Context, tx *sql.Tx, id string) (VisitCheck, error)
 // signatureProblems returns, for the given record ids (nil: every visit),
 // the problem of each whose device signature was flagged invalid on
 // receipt (review queue). Such rows are few: each is a defect or an attack.
-func signatureProblems(ctx context.Context, tx *sql.Tx, ids []string) (map[string]string, error) {
+func signatureProblems(ctx context.Context, tx *sql.Tx, eng engine, ids []string) (map[string]string, error) {
 	out := map[string]string{}
 	q, args := `SELECT record_id, problem FROM visit_signatures WHERE status = 'invalid' AND entity = 'visit'`, []any{}
 	if ids != nil {
 		if len(ids) == 0 {
 			return out, nil
 		}
-		q, args = q+` AND record_id IN (SELECT value FROM json_each(?))`, []any{jsonIDList(ids)}
+		q, args = q+` AND record_id IN (`+eng.idsIn()+`)`, []any{jsonIDList(ids)}
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -128,3 +128,37 @@ func TestDeviceKeyRegisteredAtNextSignIn(t *testing.T) {
 		t.Errorf("sign-in without a key: %v", err)
 	}
 }
+
+// A kept signature replaced in the database along with a key of the
+// replacer's own (the row names the key that countersigned it) does not
+// hold: only this server's visit signing key countersigns.
+func TestCountersignatureOnlyByTheServersKey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	key := f.enrol(t, f.asha, "dev-asha-2")
+	vid := schema.NewID()
+	if res := f.push(t, f.actor(f.asha, "dev-asha-2"), signedMutation(t, key, vid, f.ashaCase, f.asha.ID, "dev-asha-2")); res[0].Status != schema.StatusApplied {
+		t.Fatalf("signed visit: %+v", res[0])
+	}
+	chk, err := f.db.VerifyVisit(ctx, vid)
+	if err != nil || !chk.CountersignatureOK || len(chk.Breaks) != 0 {
+		t.Fatalf("before: %+v, %v; want intact", chk, err)
+	}
+	pub, other, _ := ed25519.GenerateKey(nil)
+	s := chk.Signature
+	s.ServerKey = base64.StdEncoding.EncodeToString(pub)
+	if s.ServerSignature, err = schema.SignHash(other, s.countersignedHash()); err != nil {
+		t.Fatal(err)
+	}
+	if !s.VerifyCountersignature() {
+		t.Fatal("the replacement countersignature does not even verify under its own key")
+	}
+	if _, err := f.db.w.ExecContext(ctx, `UPDATE visit_signatures SET server_key = ?, server_signature = ? WHERE record_id = ?`, s.ServerKey, s.ServerSignature, vid); err != nil {
+		t.Fatal(err)
+	}
+	chk, err = f.db.VerifyVisit(ctx, vid)
+	if err != nil || chk.CountersignatureOK || len(chk.Breaks) != 1 || !strings.Contains(chk.Breaks[0], "countersigned by a key that is not this server's visit signing key") {
+		t.Fatalf("after the replacement: %+v, %v; want the countersignature refused, naming the key", chk, err)
+	}
+}

@@ -39,8 +39,8 @@ func SignedVisitWarnings(v schema.Visit, household []schema.HouseholdMember, fla
 // visitWarnings fills the Warnings of the queue's visits that may need
 // them (completed home or doorstep visits), reading those visits whole and
 // their cases' flags, household and amendments.
-func visitWarnings(ctx context.Context, tx *sql.Tx, items []VisitReviewItem) error {
-	if err := signatureWarnings(ctx, tx, items); err != nil {
+func visitWarnings(ctx context.Context, tx *sql.Tx, eng engine, items []VisitReviewItem) error {
+	if err := signatureWarnings(ctx, tx, eng, items); err != nil {
 		return err
 	}
 	var ids, cases []string
@@ -52,7 +52,7 @@ func visitWarnings(ctx context.Context, tx *sql.Tx, items []VisitReviewItem) err
 	if len(ids) == 0 {
 		return nil
 	}
-	visits, err := recordsByID(ctx, tx, ids)
+	visits, err := recordsByID(ctx, tx, eng, ids)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func visitWarnings(ctx context.Context, tx *sql.Tx, items []VisitReviewItem) err
 	}
 	facts := map[string]*caseFacts{}
 	rows, err := tx.QueryContext(ctx, `SELECT `+recordCols+` FROM records
-		WHERE entity IN ('flag', 'household_member', 'amendment') AND case_id IN (SELECT value FROM json_each(?))`, jsonIDList(uniq(cases)))
+		WHERE entity IN ('flag', 'household_member', 'amendment') AND case_id IN (`+eng.idsIn()+`)`, jsonIDList(uniq(cases)))
 	if err != nil {
 		return fmt.Errorf("read the visits' households: %w", err)
 	}
@@ -121,12 +121,12 @@ const ECodeDeviceSignature = "device_signature"
 
 // signatureWarnings sets, as the first warning of each visit whose device
 // signature was flagged on receipt, what was wrong with it.
-func signatureWarnings(ctx context.Context, tx *sql.Tx, items []VisitReviewItem) error {
+func signatureWarnings(ctx context.Context, tx *sql.Tx, eng engine, items []VisitReviewItem) error {
 	ids := make([]string, len(items)) // never nil: nil asks for every visit
 	for i, it := range items {
 		ids[i] = it.ID
 	}
-	bad, err := signatureProblems(ctx, tx, ids)
+	bad, err := signatureProblems(ctx, tx, eng, ids)
 	if err != nil {
 		return err
 	}

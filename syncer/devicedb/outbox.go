@@ -171,10 +171,42 @@ func (tx *Tx) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, erro
 	return tx.queryOutbox(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?", limit)
 }
 
-// PendingOutboxAfter is PendingOutbox from outbox seq after on: the entries
-// not yet sent by a push that is still storing earlier answers.
+// PendingOutboxAfter is PendingOutbox from outbox seq after on, with only
+// what a push sends: the entries not yet sent by a push that is still
+// storing earlier answers. One query over the outbox_status index; each
+// entry opens its sealed fields and nothing else: Before, Current and
+// Error (sealed too, and never sent) stay empty, Status is pending and
+// Attempts and CreatedAt are zero.
 func (tx *Tx) PendingOutboxAfter(ctx context.Context, after int64, limit int) ([]OutboxEntry, error) {
-	return tx.queryOutbox(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?", after, limit)
+	rows, err := tx.tx.QueryContext(ctx, `SELECT seq, mutation_id, entity, record_id, case_id, fields, clock, device_time,
+		device_signature, server_box, opaque FROM outbox WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	out := make([]OutboxEntry, 0, min(limit, 1024))
+	for rows.Next() {
+		e := OutboxEntry{Status: OutboxPending}
+		var fields, deviceTime, sig string
+		if err := rows.Scan(&e.Seq, &e.MutationID, &e.Entity, &e.RecordID, &e.CaseID, &fields, &e.Clock,
+			&deviceTime, &sig, &e.ServerBox, &e.Opaque); err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		if sig != "" {
+			e.DeviceSignature = &schema.DeviceSignature{}
+			if err := json.Unmarshal([]byte(sig), e.DeviceSignature); err != nil {
+				return nil, fmt.Errorf("read outbox %s: %w", e.MutationID, err)
+			}
+		}
+		plain, err := tx.openText(outboxAAD("fields", e.MutationID), fields)
+		if err != nil {
+			return nil, fmt.Errorf("read outbox %s: %w", e.MutationID, err)
+		}
+		e.Fields = json.RawMessage(plain)
+		e.DeviceTime = parseTime(deviceTime)
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // Outbox returns every entry, pending and rejected, oldest first.

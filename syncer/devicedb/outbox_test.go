@@ -3,6 +3,8 @@ package devicedb
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -102,4 +104,73 @@ func TestPushBookkeepingInBatches(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPendingOutboxAfterReadsWhatAPushSends: the push's read gives, for
+// the pending entries after a seq, up to a limit, oldest first, what the
+// full read gives of every member a push sends (sealed or in clear), and
+// opens nothing else.
+func TestPendingOutboxAfterReadsWhatAPushSends(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, sealed := range []bool{false, true} {
+		db := openTest(t)
+		if sealed {
+			if err := db.Seal(ctx, "the password", cheap); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := db.Update(ctx, func(tx *Tx) error {
+			for i := range 6 {
+				m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
+					Fields:     map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`), "n": json.RawMessage(fmt.Sprint(i))},
+					Clock:      schema.HLC{Wall: int64(i + 1), Node: "d"},
+					DeviceTime: time.Date(2026, 12, 5, 4, i, 0, 0, time.UTC)}
+				if i == 2 {
+					m.DeviceSignature = &schema.DeviceSignature{ContentHash: "abc", Signature: "c2ln"}
+				}
+				if err := tx.AppendChange(ctx, m, map[string]json.RawMessage{"outcome": json.RawMessage("null")}); err != nil {
+					return err
+				}
+				if i == 1 {
+					if err := tx.RejectOutbox(ctx, m.ID, nil); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.View(ctx, func(tx *Tx) error {
+			all, err := tx.PendingOutbox(ctx, 100)
+			if err != nil || len(all) != 5 {
+				t.Fatalf("sealed %v: PendingOutbox: %d entries, %v", sealed, len(all), err)
+			}
+			for _, c := range []struct {
+				after      int64
+				limit      int
+				from, upto int
+			}{{0, 100, 0, 5}, {0, 2, 0, 2}, {all[1].Seq, 2, 2, 4}, {all[3].Seq, 10, 4, 5}, {all[4].Seq, 10, 5, 5}} {
+				got, err := tx.PendingOutboxAfter(ctx, c.after, c.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := all[c.from:c.upto]
+				if len(got) != len(want) {
+					t.Fatalf("sealed %v, after %d limit %d: %d entries, want %d", sealed, c.after, c.limit, len(got), len(want))
+				}
+				for i, g := range got {
+					w := want[i]
+					// What a push does not send is not opened.
+					w.Before, w.Attempts, w.CreatedAt = nil, 0, time.Time{}
+					if !reflect.DeepEqual(g, w) {
+						t.Fatalf("sealed %v, entry %d:\ngot  %+v\nwant %+v", sealed, i, g, w)
+					}
+				}
+			}
+			return nil
+		})
+	}
 }

@@ -434,6 +434,18 @@ type boxedRow struct {
 	created, sig                                                 string
 }
 
+// CountUndeliverable counts the outbox rows a fresh start (Reseal) would
+// lose: those the server set aside, and those waiting without a copy sealed
+// to the server's key (made before the tablet received it). The others are
+// kept, opaque, and delivered sealed.
+func (tx *Tx) CountUndeliverable(ctx context.Context) (int, error) {
+	var n int
+	if err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE status != 'pending' OR server_box = ''`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the changes a fresh start would lose: %w", err)
+	}
+	return n, nil
+}
+
 // keepBoxed reads the pending outbox rows sealed to the server's key.
 func (tx *Tx) keepBoxed(ctx context.Context) ([]boxedRow, error) {
 	rows, err := tx.tx.QueryContext(ctx, `SELECT seq, mutation_id, entity, record_id, case_id, clock, device_time, server_box, created_at, device_signature

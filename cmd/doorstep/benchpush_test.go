@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"doorstep/schema/synth"
+	"doorstep/syncer"
+)
+
+// BenchmarkSyncPush times the push scenario of `doorstep bench sync` alone:
+// a tablet with 10,000 new visit drafts (written untimed) syncs them to a
+// real server over HTTP. DOORSTEP_PUSH_CPUPROFILE=file profiles the
+// pushes only (not the local writes before them; not with -cpuprofile),
+// one file per iteration (file.1, file.2, …).
+func BenchmarkSyncPush(b *testing.B) {
+	const n = 10000
+	ctx := context.Background()
+	profile := os.Getenv("DOORSTEP_PUSH_CPUPROFILE")
+	var cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := b.TempDir()
+		env, err := newBenchEnv(ctx, dir, "tablet", true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		writes := make([]syncer.Write, 0, n)
+		for _, v := range synth.BenchVisits(12, env.caseID, env.officer.ID, n) {
+			delete(v.Fields, "signed_at")
+			delete(v.Fields, "signed_by")
+			v.Fields["status"] = json.RawMessage(`"draft"`)
+			writes = append(writes, syncer.Write{Entity: v.Entity, ID: v.ID, CaseID: v.CaseID, Fields: v.Fields})
+		}
+		if err := env.agent.PutMany(ctx, writes); err != nil {
+			b.Fatal(err)
+		}
+		var f *os.File
+		if profile != "" {
+			if f, err = os.Create(fmt.Sprintf("%s.%d", profile, i+1)); err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		c0 := processCPU()
+		rep, err := env.agent.SyncOnce(ctx)
+		cpu += processCPU() - c0
+		b.StopTimer()
+		if f != nil {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Applied != n {
+			b.Fatalf("server applied %d of %d", rep.Applied, n)
+		}
+		env.close()
+		os.RemoveAll(filepath.Join(dir))
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+}

@@ -1,0 +1,391 @@
+package serverdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"doorstep/schema"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// The PostgreSQL engine (docs/decisions/0042-the-postgresql-store.md). The
+// store's SQL is written once, with SQLite's `?` placeholders, and runs
+// here through database/sql over pgx's stdlib driver, wrapped so that each
+// query's `?` become `$1, $2, ...` (pgConn). What cannot be written once
+// is the engine's: the JSON fragments, the writer lock, the bulk insert.
+
+// IsPostgresURL reports whether target names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Advisory lock keys. Each store takes them as (class, schema): the class
+// says which lock, the second key is the hash of the store's schema, so
+// stores in different schemas of one database (the tests) do not wait
+// for each other.
+const (
+	// lockWriter is taken, transaction-scoped, by every write transaction
+	// before its first statement: one writer at a time across every
+	// server instance, as SQLite's one writer connection gives.
+	lockWriter = 0x44535357 // "DSSW"
+	// lockMigrate is held, session-scoped, while one instance checks the
+	// schema, migrates it and reads the epoch at Open.
+	lockMigrate = 0x4453534d // "DSSM"
+)
+
+// pgEngine is a PostgreSQL database, one schema of it.
+type pgEngine struct {
+	// schemaKey is hashtext(current_schema()): the second key of every
+	// advisory lock.
+	schemaKey int32
+	// copied counts the rows bulkInsert wrote (tests read it).
+	copied atomic.Int64
+}
+
+func (e *pgEngine) name() string { return "postgres" }
+
+// open connects the writer and reader pools, then checks, migrates and
+// stamps the schema under the migration lock, so that instances starting
+// together migrate it once.
+func (e *pgEngine) open(ctx context.Context, db *DB) error {
+	cfg, err := pgx.ParseConfig(db.path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", db.Name(), err)
+	}
+	connector := pgConnector{inner: stdlib.GetConnector(*cfg)}
+	// Writers queue on the writer lock inside PostgreSQL, each on its
+	// connection; a few connections let the next writer be ready.
+	db.w = sql.OpenDB(connector)
+	db.w.SetMaxOpenConns(4)
+	db.w.SetMaxIdleConns(4)
+	db.r = sql.OpenDB(connector)
+	db.r.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
+	db.r.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
+
+	c, err := db.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open %s: %w (is PostgreSQL running, and the URL right?)", db.Name(), err)
+	}
+	defer c.Close()
+	var schemaName sql.NullString
+	if err := c.QueryRowContext(ctx, `SELECT current_schema(), hashtext(coalesce(current_schema(), ''))`).Scan(&schemaName, &e.schemaKey); err != nil {
+		return fmt.Errorf("open %s: %w", db.Name(), err)
+	}
+	if !schemaName.Valid {
+		return fmt.Errorf("open %s: no schema of the search_path exists; create it, or fix search_path in the URL", db.Name())
+	}
+	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock(?, ?)`, lockMigrate, e.schemaKey); err != nil {
+		return fmt.Errorf("open %s: take the migration lock: %w", db.Name(), err)
+	}
+	defer c.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?, ?)`, lockMigrate, e.schemaKey)
+	if err := e.checkOwner(ctx, c, db.Name()); err != nil {
+		return err
+	}
+	if err := e.migrate(ctx, c, db); err != nil {
+		return err
+	}
+	return db.loadEpoch(ctx)
+}
+
+// checkOwner refuses a schema whose tables are someone else's: one that
+// holds tables but no doorstep_store row of a server store. name is the
+// database's for messages (DB.Name).
+func (e *pgEngine) checkOwner(ctx context.Context, c *sql.Conn, name string) error {
+	var tables int
+	var marked bool
+	err := c.QueryRowContext(ctx, `SELECT count(*), coalesce(bool_or(table_name = 'doorstep_store'), false)
+		FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'schema_migrations'`).Scan(&tables, &marked)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	if tables > 0 && !marked {
+		return fmt.Errorf("%s is not a Doorstep server database (its schema holds other tables and no doorstep_store); give Doorstep a schema or database of its own", name)
+	}
+	if !marked {
+		return nil
+	}
+	var app int64
+	if err := c.QueryRowContext(ctx, `SELECT application FROM doorstep_store WHERE id = 1`).Scan(&app); err != nil {
+		return fmt.Errorf("open %s: read doorstep_store: %w", name, err)
+	}
+	if app != schema.ServerApplicationID {
+		return fmt.Errorf("%s is not a Doorstep server database (doorstep_store application %#x, want %#x)", name, app, schema.ServerApplicationID)
+	}
+	return nil
+}
+
+// migrate applies each migration of schema.ServerPostgresMigrations not yet
+// recorded, one transaction each, on c (which holds the migration lock).
+func (e *pgEngine) migrate(ctx context.Context, c *sql.Conn, db *DB) error {
+	migs := schema.ServerPostgresMigrations()
+	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    BIGINT NOT NULL PRIMARY KEY,
+		name       TEXT   NOT NULL,
+		applied_at TEXT   NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("migrate %s: %w", db.Name(), err)
+	}
+	applied := map[int]bool{}
+	rows, err := c.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", db.Name(), err)
+	}
+	highest := 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate %s: %w", db.Name(), err)
+		}
+		applied[v] = true
+		highest = max(highest, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("migrate %s: %w", db.Name(), err)
+	}
+	if highest > len(migs) {
+		return fmt.Errorf("%s was migrated to version %d by a newer Doorstep; this build knows %d: run the newer build", db.Name(), highest, len(migs))
+	}
+	for _, m := range migs {
+		if applied[m.Version] {
+			continue
+		}
+		tx, err := c.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %s: %w", db.Name(), m.Name, err)
+		}
+		// No arguments: pgx sends the file with the simple protocol, all
+		// its statements at once.
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %s: %w", db.Name(), m.Name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.Version, m.Name, fmtTime(db.now())); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: record %s: %w", db.Name(), m.Name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s: %s: %w", db.Name(), m.Name, err)
+		}
+		db.log.Info("applied migration", "migration", m.Name, "db", db.Name())
+	}
+	return nil
+}
+
+// lockWriter takes the writer lock for tx: it waits for the write
+// transactions of every instance before it to end.
+func (e *pgEngine) lockWriter(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?, ?)`, lockWriter, e.schemaKey)
+	return err
+}
+
+// A read that needs one snapshot over several statements (a pull page)
+// runs REPEATABLE READ: the snapshot is taken at its first statement.
+func (e *pgEngine) readOptions() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+}
+
+func (e *pgEngine) close() error { return nil }
+
+// checkpoint: PostgreSQL checkpoints on its own.
+func (e *pgEngine) checkpoint() error { return nil }
+
+func (e *pgEngine) backup(ctx context.Context, out string) error {
+	return errors.New("backup: the store is a PostgreSQL database; back it up with pg_dump (docs/operations.md), not doorstep admin backup")
+}
+
+// bulkInsert writes rows into table with COPY, in the write transaction
+// on c: the push apply's new records, mutation log and audit events.
+func (e *pgEngine) bulkInsert(ctx context.Context, c *sql.Conn, table string, cols []string, rows [][]any) error {
+	return c.Raw(func(dc any) error {
+		pc, ok := dc.(*pgConn)
+		if !ok {
+			return fmt.Errorf("bulk insert into %s: connection is a %T, not pgx's", table, dc)
+		}
+		n, err := pc.Conn.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		if err == nil && int(n) != len(rows) {
+			err = fmt.Errorf("copied %d rows of %d", n, len(rows))
+		}
+		e.copied.Add(n)
+		return err
+	})
+}
+
+// The JSON fragments. Fields and clocks are JSON text; PostgreSQL reads
+// into them through a jsonb cast.
+
+func (e *pgEngine) idsIn() string {
+	return `SELECT value FROM json_array_elements_text(?::json) AS ids (value)`
+}
+
+func (e *pgEngine) jsonText(col, key string) string {
+	return `(` + col + `::jsonb ->> '` + key + `')`
+}
+
+func (e *pgEngine) jsonTrue(col, key string) string {
+	return `coalesce((` + col + `::jsonb -> '` + key + `') = 'true'::jsonb, false)`
+}
+
+func (e *pgEngine) jsonValid(col string) string { return `true` }
+
+func (e *pgEngine) anyChildUnseen(col string) string {
+	return `CASE WHEN jsonb_typeof(` + col + `::jsonb -> 'children') = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(` + col + `::jsonb -> 'children') AS c (value) WHERE c.value ->> 'seen' = 'no') ELSE false END`
+}
+
+func (e *pgEngine) noIndex(col string) string { return col }
+
+func (e *pgEngine) clockValues(col string) string {
+	return `jsonb_each_text(` + col + `::jsonb)`
+}
+
+// redactURL is target with any password replaced, for messages and logs.
+func redactURL(target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "the PostgreSQL URL"
+	}
+	return u.Redacted()
+}
+
+// pgConnector makes pgConns.
+type pgConnector struct{ inner driver.Connector }
+
+func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pgConn{Conn: dc.(*stdlib.Conn)}, nil
+}
+
+func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
+
+// pgConn is pgx's database/sql connection with the store's `?`
+// placeholders rewritten to PostgreSQL's `$n` on the way in. Everything
+// else is stdlib's.
+type pgConn struct{ *stdlib.Conn }
+
+func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
+	return c.Conn.Prepare(numberPlaceholders(query))
+}
+
+func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(ctx, numberPlaceholders(query))
+}
+
+// A statement run without arguments (a migration file) is sent as it is:
+// it has no placeholders, and a `?` in it is text (a comment, a function
+// body).
+func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if len(args) > 0 {
+		query = numberPlaceholders(query)
+	}
+	return c.Conn.ExecContext(ctx, query, args)
+}
+
+func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if len(args) > 0 {
+		query = numberPlaceholders(query)
+	}
+	return c.Conn.QueryContext(ctx, query, args)
+}
+
+// numbered caches numberPlaceholders: the store's queries are a few
+// hundred texts, each rewritten once. It stops growing at numberedMax (a
+// query that writes a number into its text, a LIMIT, makes new texts).
+var numbered struct {
+	sync.RWMutex
+	m map[string]string
+}
+
+const numberedMax = 4096
+
+// numberPlaceholders rewrites each `?` of query outside quotes and
+// comments to `$1`, `$2`, ... in order.
+func numberPlaceholders(query string) string {
+	if !strings.Contains(query, "?") {
+		return query
+	}
+	numbered.RLock()
+	q, ok := numbered.m[query]
+	numbered.RUnlock()
+	if ok {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		ch := query[i]
+		switch {
+		case ch == '\'' || ch == '"':
+			// A quoted literal or identifier, to its closing quote (a
+			// doubled quote inside is two quotes in a row: the loop
+			// leaves and comes back).
+			j := strings.IndexByte(query[i+1:], ch)
+			if j < 0 {
+				b.WriteString(query[i:])
+				i = len(query)
+				continue
+			}
+			b.WriteString(query[i : i+j+2])
+			i += j + 1
+		case ch == '-' && i+1 < len(query) && query[i+1] == '-':
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				j = len(query) - i - 1
+			}
+			b.WriteString(query[i : i+j+1])
+			i += j
+		case ch == '/' && i+1 < len(query) && query[i+1] == '*':
+			j := strings.Index(query[i+2:], "*/")
+			if j < 0 {
+				b.WriteString(query[i:])
+				i = len(query)
+				continue
+			}
+			b.WriteString(query[i : i+j+4])
+			i += j + 3
+		case ch == '?':
+			// ?NNN (SQLite's numbered form) is $NNN; a bare ? the next.
+			j := i + 1
+			for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+				j++
+			}
+			b.WriteByte('$')
+			if j > i+1 {
+				b.WriteString(query[i+1 : j])
+				i = j - 1
+				continue
+			}
+			n++
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	q = b.String()
+	numbered.Lock()
+	if numbered.m == nil {
+		numbered.m = map[string]string{}
+	}
+	if len(numbered.m) < numberedMax {
+		numbered.m[query] = q
+	}
+	numbered.Unlock()
+	return q
+}

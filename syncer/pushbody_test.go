@@ -1,0 +1,96 @@
+package syncer
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/syncer/devicedb"
+)
+
+// The hand-built push body is json.Marshal's, byte for byte, whatever the
+// entries hold: strings encoding/json escapes, field maps it would compact
+// or escape, a signature, an opaque change, no fields, no cursor.
+func TestEncodePushIsJSONMarshal(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 5, 3, 4, 5, 123456789, time.FixedZone("", 3600))
+	entries := []devicedb.OutboxEntry{
+		{MutationID: "m1", Entity: "visit", RecordID: "r1", CaseID: "c1", Clock: "0001:0002:dev",
+			Fields: json.RawMessage(`{"status":"draft","notes":"a b\u00e9 \"q\" \\ x"}`), DeviceTime: at},
+		{MutationID: "m<2>&", Entity: "visit", RecordID: "r\u2028", CaseID: "c\"1\\\n", Clock: "é",
+			Fields: json.RawMessage("{ \"notes\" : \"<b>&amp;</b>\u2028\u2029\", \"n\": [1, 2]\n}"), DeviceTime: at.UTC(),
+			DeviceSignature: &schema.DeviceSignature{ContentHash: "ab<>", Signature: "c&d=="}},
+		{MutationID: "m3", Entity: "case", RecordID: "r3", CaseID: "c3", Clock: "k",
+			Opaque: true, ServerBox: "sealed+box/==", Fields: nil},
+		{MutationID: "m4", Entity: "visit", RecordID: "r4", CaseID: "c4", Clock: "k",
+			ServerBox: "not sent: the tablet can read the change", Fields: json.RawMessage(`{}`)},
+		{MutationID: "m5", Entity: "visit", RecordID: "r5", CaseID: "c5", Clock: "k",
+			Fields: json.RawMessage(`{"a":"\u0001","b":"’"}`)},
+	}
+	for _, cursor := range []string{"", "cursor<1>", "plain-cursor"} {
+		got, err := encodePush(entries, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(oldPushBody(entries, cursor))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("cursor %q:\ngot  %s\nwant %s", cursor, got, want)
+		}
+	}
+}
+
+// A stored field map that is not shaped as an object is checked, and
+// refused when it is not JSON, as json.Marshal refused it. (One shaped as
+// an object is copied unchecked: the outbox holds json.Marshal's output,
+// sealed, so a changed byte fails to open before it gets here.)
+func TestEncodePushRefusesBrokenFields(t *testing.T) {
+	t.Parallel()
+	for _, fields := range []string{`{"a":1`, `[1]x`, "{\"a\":\n}", `nul`} {
+		_, err := encodePush([]devicedb.OutboxEntry{{MutationID: "m", Fields: json.RawMessage(fields)}}, "")
+		if err == nil {
+			t.Errorf("fields %s: encoded, want an error", fields)
+		}
+	}
+}
+
+// oldPushBody is the body as push built it before encodePush.
+func oldPushBody(entries []devicedb.OutboxEntry, cursor string) pushBody {
+	muts := make([]wireMutation, 0, len(entries))
+	for _, e := range entries {
+		m := wireMutation{ID: e.MutationID, Entity: e.Entity, RecordID: e.RecordID,
+			CaseID: e.CaseID, Fields: e.Fields, Clock: e.Clock, DeviceTime: e.DeviceTime, DeviceSignature: e.DeviceSignature}
+		if e.Opaque {
+			m.Sealed = e.ServerBox
+		}
+		muts = append(muts, m)
+	}
+	return pushBody{Mutations: muts, Cursor: cursor}
+}
+
+func BenchmarkEncodePush(b *testing.B) {
+	fields := json.RawMessage(`{"status":"draft","observation_notes":"` + string(bytes.Repeat([]byte("seen at home, "), 60)) + `"}`)
+	entries := make([]devicedb.OutboxEntry, 500)
+	for i := range entries {
+		entries[i] = devicedb.OutboxEntry{MutationID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(),
+			CaseID: "c", Clock: "0001:0002:dev", Fields: fields, DeviceTime: time.Now()}
+	}
+	b.Run("encodePush", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := encodePush(entries, "cursor"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := json.Marshal(oldPushBody(entries, "cursor")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
