@@ -293,7 +293,7 @@ func (c *benchServiceCmd) Run(ctx context.Context) error {
 			return save() // as it goes: a long run's figures survive its end
 		})
 		if err != nil {
-			return fmt.Errorf("bench service (%s): %w", storeName(target), err)
+			return fmt.Errorf("bench service (%s): %w", benchStoreName(target), err)
 		}
 	}
 	if err := save(); err != nil {
@@ -310,7 +310,7 @@ func (c *benchServiceCmd) Run(ctx context.Context) error {
 	return nil
 }
 
-func storeName(target string) string {
+func benchStoreName(target string) string {
 	if strings.HasPrefix(target, "postgres") {
 		return "postgresql"
 	}
@@ -345,7 +345,7 @@ func (c *benchServiceCmd) runStore(ctx context.Context, target, dir string, done
 		return err
 	}
 	for _, size := range c.sizes {
-		fmt.Fprintf(c.stderr, "bench service: %s, loading to %d cases\n", storeName(target), size)
+		fmt.Fprintf(c.stderr, "bench service: %s, loading to %d cases\n", benchStoreName(target), size)
 		before := ld.records
 		start := time.Now()
 		if err := ld.loadTo(ctx, size/benchTeamCases); err != nil {
@@ -355,7 +355,7 @@ func (c *benchServiceCmd) runStore(ctx context.Context, target, dir string, done
 		if err := db.Checkpoint(); err != nil {
 			return err
 		}
-		r := serviceResult{Store: storeName(target), Cases: size, Records: ld.records, LoadedRecords: ld.records - before,
+		r := serviceResult{Store: benchStoreName(target), Cases: size, Records: ld.records, LoadedRecords: ld.records - before,
 			LoadSeconds: time.Since(start).Seconds()}
 		r.LoadPerSec = float64(r.LoadedRecords) / r.LoadSeconds
 		if target == "" {
