@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -549,10 +550,12 @@ func (c *benchServiceCmd) devicesAtOnce(ctx context.Context, url string, officer
 		}
 		return took, failed
 	}
-	took, failed := all(func(_ int, a *syncer.Agent) error {
+	synced := make([]bool, len(agents)) // a tablet whose first sync failed does not push
+	took, failed := all(func(i int, a *syncer.Agent) error {
 		rep, err := a.SyncOnce(ctx)
 		if err == nil {
 			pulled.Add(int64(rep.Pulled))
+			synced[i] = true
 		}
 		return err
 	})
@@ -560,15 +563,21 @@ func (c *benchServiceCmd) devicesAtOnce(ctx context.Context, url string, officer
 	d.PullRecords, d.PullSeconds = int(pulled.Load()), took.Seconds()
 	d.PullPerSec = float64(d.PullRecords) / d.PullSeconds
 
+	wrote := make([]error, len(agents))
 	for i, a := range agents {
 		o := officers[i]
 		writes := benchDrafts(synth.BenchVisits(seed*1000+int64(i), o.caseID, o.user.ID, c.deviceWrites))
-		if err := a.PutMany(ctx, writes); err != nil {
-			return d, err
+		if !synced[i] {
+			wrote[i] = errors.New("its first sync failed")
+		} else if err := a.PutMany(ctx, writes); err != nil {
+			wrote[i] = fmt.Errorf("write the drafts: %w", err)
 		}
 	}
 	cpu := processCPU()
-	took, failed = all(func(_ int, a *syncer.Agent) error {
+	took, failed = all(func(i int, a *syncer.Agent) error {
+		if wrote[i] != nil {
+			return wrote[i]
+		}
 		rep, err := a.SyncOnce(ctx)
 		if err == nil && rep.Applied != c.deviceWrites {
 			err = fmt.Errorf("the server applied %d of %d mutations", rep.Applied, c.deviceWrites)
