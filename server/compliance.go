@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -188,9 +189,12 @@ func (s *Server) QueryPeriod(c *fiber.Ctx) (PeriodQuery, error) {
 
 // periodReport answers a measure over a period: it reads the query, loads
 // the records in the actor's scope, computes the report, audits the view
-// with the cases the report covers, and sends it.
+// with the cases the report covers, and sends it. At detail=counts, with no
+// publication of the period to show beside it, counts answers from the
+// read model instead, without loading a record.
 func periodReport[R report](s *Server, c *fiber.Ctx, view string,
-	compute func(compliance.Input, compliance.Period, schema.Date) R) error {
+	compute func(compliance.Input, compliance.Period, schema.Date) R,
+	counts func(context.Context, serverdb.Actor, string, compliance.Period, schema.Date) (R, []string, error)) error {
 	q, err := s.QueryPeriod(c)
 	if err != nil {
 		return err
@@ -200,6 +204,24 @@ func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 		return err
 	}
 	actor := actorOf(c)
+	if detail == "counts" && counts != nil {
+		pub, err := s.currentPublicationOf(c, actor, q)
+		if err != nil {
+			return err
+		}
+		if pub == nil {
+			rep, cases, err := counts(c.UserContext(), actor, q.OfficerID, q.Period, q.AsOf)
+			if err != nil {
+				return err
+			}
+			params := q.params()
+			params["detail"] = detail
+			if err := s.db.AuditView(c.UserContext(), actor, view, cases, params); err != nil {
+				return err
+			}
+			return s.sendReport(c, rep)
+		}
+	}
 	in, err := s.comp.Input(c.UserContext(), actor, q.OfficerID)
 	if err != nil {
 		return err
@@ -220,64 +242,73 @@ func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 
 // firstHomeVisits: GET /v1/compliance/first-home-visits.
 func (s *Server) firstHomeVisits(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/first-home-visits", compliance.FirstHomeVisits)
+	return periodReport(s, c, "compliance/first-home-visits", compliance.FirstHomeVisits, s.comp.FirstVisitCounts)
 }
 
 // contacts: GET /v1/compliance/contacts.
 func (s *Server) contacts(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/contacts", compliance.Contacts)
+	return periodReport(s, c, "compliance/contacts", compliance.Contacts, nil)
 }
 
 // enquiries: GET /v1/compliance/enquiries.
 func (s *Server) enquiries(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/enquiries", compliance.Enquiries)
+	return periodReport(s, c, "compliance/enquiries", compliance.Enquiries, nil)
 }
 
 // households: GET /v1/compliance/households (measure 5).
 func (s *Server) households(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/households", compliance.Households)
+	return periodReport(s, c, "compliance/households", compliance.Households, nil)
 }
 
 // interventions: GET /v1/compliance/interventions (measure 6).
 func (s *Server) interventions(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/interventions", compliance.Interventions)
+	return periodReport(s, c, "compliance/interventions", compliance.Interventions, nil)
 }
 
 // reviews: GET /v1/compliance/reviews (measure 7).
 func (s *Server) reviews(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/reviews", compliance.Reviews)
+	return periodReport(s, c, "compliance/reviews", compliance.Reviews, nil)
 }
 
 // exemptions: GET /v1/compliance/exemptions (visits closed by an
 // exemption, field-anchors 5(c) #3).
 func (s *Server) exemptions(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/exemptions", compliance.Exemptions)
+	return periodReport(s, c, "compliance/exemptions", compliance.Exemptions, nil)
 }
 
 // overdue: GET /v1/compliance/overdue (measure 2).
 func (s *Server) overdue(c *fiber.Ctx) error {
-	return asOfReport(s, c, "compliance/overdue", compliance.Overdue)
+	return asOfReport(s, c, "compliance/overdue", compliance.Overdue, s.comp.OverdueCounts)
 }
 
 // workload: GET /v1/compliance/workload (measure 8).
 func (s *Server) workload(c *fiber.Ctx) error {
-	return asOfReport(s, c, "compliance/workload", compliance.Workload)
+	return asOfReport(s, c, "compliance/workload", compliance.Workload, s.comp.WorkloadCounts)
+}
+
+// queryAsOf reads a measure on one day's as_of (default today, never
+// later) and officer_id.
+func (s *Server) queryAsOf(c *fiber.Ctx) (schema.Date, string, error) {
+	today := schema.DateOf(s.cfg.Now())
+	asOf, err := queryDate(c, "as_of", today)
+	if err != nil {
+		return "", "", err
+	}
+	if asOf > today {
+		return "", "", errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is due then is not known yet", asOf, today)
+	}
+	officerID, err := queryOfficer(c)
+	return asOf, officerID, err
 }
 
 // asOfReport answers a measure on one day: it reads as_of (default today,
 // never later) and officer_id, loads the records in the actor's scope,
-// computes the report, audits the view and sends it.
+// computes the report, audits the view and sends it. At detail=counts,
+// counts answers from the read model instead, without loading a record.
 func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
-	compute func(compliance.Input, schema.Date) R) error {
-	today := schema.DateOf(s.cfg.Now())
-	asOf, err := queryDate(c, "as_of", today)
-	if err != nil {
-		return err
-	}
-	if asOf > today {
-		return errorf(schema.ECodeInvalid, "as_of", "as_of (%s) is after today (%s): what is due then is not known yet", asOf, today)
-	}
-	officerID, err := queryOfficer(c)
+	compute func(compliance.Input, schema.Date) R,
+	counts func(context.Context, serverdb.Actor, string, schema.Date) (R, []string, error)) error {
+	asOf, officerID, err := s.queryAsOf(c)
 	if err != nil {
 		return err
 	}
@@ -286,10 +317,21 @@ func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
 		return err
 	}
 	actor := actorOf(c)
+	params := map[string]string{"as_of": string(asOf), "officer_id": officerID}
+	if detail == "counts" && counts != nil {
+		rep, cases, err := counts(c.UserContext(), actor, officerID, asOf)
+		if err != nil {
+			return err
+		}
+		params["detail"] = detail
+		if err := s.db.AuditView(c.UserContext(), actor, view, cases, params); err != nil {
+			return err
+		}
+		return s.sendReport(c, rep)
+	}
 	in, err := s.comp.Input(c.UserContext(), actor, officerID)
 	if err != nil {
 		return err
 	}
-	params := map[string]string{"as_of": string(asOf), "officer_id": officerID}
 	return finishReport(s, c, actor, view, compute(in, asOf), detail, params)
 }

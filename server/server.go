@@ -168,7 +168,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger.Info("generated the server's outbox key (tablets seal their unsent changes to it); keep the secrets folder apart from the data and its backups", "file", outboxPath)
 	}
 	m := newMetrics()
-	db, err := serverdb.Open(ctx, target, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey,
+	db, err := serverdb.Open(ctx, target, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey, Policy: cfg.Policy,
 		WriterWait: func(d time.Duration) { m.writerWait.Observe(d.Seconds()) }})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -363,6 +363,7 @@ func (s *Server) routes() {
 	admin.Get("/devices", s.listDevices)
 	admin.Post("/devices/:id/revoke", s.revokeDevice)
 	s.complianceRoutes(v1) // before the /:path catch-alls
+	s.complianceCasesRoutes(v1)
 	s.complianceQARoutes(v1)
 	s.freshnessRoutes(v1)
 	s.reviewRoutes(v1)

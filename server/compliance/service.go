@@ -194,26 +194,13 @@ func (s *Service) Warm(ctx context.Context) (int, error) {
 // records did not change since an earlier request come decoded from the
 // cache; the records returned are shared and must not be changed.
 func (s *Service) Input(ctx context.Context, actor serverdb.Actor, officerID string) (Input, error) {
-	in := Input{Policy: s.policy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
-	var err error
-	if in.Cases, err = s.Cases(ctx, actor); err != nil {
-		return in, err
-	}
-	users, err := s.db.ListUsers(ctx)
+	cases, err := s.Cases(ctx, actor)
 	if err != nil {
-		return in, err
+		return Input{}, err
 	}
-	for _, u := range users {
-		in.Officers[u.ID] = u.Name
-	}
-	teams, err := s.db.ListTeams(ctx)
-	if err != nil {
-		return in, err
-	}
-	for _, t := range teams {
-		in.Teams[t.ID] = t.Name
-	}
-	return in, nil
+	in, err := s.names(ctx, officerID)
+	in.Cases = cases
+	return in, err
 }
 
 // QARatings loads the DA risk assessment ratings (oversight records of a

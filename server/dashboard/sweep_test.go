@@ -55,6 +55,9 @@ type sweepRule struct {
 	// fresh: the request ends the caller's session (logout, sign-out):
 	// it is sent with a session of its own.
 	fresh bool
+	// query: parameters every request of the route carries besides the
+	// ids (a required one, such as a case list's figure).
+	query string
 	// noCompare: the out-of-scope and missing answers are not compared,
 	// with the reason (login counts failures per name).
 	noCompare string
@@ -97,6 +100,9 @@ var sweepRules = map[string]sweepRule{
 	"GET /v1/compliance/interventions":              {who: reviewers},
 	"GET /v1/compliance/reviews":                    {who: reviewers},
 	"GET /v1/compliance/workload":                   {who: reviewers},
+	"GET /v1/compliance/first-home-visits/cases":    {who: reviewers, query: "figure=cases&from=2026-01-01"},
+	"GET /v1/compliance/overdue/cases":              {who: reviewers, query: "figure=cases"},
+	"GET /v1/compliance/workload/cases":             {who: reviewers, query: "figure=caseload"},
 	"GET /v1/compliance/exemptions":                 {who: reviewers},
 	"GET /v1/compliance/risk-assessment-qa":         {who: reviewers},
 	"GET /v1/compliance/freshness":                  {who: reviewers},
@@ -542,6 +548,13 @@ func (w *sweepWorld) send(t *testing.T, c sweepCaller, r sweepRequest) (sweepAns
 	if r.query {
 		path += "?" + url.Values{"case_id": {tgt.caseID}, "officer_id": {tgt.officer}, "officer": {tgt.officer},
 			"user_id": {tgt.officer}, "device_id": {tgt.device}, "q": {"Zebedee"}}.Encode()
+	}
+	if r.rule.query != "" {
+		if strings.Contains(path, "?") {
+			path += "&" + r.rule.query
+		} else {
+			path += "?" + r.rule.query
+		}
 	}
 	var body io.Reader
 	ctype := "application/json"

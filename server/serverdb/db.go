@@ -57,6 +57,10 @@ type Options struct {
 	// DeviceFlush is how often what devices report on sync requests is
 	// written (devicebook.go); DefaultDeviceFlush when zero.
 	DeviceFlush time.Duration
+	// Policy is the visit policy the compliance read model's requirement
+	// rows are computed with (readmodel.go); policy.Default() when nil.
+	// The server passes the one its measures use.
+	Policy *policy.Policy
 }
 
 // DB is the server store. It is safe for concurrent use.
@@ -86,6 +90,8 @@ type DB struct {
 	// (epoch.go).
 	epoch        string
 	plainCursors bool
+	// policy computes the read model's requirement rows (readmodel.go).
+	policy *policy.Policy
 	// writeTxs counts the write transactions begun (WriteTransactions).
 	writeTxs atomic.Int64
 	changes  changeFeed // "changes waiting" wake-ups (notify.go)
@@ -111,6 +117,10 @@ func Open(ctx context.Context, target string, opts Options) (*DB, error) {
 	if opts.Review != nil {
 		db.review = *opts.Review
 	}
+	db.policy = opts.Policy
+	if db.policy == nil {
+		db.policy = policy.Default()
+	}
 	db.clock = schema.NewClock("server", db.now)
 	db.visitKey = opts.VisitKey
 	db.writerWait = opts.WriterWait
@@ -125,6 +135,10 @@ func Open(ctx context.Context, target string, opts Options) (*DB, error) {
 	if err := db.eng.open(ctx, db); err != nil {
 		db.closePools()
 		return nil, err
+	}
+	if err := db.buildReadModel(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", db.Name(), err)
 	}
 	if err := db.primeClock(ctx); err != nil {
 		db.Close()
@@ -235,8 +249,11 @@ type wtx struct {
 	now     time.Time
 	nowText string
 	seq     int64 // last number handed out; 0 until first use
-	seqRead bool
-	seqUsed bool
+	// seqStart is the counter's value when the transaction began (read
+	// with seq): the records numbered after it are the ones it wrote.
+	seqStart int64
+	seqRead  bool
+	seqUsed  bool
 	// The audit chain's tail: the last event's id and hash (audit.go).
 	auditID   int64
 	auditHash string
@@ -265,6 +282,7 @@ func (t *wtx) readSeq() error {
 	if err := t.QueryRowContext(t.ctx, `SELECT value FROM sequence WHERE id = 1`).Scan(&t.seq); err != nil {
 		return fmt.Errorf("read sequence: %w", err)
 	}
+	t.seqStart = t.seq
 	t.seqRead = true
 	return nil
 }
@@ -320,6 +338,12 @@ func (db *DB) update(ctx context.Context, fn func(t *wtx) error) error {
 		}
 	}
 	if t.seqUsed {
+		// The compliance read model, in the same transaction as the
+		// records it is derived from (readmodel.go).
+		if err := db.refreshReadModel(t, t.seqStart); err != nil {
+			tx.Rollback()
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sequence SET value = ? WHERE id = 1`, t.seq); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("write sequence: %w", err)

@@ -1,0 +1,252 @@
+package compliance
+
+import (
+	"context"
+	"slices"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+)
+
+// The measures the store's read model answers (serverdb.FigureGroups,
+// docs/compliance.md "The read model"): their counts come from SQL
+// aggregates, without loading or decoding a record, and the cases behind
+// a figure page by page (serverdb.FigureCases). The Go measures stay the
+// oracle: TestReadModelAgreesWithTheGoMeasures holds the two to the same
+// figures and case lists.
+
+// ReadModelMeasures are the measures (by their report's name) whose
+// counts and case lists the read model answers.
+var ReadModelMeasures = []string{serverdb.MeasureFirstHomeVisit, serverdb.MeasureOverdue, serverdb.MeasureWorkload}
+
+// allCases is how many case ids one read of a whole figure asks for.
+const allCases = 1 << 30
+
+// names returns the officers' and teams' names, as Input holds them.
+func (s *Service) names(ctx context.Context, officerID string) (Input, error) {
+	in := Input{Policy: s.policy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
+	users, err := s.db.ListUsers(ctx)
+	if err != nil {
+		return in, err
+	}
+	for _, u := range users {
+		in.Officers[u.ID] = u.Name
+	}
+	teams, err := s.db.ListTeams(ctx)
+	if err != nil {
+		return in, err
+	}
+	for _, t := range teams {
+		in.Teams[t.ID] = t.Name
+	}
+	return in, nil
+}
+
+// countInto adds one figure's groups to totals and to each team's and
+// officer's figures; with member, a group not met yet is made (the
+// figures that decide which teams and officers a report shows).
+func countInto[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, q serverdb.FigureQuery,
+	totals *F, g groups[F], member bool, set func(f *F, fg serverdb.FigureGroup)) error {
+	fgs, err := fs.Groups(ctx, actor, q)
+	if err != nil {
+		return err
+	}
+	for _, fg := range fgs {
+		set(totals, fg)
+		t, o := g.teams[fg.TeamID], g.officers[fg.OfficerID]
+		if (t == nil || o == nil) && !member {
+			continue // as the Go measure: only the member figures' cases make groups
+		}
+		team, officer := g.of(in, schema.Case{TeamID: fg.TeamID, OfficerID: fg.OfficerID})
+		set(team, fg)
+		set(officer, fg)
+	}
+	return nil
+}
+
+// OverdueCounts is measure 2 at detail=counts (Overdue, Summarize,
+// DropIDs), from one snapshot of the read model; with it, the cases it covers (for the
+// audit).
+func (s *Service) OverdueCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (rep *OverdueReport, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = s.overdueCounts(ctx, fs, actor, officerID, asOf)
+		return err
+	})
+	return rep, cases, err
+}
+
+func (s *Service) overdueCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, asOf schema.Date) (*OverdueReport, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &OverdueReport{Measure: serverdb.MeasureOverdue, AsOf: asOf, RuleVersion: in.policy().Version, OfficerID: officerID,
+		Items: []OverdueItem{}}
+	q := serverdb.FigureQuery{Measure: serverdb.MeasureOverdue, Figure: "cases", AsOf: asOf, OfficerID: officerID}
+	g := newGroups[OverdueFigures]()
+	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *OverdueFigures, fg serverdb.FigureGroup) {
+		f.Requirements += fg.Rows
+		f.Cases.N += fg.Cases
+		f.MaxDaysOverdue = max(f.MaxDaysOverdue, fg.Max)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	noop := func(*OverdueFigures) {}
+	rep.Teams, rep.Officers = sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return rep, cases, err
+}
+
+// WorkloadCounts is measure 8 at detail=counts (Workload, Summarize,
+// DropIDs), from one snapshot of the read model; with it, the cases it covers (for the
+// audit).
+func (s *Service) WorkloadCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (rep *WorkloadReport, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = s.workloadCounts(ctx, fs, actor, officerID, asOf)
+		return err
+	})
+	return rep, cases, err
+}
+
+func (s *Service) workloadCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, asOf schema.Date) (*WorkloadReport, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	until := schema.DateOf(asOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
+	rep := &WorkloadReport{Measure: serverdb.MeasureWorkload, AsOf: asOf, Until: until, RuleVersion: in.policy().Version,
+		OfficerID: officerID, Items: []WorkloadItem{}}
+	g := newGroups[WorkloadFigures]()
+	figures := []struct {
+		name   string
+		member bool
+		set    func(*WorkloadFigures, serverdb.FigureGroup)
+	}{
+		{"caseload", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Caseload.N += fg.Cases }},
+		{"not_started", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.NotStarted.N += fg.Cases }},
+		{"da_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.DACases.N += fg.Cases }},
+		{"high_rosh", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.HighRoSH.N += fg.Cases }},
+		{"due_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
+			f.Due += fg.Rows
+			f.DueCases.N += fg.Cases
+			for i, n := range fg.ByWeek {
+				f.ByWeek[i] += n
+			}
+		}},
+		{"overdue_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
+			f.Overdue += fg.Rows
+			f.OverdueCases.N += fg.Cases
+		}},
+		{"planned", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Planned.N += fg.Rows }},
+	}
+	for _, fig := range figures {
+		q := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, Figure: fig.name, AsOf: asOf, OfficerID: officerID}
+		if err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, fig.member, fig.set); err != nil {
+			return nil, nil, err
+		}
+	}
+	noop := func(*WorkloadFigures) {}
+	rep.Teams, rep.Officers = sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
+	var cases []string
+	for _, name := range []string{"caseload", "not_started"} {
+		q := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, Figure: name, AsOf: asOf, OfficerID: officerID}
+		ids, err := fs.Cases(ctx, actor, q, "", allCases)
+		if err != nil {
+			return nil, nil, err
+		}
+		cases = append(cases, ids...)
+	}
+	slices.Sort(cases)
+	return rep, cases, nil
+}
+
+// firstVisitCounts are measure 1's figures of its report, by the read
+// model's name of each (serverdb.FigureNames).
+func firstVisitCounts(f *FirstVisitFigures) map[string]*IDs {
+	return map[string]*IDs{"cases": &f.Cases, "denominator": &f.Denominator, "numerator": &f.Numerator,
+		"met_late": &f.MetLate, "missed": &f.Missed, "not_yet_due": &f.NotYetDue, "not_yet_due_visited": &f.NotYetDueVisited,
+		"exempted": &f.Exempted, "cancelled": &f.Cancelled, "no_requirement": &f.NoRequirement,
+		"safety_not_approved": &f.SafetyNotApproved, "safety_exempted": &f.SafetyExempted,
+		"visited_at_all.numerator": &f.VisitedAtAll.Numerator, "visited_at_all.denominator": &f.VisitedAtAll.Denominator}
+}
+
+// firstVisitFigure is measure 1's headline figure over period as of asOf,
+// from the read model.
+func firstVisitFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (Figure, error) {
+	n := map[string]int{}
+	for _, name := range []string{"numerator", "denominator"} {
+		q := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: name, AsOf: asOf, From: period.From, To: period.To,
+			OfficerID: officerID}
+		fgs, err := fs.Groups(ctx, actor, q)
+		if err != nil {
+			return Figure{}, err
+		}
+		for _, fg := range fgs {
+			n[name] += fg.Cases
+		}
+	}
+	return FigureOf(n["numerator"], n["denominator"]), nil
+}
+
+// FirstVisitCounts is measure 1 at detail=counts (FirstHomeVisits,
+// Summarize, DropIDs) with its headline (AddHeadline), from the read
+// model (one snapshot); with it, the cases it covers (for the audit).
+func (s *Service) FirstVisitCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *FirstVisitReport, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = s.firstVisitCounts(ctx, fs, actor, officerID, period, asOf)
+		return err
+	})
+	return rep, cases, err
+}
+
+func (s *Service) firstVisitCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*FirstVisitReport, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &FirstVisitReport{Measure: serverdb.MeasureFirstHomeVisit, Period: period, AsOf: asOf, RuleVersion: in.policy().Version,
+		OfficerID: officerID, Cases: []FirstVisitCase{}}
+	g := newGroups[FirstVisitFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	for _, name := range serverdb.FigureNames(serverdb.MeasureFirstHomeVisit) { // "cases" first: the groups
+		q := base
+		q.Figure = name
+		err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, name == "cases", func(f *FirstVisitFigures, fg serverdb.FigureGroup) {
+			firstVisitCounts(f)[name].N += fg.Cases
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	excuses, err := fs.Excuses(ctx, actor, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range excuses {
+		x := Excuse{CaseID: e.CaseID, Reason: e.Reason, ApprovedBy: e.ApprovedBy}
+		rep.Totals.ExemptedReasons = append(rep.Totals.ExemptedReasons, x)
+		team, officer := g.of(in, schema.Case{TeamID: e.TeamID, OfficerID: e.OfficerID})
+		team.ExemptedReasons = append(team.ExemptedReasons, x)
+		officer.ExemptedReasons = append(officer.ExemptedReasons, x)
+	}
+	finish := func(f *FirstVisitFigures) {
+		if f.ExemptedReasons == nil {
+			f.ExemptedReasons = []Excuse{}
+		}
+		f.Percent = percent(f.Numerator.N, f.Denominator.N)
+		f.VisitedAtAll.Percent = percent(f.VisitedAtAll.Numerator.N, f.VisitedAtAll.Denominator.N)
+	}
+	finish(&rep.Totals)
+	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
+	prev := PreviousPeriod(period)
+	pf, err := firstVisitFigure(ctx, fs, actor, officerID, prev, prev.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Headline = Judge(in.policy(), "first-home-visits", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
+	q := base
+	q.Figure = "cases"
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return rep, cases, err
+}

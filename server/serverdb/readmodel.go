@@ -1,0 +1,770 @@
+package serverdb
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"doorstep/schema"
+	"doorstep/schema/policy"
+)
+
+// The compliance read model (schema/sql/server/0010_read_model.sql,
+// docs/decisions/0044-the-compliance-read-model.md): typed tables of each
+// case's records and its requirement rows, derived from records by the
+// write transaction that changed them, so that the measures are SQL
+// aggregates (readmodel_measures.go) rather than a decode of every case.
+//
+// Every write transaction that gave records a new sequence number writes
+// their typed rows again (refreshReadModel, called by update before it
+// commits): each record's own row; a visit's also when one of its
+// amendments changed; a case's safety assessments' when the case record
+// changed (whether one is of the current address reads the case's). Then
+// each touched case's requirement rows are computed again, by
+// schema/policy (the code the Go measures and the tablet run), from the
+// case record and its typed rows, as of every record the case has
+// (rmHorizon) and with no exemption. Where a requirement stands on a
+// given day (met by then, exempted by the safety assessment of then,
+// missed, open) is the query's to say, from the dates on the row. So
+// nothing changes with the passing of days: there is no daily job.
+
+// rmHorizon is the day the requirement rows are computed as of: later
+// than any record's date, so every record counts.
+const rmHorizon schema.Date = "9999-12-31"
+
+// rmChunk is how many cases one statement reads the rows of, and how
+// many cases one transaction of a whole rebuild writes.
+const rmChunk = 500
+
+// rmEntities are the entities the read model is derived from.
+var rmEntities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment", "referral"}
+
+// rmTables are the read model's tables of case rows, each with its case
+// column.
+var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements"}
+
+// rmTableOf is the typed table of each entity that has one (a case's is
+// rm_cases; an amendment has none: it is applied to its visit's row), and
+// rmKeyOf that table's record id column.
+var (
+	rmTableOf = map[string]string{"visit": "rm_visits", "household_member": "rm_household", "flag": "rm_flags",
+		"enquiry": "rm_enquiries", "referral": "rm_referrals", "safety_assessment": "rm_safety"}
+	rmKeyOf = map[string]string{"rm_visits": "visit_id", "rm_household": "member_id", "rm_flags": "flag_id",
+		"rm_enquiries": "enquiry_id", "rm_referrals": "referral_id", "rm_safety": "assessment_id"}
+)
+
+// policyTag names the policy the requirement rows were computed with: the
+// tag of its JSON (policy.Tag), so that other rules, or the same rules
+// with another version, rebuild the requirement rows.
+func policyTag(p *policy.Policy) string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return ""
+	}
+	return policy.Tag(b)
+}
+
+// refreshReadModel writes again the read model rows of the records t gave
+// a sequence number after from (the counter's value when t began), and
+// the requirement rows of their cases.
+func (db *DB) refreshReadModel(t *wtx, from int64) error {
+	recs, err := readRecords(t, `seq > ?`, from)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	w := newRMWriter(t)
+	defer w.close()
+	return db.applyRecords(w, recs, false)
+}
+
+// writeCases derives every read model row of the given cases again, from
+// all their records: a rebuild.
+func (db *DB) writeCases(t *wtx, ids []string) error {
+	w := newRMWriter(t)
+	defer w.close()
+	for chunk := range slices.Chunk(ids, rmChunk) {
+		for _, id := range chunk {
+			if err := w.deleteCase(id); err != nil {
+				return err
+			}
+		}
+		recs, err := readRecords(t, `case_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, anys(chunk)...)
+		if err != nil {
+			return err
+		}
+		if err := db.applyRecords(w, recs, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// readRecords reads the records matching cond that the read model is
+// derived from, in no order (nothing here depends on it; ordering by seq
+// made SQLite walk every record of a case rather than use
+// records_case_entity).
+func readRecords(t *wtx, cond string, args ...any) ([]schema.RawRecord, error) {
+	rows, err := t.QueryContext(t.ctx, `SELECT entity, id, case_id, fields FROM records WHERE `+cond+
+		` AND entity IN ('`+strings.Join(rmEntities, "','")+`')`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read model: read records: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.RawRecord
+	for rows.Next() {
+		var r schema.RawRecord
+		var fields string
+		if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields); err != nil {
+			return nil, fmt.Errorf("read model: read records: %w", err)
+		}
+		r.Fields = json.RawMessage(fields)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// applyRecords writes the typed rows of recs again (whole: recs are every
+// record of their cases, whose rows were deleted), then the requirement
+// rows of their cases.
+func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) error {
+	byCase := map[string][]schema.RawRecord{}
+	var ids []string
+	for _, r := range recs {
+		if _, ok := byCase[r.CaseID]; !ok {
+			ids = append(ids, r.CaseID)
+		}
+		byCase[r.CaseID] = append(byCase[r.CaseID], r)
+	}
+	slices.Sort(ids)
+	cases := map[string]schema.Case{}
+	for _, id := range ids {
+		c, ok, err := db.applyCase(w, id, byCase[id], whole)
+		if err != nil {
+			return err
+		}
+		if ok {
+			cases[id] = c
+		}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(ids, rmChunk) {
+		facts, err := readFacts(w.t, chunk)
+		if err != nil {
+			return err
+		}
+		for _, id := range chunk {
+			if !whole {
+				if err := w.deleteRows("requirements", "case_id", id); err != nil {
+					return err
+				}
+			}
+			c, ok := cases[id]
+			if !ok {
+				continue
+			}
+			f := facts[id]
+			f.Case = c
+			if err := w.writeRequirements(db.policy, id, f); err != nil {
+				return err
+			}
+		}
+	}
+	return w.flush()
+}
+
+// rmVisit is what the read model keeps of a visit: the fields rm_visits
+// holds, which are those the policy reads (as compliance's policyVisits
+// keeps), decoded without the rest of a visit's kilobyte of notes.
+type rmVisit struct {
+	Status          string              `json:"status"`
+	Type            string              `json:"type"`
+	Location        string              `json:"location"`
+	Outcome         string              `json:"outcome"`
+	FaceToFace      bool                `json:"face_to_face"`
+	PlannedAt       schema.Timestamp    `json:"planned_at"`
+	StartedAt       schema.Timestamp    `json:"started_at"`
+	SignedAt        schema.Timestamp    `json:"signed_at"`
+	ChildrenPresent string              `json:"children_present"`
+	Children        []schema.VisitChild `json:"children"`
+}
+
+func (v rmVisit) visit(id, caseID string) schema.Visit {
+	return schema.Visit{ID: id, CaseID: caseID, Status: v.Status, Type: v.Type, Location: v.Location, Outcome: v.Outcome,
+		FaceToFace: v.FaceToFace, PlannedAt: v.PlannedAt, StartedAt: v.StartedAt, SignedAt: v.SignedAt,
+		ChildrenPresent: v.ChildrenPresent, Children: v.Children}
+}
+
+// decodeFailed logs a record that does not decode. The store validated it
+// on write, so only a damaged file holds one; it is left out of the read
+// model rather than stopping every later write to its case.
+func (db *DB) decodeFailed(r schema.RawRecord, err error) {
+	db.log.Warn("read model: a record does not decode; left out", "entity", r.Entity, "id", r.ID, "err", err)
+}
+
+// applyCase writes the typed rows of recs, the changed records of case
+// id (whole: all of them). It returns the case, false when the case has
+// no case record (its records then have no rows, as the Go measures drop
+// them).
+func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole bool) (schema.Case, bool, error) {
+	t := w.t
+	var caseRec *schema.RawRecord
+	for i := range recs {
+		if recs[i].Entity == "case" {
+			caseRec = &recs[i]
+		}
+	}
+	changed := caseRec != nil
+	if caseRec == nil && !whole {
+		got, err := readRecords(t, `id = ? AND entity = 'case'`, id)
+		if err != nil {
+			return schema.Case{}, false, err
+		}
+		if len(got) == 1 {
+			caseRec = &got[0]
+		}
+	}
+	var c schema.Case
+	if caseRec == nil {
+		return c, false, nil
+	}
+	if err := caseRec.Decode(&c); err != nil {
+		db.decodeFailed(*caseRec, err)
+		return c, false, nil
+	}
+	if changed {
+		if !whole {
+			if err := w.deleteRows("rm_cases", "case_id", id); err != nil {
+				return c, false, err
+			}
+		}
+		if err := w.exec("rm_cases", id, c.CRN, c.GivenName, c.FamilyName, c.OfficerID, c.TeamID, c.RoSH, c.Address,
+			string(c.SupervisionStart), boolInt(c.Closed)); err != nil {
+			return c, false, err
+		}
+	}
+
+	// The safety assessments: all of them when the case changed (whether
+	// each is of the current address reads the case's), else those changed.
+	safety := filterEntity(recs, "safety_assessment")
+	if changed && !whole {
+		var err error
+		if safety, err = readRecords(t, `case_id = ? AND entity = 'safety_assessment'`, id); err != nil {
+			return c, false, err
+		}
+		if err := w.deleteRows("rm_safety", "case_id", id); err != nil {
+			return c, false, err
+		}
+	} else if !whole {
+		for _, r := range safety {
+			if err := w.deleteRows("rm_safety", "assessment_id", r.ID); err != nil {
+				return c, false, err
+			}
+		}
+	}
+	for _, r := range safety {
+		var a schema.SafetyAssessment
+		if err := r.Decode(&a); err != nil {
+			db.decodeFailed(r, err)
+			continue
+		}
+		applies := a.Address == "" || c.Address == "" || a.Address == c.Address
+		ex, exempting := policy.SafetyExemption(c, a)
+		if err := w.exec("rm_safety", a.ID, id, string(a.AssessedOn), string(a.DecidedOn), a.Decision, a.DecidedBy, ex.Reason,
+			boolInt(applies), boolInt(exempting)); err != nil {
+			return c, false, err
+		}
+	}
+
+	if err := db.applyVisits(w, id, recs, whole); err != nil {
+		return c, false, err
+	}
+
+	for _, r := range recs {
+		table := rmTableOf[r.Entity]
+		if table == "" || r.Entity == "visit" || r.Entity == "safety_assessment" {
+			continue
+		}
+		if !whole {
+			if err := w.deleteRows(table, rmKeyOf[table], r.ID); err != nil {
+				return c, false, err
+			}
+		}
+		var row []any
+		var err error
+		switch r.Entity {
+		case "flag":
+			var f schema.Flag
+			if err = r.Decode(&f); err == nil {
+				row = []any{f.ID, id, f.Type, string(f.StartDate), string(f.EndedOn)}
+			}
+		case "household_member":
+			var m schema.HouseholdMember
+			if err = r.Decode(&m); err == nil {
+				row = []any{m.ID, id, m.Relation, m.Residence, string(m.DateOfBirth), string(m.AddedOn), string(m.LeftOn)}
+			}
+		case "enquiry":
+			var e schema.Enquiry
+			if err = r.Decode(&e); err == nil {
+				row = []any{e.ID, id, e.Agency, e.Stage, string(e.RequestedOn), string(e.DueOn), string(e.AnsweredOn), e.Result}
+			}
+		case "referral":
+			var f schema.Referral
+			if err = r.Decode(&f); err == nil {
+				row = []any{f.ID, id, f.Need, string(f.IdentifiedOn), f.Decision, f.Status, string(f.StatusOn)}
+			}
+		}
+		if err != nil {
+			db.decodeFailed(r, err)
+			continue
+		}
+		if err := w.exec(table, row...); err != nil {
+			return c, false, err
+		}
+	}
+	return c, true, nil
+}
+
+func filterEntity(recs []schema.RawRecord, entity string) []schema.RawRecord {
+	var out []schema.RawRecord
+	for _, r := range recs {
+		if r.Entity == entity {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// applyVisits writes the rows of the visits of case id that recs changed,
+// or whose amendments they did, each with all its amendments applied
+// (policy.AmendVisit, in the order made), as the Go measures group them.
+func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole bool) error {
+	visits := map[string]schema.RawRecord{}
+	var amended []string
+	for _, r := range recs {
+		switch r.Entity {
+		case "visit":
+			visits[r.ID] = r
+		case "amendment":
+			var a struct {
+				VisitID string `json:"visit_id"`
+			}
+			if err := json.Unmarshal(r.Fields, &a); err == nil && a.VisitID != "" {
+				amended = append(amended, a.VisitID)
+			}
+		}
+	}
+	amendments := filterEntity(recs, "amendment")
+	if !whole && (len(visits) > 0 || len(amended) > 0) {
+		// The case's amendments, all of them: a changed visit keeps those
+		// made before.
+		var err error
+		if amendments, err = readRecords(w.t, `case_id = ? AND entity = 'amendment'`, id); err != nil {
+			return err
+		}
+		var missing []string
+		for _, v := range amended {
+			if _, ok := visits[v]; !ok && !slices.Contains(missing, v) {
+				missing = append(missing, v)
+			}
+		}
+		if len(missing) > 0 {
+			got, err := readRecords(w.t, `case_id = ? AND entity = 'visit' AND id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
+				append([]any{id}, anys(missing)...)...)
+			if err != nil {
+				return err
+			}
+			for _, r := range got {
+				visits[r.ID] = r
+			}
+		}
+	}
+	byVisit := map[string][]schema.Amendment{}
+	for _, r := range amendments {
+		var a schema.Amendment
+		if err := r.Decode(&a); err != nil {
+			db.decodeFailed(r, err)
+			continue
+		}
+		byVisit[a.VisitID] = append(byVisit[a.VisitID], a)
+	}
+	ids := make([]string, 0, len(visits))
+	for vid := range visits {
+		ids = append(ids, vid)
+	}
+	slices.Sort(ids)
+	for _, vid := range ids {
+		r := visits[vid]
+		var sv rmVisit
+		if err := json.Unmarshal(r.Fields, &sv); err != nil {
+			db.decodeFailed(r, err)
+			continue
+		}
+		v := sv.visit(r.ID, r.CaseID)
+		if as := byVisit[vid]; len(as) > 0 {
+			amended, err := policy.AmendVisit(v, as)
+			if err != nil {
+				db.log.Warn("read model: an amendment does not apply; applied as far as it goes", "visit", vid, "err", err)
+			}
+			v = amended
+		}
+		if !whole {
+			if err := w.deleteRows("rm_visits", "visit_id", vid); err != nil {
+				return err
+			}
+		}
+		day, _ := localDay(cmp.Or(v.PlannedAt, v.StartedAt))
+		children := ""
+		if len(v.Children) > 0 {
+			b, err := json.Marshal(v.Children)
+			if err != nil {
+				return fmt.Errorf("read model: visit %s: %w", vid, err)
+			}
+			children = string(b)
+		}
+		if err := w.exec("rm_visits", v.ID, id, v.Status, v.Type, v.Location, v.Outcome, boolInt(v.FaceToFace),
+			string(v.PlannedAt), string(v.StartedAt), string(v.SignedAt), string(day), v.ChildrenPresent, children); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readFacts reads back, from the typed rows, what the policy reads of
+// each of the given cases' records: of the visits, only the signed ones
+// (the policy leaves the others out).
+func readFacts(t *wtx, ids []string) (map[string]*policy.Records, error) {
+	out := make(map[string]*policy.Records, len(ids))
+	for _, id := range ids {
+		out[id] = &policy.Records{}
+	}
+	in := `case_id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+	args := anys(ids)
+	read := func(q string, scan func(rows *sql.Rows) error) error {
+		where := ` WHERE `
+		if strings.Contains(q, " WHERE ") {
+			where = ` AND `
+		}
+		rows, err := t.QueryContext(t.ctx, q+where+in, args...)
+		if err != nil {
+			return fmt.Errorf("read model: read facts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return fmt.Errorf("read model: read facts: %w", err)
+			}
+		}
+		return rows.Err()
+	}
+	err := read(`SELECT flag_id, case_id, type, start_date, ended_on FROM rm_flags`, func(rows *sql.Rows) error {
+		var f schema.Flag
+		if err := rows.Scan(&f.ID, &f.CaseID, &f.Type, &f.StartDate, &f.EndedOn); err != nil {
+			return err
+		}
+		out[f.CaseID].Flags = append(out[f.CaseID].Flags, f)
+		return nil
+	})
+	if err == nil {
+		err = read(`SELECT member_id, case_id, relation, residence, date_of_birth, added_on, left_on FROM rm_household`, func(rows *sql.Rows) error {
+			var m schema.HouseholdMember
+			if err := rows.Scan(&m.ID, &m.CaseID, &m.Relation, &m.Residence, &m.DateOfBirth, &m.AddedOn, &m.LeftOn); err != nil {
+				return err
+			}
+			out[m.CaseID].Household = append(out[m.CaseID].Household, m)
+			return nil
+		})
+	}
+	if err == nil {
+		err = read(`SELECT enquiry_id, case_id, agency, result, answered_on FROM rm_enquiries`, func(rows *sql.Rows) error {
+			var e schema.Enquiry
+			if err := rows.Scan(&e.ID, &e.CaseID, &e.Agency, &e.Result, &e.AnsweredOn); err != nil {
+				return err
+			}
+			out[e.CaseID].Enquiries = append(out[e.CaseID].Enquiries, e)
+			return nil
+		})
+	}
+	if err == nil {
+		err = read(`SELECT visit_id, case_id, status, type, location, outcome, face_to_face, started_at, signed_at,
+			children_present, children FROM rm_visits WHERE status = 'signed' AND signed_at <> ''`, func(rows *sql.Rows) error {
+			var v schema.Visit
+			var f2f int
+			var children string
+			if err := rows.Scan(&v.ID, &v.CaseID, &v.Status, &v.Type, &v.Location, &v.Outcome, &f2f, &v.StartedAt, &v.SignedAt,
+				&v.ChildrenPresent, &children); err != nil {
+				return err
+			}
+			v.FaceToFace = f2f == 1
+			if children != "" {
+				if err := json.Unmarshal([]byte(children), &v.Children); err != nil {
+					return err
+				}
+			}
+			out[v.CaseID].Visits = append(out[v.CaseID].Visits, v)
+			return nil
+		})
+	}
+	return out, err
+}
+
+// rmWriter holds the statements that write one transaction's read model
+// rows. Inserts are buffered per table and written rmBatch rows to a
+// statement (flush), which costs a fraction of one statement a row.
+type rmWriter struct {
+	t     *wtx
+	del   map[string]*sql.Stmt // by "table.column"
+	full  map[string]*sql.Stmt // an INSERT of rmBatch rows, per table
+	rows  map[string][]any     // buffered arguments, per table
+	stmts []*sql.Stmt
+}
+
+// rmBatch is how many rows one INSERT writes.
+const rmBatch = 64
+
+var rmInserts = map[string]string{
+	"rm_cases": `INSERT INTO rm_cases (case_id, crn, given_name, family_name, officer_id, team_id, rosh, address,
+		supervision_start, closed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_visits": `INSERT INTO rm_visits (visit_id, case_id, status, type, location, outcome, face_to_face, planned_at,
+		started_at, signed_at, day, children_present, children) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_household": `INSERT INTO rm_household (member_id, case_id, relation, residence, date_of_birth, added_on, left_on)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	"rm_flags": `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on) VALUES (?, ?, ?, ?, ?)`,
+	"rm_enquiries": `INSERT INTO rm_enquiries (enquiry_id, case_id, agency, stage, requested_on, due_on, answered_on, result)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_referrals": `INSERT INTO rm_referrals (referral_id, case_id, need, identified_on, decision, status, status_on)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	"rm_safety": `INSERT INTO rm_safety (assessment_id, case_id, assessed_on, decided_on, decision, decided_by, reason,
+		applies, exempting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"requirements": `INSERT INTO requirements (case_id, n, officer_id, team_id, closed, rule_id, rule_version, trigger_kind,
+		triggered_on, triggered_day, source, recurrence, due_on, due_day, met_by, met_on, met_day, first_home)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+}
+
+func newRMWriter(t *wtx) *rmWriter {
+	return &rmWriter{t: t, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{}}
+}
+
+// prep prepares q once for the writer's transaction.
+func (w *rmWriter) prep(cache map[string]*sql.Stmt, key, q string) (*sql.Stmt, error) {
+	if s, ok := cache[key]; ok {
+		return s, nil
+	}
+	s, err := w.t.PrepareContext(w.t.ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read model: prepare: %w", err)
+	}
+	w.stmts = append(w.stmts, s)
+	cache[key] = s
+	return s, nil
+}
+
+// rmInsert is the INSERT of n rows into table.
+func rmInsert(table string, n int) string {
+	head, values, _ := strings.Cut(rmInserts[table], "VALUES")
+	values = strings.TrimSpace(values)
+	return head + "VALUES " + strings.TrimSuffix(strings.Repeat(values+", ", n), ", ")
+}
+
+func (w *rmWriter) close() {
+	for _, s := range w.stmts {
+		s.Close()
+	}
+}
+
+// deleteRows deletes the rows of table whose column col is id. Rows
+// still buffered are not looked at: a record's row is deleted before it
+// is written again, and each record is written once a transaction.
+func (w *rmWriter) deleteRows(table, col, id string) error {
+	s, err := w.prep(w.del, table+"."+col, `DELETE FROM `+table+` WHERE `+col+` = ?`)
+	if err != nil {
+		return err
+	}
+	if _, err := s.ExecContext(w.t.ctx, id); err != nil {
+		return fmt.Errorf("read model: clear %s %s: %w", table, id, err)
+	}
+	return nil
+}
+
+// deleteCase deletes every row of case id.
+func (w *rmWriter) deleteCase(id string) error {
+	for _, table := range rmTables {
+		if err := w.deleteRows(table, "case_id", id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exec buffers one row of table, writing the buffer when it is full.
+func (w *rmWriter) exec(table string, args ...any) error {
+	w.rows[table] = append(w.rows[table], args...)
+	if len(w.rows[table]) == rmBatch*len(args) {
+		s, err := w.prep(w.full, table, rmInsert(table, rmBatch))
+		if err != nil {
+			return err
+		}
+		if _, err := s.ExecContext(w.t.ctx, w.rows[table]...); err != nil {
+			return fmt.Errorf("read model: write %s: %w", table, err)
+		}
+		w.rows[table] = w.rows[table][:0]
+	}
+	return nil
+}
+
+// flushTable writes the rows of table still buffered.
+func (w *rmWriter) flushTable(table string) error {
+	args := w.rows[table]
+	if len(args) == 0 {
+		return nil
+	}
+	n := len(args) / strings.Count(rmInserts[table], "?")
+	if _, err := w.t.ExecContext(w.t.ctx, rmInsert(table, n), args...); err != nil {
+		return fmt.Errorf("read model: write %s: %w", table, err)
+	}
+	w.rows[table] = args[:0]
+	return nil
+}
+
+// flush writes every row still buffered.
+func (w *rmWriter) flush() error {
+	for _, table := range rmTables {
+		if err := w.flushTable(table); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRequirements writes the requirement rows of case id from its
+// records r (the case record decoded, the rest as the typed rows hold
+// them): every record counts, no exemption (see the top of this file).
+func (w *rmWriter) writeRequirements(p *policy.Policy, id string, r *policy.Records) error {
+	c := r.Case
+	reqs := p.Requirements(policy.FactsOf(*r, rmHorizon), rmHorizon)
+	first := -1
+	for i, q := range reqs {
+		if q.Trigger == policy.TriggerSupervisionStart && q.Recurrence == 0 {
+			first = i
+			break
+		}
+	}
+	for i, q := range reqs {
+		trig, _ := dayNumber(q.TriggeredOn)
+		due, _ := dayNumber(q.DueOn)
+		var met any
+		if d, ok := dayNumber(q.MetOn); ok && q.Status == policy.StatusMet {
+			met = d
+		}
+		if err := w.exec("requirements", id, i, c.OfficerID, c.TeamID, boolInt(c.Closed), q.RuleID, q.RuleVersion,
+			string(q.Trigger), string(q.TriggeredOn), trig, q.Source, q.Recurrence, string(q.DueOn), due, q.MetBy,
+			string(q.MetOn), met, boolInt(i == first)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dayNumber is d as days since 1970-01-01; false when d is not a date.
+func dayNumber(d schema.Date) (int64, bool) {
+	t, err := time.Parse(time.DateOnly, string(d))
+	if err != nil {
+		return 0, false
+	}
+	return t.Unix() / 86400, true
+}
+
+// localDay is the calendar day of ts in the offset it was recorded with.
+func localDay(ts schema.Timestamp) (schema.Date, bool) {
+	t, err := time.Parse(time.RFC3339Nano, string(ts))
+	if err != nil {
+		return "", false
+	}
+	return schema.Date(t.Format(time.DateOnly)), true
+}
+
+// buildReadModel brings the read model up to date when the store opens:
+// when it was never built (a store migrated from before it) or was built
+// with other visit rules, every case's rows are derived again, rmChunk
+// cases per transaction, and the state row says so last; a build cut
+// short starts again at the next open.
+func (db *DB) buildReadModel(ctx context.Context) error {
+	tag := policyTag(db.policy)
+	var built int64
+	var was string
+	if err := db.w.QueryRowContext(ctx, `SELECT built_seq, policy_tag FROM read_model_state WHERE id = 1`).Scan(&built, &was); err != nil {
+		return fmt.Errorf("read model state: %w", err)
+	}
+	if built >= 0 && was == tag {
+		return nil
+	}
+	var ids []string
+	rows, err := db.w.QueryContext(ctx, `SELECT id FROM records WHERE entity = 'case' ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("read model: list cases: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("read model: list cases: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read model: list cases: %w", err)
+	}
+	why := "never built"
+	if built >= 0 {
+		why = "the visit rules changed"
+	}
+	db.log.Info(fmt.Sprintf("building the compliance read model: %d cases", len(ids)), "cases", len(ids), "why", why)
+	started := time.Now()
+	err = db.update(ctx, func(t *wtx) error {
+		for _, table := range rmTables {
+			if _, err := t.ExecContext(t.ctx, `DELETE FROM `+table); err != nil {
+				return fmt.Errorf("read model: clear %s: %w", table, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(ids, rmChunk) {
+		if err := db.update(ctx, func(t *wtx) error { return db.writeCases(t, chunk) }); err != nil {
+			return err
+		}
+	}
+	err = db.update(ctx, func(t *wtx) error {
+		if err := t.readSeq(); err != nil {
+			return err
+		}
+		_, err := t.ExecContext(t.ctx, `UPDATE read_model_state SET built_seq = ?, policy_tag = ?, built_at = ? WHERE id = 1`,
+			t.seq, tag, t.nowText)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read model state: %w", err)
+	}
+	db.log.Info("built the compliance read model", "cases", len(ids), "took", time.Since(started).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,413 @@
+package serverdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"doorstep/schema"
+)
+
+// The measures the read model answers (docs/compliance.md, "The read
+// model"): each figure is a set of rows (a case, a requirement or a
+// visit, with the case's team and officer) that one SQL query selects
+// over the read model's tables, counted by team and officer with GROUP BY
+// and listed by case id, in pages. The SQL is plain (no JSON, no
+// engine-only function, ? placeholders), so it runs on SQLite and
+// PostgreSQL alike; days are whole numbers, so a date difference is a
+// subtraction.
+
+// Measures the read model answers, by the name their reports carry.
+const (
+	MeasureFirstHomeVisit = "first_home_visit_on_time" // measure 1
+	MeasureOverdue        = "overdue_requirements"     // measure 2
+	MeasureWorkload       = "workload"                 // measure 8
+)
+
+// WorkloadWeeks is how many weeks measure 8 looks ahead from as_of.
+const WorkloadWeeks = 4
+
+// FigureQuery asks for one figure of one measure.
+type FigureQuery struct {
+	Measure string
+	// Figure is the figure's name in the measure's JSON figures
+	// (FigureNames).
+	Figure string
+	// AsOf is the day the measure is computed on.
+	AsOf schema.Date
+	// From and To are measure 1's period (both days in it).
+	From, To schema.Date
+	// OfficerID, when set, keeps only the cases allocated to this officer;
+	// TeamID, only those of this team.
+	OfficerID, TeamID string
+}
+
+// FigureGroup is one figure's count for the cases of one team and officer
+// (the case's current allocation, as the measures group).
+type FigureGroup struct {
+	TeamID, OfficerID string
+	// Rows: the requirements or visits the figure counts (for a figure of
+	// cases, the cases).
+	Rows int
+	// Cases: the distinct cases among them.
+	Cases int
+	// Max: the largest days overdue (measure 2's cases), else 0.
+	Max int
+	// ByWeek: the rows by week from as_of (measure 8's due_cases), else 0.
+	ByWeek [WorkloadWeeks]int
+}
+
+// figureNames are the figures of each measure the read model answers.
+var figureNames = map[string][]string{
+	MeasureOverdue: {"cases"},
+	MeasureWorkload: {"caseload", "da_cases", "high_rosh", "not_started", "due_cases", "overdue_cases",
+		"planned"},
+	MeasureFirstHomeVisit: {"cases", "denominator", "numerator", "met_late", "missed", "not_yet_due",
+		"not_yet_due_visited", "exempted", "cancelled", "no_requirement", "safety_not_approved", "safety_exempted",
+		"visited_at_all.numerator", "visited_at_all.denominator"},
+}
+
+// FigureNames returns the figures of measure the read model answers, nil
+// for a measure it does not.
+func FigureNames(measure string) []string { return slices.Clone(figureNames[measure]) }
+
+// sqlb builds a statement and its arguments in the order they appear.
+type sqlb struct {
+	b    strings.Builder
+	args []any
+}
+
+func (q *sqlb) add(s string, args ...any) *sqlb {
+	q.b.WriteString(s)
+	q.args = append(q.args, args...)
+	return q
+}
+
+// exemptOn adds the condition that the case of column col is exempted on
+// day d by its safety assessment (policy.AssessmentAsOf and
+// policy.SafetyExemption): the latest assessment of its current address
+// assessed on or before d, by assessed_on, decided_on, id, exempts, with
+// its decision made on or before d. decision, when set, also asks for
+// that decision.
+func (q *sqlb) exemptOn(col string, d schema.Date, decision string) {
+	q.add(`EXISTS (SELECT 1 FROM rm_safety s WHERE `)
+	q.exemptingAssessment("s", col, d, decision)
+	q.add(`)`)
+}
+
+// exemptingAssessment adds the condition that the rm_safety row alias is
+// the one that exempts the case of column col on day d (see exemptOn).
+func (q *sqlb) exemptingAssessment(alias, col string, d schema.Date, decision string) {
+	s := alias
+	q.add(s+`.case_id = `+col+` AND `+s+`.applies = 1 AND `+s+`.assessed_on <> ''
+		AND `+s+`.assessed_on <= ? AND `+s+`.exempting = 1 AND (`+s+`.decided_on = '' OR `+s+`.decided_on <= ?)`, string(d), string(d))
+	if decision != "" {
+		q.add(` AND `+s+`.decision = ?`, decision)
+	}
+	q.add(` AND NOT EXISTS (SELECT 1 FROM rm_safety l WHERE l.case_id = `+s+`.case_id AND l.applies = 1
+		AND l.assessed_on <> '' AND l.assessed_on <= ? AND (l.assessed_on > `+s+`.assessed_on OR (l.assessed_on = `+s+`.assessed_on
+		AND (l.decided_on > `+s+`.decided_on OR (l.decided_on = `+s+`.decided_on AND l.assessment_id > `+s+`.assessment_id)))))`, string(d))
+}
+
+// scoped adds the actor's scope and the query's officer and team filters
+// on the case, team and officer columns of alias a.
+func (q *sqlb) scoped(actor Actor, a string, f FigureQuery) error {
+	cond, args, err := scopeFilter(actor, a+".case_id")
+	if err != nil {
+		return err
+	}
+	q.add(" AND "+cond, args...)
+	if f.OfficerID != "" {
+		q.add(" AND "+a+".officer_id = ?", f.OfficerID)
+	}
+	if f.TeamID != "" {
+		q.add(" AND "+a+".team_id = ?", f.TeamID)
+	}
+	return nil
+}
+
+// figureRows builds the query of f's rows: case_id, team_id, officer_id,
+// x (days overdue) and wk (week from as_of).
+func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
+	if !slices.Contains(figureNames[f.Measure], f.Figure) {
+		if figureNames[f.Measure] == nil {
+			return nil, schema.Errorf(schema.ECodeInvalid, "measure", "the read model does not answer measure %q", f.Measure)
+		}
+		return nil, schema.Errorf(schema.ECodeInvalid, "figure", "measure %s has no figure %q; it has %s", f.Measure, f.Figure,
+			strings.Join(figureNames[f.Measure], ", "))
+	}
+	d, ok := dayNumber(f.AsOf)
+	if !ok {
+		return nil, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
+	}
+	q := &sqlb{}
+	var err error
+	switch f.Measure {
+	case MeasureOverdue:
+		err = overdueRows(q, actor, f, d)
+	case MeasureWorkload:
+		err = workloadRows(q, actor, f, d)
+	case MeasureFirstHomeVisit:
+		err = firstVisitRows(q, actor, f, d)
+	}
+	return q, err
+}
+
+// unmetOn adds the condition that requirement r exists on day d and is
+// neither met nor exempted then.
+func (q *sqlb) unmetOn(f FigureQuery, d int64) {
+	q.add(` AND r.triggered_day <= ? AND (r.met_day IS NULL OR r.met_day > ?) AND NOT `, d, d)
+	q.exemptOn("r.case_id", f.AsOf, "")
+}
+
+// overdueRows: measure 2's overdue requirements, those of open cases past
+// their due date on as_of, not met nor exempted then.
+func overdueRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+	q.add(`SELECT r.case_id, r.team_id, r.officer_id, ? - r.due_day AS x, 0 AS wk FROM requirements r
+		WHERE r.closed = 0 AND r.due_day < ?`, d, d)
+	q.unmetOn(f, d)
+	return q.scoped(actor, "r", f)
+}
+
+// workloadRows: measure 8's figures over the open cases.
+func workloadRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+	asOf := string(f.AsOf)
+	started := func() {
+		q.add(` AND c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?`, asOf)
+	}
+	switch f.Figure {
+	case "caseload", "da_cases", "high_rosh", "not_started":
+		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk FROM rm_cases c WHERE 1 = 1`)
+		if f.Figure == "not_started" {
+			q.add(` AND c.closed = 0 AND (c.supervision_start = '' OR c.supervision_start > ?)`, asOf)
+		} else {
+			started()
+		}
+		switch f.Figure {
+		case "da_cases":
+			q.add(` AND EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+				AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?))`, asOf, asOf)
+		case "high_rosh":
+			q.add(` AND c.rosh IN ('high', 'very_high')`)
+		}
+		return q.scoped(actor, "c", f)
+	case "planned":
+		until := schema.DateOf(f.AsOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
+		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
+			WHERE v.status = 'planned' AND v.day <> '' AND v.day >= ? AND v.day <= ?`, asOf, string(until))
+		started()
+		return q.scoped(actor, "c", f)
+	}
+	// due_cases, overdue_cases: requirements of the caseload.
+	q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, `)
+	if f.Figure == "due_cases" {
+		q.add(`(r.due_day - ?) / 7 + 1 AS wk`, d)
+	} else {
+		q.add(`0 AS wk`)
+	}
+	q.add(` FROM requirements r JOIN rm_cases c ON c.case_id = r.case_id WHERE 1 = 1`)
+	started()
+	if f.Figure == "due_cases" {
+		q.add(` AND r.due_day >= ? AND r.due_day <= ?`, d, d+7*WorkloadWeeks-1)
+	} else {
+		q.add(` AND r.due_day < ?`, d)
+	}
+	q.unmetOn(f, d)
+	return q.scoped(actor, "r", f)
+}
+
+// firstVisitRows: measure 1's cases, those whose supervision started in
+// the period, on or before as_of, with a domestic-abuse flag live on some
+// day from the start to the first home visit's due date (or as_of, if
+// earlier), each with the outcome of its first home visit on as_of.
+func firstVisitRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+	if _, ok := dayNumber(f.From); !ok {
+		return schema.Errorf(schema.ECodeInvalid, "from", "from must be a date (YYYY-MM-DD)")
+	}
+	if _, ok := dayNumber(f.To); !ok {
+		return schema.Errorf(schema.ECodeInvalid, "to", "to must be a date (YYYY-MM-DD)")
+	}
+	asOf := string(f.AsOf)
+	q.add(`SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, 0 AS wk FROM (SELECT c.case_id, c.team_id, c.officer_id,
+		CASE WHEN r.case_id IS NULL THEN 'no_requirement'
+			WHEN r.met_day IS NOT NULL AND r.met_day <= ? THEN
+				CASE WHEN r.due_day > ? THEN 'not_yet_due' WHEN r.met_day <= r.due_day THEN 'on_time' ELSE 'late' END
+			WHEN `, d, d)
+	q.exemptOn("c.case_id", f.AsOf, "")
+	q.add(` THEN 'exempted'
+			WHEN r.closed = 1 AND ? > r.due_day THEN 'missed'
+			WHEN r.closed = 1 THEN 'cancelled'
+			WHEN ? > r.due_day THEN 'missed'
+			ELSE 'not_yet_due' END AS outcome,
+		CASE WHEN r.met_day IS NOT NULL AND r.met_day <= ? THEN 1 ELSE 0 END AS visited,
+		CASE WHEN `, d, d, d)
+	q.exemptOn("c.case_id", f.AsOf, "not_approved")
+	q.add(` THEN 'not_approved' WHEN `)
+	q.exemptOn("c.case_id", f.AsOf, "exempted")
+	q.add(` THEN 'exempted' ELSE '' END AS safety
+		FROM rm_cases c LEFT JOIN requirements r ON r.case_id = c.case_id AND r.first_home = 1
+		WHERE c.supervision_start <> '' AND c.supervision_start >= ? AND c.supervision_start <= ? AND c.supervision_start <= ?
+		AND EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+			AND (g.start_date = '' OR g.start_date <= CASE WHEN r.due_on IS NOT NULL AND r.due_on < ? THEN r.due_on ELSE ? END)
+			AND (g.ended_on = '' OR g.ended_on > c.supervision_start))`, string(f.From), string(f.To), asOf, asOf, asOf)
+	if err := q.scoped(actor, "c", f); err != nil {
+		return err
+	}
+	q.add(`) b WHERE `)
+	switch f.Figure {
+	case "cases":
+		q.add(`1 = 1`)
+	case "denominator", "visited_at_all.denominator":
+		q.add(`b.outcome IN ('on_time', 'late', 'missed')`)
+	case "numerator":
+		q.add(`b.outcome = 'on_time'`)
+	case "visited_at_all.numerator":
+		q.add(`b.outcome IN ('on_time', 'late')`)
+	case "met_late":
+		q.add(`b.outcome = 'late'`)
+	case "not_yet_due_visited":
+		q.add(`b.outcome = 'not_yet_due' AND b.visited = 1`)
+	case "safety_not_approved":
+		q.add(`b.safety = 'not_approved'`)
+	case "safety_exempted":
+		q.add(`b.safety = 'exempted'`)
+	default: // missed, not_yet_due, exempted, cancelled, no_requirement
+		q.add(`b.outcome = ?`, f.Figure)
+	}
+	return nil
+}
+
+// FigureGroups counts f's figure over the actor's scope by team and
+// officer, with one GROUP BY over the read model: the groups with at
+// least one row, ordered by team then officer id.
+func (db *DB) FigureGroups(ctx context.Context, actor Actor, f FigureQuery) ([]FigureGroup, error) {
+	return figureGroups(ctx, db.r, actor, f)
+}
+
+func figureGroups(ctx context.Context, db querier, actor Actor, f FigureQuery) ([]FigureGroup, error) {
+	rows, err := figureRows(actor, f)
+	if err != nil {
+		return nil, err
+	}
+	q := &sqlb{}
+	q.add(`SELECT team_id, officer_id, count(*), count(DISTINCT case_id), coalesce(max(x), 0)`)
+	for w := 1; w <= WorkloadWeeks; w++ {
+		q.add(fmt.Sprintf(`, sum(CASE WHEN wk = %d THEN 1 ELSE 0 END)`, w))
+	}
+	q.add(` FROM (`+rows.b.String()+`) f GROUP BY team_id, officer_id ORDER BY team_id, officer_id`, rows.args...)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.%s: %w", f.Measure, f.Figure, err)
+	}
+	defer rs.Close()
+	var out []FigureGroup
+	for rs.Next() {
+		var g FigureGroup
+		dst := []any{&g.TeamID, &g.OfficerID, &g.Rows, &g.Cases, &g.Max}
+		for i := range g.ByWeek {
+			dst = append(dst, &g.ByWeek[i])
+		}
+		if err := rs.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("figure %s.%s: %w", f.Measure, f.Figure, err)
+		}
+		out = append(out, g)
+	}
+	return out, rs.Err()
+}
+
+// FigureCases lists the cases of f's figure in the actor's scope, in
+// case id order, those after the case id after ("" from the first), at
+// most limit of them.
+func (db *DB) FigureCases(ctx context.Context, actor Actor, f FigureQuery, after string, limit int) ([]string, error) {
+	return figureCases(ctx, db.r, actor, f, after, limit)
+}
+
+func figureCases(ctx context.Context, db querier, actor Actor, f FigureQuery, after string, limit int) ([]string, error) {
+	rows, err := figureRows(actor, f)
+	if err != nil {
+		return nil, err
+	}
+	q := &sqlb{}
+	q.add(`SELECT DISTINCT case_id FROM (`+rows.b.String()+`) f WHERE case_id > ? ORDER BY case_id LIMIT ?`,
+		append(rows.args, after, limit)...)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.%s cases: %w", f.Measure, f.Figure, err)
+	}
+	defer rs.Close()
+	ids := []string{}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, fmt.Errorf("figure %s.%s cases: %w", f.Measure, f.Figure, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rs.Err()
+}
+
+// Excuse is why one case of measure 1's exempted figure was exempted, and
+// who approved it: the safety assessment that exempts it on as_of.
+type Excuse struct {
+	CaseID, TeamID, OfficerID string
+	Reason, ApprovedBy        string
+}
+
+// FigureExcuses lists, for measure 1's exempted cases of f (its Figure is
+// not read), why each was exempted, in case id order.
+func (db *DB) FigureExcuses(ctx context.Context, actor Actor, f FigureQuery) ([]Excuse, error) {
+	return figureExcuses(ctx, db.r, actor, f)
+}
+
+func figureExcuses(ctx context.Context, db querier, actor Actor, f FigureQuery) ([]Excuse, error) {
+	f.Measure, f.Figure = MeasureFirstHomeVisit, "exempted"
+	rows, err := figureRows(actor, f)
+	if err != nil {
+		return nil, err
+	}
+	q := &sqlb{}
+	q.add(`SELECT e.case_id, e.team_id, e.officer_id, a.reason, a.decided_by FROM (`+rows.b.String()+`) e
+		JOIN rm_safety a ON `, rows.args...)
+	q.exemptingAssessment("a", "e.case_id", f.AsOf, "")
+	q.add(` ORDER BY e.case_id`)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.exempted reasons: %w", f.Measure, err)
+	}
+	defer rs.Close()
+	var out []Excuse
+	for rs.Next() {
+		var e Excuse
+		if err := rs.Scan(&e.CaseID, &e.TeamID, &e.OfficerID, &e.Reason, &e.ApprovedBy); err != nil {
+			return nil, fmt.Errorf("figure %s.exempted reasons: %w", f.Measure, err)
+		}
+		out = append(out, e)
+	}
+	return out, rs.Err()
+}
+
+// Figures answers figure queries on one snapshot of the read model, so
+// that the figures of one answer agree with each other (ReadFigures).
+type Figures struct{ q querier }
+
+// Groups is FigureGroups on the snapshot.
+func (f Figures) Groups(ctx context.Context, actor Actor, q FigureQuery) ([]FigureGroup, error) {
+	return figureGroups(ctx, f.q, actor, q)
+}
+
+// Cases is FigureCases on the snapshot.
+func (f Figures) Cases(ctx context.Context, actor Actor, q FigureQuery, after string, limit int) ([]string, error) {
+	return figureCases(ctx, f.q, actor, q, after, limit)
+}
+
+// Excuses is FigureExcuses on the snapshot.
+func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Excuse, error) {
+	return figureExcuses(ctx, f.q, actor, q)
+}
+
+// ReadFigures runs fn on one read transaction of the read model.
+func (db *DB) ReadFigures(ctx context.Context, fn func(Figures) error) error {
+	return db.view(ctx, func(tx *sql.Tx) error { return fn(Figures{q: tx}) })
+}

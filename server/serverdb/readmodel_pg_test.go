@@ -1,0 +1,263 @@
+package serverdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"doorstep/internal/testkit"
+	"doorstep/schema"
+	"doorstep/schema/synth"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+// testPostgres opens a schema of its own in the PostgreSQL database that
+// DOORSTEP_TEST_POSTGRES names, dropped after the test. Without the
+// variable the test is skipped, except under CI=true, where it fails.
+func testPostgres(t *testing.T) *sql.DB {
+	t.Helper()
+	dsn := os.Getenv("DOORSTEP_TEST_POSTGRES")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but DOORSTEP_TEST_POSTGRES is empty: the PostgreSQL tests must run in CI")
+		}
+		t.Skip("DOORSTEP_TEST_POSTGRES is empty: set it to a PostgreSQL DSN to run the read model's queries on PostgreSQL")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := "rm_test_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + name); err != nil {
+		t.Fatalf("create schema on %s: %v", dsn, err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", dsn)
+		if err == nil {
+			a.Exec(`DROP SCHEMA ` + name + ` CASCADE`)
+			a.Close()
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// pgQuerier runs the store's SQL on PostgreSQL, its ? placeholders
+// numbered as PostgreSQL wants them.
+type pgQuerier struct{ db *sql.DB }
+
+func (p pgQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return p.db.QueryContext(ctx, b.String(), args...)
+}
+
+// TestReadModelQueriesOnPostgres runs every figure query of the read model
+// on PostgreSQL, over the PostgreSQL tables of
+// schema/sql/server-pg/0010_read_model.sql holding the rows the SQLite
+// store derived, and wants the very answers SQLite gives: the SQL is
+// portable, and the "C" collation orders ids as SQLite and Go do.
+func TestReadModelQueriesOnPostgres(t *testing.T) {
+	t.Parallel()
+	pg := testPostgres(t)
+	ctx := context.Background()
+	db, users := readModelStore(t)
+
+	ddl, err := os.ReadFile(filepath.Join("..", "..", "schema", "sql", "server-pg", "0010_read_model.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0010 indexes records (0001 on PostgreSQL): its
+	// columns that index reads stand in for it.
+	if _, err := pg.Exec(`CREATE TABLE records (id TEXT COLLATE "C" NOT NULL PRIMARY KEY, entity TEXT COLLATE "C" NOT NULL,
+		case_id TEXT COLLATE "C" NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.Exec(string(ddl)); err != nil {
+		t.Fatalf("apply server-pg/0010_read_model.sql: %v", err)
+	}
+	// The scope reads case_scope (0001 on PostgreSQL).
+	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range append(rmTables, "case_scope") {
+		copyTable(t, db.r, pg, table)
+	}
+
+	var sup, officer schema.User
+	for _, u := range users {
+		switch {
+		case u.Role == schema.RoleSupervisor && sup.ID == "":
+			sup = u
+		case u.Role == schema.RoleOfficer && officer.ID == "":
+			officer = u
+		}
+	}
+	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
+	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
+		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit} {
+			for _, name := range FigureNames(measure) {
+				for _, a := range actors {
+					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf}
+					label := fmt.Sprintf("%s.%s on %s for %s", measure, name, asOf, a.Role)
+					want, err := figureGroups(ctx, db.r, a, q)
+					if err != nil {
+						t.Fatalf("%s on SQLite: %v", label, err)
+					}
+					got, err := figureGroups(ctx, pgQuerier{pg}, a, q)
+					if err != nil {
+						t.Fatalf("%s on PostgreSQL: %v", label, err)
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("%s: PostgreSQL counts %+v, SQLite %+v", label, got, want)
+					}
+					wantIDs, err := figureCases(ctx, db.r, a, q, "", 1000)
+					if err != nil {
+						t.Fatal(err)
+					}
+					gotIDs, err := figureCases(ctx, pgQuerier{pg}, a, q, "", 1000)
+					if err != nil {
+						t.Fatalf("%s cases on PostgreSQL: %v", label, err)
+					}
+					if !reflect.DeepEqual(gotIDs, wantIDs) {
+						t.Errorf("%s: PostgreSQL lists %v, SQLite %v", label, gotIDs, wantIDs)
+					}
+				}
+			}
+		}
+	}
+}
+
+// copyTable copies every row of table from the SQLite store to
+// PostgreSQL.
+func copyTable(t *testing.T, from, to *sql.DB, table string) {
+	t.Helper()
+	rows, err := from.Query(`SELECT * FROM ` + table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	marks := make([]string, len(cols))
+	for i := range marks {
+		marks[i] = fmt.Sprintf("$%d", i+1)
+	}
+	ins := `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES (` + strings.Join(marks, ", ") + `)`
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := to.Exec(ins, vals...); err != nil {
+			t.Fatalf("copy %s: %v", table, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readModelStore is a store holding a synthetic service of two teams,
+// with safety assessments that exempt some cases (one decided months
+// after it was made) and a closed case.
+func readModelStore(t *testing.T) (*DB, []schema.User) {
+	t.Helper()
+	ctx := context.Background()
+	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "server.db"), Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ds := synth.Generate(synth.Options{Seed: 21, Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 30, HistoryDays: 400})
+	admin := Actor{UserID: "setup", Role: schema.RoleAdmin}
+	for _, tm := range ds.Teams {
+		if err := db.CreateTeam(ctx, admin, tm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range ds.Users {
+		if err := db.CreateUser(ctx, admin, u, testPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Seed(ctx, admin, ds.Records); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range ds.Records {
+		if r.Entity != "case" {
+			continue
+		}
+		n++
+		var c schema.Case
+		b, _ := json.Marshal(r.Fields)
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatal(err)
+		}
+		start := c.SupervisionStart.Time()
+		day := func(d int) string { return string(schema.DateOf(start.AddDate(0, 0, d))) }
+		var fields map[string]json.RawMessage
+		switch n % 6 {
+		case 0:
+			fields = raw("address", "9 Other Road", "assessed_on", day(1), "decision", "exempted", "decided_on", day(2))
+			if c.Address != "" {
+				fields["address"], _ = json.Marshal(c.Address)
+			}
+		case 1:
+			fields = raw("address", "9 Other Road", "assessed_on", day(1), "decision", "not_approved", "decided_on", day(90))
+			if c.Address != "" {
+				fields["address"], _ = json.Marshal(c.Address)
+			}
+		case 2:
+			if _, err := db.Write(ctx, admin, "case", r.ID, "", raw("closed", true)); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		default:
+			continue
+		}
+		if _, err := db.Write(ctx, admin, "safety_assessment", "", r.ID, fields); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, ds.Users
+}

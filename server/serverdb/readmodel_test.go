@@ -1,0 +1,186 @@
+package serverdb
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"doorstep/internal/testkit"
+	"doorstep/schema"
+	"doorstep/schema/policy"
+)
+
+// requirementRows lists a case's requirement rows as
+// "rule/recurrence/due_on/met_by".
+func requirementRows(t *testing.T, db *DB, caseID string) []string {
+	t.Helper()
+	rows, err := db.r.Query(`SELECT rule_id, recurrence, due_on, met_by FROM requirements WHERE case_id = ? ORDER BY n`, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var rule, due, met string
+		var rec int
+		if err := rows.Scan(&rule, &rec, &due, &met); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s/%d/%s/%s", rule, rec, due, met))
+	}
+	return out
+}
+
+func rowCount(t *testing.T, db *DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.r.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func wantRows(t *testing.T, what string, got []string, want ...string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: requirement rows %q, want %q", what, got, want)
+	}
+}
+
+// TestReadModelFollowsEveryWrite: the write that changes a case's
+// records changes its read model rows, in the same transaction: a
+// signed home visit meets the first visit (and starts the repeat), an
+// amendment that makes it a phone call takes that back, a refused write
+// changes nothing, and the case's allocation follows it to the rows.
+func TestReadModelFollowsEveryWrite(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	wantRows(t, "a new case", requirementRows(t, f.db, f.ashaCase), "first_visit_high/0/2026-10-16/")
+
+	vid := schema.NewID()
+	v := signedVisit(f.asha.ID)
+	v["started_at"], _ = json.Marshal("2026-10-10T09:00:00+01:00")
+	v["face_to_face"] = json.RawMessage(`true`)
+	res := f.push(t, f.actor(f.asha, f.ashaDev), mutation("visit", vid, f.ashaCase, stamp(1, f.ashaDev), v))
+	if res[0].Status != schema.StatusApplied {
+		t.Fatalf("push the visit: %+v", res[0])
+	}
+	wantRows(t, "after a home visit", requirementRows(t, f.db, f.ashaCase),
+		"first_visit_high/0/2026-10-16/"+vid, "first_visit_high/1/2026-11-21/")
+	if n := rowCount(t, f.db, `SELECT count(*) FROM rm_visits WHERE visit_id = ? AND type = 'home_unannounced' AND day = '2026-10-10'`, vid); n != 1 {
+		t.Errorf("rm_visits holds %d rows of the visit as pushed, want 1", n)
+	}
+
+	if _, err := f.db.Write(ctx, f.admin, "amendment", "", f.ashaCase, raw("visit_id", vid, "reason", "it was a phone call",
+		"changes", map[string]any{"type": "phone", "location": nil}, "amended_by", f.admin.UserID,
+		"amended_at", "2026-11-20T09:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, "after the amendment", requirementRows(t, f.db, f.ashaCase), "first_visit_high/0/2026-10-16/")
+	if n := rowCount(t, f.db, `SELECT count(*) FROM rm_visits WHERE visit_id = ? AND type = 'phone' AND location = ''`, vid); n != 1 {
+		t.Errorf("rm_visits holds %d rows of the visit amended, want 1", n)
+	}
+
+	// A write the store refuses leaves the rows as they were.
+	if _, err := f.db.Write(ctx, f.admin, "case", f.ashaCase, "", raw("rosh", "extreme")); err == nil {
+		t.Fatal("a case with rosh \"extreme\" was written")
+	}
+	wantRows(t, "after a refused write", requirementRows(t, f.db, f.ashaCase), "first_visit_high/0/2026-10-16/")
+
+	// Another officer, another risk level: the rows follow.
+	if _, err := f.db.Write(ctx, f.admin, "case", f.ashaCase, "", raw("rosh", "medium", "officer_id", f.carl.ID, "team_id", f.teamB.ID)); err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, "after reallocation", requirementRows(t, f.db, f.ashaCase), "first_visit_medium/0/2026-11-12/")
+	if n := rowCount(t, f.db, `SELECT count(*) FROM requirements r JOIN rm_cases c ON c.case_id = r.case_id
+		WHERE r.case_id = ? AND r.officer_id = ? AND r.team_id = ? AND c.officer_id = ? AND c.rosh = 'medium'`,
+		f.ashaCase, f.carl.ID, f.teamB.ID, f.carl.ID); n != 1 {
+		t.Errorf("%d requirement rows carry the new allocation, want 1", n)
+	}
+}
+
+// TestReadModelBuiltOnOpen: a store whose read model was never built (one
+// migrated from before it) or was built with other visit rules builds it
+// when it opens, saying so in the log; a store already built with the same
+// rules does not.
+func TestReadModelBuiltOnOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := testkit.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	path := filepath.Join(t.TempDir(), "server.db")
+	var logs bytes.Buffer
+	open := func(p *policy.Policy) *DB {
+		t.Helper()
+		logs.Reset()
+		db, err := Open(ctx, path, Options{Now: clock.Now, Policy: p, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open(nil)
+	admin := Actor{UserID: "admin-test", Role: schema.RoleAdmin}
+	team := schema.Team{ID: schema.NewID(), Name: "Team A"}
+	if err := db.CreateTeam(ctx, admin, team); err != nil {
+		t.Fatal(err)
+	}
+	asha := schema.User{ID: schema.NewID(), Username: "asha", Name: "Asha", Role: schema.RoleOfficer, TeamID: team.ID}
+	if err := db.CreateUser(ctx, admin, asha, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	caseID := schema.NewID()
+	if err := db.Seed(ctx, admin, []schema.Record{caseRecord(caseID, "A000001", asha)}); err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, "seeded", requirementRows(t, db, caseID), "first_visit_high/0/2026-10-16/")
+	db.Close()
+
+	// The same rules: nothing to build.
+	db = open(nil)
+	if strings.Contains(logs.String(), "building the compliance read model") {
+		t.Errorf("a store built with the same rules was built again: %s", logs.String())
+	}
+	db.Close()
+
+	// Other rules: every case again.
+	var doc map[string]any
+	if err := json.Unmarshal(policy.DefaultRules(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["rules"].([]any)[0].(map[string]any)["due_within_days"] = 20
+	b, _ := json.Marshal(doc)
+	p, err := policy.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = open(p)
+	if !strings.Contains(logs.String(), "building the compliance read model: 1 cases") {
+		t.Errorf("opened with other rules, the log says %q; want it to say it builds the read model of 1 case", logs.String())
+	}
+	wantRows(t, "other rules", requirementRows(t, db, caseID), "first_visit_high/0/2026-10-21/")
+
+	// Never built (as after migration 0010): built.
+	for _, q := range []string{`DELETE FROM requirements`, `DELETE FROM rm_cases`, `UPDATE read_model_state SET built_seq = -1, policy_tag = ''`} {
+		if _, err := db.w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	db = open(p)
+	defer db.Close()
+	if !strings.Contains(logs.String(), "building the compliance read model: 1 cases") {
+		t.Errorf("a store never built: the log says %q", logs.String())
+	}
+	wantRows(t, "built", requirementRows(t, db, caseID), "first_visit_high/0/2026-10-21/")
+	if n := rowCount(t, db, `SELECT count(*) FROM rm_cases WHERE case_id = ?`, caseID); n != 1 {
+		t.Errorf("rm_cases holds %d rows of the case, want 1", n)
+	}
+}
