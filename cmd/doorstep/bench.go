@@ -18,6 +18,7 @@ import (
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/server"
+	"doorstep/server/serverdb"
 	"doorstep/syncer"
 )
 
@@ -37,7 +38,7 @@ type benchCmd struct {
 
 func (c *benchCmd) ParseFlags(args []string) error {
 	if len(args) == 0 || args[0] != "sync" {
-		return errors.New(`bench: the only benchmark is "sync": doorstep bench sync [--records N] [--json]`)
+		return errors.New(`bench: the benchmarks are "sync" and "service": doorstep bench sync [--records N] [--json], doorstep bench service [--cases N,...] [--json]`)
 	}
 	fs := newFlagSet("bench sync", c.stderr)
 	fs.IntVar(&c.records, "records", 10000, "records in the initial pull and the push")
@@ -74,6 +75,10 @@ type benchResult struct {
 	Requests      int64   `json:"requests"`
 	BytesUp       int64   `json:"bytes_up"`
 	BytesDown     int64   `json:"bytes_down"`
+	// WriteTransactions is the server's write transactions during the
+	// scenario, where counted (the no-op syncs): 0 is the target; the
+	// server's flush of what devices report, every 5 seconds, may add one.
+	WriteTransactions *int64 `json:"write_transactions,omitempty"`
 }
 
 func (c *benchCmd) Run(ctx context.Context) error {
@@ -120,6 +125,9 @@ func (c *benchCmd) Run(ctx context.Context) error {
 	if !c.sealed {
 		data = "in clear (--sealed=false)"
 	}
+	if n := results[len(results)-1].WriteTransactions; n != nil {
+		fmt.Fprintf(tw, "\nthe server's write transactions during the %d no-op syncs: %d\n", c.noopRounds, *n)
+	}
 	fmt.Fprintf(tw, "\n(%s, %d CPUs, the tablets' data %s)\n", runtime.Version(), runtime.NumCPU(), data)
 	if c.keep {
 		fmt.Fprintf(tw, "data kept in %s\n", dir)
@@ -128,72 +136,117 @@ func (c *benchCmd) Run(ctx context.Context) error {
 }
 
 // benchEnv is a server with one team, one officer and one case, and a
-// tablet agent signed in as that officer, its data sealed or not.
+// tablet agent signed in as that officer, its data sealed or not. The
+// server is this process's own (srv), or another process's that the
+// service benchmark started (url, with db a handle on its store).
 type benchEnv struct {
-	srv     *server.Server
+	srv     *server.Server // nil when the server is another process
+	db      *serverdb.DB
+	url     string
 	agent   *syncer.Agent
 	wire    *wireCounter
 	officer schema.User
 	caseID  string
 	sealed  bool
+	// seed varies the scenarios' records, so that they can run more than
+	// once in one store (0 for bench sync).
+	seed int64
+	// writeTxs counts the server's write transactions so far.
+	writeTxs func() (int64, error)
 }
 
 const benchPassword = "bench-password-not-secret"
 
 func newBenchEnv(ctx context.Context, dir string, tabletName string, sealed bool) (*benchEnv, error) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := openServer(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: quiet})
+	srv, err := openServer(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: newQuietLogger()})
 	if err != nil {
 		return nil, err
 	}
-	env := &benchEnv{srv: srv, wire: &wireCounter{}, sealed: sealed}
-	ds := synth.Generate(synth.Options{Seed: 7, Teams: 1, OfficersPerTeam: 1, CasesPerOfficer: 1, Now: time.Now(), HistoryDays: 30})
-	db := srv.DB()
+	env := &benchEnv{srv: srv, db: srv.DB(), wire: &wireCounter{}, sealed: sealed,
+		writeTxs: func() (int64, error) { return srv.DB().WriteTransactions(), nil }}
+	if err := env.seedOfficer(ctx, ""); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	if err := srv.Start(); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	env.url = srv.URL()
+	if err := env.signIn(ctx, filepath.Join(dir, tabletName)); err != nil {
+		env.close()
+		return nil, err
+	}
+	return env, nil
+}
+
+// attachBenchEnv is newBenchEnv on a server that is already running
+// elsewhere: its team, officer and case get names starting with prefix,
+// so that they stand apart from the data already there.
+func attachBenchEnv(ctx context.Context, db *serverdb.DB, url, tabletDir, prefix string, seed int64, sealed bool,
+	writeTxs func() (int64, error)) (*benchEnv, error) {
+	env := &benchEnv{db: db, url: url, wire: &wireCounter{}, sealed: sealed, seed: seed, writeTxs: writeTxs}
+	if err := env.seedOfficer(ctx, prefix); err != nil {
+		return nil, err
+	}
+	if err := env.signIn(ctx, tabletDir); err != nil {
+		env.close()
+		return nil, err
+	}
+	return env, nil
+}
+
+// seedOfficer creates the team, its users and the one case.
+func (e *benchEnv) seedOfficer(ctx context.Context, prefix string) error {
+	ds := synth.Generate(synth.Options{Seed: 7 + e.seed, Teams: 1, OfficersPerTeam: 1, CasesPerOfficer: 1, Now: time.Now(), HistoryDays: 30})
+	if prefix != "" {
+		renameDataset(ds, prefix)
+	}
 	for _, t := range ds.Teams {
-		if err := db.CreateTeam(ctx, cliActor, t); err != nil {
-			return nil, err
+		if err := e.db.CreateTeam(ctx, cliActor, t); err != nil {
+			return err
 		}
 	}
 	for _, u := range ds.Users {
-		if err := db.CreateUser(ctx, cliActor, u, benchPassword); err != nil {
-			return nil, err
+		if err := e.db.CreateUser(ctx, cliActor, u, benchPassword); err != nil {
+			return err
 		}
 		if u.Role == schema.RoleOfficer {
-			env.officer = u
+			e.officer = u
 		}
 	}
 	for _, r := range ds.Records {
 		if r.Entity == "case" {
-			env.caseID = r.ID
+			e.caseID = r.ID
 		}
 	}
-	if err := db.Seed(ctx, cliActor, ds.Records); err != nil {
-		return nil, err
-	}
-	if err := srv.Start(); err != nil {
-		return nil, err
-	}
-	env.agent, err = syncer.Open(ctx, syncer.Config{
-		DataDir: filepath.Join(dir, tabletName), ServerURL: srv.URL(),
-		HTTPClient: env.wire.client(), Logger: quiet, AppVersion: version, Unsealed: !sealed,
+	return e.db.Seed(ctx, cliActor, ds.Records)
+}
+
+// signIn opens the officer's tablet in dir, signs in and syncs once.
+func (e *benchEnv) signIn(ctx context.Context, dir string) error {
+	var err error
+	e.agent, err = syncer.Open(ctx, syncer.Config{
+		DataDir: dir, ServerURL: e.url,
+		HTTPClient: e.wire.client(), Logger: newQuietLogger(), AppVersion: version, Unsealed: !e.sealed,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := env.agent.Login(ctx, env.officer.Username, benchPassword); err != nil {
-		return nil, err
+	if _, err := e.agent.Login(ctx, e.officer.Username, benchPassword); err != nil {
+		return err
 	}
-	if _, err := env.agent.SyncOnce(ctx); err != nil {
-		return nil, err
-	}
-	return env, nil
+	_, err = e.agent.SyncOnce(ctx)
+	return err
 }
 
 func (e *benchEnv) close() {
 	if e.agent != nil {
 		e.agent.Close()
 	}
-	e.srv.Close()
+	if e.srv != nil {
+		e.srv.Close()
+	}
 }
 
 // measure runs f once and returns its figures.
@@ -219,6 +272,13 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed boo
 		return nil, err
 	}
 	defer env.close()
+	return env.syncScenarios(ctx, dir, n, noopRounds)
+}
+
+// syncScenarios runs the five scenarios of "doorstep bench sync" on env,
+// the fresh tablet of the first one in dir.
+func (env *benchEnv) syncScenarios(ctx context.Context, dir string, n, noopRounds int) ([]benchResult, error) {
+	sealed := env.sealed
 	var results []benchResult
 	add := func(r benchResult, err error) error {
 		if err == nil {
@@ -228,17 +288,17 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed boo
 	}
 
 	// 1. Initial pull of n visit-sized records into an empty tablet.
-	visits := synth.BenchVisits(11, env.caseID, env.officer.ID, n)
-	if err := env.srv.DB().Seed(ctx, cliActor, visits); err != nil {
+	visits := synth.BenchVisits(11+100*env.seed, env.caseID, env.officer.ID, n)
+	if err := env.db.Seed(ctx, cliActor, visits); err != nil {
 		return nil, err
 	}
 	// The seed's 10 MB of WAL is the loader's cost, not the pull's.
-	if err := env.srv.DB().Checkpoint(); err != nil {
+	if err := env.db.Checkpoint(); err != nil {
 		return nil, err
 	}
 	fresh, err := syncer.Open(ctx, syncer.Config{
-		DataDir: filepath.Join(dir, "fresh-tablet"), ServerURL: env.srv.URL(),
-		HTTPClient: env.wire.client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		DataDir: filepath.Join(dir, "fresh-tablet"), ServerURL: env.url,
+		HTTPClient: env.wire.client(), Logger: newQuietLogger(),
 		AppVersion: version, Unsealed: !sealed,
 	})
 	if err != nil {
@@ -263,14 +323,8 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed boo
 	if _, err := env.agent.SyncOnce(ctx); err != nil { // catch up with the seeded visits
 		return nil, err
 	}
-	writes := make([]syncer.Write, 0, n)
-	for _, v := range synth.BenchVisits(12, env.caseID, env.officer.ID, n) {
-		// Drafts, not signed visits, so the incremental scenarios can change them.
-		delete(v.Fields, "signed_at")
-		delete(v.Fields, "signed_by")
-		v.Fields["status"] = json.RawMessage(`"draft"`)
-		writes = append(writes, syncer.Write{Entity: v.Entity, ID: v.ID, CaseID: v.CaseID, Fields: v.Fields})
-	}
+	// Drafts, not signed visits, so the incremental scenarios can change them.
+	writes := benchDrafts(synth.BenchVisits(12+100*env.seed, env.caseID, env.officer.ID, n))
 	if err := env.agent.PutMany(ctx, writes); err != nil {
 		return nil, err
 	}
@@ -288,7 +342,7 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed boo
 	// notes on drafts), pulled by the tablet.
 	for i := 0; i < 100; i++ {
 		fields := map[string]json.RawMessage{"observation_notes": json.RawMessage(fmt.Sprintf("%q", fmt.Sprintf("supervisor note %d", i)))}
-		if _, err := env.srv.DB().Write(ctx, cliActor, "visit", writes[100+i].ID, "", fields); err != nil {
+		if _, err := env.db.Write(ctx, cliActor, "visit", writes[100+i].ID, "", fields); err != nil {
 			return nil, fmt.Errorf("bench: change on server: %w", err)
 		}
 	}
@@ -323,6 +377,10 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed boo
 
 	// 5. No-op sync: nothing to send, nothing to receive. Median of many.
 	durs := make([]time.Duration, 0, noopRounds)
+	txs, err := env.writeTxs()
+	if err != nil {
+		return nil, err
+	}
 	before, cpu := env.wire.snapshot(), processCPU()
 	for i := 0; i < noopRounds; i++ {
 		start := time.Now()
@@ -332,12 +390,31 @@ func runSyncBench(ctx context.Context, dir string, n, noopRounds int, sealed boo
 		durs = append(durs, time.Since(start))
 	}
 	w, cpu := env.wire.snapshot().sub(before), processCPU()-cpu
+	after, err := env.writeTxs()
+	if err != nil {
+		return nil, err
+	}
+	txs = after - txs
 	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 	results = append(results, benchResult{Scenario: "no-op sync (median)", Seconds: durs[len(durs)/2].Seconds(),
 		CPUSeconds: cpu.Seconds() / float64(noopRounds),
-		Requests:   w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds)})
+		Requests:   w.Requests / int64(noopRounds), BytesUp: w.Up / int64(noopRounds), BytesDown: w.Down / int64(noopRounds), WriteTransactions: &txs})
 	return results, nil
 }
+
+// benchDrafts turns signed visits into the tablet's writes of drafts.
+func benchDrafts(visits []schema.Record) []syncer.Write {
+	writes := make([]syncer.Write, 0, len(visits))
+	for _, v := range visits {
+		delete(v.Fields, "signed_at")
+		delete(v.Fields, "signed_by")
+		v.Fields["status"] = json.RawMessage(`"draft"`)
+		writes = append(writes, syncer.Write{Entity: v.Entity, ID: v.ID, CaseID: v.CaseID, Fields: v.Fields})
+	}
+	return writes
+}
+
+func newQuietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // medianResults keeps, per scenario, the run with the median wall time
 // (its requests and bytes come with it).

@@ -38,6 +38,7 @@ Usage:
   doorstep device open               open the officer's app in the default browser
   doorstep admin <action> [flags]    teams, users, case import, reassignment, devices
   doorstep bench sync [flags]        sync benchmarks over real HTTP and SQLite
+  doorstep bench service [flags]     a synthetic service of N cases: reports, memory, sync, many devices
   doorstep health [--url URL]        exit 0 when the server answers ready (for a container's HEALTHCHECK)
   doorstep version
 
@@ -76,6 +77,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cmd = &demoCmd{stdout: stdout, stderr: stderr}
 	case "bench":
 		cmd = &benchCmd{stdout: stdout, stderr: stderr}
+		if len(rest) > 0 && rest[0] == "service" {
+			cmd, rest = &benchServiceCmd{stdout: stdout, stderr: stderr}, rest[1:]
+		}
 	case "health":
 		cmd = &healthCmd{stdout: stdout, stderr: stderr}
 	case "version", "--version", "-version":
