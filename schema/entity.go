@@ -236,6 +236,9 @@ func (fs *FieldSpec) validate(raw json.RawMessage) error {
 	if err != nil {
 		return Errorf(ECodeWrongType, fs.Name, "%s must be %s", fs.Name, describeType(fs.Type))
 	}
+	if unstorableEscape(raw) {
+		return Errorf(ECodeInvalid, fs.Name, "%s holds a NUL character (\\u0000) or half of a surrogate pair, which no text may hold", fs.Name)
+	}
 	switch {
 	case fs.Type == dateType:
 		if err := Date(v.String()).Validate(); err != nil && v.String() != "" {
@@ -665,3 +668,54 @@ func (ts Timestamp) Time() (time.Time, error) { return time.Parse(time.RFC3339Na
 
 // TimestampOf formats t.
 func TimestampOf(t time.Time) Timestamp { return Timestamp(t.UTC().Format(time.RFC3339Nano)) }
+
+// unstorableEscape reports whether the JSON value raw holds, in a string, the
+// escape of a NUL character (\u0000) or of half a surrogate pair: Go would
+// read them as a NUL and U+FFFD, but PostgreSQL's jsonb, which the server
+// store reads fields through, refuses them, so one such record would fail
+// every query that reads its fields (decision 0048). No one types either.
+func unstorableEscape(raw []byte) bool {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return false
+	}
+	high := false // the escape before was a high surrogate's
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 >= len(raw) {
+			if high {
+				return true
+			}
+			continue
+		}
+		if raw[i+1] != 'u' || i+5 >= len(raw) {
+			if high {
+				return true
+			}
+			i++ // an escaped quote or backslash is not an escape's start
+			continue
+		}
+		r, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		if err != nil {
+			return true
+		}
+		switch {
+		case r == 0:
+			return true
+		case r >= 0xD800 && r < 0xDC00:
+			if high {
+				return true
+			}
+			high = true
+		case r >= 0xDC00 && r < 0xE000:
+			if !high {
+				return true
+			}
+			high = false
+		default:
+			if high {
+				return true
+			}
+		}
+		i += 5
+	}
+	return high
+}

@@ -118,6 +118,15 @@ func TestValidateFields(t *testing.T) {
 		{"too many children", "visit", F{"children": `[` + strings.TrimSuffix(strings.Repeat(`{"member_id":"m","present":"yes","seen":"yes"},`, 51), ",") + `]`}, schema.ECodeInvalid, "children"},
 		{"first bad field by name", "case", F{"rosh": `"x"`, "crn": `"X12345678"`}, schema.ECodeInvalid, "crn"},
 		{"malformed JSON value", "case", F{"crn": `"X12`}, schema.ECodeWrongType, "crn"},
+		// PostgreSQL's jsonb holds neither a NUL nor half a surrogate pair.
+		{"NUL in text", "visit", F{"action_notes": `"nul\u0000byte"`}, schema.ECodeInvalid, "action_notes"},
+		{"NUL in a list", "visit", F{"actions": `["police_informed\u0000"]`}, schema.ECodeInvalid, "actions"},
+		{"NUL in a child entry", "visit", F{"children": `[{"member_id":"m\u0000","present":"yes","seen":"yes"}]`}, schema.ECodeInvalid, "children"},
+		{"lone high surrogate", "visit", F{"action_notes": `"a\ud83d"`}, schema.ECodeInvalid, "action_notes"},
+		{"high surrogate then text", "visit", F{"action_notes": `"\ud83dx"`}, schema.ECodeInvalid, "action_notes"},
+		{"lone low surrogate", "visit", F{"action_notes": `"\ude00 a"`}, schema.ECodeInvalid, "action_notes"},
+		{"surrogate pair", "visit", F{"action_notes": `"smile \ud83d\ude00"`}, "", ""},
+		{"escaped backslash before u0000", "visit", F{"action_notes": `"C:\\u0000 and \" \n \u00e9"`}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
+	"doorstep/server/serverdb/serverdbtest"
 )
 
 // complianceNow is "today" in the compliance tests.
@@ -703,7 +704,7 @@ func newBenchServer(b *testing.B, opts synth.Options) *benchServer {
 	b.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
-	srv, err := Open(ctx, Config{DataDir: filepath.Join(b.TempDir(), "data"), Now: clock.Now})
+	srv, err := Open(ctx, Config{DataDir: filepath.Join(b.TempDir(), "data"), DB: serverdbtest.ConfigDB(b), Now: clock.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -1361,7 +1362,7 @@ func TestCompliancePolicyFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Open(context.Background(), Config{DataDir: filepath.Join(t.TempDir(), "data"), Policy: p})
+	srv, err := Open(context.Background(), Config{DataDir: filepath.Join(t.TempDir(), "data"), DB: serverdbtest.ConfigDB(t), Policy: p})
 	if err != nil {
 		t.Fatal(err)
 	}

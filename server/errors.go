@@ -161,6 +161,11 @@ func decodeBody(body []byte, v any, strict bool) error {
 	if dec.More() {
 		return schema.Errorf(schema.ECodeMalformed, "", "the body holds more than one JSON value")
 	}
+	// PostgreSQL's text holds no NUL: refused here, naming the member, on
+	// both engines alike (decision 0048).
+	if name := schema.NULMember(v); name != "" {
+		return schema.Errorf(schema.ECodeInvalid, name, "%s holds a NUL character (\\u0000), which no text may hold", name)
+	}
 	return nil
 }
 

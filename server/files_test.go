@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"doorstep/server/serverdb/serverdbtest"
 )
 
 // The data and secrets folders are made 0700 and their files 0600; a
@@ -13,6 +15,7 @@ import (
 // and nothing is created in it (issue 11, defect 5).
 func TestDataFolderPermissions(t *testing.T) {
 	t.Parallel()
+	serverdbtest.SQLiteOnly(t, "the modes of server.db and its data folder")
 	ctx := context.Background()
 	root := t.TempDir()
 	data := filepath.Join(root, "data")

@@ -16,6 +16,7 @@ import (
 	"doorstep/schema"
 	"doorstep/schema/synth"
 	"doorstep/server/serverdb"
+	"doorstep/server/serverdb/serverdbtest"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -53,7 +54,7 @@ func newEnvWith(t testing.TB, tweak func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
-	cfg := Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Now: clock.Now}
+	cfg := Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), DB: serverdbtest.ConfigDB(t), Now: clock.Now}
 	if tweak != nil {
 		tweak(&cfg)
 	}

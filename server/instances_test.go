@@ -95,6 +95,9 @@ func sameTime(a, b schema.Timestamp) bool {
 // without DOORSTEP_TEST_POSTGRES, failed under CI=true), each in parallel;
 // tweak sets the server's store.
 func engines(t *testing.T, f func(t *testing.T, tweak func(*Config))) {
+	if serverdbtest.Postgres() {
+		t.Skip("it runs on both engines in the SQLite run already")
+	}
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		f(t, nil)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/server/serverdb/serverdbtest"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -60,6 +61,7 @@ func copyFile(t *testing.T, from, to string) {
 // takes (issue 11, defect 4).
 func TestTokenKeyIsApartFromTheData(t *testing.T) {
 	t.Parallel()
+	serverdbtest.SQLiteOnly(t, "it reads and copies server.db, the file")
 	e := newEnv(t)
 	ctx := context.Background()
 	data := e.srv.cfg.DataDir
@@ -246,6 +248,7 @@ func TestKeyRotatedOutStopsWithoutARestart(t *testing.T) {
 // is removed at start, and the tokens it signed are refused.
 func TestLegacyTokenSecretIsRemoved(t *testing.T) {
 	t.Parallel()
+	serverdbtest.SQLiteOnly(t, "the legacy secret was kept by SQLite stores, before PostgreSQL was one")
 	e := newEnv(t)
 	ctx := context.Background()
 	data := e.srv.cfg.DataDir

@@ -13,6 +13,7 @@ import (
 	"doorstep/schema/policy"
 	"doorstep/schema/synth"
 	"doorstep/server/serverdb"
+	"doorstep/server/serverdb/serverdbtest"
 )
 
 // checkLease verifies the lease of an answer against the key the sign-in
@@ -111,7 +112,7 @@ func TestLeaseFollowsTheRulesFile(t *testing.T) {
 	t.Parallel()
 	doc := strings.Replace(string(policy.DefaultRules()), `"rules": [`, `"offline_lease_days": 2, "offline_grace_days": 3, "rules": [`, 1)
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Now: clock.Now, Rules: []byte(doc)})
+	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), DB: serverdbtest.ConfigDB(t), Now: clock.Now, Rules: []byte(doc)})
 	if err != nil {
 		t.Fatal(err)
 	}

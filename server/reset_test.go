@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"doorstep/internal/testkit"
+	"doorstep/server/serverdb/serverdbtest"
 )
 
 // TestClientResetIsNotAnError: clients that reset the connection while the
@@ -21,7 +22,7 @@ func TestClientResetIsNotAnError(t *testing.T) {
 	t.Parallel()
 	logs := &testkit.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), Logger: logger})
+	srv, err := Open(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"), DB: serverdbtest.ConfigDB(t), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

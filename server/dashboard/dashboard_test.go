@@ -9,6 +9,7 @@ import (
 	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
+	"doorstep/server/serverdb/serverdbtest"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
@@ -228,7 +229,7 @@ func TestDashboardSignInRateLimit(t *testing.T) {
 func TestDashboardAndAPIShareSignInCounts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	second, err := server.Open(t.Context(), server.Config{Addr: "127.0.0.1:0", DataDir: e.dataDir, Now: e.clock.Now})
+	second, err := server.Open(t.Context(), server.Config{Addr: "127.0.0.1:0", DataDir: e.dataDir, DB: e.db, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -663,7 +664,7 @@ func synthServer(tb testing.TB, o synth.Options) (*server.Server, schema.User) {
 	tb.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(tb.TempDir(), "data"), Now: clock.Now, Mount: Mount})
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(tb.TempDir(), "data"), DB: serverdbtest.ConfigDB(tb), Now: clock.Now, Mount: Mount})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"doorstep/schema/synth"
 	"doorstep/server"
 	"doorstep/server/serverdb"
+	"doorstep/server/serverdb/serverdbtest"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -54,7 +55,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	return newEnvOn(t, "")
+	return newEnvOn(t, serverdbtest.ConfigDB(t))
 }
 
 // newEnvOn is newEnv on the PostgreSQL database of the URL db (SQLite in

@@ -160,6 +160,8 @@ func (s *site) dashSignIn(c *fiber.Ctx) error {
 		d.Error, d.ErrorField = "Enter your password.", "password"
 	case len(username) > 100 || len(password) > 200:
 		d.Error, d.ErrorField = "The username or password is too long.", "username"
+	case strings.IndexByte(username, 0) >= 0:
+		d.Error, d.ErrorField = "The username holds a NUL character, which no username holds.", "username"
 	}
 	if d.Error != "" {
 		return s.dashSignInRender(c, fiber.StatusUnprocessableEntity, d)

@@ -1,13 +1,8 @@
 package serverdb
 
 import (
-	"bytes"
 	"database/sql"
-	"flag"
-	"os"
-	"os/exec"
 	"testing"
-	"time"
 
 	"doorstep/server/serverdb/serverdbtest"
 
@@ -21,40 +16,11 @@ import (
 // engines are held to the same behaviour. A test that only makes sense on
 // one engine says why (sqliteOnly).
 
-// envContractRun restricts the PostgreSQL run to the tests matching it (a
-// -run pattern), for working on one test: DOORSTEP_TEST_PG_RUN=TestPull.
-const envContractRun = "DOORSTEP_TEST_PG_RUN"
-
+// TestPostgresContract runs this package's tests again on PostgreSQL
+// (serverdbtest.RerunOnPostgres); DOORSTEP_TEST_PG_RUN=<pattern> narrows
+// that run, for working on one test.
 func TestPostgresContract(t *testing.T) {
-	if serverdbtest.Postgres() {
-		t.Skip("this is the PostgreSQL run")
-	}
-	serverdbtest.RequirePostgres(t)
-	// The PostgreSQL run waits on the database more than it computes: more
-	// tests at once than cores.
-	args := []string{"-test.count=1", "-test.timeout=20m", "-test.parallel=6"}
-	if p := os.Getenv(envContractRun); p != "" {
-		args = append(args, "-test.run="+p)
-	}
-	if testing.Short() {
-		args = append(args, "-test.short")
-	}
-	if f := flag.Lookup("test.v"); f != nil && f.Value.String() == "true" {
-		args = append(args, "-test.v")
-	}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), serverdbtest.EnvEngine+"=postgres")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	if err != nil {
-		t.Fatalf("the store's test suite FAILED on PostgreSQL (%v, after %s); its output:\n%s", err, time.Since(start).Round(time.Millisecond), out.String())
-	}
-	t.Logf("the store's test suite passed on PostgreSQL in %s", time.Since(start).Round(time.Millisecond))
-	if testing.Verbose() {
-		t.Logf("its output:\n%s", out.String())
-	}
+	serverdbtest.RerunOnPostgres(t, "the store's test suite", 6)
 }
 
 // testTarget is what a test opens for a new store: a file, or a fresh

@@ -418,6 +418,13 @@ func (a *applier) apply(m schema.Mutation) (schema.MutationResult, error) {
 		res.Error = schema.Errorf(schema.ECodeInvalid, "id", "a mutation id must be a UUID, not %q", m.ID)
 		return res, nil
 	}
+	if name := schema.NULMember(&m); name != "" {
+		// Nor can a refusal holding a NUL: PostgreSQL's text has none
+		// (decision 0048).
+		res.Status = schema.StatusRejected
+		res.Error = schema.Errorf(schema.ECodeInvalid, name, "%s holds a NUL character (\\u0000), which no text may hold", name)
+		return res, nil
+	}
 
 	caseID, cerr := a.check(&m)
 	if cerr != nil {

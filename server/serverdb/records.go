@@ -357,7 +357,14 @@ func sortedNames(m map[string]json.RawMessage) []string {
 
 // jsonIDList encodes ids as a JSON array for `IN (`+eng.idsIn()+`)` (SQLite:
 // json_each), one round trip for a whole batch.
+//
+// An id holding a NUL is left out: no stored id holds one, and
+// PostgreSQL's jsonb, which idsIn reads the list through, refuses the whole
+// list for it (a push naming one failed every mutation of its batch).
 func jsonIDList(ids []string) string {
+	if slices.ContainsFunc(ids, func(id string) bool { return strings.IndexByte(id, 0) >= 0 }) {
+		ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return strings.IndexByte(id, 0) >= 0 })
+	}
 	b, _ := json.Marshal(ids)
 	return string(b)
 }

@@ -42,6 +42,10 @@ func (db *DB) SearchCases(ctx context.Context, actor Actor, q string) ([]CaseHit
 	if n := utf8.RuneCountInString(q); n < MinSearch || n > MaxSearch {
 		return nil, schema.Errorf(schema.ECodeInvalid, "q", "search for %d to %d characters of a name or a CRN, not %d", MinSearch, MaxSearch, n)
 	}
+	if strings.IndexByte(q, 0) >= 0 {
+		// PostgreSQL's text holds no NUL (decision 0048); no name does.
+		return nil, schema.Errorf(schema.ECodeInvalid, "q", "a search holds no NUL character (\\u0000)")
+	}
 	cond, args, err := scopeFilter(actor, "id")
 	if err != nil {
 		return nil, err

@@ -145,6 +145,13 @@ func (db *DB) SetUp(ctx context.Context, a SignInAttempt, code string) (schema.U
 // unauthorized error of check is counted and answered with the throttle's
 // advice added to its message.
 func (db *DB) throttled(ctx context.Context, a SignInAttempt, check func() (schema.User, error)) (schema.User, Throttle, error) {
+	// PostgreSQL's text holds no NUL (decision 0048), and no username,
+	// device id or address does: refused before anything is counted.
+	for _, f := range [...]struct{ field, v string }{{"username", a.Username}, {"device_id", a.DeviceID}, {"address", a.Address}} {
+		if field := f.field; strings.IndexByte(f.v, 0) >= 0 {
+			return schema.User{}, Throttle{}, schema.Errorf(schema.ECodeInvalid, field, "%s holds a NUL character (\\u0000), which no text may hold", field)
+		}
+	}
 	counters := signInCounters(a.Username, a.Address)
 	wait, err := db.signInWait(ctx, counters)
 	if err != nil {

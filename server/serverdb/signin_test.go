@@ -1,8 +1,11 @@
 package serverdb
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"doorstep/schema"
 )
 
 // TestSignInWaits: the waits of each counter after n failures, and how a
@@ -42,6 +45,29 @@ func TestSignInWaits(t *testing.T) {
 	} {
 		if got := th.Advice(); got != want {
 			t.Errorf("%+v.Advice() = %q, want %q", th, got, want)
+		}
+	}
+}
+
+// A sign-in naming a NUL (which PostgreSQL's text cannot hold) is refused,
+// naming what holds it, and counts no failure, on both engines.
+func TestSignInRefusesNUL(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		field string
+		a     SignInAttempt
+	}{
+		{"username", SignInAttempt{Username: "s\x00ue", Password: "x", Address: "192.0.2.7"}},
+		{"device_id", SignInAttempt{Username: "sue", Password: "x", Address: "192.0.2.7", DeviceID: "d\x00"}},
+	} {
+		_, th, err := f.db.SignIn(ctx, tc.a)
+		if e := schema.AsError(err); e == nil || e.Code != schema.ECodeInvalid || e.Field != tc.field {
+			t.Errorf("a NUL in %s: %v, want invalid naming %s", tc.field, err, tc.field)
+		}
+		if th.Wait != 0 {
+			t.Errorf("a NUL in %s: a wait of %v, want none counted", tc.field, th.Wait)
 		}
 	}
 }

@@ -1,0 +1,73 @@
+package serverdbtest
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// EnvRun restricts a PostgreSQL run to the tests matching it (a -run
+// pattern), for working on one test: DOORSTEP_TEST_PG_RUN=TestPull.
+const EnvRun = "DOORSTEP_TEST_PG_RUN"
+
+// RerunOnPostgres runs the calling package's test binary again with
+// DOORSTEP_TEST_ENGINE=postgres, so that every test whose store comes from
+// Target (or a helper that asks Postgres) runs on a fresh PostgreSQL
+// schema, parallel tests at most parallel at once; suite names the suite in
+// the failure ("the server's test suite"). It skips in the PostgreSQL run
+// itself, and without DOORSTEP_TEST_POSTGRES (fails under CI=true).
+func RerunOnPostgres(t *testing.T, suite string, parallel int) {
+	t.Helper()
+	if Postgres() {
+		t.Skip("this is the PostgreSQL run")
+	}
+	RequirePostgres(t)
+	// A PostgreSQL run waits on the database more than it computes: more
+	// tests at once than cores.
+	args := []string{"-test.count=1", "-test.timeout=20m", "-test.parallel=" + strconv.Itoa(parallel)}
+	if p := os.Getenv(EnvRun); p != "" {
+		args = append(args, "-test.run="+p)
+	}
+	if testing.Short() {
+		args = append(args, "-test.short")
+	}
+	if f := flag.Lookup("test.v"); f != nil && f.Value.String() == "true" {
+		args = append(args, "-test.v")
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), EnvEngine+"=postgres")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s FAILED on PostgreSQL (%v, after %s); its output:\n%s", suite, err, time.Since(start).Round(time.Millisecond), out.String())
+	}
+	t.Logf("%s passed on PostgreSQL in %s", suite, time.Since(start).Round(time.Millisecond))
+	if testing.Verbose() {
+		t.Logf("its output:\n%s", out.String())
+	}
+}
+
+// ConfigDB is what a test gives a server for its store (server.Config.DB):
+// "", a SQLite file in its data folder, or, when Postgres(), the URL of a
+// fresh schema (PostgresURL).
+func ConfigDB(t testing.TB) string {
+	t.Helper()
+	if Postgres() {
+		return PostgresURL(t)
+	}
+	return ""
+}
+
+// SQLiteOnly skips t in a PostgreSQL run, saying why what it tests holds
+// only of SQLite (the file, its permissions, its backups).
+func SQLiteOnly(t testing.TB, why string) {
+	t.Helper()
+	if Postgres() {
+		t.Skipf("SQLite only: %s", why)
+	}
+}
