@@ -94,7 +94,9 @@ type DB struct {
 	policy *policy.Policy
 	// writeTxs counts the write transactions begun (WriteTransactions).
 	writeTxs atomic.Int64
-	changes  changeFeed // "changes waiting" wake-ups (notify.go)
+	// rmDeletes counts the read model's row deletes (tests read it).
+	rmDeletes atomic.Int64
+	changes   changeFeed // "changes waiting" wake-ups (notify.go)
 
 	closeOne sync.Once
 	closeErr error
@@ -155,7 +157,8 @@ func Open(ctx context.Context, target string, opts Options) (*DB, error) {
 // Checkpoint copies SQLite's write-ahead log into the database file and
 // empties it, as the background checkpointer would later. Call it after a
 // bulk load (a seed, an import) so the next requests do not pay for it. On
-// PostgreSQL it does nothing.
+// PostgreSQL it vacuums and analyzes the tables a bulk load fills, so that
+// the planner knows their rows and index-only scans skip the heap.
 func (db *DB) Checkpoint() error { return db.eng.checkpoint() }
 
 // Close writes the devices' reports not yet flushed, lets the engine
@@ -261,6 +264,10 @@ type wtx struct {
 	// beforeCommit runs, in order, once fn has succeeded: appliers write
 	// the rows they collected (batch.go).
 	beforeCommit []func() error
+	// newCases are the cases whose case record t created: the read model
+	// has no rows of theirs yet, and every record they have is t's
+	// (refreshReadModel writes them whole, with no deletes).
+	newCases map[string]bool
 }
 
 // nextSeq hands out the next sequence number. With one write transaction

@@ -772,6 +772,7 @@ func (a *applier) insert(r *row) error {
 	r.pending = true
 	a.newRecords = append(a.newRecords, r)
 	a.records[r.id] = r
+	a.t.created(r)
 	return nil
 }
 
@@ -794,7 +795,19 @@ func (a *applier) insertNow(r *row) error {
 		return fmt.Errorf("insert %s %s: %w", r.entity, r.id, err)
 	}
 	a.records[r.id] = r
+	a.t.created(r)
 	return nil
+}
+
+// created notes a case record t created (wtx.newCases).
+func (t *wtx) created(r *row) {
+	if r.entity != "case" {
+		return
+	}
+	if t.newCases == nil {
+		t.newCases = map[string]bool{}
+	}
+	t.newCases[r.id] = true
 }
 
 // change applies a mutation to an existing record (§6 steps 5 to 7).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"doorstep/schema"
@@ -80,15 +81,35 @@ func (db *DB) refreshReadModel(t *wtx, from int64) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	w := newRMWriter(t)
+	w := newRMWriter(db, t)
 	defer w.close()
-	return db.applyRecords(w, recs, false)
+	// A case t created has no rows to delete, and recs hold every record
+	// it has: it is written whole, as a rebuild writes it, without a
+	// DELETE and a read per record (on PostgreSQL each a round trip: most
+	// of a Seed's time).
+	var fresh, changed []schema.RawRecord
+	for _, r := range recs {
+		if t.newCases[r.CaseID] {
+			fresh = append(fresh, r)
+		} else {
+			changed = append(changed, r)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := db.applyRecords(w, fresh, true); err != nil {
+			return err
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	return db.applyRecords(w, changed, false)
 }
 
 // writeCases derives every read model row of the given cases again, from
 // all their records: a rebuild.
 func (db *DB) writeCases(t *wtx, ids []string) error {
-	w := newRMWriter(t)
+	w := newRMWriter(db, t)
 	defer w.close()
 	for chunk := range slices.Chunk(ids, rmChunk) {
 		for _, id := range chunk {
@@ -529,11 +550,12 @@ func readFacts(t *wtx, ids []string) (map[string]*policy.Records, error) {
 // rows. Inserts are buffered per table and written rmBatch rows to a
 // statement (flush), which costs a fraction of one statement a row.
 type rmWriter struct {
-	t     *wtx
-	del   map[string]*sql.Stmt // by "table.column"
-	full  map[string]*sql.Stmt // an INSERT of rmBatch rows, per table
-	rows  map[string][]any     // buffered arguments, per table
-	stmts []*sql.Stmt
+	t       *wtx
+	deletes *atomic.Int64        // DB.rmDeletes
+	del     map[string]*sql.Stmt // by "table.column"
+	full    map[string]*sql.Stmt // an INSERT of rmBatch rows, per table
+	rows    map[string][]any     // buffered arguments, per table
+	stmts   []*sql.Stmt
 }
 
 // rmBatch is how many rows one INSERT writes.
@@ -558,8 +580,8 @@ var rmInserts = map[string]string{
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
-func newRMWriter(t *wtx) *rmWriter {
-	return &rmWriter{t: t, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{}}
+func newRMWriter(db *DB, t *wtx) *rmWriter {
+	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{}}
 }
 
 // prep prepares q once for the writer's transaction.
@@ -600,6 +622,7 @@ func (w *rmWriter) deleteRows(table, col, id string) error {
 	if _, err := s.ExecContext(w.t.ctx, id); err != nil {
 		return fmt.Errorf("read model: clear %s %s: %w", table, id, err)
 	}
+	w.deletes.Add(1)
 	return nil
 }
 
