@@ -146,18 +146,11 @@ func readRecords(t *wtx, cond string, args ...any) ([]schema.RawRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read model: read records: %w", err)
 	}
-	defer rows.Close()
-	var out []schema.RawRecord
-	for rows.Next() {
-		var r schema.RawRecord
-		var fields string
-		if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields); err != nil {
-			return nil, fmt.Errorf("read model: read records: %w", err)
-		}
-		r.Fields = json.RawMessage(fields)
-		out = append(out, r)
+	out, err := scanRawRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read model: read records: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // applyRecords writes the typed rows of recs again (whole: recs are every

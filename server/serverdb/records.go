@@ -431,13 +431,23 @@ func (db *DB) ListRaw(ctx context.Context, actor Actor, entities []string) ([]sc
 	if err != nil {
 		return nil, fmt.Errorf("list records: %w", err)
 	}
+	out, err := scanRawRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	return out, nil
+}
+
+// scanRawRecords reads rows of (entity, id, case_id, fields) and closes
+// them.
+func scanRawRecords(rows *sql.Rows) ([]schema.RawRecord, error) {
 	defer rows.Close()
 	var out []schema.RawRecord
 	for rows.Next() {
 		var r schema.RawRecord
 		var fields string
 		if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields); err != nil {
-			return nil, fmt.Errorf("list records: %w", err)
+			return nil, err
 		}
 		r.Fields = json.RawMessage(fields)
 		out = append(out, r)
