@@ -108,6 +108,16 @@ func TestComplianceCaseListsScope(t *testing.T) {
 			t.Errorf("%s%s as %s: %v, want %v", path, tc.query, tc.who, got, tc.want)
 		}
 	}
+	// Every case list, asked by a supervisor for another team's officer:
+	// nothing of that team.
+	for _, p := range []string{path, "/v1/compliance/workload/cases?figure=caseload&as_of=2026-10-20",
+		"/v1/compliance/first-home-visits/cases?figure=cases&from=2026-09-01&to=2026-10-31"} {
+		for _, q := range []struct{ who, officer string }{{"bea", "asha"}, {"sue", "carl"}} {
+			if got := allCasesOf(t, e, p+"&officer_id="+e.users[q.officer].ID, toks[q.who]); len(got) != 0 {
+				t.Errorf("%s for %s's cases as %s: %v, want none of another team's", p, q.officer, q.who, got)
+			}
+		}
+	}
 	for _, who := range []string{"audrey", "root"} {
 		if got := allCasesOf(t, e, path, toks[who]); len(got) != 10 {
 			t.Errorf("%s as %s: %d cases, want every one of the 10 overdue", path, who, len(got))
