@@ -247,7 +247,7 @@ func (s *Server) firstHomeVisits(c *fiber.Ctx) error {
 
 // contacts: GET /v1/compliance/contacts.
 func (s *Server) contacts(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/contacts", compliance.Contacts, nil)
+	return periodReport(s, c, "compliance/contacts", compliance.Contacts, s.comp.ContactsCounts)
 }
 
 // enquiries: GET /v1/compliance/enquiries.
