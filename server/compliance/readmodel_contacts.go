@@ -33,7 +33,7 @@ func contactCounts(f *ContactFigures) map[string]*VisitIDs {
 	d := &f.DomesticAbuse
 	for name, x := range map[string]*VisitIDs{"contacts": &d.Contacts, "completed": &d.Completed, "attempts": &d.Attempts,
 		"home_share.numerator": &d.HomeShare.Numerator, "home_share.denominator": &d.HomeShare.Denominator,
-		"face_to_face_share.numerator": &d.FaceToFaceShare.Numerator,
+		"face_to_face_share.numerator":   &d.FaceToFaceShare.Numerator,
 		"face_to_face_share.denominator": &d.FaceToFaceShare.Denominator} {
 		out["domestic_abuse."+name] = x
 	}
@@ -120,4 +120,3 @@ func (s *Service) contactsCounts(ctx context.Context, fs serverdb.Figures, actor
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return rep, cases, err
 }
-

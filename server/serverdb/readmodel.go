@@ -584,7 +584,6 @@ var rmInserts = map[string]string{
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_household": `INSERT INTO rm_household (member_id, case_id, relation, residence, date_of_birth, added_on, left_on,
 		is_child, is_partner, confirmed_on, confirmed_until, victim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"rm_visit_children": `INSERT INTO rm_visit_children (visit_id, case_id, member_id, answer) VALUES (?, ?, ?, ?)`,
 	"rm_flags": `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on) VALUES (?, ?, ?, ?, ?)`,
 	"rm_enquiries": `INSERT INTO rm_enquiries (enquiry_id, case_id, agency, stage, requested_on, due_on, answered_on, result)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -595,6 +594,8 @@ var rmInserts = map[string]string{
 	"requirements": `INSERT INTO requirements (case_id, n, officer_id, team_id, closed, rule_id, rule_version, trigger_kind,
 		triggered_on, triggered_day, source, recurrence, due_on, due_day, met_by, met_on, met_day, first_home)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_visit_children": `INSERT INTO rm_visit_children (visit_id, case_id, member_id, answer)
+		VALUES (?, ?, ?, ?)`,
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {
