@@ -59,3 +59,14 @@ func contactFigures(t *testing.T, rep *compliance.ContactsReport) goFigures {
 	}
 	return jsonFigures(t, serverdb.MeasureContacts, rep.Totals, teams, officers)
 }
+
+func householdFigures(t *testing.T, rep *compliance.HouseholdsReport) goFigures {
+	teams, officers := map[string]any{}, map[string]any{}
+	for _, b := range rep.Teams {
+		teams[b.ID] = b.F
+	}
+	for _, b := range rep.Officers {
+		officers[b.ID] = b.F
+	}
+	return jsonFigures(t, serverdb.MeasureHouseholds, rep.Totals, teams, officers)
+}

@@ -358,6 +358,7 @@ func TestReadModelAgreesWithTheGoMeasures(t *testing.T) {
 				serverdb.MeasureWorkload:       workloadFigures(compliance.Workload(in, asOf)),
 				serverdb.MeasureFirstHomeVisit: firstVisitFigures(compliance.FirstHomeVisits(in, period, asOf)),
 				serverdb.MeasureContacts:       contactFigures(t, compliance.Contacts(in, period, asOf)),
+				serverdb.MeasureHouseholds:     householdFigures(t, compliance.Households(in, period, asOf)),
 			} {
 				for _, name := range serverdb.FigureNames(measure) {
 					q := serverdb.FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: period.From, To: period.To,

@@ -67,7 +67,8 @@ var figureNames = map[string][]string{
 	MeasureFirstHomeVisit: {"cases", "denominator", "numerator", "met_late", "missed", "not_yet_due",
 		"not_yet_due_visited", "exempted", "cancelled", "no_requirement", "safety_not_approved", "safety_exempted",
 		"visited_at_all.numerator", "visited_at_all.denominator"},
-	MeasureContacts: contactFigureNames(),
+	MeasureContacts:   contactFigureNames(),
+	MeasureHouseholds: append(slices.Clone(householdCaseFigures), householdVisitFigures...),
 }
 
 // FigureNames returns the figures of measure the read model answers, nil
@@ -154,6 +155,8 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = firstVisitRows(q, actor, f, d)
 	case MeasureContacts:
 		err = contactRows(q, actor, f)
+	case MeasureHouseholds:
+		err = householdRows(q, actor, f)
 	}
 	return q, err
 }
