@@ -18,6 +18,7 @@ import (
 //	GET /v1/compliance/overdue/cases?figure=&as_of=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/workload/cases?figure=&as_of=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/contacts/cases?figure=&from=&to=&officer_id=&cursor=&limit=
+//	GET /v1/compliance/households/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //
 // The same roles and scope as the measure; each page is audited with the
 // cases it lists.
@@ -33,6 +34,7 @@ func (s *Server) complianceCasesRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/overdue/cases", s.authed, s.complianceReader, s.figureCases("compliance/overdue", serverdb.MeasureOverdue))
 	v1.Get("/compliance/workload/cases", s.authed, s.complianceReader, s.figureCases("compliance/workload", serverdb.MeasureWorkload))
 	v1.Get("/compliance/contacts/cases", s.authed, s.complianceReader, s.figureCases("compliance/contacts", serverdb.MeasureContacts))
+	v1.Get("/compliance/households/cases", s.authed, s.complianceReader, s.figureCases("compliance/households", serverdb.MeasureHouseholds))
 }
 
 // periodMeasures are the measures whose case lists take a period (from,
@@ -40,6 +42,7 @@ func (s *Server) complianceCasesRoutes(v1 fiber.Router) {
 var periodMeasures = map[string]bool{
 	serverdb.MeasureFirstHomeVisit: true,
 	serverdb.MeasureContacts:       true,
+	serverdb.MeasureHouseholds:     true,
 }
 
 // casePage is one page of a figure's cases.

@@ -127,7 +127,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	}
 	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
-		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts} {
+		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds} {
 			for _, name := range FigureNames(measure) {
 				for _, a := range actors {
 					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf}
