@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"doorstep/schema"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
@@ -20,6 +21,7 @@ func TestContactsCountsFromTheReadModel(t *testing.T) {
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	seedContacts(t, e, d)
+	seedContactEdges(t, e, d)
 	ctx := context.Background()
 	for _, who := range []string{"sue", "bea", "audrey"} {
 		tok := e.login(who, "dev-"+who).AccessToken
@@ -144,4 +146,15 @@ func TestContactsCaseLists(t *testing.T) {
 	if len(after) != before {
 		t.Errorf("refused case lists wrote %d view events", len(after)-before)
 	}
+}
+
+// seedContactEdges adds to seedContacts' dataset a domestic-abuse flag on
+// the case with no such flag, live from the day of its phone contact
+// (which is in the DA view) to the day of its café contact (which is not:
+// the flag ended that day).
+func seedContactEdges(t *testing.T, e *env, d *daSet) {
+	t.Helper()
+	seedMore(t, e, func(put func(string, string, any) string) {
+		put("flag", d.nonDA, schema.Flag{Type: "da_victim", StartDate: "2026-09-15", EndedOn: "2026-10-31"})
+	})
 }

@@ -153,6 +153,7 @@ func TestReadModelCaseListsOfEveryFigure(t *testing.T) {
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	seedContacts(t, e, d)
+	seedContactEdges(t, e, d)
 	seedHouseholdEdges(t, e, d)
 	nonEmpty := map[string]bool{}
 	for _, who := range []string{"sue", "audrey"} {
