@@ -40,22 +40,40 @@ func contactCounts(f *ContactFigures) map[string]*VisitIDs {
 	return out
 }
 
-// contactsFigure is measure 3's headline figure (the home share) over
-// period as of asOf, from the read model.
-func contactsFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (Figure, error) {
-	n := map[string]int{}
-	for _, name := range []string{"home_share.numerator", "home_share.denominator"} {
-		q := serverdb.FigureQuery{Measure: serverdb.MeasureContacts, Figure: name, AsOf: asOf, From: period.From, To: period.To,
-			OfficerID: officerID}
-		fgs, err := fs.Groups(ctx, actor, q)
-		if err != nil {
-			return Figure{}, err
-		}
-		for _, fg := range fgs {
-			n[name] += fg.Rows
+// countAll counts the figures names of q's measure (serverdb.Figures.Counts:
+// one pass over its rows) into totals and each team's and officer's
+// figures; count names the count of a figure in F.
+func countAll[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, q serverdb.FigureQuery,
+	names []string, totals *F, g groups[F], count func(f *F, name string) *int) error {
+	counts, err := fs.Counts(ctx, actor, q, names)
+	if err != nil {
+		return err
+	}
+	for _, fc := range counts {
+		team, officer := g.of(in, schema.Case{TeamID: fc.TeamID, OfficerID: fc.OfficerID})
+		for i, name := range names {
+			for _, f := range []*F{totals, team, officer} {
+				*count(f, name) += fc.N[i]
+			}
 		}
 	}
-	return FigureOf(n["home_share.numerator"], n["home_share.denominator"]), nil
+	return nil
+}
+
+// headlineOf is a measure's headline figure over period as of asOf, from
+// the read model: the figures num of den.
+func headlineOf(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, measure, officerID string, period Period, asOf schema.Date,
+	num, den string) (Figure, error) {
+	q := serverdb.FigureQuery{Measure: measure, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	counts, err := fs.Counts(ctx, actor, q, []string{num, den})
+	if err != nil {
+		return Figure{}, err
+	}
+	var n, d int
+	for _, fc := range counts {
+		n, d = n+fc.N[0], d+fc.N[1]
+	}
+	return FigureOf(n, d), nil
 }
 
 // ContactsCounts is measure 3 at detail=counts (Contacts, Summarize,
@@ -78,15 +96,10 @@ func (s *Service) contactsCounts(ctx context.Context, fs serverdb.Figures, actor
 		Cases: []ContactCase{}, Visits: []ContactVisit{}}
 	g := newGroups[ContactFigures]()
 	base := serverdb.FigureQuery{Measure: serverdb.MeasureContacts, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
-	for _, name := range serverdb.FigureNames(serverdb.MeasureContacts) { // "contacts" first: the groups
-		q := base
-		q.Figure = name
-		err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, name == "contacts", func(f *ContactFigures, fg serverdb.FigureGroup) {
-			contactCounts(f)[name].N += fg.Rows
-		})
-		if err != nil {
-			return nil, nil, err
-		}
+	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureContacts), &rep.Totals, g,
+		func(f *ContactFigures, name string) *int { return &contactCounts(f)[name].N })
+	if err != nil {
+		return nil, nil, err
 	}
 	elsewhere, err := fs.ContactsElsewhere(ctx, actor, base)
 	if err != nil {
@@ -110,7 +123,8 @@ func (s *Service) contactsCounts(ctx context.Context, fs serverdb.Figures, actor
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
 	prev := PreviousPeriod(period)
-	pf, err := contactsFigure(ctx, fs, actor, officerID, prev, prev.To)
+	pf, err := headlineOf(ctx, fs, actor, serverdb.MeasureContacts, officerID, prev, prev.To, "home_share.numerator",
+		"home_share.denominator")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,10 +1,14 @@
 package compliance_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"doorstep/schema"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
@@ -69,4 +73,64 @@ func householdFigures(t *testing.T, rep *compliance.HouseholdsReport) goFigures 
 		officers[b.ID] = b.F
 	}
 	return jsonFigures(t, serverdb.MeasureHouseholds, rep.Totals, teams, officers)
+}
+
+// TestContactsHouseholdsCountsOnTheService: measures 3 and 5 at
+// detail=counts from the read model (one pass a figure set,
+// serverdb.Figures.Counts) are, byte for byte, the Go measures' answers
+// at that detail with their headlines, on the synthetic service, for an
+// admin, a supervisor, an officer filter and an officer, over several
+// periods.
+func TestContactsHouseholdsCountsOnTheService(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, ds := readModelService(t)
+	svc := compliance.NewService(db, nil)
+	var sup, officer schema.User
+	for _, u := range ds.Users {
+		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[0].ID {
+			sup = u
+		}
+		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[1].ID {
+			officer = u
+		}
+	}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	for _, sc := range []struct {
+		actor     serverdb.Actor
+		officerID string
+	}{{admin, ""}, {serverdb.ActorOf(sup, ""), ""}, {admin, officer.ID}, {serverdb.ActorOf(officer, ""), ""}} {
+		in, err := svc.Input(ctx, sc.actor, sc.officerID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []compliance.Period{{From: "2026-08-26", To: "2026-11-23"}, {From: "2026-01-01", To: "2026-06-30"}} {
+			label := fmt.Sprintf("%s %s %s..%s", sc.actor.Role, sc.officerID, p.From, p.To)
+			contacts := compliance.Contacts(in, p, p.To)
+			compliance.AddHeadline("contacts", in, contacts, p)
+			households := compliance.Households(in, p, p.To)
+			compliance.AddHeadline("households", in, households, p)
+			gotC, casesC, err := svc.ContactsCounts(ctx, sc.actor, sc.officerID, p, p.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotH, casesH, err := svc.HouseholdsCounts(ctx, sc.actor, sc.officerID, p, p.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(casesC, contacts.CaseIDs()) || !slices.Equal(casesH, households.CaseIDs()) {
+				t.Errorf("%s: the cases covered differ from the Go measures'", label)
+			}
+			for _, c := range []struct {
+				name      string
+				want, got interface{ Summarize() }
+			}{{"contacts", contacts, gotC}, {"households", households, gotH}} {
+				c.want.Summarize()
+				compliance.DropIDs(c.want)
+				if w, g := string(mustJSON(t, c.want)), string(mustJSON(t, c.got)); w != g {
+					t.Errorf("%s %s from the read model:\n%s\nwant the Go measure's\n%s", label, c.name, g, w)
+				}
+			}
+		}
+	}
 }

@@ -28,24 +28,6 @@ func householdCounts(f *HouseholdFigures) (cases map[string]*IDs, visits map[str
 	return cases, visits
 }
 
-// householdsFigure is measure 5's headline figure (households confirmed)
-// over period as of asOf, from the read model.
-func householdsFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (Figure, error) {
-	n := map[string]int{}
-	for _, name := range []string{"confirmed.numerator", "confirmed.denominator"} {
-		q := serverdb.FigureQuery{Measure: serverdb.MeasureHouseholds, Figure: name, AsOf: asOf, From: period.From, To: period.To,
-			OfficerID: officerID}
-		fgs, err := fs.Groups(ctx, actor, q)
-		if err != nil {
-			return Figure{}, err
-		}
-		for _, fg := range fgs {
-			n[name] += fg.Cases
-		}
-	}
-	return FigureOf(n["confirmed.numerator"], n["confirmed.denominator"]), nil
-}
-
 // HouseholdsCounts is measure 5 at detail=counts (Households, Summarize,
 // DropIDs) with its headline (AddHeadline), from one snapshot of the read
 // model; with it, the cases it covers (for the audit).
@@ -66,20 +48,16 @@ func (s *Service) householdsCounts(ctx context.Context, fs serverdb.Figures, act
 		Cases: []HouseholdCase{}}
 	g := newGroups[HouseholdFigures]()
 	base := serverdb.FigureQuery{Measure: serverdb.MeasureHouseholds, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
-	for _, name := range serverdb.FigureNames(serverdb.MeasureHouseholds) { // "cases" first: the groups
-		q := base
-		q.Figure = name
-		err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, name == "cases", func(f *HouseholdFigures, fg serverdb.FigureGroup) {
+	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureHouseholds), &rep.Totals, g,
+		func(f *HouseholdFigures, name string) *int {
 			cases, visits := householdCounts(f)
 			if x, ok := cases[name]; ok {
-				x.N += fg.Cases
-			} else {
-				visits[name].N += fg.Rows
+				return &x.N
 			}
+			return &visits[name].N
 		})
-		if err != nil {
-			return nil, nil, err
-		}
+	if err != nil {
+		return nil, nil, err
 	}
 	finish := func(f *HouseholdFigures) {
 		for _, s := range []*CaseShare{&f.Confirmed, &f.VictimInOwnRight, &f.PartnerSeenAlone} {
@@ -90,7 +68,8 @@ func (s *Service) householdsCounts(ctx context.Context, fs serverdb.Figures, act
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
 	prev := PreviousPeriod(period)
-	pf, err := householdsFigure(ctx, fs, actor, officerID, prev, prev.To)
+	pf, err := headlineOf(ctx, fs, actor, serverdb.MeasureHouseholds, officerID, prev, prev.To, "confirmed.numerator",
+		"confirmed.denominator")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -81,95 +81,104 @@ func householdCases(q *sqlb, actor Actor, f FigureQuery) error {
 	return q.scoped(actor, "c", f)
 }
 
-// householdRows: measure 5's figure f.Figure, one row per case or, for
-// the children seen, per completed home visit of the period.
-func householdRows(q *sqlb, actor Actor, f FigureQuery) error {
-	if err := periodDates(f); err != nil {
-		return err
-	}
-	if strings.HasPrefix(f.Figure, "child") || strings.HasPrefix(f.Figure, "visits_") {
-		return householdVisitRows(q, actor, f)
-	}
-	q.add(`SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, 0 AS wk FROM (`)
-	if err := householdCases(q, actor, f); err != nil {
-		return err
-	}
-	q.add(`) b WHERE `)
-	switch f.Figure {
-	case "cases":
-		q.add(`1 = 1`)
-	case "confirmed.numerator":
-		q.add(`b.household = 'confirmed'`)
-	case "confirmed.denominator":
-		q.add(`b.household <> 'not_yet_due'`)
-	case "not_confirmed", "not_recorded", "not_yet_due":
-		q.add(`b.household = ?`, f.Figure)
-	case "victim_in_own_right.denominator":
-		q.add(`b.children > 0`)
-	case "victim_in_own_right.numerator":
-		q.add(`b.children > 0 AND b.victim = 'answered'`)
-	case "victim_not_known", "victim_unanswered":
-		q.add(`b.children > 0 AND b.victim = ?`, strings.TrimPrefix(f.Figure, "victim_"))
-	case "partner_seen_alone.numerator":
-		q.add(`b.partner = 'seen_alone'`)
-	case "partner_seen_alone.denominator":
-		q.add(`b.partner <> 'no_partner'`)
-	case "partner_seen_not_alone", "partner_not_seen", "no_partner":
-		q.add(`b.partner = ?`, strings.TrimPrefix(f.Figure, "partner_"))
-	default:
-		return fmt.Errorf("measure %s: figure %q has no query", f.Measure, f.Figure)
-	}
-	return nil
+// householdCaseSet: measure 5's figures of cases, one row each
+// (householdCases).
+var householdCaseSet = figureSet{
+	name: "household cases",
+	cols: []string{"household", "children", "victim", "partner"},
+	base: func(q *sqlb, actor Actor, f FigureQuery) error {
+		if err := periodDates(f); err != nil {
+			return err
+		}
+		return householdCases(q, actor, f)
+	},
+	cond: func(q *sqlb, figure string) error {
+		switch figure {
+		case "cases":
+			q.add(`1 = 1`)
+		case "confirmed.numerator":
+			q.add(`b.household = 'confirmed'`)
+		case "confirmed.denominator":
+			q.add(`b.household <> 'not_yet_due'`)
+		case "not_confirmed", "not_recorded", "not_yet_due":
+			q.add(`b.household = ?`, figure)
+		case "victim_in_own_right.denominator":
+			q.add(`b.children > 0`)
+		case "victim_in_own_right.numerator":
+			q.add(`b.children > 0 AND b.victim = 'answered'`)
+		case "victim_not_known", "victim_unanswered":
+			q.add(`b.children > 0 AND b.victim = ?`, strings.TrimPrefix(figure, "victim_"))
+		case "partner_seen_alone.numerator":
+			q.add(`b.partner = 'seen_alone'`)
+		case "partner_seen_alone.denominator":
+			q.add(`b.partner <> 'no_partner'`)
+		case "partner_seen_not_alone", "partner_not_seen", "no_partner":
+			q.add(`b.partner = ?`, strings.TrimPrefix(figure, "partner_"))
+		default:
+			return fmt.Errorf("measure %s: figure %q has no query", MeasureHouseholds, figure)
+		}
+		return nil
+	},
 }
 
-// householdVisitRows: measure 5's figures of the completed home visits
-// (channel face_to_face_home) of its cases in the period up to as_of,
-// by the children expected on the visit's day: own, step or other
-// children on the household list that day who live or sometimes stay
-// there, born by then; each seen, given a reason not seen, or
-// unaccounted for.
-func householdVisitRows(q *sqlb, actor Actor, f FigureQuery) error {
-	from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
-	// expected adds the count of the children visit v should have seen,
-	// those of them with cond.
-	expected := func(cond string) {
-		q.add(`(SELECT count(*) FROM rm_household m WHERE m.case_id = v.case_id AND m.is_child = 1 AND m.residence <> 'visits'
-			AND (m.added_on = '' OR m.added_on <= v.started_day) AND (m.left_on = '' OR m.left_on > v.started_day)
-			AND (m.date_of_birth = '' OR m.date_of_birth <= v.started_day)` + cond + `)`)
-	}
-	answered := func(answers string) string {
-		return ` AND EXISTS (SELECT 1 FROM rm_visit_children k WHERE k.visit_id = v.visit_id AND k.member_id = m.member_id
-			AND k.answer IN (` + answers + `))`
-	}
-	q.add(`SELECT e.case_id, e.team_id, e.officer_id, 0 AS x, 0 AS wk FROM (SELECT v.case_id, b.team_id, b.officer_id,
-		v.child_not_on_record, `)
-	expected("")
-	q.add(` AS expected, `)
-	expected(answered(`'seen', 'reason'`))
-	q.add(` AS accounted, `)
-	expected(answered(`'reason'`))
-	q.add(` AS reasons FROM rm_visits v JOIN (`)
-	if err := householdCases(q, actor, f); err != nil {
-		return err
-	}
-	q.add(`) b ON b.case_id = v.case_id
-		WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
-		AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = ?) e WHERE `, from, to, asOf, schema.ChannelHome)
-	switch f.Figure {
-	case "children_seen.denominator":
-		q.add(`e.expected > 0`)
-	case "children_seen.numerator":
-		q.add(`e.expected > 0 AND e.accounted = e.expected`)
-	case "children_all_seen":
-		q.add(`e.expected > 0 AND e.accounted = e.expected AND e.reasons = 0`)
-	case "children_unaccounted":
-		q.add(`e.accounted < e.expected`)
-	case "visits_no_children":
-		q.add(`e.expected = 0`)
-	case "child_not_on_record":
-		q.add(`e.child_not_on_record = 1`)
-	default:
-		return fmt.Errorf("measure %s: figure %q has no query", f.Measure, f.Figure)
-	}
-	return nil
+// householdVisitSet: measure 5's figures of the completed home visits
+// (channel face_to_face_home) of its cases in the period up to as_of, one
+// row each: case_id, team_id, officer_id, child_not_on_record, and of the
+// children expected on the visit's day (own, step or other children on
+// the household list that day who live or sometimes stay there, born by
+// then), how many (expected), how many seen or given a reason not seen
+// (accounted), and how many given a reason (reasons).
+var householdVisitSet = figureSet{
+	name: "household visits",
+	cols: []string{"child_not_on_record", "expected", "accounted", "reasons"},
+	base: func(q *sqlb, actor Actor, f FigureQuery) error {
+		if err := periodDates(f); err != nil {
+			return err
+		}
+		from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
+		// expected adds the count of the children visit v should have
+		// seen, those of them with cond.
+		expected := func(cond string) {
+			q.add(`(SELECT count(*) FROM rm_household m WHERE m.case_id = v.case_id AND m.is_child = 1 AND m.residence <> 'visits'
+				AND (m.added_on = '' OR m.added_on <= v.started_day) AND (m.left_on = '' OR m.left_on > v.started_day)
+				AND (m.date_of_birth = '' OR m.date_of_birth <= v.started_day)` + cond + `)`)
+		}
+		answered := func(answers string) string {
+			return ` AND EXISTS (SELECT 1 FROM rm_visit_children k WHERE k.visit_id = v.visit_id AND k.member_id = m.member_id
+				AND k.answer IN (` + answers + `))`
+		}
+		q.add(`SELECT v.case_id, h.team_id, h.officer_id, v.child_not_on_record, `)
+		expected("")
+		q.add(` AS expected, `)
+		expected(answered(`'seen', 'reason'`))
+		q.add(` AS accounted, `)
+		expected(answered(`'reason'`))
+		q.add(` AS reasons FROM rm_visits v JOIN (`)
+		if err := householdCases(q, actor, f); err != nil {
+			return err
+		}
+		q.add(`) h ON h.case_id = v.case_id
+			WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
+			AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = ?`, from, to, asOf, schema.ChannelHome)
+		return nil
+	},
+	cond: func(q *sqlb, figure string) error {
+		switch figure {
+		case "children_seen.denominator":
+			q.add(`b.expected > 0`)
+		case "children_seen.numerator":
+			q.add(`b.expected > 0 AND b.accounted = b.expected`)
+		case "children_all_seen":
+			q.add(`b.expected > 0 AND b.accounted = b.expected AND b.reasons = 0`)
+		case "children_unaccounted":
+			q.add(`b.accounted < b.expected`)
+		case "visits_no_children":
+			q.add(`b.expected = 0`)
+		case "child_not_on_record":
+			q.add(`b.child_not_on_record = 1`)
+		default:
+			return fmt.Errorf("measure %s: figure %q has no query", MeasureHouseholds, figure)
+		}
+		return nil
+	},
 }

@@ -153,10 +153,9 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = workloadRows(q, actor, f, d)
 	case MeasureFirstHomeVisit:
 		err = firstVisitRows(q, actor, f, d)
-	case MeasureContacts:
-		err = contactRows(q, actor, f)
-	case MeasureHouseholds:
-		err = householdRows(q, actor, f)
+	case MeasureContacts, MeasureHouseholds:
+		s, _ := figureSetOf(f.Measure, f.Figure)
+		err = setRows(q, s, actor, f)
 	}
 	return q, err
 }

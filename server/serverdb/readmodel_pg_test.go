@@ -131,6 +131,20 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 			for _, name := range FigureNames(measure) {
 				for _, a := range actors {
 					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf}
+					if name == FigureNames(measure)[0] && (measure == MeasureContacts || measure == MeasureHouseholds) {
+						label := fmt.Sprintf("%s counts on %s for %s", measure, asOf, a.Role)
+						want, err := Figures{db.r}.Counts(ctx, a, q, FigureNames(measure))
+						if err != nil {
+							t.Fatalf("%s on SQLite: %v", label, err)
+						}
+						got, err := Figures{pgQuerier{pg}}.Counts(ctx, a, q, FigureNames(measure))
+						if err != nil {
+							t.Fatalf("%s on PostgreSQL: %v", label, err)
+						}
+						if len(want) == 0 || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s: PostgreSQL counts %+v, SQLite %+v", label, got, want)
+						}
+					}
 					if measure == MeasureContacts && name == "contacts" {
 						label := fmt.Sprintf("contacts elsewhere on %s for %s", asOf, a.Role)
 						want, err := Figures{db.r}.ContactsElsewhere(ctx, a, q)
