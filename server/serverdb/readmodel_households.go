@@ -71,13 +71,17 @@ func householdCases(q *sqlb, actor Actor, f FigureQuery) error {
 			AND w.started_day <> '' AND w.started_day >= ? AND w.started_day <= ? AND w.started_day <= ? AND w.outcome = 'completed'
 			AND w.face_to_face = 1 AND w.partner_present = 'yes'`+alone, from, to, asOf)
 	}
-	q.add(` ELSE 'not_seen' END AS partner
-		FROM rm_cases c
-		WHERE c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?
+	q.add(` ELSE 'not_seen' END AS partner FROM rm_cases c WHERE `)
+	return householdCaseCond(q, actor, f)
+}
+
+// householdCaseCond adds the condition that case c is one of measure 5's.
+func householdCaseCond(q *sqlb, actor Actor, f FigureQuery) error {
+	from, asOf := string(f.From), string(f.AsOf)
+	q.add(`c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?
 		AND EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
-			AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > `, asOf, asOf)
-	lo()
-	q.add(`))`)
+			AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on >
+				CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END))`, asOf, asOf, from, from)
 	return q.scoped(actor, "c", f)
 }
 
@@ -147,20 +151,16 @@ var householdVisitSet = figureSet{
 			return ` AND EXISTS (SELECT 1 FROM rm_visit_children k WHERE k.visit_id = v.visit_id AND k.member_id = m.member_id
 				AND k.answer IN (` + answers + `))`
 		}
-		q.add(`SELECT v.case_id, h.team_id, h.officer_id, v.child_not_on_record, `)
+		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.child_not_on_record, `)
 		expected("")
 		q.add(` AS expected, `)
 		expected(answered(`'seen', 'reason'`))
 		q.add(` AS accounted, `)
 		expected(answered(`'reason'`))
-		q.add(` AS reasons FROM rm_visits v JOIN (`)
-		if err := householdCases(q, actor, f); err != nil {
-			return err
-		}
-		q.add(`) h ON h.case_id = v.case_id
+		q.add(` AS reasons FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
 			WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
-			AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = ?`, from, to, asOf, schema.ChannelHome)
-		return nil
+			AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = ? AND `, from, to, asOf, schema.ChannelHome)
+		return householdCaseCond(q, actor, f)
 	},
 	cond: func(q *sqlb, figure string) error {
 		switch figure {
