@@ -12,17 +12,27 @@ import (
 	"doorstep/server/serverdb"
 )
 
-// TestContactsCountsFromTheReadModel: measure 3 at detail=counts is
-// answered from the read model, byte for byte the Go measure's answer
-// at that detail (with its headline), for a supervisor of each team and
-// an auditor, with and without an officer filter, over several periods.
-func TestContactsCountsFromTheReadModel(t *testing.T) {
+// TestContactsHouseholdsCountsFromTheReadModel: measures 3 and 5 at
+// detail=counts are answered from the read model, byte for byte the Go
+// measure's answer at that detail (with its headline), for a supervisor
+// of each team and an auditor, with and without an officer filter, over
+// several periods, on the hand-made edges of both.
+func TestContactsHouseholdsCountsFromTheReadModel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	seedContacts(t, e, d)
 	seedContactEdges(t, e, d)
+	seedHouseholdEdges(t, e, d)
 	ctx := context.Background()
+	measures := map[string]func(compliance.Input, compliance.Period) compliance.Headlined{
+		"contacts": func(in compliance.Input, p compliance.Period) compliance.Headlined {
+			return compliance.Contacts(in, p, p.To)
+		},
+		"households": func(in compliance.Input, p compliance.Period) compliance.Headlined {
+			return compliance.Households(in, p, p.To)
+		},
+	}
 	for _, who := range []string{"sue", "bea", "audrey"} {
 		tok := e.login(who, "dev-"+who).AccessToken
 		actor := serverdb.ActorOf(e.users[who], "")
@@ -31,20 +41,21 @@ func TestContactsCountsFromTheReadModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, p := range []compliance.Period{{From: "2026-09-01", To: "2026-10-31"}, {From: "2026-09-15", To: "2026-11-23"},
-				{From: "2026-10-01", To: "2026-10-01"}} {
-				rep := compliance.Contacts(in, p, p.To)
-				compliance.AddHeadline("contacts", in, rep, p)
-				rep.Summarize()
-				compliance.DropIDs(rep)
-				want, err := json.Marshal(rep)
-				if err != nil {
-					t.Fatal(err)
-				}
-				path := "/v1/compliance/contacts?detail=counts&from=" + string(p.From) + "&to=" + string(p.To) + "&officer_id=" + officer
-				r := e.do("GET", path, nil, bearer(tok))
-				if r.status != 200 || string(r.body) != string(want) {
-					t.Errorf("GET %s as %s = %d\n%s\nwant the Go measure's\n%s", path, who, r.status, r.body, want)
+			for _, p := range householdPeriods {
+				for slug, m := range measures {
+					rep := m(in, p)
+					compliance.AddHeadline(slug, in, rep, p)
+					rep.(report).Summarize()
+					compliance.DropIDs(rep)
+					want, err := json.Marshal(rep)
+					if err != nil {
+						t.Fatal(err)
+					}
+					path := "/v1/compliance/" + slug + "?detail=counts&from=" + string(p.From) + "&to=" + string(p.To) + "&officer_id=" + officer
+					r := e.do("GET", path, nil, bearer(tok))
+					if r.status != 200 || string(r.body) != string(want) {
+						t.Errorf("GET %s as %s = %d\n%s\nwant the Go measure's\n%s", path, who, r.status, r.body, want)
+					}
 				}
 			}
 		}

@@ -53,26 +53,25 @@ func jsonFigures(t *testing.T, measure string, totals any, teams, officers map[s
 	return g
 }
 
+// breakdownFigures are a Go report's figures (its totals, teams and
+// officers) as the read model names them for measure.
+func breakdownFigures[F any](t *testing.T, measure string, totals F, teams, officers []compliance.Breakdown[F]) goFigures {
+	byID := func(bs []compliance.Breakdown[F]) map[string]any {
+		out := map[string]any{}
+		for _, b := range bs {
+			out[b.ID] = b.F
+		}
+		return out
+	}
+	return jsonFigures(t, measure, totals, byID(teams), byID(officers))
+}
+
 func contactFigures(t *testing.T, rep *compliance.ContactsReport) goFigures {
-	teams, officers := map[string]any{}, map[string]any{}
-	for _, b := range rep.Teams {
-		teams[b.ID] = b.F
-	}
-	for _, b := range rep.Officers {
-		officers[b.ID] = b.F
-	}
-	return jsonFigures(t, serverdb.MeasureContacts, rep.Totals, teams, officers)
+	return breakdownFigures(t, serverdb.MeasureContacts, rep.Totals, rep.Teams, rep.Officers)
 }
 
 func householdFigures(t *testing.T, rep *compliance.HouseholdsReport) goFigures {
-	teams, officers := map[string]any{}, map[string]any{}
-	for _, b := range rep.Teams {
-		teams[b.ID] = b.F
-	}
-	for _, b := range rep.Officers {
-		officers[b.ID] = b.F
-	}
-	return jsonFigures(t, serverdb.MeasureHouseholds, rep.Totals, teams, officers)
+	return breakdownFigures(t, serverdb.MeasureHouseholds, rep.Totals, rep.Teams, rep.Officers)
 }
 
 // TestContactsHouseholdsCountsOnTheService: measures 3 and 5 at
