@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"doorstep/server"
 	"doorstep/server/dashboard"
@@ -134,19 +133,6 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if u := c.srv.MetricsURL(); u != "" {
 		log.Info("metrics listening", "url", u+"/metrics")
 	}
-	go func() {
-		// Decode every case's records once, so the supervisors' first
-		// dashboard is as quick as the next (docs/performance.md).
-		start := time.Now()
-		n, err := c.srv.Compliance().Warm(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn("compliance cache not warmed; the first report reads the records itself", "err", err)
-			}
-			return
-		}
-		log.Info("compliance cache warm", "cases", n, "took", time.Since(start).Round(time.Millisecond))
-	}()
 	<-ctx.Done()
 	log.Info("server stopping")
 	return nil

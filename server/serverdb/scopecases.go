@@ -9,37 +9,43 @@ import (
 	"doorstep/schema"
 )
 
-// CaseVersion says whether a case's records changed: the highest change
-// number among them and how many there are. Every write gives the record
-// a new seq, so a new or changed record raises MaxSeq; Records also moves
-// when one disappears or, with several writers, when a lower number
-// commits after a higher one was seen.
-type CaseVersion struct {
-	MaxSeq  int64
-	Records int
+// ScopeNarrow keeps, of an actor's scope, one team's cases (TeamID), one
+// officer's (OfficerID), or both; empty fields keep everything.
+type ScopeNarrow struct {
+	TeamID    string
+	OfficerID string
 }
 
-// CaseVersions returns the version of every case in the actor's scope
-// that has records, from the records index alone (case_id, seq): a cheap
-// question to ask before reusing records decoded earlier.
-func (db *DB) CaseVersions(ctx context.Context, actor Actor) (map[string]CaseVersion, error) {
+// ScopeCases returns the ids of the cases in the actor's scope within
+// narrow, in id order, from case_scope and its indexes alone (by team:
+// case_scope_team; by officer: case_scope_officer), without reading a
+// record: what a report counts before it reads the cases' records.
+func (db *DB) ScopeCases(ctx context.Context, actor Actor, narrow ScopeNarrow) ([]string, error) {
 	cond, args, err := scopeFilter(actor, "case_id")
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT case_id, max(seq), count(*) FROM records WHERE `+cond+` GROUP BY case_id`, args...)
+	q := `SELECT case_id FROM case_scope WHERE ` + cond
+	if narrow.TeamID != "" {
+		q += ` AND team_id = ?`
+		args = append(args, narrow.TeamID)
+	}
+	if narrow.OfficerID != "" {
+		q += ` AND officer_id = ?`
+		args = append(args, narrow.OfficerID)
+	}
+	rows, err := db.r.QueryContext(ctx, q+` ORDER BY case_id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("case versions: %w", err)
+		return nil, fmt.Errorf("cases in scope: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]CaseVersion{}
+	var out []string
 	for rows.Next() {
 		var id string
-		var v CaseVersion
-		if err := rows.Scan(&id, &v.MaxSeq, &v.Records); err != nil {
-			return nil, fmt.Errorf("case versions: %w", err)
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("cases in scope: %w", err)
 		}
-		out[id] = v
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }
