@@ -60,6 +60,9 @@ type Narrow = serverdb.ScopeNarrow
 // loadChunk is how many cases one worker reads and decodes at a time.
 const loadChunk = 250
 
+// CaseLimit is the most cases one answer computed in Go may cover.
+func (s *Service) CaseLimit() int { return s.maxCases() }
+
 // maxCases is MaxCases, or its default.
 func (s *Service) maxCases() int {
 	if s.MaxCases > 0 {

@@ -189,7 +189,7 @@ func (s *site) dashError(c *fiber.Ctx, err error) error {
 		var ct *chooseTeam
 		if errors.As(err, &ct) {
 			d.Heading = "Choose a team"
-			d.Message = e.Message + " On the dashboard, choose a team:"
+			d.Message = ct.message()
 			d.Choices = ct.choices()
 		}
 	default:

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -29,7 +30,11 @@ func (s *site) dashLoad(c *fiber.Ctx) (serverdb.Actor, *filters, compliance.Inpu
 	in, err := s.comp.InputOf(c.UserContext(), actor, compliance.Narrow{TeamID: f.Team})
 	if err != nil {
 		if e := schema.AsError(err); e != nil && e.Code == schema.ECodeTooManyCases && f.Team == "" && len(f.Teams) > 0 {
-			return actor, f, in, &chooseTeam{err: e, f: f, path: c.Path()}
+			ids, cerr := s.db.ScopeCases(c.UserContext(), actor, serverdb.ScopeNarrow{})
+			if cerr != nil {
+				return actor, f, in, cerr
+			}
+			return actor, f, in, &chooseTeam{err: e, f: f, path: c.Path(), cases: len(ids), max: s.comp.CaseLimit()}
 		}
 		return actor, f, in, err
 	}
@@ -46,9 +51,14 @@ const poolKey = "dashboard.pool"
 // the error page offers the teams, each a link to the same page with the
 // same filters and that team.
 type chooseTeam struct {
-	err  *schema.Error
-	f    *filters
-	path string
+	err        *schema.Error
+	f          *filters
+	path       string
+	cases, max int
+}
+
+func (e *chooseTeam) message() string {
+	return fmt.Sprintf("All teams together hold %d cases, more than the %d one page may cover. Choose a team:", e.cases, e.max)
 }
 
 func (e *chooseTeam) Error() string { return e.err.Error() }
