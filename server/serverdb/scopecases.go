@@ -25,16 +25,8 @@ func (db *DB) ScopeCases(ctx context.Context, actor Actor, narrow ScopeNarrow) (
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT case_id FROM case_scope WHERE ` + cond
-	if narrow.TeamID != "" {
-		q += ` AND team_id = ?`
-		args = append(args, narrow.TeamID)
-	}
-	if narrow.OfficerID != "" {
-		q += ` AND officer_id = ?`
-		args = append(args, narrow.OfficerID)
-	}
-	rows, err := db.r.QueryContext(ctx, q+` ORDER BY case_id`, args...)
+	q, args := scopeCasesQuery(cond, args, narrow)
+	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cases in scope: %w", err)
 	}
@@ -48,6 +40,29 @@ func (db *DB) ScopeCases(ctx context.Context, actor Actor, narrow ScopeNarrow) (
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// scopeCasesQuery is ScopeCases' query for the scope condition cond (of
+// scopeFilter, with its args) and narrow.
+func scopeCasesQuery(cond string, args []any, narrow ScopeNarrow) (string, []any) {
+	q := `SELECT case_id FROM case_scope WHERE ` + cond
+	if narrow.TeamID != "" {
+		q += ` AND team_id = ?`
+		args = append(args, narrow.TeamID)
+	}
+	if narrow.OfficerID != "" {
+		q += ` AND officer_id = ?`
+		args = append(args, narrow.OfficerID)
+	}
+	return q + ` ORDER BY case_id`, args
+}
+
+// rawCasesQuery is ListRawCases' query for entities, n case ids and the
+// scope condition cond (of scopeFilter): the records index by case
+// (records_case_entity) finds each case's records.
+func rawCasesQuery(entities, n int, cond string) string {
+	return `SELECT entity, id, case_id, fields FROM records WHERE entity IN (` + listMarks(entities) + `) AND case_id IN (` +
+		listMarks(n) + `) AND ` + cond + ` ORDER BY seq`
 }
 
 // ListRawCases is ListRaw for the given cases only (those out of the
@@ -77,9 +92,7 @@ func (db *DB) ListRawCases(ctx context.Context, actor Actor, entities, caseIDs [
 			args = append(args, id)
 		}
 		args = append(args, scopeArgs...)
-		q := `SELECT entity, id, case_id, fields FROM records WHERE entity IN (` + listMarks(len(entities)) + `) AND case_id IN (` +
-			listMarks(n) + `) AND ` + cond + ` ORDER BY seq`
-		rows, err := db.r.QueryContext(ctx, q, args...)
+		rows, err := db.r.QueryContext(ctx, rawCasesQuery(len(entities), n, cond), args...)
 		if err != nil {
 			return nil, fmt.Errorf("list records of cases: %w", err)
 		}

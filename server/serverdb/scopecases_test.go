@@ -2,7 +2,10 @@ package serverdb
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"doorstep/schema"
@@ -67,5 +70,98 @@ func TestScopeCases(t *testing.T) {
 	}
 	if _, err := f.db.ListRawCases(ctx, sup, []string{"nope"}, []string{f.ashaCase}); err == nil {
 		t.Error("an unknown entity was accepted")
+	}
+}
+
+// A supervisor's scoped reads of a report (ScopeCases, then ListRawCases)
+// find their team's cases and records through indexes (case_scope_team,
+// records_case_entity), never by scanning every case or record of the
+// service: on SQLite the plan of each names no SCAN of records or
+// case_scope; on PostgreSQL, with sequential scans priced out (the
+// fixture's tables are too small for the planner to prefer an index of
+// its own accord), no Seq Scan of either.
+func TestScopedReadsUseIndexes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	var recs []schema.Record
+	for i := range 4 {
+		tm := schema.Team{ID: schema.NewID(), Name: fmt.Sprintf("Team %d", i)}
+		if err := f.db.CreateTeam(ctx, f.admin, tm); err != nil {
+			t.Fatal(err)
+		}
+		u := schema.User{ID: schema.NewID(), Username: fmt.Sprintf("plan%d", i), Name: "Officer", Role: schema.RoleOfficer, TeamID: tm.ID}
+		if err := f.db.CreateUser(ctx, f.admin, u, testPassword); err != nil {
+			t.Fatal(err)
+		}
+		for j := range 50 {
+			id := schema.NewID()
+			recs = append(recs, caseRecord(id, fmt.Sprintf("P%d%05d", i, j), u),
+				schema.Record{Entity: "flag", ID: schema.NewID(), CaseID: id, Fields: schema.FieldsOf(schema.Flag{Type: "da_victim", StartDate: "2026-01-01"})})
+		}
+	}
+	if err := f.db.Seed(ctx, f.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	sup := ActorOf(f.sue, "")
+	cond, scopeArgs, err := scopeFilter(sup, "case_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := f.db.r.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	postgres := f.db.Engine() == "postgres"
+	explain := "EXPLAIN QUERY PLAN "
+	if postgres {
+		explain = "EXPLAIN "
+		if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
+			t.Fatal(err)
+		}
+		defer conn.ExecContext(ctx, "RESET enable_seqscan")
+	}
+	plan := func(q string, args ...any) string {
+		t.Helper()
+		rows, err := conn.QueryContext(ctx, explain+q, args...)
+		if err != nil {
+			t.Fatalf("explain %s: %v", q, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
+		}
+		return strings.Join(lines, "\n")
+	}
+	q, args := scopeCasesQuery(cond, slices.Clone(scopeArgs), ScopeNarrow{})
+	ids, err := f.db.ScopeCases(ctx, sup, ScopeNarrow{})
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("ScopeCases: %v, %v; want team A's two cases", ids, err)
+	}
+	rargs := []any{"case", "flag"}
+	for _, id := range ids {
+		rargs = append(rargs, id)
+	}
+	for what, p := range map[string]string{
+		"ScopeCases":   plan(q, args...),
+		"ListRawCases": plan(rawCasesQuery(2, len(ids), cond), append(rargs, scopeArgs...)...),
+	} {
+		for _, table := range []string{"records", "case_scope"} {
+			if scan := regexp.MustCompile(`(?m)(^|\W)(SCAN ` + table + `\b|Seq Scan on ` + table + `\b)`); scan.MatchString(p) {
+				t.Errorf("%s (%s) scans every row of %s:\n%s", what, f.db.Engine(), table, p)
+			}
+		}
+		t.Logf("%s plan (%s):\n%s", what, f.db.Engine(), p)
 	}
 }
