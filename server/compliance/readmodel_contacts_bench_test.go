@@ -13,7 +13,7 @@ import (
 // for an admin over a 90-day period, on the oracle's synthetic service
 // (3 teams, 360 cases): from the read model (every figure a GROUP BY
 // over one snapshot, and the previous period's headline), and as the Go
-// measure answers it (the records from the warm per-process cache, the
+// measure answers it (the records read and decoded for the request, the
 // measure, its headline over the previous period, Summarize, DropIDs).
 func BenchmarkContactsHouseholdsCounts(b *testing.B) {
 	ctx := context.Background()
