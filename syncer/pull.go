@@ -113,11 +113,14 @@ func (a *Agent) fetchWaiting(ctx context.Context, cursor string, tags pullTags, 
 // asks the server to wait for a change (fetchWaiting); a wait ended by a
 // sync asked for returns at once, having applied nothing.
 func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (waited, error) {
-	var cursor string
+	var cursor, updateRequired string
 	var tags pullTags
 	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 		var err error
 		if cursor, err = tx.State(ctx, devicedb.KeyCursor); err != nil {
+			return err
+		}
+		if updateRequired, err = tx.State(ctx, devicedb.KeyUpdateRequired); err != nil {
 			return err
 		}
 		if tags.people, err = tx.State(ctx, devicedb.KeyPeopleTag); err != nil {
@@ -185,6 +188,12 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (
 			rules = a.checkRules(page.Rules, page.RulesTag)
 		}
 		var applied, removed int
+		if !resync && updateRequired == "" && len(page.Records) == 0 && len(page.Removed) == 0 && page.PeopleTag == "" &&
+			rules == nil && page.Cursor == cur.cursor && !page.HasMore {
+			// Nothing to apply and the cursor where it was (a no-op
+			// sync): the store stays as it is, without a write.
+			return w, nil
+		}
 		err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
 			if resync {
 				if _, err := tx.DeleteSyncedRecords(ctx); err != nil {
@@ -223,7 +232,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (
 		if err != nil {
 			return w, fmt.Errorf("pull: apply page: %w", err)
 		}
-		resync = false
+		resync, updateRequired = false, ""
 		if page.PeopleTag != "" {
 			tags.people = page.PeopleTag
 		}

@@ -124,3 +124,36 @@ func TestPullWaitStaysUnderTheTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestNoOpSyncWritesOnce: a sync with nothing to send and an empty page
+// back, its cursor unmoved, writes only the sync's outcome (finishSync):
+// not the page, not the lease the server sent again.
+func TestNoOpSyncWritesOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeer(t)
+	a := newAgent(t, p, nil)
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	if _, err := a.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	pulls := len(p.pulls)
+	p.mu.Unlock()
+	before := a.DB().WriteTransactions()
+	rep, err := a.SyncOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	pulled := len(p.pulls) - pulls
+	p.mu.Unlock()
+	if got := a.DB().WriteTransactions() - before; got != 1 || rep.Requests != 1 || pulled != 1 {
+		t.Fatalf("a no-op sync: %d write transactions, %d requests (%d pulls); want 1 write (the sync's outcome) and one pull", got, rep.Requests, pulled)
+	}
+	st, err := a.Status(ctx)
+	if err != nil || st.LastSyncAt.IsZero() || st.LastError != "" {
+		t.Fatalf("status after a no-op sync: %+v, %v", st, err)
+	}
+}
