@@ -38,7 +38,9 @@ type Config struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger     // [discard]
 	Now        func() time.Time // the device clock [time.Now]
-	// Interval is the background sync period [30s].
+	// Interval is the background sync period when pulls do not wait
+	// (PullWait), and the pause after a sync signed out, locked or too
+	// old to pull [30s].
 	Interval time.Duration
 	// Timeout bounds each request, body included [30s].
 	Timeout time.Duration
