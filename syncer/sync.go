@@ -128,9 +128,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		case err == nil:
 			failures = 0
 			wait = a.pullWait()
-			if w == waitAnswered || w == waitInterrupted {
-				next = 0 // the server holds the pulls: the wait was the pause
-			}
+			next = pauseAfterGoodSync(w, wait, a.cfg.Interval)
 		case errors.Is(err, ErrSignedOut), errors.Is(err, ErrDeviceRevoked), errors.Is(err, ErrUpdateRequired), errors.Is(err, ErrNoServer),
 			errors.Is(err, ErrLocked):
 			failures = 0
@@ -162,6 +160,18 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// pauseAfterGoodSync is the pause before the sync after a good one whose
+// pull's wait ended w, when the next pull is to wait up to wait: none while
+// the server holds the pulls (the wait is the pause), the interval when
+// pulls do not wait, or when the server was seen answering a wait at once
+// (it ignores the member).
+func pauseAfterGoodSync(w waited, wait, interval time.Duration) time.Duration {
+	if wait > 0 && w != waitIgnored {
+		return 0
+	}
+	return interval
 }
 
 // pullWait is the wait the background pull asks for: PullWait, 5 s under

@@ -157,3 +157,24 @@ func TestNoOpSyncWritesOnce(t *testing.T) {
 		t.Fatalf("status after a no-op sync: %+v, %v", st, err)
 	}
 }
+
+func TestPauseAfterGoodSync(t *testing.T) {
+	t.Parallel()
+	const interval = 30 * time.Second
+	for _, c := range []struct {
+		w    waited
+		wait time.Duration
+		want time.Duration
+	}{
+		{notWaited, 25 * time.Second, 0},          // the first sync, or one a SyncOnce came before: wait next
+		{waitAnswered, 25 * time.Second, 0},       // the server held it or brought something
+		{waitInterrupted, 25 * time.Second, 0},    // Sync now: the sync it asked for at once
+		{waitIgnored, 25 * time.Second, interval}, // a server that ignores wait: poll
+		{waitAnswered, 0, interval},               // pulls do not wait (PullWait off, or no room)
+		{notWaited, 0, interval},
+	} {
+		if got := pauseAfterGoodSync(c.w, c.wait, interval); got != c.want {
+			t.Errorf("pauseAfterGoodSync(%d, %v) = %v, want %v", c.w, c.wait, got, c.want)
+		}
+	}
+}
