@@ -268,6 +268,9 @@ type wtx struct {
 	// has no rows of theirs yet, and every record they have is t's
 	// (refreshReadModel writes them whole, with no deletes).
 	newCases map[string]bool
+	// newIDs are the records t created: the read model has no row
+	// derived from them to delete.
+	newIDs map[string]bool
 }
 
 // nextSeq hands out the next sequence number. With one write transaction

@@ -799,8 +799,13 @@ func (a *applier) insertNow(r *row) error {
 	return nil
 }
 
-// created notes a case record t created (wtx.newCases).
+// created notes a record t created (wtx.newIDs), and a case record
+// (wtx.newCases).
 func (t *wtx) created(r *row) {
+	if t.newIDs == nil {
+		t.newIDs = map[string]bool{}
+	}
+	t.newIDs[r.id] = true
 	if r.entity != "case" {
 		return
 	}
