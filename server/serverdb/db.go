@@ -149,8 +149,10 @@ func Open(ctx context.Context, target string, opts Options) (*DB, error) {
 	if opts.DeviceFlush <= 0 {
 		opts.DeviceFlush = DefaultDeviceFlush
 	}
-	db.startDeviceFlusher(opts.DeviceFlush)
+	// The feed first: its NOTIFY channel is fixed before the device
+	// flusher's write transactions may read it.
 	db.startChanges(ctx)
+	db.startDeviceFlusher(opts.DeviceFlush)
 	return db, nil
 }
 
@@ -357,6 +359,10 @@ func (db *DB) update(ctx context.Context, fn func(t *wtx) error) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sequence SET value = ? WHERE id = 1`, t.seq); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("write sequence: %w", err)
+		}
+		if err := db.notifyChange(t); err != nil {
+			tx.Rollback()
+			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {
