@@ -273,6 +273,18 @@ type wtx struct {
 	// newIDs are the records t created: the read model has no row
 	// derived from them to delete.
 	newIDs map[string]bool
+	// written are the records t created or changed, as the apply holds
+	// them: the read model decodes their fields from these maps (see
+	// decodeFields) instead of the text it reads back.
+	written map[string]*row
+}
+
+// wrote notes r as created or changed by t (wtx.written).
+func (t *wtx) wrote(r *row) {
+	if t.written == nil {
+		t.written = map[string]*row{}
+	}
+	t.written[r.id] = r
 }
 
 // nextSeq hands out the next sequence number. With one write transaction

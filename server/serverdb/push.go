@@ -787,6 +787,7 @@ func (t *wtx) created(r *row) {
 		t.newIDs = map[string]bool{}
 	}
 	t.newIDs[r.id] = true
+	t.wrote(r)
 	if r.entity != "case" {
 		return
 	}
@@ -891,6 +892,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		if a.buf, err = r.encode(a.buf); err != nil {
 			return res, err
 		}
+		a.t.wrote(r)
 		r.version++
 		r.seq = seq
 		r.updatedAt, r.updatedBy = a.t.nowText, a.actor.UserID

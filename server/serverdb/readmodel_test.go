@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -302,6 +303,11 @@ func TestReadModelIncrementalIsARebuild(t *testing.T) {
 	for i := range drafts {
 		drafts[i] = mutation("visit", schema.NewID(), f.ashaCase, next(), visitFields("draft"))
 	}
+	// One with every field the read model keeps of a visit, a list too.
+	maps.Copy(drafts[3].Fields, raw("location", "home", "outcome", "completed", "face_to_face", true,
+		"planned_at", "2026-11-02T10:00:00+01:00", "started_at", "2026-11-02T10:05:00+01:00", "children_present", "yes",
+		"children", []schema.VisitChild{{MemberID: schema.NewID(), Present: "yes", Seen: "no", ReasonNotSeen: "asleep"}},
+		"observation_notes", strings.Repeat("Notes. ", 100)))
 	reqs := requirementRows(t, f.db, f.ashaCase)
 	deletes("a push of new drafts", 0, func() { applied("drafts", f.push(t, asha, drafts...), schema.StatusApplied) })
 	changed := make([]schema.Mutation, 5)
