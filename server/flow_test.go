@@ -287,3 +287,37 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// BenchmarkHTTPPullNoOp is a tablet's no-op sync as the server sees it:
+// one pull with a cursor at the sequence's end, over HTTP, in a store of
+// 1,000 visits.
+func BenchmarkHTTPPullNoOp(b *testing.B) {
+	e := newEnv(b)
+	ctx := context.Background()
+	recs := make([]schema.Record, 1000)
+	for i := range recs {
+		recs[i] = schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: e.ashaCase, Fields: benchVisit()}
+	}
+	if err := e.srv.DB().Seed(ctx, e.admin, recs); err != nil {
+		b.Fatal(err)
+	}
+	tok := e.login("asha", "dev-asha").AccessToken
+	_, cursor := e.pullAll(tok, "")
+	body := `{"cursor":"` + cursor + `","limit":500}`
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req, _ := http.NewRequest("POST", e.url+"/v1/sync/pull", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Accept-Encoding", "gzip")
+		req.Header.Set(schema.HeaderProtocol, strconv.Itoa(schema.ProtocolVersion))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			b.Fatalf("no-op pull: %d", res.StatusCode)
+		}
+	}
+}
