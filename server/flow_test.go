@@ -183,28 +183,38 @@ func BenchmarkHTTPPull(b *testing.B) {
 	b.Run("decoded", func(b *testing.B) { benchHTTPPull(b, true) })
 }
 
-func benchHTTPPull(b *testing.B, decodePull bool) {
-	e := newEnv(b)
-	ctx := context.Background()
-	recs := make([]schema.Record, 10000)
+// benchVisits seeds n ~1 KB visits of asha's case.
+func benchVisits(b *testing.B, e *env, n int) {
+	recs := make([]schema.Record, n)
 	for i := range recs {
 		recs[i] = schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: e.ashaCase, Fields: benchVisit()}
 	}
-	if err := e.srv.DB().Seed(ctx, e.admin, recs); err != nil {
+	if err := e.srv.DB().Seed(context.Background(), e.admin, recs); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// benchPull sends a pull request body with tok, as a tablet does.
+func benchPull(b *testing.B, e *env, tok, body string) *http.Response {
+	req, _ := http.NewRequest("POST", e.url+"/v1/sync/pull", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set(schema.HeaderProtocol, strconv.Itoa(schema.ProtocolVersion))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
+}
+
+func benchHTTPPull(b *testing.B, decodePull bool) {
+	e := newEnv(b)
+	benchVisits(b, e, 10000)
 	tok := e.login("asha", "dev-asha").AccessToken
 	b.ResetTimer()
 	var wire int64
 	for i := 0; i < b.N; i++ {
-		req, _ := http.NewRequest("POST", e.url+"/v1/sync/pull", strings.NewReader(`{"cursor":"","limit":10000}`))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept-Encoding", "gzip")
-		req.Header.Set(schema.HeaderProtocol, strconv.Itoa(schema.ProtocolVersion))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
+		res := benchPull(b, e, tok, `{"cursor":"","limit":10000}`)
 		cr := &countingReader{r: res.Body}
 		zr, err := gzip.NewReader(cr)
 		if err != nil {
@@ -286,4 +296,24 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// BenchmarkHTTPPullNoOp is a tablet's no-op sync as the server sees it:
+// one pull with a cursor at the sequence's end, over HTTP, in a store of
+// 1,000 visits.
+func BenchmarkHTTPPullNoOp(b *testing.B) {
+	e := newEnv(b)
+	benchVisits(b, e, 1000)
+	tok := e.login("asha", "dev-asha").AccessToken
+	_, cursor := e.pullAll(tok, "")
+	body := `{"cursor":"` + cursor + `","limit":500}`
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res := benchPull(b, e, tok, body)
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			b.Fatalf("no-op pull: %d", res.StatusCode)
+		}
+	}
 }

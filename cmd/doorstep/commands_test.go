@@ -180,6 +180,32 @@ func TestDeviceRefusesDurationsThatAreNotPositive(t *testing.T) {
 	}
 }
 
+// TestDevicePullWait: --pull-wait takes whole seconds from 0s (pulls do
+// not wait: the agent syncs every --interval) to 25s, the protocol's
+// longest (its default); anything else is refused naming the flag.
+func TestDevicePullWait(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"-1s", "26s", "1500ms", "1m"} {
+		c := newDeviceCmd(nil, io.Discard, io.Discard)
+		err := c.ParseFlags([]string{"--pull-wait", v})
+		if err == nil || !strings.Contains(err.Error(), "--pull-wait") {
+			t.Errorf("device --pull-wait %s: err = %v, want one naming the flag", v, err)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{{nil, 25 * time.Second}, {[]string{"--pull-wait", "10s"}, 10 * time.Second}, {[]string{"--pull-wait", "0s"}, -1}} {
+		d := newDeviceCmd(nil, io.Discard, io.Discard)
+		if err := d.ParseFlags(c.args); err != nil {
+			t.Fatalf("device %v: %v", c.args, err)
+		}
+		if got := d.agentPullWait(); got != c.want {
+			t.Errorf("device %v: the agent's PullWait %v, want %v", c.args, got, c.want)
+		}
+	}
+}
+
 // TestAdminImportAndReassign drives "doorstep admin" on a data folder: a bad
 // CSV is refused whole with every problem named by line and field, the
 // example file imports, and a case is reassigned.

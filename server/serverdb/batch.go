@@ -138,6 +138,7 @@ func (b *rowBuffer) stmt(t *wtx, k int) (*sql.Stmt, error) {
 }
 
 const (
+	scopeCols    = `case_id, officer_id, team_id`
 	mutationCols = `mutation_id, device_id, user_id, entity, record_id, case_id, status, error, lost, received_at, device_time`
 	auditCols    = `id, at, user_id, device_id, action, entity, record_id, case_id, detail, prev_hash, hash`
 )
@@ -174,7 +175,20 @@ func (a *applier) flushRecords() error {
 	}
 	clear(a.newRecords)
 	a.newRecords = a.newRecords[:0]
-	return a.recBuf.flush(a.ins)
+	if err := a.recBuf.flush(a.ins); err != nil {
+		return err
+	}
+	// The scopes of new cases refer to their case records, all written
+	// or queued now.
+	return a.scopeBuf.flush(a.ins)
+}
+
+// newScope collects the scope of a case created in this transaction
+// (Seed): a new case has no scope to replace and no one to revoke it
+// from, so it is a row to insert with the case record (flushRecords).
+func (a *applier) newScope(caseID string, s caseScope) {
+	a.scopeBuf.add(caseID, s.officerID, s.teamID)
+	a.scopes[caseID] = &s
 }
 
 // flushFull writes the rows of each table that has a full chunk, so a

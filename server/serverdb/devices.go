@@ -315,8 +315,12 @@ func (db *DB) TokenGeneration(ctx context.Context, deviceID string) (int64, erro
 func (db *DB) TokenUser(ctx context.Context, userID, deviceID string, generation int64) (schema.User, error) {
 	var revoked string
 	var gen int64
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT u.id, u.username, u.name, u.role, coalesce(u.team_id, ''), u.disabled, d.revoked_at, d.token_generation
-		FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?`, deviceID), &revoked, &gen)
+	st, err := db.readStmt(ctx, `SELECT u.id, u.username, u.name, u.role, coalesce(u.team_id, ''), u.disabled, d.revoked_at, d.token_generation
+		FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?`)
+	if err != nil {
+		return schema.User{}, fmt.Errorf("read token user: %w", err)
+	}
+	u, err := scanUser(st.QueryRowContext(ctx, deviceID), &revoked, &gen)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || err == nil && u.ID != userID:
 		return schema.User{}, schema.Errorf(schema.ECodeUnauthorized, "Authorization", "the access token is not valid")

@@ -18,19 +18,24 @@ import (
 // wakes the waiters of its own process at once, and those of the other
 // instances:
 //
-//   - on PostgreSQL, through LISTEN/NOTIFY: after the commit the writer
-//     sends NOTIFY on the store's channel with the new highest number, and
-//     each instance LISTENs on a connection of its own and wakes its
-//     waiters. The channel is named after the schema, so stores in other
-//     schemas of the database (the tests) do not wake each other;
+//   - on PostgreSQL, through LISTEN/NOTIFY: the write transaction itself
+//     sends NOTIFY on the store's channel with its highest number, as its
+//     last statement before the commit (notifyChange); PostgreSQL delivers
+//     it at the commit, and not at all when the transaction rolls back, so
+//     a listener never hears of a change it cannot read yet, nor misses
+//     one whose writer stopped right after committing. Each instance
+//     LISTENs on a connection of its own and wakes its waiters. The
+//     channel is named after the schema, so stores in other schemas of the
+//     database (the tests) do not wake each other. The writer lock already
+//     orders the write transactions, so the lock PostgreSQL takes at the
+//     commit of a notifying transaction adds no wait;
 //   - on SQLite, whose instances share one machine, and on PostgreSQL
 //     while the listening connection is down, by reading the sequence every
 //     changesPoll while anyone waits.
 //
-// A NOTIFY lost (a writer that crashed between its commit and its NOTIFY,
-// or whose NOTIFY failed) is not looked for: the waits it would have ended
-// end with their time (at most schema.MaxPullWait), and the next pull
-// reads the change.
+// A NOTIFY missed (a listener that was reconnecting) is not looked for:
+// the waits it would have ended end with their time (at most
+// schema.MaxPullWait), or at the poll, and the next pull reads the change.
 //
 // Nothing is cached from a notification but the highest number: a waiter
 // that wakes reads the store as any request does.
@@ -54,10 +59,7 @@ type changeFeed struct {
 	waiters   atomic.Int64
 	listening atomic.Bool // PostgreSQL: the LISTEN connection is up
 	// channel is the NOTIFY channel (PostgreSQL), "" on SQLite.
-	channel string
-	// kick asks the notifier to send the latest number.
-	kick     chan struct{}
-	sent     atomic.Int64 // the number last handed to the notifier
+	channel  string
 	polls    atomic.Int64 // the sequence reads of the poller (tests)
 	connects atomic.Int64 // the listener's connections made (tests)
 
@@ -86,25 +88,23 @@ func (f *changeFeed) current() (int64, <-chan struct{}) {
 }
 
 // startChanges starts the feed's goroutines: the poller, and on
-// PostgreSQL the listener and the notifier. Open calls it once the pools
-// are open. What fails here leaves the waits to the poller.
+// PostgreSQL the listener. Open calls it once the pools are open. What
+// fails here leaves the waits to the poller.
 func (db *DB) startChanges(ctx context.Context) {
 	f := &db.changes
 	f.rise = make(chan struct{})
 	f.ctx, f.stop = context.WithCancel(context.Background())
-	f.kick = make(chan struct{}, 1)
 	if seq, err := db.MaxSeq(ctx); err == nil {
 		f.seq = seq
 	}
-	if IsPostgresURL(db.path) {
+	if db.eng.name() == "postgres" {
 		var schemaName string
 		if err := db.r.QueryRowContext(ctx, `SELECT coalesce(current_schema(), '')`).Scan(&schemaName); err != nil {
 			db.log.Warn("changes: no schema to name the NOTIFY channel after; other instances see changes at their next poll", "err", err)
 		} else {
 			f.channel = changesChannel(schemaName)
-			f.done.Add(2)
+			f.done.Add(1)
 			go db.listen()
-			go db.notifier()
 		}
 	}
 	f.done.Add(1)
@@ -130,55 +130,28 @@ func changesChannel(schema string) string {
 	return fmt.Sprintf("doorstep_changes_%08x", h.Sum32())
 }
 
-// committed is told of each write transaction that committed.
+// notifyChange sends, in write transaction t, the NOTIFY that tells the
+// other instances of t's highest change number: update calls it last
+// before the commit, which delivers it. It fails the transaction when it
+// fails: a change the other instances would not hear of until their next
+// poll is not committed.
+func (db *DB) notifyChange(t *wtx) error {
+	channel := db.changes.channel
+	if channel == "" || !t.seqUsed {
+		return nil
+	}
+	if _, err := t.ExecContext(t.ctx, `SELECT pg_notify(?, ?)`, channel, strconv.FormatInt(t.seq, 10)); err != nil {
+		return fmt.Errorf("notify the other instances: %w", err)
+	}
+	return nil
+}
+
+// committed is told of each write transaction that committed: the
+// waiters of this process wake at once (the other instances' wake with
+// the NOTIFY the transaction sent).
 func (db *DB) committed(t *wtx) {
-	if t.seqUsed {
-		db.changed(t.seq)
-	}
-}
-
-// changed is told, after a write transaction committed, the highest
-// change number it took: the waiters of this process wake at once, and on
-// PostgreSQL the notifier tells the other instances.
-func (db *DB) changed(seq int64) {
-	f := &db.changes
-	if !f.on.Load() {
-		return
-	}
-	f.advance(seq)
-	if f.channel == "" {
-		return
-	}
-	for {
-		old := f.sent.Load()
-		if seq <= old || f.sent.CompareAndSwap(old, seq) {
-			break
-		}
-	}
-	select {
-	case f.kick <- struct{}{}:
-	default: // a NOTIFY is due already; it sends the latest number
-	}
-}
-
-// notifier sends NOTIFY for the numbers changed hands it, one at a time,
-// the latest only when several wait: a waiter needs to know that
-// something changed, not each change.
-func (db *DB) notifier() {
-	f := &db.changes
-	defer f.done.Done()
-	ctx := f.ctx
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-f.kick:
-		}
-		seq := f.sent.Load()
-		if _, err := db.w.ExecContext(ctx, `SELECT pg_notify(?, ?)`, f.channel, strconv.FormatInt(seq, 10)); err != nil && ctx.Err() == nil {
-			// The other instances' waiters then wake at their next poll.
-			db.log.Warn("changes: NOTIFY failed; other instances see the change at their next poll", "err", err)
-		}
+	if t.seqUsed && db.changes.on.Load() {
+		db.changes.advance(t.seq)
 	}
 }
 

@@ -152,3 +152,41 @@ func TestListenerReconnects(t *testing.T) {
 		t.Errorf("a change by another instance after the listener reconnected: woke %v, polls %d → %d; want woken by NOTIFY", ok, polls, f.db.changes.polls.Load())
 	}
 }
+
+// TestNotifyIsCommitted: on PostgreSQL the NOTIFY that wakes the other
+// instances is sent by the write transaction itself, delivered with its
+// commit: an instance that writes and closes at once (a server stopped
+// right after a push) still wakes another instance's waiter through
+// LISTEN, with no poll. Sent after the commit, from a goroutine, the
+// NOTIFY was lost when the store closed first.
+func TestNotifyIsCommitted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if f.db.Engine() != "postgres" {
+		t.Skip("SQLite has no NOTIFY; the PostgreSQL run of the suite tests it")
+	}
+	ctx := context.Background()
+	testkit.WaitFor(t, 10*time.Second, "the LISTEN connection", f.db.changes.listening.Load)
+	for i := range 5 {
+		writer := f.secondInstance(t)
+		cursor := f.db.formatCursor(mustSeq(t, f.db))
+		polls := f.db.changes.polls.Load()
+		done := make(chan bool, 1)
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		go func() {
+			ok, _ := f.db.WaitForChange(wctx, cursor)
+			done <- ok
+		}()
+		testkit.WaitFor(t, 5*time.Second, "the waiter to wait", func() bool { return f.db.Waiting() == 1 })
+		if err := writer.Seed(ctx, f.admin, []schema.Record{caseRecord(schema.NewID(), fmt.Sprintf("N%06d", i+1), f.asha)}); err != nil {
+			t.Fatal(err)
+		}
+		writer.Close()
+		ok := <-done
+		cancel()
+		if !ok || f.db.changes.polls.Load() != polls {
+			t.Fatalf("round %d: a change by an instance that closed at once: woke %v, polls %d → %d; want woken by its NOTIFY",
+				i+1, ok, polls, f.db.changes.polls.Load())
+		}
+	}
+}

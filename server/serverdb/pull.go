@@ -65,9 +65,13 @@ func (db *DB) PullPage(ctx context.Context, actor Actor, req schema.PullRequest,
 		return 0, err
 	}
 	now := db.now()
+	seqStmt, err := db.readStmt(ctx, `SELECT value FROM sequence WHERE id = 1`)
+	if err != nil {
+		return 0, fmt.Errorf("pull: read sequence: %w", err)
+	}
 	err = db.view(ctx, func(tx *sql.Tx) error {
 		var maxSeq int64
-		if err := tx.QueryRowContext(ctx, `SELECT value FROM sequence WHERE id = 1`).Scan(&maxSeq); err != nil {
+		if err := tx.StmtContext(ctx, seqStmt).QueryRowContext(ctx).Scan(&maxSeq); err != nil {
 			return fmt.Errorf("pull: read sequence: %w", err)
 		}
 		if cursor > maxSeq {

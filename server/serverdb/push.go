@@ -157,7 +157,7 @@ type applier struct {
 	// conflict records.
 	rest bool
 
-	insRecord, updRecord, touchRecord *sql.Stmt
+	updRecord, touchRecord *sql.Stmt // see stmt
 
 	// echo: the device pushing said its pull cursor, echoCursor. See PushAt.
 	echo       bool
@@ -167,6 +167,7 @@ type applier struct {
 	// also in records, marked pending until written.
 	newRecords               []*row
 	recBuf, mutBuf, auditBuf *rowBuffer
+	scopeBuf                 *rowBuffer // new cases' scopes (Seed)
 	ins                      *inserter
 
 	records  map[string]*row       // by id; nil value: known absent
@@ -240,7 +241,7 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 		records: map[string]*row{}, scopes: map[string]*caseScope{}, seen: map[string]seenMutation{},
 		authors: map[string]string{}, da: map[string]bool{},
 		recBuf: newRowBuffer("records", recordCols), mutBuf: newRowBuffer("mutations", mutationCols),
-		auditBuf: newRowBuffer("audit", auditCols), ins: &inserter{t: t},
+		auditBuf: newRowBuffer("audit", auditCols), scopeBuf: newRowBuffer("case_scope", scopeCols), ins: &inserter{t: t},
 		beyond: schema.HLC{Wall: db.now().Add(schema.MaxClockAhead).UnixMilli() + 1}.String()}
 	// The chain's tail now, before an inserter goroutine may be using the
 	// transaction: auditEvent then hands out ids and hashes from memory.
@@ -249,28 +250,31 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 	}
 	// Whatever is still collected goes in before the commit.
 	t.beforeCommit = append(t.beforeCommit, a.flush)
-	var err error
-	prep := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var s *sql.Stmt
-		s, err = t.PrepareContext(t.ctx, q)
-		return s
-	}
-	a.insRecord = prep(`INSERT INTO records (` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	a.updRecord = prep(`UPDATE records SET fields = ?, clocks = ?, version = ?, seq = ?, updated_at = ?, updated_by = ?, signed = ?, echo_device = ? WHERE id = ?`)
-	a.touchRecord = prep(`UPDATE records SET seq = ?, echo_device = '' WHERE id = ?`)
-	if err != nil {
-		a.close()
-		return nil, fmt.Errorf("prepare apply statements: %w", err)
-	}
 	return a, nil
+}
+
+// The statements that change a stored record, prepared at their first
+// use in the transaction (a batch of new records uses neither).
+const (
+	updRecordSQL   = `UPDATE records SET fields = ?, clocks = ?, version = ?, seq = ?, updated_at = ?, updated_by = ?, signed = ?, echo_device = ? WHERE id = ?`
+	touchRecordSQL = `UPDATE records SET seq = ?, echo_device = '' WHERE id = ?`
+)
+
+// stmt returns *s, preparing q into it at the first call.
+func (a *applier) stmt(s **sql.Stmt, q string) (*sql.Stmt, error) {
+	if *s == nil {
+		p, err := a.t.PrepareContext(a.t.ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("prepare apply statement: %w", err)
+		}
+		*s = p
+	}
+	return *s, nil
 }
 
 func (a *applier) close() {
 	a.ins.close()
-	for _, s := range []*sql.Stmt{a.insRecord, a.updRecord, a.touchRecord} {
+	for _, s := range []*sql.Stmt{a.updRecord, a.touchRecord} {
 		if s != nil {
 			s.Close()
 		}
@@ -776,31 +780,14 @@ func (a *applier) insert(r *row) error {
 	return nil
 }
 
-// insertNow writes a new row with the next sequence number at once, so
-// that a constraint failure (an id already taken) is this row's error.
-func (a *applier) insertNow(r *row) error {
-	if err := a.flushRecords(); err != nil {
-		return err
-	}
-	if err := a.ins.wait(); err != nil {
-		return err
-	}
-	seq, err := a.t.nextSeq()
-	if err != nil {
-		return err
-	}
-	r.seq = seq
-	if _, err := a.insRecord.ExecContext(a.t.ctx, r.entity, r.id, r.caseID, r.fieldsText, r.clocksText, r.version, r.seq,
-		r.receivedAt, r.updatedAt, r.deviceTime, r.createdBy, r.updatedBy, boolInt(r.signed), r.echo); err != nil {
-		return fmt.Errorf("insert %s %s: %w", r.entity, r.id, err)
-	}
-	a.records[r.id] = r
-	a.t.created(r)
-	return nil
-}
-
-// created notes a case record t created (wtx.newCases).
+// created notes a record t created (wtx.newIDs), and a case record
+// (wtx.newCases).
 func (t *wtx) created(r *row) {
+	if t.newIDs == nil {
+		t.newIDs = map[string]bool{}
+	}
+	t.newIDs[r.id] = true
+	t.wrote(r)
 	if r.entity != "case" {
 		return
 	}
@@ -905,6 +892,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		if a.buf, err = r.encode(a.buf); err != nil {
 			return res, err
 		}
+		a.t.wrote(r)
 		r.version++
 		r.seq = seq
 		r.updatedAt, r.updatedBy = a.t.nowText, a.actor.UserID
@@ -915,7 +903,11 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 			if err := a.ins.wait(); err != nil {
 				return res, err
 			}
-			if _, err := a.updRecord.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.echo, r.id); err != nil {
+			upd, err := a.stmt(&a.updRecord, updRecordSQL)
+			if err != nil {
+				return res, err
+			}
+			if _, err := upd.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.echo, r.id); err != nil {
 				return res, fmt.Errorf("update %s %s: %w", r.entity, r.id, err)
 			}
 		}
@@ -998,7 +990,11 @@ func (a *applier) touch(r *row) error {
 	if err := a.ins.wait(); err != nil {
 		return err
 	}
-	if _, err := a.touchRecord.ExecContext(a.t.ctx, seq, r.id); err != nil {
+	touch, err := a.stmt(&a.touchRecord, touchRecordSQL)
+	if err != nil {
+		return err
+	}
+	if _, err := touch.ExecContext(a.t.ctx, seq, r.id); err != nil {
 		return fmt.Errorf("touch %s %s: %w", r.entity, r.id, err)
 	}
 	return nil

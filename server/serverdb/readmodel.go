@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,7 +77,7 @@ func policyTag(p *policy.Policy) string {
 // a sequence number after from (the counter's value when t began), and
 // the requirement rows of their cases.
 func (db *DB) refreshReadModel(t *wtx, from int64) error {
-	recs, err := readRecords(t, `seq > ?`, from)
+	recs, signed, err := readChanged(t, from)
 	if err != nil {
 		return err
 	}
@@ -104,7 +106,65 @@ func (db *DB) refreshReadModel(t *wtx, from int64) error {
 	if len(changed) == 0 {
 		return nil
 	}
+	w.factsChanged = factsChanged(changed, signed)
 	return db.applyRecords(w, changed, false)
+}
+
+// readChanged reads the records t numbered after from that the read model
+// is derived from, and which of them are signed.
+func readChanged(t *wtx, from int64) ([]schema.RawRecord, map[string]bool, error) {
+	rows, err := t.QueryContext(t.ctx, `SELECT entity, id, case_id, fields, signed FROM records WHERE seq > ?`+
+		` AND entity IN ('`+strings.Join(rmEntities, "','")+`')`, from)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read model: read records: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.RawRecord
+	signed := map[string]bool{}
+	for rows.Next() {
+		var r schema.RawRecord
+		var fields string
+		var s int
+		if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields, &s); err != nil {
+			return nil, nil, fmt.Errorf("read model: read records: %w", err)
+		}
+		r.Fields = json.RawMessage(fields)
+		out = append(out, r)
+		if s == 1 {
+			signed[r.ID] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read model: read records: %w", err)
+	}
+	return out, signed, nil
+}
+
+// factsChanged returns the cases of recs (changed records of existing
+// cases) whose requirement rows may change: those where a record the
+// policy reads changed (readFacts: the case, a flag, a household member,
+// an enquiry, a signed visit, or an amendment, which may amend a signed
+// visit). A visit not signed is not read by the policy, before or after
+// the change: a signed record never changes (the apply keeps a change to
+// it as a conflict) and an amendment cannot unsign a visit, so a visit
+// unsigned now was unsigned before. Referrals and safety assessments make
+// no requirement rows (an exemption is the query's). A push of drafts
+// thus rewrites no requirement rows, and does not read back the case's
+// signed visits, which for a large case was most of a push's time.
+func factsChanged(recs []schema.RawRecord, signed map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range recs {
+		switch r.Entity {
+		case "referral", "safety_assessment":
+		case "visit":
+			if signed[r.ID] {
+				out[r.CaseID] = true
+			}
+		default:
+			out[r.CaseID] = true
+		}
+	}
+	return out
 }
 
 // writeCases derives every read model row of the given cases again, from
@@ -179,6 +239,9 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 	}
 	if err := w.flush(); err != nil {
 		return err
+	}
+	if w.factsChanged != nil {
+		ids = slices.DeleteFunc(ids, func(id string) bool { return !w.factsChanged[id] })
 	}
 	for chunk := range slices.Chunk(ids, rmChunk) {
 		facts, err := readFacts(w.t, chunk)
@@ -438,7 +501,7 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 	for _, vid := range ids {
 		r := visits[vid]
 		var sv rmVisit
-		if err := json.Unmarshal(r.Fields, &sv); err != nil {
+		if err := w.decodeFields(r, &sv); err != nil {
 			db.decodeFailed(r, err)
 			continue
 		}
@@ -563,6 +626,10 @@ func readFacts(t *wtx, ids []string) (map[string]*policy.Records, error) {
 // rmWriter holds the statements that write one transaction's read model
 // rows. Inserts are buffered per table and written rmBatch rows to a
 // statement (flush), which costs a fraction of one statement a row.
+// Deletes are buffered too, per table and column, and written with one
+// statement per table and column before the table's next insert or read
+// (flushDeletes); a delete of a record the transaction created is not
+// written at all: nothing can have derived a row from it yet.
 type rmWriter struct {
 	t       *wtx
 	deletes *atomic.Int64        // DB.rmDeletes
@@ -570,6 +637,11 @@ type rmWriter struct {
 	full    map[string]*sql.Stmt // an INSERT of rmBatch rows, per table
 	rows    map[string][]any     // buffered arguments, per table
 	stmts   []*sql.Stmt
+	// dels are the ids buffered for deletion, by table then column.
+	dels map[string]map[string][]string
+	// factsChanged, when not nil, are the cases whose requirement rows
+	// are written again (see factsChanged); nil: every case's.
+	factsChanged map[string]bool
 }
 
 // rmBatch is how many rows one INSERT writes.
@@ -599,7 +671,8 @@ var rmInserts = map[string]string{
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {
-	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{}}
+	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{},
+		dels: map[string]map[string][]string{}}
 }
 
 // prep prepares q once for the writer's transaction.
@@ -629,18 +702,37 @@ func (w *rmWriter) close() {
 	}
 }
 
-// deleteRows deletes the rows of table whose column col is id. Rows
-// still buffered are not looked at: a record's row is deleted before it
-// is written again, and each record is written once a transaction.
+// deleteRows deletes the rows of table whose column col is id, before
+// the table's next rows are written or read. Rows still buffered are not
+// looked at: a record's row is deleted before it is written again, and
+// each record is written once a transaction.
 func (w *rmWriter) deleteRows(table, col, id string) error {
-	s, err := w.prep(w.del, table+"."+col, `DELETE FROM `+table+` WHERE `+col+` = ?`)
-	if err != nil {
-		return err
+	if col != "case_id" && w.t.newIDs[id] {
+		return nil // created by this transaction: no row derives from it yet
 	}
-	if _, err := s.ExecContext(w.t.ctx, id); err != nil {
-		return fmt.Errorf("read model: clear %s %s: %w", table, id, err)
+	if w.dels[table] == nil {
+		w.dels[table] = map[string][]string{}
 	}
-	w.deletes.Add(1)
+	w.dels[table][col] = append(w.dels[table][col], id)
+	return nil
+}
+
+// flushDeletes writes the deletes buffered for table.
+func (w *rmWriter) flushDeletes(table string) error {
+	for col, ids := range w.dels[table] {
+		if len(ids) == 0 {
+			continue
+		}
+		s, err := w.prep(w.del, table+"."+col, `DELETE FROM `+table+` WHERE `+col+` IN (`+w.t.eng.idsIn()+`)`)
+		if err != nil {
+			return err
+		}
+		if _, err := s.ExecContext(w.t.ctx, jsonIDList(ids)); err != nil {
+			return fmt.Errorf("read model: clear %s: %w", table, err)
+		}
+		w.deletes.Add(int64(len(ids)))
+		w.dels[table][col] = ids[:0]
+	}
 	return nil
 }
 
@@ -658,6 +750,9 @@ func (w *rmWriter) deleteCase(id string) error {
 func (w *rmWriter) exec(table string, args ...any) error {
 	w.rows[table] = append(w.rows[table], args...)
 	if len(w.rows[table]) == rmBatch*len(args) {
+		if err := w.flushDeletes(table); err != nil {
+			return err
+		}
 		s, err := w.prep(w.full, table, rmInsert(table, rmBatch))
 		if err != nil {
 			return err
@@ -672,6 +767,9 @@ func (w *rmWriter) exec(table string, args ...any) error {
 
 // flushTable writes the rows of table still buffered.
 func (w *rmWriter) flushTable(table string) error {
+	if err := w.flushDeletes(table); err != nil {
+		return err
+	}
 	args := w.rows[table]
 	if len(args) == 0 {
 		return nil
@@ -684,7 +782,7 @@ func (w *rmWriter) flushTable(table string) error {
 	return nil
 }
 
-// flush writes every row still buffered.
+// flush writes every delete and row still buffered.
 func (w *rmWriter) flush() error {
 	for _, table := range rmTables {
 		if err := w.flushTable(table); err != nil {
@@ -744,6 +842,63 @@ func (w *rmWriter) writeVisitChildren(v schema.Visit) error {
 		}
 	}
 	return nil
+}
+
+// decodeFields decodes the fields of r into v, a pointer to a struct
+// with json tags, as json.Unmarshal(r.Fields, v) does for the objects
+// the store writes (their names exact, each once). For a record the
+// transaction created or changed, whose fields the apply holds as a map,
+// it decodes only the values v has a field for: a visit's kilobyte of
+// notes is not scanned again (twice: encoding/json validates the whole
+// object before it decodes it), which was a fifth of a push's time.
+func (w *rmWriter) decodeFields(r schema.RawRecord, v any) error {
+	row := w.t.written[r.ID]
+	if row == nil || row.fields == nil {
+		return json.Unmarshal(r.Fields, v)
+	}
+	rv := reflect.ValueOf(v).Elem()
+	for _, f := range jsonFieldsOf(rv.Type()) {
+		raw, ok := row.fields[f.name]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(raw, rv.FieldByIndex(f.index).Addr().Interface()); err != nil {
+			return fmt.Errorf("field %s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// jsonField is a struct field and the JSON name it decodes.
+type jsonField struct {
+	name  string
+	index []int
+}
+
+var jsonFields sync.Map // reflect.Type -> []jsonField
+
+// jsonFieldsOf lists the fields of struct type t that encoding/json
+// decodes, by their JSON names (the tag's name, else the field's).
+func jsonFieldsOf(t reflect.Type) []jsonField {
+	if fs, ok := jsonFields.Load(t); ok {
+		return fs.([]jsonField)
+	}
+	var fs []jsonField
+	for _, sf := range reflect.VisibleFields(t) {
+		if !sf.IsExported() || sf.Anonymous {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		fs = append(fs, jsonField{name: name, index: sf.Index})
+	}
+	jsonFields.Store(t, fs)
+	return fs
 }
 
 // dayNumber is d as days since 1970-01-01; false when d is not a date.

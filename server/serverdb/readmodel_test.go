@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -252,5 +253,98 @@ func TestReadModelNewCaseWrittenWhole(t *testing.T) {
 	}
 	if n := rowCount(t, f.db, `SELECT count(*) FROM rm_cases WHERE case_id = ? AND rosh = 'medium'`, caseID); n != 1 {
 		t.Errorf("rm_cases rows of the changed case: %d; want 1", n)
+	}
+}
+
+// TestReadModelIncrementalIsARebuild: after each kind of write to an
+// existing case (new drafts, changed drafts, a signing, an amendment, a
+// change refused by a signed visit and kept as a conflict, a flag, a
+// household member, an enquiry, a referral, a safety assessment, the case
+// itself) its read model rows are those a rebuild writes. A push of new
+// drafts deletes no read model row (there is none of a new record, and a
+// draft does not move a requirement), and a change to drafts deletes
+// their visit rows only.
+func TestReadModelIncrementalIsARebuild(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	asha := f.actor(f.asha, f.ashaDev)
+	ms := int64(1000)
+	next := func() schema.HLC { ms++; return stamp(ms, f.ashaDev) }
+	same := func(what string) {
+		t.Helper()
+		got := rmDump(t, f.db, f.ashaCase)
+		if err := f.db.update(ctx, func(tx *wtx) error { return f.db.writeCases(tx, []string{f.ashaCase}) }); err != nil {
+			t.Fatal(err)
+		}
+		if want := rmDump(t, f.db, f.ashaCase); !slices.Equal(got, want) {
+			t.Errorf("%s: the read model written by the write:\n%q\na rebuild:\n%q", what, got, want)
+		}
+	}
+	deletes := func(what string, want int64, write func()) {
+		t.Helper()
+		before := f.db.rmDeletes.Load()
+		write()
+		if n := f.db.rmDeletes.Load() - before; n != want {
+			t.Errorf("%s deleted %d read model rows; want %d", what, n, want)
+		}
+		same(what)
+	}
+	applied := func(what string, res []schema.MutationResult, want string) {
+		t.Helper()
+		for i, r := range res {
+			if r.Status != want {
+				t.Fatalf("%s: result %d %+v; want %s", what, i, r, want)
+			}
+		}
+	}
+
+	drafts := make([]schema.Mutation, 20)
+	for i := range drafts {
+		drafts[i] = mutation("visit", schema.NewID(), f.ashaCase, next(), visitFields("draft"))
+	}
+	// One with every field the read model keeps of a visit, a list too.
+	maps.Copy(drafts[3].Fields, raw("location", "home", "outcome", "completed", "face_to_face", true,
+		"planned_at", "2026-11-02T10:00:00+01:00", "started_at", "2026-11-02T10:05:00+01:00", "children_present", "yes",
+		"children", []schema.VisitChild{{MemberID: schema.NewID(), Present: "yes", Seen: "no", ReasonNotSeen: "asleep"}},
+		"observation_notes", strings.Repeat("Notes. ", 100)))
+	reqs := requirementRows(t, f.db, f.ashaCase)
+	deletes("a push of new drafts", 0, func() { applied("drafts", f.push(t, asha, drafts...), schema.StatusApplied) })
+	changed := make([]schema.Mutation, 5)
+	for i := range changed {
+		changed[i] = mutation("visit", drafts[i].RecordID, f.ashaCase, next(), raw("location", "doorstep"))
+	}
+	// Each changed visit: its rm_visits row and its rm_visit_children rows (by visit id).
+	deletes("a push changing 5 drafts", 10, func() { applied("changed drafts", f.push(t, asha, changed...), schema.StatusApplied) })
+	wantRows(t, "after drafts", requirementRows(t, f.db, f.ashaCase), reqs...)
+
+	vid := drafts[9].RecordID
+	sv := signedVisit(f.asha.ID)
+	sv["started_at"], _ = json.Marshal("2026-10-10T09:00:00+01:00")
+	sv["face_to_face"] = json.RawMessage(`true`)
+	applied("sign", f.push(t, asha, mutation("visit", vid, f.ashaCase, next(), sv)), schema.StatusApplied)
+	if got := requirementRows(t, f.db, f.ashaCase); slices.Equal(got, reqs) {
+		t.Errorf("a signed home visit left the requirement rows as they were: %q", got)
+	}
+	same("a signing")
+	applied("a change to the signed visit", f.push(t, asha, mutation("visit", vid, f.ashaCase, next(), raw("location", "elsewhere"))), schema.StatusConflict)
+	same("a change kept as a conflict")
+	if _, err := f.db.Write(ctx, f.admin, "amendment", "", f.ashaCase, raw("visit_id", vid, "reason", "it was a phone call",
+		"changes", map[string]any{"type": "phone"}, "amended_by", f.admin.UserID, "amended_at", "2026-11-20T09:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	same("an amendment")
+	for _, m := range []schema.Mutation{
+		mutation("flag", schema.NewID(), f.ashaCase, next(), schema.FieldsOf(schema.Flag{Type: "da_perpetrator", StartDate: "2026-10-20"})),
+		mutation("household_member", schema.NewID(), f.ashaCase, next(), raw("relation", "partner", "residence", "lives_here", "name", "Lee")),
+		mutation("enquiry", schema.NewID(), f.ashaCase, next(), schema.FieldsOf(schema.Enquiry{Agency: "police", Stage: "initial_assessment", RequestedOn: "2026-10-02"})),
+		mutation("referral", schema.NewID(), f.ashaCase, next(), schema.FieldsOf(schema.Referral{Need: "relationships", IdentifiedOn: "2026-10-03"})),
+		mutation("safety_assessment", schema.NewID(), f.ashaCase, next(), raw("address", "1 High St", "dogs", "yes", "assessed_on", "2026-11-20", "decision", "")),
+		mutation("case", f.ashaCase, f.ashaCase, next(), raw("address", "2 Low Road", "rosh", "medium")),
+	} {
+		if _, err := f.db.Write(ctx, f.admin, m.Entity, m.RecordID, m.CaseID, m.Fields); err != nil {
+			t.Fatalf("write a %s: %v", m.Entity, err)
+		}
+		same("a " + m.Entity)
 	}
 }

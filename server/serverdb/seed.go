@@ -14,6 +14,12 @@ import (
 // (fields, required fields, cross-field rules), gets version 1 and the next
 // sequence number, and every field is stamped with one server clock stamp.
 // Case records get their scope. One audit event covers the batch.
+//
+// The records and their cases' scopes are collected and written as the
+// push writes its rows (batch.go): multi-row INSERTs on SQLite, COPY on
+// PostgreSQL, on the transaction's own connection. An id already taken is
+// found by one read of the batch's ids first, so it is still this
+// record's error.
 func (db *DB) Seed(ctx context.Context, actor Actor, recs []schema.Record) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
@@ -25,6 +31,15 @@ func (db *DB) Seed(ctx context.Context, actor Actor, recs []schema.Record) error
 			return err
 		}
 		defer a.close()
+		if err := a.prefetchIDs(recs); err != nil {
+			return err
+		}
+		if len(recs) >= 2*t.chunk() {
+			if err := t.readSeq(); err != nil {
+				return err
+			}
+			a.ins.start() // a.close stops it
+		}
 		cases := map[string]bool{}
 		for i, rec := range recs {
 			if err := a.seedOne(rec, stamp, cases); err != nil {
@@ -32,6 +47,9 @@ func (db *DB) Seed(ctx context.Context, actor Actor, recs []schema.Record) error
 					return schema.Errorf(e.Code, fmt.Sprintf("records[%d].%s", i, e.Field), "%s %s: %s", rec.Entity, rec.ID, e.Message)
 				}
 				return fmt.Errorf("seed record %d (%s %s): %w", i, rec.Entity, rec.ID, err)
+			}
+			if err := a.flushFull(); err != nil {
+				return fmt.Errorf("seed: %w", err)
 			}
 		}
 		// The batch's event comes after any the applier collected.
@@ -92,21 +110,41 @@ func (a *applier) seedOne(rec schema.Record, stamp string, cases map[string]bool
 	if !rec.UpdatedAt.IsZero() {
 		r.updatedAt = fmtTime(rec.UpdatedAt)
 	}
-	var err error
+	taken, err := a.record(rec.ID)
+	if err != nil {
+		return err
+	}
+	if taken != nil {
+		return schema.Errorf(schema.ECodeConflict, "id", "a record with this id already exists")
+	}
 	if a.buf, err = r.encodeNew(a.buf, sortedNames(fields), stamp); err != nil {
 		return err
 	}
-	if err := a.insertNow(r); err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") {
-			return schema.Errorf(schema.ECodeConflict, "id", "a record with this id already exists")
-		}
+	if err := a.insert(r); err != nil {
 		return err
 	}
 	if rec.Entity == "case" {
 		cases[rec.ID] = true
-		return a.setCaseScope(rec.ID, caseScope{officerID: stringField(fields, "officer_id"), teamID: stringField(fields, "team_id")})
+		a.newScope(rec.ID, caseScope{officerID: stringField(fields, "officer_id"), teamID: stringField(fields, "team_id")})
 	}
 	return nil
+}
+
+// prefetchIDs reads, in one query, which of the records' ids are taken,
+// and the scopes of the cases they name.
+func (a *applier) prefetchIDs(recs []schema.Record) error {
+	ids := make([]string, 0, len(recs))
+	cids := make([]string, 0, len(recs))
+	for _, r := range recs {
+		ids = append(ids, r.ID)
+		if r.Entity != "case" {
+			cids = append(cids, r.CaseID)
+		}
+	}
+	if err := a.loadRecords(uniq(ids)); err != nil {
+		return err
+	}
+	return a.loadScopes(uniq(cids))
 }
 
 // ImportCases creates the cases of an import file, with their flags, all or

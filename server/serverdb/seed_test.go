@@ -3,6 +3,7 @@ package serverdb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -68,5 +69,91 @@ func TestSeedValidates(t *testing.T) {
 	}
 	if after, _ := f.db.CountRecords(ctx, ""); after != before {
 		t.Errorf("a failed seed wrote records")
+	}
+}
+
+// TestSeedKeepsThePushInvariants: a Seed of new cases and their records
+// numbers every record in the change sequence, one after another and up
+// to the counter; gives each new case its scope; writes one "seed" event
+// in the audit chain (the fixture checks the chain after the test); and
+// on PostgreSQL writes the records and scopes with COPY. An id already
+// taken, by an earlier seed or earlier in the batch, is that record's
+// error, and nothing of the batch is written.
+func TestSeedKeepsThePushInvariants(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	var copied func() int64
+	if e, ok := f.db.eng.(*pgEngine); ok {
+		copied = e.copied.Load
+	}
+	copiedBefore := int64(0)
+	if copied != nil {
+		copiedBefore = copied()
+	}
+	seqBefore := mustSeq(t, f.db)
+	cases := []schema.Record{caseRecord(schema.NewID(), "S000101", f.asha), caseRecord(schema.NewID(), "S000102", f.carl)}
+	recs := append([]schema.Record(nil), cases...)
+	for i := range 300 {
+		recs = append(recs, schema.Record{Entity: "household_member", ID: schema.NewID(), CaseID: cases[i%2].ID,
+			Fields: raw("relation", "lodger", "residence", "lives_here", "name", fmt.Sprintf("Lee %d", i))})
+	}
+	recs = append(recs, schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: f.ashaCase, Fields: signedVisit(f.asha.ID)})
+	if err := f.db.Seed(ctx, f.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	seqAfter := mustSeq(t, f.db)
+	var n, lo, hi int64
+	if err := f.db.r.QueryRow(`SELECT count(*), min(seq), max(seq) FROM records WHERE seq > ?`, seqBefore).Scan(&n, &lo, &hi); err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(recs)) || lo != seqBefore+1 || hi != seqAfter || seqAfter != seqBefore+int64(len(recs)) {
+		t.Errorf("seeded %d records: %d numbered %d..%d, counter %d → %d; want %d numbered %d..%d",
+			len(recs), n, lo, hi, seqBefore, seqAfter, len(recs), seqBefore+1, seqBefore+int64(len(recs)))
+	}
+	for _, c := range []struct {
+		id   string
+		user schema.User
+	}{{cases[0].ID, f.asha}, {cases[1].ID, f.carl}} {
+		if got := rowCount(t, f.db, `SELECT count(*) FROM case_scope WHERE case_id = ? AND officer_id = ? AND team_id = ?`,
+			c.id, c.user.ID, c.user.TeamID); got != 1 {
+			t.Errorf("case_scope rows of a seeded case of %s: %d; want 1", c.user.Username, got)
+		}
+	}
+	if got := rowCount(t, f.db, `SELECT count(*) FROM audit WHERE action = 'seed' AND detail = ?`, fmt.Sprintf(`{"records":%d}`, len(recs))); got != 1 {
+		t.Errorf("seed events of the batch: %d; want 1", got)
+	}
+	// The officer of a seeded case pulls it; the other officer does not.
+	page, err := f.db.PullResponse(ctx, f.actor(f.carl, "dev-carl"), schema.PullRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != 151 {
+		t.Errorf("carl's pull after the seed: %d records; want his seeded case and its 150 household members", len(page.Records))
+	}
+	if copied != nil {
+		// The records and the two scopes, copied; not one statement each.
+		if got := copied() - copiedBefore; got < int64(len(recs))+2 {
+			t.Errorf("rows copied for a seed of %d records and 2 cases: %d; want at least %d", len(recs), got, len(recs)+2)
+		}
+	}
+
+	twice := caseRecord(schema.NewID(), "S000104", f.asha)
+	for _, tc := range []struct {
+		name  string
+		recs  []schema.Record
+		field string
+	}{
+		{"an id seeded before", []schema.Record{caseRecord(schema.NewID(), "S000103", f.asha), recs[5]}, "records[1].id"},
+		{"an id twice in the batch", []schema.Record{twice, twice}, "records[1].id"},
+	} {
+		before := mustSeq(t, f.db)
+		err := f.db.Seed(ctx, f.admin, tc.recs)
+		if e := schema.AsError(err); e == nil || e.Field != tc.field || e.Code != schema.ECodeConflict {
+			t.Errorf("%s: %v; want a conflict naming %s", tc.name, err, tc.field)
+		}
+		if after := mustSeq(t, f.db); after != before {
+			t.Errorf("%s: the counter moved %d → %d; want nothing written", tc.name, before, after)
+		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 func TestBrowserForms(t *testing.T) {
 	t.Parallel()
 	e := startApp(t)
-	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 40*time.Second)
+	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 90*time.Second)
 	do, text, location, shoot := br.Do, br.Text, br.Location, br.Shoot
 	base := br.Base
 

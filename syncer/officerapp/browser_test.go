@@ -17,7 +17,7 @@ import (
 func TestBrowserOfficerFlow(t *testing.T) {
 	t.Parallel()
 	e := startApp(t)
-	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 40*time.Second)
+	br := testkit.StartBrowser(t, e.api.URL(), "officer-app", 90*time.Second)
 	ctx, do, text, location, shoot := br.Ctx, br.Do, br.Text, br.Location, br.Shoot
 	base := br.Base
 
