@@ -50,6 +50,11 @@ func (m HouseholdMember) label() string {
 // IsPartner reports whether the member is a current partner.
 func (m HouseholdMember) IsPartner() bool { return m.Relation == "partner" }
 
+// HouseholdConfirmMonths is how recent a household's confirmation must be
+// for measure 5: as_of no later than this many months after it
+// (policy.MonthsAfter; docs/compliance.md, measure 5).
+const HouseholdConfirmMonths = 3
+
 // Validate checks the rules across fields.
 func (m HouseholdMember) Validate() error {
 	if m.Name == "" && m.Description == "" {

@@ -247,7 +247,7 @@ func (s *Server) firstHomeVisits(c *fiber.Ctx) error {
 
 // contacts: GET /v1/compliance/contacts.
 func (s *Server) contacts(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/contacts", compliance.Contacts, nil)
+	return periodReport(s, c, "compliance/contacts", compliance.Contacts, s.comp.ContactsCounts)
 }
 
 // enquiries: GET /v1/compliance/enquiries.
@@ -257,7 +257,7 @@ func (s *Server) enquiries(c *fiber.Ctx) error {
 
 // households: GET /v1/compliance/households (measure 5).
 func (s *Server) households(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/households", compliance.Households, nil)
+	return periodReport(s, c, "compliance/households", compliance.Households, s.comp.HouseholdsCounts)
 }
 
 // interventions: GET /v1/compliance/interventions (measure 6).

@@ -17,6 +17,8 @@ import (
 //	GET /v1/compliance/first-home-visits/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/overdue/cases?figure=&as_of=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/workload/cases?figure=&as_of=&officer_id=&cursor=&limit=
+//	GET /v1/compliance/contacts/cases?figure=&from=&to=&officer_id=&cursor=&limit=
+//	GET /v1/compliance/households/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //
 // The same roles and scope as the measure; each page is audited with the
 // cases it lists.
@@ -31,6 +33,16 @@ func (s *Server) complianceCasesRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/first-home-visits/cases", s.authed, s.complianceReader, s.figureCases("compliance/first-home-visits", serverdb.MeasureFirstHomeVisit))
 	v1.Get("/compliance/overdue/cases", s.authed, s.complianceReader, s.figureCases("compliance/overdue", serverdb.MeasureOverdue))
 	v1.Get("/compliance/workload/cases", s.authed, s.complianceReader, s.figureCases("compliance/workload", serverdb.MeasureWorkload))
+	v1.Get("/compliance/contacts/cases", s.authed, s.complianceReader, s.figureCases("compliance/contacts", serverdb.MeasureContacts))
+	v1.Get("/compliance/households/cases", s.authed, s.complianceReader, s.figureCases("compliance/households", serverdb.MeasureHouseholds))
+}
+
+// periodMeasures are the measures whose case lists take a period (from,
+// to); the others take as_of.
+var periodMeasures = map[string]bool{
+	serverdb.MeasureFirstHomeVisit: true,
+	serverdb.MeasureContacts:       true,
+	serverdb.MeasureHouseholds:     true,
 }
 
 // casePage is one page of a figure's cases.
@@ -77,7 +89,7 @@ func (s *Server) figureCases(view, measure string) fiber.Handler {
 		page := casePage{Measure: measure, Figure: figure}
 		q := serverdb.FigureQuery{Measure: measure, Figure: figure}
 		params := map[string]string{}
-		if measure == serverdb.MeasureFirstHomeVisit {
+		if periodMeasures[measure] {
 			pq, err := s.QueryPeriod(c)
 			if err != nil {
 				return err

@@ -189,10 +189,13 @@ func TestComplianceCountsFromTheReadModel(t *testing.T) {
 				fv := compliance.FirstHomeVisits(in, period, asOf)
 				compliance.AddHeadline("first-home-visits", in, fv, period)
 				fq := "?detail=counts&from=2026-09-01&to=" + string(asOf) + "&officer_id=" + officer
+				cr := compliance.Contacts(in, period, asOf)
+				compliance.AddHeadline("contacts", in, cr, period)
 				for path, rep := range map[string]interface{ Summarize() }{
 					"/v1/compliance/overdue" + q:            compliance.Overdue(in, asOf),
 					"/v1/compliance/workload" + q:           compliance.Workload(in, asOf),
 					"/v1/compliance/first-home-visits" + fq: fv,
+					"/v1/compliance/contacts" + fq:          cr,
 				} {
 					rep.Summarize()
 					compliance.DropIDs(rep)

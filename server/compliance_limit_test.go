@@ -43,6 +43,9 @@ func TestComplianceCaseLimit(t *testing.T) {
 		{"/v1/compliance/contacts?officer_id=" + carl + "&" + period, root, 200},
 		{"/v1/compliance/first-home-visits?detail=counts&" + period, root, 200},
 		{"/v1/compliance/overdue?detail=counts&as_of=2026-10-31", sue, 200},
+		{"/v1/compliance/contacts?detail=counts&" + period, root, 200},
+		{"/v1/compliance/households?detail=counts&" + period, root, 200},
+		{"/v1/compliance/households/cases?figure=cases&" + period, root, 200},
 	} {
 		r := e.do("GET", tc.path, nil, bearer(tc.token))
 		if r.status != tc.want {

@@ -9,23 +9,22 @@ import (
 	"doorstep/schema"
 )
 
-// Channels of a contact, as measure 3 sorts them.
+// Channels of a contact, as measure 3 sorts them (schema.ContactChannel).
 const (
-	ChannelHome         = "face_to_face_home"      // face to face in the home
-	ChannelDoorstep     = "face_to_face_doorstep"  // face to face, no further than the door
-	ChannelElsewhere    = "face_to_face_elsewhere" // face to face away from the home (place_type says where)
-	ChannelPhone        = "phone"
-	ChannelVideo        = "video"
-	ChannelOtherNotFace = "other_not_face_to_face" // recorded as not face to face, neither phone nor video
+	ChannelHome         = schema.ChannelHome
+	ChannelDoorstep     = schema.ChannelDoorstep
+	ChannelElsewhere    = schema.ChannelElsewhere
+	ChannelPhone        = schema.ChannelPhone
+	ChannelVideo        = schema.ChannelVideo
+	ChannelOtherNotFace = schema.ChannelOtherNotFace
 )
 
 // Place types of a face-to-face contact away from the home.
 const (
-	placeCafe           = "cafe"
-	placeLibrary        = "library"
-	placeOffice         = "office"
-	placeCommunityVenue = "community_venue"
-	placeOther          = "other"
+	placeCafe           = schema.PlaceCafe
+	placeLibrary        = schema.PlaceLibrary
+	placeOffice         = schema.PlaceOffice
+	placeCommunityVenue = schema.PlaceCommunityVenue
 )
 
 // VisitIDs is a count of visits, with the visits and the (distinct) cases
@@ -624,41 +623,9 @@ func Contacts(in Input, period Period, asOf schema.Date) *ContactsReport {
 	return rep
 }
 
-// ContactChannel says how a contact happened, and for a face-to-face
-// contact away from the home, where (cafe, library, office,
-// community_venue or other). Phone and video go by the type; any other
-// contact recorded as not face to face is other_not_face_to_face. A
-// doorstep contact, or a home visit whose location is the doorstep, is
-// face_to_face_doorstep (as the policy reads it); a home visit at home (or
-// with no location) is face_to_face_home; everything else face to face is
-// elsewhere, at its place_type (an office-type contact with none: office;
-// otherwise other).
-func ContactChannel(v schema.Visit) (channel, place string) {
-	switch v.Type {
-	case "phone":
-		return ChannelPhone, ""
-	case "video":
-		return ChannelVideo, ""
-	}
-	if !v.FaceToFace {
-		return ChannelOtherNotFace, ""
-	}
-	home := schema.IsHomeVisit(v.Type) || (v.Type == "" && v.Location != "elsewhere")
-	switch {
-	case v.Type == "doorstep" || (home && v.Location == "doorstep"):
-		return ChannelDoorstep, ""
-	case home && v.Location != "elsewhere" && (v.Location != "" || v.Type != ""):
-		return ChannelHome, ""
-	}
-	switch v.PlaceType {
-	case placeCafe, placeLibrary, placeOffice, placeCommunityVenue:
-		return ChannelElsewhere, v.PlaceType
-	}
-	if v.PlaceType == "" && v.Type == "office" {
-		return ChannelElsewhere, placeOffice
-	}
-	return ChannelElsewhere, placeOther
-}
+// ContactChannel says how a contact happened (schema.ContactChannel, which
+// the store's read model also writes each visit's channel with).
+func ContactChannel(v schema.Visit) (channel, place string) { return schema.ContactChannel(v) }
 
 // visitDay is the calendar day of a started_at in the offset the device
 // recorded it with (the officer's local day), as the policy dates visits.

@@ -11,7 +11,7 @@ import (
 // HouseholdConfirmMonths is how recent a household's confirmation must be
 // for measure 5: as_of no later than this many months after every current
 // member's confirmation (policy.MonthsAfter; docs/compliance.md, measure 5).
-const HouseholdConfirmMonths = 3
+const HouseholdConfirmMonths = schema.HouseholdConfirmMonths
 
 // Household statuses of a case on as_of (measure 5).
 const (

@@ -192,7 +192,7 @@ func diff(a, b []string) []string {
 // readModelService loads a synthetic service (several teams, hundreds of
 // cases) into a store, with amendments made to some signed visits after
 // the fact, the way a supervisor corrects one.
-func readModelService(t *testing.T) (*serverdb.DB, *synth.Dataset) {
+func readModelService(t testing.TB) (*serverdb.DB, *synth.Dataset) {
 	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
@@ -305,7 +305,7 @@ func readModelService(t *testing.T) (*serverdb.DB, *synth.Dataset) {
 	return db, ds
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -357,6 +357,8 @@ func TestReadModelAgreesWithTheGoMeasures(t *testing.T) {
 				serverdb.MeasureOverdue:        overdueFigures(compliance.Overdue(in, asOf)),
 				serverdb.MeasureWorkload:       workloadFigures(compliance.Workload(in, asOf)),
 				serverdb.MeasureFirstHomeVisit: firstVisitFigures(compliance.FirstHomeVisits(in, period, asOf)),
+				serverdb.MeasureContacts:       contactFigures(t, compliance.Contacts(in, period, asOf)),
+				serverdb.MeasureHouseholds:     householdFigures(t, compliance.Households(in, period, asOf)),
 			} {
 				for _, name := range serverdb.FigureNames(measure) {
 					q := serverdb.FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: period.From, To: period.To,

@@ -49,7 +49,8 @@ var rmEntities = []string{"case", "flag", "household_member", "visit", "amendmen
 
 // rmTables are the read model's tables of case rows, each with its case
 // column.
-var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements"}
+var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements",
+	"rm_visit_children"}
 
 // rmTableOf is the typed table of each entity that has one (a case's is
 // rm_cases; an amendment has none: it is applied to its visit's row), and
@@ -281,12 +282,19 @@ type rmVisit struct {
 	SignedAt        schema.Timestamp    `json:"signed_at"`
 	ChildrenPresent string              `json:"children_present"`
 	Children        []schema.VisitChild `json:"children"`
+	// Measures 3 and 5 (migration 0011).
+	PlaceType        string   `json:"place_type"`
+	ElsewhereReason  string   `json:"elsewhere_reason"`
+	PartnerPresent   string   `json:"partner_present"`
+	PartnerSeenAlone string   `json:"partner_seen_alone"`
+	Observations     []string `json:"observations"`
 }
 
 func (v rmVisit) visit(id, caseID string) schema.Visit {
 	return schema.Visit{ID: id, CaseID: caseID, Status: v.Status, Type: v.Type, Location: v.Location, Outcome: v.Outcome,
 		FaceToFace: v.FaceToFace, PlannedAt: v.PlannedAt, StartedAt: v.StartedAt, SignedAt: v.SignedAt,
-		ChildrenPresent: v.ChildrenPresent, Children: v.Children}
+		ChildrenPresent: v.ChildrenPresent, Children: v.Children, PlaceType: v.PlaceType, ElsewhereReason: v.ElsewhereReason,
+		PartnerPresent: v.PartnerPresent, PartnerSeenAlone: v.PartnerSeenAlone, Observations: v.Observations}
 }
 
 // decodeFailed logs a record that does not decode. The store validated it
@@ -333,7 +341,8 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 			}
 		}
 		if err := w.exec("rm_cases", id, c.CRN, c.GivenName, c.FamilyName, c.OfficerID, c.TeamID, c.RoSH, c.Address,
-			string(c.SupervisionStart), boolInt(c.Closed)); err != nil {
+			string(c.SupervisionStart), boolInt(c.Closed),
+			string(policy.MonthsAfter(c.SupervisionStart, schema.HouseholdConfirmMonths))); err != nil {
 			return c, false, err
 		}
 	}
@@ -395,7 +404,9 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 		case "household_member":
 			var m schema.HouseholdMember
 			if err = r.Decode(&m); err == nil {
-				row = []any{m.ID, id, m.Relation, m.Residence, string(m.DateOfBirth), string(m.AddedOn), string(m.LeftOn)}
+				row = []any{m.ID, id, m.Relation, m.Residence, string(m.DateOfBirth), string(m.AddedOn), string(m.LeftOn),
+					boolInt(m.IsChild()), boolInt(m.IsPartner()), string(m.ConfirmedOn),
+					string(policy.MonthsAfter(m.ConfirmedOn, schema.HouseholdConfirmMonths)), m.ChildVictimInOwnRight}
 			}
 		case "enquiry":
 			var e schema.Enquiry
@@ -506,6 +517,9 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 			if err := w.deleteRows("rm_visits", "visit_id", vid); err != nil {
 				return err
 			}
+			if err := w.deleteRows("rm_visit_children", "visit_id", vid); err != nil {
+				return err
+			}
 		}
 		day, _ := localDay(cmp.Or(v.PlannedAt, v.StartedAt))
 		children := ""
@@ -516,8 +530,15 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 			}
 			children = string(b)
 		}
+		started, _ := localDay(v.StartedAt)
+		channel, place := schema.ContactChannel(v)
 		if err := w.exec("rm_visits", v.ID, id, v.Status, v.Type, v.Location, v.Outcome, boolInt(v.FaceToFace),
-			string(v.PlannedAt), string(v.StartedAt), string(v.SignedAt), string(day), v.ChildrenPresent, children); err != nil {
+			string(v.PlannedAt), string(v.StartedAt), string(v.SignedAt), string(day), v.ChildrenPresent, children,
+			string(started), channel, place, v.ElsewhereReason, v.PartnerPresent, v.PartnerSeenAlone,
+			boolInt(slices.Contains(v.Observations, "child_not_on_record"))); err != nil {
+			return err
+		}
+		if err := w.writeVisitChildren(v); err != nil {
 			return err
 		}
 	}
@@ -628,11 +649,13 @@ const rmBatch = 64
 
 var rmInserts = map[string]string{
 	"rm_cases": `INSERT INTO rm_cases (case_id, crn, given_name, family_name, officer_id, team_id, rosh, address,
-		supervision_start, closed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		supervision_start, closed, household_due_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_visits": `INSERT INTO rm_visits (visit_id, case_id, status, type, location, outcome, face_to_face, planned_at,
-		started_at, signed_at, day, children_present, children) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"rm_household": `INSERT INTO rm_household (member_id, case_id, relation, residence, date_of_birth, added_on, left_on)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		started_at, signed_at, day, children_present, children, started_day, channel, place, elsewhere_reason,
+		partner_present, partner_seen_alone, child_not_on_record)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_household": `INSERT INTO rm_household (member_id, case_id, relation, residence, date_of_birth, added_on, left_on,
+		is_child, is_partner, confirmed_on, confirmed_until, victim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_flags": `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on) VALUES (?, ?, ?, ?, ?)`,
 	"rm_enquiries": `INSERT INTO rm_enquiries (enquiry_id, case_id, agency, stage, requested_on, due_on, answered_on, result)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -643,6 +666,8 @@ var rmInserts = map[string]string{
 	"requirements": `INSERT INTO requirements (case_id, n, officer_id, team_id, closed, rule_id, rule_version, trigger_kind,
 		triggered_on, triggered_day, source, recurrence, due_on, due_day, met_by, met_on, met_day, first_home)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_visit_children": `INSERT INTO rm_visit_children (visit_id, case_id, member_id, answer)
+		VALUES (?, ?, ?, ?)`,
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {
@@ -790,6 +815,29 @@ func (w *rmWriter) writeRequirements(p *policy.Policy, id string, r *policy.Reco
 		if err := w.exec("requirements", id, i, c.OfficerID, c.TeamID, boolInt(c.Closed), q.RuleID, q.RuleVersion,
 			string(q.Trigger), string(q.TriggeredOn), trig, q.Source, q.Recurrence, string(q.DueOn), due, q.MetBy,
 			string(q.MetOn), met, boolInt(i == first)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeVisitChildren writes what visit v recorded of each child it names
+// (measure 5): the first entry for a member, as the measure reads it.
+func (w *rmWriter) writeVisitChildren(v schema.Visit) error {
+	var done []string
+	for _, c := range v.Children {
+		if c.MemberID == "" || slices.Contains(done, c.MemberID) {
+			continue
+		}
+		done = append(done, c.MemberID)
+		answer := ""
+		switch {
+		case c.Seen == "yes":
+			answer = "seen"
+		case c.ReasonNotSeen != "":
+			answer = "reason"
+		}
+		if err := w.exec("rm_visit_children", v.ID, v.CaseID, c.MemberID, answer); err != nil {
 			return err
 		}
 	}

@@ -67,6 +67,8 @@ var figureNames = map[string][]string{
 	MeasureFirstHomeVisit: {"cases", "denominator", "numerator", "met_late", "missed", "not_yet_due",
 		"not_yet_due_visited", "exempted", "cancelled", "no_requirement", "safety_not_approved", "safety_exempted",
 		"visited_at_all.numerator", "visited_at_all.denominator"},
+	MeasureContacts:   contactFigureNames(),
+	MeasureHouseholds: append(slices.Clone(householdCaseFigures), householdVisitFigures...),
 }
 
 // FigureNames returns the figures of measure the read model answers, nil
@@ -151,6 +153,9 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = workloadRows(q, actor, f, d)
 	case MeasureFirstHomeVisit:
 		err = firstVisitRows(q, actor, f, d)
+	case MeasureContacts, MeasureHouseholds:
+		s, _ := figureSetOf(f.Measure, f.Figure)
+		err = setRows(q, s, actor, f)
 	}
 	return q, err
 }

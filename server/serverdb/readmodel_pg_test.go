@@ -106,6 +106,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	if _, err := pg.Exec(string(ddl)); err != nil {
 		t.Fatalf("apply server-pg/0010_read_model.sql: %v", err)
 	}
+	applyPGFile(t, pg, "0011_read_model_contacts_households.sql")
 	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
@@ -126,10 +127,38 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	}
 	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
-		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit} {
+		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds} {
 			for _, name := range FigureNames(measure) {
 				for _, a := range actors {
 					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf}
+					if name == FigureNames(measure)[0] && (measure == MeasureContacts || measure == MeasureHouseholds) {
+						label := fmt.Sprintf("%s counts on %s for %s", measure, asOf, a.Role)
+						want, err := Figures{db.r}.Counts(ctx, a, q, FigureNames(measure))
+						if err != nil {
+							t.Fatalf("%s on SQLite: %v", label, err)
+						}
+						got, err := Figures{pgQuerier{pg}}.Counts(ctx, a, q, FigureNames(measure))
+						if err != nil {
+							t.Fatalf("%s on PostgreSQL: %v", label, err)
+						}
+						if len(want) == 0 || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s: PostgreSQL counts %+v, SQLite %+v", label, got, want)
+						}
+					}
+					if measure == MeasureContacts && name == "contacts" {
+						label := fmt.Sprintf("contacts elsewhere on %s for %s", asOf, a.Role)
+						want, err := Figures{db.r}.ContactsElsewhere(ctx, a, q)
+						if err != nil {
+							t.Fatalf("%s on SQLite: %v", label, err)
+						}
+						got, err := Figures{pgQuerier{pg}}.ContactsElsewhere(ctx, a, q)
+						if err != nil {
+							t.Fatalf("%s on PostgreSQL: %v", label, err)
+						}
+						if len(want) == 0 || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s: PostgreSQL lists %d, SQLite %d (%v vs %v)", label, len(got), len(want), got, want)
+						}
+					}
 					label := fmt.Sprintf("%s.%s on %s for %s", measure, name, asOf, a.Role)
 					want, err := figureGroups(ctx, db.r, a, q)
 					if err != nil {
@@ -156,6 +185,18 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// applyPGFile applies one file of schema/sql/server-pg.
+func applyPGFile(t *testing.T, pg *sql.DB, name string) {
+	t.Helper()
+	ddl, err := os.ReadFile(filepath.Join("..", "..", "schema", "sql", "server-pg", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.Exec(string(ddl)); err != nil {
+		t.Fatalf("apply server-pg/%s: %v", name, err)
 	}
 }
 

@@ -314,7 +314,8 @@ func TestReadModelIncrementalIsARebuild(t *testing.T) {
 	for i := range changed {
 		changed[i] = mutation("visit", drafts[i].RecordID, f.ashaCase, next(), raw("location", "doorstep"))
 	}
-	deletes("a push changing 5 drafts", 5, func() { applied("changed drafts", f.push(t, asha, changed...), schema.StatusApplied) })
+	// Each changed visit: its rm_visits row and its rm_visit_children rows (by visit id).
+	deletes("a push changing 5 drafts", 10, func() { applied("changed drafts", f.push(t, asha, changed...), schema.StatusApplied) })
 	wantRows(t, "after drafts", requirementRows(t, f.db, f.ashaCase), reqs...)
 
 	vid := drafts[9].RecordID

@@ -1,0 +1,136 @@
+package compliance
+
+import (
+	"context"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+)
+
+// Measure 3 at detail=counts from the read model (serverdb's
+// readmodel_contacts.go): every count of ContactFigures is one figure
+// query, counted in visits by team and officer.
+
+// contactCounts are measure 3's counts of f, by the read model's name of
+// each (serverdb.FigureNames).
+func contactCounts(f *ContactFigures) map[string]*VisitIDs {
+	out := map[string]*VisitIDs{"contacts": &f.Contacts, "completed": &f.Completed, "attempts": &f.Attempts,
+		"home_share.numerator": &f.HomeShare.Numerator, "home_share.denominator": &f.HomeShare.Denominator,
+		"face_to_face_share.numerator": &f.FaceToFaceShare.Numerator, "face_to_face_share.denominator": &f.FaceToFaceShare.Denominator,
+		"attempt_outcomes.no_answer": &f.AttemptOutcomes.NoAnswer, "attempt_outcomes.refused_entry": &f.AttemptOutcomes.RefusedEntry,
+		"attempt_outcomes.not_present": &f.AttemptOutcomes.NotPresent, "attempt_outcomes.abandoned_safety": &f.AttemptOutcomes.AbandonedSafety,
+		"attempt_outcomes.not_undertaken": &f.AttemptOutcomes.NotUndertaken, "attempt_outcomes.other": &f.AttemptOutcomes.Other}
+	for prefix, c := range map[string]*ChannelFigures{"channels.": &f.Channels, "attempt_channels.": &f.AttemptChannels} {
+		p := &c.ElsewhereByPlace
+		for name, x := range map[string]*VisitIDs{"face_to_face": &c.FaceToFace, ChannelHome: &c.Home, ChannelDoorstep: &c.Doorstep,
+			ChannelElsewhere: &c.Elsewhere, "elsewhere_by_place.cafe": &p.Cafe, "elsewhere_by_place.library": &p.Library,
+			"elsewhere_by_place.office": &p.Office, "elsewhere_by_place.community_venue": &p.CommunityVenue,
+			"elsewhere_by_place.other": &p.Other, ChannelPhone: &c.Phone, ChannelVideo: &c.Video,
+			ChannelOtherNotFace: &c.OtherNotFaceToFace} {
+			out[prefix+name] = x
+		}
+	}
+	d := &f.DomesticAbuse
+	for name, x := range map[string]*VisitIDs{"contacts": &d.Contacts, "completed": &d.Completed, "attempts": &d.Attempts,
+		"home_share.numerator": &d.HomeShare.Numerator, "home_share.denominator": &d.HomeShare.Denominator,
+		"face_to_face_share.numerator":   &d.FaceToFaceShare.Numerator,
+		"face_to_face_share.denominator": &d.FaceToFaceShare.Denominator} {
+		out["domestic_abuse."+name] = x
+	}
+	return out
+}
+
+// countAll counts the figures names of q's measure (serverdb.Figures.Counts:
+// one pass over its rows) into totals and each team's and officer's
+// figures; count names the count of a figure in F.
+func countAll[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, q serverdb.FigureQuery,
+	names []string, totals *F, g groups[F], count func(f *F, name string) *int) error {
+	counts, err := fs.Counts(ctx, actor, q, names)
+	if err != nil {
+		return err
+	}
+	for _, fc := range counts {
+		team, officer := g.of(in, schema.Case{TeamID: fc.TeamID, OfficerID: fc.OfficerID})
+		for i, name := range names {
+			for _, f := range []*F{totals, team, officer} {
+				*count(f, name) += fc.N[i]
+			}
+		}
+	}
+	return nil
+}
+
+// headlineOf is a measure's headline figure over period as of asOf, from
+// the read model: the figures num of den.
+func headlineOf(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, measure, officerID string, period Period, asOf schema.Date,
+	num, den string) (Figure, error) {
+	q := serverdb.FigureQuery{Measure: measure, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	counts, err := fs.Counts(ctx, actor, q, []string{num, den})
+	if err != nil {
+		return Figure{}, err
+	}
+	var n, d int
+	for _, fc := range counts {
+		n, d = n+fc.N[0], d+fc.N[1]
+	}
+	return FigureOf(n, d), nil
+}
+
+// ContactsCounts is measure 3 at detail=counts (Contacts, Summarize,
+// DropIDs) with its headline (AddHeadline), from one snapshot of the read
+// model; with it, the cases it covers (for the audit).
+func (s *Service) ContactsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *ContactsReport, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = s.contactsCounts(ctx, fs, actor, officerID, period, asOf)
+		return err
+	})
+	return rep, cases, err
+}
+
+func (s *Service) contactsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ContactsReport, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &ContactsReport{Measure: serverdb.MeasureContacts, Period: period, AsOf: asOf, OfficerID: officerID,
+		Cases: []ContactCase{}, Visits: []ContactVisit{}}
+	g := newGroups[ContactFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureContacts, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureContacts), &rep.Totals, g,
+		func(f *ContactFigures, name string) *int { return &contactCounts(f)[name].N })
+	if err != nil {
+		return nil, nil, err
+	}
+	elsewhere, err := fs.ContactsElsewhere(ctx, actor, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range elsewhere {
+		x := ElsewhereReason{VisitID: e.VisitID, CaseID: e.CaseID, PlaceType: e.Place, Reason: e.Reason}
+		rep.Totals.ElsewhereReasons = append(rep.Totals.ElsewhereReasons, x)
+		team, officer := g.of(in, schema.Case{TeamID: e.TeamID, OfficerID: e.OfficerID})
+		team.ElsewhereReasons = append(team.ElsewhereReasons, x)
+		officer.ElsewhereReasons = append(officer.ElsewhereReasons, x)
+	}
+	finish := func(f *ContactFigures) {
+		if f.ElsewhereReasons == nil {
+			f.ElsewhereReasons = []ElsewhereReason{}
+		}
+		for _, s := range []*Share{&f.HomeShare, &f.FaceToFaceShare, &f.DomesticAbuse.HomeShare, &f.DomesticAbuse.FaceToFaceShare} {
+			s.Percent = percent(s.Numerator.N, s.Denominator.N)
+		}
+	}
+	finish(&rep.Totals)
+	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
+	prev := PreviousPeriod(period)
+	pf, err := headlineOf(ctx, fs, actor, serverdb.MeasureContacts, officerID, prev, prev.To, "home_share.numerator",
+		"home_share.denominator")
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Headline = Judge(in.policy(), "contacts", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
+	q := base
+	q.Figure = "contacts"
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return rep, cases, err
+}

@@ -1,0 +1,81 @@
+package compliance
+
+import (
+	"context"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+)
+
+// Measure 5 at detail=counts from the read model (serverdb's
+// readmodel_households.go): every count of HouseholdFigures is one figure
+// query, counted in cases or, for the children seen, in home visits.
+
+// householdCounts are measure 5's counts of f, by the read model's name of
+// each (serverdb.FigureNames): the counts of cases, then those of visits.
+func householdCounts(f *HouseholdFigures) (cases map[string]*IDs, visits map[string]*VisitIDs) {
+	cases = map[string]*IDs{"cases": &f.Cases, "confirmed.numerator": &f.Confirmed.Numerator,
+		"confirmed.denominator": &f.Confirmed.Denominator, "not_confirmed": &f.NotConfirmed, "not_recorded": &f.NotRecorded,
+		"not_yet_due": &f.NotYetDue, "victim_in_own_right.numerator": &f.VictimInOwnRight.Numerator,
+		"victim_in_own_right.denominator": &f.VictimInOwnRight.Denominator, "victim_not_known": &f.VictimNotKnown,
+		"victim_unanswered": &f.VictimUnanswered, "partner_seen_alone.numerator": &f.PartnerSeenAlone.Numerator,
+		"partner_seen_alone.denominator": &f.PartnerSeenAlone.Denominator, "partner_seen_not_alone": &f.PartnerSeenNotAlone,
+		"partner_not_seen": &f.PartnerNotSeen, "no_partner": &f.NoPartner}
+	visits = map[string]*VisitIDs{"children_seen.numerator": &f.ChildrenSeen.Numerator,
+		"children_seen.denominator": &f.ChildrenSeen.Denominator, "children_all_seen": &f.ChildrenAllSeen,
+		"children_unaccounted": &f.ChildrenUnaccounted, "visits_no_children": &f.VisitsNoChildren,
+		"child_not_on_record": &f.ChildNotOnRecord}
+	return cases, visits
+}
+
+// HouseholdsCounts is measure 5 at detail=counts (Households, Summarize,
+// DropIDs) with its headline (AddHeadline), from one snapshot of the read
+// model; with it, the cases it covers (for the audit).
+func (s *Service) HouseholdsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *HouseholdsReport, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = s.householdsCounts(ctx, fs, actor, officerID, period, asOf)
+		return err
+	})
+	return rep, cases, err
+}
+
+func (s *Service) householdsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*HouseholdsReport, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &HouseholdsReport{Measure: serverdb.MeasureHouseholds, Period: period, AsOf: asOf, OfficerID: officerID,
+		Cases: []HouseholdCase{}}
+	g := newGroups[HouseholdFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureHouseholds, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureHouseholds), &rep.Totals, g,
+		func(f *HouseholdFigures, name string) *int {
+			cases, visits := householdCounts(f)
+			if x, ok := cases[name]; ok {
+				return &x.N
+			}
+			return &visits[name].N
+		})
+	if err != nil {
+		return nil, nil, err
+	}
+	finish := func(f *HouseholdFigures) {
+		for _, s := range []*CaseShare{&f.Confirmed, &f.VictimInOwnRight, &f.PartnerSeenAlone} {
+			s.Percent = percent(s.Numerator.N, s.Denominator.N)
+		}
+		f.ChildrenSeen.Percent = percent(f.ChildrenSeen.Numerator.N, f.ChildrenSeen.Denominator.N)
+	}
+	finish(&rep.Totals)
+	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
+	prev := PreviousPeriod(period)
+	pf, err := headlineOf(ctx, fs, actor, serverdb.MeasureHouseholds, officerID, prev, prev.To, "confirmed.numerator",
+		"confirmed.denominator")
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Headline = Judge(in.policy(), "households", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
+	q := base
+	q.Figure = "cases"
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return rep, cases, err
+}

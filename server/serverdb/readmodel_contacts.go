@@ -1,0 +1,323 @@
+package serverdb
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"doorstep/schema"
+)
+
+// Measure 3, how contact happened, over the read model
+// (docs/compliance.md, "Measure 3" and "The read model"): each figure is
+// a set of visits, the signed contacts of the period up to as_of, dated by
+// started_day, with the channel and place the write derived with
+// schema.ContactChannel. The day-dependent parts (the period, as_of, the
+// domestic-abuse flag live on the contact's day) are the query's.
+
+// MeasureContacts is measure 3, by the name its report carries.
+const MeasureContacts = "contacts"
+
+// contactChannelFigures are the figures of a ChannelFigures, by their JSON
+// names under "channels" and "attempt_channels".
+var contactChannelFigures = []string{"face_to_face", schema.ChannelHome, schema.ChannelDoorstep, schema.ChannelElsewhere,
+	"elsewhere_by_place." + schema.PlaceCafe, "elsewhere_by_place." + schema.PlaceLibrary, "elsewhere_by_place." + schema.PlaceOffice,
+	"elsewhere_by_place." + schema.PlaceCommunityVenue, "elsewhere_by_place." + schema.PlaceOther,
+	schema.ChannelPhone, schema.ChannelVideo, schema.ChannelOtherNotFace}
+
+// contactAttemptOutcomes are the outcomes of an attempt measure 3 names;
+// any other outcome (or none) is "other".
+var contactAttemptOutcomes = []string{"no_answer", "refused_entry", "not_present", "abandoned_safety", "not_undertaken"}
+
+// contactShareFigures are the parts of the two shares, by JSON path.
+var contactShareFigures = []string{"home_share.numerator", "home_share.denominator", "face_to_face_share.numerator",
+	"face_to_face_share.denominator"}
+
+// contactFigureNames are measure 3's figures, each named by its JSON path
+// in the report's figures ("channels.face_to_face_home",
+// "domestic_abuse.home_share.numerator").
+func contactFigureNames() []string {
+	out := []string{"contacts", "completed", "attempts"}
+	for _, c := range contactChannelFigures {
+		out = append(out, "channels."+c)
+	}
+	for _, o := range contactAttemptOutcomes {
+		out = append(out, "attempt_outcomes."+o)
+	}
+	out = append(out, "attempt_outcomes.other")
+	for _, c := range contactChannelFigures {
+		out = append(out, "attempt_channels."+c)
+	}
+	out = append(out, contactShareFigures...)
+	for _, n := range append([]string{"contacts", "completed", "attempts"}, contactShareFigures...) {
+		out = append(out, "domestic_abuse."+n)
+	}
+	return out
+}
+
+// contactVisits adds the FROM and WHERE of measure 3's contacts: visit v
+// of case c, signed, started on a day of the period up to as_of.
+func (q *sqlb) contactVisits(f FigureQuery) {
+	q.add(` FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
+		WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
+		AND v.started_day <= ?`, string(f.From), string(f.To), string(f.AsOf))
+}
+
+// periodDates checks f's period.
+func periodDates(f FigureQuery) error {
+	if _, ok := dayNumber(f.From); !ok {
+		return schema.Errorf(schema.ECodeInvalid, "from", "from must be a date (YYYY-MM-DD)")
+	}
+	if _, ok := dayNumber(f.To); !ok {
+		return schema.Errorf(schema.ECodeInvalid, "to", "to must be a date (YYYY-MM-DD)")
+	}
+	return nil
+}
+
+// contactSet: measure 3's figures are sets of its contacts, one row
+// each: case_id, team_id, officer_id, outcome, channel, place, and da (1
+// when the case had a domestic-abuse flag live on the contact's day).
+var contactSet = figureSet{
+	name: "contacts",
+	cols: []string{"outcome", "channel", "place", "da"},
+	base: func(q *sqlb, actor Actor, f FigureQuery) error {
+		if err := periodDates(f); err != nil {
+			return err
+		}
+		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.outcome, v.channel, v.place,
+			CASE WHEN EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = v.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+				AND (g.start_date = '' OR g.start_date <= v.started_day) AND (g.ended_on = '' OR g.ended_on > v.started_day))
+			THEN 1 ELSE 0 END AS da`)
+		q.contactVisits(f)
+		return q.scoped(actor, "c", f)
+	},
+	cond: contactCond,
+}
+
+// contactCond adds the condition on b, a row of contactSet, of figure name.
+func contactCond(q *sqlb, name string) error {
+	if rest, ok := strings.CutPrefix(name, "domestic_abuse."); ok {
+		q.add(`b.da = 1 AND `)
+		name = rest
+	}
+	completed, attempt := `b.outcome = 'completed'`, `b.outcome <> 'completed'`
+	switch {
+	case name == "contacts":
+		q.add(`1 = 1`)
+	case name == "completed", name == "home_share.denominator", name == "face_to_face_share.denominator":
+		q.add(completed)
+	case name == "attempts":
+		q.add(attempt)
+	case name == "home_share.numerator":
+		q.add(completed)
+		q.channel(schema.ChannelHome)
+	case name == "face_to_face_share.numerator":
+		q.add(completed)
+		q.channel("face_to_face")
+	case strings.HasPrefix(name, "channels."):
+		q.add(completed)
+		q.channel(strings.TrimPrefix(name, "channels."))
+	case strings.HasPrefix(name, "attempt_channels."):
+		q.add(attempt)
+		q.channel(strings.TrimPrefix(name, "attempt_channels."))
+	case name == "attempt_outcomes.other":
+		q.add(attempt + ` AND b.outcome NOT IN ('` + strings.Join(contactAttemptOutcomes, "', '") + `')`)
+	case strings.HasPrefix(name, "attempt_outcomes."):
+		q.add(attempt+` AND b.outcome = ?`, strings.TrimPrefix(name, "attempt_outcomes."))
+	default:
+		return fmt.Errorf("measure %s: figure %q has no query", MeasureContacts, name)
+	}
+	return nil
+}
+
+// channel adds the condition that contact b was of channel (one of
+// contactChannelFigures).
+func (q *sqlb) channel(channel string) {
+	switch {
+	case channel == "face_to_face":
+		q.add(` AND b.channel IN (?, ?, ?)`, schema.ChannelHome, schema.ChannelDoorstep, schema.ChannelElsewhere)
+	case strings.HasPrefix(channel, "elsewhere_by_place."):
+		q.add(` AND b.channel = ? AND b.place = ?`, schema.ChannelElsewhere, strings.TrimPrefix(channel, "elsewhere_by_place."))
+	default:
+		q.add(` AND b.channel = ?`, channel)
+	}
+}
+
+// ElsewhereContact is one face-to-face contact of measure 3 away from the
+// home, completed or not, with the place and the reason recorded.
+type ElsewhereContact struct {
+	VisitID, CaseID, TeamID, OfficerID string
+	Place, Reason                      string
+}
+
+// ContactsElsewhere lists measure 3's contacts of f's period away from
+// the home in the actor's scope (f's Figure is not read), in visit id
+// order.
+func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQuery) ([]ElsewhereContact, error) {
+	if err := periodDates(fq); err != nil {
+		return nil, err
+	}
+	if _, ok := dayNumber(fq.AsOf); !ok {
+		return nil, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
+	}
+	q := &sqlb{}
+	q.add(`SELECT v.visit_id, v.case_id, c.team_id, c.officer_id, v.place, v.elsewhere_reason`)
+	q.contactVisits(fq)
+	q.add(` AND v.channel = ?`, schema.ChannelElsewhere)
+	if err := q.scoped(actor, "c", fq); err != nil {
+		return nil, err
+	}
+	q.add(` ORDER BY v.visit_id`)
+	rs, err := f.q.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("contacts elsewhere: %w", err)
+	}
+	defer rs.Close()
+	var out []ElsewhereContact
+	for rs.Next() {
+		var e ElsewhereContact
+		if err := rs.Scan(&e.VisitID, &e.CaseID, &e.TeamID, &e.OfficerID, &e.Place, &e.Reason); err != nil {
+			return nil, fmt.Errorf("contacts elsewhere: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rs.Err()
+}
+
+// figureSet is how a measure's figures are selected when each is a
+// condition on the same rows: base adds the query of the rows (case_id,
+// team_id, officer_id and cols, the columns cond reads), cond the
+// condition on b, one of those rows, of one figure. A figure's rows are
+// the base's with its condition (figureRows); all the figures' counts are
+// one pass over the base (Figures.Counts).
+type figureSet struct {
+	name string
+	cols []string
+	base func(q *sqlb, actor Actor, f FigureQuery) error
+	cond func(q *sqlb, figure string) error
+}
+
+// figureSetOf is the figure set of f's figure, false for a measure
+// whose figures are queries of their own.
+func figureSetOf(measure, figure string) (figureSet, bool) {
+	switch measure {
+	case MeasureContacts:
+		return contactSet, true
+	case MeasureHouseholds:
+		if slices.Contains(householdVisitFigures, figure) {
+			return householdVisitSet, true
+		}
+		return householdCaseSet, true
+	}
+	return figureSet{}, false
+}
+
+// setRows adds the query of f's rows of figure set s.
+func setRows(q *sqlb, s figureSet, actor Actor, f FigureQuery) error {
+	q.add(`SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, 0 AS wk FROM (`)
+	if err := s.base(q, actor, f); err != nil {
+		return err
+	}
+	q.add(`) b WHERE `)
+	return s.cond(q, f.Figure)
+}
+
+// FigureCounts are the counts of several figures for the cases of one
+// team and officer: N[i] is the rows (visits, or cases for a figure of
+// cases) of the i-th figure asked for.
+type FigureCounts struct {
+	TeamID, OfficerID string
+	N                 []int
+}
+
+// Counts counts the figures names of f's measure (one whose figures are
+// conditions on the same rows: measures 3 and 5) over the actor's scope
+// by team and officer, one pass over the rows of each figure set: the
+// groups with at least one row, ordered by team then officer id.
+func (f Figures) Counts(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]FigureCounts, error) {
+	if _, ok := dayNumber(fq.AsOf); !ok {
+		return nil, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
+	}
+	type set struct {
+		s   figureSet
+		idx []int
+	}
+	var sets []*set
+	bySet := map[string]*set{}
+	for i, name := range names {
+		if !slices.Contains(figureNames[fq.Measure], name) {
+			return nil, schema.Errorf(schema.ECodeInvalid, "figure", "measure %s has no figure %q", fq.Measure, name)
+		}
+		s, ok := figureSetOf(fq.Measure, name)
+		if !ok {
+			return nil, fmt.Errorf("measure %s: no figure set", fq.Measure)
+		}
+		if bySet[s.name] == nil {
+			bySet[s.name] = &set{s: s}
+			sets = append(sets, bySet[s.name])
+		}
+		bySet[s.name].idx = append(bySet[s.name].idx, i)
+	}
+	groups := map[[2]string]*FigureCounts{}
+	for _, st := range sets {
+		// The rows are counted by team, officer and every column the
+		// conditions read first: a handful of rows to test each figure's
+		// condition on, and each column worked out once a row (SQLite
+		// does not flatten a grouped subquery into the conditions, which
+		// would compute a column again for every condition that reads it).
+		q := &sqlb{}
+		q.add(`SELECT b.team_id, b.officer_id`)
+		for _, i := range st.idx {
+			q.add(`, sum(CASE WHEN `)
+			if err := st.s.cond(q, names[i]); err != nil {
+				return nil, err
+			}
+			q.add(` THEN b.n ELSE 0 END)`)
+		}
+		keys := "a.team_id, a.officer_id, a." + strings.Join(st.s.cols, ", a.")
+		q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
+		if err := st.s.base(q, actor, fq); err != nil {
+			return nil, err
+		}
+		q.add(`) a GROUP BY ` + keys + `) b GROUP BY b.team_id, b.officer_id`)
+		if err := func() error {
+			rs, err := f.q.QueryContext(ctx, q.b.String(), q.args...)
+			if err != nil {
+				return fmt.Errorf("figures of %s: %w", fq.Measure, err)
+			}
+			defer rs.Close()
+			for rs.Next() {
+				var team, officer string
+				n := make([]int, len(st.idx))
+				dst := []any{&team, &officer}
+				for k := range n {
+					dst = append(dst, &n[k])
+				}
+				if err := rs.Scan(dst...); err != nil {
+					return fmt.Errorf("figures of %s: %w", fq.Measure, err)
+				}
+				g := groups[[2]string{team, officer}]
+				if g == nil {
+					g = &FigureCounts{TeamID: team, OfficerID: officer, N: make([]int, len(names))}
+					groups[[2]string{team, officer}] = g
+				}
+				for k, i := range st.idx {
+					g.N[i] = n[k]
+				}
+			}
+			return rs.Err()
+		}(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]FigureCounts, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b FigureCounts) int {
+		return cmp.Or(cmp.Compare(a.TeamID, b.TeamID), cmp.Compare(a.OfficerID, b.OfficerID))
+	})
+	return out, nil
+}

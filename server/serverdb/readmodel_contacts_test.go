@@ -1,0 +1,137 @@
+package serverdb
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"doorstep/internal/testkit"
+	"doorstep/schema"
+)
+
+// rmRow reads one row of q as text.
+func rmRow(t *testing.T, db *DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.r.Query(q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s []any
+		cols, _ := rows.Columns()
+		vals := make([]string, len(cols))
+		for i := range vals {
+			s = append(s, &vals[i])
+		}
+		if err := rows.Scan(s...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.Join(vals, "|"))
+	}
+	return out
+}
+
+// TestReadModelContactsAndHouseholds: the columns migration 0011 added
+// (measures 3 and 5) are written with every write, from the visit as
+// amended, and a store whose rows predate them (as one migrated to 0011
+// is) derives them all again when it opens.
+func TestReadModelContactsAndHouseholds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := testkit.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	path := filepath.Join(t.TempDir(), "server.db")
+	var logs bytes.Buffer
+	open := func() *DB {
+		t.Helper()
+		logs.Reset()
+		db, err := Open(ctx, path, Options{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open()
+	admin := Actor{UserID: "admin-test", Role: schema.RoleAdmin}
+	team := schema.Team{ID: schema.NewID(), Name: "Team A"}
+	if err := db.CreateTeam(ctx, admin, team); err != nil {
+		t.Fatal(err)
+	}
+	asha := schema.User{ID: schema.NewID(), Username: "asha", Name: "Asha", Role: schema.RoleOfficer, TeamID: team.ID}
+	if err := db.CreateUser(ctx, admin, asha, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	caseID, child, partner, vid := schema.NewID(), schema.NewID(), schema.NewID(), schema.NewID()
+	if err := db.Seed(ctx, admin, []schema.Record{caseRecord(caseID, "A000001", asha)}); err != nil {
+		t.Fatal(err)
+	}
+	write := func(entity, id string, fields any) {
+		t.Helper()
+		if _, err := db.Write(ctx, admin, entity, id, caseID, schema.FieldsOf(fields)); err != nil {
+			t.Fatalf("write %s: %v", entity, err)
+		}
+	}
+	write("household_member", child, schema.HouseholdMember{Name: "Kit", Relation: "own_child", Residence: "lives_here",
+		AddedOn: "2026-09-01", ConfirmedOn: "2026-11-30", ChildVictimInOwnRight: "not_known"})
+	write("household_member", partner, schema.HouseholdMember{Name: "Lee", Relation: "partner", Residence: "lives_here"})
+	// Signed late in the evening an hour behind UTC: the local day is the
+	// 2nd, the UTC day the 3rd.
+	write("visit", vid, schema.Visit{OfficerID: asha.ID, Type: "other_place", Status: "signed", Outcome: "completed",
+		Location: "elsewhere", PlaceType: "cafe", ElsewhereReason: "partner at home", FaceToFace: true,
+		StartedAt: "2026-11-02T23:30:00-01:00", PartnerPresent: "yes", PartnerSeenAlone: "yes", ChildrenPresent: "yes",
+		Children:     []schema.VisitChild{{MemberID: child, Present: "yes", Seen: "yes"}, {MemberID: child, Present: "no"}},
+		Observations: []string{"fear", "child_not_on_record"}, SignedAt: "2026-11-03T01:00:00Z", SignedBy: admin.UserID})
+
+	visitCols := `SELECT started_day, channel, place, elsewhere_reason, partner_present, partner_seen_alone, child_not_on_record
+		FROM rm_visits WHERE visit_id = ?`
+	childCols := `SELECT member_id, answer FROM rm_visit_children WHERE visit_id = ?`
+	memberCols := `SELECT member_id, is_child, is_partner, confirmed_on, confirmed_until, victim FROM rm_household WHERE case_id = ? ORDER BY is_child`
+	check := func(what, q string, arg string, want ...string) {
+		t.Helper()
+		if got := rmRow(t, db, q, arg); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", what, got, want)
+		}
+	}
+	check("the visit as written", visitCols, vid, "2026-11-02|face_to_face_elsewhere|cafe|partner at home|yes|yes|1")
+	check("the children it names (the first entry)", childCols, vid, child+"|seen")
+	check("the household", memberCols, caseID, partner+"|0|1|||", child+"|1|0|2026-11-30|2027-02-28|not_known")
+	check("the case", `SELECT household_due_after FROM rm_cases WHERE case_id = ?`, caseID, "2027-01-01")
+
+	write("amendment", "", schema.Amendment{VisitID: vid, Reason: "it was at home", AmendedBy: admin.UserID,
+		AmendedAt: "2026-11-20T09:00:00Z", Changes: raw("type", "home_announced", "location", "home",
+			"place_type", nil, "elsewhere_reason", nil, "observations", []string{"fear"},
+			"children", []schema.VisitChild{{MemberID: child, Present: "yes", Seen: "no", ReasonNotSeen: "asleep"}})})
+	check("the visit amended", visitCols, vid, "2026-11-02|face_to_face_home|||yes|yes|0")
+	check("the children amended", childCols, vid, child+"|reason")
+	before := rmDump(t, db, caseID)
+
+	// As a store migrated to 0011 holds them: the new columns at their
+	// defaults, no children rows, the policy tag cleared.
+	for _, q := range []string{
+		`UPDATE rm_visits SET started_day = '', channel = '', place = '', elsewhere_reason = '', partner_present = '',
+			partner_seen_alone = '', child_not_on_record = 0`,
+		`UPDATE rm_household SET is_child = 0, is_partner = 0, confirmed_on = '', confirmed_until = '', victim = ''`,
+		`UPDATE rm_cases SET household_due_after = ''`,
+		`DELETE FROM rm_visit_children`,
+		`UPDATE read_model_state SET policy_tag = '' WHERE id = 1`,
+	} {
+		if _, err := db.w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	db = open()
+	defer db.Close()
+	if !strings.Contains(logs.String(), "building the compliance read model: 1 cases") {
+		t.Errorf("reopened after 0011, the log says %q; want it to build the read model", logs.String())
+	}
+	if after := rmDump(t, db, caseID); !slices.Equal(after, before) {
+		t.Errorf("rebuilt on open:\n%q\nwant the rows the writes made:\n%q", after, before)
+	}
+}

@@ -1,0 +1,184 @@
+package serverdb
+
+import (
+	"fmt"
+	"strings"
+
+	"doorstep/schema"
+)
+
+// Measure 5, household recorded, children seen, partner seen alone, over
+// the read model (docs/compliance.md, "Measure 5" and "The read model").
+// What depends only on the records was derived when they were written:
+// each member's child and partner flags and the last day its confirmation
+// is in date, the case's last day a household is not yet due, a visit's
+// channel and local day, and what each visit recorded of each child it
+// names (rm_visit_children). Who is in the household, which children a
+// visit should have seen and whether a confirmation is in date on the day
+// asked about are the queries'.
+
+// MeasureHouseholds is measure 5, by the name its report carries.
+const MeasureHouseholds = "households"
+
+// householdCaseFigures are measure 5's figures of cases and
+// householdVisitFigures its figures of home visits, each named by its
+// JSON path in the report's figures.
+var (
+	householdCaseFigures = []string{"cases", "confirmed.numerator", "confirmed.denominator", "not_confirmed", "not_recorded",
+		"not_yet_due", "victim_in_own_right.numerator", "victim_in_own_right.denominator", "victim_not_known", "victim_unanswered",
+		"partner_seen_alone.numerator", "partner_seen_alone.denominator", "partner_seen_not_alone", "partner_not_seen", "no_partner"}
+	householdVisitFigures = []string{"children_seen.numerator", "children_seen.denominator", "children_all_seen",
+		"children_unaccounted", "visits_no_children", "child_not_on_record"}
+)
+
+// householdCases adds the query of measure 5's cases (the open cases
+// started by as_of with a domestic-abuse flag live on some day from the
+// later of the start and from, to as_of), each with its household status,
+// current children, victim-in-own-right status and partner status on
+// as_of: case_id, team_id, officer_id, household, children, victim,
+// partner.
+func householdCases(q *sqlb, actor Actor, f FigureQuery) error {
+	from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
+	lo := func() { q.add(`CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END`, from, from) }
+	// members on as_of, alias m, and cond
+	members := func(cond string) {
+		q.add(`(SELECT 1 FROM rm_household m WHERE m.case_id = c.case_id AND (m.added_on = '' OR m.added_on <= ?)
+			AND (m.left_on = '' OR m.left_on > ?)`+cond+`)`, asOf, asOf)
+	}
+	q.add(`SELECT c.case_id, c.team_id, c.officer_id, CASE WHEN EXISTS `)
+	members("")
+	q.add(` AND NOT EXISTS `)
+	members(` AND NOT (m.confirmed_on <> '' AND m.confirmed_on <= ? AND m.confirmed_until <> '' AND ? <= m.confirmed_until)`)
+	q.args = append(q.args, asOf, asOf)
+	q.add(` THEN 'confirmed'
+		WHEN c.household_due_after <> '' AND ? <= c.household_due_after THEN 'not_yet_due'
+		WHEN NOT EXISTS `, asOf)
+	members("")
+	q.add(` THEN 'not_recorded' ELSE 'not_confirmed' END AS household,
+		(SELECT count(*) FROM rm_household m WHERE m.case_id = c.case_id AND (m.added_on = '' OR m.added_on <= ?)
+			AND (m.left_on = '' OR m.left_on > ?) AND m.is_child = 1) AS children,
+		CASE WHEN EXISTS `, asOf, asOf)
+	members(` AND m.is_child = 1 AND m.victim NOT IN ('yes', 'no', 'not_known')`)
+	q.add(` THEN 'unanswered' WHEN EXISTS `)
+	members(` AND m.is_child = 1 AND m.victim = 'not_known'`)
+	q.add(` THEN 'not_known' ELSE 'answered' END AS victim,
+		CASE WHEN NOT EXISTS (SELECT 1 FROM rm_household p WHERE p.case_id = c.case_id AND p.is_partner = 1
+			AND (p.added_on = '' OR p.added_on <= ?) AND (p.left_on = '' OR p.left_on > `, asOf)
+	lo()
+	q.add(`)) THEN 'no_partner'`)
+	for _, alone := range []string{` AND w.partner_seen_alone = 'yes') THEN 'seen_alone'`, `) THEN 'seen_not_alone'`} {
+		q.add(` WHEN EXISTS (SELECT 1 FROM rm_visits w WHERE w.case_id = c.case_id AND w.status = 'signed' AND w.signed_at <> ''
+			AND w.started_day <> '' AND w.started_day >= ? AND w.started_day <= ? AND w.started_day <= ? AND w.outcome = 'completed'
+			AND w.face_to_face = 1 AND w.partner_present = 'yes'`+alone, from, to, asOf)
+	}
+	q.add(` ELSE 'not_seen' END AS partner FROM rm_cases c WHERE `)
+	return householdCaseCond(q, actor, f)
+}
+
+// householdCaseCond adds the condition that case c is one of measure 5's.
+func householdCaseCond(q *sqlb, actor Actor, f FigureQuery) error {
+	from, asOf := string(f.From), string(f.AsOf)
+	q.add(`c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?
+		AND EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+			AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on >
+				CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END))`, asOf, asOf, from, from)
+	return q.scoped(actor, "c", f)
+}
+
+// householdCaseSet: measure 5's figures of cases, one row each
+// (householdCases).
+var householdCaseSet = figureSet{
+	name: "household cases",
+	cols: []string{"household", "children", "victim", "partner"},
+	base: func(q *sqlb, actor Actor, f FigureQuery) error {
+		if err := periodDates(f); err != nil {
+			return err
+		}
+		return householdCases(q, actor, f)
+	},
+	cond: func(q *sqlb, figure string) error {
+		switch figure {
+		case "cases":
+			q.add(`1 = 1`)
+		case "confirmed.numerator":
+			q.add(`b.household = 'confirmed'`)
+		case "confirmed.denominator":
+			q.add(`b.household <> 'not_yet_due'`)
+		case "not_confirmed", "not_recorded", "not_yet_due":
+			q.add(`b.household = ?`, figure)
+		case "victim_in_own_right.denominator":
+			q.add(`b.children > 0`)
+		case "victim_in_own_right.numerator":
+			q.add(`b.children > 0 AND b.victim = 'answered'`)
+		case "victim_not_known", "victim_unanswered":
+			q.add(`b.children > 0 AND b.victim = ?`, strings.TrimPrefix(figure, "victim_"))
+		case "partner_seen_alone.numerator":
+			q.add(`b.partner = 'seen_alone'`)
+		case "partner_seen_alone.denominator":
+			q.add(`b.partner <> 'no_partner'`)
+		case "partner_seen_not_alone", "partner_not_seen", "no_partner":
+			q.add(`b.partner = ?`, strings.TrimPrefix(figure, "partner_"))
+		default:
+			return fmt.Errorf("measure %s: figure %q has no query", MeasureHouseholds, figure)
+		}
+		return nil
+	},
+}
+
+// householdVisitSet: measure 5's figures of the completed home visits
+// (channel face_to_face_home) of its cases in the period up to as_of, one
+// row each: case_id, team_id, officer_id, child_not_on_record, and of the
+// children expected on the visit's day (own, step or other children on
+// the household list that day who live or sometimes stay there, born by
+// then), how many (expected), how many seen or given a reason not seen
+// (accounted), and how many given a reason (reasons).
+var householdVisitSet = figureSet{
+	name: "household visits",
+	cols: []string{"child_not_on_record", "expected", "accounted", "reasons"},
+	base: func(q *sqlb, actor Actor, f FigureQuery) error {
+		if err := periodDates(f); err != nil {
+			return err
+		}
+		from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
+		// expected adds the count of the children visit v should have
+		// seen, those of them with cond.
+		expected := func(cond string) {
+			q.add(`(SELECT count(*) FROM rm_household m WHERE m.case_id = v.case_id AND m.is_child = 1 AND m.residence <> 'visits'
+				AND (m.added_on = '' OR m.added_on <= v.started_day) AND (m.left_on = '' OR m.left_on > v.started_day)
+				AND (m.date_of_birth = '' OR m.date_of_birth <= v.started_day)` + cond + `)`)
+		}
+		answered := func(answers string) string {
+			return ` AND EXISTS (SELECT 1 FROM rm_visit_children k WHERE k.visit_id = v.visit_id AND k.member_id = m.member_id
+				AND k.answer IN (` + answers + `))`
+		}
+		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.child_not_on_record, `)
+		expected("")
+		q.add(` AS expected, `)
+		expected(answered(`'seen', 'reason'`))
+		q.add(` AS accounted, `)
+		expected(answered(`'reason'`))
+		q.add(` AS reasons FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
+			WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
+			AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = ? AND `, from, to, asOf, schema.ChannelHome)
+		return householdCaseCond(q, actor, f)
+	},
+	cond: func(q *sqlb, figure string) error {
+		switch figure {
+		case "children_seen.denominator":
+			q.add(`b.expected > 0`)
+		case "children_seen.numerator":
+			q.add(`b.expected > 0 AND b.accounted = b.expected`)
+		case "children_all_seen":
+			q.add(`b.expected > 0 AND b.accounted = b.expected AND b.reasons = 0`)
+		case "children_unaccounted":
+			q.add(`b.accounted < b.expected`)
+		case "visits_no_children":
+			q.add(`b.expected = 0`)
+		case "child_not_on_record":
+			q.add(`b.child_not_on_record = 1`)
+		default:
+			return fmt.Errorf("measure %s: figure %q has no query", MeasureHouseholds, figure)
+		}
+		return nil
+	},
+}
