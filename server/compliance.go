@@ -267,7 +267,7 @@ func (s *Server) interventions(c *fiber.Ctx) error {
 
 // reviews: GET /v1/compliance/reviews (measure 7).
 func (s *Server) reviews(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/reviews", compliance.Reviews, nil)
+	return periodReport(s, c, "compliance/reviews", compliance.Reviews, s.comp.ReviewsCounts)
 }
 
 // exemptions: GET /v1/compliance/exemptions (visits closed by an

@@ -269,8 +269,10 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 				return c, false, err
 			}
 		}
+		roshDue := policy.RoSHReviewDue(c.RoSHDate)
 		if err := w.exec("rm_cases", id, c.CRN, c.GivenName, c.FamilyName, c.OfficerID, c.TeamID, c.RoSH, c.Address,
-			string(c.SupervisionStart), boolInt(c.Closed)); err != nil {
+			string(c.SupervisionStart), boolInt(c.Closed), string(c.RoSHDate), string(roshDue), dayOrNull(roshDue),
+			dayOrNull(c.SupervisionStart)); err != nil {
 			return c, false, err
 		}
 	}
@@ -327,7 +329,8 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 		case "flag":
 			var f schema.Flag
 			if err = r.Decode(&f); err == nil {
-				row = []any{f.ID, id, f.Type, string(f.StartDate), string(f.EndedOn)}
+				row = []any{f.ID, id, f.Type, string(f.StartDate), string(f.EndedOn), string(f.LastReviewed),
+					string(f.NextReviewDate), dayOrNull(f.NextReviewDate)}
 			}
 		case "household_member":
 			var m schema.HouseholdMember
@@ -337,12 +340,13 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 		case "enquiry":
 			var e schema.Enquiry
 			if err = r.Decode(&e); err == nil {
-				row = []any{e.ID, id, e.Agency, e.Stage, string(e.RequestedOn), string(e.DueOn), string(e.AnsweredOn), e.Result}
+				row = []any{e.ID, id, e.Agency, e.Stage, string(e.RequestedOn), string(e.DueOn), string(e.AnsweredOn), e.Result,
+					e.NotRequestedReason, dayOrNull(e.AnsweredOn)}
 			}
 		case "referral":
 			var f schema.Referral
 			if err = r.Decode(&f); err == nil {
-				row = []any{f.ID, id, f.Need, string(f.IdentifiedOn), f.Decision, f.Status, string(f.StatusOn)}
+				row = []any{f.ID, id, f.Need, string(f.IdentifiedOn), f.Decision, f.Status, string(f.StatusOn), f.DecisionReason}
 			}
 		}
 		if err != nil {
@@ -556,16 +560,17 @@ const rmBatch = 64
 
 var rmInserts = map[string]string{
 	"rm_cases": `INSERT INTO rm_cases (case_id, crn, given_name, family_name, officer_id, team_id, rosh, address,
-		supervision_start, closed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		supervision_start, closed, rosh_date, rosh_due, rosh_due_day, start_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_visits": `INSERT INTO rm_visits (visit_id, case_id, status, type, location, outcome, face_to_face, planned_at,
 		started_at, signed_at, day, children_present, children) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_household": `INSERT INTO rm_household (member_id, case_id, relation, residence, date_of_birth, added_on, left_on)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-	"rm_flags": `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on) VALUES (?, ?, ?, ?, ?)`,
-	"rm_enquiries": `INSERT INTO rm_enquiries (enquiry_id, case_id, agency, stage, requested_on, due_on, answered_on, result)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-	"rm_referrals": `INSERT INTO rm_referrals (referral_id, case_id, need, identified_on, decision, status, status_on)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	"rm_flags": `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on, last_reviewed, next_review_date,
+		next_review_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_enquiries": `INSERT INTO rm_enquiries (enquiry_id, case_id, agency, stage, requested_on, due_on, answered_on, result,
+		not_requested_reason, answered_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_referrals": `INSERT INTO rm_referrals (referral_id, case_id, need, identified_on, decision, status, status_on,
+		decision_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_safety": `INSERT INTO rm_safety (assessment_id, case_id, assessed_on, decided_on, decision, decided_by, reason,
 		applies, exempting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"requirements": `INSERT INTO requirements (case_id, n, officer_id, team_id, closed, rule_id, rule_version, trigger_kind,
@@ -705,6 +710,15 @@ func dayNumber(d schema.Date) (int64, bool) {
 		return 0, false
 	}
 	return t.Unix() / 86400, true
+}
+
+// dayOrNull is d as days since 1970-01-01 (dayNumber), nil (NULL) when d
+// is not a date.
+func dayOrNull(d schema.Date) any {
+	if n, ok := dayNumber(d); ok {
+		return n
+	}
+	return nil
 }
 
 // localDay is the calendar day of ts in the offset it was recorded with.

@@ -151,6 +151,8 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = workloadRows(q, actor, f, d)
 	case MeasureFirstHomeVisit:
 		err = firstVisitRows(q, actor, f, d)
+	case MeasureReviews:
+		err = reviewRows(q, actor, f, d)
 	}
 	return q, err
 }

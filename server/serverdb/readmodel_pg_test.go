@@ -106,6 +106,16 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	if _, err := pg.Exec(string(ddl)); err != nil {
 		t.Fatalf("apply server-pg/0010_read_model.sql: %v", err)
 	}
+	// The read model's later columns.
+	for _, name := range []string{"0012_read_model_reviews_referrals_enquiries.sql"} {
+		ddl, err := os.ReadFile(filepath.Join("..", "..", "schema", "sql", "server-pg", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pg.Exec(string(ddl)); err != nil {
+			t.Fatalf("apply server-pg/%s: %v", name, err)
+		}
+	}
 	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
@@ -126,7 +136,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	}
 	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
-		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit} {
+		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureReviews} {
 			for _, name := range FigureNames(measure) {
 				for _, a := range actors {
 					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf}

@@ -1,0 +1,99 @@
+package compliance_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"doorstep/schema"
+	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
+)
+
+func recordFig(x compliance.RecordIDs) fig { return fig{rows: x.N, cases: x.CaseIDs} }
+
+// reviewsFigures are measure 7's figures, by the read model's names.
+func reviewsFigures(rep *compliance.ReviewsReport) goFigures {
+	g := goFigures{}
+	add := func(group string, f compliance.ReviewsFigures) {
+		g.put("cases", group, idsFig(f.Cases))
+		for kind, r := range map[string]compliance.ReviewFigures{"flags": f.Flags, "da_flags": f.DAFlags, "rosh": f.RoSH} {
+			for name, x := range map[string]compliance.RecordIDs{"items": r.Items, "on_time.numerator": r.OnTime.Numerator,
+				"on_time.denominator": r.OnTime.Denominator, "in_date": r.InDate, "not_yet_due": r.NotYetDue,
+				"no_date": r.NoDate, "after_as_of": r.AfterAsOf, "reviewed_in_period": r.ReviewedInPeriod} {
+				g.put(kind+"."+name, group, recordFig(x))
+			}
+			o := recordFig(r.Overdue)
+			o.max = r.MaxDaysOverdue
+			g.put(kind+".overdue", group, o)
+		}
+	}
+	add("", rep.Totals)
+	for _, b := range rep.Teams {
+		add("team:"+b.ID, b.F)
+	}
+	for _, b := range rep.Officers {
+		add("officer:"+b.ID, b.F)
+	}
+	return g
+}
+
+// countsJSON is a Go report at detail=counts, as the JSON API sends it
+// from the Go measure: its headline added, summarised, its ids dropped.
+func countsJSON(t *testing.T, slug string, in compliance.Input, rep interface {
+	compliance.Headlined
+	Summarize()
+}, period compliance.Period) string {
+	t.Helper()
+	compliance.AddHeadline(slug, in, rep, period)
+	rep.Summarize()
+	compliance.DropIDs(rep)
+	return string(mustJSON(t, rep))
+}
+
+// TestReadModelCountsOfMeasures467 holds the read model's detail=counts
+// reports of measures 4, 6 and 7 (totals, teams, officers, every figure,
+// the headline and the previous period's) to the Go measures', byte for
+// byte, on the synthetic service, for every scope and several days.
+func TestReadModelCountsOfMeasures467(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, ds := readModelService(t)
+	svc := compliance.NewService(db, nil)
+	var sup, officer schema.User
+	for _, u := range ds.Users {
+		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[0].ID {
+			sup = u
+		}
+		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[1].ID {
+			officer = u
+		}
+	}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	for _, sc := range []struct {
+		name      string
+		actor     serverdb.Actor
+		officerID string
+	}{
+		{"admin", admin, ""}, {"auditor", serverdb.Actor{UserID: "aud", Role: schema.RoleAuditor}, ""},
+		{"supervisor", serverdb.ActorOf(sup, ""), ""}, {"officer filter", admin, officer.ID},
+		{"supervisor, another team's officer", serverdb.ActorOf(sup, ""), officer.ID},
+	} {
+		in, err := svc.Input(ctx, sc.actor, sc.officerID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []compliance.Period{{From: "2026-08-25", To: "2026-11-23"}, {From: "2026-04-01", To: "2026-09-30"},
+			{From: "2026-03-01", To: "2026-03-15"}} {
+			asOf := p.To
+			label := fmt.Sprintf("%s over %s..%s", sc.name, p.From, p.To)
+			rv, _, err := svc.ReviewsCounts(ctx, sc.actor, sc.officerID, p, asOf)
+			if err != nil {
+				t.Fatalf("%s: ReviewsCounts: %v", label, err)
+			}
+			if got, want := string(mustJSON(t, rv)), countsJSON(t, "reviews", in, compliance.Reviews(in, p, asOf), p); got != want {
+				t.Errorf("%s: reviews from the read model\n%s\nthe Go measure's\n%s", label, got, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package serverdb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"doorstep/schema"
+)
+
+// Measure 7, review activity, over the read model (docs/compliance.md,
+// "The read model"): every flag live on as_of, and each case's RoSH
+// assessment, of the open cases started by as_of, with its review status
+// on as_of worked out by the query from the dates on the row, as
+// compliance.reviewStatus does on the decoded records.
+
+// MeasureReviews is measure 7's report name.
+const MeasureReviews = "reviews"
+
+// reviewKinds are measure 7's kinds of review, as its figures name them.
+var reviewKinds = []string{"flags", "da_flags", "rosh"}
+
+// reviewFigures are the figures of one kind of review.
+var reviewFigures = []string{"items", "on_time.numerator", "on_time.denominator", "in_date", "overdue", "not_yet_due",
+	"no_date", "after_as_of", "reviewed_in_period"}
+
+func init() {
+	names := []string{"cases"}
+	for _, k := range reviewKinds {
+		for _, f := range reviewFigures {
+			names = append(names, k+"."+f)
+		}
+	}
+	figureNames[MeasureReviews] = names
+}
+
+// periodDates checks a period measure's from and to.
+func periodDates(f FigureQuery) error {
+	if _, ok := dayNumber(f.From); !ok {
+		return schema.Errorf(schema.ECodeInvalid, "from", "from must be a date (YYYY-MM-DD)")
+	}
+	if _, ok := dayNumber(f.To); !ok {
+		return schema.Errorf(schema.ECodeInvalid, "to", "to must be a date (YYYY-MM-DD)")
+	}
+	return nil
+}
+
+// reviewCaseOn adds the condition that case c is in measure 7 on as_of:
+// open, its supervision started on or before as_of.
+func (q *sqlb) reviewCaseOn(asOf schema.Date) {
+	q.add(` AND c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?`, string(asOf))
+}
+
+// reviewStatus adds the review status on as_of of a review last done on
+// last, next due on due (due_day its day number), as
+// compliance.reviewStatus, named status, and its days overdue, named x.
+func (q *sqlb) reviewStatus(last, due, dueDay string, asOf schema.Date, d int64) {
+	a := string(asOf)
+	q.add(`CASE WHEN `+last+` > ? THEN 'after_as_of' WHEN `+due+` = '' THEN 'no_date' WHEN `+due+` < ? THEN 'overdue'
+		WHEN `+last+` = '' THEN 'not_yet_due' ELSE 'in_date' END AS status,
+		CASE WHEN `+last+` <= ? AND `+due+` <> '' AND `+due+` < ? THEN ? - `+dueDay+` ELSE 0 END AS x`, a, a, a, a, d)
+}
+
+// reviewRows: measure 7's figures. Its rows are reviews (a flag, or a
+// case's RoSH assessment, whose id is the case's), with the case.
+func reviewRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+	if err := periodDates(f); err != nil {
+		return err
+	}
+	if f.Figure == "cases" {
+		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk FROM rm_cases c WHERE 1 = 1`)
+		q.reviewCaseOn(f.AsOf)
+		return q.scoped(actor, "c", f)
+	}
+	kind, figure, _ := strings.Cut(f.Figure, ".")
+	x := "0" // the days overdue, of the overdue figure only (its max_days_overdue)
+	if figure == "overdue" {
+		x = "i.x"
+	}
+	q.add(`SELECT i.case_id, i.team_id, i.officer_id, ` + x + ` AS x, 0 AS wk FROM (SELECT c.case_id, c.team_id, c.officer_id, `)
+	if kind == "rosh" {
+		q.add(`c.rosh_date AS last, `)
+		q.reviewStatus("c.rosh_date", "c.rosh_due", "c.rosh_due_day", f.AsOf, d)
+		q.add(` FROM rm_cases c WHERE 1 = 1`)
+	} else {
+		asOf := string(f.AsOf)
+		q.add(`g.last_reviewed AS last, `)
+		q.reviewStatus("g.last_reviewed", "g.next_review_date", "g.next_review_day", f.AsOf, d)
+		q.add(` FROM rm_flags g JOIN rm_cases c ON c.case_id = g.case_id
+			WHERE (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?)`, asOf, asOf)
+		if kind == "da_flags" {
+			q.add(` AND g.type IN ('da_perpetrator', 'da_victim')`)
+		}
+	}
+	q.reviewCaseOn(f.AsOf)
+	if err := q.scoped(actor, "c", f); err != nil {
+		return err
+	}
+	q.add(`) i WHERE `)
+	switch figure {
+	case "items":
+		q.add(`1 = 1`)
+	case "on_time.numerator":
+		q.add(`i.status = 'in_date'`)
+	case "on_time.denominator":
+		q.add(`i.status IN ('in_date', 'overdue')`)
+	case "reviewed_in_period":
+		q.add(`i.last <> '' AND i.last >= ? AND i.last <= ? AND i.last <= ?`, string(f.From), string(f.To), string(f.AsOf))
+	default: // in_date, overdue, not_yet_due, no_date, after_as_of
+		q.add(`i.status = ?`, figure)
+	}
+	return nil
+}
+
+// KeyedGroup is a FigureGroup of the rows that also share a key (measure
+// 6's need, or status).
+type KeyedGroup struct {
+	Key string
+	FigureGroup
+}
+
+// keyedGroups counts f's rows by team, officer and the key column key of
+// its rows (f's measure must have one).
+func keyedGroups(ctx context.Context, db querier, actor Actor, f FigureQuery, key string) ([]KeyedGroup, error) {
+	rows, err := figureRows(actor, f)
+	if err != nil {
+		return nil, err
+	}
+	q := &sqlb{}
+	q.add(`SELECT `+key+`, team_id, officer_id, count(*), count(DISTINCT case_id), coalesce(max(x), 0) FROM (`+rows.b.String()+
+		`) f GROUP BY `+key+`, team_id, officer_id ORDER BY `+key+`, team_id, officer_id`, rows.args...)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.%s by %s: %w", f.Measure, f.Figure, key, err)
+	}
+	defer rs.Close()
+	var out []KeyedGroup
+	for rs.Next() {
+		var g KeyedGroup
+		if err := rs.Scan(&g.Key, &g.TeamID, &g.OfficerID, &g.Rows, &g.Cases, &g.Max); err != nil {
+			return nil, fmt.Errorf("figure %s.%s by %s: %w", f.Measure, f.Figure, key, err)
+		}
+		out = append(out, g)
+	}
+	return out, rs.Err()
+}
