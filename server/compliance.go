@@ -262,7 +262,7 @@ func (s *Server) households(c *fiber.Ctx) error {
 
 // interventions: GET /v1/compliance/interventions (measure 6).
 func (s *Server) interventions(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/interventions", compliance.Interventions, nil)
+	return periodReport(s, c, "compliance/interventions", compliance.Interventions, s.comp.InterventionsCounts)
 }
 
 // reviews: GET /v1/compliance/reviews (measure 7).

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -70,6 +71,26 @@ var rmMeasures467 = []rmMeasure{
 			"flags.in_date": f.Flags.InDate.CaseIDs, "da_flags.no_date": f.DAFlags.NoDate.CaseIDs, "da_flags.overdue": f.DAFlags.Overdue.CaseIDs,
 			"flags.after_as_of": f.Flags.AfterAsOf.CaseIDs, "flags.reviewed_in_period": f.Flags.ReviewedInPeriod.CaseIDs,
 			"rosh.overdue": f.RoSH.Overdue.CaseIDs, "rosh.in_date": f.RoSH.InDate.CaseIDs, "rosh.no_date": f.RoSH.NoDate.CaseIDs}
+	}},
+	{slug: "interventions", compute: func(in compliance.Input, p compliance.Period, a schema.Date) compliance.Headlined {
+		return compliance.Interventions(in, p, a)
+	}, figures: func(h compliance.Headlined) map[string][]string {
+		rep := h.(*compliance.InterventionsReport)
+		f := rep.Totals
+		out := map[string][]string{"needed": f.Needed.CaseIDs, "awaiting_decision": f.AwaitingDecision.CaseIDs,
+			"not_referred": f.NotReferred.CaseIDs, "referred": f.Referred.CaseIDs, "waiting": f.Waiting.CaseIDs,
+			"withdrawn": f.Withdrawn.CaseIDs, "started": f.Started.CaseIDs, "completed": f.Completed.CaseIDs,
+			"delivered_share.denominator": f.DeliveredShare.Denominator.CaseIDs, "statuses.unknown": nil,
+			"statuses.awaiting_allocation": nil}
+		for st, x := range f.Statuses {
+			out["statuses."+st] = x.CaseIDs
+		}
+		// Each need's, by the need parameter.
+		for _, n := range rep.Needs {
+			out["needed&need="+url.QueryEscape(n.Need)] = n.F.Needed.CaseIDs
+			out["referred&need="+url.QueryEscape(n.Need)] = n.F.Referred.CaseIDs
+		}
+		return out
 	}},
 }
 
@@ -194,10 +215,23 @@ func TestMeasures467CaseListsBadInput(t *testing.T) {
 			{base + "?figure=cases&to=2026-02-30", "to", ""},
 			{base + "?figure=cases&officer_id=" + strings.Repeat("x", 65), "officer_id", ""},
 		} {
+			if m.slug == "interventions" {
+				tc.path = strings.ReplaceAll(tc.path, "figure=cases", "figure=needed")
+				if tc.says == "cases" {
+					tc.says = "needed"
+				}
+			}
 			r := e.do("GET", tc.path, nil, bearer(sue))
 			if er := r.errorResponse(); r.status != 400 || er.Error.Field != tc.field || !strings.Contains(er.Error.Message, tc.says) {
 				t.Errorf("GET %s = %d %s, want 400 naming %s", tc.path, r.status, r.body, tc.field)
 			}
+		}
+	}
+	for _, path := range []string{"/v1/compliance/interventions/cases?figure=needed&need=" + strings.Repeat("n", 201),
+		"/v1/compliance/interventions/cases?figure=needed&need=a%0Ab"} {
+		r := e.do("GET", path, nil, bearer(sue))
+		if er := r.errorResponse(); r.status != 400 || er.Error.Field != "need" {
+			t.Errorf("GET %s = %d %s, want 400 naming need", path, r.status, r.body)
 		}
 	}
 	after, _ := e.srv.DB().AuditByAction(context.Background(), "view")

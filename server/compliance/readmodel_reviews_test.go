@@ -94,6 +94,58 @@ func TestReadModelCountsOfMeasures467(t *testing.T) {
 			if got, want := string(mustJSON(t, rv)), countsJSON(t, "reviews", in, compliance.Reviews(in, p, asOf), p); got != want {
 				t.Errorf("%s: reviews from the read model\n%s\nthe Go measure's\n%s", label, got, want)
 			}
+			iv, _, err := svc.InterventionsCounts(ctx, sc.actor, sc.officerID, p, asOf)
+			if err != nil {
+				t.Fatalf("%s: InterventionsCounts: %v", label, err)
+			}
+			goIv := compliance.Interventions(in, p, asOf)
+			if sc.name == "admin" && p.To == "2026-11-23" && (len(goIv.Needs) < 2 || len(goIv.Totals.Statuses) < 3 || goIv.Totals.NotReferred.N == 0) {
+				t.Errorf("%s: the synthetic service has %d needs, %d statuses, %d not referred; the test wants more", label,
+					len(goIv.Needs), len(goIv.Totals.Statuses), goIv.Totals.NotReferred.N)
+			}
+			// Each need's figures, and its case lists, from the read model.
+			for _, n := range goIv.Needs {
+				q := serverdb.FigureQuery{Measure: serverdb.MeasureInterventions, Figure: "started", AsOf: asOf, From: p.From, To: p.To,
+					OfficerID: sc.officerID, Need: n.Need}
+				compareFigure(t, label+": started of "+n.Need, map[string]fig{"": recordFig(n.F.Started)}, onlyTotals(sqlFigure(t, db, sc.actor, q)))
+			}
+			if got, want := string(mustJSON(t, iv)), countsJSON(t, "interventions", in, goIv, p); got != want {
+				t.Errorf("%s: interventions from the read model\n%s\nthe Go measure's\n%s", label, got, want)
+			}
 		}
 	}
 }
+
+// interventionsFigures are measure 6's figures, by the read model's names.
+func interventionsFigures(rep *compliance.InterventionsReport) goFigures {
+	g := goFigures{}
+	add := func(group string, f compliance.InterventionFigures) {
+		for name, x := range map[string]compliance.RecordIDs{"needed": f.Needed, "awaiting_decision": f.AwaitingDecision,
+			"not_referred": f.NotReferred, "referred": f.Referred, "waiting": f.Waiting, "withdrawn": f.Withdrawn,
+			"started": f.Started, "completed": f.Completed,
+			"referred_share.numerator": f.ReferredShare.Numerator, "referred_share.denominator": f.ReferredShare.Denominator,
+			"started_share.numerator": f.StartedShare.Numerator, "started_share.denominator": f.StartedShare.Denominator,
+			"completed_share.numerator": f.CompletedShare.Numerator, "completed_share.denominator": f.CompletedShare.Denominator,
+			"delivered_share.numerator": f.DeliveredShare.Numerator, "delivered_share.denominator": f.DeliveredShare.Denominator} {
+			g.put(name, group, recordFig(x))
+		}
+		for _, st := range serverdb.ReferralStatuses {
+			x := compliance.RecordIDs{}
+			if f.Statuses[st] != nil {
+				x = *f.Statuses[st]
+			}
+			g.put("statuses."+st, group, recordFig(x))
+		}
+	}
+	add("", rep.Totals)
+	for _, b := range rep.Teams {
+		add("team:"+b.ID, b.F)
+	}
+	for _, b := range rep.Officers {
+		add("officer:"+b.ID, b.F)
+	}
+	return g
+}
+
+// onlyTotals keeps the totals of a figure counted by the read model.
+func onlyTotals(f map[string]fig) map[string]fig { return map[string]fig{"": f[""]} }

@@ -358,6 +358,7 @@ func TestReadModelAgreesWithTheGoMeasures(t *testing.T) {
 				serverdb.MeasureWorkload:       workloadFigures(compliance.Workload(in, asOf)),
 				serverdb.MeasureFirstHomeVisit: firstVisitFigures(compliance.FirstHomeVisits(in, period, asOf)),
 				serverdb.MeasureReviews:        reviewsFigures(compliance.Reviews(in, period, asOf)),
+				serverdb.MeasureInterventions:  interventionsFigures(compliance.Interventions(in, period, asOf)),
 			} {
 				for _, name := range serverdb.FigureNames(measure) {
 					q := serverdb.FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: period.From, To: period.To,

@@ -42,6 +42,8 @@ type FigureQuery struct {
 	// OfficerID, when set, keeps only the cases allocated to this officer;
 	// TeamID, only those of this team.
 	OfficerID, TeamID string
+	// Need, when set, keeps only measure 6's needs of this kind.
+	Need string
 }
 
 // FigureGroup is one figure's count for the cases of one team and officer
@@ -153,6 +155,8 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = firstVisitRows(q, actor, f, d)
 	case MeasureReviews:
 		err = reviewRows(q, actor, f, d)
+	case MeasureInterventions:
+		err = interventionRows(q, actor, f)
 	}
 	return q, err
 }

@@ -136,7 +136,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	}
 	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
-		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureReviews} {
+		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureReviews, MeasureInterventions} {
 			for _, name := range FigureNames(measure) {
 				for _, a := range actors {
 					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf}
@@ -162,6 +162,21 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if !reflect.DeepEqual(gotIDs, wantIDs) {
 						t.Errorf("%s: PostgreSQL lists %v, SQLite %v", label, gotIDs, wantIDs)
+					}
+					if measure == MeasureInterventions { // counted by need and status too
+						want, err := keyedGroups(ctx, db.r, a, q, "need", "st")
+						if err != nil {
+							t.Fatal(err)
+						}
+						got, err := keyedGroups(ctx, pgQuerier{pg}, a, q, "need", "st")
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s by need and status: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
+						}
+						wantN, _ := notReferred(ctx, db.r, a, q)
+						gotN, err := notReferred(ctx, pgQuerier{pg}, a, q)
+						if err != nil || !reflect.DeepEqual(gotN, wantN) {
+							t.Errorf("%s not referred: PostgreSQL %+v (%v), SQLite %+v", label, gotN, err, wantN)
+						}
 					}
 				}
 			}

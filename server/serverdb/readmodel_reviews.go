@@ -112,35 +112,46 @@ func reviewRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 	return nil
 }
 
-// KeyedGroup is a FigureGroup of the rows that also share a key (measure
+// KeyedGroup is a FigureGroup of the rows that also share keys (measure
 // 6's need, or status).
 type KeyedGroup struct {
-	Key string
+	Keys []string
 	FigureGroup
 }
 
-// keyedGroups counts f's rows by team, officer and the key column key of
-// its rows (f's measure must have one).
-func keyedGroups(ctx context.Context, db querier, actor Actor, f FigureQuery, key string) ([]KeyedGroup, error) {
+// keyedGroups counts f's rows by the key columns keys of its rows (f's
+// measure must have them), then team and officer.
+func keyedGroups(ctx context.Context, db querier, actor Actor, f FigureQuery, keys ...string) ([]KeyedGroup, error) {
 	rows, err := figureRows(actor, f)
 	if err != nil {
 		return nil, err
 	}
+	by := strings.Join(keys, ", ") + ", team_id, officer_id"
 	q := &sqlb{}
-	q.add(`SELECT `+key+`, team_id, officer_id, count(*), count(DISTINCT case_id), coalesce(max(x), 0) FROM (`+rows.b.String()+
-		`) f GROUP BY `+key+`, team_id, officer_id ORDER BY `+key+`, team_id, officer_id`, rows.args...)
+	q.add(`SELECT `+by+`, count(*), count(DISTINCT case_id), coalesce(max(x), 0) FROM (`+rows.b.String()+
+		`) f GROUP BY `+by+` ORDER BY `+by, rows.args...)
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
-		return nil, fmt.Errorf("figure %s.%s by %s: %w", f.Measure, f.Figure, key, err)
+		return nil, fmt.Errorf("figure %s.%s by %s: %w", f.Measure, f.Figure, by, err)
 	}
 	defer rs.Close()
 	var out []KeyedGroup
 	for rs.Next() {
-		var g KeyedGroup
-		if err := rs.Scan(&g.Key, &g.TeamID, &g.OfficerID, &g.Rows, &g.Cases, &g.Max); err != nil {
-			return nil, fmt.Errorf("figure %s.%s by %s: %w", f.Measure, f.Figure, key, err)
+		g := KeyedGroup{Keys: make([]string, len(keys))}
+		var dst []any
+		for i := range g.Keys {
+			dst = append(dst, &g.Keys[i])
+		}
+		if err := rs.Scan(append(dst, &g.TeamID, &g.OfficerID, &g.Rows, &g.Cases, &g.Max)...); err != nil {
+			return nil, fmt.Errorf("figure %s.%s by %s: %w", f.Measure, f.Figure, by, err)
 		}
 		out = append(out, g)
 	}
 	return out, rs.Err()
+}
+
+// KeyedGroups is keyedGroups on the snapshot: f's rows counted by the key
+// columns keys, team and officer.
+func (f Figures) KeyedGroups(ctx context.Context, actor Actor, q FigureQuery, keys ...string) ([]KeyedGroup, error) {
+	return keyedGroups(ctx, f.q, actor, q, keys...)
 }
