@@ -252,7 +252,7 @@ func (s *Server) contacts(c *fiber.Ctx) error {
 
 // enquiries: GET /v1/compliance/enquiries.
 func (s *Server) enquiries(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/enquiries", compliance.Enquiries, nil)
+	return periodReport(s, c, "compliance/enquiries", compliance.Enquiries, s.comp.EnquiriesCounts)
 }
 
 // households: GET /v1/compliance/households (measure 5).

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,6 +23,7 @@ import (
 //	GET /v1/compliance/workload/cases?figure=&as_of=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/reviews/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/interventions/cases?figure=&from=&to=&officer_id=&need=&cursor=&limit=
+//	GET /v1/compliance/enquiries/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //
 // The same roles and scope as the measure; each page is audited with the
 // cases it lists.
@@ -37,13 +40,14 @@ func (s *Server) complianceCasesRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/workload/cases", s.authed, s.complianceReader, s.figureCases("compliance/workload", serverdb.MeasureWorkload))
 	v1.Get("/compliance/reviews/cases", s.authed, s.complianceReader, s.figureCases("compliance/reviews", serverdb.MeasureReviews))
 	v1.Get("/compliance/interventions/cases", s.authed, s.complianceReader, s.figureCases("compliance/interventions", serverdb.MeasureInterventions))
+	v1.Get("/compliance/enquiries/cases", s.authed, s.complianceReader, s.figureCases("compliance/enquiries", serverdb.MeasureEnquiries))
 }
 
 // periodMeasures are the measures over a period (from, to), whose case
 // lists read the period as the measure does; the others are on one day
 // (as_of).
 var periodMeasures = map[string]bool{serverdb.MeasureFirstHomeVisit: true, serverdb.MeasureReviews: true,
-	serverdb.MeasureInterventions: true}
+	serverdb.MeasureInterventions: true, serverdb.MeasureEnquiries: true}
 
 // casePage is one page of a figure's cases.
 type casePage struct {
@@ -116,6 +120,9 @@ func (s *Server) figureCases(view, measure string) fiber.Handler {
 			if need != "" {
 				params["need"] = need
 			}
+		}
+		if measure == serverdb.MeasureEnquiries {
+			q.WithinDays = cmp.Or(s.cfg.Policy, policy.Default()).EnquiryDays()
 		}
 		page.AsOf, page.OfficerID = q.AsOf, q.OfficerID
 		actor := actorOf(c)

@@ -92,6 +92,24 @@ var rmMeasures467 = []rmMeasure{
 		}
 		return out
 	}},
+	{slug: "enquiries", compute: func(in compliance.Input, p compliance.Period, a schema.Date) compliance.Headlined {
+		return compliance.Enquiries(in, p, a)
+	}, figures: func(h compliance.Headlined) map[string][]string {
+		f := h.(*compliance.EnquiriesReport).Totals
+		out := map[string][]string{"cases": f.Cases.CaseIDs}
+		for agency, a := range map[string]compliance.AgencyFigures{"police": f.Police, "childrens_services": f.ChildrensServices} {
+			for name, x := range map[string]compliance.IDs{"needed": a.Needed, "answered": a.Answered, "not_requested": a.NotRequested,
+				"overdue": a.Overdue, "awaiting": a.Awaiting, "not_recorded": a.NotRecorded, "answered_not_needed": a.AnsweredNotNeeded} {
+				out[agency+"."+name] = x.CaseIDs
+			}
+		}
+		for agency, x := range map[string]compliance.InTimeFigures{"police": f.Inspection.Police, "childrens_services": f.Inspection.ChildrensServices} {
+			out["inspection."+agency+".numerator"] = x.Numerator.CaseIDs
+			out["inspection."+agency+".denominator"] = x.Denominator.CaseIDs
+			out["inspection."+agency+".answered_late"] = x.AnsweredLate.CaseIDs
+		}
+		return out
+	}},
 }
 
 // TestMeasures467CountsFromTheReadModel: at detail=counts, measures 4, 6

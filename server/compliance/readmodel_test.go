@@ -12,6 +12,7 @@ import (
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
@@ -359,10 +360,11 @@ func TestReadModelAgreesWithTheGoMeasures(t *testing.T) {
 				serverdb.MeasureFirstHomeVisit: firstVisitFigures(compliance.FirstHomeVisits(in, period, asOf)),
 				serverdb.MeasureReviews:        reviewsFigures(compliance.Reviews(in, period, asOf)),
 				serverdb.MeasureInterventions:  interventionsFigures(compliance.Interventions(in, period, asOf)),
+				serverdb.MeasureEnquiries:      enquiriesFigures(compliance.Enquiries(in, period, asOf)),
 			} {
 				for _, name := range serverdb.FigureNames(measure) {
 					q := serverdb.FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: period.From, To: period.To,
-						OfficerID: sc.officerID}
+						OfficerID: sc.officerID, WithinDays: policy.Default().EnquiryDays()}
 					compareFigure(t, fmt.Sprintf("%s on %s, %s: %s", sc.name, asOf, measure, name), want[name], sqlFigure(t, db, sc.actor, q))
 				}
 			}

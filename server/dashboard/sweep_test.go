@@ -105,6 +105,7 @@ var sweepRules = map[string]sweepRule{
 	"GET /v1/compliance/workload/cases":             {who: reviewers, query: "figure=caseload"},
 	"GET /v1/compliance/reviews/cases":              {who: reviewers, query: "figure=flags.overdue&from=2026-01-01"},
 	"GET /v1/compliance/interventions/cases":        {who: reviewers, query: "figure=needed&from=2026-01-01"},
+	"GET /v1/compliance/enquiries/cases":            {who: reviewers, query: "figure=police.needed&from=2026-01-01"},
 	"GET /v1/compliance/exemptions":                 {who: reviewers},
 	"GET /v1/compliance/risk-assessment-qa":         {who: reviewers},
 	"GET /v1/compliance/freshness":                  {who: reviewers},

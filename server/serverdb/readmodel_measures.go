@@ -44,6 +44,9 @@ type FigureQuery struct {
 	OfficerID, TeamID string
 	// Need, when set, keeps only measure 6's needs of this kind.
 	Need string
+	// WithinDays is measure 4's limit of the inspection's view
+	// (policy.Policy.EnquiryDays).
+	WithinDays int
 }
 
 // FigureGroup is one figure's count for the cases of one team and officer
@@ -157,6 +160,8 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = reviewRows(q, actor, f, d)
 	case MeasureInterventions:
 		err = interventionRows(q, actor, f)
+	case MeasureEnquiries:
+		err = enquiryRows(q, actor, f)
 	}
 	return q, err
 }

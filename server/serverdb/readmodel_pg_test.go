@@ -136,10 +136,11 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	}
 	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
-		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureReviews, MeasureInterventions} {
+		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureReviews, MeasureInterventions,
+			MeasureEnquiries} {
 			for _, name := range FigureNames(measure) {
 				for _, a := range actors {
-					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf}
+					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf, WithinDays: 15}
 					label := fmt.Sprintf("%s.%s on %s for %s", measure, name, asOf, a.Role)
 					want, err := figureGroups(ctx, db.r, a, q)
 					if err != nil {
@@ -162,6 +163,20 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if !reflect.DeepEqual(gotIDs, wantIDs) {
 						t.Errorf("%s: PostgreSQL lists %v, SQLite %v", label, gotIDs, wantIDs)
+					}
+					if measure == MeasureEnquiries && strings.HasSuffix(name, ".answered") { // the days
+						want, _ := enquiryDays(ctx, db.r, a, q)
+						got, err := enquiryDays(ctx, pgQuerier{pg}, a, q)
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s days: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
+						}
+					}
+					if measure == MeasureEnquiries && strings.HasSuffix(name, ".not_requested") { // the reasons
+						want, _ := notRequestedReasons(ctx, db.r, a, q)
+						got, err := notRequestedReasons(ctx, pgQuerier{pg}, a, q)
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s reasons: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
+						}
 					}
 					if measure == MeasureInterventions { // counted by need and status too
 						want, err := keyedGroups(ctx, db.r, a, q, "need", "st")

@@ -112,6 +112,19 @@ func TestReadModelCountsOfMeasures467(t *testing.T) {
 			if got, want := string(mustJSON(t, iv)), countsJSON(t, "interventions", in, goIv, p); got != want {
 				t.Errorf("%s: interventions from the read model\n%s\nthe Go measure's\n%s", label, got, want)
 			}
+			en, _, err := svc.EnquiriesCounts(ctx, sc.actor, sc.officerID, p, asOf)
+			if err != nil {
+				t.Fatalf("%s: EnquiriesCounts: %v", label, err)
+			}
+			goEn := compliance.Enquiries(in, p, asOf)
+			// (The synthetic service answers nearly every enquiry; the other
+			// statuses are the hand-built dataset's, server/compliance_rm467_test.go.)
+			if sc.name == "admin" && p.To == "2026-11-23" && (goEn.Totals.Police.Answered.N < 2 || goEn.Totals.Police.MedianDays == nil) {
+				t.Errorf("%s: the synthetic service's enquiries are too few to test: %+v", label, goEn.Totals.Police)
+			}
+			if got, want := string(mustJSON(t, en)), countsJSON(t, "enquiries", in, goEn, p); got != want {
+				t.Errorf("%s: enquiries from the read model\n%s\nthe Go measure's\n%s", label, got, want)
+			}
 		}
 	}
 }
@@ -149,3 +162,30 @@ func interventionsFigures(rep *compliance.InterventionsReport) goFigures {
 
 // onlyTotals keeps the totals of a figure counted by the read model.
 func onlyTotals(f map[string]fig) map[string]fig { return map[string]fig{"": f[""]} }
+
+// enquiriesFigures are measure 4's figures, by the read model's names.
+func enquiriesFigures(rep *compliance.EnquiriesReport) goFigures {
+	g := goFigures{}
+	add := func(group string, f compliance.EnquiryFigures) {
+		g.put("cases", group, idsFig(f.Cases))
+		for agency, a := range map[string]compliance.AgencyFigures{"police": f.Police, "childrens_services": f.ChildrensServices} {
+			for name, x := range map[string]compliance.IDs{"needed": a.Needed, "answered": a.Answered, "not_requested": a.NotRequested,
+				"overdue": a.Overdue, "awaiting": a.Awaiting, "not_recorded": a.NotRecorded, "answered_not_needed": a.AnsweredNotNeeded} {
+				g.put(agency+"."+name, group, idsFig(x))
+			}
+		}
+		for agency, x := range map[string]compliance.InTimeFigures{"police": f.Inspection.Police, "childrens_services": f.Inspection.ChildrensServices} {
+			g.put("inspection."+agency+".numerator", group, idsFig(x.Numerator))
+			g.put("inspection."+agency+".denominator", group, idsFig(x.Denominator))
+			g.put("inspection."+agency+".answered_late", group, idsFig(x.AnsweredLate))
+		}
+	}
+	add("", rep.Totals)
+	for _, b := range rep.Teams {
+		add("team:"+b.ID, b.F)
+	}
+	for _, b := range rep.Officers {
+		add("officer:"+b.ID, b.F)
+	}
+	return g
+}
