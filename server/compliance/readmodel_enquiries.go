@@ -38,12 +38,10 @@ func agencyOf(f *EnquiryFigures, agency string) *AgencyFigures {
 // model; with it, the cases it covers (for the audit). The median days
 // are taken in Go from the answered cases' days, which the answer lists
 // anyway.
-func (s *Service) EnquiriesCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *EnquiriesReport, cases []string, err error) {
-	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
-		rep, cases, err = s.enquiriesCounts(ctx, fs, actor, officerID, period, asOf)
-		return err
+func (s *Service) EnquiriesCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*EnquiriesReport, []string, error) {
+	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*EnquiriesReport, []string, error) {
+		return s.enquiriesCounts(ctx, fs, actor, officerID, period, asOf)
 	})
-	return rep, cases, err
 }
 
 func (s *Service) enquiriesCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*EnquiriesReport, []string, error) {

@@ -24,12 +24,10 @@ func interventionCounts(f *InterventionFigures) map[string]*RecordIDs {
 // InterventionsCounts is measure 6 at detail=counts (Interventions,
 // Summarize, DropIDs) with its headline (AddHeadline), from one snapshot
 // of the read model; with it, the cases it covers (for the audit).
-func (s *Service) InterventionsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *InterventionsReport, cases []string, err error) {
-	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
-		rep, cases, err = s.interventionsCounts(ctx, fs, actor, officerID, period, asOf)
-		return err
+func (s *Service) InterventionsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*InterventionsReport, []string, error) {
+	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*InterventionsReport, []string, error) {
+		return s.interventionsCounts(ctx, fs, actor, officerID, period, asOf)
 	})
-	return rep, cases, err
 }
 
 func (s *Service) interventionsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*InterventionsReport, []string, error) {

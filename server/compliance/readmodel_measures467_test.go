@@ -12,6 +12,18 @@ import (
 
 func recordFig(x compliance.RecordIDs) fig { return fig{rows: x.N, cases: x.CaseIDs} }
 
+// byGroup calls add with a report's totals ("") and each team's
+// ("team:<id>") and officer's ("officer:<id>") figures.
+func byGroup[F any](totals F, teams, officers []compliance.Breakdown[F], add func(group string, f F)) {
+	add("", totals)
+	for _, b := range teams {
+		add("team:"+b.ID, b.F)
+	}
+	for _, b := range officers {
+		add("officer:"+b.ID, b.F)
+	}
+}
+
 // reviewsFigures are measure 7's figures, by the read model's names.
 func reviewsFigures(rep *compliance.ReviewsReport) goFigures {
 	g := goFigures{}
@@ -28,13 +40,7 @@ func reviewsFigures(rep *compliance.ReviewsReport) goFigures {
 			g.put(kind+".overdue", group, o)
 		}
 	}
-	add("", rep.Totals)
-	for _, b := range rep.Teams {
-		add("team:"+b.ID, b.F)
-	}
-	for _, b := range rep.Officers {
-		add("officer:"+b.ID, b.F)
-	}
+	byGroup(rep.Totals, rep.Teams, rep.Officers, add)
 	return g
 }
 
@@ -51,81 +57,54 @@ func countsJSON(t *testing.T, slug string, in compliance.Input, rep interface {
 	return string(mustJSON(t, rep))
 }
 
-// TestReadModelCountsOfMeasures467 holds the read model's detail=counts
-// reports of measures 4, 6 and 7 (totals, teams, officers, every figure,
-// the headline and the previous period's) to the Go measures', byte for
-// byte, on the synthetic service, for every scope and several days.
-func TestReadModelCountsOfMeasures467(t *testing.T) {
-	t.Parallel()
+// checkCounts467 holds the read model's detail=counts reports of measures
+// 4, 6 and 7 (totals, teams, officers, every figure, the headline and the
+// previous period's, the days, reasons and needs) to the Go measures',
+// byte for byte, and each need's started figure of measure 6, with its
+// case list, to the Go measure's (TestReadModelAgreesWithTheGoMeasures
+// calls it for each scope and day).
+func checkCounts467(t *testing.T, db *serverdb.DB, svc *compliance.Service, name string, actor serverdb.Actor, officerID string,
+	in compliance.Input, p compliance.Period, asOf schema.Date) {
+	t.Helper()
 	ctx := context.Background()
-	db, ds := readModelService(t)
-	svc := compliance.NewService(db, nil)
-	var sup, officer schema.User
-	for _, u := range ds.Users {
-		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[0].ID {
-			sup = u
-		}
-		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[1].ID {
-			officer = u
-		}
+	label := fmt.Sprintf("%s over %s..%s", name, p.From, p.To)
+	rv, _, err := svc.ReviewsCounts(ctx, actor, officerID, p, asOf)
+	if err != nil {
+		t.Fatalf("%s: ReviewsCounts: %v", label, err)
 	}
-	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
-	for _, sc := range []struct {
-		name      string
-		actor     serverdb.Actor
-		officerID string
-	}{
-		{"admin", admin, ""}, {"auditor", serverdb.Actor{UserID: "aud", Role: schema.RoleAuditor}, ""},
-		{"supervisor", serverdb.ActorOf(sup, ""), ""}, {"officer filter", admin, officer.ID},
-		{"supervisor, another team's officer", serverdb.ActorOf(sup, ""), officer.ID},
-	} {
-		in, err := svc.Input(ctx, sc.actor, sc.officerID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range []compliance.Period{{From: "2026-08-25", To: "2026-11-23"}, {From: "2026-04-01", To: "2026-09-30"},
-			{From: "2026-03-01", To: "2026-03-15"}} {
-			asOf := p.To
-			label := fmt.Sprintf("%s over %s..%s", sc.name, p.From, p.To)
-			rv, _, err := svc.ReviewsCounts(ctx, sc.actor, sc.officerID, p, asOf)
-			if err != nil {
-				t.Fatalf("%s: ReviewsCounts: %v", label, err)
-			}
-			if got, want := string(mustJSON(t, rv)), countsJSON(t, "reviews", in, compliance.Reviews(in, p, asOf), p); got != want {
-				t.Errorf("%s: reviews from the read model\n%s\nthe Go measure's\n%s", label, got, want)
-			}
-			iv, _, err := svc.InterventionsCounts(ctx, sc.actor, sc.officerID, p, asOf)
-			if err != nil {
-				t.Fatalf("%s: InterventionsCounts: %v", label, err)
-			}
-			goIv := compliance.Interventions(in, p, asOf)
-			if sc.name == "admin" && p.To == "2026-11-23" && (len(goIv.Needs) < 2 || len(goIv.Totals.Statuses) < 3 || goIv.Totals.NotReferred.N == 0) {
-				t.Errorf("%s: the synthetic service has %d needs, %d statuses, %d not referred; the test wants more", label,
-					len(goIv.Needs), len(goIv.Totals.Statuses), goIv.Totals.NotReferred.N)
-			}
-			// Each need's figures, and its case lists, from the read model.
-			for _, n := range goIv.Needs {
-				q := serverdb.FigureQuery{Measure: serverdb.MeasureInterventions, Figure: "started", AsOf: asOf, From: p.From, To: p.To,
-					OfficerID: sc.officerID, Need: n.Need}
-				compareFigure(t, label+": started of "+n.Need, map[string]fig{"": recordFig(n.F.Started)}, onlyTotals(sqlFigure(t, db, sc.actor, q)))
-			}
-			if got, want := string(mustJSON(t, iv)), countsJSON(t, "interventions", in, goIv, p); got != want {
-				t.Errorf("%s: interventions from the read model\n%s\nthe Go measure's\n%s", label, got, want)
-			}
-			en, _, err := svc.EnquiriesCounts(ctx, sc.actor, sc.officerID, p, asOf)
-			if err != nil {
-				t.Fatalf("%s: EnquiriesCounts: %v", label, err)
-			}
-			goEn := compliance.Enquiries(in, p, asOf)
-			// (The synthetic service answers nearly every enquiry; the other
-			// statuses are the hand-built dataset's, server/compliance_rm467_test.go.)
-			if sc.name == "admin" && p.To == "2026-11-23" && (goEn.Totals.Police.Answered.N < 2 || goEn.Totals.Police.MedianDays == nil) {
-				t.Errorf("%s: the synthetic service's enquiries are too few to test: %+v", label, goEn.Totals.Police)
-			}
-			if got, want := string(mustJSON(t, en)), countsJSON(t, "enquiries", in, goEn, p); got != want {
-				t.Errorf("%s: enquiries from the read model\n%s\nthe Go measure's\n%s", label, got, want)
-			}
-		}
+	if got, want := string(mustJSON(t, rv)), countsJSON(t, "reviews", in, compliance.Reviews(in, p, asOf), p); got != want {
+		t.Errorf("%s: reviews from the read model\n%s\nthe Go measure's\n%s", label, got, want)
+	}
+	iv, _, err := svc.InterventionsCounts(ctx, actor, officerID, p, asOf)
+	if err != nil {
+		t.Fatalf("%s: InterventionsCounts: %v", label, err)
+	}
+	goIv := compliance.Interventions(in, p, asOf)
+	if name == "admin" && asOf == "2026-11-23" && (len(goIv.Needs) < 2 || len(goIv.Totals.Statuses) < 3 || goIv.Totals.NotReferred.N == 0) {
+		t.Errorf("%s: the synthetic service has %d needs, %d statuses, %d not referred; the test wants more", label,
+			len(goIv.Needs), len(goIv.Totals.Statuses), goIv.Totals.NotReferred.N)
+	}
+	// Each need's figures, and its case lists, from the read model.
+	for _, n := range goIv.Needs {
+		q := serverdb.FigureQuery{Measure: serverdb.MeasureInterventions, Figure: "started", AsOf: asOf, From: p.From, To: p.To,
+			OfficerID: officerID, Need: n.Need}
+		compareFigure(t, label+": started of "+n.Need, map[string]fig{"": recordFig(n.F.Started)}, onlyTotals(sqlFigure(t, db, actor, q)))
+	}
+	if got, want := string(mustJSON(t, iv)), countsJSON(t, "interventions", in, goIv, p); got != want {
+		t.Errorf("%s: interventions from the read model\n%s\nthe Go measure's\n%s", label, got, want)
+	}
+	en, _, err := svc.EnquiriesCounts(ctx, actor, officerID, p, asOf)
+	if err != nil {
+		t.Fatalf("%s: EnquiriesCounts: %v", label, err)
+	}
+	goEn := compliance.Enquiries(in, p, asOf)
+	// (The synthetic service answers nearly every enquiry; the other
+	// statuses are the hand-built dataset's, server/compliance_rm467_test.go.)
+	if name == "admin" && asOf == "2026-11-23" && (goEn.Totals.Police.Answered.N < 2 || goEn.Totals.Police.MedianDays == nil) {
+		t.Errorf("%s: the synthetic service's enquiries are too few to test: %+v", label, goEn.Totals.Police)
+	}
+	if got, want := string(mustJSON(t, en)), countsJSON(t, "enquiries", in, goEn, p); got != want {
+		t.Errorf("%s: enquiries from the read model\n%s\nthe Go measure's\n%s", label, got, want)
 	}
 }
 
@@ -150,13 +129,7 @@ func interventionsFigures(rep *compliance.InterventionsReport) goFigures {
 			g.put("statuses."+st, group, recordFig(x))
 		}
 	}
-	add("", rep.Totals)
-	for _, b := range rep.Teams {
-		add("team:"+b.ID, b.F)
-	}
-	for _, b := range rep.Officers {
-		add("officer:"+b.ID, b.F)
-	}
+	byGroup(rep.Totals, rep.Teams, rep.Officers, add)
 	return g
 }
 
@@ -180,12 +153,6 @@ func enquiriesFigures(rep *compliance.EnquiriesReport) goFigures {
 			g.put("inspection."+agency+".answered_late", group, idsFig(x.AnsweredLate))
 		}
 	}
-	add("", rep.Totals)
-	for _, b := range rep.Teams {
-		add("team:"+b.ID, b.F)
-	}
-	for _, b := range rep.Officers {
-		add("officer:"+b.ID, b.F)
-	}
+	byGroup(rep.Totals, rep.Teams, rep.Officers, add)
 	return g
 }

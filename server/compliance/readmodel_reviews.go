@@ -25,12 +25,10 @@ func reviewCounts(f *ReviewsFigures) map[string]*RecordIDs {
 // ReviewsCounts is measure 7 at detail=counts (Reviews, Summarize,
 // DropIDs) with its headline (AddHeadline), from one snapshot of the read
 // model; with it, the cases it covers (for the audit).
-func (s *Service) ReviewsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *ReviewsReport, cases []string, err error) {
-	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
-		rep, cases, err = s.reviewsCounts(ctx, fs, actor, officerID, period, asOf)
-		return err
+func (s *Service) ReviewsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
+	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*ReviewsReport, []string, error) {
+		return s.reviewsCounts(ctx, fs, actor, officerID, period, asOf)
 	})
-	return rep, cases, err
 }
 
 func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
@@ -100,4 +98,14 @@ func shareFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor,
 		}
 	}
 	return FigureOf(n[num], n[den]), nil
+}
+
+// onSnapshot runs counts on one snapshot of the read model (ReadFigures),
+// so that the figures of one answer agree with each other.
+func onSnapshot[R any](ctx context.Context, s *Service, counts func(serverdb.Figures) (R, []string, error)) (rep R, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = counts(fs)
+		return err
+	})
+	return rep, cases, err
 }

@@ -368,6 +368,7 @@ func TestReadModelAgreesWithTheGoMeasures(t *testing.T) {
 					compareFigure(t, fmt.Sprintf("%s on %s, %s: %s", sc.name, asOf, measure, name), want[name], sqlFigure(t, db, sc.actor, q))
 				}
 			}
+			checkCounts467(t, db, svc, sc.name, sc.actor, sc.officerID, in, period, asOf)
 		}
 	}
 }
