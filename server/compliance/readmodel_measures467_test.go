@@ -3,9 +3,12 @@ package compliance_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
@@ -44,12 +47,15 @@ func reviewsFigures(rep *compliance.ReviewsReport) goFigures {
 	return g
 }
 
-// countsJSON is a Go report at detail=counts, as the JSON API sends it
-// from the Go measure: its headline added, summarised, its ids dropped.
-func countsJSON(t *testing.T, slug string, in compliance.Input, rep interface {
+// countsReport is a report of a period measure with a headline.
+type countsReport interface {
 	compliance.Headlined
 	Summarize()
-}, period compliance.Period) string {
+}
+
+// countsJSON is a Go report at detail=counts, as the JSON API sends it
+// from the Go measure: its headline added, summarised, its ids dropped.
+func countsJSON(t *testing.T, slug string, in compliance.Input, rep countsReport, period compliance.Period) string {
 	t.Helper()
 	compliance.AddHeadline(slug, in, rep, period)
 	rep.Summarize()
@@ -155,4 +161,77 @@ func enquiriesFigures(rep *compliance.EnquiriesReport) goFigures {
 	}
 	byGroup(rep.Totals, rep.Teams, rep.Officers, add)
 	return g
+}
+
+// BenchmarkCounts467 times measures 4, 6 and 7 at detail=counts as an
+// admin over a synthetic service of 2,500 cases in a store: from the read
+// model ("read-model"), and from the Go measure over the records the
+// service holds decoded ("go", its cache warm: the computation, the
+// summary and the dropping of the ids).
+func BenchmarkCounts467(b *testing.B) {
+	ctx := context.Background()
+	db, err := serverdb.Open(ctx, filepath.Join(b.TempDir(), "server.db"), serverdb.Options{Now: testkit.NewClock(synth.DefaultNow).Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ds := synth.Generate(synth.Options{Seed: 5, Teams: 5, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730})
+	setup := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
+	for _, tm := range ds.Teams {
+		if err := db.CreateTeam(ctx, setup, tm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, u := range ds.Users {
+		if err := db.CreateUser(ctx, setup, u, "correct horse battery"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Seed(ctx, setup, ds.Records); err != nil {
+		b.Fatal(err)
+	}
+	svc := compliance.NewService(db, nil)
+	p := compliance.Period{From: "2026-05-27", To: "2026-11-23"}
+	const asOf = "2026-11-23"
+	if _, err := svc.Input(ctx, setup, ""); err != nil { // the cache warm
+		b.Fatal(err)
+	}
+	for _, m := range []struct {
+		name   string
+		counts func() error
+		goRep  func(in compliance.Input) countsReport
+	}{
+		{"reviews", func() error { _, _, err := svc.ReviewsCounts(ctx, setup, "", p, asOf); return err },
+			func(in compliance.Input) countsReport {
+				return compliance.Reviews(in, p, asOf)
+			}},
+		{"interventions", func() error { _, _, err := svc.InterventionsCounts(ctx, setup, "", p, asOf); return err },
+			func(in compliance.Input) countsReport {
+				return compliance.Interventions(in, p, asOf)
+			}},
+		{"enquiries", func() error { _, _, err := svc.EnquiriesCounts(ctx, setup, "", p, asOf); return err },
+			func(in compliance.Input) countsReport {
+				return compliance.Enquiries(in, p, asOf)
+			}},
+	} {
+		b.Run(m.name+"/read-model", func(b *testing.B) {
+			for b.Loop() {
+				if err := m.counts(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(m.name+"/go", func(b *testing.B) {
+			for b.Loop() {
+				in, err := svc.Input(ctx, setup, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				rep := m.goRep(in)
+				compliance.AddHeadline(m.name, in, rep, p)
+				rep.Summarize()
+				compliance.DropIDs(rep)
+			}
+		})
+	}
 }

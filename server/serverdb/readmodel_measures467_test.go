@@ -1,7 +1,9 @@
 package serverdb
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,12 +116,16 @@ func TestReadModelMigration0012(t *testing.T) {
 		t.Fatal("migration 0012 has no statement but its ALTER TABLEs: nothing makes an existing store build its read model again")
 	}
 	db.Close()
-	db, err = Open(ctx, path, Options{Now: clock.Now})
+	var logs bytes.Buffer
+	db, err = Open(ctx, path, Options{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	if got := rmExtras(t, db, caseID); got != want {
 		t.Errorf("after the migration and an open: %q, want %q", got, want)
+	}
+	if !strings.Contains(logs.String(), `why="a migration changed its tables"`) {
+		t.Errorf("the open after the migration logged %q; want it to say a migration changed the read model's tables", logs.String())
 	}
 }
