@@ -55,11 +55,18 @@ func (s *Service) enquiriesCounts(ctx context.Context, fs serverdb.Figures, acto
 	g := newGroups[EnquiryFigures]()
 	base := serverdb.FigureQuery{Measure: serverdb.MeasureEnquiries, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID,
 		WithinDays: p.EnquiryDays()}
-	for _, name := range serverdb.FigureNames(serverdb.MeasureEnquiries) { // "cases" first: the groups
-		q := base
-		q.Figure = name
-		err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, name == "cases", func(f *EnquiryFigures, fg serverdb.FigureGroup) {
-			enquiryCounts(f)[name].N += fg.Cases
+	q := base
+	q.Figure = "cases" // the groups
+	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *EnquiryFigures, fg serverdb.FigureGroup) { f.Cases.N += fg.Cases })
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, agency := range []string{"police", "childrens_services"} {
+		names := familyOf(serverdb.MeasureEnquiries, agency)
+		err := sumInto(ctx, fs, actor, in, base, names, &rep.Totals, g, func(f *EnquiryFigures, s serverdb.FigureSums) {
+			for i, name := range names {
+				enquiryCounts(f)[name].N += s.N[i]
+			}
 		})
 		if err != nil {
 			return nil, nil, err
@@ -117,8 +124,6 @@ func (s *Service) enquiriesCounts(ctx context.Context, fs serverdb.Figures, acto
 		return nil, nil, err
 	}
 	rep.Headline = Judge(p, "enquiries", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
-	q := base
-	q.Figure = "cases"
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return rep, cases, err
 }

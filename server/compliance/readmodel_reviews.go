@@ -40,19 +40,20 @@ func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor 
 		OfficerID: officerID, Items: []ReviewItem{}}
 	g := newGroups[ReviewsFigures]()
 	base := serverdb.FigureQuery{Measure: serverdb.MeasureReviews, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
-	for _, name := range serverdb.FigureNames(serverdb.MeasureReviews) { // "cases" first: the groups
-		q := base
-		q.Figure = name
-		err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, name == "cases", func(f *ReviewsFigures, fg serverdb.FigureGroup) {
-			if name == "cases" {
-				f.Cases.N += fg.Cases
-				return
+	q := base
+	q.Figure = "cases" // the groups
+	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *ReviewsFigures, fg serverdb.FigureGroup) { f.Cases.N += fg.Cases })
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, kind := range []string{"flags", "da_flags", "rosh"} {
+		names := familyOf(serverdb.MeasureReviews, kind)
+		err := sumInto(ctx, fs, actor, in, base, names, &rep.Totals, g, func(f *ReviewsFigures, s serverdb.FigureSums) {
+			for i, name := range names {
+				reviewCounts(f)[name].N += s.N[i]
 			}
-			reviewCounts(f)[name].N += fg.Rows
-			if strings.HasSuffix(name, ".overdue") {
-				r := map[string]*ReviewFigures{"flags": &f.Flags, "da_flags": &f.DAFlags, "rosh": &f.RoSH}[strings.TrimSuffix(name, ".overdue")]
-				r.MaxDaysOverdue = max(r.MaxDaysOverdue, fg.Max)
-			}
+			r := map[string]*ReviewFigures{"flags": &f.Flags, "da_flags": &f.DAFlags, "rosh": &f.RoSH}[kind]
+			r.MaxDaysOverdue = max(r.MaxDaysOverdue, s.Max)
 		})
 		if err != nil {
 			return nil, nil, err
@@ -72,8 +73,6 @@ func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor 
 		return nil, nil, err
 	}
 	rep.Headline = Judge(in.policy(), "reviews", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
-	q := base
-	q.Figure = "cases"
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return rep, cases, err
 }
@@ -108,4 +107,36 @@ func onSnapshot[R any](ctx context.Context, s *Service, counts func(serverdb.Fig
 		return err
 	})
 	return rep, cases, err
+}
+
+// familyOf is the figures of measure whose names start with family and a
+// dot (or "inspection.", family and a dot), in FigureNames' order: those
+// one Sums counts.
+func familyOf(measure, family string) []string {
+	var out []string
+	for _, name := range serverdb.FigureNames(measure) {
+		if strings.HasPrefix(name, family+".") || strings.HasPrefix(name, "inspection."+family+".") {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// sumInto counts the figures names of q's measure, of one family, in one
+// pass (Figures.Sums), and adds each group's sums to totals and to its
+// team's and officer's figures.
+func sumInto[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, q serverdb.FigureQuery, names []string,
+	totals *F, g groups[F], set func(f *F, s serverdb.FigureSums)) error {
+	q.Figure = names[0]
+	sums, err := fs.Sums(ctx, actor, q, names)
+	if err != nil {
+		return err
+	}
+	for _, s := range sums {
+		set(totals, s)
+		team, officer := g.of(in, schema.Case{TeamID: s.TeamID, OfficerID: s.OfficerID})
+		set(team, s)
+		set(officer, s)
+	}
+	return nil
 }

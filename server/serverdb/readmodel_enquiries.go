@@ -55,11 +55,24 @@ func enquiryRows(q *sqlb, actor Actor, f FigureQuery) error {
 		inPeriod()
 		return q.scoped(actor, "c", f)
 	}
-	figure := strings.TrimPrefix(f.Figure, "inspection.")
-	agency, figure, _ := strings.Cut(figure, ".")
-	if strings.HasPrefix(f.Figure, "inspection.") {
-		figure = "inspection." + figure
+	base := &sqlb{}
+	cond, err := enquiryBase(base, actor, f, 0)
+	if err != nil {
+		return err
 	}
+	q.add(`SELECT i.case_id, i.team_id, i.officer_id, 0 AS x, 0 AS wk, i.status, i.days, i.needed, i.in_time, i.visits, i.nr_id
+		FROM (`+base.b.String()+`) i WHERE `, base.args...)
+	cond(q, f.Figure)
+	return nil
+}
+
+// enquiryBase writes the select of every case of measure 4 with, for the
+// agency of f's figure, its status, days, needed, in_time, visits and
+// nr_id (see enquiryRows), and returns what adds a figure's condition on
+// them (alias i).
+func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, figure string), error) {
+	asOf := string(f.AsOf)
+	agency, _, _ := strings.Cut(strings.TrimPrefix(f.Figure, "inspection."), ".")
 	// The agency's start-of-supervision enquiries requested, if at all, on
 	// or before as_of; answered by then, or not.
 	enq := func(cond string, args ...any) {
@@ -68,8 +81,7 @@ func enquiryRows(q *sqlb, actor Actor, f FigureQuery) error {
 	}
 	const notAnswered = `(e.answered_on = '' OR e.answered_on > ?)`
 	const notRequested = `e.not_requested_reason <> '' AND e.requested_on = ''`
-	q.add(`SELECT m.case_id, m.team_id, m.officer_id, 0 AS x, 0 AS wk, m.status, m.days, m.needed, m.in_time, m.visits, m.nr_id
-		FROM (SELECT b.case_id, b.team_id, b.officer_id, b.needed, b.visits, b.nr_id,
+	q.add(`SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, b.needed, b.visits, b.nr_id,
 			CASE WHEN b.ans_day IS NOT NULL THEN 'answered' WHEN b.nr_id IS NOT NULL THEN 'not_requested'
 				WHEN b.rq = 1 AND b.rq_due <> '' AND b.rq_due < ? THEN 'overdue' WHEN b.rq = 1 THEN 'awaiting'
 				ELSE 'not_recorded' END AS status,
@@ -104,27 +116,34 @@ func enquiryRows(q *sqlb, actor Actor, f FigureQuery) error {
 		child(`'visits'`)
 		q.add(` THEN 1 ELSE 0 END AS visits`)
 	}
-	inPeriod()
+	q.add(` FROM rm_cases c WHERE c.supervision_start <> '' AND c.supervision_start >= ? AND c.supervision_start <= ?
+		AND c.supervision_start <= ?`, string(f.From), string(f.To), asOf)
 	if err := q.scoped(actor, "c", f); err != nil {
-		return err
+		return nil, err
 	}
-	q.add(`) b) m WHERE `)
-	const inspected = `(m.needed = 1 OR m.visits = 1)`
-	switch figure {
-	case "needed":
-		q.add(`m.needed = 1`)
-	case "answered_not_needed":
-		q.add(`m.needed = 0 AND m.status = 'answered'`)
-	case "inspection.denominator":
-		q.add(inspected)
-	case "inspection.numerator":
-		q.add(inspected + ` AND m.in_time = 1`)
-	case "inspection.answered_late":
-		q.add(inspected + ` AND m.status = 'answered' AND m.in_time = 0`)
-	default: // answered, not_requested, overdue, awaiting, not_recorded
-		q.add(`m.needed = 1 AND m.status = ?`, figure)
-	}
-	return nil
+	q.add(`) b`)
+	return func(q *sqlb, figure string) {
+		inspection := strings.HasPrefix(figure, "inspection.")
+		_, figure, _ = strings.Cut(strings.TrimPrefix(figure, "inspection."), ".")
+		if inspection {
+			figure = "inspection." + figure
+		}
+		const inspected = `(i.needed = 1 OR i.visits = 1)`
+		switch figure {
+		case "needed":
+			q.add(`i.needed = 1`)
+		case "answered_not_needed":
+			q.add(`i.needed = 0 AND i.status = 'answered'`)
+		case "inspection.denominator":
+			q.add(inspected)
+		case "inspection.numerator":
+			q.add(inspected + ` AND i.in_time = 1`)
+		case "inspection.answered_late":
+			q.add(inspected + ` AND i.status = 'answered' AND i.in_time = 0`)
+		default: // answered, not_requested, overdue, awaiting, not_recorded
+			q.add(`i.needed = 1 AND i.status = ?`, figure)
+		}
+	}, nil
 }
 
 // EnquiryDay is one case of measure 4's answered figure of an agency:

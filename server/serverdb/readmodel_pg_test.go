@@ -178,6 +178,23 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 							t.Errorf("%s reasons: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
 						}
 					}
+					if base := figureBases[measure]; base != nil && name != "cases" { // and with its family, in one pass
+						family, _, _ := strings.Cut(strings.TrimPrefix(name, "inspection."), ".")
+						var names []string
+						for _, n := range FigureNames(measure) {
+							if strings.HasPrefix(n, family+".") || strings.HasPrefix(n, "inspection."+family+".") {
+								names = append(names, n)
+							}
+						}
+						want, err := figureSums(ctx, db.r, a, q, names)
+						if err != nil {
+							t.Fatal(err)
+						}
+						got, err := figureSums(ctx, pgQuerier{pg}, a, q, names)
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s in one pass: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
+						}
+					}
 					if measure == MeasureInterventions { // counted by need and status too
 						want, err := keyedGroups(ctx, db.r, a, q, "need", "st")
 						if err != nil {
