@@ -15,6 +15,7 @@ import (
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
 
@@ -80,6 +81,25 @@ func TestDBFlagFromTheEnvironment(t *testing.T) {
 	a := &adminCmd{stderr: io.Discard}
 	if err := a.ParseFlags([]string{"list-users"}); err != nil || a.dbURL != "postgres://doorstep@db.example/doorstep" {
 		t.Errorf("admin with DOORSTEP_DB: %v, --db %q", err, a.dbURL)
+	}
+}
+
+// --max-report-cases (and DOORSTEP_MAX_REPORT_CASES) sets the server's
+// case limit (decision 0051); below 1 is refused naming the flag.
+func TestMaxReportCasesFlag(t *testing.T) {
+	s := &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.maxCases != compliance.DefaultMaxCases {
+		t.Errorf("default: %v, %d; want %d", err, s.maxCases, compliance.DefaultMaxCases)
+	}
+	for _, v := range []string{"0", "-5", "many"} {
+		if err := parseOnly([]string{"server", "--max-report-cases", v}); err == nil || !strings.Contains(err.Error(), "max-report-cases") {
+			t.Errorf("--max-report-cases %s: %v; want a refusal naming the flag", v, err)
+		}
+	}
+	t.Setenv("DOORSTEP_MAX_REPORT_CASES", "12000")
+	s = &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.maxCases != 12000 {
+		t.Errorf("DOORSTEP_MAX_REPORT_CASES=12000: %v, %d", err, s.maxCases)
 	}
 }
 
