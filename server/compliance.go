@@ -252,7 +252,7 @@ func (s *Server) contacts(c *fiber.Ctx) error {
 
 // enquiries: GET /v1/compliance/enquiries.
 func (s *Server) enquiries(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/enquiries", compliance.Enquiries, nil)
+	return periodReport(s, c, "compliance/enquiries", compliance.Enquiries, s.comp.EnquiriesCounts)
 }
 
 // households: GET /v1/compliance/households (measure 5).
@@ -262,12 +262,12 @@ func (s *Server) households(c *fiber.Ctx) error {
 
 // interventions: GET /v1/compliance/interventions (measure 6).
 func (s *Server) interventions(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/interventions", compliance.Interventions, nil)
+	return periodReport(s, c, "compliance/interventions", compliance.Interventions, s.comp.InterventionsCounts)
 }
 
 // reviews: GET /v1/compliance/reviews (measure 7).
 func (s *Server) reviews(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/reviews", compliance.Reviews, nil)
+	return periodReport(s, c, "compliance/reviews", compliance.Reviews, s.comp.ReviewsCounts)
 }
 
 // exemptions: GET /v1/compliance/exemptions (visits closed by an

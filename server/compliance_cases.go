@@ -1,11 +1,15 @@
 package server
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,6 +23,9 @@ import (
 //	GET /v1/compliance/workload/cases?figure=&as_of=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/contacts/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/households/cases?figure=&from=&to=&officer_id=&cursor=&limit=
+//	GET /v1/compliance/reviews/cases?figure=&from=&to=&officer_id=&cursor=&limit=
+//	GET /v1/compliance/interventions/cases?figure=&from=&to=&officer_id=&need=&cursor=&limit=
+//	GET /v1/compliance/enquiries/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //
 // The same roles and scope as the measure; each page is audited with the
 // cases it lists.
@@ -35,14 +42,21 @@ func (s *Server) complianceCasesRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/workload/cases", s.authed, s.complianceReader, s.figureCases("compliance/workload", serverdb.MeasureWorkload))
 	v1.Get("/compliance/contacts/cases", s.authed, s.complianceReader, s.figureCases("compliance/contacts", serverdb.MeasureContacts))
 	v1.Get("/compliance/households/cases", s.authed, s.complianceReader, s.figureCases("compliance/households", serverdb.MeasureHouseholds))
+	v1.Get("/compliance/reviews/cases", s.authed, s.complianceReader, s.figureCases("compliance/reviews", serverdb.MeasureReviews))
+	v1.Get("/compliance/interventions/cases", s.authed, s.complianceReader, s.figureCases("compliance/interventions", serverdb.MeasureInterventions))
+	v1.Get("/compliance/enquiries/cases", s.authed, s.complianceReader, s.figureCases("compliance/enquiries", serverdb.MeasureEnquiries))
 }
 
-// periodMeasures are the measures whose case lists take a period (from,
-// to); the others take as_of.
+// periodMeasures are the measures over a period (from, to), whose case
+// lists read the period as the measure does; the others are on one day
+// (as_of).
 var periodMeasures = map[string]bool{
 	serverdb.MeasureFirstHomeVisit: true,
 	serverdb.MeasureContacts:       true,
 	serverdb.MeasureHouseholds:     true,
+	serverdb.MeasureReviews:        true,
+	serverdb.MeasureInterventions:  true,
+	serverdb.MeasureEnquiries:      true,
 }
 
 // casePage is one page of a figure's cases.
@@ -52,7 +66,9 @@ type casePage struct {
 	Period    *periodJSON `json:"period,omitempty"`
 	AsOf      schema.Date `json:"as_of"`
 	OfficerID string      `json:"officer_id,omitempty"`
-	CaseIDs   []string    `json:"case_ids"`
+	// Need: measure 6's kind of need, when asked for.
+	Need    string   `json:"need,omitempty"`
+	CaseIDs []string `json:"case_ids"`
 	// NextCursor asks for the next page; "" on the last.
 	NextCursor string `json:"next_cursor"`
 }
@@ -105,6 +121,19 @@ func (s *Server) figureCases(view, measure string) fiber.Handler {
 			q.AsOf, q.OfficerID = asOf, officerID
 			params = map[string]string{"as_of": string(asOf), "officer_id": officerID}
 		}
+		if measure == serverdb.MeasureInterventions {
+			need, err := queryNeed(c)
+			if err != nil {
+				return err
+			}
+			q.Need, page.Need = need, need
+			if need != "" {
+				params["need"] = need
+			}
+		}
+		if measure == serverdb.MeasureEnquiries {
+			q.WithinDays = cmp.Or(s.cfg.Policy, policy.Default()).EnquiryDays()
+		}
 		page.AsOf, page.OfficerID = q.AsOf, q.OfficerID
 		actor := actorOf(c)
 		ids, err := s.db.FigureCases(c.UserContext(), actor, q, cursor, limit+1)
@@ -122,4 +151,14 @@ func (s *Server) figureCases(view, measure string) fiber.Handler {
 		}
 		return c.JSON(page)
 	}
+}
+
+// queryNeed reads measure 6's need ("" when absent): a referral's need as
+// recorded, at most 200 characters, no control character.
+func queryNeed(c *fiber.Ctx) (string, error) {
+	v := c.Query("need")
+	if utf8.RuneCountInString(v) > 200 || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+		return "", errorf(schema.ECodeInvalid, "need", "need must be a kind of need as recorded (at most 200 characters)")
+	}
+	return v, nil
 }

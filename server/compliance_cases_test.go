@@ -154,6 +154,18 @@ func TestComplianceCaseListsBadInput(t *testing.T) {
 		{"/v1/compliance/overdue/cases?figure=cases&officer_id=" + strings.Repeat("x", 65), "officer_id"},
 		{"/v1/compliance/first-home-visits/cases?figure=cases&from=2026-10-31&to=2026-09-01", "from"},
 		{"/v1/compliance/first-home-visits/cases?figure=cases&to=2026-02-30", "to"},
+		{"/v1/compliance/reviews/cases", "figure"},
+		{"/v1/compliance/reviews/cases?figure=flags.late", "figure"},
+		{"/v1/compliance/reviews/cases?figure=cases&from=2026-10-31&to=2026-09-01", "from"},
+		{"/v1/compliance/reviews/cases?figure=cases&cursor=x", "cursor"},
+		{"/v1/compliance/interventions/cases?figure=statuses.lost", "figure"},
+		{"/v1/compliance/interventions/cases?figure=needed&to=2026-13-01", "to"},
+		{"/v1/compliance/interventions/cases?figure=needed&limit=0", "limit"},
+		{"/v1/compliance/interventions/cases?figure=needed&need=" + strings.Repeat("n", 201), "need"},
+		{"/v1/compliance/interventions/cases?figure=needed&need=a%0Ab", "need"},
+		{"/v1/compliance/enquiries/cases?figure=police", "figure"},
+		{"/v1/compliance/enquiries/cases?figure=cases&officer_id=" + strings.Repeat("x", 65), "officer_id"},
+		{"/v1/compliance/enquiries/cases?figure=cases&from=2026-9-1", "from"},
 	} {
 		r := e.do("GET", tc.path, nil, bearer(sue))
 		if er := r.errorResponse(); r.status != 400 || er.Error.Field != tc.field {

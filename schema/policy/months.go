@@ -31,3 +31,18 @@ func MonthsAfter(d schema.Date, n int) schema.Date {
 	last := time.Date(y, month+1, 0, 0, 0, 0, 0, time.UTC).Day() // day 0 of the next month
 	return schema.DateOf(time.Date(y, month, min(t.Day(), last), 0, 0, 0, 0, time.UTC))
 }
+
+// RoSHReviewMonths is how often a case's RoSH assessment is due for
+// review: the nDelius reference data suggests 6 months for the RoSH
+// registers (field-anchors 2.2). A default, like the visit rules'
+// intervals.
+const RoSHReviewMonths = 6
+
+// RoSHReviewDue is the day a RoSH assessment dated d is due for review,
+// RoSHReviewMonths after it; "" when d is not a date.
+func RoSHReviewDue(d schema.Date) schema.Date {
+	if d == "" {
+		return ""
+	}
+	return MonthsAfter(d, RoSHReviewMonths)
+}

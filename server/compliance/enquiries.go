@@ -105,6 +105,12 @@ func (f *AgencyFigures) finish() {
 	slices.SortFunc(f.NotRequestedReasons, func(a, b EnquiryReason) int {
 		return cmp.Or(cmp.Compare(a.CaseID, b.CaseID), cmp.Compare(a.EnquiryID, b.EnquiryID))
 	})
+	f.finishDays()
+}
+
+// finishDays sorts Days (by days, then case id) and sets MedianDays:
+// the middle one's, or the mean of the middle two (null when none).
+func (f *AgencyFigures) finishDays() {
 	if f.Days == nil {
 		f.Days = []EnquiryDays{}
 	}

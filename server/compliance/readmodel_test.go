@@ -12,6 +12,7 @@ import (
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
@@ -359,13 +360,17 @@ func TestReadModelAgreesWithTheGoMeasures(t *testing.T) {
 				serverdb.MeasureFirstHomeVisit: firstVisitFigures(compliance.FirstHomeVisits(in, period, asOf)),
 				serverdb.MeasureContacts:       contactFigures(t, compliance.Contacts(in, period, asOf)),
 				serverdb.MeasureHouseholds:     householdFigures(t, compliance.Households(in, period, asOf)),
+				serverdb.MeasureReviews:        reviewsFigures(compliance.Reviews(in, period, asOf)),
+				serverdb.MeasureInterventions:  interventionsFigures(compliance.Interventions(in, period, asOf)),
+				serverdb.MeasureEnquiries:      enquiriesFigures(compliance.Enquiries(in, period, asOf)),
 			} {
 				for _, name := range serverdb.FigureNames(measure) {
 					q := serverdb.FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: period.From, To: period.To,
-						OfficerID: sc.officerID}
+						OfficerID: sc.officerID, WithinDays: policy.Default().EnquiryDays()}
 					compareFigure(t, fmt.Sprintf("%s on %s, %s: %s", sc.name, asOf, measure, name), want[name], sqlFigure(t, db, sc.actor, q))
 				}
 			}
+			checkCounts467(t, db, svc, sc.name, sc.actor, sc.officerID, in, period, asOf)
 		}
 	}
 }

@@ -8,10 +8,9 @@ import (
 	"doorstep/schema/policy"
 )
 
-// RoSHReviewMonths is how often a case's RoSH assessment is due for review:
-// the nDelius reference data suggests 6 months for the RoSH registers
-// (field-anchors 2.2). A default, like the visit rules' intervals.
-const RoSHReviewMonths = 6
+// RoSHReviewMonths is how often a case's RoSH assessment is due for review
+// (policy.RoSHReviewMonths, which the read model's rows use too).
+const RoSHReviewMonths = policy.RoSHReviewMonths
 
 // Review statuses of a flag or a RoSH assessment on as_of (measure 7).
 const (
@@ -170,9 +169,7 @@ func Reviews(in Input, period Period, asOf schema.Date) *ReviewsReport {
 		}
 		it := base
 		it.ID, it.Kind, it.Level, it.StartDate, it.LastReviewed = c.ID, "rosh", c.RoSH, c.SupervisionStart, c.RoSHDate
-		if c.RoSHDate != "" {
-			it.DueOn = policy.MonthsAfter(c.RoSHDate, RoSHReviewMonths)
-		}
+		it.DueOn = policy.RoSHReviewDue(c.RoSHDate)
 		it.Status, it.DaysOverdue = reviewStatus(c.RoSHDate, it.DueOn, asOf)
 		items = append(items, it)
 		rep.Items = append(rep.Items, items...)

@@ -340,9 +340,11 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 				return c, false, err
 			}
 		}
+		roshDue := policy.RoSHReviewDue(c.RoSHDate)
 		if err := w.exec("rm_cases", id, c.CRN, c.GivenName, c.FamilyName, c.OfficerID, c.TeamID, c.RoSH, c.Address,
 			string(c.SupervisionStart), boolInt(c.Closed),
-			string(policy.MonthsAfter(c.SupervisionStart, schema.HouseholdConfirmMonths))); err != nil {
+			string(policy.MonthsAfter(c.SupervisionStart, schema.HouseholdConfirmMonths)),
+			string(c.RoSHDate), string(roshDue), dayOrNull(roshDue), dayOrNull(c.SupervisionStart)); err != nil {
 			return c, false, err
 		}
 	}
@@ -399,7 +401,8 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 		case "flag":
 			var f schema.Flag
 			if err = r.Decode(&f); err == nil {
-				row = []any{f.ID, id, f.Type, string(f.StartDate), string(f.EndedOn)}
+				row = []any{f.ID, id, f.Type, string(f.StartDate), string(f.EndedOn), string(f.LastReviewed),
+					string(f.NextReviewDate), dayOrNull(f.NextReviewDate)}
 			}
 		case "household_member":
 			var m schema.HouseholdMember
@@ -411,12 +414,13 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 		case "enquiry":
 			var e schema.Enquiry
 			if err = r.Decode(&e); err == nil {
-				row = []any{e.ID, id, e.Agency, e.Stage, string(e.RequestedOn), string(e.DueOn), string(e.AnsweredOn), e.Result}
+				row = []any{e.ID, id, e.Agency, e.Stage, string(e.RequestedOn), string(e.DueOn), string(e.AnsweredOn), e.Result,
+					e.NotRequestedReason, dayOrNull(e.AnsweredOn)}
 			}
 		case "referral":
 			var f schema.Referral
 			if err = r.Decode(&f); err == nil {
-				row = []any{f.ID, id, f.Need, string(f.IdentifiedOn), f.Decision, f.Status, string(f.StatusOn)}
+				row = []any{f.ID, id, f.Need, string(f.IdentifiedOn), f.Decision, f.Status, string(f.StatusOn), f.DecisionReason}
 			}
 		}
 		if err != nil {
@@ -649,18 +653,20 @@ const rmBatch = 64
 
 var rmInserts = map[string]string{
 	"rm_cases": `INSERT INTO rm_cases (case_id, crn, given_name, family_name, officer_id, team_id, rosh, address,
-		supervision_start, closed, household_due_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		supervision_start, closed, household_due_after, rosh_date, rosh_due, rosh_due_day, start_day)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_visits": `INSERT INTO rm_visits (visit_id, case_id, status, type, location, outcome, face_to_face, planned_at,
 		started_at, signed_at, day, children_present, children, started_day, channel, place, elsewhere_reason,
 		partner_present, partner_seen_alone, child_not_on_record)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_household": `INSERT INTO rm_household (member_id, case_id, relation, residence, date_of_birth, added_on, left_on,
 		is_child, is_partner, confirmed_on, confirmed_until, victim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"rm_flags": `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on) VALUES (?, ?, ?, ?, ?)`,
-	"rm_enquiries": `INSERT INTO rm_enquiries (enquiry_id, case_id, agency, stage, requested_on, due_on, answered_on, result)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-	"rm_referrals": `INSERT INTO rm_referrals (referral_id, case_id, need, identified_on, decision, status, status_on)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	"rm_flags": `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on, last_reviewed, next_review_date,
+		next_review_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_enquiries": `INSERT INTO rm_enquiries (enquiry_id, case_id, agency, stage, requested_on, due_on, answered_on, result,
+		not_requested_reason, answered_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_referrals": `INSERT INTO rm_referrals (referral_id, case_id, need, identified_on, decision, status, status_on,
+		decision_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_safety": `INSERT INTO rm_safety (assessment_id, case_id, assessed_on, decided_on, decision, decided_by, reason,
 		applies, exempting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"requirements": `INSERT INTO requirements (case_id, n, officer_id, team_id, closed, rule_id, rule_version, trigger_kind,
@@ -910,6 +916,15 @@ func dayNumber(d schema.Date) (int64, bool) {
 	return t.Unix() / 86400, true
 }
 
+// dayOrNull is d as days since 1970-01-01 (dayNumber), nil (NULL) when d
+// is not a date.
+func dayOrNull(d schema.Date) any {
+	if n, ok := dayNumber(d); ok {
+		return n
+	}
+	return nil
+}
+
 // localDay is the calendar day of ts in the offset it was recorded with.
 func localDay(ts schema.Timestamp) (schema.Date, bool) {
 	t, err := time.Parse(time.RFC3339Nano, string(ts))
@@ -952,7 +967,10 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 		return fmt.Errorf("read model: list cases: %w", err)
 	}
 	why := "never built"
-	if built >= 0 {
+	switch {
+	case built >= 0 && was == "":
+		why = "a migration changed its tables" // it empties the tag (0012)
+	case built >= 0:
 		why = "the visit rules changed"
 	}
 	db.log.Info(fmt.Sprintf("building the compliance read model: %d cases", len(ids)), "cases", len(ids), "why", why)

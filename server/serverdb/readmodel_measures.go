@@ -42,6 +42,11 @@ type FigureQuery struct {
 	// OfficerID, when set, keeps only the cases allocated to this officer;
 	// TeamID, only those of this team.
 	OfficerID, TeamID string
+	// Need, when set, keeps only measure 6's needs of this kind.
+	Need string
+	// WithinDays is measure 4's limit of the inspection's view
+	// (policy.Policy.EnquiryDays).
+	WithinDays int
 }
 
 // FigureGroup is one figure's count for the cases of one team and officer
@@ -156,6 +161,12 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 	case MeasureContacts, MeasureHouseholds:
 		s, _ := figureSetOf(f.Measure, f.Figure)
 		err = setRows(q, s, actor, f)
+	case MeasureReviews:
+		err = reviewRows(q, actor, f, d)
+	case MeasureInterventions:
+		err = interventionRows(q, actor, f)
+	case MeasureEnquiries:
+		err = enquiryRows(q, actor, f)
 	}
 	return q, err
 }

@@ -107,6 +107,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 		t.Fatalf("apply server-pg/0010_read_model.sql: %v", err)
 	}
 	applyPGFile(t, pg, "0011_read_model_contacts_households.sql")
+	applyPGFile(t, pg, "0012_read_model_reviews_referrals_enquiries.sql")
 	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
@@ -127,10 +128,11 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	}
 	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
-		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds} {
+		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds,
+			MeasureReviews, MeasureInterventions, MeasureEnquiries} {
 			for _, name := range FigureNames(measure) {
 				for _, a := range actors {
-					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf}
+					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf, WithinDays: 15}
 					if name == FigureNames(measure)[0] && (measure == MeasureContacts || measure == MeasureHouseholds) {
 						label := fmt.Sprintf("%s counts on %s for %s", measure, asOf, a.Role)
 						want, err := Figures{db.r}.Counts(ctx, a, q, FigureNames(measure))
@@ -181,6 +183,52 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if !reflect.DeepEqual(gotIDs, wantIDs) {
 						t.Errorf("%s: PostgreSQL lists %v, SQLite %v", label, gotIDs, wantIDs)
+					}
+					if measure == MeasureEnquiries && strings.HasSuffix(name, ".answered") { // the days
+						want, _ := enquiryDays(ctx, db.r, a, q)
+						got, err := enquiryDays(ctx, pgQuerier{pg}, a, q)
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s days: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
+						}
+					}
+					if measure == MeasureEnquiries && strings.HasSuffix(name, ".not_requested") { // the reasons
+						want, _ := notRequestedReasons(ctx, db.r, a, q)
+						got, err := notRequestedReasons(ctx, pgQuerier{pg}, a, q)
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s reasons: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
+						}
+					}
+					if base := figureBases[measure]; base != nil && name != "cases" { // and with its family, in one pass
+						family, _, _ := strings.Cut(strings.TrimPrefix(name, "inspection."), ".")
+						var names []string
+						for _, n := range FigureNames(measure) {
+							if strings.HasPrefix(n, family+".") || strings.HasPrefix(n, "inspection."+family+".") {
+								names = append(names, n)
+							}
+						}
+						want, err := figureSums(ctx, db.r, a, q, names)
+						if err != nil {
+							t.Fatal(err)
+						}
+						got, err := figureSums(ctx, pgQuerier{pg}, a, q, names)
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s in one pass: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
+						}
+					}
+					if measure == MeasureInterventions { // counted by need and status too
+						want, err := keyedGroups(ctx, db.r, a, q, "need", "st")
+						if err != nil {
+							t.Fatal(err)
+						}
+						got, err := keyedGroups(ctx, pgQuerier{pg}, a, q, "need", "st")
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s by need and status: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
+						}
+						wantN, _ := notReferred(ctx, db.r, a, q)
+						gotN, err := notReferred(ctx, pgQuerier{pg}, a, q)
+						if err != nil || !reflect.DeepEqual(gotN, wantN) {
+							t.Errorf("%s not referred: PostgreSQL %+v (%v), SQLite %+v", label, gotN, err, wantN)
+						}
 					}
 				}
 			}

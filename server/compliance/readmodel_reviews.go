@@ -1,0 +1,142 @@
+package compliance
+
+import (
+	"context"
+	"strings"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+)
+
+// reviewCounts are measure 7's record figures of f, by the read model's
+// name of each (serverdb.FigureNames), "cases" aside.
+func reviewCounts(f *ReviewsFigures) map[string]*RecordIDs {
+	out := map[string]*RecordIDs{}
+	for kind, r := range map[string]*ReviewFigures{"flags": &f.Flags, "da_flags": &f.DAFlags, "rosh": &f.RoSH} {
+		for name, x := range map[string]*RecordIDs{"items": &r.Items, "on_time.numerator": &r.OnTime.Numerator,
+			"on_time.denominator": &r.OnTime.Denominator, "in_date": &r.InDate, "overdue": &r.Overdue, "not_yet_due": &r.NotYetDue,
+			"no_date": &r.NoDate, "after_as_of": &r.AfterAsOf, "reviewed_in_period": &r.ReviewedInPeriod} {
+			out[kind+"."+name] = x
+		}
+	}
+	return out
+}
+
+// ReviewsCounts is measure 7 at detail=counts (Reviews, Summarize,
+// DropIDs) with its headline (AddHeadline), from one snapshot of the read
+// model; with it, the cases it covers (for the audit).
+func (s *Service) ReviewsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
+	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*ReviewsReport, []string, error) {
+		return s.reviewsCounts(ctx, fs, actor, officerID, period, asOf)
+	})
+}
+
+func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &ReviewsReport{Measure: serverdb.MeasureReviews, Period: period, AsOf: asOf, RoSHReviewMonths: RoSHReviewMonths,
+		OfficerID: officerID, Items: []ReviewItem{}}
+	g := newGroups[ReviewsFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureReviews, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	q := base
+	q.Figure = "cases" // the groups
+	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *ReviewsFigures, fg serverdb.FigureGroup) { f.Cases.N += fg.Cases })
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, kind := range []string{"flags", "da_flags", "rosh"} {
+		names := familyOf(serverdb.MeasureReviews, kind)
+		err := sumInto(ctx, fs, actor, in, base, names, &rep.Totals, g, func(f *ReviewsFigures, s serverdb.FigureSums) {
+			for i, name := range names {
+				reviewCounts(f)[name].N += s.N[i]
+			}
+			r := map[string]*ReviewFigures{"flags": &f.Flags, "da_flags": &f.DAFlags, "rosh": &f.RoSH}[kind]
+			r.MaxDaysOverdue = max(r.MaxDaysOverdue, s.Max)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	finish := func(f *ReviewsFigures) {
+		for _, r := range []*ReviewFigures{&f.Flags, &f.DAFlags, &f.RoSH} {
+			r.OnTime.Percent = percent(r.OnTime.Numerator.N, r.OnTime.Denominator.N)
+		}
+	}
+	finish(&rep.Totals)
+	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
+	prev := PreviousPeriod(period)
+	pf, err := shareFigure(ctx, fs, actor, serverdb.FigureQuery{Measure: serverdb.MeasureReviews, AsOf: prev.To, From: prev.From,
+		To: prev.To, OfficerID: officerID}, "flags.on_time.numerator", "flags.on_time.denominator", false)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Headline = Judge(in.policy(), "reviews", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return rep, cases, err
+}
+
+// shareFigure is a headline figure from the read model: figure num of
+// figure den of q's measure, each counted in rows (records), or with
+// cases, in distinct cases.
+func shareFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, q serverdb.FigureQuery, num, den string, cases bool) (Figure, error) {
+	n := map[string]int{}
+	for _, name := range []string{num, den} {
+		q.Figure = name
+		fgs, err := fs.Groups(ctx, actor, q)
+		if err != nil {
+			return Figure{}, err
+		}
+		for _, fg := range fgs {
+			if cases {
+				n[name] += fg.Cases
+			} else {
+				n[name] += fg.Rows
+			}
+		}
+	}
+	return FigureOf(n[num], n[den]), nil
+}
+
+// onSnapshot runs counts on one snapshot of the read model (ReadFigures),
+// so that the figures of one answer agree with each other.
+func onSnapshot[R any](ctx context.Context, s *Service, counts func(serverdb.Figures) (R, []string, error)) (rep R, cases []string, err error) {
+	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		rep, cases, err = counts(fs)
+		return err
+	})
+	return rep, cases, err
+}
+
+// familyOf is the figures of measure whose names start with family and a
+// dot (or "inspection.", family and a dot), in FigureNames' order: those
+// one Sums counts.
+func familyOf(measure, family string) []string {
+	var out []string
+	for _, name := range serverdb.FigureNames(measure) {
+		if strings.HasPrefix(name, family+".") || strings.HasPrefix(name, "inspection."+family+".") {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// sumInto counts the figures names of q's measure, of one family, in one
+// pass (Figures.Sums), and adds each group's sums to totals and to its
+// team's and officer's figures.
+func sumInto[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, q serverdb.FigureQuery, names []string,
+	totals *F, g groups[F], set func(f *F, s serverdb.FigureSums)) error {
+	q.Figure = names[0]
+	sums, err := fs.Sums(ctx, actor, q, names)
+	if err != nil {
+		return err
+	}
+	for _, s := range sums {
+		set(totals, s)
+		team, officer := g.of(in, schema.Case{TeamID: s.TeamID, OfficerID: s.OfficerID})
+		set(team, s)
+		set(officer, s)
+	}
+	return nil
+}

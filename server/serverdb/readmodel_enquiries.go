@@ -1,0 +1,218 @@
+package serverdb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Measure 4, police and children's-services enquiries, over the read
+// model (docs/compliance.md, "The read model"): every case whose
+// supervision started in the period and on or before as_of, with, per
+// agency, whether it needed the enquiry and the enquiry's status on
+// as_of, worked out by the query as compliance.Enquiries does.
+
+// MeasureEnquiries is measure 4's report name.
+const MeasureEnquiries = "enquiries"
+
+// enquiryAgencies are measure 4's agencies, as its figures name them.
+var enquiryAgencies = []string{"police", "childrens_services"}
+
+// enquiryFigures are each agency's figures of cases.
+var enquiryFigures = []string{"needed", "answered", "not_requested", "overdue", "awaiting", "not_recorded", "answered_not_needed"}
+
+func init() {
+	names := []string{"cases"}
+	for _, a := range enquiryAgencies {
+		for _, f := range enquiryFigures {
+			names = append(names, a+"."+f)
+		}
+	}
+	for _, a := range enquiryAgencies {
+		for _, f := range []string{"numerator", "denominator", "answered_late"} {
+			names = append(names, "inspection."+a+"."+f)
+		}
+	}
+	figureNames[MeasureEnquiries] = names
+}
+
+// enquiryRows: measure 4's figures. Its rows are cases, each with, for
+// the figure's agency: status (on as_of), days (from the start to the
+// earliest answer), needed, in_time (answered within WithinDays) and, for
+// children's services, visits (a child who only visits the household);
+// nr_id is the enquiry not requested (its reason's).
+func enquiryRows(q *sqlb, actor Actor, f FigureQuery) error {
+	if err := periodDates(f); err != nil {
+		return err
+	}
+	asOf := string(f.AsOf)
+	inPeriod := func() {
+		q.add(` FROM rm_cases c WHERE c.supervision_start <> '' AND c.supervision_start >= ? AND c.supervision_start <= ?
+			AND c.supervision_start <= ?`, string(f.From), string(f.To), asOf)
+	}
+	if f.Figure == "cases" {
+		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk`)
+		inPeriod()
+		return q.scoped(actor, "c", f)
+	}
+	base := &sqlb{}
+	cond, err := enquiryBase(base, actor, f, 0)
+	if err != nil {
+		return err
+	}
+	q.add(`SELECT i.case_id, i.team_id, i.officer_id, 0 AS x, 0 AS wk, i.status, i.days, i.needed, i.in_time, i.visits, i.nr_id
+		FROM (`+base.b.String()+`) i WHERE `, base.args...)
+	cond(q, f.Figure)
+	return nil
+}
+
+// enquiryBase writes the select of every case of measure 4 with, for the
+// agency of f's figure, its status, days, needed, in_time, visits and
+// nr_id (see enquiryRows), and returns what adds a figure's condition on
+// them (alias i).
+func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, figure string), error) {
+	asOf := string(f.AsOf)
+	agency, _, _ := strings.Cut(strings.TrimPrefix(f.Figure, "inspection."), ".")
+	// The agency's start-of-supervision enquiries requested, if at all, on
+	// or before as_of; answered by then, or not.
+	enq := func(cond string, args ...any) {
+		q.add(` FROM rm_enquiries e WHERE e.case_id = c.case_id AND e.agency = ? AND e.stage IN ('pre_sentence', 'initial_assessment')
+			AND (e.requested_on = '' OR e.requested_on <= ?) AND `+cond, append([]any{agency, asOf}, args...)...)
+	}
+	const notAnswered = `(e.answered_on = '' OR e.answered_on > ?)`
+	const notRequested = `e.not_requested_reason <> '' AND e.requested_on = ''`
+	q.add(`SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, b.needed, b.visits, b.nr_id,
+			CASE WHEN b.ans_day IS NOT NULL THEN 'answered' WHEN b.nr_id IS NOT NULL THEN 'not_requested'
+				WHEN b.rq = 1 AND b.rq_due <> '' AND b.rq_due < ? THEN 'overdue' WHEN b.rq = 1 THEN 'awaiting'
+				ELSE 'not_recorded' END AS status,
+			b.ans_day - b.start_day AS days,
+			CASE WHEN b.ans_day IS NOT NULL AND b.ans_day - b.start_day <= ? THEN 1 ELSE 0 END AS in_time
+		FROM (SELECT c.case_id, c.team_id, c.officer_id, c.start_day, (SELECT min(e.answered_day)`, asOf, f.WithinDays)
+	enq(`e.answered_on <> '' AND e.answered_on <= ?) AS ans_day, (SELECT min(e.enquiry_id)`, asOf)
+	enq(notAnswered+` AND `+notRequested+`) AS nr_id, CASE WHEN EXISTS (SELECT 1`, asOf)
+	enq(notAnswered+` AND NOT (`+notRequested+`)) THEN 1 ELSE 0 END AS rq, coalesce((SELECT e.due_on`, asOf)
+	enq(notAnswered+` AND NOT (`+notRequested+`) ORDER BY e.requested_on, e.enquiry_id LIMIT 1), '') AS rq_due, `, asOf)
+	// What calls for the enquiry: a flag live on some day from the start
+	// to as_of; for children's services, also a child in the household
+	// then (compliance's daFlags, childNeed, childIn).
+	flag := func(types string) {
+		q.add(`EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = c.case_id AND g.type IN (`+types+`)
+			AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > c.supervision_start))`, asOf)
+	}
+	child := func(residences string) {
+		q.add(`EXISTS (SELECT 1 FROM rm_household h WHERE h.case_id = c.case_id
+			AND h.relation IN ('own_child', 'step_child', 'other_child') AND h.residence IN (`+residences+`)
+			AND (h.added_on = '' OR h.added_on <= ?) AND (h.left_on = '' OR h.left_on > c.supervision_start))`, asOf)
+	}
+	q.add(`CASE WHEN `)
+	if agency == "police" {
+		flag(`'da_perpetrator', 'da_victim'`)
+		q.add(` THEN 1 ELSE 0 END AS needed, 0 AS visits`)
+	} else {
+		flag(`'child_concerns', 'child_protection', 'risk_to_children'`)
+		q.add(` OR `)
+		child(`'lives_here', 'stays_sometimes'`)
+		q.add(` THEN 1 ELSE 0 END AS needed, CASE WHEN `)
+		child(`'visits'`)
+		q.add(` THEN 1 ELSE 0 END AS visits`)
+	}
+	q.add(` FROM rm_cases c WHERE c.supervision_start <> '' AND c.supervision_start >= ? AND c.supervision_start <= ?
+		AND c.supervision_start <= ?`, string(f.From), string(f.To), asOf)
+	if err := q.scoped(actor, "c", f); err != nil {
+		return nil, err
+	}
+	q.add(`) b`)
+	return func(q *sqlb, figure string) {
+		inspection := strings.HasPrefix(figure, "inspection.")
+		_, figure, _ = strings.Cut(strings.TrimPrefix(figure, "inspection."), ".")
+		if inspection {
+			figure = "inspection." + figure
+		}
+		const inspected = `(i.needed = 1 OR i.visits = 1)`
+		switch figure {
+		case "needed":
+			q.add(`i.needed = 1`)
+		case "answered_not_needed":
+			q.add(`i.needed = 0 AND i.status = 'answered'`)
+		case "inspection.denominator":
+			q.add(inspected)
+		case "inspection.numerator":
+			q.add(inspected + ` AND i.in_time = 1`)
+		case "inspection.answered_late":
+			q.add(inspected + ` AND i.status = 'answered' AND i.in_time = 0`)
+		default: // answered, not_requested, overdue, awaiting, not_recorded
+			q.add(`i.needed = 1 AND i.status = ?`, figure)
+		}
+	}, nil
+}
+
+// EnquiryDay is one case of measure 4's answered figure of an agency:
+// the days from its supervision start to the earliest answer.
+type EnquiryDay struct {
+	CaseID, TeamID, OfficerID string
+	Days                      int
+}
+
+// enquiryDays lists the cases of f's figure (an agency's answered) with
+// their days, in case id order.
+func enquiryDays(ctx context.Context, db querier, actor Actor, f FigureQuery) ([]EnquiryDay, error) {
+	rows, err := figureRows(actor, f)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := db.QueryContext(ctx, `SELECT case_id, team_id, officer_id, days FROM (`+rows.b.String()+`) d ORDER BY case_id`, rows.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.%s days: %w", f.Measure, f.Figure, err)
+	}
+	defer rs.Close()
+	var out []EnquiryDay
+	for rs.Next() {
+		var d EnquiryDay
+		if err := rs.Scan(&d.CaseID, &d.TeamID, &d.OfficerID, &d.Days); err != nil {
+			return nil, fmt.Errorf("figure %s.%s days: %w", f.Measure, f.Figure, err)
+		}
+		out = append(out, d)
+	}
+	return out, rs.Err()
+}
+
+// EnquiryDays is enquiryDays on the snapshot.
+func (f Figures) EnquiryDays(ctx context.Context, actor Actor, q FigureQuery) ([]EnquiryDay, error) {
+	return enquiryDays(ctx, f.q, actor, q)
+}
+
+// NotRequested is one case of measure 4's not_requested figure of an
+// agency: the enquiry not requested and the reason recorded.
+type NotRequested struct {
+	CaseID, TeamID, OfficerID string
+	EnquiryID, Reason         string
+}
+
+// notRequestedReasons lists the cases of f's figure (an agency's
+// not_requested) with their enquiry and reason, in case id order.
+func notRequestedReasons(ctx context.Context, db querier, actor Actor, f FigureQuery) ([]NotRequested, error) {
+	rows, err := figureRows(actor, f)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := db.QueryContext(ctx, `SELECT n.case_id, n.team_id, n.officer_id, e.enquiry_id, e.not_requested_reason FROM (`+rows.b.String()+
+		`) n JOIN rm_enquiries e ON e.enquiry_id = n.nr_id ORDER BY n.case_id, e.enquiry_id`, rows.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.%s reasons: %w", f.Measure, f.Figure, err)
+	}
+	defer rs.Close()
+	var out []NotRequested
+	for rs.Next() {
+		var n NotRequested
+		if err := rs.Scan(&n.CaseID, &n.TeamID, &n.OfficerID, &n.EnquiryID, &n.Reason); err != nil {
+			return nil, fmt.Errorf("figure %s.%s reasons: %w", f.Measure, f.Figure, err)
+		}
+		out = append(out, n)
+	}
+	return out, rs.Err()
+}
+
+// NotRequestedReasons is notRequestedReasons on the snapshot.
+func (f Figures) NotRequestedReasons(ctx context.Context, actor Actor, q FigureQuery) ([]NotRequested, error) {
+	return notRequestedReasons(ctx, f.q, actor, q)
+}
