@@ -17,6 +17,7 @@ import (
 //	GET /v1/compliance/first-home-visits/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/overdue/cases?figure=&as_of=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/workload/cases?figure=&as_of=&officer_id=&cursor=&limit=
+//	GET /v1/compliance/exemptions/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //
 // The same roles and scope as the measure; each page is audited with the
 // cases it lists.
@@ -31,6 +32,7 @@ func (s *Server) complianceCasesRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/first-home-visits/cases", s.authed, s.complianceReader, s.figureCases("compliance/first-home-visits", serverdb.MeasureFirstHomeVisit))
 	v1.Get("/compliance/overdue/cases", s.authed, s.complianceReader, s.figureCases("compliance/overdue", serverdb.MeasureOverdue))
 	v1.Get("/compliance/workload/cases", s.authed, s.complianceReader, s.figureCases("compliance/workload", serverdb.MeasureWorkload))
+	v1.Get("/compliance/exemptions/cases", s.authed, s.complianceReader, s.figureCases("compliance/exemptions", serverdb.MeasureExemptions))
 }
 
 // casePage is one page of a figure's cases.
@@ -77,7 +79,7 @@ func (s *Server) figureCases(view, measure string) fiber.Handler {
 		page := casePage{Measure: measure, Figure: figure}
 		q := serverdb.FigureQuery{Measure: measure, Figure: figure}
 		params := map[string]string{}
-		if measure == serverdb.MeasureFirstHomeVisit {
+		if measure == serverdb.MeasureFirstHomeVisit || measure == serverdb.MeasureExemptions {
 			pq, err := s.QueryPeriod(c)
 			if err != nil {
 				return err

@@ -188,11 +188,14 @@ func TestComplianceCountsFromTheReadModel(t *testing.T) {
 				period := compliance.Period{From: "2026-09-01", To: asOf}
 				fv := compliance.FirstHomeVisits(in, period, asOf)
 				compliance.AddHeadline("first-home-visits", in, fv, period)
+				ex := compliance.Exemptions(in, period, asOf)
+				compliance.AddHeadline("exemptions", in, ex, period)
 				fq := "?detail=counts&from=2026-09-01&to=" + string(asOf) + "&officer_id=" + officer
 				for path, rep := range map[string]interface{ Summarize() }{
 					"/v1/compliance/overdue" + q:            compliance.Overdue(in, asOf),
 					"/v1/compliance/workload" + q:           compliance.Workload(in, asOf),
 					"/v1/compliance/first-home-visits" + fq: fv,
+					"/v1/compliance/exemptions" + fq:        ex,
 				} {
 					rep.Summarize()
 					compliance.DropIDs(rep)

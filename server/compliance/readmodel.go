@@ -17,7 +17,8 @@ import (
 
 // ReadModelMeasures are the measures (by their report's name) whose
 // counts and case lists the read model answers.
-var ReadModelMeasures = []string{serverdb.MeasureFirstHomeVisit, serverdb.MeasureOverdue, serverdb.MeasureWorkload}
+var ReadModelMeasures = []string{serverdb.MeasureFirstHomeVisit, serverdb.MeasureOverdue, serverdb.MeasureWorkload,
+	serverdb.MeasureExemptions}
 
 // allCases is how many case ids one read of a whole figure asks for.
 const allCases = 1 << 30

@@ -67,6 +67,7 @@ var figureNames = map[string][]string{
 	MeasureFirstHomeVisit: {"cases", "denominator", "numerator", "met_late", "missed", "not_yet_due",
 		"not_yet_due_visited", "exempted", "cancelled", "no_requirement", "safety_not_approved", "safety_exempted",
 		"visited_at_all.numerator", "visited_at_all.denominator"},
+	MeasureExemptions: {"due", "exempted", "met", "missed", "met_despite_exemption", "safety_not_approved", "safety_exempted"},
 }
 
 // FigureNames returns the figures of measure the read model answers, nil
@@ -151,6 +152,8 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = workloadRows(q, actor, f, d)
 	case MeasureFirstHomeVisit:
 		err = firstVisitRows(q, actor, f, d)
+	case MeasureExemptions:
+		err = exemptionsRows(q, actor, f, d)
 	}
 	return q, err
 }

@@ -126,7 +126,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	}
 	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
-		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit} {
+		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureExemptions} {
 			for _, name := range FigureNames(measure) {
 				for _, a := range actors {
 					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf}
@@ -154,6 +154,20 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 						t.Errorf("%s: PostgreSQL lists %v, SQLite %v", label, gotIDs, wantIDs)
 					}
 				}
+			}
+		}
+		for _, a := range actors { // the exemptions report's reasons
+			q := FigureQuery{AsOf: asOf, From: "2026-01-01", To: asOf}
+			want, err := Figures{q: db.r}.ExemptedRequirements(ctx, a, q)
+			if err != nil {
+				t.Fatalf("exempted requirements on SQLite: %v", err)
+			}
+			got, err := Figures{q: pgQuerier{pg}}.ExemptedRequirements(ctx, a, q)
+			if err != nil {
+				t.Fatalf("exempted requirements on PostgreSQL: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && len(want) == 0) {
+				t.Errorf("exempted requirements on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
 			}
 		}
 	}

@@ -1,0 +1,115 @@
+package compliance_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"doorstep/schema"
+	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
+)
+
+func exemptionsFigures(rep *compliance.ExemptionsReport) goFigures {
+	g := goFigures{}
+	add := func(group string, f compliance.ExemptionFigures) {
+		for name, x := range map[string]compliance.ReqCount{"due": f.Due, "exempted": f.Exempted, "met": f.Met, "missed": f.Missed,
+			"met_despite_exemption": f.MetDespiteExemption} {
+			g.put(name, group, fig{rows: x.Requirements, cases: x.Cases.CaseIDs})
+		}
+		g.put("safety_not_approved", group, idsFig(f.SafetyNotApproved))
+		g.put("safety_exempted", group, idsFig(f.SafetyExempted))
+	}
+	add("", rep.Totals)
+	for _, b := range rep.Teams {
+		add("team:"+b.ID, b.F)
+	}
+	for _, b := range rep.Officers {
+		add("officer:"+b.ID, b.F)
+	}
+	return g
+}
+
+// TestReadModelExemptionsAgree computes the exemptions report both ways on
+// the synthetic service, for an admin, a supervisor, an officer filter and
+// an officer, over periods ending on several days: every figure's totals,
+// case list and per-team and per-officer count, and the whole answer at
+// detail=counts (reasons and headline included), byte for byte.
+func TestReadModelExemptionsAgree(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, ds := readModelService(t)
+	svc := compliance.NewService(db, nil)
+
+	var sup, officer schema.User
+	for _, u := range ds.Users {
+		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[0].ID {
+			sup = u
+		}
+		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[1].ID {
+			officer = u
+		}
+	}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	scopes := []struct {
+		name      string
+		actor     serverdb.Actor
+		officerID string
+	}{
+		{"admin", admin, ""},
+		{"supervisor", serverdb.ActorOf(sup, ""), ""},
+		{"officer filter", admin, officer.ID},
+		{"officer", serverdb.ActorOf(officer, ""), ""},
+	}
+	seen := map[string]int{}
+	for _, asOf := range []schema.Date{"2026-11-23", "2026-09-30", "2026-03-15"} {
+		for _, months := range []int{-6, -1} {
+			period := compliance.Period{From: schema.DateOf(asOf.Time().AddDate(0, months, 0)), To: asOf}
+			for _, sc := range scopes {
+				label := fmt.Sprintf("%s over %s..%s", sc.name, period.From, period.To)
+				in, err := svc.Input(ctx, sc.actor, sc.officerID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rep := compliance.Exemptions(in, period, asOf)
+				want := exemptionsFigures(rep)
+				for _, name := range serverdb.FigureNames(serverdb.MeasureExemptions) {
+					q := serverdb.FigureQuery{Measure: serverdb.MeasureExemptions, Figure: name, AsOf: asOf, From: period.From,
+						To: period.To, OfficerID: sc.officerID}
+					compareFigure(t, label+": "+name, want[name], sqlFigure(t, db, sc.actor, q))
+					seen[name] += len(want[name][""].cases)
+				}
+
+				compliance.AddHeadline("exemptions", in, rep, period)
+				rep.Summarize()
+				compliance.DropIDs(rep)
+				wantJSON, err := json.Marshal(rep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, cases, err := svc.ExemptionsCounts(ctx, sc.actor, sc.officerID, period, asOf)
+				if err != nil {
+					t.Fatalf("%s: %v", label, err)
+				}
+				gotJSON, err := json.Marshal(got)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(gotJSON) != string(wantJSON) {
+					t.Errorf("%s: the read model's answer at detail=counts\n%s\nwant the Go measure's\n%s", label, gotJSON, wantJSON)
+				}
+				full := compliance.Exemptions(in, period, asOf)
+				if w := full.CaseIDs(); fmt.Sprint(cases) != fmt.Sprint(w) {
+					t.Errorf("%s: the read model covers %d cases, the Go measure %d", label, len(cases), len(w))
+				}
+			}
+		}
+	}
+	// The data must exercise every figure, or the agreement says little.
+	for _, name := range serverdb.FigureNames(serverdb.MeasureExemptions) {
+		if seen[name] == 0 {
+			t.Errorf("no scope or day had a case in figure %s: the synthetic service does not test it", name)
+		}
+	}
+}
