@@ -28,7 +28,7 @@ func init() {
 // sample is drawn from (so a RoSH or flag filter narrows the sample and
 // does not redraw it).
 func (s *site) qaPanelInput(c *fiber.Ctx, actor serverdb.Actor) (*compliance.QAInput, error) {
-	ratings, err := s.comp.QARatings(c.UserContext(), actor)
+	ratings, err := s.comp.QARatingsFromReadModel(c.UserContext(), actor)
 	if err != nil {
 		return nil, err
 	}

@@ -104,6 +104,7 @@ var sweepRules = map[string]sweepRule{
 	"GET /v1/compliance/overdue/cases":              {who: reviewers, query: "figure=cases"},
 	"GET /v1/compliance/workload/cases":             {who: reviewers, query: "figure=caseload"},
 	"GET /v1/compliance/exemptions/cases":           {who: reviewers, query: "figure=due&from=2026-01-01"},
+	"GET /v1/compliance/risk-assessment-qa/cases":   {who: reviewers, query: "figure=eligible&from=2026-01-01"},
 	"GET /v1/compliance/exemptions":                 {who: reviewers},
 	"GET /v1/compliance/risk-assessment-qa":         {who: reviewers},
 	"GET /v1/compliance/freshness":                  {who: reviewers},

@@ -43,11 +43,13 @@ const rmHorizon schema.Date = "9999-12-31"
 const rmChunk = 500
 
 // rmEntities are the entities the read model is derived from.
-var rmEntities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment", "referral"}
+var rmEntities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment", "referral",
+	"oversight"}
 
 // rmTables are the read model's tables of case rows, each with its case
 // column.
-var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements"}
+var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements",
+	"rm_qa_ratings"}
 
 // rmTableOf is the typed table of each entity that has one (a case's is
 // rm_cases; an amendment has none: it is applied to its visit's row), and
@@ -157,6 +159,13 @@ func readRecords(t *wtx, cond string, args ...any) ([]schema.RawRecord, error) {
 // record of their cases, whose rows were deleted), then the requirement
 // rows of their cases.
 func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) error {
+	recs, err := db.applyRatings(w, recs, whole)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return w.flush()
+	}
 	byCase := map[string][]schema.RawRecord{}
 	var ids []string
 	for _, r := range recs {
@@ -571,6 +580,8 @@ var rmInserts = map[string]string{
 	"requirements": `INSERT INTO requirements (case_id, n, officer_id, team_id, closed, rule_id, rule_version, trigger_kind,
 		triggered_on, triggered_day, source, recurrence, due_on, due_day, met_by, met_on, met_day, first_home)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"rm_qa_ratings": `INSERT INTO rm_qa_ratings (oversight_id, case_id, subject_id, decision, reason, rated_by, rated_at, day)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {

@@ -106,6 +106,13 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	if _, err := pg.Exec(string(ddl)); err != nil {
 		t.Fatalf("apply server-pg/0010_read_model.sql: %v", err)
 	}
+	qa, err := os.ReadFile(filepath.Join("..", "..", "schema", "sql", "server-pg", "0013_rm_qa_ratings.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.Exec(string(qa)); err != nil {
+		t.Fatalf("apply server-pg/0013_rm_qa_ratings.sql: %v", err)
+	}
 	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
@@ -153,6 +160,28 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					if !reflect.DeepEqual(gotIDs, wantIDs) {
 						t.Errorf("%s: PostgreSQL lists %v, SQLite %v", label, gotIDs, wantIDs)
 					}
+				}
+			}
+		}
+		for _, a := range actors { // measure 10's eligible cases and latest ratings
+			q := QAQuery{From: "2026-01-01", End: asOf}
+			if a.Role == schema.RoleOfficer {
+				q.OfficerID = a.UserID
+			}
+			for _, f := range []func(Figures) (any, error){
+				func(f Figures) (any, error) { return f.QAEligible(ctx, a, q) },
+				func(f Figures) (any, error) { return f.QARatings(ctx, a, q) },
+			} {
+				want, err := f(Figures{q: db.r})
+				if err != nil {
+					t.Fatalf("measure 10 on SQLite: %v", err)
+				}
+				got, err := f(Figures{q: pgQuerier{pg}})
+				if err != nil {
+					t.Fatalf("measure 10 on PostgreSQL: %v", err)
+				}
+				if !reflect.DeepEqual(got, want) || reflect.ValueOf(want).Len() == 0 {
+					t.Errorf("measure 10 on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
 				}
 			}
 		}
@@ -234,6 +263,27 @@ func readModelStore(t *testing.T) (*DB, []schema.User) {
 		}
 	}
 	if err := db.Seed(ctx, admin, ds.Records); err != nil {
+		t.Fatal(err)
+	}
+	// DA risk assessment ratings (measure 10): of every fourth case, two
+	// days apart, the second the other way; some at the same instant.
+	var ratings []schema.Record
+	k := 0
+	for _, r := range ds.Records {
+		if r.Entity != "case" {
+			continue
+		}
+		if k++; k%4 != 0 {
+			continue
+		}
+		for i, decision := range []string{"sufficient", "insufficient"}[:1+k/4%2] {
+			at := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC).AddDate(0, 0, k*2+i*2*(k%3))
+			ratings = append(ratings, schema.Record{Entity: "oversight", ID: schema.NewID(), CaseID: r.ID,
+				Fields: schema.FieldsOf(schema.Oversight{SubjectEntity: "case", SubjectID: r.ID, Aspect: schema.AspectDARiskAssessment,
+					Decision: decision, Reason: "checked", By: "setup", At: schema.Timestamp(at.Format(time.RFC3339))})})
+		}
+	}
+	if err := db.Seed(ctx, admin, ratings); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
