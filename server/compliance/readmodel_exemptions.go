@@ -23,13 +23,13 @@ func exemptionCounts(f *ExemptionFigures) map[string]*ReqCount {
 // of the read model; with it, the cases it covers (for the audit).
 func (s *Service) ExemptionsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *ExemptionsReport, cases []string, err error) {
 	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
-		rep, cases, err = s.exemptionsCounts(ctx, fs, actor, officerID, period, asOf)
+		rep, cases, err = s.exemptionsCounts(ctx, fs, actor, officerID, "", period, asOf)
 		return err
 	})
 	return rep, cases, err
 }
 
-func (s *Service) exemptionsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ExemptionsReport, []string, error) {
+func (s *Service) exemptionsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (*ExemptionsReport, []string, error) {
 	in, err := s.names(ctx, officerID)
 	if err != nil {
 		return nil, nil, err
@@ -37,7 +37,8 @@ func (s *Service) exemptionsCounts(ctx context.Context, fs serverdb.Figures, act
 	rep := &ExemptionsReport{Measure: serverdb.MeasureExemptions, Period: period, AsOf: asOf, RuleVersion: in.policy().Version,
 		OfficerID: officerID}
 	g := newGroups[ExemptionFigures]()
-	base := serverdb.FigureQuery{Measure: serverdb.MeasureExemptions, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureExemptions, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID,
+		TeamID: teamID}
 	// The member figures first: the cases with a requirement due or a
 	// safety decision shown make the groups, as in Exemptions.
 	for _, name := range []string{"due", "safety_not_approved", "safety_exempted", "exempted", "met", "missed", "met_despite_exemption"} {
@@ -82,7 +83,7 @@ func (s *Service) exemptionsCounts(ctx context.Context, fs serverdb.Figures, act
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
 	prev := PreviousPeriod(period)
-	pf, err := exemptionsFigure(ctx, fs, actor, officerID, prev, prev.To)
+	pf, err := exemptionsFigure(ctx, fs, actor, officerID, teamID, prev, prev.To)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -102,11 +103,11 @@ func (s *Service) exemptionsCounts(ctx context.Context, fs serverdb.Figures, act
 
 // exemptionsFigure is the exemptions report's headline figure over period
 // as of asOf, from the read model: exempted requirements over due ones.
-func exemptionsFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (Figure, error) {
+func exemptionsFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (Figure, error) {
 	n := map[string]int{}
 	for _, name := range []string{"exempted", "due"} {
 		q := serverdb.FigureQuery{Measure: serverdb.MeasureExemptions, Figure: name, AsOf: asOf, From: period.From, To: period.To,
-			OfficerID: officerID}
+			OfficerID: officerID, TeamID: teamID}
 		fgs, err := fs.Groups(ctx, actor, q)
 		if err != nil {
 			return Figure{}, err

@@ -113,3 +113,65 @@ func TestReadModelExemptionsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishedFiguresFromTheReadModel: a publication's figures of the
+// measures the read model answers (first home visits, exemptions), which
+// ScopeFigures now takes from it, are byte for byte those ComputePeriod
+// makes from the records: every count, every case list per team and
+// officer, the headline; for an admin over the whole service and over one
+// team, and a supervisor.
+func TestPublishedFiguresFromTheReadModel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, ds := readModelService(t)
+	svc := compliance.NewService(db, nil)
+	var sup schema.User
+	for _, u := range ds.Users {
+		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[1].ID {
+			sup = u
+		}
+	}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	for _, sc := range []struct {
+		name   string
+		actor  serverdb.Actor
+		teamID string
+	}{
+		{"admin", admin, ""},
+		{"admin, one team", admin, ds.Teams[2].ID},
+		{"supervisor", serverdb.ActorOf(sup, ""), sup.TeamID},
+	} {
+		for _, period := range []compliance.Period{{From: "2026-06-01", To: "2026-08-31"}, {From: "2026-09-01", To: "2026-11-23"}} {
+			label := fmt.Sprintf("%s, %s..%s", sc.name, period.From, period.To)
+			got, _, err := svc.ScopeFigures(ctx, sc.actor, sc.teamID, period, period.To)
+			if err != nil {
+				t.Fatalf("%s: %v", label, err)
+			}
+			in, err := svc.Input(ctx, sc.actor, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.teamID != "" {
+				var cases []compliance.CaseRecords
+				for _, cr := range in.Cases {
+					if cr.Case.TeamID == sc.teamID {
+						cases = append(cases, cr)
+					}
+				}
+				in.Cases = cases
+			}
+			want, err := compliance.ComputePeriod(in, period, period.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, slug := range []string{"first-home-visits", "exemptions"} {
+				if string(got.Measures[slug]) != string(want.Measures[slug]) {
+					t.Errorf("%s: %s from the read model\n%s\nwant the Go measure's\n%s", label, slug, got.Measures[slug], want.Measures[slug])
+				}
+			}
+			if a, b := mustJSON(t, got), mustJSON(t, want); string(a) != string(b) {
+				t.Errorf("%s: the publication's figures differ from ComputePeriod's", label)
+			}
+		}
+	}
+}
