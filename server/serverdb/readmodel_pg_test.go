@@ -160,6 +160,17 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					if !reflect.DeepEqual(gotIDs, wantIDs) {
 						t.Errorf("%s: PostgreSQL lists %v, SQLite %v", label, gotIDs, wantIDs)
 					}
+					wantMembers, err := Figures{q: db.r}.Members(ctx, a, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					gotMembers, err := Figures{q: pgQuerier{pg}}.Members(ctx, a, q)
+					if err != nil {
+						t.Fatalf("%s members on PostgreSQL: %v", label, err)
+					}
+					if !reflect.DeepEqual(gotMembers, wantMembers) {
+						t.Errorf("%s: PostgreSQL's members %v, SQLite's %v", label, gotMembers, wantMembers)
+					}
 				}
 			}
 		}
