@@ -59,13 +59,25 @@ func TestExemptionsCaseLists(t *testing.T) {
 		}
 	}
 
-	before, _ := e.srv.DB().AuditByAction(context.Background(), "view")
-	for _, tc := range []struct{ path, field, says string }{
+	checkCaseListRefusals(t, e, toks["sue"], []refusal{
 		{"/v1/compliance/exemptions/cases?figure=cases" + period, "figure", "due, exempted, met, missed"},
 		{"/v1/compliance/exemptions/cases?figure=due&from=2026-11-23&to=2026-09-01", "from", ""},
 		{"/v1/compliance/exemptions/cases?figure=due&as_of=2026-13-01&to=2026-13-01", "to", ""},
-	} {
-		r := e.do("GET", tc.path, nil, bearer(toks["sue"]))
+	})
+	checkCasePageAudited(t, e, toks["sue"], due, "compliance/exemptions/cases", `"figure":"due"`)
+}
+
+// refusal is a request a case list refuses, the field its 400 names and
+// what its message says.
+type refusal struct{ path, field, says string }
+
+// checkCaseListRefusals: each request is a 400 naming its field, and
+// none is audited.
+func checkCaseListRefusals(t *testing.T, e *env, tok string, refusals []refusal) {
+	t.Helper()
+	before, _ := e.srv.DB().AuditByAction(context.Background(), "view")
+	for _, tc := range refusals {
+		r := e.do("GET", tc.path, nil, bearer(tok))
 		if er := r.errorResponse(); r.status != 400 || er.Error.Field != tc.field || !strings.Contains(er.Error.Message, tc.says) {
 			t.Errorf("GET %s = %d %s, want 400 naming %s", tc.path, r.status, r.body, tc.field)
 		}
@@ -74,17 +86,23 @@ func TestExemptionsCaseLists(t *testing.T) {
 	if len(after) != len(before) {
 		t.Errorf("refused case lists wrote %d view events", len(after)-len(before))
 	}
-	r := e.do("GET", due+"&limit=1", nil, bearer(toks["sue"]))
-	if r.status != 200 {
-		t.Fatalf("GET %s = %d %s", due, r.status, r.body)
+}
+
+// checkCasePageAudited: a page of one case of path is audited as a view
+// of view, with its query (each of want in the event's detail).
+func checkCasePageAudited(t *testing.T, e *env, tok, path, view string, want ...string) {
+	t.Helper()
+	if r := e.do("GET", path+"&limit=1", nil, bearer(tok)); r.status != 200 {
+		t.Fatalf("GET %s = %d %s", path, r.status, r.body)
 	}
 	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
 	if err != nil {
 		t.Fatal(err)
 	}
 	last := string(evs[len(evs)-1].Detail)
-	if !strings.Contains(last, `"view":"compliance/exemptions/cases"`) || !strings.Contains(last, `"figure":"due"`) ||
-		!strings.Contains(last, `"case_count":1`) {
-		t.Errorf("the page's audit event: %s; want the view compliance/exemptions/cases with its figure and case", last)
+	for _, w := range append(want, `"view":"`+view+`"`, `"case_count":1`) {
+		if !strings.Contains(last, w) {
+			t.Errorf("the page's audit event: %s; want %s in it", last, w)
+		}
 	}
 }

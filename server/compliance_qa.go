@@ -55,14 +55,20 @@ func (s *Server) riskAssessmentQA(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	actor := actorOf(c)
-	params := q.params()
-	params["per_officer"] = strconv.Itoa(per)
-	rep, err := s.comp.QAFromReadModel(c.UserContext(), actor, q.OfficerID, q.Period, q.AsOf, per)
+	rep, params, err := s.qaReport(c, q, per)
 	if err != nil {
 		return err
 	}
-	return finishReport(s, c, actor, "compliance/risk-assessment-qa", rep, detail, params)
+	return finishReport(s, c, actorOf(c), "compliance/risk-assessment-qa", rep, detail, params)
+}
+
+// qaReport computes measure 10 for the request's actor from the read
+// model, with the query as the audit event records it.
+func (s *Server) qaReport(c *fiber.Ctx, q PeriodQuery, per int) (*compliance.QAReport, map[string]string, error) {
+	params := q.params()
+	params["per_officer"] = strconv.Itoa(per)
+	rep, err := s.comp.QAFromReadModel(c.UserContext(), actorOf(c), q.OfficerID, q.Period, q.AsOf, per)
+	return rep, params, err
 }
 
 // riskAssessmentQACases: GET /v1/compliance/risk-assessment-qa/cases, the
@@ -87,8 +93,7 @@ func (s *Server) riskAssessmentQACases(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	actor := actorOf(c)
-	rep, err := s.comp.QAFromReadModel(c.UserContext(), actor, q.OfficerID, q.Period, q.AsOf, per)
+	rep, params, err := s.qaReport(c, q, per)
 	if err != nil {
 		return err
 	}
@@ -102,10 +107,8 @@ func (s *Server) riskAssessmentQACases(c *fiber.Ctx) error {
 	if i+limit < len(ids) {
 		page.NextCursor = page.CaseIDs[limit-1]
 	}
-	params := q.params()
-	params["per_officer"] = strconv.Itoa(per)
 	params["figure"], params["cursor"], params["limit"] = figure, cursor, strconv.Itoa(limit)
-	if err := s.db.AuditView(c.UserContext(), actor, "compliance/risk-assessment-qa/cases", page.CaseIDs, params); err != nil {
+	if err := s.db.AuditView(c.UserContext(), actorOf(c), "compliance/risk-assessment-qa/cases", page.CaseIDs, params); err != nil {
 		return err
 	}
 	return c.JSON(page)

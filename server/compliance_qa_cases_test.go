@@ -114,34 +114,13 @@ func TestRiskAssessmentQACaseLists(t *testing.T) {
 		}
 	}
 
-	before, _ := e.srv.DB().AuditByAction(context.Background(), "view")
-	for _, tc := range []struct{ path, field, says string }{
+	checkCaseListRefusals(t, e, toks["sue"], []refusal{
 		{"/v1/compliance/risk-assessment-qa/cases?from=2026-09-01", "figure", "eligible, sampled, sufficient.numerator"},
 		{"/v1/compliance/risk-assessment-qa/cases?figure=percent", "figure", "rated_not_sampled"},
 		{"/v1/compliance/risk-assessment-qa/cases?figure=sampled&per_officer=0", "per_officer", ""},
 		{"/v1/compliance/risk-assessment-qa/cases?figure=sampled&limit=1001", "limit", ""},
 		{"/v1/compliance/risk-assessment-qa/cases?figure=sampled&cursor=page-2", "cursor", ""},
 		{"/v1/compliance/risk-assessment-qa/cases?figure=sampled&from=2026-10-31&to=2026-09-01", "from", ""},
-	} {
-		r := e.do("GET", tc.path, nil, bearer(toks["sue"]))
-		if er := r.errorResponse(); r.status != 400 || er.Error.Field != tc.field || !strings.Contains(er.Error.Message, tc.says) {
-			t.Errorf("GET %s = %d %s, want 400 naming %s", tc.path, r.status, r.body, tc.field)
-		}
-	}
-	after, _ := e.srv.DB().AuditByAction(context.Background(), "view")
-	if len(after) != len(before) {
-		t.Errorf("refused case lists wrote %d view events", len(after)-len(before))
-	}
-	if r := e.do("GET", eligible+"&limit=1", nil, bearer(toks["sue"])); r.status != 200 {
-		t.Fatalf("GET %s = %d %s", eligible, r.status, r.body)
-	}
-	evs, err := e.srv.DB().AuditByAction(context.Background(), "view")
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := string(evs[len(evs)-1].Detail)
-	if !strings.Contains(last, `"view":"compliance/risk-assessment-qa/cases"`) || !strings.Contains(last, `"figure":"eligible"`) ||
-		!strings.Contains(last, `"case_count":1`) || !strings.Contains(last, `"per_officer":"3"`) {
-		t.Errorf("the page's audit event: %s; want the view compliance/risk-assessment-qa/cases with its figure and case", last)
-	}
+	})
+	checkCasePageAudited(t, e, toks["sue"], eligible, "compliance/risk-assessment-qa/cases", `"figure":"eligible"`, `"per_officer":"3"`)
 }

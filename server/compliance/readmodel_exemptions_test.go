@@ -7,9 +7,36 @@ import (
 	"testing"
 
 	"doorstep/schema"
+	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
+
+// oracleScope is a reader of the measures: an actor, and an officer
+// filter.
+type oracleScope struct {
+	name      string
+	actor     serverdb.Actor
+	officerID string
+}
+
+// oracleScopes are the scopes the oracle tests compare in: an admin, the
+// supervisor of team supTeam, an admin filtering on an officer of team
+// officerTeam, and that officer.
+func oracleScopes(ds *synth.Dataset, supTeam, officerTeam int) []oracleScope {
+	var sup, officer schema.User
+	for _, u := range ds.Users {
+		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[supTeam].ID {
+			sup = u
+		}
+		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[officerTeam].ID {
+			officer = u
+		}
+	}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	return []oracleScope{{"admin", admin, ""}, {"supervisor", serverdb.ActorOf(sup, ""), ""},
+		{"officer filter", admin, officer.ID}, {"officer", serverdb.ActorOf(officer, ""), ""}}
+}
 
 func exemptionsFigures(rep *compliance.ExemptionsReport) goFigures {
 	g := goFigures{}
@@ -42,26 +69,7 @@ func TestReadModelExemptionsAgree(t *testing.T) {
 	db, ds := readModelService(t)
 	svc := compliance.NewService(db, nil)
 
-	var sup, officer schema.User
-	for _, u := range ds.Users {
-		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[0].ID {
-			sup = u
-		}
-		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[1].ID {
-			officer = u
-		}
-	}
-	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
-	scopes := []struct {
-		name      string
-		actor     serverdb.Actor
-		officerID string
-	}{
-		{"admin", admin, ""},
-		{"supervisor", serverdb.ActorOf(sup, ""), ""},
-		{"officer filter", admin, officer.ID},
-		{"officer", serverdb.ActorOf(officer, ""), ""},
-	}
+	scopes := oracleScopes(ds, 0, 1)
 	seen := map[string]int{}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-09-30", "2026-03-15"} {
 		for _, months := range []int{-6, -1} {
