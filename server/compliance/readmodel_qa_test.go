@@ -18,7 +18,7 @@ import (
 // rated again later (the latest counts), some rated twice at the same
 // instant (the id decides), and general reviews of cases, which are not
 // ratings. It returns how many ratings it wrote.
-func rateCases(t *testing.T, db *serverdb.DB, caseIDs []string, by string) int {
+func rateCases(t testing.TB, db *serverdb.DB, caseIDs []string, by string) int {
 	t.Helper()
 	setup := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
 	var recs []schema.Record

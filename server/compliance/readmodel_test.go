@@ -192,7 +192,7 @@ func diff(a, b []string) []string {
 // readModelService loads a synthetic service (several teams, hundreds of
 // cases) into a store, with amendments made to some signed visits after
 // the fact, the way a supervisor corrects one.
-func readModelService(t *testing.T) (*serverdb.DB, *synth.Dataset) {
+func readModelService(t testing.TB) (*serverdb.DB, *synth.Dataset) {
 	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
@@ -305,7 +305,7 @@ func readModelService(t *testing.T) (*serverdb.DB, *synth.Dataset) {
 	return db, ds
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
