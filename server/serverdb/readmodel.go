@@ -760,7 +760,10 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 		return fmt.Errorf("read model: list cases: %w", err)
 	}
 	why := "never built"
-	if built >= 0 {
+	switch {
+	case built >= 0 && was == "": // a migration cleared the tag: it added to the read model
+		why = "a migration added to it"
+	case built >= 0:
 		why = "the visit rules changed"
 	}
 	db.log.Info(fmt.Sprintf("building the compliance read model: %d cases", len(ids)), "cases", len(ids), "why", why)

@@ -103,7 +103,8 @@ func TestReadModelQARatings(t *testing.T) {
 	db.Close()
 	db = open()
 	defer db.Close()
-	if !strings.Contains(logs.String(), "building the compliance read model: 2 cases") {
+	if !strings.Contains(logs.String(), "building the compliance read model: 2 cases") ||
+		!strings.Contains(logs.String(), `why="a migration added to it"`) {
 		t.Errorf("a store migrated to 0013: the log says %q; want it to build the read model", logs.String())
 	}
 	if got := qaRows(t, db); !slices.Equal(got, want) {
