@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"doorstep/schema"
 )
@@ -23,15 +25,32 @@ import (
 // the read model: its case's requirement rows are not computed again.
 func (db *DB) applyRatings(w *rmWriter, recs []schema.RawRecord, whole bool) ([]schema.RawRecord, error) {
 	rest := recs[:0:0]
+	var changed []string
+	for _, r := range recs {
+		if r.Entity == "oversight" {
+			changed = append(changed, r.ID)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	if len(changed) == 0 {
+		return rest, nil
+	}
+	if !whole {
+		// One statement for the batch (a review queue's bulk approval
+		// writes one oversight record a visit): a changed record's row,
+		// if it had one, goes.
+		for chunk := range slices.Chunk(changed, rmChunk) {
+			if _, err := w.t.ExecContext(w.t.ctx, `DELETE FROM rm_qa_ratings WHERE oversight_id IN (?`+
+				strings.Repeat(",?", len(chunk)-1)+`)`, anys(chunk)...); err != nil {
+				return nil, fmt.Errorf("read model: clear rm_qa_ratings: %w", err)
+			}
+			w.deletes.Add(1)
+		}
+	}
 	for _, r := range recs {
 		if r.Entity != "oversight" {
-			rest = append(rest, r)
 			continue
-		}
-		if !whole {
-			if err := w.deleteRows("rm_qa_ratings", "oversight_id", r.ID); err != nil {
-				return nil, err
-			}
 		}
 		if !bytes.Contains(r.Fields, []byte(schema.AspectDARiskAssessment)) {
 			continue // most oversight records are reviews of visits: not decoded

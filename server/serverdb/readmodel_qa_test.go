@@ -80,18 +80,27 @@ func TestReadModelQARatings(t *testing.T) {
 		Decision: "sufficient"}); err != nil {
 		t.Fatal(err)
 	}
+	// Oversight records of existing cases, three at once: one DELETE of
+	// their rows, and nothing else of the cases' read model written again.
 	general := schema.Oversight{SubjectEntity: "case", SubjectID: a, Decision: "noted", Reason: "read it", By: sue.ID,
 		At: "2026-11-02T10:00:00Z"}
-	if err := db.Seed(ctx, admin, []schema.Record{{Entity: "oversight", ID: schema.NewID(), CaseID: a, Fields: schema.FieldsOf(general)}}); err != nil {
+	before := db.rmDeletes.Load()
+	if err := db.Seed(ctx, admin, []schema.Record{{Entity: "oversight", ID: schema.NewID(), CaseID: a, Fields: schema.FieldsOf(general)},
+		{Entity: "oversight", ID: schema.NewID(), CaseID: a, Fields: schema.FieldsOf(general)},
+		{Entity: "oversight", ID: schema.NewID(), CaseID: b, Fields: schema.FieldsOf(seeded)}}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{a + "/sufficient/2026-11-23/" + sue.ID + "/", b + "/insufficient/2026-10-01/" + sue.ID + "/no police check"}
+	if n := db.rmDeletes.Load() - before; n != 1 {
+		t.Errorf("three oversight records made %d read model deletes, want 1 (their rows, in one statement)", n)
+	}
+	want := []string{a + "/sufficient/2026-11-23/" + sue.ID + "/", b + "/insufficient/2026-10-01/" + sue.ID + "/no police check",
+		b + "/insufficient/2026-10-01/" + sue.ID + "/no police check"}
 	if got := qaRows(t, db); !slices.Equal(got, want) {
 		t.Errorf("rm_qa_ratings: %q, want %q", got, want)
 	}
 	got, err := db.QARatingRecords(ctx, sup)
-	if err != nil || len(got) != 2 || got[0].IsDARating() != true {
-		t.Errorf("QARatingRecords = %+v, %v; want the 2 ratings", got, err)
+	if err != nil || len(got) != 3 || !got[0].IsDARating() {
+		t.Errorf("QARatingRecords = %+v, %v; want the 3 ratings", got, err)
 	}
 
 	// A store from before migration 0013.
