@@ -31,6 +31,7 @@ const (
 	ECodeSigned         = "record_signed"   // a signed record cannot be changed: amend it
 	ECodeInternal       = "internal"        // our fault; the message carries a request id
 	ECodeUnavailable    = "unavailable"     // try again later
+	ECodeTooManyCases   = "too_many_cases"  // a report computed case by case would cover more cases than the server's limit: narrow it
 )
 
 // httpStatus is the one table from error codes to HTTP statuses, used by
@@ -59,6 +60,7 @@ var httpStatus = map[string]int{
 	ECodeUpdateRequired: http.StatusUpgradeRequired,
 	ECodeInternal:       http.StatusInternalServerError,
 	ECodeUnavailable:    http.StatusServiceUnavailable,
+	ECodeTooManyCases:   http.StatusUnprocessableEntity,
 }
 
 // HTTPStatus returns the HTTP status that answers an error of code, and 0

@@ -36,6 +36,7 @@ func TestHTTPStatus(t *testing.T) {
 		{ECodeUpdateRequired, http.StatusUpgradeRequired},
 		{ECodeInternal, http.StatusInternalServerError},
 		{ECodeUnavailable, http.StatusServiceUnavailable},
+		{ECodeTooManyCases, http.StatusUnprocessableEntity},
 		{"no_such_code", 0},
 		{"", 0},
 	}

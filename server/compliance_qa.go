@@ -55,6 +55,11 @@ func (s *Server) riskAssessmentQA(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if detail != "counts" {
+		if err := s.comp.CheckCaseLimit(c.UserContext(), actorOf(c), compliance.Narrow{OfficerID: q.OfficerID}); err != nil {
+			return err
+		}
+	}
 	rep, params, err := s.qaReport(c, q, per)
 	if err != nil {
 		return err

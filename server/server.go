@@ -54,6 +54,11 @@ type Config struct {
 	// then be left nil. Without it: the embedded defaults, or Policy's own
 	// JSON.
 	Rules []byte
+	// MaxReportCases is the most cases one compliance answer computed in
+	// Go (a report at detail=full or summary, a dashboard page, a
+	// publication) may cover; more is a 422 too_many_cases
+	// [compliance.DefaultMaxCases].
+	MaxReportCases int
 	// Mount, when set, adds routes of its own to the app (s.App()) while
 	// the routes are built: after the API's, before the final answer to
 	// an unknown path. cmd/doorstep mounts the supervisors' dashboard
@@ -180,6 +185,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, db: db, log: cfg.Logger, keys: keys, outbox: outbox,
 		comp: compliance.NewService(db, cfg.Policy), ready: db, metrics: m, tls: tlsConfig,
 		signKey: visitKey, pubKey: schema.EncodePublicKey(visitKey.Public().(ed25519.PublicKey))}
+	s.comp.MaxCases = cfg.MaxReportCases
 	s.stopCtx, s.stopAll = context.WithCancel(context.Background())
 	m.watchStore(db, cfg.Now)
 	s.app = fiber.New(fiber.Config{

@@ -38,10 +38,20 @@ type Config struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger     // [discard]
 	Now        func() time.Time // the device clock [time.Now]
-	// Interval is the background sync period [30s].
+	// Interval is the background sync period when pulls do not wait
+	// (PullWait), and the pause after a sync signed out, locked or too
+	// old to pull [30s].
 	Interval time.Duration
 	// Timeout bounds each request, body included [30s].
 	Timeout time.Duration
+	// PullWait is how long the background sync's pull asks the server to
+	// hold an empty answer until a change comes (protocol §7.3), once a
+	// sync has left nothing to send or receive [25s, schema.MaxPullWait,
+	// the most]. It is kept 5 s under Timeout and within the data key's
+	// hold; under 1 s, or negative, the tablet polls every Interval
+	// instead. Against a server that answers at once (one that ignores
+	// the member) the tablet falls back to the Interval.
+	PullWait time.Duration
 	// BatchSize is the first and the largest push batch [500].
 	BatchSize int
 	// PullLimit is the page size asked of the server [2000].
@@ -84,6 +94,10 @@ func (c *Config) defaults() {
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second
 	}
+	if c.PullWait == 0 {
+		c.PullWait = schema.MaxPullWait * time.Second
+	}
+	c.PullWait = min(c.PullWait, schema.MaxPullWait*time.Second)
 	if c.BatchSize <= 0 {
 		c.BatchSize = 500
 	}
@@ -118,6 +132,13 @@ type Agent struct {
 
 	syncMu sync.Mutex // one sync at a time
 	batch  int        // current push batch size, under syncMu
+
+	// waitMu guards the background pull's wait (pull.go, fetchWaiting):
+	// a sync asked for (SyncOnce, SyncNow) ends it, so that nobody waits
+	// for the server's quiet.
+	waitMu     sync.Mutex
+	foreground int                // SyncOnce calls under way
+	stopWait   context.CancelFunc // ends the wait under way; nil when none
 
 	skewMs  atomic.Int64
 	hasSkew atomic.Bool

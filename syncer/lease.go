@@ -57,6 +57,7 @@ type LeaseStatus struct {
 type leaseState struct {
 	pub      ed25519.PublicKey // the pinned server key; nil: none pinned
 	lease    *schema.Lease     // the newest lease taken; nil: none
+	tok      string            // lease as the server sent it
 	seen     time.Time         // the latest time seen
 	stored   time.Time         // seen as last stored
 	shredded time.Time         // when the keys were destroyed; zero: not
@@ -87,7 +88,7 @@ func (a *Agent) loadLease(st map[string]string) error {
 			a.log.Warn("the stored offline lease does not verify against the pinned server key; only an online sign-in opens the tablet", "err", err)
 			ls.dropped = true
 		} else {
-			ls.lease = &l
+			ls.lease, ls.tok = &l, tok
 		}
 	}
 	return nil
@@ -243,7 +244,13 @@ func (a *Agent) takeLease(ctx context.Context, tok, userID string, viaLogin bool
 	now := a.leaseNow()
 	a.leaseMu.Lock()
 	pub := a.leaseSt.pub
+	// The lease held, sent again (the server signs one a second): taking
+	// it would change nothing, so it costs no check and no transaction.
+	same := a.leaseSt.lease != nil && a.leaseSt.tok == tok
 	a.leaseMu.Unlock()
+	if same {
+		return nil
+	}
 	refuse := func(err error) error {
 		a.log.Warn("refused the server's offline lease", "err", err)
 		a.leaseMu.Lock()
@@ -307,7 +314,7 @@ func (a *Agent) takeLease(ctx context.Context, tok, userID string, viaLogin bool
 	}
 	a.leaseMu.Lock()
 	defer a.leaseMu.Unlock()
-	a.leaseSt.lease, a.leaseSt.problem, a.leaseSt.shredded, a.leaseSt.dropped = &l, "", time.Time{}, false
+	a.leaseSt.lease, a.leaseSt.tok, a.leaseSt.problem, a.leaseSt.shredded, a.leaseSt.dropped = &l, tok, "", time.Time{}, false
 	// The server's signed time replaces the time seen: a device clock that
 	// ran ahead (before the skew was measured, or set wrong and put right)
 	// must not keep the tablet locked after the server vouched for the

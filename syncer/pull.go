@@ -38,11 +38,12 @@ type fetched struct {
 // server that does not know the members sends neither).
 type pullTags struct{ people, rules string }
 
-// fetch asks for the page after cursor and decodes it.
-func (a *Agent) fetch(ctx context.Context, cursor string, tags pullTags) fetched {
+// fetch asks for the page after cursor and decodes it; wait > 0 asks the
+// server to hold an empty answer up to wait seconds (§7.3).
+func (a *Agent) fetch(ctx context.Context, cursor string, tags pullTags, wait int) fetched {
 	f := fetched{cursor: cursor}
 	var body []byte
-	req := schema.PullRequest{Cursor: cursor, Limit: a.cfg.PullLimit, PeopleTag: &tags.people, RulesTag: &tags.rules}
+	req := schema.PullRequest{Cursor: cursor, Limit: a.cfg.PullLimit, PeopleTag: &tags.people, RulesTag: &tags.rules, Wait: wait}
 	body, f.ex, f.err = a.authedCall(ctx, "/v1/sync/pull", req, false)
 	if f.err == nil {
 		if err := decodePage(body, &f.page); err != nil {
@@ -52,18 +53,74 @@ func (a *Agent) fetch(ctx context.Context, cursor string, tags pullTags) fetched
 	return f
 }
 
+// waited is how a pull that asked the server to wait for a change ended.
+type waited int
+
+const (
+	// notWaited: no wait was asked (none was wanted, or a SyncOnce was
+	// under way), or the request failed.
+	notWaited waited = iota
+	// waitAnswered: the answer brought something, or came after at least
+	// half the wait: the server holds such pulls, and the next may follow
+	// at once.
+	waitAnswered
+	// waitIgnored: an empty answer well before the wait was up: a server
+	// that ignores the member (or one stopping); the tablet polls every
+	// Interval.
+	waitIgnored
+	// waitInterrupted: SyncOnce or SyncNow ended the wait; nothing of the
+	// answer was applied, and the sync asked for follows.
+	waitInterrupted
+)
+
+// fetchWaiting is fetch asking the server to wait up to wait (whole
+// seconds) for a change. The wait can be ended (Agent.stopWait) by a sync
+// asked for; it does not begin while a SyncOnce is under way.
+func (a *Agent) fetchWaiting(ctx context.Context, cursor string, tags pullTags, wait time.Duration) (fetched, waited) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.waitMu.Lock()
+	if a.foreground > 0 {
+		a.waitMu.Unlock()
+		return a.fetch(ctx, cursor, tags, 0), notWaited
+	}
+	a.stopWait = cancel
+	a.waitMu.Unlock()
+	start := time.Now() // the server holds the answer in real time, whatever the device clock says
+	f := a.fetch(wctx, cursor, tags, int(wait/time.Second))
+	held := time.Since(start)
+	a.waitMu.Lock()
+	a.stopWait = nil
+	a.waitMu.Unlock()
+	p := &f.page
+	switch {
+	case f.err != nil && wctx.Err() != nil && ctx.Err() == nil:
+		return f, waitInterrupted
+	case f.err != nil:
+		return f, notWaited
+	case len(p.Records) > 0 || len(p.Removed) > 0 || p.PeopleTag != "" || p.RulesTag != "" || p.HasMore || held >= wait/2:
+		return f, waitAnswered
+	}
+	return f, waitIgnored
+}
+
 // pull asks for changes since the stored cursor, page after page, applying
 // each page's removals and records and storing its cursor in one local
 // transaction. While a page is applied the next one is already requested
 // and decoded, so the network, JSON decoding and SQLite overlap. A cursor
 // the server no longer knows starts a full resync from "", which keeps the
-// outbox and every record it refers to.
-func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
-	var cursor string
+// outbox and every record it refers to. With wait > 0 the first request
+// asks the server to wait for a change (fetchWaiting); a wait ended by a
+// sync asked for returns at once, having applied nothing.
+func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (waited, error) {
+	var cursor, updateRequired string
 	var tags pullTags
 	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 		var err error
 		if cursor, err = tx.State(ctx, devicedb.KeyCursor); err != nil {
+			return err
+		}
+		if updateRequired, err = tx.State(ctx, devicedb.KeyUpdateRequired); err != nil {
 			return err
 		}
 		if tags.people, err = tx.State(ctx, devicedb.KeyPeopleTag); err != nil {
@@ -74,7 +131,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("pull: read cursor: %w", err)
+		return notWaited, fmt.Errorf("pull: read cursor: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -86,7 +143,16 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 		}
 	}()
 	resync, resyncTried := false, false
-	cur := a.fetch(ctx, cursor, tags)
+	var cur fetched
+	w := notWaited
+	if wait > 0 {
+		if cur, w = a.fetchWaiting(ctx, cursor, tags, wait); w == waitInterrupted {
+			rep.Requests++
+			return w, nil
+		}
+	} else {
+		cur = a.fetch(ctx, cursor, tags, 0)
+	}
 	for {
 		rep.Requests++
 		if cur.err != nil {
@@ -96,24 +162,24 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 				he.Response.Error.Field == "cursor" && cur.cursor != "" && !resyncTried:
 				a.log.Warn("pull: the server does not know our cursor; resyncing from the start", "cursor", cur.cursor)
 				resync, resyncTried = true, true
-				cur = a.fetch(ctx, "", tags)
+				cur = a.fetch(ctx, "", tags, 0)
 				continue
 			case he != nil && he.Status == http.StatusUpgradeRequired:
 				if serr := a.setState(ctx, devicedb.KeyUpdateRequired, "1"); serr != nil {
 					a.log.Warn("pull: store update_required", "err", serr)
 				}
-				return fmt.Errorf("pull: %w: %w", ErrUpdateRequired, cur.err)
+				return w, fmt.Errorf("pull: %w: %w", ErrUpdateRequired, cur.err)
 			}
-			return fmt.Errorf("pull: %w", cur.err)
+			return w, fmt.Errorf("pull: %w", cur.err)
 		}
 		page := &cur.page
 		a.observeServer(cur.ex.sent, cur.ex.received, page.ServerTime)
 		if page.HasMore && page.Cursor == cur.cursor {
-			return fmt.Errorf("pull: the server said more is waiting but did not move the cursor from %q", cur.cursor)
+			return w, fmt.Errorf("pull: the server said more is waiting but did not move the cursor from %q", cur.cursor)
 		}
 		if page.HasMore {
 			next = make(chan fetched, 1)
-			go func(c string, tags pullTags) { next <- a.fetch(ctx, c, tags) }(page.Cursor, tags)
+			go func(c string, tags pullTags) { next <- a.fetch(ctx, c, tags, 0) }(page.Cursor, tags)
 		}
 		// The server's rules are checked before the page's transaction: a
 		// document that does not parse is left out, never half applied.
@@ -122,6 +188,12 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 			rules = a.checkRules(page.Rules, page.RulesTag)
 		}
 		var applied, removed int
+		if !resync && updateRequired == "" && len(page.Records) == 0 && len(page.Removed) == 0 && page.PeopleTag == "" &&
+			rules == nil && page.Cursor == cur.cursor && !page.HasMore {
+			// Nothing to apply and the cursor where it was (a no-op
+			// sync): the store stays as it is, without a write.
+			return w, nil
+		}
 		err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
 			if resync {
 				if _, err := tx.DeleteSyncedRecords(ctx); err != nil {
@@ -158,9 +230,9 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 			return tx.SetState(ctx, devicedb.KeyUpdateRequired, "")
 		})
 		if err != nil {
-			return fmt.Errorf("pull: apply page: %w", err)
+			return w, fmt.Errorf("pull: apply page: %w", err)
 		}
-		resync = false
+		resync, updateRequired = false, ""
 		if page.PeopleTag != "" {
 			tags.people = page.PeopleTag
 		}
@@ -173,7 +245,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport) error {
 		rep.Pulled += applied
 		rep.Removed += removed
 		if next == nil {
-			return nil
+			return w, nil
 		}
 		cur = <-next
 		next = nil

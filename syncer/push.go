@@ -122,6 +122,13 @@ func (a *Agent) readBatch(ctx context.Context, after int64, limit int) outgoing 
 	var entries []devicedb.OutboxEntry
 	var cursor string
 	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+		if after == 0 {
+			// Most syncs have nothing to send: the kept count says so
+			// in one row.
+			if pending, _, err := tx.CountOutbox(ctx); err != nil || pending == 0 {
+				return err
+			}
+		}
 		var err error
 		if entries, err = tx.PendingOutboxAfter(ctx, after, limit); err != nil {
 			return err

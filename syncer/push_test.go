@@ -461,3 +461,87 @@ func TestMixedAnswersLeaveTheRightRows(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboxCountThroughThePush: the pending and set-aside counts the
+// status shows stay equal to the outbox's rows through a push whose answer
+// is lost (the server applied it), the push again (duplicates), a
+// rejection, a retry of the set-aside change, and a discard of another.
+// (A store of answers that fails half-way: TestOutboxCountStaysExact in
+// devicedb.)
+func TestOutboxCountThroughThePush(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeer(t)
+	a := newAgent(t, p, func(c *Config) { c.BatchSize = 2 })
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	check := func(step string, wantPending, wantRejected int) {
+		t.Helper()
+		st, err := a.Status(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		pending, rejected := 0, 0
+		for _, e := range mustOutbox(t, a) {
+			if e.Status == devicedb.OutboxPending {
+				pending++
+			} else {
+				rejected++
+			}
+		}
+		if st.Pending != pending || st.Rejected != rejected || pending != wantPending || rejected != wantRejected {
+			t.Fatalf("%s: status %d pending, %d set aside; the outbox %d, %d; want %d, %d",
+				step, st.Pending, st.Rejected, pending, rejected, wantPending, wantRejected)
+		}
+	}
+	writeVisits(t, a, caseID, 5)
+	check("5 written", 5, 0)
+	var refuse string // the mutation the peer sets aside
+	p.mu.Lock()
+	p.onPush = func(n int, req schema.PushRequest) (int, any) {
+		resp := p.applyPush(req)
+		if n == 1 {
+			return 503, errBody(schema.ECodeUnavailable, "", "the answer was lost") // applied all the same
+		}
+		for i, m := range req.Mutations {
+			if m.ID == refuse {
+				resp.Results[i] = schema.MutationResult{MutationID: m.ID, Status: schema.StatusRejected,
+					Error: &schema.Error{Code: schema.ECodeInvalid, Field: "status", Message: "refused"}}
+			}
+		}
+		return 200, resp
+	}
+	p.mu.Unlock()
+	if _, err := a.SyncOnce(ctx); err == nil {
+		t.Fatal("a push whose answer was lost: no error")
+	}
+	check("the answer lost", 5, 0)
+	p.mu.Lock()
+	refuse = mustOutbox(t, a)[3].MutationID
+	p.mu.Unlock()
+	rep, err := a.SyncOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Duplicates != 2 || rep.Rejected != 1 || rep.Applied != 2 {
+		t.Fatalf("the push again: %+v; want the 2 lost answers duplicates, 1 set aside, 2 applied", rep)
+	}
+	check("pushed again, one set aside", 0, 1)
+	if _, err := a.Retry(ctx, refuse, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("the set-aside change sent again", 1, 0)
+	writeVisits(t, a, caseID, 1)
+	p.mu.Lock()
+	refuse = mustOutbox(t, a)[1].MutationID
+	p.mu.Unlock()
+	check("one more written", 2, 0)
+	if _, err := a.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("the retry applied, the new one set aside", 0, 1)
+	if err := a.Discard(ctx, refuse); err != nil {
+		t.Fatal(err)
+	}
+	check("the set-aside change discarded", 0, 0)
+}

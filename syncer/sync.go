@@ -28,7 +28,29 @@ type SyncReport struct {
 // whole keeps the outbox as it was; the pull still runs when the server
 // answered (only a network failure skips it). The sync state (last sync,
 // last error, clock skew) is stored either way.
+//
+// A background pull waiting for a change (Run) is ended first, so the sync
+// starts at once.
 func (a *Agent) SyncOnce(ctx context.Context) (SyncReport, error) {
+	a.waitMu.Lock()
+	a.foreground++
+	if a.stopWait != nil {
+		a.stopWait()
+	}
+	a.waitMu.Unlock()
+	defer func() {
+		a.waitMu.Lock()
+		a.foreground--
+		a.waitMu.Unlock()
+	}()
+	rep, _, err := a.syncOnce(ctx, 0)
+	return rep, err
+}
+
+// syncOnce is SyncOnce whose pull asks the server to wait up to wait for a
+// change (0: answer at once) when the push succeeded; it says how the wait
+// ended.
+func (a *Agent) syncOnce(ctx context.Context, wait time.Duration) (SyncReport, waited, error) {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
 	start := time.Now()
@@ -36,11 +58,15 @@ func (a *Agent) SyncOnce(ctx context.Context) (SyncReport, error) {
 	if !a.HoldsKey() {
 		// The tokens are sealed: a locked tablet cannot sync. Its unsent
 		// changes wait, sealed, for the next unlock (decision 0033).
-		return rep, ErrLocked
+		return rep, notWaited, ErrLocked
 	}
+	w := notWaited
 	err := a.push(ctx, &rep)
-	if err == nil || (asHTTPError(err) != nil && !errors.Is(err, ErrSignedOut) && !errors.Is(err, ErrDeviceRevoked)) {
-		err = errors.Join(err, a.pull(ctx, &rep))
+	if err == nil {
+		w, err = a.pull(ctx, &rep, wait)
+	} else if asHTTPError(err) != nil && !errors.Is(err, ErrSignedOut) && !errors.Is(err, ErrDeviceRevoked) {
+		_, perr := a.pull(ctx, &rep, 0)
+		err = errors.Join(err, perr)
 	}
 	rep.Duration = time.Since(start)
 	if serr := a.finishSync(ctx, err); serr != nil {
@@ -51,7 +77,7 @@ func (a *Agent) SyncOnce(ctx context.Context) (SyncReport, error) {
 	} else {
 		a.log.Debug("synced", "pushed", rep.Pushed, "pulled", rep.Pulled, "removed", rep.Removed, "took", rep.Duration)
 	}
-	return rep, err
+	return rep, w, err
 }
 
 // finishSync stores the outcome of a sync for Status.
@@ -75,15 +101,20 @@ func (a *Agent) finishSync(ctx context.Context, syncErr error) error {
 	})
 }
 
-// Run syncs every Interval until ctx is done, and at once after SyncNow.
-// After a failure it waits with exponential backoff and full jitter (base
-// 1 s, cap 5 min) instead; when signed out, revoked or too old to pull, it
-// waits the plain interval, since retrying sooner cannot help. It returns
-// nil when ctx is done.
+// Run syncs until ctx is done. After a good sync the next one follows at
+// once with a pull that asks the server to wait for a change (PullWait,
+// protocol §7.3), so a change made elsewhere reaches the tablet as soon as
+// the server numbers it; a server that answers such a pull at once, with
+// nothing, is polled every Interval instead. SyncNow (and SyncOnce) end a
+// wait under way. After a failure Run waits with exponential backoff and
+// full jitter (base 1 s, cap 5 min); when signed out, revoked, locked or
+// too old to pull, it waits the plain interval, since retrying sooner
+// cannot help. It returns nil when ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
 	failures := 0
+	var wait time.Duration // the next pull's wait: set after a good sync
 	for {
-		_, err := a.SyncOnce(ctx)
+		_, w, err := a.syncOnce(ctx, wait)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -91,25 +122,35 @@ func (a *Agent) Run(ctx context.Context) error {
 		if _, lerr := a.CheckLease(ctx); lerr != nil && schema.ErrorCode(lerr) != schema.ECodeLeaseExpired {
 			a.log.Error("offline lease", "err", lerr)
 		}
-		wait := a.cfg.Interval
+		next := a.cfg.Interval
+		wait = 0
 		switch {
 		case err == nil:
 			failures = 0
+			wait = a.pullWait()
+			next = pauseAfterGoodSync(w, wait, a.cfg.Interval)
 		case errors.Is(err, ErrSignedOut), errors.Is(err, ErrDeviceRevoked), errors.Is(err, ErrUpdateRequired), errors.Is(err, ErrNoServer),
 			errors.Is(err, ErrLocked):
 			failures = 0
 		default:
 			failures++
-			wait = backoff(failures, rand.Int64N)
-			if he := asHTTPError(err); he != nil && he.RetryAfter > wait {
-				wait = he.RetryAfter
+			next = backoff(failures, rand.Int64N)
+			if he := asHTTPError(err); he != nil && he.RetryAfter > next {
+				next = he.RetryAfter
 			}
 		}
-		if kw := a.keyWait(); kw > 0 && kw < wait {
+		if kw := a.keyWait(); kw > 0 && kw < next {
 			// Wake when the key's hold runs out, so it is dropped on time.
-			wait = kw
+			next = kw
 		}
-		t := time.NewTimer(wait)
+		if next == 0 {
+			select {
+			case <-a.wake: // the sync it asked for is the next one
+			default:
+			}
+			continue
+		}
+		t := time.NewTimer(next)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -121,8 +162,40 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-// SyncNow wakes Run for a sync at once (it never blocks).
+// pauseAfterGoodSync is the pause before the sync after a good one whose
+// pull's wait ended w, when the next pull is to wait up to wait: none while
+// the server holds the pulls (the wait is the pause), the interval when
+// pulls do not wait, or when the server was seen answering a wait at once
+// (it ignores the member).
+func pauseAfterGoodSync(w waited, wait, interval time.Duration) time.Duration {
+	if wait > 0 && w != waitIgnored {
+		return 0
+	}
+	return interval
+}
+
+// pullWait is the wait the background pull asks for: PullWait, 5 s under
+// the request timeout and within the data key's hold (so the key is still
+// dropped on time), in whole seconds; 0 when that leaves under a second.
+func (a *Agent) pullWait() time.Duration {
+	w := min(a.cfg.PullWait, a.cfg.Timeout-5*time.Second)
+	if kw := a.keyWait(); kw > 0 {
+		w = min(w, kw)
+	}
+	if w = w.Truncate(time.Second); w < time.Second {
+		return 0
+	}
+	return w
+}
+
+// SyncNow wakes Run for a sync at once, ending a pull's wait for a change
+// (it never blocks).
 func (a *Agent) SyncNow() {
+	a.waitMu.Lock()
+	if a.stopWait != nil {
+		a.stopWait()
+	}
+	a.waitMu.Unlock()
 	select {
 	case a.wake <- struct{}{}:
 	default:

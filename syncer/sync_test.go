@@ -8,6 +8,7 @@ import (
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/syncer/devicedb"
 )
 
 func TestBackoffHasFullJitterAndCaps(t *testing.T) {
@@ -63,5 +64,117 @@ func TestRunSyncsInBackgroundAndOnSyncNow(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
+	}
+}
+
+// TestRunFallsBackToTheIntervalWhenTheServerIgnoresWait: after a good sync
+// the background pull asks the server to wait (PullWait, within the
+// request timeout); the peer, like a server older than §7.3, answers at
+// once with nothing, and Run then waits its interval rather than asking
+// again and again. SyncNow still syncs at once.
+func TestRunFallsBackToTheIntervalWhenTheServerIgnoresWait(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := newPeer(t)
+	a := newAgent(t, p, func(c *Config) { c.Interval = time.Hour; c.Timeout = 20 * time.Second })
+	pulls := func() []schema.PullRequest {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return append([]schema.PullRequest(nil), p.pulls...)
+	}
+	before := len(pulls()) // the sign-in's own
+	done := make(chan error)
+	go func() { done <- a.Run(ctx) }()
+	testkit.WaitFor(t, 5*time.Second, "Run's first sync and its first waiting pull", func() bool { return len(pulls()) >= before+2 })
+	a.SyncNow()
+	testkit.WaitFor(t, 5*time.Second, "the sync SyncNow asked for", func() bool { return len(pulls()) >= before+3 })
+	got := pulls()[before:]
+	if len(got) != 3 {
+		t.Fatalf("%d pulls against a server that ignores wait, want 3 (first sync, then one per wake-up): Run does not fall back to its interval", len(got))
+	}
+	for i, want := range []int{0, 15, 15} { // 5 s under the 20 s timeout
+		if got[i].Wait != want {
+			t.Errorf("pull %d asked wait %d, want %d", i+1, got[i].Wait, want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+}
+
+func TestPullWaitStaysUnderTheTimeout(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		wait, timeout, want time.Duration
+	}{
+		{0, 0, 25 * time.Second},                          // the defaults: 25 s under 30 s
+		{40 * time.Second, time.Minute, 25 * time.Second}, // at most schema.MaxPullWait
+		{10 * time.Second, 0, 10 * time.Second},           // as asked
+		{0, 12500 * time.Millisecond, 7 * time.Second},    // 5 s under the timeout, whole seconds
+		{0, 5 * time.Second, 0},                           // no room: poll
+		{-time.Second, 0, 0},                              // turned off
+	} {
+		cfg := Config{PullWait: c.wait, Timeout: c.timeout}
+		cfg.defaults()
+		a := &Agent{cfg: cfg, db: &devicedb.DB{}}
+		if got := a.pullWait(); got != c.want {
+			t.Errorf("PullWait %v, Timeout %v: pullWait() = %v, want %v", c.wait, c.timeout, got, c.want)
+		}
+	}
+}
+
+// TestNoOpSyncWritesOnce: a sync with nothing to send and an empty page
+// back, its cursor unmoved, writes only the sync's outcome (finishSync):
+// not the page, not the lease the server sent again.
+func TestNoOpSyncWritesOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeer(t)
+	a := newAgent(t, p, nil)
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	if _, err := a.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	pulls := len(p.pulls)
+	p.mu.Unlock()
+	before := a.DB().WriteTransactions()
+	rep, err := a.SyncOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	pulled := len(p.pulls) - pulls
+	p.mu.Unlock()
+	if got := a.DB().WriteTransactions() - before; got != 1 || rep.Requests != 1 || pulled != 1 {
+		t.Fatalf("a no-op sync: %d write transactions, %d requests (%d pulls); want 1 write (the sync's outcome) and one pull", got, rep.Requests, pulled)
+	}
+	st, err := a.Status(ctx)
+	if err != nil || st.LastSyncAt.IsZero() || st.LastError != "" {
+		t.Fatalf("status after a no-op sync: %+v, %v", st, err)
+	}
+}
+
+func TestPauseAfterGoodSync(t *testing.T) {
+	t.Parallel()
+	const interval = 30 * time.Second
+	for _, c := range []struct {
+		w    waited
+		wait time.Duration
+		want time.Duration
+	}{
+		{notWaited, 25 * time.Second, 0},          // the first sync, or one a SyncOnce came before: wait next
+		{waitAnswered, 25 * time.Second, 0},       // the server held it or brought something
+		{waitInterrupted, 25 * time.Second, 0},    // Sync now: the sync it asked for at once
+		{waitIgnored, 25 * time.Second, interval}, // a server that ignores wait: poll
+		{waitAnswered, 0, interval},               // pulls do not wait (PullWait off, or no room)
+		{notWaited, 0, interval},
+	} {
+		if got := pauseAfterGoodSync(c.w, c.wait, interval); got != c.want {
+			t.Errorf("pauseAfterGoodSync(%d, %v) = %v, want %v", c.w, c.wait, got, c.want)
+		}
 	}
 }

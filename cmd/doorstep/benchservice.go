@@ -76,7 +76,7 @@ func (c *benchServiceCmd) ParseFlags(args []string) error {
 	fs.IntVar(&c.deviceWrites, "device-writes", 100, "visit drafts each device pushes in the concurrent push scenario")
 	fs.IntVar(&c.records, "records", 10000, "records of the sync scenarios (initial pull, push), as bench sync")
 	fs.IntVar(&c.noopRounds, "noop-rounds", 200, "no-op syncs to time (the median is reported)")
-	fs.IntVar(&c.reps, "reps", 3, "times each report is asked for once warm (the median is reported)")
+	fs.IntVar(&c.reps, "reps", 3, "times each report is asked for after the first (the median is reported)")
 	fs.BoolVar(&c.couch, "couch", false, "run the CouchDB replication harness (--couch-harness) in the same run, for the comparison")
 	fs.StringVar(&c.couchHarness, "couch-harness", "/work/shared/peers", "folder of the CouchDB harness (bench.js, package-lock.json); copied, never changed")
 	fs.StringVar(&c.couchDir, "couch-dir", "", "working copy of the harness: reused when it has node_modules, so npm install runs once; empty means a temporary copy")
@@ -174,12 +174,9 @@ type serviceResult struct {
 	StoreBytes int64 `json:"store_bytes"`
 	// StartSeconds is from starting the server process to its listening;
 	// FirstReportSeconds the whole-service report set asked for right
-	// after, as an admin; WarmSeconds what the server logged for its
-	// compliance warm-up ("compliance cache warm took=…"), 0 when it
-	// logged none.
+	// after, as an admin.
 	StartSeconds       float64 `json:"start_seconds"`
 	FirstReportSeconds float64 `json:"first_report_seconds"`
-	WarmSeconds        float64 `json:"warm_seconds"`
 	// ServiceReportSeconds is the nine compliance reports of the whole
 	// service as an admin, detail=counts, one after another (median of
 	// --reps); ServiceReportBytes their bodies, decompressed.
@@ -420,8 +417,7 @@ func (c *benchServiceCmd) measureServer(ctx context.Context, r *serviceResult, l
 	hc := newReportClient(p.url)
 	step("the first service report set")
 
-	// The first report after the restart, then the others once the
-	// server's own warm-up (if it has one) is done.
+	// The first report after the restart, then the others.
 	if err := hc.login(ctx, benchAdminName); err != nil {
 		return err
 	}
@@ -430,9 +426,6 @@ func (c *benchServiceCmd) measureServer(ctx context.Context, r *serviceResult, l
 		return err
 	}
 	r.FirstReportSeconds = time.Since(t0).Seconds()
-	if took, ok := p.waitWarm(2*time.Since(t0) + 5*time.Second); ok {
-		r.WarmSeconds = took.Seconds()
-	}
 	step("the service report set")
 	var bytes int64
 	if r.ServiceReportSeconds, err = median(c.reps, func() error {
@@ -625,7 +618,6 @@ func printServiceTables(w io.Writer, rs []serviceResult, couch *couchRun) {
 	row("store size MiB", func(r serviceResult) string { return mib(r.StoreBytes) })
 	row("server start ms", func(r serviceResult) string { return ms(r.StartSeconds) })
 	row("first service report set after start ms", func(r serviceResult) string { return ms(r.FirstReportSeconds) })
-	row("server's warm-up ms (its log)", func(r serviceResult) string { return ms(r.WarmSeconds) })
 	row("service report set (nine, counts) ms", func(r serviceResult) string { return ms(r.ServiceReportSeconds) })
 	row("500-case team: dashboard overview ms", func(r serviceResult) string { return ms(r.TeamDashboardSeconds) })
 	row("500-case team: nine reports in full ms", func(r serviceResult) string { return ms(r.TeamReportsSeconds) })

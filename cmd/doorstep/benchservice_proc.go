@@ -45,7 +45,7 @@ func startServerProcess(ctx context.Context, exe string, env []string, dataDir, 
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = env
-	log := &serverLog{listening: make(chan string, 1), metrics: make(chan string, 1), warm: make(chan time.Duration, 1)}
+	log := &serverLog{listening: make(chan string, 1), metrics: make(chan string, 1)}
 	cmd.Stderr = log
 	cmd.Stdout = io.Discard
 	start := time.Now()
@@ -78,17 +78,6 @@ func startServerProcess(ctx context.Context, exe string, env []string, dataDir, 
 }
 
 func (p *serverProcess) pid() int { return p.cmd.Process.Pid }
-
-// waitWarm waits at most d for the server's "compliance cache warm" line
-// and returns what it took, if it came.
-func (p *serverProcess) waitWarm(d time.Duration) (time.Duration, bool) {
-	select {
-	case took := <-p.log.warm:
-		return took, true
-	case <-time.After(d):
-		return 0, false
-	}
-}
 
 // writeTransactions reads the server's count of write transactions from
 // its metrics (the writer wait histogram observes each one).
@@ -150,13 +139,11 @@ type serverLog struct {
 	partial   []byte
 	listening chan string
 	metrics   chan string
-	warm      chan time.Duration
 }
 
 var (
 	serverLogURL     = regexp.MustCompile(`msg="server listening".* url=(\S+)`)
 	serverLogMetrics = regexp.MustCompile(`msg="metrics listening".* url=(\S+)`)
-	serverLogWarm    = regexp.MustCompile(`msg="compliance cache warm".* took=(\S+)`)
 )
 
 func (l *serverLog) Write(b []byte) (int, error) {
@@ -184,14 +171,6 @@ func (l *serverLog) Write(b []byte) (int, error) {
 			select {
 			case l.metrics <- m[1]:
 			default:
-			}
-		}
-		if m := serverLogWarm.FindStringSubmatch(line); m != nil {
-			if d, err := time.ParseDuration(m[1]); err == nil {
-				select {
-				case l.warm <- d:
-				default:
-				}
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
 
@@ -80,6 +81,25 @@ func TestDBFlagFromTheEnvironment(t *testing.T) {
 	a := &adminCmd{stderr: io.Discard}
 	if err := a.ParseFlags([]string{"list-users"}); err != nil || a.dbURL != "postgres://doorstep@db.example/doorstep" {
 		t.Errorf("admin with DOORSTEP_DB: %v, --db %q", err, a.dbURL)
+	}
+}
+
+// --max-report-cases (and DOORSTEP_MAX_REPORT_CASES) sets the server's
+// case limit (decision 0051); below 1 is refused naming the flag.
+func TestMaxReportCasesFlag(t *testing.T) {
+	s := &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.maxCases != compliance.DefaultMaxCases {
+		t.Errorf("default: %v, %d; want %d", err, s.maxCases, compliance.DefaultMaxCases)
+	}
+	for _, v := range []string{"0", "-5", "many"} {
+		if err := parseOnly([]string{"server", "--max-report-cases", v}); err == nil || !strings.Contains(err.Error(), "max-report-cases") {
+			t.Errorf("--max-report-cases %s: %v; want a refusal naming the flag", v, err)
+		}
+	}
+	t.Setenv("DOORSTEP_MAX_REPORT_CASES", "12000")
+	s = &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.maxCases != 12000 {
+		t.Errorf("DOORSTEP_MAX_REPORT_CASES=12000: %v, %d", err, s.maxCases)
 	}
 }
 
@@ -157,6 +177,32 @@ func TestDeviceRefusesDurationsThatAreNotPositive(t *testing.T) {
 	c := newDeviceCmd(nil, io.Discard, io.Discard)
 	if err := c.ParseFlags([]string{"--interval", "1s", "--lock-after", "30s"}); err != nil {
 		t.Errorf("positive durations refused: %v", err)
+	}
+}
+
+// TestDevicePullWait: --pull-wait takes whole seconds from 0s (pulls do
+// not wait: the agent syncs every --interval) to 25s, the protocol's
+// longest (its default); anything else is refused naming the flag.
+func TestDevicePullWait(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"-1s", "26s", "1500ms", "1m"} {
+		c := newDeviceCmd(nil, io.Discard, io.Discard)
+		err := c.ParseFlags([]string{"--pull-wait", v})
+		if err == nil || !strings.Contains(err.Error(), "--pull-wait") {
+			t.Errorf("device --pull-wait %s: err = %v, want one naming the flag", v, err)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{{nil, 25 * time.Second}, {[]string{"--pull-wait", "10s"}, 10 * time.Second}, {[]string{"--pull-wait", "0s"}, -1}} {
+		d := newDeviceCmd(nil, io.Discard, io.Discard)
+		if err := d.ParseFlags(c.args); err != nil {
+			t.Fatalf("device %v: %v", c.args, err)
+		}
+		if got := d.agentPullWait(); got != c.want {
+			t.Errorf("device %v: the agent's PullWait %v, want %v", c.args, got, c.want)
+		}
 	}
 }
 

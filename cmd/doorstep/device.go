@@ -15,6 +15,7 @@ import (
 
 	"doorstep/internal/fsperm"
 	"doorstep/internal/logfile"
+	"doorstep/schema"
 	"doorstep/schema/policy"
 	"doorstep/syncer"
 	"doorstep/syncer/localapi"
@@ -34,6 +35,7 @@ type deviceCmd struct {
 	log                 logFlags
 	rules               string
 	interval, lockAfter time.Duration
+	pullWait            time.Duration // --pull-wait; 0: pulls do not wait
 	username, password  string
 	asJSON              bool
 	logFile             string   // --log-file: the rotated log instead of stderr
@@ -69,7 +71,8 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	switch c.action {
 	case "":
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API")
-		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background")
+		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background when the server does not wait for changes (see --pull-wait)")
+		fs.DurationVar(&c.pullWait, "pull-wait", pullWaitDefault, "how long a background pull waits on the server for the next change, 1s to 25s; 0s: sync every --interval instead")
 		fs.DurationVar(&c.lockAfter, "lock-after", 5*time.Minute, "lock the officer's app after this long without use")
 		fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) the officer app computes due visits with, overriding the server's (for testing); empty means the server's, the built-in defaults until the first sync")
 		fs.StringVar(&c.logFile, "log-file", "", "write the log to this file, rotated at 10 MB with 5 old files kept, instead of to stderr (what device install sets)")
@@ -93,9 +96,17 @@ func (c *deviceCmd) ParseFlags(args []string) error {
 	return nil
 }
 
+// pullWaitDefault is --pull-wait's default: the longest wait the protocol
+// allows (docs/sync-protocol.md §7.3).
+const pullWaitDefault = schema.MaxPullWait * time.Second
+
 // checkDurations refuses an --interval or --lock-after of zero or less
-// rather than quietly using the default.
+// rather than quietly using the default, and a --pull-wait outside 0 to
+// 25 s.
 func (c *deviceCmd) checkDurations() error {
+	if c.pullWait < 0 || c.pullWait > pullWaitDefault || c.pullWait%time.Second != 0 {
+		return fmt.Errorf("--pull-wait: %s is not whole seconds from 0s (no wait) to %s", c.pullWait, pullWaitDefault)
+	}
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
@@ -126,9 +137,17 @@ func (c *deviceCmd) open(ctx context.Context) error {
 	}
 	c.agent, err = syncer.Open(ctx, syncer.Config{
 		DataDir: c.data, ServerURL: c.server, Logger: log,
-		Interval: c.interval, AppVersion: version, ShredKeys: shredKeysOf(&c.agent),
+		Interval: c.interval, PullWait: c.agentPullWait(), AppVersion: version, ShredKeys: shredKeysOf(&c.agent),
 	})
 	return err
+}
+
+// agentPullWait is --pull-wait as syncer.Config takes it (negative: off).
+func (c *deviceCmd) agentPullWait() time.Duration {
+	if c.pullWait == 0 {
+		return -1
+	}
+	return c.pullWait
 }
 
 func (c *deviceCmd) Run(ctx context.Context) error {

@@ -73,7 +73,8 @@ func (c *deviceCmd) parseServiceFlags(args []string) error {
 	case "install":
 		fs.StringVar(&c.server, "server", "", "the central server's URL, e.g. https://doorstep.example (kept in the definition)")
 		fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "loopback address of the local API (a fixed port: the officer's app is installed from its URL)")
-		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background")
+		fs.DurationVar(&c.interval, "interval", 30*time.Second, "how often to sync in the background when the server does not wait for changes")
+		fs.DurationVar(&c.pullWait, "pull-wait", pullWaitDefault, "how long a background pull waits on the server for the next change (0s: sync every --interval)")
 		fs.DurationVar(&c.lockAfter, "lock-after", 5*time.Minute, "lock the officer's app after this long without use")
 		c.log.register(fs, "info")
 		fs.StringVar(&c.rules, "rules", "", "visit rules file overriding the server's (for testing; see doorstep device -h)")
@@ -98,7 +99,7 @@ func (c *deviceCmd) parseServiceFlags(args []string) error {
 		c.keep = nil
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "server", "interval", "lock-after", "log-level", "log-format", "rules":
+			case "server", "interval", "pull-wait", "lock-after", "log-level", "log-format", "rules":
 				c.keep = append(c.keep, f.Name)
 			}
 		})
@@ -161,7 +162,7 @@ func (c *deviceCmd) plan() (autostart.Plan, error) {
 	}
 	args := []string{"device", "--data", data, "--addr", c.addr, "--log-file", filepath.Join(data, agentLogFile)}
 	for _, name := range c.keep {
-		v := map[string]string{"server": c.server, "interval": c.interval.String(), "lock-after": c.lockAfter.String(),
+		v := map[string]string{"server": c.server, "interval": c.interval.String(), "pull-wait": c.pullWait.String(), "lock-after": c.lockAfter.String(),
 			"log-level": c.log.level, "log-format": c.log.format, "rules": c.rules}[name]
 		if name == "rules" && v != "" {
 			if v, err = filepath.Abs(v); err != nil {

@@ -69,7 +69,8 @@ func TestDeviceInstallAndUninstallOnLinux(t *testing.T) {
 	data := filepath.Join(home, "Door step", "tablet") // a space, as in "Program Files"
 	unit := filepath.Join(home, "cfg", "systemd", "user", "doorstep-device.service")
 
-	out, err := doorstep(t, "device", "install", "--data", data, "--server", "https://doorstep.example", "--lock-after", "2m", "--addr", "127.0.0.1:18081")
+	out, err := doorstep(t, "device", "install", "--data", data, "--server", "https://doorstep.example", "--lock-after", "2m", "--pull-wait", "10s",
+		"--addr", "127.0.0.1:18081")
 	if err != nil {
 		t.Fatalf("device install: %v\n%s", err, out)
 	}
@@ -81,7 +82,7 @@ func TestDeviceInstallAndUninstallOnLinux(t *testing.T) {
 	exe, _ = filepath.EvalSymlinks(exe)
 	logPath := filepath.Join(data, "doorstep-device.log")
 	wantExec := "ExecStart=" + exe + ` device --data "` + data + `" --addr 127.0.0.1:18081 --log-file "` + logPath +
-		`" --interval 45s --lock-after 2m0s --server https://doorstep.example` + "\n"
+		`" --interval 45s --lock-after 2m0s --pull-wait 10s --server https://doorstep.example` + "\n"
 	for _, want := range []string{wantExec, "Restart=on-failure\n", "WantedBy=default.target\n", `WorkingDirectory=` + data + "\n"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the unit lacks %q:\n%s", want, b)
@@ -169,6 +170,7 @@ func TestDeviceInstallRefusesBadFlags(t *testing.T) {
 		{[]string{"--addr", "8081"}, "host:port"},
 		{[]string{"--interval", "0s"}, "--interval"},
 		{[]string{"--lock-after", "-1m"}, "--lock-after"},
+		{[]string{"--pull-wait", "30s"}, "--pull-wait"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--data", ""}, "--data"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},

@@ -108,15 +108,25 @@ func (c *cluster) tablet(name, username string, rt http.RoundTripper, hook func(
 // clock is wrong).
 func (c *cluster) tabletAt(name, username string, rt http.RoundTripper, hook func() error, now func() time.Time) *syncer.Agent {
 	c.t.Helper()
-	ctx := context.Background()
-	if rt == nil {
-		rt = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	a, err := syncer.Open(ctx, syncer.Config{
-		DataDir: filepath.Join(c.dir, name), ServerURL: c.srv.URL(),
-		HTTPClient: &http.Client{Transport: rt}, Logger: quietLogger(), Now: now,
-		Timeout: 5 * time.Second, AppVersion: "test", AfterApplyPage: hook,
+	return c.tabletWith(name, username, func(cfg *syncer.Config) {
+		if rt != nil {
+			cfg.HTTPClient = &http.Client{Transport: rt}
+		}
+		cfg.AfterApplyPage, cfg.Now = hook, now
 	})
+}
+
+// tabletWith is tablet with the agent's configuration changed by mod.
+func (c *cluster) tabletWith(name, username string, mod func(*syncer.Config)) *syncer.Agent {
+	c.t.Helper()
+	ctx := context.Background()
+	cfg := syncer.Config{
+		DataDir: filepath.Join(c.dir, name), ServerURL: c.srv.URL(),
+		HTTPClient: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, Logger: quietLogger(), Now: c.clock.Now,
+		Timeout: 5 * time.Second, AppVersion: "test",
+	}
+	mod(&cfg)
+	a, err := syncer.Open(ctx, cfg)
 	if err != nil {
 		c.t.Fatalf("open tablet %s: %v", name, err)
 	}

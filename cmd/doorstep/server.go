@@ -9,9 +9,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"doorstep/server"
+	"doorstep/server/compliance"
 	"doorstep/server/dashboard"
 	"doorstep/server/serverdb"
 )
@@ -27,6 +27,7 @@ type serverCmd struct {
 	tlsCert        string
 	tlsKey         string
 	metricsAddr    string
+	maxCases       int
 	srv            *server.Server
 }
 
@@ -36,6 +37,9 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	}
 	if err := c.log.check(); err != nil {
 		return err
+	}
+	if c.maxCases < 1 {
+		return fmt.Errorf("--max-report-cases: %d must be at least 1 (the default is %d)", c.maxCases, compliance.DefaultMaxCases)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("server: give --tls-cert and --tls-key together (or neither, for plain http behind a proxy)")
@@ -54,6 +58,7 @@ func (c *serverCmd) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate file (PEM, with its chain) to serve HTTPS without a proxy; needs --tls-key")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key file (PEM); needs --tls-cert")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "address of a listener serving Prometheus metrics at /metrics, apart from --addr, e.g. 127.0.0.1:9464; whoever reaches it may read them; empty means no metrics")
+	fs.IntVar(&c.maxCases, "max-report-cases", compliance.DefaultMaxCases, "the most cases one compliance answer computed case by case (a full or summary report, a dashboard page, a publication) may cover; more is answered 422 too_many_cases (docs/api.md); memory per answer grows with it")
 	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures, sent to the tablets with their pulls; empty means the built-in defaults")
 	return fs
 }
@@ -123,7 +128,7 @@ func (c *serverCmd) Run(ctx context.Context) error {
 		return err
 	}
 	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: c.data, DB: c.db, SecretsDir: c.secrets, Logger: log, Policy: rules, Rules: doc,
-		TLSCert: c.tlsCert, TLSKey: c.tlsKey, MetricsAddr: c.metricsAddr})
+		TLSCert: c.tlsCert, TLSKey: c.tlsKey, MetricsAddr: c.metricsAddr, MaxReportCases: c.maxCases})
 	if err != nil {
 		return err
 	}
@@ -134,19 +139,6 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if u := c.srv.MetricsURL(); u != "" {
 		log.Info("metrics listening", "url", u+"/metrics")
 	}
-	go func() {
-		// Decode every case's records once, so the supervisors' first
-		// dashboard is as quick as the next (docs/performance.md).
-		start := time.Now()
-		n, err := c.srv.Compliance().Warm(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn("compliance cache not warmed; the first report reads the records itself", "err", err)
-			}
-			return
-		}
-		log.Info("compliance cache warm", "cases", n, "took", time.Since(start).Round(time.Millisecond))
-	}()
 	<-ctx.Done()
 	log.Info("server stopping")
 	return nil

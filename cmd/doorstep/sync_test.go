@@ -346,3 +346,70 @@ func TestOwnPushIsNotPulledBack(t *testing.T) {
 		t.Errorf("a1's copy after a2's change: %s, %v", got.Fields["name"], err)
 	}
 }
+
+// TestWaitingTabletGetsAChangeWithoutItsInterval: a tablet running in the
+// background, its interval an hour, waits in a pull (§7.3) after its first
+// sync; a change another tablet pushes to the real server reaches it at
+// once. A sync asked for on the waiting tablet (Sync now) ends the wait
+// instead of queueing behind it, and its own change reaches the other.
+func TestWaitingTabletGetsAChangeWithoutItsInterval(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newCluster(t, 2)
+	officer := c.officers[0]
+	caseID := c.cases[officer.ID][0]
+	waiting := c.tabletWith("waiting", officer.Username, func(cfg *syncer.Config) {
+		cfg.Interval, cfg.Timeout = time.Hour, 30*time.Second // a pull waits 25 s
+	})
+	other := c.tablet("other", officer.Username, nil, nil)
+	mustSync(t, other)
+	done := make(chan error, 1)
+	go func() { done <- waiting.Run(ctx) }()
+	testkit.WaitFor(t, 10*time.Second, "the background's first sync", func() bool {
+		st, err := waiting.Status(ctx)
+		return err == nil && !st.LastSyncAt.IsZero()
+	})
+	for round := range 2 {
+		rec, err := other.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
+			"relation": str("other_adult"), "residence": str("visits"), "name": str(fmt.Sprintf("Visitor %d", round))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustSync(t, other)
+		testkit.WaitFor(t, 15*time.Second, "the change to reach the waiting tablet", func() bool {
+			_, err := waiting.Get(ctx, "household_member", rec.ID)
+			return err == nil
+		})
+	}
+	// Sync now on the waiting tablet: the wait ends, the sync runs.
+	rec, err := waiting.Put(ctx, "household_member", "", caseID, map[string]json.RawMessage{
+		"relation": str("lodger"), "residence": str("lives_here"), "name": str("Made on the waiting tablet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	synced := make(chan error, 1)
+	go func() { _, err := waiting.SyncOnce(ctx); synced <- err }()
+	testkit.WaitFor(t, 15*time.Second, "Sync now to end the wait and sync", func() bool {
+		select {
+		case err := <-synced:
+			if err != nil {
+				t.Fatalf("Sync now: %v", err)
+			}
+			return true
+		default:
+			return false
+		}
+	})
+	if st, err := waiting.Status(ctx); err != nil || st.Pending != 0 {
+		t.Fatalf("after Sync now: %+v, %v; want nothing pending", st, err)
+	}
+	mustSync(t, other)
+	if _, err := other.Get(ctx, "household_member", rec.ID); err != nil {
+		t.Fatalf("the waiting tablet's change on the other tablet: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+}

@@ -531,18 +531,9 @@ func (s *Service) ScopeFigures(ctx context.Context, actor serverdb.Actor, teamID
 	if err != nil {
 		return PeriodFigures{}, 0, err
 	}
-	in, err := s.Input(ctx, actor, "")
+	in, err := s.InputOf(ctx, actor, Narrow{TeamID: teamID})
 	if err != nil {
 		return PeriodFigures{}, 0, err
-	}
-	if teamID != "" {
-		var cases []CaseRecords
-		for _, cr := range in.Cases {
-			if cr.Case.TeamID == teamID {
-				cases = append(cases, cr)
-			}
-		}
-		in.Cases = cases
 	}
 	done, err := s.periodReportsFromReadModel(ctx, actor, teamID, period, asOf)
 	if err != nil {

@@ -82,6 +82,22 @@ func (s *Service) qaFromReadModel(ctx context.Context, fs serverdb.Figures, acto
 	return rep, nil
 }
 
+// CheckCaseLimit refuses, with TooManyCases, an answer listing the cases
+// of the actor's scope within narrow when they are more than the limit
+// (decision 0051): measure 10 at detail=full or summary lists every
+// eligible case, so it keeps the limit the reports computed case by case
+// have, though it is computed from the read model.
+func (s *Service) CheckCaseLimit(ctx context.Context, actor serverdb.Actor, narrow Narrow) error {
+	ids, err := s.db.ScopeCases(ctx, actor, narrow)
+	if err != nil {
+		return err
+	}
+	if len(ids) > s.maxCases() {
+		return TooManyCases(len(ids), s.maxCases())
+	}
+	return nil
+}
+
 // QARatingsFromReadModel loads the DA risk assessment ratings of the
 // actor's scope from the read model's typed rows (what QARatings finds by
 // decoding every oversight record).

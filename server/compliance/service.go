@@ -13,33 +13,27 @@ import (
 	"doorstep/server/serverdb"
 )
 
-// Service is the one place that loads and caches what the measures read,
-// for the JSON endpoints and the dashboard alike. It reads through the
-// store, which enforces the actor's scope.
+// Service is the one place that loads what the measures read, for the
+// JSON endpoints and the dashboard alike. It reads through the store,
+// which enforces the actor's scope.
 //
-// It keeps each case's records decoded (CaseRecords), with the version of
-// its records they were decoded at. Decoding is what a compliance report
-// costs (docs/performance.md); a case whose records did not change since
-// is not read again. The cache is shared by every actor: what an actor
-// gets is decided by the scoped version query, never by the cache.
-//
-// Entries are read-only once stored: the measures only read their input.
+// It keeps nothing between requests: every answer computed in Go reads
+// and decodes the records of the cases it covers, and drops them with
+// the answer (docs/decisions/0051-no-compliance-cache.md). What bounds its
+// memory is MaxCases: an answer that would cover more cases is refused
+// before a record is read.
 type Service struct {
 	db     *serverdb.DB
 	policy *policy.Policy
 
-	mu sync.Mutex
-	m  map[string]cachedCase
-	// scopes: the last answer per scope, with the store's change number
-	// when it was made. While no record has changed anywhere (MaxSeq the
-	// same), it is the answer again, without asking per case.
-	scopes map[string]scopeAnswer
+	// MaxCases is the most cases one answer computed in Go may cover
+	// (0: DefaultMaxCases). Set it before the service answers.
+	MaxCases int
 }
 
-type scopeAnswer struct {
-	seq   int64
-	cases []CaseRecords
-}
+// DefaultMaxCases is MaxCases unless set: 5,000 cases, ten 500-case teams,
+// about 200 MiB of decoded records (docs/performance.md).
+const DefaultMaxCases = 5000
 
 // NewService returns the service over db; p is the visit policy the
 // measures compute with (nil: policy.Default()).
@@ -48,7 +42,7 @@ func NewService(db *serverdb.DB, p *policy.Policy) *Service {
 }
 
 // ScopeKey names what an actor may see: every case, a team's, or an
-// officer's. Answers cached per scope are keyed by it.
+// officer's. Answers kept per scope are keyed by it.
 func ScopeKey(a serverdb.Actor) string {
 	switch a.Role {
 	case schema.RoleAdmin, schema.RoleAuditor:
@@ -59,81 +53,58 @@ func ScopeKey(a serverdb.Actor) string {
 	return string(a.Role) + ":" + a.UserID
 }
 
-type cachedCase struct {
-	v  serverdb.CaseVersion
-	cr CaseRecords
-	ok bool // false: the records have no case record to group under
-}
+// Narrow keeps, of an actor's scope, one team's cases, one officer's, or
+// both (serverdb.ScopeNarrow): the cases outside it are not read.
+type Narrow = serverdb.ScopeNarrow
 
 // loadChunk is how many cases one worker reads and decodes at a time.
 const loadChunk = 250
 
-// Cases returns the decoded records of every case in the actor's
-// scope, ordered by CRN then id (as Group orders them): those
-// unchanged since they were last decoded from the cache, the others read
-// through the store's scope and decoded, on every core.
-func (s *Service) Cases(ctx context.Context, actor serverdb.Actor) ([]CaseRecords, error) {
-	// Read before the records: a write after it makes the next request
-	// look again.
-	seq, err := s.db.MaxSeq(ctx)
+// CaseLimit is the most cases one answer computed in Go may cover.
+func (s *Service) CaseLimit() int { return s.maxCases() }
+
+// maxCases is MaxCases, or its default.
+func (s *Service) maxCases() int {
+	if s.MaxCases > 0 {
+		return s.MaxCases
+	}
+	return DefaultMaxCases
+}
+
+// TooManyCases is the refusal of an answer over more than max cases: a
+// too_many_cases error (422) saying how many, the limit, and what to ask
+// instead (docs/api.md).
+func TooManyCases(n, max int) error {
+	return schema.Errorf(schema.ECodeTooManyCases, "", "this answer would cover %d cases, more than the %d one report computed case by case may cover; "+
+		"narrow it to an officer (officer_id) or a team, ask detail=counts of a measure the read model answers, "+
+		"or page through a figure's cases (GET /v1/compliance/<measure>/cases)", n, max)
+}
+
+// Cases returns the decoded records of every case of the actor's scope
+// within narrow, ordered by CRN then id (as Group orders them): read
+// through the store's scope, in chunks, on every core. More than MaxCases
+// cases is a TooManyCases error, before any record is read.
+func (s *Service) Cases(ctx context.Context, actor serverdb.Actor, narrow Narrow) ([]CaseRecords, error) {
+	ids, err := s.db.ScopeCases(ctx, actor, narrow)
 	if err != nil {
 		return nil, err
 	}
-	key := ScopeKey(actor)
-	s.mu.Lock()
-	if a, ok := s.scopes[key]; ok && a.seq == seq {
-		s.mu.Unlock()
-		return a.cases, nil
+	if len(ids) > s.maxCases() {
+		return nil, TooManyCases(len(ids), s.maxCases())
 	}
-	s.mu.Unlock()
-	vers, err := s.db.CaseVersions(ctx, actor)
+	loaded, err := s.loadCases(ctx, actor, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]CaseRecords, 0, len(vers))
-	var stale []string
-	s.mu.Lock()
-	for id, v := range vers {
-		if c, hit := s.m[id]; hit && c.v == v {
-			if c.ok {
-				out = append(out, c.cr)
-			}
-		} else {
-			stale = append(stale, id)
+	out := make([]CaseRecords, 0, len(loaded))
+	for _, id := range ids {
+		if cr, ok := loaded[id]; ok {
+			out = append(out, cr)
 		}
-	}
-	s.mu.Unlock()
-	if len(stale) > 0 {
-		slices.Sort(stale)
-		loaded, err := s.loadCases(ctx, actor, stale)
-		if err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		if s.m == nil {
-			s.m = map[string]cachedCase{}
-		}
-		for _, id := range stale {
-			cr, ok := loaded[id]
-			// Stored under the version read before the records: if a write
-			// came between, the next request sees a newer version and reads
-			// the case again.
-			s.m[id] = cachedCase{v: vers[id], cr: cr, ok: ok}
-			if ok {
-				out = append(out, cr)
-			}
-		}
-		s.mu.Unlock()
 	}
 	slices.SortFunc(out, func(a, b CaseRecords) int {
 		return cmp.Or(cmp.Compare(a.Case.CRN, b.Case.CRN), cmp.Compare(a.Case.ID, b.Case.ID))
 	})
-	s.mu.Lock()
-	if s.scopes == nil {
-		s.scopes = map[string]scopeAnswer{}
-	}
-	s.scopes[key] = scopeAnswer{seq: seq, cases: out}
-	s.mu.Unlock()
 	return out, nil
 }
 
@@ -180,25 +151,22 @@ func (s *Service) loadCases(ctx context.Context, actor serverdb.Actor, ids []str
 	return out, firstErr
 }
 
-// Warm reads and decodes every case's records into the cache,
-// so that the first compliance request after a start finds them there. It
-// returns how many cases it holds. doorstep server runs it in the
-// background at start.
-func (s *Service) Warm(ctx context.Context) (int, error) {
-	crs, err := s.Cases(ctx, serverdb.Actor{UserID: "compliance-cache", Role: schema.RoleAdmin})
-	return len(crs), err
+// Input loads the records of every case in the actor's scope (only
+// officerID's cases when set), through the store's scope filter, with the
+// names of officers and teams. Nothing is kept: each call reads the
+// records afresh. More than MaxCases cases is a TooManyCases error.
+func (s *Service) Input(ctx context.Context, actor serverdb.Actor, officerID string) (Input, error) {
+	return s.InputOf(ctx, actor, Narrow{OfficerID: officerID})
 }
 
-// Input loads the records of every case in the actor's scope, through the
-// store's scope filter, with the names of officers and teams. Cases whose
-// records did not change since an earlier request come decoded from the
-// cache; the records returned are shared and must not be changed.
-func (s *Service) Input(ctx context.Context, actor serverdb.Actor, officerID string) (Input, error) {
-	cases, err := s.Cases(ctx, actor)
+// InputOf is Input for the cases of the actor's scope within narrow
+// (the measures' OfficerID is narrow's).
+func (s *Service) InputOf(ctx context.Context, actor serverdb.Actor, narrow Narrow) (Input, error) {
+	cases, err := s.Cases(ctx, actor, narrow)
 	if err != nil {
 		return Input{}, err
 	}
-	in, err := s.names(ctx, officerID)
+	in, err := s.names(ctx, narrow.OfficerID)
 	in.Cases = cases
 	return in, err
 }

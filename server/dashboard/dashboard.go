@@ -20,6 +20,7 @@ package dashboard
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -164,7 +165,12 @@ func (s *site) dashPage(h fiber.Handler) fiber.Handler { return webui.WithErrorP
 
 type dashErrorData struct {
 	Heading, Message, Field string
+	// Choices are pages to go to instead (chooseTeam's teams).
+	Choices []choice
 }
+
+// choice is a link offered on the error page.
+type choice struct{ Label, Href string }
 
 func (s *site) dashError(c *fiber.Ctx, err error) error {
 	status, d := fiber.StatusInternalServerError, dashErrorData{}
@@ -179,6 +185,12 @@ func (s *site) dashError(c *fiber.Ctx, err error) error {
 		status, d.Heading, d.Message, d.Field = schema.HTTPStatus(e.Code), "That could not be shown", e.Message, e.Field
 		if status == fiber.StatusBadRequest && e.Field != "" {
 			d.Heading = "The filter “" + e.Field + "” is not right"
+		}
+		var ct *chooseTeam
+		if errors.As(err, &ct) {
+			d.Heading = "Choose a team"
+			d.Message = ct.message()
+			d.Choices = ct.choices()
 		}
 	default:
 		rid, _ := c.Locals("rid").(string)

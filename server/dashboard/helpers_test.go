@@ -62,10 +62,20 @@ func newEnv(t testing.TB) *env {
 // the data folder when empty).
 func newEnvOn(t testing.TB, dbURL string) *env {
 	t.Helper()
+	return newEnvWith(t, dbURL, nil)
+}
+
+// newEnvWith is newEnvOn with the server's Config changed by tweak first.
+func newEnvWith(t testing.TB, dbURL string, tweak func(*server.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow)
 	dataDir := filepath.Join(t.TempDir(), "data")
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dataDir, DB: dbURL, Now: clock.Now, Mount: Mount})
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dataDir, DB: dbURL, Now: clock.Now, Mount: Mount}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

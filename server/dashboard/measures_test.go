@@ -121,7 +121,7 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 func TestDashboardTrendsWeekByWeek(t *testing.T) {
 	t.Parallel()
 	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 4, CasesPerOfficer: 12, HistoryDays: 400, Seed: 3})
-	crs, err := srv.Compliance().Cases(context.Background(), serverdb.ActorOf(sup, ""))
+	crs, err := srv.Compliance().Cases(context.Background(), serverdb.ActorOf(sup, ""), compliance.Narrow{})
 	if err != nil {
 		t.Fatal(err)
 	}

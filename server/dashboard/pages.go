@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -14,7 +15,11 @@ import (
 )
 
 // dashLoad reads the filters and loads the records of the cases in the
-// actor's scope that pass them.
+// actor's scope that pass them: only the filters' team's, when an admin or
+// an auditor chose one. The scope's cases before the other filters are
+// kept in the request (poolKey) as measure 10's pool, so that they are
+// not read twice. A scope over the service's case limit is refused, and an
+// admin or an auditor is asked to choose a team (chooseTeam).
 func (s *site) dashLoad(c *fiber.Ctx) (serverdb.Actor, *filters, compliance.Input, error) {
 	sess := dashSessionOf(c)
 	actor := sess.actor()
@@ -22,11 +27,50 @@ func (s *site) dashLoad(c *fiber.Ctx) (serverdb.Actor, *filters, compliance.Inpu
 	if err != nil {
 		return actor, nil, compliance.Input{}, err
 	}
-	in, err := s.comp.Input(c.UserContext(), actor, "")
+	in, err := s.comp.InputOf(c.UserContext(), actor, compliance.Narrow{TeamID: f.Team})
 	if err != nil {
-		return actor, nil, in, err
+		if e := schema.AsError(err); e != nil && e.Code == schema.ECodeTooManyCases && f.Team == "" && len(f.Teams) > 0 {
+			ids, cerr := s.db.ScopeCases(c.UserContext(), actor, serverdb.ScopeNarrow{})
+			if cerr != nil {
+				return actor, f, in, cerr
+			}
+			return actor, f, in, &chooseTeam{err: e, f: f, path: c.Path(), cases: len(ids), max: s.comp.CaseLimit()}
+		}
+		return actor, f, in, err
 	}
+	c.Locals(poolKey, in.Cases)
 	return actor, f, f.apply(in), nil
+}
+
+// poolKey holds, in a request's locals, the cases dashLoad loaded before
+// the filters but the team's.
+const poolKey = "dashboard.pool"
+
+// chooseTeam is a page refused for the service's case limit
+// (compliance.TooManyCases) for an admin or an auditor who chose no team:
+// the error page offers the teams, each a link to the same page with the
+// same filters and that team.
+type chooseTeam struct {
+	err        *schema.Error
+	f          *filters
+	path       string
+	cases, max int
+}
+
+func (e *chooseTeam) message() string {
+	return fmt.Sprintf("All teams together hold %d cases, more than the %d one page may cover. Choose a team:", e.cases, e.max)
+}
+
+func (e *chooseTeam) Error() string { return e.err.Error() }
+func (e *chooseTeam) Unwrap() error { return e.err }
+
+// choices are the links to the page, one per team.
+func (e *chooseTeam) choices() []choice {
+	out := make([]choice, len(e.f.Teams))
+	for i, t := range e.f.Teams {
+		out[i] = choice{Label: t.Label, Href: e.f.linkWith(e.path, "team", t.Value)}
+	}
+	return out
 }
 
 // auditPanels writes one view event for an aggregate page, with every

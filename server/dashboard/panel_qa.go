@@ -24,19 +24,24 @@ func init() {
 }
 
 // qaPanelInput loads what measure 10 needs beyond the case records: the
-// ratings of the actor's scope, and the whole scope as the pool the
-// sample is drawn from (so a RoSH or flag filter narrows the sample and
-// does not redraw it).
+// ratings of the actor's scope, and the scope (the filters' team's, when
+// chosen: dashLoad kept it) as the pool the sample is drawn from (so a
+// RoSH or flag filter narrows the sample and does not redraw it; the draw
+// is per officer, so a team's pool draws what the whole scope's would).
 func (s *site) qaPanelInput(c *fiber.Ctx, actor serverdb.Actor) (*compliance.QAInput, error) {
 	ratings, err := s.comp.QARatingsFromReadModel(c.UserContext(), actor)
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.comp.Input(c.UserContext(), actor, "")
-	if err != nil {
-		return nil, err
+	pool, ok := c.Locals(poolKey).([]compliance.CaseRecords)
+	if !ok {
+		all, err := s.comp.Input(c.UserContext(), actor, "")
+		if err != nil {
+			return nil, err
+		}
+		pool = all.Cases
 	}
-	return &compliance.QAInput{Ratings: ratings, Pool: all.Cases}, nil
+	return &compliance.QAInput{Ratings: ratings, Pool: pool}, nil
 }
 
 func buildQA(pc *panelCtx) *panelView {
@@ -138,12 +143,12 @@ func (s *site) caseQA(c *fiber.Ctx, sess *dashSession, cf *caseFile, f *filters)
 			ratings = append(ratings, o)
 		}
 	}
-	all, err := s.comp.Input(ctx, actor, "")
+	// The draw is per officer: the case's officer's cases are its pool.
+	all, err := s.comp.Input(ctx, actor, k.OfficerID)
 	if err != nil {
 		return nil, 0, err
 	}
 	in := all
-	in.OfficerID = k.OfficerID
 	rep := compliance.RiskAssessmentQA(in, compliance.QAInput{Ratings: ratings, Pool: all.Cases}, f.period(), f.AsOf)
 	var row *compliance.QACase
 	for i := range rep.Cases {

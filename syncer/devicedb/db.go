@@ -38,6 +38,41 @@ type DB struct {
 
 	sealed atomic.Bool             // sync_state 'sealed' is set (seal.go)
 	key    atomic.Pointer[dataKey] // the data key, while held
+
+	// writeStmts and readStmts are everySync prepared on each pool.
+	writeStmts, readStmts prepared
+	writes                atomic.Int64 // write transactions committed
+}
+
+// everySync are the statements nearly every sync runs, some several
+// times, each in transactions of its own: prepared once per pool when the
+// store opens (a transaction binds them to its connection without
+// preparing them again), where preparing them in each transaction cost a
+// no-op sync more than running them.
+var everySync = []string{qState, qSetState, qDeleteState, qCountOutbox, qRules}
+
+// prepared maps a statement's text to the statement prepared on a pool.
+type prepared map[string]*sql.Stmt
+
+// prepare prepares qs on pool, outside any transaction (a pool of one
+// connection would wait for itself inside one).
+func prepare(ctx context.Context, pool *sql.DB, qs []string) (prepared, error) {
+	p := prepared{}
+	for _, q := range qs {
+		st, err := pool.PrepareContext(ctx, q)
+		if err != nil {
+			p.close()
+			return nil, fmt.Errorf("prepare %q: %w", q, err)
+		}
+		p[q] = st
+	}
+	return p, nil
+}
+
+func (p prepared) close() {
+	for _, st := range p {
+		st.Close()
+	}
 }
 
 // Tx is one transaction with the time it runs at (one now per transaction,
@@ -46,6 +81,7 @@ type Tx struct {
 	tx    *sql.Tx
 	now   time.Time
 	stmts map[string]*sql.Stmt // prepared once per transaction, closed with it
+	pool  prepared             // the pool's everySync statements
 	// sealed and key are the store's mode and data key when the
 	// transaction began (seal.go): one transaction sees one of each.
 	sealed bool
@@ -62,9 +98,14 @@ func (tx *Tx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := tx.stmts[q]; ok {
 		return st, nil
 	}
-	st, err := tx.tx.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if ps, ok := tx.pool[q]; ok {
+		st = tx.tx.StmtContext(ctx, ps)
+	} else {
+		var err error
+		if st, err = tx.tx.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
 	}
 	if tx.stmts == nil {
 		tx.stmts = map[string]*sql.Stmt{}
@@ -155,6 +196,14 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 		return nil, fmt.Errorf("open device store %s for reading: %w", path, err)
 	}
 	db.read = r
+	if db.writeStmts, err = prepare(ctx, w, everySync); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open device store %s: %w", path, err)
+	}
+	if db.readStmts, err = prepare(ctx, r, everySync); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open device store %s: %w", path, err)
+	}
 	var sealedAt string
 	if err := w.QueryRowContext(ctx, "SELECT value FROM sync_state WHERE key = ?", KeySealed).Scan(&sealedAt); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		db.Close()
@@ -199,6 +248,8 @@ func (db *DB) Path() string { return db.path }
 // Close drops the data key and closes both pools.
 func (db *DB) Close() error {
 	db.DropKey()
+	db.writeStmts.close()
+	db.readStmts.close()
 	var errR error
 	if db.read != nil {
 		errR = db.read.Close()
@@ -253,20 +304,20 @@ func (db *DB) migrate(ctx context.Context) error {
 // Update runs fn in one write transaction (BEGIN IMMEDIATE on the single
 // writer connection) and commits when fn returns nil.
 func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
-	return db.run(ctx, db.write, fn)
+	return db.run(ctx, db.write, db.writeStmts, fn)
 }
 
 // View runs fn in a read transaction on the read pool.
 func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
-	return db.run(ctx, db.read, fn)
+	return db.run(ctx, db.read, db.readStmts, fn)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) error {
+func (db *DB) run(ctx context.Context, pool *sql.DB, stmts prepared, fn func(*Tx) error) error {
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, now: db.now().UTC(), sealed: db.sealed.Load(), key: db.key.Load()}
+	tx := &Tx{tx: sqlTx, now: db.now().UTC(), sealed: db.sealed.Load(), key: db.key.Load(), pool: stmts}
 	defer tx.closeStmts()
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
@@ -275,8 +326,15 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if pool == db.write {
+		db.writes.Add(1)
+	}
 	return nil
 }
+
+// WriteTransactions returns how many write transactions (Update) this DB
+// has committed since it opened: a no-op sync should cost as few as it can.
+func (db *DB) WriteTransactions() int64 { return db.writes.Load() }
 
 // Compact checkpoints the WAL into the main file and truncates it, then
 // rebuilds the file so that deleted pages (after a wipe) are not left behind.

@@ -2,11 +2,17 @@ package devicedb
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/nacl/box"
 
 	"doorstep/schema"
 )
@@ -173,4 +179,136 @@ func TestPendingOutboxAfterReadsWhatAPushSends(t *testing.T) {
 			return nil
 		})
 	}
+}
+
+// TestOutboxCountStaysExact: the kept counts (outbox_count, migration 0007)
+// equal a count of the rows after every way the outbox changes: appends, a
+// rejection, a set-aside change sent again, acknowledgements, a failed attempt,
+// a transaction that fails half-way (a crash between steps), a fresh start
+// that keeps the boxed changes (Reseal), a wipe; and a store from before
+// the migration starts with its outbox counted.
+func TestOutboxCountStaysExact(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "device.db")
+	db, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	check := func(step string, wantPending, wantRejected int) {
+		t.Helper()
+		var p, r, scanP, scanR int
+		err := db.View(ctx, func(tx *Tx) error {
+			var err error
+			if p, r, err = tx.CountOutbox(ctx); err != nil {
+				return err
+			}
+			return tx.tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE status = 'pending'),
+				count(*) FILTER (WHERE status = 'rejected') FROM outbox`).Scan(&scanP, &scanR)
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if p != scanP || r != scanR || p != wantPending || r != wantRejected {
+			t.Fatalf("%s: CountOutbox = %d pending, %d rejected; the rows: %d, %d; want %d, %d",
+				step, p, r, scanP, scanR, wantPending, wantRejected)
+		}
+	}
+	// The server's outbox key, so that changes are boxed and a fresh
+	// start keeps them.
+	pub, _, err := box.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Seal(ctx, "the password", cheap); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(ctx, func(tx *Tx) error {
+		return tx.SetState(ctx, KeyOutboxKey, base64.StdEncoding.EncodeToString(pub[:]))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("new store", 0, 0)
+	mutation := func(i int) schema.Mutation {
+		return schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
+			Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
+	}
+	var muts []string
+	update := func(step string, fn func(tx *Tx) error) {
+		t.Helper()
+		if err := db.Update(ctx, fn); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	update("append", func(tx *Tx) error {
+		for i := range 1200 {
+			m := mutation(i)
+			muts = append(muts, m.ID)
+			if err := tx.AppendChange(ctx, m, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check("1200 appended", 1200, 0)
+	update("reject", func(tx *Tx) error {
+		for _, id := range muts[:3] {
+			if err := tx.RejectOutbox(ctx, id, nil); err != nil {
+				return err
+			}
+		}
+		return tx.RejectOutbox(ctx, muts[0], nil) // rejected again: no change of status
+	})
+	check("3 set aside", 1197, 3)
+	update("retry", func(tx *Tx) error { // as Agent.Retry: the set-aside row goes, a new mutation comes
+		if err := tx.DeleteOutbox(ctx, muts[2]); err != nil {
+			return err
+		}
+		return tx.AppendOutbox(ctx, mutation(3000))
+	})
+	check("one set-aside change sent again", 1198, 2)
+	update("attempt", func(tx *Tx) error { return tx.CountAttempt(ctx, muts[3:10]) })
+	check("attempts counted", 1198, 2)
+	update("acknowledge", func(tx *Tx) error { return tx.DeleteOutboxes(ctx, muts[1:1100]) })
+	check("1098 acknowledged, one of them set aside", 101, 1)
+	crash := errors.New("the tablet stopped")
+	if err := db.Update(ctx, func(tx *Tx) error {
+		if err := tx.DeleteOutboxes(ctx, muts[1100:]); err != nil {
+			return err
+		}
+		if err := tx.AppendOutbox(ctx, mutation(5000)); err != nil {
+			return err
+		}
+		return crash
+	}); !errors.Is(err, crash) {
+		t.Fatalf("a transaction that fails half-way: %v", err)
+	}
+	check("a transaction that failed half-way", 101, 1)
+	update("discard", func(tx *Tx) error { return tx.DeleteOutbox(ctx, muts[0]) })
+	check("the set-aside change discarded", 101, 0)
+	update("reject", func(tx *Tx) error { return tx.RejectOutbox(ctx, muts[1100], nil) })
+	check("one more set aside", 100, 1)
+	if err := db.Reseal(ctx, "a new password", cheap); err != nil {
+		t.Fatal(err)
+	}
+	check("a fresh start keeps the boxed pending changes", 100, 0)
+
+	// A store from before migration 0007: the counts are taken from its
+	// outbox when it is opened by this build.
+	update("reject", func(tx *Tx) error { return tx.RejectOutbox(ctx, muts[1101], nil) })
+	for _, q := range []string{"DROP TRIGGER outbox_count_insert", "DROP TRIGGER outbox_count_delete",
+		"DROP TRIGGER outbox_count_status", "DROP TABLE outbox_count", "DELETE FROM schema_migrations WHERE version = 7"} {
+		if _, err := db.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if db, err = Open(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("a store migrated to 7", 99, 1)
+	update("wipe", func(tx *Tx) error { return tx.Wipe(ctx) })
+	check("wiped", 0, 0)
 }

@@ -31,10 +31,13 @@ func (tx *Tx) SetRules(ctx context.Context, r ServerRules) error {
 // Rules returns the server's rules document held, and false when the
 // tablet holds none (it never synced, or its server is too old to send
 // them).
+// qRules is Rules' statement, which every pull runs (db.go, everySync).
+const qRules = "SELECT tag, version, document FROM rules WHERE id = 1"
+
 func (tx *Tx) Rules(ctx context.Context) (ServerRules, bool, error) {
 	var r ServerRules
 	var doc string
-	err := tx.queryRow(ctx, "SELECT tag, version, document FROM rules WHERE id = 1").Scan(&r.Tag, &r.Version, &doc)
+	err := tx.queryRow(ctx, qRules).Scan(&r.Tag, &r.Version, &doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ServerRules{}, false, nil
 	}

@@ -54,9 +54,17 @@ const (
 )
 
 // State returns the value of key, or "" when it is not set.
+// The statements of State and SetState, which every sync runs (db.go,
+// everySync).
+const (
+	qState       = "SELECT value FROM sync_state WHERE key = ?"
+	qDeleteState = "DELETE FROM sync_state WHERE key = ?"
+	qSetState    = "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
 func (tx *Tx) State(ctx context.Context, key string) (string, error) {
 	var v string
-	err := tx.queryRow(ctx, "SELECT value FROM sync_state WHERE key = ?", key).Scan(&v)
+	err := tx.queryRow(ctx, qState, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -101,11 +109,9 @@ func (tx *Tx) SetState(ctx context.Context, key, value string) error {
 		}
 	}
 	if value == "" {
-		_, err = tx.exec(ctx, "DELETE FROM sync_state WHERE key = ?", key)
+		_, err = tx.exec(ctx, qDeleteState, key)
 	} else {
-		_, err = tx.exec(ctx,
-			"INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-			key, value)
+		_, err = tx.exec(ctx, qSetState, key, value)
 	}
 	if err != nil {
 		return fmt.Errorf("write state %s: %w", key, err)

@@ -1,0 +1,120 @@
+package serverdb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"doorstep/schema"
+)
+
+// ScopeNarrow keeps, of an actor's scope, one team's cases (TeamID), one
+// officer's (OfficerID), or both; empty fields keep everything.
+type ScopeNarrow struct {
+	TeamID    string
+	OfficerID string
+}
+
+// ScopeCases returns the ids of the cases in the actor's scope within
+// narrow, in id order, from case_scope and its indexes alone (by team:
+// case_scope_team; by officer: case_scope_officer), without reading a
+// record: what a report counts before it reads the cases' records.
+func (db *DB) ScopeCases(ctx context.Context, actor Actor, narrow ScopeNarrow) ([]string, error) {
+	cond, args, err := scopeFilter(actor, "case_id")
+	if err != nil {
+		return nil, err
+	}
+	q, args := scopeCasesQuery(cond, args, narrow)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("cases in scope: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("cases in scope: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// scopeCasesQuery is ScopeCases' query for the scope condition cond (of
+// scopeFilter, with its args) and narrow.
+func scopeCasesQuery(cond string, args []any, narrow ScopeNarrow) (string, []any) {
+	q := `SELECT case_id FROM case_scope WHERE ` + cond
+	if narrow.TeamID != "" {
+		q += ` AND team_id = ?`
+		args = append(args, narrow.TeamID)
+	}
+	if narrow.OfficerID != "" {
+		q += ` AND officer_id = ?`
+		args = append(args, narrow.OfficerID)
+	}
+	return q + ` ORDER BY case_id`, args
+}
+
+// rawCasesQuery is ListRawCases' query for entities, n case ids and the
+// scope condition cond (of scopeFilter): the records index by case
+// (records_case_entity) finds each case's records.
+func rawCasesQuery(entities, n int, cond string) string {
+	return `SELECT entity, id, case_id, fields FROM records WHERE entity IN (` + listMarks(entities) + `) AND case_id IN (` +
+		listMarks(n) + `) AND ` + cond + ` ORDER BY seq`
+}
+
+// ListRawCases is ListRaw for the given cases only (those out of the
+// actor's scope give nothing), in change order.
+func (db *DB) ListRawCases(ctx context.Context, actor Actor, entities, caseIDs []string) ([]schema.RawRecord, error) {
+	if len(entities) == 0 || len(caseIDs) == 0 {
+		return nil, nil
+	}
+	for _, e := range entities {
+		if _, ok := schema.Entity(e); !ok {
+			return nil, schema.Errorf(schema.ECodeUnknownEntity, "entity", "there is no entity %q", e)
+		}
+	}
+	cond, scopeArgs, err := scopeFilter(actor, "case_id")
+	if err != nil {
+		return nil, err
+	}
+	const chunk = 500 // well under SQLite's limit on parameters
+	var out []schema.RawRecord
+	for len(caseIDs) > 0 {
+		n := min(chunk, len(caseIDs))
+		args := make([]any, 0, len(entities)+n+len(scopeArgs))
+		for _, e := range entities {
+			args = append(args, e)
+		}
+		for _, id := range caseIDs[:n] {
+			args = append(args, id)
+		}
+		args = append(args, scopeArgs...)
+		rows, err := db.r.QueryContext(ctx, rawCasesQuery(len(entities), n, cond), args...)
+		if err != nil {
+			return nil, fmt.Errorf("list records of cases: %w", err)
+		}
+		for rows.Next() {
+			var r schema.RawRecord
+			var fields string
+			if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("list records of cases: %w", err)
+			}
+			r.Fields = json.RawMessage(fields)
+			out = append(out, r)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		caseIDs = caseIDs[n:]
+	}
+	return out, nil
+}
+
+func listMarks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
