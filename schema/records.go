@@ -78,6 +78,17 @@ func (o Oversight) IsDARating() bool {
 	return o.SubjectEntity == "case" && o.Aspect == AspectDARiskAssessment
 }
 
+// Day is the day o was made: the UTC day of At (the server's clock), ""
+// when At does not parse. A DA risk assessment rating counts for this day
+// (docs/compliance.md, measure 10).
+func (o Oversight) Day() Date {
+	t, err := o.At.Time()
+	if err != nil {
+		return ""
+	}
+	return DateOf(t.UTC())
+}
+
 // Validate checks the rules across fields: a DA risk assessment rating is
 // of a case, is sufficient or insufficient, and gives a reason when
 // insufficient; sufficient and insufficient rate nothing else.

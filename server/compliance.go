@@ -273,7 +273,7 @@ func (s *Server) reviews(c *fiber.Ctx) error {
 // exemptions: GET /v1/compliance/exemptions (visits closed by an
 // exemption, field-anchors 5(c) #3).
 func (s *Server) exemptions(c *fiber.Ctx) error {
-	return periodReport(s, c, "compliance/exemptions", compliance.Exemptions, nil)
+	return periodReport(s, c, "compliance/exemptions", compliance.Exemptions, s.comp.ExemptionsCounts)
 }
 
 // overdue: GET /v1/compliance/overdue (measure 2).

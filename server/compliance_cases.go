@@ -26,6 +26,7 @@ import (
 //	GET /v1/compliance/reviews/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //	GET /v1/compliance/interventions/cases?figure=&from=&to=&officer_id=&need=&cursor=&limit=
 //	GET /v1/compliance/enquiries/cases?figure=&from=&to=&officer_id=&cursor=&limit=
+//	GET /v1/compliance/exemptions/cases?figure=&from=&to=&officer_id=&cursor=&limit=
 //
 // The same roles and scope as the measure; each page is audited with the
 // cases it lists.
@@ -45,6 +46,7 @@ func (s *Server) complianceCasesRoutes(v1 fiber.Router) {
 	v1.Get("/compliance/reviews/cases", s.authed, s.complianceReader, s.figureCases("compliance/reviews", serverdb.MeasureReviews))
 	v1.Get("/compliance/interventions/cases", s.authed, s.complianceReader, s.figureCases("compliance/interventions", serverdb.MeasureInterventions))
 	v1.Get("/compliance/enquiries/cases", s.authed, s.complianceReader, s.figureCases("compliance/enquiries", serverdb.MeasureEnquiries))
+	v1.Get("/compliance/exemptions/cases", s.authed, s.complianceReader, s.figureCases("compliance/exemptions", serverdb.MeasureExemptions))
 }
 
 // periodMeasures are the measures over a period (from, to), whose case
@@ -57,6 +59,7 @@ var periodMeasures = map[string]bool{
 	serverdb.MeasureReviews:        true,
 	serverdb.MeasureInterventions:  true,
 	serverdb.MeasureEnquiries:      true,
+	serverdb.MeasureExemptions:     true,
 }
 
 // casePage is one page of a figure's cases.
@@ -78,29 +81,46 @@ type periodJSON struct {
 	To   schema.Date `json:"to"`
 }
 
+// queryFigure reads a case list's figure, one of measure's names.
+func queryFigure(c *fiber.Ctx, measure string, names []string) (string, error) {
+	figure := c.Query("figure")
+	if figure == "" {
+		return "", errorf(schema.ECodeInvalid, "figure", "figure is required: one of %s", strings.Join(names, ", "))
+	}
+	if !slices.Contains(names, figure) {
+		return "", errorf(schema.ECodeInvalid, "figure", "measure %s has no figure %q; it has %s", measure, figure, strings.Join(names, ", "))
+	}
+	return figure, nil
+}
+
+// queryCasePage reads a case list's cursor and limit.
+func queryCasePage(c *fiber.Ctx) (cursor string, limit int, err error) {
+	cursor = c.Query("cursor")
+	if cursor != "" && !schema.ValidID(cursor) {
+		return "", 0, errorf(schema.ECodeInvalid, "cursor", "cursor must be the next_cursor of the page before, not %q", cursor)
+	}
+	limit = defaultCasesLimit
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxCasesLimit {
+			return "", 0, errorf(schema.ECodeInvalid, "limit", "limit must be a whole number from 1 to %d, not %q", maxCasesLimit, v)
+		}
+		limit = n
+	}
+	return cursor, limit, nil
+}
+
 // figureCases answers GET /v1/compliance/<measure>/cases for measure,
 // whose report view is view.
 func (s *Server) figureCases(view, measure string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		figure := c.Query("figure")
-		names := serverdb.FigureNames(measure)
-		if figure == "" {
-			return errorf(schema.ECodeInvalid, "figure", "figure is required: one of %s", strings.Join(names, ", "))
+		figure, err := queryFigure(c, measure, serverdb.FigureNames(measure))
+		if err != nil {
+			return err
 		}
-		if !slices.Contains(names, figure) {
-			return errorf(schema.ECodeInvalid, "figure", "measure %s has no figure %q; it has %s", measure, figure, strings.Join(names, ", "))
-		}
-		cursor := c.Query("cursor")
-		if cursor != "" && !schema.ValidID(cursor) {
-			return errorf(schema.ECodeInvalid, "cursor", "cursor must be the next_cursor of the page before, not %q", cursor)
-		}
-		limit := defaultCasesLimit
-		if v := c.Query("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > maxCasesLimit {
-				return errorf(schema.ECodeInvalid, "limit", "limit must be a whole number from 1 to %d, not %q", maxCasesLimit, v)
-			}
-			limit = n
+		cursor, limit, err := queryCasePage(c)
+		if err != nil {
+			return err
 		}
 		page := casePage{Measure: measure, Figure: figure}
 		q := serverdb.FigureQuery{Measure: measure, Figure: figure}

@@ -200,6 +200,8 @@ func TestComplianceCountsFromTheReadModel(t *testing.T) {
 				period := compliance.Period{From: "2026-09-01", To: asOf}
 				fv := compliance.FirstHomeVisits(in, period, asOf)
 				compliance.AddHeadline("first-home-visits", in, fv, period)
+				ex := compliance.Exemptions(in, period, asOf)
+				compliance.AddHeadline("exemptions", in, ex, period)
 				fq := "?detail=counts&from=2026-09-01&to=" + string(asOf) + "&officer_id=" + officer
 				cr := compliance.Contacts(in, period, asOf)
 				compliance.AddHeadline("contacts", in, cr, period)
@@ -208,6 +210,7 @@ func TestComplianceCountsFromTheReadModel(t *testing.T) {
 					"/v1/compliance/workload" + q:           compliance.Workload(in, asOf),
 					"/v1/compliance/first-home-visits" + fq: fv,
 					"/v1/compliance/contacts" + fq:          cr,
+					"/v1/compliance/exemptions" + fq:        ex,
 				} {
 					rep.Summarize()
 					compliance.DropIDs(rep)

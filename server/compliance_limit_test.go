@@ -46,6 +46,13 @@ func TestComplianceCaseLimit(t *testing.T) {
 		{"/v1/compliance/contacts?detail=counts&" + period, root, 200},
 		{"/v1/compliance/households?detail=counts&" + period, root, 200},
 		{"/v1/compliance/households/cases?figure=cases&" + period, root, 200},
+		{"/v1/compliance/exemptions?detail=counts&" + period, root, 200},
+		{"/v1/compliance/exemptions?detail=summary&" + period, root, 422},
+		{"/v1/compliance/risk-assessment-qa?detail=counts&" + period, root, 200},
+		{"/v1/compliance/risk-assessment-qa?detail=summary&" + period, root, 422},
+		{"/v1/compliance/risk-assessment-qa?officer_id=" + carl + "&" + period, root, 200},
+		{"/v1/compliance/exemptions/cases?figure=due&" + period, root, 200},
+		{"/v1/compliance/risk-assessment-qa/cases?figure=eligible&" + period, root, 200},
 	} {
 		r := e.do("GET", tc.path, nil, bearer(tc.token))
 		if r.status != tc.want {

@@ -38,6 +38,8 @@ var forbiddenSays = map[string][]string{
 	"GET /v1/compliance/reviews/cases":              {"see the compliance measures"},
 	"GET /v1/compliance/interventions/cases":        {"see the compliance measures"},
 	"GET /v1/compliance/enquiries/cases":            {"see the compliance measures"},
+	"GET /v1/compliance/exemptions/cases":           {"see the compliance measures"},
+	"GET /v1/compliance/risk-assessment-qa/cases":   {"see the compliance measures"},
 	"GET /v1/compliance/exemptions":                 {"see the compliance measures"},
 	"POST /v1/admin/teams":                          {"the admin routes"},
 	"POST /v1/admin/users":                          {"the admin routes"},

@@ -1,7 +1,6 @@
 package compliance
 
 import (
-	"cmp"
 	"slices"
 
 	"doorstep/schema"
@@ -89,10 +88,7 @@ func (f *ExemptionFigures) finish() {
 	if f.Reasons == nil {
 		f.Reasons = []ExemptionReason{}
 	}
-	slices.SortFunc(f.Reasons, func(a, b ExemptionReason) int {
-		return cmp.Or(cmp.Compare(a.DueOn, b.DueOn), cmp.Compare(a.CaseID, b.CaseID), cmp.Compare(a.RuleID, b.RuleID),
-			cmp.Compare(a.TriggeredOn, b.TriggeredOn), cmp.Compare(a.Recurrence, b.Recurrence))
-	})
+	sortReasons(f.Reasons)
 }
 
 // ExemptionsReport is the exemption measure over a period.

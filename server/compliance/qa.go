@@ -148,13 +148,7 @@ func (r *QAReport) Summarize() { r.Cases = []QACase{} }
 
 // RatingDay is the day a rating was made: the UTC day of its at (the
 // server's clock), "" when at does not parse.
-func RatingDay(o schema.Oversight) schema.Date {
-	t, err := o.At.Time()
-	if err != nil {
-		return ""
-	}
-	return schema.DateOf(t.UTC())
-}
+func RatingDay(o schema.Oversight) schema.Date { return o.Day() }
 
 // QAInput is what measure 10 needs beyond the case records.
 type QAInput struct {
@@ -210,30 +204,15 @@ func RiskAssessmentQA(in Input, qa QAInput, period Period, asOf schema.Date) *QA
 	if pool == nil {
 		pool = in.cases()
 	}
-	type drawn struct {
-		rank uint64
-		id   string
-	}
-	byOfficer := map[string][]drawn{}
+	var eligible []schema.Case
 	for _, cr := range pool {
 		if qaFlags(cr, period.From, end) != nil {
-			c := cr.Case
-			byOfficer[c.OfficerID] = append(byOfficer[c.OfficerID], drawn{rank: qaRank(seed, c.ID), id: c.ID})
+			eligible = append(eligible, cr.Case)
 		}
 	}
-	draw := map[string]int{}
-	for _, ds := range byOfficer {
-		slices.SortFunc(ds, func(a, b drawn) int { return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.id, b.id)) })
-		for i, d := range ds {
-			draw[d.id] = i + 1
-		}
-	}
+	draw := qaDraw(seed, eligible)
 
-	type cand struct {
-		row QACase
-		c   schema.Case
-	}
-	var rows []cand
+	var rows []qaRow
 	for _, cr := range in.cases() {
 		c := cr.Case
 		row := QACase{CaseID: c.ID, CRN: c.CRN, OfficerID: c.OfficerID, OfficerName: in.Officers[c.OfficerID],
@@ -248,10 +227,44 @@ func RiskAssessmentQA(in Input, qa QAInput, period Period, asOf schema.Date) *QA
 			row.Sampled = row.Draw >= 1 && row.Draw <= perOfficer
 		}
 		if row.Eligible || row.Rating != "" {
-			rows = append(rows, cand{row: row, c: c})
+			rows = append(rows, qaRow{row: row, c: c})
 		}
 	}
+	qaAssemble(rep, in, rows)
+	return rep
+}
 
+// qaDraw is the sample's draw: each eligible case's place (1 first) in its
+// officer's order of qaRank, ties by case id.
+func qaDraw(seed string, eligible []schema.Case) map[string]int {
+	type drawn struct {
+		rank uint64
+		id   string
+	}
+	byOfficer := map[string][]drawn{}
+	for _, c := range eligible {
+		byOfficer[c.OfficerID] = append(byOfficer[c.OfficerID], drawn{rank: qaRank(seed, c.ID), id: c.ID})
+	}
+	draw := map[string]int{}
+	for _, ds := range byOfficer {
+		slices.SortFunc(ds, func(a, b drawn) int { return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.id, b.id)) })
+		for i, d := range ds {
+			draw[d.id] = i + 1
+		}
+	}
+	return draw
+}
+
+// qaRow is a case of measure 10's report (eligible, or rated in the
+// period) with the case it counts for.
+type qaRow struct {
+	row QACase
+	c   schema.Case
+}
+
+// qaAssemble counts rows (in the order of the report's cases) into rep's
+// totals, teams and officers, and lists the sampled and rated ones.
+func qaAssemble(rep *QAReport, in Input, rows []qaRow) {
 	g := newGroups[QAFigures]()
 	for _, r := range rows {
 		rep.Totals.count(r.row)
@@ -270,7 +283,6 @@ func RiskAssessmentQA(in Input, qa QAInput, period Period, asOf schema.Date) *QA
 		return cmp.Or(-cmp.Compare(btoi(a.Sampled), btoi(b.Sampled)), cmp.Compare(a.OfficerName, b.OfficerName),
 			cmp.Compare(a.OfficerID, b.OfficerID), cmp.Compare(a.Draw, b.Draw), cmp.Compare(a.CRN, b.CRN), cmp.Compare(a.CaseID, b.CaseID))
 	})
-	return rep
 }
 
 // qaFlags returns the DA flag types that make a case eligible for the

@@ -19,7 +19,8 @@ import (
 // counts and case lists the read model answers.
 var ReadModelMeasures = []string{serverdb.MeasureFirstHomeVisit, serverdb.MeasureOverdue, serverdb.MeasureWorkload,
 	serverdb.MeasureContacts, serverdb.MeasureHouseholds,
-	serverdb.MeasureReviews, serverdb.MeasureInterventions, serverdb.MeasureEnquiries}
+	serverdb.MeasureReviews, serverdb.MeasureInterventions, serverdb.MeasureEnquiries,
+	serverdb.MeasureExemptions}
 
 // allCases is how many case ids one read of a whole figure asks for.
 const allCases = 1 << 30
@@ -175,11 +176,11 @@ func firstVisitCounts(f *FirstVisitFigures) map[string]*IDs {
 
 // firstVisitFigure is measure 1's headline figure over period as of asOf,
 // from the read model.
-func firstVisitFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (Figure, error) {
+func firstVisitFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (Figure, error) {
 	n := map[string]int{}
 	for _, name := range []string{"numerator", "denominator"} {
 		q := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: name, AsOf: asOf, From: period.From, To: period.To,
-			OfficerID: officerID}
+			OfficerID: officerID, TeamID: teamID}
 		fgs, err := fs.Groups(ctx, actor, q)
 		if err != nil {
 			return Figure{}, err
@@ -196,13 +197,13 @@ func firstVisitFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.A
 // model (one snapshot); with it, the cases it covers (for the audit).
 func (s *Service) FirstVisitCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *FirstVisitReport, cases []string, err error) {
 	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
-		rep, cases, err = s.firstVisitCounts(ctx, fs, actor, officerID, period, asOf)
+		rep, cases, err = s.firstVisitCounts(ctx, fs, actor, officerID, "", period, asOf)
 		return err
 	})
 	return rep, cases, err
 }
 
-func (s *Service) firstVisitCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*FirstVisitReport, []string, error) {
+func (s *Service) firstVisitCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (*FirstVisitReport, []string, error) {
 	in, err := s.names(ctx, officerID)
 	if err != nil {
 		return nil, nil, err
@@ -210,7 +211,8 @@ func (s *Service) firstVisitCounts(ctx context.Context, fs serverdb.Figures, act
 	rep := &FirstVisitReport{Measure: serverdb.MeasureFirstHomeVisit, Period: period, AsOf: asOf, RuleVersion: in.policy().Version,
 		OfficerID: officerID, Cases: []FirstVisitCase{}}
 	g := newGroups[FirstVisitFigures]()
-	base := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID,
+		TeamID: teamID}
 	for _, name := range serverdb.FigureNames(serverdb.MeasureFirstHomeVisit) { // "cases" first: the groups
 		q := base
 		q.Figure = name
@@ -242,7 +244,7 @@ func (s *Service) firstVisitCounts(ctx context.Context, fs serverdb.Figures, act
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
 	prev := PreviousPeriod(period)
-	pf, err := firstVisitFigure(ctx, fs, actor, officerID, prev, prev.To)
+	pf, err := firstVisitFigure(ctx, fs, actor, officerID, teamID, prev, prev.To)
 	if err != nil {
 		return nil, nil, err
 	}

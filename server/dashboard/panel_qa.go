@@ -29,7 +29,7 @@ func init() {
 // RoSH or flag filter narrows the sample and does not redraw it; the draw
 // is per officer, so a team's pool draws what the whole scope's would).
 func (s *site) qaPanelInput(c *fiber.Ctx, actor serverdb.Actor) (*compliance.QAInput, error) {
-	ratings, err := s.comp.QARatings(c.UserContext(), actor)
+	ratings, err := s.comp.QARatingsFromReadModel(c.UserContext(), actor)
 	if err != nil {
 		return nil, err
 	}

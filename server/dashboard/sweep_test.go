@@ -108,6 +108,8 @@ var sweepRules = map[string]sweepRule{
 	"GET /v1/compliance/reviews/cases":              {who: reviewers, query: "figure=flags.overdue&from=2026-01-01"},
 	"GET /v1/compliance/interventions/cases":        {who: reviewers, query: "figure=needed&from=2026-01-01"},
 	"GET /v1/compliance/enquiries/cases":            {who: reviewers, query: "figure=police.needed&from=2026-01-01"},
+	"GET /v1/compliance/exemptions/cases":           {who: reviewers, query: "figure=due&from=2026-01-01"},
+	"GET /v1/compliance/risk-assessment-qa/cases":   {who: reviewers, query: "figure=eligible&from=2026-01-01"},
 	"GET /v1/compliance/exemptions":                 {who: reviewers},
 	"GET /v1/compliance/risk-assessment-qa":         {who: reviewers},
 	"GET /v1/compliance/freshness":                  {who: reviewers},

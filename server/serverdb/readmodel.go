@@ -45,12 +45,13 @@ const rmHorizon schema.Date = "9999-12-31"
 const rmChunk = 500
 
 // rmEntities are the entities the read model is derived from.
-var rmEntities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment", "referral"}
+var rmEntities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment", "referral",
+	"oversight"}
 
 // rmTables are the read model's tables of case rows, each with its case
 // column.
 var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements",
-	"rm_visit_children"}
+	"rm_visit_children", "rm_qa_ratings"}
 
 // rmTableOf is the typed table of each entity that has one (a case's is
 // rm_cases; an amendment has none: it is applied to its visit's row), and
@@ -218,6 +219,13 @@ func readRecords(t *wtx, cond string, args ...any) ([]schema.RawRecord, error) {
 // record of their cases, whose rows were deleted), then the requirement
 // rows of their cases.
 func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) error {
+	recs, err := db.applyRatings(w, recs, whole)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return w.flush()
+	}
 	byCase := map[string][]schema.RawRecord{}
 	var ids []string
 	for _, r := range recs {
@@ -674,6 +682,8 @@ var rmInserts = map[string]string{
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_visit_children": `INSERT INTO rm_visit_children (visit_id, case_id, member_id, answer)
 		VALUES (?, ?, ?, ?)`,
+	"rm_qa_ratings": `INSERT INTO rm_qa_ratings (oversight_id, case_id, subject_id, decision, reason, rated_by, rated_at, day)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {
@@ -968,8 +978,8 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 	}
 	why := "never built"
 	switch {
-	case built >= 0 && was == "":
-		why = "a migration changed its tables" // it empties the tag (0012)
+	case built >= 0 && was == "": // a migration cleared the tag: it added to the read model
+		why = "a migration added to it"
 	case built >= 0:
 		why = "the visit rules changed"
 	}

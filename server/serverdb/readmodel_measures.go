@@ -74,6 +74,7 @@ var figureNames = map[string][]string{
 		"visited_at_all.numerator", "visited_at_all.denominator"},
 	MeasureContacts:   contactFigureNames(),
 	MeasureHouseholds: append(slices.Clone(householdCaseFigures), householdVisitFigures...),
+	MeasureExemptions: {"due", "exempted", "met", "missed", "met_despite_exemption", "safety_not_approved", "safety_exempted"},
 }
 
 // FigureNames returns the figures of measure the read model answers, nil
@@ -167,6 +168,8 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = interventionRows(q, actor, f)
 	case MeasureEnquiries:
 		err = enquiryRows(q, actor, f)
+	case MeasureExemptions:
+		err = exemptionsRows(q, actor, f, d)
 	}
 	return q, err
 }

@@ -125,7 +125,7 @@ func TestReadModelMigration0012(t *testing.T) {
 	if got := rmExtras(t, db, caseID); got != want {
 		t.Errorf("after the migration and an open: %q, want %q", got, want)
 	}
-	if !strings.Contains(logs.String(), `why="a migration changed its tables"`) {
+	if !strings.Contains(logs.String(), `why="a migration added to it"`) {
 		t.Errorf("the open after the migration logged %q; want it to say a migration changed the read model's tables", logs.String())
 	}
 }

@@ -108,6 +108,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	}
 	applyPGFile(t, pg, "0011_read_model_contacts_households.sql")
 	applyPGFile(t, pg, "0012_read_model_reviews_referrals_enquiries.sql")
+	applyPGFile(t, pg, "0013_rm_qa_ratings.sql")
 	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
@@ -129,7 +130,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
 		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds,
-			MeasureReviews, MeasureInterventions, MeasureEnquiries} {
+			MeasureReviews, MeasureInterventions, MeasureEnquiries, MeasureExemptions} {
 			for _, name := range FigureNames(measure) {
 				for _, a := range actors {
 					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf, WithinDays: 15}
@@ -230,7 +231,54 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 							t.Errorf("%s not referred: PostgreSQL %+v (%v), SQLite %+v", label, gotN, err, wantN)
 						}
 					}
+					wantMembers, err := Figures{q: db.r}.Members(ctx, a, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					gotMembers, err := Figures{q: pgQuerier{pg}}.Members(ctx, a, q)
+					if err != nil {
+						t.Fatalf("%s members on PostgreSQL: %v", label, err)
+					}
+					if !reflect.DeepEqual(gotMembers, wantMembers) {
+						t.Errorf("%s: PostgreSQL's members %v, SQLite's %v", label, gotMembers, wantMembers)
+					}
 				}
+			}
+		}
+		for _, a := range actors { // measure 10's eligible cases and latest ratings
+			q := QAQuery{From: "2026-01-01", End: asOf}
+			if a.Role == schema.RoleOfficer {
+				q.OfficerID = a.UserID
+			}
+			for _, f := range []func(Figures) (any, error){
+				func(f Figures) (any, error) { return f.QAEligible(ctx, a, q) },
+				func(f Figures) (any, error) { return f.QARatings(ctx, a, q) },
+			} {
+				want, err := f(Figures{q: db.r})
+				if err != nil {
+					t.Fatalf("measure 10 on SQLite: %v", err)
+				}
+				got, err := f(Figures{q: pgQuerier{pg}})
+				if err != nil {
+					t.Fatalf("measure 10 on PostgreSQL: %v", err)
+				}
+				if !reflect.DeepEqual(got, want) || reflect.ValueOf(want).Len() == 0 {
+					t.Errorf("measure 10 on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
+				}
+			}
+		}
+		for _, a := range actors { // the exemptions report's reasons
+			q := FigureQuery{AsOf: asOf, From: "2026-01-01", To: asOf}
+			want, err := Figures{q: db.r}.ExemptedRequirements(ctx, a, q)
+			if err != nil {
+				t.Fatalf("exempted requirements on SQLite: %v", err)
+			}
+			got, err := Figures{q: pgQuerier{pg}}.ExemptedRequirements(ctx, a, q)
+			if err != nil {
+				t.Fatalf("exempted requirements on PostgreSQL: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && len(want) == 0) {
+				t.Errorf("exempted requirements on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
 			}
 		}
 	}
@@ -309,6 +357,27 @@ func readModelStore(t *testing.T) (*DB, []schema.User) {
 		}
 	}
 	if err := db.Seed(ctx, admin, ds.Records); err != nil {
+		t.Fatal(err)
+	}
+	// DA risk assessment ratings (measure 10): of every fourth case, two
+	// days apart, the second the other way; some at the same instant.
+	var ratings []schema.Record
+	k := 0
+	for _, r := range ds.Records {
+		if r.Entity != "case" {
+			continue
+		}
+		if k++; k%4 != 0 {
+			continue
+		}
+		for i, decision := range []string{"sufficient", "insufficient"}[:1+k/4%2] {
+			at := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC).AddDate(0, 0, k*2+i*2*(k%3))
+			ratings = append(ratings, schema.Record{Entity: "oversight", ID: schema.NewID(), CaseID: r.ID,
+				Fields: schema.FieldsOf(schema.Oversight{SubjectEntity: "case", SubjectID: r.ID, Aspect: schema.AspectDARiskAssessment,
+					Decision: decision, Reason: "checked", By: "setup", At: schema.Timestamp(at.Format(time.RFC3339))})})
+		}
+	}
+	if err := db.Seed(ctx, admin, ratings); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
