@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/schema/synth"
@@ -114,4 +116,40 @@ func TestParallelSameAnswer(t *testing.T) {
 	if len(one) < 100_000 {
 		t.Errorf("only %d bytes", len(one))
 	}
+}
+
+// BenchmarkGroup decodes the records of a 500-case team (two years of
+// history) into the measures' input: what every dashboard page pays per
+// request since the compliance cache went (decision 0051).
+func BenchmarkGroup(b *testing.B) {
+	ds := synth.Generate(synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	raws := make([]schema.RawRecord, 0, len(ds.Records))
+	for _, r := range ds.Records {
+		raw, err := r.Raw()
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		if _, err := compliance.Group(raws); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// CPU time rather than wall time: on a shared machine the wall time
+	// follows the load.
+	cpu := float64((cpuTime() - cpu0).Nanoseconds()) / float64(b.N)
+	b.ReportMetric(cpu/1e6, "cpu-ms/op")
+	b.ReportMetric(cpu/1e3/float64(len(raws)), "cpu-µs/record")
+}
+
+// cpuTime is the process's user and system time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
