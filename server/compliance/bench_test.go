@@ -19,15 +19,7 @@ import (
 // (go test ./server/compliance -run XXX -bench Compute -cpuprofile cpu.out).
 func benchInput(b testing.TB, opts synth.Options) compliance.Input {
 	b.Helper()
-	ds := synth.Generate(opts)
-	raws := make([]schema.RawRecord, 0, len(ds.Records))
-	for _, r := range ds.Records {
-		raw, err := r.Raw()
-		if err != nil {
-			b.Fatal(err)
-		}
-		raws = append(raws, raw)
-	}
+	ds, raws := synthRaws(b, opts)
 	cases, err := compliance.Group(raws)
 	if err != nil {
 		b.Fatal(err)
@@ -40,6 +32,22 @@ func benchInput(b testing.TB, opts synth.Options) compliance.Input {
 		in.Teams[t.ID] = t.Name
 	}
 	return in
+}
+
+// synthRaws generates the synthetic dataset for opts and its records as
+// the store gives them.
+func synthRaws(b testing.TB, opts synth.Options) (*synth.Dataset, []schema.RawRecord) {
+	b.Helper()
+	ds := synth.Generate(opts)
+	raws := make([]schema.RawRecord, 0, len(ds.Records))
+	for _, r := range ds.Records {
+		raw, err := r.Raw()
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	return ds, raws
 }
 
 // computeAll computes the nine reports as the server's benchmarks ask
@@ -122,15 +130,7 @@ func TestParallelSameAnswer(t *testing.T) {
 // history) into the measures' input: what every dashboard page pays per
 // request since the compliance cache went (decision 0051).
 func BenchmarkGroup(b *testing.B) {
-	ds := synth.Generate(synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
-	raws := make([]schema.RawRecord, 0, len(ds.Records))
-	for _, r := range ds.Records {
-		raw, err := r.Raw()
-		if err != nil {
-			b.Fatal(err)
-		}
-		raws = append(raws, raw)
-	}
+	_, raws := synthRaws(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
