@@ -52,7 +52,7 @@ func decodeEach(t *testing.T, r schema.RawRecord) {
 // (each entity Group reads) and for stored fields the fast path leaves to
 // encoding/json: a name in another case, a name twice, an unknown name,
 // id among the fields, invalid UTF-8, nulls, malformed JSON, a value of
-// another type.
+// another type, numbers an integer does not take.
 func TestDecodeSameAsSchema(t *testing.T) {
 	t.Parallel()
 	ds := synth.Generate(synth.Options{Teams: 1, OfficersPerTeam: 2, CasesPerOfficer: 10, HistoryDays: 400, Seed: 7})
@@ -99,5 +99,9 @@ func TestDecodeSameAsSchema(t *testing.T) {
 		for _, e := range []string{"visit", "case", "amendment"} {
 			decodeEach(t, schema.RawRecord{Entity: e, ID: "rec-1", CaseID: "case-1", Fields: []byte(f)})
 		}
+	}
+	// Numbers: a household member's age is the one integer Group decodes.
+	for _, f := range []string{`{"age":42}`, `{"age":-0}`, `{"age":1e2}`, `{"age":12.0}`, `{"age":"12"}`, `{"age":99999999999999999999}`, `{"age":null}`} {
+		decodeEach(t, schema.RawRecord{Entity: "household_member", ID: "rec-1", CaseID: "case-1", Fields: []byte(f)})
 	}
 }
