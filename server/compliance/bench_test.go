@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/schema/synth"
@@ -17,15 +19,7 @@ import (
 // (go test ./server/compliance -run XXX -bench Compute -cpuprofile cpu.out).
 func benchInput(b testing.TB, opts synth.Options) compliance.Input {
 	b.Helper()
-	ds := synth.Generate(opts)
-	raws := make([]schema.RawRecord, 0, len(ds.Records))
-	for _, r := range ds.Records {
-		raw, err := r.Raw()
-		if err != nil {
-			b.Fatal(err)
-		}
-		raws = append(raws, raw)
-	}
+	ds, raws := synthRaws(b, opts)
 	cases, err := compliance.Group(raws)
 	if err != nil {
 		b.Fatal(err)
@@ -38,6 +32,22 @@ func benchInput(b testing.TB, opts synth.Options) compliance.Input {
 		in.Teams[t.ID] = t.Name
 	}
 	return in
+}
+
+// synthRaws generates the synthetic dataset for opts and its records as
+// the store gives them.
+func synthRaws(b testing.TB, opts synth.Options) (*synth.Dataset, []schema.RawRecord) {
+	b.Helper()
+	ds := synth.Generate(opts)
+	raws := make([]schema.RawRecord, 0, len(ds.Records))
+	for _, r := range ds.Records {
+		raw, err := r.Raw()
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	return ds, raws
 }
 
 // computeAll computes the nine reports as the server's benchmarks ask
@@ -114,4 +124,32 @@ func TestParallelSameAnswer(t *testing.T) {
 	if len(one) < 100_000 {
 		t.Errorf("only %d bytes", len(one))
 	}
+}
+
+// BenchmarkGroup decodes the records of a 500-case team (two years of
+// history) into the measures' input: what every dashboard page pays per
+// request since the compliance cache went (decision 0051).
+func BenchmarkGroup(b *testing.B) {
+	_, raws := synthRaws(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		if _, err := compliance.Group(raws); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// CPU time rather than wall time: on a shared machine the wall time
+	// follows the load.
+	cpu := float64((cpuTime() - cpu0).Nanoseconds()) / float64(b.N)
+	b.ReportMetric(cpu/1e6, "cpu-ms/op")
+	b.ReportMetric(cpu/1e3/float64(len(raws)), "cpu-µs/record")
+}
+
+// cpuTime is the process's user and system time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -174,7 +174,7 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 			continue
 		}
 		var c schema.Case
-		if err := r.Decode(&c); err != nil {
+		if err := decode(r, &c, func(v *schema.Case) (*string, *string) { return &v.ID, &v.CaseID }); err != nil {
 			return nil, err
 		}
 		byCase[r.ID] = &CaseRecords{Case: c, memo: &memo{}}
@@ -190,29 +190,29 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 		switch r.Entity {
 		case "flag":
 			var v schema.Flag
-			err = r.Decode(&v)
+			err = decode(r, &v, func(v *schema.Flag) (*string, *string) { return &v.ID, &v.CaseID })
 			cr.Flags = append(cr.Flags, v)
 		case "household_member":
 			var v schema.HouseholdMember
-			err = r.Decode(&v)
+			err = decode(r, &v, func(v *schema.HouseholdMember) (*string, *string) { return &v.ID, &v.CaseID })
 			cr.Household = append(cr.Household, v)
 		case "enquiry":
 			var v schema.Enquiry
-			err = r.Decode(&v)
+			err = decode(r, &v, func(v *schema.Enquiry) (*string, *string) { return &v.ID, &v.CaseID })
 			cr.Enquiries = append(cr.Enquiries, v)
 		case "safety_assessment":
 			var v schema.SafetyAssessment
-			err = r.Decode(&v)
+			err = decode(r, &v, func(v *schema.SafetyAssessment) (*string, *string) { return &v.ID, &v.CaseID })
 			cr.SafetyAssessments = append(cr.SafetyAssessments, v)
 		case "referral":
 			var v schema.Referral
-			err = r.Decode(&v)
+			err = decode(r, &v, func(v *schema.Referral) (*string, *string) { return &v.ID, &v.CaseID })
 			cr.Referrals = append(cr.Referrals, v)
 		case "visit":
 			visits = append(visits, r)
 		case "amendment":
 			var a schema.Amendment
-			err = r.Decode(&a)
+			err = decode(r, &a, func(v *schema.Amendment) (*string, *string) { return &v.ID, &v.CaseID })
 			amendments[a.VisitID] = append(amendments[a.VisitID], a)
 		}
 		if err != nil {
@@ -221,7 +221,7 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 	}
 	for _, r := range visits {
 		var v schema.Visit
-		if err := r.Decode(&v); err != nil {
+		if err := decode(r, &v, func(v *schema.Visit) (*string, *string) { return &v.ID, &v.CaseID }); err != nil {
 			return nil, err
 		}
 		if as := amendments[r.ID]; len(as) > 0 {

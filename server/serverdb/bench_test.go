@@ -129,3 +129,17 @@ func BenchmarkSeed(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkListRawCases reads one case's 10,000 ~1 KB visits as the
+// compliance service reads a chunk of a team's cases (ListRawCases).
+func BenchmarkListRawCases(b *testing.B) {
+	f := benchVisits(b, 10000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		recs, err := f.db.ListRawCases(ctx, f.admin, []string{"case", "visit", "amendment"}, []string{f.ashaCase})
+		if err != nil || len(recs) != 10001 {
+			b.Fatalf("ListRawCases: %d records, %v", len(recs), err)
+		}
+	}
+}
