@@ -193,8 +193,16 @@ func diff(a, b []string) []string {
 // readModelService loads a synthetic service (several teams, hundreds of
 // cases) into a store, with amendments made to some signed visits after
 // the fact, the way a supervisor corrects one.
+//
+// The tests over it compare every figure both ways, a minute of CPU in
+// all: with -short (CI's race-detector pass, where they take ten times as
+// long and test no concurrency) they are skipped; the plain run of the
+// suite runs them.
 func readModelService(t testing.TB) (*serverdb.DB, *synth.Dataset) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the read model's checks over the synthetic service run without -short (go test ./...)")
+	}
 	ctx := context.Background()
 	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
 	db, err := serverdb.Open(ctx, filepath.Join(t.TempDir(), "server.db"), serverdb.Options{Now: clock.Now})
