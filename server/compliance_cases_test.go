@@ -91,10 +91,7 @@ func TestComplianceCaseListsScope(t *testing.T) {
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	const path = "/v1/compliance/overdue/cases?figure=cases"
-	toks := map[string]string{}
-	for _, u := range []string{"sue", "bea", "asha", "carl", "audrey", "root"} {
-		toks[u] = e.login(u, "dev-"+u).AccessToken
-	}
+	toks := complianceTokens(e)
 	for _, tc := range []struct {
 		who, query string
 		want       []string
@@ -224,6 +221,39 @@ func TestComplianceCountsFromTheReadModel(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// complianceTokens signs in the compliance dataset's users: the
+// supervisors sue (team A) and bea (team B), their officers asha and carl,
+// the auditor audrey and the admin root.
+func complianceTokens(e *env) map[string]string {
+	toks := map[string]string{}
+	for _, u := range []string{"sue", "bea", "asha", "carl", "audrey", "root"} {
+		toks[u] = e.login(u, "dev-"+u).AccessToken
+	}
+	return toks
+}
+
+// checkCaseListRoles asks each case list (a path with its query) as a
+// supervisor naming the other team's officer, and wants none of that
+// team's cases; then asks the first as each officer for their own cases,
+// and wants 403 naming the compliance measures.
+func checkCaseListRoles(t *testing.T, e *env, toks map[string]string, paths ...string) {
+	t.Helper()
+	for _, q := range []struct{ who, officer string }{{"bea", "asha"}, {"sue", "carl"}} {
+		for _, path := range paths {
+			p := path + "&officer_id=" + e.users[q.officer].ID
+			if got := allCasesOf(t, e, p, toks[q.who]); len(got) != 0 {
+				t.Errorf("%s as %s: %v, want none of another team's", p, q.who, got)
+			}
+		}
+	}
+	for _, who := range []string{"asha", "carl"} {
+		r := e.do("GET", paths[0]+"&officer_id="+e.users[who].ID, nil, bearer(toks[who]))
+		if r.status != 403 || !strings.Contains(r.errorResponse().Error.Message, "the compliance measures") {
+			t.Errorf("GET %s as officer %s = %d %s, want 403 naming the compliance measures", paths[0], who, r.status, r.body)
 		}
 	}
 }
