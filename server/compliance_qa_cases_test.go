@@ -24,6 +24,13 @@ func TestRiskAssessmentQACaseLists(t *testing.T) {
 	toks := complianceTokens(e)
 	const query = "&from=2026-09-01&to=2026-10-31&per_officer=3"
 	supID := d.sue.ID
+	// The sample is drawn by a hash of each case's (random) id, so which
+	// cases it holds differs from run to run: ask for it first, and rate
+	// one sampled case insufficient and the rest sufficient, so that every
+	// figure but not_rated lists some case whatever the draw.
+	var drawn compliance.QAReport
+	e.getJSON(t, "/v1/compliance/risk-assessment-qa?"+query[1:], toks["sue"], &drawn)
+	sampled := drawn.FigureCases("sampled")
 	seedMore(t, e, func(put func(string, string, any) string) {
 		rate := func(caseID, decision, day string) {
 			o := schema.Oversight{SubjectEntity: "case", SubjectID: caseID, Aspect: schema.AspectDARiskAssessment,
@@ -33,8 +40,19 @@ func TestRiskAssessmentQACaseLists(t *testing.T) {
 			}
 			put("oversight", caseID, o)
 		}
-		for i, id := range []string{d.onTime, d.onDueDay, d.notYetDue, d.phoneOnly, d.late, d.missed, d.exempted} {
-			rate(id, []string{"sufficient", "insufficient", "sufficient"}[i%3], "2026-09-1"+string(rune('0'+i)))
+		insufficient := false
+		rated := []string{d.onTime, d.onDueDay, d.notYetDue, d.phoneOnly, d.late, d.missed, d.exempted}
+		for _, id := range sampled {
+			if !slices.Contains(rated, id) {
+				rated = append(rated, id)
+			}
+		}
+		for i, id := range rated {
+			decision := "sufficient"
+			if !insufficient && slices.Contains(sampled, id) {
+				decision, insufficient = "insufficient", true
+			}
+			rate(id, decision, "2026-09-1"+string(rune('0'+i%10)))
 		}
 		rate(d.reassigned, "sufficient", "2026-10-01") // team B's
 	})
