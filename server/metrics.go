@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -127,6 +128,36 @@ func (m *metrics) observePush(bodyBytes int, results []schema.MutationResult) {
 func (m *metrics) observePull(records int, bytes int64) {
 	m.pullRecords.Observe(float64(records))
 	m.pullBytes.Observe(float64(bytes))
+}
+
+// watchJobs registers the compliance service's gate on the answers
+// computed in Go (compliance.Service.Job), read at each scrape.
+func (m *metrics) watchJobs(stats func() compliance.JobStats) {
+	m.reg.MustRegister(jobsCollector(stats))
+}
+
+// jobsCollector reads the gate's figures when Prometheus scrapes.
+type jobsCollector func() compliance.JobStats
+
+var (
+	descJobsRunning = prometheus.NewDesc("doorstep_report_jobs_running", "Compliance answers computed in Go (from decoded records) running now.", nil, nil)
+	descJobsWaiting = prometheus.NewDesc("doorstep_report_jobs_waiting", "Requests waiting for their turn to compute a compliance answer in Go.", nil, nil)
+	descJobsMax     = prometheus.NewDesc("doorstep_report_jobs_max", "The most compliance answers computed in Go at once (--max-report-jobs).", nil, nil)
+	descJobsRefused = prometheus.NewDesc("doorstep_report_jobs_refused_total", "Requests answered 503 busy after waiting in vain for their turn.", nil, nil)
+)
+
+func (jc jobsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descJobsRunning, descJobsWaiting, descJobsMax, descJobsRefused} {
+		ch <- d
+	}
+}
+
+func (jc jobsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := jc()
+	ch <- prometheus.MustNewConstMetric(descJobsRunning, prometheus.GaugeValue, float64(st.Running))
+	ch <- prometheus.MustNewConstMetric(descJobsWaiting, prometheus.GaugeValue, float64(st.Waiting))
+	ch <- prometheus.MustNewConstMetric(descJobsMax, prometheus.GaugeValue, float64(st.Max))
+	ch <- prometheus.MustNewConstMetric(descJobsRefused, prometheus.CounterValue, float64(st.Refused))
 }
 
 // handler serves the registry in Prometheus's text format.

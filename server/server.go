@@ -59,6 +59,12 @@ type Config struct {
 	// publication) may cover; more is a 422 too_many_cases
 	// [compliance.DefaultMaxCases].
 	MaxReportCases int
+	// MaxReportJobs is the most such answers computed at once; a request
+	// over it waits its turn, at most ReportJobWait, then is answered
+	// 503 busy with Retry-After (decision 0060)
+	// [compliance.DefaultMaxJobs, compliance.DefaultJobWait].
+	MaxReportJobs int
+	ReportJobWait time.Duration
 	// Mount, when set, adds routes of its own to the app (s.App()) while
 	// the routes are built: after the API's, before the final answer to
 	// an unknown path. cmd/doorstep mounts the supervisors' dashboard
@@ -186,8 +192,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		comp: compliance.NewService(db, cfg.Policy), ready: db, metrics: m, tls: tlsConfig,
 		signKey: visitKey, pubKey: schema.EncodePublicKey(visitKey.Public().(ed25519.PublicKey))}
 	s.comp.MaxCases = cfg.MaxReportCases
+	s.comp.MaxJobs, s.comp.JobWait = cfg.MaxReportJobs, cfg.ReportJobWait
 	s.stopCtx, s.stopAll = context.WithCancel(context.Background())
 	m.watchStore(db, cfg.Now)
+	m.watchJobs(s.comp.JobStats)
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
 		// data does not compress; the decompressed size is checked after.

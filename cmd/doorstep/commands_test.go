@@ -103,6 +103,26 @@ func TestMaxReportCasesFlag(t *testing.T) {
 	}
 }
 
+// --max-report-jobs (and DOORSTEP_MAX_REPORT_JOBS) sets how many answers
+// computed in Go run at once (decision 0060); below 1 is refused naming
+// the flag.
+func TestMaxReportJobsFlag(t *testing.T) {
+	s := &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.maxJobs != compliance.DefaultMaxJobs {
+		t.Errorf("default: %v, %d; want %d", err, s.maxJobs, compliance.DefaultMaxJobs)
+	}
+	for _, v := range []string{"0", "-1", "two"} {
+		if err := parseOnly([]string{"server", "--max-report-jobs", v}); err == nil || !strings.Contains(err.Error(), "max-report-jobs") {
+			t.Errorf("--max-report-jobs %s: %v; want a refusal naming the flag", v, err)
+		}
+	}
+	t.Setenv("DOORSTEP_MAX_REPORT_JOBS", "4")
+	s = &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.maxJobs != 4 {
+		t.Errorf("DOORSTEP_MAX_REPORT_JOBS=4: %v, %d", err, s.maxJobs)
+	}
+}
+
 // parseOnly parses a server or admin command line without running it.
 func parseOnly(args []string) error {
 	if args[0] == "server" {
