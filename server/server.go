@@ -16,6 +16,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"doorstep/internal/fsperm"
@@ -65,6 +66,10 @@ type Config struct {
 	// [compliance.DefaultMaxJobs, compliance.DefaultJobWait].
 	MaxReportJobs int
 	ReportJobWait time.Duration
+	// MaxWaitingPulls is the most pulls waiting for a change at once
+	// (docs/sync-protocol.md §7.3); a pull over it is answered at once, as
+	// if it had not asked to wait [DefaultMaxWaitingPulls].
+	MaxWaitingPulls int
 	// Mount, when set, adds routes of its own to the app (s.App()) while
 	// the routes are built: after the API's, before the final answer to
 	// an unknown path. cmd/doorstep mounts the supervisors' dashboard
@@ -109,6 +114,8 @@ type Server struct {
 	// (sync.go) answer then, rather than hold the shutdown.
 	stopCtx context.Context
 	stopAll context.CancelFunc
+	// waitingPulls counts the pulls waiting now (takeWaitingPull).
+	waitingPulls atomic.Int64
 
 	mu        sync.Mutex
 	ln        net.Listener
@@ -137,6 +144,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if cfg.MaxWaitingPulls <= 0 {
+		cfg.MaxWaitingPulls = DefaultMaxWaitingPulls
 	}
 	rules, err := rulesOf(&cfg)
 	if err != nil {
@@ -196,6 +206,13 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.stopCtx, s.stopAll = context.WithCancel(context.Background())
 	m.watchStore(db, cfg.Now)
 	m.watchJobs(s.comp.JobStats)
+	m.watchWaitingPulls(func() float64 { return float64(s.waitingPulls.Load()) })
+	// fasthttp arms ReadTimeout to read a request and WriteTimeout once
+	// the handler has returned, to write the answer: neither runs while a
+	// pull waits (up to schema.MaxPullWait), so neither cuts it.
+	// IdleTimeout is between requests on a kept-alive connection.
+	// Concurrency stays fiber's default (262,144 connections), over
+	// MaxWaitingPulls.
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
 		// data does not compress; the decompressed size is checked after.

@@ -15,6 +15,7 @@ import (
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
@@ -120,6 +121,25 @@ func TestMaxReportJobsFlag(t *testing.T) {
 	s = &serverCmd{stderr: io.Discard}
 	if err := s.ParseFlags(nil); err != nil || s.maxJobs != 4 {
 		t.Errorf("DOORSTEP_MAX_REPORT_JOBS=4: %v, %d", err, s.maxJobs)
+	}
+}
+
+// --max-waiting-pulls (and DOORSTEP_MAX_WAITING_PULLS) caps the pulls
+// waiting for a change at once; below 1 is refused naming the flag.
+func TestMaxWaitingPullsFlag(t *testing.T) {
+	s := &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.maxWaiting != server.DefaultMaxWaitingPulls {
+		t.Errorf("default: %v, %d; want %d", err, s.maxWaiting, server.DefaultMaxWaitingPulls)
+	}
+	for _, v := range []string{"0", "-1", "lots"} {
+		if err := parseOnly([]string{"server", "--max-waiting-pulls", v}); err == nil || !strings.Contains(err.Error(), "max-waiting-pulls") {
+			t.Errorf("--max-waiting-pulls %s: %v; want a refusal naming the flag", v, err)
+		}
+	}
+	t.Setenv("DOORSTEP_MAX_WAITING_PULLS", "500")
+	s = &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.maxWaiting != 500 {
+		t.Errorf("DOORSTEP_MAX_WAITING_PULLS=500: %v, %d", err, s.maxWaiting)
 	}
 }
 
