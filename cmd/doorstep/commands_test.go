@@ -85,61 +85,34 @@ func TestDBFlagFromTheEnvironment(t *testing.T) {
 	}
 }
 
-// --max-report-cases (and DOORSTEP_MAX_REPORT_CASES) sets the server's
-// case limit (decision 0051); below 1 is refused naming the flag.
-func TestMaxReportCasesFlag(t *testing.T) {
-	s := &serverCmd{stderr: io.Discard}
-	if err := s.ParseFlags(nil); err != nil || s.maxCases != compliance.DefaultMaxCases {
-		t.Errorf("default: %v, %d; want %d", err, s.maxCases, compliance.DefaultMaxCases)
-	}
-	for _, v := range []string{"0", "-5", "many"} {
-		if err := parseOnly([]string{"server", "--max-report-cases", v}); err == nil || !strings.Contains(err.Error(), "max-report-cases") {
-			t.Errorf("--max-report-cases %s: %v; want a refusal naming the flag", v, err)
+// The server's limits: --max-report-cases (the case limit, decision
+// 0051), --max-report-jobs (answers computed at once, decision 0060) and
+// --max-waiting-pulls (pulls waiting for a change), each with its default,
+// its environment twin, and a refusal naming the flag below 1.
+func TestServerLimitFlags(t *testing.T) {
+	for _, c := range []struct {
+		flag, env string
+		def       int
+		got       func(*serverCmd) int
+	}{
+		{"max-report-cases", "DOORSTEP_MAX_REPORT_CASES", compliance.DefaultMaxCases, func(s *serverCmd) int { return s.maxCases }},
+		{"max-report-jobs", "DOORSTEP_MAX_REPORT_JOBS", compliance.DefaultMaxJobs, func(s *serverCmd) int { return s.maxJobs }},
+		{"max-waiting-pulls", "DOORSTEP_MAX_WAITING_PULLS", server.DefaultMaxWaitingPulls, func(s *serverCmd) int { return s.maxWaiting }},
+	} {
+		s := &serverCmd{stderr: io.Discard}
+		if err := s.ParseFlags(nil); err != nil || c.got(s) != c.def {
+			t.Errorf("--%s default: %v, %d; want %d", c.flag, err, c.got(s), c.def)
 		}
-	}
-	t.Setenv("DOORSTEP_MAX_REPORT_CASES", "12000")
-	s = &serverCmd{stderr: io.Discard}
-	if err := s.ParseFlags(nil); err != nil || s.maxCases != 12000 {
-		t.Errorf("DOORSTEP_MAX_REPORT_CASES=12000: %v, %d", err, s.maxCases)
-	}
-}
-
-// --max-report-jobs (and DOORSTEP_MAX_REPORT_JOBS) sets how many answers
-// computed in Go run at once (decision 0060); below 1 is refused naming
-// the flag.
-func TestMaxReportJobsFlag(t *testing.T) {
-	s := &serverCmd{stderr: io.Discard}
-	if err := s.ParseFlags(nil); err != nil || s.maxJobs != compliance.DefaultMaxJobs {
-		t.Errorf("default: %v, %d; want %d", err, s.maxJobs, compliance.DefaultMaxJobs)
-	}
-	for _, v := range []string{"0", "-1", "two"} {
-		if err := parseOnly([]string{"server", "--max-report-jobs", v}); err == nil || !strings.Contains(err.Error(), "max-report-jobs") {
-			t.Errorf("--max-report-jobs %s: %v; want a refusal naming the flag", v, err)
+		for _, v := range []string{"0", "-5", "many"} {
+			if err := parseOnly([]string{"server", "--" + c.flag, v}); err == nil || !strings.Contains(err.Error(), c.flag) {
+				t.Errorf("--%s %s: %v; want a refusal naming the flag", c.flag, v, err)
+			}
 		}
-	}
-	t.Setenv("DOORSTEP_MAX_REPORT_JOBS", "4")
-	s = &serverCmd{stderr: io.Discard}
-	if err := s.ParseFlags(nil); err != nil || s.maxJobs != 4 {
-		t.Errorf("DOORSTEP_MAX_REPORT_JOBS=4: %v, %d", err, s.maxJobs)
-	}
-}
-
-// --max-waiting-pulls (and DOORSTEP_MAX_WAITING_PULLS) caps the pulls
-// waiting for a change at once; below 1 is refused naming the flag.
-func TestMaxWaitingPullsFlag(t *testing.T) {
-	s := &serverCmd{stderr: io.Discard}
-	if err := s.ParseFlags(nil); err != nil || s.maxWaiting != server.DefaultMaxWaitingPulls {
-		t.Errorf("default: %v, %d; want %d", err, s.maxWaiting, server.DefaultMaxWaitingPulls)
-	}
-	for _, v := range []string{"0", "-1", "lots"} {
-		if err := parseOnly([]string{"server", "--max-waiting-pulls", v}); err == nil || !strings.Contains(err.Error(), "max-waiting-pulls") {
-			t.Errorf("--max-waiting-pulls %s: %v; want a refusal naming the flag", v, err)
+		t.Setenv(c.env, "12000")
+		s = &serverCmd{stderr: io.Discard}
+		if err := s.ParseFlags(nil); err != nil || c.got(s) != 12000 {
+			t.Errorf("%s=12000: %v, %d", c.env, err, c.got(s))
 		}
-	}
-	t.Setenv("DOORSTEP_MAX_WAITING_PULLS", "500")
-	s = &serverCmd{stderr: io.Discard}
-	if err := s.ParseFlags(nil); err != nil || s.maxWaiting != 500 {
-		t.Errorf("DOORSTEP_MAX_WAITING_PULLS=500: %v, %d", err, s.maxWaiting)
 	}
 }
 
