@@ -32,6 +32,7 @@ const (
 	ECodeInternal       = "internal"        // our fault; the message carries a request id
 	ECodeUnavailable    = "unavailable"     // try again later
 	ECodeTooManyCases   = "too_many_cases"  // a report computed case by case would cover more cases than the server's limit: narrow it
+	ECodeBusy           = "busy"            // the server computes as many reports at once as it may: see Retry-After
 )
 
 // httpStatus is the one table from error codes to HTTP statuses, used by
@@ -61,6 +62,7 @@ var httpStatus = map[string]int{
 	ECodeInternal:       http.StatusInternalServerError,
 	ECodeUnavailable:    http.StatusServiceUnavailable,
 	ECodeTooManyCases:   http.StatusUnprocessableEntity,
+	ECodeBusy:           http.StatusServiceUnavailable,
 }
 
 // HTTPStatus returns the HTTP status that answers an error of code, and 0

@@ -37,6 +37,7 @@ func TestHTTPStatus(t *testing.T) {
 		{ECodeInternal, http.StatusInternalServerError},
 		{ECodeUnavailable, http.StatusServiceUnavailable},
 		{ECodeTooManyCases, http.StatusUnprocessableEntity},
+		{ECodeBusy, http.StatusServiceUnavailable},
 		{"no_such_code", 0},
 		{"", 0},
 	}

@@ -152,6 +152,19 @@ func finishReport[R report](s *Server, c *fiber.Ctx, actor serverdb.Actor, view 
 	return s.sendReport(c, rep)
 }
 
+// ReportJob takes one of the compliance service's jobs for the rest of
+// the request (compliance.Service.Job), waiting for its turn: the
+// request's context holds it, so the loads under it take no other, and
+// release gives it back. A request that waited in vain is a 503 busy.
+func (s *Server) ReportJob(c *fiber.Ctx) (release func(), err error) {
+	ctx, release, err := s.comp.Job(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	c.SetUserContext(ctx)
+	return release, nil
+}
+
 // PeriodQuery is a measure's period request: from, to and officer_id
 // read and checked, as_of the earlier of to and today.
 type PeriodQuery struct {
@@ -222,6 +235,11 @@ func periodReport[R report](s *Server, c *fiber.Ctx, view string,
 			return s.sendReport(c, rep)
 		}
 	}
+	release, err := s.ReportJob(c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	in, err := s.comp.Input(c.UserContext(), actor, q.OfficerID)
 	if err != nil {
 		return err
@@ -329,6 +347,11 @@ func asOfReport[R report](s *Server, c *fiber.Ctx, view string,
 		}
 		return s.sendReport(c, rep)
 	}
+	release, err := s.ReportJob(c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	in, err := s.comp.Input(c.UserContext(), actor, officerID)
 	if err != nil {
 		return err

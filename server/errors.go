@@ -9,9 +9,12 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"doorstep/schema"
+	"doorstep/server/compliance"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -73,6 +76,9 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
 		status = fiber.StatusInternalServerError
 		e = schema.Errorf(schema.ECodeInternal, "", "internal error (request id %s)", rid)
+	}
+	if e.Code == schema.ECodeBusy {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(compliance.BusyRetryAfter/time.Second)))
 	}
 	s.AuditRefusal(c, actorOf(c), status, e.Code)
 	body := schema.ErrorResponse{Error: *e, RequestID: rid, Wipe: e.Code == schema.ECodeDeviceRevoked}

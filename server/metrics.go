@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 
 	"github.com/gofiber/fiber/v2"
@@ -49,6 +50,10 @@ type metrics struct {
 	conflicts     prometheus.Counter
 	setAsides     prometheus.Counter
 	writerWait    prometheus.Histogram
+	// pullWait is the time each pull that waited for a change spent
+	// waiting; pullWaitRefused counts the pulls over MaxWaitingPulls.
+	pullWait        prometheus.Histogram
+	pullWaitRefused prometheus.Counter
 }
 
 // sizeBuckets: 1 to 16,384 by powers of 4 (mutations, records).
@@ -96,8 +101,17 @@ func newMetrics() *metrics {
 		Help:    "Time each write transaction waited for the one writer (connection and write lock).",
 		Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 10},
 	})
+	m.pullWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "doorstep_sync_pull_wait_seconds",
+		Help:    "Time each pull that asked to wait spent waiting for a change (left out of doorstep_http_request_duration_seconds).",
+		Buckets: []float64{.1, .5, 1, 2.5, 5, 10, 15, 20, 25, 30},
+	})
+	m.pullWaitRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_sync_pull_wait_refused_total",
+		Help: "Pulls that asked to wait but were answered at once: --max-waiting-pulls were waiting already.",
+	})
 	m.reg.MustRegister(m.requests, m.duration, m.pushMutations, m.pushBytes, m.pullRecords, m.pullBytes,
-		m.mutations, m.conflicts, m.setAsides, m.writerWait,
+		m.mutations, m.conflicts, m.setAsides, m.writerWait, m.pullWait, m.pullWaitRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -127,6 +141,44 @@ func (m *metrics) observePush(bodyBytes int, results []schema.MutationResult) {
 func (m *metrics) observePull(records int, bytes int64) {
 	m.pullRecords.Observe(float64(records))
 	m.pullBytes.Observe(float64(bytes))
+}
+
+// watchWaitingPulls registers the gauge of the pulls waiting now.
+func (m *metrics) watchWaitingPulls(n func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "doorstep_sync_pulls_waiting",
+		Help: "Pulls waiting for a change now (at most --max-waiting-pulls), each holding a connection.",
+	}, n))
+}
+
+// watchJobs registers the compliance service's gate on the answers
+// computed in Go (compliance.Service.Job), read at each scrape.
+func (m *metrics) watchJobs(stats func() compliance.JobStats) {
+	m.reg.MustRegister(jobsCollector(stats))
+}
+
+// jobsCollector reads the gate's figures when Prometheus scrapes.
+type jobsCollector func() compliance.JobStats
+
+var (
+	descJobsRunning = prometheus.NewDesc("doorstep_report_jobs_running", "Compliance answers computed in Go (from decoded records) running now.", nil, nil)
+	descJobsWaiting = prometheus.NewDesc("doorstep_report_jobs_waiting", "Requests waiting for their turn to compute a compliance answer in Go.", nil, nil)
+	descJobsMax     = prometheus.NewDesc("doorstep_report_jobs_max", "The most compliance answers computed in Go at once (--max-report-jobs).", nil, nil)
+	descJobsRefused = prometheus.NewDesc("doorstep_report_jobs_refused_total", "Requests answered 503 busy after waiting in vain for their turn.", nil, nil)
+)
+
+func (jc jobsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descJobsRunning, descJobsWaiting, descJobsMax, descJobsRefused} {
+		ch <- d
+	}
+}
+
+func (jc jobsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := jc()
+	ch <- prometheus.MustNewConstMetric(descJobsRunning, prometheus.GaugeValue, float64(st.Running))
+	ch <- prometheus.MustNewConstMetric(descJobsWaiting, prometheus.GaugeValue, float64(st.Waiting))
+	ch <- prometheus.MustNewConstMetric(descJobsMax, prometheus.GaugeValue, float64(st.Max))
+	ch <- prometheus.MustNewConstMetric(descJobsRefused, prometheus.CounterValue, float64(st.Refused))
 }
 
 // handler serves the registry in Prometheus's text format.
@@ -196,7 +248,8 @@ func routeLabel(c *fiber.Ctx) string {
 // observe is the first middleware: it answers any error of the chain
 // (with errorHandler, so the status is known), then counts the request
 // and writes the access log line: method, route pattern, status,
-// duration, request id, answer size, client address. Never the path's
+// duration, request id, answer size, client address (and a waiting
+// pull's wait, which the duration metric leaves out). Never the path's
 // ids, the query string, a header or a body.
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
@@ -207,17 +260,22 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		}
 	}
 	took := time.Since(start)
+	waited, _ := c.Locals(pullWaitedKey).(time.Duration)
 	method, route, status := c.Method(), routeLabel(c), c.Response().StatusCode()
 	s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	s.metrics.duration.WithLabelValues(method, route).Observe(took.Seconds())
+	s.metrics.duration.WithLabelValues(method, route).Observe((took - waited).Seconds())
 	level := slog.LevelInfo
 	if route == "/healthz" || route == "/readyz" {
 		level = slog.LevelDebug // probes every few seconds would drown the rest
 	}
 	rid, _ := c.Locals("rid").(string)
-	s.log.Log(c.UserContext(), level, "http request", "method", method, "route", route, "status", status,
-		"duration_ms", float64(took.Microseconds())/1000, "request_id", rid,
-		"bytes", len(c.Response().Body()), "remote", c.IP())
+	attrs := []any{"method", method, "route", route, "status", status,
+		"duration_ms", float64(took.Microseconds()) / 1000, "request_id", rid,
+		"bytes", len(c.Response().Body()), "remote", c.IP()}
+	if waited > 0 {
+		attrs = append(attrs, "wait_ms", float64(waited.Microseconds())/1000)
+	}
+	s.log.Log(c.UserContext(), level, "http request", attrs...)
 	return nil
 }
 

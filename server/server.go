@@ -16,6 +16,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"doorstep/internal/fsperm"
@@ -59,6 +60,16 @@ type Config struct {
 	// publication) may cover; more is a 422 too_many_cases
 	// [compliance.DefaultMaxCases].
 	MaxReportCases int
+	// MaxReportJobs is the most such answers computed at once; a request
+	// over it waits its turn, at most ReportJobWait, then is answered
+	// 503 busy with Retry-After (decision 0060)
+	// [compliance.DefaultMaxJobs, compliance.DefaultJobWait].
+	MaxReportJobs int
+	ReportJobWait time.Duration
+	// MaxWaitingPulls is the most pulls waiting for a change at once
+	// (docs/sync-protocol.md §7.3); a pull over it is answered at once, as
+	// if it had not asked to wait [DefaultMaxWaitingPulls].
+	MaxWaitingPulls int
 	// Mount, when set, adds routes of its own to the app (s.App()) while
 	// the routes are built: after the API's, before the final answer to
 	// an unknown path. cmd/doorstep mounts the supervisors' dashboard
@@ -103,6 +114,8 @@ type Server struct {
 	// (sync.go) answer then, rather than hold the shutdown.
 	stopCtx context.Context
 	stopAll context.CancelFunc
+	// waitingPulls counts the pulls waiting now (takeWaitingPull).
+	waitingPulls atomic.Int64
 
 	mu        sync.Mutex
 	ln        net.Listener
@@ -131,6 +144,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if cfg.MaxWaitingPulls <= 0 {
+		cfg.MaxWaitingPulls = DefaultMaxWaitingPulls
 	}
 	rules, err := rulesOf(&cfg)
 	if err != nil {
@@ -186,8 +202,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		comp: compliance.NewService(db, cfg.Policy), ready: db, metrics: m, tls: tlsConfig,
 		signKey: visitKey, pubKey: schema.EncodePublicKey(visitKey.Public().(ed25519.PublicKey))}
 	s.comp.MaxCases = cfg.MaxReportCases
+	s.comp.MaxJobs, s.comp.JobWait = cfg.MaxReportJobs, cfg.ReportJobWait
 	s.stopCtx, s.stopAll = context.WithCancel(context.Background())
 	m.watchStore(db, cfg.Now)
+	m.watchJobs(s.comp.JobStats)
+	m.watchWaitingPulls(func() float64 { return float64(s.waitingPulls.Load()) })
+	// fasthttp arms ReadTimeout to read a request and WriteTimeout once
+	// the handler has returned, to write the answer: neither runs while a
+	// pull waits (up to schema.MaxPullWait), so neither cuts it.
+	// IdleTimeout is between requests on a kept-alive connection.
+	// Concurrency stays fiber's default (262,144 connections), over
+	// MaxWaitingPulls.
 	s.app = fiber.New(fiber.Config{
 		// A gzipped push may be a little larger than its limit when the
 		// data does not compress; the decompressed size is checked after.

@@ -174,9 +174,12 @@ func (s *Server) pull(c *fiber.Ctx) error {
 	if req.Wait < 0 {
 		return errorf(schema.ECodeInvalid, "wait", "wait is the seconds to wait for a change, 0 to %d, not %d", schema.MaxPullWait, req.Wait)
 	}
-	if req.Wait > 0 {
+	if req.Wait > 0 && s.takeWaitingPull() {
+		defer s.waitingPulls.Add(-1)
 		return s.pullWaiting(c, req, protocol)
 	}
+	// A pull over --max-waiting-pulls is answered at once, as if it had
+	// not asked to wait: the tablet pulls again on its interval.
 	// The page is built in memory before a byte is sent, so a failure half
 	// way answers a clean error rather than a truncated document.
 	var buf bytes.Buffer
@@ -237,6 +240,12 @@ func (s *Server) pullWaiting(c *fiber.Ctx, req schema.PullRequest, protocol int)
 	defer stop()
 	var buf bytes.Buffer
 	var records int
+	var waited time.Duration // in the store's WaitForChange, all told
+	defer func() {
+		if waited > 0 {
+			s.metrics.pullWait.Observe(waited.Seconds())
+		}
+	}()
 	for {
 		buf.Reset()
 		var err error
@@ -262,7 +271,10 @@ func (s *Server) pullWaiting(c *fiber.Ctx, req schema.PullRequest, protocol int)
 		// Nothing for this device yet: its next pull would start at the
 		// page's cursor, and so does this wait.
 		req.Cursor = page.Cursor
+		began := time.Now()
 		changed, err := s.db.WaitForChange(ctx, req.Cursor)
+		waited += time.Since(began)
+		c.Locals(pullWaitedKey, waited)
 		if err != nil {
 			return err
 		}
@@ -275,6 +287,27 @@ func (s *Server) pullWaiting(c *fiber.Ctx, req schema.PullRequest, protocol int)
 	}
 	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
 	return sendJSONBytes(c, buf.Bytes())
+}
+
+// pullWaitedKey holds, in a waiting pull's locals, the time it spent
+// waiting for a change: observe leaves it out of the request's duration.
+const pullWaitedKey = "sync.pull.waited"
+
+// DefaultMaxWaitingPulls is Config.MaxWaitingPulls unless set: a pull
+// waiting holds a connection (a file descriptor) and a goroutine, far
+// under fiber's 262,144 concurrent connections.
+const DefaultMaxWaitingPulls = 10000
+
+// takeWaitingPull takes one of the Config.MaxWaitingPulls places of a
+// pull that waits, or says there is none left (and counts the refusal);
+// the caller gives a place back with s.waitingPulls.Add(-1).
+func (s *Server) takeWaitingPull() bool {
+	if s.waitingPulls.Add(1) > int64(s.cfg.MaxWaitingPulls) {
+		s.waitingPulls.Add(-1)
+		s.metrics.pullWaitRefused.Inc()
+		return false
+	}
+	return true
 }
 
 // present says whether an answer member was sent with a value.

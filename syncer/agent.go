@@ -142,6 +142,7 @@ type Agent struct {
 
 	skewMs  atomic.Int64
 	hasSkew atomic.Bool
+	last    lastSync // the syncs' outcome, and what the store holds of it (sync.go)
 	wake    chan struct{}
 	rules   atomic.Pointer[serverRules] // the server's visit rules (rules.go)
 
@@ -230,8 +231,18 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// Close drops the data key and closes the store. Stop Run first.
-func (a *Agent) Close() error { return a.db.Close() }
+// Close writes the time of the last good sync when only memory holds it
+// (a no-op sync does not write it: sync.go), drops the data key and
+// closes the store. Stop Run first.
+func (a *Agent) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ferr := a.flushLastSync(ctx)
+	if ferr != nil {
+		ferr = fmt.Errorf("close: write the last sync's time: %w", ferr)
+	}
+	return errors.Join(ferr, a.db.Close())
+}
 
 // DeviceID returns the tablet's id, made on its first run.
 func (a *Agent) DeviceID() string { return a.deviceID }
@@ -285,8 +296,12 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		if t := st[devicedb.KeyLastSyncAt]; t != "" {
 			s.LastSyncAt, _ = time.Parse(time.RFC3339Nano, t)
 		}
+		s.LastSyncAt = a.lastSyncAt(s.LastSyncAt) // a no-op sync's is in memory
 		s.LastError = st[devicedb.KeyLastError]
 		s.ClockSkewMs, _ = strconv.ParseInt(st[devicedb.KeyClockSkewMs], 10, 64)
+		if a.hasSkew.Load() {
+			s.ClockSkewMs = a.skewMs.Load() // the latest measure
+		}
 		s.UpdateRequired = st[devicedb.KeyUpdateRequired] != ""
 		s.Cursor = st[devicedb.KeyCursor]
 		if s.Pending, s.Rejected, err = tx.CountOutbox(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"doorstep/schema"
@@ -60,6 +61,7 @@ func (a *Agent) syncOnce(ctx context.Context, wait time.Duration) (SyncReport, w
 		// changes wait, sealed, for the next unlock (decision 0033).
 		return rep, notWaited, ErrLocked
 	}
+	writes := a.db.WriteTransactions()
 	w := notWaited
 	err := a.push(ctx, &rep)
 	if err == nil {
@@ -69,7 +71,7 @@ func (a *Agent) syncOnce(ctx context.Context, wait time.Duration) (SyncReport, w
 		err = errors.Join(err, perr)
 	}
 	rep.Duration = time.Since(start)
-	if serr := a.finishSync(ctx, err); serr != nil {
+	if serr := a.finishSync(ctx, err, a.db.WriteTransactions() > writes); serr != nil {
 		err = errors.Join(err, serr)
 	}
 	if err != nil {
@@ -80,25 +82,118 @@ func (a *Agent) syncOnce(ctx context.Context, wait time.Duration) (SyncReport, w
 	return rep, w, err
 }
 
-// finishSync stores the outcome of a sync for Status.
-func (a *Agent) finishSync(ctx context.Context, syncErr error) error {
+// lastSyncEvery is how often, at most, a sync that wrote nothing else
+// writes the time of the last good sync: a no-op sync (nothing to send,
+// nothing new) is otherwise no write transaction on the tablet.
+const lastSyncEvery = time.Minute
+
+// skewSlack is how far the clock skew measured may move from the stored
+// one before a sync that wrote nothing else writes it: it moves by a few
+// milliseconds at every request.
+const skewSlack = 1000 // ms
+
+// lastSync is the outcome of the syncs as Status shows it, kept in
+// memory, and what of it the store holds (sync_state's last_sync_at,
+// last_error, clock_skew_ms), so that a sync whose outcome the store
+// holds already writes nothing.
+type lastSync struct {
+	mu sync.Mutex
+	at time.Time // the end of the last good sync of this process; zero before one
+	// known: the stored* fields are what the store holds (this process
+	// wrote them); until then the next sync writes.
+	known      bool
+	storedAt   time.Time
+	storedErr  string
+	storedSkew int64
+	skewStored bool
+}
+
+// finishSync stores the outcome of a sync for Status: when it differs
+// from the stored one (an error, another error, the first good sync after
+// one, a clock skew moved by skewSlack), when the sync wrote anything
+// else, or when the stored time of the last good sync is lastSyncEvery
+// old. Otherwise the time is only kept in memory (Status reads it there;
+// Close writes it).
+func (a *Agent) finishSync(ctx context.Context, syncErr error, wrote bool) error {
+	now := a.cfg.Now().UTC()
+	errText := ""
+	if syncErr != nil {
+		errText = syncErr.Error()
+	}
+	ls := &a.last
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if syncErr == nil {
+		ls.at = now
+	}
+	skew, hasSkew := a.skewMs.Load(), a.hasSkew.Load()
+	due := !ls.known || wrote || errText != ls.storedErr ||
+		hasSkew && (!ls.skewStored || skew-ls.storedSkew >= skewSlack || ls.storedSkew-skew >= skewSlack) ||
+		ls.at.Sub(ls.storedAt) >= lastSyncEvery
+	if !due {
+		return nil
+	}
+	return a.storeLastSync(ctx, errText, skew, hasSkew)
+}
+
+// storeLastSync writes the outcome of the syncs held in memory (a.last,
+// locked by the caller): the last error, the skew, and the time of the
+// last good sync when the store's is older.
+func (a *Agent) storeLastSync(ctx context.Context, errText string, skew int64, hasSkew bool) error {
 	if ctx.Err() != nil {
 		ctx = context.WithoutCancel(ctx)
 	}
-	return a.db.Update(ctx, func(tx *devicedb.Tx) error {
-		if a.hasSkew.Load() {
-			if err := tx.SetState(ctx, devicedb.KeyClockSkewMs, strconv.FormatInt(a.skewMs.Load(), 10)); err != nil {
+	ls := &a.last
+	at := ls.at.After(ls.storedAt) && !ls.at.IsZero()
+	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		if hasSkew {
+			if err := tx.SetState(ctx, devicedb.KeyClockSkewMs, strconv.FormatInt(skew, 10)); err != nil {
 				return err
 			}
 		}
-		if syncErr != nil {
-			return tx.SetState(ctx, devicedb.KeyLastError, syncErr.Error())
-		}
-		if err := tx.SetState(ctx, devicedb.KeyLastError, ""); err != nil {
+		if err := tx.SetState(ctx, devicedb.KeyLastError, errText); err != nil {
 			return err
 		}
-		return tx.SetState(ctx, devicedb.KeyLastSyncAt, formatTime(tx.Now()))
+		if !at {
+			return nil
+		}
+		return tx.SetState(ctx, devicedb.KeyLastSyncAt, formatTime(ls.at))
 	})
+	if err != nil {
+		ls.known = false
+		return err
+	}
+	ls.known, ls.storedErr = true, errText
+	if hasSkew {
+		ls.storedSkew, ls.skewStored = skew, true
+	}
+	if at {
+		ls.storedAt = ls.at
+	}
+	return nil
+}
+
+// flushLastSync writes the time of the last good sync when only memory
+// holds it (Close).
+func (a *Agent) flushLastSync(ctx context.Context) error {
+	ls := &a.last
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if !ls.known || !ls.at.After(ls.storedAt) {
+		return nil
+	}
+	return a.storeLastSync(ctx, ls.storedErr, a.skewMs.Load(), a.hasSkew.Load())
+}
+
+// lastSyncAt is the time of the last good sync: the store's, or this
+// process's when later (not yet written).
+func (a *Agent) lastSyncAt(stored time.Time) time.Time {
+	a.last.mu.Lock()
+	defer a.last.mu.Unlock()
+	if a.last.at.After(stored) {
+		return a.last.at
+	}
+	return stored
 }
 
 // Run syncs until ctx is done. After a good sync the next one follows at

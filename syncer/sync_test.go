@@ -125,36 +125,63 @@ func TestPullWaitStaysUnderTheTimeout(t *testing.T) {
 	}
 }
 
-// TestNoOpSyncWritesOnce: a sync with nothing to send and an empty page
-// back, its cursor unmoved, writes only the sync's outcome (finishSync):
-// not the page, not the lease the server sent again.
-func TestNoOpSyncWritesOnce(t *testing.T) {
+// TestNoOpSyncMakesNoWrite: a sync with nothing to send and an empty
+// page back, its cursor unmoved, makes no write transaction on the
+// tablet: not the page, not the lease the server sent again, and not the
+// sync's time, which Status shows at once from memory. The time is
+// written when lastSyncEvery has passed since the stored one, and at
+// Close.
+func TestNoOpSyncMakesNoWrite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+	clock := testkit.NewClock(time.Now().UTC().Truncate(time.Millisecond))
 	p := newPeer(t)
-	a := newAgent(t, p, nil)
+	p.now = clock.Now // no skew, so none to write
+	dir := t.TempDir()
+	a := newAgent(t, p, func(c *Config) { c.Now, c.DataDir = clock.Now, dir })
 	caseID := schema.NewID()
 	seed(t, a, p, caseRecord(caseID))
 	if _, err := a.SyncOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	p.mu.Lock()
-	pulls := len(p.pulls)
-	p.mu.Unlock()
-	before := a.DB().WriteTransactions()
-	rep, err := a.SyncOnce(ctx)
+	noop := func(what string, wantWrites int64) {
+		t.Helper()
+		p.mu.Lock()
+		pulls := len(p.pulls)
+		p.mu.Unlock()
+		before := a.DB().WriteTransactions()
+		rep, err := a.SyncOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.mu.Lock()
+		pulled := len(p.pulls) - pulls
+		p.mu.Unlock()
+		if got := a.DB().WriteTransactions() - before; got != wantWrites || rep.Requests != 1 || pulled != 1 {
+			t.Fatalf("%s: %d write transactions, %d requests (%d pulls); want %d and one pull", what, got, rep.Requests, pulled, wantWrites)
+		}
+		st, err := a.Status(ctx)
+		if err != nil || !st.LastSyncAt.Equal(clock.Now()) || st.LastError != "" {
+			t.Fatalf("status after %s: last sync %v (%v), error %q; want %v and none", what, st.LastSyncAt, err, st.LastError, clock.Now())
+		}
+	}
+	clock.Advance(10 * time.Second)
+	noop("a no-op sync", 0)
+	clock.Advance(lastSyncEvery)
+	noop("a no-op sync a minute after the stored time", 1)
+	clock.Advance(5 * time.Second)
+	noop("the next no-op sync", 0)
+	want := clock.Now()
+	if err := a.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	b, err := Open(ctx, Config{DataDir: dir, ServerURL: p.URL(), AppVersion: "test", Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.mu.Lock()
-	pulled := len(p.pulls) - pulls
-	p.mu.Unlock()
-	if got := a.DB().WriteTransactions() - before; got != 1 || rep.Requests != 1 || pulled != 1 {
-		t.Fatalf("a no-op sync: %d write transactions, %d requests (%d pulls); want 1 write (the sync's outcome) and one pull", got, rep.Requests, pulled)
-	}
-	st, err := a.Status(ctx)
-	if err != nil || st.LastSyncAt.IsZero() || st.LastError != "" {
-		t.Fatalf("status after a no-op sync: %+v, %v", st, err)
+	defer b.Close()
+	if st, err := b.Status(ctx); err != nil || !st.LastSyncAt.Equal(want) {
+		t.Fatalf("after close and open: last sync %v (%v), want %v (written at close)", st.LastSyncAt, err, want)
 	}
 }
 

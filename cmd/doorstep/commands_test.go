@@ -15,6 +15,7 @@ import (
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
+	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
@@ -84,22 +85,34 @@ func TestDBFlagFromTheEnvironment(t *testing.T) {
 	}
 }
 
-// --max-report-cases (and DOORSTEP_MAX_REPORT_CASES) sets the server's
-// case limit (decision 0051); below 1 is refused naming the flag.
-func TestMaxReportCasesFlag(t *testing.T) {
-	s := &serverCmd{stderr: io.Discard}
-	if err := s.ParseFlags(nil); err != nil || s.maxCases != compliance.DefaultMaxCases {
-		t.Errorf("default: %v, %d; want %d", err, s.maxCases, compliance.DefaultMaxCases)
-	}
-	for _, v := range []string{"0", "-5", "many"} {
-		if err := parseOnly([]string{"server", "--max-report-cases", v}); err == nil || !strings.Contains(err.Error(), "max-report-cases") {
-			t.Errorf("--max-report-cases %s: %v; want a refusal naming the flag", v, err)
+// The server's limits: --max-report-cases (the case limit, decision
+// 0051), --max-report-jobs (answers computed at once, decision 0060) and
+// --max-waiting-pulls (pulls waiting for a change), each with its default,
+// its environment twin, and a refusal naming the flag below 1.
+func TestServerLimitFlags(t *testing.T) {
+	for _, c := range []struct {
+		flag, env string
+		def       int
+		got       func(*serverCmd) int
+	}{
+		{"max-report-cases", "DOORSTEP_MAX_REPORT_CASES", compliance.DefaultMaxCases, func(s *serverCmd) int { return s.maxCases }},
+		{"max-report-jobs", "DOORSTEP_MAX_REPORT_JOBS", compliance.DefaultMaxJobs, func(s *serverCmd) int { return s.maxJobs }},
+		{"max-waiting-pulls", "DOORSTEP_MAX_WAITING_PULLS", server.DefaultMaxWaitingPulls, func(s *serverCmd) int { return s.maxWaiting }},
+	} {
+		s := &serverCmd{stderr: io.Discard}
+		if err := s.ParseFlags(nil); err != nil || c.got(s) != c.def {
+			t.Errorf("--%s default: %v, %d; want %d", c.flag, err, c.got(s), c.def)
 		}
-	}
-	t.Setenv("DOORSTEP_MAX_REPORT_CASES", "12000")
-	s = &serverCmd{stderr: io.Discard}
-	if err := s.ParseFlags(nil); err != nil || s.maxCases != 12000 {
-		t.Errorf("DOORSTEP_MAX_REPORT_CASES=12000: %v, %d", err, s.maxCases)
+		for _, v := range []string{"0", "-5", "many"} {
+			if err := parseOnly([]string{"server", "--" + c.flag, v}); err == nil || !strings.Contains(err.Error(), c.flag) {
+				t.Errorf("--%s %s: %v; want a refusal naming the flag", c.flag, v, err)
+			}
+		}
+		t.Setenv(c.env, "12000")
+		s = &serverCmd{stderr: io.Discard}
+		if err := s.ParseFlags(nil); err != nil || c.got(s) != 12000 {
+			t.Errorf("%s=12000: %v, %d", c.env, err, c.got(s))
+		}
 	}
 }
 

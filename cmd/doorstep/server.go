@@ -28,6 +28,8 @@ type serverCmd struct {
 	tlsKey         string
 	metricsAddr    string
 	maxCases       int
+	maxJobs        int
+	maxWaiting     int
 	srv            *server.Server
 }
 
@@ -40,6 +42,12 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	}
 	if c.maxCases < 1 {
 		return fmt.Errorf("--max-report-cases: %d must be at least 1 (the default is %d)", c.maxCases, compliance.DefaultMaxCases)
+	}
+	if c.maxJobs < 1 {
+		return fmt.Errorf("--max-report-jobs: %d must be at least 1 (the default is %d)", c.maxJobs, compliance.DefaultMaxJobs)
+	}
+	if c.maxWaiting < 1 {
+		return fmt.Errorf("--max-waiting-pulls: %d must be at least 1 (the default is %d)", c.maxWaiting, server.DefaultMaxWaitingPulls)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("server: give --tls-cert and --tls-key together (or neither, for plain http behind a proxy)")
@@ -59,6 +67,8 @@ func (c *serverCmd) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key file (PEM); needs --tls-cert")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "address of a listener serving Prometheus metrics at /metrics, apart from --addr, e.g. 127.0.0.1:9464; whoever reaches it may read them; empty means no metrics")
 	fs.IntVar(&c.maxCases, "max-report-cases", compliance.DefaultMaxCases, "the most cases one compliance answer computed case by case (a full or summary report, a dashboard page, a publication) may cover; more is answered 422 too_many_cases (docs/api.md); memory per answer grows with it")
+	fs.IntVar(&c.maxJobs, "max-report-jobs", compliance.DefaultMaxJobs, "the most such answers computed at once; another waits its turn up to 30s, then is answered 503 busy (docs/api.md); memory is about this many times one answer's")
+	fs.IntVar(&c.maxWaiting, "max-waiting-pulls", server.DefaultMaxWaitingPulls, "the most tablets' pulls waiting for a change at once (each holds a connection); a pull over it is answered at once, as if it had not asked to wait")
 	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures, sent to the tablets with their pulls; empty means the built-in defaults")
 	return fs
 }
@@ -128,7 +138,7 @@ func (c *serverCmd) Run(ctx context.Context) error {
 		return err
 	}
 	c.srv, err = openServer(ctx, server.Config{Addr: c.addr, DataDir: c.data, DB: c.db, SecretsDir: c.secrets, Logger: log, Policy: rules, Rules: doc,
-		TLSCert: c.tlsCert, TLSKey: c.tlsKey, MetricsAddr: c.metricsAddr, MaxReportCases: c.maxCases})
+		TLSCert: c.tlsCert, TLSKey: c.tlsKey, MetricsAddr: c.metricsAddr, MaxReportCases: c.maxCases, MaxReportJobs: c.maxJobs, MaxWaitingPulls: c.maxWaiting})
 	if err != nil {
 		return err
 	}

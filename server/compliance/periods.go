@@ -525,12 +525,18 @@ func valueText(v json.RawMessage) string {
 // in the actor's scope when "") as the records stand now, and returns the
 // store's change number read before the records: the figures are those of
 // the records up to it, unless a later one was written meanwhile (which
-// serverdb.DB.PublishPeriod checks).
+// serverdb.DB.PublishPeriod checks). It holds a job (Job) for the load
+// and the computation.
 func (s *Service) ScopeFigures(ctx context.Context, actor serverdb.Actor, teamID string, period Period, asOf schema.Date) (PeriodFigures, int64, error) {
 	seq, err := s.db.MaxSeq(ctx)
 	if err != nil {
 		return PeriodFigures{}, 0, err
 	}
+	ctx, release, err := s.Job(ctx)
+	if err != nil {
+		return PeriodFigures{}, 0, err
+	}
+	defer release()
 	in, err := s.InputOf(ctx, actor, Narrow{TeamID: teamID})
 	if err != nil {
 		return PeriodFigures{}, 0, err

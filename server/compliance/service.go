@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/schema/policy"
@@ -21,7 +22,8 @@ import (
 // and decodes the records of the cases it covers, and drops them with
 // the answer (docs/decisions/0051-no-compliance-cache.md). What bounds its
 // memory is MaxCases: an answer that would cover more cases is refused
-// before a record is read.
+// before a record is read; and MaxJobs: at most that many such answers
+// are computed at once, the others wait their turn (Job; decision 0060).
 type Service struct {
 	db     *serverdb.DB
 	policy *policy.Policy
@@ -29,6 +31,14 @@ type Service struct {
 	// MaxCases is the most cases one answer computed in Go may cover
 	// (0: DefaultMaxCases). Set it before the service answers.
 	MaxCases int
+	// MaxJobs is the most answers computed in Go at once (0:
+	// DefaultMaxJobs), and JobWait how long a request waits for its turn
+	// before it is answered busy (0: DefaultJobWait): Job. Set them before
+	// the service answers.
+	MaxJobs int
+	JobWait time.Duration
+
+	jobs jobs
 }
 
 // DefaultMaxCases is MaxCases unless set: 5,000 cases, ten 500-case teams,
@@ -83,7 +93,9 @@ func TooManyCases(n, max int) error {
 // Cases returns the decoded records of every case of the actor's scope
 // within narrow, ordered by CRN then id (as Group orders them): read
 // through the store's scope, in chunks, on every core. More than MaxCases
-// cases is a TooManyCases error, before any record is read.
+// cases is a TooManyCases error, before any record is read. Unless ctx
+// holds a job (Job), the load takes one, and gives it back when it
+// returns: the caller should hold one around its computation too.
 func (s *Service) Cases(ctx context.Context, actor serverdb.Actor, narrow Narrow) ([]CaseRecords, error) {
 	ids, err := s.db.ScopeCases(ctx, actor, narrow)
 	if err != nil {
@@ -92,6 +104,11 @@ func (s *Service) Cases(ctx context.Context, actor serverdb.Actor, narrow Narrow
 	if len(ids) > s.maxCases() {
 		return nil, TooManyCases(len(ids), s.maxCases())
 	}
+	ctx, release, err := s.Job(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	loaded, err := s.loadCases(ctx, actor, ids)
 	if err != nil {
 		return nil, err

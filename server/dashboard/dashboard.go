@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,12 +81,12 @@ func Mount(srv *server.Server) {
 	g.Post("/signin", s.dashPage(s.dashSignIn))
 	g.Post("/signout", s.dashPage(s.dashAuth), s.dashPage(s.dashSignOut))
 	a := g.Group("", s.dashPage(s.dashAuth))
-	a.Get("/", s.dashPage(s.dashOverview))
-	a.Get("/print", s.dashPage(s.dashPrint))
-	a.Get("/overdue", s.dashPage(s.dashOverdue))
-	a.Get("/measures/:slug", s.dashPage(s.dashMeasure))
-	a.Get("/officers/:id", s.dashPage(s.dashOfficer))
-	a.Get("/cases/:id", s.dashPage(s.dashCase))
+	a.Get("/", s.dashPage(s.reportJob(s.dashOverview)))
+	a.Get("/print", s.dashPage(s.reportJob(s.dashPrint)))
+	a.Get("/overdue", s.dashPage(s.reportJob(s.dashOverdue)))
+	a.Get("/measures/:slug", s.dashPage(s.reportJob(s.dashMeasure)))
+	a.Get("/officers/:id", s.dashPage(s.reportJob(s.dashOfficer)))
+	a.Get("/cases/:id", s.dashPage(s.reportJob(s.dashCase)))
 	a.Post("/cases/:id/qa-rating", s.dashPage(s.dashQARate))
 	a.Get("/visits/:id", s.dashPage(s.dashVisit))
 	a.Get("/search", s.dashPage(s.dashSearch))
@@ -95,7 +96,7 @@ func Mount(srv *server.Server) {
 	a.Post("/review/:kind/:id", s.dashPage(s.dashReviewDecide))
 	a.Get("/periods", s.dashPage(s.dashPeriods))
 	a.Post("/periods", s.dashPage(s.dashPublish))
-	a.Get("/periods/:id", s.dashPage(s.dashPeriod))
+	a.Get("/periods/:id", s.dashPage(s.reportJob(s.dashPeriod)))
 	g.Use(s.dashPage(func(c *fiber.Ctx) error {
 		return schema.Errorf(schema.ECodeNotFound, "", "there is no page %s", c.Path())
 	}))
@@ -160,6 +161,20 @@ func (s *site) dashRender(c *fiber.Ctx, status int, name string, v dashView) err
 	return nil
 }
 
+// reportJob runs h, a page computed in Go from the records, holding one
+// of the compliance service's jobs (compliance.Service.Job): a page
+// waits its turn, and one that waited in vain is a "busy" page.
+func (s *site) reportJob(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		release, err := s.srv.ReportJob(c)
+		if err != nil {
+			return err
+		}
+		defer release()
+		return h(c)
+	}
+}
+
 // dashPage answers a handler's error as an HTML page.
 func (s *site) dashPage(h fiber.Handler) fiber.Handler { return webui.WithErrorPage(h, s.dashError) }
 
@@ -181,6 +196,10 @@ func (s *site) dashError(c *fiber.Ctx, err error) error {
 		status, d.Heading, d.Message = fiber.StatusForbidden, "This form has expired", "The form was out of date or did not come from this dashboard, so nothing was done. Go back, reload the page and try again."
 	case e != nil && e.Code == schema.ECodeUnauthorized:
 		return c.Redirect(dashPrefix+"/signin", fiber.StatusSeeOther)
+	case e != nil && e.Code == schema.ECodeBusy:
+		status, d.Heading = fiber.StatusServiceUnavailable, "The server is busy"
+		d.Message = fmt.Sprintf("The server is computing as many reports as it may at once. Try again in %d seconds.", int(compliance.BusyRetryAfter/time.Second))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(compliance.BusyRetryAfter/time.Second)))
 	case e != nil && schema.HTTPStatus(e.Code) != 0 && schema.HTTPStatus(e.Code) < 500:
 		status, d.Heading, d.Message, d.Field = schema.HTTPStatus(e.Code), "That could not be shown", e.Message, e.Field
 		if status == fiber.StatusBadRequest && e.Field != "" {

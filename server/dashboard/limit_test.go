@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/server"
@@ -46,4 +47,27 @@ func TestDashboardCaseLimit(t *testing.T) {
 	mustStatus(t, "admin's measure page of team A", root.get("/dashboard/measures/overdue?team="+e.teamA.ID+"&"+q), 200)
 	mustStatus(t, "admin's case page", root.get("/dashboard/cases/"+carlCase+"?"+q), 200)
 	mustStatus(t, "the supervisor's overview (team A, at the limit)", sue.get("/dashboard/?"+q), 200)
+}
+
+// A page computed in Go holds one of the server's report jobs
+// (Config.MaxReportJobs, decision 0060): with the one job held, it waits
+// its turn, and after Config.ReportJobWait it is a "busy" page, 503 with
+// Retry-After; a page of the store's own (the review queue) is shown.
+func TestDashboardReportJobs(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, serverdbtest.ConfigDB(t), func(c *server.Config) { c.MaxReportJobs = 1; c.ReportJobWait = 10 * time.Millisecond })
+	sue := e.signedIn(t, "sue")
+	_, release, err := e.srv.Compliance().Job(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dashboard/", "/dashboard/measures/overdue", "/dashboard/cases/" + e.ashaCase} {
+		p := sue.get(path)
+		if p.status != 503 || p.header.Get("Retry-After") != "5" || !strings.Contains(p.body, "The server is busy") {
+			t.Errorf("%s with the one job held: %d, Retry-After %q; want 503, 5 and a busy page: %s", path, p.status, p.header.Get("Retry-After"), p.body)
+		}
+	}
+	mustStatus(t, "the review queue with the one job held", sue.get("/dashboard/review"), 200)
+	release()
+	mustStatus(t, "the overview once the job is given back", sue.get("/dashboard/"), 200)
 }

@@ -236,7 +236,7 @@ func (s *site) dashQARate(c *fiber.Ctx) error {
 	}
 	if len(d.Errors) > 0 {
 		c.Locals(qaFormLocal, d)
-		return s.dashCase(c)
+		return s.reportJob(s.dashCase)(c)
 	}
 	return flashTo(c, "Risk analysis rated "+label(d.Decision)+".", d.Next)
 }
