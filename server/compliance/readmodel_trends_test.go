@@ -1,0 +1,113 @@
+package compliance_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"doorstep/schema"
+	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
+)
+
+// weeksOf splits period into weeks ending on its last day, oldest first,
+// the first maybe shorter: the dashboard's trend weeks.
+func weeksOf(p compliance.Period) []compliance.Period {
+	var out []compliance.Period
+	for end := p.To; end >= p.From; end = schema.DateOf(end.Time().AddDate(0, 0, -7)) {
+		out = append(out, compliance.Period{From: max(schema.DateOf(end.Time().AddDate(0, 0, -6)), p.From), To: end})
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// TestFirstVisitTrendAgreesWithTheGoMeasure computes measure 1's weekly
+// trend both ways, for several scopes, filters and days: the Go measure
+// over each week as the period (the oracle), and the read model's one
+// GROUP BY by week. Every week's numerator and denominator must be the
+// same, and some week must have cases, or the test tests nothing.
+func TestFirstVisitTrendAgreesWithTheGoMeasure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, ds := readModelService(t)
+	svc := compliance.NewService(db, nil)
+	var sup, officer schema.User
+	for _, u := range ds.Users {
+		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[1].ID {
+			sup = u
+		}
+		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[2].ID {
+			officer = u
+		}
+	}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	scopes := []struct {
+		name              string
+		actor             serverdb.Actor
+		officerID, teamID string
+	}{
+		{"admin", admin, "", ""},
+		{"admin, team filter", admin, "", ds.Teams[0].ID},
+		{"supervisor", serverdb.ActorOf(sup, ""), "", ""},
+		{"admin, officer filter", admin, officer.ID, ""},
+		{"officer", serverdb.ActorOf(officer, ""), "", ""},
+	}
+	seen := 0
+	for _, asOf := range []schema.Date{"2026-11-23", "2026-09-30", "2026-03-15"} {
+		for _, days := range []int{90, 200, 10} {
+			period := compliance.Period{From: schema.DateOf(asOf.Time().AddDate(0, 0, 1-days)), To: asOf}
+			weeks := weeksOf(period)
+			for _, sc := range scopes {
+				in, err := svc.InputOf(ctx, sc.actor, compliance.Narrow{OfficerID: sc.officerID, TeamID: sc.teamID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := svc.FirstVisitTrend(ctx, sc.actor, sc.officerID, sc.teamID, weeks, asOf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, w := range weeks {
+					tot := compliance.FirstHomeVisits(in, w, asOf).Totals
+					want := compliance.FigureOf(tot.Numerator.N, tot.Denominator.N)
+					if fmt.Sprint(got[i].Numerator, got[i].Denominator) != fmt.Sprint(want.Numerator, want.Denominator) {
+						t.Errorf("%s, %d days to %s, week %s to %s: read model %d of %d, Go %d of %d", sc.name, days, asOf, w.From, w.To,
+							got[i].Numerator, got[i].Denominator, want.Numerator, want.Denominator)
+					}
+					seen += want.Denominator
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no week had a case due its first home visit: the comparison tested nothing")
+	}
+}
+
+// TestFigureWeeksRefusesBadWeeks: a measure without a weekly trend, and
+// weeks that overlap or are not dates, are invalid errors naming the
+// field, not a query.
+func TestFigureWeeksRefusesBadWeeks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := readModelService(t)
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	ok := []serverdb.Week{{From: "2026-11-01", To: "2026-11-07"}, {From: "2026-11-08", To: "2026-11-14"}}
+	for _, c := range []struct {
+		name, field string
+		q           serverdb.FigureQuery
+		weeks       []serverdb.Week
+	}{
+		{"no trend", "measure", serverdb.FigureQuery{Measure: serverdb.MeasureOverdue, Figure: "cases", AsOf: "2026-11-14"}, ok},
+		{"overlap", "to", serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: "numerator", AsOf: "2026-11-14"},
+			[]serverdb.Week{{From: "2026-11-01", To: "2026-11-08"}, {From: "2026-11-08", To: "2026-11-14"}}},
+		{"not a date", "from", serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: "numerator", AsOf: "2026-11-14"},
+			[]serverdb.Week{{From: "1 Nov", To: "2026-11-07"}}},
+		{"no figure", "figure", serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: "nope", AsOf: "2026-11-14"}, ok},
+	} {
+		_, err := db.FigureWeeks(ctx, admin, c.q, c.weeks)
+		if e := schema.AsError(err); e == nil || e.Code != schema.ECodeInvalid || e.Field != c.field {
+			t.Errorf("%s: got %v, want an invalid error naming %s", c.name, err, c.field)
+		}
+	}
+}
