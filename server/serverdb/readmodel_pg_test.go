@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -279,6 +280,24 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && len(want) == 0) {
 				t.Errorf("exempted requirements on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
+			}
+		}
+		for _, a := range actors { // measure 1's weekly trend (readmodel_trends.go)
+			var weeks []Week
+			for end := asOf.Time(); end.After(asOf.Time().AddDate(0, 0, -91)); end = end.AddDate(0, 0, -7) {
+				weeks = append([]Week{{From: schema.DateOf(end.AddDate(0, 0, -6)), To: schema.DateOf(end)}}, weeks...)
+			}
+			q := FigureQuery{Measure: MeasureFirstHomeVisit, Figure: "denominator", AsOf: asOf}
+			want, err := Figures{q: db.r}.Weeks(ctx, a, q, weeks)
+			if err != nil {
+				t.Fatalf("measure 1 by week on SQLite: %v", err)
+			}
+			got, err := Figures{q: pgQuerier{pg}}.Weeks(ctx, a, q, weeks)
+			if err != nil {
+				t.Fatalf("measure 1 by week on PostgreSQL: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && !slices.ContainsFunc(want, func(n int) bool { return n > 0 })) {
+				t.Errorf("measure 1 by week on %s for %s: PostgreSQL %v, SQLite %v", asOf, a.Role, got, want)
 			}
 		}
 	}
