@@ -2,31 +2,63 @@ package compliance
 
 import (
 	"context"
+	"slices"
 
 	"doorstep/schema"
 	"doorstep/server/serverdb"
 )
 
-// FirstVisitTrend is measure 1's headline figure (on time, of those due)
-// for each of weeks as the period, as the records stand on asOf: for each
-// week w, FirstHomeVisits(in, w, asOf)'s Totals, from the read model with
-// one GROUP BY by week per figure (serverdb.Figures.Weeks) and one
-// snapshot. officerID and teamID, when set, keep the cases allocated to
-// that officer and team.
-func (s *Service) FirstVisitTrend(ctx context.Context, actor serverdb.Actor, officerID, teamID string, weeks []Period, asOf schema.Date) ([]Figure, error) {
-	ws := make([]serverdb.Week, len(weeks))
+// weeklyShare is a headline share whose weekly trend the read model
+// answers: its measure, and the figures of its numerator and denominator.
+type weeklyShare struct{ measure, num, den string }
+
+// weeklyShares are, by the measure's slug, the shares whose weekly trend
+// the read model answers (WeeklyShare): measure 1's on time of those due,
+// and measure 4's police enquiries answered of those needed, both over
+// the cases whose supervision started in each week.
+var weeklyShares = map[string]weeklyShare{
+	"first-home-visits": {serverdb.MeasureFirstHomeVisit, "numerator", "denominator"},
+	"enquiries":         {serverdb.MeasureEnquiries, "police.answered", "police.needed"},
+}
+
+// WeeklyShares are the slugs of the measures whose weekly trend
+// WeeklyShare answers, sorted.
+func WeeklyShares() []string {
+	out := make([]string, 0, len(weeklyShares))
+	for slug := range weeklyShares {
+		out = append(out, slug)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// WeeklyShare is the weekly trend of measure slug's share, for each of
+// weeks as the period, as the records stand on asOf, from the read model:
+// one GROUP BY by week for the numerator and one for the denominator
+// (serverdb.Figures.Weeks), on one snapshot. For measure 1 each week's
+// figure is FirstHomeVisits(in, w, asOf)'s Totals (on time, of those
+// due); for measure 4, Enquiries(in, w, asOf)'s Totals.Police (answered,
+// of those needed). officerID and teamID, when set, keep the cases
+// allocated to that officer and team.
+func (s *Service) WeeklyShare(ctx context.Context, actor serverdb.Actor, slug, officerID, teamID string, weeks []Period, asOf schema.Date) ([]Figure, error) {
+	ws, ok := weeklyShares[slug]
+	if !ok {
+		return nil, schema.Errorf(schema.ECodeInvalid, "measure", "the read model has no weekly trend of measure %q", slug)
+	}
+	weekly := make([]serverdb.Week, len(weeks))
 	for i, w := range weeks {
-		ws[i] = serverdb.Week{From: w.From, To: w.To}
+		weekly[i] = serverdb.Week{From: w.From, To: w.To}
 	}
 	var num, den []int
 	err := s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
-		q := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: "numerator", AsOf: asOf, OfficerID: officerID, TeamID: teamID}
+		q := serverdb.FigureQuery{Measure: ws.measure, Figure: ws.num, AsOf: asOf, OfficerID: officerID, TeamID: teamID,
+			WithinDays: Input{Policy: s.policy}.policy().EnquiryDays()}
 		var err error
-		if num, err = fs.Weeks(ctx, actor, q, ws); err != nil {
+		if num, err = fs.Weeks(ctx, actor, q, weekly); err != nil {
 			return err
 		}
-		q.Figure = "denominator"
-		den, err = fs.Weeks(ctx, actor, q, ws)
+		q.Figure = ws.den
+		den, err = fs.Weeks(ctx, actor, q, weekly)
 		return err
 	})
 	if err != nil {

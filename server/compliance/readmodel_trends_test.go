@@ -22,12 +22,14 @@ func weeksOf(p compliance.Period) []compliance.Period {
 	return out
 }
 
-// TestFirstVisitTrendAgreesWithTheGoMeasure computes measure 1's weekly
-// trend both ways, for several scopes, filters and days: the Go measure
-// over each week as the period (the oracle), and the read model's one
-// GROUP BY by week. Every week's numerator and denominator must be the
-// same, and some week must have cases, or the test tests nothing.
-func TestFirstVisitTrendAgreesWithTheGoMeasure(t *testing.T) {
+// TestWeeklySharesAgreeWithTheGoMeasures computes the weekly trends the
+// read model answers (measure 1's on time, measure 4's police enquiries
+// answered) both ways, for several scopes, filters and days: the Go
+// measure over each week as the period (the oracle), and the read
+// model's one GROUP BY by week. Every week's numerator and denominator
+// must be the same, and some week must have cases, or the test tests
+// nothing.
+func TestWeeklySharesAgreeWithTheGoMeasures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, ds := readModelService(t)
@@ -53,7 +55,7 @@ func TestFirstVisitTrendAgreesWithTheGoMeasure(t *testing.T) {
 		{"admin, officer filter", admin, officer.ID, ""},
 		{"officer", serverdb.ActorOf(officer, ""), "", ""},
 	}
-	seen := 0
+	seen := map[string]int{}
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-09-30", "2026-03-15"} {
 		for _, days := range []int{90, 200, 10} {
 			period := compliance.Period{From: schema.DateOf(asOf.Time().AddDate(0, 0, 1-days)), To: asOf}
@@ -63,25 +65,46 @@ func TestFirstVisitTrendAgreesWithTheGoMeasure(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := svc.FirstVisitTrend(ctx, sc.actor, sc.officerID, sc.teamID, weeks, asOf)
-				if err != nil {
-					t.Fatal(err)
+				oracle := map[string]func(w compliance.Period) compliance.Figure{
+					"first-home-visits": func(w compliance.Period) compliance.Figure {
+						t := compliance.FirstHomeVisits(in, w, asOf).Totals
+						return compliance.FigureOf(t.Numerator.N, t.Denominator.N)
+					},
+					"enquiries": func(w compliance.Period) compliance.Figure {
+						p := compliance.Enquiries(in, w, asOf).Totals.Police
+						return compliance.Figure{Numerator: p.Answered.N, Denominator: p.Needed.N, Percent: p.Percent}
+					},
 				}
-				for i, w := range weeks {
-					tot := compliance.FirstHomeVisits(in, w, asOf).Totals
-					want := compliance.FigureOf(tot.Numerator.N, tot.Denominator.N)
-					if fmt.Sprint(got[i].Numerator, got[i].Denominator) != fmt.Sprint(want.Numerator, want.Denominator) {
-						t.Errorf("%s, %d days to %s, week %s to %s: read model %d of %d, Go %d of %d", sc.name, days, asOf, w.From, w.To,
-							got[i].Numerator, got[i].Denominator, want.Numerator, want.Denominator)
+				for _, slug := range compliance.WeeklyShares() {
+					got, err := svc.WeeklyShare(ctx, sc.actor, slug, sc.officerID, sc.teamID, weeks, asOf)
+					if err != nil {
+						t.Fatal(err)
 					}
-					seen += want.Denominator
+					for i, w := range weeks {
+						want := oracle[slug](w)
+						if fmt.Sprint(got[i].Numerator, got[i].Denominator, fmtPct(got[i].Percent)) != fmt.Sprint(want.Numerator, want.Denominator, fmtPct(want.Percent)) {
+							t.Errorf("%s: %s, %d days to %s, week %s to %s: read model %d of %d, Go %d of %d", slug, sc.name, days, asOf, w.From, w.To,
+								got[i].Numerator, got[i].Denominator, want.Numerator, want.Denominator)
+						}
+						seen[slug] += want.Denominator
+					}
 				}
 			}
 		}
 	}
-	if seen == 0 {
-		t.Fatal("no week had a case due its first home visit: the comparison tested nothing")
+	for _, slug := range compliance.WeeklyShares() {
+		if seen[slug] == 0 {
+			t.Errorf("%s: no week had a case in the denominator: the comparison tested nothing", slug)
+		}
 	}
+}
+
+// fmtPct writes a percent or nil.
+func fmtPct(p *float64) string {
+	if p == nil {
+		return "nil"
+	}
+	return fmt.Sprint(*p)
 }
 
 // TestFigureWeeksRefusesBadWeeks: a measure without a weekly trend, and
@@ -109,5 +132,9 @@ func TestFigureWeeksRefusesBadWeeks(t *testing.T) {
 		if e := schema.AsError(err); e == nil || e.Code != schema.ECodeInvalid || e.Field != c.field {
 			t.Errorf("%s: got %v, want an invalid error naming %s", c.name, err, c.field)
 		}
+	}
+	_, err := compliance.NewService(db, nil).WeeklyShare(ctx, admin, "overdue", "", "", []compliance.Period{{From: "2026-11-01", To: "2026-11-07"}}, "2026-11-14")
+	if e := schema.AsError(err); e == nil || e.Code != schema.ECodeInvalid || e.Field != "measure" {
+		t.Errorf("the weekly share of overdue: got %v, want an invalid error naming measure", err)
 	}
 }

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"html/template"
 	"slices"
@@ -100,6 +101,39 @@ type panelCtx struct {
 	// trendKey says what they depend on (see weekTrends).
 	trends   *weekTrends
 	trendKey string
+	// shares are the weekly trends read from the read model
+	// (readTrends), by the panel's slug; a panel without one computes its
+	// trend in Go.
+	shares map[string][]point
+}
+
+// readTrends reads from the read model the weekly trends it answers
+// (compliance.WeeklyShare) of the panels ps, for the filters f: when they
+// choose no RoSH level and no flag (which the read model's figures do
+// not filter by), and only then; otherwise, or for another panel, nil,
+// and the panel computes its trend in Go over the decoded records. Each
+// point is the figure the Go measure gives for the week (decision 0058).
+func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters, ps []*panel) (map[string][]point, error) {
+	if f.Risk != "" || f.Flag != "" {
+		return nil, nil
+	}
+	out := map[string][]point{}
+	weeks := f.weeks()
+	for _, p := range ps {
+		if !slices.Contains(compliance.WeeklyShares(), p.Slug) {
+			continue
+		}
+		figs, err := s.comp.WeeklyShare(ctx, actor, p.Slug, f.Officer, f.Team, weeks, f.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		pts := make([]point, len(weeks))
+		for i, x := range figs {
+			pts[i] = share(weekLabel(weeks[i]), x.Numerator, x.Denominator, x.Percent)
+		}
+		out[p.Slug] = pts
+	}
+	return out, nil
 }
 
 // weekTrends keeps the trends of the panels with a Week function (overdue
@@ -160,6 +194,12 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 			rules = in.Policy.Version
 		}
 		pc.trendKey = fmt.Sprintf("%s|%d|%s|%s|%s", compliance.ScopeKey(actor), seq, rules, f.AsOf, f.values(false).Encode())
+	}
+	if weekly {
+		var err error
+		if pc.shares, err = s.readTrends(c.UserContext(), actor, f, ps); err != nil {
+			return nil, err
+		}
 	}
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
 		ctx := c.UserContext()

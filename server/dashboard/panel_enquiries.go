@@ -33,7 +33,9 @@ func buildEnquiries(pc *panelCtx) *panelView {
 		BarsTitle:  "Percent of police enquiries answered, by officer",
 		ByOfficer:  map[string]cell{},
 	}
-	if pc.Weekly {
+	if pts, ok := pc.shares["enquiries"]; ok {
+		v.Trend = pts // from the read model (readTrends)
+	} else if pc.Weekly {
 		for _, w := range pc.F.weeks() {
 			r := compliance.Enquiries(pc.In, w, pc.F.AsOf)
 			x := r.Totals.Police

@@ -31,7 +31,9 @@ func buildFirstVisits(pc *panelCtx) *panelView {
 		BarsTitle:  "Percent on time, by officer",
 		ByOfficer:  map[string]cell{},
 	}
-	if pc.Weekly {
+	if pts, ok := pc.shares["first-home-visits"]; ok {
+		v.Trend = pts // from the read model (readTrends)
+	} else if pc.Weekly {
 		for _, w := range pc.F.weeks() {
 			wr := compliance.FirstHomeVisits(pc.In, w, pc.F.AsOf)
 			v.Trend = append(v.Trend, share(weekLabel(w), wr.Totals.Numerator.N, wr.Totals.Denominator.N, wr.Totals.Percent))

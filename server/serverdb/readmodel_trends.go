@@ -17,9 +17,10 @@ type Week struct{ From, To schema.Date }
 
 // weekDays are, by measure, the day of a figure's row that puts it in a
 // period, as an expression over the row's case c (rm_cases): measure 1's
-// cases are in the period their supervision started in.
+// and measure 4's cases are in the period their supervision started in.
 var weekDays = map[string]string{
 	MeasureFirstHomeVisit: "c.supervision_start",
+	MeasureEnquiries:      "c.supervision_start",
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
