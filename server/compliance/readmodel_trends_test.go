@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"doorstep/schema"
+	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
@@ -22,6 +23,20 @@ func weeksOf(p compliance.Period) []compliance.Period {
 	return out
 }
 
+// supervisorAndOfficer are the synthetic service's supervisor of its
+// supTeam-th team and first officer of its officerTeam-th.
+func supervisorAndOfficer(ds *synth.Dataset, supTeam, officerTeam int) (sup, officer schema.User) {
+	for _, u := range ds.Users {
+		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[supTeam].ID {
+			sup = u
+		}
+		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[officerTeam].ID {
+			officer = u
+		}
+	}
+	return sup, officer
+}
+
 // TestWeeklySharesAgreeWithTheGoMeasures computes the weekly trends the
 // read model answers (measure 1's on time, measure 4's police enquiries
 // answered) both ways, for several scopes, filters and days: the Go
@@ -34,15 +49,7 @@ func TestWeeklySharesAgreeWithTheGoMeasures(t *testing.T) {
 	ctx := context.Background()
 	db, ds := readModelService(t)
 	svc := compliance.NewService(db, nil)
-	var sup, officer schema.User
-	for _, u := range ds.Users {
-		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[1].ID {
-			sup = u
-		}
-		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[2].ID {
-			officer = u
-		}
-	}
+	sup, officer := supervisorAndOfficer(ds, 1, 2)
 	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
 	scopes := []struct {
 		name              string

@@ -114,3 +114,36 @@ func viewText(v *panelView) string {
 	return fmt.Sprintf("figures %v\napart %v\nnotes %v\nheadline %s\ntrend %v\nbars %v\nby officer %v\n%s\n%s", figs, v.Apart, v.Notes, h,
 		pointsText(v.Trend), pointsText(v.Officers), v.ByOfficer, v.TrendSVG, v.BarsSVG)
 }
+
+// BenchmarkTrendsReadModel compares the two ways of measure 1's and 4's
+// weekly trends on the overview of BenchmarkDashboardRender's team (500
+// cases, 90 days, 13 weeks): "go" calls each measure once per week over
+// the decoded records, as a page with a RoSH or flag filter does (the
+// records' read not counted); "read-model" is readTrends, the four
+// GROUP BY queries by week.
+func BenchmarkTrendsReadModel(b *testing.B) {
+	ctx := context.Background()
+	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	s, actor := newSite(srv), serverdb.ActorOf(sup, "")
+	f := &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
+	in, err := srv.Compliance().InputOf(ctx, actor, compliance.Narrow{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	compliance.FirstHomeVisits(in, f.period(), f.AsOf) // the as-of day's requirements, as the page's figures leave them
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			for _, w := range f.weeks() {
+				compliance.FirstHomeVisits(in, w, f.AsOf)
+				compliance.Enquiries(in, w, f.AsOf)
+			}
+		}
+	})
+	b.Run("read-model", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.readTrends(ctx, actor, f, panels); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
