@@ -103,8 +103,21 @@ type panelCtx struct {
 	trendKey string
 	// shares are the weekly trends read from the read model
 	// (readTrends), by the panel's slug; a panel without one computes its
-	// trend in Go.
-	shares map[string][]point
+	// trend in Go. The read runs beside the panels' building; share waits
+	// for it, wait gives its error.
+	shares     map[string][]point
+	sharesErr  error
+	sharesDone chan struct{}
+}
+
+// share is panel slug's weekly trend from the read model, once read; false
+// when the page has none for it (or the read failed: wait says so).
+func (pc *panelCtx) share(slug string) ([]point, bool) {
+	if pc.sharesDone != nil {
+		<-pc.sharesDone
+	}
+	pts, ok := pc.shares[slug]
+	return pts, ok
 }
 
 // readTrends reads from the read model the weekly trends it answers
@@ -181,7 +194,8 @@ func (pc *panelCtx) link(path string) string {
 
 // newPanelCtx is what a page's panels (ps) are built from. When one of
 // them reads measure 9, the store's read starts now and runs beside the
-// panels' building; the page calls pc.wait once they are built.
+// panels' building, and so does the read of the trends the read model
+// answers (readTrends); the page calls pc.wait once they are built.
 func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool, ps ...*panel) (*panelCtx, error) {
 	pc := &panelCtx{In: in, F: f, Weekly: weekly, trends: &s.trends}
 	if weekly {
@@ -194,12 +208,6 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 			rules = in.Policy.Version
 		}
 		pc.trendKey = fmt.Sprintf("%s|%d|%s|%s|%s", compliance.ScopeKey(actor), seq, rules, f.AsOf, f.values(false).Encode())
-	}
-	if weekly {
-		var err error
-		if pc.shares, err = s.readTrends(c.UserContext(), actor, f, ps); err != nil {
-			return nil, err
-		}
 	}
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
 		ctx := c.UserContext()
@@ -223,6 +231,14 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 			return nil, err
 		}
 	}
+	if weekly {
+		ctx := c.UserContext()
+		pc.sharesDone = make(chan struct{})
+		go func() {
+			defer close(pc.sharesDone)
+			pc.shares, pc.sharesErr = s.readTrends(ctx, actor, f, ps)
+		}()
+	}
 	return pc, nil
 }
 
@@ -236,9 +252,15 @@ func (pc *panelCtx) Fresh() *serverdb.Freshness {
 	return pc.fresh
 }
 
-// wait waits for measure 9's read, and gives its error: the page fails
-// with it.
+// wait waits for measure 9's read and the trends' (readTrends), and gives
+// their error: the page fails with it.
 func (pc *panelCtx) wait() error {
+	if pc.sharesDone != nil {
+		<-pc.sharesDone
+		if pc.sharesErr != nil {
+			return pc.sharesErr
+		}
+	}
 	if pc.freshDone == nil {
 		return nil
 	}
