@@ -85,15 +85,7 @@ func TestContactsHouseholdsCountsOnTheService(t *testing.T) {
 	ctx := context.Background()
 	db, ds := readModelService(t)
 	svc := compliance.NewService(db, nil)
-	var sup, officer schema.User
-	for _, u := range ds.Users {
-		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[0].ID {
-			sup = u
-		}
-		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[1].ID {
-			officer = u
-		}
-	}
+	sup, officer := supervisorAndOfficer(ds, 0, 1)
 	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
 	for _, sc := range []struct {
 		actor     serverdb.Actor

@@ -335,15 +335,7 @@ func TestReadModelAgreesWithTheGoMeasures(t *testing.T) {
 	db, ds := readModelService(t)
 	svc := compliance.NewService(db, nil)
 
-	var sup, officer schema.User
-	for _, u := range ds.Users {
-		if u.Role == schema.RoleSupervisor && u.TeamID == ds.Teams[1].ID {
-			sup = u
-		}
-		if u.Role == schema.RoleOfficer && officer.ID == "" && u.TeamID == ds.Teams[2].ID {
-			officer = u
-		}
-	}
+	sup, officer := supervisorAndOfficer(ds, 1, 2)
 	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
 	scopes := []struct {
 		name      string

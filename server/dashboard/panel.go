@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"html/template"
 	"slices"
@@ -100,6 +101,52 @@ type panelCtx struct {
 	// trendKey says what they depend on (see weekTrends).
 	trends   *weekTrends
 	trendKey string
+	// shares are the weekly trends read from the read model
+	// (readTrends), by the panel's slug; a panel without one computes its
+	// trend in Go. The read runs beside the panels' building; share waits
+	// for it, wait gives its error.
+	shares     map[string][]point
+	sharesErr  error
+	sharesDone chan struct{}
+}
+
+// share is panel slug's weekly trend from the read model, once read; false
+// when the page has none for it (or the read failed: wait says so).
+func (pc *panelCtx) share(slug string) ([]point, bool) {
+	if pc.sharesDone != nil {
+		<-pc.sharesDone
+	}
+	pts, ok := pc.shares[slug]
+	return pts, ok
+}
+
+// readTrends reads from the read model the weekly trends it answers
+// (compliance.WeeklyShare) of the panels ps, for the filters f: when they
+// choose no RoSH level and no flag (which the read model's figures do
+// not filter by), and only then; otherwise, or for another panel, nil,
+// and the panel computes its trend in Go over the decoded records. Each
+// point is the figure the Go measure gives for the week (decision 0058).
+func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters, ps []*panel) (map[string][]point, error) {
+	if f.Risk != "" || f.Flag != "" {
+		return nil, nil
+	}
+	out := map[string][]point{}
+	weeks := f.weeks()
+	for _, p := range ps {
+		if !slices.Contains(compliance.WeeklyShares(), p.Slug) {
+			continue
+		}
+		figs, err := s.comp.WeeklyShare(ctx, actor, p.Slug, f.Officer, f.Team, weeks, f.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		pts := make([]point, len(weeks))
+		for i, x := range figs {
+			pts[i] = share(weekLabel(weeks[i]), x.Numerator, x.Denominator, x.Percent)
+		}
+		out[p.Slug] = pts
+	}
+	return out, nil
 }
 
 // weekTrends keeps the trends of the panels with a Week function (overdue
@@ -147,7 +194,8 @@ func (pc *panelCtx) link(path string) string {
 
 // newPanelCtx is what a page's panels (ps) are built from. When one of
 // them reads measure 9, the store's read starts now and runs beside the
-// panels' building; the page calls pc.wait once they are built.
+// panels' building, and so does the read of the trends the read model
+// answers (readTrends); the page calls pc.wait once they are built.
 func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool, ps ...*panel) (*panelCtx, error) {
 	pc := &panelCtx{In: in, F: f, Weekly: weekly, trends: &s.trends}
 	if weekly {
@@ -183,6 +231,14 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 			return nil, err
 		}
 	}
+	if weekly {
+		ctx := c.UserContext()
+		pc.sharesDone = make(chan struct{})
+		go func() {
+			defer close(pc.sharesDone)
+			pc.shares, pc.sharesErr = s.readTrends(ctx, actor, f, ps)
+		}()
+	}
 	return pc, nil
 }
 
@@ -196,9 +252,15 @@ func (pc *panelCtx) Fresh() *serverdb.Freshness {
 	return pc.fresh
 }
 
-// wait waits for measure 9's read, and gives its error: the page fails
-// with it.
+// wait waits for measure 9's read and the trends' (readTrends), and gives
+// their error: the page fails with it.
 func (pc *panelCtx) wait() error {
+	if pc.sharesDone != nil {
+		<-pc.sharesDone
+		if pc.sharesErr != nil {
+			return pc.sharesErr
+		}
+	}
 	if pc.freshDone == nil {
 		return nil
 	}

@@ -9,7 +9,8 @@ import (
 
 // Measure 4 on the dashboard: police and children's-services enquiries
 // answered. The weekly trend groups the cases by the week their
-// supervision started (the police enquiries' percent answered).
+// supervision started (the police enquiries' percent answered; read from
+// the read model when the filters allow: readTrends).
 func init() {
 	registerPanel(&panel{Order: 4, Slug: "enquiries", Title: "Safeguarding enquiries answered",
 		About: "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day; beside them, the inspection's figures, answered in time.",
@@ -33,7 +34,9 @@ func buildEnquiries(pc *panelCtx) *panelView {
 		BarsTitle:  "Percent of police enquiries answered, by officer",
 		ByOfficer:  map[string]cell{},
 	}
-	if pc.Weekly {
+	if pts, ok := pc.share("enquiries"); ok {
+		v.Trend = pts // from the read model (readTrends)
+	} else if pc.Weekly {
 		for _, w := range pc.F.weeks() {
 			r := compliance.Enquiries(pc.In, w, pc.F.AsOf)
 			x := r.Totals.Police

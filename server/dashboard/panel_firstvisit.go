@@ -11,7 +11,8 @@ import (
 // cases (docs/compliance.md), and beside it the inspection's figure, the
 // same cases visited at all (on time or late). The weekly trend groups the cases by the
 // week their supervision started: each bar is the measure computed over
-// that week as the period, as the records stand on the page's as-of day.
+// that week as the period, as the records stand on the page's as-of day
+// (read from the read model when the filters allow: readTrends).
 func init() {
 	registerPanel(&panel{Order: 1, Slug: "first-home-visits", Title: "First home visit on time",
 		About: "Domestic-abuse cases whose supervision started in the period and whose first home visit was due: visited on or before the due date.",
@@ -31,7 +32,9 @@ func buildFirstVisits(pc *panelCtx) *panelView {
 		BarsTitle:  "Percent on time, by officer",
 		ByOfficer:  map[string]cell{},
 	}
-	if pc.Weekly {
+	if pts, ok := pc.share("first-home-visits"); ok {
+		v.Trend = pts // from the read model (readTrends)
+	} else if pc.Weekly {
 		for _, w := range pc.F.weeks() {
 			wr := compliance.FirstHomeVisits(pc.In, w, pc.F.AsOf)
 			v.Trend = append(v.Trend, share(weekLabel(w), wr.Totals.Numerator.N, wr.Totals.Denominator.N, wr.Totals.Percent))

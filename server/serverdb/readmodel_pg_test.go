@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -279,6 +280,26 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && len(want) == 0) {
 				t.Errorf("exempted requirements on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
+			}
+		}
+		for _, a := range actors { // measures 1's and 4's weekly trends (readmodel_trends.go)
+			var weeks []Week
+			for end := asOf.Time(); end.After(asOf.Time().AddDate(0, 0, -91)); end = end.AddDate(0, 0, -7) {
+				weeks = append([]Week{{From: schema.DateOf(end.AddDate(0, 0, -6)), To: schema.DateOf(end)}}, weeks...)
+			}
+			for _, q := range []FigureQuery{{Measure: MeasureFirstHomeVisit, Figure: "denominator", AsOf: asOf},
+				{Measure: MeasureEnquiries, Figure: "police.needed", AsOf: asOf, WithinDays: 15}} {
+				want, err := Figures{q: db.r}.Weeks(ctx, a, q, weeks)
+				if err != nil {
+					t.Fatalf("%s by week on SQLite: %v", q.Measure, err)
+				}
+				got, err := Figures{q: pgQuerier{pg}}.Weeks(ctx, a, q, weeks)
+				if err != nil {
+					t.Fatalf("%s by week on PostgreSQL: %v", q.Measure, err)
+				}
+				if !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && !slices.ContainsFunc(want, func(n int) bool { return n > 0 })) {
+					t.Errorf("%s by week on %s for %s: PostgreSQL %v, SQLite %v", q.Measure, asOf, a.Role, got, want)
+				}
 			}
 		}
 	}

@@ -1,0 +1,72 @@
+package compliance
+
+import (
+	"context"
+	"slices"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
+)
+
+// weeklyShare is a headline share whose weekly trend the read model
+// answers: its measure, and the figures of its numerator and denominator.
+type weeklyShare struct{ measure, num, den string }
+
+// weeklyShares are, by the measure's slug, the shares whose weekly trend
+// the read model answers (WeeklyShare): measure 1's on time of those due,
+// and measure 4's police enquiries answered of those needed, both over
+// the cases whose supervision started in each week.
+var weeklyShares = map[string]weeklyShare{
+	"first-home-visits": {serverdb.MeasureFirstHomeVisit, "numerator", "denominator"},
+	"enquiries":         {serverdb.MeasureEnquiries, "police.answered", "police.needed"},
+}
+
+// WeeklyShares are the slugs of the measures whose weekly trend
+// WeeklyShare answers, sorted.
+func WeeklyShares() []string {
+	out := make([]string, 0, len(weeklyShares))
+	for slug := range weeklyShares {
+		out = append(out, slug)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// WeeklyShare is the weekly trend of measure slug's share, for each of
+// weeks as the period, as the records stand on asOf, from the read model:
+// one GROUP BY by week for the numerator and one for the denominator
+// (serverdb.Figures.Weeks), on one snapshot. For measure 1 each week's
+// figure is FirstHomeVisits(in, w, asOf)'s Totals (on time, of those
+// due); for measure 4, Enquiries(in, w, asOf)'s Totals.Police (answered,
+// of those needed). officerID and teamID, when set, keep the cases
+// allocated to that officer and team.
+func (s *Service) WeeklyShare(ctx context.Context, actor serverdb.Actor, slug, officerID, teamID string, weeks []Period, asOf schema.Date) ([]Figure, error) {
+	ws, ok := weeklyShares[slug]
+	if !ok {
+		return nil, schema.Errorf(schema.ECodeInvalid, "measure", "the read model has no weekly trend of measure %q", slug)
+	}
+	weekly := make([]serverdb.Week, len(weeks))
+	for i, w := range weeks {
+		weekly[i] = serverdb.Week{From: w.From, To: w.To}
+	}
+	var num, den []int
+	err := s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		q := serverdb.FigureQuery{Measure: ws.measure, Figure: ws.num, AsOf: asOf, OfficerID: officerID, TeamID: teamID,
+			WithinDays: Input{Policy: s.policy}.policy().EnquiryDays()}
+		var err error
+		if num, err = fs.Weeks(ctx, actor, q, weekly); err != nil {
+			return err
+		}
+		q.Figure = ws.den
+		den, err = fs.Weeks(ctx, actor, q, weekly)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Figure, len(weeks))
+	for i := range out {
+		out[i] = FigureOf(num[i], den[i])
+	}
+	return out, nil
+}

@@ -1,0 +1,149 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"doorstep/schema"
+	"doorstep/schema/synth"
+	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
+)
+
+// TestTrendsFromTheReadModelMatchTheGo is the oracle of decision 0058:
+// the overview's panels built with the weekly trends the read model
+// answers (readTrends) and built wholly in Go over the decoded records
+// show the same figures, trends and charts, for a supervisor, an admin
+// over every team, an admin's team filter and an officer filter, on a
+// synthetic service. A RoSH or flag filter keeps every trend in Go.
+func TestTrendsFromTheReadModelMatchTheGo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 15, HistoryDays: 400, Seed: 5})
+	s := newSite(srv)
+	users, err := srv.DB().ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var officer schema.User
+	for _, u := range users {
+		if u.Role == schema.RoleOfficer && u.TeamID == sup.TeamID {
+			officer = u
+		}
+	}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	period := func(from, to schema.Date) filters { return filters{From: from, To: to, AsOf: to, Today: "2026-11-23"} }
+	cases := []struct {
+		name  string
+		actor serverdb.Actor
+		f     filters
+	}{
+		{"supervisor", serverdb.ActorOf(sup, ""), period("2026-08-26", "2026-11-23")},
+		{"supervisor, a year", serverdb.ActorOf(sup, ""), period("2025-11-24", "2026-11-23")},
+		{"admin", admin, period("2026-08-26", "2026-11-23")},
+		{"admin, an older period", admin, period("2026-03-01", "2026-05-31")},
+		{"admin, team filter", admin, filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Team: sup.TeamID}},
+		{"supervisor, officer filter", serverdb.ActorOf(sup, ""), filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Officer: officer.ID}},
+	}
+	shown := 0
+	for _, c := range cases {
+		f := c.f
+		in, err := srv.Compliance().InputOf(ctx, c.actor, compliance.Narrow{TeamID: f.Team})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = f.apply(in)
+		shares, err := s.readTrends(ctx, c.actor, &f, panels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Sorted(func(yield func(string) bool) {
+			for k := range shares {
+				if !yield(k) {
+					return
+				}
+			}
+		}); !slices.Equal(got, compliance.WeeklyShares()) {
+			t.Fatalf("%s: the read model gave the trends of %v, want %v", c.name, got, compliance.WeeklyShares())
+		}
+		fromRM := buildPanels(&panelCtx{In: in, F: &f, Weekly: true, shares: shares})
+		inGo := buildPanels(&panelCtx{In: in, F: &f, Weekly: true})
+		for i, p := range panels {
+			a, b := fromRM[i], inGo[i]
+			if got, want := viewText(a), viewText(b); got != want {
+				t.Errorf("%s: panel %s from the read model\n%s\nin Go\n%s", c.name, p.Slug, got, want)
+			}
+			if _, ok := shares[p.Slug]; ok {
+				for _, pt := range b.Trend {
+					if pt.Value != nil {
+						shown++
+					}
+				}
+			}
+		}
+	}
+	if shown == 0 {
+		t.Error("no week of a trend from the read model had a figure: the comparison tested nothing")
+	}
+	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Risk: "high"}
+	if shares, err := s.readTrends(ctx, admin, &f, panels); err != nil || shares != nil {
+		t.Errorf("with a RoSH filter: trends %v, %v; want none from the read model", shares, err)
+	}
+}
+
+// viewText is what a built panel shows on the overview: its figures, what
+// is kept apart, its notes, headline, trend, bars and charts.
+func viewText(v *panelView) string {
+	pct := func(p *float64) string {
+		if p == nil {
+			return "nil"
+		}
+		return fmt.Sprint(*p)
+	}
+	var figs []string
+	for _, f := range v.Figures {
+		figs = append(figs, fmt.Sprintf("%s: %s (%s) too few %v", f.Label, f.Text(), pct(f.Percent), f.TooFew))
+	}
+	h := "none"
+	if x := v.Headline; x != nil {
+		h = fmt.Sprintf("%d of %d (%s) %s; before %d of %d (%s) %s", x.Numerator, x.Denominator, pct(x.Percent), x.Status,
+			x.Previous.Numerator, x.Previous.Denominator, pct(x.Previous.Percent), x.Previous.Status)
+	}
+	return fmt.Sprintf("figures %v\napart %v\nnotes %v\nheadline %s\ntrend %v\nbars %v\nby officer %v\n%s\n%s", figs, v.Apart, v.Notes, h,
+		pointsText(v.Trend), pointsText(v.Officers), v.ByOfficer, v.TrendSVG, v.BarsSVG)
+}
+
+// BenchmarkTrendsReadModel compares the two ways of measure 1's and 4's
+// weekly trends on the overview of BenchmarkDashboardRender's team (500
+// cases, 90 days, 13 weeks): "go" calls each measure once per week over
+// the decoded records, as a page with a RoSH or flag filter does (the
+// records' read not counted); "read-model" is readTrends, the four
+// GROUP BY queries by week.
+func BenchmarkTrendsReadModel(b *testing.B) {
+	ctx := context.Background()
+	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	s, actor := newSite(srv), serverdb.ActorOf(sup, "")
+	f := &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
+	in, err := srv.Compliance().InputOf(ctx, actor, compliance.Narrow{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	compliance.FirstHomeVisits(in, f.period(), f.AsOf) // the as-of day's requirements, as the page's figures leave them
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			for _, w := range f.weeks() {
+				compliance.FirstHomeVisits(in, w, f.AsOf)
+				compliance.Enquiries(in, w, f.AsOf)
+			}
+		}
+	})
+	b.Run("read-model", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.readTrends(ctx, actor, f, panels); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

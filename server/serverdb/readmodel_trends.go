@@ -1,0 +1,84 @@
+package serverdb
+
+import (
+	"context"
+	"fmt"
+
+	"doorstep/schema"
+)
+
+// The weekly trends the read model answers (docs/compliance.md, "The read
+// model"): a figure whose rows each carry a day (the day that puts the row
+// in a period) is counted week by week with one GROUP BY over the figure's
+// rows of the whole period, rather than once per week.
+
+// Week is one bar of a weekly trend: its first and last days.
+type Week struct{ From, To schema.Date }
+
+// weekDays are, by measure, the day of a figure's row that puts it in a
+// period, as an expression over the row's case c (rm_cases): measure 1's
+// and measure 4's cases are in the period their supervision started in.
+var weekDays = map[string]string{
+	MeasureFirstHomeVisit: "c.supervision_start",
+	MeasureEnquiries:      "c.supervision_start",
+}
+
+// Weeks counts q's figure by week: for each of weeks (in order, with no
+// gap or overlap), the distinct cases of the figure's rows whose day falls
+// in it, as FigureGroups counts the figure over that week as the period.
+// q's From and To are the weeks' first and last days.
+func (f Figures) Weeks(ctx context.Context, actor Actor, q FigureQuery, weeks []Week) ([]int, error) {
+	return figureWeeks(ctx, f.q, actor, q, weeks)
+}
+
+// FigureWeeks is Figures.Weeks on its own snapshot.
+func (db *DB) FigureWeeks(ctx context.Context, actor Actor, q FigureQuery, weeks []Week) ([]int, error) {
+	return figureWeeks(ctx, db.r, actor, q, weeks)
+}
+
+func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, weeks []Week) ([]int, error) {
+	day, ok := weekDays[f.Measure]
+	if !ok {
+		return nil, schema.Errorf(schema.ECodeInvalid, "measure", "the read model has no weekly trend of measure %q", f.Measure)
+	}
+	out := make([]int, len(weeks))
+	if len(weeks) == 0 {
+		return out, nil
+	}
+	for i, w := range weeks {
+		if _, ok := dayNumber(w.From); !ok {
+			return nil, schema.Errorf(schema.ECodeInvalid, "from", "week %d's first day must be a date (YYYY-MM-DD)", i+1)
+		}
+		if _, ok := dayNumber(w.To); !ok || w.To < w.From || (i > 0 && w.From <= weeks[i-1].To) {
+			return nil, schema.Errorf(schema.ECodeInvalid, "to", "week %d must end on a date on or after its first day, before the next week", i+1)
+		}
+	}
+	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
+	rows, err := figureRows(actor, f)
+	if err != nil {
+		return nil, err
+	}
+	q := &sqlb{}
+	q.add(`SELECT CASE`)
+	for i, w := range weeks {
+		q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, day, day, i), string(w.From), string(w.To))
+	}
+	q.add(` END AS w, count(DISTINCT f.case_id) FROM (`+rows.b.String()+`) f JOIN rm_cases c ON c.case_id = f.case_id
+		GROUP BY w`, rows.args...)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var w *int
+		var n int
+		if err := rs.Scan(&w, &n); err != nil {
+			return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
+		}
+		if w != nil { // a day between two weeks: none when they leave no gap
+			out[*w] = n
+		}
+	}
+	return out, rs.Err()
+}
