@@ -48,6 +48,15 @@ const rmChunk = 500
 var rmEntities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment", "referral",
 	"oversight"}
 
+// rmEntity is rmEntities as a set.
+var rmEntity = func() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range rmEntities {
+		m[e] = true
+	}
+	return m
+}()
+
 // rmTables are the read model's tables of case rows, each with its case
 // column.
 var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements",
@@ -74,14 +83,10 @@ func policyTag(p *policy.Policy) string {
 	return policy.Tag(b)
 }
 
-// refreshReadModel writes again the read model rows of the records t gave
-// a sequence number after from (the counter's value when t began), and
-// the requirement rows of their cases.
-func (db *DB) refreshReadModel(t *wtx, from int64) error {
-	recs, signed, err := readChanged(t, from)
-	if err != nil {
-		return err
-	}
+// refreshReadModel writes again the read model rows of the records t
+// created or changed, and the requirement rows of their cases.
+func (db *DB) refreshReadModel(t *wtx) error {
+	recs, signed := t.changedRecords()
 	if len(recs) == 0 {
 		return nil
 	}
@@ -111,34 +116,30 @@ func (db *DB) refreshReadModel(t *wtx, from int64) error {
 	return db.applyRecords(w, changed, false)
 }
 
-// readChanged reads the records t numbered after from that the read model
-// is derived from, and which of them are signed.
-func readChanged(t *wtx, from int64) ([]schema.RawRecord, map[string]bool, error) {
-	rows, err := t.QueryContext(t.ctx, `SELECT entity, id, case_id, fields, signed FROM records WHERE seq > ?`+
-		` AND entity IN ('`+strings.Join(rmEntities, "','")+`')`, from)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read model: read records: %w", err)
+// changedRecords returns the records t created or changed that the read
+// model is derived from, in the order t numbered them, and which of them
+// are signed: from the rows the apply holds in memory (wtx.written), not
+// read back from records, whose every field the apply has just encoded.
+// Every record write goes through the apply (applier.insert and change
+// note theirs); a record that lost a write and was only given a new
+// number (applier.touch) did not change, nor do its rows.
+func (t *wtx) changedRecords() ([]schema.RawRecord, map[string]bool) {
+	rows := make([]*row, 0, len(t.written))
+	for _, r := range t.written {
+		if rmEntity[r.entity] {
+			rows = append(rows, r)
+		}
 	}
-	defer rows.Close()
-	var out []schema.RawRecord
+	slices.SortFunc(rows, func(a, b *row) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]schema.RawRecord, len(rows))
 	signed := map[string]bool{}
-	for rows.Next() {
-		var r schema.RawRecord
-		var fields string
-		var s int
-		if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields, &s); err != nil {
-			return nil, nil, fmt.Errorf("read model: read records: %w", err)
-		}
-		r.Fields = json.RawMessage(fields)
-		out = append(out, r)
-		if s == 1 {
-			signed[r.ID] = true
+	for i, r := range rows {
+		out[i] = schema.RawRecord{Entity: r.entity, ID: r.id, CaseID: r.caseID, Fields: json.RawMessage(r.fieldsText)}
+		if r.signed {
+			signed[r.id] = true
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read model: read records: %w", err)
-	}
-	return out, signed, nil
+	return out, signed
 }
 
 // factsChanged returns the cases of recs (changed records of existing
@@ -203,8 +204,32 @@ func anys(ss []string) []any {
 // made SQLite walk every record of a case rather than use
 // records_case_entity).
 func readRecords(t *wtx, cond string, args ...any) ([]schema.RawRecord, error) {
-	rows, err := t.QueryContext(t.ctx, `SELECT entity, id, case_id, fields FROM records WHERE `+cond+
-		` AND entity IN ('`+strings.Join(rmEntities, "','")+`')`, args...)
+	rows, err := t.QueryContext(t.ctx, readRecordsSQL(cond), args...)
+	if err != nil {
+		return nil, fmt.Errorf("read model: read records: %w", err)
+	}
+	out, err := scanRawRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read model: read records: %w", err)
+	}
+	return out, nil
+}
+
+func readRecordsSQL(cond string) string {
+	return `SELECT entity, id, case_id, fields FROM records WHERE ` + cond +
+		` AND entity IN ('` + strings.Join(rmEntities, "','") + `')`
+}
+
+// readRecords is readRecords with the statement prepared once for the
+// writer's transaction: a push to many cases reads each one's case record
+// and amendments with the same few statements, which SQLite otherwise
+// parsed and planned again for every case.
+func (w *rmWriter) readRecords(cond string, args ...any) ([]schema.RawRecord, error) {
+	s, err := w.prep(w.reads, cond, readRecordsSQL(cond))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.QueryContext(w.t.ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read model: read records: %w", err)
 	}
@@ -317,7 +342,6 @@ func (db *DB) decodeFailed(r schema.RawRecord, err error) {
 // no case record (its records then have no rows, as the Go measures drop
 // them).
 func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole bool) (schema.Case, bool, error) {
-	t := w.t
 	var caseRec *schema.RawRecord
 	for i := range recs {
 		if recs[i].Entity == "case" {
@@ -326,7 +350,7 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 	}
 	changed := caseRec != nil
 	if caseRec == nil && !whole {
-		got, err := readRecords(t, `id = ? AND entity = 'case'`, id)
+		got, err := w.readRecords(`id = ? AND entity = 'case'`, id)
 		if err != nil {
 			return schema.Case{}, false, err
 		}
@@ -362,7 +386,7 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 	safety := filterEntity(recs, "safety_assessment")
 	if changed && !whole {
 		var err error
-		if safety, err = readRecords(t, `case_id = ? AND entity = 'safety_assessment'`, id); err != nil {
+		if safety, err = w.readRecords(`case_id = ? AND entity = 'safety_assessment'`, id); err != nil {
 			return c, false, err
 		}
 		if err := w.deleteRows("rm_safety", "case_id", id); err != nil {
@@ -476,7 +500,7 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 		// The case's amendments, all of them: a changed visit keeps those
 		// made before.
 		var err error
-		if amendments, err = readRecords(w.t, `case_id = ? AND entity = 'amendment'`, id); err != nil {
+		if amendments, err = w.readRecords(`case_id = ? AND entity = 'amendment'`, id); err != nil {
 			return err
 		}
 		var missing []string
@@ -486,7 +510,7 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 			}
 		}
 		if len(missing) > 0 {
-			got, err := readRecords(w.t, `case_id = ? AND entity = 'visit' AND id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
+			got, err := w.readRecords(`case_id = ? AND entity = 'visit' AND id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
 				append([]any{id}, anys(missing)...)...)
 			if err != nil {
 				return err
@@ -647,6 +671,7 @@ type rmWriter struct {
 	deletes *atomic.Int64        // DB.rmDeletes
 	del     map[string]*sql.Stmt // by "table.column"
 	full    map[string]*sql.Stmt // an INSERT of rmBatch rows, per table
+	reads   map[string]*sql.Stmt // readRecords', by condition
 	rows    map[string][]any     // buffered arguments, per table
 	stmts   []*sql.Stmt
 	// dels are the ids buffered for deletion, by table then column.
@@ -687,7 +712,7 @@ var rmInserts = map[string]string{
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {
-	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{},
+	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, reads: map[string]*sql.Stmt{}, rows: map[string][]any{},
 		dels: map[string]map[string][]string{}}
 }
 
