@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"doorstep/schema"
 	"doorstep/schema/policy"
@@ -903,17 +905,61 @@ func (w *rmWriter) decodeFields(r schema.RawRecord, v any) error {
 		if !ok {
 			continue
 		}
-		if err := json.Unmarshal(raw, rv.FieldByIndex(f.index).Addr().Interface()); err != nil {
+		fv := rv.FieldByIndex(f.index)
+		if f.plain && decodePlain(raw, fv) {
+			continue
+		}
+		if err := json.Unmarshal(raw, fv.Addr().Interface()); err != nil {
 			return fmt.Errorf("field %s: %w", f.name, err)
 		}
 	}
 	return nil
 }
 
-// jsonField is a struct field and the JSON name it decodes.
+// decodePlain sets fv, a string or bool without a decoder of its own, to
+// raw when raw is what encoding/json decodes without a question: true,
+// false, null (which leaves fv as it is), or a string of valid UTF-8 with
+// no escape and no control character. It reports false for anything else,
+// which json.Unmarshal then decodes (and refuses as it would have). Most
+// of a visit's read-model values are such strings, and json.Unmarshal's
+// reflection for each was most of decodeFields' time.
+func decodePlain(raw json.RawMessage, fv reflect.Value) bool {
+	s := string(raw)
+	if s == "null" {
+		return true
+	}
+	switch fv.Kind() {
+	case reflect.Bool:
+		if s == "true" || s == "false" {
+			fv.SetBool(s == "true")
+			return true
+		}
+	case reflect.String:
+		if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+			return false
+		}
+		in := s[1 : len(s)-1]
+		for i := 0; i < len(in); i++ {
+			if c := in[i]; c < 0x20 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		if !utf8.ValidString(in) {
+			return false
+		}
+		fv.SetString(in)
+		return true
+	}
+	return false
+}
+
+// jsonField is a struct field and the JSON name it decodes; plain: a
+// string or bool kind that decodes itself in no way of its own
+// (decodePlain may set it).
 type jsonField struct {
 	name  string
 	index []int
+	plain bool
 }
 
 var jsonFields sync.Map // reflect.Type -> []jsonField
@@ -936,7 +982,11 @@ func jsonFieldsOf(t reflect.Type) []jsonField {
 		if name == "" {
 			name = sf.Name
 		}
-		fs = append(fs, jsonField{name: name, index: sf.Index})
+		k := sf.Type.Kind()
+		p := reflect.PointerTo(sf.Type)
+		plain := (k == reflect.String || k == reflect.Bool) &&
+			!p.Implements(reflect.TypeFor[json.Unmarshaler]()) && !p.Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
+		fs = append(fs, jsonField{name: name, index: sf.Index, plain: plain})
 	}
 	jsonFields.Store(t, fs)
 	return fs
