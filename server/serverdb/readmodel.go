@@ -206,7 +206,11 @@ func anys(ss []string) []any {
 // made SQLite walk every record of a case rather than use
 // records_case_entity).
 func readRecords(t *wtx, cond string, args ...any) ([]schema.RawRecord, error) {
-	rows, err := t.QueryContext(t.ctx, readRecordsSQL(cond), args...)
+	return scanReadRecords(t.QueryContext(t.ctx, readRecordsSQL(cond), args...))
+}
+
+// scanReadRecords scans the answer to a readRecordsSQL query.
+func scanReadRecords(rows *sql.Rows, err error) ([]schema.RawRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read model: read records: %w", err)
 	}
@@ -231,15 +235,7 @@ func (w *rmWriter) readRecords(cond string, args ...any) ([]schema.RawRecord, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.QueryContext(w.t.ctx, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read model: read records: %w", err)
-	}
-	out, err := scanRawRecords(rows)
-	if err != nil {
-		return nil, fmt.Errorf("read model: read records: %w", err)
-	}
-	return out, nil
+	return scanReadRecords(s.QueryContext(w.t.ctx, args...))
 }
 
 // applyRecords writes the typed rows of recs again (whole: recs are every
