@@ -261,11 +261,8 @@ type wtx struct {
 	now     time.Time
 	nowText string
 	seq     int64 // last number handed out; 0 until first use
-	// seqStart is the counter's value when the transaction began (read
-	// with seq): the records numbered after it are the ones it wrote.
-	seqStart int64
-	seqRead  bool
-	seqUsed  bool
+	seqRead bool
+	seqUsed bool
 	// The audit chain's tail: the last event's id and hash (audit.go).
 	auditID   int64
 	auditHash string
@@ -313,7 +310,6 @@ func (t *wtx) readSeq() error {
 	if err := t.QueryRowContext(t.ctx, `SELECT value FROM sequence WHERE id = 1`).Scan(&t.seq); err != nil {
 		return fmt.Errorf("read sequence: %w", err)
 	}
-	t.seqStart = t.seq
 	t.seqRead = true
 	return nil
 }
@@ -371,7 +367,7 @@ func (db *DB) update(ctx context.Context, fn func(t *wtx) error) error {
 	if t.seqUsed {
 		// The compliance read model, in the same transaction as the
 		// records it is derived from (readmodel.go).
-		if err := db.refreshReadModel(t, t.seqStart); err != nil {
+		if err := db.refreshReadModel(t); err != nil {
 			tx.Rollback()
 			return err
 		}

@@ -215,7 +215,17 @@ func (fx *fixture) applyMerge(t *testing.T, muts []mergeMutation, order []int, o
 	if err := fx.db.r.QueryRow(`SELECT fields, clocks FROM records WHERE id = ?`, id).Scan(&fields, &clocks); err != nil {
 		t.Fatal(err)
 	}
-	out := mergeOutcome{fields: canonicalJSON(t, fields), clocks: canonicalJSON(t, clocks)}
+	// The stored clocks, expanded to a stamp per field (decodeClocks).
+	var fm map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(fields), &fm); err != nil {
+		t.Fatalf("stored fields %q: %v", fields, err)
+	}
+	cm, err := decodeClocks(clocks, fm)
+	if err != nil {
+		t.Fatalf("stored clocks %q: %v", clocks, err)
+	}
+	cb, _ := json.Marshal(cm)
+	out := mergeOutcome{fields: canonicalJSON(t, fields), clocks: string(cb)}
 	for _, c := range fx.conflicts(t, id) {
 		if field(c, "reason") != "lww_lost" {
 			t.Fatalf("conflict record %s: reason %q", c.Fields, field(c, "reason"))

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"doorstep/schema"
 	"doorstep/schema/policy"
@@ -48,6 +50,15 @@ const rmChunk = 500
 var rmEntities = []string{"case", "flag", "household_member", "visit", "amendment", "enquiry", "safety_assessment", "referral",
 	"oversight"}
 
+// rmEntity is rmEntities as a set.
+var rmEntity = func() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range rmEntities {
+		m[e] = true
+	}
+	return m
+}()
+
 // rmTables are the read model's tables of case rows, each with its case
 // column.
 var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements",
@@ -74,14 +85,10 @@ func policyTag(p *policy.Policy) string {
 	return policy.Tag(b)
 }
 
-// refreshReadModel writes again the read model rows of the records t gave
-// a sequence number after from (the counter's value when t began), and
-// the requirement rows of their cases.
-func (db *DB) refreshReadModel(t *wtx, from int64) error {
-	recs, signed, err := readChanged(t, from)
-	if err != nil {
-		return err
-	}
+// refreshReadModel writes again the read model rows of the records t
+// created or changed, and the requirement rows of their cases.
+func (db *DB) refreshReadModel(t *wtx) error {
+	recs, signed := t.changedRecords()
 	if len(recs) == 0 {
 		return nil
 	}
@@ -111,34 +118,30 @@ func (db *DB) refreshReadModel(t *wtx, from int64) error {
 	return db.applyRecords(w, changed, false)
 }
 
-// readChanged reads the records t numbered after from that the read model
-// is derived from, and which of them are signed.
-func readChanged(t *wtx, from int64) ([]schema.RawRecord, map[string]bool, error) {
-	rows, err := t.QueryContext(t.ctx, `SELECT entity, id, case_id, fields, signed FROM records WHERE seq > ?`+
-		` AND entity IN ('`+strings.Join(rmEntities, "','")+`')`, from)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read model: read records: %w", err)
+// changedRecords returns the records t created or changed that the read
+// model is derived from, in the order t numbered them, and which of them
+// are signed: from the rows the apply holds in memory (wtx.written), not
+// read back from records, whose every field the apply has just encoded.
+// Every record write goes through the apply (applier.insert and change
+// note theirs); a record that lost a write and was only given a new
+// number (applier.touch) did not change, nor do its rows.
+func (t *wtx) changedRecords() ([]schema.RawRecord, map[string]bool) {
+	rows := make([]*row, 0, len(t.written))
+	for _, r := range t.written {
+		if rmEntity[r.entity] {
+			rows = append(rows, r)
+		}
 	}
-	defer rows.Close()
-	var out []schema.RawRecord
+	slices.SortFunc(rows, func(a, b *row) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]schema.RawRecord, len(rows))
 	signed := map[string]bool{}
-	for rows.Next() {
-		var r schema.RawRecord
-		var fields string
-		var s int
-		if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields, &s); err != nil {
-			return nil, nil, fmt.Errorf("read model: read records: %w", err)
-		}
-		r.Fields = json.RawMessage(fields)
-		out = append(out, r)
-		if s == 1 {
-			signed[r.ID] = true
+	for i, r := range rows {
+		out[i] = schema.RawRecord{Entity: r.entity, ID: r.id, CaseID: r.caseID, Fields: json.RawMessage(r.fieldsText)}
+		if r.signed {
+			signed[r.id] = true
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read model: read records: %w", err)
-	}
-	return out, signed, nil
+	return out, signed
 }
 
 // factsChanged returns the cases of recs (changed records of existing
@@ -203,8 +206,11 @@ func anys(ss []string) []any {
 // made SQLite walk every record of a case rather than use
 // records_case_entity).
 func readRecords(t *wtx, cond string, args ...any) ([]schema.RawRecord, error) {
-	rows, err := t.QueryContext(t.ctx, `SELECT entity, id, case_id, fields FROM records WHERE `+cond+
-		` AND entity IN ('`+strings.Join(rmEntities, "','")+`')`, args...)
+	return scanReadRecords(t.QueryContext(t.ctx, readRecordsSQL(cond), args...))
+}
+
+// scanReadRecords scans the answer to a readRecordsSQL query.
+func scanReadRecords(rows *sql.Rows, err error) ([]schema.RawRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read model: read records: %w", err)
 	}
@@ -213,6 +219,23 @@ func readRecords(t *wtx, cond string, args ...any) ([]schema.RawRecord, error) {
 		return nil, fmt.Errorf("read model: read records: %w", err)
 	}
 	return out, nil
+}
+
+func readRecordsSQL(cond string) string {
+	return `SELECT entity, id, case_id, fields FROM records WHERE ` + cond +
+		` AND entity IN ('` + strings.Join(rmEntities, "','") + `')`
+}
+
+// readRecords is readRecords with the statement prepared once for the
+// writer's transaction: a push to many cases reads each one's case record
+// and amendments with the same few statements, which SQLite otherwise
+// parsed and planned again for every case.
+func (w *rmWriter) readRecords(cond string, args ...any) ([]schema.RawRecord, error) {
+	s, err := w.prep(w.reads, cond, readRecordsSQL(cond))
+	if err != nil {
+		return nil, err
+	}
+	return scanReadRecords(s.QueryContext(w.t.ctx, args...))
 }
 
 // applyRecords writes the typed rows of recs again (whole: recs are every
@@ -317,7 +340,6 @@ func (db *DB) decodeFailed(r schema.RawRecord, err error) {
 // no case record (its records then have no rows, as the Go measures drop
 // them).
 func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole bool) (schema.Case, bool, error) {
-	t := w.t
 	var caseRec *schema.RawRecord
 	for i := range recs {
 		if recs[i].Entity == "case" {
@@ -326,7 +348,7 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 	}
 	changed := caseRec != nil
 	if caseRec == nil && !whole {
-		got, err := readRecords(t, `id = ? AND entity = 'case'`, id)
+		got, err := w.readRecords(`id = ? AND entity = 'case'`, id)
 		if err != nil {
 			return schema.Case{}, false, err
 		}
@@ -362,7 +384,7 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 	safety := filterEntity(recs, "safety_assessment")
 	if changed && !whole {
 		var err error
-		if safety, err = readRecords(t, `case_id = ? AND entity = 'safety_assessment'`, id); err != nil {
+		if safety, err = w.readRecords(`case_id = ? AND entity = 'safety_assessment'`, id); err != nil {
 			return c, false, err
 		}
 		if err := w.deleteRows("rm_safety", "case_id", id); err != nil {
@@ -476,7 +498,7 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 		// The case's amendments, all of them: a changed visit keeps those
 		// made before.
 		var err error
-		if amendments, err = readRecords(w.t, `case_id = ? AND entity = 'amendment'`, id); err != nil {
+		if amendments, err = w.readRecords(`case_id = ? AND entity = 'amendment'`, id); err != nil {
 			return err
 		}
 		var missing []string
@@ -486,7 +508,7 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 			}
 		}
 		if len(missing) > 0 {
-			got, err := readRecords(w.t, `case_id = ? AND entity = 'visit' AND id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
+			got, err := w.readRecords(`case_id = ? AND entity = 'visit' AND id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
 				append([]any{id}, anys(missing)...)...)
 			if err != nil {
 				return err
@@ -647,6 +669,7 @@ type rmWriter struct {
 	deletes *atomic.Int64        // DB.rmDeletes
 	del     map[string]*sql.Stmt // by "table.column"
 	full    map[string]*sql.Stmt // an INSERT of rmBatch rows, per table
+	reads   map[string]*sql.Stmt // readRecords', by condition
 	rows    map[string][]any     // buffered arguments, per table
 	stmts   []*sql.Stmt
 	// dels are the ids buffered for deletion, by table then column.
@@ -687,7 +710,7 @@ var rmInserts = map[string]string{
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {
-	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, rows: map[string][]any{},
+	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, reads: map[string]*sql.Stmt{}, rows: map[string][]any{},
 		dels: map[string]map[string][]string{}}
 }
 
@@ -878,17 +901,61 @@ func (w *rmWriter) decodeFields(r schema.RawRecord, v any) error {
 		if !ok {
 			continue
 		}
-		if err := json.Unmarshal(raw, rv.FieldByIndex(f.index).Addr().Interface()); err != nil {
+		fv := rv.FieldByIndex(f.index)
+		if f.plain && decodePlain(raw, fv) {
+			continue
+		}
+		if err := json.Unmarshal(raw, fv.Addr().Interface()); err != nil {
 			return fmt.Errorf("field %s: %w", f.name, err)
 		}
 	}
 	return nil
 }
 
-// jsonField is a struct field and the JSON name it decodes.
+// decodePlain sets fv, a string or bool without a decoder of its own, to
+// raw when raw is what encoding/json decodes without a question: true,
+// false, null (which leaves fv as it is), or a string of valid UTF-8 with
+// no escape and no control character. It reports false for anything else,
+// which json.Unmarshal then decodes (and refuses as it would have). Most
+// of a visit's read-model values are such strings, and json.Unmarshal's
+// reflection for each was most of decodeFields' time.
+func decodePlain(raw json.RawMessage, fv reflect.Value) bool {
+	s := string(raw)
+	if s == "null" {
+		return true
+	}
+	switch fv.Kind() {
+	case reflect.Bool:
+		if s == "true" || s == "false" {
+			fv.SetBool(s == "true")
+			return true
+		}
+	case reflect.String:
+		if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+			return false
+		}
+		in := s[1 : len(s)-1]
+		for i := 0; i < len(in); i++ {
+			if c := in[i]; c < 0x20 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		if !utf8.ValidString(in) {
+			return false
+		}
+		fv.SetString(in)
+		return true
+	}
+	return false
+}
+
+// jsonField is a struct field and the JSON name it decodes; plain: a
+// string or bool kind that decodes itself in no way of its own
+// (decodePlain may set it).
 type jsonField struct {
 	name  string
 	index []int
+	plain bool
 }
 
 var jsonFields sync.Map // reflect.Type -> []jsonField
@@ -911,7 +978,11 @@ func jsonFieldsOf(t reflect.Type) []jsonField {
 		if name == "" {
 			name = sf.Name
 		}
-		fs = append(fs, jsonField{name: name, index: sf.Index})
+		k := sf.Type.Kind()
+		p := reflect.PointerTo(sf.Type)
+		plain := (k == reflect.String || k == reflect.Bool) &&
+			!p.Implements(reflect.TypeFor[json.Unmarshaler]()) && !p.Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
+		fs = append(fs, jsonField{name: name, index: sf.Index, plain: plain})
 	}
 	jsonFields.Store(t, fs)
 	return fs

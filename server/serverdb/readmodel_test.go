@@ -348,3 +348,45 @@ func TestReadModelIncrementalIsARebuild(t *testing.T) {
 		same("a " + m.Entity)
 	}
 }
+
+// TestReadModelFromTheApplysRows: the read model is written from the rows
+// the apply holds (wtx.changedRecords), not read back from records. One
+// batch that creates a visit and changes it again, loses a write to
+// another (which only renumbers it), signs a third and adds a household member leaves
+// the rows a rebuild writes, each visit as it was last written.
+func TestReadModelFromTheApplysRows(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	asha := f.actor(f.asha, f.ashaDev)
+	older, made, newer := stamp(1000, f.ashaDev), stamp(2000, f.ashaDev), stamp(3000, f.ashaDev)
+	kept, signed := schema.NewID(), schema.NewID()
+	f.push(t, asha, mutation("visit", kept, f.ashaCase, made, raw("status", "draft", "type", "office", "location", "doorstep")),
+		mutation("visit", signed, f.ashaCase, made, visitFields("draft")))
+
+	twice := schema.NewID()
+	sv := signedVisit(f.asha.ID)
+	sv["started_at"], _ = json.Marshal("2026-10-10T09:00:00+01:00")
+	res := f.push(t, asha,
+		mutation("visit", twice, f.ashaCase, made, visitFields("draft")),
+		mutation("visit", twice, f.ashaCase, newer, raw("location", "elsewhere", "outcome", "completed")),
+		mutation("visit", kept, f.ashaCase, older, raw("location", "home")),
+		mutation("visit", signed, f.ashaCase, newer, sv),
+		mutation("household_member", schema.NewID(), f.ashaCase, newer, raw("relation", "partner", "residence", "lives_here", "name", "Lee")))
+	for i, want := range []string{schema.StatusApplied, schema.StatusApplied, schema.StatusConflict, schema.StatusApplied, schema.StatusApplied} {
+		if res[i].Status != want {
+			t.Fatalf("mutation %d: %+v; want %s", i, res[i], want)
+		}
+	}
+	got := rmDump(t, f.db, f.ashaCase)
+	var loc string
+	if err := f.db.r.QueryRow(`SELECT location || '/' || outcome FROM rm_visits WHERE visit_id = ?`, twice).Scan(&loc); err != nil || loc != "elsewhere/completed" {
+		t.Errorf("the visit made and changed in one batch: rm_visits %q, %v; want its last state", loc, err)
+	}
+	if err := f.db.update(ctx, func(tx *wtx) error { return f.db.writeCases(tx, []string{f.ashaCase}) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := rmDump(t, f.db, f.ashaCase); !slices.Equal(got, want) {
+		t.Errorf("the read model written by the batch:\n%q\na rebuild:\n%q", got, want)
+	}
+}

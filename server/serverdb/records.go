@@ -59,13 +59,97 @@ func (r *row) decode() error {
 		}
 	}
 	if r.clocks == nil {
-		r.clocks = map[string]string{}
-		if err := json.Unmarshal([]byte(r.clocksText), &r.clocks); err != nil {
-			r.clocks = nil
+		clocks, err := decodeClocks(r.clocksText, r.fields)
+		if err != nil {
 			return fmt.Errorf("record %s: stored clocks: %w", r.id, err)
 		}
+		r.clocks = clocks
 	}
 	return nil
+}
+
+// The stored clocks text (decision 0059) is a JSON object of field name
+// to stamp, where the key "" (never a field's name) gives the stamp of
+// every field of the record's fields that has no key of its own. Most
+// records carry one stamp on every field (a record made by one mutation,
+// or changed whole), so their clocks are `{"":"<stamp>"}` rather than the
+// name and stamp of each field again, which was more bytes than the
+// fields themselves and a third of a push's writes. A field set to null
+// (absent from fields) and a field whose stamp differs keep their key.
+// Text without "" (every record written before) names every field.
+const baseClockKey = ""
+
+// decodeClocks reads a stored clocks text into a map of every stamped
+// field, given the record's fields.
+func decodeClocks(text string, fields map[string]json.RawMessage) (map[string]string, error) {
+	clocks := map[string]string{}
+	if err := json.Unmarshal([]byte(text), &clocks); err != nil {
+		return nil, err
+	}
+	base, ok := clocks[baseClockKey]
+	if !ok {
+		return clocks, nil
+	}
+	delete(clocks, baseClockKey)
+	for k := range fields {
+		if _, own := clocks[k]; !own {
+			clocks[k] = base
+		}
+	}
+	return clocks, nil
+}
+
+// appendClocks appends the stored text of clocks for a record with fields
+// (names: fields' names, sorted): the stamp most of fields carry as the
+// base, then each key whose stamp differs or that fields lack. A field
+// without a stamp would take the base's, so then every key is written.
+func appendClocks(b []byte, names []string, fields map[string]json.RawMessage, clocks map[string]string) []byte {
+	base, ok := commonStamp(names, clocks)
+	keys := make([]string, 0, len(clocks))
+	for k, v := range clocks {
+		if _, present := fields[k]; !ok || !present || v != base {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	if ok {
+		b = appendJSONString(b, baseClockKey)
+		b = append(b, ':')
+		b = appendJSONString(b, base)
+	}
+	for i, k := range keys {
+		if i > 0 || ok {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, clocks[k])
+	}
+	return append(b, '}')
+}
+
+// commonStamp returns the stamp most of names carry in clocks (the
+// earliest of those tied), false when a name has none or names is empty.
+func commonStamp(names []string, clocks map[string]string) (string, bool) {
+	if len(names) == 0 {
+		return "", false
+	}
+	counts := make(map[string]int, 2)
+	for _, k := range names {
+		v, ok := clocks[k]
+		if !ok {
+			return "", false
+		}
+		counts[v]++
+	}
+	best, n := "", 0
+	for v, c := range counts {
+		if c > n || c == n && v < best {
+			best, n = v, c
+		}
+	}
+	return best, true
 }
 
 // encode writes fields and clocks back to their text: keys sorted, values
@@ -79,21 +163,7 @@ func (r *row) encode(buf []byte) ([]byte, error) {
 		return buf, fmt.Errorf("record %s: encode fields: %w", r.id, err)
 	}
 	r.fieldsText = string(b)
-	keys = keys[:0]
-	for k := range r.clocks {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = append(b[:0], '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendJSONString(b, r.clocks[k])
-	}
-	b = append(b, '}')
+	b = appendClocks(b[:0], keys, r.fields, r.clocks)
 	r.clocksText = string(b)
 	return b, nil
 }
@@ -109,12 +179,18 @@ func (r *row) encodeNew(buf []byte, names []string, stamp string) ([]byte, error
 		return buf, fmt.Errorf("record %s: encode fields: %w", r.id, err)
 	}
 	r.fieldsText = string(b)
+	// The base stamp (decodeClocks) covers every field r.fields has; a
+	// name it lacks, set to null, keeps its own key.
 	quoted := appendJSONString(make([]byte, 0, len(stamp)+2), stamp)
 	b = append(b[:0], '{')
-	for i, k := range names {
-		if i > 0 {
-			b = append(b, ',')
+	b = appendJSONString(b, baseClockKey)
+	b = append(b, ':')
+	b = append(b, quoted...)
+	for _, k := range names {
+		if _, ok := r.fields[k]; ok {
+			continue
 		}
+		b = append(b, ',')
 		b = appendJSONString(b, k)
 		b = append(b, ':')
 		b = append(b, quoted...)

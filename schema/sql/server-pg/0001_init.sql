@@ -115,7 +115,9 @@ INSERT INTO sequence (id, value) VALUES (1, 0);
 --   * id is unique across entities; entity and case_id never change (a
 --     case's case_id is its own id);
 --   * fields is a JSON object of the entity's fields; clocks is a JSON object
---     mapping each field to the HLC text of its last write;
+--     mapping each field to the HLC text of its last write, where the key
+--     "" gives the stamp of every field of fields without a key of its own
+--     (docs/decisions/0059-the-push-writes-one-clock-stamp.md);
 --   * version starts at 1 and grows by one per applied change;
 --   * seq is the sequence number of the last change: unique, and it only
 --     grows for a row; pull pages by it;

@@ -1,0 +1,99 @@
+package serverdb
+
+import (
+	"encoding/json"
+	"maps"
+	"math/rand/v2"
+	"testing"
+
+	"doorstep/schema"
+)
+
+// TestClocksRoundTrip: whatever the stamps, the stored text of a record's
+// clocks reads back to the same stamp per field (decision 0059), and the
+// text of a record written by the code before (a key per field) still
+// reads as it did.
+func TestClocksRoundTrip(t *testing.T) {
+	t.Parallel()
+	stamps := []string{"0001-0000-a", "0002-0000-a", "0002-0000-b", ""}
+	names := []string{"a", "b", "c", "d", "e"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 2000; i++ {
+		fields := map[string]json.RawMessage{}
+		clocks := map[string]string{}
+		for _, n := range names {
+			switch rng.IntN(4) {
+			case 0: // never written
+			case 1: // set to null: stamped, absent from fields
+				clocks[n] = stamps[rng.IntN(len(stamps))]
+			case 2: // a value with no stamp (a record stored without one)
+				fields[n] = json.RawMessage(`1`)
+			default:
+				fields[n] = json.RawMessage(`"x"`)
+				clocks[n] = stamps[rng.IntN(len(stamps))]
+			}
+		}
+		text := string(appendClocks(nil, sortedNames(fields), fields, clocks))
+		got, err := decodeClocks(text, fields)
+		if err != nil {
+			t.Fatalf("decode %s: %v", text, err)
+		}
+		if !maps.Equal(got, clocks) {
+			t.Fatalf("fields %v, clocks %v: stored %s, read back %v", fields, clocks, text, got)
+		}
+	}
+	old := `{"a":"0001-0000-a","b":"0002-0000-a"}`
+	got, err := decodeClocks(old, map[string]json.RawMessage{"a": json.RawMessage(`1`)})
+	if err != nil || !maps.Equal(got, map[string]string{"a": "0001-0000-a", "b": "0002-0000-a"}) {
+		t.Fatalf("a key per field %s: read %v, %v", old, got, err)
+	}
+}
+
+// TestStoredClocksCarryOneStamp: a record made by one mutation stores
+// one stamp for its fields and a key only for a field set to null; a later
+// change of one field adds that field's key only; and the merge reads
+// the stamps back per field (a write older than the change loses on the
+// changed field only).
+func TestStoredClocksCarryOneStamp(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.actor(f.asha, f.ashaDev)
+	id := schema.NewID()
+	fields := visitFields("draft")
+	fields["outcome"] = json.RawMessage(`null`)
+	first := stamp(1000, f.ashaDev)
+	f.push(t, a, mutation("visit", id, f.ashaCase, first, fields))
+	want := `{"":"` + first.String() + `","outcome":"` + first.String() + `"}`
+	if got := f.storedClocks(t, id); got != want {
+		t.Fatalf("clocks of a new record: %s; want %s", got, want)
+	}
+
+	later := stamp(3000, f.ashaDev)
+	f.push(t, a, mutation("visit", id, f.ashaCase, later, raw("location", "doorstep")))
+	want = `{"":"` + first.String() + `","location":"` + later.String() + `","outcome":"` + first.String() + `"}`
+	if got := f.storedClocks(t, id); got != want {
+		t.Fatalf("clocks after one field changed: %s; want %s", got, want)
+	}
+
+	// Between the two: loses on location, wins on type.
+	res := f.push(t, a, mutation("visit", id, f.ashaCase, stamp(2000, f.ashaDev), raw("location", "elsewhere", "type", "office")))
+	if res[0].Status != schema.StatusConflict {
+		t.Fatalf("a write between the stamps: %+v; want a conflict on location", res[0])
+	}
+	rec, err := f.db.Get(t.Context(), f.admin, "visit", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(rec.Fields["location"]) + string(rec.Fields["type"]); got != `"doorstep""office"` {
+		t.Fatalf("location and type after the merge: %s; want the later location and the new type", got)
+	}
+}
+
+func (f *fixture) storedClocks(t *testing.T, id string) string {
+	t.Helper()
+	var s string
+	if err := f.db.r.QueryRow(`SELECT clocks FROM records WHERE id = ?`, id).Scan(&s); err != nil {
+		t.Fatalf("clocks of %s: %v", id, err)
+	}
+	return s
+}
