@@ -98,18 +98,28 @@ func (q *sqlb) add(s string, args ...any) *sqlb {
 // policy.SafetyExemption): the latest assessment of its current address
 // assessed on or before d, by assessed_on, decided_on, id, exempts, with
 // its decision made on or before d. decision, when set, also asks for
-// that decision.
+// that decision. The cases exempted are one subquery that reads no column
+// of the outer query, so that both stores work it out once a statement
+// (SQLite into an index of its own, PostgreSQL into a hash) rather than
+// once a row (decision 0057).
 func (q *sqlb) exemptOn(col string, d schema.Date, decision string) {
-	q.add(`EXISTS (SELECT 1 FROM rm_safety s WHERE `)
-	q.exemptingAssessment("s", col, d, decision)
+	q.add(col + ` IN (SELECT s.case_id FROM rm_safety s WHERE `)
+	q.exempting("s", d, decision)
 	q.add(`)`)
 }
 
 // exemptingAssessment adds the condition that the rm_safety row alias is
 // the one that exempts the case of column col on day d (see exemptOn).
 func (q *sqlb) exemptingAssessment(alias, col string, d schema.Date, decision string) {
+	q.add(alias + `.case_id = ` + col + ` AND `)
+	q.exempting(alias, d, decision)
+}
+
+// exempting adds the condition that the rm_safety row alias is the
+// assessment that exempts its case on day d (see exemptOn).
+func (q *sqlb) exempting(alias string, d schema.Date, decision string) {
 	s := alias
-	q.add(s+`.case_id = `+col+` AND `+s+`.applies = 1 AND `+s+`.assessed_on <> ''
+	q.add(s+`.applies = 1 AND `+s+`.assessed_on <> ''
 		AND `+s+`.assessed_on <= ? AND `+s+`.exempting = 1 AND (`+s+`.decided_on = '' OR `+s+`.decided_on <= ?)`, string(d), string(d))
 	if decision != "" {
 		q.add(` AND `+s+`.decision = ?`, decision)
