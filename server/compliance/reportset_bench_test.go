@@ -26,38 +26,37 @@ type reportSet struct {
 	run  func(ctx context.Context, svc *compliance.Service, admin serverdb.Actor) (any, []string, error)
 }
 
+// counted is a report's *Counts method over a period.
+type counted[R any] func(ctx context.Context, actor serverdb.Actor, officerID string, p compliance.Period, asOf schema.Date) (R, []string, error)
+
+// ofPeriod is the report name of method m over period p, as of its last
+// day.
+func ofPeriod[R any](name string, p compliance.Period, m func(*compliance.Service) counted[R]) reportSet {
+	return reportSet{name, func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
+		return m(s)(ctx, a, "", p, p.To)
+	}}
+}
+
 func theReportSet() []reportSet {
 	year := compliance.Period{From: "2026-01-01", To: "2026-11-23"}
 	quarter := compliance.Period{From: "2026-08-25", To: "2026-11-23"}
 	const today = schema.Date("2026-11-23")
 	return []reportSet{
-		{"first-home-visits", func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
-			return s.FirstVisitCounts(ctx, a, "", year, year.To)
-		}},
+		ofPeriod("first-home-visits", year, func(s *compliance.Service) counted[*compliance.FirstVisitReport] { return s.FirstVisitCounts }),
 		{"overdue", func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
 			return s.OverdueCounts(ctx, a, "", today)
 		}},
-		{"contacts", func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
-			return s.ContactsCounts(ctx, a, "", quarter, quarter.To)
-		}},
-		{"enquiries", func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
-			return s.EnquiriesCounts(ctx, a, "", year, year.To)
-		}},
-		{"households", func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
-			return s.HouseholdsCounts(ctx, a, "", quarter, quarter.To)
-		}},
-		{"interventions", func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
-			return s.InterventionsCounts(ctx, a, "", year, year.To)
-		}},
-		{"reviews", func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
-			return s.ReviewsCounts(ctx, a, "", quarter, quarter.To)
-		}},
+		ofPeriod("contacts", quarter, func(s *compliance.Service) counted[*compliance.ContactsReport] { return s.ContactsCounts }),
+		ofPeriod("enquiries", year, func(s *compliance.Service) counted[*compliance.EnquiriesReport] { return s.EnquiriesCounts }),
+		ofPeriod("households", quarter, func(s *compliance.Service) counted[*compliance.HouseholdsReport] { return s.HouseholdsCounts }),
+		ofPeriod("interventions", year, func(s *compliance.Service) counted[*compliance.InterventionsReport] {
+			return s.InterventionsCounts
+		}),
+		ofPeriod("reviews", quarter, func(s *compliance.Service) counted[*compliance.ReviewsReport] { return s.ReviewsCounts }),
 		{"workload", func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
 			return s.WorkloadCounts(ctx, a, "", today)
 		}},
-		{"exemptions", func(ctx context.Context, s *compliance.Service, a serverdb.Actor) (any, []string, error) {
-			return s.ExemptionsCounts(ctx, a, "", quarter, quarter.To)
-		}},
+		ofPeriod("exemptions", quarter, func(s *compliance.Service) counted[*compliance.ExemptionsReport] { return s.ExemptionsCounts }),
 	}
 }
 
