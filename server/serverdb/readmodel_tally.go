@@ -77,25 +77,40 @@ type tallyKey struct {
 // team and officer in one pass: for each figure, what figureGroups
 // answers for it.
 func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f FigureQuery, d int64) (map[string][]FigureGroup, error) {
+	// Two levels, without count(DISTINCT): the rows counted by case
+	// first (a figure's rows of the case, its largest x, its rows by
+	// week), then the cases by team and officer, a case counted in a
+	// figure when it has a row of it. PostgreSQL sorts a group's rows
+	// for each DISTINCT aggregate, a sort a figure and group.
 	q := &sqlb{}
-	q.add(`SELECT b.team_id, b.officer_id`)
-	for _, name := range fam.figures {
+	q.add(`SELECT t.team_id, t.officer_id`)
+	for i, name := range fam.figures {
+		q.add(fmt.Sprintf(`, sum(t.n%d), sum(CASE WHEN t.n%d > 0 THEN 1 ELSE 0 END)`, i, i))
+		if slices.Contains(fam.x, name) {
+			q.add(fmt.Sprintf(`, coalesce(max(t.x%d), 0)`, i))
+		}
+		if slices.Contains(fam.wk, name) {
+			for w := 1; w <= WorkloadWeeks; w++ {
+				q.add(fmt.Sprintf(`, sum(t.w%d_%d)`, i, w))
+			}
+		}
+	}
+	q.add(` FROM (SELECT b.team_id, b.officer_id, b.case_id`)
+	for i, name := range fam.figures {
 		cond := func() { fam.cond(q, f, d, name) }
 		q.add(`, sum(CASE WHEN `)
 		cond()
-		q.add(` THEN 1 ELSE 0 END), count(DISTINCT CASE WHEN `)
-		cond()
-		q.add(` THEN b.case_id END)`)
+		q.add(fmt.Sprintf(` THEN 1 ELSE 0 END) AS n%d`, i))
 		if slices.Contains(fam.x, name) {
-			q.add(`, coalesce(max(CASE WHEN `)
+			q.add(`, max(CASE WHEN `)
 			cond()
-			q.add(` THEN b.x END), 0)`)
+			q.add(fmt.Sprintf(` THEN b.x END) AS x%d`, i))
 		}
 		if slices.Contains(fam.wk, name) {
 			for w := 1; w <= WorkloadWeeks; w++ {
 				q.add(`, sum(CASE WHEN `)
 				cond()
-				q.add(fmt.Sprintf(` AND b.wk = %d THEN 1 ELSE 0 END)`, w))
+				q.add(fmt.Sprintf(` AND b.wk = %d THEN 1 ELSE 0 END) AS w%d_%d`, w, i, w))
 			}
 		}
 	}
@@ -103,7 +118,7 @@ func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f Fig
 	if err := fam.rows(q, actor, f, d); err != nil {
 		return nil, err
 	}
-	q.add(`) b GROUP BY b.team_id, b.officer_id ORDER BY b.team_id, b.officer_id`)
+	q.add(`) b GROUP BY b.team_id, b.officer_id, b.case_id) t GROUP BY t.team_id, t.officer_id ORDER BY t.team_id, t.officer_id`)
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("figures %s of %s: %w", fam.name, f.Measure, err)
