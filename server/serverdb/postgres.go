@@ -72,7 +72,15 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 	db.w = sql.OpenDB(connector)
 	db.w.SetMaxOpenConns(4)
 	db.w.SetMaxIdleConns(4)
-	db.r = sql.OpenDB(connector)
+	// The readers run without JIT compilation, unless the URL asks for it
+	// (jit=on): the report queries' correlated subqueries give plans
+	// costed far above jit_above_cost, and PostgreSQL then spent longer
+	// compiling each one than running it (decision 0057).
+	rcfg := cfg.Copy()
+	if _, set := rcfg.RuntimeParams["jit"]; !set {
+		rcfg.RuntimeParams["jit"] = "off"
+	}
+	db.r = sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*rcfg)})
 	db.r.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	db.r.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
 	e.w = db.w

@@ -180,3 +180,41 @@ func TestCheckpointAnalyzesAfterBulkLoad(t *testing.T) {
 		t.Errorf("records after Checkpoint: reltuples %v; want at least %d (analyzed)", tuples, len(recs))
 	}
 }
+
+// The readers run without JIT compilation (decision 0057): PostgreSQL
+// spent longer compiling the report queries than running them. The
+// writers keep the server's setting, and a URL that says jit=on is
+// obeyed.
+func TestReadersRunWithoutJIT(t *testing.T) {
+	t.Parallel()
+	postgresOnly(t, "SQLite compiles no query")
+	ctx := context.Background()
+	target := testTarget(t)
+	db, err := Open(ctx, target, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var reader string
+	if err := db.r.QueryRowContext(ctx, `SHOW jit`).Scan(&reader); err != nil {
+		t.Fatal(err)
+	}
+	if reader != "off" {
+		t.Errorf("a reader's jit = %q; want off", reader)
+	}
+	sep := "?"
+	if strings.Contains(target, "?") {
+		sep = "&"
+	}
+	on, err := Open(ctx, target+sep+"jit=on", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer on.Close()
+	if err := on.r.QueryRowContext(ctx, `SHOW jit`).Scan(&reader); err != nil {
+		t.Fatal(err)
+	}
+	if reader != "on" {
+		t.Errorf("with jit=on in the URL, a reader's jit = %q; want on", reader)
+	}
+}

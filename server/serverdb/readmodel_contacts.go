@@ -79,17 +79,23 @@ func periodDates(f FigureQuery) error {
 // contactSet: measure 3's figures are sets of its contacts, one row
 // each: case_id, team_id, officer_id, outcome, channel, place, and da (1
 // when the case had a domestic-abuse flag live on the contact's day).
+// Only the domestic_abuse figures read da: when none of the figures
+// asked for is one, da is 0 on every row rather than a probe of rm_flags
+// a contact (most of the query's work; decision 0057).
 var contactSet = figureSet{
 	name: "contacts",
 	cols: []string{"outcome", "channel", "place", "da"},
-	base: func(q *sqlb, actor Actor, f FigureQuery) error {
+	base: func(q *sqlb, actor Actor, f FigureQuery, names []string) error {
 		if err := periodDates(f); err != nil {
 			return err
 		}
-		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.outcome, v.channel, v.place,
-			CASE WHEN EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = v.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+		da := `0`
+		if slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "domestic_abuse.") }) {
+			da = `CASE WHEN EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = v.case_id AND g.type IN ('da_perpetrator', 'da_victim')
 				AND (g.start_date = '' OR g.start_date <= v.started_day) AND (g.ended_on = '' OR g.ended_on > v.started_day))
-			THEN 1 ELSE 0 END AS da`)
+			THEN 1 ELSE 0 END`
+		}
+		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.outcome, v.channel, v.place, ` + da + ` AS da`)
 		q.contactVisits(f)
 		return q.scoped(actor, "c", f)
 	},
@@ -189,13 +195,14 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 // figureSet is how a measure's figures are selected when each is a
 // condition on the same rows: base adds the query of the rows (case_id,
 // team_id, officer_id and cols, the columns cond reads), cond the
-// condition on b, one of those rows, of one figure. A figure's rows are
+// condition on b, one of those rows, of one figure; base is told the
+// figures whose conditions will read its rows. A figure's rows are
 // the base's with its condition (figureRows); all the figures' counts are
 // one pass over the base (Figures.Counts).
 type figureSet struct {
 	name string
 	cols []string
-	base func(q *sqlb, actor Actor, f FigureQuery) error
+	base func(q *sqlb, actor Actor, f FigureQuery, names []string) error
 	cond func(q *sqlb, figure string) error
 }
 
@@ -217,7 +224,7 @@ func figureSetOf(measure, figure string) (figureSet, bool) {
 // setRows adds the query of f's rows of figure set s.
 func setRows(q *sqlb, s figureSet, actor Actor, f FigureQuery) error {
 	q.add(`SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, 0 AS wk FROM (`)
-	if err := s.base(q, actor, f); err != nil {
+	if err := s.base(q, actor, f, []string{f.Figure}); err != nil {
 		return err
 	}
 	q.add(`) b WHERE `)
@@ -278,7 +285,11 @@ func (f Figures) Counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 		}
 		keys := "a.team_id, a.officer_id, a." + strings.Join(st.s.cols, ", a.")
 		q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
-		if err := st.s.base(q, actor, fq); err != nil {
+		var setNames []string
+		for _, i := range st.idx {
+			setNames = append(setNames, names[i])
+		}
+		if err := st.s.base(q, actor, fq, setNames); err != nil {
 			return nil, err
 		}
 		q.add(`) a GROUP BY ` + keys + `) b GROUP BY b.team_id, b.officer_id`)

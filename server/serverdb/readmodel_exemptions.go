@@ -38,44 +38,16 @@ func exemptionsRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 		q.exemptOn("c.case_id", f.AsOf, decision)
 		return q.scoped(actor, "c", f)
 	}
-	q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, 0 AS wk FROM requirements r`)
-	return exemptionsDue(q, actor, f, d, f.Figure)
+	return fmt.Errorf("measure %s: figure %q has no query", MeasureExemptions, f.Figure) // a family's (exemptionsDueFamily)
 }
 
 // exemptionsDue adds, to a query of requirements r, the join to their
-// case and the conditions of the requirement figure: due in the period
-// up to as_of (day d), standing so on as_of.
-func exemptionsDue(q *sqlb, actor Actor, f FigureQuery, d int64, figure string) error {
+// case and the conditions of the requirement figures: due in the period
+// up to as_of (day d), triggered by then, of a case started by then.
+func exemptionsDue(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 	q.add(` JOIN rm_cases c ON c.case_id = r.case_id
 		WHERE c.supervision_start <> '' AND c.supervision_start <= ? AND r.due_on >= ? AND r.due_on <= ?
-		AND r.due_day <= ? AND r.triggered_day <= ? AND `, string(f.AsOf), string(f.From), string(f.To), d, d)
-	met := func() { q.add(`(r.met_day IS NOT NULL AND r.met_day <= ?)`, d) }
-	exempt := func() { q.exemptOn("r.case_id", f.AsOf, "") }
-	switch figure {
-	case "met":
-		met()
-	case "met_despite_exemption":
-		met()
-		q.add(` AND `)
-		exempt()
-	case "exempted":
-		q.add(`NOT `)
-		met()
-		q.add(` AND `)
-		exempt()
-	case "missed":
-		q.add(`NOT `)
-		met()
-		q.add(` AND NOT `)
-		exempt()
-		q.add(` AND r.due_day < ?`, d)
-	case "due": // met, exempted or missed: neither open nor cancelled
-		q.add(`(`)
-		met()
-		q.add(` OR `)
-		exempt()
-		q.add(` OR r.due_day < ?)`, d)
-	}
+		AND r.due_day <= ? AND r.triggered_day <= ?`, string(f.AsOf), string(f.From), string(f.To), d, d)
 	return q.scoped(actor, "r", f)
 }
 
@@ -107,11 +79,11 @@ func (f Figures) ExemptedRequirements(ctx context.Context, actor Actor, fq Figur
 	q := &sqlb{}
 	q.add(`SELECT r.case_id, r.team_id, r.officer_id, r.rule_id, r.trigger_kind, r.triggered_on, r.recurrence, r.due_on,
 		a.reason, a.decided_by FROM requirements r JOIN rm_safety a ON `)
-	q.exemptingAssessment("a", "r.case_id", fq.AsOf, "")
-	if err := exemptionsDue(q, actor, fq, d, "exempted"); err != nil {
+	q.exemptingAssessment("a", "r.case_id", fq.AsOf, "") // exempted: the assessment that exempts it on as_of
+	if err := exemptionsDue(q, actor, fq, d); err != nil {
 		return nil, err
 	}
-	q.add(` ORDER BY r.case_id, r.n`)
+	q.add(` AND NOT (r.met_day IS NOT NULL AND r.met_day <= ?) ORDER BY r.case_id, r.n`, d)
 	rs, err := f.q.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("exempted requirements: %w", err)

@@ -90,7 +90,7 @@ func householdCaseCond(q *sqlb, actor Actor, f FigureQuery) error {
 var householdCaseSet = figureSet{
 	name: "household cases",
 	cols: []string{"household", "children", "victim", "partner"},
-	base: func(q *sqlb, actor Actor, f FigureQuery) error {
+	base: func(q *sqlb, actor Actor, f FigureQuery, _ []string) error {
 		if err := periodDates(f); err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ var householdCaseSet = figureSet{
 var householdVisitSet = figureSet{
 	name: "household visits",
 	cols: []string{"child_not_on_record", "expected", "accounted", "reasons"},
-	base: func(q *sqlb, actor Actor, f FigureQuery) error {
+	base: func(q *sqlb, actor Actor, f FigureQuery, _ []string) error {
 		if err := periodDates(f); err != nil {
 			return err
 		}

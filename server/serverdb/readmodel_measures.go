@@ -98,18 +98,28 @@ func (q *sqlb) add(s string, args ...any) *sqlb {
 // policy.SafetyExemption): the latest assessment of its current address
 // assessed on or before d, by assessed_on, decided_on, id, exempts, with
 // its decision made on or before d. decision, when set, also asks for
-// that decision.
+// that decision. The cases exempted are one subquery that reads no column
+// of the outer query, so that both stores work it out once a statement
+// (SQLite into an index of its own, PostgreSQL into a hash) rather than
+// once a row (decision 0057).
 func (q *sqlb) exemptOn(col string, d schema.Date, decision string) {
-	q.add(`EXISTS (SELECT 1 FROM rm_safety s WHERE `)
-	q.exemptingAssessment("s", col, d, decision)
+	q.add(col + ` IN (SELECT s.case_id FROM rm_safety s WHERE `)
+	q.exempting("s", d, decision)
 	q.add(`)`)
 }
 
 // exemptingAssessment adds the condition that the rm_safety row alias is
 // the one that exempts the case of column col on day d (see exemptOn).
 func (q *sqlb) exemptingAssessment(alias, col string, d schema.Date, decision string) {
+	q.add(alias + `.case_id = ` + col + ` AND `)
+	q.exempting(alias, d, decision)
+}
+
+// exempting adds the condition that the rm_safety row alias is the
+// assessment that exempts its case on day d (see exemptOn).
+func (q *sqlb) exempting(alias string, d schema.Date, decision string) {
 	s := alias
-	q.add(s+`.case_id = `+col+` AND `+s+`.applies = 1 AND `+s+`.assessed_on <> ''
+	q.add(s+`.applies = 1 AND `+s+`.assessed_on <> ''
 		AND `+s+`.assessed_on <= ? AND `+s+`.exempting = 1 AND (`+s+`.decided_on = '' OR `+s+`.decided_on <= ?)`, string(d), string(d))
 	if decision != "" {
 		q.add(` AND `+s+`.decision = ?`, decision)
@@ -151,14 +161,15 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		return nil, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
 	}
 	q := &sqlb{}
+	if fam, ok := familyOf(f.Measure, f.Figure); ok {
+		return q, familyRows(q, fam, actor, f, d)
+	}
 	var err error
 	switch f.Measure {
 	case MeasureOverdue:
 		err = overdueRows(q, actor, f, d)
 	case MeasureWorkload:
 		err = workloadRows(q, actor, f, d)
-	case MeasureFirstHomeVisit:
-		err = firstVisitRows(q, actor, f, d)
 	case MeasureContacts, MeasureHouseholds:
 		s, _ := figureSetOf(f.Measure, f.Figure)
 		err = setRows(q, s, actor, f)
@@ -190,58 +201,24 @@ func overdueRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 	return q.scoped(actor, "r", f)
 }
 
-// workloadRows: measure 8's figures over the open cases.
-func workloadRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+// workloadRows: measure 8's planned visits (its other figures are
+// families: readmodel_tally.go).
+func workloadRows(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
 	asOf := string(f.AsOf)
-	started := func() {
-		q.add(` AND c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?`, asOf)
-	}
-	switch f.Figure {
-	case "caseload", "da_cases", "high_rosh", "not_started":
-		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk FROM rm_cases c WHERE 1 = 1`)
-		if f.Figure == "not_started" {
-			q.add(` AND c.closed = 0 AND (c.supervision_start = '' OR c.supervision_start > ?)`, asOf)
-		} else {
-			started()
-		}
-		switch f.Figure {
-		case "da_cases":
-			q.add(` AND EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
-				AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?))`, asOf, asOf)
-		case "high_rosh":
-			q.add(` AND c.rosh IN ('high', 'very_high')`)
-		}
-		return q.scoped(actor, "c", f)
-	case "planned":
-		until := schema.DateOf(f.AsOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
-		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
-			WHERE v.status = 'planned' AND v.day <> '' AND v.day >= ? AND v.day <= ?`, asOf, string(until))
-		started()
-		return q.scoped(actor, "c", f)
-	}
-	// due_cases, overdue_cases: requirements of the caseload.
-	q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, `)
-	if f.Figure == "due_cases" {
-		q.add(`(r.due_day - ?) / 7 + 1 AS wk`, d)
-	} else {
-		q.add(`0 AS wk`)
-	}
-	q.add(` FROM requirements r JOIN rm_cases c ON c.case_id = r.case_id WHERE 1 = 1`)
-	started()
-	if f.Figure == "due_cases" {
-		q.add(` AND r.due_day >= ? AND r.due_day <= ?`, d, d+7*WorkloadWeeks-1)
-	} else {
-		q.add(` AND r.due_day < ?`, d)
-	}
-	q.unmetOn(f, d)
-	return q.scoped(actor, "r", f)
+	until := schema.DateOf(f.AsOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
+	q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
+		WHERE v.status = 'planned' AND v.day <> '' AND v.day >= ? AND v.day <= ?
+		AND c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?`, asOf, string(until), asOf)
+	return q.scoped(actor, "c", f)
 }
 
-// firstVisitRows: measure 1's cases, those whose supervision started in
+// firstVisitCases: measure 1's cases, those whose supervision started in
 // the period, on or before as_of, with a domestic-abuse flag live on some
 // day from the start to the first home visit's due date (or as_of, if
-// earlier), each with the outcome of its first home visit on as_of.
-func firstVisitRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+// earlier), each with the outcome of its first home visit on as_of
+// (outcome), whether it was visited by then (visited) and the safety
+// decision that exempts it (safety): the rows of firstVisitFamily.
+func firstVisitCases(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 	if _, ok := dayNumber(f.From); !ok {
 		return schema.Errorf(schema.ECodeInvalid, "from", "from must be a date (YYYY-MM-DD)")
 	}
@@ -249,7 +226,7 @@ func firstVisitRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 		return schema.Errorf(schema.ECodeInvalid, "to", "to must be a date (YYYY-MM-DD)")
 	}
 	asOf := string(f.AsOf)
-	q.add(`SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, 0 AS wk FROM (SELECT c.case_id, c.team_id, c.officer_id,
+	q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk,
 		CASE WHEN r.case_id IS NULL THEN 'no_requirement'
 			WHEN r.met_day IS NOT NULL AND r.met_day <= ? THEN
 				CASE WHEN r.due_day > ? THEN 'not_yet_due' WHEN r.met_day <= r.due_day THEN 'on_time' ELSE 'late' END
@@ -271,31 +248,7 @@ func firstVisitRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 		AND EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
 			AND (g.start_date = '' OR g.start_date <= CASE WHEN r.due_on IS NOT NULL AND r.due_on < ? THEN r.due_on ELSE ? END)
 			AND (g.ended_on = '' OR g.ended_on > c.supervision_start))`, string(f.From), string(f.To), asOf, asOf, asOf)
-	if err := q.scoped(actor, "c", f); err != nil {
-		return err
-	}
-	q.add(`) b WHERE `)
-	switch f.Figure {
-	case "cases":
-		q.add(`1 = 1`)
-	case "denominator", "visited_at_all.denominator":
-		q.add(`b.outcome IN ('on_time', 'late', 'missed')`)
-	case "numerator":
-		q.add(`b.outcome = 'on_time'`)
-	case "visited_at_all.numerator":
-		q.add(`b.outcome IN ('on_time', 'late')`)
-	case "met_late":
-		q.add(`b.outcome = 'late'`)
-	case "not_yet_due_visited":
-		q.add(`b.outcome = 'not_yet_due' AND b.visited = 1`)
-	case "safety_not_approved":
-		q.add(`b.safety = 'not_approved'`)
-	case "safety_exempted":
-		q.add(`b.safety = 'exempted'`)
-	default: // missed, not_yet_due, exempted, cancelled, no_requirement
-		q.add(`b.outcome = ?`, f.Figure)
-	}
-	return nil
+	return q.scoped(actor, "c", f)
 }
 
 // FigureGroups counts f's figure over the actor's scope by team and
@@ -409,11 +362,18 @@ func figureExcuses(ctx context.Context, db querier, actor Actor, f FigureQuery) 
 
 // Figures answers figure queries on one snapshot of the read model, so
 // that the figures of one answer agree with each other (ReadFigures).
-type Figures struct{ q querier }
+type Figures struct {
+	q querier
+	// tallies are the families' counts already made on the snapshot
+	// (groupsOnce); nil: a statement a figure.
+	tallies map[tallyKey]map[string][]FigureGroup
+}
 
-// Groups is FigureGroups on the snapshot.
+// Groups is FigureGroups on the snapshot; a figure of a family (measure
+// 1's, measure 8's of cases and of requirements, the exemptions report's
+// of requirements) is counted with its family, once a snapshot.
 func (f Figures) Groups(ctx context.Context, actor Actor, q FigureQuery) ([]FigureGroup, error) {
-	return figureGroups(ctx, f.q, actor, q)
+	return f.groupsOnce(ctx, actor, q)
 }
 
 // Cases is FigureCases on the snapshot.
@@ -428,5 +388,7 @@ func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Exc
 
 // ReadFigures runs fn on one read transaction of the read model.
 func (db *DB) ReadFigures(ctx context.Context, fn func(Figures) error) error {
-	return db.view(ctx, func(tx *sql.Tx) error { return fn(Figures{q: tx}) })
+	return db.view(ctx, func(tx *sql.Tx) error {
+		return fn(Figures{q: tx, tallies: map[tallyKey]map[string][]FigureGroup{}})
+	})
 }

@@ -137,11 +137,11 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-01-01", To: asOf, WithinDays: 15}
 					if name == FigureNames(measure)[0] && (measure == MeasureContacts || measure == MeasureHouseholds) {
 						label := fmt.Sprintf("%s counts on %s for %s", measure, asOf, a.Role)
-						want, err := Figures{db.r}.Counts(ctx, a, q, FigureNames(measure))
+						want, err := Figures{q: db.r}.Counts(ctx, a, q, FigureNames(measure))
 						if err != nil {
 							t.Fatalf("%s on SQLite: %v", label, err)
 						}
-						got, err := Figures{pgQuerier{pg}}.Counts(ctx, a, q, FigureNames(measure))
+						got, err := Figures{q: pgQuerier{pg}}.Counts(ctx, a, q, FigureNames(measure))
 						if err != nil {
 							t.Fatalf("%s on PostgreSQL: %v", label, err)
 						}
@@ -151,11 +151,11 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if measure == MeasureContacts && name == "contacts" {
 						label := fmt.Sprintf("contacts elsewhere on %s for %s", asOf, a.Role)
-						want, err := Figures{db.r}.ContactsElsewhere(ctx, a, q)
+						want, err := Figures{q: db.r}.ContactsElsewhere(ctx, a, q)
 						if err != nil {
 							t.Fatalf("%s on SQLite: %v", label, err)
 						}
-						got, err := Figures{pgQuerier{pg}}.ContactsElsewhere(ctx, a, q)
+						got, err := Figures{q: pgQuerier{pg}}.ContactsElsewhere(ctx, a, q)
 						if err != nil {
 							t.Fatalf("%s on PostgreSQL: %v", label, err)
 						}
@@ -174,6 +174,15 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if !reflect.DeepEqual(got, want) {
 						t.Errorf("%s: PostgreSQL counts %+v, SQLite %+v", label, got, want)
+					}
+					if _, ok := familyOf(measure, name); ok { // counted with its family in one pass, on both stores
+						for store, fs := range map[string]Figures{"SQLite": {q: db.r, tallies: map[tallyKey]map[string][]FigureGroup{}},
+							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]map[string][]FigureGroup{}}} {
+							got, err := fs.Groups(ctx, a, q)
+							if err != nil || !reflect.DeepEqual(got, want) {
+								t.Errorf("%s with its family on %s: %+v (%v), a statement of its own %+v", label, store, got, err, want)
+							}
+						}
 					}
 					wantIDs, err := figureCases(ctx, db.r, a, q, "", 1000)
 					if err != nil {

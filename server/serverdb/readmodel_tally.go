@@ -1,0 +1,294 @@
+package serverdb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// Families of figures counted in one pass (decision 0057). Measure 1's
+// figures, measure 8's figures of cases and of requirements, and the
+// exemptions report's figures of requirements are each a condition on
+// the same rows: a family writes those rows once (case_id, team_id,
+// officer_id, x, wk and the columns its conditions read), and a figure's
+// rows are the family's with its condition (figureRows), so that its
+// case list is what its count counts. Figures.Groups counts every figure
+// of a family in one GROUP BY with a conditional aggregate each (tally),
+// once a snapshot, where it ran a statement a figure.
+
+// figureFamily is a set of a measure's figures that are conditions on the
+// same rows.
+type figureFamily struct {
+	name    string
+	figures []string
+	// rows writes the query of the family's rows.
+	rows func(q *sqlb, actor Actor, f FigureQuery, d int64) error
+	// cond writes the condition of figure on b, one of the rows.
+	cond func(q *sqlb, f FigureQuery, d int64, figure string)
+	// x and wk are the figures whose rows carry the row's x (days
+	// overdue) and wk (week from as_of); the others' are 0.
+	x, wk []string
+}
+
+// figureFamilies are the families, by measure.
+var figureFamilies = map[string][]figureFamily{
+	MeasureFirstHomeVisit: {firstVisitFamily},
+	MeasureWorkload:       {workloadCaseFamily, workloadDueFamily},
+	MeasureExemptions:     {exemptionsDueFamily},
+}
+
+// familyOf is the family of f's figure, false for a figure of none.
+func familyOf(measure, figure string) (figureFamily, bool) {
+	for _, fam := range figureFamilies[measure] {
+		if slices.Contains(fam.figures, figure) {
+			return fam, true
+		}
+	}
+	return figureFamily{}, false
+}
+
+// familyRows adds the query of f's rows, f's figure one of family fam's.
+func familyRows(q *sqlb, fam figureFamily, actor Actor, f FigureQuery, d int64) error {
+	x, wk := "0", "0"
+	if slices.Contains(fam.x, f.Figure) {
+		x = "b.x"
+	}
+	if slices.Contains(fam.wk, f.Figure) {
+		wk = "b.wk"
+	}
+	q.add(`SELECT b.case_id, b.team_id, b.officer_id, ` + x + ` AS x, ` + wk + ` AS wk FROM (`)
+	if err := fam.rows(q, actor, f, d); err != nil {
+		return err
+	}
+	q.add(`) b WHERE `)
+	fam.cond(q, f, d, f.Figure)
+	return nil
+}
+
+// tallyKey names one family's counts on a snapshot: the query but its
+// figure, and who asked.
+type tallyKey struct {
+	actor  Actor
+	q      FigureQuery
+	family string
+}
+
+// tally counts every figure of family fam for f (its Figure not read) by
+// team and officer in one pass: for each figure, what figureGroups
+// answers for it.
+func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f FigureQuery, d int64) (map[string][]FigureGroup, error) {
+	// Two levels, without count(DISTINCT): the rows counted by case
+	// first (a figure's rows of the case, its largest x, its rows by
+	// week), then the cases by team and officer, a case counted in a
+	// figure when it has a row of it. PostgreSQL sorts a group's rows
+	// for each DISTINCT aggregate, a sort a figure and group.
+	q := &sqlb{}
+	q.add(`SELECT t.team_id, t.officer_id`)
+	for i, name := range fam.figures {
+		q.add(fmt.Sprintf(`, sum(t.n%d), sum(CASE WHEN t.n%d > 0 THEN 1 ELSE 0 END)`, i, i))
+		if slices.Contains(fam.x, name) {
+			q.add(fmt.Sprintf(`, coalesce(max(t.x%d), 0)`, i))
+		}
+		if slices.Contains(fam.wk, name) {
+			for w := 1; w <= WorkloadWeeks; w++ {
+				q.add(fmt.Sprintf(`, sum(t.w%d_%d)`, i, w))
+			}
+		}
+	}
+	q.add(` FROM (SELECT b.team_id, b.officer_id, b.case_id`)
+	for i, name := range fam.figures {
+		cond := func() { fam.cond(q, f, d, name) }
+		q.add(`, sum(CASE WHEN `)
+		cond()
+		q.add(fmt.Sprintf(` THEN 1 ELSE 0 END) AS n%d`, i))
+		if slices.Contains(fam.x, name) {
+			q.add(`, max(CASE WHEN `)
+			cond()
+			q.add(fmt.Sprintf(` THEN b.x END) AS x%d`, i))
+		}
+		if slices.Contains(fam.wk, name) {
+			for w := 1; w <= WorkloadWeeks; w++ {
+				q.add(`, sum(CASE WHEN `)
+				cond()
+				q.add(fmt.Sprintf(` AND b.wk = %d THEN 1 ELSE 0 END) AS w%d_%d`, w, i, w))
+			}
+		}
+	}
+	q.add(` FROM (`)
+	if err := fam.rows(q, actor, f, d); err != nil {
+		return nil, err
+	}
+	q.add(`) b GROUP BY b.team_id, b.officer_id, b.case_id) t GROUP BY t.team_id, t.officer_id ORDER BY t.team_id, t.officer_id`)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figures %s of %s: %w", fam.name, f.Measure, err)
+	}
+	defer rs.Close()
+	out := map[string][]FigureGroup{}
+	for rs.Next() {
+		var team, officer string
+		gs := make([]FigureGroup, len(fam.figures))
+		dst := []any{&team, &officer}
+		for i, name := range fam.figures {
+			g := &gs[i]
+			dst = append(dst, &g.Rows, &g.Cases)
+			if slices.Contains(fam.x, name) {
+				dst = append(dst, &g.Max)
+			}
+			if slices.Contains(fam.wk, name) {
+				for w := range g.ByWeek {
+					dst = append(dst, &g.ByWeek[w])
+				}
+			}
+		}
+		if err := rs.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("figures %s of %s: %w", fam.name, f.Measure, err)
+		}
+		for i, name := range fam.figures {
+			if gs[i].Rows > 0 { // as figureGroups: the groups with a row
+				gs[i].TeamID, gs[i].OfficerID = team, officer
+				out[name] = append(out[name], gs[i])
+			}
+		}
+	}
+	return out, rs.Err()
+}
+
+// groupsOnce is Figures.Groups: a figure of a family is counted with its
+// whole family, once a snapshot.
+func (f Figures) groupsOnce(ctx context.Context, actor Actor, q FigureQuery) ([]FigureGroup, error) {
+	fam, ok := familyOf(q.Measure, q.Figure)
+	if !ok || f.tallies == nil {
+		return figureGroups(ctx, f.q, actor, q)
+	}
+	if _, err := figureRows(actor, q); err != nil { // the parameters checked
+		return nil, err
+	}
+	d, _ := dayNumber(q.AsOf)
+	key := tallyKey{actor: actor, q: q, family: fam.name}
+	key.q.Figure = ""
+	t, ok := f.tallies[key]
+	if !ok {
+		var err error
+		if t, err = tally(ctx, f.q, actor, fam, q, d); err != nil {
+			return nil, err
+		}
+		f.tallies[key] = t
+	}
+	return slices.Clone(t[q.Figure]), nil
+}
+
+// firstVisitFamily: measure 1's figures, conditions on its cases, each
+// with the outcome of its first home visit on as_of (firstVisitRows).
+var firstVisitFamily = figureFamily{
+	name:    "cases",
+	figures: figureNames[MeasureFirstHomeVisit],
+	rows:    firstVisitCases,
+	cond: func(q *sqlb, _ FigureQuery, _ int64, figure string) {
+		switch figure {
+		case "cases":
+			q.add(`1 = 1`)
+		case "denominator", "visited_at_all.denominator":
+			q.add(`b.outcome IN ('on_time', 'late', 'missed')`)
+		case "numerator":
+			q.add(`b.outcome = 'on_time'`)
+		case "visited_at_all.numerator":
+			q.add(`b.outcome IN ('on_time', 'late')`)
+		case "met_late":
+			q.add(`b.outcome = 'late'`)
+		case "not_yet_due_visited":
+			q.add(`b.outcome = 'not_yet_due' AND b.visited = 1`)
+		case "safety_not_approved":
+			q.add(`b.safety = 'not_approved'`)
+		case "safety_exempted":
+			q.add(`b.safety = 'exempted'`)
+		default: // missed, not_yet_due, exempted, cancelled, no_requirement
+			q.add(`b.outcome = ?`, figure)
+		}
+	},
+}
+
+// workloadCaseFamily: measure 8's figures of cases, over its open cases.
+var workloadCaseFamily = figureFamily{
+	name:    "cases",
+	figures: []string{"caseload", "da_cases", "high_rosh", "not_started"},
+	rows: func(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
+		asOf := string(f.AsOf)
+		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk,
+			CASE WHEN c.supervision_start <> '' AND c.supervision_start <= ? THEN 1 ELSE 0 END AS started,
+			CASE WHEN c.rosh IN ('high', 'very_high') THEN 1 ELSE 0 END AS high,
+			CASE WHEN c.supervision_start <> '' AND c.supervision_start <= ? AND EXISTS (SELECT 1 FROM rm_flags g
+				WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+				AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?)) THEN 1 ELSE 0 END AS da
+			FROM rm_cases c WHERE c.closed = 0`, asOf, asOf, asOf, asOf)
+		return q.scoped(actor, "c", f)
+	},
+	cond: func(q *sqlb, _ FigureQuery, _ int64, figure string) {
+		switch figure {
+		case "caseload":
+			q.add(`b.started = 1`)
+		case "not_started":
+			q.add(`b.started = 0`)
+		case "da_cases":
+			q.add(`b.da = 1`)
+		case "high_rosh":
+			q.add(`b.started = 1 AND b.high = 1`)
+		}
+	},
+}
+
+// workloadDueFamily: measure 8's figures of requirements of its caseload
+// not met nor exempted on as_of: due in the next WorkloadWeeks weeks
+// (by week), or overdue.
+var workloadDueFamily = figureFamily{
+	name:    "requirements",
+	figures: []string{"due_cases", "overdue_cases"},
+	wk:      []string{"due_cases"},
+	rows: func(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+		q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, (r.due_day - ?) / 7 + 1 AS wk, r.due_day
+			FROM requirements r JOIN rm_cases c ON c.case_id = r.case_id
+			WHERE c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ? AND r.due_day <= ?`,
+			d, string(f.AsOf), d+7*WorkloadWeeks-1)
+		q.unmetOn(f, d)
+		return q.scoped(actor, "r", f)
+	},
+	cond: func(q *sqlb, _ FigureQuery, d int64, figure string) {
+		if figure == "due_cases" {
+			q.add(`b.due_day >= ?`, d)
+		} else {
+			q.add(`b.due_day < ?`, d)
+		}
+	},
+}
+
+// exemptionsDueFamily: the exemptions report's figures of requirements,
+// due in the period up to as_of, each with whether it was met (met) and
+// its case exempted (ex) on as_of (exemptionsDue).
+var exemptionsDueFamily = figureFamily{
+	name:    "requirements",
+	figures: []string{"due", "exempted", "met", "missed", "met_despite_exemption"},
+	rows: func(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+		if err := periodDates(f); err != nil {
+			return err
+		}
+		q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, 0 AS wk, r.due_day,
+			CASE WHEN r.met_day IS NOT NULL AND r.met_day <= ? THEN 1 ELSE 0 END AS met, CASE WHEN `, d)
+		q.exemptOn("r.case_id", f.AsOf, "")
+		q.add(` THEN 1 ELSE 0 END AS ex FROM requirements r`)
+		return exemptionsDue(q, actor, f, d)
+	},
+	cond: func(q *sqlb, _ FigureQuery, d int64, figure string) {
+		switch figure {
+		case "met":
+			q.add(`b.met = 1`)
+		case "met_despite_exemption":
+			q.add(`b.met = 1 AND b.ex = 1`)
+		case "exempted":
+			q.add(`b.met = 0 AND b.ex = 1`)
+		case "missed":
+			q.add(`b.met = 0 AND b.ex = 0 AND b.due_day < ?`, d)
+		case "due": // met, exempted or missed: neither open nor cancelled
+			q.add(`(b.met = 1 OR b.ex = 1 OR b.due_day < ?)`, d)
+		}
+	},
+}
