@@ -112,6 +112,9 @@ func mustMarshal(t *testing.T, v any) []byte {
 // report's list of that figure, for a supervisor and an auditor, over
 // several periods.
 func TestReadModelCaseListsOfEveryFigure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short (CI's race pass): every figure as every role takes minutes under -race; the plain pass runs it")
+	}
 	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)

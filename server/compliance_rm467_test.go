@@ -117,6 +117,9 @@ var rmMeasures467 = []rmMeasure{
 // at that detail with its headline, for each role, the officer filter
 // and several periods.
 func TestMeasures467CountsFromTheReadModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short (CI's race pass): every figure as every role takes minutes under -race; the plain pass runs it")
+	}
 	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)
