@@ -221,6 +221,10 @@ type reportClient struct {
 	base  string
 	hc    *http.Client
 	token string
+	// user signed in for the token: an access token lasts minutes, and a
+	// report set over a large service on a loaded machine can outlast it,
+	// so get signs in again once when the server answers 401.
+	user string
 }
 
 func newReportClient(base string) *reportClient {
@@ -244,7 +248,7 @@ func (c *reportClient) login(ctx context.Context, username string) error {
 	if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&tok) != nil || tok.AccessToken == "" {
 		return fmt.Errorf("sign in as %s: %s", username, res.Status)
 	}
-	c.token = tok.AccessToken
+	c.token, c.user = tok.AccessToken, username
 	return nil
 }
 
@@ -281,20 +285,31 @@ func (c *reportClient) nine(ctx context.Context, detail string) (int64, error) {
 }
 
 func (c *reportClient) get(ctx context.Context, path string, bearer bool) (int64, error) {
+	n, status, err := c.getOnce(ctx, path, bearer)
+	if status == http.StatusUnauthorized && bearer && c.user != "" {
+		if err := c.login(ctx, c.user); err != nil {
+			return 0, err
+		}
+		n, _, err = c.getOnce(ctx, path, bearer)
+	}
+	return n, err
+}
+
+func (c *reportClient) getOnce(ctx context.Context, path string, bearer bool) (int64, int, error) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
 	if bearer {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	res, err := c.hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("GET %s: %w", path, err)
+		return 0, 0, fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer res.Body.Close()
 	n, err := io.Copy(io.Discard, res.Body)
 	if err == nil && res.StatusCode != 200 {
 		err = fmt.Errorf("GET %s: %s", path, res.Status)
 	}
-	return n, err
+	return n, res.StatusCode, err
 }
 
 // dashboardSignIn signs username in to the dashboard through its form.
