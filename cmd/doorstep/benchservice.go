@@ -194,6 +194,11 @@ type serviceResult struct {
 	RSSPeakReports  int64 `json:"rss_peak_after_reports_bytes"`
 	RSSPeakEnd      int64 `json:"rss_peak_end_bytes"`
 	RSSEnd          int64 `json:"rss_end_bytes"`
+	// RSSAnonAfterReports and RSSFileAfterReports split RSSAfterReports
+	// into the process's own memory and the file pages it maps (RssAnon
+	// and RssFile): the memory bound is the first's.
+	RSSAnonAfterReports int64 `json:"rss_anon_after_reports_bytes"`
+	RSSFileAfterReports int64 `json:"rss_file_after_reports_bytes"`
 	// Sync is "bench sync"'s scenarios against this server; Devices the
 	// concurrent devices.
 	Sync    []benchResult  `json:"sync"`
@@ -452,6 +457,7 @@ func (c *benchServiceCmd) measureServer(ctx context.Context, r *serviceResult, l
 	}
 	st := procStatus(p.pid())
 	r.RSSAfterReports, r.RSSPeakReports = st.rss, st.hwm
+	r.RSSAnonAfterReports, r.RSSFileAfterReports = st.anon, st.file
 
 	step("the sync scenarios")
 	// The sync scenarios of "bench sync", as a new officer of a team of
@@ -623,6 +629,9 @@ func printServiceTables(w io.Writer, rs []serviceResult, couch *couchRun) {
 	row("500-case team: nine reports in full ms", func(r serviceResult) string { return ms(r.TeamReportsSeconds) })
 	row("server RSS after reports MiB (peak)", func(r serviceResult) string {
 		return fmt.Sprintf("%s (%s)", mib(r.RSSAfterReports), mib(r.RSSPeakReports))
+	})
+	row("server RSS after reports: own / mapped file MiB", func(r serviceResult) string {
+		return fmt.Sprintf("%s / %s", mib(r.RSSAnonAfterReports), mib(r.RSSFileAfterReports))
 	})
 	row("server RSS at the end MiB (peak)", func(r serviceResult) string { return fmt.Sprintf("%s (%s)", mib(r.RSSEnd), mib(r.RSSPeakEnd)) })
 	if len(rs) > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync/atomic"
 	"testing"
 )
@@ -41,5 +42,23 @@ func TestReportClientSignsInAgain(t *testing.T) {
 	// Without a bearer (the dashboard's pages), a 401 is an error at once.
 	if _, err := c.get(ctx, "/dashboard/", false); err == nil {
 		t.Error("a 401 without a bearer: no error")
+	}
+}
+
+// TestProcStatusSplitsTheResidentSet: the bench reads the server's own
+// memory apart from the file pages it maps, on Linux: both parts are
+// there, and they add up to the resident set.
+func TestProcStatusSplitsTheResidentSet(t *testing.T) {
+	t.Parallel()
+	st := procStatus(os.Getpid())
+	if st.rss == 0 {
+		t.Skip("no /proc/<pid>/status here (not Linux)")
+	}
+	if st.anon <= 0 || st.file <= 0 || st.hwm < st.rss {
+		t.Fatalf("procStatus = %+v: want own and file memory, and a peak at least the resident set", st)
+	}
+	// RssShmem is the third part; a test process has next to none.
+	if d := st.rss - st.anon - st.file; d < 0 || d > 64<<20 {
+		t.Errorf("procStatus = %+v: own %d + file %d is not the resident set %d", st, st.anon, st.file, st.rss)
 	}
 }

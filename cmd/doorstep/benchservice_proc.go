@@ -183,11 +183,15 @@ func (l *serverLog) text() string {
 	return string(l.buf)
 }
 
-// memStatus is what /proc/<pid>/status says of a process's memory.
-type memStatus struct{ rss, hwm int64 }
+// memStatus is what /proc/<pid>/status says of a process's memory: the
+// resident set now and at its peak, and the resident set now split into
+// the process's own memory (anon: heap, stacks, SQLite's page caches) and
+// mapped file pages (file: the store SQLite's readers map, mmap_size;
+// the kernel's page cache, dropped under pressure).
+type memStatus struct{ rss, hwm, anon, file int64 }
 
-// procStatus reads VmRSS (resident now) and VmHWM (the peak resident)
-// of pid; zeros where /proc is not.
+// procStatus reads VmRSS (resident now), VmHWM (the peak resident),
+// RssAnon and RssFile of pid; zeros where /proc is not.
 func procStatus(pid int) memStatus {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -209,6 +213,10 @@ func procStatus(pid int) memStatus {
 			st.rss = kb << 10
 		case "VmHWM":
 			st.hwm = kb << 10
+		case "RssAnon":
+			st.anon = kb << 10
+		case "RssFile":
+			st.file = kb << 10
 		}
 	}
 	return st
