@@ -259,6 +259,7 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 	}
 	slices.Sort(ids)
 	cases := map[string]schema.Case{}
+	var daCases []string
 	for _, id := range ids {
 		c, ok, err := db.applyCase(w, id, byCase[id], whole)
 		if err != nil {
@@ -266,9 +267,17 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 		}
 		if ok {
 			cases[id] = c
+			if whole || slices.ContainsFunc(byCase[id], func(r schema.RawRecord) bool {
+				return r.Entity == "visit" || r.Entity == "amendment" || r.Entity == "flag"
+			}) {
+				daCases = append(daCases, id)
+			}
 		}
 	}
 	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.deriveVisitDA(daCases); err != nil {
 		return err
 	}
 	if w.factsChanged != nil {
@@ -297,6 +306,29 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 		}
 	}
 	return w.flush()
+}
+
+// deriveVisitDA works out again rm_visits.da of every visit of the given
+// cases, from their rows as written (call it after flush): 1 when the
+// case has a DA flag (da_perpetrator, da_victim) live on the visit's
+// started_day, as measure 3's domestic_abuse figures count a contact
+// (migration 0014). A case whose visits, amendments or flags the
+// transaction wrote is worked out whole: a flag changes its visits' da.
+func (w *rmWriter) deriveVisitDA(ids []string) error {
+	for chunk := range slices.Chunk(ids, rmChunk) {
+		s, err := w.prep(w.full, "rm_visits.da", `UPDATE rm_visits SET da = CASE WHEN EXISTS (SELECT 1 FROM rm_flags g
+			WHERE g.case_id = rm_visits.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+			AND (g.start_date = '' OR g.start_date <= rm_visits.started_day)
+			AND (g.ended_on = '' OR g.ended_on > rm_visits.started_day)) THEN 1 ELSE 0 END
+			WHERE case_id IN (`+w.t.eng.idsIn()+`)`)
+		if err != nil {
+			return err
+		}
+		if _, err := s.ExecContext(w.t.ctx, jsonIDList(chunk)); err != nil {
+			return fmt.Errorf("read model: visits' DA flag: %w", err)
+		}
+	}
+	return nil
 }
 
 // rmVisit is what the read model keeps of a visit: the fields rm_visits
@@ -1019,33 +1051,33 @@ func localDay(ts schema.Timestamp) (schema.Date, bool) {
 // when it was never built (a store migrated from before it) or was built
 // with other visit rules, every case's rows are derived again, rmChunk
 // cases per transaction, and the state row says so last; a build cut
-// short starts again at the next open.
-func (db *DB) buildReadModel(ctx context.Context) error {
+// short starts again at the next open. It says whether it built.
+func (db *DB) buildReadModel(ctx context.Context) (bool, error) {
 	tag := policyTag(db.policy)
 	var built int64
 	var was string
 	if err := db.w.QueryRowContext(ctx, `SELECT built_seq, policy_tag FROM read_model_state WHERE id = 1`).Scan(&built, &was); err != nil {
-		return fmt.Errorf("read model state: %w", err)
+		return false, fmt.Errorf("read model state: %w", err)
 	}
 	if built >= 0 && was == tag {
-		return nil
+		return false, nil
 	}
 	var ids []string
 	rows, err := db.w.QueryContext(ctx, `SELECT id FROM records WHERE entity = 'case' ORDER BY id`)
 	if err != nil {
-		return fmt.Errorf("read model: list cases: %w", err)
+		return false, fmt.Errorf("read model: list cases: %w", err)
 	}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return fmt.Errorf("read model: list cases: %w", err)
+			return false, fmt.Errorf("read model: list cases: %w", err)
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read model: list cases: %w", err)
+		return false, fmt.Errorf("read model: list cases: %w", err)
 	}
 	why := "never built"
 	switch {
@@ -1065,11 +1097,11 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	for chunk := range slices.Chunk(ids, rmChunk) {
 		if err := db.update(ctx, func(t *wtx) error { return db.writeCases(t, chunk) }); err != nil {
-			return err
+			return false, err
 		}
 	}
 	err = db.update(ctx, func(t *wtx) error {
@@ -1081,8 +1113,8 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("read model state: %w", err)
+		return false, fmt.Errorf("read model state: %w", err)
 	}
 	db.log.Info("built the compliance read model", "cases", len(ids), "took", time.Since(started).Round(time.Millisecond))
-	return nil
+	return true, nil
 }
