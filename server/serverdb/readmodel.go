@@ -259,7 +259,7 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 	}
 	slices.Sort(ids)
 	cases := map[string]schema.Case{}
-	var daCases []string
+	var derive []string
 	for _, id := range ids {
 		c, ok, err := db.applyCase(w, id, byCase[id], whole)
 		if err != nil {
@@ -268,16 +268,16 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 		if ok {
 			cases[id] = c
 			if whole || slices.ContainsFunc(byCase[id], func(r schema.RawRecord) bool {
-				return r.Entity == "visit" || r.Entity == "amendment" || r.Entity == "flag"
+				return r.Entity == "visit" || r.Entity == "amendment" || r.Entity == "flag" || r.Entity == "household_member"
 			}) {
-				daCases = append(daCases, id)
+				derive = append(derive, id)
 			}
 		}
 	}
 	if err := w.flush(); err != nil {
 		return err
 	}
-	if err := w.deriveVisitDA(daCases); err != nil {
+	if err := w.deriveVisits(derive); err != nil {
 		return err
 	}
 	if w.factsChanged != nil {
@@ -308,24 +308,41 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 	return w.flush()
 }
 
-// deriveVisitDA works out again rm_visits.da of every visit of the given
-// cases, from their rows as written (call it after flush): 1 when the
-// case has a DA flag (da_perpetrator, da_victim) live on the visit's
-// started_day, as measure 3's domestic_abuse figures count a contact
-// (migration 0014). A case whose visits, amendments or flags the
-// transaction wrote is worked out whole: a flag changes its visits' da.
-func (w *rmWriter) deriveVisitDA(ids []string) error {
+// deriveVisits works out again the columns of rm_visits that read other
+// rows of the case (migration 0014) for every visit of the given cases,
+// from their rows as written (call it after flush): da, 1 when the case
+// has a DA flag (da_perpetrator, da_victim) live on the visit's
+// started_day, as measure 3's domestic_abuse figures count a contact; and
+// of the children the visit should have seen (own, step or other children
+// on the household list that day who live or sometimes stay there, born
+// by then), how many (expected), how many seen or given a reason not seen
+// (accounted) and how many given a reason (reasons), as measure 5 counts
+// a home visit. A case whose visits, amendments, flags or household
+// members the transaction wrote is worked out whole.
+func (w *rmWriter) deriveVisits(ids []string) error {
+	expected := func(cond string) string {
+		return `(SELECT count(*) FROM rm_household m WHERE m.case_id = rm_visits.case_id AND m.is_child = 1
+			AND m.residence <> 'visits' AND (m.added_on = '' OR m.added_on <= rm_visits.started_day)
+			AND (m.left_on = '' OR m.left_on > rm_visits.started_day)
+			AND (m.date_of_birth = '' OR m.date_of_birth <= rm_visits.started_day)` + cond + `)`
+	}
+	answered := func(answers string) string {
+		return ` AND EXISTS (SELECT 1 FROM rm_visit_children k WHERE k.visit_id = rm_visits.visit_id AND k.member_id = m.member_id
+			AND k.answer IN (` + answers + `))`
+	}
 	for chunk := range slices.Chunk(ids, rmChunk) {
-		s, err := w.prep(w.full, "rm_visits.da", `UPDATE rm_visits SET da = CASE WHEN EXISTS (SELECT 1 FROM rm_flags g
+		s, err := w.prep(w.full, "rm_visits derived", `UPDATE rm_visits SET da = CASE WHEN EXISTS (SELECT 1 FROM rm_flags g
 			WHERE g.case_id = rm_visits.case_id AND g.type IN ('da_perpetrator', 'da_victim')
 			AND (g.start_date = '' OR g.start_date <= rm_visits.started_day)
-			AND (g.ended_on = '' OR g.ended_on > rm_visits.started_day)) THEN 1 ELSE 0 END
+			AND (g.ended_on = '' OR g.ended_on > rm_visits.started_day)) THEN 1 ELSE 0 END,
+			expected = `+expected("")+`, accounted = `+expected(answered(`'seen', 'reason'`))+`,
+			reasons = `+expected(answered(`'reason'`))+`
 			WHERE case_id IN (`+w.t.eng.idsIn()+`)`)
 		if err != nil {
 			return err
 		}
 		if _, err := s.ExecContext(w.t.ctx, jsonIDList(chunk)); err != nil {
-			return fmt.Errorf("read model: visits' DA flag: %w", err)
+			return fmt.Errorf("read model: visits' derived columns: %w", err)
 		}
 	}
 	return nil

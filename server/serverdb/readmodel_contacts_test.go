@@ -139,7 +139,8 @@ func TestReadModelContactsAndHouseholds(t *testing.T) {
 // TestReadModelVisitDAFollowsFlags: a visit's da (migration 0014) is
 // written with the visit and worked out again when a flag of its case is
 // written, so measure 3's domestic_abuse figures follow a DA flag added
-// after the visit, dated before it, and one that ends before it.
+// after the visit, dated before it, and one that ends before it; and its
+// children counts (expected, accounted, reasons) follow the household.
 func TestReadModelVisitDAFollowsFlags(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -206,5 +207,21 @@ func TestReadModelVisitDAFollowsFlags(t *testing.T) {
 		SignedBy: admin.UserID})
 	if got := rmRow(t, db, `SELECT da FROM rm_visits WHERE visit_id = ?`, third); !slices.Equal(got, []string{"1"}) {
 		t.Errorf("a visit written after the flag: da %q, want 1", got)
+	}
+	// Measure 5's children of a visit follow the household: a child added
+	// between the early and the later visits is expected at the later
+	// ones only, and counted for a visit that names it.
+	kid := schema.NewID()
+	write("household_member", kid, schema.HouseholdMember{Name: "Kit", Relation: "own_child", Residence: "lives_here",
+		AddedOn: "2026-11-05"})
+	children := `SELECT visit_id, expected, accounted, reasons FROM rm_visits WHERE case_id = ? ORDER BY started_day`
+	if got, want := rmRow(t, db, children, caseID), []string{early + "|0|0|0", late + "|1|0|0", third + "|1|0|0"}; !slices.Equal(got, want) {
+		t.Errorf("a child added: %q, want %q", got, want)
+	}
+	write("amendment", "", schema.Amendment{VisitID: late, Reason: "the child was asleep", AmendedBy: admin.UserID,
+		AmendedAt: "2026-11-21T09:00:00Z", Changes: raw("children",
+			[]schema.VisitChild{{MemberID: kid, Present: "yes", Seen: "no", ReasonNotSeen: "asleep"}})})
+	if got, want := rmRow(t, db, children, caseID), []string{early + "|0|0|0", late + "|1|1|1", third + "|1|0|0"}; !slices.Equal(got, want) {
+		t.Errorf("a visit amended to name the child: %q, want %q", got, want)
 	}
 }
