@@ -150,15 +150,7 @@ func TestReadModelVisitDAFollowsFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	admin := Actor{UserID: "admin-test", Role: schema.RoleAdmin}
-	team := schema.Team{ID: schema.NewID(), Name: "Team A"}
-	if err := db.CreateTeam(ctx, admin, team); err != nil {
-		t.Fatal(err)
-	}
-	asha := schema.User{ID: schema.NewID(), Username: "asha", Name: "Asha", Role: schema.RoleOfficer, TeamID: team.ID}
-	if err := db.CreateUser(ctx, admin, asha, testPassword); err != nil {
-		t.Fatal(err)
-	}
+	admin, asha := teamAndOfficer(t, db)
 	caseID, early, late, flag := schema.NewID(), schema.NewID(), schema.NewID(), schema.NewID()
 	if err := db.Seed(ctx, admin, []schema.Record{caseRecord(caseID, "A000001", asha)}); err != nil {
 		t.Fatal(err)

@@ -176,15 +176,7 @@ func TestSQLiteStatisticsAfterSeedAndOpen(t *testing.T) {
 		return db
 	}
 	db := open()
-	admin := Actor{UserID: "admin-test", Role: schema.RoleAdmin}
-	team := schema.Team{ID: schema.NewID(), Name: "Team A"}
-	if err := db.CreateTeam(ctx, admin, team); err != nil {
-		t.Fatal(err)
-	}
-	asha := schema.User{ID: schema.NewID(), Username: "asha", Name: "Asha", Role: schema.RoleOfficer, TeamID: team.ID}
-	if err := db.CreateUser(ctx, admin, asha, testPassword); err != nil {
-		t.Fatal(err)
-	}
+	admin, asha := teamAndOfficer(t, db)
 	stats := func(what string) {
 		t.Helper()
 		for _, table := range []string{"records", "rm_cases", "rm_household"} {
