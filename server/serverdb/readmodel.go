@@ -330,6 +330,15 @@ func (w *rmWriter) deriveVisits(ids []string) error {
 		return ` AND EXISTS (SELECT 1 FROM rm_visit_children k WHERE k.visit_id = rm_visits.visit_id AND k.member_id = m.member_id
 			AND k.answer IN (` + answers + `))`
 	}
+	if len(ids) > 0 && !w.jitOff && w.t.eng.name() == "postgres" {
+		// The statement is costed above jit_above_cost for a chunk of
+		// cases, and the writers keep the server's JIT (decision 0057):
+		// compiling it cost more than running it.
+		if _, err := w.t.ExecContext(w.t.ctx, `SET LOCAL jit = off`); err != nil {
+			return fmt.Errorf("read model: visits' derived columns: %w", err)
+		}
+		w.jitOff = true
+	}
 	for chunk := range slices.Chunk(ids, rmChunk) {
 		s, err := w.prep(w.full, "rm_visits derived", `UPDATE rm_visits SET da = CASE WHEN EXISTS (SELECT 1 FROM rm_flags g
 			WHERE g.case_id = rm_visits.case_id AND g.type IN ('da_perpetrator', 'da_victim')
@@ -726,6 +735,9 @@ type rmWriter struct {
 	// factsChanged, when not nil, are the cases whose requirement rows
 	// are written again (see factsChanged); nil: every case's.
 	factsChanged map[string]bool
+	// jitOff: deriveVisits has turned PostgreSQL's JIT off for the rest
+	// of the transaction.
+	jitOff bool
 }
 
 // rmBatch is how many rows one INSERT writes.
