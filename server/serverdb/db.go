@@ -141,9 +141,19 @@ func Open(ctx context.Context, target string, opts Options) (*DB, error) {
 		db.closePools()
 		return nil, err
 	}
-	if err := db.buildReadModel(ctx); err != nil {
+	rebuilt, err := db.buildReadModel(ctx)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", db.Name(), err)
+	}
+	// The planner's statistics: after a rebuild on both engines, and at
+	// every open on SQLite, where PRAGMA optimize costs nothing when they
+	// are current (decision 0061).
+	if rebuilt || db.eng.name() == "sqlite" {
+		if err := db.eng.analyze(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", db.Name(), err)
+		}
 	}
 	if err := db.primeClock(ctx); err != nil {
 		db.Close()

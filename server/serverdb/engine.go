@@ -22,6 +22,10 @@ type engine interface {
 	// checkpoint makes the database compact after a bulk load, where the
 	// engine has anything to do.
 	checkpoint() error
+	// analyze gives the planner statistics of the tables a bulk load or
+	// a read model rebuild filled, where they are missing or stale
+	// (decision 0061).
+	analyze(ctx context.Context) error
 	// backup writes a consistent copy of the database to the file out,
 	// or says how to back the engine up instead.
 	backup(ctx context.Context, out string) error

@@ -96,6 +96,23 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
+// teamAndOfficer creates Team A and its officer Asha in db, and returns
+// the admin that did and Asha.
+func teamAndOfficer(t *testing.T, db *DB) (Actor, schema.User) {
+	t.Helper()
+	ctx := context.Background()
+	admin := Actor{UserID: "admin-test", Role: schema.RoleAdmin}
+	team := schema.Team{ID: schema.NewID(), Name: "Team A"}
+	if err := db.CreateTeam(ctx, admin, team); err != nil {
+		t.Fatal(err)
+	}
+	asha := schema.User{ID: schema.NewID(), Username: "asha", Name: "Asha", Role: schema.RoleOfficer, TeamID: team.ID}
+	if err := db.CreateUser(ctx, admin, asha, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	return admin, asha
+}
+
 func caseRecord(id, crn string, officer schema.User) schema.Record {
 	c := schema.Case{CRN: crn, GivenName: "Sam", FamilyName: "Doe", DateOfBirth: "1990-01-02", Address: "1 High St",
 		OfficerID: officer.ID, TeamID: officer.TeamID, SentenceType: "community_order", SupervisionStart: "2026-10-01", RoSH: "high"}

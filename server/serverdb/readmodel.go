@@ -259,6 +259,7 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 	}
 	slices.Sort(ids)
 	cases := map[string]schema.Case{}
+	var derive []string
 	for _, id := range ids {
 		c, ok, err := db.applyCase(w, id, byCase[id], whole)
 		if err != nil {
@@ -266,9 +267,17 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 		}
 		if ok {
 			cases[id] = c
+			if whole || slices.ContainsFunc(byCase[id], func(r schema.RawRecord) bool {
+				return r.Entity == "visit" || r.Entity == "amendment" || r.Entity == "flag" || r.Entity == "household_member"
+			}) {
+				derive = append(derive, id)
+			}
 		}
 	}
 	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.deriveVisits(derive); err != nil {
 		return err
 	}
 	if w.factsChanged != nil {
@@ -297,6 +306,55 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 		}
 	}
 	return w.flush()
+}
+
+// deriveVisits works out again the columns of rm_visits that read other
+// rows of the case (migration 0014) for every visit of the given cases,
+// from their rows as written (call it after flush): da, 1 when the case
+// has a DA flag (da_perpetrator, da_victim) live on the visit's
+// started_day, as measure 3's domestic_abuse figures count a contact; and
+// of the children the visit should have seen (own, step or other children
+// on the household list that day who live or sometimes stay there, born
+// by then), how many (expected), how many seen or given a reason not seen
+// (accounted) and how many given a reason (reasons), as measure 5 counts
+// a home visit. A case whose visits, amendments, flags or household
+// members the transaction wrote is worked out whole.
+func (w *rmWriter) deriveVisits(ids []string) error {
+	expected := func(cond string) string {
+		return `(SELECT count(*) FROM rm_household m WHERE m.case_id = rm_visits.case_id AND m.is_child = 1
+			AND m.residence <> 'visits' AND (m.added_on = '' OR m.added_on <= rm_visits.started_day)
+			AND (m.left_on = '' OR m.left_on > rm_visits.started_day)
+			AND (m.date_of_birth = '' OR m.date_of_birth <= rm_visits.started_day)` + cond + `)`
+	}
+	answered := func(answers string) string {
+		return ` AND EXISTS (SELECT 1 FROM rm_visit_children k WHERE k.visit_id = rm_visits.visit_id AND k.member_id = m.member_id
+			AND k.answer IN (` + answers + `))`
+	}
+	if len(ids) > 0 && !w.jitOff && w.t.eng.name() == "postgres" {
+		// The statement is costed above jit_above_cost for a chunk of
+		// cases, and the writers keep the server's JIT (decision 0057):
+		// compiling it cost more than running it.
+		if _, err := w.t.ExecContext(w.t.ctx, `SET LOCAL jit = off`); err != nil {
+			return fmt.Errorf("read model: visits' derived columns: %w", err)
+		}
+		w.jitOff = true
+	}
+	for chunk := range slices.Chunk(ids, rmChunk) {
+		s, err := w.prep(w.full, "rm_visits derived", `UPDATE rm_visits SET da = CASE WHEN EXISTS (SELECT 1 FROM rm_flags g
+			WHERE g.case_id = rm_visits.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+			AND (g.start_date = '' OR g.start_date <= rm_visits.started_day)
+			AND (g.ended_on = '' OR g.ended_on > rm_visits.started_day)) THEN 1 ELSE 0 END,
+			expected = `+expected("")+`, accounted = `+expected(answered(`'seen', 'reason'`))+`,
+			reasons = `+expected(answered(`'reason'`))+`
+			WHERE case_id IN (`+w.t.eng.idsIn()+`)`)
+		if err != nil {
+			return err
+		}
+		if _, err := s.ExecContext(w.t.ctx, jsonIDList(chunk)); err != nil {
+			return fmt.Errorf("read model: visits' derived columns: %w", err)
+		}
+	}
+	return nil
 }
 
 // rmVisit is what the read model keeps of a visit: the fields rm_visits
@@ -677,6 +735,9 @@ type rmWriter struct {
 	// factsChanged, when not nil, are the cases whose requirement rows
 	// are written again (see factsChanged); nil: every case's.
 	factsChanged map[string]bool
+	// jitOff: deriveVisits has turned PostgreSQL's JIT off for the rest
+	// of the transaction.
+	jitOff bool
 }
 
 // rmBatch is how many rows one INSERT writes.
@@ -1019,33 +1080,33 @@ func localDay(ts schema.Timestamp) (schema.Date, bool) {
 // when it was never built (a store migrated from before it) or was built
 // with other visit rules, every case's rows are derived again, rmChunk
 // cases per transaction, and the state row says so last; a build cut
-// short starts again at the next open.
-func (db *DB) buildReadModel(ctx context.Context) error {
+// short starts again at the next open. It says whether it built.
+func (db *DB) buildReadModel(ctx context.Context) (bool, error) {
 	tag := policyTag(db.policy)
 	var built int64
 	var was string
 	if err := db.w.QueryRowContext(ctx, `SELECT built_seq, policy_tag FROM read_model_state WHERE id = 1`).Scan(&built, &was); err != nil {
-		return fmt.Errorf("read model state: %w", err)
+		return false, fmt.Errorf("read model state: %w", err)
 	}
 	if built >= 0 && was == tag {
-		return nil
+		return false, nil
 	}
 	var ids []string
 	rows, err := db.w.QueryContext(ctx, `SELECT id FROM records WHERE entity = 'case' ORDER BY id`)
 	if err != nil {
-		return fmt.Errorf("read model: list cases: %w", err)
+		return false, fmt.Errorf("read model: list cases: %w", err)
 	}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return fmt.Errorf("read model: list cases: %w", err)
+			return false, fmt.Errorf("read model: list cases: %w", err)
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read model: list cases: %w", err)
+		return false, fmt.Errorf("read model: list cases: %w", err)
 	}
 	why := "never built"
 	switch {
@@ -1065,11 +1126,11 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	for chunk := range slices.Chunk(ids, rmChunk) {
 		if err := db.update(ctx, func(t *wtx) error { return db.writeCases(t, chunk) }); err != nil {
-			return err
+			return false, err
 		}
 	}
 	err = db.update(ctx, func(t *wtx) error {
@@ -1081,8 +1142,8 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("read model state: %w", err)
+		return false, fmt.Errorf("read model state: %w", err)
 	}
 	db.log.Info("built the compliance read model", "cases", len(ids), "took", time.Since(started).Round(time.Millisecond))
-	return nil
+	return true, nil
 }

@@ -78,24 +78,16 @@ func periodDates(f FigureQuery) error {
 
 // contactSet: measure 3's figures are sets of its contacts, one row
 // each: case_id, team_id, officer_id, outcome, channel, place, and da (1
-// when the case had a domestic-abuse flag live on the contact's day).
-// Only the domestic_abuse figures read da: when none of the figures
-// asked for is one, da is 0 on every row rather than a probe of rm_flags
-// a contact (most of the query's work; decision 0057).
+// when the case had a domestic-abuse flag live on the contact's day,
+// worked out when the read model was written: rm_visits.da, decision 0061).
 var contactSet = figureSet{
 	name: "contacts",
 	cols: []string{"outcome", "channel", "place", "da"},
-	base: func(q *sqlb, actor Actor, f FigureQuery, names []string) error {
+	base: func(q *sqlb, actor Actor, f FigureQuery, _ []string) error {
 		if err := periodDates(f); err != nil {
 			return err
 		}
-		da := `0`
-		if slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "domestic_abuse.") }) {
-			da = `CASE WHEN EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = v.case_id AND g.type IN ('da_perpetrator', 'da_victim')
-				AND (g.start_date = '' OR g.start_date <= v.started_day) AND (g.ended_on = '' OR g.ended_on > v.started_day))
-			THEN 1 ELSE 0 END`
-		}
-		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.outcome, v.channel, v.place, ` + da + ` AS da`)
+		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.outcome, v.channel, v.place, v.da`)
 		q.contactVisits(f)
 		return q.scoped(actor, "c", f)
 	},

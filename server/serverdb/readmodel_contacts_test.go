@@ -135,3 +135,85 @@ func TestReadModelContactsAndHouseholds(t *testing.T) {
 		t.Errorf("rebuilt on open:\n%q\nwant the rows the writes made:\n%q", after, before)
 	}
 }
+
+// TestReadModelVisitDAFollowsFlags: a visit's da (migration 0014) is
+// written with the visit and worked out again when a flag of its case is
+// written, so measure 3's domestic_abuse figures follow a DA flag added
+// after the visit, dated before it, and one that ends before it; and its
+// children counts (expected, accounted, reasons) follow the household.
+func TestReadModelVisitDAFollowsFlags(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := testkit.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "server.db"), Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	admin, asha := teamAndOfficer(t, db)
+	caseID, early, late, flag := schema.NewID(), schema.NewID(), schema.NewID(), schema.NewID()
+	if err := db.Seed(ctx, admin, []schema.Record{caseRecord(caseID, "A000001", asha)}); err != nil {
+		t.Fatal(err)
+	}
+	write := func(entity, id string, fields any) {
+		t.Helper()
+		if _, err := db.Write(ctx, admin, entity, id, caseID, schema.FieldsOf(fields)); err != nil {
+			t.Fatalf("write %s: %v", entity, err)
+		}
+	}
+	for _, v := range []struct{ id, started string }{{early, "2026-11-02T10:00:00Z"}, {late, "2026-11-10T10:00:00Z"}} {
+		write("visit", v.id, schema.Visit{OfficerID: asha.ID, Type: "home_announced", Status: "signed", Outcome: "completed",
+			Location: "home", FaceToFace: true, StartedAt: schema.Timestamp(v.started), SignedAt: "2026-11-20T10:00:00Z",
+			SignedBy: admin.UserID})
+	}
+	q := FigureQuery{Measure: MeasureContacts, AsOf: "2026-11-23", From: "2026-11-01", To: "2026-11-30"}
+	names := []string{"contacts", "domestic_abuse.contacts", "domestic_abuse.home_share.numerator"}
+	check := func(what string, da string, want ...int) {
+		t.Helper()
+		if got := rmRow(t, db, `SELECT visit_id, da FROM rm_visits WHERE case_id = ? ORDER BY started_day`, caseID); !slices.Equal(got,
+			[]string{early + "|" + da[:1], late + "|" + da[1:]}) {
+			t.Errorf("%s: rm_visits da %q, want %s", what, got, da)
+		}
+		got, err := Figures{q: db.r}.Counts(ctx, admin, q, names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !slices.Equal(got[0].N, want) {
+			t.Errorf("%s: counts %+v, want one group of %v", what, got, want)
+		}
+	}
+	check("no flag", "00", 2, 0, 0)
+	write("flag", flag, schema.Flag{Type: "da_victim", StartDate: "2026-11-05"})
+	check("a DA flag from between the visits", "01", 2, 1, 1)
+	write("flag", flag, schema.Flag{Type: "da_victim", StartDate: "2026-11-01"})
+	check("the flag dated before both", "11", 2, 2, 2)
+	write("flag", flag, schema.Flag{Type: "da_victim", StartDate: "2026-11-01", EndedOn: "2026-11-10"})
+	check("the flag ended on the later visit's day", "10", 2, 1, 1)
+	write("flag", flag, schema.Flag{Type: "marac", StartDate: "2026-11-01"})
+	check("no longer a DA flag", "00", 2, 0, 0)
+	// A visit written after the flag is worked out with it.
+	write("flag", flag, schema.Flag{Type: "da_perpetrator", StartDate: "2026-11-01"})
+	third := schema.NewID()
+	write("visit", third, schema.Visit{OfficerID: asha.ID, Type: "home_announced", Status: "signed", Outcome: "completed",
+		Location: "home", FaceToFace: true, PartnerPresent: "no", ChildrenPresent: "no", StartedAt: "2026-11-15T10:00:00Z", SignedAt: "2026-11-20T10:00:00Z",
+		SignedBy: admin.UserID})
+	if got := rmRow(t, db, `SELECT da FROM rm_visits WHERE visit_id = ?`, third); !slices.Equal(got, []string{"1"}) {
+		t.Errorf("a visit written after the flag: da %q, want 1", got)
+	}
+	// Measure 5's children of a visit follow the household: a child added
+	// between the early and the later visits is expected at the later
+	// ones only, and counted for a visit that names it.
+	kid := schema.NewID()
+	write("household_member", kid, schema.HouseholdMember{Name: "Kit", Relation: "own_child", Residence: "lives_here",
+		AddedOn: "2026-11-05"})
+	children := `SELECT visit_id, expected, accounted, reasons FROM rm_visits WHERE case_id = ? ORDER BY started_day`
+	if got, want := rmRow(t, db, children, caseID), []string{early + "|0|0|0", late + "|1|0|0", third + "|1|0|0"}; !slices.Equal(got, want) {
+		t.Errorf("a child added: %q, want %q", got, want)
+	}
+	write("amendment", "", schema.Amendment{VisitID: late, Reason: "the child was asleep", AmendedBy: admin.UserID,
+		AmendedAt: "2026-11-21T09:00:00Z", Changes: raw("children",
+			[]schema.VisitChild{{MemberID: kid, Present: "yes", Seen: "no", ReasonNotSeen: "asleep"}})})
+	if got, want := rmRow(t, db, children, caseID), []string{early + "|0|0|0", late + "|1|1|1", third + "|1|0|0"}; !slices.Equal(got, want) {
+		t.Errorf("a visit amended to name the child: %q, want %q", got, want)
+	}
+}

@@ -131,7 +131,8 @@ var householdCaseSet = figureSet{
 // children expected on the visit's day (own, step or other children on
 // the household list that day who live or sometimes stay there, born by
 // then), how many (expected), how many seen or given a reason not seen
-// (accounted), and how many given a reason (reasons).
+// (accounted), and how many given a reason (reasons): the columns of
+// rm_visits the write derived (decision 0061).
 var householdVisitSet = figureSet{
 	name: "household visits",
 	cols: []string{"child_not_on_record", "expected", "accounted", "reasons"},
@@ -140,24 +141,8 @@ var householdVisitSet = figureSet{
 			return err
 		}
 		from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
-		// expected adds the count of the children visit v should have
-		// seen, those of them with cond.
-		expected := func(cond string) {
-			q.add(`(SELECT count(*) FROM rm_household m WHERE m.case_id = v.case_id AND m.is_child = 1 AND m.residence <> 'visits'
-				AND (m.added_on = '' OR m.added_on <= v.started_day) AND (m.left_on = '' OR m.left_on > v.started_day)
-				AND (m.date_of_birth = '' OR m.date_of_birth <= v.started_day)` + cond + `)`)
-		}
-		answered := func(answers string) string {
-			return ` AND EXISTS (SELECT 1 FROM rm_visit_children k WHERE k.visit_id = v.visit_id AND k.member_id = m.member_id
-				AND k.answer IN (` + answers + `))`
-		}
-		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.child_not_on_record, `)
-		expected("")
-		q.add(` AS expected, `)
-		expected(answered(`'seen', 'reason'`))
-		q.add(` AS accounted, `)
-		expected(answered(`'reason'`))
-		q.add(` AS reasons FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
+		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.child_not_on_record, v.expected, v.accounted, v.reasons`)
+		q.add(` FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
 			WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
 			AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = ? AND `, from, to, asOf, schema.ChannelHome)
 		return householdCaseCond(q, actor, f)

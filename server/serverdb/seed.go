@@ -25,7 +25,8 @@ func (db *DB) Seed(ctx context.Context, actor Actor, recs []schema.Record) error
 		return err
 	}
 	stamp := db.clock.Now().String()
-	return db.update(ctx, func(t *wtx) error {
+	bulk := false
+	err := db.update(ctx, func(t *wtx) error {
 		a, err := db.newApplier(t, actor, true)
 		if err != nil {
 			return err
@@ -35,6 +36,7 @@ func (db *DB) Seed(ctx context.Context, actor Actor, recs []schema.Record) error
 			return err
 		}
 		if len(recs) >= 2*t.chunk() {
+			bulk = true
 			if err := t.readSeq(); err != nil {
 				return err
 			}
@@ -59,6 +61,13 @@ func (db *DB) Seed(ctx context.Context, actor Actor, recs []schema.Record) error
 		detail, _ := json.Marshal(map[string]any{"records": len(recs)})
 		return t.audit(actor, "seed", "", "", "", json.RawMessage(detail))
 	})
+	// A bulk load on SQLite: the planner's statistics of the tables it
+	// grew (PRAGMA optimize, decision 0061). PostgreSQL's come with
+	// Checkpoint's VACUUM (ANALYZE), which a bulk load ends with.
+	if err == nil && bulk && db.eng.name() == "sqlite" {
+		err = db.eng.analyze(ctx)
+	}
+	return err
 }
 
 func (a *applier) seedOne(rec schema.Record, stamp string, cases map[string]bool) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -156,4 +157,49 @@ func TestSeedKeepsThePushInvariants(t *testing.T) {
 			t.Errorf("%s: the counter moved %d → %d; want nothing written", tc.name, before, after)
 		}
 	}
+}
+
+// TestSQLiteStatisticsAfterSeedAndOpen: the SQLite store gives its planner
+// statistics (sqlite_stat1 rows, PRAGMA optimize) after a bulk Seed and
+// when it opens, so that the report queries are not planned blind
+// (decision 0061).
+func TestSQLiteStatisticsAfterSeedAndOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "server.db")
+	open := func() *DB {
+		t.Helper()
+		db, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open()
+	admin, asha := teamAndOfficer(t, db)
+	stats := func(what string) {
+		t.Helper()
+		for _, table := range []string{"records", "rm_cases", "rm_household"} {
+			if got := rowCount(t, db, `SELECT count(*) FROM sqlite_stat1 WHERE tbl = ?`, table); got == 0 {
+				t.Errorf("%s: no sqlite_stat1 rows of %s", what, table)
+			}
+		}
+	}
+	var recs []schema.Record
+	for i := range 100 {
+		c := caseRecord(schema.NewID(), fmt.Sprintf("S%06d", i), asha)
+		recs = append(recs, c, schema.Record{Entity: "household_member", ID: schema.NewID(), CaseID: c.ID,
+			Fields: raw("relation", "lodger", "residence", "lives_here", "name", fmt.Sprintf("Lee %d", i))})
+	}
+	if err := db.Seed(ctx, admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	stats("after a bulk seed")
+	if _, err := db.w.Exec(`DELETE FROM sqlite_stat1`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = open()
+	defer db.Close()
+	stats("after an open")
 }

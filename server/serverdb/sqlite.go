@@ -227,6 +227,25 @@ func (e *sqliteEngine) checkpointer() {
 	}
 }
 
+// analyze runs PRAGMA optimize over every table (0x10002: those never
+// queried too), which runs ANALYZE on a table that has none of its
+// statistics yet or whose rows grew or shrank 25-fold since; a bounded
+// sample (analysis_limit), so that it costs milliseconds at 25,000 cases.
+// Without it SQLite plans the report queries with no sqlite_stat1 at all.
+func (e *sqliteEngine) analyze(ctx context.Context) error {
+	c, err := e.db.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("analyze %s: %w", e.path, err)
+	}
+	defer c.Close()
+	for _, q := range []string{`PRAGMA analysis_limit = 1000`, `PRAGMA optimize = 0x10002`} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("analyze %s: %s: %w", e.path, q, err)
+		}
+	}
+	return nil
+}
+
 func (e *sqliteEngine) checkpoint() error {
 	if err := e.walCheckpoint("TRUNCATE"); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", e.path, err)
