@@ -312,3 +312,171 @@ func TestOutboxCountStaysExact(t *testing.T) {
 	update("wipe", func(tx *Tx) error { return tx.Wipe(ctx) })
 	check("wiped", 0, 0)
 }
+
+// TestReceiptsBesideTheRecords: a receipt is stored beside the record
+// (migration 0008), not by rewriting its sealed row, and reads as the
+// record's version and server times while it is the newest; a pull or a
+// local write as new takes over. A store that stops between the receipt
+// and the outbox delete (the transaction fails, the file is reopened)
+// has lost nothing: the change is still pending and the record as it was;
+// the receipt and the delete then commit together. A receipt leaves with
+// its record, and in a wipe.
+func TestReceiptsBesideTheRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "device.db")
+	db, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	if err := db.Seal(ctx, "the password", cheap); err != nil {
+		t.Fatal(err)
+	}
+	caseID, a, b := schema.NewID(), schema.NewID(), schema.NewID()
+	mut := schema.NewID()
+	fields := map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}
+	err = db.Update(ctx, func(tx *Tx) error {
+		for _, id := range []string{a, b} {
+			if err := tx.PutRecord(ctx, schema.Record{Entity: "visit", ID: id, CaseID: caseID, Version: 2, Fields: fields}); err != nil {
+				return err
+			}
+		}
+		return tx.AppendOutbox(ctx, schema.Mutation{ID: mut, Entity: "visit", RecordID: a, CaseID: caseID,
+			Fields: fields, Clock: schema.HLC{Wall: 1, Node: "d"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sealedRow string
+	db.write.QueryRowContext(ctx, "SELECT fields FROM records WHERE id = ?", a).Scan(&sealedRow)
+	received := time.Date(2026, 12, 6, 2, 30, 0, 0, time.UTC)
+	store := func(v int64) error {
+		return db.Update(ctx, func(tx *Tx) error {
+			if err := tx.SetReceipts(ctx, []schema.Receipt{{Entity: "visit", ID: a, Version: v, ReceivedAt: received, UpdatedAt: received},
+				{Entity: "visit", ID: schema.NewID(), Version: 9}}); err != nil { // not held: dropped
+				return err
+			}
+			return tx.DeleteOutboxes(ctx, []string{mut})
+		})
+	}
+	reopen := func() {
+		t.Helper()
+		db.Close()
+		if db, err = Open(ctx, path, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.OpenKey(ctx, WrapPassword, "the password"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string, id string, version int64, pending int) {
+		t.Helper()
+		db.View(ctx, func(tx *Tx) error {
+			rec, err := tx.GetRecord(ctx, "visit", id)
+			if err != nil || rec.Version != version || string(rec.Fields["outcome"]) != `"no_answer"` {
+				t.Errorf("%s: record version %d, fields %s, %v; want %d", when, rec.Version, rec.Fields, err, version)
+			}
+			list, err := tx.ListRecords(ctx, "visit", caseID)
+			if err != nil || len(list) != 2 {
+				t.Fatalf("%s: ListRecords: %d, %v", when, len(list), err)
+			}
+			for _, r := range list {
+				if r.ID == id && (r.Version != rec.Version || !r.ReceivedAt.Equal(rec.ReceivedAt)) {
+					t.Errorf("%s: listed version %d received %v; got %d %v from GetRecord", when, r.Version, r.ReceivedAt, rec.Version, rec.ReceivedAt)
+				}
+			}
+			if p, _, err := tx.CountOutbox(ctx); p != pending || err != nil {
+				t.Errorf("%s: %d pending, %v; want %d", when, p, err, pending)
+			}
+			return nil
+		})
+	}
+
+	crash := errors.New("the tablet stops")
+	if err := db.Update(ctx, func(tx *Tx) error {
+		if err := tx.SetReceipts(ctx, []schema.Receipt{{Entity: "visit", ID: a, Version: 5, ReceivedAt: received}}); err != nil {
+			return err
+		}
+		return crash
+	}); !errors.Is(err, crash) {
+		t.Fatal(err)
+	}
+	reopen()
+	check("stopped between the receipt and the delete", a, 2, 1)
+
+	if err := store(5); err != nil {
+		t.Fatal(err)
+	}
+	reopen()
+	check("receipt stored", a, 5, 0)
+	var rowVersion int64
+	var row string
+	db.write.QueryRowContext(ctx, "SELECT version, fields FROM records WHERE id = ?", a).Scan(&rowVersion, &row)
+	if rowVersion != 2 || row != sealedRow {
+		t.Errorf("the record's row was rewritten for its receipt: version %d, fields changed %v", rowVersion, row != sealedRow)
+	}
+	db.View(ctx, func(tx *Tx) error {
+		rec, _ := tx.GetRecord(ctx, "visit", a)
+		if !rec.ReceivedAt.Equal(received) || !rec.UpdatedAt.Equal(received) {
+			t.Errorf("receipt's times: received %v, updated %v; want %v", rec.ReceivedAt, rec.UpdatedAt, received)
+		}
+		return nil
+	})
+	check("the other record", b, 2, 0)
+
+	// An older receipt changes nothing; a pull as new or newer takes over.
+	if err := store(4); err != nil {
+		t.Fatal(err)
+	}
+	check("an older receipt", a, 5, 0)
+	pull := func(v int64) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx *Tx) error {
+			_, err := tx.ApplyPulled(ctx, []RawRecord{{Entity: "visit", ID: a, CaseID: caseID, Fields: json.RawMessage(`{"outcome":"no_answer"}`),
+				Version: v, ReceivedAt: "2026-12-06T03:00:00Z", UpdatedAt: "2026-12-06T03:00:00Z"}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pull(3) // a page from before the push
+	check("an older pull", a, 5, 0)
+	pull(8)
+	check("a newer pull", a, 8, 0)
+	if err := store(7); err != nil {
+		t.Fatal(err)
+	}
+	check("a receipt older than the pull", a, 8, 0)
+
+	count := func() (n int) {
+		db.write.QueryRowContext(ctx, "SELECT count(*) FROM receipts").Scan(&n)
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d receipts kept, want 1 (none for a record not held)", n)
+	}
+	if err := db.Update(ctx, func(tx *Tx) error { _, err := tx.DeleteRecord(ctx, "visit", a); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d receipts kept after their record left", n)
+	}
+	if err := store(9); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(ctx, func(tx *Tx) error {
+		return tx.SetReceipts(ctx, []schema.Receipt{{Entity: "visit", ID: b, Version: 6}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d receipts, want 1", n)
+	}
+	if err := db.Update(ctx, func(tx *Tx) error { return tx.Wipe(ctx) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d receipts kept after a wipe", n)
+	}
+}
