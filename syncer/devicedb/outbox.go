@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -248,6 +249,43 @@ func (tx *Tx) DeleteOutboxes(ctx context.Context, mutationIDs []string) error {
 	}
 	return nil
 }
+
+// DeleteOutboxSeqs removes acknowledged entries by their outbox seq, as a
+// push read them: each run of consecutive seqs is one range of the
+// table's rowid, and a statement deletes up to seqRuns runs, so a batch of
+// new drafts (one run) is one statement with no look-up by mutation id.
+// A seq is never reused (the outbox is AUTOINCREMENT), so a range names
+// exactly the seqs in it that still exist.
+func (tx *Tx) DeleteOutboxSeqs(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	seqs = slices.Clone(seqs)
+	slices.Sort(seqs)
+	var runs []int64 // lo, hi pairs
+	for i, s := range seqs {
+		if i > 0 && s <= runs[len(runs)-1]+1 {
+			runs[len(runs)-1] = s
+			continue
+		}
+		runs = append(runs, s, s)
+	}
+	for start := 0; start < len(runs); start += 2 * seqRuns {
+		chunk := runs[start:min(start+2*seqRuns, len(runs))]
+		args := make([]any, len(chunk))
+		for i, s := range chunk {
+			args[i] = s
+		}
+		q := "DELETE FROM outbox WHERE seq BETWEEN ? AND ?" + strings.Repeat(" OR seq BETWEEN ? AND ?", len(chunk)/2-1)
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("delete %d acknowledged mutations: %w", len(seqs), err)
+		}
+	}
+	return nil
+}
+
+// seqRuns is how many ranges of seqs one DeleteOutboxSeqs statement names.
+const seqRuns = 100
 
 // PendingUnheld reports whether a pending entry with seq in (after,
 // through] changes a record the tablet does not hold: one query for a

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -478,5 +479,96 @@ func TestReceiptsBesideTheRecords(t *testing.T) {
 	}
 	if n := count(); n != 0 {
 		t.Errorf("%d receipts kept after a wipe", n)
+	}
+}
+
+// TestDeleteOutboxSeqsIsPerRecord: deleting acknowledged entries by runs
+// of seqs leaves what deleting each by its mutation id leaves: runs of
+// every length, more runs than one statement names, seqs given out of
+// order and twice, and rows inside a run's span that are not in it (set
+// aside, or not acknowledged) kept, with the kept counts exact.
+func TestDeleteOutboxSeqsIsPerRecord(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const n = 700
+	build := func() (*DB, []OutboxEntry) {
+		db := openTest(t)
+		err := db.Update(ctx, func(tx *Tx) error {
+			for i := range n {
+				m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
+					Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
+				if err := tx.AppendOutbox(ctx, m); err != nil {
+					return err
+				}
+				if i%97 == 5 {
+					if err := tx.RejectOutbox(ctx, m.ID, nil); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []OutboxEntry
+		db.View(ctx, func(tx *Tx) error { all, err = tx.Outbox(ctx); return err })
+		if len(all) != n {
+			t.Fatalf("%d entries, %v", len(all), err)
+		}
+		return db, all
+	}
+	// Acknowledged: a long run, then every other one (hundreds of runs),
+	// then runs of three with gaps; never a set-aside one.
+	var pick []int
+	for i := range n {
+		if (i < 300 || (i < 550 && i%2 == 0) || (i >= 550 && i%4 != 3)) && i%97 != 5 {
+			pick = append(pick, i)
+		}
+	}
+	perRecord, all := build()
+	bySeq, all2 := build()
+	var ids []string
+	var seqs []int64
+	for _, i := range pick {
+		ids = append(ids, all[i].MutationID)
+		seqs = append(seqs, all2[i].Seq)
+	}
+	seqs = append(seqs, seqs[7], seqs[400]) // twice
+	slices.Reverse(seqs)
+	if err := perRecord.Update(ctx, func(tx *Tx) error {
+		for _, id := range ids {
+			if err := tx.DeleteOutbox(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bySeq.Update(ctx, func(tx *Tx) error { return tx.DeleteOutboxSeqs(ctx, seqs) }); err != nil {
+		t.Fatal(err)
+	}
+	left := func(db *DB) (out []string, pending, rejected int) {
+		db.View(ctx, func(tx *Tx) error {
+			es, err := tx.Outbox(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				out = append(out, fmt.Sprint(e.Seq-es[0].Seq, e.Status))
+			}
+			pending, rejected, err = tx.CountOutbox(ctx)
+			return err
+		})
+		return
+	}
+	a, ap, ar := left(perRecord)
+	b, bp, br := left(bySeq)
+	if !reflect.DeepEqual(a, b) || ap != bp || ar != br {
+		t.Errorf("by seq: %d left (%d pending, %d set aside); one by one: %d left (%d, %d)", len(b), bp, br, len(a), ap, ar)
+	}
+	if want := n - len(pick); len(b) != want || bp+br != want || br != 8 {
+		t.Errorf("%d left, counts %d + %d; want %d, 8 set aside", len(b), bp, br, want)
 	}
 }
