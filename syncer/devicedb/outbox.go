@@ -176,11 +176,16 @@ func (tx *Tx) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, erro
 // what a push sends: the entries not yet sent by a push that is still
 // storing earlier answers. One query over the outbox_status index; each
 // entry opens its sealed fields and nothing else: Before, Current and
-// Error (sealed too, and never sent) stay empty, Status is pending and
-// Attempts and CreatedAt are zero.
+// Error (sealed too, and never sent) stay empty, Status is pending,
+// Attempts and CreatedAt are zero, and ServerBox is empty unless the entry
+// is Opaque.
 func (tx *Tx) PendingOutboxAfter(ctx context.Context, after int64, limit int) ([]OutboxEntry, error) {
+	// ServerBox only for an opaque entry, the one a push sends it for:
+	// the others' copy of the change sealed to the server is as long as
+	// the change, read and copied for nothing.
 	rows, err := tx.tx.QueryContext(ctx, `SELECT seq, mutation_id, entity, record_id, case_id, fields, clock, device_time,
-		device_signature, server_box, opaque FROM outbox WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
+		device_signature, CASE WHEN opaque THEN server_box ELSE '' END, opaque
+		FROM outbox WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}

@@ -572,3 +572,54 @@ func TestDeleteOutboxSeqsIsPerRecord(t *testing.T) {
 		t.Errorf("%d left, counts %d + %d; want %d, 8 set aside", len(b), bp, br, want)
 	}
 }
+
+// TestPendingOutboxAfterReadsTheServerBoxOfOpaqueOnly: the push's read
+// gives an opaque entry (its change kept only sealed to the server, after
+// a fresh start) the server's box it is sent as, and the others, sent in
+// clear, none: the full read has both.
+func TestPendingOutboxAfterReadsTheServerBoxOfOpaqueOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Seal(ctx, "the password", cheap); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := box.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendOne := func(i int) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx *Tx) error {
+			if err := tx.SetState(ctx, KeyOutboxKey, base64.StdEncoding.EncodeToString(pub[:])); err != nil {
+				return err
+			}
+			return tx.AppendOutbox(ctx, schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
+				Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendOne(0)
+	if err := db.Reseal(ctx, "a new password", cheap); err != nil {
+		t.Fatal(err)
+	}
+	appendOne(1)
+	db.View(ctx, func(tx *Tx) error {
+		all, err := tx.Outbox(ctx)
+		if err != nil || len(all) != 2 || !all[0].Opaque || all[1].Opaque || all[0].ServerBox == "" || all[1].ServerBox == "" {
+			t.Fatalf("Outbox: %+v, %v; want an opaque entry then one in clear, both boxed", all, err)
+		}
+		got, err := tx.PendingOutboxAfter(ctx, 0, 10)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("PendingOutboxAfter: %d, %v", len(got), err)
+		}
+		if got[0].ServerBox != all[0].ServerBox || !got[0].Opaque {
+			t.Errorf("the opaque entry: box %.20q, opaque %v; want its box", got[0].ServerBox, got[0].Opaque)
+		}
+		if got[1].ServerBox != "" || string(got[1].Fields) != string(all[1].Fields) {
+			t.Errorf("the entry in clear: box %.20q, fields %s; want no box, %s", got[1].ServerBox, got[1].Fields, all[1].Fields)
+		}
+		return nil
+	})
+}
