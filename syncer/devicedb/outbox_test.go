@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -191,12 +190,9 @@ func TestPendingOutboxAfterReadsWhatAPushSends(t *testing.T) {
 func TestOutboxCountStaysExact(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "device.db")
-	db, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, db := openFile(t)
 	defer func() { db.Close() }()
+	var err error
 	check := func(step string, wantPending, wantRejected int) {
 		t.Helper()
 		var p, r, scanP, scanR int
@@ -325,12 +321,9 @@ func TestOutboxCountStaysExact(t *testing.T) {
 func TestReceiptsBesideTheRecords(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "device.db")
-	db, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, db := openFile(t)
 	defer func() { db.Close() }()
+	var err error
 	if err := db.Seal(ctx, "the password", cheap); err != nil {
 		t.Fatal(err)
 	}
