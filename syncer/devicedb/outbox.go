@@ -281,8 +281,7 @@ func (tx *Tx) DeleteOutboxSeqs(ctx context.Context, seqs []int64) error {
 		for i, s := range chunk {
 			args[i] = s
 		}
-		q := "DELETE FROM outbox WHERE seq BETWEEN ? AND ?" + strings.Repeat(" OR seq BETWEEN ? AND ?", len(chunk)/2-1)
-		if _, err := tx.exec(ctx, q, args...); err != nil {
+		if _, err := tx.exec(ctx, deleteSeqRuns(len(chunk)/2), args...); err != nil {
 			return fmt.Errorf("delete %d acknowledged mutations: %w", len(seqs), err)
 		}
 	}
@@ -291,6 +290,11 @@ func (tx *Tx) DeleteOutboxSeqs(ctx context.Context, seqs []int64) error {
 
 // seqRuns is how many ranges of seqs one DeleteOutboxSeqs statement names.
 const seqRuns = 100
+
+// deleteSeqRuns is DeleteOutboxSeqs' statement for n runs (lo, hi pairs).
+func deleteSeqRuns(n int) string {
+	return "DELETE FROM outbox WHERE seq BETWEEN ? AND ?" + strings.Repeat(" OR seq BETWEEN ? AND ?", n-1)
+}
 
 // PendingUnheld reports whether a pending entry with seq in (after,
 // through] changes a record the tablet does not hold: one query for a
