@@ -231,10 +231,10 @@ func (a *Agent) storeResults(ctx context.Context, entries []devicedb.OutboxEntry
 		// outbox or the record further (a rejection, the server's current
 		// values) first writes what was gathered, so each outcome sees
 		// the ones before it, as when they were written one by one.
-		var acked []string
+		var acked []int64 // outbox seqs
 		var receipts []schema.Receipt
 		flush := func() error {
-			if err := tx.DeleteOutboxes(ctx, acked); err != nil {
+			if err := tx.DeleteOutboxSeqs(ctx, acked); err != nil {
 				return err
 			}
 			if err := tx.SetReceipts(ctx, receipts); err != nil {
@@ -253,7 +253,7 @@ func (a *Agent) storeResults(ctx context.Context, entries []devicedb.OutboxEntry
 			}
 			switch status {
 			case schema.StatusApplied, schema.StatusDuplicate, schema.StatusConflict:
-				acked = append(acked, r.MutationID)
+				acked = append(acked, byID[r.MutationID].Seq)
 				if r.Receipt != nil {
 					receipts = append(receipts, *r.Receipt)
 				}

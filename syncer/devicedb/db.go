@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,12 @@ type DB struct {
 // preparing them again), where preparing them in each transaction cost a
 // no-op sync more than running them.
 var everySync = []string{qState, qSetState, qDeleteState, qCountOutbox, qRules}
+
+// everyPush are the statements that store a push's answers, run once or
+// more for each batch (a full chunk of receipts, a run of acknowledged
+// seqs): prepared once on the write pool when the store opens rather than
+// in each batch's transaction, the receipts' statement being long to parse.
+var everyPush = []string{storeReceipts(receiptChunk), deleteSeqRuns(1)}
 
 // prepared maps a statement's text to the statement prepared on a pool.
 type prepared map[string]*sql.Stmt
@@ -196,7 +203,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 		return nil, fmt.Errorf("open device store %s for reading: %w", path, err)
 	}
 	db.read = r
-	if db.writeStmts, err = prepare(ctx, w, everySync); err != nil {
+	if db.writeStmts, err = prepare(ctx, w, slices.Concat(everySync, everyPush)); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open device store %s: %w", path, err)
 	}

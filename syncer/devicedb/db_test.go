@@ -26,6 +26,18 @@ func openTest(t testing.TB) *DB {
 	return db
 }
 
+// openFile opens a store in a file of its own, with the real clock, for a
+// test that reopens it; the caller closes the store it holds last.
+func openFile(t testing.TB) (string, *DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "device.db")
+	db, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return path, db
+}
+
 func TestOpenStampsApplicationIDAndMigratesOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -175,11 +176,16 @@ func (tx *Tx) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, erro
 // what a push sends: the entries not yet sent by a push that is still
 // storing earlier answers. One query over the outbox_status index; each
 // entry opens its sealed fields and nothing else: Before, Current and
-// Error (sealed too, and never sent) stay empty, Status is pending and
-// Attempts and CreatedAt are zero.
+// Error (sealed too, and never sent) stay empty, Status is pending,
+// Attempts and CreatedAt are zero, and ServerBox is empty unless the entry
+// is Opaque.
 func (tx *Tx) PendingOutboxAfter(ctx context.Context, after int64, limit int) ([]OutboxEntry, error) {
+	// ServerBox only for an opaque entry, the one a push sends it for:
+	// the others' copy of the change sealed to the server is as long as
+	// the change, read and copied for nothing.
 	rows, err := tx.tx.QueryContext(ctx, `SELECT seq, mutation_id, entity, record_id, case_id, fields, clock, device_time,
-		device_signature, server_box, opaque FROM outbox WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
+		device_signature, CASE WHEN opaque THEN server_box ELSE '' END, opaque
+		FROM outbox WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
@@ -247,6 +253,47 @@ func (tx *Tx) DeleteOutboxes(ctx context.Context, mutationIDs []string) error {
 		}
 	}
 	return nil
+}
+
+// DeleteOutboxSeqs removes acknowledged entries by their outbox seq, as a
+// push read them: each run of consecutive seqs is one range of the
+// table's rowid, and a statement deletes up to seqRuns runs, so a batch of
+// new drafts (one run) is one statement with no look-up by mutation id.
+// A seq is never reused (the outbox is AUTOINCREMENT), so a range names
+// exactly the seqs in it that still exist.
+func (tx *Tx) DeleteOutboxSeqs(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	seqs = slices.Clone(seqs)
+	slices.Sort(seqs)
+	var runs []int64 // lo, hi pairs
+	for i, s := range seqs {
+		if i > 0 && s <= runs[len(runs)-1]+1 {
+			runs[len(runs)-1] = s
+			continue
+		}
+		runs = append(runs, s, s)
+	}
+	for start := 0; start < len(runs); start += 2 * seqRuns {
+		chunk := runs[start:min(start+2*seqRuns, len(runs))]
+		args := make([]any, len(chunk))
+		for i, s := range chunk {
+			args[i] = s
+		}
+		if _, err := tx.exec(ctx, deleteSeqRuns(len(chunk)/2), args...); err != nil {
+			return fmt.Errorf("delete %d acknowledged mutations: %w", len(seqs), err)
+		}
+	}
+	return nil
+}
+
+// seqRuns is how many ranges of seqs one DeleteOutboxSeqs statement names.
+const seqRuns = 100
+
+// deleteSeqRuns is DeleteOutboxSeqs' statement for n runs (lo, hi pairs).
+func deleteSeqRuns(n int) string {
+	return "DELETE FROM outbox WHERE seq BETWEEN ? AND ?" + strings.Repeat(" OR seq BETWEEN ? AND ?", n-1)
 }
 
 // PendingUnheld reports whether a pending entry with seq in (after,

@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -190,12 +190,9 @@ func TestPendingOutboxAfterReadsWhatAPushSends(t *testing.T) {
 func TestOutboxCountStaysExact(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "device.db")
-	db, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, db := openFile(t)
 	defer func() { db.Close() }()
+	var err error
 	check := func(step string, wantPending, wantRejected int) {
 		t.Helper()
 		var p, r, scanP, scanR int
@@ -311,4 +308,311 @@ func TestOutboxCountStaysExact(t *testing.T) {
 	check("a store migrated to 7", 99, 1)
 	update("wipe", func(tx *Tx) error { return tx.Wipe(ctx) })
 	check("wiped", 0, 0)
+}
+
+// TestReceiptsBesideTheRecords: a receipt is stored beside the record
+// (migration 0008), not by rewriting its sealed row, and reads as the
+// record's version and server times while it is the newest; a pull or a
+// local write as new takes over. A store that stops between the receipt
+// and the outbox delete (the transaction fails, the file is reopened)
+// has lost nothing: the change is still pending and the record as it was;
+// the receipt and the delete then commit together. A receipt leaves with
+// its record, and in a wipe.
+func TestReceiptsBesideTheRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path, db := openFile(t)
+	defer func() { db.Close() }()
+	var err error
+	if err := db.Seal(ctx, "the password", cheap); err != nil {
+		t.Fatal(err)
+	}
+	caseID, a, b := schema.NewID(), schema.NewID(), schema.NewID()
+	mut := schema.NewID()
+	fields := map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}
+	err = db.Update(ctx, func(tx *Tx) error {
+		for _, id := range []string{a, b} {
+			if err := tx.PutRecord(ctx, schema.Record{Entity: "visit", ID: id, CaseID: caseID, Version: 2, Fields: fields}); err != nil {
+				return err
+			}
+		}
+		return tx.AppendOutbox(ctx, schema.Mutation{ID: mut, Entity: "visit", RecordID: a, CaseID: caseID,
+			Fields: fields, Clock: schema.HLC{Wall: 1, Node: "d"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sealedRow string
+	db.write.QueryRowContext(ctx, "SELECT fields FROM records WHERE id = ?", a).Scan(&sealedRow)
+	received := time.Date(2026, 12, 6, 2, 30, 0, 0, time.UTC)
+	store := func(v int64) error {
+		return db.Update(ctx, func(tx *Tx) error {
+			if err := tx.SetReceipts(ctx, []schema.Receipt{{Entity: "visit", ID: a, Version: v, ReceivedAt: received, UpdatedAt: received},
+				{Entity: "visit", ID: schema.NewID(), Version: 9}}); err != nil { // not held: dropped
+				return err
+			}
+			return tx.DeleteOutboxes(ctx, []string{mut})
+		})
+	}
+	reopen := func() {
+		t.Helper()
+		db.Close()
+		if db, err = Open(ctx, path, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.OpenKey(ctx, WrapPassword, "the password"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string, id string, version int64, pending int) {
+		t.Helper()
+		db.View(ctx, func(tx *Tx) error {
+			rec, err := tx.GetRecord(ctx, "visit", id)
+			if err != nil || rec.Version != version || string(rec.Fields["outcome"]) != `"no_answer"` {
+				t.Errorf("%s: record version %d, fields %s, %v; want %d", when, rec.Version, rec.Fields, err, version)
+			}
+			list, err := tx.ListRecords(ctx, "visit", caseID)
+			if err != nil || len(list) != 2 {
+				t.Fatalf("%s: ListRecords: %d, %v", when, len(list), err)
+			}
+			for _, r := range list {
+				if r.ID == id && (r.Version != rec.Version || !r.ReceivedAt.Equal(rec.ReceivedAt)) {
+					t.Errorf("%s: listed version %d received %v; got %d %v from GetRecord", when, r.Version, r.ReceivedAt, rec.Version, rec.ReceivedAt)
+				}
+			}
+			if p, _, err := tx.CountOutbox(ctx); p != pending || err != nil {
+				t.Errorf("%s: %d pending, %v; want %d", when, p, err, pending)
+			}
+			return nil
+		})
+	}
+
+	crash := errors.New("the tablet stops")
+	if err := db.Update(ctx, func(tx *Tx) error {
+		if err := tx.SetReceipts(ctx, []schema.Receipt{{Entity: "visit", ID: a, Version: 5, ReceivedAt: received}}); err != nil {
+			return err
+		}
+		return crash
+	}); !errors.Is(err, crash) {
+		t.Fatal(err)
+	}
+	reopen()
+	check("stopped between the receipt and the delete", a, 2, 1)
+
+	if err := store(5); err != nil {
+		t.Fatal(err)
+	}
+	reopen()
+	check("receipt stored", a, 5, 0)
+	var rowVersion int64
+	var row string
+	db.write.QueryRowContext(ctx, "SELECT version, fields FROM records WHERE id = ?", a).Scan(&rowVersion, &row)
+	if rowVersion != 2 || row != sealedRow {
+		t.Errorf("the record's row was rewritten for its receipt: version %d, fields changed %v", rowVersion, row != sealedRow)
+	}
+	db.View(ctx, func(tx *Tx) error {
+		rec, _ := tx.GetRecord(ctx, "visit", a)
+		if !rec.ReceivedAt.Equal(received) || !rec.UpdatedAt.Equal(received) {
+			t.Errorf("receipt's times: received %v, updated %v; want %v", rec.ReceivedAt, rec.UpdatedAt, received)
+		}
+		return nil
+	})
+	check("the other record", b, 2, 0)
+
+	// An older receipt changes nothing; a pull as new or newer takes over.
+	if err := store(4); err != nil {
+		t.Fatal(err)
+	}
+	check("an older receipt", a, 5, 0)
+	pull := func(v int64) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx *Tx) error {
+			_, err := tx.ApplyPulled(ctx, []RawRecord{{Entity: "visit", ID: a, CaseID: caseID, Fields: json.RawMessage(`{"outcome":"no_answer"}`),
+				Version: v, ReceivedAt: "2026-12-06T03:00:00Z", UpdatedAt: "2026-12-06T03:00:00Z"}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pull(3) // a page from before the push
+	check("an older pull", a, 5, 0)
+	pull(8)
+	check("a newer pull", a, 8, 0)
+	if err := store(7); err != nil {
+		t.Fatal(err)
+	}
+	check("a receipt older than the pull", a, 8, 0)
+
+	count := func() (n int) {
+		db.write.QueryRowContext(ctx, "SELECT count(*) FROM receipts").Scan(&n)
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d receipts kept, want 1 (none for a record not held)", n)
+	}
+	if err := db.Update(ctx, func(tx *Tx) error { _, err := tx.DeleteRecord(ctx, "visit", a); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d receipts kept after their record left", n)
+	}
+	if err := store(9); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(ctx, func(tx *Tx) error {
+		return tx.SetReceipts(ctx, []schema.Receipt{{Entity: "visit", ID: b, Version: 6}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d receipts, want 1", n)
+	}
+	if err := db.Update(ctx, func(tx *Tx) error { return tx.Wipe(ctx) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d receipts kept after a wipe", n)
+	}
+}
+
+// TestDeleteOutboxSeqsIsPerRecord: deleting acknowledged entries by runs
+// of seqs leaves what deleting each by its mutation id leaves: runs of
+// every length, more runs than one statement names, seqs given out of
+// order and twice, and rows inside a run's span that are not in it (set
+// aside, or not acknowledged) kept, with the kept counts exact.
+func TestDeleteOutboxSeqsIsPerRecord(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const n = 700
+	build := func() (*DB, []OutboxEntry) {
+		db := openTest(t)
+		err := db.Update(ctx, func(tx *Tx) error {
+			for i := range n {
+				m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
+					Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
+				if err := tx.AppendOutbox(ctx, m); err != nil {
+					return err
+				}
+				if i%97 == 5 {
+					if err := tx.RejectOutbox(ctx, m.ID, nil); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []OutboxEntry
+		db.View(ctx, func(tx *Tx) error { all, err = tx.Outbox(ctx); return err })
+		if len(all) != n {
+			t.Fatalf("%d entries, %v", len(all), err)
+		}
+		return db, all
+	}
+	// Acknowledged: a long run, then every other one (hundreds of runs),
+	// then runs of three with gaps; never a set-aside one.
+	var pick []int
+	for i := range n {
+		if (i < 300 || (i < 550 && i%2 == 0) || (i >= 550 && i%4 != 3)) && i%97 != 5 {
+			pick = append(pick, i)
+		}
+	}
+	perRecord, all := build()
+	bySeq, all2 := build()
+	var ids []string
+	var seqs []int64
+	for _, i := range pick {
+		ids = append(ids, all[i].MutationID)
+		seqs = append(seqs, all2[i].Seq)
+	}
+	seqs = append(seqs, seqs[7], seqs[400]) // twice
+	slices.Reverse(seqs)
+	if err := perRecord.Update(ctx, func(tx *Tx) error {
+		for _, id := range ids {
+			if err := tx.DeleteOutbox(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bySeq.Update(ctx, func(tx *Tx) error { return tx.DeleteOutboxSeqs(ctx, seqs) }); err != nil {
+		t.Fatal(err)
+	}
+	left := func(db *DB) (out []string, pending, rejected int) {
+		db.View(ctx, func(tx *Tx) error {
+			es, err := tx.Outbox(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				out = append(out, fmt.Sprint(e.Seq-es[0].Seq, e.Status))
+			}
+			pending, rejected, err = tx.CountOutbox(ctx)
+			return err
+		})
+		return
+	}
+	a, ap, ar := left(perRecord)
+	b, bp, br := left(bySeq)
+	if !reflect.DeepEqual(a, b) || ap != bp || ar != br {
+		t.Errorf("by seq: %d left (%d pending, %d set aside); one by one: %d left (%d, %d)", len(b), bp, br, len(a), ap, ar)
+	}
+	if want := n - len(pick); len(b) != want || bp+br != want || br != 8 {
+		t.Errorf("%d left, counts %d + %d; want %d, 8 set aside", len(b), bp, br, want)
+	}
+}
+
+// TestPendingOutboxAfterReadsTheServerBoxOfOpaqueOnly: the push's read
+// gives an opaque entry (its change kept only sealed to the server, after
+// a fresh start) the server's box it is sent as, and the others, sent in
+// clear, none: the full read has both.
+func TestPendingOutboxAfterReadsTheServerBoxOfOpaqueOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Seal(ctx, "the password", cheap); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := box.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendOne := func(i int) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx *Tx) error {
+			if err := tx.SetState(ctx, KeyOutboxKey, base64.StdEncoding.EncodeToString(pub[:])); err != nil {
+				return err
+			}
+			return tx.AppendOutbox(ctx, schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
+				Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendOne(0)
+	if err := db.Reseal(ctx, "a new password", cheap); err != nil {
+		t.Fatal(err)
+	}
+	appendOne(1)
+	db.View(ctx, func(tx *Tx) error {
+		all, err := tx.Outbox(ctx)
+		if err != nil || len(all) != 2 || !all[0].Opaque || all[1].Opaque || all[0].ServerBox == "" || all[1].ServerBox == "" {
+			t.Fatalf("Outbox: %+v, %v; want an opaque entry then one in clear, both boxed", all, err)
+		}
+		got, err := tx.PendingOutboxAfter(ctx, 0, 10)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("PendingOutboxAfter: %d, %v", len(got), err)
+		}
+		if got[0].ServerBox != all[0].ServerBox || !got[0].Opaque {
+			t.Errorf("the opaque entry: box %.20q, opaque %v; want its box", got[0].ServerBox, got[0].Opaque)
+		}
+		if got[1].ServerBox != "" || string(got[1].Fields) != string(all[1].Fields) {
+			t.Errorf("the entry in clear: box %.20q, fields %s; want no box, %s", got[1].ServerBox, got[1].Fields, all[1].Fields)
+		}
+		return nil
+	})
 }

@@ -23,10 +23,17 @@ type Record struct {
 	Rejected bool `json:"rejected"`
 }
 
-const recordColumns = `r.entity, r.id, r.case_id, r.fields, r.version, r.received_at, r.updated_at,
+// recordColumns are read FROM recordsFrom: a record's version and server
+// times are its receipt's when that is newer than the row (SetReceipts).
+const recordColumns = `r.entity, r.id, r.case_id, r.fields,
+	CASE WHEN rc.version > r.version THEN rc.version ELSE r.version END,
+	CASE WHEN rc.version > r.version THEN rc.received_at ELSE r.received_at END,
+	CASE WHEN rc.version > r.version THEN rc.updated_at ELSE r.updated_at END,
 	r.device_time, r.created_by, r.updated_by, r.signed,
 	EXISTS (SELECT 1 FROM outbox o WHERE o.entity = r.entity AND o.record_id = r.id AND o.status = 'pending'),
 	EXISTS (SELECT 1 FROM outbox o WHERE o.entity = r.entity AND o.record_id = r.id AND o.status = 'rejected')`
+
+const recordsFrom = ` FROM records r LEFT JOIN receipts rc ON rc.entity = r.entity AND rc.id = r.id`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -54,7 +61,7 @@ func (tx *Tx) scanRecord(s scanner) (Record, error) {
 
 // GetRecord returns one record, or ErrNotFound.
 func (tx *Tx) GetRecord(ctx context.Context, entity, id string) (Record, error) {
-	row := tx.queryRow(ctx, "SELECT "+recordColumns+" FROM records r WHERE r.entity = ? AND r.id = ?", entity, id)
+	row := tx.queryRow(ctx, "SELECT "+recordColumns+recordsFrom+" WHERE r.entity = ? AND r.id = ?", entity, id)
 	r, err := tx.scanRecord(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Record{}, ErrNotFound
@@ -88,7 +95,7 @@ func (tx *Tx) ListRecords(ctx context.Context, entity, caseID string) ([]Record,
 		where = append(where, "r.case_id = ?")
 		args = append(args, caseID)
 	}
-	q := "SELECT " + recordColumns + " FROM records r"
+	q := "SELECT " + recordColumns + recordsFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -147,10 +154,14 @@ const upsertRecord = `INSERT INTO records
 
 // SetReceipts stores the server's receipts for records: each one's
 // version and server times, a chunk of receipts per statement rather than
-// one statement per record. An older receipt never overwrites a newer
-// one; when a record has several receipts the newest version wins.
+// one statement per record. They go to the receipts table (device
+// migration 0008), not the records' rows: rewriting a row for its version
+// rewrote its sealed fields too. A receipt for a record the tablet does
+// not hold is dropped; an older receipt never overwrites a newer one
+// (the row's or an earlier receipt's); when a record has several receipts
+// the newest version wins.
 func (tx *Tx) SetReceipts(ctx context.Context, rcs []schema.Receipt) error {
-	// One receipt per record, the newest: a statement that updates a row
+	// One receipt per record, the newest: a statement that upserts a row
 	// from two would take either.
 	newest := make(map[[2]string]int, len(rcs))
 	kept := make([]schema.Receipt, 0, len(rcs))
@@ -165,22 +176,35 @@ func (tx *Tx) SetReceipts(ctx context.Context, rcs []schema.Receipt) error {
 		newest[k] = len(kept)
 		kept = append(kept, rc)
 	}
-	const receiptChunk = 200 // 5 parameters each
+	args := make([]any, 0, 5*min(len(kept), receiptChunk))
 	for start := 0; start < len(kept); start += receiptChunk {
 		chunk := kept[start:min(start+receiptChunk, len(kept))]
-		args := make([]any, 0, 5*len(chunk))
+		args = args[:0]
 		for _, rc := range chunk {
 			args = append(args, rc.Entity, rc.ID, rc.Version, formatTime(rc.ReceivedAt), formatTime(rc.UpdatedAt))
 		}
-		q := `WITH v(entity, id, version, received_at, updated_at) AS (VALUES (?, ?, ?, ?, ?)` +
-			strings.Repeat(", (?, ?, ?, ?, ?)", len(chunk)-1) + `)
-			UPDATE records SET version = v.version, received_at = v.received_at, updated_at = v.updated_at
-			FROM v WHERE records.entity = v.entity AND records.id = v.id AND records.version <= v.version`
-		if _, err := tx.exec(ctx, q, args...); err != nil {
+		if _, err := tx.exec(ctx, storeReceipts(len(chunk)), args...); err != nil {
 			return fmt.Errorf("store %d receipts: %w", len(chunk), err)
 		}
 	}
 	return nil
+}
+
+// receiptChunk is how many receipts one statement stores (5 parameters
+// each); a push batch's answers take a few statements.
+const receiptChunk = 200
+
+// storeReceipts is SetReceipts' statement for n receipts: the newer of a
+// receipt and what the tablet holds (the row's version, a receipt before).
+func storeReceipts(n int) string {
+	return `WITH v(entity, id, version, received_at, updated_at) AS (VALUES (?, ?, ?, ?, ?)` +
+		strings.Repeat(", (?, ?, ?, ?, ?)", n-1) + `)
+		INSERT INTO receipts (entity, id, version, received_at, updated_at)
+		SELECT v.entity, v.id, v.version, v.received_at, v.updated_at
+		FROM v JOIN records r ON r.entity = v.entity AND r.id = v.id WHERE r.version <= v.version
+		ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version,
+			received_at = excluded.received_at, updated_at = excluded.updated_at
+		WHERE receipts.version <= excluded.version`
 }
 
 // DeleteCase deletes every record of a case (the case record included) and
