@@ -58,15 +58,7 @@ func TestReadModelContactsAndHouseholds(t *testing.T) {
 		return db
 	}
 	db := open()
-	admin := Actor{UserID: "admin-test", Role: schema.RoleAdmin}
-	team := schema.Team{ID: schema.NewID(), Name: "Team A"}
-	if err := db.CreateTeam(ctx, admin, team); err != nil {
-		t.Fatal(err)
-	}
-	asha := schema.User{ID: schema.NewID(), Username: "asha", Name: "Asha", Role: schema.RoleOfficer, TeamID: team.ID}
-	if err := db.CreateUser(ctx, admin, asha, testPassword); err != nil {
-		t.Fatal(err)
-	}
+	admin, asha := teamAndOfficer(t, db)
 	caseID, child, partner, vid := schema.NewID(), schema.NewID(), schema.NewID(), schema.NewID()
 	if err := db.Seed(ctx, admin, []schema.Record{caseRecord(caseID, "A000001", asha)}); err != nil {
 		t.Fatal(err)

@@ -53,15 +53,7 @@ func TestReadModelMigration0012(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := Actor{UserID: "admin-test", Role: schema.RoleAdmin}
-	team := schema.Team{ID: schema.NewID(), Name: "Team A"}
-	if err := db.CreateTeam(ctx, admin, team); err != nil {
-		t.Fatal(err)
-	}
-	asha := schema.User{ID: schema.NewID(), Username: "asha", Name: "Asha", Role: schema.RoleOfficer, TeamID: team.ID}
-	if err := db.CreateUser(ctx, admin, asha, testPassword); err != nil {
-		t.Fatal(err)
-	}
+	admin, asha := teamAndOfficer(t, db)
 	caseID := schema.NewID()
 	rec := func(entity string, v any) schema.Record {
 		return schema.Record{Entity: entity, ID: schema.NewID(), CaseID: caseID, Fields: schema.FieldsOf(v)}
