@@ -259,7 +259,7 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 	}
 	slices.Sort(ids)
 	cases := map[string]schema.Case{}
-	var derive []string
+	var wide []string
 	for _, id := range ids {
 		c, ok, err := db.applyCase(w, id, byCase[id], whole)
 		if err != nil {
@@ -267,17 +267,17 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 		}
 		if ok {
 			cases[id] = c
-			if whole || slices.ContainsFunc(byCase[id], func(r schema.RawRecord) bool {
-				return r.Entity == "visit" || r.Entity == "amendment" || r.Entity == "flag" || r.Entity == "household_member"
+			if !whole && slices.ContainsFunc(byCase[id], func(r schema.RawRecord) bool {
+				return r.Entity == "flag" || r.Entity == "household_member"
 			}) {
-				derive = append(derive, id)
+				wide = append(wide, id)
 			}
 		}
 	}
 	if err := w.flush(); err != nil {
 		return err
 	}
-	if err := w.deriveVisits(derive); err != nil {
+	if err := w.deriveVisits(wide); err != nil {
 		return err
 	}
 	if w.factsChanged != nil {
@@ -308,53 +308,237 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 	return w.flush()
 }
 
-// deriveVisits works out again the columns of rm_visits that read other
-// rows of the case (migration 0014) for every visit of the given cases,
-// from their rows as written (call it after flush): da, 1 when the case
-// has a DA flag (da_perpetrator, da_victim) live on the visit's
-// started_day, as measure 3's domestic_abuse figures count a contact; and
-// of the children the visit should have seen (own, step or other children
-// on the household list that day who live or sometimes stay there, born
-// by then), how many (expected), how many seen or given a reason not seen
-// (accounted) and how many given a reason (reasons), as measure 5 counts
-// a home visit. A case whose visits, amendments, flags or household
-// members the transaction wrote is worked out whole.
-func (w *rmWriter) deriveVisits(ids []string) error {
-	expected := func(cond string) string {
-		return `(SELECT count(*) FROM rm_household m WHERE m.case_id = rm_visits.case_id AND m.is_child = 1
-			AND m.residence <> 'visits' AND (m.added_on = '' OR m.added_on <= rm_visits.started_day)
-			AND (m.left_on = '' OR m.left_on > rm_visits.started_day)
-			AND (m.date_of_birth = '' OR m.date_of_birth <= rm_visits.started_day)` + cond + `)`
-	}
-	answered := func(answers string) string {
-		return ` AND EXISTS (SELECT 1 FROM rm_visit_children k WHERE k.visit_id = rm_visits.visit_id AND k.member_id = m.member_id
-			AND k.answer IN (` + answers + `))`
-	}
-	if len(ids) > 0 && !w.jitOff && w.t.eng.name() == "postgres" {
-		// The statement is costed above jit_above_cost for a chunk of
-		// cases, and the writers keep the server's JIT (decision 0057):
-		// compiling it cost more than running it.
-		if _, err := w.t.ExecContext(w.t.ctx, `SET LOCAL jit = off`); err != nil {
-			return fmt.Errorf("read model: visits' derived columns: %w", err)
+// The columns of rm_visits that read other rows of the case (migration
+// 0014, decision 0061): da, 1 when the case has a DA flag (da_perpetrator,
+// da_victim) live on the visit's started_day (start_date '' or on or
+// before it, ended_on '' or after it), as measure 3's domestic_abuse
+// figures count a contact; and of the children the visit should have seen
+// (own, step or other children on the household list that day who live or
+// sometimes stay there, born by then), how many (expected), how many seen
+// or given a reason not seen (accounted) and how many given a reason
+// (reasons), as measure 5 counts a home visit. The dates are compared as
+// text, as the queries compared them.
+//
+// They are worked out in Go (deriveVisits, decision 0063): a visit the
+// transaction writes is inserted with them, from its own children answers
+// and its case's DA flags and children as written; the visits already
+// written of a case whose flags or household members the transaction
+// wrote are worked out again and updated where a value changed. Nothing
+// else changes them: a visit's values read only its own row, its
+// children answers (rewritten with it) and its case's flags and household.
+
+// rmVisitDerived is what the derived columns read of a case: its DA
+// flags' dates and its children who live or stay there.
+type rmVisitDerived struct {
+	flags []rmDates // DA flags: start_date, ended_on
+	kids  []rmKid
+}
+
+type rmDates struct{ from, until string }
+
+type rmKid struct {
+	member     string
+	born, from string // date_of_birth, added_on
+	until      string // left_on
+}
+
+// derive is the visit's da, expected, accounted and reasons, for a visit
+// started on day whose children answers are answer (by member: "seen",
+// "reason" or "").
+func (d *rmVisitDerived) derive(day string, answer func(member string) string) (da, expected, accounted, reasons int) {
+	for _, f := range d.flags {
+		if (f.from == "" || f.from <= day) && (f.until == "" || f.until > day) {
+			da = 1
+			break
 		}
-		w.jitOff = true
 	}
+	for _, k := range d.kids {
+		if (k.from != "" && k.from > day) || (k.until != "" && k.until <= day) || (k.born != "" && k.born > day) {
+			continue
+		}
+		expected++
+		switch answer(k.member) {
+		case "seen":
+			accounted++
+		case "reason":
+			accounted++
+			reasons++
+		}
+	}
+	return da, expected, accounted, reasons
+}
+
+// rmPendingVisit is a visit's row the transaction writes, held until its
+// derived columns are known (deriveVisits).
+type rmPendingVisit struct {
+	caseID, day string
+	args        []any
+	answers     []rmAnswer
+}
+
+type rmAnswer struct{ member, answer string }
+
+// deriveVisits works out the derived columns (above) of the visits the
+// writer holds (w.pending), and writes them; and of the visits already
+// written of the cases wide (whose flags or household members were
+// written), updating those whose values changed. Call it after flush: it
+// reads the cases' rows as written. It writes rm_visits before it
+// returns (the requirement rows read them back).
+func (w *rmWriter) deriveVisits(wide []string) error {
+	byCase := map[string][]*rmPendingVisit{}
+	for i := range w.pending {
+		p := &w.pending[i]
+		byCase[p.caseID] = append(byCase[p.caseID], p)
+	}
+	isWide := make(map[string]bool, len(wide))
+	ids := slices.Clone(wide)
+	for _, id := range wide {
+		isWide[id] = true
+	}
+	for id := range byCase {
+		if !isWide[id] {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
 	for chunk := range slices.Chunk(ids, rmChunk) {
-		s, err := w.prep(w.full, "rm_visits derived", `UPDATE rm_visits SET da = CASE WHEN EXISTS (SELECT 1 FROM rm_flags g
-			WHERE g.case_id = rm_visits.case_id AND g.type IN ('da_perpetrator', 'da_victim')
-			AND (g.start_date = '' OR g.start_date <= rm_visits.started_day)
-			AND (g.ended_on = '' OR g.ended_on > rm_visits.started_day)) THEN 1 ELSE 0 END,
-			expected = `+expected("")+`, accounted = `+expected(answered(`'seen', 'reason'`))+`,
-			reasons = `+expected(answered(`'reason'`))+`
-			WHERE case_id IN (`+w.t.eng.idsIn()+`)`)
+		of, err := w.readDerived(chunk)
 		if err != nil {
 			return err
 		}
-		if _, err := s.ExecContext(w.t.ctx, jsonIDList(chunk)); err != nil {
+		var wideChunk []string
+		for _, id := range chunk {
+			if isWide[id] {
+				wideChunk = append(wideChunk, id)
+			}
+		}
+		if err := w.rederiveVisits(wideChunk, of); err != nil {
+			return err
+		}
+		for _, id := range chunk {
+			for _, p := range byCase[id] {
+				da, expected, accounted, reasons := of[id].derive(p.day, func(member string) string {
+					for _, a := range p.answers {
+						if a.member == member {
+							return a.answer
+						}
+					}
+					return ""
+				})
+				if err := w.exec("rm_visits", append(p.args, da, expected, accounted, reasons)...); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	w.pending = w.pending[:0]
+	return w.flushTable("rm_visits")
+}
+
+// readDerived reads what the derived columns read of the given cases.
+func (w *rmWriter) readDerived(ids []string) (map[string]*rmVisitDerived, error) {
+	out := make(map[string]*rmVisitDerived, len(ids))
+	for _, id := range ids {
+		out[id] = &rmVisitDerived{}
+	}
+	err := w.query("rm_flags derived", `SELECT case_id, start_date, ended_on FROM rm_flags
+		WHERE case_id IN (`+w.t.eng.idsIn()+`) AND type IN ('da_perpetrator', 'da_victim')`, ids, func(rows *sql.Rows) error {
+		var id string
+		var f rmDates
+		if err := rows.Scan(&id, &f.from, &f.until); err != nil {
+			return err
+		}
+		out[id].flags = append(out[id].flags, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = w.query("rm_household derived", `SELECT case_id, member_id, date_of_birth, added_on, left_on FROM rm_household
+		WHERE case_id IN (`+w.t.eng.idsIn()+`) AND is_child = 1 AND residence <> 'visits'`, ids, func(rows *sql.Rows) error {
+		var id string
+		var k rmKid
+		if err := rows.Scan(&id, &k.member, &k.born, &k.from, &k.until); err != nil {
+			return err
+		}
+		out[id].kids = append(out[id].kids, k)
+		return nil
+	})
+	return out, err
+}
+
+// rederiveVisits works out again the derived columns of the written
+// visits of the given cases, and updates the rows whose values changed.
+func (w *rmWriter) rederiveVisits(ids []string, of map[string]*rmVisitDerived) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	answers := map[[2]string]string{} // by visit and member
+	err := w.query("rm_visit_children derived", `SELECT visit_id, member_id, answer FROM rm_visit_children
+		WHERE case_id IN (`+w.t.eng.idsIn()+`) AND answer <> ''`, ids, func(rows *sql.Rows) error {
+		var vid, member, answer string
+		if err := rows.Scan(&vid, &member, &answer); err != nil {
+			return err
+		}
+		answers[[2]string{vid, member}] = answer
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	type change struct {
+		vid  string
+		vals [4]int
+	}
+	var changes []change
+	err = w.query("rm_visits derived", `SELECT visit_id, case_id, started_day, da, expected, accounted, reasons FROM rm_visits
+		WHERE case_id IN (`+w.t.eng.idsIn()+`)`, ids, func(rows *sql.Rows) error {
+		var vid, id, day string
+		var was [4]int
+		if err := rows.Scan(&vid, &id, &day, &was[0], &was[1], &was[2], &was[3]); err != nil {
+			return err
+		}
+		var now [4]int
+		now[0], now[1], now[2], now[3] = of[id].derive(day, func(member string) string { return answers[[2]string{vid, member}] })
+		if now != was {
+			changes = append(changes, change{vid, now})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		s, err := w.prep(w.full, "rm_visits derived", `UPDATE rm_visits SET da = ?, expected = ?, accounted = ?, reasons = ?
+			WHERE visit_id = ?`)
+		if err != nil {
+			return err
+		}
+		if _, err := s.ExecContext(w.t.ctx, c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vid); err != nil {
 			return fmt.Errorf("read model: visits' derived columns: %w", err)
 		}
 	}
 	return nil
+}
+
+// query runs the statement q (prepared once for the writer's
+// transaction, cached as key) for the cases ids, scanning each row.
+func (w *rmWriter) query(key, q string, ids []string, scan func(*sql.Rows) error) error {
+	s, err := w.prep(w.reads, key, q)
+	if err != nil {
+		return err
+	}
+	rows, err := s.QueryContext(w.t.ctx, jsonIDList(ids))
+	if err != nil {
+		return fmt.Errorf("read model: %s: %w", key, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("read model: %s: %w", key, err)
+		}
+	}
+	return rows.Err()
 }
 
 // rmVisit is what the read model keeps of a visit: the fields rm_visits
@@ -624,14 +808,16 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 		}
 		started, _ := localDay(v.StartedAt)
 		channel, place := schema.ContactChannel(v)
-		if err := w.exec("rm_visits", v.ID, id, v.Status, v.Type, v.Location, v.Outcome, boolInt(v.FaceToFace),
+		answers := visitAnswers(v)
+		w.pending = append(w.pending, rmPendingVisit{caseID: id, day: string(started), answers: answers, args: []any{
+			v.ID, id, v.Status, v.Type, v.Location, v.Outcome, boolInt(v.FaceToFace),
 			string(v.PlannedAt), string(v.StartedAt), string(v.SignedAt), string(day), v.ChildrenPresent, children,
 			string(started), channel, place, v.ElsewhereReason, v.PartnerPresent, v.PartnerSeenAlone,
-			boolInt(slices.Contains(v.Observations, "child_not_on_record"))); err != nil {
-			return err
-		}
-		if err := w.writeVisitChildren(v); err != nil {
-			return err
+			boolInt(slices.Contains(v.Observations, "child_not_on_record"))}})
+		for _, a := range answers {
+			if err := w.exec("rm_visit_children", v.ID, v.CaseID, a.member, a.answer); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -735,9 +921,9 @@ type rmWriter struct {
 	// factsChanged, when not nil, are the cases whose requirement rows
 	// are written again (see factsChanged); nil: every case's.
 	factsChanged map[string]bool
-	// jitOff: deriveVisits has turned PostgreSQL's JIT off for the rest
-	// of the transaction.
-	jitOff bool
+	// pending are the visits' rows written once their derived columns
+	// are known (deriveVisits).
+	pending []rmPendingVisit
 }
 
 // rmBatch is how many rows one INSERT writes.
@@ -749,8 +935,8 @@ var rmInserts = map[string]string{
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_visits": `INSERT INTO rm_visits (visit_id, case_id, status, type, location, outcome, face_to_face, planned_at,
 		started_at, signed_at, day, children_present, children, started_day, channel, place, elsewhere_reason,
-		partner_present, partner_seen_alone, child_not_on_record)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		partner_present, partner_seen_alone, child_not_on_record, da, expected, accounted, reasons)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_household": `INSERT INTO rm_household (member_id, case_id, relation, residence, date_of_birth, added_on, left_on,
 		is_child, is_partner, confirmed_on, confirmed_until, victim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_flags": `INSERT INTO rm_flags (flag_id, case_id, type, start_date, ended_on, last_reviewed, next_review_date,
@@ -921,15 +1107,15 @@ func (w *rmWriter) writeRequirements(p *policy.Policy, id string, r *policy.Reco
 	return nil
 }
 
-// writeVisitChildren writes what visit v recorded of each child it names
-// (measure 5): the first entry for a member, as the measure reads it.
-func (w *rmWriter) writeVisitChildren(v schema.Visit) error {
-	var done []string
+// visitAnswers is what visit v recorded of each child it names (measure
+// 5, rm_visit_children): the first entry for a member, as the measure
+// reads it.
+func visitAnswers(v schema.Visit) []rmAnswer {
+	var out []rmAnswer
 	for _, c := range v.Children {
-		if c.MemberID == "" || slices.Contains(done, c.MemberID) {
+		if c.MemberID == "" || slices.ContainsFunc(out, func(a rmAnswer) bool { return a.member == c.MemberID }) {
 			continue
 		}
-		done = append(done, c.MemberID)
 		answer := ""
 		switch {
 		case c.Seen == "yes":
@@ -937,11 +1123,9 @@ func (w *rmWriter) writeVisitChildren(v schema.Visit) error {
 		case c.ReasonNotSeen != "":
 			answer = "reason"
 		}
-		if err := w.exec("rm_visit_children", v.ID, v.CaseID, c.MemberID, answer); err != nil {
-			return err
-		}
+		out = append(out, rmAnswer{c.MemberID, answer})
 	}
-	return nil
+	return out
 }
 
 // decodeFields decodes the fields of r into v, a pointer to a struct
