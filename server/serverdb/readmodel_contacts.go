@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -198,6 +199,29 @@ type figureSet struct {
 	cond func(q *sqlb, figure string) error
 }
 
+// reads are the columns of s that the conditions of figures read, in
+// the order of s.cols: the rows are grouped by those alone, so that a
+// column no figure asked for reads nothing (the previous period's
+// headline of measure 5 reads the household's status, not its children,
+// victims or partner) and its rows fall into fewer groups.
+func (s figureSet) reads(figures []string) []string {
+	q := &sqlb{}
+	for _, name := range figures {
+		if err := s.cond(q, name); err != nil {
+			return s.cols // the error is the caller's to find
+		}
+		q.add(" ")
+	}
+	text := q.b.String()
+	var out []string
+	for _, c := range s.cols {
+		if regexp.MustCompile(`\bb\.` + c + `\b`).MatchString(text) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // figureSetOf is the figure set of f's figure, false for a measure
 // whose figures are queries of their own.
 func figureSetOf(measure, figure string) (figureSet, bool) {
@@ -275,12 +299,15 @@ func (f Figures) Counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			}
 			q.add(` THEN b.n ELSE 0 END)`)
 		}
-		keys := "a.team_id, a.officer_id, a." + strings.Join(st.s.cols, ", a.")
-		q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
 		var setNames []string
 		for _, i := range st.idx {
 			setNames = append(setNames, names[i])
 		}
+		keys := "a.team_id, a.officer_id"
+		for _, c := range st.s.reads(setNames) {
+			keys += ", a." + c
+		}
+		q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
 		if err := st.s.base(q, actor, fq, setNames); err != nil {
 			return nil, err
 		}
