@@ -218,3 +218,53 @@ func TestReadersRunWithoutJIT(t *testing.T) {
 		t.Errorf("with jit=on in the URL, a reader's jit = %q; want on", reader)
 	}
 }
+
+// The readers sort and hash in up to readerWorkMem a node (decision
+// 0064): at PostgreSQL's default 4 MB the report set's counts of a
+// quarter's contacts spilled to disk. The writers keep the server's
+// setting, and a URL that sets work_mem is obeyed.
+func TestReadersWorkMem(t *testing.T) {
+	t.Parallel()
+	postgresOnly(t, "SQLite has no work_mem")
+	ctx := context.Background()
+	target := testTarget(t)
+	show := func(q querier) string {
+		t.Helper()
+		rs, err := q.QueryContext(ctx, `SHOW work_mem`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		var v string
+		if !rs.Next() {
+			t.Fatal("SHOW work_mem: no row")
+		}
+		if err := rs.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	db, err := Open(ctx, target, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := show(db.r); got != readerWorkMem {
+		t.Errorf("a reader's work_mem = %q; want %q", got, readerWorkMem)
+	}
+	if got := show(db.w); got == readerWorkMem {
+		t.Errorf("a writer's work_mem = %q; want the server's", got)
+	}
+	sep := "?"
+	if strings.Contains(target, "?") {
+		sep = "&"
+	}
+	set, err := Open(ctx, target+sep+"work_mem=8MB", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	if got := show(set.r); got != "8MB" {
+		t.Errorf("with work_mem=8MB in the URL, a reader's work_mem = %q; want 8MB", got)
+	}
+}
