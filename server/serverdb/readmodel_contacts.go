@@ -164,7 +164,10 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 	q := &sqlb{}
 	q.add(`SELECT v.visit_id, v.case_id, c.team_id, c.officer_id, v.place, v.elsewhere_reason`)
 	q.contactVisits(fq)
-	q.add(` AND v.channel = ?`, schema.ChannelElsewhere)
+	// The channel is written out, not a parameter: it is the WHERE of
+	// the partial index rm_visits_elsewhere (migration 0015), which a
+	// store uses only when the statement's own text implies it.
+	q.add(` AND v.channel = '` + schema.ChannelElsewhere + `'`)
 	if err := q.scoped(actor, "c", fq); err != nil {
 		return nil, err
 	}
