@@ -161,17 +161,10 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 	if _, ok := dayNumber(fq.AsOf); !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
 	}
-	q := &sqlb{}
-	q.add(`SELECT v.visit_id, v.case_id, c.team_id, c.officer_id, v.place, v.elsewhere_reason`)
-	q.contactVisits(fq)
-	// The channel is written out, not a parameter: it is the WHERE of
-	// the partial index rm_visits_elsewhere (migration 0015), which a
-	// store uses only when the statement's own text implies it.
-	q.add(` AND v.channel = '` + schema.ChannelElsewhere + `'`)
-	if err := q.scoped(actor, "c", fq); err != nil {
+	q, err := contactsElsewhere(actor, fq)
+	if err != nil {
 		return nil, err
 	}
-	q.add(` ORDER BY v.visit_id`)
 	rs, err := f.q.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("contacts elsewhere: %w", err)
@@ -186,6 +179,22 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 		out = append(out, e)
 	}
 	return out, rs.Err()
+}
+
+// contactsElsewhere is the query of ContactsElsewhere.
+func contactsElsewhere(actor Actor, fq FigureQuery) (*sqlb, error) {
+	q := &sqlb{}
+	q.add(`SELECT v.visit_id, v.case_id, c.team_id, c.officer_id, v.place, v.elsewhere_reason`)
+	q.contactVisits(fq)
+	// The channel is written out, not a parameter: it is the WHERE of
+	// the partial index rm_visits_elsewhere (migration 0015), which a
+	// store uses only when the statement's own text implies it.
+	q.add(` AND v.channel = '` + schema.ChannelElsewhere + `'`)
+	if err := q.scoped(actor, "c", fq); err != nil {
+		return nil, err
+	}
+	q.add(` ORDER BY v.visit_id`)
+	return q, nil
 }
 
 // figureSet is how a measure's figures are selected when each is a
