@@ -187,8 +187,9 @@ func contactsElsewhere(actor Actor, fq FigureQuery) (*sqlb, error) {
 	q.add(`SELECT v.visit_id, v.case_id, c.team_id, c.officer_id, v.place, v.elsewhere_reason`)
 	q.contactVisits(fq)
 	// The channel is written out, not a parameter: it is the WHERE of
-	// the partial index rm_visits_elsewhere (migration 0015), which a
-	// store uses only when the statement's own text implies it.
+	// the partial index rm_visits_elsewhere (migration 0015), and
+	// PostgreSQL's generic plan of a prepared statement (which its plan
+	// cache may come to) cannot use a partial index for a parameter.
 	q.add(` AND v.channel = '` + schema.ChannelElsewhere + `'`)
 	if err := q.scoped(actor, "c", fq); err != nil {
 		return nil, err

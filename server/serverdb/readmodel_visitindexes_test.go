@@ -2,6 +2,7 @@ package serverdb
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 )
@@ -35,6 +36,14 @@ func explainPlan(t *testing.T, db *DB, q *sqlb) string {
 	if err != nil {
 		t.Fatalf("explain %s: %v", q.b.String(), err)
 	}
+	return planText(t, rows, postgres)
+}
+
+// planText reads an EXPLAIN's rows as text, one line a step: PostgreSQL's
+// plan is one text column; SQLite's detail is the fourth, after id,
+// parent and an unused one.
+func planText(t *testing.T, rows *sql.Rows, postgres bool) string {
+	t.Helper()
 	defer rows.Close()
 	var lines []string
 	for rows.Next() {
