@@ -40,20 +40,36 @@ func contactCounts(f *ContactFigures) map[string]*VisitIDs {
 	return out
 }
 
+// countsOf are the counts of ids, by name.
+func countsOf[X IDs | VisitIDs](ids map[string]*X) map[string]*int {
+	out := make(map[string]*int, len(ids))
+	for name, x := range ids {
+		switch x := any(x).(type) {
+		case *IDs:
+			out[name] = &x.N
+		case *VisitIDs:
+			out[name] = &x.N
+		}
+	}
+	return out
+}
+
 // countAll counts the figures names of q's measure (serverdb.Figures.Counts:
 // one pass over its rows) into totals and each team's and officer's
-// figures; count names the count of a figure in F.
+// figures; counts are the counts of f's figures by name (asked once an
+// F and group: a map of every figure, not one a figure).
 func countAll[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, q serverdb.FigureQuery,
-	names []string, totals *F, g groups[F], count func(f *F, name string) *int) error {
-	counts, err := fs.Counts(ctx, actor, q, names)
+	names []string, totals *F, g groups[F], counts func(f *F) map[string]*int) error {
+	fcs, err := fs.Counts(ctx, actor, q, names)
 	if err != nil {
 		return err
 	}
-	for _, fc := range counts {
+	for _, fc := range fcs {
 		team, officer := g.of(in, schema.Case{TeamID: fc.TeamID, OfficerID: fc.OfficerID})
-		for i, name := range names {
-			for _, f := range []*F{totals, team, officer} {
-				*count(f, name) += fc.N[i]
+		for _, f := range []*F{totals, team, officer} {
+			n := counts(f)
+			for i, name := range names {
+				*n[name] += fc.N[i]
 			}
 		}
 	}
@@ -97,7 +113,7 @@ func (s *Service) contactsCounts(ctx context.Context, fs serverdb.Figures, actor
 	g := newGroups[ContactFigures]()
 	base := serverdb.FigureQuery{Measure: serverdb.MeasureContacts, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
 	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureContacts), &rep.Totals, g,
-		func(f *ContactFigures, name string) *int { return &contactCounts(f)[name].N })
+		func(f *ContactFigures) map[string]*int { return countsOf(contactCounts(f)) })
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"maps"
 
 	"doorstep/schema"
 	"doorstep/server/serverdb"
@@ -49,12 +50,11 @@ func (s *Service) householdsCounts(ctx context.Context, fs serverdb.Figures, act
 	g := newGroups[HouseholdFigures]()
 	base := serverdb.FigureQuery{Measure: serverdb.MeasureHouseholds, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
 	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureHouseholds), &rep.Totals, g,
-		func(f *HouseholdFigures, name string) *int {
+		func(f *HouseholdFigures) map[string]*int {
 			cases, visits := householdCounts(f)
-			if x, ok := cases[name]; ok {
-				return &x.N
-			}
-			return &visits[name].N
+			n := countsOf(cases)
+			maps.Copy(n, countsOf(visits))
+			return n
 		})
 	if err != nil {
 		return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -160,14 +161,10 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 	if _, ok := dayNumber(fq.AsOf); !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
 	}
-	q := &sqlb{}
-	q.add(`SELECT v.visit_id, v.case_id, c.team_id, c.officer_id, v.place, v.elsewhere_reason`)
-	q.contactVisits(fq)
-	q.add(` AND v.channel = ?`, schema.ChannelElsewhere)
-	if err := q.scoped(actor, "c", fq); err != nil {
+	q, err := contactsElsewhere(actor, fq)
+	if err != nil {
 		return nil, err
 	}
-	q.add(` ORDER BY v.visit_id`)
 	rs, err := f.q.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("contacts elsewhere: %w", err)
@@ -184,6 +181,23 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 	return out, rs.Err()
 }
 
+// contactsElsewhere is the query of ContactsElsewhere.
+func contactsElsewhere(actor Actor, fq FigureQuery) (*sqlb, error) {
+	q := &sqlb{}
+	q.add(`SELECT v.visit_id, v.case_id, c.team_id, c.officer_id, v.place, v.elsewhere_reason`)
+	q.contactVisits(fq)
+	// The channel is written out, not a parameter: it is the WHERE of
+	// the partial index rm_visits_elsewhere (migration 0015), and
+	// PostgreSQL's generic plan of a prepared statement (which its plan
+	// cache may come to) cannot use a partial index for a parameter.
+	q.add(` AND v.channel = '` + schema.ChannelElsewhere + `'`)
+	if err := q.scoped(actor, "c", fq); err != nil {
+		return nil, err
+	}
+	q.add(` ORDER BY v.visit_id`)
+	return q, nil
+}
+
 // figureSet is how a measure's figures are selected when each is a
 // condition on the same rows: base adds the query of the rows (case_id,
 // team_id, officer_id and cols, the columns cond reads), cond the
@@ -196,6 +210,29 @@ type figureSet struct {
 	cols []string
 	base func(q *sqlb, actor Actor, f FigureQuery, names []string) error
 	cond func(q *sqlb, figure string) error
+}
+
+// reads are the columns of s that the conditions of figures read, in
+// the order of s.cols: the rows are grouped by those alone, so that a
+// column no figure asked for reads nothing (the previous period's
+// headline of measure 5 reads the household's status, not its children,
+// victims or partner) and its rows fall into fewer groups.
+func (s figureSet) reads(figures []string) []string {
+	q := &sqlb{}
+	for _, name := range figures {
+		if err := s.cond(q, name); err != nil {
+			return s.cols // the error is the caller's to find
+		}
+		q.add(" ")
+	}
+	text := q.b.String()
+	var out []string
+	for _, c := range s.cols {
+		if regexp.MustCompile(`\bb\.` + c + `\b`).MatchString(text) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // figureSetOf is the figure set of f's figure, false for a measure
@@ -275,12 +312,15 @@ func (f Figures) Counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			}
 			q.add(` THEN b.n ELSE 0 END)`)
 		}
-		keys := "a.team_id, a.officer_id, a." + strings.Join(st.s.cols, ", a.")
-		q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
 		var setNames []string
 		for _, i := range st.idx {
 			setNames = append(setNames, names[i])
 		}
+		keys := "a.team_id, a.officer_id"
+		for _, c := range st.s.reads(setNames) {
+			keys += ", a." + c
+		}
+		q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
 		if err := st.s.base(q, actor, fq, setNames); err != nil {
 			return nil, err
 		}

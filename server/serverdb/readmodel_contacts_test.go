@@ -209,3 +209,29 @@ func TestReadModelVisitDAFollowsFlags(t *testing.T) {
 		t.Errorf("a visit amended to name the child: %q, want %q", got, want)
 	}
 }
+
+// TestFigureSetReads: measures 3 and 5's counts group the rows by the
+// columns the figures asked for read, and no other (decision 0064): the
+// previous period's headlines read the household's status, or the
+// outcome and channel, alone.
+func TestFigureSetReads(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		s       figureSet
+		figures []string
+		want    []string
+	}{
+		{householdCaseSet, []string{"confirmed.numerator", "confirmed.denominator"}, []string{"household"}},
+		{householdCaseSet, []string{"cases"}, nil},
+		{householdCaseSet, householdCaseFigures, householdCaseSet.cols},
+		{householdVisitSet, []string{"children_seen.numerator"}, []string{"expected", "accounted"}},
+		{contactSet, []string{"home_share.numerator", "home_share.denominator"}, []string{"outcome", "channel"}},
+		{contactSet, []string{"channels.elsewhere_by_place.cafe"}, []string{"outcome", "channel", "place"}},
+		{contactSet, []string{"domestic_abuse.contacts"}, []string{"da"}},
+		{contactSet, figureNames[MeasureContacts], contactSet.cols},
+	} {
+		if got := c.s.reads(c.figures); !slices.Equal(got, c.want) {
+			t.Errorf("%s reads %v for %v; want %v", c.s.name, got, c.figures, c.want)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 
 	"doorstep/schema"
@@ -128,23 +127,7 @@ func TestScopedReadsUseIndexes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("explain %s: %v", q, err)
 		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			// PostgreSQL's plan is one text column; SQLite's detail is the
-			// fourth, after id, parent and an unused one.
-			var id, parent, unused any
-			var detail string
-			dest := []any{&id, &parent, &unused, &detail}
-			if postgres {
-				dest = dest[3:]
-			}
-			if err := rows.Scan(dest...); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, detail)
-		}
-		return strings.Join(lines, "\n")
+		return planText(t, rows, postgres)
 	}
 	q, args := scopeCasesQuery(cond, slices.Clone(scopeArgs), ScopeNarrow{})
 	ids, err := f.db.ScopeCases(ctx, sup, ScopeNarrow{})

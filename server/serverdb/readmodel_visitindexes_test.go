@@ -1,0 +1,92 @@
+package serverdb
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+)
+
+// explainPlan is the plan of q on db's reader, one line a step: SQLite's
+// EXPLAIN QUERY PLAN details; on PostgreSQL, whose planner picks any
+// index of a table this small, EXPLAIN in a transaction rolled back that
+// has dropped the other indexes of rm_visits but its primary key and
+// priced out sequential and plain index scans: the partial index is in
+// the plan only if the statement can use it.
+func explainPlan(t *testing.T, db *DB, q *sqlb) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.r.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	postgres := db.Engine() == "postgres"
+	explain := "EXPLAIN QUERY PLAN "
+	if postgres {
+		explain = "EXPLAIN "
+		for _, s := range []string{"DROP INDEX rm_visits_case", "DROP INDEX rm_visits_started", "DROP INDEX rm_visits_contacts",
+			"SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off"} {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+	}
+	rows, err := tx.QueryContext(ctx, explain+q.b.String(), q.args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q.b.String(), err)
+	}
+	return planText(t, rows, postgres)
+}
+
+// planText reads an EXPLAIN's rows as text, one line a step: PostgreSQL's
+// plan is one text column; SQLite's detail is the fourth, after id,
+// parent and an unused one.
+func planText(t *testing.T, rows *sql.Rows, postgres bool) string {
+	t.Helper()
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused any
+		var detail string
+		dest := []any{&id, &parent, &unused, &detail}
+		if postgres {
+			dest = dest[3:]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestVisitPartialIndexesUsed: the two partial indexes of rm_visits
+// (migration 0015, decision 0064) are the ones the statements they were
+// made for read, on both stores: measure 3's elsewhere_reasons from
+// rm_visits_elsewhere, measure 5's partner figures from
+// rm_visits_partner. A partial index serves a statement only when the
+// statement's conditions imply its WHERE, so a condition worded
+// otherwise would lose it.
+func TestVisitPartialIndexesUsed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	fq := FigureQuery{AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
+	elsewhere, err := contactsElsewhere(f.admin, fq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan := explainPlan(t, f.db, elsewhere); !strings.Contains(plan, "rm_visits_elsewhere") {
+		t.Errorf("the elsewhere contacts' plan reads no rm_visits_elsewhere:\n%s", plan)
+	}
+	partner := &sqlb{}
+	if err := householdCases(partner, f.admin, fq); err != nil {
+		t.Fatal(err)
+	}
+	if plan := explainPlan(t, f.db, partner); !strings.Contains(plan, "rm_visits_partner") {
+		t.Errorf("measure 5's cases' plan reads no rm_visits_partner:\n%s", plan)
+	}
+}
