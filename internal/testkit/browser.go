@@ -39,10 +39,19 @@ func ChromiumPath() string {
 }
 
 // RequireBrowser skips the test when chromium is missing or -short is set,
-// and fails it instead when CI=true and chromium is missing. It returns the
-// browser's path.
+// and fails it instead when CI=true and chromium is missing; it skips it in
+// a suite's PostgreSQL re-run (DOORSTEP_TEST_ENGINE=postgres). It returns
+// the browser's path.
 func RequireBrowser(t testing.TB) string {
 	t.Helper()
+	if os.Getenv("DOORSTEP_TEST_ENGINE") == "postgres" {
+		// serverdbtest.RerunOnPostgres runs a package's suite a second
+		// time on PostgreSQL (the variable is serverdbtest.EnvEngine): the
+		// pages were driven in the first run, and their answers on
+		// PostgreSQL are the HTTP tests' to check. Driving Chromium twice
+		// only loaded CI's two cores until a page outlasted its budget.
+		t.Skip("the browser tests run in the suite's SQLite run; its PostgreSQL run checks the same pages' answers over HTTP")
+	}
 	exe := ChromiumPath()
 	if exe == "" {
 		if os.Getenv("CI") == "true" {
@@ -52,14 +61,6 @@ func RequireBrowser(t testing.TB) string {
 	}
 	if testing.Short() {
 		t.Skip("the browser test is not short; run without -short")
-	}
-	if os.Getenv("DOORSTEP_TEST_ENGINE") == "postgres" {
-		// serverdbtest.RerunOnPostgres runs a package's suite a second
-		// time on PostgreSQL (the variable is serverdbtest.EnvEngine): the
-		// pages were driven in the first run, and their answers on
-		// PostgreSQL are the HTTP tests' to check. Driving Chromium twice
-		// only loaded CI's two cores until a page outlasted its budget.
-		t.Skip("the browser tests run in the suite's SQLite run; its PostgreSQL run checks the same pages' answers over HTTP")
 	}
 	return exe
 }
