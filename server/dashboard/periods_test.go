@@ -204,6 +204,7 @@ func TestDashboardShowsThePublishedFigures(t *testing.T) {
 // artifacts/supervisor/.
 func TestBrowserPublishedPeriod(t *testing.T) {
 	t.Parallel()
+	testkit.RequireBrowser(t) // before the fixture: skips in the PostgreSQL run
 	e := newEnv(t)
 	d := seedCompliance(t, e)
 	br := testkit.StartBrowser(t, e.url, "supervisor", 90*time.Second)
