@@ -18,6 +18,9 @@ import (
 // of each team and an auditor, with and without an officer filter, over
 // several periods, on the hand-made edges of both.
 func TestContactsHouseholdsCountsFromTheReadModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short (CI's race pass): every figure of measures 3 and 5 from the read model against the Go measure takes minutes under -race; the plain pass runs it")
+	}
 	t.Parallel()
 	e := newEnv(t)
 	d := seedCompliance(t, e)

@@ -24,6 +24,7 @@ import (
 // tablet sizes go to artifacts/supervisor/ (docs/supervisor.md uses them).
 func TestBrowserSupervisorDashboard(t *testing.T) {
 	t.Parallel()
+	testkit.RequireBrowser(t) // before the fixture: skips in the PostgreSQL run
 	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 4, CasesPerOfficer: 12, HistoryDays: 200, Seed: 4})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 // (docs/supervisor.md and docs/review.md use two of them).
 func TestBrowserSupervisorReview(t *testing.T) {
 	t.Parallel()
+	testkit.RequireBrowser(t) // before the fixture: skips in the PostgreSQL run
 	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 3, CasesPerOfficer: 6, HistoryDays: 120, Seed: 11})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -233,6 +234,7 @@ func TestBrowserSupervisorReview(t *testing.T) {
 // approved with one reason, each recorded as its own oversight; the count
 // and the pages follow.
 func TestBrowserReviewQueueBulk(t *testing.T) {
+	testkit.RequireBrowser(t) // before the fixture: skips in the PostgreSQL run
 	// Not parallel: it changes reviewPageRows (see TestDashboardReviewPaging).
 	defer func(n int) { reviewPageRows = n }(reviewPageRows)
 	reviewPageRows = 4
