@@ -119,7 +119,9 @@ type panelsPage struct {
 	officers *table
 }
 
-func (s *site) allPanels(c *fiber.Ctx) (*panelsPage, error) {
+// With counted (the overview, which shows no panel's table), the panels
+// the read model answers whole are built from it (panel.Counts).
+func (s *site) allPanels(c *fiber.Ctx, counted bool) (*panelsPage, error) {
 	actor, f, in, err := s.dashLoad(c)
 	if err != nil {
 		return nil, err
@@ -127,6 +129,9 @@ func (s *site) allPanels(c *fiber.Ctx) (*panelsPage, error) {
 	pc, err := s.newPanelCtx(c, actor, in, f, true, panels...)
 	if err != nil {
 		return nil, err
+	}
+	if counted {
+		pc.counts = &panelCounts{ctx: c.UserContext(), comp: s.comp, actor: actor}
 	}
 	views := buildPanels(pc)
 	if err := pc.wait(); err != nil {
@@ -145,7 +150,7 @@ type overviewData struct {
 
 // GET /dashboard/: the team's measures, with charts, and the officers.
 func (s *site) dashOverview(c *fiber.Ctx) error {
-	pp, err := s.allPanels(c)
+	pp, err := s.allPanels(c, true)
 	if err != nil {
 		return err
 	}
@@ -368,7 +373,7 @@ type printData struct {
 
 // GET /dashboard/print: one page for a supervision meeting.
 func (s *site) dashPrint(c *fiber.Ctx) error {
-	pp, err := s.allPanels(c)
+	pp, err := s.allPanels(c, false)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,11 @@ type panel struct {
 	// QA: Build reads pc.QA (measure 10's ratings and pool), loaded for
 	// the page (panel_qa.go).
 	QA bool
+	// Counts, when set, builds the panel but its table from the read
+	// model, without a decoded record (decision 0065): the overview uses it
+	// when the read model filters as the page does (panelCtx.counted).
+	// Its view is Build's for the same filters, but the table.
+	Counts func(pc *panelCtx) (*panelView, error)
 }
 
 var panels []*panel
@@ -108,6 +113,46 @@ type panelCtx struct {
 	shares     map[string][]point
 	sharesErr  error
 	sharesDone chan struct{}
+
+	// counts, when set, builds the panels with a Counts function from the
+	// read model (decision 0065); wait gives the first error.
+	counts *panelCounts
+}
+
+// panelCounts is what a panel's Counts reads the read model with.
+type panelCounts struct {
+	ctx   context.Context
+	comp  *compliance.Service
+	actor serverdb.Actor
+
+	mu  sync.Mutex
+	err error
+}
+
+// counted says whether p is built from the read model: the page asked for
+// it, p has a Counts, and the filters choose no RoSH level and no flag
+// (which the read model's figures do not filter by).
+func (pc *panelCtx) counted(p *panel) bool {
+	return pc.counts != nil && p.Counts != nil && pc.F.Risk == "" && pc.F.Flag == ""
+}
+
+// build is p's view before finishPanel: from the read model when counted,
+// else Build over pc.In. A failed read leaves the panel empty and fails
+// the page (wait).
+func (pc *panelCtx) build(p *panel) *panelView {
+	if !pc.counted(p) {
+		return p.Build(pc)
+	}
+	v, err := p.Counts(pc)
+	if err != nil {
+		pc.counts.mu.Lock()
+		if pc.counts.err == nil {
+			pc.counts.err = fmt.Errorf("dashboard panel %s: %w", p.Slug, err)
+		}
+		pc.counts.mu.Unlock()
+		return &panelView{ByOfficer: map[string]cell{}}
+	}
+	return v
 }
 
 // share is panel slug's weekly trend from the read model, once read; false
@@ -255,6 +300,14 @@ func (pc *panelCtx) Fresh() *serverdb.Freshness {
 // wait waits for measure 9's read and the trends' (readTrends), and gives
 // their error: the page fails with it.
 func (pc *panelCtx) wait() error {
+	if pc.counts != nil {
+		pc.counts.mu.Lock()
+		err := pc.counts.err
+		pc.counts.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 	if pc.sharesDone != nil {
 		<-pc.sharesDone
 		if pc.sharesErr != nil {
@@ -352,7 +405,7 @@ func buildPanels(pc *panelCtx) []*panelView {
 	var wg sync.WaitGroup
 	var req []int
 	for i, p := range panels {
-		if p.Requirements {
+		if p.Requirements && !pc.counted(p) {
 			req = append(req, i)
 			continue
 		}
@@ -372,7 +425,7 @@ func buildPanels(pc *panelCtx) []*panelView {
 		}()
 		for _, i := range req {
 			at = i
-			out[i] = panels[i].Build(pc)
+			out[i] = pc.build(panels[i])
 		}
 		if pc.Weekly {
 			// The latest week first: it usually ends on the as-of day, whose
@@ -416,7 +469,7 @@ func buildPanels(pc *panelCtx) []*panelView {
 
 // buildPanel builds one panel, its trend and its charts.
 func buildPanel(p *panel, pc *panelCtx) *panelView {
-	v := p.Build(pc)
+	v := pc.build(p)
 	if pc.Weekly && p.Week != nil {
 		key := p.Slug + "|" + pc.trendKey
 		if pts, ok := pc.trends.get(key); ok {

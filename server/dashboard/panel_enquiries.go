@@ -14,14 +14,48 @@ import (
 func init() {
 	registerPanel(&panel{Order: 4, Slug: "enquiries", Title: "Safeguarding enquiries answered",
 		About: "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day; beside them, the inspection's figures, answered in time.",
-		Build: buildEnquiries})
+		Build: buildEnquiries, Counts: countEnquiries})
+}
+
+// countEnquiries is the panel from the read model (decision 0065),
+// without its table of cases.
+func countEnquiries(pc *panelCtx) (*panelView, error) {
+	rep, cases, err := pc.counts.comp.EnquiriesCountsOf(pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	v := enquiriesView(pc, rep, cases)
+	v.Headline = rep.Headline
+	return v, nil
 }
 
 func buildEnquiries(pc *panelCtx) *panelView {
 	rep := compliance.Enquiries(pc.In, pc.F.period(), pc.F.AsOf)
+	v := enquiriesView(pc, rep, rep.CaseIDs())
+	tb := &table{ID: "enquiries", Caption: "Cases that started in the period", Empty: "No case started in the period.",
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "start", Label: "Supervision start"},
+			{Key: "police", Label: "Police enquiry"}, {Key: "police_days", Label: "Police: days to answer", Num: true},
+			{Key: "cs", Label: "Children's services enquiry"}, {Key: "cs_days", Label: "Children's services: days to answer", Num: true},
+			{Key: "why", Label: "Needed because"}}}
+	for _, c := range rep.Cases {
+		why := append(append([]string{}, c.Police.NeededBecause...), c.ChildrensServices.NeededBecause...)
+		if c.ChildVisitsHousehold {
+			why = append(why, "child_visits_household")
+		}
+		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)),
+			day(c.SupervisionStart), txt(agencyText(c.Police)), daysCell(c.Police.Days), txt(agencyText(c.ChildrensServices)),
+			daysCell(c.ChildrensServices.Days), txt(label(strings.Join(why, ", ")))})
+	}
+	v.Table = tb
+	return v
+}
+
+// enquiriesView is the panel but its table: rep's figures, the weekly
+// trend, each officer's bar; caseIDs are the cases behind it.
+func enquiriesView(pc *panelCtx, rep *compliance.EnquiriesReport, caseIDs []string) *panelView {
 	p, cs := rep.Totals.Police, rep.Totals.ChildrensServices
 	ip, ic := rep.Totals.Inspection.Police, rep.Totals.Inspection.ChildrensServices
-	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
+	v := &panelView{Percent: true, CaseIDs: caseIDs,
 		Figures: []figure{{Label: "police answered", Num: p.Answered.N, Den: p.Needed.N, Percent: p.Percent},
 			{Label: "children's services answered", Num: cs.Answered.N, Den: cs.Needed.N, Percent: cs.Percent},
 			{Label: fmt.Sprintf("police answered within %d days of the start or before it (the inspection's figure)", rep.WithinDays),
@@ -47,21 +81,6 @@ func buildEnquiries(pc *panelCtx) *panelView {
 		x := o.F.Police
 		v.officerShare(o.Name, o.ID, x.Answered.N, x.Needed.N, x.Percent)
 	}
-	tb := &table{ID: "enquiries", Caption: "Cases that started in the period", Empty: "No case started in the period.",
-		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "start", Label: "Supervision start"},
-			{Key: "police", Label: "Police enquiry"}, {Key: "police_days", Label: "Police: days to answer", Num: true},
-			{Key: "cs", Label: "Children's services enquiry"}, {Key: "cs_days", Label: "Children's services: days to answer", Num: true},
-			{Key: "why", Label: "Needed because"}}}
-	for _, c := range rep.Cases {
-		why := append(append([]string{}, c.Police.NeededBecause...), c.ChildrensServices.NeededBecause...)
-		if c.ChildVisitsHousehold {
-			why = append(why, "child_visits_household")
-		}
-		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)),
-			day(c.SupervisionStart), txt(agencyText(c.Police)), daysCell(c.Police.Days), txt(agencyText(c.ChildrensServices)),
-			daysCell(c.ChildrensServices.Days), txt(label(strings.Join(why, ", ")))})
-	}
-	v.Table = tb
 	return v
 }
 

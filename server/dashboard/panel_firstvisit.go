@@ -16,13 +16,49 @@ import (
 func init() {
 	registerPanel(&panel{Order: 1, Slug: "first-home-visits", Title: "First home visit on time",
 		About: "Domestic-abuse cases whose supervision started in the period and whose first home visit was due: visited on or before the due date.",
-		Build: buildFirstVisits, Requirements: true})
+		Build: buildFirstVisits, Requirements: true, Counts: countFirstVisits})
+}
+
+// countFirstVisits is the panel from the read model (decision 0065),
+// without its table of cases.
+func countFirstVisits(pc *panelCtx) (*panelView, error) {
+	rep, cases, err := pc.counts.comp.FirstVisitCountsOf(pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	v := firstVisitsView(pc, rep, cases)
+	v.Headline = rep.Headline
+	return v, nil
 }
 
 func buildFirstVisits(pc *panelCtx) *panelView {
 	rep := compliance.FirstHomeVisits(pc.In, pc.F.period(), pc.F.AsOf)
+	v := firstVisitsView(pc, rep, rep.CaseIDs())
+	tb := &table{ID: "cases", Caption: "Cases in the measure", Empty: "No domestic-abuse case started in the period.",
+		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "rosh", Label: "RoSH"},
+			{Key: "start", Label: "Supervision start"}, {Key: "due", Label: "First visit due"}, {Key: "outcome", Label: "Outcome"},
+			{Key: "met", Label: "Visited on"}, {Key: "days_late", Label: "Days late", Num: true}, {Key: "note", Label: "Reason or note"}}}
+	for _, c := range rep.Cases {
+		note := datesInWords(c.Reason)
+		if c.Safety != nil {
+			note = strings.TrimSpace(note + " safety assessment " + label(c.Safety.Decision) + ": " + c.Safety.Reason)
+		}
+		if len(c.Attempts) > 0 {
+			note = strings.TrimSpace(note + " " + strconv.Itoa(len(c.Attempts)) + " no-access attempt(s)")
+		}
+		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)),
+			txt(label(c.RoSH)), day(c.SupervisionStart), day(c.DueOn), {Text: label(c.Outcome), Mark: "outcome-" + c.Outcome},
+			day(c.MetOn), num(c.DaysLate), txt(datesInWords(note))})
+	}
+	v.Table = tb
+	return v
+}
+
+// firstVisitsView is the panel but its table: rep's figures, the weekly
+// trend, each officer's bar; caseIDs are the cases behind it.
+func firstVisitsView(pc *panelCtx, rep *compliance.FirstVisitReport, caseIDs []string) *panelView {
 	t := rep.Totals
-	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
+	v := &panelView{Percent: true, CaseIDs: caseIDs,
 		Figures: []figure{{Label: "on time", Num: t.Numerator.N, Den: t.Denominator.N, Percent: t.Percent},
 			{Label: "visited at all, on time or late (the inspection's figure)", Num: t.VisitedAtAll.Numerator.N,
 				Den: t.VisitedAtAll.Denominator.N, Percent: t.VisitedAtAll.Percent}},
@@ -43,22 +79,5 @@ func buildFirstVisits(pc *panelCtx) *panelView {
 	for _, o := range rep.Officers {
 		v.officerShare(o.Name, o.ID, o.F.Numerator.N, o.F.Denominator.N, o.F.Percent)
 	}
-	tb := &table{ID: "cases", Caption: "Cases in the measure", Empty: "No domestic-abuse case started in the period.",
-		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "rosh", Label: "RoSH"},
-			{Key: "start", Label: "Supervision start"}, {Key: "due", Label: "First visit due"}, {Key: "outcome", Label: "Outcome"},
-			{Key: "met", Label: "Visited on"}, {Key: "days_late", Label: "Days late", Num: true}, {Key: "note", Label: "Reason or note"}}}
-	for _, c := range rep.Cases {
-		note := datesInWords(c.Reason)
-		if c.Safety != nil {
-			note = strings.TrimSpace(note + " safety assessment " + label(c.Safety.Decision) + ": " + c.Safety.Reason)
-		}
-		if len(c.Attempts) > 0 {
-			note = strings.TrimSpace(note + " " + strconv.Itoa(len(c.Attempts)) + " no-access attempt(s)")
-		}
-		tb.Rows = append(tb.Rows, []cell{link(c.CRN, pc.caseHref(c.CaseID)), link(c.OfficerName, pc.officerHref(c.OfficerID)),
-			txt(label(c.RoSH)), day(c.SupervisionStart), day(c.DueOn), {Text: label(c.Outcome), Mark: "outcome-" + c.Outcome},
-			day(c.MetOn), num(c.DaysLate), txt(datesInWords(note))})
-	}
-	v.Table = tb
 	return v
 }

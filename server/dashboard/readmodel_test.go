@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -21,36 +22,11 @@ import (
 func TestTrendsFromTheReadModelMatchTheGo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 15, HistoryDays: 400, Seed: 5})
-	s := newSite(srv)
-	users, err := srv.DB().ListUsers(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var officer schema.User
-	for _, u := range users {
-		if u.Role == schema.RoleOfficer && u.TeamID == sup.TeamID {
-			officer = u
-		}
-	}
-	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
-	period := func(from, to schema.Date) filters { return filters{From: from, To: to, AsOf: to, Today: "2026-11-23"} }
-	cases := []struct {
-		name  string
-		actor serverdb.Actor
-		f     filters
-	}{
-		{"supervisor", serverdb.ActorOf(sup, ""), period("2026-08-26", "2026-11-23")},
-		{"supervisor, a year", serverdb.ActorOf(sup, ""), period("2025-11-24", "2026-11-23")},
-		{"admin", admin, period("2026-08-26", "2026-11-23")},
-		{"admin, an older period", admin, period("2026-03-01", "2026-05-31")},
-		{"admin, team filter", admin, filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Team: sup.TeamID}},
-		{"supervisor, officer filter", serverdb.ActorOf(sup, ""), filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Officer: officer.ID}},
-	}
+	s, cases := oracleCases(t)
 	shown := 0
 	for _, c := range cases {
 		f := c.f
-		in, err := srv.Compliance().InputOf(ctx, c.actor, compliance.Narrow{TeamID: f.Team})
+		in, err := s.comp.InputOf(ctx, c.actor, compliance.Narrow{TeamID: f.Team})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,13 +35,7 @@ func TestTrendsFromTheReadModelMatchTheGo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := slices.Sorted(func(yield func(string) bool) {
-			for k := range shares {
-				if !yield(k) {
-					return
-				}
-			}
-		}); !slices.Equal(got, compliance.WeeklyShares()) {
+		if got := slices.Sorted(maps.Keys(shares)); !slices.Equal(got, compliance.WeeklyShares()) {
 			t.Fatalf("%s: the read model gave the trends of %v, want %v", c.name, got, compliance.WeeklyShares())
 		}
 		fromRM := buildPanels(&panelCtx{In: in, F: &f, Weekly: true, shares: shares})
@@ -88,8 +58,117 @@ func TestTrendsFromTheReadModelMatchTheGo(t *testing.T) {
 		t.Error("no week of a trend from the read model had a figure: the comparison tested nothing")
 	}
 	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Risk: "high"}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
 	if shares, err := s.readTrends(ctx, admin, &f, panels); err != nil || shares != nil {
 		t.Errorf("with a RoSH filter: trends %v, %v; want none from the read model", shares, err)
+	}
+}
+
+// TestCountedPanelsMatchTheGo is the oracle of decision 0065: the
+// overview's panels the read model answers whole (panel.Counts: measures
+// 1 and 4) built from it show what the same panels built in Go over the
+// decoded records show (figures, what is kept apart, headline beside the
+// previous period, trend, bars, the officers' table's cells, charts) and
+// cover the same cases (the audit), on the oracles' overviews. A RoSH or
+// flag filter builds every panel in Go.
+func TestCountedPanelsMatchTheGo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, cases := oracleCases(t)
+	var counted []string
+	for _, p := range panels {
+		if p.Counts != nil {
+			counted = append(counted, p.Slug)
+		}
+	}
+	if !slices.Equal(counted, []string{"first-home-visits", "enquiries"}) {
+		t.Fatalf("the panels with a Counts are %v", counted)
+	}
+	shown := 0
+	for _, c := range cases {
+		f := c.f
+		in, err := s.comp.InputOf(ctx, c.actor, compliance.Narrow{TeamID: f.Team})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = f.apply(in)
+		shares, err := s.readTrends(ctx, c.actor, &f, panels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc := &panelCtx{In: in, F: &f, Weekly: true, shares: shares, counts: &panelCounts{ctx: ctx, comp: s.comp, actor: c.actor}}
+		fromRM := buildPanels(pc)
+		if err := pc.wait(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		inGo := buildPanels(&panelCtx{In: in, F: &f, Weekly: true, shares: shares})
+		for i, p := range panels {
+			a, b := fromRM[i], inGo[i]
+			if got, want := viewText(a), viewText(b); got != want {
+				t.Errorf("%s: panel %s from the read model\n%s\nin Go\n%s", c.name, p.Slug, got, want)
+			}
+			if got, want := slices.Sorted(slices.Values(a.CaseIDs)), slices.Sorted(slices.Values(b.CaseIDs)); !slices.Equal(got, want) {
+				t.Errorf("%s: panel %s covers %d cases from the read model, %d in Go:\n%v\n%v", c.name, p.Slug, len(got), len(want), got, want)
+			}
+			if p.Counts == nil {
+				continue
+			}
+			if a.Table != nil {
+				t.Errorf("%s: panel %s has a table: it was built in Go", c.name, p.Slug)
+			}
+			if len(b.CaseIDs) > 0 && len(b.ByOfficer) > 0 {
+				shown++
+			}
+		}
+	}
+	if shown == 0 {
+		t.Error("no panel from the read model had a case: the comparison tested nothing")
+	}
+	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Risk: "high"}
+	pc := &panelCtx{F: &f, counts: &panelCounts{ctx: ctx, comp: s.comp}}
+	for _, p := range panels {
+		if pc.counted(p) {
+			t.Errorf("with a RoSH filter, panel %s is built from the read model", p.Slug)
+		}
+	}
+}
+
+// oracleCase is one overview the read model's panels are compared on.
+type oracleCase struct {
+	name  string
+	actor serverdb.Actor
+	f     filters
+}
+
+// oracleCases is the oracles' synthetic service (2 teams, 3 officers
+// each, 15 cases an officer) and the overviews they compare: a
+// supervisor's over a quarter and a year, an admin's over every team
+// now and in an older period, an admin's team filter and a supervisor's
+// officer filter.
+func oracleCases(t *testing.T) (*site, []oracleCase) {
+	t.Helper()
+	ctx := context.Background()
+	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 15, HistoryDays: 400, Seed: 5})
+	s := newSite(srv)
+	users, err := srv.DB().ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var officer schema.User
+	for _, u := range users {
+		if u.Role == schema.RoleOfficer && u.TeamID == sup.TeamID {
+			officer = u
+		}
+	}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	period := func(from, to schema.Date) filters { return filters{From: from, To: to, AsOf: to, Today: "2026-11-23"} }
+	return s, []oracleCase{
+		{"supervisor", serverdb.ActorOf(sup, ""), period("2026-08-26", "2026-11-23")},
+		{"supervisor, a year", serverdb.ActorOf(sup, ""), period("2025-11-24", "2026-11-23")},
+		{"admin", admin, period("2026-08-26", "2026-11-23")},
+		{"admin, an older period", admin, period("2026-03-01", "2026-05-31")},
+		{"admin, team filter", admin, filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Team: sup.TeamID}},
+		{"supervisor, officer filter", serverdb.ActorOf(sup, ""), filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Officer: officer.ID}},
 	}
 }
 
