@@ -161,7 +161,9 @@ func (f *filters) period() compliance.Period { return compliance.Period{From: f.
 
 // narrow is the filters' officer and team, as the read model filters by
 // them.
-func (f *filters) narrow() compliance.Narrow { return compliance.Narrow{OfficerID: f.Officer, TeamID: f.Team} }
+func (f *filters) narrow() compliance.Narrow {
+	return compliance.Narrow{OfficerID: f.Officer, TeamID: f.Team}
+}
 
 // apply keeps the cases of in that pass the filters: the team, the officer,
 // the RoSH level, and a flag of the type live on some day of the period.
