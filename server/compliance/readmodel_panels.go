@@ -30,3 +30,12 @@ func (s *Service) EnquiriesCountsOf(ctx context.Context, actor serverdb.Actor, n
 		return s.enquiriesCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
 	})
 }
+
+// InterventionsCountsOf is InterventionsCounts for the cases of narrow's
+// officer and team (each when set): what Interventions gives over the
+// records of the actor's scope that narrow keeps.
+func (s *Service) InterventionsCountsOf(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (*InterventionsReport, []string, error) {
+	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*InterventionsReport, []string, error) {
+		return s.interventionsCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
+	})
+}

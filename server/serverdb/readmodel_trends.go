@@ -15,17 +15,26 @@ import (
 // Week is one bar of a weekly trend: its first and last days.
 type Week struct{ From, To schema.Date }
 
-// weekDays are, by measure, the day of a figure's row that puts it in a
-// period, as an expression over the row's case c (rm_cases): measure 1's
-// and measure 4's cases are in the period their supervision started in.
-var weekDays = map[string]string{
-	MeasureFirstHomeVisit: "c.supervision_start",
-	MeasureEnquiries:      "c.supervision_start",
+// weekDay is how a measure's figure is counted by week: the table its
+// rows f are joined to (join, an SQL join clause), the day of a row that
+// puts it in a period (day, an expression over that table), and what is
+// counted (count).
+type weekDay struct{ join, day, count string }
+
+// weekDays are, by measure, how its figures are counted by week. Measure
+// 1's and measure 4's cases are in the period their supervision started
+// in, and count as cases; measure 6's needs (referrals) are in the period
+// they were identified in (decision 0065), and count as needs.
+var weekDays = map[string]weekDay{
+	MeasureFirstHomeVisit: {"JOIN rm_cases c ON c.case_id = f.case_id", "c.supervision_start", "count(DISTINCT f.case_id)"},
+	MeasureEnquiries:      {"JOIN rm_cases c ON c.case_id = f.case_id", "c.supervision_start", "count(DISTINCT f.case_id)"},
+	MeasureInterventions:  {"JOIN rm_referrals r ON r.referral_id = f.referral_id", "r.identified_on", "count(*)"},
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
-// gap or overlap), the distinct cases of the figure's rows whose day falls
-// in it, as FigureGroups counts the figure over that week as the period.
+// gap or overlap), the figure's rows whose day falls in it (the distinct
+// cases among them, or the rows, as weekDays says), as FigureGroups counts
+// the figure over that week as the period.
 // q's From and To are the weeks' first and last days.
 func (f Figures) Weeks(ctx context.Context, actor Actor, q FigureQuery, weeks []Week) ([]int, error) {
 	return figureWeeks(ctx, f.q, actor, q, weeks)
@@ -37,7 +46,7 @@ func (db *DB) FigureWeeks(ctx context.Context, actor Actor, q FigureQuery, weeks
 }
 
 func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, weeks []Week) ([]int, error) {
-	day, ok := weekDays[f.Measure]
+	wd, ok := weekDays[f.Measure]
 	if !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "measure", "the read model has no weekly trend of measure %q", f.Measure)
 	}
@@ -61,9 +70,9 @@ func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, we
 	q := &sqlb{}
 	q.add(`SELECT CASE`)
 	for i, w := range weeks {
-		q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, day, day, i), string(w.From), string(w.To))
+		q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, wd.day, wd.day, i), string(w.From), string(w.To))
 	}
-	q.add(` END AS w, count(DISTINCT f.case_id) FROM (`+rows.b.String()+`) f JOIN rm_cases c ON c.case_id = f.case_id
+	q.add(` END AS w, `+wd.count+` FROM (`+rows.b.String()+`) f `+wd.join+`
 		GROUP BY w`, rows.args...)
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
