@@ -39,3 +39,12 @@ func (s *Service) InterventionsCountsOf(ctx context.Context, actor serverdb.Acto
 		return s.interventionsCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
 	})
 }
+
+// ExemptionsCountsOf is ExemptionsCounts for the cases of narrow's officer
+// and team (each when set): what Exemptions gives over the records of the
+// actor's scope that narrow keeps.
+func (s *Service) ExemptionsCountsOf(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (*ExemptionsReport, []string, error) {
+	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*ExemptionsReport, []string, error) {
+		return s.exemptionsCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
+	})
+}

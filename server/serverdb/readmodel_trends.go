@@ -18,17 +18,25 @@ type Week struct{ From, To schema.Date }
 // weekDay is how a measure's figure is counted by week: the table its
 // rows f are joined to (join, an SQL join clause), the day of a row that
 // puts it in a period (day, an expression over that table), and what is
-// counted (count).
-type weekDay struct{ join, day, count string }
+// counted (count). With family, the rows are the figure's family's
+// (figureFamily) before its figure's condition, as b, and day is a day
+// number of theirs (dayNumber) rather than a date.
+type weekDay struct {
+	join, day, count string
+	family           bool
+}
 
 // weekDays are, by measure, how its figures are counted by week. Measure
 // 1's and measure 4's cases are in the period their supervision started
 // in, and count as cases; measure 6's needs (referrals) are in the period
-// they were identified in (decision 0065), and count as needs.
+// they were identified in, and count as needs; the exemptions report's
+// requirements are in the period they are due in, and count as
+// requirements (decision 0065).
 var weekDays = map[string]weekDay{
-	MeasureFirstHomeVisit: {"JOIN rm_cases c ON c.case_id = f.case_id", "c.supervision_start", "count(DISTINCT f.case_id)"},
-	MeasureEnquiries:      {"JOIN rm_cases c ON c.case_id = f.case_id", "c.supervision_start", "count(DISTINCT f.case_id)"},
-	MeasureInterventions:  {"JOIN rm_referrals r ON r.referral_id = f.referral_id", "r.identified_on", "count(*)"},
+	MeasureFirstHomeVisit: {"JOIN rm_cases c ON c.case_id = f.case_id", "c.supervision_start", "count(DISTINCT f.case_id)", false},
+	MeasureEnquiries:      {"JOIN rm_cases c ON c.case_id = f.case_id", "c.supervision_start", "count(DISTINCT f.case_id)", false},
+	MeasureInterventions:  {"JOIN rm_referrals r ON r.referral_id = f.referral_id", "r.identified_on", "count(*)", false},
+	MeasureExemptions:     {"", "b.due_day", "count(*)", true},
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
@@ -63,17 +71,30 @@ func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, we
 		}
 	}
 	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
-	rows, err := figureRows(actor, f)
-	if err != nil {
-		return nil, err
-	}
 	q := &sqlb{}
 	q.add(`SELECT CASE`)
 	for i, w := range weeks {
-		q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, wd.day, wd.day, i), string(w.From), string(w.To))
+		if wd.family {
+			from, _ := dayNumber(w.From)
+			to, _ := dayNumber(w.To)
+			q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, wd.day, wd.day, i), from, to)
+		} else {
+			q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, wd.day, wd.day, i), string(w.From), string(w.To))
+		}
 	}
-	q.add(` END AS w, `+wd.count+` FROM (`+rows.b.String()+`) f `+wd.join+`
-		GROUP BY w`, rows.args...)
+	q.add(` END AS w, ` + wd.count + ` FROM (`)
+	if wd.family {
+		if err := familyWeekRows(q, actor, f); err != nil {
+			return nil, err
+		}
+	} else {
+		rows, err := figureRows(actor, f)
+		if err != nil {
+			return nil, err
+		}
+		q.add(rows.b.String()+`) f `+wd.join, rows.args...)
+	}
+	q.add(` GROUP BY w`)
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
@@ -90,4 +111,24 @@ func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, we
 		}
 	}
 	return out, rs.Err()
+}
+
+// familyWeekRows adds the rows of f's figure, one of a family's, with the
+// family's columns: the family's rows as b, with the figure's condition,
+// and the closing parenthesis of the FROM they are in.
+func familyWeekRows(q *sqlb, actor Actor, f FigureQuery) error {
+	fam, ok := familyOf(f.Measure, f.Figure)
+	if !ok {
+		return schema.Errorf(schema.ECodeInvalid, "figure", "the read model has no weekly trend of figure %s.%s", f.Measure, f.Figure)
+	}
+	d, ok := dayNumber(f.AsOf)
+	if !ok {
+		return schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
+	}
+	if err := fam.rows(q, actor, f, d); err != nil {
+		return err
+	}
+	q.add(`) b WHERE `)
+	fam.cond(q, f, d, f.Figure)
+	return nil
 }
