@@ -13,6 +13,23 @@ import (
 // filters, without a record read or decoded. The Go measures stay the
 // oracle (the dashboard's TestCountedPanelsMatchTheGo).
 
+// namesKey holds, in a context, the officers' and teams' names read once
+// (WithNames).
+type namesKey struct{}
+
+// WithNames reads the officers' and teams' names once and keeps them in
+// the context it returns: the *Counts reports computed with it read them
+// from there, not again inside their snapshot, so that several computed
+// side by side each hold one of the store's readers, never one and
+// waiting for a second (the pool has as few as 4).
+func (s *Service) WithNames(ctx context.Context) (context.Context, error) {
+	in, err := s.names(ctx, "")
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, namesKey{}, in), nil
+}
+
 // FirstVisitCountsOf is FirstVisitCounts for the cases of narrow's
 // officer and team (each when set): what FirstHomeVisits gives over the
 // records of the actor's scope that narrow keeps.
@@ -46,5 +63,14 @@ func (s *Service) InterventionsCountsOf(ctx context.Context, actor serverdb.Acto
 func (s *Service) ExemptionsCountsOf(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (*ExemptionsReport, []string, error) {
 	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*ExemptionsReport, []string, error) {
 		return s.exemptionsCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
+	})
+}
+
+// ReviewsCountsOf is ReviewsCounts for the cases of narrow's officer and
+// team (each when set): what Reviews gives over the records of the
+// actor's scope that narrow keeps.
+func (s *Service) ReviewsCountsOf(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
+	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*ReviewsReport, []string, error) {
+		return s.reviewsCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
 	})
 }

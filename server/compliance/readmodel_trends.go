@@ -17,12 +17,15 @@ type weeklyShare struct{ measure, num, den string }
 // and measure 4's police enquiries answered of those needed, both over
 // the cases whose supervision started in each week; measure 6's needs
 // referred of those decided, over the needs identified in each week; the
-// visits exempted of those due, over the requirements due in each week.
+// visits exempted of those due, over the requirements due in each week;
+// measure 7's flags in date of those due for review, on each week's last
+// day.
 var weeklyShares = map[string]weeklyShare{
 	"first-home-visits": {serverdb.MeasureFirstHomeVisit, "numerator", "denominator"},
 	"enquiries":         {serverdb.MeasureEnquiries, "police.answered", "police.needed"},
 	"interventions":     {serverdb.MeasureInterventions, "referred_share.numerator", "referred_share.denominator"},
 	"exemptions":        {serverdb.MeasureExemptions, "exempted", "due"},
+	"reviews":           {serverdb.MeasureReviews, "flags.on_time.numerator", "flags.on_time.denominator"},
 }
 
 // WeeklyShares are the slugs of the measures whose weekly trend
@@ -45,8 +48,10 @@ func WeeklyShares() []string {
 // of those needed); for measure 6, Interventions(in, w, asOf)'s
 // Totals.ReferredShare (needs referred, of those decided); for the
 // exemptions, Exemptions(in, w, asOf)'s Totals (requirements exempted, of
-// those due). officerID and teamID, when set, keep the cases allocated to
-// that officer and team.
+// those due); for measure 7, Reviews(in, w, w.To)'s Totals.Flags.OnTime
+// (flags in date, of those due for review, on the week's last day: asOf
+// is not read). officerID and teamID, when set, keep the cases allocated
+// to that officer and team.
 func (s *Service) WeeklyShare(ctx context.Context, actor serverdb.Actor, slug, officerID, teamID string, weeks []Period, asOf schema.Date) ([]Figure, error) {
 	ws, ok := weeklyShares[slug]
 	if !ok {

@@ -131,7 +131,9 @@ func (s *site) allPanels(c *fiber.Ctx, counted bool) (*panelsPage, error) {
 		return nil, err
 	}
 	if counted {
-		pc.counts = &panelCounts{ctx: c.UserContext(), comp: s.comp, actor: actor}
+		if pc.counts, err = s.newPanelCounts(c.UserContext(), actor); err != nil {
+			return nil, err
+		}
 	}
 	views := buildPanels(pc)
 	if err := pc.wait(); err != nil {

@@ -129,6 +129,18 @@ type panelCounts struct {
 	err error
 }
 
+// newPanelCounts is what the panels' Counts read with: the officers' and
+// teams' names read once (compliance.Service.WithNames), so that the
+// panels, built side by side, each hold one of the store's readers and
+// never wait for a second.
+func (s *site) newPanelCounts(ctx context.Context, actor serverdb.Actor) (*panelCounts, error) {
+	ctx, err := s.comp.WithNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &panelCounts{ctx: ctx, comp: s.comp, actor: actor}, nil
+}
+
 // counted says whether p is built from the read model: the page asked for
 // it, p has a Counts, and the filters choose no RoSH level and no flag
 // (which the read model's figures do not filter by).

@@ -20,10 +20,12 @@ type Week struct{ From, To schema.Date }
 // puts it in a period (day, an expression over that table), and what is
 // counted (count). With family, the rows are the figure's family's
 // (figureFamily) before its figure's condition, as b, and day is a day
-// number of theirs (dayNumber) rather than a date.
+// number of theirs (dayNumber) rather than a date. With each, the figure
+// is counted over each week as the period as of the week's last day: one
+// query of its rows a week, all in one statement (join and day unused).
 type weekDay struct {
 	join, day, count string
-	family           bool
+	family, each     bool
 }
 
 // weekDays are, by measure, how its figures are counted by week. Measure
@@ -31,12 +33,14 @@ type weekDay struct {
 // in, and count as cases; measure 6's needs (referrals) are in the period
 // they were identified in, and count as needs; the exemptions report's
 // requirements are in the period they are due in, and count as
-// requirements (decision 0065).
+// requirements; measure 7's flags and RoSH assessments are those of each
+// week's last day, and count as records (decision 0065).
 var weekDays = map[string]weekDay{
-	MeasureFirstHomeVisit: {"JOIN rm_cases c ON c.case_id = f.case_id", "c.supervision_start", "count(DISTINCT f.case_id)", false},
-	MeasureEnquiries:      {"JOIN rm_cases c ON c.case_id = f.case_id", "c.supervision_start", "count(DISTINCT f.case_id)", false},
-	MeasureInterventions:  {"JOIN rm_referrals r ON r.referral_id = f.referral_id", "r.identified_on", "count(*)", false},
-	MeasureExemptions:     {"", "b.due_day", "count(*)", true},
+	MeasureFirstHomeVisit: {join: "JOIN rm_cases c ON c.case_id = f.case_id", day: "c.supervision_start", count: "count(DISTINCT f.case_id)"},
+	MeasureEnquiries:      {join: "JOIN rm_cases c ON c.case_id = f.case_id", day: "c.supervision_start", count: "count(DISTINCT f.case_id)"},
+	MeasureInterventions:  {join: "JOIN rm_referrals r ON r.referral_id = f.referral_id", day: "r.identified_on", count: "count(*)"},
+	MeasureExemptions:     {day: "b.due_day", count: "count(*)", family: true},
+	MeasureReviews:        {count: "count(*)", each: true},
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
@@ -69,6 +73,9 @@ func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, we
 		if _, ok := dayNumber(w.To); !ok || w.To < w.From || (i > 0 && w.From <= weeks[i-1].To) {
 			return nil, schema.Errorf(schema.ECodeInvalid, "to", "week %d must end on a date on or after its first day, before the next week", i+1)
 		}
+	}
+	if wd.each {
+		return eachWeek(ctx, db, actor, f, weeks, wd.count)
 	}
 	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
 	q := &sqlb{}
@@ -131,4 +138,39 @@ func familyWeekRows(q *sqlb, actor Actor, f FigureQuery) error {
 	q.add(`) b WHERE `)
 	fam.cond(q, f, d, f.Figure)
 	return nil
+}
+
+// eachWeek counts f's figure over each of weeks as the period, as of the
+// week's last day (f's From, To and AsOf not read): the figure's rows of
+// every week, each marked with its week, in one statement.
+func eachWeek(ctx context.Context, db querier, actor Actor, f FigureQuery, weeks []Week, count string) ([]int, error) {
+	q := &sqlb{}
+	q.add(`SELECT w, ` + count + ` FROM (`)
+	for i, w := range weeks {
+		g := f
+		g.From, g.To, g.AsOf = w.From, w.To, w.To
+		rows, err := figureRows(actor, g)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			q.add(` UNION ALL `)
+		}
+		q.add(fmt.Sprintf(`SELECT %d AS w, r.case_id FROM (`, i)+rows.b.String()+`) r`, rows.args...)
+	}
+	q.add(`) f GROUP BY w`)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
+	}
+	defer rs.Close()
+	out := make([]int, len(weeks))
+	for rs.Next() {
+		var w, n int
+		if err := rs.Scan(&w, &n); err != nil {
+			return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
+		}
+		out[w] = n
+	}
+	return out, rs.Err()
 }
