@@ -183,14 +183,17 @@ func (pc *panelCtx) share(slug string) ([]point, bool) {
 // not filter by), and only then; otherwise, or for another panel, nil,
 // and the panel computes its trend in Go over the decoded records. Each
 // point is the figure the Go measure gives for the week (decision 0058).
-func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters, ps []*panel) (map[string][]point, error) {
+// A page that reads the records anyway (not counted) reads only
+// recordTrends from the read model; a counted one, every trend its
+// panels' Counts show (decision 0065).
+func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters, ps []*panel, counted bool) (map[string][]point, error) {
 	if f.Risk != "" || f.Flag != "" {
 		return nil, nil
 	}
 	out := map[string][]point{}
 	weeks := f.weeks()
 	for _, p := range ps {
-		if !slices.Contains(compliance.WeeklyShares(), p.Slug) {
+		if !slices.Contains(compliance.WeeklyShares(), p.Slug) || (!counted && !slices.Contains(recordTrends, p.Slug)) {
 			continue
 		}
 		figs, err := s.comp.WeeklyShare(ctx, actor, p.Slug, f.Officer, f.Team, weeks, f.AsOf)
@@ -205,6 +208,14 @@ func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters,
 	}
 	return out, nil
 }
+
+// recordTrends are the weekly trends read from the read model on a page
+// that reads the decoded records anyway: measures 1 and 4 (decision 0058),
+// which cost there what the Go trends cost. Measures 6 and 7's and the
+// exemptions' (decision 0065) cost more than the Go trends beside the
+// records' read (their Go trends share the as-of day's requirements the
+// figures computed), so they are read only on a counted page.
+var recordTrends = []string{"first-home-visits", "enquiries"}
 
 // weekTrends keeps the trends of the panels with a Week function (overdue
 // visits and the next 4 weeks: each point computes every case's
@@ -252,9 +263,17 @@ func (pc *panelCtx) link(path string) string {
 // newPanelCtx is what a page's panels (ps) are built from. When one of
 // them reads measure 9, the store's read starts now and runs beside the
 // panels' building, and so does the read of the trends the read model
-// answers (readTrends); the page calls pc.wait once they are built.
-func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool, ps ...*panel) (*panelCtx, error) {
+// answers (readTrends); the page calls pc.wait once they are built. With
+// counted, the panels with a Counts are built from the read model
+// (decision 0065).
+func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly, counted bool, ps ...*panel) (*panelCtx, error) {
 	pc := &panelCtx{In: in, F: f, Weekly: weekly, trends: &s.trends}
+	if counted {
+		var err error
+		if pc.counts, err = s.newPanelCounts(c.UserContext(), actor); err != nil {
+			return nil, err
+		}
+	}
 	if weekly {
 		seq, err := s.db.MaxSeq(c.UserContext())
 		if err != nil {
@@ -293,7 +312,7 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 		pc.sharesDone = make(chan struct{})
 		go func() {
 			defer close(pc.sharesDone)
-			pc.shares, pc.sharesErr = s.readTrends(ctx, actor, f, ps)
+			pc.shares, pc.sharesErr = s.readTrends(ctx, actor, f, ps, counted)
 		}()
 	}
 	return pc, nil

@@ -31,7 +31,7 @@ func TestTrendsFromTheReadModelMatchTheGo(t *testing.T) {
 			t.Fatal(err)
 		}
 		in = f.apply(in)
-		shares, err := s.readTrends(ctx, c.actor, &f, panels)
+		shares, err := s.readTrends(ctx, c.actor, &f, panels, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,9 +57,14 @@ func TestTrendsFromTheReadModelMatchTheGo(t *testing.T) {
 	if shown == 0 {
 		t.Error("no week of a trend from the read model had a figure: the comparison tested nothing")
 	}
-	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Risk: "high"}
+	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
 	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
-	if shares, err := s.readTrends(ctx, admin, &f, panels); err != nil || shares != nil {
+	shares, err := s.readTrends(ctx, admin, &f, panels, false)
+	if got := slices.Sorted(maps.Keys(shares)); err != nil || !slices.Equal(got, slices.Sorted(slices.Values(recordTrends))) {
+		t.Errorf("a page that reads the records: trends %v from the read model (%v), want %v", got, err, recordTrends)
+	}
+	f.Risk = "high"
+	if shares, err := s.readTrends(ctx, admin, &f, panels, true); err != nil || shares != nil {
 		t.Errorf("with a RoSH filter: trends %v, %v; want none from the read model", shares, err)
 	}
 }
@@ -92,7 +97,7 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 			t.Fatal(err)
 		}
 		in = f.apply(in)
-		shares, err := s.readTrends(ctx, c.actor, &f, panels)
+		shares, err := s.readTrends(ctx, c.actor, &f, panels, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,6 +132,9 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 	}
 	if shown == 0 {
 		t.Error("no panel from the read model had a case: the comparison tested nothing")
+	}
+	if everyPanelCounted([]*panel{panelBySlug("enquiries"), panelBySlug("overdue")}) || !everyPanelCounted([]*panel{panelBySlug("enquiries")}) {
+		t.Error("everyPanelCounted: the overview must be built from the read model only when every panel is")
 	}
 	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Risk: "high"}
 	pc := &panelCtx{F: &f, counts: &panelCounts{ctx: ctx, comp: s.comp}}
@@ -224,7 +232,7 @@ func BenchmarkTrendsReadModel(b *testing.B) {
 	})
 	b.Run("read-model", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := s.readTrends(ctx, actor, f, panels); err != nil {
+			if _, err := s.readTrends(ctx, actor, f, panels, false); err != nil {
 				b.Fatal(err)
 			}
 		}
