@@ -238,3 +238,53 @@ func BenchmarkTrendsReadModel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCountedPanels compares the two ways of the panels the read
+// model answers whole (panel.Counts: measures 1, 4, 6, 7 and the
+// exemptions) on the overview of BenchmarkDashboardRender's team (500
+// cases, 90 days, 13 weeks): "go" builds them over the decoded records
+// with their trends in Go (the records' read not counted), "read-model"
+// builds them from the read model with their trends (decision 0065).
+func BenchmarkCountedPanels(b *testing.B) {
+	ctx := context.Background()
+	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	s, actor := newSite(srv), serverdb.ActorOf(sup, "")
+	f := &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
+	in, err := srv.Compliance().InputOf(ctx, actor, compliance.Narrow{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var counted []*panel
+	for _, p := range panels {
+		if p.Counts != nil {
+			counted = append(counted, p)
+		}
+	}
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			pc := &panelCtx{In: in, F: f, Weekly: true}
+			for _, p := range counted {
+				buildPanel(p, pc)
+			}
+		}
+	})
+	b.Run("read-model", func(b *testing.B) {
+		for b.Loop() {
+			shares, err := s.readTrends(ctx, actor, f, counted, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			counts, err := s.newPanelCounts(ctx, actor)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pc := &panelCtx{In: in, F: f, Weekly: true, shares: shares, counts: counts}
+			for _, p := range counted {
+				buildPanel(p, pc)
+			}
+			if err := pc.wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
