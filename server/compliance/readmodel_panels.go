@@ -30,47 +30,46 @@ func (s *Service) WithNames(ctx context.Context) (context.Context, error) {
 	return context.WithValue(ctx, namesKey{}, in), nil
 }
 
+// narrowed is counts, a *Counts report's computation, for narrow's officer
+// and team, on one snapshot of the read model.
+func narrowed[R any](ctx context.Context, s *Service, counts func(*Service, context.Context, serverdb.Figures, serverdb.Actor, string, string, Period, schema.Date) (R, []string, error),
+	actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (R, []string, error) {
+	return onSnapshot(ctx, s, func(fs serverdb.Figures) (R, []string, error) {
+		return counts(s, ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
+	})
+}
+
 // FirstVisitCountsOf is FirstVisitCounts for the cases of narrow's
 // officer and team (each when set): what FirstHomeVisits gives over the
 // records of the actor's scope that narrow keeps.
 func (s *Service) FirstVisitCountsOf(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (*FirstVisitReport, []string, error) {
-	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*FirstVisitReport, []string, error) {
-		return s.firstVisitCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
-	})
+	return narrowed(ctx, s, (*Service).firstVisitCounts, actor, narrow, period, asOf)
 }
 
 // EnquiriesCountsOf is EnquiriesCounts for the cases of narrow's officer
 // and team (each when set): what Enquiries gives over the records of the
 // actor's scope that narrow keeps.
 func (s *Service) EnquiriesCountsOf(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (*EnquiriesReport, []string, error) {
-	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*EnquiriesReport, []string, error) {
-		return s.enquiriesCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
-	})
+	return narrowed(ctx, s, (*Service).enquiriesCounts, actor, narrow, period, asOf)
 }
 
 // InterventionsCountsOf is InterventionsCounts for the cases of narrow's
 // officer and team (each when set): what Interventions gives over the
 // records of the actor's scope that narrow keeps.
 func (s *Service) InterventionsCountsOf(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (*InterventionsReport, []string, error) {
-	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*InterventionsReport, []string, error) {
-		return s.interventionsCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
-	})
+	return narrowed(ctx, s, (*Service).interventionsCounts, actor, narrow, period, asOf)
 }
 
 // ExemptionsCountsOf is ExemptionsCounts for the cases of narrow's officer
 // and team (each when set): what Exemptions gives over the records of the
 // actor's scope that narrow keeps.
 func (s *Service) ExemptionsCountsOf(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (*ExemptionsReport, []string, error) {
-	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*ExemptionsReport, []string, error) {
-		return s.exemptionsCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
-	})
+	return narrowed(ctx, s, (*Service).exemptionsCounts, actor, narrow, period, asOf)
 }
 
 // ReviewsCountsOf is ReviewsCounts for the cases of narrow's officer and
 // team (each when set): what Reviews gives over the records of the
 // actor's scope that narrow keeps.
 func (s *Service) ReviewsCountsOf(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
-	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*ReviewsReport, []string, error) {
-		return s.reviewsCounts(ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
-	})
+	return narrowed(ctx, s, (*Service).reviewsCounts, actor, narrow, period, asOf)
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"doorstep/schema"
 	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
@@ -129,6 +130,25 @@ type panelCounts struct {
 	err error
 }
 
+// countsOf is a compliance report from the read model for a narrowing,
+// period and as-of day, with the cases it covers (the *CountsOf methods).
+type countsOf[R any] func(*compliance.Service, context.Context, serverdb.Actor, compliance.Narrow, compliance.Period, schema.Date) (R, []string, error)
+
+// countedPanel is a panel's Counts: the report counts gives for the
+// page's filters, shown by view (the panel but its table) with the
+// report's headline.
+func countedPanel[R any](counts countsOf[R], view func(*panelCtx, R, []string) *panelView, headline func(R) *compliance.Headline) func(*panelCtx) (*panelView, error) {
+	return func(pc *panelCtx) (*panelView, error) {
+		rep, cases, err := counts(pc.counts.comp, pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		v := view(pc, rep, cases)
+		v.Headline = headline(rep)
+		return v, nil
+	}
+}
+
 // newPanelCounts is what the panels' Counts read with: the officers' and
 // teams' names read once (compliance.Service.WithNames), so that the
 // panels, built side by side, each hold one of the store's readers and
@@ -175,6 +195,23 @@ func (pc *panelCtx) share(slug string) ([]point, bool) {
 	}
 	pts, ok := pc.shares[slug]
 	return pts, ok
+}
+
+// weekly is panel slug's weekly trend: from the read model when the page
+// read it (readTrends), else at(w) for each week, computed in Go; nil on a
+// page without trends.
+func (pc *panelCtx) weekly(slug string, at func(w compliance.Period) point) []point {
+	if pts, ok := pc.share(slug); ok {
+		return pts
+	}
+	if !pc.Weekly {
+		return nil
+	}
+	var out []point
+	for _, w := range pc.F.weeks() {
+		out = append(out, at(w))
+	}
+	return out
 }
 
 // readTrends reads from the read model the weekly trends it answers

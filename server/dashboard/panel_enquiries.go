@@ -13,20 +13,9 @@ import (
 // the read model when the filters allow: readTrends).
 func init() {
 	registerPanel(&panel{Order: 4, Slug: "enquiries", Title: "Safeguarding enquiries answered",
-		About: "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day; beside them, the inspection's figures, answered in time.",
-		Build: buildEnquiries, Counts: countEnquiries})
-}
-
-// countEnquiries is the panel from the read model (decision 0065),
-// without its table of cases.
-func countEnquiries(pc *panelCtx) (*panelView, error) {
-	rep, cases, err := pc.counts.comp.EnquiriesCountsOf(pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
-	if err != nil {
-		return nil, err
-	}
-	v := enquiriesView(pc, rep, cases)
-	v.Headline = rep.Headline
-	return v, nil
+		About:  "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day; beside them, the inspection's figures, answered in time.",
+		Build:  buildEnquiries,
+		Counts: countedPanel((*compliance.Service).EnquiriesCountsOf, enquiriesView, func(r *compliance.EnquiriesReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildEnquiries(pc *panelCtx) *panelView {
@@ -68,15 +57,10 @@ func enquiriesView(pc *panelCtx, rep *compliance.EnquiriesReport, caseIDs []stri
 		BarsTitle:  "Percent of police enquiries answered, by officer",
 		ByOfficer:  map[string]cell{},
 	}
-	if pts, ok := pc.share("enquiries"); ok {
-		v.Trend = pts // from the read model (readTrends)
-	} else if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			r := compliance.Enquiries(pc.In, w, pc.F.AsOf)
-			x := r.Totals.Police
-			v.Trend = append(v.Trend, share(weekLabel(w), x.Answered.N, x.Needed.N, x.Percent))
-		}
-	}
+	v.Trend = pc.weekly("enquiries", func(w compliance.Period) point {
+		x := compliance.Enquiries(pc.In, w, pc.F.AsOf).Totals.Police
+		return share(weekLabel(w), x.Answered.N, x.Needed.N, x.Percent)
+	})
 	for _, o := range rep.Officers {
 		x := o.F.Police
 		v.officerShare(o.Name, o.ID, x.Answered.N, x.Needed.N, x.Percent)

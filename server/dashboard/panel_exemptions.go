@@ -14,19 +14,8 @@ import (
 func init() {
 	registerPanel(&panel{Order: 10, Slug: "exemptions", Title: "Visits exempted",
 		About: "Visits the policy required in the period that were closed by an exemption (a manager's, or a safety assessment not approved or exempted) rather than met or missed, with each reason.",
-		Build: buildExemptions, Requirements: true, Counts: countExemptions})
-}
-
-// countExemptions is the panel from the read model (decision 0065),
-// without its table of exempted visits.
-func countExemptions(pc *panelCtx) (*panelView, error) {
-	rep, cases, err := pc.counts.comp.ExemptionsCountsOf(pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
-	if err != nil {
-		return nil, err
-	}
-	v := exemptionsView(pc, rep, cases)
-	v.Headline = rep.Headline
-	return v, nil
+		Build: buildExemptions, Requirements: true,
+		Counts: countedPanel((*compliance.Service).ExemptionsCountsOf, exemptionsView, func(r *compliance.ExemptionsReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildExemptions(pc *panelCtx) *panelView {
@@ -66,14 +55,10 @@ func exemptionsView(pc *panelCtx, rep *compliance.ExemptionsReport, caseIDs []st
 		BarsTitle:  "Percent of the visits due that were exempted, by officer",
 		ByOfficer:  map[string]cell{},
 	}
-	if pts, ok := pc.share("exemptions"); ok {
-		v.Trend = pts // from the read model (readTrends)
-	} else if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			x := compliance.Exemptions(pc.In, w, pc.F.AsOf).Totals
-			v.Trend = append(v.Trend, share(weekLabel(w), x.Exempted.Requirements, x.Due.Requirements, x.Percent))
-		}
-	}
+	v.Trend = pc.weekly("exemptions", func(w compliance.Period) point {
+		x := compliance.Exemptions(pc.In, w, pc.F.AsOf).Totals
+		return share(weekLabel(w), x.Exempted.Requirements, x.Due.Requirements, x.Percent)
+	})
 	for _, o := range rep.Officers {
 		x := o.F
 		v.officerShare(o.Name, o.ID, x.Exempted.Requirements, x.Due.Requirements, x.Percent)

@@ -16,19 +16,8 @@ import (
 func init() {
 	registerPanel(&panel{Order: 1, Slug: "first-home-visits", Title: "First home visit on time",
 		About: "Domestic-abuse cases whose supervision started in the period and whose first home visit was due: visited on or before the due date.",
-		Build: buildFirstVisits, Requirements: true, Counts: countFirstVisits})
-}
-
-// countFirstVisits is the panel from the read model (decision 0065),
-// without its table of cases.
-func countFirstVisits(pc *panelCtx) (*panelView, error) {
-	rep, cases, err := pc.counts.comp.FirstVisitCountsOf(pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
-	if err != nil {
-		return nil, err
-	}
-	v := firstVisitsView(pc, rep, cases)
-	v.Headline = rep.Headline
-	return v, nil
+		Build: buildFirstVisits, Requirements: true,
+		Counts: countedPanel((*compliance.Service).FirstVisitCountsOf, firstVisitsView, func(r *compliance.FirstVisitReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildFirstVisits(pc *panelCtx) *panelView {
@@ -68,14 +57,10 @@ func firstVisitsView(pc *panelCtx, rep *compliance.FirstVisitReport, caseIDs []s
 		BarsTitle:  "Percent on time, by officer",
 		ByOfficer:  map[string]cell{},
 	}
-	if pts, ok := pc.share("first-home-visits"); ok {
-		v.Trend = pts // from the read model (readTrends)
-	} else if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			wr := compliance.FirstHomeVisits(pc.In, w, pc.F.AsOf)
-			v.Trend = append(v.Trend, share(weekLabel(w), wr.Totals.Numerator.N, wr.Totals.Denominator.N, wr.Totals.Percent))
-		}
-	}
+	v.Trend = pc.weekly("first-home-visits", func(w compliance.Period) point {
+		wr := compliance.FirstHomeVisits(pc.In, w, pc.F.AsOf)
+		return share(weekLabel(w), wr.Totals.Numerator.N, wr.Totals.Denominator.N, wr.Totals.Percent)
+	})
 	for _, o := range rep.Officers {
 		v.officerShare(o.Name, o.ID, o.F.Numerator.N, o.F.Denominator.N, o.F.Percent)
 	}

@@ -9,20 +9,9 @@ import (
 // trend is the share referred by the week the need was identified.
 func init() {
 	registerPanel(&panel{Order: 6, Slug: "interventions", Title: "Interventions: need to completion",
-		About: "Intervention needs identified in the period: referred, started and completed by the as-of day; those not referred keep their recorded reason.",
-		Build: buildInterventions, Counts: countInterventions})
-}
-
-// countInterventions is the panel from the read model (decision 0065),
-// without its table of needs.
-func countInterventions(pc *panelCtx) (*panelView, error) {
-	rep, cases, err := pc.counts.comp.InterventionsCountsOf(pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
-	if err != nil {
-		return nil, err
-	}
-	v := interventionsView(pc, rep, cases)
-	v.Headline = rep.Headline
-	return v, nil
+		About:  "Intervention needs identified in the period: referred, started and completed by the as-of day; those not referred keep their recorded reason.",
+		Build:  buildInterventions,
+		Counts: countedPanel((*compliance.Service).InterventionsCountsOf, interventionsView, func(r *compliance.InterventionsReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildInterventions(pc *panelCtx) *panelView {
@@ -63,14 +52,10 @@ func interventionsView(pc *panelCtx, rep *compliance.InterventionsReport, caseID
 		BarsTitle:  "Percent of needs referred, by officer",
 		ByOfficer:  map[string]cell{},
 	}
-	if pts, ok := pc.share("interventions"); ok {
-		v.Trend = pts // from the read model (readTrends)
-	} else if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			s := compliance.Interventions(pc.In, w, pc.F.AsOf).Totals.ReferredShare
-			v.Trend = append(v.Trend, share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent))
-		}
-	}
+	v.Trend = pc.weekly("interventions", func(w compliance.Period) point {
+		s := compliance.Interventions(pc.In, w, pc.F.AsOf).Totals.ReferredShare
+		return share(weekLabel(w), s.Numerator.N, s.Denominator.N, s.Percent)
+	})
 	for _, o := range rep.Officers {
 		s := o.F.ReferredShare
 		v.officerShare(o.Name, o.ID, s.Numerator.N, s.Denominator.N, s.Percent)

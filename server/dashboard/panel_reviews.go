@@ -13,20 +13,9 @@ import (
 // week ended.
 func init() {
 	registerPanel(&panel{Order: 7, Slug: "reviews", Title: "Flags and risk reviewed on time",
-		About: fmt.Sprintf("Live flags and each case's RoSH assessment (due for review every %d months): in date on the as-of day, of those whose review had come due.", compliance.RoSHReviewMonths),
-		Build: buildReviews, Counts: countReviews})
-}
-
-// countReviews is the panel from the read model (decision 0065), without
-// its table of flags and assessments.
-func countReviews(pc *panelCtx) (*panelView, error) {
-	rep, cases, err := pc.counts.comp.ReviewsCountsOf(pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
-	if err != nil {
-		return nil, err
-	}
-	v := reviewsView(pc, rep, cases)
-	v.Headline = rep.Headline
-	return v, nil
+		About:  fmt.Sprintf("Live flags and each case's RoSH assessment (due for review every %d months): in date on the as-of day, of those whose review had come due.", compliance.RoSHReviewMonths),
+		Build:  buildReviews,
+		Counts: countedPanel((*compliance.Service).ReviewsCountsOf, reviewsView, func(r *compliance.ReviewsReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildReviews(pc *panelCtx) *panelView {

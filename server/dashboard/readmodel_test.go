@@ -26,15 +26,7 @@ func TestTrendsFromTheReadModelMatchTheGo(t *testing.T) {
 	shown := 0
 	for _, c := range cases {
 		f := c.f
-		in, err := s.comp.InputOf(ctx, c.actor, compliance.Narrow{TeamID: f.Team})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in = f.apply(in)
-		shares, err := s.readTrends(ctx, c.actor, &f, panels, true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in, shares := oracleInput(t, s, c)
 		if got := slices.Sorted(maps.Keys(shares)); !slices.Equal(got, compliance.WeeklyShares()) {
 			t.Fatalf("%s: the read model gave the trends of %v, want %v", c.name, got, compliance.WeeklyShares())
 		}
@@ -92,15 +84,7 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 	shown := 0
 	for _, c := range cases {
 		f := c.f
-		in, err := s.comp.InputOf(ctx, c.actor, compliance.Narrow{TeamID: f.Team})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in = f.apply(in)
-		shares, err := s.readTrends(ctx, c.actor, &f, panels, true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in, shares := oracleInput(t, s, c)
 		counts, err := s.newPanelCounts(ctx, c.actor)
 		if err != nil {
 			t.Fatal(err)
@@ -143,6 +127,22 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 			t.Errorf("with a RoSH filter, panel %s is built from the read model", p.Slug)
 		}
 	}
+}
+
+// oracleInput is c's records, filtered as the page filters them, and its
+// weekly trends from the read model as a page built from it reads them.
+func oracleInput(t *testing.T, s *site, c oracleCase) (compliance.Input, map[string][]point) {
+	t.Helper()
+	ctx := context.Background()
+	in, err := s.comp.InputOf(ctx, c.actor, compliance.Narrow{TeamID: c.f.Team})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shares, err := s.readTrends(ctx, c.actor, &c.f, panels, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.f.apply(in), shares
 }
 
 // oracleCase is one overview the read model's panels are compared on.
@@ -214,13 +214,7 @@ func viewText(v *panelView) string {
 // GROUP BY queries by week.
 func BenchmarkTrendsReadModel(b *testing.B) {
 	ctx := context.Background()
-	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
-	s, actor := newSite(srv), serverdb.ActorOf(sup, "")
-	f := &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
-	in, err := srv.Compliance().InputOf(ctx, actor, compliance.Narrow{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, actor, f, in := benchOverview(b)
 	compliance.FirstHomeVisits(in, f.period(), f.AsOf) // the as-of day's requirements, as the page's figures leave them
 	b.Run("go", func(b *testing.B) {
 		for b.Loop() {
@@ -247,13 +241,7 @@ func BenchmarkTrendsReadModel(b *testing.B) {
 // builds them from the read model with their trends (decision 0065).
 func BenchmarkCountedPanels(b *testing.B) {
 	ctx := context.Background()
-	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
-	s, actor := newSite(srv), serverdb.ActorOf(sup, "")
-	f := &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
-	in, err := srv.Compliance().InputOf(ctx, actor, compliance.Narrow{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, actor, f, in := benchOverview(b)
 	var counted []*panel
 	for _, p := range panels {
 		if p.Counts != nil {
@@ -287,4 +275,18 @@ func BenchmarkCountedPanels(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchOverview is BenchmarkDashboardRender's team (500 cases, two years),
+// its supervisor, the overview's filters (90 days, 13 weeks) and the
+// team's decoded records.
+func benchOverview(b *testing.B) (*site, serverdb.Actor, *filters, compliance.Input) {
+	b.Helper()
+	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	s, actor := newSite(srv), serverdb.ActorOf(sup, "")
+	in, err := srv.Compliance().InputOf(context.Background(), actor, compliance.Narrow{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, actor, &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}, in
 }
