@@ -25,8 +25,13 @@ var ReadModelMeasures = []string{serverdb.MeasureFirstHomeVisit, serverdb.Measur
 // allCases is how many case ids one read of a whole figure asks for.
 const allCases = 1 << 30
 
-// names returns the officers' and teams' names, as Input holds them.
+// names returns the officers' and teams' names, as Input holds them:
+// those ctx holds (WithNames), else read now.
 func (s *Service) names(ctx context.Context, officerID string) (Input, error) {
+	if n, ok := ctx.Value(namesKey{}).(Input); ok {
+		n.Policy, n.OfficerID = s.policy, officerID
+		return n, nil
+	}
 	in := Input{Policy: s.policy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
 	users, err := s.db.ListUsers(ctx)
 	if err != nil {

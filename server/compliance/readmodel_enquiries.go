@@ -40,11 +40,11 @@ func agencyOf(f *EnquiryFigures, agency string) *AgencyFigures {
 // anyway.
 func (s *Service) EnquiriesCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*EnquiriesReport, []string, error) {
 	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*EnquiriesReport, []string, error) {
-		return s.enquiriesCounts(ctx, fs, actor, officerID, period, asOf)
+		return s.enquiriesCounts(ctx, fs, actor, officerID, "", period, asOf)
 	})
 }
 
-func (s *Service) enquiriesCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*EnquiriesReport, []string, error) {
+func (s *Service) enquiriesCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (*EnquiriesReport, []string, error) {
 	in, err := s.names(ctx, officerID)
 	if err != nil {
 		return nil, nil, err
@@ -54,7 +54,7 @@ func (s *Service) enquiriesCounts(ctx context.Context, fs serverdb.Figures, acto
 		RuleVersion: p.Version, OfficerID: officerID, Cases: []EnquiryCase{}}
 	g := newGroups[EnquiryFigures]()
 	base := serverdb.FigureQuery{Measure: serverdb.MeasureEnquiries, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID,
-		WithinDays: p.EnquiryDays()}
+		TeamID: teamID, WithinDays: p.EnquiryDays()}
 	q := base
 	q.Figure = "cases" // the groups
 	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *EnquiryFigures, fg serverdb.FigureGroup) { f.Cases.N += fg.Cases })

@@ -26,11 +26,11 @@ func interventionCounts(f *InterventionFigures) map[string]*RecordIDs {
 // of the read model; with it, the cases it covers (for the audit).
 func (s *Service) InterventionsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*InterventionsReport, []string, error) {
 	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*InterventionsReport, []string, error) {
-		return s.interventionsCounts(ctx, fs, actor, officerID, period, asOf)
+		return s.interventionsCounts(ctx, fs, actor, officerID, "", period, asOf)
 	})
 }
 
-func (s *Service) interventionsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*InterventionsReport, []string, error) {
+func (s *Service) interventionsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (*InterventionsReport, []string, error) {
 	in, err := s.names(ctx, officerID)
 	if err != nil {
 		return nil, nil, err
@@ -53,7 +53,8 @@ func (s *Service) interventionsCounts(ctx context.Context, fs serverdb.Figures, 
 		}
 		fn(&n.F)
 	}
-	base := serverdb.FigureQuery{Measure: serverdb.MeasureInterventions, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureInterventions, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID,
+		TeamID: teamID}
 	for _, name := range serverdb.FigureNames(serverdb.MeasureInterventions) {
 		if strings.HasPrefix(name, "statuses.") {
 			continue // below, in one query
@@ -113,7 +114,7 @@ func (s *Service) interventionsCounts(ctx context.Context, fs serverdb.Figures, 
 	slices.SortFunc(rep.Needs, func(a, b NeedFigures) int { return cmp.Compare(a.Need, b.Need) })
 	prev := PreviousPeriod(period)
 	pf, err := shareFigure(ctx, fs, actor, serverdb.FigureQuery{Measure: serverdb.MeasureInterventions, AsOf: prev.To, From: prev.From,
-		To: prev.To, OfficerID: officerID}, "referred_share.numerator", "referred_share.denominator", false)
+		To: prev.To, OfficerID: officerID, TeamID: teamID}, "referred_share.numerator", "referred_share.denominator", false)
 	if err != nil {
 		return nil, nil, err
 	}

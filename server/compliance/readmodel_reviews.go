@@ -27,11 +27,11 @@ func reviewCounts(f *ReviewsFigures) map[string]*RecordIDs {
 // model; with it, the cases it covers (for the audit).
 func (s *Service) ReviewsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
 	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*ReviewsReport, []string, error) {
-		return s.reviewsCounts(ctx, fs, actor, officerID, period, asOf)
+		return s.reviewsCounts(ctx, fs, actor, officerID, "", period, asOf)
 	})
 }
 
-func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
+func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
 	in, err := s.names(ctx, officerID)
 	if err != nil {
 		return nil, nil, err
@@ -39,7 +39,8 @@ func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor 
 	rep := &ReviewsReport{Measure: serverdb.MeasureReviews, Period: period, AsOf: asOf, RoSHReviewMonths: RoSHReviewMonths,
 		OfficerID: officerID, Items: []ReviewItem{}}
 	g := newGroups[ReviewsFigures]()
-	base := serverdb.FigureQuery{Measure: serverdb.MeasureReviews, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureReviews, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID,
+		TeamID: teamID}
 	q := base
 	q.Figure = "cases" // the groups
 	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *ReviewsFigures, fg serverdb.FigureGroup) { f.Cases.N += fg.Cases })
@@ -68,7 +69,7 @@ func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor 
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
 	prev := PreviousPeriod(period)
 	pf, err := shareFigure(ctx, fs, actor, serverdb.FigureQuery{Measure: serverdb.MeasureReviews, AsOf: prev.To, From: prev.From,
-		To: prev.To, OfficerID: officerID}, "flags.on_time.numerator", "flags.on_time.denominator", false)
+		To: prev.To, OfficerID: officerID, TeamID: teamID}, "flags.on_time.numerator", "flags.on_time.denominator", false)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,10 +15,17 @@ type weeklyShare struct{ measure, num, den string }
 // weeklyShares are, by the measure's slug, the shares whose weekly trend
 // the read model answers (WeeklyShare): measure 1's on time of those due,
 // and measure 4's police enquiries answered of those needed, both over
-// the cases whose supervision started in each week.
+// the cases whose supervision started in each week; measure 6's needs
+// referred of those decided, over the needs identified in each week; the
+// visits exempted of those due, over the requirements due in each week;
+// measure 7's flags in date of those due for review, on each week's last
+// day.
 var weeklyShares = map[string]weeklyShare{
 	"first-home-visits": {serverdb.MeasureFirstHomeVisit, "numerator", "denominator"},
 	"enquiries":         {serverdb.MeasureEnquiries, "police.answered", "police.needed"},
+	"interventions":     {serverdb.MeasureInterventions, "referred_share.numerator", "referred_share.denominator"},
+	"exemptions":        {serverdb.MeasureExemptions, "exempted", "due"},
+	"reviews":           {serverdb.MeasureReviews, "flags.on_time.numerator", "flags.on_time.denominator"},
 }
 
 // WeeklyShares are the slugs of the measures whose weekly trend
@@ -38,8 +45,13 @@ func WeeklyShares() []string {
 // (serverdb.Figures.Weeks), on one snapshot. For measure 1 each week's
 // figure is FirstHomeVisits(in, w, asOf)'s Totals (on time, of those
 // due); for measure 4, Enquiries(in, w, asOf)'s Totals.Police (answered,
-// of those needed). officerID and teamID, when set, keep the cases
-// allocated to that officer and team.
+// of those needed); for measure 6, Interventions(in, w, asOf)'s
+// Totals.ReferredShare (needs referred, of those decided); for the
+// exemptions, Exemptions(in, w, asOf)'s Totals (requirements exempted, of
+// those due); for measure 7, Reviews(in, w, w.To)'s Totals.Flags.OnTime
+// (flags in date, of those due for review, on the week's last day: asOf
+// is not read). officerID and teamID, when set, keep the cases allocated
+// to that officer and team.
 func (s *Service) WeeklyShare(ctx context.Context, actor serverdb.Actor, slug, officerID, teamID string, weeks []Period, asOf schema.Date) ([]Figure, error) {
 	ws, ok := weeklyShares[slug]
 	if !ok {

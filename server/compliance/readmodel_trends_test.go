@@ -39,11 +39,12 @@ func supervisorAndOfficer(ds *synth.Dataset, supTeam, officerTeam int) (sup, off
 
 // TestWeeklySharesAgreeWithTheGoMeasures computes the weekly trends the
 // read model answers (measure 1's on time, measure 4's police enquiries
-// answered) both ways, for several scopes, filters and days: the Go
-// measure over each week as the period (the oracle), and the read
-// model's one GROUP BY by week. Every week's numerator and denominator
-// must be the same, and some week must have cases, or the test tests
-// nothing.
+// answered, measure 6's needs referred, the visits exempted, measure 7's
+// flags in date on each week's last day) both ways,
+// for several scopes, filters and days: the Go measure over each week as
+// the period (the oracle), and the read model's one GROUP BY by week.
+// Every week's numerator and denominator must be the same, and some week
+// must have cases, or the test tests nothing.
 func TestWeeklySharesAgreeWithTheGoMeasures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -80,6 +81,18 @@ func TestWeeklySharesAgreeWithTheGoMeasures(t *testing.T) {
 					"enquiries": func(w compliance.Period) compliance.Figure {
 						p := compliance.Enquiries(in, w, asOf).Totals.Police
 						return compliance.Figure{Numerator: p.Answered.N, Denominator: p.Needed.N, Percent: p.Percent}
+					},
+					"interventions": func(w compliance.Period) compliance.Figure {
+						s := compliance.Interventions(in, w, asOf).Totals.ReferredShare
+						return compliance.Figure{Numerator: s.Numerator.N, Denominator: s.Denominator.N, Percent: s.Percent}
+					},
+					"exemptions": func(w compliance.Period) compliance.Figure {
+						x := compliance.Exemptions(in, w, asOf).Totals
+						return compliance.Figure{Numerator: x.Exempted.Requirements, Denominator: x.Due.Requirements, Percent: x.Percent}
+					},
+					"reviews": func(w compliance.Period) compliance.Figure {
+						s := compliance.Reviews(in, w, w.To).Totals.Flags.OnTime
+						return compliance.Figure{Numerator: s.Numerator.N, Denominator: s.Denominator.N, Percent: s.Percent}
 					},
 				}
 				for _, slug := range compliance.WeeklyShares() {

@@ -159,6 +159,12 @@ func addDays(d schema.Date, n int) schema.Date { return schema.DateOf(d.Time().A
 
 func (f *filters) period() compliance.Period { return compliance.Period{From: f.From, To: f.To} }
 
+// narrow is the filters' officer and team, as the read model filters by
+// them.
+func (f *filters) narrow() compliance.Narrow {
+	return compliance.Narrow{OfficerID: f.Officer, TeamID: f.Team}
+}
+
 // apply keeps the cases of in that pass the filters: the team, the officer,
 // the RoSH level, and a flag of the type live on some day of the period.
 func (f *filters) apply(in compliance.Input) compliance.Input {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"doorstep/schema"
 	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
@@ -46,6 +47,11 @@ type panel struct {
 	// QA: Build reads pc.QA (measure 10's ratings and pool), loaded for
 	// the page (panel_qa.go).
 	QA bool
+	// Counts, when set, builds the panel but its table from the read
+	// model, without a decoded record (decision 0065): the overview uses it
+	// when the read model filters as the page does (panelCtx.counted).
+	// Its view is Build's for the same filters, but the table.
+	Counts func(pc *panelCtx) (*panelView, error)
 }
 
 var panels []*panel
@@ -108,6 +114,77 @@ type panelCtx struct {
 	shares     map[string][]point
 	sharesErr  error
 	sharesDone chan struct{}
+
+	// counts, when set, builds the panels with a Counts function from the
+	// read model (decision 0065); wait gives the first error.
+	counts *panelCounts
+}
+
+// panelCounts is what a panel's Counts reads the read model with.
+type panelCounts struct {
+	ctx   context.Context
+	comp  *compliance.Service
+	actor serverdb.Actor
+
+	mu  sync.Mutex
+	err error
+}
+
+// countsOf is a compliance report from the read model for a narrowing,
+// period and as-of day, with the cases it covers (the *CountsOf methods).
+type countsOf[R any] func(*compliance.Service, context.Context, serverdb.Actor, compliance.Narrow, compliance.Period, schema.Date) (R, []string, error)
+
+// countedPanel is a panel's Counts: the report counts gives for the
+// page's filters, shown by view (the panel but its table) with the
+// report's headline.
+func countedPanel[R any](counts countsOf[R], view func(*panelCtx, R, []string) *panelView, headline func(R) *compliance.Headline) func(*panelCtx) (*panelView, error) {
+	return func(pc *panelCtx) (*panelView, error) {
+		rep, cases, err := counts(pc.counts.comp, pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		v := view(pc, rep, cases)
+		v.Headline = headline(rep)
+		return v, nil
+	}
+}
+
+// newPanelCounts is what the panels' Counts read with: the officers' and
+// teams' names read once (compliance.Service.WithNames), so that the
+// panels, built side by side, each hold one of the store's readers and
+// never wait for a second.
+func (s *site) newPanelCounts(ctx context.Context, actor serverdb.Actor) (*panelCounts, error) {
+	ctx, err := s.comp.WithNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &panelCounts{ctx: ctx, comp: s.comp, actor: actor}, nil
+}
+
+// counted says whether p is built from the read model: the page asked for
+// it, p has a Counts, and the filters choose no RoSH level and no flag
+// (which the read model's figures do not filter by).
+func (pc *panelCtx) counted(p *panel) bool {
+	return pc.counts != nil && p.Counts != nil && pc.F.Risk == "" && pc.F.Flag == ""
+}
+
+// build is p's view before finishPanel: from the read model when counted,
+// else Build over pc.In. A failed read leaves the panel empty and fails
+// the page (wait).
+func (pc *panelCtx) build(p *panel) *panelView {
+	if !pc.counted(p) {
+		return p.Build(pc)
+	}
+	v, err := p.Counts(pc)
+	if err != nil {
+		pc.counts.mu.Lock()
+		if pc.counts.err == nil {
+			pc.counts.err = fmt.Errorf("dashboard panel %s: %w", p.Slug, err)
+		}
+		pc.counts.mu.Unlock()
+		return &panelView{ByOfficer: map[string]cell{}}
+	}
+	return v
 }
 
 // share is panel slug's weekly trend from the read model, once read; false
@@ -120,20 +197,40 @@ func (pc *panelCtx) share(slug string) ([]point, bool) {
 	return pts, ok
 }
 
+// weekly is panel slug's weekly trend: from the read model when the page
+// read it (readTrends), else at(w) for each week, computed in Go; nil on a
+// page without trends.
+func (pc *panelCtx) weekly(slug string, at func(w compliance.Period) point) []point {
+	if pts, ok := pc.share(slug); ok {
+		return pts
+	}
+	if !pc.Weekly {
+		return nil
+	}
+	var out []point
+	for _, w := range pc.F.weeks() {
+		out = append(out, at(w))
+	}
+	return out
+}
+
 // readTrends reads from the read model the weekly trends it answers
 // (compliance.WeeklyShare) of the panels ps, for the filters f: when they
 // choose no RoSH level and no flag (which the read model's figures do
 // not filter by), and only then; otherwise, or for another panel, nil,
 // and the panel computes its trend in Go over the decoded records. Each
 // point is the figure the Go measure gives for the week (decision 0058).
-func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters, ps []*panel) (map[string][]point, error) {
+// A page that reads the records anyway (not counted) reads only
+// recordTrends from the read model; a counted one, every trend its
+// panels' Counts show (decision 0065).
+func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters, ps []*panel, counted bool) (map[string][]point, error) {
 	if f.Risk != "" || f.Flag != "" {
 		return nil, nil
 	}
 	out := map[string][]point{}
 	weeks := f.weeks()
 	for _, p := range ps {
-		if !slices.Contains(compliance.WeeklyShares(), p.Slug) {
+		if !slices.Contains(compliance.WeeklyShares(), p.Slug) || (!counted && !slices.Contains(recordTrends, p.Slug)) {
 			continue
 		}
 		figs, err := s.comp.WeeklyShare(ctx, actor, p.Slug, f.Officer, f.Team, weeks, f.AsOf)
@@ -148,6 +245,14 @@ func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters,
 	}
 	return out, nil
 }
+
+// recordTrends are the weekly trends read from the read model on a page
+// that reads the decoded records anyway: measures 1 and 4 (decision 0058),
+// which cost there what the Go trends cost. Measures 6 and 7's and the
+// exemptions' (decision 0065) cost more than the Go trends beside the
+// records' read (their Go trends share the as-of day's requirements the
+// figures computed), so they are read only on a counted page.
+var recordTrends = []string{"first-home-visits", "enquiries"}
 
 // weekTrends keeps the trends of the panels with a Week function (overdue
 // visits and the next 4 weeks: each point computes every case's
@@ -195,9 +300,17 @@ func (pc *panelCtx) link(path string) string {
 // newPanelCtx is what a page's panels (ps) are built from. When one of
 // them reads measure 9, the store's read starts now and runs beside the
 // panels' building, and so does the read of the trends the read model
-// answers (readTrends); the page calls pc.wait once they are built.
-func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly bool, ps ...*panel) (*panelCtx, error) {
+// answers (readTrends); the page calls pc.wait once they are built. With
+// counted, the panels with a Counts are built from the read model
+// (decision 0065).
+func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly, counted bool, ps ...*panel) (*panelCtx, error) {
 	pc := &panelCtx{In: in, F: f, Weekly: weekly, trends: &s.trends}
+	if counted {
+		var err error
+		if pc.counts, err = s.newPanelCounts(c.UserContext(), actor); err != nil {
+			return nil, err
+		}
+	}
 	if weekly {
 		seq, err := s.db.MaxSeq(c.UserContext())
 		if err != nil {
@@ -236,7 +349,7 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 		pc.sharesDone = make(chan struct{})
 		go func() {
 			defer close(pc.sharesDone)
-			pc.shares, pc.sharesErr = s.readTrends(ctx, actor, f, ps)
+			pc.shares, pc.sharesErr = s.readTrends(ctx, actor, f, ps, counted)
 		}()
 	}
 	return pc, nil
@@ -255,6 +368,14 @@ func (pc *panelCtx) Fresh() *serverdb.Freshness {
 // wait waits for measure 9's read and the trends' (readTrends), and gives
 // their error: the page fails with it.
 func (pc *panelCtx) wait() error {
+	if pc.counts != nil {
+		pc.counts.mu.Lock()
+		err := pc.counts.err
+		pc.counts.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 	if pc.sharesDone != nil {
 		<-pc.sharesDone
 		if pc.sharesErr != nil {
@@ -352,7 +473,7 @@ func buildPanels(pc *panelCtx) []*panelView {
 	var wg sync.WaitGroup
 	var req []int
 	for i, p := range panels {
-		if p.Requirements {
+		if p.Requirements && !pc.counted(p) {
 			req = append(req, i)
 			continue
 		}
@@ -372,7 +493,7 @@ func buildPanels(pc *panelCtx) []*panelView {
 		}()
 		for _, i := range req {
 			at = i
-			out[i] = panels[i].Build(pc)
+			out[i] = pc.build(panels[i])
 		}
 		if pc.Weekly {
 			// The latest week first: it usually ends on the as-of day, whose
@@ -416,7 +537,7 @@ func buildPanels(pc *panelCtx) []*panelView {
 
 // buildPanel builds one panel, its trend and its charts.
 func buildPanel(p *panel, pc *panelCtx) *panelView {
-	v := p.Build(pc)
+	v := pc.build(p)
 	if pc.Weekly && p.Week != nil {
 		key := p.Slug + "|" + pc.trendKey
 		if pts, ok := pc.trends.get(key); ok {

@@ -13,40 +13,14 @@ import (
 // the read model when the filters allow: readTrends).
 func init() {
 	registerPanel(&panel{Order: 4, Slug: "enquiries", Title: "Safeguarding enquiries answered",
-		About: "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day; beside them, the inspection's figures, answered in time.",
-		Build: buildEnquiries})
+		About:  "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day; beside them, the inspection's figures, answered in time.",
+		Build:  buildEnquiries,
+		Counts: countedPanel((*compliance.Service).EnquiriesCountsOf, enquiriesView, func(r *compliance.EnquiriesReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildEnquiries(pc *panelCtx) *panelView {
 	rep := compliance.Enquiries(pc.In, pc.F.period(), pc.F.AsOf)
-	p, cs := rep.Totals.Police, rep.Totals.ChildrensServices
-	ip, ic := rep.Totals.Inspection.Police, rep.Totals.Inspection.ChildrensServices
-	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
-		Figures: []figure{{Label: "police answered", Num: p.Answered.N, Den: p.Needed.N, Percent: p.Percent},
-			{Label: "children's services answered", Num: cs.Answered.N, Den: cs.Needed.N, Percent: cs.Percent},
-			{Label: fmt.Sprintf("police answered within %d days of the start or before it (the inspection's figure)", rep.WithinDays),
-				Num: ip.Numerator.N, Den: ip.Denominator.N, Percent: ip.Percent},
-			{Label: fmt.Sprintf("children's services answered within %d days, children visiting counted too (the inspection's figure)", rep.WithinDays),
-				Num: ic.Numerator.N, Den: ic.Denominator.N, Percent: ic.Percent}},
-		Apart: []apart{{"police: overdue", p.Overdue.N}, {"police: not recorded", p.NotRecorded.N}, {"police: awaiting, not yet due", p.Awaiting.N},
-			{"children's services: overdue", cs.Overdue.N}, {"children's services: not recorded", cs.NotRecorded.N}},
-		TrendTitle: "Percent of police enquiries answered, by the week supervision started",
-		BarsTitle:  "Percent of police enquiries answered, by officer",
-		ByOfficer:  map[string]cell{},
-	}
-	if pts, ok := pc.share("enquiries"); ok {
-		v.Trend = pts // from the read model (readTrends)
-	} else if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			r := compliance.Enquiries(pc.In, w, pc.F.AsOf)
-			x := r.Totals.Police
-			v.Trend = append(v.Trend, share(weekLabel(w), x.Answered.N, x.Needed.N, x.Percent))
-		}
-	}
-	for _, o := range rep.Officers {
-		x := o.F.Police
-		v.officerShare(o.Name, o.ID, x.Answered.N, x.Needed.N, x.Percent)
-	}
+	v := enquiriesView(pc, rep, rep.CaseIDs())
 	tb := &table{ID: "enquiries", Caption: "Cases that started in the period", Empty: "No case started in the period.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "start", Label: "Supervision start"},
 			{Key: "police", Label: "Police enquiry"}, {Key: "police_days", Label: "Police: days to answer", Num: true},
@@ -62,6 +36,35 @@ func buildEnquiries(pc *panelCtx) *panelView {
 			daysCell(c.ChildrensServices.Days), txt(label(strings.Join(why, ", ")))})
 	}
 	v.Table = tb
+	return v
+}
+
+// enquiriesView is the panel but its table: rep's figures, the weekly
+// trend, each officer's bar; caseIDs are the cases behind it.
+func enquiriesView(pc *panelCtx, rep *compliance.EnquiriesReport, caseIDs []string) *panelView {
+	p, cs := rep.Totals.Police, rep.Totals.ChildrensServices
+	ip, ic := rep.Totals.Inspection.Police, rep.Totals.Inspection.ChildrensServices
+	v := &panelView{Percent: true, CaseIDs: caseIDs,
+		Figures: []figure{{Label: "police answered", Num: p.Answered.N, Den: p.Needed.N, Percent: p.Percent},
+			{Label: "children's services answered", Num: cs.Answered.N, Den: cs.Needed.N, Percent: cs.Percent},
+			{Label: fmt.Sprintf("police answered within %d days of the start or before it (the inspection's figure)", rep.WithinDays),
+				Num: ip.Numerator.N, Den: ip.Denominator.N, Percent: ip.Percent},
+			{Label: fmt.Sprintf("children's services answered within %d days, children visiting counted too (the inspection's figure)", rep.WithinDays),
+				Num: ic.Numerator.N, Den: ic.Denominator.N, Percent: ic.Percent}},
+		Apart: []apart{{"police: overdue", p.Overdue.N}, {"police: not recorded", p.NotRecorded.N}, {"police: awaiting, not yet due", p.Awaiting.N},
+			{"children's services: overdue", cs.Overdue.N}, {"children's services: not recorded", cs.NotRecorded.N}},
+		TrendTitle: "Percent of police enquiries answered, by the week supervision started",
+		BarsTitle:  "Percent of police enquiries answered, by officer",
+		ByOfficer:  map[string]cell{},
+	}
+	v.Trend = pc.weekly("enquiries", func(w compliance.Period) point {
+		x := compliance.Enquiries(pc.In, w, pc.F.AsOf).Totals.Police
+		return share(weekLabel(w), x.Answered.N, x.Needed.N, x.Percent)
+	})
+	for _, o := range rep.Officers {
+		x := o.F.Police
+		v.officerShare(o.Name, o.ID, x.Answered.N, x.Needed.N, x.Percent)
+	}
 	return v
 }
 

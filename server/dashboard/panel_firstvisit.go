@@ -16,33 +16,13 @@ import (
 func init() {
 	registerPanel(&panel{Order: 1, Slug: "first-home-visits", Title: "First home visit on time",
 		About: "Domestic-abuse cases whose supervision started in the period and whose first home visit was due: visited on or before the due date.",
-		Build: buildFirstVisits, Requirements: true})
+		Build: buildFirstVisits, Requirements: true,
+		Counts: countedPanel((*compliance.Service).FirstVisitCountsOf, firstVisitsView, func(r *compliance.FirstVisitReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildFirstVisits(pc *panelCtx) *panelView {
 	rep := compliance.FirstHomeVisits(pc.In, pc.F.period(), pc.F.AsOf)
-	t := rep.Totals
-	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
-		Figures: []figure{{Label: "on time", Num: t.Numerator.N, Den: t.Denominator.N, Percent: t.Percent},
-			{Label: "visited at all, on time or late (the inspection's figure)", Num: t.VisitedAtAll.Numerator.N,
-				Den: t.VisitedAtAll.Denominator.N, Percent: t.VisitedAtAll.Percent}},
-		Apart: []apart{{"visited late", t.MetLate.N}, {"missed", t.Missed.N}, {"not yet due", t.NotYetDue.N},
-			{"exempted", t.Exempted.N}, {"safety assessment not approved", t.SafetyNotApproved.N}},
-		TrendTitle: "Percent on time, by the week supervision started",
-		BarsTitle:  "Percent on time, by officer",
-		ByOfficer:  map[string]cell{},
-	}
-	if pts, ok := pc.share("first-home-visits"); ok {
-		v.Trend = pts // from the read model (readTrends)
-	} else if pc.Weekly {
-		for _, w := range pc.F.weeks() {
-			wr := compliance.FirstHomeVisits(pc.In, w, pc.F.AsOf)
-			v.Trend = append(v.Trend, share(weekLabel(w), wr.Totals.Numerator.N, wr.Totals.Denominator.N, wr.Totals.Percent))
-		}
-	}
-	for _, o := range rep.Officers {
-		v.officerShare(o.Name, o.ID, o.F.Numerator.N, o.F.Denominator.N, o.F.Percent)
-	}
+	v := firstVisitsView(pc, rep, rep.CaseIDs())
 	tb := &table{ID: "cases", Caption: "Cases in the measure", Empty: "No domestic-abuse case started in the period.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "rosh", Label: "RoSH"},
 			{Key: "start", Label: "Supervision start"}, {Key: "due", Label: "First visit due"}, {Key: "outcome", Label: "Outcome"},
@@ -60,5 +40,29 @@ func buildFirstVisits(pc *panelCtx) *panelView {
 			day(c.MetOn), num(c.DaysLate), txt(datesInWords(note))})
 	}
 	v.Table = tb
+	return v
+}
+
+// firstVisitsView is the panel but its table: rep's figures, the weekly
+// trend, each officer's bar; caseIDs are the cases behind it.
+func firstVisitsView(pc *panelCtx, rep *compliance.FirstVisitReport, caseIDs []string) *panelView {
+	t := rep.Totals
+	v := &panelView{Percent: true, CaseIDs: caseIDs,
+		Figures: []figure{{Label: "on time", Num: t.Numerator.N, Den: t.Denominator.N, Percent: t.Percent},
+			{Label: "visited at all, on time or late (the inspection's figure)", Num: t.VisitedAtAll.Numerator.N,
+				Den: t.VisitedAtAll.Denominator.N, Percent: t.VisitedAtAll.Percent}},
+		Apart: []apart{{"visited late", t.MetLate.N}, {"missed", t.Missed.N}, {"not yet due", t.NotYetDue.N},
+			{"exempted", t.Exempted.N}, {"safety assessment not approved", t.SafetyNotApproved.N}},
+		TrendTitle: "Percent on time, by the week supervision started",
+		BarsTitle:  "Percent on time, by officer",
+		ByOfficer:  map[string]cell{},
+	}
+	v.Trend = pc.weekly("first-home-visits", func(w compliance.Period) point {
+		wr := compliance.FirstHomeVisits(pc.In, w, pc.F.AsOf)
+		return share(weekLabel(w), wr.Totals.Numerator.N, wr.Totals.Denominator.N, wr.Totals.Percent)
+	})
+	for _, o := range rep.Officers {
+		v.officerShare(o.Name, o.ID, o.F.Numerator.N, o.F.Denominator.N, o.F.Percent)
+	}
 	return v
 }

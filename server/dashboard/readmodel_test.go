@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -24,51 +25,12 @@ func TestTrendsFromTheReadModelMatchTheGo(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 15, HistoryDays: 400, Seed: 5})
-	s := newSite(srv)
-	users, err := srv.DB().ListUsers(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var officer schema.User
-	for _, u := range users {
-		if u.Role == schema.RoleOfficer && u.TeamID == sup.TeamID {
-			officer = u
-		}
-	}
-	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
-	period := func(from, to schema.Date) filters { return filters{From: from, To: to, AsOf: to, Today: "2026-11-23"} }
-	cases := []struct {
-		name  string
-		actor serverdb.Actor
-		f     filters
-	}{
-		{"supervisor", serverdb.ActorOf(sup, ""), period("2026-08-26", "2026-11-23")},
-		{"supervisor, a year", serverdb.ActorOf(sup, ""), period("2025-11-24", "2026-11-23")},
-		{"admin", admin, period("2026-08-26", "2026-11-23")},
-		{"admin, an older period", admin, period("2026-03-01", "2026-05-31")},
-		{"admin, team filter", admin, filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Team: sup.TeamID}},
-		{"supervisor, officer filter", serverdb.ActorOf(sup, ""), filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Officer: officer.ID}},
-	}
+	s, cases := oracleCases(t)
 	shown := 0
 	for _, c := range cases {
 		f := c.f
-		in, err := srv.Compliance().InputOf(ctx, c.actor, compliance.Narrow{TeamID: f.Team})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in = f.apply(in)
-		shares, err := s.readTrends(ctx, c.actor, &f, panels)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := slices.Sorted(func(yield func(string) bool) {
-			for k := range shares {
-				if !yield(k) {
-					return
-				}
-			}
-		}); !slices.Equal(got, compliance.WeeklyShares()) {
+		in, shares := oracleInput(t, s, c)
+		if got := slices.Sorted(maps.Keys(shares)); !slices.Equal(got, compliance.WeeklyShares()) {
 			t.Fatalf("%s: the read model gave the trends of %v, want %v", c.name, got, compliance.WeeklyShares())
 		}
 		fromRM := buildPanels(&panelCtx{In: in, F: &f, Weekly: true, shares: shares})
@@ -90,9 +52,138 @@ func TestTrendsFromTheReadModelMatchTheGo(t *testing.T) {
 	if shown == 0 {
 		t.Error("no week of a trend from the read model had a figure: the comparison tested nothing")
 	}
-	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Risk: "high"}
-	if shares, err := s.readTrends(ctx, admin, &f, panels); err != nil || shares != nil {
+	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	shares, err := s.readTrends(ctx, admin, &f, panels, false)
+	if got := slices.Sorted(maps.Keys(shares)); err != nil || !slices.Equal(got, slices.Sorted(slices.Values(recordTrends))) {
+		t.Errorf("a page that reads the records: trends %v from the read model (%v), want %v", got, err, recordTrends)
+	}
+	f.Risk = "high"
+	if shares, err := s.readTrends(ctx, admin, &f, panels, true); err != nil || shares != nil {
 		t.Errorf("with a RoSH filter: trends %v, %v; want none from the read model", shares, err)
+	}
+}
+
+// TestCountedPanelsMatchTheGo is the oracle of decision 0065: the
+// overview's panels the read model answers whole (panel.Counts: measures
+// 1, 4, 6, 7 and the exemptions) built from it show what the same panels built in Go over the
+// decoded records show (figures, what is kept apart, headline beside the
+// previous period, trend, bars, the officers' table's cells, charts) and
+// cover the same cases (the audit), on the oracles' overviews. A RoSH or
+// flag filter builds every panel in Go.
+func TestCountedPanelsMatchTheGo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, cases := oracleCases(t)
+	var counted []string
+	for _, p := range panels {
+		if p.Counts != nil {
+			counted = append(counted, p.Slug)
+		}
+	}
+	if !slices.Equal(counted, []string{"first-home-visits", "enquiries", "interventions", "reviews", "exemptions"}) {
+		t.Fatalf("the panels with a Counts are %v", counted)
+	}
+	shown := 0
+	for _, c := range cases {
+		f := c.f
+		in, shares := oracleInput(t, s, c)
+		counts, err := s.newPanelCounts(ctx, c.actor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc := &panelCtx{In: in, F: &f, Weekly: true, shares: shares, counts: counts}
+		fromRM := buildPanels(pc)
+		if err := pc.wait(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		inGo := buildPanels(&panelCtx{In: in, F: &f, Weekly: true, shares: shares})
+		for i, p := range panels {
+			a, b := fromRM[i], inGo[i]
+			if got, want := viewText(a), viewText(b); got != want {
+				t.Errorf("%s: panel %s from the read model\n%s\nin Go\n%s", c.name, p.Slug, got, want)
+			}
+			if got, want := slices.Sorted(slices.Values(a.CaseIDs)), slices.Sorted(slices.Values(b.CaseIDs)); !slices.Equal(got, want) {
+				t.Errorf("%s: panel %s covers %d cases from the read model, %d in Go:\n%v\n%v", c.name, p.Slug, len(got), len(want), got, want)
+			}
+			if p.Counts == nil {
+				continue
+			}
+			if a.Table != nil {
+				t.Errorf("%s: panel %s has a table: it was built in Go", c.name, p.Slug)
+			}
+			if len(b.CaseIDs) > 0 && len(b.ByOfficer) > 0 {
+				shown++
+			}
+		}
+	}
+	if shown == 0 {
+		t.Error("no panel from the read model had a case: the comparison tested nothing")
+	}
+	if everyPanelCounted([]*panel{panelBySlug("enquiries"), panelBySlug("overdue")}) || !everyPanelCounted([]*panel{panelBySlug("enquiries")}) {
+		t.Error("everyPanelCounted: the overview must be built from the read model only when every panel is")
+	}
+	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Risk: "high"}
+	pc := &panelCtx{F: &f, counts: &panelCounts{ctx: ctx, comp: s.comp}}
+	for _, p := range panels {
+		if pc.counted(p) {
+			t.Errorf("with a RoSH filter, panel %s is built from the read model", p.Slug)
+		}
+	}
+}
+
+// oracleInput is c's records, filtered as the page filters them, and its
+// weekly trends from the read model as a page built from it reads them.
+func oracleInput(t *testing.T, s *site, c oracleCase) (compliance.Input, map[string][]point) {
+	t.Helper()
+	ctx := context.Background()
+	in, err := s.comp.InputOf(ctx, c.actor, compliance.Narrow{TeamID: c.f.Team})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shares, err := s.readTrends(ctx, c.actor, &c.f, panels, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.f.apply(in), shares
+}
+
+// oracleCase is one overview the read model's panels are compared on.
+type oracleCase struct {
+	name  string
+	actor serverdb.Actor
+	f     filters
+}
+
+// oracleCases is the oracles' synthetic service (2 teams, 3 officers
+// each, 15 cases an officer) and the overviews they compare: a
+// supervisor's over a quarter and a year, an admin's over every team
+// now and in an older period, an admin's team filter and a supervisor's
+// officer filter.
+func oracleCases(t *testing.T) (*site, []oracleCase) {
+	t.Helper()
+	ctx := context.Background()
+	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 15, HistoryDays: 400, Seed: 5})
+	s := newSite(srv)
+	users, err := srv.DB().ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var officer schema.User
+	for _, u := range users {
+		if u.Role == schema.RoleOfficer && u.TeamID == sup.TeamID {
+			officer = u
+		}
+	}
+	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	period := func(from, to schema.Date) filters { return filters{From: from, To: to, AsOf: to, Today: "2026-11-23"} }
+	return s, []oracleCase{
+		{"supervisor", serverdb.ActorOf(sup, ""), period("2026-08-26", "2026-11-23")},
+		{"supervisor, a year", serverdb.ActorOf(sup, ""), period("2025-11-24", "2026-11-23")},
+		{"admin", admin, period("2026-08-26", "2026-11-23")},
+		{"admin, an older period", admin, period("2026-03-01", "2026-05-31")},
+		{"admin, team filter", admin, filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Team: sup.TeamID}},
+		{"supervisor, officer filter", serverdb.ActorOf(sup, ""), filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Officer: officer.ID}},
 	}
 }
 
@@ -126,13 +217,7 @@ func viewText(v *panelView) string {
 // GROUP BY queries by week.
 func BenchmarkTrendsReadModel(b *testing.B) {
 	ctx := context.Background()
-	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
-	s, actor := newSite(srv), serverdb.ActorOf(sup, "")
-	f := &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}
-	in, err := srv.Compliance().InputOf(ctx, actor, compliance.Narrow{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, actor, f, in := benchOverview(b)
 	compliance.FirstHomeVisits(in, f.period(), f.AsOf) // the as-of day's requirements, as the page's figures leave them
 	b.Run("go", func(b *testing.B) {
 		for b.Loop() {
@@ -144,9 +229,67 @@ func BenchmarkTrendsReadModel(b *testing.B) {
 	})
 	b.Run("read-model", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := s.readTrends(ctx, actor, f, panels); err != nil {
+			if _, err := s.readTrends(ctx, actor, f, panels, false); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+}
+
+// BenchmarkCountedPanels compares the two ways of the panels the read
+// model answers whole (panel.Counts: measures 1, 4, 6, 7 and the
+// exemptions) on the overview of BenchmarkDashboardRender's team (500
+// cases, 90 days, 13 weeks): "go" builds them over the decoded records
+// with their trends in Go (the records' read not counted), "read-model"
+// builds them from the read model with their trends (decision 0065).
+func BenchmarkCountedPanels(b *testing.B) {
+	ctx := context.Background()
+	s, actor, f, in := benchOverview(b)
+	var counted []*panel
+	for _, p := range panels {
+		if p.Counts != nil {
+			counted = append(counted, p)
+		}
+	}
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			pc := &panelCtx{In: in, F: f, Weekly: true}
+			for _, p := range counted {
+				buildPanel(p, pc)
+			}
+		}
+	})
+	b.Run("read-model", func(b *testing.B) {
+		for b.Loop() {
+			shares, err := s.readTrends(ctx, actor, f, counted, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			counts, err := s.newPanelCounts(ctx, actor)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pc := &panelCtx{In: in, F: f, Weekly: true, shares: shares, counts: counts}
+			for _, p := range counted {
+				buildPanel(p, pc)
+			}
+			if err := pc.wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// benchOverview is BenchmarkDashboardRender's team (500 cases, two years),
+// its supervisor, the overview's filters (90 days, 13 weeks) and the
+// team's decoded records.
+func benchOverview(b *testing.B) (*site, serverdb.Actor, *filters, compliance.Input) {
+	b.Helper()
+	srv, sup := synthServer(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	s, actor := newSite(srv), serverdb.ActorOf(sup, "")
+	in, err := srv.Compliance().InputOf(context.Background(), actor, compliance.Narrow{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, actor, &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}, in
 }

@@ -293,13 +293,16 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 				t.Errorf("exempted requirements on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
 			}
 		}
-		for _, a := range actors { // measures 1's and 4's weekly trends (readmodel_trends.go)
+		for _, a := range actors { // measures 1's, 4's, 6's, 7's and the exemptions' weekly trends (readmodel_trends.go)
 			var weeks []Week
 			for end := asOf.Time(); end.After(asOf.Time().AddDate(0, 0, -91)); end = end.AddDate(0, 0, -7) {
 				weeks = append([]Week{{From: schema.DateOf(end.AddDate(0, 0, -6)), To: schema.DateOf(end)}}, weeks...)
 			}
 			for _, q := range []FigureQuery{{Measure: MeasureFirstHomeVisit, Figure: "denominator", AsOf: asOf},
-				{Measure: MeasureEnquiries, Figure: "police.needed", AsOf: asOf, WithinDays: 15}} {
+				{Measure: MeasureEnquiries, Figure: "police.needed", AsOf: asOf, WithinDays: 15},
+				{Measure: MeasureInterventions, Figure: "referred_share.denominator", AsOf: asOf},
+				{Measure: MeasureExemptions, Figure: "due", AsOf: asOf},
+				{Measure: MeasureReviews, Figure: "flags.on_time.denominator", AsOf: asOf}} {
 				want, err := Figures{q: db.r}.Weeks(ctx, a, q, weeks)
 				if err != nil {
 					t.Fatalf("%s by week on SQLite: %v", q.Measure, err)

@@ -15,17 +15,38 @@ import (
 // Week is one bar of a weekly trend: its first and last days.
 type Week struct{ From, To schema.Date }
 
-// weekDays are, by measure, the day of a figure's row that puts it in a
-// period, as an expression over the row's case c (rm_cases): measure 1's
-// and measure 4's cases are in the period their supervision started in.
-var weekDays = map[string]string{
-	MeasureFirstHomeVisit: "c.supervision_start",
-	MeasureEnquiries:      "c.supervision_start",
+// weekDay is how a measure's figure is counted by week: the table its
+// rows f are joined to (join, an SQL join clause), the day of a row that
+// puts it in a period (day, an expression over that table), and what is
+// counted (count). With family, the rows are the figure's family's
+// (figureFamily) before its figure's condition, as b, and day is a day
+// number of theirs (dayNumber) rather than a date. With each, the figure
+// is counted over each week as the period as of the week's last day: one
+// query of its rows a week, all in one statement (join and day unused).
+type weekDay struct {
+	join, day, count string
+	family, each     bool
+}
+
+// weekDays are, by measure, how its figures are counted by week. Measure
+// 1's and measure 4's cases are in the period their supervision started
+// in, and count as cases; measure 6's needs (referrals) are in the period
+// they were identified in, and count as needs; the exemptions report's
+// requirements are in the period they are due in, and count as
+// requirements; measure 7's flags and RoSH assessments are those of each
+// week's last day, and count as records (decision 0065).
+var weekDays = map[string]weekDay{
+	MeasureFirstHomeVisit: {join: "JOIN rm_cases c ON c.case_id = f.case_id", day: "c.supervision_start", count: "count(DISTINCT f.case_id)"},
+	MeasureEnquiries:      {join: "JOIN rm_cases c ON c.case_id = f.case_id", day: "c.supervision_start", count: "count(DISTINCT f.case_id)"},
+	MeasureInterventions:  {join: "JOIN rm_referrals r ON r.referral_id = f.referral_id", day: "r.identified_on", count: "count(*)"},
+	MeasureExemptions:     {day: "b.due_day", count: "count(*)", family: true},
+	MeasureReviews:        {count: "count(*)", each: true},
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
-// gap or overlap), the distinct cases of the figure's rows whose day falls
-// in it, as FigureGroups counts the figure over that week as the period.
+// gap or overlap), the figure's rows whose day falls in it (the distinct
+// cases among them, or the rows, as weekDays says), as FigureGroups counts
+// the figure over that week as the period.
 // q's From and To are the weeks' first and last days.
 func (f Figures) Weeks(ctx context.Context, actor Actor, q FigureQuery, weeks []Week) ([]int, error) {
 	return figureWeeks(ctx, f.q, actor, q, weeks)
@@ -37,7 +58,7 @@ func (db *DB) FigureWeeks(ctx context.Context, actor Actor, q FigureQuery, weeks
 }
 
 func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, weeks []Week) ([]int, error) {
-	day, ok := weekDays[f.Measure]
+	wd, ok := weekDays[f.Measure]
 	if !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "measure", "the read model has no weekly trend of measure %q", f.Measure)
 	}
@@ -53,18 +74,34 @@ func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, we
 			return nil, schema.Errorf(schema.ECodeInvalid, "to", "week %d must end on a date on or after its first day, before the next week", i+1)
 		}
 	}
-	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
-	rows, err := figureRows(actor, f)
-	if err != nil {
-		return nil, err
+	if wd.each {
+		return eachWeek(ctx, db, actor, f, weeks, wd.count)
 	}
+	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
 	q := &sqlb{}
 	q.add(`SELECT CASE`)
 	for i, w := range weeks {
-		q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, day, day, i), string(w.From), string(w.To))
+		if wd.family {
+			from, _ := dayNumber(w.From)
+			to, _ := dayNumber(w.To)
+			q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, wd.day, wd.day, i), from, to)
+		} else {
+			q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, wd.day, wd.day, i), string(w.From), string(w.To))
+		}
 	}
-	q.add(` END AS w, count(DISTINCT f.case_id) FROM (`+rows.b.String()+`) f JOIN rm_cases c ON c.case_id = f.case_id
-		GROUP BY w`, rows.args...)
+	q.add(` END AS w, ` + wd.count + ` FROM (`)
+	if wd.family {
+		if err := familyWeekRows(q, actor, f); err != nil {
+			return nil, err
+		}
+	} else {
+		rows, err := figureRows(actor, f)
+		if err != nil {
+			return nil, err
+		}
+		q.add(rows.b.String()+`) f `+wd.join, rows.args...)
+	}
+	q.add(` GROUP BY w`)
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
@@ -79,6 +116,61 @@ func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, we
 		if w != nil { // a day between two weeks: none when they leave no gap
 			out[*w] = n
 		}
+	}
+	return out, rs.Err()
+}
+
+// familyWeekRows adds the rows of f's figure, one of a family's, with the
+// family's columns: the family's rows as b, with the figure's condition,
+// and the closing parenthesis of the FROM they are in.
+func familyWeekRows(q *sqlb, actor Actor, f FigureQuery) error {
+	fam, ok := familyOf(f.Measure, f.Figure)
+	if !ok {
+		return schema.Errorf(schema.ECodeInvalid, "figure", "the read model has no weekly trend of figure %s.%s", f.Measure, f.Figure)
+	}
+	d, ok := dayNumber(f.AsOf)
+	if !ok {
+		return schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
+	}
+	if err := fam.rows(q, actor, f, d); err != nil {
+		return err
+	}
+	q.add(`) b WHERE `)
+	fam.cond(q, f, d, f.Figure)
+	return nil
+}
+
+// eachWeek counts f's figure over each of weeks as the period, as of the
+// week's last day (f's From, To and AsOf not read): the figure's rows of
+// every week, each marked with its week, in one statement.
+func eachWeek(ctx context.Context, db querier, actor Actor, f FigureQuery, weeks []Week, count string) ([]int, error) {
+	q := &sqlb{}
+	q.add(`SELECT w, ` + count + ` FROM (`)
+	for i, w := range weeks {
+		g := f
+		g.From, g.To, g.AsOf = w.From, w.To, w.To
+		rows, err := figureRows(actor, g)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			q.add(` UNION ALL `)
+		}
+		q.add(fmt.Sprintf(`SELECT %d AS w, r.case_id FROM (`, i)+rows.b.String()+`) r`, rows.args...)
+	}
+	q.add(`) f GROUP BY w`)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
+	}
+	defer rs.Close()
+	out := make([]int, len(weeks))
+	for rs.Next() {
+		var w, n int
+		if err := rs.Scan(&w, &n); err != nil {
+			return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
+		}
+		out[w] = n
 	}
 	return out, rs.Err()
 }
