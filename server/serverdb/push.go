@@ -157,15 +157,18 @@ type applier struct {
 	// conflict records.
 	rest bool
 
-	updRecord, touchRecord *sql.Stmt // see stmt
+	touchRecord *sql.Stmt // see stmt
 
 	// echo: the device pushing said its pull cursor, echoCursor. See PushAt.
 	echo       bool
 	echoCursor int64
 
 	// Rows collected for multi-row INSERTs (batch.go). newRecords are
-	// also in records, marked pending until written.
+	// also in records, marked pending until written; changedRecords,
+	// stored records this transaction changed, are marked dirty until
+	// their multi-row UPDATE (flushChanged).
 	newRecords               []*row
+	changedRecords           []*row
 	recBuf, mutBuf, auditBuf *rowBuffer
 	scopeBuf                 *rowBuffer // new cases' scopes (Seed)
 	ins                      *inserter
@@ -253,12 +256,10 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 	return a, nil
 }
 
-// The statements that change a stored record, prepared at their first
-// use in the transaction (a batch of new records uses neither).
-const (
-	updRecordSQL   = `UPDATE records SET fields = ?, clocks = ?, version = ?, seq = ?, updated_at = ?, updated_by = ?, signed = ?, echo_device = ? WHERE id = ?`
-	touchRecordSQL = `UPDATE records SET seq = ?, echo_device = '' WHERE id = ?`
-)
+// The statement that gives a stored record that did not change a new
+// number, prepared at its first use in the transaction. Changed records
+// are written by flushChanged, many in one statement.
+const touchRecordSQL = `UPDATE records SET seq = ?, echo_device = '' WHERE id = ?`
 
 // stmt returns *s, preparing q into it at the first call.
 func (a *applier) stmt(s **sql.Stmt, q string) (*sql.Stmt, error) {
@@ -274,10 +275,8 @@ func (a *applier) stmt(s **sql.Stmt, q string) (*sql.Stmt, error) {
 
 func (a *applier) close() {
 	a.ins.close()
-	for _, s := range []*sql.Stmt{a.updRecord, a.touchRecord} {
-		if s != nil {
-			s.Close()
-		}
+	if a.touchRecord != nil {
+		a.touchRecord.Close()
 	}
 }
 
@@ -898,18 +897,12 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		r.updatedAt, r.updatedBy = a.t.nowText, a.actor.UserID
 		r.signed = spec.IsSigned(merged)
 		// A row created earlier in the batch and not yet written goes in
-		// as it is now; there is nothing to update.
-		if !r.pending {
-			if err := a.ins.wait(); err != nil {
-				return res, err
-			}
-			upd, err := a.stmt(&a.updRecord, updRecordSQL)
-			if err != nil {
-				return res, err
-			}
-			if _, err := upd.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.echo, r.id); err != nil {
-				return res, fmt.Errorf("update %s %s: %w", r.entity, r.id, err)
-			}
+		// as it is now; there is nothing to update. A stored row is
+		// collected once, and written as it is at the flush (with every
+		// later change of the batch), many rows a statement.
+		if !r.pending && !r.dirty {
+			r.dirty = true
+			a.changedRecords = append(a.changedRecords, r)
 		}
 		if scopeChanged {
 			if err := a.setCaseScope(r.id, newScope); err != nil {
@@ -984,7 +977,7 @@ func (a *applier) touch(r *row) error {
 		return err
 	}
 	r.seq, r.echo = seq, ""
-	if r.pending {
+	if r.pending || r.dirty {
 		return nil // written with its new number by the next flush
 	}
 	if err := a.ins.wait(); err != nil {
