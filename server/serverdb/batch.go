@@ -188,17 +188,37 @@ func (a *applier) flushRecords() error {
 }
 
 // flushChanged writes the stored records the transaction changed
-// (applier.change), each as it is now, a chunk of them a statement: one
-// UPDATE from a list of values, rather than one UPDATE a record (a push
-// of 100 changed records was 100 statements, on PostgreSQL each a round
-// trip). It runs after the queued inserts, as any statement of the
-// applier's does (inserter.wait).
+// (applier.change), each once, as it is now. On PostgreSQL a chunk of them
+// is one statement, an UPDATE from a list of values, rather than one
+// UPDATE a record (a push of 100 changed records was 100 statements, each
+// a round trip). It runs after the queued inserts, as any statement of
+// the applier's does (inserter.wait).
 func (a *applier) flushChanged() error {
 	if len(a.changedRecords) == 0 {
 		return nil
 	}
 	if err := a.ins.wait(); err != nil {
 		return err
+	}
+	if !a.t.bulk {
+		// SQLite, in the process: no round trip to save, and one prepared
+		// one-row UPDATE a record costs less than parsing a multi-row
+		// statement at every flush (BenchmarkPushChanged100: 13.6–16.5
+		// ms against 16.5–17.4 for the multi-row one, alternated).
+		upd, err := a.stmt(&a.updRecord, updRecordSQL)
+		if err != nil {
+			return err
+		}
+		for _, r := range a.changedRecords {
+			if _, err := upd.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.echo, r.id); err != nil {
+				return fmt.Errorf("update %s %s: %w", r.entity, r.id, err)
+			}
+			a.db.recordUpdates.Add(1)
+			r.dirty = false
+		}
+		clear(a.changedRecords)
+		a.changedRecords = a.changedRecords[:0]
+		return nil
 	}
 	for chunk := range slices.Chunk(a.changedRecords, a.t.chunk()) {
 		args := make([]any, 0, len(chunk)*9)

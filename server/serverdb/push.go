@@ -157,7 +157,7 @@ type applier struct {
 	// conflict records.
 	rest bool
 
-	touchRecord *sql.Stmt // see stmt
+	updRecord, touchRecord *sql.Stmt // see stmt
 
 	// echo: the device pushing said its pull cursor, echoCursor. See PushAt.
 	echo       bool
@@ -256,10 +256,14 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 	return a, nil
 }
 
-// The statement that gives a stored record that did not change a new
-// number, prepared at its first use in the transaction. Changed records
-// are written by flushChanged, many in one statement.
-const touchRecordSQL = `UPDATE records SET seq = ?, echo_device = '' WHERE id = ?`
+// The statements that change a stored record, prepared at their first
+// use in the transaction (a batch of new records uses neither). Changed
+// records are written by flushChanged: on PostgreSQL many a statement
+// (updateRecordsSQL), on SQLite with updRecordSQL.
+const (
+	updRecordSQL   = `UPDATE records SET fields = ?, clocks = ?, version = ?, seq = ?, updated_at = ?, updated_by = ?, signed = ?, echo_device = ? WHERE id = ?`
+	touchRecordSQL = `UPDATE records SET seq = ?, echo_device = '' WHERE id = ?`
+)
 
 // stmt returns *s, preparing q into it at the first call.
 func (a *applier) stmt(s **sql.Stmt, q string) (*sql.Stmt, error) {
@@ -275,9 +279,14 @@ func (a *applier) stmt(s **sql.Stmt, q string) (*sql.Stmt, error) {
 
 func (a *applier) close() {
 	a.ins.close()
-	if a.touchRecord != nil {
-		a.touchRecord.Close()
+	for _, s := range []*sql.Stmt{a.updRecord, a.touchRecord} {
+		if s != nil {
+			s.Close()
+		}
 	}
+	// The last flush (wtx.beforeCommit) may come after: it prepares
+	// again what it needs, closed with the transaction.
+	a.updRecord, a.touchRecord = nil, nil
 }
 
 // prefetch reads, in three queries, the stored mutations, records and case
