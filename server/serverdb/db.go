@@ -99,7 +99,10 @@ type DB struct {
 	// recordUpdates counts the statements that wrote changed records
 	// (applier.flushChanged; tests read it).
 	recordUpdates atomic.Int64
-	changes       changeFeed // "changes waiting" wake-ups (notify.go)
+	// writerPrepares counts the statements prepared on PostgreSQL's
+	// writer connections (pgConn; tests read it).
+	writerPrepares atomic.Int64
+	changes        changeFeed // "changes waiting" wake-ups (notify.go)
 	// reads are the statements of the hot reads, prepared once on the
 	// read pool (readStmt).
 	reads sync.Map // query text -> *sql.Stmt

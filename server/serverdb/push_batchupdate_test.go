@@ -130,3 +130,40 @@ func TestPushWritesChangedRecordsTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestPushPreparesNoStatementOnPostgres: on PostgreSQL a push of changed
+// records prepares no statement in its transaction (decision 0066): each
+// prepared statement was a round trip to prepare and another to
+// deallocate, every push; the read model's statements run by their text,
+// which pgx prepares once a connection.
+func TestPushPreparesNoStatementOnPostgres(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if f.db.eng.name() != "postgres" {
+		t.Skip("SQLite has no round trips: its statements are prepared for the transaction")
+	}
+	a := f.actor(f.asha, f.ashaDev)
+	ids := make([]string, 20)
+	var muts []schema.Mutation
+	for i := range ids {
+		ids[i] = schema.NewID()
+		muts = append(muts, mutation("visit", ids[i], f.ashaCase, stamp(int64(1000+i), f.ashaDev), visitFields("draft")))
+	}
+	f.push(t, a, muts...)
+	for round := range 2 {
+		muts = muts[:0]
+		for i, id := range ids {
+			muts = append(muts, mutation("visit", id, f.ashaCase, stamp(int64(5000+100*round+i), f.ashaDev),
+				raw("next_visit_on", fmt.Sprintf("2026-12-%02d", 1+round))))
+		}
+		before := f.db.writerPrepares.Load()
+		for i, r := range f.push(t, a, muts...) {
+			if r.Status != schema.StatusApplied {
+				t.Fatalf("round %d: result %d = %+v", round, i, r)
+			}
+		}
+		if n := f.db.writerPrepares.Load() - before; n != 0 {
+			t.Errorf("round %d: a push of 20 changed visits prepared %d statements, want none", round, n)
+		}
+	}
+}
