@@ -166,7 +166,7 @@ type applier struct {
 	// Rows collected for multi-row INSERTs (batch.go). newRecords are
 	// also in records, marked pending until written; changedRecords,
 	// stored records this transaction changed, are marked dirty until
-	// their multi-row UPDATE (flushChanged).
+	// written (flushChanged).
 	newRecords               []*row
 	changedRecords           []*row
 	recBuf, mutBuf, auditBuf *rowBuffer
