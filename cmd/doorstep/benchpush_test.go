@@ -71,3 +71,60 @@ func BenchmarkSyncPush(b *testing.B) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 }
+
+// BenchmarkSyncPush100 times the incremental push of `doorstep bench
+// sync`: a tablet whose case already holds 2,000 synced drafts changes 100
+// of them (written untimed) and syncs them to a real server over HTTP.
+// DOORSTEP_PUSH_CPUPROFILE=file profiles the iterations (the local writes
+// included: focus on SyncOnce and the server's push).
+func BenchmarkSyncPush100(b *testing.B) {
+	const n, changed = 2000, 100
+	ctx := context.Background()
+	env, err := newBenchEnv(ctx, b.TempDir(), "tablet", true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer env.close()
+	writes := benchDrafts(synth.BenchVisits(12, env.caseID, env.officer.ID, n))
+	if err := env.agent.PutMany(ctx, writes); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := env.agent.SyncOnce(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if profile := os.Getenv("DOORSTEP_PUSH_CPUPROFILE"); profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var cpu time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		changes := make([]syncer.Write, changed)
+		for j := range changes {
+			changes[j] = syncer.Write{Entity: "visit", ID: writes[j].ID, CaseID: env.caseID,
+				Fields: map[string]json.RawMessage{"next_visit_on": json.RawMessage(fmt.Sprintf(`"2026-12-%02d"`, 1+i%28))}}
+		}
+		if err := env.agent.PutMany(ctx, changes); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		c0 := processCPU()
+		rep, err := env.agent.SyncOnce(ctx)
+		cpu += processCPU() - c0
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Applied+rep.Conflicts != changed {
+			b.Fatalf("server answered %d of %d", rep.Applied+rep.Conflicts, changed)
+		}
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}

@@ -3,6 +3,7 @@ package serverdb
 import (
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -162,6 +163,9 @@ func (a *applier) flush() error {
 }
 
 func (a *applier) flushRecords() error {
+	if err := a.flushChanged(); err != nil {
+		return err
+	}
 	if len(a.newRecords) == 0 {
 		return nil
 	}
@@ -183,6 +187,72 @@ func (a *applier) flushRecords() error {
 	return a.scopeBuf.flush(a.ins)
 }
 
+// flushChanged writes the stored records the transaction changed
+// (applier.change), each once, as it is now. On PostgreSQL a chunk of them
+// is one statement, an UPDATE from a list of values, rather than one
+// UPDATE a record (a push of 100 changed records was 100 statements, each
+// a round trip). It runs after the queued inserts, as any statement of
+// the applier's does (inserter.wait).
+func (a *applier) flushChanged() error {
+	if len(a.changedRecords) == 0 {
+		return nil
+	}
+	if err := a.ins.wait(); err != nil {
+		return err
+	}
+	if a.t.eng.name() == "postgres" {
+		for chunk := range slices.Chunk(a.changedRecords, a.t.chunk()) {
+			args := make([]any, 0, len(chunk)*9)
+			for _, r := range chunk {
+				args = append(args, r.id, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.echo)
+			}
+			if _, err := a.t.ExecContext(a.t.ctx, updateRecordsSQL(len(chunk)), args...); err != nil {
+				return fmt.Errorf("update %d records: %w", len(chunk), err)
+			}
+			a.db.recordUpdates.Add(1)
+		}
+	} else {
+		// SQLite, in the process: no round trip to save, and one prepared
+		// one-row UPDATE a record costs less than parsing a multi-row
+		// statement at every flush (BenchmarkPushChanged100: 13.6–16.5
+		// ms against 16.5–17.4 for the multi-row one, alternated).
+		upd, err := a.stmt(&a.updRecord, updRecordSQL)
+		if err != nil {
+			return err
+		}
+		for _, r := range a.changedRecords {
+			if _, err := upd.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.echo, r.id); err != nil {
+				return fmt.Errorf("update %s %s: %w", r.entity, r.id, err)
+			}
+			a.db.recordUpdates.Add(1)
+		}
+	}
+	for _, r := range a.changedRecords {
+		r.dirty = false
+	}
+	clear(a.changedRecords)
+	a.changedRecords = a.changedRecords[:0]
+	return nil
+}
+
+// updateRecordsSQL is PostgreSQL's UPDATE of n records from a list of
+// values. The integers are cast: PostgreSQL types a VALUES list's
+// parameters as text.
+func updateRecordsSQL(n int) string {
+	var q strings.Builder
+	q.WriteString(`WITH v (id, fields, clocks, version, seq, updated_at, updated_by, signed, echo_device) AS (VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(`(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?)`)
+	}
+	q.WriteString(`) UPDATE records SET fields = v.fields, clocks = v.clocks, version = v.version, seq = v.seq,
+	updated_at = v.updated_at, updated_by = v.updated_by, signed = v.signed, echo_device = v.echo_device
+	FROM v WHERE records.id = v.id`)
+	return q.String()
+}
+
 // newScope collects the scope of a case created in this transaction
 // (Seed): a new case has no scope to replace and no one to revoke it
 // from, so it is a row to insert with the case record (flushRecords).
@@ -196,7 +266,7 @@ func (a *applier) newScope(caseID string, s caseScope) {
 // last uses the one full-size statement. The tables do not refer to each
 // other, so each may be written on its own.
 func (a *applier) flushFull() error {
-	if len(a.newRecords) >= a.t.chunk() {
+	if len(a.newRecords) >= a.t.chunk() || len(a.changedRecords) >= a.t.chunk() {
 		if err := a.flushRecords(); err != nil {
 			return err
 		}

@@ -44,6 +44,41 @@ func BenchmarkPush(b *testing.B) {
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
 }
 
+// BenchmarkPushChanged100 applies pushes of 100 changed drafts (the
+// incremental push of `doorstep bench sync`, decision 0066) to a case of
+// 2,000 visits: DOORSTEP_TEST_ENGINE=postgres runs it on PostgreSQL.
+func BenchmarkPushChanged100(b *testing.B) {
+	f := newFixture(b)
+	a := f.actor(f.asha, f.ashaDev)
+	ctx := context.Background()
+	const n, changed = 2000, 100
+	ids := make([]string, n)
+	for from := 0; from < n; from += 1000 {
+		muts := make([]schema.Mutation, 1000)
+		for j := range muts {
+			ids[from+j] = schema.NewID()
+			muts[j] = mutation("visit", ids[from+j], f.ashaCase, stamp(int64(from+j+1), f.ashaDev), benchVisit(j))
+		}
+		if _, err := f.db.Push(ctx, a, muts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		muts := make([]schema.Mutation, changed)
+		for j := range muts {
+			muts[j] = mutation("visit", ids[j], f.ashaCase, stamp(int64(n+i*changed+j+1), f.ashaDev),
+				raw("next_visit_on", fmt.Sprintf("2026-12-%02d", 1+i%28)))
+		}
+		b.StartTimer()
+		res, err := f.db.Push(ctx, a, muts)
+		if err != nil || res[changed-1].Status != schema.StatusApplied {
+			b.Fatalf("push: %v %+v", err, res[changed-1])
+		}
+	}
+}
+
 // BenchmarkPull writes the first page of 10,000 ~1 KB visits (a tablet's
 // initial pull).
 func BenchmarkPull(b *testing.B) {

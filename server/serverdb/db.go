@@ -96,7 +96,13 @@ type DB struct {
 	writeTxs atomic.Int64
 	// rmDeletes counts the read model's row deletes (tests read it).
 	rmDeletes atomic.Int64
-	changes   changeFeed // "changes waiting" wake-ups (notify.go)
+	// recordUpdates counts the statements that wrote changed records
+	// (applier.flushChanged; tests read it).
+	recordUpdates atomic.Int64
+	// writerPrepares counts the statements prepared on PostgreSQL's
+	// writer connections (pgConn; tests read it).
+	writerPrepares atomic.Int64
+	changes        changeFeed // "changes waiting" wake-ups (notify.go)
 	// reads are the statements of the hot reads, prepared once on the
 	// read pool (readStmt).
 	reads sync.Map // query text -> *sql.Stmt

@@ -71,7 +71,7 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", db.Name(), err)
 	}
-	connector := pgConnector{inner: stdlib.GetConnector(*cfg)}
+	connector := pgConnector{inner: stdlib.GetConnector(*cfg), prepares: &db.writerPrepares}
 	// Writers queue on the writer lock inside PostgreSQL, each on its
 	// connection; a few connections let the next writer be ready.
 	db.w = sql.OpenDB(connector)
@@ -91,7 +91,7 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 			rcfg.RuntimeParams[name] = value
 		}
 	}
-	db.r = sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*rcfg)})
+	db.r = sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*rcfg), prepares: new(atomic.Int64)})
 	db.r.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	db.r.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
 	e.w = db.w
@@ -316,14 +316,17 @@ func redactURL(target string) string {
 }
 
 // pgConnector makes pgConns.
-type pgConnector struct{ inner driver.Connector }
+type pgConnector struct {
+	inner    driver.Connector
+	prepares *atomic.Int64 // the statements its connections prepared (tests read the writer's)
+}
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.inner.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &pgConn{Conn: dc.(*stdlib.Conn)}, nil
+	return &pgConn{Conn: dc.(*stdlib.Conn), prepares: c.prepares}, nil
 }
 
 func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
@@ -331,13 +334,24 @@ func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
 // pgConn is pgx's database/sql connection with the store's `?`
 // placeholders rewritten to PostgreSQL's `$n` on the way in. Everything
 // else is stdlib's.
-type pgConn struct{ *stdlib.Conn }
+type pgConn struct {
+	*stdlib.Conn
+	prepares *atomic.Int64
+}
+
+func (c *pgConn) counted() {
+	if c.prepares != nil {
+		c.prepares.Add(1)
+	}
+}
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
+	c.counted()
 	return c.Conn.Prepare(numberPlaceholders(query))
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	c.counted()
 	return c.Conn.PrepareContext(ctx, numberPlaceholders(query))
 }
 

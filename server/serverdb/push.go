@@ -164,8 +164,11 @@ type applier struct {
 	echoCursor int64
 
 	// Rows collected for multi-row INSERTs (batch.go). newRecords are
-	// also in records, marked pending until written.
+	// also in records, marked pending until written; changedRecords,
+	// stored records this transaction changed, are marked dirty until
+	// written (flushChanged).
 	newRecords               []*row
+	changedRecords           []*row
 	recBuf, mutBuf, auditBuf *rowBuffer
 	scopeBuf                 *rowBuffer // new cases' scopes (Seed)
 	ins                      *inserter
@@ -254,7 +257,9 @@ func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
 }
 
 // The statements that change a stored record, prepared at their first
-// use in the transaction (a batch of new records uses neither).
+// use in the transaction (a batch of new records uses neither). Changed
+// records are written by flushChanged: on PostgreSQL many a statement
+// (updateRecordsSQL), on SQLite with updRecordSQL.
 const (
 	updRecordSQL   = `UPDATE records SET fields = ?, clocks = ?, version = ?, seq = ?, updated_at = ?, updated_by = ?, signed = ?, echo_device = ? WHERE id = ?`
 	touchRecordSQL = `UPDATE records SET seq = ?, echo_device = '' WHERE id = ?`
@@ -279,6 +284,9 @@ func (a *applier) close() {
 			s.Close()
 		}
 	}
+	// The last flush (wtx.beforeCommit) may come after: it prepares
+	// again what it needs, closed with the transaction.
+	a.updRecord, a.touchRecord = nil, nil
 }
 
 // prefetch reads, in three queries, the stored mutations, records and case
@@ -898,18 +906,12 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		r.updatedAt, r.updatedBy = a.t.nowText, a.actor.UserID
 		r.signed = spec.IsSigned(merged)
 		// A row created earlier in the batch and not yet written goes in
-		// as it is now; there is nothing to update.
-		if !r.pending {
-			if err := a.ins.wait(); err != nil {
-				return res, err
-			}
-			upd, err := a.stmt(&a.updRecord, updRecordSQL)
-			if err != nil {
-				return res, err
-			}
-			if _, err := upd.ExecContext(a.t.ctx, r.fieldsText, r.clocksText, r.version, r.seq, r.updatedAt, r.updatedBy, boolInt(r.signed), r.echo, r.id); err != nil {
-				return res, fmt.Errorf("update %s %s: %w", r.entity, r.id, err)
-			}
+		// as it is now; there is nothing to update. A stored row is
+		// collected once, and written as it is at the flush (with every
+		// later change of the batch), many rows a statement.
+		if !r.pending && !r.dirty {
+			r.dirty = true
+			a.changedRecords = append(a.changedRecords, r)
 		}
 		if scopeChanged {
 			if err := a.setCaseScope(r.id, newScope); err != nil {
@@ -984,7 +986,7 @@ func (a *applier) touch(r *row) error {
 		return err
 	}
 	r.seq, r.echo = seq, ""
-	if r.pending {
+	if r.pending || r.dirty {
 		return nil // written with its new number by the next flush
 	}
 	if err := a.ins.wait(); err != nil {

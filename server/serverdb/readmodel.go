@@ -910,11 +910,11 @@ func readFacts(t *wtx, ids []string) (map[string]*policy.Records, error) {
 // written at all: nothing can have derived a row from it yet.
 type rmWriter struct {
 	t       *wtx
-	deletes *atomic.Int64        // DB.rmDeletes
-	del     map[string]*sql.Stmt // by "table.column"
-	full    map[string]*sql.Stmt // an INSERT of rmBatch rows, per table
-	reads   map[string]*sql.Stmt // readRecords', by condition
-	rows    map[string][]any     // buffered arguments, per table
+	deletes *atomic.Int64     // DB.rmDeletes
+	del     map[string]rmStmt // by "table.column"
+	full    map[string]rmStmt // an INSERT of rmBatch rows, per table
+	reads   map[string]rmStmt // readRecords', by condition
+	rows    map[string][]any  // buffered arguments, per table
 	stmts   []*sql.Stmt
 	// dels are the ids buffered for deletion, by table then column.
 	dels map[string]map[string][]string
@@ -957,13 +957,45 @@ var rmInserts = map[string]string{
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {
-	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]*sql.Stmt{}, full: map[string]*sql.Stmt{}, reads: map[string]*sql.Stmt{}, rows: map[string][]any{},
+	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]rmStmt{}, full: map[string]rmStmt{}, reads: map[string]rmStmt{}, rows: map[string][]any{},
 		dels: map[string]map[string][]string{}}
 }
 
-// prep prepares q once for the writer's transaction.
-func (w *rmWriter) prep(cache map[string]*sql.Stmt, key, q string) (*sql.Stmt, error) {
+// rmStmt is a statement of the writer's: *sql.Stmt, or on PostgreSQL
+// rmText.
+type rmStmt interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+}
+
+// rmText runs its statement by its text in the transaction. On
+// PostgreSQL a statement prepared in a transaction costs a round trip to
+// prepare and another to deallocate when it is closed, every transaction
+// (a push of 100 changed visits prepared about a dozen); run by its text,
+// pgx prepares it once a connection (its statement cache, by text) and
+// each run is one round trip (decision 0066).
+type rmText struct {
+	t *wtx
+	q string
+}
+
+func (s rmText) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return s.t.Tx.ExecContext(ctx, s.q, args...)
+}
+
+func (s rmText) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return s.t.Tx.QueryContext(ctx, s.q, args...)
+}
+
+// prep prepares q once for the writer's transaction (on SQLite; on
+// PostgreSQL see rmText).
+func (w *rmWriter) prep(cache map[string]rmStmt, key, q string) (rmStmt, error) {
 	if s, ok := cache[key]; ok {
+		return s, nil
+	}
+	if w.t.eng.name() == "postgres" {
+		s := rmText{w.t, q}
+		cache[key] = s
 		return s, nil
 	}
 	s, err := w.t.PrepareContext(w.t.ctx, q)

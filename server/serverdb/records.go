@@ -34,6 +34,10 @@ type row struct {
 	// pending: created in this transaction and collected, not yet written
 	// (see applier.insert).
 	pending bool
+	// dirty: stored before this transaction, changed in it, and collected
+	// for the batch's multi-row UPDATE, not yet written (see
+	// applier.change and flushChanged).
+	dirty bool
 }
 
 const recordCols = `entity, id, case_id, fields, clocks, version, seq, received_at, updated_at, device_time, created_by, updated_by, signed, echo_device`
