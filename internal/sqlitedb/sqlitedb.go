@@ -18,8 +18,15 @@ import (
 
 // DSN returns the connection string for the file at path: busy_timeout
 // first, so that the pragmas after it wait for a lock rather than fail,
-// then WAL, foreign keys on and synchronous(NORMAL), then pragmas in the
+// then WAL, foreign keys on and synchronous(FULL), then pragmas in the
 // order given ("cache_size(-32000)").
+//
+// FULL, not NORMAL: under WAL, NORMAL syncs the log only at a checkpoint,
+// so a commit survives the process's crash but may roll back when the
+// machine loses power. The server answers a push once it committed, and
+// the tablet then forgets what it sent (its outbox rows); the officer's
+// app says "saved" once the tablet committed: either commit must survive
+// a power cut (decision 0069). FULL syncs the log at every commit.
 func DSN(path string, pragmas ...string) string {
 	return dsn(path, false, pragmas)
 }
@@ -29,7 +36,7 @@ func dsn(path string, immediate bool, pragmas []string) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous(FULL)")
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}

@@ -44,7 +44,7 @@ func pragmaInt(t *testing.T, db *sql.DB, name string) int64 {
 func TestDSNPutsBusyTimeoutFirst(t *testing.T) {
 	got := DSN("/data/x.db", "cache_size(-1)", "mmap_size(2)")
 	want := "file:/data/x.db?_pragma=busy_timeout%2810000%29&_pragma=journal_mode%28WAL%29&_pragma=foreign_keys%281%29" +
-		"&_pragma=synchronous%28NORMAL%29&_pragma=cache_size%28-1%29&_pragma=mmap_size%282%29"
+		"&_pragma=synchronous%28FULL%29&_pragma=cache_size%28-1%29&_pragma=mmap_size%282%29"
 	if got != want {
 		t.Errorf("DSN =\n%s\nwant\n%s", got, want)
 	}
@@ -72,7 +72,7 @@ func TestWriterAndReadersHaveTheirPragmas(t *testing.T) {
 	}{
 		{w, "busy_timeout", 10000},
 		{w, "foreign_keys", 1},
-		{w, "synchronous", 1}, // NORMAL
+		{w, "synchronous", 2}, // FULL: a commit survives a power cut
 		{w, "cache_size", -2000},
 		{w, "query_only", 0},
 		{r, "busy_timeout", 10000},

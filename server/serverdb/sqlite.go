@@ -261,7 +261,7 @@ func (e *sqliteEngine) walCheckpoint(mode string) error {
 }
 
 // The pragmas each pool adds to sqlitedb's (busy_timeout, WAL, foreign keys,
-// synchronous NORMAL; the writer begins IMMEDIATE, readers are query-only).
+// synchronous FULL; the writer begins IMMEDIATE, readers are query-only).
 //
 // The writer gets a 64 MiB page cache, so that a batch of a thousand 1 KB
 // records does not spill dirty pages into the WAL before it commits (the

@@ -160,7 +160,7 @@ var ErrNotCompacted = errors.New("devicedb: the WAL could not be truncated while
 var ErrWrongApplication = errors.New("devicedb: not a Doorstep tablet database")
 
 // pragmas are what both pools add to sqlitedb's (busy_timeout, WAL, foreign
-// keys, synchronous NORMAL; the writer begins IMMEDIATE, readers are
+// keys, synchronous FULL; the writer begins IMMEDIATE, readers are
 // query-only).
 var pragmas = []string{
 	// A pull page of thousands of records fits in the page cache, so a
