@@ -367,6 +367,9 @@ type Figures struct {
 	// tallies are the families' counts already made on the snapshot
 	// (groupsOnce); nil: a statement a figure.
 	tallies map[tallyKey]map[string][]FigureGroup
+	// enquiries are measure 4's cases of an agency already read on the
+	// snapshot (enquiryCasesOnce); nil: a statement a figure.
+	enquiries map[enquiryKey][]enquiryCase
 }
 
 // Groups is FigureGroups on the snapshot; a figure of a family (measure
@@ -389,6 +392,6 @@ func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Exc
 // ReadFigures runs fn on one read transaction of the read model.
 func (db *DB) ReadFigures(ctx context.Context, fn func(Figures) error) error {
 	return db.view(ctx, func(tx *sql.Tx) error {
-		return fn(Figures{q: tx, tallies: map[tallyKey]map[string][]FigureGroup{}})
+		return fn(Figures{q: tx, tallies: map[tallyKey]map[string][]FigureGroup{}, enquiries: map[enquiryKey][]enquiryCase{}})
 	})
 }

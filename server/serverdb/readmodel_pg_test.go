@@ -197,6 +197,14 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					if !reflect.DeepEqual(gotIDs, wantIDs) {
 						t.Errorf("%s: PostgreSQL lists %v, SQLite %v", label, gotIDs, wantIDs)
 					}
+					if measure == MeasureEnquiries && name == "cases" { // an agency's cases read once a snapshot (decision 0067)
+						want := enquiriesOnSnapshot(ctx, t, Figures{q: db.r}, a, q)
+						got := enquiriesOnSnapshot(ctx, t, Figures{q: pgQuerier{pg}, tallies: map[tallyKey]map[string][]FigureGroup{},
+							enquiries: map[enquiryKey][]enquiryCase{}}, a, q)
+						if !reflect.DeepEqual(got, want) {
+							t.Errorf("%s read once on PostgreSQL: %+v, SQLite a statement a figure %+v", label, got, want)
+						}
+					}
 					if measure == MeasureEnquiries && strings.HasSuffix(name, ".answered") { // the days
 						want, _ := enquiryDays(ctx, db.r, a, q)
 						got, err := enquiryDays(ctx, pgQuerier{pg}, a, q)
