@@ -77,19 +77,21 @@ func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, fi
 	agency, _, _ := strings.Cut(strings.TrimPrefix(f.Figure, "inspection."), ".")
 	// The agency's start-of-supervision enquiries requested, if at all, on
 	// or before as_of; answered by then, or not.
+	// The case's probes (of its enquiries, flags and household) are
+	// worked out once a case, in a CTE kept MATERIALIZED (decision 0067):
+	// PostgreSQL would pull a plain subquery up into its reader and copy
+	// each probe into every expression that reads its column (the status
+	// reads ans_day, nr_id, rq and rq_due; each figure's condition the
+	// status again), 72 subplans a case in measure 4's statement.
+	outer := q
+	q = &sqlb{}
 	enq := func(cond string, args ...any) {
 		q.add(` FROM rm_enquiries e WHERE e.case_id = c.case_id AND e.agency = ? AND e.stage IN ('pre_sentence', 'initial_assessment')
 			AND (e.requested_on = '' OR e.requested_on <= ?) AND `+cond, append([]any{agency, asOf}, args...)...)
 	}
 	const notAnswered = `(e.answered_on = '' OR e.answered_on > ?)`
 	const notRequested = `e.not_requested_reason <> '' AND e.requested_on = ''`
-	q.add(`SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, b.needed, b.visits, b.nr_id,
-			CASE WHEN b.ans_day IS NOT NULL THEN 'answered' WHEN b.nr_id IS NOT NULL THEN 'not_requested'
-				WHEN b.rq = 1 AND b.rq_due <> '' AND b.rq_due < ? THEN 'overdue' WHEN b.rq = 1 THEN 'awaiting'
-				ELSE 'not_recorded' END AS status,
-			b.ans_day - b.start_day AS days,
-			CASE WHEN b.ans_day IS NOT NULL AND b.ans_day - b.start_day <= ? THEN 1 ELSE 0 END AS in_time
-		FROM (SELECT c.case_id, c.team_id, c.officer_id, c.start_day, (SELECT min(e.answered_day)`, asOf, f.WithinDays)
+	q.add(`SELECT c.case_id, c.team_id, c.officer_id, c.start_day, (SELECT min(e.answered_day)`)
 	enq(`e.answered_on <> '' AND e.answered_on <= ?) AS ans_day, (SELECT min(e.enquiry_id)`, asOf)
 	enq(notAnswered+` AND `+notRequested+`) AS nr_id, CASE WHEN EXISTS (SELECT 1`, asOf)
 	enq(notAnswered+` AND NOT (`+notRequested+`)) THEN 1 ELSE 0 END AS rq, coalesce((SELECT e.due_on`, asOf)
@@ -123,7 +125,14 @@ func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, fi
 	if err := q.scoped(actor, "c", f); err != nil {
 		return nil, err
 	}
-	q.add(`) b`)
+	outer.add(`WITH k AS MATERIALIZED (`+q.b.String()+`)
+		SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, b.needed, b.visits, b.nr_id,
+			CASE WHEN b.ans_day IS NOT NULL THEN 'answered' WHEN b.nr_id IS NOT NULL THEN 'not_requested'
+				WHEN b.rq = 1 AND b.rq_due <> '' AND b.rq_due < ? THEN 'overdue' WHEN b.rq = 1 THEN 'awaiting'
+				ELSE 'not_recorded' END AS status,
+			b.ans_day - b.start_day AS days,
+			CASE WHEN b.ans_day IS NOT NULL AND b.ans_day - b.start_day <= ? THEN 1 ELSE 0 END AS in_time
+		FROM k b`, append(q.args, asOf, f.WithinDays)...)
 	return func(q *sqlb, figure string) {
 		inspection := strings.HasPrefix(figure, "inspection.")
 		_, figure, _ = strings.Cut(strings.TrimPrefix(figure, "inspection."), ".")
