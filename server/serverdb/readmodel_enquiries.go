@@ -190,18 +190,13 @@ func enquiryDays(ctx context.Context, db querier, actor Actor, f FigureQuery) ([
 // EnquiryDays is enquiryDays on the snapshot, from the agency's cases
 // read once a snapshot (enquiryCasesOnce).
 func (f Figures) EnquiryDays(ctx context.Context, actor Actor, q FigureQuery) ([]EnquiryDay, error) {
-	if _, err := figureRows(actor, q); err != nil || f.enquiries == nil {
-		return enquiryDays(ctx, f.q, actor, q)
-	}
-	cs, part, err := f.enquiryCasesOnce(ctx, actor, q, q.Figure)
-	if err != nil || part < 0 {
+	cs, ok, err := f.casesIn(ctx, actor, q)
+	if err != nil || !ok {
 		return enquiryDays(ctx, f.q, actor, q)
 	}
 	var out []EnquiryDay
 	for _, c := range cs {
-		if c.in[part] {
-			out = append(out, EnquiryDay{CaseID: c.caseID, TeamID: c.teamID, OfficerID: c.officerID, Days: c.days})
-		}
+		out = append(out, EnquiryDay{CaseID: c.caseID, TeamID: c.teamID, OfficerID: c.officerID, Days: c.days})
 	}
 	return out, nil
 }
@@ -240,20 +235,38 @@ func notRequestedReasons(ctx context.Context, db querier, actor Actor, f FigureQ
 // NotRequestedReasons is notRequestedReasons on the snapshot, from the
 // agency's cases read once a snapshot (enquiryCasesOnce).
 func (f Figures) NotRequestedReasons(ctx context.Context, actor Actor, q FigureQuery) ([]NotRequested, error) {
-	if _, err := figureRows(actor, q); err != nil || f.enquiries == nil {
-		return notRequestedReasons(ctx, f.q, actor, q)
-	}
-	cs, part, err := f.enquiryCasesOnce(ctx, actor, q, q.Figure)
-	if err != nil || part < 0 {
+	cs, ok, err := f.casesIn(ctx, actor, q)
+	if err != nil || !ok {
 		return notRequestedReasons(ctx, f.q, actor, q)
 	}
 	var out []NotRequested
 	for _, c := range cs {
-		if c.in[part] && c.nrID != "" {
+		if c.nrID != "" { // as the query's join
 			out = append(out, NotRequested{CaseID: c.caseID, TeamID: c.teamID, OfficerID: c.officerID, EnquiryID: c.nrID, Reason: c.reason})
 		}
 	}
 	return out, nil
+}
+
+// casesIn is the cases of q's figure (one of an agency's) in case id
+// order, from the agency's cases read once a snapshot; false when the
+// snapshot keeps none or q asks for no such figure (the caller runs its
+// statement, which also reports what is wrong with q).
+func (f Figures) casesIn(ctx context.Context, actor Actor, q FigureQuery) ([]enquiryCase, bool, error) {
+	if _, err := figureRows(actor, q); err != nil || f.enquiries == nil {
+		return nil, false, nil
+	}
+	cs, part, err := f.enquiryCasesOnce(ctx, actor, q, q.Figure)
+	if err != nil || part < 0 {
+		return nil, false, err
+	}
+	var out []enquiryCase
+	for _, c := range cs {
+		if c.in[part] {
+			out = append(out, c)
+		}
+	}
+	return out, true, nil
 }
 
 // Measure 4 on a snapshot (decision 0067): each of its figures, days and
