@@ -112,7 +112,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	applyPGFile(t, pg, "0013_rm_qa_ratings.sql")
 	applyPGFile(t, pg, "0014_rm_visits_derived.sql")
 	applyPGFile(t, pg, "0015_rm_visits_partial_indexes.sql")
-	applyPGFile(t, pg, "0017_requirements_first_home.sql")
+	applyPGFile(t, pg, "0016_requirements_first_home.sql")
 	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {

@@ -99,7 +99,7 @@ func TestVisitPartialIndexesUsed(t *testing.T) {
 }
 
 // TestFirstHomeIndexUsed: measure 1's cases read their first home visit's
-// requirement from requirements_first_home alone (migration 0017, decision
+// requirement from requirements_first_home alone (migration 0016, decision
 // 0067), on both stores: the index holds every column the join reads,
 // and its WHERE is the join's first_home = 1.
 func TestFirstHomeIndexUsed(t *testing.T) {

@@ -1,4 +1,4 @@
--- Server store, version 17: a partial index of the first home visits'
+-- Server store, version 16: a partial index of the first home visits'
 -- requirements for measure 1 (issue 13;
 -- docs/decisions/0067-the-report-sets-measures-4-and-1.md). An index
 -- only: the read model's rows are as they were, nothing is derived again.
