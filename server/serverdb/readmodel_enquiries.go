@@ -1,8 +1,10 @@
 package serverdb
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -75,19 +77,21 @@ func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, fi
 	agency, _, _ := strings.Cut(strings.TrimPrefix(f.Figure, "inspection."), ".")
 	// The agency's start-of-supervision enquiries requested, if at all, on
 	// or before as_of; answered by then, or not.
+	// The case's probes (of its enquiries, flags and household) are
+	// worked out once a case, in a CTE kept MATERIALIZED (decision 0067):
+	// PostgreSQL would pull a plain subquery up into its reader and copy
+	// each probe into every expression that reads its column (the status
+	// reads ans_day, nr_id, rq and rq_due; each figure's condition the
+	// status again), 72 subplans a case in measure 4's statement.
+	outer := q
+	q = &sqlb{}
 	enq := func(cond string, args ...any) {
 		q.add(` FROM rm_enquiries e WHERE e.case_id = c.case_id AND e.agency = ? AND e.stage IN ('pre_sentence', 'initial_assessment')
 			AND (e.requested_on = '' OR e.requested_on <= ?) AND `+cond, append([]any{agency, asOf}, args...)...)
 	}
 	const notAnswered = `(e.answered_on = '' OR e.answered_on > ?)`
 	const notRequested = `e.not_requested_reason <> '' AND e.requested_on = ''`
-	q.add(`SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, b.needed, b.visits, b.nr_id,
-			CASE WHEN b.ans_day IS NOT NULL THEN 'answered' WHEN b.nr_id IS NOT NULL THEN 'not_requested'
-				WHEN b.rq = 1 AND b.rq_due <> '' AND b.rq_due < ? THEN 'overdue' WHEN b.rq = 1 THEN 'awaiting'
-				ELSE 'not_recorded' END AS status,
-			b.ans_day - b.start_day AS days,
-			CASE WHEN b.ans_day IS NOT NULL AND b.ans_day - b.start_day <= ? THEN 1 ELSE 0 END AS in_time
-		FROM (SELECT c.case_id, c.team_id, c.officer_id, c.start_day, (SELECT min(e.answered_day)`, asOf, f.WithinDays)
+	q.add(`SELECT c.case_id, c.team_id, c.officer_id, c.start_day, (SELECT min(e.answered_day)`)
 	enq(`e.answered_on <> '' AND e.answered_on <= ?) AS ans_day, (SELECT min(e.enquiry_id)`, asOf)
 	enq(notAnswered+` AND `+notRequested+`) AS nr_id, CASE WHEN EXISTS (SELECT 1`, asOf)
 	enq(notAnswered+` AND NOT (`+notRequested+`)) THEN 1 ELSE 0 END AS rq, coalesce((SELECT e.due_on`, asOf)
@@ -121,7 +125,14 @@ func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, fi
 	if err := q.scoped(actor, "c", f); err != nil {
 		return nil, err
 	}
-	q.add(`) b`)
+	outer.add(`WITH k AS MATERIALIZED (`+q.b.String()+`)
+		SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, b.needed, b.visits, b.nr_id,
+			CASE WHEN b.ans_day IS NOT NULL THEN 'answered' WHEN b.nr_id IS NOT NULL THEN 'not_requested'
+				WHEN b.rq = 1 AND b.rq_due <> '' AND b.rq_due < ? THEN 'overdue' WHEN b.rq = 1 THEN 'awaiting'
+				ELSE 'not_recorded' END AS status,
+			b.ans_day - b.start_day AS days,
+			CASE WHEN b.ans_day IS NOT NULL AND b.ans_day - b.start_day <= ? THEN 1 ELSE 0 END AS in_time
+		FROM k b`, append(q.args, asOf, f.WithinDays)...)
 	return func(q *sqlb, figure string) {
 		inspection := strings.HasPrefix(figure, "inspection.")
 		_, figure, _ = strings.Cut(strings.TrimPrefix(figure, "inspection."), ".")
@@ -176,9 +187,18 @@ func enquiryDays(ctx context.Context, db querier, actor Actor, f FigureQuery) ([
 	return out, rs.Err()
 }
 
-// EnquiryDays is enquiryDays on the snapshot.
+// EnquiryDays is enquiryDays on the snapshot, from the agency's cases
+// read once a snapshot (enquiryCasesOnce).
 func (f Figures) EnquiryDays(ctx context.Context, actor Actor, q FigureQuery) ([]EnquiryDay, error) {
-	return enquiryDays(ctx, f.q, actor, q)
+	cs, ok, err := f.casesIn(ctx, actor, q)
+	if err != nil || !ok {
+		return enquiryDays(ctx, f.q, actor, q)
+	}
+	var out []EnquiryDay
+	for _, c := range cs {
+		out = append(out, EnquiryDay{CaseID: c.caseID, TeamID: c.teamID, OfficerID: c.officerID, Days: c.days})
+	}
+	return out, nil
 }
 
 // NotRequested is one case of measure 4's not_requested figure of an
@@ -212,7 +232,184 @@ func notRequestedReasons(ctx context.Context, db querier, actor Actor, f FigureQ
 	return out, rs.Err()
 }
 
-// NotRequestedReasons is notRequestedReasons on the snapshot.
+// NotRequestedReasons is notRequestedReasons on the snapshot, from the
+// agency's cases read once a snapshot (enquiryCasesOnce).
 func (f Figures) NotRequestedReasons(ctx context.Context, actor Actor, q FigureQuery) ([]NotRequested, error) {
-	return notRequestedReasons(ctx, f.q, actor, q)
+	cs, ok, err := f.casesIn(ctx, actor, q)
+	if err != nil || !ok {
+		return notRequestedReasons(ctx, f.q, actor, q)
+	}
+	var out []NotRequested
+	for _, c := range cs {
+		if c.nrID != "" { // as the query's join
+			out = append(out, NotRequested{CaseID: c.caseID, TeamID: c.teamID, OfficerID: c.officerID, EnquiryID: c.nrID, Reason: c.reason})
+		}
+	}
+	return out, nil
+}
+
+// casesIn is the cases of q's figure (one of an agency's) in case id
+// order, from the agency's cases read once a snapshot; false when the
+// snapshot keeps none or q asks for no such figure (the caller runs its
+// statement, which also reports what is wrong with q).
+func (f Figures) casesIn(ctx context.Context, actor Actor, q FigureQuery) ([]enquiryCase, bool, error) {
+	if _, err := figureRows(actor, q); err != nil || f.enquiries == nil {
+		return nil, false, nil
+	}
+	cs, part, err := f.enquiryCasesOnce(ctx, actor, q, q.Figure)
+	if err != nil || part < 0 {
+		return nil, false, err
+	}
+	var out []enquiryCase
+	for _, c := range cs {
+		if c.in[part] {
+			out = append(out, c)
+		}
+	}
+	return out, true, nil
+}
+
+// Measure 4 on a snapshot (decision 0067): each of its figures, days and
+// reasons of an agency is a condition on the same cases (enquiryBase),
+// whose enquiries, flags and household each case probes. A report asks
+// for an agency's counts (Sums), the answered cases' days and the
+// not-requested reasons, and the previous period's headline: each was a
+// statement over every case of the period. On a snapshot the agency's
+// cases are read once, each with whether it is in each of the agency's
+// figures (the conditions are enquiryBase's, in SQL), its days and its
+// reason; the counts, days and reasons are taken from them.
+
+// enquiryKey names an agency's cases on a snapshot: the query (its Figure
+// the agency) and who asked.
+type enquiryKey struct {
+	actor Actor
+	q     FigureQuery
+}
+
+// enquiryCase is one case of measure 4 for an agency: in[i], whether it
+// is in the agency's i-th figure (enquiryParts); days, from the start to
+// the earliest answer (0 when not answered); nrID and reason, the enquiry
+// not requested and its reason ("" when none).
+type enquiryCase struct {
+	caseID, teamID, officerID string
+	days                      int
+	nrID, reason              string
+	in                        []bool
+}
+
+// enquiryParts are an agency's figures without the agency
+// ("answered", "inspection.numerator"), in the order of enquiryCase.in.
+var enquiryParts = append(slices.Clone(enquiryFigures), "inspection.numerator", "inspection.denominator", "inspection.answered_late")
+
+// enquiryPart is figure's agency and its place in enquiryParts, -1 for a
+// figure not of an agency ("cases").
+func enquiryPart(figure string) (string, int) {
+	rest, inspection := strings.CutPrefix(figure, "inspection.")
+	agency, part, _ := strings.Cut(rest, ".")
+	if inspection {
+		part = "inspection." + part
+	}
+	return agency, slices.Index(enquiryParts, part)
+}
+
+// enquiryCasesOnce is the cases of the agency of figure for q (its Figure
+// not read otherwise), read once a snapshot, in case id order; with the
+// place of figure in their in, -1 (and no cases) for a figure not of an
+// agency.
+func (f Figures) enquiryCasesOnce(ctx context.Context, actor Actor, q FigureQuery, figure string) ([]enquiryCase, int, error) {
+	agency, part := enquiryPart(figure)
+	if part < 0 || !slices.Contains(enquiryAgencies, agency) {
+		return nil, -1, nil
+	}
+	key := enquiryKey{actor: actor, q: q}
+	key.q.Figure = agency
+	if cs, ok := f.enquiries[key]; ok {
+		return cs, part, nil
+	}
+	base := &sqlb{}
+	fq := q
+	fq.Figure = agency + "." + enquiryParts[0]
+	cond, err := enquiryBase(base, actor, fq, 0)
+	if err != nil {
+		return nil, -1, err
+	}
+	s := &sqlb{}
+	s.add(`SELECT i.case_id, i.team_id, i.officer_id, coalesce(i.days, 0), coalesce(e.enquiry_id, ''), coalesce(e.not_requested_reason, '')`)
+	for _, p := range enquiryParts {
+		name := agency + "." + p
+		if rest, ok := strings.CutPrefix(p, "inspection."); ok {
+			name = "inspection." + agency + "." + rest
+		}
+		s.add(`, CASE WHEN `)
+		cond(s, name)
+		s.add(` THEN 1 ELSE 0 END`)
+	}
+	s.add(` FROM (`+base.b.String()+`) i LEFT JOIN rm_enquiries e ON e.enquiry_id = i.nr_id ORDER BY i.case_id`, base.args...)
+	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
+	if err != nil {
+		return nil, -1, fmt.Errorf("figures of %s for %s: %w", MeasureEnquiries, agency, err)
+	}
+	defer rs.Close()
+	var cs []enquiryCase
+	for rs.Next() {
+		c := enquiryCase{in: make([]bool, len(enquiryParts))}
+		flags := make([]int, len(enquiryParts))
+		dst := []any{&c.caseID, &c.teamID, &c.officerID, &c.days, &c.nrID, &c.reason}
+		for i := range flags {
+			dst = append(dst, &flags[i])
+		}
+		if err := rs.Scan(dst...); err != nil {
+			return nil, -1, fmt.Errorf("figures of %s for %s: %w", MeasureEnquiries, agency, err)
+		}
+		for i, n := range flags {
+			c.in[i] = n == 1
+		}
+		cs = append(cs, c)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, -1, fmt.Errorf("figures of %s for %s: %w", MeasureEnquiries, agency, err)
+	}
+	f.enquiries[key] = cs
+	return cs, part, nil
+}
+
+// enquirySums is figureSums of measure 4 from the agency's cases on the
+// snapshot; false when a figure is not of f.Figure's agency's.
+func (f Figures) enquirySums(ctx context.Context, actor Actor, q FigureQuery, figures []string) ([]FigureSums, bool, error) {
+	agency, _ := enquiryPart(q.Figure)
+	parts := make([]int, len(figures))
+	for i, name := range figures {
+		a, p := enquiryPart(name)
+		if p < 0 || a != agency || !slices.Contains(figureNames[MeasureEnquiries], name) {
+			return nil, false, nil
+		}
+		parts[i] = p
+	}
+	cs, part, err := f.enquiryCasesOnce(ctx, actor, q, q.Figure)
+	if err != nil || part < 0 {
+		return nil, false, err
+	}
+	groups := map[[2]string]*FigureSums{}
+	var out []*FigureSums
+	for _, c := range cs {
+		g := groups[[2]string{c.teamID, c.officerID}]
+		if g == nil { // as figureSums: the groups with a case
+			g = &FigureSums{TeamID: c.teamID, OfficerID: c.officerID, N: make([]int, len(figures))}
+			groups[[2]string{c.teamID, c.officerID}] = g
+			out = append(out, g)
+		}
+		for i, p := range parts {
+			if c.in[p] {
+				g.N[i]++
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *FigureSums) int {
+		return cmp.Or(cmp.Compare(a.TeamID, b.TeamID), cmp.Compare(a.OfficerID, b.OfficerID))
+	})
+	var sums []FigureSums // nil when none, as figureSums
+	for _, g := range out {
+		sums = append(sums, *g)
+	}
+	return sums, true, nil
 }

@@ -226,6 +226,12 @@ func firstVisitCases(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 		return schema.Errorf(schema.ECodeInvalid, "to", "to must be a date (YYYY-MM-DD)")
 	}
 	asOf := string(f.AsOf)
+	// The cases are a CTE kept MATERIALIZED (decision 0067): PostgreSQL
+	// would pull a plain subquery up into the family's count and copy the
+	// outcome, with its exemptOn, into every figure's condition that reads
+	// it (a hashed subplan over rm_safety each, 15 of them a statement).
+	outer := q
+	q = &sqlb{}
 	q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk,
 		CASE WHEN r.case_id IS NULL THEN 'no_requirement'
 			WHEN r.met_day IS NOT NULL AND r.met_day <= ? THEN
@@ -248,7 +254,11 @@ func firstVisitCases(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 		AND EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
 			AND (g.start_date = '' OR g.start_date <= CASE WHEN r.due_on IS NOT NULL AND r.due_on < ? THEN r.due_on ELSE ? END)
 			AND (g.ended_on = '' OR g.ended_on > c.supervision_start))`, string(f.From), string(f.To), asOf, asOf, asOf)
-	return q.scoped(actor, "c", f)
+	if err := q.scoped(actor, "c", f); err != nil {
+		return err
+	}
+	outer.add(`WITH fv AS MATERIALIZED (`+q.b.String()+`) SELECT * FROM fv`, q.args...)
+	return nil
 }
 
 // FigureGroups counts f's figure over the actor's scope by team and
@@ -367,6 +377,9 @@ type Figures struct {
 	// tallies are the families' counts already made on the snapshot
 	// (groupsOnce); nil: a statement a figure.
 	tallies map[tallyKey]map[string][]FigureGroup
+	// enquiries are measure 4's cases of an agency already read on the
+	// snapshot (enquiryCasesOnce); nil: a statement a figure.
+	enquiries map[enquiryKey][]enquiryCase
 }
 
 // Groups is FigureGroups on the snapshot; a figure of a family (measure
@@ -389,6 +402,6 @@ func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Exc
 // ReadFigures runs fn on one read transaction of the read model.
 func (db *DB) ReadFigures(ctx context.Context, fn func(Figures) error) error {
 	return db.view(ctx, func(tx *sql.Tx) error {
-		return fn(Figures{q: tx, tallies: map[tallyKey]map[string][]FigureGroup{}})
+		return fn(Figures{q: tx, tallies: map[tallyKey]map[string][]FigureGroup{}, enquiries: map[enquiryKey][]enquiryCase{}})
 	})
 }

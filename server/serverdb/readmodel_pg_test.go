@@ -112,6 +112,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	applyPGFile(t, pg, "0013_rm_qa_ratings.sql")
 	applyPGFile(t, pg, "0014_rm_visits_derived.sql")
 	applyPGFile(t, pg, "0015_rm_visits_partial_indexes.sql")
+	applyPGFile(t, pg, "0016_requirements_first_home.sql")
 	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
@@ -196,6 +197,14 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if !reflect.DeepEqual(gotIDs, wantIDs) {
 						t.Errorf("%s: PostgreSQL lists %v, SQLite %v", label, gotIDs, wantIDs)
+					}
+					if measure == MeasureEnquiries && name == "cases" { // an agency's cases read once a snapshot (decision 0067)
+						want := enquiriesOnSnapshot(ctx, t, Figures{q: db.r}, a, q)
+						got := enquiriesOnSnapshot(ctx, t, Figures{q: pgQuerier{pg}, tallies: map[tallyKey]map[string][]FigureGroup{},
+							enquiries: map[enquiryKey][]enquiryCase{}}, a, q)
+						if !reflect.DeepEqual(got, want) {
+							t.Errorf("%s read once on PostgreSQL: %+v, SQLite a statement a figure %+v", label, got, want)
+						}
 					}
 					if measure == MeasureEnquiries && strings.HasSuffix(name, ".answered") { // the days
 						want, _ := enquiryDays(ctx, db.r, a, q)

@@ -15,6 +15,14 @@ import (
 // the plan only if the statement can use it.
 func explainPlan(t *testing.T, db *DB, q *sqlb) string {
 	t.Helper()
+	return explainWithout(t, db, q, "DROP INDEX rm_visits_case", "DROP INDEX rm_visits_started", "DROP INDEX rm_visits_contacts",
+		"SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off")
+}
+
+// explainWithout is the plan of q on db's reader (see explainPlan), on
+// PostgreSQL after the statements pg (in the transaction rolled back).
+func explainWithout(t *testing.T, db *DB, q *sqlb, pg ...string) string {
+	t.Helper()
 	ctx := context.Background()
 	tx, err := db.r.BeginTx(ctx, nil)
 	if err != nil {
@@ -25,8 +33,7 @@ func explainPlan(t *testing.T, db *DB, q *sqlb) string {
 	explain := "EXPLAIN QUERY PLAN "
 	if postgres {
 		explain = "EXPLAIN "
-		for _, s := range []string{"DROP INDEX rm_visits_case", "DROP INDEX rm_visits_started", "DROP INDEX rm_visits_contacts",
-			"SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off"} {
+		for _, s := range pg {
 			if _, err := tx.ExecContext(ctx, s); err != nil {
 				t.Fatalf("%s: %v", s, err)
 			}
@@ -88,5 +95,28 @@ func TestVisitPartialIndexesUsed(t *testing.T) {
 	}
 	if plan := explainPlan(t, f.db, partner); !strings.Contains(plan, "rm_visits_partner") {
 		t.Errorf("measure 5's cases' plan reads no rm_visits_partner:\n%s", plan)
+	}
+}
+
+// TestFirstHomeIndexUsed: measure 1's cases read their first home visit's
+// requirement from requirements_first_home alone (migration 0016, decision
+// 0067), on both stores: the index holds every column the join reads,
+// and its WHERE is the join's first_home = 1.
+func TestFirstHomeIndexUsed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	fq := FigureQuery{Measure: MeasureFirstHomeVisit, AsOf: "2026-11-23", From: "2026-01-01", To: "2026-11-23"}
+	d, _ := dayNumber(fq.AsOf)
+	cases := &sqlb{}
+	if err := firstVisitCases(cases, f.admin, fq, d); err != nil {
+		t.Fatal(err)
+	}
+	plan := explainWithout(t, f.db, cases, "DROP INDEX requirements_first", "DROP INDEX requirements_team", "DROP INDEX requirements_due",
+		"SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off", "SET LOCAL enable_bitmapscan = off")
+	if !strings.Contains(plan, "requirements_first_home") {
+		t.Errorf("measure 1's cases' plan reads no requirements_first_home:\n%s", plan)
+	}
+	if f.db.Engine() != "postgres" && !strings.Contains(plan, "COVERING INDEX requirements_first_home") {
+		t.Errorf("measure 1's cases read the requirements' table, not the index alone:\n%s", plan)
 	}
 }
