@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -477,5 +479,50 @@ func TestAdminErrorsNameTheFlag(t *testing.T) {
 	defer c.Close()
 	if err := c.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "admin add-user: the password (--password-stdin or DOORSTEP_PASSWORD): ") {
 		t.Errorf("add-user with a short password on stdin: %v, want it to name --password-stdin", err)
+	}
+}
+
+// --memory-limit (decision 0070): 800 MiB by default, its environment
+// twin, 0 for none, a negative or non-number refused naming the flag; the
+// server sets the Go collector's soft limit to it, unless GOMEMLIMIT is
+// set, and logs which limit holds.
+func TestServerMemoryLimit(t *testing.T) {
+	s := &serverCmd{stderr: io.Discard}
+	if err := s.ParseFlags(nil); err != nil || s.memoryLimit != defaultMemoryLimitMiB || defaultMemoryLimitMiB != 800 {
+		t.Errorf("--memory-limit default: %v, %d; want 800", err, s.memoryLimit)
+	}
+	for _, v := range []string{"-1", "lots"} {
+		if err := parseOnly([]string{"server", "--memory-limit", v}); err == nil || !strings.Contains(err.Error(), "memory-limit") {
+			t.Errorf("--memory-limit %s: %v; want a refusal naming the flag", v, err)
+		}
+	}
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	apply := func(args ...string) string {
+		t.Helper()
+		s := &serverCmd{stderr: io.Discard}
+		if err := s.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		s.applyMemoryLimit(slog.New(slog.NewTextHandler(&logs, nil)))
+		return logs.String()
+	}
+	t.Setenv("GOMEMLIMIT", "")
+	os.Unsetenv("GOMEMLIMIT")
+	if l := apply("--memory-limit", "640"); debug.SetMemoryLimit(-1) != 640<<20 || !strings.Contains(l, "mib=640") {
+		t.Errorf("--memory-limit 640: the limit is %d, log %q; want 640 MiB, logged", debug.SetMemoryLimit(-1), l)
+	}
+	t.Setenv("DOORSTEP_MEMORY_LIMIT", "512")
+	if apply(); debug.SetMemoryLimit(-1) != 512<<20 {
+		t.Errorf("DOORSTEP_MEMORY_LIMIT=512: the limit is %d", debug.SetMemoryLimit(-1))
+	}
+	debug.SetMemoryLimit(before)
+	if l := apply("--memory-limit", "0"); debug.SetMemoryLimit(-1) != before || !strings.Contains(l, "no memory limit") {
+		t.Errorf("--memory-limit 0: the limit is %d (was %d), log %q; want it untouched, logged", debug.SetMemoryLimit(-1), before, l)
+	}
+	t.Setenv("GOMEMLIMIT", "300MiB")
+	if l := apply("--memory-limit", "640"); debug.SetMemoryLimit(-1) != before || !strings.Contains(l, "GOMEMLIMIT") {
+		t.Errorf("with GOMEMLIMIT set: the limit is %d (was %d), log %q; want GOMEMLIMIT's, logged", debug.SetMemoryLimit(-1), before, l)
 	}
 }

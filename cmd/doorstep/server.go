@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"doorstep/server"
@@ -30,8 +33,14 @@ type serverCmd struct {
 	maxCases       int
 	maxJobs        int
 	maxWaiting     int
+	memoryLimit    int // MiB; 0: none of Doorstep's
 	srv            *server.Server
 }
+
+// defaultMemoryLimitMiB is --memory-limit's default: the Go collector's
+// soft limit, so that the heap's garbage does not take the server past
+// 1 GiB of resident memory (issue 13; decision 0070).
+const defaultMemoryLimitMiB = 800
 
 func (c *serverCmd) ParseFlags(args []string) error {
 	if err := parseWithEnv(c.flagSet(), args); err != nil {
@@ -48,6 +57,9 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	}
 	if c.maxWaiting < 1 {
 		return fmt.Errorf("--max-waiting-pulls: %d must be at least 1 (the default is %d)", c.maxWaiting, server.DefaultMaxWaitingPulls)
+	}
+	if c.memoryLimit < 0 {
+		return fmt.Errorf("--memory-limit: %d must be 0 (no limit) or more MiB (the default is %d)", c.memoryLimit, defaultMemoryLimitMiB)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("server: give --tls-cert and --tls-key together (or neither, for plain http behind a proxy)")
@@ -69,6 +81,7 @@ func (c *serverCmd) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.maxCases, "max-report-cases", compliance.DefaultMaxCases, "the most cases one compliance answer computed case by case (a full or summary report, a dashboard page, a publication) may cover; more is answered 422 too_many_cases (docs/api.md); memory per answer grows with it")
 	fs.IntVar(&c.maxJobs, "max-report-jobs", compliance.DefaultMaxJobs, "the most such answers computed at once; another waits its turn up to 30s, then is answered 503 busy (docs/api.md); memory is about this many times one answer's")
 	fs.IntVar(&c.maxWaiting, "max-waiting-pulls", server.DefaultMaxWaitingPulls, "the most tablets' pulls waiting for a change at once (each holds a connection); a pull over it is answered at once, as if it had not asked to wait")
+	fs.IntVar(&c.memoryLimit, "memory-limit", defaultMemoryLimitMiB, "the Go collector's soft memory limit in MiB: near it the collector runs more often rather than let the heap grow; 0 means none; GOMEMLIMIT, when set, wins")
 	fs.StringVar(&c.rules, "rules", "", "visit rules file (JSON, docs/visit-policy.md) for the compliance measures, sent to the tablets with their pulls; empty means the built-in defaults")
 	return fs
 }
@@ -133,6 +146,7 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.applyMemoryLimit(log)
 	rules, doc, err := loadRules(c.rules, log)
 	if err != nil {
 		return err
@@ -152,6 +166,21 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	<-ctx.Done()
 	log.Info("server stopping")
 	return nil
+}
+
+// applyMemoryLimit sets the Go collector's soft limit to --memory-limit,
+// unless GOMEMLIMIT is set (the runtime has applied it) or the flag is 0,
+// and logs which limit holds.
+func (c *serverCmd) applyMemoryLimit(log *slog.Logger) {
+	switch {
+	case os.Getenv("GOMEMLIMIT") != "":
+		log.Info("memory limit from GOMEMLIMIT; --memory-limit not applied", "GOMEMLIMIT", os.Getenv("GOMEMLIMIT"))
+	case c.memoryLimit == 0:
+		log.Info("no memory limit (--memory-limit 0): the heap may grow to twice what it holds")
+	default:
+		debug.SetMemoryLimit(int64(c.memoryLimit) << 20)
+		log.Info("memory limit set (a soft limit: the collector works harder near it)", "mib", c.memoryLimit)
+	}
 }
 
 func (c *serverCmd) Close() error {
