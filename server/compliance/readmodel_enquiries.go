@@ -55,7 +55,7 @@ func sumsFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, 
 // are taken in Go from the answered cases' days, which the answer lists
 // anyway.
 func (s *Service) EnquiriesCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*EnquiriesReport, []string, error) {
-	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*EnquiriesReport, []string, error) {
+	return onSnapshot(ctx, s, func(ctx context.Context, fs serverdb.Figures) (*EnquiriesReport, []string, error) {
 		return s.enquiriesCounts(ctx, fs, actor, officerID, "", period, asOf)
 	})
 }

@@ -25,7 +25,7 @@ func interventionCounts(f *InterventionFigures) map[string]*RecordIDs {
 // Summarize, DropIDs) with its headline (AddHeadline), from one snapshot
 // of the read model; with it, the cases it covers (for the audit).
 func (s *Service) InterventionsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*InterventionsReport, []string, error) {
-	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*InterventionsReport, []string, error) {
+	return onSnapshot(ctx, s, func(ctx context.Context, fs serverdb.Figures) (*InterventionsReport, []string, error) {
 		return s.interventionsCounts(ctx, fs, actor, officerID, "", period, asOf)
 	})
 }

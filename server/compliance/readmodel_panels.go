@@ -23,6 +23,9 @@ type namesKey struct{}
 // side by side each hold one of the store's readers, never one and
 // waiting for a second (the pool has as few as 4).
 func (s *Service) WithNames(ctx context.Context) (context.Context, error) {
+	if _, ok := ctx.Value(namesKey{}).(Input); ok {
+		return ctx, nil
+	}
 	in, err := s.names(ctx, "")
 	if err != nil {
 		return ctx, err
@@ -34,7 +37,7 @@ func (s *Service) WithNames(ctx context.Context) (context.Context, error) {
 // and team, on one snapshot of the read model.
 func narrowed[R any](ctx context.Context, s *Service, counts func(*Service, context.Context, serverdb.Figures, serverdb.Actor, string, string, Period, schema.Date) (R, []string, error),
 	actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date) (R, []string, error) {
-	return onSnapshot(ctx, s, func(fs serverdb.Figures) (R, []string, error) {
+	return onSnapshot(ctx, s, func(ctx context.Context, fs serverdb.Figures) (R, []string, error) {
 		return counts(s, ctx, fs, actor, narrow.OfficerID, narrow.TeamID, period, asOf)
 	})
 }

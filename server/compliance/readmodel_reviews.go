@@ -26,7 +26,7 @@ func reviewCounts(f *ReviewsFigures) map[string]*RecordIDs {
 // DropIDs) with its headline (AddHeadline), from one snapshot of the read
 // model; with it, the cases it covers (for the audit).
 func (s *Service) ReviewsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ReviewsReport, []string, error) {
-	return onSnapshot(ctx, s, func(fs serverdb.Figures) (*ReviewsReport, []string, error) {
+	return onSnapshot(ctx, s, func(ctx context.Context, fs serverdb.Figures) (*ReviewsReport, []string, error) {
 		return s.reviewsCounts(ctx, fs, actor, officerID, "", period, asOf)
 	})
 }
@@ -102,9 +102,16 @@ func shareFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor,
 
 // onSnapshot runs counts on one snapshot of the read model (ReadFigures),
 // so that the figures of one answer agree with each other.
-func onSnapshot[R any](ctx context.Context, s *Service, counts func(serverdb.Figures) (R, []string, error)) (rep R, cases []string, err error) {
+func onSnapshot[R any](ctx context.Context, s *Service, counts func(context.Context, serverdb.Figures) (R, []string, error)) (rep R, cases []string, err error) {
+	// The names first, outside the snapshot: read inside it they would
+	// take a second reader while the snapshot holds one, and as many
+	// reports at once as the pool has readers would each hold one and
+	// wait for another, for ever.
+	if ctx, err = s.WithNames(ctx); err != nil {
+		return rep, nil, err
+	}
 	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
-		rep, cases, err = counts(fs)
+		rep, cases, err = counts(ctx, fs)
 		return err
 	})
 	return rep, cases, err
