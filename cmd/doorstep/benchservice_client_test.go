@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 )
@@ -50,10 +51,10 @@ func TestReportClientSignsInAgain(t *testing.T) {
 // there, and they add up to the resident set.
 func TestProcStatusSplitsTheResidentSet(t *testing.T) {
 	t.Parallel()
-	st := procStatus(os.Getpid())
-	if st.rss == 0 {
+	if runtime.GOOS != "linux" {
 		t.Skip("no /proc/<pid>/status here (not Linux)")
 	}
+	st := procStatus(os.Getpid())
 	if st.anon <= 0 || st.file <= 0 || st.hwm < st.rss {
 		t.Fatalf("procStatus = %+v: want own and file memory, and a peak at least the resident set", st)
 	}
