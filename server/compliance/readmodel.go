@@ -76,10 +76,7 @@ func countInto[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.A
 // DropIDs), from one snapshot of the read model; with it, the cases it covers (for the
 // audit).
 func (s *Service) OverdueCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (rep *OverdueReport, cases []string, err error) {
-	if ctx, err = s.WithNames(ctx); err != nil { // outside the snapshot (onSnapshot says why)
-		return
-	}
-	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
 		rep, cases, err = s.overdueCounts(ctx, fs, actor, officerID, asOf)
 		return err
 	})
@@ -113,10 +110,7 @@ func (s *Service) overdueCounts(ctx context.Context, fs serverdb.Figures, actor 
 // DropIDs), from one snapshot of the read model; with it, the cases it covers (for the
 // audit).
 func (s *Service) WorkloadCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (rep *WorkloadReport, cases []string, err error) {
-	if ctx, err = s.WithNames(ctx); err != nil { // outside the snapshot (onSnapshot says why)
-		return
-	}
-	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
 		rep, cases, err = s.workloadCounts(ctx, fs, actor, officerID, asOf)
 		return err
 	})
@@ -207,10 +201,7 @@ func firstVisitFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.A
 // Summarize, DropIDs) with its headline (AddHeadline), from the read
 // model (one snapshot); with it, the cases it covers (for the audit).
 func (s *Service) FirstVisitCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *FirstVisitReport, cases []string, err error) {
-	if ctx, err = s.WithNames(ctx); err != nil { // outside the snapshot (onSnapshot says why)
-		return
-	}
-	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
 		rep, cases, err = s.firstVisitCounts(ctx, fs, actor, officerID, "", period, asOf)
 		return err
 	})

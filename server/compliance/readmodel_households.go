@@ -33,10 +33,7 @@ func householdCounts(f *HouseholdFigures) (cases map[string]*IDs, visits map[str
 // DropIDs) with its headline (AddHeadline), from one snapshot of the read
 // model; with it, the cases it covers (for the audit).
 func (s *Service) HouseholdsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *HouseholdsReport, cases []string, err error) {
-	if ctx, err = s.WithNames(ctx); err != nil { // outside the snapshot (onSnapshot says why)
-		return
-	}
-	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
 		rep, cases, err = s.householdsCounts(ctx, fs, actor, officerID, period, asOf)
 		return err
 	})

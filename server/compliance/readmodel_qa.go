@@ -20,10 +20,7 @@ import (
 // covers (for the audit).
 func (s *Service) QAFromReadModel(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date,
 	perOfficer int) (rep *QAReport, err error) {
-	if ctx, err = s.WithNames(ctx); err != nil { // outside the snapshot (onSnapshot says why)
-		return
-	}
-	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
 		rep, err = s.qaFromReadModel(ctx, fs, actor, officerID, period, asOf, perOfficer)
 		return err
 	})

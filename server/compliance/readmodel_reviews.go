@@ -100,17 +100,23 @@ func shareFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor,
 	return FigureOf(n[num], n[den]), nil
 }
 
-// onSnapshot runs counts on one snapshot of the read model (ReadFigures),
+// readFigures runs fn on one snapshot of the read model (ReadFigures),
+// with the officers' and teams' names read first, outside it (WithNames),
+// in the context fn gets: read inside it they would take a second reader
+// while the snapshot holds one, and as many reports at once as the pool
+// has readers would each hold one and wait for another, for ever.
+func (s *Service) readFigures(ctx context.Context, fn func(context.Context, serverdb.Figures) error) error {
+	ctx, err := s.WithNames(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.ReadFigures(ctx, func(fs serverdb.Figures) error { return fn(ctx, fs) })
+}
+
+// onSnapshot runs counts on one snapshot of the read model (readFigures),
 // so that the figures of one answer agree with each other.
 func onSnapshot[R any](ctx context.Context, s *Service, counts func(context.Context, serverdb.Figures) (R, []string, error)) (rep R, cases []string, err error) {
-	// The names first, outside the snapshot: read inside it they would
-	// take a second reader while the snapshot holds one, and as many
-	// reports at once as the pool has readers would each hold one and
-	// wait for another, for ever.
-	if ctx, err = s.WithNames(ctx); err != nil {
-		return rep, nil, err
-	}
-	err = s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
 		rep, cases, err = counts(ctx, fs)
 		return err
 	})
