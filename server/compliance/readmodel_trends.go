@@ -41,8 +41,8 @@ func WeeklyShares() []string {
 
 // WeeklyShare is the weekly trend of measure slug's share, for each of
 // weeks as the period, as the records stand on asOf, from the read model:
-// one GROUP BY by week for the numerator and one for the denominator
-// (serverdb.Figures.Weeks), on one snapshot. For measure 1 each week's
+// the numerator and the denominator counted by week in one statement
+// (serverdb.Figures.WeeksOf), on one snapshot. For measure 1 each week's
 // figure is FirstHomeVisits(in, w, asOf)'s Totals (on time, of those
 // due); for measure 4, Enquiries(in, w, asOf)'s Totals.Police (answered,
 // of those needed); for measure 6, Interventions(in, w, asOf)'s
@@ -65,13 +65,12 @@ func (s *Service) WeeklyShare(ctx context.Context, actor serverdb.Actor, slug, o
 	err := s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
 		q := serverdb.FigureQuery{Measure: ws.measure, Figure: ws.num, AsOf: asOf, OfficerID: officerID, TeamID: teamID,
 			WithinDays: Input{Policy: s.policy}.policy().EnquiryDays()}
-		var err error
-		if num, err = fs.Weeks(ctx, actor, q, weekly); err != nil {
+		nd, err := fs.WeeksOf(ctx, actor, q, []string{ws.num, ws.den}, weekly)
+		if err != nil {
 			return err
 		}
-		q.Figure = ws.den
-		den, err = fs.Weeks(ctx, actor, q, weekly)
-		return err
+		num, den = nd[0], nd[1]
+		return nil
 	})
 	if err != nil {
 		return nil, err
