@@ -53,6 +53,17 @@ func WeeklyShares() []string {
 // is not read). officerID and teamID, when set, keep the cases allocated
 // to that officer and team.
 func (s *Service) WeeklyShare(ctx context.Context, actor serverdb.Actor, slug, officerID, teamID string, weeks []Period, asOf schema.Date) ([]Figure, error) {
+	var out []Figure
+	err := s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		var err error
+		out, err = s.weeklyShare(ctx, fs, actor, slug, officerID, teamID, weeks, asOf)
+		return err
+	})
+	return out, err
+}
+
+// weeklyShare is WeeklyShare on the snapshot fs.
+func (s *Service) weeklyShare(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, slug, officerID, teamID string, weeks []Period, asOf schema.Date) ([]Figure, error) {
 	ws, ok := weeklyShares[slug]
 	if !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "measure", "the read model has no weekly trend of measure %q", slug)
@@ -61,20 +72,13 @@ func (s *Service) WeeklyShare(ctx context.Context, actor serverdb.Actor, slug, o
 	for i, w := range weeks {
 		weekly[i] = serverdb.Week{From: w.From, To: w.To}
 	}
-	var num, den []int
-	err := s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
-		q := serverdb.FigureQuery{Measure: ws.measure, Figure: ws.num, AsOf: asOf, OfficerID: officerID, TeamID: teamID,
-			WithinDays: Input{Policy: s.policy}.policy().EnquiryDays()}
-		nd, err := fs.WeeksOf(ctx, actor, q, []string{ws.num, ws.den}, weekly)
-		if err != nil {
-			return err
-		}
-		num, den = nd[0], nd[1]
-		return nil
-	})
+	q := serverdb.FigureQuery{Measure: ws.measure, AsOf: asOf, OfficerID: officerID, TeamID: teamID,
+		WithinDays: Input{Policy: s.policy}.policy().EnquiryDays()}
+	nd, err := fs.WeeksOf(ctx, actor, q, []string{ws.num, ws.den}, weekly)
 	if err != nil {
 		return nil, err
 	}
+	num, den := nd[0], nd[1]
 	out := make([]Figure, len(weeks))
 	for i := range out {
 		out[i] = FigureOf(num[i], den[i])
