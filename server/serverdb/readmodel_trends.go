@@ -69,9 +69,9 @@ func (db *DB) FigureWeeks(ctx context.Context, actor Actor, q FigureQuery, weeks
 	return Figures{q: db.r}.Weeks(ctx, actor, q, weeks)
 }
 
-// figuresByWeek counts each of figures by week: the rows of each, marked
-// with the figure's place in figures (k) and their week (w), all in one
-// statement, counted by k and w.
+// figuresByWeek counts each of figures by week, all in one statement:
+// measure 7's figures of flags in one pass over the flags (flagWeeks),
+// the others' rows each marked with its figure and week (unionWeeks).
 func figuresByWeek(ctx context.Context, db querier, actor Actor, f FigureQuery, figures []string, weeks []Week) ([][]int, error) {
 	wd, ok := weekDays[f.Measure]
 	if !ok {
@@ -91,6 +91,19 @@ func figuresByWeek(ctx context.Context, db querier, actor Actor, f FigureQuery, 
 		if _, ok := dayNumber(w.To); !ok || w.To < w.From || (i > 0 && w.From <= weeks[i-1].To) {
 			return nil, schema.Errorf(schema.ECodeInvalid, "to", "week %d must end on a date on or after its first day, before the next week", i+1)
 		}
+	}
+	if wd.each && flagWeeksInOnePass(f, figures) {
+		return flagWeeks(ctx, db, actor, f, figures, weeks)
+	}
+	return unionWeeks(ctx, db, wd, actor, f, figures, weeks)
+}
+
+// unionWeeks is figuresByWeek over the rows of each figure, each row
+// marked with its figure (k) and week (w), in one UNION ALL.
+func unionWeeks(ctx context.Context, db querier, wd weekDay, actor Actor, f FigureQuery, figures []string, weeks []Week) ([][]int, error) {
+	out := make([][]int, len(figures))
+	for k := range out {
+		out[k] = make([]int, len(weeks))
 	}
 	count := "count(*)"
 	if wd.count != count {
