@@ -30,6 +30,9 @@ type Overview struct {
 	Interventions Counted[*InterventionsReport]
 	Reviews       Counted[*ReviewsReport]
 	Exemptions    Counted[*ExemptionsReport]
+	// Caseload is the cases of the scope and narrowing by officer (the
+	// officers' table's count).
+	Caseload map[string]int
 	// Weeks are, by the measure's slug (WeeklyShares), its share for each
 	// of the weeks asked for, as WeeklyShare gives it; nil without weeks.
 	Weeks map[string][]Figure
@@ -38,7 +41,7 @@ type Overview struct {
 // OverviewCounts is the overview's counted panels for the cases of
 // narrow's officer and team (each when set) in the actor's scope, over
 // period as of asOf, with each share's weekly trend over weeks (none when
-// weeks is empty), all on one snapshot: FirstVisitCounts,
+// weeks is empty) and the cases by officer, all on one snapshot: FirstVisitCounts,
 // EnquiriesCounts, InterventionsCounts, ReviewsCounts, ExemptionsCounts
 // (with narrow's team too) and WeeklyShare, each what it gives alone.
 func (s *Service) OverviewCounts(ctx context.Context, actor serverdb.Actor, narrow Narrow, period Period, asOf schema.Date, weeks []Period) (*Overview, error) {
@@ -59,6 +62,9 @@ func (s *Service) OverviewCounts(ctx context.Context, actor serverdb.Actor, narr
 			return err
 		}
 		if ov.Exemptions, err = counted(s.exemptionsCounts(ctx, fs, actor, o, t, period, asOf)); err != nil {
+			return err
+		}
+		if ov.Caseload, err = fs.CasesByOfficer(ctx, actor, serverdb.FigureQuery{OfficerID: o, TeamID: t}); err != nil {
 			return err
 		}
 		if len(weeks) == 0 {

@@ -198,6 +198,30 @@ func (s *site) newPanelCounts(ctx context.Context, actor serverdb.Actor, f *filt
 	return &panelCounts{ctx: ctx, comp: s.comp, actor: actor, f: f, weekly: weekly}, nil
 }
 
+// countedOverview is the page's overview from the read model, when the
+// page is counted and its filters choose no RoSH level and no flag; false
+// otherwise, or when its read failed (wait says so).
+func (pc *panelCtx) countedOverview() (*compliance.Overview, bool) {
+	if pc.counts == nil || pc.F.Risk != "" || pc.F.Flag != "" {
+		return nil, false
+	}
+	ov, err := pc.counts.overview()
+	if err != nil {
+		pc.counts.fail(fmt.Errorf("dashboard overview: %w", err))
+		return nil, false
+	}
+	return ov, true
+}
+
+// fail keeps err, the first error of the page's counted panels.
+func (c *panelCounts) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+}
+
 // counted says whether p is built from the read model: the page asked for
 // it, p has a Counts, and the filters choose no RoSH level and no flag
 // (which the read model's figures do not filter by).
@@ -214,11 +238,7 @@ func (pc *panelCtx) build(p *panel) *panelView {
 	}
 	v, err := p.Counts(pc)
 	if err != nil {
-		pc.counts.mu.Lock()
-		if pc.counts.err == nil {
-			pc.counts.err = fmt.Errorf("dashboard panel %s: %w", p.Slug, err)
-		}
-		pc.counts.mu.Unlock()
+		pc.counts.fail(fmt.Errorf("dashboard panel %s: %w", p.Slug, err))
 		return &panelView{ByOfficer: map[string]cell{}}
 	}
 	return v

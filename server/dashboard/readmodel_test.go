@@ -106,7 +106,13 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 		if err := pc.wait(); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		inGo := buildPanels(&panelCtx{In: in, F: &f, Weekly: true})
+		goPC := &panelCtx{In: in, F: &f, Weekly: true}
+		inGo := buildPanels(goPC)
+		// The officers' table: its caseloads from the read model
+		// (compliance.Overview.Caseload) and every panel's cells.
+		if got, want := fmt.Sprint(officersTable(pc, fromRM).Rows), fmt.Sprint(officersTable(goPC, inGo).Rows); got != want || len(in.Cases) == 0 {
+			t.Errorf("%s: the officers' table from the read model\n%s\nin Go (%d cases)\n%s", c.name, got, len(in.Cases), want)
+		}
 		for i, p := range panels {
 			a, b := fromRM[i], inGo[i]
 			if got, want := viewText(a), viewText(b); got != want {

@@ -103,3 +103,31 @@ func flagWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, figu
 	}
 	return out, rs.Err()
 }
+
+// CasesByOfficer counts the cases of the actor's scope in the read model
+// by their officer, of q's officer and team when set (its other fields
+// not read): the overview's officers' table's caseload, what it counts
+// over the page's decoded cases.
+func (f Figures) CasesByOfficer(ctx context.Context, actor Actor, q FigureQuery) (map[string]int, error) {
+	s := &sqlb{}
+	s.add(`SELECT c.officer_id, count(*) FROM rm_cases c WHERE 1 = 1`)
+	if err := s.scoped(actor, "c", q); err != nil {
+		return nil, err
+	}
+	s.add(` GROUP BY c.officer_id`)
+	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
+	if err != nil {
+		return nil, fmt.Errorf("cases by officer: %w", err)
+	}
+	defer rs.Close()
+	out := map[string]int{}
+	for rs.Next() {
+		var officer string
+		var n int
+		if err := rs.Scan(&officer, &n); err != nil {
+			return nil, fmt.Errorf("cases by officer: %w", err)
+		}
+		out[officer] = n
+	}
+	return out, rs.Err()
+}
