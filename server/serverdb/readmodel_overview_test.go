@@ -21,16 +21,7 @@ func TestFlagWeeksMatchTheWeeksOneByOne(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, users := readModelStore(t)
-	var sup, officer schema.User
-	for _, u := range users {
-		switch {
-		case u.Role == schema.RoleSupervisor && sup.ID == "":
-			sup = u
-		case u.Role == schema.RoleOfficer && officer.ID == "":
-			officer = u
-		}
-	}
-	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
+	actors := readModelActors(users)
 	counted := 0
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
 		var weeks []Week
@@ -68,5 +59,64 @@ func TestFlagWeeksMatchTheWeeksOneByOne(t *testing.T) {
 	}
 	if counted == 0 {
 		t.Error("no flag in any week: the comparison tested nothing")
+	}
+}
+
+// readModelActors are readModelStore's admin, its first supervisor and its
+// first officer.
+func readModelActors(users []schema.User) []Actor {
+	var sup, officer schema.User
+	for _, u := range users {
+		switch {
+		case u.Role == schema.RoleSupervisor && sup.ID == "":
+			sup = u
+		case u.Role == schema.RoleOfficer && officer.ID == "":
+			officer = u
+		}
+	}
+	return []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
+}
+
+// TestCasesByOfficerCountsEveryCaseInScope: the overview's caseloads
+// (CasesByOfficer) count every case of the scope, closed ones too (the
+// store has one), as the officers' table counts the page's cases: for
+// each actor, in all and for each officer and team filter, what
+// ScopeCases lists.
+func TestCasesByOfficerCountsEveryCaseInScope(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, users := readModelStore(t)
+	var closed int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM rm_cases WHERE closed = 1`).Scan(&closed); err != nil || closed == 0 {
+		t.Fatalf("the store's closed cases: %d, %v", closed, err)
+	}
+	fs := Figures{q: db.r}
+	for _, a := range readModelActors(users) {
+		narrows := []ScopeNarrow{{}}
+		for _, u := range users {
+			if u.Role == schema.RoleOfficer {
+				narrows = append(narrows, ScopeNarrow{OfficerID: u.ID}, ScopeNarrow{TeamID: u.TeamID})
+			}
+		}
+		for _, n := range narrows {
+			got, err := fs.CasesByOfficer(ctx, a, FigureQuery{OfficerID: n.OfficerID, TeamID: n.TeamID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, err := db.ScopeCases(ctx, a, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := 0
+			for officer, k := range got {
+				total += k
+				if n.OfficerID != "" && officer != n.OfficerID {
+					t.Errorf("%s, %+v: cases of officer %s", a.Role, n, officer)
+				}
+			}
+			if total != len(ids) {
+				t.Errorf("%s, %+v: %d cases by officer %v, %d in scope", a.Role, n, total, got, len(ids))
+			}
+		}
 	}
 }

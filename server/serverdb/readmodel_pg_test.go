@@ -122,16 +122,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 		copyTable(t, db.r, pg, table)
 	}
 
-	var sup, officer schema.User
-	for _, u := range users {
-		switch {
-		case u.Role == schema.RoleSupervisor && sup.ID == "":
-			sup = u
-		case u.Role == schema.RoleOfficer && officer.ID == "":
-			officer = u
-		}
-	}
-	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
+	actors := readModelActors(users)
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
 		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds,
 			MeasureReviews, MeasureInterventions, MeasureEnquiries, MeasureExemptions} {
