@@ -41,8 +41,8 @@ func WeeklyShares() []string {
 
 // WeeklyShare is the weekly trend of measure slug's share, for each of
 // weeks as the period, as the records stand on asOf, from the read model:
-// one GROUP BY by week for the numerator and one for the denominator
-// (serverdb.Figures.Weeks), on one snapshot. For measure 1 each week's
+// the numerator and the denominator counted by week in one statement
+// (serverdb.Figures.WeeksOf), on one snapshot. For measure 1 each week's
 // figure is FirstHomeVisits(in, w, asOf)'s Totals (on time, of those
 // due); for measure 4, Enquiries(in, w, asOf)'s Totals.Police (answered,
 // of those needed); for measure 6, Interventions(in, w, asOf)'s
@@ -53,6 +53,17 @@ func WeeklyShares() []string {
 // is not read). officerID and teamID, when set, keep the cases allocated
 // to that officer and team.
 func (s *Service) WeeklyShare(ctx context.Context, actor serverdb.Actor, slug, officerID, teamID string, weeks []Period, asOf schema.Date) ([]Figure, error) {
+	var out []Figure
+	err := s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
+		var err error
+		out, err = s.weeklyShare(ctx, fs, actor, slug, officerID, teamID, weeks, asOf)
+		return err
+	})
+	return out, err
+}
+
+// weeklyShare is WeeklyShare on the snapshot fs.
+func (s *Service) weeklyShare(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, slug, officerID, teamID string, weeks []Period, asOf schema.Date) ([]Figure, error) {
 	ws, ok := weeklyShares[slug]
 	if !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "measure", "the read model has no weekly trend of measure %q", slug)
@@ -61,21 +72,13 @@ func (s *Service) WeeklyShare(ctx context.Context, actor serverdb.Actor, slug, o
 	for i, w := range weeks {
 		weekly[i] = serverdb.Week{From: w.From, To: w.To}
 	}
-	var num, den []int
-	err := s.db.ReadFigures(ctx, func(fs serverdb.Figures) error {
-		q := serverdb.FigureQuery{Measure: ws.measure, Figure: ws.num, AsOf: asOf, OfficerID: officerID, TeamID: teamID,
-			WithinDays: Input{Policy: s.policy}.policy().EnquiryDays()}
-		var err error
-		if num, err = fs.Weeks(ctx, actor, q, weekly); err != nil {
-			return err
-		}
-		q.Figure = ws.den
-		den, err = fs.Weeks(ctx, actor, q, weekly)
-		return err
-	})
+	q := serverdb.FigureQuery{Measure: ws.measure, AsOf: asOf, OfficerID: officerID, TeamID: teamID,
+		WithinDays: Input{Policy: s.policy}.policy().EnquiryDays()}
+	nd, err := fs.WeeksOf(ctx, actor, q, []string{ws.num, ws.den}, weekly)
 	if err != nil {
 		return nil, err
 	}
+	num, den := nd[0], nd[1]
 	out := make([]Figure, len(weeks))
 	for i := range out {
 		out[i] = FigureOf(num[i], den[i])

@@ -186,8 +186,12 @@ func officersTable(pc *panelCtx, views []*panelView) *table {
 		t.Columns = append(t.Columns, column{Key: v.Panel.Slug, Label: v.Panel.Title, Num: true})
 	}
 	count := map[string]int{}
-	for _, cr := range pc.In.Cases {
-		count[cr.Case.OfficerID]++
+	if ov, ok := pc.countedOverview(); ok {
+		count = ov.Caseload
+	} else {
+		for _, cr := range pc.In.Cases {
+			count[cr.Case.OfficerID]++
+		}
 	}
 	for _, o := range pc.F.Officers {
 		if pc.F.Officer != "" && o.Value != pc.F.Officer {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sync"
 
-	"doorstep/schema"
 	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
@@ -120,45 +119,107 @@ type panelCtx struct {
 	counts *panelCounts
 }
 
-// panelCounts is what a panel's Counts reads the read model with.
+// panelCounts is what a panel's Counts reads the read model with: the
+// overview's counted panels and their trends, read once for the page on
+// one snapshot (compliance.Service.OverviewCounts, decision 0072) by the
+// first panel or trend that needs them.
 type panelCounts struct {
-	ctx   context.Context
-	comp  *compliance.Service
-	actor serverdb.Actor
+	ctx    context.Context
+	comp   *compliance.Service
+	actor  serverdb.Actor
+	f      *filters
+	weekly bool // the overview's trends are read too
+
+	once  sync.Once
+	ov    *compliance.Overview
+	ovErr error
 
 	mu  sync.Mutex
 	err error
 }
 
-// countsOf is a compliance report from the read model for a narrowing,
-// period and as-of day, with the cases it covers (the *CountsOf methods).
-type countsOf[R any] func(*compliance.Service, context.Context, serverdb.Actor, compliance.Narrow, compliance.Period, schema.Date) (R, []string, error)
+// overview is the page's counted panels and trends, read once.
+func (c *panelCounts) overview() (*compliance.Overview, error) {
+	c.once.Do(func() {
+		var weeks []compliance.Period
+		if c.weekly {
+			weeks = c.f.weeks()
+		}
+		c.ov, c.ovErr = c.comp.OverviewCounts(c.ctx, c.actor, c.f.narrow(), c.f.period(), c.f.AsOf, weeks)
+	})
+	return c.ov, c.ovErr
+}
 
-// countedPanel is a panel's Counts: the report counts gives for the
-// page's filters, shown by view (the panel but its table) with the
-// report's headline.
-func countedPanel[R any](counts countsOf[R], view func(*panelCtx, R, []string) *panelView, headline func(R) *compliance.Headline) func(*panelCtx) (*panelView, error) {
+// shares are the weekly trends of the panels ps the overview read
+// (compliance.Overview.Weeks), by the panel's slug: what readTrends reads
+// for a counted page, on the overview's snapshot. None with a RoSH level
+// or a flag chosen, which the read model does not filter by.
+func (c *panelCounts) shares(ps []*panel) (map[string][]point, error) {
+	if c.f.Risk != "" || c.f.Flag != "" {
+		return nil, nil
+	}
+	ov, err := c.overview()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]point{}
+	for _, p := range ps {
+		if figs, ok := ov.Weeks[p.Slug]; ok {
+			out[p.Slug] = sharePoints(c.f.weeks(), figs)
+		}
+	}
+	return out, nil
+}
+
+// countedPanel is a panel's Counts: its report of the page's overview
+// (panelCounts.overview), shown by view (the panel but its table) with
+// the report's headline.
+func countedPanel[R any](report func(*compliance.Overview) compliance.Counted[R], view func(*panelCtx, R, []string) *panelView, headline func(R) *compliance.Headline) func(*panelCtx) (*panelView, error) {
 	return func(pc *panelCtx) (*panelView, error) {
-		rep, cases, err := counts(pc.counts.comp, pc.counts.ctx, pc.counts.actor, pc.F.narrow(), pc.F.period(), pc.F.AsOf)
+		ov, err := pc.counts.overview()
 		if err != nil {
 			return nil, err
 		}
-		v := view(pc, rep, cases)
-		v.Headline = headline(rep)
+		rep := report(ov)
+		v := view(pc, rep.Report, rep.Cases)
+		v.Headline = headline(rep.Report)
 		return v, nil
 	}
 }
 
-// newPanelCounts is what the panels' Counts read with: the officers' and
-// teams' names read once (compliance.Service.WithNames), so that the
-// panels, built side by side, each hold one of the store's readers and
-// never wait for a second.
-func (s *site) newPanelCounts(ctx context.Context, actor serverdb.Actor) (*panelCounts, error) {
+// newPanelCounts is what the panels' Counts read with, for the filters f
+// (with weekly, their trends too): the officers' and teams' names read
+// once (compliance.Service.WithNames), before the overview's snapshot.
+func (s *site) newPanelCounts(ctx context.Context, actor serverdb.Actor, f *filters, weekly bool) (*panelCounts, error) {
 	ctx, err := s.comp.WithNames(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &panelCounts{ctx: ctx, comp: s.comp, actor: actor}, nil
+	return &panelCounts{ctx: ctx, comp: s.comp, actor: actor, f: f, weekly: weekly}, nil
+}
+
+// countedOverview is the page's overview from the read model, when the
+// page is counted and its filters choose no RoSH level and no flag; false
+// otherwise, or when its read failed (wait says so).
+func (pc *panelCtx) countedOverview() (*compliance.Overview, bool) {
+	if pc.counts == nil || pc.F.Risk != "" || pc.F.Flag != "" {
+		return nil, false
+	}
+	ov, err := pc.counts.overview()
+	if err != nil {
+		pc.counts.fail(fmt.Errorf("dashboard overview: %w", err))
+		return nil, false
+	}
+	return ov, true
+}
+
+// fail keeps err, the first error of the page's counted panels.
+func (c *panelCounts) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
 }
 
 // counted says whether p is built from the read model: the page asked for
@@ -177,11 +238,7 @@ func (pc *panelCtx) build(p *panel) *panelView {
 	}
 	v, err := p.Counts(pc)
 	if err != nil {
-		pc.counts.mu.Lock()
-		if pc.counts.err == nil {
-			pc.counts.err = fmt.Errorf("dashboard panel %s: %w", p.Slug, err)
-		}
-		pc.counts.mu.Unlock()
+		pc.counts.fail(fmt.Errorf("dashboard panel %s: %w", p.Slug, err))
 		return &panelView{ByOfficer: map[string]cell{}}
 	}
 	return v
@@ -237,13 +294,18 @@ func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters,
 		if err != nil {
 			return nil, err
 		}
-		pts := make([]point, len(weeks))
-		for i, x := range figs {
-			pts[i] = share(weekLabel(weeks[i]), x.Numerator, x.Denominator, x.Percent)
-		}
-		out[p.Slug] = pts
+		out[p.Slug] = sharePoints(weeks, figs)
 	}
 	return out, nil
+}
+
+// sharePoints are a share's weekly figures as a trend's points.
+func sharePoints(weeks []compliance.Period, figs []compliance.Figure) []point {
+	pts := make([]point, len(weeks))
+	for i, x := range figs {
+		pts[i] = share(weekLabel(weeks[i]), x.Numerator, x.Denominator, x.Percent)
+	}
+	return pts
 }
 
 // recordTrends are the weekly trends read from the read model on a page
@@ -307,7 +369,7 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 	pc := &panelCtx{In: in, F: f, Weekly: weekly, trends: &s.trends}
 	if counted {
 		var err error
-		if pc.counts, err = s.newPanelCounts(c.UserContext(), actor); err != nil {
+		if pc.counts, err = s.newPanelCounts(c.UserContext(), actor, f, weekly); err != nil {
 			return nil, err
 		}
 	}
@@ -349,7 +411,11 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 		pc.sharesDone = make(chan struct{})
 		go func() {
 			defer close(pc.sharesDone)
-			pc.shares, pc.sharesErr = s.readTrends(ctx, actor, f, ps, counted)
+			if counted {
+				pc.shares, pc.sharesErr = pc.counts.shares(ps)
+				return
+			}
+			pc.shares, pc.sharesErr = s.readTrends(ctx, actor, f, ps, false)
 		}()
 	}
 	return pc, nil

@@ -15,7 +15,7 @@ func init() {
 	registerPanel(&panel{Order: 4, Slug: "enquiries", Title: "Safeguarding enquiries answered",
 		About:  "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day; beside them, the inspection's figures, answered in time.",
 		Build:  buildEnquiries,
-		Counts: countedPanel((*compliance.Service).EnquiriesCountsOf, enquiriesView, func(r *compliance.EnquiriesReport) *compliance.Headline { return r.Headline })})
+		Counts: countedPanel(func(o *compliance.Overview) compliance.Counted[*compliance.EnquiriesReport] { return o.Enquiries }, enquiriesView, func(r *compliance.EnquiriesReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildEnquiries(pc *panelCtx) *panelView {

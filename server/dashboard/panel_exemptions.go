@@ -15,7 +15,7 @@ func init() {
 	registerPanel(&panel{Order: 10, Slug: "exemptions", Title: "Visits exempted",
 		About: "Visits the policy required in the period that were closed by an exemption (a manager's, or a safety assessment not approved or exempted) rather than met or missed, with each reason.",
 		Build: buildExemptions, Requirements: true,
-		Counts: countedPanel((*compliance.Service).ExemptionsCountsOf, exemptionsView, func(r *compliance.ExemptionsReport) *compliance.Headline { return r.Headline })})
+		Counts: countedPanel(func(o *compliance.Overview) compliance.Counted[*compliance.ExemptionsReport] { return o.Exemptions }, exemptionsView, func(r *compliance.ExemptionsReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildExemptions(pc *panelCtx) *panelView {

@@ -17,7 +17,7 @@ func init() {
 	registerPanel(&panel{Order: 1, Slug: "first-home-visits", Title: "First home visit on time",
 		About: "Domestic-abuse cases whose supervision started in the period and whose first home visit was due: visited on or before the due date.",
 		Build: buildFirstVisits, Requirements: true,
-		Counts: countedPanel((*compliance.Service).FirstVisitCountsOf, firstVisitsView, func(r *compliance.FirstVisitReport) *compliance.Headline { return r.Headline })})
+		Counts: countedPanel(func(o *compliance.Overview) compliance.Counted[*compliance.FirstVisitReport] { return o.FirstVisits }, firstVisitsView, func(r *compliance.FirstVisitReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildFirstVisits(pc *panelCtx) *panelView {

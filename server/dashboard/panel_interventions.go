@@ -9,9 +9,11 @@ import (
 // trend is the share referred by the week the need was identified.
 func init() {
 	registerPanel(&panel{Order: 6, Slug: "interventions", Title: "Interventions: need to completion",
-		About:  "Intervention needs identified in the period: referred, started and completed by the as-of day; those not referred keep their recorded reason.",
-		Build:  buildInterventions,
-		Counts: countedPanel((*compliance.Service).InterventionsCountsOf, interventionsView, func(r *compliance.InterventionsReport) *compliance.Headline { return r.Headline })})
+		About: "Intervention needs identified in the period: referred, started and completed by the as-of day; those not referred keep their recorded reason.",
+		Build: buildInterventions,
+		Counts: countedPanel(func(o *compliance.Overview) compliance.Counted[*compliance.InterventionsReport] {
+			return o.Interventions
+		}, interventionsView, func(r *compliance.InterventionsReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildInterventions(pc *panelCtx) *panelView {

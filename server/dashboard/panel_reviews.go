@@ -15,7 +15,7 @@ func init() {
 	registerPanel(&panel{Order: 7, Slug: "reviews", Title: "Flags and risk reviewed on time",
 		About:  fmt.Sprintf("Live flags and each case's RoSH assessment (due for review every %d months): in date on the as-of day, of those whose review had come due.", compliance.RoSHReviewMonths),
 		Build:  buildReviews,
-		Counts: countedPanel((*compliance.Service).ReviewsCountsOf, reviewsView, func(r *compliance.ReviewsReport) *compliance.Headline { return r.Headline })})
+		Counts: countedPanel(func(o *compliance.Overview) compliance.Counted[*compliance.ReviewsReport] { return o.Reviews }, reviewsView, func(r *compliance.ReviewsReport) *compliance.Headline { return r.Headline })})
 }
 
 func buildReviews(pc *panelCtx) *panelView {

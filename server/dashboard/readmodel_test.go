@@ -90,17 +90,29 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 	shown := 0
 	for _, c := range cases {
 		f := c.f
-		in, shares := oracleInput(t, s, c)
-		counts, err := s.newPanelCounts(ctx, c.actor)
+		in, _ := oracleInput(t, s, c)
+		counts, err := s.newPanelCounts(ctx, c.actor, &f, true)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The trends as the overview reads them: on its one snapshot with
+		// its panels (decision 0072); in Go, each week's measure.
+		shares, err := counts.shares(panels)
+		if err != nil || len(shares) != len(compliance.WeeklyShares()) {
+			t.Fatalf("%s: the overview's trends %v, %v", c.name, shares, err)
 		}
 		pc := &panelCtx{In: in, F: &f, Weekly: true, shares: shares, counts: counts}
 		fromRM := buildPanels(pc)
 		if err := pc.wait(); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		inGo := buildPanels(&panelCtx{In: in, F: &f, Weekly: true, shares: shares})
+		goPC := &panelCtx{In: in, F: &f, Weekly: true}
+		inGo := buildPanels(goPC)
+		// The officers' table: its caseloads from the read model
+		// (compliance.Overview.Caseload) and every panel's cells.
+		if got, want := fmt.Sprint(officersTable(pc, fromRM).Rows), fmt.Sprint(officersTable(goPC, inGo).Rows); got != want || len(in.Cases) == 0 {
+			t.Errorf("%s: the officers' table from the read model\n%s\nin Go (%d cases)\n%s", c.name, got, len(in.Cases), want)
+		}
 		for i, p := range panels {
 			a, b := fromRM[i], inGo[i]
 			if got, want := viewText(a), viewText(b); got != want {
@@ -264,11 +276,11 @@ func BenchmarkCountedPanels(b *testing.B) {
 	})
 	b.Run("read-model", func(b *testing.B) {
 		for b.Loop() {
-			shares, err := s.readTrends(ctx, actor, f, counted, true)
+			counts, err := s.newPanelCounts(ctx, actor, f, true)
 			if err != nil {
 				b.Fatal(err)
 			}
-			counts, err := s.newPanelCounts(ctx, actor)
+			shares, err := counts.shares(counted)
 			if err != nil {
 				b.Fatal(err)
 			}

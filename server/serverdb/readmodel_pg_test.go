@@ -122,16 +122,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 		copyTable(t, db.r, pg, table)
 	}
 
-	var sup, officer schema.User
-	for _, u := range users {
-		switch {
-		case u.Role == schema.RoleSupervisor && sup.ID == "":
-			sup = u
-		case u.Role == schema.RoleOfficer && officer.ID == "":
-			officer = u
-		}
-	}
-	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
+	actors := readModelActors(users)
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
 		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds,
 			MeasureReviews, MeasureInterventions, MeasureEnquiries, MeasureExemptions} {
@@ -323,10 +314,32 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 				if !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && !slices.ContainsFunc(want, func(n int) bool { return n > 0 })) {
 					t.Errorf("%s by week on %s for %s: PostgreSQL %v, SQLite %v", q.Measure, asOf, a.Role, got, want)
 				}
+				// The share's numerator with it, in one statement (WeeksOf,
+				// decision 0072): each what Weeks gives alone, on both stores.
+				num := q
+				num.Figure = shareNumerator[q.Figure]
+				wantNum, err := Figures{q: db.r}.Weeks(ctx, a, num, weeks)
+				if err != nil {
+					t.Fatalf("%s by week on SQLite: %v", num.Figure, err)
+				}
+				for _, fs := range []Figures{{q: db.r}, {q: pgQuerier{pg}}} {
+					both, err := fs.WeeksOf(ctx, a, q, []string{num.Figure, q.Figure}, weeks)
+					if err != nil {
+						t.Fatalf("%s's share by week: %v", q.Measure, err)
+					}
+					if !reflect.DeepEqual(both, [][]int{wantNum, want}) {
+						t.Errorf("%s's share by week on %s for %s: one statement %v, one a figure %v and %v", q.Measure, asOf, a.Role, both, wantNum, want)
+					}
+				}
 			}
 		}
 	}
 }
+
+// shareNumerator is, by the denominator of a share with a weekly trend,
+// its numerator.
+var shareNumerator = map[string]string{"denominator": "numerator", "police.needed": "police.answered",
+	"referred_share.denominator": "referred_share.numerator", "due": "exempted", "flags.on_time.denominator": "flags.on_time.numerator"}
 
 // applyPGFile applies one file of schema/sql/server-pg.
 func applyPGFile(t *testing.T, pg *sql.DB, name string) {

@@ -49,21 +49,39 @@ var weekDays = map[string]weekDay{
 // the figure over that week as the period.
 // q's From and To are the weeks' first and last days.
 func (f Figures) Weeks(ctx context.Context, actor Actor, q FigureQuery, weeks []Week) ([]int, error) {
-	return figureWeeks(ctx, f.q, actor, q, weeks)
+	out, err := figuresByWeek(ctx, f.q, actor, q, []string{q.Figure}, weeks)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// WeeksOf is Weeks for each of figures, q's measure's, in one statement:
+// out[i] is figures[i]'s count by week, what Weeks gives for it (q's
+// Figure not read). A share's numerator and denominator are one
+// statement rather than two (decision 0072).
+func (f Figures) WeeksOf(ctx context.Context, actor Actor, q FigureQuery, figures []string, weeks []Week) ([][]int, error) {
+	return figuresByWeek(ctx, f.q, actor, q, figures, weeks)
 }
 
 // FigureWeeks is Figures.Weeks on its own snapshot.
 func (db *DB) FigureWeeks(ctx context.Context, actor Actor, q FigureQuery, weeks []Week) ([]int, error) {
-	return figureWeeks(ctx, db.r, actor, q, weeks)
+	return Figures{q: db.r}.Weeks(ctx, actor, q, weeks)
 }
 
-func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, weeks []Week) ([]int, error) {
+// figuresByWeek counts each of figures by week, all in one statement:
+// measure 7's figures of flags in one pass over the flags (flagWeeks),
+// the others' rows each marked with its figure and week (unionWeeks).
+func figuresByWeek(ctx context.Context, db querier, actor Actor, f FigureQuery, figures []string, weeks []Week) ([][]int, error) {
 	wd, ok := weekDays[f.Measure]
 	if !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "measure", "the read model has no weekly trend of measure %q", f.Measure)
 	}
-	out := make([]int, len(weeks))
-	if len(weeks) == 0 {
+	out := make([][]int, len(figures))
+	for k := range out {
+		out[k] = make([]int, len(weeks))
+	}
+	if len(weeks) == 0 || len(figures) == 0 {
 		return out, nil
 	}
 	for i, w := range weeks {
@@ -74,12 +92,64 @@ func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, we
 			return nil, schema.Errorf(schema.ECodeInvalid, "to", "week %d must end on a date on or after its first day, before the next week", i+1)
 		}
 	}
+	if wd.each && flagWeeksInOnePass(f, figures) {
+		return flagWeeks(ctx, db, actor, f, figures, weeks)
+	}
+	return unionWeeks(ctx, db, wd, actor, f, figures, weeks)
+}
+
+// unionWeeks is figuresByWeek over the rows of each figure, each row
+// marked with its figure (k) and week (w), in one UNION ALL.
+func unionWeeks(ctx context.Context, db querier, wd weekDay, actor Actor, f FigureQuery, figures []string, weeks []Week) ([][]int, error) {
+	out := make([][]int, len(figures))
+	for k := range out {
+		out[k] = make([]int, len(weeks))
+	}
+	count := "count(*)"
+	if wd.count != count {
+		count = "count(DISTINCT t.id)"
+	}
+	q := &sqlb{}
+	q.add(`SELECT t.k, t.w, ` + count + ` FROM (`)
+	for k, name := range figures {
+		if k > 0 {
+			q.add(` UNION ALL `)
+		}
+		g := f
+		g.Figure = name
+		if err := weekRows(q, wd, actor, g, weeks, k); err != nil {
+			return nil, err
+		}
+	}
+	q.add(`) t GROUP BY t.k, t.w`)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var k, n int
+		var w *int
+		if err := rs.Scan(&k, &w, &n); err != nil {
+			return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
+		}
+		if w != nil { // a day between two weeks: none when they leave no gap
+			out[k][*w] = n
+		}
+	}
+	return out, rs.Err()
+}
+
+// weekRows adds the rows of f's figure with their week, as k, w and id
+// (the row's case): the figure's rows of the weeks' whole span, each
+// marked with the week its day falls in (weekDays), or, for a measure
+// counted as of each week's last day, its rows of each week.
+func weekRows(q *sqlb, wd weekDay, actor Actor, f FigureQuery, weeks []Week, k int) error {
 	if wd.each {
-		return eachWeek(ctx, db, actor, f, weeks, wd.count)
+		return eachWeekRows(q, actor, f, weeks, k)
 	}
 	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
-	q := &sqlb{}
-	q.add(`SELECT CASE`)
+	q.add(fmt.Sprintf(`SELECT %d AS k, CASE`, k))
 	for i, w := range weeks {
 		if wd.family {
 			from, _ := dayNumber(w.From)
@@ -89,35 +159,17 @@ func figureWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, we
 			q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, wd.day, wd.day, i), string(w.From), string(w.To))
 		}
 	}
-	q.add(` END AS w, ` + wd.count + ` FROM (`)
 	if wd.family {
-		if err := familyWeekRows(q, actor, f); err != nil {
-			return nil, err
-		}
-	} else {
-		rows, err := figureRows(actor, f)
-		if err != nil {
-			return nil, err
-		}
-		q.add(rows.b.String()+`) f `+wd.join, rows.args...)
+		q.add(` END AS w, b.case_id AS id FROM (`)
+		return familyWeekRows(q, actor, f)
 	}
-	q.add(` GROUP BY w`)
-	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	q.add(` END AS w, f.case_id AS id FROM (`)
+	rows, err := figureRows(actor, f)
 	if err != nil {
-		return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
+		return err
 	}
-	defer rs.Close()
-	for rs.Next() {
-		var w *int
-		var n int
-		if err := rs.Scan(&w, &n); err != nil {
-			return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
-		}
-		if w != nil { // a day between two weeks: none when they leave no gap
-			out[*w] = n
-		}
-	}
-	return out, rs.Err()
+	q.add(rows.b.String()+`) f `+wd.join, rows.args...)
+	return nil
 }
 
 // familyWeekRows adds the rows of f's figure, one of a family's, with the
@@ -140,37 +192,21 @@ func familyWeekRows(q *sqlb, actor Actor, f FigureQuery) error {
 	return nil
 }
 
-// eachWeek counts f's figure over each of weeks as the period, as of the
-// week's last day (f's From, To and AsOf not read): the figure's rows of
-// every week, each marked with its week, in one statement.
-func eachWeek(ctx context.Context, db querier, actor Actor, f FigureQuery, weeks []Week, count string) ([]int, error) {
-	q := &sqlb{}
-	q.add(`SELECT w, ` + count + ` FROM (`)
+// eachWeekRows adds the rows of f's figure over each of weeks as the
+// period, as of the week's last day (f's From, To and AsOf not read), each
+// marked with its week, as k, w and id.
+func eachWeekRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week, k int) error {
 	for i, w := range weeks {
 		g := f
 		g.From, g.To, g.AsOf = w.From, w.To, w.To
 		rows, err := figureRows(actor, g)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if i > 0 {
 			q.add(` UNION ALL `)
 		}
-		q.add(fmt.Sprintf(`SELECT %d AS w, r.case_id FROM (`, i)+rows.b.String()+`) r`, rows.args...)
+		q.add(fmt.Sprintf(`SELECT %d AS k, %d AS w, r.case_id AS id FROM (`, k, i)+rows.b.String()+`) r`, rows.args...)
 	}
-	q.add(`) f GROUP BY w`)
-	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
-	if err != nil {
-		return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
-	}
-	defer rs.Close()
-	out := make([]int, len(weeks))
-	for rs.Next() {
-		var w, n int
-		if err := rs.Scan(&w, &n); err != nil {
-			return nil, fmt.Errorf("figure %s.%s by week: %w", f.Measure, f.Figure, err)
-		}
-		out[w] = n
-	}
-	return out, rs.Err()
+	return nil
 }

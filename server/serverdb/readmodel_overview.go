@@ -1,0 +1,133 @@
+package serverdb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The dashboard overview's trends in fewer passes (decision 0072).
+// Measure 7's flags are counted as of each week's last day (weekDays'
+// each): one query of the figure's rows a week, 13 for an overview's
+// trend and twice that for a share. Its figures of flags whose condition
+// reads only the review's status (on time, in date, overdue, ...) are
+// counted here in one pass over the flags instead: each flag joined to
+// the weeks, its case's and its own dates compared with the week's last
+// day, its status on that day worked out as reviewStatus does, and each
+// figure's condition (reviewBase's) a conditional sum by week.
+
+// flagWeeksInOnePass says whether figures, measure 7's, are all of one
+// kind of flags (flags or da_flags) and read only the review's status.
+func flagWeeksInOnePass(f FigureQuery, figures []string) bool {
+	if f.Measure != MeasureReviews || len(figures) == 0 {
+		return false
+	}
+	first, _, _ := strings.Cut(figures[0], ".")
+	for _, name := range figures {
+		if !slices.Contains(figureNames[MeasureReviews], name) {
+			return false
+		}
+		kind, figure, _ := strings.Cut(name, ".")
+		if kind != first || (kind != "flags" && kind != "da_flags") || figure == "reviewed_in_period" {
+			return false
+		}
+	}
+	return true
+}
+
+// flagWeeks counts each of figures (flagWeeksInOnePass) over each of
+// weeks as the period, as of the week's last day, in one pass: what
+// eachWeekRows' rows give, counted.
+func flagWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, figures []string, weeks []Week) ([][]int, error) {
+	kind, _, _ := strings.Cut(figures[0], ".")
+	// The figures' conditions on a review's status, as reviewBase writes
+	// them (alias i): its select is not used, its as-of day not read.
+	f.AsOf = weeks[len(weeks)-1].To
+	d, _ := dayNumber(f.AsOf)
+	g := f
+	g.Figure = figures[0]
+	cond, err := reviewBase(&sqlb{}, actor, g, d)
+	if err != nil {
+		return nil, err
+	}
+	q := &sqlb{}
+	q.add(`SELECT i.w`)
+	for _, name := range figures {
+		q.add(`, sum(CASE WHEN `)
+		cond(q, name)
+		q.add(` THEN 1 ELSE 0 END)`)
+	}
+	// rm_flags and rm_cases first (CROSS JOIN keeps SQLite's order): one
+	// pass over the flags, each compared with every week.
+	q.add(` FROM (SELECT w.k AS w, CASE WHEN g.last_reviewed > w.e THEN 'after_as_of' WHEN g.next_review_date = '' THEN 'no_date'
+		WHEN g.next_review_date < w.e THEN 'overdue' WHEN g.last_reviewed = '' THEN 'not_yet_due' ELSE 'in_date' END AS status
+		FROM rm_flags g JOIN rm_cases c ON c.case_id = g.case_id CROSS JOIN (`)
+	for i, w := range weeks {
+		if i > 0 {
+			q.add(` UNION ALL `)
+		}
+		q.add(fmt.Sprintf(`SELECT %d AS k, CAST(? AS TEXT) AS e`, i), string(w.To))
+	}
+	q.add(`) w WHERE (g.start_date = '' OR g.start_date <= w.e) AND (g.ended_on = '' OR g.ended_on > w.e)
+		AND c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= w.e`)
+	if kind == "da_flags" {
+		q.add(` AND g.type IN ('da_perpetrator', 'da_victim')`)
+	}
+	if err := q.scoped(actor, "c", f); err != nil {
+		return nil, err
+	}
+	q.add(`) i GROUP BY i.w`)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
+	}
+	defer rs.Close()
+	out := make([][]int, len(figures))
+	for k := range out {
+		out[k] = make([]int, len(weeks))
+	}
+	for rs.Next() {
+		var w int
+		n := make([]int, len(figures))
+		dst := []any{&w}
+		for k := range n {
+			dst = append(dst, &n[k])
+		}
+		if err := rs.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
+		}
+		for k := range n {
+			out[k][w] = n[k]
+		}
+	}
+	return out, rs.Err()
+}
+
+// CasesByOfficer counts the cases of the actor's scope in the read model
+// by their officer, of q's officer and team when set (its other fields
+// not read): the overview's officers' table's caseload, what it counts
+// over the page's decoded cases.
+func (f Figures) CasesByOfficer(ctx context.Context, actor Actor, q FigureQuery) (map[string]int, error) {
+	s := &sqlb{}
+	s.add(`SELECT c.officer_id, count(*) FROM rm_cases c WHERE 1 = 1`)
+	if err := s.scoped(actor, "c", q); err != nil {
+		return nil, err
+	}
+	s.add(` GROUP BY c.officer_id`)
+	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
+	if err != nil {
+		return nil, fmt.Errorf("cases by officer: %w", err)
+	}
+	defer rs.Close()
+	out := map[string]int{}
+	for rs.Next() {
+		var officer string
+		var n int
+		if err := rs.Scan(&officer, &n); err != nil {
+			return nil, fmt.Errorf("cases by officer: %w", err)
+		}
+		out[officer] = n
+	}
+	return out, rs.Err()
+}
