@@ -50,12 +50,20 @@ func dsn(path string, immediate bool, pragmas []string) string {
 // connection, kept open, whose transactions begin IMMEDIATE, so that a
 // transaction never upgrades from a read lock (which fails with
 // SQLITE_BUSY under WAL) and the writes commit in the order they begin.
-// driver is the name the store's driver registered ("sqlite").
+// driver is the name the store's driver registered ("sqlite"). The
+// connection keeps the statements it compiled, across transactions (see
+// stmtcache.go).
 func OpenWriter(driver, path string, pragmas ...string) (*sql.DB, error) {
-	db, err := sql.Open(driver, dsn(path, true, pragmas))
+	// sql.Open opens no connection: it finds the driver by its name.
+	byName, err := sql.Open(driver, "")
 	if err != nil {
 		return nil, err
 	}
+	drv := byName.Driver()
+	byName.Close()
+	stats := &cacheStats{}
+	db := sql.OpenDB(&cachingConnector{drv: drv, dsn: dsn(path, true, pragmas), stats: stats})
+	keepStats(db, stats)
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
