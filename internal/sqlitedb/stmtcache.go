@@ -28,9 +28,8 @@ import (
 // their text, come from a cache keyed by the statement's text and go back
 // to it (reset, not finalized) when database/sql closes them. A statement
 // lives as long as its connection (the writer's one connection lives as
-// long as the store), up to cacheEntries statements (the least recently
-// used goes first). What SQLite guarantees of a statement kept prepared
-// makes this safe:
+// long as the store), within the limits below. What SQLite guarantees of
+// a statement kept prepared makes this safe:
 //
 //   - a statement is reset after each run (the driver does it), so it holds
 //     no lock and no read snapshot between runs, and nothing of a
@@ -47,14 +46,18 @@ import (
 // stores' readStmt); only the writer, whose one connection runs every
 // write transaction, has this cache.
 
-// cacheEntries is the most statements a writer connection keeps; cacheText
-// the longest statement text kept (longer ones, migration scripts, are
-// compiled each time as before). A push's multi-row INSERTs of 1 to 64
-// rows for five tables, its UPDATEs, reads and read-model statements are
-// about 200 at most.
+// What a writer connection keeps: at most cacheEntries statements, whose
+// texts add up to at most cacheBytes, none longer than cacheText (longer
+// ones, migration scripts, are compiled each time as before); the least
+// recently used go first. A compiled statement takes about 50 times its
+// text's length in memory (a 32-row INSERT of 24 columns, 1.8 KB of text,
+// about 95 KB), so the cache holds about 6 MB at most. A push's
+// statements (the multi-row INSERTs of full chunks, the one-row UPDATE,
+// the reads, the read model's statements) are a few dozen.
 const (
-	cacheEntries = 512
-	cacheText    = 32 << 10
+	cacheEntries = 256
+	cacheBytes   = 128 << 10
+	cacheText    = 8 << 10
 )
 
 // cacheStats counts, for the tests and benchmarks, the statements a pool's
@@ -135,6 +138,7 @@ type cachedConn struct {
 	mu    sync.Mutex
 	bySQL map[string]*list.Element // of *cachedStmt, the idle and the busy
 	lru   *list.List               // front: most recently used
+	bytes int                      // the kept statements' texts
 }
 
 var errNotCacheable = errors.New("sqlitedb: the driver's connection does not prepare with a context")
@@ -191,12 +195,15 @@ func (c *cachedConn) take(ctx context.Context, query string) (*cachedStmt, error
 	}
 	s.kept = true
 	c.bySQL[query] = c.lru.PushFront(s)
-	// Evict the least recently used idle statements beyond the limit.
-	for e := c.lru.Back(); e != nil && c.lru.Len() > cacheEntries; {
+	c.bytes += len(query)
+	// Evict the least recently used beyond the limits: an idle one is
+	// finalized now, a busy one when it is given back.
+	for e := c.lru.Back(); e != nil && e != c.lru.Front() && (c.lru.Len() > cacheEntries || c.bytes > cacheBytes); {
 		prev := e.Prev()
 		old := e.Value.(*cachedStmt)
 		c.lru.Remove(e)
 		delete(c.bySQL, old.text)
+		c.bytes -= len(old.text)
 		old.kept = false
 		if !old.busy {
 			old.ds.Close()
@@ -284,6 +291,7 @@ func (c *cachedConn) Close() error {
 	}
 	c.bySQL = map[string]*list.Element{}
 	c.lru.Init()
+	c.bytes = 0
 	c.mu.Unlock()
 	return c.c.Close()
 }

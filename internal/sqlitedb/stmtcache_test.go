@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -223,5 +225,37 @@ func TestWriterClosesItsStatements(t *testing.T) {
 	w = openWriter(t, path)
 	if n := countRows(t, w, `SELECT count(*) FROM t`); n != 3 {
 		t.Fatalf("reopened: %d rows; want 3", n)
+	}
+}
+
+// TestWriterKeepsBoundedStatements: past its limits the writer drops the
+// least recently used statement (compiled again at its next run), keeps
+// the recent ones, and a statement longer than it keeps is compiled at
+// every run.
+func TestWriterKeepsBoundedStatements(t *testing.T) {
+	w := openWriter(t, tempPath(t))
+	if _, err := w.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	q := func(i int) string { return fmt.Sprintf(`SELECT count(*) + %d FROM t`, i) }
+	run := func(s string) {
+		var n int
+		if err := w.QueryRow(s).Scan(&n); err != nil {
+			t.Fatalf("%.40s: %v", s, err)
+		}
+	}
+	for i := range cacheEntries + 10 {
+		run(q(i))
+	}
+	if c, _ := cacheDelta(t, w, func() { run(q(cacheEntries + 9)) }); c != 0 {
+		t.Errorf("the most recent statement was compiled again")
+	}
+	if c, _ := cacheDelta(t, w, func() { run(q(0)) }); c != 1 {
+		t.Errorf("the least recent of %d statements was not dropped (compiled %d)", cacheEntries+10, c)
+	}
+	long := `SELECT count(*) FROM t WHERE id IN (` + strings.Repeat("1,", cacheText/2) + `1)`
+	run(long)
+	if c, _ := cacheDelta(t, w, func() { run(long) }); c != 1 {
+		t.Errorf("a statement of %d bytes was kept (compiled %d at its second run)", len(long), c)
 	}
 }
