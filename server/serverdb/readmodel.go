@@ -267,9 +267,7 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 		}
 		if ok {
 			cases[id] = c
-			if !whole && slices.ContainsFunc(byCase[id], func(r schema.RawRecord) bool {
-				return r.Entity == "flag" || r.Entity == "household_member"
-			}) {
+			if !whole && slices.ContainsFunc(byCase[id], widens) {
 				wide = append(wide, id)
 			}
 		}
