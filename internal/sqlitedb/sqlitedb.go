@@ -5,9 +5,8 @@
 //
 // It uses database/sql only (and its driver interfaces, to wrap the
 // writer's connection in a statement cache: stmtcache.go). Each store
-// imports the driver
-// (modernc.org/sqlite) and passes its name in, so that only the stores talk
-// to a database; the decisions of each store (its extra pragmas, the size
+// imports the driver (modernc.org/sqlite) and passes its name in, so that
+// only the stores talk to a database; the decisions of each store (its extra pragmas, the size
 // of its read pool, what to say about a foreign file) stay in the store.
 package sqlitedb
 
