@@ -3,9 +3,10 @@
 // writer connection and the read pool, the PRAGMA application_id stamp, the
 // migration runner and the text times are stored as.
 //
-// It uses database/sql only. Each store imports the driver
-// (modernc.org/sqlite) and passes its name in, so that only the stores talk
-// to a database; the decisions of each store (its extra pragmas, the size
+// It uses database/sql only (and its driver interfaces, to wrap the
+// writer's connection in a statement cache: stmtcache.go). Each store
+// imports the driver (modernc.org/sqlite) and passes its name in, so that
+// only the stores talk to a database; the decisions of each store (its extra pragmas, the size
 // of its read pool, what to say about a foreign file) stay in the store.
 package sqlitedb
 
@@ -50,12 +51,20 @@ func dsn(path string, immediate bool, pragmas []string) string {
 // connection, kept open, whose transactions begin IMMEDIATE, so that a
 // transaction never upgrades from a read lock (which fails with
 // SQLITE_BUSY under WAL) and the writes commit in the order they begin.
-// driver is the name the store's driver registered ("sqlite").
+// driver is the name the store's driver registered ("sqlite"). The
+// connection keeps the statements it compiled, across transactions (see
+// stmtcache.go).
 func OpenWriter(driver, path string, pragmas ...string) (*sql.DB, error) {
-	db, err := sql.Open(driver, dsn(path, true, pragmas))
+	// sql.Open opens no connection: it finds the driver by its name.
+	byName, err := sql.Open(driver, "")
 	if err != nil {
 		return nil, err
 	}
+	drv := byName.Driver()
+	byName.Close()
+	stats := &cacheStats{}
+	db := sql.OpenDB(&cachingConnector{drv: drv, dsn: dsn(path, true, pragmas), stats: stats})
+	keepStats(db, stats)
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)

@@ -97,3 +97,51 @@ func (f *fixture) storedClocks(t *testing.T, id string) string {
 	}
 	return s
 }
+
+// TestStoredTextDecodesAsUnmarshal: the push's scanner of a stored
+// record's fields and clocks (decodeStoredFields, decodeClocks, decision
+// 0073) reads every text as json.Unmarshal into a map does, value bytes
+// and all, and fails where it fails.
+func TestStoredTextDecodesAsUnmarshal(t *testing.T) {
+	t.Parallel()
+	texts := []string{
+		`{}`, ` { } `, `null`, `{"a":1}`, `{"a":1,"a":2}`, `{"a" : "x" , "b":[1,{"c":"}"}] }`,
+		`{"a\"b":"\\"","é":"ü","\u00e9x":null}`, `{"a":{"b":{"c":[true,false,null]}},"d":-1.5e3}`,
+		`{"s":"a\nb","t":"\ud83d\ude00"}`, "{\"k\xff\":\"v\xfe\"}",
+		`{"a":1,}`, `{"a"}`, `[1]`, `{"a":1}x`, `"x"`, ``, `{"a":`,
+	}
+	visit, err := appendFields(nil, sortedNames(benchVisit(1)), benchVisit(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts = append(texts, string(visit))
+	for _, text := range texts {
+		var want map[string]json.RawMessage
+		wantErr := json.Unmarshal([]byte(text), &want)
+		got, err := decodeStoredFields(text)
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("fields %q: error %v; json.Unmarshal's %v", text, err, wantErr)
+			continue
+		}
+		if wantErr == nil && !maps.EqualFunc(got, want, func(a, b json.RawMessage) bool { return string(a) == string(b) }) {
+			t.Errorf("fields %q: %q; json.Unmarshal %q", text, got, want)
+		}
+	}
+	clocks := []string{
+		`{}`, `{"":"0001-0000-a"}`, `{"":"0001-0000-a","b":"0002-0000-b"}`, `{"a":"x","a":"y"}`,
+		`{"a":null}`, `{"a":1}`, `{"a\u0062":"x"}`, `null`, `{"a":"x"`, `[]`,
+	}
+	for _, text := range clocks {
+		want := map[string]string{}
+		wantErr := json.Unmarshal([]byte(text), &want)
+		got, err := decodeClocks(text, nil)
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("clocks %q: error %v; json.Unmarshal's %v", text, err, wantErr)
+			continue
+		}
+		delete(want, baseClockKey)
+		if wantErr == nil && !maps.Equal(got, want) {
+			t.Errorf("clocks %q: %q; json.Unmarshal %q", text, got, want)
+		}
+	}
+}

@@ -96,6 +96,9 @@ type DB struct {
 	writeTxs atomic.Int64
 	// rmDeletes counts the read model's row deletes (tests read it).
 	rmDeletes atomic.Int64
+	// rmUnchanged counts the changed visits whose read model rows were
+	// found as they would be written, and left alone (tests read it).
+	rmUnchanged atomic.Int64
 	// recordUpdates counts the statements that wrote changed records
 	// (applier.flushChanged; tests read it).
 	recordUpdates atomic.Int64

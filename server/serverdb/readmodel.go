@@ -267,9 +267,7 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 		}
 		if ok {
 			cases[id] = c
-			if !whole && slices.ContainsFunc(byCase[id], func(r schema.RawRecord) bool {
-				return r.Entity == "flag" || r.Entity == "household_member"
-			}) {
+			if !whole && slices.ContainsFunc(byCase[id], widens) {
 				wide = append(wide, id)
 			}
 		}
@@ -774,6 +772,15 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 		ids = append(ids, vid)
 	}
 	slices.Sort(ids)
+	// The rows the changed visits have now: a visit whose rows would be
+	// written as they are is left alone (see readStoredVisits).
+	var stored map[string]*rmStoredVisit
+	if !whole && !slices.ContainsFunc(recs, widens) {
+		var err error
+		if stored, err = w.readStoredVisits(ids); err != nil {
+			return err
+		}
+	}
 	for _, vid := range ids {
 		r := visits[vid]
 		var sv rmVisit
@@ -789,14 +796,6 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 			}
 			v = amended
 		}
-		if !whole {
-			if err := w.deleteRows("rm_visits", "visit_id", vid); err != nil {
-				return err
-			}
-			if err := w.deleteRows("rm_visit_children", "visit_id", vid); err != nil {
-				return err
-			}
-		}
 		day, _ := localDay(cmp.Or(v.PlannedAt, v.StartedAt))
 		children := ""
 		if len(v.Children) > 0 {
@@ -809,11 +808,24 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 		started, _ := localDay(v.StartedAt)
 		channel, place := schema.ContactChannel(v)
 		answers := visitAnswers(v)
-		w.pending = append(w.pending, rmPendingVisit{caseID: id, day: string(started), answers: answers, args: []any{
+		args := []any{
 			v.ID, id, v.Status, v.Type, v.Location, v.Outcome, boolInt(v.FaceToFace),
 			string(v.PlannedAt), string(v.StartedAt), string(v.SignedAt), string(day), v.ChildrenPresent, children,
 			string(started), channel, place, v.ElsewhereReason, v.PartnerPresent, v.PartnerSeenAlone,
-			boolInt(slices.Contains(v.Observations, "child_not_on_record"))}})
+			boolInt(slices.Contains(v.Observations, "child_not_on_record"))}
+		if st := stored[vid]; st != nil && st.same(args, answers) {
+			w.unchanged.Add(1)
+			continue
+		}
+		if !whole {
+			if err := w.deleteRows("rm_visits", "visit_id", vid); err != nil {
+				return err
+			}
+			if err := w.deleteRows("rm_visit_children", "visit_id", vid); err != nil {
+				return err
+			}
+		}
+		w.pending = append(w.pending, rmPendingVisit{caseID: id, day: string(started), answers: answers, args: args})
 		for _, a := range answers {
 			if err := w.exec("rm_visit_children", v.ID, v.CaseID, a.member, a.answer); err != nil {
 				return err
@@ -821,6 +833,131 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 		}
 	}
 	return nil
+}
+
+// widens reports whether a record changed in a case makes its visits'
+// derived columns be worked out again (deriveVisits' wide cases).
+func widens(r schema.RawRecord) bool { return r.Entity == "flag" || r.Entity == "household_member" }
+
+// rmStoredVisit is a visit's rows as the read model holds them: its
+// rm_visits row's columns up to the derived ones (in rmPendingVisit.args'
+// order) and its rm_visit_children answers.
+type rmStoredVisit struct {
+	cols    []any
+	answers map[string]string // by member
+	caseID  string            // of the answers' rows
+	odd     bool              // an answer row of another case
+}
+
+// rmVisitColumns are rm_visits' columns in rmPendingVisit.args' order.
+const rmVisitColumns = `visit_id, case_id, status, type, location, outcome, face_to_face, planned_at,
+	started_at, signed_at, day, children_present, children, started_day, channel, place, elsewhere_reason,
+	partner_present, partner_seen_alone, child_not_on_record`
+
+// readStoredVisits reads the rows of the given visits, those the
+// transaction did not create, as the read model holds them (decision
+// 0073). A push that changes what the read model does not keep of a
+// visit (its notes, its next visit's date: most of an officer's changes
+// to a draft) would otherwise delete and insert again the same rows and
+// their index entries; the visit is left alone when its new rows are
+// those stored. Only for a case none of whose flags or household members
+// the transaction wrote: then the derived columns (da, expected,
+// accounted, reasons) read nothing that changed but the visit's own row
+// and answers, so equal rows derive equal values.
+func (w *rmWriter) readStoredVisits(ids []string) (map[string]*rmStoredVisit, error) {
+	old := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !w.t.newIDs[id] {
+			old = append(old, id)
+		}
+	}
+	if len(old) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*rmStoredVisit, len(old))
+	err := w.query("rm_visits stored", `SELECT `+rmVisitColumns+` FROM rm_visits WHERE visit_id IN (`+w.t.eng.idsIn()+`)`, old,
+		func(rows *sql.Rows) error {
+			cols := make([]any, strings.Count(rmVisitColumns, ",")+1)
+			ptrs := make([]any, len(cols))
+			for i := range cols {
+				ptrs[i] = &cols[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			id, _ := cols[0].(string)
+			out[id] = &rmStoredVisit{cols: cols}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	err = w.query("rm_visit_children stored", `SELECT visit_id, case_id, member_id, answer FROM rm_visit_children
+		WHERE visit_id IN (`+w.t.eng.idsIn()+`)`, old, func(rows *sql.Rows) error {
+		var vid, caseID, member, answer string
+		if err := rows.Scan(&vid, &caseID, &member, &answer); err != nil {
+			return err
+		}
+		st := out[vid]
+		if st == nil {
+			return nil // answers without a visit row: written again
+		}
+		if st.answers == nil {
+			st.answers, st.caseID = map[string]string{}, caseID
+		}
+		st.odd = st.odd || caseID != st.caseID
+		st.answers[member] = answer
+		return nil
+	})
+	return out, err
+}
+
+// same reports whether the visit's rows, written with args and answers,
+// would be those stored: every column the same value, the same children
+// answers for the same case.
+func (st *rmStoredVisit) same(args []any, answers []rmAnswer) bool {
+	if len(args) != len(st.cols) || st.odd || len(answers) != len(st.answers) {
+		return false
+	}
+	for i, a := range args {
+		if !sameColumn(a, st.cols[i]) {
+			return false
+		}
+	}
+	caseID, _ := args[1].(string)
+	if len(answers) > 0 && st.caseID != caseID {
+		return false
+	}
+	for _, a := range answers {
+		if got, ok := st.answers[a.member]; !ok || got != a.answer {
+			return false
+		}
+	}
+	return true
+}
+
+// sameColumn compares a value to be written (a string or an int) with
+// one read back (a string, []byte or an integer, by engine): any other
+// type, or a type that does not match, is a difference (the row is
+// written again).
+func sameColumn(arg, got any) bool {
+	switch a := arg.(type) {
+	case string:
+		switch g := got.(type) {
+		case string:
+			return a == g
+		case []byte:
+			return a == string(g)
+		}
+	case int:
+		switch g := got.(type) {
+		case int64:
+			return int64(a) == g
+		case int32:
+			return int64(a) == int64(g)
+		}
+	}
+	return false
 }
 
 // readFacts reads back, from the typed rows, what the policy reads of
@@ -910,12 +1047,15 @@ func readFacts(t *wtx, ids []string) (map[string]*policy.Records, error) {
 // written at all: nothing can have derived a row from it yet.
 type rmWriter struct {
 	t       *wtx
-	deletes *atomic.Int64     // DB.rmDeletes
-	del     map[string]rmStmt // by "table.column"
-	full    map[string]rmStmt // an INSERT of rmBatch rows, per table
-	reads   map[string]rmStmt // readRecords', by condition
-	rows    map[string][]any  // buffered arguments, per table
-	stmts   []*sql.Stmt
+	deletes *atomic.Int64 // DB.rmDeletes
+	// unchanged counts the changed visits whose rows were left as they
+	// were (readStoredVisits): DB.rmUnchanged, which tests read.
+	unchanged *atomic.Int64
+	del       map[string]rmStmt // by "table.column"
+	full      map[string]rmStmt // an INSERT of rmBatch rows, per table
+	reads     map[string]rmStmt // readRecords', by condition
+	rows      map[string][]any  // buffered arguments, per table
+	stmts     []*sql.Stmt
 	// dels are the ids buffered for deletion, by table then column.
 	dels map[string]map[string][]string
 	// factsChanged, when not nil, are the cases whose requirement rows
@@ -957,7 +1097,7 @@ var rmInserts = map[string]string{
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {
-	return &rmWriter{t: t, deletes: &db.rmDeletes, del: map[string]rmStmt{}, full: map[string]rmStmt{}, reads: map[string]rmStmt{}, rows: map[string][]any{},
+	return &rmWriter{t: t, deletes: &db.rmDeletes, unchanged: &db.rmUnchanged, del: map[string]rmStmt{}, full: map[string]rmStmt{}, reads: map[string]rmStmt{}, rows: map[string][]any{},
 		dels: map[string]map[string][]string{}}
 }
 

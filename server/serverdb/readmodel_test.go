@@ -308,6 +308,29 @@ func TestReadModelIncrementalIsARebuild(t *testing.T) {
 	}
 	// Each changed visit: its rm_visits row and its rm_visit_children rows (by visit id).
 	deletes("a push changing 5 drafts", 10, func() { applied("changed drafts", f.push(t, asha, changed...), schema.StatusApplied) })
+	// A change to what the read model does not keep of a visit leaves its
+	// rows alone (decision 0073); one to a child's answer replaces them.
+	for i := range changed {
+		changed[i] = mutation("visit", drafts[i].RecordID, f.ashaCase, next(), raw("next_visit_on", "2026-12-24"))
+	}
+	unchanged := f.db.rmUnchanged.Load()
+	deletes("a push changing 5 drafts' next visit", 0, func() {
+		applied("next visit", f.push(t, asha, changed...), schema.StatusApplied)
+	})
+	if n := f.db.rmUnchanged.Load() - unchanged; n != 5 {
+		t.Errorf("a push changing 5 drafts' next visit left %d visits' rows alone; want 5", n)
+	}
+	var child []schema.VisitChild
+	if err := json.Unmarshal(drafts[3].Fields["children"], &child); err != nil {
+		t.Fatal(err)
+	}
+	child[0].Seen, child[0].ReasonNotSeen = "yes", ""
+	deletes("a push changing a child's answer", 2, func() {
+		applied("a child seen", f.push(t, asha, mutation("visit", drafts[3].RecordID, f.ashaCase, next(), raw("children", child))), schema.StatusApplied)
+	})
+	if n := rowCount(t, f.db, `SELECT count(*) FROM rm_visit_children WHERE visit_id = ? AND answer = 'seen'`, drafts[3].RecordID); n != 1 {
+		t.Errorf("the child's answer after the change: %d rows 'seen'; want 1", n)
+	}
 	wantRows(t, "after drafts", requirementRows(t, f.db, f.ashaCase), reqs...)
 
 	vid := drafts[9].RecordID

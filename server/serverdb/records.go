@@ -56,11 +56,11 @@ func scanRow(s interface{ Scan(...any) error }) (*row, error) {
 // not its clocks: see encodeNew).
 func (r *row) decode() error {
 	if r.fields == nil {
-		r.fields = map[string]json.RawMessage{}
-		if err := json.Unmarshal([]byte(r.fieldsText), &r.fields); err != nil {
-			r.fields = nil
+		fields, err := decodeStoredFields(r.fieldsText)
+		if err != nil {
 			return fmt.Errorf("record %s: stored fields: %w", r.id, err)
 		}
+		r.fields = fields
 	}
 	if r.clocks == nil {
 		clocks, err := decodeClocks(r.clocksText, r.fields)
@@ -70,6 +70,35 @@ func (r *row) decode() error {
 		r.clocks = clocks
 	}
 	return nil
+}
+
+// decodeStoredFields reads a record's stored fields text as
+// json.Unmarshal into a map of raw values does, without its reflection and
+// its copy of every value: the text is the server's own encoding
+// (appendFields, of values checked as JSON when they came), and each value
+// is a slice of one copy of it (capped, so an append to one copies). A
+// text the scanner does not expect (null, a key given twice) goes to
+// encoding/json, whose answer is then authoritative. Decoded with
+// json.Unmarshal, the stored fields and clocks of the changed records were
+// about a seventh of the server's CPU time in an incremental push of 100
+// (decision 0073).
+func decodeStoredFields(text string) (map[string]json.RawMessage, error) {
+	fields := make(map[string]json.RawMessage, 32)
+	err := schema.EachMember([]byte(text), func(k string, v []byte) error {
+		if _, twice := fields[k]; twice {
+			return schema.ErrSlowJSON
+		}
+		fields[k] = json.RawMessage(v[:len(v):len(v)])
+		return nil
+	})
+	if err == nil {
+		return fields, nil
+	}
+	fields = map[string]json.RawMessage{}
+	if err := json.Unmarshal([]byte(text), &fields); err != nil {
+		return nil, err
+	}
+	return fields, nil
 }
 
 // The stored clocks text (decision 0059) is a JSON object of field name
@@ -87,8 +116,19 @@ const baseClockKey = ""
 // field, given the record's fields.
 func decodeClocks(text string, fields map[string]json.RawMessage) (map[string]string, error) {
 	clocks := map[string]string{}
-	if err := json.Unmarshal([]byte(text), &clocks); err != nil {
-		return nil, err
+	err := schema.EachMember([]byte(text), func(k string, v []byte) error {
+		s, err := schema.JSONString(v)
+		if err != nil || (len(v) > 0 && v[0] != '"') {
+			return schema.ErrSlowJSON // null, a number: encoding/json decides
+		}
+		clocks[k] = s
+		return nil
+	})
+	if err != nil {
+		clocks = map[string]string{}
+		if err := json.Unmarshal([]byte(text), &clocks); err != nil {
+			return nil, err
+		}
 	}
 	base, ok := clocks[baseClockKey]
 	if !ok {
