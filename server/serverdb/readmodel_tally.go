@@ -130,23 +130,25 @@ func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f Fig
 	}
 	groups := map[[2]string]*group{}
 	cases := make([][]string, len(fam.figures))
-	for rs.Next() {
-		var team, officer, caseID string
-		n := make([]int, len(fam.figures))
-		x := make([]sql.NullInt64, len(fam.figures))
-		wk := make([][WorkloadWeeks]int, len(fam.figures))
-		dst := []any{&team, &officer, &caseID}
-		for i, name := range fam.figures {
-			dst = append(dst, &n[i])
-			if slices.Contains(fam.x, name) {
-				dst = append(dst, &x[i])
-			}
-			if slices.Contains(fam.wk, name) {
-				for w := range wk[i] {
-					dst = append(dst, &wk[i][w])
-				}
+	// One row's columns, scanned into the same places every row (int64s:
+	// database/sql converts an int64 to an int through its text).
+	var team, officer, caseID string
+	n := make([]int64, len(fam.figures))
+	x := make([]sql.NullInt64, len(fam.figures))
+	wk := make([][WorkloadWeeks]int64, len(fam.figures))
+	dst := []any{&team, &officer, &caseID}
+	for i, name := range fam.figures {
+		dst = append(dst, &n[i])
+		if slices.Contains(fam.x, name) {
+			dst = append(dst, &x[i])
+		}
+		if slices.Contains(fam.wk, name) {
+			for w := range wk[i] {
+				dst = append(dst, &wk[i][w])
 			}
 		}
+	}
+	for rs.Next() {
 		if err := rs.Scan(dst...); err != nil {
 			return nil, fmt.Errorf("figures %s of %s: %w", fam.name, f.Measure, err)
 		}
@@ -163,13 +165,13 @@ func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f Fig
 				continue
 			}
 			fg := &g.figures[i]
-			fg.Rows += n[i]
+			fg.Rows += int(n[i])
 			fg.Cases++
 			if x[i].Valid && (!g.hasX[i] || int(x[i].Int64) > fg.Max) {
 				fg.Max, g.hasX[i] = int(x[i].Int64), true
 			}
 			for w := range wk[i] {
-				fg.ByWeek[w] += wk[i][w]
+				fg.ByWeek[w] += int(wk[i][w])
 			}
 			cases[i] = append(cases[i], caseID)
 		}
@@ -351,11 +353,22 @@ var exemptionsDueFamily = figureFamily{
 		if err := periodDates(f); err != nil {
 			return err
 		}
+		// The rows are a CTE kept MATERIALIZED (as measure 1's cases,
+		// decision 0067; decision 0071): PostgreSQL would pull a plain
+		// subquery up and copy ex, with its exemptOn, into each figure's
+		// condition that reads it (four hashed subplans over rm_safety a
+		// statement, one a figure, where one will do).
+		outer := q
+		q = &sqlb{}
 		q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, 0 AS wk, r.due_day,
 			CASE WHEN r.met_day IS NOT NULL AND r.met_day <= ? THEN 1 ELSE 0 END AS met, CASE WHEN `, d)
 		q.exemptOn("r.case_id", f.AsOf, "")
 		q.add(` THEN 1 ELSE 0 END AS ex FROM requirements r`)
-		return exemptionsDue(q, actor, f, d)
+		if err := exemptionsDue(q, actor, f, d); err != nil {
+			return err
+		}
+		outer.add(`WITH ed AS MATERIALIZED (`+q.b.String()+`) SELECT * FROM ed`, q.args...)
+		return nil
 	},
 	cond: func(q *sqlb, _ FigureQuery, d int64, figure string) {
 		switch figure {
