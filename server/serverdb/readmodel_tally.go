@@ -38,6 +38,28 @@ var figureFamilies = map[string][]figureFamily{
 	MeasureFirstHomeVisit: {firstVisitFamily},
 	MeasureWorkload:       {workloadCaseFamily, workloadDueFamily},
 	MeasureExemptions:     {exemptionsDueFamily},
+	MeasureOverdue:        {overdueFamily},
+	MeasureReviews:        {reviewCasesFamily},
+}
+
+// overdueFamily: measure 2's one figure, a family of its own so that on a
+// snapshot its counts and its cases are one statement (decision 0071).
+var overdueFamily = figureFamily{
+	name:    "requirements",
+	figures: []string{"cases"},
+	x:       []string{"cases"},
+	rows:    overdueRows,
+	cond:    func(q *sqlb, _ FigureQuery, _ int64, _ string) { q.add(`1 = 1`) },
+}
+
+// reviewCasesFamily: measure 7's cases (the open cases started by as_of),
+// a family of its own so that on a snapshot the report's groups and its
+// case list are one statement (decision 0071).
+var reviewCasesFamily = figureFamily{
+	name:    "cases",
+	figures: []string{"cases"},
+	rows:    reviewRows,
+	cond:    func(q *sqlb, _ FigureQuery, _ int64, _ string) { q.add(`1 = 1`) },
 }
 
 // familyOf is the family of f's figure, false for a figure of none.
