@@ -19,16 +19,7 @@ func TestFamilyCasesOnASnapshot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, users := readModelStore(t)
-	var sup, officer schema.User
-	for _, u := range users {
-		switch {
-		case u.Role == schema.RoleSupervisor && sup.ID == "":
-			sup = u
-		case u.Role == schema.RoleOfficer && officer.ID == "":
-			officer = u
-		}
-	}
-	actors := []Actor{{UserID: "admin", Role: schema.RoleAdmin}, ActorOf(sup, ""), ActorOf(officer, "")}
+	actors := readModelActors(users)
 	seen := 0
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-09-30", "2026-10-01"} {
 		for measure, families := range figureFamilies {
@@ -85,3 +76,4 @@ func TestFamilyCasesOnASnapshot(t *testing.T) {
 		t.Fatal("no family listed a case: the test tests nothing")
 	}
 }
+

@@ -375,22 +375,11 @@ var exemptionsDueFamily = figureFamily{
 		if err := periodDates(f); err != nil {
 			return err
 		}
-		// The rows are a CTE kept MATERIALIZED (as measure 1's cases,
-		// decision 0067; decision 0071): PostgreSQL would pull a plain
-		// subquery up and copy ex, with its exemptOn, into each figure's
-		// condition that reads it (four hashed subplans over rm_safety a
-		// statement, one a figure, where one will do).
-		outer := q
-		q = &sqlb{}
 		q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, 0 AS wk, r.due_day,
 			CASE WHEN r.met_day IS NOT NULL AND r.met_day <= ? THEN 1 ELSE 0 END AS met, CASE WHEN `, d)
 		q.exemptOn("r.case_id", f.AsOf, "")
 		q.add(` THEN 1 ELSE 0 END AS ex FROM requirements r`)
-		if err := exemptionsDue(q, actor, f, d); err != nil {
-			return err
-		}
-		outer.add(`WITH ed AS MATERIALIZED (`+q.b.String()+`) SELECT * FROM ed`, q.args...)
-		return nil
+		return exemptionsDue(q, actor, f, d)
 	},
 	cond: func(q *sqlb, _ FigureQuery, d int64, figure string) {
 		switch figure {
