@@ -76,4 +76,3 @@ func TestFamilyCasesOnASnapshot(t *testing.T) {
 		t.Fatal("no family listed a case: the test tests nothing")
 	}
 }
-
