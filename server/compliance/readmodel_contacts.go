@@ -121,6 +121,7 @@ func (s *Service) contactsCounts(ctx context.Context, fs serverdb.Figures, actor
 	if err != nil {
 		return nil, nil, err
 	}
+	rep.Totals.ElsewhereReasons = make([]ElsewhereReason, 0, len(elsewhere))
 	for _, e := range elsewhere {
 		x := ElsewhereReason{VisitID: e.VisitID, CaseID: e.CaseID, PlaceType: e.Place, Reason: e.Reason}
 		rep.Totals.ElsewhereReasons = append(rep.Totals.ElsewhereReasons, x)

@@ -80,8 +80,9 @@ func (s *Service) enquiriesCounts(ctx context.Context, fs serverdb.Figures, acto
 	for _, agency := range []string{"police", "childrens_services"} {
 		names := familyOf(serverdb.MeasureEnquiries, agency)
 		err := sumInto(ctx, fs, actor, in, base, names, &rep.Totals, g, func(f *EnquiryFigures, s serverdb.FigureSums) {
+			counts := enquiryCounts(f) // once a group, not once a figure
 			for i, name := range names {
-				enquiryCounts(f)[name].N += s.N[i]
+				counts[name].N += s.N[i]
 			}
 		})
 		if err != nil {

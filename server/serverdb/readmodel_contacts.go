@@ -178,7 +178,14 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 		}
 		out = append(out, e)
 	}
-	return out, rs.Err()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	// Sorted here, not by the store (decision 0071): the ids are the
+	// table's key, so the order is whole, and byte order is the "C"
+	// collation's and SQLite's.
+	slices.SortFunc(out, func(a, b ElsewhereContact) int { return strings.Compare(a.VisitID, b.VisitID) })
+	return out, nil
 }
 
 // contactsElsewhere is the query of ContactsElsewhere.
@@ -194,7 +201,6 @@ func contactsElsewhere(actor Actor, fq FigureQuery) (*sqlb, error) {
 	if err := q.scoped(actor, "c", fq); err != nil {
 		return nil, err
 	}
-	q.add(` ORDER BY v.visit_id`)
 	return q, nil
 }
 

@@ -85,7 +85,7 @@ func TestEnquiriesReadOnceAnAgency(t *testing.T) {
 		label := fmt.Sprintf("for %s", a.Role)
 		var perFigure, once int
 		want := enquiriesOnSnapshot(ctx, t, Figures{q: countingQuerier{db.r, &perFigure}}, a, base)
-		got := enquiriesOnSnapshot(ctx, t, Figures{q: countingQuerier{db.r, &once}, tallies: map[tallyKey]map[string][]FigureGroup{},
+		got := enquiriesOnSnapshot(ctx, t, Figures{q: countingQuerier{db.r, &once}, tallies: map[tallyKey]*familyTally{},
 			enquiries: map[enquiryKey][]enquiryCase{}}, a, base)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: the cases read once answer %+v, a statement a figure %+v", label, got, want)

@@ -374,9 +374,9 @@ func figureExcuses(ctx context.Context, db querier, actor Actor, f FigureQuery) 
 // that the figures of one answer agree with each other (ReadFigures).
 type Figures struct {
 	q querier
-	// tallies are the families' counts already made on the snapshot
-	// (groupsOnce); nil: a statement a figure.
-	tallies map[tallyKey]map[string][]FigureGroup
+	// tallies are the families' counts and cases already made on the
+	// snapshot (tallyOnce); nil: a statement a figure.
+	tallies map[tallyKey]*familyTally
 	// enquiries are measure 4's cases of an agency already read on the
 	// snapshot (enquiryCasesOnce); nil: a statement a figure.
 	enquiries map[enquiryKey][]enquiryCase
@@ -389,9 +389,10 @@ func (f Figures) Groups(ctx context.Context, actor Actor, q FigureQuery) ([]Figu
 	return f.groupsOnce(ctx, actor, q)
 }
 
-// Cases is FigureCases on the snapshot.
+// Cases is FigureCases on the snapshot; a figure of a family's cases are
+// its family's, counted once a snapshot (casesOnce).
 func (f Figures) Cases(ctx context.Context, actor Actor, q FigureQuery, after string, limit int) ([]string, error) {
-	return figureCases(ctx, f.q, actor, q, after, limit)
+	return f.casesOnce(ctx, actor, q, after, limit)
 }
 
 // Excuses is FigureExcuses on the snapshot.
@@ -402,6 +403,12 @@ func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Exc
 // ReadFigures runs fn on one read transaction of the read model.
 func (db *DB) ReadFigures(ctx context.Context, fn func(Figures) error) error {
 	return db.view(ctx, func(tx *sql.Tx) error {
-		return fn(Figures{q: tx, tallies: map[tallyKey]map[string][]FigureGroup{}, enquiries: map[enquiryKey][]enquiryCase{}})
+		return fn(newFigures(tx))
 	})
+}
+
+// newFigures answers figure queries with q, each family's figures counted
+// once and measure 4's agencies read once (ReadFigures' snapshot).
+func newFigures(q querier) Figures {
+	return Figures{q: q, tallies: map[tallyKey]*familyTally{}, enquiries: map[enquiryKey][]enquiryCase{}}
 }

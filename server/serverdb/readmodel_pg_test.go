@@ -170,8 +170,8 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 						t.Errorf("%s: PostgreSQL counts %+v, SQLite %+v", label, got, want)
 					}
 					if _, ok := familyOf(measure, name); ok { // counted with its family in one pass, on both stores
-						for store, fs := range map[string]Figures{"SQLite": {q: db.r, tallies: map[tallyKey]map[string][]FigureGroup{}},
-							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]map[string][]FigureGroup{}}} {
+						for store, fs := range map[string]Figures{"SQLite": {q: db.r, tallies: map[tallyKey]*familyTally{}},
+							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}}} {
 							got, err := fs.Groups(ctx, a, q)
 							if err != nil || !reflect.DeepEqual(got, want) {
 								t.Errorf("%s with its family on %s: %+v (%v), a statement of its own %+v", label, store, got, err, want)
@@ -182,6 +182,14 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
+					if _, ok := familyOf(measure, name); ok { // its cases from its family's tally, on both stores
+						for store, fs := range map[string]Figures{"SQLite": newFigures(db.r), "PostgreSQL": newFigures(pgQuerier{pg})} {
+							got, err := fs.Cases(ctx, a, q, "", 1000)
+							if err != nil || !reflect.DeepEqual(got, wantIDs) {
+								t.Errorf("%s cases with its family on %s: %v (%v), a statement of its own %v", label, store, got, err, wantIDs)
+							}
+						}
+					}
 					gotIDs, err := figureCases(ctx, pgQuerier{pg}, a, q, "", 1000)
 					if err != nil {
 						t.Fatalf("%s cases on PostgreSQL: %v", label, err)
@@ -191,7 +199,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if measure == MeasureEnquiries && name == "cases" { // an agency's cases read once a snapshot (decision 0067)
 						want := enquiriesOnSnapshot(ctx, t, Figures{q: db.r}, a, q)
-						got := enquiriesOnSnapshot(ctx, t, Figures{q: pgQuerier{pg}, tallies: map[tallyKey]map[string][]FigureGroup{},
+						got := enquiriesOnSnapshot(ctx, t, Figures{q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{},
 							enquiries: map[enquiryKey][]enquiryCase{}}, a, q)
 						if !reflect.DeepEqual(got, want) {
 							t.Errorf("%s read once on PostgreSQL: %+v, SQLite a statement a figure %+v", label, got, want)

@@ -1,8 +1,11 @@
 package serverdb
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -35,6 +38,28 @@ var figureFamilies = map[string][]figureFamily{
 	MeasureFirstHomeVisit: {firstVisitFamily},
 	MeasureWorkload:       {workloadCaseFamily, workloadDueFamily},
 	MeasureExemptions:     {exemptionsDueFamily},
+	MeasureOverdue:        {overdueFamily},
+	MeasureReviews:        {reviewCasesFamily},
+}
+
+// overdueFamily: measure 2's one figure, a family of its own so that on a
+// snapshot its counts and its cases are one statement (decision 0071).
+var overdueFamily = figureFamily{
+	name:    "requirements",
+	figures: []string{"cases"},
+	x:       []string{"cases"},
+	rows:    overdueRows,
+	cond:    func(q *sqlb, _ FigureQuery, _ int64, _ string) { q.add(`1 = 1`) },
+}
+
+// reviewCasesFamily: measure 7's cases (the open cases started by as_of),
+// a family of its own so that on a snapshot the report's groups and its
+// case list are one statement (decision 0071).
+var reviewCasesFamily = figureFamily{
+	name:    "cases",
+	figures: []string{"cases"},
+	rows:    reviewRows,
+	cond:    func(q *sqlb, _ FigureQuery, _ int64, _ string) { q.add(`1 = 1`) },
 }
 
 // familyOf is the family of f's figure, false for a figure of none.
@@ -73,29 +98,26 @@ type tallyKey struct {
 	family string
 }
 
-// tally counts every figure of family fam for f (its Figure not read) by
-// team and officer in one pass: for each figure, what figureGroups
-// answers for it.
-func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f FigureQuery, d int64) (map[string][]FigureGroup, error) {
-	// Two levels, without count(DISTINCT): the rows counted by case
-	// first (a figure's rows of the case, its largest x, its rows by
-	// week), then the cases by team and officer, a case counted in a
-	// figure when it has a row of it. PostgreSQL sorts a group's rows
+// familyTally is one family's figures on a snapshot: for each figure,
+// its groups (what figureGroups answers for it) and its cases (what
+// figureCases lists, all of them, in case id order).
+type familyTally struct {
+	groups map[string][]FigureGroup
+	cases  map[string][]string
+}
+
+// tally counts every figure of family fam for f (its Figure not read) in
+// one pass: the family's rows counted by case, each case's counts added
+// up by team and officer here, so that the same statement gives each
+// figure's groups and its cases (a report's case list is then not a
+// statement of its own, decision 0071).
+func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f FigureQuery, d int64) (*familyTally, error) {
+	// The rows counted by case, without count(DISTINCT): a figure's rows
+	// of the case, its largest x, its rows by week; a case is counted in
+	// a figure when it has a row of it. PostgreSQL sorts a group's rows
 	// for each DISTINCT aggregate, a sort a figure and group.
 	q := &sqlb{}
-	q.add(`SELECT t.team_id, t.officer_id`)
-	for i, name := range fam.figures {
-		q.add(fmt.Sprintf(`, sum(t.n%d), sum(CASE WHEN t.n%d > 0 THEN 1 ELSE 0 END)`, i, i))
-		if slices.Contains(fam.x, name) {
-			q.add(fmt.Sprintf(`, coalesce(max(t.x%d), 0)`, i))
-		}
-		if slices.Contains(fam.wk, name) {
-			for w := 1; w <= WorkloadWeeks; w++ {
-				q.add(fmt.Sprintf(`, sum(t.w%d_%d)`, i, w))
-			}
-		}
-	}
-	q.add(` FROM (SELECT b.team_id, b.officer_id, b.case_id`)
+	q.add(`SELECT b.team_id, b.officer_id, b.case_id`)
 	for i, name := range fam.figures {
 		cond := func() { fam.cond(q, f, d, name) }
 		q.add(`, sum(CASE WHEN `)
@@ -118,51 +140,93 @@ func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f Fig
 	if err := fam.rows(q, actor, f, d); err != nil {
 		return nil, err
 	}
-	q.add(`) b GROUP BY b.team_id, b.officer_id, b.case_id) t GROUP BY t.team_id, t.officer_id ORDER BY t.team_id, t.officer_id`)
+	q.add(`) b GROUP BY b.team_id, b.officer_id, b.case_id`)
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("figures %s of %s: %w", fam.name, f.Measure, err)
 	}
 	defer rs.Close()
-	out := map[string][]FigureGroup{}
-	for rs.Next() {
-		var team, officer string
-		gs := make([]FigureGroup, len(fam.figures))
-		dst := []any{&team, &officer}
-		for i, name := range fam.figures {
-			g := &gs[i]
-			dst = append(dst, &g.Rows, &g.Cases)
-			if slices.Contains(fam.x, name) {
-				dst = append(dst, &g.Max)
-			}
-			if slices.Contains(fam.wk, name) {
-				for w := range g.ByWeek {
-					dst = append(dst, &g.ByWeek[w])
-				}
+	type group struct {
+		figures []FigureGroup
+		hasX    []bool
+	}
+	groups := map[[2]string]*group{}
+	cases := make([][]string, len(fam.figures))
+	// One row's columns, scanned into the same places every row (int64s:
+	// database/sql converts an int64 to an int through its text).
+	var team, officer, caseID string
+	n := make([]int64, len(fam.figures))
+	x := make([]sql.NullInt64, len(fam.figures))
+	wk := make([][WorkloadWeeks]int64, len(fam.figures))
+	dst := []any{&team, &officer, &caseID}
+	for i, name := range fam.figures {
+		dst = append(dst, &n[i])
+		if slices.Contains(fam.x, name) {
+			dst = append(dst, &x[i])
+		}
+		if slices.Contains(fam.wk, name) {
+			for w := range wk[i] {
+				dst = append(dst, &wk[i][w])
 			}
 		}
+	}
+	for rs.Next() {
 		if err := rs.Scan(dst...); err != nil {
 			return nil, fmt.Errorf("figures %s of %s: %w", fam.name, f.Measure, err)
 		}
-		for i, name := range fam.figures {
-			if gs[i].Rows > 0 { // as figureGroups: the groups with a row
-				gs[i].TeamID, gs[i].OfficerID = team, officer
-				out[name] = append(out[name], gs[i])
+		g := groups[[2]string{team, officer}]
+		if g == nil {
+			g = &group{figures: make([]FigureGroup, len(fam.figures)), hasX: make([]bool, len(fam.figures))}
+			for i := range g.figures {
+				g.figures[i].TeamID, g.figures[i].OfficerID = team, officer
 			}
+			groups[[2]string{team, officer}] = g
+		}
+		for i := range fam.figures {
+			if n[i] == 0 {
+				continue
+			}
+			fg := &g.figures[i]
+			fg.Rows += int(n[i])
+			fg.Cases++
+			if x[i].Valid && (!g.hasX[i] || int(x[i].Int64) > fg.Max) {
+				fg.Max, g.hasX[i] = int(x[i].Int64), true
+			}
+			for w := range wk[i] {
+				fg.ByWeek[w] += int(wk[i][w])
+			}
+			cases[i] = append(cases[i], caseID)
 		}
 	}
-	return out, rs.Err()
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("figures %s of %s: %w", fam.name, f.Measure, err)
+	}
+	keys := slices.SortedFunc(maps.Keys(groups), func(a, b [2]string) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+	})
+	out := &familyTally{groups: map[string][]FigureGroup{}, cases: map[string][]string{}}
+	for i, name := range fam.figures {
+		for _, k := range keys {
+			if fg := groups[k].figures[i]; fg.Rows > 0 { // as figureGroups: the groups with a row
+				out.groups[name] = append(out.groups[name], fg)
+			}
+		}
+		slices.Sort(cases[i])
+		out.cases[name] = slices.Compact(cases[i]) // a case of two groups once, as figureCases' DISTINCT
+	}
+	return out, nil
 }
 
-// groupsOnce is Figures.Groups: a figure of a family is counted with its
-// whole family, once a snapshot.
-func (f Figures) groupsOnce(ctx context.Context, actor Actor, q FigureQuery) ([]FigureGroup, error) {
+// tallyOnce is the tally of q's family on the snapshot, made the first
+// time a figure of it is asked for; false when q's figure is of no
+// family or f keeps no tallies.
+func (f Figures) tallyOnce(ctx context.Context, actor Actor, q FigureQuery) (*familyTally, bool, error) {
 	fam, ok := familyOf(q.Measure, q.Figure)
 	if !ok || f.tallies == nil {
-		return figureGroups(ctx, f.q, actor, q)
+		return nil, false, nil
 	}
 	if _, err := figureRows(actor, q); err != nil { // the parameters checked
-		return nil, err
+		return nil, false, err
 	}
 	d, _ := dayNumber(q.AsOf)
 	key := tallyKey{actor: actor, q: q, family: fam.name}
@@ -171,11 +235,51 @@ func (f Figures) groupsOnce(ctx context.Context, actor Actor, q FigureQuery) ([]
 	if !ok {
 		var err error
 		if t, err = tally(ctx, f.q, actor, fam, q, d); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		f.tallies[key] = t
 	}
-	return slices.Clone(t[q.Figure]), nil
+	return t, true, nil
+}
+
+// groupsOnce is Figures.Groups: a figure of a family is counted with its
+// whole family, once a snapshot.
+func (f Figures) groupsOnce(ctx context.Context, actor Actor, q FigureQuery) ([]FigureGroup, error) {
+	t, ok, err := f.tallyOnce(ctx, actor, q)
+	if err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return figureGroups(ctx, f.q, actor, q)
+	}
+	return slices.Clone(t.groups[q.Figure]), nil
+}
+
+// casesOnce is Figures.Cases: the cases of a figure of a family are its
+// family's tally's, once a snapshot.
+func (f Figures) casesOnce(ctx context.Context, actor Actor, q FigureQuery, after string, limit int) ([]string, error) {
+	t, ok, err := f.tallyOnce(ctx, actor, q)
+	if err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return figureCases(ctx, f.q, actor, q, after, limit)
+	}
+	return casesAfter(t.cases[q.Figure], after, limit), nil
+}
+
+// casesAfter is what figureCases answers of ids (sorted, distinct): those
+// after the id after, at most limit of them, never nil.
+func casesAfter(ids []string, after string, limit int) []string {
+	i, found := slices.BinarySearch(ids, after)
+	if found {
+		i++
+	}
+	j := len(ids)
+	if limit >= 0 && i+limit < j {
+		j = i + limit
+	}
+	return append([]string{}, ids[i:j]...)
 }
 
 // firstVisitFamily: measure 1's figures, conditions on its cases, each
