@@ -23,19 +23,7 @@ func TestMarshalReport(t *testing.T) {
 	defer func(n int) { marshalChunk = n }(marshalChunk)
 	marshalChunk = 3
 	ds := synth.Generate(synth.Options{Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 8, HistoryDays: 730, Seed: 7})
-	var raws []schema.RawRecord
-	for _, r := range ds.Records {
-		raw, err := r.Raw()
-		if err != nil {
-			t.Fatal(err)
-		}
-		raws = append(raws, raw)
-	}
-	cases, err := compliance.Group(raws)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := compliance.Input{Cases: cases, Officers: map[string]string{}, Teams: map[string]string{}}
+	in := synthInput(t, ds)
 	for _, u := range ds.Users {
 		in.Officers[u.ID] = u.Name + ` <&> "q"`
 	}
@@ -142,19 +130,7 @@ func (w writesTo) Write(p []byte) (int, error) {
 // answer was one []byte of it all.
 func TestReportNotHeldWhole(t *testing.T) {
 	ds := synth.Generate(synth.Options{Teams: 2, OfficersPerTeam: 5, CasesPerOfficer: 20, HistoryDays: 730, Seed: 11})
-	var raws []schema.RawRecord
-	for _, r := range ds.Records {
-		raw, err := r.Raw()
-		if err != nil {
-			t.Fatal(err)
-		}
-		raws = append(raws, raw)
-	}
-	cases, err := compliance.Group(raws)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := compliance.Input{Cases: cases, Officers: map[string]string{}, Teams: map[string]string{}}
+	in := synthInput(t, ds)
 	rep := compliance.Contacts(in, compliance.Period{From: "2026-01-01", To: "2026-11-23"}, "2026-11-23")
 	want, err := json.Marshal(rep)
 	if err != nil {
@@ -174,4 +150,22 @@ func TestReportNotHeldWhole(t *testing.T) {
 				gz, len(writes), most, len(want))
 		}
 	}
+}
+
+// synthInput is the measures' input over ds's records, without names.
+func synthInput(t *testing.T, ds *synth.Dataset) compliance.Input {
+	t.Helper()
+	var raws []schema.RawRecord
+	for _, r := range ds.Records {
+		raw, err := r.Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	cases, err := compliance.Group(raws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compliance.Input{Cases: cases, Officers: map[string]string{}, Teams: map[string]string{}}
 }
