@@ -1,15 +1,22 @@
 package server
 
 import (
+	"bufio"
+	"cmp"
 	"encoding"
 	"encoding/json"
+	"errors"
+	"io"
 	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/gofiber/fiber/v2"
+	"github.com/klauspost/compress/gzip"
 )
 
 // A service-wide report is hundreds of megabytes of JSON, and encoding it
@@ -41,15 +48,92 @@ type piece struct {
 	err   error
 }
 
-// sendReport is sendJSON for a report: encoded by marshalReport.
+// sendReport answers a report as JSON, byte for byte what json.Marshal
+// makes of it, without ever holding the whole answer: a service's counts
+// answer is tens of megabytes of JSON at 25,000 cases and grows with them
+// (decision 0074). An answer of at most reportHeadBytes is sent as
+// sendJSONBytes sends it (a Content-Length, gzipped over 8 KiB when the
+// client accepts it); a larger one is encoded again, as the connection
+// takes it, into the response (chunked, gzipped when the client accepts
+// it), through the encoder's small buffer. The report is held until it
+// is written: the answer's memory is the report's, not its JSON's too.
+//
+// The report's types encode without error (no NaN: the percentages
+// divide by a count above zero); should one fail once the answer is
+// streaming, its status is sent already: the error is logged and the
+// body cut short, so the client's JSON decoder fails rather than read a
+// wrong answer.
 func (s *Server) sendReport(c *fiber.Ctx, v any) error {
-	b, err := marshalReport(v)
-	if err != nil {
+	head := &headWriter{max: cmp.Or(s.cfg.reportHeadBytes, reportHeadBytes)}
+	err := jsonv2.MarshalWrite(head, v, jsonv1.DefaultOptionsV1())
+	if err == nil {
+		return sendJSONBytes(c, head.buf)
+	}
+	if !head.over {
 		return err
 	}
-	return sendJSONBytes(c, b)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	gz := acceptsGzip(c)
+	if gz {
+		c.Set(fiber.HeaderContentEncoding, "gzip")
+		c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+	}
+	log := s.log
+	c.Response().SetBodyStreamWriter(func(w *bufio.Writer) {
+		if err := writeReport(w, v, gz); err != nil {
+			log.Warn("a report's answer was cut short", "err", err)
+		}
+	})
+	return nil
 }
 
+// reportHeadBytes is the most of a report's JSON sendReport holds whole.
+const reportHeadBytes = 64 << 10
+
+// writeReport writes v's JSON to w, gzipped when gz, and flushes w.
+func writeReport(w *bufio.Writer, v any, gz bool) error {
+	var out io.Writer = w
+	var zw *gzip.Writer
+	if gz {
+		zw = gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(w)
+		out = zw
+	}
+	err := jsonv2.MarshalWrite(out, v, jsonv1.DefaultOptionsV1())
+	if zw != nil {
+		if err == nil {
+			err = zw.Close()
+		}
+		zw.Reset(io.Discard)
+		gzipWriters.Put(zw)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	return err
+}
+
+// headWriter keeps what is written to it up to max bytes; past that it
+// refuses the write (over), which stops the encoder.
+type headWriter struct {
+	buf  []byte
+	max  int
+	over bool
+}
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if len(h.buf)+len(p) > h.max {
+		h.over = true
+		return 0, errHeadFull
+	}
+	h.buf = append(h.buf, p...)
+	return len(p), nil
+}
+
+var errHeadFull = errors.New("more than the head")
+
+// marshalReport gives the bytes json.Marshal gives, encoded on every
+// core (a published report's answer, which adds to them).
 func marshalReport(v any) ([]byte, error) {
 	var ps []*piece
 	planJSON(&ps, reflect.ValueOf(v), 0)

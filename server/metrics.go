@@ -270,8 +270,16 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	}
 	rid, _ := c.Locals("rid").(string)
 	attrs := []any{"method", method, "route", route, "status", status,
-		"duration_ms", float64(took.Microseconds()) / 1000, "request_id", rid,
-		"bytes", len(c.Response().Body()), "remote", c.IP()}
+		"duration_ms", float64(took.Microseconds()) / 1000, "request_id", rid}
+	if c.Response().IsBodyStream() {
+		// A streamed answer (a large report, decision 0074) is written
+		// after this line, and its size is not known: reading the body
+		// here would hold it whole.
+		attrs = append(attrs, "streamed", true)
+	} else {
+		attrs = append(attrs, "bytes", len(c.Response().Body()))
+	}
+	attrs = append(attrs, "remote", c.IP())
 	if waited > 0 {
 		attrs = append(attrs, "wait_ms", float64(waited.Microseconds())/1000)
 	}

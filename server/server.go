@@ -83,6 +83,9 @@ type Config struct {
 	// (Prometheus), apart from the API's so that it is reachable only where
 	// the operator binds it (decision 0036) ["": no metrics listener].
 	MetricsAddr string
+	// reportHeadBytes is sendReport's: the largest report answer held
+	// whole; a larger one is streamed. Tests set it low [reportHeadBytes].
+	reportHeadBytes int
 }
 
 // DBFile is the database file's name inside Config.DataDir.

@@ -751,8 +751,12 @@ func visitsToReview(ctx context.Context, tx *sql.Tx, eng engine, actor Actor, ca
 	if err != nil {
 		return nil, err
 	}
+	scope, args, err := scopeFilter(actor, "case_id")
+	if err != nil {
+		return nil, err
+	}
 	out, unchecked := []VisitReviewItem{}, []VisitReviewItem{}
-	err = visits.signedVisits(ctx, tx, eng, func(v *reviewVisit) error {
+	err = visits.signedVisits(ctx, tx, eng, scope, args, func(v *reviewVisit) error {
 		c := cases[v.caseID]
 		if c == nil || reviewed[v.id] || !inFilter(v.caseID) {
 			return nil

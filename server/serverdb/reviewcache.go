@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -22,12 +23,32 @@ import (
 // whose snapshot is older than the last merge sees the newer rows: a
 // visit signed a moment ago may appear, never one missing that its
 // snapshot held.
+//
+// They are bounded (decision 0074): held for every scope, they grew with
+// the service (about 420 bytes a signed visit: 365 MiB at 25,000 cases).
+// Past max rows the cache is dropped for good (a store's visits are never
+// deleted) and each read takes the visits of the reader's own scope from
+// the store, as they come, keeping none: a 500-case team's queue then
+// extracts its visits' fields each time (about 110 ms of CPU), and the
+// memory no longer grows with the cases.
 type reviewVisits struct {
 	mu   sync.Mutex
 	seq  int64
 	rows []reviewVisit
 	at   map[string]int // id → index in rows
+	// max is the most rows kept (0: reviewCacheRows); off is set once
+	// the store's signed visits passed it.
+	max int
+	off bool
 }
+
+// reviewCacheRows is the most signed visits reviewVisits keeps: about
+// 85 MiB, the signed visits of a service of some 5,800 cases of two
+// years' history (the synthetic service has about 35 a case).
+const reviewCacheRows = 200_000
+
+// errCacheFull stops the merge of a cache past its bound.
+var errCacheFull = errors.New("the review cache is full")
 
 // reviewVisit is one signed visit as visitsToReview reads it.
 type reviewVisit struct {
@@ -38,25 +59,43 @@ type reviewVisit struct {
 }
 
 // signedVisits calls fn with each signed visit, as of tx's snapshot or
-// later, after reading those changed since the last call. fn runs under
-// the cache's lock: it must not call back into the store.
-func (c *reviewVisits) signedVisits(ctx context.Context, tx *sql.Tx, eng engine, fn func(v *reviewVisit) error) error {
+// later, after reading those changed since the last call; once the cache
+// is off, with each signed visit of the scope (scope and args, a
+// scopeFilter on case_id) as of tx's snapshot. fn runs under the cache's
+// lock: it must not call back into the store.
+func (c *reviewVisits) signedVisits(ctx context.Context, tx *sql.Tx, eng engine, scope string, args []any, fn func(v *reviewVisit) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.off {
+		err := c.merge(ctx, tx, eng)
+		if !errors.Is(err, errCacheFull) {
+			if err != nil {
+				return err
+			}
+			for i := range c.rows {
+				if err := fn(&c.rows[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		c.off, c.seq, c.rows, c.at = true, 0, nil, nil
+	}
+	return readVisits(ctx, tx, eng, " AND signed = 1 AND "+scope, 0, args, func(v *reviewVisit, signed bool) error { return fn(v) })
+}
+
+// readVisits reads the visits changed after seq (and matching where),
+// in the order of their change numbers, calling fn with each.
+func readVisits(ctx context.Context, tx *sql.Tx, eng engine, where string, seq int64, args []any, fn func(v *reviewVisit, signed bool) error) error {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, signed, id, case_id, received_at, `+eng.jsonValid("fields")+`, `+eng.jsonText("fields", "type")+`, `+eng.jsonText("fields", "outcome")+`,
 		`+eng.jsonText("fields", "started_at")+`, `+eng.jsonText("fields", "signed_at")+`, `+eng.jsonText("fields", "signed_by")+`,
 		`+eng.jsonTrue("fields", "safeguarding_concern")+`,
 		`+eng.anyChildUnseen("fields")+`
-		FROM records WHERE entity = 'visit' AND seq > ? ORDER BY seq`, c.seq)
+		FROM records WHERE entity = 'visit' AND seq > ?`+where+` ORDER BY seq`, append([]any{seq}, args...)...)
 	if err != nil {
 		return fmt.Errorf("read visit: %w", err)
 	}
 	defer rows.Close()
-	if c.at == nil {
-		c.at = map[string]int{}
-	}
-	seq, moved := c.seq, false
-	var gone []string
 	for rows.Next() {
 		var v reviewVisit
 		var signed, valid bool
@@ -65,9 +104,10 @@ func (c *reviewVisits) signedVisits(ctx context.Context, tx *sql.Tx, eng engine,
 			&v.concern, &v.childNotSeen); err != nil {
 			return fmt.Errorf("read visit: %w", err)
 		}
-		seq = v.seq
 		if !signed {
-			gone = append(gone, v.id)
+			if err := fn(&v, false); err != nil {
+				return err
+			}
 			continue
 		}
 		if !valid {
@@ -85,14 +125,39 @@ func (c *reviewVisits) signedVisits(ctx context.Context, tx *sql.Tx, eng engine,
 				return fmt.Errorf("visit %s: a field is %T, not a string", v.id, x)
 			}
 		}
-		if i, ok := c.at[v.id]; ok {
-			c.rows[i], moved = v, true
-		} else {
-			c.at[v.id] = len(c.rows)
-			c.rows = append(c.rows, v)
+		if err := fn(&v, true); err != nil {
+			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
+	return rows.Err()
+}
+
+// merge reads the visits changed since the last merge into the cache;
+// errCacheFull when they would be more than its bound.
+func (c *reviewVisits) merge(ctx context.Context, tx *sql.Tx, eng engine) error {
+	if c.at == nil {
+		c.at = map[string]int{}
+	}
+	most := cmp.Or(c.max, reviewCacheRows)
+	seq, moved := c.seq, false
+	var gone []string
+	err := readVisits(ctx, tx, eng, "", c.seq, nil, func(v *reviewVisit, signed bool) error {
+		seq = v.seq
+		if !signed {
+			gone = append(gone, v.id)
+			return nil
+		}
+		if i, ok := c.at[v.id]; ok {
+			c.rows[i], moved = *v, true
+		} else if len(c.rows) >= most {
+			return errCacheFull
+		} else {
+			c.at[v.id] = len(c.rows)
+			c.rows = append(c.rows, *v)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	for _, id := range gone {
@@ -105,11 +170,6 @@ func (c *reviewVisits) signedVisits(ctx context.Context, tx *sql.Tx, eng engine,
 		}
 	}
 	c.seq = seq
-	for i := range c.rows {
-		if err := fn(&c.rows[i]); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package serverdb
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -15,9 +16,20 @@ import (
 // reads (reviewcache.go). After each kind of write (an oversight, a new
 // signed visit, a case reassigned to another team, which moves its records'
 // change numbers) the queue a store keeps warm lists exactly what a store
-// opened afresh on the same file reads.
+// opened afresh on the same file reads. So does a store whose cache is
+// bounded below the service's signed visits (decision 0074): it keeps at
+// most its bound, then none, and reads its scope's visits each time.
 func TestReviewQueueFollowsWrites(t *testing.T) {
 	t.Parallel()
+	for _, bound := range []int{0, 1, 40} {
+		t.Run(fmt.Sprint("bound ", bound), func(t *testing.T) {
+			t.Parallel()
+			reviewQueueFollowsWrites(t, bound)
+		})
+	}
+}
+
+func reviewQueueFollowsWrites(t *testing.T, bound int) {
 	ctx := context.Background()
 	path := testTarget(t)
 	clock := testkit.NewClock(synth.DefaultNow)
@@ -26,6 +38,7 @@ func TestReviewQueueFollowsWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	db.visits.max = bound
 	admin := Actor{UserID: "admin-test", Role: schema.RoleAdmin}
 	ds := synth.Generate(synth.Options{Seed: 3, OfficersPerTeam: 2, CasesPerOfficer: 10})
 	other := schema.Team{ID: schema.NewID(), Name: "Other Team"}
@@ -73,6 +86,12 @@ func TestReviewQueueFollowsWrites(t *testing.T) {
 		}
 		if n, err := db.ReviewCountRecords(ctx, actor); err != nil || want >= 0 && len(warm) != want {
 			t.Errorf("%s: %d visits queued (count of records %d, %v), want %d", step, len(warm), n, err, want)
+		}
+		db.visits.mu.Lock()
+		held, off := len(db.visits.rows), db.visits.off
+		db.visits.mu.Unlock()
+		if all := fresh.visits.rows; bound == 0 && (held != len(all) || off) || bound > 0 && (held > bound || !off) {
+			t.Errorf("%s: the cache holds %d of the %d signed visits (off %v), bound %d", step, held, len(all), off, bound)
 		}
 		return warm
 	}

@@ -51,7 +51,8 @@ func (e *sqliteEngine) open(ctx context.Context, db *DB) error {
 	if err := db.loadEpoch(ctx); err != nil {
 		return err
 	}
-	r, err := sqlitedb.OpenReaders(sqliteDriver, e.path, max(4, runtime.NumCPU()), readerPragmas...)
+	readers := max(4, runtime.NumCPU())
+	r, err := sqlitedb.OpenReaders(sqliteDriver, e.path, readers, readerPragmas(readers)...)
 	if err != nil {
 		return fmt.Errorf("open %s for reading: %w", e.path, err)
 	}
@@ -269,13 +270,26 @@ func (e *sqliteEngine) walCheckpoint(mode string) error {
 // (see checkpointer). The checkpointer's connection only ever runs
 // wal_checkpoint.
 //
-// Readers map the database file (mmap_size, up to 256 MiB) rather than
-// reading each page with a system call into a 2 MiB cache: the dashboard's
-// reads of a team's two years (the review queue, measure 9) spent a third
-// of their time in those calls. The pages are the kernel's page cache,
-// shared by the connections; the WAL is still read as before.
+// Readers map the database file (mmap_size) rather than reading each page
+// with a system call into their cache: the dashboard's reads of a team's
+// two years (the review queue, measure 9) spent a third of their time in
+// those calls. The pages are the kernel's page cache; the WAL is still
+// read as before. But each connection maps its own view, and the process's
+// resident memory counts every view's pages: readers x mmap_size grew with
+// the store up to 1 GiB on four readers (and with the cores beyond).
+// Decision 0074 bounds them together: readerMapBytes shared out among the
+// readers (64 MiB each on four), and each reader's page cache at 2 MiB
+// (SQLite's default, written down): what SQLite holds of the file is then
+// at most 256 + 8 MiB of readers and the writer's 64, whatever the store.
 var (
 	writerPragmas       = []string{"cache_size(-65536)", "wal_autocheckpoint(0)"}
-	readerPragmas       = []string{"mmap_size(268435456)"}
 	checkpointerPragmas = []string{"wal_autocheckpoint(0)"}
 )
+
+// readerMapBytes is the most of the file all the readers map together.
+const readerMapBytes = 256 << 20
+
+// readerPragmas are the pragmas of each of n readers.
+func readerPragmas(n int) []string {
+	return []string{fmt.Sprintf("mmap_size(%d)", readerMapBytes/n), "cache_size(-2000)"}
+}
