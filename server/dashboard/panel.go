@@ -604,7 +604,7 @@ func buildPanels(pc *panelCtx) []*panelView {
 // buildPanel builds one panel, its trend and its charts.
 func buildPanel(p *panel, pc *panelCtx) *panelView {
 	v := pc.build(p)
-	if pc.Weekly && p.Week != nil {
+	if pc.Weekly && p.Week != nil && !pc.counted(p) { // a counted panel's trend is its Counts'
 		key := p.Slug + "|" + pc.trendKey
 		if pts, ok := pc.trends.get(key); ok {
 			v.Trend = pts

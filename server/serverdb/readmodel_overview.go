@@ -131,3 +131,32 @@ func (f Figures) CasesByOfficer(ctx context.Context, actor Actor, q FigureQuery)
 	}
 	return out, rs.Err()
 }
+
+// OverdueInDomesticAbuse counts q's overdue requirements (measure 2's
+// "cases" figure, as of q's AsOf) in cases with a domestic-abuse flag
+// live on that day: the overview's "in domestic-abuse cases" (decision
+// 0075), what it counts over the page's decoded cases.
+func (f Figures) OverdueInDomesticAbuse(ctx context.Context, actor Actor, q FigureQuery) (int, error) {
+	q.Measure, q.Figure = MeasureOverdue, "cases"
+	rows, err := figureRows(actor, q)
+	if err != nil {
+		return 0, err
+	}
+	s := &sqlb{}
+	s.add(`SELECT count(*) FROM (`+rows.b.String()+`) o WHERE EXISTS (SELECT 1 FROM rm_flags g
+		WHERE g.case_id = o.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+		AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?))`,
+		slices.Concat(rows.args, []any{string(q.AsOf), string(q.AsOf)})...)
+	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
+	if err != nil {
+		return 0, fmt.Errorf("overdue in domestic-abuse cases: %w", err)
+	}
+	defer rs.Close()
+	n := 0
+	for rs.Next() {
+		if err := rs.Scan(&n); err != nil {
+			return 0, fmt.Errorf("overdue in domestic-abuse cases: %w", err)
+		}
+	}
+	return n, rs.Err()
+}

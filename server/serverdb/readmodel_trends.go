@@ -41,6 +41,9 @@ var weekDays = map[string]weekDay{
 	MeasureInterventions:  {join: "JOIN rm_referrals r ON r.referral_id = f.referral_id", day: "r.identified_on", count: "count(*)"},
 	MeasureExemptions:     {day: "b.due_day", count: "count(*)", family: true},
 	MeasureReviews:        {count: "count(*)", each: true},
+	// Measure 2's overdue requirements are those of each week's last day
+	// (the overview's trend, decision 0075), and count as requirements.
+	MeasureOverdue: {count: "count(*)", each: true},
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
