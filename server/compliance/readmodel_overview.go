@@ -30,7 +30,8 @@ type Overview struct {
 	Interventions Counted[*InterventionsReport]
 	Reviews       Counted[*ReviewsReport]
 	Exemptions    Counted[*ExemptionsReport]
-	Overdue       Counted[*OverduePanel] // measure 2 (decision 0075)
+	Overdue       Counted[*OverduePanel]  // measure 2 (decision 0075)
+	Workload      Counted[*WorkloadPanel] // measure 8 (decision 0075)
 	// Caseload is the cases of the scope and narrowing by officer (the
 	// officers' table's count).
 	Caseload map[string]int
@@ -66,6 +67,9 @@ func (s *Service) OverviewCounts(ctx context.Context, actor serverdb.Actor, narr
 			return err
 		}
 		if ov.Overdue, err = counted(s.overduePanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
+			return err
+		}
+		if ov.Workload, err = counted(s.workloadPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
 			return err
 		}
 		if ov.Caseload, err = fs.CasesByOfficer(ctx, actor, serverdb.FigureQuery{OfficerID: o, TeamID: t}); err != nil {

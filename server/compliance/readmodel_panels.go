@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"slices"
 
 	"doorstep/schema"
 	"doorstep/server/serverdb"
@@ -104,14 +105,129 @@ func (s *Service) overduePanel(ctx context.Context, fs serverdb.Figures, actor s
 	}
 	p.Headline = Judge(in.policy(), "overdue", cur, PreviousFigure{Figure: before, Period: prev})
 	if len(weeks) > 0 {
-		weekly := make([]serverdb.Week, len(weeks))
-		for i, w := range weeks {
-			weekly[i] = serverdb.Week{From: w.From, To: w.To}
-		}
-		if p.Weeks, err = fs.Weeks(ctx, actor, q, weekly); err != nil {
+		if p.Weeks, err = fs.Weeks(ctx, actor, q, serverWeeks(weeks)); err != nil {
 			return nil, nil, err
 		}
 	}
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return p, cases, err
+}
+
+// WorkloadPanel is measure 8's panel on the overview from the read model
+// (decision 0075): Workload's figures at detail=counts, the headline
+// (WorkloadPlanned beside the previous period's last day) and the
+// requirements due in the WorkloadWeeks after each week's end
+// (WorkloadDue), none read from a decoded record.
+type WorkloadPanel struct {
+	Report   *WorkloadReport
+	Planned  Figure
+	Headline *Headline
+	// Weeks: the requirements due in the weeks after each week's last
+	// day; nil without weeks.
+	Weeks []int
+}
+
+// workloadPanel is measure 8's panel for the cases of officerID and
+// teamID (each when set) in the actor's scope, as of asOf, over period
+// (for the headline's previous period), on the snapshot fs; with it, the
+// cases it covers (for the audit).
+func (s *Service) workloadPanel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date, weeks []Period) (*WorkloadPanel, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	until := schema.DateOf(asOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
+	rep := &WorkloadReport{Measure: serverdb.MeasureWorkload, AsOf: asOf, Until: until, RuleVersion: in.policy().Version,
+		OfficerID: officerID, Items: []WorkloadItem{}}
+	g := newGroups[WorkloadFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, AsOf: asOf, OfficerID: officerID, TeamID: teamID}
+	for _, fig := range workloadFigures {
+		q := base
+		q.Figure = fig.name
+		if err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, fig.member, fig.set); err != nil {
+			return nil, nil, err
+		}
+	}
+	noop := func(*WorkloadFigures) {}
+	rep.Teams, rep.Officers = sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
+	p := &WorkloadPanel{Report: rep}
+	// WorkloadPlanned: of the visits due, those with a visit planned by
+	// their due date, on asOf and on the previous period's last day.
+	plannedOn := func(day schema.Date) (Figure, error) {
+		q := base
+		q.AsOf, q.Figure = day, "due_cases"
+		planned, err := fs.DuePlanned(ctx, actor, q)
+		if err != nil {
+			return Figure{}, err
+		}
+		fgs, err := fs.Groups(ctx, actor, q)
+		due := 0
+		for _, fg := range fgs {
+			due += fg.Rows
+		}
+		return FigureOf(planned, due), err
+	}
+	if p.Planned, err = plannedOn(asOf); err != nil {
+		return nil, nil, err
+	}
+	prev := PreviousPeriod(period)
+	before, err := plannedOn(prev.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Headline = Judge(in.policy(), "workload", p.Planned, PreviousFigure{Figure: before, Period: prev})
+	if len(weeks) > 0 {
+		q := base
+		q.Figure = "due_cases"
+		if p.Weeks, err = fs.Weeks(ctx, actor, q, serverWeeks(weeks)); err != nil {
+			return nil, nil, err
+		}
+	}
+	var cases []string
+	for _, name := range []string{"caseload", "not_started"} {
+		q := base
+		q.Figure = name
+		ids, err := fs.Cases(ctx, actor, q, "", allCases)
+		if err != nil {
+			return nil, nil, err
+		}
+		cases = append(cases, ids...)
+	}
+	slices.Sort(cases)
+	return p, cases, nil
+}
+
+// workloadFigures are measure 8's figures of its report, by the read
+// model's name of each, and whether they decide the teams and officers
+// it shows (countInto's member).
+var workloadFigures = []struct {
+	name   string
+	member bool
+	set    func(*WorkloadFigures, serverdb.FigureGroup)
+}{
+	{"caseload", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Caseload.N += fg.Cases }},
+	{"not_started", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.NotStarted.N += fg.Cases }},
+	{"da_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.DACases.N += fg.Cases }},
+	{"high_rosh", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.HighRoSH.N += fg.Cases }},
+	{"due_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
+		f.Due += fg.Rows
+		f.DueCases.N += fg.Cases
+		for i, n := range fg.ByWeek {
+			f.ByWeek[i] += n
+		}
+	}},
+	{"overdue_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
+		f.Overdue += fg.Rows
+		f.OverdueCases.N += fg.Cases
+	}},
+	{"planned", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Planned.N += fg.Rows }},
+}
+
+// serverWeeks are weeks as the read model's.
+func serverWeeks(weeks []Period) []serverdb.Week {
+	out := make([]serverdb.Week, len(weeks))
+	for i, w := range weeks {
+		out[i] = serverdb.Week{From: w.From, To: w.To}
+	}
+	return out
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"doorstep/schema"
 )
 
 // The dashboard overview's trends in fewer passes (decision 0072).
@@ -156,6 +158,43 @@ func (f Figures) OverdueInDomesticAbuse(ctx context.Context, actor Actor, q Figu
 	for rs.Next() {
 		if err := rs.Scan(&n); err != nil {
 			return 0, fmt.Errorf("overdue in domestic-abuse cases: %w", err)
+		}
+	}
+	return n, rs.Err()
+}
+
+// DuePlanned counts measure 8's requirements due in the WorkloadWeeks
+// from q's AsOf (its "due_cases" rows) whose case has a visit planned
+// on or after that day and on or before the requirement's due date: the
+// numerator of the overview's workload headline (decision 0075), what
+// compliance.WorkloadPlanned counts over the decoded cases.
+func (f Figures) DuePlanned(ctx context.Context, actor Actor, q FigureQuery) (int, error) {
+	q.Measure, q.Figure = MeasureWorkload, "due_cases"
+	d, ok := dayNumber(q.AsOf)
+	if !ok {
+		return 0, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
+	}
+	s := &sqlb{}
+	s.add(`SELECT count(*) FROM (`)
+	if err := familyWeekRows(s, actor, q); err != nil {
+		return 0, err
+	}
+	// A due day as a date: the rows are due from as_of, for WorkloadWeeks.
+	s.add(` AND EXISTS (SELECT 1 FROM rm_visits v WHERE v.case_id = b.case_id AND v.status = 'planned' AND v.day <> ''
+		AND v.day >= ? AND v.day <= CASE b.due_day`, string(q.AsOf))
+	for i := range 7 * WorkloadWeeks {
+		s.add(` WHEN ? THEN ?`, d+int64(i), string(schema.DateOf(q.AsOf.Time().AddDate(0, 0, i))))
+	}
+	s.add(` END)`)
+	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
+	if err != nil {
+		return 0, fmt.Errorf("due with a visit planned: %w", err)
+	}
+	defer rs.Close()
+	n := 0
+	for rs.Next() {
+		if err := rs.Scan(&n); err != nil {
+			return 0, fmt.Errorf("due with a visit planned: %w", err)
 		}
 	}
 	return n, rs.Err()

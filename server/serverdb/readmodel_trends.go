@@ -44,6 +44,9 @@ var weekDays = map[string]weekDay{
 	// Measure 2's overdue requirements are those of each week's last day
 	// (the overview's trend, decision 0075), and count as requirements.
 	MeasureOverdue: {count: "count(*)", each: true},
+	// Measure 8's requirements due in the weeks after each week's end
+	// (the overview's trend, decision 0075), as requirements.
+	MeasureWorkload: {count: "count(*)", each: true},
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
