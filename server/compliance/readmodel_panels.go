@@ -231,3 +231,70 @@ func serverWeeks(weeks []Period) []serverdb.Week {
 	}
 	return out
 }
+
+// ContactsPanel is measure 3's panel on the overview from the read model
+// (decision 0075): Contacts' figures at detail=counts with its headline,
+// and the home share of each week's contacts (ContactsHomeShares), none
+// read from a decoded record.
+type ContactsPanel struct {
+	Report *ContactsReport
+	// Weeks: the home share of each week's contacts, as of the week's
+	// last day or asOf if earlier; nil without weeks.
+	Weeks []Figure
+}
+
+// contactsPanel is measure 3's panel for the cases of officerID and
+// teamID (each when set) in the actor's scope, over period as of asOf, on
+// the snapshot fs: contactsCounts' figures with the team filter too; with
+// it, the cases it covers (for the audit).
+func (s *Service) contactsPanel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date, weeks []Period) (*ContactsPanel, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &ContactsReport{Measure: serverdb.MeasureContacts, Period: period, AsOf: asOf, OfficerID: officerID,
+		Cases: []ContactCase{}, Visits: []ContactVisit{}}
+	g := newGroups[ContactFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureContacts, AsOf: asOf, From: period.From, To: period.To,
+		OfficerID: officerID, TeamID: teamID}
+	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureContacts), &rep.Totals, g,
+		func(f *ContactFigures) map[string]*int { return countsOf(contactCounts(f)) })
+	if err != nil {
+		return nil, nil, err
+	}
+	finish := func(f *ContactFigures) {
+		for _, s := range []*Share{&f.HomeShare, &f.FaceToFaceShare, &f.DomesticAbuse.HomeShare, &f.DomesticAbuse.FaceToFaceShare} {
+			s.Percent = percent(s.Numerator.N, s.Denominator.N)
+		}
+	}
+	finish(&rep.Totals)
+	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
+	home := []string{"home_share.numerator", "home_share.denominator"}
+	prev := PreviousPeriod(period)
+	pq := base
+	pq.From, pq.To, pq.AsOf = prev.From, prev.To, prev.To
+	counts, err := fs.Counts(ctx, actor, pq, home)
+	if err != nil {
+		return nil, nil, err
+	}
+	var n, d int
+	for _, fc := range counts {
+		n, d = n+fc.N[0], d+fc.N[1]
+	}
+	rep.Headline = Judge(in.policy(), "contacts", rep.HeadlineFigure(), PreviousFigure{Figure: FigureOf(n, d), Period: prev})
+	p := &ContactsPanel{Report: rep}
+	if len(weeks) > 0 {
+		nd, err := fs.WeeksOf(ctx, actor, base, home, serverWeeks(weeks))
+		if err != nil {
+			return nil, nil, err
+		}
+		p.Weeks = make([]Figure, len(weeks))
+		for i := range p.Weeks {
+			p.Weeks[i] = FigureOf(nd[0][i], nd[1][i])
+		}
+	}
+	q := base
+	q.Figure = "contacts"
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return p, cases, err
+}

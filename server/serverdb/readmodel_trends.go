@@ -26,6 +26,9 @@ type Week struct{ From, To schema.Date }
 type weekDay struct {
 	join, day, count string
 	family, each     bool
+	// capped: with each, a week's figure is as of its last day or q's
+	// AsOf, whichever is earlier.
+	capped bool
 }
 
 // weekDays are, by measure, how its figures are counted by week. Measure
@@ -47,6 +50,9 @@ var weekDays = map[string]weekDay{
 	// Measure 8's requirements due in the weeks after each week's end
 	// (the overview's trend, decision 0075), as requirements.
 	MeasureWorkload: {count: "count(*)", each: true},
+	// Measure 3's contacts are those of each week, as of its last day or
+	// the as-of day if earlier (the overview's trend, decision 0075).
+	MeasureContacts: {count: "count(*)", each: true, capped: true},
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
@@ -152,7 +158,7 @@ func unionWeeks(ctx context.Context, db querier, wd weekDay, actor Actor, f Figu
 // counted as of each week's last day, its rows of each week.
 func weekRows(q *sqlb, wd weekDay, actor Actor, f FigureQuery, weeks []Week, k int) error {
 	if wd.each {
-		return eachWeekRows(q, actor, f, weeks, k)
+		return eachWeekRows(q, actor, f, weeks, k, wd.capped)
 	}
 	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
 	q.add(fmt.Sprintf(`SELECT %d AS k, CASE`, k))
@@ -199,12 +205,16 @@ func familyWeekRows(q *sqlb, actor Actor, f FigureQuery) error {
 }
 
 // eachWeekRows adds the rows of f's figure over each of weeks as the
-// period, as of the week's last day (f's From, To and AsOf not read), each
-// marked with its week, as k, w and id.
-func eachWeekRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week, k int) error {
+// period, as of the week's last day (f's From, To and AsOf not read; with
+// capped, as of f's AsOf when earlier), each marked with its week, as k,
+// w and id.
+func eachWeekRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week, k int, capped bool) error {
 	for i, w := range weeks {
 		g := f
 		g.From, g.To, g.AsOf = w.From, w.To, w.To
+		if capped && f.AsOf < w.To {
+			g.AsOf = f.AsOf
+		}
 		rows, err := figureRows(actor, g)
 		if err != nil {
 			return err
