@@ -30,9 +30,10 @@ type Overview struct {
 	Interventions Counted[*InterventionsReport]
 	Reviews       Counted[*ReviewsReport]
 	Exemptions    Counted[*ExemptionsReport]
-	Overdue       Counted[*OverduePanel]  // measure 2 (decision 0075)
-	Workload      Counted[*WorkloadPanel] // measure 8 (decision 0075)
-	Contacts      Counted[*ContactsPanel] // measure 3 (decision 0075)
+	Overdue       Counted[*OverduePanel]    // measure 2 (decision 0075)
+	Workload      Counted[*WorkloadPanel]   // measure 8 (decision 0075)
+	Contacts      Counted[*ContactsPanel]   // measure 3 (decision 0075)
+	Households    Counted[*HouseholdsPanel] // measure 5 (decision 0075)
 	// Caseload is the cases of the scope and narrowing by officer (the
 	// officers' table's count).
 	Caseload map[string]int
@@ -74,6 +75,9 @@ func (s *Service) OverviewCounts(ctx context.Context, actor serverdb.Actor, narr
 			return err
 		}
 		if ov.Contacts, err = counted(s.contactsPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
+			return err
+		}
+		if ov.Households, err = counted(s.householdsPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
 			return err
 		}
 		if ov.Caseload, err = fs.CasesByOfficer(ctx, actor, serverdb.FigureQuery{OfficerID: o, TeamID: t}); err != nil {

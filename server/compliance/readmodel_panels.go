@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	"doorstep/schema"
@@ -269,32 +270,106 @@ func (s *Service) contactsPanel(ctx context.Context, fs serverdb.Figures, actor 
 	}
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
-	home := []string{"home_share.numerator", "home_share.denominator"}
-	prev := PreviousPeriod(period)
-	pq := base
-	pq.From, pq.To, pq.AsOf = prev.From, prev.To, prev.To
-	counts, err := fs.Counts(ctx, actor, pq, home)
-	if err != nil {
+	if rep.Headline, err = s.previousShare(ctx, fs, actor, in, "contacts", base, period, rep.HeadlineFigure(), "home_share"); err != nil {
 		return nil, nil, err
+	}
+	p := &ContactsPanel{Report: rep}
+	if p.Weeks, err = weeklyShareOf(ctx, fs, actor, base, "home_share", weeks); err != nil {
+		return nil, nil, err
+	}
+	q := base
+	q.Figure = "contacts"
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return p, cases, err
+}
+
+// previousShare is measure slug's headline, cur beside the share figure
+// (its numerator and denominator) of base's measure over the period
+// before period, as of its last day.
+func (s *Service) previousShare(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, slug string,
+	base serverdb.FigureQuery, period Period, cur Figure, share string) (*Headline, error) {
+	prev := PreviousPeriod(period)
+	q := base
+	q.From, q.To, q.AsOf = prev.From, prev.To, prev.To
+	counts, err := fs.Counts(ctx, actor, q, []string{share + ".numerator", share + ".denominator"})
+	if err != nil {
+		return nil, err
 	}
 	var n, d int
 	for _, fc := range counts {
 		n, d = n+fc.N[0], d+fc.N[1]
 	}
-	rep.Headline = Judge(in.policy(), "contacts", rep.HeadlineFigure(), PreviousFigure{Figure: FigureOf(n, d), Period: prev})
-	p := &ContactsPanel{Report: rep}
-	if len(weeks) > 0 {
-		nd, err := fs.WeeksOf(ctx, actor, base, home, serverWeeks(weeks))
-		if err != nil {
-			return nil, nil, err
+	return Judge(in.policy(), slug, cur, PreviousFigure{Figure: FigureOf(n, d), Period: prev}), nil
+}
+
+// weeklyShareOf is the share figure of base's measure (its numerator and
+// denominator) over each of weeks, in one statement; nil without weeks.
+func weeklyShareOf(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, base serverdb.FigureQuery, share string, weeks []Period) ([]Figure, error) {
+	if len(weeks) == 0 {
+		return nil, nil
+	}
+	nd, err := fs.WeeksOf(ctx, actor, base, []string{share + ".numerator", share + ".denominator"}, serverWeeks(weeks))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Figure, len(weeks))
+	for i := range out {
+		out[i] = FigureOf(nd[0][i], nd[1][i])
+	}
+	return out, nil
+}
+
+// HouseholdsPanel is measure 5's panel on the overview from the read
+// model (decision 0075): Households' figures at detail=counts with its
+// headline, and each week's home visits with every child seen or a
+// reason given (HouseholdsChildrenSeen), none read from a decoded record.
+type HouseholdsPanel struct {
+	Report *HouseholdsReport
+	// Weeks: each week's children seen, as of asOf; nil without weeks.
+	Weeks []Figure
+}
+
+// householdsPanel is measure 5's panel for the cases of officerID and
+// teamID (each when set) in the actor's scope, over period as of asOf,
+// on the snapshot fs: householdsCounts' figures with the team filter
+// too; with it, the cases it covers (for the audit).
+func (s *Service) householdsPanel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date, weeks []Period) (*HouseholdsPanel, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &HouseholdsReport{Measure: serverdb.MeasureHouseholds, Period: period, AsOf: asOf, OfficerID: officerID,
+		Cases: []HouseholdCase{}}
+	g := newGroups[HouseholdFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureHouseholds, AsOf: asOf, From: period.From, To: period.To,
+		OfficerID: officerID, TeamID: teamID}
+	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureHouseholds), &rep.Totals, g,
+		func(f *HouseholdFigures) map[string]*int {
+			cases, visits := householdCounts(f)
+			n := countsOf(cases)
+			maps.Copy(n, countsOf(visits))
+			return n
+		})
+	if err != nil {
+		return nil, nil, err
+	}
+	finish := func(f *HouseholdFigures) {
+		for _, s := range []*CaseShare{&f.Confirmed, &f.VictimInOwnRight, &f.PartnerSeenAlone} {
+			s.Percent = percent(s.Numerator.N, s.Denominator.N)
 		}
-		p.Weeks = make([]Figure, len(weeks))
-		for i := range p.Weeks {
-			p.Weeks[i] = FigureOf(nd[0][i], nd[1][i])
-		}
+		f.ChildrenSeen.Percent = percent(f.ChildrenSeen.Numerator.N, f.ChildrenSeen.Denominator.N)
+	}
+	finish(&rep.Totals)
+	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
+	if rep.Headline, err = s.previousShare(ctx, fs, actor, in, "households", base, period, rep.HeadlineFigure(), "confirmed"); err != nil {
+		return nil, nil, err
+	}
+	p := &HouseholdsPanel{Report: rep}
+	if p.Weeks, err = weeklyShareOf(ctx, fs, actor, base, "children_seen", weeks); err != nil {
+		return nil, nil, err
 	}
 	q := base
-	q.Figure = "contacts"
+	q.Figure = "cases"
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return p, cases, err
 }

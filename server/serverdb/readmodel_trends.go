@@ -26,9 +26,10 @@ type Week struct{ From, To schema.Date }
 type weekDay struct {
 	join, day, count string
 	family, each     bool
-	// capped: with each, a week's figure is as of its last day or q's
-	// AsOf, whichever is earlier.
-	capped bool
+	// asOf: with each, the day a week's figure is as of: its last day
+	// (""), that or q's AsOf whichever is earlier ("capped"), or q's AsOf
+	// ("fixed").
+	asOf string
 }
 
 // weekDays are, by measure, how its figures are counted by week. Measure
@@ -52,7 +53,10 @@ var weekDays = map[string]weekDay{
 	MeasureWorkload: {count: "count(*)", each: true},
 	// Measure 3's contacts are those of each week, as of its last day or
 	// the as-of day if earlier (the overview's trend, decision 0075).
-	MeasureContacts: {count: "count(*)", each: true, capped: true},
+	MeasureContacts: {count: "count(*)", each: true, asOf: "capped"},
+	// Measure 5's home visits are those of each week, as of the as-of day
+	// (the overview's trend, decision 0075).
+	MeasureHouseholds: {count: "count(*)", each: true, asOf: "fixed"},
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
@@ -158,7 +162,7 @@ func unionWeeks(ctx context.Context, db querier, wd weekDay, actor Actor, f Figu
 // counted as of each week's last day, its rows of each week.
 func weekRows(q *sqlb, wd weekDay, actor Actor, f FigureQuery, weeks []Week, k int) error {
 	if wd.each {
-		return eachWeekRows(q, actor, f, weeks, k, wd.capped)
+		return eachWeekRows(q, actor, f, weeks, k, wd.asOf)
 	}
 	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
 	q.add(fmt.Sprintf(`SELECT %d AS k, CASE`, k))
@@ -205,14 +209,13 @@ func familyWeekRows(q *sqlb, actor Actor, f FigureQuery) error {
 }
 
 // eachWeekRows adds the rows of f's figure over each of weeks as the
-// period, as of the week's last day (f's From, To and AsOf not read; with
-// capped, as of f's AsOf when earlier), each marked with its week, as k,
-// w and id.
-func eachWeekRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week, k int, capped bool) error {
+// period, as of the week's last day (f's From and To not read), or as
+// asOf says (weekDay.asOf), each marked with its week, as k, w and id.
+func eachWeekRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week, k int, asOf string) error {
 	for i, w := range weeks {
 		g := f
 		g.From, g.To, g.AsOf = w.From, w.To, w.To
-		if capped && f.AsOf < w.To {
+		if asOf == "fixed" || (asOf == "capped" && f.AsOf < w.To) {
 			g.AsOf = f.AsOf
 		}
 		rows, err := figureRows(actor, g)
