@@ -37,6 +37,9 @@ type Overview struct {
 	// Caseload is the cases of the scope and narrowing by officer (the
 	// officers' table's count).
 	Caseload map[string]int
+	// Cases are the cases of the scope and narrowing, by id, each with its
+	// officer: the page's cases (measure 9 filters its visits by them).
+	Cases map[string]string
 	// Weeks are, by the measure's slug (WeeklyShares), its share for each
 	// of the weeks asked for, as WeeklyShare gives it; nil without weeks.
 	Weeks map[string][]Figure
@@ -80,8 +83,12 @@ func (s *Service) OverviewCounts(ctx context.Context, actor serverdb.Actor, narr
 		if ov.Households, err = counted(s.householdsPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
 			return err
 		}
-		if ov.Caseload, err = fs.CasesByOfficer(ctx, actor, serverdb.FigureQuery{OfficerID: o, TeamID: t}); err != nil {
+		if ov.Cases, err = fs.ScopeCases(ctx, actor, serverdb.FigureQuery{OfficerID: o, TeamID: t}); err != nil {
 			return err
+		}
+		ov.Caseload = map[string]int{}
+		for _, officer := range ov.Cases {
+			ov.Caseload[officer]++
 		}
 		if len(weeks) == 0 {
 			return nil

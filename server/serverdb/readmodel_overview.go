@@ -111,25 +111,39 @@ func flagWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, figu
 // not read): the overview's officers' table's caseload, what it counts
 // over the page's decoded cases.
 func (f Figures) CasesByOfficer(ctx context.Context, actor Actor, q FigureQuery) (map[string]int, error) {
+	cases, err := f.ScopeCases(ctx, actor, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, officer := range cases {
+		out[officer]++
+	}
+	return out, nil
+}
+
+// ScopeCases are the cases of the actor's scope in the read model, of
+// q's officer and team when set (its other fields not read), each with
+// its officer: the page's decoded cases on a counted overview (decision
+// 0075), which measure 9's signed visits are filtered by.
+func (f Figures) ScopeCases(ctx context.Context, actor Actor, q FigureQuery) (map[string]string, error) {
 	s := &sqlb{}
-	s.add(`SELECT c.officer_id, count(*) FROM rm_cases c WHERE 1 = 1`)
+	s.add(`SELECT c.case_id, c.officer_id FROM rm_cases c WHERE 1 = 1`)
 	if err := s.scoped(actor, "c", q); err != nil {
 		return nil, err
 	}
-	s.add(` GROUP BY c.officer_id`)
 	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
 	if err != nil {
-		return nil, fmt.Errorf("cases by officer: %w", err)
+		return nil, fmt.Errorf("cases of the scope: %w", err)
 	}
 	defer rs.Close()
-	out := map[string]int{}
+	out := map[string]string{}
 	for rs.Next() {
-		var officer string
-		var n int
-		if err := rs.Scan(&officer, &n); err != nil {
-			return nil, fmt.Errorf("cases by officer: %w", err)
+		var id, officer string
+		if err := rs.Scan(&id, &officer); err != nil {
+			return nil, fmt.Errorf("cases of the scope: %w", err)
 		}
-		out[officer] = n
+		out[id] = officer
 	}
 	return out, rs.Err()
 }
