@@ -34,6 +34,7 @@ type Overview struct {
 	Workload      Counted[*WorkloadPanel]   // measure 8 (decision 0075)
 	Contacts      Counted[*ContactsPanel]   // measure 3 (decision 0075)
 	Households    Counted[*HouseholdsPanel] // measure 5 (decision 0075)
+	QA            Counted[*QAPanel]         // measure 10 (decision 0075)
 	// Caseload is the cases of the scope and narrowing by officer (the
 	// officers' table's count).
 	Caseload map[string]int
@@ -81,6 +82,9 @@ func (s *Service) OverviewCounts(ctx context.Context, actor serverdb.Actor, narr
 			return err
 		}
 		if ov.Households, err = counted(s.householdsPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
+			return err
+		}
+		if ov.QA, err = counted(s.qaPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
 			return err
 		}
 		if ov.Cases, err = fs.ScopeCases(ctx, actor, serverdb.FigureQuery{OfficerID: o, TeamID: t}); err != nil {

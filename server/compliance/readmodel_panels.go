@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -372,4 +373,106 @@ func (s *Service) householdsPanel(ctx context.Context, fs serverdb.Figures, acto
 	q.Figure = "cases"
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return p, cases, err
+}
+
+// QAPanel is measure 10's panel on the overview from the read model
+// (decision 0075): RiskAssessmentQA's report for the page's cases, its
+// headline beside the previous period's, and the share rated sufficient
+// from the period's start to each week's end (as of that day or asOf if
+// earlier), none read from a decoded record.
+type QAPanel struct {
+	Report   *QAReport
+	Headline *Headline
+	// Weeks: nil without weeks.
+	Weeks []Figure
+}
+
+// qaPanel is measure 10's panel for the cases of officerID and teamID
+// (each when set) in the actor's scope, over period as of asOf, on the
+// snapshot fs; with it, the cases it covers (for the audit).
+func (s *Service) qaPanel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date, weeks []Period) (*QAPanel, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := s.qaOf(ctx, fs, actor, in, officerID, teamID, period, asOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	prev := PreviousPeriod(period)
+	was, err := s.qaOf(ctx, fs, actor, in, officerID, teamID, prev, prev.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	sufficient := func(r *QAReport) Figure {
+		x := r.Totals.Sufficient
+		return FigureOf(x.Numerator.N, x.Denominator.N)
+	}
+	p := &QAPanel{Report: rep, Headline: Judge(in.policy(), "risk-assessment-qa", sufficient(rep),
+		PreviousFigure{Figure: sufficient(was), Period: prev})}
+	for _, w := range weeks {
+		wr, err := s.qaOf(ctx, fs, actor, in, officerID, teamID, Period{From: period.From, To: w.To}, min(w.To, asOf))
+		if err != nil {
+			return nil, nil, err
+		}
+		p.Weeks = append(p.Weeks, sufficient(wr))
+	}
+	return p, rep.CaseIDs(), nil
+}
+
+// qaOf is qaFromReadModel's report (the sample of QASamplePerOfficer)
+// for the cases of teamID too, when set: the eligible cases and ratings
+// of other teams left out (the draw is by officer, so it is the scope's).
+func (s *Service) qaOf(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, officerID, teamID string, period Period, asOf schema.Date) (*QAReport, error) {
+	seed := QASeed(period)
+	rep := &QAReport{Measure: "risk_assessment_qa", Period: period, AsOf: asOf, Seed: seed, PerOfficer: QASamplePerOfficer,
+		OfficerID: officerID, Cases: []QACase{}}
+	q := serverdb.QAQuery{From: period.From, End: min(period.To, asOf), OfficerID: officerID}
+	eligible, err := fs.QAEligible(ctx, actor, q)
+	if err != nil {
+		return nil, err
+	}
+	ratings, err := fs.QARatings(ctx, actor, q)
+	if err != nil {
+		return nil, err
+	}
+	var pool []schema.Case
+	rows := map[string]*qaRow{}
+	row := func(caseID, crn, team, officer string) *QACase {
+		r := rows[caseID]
+		if r == nil {
+			r = &qaRow{row: QACase{CaseID: caseID, CRN: crn, OfficerID: officer, OfficerName: in.Officers[officer],
+				TeamID: team, TeamName: in.Teams[team]}, c: schema.Case{ID: caseID, CRN: crn, TeamID: team, OfficerID: officer}}
+			rows[caseID] = r
+		}
+		return &r.row
+	}
+	for _, e := range eligible {
+		if teamID == "" || e.TeamID == teamID {
+			pool = append(pool, schema.Case{ID: e.CaseID, OfficerID: e.OfficerID})
+		}
+	}
+	draw := qaDraw(seed, pool)
+	for _, e := range eligible {
+		if teamID != "" && e.TeamID != teamID {
+			continue
+		}
+		r := row(e.CaseID, e.CRN, e.TeamID, e.OfficerID)
+		r.DAFlags, r.Eligible, r.Draw = e.DAFlags, true, draw[e.CaseID]
+		r.Sampled = r.Draw >= 1 && r.Draw <= QASamplePerOfficer
+	}
+	for _, g := range ratings {
+		if teamID != "" && g.TeamID != teamID {
+			continue
+		}
+		r := row(g.CaseID, g.CRN, g.TeamID, g.OfficerID)
+		r.Rating, r.Reason, r.RatedBy, r.RatedAt, r.OversightID, r.Ratings = g.Decision, g.Reason, g.By, g.At, g.OversightID, g.Ratings
+	}
+	list := make([]qaRow, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, *r)
+	}
+	slices.SortFunc(list, func(a, b qaRow) int { return cmp.Or(cmp.Compare(a.c.CRN, b.c.CRN), cmp.Compare(a.c.ID, b.c.ID)) })
+	qaAssemble(rep, in, list)
+	return rep, nil
 }

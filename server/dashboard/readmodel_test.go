@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/schema/synth"
@@ -85,10 +86,10 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 			counted = append(counted, p.Slug)
 		}
 	}
-	if !slices.Equal(counted, []string{"first-home-visits", "overdue", "contacts", "enquiries", "households", "interventions", "reviews", "workload", "freshness", "exemptions"}) {
+	if !slices.Equal(counted, []string{"first-home-visits", "overdue", "contacts", "enquiries", "households", "interventions", "reviews", "workload", "freshness", "exemptions", "risk-assessment-qa"}) {
 		t.Fatalf("the panels with a Counts are %v", counted)
 	}
-	shown := 0
+	shown, rated := 0, 0
 	for _, c := range cases {
 		f := c.f
 		in, _ := oracleInput(t, s, c)
@@ -120,6 +121,17 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 			x.fresh, x.freshBefore, x.freshDone = &fr, before, make(chan struct{})
 			close(x.freshDone)
 		}
+		// Measure 10's ratings and pool, as qaPanelInput reads them.
+		ratings, err := s.comp.QARatingsFromReadModel(ctx, c.actor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := s.comp.Input(ctx, c.actor, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		goPC.QA = &compliance.QAInput{Ratings: ratings, Pool: pool.Cases}
+		rated += len(ratings)
 		fromRM := buildPanels(pc)
 		if err := pc.wait(); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -152,7 +164,10 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 	if shown == 0 {
 		t.Error("no panel from the read model had a case: the comparison tested nothing")
 	}
-	if everyPanelCounted([]*panel{panelBySlug("enquiries"), panelBySlug("risk-assessment-qa")}) || !everyPanelCounted([]*panel{panelBySlug("enquiries")}) {
+	if rated == 0 {
+		t.Error("no QA rating: measure 10's comparison tested only its sample")
+	}
+	if everyPanelCounted([]*panel{panelBySlug("enquiries"), {Slug: "not-counted"}}) || !everyPanelCounted([]*panel{panelBySlug("enquiries")}) {
 		t.Error("everyPanelCounted: the overview must be built from the read model only when every panel is")
 	}
 	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Risk: "high"}
@@ -208,6 +223,7 @@ func oracleCases(t *testing.T) (*site, []oracleCase) {
 		}
 	}
 	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	rateForQA(t, srv.DB(), admin, sup.ID)
 	period := func(from, to schema.Date) filters { return filters{From: from, To: to, AsOf: to, Today: "2026-11-23"} }
 	return s, []oracleCase{
 		{"supervisor", serverdb.ActorOf(sup, ""), period("2026-08-26", "2026-11-23")},
@@ -324,4 +340,40 @@ func benchOverview(b *testing.B) (*site, serverdb.Actor, *filters, compliance.In
 		b.Fatal(err)
 	}
 	return s, actor, &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}, in
+}
+
+// rateForQA writes DA risk assessment ratings (measure 10) by the
+// supervisor by: of every third case of the service, sufficient or
+// insufficient on a day of 2025 or 2026, every other one rated again
+// three weeks later the other way (the latest counts).
+func rateForQA(t testing.TB, db *serverdb.DB, admin serverdb.Actor, by string) {
+	t.Helper()
+	ctx := context.Background()
+	in, err := compliance.NewService(db, nil).Input(ctx, admin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []schema.Record
+	rate := func(caseID, decision string, when time.Time) {
+		o := schema.Oversight{SubjectEntity: "case", SubjectID: caseID, Aspect: schema.AspectDARiskAssessment, Decision: decision,
+			By: by, At: schema.Timestamp(when.Format(time.RFC3339))}
+		if decision == compliance.QAInsufficient {
+			o.Reason = "no police check made"
+		}
+		recs = append(recs, schema.Record{Entity: "oversight", ID: schema.NewID(), CaseID: caseID, Fields: schema.FieldsOf(o)})
+	}
+	both := []string{compliance.QASufficient, compliance.QAInsufficient}
+	for i, cr := range in.Cases {
+		if i%3 != 0 {
+			continue
+		}
+		day := time.Date(2025, 11, 1, 9, 0, 0, 0, time.UTC).AddDate(0, 0, (i*11)%385)
+		rate(cr.Case.ID, both[i/3%2], day)
+		if i%2 == 0 {
+			rate(cr.Case.ID, both[(i/3+1)%2], day.AddDate(0, 0, 21))
+		}
+	}
+	if err := db.Seed(ctx, serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}, recs); err != nil {
+		t.Fatal(err)
+	}
 }
