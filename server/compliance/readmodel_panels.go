@@ -476,3 +476,9 @@ func (s *Service) qaOf(ctx context.Context, fs serverdb.Figures, actor serverdb.
 	qaAssemble(rep, in, list)
 	return rep, nil
 }
+
+// Names is the officers' and teams' names and the policy, as Input holds
+// them, without a case: what a page built wholly from the read model
+// needs of the records' input (decision 0075). Those ctx holds
+// (WithNames), else read now.
+func (s *Service) Names(ctx context.Context) (Input, error) { return s.names(ctx, "") }

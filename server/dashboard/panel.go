@@ -400,7 +400,8 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 			pc.freshBefore, pc.freshErr = s.before.visits(ctx, s.db, actor, opts)
 		}()
 	}
-	if slices.ContainsFunc(ps, func(p *panel) bool { return p.QA }) {
+	// A counted QA panel reads the read model (decision 0075).
+	if slices.ContainsFunc(ps, func(p *panel) bool { return p.QA && !pc.counted(p) }) {
 		var err error
 		if pc.QA, err = s.qaPanelInput(c, actor); err != nil {
 			return nil, err
