@@ -163,15 +163,21 @@ func (f Figures) OverdueInDomesticAbuse(ctx context.Context, actor Actor, q Figu
 		WHERE g.case_id = o.case_id AND g.type IN ('da_perpetrator', 'da_victim')
 		AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?))`,
 		slices.Concat(rows.args, []any{string(q.AsOf), string(q.AsOf)})...)
+	return f.count(ctx, s, "overdue in domestic-abuse cases")
+}
+
+// count runs s, a statement of one count, and gives it; what names it in
+// an error.
+func (f Figures) count(ctx context.Context, s *sqlb, what string) (int, error) {
 	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
 	if err != nil {
-		return 0, fmt.Errorf("overdue in domestic-abuse cases: %w", err)
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rs.Close()
 	n := 0
 	for rs.Next() {
 		if err := rs.Scan(&n); err != nil {
-			return 0, fmt.Errorf("overdue in domestic-abuse cases: %w", err)
+			return 0, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return n, rs.Err()
@@ -200,16 +206,5 @@ func (f Figures) DuePlanned(ctx context.Context, actor Actor, q FigureQuery) (in
 		s.add(` WHEN ? THEN ?`, d+int64(i), string(schema.DateOf(q.AsOf.Time().AddDate(0, 0, i))))
 	}
 	s.add(` END)`)
-	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
-	if err != nil {
-		return 0, fmt.Errorf("due with a visit planned: %w", err)
-	}
-	defer rs.Close()
-	n := 0
-	for rs.Next() {
-		if err := rs.Scan(&n); err != nil {
-			return 0, fmt.Errorf("due with a visit planned: %w", err)
-		}
-	}
-	return n, rs.Err()
+	return f.count(ctx, s, "due with a visit planned")
 }
