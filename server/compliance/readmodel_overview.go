@@ -30,9 +30,17 @@ type Overview struct {
 	Interventions Counted[*InterventionsReport]
 	Reviews       Counted[*ReviewsReport]
 	Exemptions    Counted[*ExemptionsReport]
+	Overdue       Counted[*OverduePanel]    // measure 2 (decision 0075)
+	Workload      Counted[*WorkloadPanel]   // measure 8 (decision 0075)
+	Contacts      Counted[*ContactsPanel]   // measure 3 (decision 0075)
+	Households    Counted[*HouseholdsPanel] // measure 5 (decision 0075)
+	QA            Counted[*QAPanel]         // measure 10 (decision 0075)
 	// Caseload is the cases of the scope and narrowing by officer (the
 	// officers' table's count).
 	Caseload map[string]int
+	// Cases are the cases of the scope and narrowing, by id, each with its
+	// officer: the page's cases (measure 9 filters its visits by them).
+	Cases map[string]string
 	// Weeks are, by the measure's slug (WeeklyShares), its share for each
 	// of the weeks asked for, as WeeklyShare gives it; nil without weeks.
 	Weeks map[string][]Figure
@@ -64,8 +72,27 @@ func (s *Service) OverviewCounts(ctx context.Context, actor serverdb.Actor, narr
 		if ov.Exemptions, err = counted(s.exemptionsCounts(ctx, fs, actor, o, t, period, asOf)); err != nil {
 			return err
 		}
-		if ov.Caseload, err = fs.CasesByOfficer(ctx, actor, serverdb.FigureQuery{OfficerID: o, TeamID: t}); err != nil {
+		if ov.Overdue, err = counted(s.overduePanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
 			return err
+		}
+		if ov.Workload, err = counted(s.workloadPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
+			return err
+		}
+		if ov.Contacts, err = counted(s.contactsPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
+			return err
+		}
+		if ov.Households, err = counted(s.householdsPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
+			return err
+		}
+		if ov.QA, err = counted(s.qaPanel(ctx, fs, actor, o, t, period, asOf, weeks)); err != nil {
+			return err
+		}
+		if ov.Cases, err = fs.ScopeCases(ctx, actor, serverdb.FigureQuery{OfficerID: o, TeamID: t}); err != nil {
+			return err
+		}
+		ov.Caseload = map[string]int{}
+		for _, officer := range ov.Cases {
+			ov.Caseload[officer]++
 		}
 		if len(weeks) == 0 {
 			return nil

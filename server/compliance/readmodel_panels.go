@@ -1,7 +1,13 @@
 package compliance
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
+
+	"doorstep/schema"
+	"doorstep/server/serverdb"
 )
 
 // The dashboard overview's panels the read model answers whole (decision
@@ -30,3 +36,449 @@ func (s *Service) WithNames(ctx context.Context) (context.Context, error) {
 	}
 	return context.WithValue(ctx, namesKey{}, in), nil
 }
+
+// OverduePanel is measure 2's panel on the overview from the read model
+// (decision 0075): Overdue's figures at detail=counts, the requirements
+// overdue in domestic-abuse cases, the headline (OverdueShare beside the
+// previous period's last day) and the requirements overdue at each week's
+// end (OverdueCount), none read from a decoded record.
+type OverduePanel struct {
+	Report *OverdueReport
+	// DA: the overdue requirements in cases with a domestic-abuse flag
+	// live on the as-of day.
+	DA       int
+	Headline *Headline
+	// Weeks: the requirements overdue on each week's last day; nil
+	// without weeks.
+	Weeks []int
+}
+
+// overduePanel is measure 2's panel for the cases of officerID and teamID
+// (each when set) in the actor's scope, as of asOf, over period (for the
+// headline's previous period), on the snapshot fs; with it, the cases it
+// covers (for the audit).
+func (s *Service) overduePanel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date, weeks []Period) (*OverduePanel, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &OverdueReport{Measure: serverdb.MeasureOverdue, AsOf: asOf, RuleVersion: in.policy().Version, OfficerID: officerID,
+		Items: []OverdueItem{}}
+	q := serverdb.FigureQuery{Measure: serverdb.MeasureOverdue, Figure: "cases", AsOf: asOf, OfficerID: officerID, TeamID: teamID}
+	g := newGroups[OverdueFigures]()
+	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *OverdueFigures, fg serverdb.FigureGroup) {
+		f.Requirements += fg.Rows
+		f.Cases.N += fg.Cases
+		f.MaxDaysOverdue = max(f.MaxDaysOverdue, fg.Max)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	noop := func(*OverdueFigures) {}
+	rep.Teams, rep.Officers = sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
+	p := &OverduePanel{Report: rep}
+	if p.DA, err = fs.OverdueInDomesticAbuse(ctx, actor, q); err != nil {
+		return nil, nil, err
+	}
+	// OverdueShare: of the caseload, the cases with a visit overdue
+	// (measure 8's figures), on asOf and on the previous period's last day.
+	shareOn := func(day schema.Date) (Figure, error) {
+		n := map[string]int{}
+		for _, name := range []string{"overdue_cases", "caseload"} {
+			fgs, err := fs.Groups(ctx, actor, serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, Figure: name, AsOf: day,
+				OfficerID: officerID, TeamID: teamID})
+			if err != nil {
+				return Figure{}, err
+			}
+			for _, fg := range fgs {
+				n[name] += fg.Cases
+			}
+		}
+		return FigureOf(n["overdue_cases"], n["caseload"]), nil
+	}
+	cur, err := shareOn(asOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	prev := PreviousPeriod(period)
+	before, err := shareOn(prev.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Headline = Judge(in.policy(), "overdue", cur, PreviousFigure{Figure: before, Period: prev})
+	if len(weeks) > 0 {
+		if p.Weeks, err = fs.Weeks(ctx, actor, q, serverWeeks(weeks)); err != nil {
+			return nil, nil, err
+		}
+	}
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return p, cases, err
+}
+
+// WorkloadPanel is measure 8's panel on the overview from the read model
+// (decision 0075): Workload's figures at detail=counts, the headline
+// (WorkloadPlanned beside the previous period's last day) and the
+// requirements due in the WorkloadWeeks after each week's end
+// (WorkloadDue), none read from a decoded record.
+type WorkloadPanel struct {
+	Report   *WorkloadReport
+	Planned  Figure
+	Headline *Headline
+	// Weeks: the requirements due in the weeks after each week's last
+	// day; nil without weeks.
+	Weeks []int
+}
+
+// workloadPanel is measure 8's panel for the cases of officerID and
+// teamID (each when set) in the actor's scope, as of asOf, over period
+// (for the headline's previous period), on the snapshot fs; with it, the
+// cases it covers (for the audit).
+func (s *Service) workloadPanel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date, weeks []Period) (*WorkloadPanel, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	until := schema.DateOf(asOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
+	rep := &WorkloadReport{Measure: serverdb.MeasureWorkload, AsOf: asOf, Until: until, RuleVersion: in.policy().Version,
+		OfficerID: officerID, Items: []WorkloadItem{}}
+	g := newGroups[WorkloadFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, AsOf: asOf, OfficerID: officerID, TeamID: teamID}
+	for _, fig := range workloadFigures {
+		q := base
+		q.Figure = fig.name
+		if err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, fig.member, fig.set); err != nil {
+			return nil, nil, err
+		}
+	}
+	noop := func(*WorkloadFigures) {}
+	rep.Teams, rep.Officers = sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
+	p := &WorkloadPanel{Report: rep}
+	// WorkloadPlanned: of the visits due, those with a visit planned by
+	// their due date, on asOf and on the previous period's last day.
+	plannedOn := func(day schema.Date) (Figure, error) {
+		q := base
+		q.AsOf, q.Figure = day, "due_cases"
+		planned, err := fs.DuePlanned(ctx, actor, q)
+		if err != nil {
+			return Figure{}, err
+		}
+		fgs, err := fs.Groups(ctx, actor, q)
+		due := 0
+		for _, fg := range fgs {
+			due += fg.Rows
+		}
+		return FigureOf(planned, due), err
+	}
+	if p.Planned, err = plannedOn(asOf); err != nil {
+		return nil, nil, err
+	}
+	prev := PreviousPeriod(period)
+	before, err := plannedOn(prev.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Headline = Judge(in.policy(), "workload", p.Planned, PreviousFigure{Figure: before, Period: prev})
+	if len(weeks) > 0 {
+		q := base
+		q.Figure = "due_cases"
+		if p.Weeks, err = fs.Weeks(ctx, actor, q, serverWeeks(weeks)); err != nil {
+			return nil, nil, err
+		}
+	}
+	var cases []string
+	for _, name := range []string{"caseload", "not_started"} {
+		q := base
+		q.Figure = name
+		ids, err := fs.Cases(ctx, actor, q, "", allCases)
+		if err != nil {
+			return nil, nil, err
+		}
+		cases = append(cases, ids...)
+	}
+	slices.Sort(cases)
+	return p, cases, nil
+}
+
+// workloadFigures are measure 8's figures of its report, by the read
+// model's name of each, and whether they decide the teams and officers
+// it shows (countInto's member).
+var workloadFigures = []struct {
+	name   string
+	member bool
+	set    func(*WorkloadFigures, serverdb.FigureGroup)
+}{
+	{"caseload", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Caseload.N += fg.Cases }},
+	{"not_started", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.NotStarted.N += fg.Cases }},
+	{"da_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.DACases.N += fg.Cases }},
+	{"high_rosh", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.HighRoSH.N += fg.Cases }},
+	{"due_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
+		f.Due += fg.Rows
+		f.DueCases.N += fg.Cases
+		for i, n := range fg.ByWeek {
+			f.ByWeek[i] += n
+		}
+	}},
+	{"overdue_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
+		f.Overdue += fg.Rows
+		f.OverdueCases.N += fg.Cases
+	}},
+	{"planned", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Planned.N += fg.Rows }},
+}
+
+// serverWeeks are weeks as the read model's.
+func serverWeeks(weeks []Period) []serverdb.Week {
+	out := make([]serverdb.Week, len(weeks))
+	for i, w := range weeks {
+		out[i] = serverdb.Week{From: w.From, To: w.To}
+	}
+	return out
+}
+
+// ContactsPanel is measure 3's panel on the overview from the read model
+// (decision 0075): Contacts' figures at detail=counts with its headline,
+// and the home share of each week's contacts (ContactsHomeShares), none
+// read from a decoded record.
+type ContactsPanel struct {
+	Report *ContactsReport
+	// Weeks: the home share of each week's contacts, as of the week's
+	// last day or asOf if earlier; nil without weeks.
+	Weeks []Figure
+}
+
+// contactsPanel is measure 3's panel for the cases of officerID and
+// teamID (each when set) in the actor's scope, over period as of asOf, on
+// the snapshot fs: contactsCounts' figures with the team filter too; with
+// it, the cases it covers (for the audit).
+func (s *Service) contactsPanel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date, weeks []Period) (*ContactsPanel, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &ContactsReport{Measure: serverdb.MeasureContacts, Period: period, AsOf: asOf, OfficerID: officerID,
+		Cases: []ContactCase{}, Visits: []ContactVisit{}}
+	g := newGroups[ContactFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureContacts, AsOf: asOf, From: period.From, To: period.To,
+		OfficerID: officerID, TeamID: teamID}
+	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureContacts), &rep.Totals, g,
+		func(f *ContactFigures) map[string]*int { return countsOf(contactCounts(f)) })
+	if err != nil {
+		return nil, nil, err
+	}
+	finish := func(f *ContactFigures) {
+		for _, s := range []*Share{&f.HomeShare, &f.FaceToFaceShare, &f.DomesticAbuse.HomeShare, &f.DomesticAbuse.FaceToFaceShare} {
+			s.Percent = percent(s.Numerator.N, s.Denominator.N)
+		}
+	}
+	finish(&rep.Totals)
+	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
+	if rep.Headline, err = s.previousShare(ctx, fs, actor, in, "contacts", base, period, rep.HeadlineFigure(), "home_share"); err != nil {
+		return nil, nil, err
+	}
+	p := &ContactsPanel{Report: rep}
+	if p.Weeks, err = weeklyShareOf(ctx, fs, actor, base, "home_share", weeks); err != nil {
+		return nil, nil, err
+	}
+	q := base
+	q.Figure = "contacts"
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return p, cases, err
+}
+
+// previousShare is measure slug's headline, cur beside the share figure
+// (its numerator and denominator) of base's measure over the period
+// before period, as of its last day.
+func (s *Service) previousShare(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, slug string,
+	base serverdb.FigureQuery, period Period, cur Figure, share string) (*Headline, error) {
+	prev := PreviousPeriod(period)
+	q := base
+	q.From, q.To, q.AsOf = prev.From, prev.To, prev.To
+	counts, err := fs.Counts(ctx, actor, q, []string{share + ".numerator", share + ".denominator"})
+	if err != nil {
+		return nil, err
+	}
+	var n, d int
+	for _, fc := range counts {
+		n, d = n+fc.N[0], d+fc.N[1]
+	}
+	return Judge(in.policy(), slug, cur, PreviousFigure{Figure: FigureOf(n, d), Period: prev}), nil
+}
+
+// weeklyShareOf is the share figure of base's measure (its numerator and
+// denominator) over each of weeks, in one statement; nil without weeks.
+func weeklyShareOf(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, base serverdb.FigureQuery, share string, weeks []Period) ([]Figure, error) {
+	if len(weeks) == 0 {
+		return nil, nil
+	}
+	nd, err := fs.WeeksOf(ctx, actor, base, []string{share + ".numerator", share + ".denominator"}, serverWeeks(weeks))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Figure, len(weeks))
+	for i := range out {
+		out[i] = FigureOf(nd[0][i], nd[1][i])
+	}
+	return out, nil
+}
+
+// HouseholdsPanel is measure 5's panel on the overview from the read
+// model (decision 0075): Households' figures at detail=counts with its
+// headline, and each week's home visits with every child seen or a
+// reason given (HouseholdsChildrenSeen), none read from a decoded record.
+type HouseholdsPanel struct {
+	Report *HouseholdsReport
+	// Weeks: each week's children seen, as of asOf; nil without weeks.
+	Weeks []Figure
+}
+
+// householdsPanel is measure 5's panel for the cases of officerID and
+// teamID (each when set) in the actor's scope, over period as of asOf,
+// on the snapshot fs: householdsCounts' figures with the team filter
+// too; with it, the cases it covers (for the audit).
+func (s *Service) householdsPanel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date, weeks []Period) (*HouseholdsPanel, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &HouseholdsReport{Measure: serverdb.MeasureHouseholds, Period: period, AsOf: asOf, OfficerID: officerID,
+		Cases: []HouseholdCase{}}
+	g := newGroups[HouseholdFigures]()
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureHouseholds, AsOf: asOf, From: period.From, To: period.To,
+		OfficerID: officerID, TeamID: teamID}
+	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureHouseholds), &rep.Totals, g,
+		func(f *HouseholdFigures) map[string]*int {
+			cases, visits := householdCounts(f)
+			n := countsOf(cases)
+			maps.Copy(n, countsOf(visits))
+			return n
+		})
+	if err != nil {
+		return nil, nil, err
+	}
+	finish := func(f *HouseholdFigures) {
+		for _, s := range []*CaseShare{&f.Confirmed, &f.VictimInOwnRight, &f.PartnerSeenAlone} {
+			s.Percent = percent(s.Numerator.N, s.Denominator.N)
+		}
+		f.ChildrenSeen.Percent = percent(f.ChildrenSeen.Numerator.N, f.ChildrenSeen.Denominator.N)
+	}
+	finish(&rep.Totals)
+	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
+	if rep.Headline, err = s.previousShare(ctx, fs, actor, in, "households", base, period, rep.HeadlineFigure(), "confirmed"); err != nil {
+		return nil, nil, err
+	}
+	p := &HouseholdsPanel{Report: rep}
+	if p.Weeks, err = weeklyShareOf(ctx, fs, actor, base, "children_seen", weeks); err != nil {
+		return nil, nil, err
+	}
+	q := base
+	q.Figure = "cases"
+	cases, err := fs.Cases(ctx, actor, q, "", allCases)
+	return p, cases, err
+}
+
+// QAPanel is measure 10's panel on the overview from the read model
+// (decision 0075): RiskAssessmentQA's report for the page's cases, its
+// headline beside the previous period's, and the share rated sufficient
+// from the period's start to each week's end (as of that day or asOf if
+// earlier), none read from a decoded record.
+type QAPanel struct {
+	Report   *QAReport
+	Headline *Headline
+	// Weeks: nil without weeks.
+	Weeks []Figure
+}
+
+// qaPanel is measure 10's panel for the cases of officerID and teamID
+// (each when set) in the actor's scope, over period as of asOf, on the
+// snapshot fs; with it, the cases it covers (for the audit).
+func (s *Service) qaPanel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date, weeks []Period) (*QAPanel, []string, error) {
+	in, err := s.names(ctx, officerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := s.qaOf(ctx, fs, actor, in, officerID, teamID, period, asOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	prev := PreviousPeriod(period)
+	was, err := s.qaOf(ctx, fs, actor, in, officerID, teamID, prev, prev.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	sufficient := func(r *QAReport) Figure {
+		x := r.Totals.Sufficient
+		return FigureOf(x.Numerator.N, x.Denominator.N)
+	}
+	p := &QAPanel{Report: rep, Headline: Judge(in.policy(), "risk-assessment-qa", sufficient(rep),
+		PreviousFigure{Figure: sufficient(was), Period: prev})}
+	for _, w := range weeks {
+		wr, err := s.qaOf(ctx, fs, actor, in, officerID, teamID, Period{From: period.From, To: w.To}, min(w.To, asOf))
+		if err != nil {
+			return nil, nil, err
+		}
+		p.Weeks = append(p.Weeks, sufficient(wr))
+	}
+	return p, rep.CaseIDs(), nil
+}
+
+// qaOf is qaFromReadModel's report (the sample of QASamplePerOfficer)
+// for the cases of teamID too, when set: the eligible cases and ratings
+// of other teams left out (the draw is by officer, so it is the scope's).
+func (s *Service) qaOf(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, officerID, teamID string, period Period, asOf schema.Date) (*QAReport, error) {
+	seed := QASeed(period)
+	rep := &QAReport{Measure: "risk_assessment_qa", Period: period, AsOf: asOf, Seed: seed, PerOfficer: QASamplePerOfficer,
+		OfficerID: officerID, Cases: []QACase{}}
+	q := serverdb.QAQuery{From: period.From, End: min(period.To, asOf), OfficerID: officerID}
+	eligible, err := fs.QAEligible(ctx, actor, q)
+	if err != nil {
+		return nil, err
+	}
+	ratings, err := fs.QARatings(ctx, actor, q)
+	if err != nil {
+		return nil, err
+	}
+	var pool []schema.Case
+	rows := map[string]*qaRow{}
+	row := func(caseID, crn, team, officer string) *QACase {
+		r := rows[caseID]
+		if r == nil {
+			r = &qaRow{row: QACase{CaseID: caseID, CRN: crn, OfficerID: officer, OfficerName: in.Officers[officer],
+				TeamID: team, TeamName: in.Teams[team]}, c: schema.Case{ID: caseID, CRN: crn, TeamID: team, OfficerID: officer}}
+			rows[caseID] = r
+		}
+		return &r.row
+	}
+	for _, e := range eligible {
+		if teamID == "" || e.TeamID == teamID {
+			pool = append(pool, schema.Case{ID: e.CaseID, OfficerID: e.OfficerID})
+		}
+	}
+	draw := qaDraw(seed, pool)
+	for _, e := range eligible {
+		if teamID != "" && e.TeamID != teamID {
+			continue
+		}
+		r := row(e.CaseID, e.CRN, e.TeamID, e.OfficerID)
+		r.DAFlags, r.Eligible, r.Draw = e.DAFlags, true, draw[e.CaseID]
+		r.Sampled = r.Draw >= 1 && r.Draw <= QASamplePerOfficer
+	}
+	for _, g := range ratings {
+		if teamID != "" && g.TeamID != teamID {
+			continue
+		}
+		r := row(g.CaseID, g.CRN, g.TeamID, g.OfficerID)
+		r.Rating, r.Reason, r.RatedBy, r.RatedAt, r.OversightID, r.Ratings = g.Decision, g.Reason, g.By, g.At, g.OversightID, g.Ratings
+	}
+	list := make([]qaRow, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, *r)
+	}
+	slices.SortFunc(list, func(a, b qaRow) int { return cmp.Or(cmp.Compare(a.c.CRN, b.c.CRN), cmp.Compare(a.c.ID, b.c.ID)) })
+	qaAssemble(rep, in, list)
+	return rep, nil
+}
+
+// Names is the officers' and teams' names and the policy, as Input holds
+// them, without a case: what a page built wholly from the read model
+// needs of the records' input (decision 0075). Those ctx holds
+// (WithNames), else read now.
+func (s *Service) Names(ctx context.Context) (Input, error) { return s.names(ctx, "") }

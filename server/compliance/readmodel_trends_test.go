@@ -141,7 +141,7 @@ func TestFigureWeeksRefusesBadWeeks(t *testing.T) {
 		q           serverdb.FigureQuery
 		weeks       []serverdb.Week
 	}{
-		{"no trend", "measure", serverdb.FigureQuery{Measure: serverdb.MeasureOverdue, Figure: "cases", AsOf: "2026-11-14"}, ok},
+		{"no trend", "measure", serverdb.FigureQuery{Measure: "no_such_measure", Figure: "cases", AsOf: "2026-11-14"}, ok},
 		{"overlap", "to", serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: "numerator", AsOf: "2026-11-14"},
 			[]serverdb.Week{{From: "2026-11-01", To: "2026-11-08"}, {From: "2026-11-08", To: "2026-11-14"}}},
 		{"not a date", "from", serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: "numerator", AsOf: "2026-11-14"},

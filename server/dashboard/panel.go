@@ -400,7 +400,8 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 			pc.freshBefore, pc.freshErr = s.before.visits(ctx, s.db, actor, opts)
 		}()
 	}
-	if slices.ContainsFunc(ps, func(p *panel) bool { return p.QA }) {
+	// A counted QA panel reads the read model (decision 0075).
+	if slices.ContainsFunc(ps, func(p *panel) bool { return p.QA && !pc.counted(p) }) {
 		var err error
 		if pc.QA, err = s.qaPanelInput(c, actor); err != nil {
 			return nil, err
@@ -604,7 +605,7 @@ func buildPanels(pc *panelCtx) []*panelView {
 // buildPanel builds one panel, its trend and its charts.
 func buildPanel(p *panel, pc *panelCtx) *panelView {
 	v := pc.build(p)
-	if pc.Weekly && p.Week != nil {
+	if pc.Weekly && p.Week != nil && !pc.counted(p) { // a counted panel's trend is its Counts'
 		key := p.Slug + "|" + pc.trendKey
 		if pts, ok := pc.trends.get(key); ok {
 			v.Trend = pts

@@ -25,10 +25,38 @@ import (
 func init() {
 	registerPanel(&panel{Order: 9, Slug: "freshness", Title: "Data freshness",
 		About: fmt.Sprintf("Tablets not synced for more than %d days, changes still waiting on tablets, set-aside changes not decided, and how long signed visits took to reach the server.", server.DefaultStaleDays),
-		Build: buildFreshness, Fresh: true})
+		Build: buildFreshness, Fresh: true, Counts: countedFreshness})
 }
 
 func buildFreshness(pc *panelCtx) *panelView {
+	inCases := map[string]bool{}
+	for _, cr := range pc.In.Cases {
+		inCases[cr.Case.ID] = true
+	}
+	v, devices := freshnessView(pc, inCases)
+	v.Table = freshnessTable(pc, devices)
+	return v
+}
+
+// countedFreshness is the panel but its table on a counted overview: the
+// signed visits of the page's cases from the read model
+// (compliance.Overview.Cases, decision 0075), not of its decoded records.
+func countedFreshness(pc *panelCtx) (*panelView, error) {
+	ov, err := pc.counts.overview()
+	if err != nil {
+		return nil, err
+	}
+	inCases := make(map[string]bool, len(ov.Cases))
+	for id := range ov.Cases {
+		inCases[id] = true
+	}
+	v, _ := freshnessView(pc, inCases)
+	return v, nil
+}
+
+// freshnessView is the panel but its table, the signed visits of the
+// cases inCases; with it, the devices the table lists.
+func freshnessView(pc *panelCtx, inCases map[string]bool) (*panelView, []serverdb.DeviceFreshness) {
 	fr := pc.Fresh()
 	if fr == nil {
 		fr = &serverdb.Freshness{}
@@ -45,10 +73,6 @@ func buildFreshness(pc *panelCtx) *panelView {
 		if pc.F.Team == "" || d.TeamID == pc.F.Team {
 			devices = append(devices, d)
 		}
-	}
-	inCases := map[string]bool{}
-	for _, cr := range pc.In.Cases {
-		inCases[cr.Case.ID] = true
 	}
 	prev := compliance.PreviousPeriod(pc.F.period())
 	var visits, before []serverdb.VisitLatency
@@ -174,8 +198,7 @@ func buildFreshness(pc *panelCtx) *panelView {
 		}
 		v.ByOfficer[o.Value] = c
 	}
-	v.Table = freshnessTable(pc, devices)
-	return v
+	return v, devices
 }
 
 func freshnessTable(pc *panelCtx, devices []serverdb.DeviceFreshness) *table {

@@ -13,13 +13,41 @@ import (
 func init() {
 	registerPanel(&panel{Order: 5, Slug: "households", Title: "Households, children and partners",
 		About: fmt.Sprintf("Open domestic-abuse cases: household confirmed in the last %d months; home visits where every child was seen (or a reason given); partner seen alone in the period.", compliance.HouseholdConfirmMonths),
-		Build: buildHouseholds})
+		Build: buildHouseholds,
+		Counts: countedPanel(func(o *compliance.Overview) compliance.Counted[*compliance.HouseholdsPanel] { return o.Households },
+			householdsPanelView, func(p *compliance.HouseholdsPanel) *compliance.Headline { return p.Report.Headline })})
+}
+
+// householdsPanelView is the panel but its table from the read model
+// (compliance.HouseholdsPanel, decision 0075), its trend with it.
+func householdsPanelView(pc *panelCtx, p *compliance.HouseholdsPanel, caseIDs []string) *panelView {
+	v := householdsView(pc, p.Report, caseIDs)
+	if p.Weeks != nil {
+		v.Trend = sharePoints(pc.F.weeks(), p.Weeks)
+	}
+	return v
 }
 
 func buildHouseholds(pc *panelCtx) *panelView {
 	rep := compliance.Households(pc.In, pc.F.period(), pc.F.AsOf)
+	v := householdsView(pc, rep, rep.CaseIDs())
+	if pc.Weekly {
+		// Each week is compliance.Households(pc.In, w, pc.F.AsOf)'s
+		// children seen, computed for all the weeks in one pass.
+		weeks := pc.F.weeks()
+		for i, s := range compliance.HouseholdsChildrenSeen(pc.In, weeks, pc.F.AsOf) {
+			v.Trend = append(v.Trend, share(weekLabel(weeks[i]), s.Num, s.Den, s.Percent))
+		}
+	}
+	v.Table = householdsTable(pc, rep)
+	return v
+}
+
+// householdsView is the panel but its trend and table: rep's figures,
+// each officer's bar; caseIDs are the cases behind it.
+func householdsView(pc *panelCtx, rep *compliance.HouseholdsReport, caseIDs []string) *panelView {
 	t := rep.Totals
-	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
+	v := &panelView{Percent: true, CaseIDs: caseIDs,
 		Figures: []figure{
 			{Label: "households confirmed", Num: t.Confirmed.Numerator.N, Den: t.Confirmed.Denominator.N, Percent: t.Confirmed.Percent},
 			{Label: "home visits with every child seen or a reason", Num: t.ChildrenSeen.Numerator.N, Den: t.ChildrenSeen.Denominator.N, Percent: t.ChildrenSeen.Percent},
@@ -33,18 +61,14 @@ func buildHouseholds(pc *panelCtx) *panelView {
 		BarsTitle:  "Percent of home visits with every child seen or a reason given, by officer",
 		ByOfficer:  map[string]cell{},
 	}
-	if pc.Weekly {
-		// Each week is compliance.Households(pc.In, w, pc.F.AsOf)'s
-		// children seen, computed for all the weeks in one pass.
-		weeks := pc.F.weeks()
-		for i, s := range compliance.HouseholdsChildrenSeen(pc.In, weeks, pc.F.AsOf) {
-			v.Trend = append(v.Trend, share(weekLabel(weeks[i]), s.Num, s.Den, s.Percent))
-		}
-	}
 	for _, o := range rep.Officers {
 		s := o.F.ChildrenSeen
 		v.officerShare(o.Name, o.ID, s.Numerator.N, s.Denominator.N, s.Percent)
 	}
+	return v
+}
+
+func householdsTable(pc *panelCtx, rep *compliance.HouseholdsReport) *table {
 	tb := &table{ID: "households", Caption: "Open domestic-abuse cases", Empty: "No open domestic-abuse case passes the filters.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "household", Label: "Household"},
 			{Key: "members", Label: "Members", Num: true}, {Key: "confirmed", Label: "Confirmed on"}, {Key: "children", Label: "Children", Num: true},
@@ -69,6 +93,5 @@ func buildHouseholds(pc *panelCtx) *panelView {
 			num(c.Members), day(c.ConfirmedOn), num(c.Children), txt(label(c.VictimInOwnRight)), txt(label(c.Partner)),
 			day(c.PartnerSeenOn), num(len(c.Visits)), uc})
 	}
-	v.Table = tb
-	return v
+	return tb
 }

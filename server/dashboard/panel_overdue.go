@@ -13,26 +13,52 @@ import (
 func init() {
 	registerPanel(&panel{Order: 2, Slug: "overdue", Title: "Overdue visits",
 		About: "Visits the policy requires (first visits, repeats, new address, partner or child, police call-outs) past their due date with no visit that meets them, in open cases.",
-		Build: buildOverdue, Week: overdueWeek, Requirements: true})
+		Build: buildOverdue, Week: overdueWeek, Requirements: true,
+		Counts: countedPanel(func(o *compliance.Overview) compliance.Counted[*compliance.OverduePanel] { return o.Overdue },
+			overduePanelView, func(p *compliance.OverduePanel) *compliance.Headline { return p.Headline })})
 }
 
 // overdueWeek is the trend's point: the number overdue at the week's end.
 func overdueWeek(pc *panelCtx, w compliance.Period) point {
-	n := float64(compliance.OverdueCount(pc.In, w.To)) // Overdue(pc.In, w.To).Totals.Requirements
-	return point{Label: weekLabel(w), Value: &n, Note: "on " + ukDate(w.To)}
+	return overduePoint(w, compliance.OverdueCount(pc.In, w.To)) // Overdue(pc.In, w.To).Totals.Requirements
+}
+
+func overduePoint(w compliance.Period, n int) point {
+	v := float64(n)
+	return point{Label: weekLabel(w), Value: &v, Note: "on " + ukDate(w.To)}
+}
+
+// overduePanelView is the panel but its table from the read model
+// (compliance.OverduePanel, decision 0075), its trend with it.
+func overduePanelView(pc *panelCtx, p *compliance.OverduePanel, caseIDs []string) *panelView {
+	v := overdueView(pc, p.Report, p.DA, p.Headline.Figure, caseIDs)
+	if p.Weeks != nil {
+		for i, w := range pc.F.weeks() {
+			v.Trend = append(v.Trend, overduePoint(w, p.Weeks[i]))
+		}
+	}
+	return v
 }
 
 func buildOverdue(pc *panelCtx) *panelView {
 	rep := compliance.Overdue(pc.In, pc.F.AsOf)
-	t := rep.Totals
 	da := 0
 	for _, it := range rep.Items {
 		if it.DomesticAbuse {
 			da++
 		}
 	}
-	share := compliance.OverdueShare(pc.In, pc.F.AsOf)
-	v := &panelView{CaseIDs: rep.CaseIDs(),
+	v := overdueView(pc, rep, da, compliance.OverdueShare(pc.In, pc.F.AsOf), rep.CaseIDs())
+	v.Table = overdueTable(pc, rep)
+	return v
+}
+
+// overdueView is the panel but its table: rep's figures (da of its
+// requirements in domestic-abuse cases), share the headline figure, each
+// officer's bar; caseIDs are the cases behind it.
+func overdueView(pc *panelCtx, rep *compliance.OverdueReport, da int, share compliance.Figure, caseIDs []string) *panelView {
+	t := rep.Totals
+	v := &panelView{CaseIDs: caseIDs,
 		Figures: []figure{{Label: "cases with a visit overdue", Num: share.Numerator, Den: share.Denominator, Percent: share.Percent},
 			{Label: "overdue on " + ukDate(pc.F.AsOf), Num: t.Requirements, Count: true, Unit: "overdue"}},
 		Apart: []apart{{"cases with one or more", t.Cases.N}, {"in domestic-abuse cases", da},
@@ -46,7 +72,6 @@ func buildOverdue(pc *panelCtx) *panelView {
 		v.Officers = append(v.Officers, point{Label: o.Name, Value: &n, Note: fmt.Sprintf("%d cases", o.F.Cases.N)})
 		v.ByOfficer[o.ID] = num(o.F.Requirements)
 	}
-	v.Table = overdueTable(pc, rep)
 	return v
 }
 

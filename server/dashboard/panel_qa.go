@@ -20,7 +20,19 @@ func init() {
 	registerPanel(&panel{Order: 10, Slug: "risk-assessment-qa", Title: "DA risk assessment sufficient (QA sample)",
 		About: fmt.Sprintf("A sample of up to %d domestic-abuse cases per officer, drawn afresh each quarter: of those a supervisor rated in the period, the share whose DA risk analysis was sufficient. Rate a case on its page.",
 			compliance.QASamplePerOfficer),
-		Build: buildQA, QA: true})
+		Build: buildQA, QA: true,
+		Counts: countedPanel(func(o *compliance.Overview) compliance.Counted[*compliance.QAPanel] { return o.QA },
+			qaPanelView, func(p *compliance.QAPanel) *compliance.Headline { return p.Headline })})
+}
+
+// qaPanelView is the panel but its table from the read model
+// (compliance.QAPanel, decision 0075), its trend with it.
+func qaPanelView(pc *panelCtx, p *compliance.QAPanel, caseIDs []string) *panelView {
+	v := qaView(p.Report, caseIDs)
+	if p.Weeks != nil {
+		v.Trend = sharePoints(pc.F.weeks(), p.Weeks)
+	}
+	return v
 }
 
 // qaPanelInput loads what measure 10 needs beyond the case records: the
@@ -50,17 +62,8 @@ func buildQA(pc *panelCtx) *panelView {
 		qa = *pc.QA
 	}
 	rep := compliance.RiskAssessmentQA(pc.In, qa, pc.F.period(), pc.F.AsOf)
-	t := rep.Totals
-	s := t.Sufficient
-	v := &panelView{Percent: true, CaseIDs: rep.CaseIDs(),
-		Figures: []figure{{Label: "rated sufficient", Num: s.Numerator.N, Den: s.Denominator.N, Percent: s.Percent}},
-		Apart: []apart{{"sampled, not yet rated", t.NotRated.N}, {"rated insufficient", t.Insufficient.N},
-			{"rated outside the sample", t.RatedNotSampled.N}, {"sampled", t.Sampled.N}, {"DA cases to draw from", t.Eligible.N}},
-		Notes:      []string{"Sample " + rep.Seed + ": the same cases all quarter. Only the latest rating of a case in the period counts."},
-		TrendTitle: "Percent rated sufficient, from the period's start to the end of each week",
-		BarsTitle:  "Percent rated sufficient, by officer",
-		ByOfficer:  map[string]cell{},
-	}
+	v := qaView(rep, rep.CaseIDs())
+	s := rep.Totals.Sufficient
 	// The headline beside the previous period's, as the other measures'
 	// (the ratings come from the store, so the panel judges its own).
 	prev := compliance.PreviousPeriod(pc.F.period())
@@ -73,10 +76,32 @@ func buildQA(pc *panelCtx) *panelView {
 			v.Trend = append(v.Trend, share(weekLabel(w), x.Numerator.N, x.Denominator.N, x.Percent))
 		}
 	}
+	v.Table = qaTable(pc, rep)
+	return v
+}
+
+// qaView is the panel but its headline, trend and table: rep's figures,
+// each officer's bar; caseIDs are the cases behind it.
+func qaView(rep *compliance.QAReport, caseIDs []string) *panelView {
+	t := rep.Totals
+	s := t.Sufficient
+	v := &panelView{Percent: true, CaseIDs: caseIDs,
+		Figures: []figure{{Label: "rated sufficient", Num: s.Numerator.N, Den: s.Denominator.N, Percent: s.Percent}},
+		Apart: []apart{{"sampled, not yet rated", t.NotRated.N}, {"rated insufficient", t.Insufficient.N},
+			{"rated outside the sample", t.RatedNotSampled.N}, {"sampled", t.Sampled.N}, {"DA cases to draw from", t.Eligible.N}},
+		Notes:      []string{"Sample " + rep.Seed + ": the same cases all quarter. Only the latest rating of a case in the period counts."},
+		TrendTitle: "Percent rated sufficient, from the period's start to the end of each week",
+		BarsTitle:  "Percent rated sufficient, by officer",
+		ByOfficer:  map[string]cell{},
+	}
 	for _, o := range rep.Officers {
 		x := o.F.Sufficient
 		v.officerShare(o.Name, o.ID, x.Numerator.N, x.Denominator.N, x.Percent)
 	}
+	return v
+}
+
+func qaTable(pc *panelCtx, rep *compliance.QAReport) *table {
 	tb := &table{ID: "risk-assessment-qa", Caption: "QA sample " + rep.Seed + ", and cases rated outside it",
 		Empty: "No domestic-abuse case passes the filters.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "sample", Label: "In the sample"},
@@ -97,8 +122,7 @@ func buildQA(pc *panelCtx) *panelView {
 		tb.Rows = append(tb.Rows, []cell{link(r.CRN, pc.caseHref(r.CaseID)+"#qa"), link(r.OfficerName, pc.officerHref(r.OfficerID)),
 			txt(in), num(r.Draw), rating, txt(r.Reason), txt(shortTime(string(r.RatedAt))), num(r.Ratings)})
 	}
-	v.Table = tb
-	return v
+	return tb
 }
 
 // The rating form on the case page.

@@ -3,12 +3,19 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/schema/synth"
+	"doorstep/server"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
 )
@@ -84,10 +91,10 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 			counted = append(counted, p.Slug)
 		}
 	}
-	if !slices.Equal(counted, []string{"first-home-visits", "enquiries", "interventions", "reviews", "exemptions"}) {
+	if !slices.Equal(counted, []string{"first-home-visits", "overdue", "contacts", "enquiries", "households", "interventions", "reviews", "workload", "freshness", "exemptions", "risk-assessment-qa"}) {
 		t.Fatalf("the panels with a Counts are %v", counted)
 	}
-	shown := 0
+	shown, rated := 0, 0
 	for _, c := range cases {
 		f := c.f
 		in, _ := oracleInput(t, s, c)
@@ -102,11 +109,38 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 			t.Fatalf("%s: the overview's trends %v, %v", c.name, shares, err)
 		}
 		pc := &panelCtx{In: in, F: &f, Weekly: true, shares: shares, counts: counts}
+		goPC := &panelCtx{In: in, F: &f, Weekly: true}
+		// Measure 9's store read, as the page reads it: its signed visits
+		// are filtered by the page's cases, from the read model on a
+		// counted page (decision 0075).
+		opts := serverdb.FreshnessOptions{StaleDays: server.DefaultStaleDays, OfficerID: f.Officer, From: f.From, To: f.To}
+		fr, err := s.db.Freshness(ctx, c.actor, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := s.before.visits(ctx, s.db, c.actor, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range []*panelCtx{pc, goPC} {
+			x.fresh, x.freshBefore, x.freshDone = &fr, before, make(chan struct{})
+			close(x.freshDone)
+		}
+		// Measure 10's ratings and pool, as qaPanelInput reads them.
+		ratings, err := s.comp.QARatingsFromReadModel(ctx, c.actor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := s.comp.Input(ctx, c.actor, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		goPC.QA = &compliance.QAInput{Ratings: ratings, Pool: pool.Cases}
+		rated += len(ratings)
 		fromRM := buildPanels(pc)
 		if err := pc.wait(); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		goPC := &panelCtx{In: in, F: &f, Weekly: true}
 		inGo := buildPanels(goPC)
 		// The officers' table: its caseloads from the read model
 		// (compliance.Overview.Caseload) and every panel's cells.
@@ -135,7 +169,10 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 	if shown == 0 {
 		t.Error("no panel from the read model had a case: the comparison tested nothing")
 	}
-	if everyPanelCounted([]*panel{panelBySlug("enquiries"), panelBySlug("overdue")}) || !everyPanelCounted([]*panel{panelBySlug("enquiries")}) {
+	if rated == 0 {
+		t.Error("no QA rating: measure 10's comparison tested only its sample")
+	}
+	if everyPanelCounted([]*panel{panelBySlug("enquiries"), {Slug: "not-counted"}}) || !everyPanelCounted([]*panel{panelBySlug("enquiries")}) {
 		t.Error("everyPanelCounted: the overview must be built from the read model only when every panel is")
 	}
 	f := filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Risk: "high"}
@@ -191,6 +228,7 @@ func oracleCases(t *testing.T) (*site, []oracleCase) {
 		}
 	}
 	admin := serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}
+	rateForQA(t, srv.DB(), admin, sup.ID)
 	period := func(from, to schema.Date) filters { return filters{From: from, To: to, AsOf: to, Today: "2026-11-23"} }
 	return s, []oracleCase{
 		{"supervisor", serverdb.ActorOf(sup, ""), period("2026-08-26", "2026-11-23")},
@@ -307,4 +345,87 @@ func benchOverview(b *testing.B) (*site, serverdb.Actor, *filters, compliance.In
 		b.Fatal(err)
 	}
 	return s, actor, &filters{From: "2026-08-26", To: "2026-11-23", AsOf: "2026-11-23", Today: "2026-11-23"}, in
+}
+
+// rateForQA writes DA risk assessment ratings (measure 10) by the
+// supervisor by: of every third case of the service, sufficient or
+// insufficient on a day of 2025 or 2026, every other one rated again
+// three weeks later the other way (the latest counts).
+func rateForQA(t testing.TB, db *serverdb.DB, admin serverdb.Actor, by string) {
+	t.Helper()
+	ctx := context.Background()
+	in, err := compliance.NewService(db, nil).Input(ctx, admin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []schema.Record
+	rate := func(caseID, decision string, when time.Time) {
+		o := schema.Oversight{SubjectEntity: "case", SubjectID: caseID, Aspect: schema.AspectDARiskAssessment, Decision: decision,
+			By: by, At: schema.Timestamp(when.Format(time.RFC3339))}
+		if decision == compliance.QAInsufficient {
+			o.Reason = "no police check made"
+		}
+		recs = append(recs, schema.Record{Entity: "oversight", ID: schema.NewID(), CaseID: caseID, Fields: schema.FieldsOf(o)})
+	}
+	both := []string{compliance.QASufficient, compliance.QAInsufficient}
+	for i, cr := range in.Cases {
+		if i%3 != 0 {
+			continue
+		}
+		day := time.Date(2025, 11, 1, 9, 0, 0, 0, time.UTC).AddDate(0, 0, (i*11)%385)
+		rate(cr.Case.ID, both[i/3%2], day)
+		if i%2 == 0 {
+			rate(cr.Case.ID, both[(i/3+1)%2], day.AddDate(0, 0, 21))
+		}
+	}
+	if err := db.Seed(ctx, serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}, recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCountedOverviewPage is the overview built wholly from the read
+// model (countOverview, dashLoadCounted: the records not read) against
+// the overview in Go, as a supervisor sees it: the same page, every
+// panel's figures, trends and bars and the officers' table; and with a
+// RoSH filter, which the read model does not filter by, the same too.
+func TestCountedOverviewPage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short (CI's race pass): it switches countOverview, which the parallel tests read; the plain pass runs it")
+	}
+	srv, sup := synthServer(t, synth.Options{Teams: 2, OfficersPerTeam: 2, CasesPerOfficer: 12, HistoryDays: 400, Seed: 7})
+	rateForQA(t, srv.DB(), serverdb.Actor{UserID: "admin", Role: schema.RoleAdmin}, sup.ID)
+	tok, err := newSite(srv).dashSessionToken(sup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(path string, counted bool) string {
+		countOverview = counted
+		defer func() { countOverview = false }()
+		req := httptest.NewRequest("GET", path, nil)
+		req.AddCookie(&http.Cookie{Name: dashCookie, Value: tok})
+		res, err := srv.App().Test(req, -1)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", path, err, res.Status)
+		}
+		b, _ := io.ReadAll(res.Body)
+		return regexp.MustCompile(`name="_csrf" value="[^"]*"`).ReplaceAllString(string(b), "")
+	}
+	for _, path := range []string{"/dashboard/", "/dashboard/?risk=high"} {
+		inGo, counted := page(path, false), page(path, true)
+		if counted != inGo {
+			t.Errorf("%s from the read model differs from the page in Go:\n%s", path, firstDiff(counted, inGo))
+		}
+		if !strings.Contains(inGo, "Visits due in the next 4 weeks") {
+			t.Errorf("%s: no workload panel: the comparison tested nothing", path)
+		}
+	}
+}
+
+// firstDiff is where a and b part, with some of each around it.
+func firstDiff(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return fmt.Sprintf("...%s\n---\n...%s", a[max(0, i-200):min(len(a), i+200)], b[max(0, i-200):min(len(b), i+200)])
 }

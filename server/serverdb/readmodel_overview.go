@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"doorstep/schema"
 )
 
 // The dashboard overview's trends in fewer passes (decision 0072).
@@ -109,25 +111,100 @@ func flagWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, figu
 // not read): the overview's officers' table's caseload, what it counts
 // over the page's decoded cases.
 func (f Figures) CasesByOfficer(ctx context.Context, actor Actor, q FigureQuery) (map[string]int, error) {
+	cases, err := f.ScopeCases(ctx, actor, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, officer := range cases {
+		out[officer]++
+	}
+	return out, nil
+}
+
+// ScopeCases are the cases of the actor's scope in the read model, of
+// q's officer and team when set (its other fields not read), each with
+// its officer: the page's decoded cases on a counted overview (decision
+// 0075), which measure 9's signed visits are filtered by.
+func (f Figures) ScopeCases(ctx context.Context, actor Actor, q FigureQuery) (map[string]string, error) {
 	s := &sqlb{}
-	s.add(`SELECT c.officer_id, count(*) FROM rm_cases c WHERE 1 = 1`)
+	s.add(`SELECT c.case_id, c.officer_id FROM rm_cases c WHERE 1 = 1`)
 	if err := s.scoped(actor, "c", q); err != nil {
 		return nil, err
 	}
-	s.add(` GROUP BY c.officer_id`)
 	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
 	if err != nil {
-		return nil, fmt.Errorf("cases by officer: %w", err)
+		return nil, fmt.Errorf("cases of the scope: %w", err)
 	}
 	defer rs.Close()
-	out := map[string]int{}
+	out := map[string]string{}
 	for rs.Next() {
-		var officer string
-		var n int
-		if err := rs.Scan(&officer, &n); err != nil {
-			return nil, fmt.Errorf("cases by officer: %w", err)
+		var id, officer string
+		if err := rs.Scan(&id, &officer); err != nil {
+			return nil, fmt.Errorf("cases of the scope: %w", err)
 		}
-		out[officer] = n
+		out[id] = officer
 	}
 	return out, rs.Err()
+}
+
+// OverdueInDomesticAbuse counts q's overdue requirements (measure 2's
+// "cases" figure, as of q's AsOf) in cases with a domestic-abuse flag
+// live on that day: the overview's "in domestic-abuse cases" (decision
+// 0075), what it counts over the page's decoded cases.
+func (f Figures) OverdueInDomesticAbuse(ctx context.Context, actor Actor, q FigureQuery) (int, error) {
+	q.Measure, q.Figure = MeasureOverdue, "cases"
+	rows, err := figureRows(actor, q)
+	if err != nil {
+		return 0, err
+	}
+	s := &sqlb{}
+	s.add(`SELECT count(*) FROM (`+rows.b.String()+`) o WHERE EXISTS (SELECT 1 FROM rm_flags g
+		WHERE g.case_id = o.case_id AND g.type IN ('da_perpetrator', 'da_victim')
+		AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?))`,
+		slices.Concat(rows.args, []any{string(q.AsOf), string(q.AsOf)})...)
+	return f.count(ctx, s, "overdue in domestic-abuse cases")
+}
+
+// count runs s, a statement of one count, and gives it; what names it in
+// an error.
+func (f Figures) count(ctx context.Context, s *sqlb, what string) (int, error) {
+	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rs.Close()
+	n := 0
+	for rs.Next() {
+		if err := rs.Scan(&n); err != nil {
+			return 0, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return n, rs.Err()
+}
+
+// DuePlanned counts measure 8's requirements due in the WorkloadWeeks
+// from q's AsOf (its "due_cases" rows) whose case has a visit planned
+// on or after that day and on or before the requirement's due date: the
+// numerator of the overview's workload headline (decision 0075), what
+// compliance.WorkloadPlanned counts over the decoded cases.
+func (f Figures) DuePlanned(ctx context.Context, actor Actor, q FigureQuery) (int, error) {
+	q.Measure, q.Figure = MeasureWorkload, "due_cases"
+	d, ok := dayNumber(q.AsOf)
+	if !ok {
+		return 0, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
+	}
+	s := &sqlb{}
+	s.add(`SELECT count(*) FROM (`)
+	if err := familyWeekRows(s, actor, q); err != nil {
+		return 0, err
+	}
+	// A due day as a date: the rows are due from as_of, for WorkloadWeeks.
+	s.add(` AND EXISTS (SELECT 1 FROM rm_visits v WHERE v.case_id = b.case_id AND v.status = 'planned' AND v.day <> ''
+		AND v.day >= ? AND v.day <= CASE b.due_day`, string(q.AsOf))
+	for i := range 7 * WorkloadWeeks {
+		s.add(` WHEN ? THEN ?`, d+int64(i), string(schema.DateOf(q.AsOf.Time().AddDate(0, 0, i))))
+	}
+	s.add(` END)`)
+	return f.count(ctx, s, "due with a visit planned")
 }

@@ -26,6 +26,10 @@ type Week struct{ From, To schema.Date }
 type weekDay struct {
 	join, day, count string
 	family, each     bool
+	// asOf: with each, the day a week's figure is as of: its last day
+	// (""), that or q's AsOf whichever is earlier ("capped"), or q's AsOf
+	// ("fixed").
+	asOf string
 }
 
 // weekDays are, by measure, how its figures are counted by week. Measure
@@ -41,6 +45,18 @@ var weekDays = map[string]weekDay{
 	MeasureInterventions:  {join: "JOIN rm_referrals r ON r.referral_id = f.referral_id", day: "r.identified_on", count: "count(*)"},
 	MeasureExemptions:     {day: "b.due_day", count: "count(*)", family: true},
 	MeasureReviews:        {count: "count(*)", each: true},
+	// Measure 2's overdue requirements are those of each week's last day
+	// (the overview's trend, decision 0075), and count as requirements.
+	MeasureOverdue: {count: "count(*)", each: true},
+	// Measure 8's requirements due in the weeks after each week's end
+	// (the overview's trend, decision 0075), as requirements.
+	MeasureWorkload: {count: "count(*)", each: true},
+	// Measure 3's contacts are those of each week, as of its last day or
+	// the as-of day if earlier (the overview's trend, decision 0075).
+	MeasureContacts: {count: "count(*)", each: true, asOf: "capped"},
+	// Measure 5's home visits are those of each week, as of the as-of day
+	// (the overview's trend, decision 0075).
+	MeasureHouseholds: {count: "count(*)", each: true, asOf: "fixed"},
 }
 
 // Weeks counts q's figure by week: for each of weeks (in order, with no
@@ -146,7 +162,7 @@ func unionWeeks(ctx context.Context, db querier, wd weekDay, actor Actor, f Figu
 // counted as of each week's last day, its rows of each week.
 func weekRows(q *sqlb, wd weekDay, actor Actor, f FigureQuery, weeks []Week, k int) error {
 	if wd.each {
-		return eachWeekRows(q, actor, f, weeks, k)
+		return eachWeekRows(q, actor, f, weeks, k, wd.asOf)
 	}
 	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
 	q.add(fmt.Sprintf(`SELECT %d AS k, CASE`, k))
@@ -193,12 +209,15 @@ func familyWeekRows(q *sqlb, actor Actor, f FigureQuery) error {
 }
 
 // eachWeekRows adds the rows of f's figure over each of weeks as the
-// period, as of the week's last day (f's From, To and AsOf not read), each
-// marked with its week, as k, w and id.
-func eachWeekRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week, k int) error {
+// period, as of the week's last day (f's From and To not read), or as
+// asOf says (weekDay.asOf), each marked with its week, as k, w and id.
+func eachWeekRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week, k int, asOf string) error {
 	for i, w := range weeks {
 		g := f
 		g.From, g.To, g.AsOf = w.From, w.To, w.To
+		if asOf == "fixed" || (asOf == "capped" && f.AsOf < w.To) {
+			g.AsOf = f.AsOf
+		}
 		rows, err := figureRows(actor, g)
 		if err != nil {
 			return err
