@@ -77,22 +77,26 @@ func countInto[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.A
 // audit).
 func (s *Service) OverdueCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (rep *OverdueReport, cases []string, err error) {
 	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
-		rep, cases, err = s.overdueCounts(ctx, fs, actor, officerID, asOf)
+		in, err := s.names(ctx, officerID)
+		if err != nil {
+			return err
+		}
+		rep, cases, err = overdueCounts(ctx, fs, actor, in, officerID, "", asOf)
 		return err
 	})
 	return rep, cases, err
 }
 
-func (s *Service) overdueCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, asOf schema.Date) (*OverdueReport, []string, error) {
-	in, err := s.names(ctx, officerID)
-	if err != nil {
-		return nil, nil, err
-	}
+// overdueCounts is measure 2 at detail=counts for the cases of officerID
+// and teamID (each when set: the report set's has no team, the
+// overview's panel the page's) in the actor's scope, as of asOf, on the
+// snapshot fs, with the names in; with it, the cases it covers.
+func overdueCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, officerID, teamID string, asOf schema.Date) (*OverdueReport, []string, error) {
 	rep := &OverdueReport{Measure: serverdb.MeasureOverdue, AsOf: asOf, RuleVersion: in.policy().Version, OfficerID: officerID,
 		Items: []OverdueItem{}}
-	q := serverdb.FigureQuery{Measure: serverdb.MeasureOverdue, Figure: "cases", AsOf: asOf, OfficerID: officerID}
+	q := overdueQuery(officerID, teamID, asOf)
 	g := newGroups[OverdueFigures]()
-	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *OverdueFigures, fg serverdb.FigureGroup) {
+	err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *OverdueFigures, fg serverdb.FigureGroup) {
 		f.Requirements += fg.Rows
 		f.Cases.N += fg.Cases
 		f.MaxDaysOverdue = max(f.MaxDaysOverdue, fg.Max)
@@ -106,67 +110,100 @@ func (s *Service) overdueCounts(ctx context.Context, fs serverdb.Figures, actor 
 	return rep, cases, err
 }
 
+// overdueQuery is measure 2's figure of overdue requirements for the
+// cases of officerID and teamID (each when set), as of asOf.
+func overdueQuery(officerID, teamID string, asOf schema.Date) serverdb.FigureQuery {
+	return serverdb.FigureQuery{Measure: serverdb.MeasureOverdue, Figure: "cases", AsOf: asOf, OfficerID: officerID, TeamID: teamID}
+}
+
 // WorkloadCounts is measure 8 at detail=counts (Workload, Summarize,
 // DropIDs), from one snapshot of the read model; with it, the cases it covers (for the
 // audit).
 func (s *Service) WorkloadCounts(ctx context.Context, actor serverdb.Actor, officerID string, asOf schema.Date) (rep *WorkloadReport, cases []string, err error) {
 	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
-		rep, cases, err = s.workloadCounts(ctx, fs, actor, officerID, asOf)
+		in, err := s.names(ctx, officerID)
+		if err != nil {
+			return err
+		}
+		rep, cases, err = workloadCounts(ctx, fs, actor, in, officerID, "", asOf)
 		return err
 	})
 	return rep, cases, err
 }
 
-func (s *Service) workloadCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, asOf schema.Date) (*WorkloadReport, []string, error) {
-	in, err := s.names(ctx, officerID)
-	if err != nil {
-		return nil, nil, err
-	}
+// workloadCounts is measure 8 at detail=counts for the cases of officerID
+// and teamID (each when set: the report set's has no team, the
+// overview's panel the page's) in the actor's scope, as of asOf, on the
+// snapshot fs, with the names in; with it, the cases it covers.
+func workloadCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, officerID, teamID string, asOf schema.Date) (*WorkloadReport, []string, error) {
 	until := schema.DateOf(asOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
 	rep := &WorkloadReport{Measure: serverdb.MeasureWorkload, AsOf: asOf, Until: until, RuleVersion: in.policy().Version,
 		OfficerID: officerID, Items: []WorkloadItem{}}
 	g := newGroups[WorkloadFigures]()
-	figures := []struct {
-		name   string
-		member bool
-		set    func(*WorkloadFigures, serverdb.FigureGroup)
-	}{
-		{"caseload", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Caseload.N += fg.Cases }},
-		{"not_started", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.NotStarted.N += fg.Cases }},
-		{"da_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.DACases.N += fg.Cases }},
-		{"high_rosh", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.HighRoSH.N += fg.Cases }},
-		{"due_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
-			f.Due += fg.Rows
-			f.DueCases.N += fg.Cases
-			for i, n := range fg.ByWeek {
-				f.ByWeek[i] += n
-			}
-		}},
-		{"overdue_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
-			f.Overdue += fg.Rows
-			f.OverdueCases.N += fg.Cases
-		}},
-		{"planned", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Planned.N += fg.Rows }},
-	}
-	for _, fig := range figures {
-		q := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, Figure: fig.name, AsOf: asOf, OfficerID: officerID}
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, AsOf: asOf, OfficerID: officerID, TeamID: teamID}
+	for _, fig := range workloadFigures {
+		q := base
+		q.Figure = fig.name
 		if err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, fig.member, fig.set); err != nil {
 			return nil, nil, err
 		}
 	}
 	noop := func(*WorkloadFigures) {}
 	rep.Teams, rep.Officers = sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
-	var cases []string
-	for _, name := range []string{"caseload", "not_started"} {
-		q := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, Figure: name, AsOf: asOf, OfficerID: officerID}
-		ids, err := fs.Cases(ctx, actor, q, "", allCases)
-		if err != nil {
-			return nil, nil, err
-		}
-		cases = append(cases, ids...)
+	cases, err := casesOf(ctx, fs, actor, base, "caseload", "not_started")
+	if err != nil {
+		return nil, nil, err
 	}
 	slices.Sort(cases)
 	return rep, cases, nil
+}
+
+// workloadFigures are measure 8's figures of its report, by the read
+// model's name of each, and whether they decide the teams and officers
+// it shows (countInto's member).
+var workloadFigures = []struct {
+	name   string
+	member bool
+	set    func(*WorkloadFigures, serverdb.FigureGroup)
+}{
+	{"caseload", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Caseload.N += fg.Cases }},
+	{"not_started", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.NotStarted.N += fg.Cases }},
+	{"da_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.DACases.N += fg.Cases }},
+	{"high_rosh", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.HighRoSH.N += fg.Cases }},
+	{"due_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
+		f.Due += fg.Rows
+		f.DueCases.N += fg.Cases
+		for i, n := range fg.ByWeek {
+			f.ByWeek[i] += n
+		}
+	}},
+	{"overdue_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
+		f.Overdue += fg.Rows
+		f.OverdueCases.N += fg.Cases
+	}},
+	{"planned", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Planned.N += fg.Rows }},
+}
+
+// periodQuery is measure's figures over period as of asOf for the cases
+// of officerID and teamID (each when set); Figure is left to the caller.
+func periodQuery(measure, officerID, teamID string, period Period, asOf schema.Date) serverdb.FigureQuery {
+	return serverdb.FigureQuery{Measure: measure, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID, TeamID: teamID}
+}
+
+// casesOf is the cases of each of base's measure's figures names, one
+// list after the other (unsorted, a case in several figures as often).
+func casesOf(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, base serverdb.FigureQuery, names ...string) ([]string, error) {
+	var cases []string
+	for _, name := range names {
+		q := base
+		q.Figure = name
+		ids, err := fs.Cases(ctx, actor, q, "", allCases)
+		if err != nil {
+			return nil, err
+		}
+		cases = append(cases, ids...)
+	}
+	return cases, nil
 }
 
 // firstVisitCounts are measure 1's figures of its report, by the read

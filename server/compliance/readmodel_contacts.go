@@ -76,43 +76,32 @@ func countAll[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Ac
 	return nil
 }
 
-// headlineOf is a measure's headline figure over period as of asOf, from
-// the read model: the figures num of den.
-func headlineOf(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, measure, officerID string, period Period, asOf schema.Date,
-	num, den string) (Figure, error) {
-	q := serverdb.FigureQuery{Measure: measure, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
-	counts, err := fs.Counts(ctx, actor, q, []string{num, den})
-	if err != nil {
-		return Figure{}, err
-	}
-	var n, d int
-	for _, fc := range counts {
-		n, d = n+fc.N[0], d+fc.N[1]
-	}
-	return FigureOf(n, d), nil
-}
-
 // ContactsCounts is measure 3 at detail=counts (Contacts, Summarize,
 // DropIDs) with its headline (AddHeadline), from one snapshot of the read
 // model; with it, the cases it covers (for the audit).
 func (s *Service) ContactsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *ContactsReport, cases []string, err error) {
 	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
-		rep, cases, err = s.contactsCounts(ctx, fs, actor, officerID, period, asOf)
+		in, err := s.names(ctx, officerID)
+		if err != nil {
+			return err
+		}
+		rep, cases, err = contactsCounts(ctx, fs, actor, in, officerID, "", period, asOf)
 		return err
 	})
 	return rep, cases, err
 }
 
-func (s *Service) contactsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*ContactsReport, []string, error) {
-	in, err := s.names(ctx, officerID)
-	if err != nil {
-		return nil, nil, err
-	}
+// contactsCounts is measure 3 at detail=counts with its headline for the
+// cases of officerID and teamID (each when set: the report set's has no
+// team, the overview's panel the page's) in the actor's scope, over
+// period as of asOf, on the snapshot fs, with the names in; with it, the
+// cases it covers.
+func contactsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, officerID, teamID string, period Period, asOf schema.Date) (*ContactsReport, []string, error) {
 	rep := &ContactsReport{Measure: serverdb.MeasureContacts, Period: period, AsOf: asOf, OfficerID: officerID,
 		Cases: []ContactCase{}, Visits: []ContactVisit{}}
 	g := newGroups[ContactFigures]()
-	base := serverdb.FigureQuery{Measure: serverdb.MeasureContacts, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
-	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureContacts), &rep.Totals, g,
+	base := periodQuery(serverdb.MeasureContacts, officerID, teamID, period, asOf)
+	err := countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureContacts), &rep.Totals, g,
 		func(f *ContactFigures) map[string]*int { return countsOf(contactCounts(f)) })
 	if err != nil {
 		return nil, nil, err
@@ -139,13 +128,9 @@ func (s *Service) contactsCounts(ctx context.Context, fs serverdb.Figures, actor
 	}
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
-	prev := PreviousPeriod(period)
-	pf, err := headlineOf(ctx, fs, actor, serverdb.MeasureContacts, officerID, prev, prev.To, "home_share.numerator",
-		"home_share.denominator")
-	if err != nil {
+	if rep.Headline, err = previousShare(ctx, fs, actor, in, "contacts", base, period, rep.HeadlineFigure(), "home_share"); err != nil {
 		return nil, nil, err
 	}
-	rep.Headline = Judge(in.policy(), "contacts", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
 	q := base
 	q.Figure = "contacts"
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)

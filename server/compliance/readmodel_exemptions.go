@@ -88,15 +88,9 @@ func (s *Service) exemptionsCounts(ctx context.Context, fs serverdb.Figures, act
 		return nil, nil, err
 	}
 	rep.Headline = Judge(in.policy(), "exemptions", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
-	var cases []string
-	for _, name := range []string{"due", "safety_not_approved", "safety_exempted"} {
-		q := base
-		q.Figure = name
-		ids, err := fs.Cases(ctx, actor, q, "", allCases)
-		if err != nil {
-			return nil, nil, err
-		}
-		cases = append(cases, ids...)
+	cases, err := casesOf(ctx, fs, actor, base, "due", "safety_not_approved", "safety_exempted")
+	if err != nil {
+		return nil, nil, err
 	}
 	return rep, uniqueSorted(cases), nil
 }

@@ -34,22 +34,27 @@ func householdCounts(f *HouseholdFigures) (cases map[string]*IDs, visits map[str
 // model; with it, the cases it covers (for the audit).
 func (s *Service) HouseholdsCounts(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (rep *HouseholdsReport, cases []string, err error) {
 	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
-		rep, cases, err = s.householdsCounts(ctx, fs, actor, officerID, period, asOf)
+		in, err := s.names(ctx, officerID)
+		if err != nil {
+			return err
+		}
+		rep, cases, err = householdsCounts(ctx, fs, actor, in, officerID, "", period, asOf)
 		return err
 	})
 	return rep, cases, err
 }
 
-func (s *Service) householdsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period, asOf schema.Date) (*HouseholdsReport, []string, error) {
-	in, err := s.names(ctx, officerID)
-	if err != nil {
-		return nil, nil, err
-	}
+// householdsCounts is measure 5 at detail=counts with its headline for
+// the cases of officerID and teamID (each when set: the report set's has
+// no team, the overview's panel the page's) in the actor's scope, over
+// period as of asOf, on the snapshot fs, with the names in; with it, the
+// cases it covers.
+func householdsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, officerID, teamID string, period Period, asOf schema.Date) (*HouseholdsReport, []string, error) {
 	rep := &HouseholdsReport{Measure: serverdb.MeasureHouseholds, Period: period, AsOf: asOf, OfficerID: officerID,
 		Cases: []HouseholdCase{}}
 	g := newGroups[HouseholdFigures]()
-	base := serverdb.FigureQuery{Measure: serverdb.MeasureHouseholds, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID}
-	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureHouseholds), &rep.Totals, g,
+	base := periodQuery(serverdb.MeasureHouseholds, officerID, teamID, period, asOf)
+	err := countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureHouseholds), &rep.Totals, g,
 		func(f *HouseholdFigures) map[string]*int {
 			cases, visits := householdCounts(f)
 			n := countsOf(cases)
@@ -67,13 +72,9 @@ func (s *Service) householdsCounts(ctx context.Context, fs serverdb.Figures, act
 	}
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
-	prev := PreviousPeriod(period)
-	pf, err := headlineOf(ctx, fs, actor, serverdb.MeasureHouseholds, officerID, prev, prev.To, "confirmed.numerator",
-		"confirmed.denominator")
-	if err != nil {
+	if rep.Headline, err = previousShare(ctx, fs, actor, in, "households", base, period, rep.HeadlineFigure(), "confirmed"); err != nil {
 		return nil, nil, err
 	}
-	rep.Headline = Judge(in.policy(), "households", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
 	q := base
 	q.Figure = "cases"
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)

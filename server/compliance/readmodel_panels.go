@@ -1,10 +1,7 @@
 package compliance
 
 import (
-	"cmp"
 	"context"
-	"maps"
-	"slices"
 
 	"doorstep/schema"
 	"doorstep/server/serverdb"
@@ -62,20 +59,11 @@ func (s *Service) overduePanel(ctx context.Context, fs serverdb.Figures, actor s
 	if err != nil {
 		return nil, nil, err
 	}
-	rep := &OverdueReport{Measure: serverdb.MeasureOverdue, AsOf: asOf, RuleVersion: in.policy().Version, OfficerID: officerID,
-		Items: []OverdueItem{}}
-	q := serverdb.FigureQuery{Measure: serverdb.MeasureOverdue, Figure: "cases", AsOf: asOf, OfficerID: officerID, TeamID: teamID}
-	g := newGroups[OverdueFigures]()
-	err = countInto(ctx, fs, actor, in, q, &rep.Totals, g, true, func(f *OverdueFigures, fg serverdb.FigureGroup) {
-		f.Requirements += fg.Rows
-		f.Cases.N += fg.Cases
-		f.MaxDaysOverdue = max(f.MaxDaysOverdue, fg.Max)
-	})
+	rep, cases, err := overdueCounts(ctx, fs, actor, in, officerID, teamID, asOf)
 	if err != nil {
 		return nil, nil, err
 	}
-	noop := func(*OverdueFigures) {}
-	rep.Teams, rep.Officers = sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
+	q := overdueQuery(officerID, teamID, asOf)
 	p := &OverduePanel{Report: rep}
 	if p.DA, err = fs.OverdueInDomesticAbuse(ctx, actor, q); err != nil {
 		return nil, nil, err
@@ -111,8 +99,7 @@ func (s *Service) overduePanel(ctx context.Context, fs serverdb.Figures, actor s
 			return nil, nil, err
 		}
 	}
-	cases, err := fs.Cases(ctx, actor, q, "", allCases)
-	return p, cases, err
+	return p, cases, nil
 }
 
 // WorkloadPanel is measure 8's panel on the overview from the read model
@@ -138,20 +125,11 @@ func (s *Service) workloadPanel(ctx context.Context, fs serverdb.Figures, actor 
 	if err != nil {
 		return nil, nil, err
 	}
-	until := schema.DateOf(asOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
-	rep := &WorkloadReport{Measure: serverdb.MeasureWorkload, AsOf: asOf, Until: until, RuleVersion: in.policy().Version,
-		OfficerID: officerID, Items: []WorkloadItem{}}
-	g := newGroups[WorkloadFigures]()
-	base := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, AsOf: asOf, OfficerID: officerID, TeamID: teamID}
-	for _, fig := range workloadFigures {
-		q := base
-		q.Figure = fig.name
-		if err := countInto(ctx, fs, actor, in, q, &rep.Totals, g, fig.member, fig.set); err != nil {
-			return nil, nil, err
-		}
+	rep, cases, err := workloadCounts(ctx, fs, actor, in, officerID, teamID, asOf)
+	if err != nil {
+		return nil, nil, err
 	}
-	noop := func(*WorkloadFigures) {}
-	rep.Teams, rep.Officers = sortedGroups(g.teams, noop), sortedGroups(g.officers, noop)
+	base := serverdb.FigureQuery{Measure: serverdb.MeasureWorkload, AsOf: asOf, OfficerID: officerID, TeamID: teamID}
 	p := &WorkloadPanel{Report: rep}
 	// WorkloadPlanned: of the visits due, those with a visit planned by
 	// their due date, on asOf and on the previous period's last day.
@@ -185,44 +163,7 @@ func (s *Service) workloadPanel(ctx context.Context, fs serverdb.Figures, actor 
 			return nil, nil, err
 		}
 	}
-	var cases []string
-	for _, name := range []string{"caseload", "not_started"} {
-		q := base
-		q.Figure = name
-		ids, err := fs.Cases(ctx, actor, q, "", allCases)
-		if err != nil {
-			return nil, nil, err
-		}
-		cases = append(cases, ids...)
-	}
-	slices.Sort(cases)
 	return p, cases, nil
-}
-
-// workloadFigures are measure 8's figures of its report, by the read
-// model's name of each, and whether they decide the teams and officers
-// it shows (countInto's member).
-var workloadFigures = []struct {
-	name   string
-	member bool
-	set    func(*WorkloadFigures, serverdb.FigureGroup)
-}{
-	{"caseload", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Caseload.N += fg.Cases }},
-	{"not_started", true, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.NotStarted.N += fg.Cases }},
-	{"da_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.DACases.N += fg.Cases }},
-	{"high_rosh", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.HighRoSH.N += fg.Cases }},
-	{"due_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
-		f.Due += fg.Rows
-		f.DueCases.N += fg.Cases
-		for i, n := range fg.ByWeek {
-			f.ByWeek[i] += n
-		}
-	}},
-	{"overdue_cases", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) {
-		f.Overdue += fg.Rows
-		f.OverdueCases.N += fg.Cases
-	}},
-	{"planned", false, func(f *WorkloadFigures, fg serverdb.FigureGroup) { f.Planned.N += fg.Rows }},
 }
 
 // serverWeeks are weeks as the read model's.
@@ -254,40 +195,22 @@ func (s *Service) contactsPanel(ctx context.Context, fs serverdb.Figures, actor 
 	if err != nil {
 		return nil, nil, err
 	}
-	rep := &ContactsReport{Measure: serverdb.MeasureContacts, Period: period, AsOf: asOf, OfficerID: officerID,
-		Cases: []ContactCase{}, Visits: []ContactVisit{}}
-	g := newGroups[ContactFigures]()
-	base := serverdb.FigureQuery{Measure: serverdb.MeasureContacts, AsOf: asOf, From: period.From, To: period.To,
-		OfficerID: officerID, TeamID: teamID}
-	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureContacts), &rep.Totals, g,
-		func(f *ContactFigures) map[string]*int { return countsOf(contactCounts(f)) })
+	rep, cases, err := contactsCounts(ctx, fs, actor, in, officerID, teamID, period, asOf)
 	if err != nil {
 		return nil, nil, err
 	}
-	finish := func(f *ContactFigures) {
-		for _, s := range []*Share{&f.HomeShare, &f.FaceToFaceShare, &f.DomesticAbuse.HomeShare, &f.DomesticAbuse.FaceToFaceShare} {
-			s.Percent = percent(s.Numerator.N, s.Denominator.N)
-		}
-	}
-	finish(&rep.Totals)
-	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
-	if rep.Headline, err = s.previousShare(ctx, fs, actor, in, "contacts", base, period, rep.HeadlineFigure(), "home_share"); err != nil {
-		return nil, nil, err
-	}
 	p := &ContactsPanel{Report: rep}
+	base := periodQuery(serverdb.MeasureContacts, officerID, teamID, period, asOf)
 	if p.Weeks, err = weeklyShareOf(ctx, fs, actor, base, "home_share", weeks); err != nil {
 		return nil, nil, err
 	}
-	q := base
-	q.Figure = "contacts"
-	cases, err := fs.Cases(ctx, actor, q, "", allCases)
-	return p, cases, err
+	return p, cases, nil
 }
 
 // previousShare is measure slug's headline, cur beside the share figure
 // (its numerator and denominator) of base's measure over the period
 // before period, as of its last day.
-func (s *Service) previousShare(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, slug string,
+func previousShare(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, slug string,
 	base serverdb.FigureQuery, period Period, cur Figure, share string) (*Headline, error) {
 	prev := PreviousPeriod(period)
 	q := base
@@ -339,40 +262,16 @@ func (s *Service) householdsPanel(ctx context.Context, fs serverdb.Figures, acto
 	if err != nil {
 		return nil, nil, err
 	}
-	rep := &HouseholdsReport{Measure: serverdb.MeasureHouseholds, Period: period, AsOf: asOf, OfficerID: officerID,
-		Cases: []HouseholdCase{}}
-	g := newGroups[HouseholdFigures]()
-	base := serverdb.FigureQuery{Measure: serverdb.MeasureHouseholds, AsOf: asOf, From: period.From, To: period.To,
-		OfficerID: officerID, TeamID: teamID}
-	err = countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureHouseholds), &rep.Totals, g,
-		func(f *HouseholdFigures) map[string]*int {
-			cases, visits := householdCounts(f)
-			n := countsOf(cases)
-			maps.Copy(n, countsOf(visits))
-			return n
-		})
+	rep, cases, err := householdsCounts(ctx, fs, actor, in, officerID, teamID, period, asOf)
 	if err != nil {
 		return nil, nil, err
 	}
-	finish := func(f *HouseholdFigures) {
-		for _, s := range []*CaseShare{&f.Confirmed, &f.VictimInOwnRight, &f.PartnerSeenAlone} {
-			s.Percent = percent(s.Numerator.N, s.Denominator.N)
-		}
-		f.ChildrenSeen.Percent = percent(f.ChildrenSeen.Numerator.N, f.ChildrenSeen.Denominator.N)
-	}
-	finish(&rep.Totals)
-	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
-	if rep.Headline, err = s.previousShare(ctx, fs, actor, in, "households", base, period, rep.HeadlineFigure(), "confirmed"); err != nil {
-		return nil, nil, err
-	}
 	p := &HouseholdsPanel{Report: rep}
+	base := periodQuery(serverdb.MeasureHouseholds, officerID, teamID, period, asOf)
 	if p.Weeks, err = weeklyShareOf(ctx, fs, actor, base, "children_seen", weeks); err != nil {
 		return nil, nil, err
 	}
-	q := base
-	q.Figure = "cases"
-	cases, err := fs.Cases(ctx, actor, q, "", allCases)
-	return p, cases, err
+	return p, cases, nil
 }
 
 // QAPanel is measure 10's panel on the overview from the read model
@@ -395,12 +294,12 @@ func (s *Service) qaPanel(ctx context.Context, fs serverdb.Figures, actor server
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := s.qaOf(ctx, fs, actor, in, officerID, teamID, period, asOf)
+	rep, err := qaFromReadModel(ctx, fs, actor, in, officerID, teamID, period, asOf, QASamplePerOfficer)
 	if err != nil {
 		return nil, nil, err
 	}
 	prev := PreviousPeriod(period)
-	was, err := s.qaOf(ctx, fs, actor, in, officerID, teamID, prev, prev.To)
+	was, err := qaFromReadModel(ctx, fs, actor, in, officerID, teamID, prev, prev.To, QASamplePerOfficer)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -411,70 +310,14 @@ func (s *Service) qaPanel(ctx context.Context, fs serverdb.Figures, actor server
 	p := &QAPanel{Report: rep, Headline: Judge(in.policy(), "risk-assessment-qa", sufficient(rep),
 		PreviousFigure{Figure: sufficient(was), Period: prev})}
 	for _, w := range weeks {
-		wr, err := s.qaOf(ctx, fs, actor, in, officerID, teamID, Period{From: period.From, To: w.To}, min(w.To, asOf))
+		wr, err := qaFromReadModel(ctx, fs, actor, in, officerID, teamID, Period{From: period.From, To: w.To}, min(w.To, asOf),
+			QASamplePerOfficer)
 		if err != nil {
 			return nil, nil, err
 		}
 		p.Weeks = append(p.Weeks, sufficient(wr))
 	}
 	return p, rep.CaseIDs(), nil
-}
-
-// qaOf is qaFromReadModel's report (the sample of QASamplePerOfficer)
-// for the cases of teamID too, when set: the eligible cases and ratings
-// of other teams left out (the draw is by officer, so it is the scope's).
-func (s *Service) qaOf(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, officerID, teamID string, period Period, asOf schema.Date) (*QAReport, error) {
-	seed := QASeed(period)
-	rep := &QAReport{Measure: "risk_assessment_qa", Period: period, AsOf: asOf, Seed: seed, PerOfficer: QASamplePerOfficer,
-		OfficerID: officerID, Cases: []QACase{}}
-	q := serverdb.QAQuery{From: period.From, End: min(period.To, asOf), OfficerID: officerID}
-	eligible, err := fs.QAEligible(ctx, actor, q)
-	if err != nil {
-		return nil, err
-	}
-	ratings, err := fs.QARatings(ctx, actor, q)
-	if err != nil {
-		return nil, err
-	}
-	var pool []schema.Case
-	rows := map[string]*qaRow{}
-	row := func(caseID, crn, team, officer string) *QACase {
-		r := rows[caseID]
-		if r == nil {
-			r = &qaRow{row: QACase{CaseID: caseID, CRN: crn, OfficerID: officer, OfficerName: in.Officers[officer],
-				TeamID: team, TeamName: in.Teams[team]}, c: schema.Case{ID: caseID, CRN: crn, TeamID: team, OfficerID: officer}}
-			rows[caseID] = r
-		}
-		return &r.row
-	}
-	for _, e := range eligible {
-		if teamID == "" || e.TeamID == teamID {
-			pool = append(pool, schema.Case{ID: e.CaseID, OfficerID: e.OfficerID})
-		}
-	}
-	draw := qaDraw(seed, pool)
-	for _, e := range eligible {
-		if teamID != "" && e.TeamID != teamID {
-			continue
-		}
-		r := row(e.CaseID, e.CRN, e.TeamID, e.OfficerID)
-		r.DAFlags, r.Eligible, r.Draw = e.DAFlags, true, draw[e.CaseID]
-		r.Sampled = r.Draw >= 1 && r.Draw <= QASamplePerOfficer
-	}
-	for _, g := range ratings {
-		if teamID != "" && g.TeamID != teamID {
-			continue
-		}
-		r := row(g.CaseID, g.CRN, g.TeamID, g.OfficerID)
-		r.Rating, r.Reason, r.RatedBy, r.RatedAt, r.OversightID, r.Ratings = g.Decision, g.Reason, g.By, g.At, g.OversightID, g.Ratings
-	}
-	list := make([]qaRow, 0, len(rows))
-	for _, r := range rows {
-		list = append(list, *r)
-	}
-	slices.SortFunc(list, func(a, b qaRow) int { return cmp.Or(cmp.Compare(a.c.CRN, b.c.CRN), cmp.Compare(a.c.ID, b.c.ID)) })
-	qaAssemble(rep, in, list)
-	return rep, nil
 }
 
 // Names is the officers' and teams' names and the policy, as Input holds

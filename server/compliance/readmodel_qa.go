@@ -21,18 +21,23 @@ import (
 func (s *Service) QAFromReadModel(ctx context.Context, actor serverdb.Actor, officerID string, period Period, asOf schema.Date,
 	perOfficer int) (rep *QAReport, err error) {
 	err = s.readFigures(ctx, func(ctx context.Context, fs serverdb.Figures) error {
-		rep, err = s.qaFromReadModel(ctx, fs, actor, officerID, period, asOf, perOfficer)
+		in, err := s.names(ctx, officerID)
+		if err != nil {
+			return err
+		}
+		rep, err = qaFromReadModel(ctx, fs, actor, in, officerID, "", period, asOf, perOfficer)
 		return err
 	})
 	return rep, err
 }
 
-func (s *Service) qaFromReadModel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID string, period Period,
+// qaFromReadModel is measure 10 for the cases of officerID and teamID
+// (each when set: the report set's has no team, the overview's panel the
+// page's) in the actor's scope, over period as of asOf, on the snapshot
+// fs, with the names in: with a team, the eligible cases and ratings of
+// other teams left out (the draw is by officer, so it is the scope's).
+func qaFromReadModel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, officerID, teamID string, period Period,
 	asOf schema.Date, perOfficer int) (*QAReport, error) {
-	in, err := s.names(ctx, officerID)
-	if err != nil {
-		return nil, err
-	}
 	if perOfficer < 1 {
 		perOfficer = QASamplePerOfficer
 	}
@@ -48,9 +53,12 @@ func (s *Service) qaFromReadModel(ctx context.Context, fs serverdb.Figures, acto
 	if err != nil {
 		return nil, err
 	}
-	pool := make([]schema.Case, len(eligible))
-	for i, e := range eligible {
-		pool[i] = schema.Case{ID: e.CaseID, OfficerID: e.OfficerID}
+	inTeam := func(team string) bool { return teamID == "" || team == teamID }
+	pool := make([]schema.Case, 0, len(eligible))
+	for _, e := range eligible {
+		if inTeam(e.TeamID) {
+			pool = append(pool, schema.Case{ID: e.CaseID, OfficerID: e.OfficerID})
+		}
 	}
 	draw := qaDraw(seed, pool)
 	rows := map[string]*qaRow{}
@@ -64,11 +72,17 @@ func (s *Service) qaFromReadModel(ctx context.Context, fs serverdb.Figures, acto
 		return &r.row
 	}
 	for _, e := range eligible {
+		if !inTeam(e.TeamID) {
+			continue
+		}
 		r := row(e.CaseID, e.CRN, e.TeamID, e.OfficerID)
 		r.DAFlags, r.Eligible, r.Draw = e.DAFlags, true, draw[e.CaseID]
 		r.Sampled = r.Draw >= 1 && r.Draw <= perOfficer
 	}
 	for _, g := range ratings {
+		if !inTeam(g.TeamID) {
+			continue
+		}
 		r := row(g.CaseID, g.CRN, g.TeamID, g.OfficerID)
 		r.Rating, r.Reason, r.RatedBy, r.RatedAt, r.OversightID, r.Ratings = g.Decision, g.Reason, g.By, g.At, g.OversightID, g.Ratings
 	}
