@@ -80,30 +80,7 @@ func flagWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, figu
 		return nil, err
 	}
 	q.add(`) i GROUP BY i.w`)
-	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
-	if err != nil {
-		return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
-	}
-	defer rs.Close()
-	out := make([][]int, len(figures))
-	for k := range out {
-		out[k] = make([]int, len(weeks))
-	}
-	for rs.Next() {
-		var w int
-		n := make([]int, len(figures))
-		dst := []any{&w}
-		for k := range n {
-			dst = append(dst, &n[k])
-		}
-		if err := rs.Scan(dst...); err != nil {
-			return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
-		}
-		for k := range n {
-			out[k][w] = n[k]
-		}
-	}
-	return out, rs.Err()
+	return scanWeeks(ctx, db, q, f, figures, weeks)
 }
 
 // CasesByOfficer counts the cases of the actor's scope in the read model
