@@ -194,3 +194,63 @@ func TestSetWeeksMatchTheWeeksOneByOne(t *testing.T) {
 		t.Errorf("visits counted by week: %v: the comparison tested nothing", counted)
 	}
 }
+
+// TestQAWindowMatchesTheQueries: measure 10's rows read once for a
+// window (QAWindow, decision 0077) give for each period within it what
+// QAEligible and QARatings give for that period (the overview's period,
+// the previous one and each week from the period's start), for an
+// admin, a supervisor and an officer (with their officer filter); a
+// period outside the window is refused.
+func TestQAWindowMatchesTheQueries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, users := readModelStore(t)
+	fs := Figures{q: db.r}
+	eligible, rated := 0, 0
+	for _, a := range readModelActors(users) {
+		officer := ""
+		if a.Role == schema.RoleOfficer {
+			officer = a.UserID
+		}
+		periods := []QAQuery{{From: "2026-05-27", End: "2026-08-25"}, {From: "2026-01-01", End: "2026-03-31"}}
+		for end := schema.Date("2026-06-02"); end <= "2026-08-25"; end = schema.DateOf(end.Time().AddDate(0, 0, 7)) {
+			periods = append(periods, QAQuery{From: "2026-05-27", End: end})
+		}
+		w, err := fs.QAWindow(ctx, a, QAQuery{From: "2026-01-01", End: "2026-08-25", OfficerID: officer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range periods {
+			q.OfficerID = officer
+			want, err := fs.QAEligible(ctx, a, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := w.Eligible(q)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("%s, %+v: eligible from the window %+v (%v), from the query %+v", a.Role, q, got, err, want)
+			}
+			wantR, err := fs.QARatings(ctx, a, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotR, err := w.Ratings(q)
+			if err != nil || !reflect.DeepEqual(gotR, wantR) {
+				t.Errorf("%s, %+v: ratings from the window %+v (%v), from the query %+v", a.Role, q, gotR, err, wantR)
+			}
+			eligible, rated = eligible+len(want), rated+len(wantR)
+		}
+		for _, q := range []QAQuery{{From: "2025-12-31", End: "2026-03-31"}, {From: "2026-01-01", End: "2026-08-26"},
+			{From: "2026-01-01", End: "2026-03-31", OfficerID: "someone"}} {
+			if _, err := w.Eligible(q); err == nil {
+				t.Errorf("%s: eligible for %+v, outside the window", a.Role, q)
+			}
+			if _, err := w.Ratings(q); err == nil {
+				t.Errorf("%s: ratings for %+v, outside the window", a.Role, q)
+			}
+		}
+	}
+	if eligible == 0 || rated == 0 {
+		t.Errorf("%d eligible cases, %d ratings: the comparison tested nothing", eligible, rated)
+	}
+}

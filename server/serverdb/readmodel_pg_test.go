@@ -273,6 +273,19 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 			for _, f := range []func(Figures) (any, error){
 				func(f Figures) (any, error) { return f.QAEligible(ctx, a, q) },
 				func(f Figures) (any, error) { return f.QARatings(ctx, a, q) },
+				func(f Figures) (any, error) { // the overview's window read once (decision 0077), a week of it
+					w, err := f.QAWindow(ctx, a, q)
+					if err != nil {
+						return nil, err
+					}
+					week := QAQuery{From: "2026-03-02", End: "2026-03-08", OfficerID: q.OfficerID}
+					e, err := w.Eligible(week)
+					if err != nil {
+						return nil, err
+					}
+					r, err := w.Ratings(week)
+					return [][]any{{e, r}}, err
+				},
 			} {
 				want, err := f(Figures{q: db.r})
 				if err != nil {
