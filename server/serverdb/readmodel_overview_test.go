@@ -254,3 +254,58 @@ func TestQAWindowMatchesTheQueries(t *testing.T) {
 		t.Errorf("%d eligible cases, %d ratings: the comparison tested nothing", eligible, rated)
 	}
 }
+
+// TestRequirementWeeksMatchTheWeeksOneByOne: measure 2's overdue
+// requirements and measure 8's requirements due in the weeks ahead,
+// counted by week in one pass over the requirements (requirementWeeks,
+// decision 0077), are what each week's rows as of its last day count
+// (unionWeeks, the query of each week's rows as Figures.Groups runs it),
+// for an admin, a supervisor and an officer, with and without a team
+// filter, on two days; measure 8's other figures keep the rows of each
+// week.
+func TestRequirementWeeksMatchTheWeeksOneByOne(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, users := readModelStore(t)
+	var exempted int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM rm_safety WHERE exempting = 1`).Scan(&exempted); err != nil || exempted == 0 {
+		t.Fatalf("the store's exempting assessments: %d, %v", exempted, err)
+	}
+	counted := map[string]int{}
+	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
+		var weeks []Week
+		for end := asOf.Time(); end.After(asOf.Time().AddDate(0, 0, -91)); end = end.AddDate(0, 0, -7) {
+			weeks = append([]Week{{From: schema.DateOf(end.AddDate(0, 0, -6)), To: schema.DateOf(end)}}, weeks...)
+		}
+		for _, q := range []FigureQuery{{Measure: MeasureOverdue, Figure: "cases"}, {Measure: MeasureWorkload, Figure: "due_cases"},
+			{Measure: MeasureWorkload, Figure: "due_cases", TeamID: users[len(users)-1].TeamID}} {
+			q.AsOf = asOf
+			wd := weekDays[q.Measure]
+			if !requirementWeeksInOnePass(wd, q, []string{q.Figure}) {
+				t.Fatalf("%s.%s not in one pass", q.Measure, q.Figure)
+			}
+			if requirementWeeksInOnePass(wd, q, []string{"overdue_cases"}) || requirementWeeksInOnePass(wd, q, []string{q.Figure, q.Figure}) {
+				t.Fatalf("%s: another figure in one pass", q.Measure)
+			}
+			for _, a := range readModelActors(users) {
+				got, err := requirementWeeks(ctx, db.r, a, q, []string{q.Figure}, weeks)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := unionWeeks(ctx, db.r, wd, a, q, []string{q.Figure}, weeks)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s.%s (team %q) on %s for %s: in one pass %v, week by week %v", q.Measure, q.Figure, q.TeamID, asOf, a.Role, got, want)
+				}
+				for _, n := range want[0] {
+					counted[q.Measure] += n
+				}
+			}
+		}
+	}
+	if counted[MeasureOverdue] == 0 || counted[MeasureWorkload] == 0 {
+		t.Errorf("requirements counted by week: %v: the comparison tested nothing", counted)
+	}
+}

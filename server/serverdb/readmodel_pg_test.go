@@ -314,7 +314,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 				t.Errorf("exempted requirements on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
 			}
 		}
-		for _, a := range actors { // measures 1's, 3's, 4's, 5's, 6's, 7's and the exemptions' weekly trends (readmodel_trends.go)
+		for _, a := range actors { // measures 1's to 8's and the exemptions' weekly trends (readmodel_trends.go)
 			var weeks []Week
 			for end := asOf.Time(); end.After(asOf.Time().AddDate(0, 0, -91)); end = end.AddDate(0, 0, -7) {
 				weeks = append([]Week{{From: schema.DateOf(end.AddDate(0, 0, -6)), To: schema.DateOf(end)}}, weeks...)
@@ -325,7 +325,9 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 				{Measure: MeasureExemptions, Figure: "due", AsOf: asOf},
 				{Measure: MeasureReviews, Figure: "flags.on_time.denominator", AsOf: asOf},
 				{Measure: MeasureContacts, Figure: "home_share.denominator", AsOf: asOf},
-				{Measure: MeasureHouseholds, Figure: "children_seen.denominator", AsOf: asOf}} {
+				{Measure: MeasureHouseholds, Figure: "children_seen.denominator", AsOf: asOf},
+				{Measure: MeasureOverdue, Figure: "cases", AsOf: asOf},
+				{Measure: MeasureWorkload, Figure: "due_cases", AsOf: asOf}} {
 				want, err := Figures{q: db.r}.Weeks(ctx, a, q, weeks)
 				if err != nil {
 					t.Fatalf("%s by week on SQLite: %v", q.Measure, err)
@@ -339,6 +341,9 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 				}
 				// The share's numerator with it, in one statement (WeeksOf,
 				// decision 0072): each what Weeks gives alone, on both stores.
+				if q.Measure == MeasureOverdue || q.Measure == MeasureWorkload {
+					continue // a count, not a share
+				}
 				num := q
 				num.Figure = shareNumerator[q.Figure]
 				wantNum, err := Figures{q: db.r}.Weeks(ctx, a, num, weeks)

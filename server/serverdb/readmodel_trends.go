@@ -118,7 +118,64 @@ func figuresByWeek(ctx context.Context, db querier, actor Actor, f FigureQuery, 
 	if s, ok := setWeeksInOnePass(wd, f, figures); ok {
 		return setWeeks(ctx, db, s, actor, f, figures, weeks)
 	}
+	if requirementWeeksInOnePass(wd, f, figures) {
+		return requirementWeeks(ctx, db, actor, f, figures, weeks)
+	}
 	return unionWeeks(ctx, db, wd, actor, f, figures, weeks)
+}
+
+// requirementWeeksInOnePass says whether figures are one, measure 2's
+// overdue requirements or measure 8's requirements due in the
+// WorkloadWeeks ahead, as of each week's last day: counted in one pass
+// over the requirements (requirementWeeks).
+func requirementWeeksInOnePass(wd weekDay, f FigureQuery, figures []string) bool {
+	return wd.each && wd.asOf == "" && len(figures) == 1 &&
+		((f.Measure == MeasureOverdue && figures[0] == "cases") || (f.Measure == MeasureWorkload && figures[0] == "due_cases"))
+}
+
+// requirementWeeks counts figures (requirementWeeksInOnePass) over each
+// of weeks as of its last day in one pass: each requirement that may
+// count in some week (open on one of their last days) joined to the
+// weeks, the conditions of overdueRows or of workloadDueFamily's
+// due_cases (unmetOn's included) on the week's last day, and the
+// exemption of its case on that day (exemptOn's) a correlated
+// condition of the rows that are left, rather than the cases exempted
+// worked out once a week: what eachWeekRows' rows give, counted.
+func requirementWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, figures []string, weeks []Week) ([][]int, error) {
+	first, _ := dayNumber(weeks[0].To)
+	last, _ := dayNumber(weeks[len(weeks)-1].To)
+	workload := f.Measure == MeasureWorkload
+	q := &sqlb{}
+	q.add(`SELECT w.k, count(*) FROM requirements r`)
+	if workload {
+		q.add(` JOIN rm_cases c ON c.case_id = r.case_id`)
+	}
+	// CROSS JOIN keeps SQLite's order: the requirements first, each
+	// compared with every week.
+	q.add(` CROSS JOIN (`)
+	for i, w := range weeks {
+		if i > 0 {
+			q.add(` UNION ALL `)
+		}
+		d, _ := dayNumber(w.To)
+		q.add(fmt.Sprintf(`SELECT %d AS k, %d AS d, CAST(? AS TEXT) AS e`, i, d), string(w.To))
+	}
+	q.add(`) w WHERE r.triggered_day <= ? AND (r.met_day IS NULL OR r.met_day > ?)
+		AND r.triggered_day <= w.d AND (r.met_day IS NULL OR r.met_day > w.d)`, last, first)
+	if workload {
+		q.add(` AND r.due_day >= ? AND r.due_day <= ? AND c.closed = 0 AND c.supervision_start <> ''
+			AND c.supervision_start <= w.e AND r.due_day >= w.d AND r.due_day <= w.d + ?`, first, last+7*WorkloadWeeks-1, 7*WorkloadWeeks-1)
+	} else {
+		q.add(` AND r.closed = 0 AND r.due_day < ? AND r.due_day < w.d`, last)
+	}
+	q.add(` AND NOT EXISTS (SELECT 1 FROM rm_safety s WHERE s.case_id = r.case_id AND `)
+	q.exemptingOnDay("s", "w.e", nil, "")
+	q.add(`)`)
+	if err := q.scoped(actor, "r", f); err != nil {
+		return nil, err
+	}
+	q.add(` GROUP BY w.k`)
+	return scanWeeks(ctx, db, q, f, figures, weeks)
 }
 
 // setWeeksInOnePass says whether figures, of one figure set of f's
