@@ -294,27 +294,48 @@ func (s *Service) qaPanel(ctx context.Context, fs serverdb.Figures, actor server
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := qaFromReadModel(ctx, fs, actor, in, officerID, teamID, period, asOf, QASamplePerOfficer)
+	// The period's, the previous one's and each week's reports, from
+	// their rows read once for all (decision 0077): each what
+	// qaFromReadModel gives for it.
+	prev := PreviousPeriod(period)
+	type asked struct {
+		period Period
+		asOf   schema.Date
+	}
+	all := []asked{{period, asOf}, {prev, prev.To}}
+	for _, w := range weeks {
+		all = append(all, asked{Period{From: period.From, To: w.To}, min(w.To, asOf)})
+	}
+	window := qaQuery(officerID, period, asOf)
+	for _, a := range all {
+		q := qaQuery(officerID, a.period, a.asOf)
+		window.From, window.End = min(window.From, q.From), max(window.End, q.End)
+	}
+	rows, err := fs.QAWindow(ctx, actor, window)
 	if err != nil {
 		return nil, nil, err
 	}
-	prev := PreviousPeriod(period)
-	was, err := qaFromReadModel(ctx, fs, actor, in, officerID, teamID, prev, prev.To, QASamplePerOfficer)
-	if err != nil {
-		return nil, nil, err
+	reps := make([]*QAReport, len(all))
+	for i, a := range all {
+		q := qaQuery(officerID, a.period, a.asOf)
+		eligible, err := rows.Eligible(q)
+		if err != nil {
+			return nil, nil, err
+		}
+		ratings, err := rows.Ratings(q)
+		if err != nil {
+			return nil, nil, err
+		}
+		reps[i] = qaReportOf(in, officerID, teamID, a.period, a.asOf, QASamplePerOfficer, eligible, ratings)
 	}
 	sufficient := func(r *QAReport) Figure {
 		x := r.Totals.Sufficient
 		return FigureOf(x.Numerator.N, x.Denominator.N)
 	}
+	rep := reps[0]
 	p := &QAPanel{Report: rep, Headline: Judge(in.policy(), "risk-assessment-qa", sufficient(rep),
-		PreviousFigure{Figure: sufficient(was), Period: prev})}
-	for _, w := range weeks {
-		wr, err := qaFromReadModel(ctx, fs, actor, in, officerID, teamID, Period{From: period.From, To: w.To}, min(w.To, asOf),
-			QASamplePerOfficer)
-		if err != nil {
-			return nil, nil, err
-		}
+		PreviousFigure{Figure: sufficient(reps[1]), Period: prev})}
+	for _, wr := range reps[2:] {
 		p.Weeks = append(p.Weeks, sufficient(wr))
 	}
 	return p, rep.CaseIDs(), nil

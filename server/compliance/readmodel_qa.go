@@ -38,13 +38,7 @@ func (s *Service) QAFromReadModel(ctx context.Context, actor serverdb.Actor, off
 // other teams left out (the draw is by officer, so it is the scope's).
 func qaFromReadModel(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, officerID, teamID string, period Period,
 	asOf schema.Date, perOfficer int) (*QAReport, error) {
-	if perOfficer < 1 {
-		perOfficer = QASamplePerOfficer
-	}
-	seed := QASeed(period)
-	rep := &QAReport{Measure: "risk_assessment_qa", Period: period, AsOf: asOf, Seed: seed, PerOfficer: perOfficer,
-		OfficerID: officerID, Cases: []QACase{}}
-	q := serverdb.QAQuery{From: period.From, End: min(period.To, asOf), OfficerID: officerID}
+	q := qaQuery(officerID, period, asOf)
 	eligible, err := fs.QAEligible(ctx, actor, q)
 	if err != nil {
 		return nil, err
@@ -53,6 +47,25 @@ func qaFromReadModel(ctx context.Context, fs serverdb.Figures, actor serverdb.Ac
 	if err != nil {
 		return nil, err
 	}
+	return qaReportOf(in, officerID, teamID, period, asOf, perOfficer, eligible, ratings), nil
+}
+
+// qaQuery is measure 10's rows' query for officerID's cases over period
+// as of asOf.
+func qaQuery(officerID string, period Period, asOf schema.Date) serverdb.QAQuery {
+	return serverdb.QAQuery{From: period.From, End: min(period.To, asOf), OfficerID: officerID}
+}
+
+// qaReportOf is qaFromReadModel's report from the rows of its query
+// (qaQuery), eligible and ratings.
+func qaReportOf(in Input, officerID, teamID string, period Period, asOf schema.Date, perOfficer int,
+	eligible []serverdb.QAEligible, ratings []serverdb.QARating) *QAReport {
+	if perOfficer < 1 {
+		perOfficer = QASamplePerOfficer
+	}
+	seed := QASeed(period)
+	rep := &QAReport{Measure: "risk_assessment_qa", Period: period, AsOf: asOf, Seed: seed, PerOfficer: perOfficer,
+		OfficerID: officerID, Cases: []QACase{}}
 	inTeam := func(team string) bool { return teamID == "" || team == teamID }
 	pool := make([]schema.Case, 0, len(eligible))
 	for _, e := range eligible {
@@ -93,7 +106,7 @@ func qaFromReadModel(ctx context.Context, fs serverdb.Figures, actor serverdb.Ac
 	// The order of the report's cases (Group's: by CRN, then id).
 	slices.SortFunc(list, func(a, b qaRow) int { return cmp.Or(cmp.Compare(a.c.CRN, b.c.CRN), cmp.Compare(a.c.ID, b.c.ID)) })
 	qaAssemble(rep, in, list)
-	return rep, nil
+	return rep
 }
 
 // CheckCaseLimit refuses, with TooManyCases, an answer listing the cases

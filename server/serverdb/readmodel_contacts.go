@@ -82,17 +82,23 @@ func periodDates(f FigureQuery) error {
 // when the case had a domestic-abuse flag live on the contact's day,
 // worked out when the read model was written: rm_visits.da, decision 0061).
 var contactSet = figureSet{
-	name: "contacts",
-	cols: []string{"outcome", "channel", "place", "da"},
-	base: func(q *sqlb, actor Actor, f FigureQuery, _ []string) error {
-		if err := periodDates(f); err != nil {
-			return err
-		}
-		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.outcome, v.channel, v.place, v.da`)
-		q.contactVisits(f)
-		return q.scoped(actor, "c", f)
-	},
-	cond: contactCond,
+	name:   "contacts",
+	cols:   []string{"outcome", "channel", "place", "da"},
+	base:   func(q *sqlb, actor Actor, f FigureQuery, _ []string) error { return contactRows(q, actor, f, nil) },
+	byWeek: contactRows,
+	cond:   contactCond,
+}
+
+// contactRows adds the query of contactSet's rows, each with its week
+// of weeks when set (figureSet.byWeek).
+func contactRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error {
+	if err := periodDates(f); err != nil {
+		return err
+	}
+	q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.outcome, v.channel, v.place, v.da`)
+	q.weekOf("v.started_day", weeks)
+	q.contactVisits(f)
+	return q.scoped(actor, "c", f)
 }
 
 // contactCond adds the condition on b, a row of contactSet, of figure name.
@@ -216,6 +222,11 @@ type figureSet struct {
 	cols []string
 	base func(q *sqlb, actor Actor, f FigureQuery, names []string) error
 	cond func(q *sqlb, figure string) error
+	// byWeek, when set, adds base's rows with the week of weeks each
+	// falls in, as column wk (NULL for none): f's From and To are the
+	// weeks' span, and a week's rows are base's with the week as the
+	// period (setWeeks); with no weeks, base's rows.
+	byWeek func(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error
 }
 
 // reads are the columns of s that the conditions of figures read, in

@@ -72,16 +72,22 @@ func householdCases(q *sqlb, actor Actor, f FigureQuery) error {
 			AND w.face_to_face = 1 AND w.partner_present = 'yes'`+alone, from, to, asOf)
 	}
 	q.add(` ELSE 'not_seen' END AS partner FROM rm_cases c WHERE `)
-	return householdCaseCond(q, actor, f)
+	return householdCaseCond(q, actor, f, func() { q.add(`?`, from) })
 }
 
 // householdCaseCond adds the condition that case c is one of measure 5's.
-func householdCaseCond(q *sqlb, actor Actor, f FigureQuery) error {
-	from, asOf := string(f.From), string(f.AsOf)
+// from adds the period's first day: f's From, or an expression of the
+// row's (the week of its visit, setWeeks).
+func householdCaseCond(q *sqlb, actor Actor, f FigureQuery, from func()) error {
+	asOf := string(f.AsOf)
 	q.add(`c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?
 		AND EXISTS (SELECT 1 FROM rm_flags g WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
 			AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on >
-				CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END))`, asOf, asOf, from, from)
+				CASE WHEN c.supervision_start > `, asOf, asOf)
+	from()
+	q.add(` THEN c.supervision_start ELSE `)
+	from()
+	q.add(` END))`)
 	return q.scoped(actor, "c", f)
 }
 
@@ -134,19 +140,10 @@ var householdCaseSet = figureSet{
 // (accounted), and how many given a reason (reasons): the columns of
 // rm_visits the write derived (decision 0061).
 var householdVisitSet = figureSet{
-	name: "household visits",
-	cols: []string{"child_not_on_record", "expected", "accounted", "reasons"},
-	base: func(q *sqlb, actor Actor, f FigureQuery, _ []string) error {
-		if err := periodDates(f); err != nil {
-			return err
-		}
-		from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
-		q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.child_not_on_record, v.expected, v.accounted, v.reasons`)
-		q.add(` FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
-			WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
-			AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = ? AND `, from, to, asOf, schema.ChannelHome)
-		return householdCaseCond(q, actor, f)
-	},
+	name:   "household visits",
+	cols:   []string{"child_not_on_record", "expected", "accounted", "reasons"},
+	base:   func(q *sqlb, actor Actor, f FigureQuery, _ []string) error { return householdVisits(q, actor, f, nil) },
+	byWeek: householdVisits,
 	cond: func(q *sqlb, figure string) error {
 		switch figure {
 		case "children_seen.denominator":
@@ -166,4 +163,20 @@ var householdVisitSet = figureSet{
 		}
 		return nil
 	},
+}
+
+// householdVisits adds the query of householdVisitSet's rows, each with
+// its week of weeks when set (figureSet.byWeek): then each visit's case is
+// one of measure 5's with its week as the period.
+func householdVisits(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error {
+	if err := periodDates(f); err != nil {
+		return err
+	}
+	from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
+	q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.child_not_on_record, v.expected, v.accounted, v.reasons`)
+	q.weekOf("v.started_day", weeks)
+	q.add(` FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
+		WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
+		AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = ? AND `, from, to, asOf, schema.ChannelHome)
+	return householdCaseCond(q, actor, f, func() { q.weekFrom("v.started_day", weeks, from) })
 }

@@ -118,15 +118,27 @@ func (q *sqlb) exemptingAssessment(alias, col string, d schema.Date, decision st
 // exempting adds the condition that the rm_safety row alias is the
 // assessment that exempts its case on day d (see exemptOn).
 func (q *sqlb) exempting(alias string, d schema.Date, decision string) {
+	q.exemptingOnDay(alias, "?", string(d), decision)
+}
+
+// exemptingOnDay is exempting on the day of the SQL expression day,
+// with its argument arg when it has one (nil when it has none).
+func (q *sqlb) exemptingOnDay(alias, day string, arg any, decision string) {
+	args := func(n int) []any {
+		if arg == nil {
+			return nil
+		}
+		return slices.Repeat([]any{arg}, n)
+	}
 	s := alias
 	q.add(s+`.applies = 1 AND `+s+`.assessed_on <> ''
-		AND `+s+`.assessed_on <= ? AND `+s+`.exempting = 1 AND (`+s+`.decided_on = '' OR `+s+`.decided_on <= ?)`, string(d), string(d))
+		AND `+s+`.assessed_on <= `+day+` AND `+s+`.exempting = 1 AND (`+s+`.decided_on = '' OR `+s+`.decided_on <= `+day+`)`, args(2)...)
 	if decision != "" {
 		q.add(` AND `+s+`.decision = ?`, decision)
 	}
 	q.add(` AND NOT EXISTS (SELECT 1 FROM rm_safety l WHERE l.case_id = `+s+`.case_id AND l.applies = 1
-		AND l.assessed_on <> '' AND l.assessed_on <= ? AND (l.assessed_on > `+s+`.assessed_on OR (l.assessed_on = `+s+`.assessed_on
-		AND (l.decided_on > `+s+`.decided_on OR (l.decided_on = `+s+`.decided_on AND l.assessment_id > `+s+`.assessment_id)))))`, string(d))
+		AND l.assessed_on <> '' AND l.assessed_on <= `+day+` AND (l.assessed_on > `+s+`.assessed_on OR (l.assessed_on = `+s+`.assessed_on
+		AND (l.decided_on > `+s+`.decided_on OR (l.decided_on = `+s+`.decided_on AND l.assessment_id > `+s+`.assessment_id)))))`, args(1)...)
 }
 
 // scoped adds the actor's scope and the query's officer and team filters

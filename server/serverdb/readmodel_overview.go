@@ -80,30 +80,7 @@ func flagWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, figu
 		return nil, err
 	}
 	q.add(`) i GROUP BY i.w`)
-	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
-	if err != nil {
-		return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
-	}
-	defer rs.Close()
-	out := make([][]int, len(figures))
-	for k := range out {
-		out[k] = make([]int, len(weeks))
-	}
-	for rs.Next() {
-		var w int
-		n := make([]int, len(figures))
-		dst := []any{&w}
-		for k := range n {
-			dst = append(dst, &n[k])
-		}
-		if err := rs.Scan(dst...); err != nil {
-			return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
-		}
-		for k := range n {
-			out[k][w] = n[k]
-		}
-	}
-	return out, rs.Err()
+	return scanWeeks(ctx, db, q, f, figures, weeks)
 }
 
 // CasesByOfficer counts the cases of the actor's scope in the read model
@@ -207,4 +184,169 @@ func (f Figures) DuePlanned(ctx context.Context, actor Actor, q FigureQuery) (in
 	}
 	s.add(` END)`)
 	return f.count(ctx, s, "due with a visit planned")
+}
+
+// QAWindow is measure 10's rows of every period within one window, read
+// once (the overview's period, the previous one and each week's,
+// decision 0077): each DA flag that makes its case eligible for some
+// period of the window, and each rating of the window's days, from which
+// Eligible and Ratings give what QAEligible and QARatings give for a
+// period within it, worked out in Go as their statements do.
+type QAWindow struct {
+	q       QAQuery
+	flags   []qaFlag
+	ratings []qaRated
+}
+
+// qaFlag is a DA flag of an eligible case, with what the period decides:
+// the case's start and the flag's start and end.
+type qaFlag struct {
+	caseID, crn, teamID, officerID, flag string
+	start, flagStart, flagEnd            string
+}
+
+// qaRated is a rating of the window, with its day and whether its record
+// is in the actor's scope (QARatings lists only those, though it finds
+// the latest and counts among all the case's ratings).
+type qaRated struct {
+	QARating
+	day     string
+	inScope bool
+}
+
+// QAWindow reads measure 10's rows for every period from q's From to its
+// End, for q's officer, in the actor's scope.
+func (f Figures) QAWindow(ctx context.Context, actor Actor, q QAQuery) (*QAWindow, error) {
+	if err := q.check(); err != nil {
+		return nil, err
+	}
+	w := &QAWindow{q: q}
+	b := &sqlb{}
+	b.add(`SELECT c.case_id, c.crn, c.team_id, c.officer_id, g.type, c.supervision_start, g.start_date, g.ended_on`)
+	if err := qaFlagRows(b, actor, q); err != nil {
+		return nil, err
+	}
+	err := f.each(ctx, b, "qa window's flags", func(scan func(...any) error) error {
+		var g qaFlag
+		if err := scan(&g.caseID, &g.crn, &g.teamID, &g.officerID, &g.flag, &g.start, &g.flagStart, &g.flagEnd); err != nil {
+			return err
+		}
+		w.flags = append(w.flags, g)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	cond, args, err := scopeFilter(actor, "r.case_id")
+	if err != nil {
+		return nil, err
+	}
+	b = &sqlb{}
+	b.add(`SELECT c.case_id, c.crn, c.team_id, c.officer_id, r.oversight_id, r.decision, r.reason, r.rated_by, r.rated_at, r.day,
+		CASE WHEN `+cond+` THEN 1 ELSE 0 END
+		FROM rm_qa_ratings r JOIN rm_cases c ON c.case_id = r.subject_id
+		WHERE r.day <> '' AND r.day >= ? AND r.day <= ? AND r.decision IN ('sufficient', 'insufficient')`,
+		append(args, string(q.From), string(q.End))...)
+	if err := b.scoped(actor, "c", FigureQuery{OfficerID: q.OfficerID}); err != nil {
+		return nil, err
+	}
+	b.add(` ORDER BY c.case_id`)
+	err = f.each(ctx, b, "qa window's ratings", func(scan func(...any) error) error {
+		var r qaRated
+		var in int
+		if err := scan(&r.CaseID, &r.CRN, &r.TeamID, &r.OfficerID, &r.OversightID, &r.Decision, &r.Reason, &r.By, &r.At, &r.day,
+			&in); err != nil {
+			return err
+		}
+		r.inScope = in == 1
+		w.ratings = append(w.ratings, r)
+		return nil
+	})
+	return w, err
+}
+
+// each runs b and calls row with each row's Scan; what names it in an
+// error.
+func (f Figures) each(ctx context.Context, b *sqlb, what string, row func(scan func(...any) error) error) error {
+	rs, err := f.q.QueryContext(ctx, b.b.String(), b.args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		if err := row(rs.Scan); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return rs.Err()
+}
+
+// within checks that q is a period of the window, for its officer.
+func (w *QAWindow) within(q QAQuery) error {
+	if err := q.check(); err != nil {
+		return err
+	}
+	if q.From < w.q.From || q.End > w.q.End || q.OfficerID != w.q.OfficerID {
+		return fmt.Errorf("measure 10 from %s to %s (officer %q) is not within the window read, %s to %s (officer %q)",
+			q.From, q.End, q.OfficerID, w.q.From, w.q.End, w.q.OfficerID)
+	}
+	return nil
+}
+
+// Eligible is what QAEligible gives for q, a period within the window.
+func (w *QAWindow) Eligible(q QAQuery) ([]QAEligible, error) {
+	if err := w.within(q); err != nil {
+		return nil, err
+	}
+	from, end := string(q.From), string(q.End)
+	var out []QAEligible
+	for _, g := range w.flags { // by case id and flag type, as QAEligible's rows
+		if g.start > end || (g.flagStart != "" && g.flagStart > end) || (g.flagEnd != "" && g.flagEnd <= max(g.start, from)) {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].CaseID == g.caseID {
+			if last := &out[n-1]; last.DAFlags[len(last.DAFlags)-1] != g.flag {
+				last.DAFlags = append(last.DAFlags, g.flag)
+			}
+			continue
+		}
+		out = append(out, QAEligible{CaseID: g.caseID, CRN: g.crn, TeamID: g.teamID, OfficerID: g.officerID, DAFlags: []string{g.flag}})
+	}
+	return out, nil
+}
+
+// Ratings is what QARatings gives for q, a period within the window:
+// each case's latest rating of q's days (by rated_at, then oversight id)
+// and how many it had then, when the latest's record is in scope.
+func (w *QAWindow) Ratings(q QAQuery) ([]QARating, error) {
+	if err := w.within(q); err != nil {
+		return nil, err
+	}
+	from, end := string(q.From), string(q.End)
+	var out []QARating
+	var latest *qaRated
+	n := 0
+	flush := func() {
+		if latest != nil && latest.inScope {
+			r := latest.QARating
+			r.Ratings = n
+			out = append(out, r)
+		}
+		latest, n = nil, 0
+	}
+	for i := range w.ratings { // by case id
+		r := &w.ratings[i]
+		if latest != nil && latest.CaseID != r.CaseID {
+			flush()
+		}
+		if r.day < from || r.day > end {
+			continue
+		}
+		n++
+		if latest == nil || r.At > latest.At || (r.At == latest.At && r.OversightID > latest.OversightID) {
+			latest = r
+		}
+	}
+	flush()
+	return out, nil
 }

@@ -115,17 +115,11 @@ func (f Figures) QAEligible(ctx context.Context, actor Actor, q QAQuery) ([]QAEl
 	if err := q.check(); err != nil {
 		return nil, err
 	}
-	end := string(q.End)
 	b := &sqlb{}
-	b.add(`SELECT c.case_id, c.crn, c.team_id, c.officer_id, g.type FROM rm_cases c JOIN rm_flags g ON g.case_id = c.case_id
-		WHERE c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?
-		AND g.type IN ('da_perpetrator', 'da_victim') AND (g.start_date = '' OR g.start_date <= ?)
-		AND (g.ended_on = '' OR g.ended_on > CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END)`,
-		end, end, string(q.From), string(q.From))
-	if err := b.scoped(actor, "c", FigureQuery{OfficerID: q.OfficerID}); err != nil {
+	b.add(`SELECT c.case_id, c.crn, c.team_id, c.officer_id, g.type`)
+	if err := qaFlagRows(b, actor, q); err != nil {
 		return nil, err
 	}
-	b.add(` ORDER BY c.case_id, g.type`)
 	rs, err := f.q.QueryContext(ctx, b.b.String(), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("qa eligible cases: %w", err)
@@ -148,6 +142,23 @@ func (f Figures) QAEligible(ctx context.Context, actor Actor, q QAQuery) ([]QAEl
 		out = append(out, e)
 	}
 	return out, rs.Err()
+}
+
+// qaFlagRows adds the FROM, WHERE and ORDER BY of QAEligible's rows: the
+// DA flags g that make their case c eligible for q's sample, by case id
+// and flag type.
+func qaFlagRows(b *sqlb, actor Actor, q QAQuery) error {
+	end := string(q.End)
+	b.add(` FROM rm_cases c JOIN rm_flags g ON g.case_id = c.case_id
+		WHERE c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?
+		AND g.type IN ('da_perpetrator', 'da_victim') AND (g.start_date = '' OR g.start_date <= ?)
+		AND (g.ended_on = '' OR g.ended_on > CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END)`,
+		end, end, string(q.From), string(q.From))
+	if err := b.scoped(actor, "c", FigureQuery{OfficerID: q.OfficerID}); err != nil {
+		return err
+	}
+	b.add(` ORDER BY c.case_id, g.type`)
+	return nil
 }
 
 // QARatings lists the latest rating in q's period of each case in the

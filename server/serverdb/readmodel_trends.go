@@ -3,6 +3,7 @@ package serverdb
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"doorstep/schema"
 )
@@ -52,10 +53,13 @@ var weekDays = map[string]weekDay{
 	// (the overview's trend, decision 0075), as requirements.
 	MeasureWorkload: {count: "count(*)", each: true},
 	// Measure 3's contacts are those of each week, as of its last day or
-	// the as-of day if earlier (the overview's trend, decision 0075).
+	// the as-of day if earlier (the overview's trend, decision 0075),
+	// counted in one pass over the span's contacts (setWeeks, decision
+	// 0077).
 	MeasureContacts: {count: "count(*)", each: true, asOf: "capped"},
 	// Measure 5's home visits are those of each week, as of the as-of day
-	// (the overview's trend, decision 0075).
+	// (the overview's trend, decision 0075), counted in one pass over the
+	// span's home visits (setWeeks, decision 0077).
 	MeasureHouseholds: {count: "count(*)", each: true, asOf: "fixed"},
 }
 
@@ -111,7 +115,184 @@ func figuresByWeek(ctx context.Context, db querier, actor Actor, f FigureQuery, 
 	if wd.each && flagWeeksInOnePass(f, figures) {
 		return flagWeeks(ctx, db, actor, f, figures, weeks)
 	}
+	if s, ok := setWeeksInOnePass(wd, f, figures); ok {
+		return setWeeks(ctx, db, s, actor, f, figures, weeks)
+	}
+	if requirementWeeksInOnePass(wd, f, figures) {
+		return requirementWeeks(ctx, db, actor, f, figures, weeks)
+	}
 	return unionWeeks(ctx, db, wd, actor, f, figures, weeks)
+}
+
+// requirementWeeksInOnePass says whether figures are one, measure 2's
+// overdue requirements or measure 8's requirements due in the
+// WorkloadWeeks ahead, as of each week's last day: counted in one pass
+// over the requirements (requirementWeeks).
+func requirementWeeksInOnePass(wd weekDay, f FigureQuery, figures []string) bool {
+	return wd.each && wd.asOf == "" && len(figures) == 1 &&
+		((f.Measure == MeasureOverdue && figures[0] == "cases") || (f.Measure == MeasureWorkload && figures[0] == "due_cases"))
+}
+
+// requirementWeeks counts figures (requirementWeeksInOnePass) over each
+// of weeks as of its last day in one pass: each requirement that may
+// count in some week (open on one of their last days) joined to the
+// weeks, the conditions of overdueRows or of workloadDueFamily's
+// due_cases (unmetOn's included) on the week's last day, and the
+// exemption of its case on that day (exemptOn's) a correlated
+// condition of the rows that are left, rather than the cases exempted
+// worked out once a week: what eachWeekRows' rows give, counted.
+func requirementWeeks(ctx context.Context, db querier, actor Actor, f FigureQuery, figures []string, weeks []Week) ([][]int, error) {
+	first, _ := dayNumber(weeks[0].To)
+	last, _ := dayNumber(weeks[len(weeks)-1].To)
+	workload := f.Measure == MeasureWorkload
+	q := &sqlb{}
+	q.add(`SELECT w.k, count(*) FROM requirements r`)
+	if workload {
+		q.add(` JOIN rm_cases c ON c.case_id = r.case_id`)
+	}
+	// CROSS JOIN keeps SQLite's order: the requirements first, each
+	// compared with every week.
+	q.add(` CROSS JOIN (`)
+	for i, w := range weeks {
+		if i > 0 {
+			q.add(` UNION ALL `)
+		}
+		d, _ := dayNumber(w.To)
+		q.add(fmt.Sprintf(`SELECT %d AS k, %d AS d, CAST(? AS TEXT) AS e`, i, d), string(w.To))
+	}
+	q.add(`) w WHERE r.triggered_day <= ? AND (r.met_day IS NULL OR r.met_day > ?)
+		AND r.triggered_day <= w.d AND (r.met_day IS NULL OR r.met_day > w.d)`, last, first)
+	if workload {
+		q.add(` AND r.due_day >= ? AND r.due_day <= ? AND c.closed = 0 AND c.supervision_start <> ''
+			AND c.supervision_start <= w.e AND r.due_day >= w.d AND r.due_day <= w.d + ?`, first, last+7*WorkloadWeeks-1, 7*WorkloadWeeks-1)
+	} else {
+		q.add(` AND r.closed = 0 AND r.due_day < ? AND r.due_day < w.d`, last)
+	}
+	q.add(` AND NOT EXISTS (SELECT 1 FROM rm_safety s WHERE s.case_id = r.case_id AND `)
+	q.exemptingOnDay("s", "w.e", nil, "")
+	q.add(`)`)
+	if err := q.scoped(actor, "r", f); err != nil {
+		return nil, err
+	}
+	q.add(` GROUP BY w.k`)
+	return scanWeeks(ctx, db, q, f, figures, weeks)
+}
+
+// setWeeksInOnePass says whether figures, of one figure set of f's
+// measure whose rows are dated (figureSet.byWeek: measure 3's contacts
+// and measure 5's home visits, by the visit's day), are counted by week
+// in one pass over the set's rows (setWeeks), and gives the set. A
+// week's rows as of the as-of day ("fixed") are the span's rows of that
+// week when the set's rows depend on the period only by their day and
+// the week's first day (measure 5's cases, with their domestic-abuse
+// flag live from the later of the start and the period's first day);
+// as of the week's last day or the as-of day if earlier ("capped"), only
+// for contacts, whose rows read the as-of day only as the last day a
+// visit may have started: within a week that is the week's last day or
+// the as-of day, whichever is earlier, either way.
+func setWeeksInOnePass(wd weekDay, f FigureQuery, figures []string) (figureSet, bool) {
+	if !wd.each || len(figures) == 0 {
+		return figureSet{}, false
+	}
+	s, ok := figureSetOf(f.Measure, figures[0])
+	if !ok || s.byWeek == nil || !(wd.asOf == "fixed" || (wd.asOf == "capped" && s.name == contactSet.name)) {
+		return figureSet{}, false
+	}
+	for _, name := range figures {
+		if !slices.Contains(figureNames[f.Measure], name) {
+			return figureSet{}, false
+		}
+		if t, _ := figureSetOf(f.Measure, name); t.name != s.name {
+			return figureSet{}, false
+		}
+	}
+	return s, true
+}
+
+// setWeeks counts each of figures (of set s, setWeeksInOnePass) over each
+// of weeks as the period, as of f's AsOf, in one pass over the set's rows
+// of the weeks' whole span, each in the week its day falls in: what
+// eachWeekRows' rows give, counted. As Figures.Counts does, the rows are
+// counted by week and every column the conditions read first, and each
+// figure's condition is a sum over those groups.
+func setWeeks(ctx context.Context, db querier, s figureSet, actor Actor, f FigureQuery, figures []string, weeks []Week) ([][]int, error) {
+	f.From, f.To = weeks[0].From, weeks[len(weeks)-1].To
+	keys := "a.wk"
+	for _, c := range s.reads(figures) {
+		keys += ", a." + c
+	}
+	q := &sqlb{}
+	q.add(`SELECT b.wk`)
+	for _, name := range figures {
+		q.add(`, sum(CASE WHEN `)
+		if err := s.cond(q, name); err != nil {
+			return nil, err
+		}
+		q.add(` THEN b.n ELSE 0 END)`)
+	}
+	q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
+	if err := s.byWeek(q, actor, f, weeks); err != nil {
+		return nil, err
+	}
+	q.add(`) a WHERE a.wk IS NOT NULL GROUP BY ` + keys + `) b GROUP BY b.wk`)
+	return scanWeeks(ctx, db, q, f, figures, weeks)
+}
+
+// scanWeeks runs q, whose rows are a week's index and each of figures'
+// count that week, and gives the counts by figure and week (0 for a week
+// without a row).
+func scanWeeks(ctx context.Context, db querier, q *sqlb, f FigureQuery, figures []string, weeks []Week) ([][]int, error) {
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
+	}
+	defer rs.Close()
+	out := make([][]int, len(figures))
+	for k := range out {
+		out[k] = make([]int, len(weeks))
+	}
+	for rs.Next() {
+		var w int
+		n := make([]int, len(figures))
+		dst := []any{&w}
+		for k := range n {
+			dst = append(dst, &n[k])
+		}
+		if err := rs.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("figures %s.%v by week: %w", f.Measure, figures, err)
+		}
+		for k := range n {
+			out[k][w] = n[k]
+		}
+	}
+	return out, rs.Err()
+}
+
+// weekOf adds, as column wk, the index of the week of weeks that the date
+// column day falls in (NULL for none); nothing without weeks.
+func (q *sqlb) weekOf(day string, weeks []Week) {
+	if len(weeks) == 0 {
+		return
+	}
+	q.add(`, CASE`)
+	for i, w := range weeks {
+		q.add(fmt.Sprintf(` WHEN %s >= ? AND %s <= ? THEN %d`, day, day, i), string(w.From), string(w.To))
+	}
+	q.add(` END AS wk`)
+}
+
+// weekFrom adds the first day of the week of weeks that the date column
+// day falls in (NULL for none); without weeks, from.
+func (q *sqlb) weekFrom(day string, weeks []Week, from string) {
+	if len(weeks) == 0 {
+		q.add(`?`, from)
+		return
+	}
+	q.add(`CASE`)
+	for _, w := range weeks {
+		q.add(` WHEN `+day+` >= ? AND `+day+` <= ? THEN CAST(? AS TEXT)`, string(w.From), string(w.To), string(w.From))
+	}
+	q.add(` END`)
 }
 
 // unionWeeks is figuresByWeek over the rows of each figure, each row
