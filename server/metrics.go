@@ -165,10 +165,12 @@ var (
 	descJobsWaiting = prometheus.NewDesc("doorstep_report_jobs_waiting", "Requests waiting for their turn to compute a compliance answer in Go.", nil, nil)
 	descJobsMax     = prometheus.NewDesc("doorstep_report_jobs_max", "The most compliance answers computed in Go at once (--max-report-jobs).", nil, nil)
 	descJobsRefused = prometheus.NewDesc("doorstep_report_jobs_refused_total", "Requests answered 503 busy after waiting in vain for their turn.", nil, nil)
+	descJobsCases   = prometheus.NewDesc("doorstep_report_cases_in_flight", "Cases the compliance answers computed in Go running now cover (loaded or loading).", nil, nil)
+	descJobsMaxCase = prometheus.NewDesc("doorstep_report_cases_max", "The most cases the compliance answers computed in Go at once may cover together (--max-report-cases).", nil, nil)
 )
 
 func (jc jobsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descJobsRunning, descJobsWaiting, descJobsMax, descJobsRefused} {
+	for _, d := range []*prometheus.Desc{descJobsRunning, descJobsWaiting, descJobsMax, descJobsRefused, descJobsCases, descJobsMaxCase} {
 		ch <- d
 	}
 }
@@ -179,6 +181,8 @@ func (jc jobsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descJobsWaiting, prometheus.GaugeValue, float64(st.Waiting))
 	ch <- prometheus.MustNewConstMetric(descJobsMax, prometheus.GaugeValue, float64(st.Max))
 	ch <- prometheus.MustNewConstMetric(descJobsRefused, prometheus.CounterValue, float64(st.Refused))
+	ch <- prometheus.MustNewConstMetric(descJobsCases, prometheus.GaugeValue, float64(st.Cases))
+	ch <- prometheus.MustNewConstMetric(descJobsMaxCase, prometheus.GaugeValue, float64(st.MaxCases))
 }
 
 // handler serves the registry in Prometheus's text format.
