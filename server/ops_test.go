@@ -45,7 +45,7 @@ func testReadyzSaysWhatIsNotReady(t *testing.T, tweak func(*Config)) {
 	if serverdb.IsPostgresURL(e.srv.DB().Path()) {
 		driver = "pgx" // registered by the store's PostgreSQL driver
 	}
-	db, err := sql.Open(driver, e.srv.DB().Path())
+	db, err := sql.Open(driver, serverdbtest.DriverURL(e.srv.DB().Path()))
 	if err != nil {
 		t.Fatal(err)
 	}

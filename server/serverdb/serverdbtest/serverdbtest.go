@@ -38,6 +38,21 @@ const (
 // writers', the readers').
 const TestPoolMax = 2
 
+// DriverURL is a store's PostgreSQL URL as another client takes it (pgx's
+// own sql driver, pgx.Connect): without pool_max_conns, which only the
+// store knows and PostgreSQL would refuse as a setting. Other URLs pass
+// unchanged.
+func DriverURL(store string) string {
+	u, err := url.Parse(store)
+	if err != nil || !u.Query().Has("pool_max_conns") {
+		return store
+	}
+	q := u.Query()
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // Postgres reports whether Target answers PostgreSQL schemas in this run.
 func Postgres() bool { return os.Getenv(EnvEngine) == "postgres" }
 
