@@ -79,9 +79,14 @@ func (s *Server) sendReport(c *fiber.Ctx, v any) error {
 		c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
 	}
 	log := s.log
+	end, _ := c.Locals(streamEndKey{}).(*streamEnd)
 	c.Response().SetBodyStreamWriter(func(w *bufio.Writer) {
-		if err := writeReport(w, v, gz); err != nil {
+		cw := &countingWriter{w: w}
+		if err := writeReport(w, cw, v, gz); err != nil {
 			log.Warn("a report's answer was cut short", "err", err)
+		}
+		if end != nil {
+			end.wrote(cw.n)
 		}
 	})
 	return nil
@@ -90,13 +95,13 @@ func (s *Server) sendReport(c *fiber.Ctx, v any) error {
 // reportHeadBytes is the most of a report's JSON sendReport holds whole.
 const reportHeadBytes = 64 << 10
 
-// writeReport writes v's JSON to w, gzipped when gz, and flushes w.
-func writeReport(w *bufio.Writer, v any, gz bool) error {
-	var out io.Writer = w
+// writeReport writes v's JSON to w through out (w itself, or a writer
+// over it), gzipped when gz, and flushes w.
+func writeReport(w *bufio.Writer, out io.Writer, v any, gz bool) error {
 	var zw *gzip.Writer
 	if gz {
 		zw = gzipWriters.Get().(*gzip.Writer)
-		zw.Reset(w)
+		zw.Reset(out)
 		out = zw
 	}
 	err := jsonv2.MarshalWrite(out, v, jsonv1.DefaultOptionsV1())

@@ -95,7 +95,7 @@ func streamedReport(t *testing.T, v any, gz bool, writes *[]int) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	w := bufio.NewWriterSize(writesTo{&out, writes}, 4096)
-	if err := writeReport(w, v, gz); err != nil {
+	if err := writeReport(w, w, v, gz); err != nil {
 		t.Fatal(err)
 	}
 	if !gz {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"doorstep/schema"
@@ -165,10 +166,12 @@ var (
 	descJobsWaiting = prometheus.NewDesc("doorstep_report_jobs_waiting", "Requests waiting for their turn to compute a compliance answer in Go.", nil, nil)
 	descJobsMax     = prometheus.NewDesc("doorstep_report_jobs_max", "The most compliance answers computed in Go at once (--max-report-jobs).", nil, nil)
 	descJobsRefused = prometheus.NewDesc("doorstep_report_jobs_refused_total", "Requests answered 503 busy after waiting in vain for their turn.", nil, nil)
+	descJobsCases   = prometheus.NewDesc("doorstep_report_cases_in_flight", "Cases the compliance answers computed in Go running now cover (loaded or loading).", nil, nil)
+	descJobsMaxCase = prometheus.NewDesc("doorstep_report_cases_max", "The most cases the compliance answers computed in Go at once may cover together (--max-report-cases).", nil, nil)
 )
 
 func (jc jobsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descJobsRunning, descJobsWaiting, descJobsMax, descJobsRefused} {
+	for _, d := range []*prometheus.Desc{descJobsRunning, descJobsWaiting, descJobsMax, descJobsRefused, descJobsCases, descJobsMaxCase} {
 		ch <- d
 	}
 }
@@ -179,6 +182,8 @@ func (jc jobsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descJobsWaiting, prometheus.GaugeValue, float64(st.Waiting))
 	ch <- prometheus.MustNewConstMetric(descJobsMax, prometheus.GaugeValue, float64(st.Max))
 	ch <- prometheus.MustNewConstMetric(descJobsRefused, prometheus.CounterValue, float64(st.Refused))
+	ch <- prometheus.MustNewConstMetric(descJobsCases, prometheus.GaugeValue, float64(st.Cases))
+	ch <- prometheus.MustNewConstMetric(descJobsMaxCase, prometheus.GaugeValue, float64(st.MaxCases))
 }
 
 // handler serves the registry in Prometheus's text format.
@@ -250,41 +255,88 @@ func routeLabel(c *fiber.Ctx) string {
 // and writes the access log line: method, route pattern, status,
 // duration, request id, answer size, client address (and a waiting
 // pull's wait, which the duration metric leaves out). Never the path's
-// ids, the query string, a header or a body.
+// ids, the query string, a header or a body. An answer streamed after
+// the handler returned (a large report, decision 0074) is timed and
+// logged when its last byte is written (streamEnd), so that its
+// duration covers the body (decision 0079).
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
+	end := new(streamEnd)
+	c.Locals(streamEndKey{}, end)
 	if err := c.Next(); err != nil {
 		if herr := s.errorHandler(c, err); herr != nil {
 			s.log.Error("answer an error", "err", herr)
 			c.Status(fiber.StatusInternalServerError)
 		}
 	}
-	took := time.Since(start)
 	waited, _ := c.Locals(pullWaitedKey).(time.Duration)
 	method, route, status := c.Method(), routeLabel(c), c.Response().StatusCode()
-	s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	s.metrics.duration.WithLabelValues(method, route).Observe((took - waited).Seconds())
-	level := slog.LevelInfo
-	if route == "/healthz" || route == "/readyz" {
-		level = slog.LevelDebug // probes every few seconds would drown the rest
-	}
 	rid, _ := c.Locals("rid").(string)
-	attrs := []any{"method", method, "route", route, "status", status,
-		"duration_ms", float64(took.Microseconds()) / 1000, "request_id", rid}
+	remote, ctx := c.IP(), c.UserContext()
+	s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	done := func(bytes int64, streamed bool) {
+		took := time.Since(start)
+		s.metrics.duration.WithLabelValues(method, route).Observe((took - waited).Seconds())
+		level := slog.LevelInfo
+		if route == "/healthz" || route == "/readyz" {
+			level = slog.LevelDebug // probes every few seconds would drown the rest
+		}
+		attrs := []any{"method", method, "route", route, "status", status,
+			"duration_ms", float64(took.Microseconds()) / 1000, "request_id", rid}
+		if streamed {
+			attrs = append(attrs, "streamed", true)
+		}
+		attrs = append(attrs, "bytes", bytes, "remote", remote)
+		if waited > 0 {
+			attrs = append(attrs, "wait_ms", float64(waited.Microseconds())/1000)
+		}
+		s.log.Log(ctx, level, "http request", attrs...)
+	}
 	if c.Response().IsBodyStream() {
-		// A streamed answer (a large report, decision 0074) is written
-		// after this line, and its size is not known: reading the body
-		// here would hold it whole.
-		attrs = append(attrs, "streamed", true)
-	} else {
-		attrs = append(attrs, "bytes", len(c.Response().Body()))
+		// Reading the body here would hold it whole; its writer says
+		// when it is written, and how much.
+		end.then(func(n int64) { done(n, true) })
+		return nil
 	}
-	attrs = append(attrs, "remote", c.IP())
-	if waited > 0 {
-		attrs = append(attrs, "wait_ms", float64(waited.Microseconds())/1000)
-	}
-	s.log.Log(c.UserContext(), level, "http request", attrs...)
+	done(int64(len(c.Response().Body())), false)
 	return nil
+}
+
+// streamEndKey is the Locals key of the request's streamEnd.
+type streamEndKey struct{}
+
+// streamEnd joins the two ends of a streamed answer, which run on two
+// goroutines in either order: observe, once the handler returned, gives
+// what to do when the body is written (then); the body's writer says
+// when it is, with the bytes it wrote (wrote). Whichever comes second
+// runs it.
+type streamEnd struct {
+	mu     sync.Mutex
+	n      int64
+	ended  bool
+	finish func(int64)
+}
+
+func (e *streamEnd) then(f func(int64)) {
+	e.mu.Lock()
+	ended, n := e.ended, e.n
+	if !ended {
+		e.finish = f
+	}
+	e.mu.Unlock()
+	if ended {
+		f(n)
+	}
+}
+
+func (e *streamEnd) wrote(n int64) {
+	e.mu.Lock()
+	f := e.finish
+	e.ended, e.n = true, n
+	e.mu.Unlock()
+	if f != nil {
+		f(n)
+	}
 }
 
 // countingWriter counts what passes through it.

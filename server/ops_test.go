@@ -45,7 +45,7 @@ func testReadyzSaysWhatIsNotReady(t *testing.T, tweak func(*Config)) {
 	if serverdb.IsPostgresURL(e.srv.DB().Path()) {
 		driver = "pgx" // registered by the store's PostgreSQL driver
 	}
-	db, err := sql.Open(driver, e.srv.DB().Path())
+	db, err := sql.Open(driver, serverdbtest.DriverURL(e.srv.DB().Path()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +142,11 @@ func TestMetricsCountSyncAndRequests(t *testing.T) {
 		}
 	}
 	// SQLite has one writer connection; PostgreSQL's writers queue on the
-	// store's advisory lock, behind a pool of 4 (decision 0042).
+	// store's advisory lock, behind a pool of 4 (decision 0042), which the
+	// tests' URLs cap (pool_max_conns).
 	writePool := 1.0
 	if serverdbtest.Postgres() {
-		writePool = 4
+		writePool = float64(min(4, serverdbtest.TestPoolMax))
 	}
 	if before[active24h] != 0 || before[`doorstep_db_max_open_connections{pool="write"}`] != writePool {
 		t.Errorf("before any sign-in: %s = %v, write pool max %v; want 0 and %v", active24h, before[active24h], before[`doorstep_db_max_open_connections{pool="write"}`], writePool)

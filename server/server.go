@@ -66,6 +66,11 @@ type Config struct {
 	// [compliance.DefaultMaxJobs, compliance.DefaultJobWait].
 	MaxReportJobs int
 	ReportJobWait time.Duration
+	// MaxReportCasesInFlight is the most cases such answers computed at
+	// once cover together: a request whose cases do not fit beside the
+	// running ones' waits, at most ReportJobWait, then is answered 503
+	// busy (decision 0079) [MaxReportCases: one answer's worth].
+	MaxReportCasesInFlight int
 	// MaxWaitingPulls is the most pulls waiting for a change at once
 	// (docs/sync-protocol.md §7.3); a pull over it is answered at once, as
 	// if it had not asked to wait [DefaultMaxWaitingPulls].
@@ -206,6 +211,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		signKey: visitKey, pubKey: schema.EncodePublicKey(visitKey.Public().(ed25519.PublicKey))}
 	s.comp.MaxCases = cfg.MaxReportCases
 	s.comp.MaxJobs, s.comp.JobWait = cfg.MaxReportJobs, cfg.ReportJobWait
+	s.comp.MaxCasesInFlight = cfg.MaxReportCasesInFlight
 	s.stopCtx, s.stopAll = context.WithCancel(context.Background())
 	m.watchStore(db, cfg.Now)
 	m.watchJobs(s.comp.JobStats)

@@ -213,6 +213,7 @@ func (c *adminCmd) run(ctx context.Context) error {
 		if c.out == "" {
 			return errors.New("admin backup: --out is required: the file to write the back-up to")
 		}
+		return c.backup(ctx)
 	}
 	if err := c.open(ctx); err != nil {
 		return err
@@ -249,8 +250,6 @@ func (c *adminCmd) run(ctx context.Context) error {
 		return nil
 	case "audit verify":
 		return c.verifyAudit(ctx)
-	case "backup":
-		return c.backup(ctx)
 	case "verify-visit":
 		return c.verifyVisit(ctx)
 	case "new-epoch":

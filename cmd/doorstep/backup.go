@@ -12,16 +12,22 @@ import (
 )
 
 // backup writes a consistent copy of the server's database (doorstep
-// admin backup --out FILE), with the server running or not.
+// admin backup --out FILE), with the server running or not. It opens
+// no store: opening one writes, and would wait for a busy server's
+// writer (serverdb.BackupFile).
 func (c *adminCmd) backup(ctx context.Context) error {
-	if err := c.db.Backup(ctx, c.out); err != nil {
+	path := filepath.Join(c.data, serverDBFile)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("admin: no server database at %s (run the server once, or check --data, or give --db): %w", path, err)
+	}
+	if err := serverdb.BackupFile(ctx, path, c.out); err != nil {
 		return fmt.Errorf("admin backup: %w", err)
 	}
 	fi, err := os.Stat(c.out)
 	if err != nil {
 		return fmt.Errorf("admin backup: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "backed up %s to %s (%d bytes, mode 0600)\n", c.db.Path(), c.out, fi.Size())
+	fmt.Fprintf(c.stdout, "backed up %s to %s (%d bytes, mode 0600)\n", path, c.out, fi.Size())
 	fmt.Fprintln(c.stdout, "it holds case data: store it encrypted; the secrets folder is not in it (back that up apart)")
 	return nil
 }

@@ -92,11 +92,12 @@ func TestPostgresBackupRestoreAndNewEpoch(t *testing.T) {
 		t.Fatal(err)
 	}
 	schemaName := u.Query().Get("search_path")
-	// libpq's tools take the database's URL without the search_path
-	// parameter, which only the store's driver knows.
+	// libpq's tools take the database's URL without the search_path and
+	// pool_max_conns parameters, which only the store's driver knows.
 	base := *u
 	q := base.Query()
 	q.Del("search_path")
+	q.Del("pool_max_conns")
 	base.RawQuery = q.Encode()
 
 	db, err := serverdb.Open(ctx, dbURL, serverdb.Options{})

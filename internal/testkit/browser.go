@@ -99,6 +99,7 @@ type Browser struct {
 	Ctx   context.Context // the tab's context: pass it to chromedp.Run
 	Base  string          // the URL Location trims
 	Shots string          // where Shoot writes
+	Tmp   string          // the browser's TMPDIR, a t.TempDir()
 }
 
 // StartBrowser runs Chromium (RequireBrowser first) with a fresh profile at 1280×800.
@@ -108,7 +109,12 @@ type Browser struct {
 func StartBrowser(t testing.TB, base, shots string, budget time.Duration) *Browser {
 	t.Helper()
 	exe := RequireBrowser(t)
+	// Chromium makes its own temporary folders (org.chromium.Chromium.*,
+	// its profile's lock socket) in TMPDIR and, stopped by a signal as
+	// chromedp stops it, leaves them: in the test's, they go with it.
+	tmp := t.TempDir()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -136,7 +142,7 @@ func StartBrowser(t testing.TB, base, shots string, budget time.Duration) *Brows
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	b := &Browser{t: t, Ctx: ctx, Base: base, Shots: ArtifactsDir(t, shots)}
+	b := &Browser{t: t, Ctx: ctx, Base: base, Shots: ArtifactsDir(t, shots), Tmp: tmp}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatalf("viewport: %v", err)
 	}

@@ -166,6 +166,12 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("Location() = %q, want /start", got)
 	}
 	br.Shoot("page")
+	// Chromium's own temporary folders are in the test's temp dir, which
+	// goes when the test ends, not in /tmp, where they were left behind.
+	if own, _ := filepath.Glob(filepath.Join(br.Tmp, "org.chromium.Chromium.*")); len(own) == 0 {
+		entries, _ := os.ReadDir(br.Tmp)
+		t.Errorf("the browser's TMPDIR %s holds %v; want Chromium's org.chromium.Chromium.* folder there", br.Tmp, entries)
+	}
 	for _, name := range []string{"page-1280x800.png", "page-800x1280.png"} {
 		if st, err := os.Stat(filepath.Join(br.Shots, name)); err != nil || st.Size() == 0 {
 			t.Errorf("screenshot %s: %v", name, err)

@@ -1,6 +1,8 @@
 package compliance
 
 import (
+	"context"
+
 	"doorstep/schema"
 	"doorstep/schema/policy"
 )
@@ -18,3 +20,7 @@ func (cr CaseRecords) WithNewMemo() CaseRecords {
 	cr.memo = &memo{}
 	return cr
 }
+
+// HoldCases is holdCases, for the tests of the budget of cases in
+// flight without a store.
+func (s *Service) HoldCases(ctx context.Context, n int) error { return s.holdCases(ctx, n) }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/server/compliance"
 )
@@ -50,4 +51,97 @@ func TestServiceJobs(t *testing.T) {
 		t.Fatalf("a job after the release: %v", err)
 	}
 	again()
+}
+
+// The cases in flight (decision 0079): a job holds its load's cases of
+// MaxCasesInFlight until it is given back; a load whose cases do not fit
+// waits for them, first come first served, and after JobWait is busy; a
+// second load of a job that holds as many takes nothing more; two jobs
+// that each hold part and want more do not wait for each other; and the
+// cases held never pass the budget.
+func TestServiceCasesInFlight(t *testing.T) {
+	t.Parallel()
+	svc := compliance.NewService(nil, nil)
+	svc.MaxCases, svc.MaxJobs, svc.JobWait = 100, 3, time.Hour
+	job := func() (context.Context, func()) {
+		t.Helper()
+		ctx, release, err := svc.Job(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ctx, release
+	}
+	hold := func(ctx context.Context, n int) <-chan error {
+		done := make(chan error, 1)
+		go func() { done <- svc.HoldCases(ctx, n) }()
+		return done
+	}
+	stats := func(want compliance.JobStats) {
+		t.Helper()
+		if got := svc.JobStats(); got != want {
+			t.Fatalf("stats %+v, want %+v", got, want)
+		}
+	}
+
+	a, releaseA := job()
+	if err := svc.HoldCases(a, 80); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.HoldCases(a, 50); err != nil {
+		t.Fatalf("a second, smaller load of the job: %v", err)
+	}
+	stats(compliance.JobStats{Max: 3, Running: 1, Cases: 80, MaxCases: 100, PeakCases: 80})
+	b, releaseB := job()
+	waitB := hold(b, 30)
+	testkit.WaitFor(t, 10*time.Second, "the second job to wait for its cases", func() bool { return svc.JobStats().Waiting == 1 })
+	c, releaseC := job()
+	waitC := hold(c, 10) // fits, but comes after b: it waits its turn
+	testkit.WaitFor(t, 10*time.Second, "the third job to wait behind the second", func() bool { return svc.JobStats().Waiting == 2 })
+	stats(compliance.JobStats{Max: 3, Running: 3, Waiting: 2, Cases: 80, MaxCases: 100, PeakCases: 80})
+	releaseA()
+	releaseA()
+	if err := <-waitB; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waitC; err != nil {
+		t.Fatal(err)
+	}
+	stats(compliance.JobStats{Max: 3, Running: 2, Cases: 40, MaxCases: 100, PeakCases: 80})
+
+	// b and c want more than is left, each holding part: b gives back its
+	// 30 and waits for 95; c gives back its 10 and waits behind b, which
+	// then has them. Holding on, each would have waited for the other.
+	waitB = hold(b, 95)
+	testkit.WaitFor(t, 10*time.Second, "b to wait for 95", func() bool { return svc.JobStats().Waiting == 1 })
+	waitC = hold(c, 60)
+	if err := <-waitB; err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, 10*time.Second, "c to wait behind b", func() bool { return svc.JobStats().Waiting == 1 })
+	stats(compliance.JobStats{Max: 3, Running: 2, Waiting: 1, Cases: 95, MaxCases: 100, PeakCases: 95})
+	releaseB()
+	if err := <-waitC; err != nil {
+		t.Fatal(err)
+	}
+	// More than the budget is the whole budget.
+	if err := svc.HoldCases(c, 5000); err != nil {
+		t.Fatal(err)
+	}
+	stats(compliance.JobStats{Max: 3, Running: 1, Cases: 100, MaxCases: 100, PeakCases: 100})
+
+	d, releaseD := job()
+	defer releaseD()
+	svc.JobWait = 10 * time.Millisecond
+	err := svc.HoldCases(d, 1)
+	if e := schema.AsError(err); e == nil || e.Code != schema.ECodeBusy || schema.HTTPStatus(e.Code) != 503 {
+		t.Fatalf("a load with the budget held past JobWait: %v; want busy (503)", err)
+	}
+	gone, cancel := context.WithCancel(d)
+	cancel()
+	svc.JobWait = time.Hour
+	if err := svc.HoldCases(gone, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a wait whose context ended: %v; want context.Canceled", err)
+	}
+	releaseC()
+	stats(compliance.JobStats{Max: 3, Running: 1, Refused: 1, MaxCases: 100, PeakCases: 100})
 }

@@ -22,8 +22,10 @@ import (
 // and decodes the records of the cases it covers, and drops them with
 // the answer (docs/decisions/0051-no-compliance-cache.md). What bounds its
 // memory is MaxCases: an answer that would cover more cases is refused
-// before a record is read; and MaxJobs: at most that many such answers
-// are computed at once, the others wait their turn (Job; decision 0060).
+// before a record is read; MaxJobs: at most that many such answers are
+// computed at once, the others wait their turn (Job; decision 0060); and
+// MaxCasesInFlight: the answers computed at once cover at most that many
+// cases together, a load waits for its cases (decision 0079).
 type Service struct {
 	db     *serverdb.DB
 	policy *policy.Policy
@@ -37,6 +39,11 @@ type Service struct {
 	// the service answers.
 	MaxJobs int
 	JobWait time.Duration
+	// MaxCasesInFlight is the most cases the answers computed in Go at
+	// once may cover together (0: MaxCases, one answer's worth): a load
+	// waits for its share before it reads a record (Job). Set it before
+	// the service answers.
+	MaxCasesInFlight int
 
 	jobs jobs
 }
@@ -95,7 +102,10 @@ func TooManyCases(n, max int) error {
 // through the store's scope, in chunks, on every core. More than MaxCases
 // cases is a TooManyCases error, before any record is read. Unless ctx
 // holds a job (Job), the load takes one, and gives it back when it
-// returns: the caller should hold one around its computation too.
+// returns: the caller should hold one around its computation too. The
+// job then holds the cases' share of MaxCasesInFlight, waiting for it
+// (at most JobWait, then a busy error) before any record is read, until
+// the job is given back.
 func (s *Service) Cases(ctx context.Context, actor serverdb.Actor, narrow Narrow) ([]CaseRecords, error) {
 	ids, err := s.db.ScopeCases(ctx, actor, narrow)
 	if err != nil {
@@ -109,6 +119,9 @@ func (s *Service) Cases(ctx context.Context, actor serverdb.Actor, narrow Narrow
 		return nil, err
 	}
 	defer release()
+	if err := s.holdCases(ctx, len(ids)); err != nil {
+		return nil, err
+	}
 	loaded, err := s.loadCases(ctx, actor, ids)
 	if err != nil {
 		return nil, err

@@ -25,6 +25,20 @@ import (
 func (db *DB) Backup(ctx context.Context, out string) error { return db.eng.backup(ctx, out) }
 
 func (e *sqliteEngine) backup(ctx context.Context, out string) error {
+	return BackupFile(ctx, e.path, out)
+}
+
+// BackupFile is Backup of the SQLite server database at path, without
+// opening it as a store: `doorstep admin backup` beside a running server.
+// Opening the store writes (migrations, the stamp, the epoch), and a
+// write waits for the server's writer: behind a busy one it failed with
+// SQLITE_BUSY once the busy timeout ran out (decision 0079). A copy only
+// reads, and under WAL a reader never waits for a writer. path must be a
+// Doorstep server database; out must not exist.
+func BackupFile(ctx context.Context, path, out string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	f, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("backup: %s already exists; choose another --out (a back-up is never written over another)", out)
@@ -33,16 +47,23 @@ func (e *sqliteEngine) backup(ctx context.Context, out string) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	f.Close()
-	// Its own connection: the readers are query-only, and the writer and
-	// the checkpointer must not wait for a copy of the whole file.
-	c, err := sql.Open(sqliteDriver, sqlitedb.DSN(e.path))
+	// Its own connection, which only reads (VACUUM INTO writes out alone,
+	// and query_only would refuse it): the writer and the checkpointer
+	// must not wait for a copy of the whole file.
+	c, err := sql.Open(sqliteDriver, sqlitedb.DSN(path))
 	if err == nil {
-		_, err = c.ExecContext(ctx, `VACUUM INTO ?`, out)
+		var id int64
+		if id, err = sqlitedb.ApplicationID(ctx, c); err == nil && id != schema.ServerApplicationID {
+			err = fmt.Errorf("%s is not a Doorstep server database (application_id %#x, want %#x); check the --data folder", path, id, schema.ServerApplicationID)
+		}
+		if err == nil {
+			_, err = c.ExecContext(ctx, `VACUUM INTO ?`, out)
+		}
 		c.Close()
 	}
 	if err != nil {
 		os.Remove(out)
-		return fmt.Errorf("backup %s to %s: %w", e.path, out, err)
+		return fmt.Errorf("backup %s to %s: %w", path, out, err)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"doorstep/server/serverdb/serverdbtest"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -49,7 +48,7 @@ func rawDB(t *testing.T, target string) *sql.DB {
 	t.Helper()
 	var db *sql.DB
 	if IsPostgresURL(target) {
-		cfg, err := pgx.ParseConfig(target)
+		cfg, _, err := pgConfig(target) // without pool_max_conns, as the store takes it
 		if err != nil {
 			t.Fatalf("open %s: %v", target, err)
 		}

@@ -182,7 +182,7 @@ func (db *DB) listen() {
 
 func (db *DB) listenOnce(ctx context.Context) error {
 	f := &db.changes
-	cfg, err := pgx.ParseConfig(db.path)
+	cfg, _, err := pgConfig(db.path)
 	if err != nil {
 		return err
 	}

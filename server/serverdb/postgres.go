@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -67,7 +68,7 @@ const readerWorkMem = "64MB"
 // stamps the schema under the migration lock, so that instances starting
 // together migrate it once.
 func (e *pgEngine) open(ctx context.Context, db *DB) error {
-	cfg, err := pgx.ParseConfig(db.path)
+	cfg, poolMax, err := pgConfig(db.path)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", db.Name(), err)
 	}
@@ -75,8 +76,8 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 	// Writers queue on the writer lock inside PostgreSQL, each on its
 	// connection; a few connections let the next writer be ready.
 	db.w = sql.OpenDB(connector)
-	db.w.SetMaxOpenConns(4)
-	db.w.SetMaxIdleConns(4)
+	db.w.SetMaxOpenConns(min(4, poolMax))
+	db.w.SetMaxIdleConns(min(4, poolMax))
 	// The readers run without JIT compilation, unless the URL asks for it
 	// (jit=on): the report queries' correlated subqueries give plans
 	// costed far above jit_above_cost, and PostgreSQL then spent longer
@@ -92,8 +93,8 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 		}
 	}
 	db.r = sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*rcfg), prepares: new(atomic.Int64)})
-	db.r.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
-	db.r.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
+	db.r.SetMaxOpenConns(min(max(4, 2*runtime.NumCPU()), poolMax))
+	db.r.SetMaxIdleConns(min(max(4, 2*runtime.NumCPU()), poolMax))
 	e.w = db.w
 
 	c, err := db.w.Conn(ctx)
@@ -119,6 +120,26 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 		return err
 	}
 	return db.loadEpoch(ctx)
+}
+
+// pgConfig parses the store's URL. pool_max_conns=N (pgx's name for a
+// pool's size), which is not a PostgreSQL setting and is taken out,
+// caps each of the store's two pools (the writers', at most 4, and the
+// readers', at most 2 × CPUs) at N connections, at least 2; without it
+// poolMax is unbounded. The tests ask for 2, so that several suites at once stay
+// under the server's max_connections.
+func pgConfig(path string) (cfg *pgx.ConnConfig, poolMax int, err error) {
+	if cfg, err = pgx.ParseConfig(path); err != nil {
+		return nil, 0, err
+	}
+	poolMax = math.MaxInt
+	if v, ok := cfg.RuntimeParams["pool_max_conns"]; ok {
+		delete(cfg.RuntimeParams, "pool_max_conns")
+		if poolMax, err = strconv.Atoi(v); err != nil || poolMax < 2 {
+			return nil, 0, fmt.Errorf("pool_max_conns=%q in the URL: want a number of connections, at least 2 (the store's opening holds one while it migrates through another)", v)
+		}
+	}
+	return cfg, poolMax, nil
 }
 
 // checkOwner refuses a schema whose tables are someone else's: one that

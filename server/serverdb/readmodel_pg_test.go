@@ -18,6 +18,7 @@ import (
 	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/schema/synth"
+	"doorstep/server/serverdb/serverdbtest"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 )
@@ -61,6 +62,7 @@ func testPostgres(t *testing.T) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.SetMaxOpenConns(serverdbtest.TestPoolMax) // several suites at once stay under max_connections
 	t.Cleanup(func() { db.Close() })
 	return db
 }

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -31,6 +32,26 @@ const (
 	// when empty.
 	EnvEngine = "DOORSTEP_TEST_ENGINE"
 )
+
+// TestPoolMax is the most connections each pool of a test's PostgreSQL
+// store opens (pool_max_conns in PostgresURL's URL): a store has two (the
+// writers', the readers').
+const TestPoolMax = 2
+
+// DriverURL is a store's PostgreSQL URL as another client takes it (pgx's
+// own sql driver, pgx.Connect): without pool_max_conns, which only the
+// store knows and PostgreSQL would refuse as a setting. Other URLs pass
+// unchanged.
+func DriverURL(store string) string {
+	u, err := url.Parse(store)
+	if err != nil || !u.Query().Has("pool_max_conns") {
+		return store
+	}
+	q := u.Query()
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
 
 // Postgres reports whether Target answers PostgreSQL schemas in this run.
 func Postgres() bool { return os.Getenv(EnvEngine) == "postgres" }
@@ -108,6 +129,11 @@ func PostgresURL(t testing.TB) string {
 	})
 	q := u.Query()
 	q.Set("search_path", name)
+	// Small pools: the suites of several packages run at once, each
+	// with many stores open, under PostgreSQL's max_connections (100).
+	if !q.Has("pool_max_conns") {
+		q.Set("pool_max_conns", strconv.Itoa(TestPoolMax))
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }
