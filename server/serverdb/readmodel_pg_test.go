@@ -171,7 +171,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if _, ok := familyOf(measure, name); ok { // counted with its family in one pass, on both stores
 						for store, fs := range map[string]Figures{"SQLite": {q: db.r, tallies: map[tallyKey]*familyTally{}},
-							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}}} {
+							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}, pg: true}} {
 							got, err := fs.Groups(ctx, a, q)
 							if err != nil || !reflect.DeepEqual(got, want) {
 								t.Errorf("%s with its family on %s: %+v (%v), a statement of its own %+v", label, store, got, err, want)
@@ -183,7 +183,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 						t.Fatal(err)
 					}
 					if _, ok := familyOf(measure, name); ok { // its cases from its family's tally, on both stores
-						for store, fs := range map[string]Figures{"SQLite": newFigures(db.r), "PostgreSQL": newFigures(pgQuerier{pg})} {
+						for store, fs := range map[string]Figures{"SQLite": newFigures(db.r, false), "PostgreSQL": newFigures(pgQuerier{pg}, true)} {
 							got, err := fs.Cases(ctx, a, q, "", 1000)
 							if err != nil || !reflect.DeepEqual(got, wantIDs) {
 								t.Errorf("%s cases with its family on %s: %v (%v), a statement of its own %v", label, store, got, err, wantIDs)
