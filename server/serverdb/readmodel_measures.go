@@ -384,6 +384,9 @@ type Figures struct {
 	// enquiries are measure 4's cases of an agency already read on the
 	// snapshot (enquiryCasesOnce); nil: a statement a figure.
 	enquiries map[enquiryKey][]enquiryCase
+	// setCases are the cases of measures 3 and 5's figure sets' rows
+	// kept by CountsListing (setCasesOnce); nil: none kept.
+	setCases map[setKey][]string
 	// pg: q is PostgreSQL's, and the tallies may be written for it
 	// (sqlb.pg).
 	pg bool
@@ -418,5 +421,6 @@ func (db *DB) ReadFigures(ctx context.Context, fn func(Figures) error) error {
 // family's figures counted once and measure 4's agencies read once
 // (ReadFigures' snapshot).
 func newFigures(q querier, pg bool) Figures {
-	return Figures{q: q, tallies: map[tallyKey]*familyTally{}, enquiries: map[enquiryKey][]enquiryCase{}, pg: pg}
+	return Figures{q: q, tallies: map[tallyKey]*familyTally{}, enquiries: map[enquiryKey][]enquiryCase{},
+		setCases: map[setKey][]string{}, pg: pg}
 }

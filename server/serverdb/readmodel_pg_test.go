@@ -142,6 +142,29 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 						if len(want) == 0 || !reflect.DeepEqual(got, want) {
 							t.Errorf("%s: PostgreSQL counts %+v, SQLite %+v", label, got, want)
 						}
+						// Listing (decision 0078): the same counts, and the
+						// case list of every row from the same statement.
+						all := q
+						all.Figure = map[string]string{MeasureContacts: "contacts", MeasureHouseholds: "cases"}[measure]
+						wantIDs, err := figureCases(ctx, db.r, a, all, "", 1<<30)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var statements int
+						fs := newFigures(countingQuerier{pgQuerier{pg}, &statements}, true)
+						got, err = fs.CountsListing(ctx, a, q, FigureNames(measure))
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s listing on PostgreSQL: %+v (%v), SQLite %+v", label, got, err, want)
+						}
+						listed := statements
+						gotIDs, err := fs.Cases(ctx, a, all, "", 1<<30)
+						if err != nil || !reflect.DeepEqual(gotIDs, wantIDs) {
+							t.Errorf("%s listing on PostgreSQL: cases %v (%v), SQLite %v", label, gotIDs, err, wantIDs)
+						}
+						if measure == MeasureContacts && (statements != listed || len(wantIDs) == 0) {
+							t.Errorf("%s listing on PostgreSQL: %d statements for the cases after the counts (%d cases); want none", label,
+								statements-listed, len(wantIDs))
+						}
 					}
 					if measure == MeasureContacts && name == "contacts" {
 						label := fmt.Sprintf("contacts elsewhere on %s for %s", asOf, a.Role)

@@ -269,6 +269,9 @@ func (f Figures) groupsOnce(ctx context.Context, actor Actor, q FigureQuery) ([]
 // casesOnce is Figures.Cases: the cases of a figure of a family are its
 // family's tally's, once a snapshot.
 func (f Figures) casesOnce(ctx context.Context, actor Actor, q FigureQuery, after string, limit int) ([]string, error) {
+	if ids, ok := f.setCasesOnce(actor, q); ok {
+		return casesAfter(ids, after, limit), nil
+	}
 	t, ok, err := f.tallyOnce(ctx, actor, q)
 	if err != nil || !ok {
 		if err != nil {
