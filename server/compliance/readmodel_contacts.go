@@ -57,10 +57,12 @@ func countsOf[X IDs | VisitIDs](ids map[string]*X) map[string]*int {
 // countAll counts the figures names of q's measure (serverdb.Figures.Counts:
 // one pass over its rows) into totals and each team's and officer's
 // figures; counts are the counts of f's figures by name (asked once an
-// F and group: a map of every figure, not one a figure).
+// F and group: a map of every figure, not one a figure). The report's
+// case list, asked for next, comes from the same pass where the store
+// can (CountsListing, decision 0078).
 func countAll[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, in Input, q serverdb.FigureQuery,
 	names []string, totals *F, g groups[F], counts func(f *F) map[string]*int) error {
-	fcs, err := fs.Counts(ctx, actor, q, names)
+	fcs, err := fs.CountsListing(ctx, actor, q, names)
 	if err != nil {
 		return err
 	}

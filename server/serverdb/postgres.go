@@ -64,6 +64,10 @@ func (e *pgEngine) name() string { return "postgres" }
 // the readers are at most 2 × CPUs connections.
 const readerWorkMem = "64MB"
 
+// readerPlanCache is the reader connections' plan_cache_mode: a plan a
+// run, for the run's parameters (decision 0078).
+const readerPlanCache = "force_custom_plan"
+
 // open connects the writer and reader pools, then checks, migrates and
 // stamps the schema under the migration lock, so that instances starting
 // together migrate it once.
@@ -86,8 +90,14 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 	// unless the URL sets work_mem: at the server's default (4 MB) the
 	// report set's grouped counts of a quarter's contacts spilled their
 	// sorts to disk, a third of each statement's time (decision 0064).
+	// And they plan each execution with its parameters (plan_cache_mode
+	// force_custom_plan), unless the URL sets it: pgx prepares every
+	// statement once a connection, and after five runs PostgreSQL may
+	// settle on a generic plan, blind to the dates and days of a report's
+	// period; the exemptions report then went from 1-2 s to 18 s by a
+	// connection's fifth report set at 25,000 cases (decision 0078).
 	rcfg := cfg.Copy()
-	for name, value := range map[string]string{"jit": "off", "work_mem": readerWorkMem} {
+	for name, value := range map[string]string{"jit": "off", "work_mem": readerWorkMem, "plan_cache_mode": readerPlanCache} {
 		if _, set := rcfg.RuntimeParams[name]; !set {
 			rcfg.RuntimeParams[name] = value
 		}

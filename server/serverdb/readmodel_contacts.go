@@ -3,6 +3,7 @@ package serverdb
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"regexp"
 	"slices"
@@ -83,6 +84,7 @@ func periodDates(f FigureQuery) error {
 // worked out when the read model was written: rm_visits.da, decision 0061).
 var contactSet = figureSet{
 	name:   "contacts",
+	listed: true,
 	cols:   []string{"outcome", "channel", "place", "da"},
 	base:   func(q *sqlb, actor Actor, f FigureQuery, _ []string) error { return contactRows(q, actor, f, nil) },
 	byWeek: contactRows,
@@ -219,9 +221,14 @@ func contactsElsewhere(actor Actor, fq FigureQuery) (*sqlb, error) {
 // one pass over the base (Figures.Counts).
 type figureSet struct {
 	name string
-	cols []string
-	base func(q *sqlb, actor Actor, f FigureQuery, names []string) error
-	cond func(q *sqlb, figure string) error
+	// listed: CountsListing lists the cases of the set's rows in its
+	// counts' statement, where reading the rows again for them costs
+	// more than grouping them by case too (measure 3's contacts; measure
+	// 5's cases are listed cheaper by a statement of their own).
+	listed bool
+	cols   []string
+	base   func(q *sqlb, actor Actor, f FigureQuery, names []string) error
+	cond   func(q *sqlb, figure string) error
 	// byWeek, when set, adds base's rows with the week of weeks each
 	// falls in, as column wk (NULL for none): f's From and To are the
 	// weeks' span, and a week's rows are base's with the week as the
@@ -290,6 +297,49 @@ type FigureCounts struct {
 // by team and officer, one pass over the rows of each figure set: the
 // groups with at least one row, ordered by team then officer id.
 func (f Figures) Counts(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]FigureCounts, error) {
+	return f.counts(ctx, actor, fq, names, false)
+}
+
+// CountsListing is Counts that also keeps, on a PostgreSQL snapshot, the
+// cases of the rows of each figure set that is listed (measure 3's
+// contacts), found in the same statement, so that Cases of the set's
+// figure of all its rows ("contacts") reads no rows again (decision
+// 0078). Elsewhere it is Counts.
+func (f Figures) CountsListing(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]FigureCounts, error) {
+	return f.counts(ctx, actor, fq, names, f.pg && f.setCases != nil)
+}
+
+// setKey names a figure set's cases on a snapshot: the query but its
+// figure, and who asked.
+type setKey struct {
+	actor Actor
+	q     FigureQuery
+	set   string
+}
+
+// allRows reports whether figure's condition in s is every row of s.
+func (s figureSet) allRows(figure string) bool {
+	q := &sqlb{}
+	return s.cond(q, figure) == nil && q.b.String() == `1 = 1`
+}
+
+// setCasesOnce is the cases of q's figure kept on the snapshot by
+// CountsListing, in case id order; false when none are kept for it.
+func (f Figures) setCasesOnce(actor Actor, q FigureQuery) ([]string, bool) {
+	s, ok := figureSetOf(q.Measure, q.Figure)
+	if !ok || f.setCases == nil || !slices.Contains(figureNames[q.Measure], q.Figure) || !s.allRows(q.Figure) {
+		return nil, false
+	}
+	key := setKey{actor: actor, q: q, set: s.name}
+	key.q.Figure = ""
+	ids, ok := f.setCases[key]
+	return ids, ok
+}
+
+// counts is Counts; with listing, on PostgreSQL, the statement groups
+// the rows by case too (GROUPING SETS, one pass over them) and the cases
+// are kept on the snapshot for setCasesOnce.
+func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names []string, listing bool) ([]FigureCounts, error) {
 	if _, ok := dayNumber(fq.AsOf); !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
 	}
@@ -314,21 +364,14 @@ func (f Figures) Counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 		bySet[s.name].idx = append(bySet[s.name].idx, i)
 	}
 	groups := map[[2]string]*FigureCounts{}
+	all := listing
 	for _, st := range sets {
+		listing := all && st.s.listed
 		// The rows are counted by team, officer and every column the
 		// conditions read first: a handful of rows to test each figure's
 		// condition on, and each column worked out once a row (SQLite
 		// does not flatten a grouped subquery into the conditions, which
 		// would compute a column again for every condition that reads it).
-		q := &sqlb{}
-		q.add(`SELECT b.team_id, b.officer_id`)
-		for _, i := range st.idx {
-			q.add(`, sum(CASE WHEN `)
-			if err := st.s.cond(q, names[i]); err != nil {
-				return nil, err
-			}
-			q.add(` THEN b.n ELSE 0 END)`)
-		}
 		var setNames []string
 		for _, i := range st.idx {
 			setNames = append(setNames, names[i])
@@ -337,11 +380,44 @@ func (f Figures) Counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 		for _, c := range st.s.reads(setNames) {
 			keys += ", a." + c
 		}
-		q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
-		if err := st.s.base(q, actor, fq, setNames); err != nil {
-			return nil, err
+		q := &sqlb{}
+		if listing {
+			// The rows by the keys, and apart by case, in one pass
+			// (GROUPING SETS): a row of the second set has its case and
+			// no keys, one of the first its keys and no case (a
+			// contact's case is never NULL). The counts are summed from
+			// the first; the second's cases come back as one list, not
+			// a row each with every figure's column (decision 0071 found
+			// those rows cost more than the statement they saved).
+			q.add(`WITH g AS (SELECT ` + keys + `, a.case_id, count(*) AS n FROM (`)
+			if err := st.s.base(q, actor, fq, setNames); err != nil {
+				return nil, err
+			}
+			q.add(`) a GROUP BY GROUPING SETS ((` + keys + `), (a.case_id))) `)
 		}
-		q.add(`) a GROUP BY ` + keys + `) b GROUP BY b.team_id, b.officer_id`)
+		q.add(`SELECT b.team_id, b.officer_id`)
+		if listing {
+			q.add(`, NULL`)
+		}
+		for _, i := range st.idx {
+			q.add(`, sum(CASE WHEN `)
+			if err := st.s.cond(q, names[i]); err != nil {
+				return nil, err
+			}
+			q.add(` THEN b.n ELSE 0 END)`)
+		}
+		if !listing {
+			q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
+			if err := st.s.base(q, actor, fq, setNames); err != nil {
+				return nil, err
+			}
+			q.add(`) a GROUP BY ` + keys + `) b GROUP BY b.team_id, b.officer_id`)
+		} else {
+			q.add(` FROM g b WHERE b.case_id IS NULL GROUP BY b.team_id, b.officer_id
+				UNION ALL SELECT NULL, NULL, string_agg(b.case_id, ',')` + strings.Repeat(`, 0`, len(st.idx)) +
+				` FROM g b WHERE b.case_id IS NOT NULL`)
+		}
+		var ids []string
 		if err := func() error {
 			rs, err := f.q.QueryContext(ctx, q.b.String(), q.args...)
 			if err != nil {
@@ -349,19 +425,28 @@ func (f Figures) Counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			}
 			defer rs.Close()
 			for rs.Next() {
-				var team, officer string
+				var team, officer, cases sql.NullString
 				n := make([]int, len(st.idx))
 				dst := []any{&team, &officer}
+				if listing {
+					dst = append(dst, &cases)
+				}
 				for k := range n {
 					dst = append(dst, &n[k])
 				}
 				if err := rs.Scan(dst...); err != nil {
 					return fmt.Errorf("figures of %s: %w", fq.Measure, err)
 				}
-				g := groups[[2]string{team, officer}]
+				if listing && !team.Valid { // the cases (ids are UUIDs: no comma)
+					if cases.Valid {
+						ids = strings.Split(cases.String, ",")
+					}
+					continue
+				}
+				g := groups[[2]string{team.String, officer.String}]
 				if g == nil {
-					g = &FigureCounts{TeamID: team, OfficerID: officer, N: make([]int, len(names))}
-					groups[[2]string{team, officer}] = g
+					g = &FigureCounts{TeamID: team.String, OfficerID: officer.String, N: make([]int, len(names))}
+					groups[[2]string{team.String, officer.String}] = g
 				}
 				for k, i := range st.idx {
 					g.N[i] = n[k]
@@ -370,6 +455,12 @@ func (f Figures) Counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			return rs.Err()
 		}(); err != nil {
 			return nil, err
+		}
+		if listing {
+			key := setKey{actor: actor, q: fq, set: st.s.name}
+			key.q.Figure = ""
+			slices.Sort(ids) // byte order, as figureCases' (the "C" collation's)
+			f.setCases[key] = slices.Compact(ids)
 		}
 	}
 	out := make([]FigureCounts, 0, len(groups))

@@ -85,6 +85,10 @@ func FigureNames(measure string) []string { return slices.Clone(figureNames[meas
 type sqlb struct {
 	b    strings.Builder
 	args []any
+	// pg says the statement runs on PostgreSQL, for the few places that
+	// write it otherwise there (exemptionsDueFamily); false writes SQL
+	// both stores run.
+	pg bool
 }
 
 func (q *sqlb) add(s string, args ...any) *sqlb {
@@ -392,6 +396,12 @@ type Figures struct {
 	// enquiries are measure 4's cases of an agency already read on the
 	// snapshot (enquiryCasesOnce); nil: a statement a figure.
 	enquiries map[enquiryKey][]enquiryCase
+	// setCases are the cases of measures 3 and 5's figure sets' rows
+	// kept by CountsListing (setCasesOnce); nil: none kept.
+	setCases map[setKey][]string
+	// pg: q is PostgreSQL's, and the tallies may be written for it
+	// (sqlb.pg).
+	pg bool
 }
 
 // Groups is FigureGroups on the snapshot; a figure of a family (measure
@@ -415,12 +425,14 @@ func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Exc
 // ReadFigures runs fn on one read transaction of the read model.
 func (db *DB) ReadFigures(ctx context.Context, fn func(Figures) error) error {
 	return db.view(ctx, func(tx *sql.Tx) error {
-		return fn(newFigures(tx))
+		return fn(newFigures(tx, db.eng.name() == "postgres"))
 	})
 }
 
-// newFigures answers figure queries with q, each family's figures counted
-// once and measure 4's agencies read once (ReadFigures' snapshot).
-func newFigures(q querier) Figures {
-	return Figures{q: q, tallies: map[tallyKey]*familyTally{}, enquiries: map[enquiryKey][]enquiryCase{}}
+// newFigures answers figure queries with q (PostgreSQL's when pg), each
+// family's figures counted once and measure 4's agencies read once
+// (ReadFigures' snapshot).
+func newFigures(q querier, pg bool) Figures {
+	return Figures{q: q, tallies: map[tallyKey]*familyTally{}, enquiries: map[enquiryKey][]enquiryCase{},
+		setCases: map[setKey][]string{}, pg: pg}
 }

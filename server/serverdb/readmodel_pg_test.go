@@ -144,6 +144,29 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 						if len(want) == 0 || !reflect.DeepEqual(got, want) {
 							t.Errorf("%s: PostgreSQL counts %+v, SQLite %+v", label, got, want)
 						}
+						// Listing (decision 0078): the same counts, and the
+						// case list of every row from the same statement.
+						all := q
+						all.Figure = map[string]string{MeasureContacts: "contacts", MeasureHouseholds: "cases"}[measure]
+						wantIDs, err := figureCases(ctx, db.r, a, all, "", 1<<30)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var statements int
+						fs := newFigures(countingQuerier{pgQuerier{pg}, &statements}, true)
+						got, err = fs.CountsListing(ctx, a, q, FigureNames(measure))
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s listing on PostgreSQL: %+v (%v), SQLite %+v", label, got, err, want)
+						}
+						listed := statements
+						gotIDs, err := fs.Cases(ctx, a, all, "", 1<<30)
+						if err != nil || !reflect.DeepEqual(gotIDs, wantIDs) {
+							t.Errorf("%s listing on PostgreSQL: cases %v (%v), SQLite %v", label, gotIDs, err, wantIDs)
+						}
+						if measure == MeasureContacts && (statements != listed || len(wantIDs) == 0) {
+							t.Errorf("%s listing on PostgreSQL: %d statements for the cases after the counts (%d cases); want none", label,
+								statements-listed, len(wantIDs))
+						}
 					}
 					if measure == MeasureContacts && name == "contacts" {
 						label := fmt.Sprintf("contacts elsewhere on %s for %s", asOf, a.Role)
@@ -173,7 +196,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if _, ok := familyOf(measure, name); ok { // counted with its family in one pass, on both stores
 						for store, fs := range map[string]Figures{"SQLite": {q: db.r, tallies: map[tallyKey]*familyTally{}},
-							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}}} {
+							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}, pg: true}} {
 							got, err := fs.Groups(ctx, a, q)
 							if err != nil || !reflect.DeepEqual(got, want) {
 								t.Errorf("%s with its family on %s: %+v (%v), a statement of its own %+v", label, store, got, err, want)
@@ -185,7 +208,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 						t.Fatal(err)
 					}
 					if _, ok := familyOf(measure, name); ok { // its cases from its family's tally, on both stores
-						for store, fs := range map[string]Figures{"SQLite": newFigures(db.r), "PostgreSQL": newFigures(pgQuerier{pg})} {
+						for store, fs := range map[string]Figures{"SQLite": newFigures(db.r, false), "PostgreSQL": newFigures(pgQuerier{pg}, true)} {
 							got, err := fs.Cases(ctx, a, q, "", 1000)
 							if err != nil || !reflect.DeepEqual(got, wantIDs) {
 								t.Errorf("%s cases with its family on %s: %v (%v), a statement of its own %v", label, store, got, err, wantIDs)

@@ -26,7 +26,7 @@ func TestFamilyCasesOnASnapshot(t *testing.T) {
 			for _, fam := range families {
 				for _, a := range actors {
 					var statements int
-					fs := newFigures(countingQuerier{db.r, &statements})
+					fs := newFigures(countingQuerier{db.r, &statements}, db.Engine() == "postgres")
 					for _, name := range fam.figures {
 						q := FigureQuery{Measure: measure, Figure: name, AsOf: asOf, From: "2026-07-01", To: asOf}
 						label := fmt.Sprintf("%s.%s on %s for %s", measure, name, asOf, a.Role)

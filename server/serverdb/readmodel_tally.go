@@ -111,36 +111,13 @@ type familyTally struct {
 // up by team and officer here, so that the same statement gives each
 // figure's groups and its cases (a report's case list is then not a
 // statement of its own, decision 0071).
-func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f FigureQuery, d int64) (*familyTally, error) {
-	// The rows counted by case, without count(DISTINCT): a figure's rows
-	// of the case, its largest x, its rows by week; a case is counted in
-	// a figure when it has a row of it. PostgreSQL sorts a group's rows
-	// for each DISTINCT aggregate, a sort a figure and group.
-	q := &sqlb{}
-	q.add(`SELECT b.team_id, b.officer_id, b.case_id`)
-	for i, name := range fam.figures {
-		cond := func() { fam.cond(q, f, d, name) }
-		q.add(`, sum(CASE WHEN `)
-		cond()
-		q.add(fmt.Sprintf(` THEN 1 ELSE 0 END) AS n%d`, i))
-		if slices.Contains(fam.x, name) {
-			q.add(`, max(CASE WHEN `)
-			cond()
-			q.add(fmt.Sprintf(` THEN b.x END) AS x%d`, i))
-		}
-		if slices.Contains(fam.wk, name) {
-			for w := 1; w <= WorkloadWeeks; w++ {
-				q.add(`, sum(CASE WHEN `)
-				cond()
-				q.add(fmt.Sprintf(` AND b.wk = %d THEN 1 ELSE 0 END) AS w%d_%d`, w, i, w))
-			}
-		}
-	}
-	q.add(` FROM (`)
-	if err := fam.rows(q, actor, f, d); err != nil {
+//
+// pg says db is PostgreSQL's (sqlb.pg).
+func tally(ctx context.Context, db querier, pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) (*familyTally, error) {
+	q, err := tallyQuery(pg, actor, fam, f, d)
+	if err != nil {
 		return nil, err
 	}
-	q.add(`) b GROUP BY b.team_id, b.officer_id, b.case_id`)
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("figures %s of %s: %w", fam.name, f.Measure, err)
@@ -217,6 +194,40 @@ func tally(ctx context.Context, db querier, actor Actor, fam figureFamily, f Fig
 	return out, nil
 }
 
+// tallyQuery is the statement of tally (PostgreSQL's when pg): the rows
+// counted by case, without count(DISTINCT): a figure's rows of the case,
+// its largest x, its rows by week; a case is counted in a figure when it
+// has a row of it. PostgreSQL sorts a group's rows for each DISTINCT
+// aggregate, a sort a figure and group.
+func tallyQuery(pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) (*sqlb, error) {
+	q := &sqlb{pg: pg}
+	q.add(`SELECT b.team_id, b.officer_id, b.case_id`)
+	for i, name := range fam.figures {
+		cond := func() { fam.cond(q, f, d, name) }
+		q.add(`, sum(CASE WHEN `)
+		cond()
+		q.add(fmt.Sprintf(` THEN 1 ELSE 0 END) AS n%d`, i))
+		if slices.Contains(fam.x, name) {
+			q.add(`, max(CASE WHEN `)
+			cond()
+			q.add(fmt.Sprintf(` THEN b.x END) AS x%d`, i))
+		}
+		if slices.Contains(fam.wk, name) {
+			for w := 1; w <= WorkloadWeeks; w++ {
+				q.add(`, sum(CASE WHEN `)
+				cond()
+				q.add(fmt.Sprintf(` AND b.wk = %d THEN 1 ELSE 0 END) AS w%d_%d`, w, i, w))
+			}
+		}
+	}
+	q.add(` FROM (`)
+	if err := fam.rows(q, actor, f, d); err != nil {
+		return nil, err
+	}
+	q.add(`) b GROUP BY b.team_id, b.officer_id, b.case_id`)
+	return q, nil
+}
+
 // tallyOnce is the tally of q's family on the snapshot, made the first
 // time a figure of it is asked for; false when q's figure is of no
 // family or f keeps no tallies.
@@ -234,7 +245,7 @@ func (f Figures) tallyOnce(ctx context.Context, actor Actor, q FigureQuery) (*fa
 	t, ok := f.tallies[key]
 	if !ok {
 		var err error
-		if t, err = tally(ctx, f.q, actor, fam, q, d); err != nil {
+		if t, err = tally(ctx, f.q, f.pg, actor, fam, q, d); err != nil {
 			return nil, false, err
 		}
 		f.tallies[key] = t
@@ -258,6 +269,9 @@ func (f Figures) groupsOnce(ctx context.Context, actor Actor, q FigureQuery) ([]
 // casesOnce is Figures.Cases: the cases of a figure of a family are its
 // family's tally's, once a snapshot.
 func (f Figures) casesOnce(ctx context.Context, actor Actor, q FigureQuery, after string, limit int) ([]string, error) {
+	if ids, ok := f.setCasesOnce(actor, q); ok {
+		return casesAfter(ids, after, limit), nil
+	}
 	t, ok, err := f.tallyOnce(ctx, actor, q)
 	if err != nil || !ok {
 		if err != nil {
@@ -377,8 +391,24 @@ var exemptionsDueFamily = figureFamily{
 		}
 		q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, 0 AS wk, r.due_day,
 			CASE WHEN r.met_day IS NOT NULL AND r.met_day <= ? THEN 1 ELSE 0 END AS met, CASE WHEN `, d)
-		q.exemptOn("r.case_id", f.AsOf, "")
-		q.add(` THEN 1 ELSE 0 END AS ex FROM requirements r`)
+		if !q.pg {
+			q.exemptOn("r.case_id", f.AsOf, "")
+			q.add(` THEN 1 ELSE 0 END AS ex FROM requirements r`)
+			return exemptionsDue(q, actor, f, d)
+		}
+		// On PostgreSQL the cases exempted are joined, once a statement
+		// (decision 0078): the tally's conditions read ex four times,
+		// and PostgreSQL, pulling these rows up into them, copied
+		// exemptOn's subquery into each, a hashed subplan over rm_safety
+		// apiece (and apiece again in each parallel worker). A case has
+		// at most one exempting assessment on a day (the latest), and
+		// DISTINCT keeps the join from repeating a requirement even so.
+		// SQLite keeps exemptOn, which it works out once a statement
+		// already; a join there costs it more (decision 0071).
+		q.add(`x.case_id IS NOT NULL THEN 1 ELSE 0 END AS ex FROM requirements r
+			LEFT JOIN (SELECT DISTINCT s.case_id FROM rm_safety s WHERE `)
+		q.exempting("s", f.AsOf, "")
+		q.add(`) x ON x.case_id = r.case_id`)
 		return exemptionsDue(q, actor, f, d)
 	},
 	cond: func(q *sqlb, _ FigureQuery, d int64, figure string) {

@@ -120,3 +120,28 @@ func TestFirstHomeIndexUsed(t *testing.T) {
 		t.Errorf("measure 1's cases read the requirements' table, not the index alone:\n%s", plan)
 	}
 }
+
+// TestExemptionsTallyReadsSafetyOnce: the exemptions report's tally
+// works out the cases exempted once a statement (decision 0078). On
+// PostgreSQL the plan reads rm_safety twice (the exempting assessment
+// and the later one it must not have), where exemptOn's subquery, pulled
+// up into each of the four conditions that read it, read it eight times;
+// on SQLite, which builds the IN list once, exemptOn stays.
+func TestExemptionsTallyReadsSafetyOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	fq := FigureQuery{Measure: MeasureExemptions, AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
+	d, _ := dayNumber(fq.AsOf)
+	pg := f.db.Engine() == "postgres"
+	q, err := tallyQuery(pg, f.admin, exemptionsDueFamily, fq, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := explainWithout(t, f.db, q)
+	if n := strings.Count(plan, " on rm_safety "); pg && n != 2 {
+		t.Errorf("the exemptions' tally reads rm_safety %d times; want 2:\n%s", n, plan)
+	}
+	if !strings.Contains(plan, "rm_safety") {
+		t.Errorf("the exemptions' tally reads no rm_safety:\n%s", plan)
+	}
+}
