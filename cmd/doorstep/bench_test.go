@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"doorstep/schema"
+	"doorstep/server"
+	"doorstep/server/serverdb"
+)
+
+// TestBenchSupervisorChangesGoThroughTheServer: the incremental pull's
+// 100 changes are a supervisor's, made through the server's API, not
+// through the benchmark's own handle on the server's store (with the
+// server in a process of its own, such writes made the server's writer
+// read the file again at the timed push of 100; decision 0076). The
+// server here is in this process, the benchmark attached to it with a
+// handle of its own, as bench service's is.
+func TestBenchSupervisorChangesGoThroughTheServer(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, err := openServer(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: newQuietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	own, err := serverdb.Open(ctx, filepath.Join(dir, "server", server.DBFile), serverdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	env, err := attachBenchEnv(ctx, own, srv.URL(), filepath.Join(dir, "tablet"), "bench.", 1, false,
+		func() (int64, error) { return srv.DB().WriteTransactions(), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	results, err := env.syncScenarios(ctx, filepath.Join(dir, "sync"), 200, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pull := findScenario(results, "incremental pull of 100"); pull == nil || pull.Records != 100 {
+		t.Fatalf("scenarios %+v, want the incremental pull of 100", results)
+	}
+	visits, err := srv.DB().List(ctx, cliActor, "visit", env.caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noted := 0
+	for _, v := range visits {
+		if !strings.HasPrefix(string(v.Fields["observation_notes"]), `"supervisor note `) {
+			continue
+		}
+		noted++
+		if u, err := srv.DB().UserByID(ctx, v.UpdatedBy); err != nil || u.Role != schema.RoleSupervisor || u.TeamID != env.officer.TeamID {
+			t.Fatalf("visit %s noted by %q (%+v, %v), want the officer's supervisor, through the server's API", v.ID, v.UpdatedBy, u, err)
+		}
+	}
+	if noted != 100 {
+		t.Errorf("%d visits carry the supervisor's note, want 100", noted)
+	}
+}
