@@ -346,12 +346,12 @@ func (env *benchEnv) syncScenarios(ctx context.Context, dir string, n, noopRound
 
 	// 3. Incremental: 100 records changed on the server (a supervisor's
 	// notes on drafts), pulled by the tablet. The supervisor writes them
-	// through the server's API, as a supervisor does: with the server in
-	// a process of its own (bench service), a write through this
-	// process's handle on its SQLite file would make the server's writer
-	// read the file again at the next push, the push of 100 timed below,
-	// a cost no server pays for the changes that come through it
-	// (decision 0076).
+	// through the server's API, as a supervisor does, so that both
+	// benchmarks time the pull and the push after it in the same state:
+	// through env.db, bench service's changes were made by a second
+	// writer on the server's SQLite file (this process's handle), which
+	// a running server never has beside it, and the server's writer read
+	// the file again after them (decision 0076).
 	sup := newReportClient(env.url)
 	if err := sup.login(ctx, env.supervisor.Username); err != nil {
 		return nil, fmt.Errorf("bench: change on server: %w", err)

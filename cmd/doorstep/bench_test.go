@@ -14,8 +14,9 @@ import (
 // TestBenchSupervisorChangesGoThroughTheServer: the incremental pull's
 // 100 changes are a supervisor's, made through the server's API, not
 // through the benchmark's own handle on the server's store (with the
-// server in a process of its own, such writes made the server's writer
-// read the file again at the timed push of 100; decision 0076). The
+// server in a process of its own, that made bench service time the push
+// of 100 after a second writer's changes, bench sync after the server's
+// own; decision 0076). The
 // server here is in this process, the benchmark attached to it with a
 // handle of its own, as bench service's is.
 func TestBenchSupervisorChangesGoThroughTheServer(t *testing.T) {
