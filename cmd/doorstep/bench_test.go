@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,17 +53,32 @@ func TestBenchSupervisorChangesGoThroughTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noted := 0
+	// The incremental pull and push are timed in incrementalRounds
+	// rounds: the last round's note and date are what the visits hold.
+	noted, lastNote, lastDate := 0, 0, 0
 	for _, v := range visits {
-		if !strings.HasPrefix(string(v.Fields["observation_notes"]), `"supervisor note `) {
+		if string(v.Fields["next_visit_on"]) == fmt.Sprintf(`"2031-06-%02d"`, incrementalRounds) {
+			lastDate++
+		}
+		note := string(v.Fields["observation_notes"])
+		if !strings.HasPrefix(note, `"supervisor note `) {
 			continue
 		}
 		noted++
+		if strings.HasPrefix(note, fmt.Sprintf(`"supervisor note %d-`, incrementalRounds-1)) {
+			lastNote++
+		}
 		if u, err := srv.DB().UserByID(ctx, v.UpdatedBy); err != nil || u.Role != schema.RoleSupervisor || u.TeamID != env.officer.TeamID {
 			t.Fatalf("visit %s noted by %q (%+v, %v), want the officer's supervisor, through the server's API", v.ID, v.UpdatedBy, u, err)
 		}
 	}
-	if noted != 100 {
-		t.Errorf("%d visits carry the supervisor's note, want 100", noted)
+	if noted != 100 || lastNote != 100 || lastDate != 100 {
+		t.Errorf("%d visits carry the supervisor's note, %d the last round's, %d drafts the last round's next visit; want 100 each (%d rounds)",
+			noted, lastNote, lastDate, incrementalRounds)
+	}
+	for _, name := range []string{"incremental pull of 100", "incremental push of 100"} {
+		if r := findScenario(results, name); r == nil || r.Seconds <= 0 || r.Requests == 0 {
+			t.Errorf("%s: %+v, want one round's figures (the median's)", name, r)
+		}
 	}
 }
