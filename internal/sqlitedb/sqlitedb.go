@@ -97,7 +97,16 @@ func ApplicationID(ctx context.Context, db *sql.DB) (int64, error) {
 
 // SetApplicationID stamps the file with id, so that no other program (nor
 // the other side of Doorstep) takes it for its own.
+//
+// A file stamped with id already is left alone: setting the pragma, even
+// to the value it has, is a write transaction, and a store opened beside
+// a busy writer (`doorstep admin backup` beside the running server) would
+// wait for the write lock on every open, and fail with SQLITE_BUSY once
+// its busy timeout ran out.
 func SetApplicationID(ctx context.Context, db *sql.DB, id int64) error {
+	if have, err := ApplicationID(ctx, db); err == nil && have == id {
+		return nil
+	}
 	_, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", id))
 	return err
 }

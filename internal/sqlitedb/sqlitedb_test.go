@@ -127,6 +127,43 @@ func TestApplicationIDStampAndForeignTables(t *testing.T) {
 	}
 }
 
+// TestSetApplicationIDTakesNoLockWhenStamped: a file stamped already is
+// opened beside a writer holding its transaction without waiting for the
+// write lock (admin backup beside a busy server); a file stamped with
+// another id is still stamped again.
+func TestSetApplicationIDTakesNoLockWhenStamped(t *testing.T) {
+	ctx := context.Background()
+	path := tempPath(t)
+	busy := openWriter(t, path)
+	if err := SetApplicationID(ctx, busy, schema.ServerApplicationID); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := busy.BeginTx(ctx, nil) // IMMEDIATE: holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("CREATE TABLE held (a INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	other := openWriter(t, path)
+	start := time.Now()
+	if err := SetApplicationID(ctx, other, schema.ServerApplicationID); err != nil {
+		t.Fatalf("stamping a file stamped already, beside a writer: %v; want nothing to do", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("stamping a file stamped already took %v; want no wait for the writer", took)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetApplicationID(ctx, other, schema.DeviceApplicationID); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := ApplicationID(ctx, busy); err != nil || id != schema.DeviceApplicationID {
+		t.Fatalf("restamped file: application_id %#x, %v; want %#x", id, err, schema.DeviceApplicationID)
+	}
+}
+
 func TestMigrateAppliesEachOnceInOrder(t *testing.T) {
 	ctx := context.Background()
 	w := openWriter(t, tempPath(t))
