@@ -441,21 +441,15 @@ func latencyStats(vs []VisitLatency) LatencyStats {
 	return s
 }
 
-// signedVisitRows reads the signed visits in the actor's scope whose
-// signed_at, as written, falls from the day before from to the day after
-// to ("" for no bound): a superset of those signed in the period by the UTC
-// day (an RFC 3339 offset is under a day), which the caller keeps. The day
-// expression is records_signed_visit_day's, so the index serves it.
-func signedVisitRows(ctx context.Context, tx *sql.Tx, eng engine, actor Actor, from, to schema.Date) ([]freshVisit, error) {
-	// noIndex ("+case_id" on SQLite): the scope is not used as an index (records_case would
-	// read every record of every case in scope); the day is.
-	col := "case_id"
-	if from != "" || to != "" {
-		col = eng.noIndex("case_id")
-	}
-	cond, args, err := scopeFilter(actor, col)
+// signedVisitQuery is signedVisitRows' statement and its arguments.
+func signedVisitQuery(eng engine, actor Actor, from, to schema.Date) (string, []any, error) {
+	// A scope of cases (a supervisor's team, an officer's caseload) is
+	// read by case and day (records_signed_visit_case, migration 0017:
+	// the scope's cases' visits of the period, not every team's);
+	// the whole service by the day alone (records_signed_visit_day).
+	cond, args, err := scopeFilter(actor, "case_id")
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	day := `substr(` + eng.jsonText("fields", "signed_at") + `, 1, 10)`
 	// The case's team and officer now (case_scope), whom the visit counts
@@ -472,7 +466,21 @@ func signedVisitRows(ctx context.Context, tx *sql.Tx, eng engine, actor Actor, f
 		q += ` AND ` + day + ` <= ?`
 		args = append(args, string(shiftDate(to, 1)))
 	}
-	rows, err := tx.QueryContext(ctx, q+` ORDER BY seq`, args...)
+	return q + ` ORDER BY seq`, args, nil
+}
+
+// signedVisitRows reads the signed visits in the actor's scope whose
+// signed_at, as written, falls from the day before from to the day after
+// to ("" for no bound): a superset of those signed in the period by the UTC
+// day (an RFC 3339 offset is under a day), which the caller keeps. The day
+// expression is records_signed_visit_day's and records_signed_visit_case's,
+// so the indexes serve it.
+func signedVisitRows(ctx context.Context, tx *sql.Tx, eng engine, actor Actor, from, to schema.Date) ([]freshVisit, error) {
+	q, args, err := signedVisitQuery(eng, actor, from, to)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read visit: %w", err)
 	}

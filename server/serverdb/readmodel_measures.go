@@ -89,6 +89,44 @@ type sqlb struct {
 	// write it otherwise there (exemptionsDueFamily); false writes SQL
 	// both stores run.
 	pg bool
+	// in, when set, is the cases the statement's rows are of (within):
+	// the subqueries that do not read the outer query's row (exemptOn's)
+	// keep to them, rather than read the whole service (decision 0080).
+	in *caseIn
+}
+
+// caseIn is the cases of a figure query: the actor's scope and the
+// query's officer and team filters (sqlb.scoped's).
+type caseIn struct {
+	actor             Actor
+	officerID, teamID string
+}
+
+// within says that q's rows are of the cases of the actor's scope and
+// f's officer and team (scoped, on the outer query).
+func (q *sqlb) within(actor Actor, f FigureQuery) *sqlb {
+	q.in = &caseIn{actor: actor, officerID: f.OfficerID, teamID: f.TeamID}
+	return q
+}
+
+// inCases adds, when q is within cases (within), the condition that the
+// case of column col is one of them, as sqlb.scoped keeps the outer
+// query's rows to them: a subquery that reads no column of the outer
+// query then reads the team's rows, not the service's. Without within,
+// or for an actor who sees every case and no filter, nothing.
+func (q *sqlb) inCases(col string) {
+	if q.in == nil {
+		return
+	}
+	if cond, args, err := scopeFilter(q.in.actor, col); err == nil && cond != "1 = 1" {
+		q.add(" AND "+cond, args...)
+	}
+	if q.in.officerID != "" {
+		q.add(" AND "+col+" IN (SELECT case_id FROM rm_cases WHERE officer_id = ?)", q.in.officerID)
+	}
+	if q.in.teamID != "" {
+		q.add(" AND "+col+" IN (SELECT case_id FROM rm_cases WHERE team_id = ?)", q.in.teamID)
+	}
 }
 
 func (q *sqlb) add(s string, args ...any) *sqlb {
@@ -105,10 +143,12 @@ func (q *sqlb) add(s string, args ...any) *sqlb {
 // that decision. The cases exempted are one subquery that reads no column
 // of the outer query, so that both stores work it out once a statement
 // (SQLite into an index of its own, PostgreSQL into a hash) rather than
-// once a row (decision 0057).
+// once a row (decision 0057). Within cases (sqlb.within), the subquery
+// reads only their assessments (decision 0080).
 func (q *sqlb) exemptOn(col string, d schema.Date, decision string) {
 	q.add(col + ` IN (SELECT s.case_id FROM rm_safety s WHERE `)
 	q.exempting("s", d, decision)
+	q.inCases("s.case_id")
 	q.add(`)`)
 }
 
@@ -176,7 +216,7 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 	if !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
 	}
-	q := &sqlb{}
+	q := (&sqlb{}).within(actor, f)
 	if fam, ok := familyOf(f.Measure, f.Figure); ok {
 		return q, familyRows(q, fam, actor, f, d)
 	}
@@ -247,7 +287,7 @@ func firstVisitCases(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 	// outcome, with its exemptOn, into every figure's condition that reads
 	// it (a hashed subplan over rm_safety each, 15 of them a statement).
 	outer := q
-	q = &sqlb{}
+	q = &sqlb{in: outer.in}
 	q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk,
 		CASE WHEN r.case_id IS NULL THEN 'no_requirement'
 			WHEN r.met_day IS NOT NULL AND r.met_day <= ? THEN

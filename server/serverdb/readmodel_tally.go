@@ -200,7 +200,7 @@ func tally(ctx context.Context, db querier, pg bool, actor Actor, fam figureFami
 // has a row of it. PostgreSQL sorts a group's rows for each DISTINCT
 // aggregate, a sort a figure and group.
 func tallyQuery(pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) (*sqlb, error) {
-	q := &sqlb{pg: pg}
+	q := (&sqlb{pg: pg}).within(actor, f)
 	q.add(`SELECT b.team_id, b.officer_id, b.case_id`)
 	for i, name := range fam.figures {
 		cond := func() { fam.cond(q, f, d, name) }
@@ -408,6 +408,7 @@ var exemptionsDueFamily = figureFamily{
 		q.add(`x.case_id IS NOT NULL THEN 1 ELSE 0 END AS ex FROM requirements r
 			LEFT JOIN (SELECT DISTINCT s.case_id FROM rm_safety s WHERE `)
 		q.exempting("s", f.AsOf, "")
+		q.inCases("s.case_id")
 		q.add(`) x ON x.case_id = r.case_id`)
 		return exemptionsDue(q, actor, f, d)
 	},

@@ -381,6 +381,7 @@ func familyWeekRows(q *sqlb, actor Actor, f FigureQuery) error {
 	if !ok {
 		return schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
 	}
+	q.within(actor, f)
 	if err := fam.rows(q, actor, f, d); err != nil {
 		return err
 	}
