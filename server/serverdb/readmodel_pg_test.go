@@ -124,6 +124,16 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 		copyTable(t, db.r, pg, table)
 	}
 
+	// Totals (decision 0082): PostgreSQL's the same as SQLite's Counts
+	// summed.
+	for _, c := range totalsCases(users) {
+		want := summedCounts(t, Figures{q: db.r}, c.a, c.q, c.names)
+		got, err := Figures{q: pgQuerier{pg}}.Totals(ctx, c.a, c.q, c.names)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: PostgreSQL totals %v (%v), SQLite counts summed %v", c.label, got, err, want)
+		}
+	}
+
 	actors := readModelActors(users)
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
 		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds,
