@@ -382,7 +382,14 @@ func (st *namedSet) names(names []string) []string {
 // by the columns the conditions read alone, not by team and officer too
 // (a headline's previous period, which wants the totals, took two to
 // three times as long grouped by team and officer: decision 0082).
+//
+// A measure whose figures are of families (measure 1's, 8's, 2's, 7's
+// and the exemptions') is counted in rows of its families, one
+// statement a family (familyTotals).
 func (f Figures) Totals(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]int, error) {
+	if figureFamilies[fq.Measure] != nil {
+		return f.familyTotals(ctx, actor, fq, names)
+	}
 	sets, err := figureSetsOf(fq, names)
 	if err != nil {
 		return nil, err

@@ -228,6 +228,62 @@ func tallyQuery(pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) 
 	return q, nil
 }
 
+// familyTotals is Totals of figures of families: the rows of each of
+// names (FigureGroup's Rows summed over every group), one statement a
+// family, its rows grouped by nothing.
+func (f Figures) familyTotals(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]int, error) {
+	out := make([]int, len(names))
+	done := make([]bool, len(names))
+	for i, name := range names {
+		if done[i] {
+			continue
+		}
+		q := fq
+		q.Figure = name
+		if _, err := figureRows(actor, q); err != nil { // the parameters and the figure checked
+			return nil, err
+		}
+		fam, ok := familyOf(fq.Measure, name)
+		if !ok {
+			return nil, fmt.Errorf("measure %s: figure %q is of no family", fq.Measure, name)
+		}
+		d, _ := dayNumber(fq.AsOf)
+		var idx []int
+		s := &sqlb{pg: f.pg}
+		s.add(`SELECT `)
+		for j := i; j < len(names); j++ {
+			if done[j] || !slices.Contains(fam.figures, names[j]) {
+				continue
+			}
+			if len(idx) > 0 {
+				s.add(`, `)
+			}
+			s.add(`coalesce(sum(CASE WHEN `)
+			fam.cond(s, q, d, names[j])
+			s.add(` THEN 1 ELSE 0 END), 0)`)
+			idx = append(idx, j)
+			done[j] = true
+		}
+		s.add(` FROM (`)
+		if err := fam.rows(s, actor, q, d); err != nil {
+			return nil, err
+		}
+		s.add(`) b`)
+		n := make([]int64, len(idx))
+		dst := make([]any, len(n))
+		for k := range n {
+			dst[k] = &n[k]
+		}
+		if err := queryOne(ctx, f.q, s, dst...); err != nil {
+			return nil, fmt.Errorf("totals %s of %s: %w", fam.name, fq.Measure, err)
+		}
+		for k, j := range idx {
+			out[j] = int(n[k])
+		}
+	}
+	return out, nil
+}
+
 // tallyOnce is the tally of q's family on the snapshot, made the first
 // time a figure of it is asked for; false when q's figure is of no
 // family or f keeps no tallies.

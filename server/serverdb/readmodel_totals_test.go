@@ -116,3 +116,68 @@ func TestTotalsAreTheCountsSummed(t *testing.T) {
 		t.Errorf("a bad as_of: %v; want invalid", err)
 	}
 }
+
+// TestFamilyTotalsAreTheRowsSummed: Totals of the figures of a family
+// (the exemptions report's headline, decision 0082) is the rows of each
+// figure's groups (Groups) summed, for the exemptions' family, measure
+// 1's and measure 8's (two families in one call), in each actor's scope,
+// one statement a family.
+func TestFamilyTotalsAreTheRowsSummed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, users := readModelStore(t)
+	asked := map[string][]string{
+		MeasureExemptions:     {"exempted", "due", "met", "missed", "met_despite_exemption"},
+		MeasureFirstHomeVisit: {"numerator", "denominator"},
+		MeasureWorkload:       {"caseload", "due_cases", "not_started", "overdue_cases"},
+	}
+	compared := 0
+	for _, a := range readModelActors(users) {
+		for _, p := range [][2]schema.Date{{"2026-08-25", "2026-11-23"}, {"2026-05-26", "2026-08-24"}, {"2026-01-01", "2026-11-23"}} {
+			for measure, names := range asked {
+				fq := FigureQuery{Measure: measure, From: p[0], To: p[1], AsOf: p[1]}
+				for _, names := range [][]string{names, names[:1], {names[len(names)-1], names[0]}} {
+					label := fmt.Sprintf("%s %v %s for %s", measure, p, strings.Join(names, ","), a.Role)
+					want := make([]int, len(names))
+					for i, name := range names {
+						q := fq
+						q.Figure = name
+						fgs, err := figureGroups(ctx, db.r, a, q)
+						if err != nil {
+							t.Fatalf("%s: %v", label, err)
+						}
+						for _, fg := range fgs {
+							want[i] += fg.Rows
+						}
+					}
+					var statements int
+					got, err := Figures{q: countingQuerier{db.r, &statements}}.Totals(ctx, a, fq, names)
+					if err != nil {
+						t.Fatalf("%s: %v", label, err)
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("%s: Totals %v, the groups' rows summed %v", label, got, want)
+					}
+					if slices.Max(want) > 0 {
+						compared++
+					}
+					families := map[string]bool{}
+					for _, name := range names {
+						fam, _ := familyOf(measure, name)
+						families[fam.name] = true
+					}
+					if statements != len(families) {
+						t.Errorf("%s: %d statements for %d families", label, statements, len(families))
+					}
+				}
+			}
+		}
+	}
+	if compared < 20 {
+		t.Errorf("only %d of the totals compared had a figure above zero: the comparison tested little", compared)
+	}
+	fq := FigureQuery{Measure: MeasureExemptions, From: "2026-08-25", To: "2026-11-23", AsOf: "2026-11-23"}
+	if _, err := (Figures{q: db.r}).Totals(ctx, readModelActors(users)[0], fq, []string{"nope"}); schema.ErrorCode(err) != schema.ECodeInvalid {
+		t.Errorf("an unknown figure: %v; want invalid", err)
+	}
+}
