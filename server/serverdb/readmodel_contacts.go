@@ -422,38 +422,11 @@ func (f Figures) Totals(ctx context.Context, actor Actor, fq FigureQuery, names 
 			q.add(` GROUP BY ` + strings.Join(keys, ", "))
 		}
 		q.add(`) b`)
-		n := make([]int64, len(st.idx))
-		dst := make([]any, len(n))
-		for k := range n {
-			dst[k] = &n[k]
-		}
-		if err := queryOne(ctx, f.q, q, dst...); err != nil {
+		if err := sumRows(ctx, f.q, q, st.idx, out); err != nil {
 			return nil, fmt.Errorf("totals of %s: %w", fq.Measure, err)
-		}
-		for k, i := range st.idx {
-			out[i] = int(n[k])
 		}
 	}
 	return out, nil
-}
-
-// queryOne runs q, which gives one row, into dst.
-func queryOne(ctx context.Context, qr querier, q *sqlb, dst ...any) error {
-	rs, err := qr.QueryContext(ctx, q.b.String(), q.args...)
-	if err != nil {
-		return err
-	}
-	defer rs.Close()
-	if !rs.Next() {
-		if err := rs.Err(); err != nil {
-			return err
-		}
-		return sql.ErrNoRows
-	}
-	if err := rs.Scan(dst...); err != nil {
-		return err
-	}
-	return rs.Close()
 }
 
 // counts is Counts; with listing, on PostgreSQL, the statement groups
