@@ -96,21 +96,16 @@ func (s *Service) exemptionsCounts(ctx context.Context, fs serverdb.Figures, act
 }
 
 // exemptionsFigure is the exemptions report's headline figure over period
-// as of asOf, from the read model: exempted requirements over due ones.
+// as of asOf, from the read model: exempted requirements over due ones,
+// in one statement that groups its rows by nothing (decision 0082).
 func exemptionsFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (Figure, error) {
-	n := map[string]int{}
-	for _, name := range []string{"exempted", "due"} {
-		q := serverdb.FigureQuery{Measure: serverdb.MeasureExemptions, Figure: name, AsOf: asOf, From: period.From, To: period.To,
-			OfficerID: officerID, TeamID: teamID}
-		fgs, err := fs.Groups(ctx, actor, q)
-		if err != nil {
-			return Figure{}, err
-		}
-		for _, fg := range fgs {
-			n[name] += fg.Rows
-		}
+	q := serverdb.FigureQuery{Measure: serverdb.MeasureExemptions, AsOf: asOf, From: period.From, To: period.To,
+		OfficerID: officerID, TeamID: teamID}
+	n, err := fs.Totals(ctx, actor, q, []string{"exempted", "due"})
+	if err != nil {
+		return Figure{}, err
 	}
-	return FigureOf(n["exempted"], n["due"]), nil
+	return FigureOf(n[0], n[1]), nil
 }
 
 // sortReasons orders exempted requirements as the report lists them: by

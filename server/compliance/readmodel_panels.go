@@ -215,15 +215,11 @@ func previousShare(ctx context.Context, fs serverdb.Figures, actor serverdb.Acto
 	prev := PreviousPeriod(period)
 	q := base
 	q.From, q.To, q.AsOf = prev.From, prev.To, prev.To
-	counts, err := fs.Counts(ctx, actor, q, []string{share + ".numerator", share + ".denominator"})
+	nd, err := fs.Totals(ctx, actor, q, []string{share + ".numerator", share + ".denominator"})
 	if err != nil {
 		return nil, err
 	}
-	var n, d int
-	for _, fc := range counts {
-		n, d = n+fc.N[0], d+fc.N[1]
-	}
-	return Judge(in.policy(), slug, cur, PreviousFigure{Figure: FigureOf(n, d), Period: prev}), nil
+	return Judge(in.policy(), slug, cur, PreviousFigure{Figure: FigureOf(nd[0], nd[1]), Period: prev}), nil
 }
 
 // weeklyShareOf is the share figure of base's measure (its numerator and

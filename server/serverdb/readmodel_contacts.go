@@ -336,19 +336,21 @@ func (f Figures) setCasesOnce(actor Actor, q FigureQuery) ([]string, bool) {
 	return ids, ok
 }
 
-// counts is Counts; with listing, on PostgreSQL, the statement groups
-// the rows by case too (GROUPING SETS, one pass over them) and the cases
-// are kept on the snapshot for setCasesOnce.
-func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names []string, listing bool) ([]FigureCounts, error) {
+// namedSet is a figure set and the indexes, in the names asked for, of
+// its figures.
+type namedSet struct {
+	s   figureSet
+	idx []int
+}
+
+// figureSetsOf checks fq's as_of and that names are figures of its
+// measure, and splits them by figure set, in the order first named.
+func figureSetsOf(fq FigureQuery, names []string) ([]*namedSet, error) {
 	if _, ok := dayNumber(fq.AsOf); !ok {
 		return nil, schema.Errorf(schema.ECodeInvalid, "as_of", "as_of must be a date (YYYY-MM-DD)")
 	}
-	type set struct {
-		s   figureSet
-		idx []int
-	}
-	var sets []*set
-	bySet := map[string]*set{}
+	var sets []*namedSet
+	bySet := map[string]*namedSet{}
 	for i, name := range names {
 		if !slices.Contains(figureNames[fq.Measure], name) {
 			return nil, schema.Errorf(schema.ECodeInvalid, "figure", "measure %s has no figure %q", fq.Measure, name)
@@ -358,10 +360,82 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			return nil, fmt.Errorf("measure %s: no figure set", fq.Measure)
 		}
 		if bySet[s.name] == nil {
-			bySet[s.name] = &set{s: s}
+			bySet[s.name] = &namedSet{s: s}
 			sets = append(sets, bySet[s.name])
 		}
 		bySet[s.name].idx = append(bySet[s.name].idx, i)
+	}
+	return sets, nil
+}
+
+// names are the names of st's figures among names.
+func (st *namedSet) names(names []string) []string {
+	out := make([]string, 0, len(st.idx))
+	for _, i := range st.idx {
+		out = append(out, names[i])
+	}
+	return out
+}
+
+// Totals is Counts summed over every team and officer: N[i] is the rows
+// of the i-th figure of names in the actor's scope. The rows are grouped
+// by the columns the conditions read alone, not by team and officer too
+// (a headline's previous period, which wants the totals, took two to
+// three times as long grouped by team and officer: decision 0082).
+//
+// A measure whose figures are of families (measure 1's, 8's, 2's, 7's
+// and the exemptions') is counted in rows of its families, one
+// statement a family (familyTotals).
+func (f Figures) Totals(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]int, error) {
+	if figureFamilies[fq.Measure] != nil {
+		return f.familyTotals(ctx, actor, fq, names)
+	}
+	sets, err := figureSetsOf(fq, names)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, len(names))
+	for _, st := range sets {
+		setNames := st.names(names)
+		q := &sqlb{}
+		q.add(`SELECT `)
+		for k, i := range st.idx {
+			if k > 0 {
+				q.add(`, `)
+			}
+			q.add(`coalesce(sum(CASE WHEN `)
+			if err := st.s.cond(q, names[i]); err != nil {
+				return nil, err
+			}
+			q.add(` THEN b.n ELSE 0 END), 0)`)
+		}
+		var keys []string
+		for _, c := range st.s.reads(setNames) {
+			keys = append(keys, "a."+c)
+		}
+		q.add(` FROM (SELECT ` + strings.Join(append(slices.Clone(keys), "count(*) AS n"), ", ") + ` FROM (`)
+		if err := st.s.base(q, actor, fq, setNames); err != nil {
+			return nil, err
+		}
+		q.add(`) a`)
+		if len(keys) > 0 {
+			q.add(` GROUP BY ` + strings.Join(keys, ", "))
+		}
+		q.add(`) b`)
+		if err := sumRows(ctx, f.q, q, st.idx, out); err != nil {
+			return nil, fmt.Errorf("totals of %s: %w", fq.Measure, err)
+		}
+	}
+	return out, nil
+}
+
+// counts is Counts; with listing, on PostgreSQL, the statement groups
+// the rows by case too (GROUPING SETS, one pass over them) and the cases
+// are kept on the snapshot for setCasesOnce.
+func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names []string, listing bool) ([]FigureCounts, error) {
+	sets, err := figureSetsOf(fq, names)
+	if err != nil {
+		return nil, err
 	}
 	groups := map[[2]string]*FigureCounts{}
 	all := listing
@@ -372,10 +446,7 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 		// condition on, and each column worked out once a row (SQLite
 		// does not flatten a grouped subquery into the conditions, which
 		// would compute a column again for every condition that reads it).
-		var setNames []string
-		for _, i := range st.idx {
-			setNames = append(setNames, names[i])
-		}
+		setNames := st.names(names)
 		keys := "a.team_id, a.officer_id"
 		for _, c := range st.s.reads(setNames) {
 			keys += ", a." + c

@@ -124,6 +124,37 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 		copyTable(t, db.r, pg, table)
 	}
 
+	// Totals (decision 0082): PostgreSQL's the same as SQLite's Counts
+	// summed.
+	for _, c := range totalsCases(users) {
+		want := summedCounts(t, Figures{q: db.r}, c.a, c.q, c.names)
+		got, err := Figures{q: pgQuerier{pg}}.Totals(ctx, c.a, c.q, c.names)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: PostgreSQL totals %v (%v), SQLite counts summed %v", c.label, got, err, want)
+		}
+	}
+	nonzero := 0
+	for _, a := range readModelActors(users) {
+		for measure, names := range map[string][]string{MeasureExemptions: {"exempted", "due", "met", "missed", "met_despite_exemption"},
+			MeasureWorkload: {"caseload", "due_cases", "overdue_cases"}, MeasureFirstHomeVisit: {"numerator", "denominator"}} {
+			fq := FigureQuery{Measure: measure, From: "2026-05-26", To: "2026-08-24", AsOf: "2026-08-24"}
+			want, err := Figures{q: db.r}.Totals(ctx, a, fq, names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Figures{q: pgQuerier{pg}, pg: true}.Totals(ctx, a, fq, names)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("%s totals for %s: PostgreSQL %v (%v), SQLite %v", measure, a.Role, got, err, want)
+			}
+			if slices.Max(want) > 0 {
+				nonzero++
+			}
+		}
+	}
+	if nonzero < 6 {
+		t.Errorf("only %d of the families' totals had a figure above zero: the comparison tested little", nonzero)
+	}
+
 	actors := readModelActors(users)
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
 		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds,
