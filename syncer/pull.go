@@ -111,7 +111,10 @@ func (a *Agent) fetchWaiting(ctx context.Context, cursor string, tags pullTags, 
 // the server no longer knows starts a full resync from "", which keeps the
 // outbox and every record it refers to. With wait > 0 the first request
 // asks the server to wait for a change (fetchWaiting); a wait ended by a
-// sync asked for returns at once, having applied nothing.
+// sync asked for returns at once, having applied nothing. With settle (the
+// sync's push went well) the last page's transaction also stores the
+// sync's outcome as a good sync (writeLastSync), and settled says it did;
+// a pull that writes no page leaves that to finishSync.
 func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration, settle bool) (w waited, settled bool, err error) {
 	var cursor, updateRequired string
 	var tags pullTags
