@@ -111,11 +111,14 @@ func (a *Agent) fetchWaiting(ctx context.Context, cursor string, tags pullTags, 
 // the server no longer knows starts a full resync from "", which keeps the
 // outbox and every record it refers to. With wait > 0 the first request
 // asks the server to wait for a change (fetchWaiting); a wait ended by a
-// sync asked for returns at once, having applied nothing.
-func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (waited, error) {
+// sync asked for returns at once, having applied nothing. With settle (the
+// sync's push went well) the last page's transaction also stores the
+// sync's outcome as a good sync (writeLastSync), and settled says it did;
+// a pull that writes no page leaves that to finishSync.
+func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration, settle bool) (w waited, settled bool, err error) {
 	var cursor, updateRequired string
 	var tags pullTags
-	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+	err = a.db.View(ctx, func(tx *devicedb.Tx) error {
 		var err error
 		if cursor, err = tx.State(ctx, devicedb.KeyCursor); err != nil {
 			return err
@@ -131,7 +134,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (
 		return err
 	})
 	if err != nil {
-		return notWaited, fmt.Errorf("pull: read cursor: %w", err)
+		return notWaited, false, fmt.Errorf("pull: read cursor: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -144,11 +147,11 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (
 	}()
 	resync, resyncTried := false, false
 	var cur fetched
-	w := notWaited
+	w = notWaited
 	if wait > 0 {
 		if cur, w = a.fetchWaiting(ctx, cursor, tags, wait); w == waitInterrupted {
 			rep.Requests++
-			return w, nil
+			return w, false, nil
 		}
 	} else {
 		cur = a.fetch(ctx, cursor, tags, 0)
@@ -168,14 +171,14 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (
 				if serr := a.setState(ctx, devicedb.KeyUpdateRequired, "1"); serr != nil {
 					a.log.Warn("pull: store update_required", "err", serr)
 				}
-				return w, fmt.Errorf("pull: %w: %w", ErrUpdateRequired, cur.err)
+				return w, false, fmt.Errorf("pull: %w: %w", ErrUpdateRequired, cur.err)
 			}
-			return w, fmt.Errorf("pull: %w", cur.err)
+			return w, false, fmt.Errorf("pull: %w", cur.err)
 		}
 		page := &cur.page
 		a.observeServer(cur.ex.sent, cur.ex.received, page.ServerTime)
 		if page.HasMore && page.Cursor == cur.cursor {
-			return w, fmt.Errorf("pull: the server said more is waiting but did not move the cursor from %q", cur.cursor)
+			return w, false, fmt.Errorf("pull: the server said more is waiting but did not move the cursor from %q", cur.cursor)
 		}
 		if page.HasMore {
 			next = make(chan fetched, 1)
@@ -192,7 +195,18 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (
 			rules == nil && page.Cursor == cur.cursor && !page.HasMore {
 			// Nothing to apply and the cursor where it was (a no-op
 			// sync): the store stays as it is, without a write.
-			return w, nil
+			return w, false, nil
+		}
+		// The last page of a sync whose push went well ends the sync: its
+		// transaction stores the outcome too (writeLastSync), one commit
+		// (and one fsync) fewer than a transaction of its own after it.
+		final := settle && !page.HasMore
+		var now time.Time
+		var skew int64
+		var hasSkew bool
+		if final {
+			a.last.mu.Lock() // before the store's lock, as finishSync
+			now, skew, hasSkew = a.cfg.Now().UTC(), a.skewMs.Load(), a.hasSkew.Load()
 		}
 		err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
 			if resync {
@@ -227,10 +241,22 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (
 			if err := tx.SetState(ctx, devicedb.KeyCursor, page.Cursor); err != nil {
 				return err
 			}
+			if final {
+				if err := writeLastSync(ctx, tx, "", skew, hasSkew, now, true); err != nil {
+					return err
+				}
+			}
 			return tx.SetState(ctx, devicedb.KeyUpdateRequired, "")
 		})
+		if final {
+			if err == nil {
+				a.last.at = now
+			}
+			a.last.stored(err, "", skew, hasSkew, now, true)
+			a.last.mu.Unlock()
+		}
 		if err != nil {
-			return w, fmt.Errorf("pull: apply page: %w", err)
+			return w, false, fmt.Errorf("pull: apply page: %w", err)
 		}
 		resync, updateRequired = false, ""
 		if page.PeopleTag != "" {
@@ -245,7 +271,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration) (
 		rep.Pulled += applied
 		rep.Removed += removed
 		if next == nil {
-			return w, nil
+			return w, final, nil
 		}
 		cur = <-next
 		next = nil

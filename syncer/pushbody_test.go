@@ -3,8 +3,13 @@ package syncer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"doorstep/schema"
 	"doorstep/syncer/devicedb"
@@ -93,4 +98,44 @@ func BenchmarkEncodePush(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestGzipJSONReusesItsWriter: a push body is compressed by a writer the
+// pushes share (decision 0081), so compressing one costs about the body,
+// not a writer's half-megabyte of tables; and what it writes is what a
+// new writer writes, whatever was compressed before, and decompresses to
+// the body.
+func TestGzipJSONReusesItsWriter(t *testing.T) {
+	bodies := [][]byte{
+		[]byte(`{"mutations":[]}`),
+		[]byte(`{"mutations":[` + strings.Repeat(`{"id":"x","fields":{"notes":"abc"}},`, 300) + `{}]}`),
+		[]byte(`{"cursor":"` + strings.Repeat("é", 5000) + `"}`),
+		{},
+	}
+	for round := range 3 {
+		for i, b := range bodies {
+			got, err := gzipJSON(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&want, gzip.BestSpeed)
+			zw.Write(b)
+			zw.Close()
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("round %d, body %d: compressed differently from a new writer", round, i)
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(got))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back, err := io.ReadAll(zr); err != nil || !bytes.Equal(back, b) {
+				t.Fatalf("round %d, body %d: decompresses to %d bytes (%v), want %d", round, i, len(back), err, len(b))
+			}
+		}
+	}
+	body := []byte(fmt.Sprintf(`{"mutations":[%s{}]}`, strings.Repeat(`{"id":"x","fields":{"next_visit_on":"2026-12-01"}},`, 100)))
+	if n := testing.AllocsPerRun(50, func() { gzipJSON(body) }); n > 4 {
+		t.Fatalf("gzipJSON allocates %.0f times a call; want at most 4 (its buffer), not a new writer's tables", n)
+	}
 }

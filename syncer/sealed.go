@@ -90,7 +90,17 @@ func (a *Agent) keyWait() time.Duration {
 //     refused until the officer unlocks with the old password.
 //   - When the wraps were destroyed (DestroyKeyWraps) the offline unlock
 //     is refused; the online sign-in starts the tablet afresh.
-func (a *Agent) takeKey(ctx context.Context, password string, online bool) error {
+func (a *Agent) takeKey(ctx context.Context, password string, online bool) (err error) {
+	// The use is noted before the key is taken: a HoldsKey between the two
+	// (the background sync's, the lease check's) would otherwise find the
+	// key just taken idle since its last use and drop it. Put back when the
+	// key was not taken.
+	restore := a.noteKeyUse()
+	defer func() {
+		if err != nil {
+			restore()
+		}
+	}()
 	if !a.db.Sealed() {
 		if a.cfg.Unsealed {
 			return nil
@@ -101,10 +111,9 @@ func (a *Agent) takeKey(ctx context.Context, password string, online bool) error
 			return err
 		}
 		a.log.Info("store sealed: the officer's data and the tokens are now encrypted at rest")
-		a.keyUsed.Store(a.cfg.Now().UnixNano())
 		return a.db.Update(ctx, func(tx *devicedb.Tx) error { return setPINState(ctx, tx, "", 0, false) })
 	}
-	err := a.db.OpenKey(ctx, devicedb.WrapPassword, password)
+	err = a.db.OpenKey(ctx, devicedb.WrapPassword, password)
 	switch {
 	case err == nil:
 	case errors.Is(err, devicedb.ErrWrongSecret) && online && a.HoldsKey():
@@ -139,15 +148,28 @@ func (a *Agent) takeKey(ctx context.Context, password string, online bool) error
 		a.log.Warn("the store started afresh, but the WAL could not be truncated yet", "err", err)
 		err = nil
 	}
-	if err != nil {
-		return err
-	}
-	a.keyUsed.Store(a.cfg.Now().UnixNano())
-	return nil
+	return err
+}
+
+// noteKeyUse notes a use of the key now, before the key is taken, and
+// returns what puts back the use noted before (unless another came since).
+// A key held past its hold is dropped first, as it was before the use
+// was noted first: taking the key then goes as for a key not held.
+func (a *Agent) noteKeyUse() (restore func()) {
+	a.HoldsKey()
+	noted := a.cfg.Now().UnixNano()
+	prev := a.keyUsed.Swap(noted)
+	return func() { a.keyUsed.CompareAndSwap(noted, prev) }
 }
 
 // takePINKey gets the data key with the PIN, which has just been checked.
-func (a *Agent) takePINKey(ctx context.Context, pin string) error {
+func (a *Agent) takePINKey(ctx context.Context, pin string) (err error) {
+	restore := a.noteKeyUse() // as takeKey
+	defer func() {
+		if err != nil {
+			restore()
+		}
+	}()
 	if !a.db.Sealed() {
 		if a.cfg.Unsealed {
 			return nil
@@ -155,13 +177,9 @@ func (a *Agent) takePINKey(ctx context.Context, pin string) error {
 		return schema.Errorf(schema.ECodeForbidden, "pin",
 			"This update seals the data on this tablet: unlock with your password this once, then set your PIN again.")
 	}
-	err := a.db.OpenKey(ctx, devicedb.WrapPIN, pin)
+	err = a.db.OpenKey(ctx, devicedb.WrapPIN, pin)
 	if errors.Is(err, devicedb.ErrNoKeyWrap) || errors.Is(err, devicedb.ErrWrongSecret) {
 		return schema.Errorf(schema.ECodeForbidden, "pin", "The PIN no longer opens the data on this tablet: unlock with your password.")
 	}
-	if err != nil {
-		return err
-	}
-	a.keyUsed.Store(a.cfg.Now().UnixNano())
-	return nil
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,5 +266,64 @@ func TestAnotherOfficerCannotTakeALockedTabletWithUnsentChanges(t *testing.T) {
 	}
 	if st, _ := a.Status(ctx); st.Pending != 1 || st.User == nil || st.User.Username != "asha.officer" {
 		t.Fatalf("after the refusal: %+v", st)
+	}
+}
+
+// TestKeyTakenIsNotDroppedAsIdle: a check of the key's hold (HoldsKey, as
+// the background sync and the lease check make at any moment) that comes
+// while a sign-in or an unlock takes the key, after the key is held but
+// before its use is noted, must not find the key idle since its last use
+// (long ago, or never) and drop it, failing the sign-in with "locked"
+// (seen under load in TestTabletAndServerComputeTheSameDueDates). Here
+// every reading of the clock during the sign-in and the unlock checks.
+func TestKeyTakenIsNotDroppedAsIdle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeer(t)
+	clk := testkit.NewClock(testDay)
+	var a *Agent
+	var armed, in atomic.Bool
+	now := func() time.Time {
+		if armed.Load() && in.CompareAndSwap(false, true) {
+			a.HoldsKey()
+			in.Store(false)
+		}
+		return clk.Now()
+	}
+	var err error
+	a, err = Open(ctx, Config{DataDir: t.TempDir(), ServerURL: p.URL(), AppVersion: "test", Now: now, KeyHold: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	armed.Store(true)
+	clk.Advance(2 * time.Hour) // the key's last use (none yet) is long past
+	if _, err := a.Login(ctx, "asha.officer", rightPassword); err != nil {
+		t.Fatalf("the first sign-in, which seals the store: %v", err)
+	}
+	if !a.HoldsKey() {
+		t.Fatal("the key was dropped as the first sign-in took it")
+	}
+	a.DropKey()
+	clk.Advance(2 * time.Hour)
+	if _, _, err := a.Unlock(ctx, "asha.officer", rightPassword); err != nil {
+		t.Fatalf("unlock two hours after the key's last use: %v", err)
+	}
+	if !a.HoldsKey() {
+		t.Fatal("the key was dropped as the unlock took it")
+	}
+	clk.Advance(2 * time.Hour)
+	if _, err := a.Login(ctx, "asha.officer", rightPassword); err != nil || !a.HoldsKey() {
+		t.Fatalf("a sign-in two hours after the key's last use: %v (key held: %v)", err, a.HoldsKey())
+	}
+	// An unlock that fails is no use of the key: the hold runs on.
+	armed.Store(false)
+	clk.Advance(59 * time.Minute)
+	if _, _, err := a.Unlock(ctx, "asha.officer", "not the password"); err == nil {
+		t.Fatal("an unlock with a wrong password succeeded")
+	}
+	clk.Advance(2 * time.Minute)
+	if a.HoldsKey() {
+		t.Fatal("an unlock that failed made the key's hold start again")
 	}
 }

@@ -63,15 +63,18 @@ func (a *Agent) syncOnce(ctx context.Context, wait time.Duration) (SyncReport, w
 	}
 	writes := a.db.WriteTransactions()
 	w := notWaited
+	settled := false // the pull's last page stored the sync's outcome
 	err := a.push(ctx, &rep)
 	if err == nil {
-		w, err = a.pull(ctx, &rep, wait)
+		w, settled, err = a.pull(ctx, &rep, wait, true)
 	} else if asHTTPError(err) != nil && !errors.Is(err, ErrSignedOut) && !errors.Is(err, ErrDeviceRevoked) {
-		_, perr := a.pull(ctx, &rep, 0)
+		_, _, perr := a.pull(ctx, &rep, 0, false)
 		err = errors.Join(err, perr)
 	}
 	rep.Duration = time.Since(start)
-	if serr := a.finishSync(ctx, err, a.db.WriteTransactions() > writes); serr != nil {
+	if settled && err == nil {
+		// Stored already, in the transaction of the page that ended it.
+	} else if serr := a.finishSync(ctx, err, a.db.WriteTransactions() > writes); serr != nil {
 		err = errors.Join(err, serr)
 	}
 	if err != nil {
@@ -146,31 +149,43 @@ func (a *Agent) storeLastSync(ctx context.Context, errText string, skew int64, h
 	ls := &a.last
 	at := ls.at.After(ls.storedAt) && !ls.at.IsZero()
 	err := a.db.Update(ctx, func(tx *devicedb.Tx) error {
-		if hasSkew {
-			if err := tx.SetState(ctx, devicedb.KeyClockSkewMs, strconv.FormatInt(skew, 10)); err != nil {
-				return err
-			}
-		}
-		if err := tx.SetState(ctx, devicedb.KeyLastError, errText); err != nil {
+		return writeLastSync(ctx, tx, errText, skew, hasSkew, ls.at, at)
+	})
+	ls.stored(err, errText, skew, hasSkew, ls.at, at)
+	return err
+}
+
+// writeLastSync writes a sync's outcome in tx: the error (none: ""), the
+// skew when measured, and the time of the last good sync when at.
+func writeLastSync(ctx context.Context, tx *devicedb.Tx, errText string, skew int64, hasSkew bool, t time.Time, at bool) error {
+	if hasSkew {
+		if err := tx.SetState(ctx, devicedb.KeyClockSkewMs, strconv.FormatInt(skew, 10)); err != nil {
 			return err
 		}
-		if !at {
-			return nil
-		}
-		return tx.SetState(ctx, devicedb.KeyLastSyncAt, formatTime(ls.at))
-	})
+	}
+	if err := tx.SetState(ctx, devicedb.KeyLastError, errText); err != nil {
+		return err
+	}
+	if !at {
+		return nil
+	}
+	return tx.SetState(ctx, devicedb.KeyLastSyncAt, formatTime(t))
+}
+
+// stored notes what writeLastSync's transaction left in the store (err:
+// it failed, and what the store holds is not known); ls is locked.
+func (ls *lastSync) stored(err error, errText string, skew int64, hasSkew bool, t time.Time, at bool) {
 	if err != nil {
 		ls.known = false
-		return err
+		return
 	}
 	ls.known, ls.storedErr = true, errText
 	if hasSkew {
 		ls.storedSkew, ls.skewStored = skew, true
 	}
 	if at {
-		ls.storedAt = ls.at
+		ls.storedAt = t
 	}
-	return nil
 }
 
 // flushLastSync writes the time of the last good sync when only memory

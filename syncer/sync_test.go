@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -203,5 +204,74 @@ func TestPauseAfterGoodSync(t *testing.T) {
 		if got := pauseAfterGoodSync(c.w, c.wait, interval); got != c.want {
 			t.Errorf("pauseAfterGoodSync(%d, %v) = %v, want %v", c.w, c.wait, got, c.want)
 		}
+	}
+}
+
+// TestSyncStoresItsOutcomeWithItsLastPage: a sync that pushed, and whose
+// pull then wrote a page, stores its outcome (the time of the last good
+// sync, no error, the clock skew) in the transaction of its last page,
+// not in one of its own after it: the answers' transaction and one per
+// page, nothing more. A failed pull leaves the error stored as before.
+func TestSyncStoresItsOutcomeWithItsLastPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := testkit.NewClock(time.Now().UTC().Truncate(time.Millisecond))
+	p := newPeer(t)
+	p.now = clock.Now
+	a := newAgent(t, p, func(c *Config) { c.Now = clock.Now })
+	caseID := schema.NewID()
+	seed(t, a, p, caseRecord(caseID))
+	stored := func() (at, lastErr string) {
+		t.Helper()
+		err := a.DB().View(ctx, func(tx *devicedb.Tx) error {
+			var err error
+			if at, err = tx.State(ctx, devicedb.KeyLastSyncAt); err != nil {
+				return err
+			}
+			lastErr, err = tx.State(ctx, devicedb.KeyLastError)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at, lastErr
+	}
+	for _, pages := range []int{1, 3} {
+		clock.Advance(10 * time.Second)
+		writeVisits(t, a, caseID, 5)
+		p.mu.Lock()
+		first := len(p.pulls)
+		p.onPull = func(n int, req schema.PullRequest) (int, any) {
+			k := n - first
+			return 200, schema.PullResponse{Records: []schema.Record{}, Removed: []schema.Removal{},
+				Cursor: fmt.Sprintf("after-%d-%d", pages, k), HasMore: k < pages, ServerTime: p.now()}
+		}
+		p.mu.Unlock()
+		before := a.DB().WriteTransactions()
+		rep, err := a.SyncOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := a.DB().WriteTransactions()-before, int64(1+pages); got != want || rep.Pushed != 5 {
+			t.Fatalf("a sync pushing 5 and pulling %d pages: %d write transactions (pushed %d), want %d: the answers' and one a page", pages, got, rep.Pushed, want)
+		}
+		if at, lastErr := stored(); at != formatTime(clock.Now()) || lastErr != "" {
+			t.Fatalf("after %d pages: stored last sync %q, error %q; want %q and none", pages, at, lastErr, formatTime(clock.Now()))
+		}
+	}
+	// A pull that fails stores the error (and keeps the last good time).
+	good := formatTime(clock.Now())
+	clock.Advance(10 * time.Second)
+	writeVisits(t, a, caseID, 1)
+	p.mu.Lock()
+	p.onPull = func(int, schema.PullRequest) (int, any) {
+		return 503, errBody(schema.ECodeUnavailable, "", "down for a moment")
+	}
+	p.mu.Unlock()
+	if _, err := a.SyncOnce(ctx); err == nil {
+		t.Fatal("a sync whose pull failed reported no error")
+	}
+	if at, lastErr := stored(); at != good || lastErr == "" {
+		t.Fatalf("after a failed pull: stored last sync %q, error %q; want %q and the error", at, lastErr, good)
 	}
 }

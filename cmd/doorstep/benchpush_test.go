@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"testing"
 	"time"
@@ -77,7 +78,16 @@ func BenchmarkSyncPush(b *testing.B) {
 // of them (written untimed) and syncs them to a real server over HTTP.
 // DOORSTEP_PUSH_CPUPROFILE=file profiles the iterations (the local writes
 // included: focus on SyncOnce and the server's push).
-func BenchmarkSyncPush100(b *testing.B) {
+func BenchmarkSyncPush100(b *testing.B) { benchSyncPush100(b, false) }
+
+// BenchmarkSyncPush100AfterServerWrites is BenchmarkSyncPush100 as `doorstep
+// bench sync` runs it: before each push (untimed) the officer's supervisor
+// changes 100 other drafts through the server's API and the tablet pulls
+// them. DOORSTEP_PUSH_GC_FIRST=1 collects the garbage before each timed
+// sync, to tell what the writes before leave to the push (decision 0081).
+func BenchmarkSyncPush100AfterServerWrites(b *testing.B) { benchSyncPush100(b, true) }
+
+func benchSyncPush100(b *testing.B, serverWrites bool) {
 	const n, changed = 2000, 100
 	ctx := context.Background()
 	env, err := newBenchEnv(ctx, b.TempDir(), "tablet", true)
@@ -92,6 +102,13 @@ func BenchmarkSyncPush100(b *testing.B) {
 	if _, err := env.agent.SyncOnce(ctx); err != nil {
 		b.Fatal(err)
 	}
+	sup := newReportClient(env.url)
+	if serverWrites {
+		if err := sup.login(ctx, env.supervisor.Username); err != nil {
+			b.Fatal(err)
+		}
+	}
+	gcFirst := os.Getenv("DOORSTEP_PUSH_GC_FIRST") == "1"
 	if profile := os.Getenv("DOORSTEP_PUSH_CPUPROFILE"); profile != "" {
 		f, err := os.Create(profile)
 		if err != nil {
@@ -107,6 +124,17 @@ func BenchmarkSyncPush100(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
+		if serverWrites {
+			for j := 0; j < changed; j++ {
+				fields := map[string]json.RawMessage{"observation_notes": json.RawMessage(fmt.Sprintf(`"supervisor note %d-%d"`, i, j))}
+				if err := sup.patch(ctx, "/v1/visits/"+writes[changed+j].ID, fields); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if rep, err := env.agent.SyncOnce(ctx); err != nil || rep.Pulled < changed {
+				b.Fatalf("the tablet pulled %d of the supervisor's %d (%v)", rep.Pulled, changed, err)
+			}
+		}
 		changes := make([]syncer.Write, changed)
 		for j := range changes {
 			changes[j] = syncer.Write{Entity: "visit", ID: writes[j].ID, CaseID: env.caseID,
@@ -114,6 +142,9 @@ func BenchmarkSyncPush100(b *testing.B) {
 		}
 		if err := env.agent.PutMany(ctx, changes); err != nil {
 			b.Fatal(err)
+		}
+		if gcFirst {
+			runtime.GC()
 		}
 		b.StartTimer()
 		c0 := processCPU()

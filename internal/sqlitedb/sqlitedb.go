@@ -55,16 +55,10 @@ func dsn(path string, immediate bool, pragmas []string) string {
 // connection keeps the statements it compiled, across transactions (see
 // stmtcache.go).
 func OpenWriter(driver, path string, pragmas ...string) (*sql.DB, error) {
-	// sql.Open opens no connection: it finds the driver by its name.
-	byName, err := sql.Open(driver, "")
+	db, err := openCaching(driver, dsn(path, true, pragmas), writerLimits)
 	if err != nil {
 		return nil, err
 	}
-	drv := byName.Driver()
-	byName.Close()
-	stats := &cacheStats{}
-	db := sql.OpenDB(&cachingConnector{drv: drv, dsn: dsn(path, true, pragmas), stats: stats})
-	keepStats(db, stats)
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
@@ -74,14 +68,31 @@ func OpenWriter(driver, path string, pragmas ...string) (*sql.DB, error) {
 
 // OpenReaders opens a pool of conns read connections, which WAL lets read
 // beside the writer. They are query_only, so a bug can never write through
-// them, and their transactions begin DEFERRED.
+// them, and their transactions begin DEFERRED. Each keeps the statements
+// it compiled, in a smaller cache than the writer's (stmtcache.go).
 func OpenReaders(driver, path string, conns int, pragmas ...string) (*sql.DB, error) {
-	db, err := sql.Open(driver, dsn(path, false, append([]string{"query_only(1)"}, pragmas...)))
+	db, err := openCaching(driver, dsn(path, false, append([]string{"query_only(1)"}, pragmas...)), readerLimits)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
+	return db, nil
+}
+
+// openCaching opens a pool on dsn whose connections keep the statements
+// they compile within limits.
+func openCaching(driver, dsn string, limits cacheLimits) (*sql.DB, error) {
+	// sql.Open opens no connection: it finds the driver by its name.
+	byName, err := sql.Open(driver, "")
+	if err != nil {
+		return nil, err
+	}
+	drv := byName.Driver()
+	byName.Close()
+	stats := &cacheStats{}
+	db := sql.OpenDB(&cachingConnector{drv: drv, dsn: dsn, stats: stats, limits: limits})
+	keepStats(db, stats)
 	return db, nil
 }
 

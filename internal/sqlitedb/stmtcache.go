@@ -42,9 +42,12 @@ import (
 //     the same text while the first is out gets a statement of its own,
 //     finalized when closed.
 //
-// The read pools keep database/sql's own per-connection statements (the
-// stores' readStmt); only the writer, whose one connection runs every
-// write transaction, has this cache.
+// The read pools' connections keep theirs the same way, in a smaller
+// cache (readerLimits; decision 0081): a read run by its text (the
+// tablet's outbox and state reads before every push, the server's pull)
+// was compiled at every run too. A reset statement holds no read
+// snapshot, so a kept one neither sees old data nor holds back a
+// checkpoint.
 
 // What a writer connection keeps: at most cacheEntries statements, whose
 // texts add up to at most cacheBytes, none longer than cacheText (longer
@@ -58,6 +61,18 @@ const (
 	cacheEntries = 256
 	cacheBytes   = 128 << 10
 	cacheText    = 8 << 10
+)
+
+// cacheLimits bound one connection's cache: statements and their texts'
+// bytes.
+type cacheLimits struct{ entries, bytes int }
+
+// writerLimits are the writer's; readerLimits each read connection's, a
+// quarter (about 1.5 MB at most), since a store has several (the server
+// max(4, cores)) and their reads are fewer statements than a push's.
+var (
+	writerLimits = cacheLimits{cacheEntries, cacheBytes}
+	readerLimits = cacheLimits{cacheEntries / 4, cacheBytes / 4}
 )
 
 // cacheStats counts, for the tests and benchmarks, the statements a pool's
@@ -77,9 +92,9 @@ func keepStats(db *sql.DB, st *cacheStats) {
 	runtime.AddCleanup(db, func(k weak.Pointer[sql.DB]) { statsOf.Delete(k) }, k)
 }
 
-// StatementsCompiled returns how many statements the writer pool w
-// (OpenWriter's) has compiled, and how many runs took a statement already
-// compiled from its cache; 0, 0 for any other pool.
+// StatementsCompiled returns how many statements the pool w (OpenWriter's
+// or OpenReaders') has compiled, and how many runs took a statement
+// already compiled from its cache; 0, 0 for any other pool.
 func StatementsCompiled(w *sql.DB) (compiled, reused int64) {
 	s, ok := statsOf.Load(weak.Make(w))
 	if !ok {
@@ -92,9 +107,10 @@ func StatementsCompiled(w *sql.DB) (compiled, reused int64) {
 // cachingConnector opens the driver's connections and wraps each in a
 // cachedConn.
 type cachingConnector struct {
-	drv   sqldriver.Driver
-	dsn   string
-	stats *cacheStats
+	drv    sqldriver.Driver
+	dsn    string
+	stats  *cacheStats
+	limits cacheLimits
 }
 
 func (c *cachingConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
@@ -114,7 +130,7 @@ func (c *cachingConnector) Connect(ctx context.Context) (sqldriver.Conn, error) 
 	if err != nil {
 		return nil, err
 	}
-	return newCachedConn(dc, c.stats)
+	return newCachedConn(dc, c.stats, c.limits)
 }
 
 func (c *cachingConnector) Driver() sqldriver.Driver { return c.drv }
@@ -132,8 +148,9 @@ type innerConn interface {
 // (it holds the connection's lock around every call); mu guards the cache
 // all the same, since a statement's Close may come from another goroutine.
 type cachedConn struct {
-	c     innerConn
-	stats *cacheStats
+	c      innerConn
+	stats  *cacheStats
+	limits cacheLimits
 
 	mu    sync.Mutex
 	bySQL map[string]*list.Element // of *cachedStmt, the idle and the busy
@@ -143,13 +160,13 @@ type cachedConn struct {
 
 var errNotCacheable = errors.New("sqlitedb: the driver's connection does not prepare with a context")
 
-func newCachedConn(dc sqldriver.Conn, stats *cacheStats) (sqldriver.Conn, error) {
+func newCachedConn(dc sqldriver.Conn, stats *cacheStats, limits cacheLimits) (sqldriver.Conn, error) {
 	ic, ok := dc.(innerConn)
 	if !ok {
 		dc.Close()
 		return nil, errNotCacheable
 	}
-	return &cachedConn{c: ic, stats: stats, bySQL: map[string]*list.Element{}, lru: list.New()}, nil
+	return &cachedConn{c: ic, stats: stats, limits: limits, bySQL: map[string]*list.Element{}, lru: list.New()}, nil
 }
 
 // cachedStmt is a statement of the cache: the driver's, and whether it is
@@ -198,7 +215,7 @@ func (c *cachedConn) take(ctx context.Context, query string) (*cachedStmt, error
 	c.bytes += len(query)
 	// Evict the least recently used beyond the limits: an idle one is
 	// finalized now, a busy one when it is given back.
-	for e := c.lru.Back(); e != nil && e != c.lru.Front() && (c.lru.Len() > cacheEntries || c.bytes > cacheBytes); {
+	for e := c.lru.Back(); e != nil && e != c.lru.Front() && (c.lru.Len() > c.limits.entries || c.bytes > c.limits.bytes); {
 		prev := e.Prev()
 		old := e.Value.(*cachedStmt)
 		c.lru.Remove(e)

@@ -259,3 +259,57 @@ func TestWriterKeepsBoundedStatements(t *testing.T) {
 		t.Errorf("a statement of %d bytes was kept (compiled %d at its second run)", len(long), c)
 	}
 }
+
+// TestReadersKeepTheirStatements: a read pool's connection compiles a
+// query once and runs it again from its cache (decision 0081), in a read
+// transaction or by its text; a kept statement holds no snapshot, so the
+// next run sees what the writer committed meanwhile and a TRUNCATE
+// checkpoint is not held back; the cache is bounded (readerLimits).
+func TestReadersKeepTheirStatements(t *testing.T) {
+	path := tempPath(t)
+	w := openWriter(t, path)
+	if _, err := w.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenReaders(driver, path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	const q = `SELECT count(*) FROM t WHERE id > ?`
+	c, reused := cacheDelta(t, r, func() {
+		for i := 1; i <= 10; i++ {
+			if _, err := w.Exec(`INSERT INTO t (id) VALUES (?)`, i); err != nil {
+				t.Fatal(err)
+			}
+			if n := countRows(t, r, q, 0); n != i {
+				t.Fatalf("read %d rows after %d inserts: a kept statement read an old snapshot", n, i)
+			}
+			tx, err := r.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := tx.QueryRow(q, 0).Scan(&n); err != nil || n != i {
+				t.Fatalf("in a read transaction: %d rows (%v); want %d", n, err, i)
+			}
+			tx.Rollback()
+		}
+	})
+	if c != 1 || reused != 19 {
+		t.Fatalf("20 runs of one query compiled %d statements and reused %d; want 1 and 19", c, reused)
+	}
+	var busy, frames, done int
+	if err := w.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil || busy != 0 {
+		t.Fatalf("checkpoint beside the reader's kept statement: busy %d (%v); want 0", busy, err)
+	}
+	c, _ = cacheDelta(t, r, func() {
+		for i := range readerLimits.entries + 1 {
+			countRows(t, r, fmt.Sprintf(`SELECT count(*) + %d FROM t`, i))
+		}
+		countRows(t, r, `SELECT count(*) + 0 FROM t`)
+	})
+	if c != int64(readerLimits.entries)+2 {
+		t.Fatalf("compiled %d past the reader's %d statements; want %d (the least recent dropped)", c, readerLimits.entries, readerLimits.entries+2)
+	}
+}
