@@ -202,7 +202,7 @@ func TestMain(m *testing.M) {
 // the fact, the way a supervisor corrects one.
 //
 // It is built once a run and copied for each test (serverdbtest.Copy):
-// building it took each of a dozen tests 5-15 s of CPU.
+// building it took each of nine tests 15-20 s on a loaded machine.
 //
 // The tests over it compare every figure both ways, a minute of CPU in
 // all: with -short (CI's race-detector pass, where they take ten times as
