@@ -91,6 +91,10 @@ type Config struct {
 	// reportHeadBytes is sendReport's: the largest report answer held
 	// whole; a larger one is streamed. Tests set it low [reportHeadBytes].
 	reportHeadBytes int
+	// deviceFlush is the store's: how often the device reports kept in
+	// memory are written. Tests set it long, so that no flush lands in a
+	// window they count writes in [serverdb.DefaultDeviceFlush].
+	deviceFlush time.Duration
 }
 
 // DBFile is the database file's name inside Config.DataDir.
@@ -198,7 +202,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	m := newMetrics()
 	db, err := serverdb.Open(ctx, target, serverdb.Options{Now: cfg.Now, Logger: cfg.Logger, Rules: rules, Review: &review, VisitKey: visitKey, Policy: cfg.Policy,
-		WriterWait: func(d time.Duration) { m.writerWait.Observe(d.Seconds()) }})
+		DeviceFlush: cfg.deviceFlush, WriterWait: func(d time.Duration) { m.writerWait.Observe(d.Seconds()) }})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

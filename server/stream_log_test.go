@@ -112,3 +112,60 @@ func TestStreamedAnswerTimedToItsLastByte(t *testing.T) {
 		t.Errorf("the latency histogram's sum for the route = %v s; want at least %v", sum, hold.Seconds())
 	}
 }
+
+// A streamed answer whose client is gone before its body is written is
+// logged all the same, when its writer gives up: streamed, with the
+// bytes it wrote, and in the latency histogram.
+func TestStreamedAnswerLoggedWhenTheClientIsGone(t *testing.T) {
+	t.Parallel()
+	var logBuf testkit.Buffer
+	e := newEnvWith(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logBuf, nil))
+		c.MetricsAddr = "127.0.0.1:0"
+	})
+	slow := slowJSON{calls: new(atomic.Int32), entered: make(chan struct{}), release: make(chan struct{})}
+	answer := struct {
+		Slow slowJSON `json:"slow"`
+		Big  string   `json:"big"`
+	}{slow, strings.Repeat("x", 4*reportHeadBytes)}
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Use(e.srv.observe)
+	app.Get("/gone-report", func(c *fiber.Ctx) error { return e.srv.sendReport(c, answer) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Listener(ln)
+	t.Cleanup(func() { app.Shutdown() })
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, "GET /gone-report HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-slow.entered
+	// The client goes, reading nothing, before the body is written.
+	conn.(*net.TCPConn).SetLinger(0)
+	conn.Close()
+	close(slow.release)
+	var line map[string]any
+	testkit.WaitFor(t, 30*time.Second, "the access log line of the answer whose client went", func() bool {
+		for _, l := range strings.Split(logBuf.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "http request" && m["route"] == "/gone-report" {
+				line = m
+				return true
+			}
+		}
+		return false
+	})
+	if line["streamed"] != true || line["status"] != float64(200) {
+		t.Errorf("access log line %v; want streamed, status 200", line)
+	}
+	m := scrape(t, e.srv.MetricsURL())
+	if n := m[`doorstep_http_request_duration_seconds_count{method="GET",route="/gone-report"}`]; n != 1 {
+		t.Errorf("the latency histogram's count for the route = %v; want 1", n)
+	}
+}

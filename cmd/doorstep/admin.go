@@ -208,7 +208,7 @@ func (c *adminCmd) run(ctx context.Context) error {
 	case "backup":
 		if c.dbURL != "" {
 			return fmt.Errorf("admin backup: --db is a PostgreSQL database: back it up with pg_dump, with the servers running (one snapshot):\n"+
-				"  pg_dump --format=custom --file=doorstep-$(date +%%F).dump %s\n(docs/operations.md, Backups)", redactedDB(c.dbURL))
+				"  %s\n(docs/operations.md, Backups)", pgDumpCommand(c.dbURL))
 		}
 		if c.out == "" {
 			return errors.New("admin backup: --out is required: the file to write the back-up to")

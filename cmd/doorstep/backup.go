@@ -39,7 +39,7 @@ func (c *adminCmd) backup(ctx context.Context) error {
 func (c *adminCmd) restore(ctx context.Context) error {
 	if c.dbURL != "" {
 		return fmt.Errorf("admin restore: --db is a PostgreSQL database: restore it with pg_restore into an empty database, then give it a new cursor epoch before any server starts on it:\n"+
-			"  pg_restore --no-owner --dbname=%s FILE.dump\n  doorstep admin new-epoch --db %s\n(docs/operations.md, Backups)", redactedDB(c.dbURL), redactedDB(c.dbURL))
+			"  pg_restore --no-owner --dbname=%s FILE.dump\n  doorstep admin new-epoch --db %s\n(docs/operations.md, Backups)", pgRestoreTarget(c.dbURL), shellQuote(redactedDB(c.dbURL)))
 	}
 	if c.from == "" {
 		return errors.New("admin restore: --from is required: the back-up file to restore")

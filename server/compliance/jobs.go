@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,6 +153,10 @@ func (j *job) giveBack() {
 	}
 }
 
+// errNoJob is holdCases's answer to a ctx that holds no job of the
+// service.
+var errNoJob = errors.New("compliance: cases held without a job of this service (take one with Job first)")
+
 // holdCases makes the job ctx holds hold n cases of the budget (at most
 // the whole budget) before they are loaded: at once when it holds as
 // many already (a second load of the same scope under one job) or the
@@ -163,7 +168,9 @@ func (s *Service) holdCases(ctx context.Context, n int) error {
 	g := s.gate()
 	j, _ := ctx.Value(jobKey{}).(*job)
 	if j == nil || j.g != g {
-		panic("compliance: holdCases without a job") // Cases takes one first
+		// A caller's mistake (Cases takes a job first): an error, not a
+		// panic that would take the server down with the request.
+		return errNoJob
 	}
 	want := min(int64(n), g.maxCases)
 	j.mu.Lock()

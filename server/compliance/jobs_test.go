@@ -9,6 +9,7 @@ import (
 	"doorstep/internal/testkit"
 	"doorstep/schema"
 	"doorstep/server/compliance"
+	"doorstep/server/serverdb"
 )
 
 // Job: a context that holds a job takes no other (so a load under a
@@ -144,4 +145,63 @@ func TestServiceCasesInFlight(t *testing.T) {
 	}
 	releaseC()
 	stats(compliance.JobStats{Max: 3, Running: 1, Refused: 1, MaxCases: 100, PeakCases: 100})
+}
+
+// TestHoldCasesWithoutAJob: holding cases with a ctx that holds no job of
+// the service (a caller's mistake) is an error, not a panic, and holds
+// nothing.
+func TestHoldCasesWithoutAJob(t *testing.T) {
+	t.Parallel()
+	svc := compliance.NewService(nil, nil)
+	svc.MaxCases = 100
+	other := compliance.NewService(nil, nil)
+	otherJob, release, err := other.Job(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	for name, ctx := range map[string]context.Context{"no job": context.Background(), "another service's job": otherJob} {
+		if err := svc.HoldCases(ctx, 10); err == nil {
+			t.Errorf("%s: held cases; want an error", name)
+		}
+	}
+	if st := svc.JobStats(); st.Cases != 0 || st.Running != 0 {
+		t.Errorf("after the refusals: %+v; want nothing held", st)
+	}
+}
+
+// TestQARatingsHoldTheirCases: QARatings is a load under the budget of
+// cases in flight: beside a job holding part of the budget it waits for
+// its scope's cases, and is answered busy when they do not come; once
+// they are free it holds them while it reads, and gives them back.
+func TestQARatingsHoldTheirCases(t *testing.T) {
+	t.Parallel()
+	db, _ := readModelService(t)
+	svc := compliance.NewService(db, nil)
+	admin := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
+	ctx := context.Background()
+	scope, err := db.ScopeCases(ctx, admin, compliance.Narrow{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(len(scope))
+	svc.MaxCases, svc.MaxCasesInFlight, svc.JobWait = int(n)+10, int(n)+10, 20*time.Millisecond
+	other, release, err := svc.Job(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.HoldCases(other, 11); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.QARatings(ctx, admin)
+	if e := schema.AsError(err); e == nil || e.Code != schema.ECodeBusy {
+		t.Fatalf("QARatings beside a job holding 11 of %d+10 cases: %v; want busy, waiting for its %d cases", n, err, n)
+	}
+	release()
+	if _, err := svc.QARatings(ctx, admin); err != nil {
+		t.Fatalf("QARatings with the budget free: %v", err)
+	}
+	if st := svc.JobStats(); st.PeakCases != n || st.Cases != 0 || st.Running != 0 || st.Refused != 1 {
+		t.Errorf("stats %+v; want a peak of the scope's %d cases, all given back, one refusal", st, n)
+	}
 }

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
+	"doorstep/server/serverdb/serverdbtest"
 )
 
 // fig is one figure of one set of cases, as either side counts it.
@@ -190,9 +191,18 @@ func diff(a, b []string) []string {
 	return out
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	serverdbtest.RemoveTemplates()
+	os.Exit(code)
+}
+
 // readModelService loads a synthetic service (several teams, hundreds of
 // cases) into a store, with amendments made to some signed visits after
 // the fact, the way a supervisor corrects one.
+//
+// It is built once a run and copied for each test (serverdbtest.Copy):
+// building it took each of nine tests 15-20 s on a loaded machine.
 //
 // The tests over it compare every figure both ways, a minute of CPU in
 // all: with -short (CI's race-detector pass, where they take ten times as
@@ -203,13 +213,29 @@ func readModelService(t testing.TB) (*serverdb.DB, *synth.Dataset) {
 	if testing.Short() {
 		t.Skip("-short: the read model's checks over the synthetic service run without -short (go test ./...)")
 	}
-	ctx := context.Background()
-	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
-	db, err := serverdb.Open(ctx, filepath.Join(t.TempDir(), "server.db"), serverdb.Options{Now: clock.Now})
+	path := serverdbtest.Copy(t, "compliance's synthetic service", buildReadModelService)
+	db, err := serverdb.Open(context.Background(), path, serverdb.Options{Now: testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour)).Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return db, readModelDataset
+}
+
+// readModelDataset is the synthetic service readModelService's store
+// holds, set when it is built (once a run); tests read it, never change it.
+var readModelDataset *synth.Dataset
+
+// buildReadModelService makes readModelService's store at path, once a
+// run (serverdbtest.Copy): every test opens a copy of it.
+func buildReadModelService(t testing.TB, path string) {
+	ctx := context.Background()
+	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
+	db, err := serverdb.Open(ctx, path, serverdb.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	ds := synth.Generate(synth.Options{Seed: 13, Teams: 3, OfficersPerTeam: 3, CasesPerOfficer: 40, HistoryDays: 400})
 	setup := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
 	for _, tm := range ds.Teams {
@@ -311,7 +337,7 @@ func readModelService(t testing.TB) (*serverdb.DB, *synth.Dataset) {
 			write("case", r.ID, map[string]json.RawMessage{"supervision_start": json.RawMessage(`"2026-12-10"`)})
 		}
 	}
-	return db, ds
+	readModelDataset = ds
 }
 
 func mustJSON(t testing.TB, v any) []byte {

@@ -202,8 +202,23 @@ func (s *Service) InputOf(ctx context.Context, actor serverdb.Actor, narrow Narr
 }
 
 // QARatings loads the DA risk assessment ratings (oversight records of a
-// case, aspect da_risk_assessment) of the actor's scope.
+// case, aspect da_risk_assessment) of the actor's scope. What it reads
+// grows with the scope's cases, so it is a load as Cases is: under a job
+// (taken unless ctx holds one), holding the scope's cases of the budget of
+// cases in flight (decision 0079), waiting for them or answered busy.
 func (s *Service) QARatings(ctx context.Context, actor serverdb.Actor) ([]schema.Oversight, error) {
+	ids, err := s.db.ScopeCases(ctx, actor, Narrow{})
+	if err != nil {
+		return nil, err
+	}
+	ctx, release, err := s.Job(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := s.holdCases(ctx, len(ids)); err != nil {
+		return nil, err
+	}
 	recs, err := s.db.ListRaw(ctx, actor, []string{"oversight"})
 	if err != nil {
 		return nil, err

@@ -23,6 +23,15 @@ type deviceBook struct {
 	mu      sync.Mutex
 	pending map[string]deviceReport // device id → its latest report
 
+	// flushing is held by a flush from taking the batch until its
+	// transaction ends: a read that flushes first waits for a flush
+	// already writing (the flusher's), rather than find nothing pending
+	// and read before that flush's transaction commits.
+	flushing sync.Mutex
+	// onWait, when set (tests), runs when a flush finds another writing
+	// and is about to wait for it.
+	onWait func()
+
 	stop chan struct{}
 	done sync.WaitGroup
 }
@@ -88,7 +97,8 @@ func (db *DB) TouchDevice(ctx context.Context, deviceID string, info DeviceInfo,
 // FlushDevices writes the device reports kept since the last flush, in
 // one write transaction; it makes none when there are none. The reads
 // that show them (ListDevices, Freshness, ActiveDevices) flush first, so
-// this process's own reports are never behind; another process's are
+// this process's own reports are never behind (a flush waits for one
+// already writing, the flusher's, to commit); another process's are
 // behind by its flush interval at most.
 //
 // Each report only moves a device forward: last seen and last sync take
@@ -98,6 +108,13 @@ func (db *DB) TouchDevice(ctx context.Context, deviceID string, info DeviceInfo,
 // meanwhile, leave the newest figures.
 func (db *DB) FlushDevices(ctx context.Context) error {
 	b := &db.devices
+	if !b.flushing.TryLock() {
+		if b.onWait != nil {
+			b.onWait()
+		}
+		b.flushing.Lock()
+	}
+	defer b.flushing.Unlock()
 	b.mu.Lock()
 	batch := b.pending
 	b.pending = nil

@@ -157,3 +157,76 @@ func TestDeviceReportsNewestWins(t *testing.T) {
 		t.Fatalf("after an older report flushed last: %+v, outbox %d; want 2.0.0 seen %s, skew 5, outbox 1 (the report of %s is older)", got, outbox, now, old)
 	}
 }
+
+// TestDeviceListWaitsForAFlushWriting: a read that flushes first (the
+// device list) while another flush (the flusher's) has taken the reports
+// and waits for the writer shows those reports, not what was stored
+// before: it waits for that flush to commit.
+func TestDeviceListWaitsForAFlushWriting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := testkit.NewClock(synthStart)
+	db, err := Open(ctx, testTarget(t), Options{Now: clock.Now, DeviceFlush: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	admin := Actor{UserID: "setup", Role: schema.RoleAdmin}
+	team := schema.Team{ID: schema.NewID(), Name: "Team A"}
+	if err := db.CreateTeam(ctx, admin, team); err != nil {
+		t.Fatal(err)
+	}
+	u := schema.User{ID: schema.NewID(), Username: "asha", Name: "Asha", Role: schema.RoleOfficer, TeamID: team.ID}
+	if err := db.CreateUser(ctx, admin, u, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Login(ctx, u, "dev-1", DeviceInfo{AppVersion: "1.0.0"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FlushDevices(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if err := db.TouchDevice(ctx, "dev-1", DeviceInfo{AppVersion: "1.1.0"}, true); err != nil {
+		t.Fatal(err)
+	}
+	// Another writer holds the writer; the flush takes the report and
+	// waits behind it.
+	held, release, heldDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		heldDone <- db.update(ctx, func(*wtx) error { close(held); <-release; return nil })
+	}()
+	<-held
+	flushed := make(chan error, 1)
+	go func() { flushed <- db.FlushDevices(ctx) }()
+	testkit.WaitFor(t, 30*time.Second, "the flush to take the report", func() bool { return db.pendingDevices() == 0 })
+	waiting := make(chan struct{})
+	db.devices.onWait = func() { close(waiting) }
+	listed := make(chan []schema.Device, 1)
+	go func() {
+		list, err := db.ListDevices(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		listed <- list
+	}()
+	// The list waits for the flush; before, it was read at once, before
+	// the flush's transaction, without the report.
+	select {
+	case <-waiting:
+	case list := <-listed:
+		close(release)
+		t.Fatalf("the device list was read while the flusher had the report and waited for the writer: %+v", list)
+	}
+	close(release)
+	if err := <-heldDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	list := <-listed
+	if len(list) != 1 || list[0].AppVersion != "1.1.0" || list[0].LastSyncAt != schema.Timestamp(fmtTime(clock.Now())) {
+		t.Fatalf("the device list while the flusher writes: %+v; want this process's report (1.1.0, synced %s)", list, fmtTime(clock.Now()))
+	}
+}

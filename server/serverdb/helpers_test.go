@@ -2,6 +2,7 @@ package serverdb
 
 import (
 	"context"
+	"doorstep/server/serverdb/serverdbtest"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,7 +20,9 @@ func TestMain(m *testing.M) {
 	if onPostgres() {
 		fmt.Fprintln(os.Stderr, "serverdb: the store's tests on PostgreSQL (DOORSTEP_TEST_ENGINE=postgres)")
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	serverdbtest.RemoveTemplates()
+	os.Exit(code)
 }
 
 // fixture is a store with two teams, officers, a supervisor and an admin,

@@ -476,16 +476,35 @@ func copyTable(t *testing.T, from, to *sql.DB, table string) {
 
 // readModelStore is a store holding a synthetic service of two teams,
 // with safety assessments that exempt some cases (one decided months
-// after it was made) and a closed case.
+// after it was made) and a closed case: a SQLite file in either run, so
+// its tests skip in the suite's PostgreSQL run, which would repeat them.
+// It is built once a run and copied for each test (serverdbtest.Copy).
 func readModelStore(t *testing.T) (*DB, []schema.User) {
 	t.Helper()
-	ctx := context.Background()
-	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "server.db"), Options{Now: clock.Now})
+	serverdbtest.NotTheEngines(t, "a SQLite store of its own")
+	path := serverdbtest.Copy(t, "the read model's synthetic service", buildReadModelStore)
+	db, err := Open(context.Background(), path, Options{Now: testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour)).Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return db, readModelUsers
+}
+
+// readModelUsers are the users of readModelStore's service, set when it
+// is built (once a run); tests read them, never change them.
+var readModelUsers []schema.User
+
+// buildReadModelStore makes readModelStore's store at path, once a run
+// (serverdbtest.Copy): every test opens a copy of it.
+func buildReadModelStore(t testing.TB, path string) {
+	ctx := context.Background()
+	clock := testkit.NewClock(synth.DefaultNow.Add(4 * time.Hour))
+	db, err := Open(ctx, path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	ds := synth.Generate(synth.Options{Seed: 21, Teams: 2, OfficersPerTeam: 3, CasesPerOfficer: 30, HistoryDays: 400})
 	admin := Actor{UserID: "setup", Role: schema.RoleAdmin}
 	for _, tm := range ds.Teams {
@@ -559,5 +578,5 @@ func readModelStore(t *testing.T) (*DB, []schema.User) {
 			t.Fatal(err)
 		}
 	}
-	return db, ds.Users
+	readModelUsers = ds.Users
 }

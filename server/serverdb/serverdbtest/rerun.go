@@ -75,3 +75,15 @@ func SQLiteOnly(t testing.TB, why string) {
 		t.Skipf("SQLite only: %s", why)
 	}
 }
+
+// NotTheEngines skips t in a PostgreSQL run: a test whose store is not
+// Target's (a SQLite file it opens itself, or a database it makes apart)
+// does the very same work in both runs, so the suite's SQLite run, which
+// every run has, is where it runs. why says what it opens. CI's plain pass
+// runs it once (decision 0083).
+func NotTheEngines(t testing.TB, why string) {
+	t.Helper()
+	if Postgres() {
+		t.Skipf("the same in both runs (%s): it runs in the suite's SQLite run", why)
+	}
+}
