@@ -1292,13 +1292,21 @@ func (db *DB) ReviewCountSetAside(ctx context.Context, actor Actor) (int, error)
 	if err := requireQueueReader(actor); err != nil {
 		return 0, err
 	}
-	cond, args := setAsideScope(actor, db.review)
+	q, args := setAsideCount(actor, db.review)
 	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
-		WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND `+cond, args...).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count set-aside mutations: %w", err)
 	}
 	return n, nil
+}
+
+// setAsideCount is ReviewCountSetAside's statement: a supervisor's finds
+// the team's users' rejected mutations by user (mutations_rejected_user,
+// migration 0018), not among every team's.
+func setAsideCount(actor Actor, rules policy.ReviewRules) (string, []any) {
+	cond, args := setAsideScope(actor, rules)
+	return `SELECT count(*) FROM mutations m LEFT JOIN set_aside s ON s.mutation_id = m.mutation_id
+		WHERE m.status = 'rejected' AND coalesce(s.decision, '') = '' AND ` + cond, args
 }
 
 // ReviewCountRecords counts the queue's items that are records: open

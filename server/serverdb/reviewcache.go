@@ -40,6 +40,8 @@ type reviewVisits struct {
 	// the store's signed visits passed it.
 	max int
 	off bool
+	// read counts the visits the merges read (tests read it, under mu).
+	read int64
 }
 
 // reviewCacheRows is the most signed visits reviewVisits keeps: about
@@ -66,6 +68,16 @@ type reviewVisit struct {
 func (c *reviewVisits) signedVisits(ctx context.Context, tx *sql.Tx, eng engine, scope string, args []any, fn func(v *reviewVisit) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.off && c.seq == 0 {
+		// The first read: a store with more signed visits than the cache
+		// keeps turns it off before reading one, rather than reading every
+		// scope's visits up to the bound for nothing (decision 0084).
+		over, err := signedVisitsOver(ctx, tx, cmp.Or(c.max, reviewCacheRows))
+		if err != nil {
+			return err
+		}
+		c.off = over
+	}
 	if !c.off {
 		err := c.merge(ctx, tx, eng)
 		if !errors.Is(err, errCacheFull) {
@@ -82,6 +94,18 @@ func (c *reviewVisits) signedVisits(ctx context.Context, tx *sql.Tx, eng engine,
 		c.off, c.seq, c.rows, c.at = true, 0, nil, nil
 	}
 	return readVisits(ctx, tx, eng, " AND signed = 1 AND "+scope, 0, args, func(v *reviewVisit, signed bool) error { return fn(v) })
+}
+
+// signedVisitsOver reports whether the store holds more than most signed
+// visits, counting at most most+1 entries of an index of the signed visits
+// (records_signed_visit_day, partial to them), reading no record.
+func signedVisitsOver(ctx context.Context, tx *sql.Tx, most int) (bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM records WHERE entity = 'visit' AND signed = 1 LIMIT ?) v`,
+		most+1).Scan(&n); err != nil {
+		return false, fmt.Errorf("count the signed visits: %w", err)
+	}
+	return n > most, nil
 }
 
 // readVisits reads the visits changed after seq (and matching where),
@@ -143,6 +167,7 @@ func (c *reviewVisits) merge(ctx context.Context, tx *sql.Tx, eng engine) error 
 	var gone []string
 	err := readVisits(ctx, tx, eng, "", c.seq, nil, func(v *reviewVisit, signed bool) error {
 		seq = v.seq
+		c.read++
 		if !signed {
 			gone = append(gone, v.id)
 			return nil

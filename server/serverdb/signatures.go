@@ -270,12 +270,16 @@ func checkSigned(ctx context.Context, tx *sql.Tx, id, ownKey string) (VisitCheck
 	return c, nil
 }
 
+// invalidSignatures reads the visits whose device signature was flagged
+// invalid, by their index (visit_signatures_invalid, migration 0018).
+const invalidSignatures = `SELECT record_id, problem FROM visit_signatures WHERE status = 'invalid' AND entity = 'visit'`
+
 // signatureProblems returns, for the given record ids (nil: every visit),
 // the problem of each whose device signature was flagged invalid on
 // receipt (review queue). Such rows are few: each is a defect or an attack.
 func signatureProblems(ctx context.Context, tx *sql.Tx, eng engine, ids []string) (map[string]string, error) {
 	out := map[string]string{}
-	q, args := `SELECT record_id, problem FROM visit_signatures WHERE status = 'invalid' AND entity = 'visit'`, []any{}
+	q, args := invalidSignatures, []any{}
 	if ids != nil {
 		if len(ids) == 0 {
 			return out, nil
