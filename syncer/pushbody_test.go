@@ -135,7 +135,15 @@ func TestGzipJSONReusesItsWriter(t *testing.T) {
 		}
 	}
 	body := []byte(fmt.Sprintf(`{"mutations":[%s{}]}`, strings.Repeat(`{"id":"x","fields":{"next_visit_on":"2026-12-01"}},`, 100)))
-	if n := testing.AllocsPerRun(50, func() { gzipJSON(body) }); n > 4 {
+	n := testing.AllocsPerRun(50, func() { gzipJSON(body) })
+	if raceEnabled {
+		// The race detector makes sync.Pool drop a share of what is put
+		// back, and instruments allocations: the bound holds in the plain
+		// pass, where this runs too.
+		t.Logf("gzipJSON allocates %.0f times a call under the race detector (bound not checked)", n)
+		return
+	}
+	if n > 4 {
 		t.Fatalf("gzipJSON allocates %.0f times a call; want at most 4 (its buffer), not a new writer's tables", n)
 	}
 }
