@@ -153,6 +153,21 @@ func (j *job) giveBack() {
 	}
 }
 
+// jobHolding runs under a job (Job: ctx's, or one taken) holding n cases
+// of the budget (holdCases) before a load of n cases: the ctx to load
+// with, and what gives the job back when it was taken here.
+func (s *Service) jobHolding(ctx context.Context, n int) (context.Context, func(), error) {
+	ctx, release, err := s.Job(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.holdCases(ctx, n); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return ctx, release, nil
+}
+
 // errNoJob is holdCases's answer to a ctx that holds no job of the
 // service.
 var errNoJob = errors.New("compliance: cases held without a job of this service (take one with Job first)")

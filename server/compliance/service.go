@@ -114,14 +114,11 @@ func (s *Service) Cases(ctx context.Context, actor serverdb.Actor, narrow Narrow
 	if len(ids) > s.maxCases() {
 		return nil, TooManyCases(len(ids), s.maxCases())
 	}
-	ctx, release, err := s.Job(ctx)
+	ctx, release, err := s.jobHolding(ctx, len(ids))
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if err := s.holdCases(ctx, len(ids)); err != nil {
-		return nil, err
-	}
 	loaded, err := s.loadCases(ctx, actor, ids)
 	if err != nil {
 		return nil, err
@@ -211,14 +208,11 @@ func (s *Service) QARatings(ctx context.Context, actor serverdb.Actor) ([]schema
 	if err != nil {
 		return nil, err
 	}
-	ctx, release, err := s.Job(ctx)
+	ctx, release, err := s.jobHolding(ctx, len(ids))
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if err := s.holdCases(ctx, len(ids)); err != nil {
-		return nil, err
-	}
 	recs, err := s.db.ListRaw(ctx, actor, []string{"oversight"})
 	if err != nil {
 		return nil, err

@@ -57,9 +57,6 @@ type engine interface {
 	// anyChildUnseen is a boolean: col's "children" is an array and one
 	// of them has "seen": "no".
 	anyChildUnseen(col string) string
-	// noIndex is col written so that the planner does not use an index
-	// on it (SQLite's unary +; PostgreSQL plans by its statistics).
-	noIndex(col string) string
 	// clockValues is a table of (key, value) rows, a row per field of
 	// the JSON object col, for a FROM clause.
 	clockValues(col string) string

@@ -331,8 +331,6 @@ func (e *pgEngine) anyChildUnseen(col string) string {
 	return `CASE WHEN jsonb_typeof(` + col + `::jsonb -> 'children') = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(` + col + `::jsonb -> 'children') AS c (value) WHERE c.value ->> 'seen' = 'no') ELSE false END`
 }
 
-func (e *pgEngine) noIndex(col string) string { return col }
-
 func (e *pgEngine) clockValues(col string) string {
 	return `jsonb_each_text(` + col + `::jsonb)`
 }

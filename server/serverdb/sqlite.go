@@ -119,8 +119,6 @@ func (e *sqliteEngine) anyChildUnseen(col string) string {
 	return `json_type(` + col + `, '$.children') = 'array' AND EXISTS (SELECT 1 FROM json_each(` + col + `, '$.children') WHERE json_extract(value, '$.seen') = 'no')`
 }
 
-func (e *sqliteEngine) noIndex(col string) string { return "+" + col }
-
 func (e *sqliteEngine) clockValues(col string) string { return `json_each(` + col + `)` }
 
 // checkApplicationID refuses a file stamped by another application (a
