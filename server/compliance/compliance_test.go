@@ -2,6 +2,8 @@ package compliance_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 
 	"doorstep/schema"
@@ -61,6 +63,40 @@ func TestGroupAppliesAmendments(t *testing.T) {
 		if len(rep.Cases) != 1 || rep.Cases[0].Outcome != tc.outcome {
 			t.Errorf("%s: %+v", tc.name, rep.Cases)
 		}
+	}
+}
+
+// Group decodes a case's visits into a slice made to their count, not
+// one grown as they are appended (decision 0086): a 500-case team's
+// 18,000 visits were copied again and again, about a third of Group's
+// time. The visits keep their order.
+func TestGroupVisitsMadeToTheirCount(t *testing.T) {
+	recs := dataset(false, "")
+	var want []string
+	for i := range 40 {
+		id := fmt.Sprintf("0190f0a2-0000-7000-8000-1000000000%02d", i)
+		v := schema.Visit{Type: "phone", Status: "signed", Outcome: "completed",
+			StartedAt: schema.Timestamp(fmt.Sprintf("2026-09-%02dT10:00:00Z", 30-i%28)), SignedAt: "2026-09-30T11:00:00Z"}
+		recs = append(recs, rec("visit", id, caseID, v))
+		want = append(want, id)
+	}
+	cases, err := compliance.Group(raw(t, recs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 1 {
+		t.Fatalf("grouped %d cases, want 1", len(cases))
+	}
+	vs := cases[0].Visits
+	var got []string
+	for _, v := range vs[1:] { // the dataset's own visit first
+		got = append(got, v.ID)
+	}
+	if len(vs) != 41 || !slices.Equal(got, want) {
+		t.Fatalf("visits %v, want the dataset's, then %v", got, want)
+	}
+	if cap(vs) != len(vs) {
+		t.Errorf("the case's %d visits are in a slice of capacity %d: grown as they were appended", len(vs), cap(vs))
 	}
 }
 

@@ -150,3 +150,53 @@ func TestScopedReadsUseIndexes(t *testing.T) {
 		t.Logf("%s plan (%s):\n%s", what, f.db.Engine(), p)
 	}
 }
+
+// ListRawCases gives a chunk's records in change order without the store
+// sorting them (decision 0086): its statement's plan has no sort (SQLite's
+// temporary B-tree, PostgreSQL's Sort node), and a flag written after
+// another comes after it, though the index by case gives first the one
+// of the case whose id sorts first.
+func TestListRawCasesInChangeOrderUnsorted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	low, high := min(f.ashaCase, f.benCase), max(f.ashaCase, f.benCase)
+	onHigh, onLow := schema.NewID(), schema.NewID()
+	for _, r := range [][2]string{{onHigh, high}, {onLow, low}} { // one after the other: two changes
+		rec := schema.Record{Entity: "flag", ID: r[0], CaseID: r[1], Fields: schema.FieldsOf(schema.Flag{Type: "da_victim", StartDate: "2026-01-01"})}
+		if err := f.db.Seed(ctx, f.admin, []schema.Record{rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sup := ActorOf(f.sue, "")
+	got, err := f.db.ListRawCases(ctx, sup, []string{"case", "flag"}, []string{f.ashaCase, f.benCase})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range got {
+		ids = append(ids, r.ID)
+	}
+	// The cases were seeded before the flags.
+	if len(ids) != 4 || !slices.Contains(ids[:2], f.ashaCase) || !slices.Contains(ids[:2], f.benCase) || ids[2] != onHigh || ids[3] != onLow {
+		t.Errorf("ListRawCases = %v, want the two cases, then the flag of %s (%s), then the one of %s (%s)", ids, high, onHigh, low, onLow)
+	}
+
+	cond, scopeArgs, err := scopeFilter(sup, "case_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	postgres := f.db.Engine() == "postgres"
+	explain := "EXPLAIN QUERY PLAN "
+	if postgres {
+		explain = "EXPLAIN "
+	}
+	rows, err := f.db.r.QueryContext(ctx, explain+rawCasesQuery(2, 2, cond), append([]any{"case", "flag", f.ashaCase, f.benCase}, scopeArgs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := planText(t, rows, postgres)
+	if regexp.MustCompile(`TEMP B-TREE|(^|\W)Sort\b`).MatchString(plan) {
+		t.Errorf("ListRawCases' statement sorts its rows (%s):\n%s", f.db.Engine(), plan)
+	}
+}
