@@ -42,20 +42,6 @@ func dsn(path string, immediate bool, pragmas []string) string {
 		q.Add("_pragma", p)
 	}
 	if immediate {
-		// The writer keeps its temporary files in memory: above all the
-		// statement journals, which SQLite keeps for each write statement
-		// of a transaction that may fail halfway (a multi-row INSERT, a
-		// statement a trigger or a foreign key follows), holding the
-		// pages as they were before the statement changed them. Past
-		// 64 KiB a journal went to a file in the temporary directory,
-		// written by a system call per page (two: its number, then the
-		// page): a push of 10,000 visits wrote about 50 MB of them on the
-		// server and 30 MB on the tablet, and read none of it back unless
-		// a statement failed. In memory a journal is the size of the
-		// pages one statement changes, freed when it ends. The VDBE's
-		// sorter (CREATE INDEX, a large ORDER BY) opens its files through
-		// the VFS and still spills to disk; the readers keep the default.
-		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Add("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()

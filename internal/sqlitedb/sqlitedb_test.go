@@ -3,20 +3,16 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
-	sqldriver "database/sql/driver"
 	"errors"
-	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"doorstep/schema"
 
-	"modernc.org/sqlite" // the stores' driver, for real files in the tests
+	_ "modernc.org/sqlite" // the stores' driver, for real files in the tests
 )
 
 const driver = "sqlite"
@@ -293,76 +289,5 @@ func TestSortableTimeSortsAsText(t *testing.T) {
 	}
 	if !slices.IsSorted(texts) {
 		t.Errorf("SortableTime texts of ordered instants do not sort: %q", texts)
-	}
-}
-
-// tempFilesSeen is the most temporary files (the ones SQLite opens in the
-// temporary directory and unlinks at once) doorstep_test_tempfiles() saw
-// open while a statement ran.
-var tempFilesSeen atomic.Int64
-
-func init() {
-	sqlite.MustRegisterScalarFunction("doorstep_test_tempfiles", 0, func(*sqlite.FunctionContext, []sqldriver.Value) (sqldriver.Value, error) {
-		n := int64(0)
-		fds, _ := os.ReadDir("/proc/self/fd")
-		for _, fd := range fds {
-			if to, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasSuffix(to, " (deleted)") {
-				n++
-			}
-		}
-		for {
-			seen := tempFilesSeen.Load()
-			if n <= seen || tempFilesSeen.CompareAndSwap(seen, n) {
-				return int64(0), nil
-			}
-		}
-	})
-}
-
-// TestWriterKeepsItsStatementJournalsInMemory: a write statement of a
-// transaction that may fail halfway keeps the pages it changes as they were
-// (its statement journal); the writer keeps that journal in memory, where
-// past 64 KiB it went to a file, a system call per page. The statement
-// here changes about 2 MB of rows committed before its transaction.
-func TestWriterKeepsItsStatementJournalsInMemory(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("counts the open files in /proc/self/fd")
-	}
-	path := tempPath(t)
-	w := openWriter(t, path)
-	if v := pragmaInt(t, w, "temp_store"); v != 2 {
-		t.Errorf("writer temp_store = %d, want 2 (memory)", v)
-	}
-	r, err := OpenReaders(driver, path, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if v := pragmaInt(t, r, "temp_store"); v != 0 {
-		t.Errorf("reader temp_store = %d, want the default 0", v)
-	}
-	if _, err := w.Exec(`CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE);
-		INSERT INTO big (id, v) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
-		SELECT i, printf('%0500d', i) FROM n`); err != nil {
-		t.Fatal(err)
-	}
-	tempFilesSeen.Store(0)
-	err = writeTx(t, w, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO big (id, v) VALUES (0, 'first')`); err != nil {
-			return err
-		}
-		// Every row changes (the UNIQUE index too): a statement that
-		// may fail halfway, in a transaction, so it has a journal.
-		_, err := tx.Exec(`UPDATE big SET v = v || 'x' WHERE id % 500 <> 499 OR doorstep_test_tempfiles() = 0`)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := countRows(t, w, `SELECT count(*) FROM big WHERE v LIKE '%x'`); n != 4001 {
-		t.Fatalf("%d rows changed, want 4001", n)
-	}
-	if n := tempFilesSeen.Load(); n != 0 {
-		t.Errorf("%d temporary files open during the statement, want none (its journal in memory)", n)
 	}
 }
