@@ -102,19 +102,21 @@ func (db *DB) ListRawCases(ctx context.Context, actor Actor, entities, caseIDs [
 		if err != nil {
 			return nil, fmt.Errorf("list records of cases: %w", err)
 		}
-		var seqs []int64
-		start := len(out)
+		// The chunk's records with their seqs, put in change order below.
+		type numbered struct {
+			seq int64
+			r   schema.RawRecord
+		}
+		var chunk []numbered
 		for rows.Next() {
-			var r schema.RawRecord
+			var c numbered
 			var fields string
-			var seq int64
-			if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields, &seq); err != nil {
+			if err := rows.Scan(&c.r.Entity, &c.r.ID, &c.r.CaseID, &fields, &c.seq); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("list records of cases: %w", err)
 			}
-			r.Fields = json.RawMessage(fields)
-			out = append(out, r)
-			seqs = append(seqs, seq)
+			c.r.Fields = json.RawMessage(fields)
+			chunk = append(chunk, c)
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
@@ -122,25 +124,13 @@ func (db *DB) ListRawCases(ctx context.Context, actor Actor, entities, caseIDs [
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		sortBySeq(out[start:], seqs)
+		slices.SortFunc(chunk, func(a, b numbered) int { return cmp.Compare(a.seq, b.seq) })
+		for _, c := range chunk {
+			out = append(out, c.r)
+		}
 		caseIDs = caseIDs[n:]
 	}
 	return out, nil
-}
-
-// sortBySeq puts recs in the order of their seqs (seqs[i] is recs[i]'s,
-// each once): change order, as ORDER BY seq gave them.
-func sortBySeq(recs []schema.RawRecord, seqs []int64) {
-	order := make([]int, len(recs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(seqs[a], seqs[b]) })
-	sorted := make([]schema.RawRecord, len(recs))
-	for i, j := range order {
-		sorted[i] = recs[j]
-	}
-	copy(recs, sorted)
 }
 
 func listMarks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
