@@ -1,6 +1,7 @@
 package serverdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -352,15 +353,7 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 	if err != nil {
 		return f, err
 	}
-	slices.SortStableFunc(f.Visits, func(a, b VisitLatency) int {
-		if a.Seconds != b.Seconds {
-			if a.Seconds > b.Seconds {
-				return -1
-			}
-			return 1
-		}
-		return cmpString(a.VisitID, b.VisitID)
-	})
+	sortSlowestFirst(f.Visits)
 	for _, v := range f.Visits {
 		latency[""] = append(latency[""], v)
 		latency["t:"+v.TeamID] = append(latency["t:"+v.TeamID], v)
@@ -371,6 +364,10 @@ func (db *DB) Freshness(ctx context.Context, actor Actor, opts FreshnessOptions)
 		if perUser[v.OfficerID] == nil {
 			perUser[v.OfficerID] = &FreshnessGroup{}
 		}
+	}
+	// Each list is in f.Visits' order: latencyStats takes them ascending.
+	for k, vs := range latency {
+		latency[k] = ascending(vs)
 	}
 	f.Total.Latency = latencyStats(latency[""])
 	for id, g := range teams {
@@ -398,32 +395,37 @@ func finishGroup(g FreshnessGroup) FreshnessGroup {
 	return g
 }
 
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+// sortSlowestFirst sorts vs slowest first, then by id: a total order (a
+// visit's id is unique), so an unstable sort gives what a stable one would.
+func sortSlowestFirst(vs []VisitLatency) {
+	slices.SortFunc(vs, func(a, b VisitLatency) int {
+		return cmp.Or(cmp.Compare(b.Seconds, a.Seconds), cmp.Compare(a.VisitID, b.VisitID))
+	})
 }
 
-// latencyStats computes the figures of vs (any order).
-func latencyStats(vs []VisitLatency) LatencyStats {
-	s := LatencyStats{N: len(vs), VisitIDs: []string{}}
-	if len(vs) == 0 {
+// ascending is vs, slowest first then by id (Freshness.Visits' order), in
+// latencyStats' order: fastest first, then by id. It reverses the list
+// and then each run of equal seconds (whose ids it reversed), in place,
+// rather than sorting again.
+func ascending(out []VisitLatency) []VisitLatency {
+	slices.Reverse(out)
+	for i := 0; i < len(out); {
+		j := i + 1
+		for j < len(out) && out[j].Seconds == out[i].Seconds {
+			j++
+		}
+		slices.Reverse(out[i:j])
+		i = j
+	}
+	return out
+}
+
+// latencyStats computes the figures of sorted, fastest first then by id.
+func latencyStats(sorted []VisitLatency) LatencyStats {
+	s := LatencyStats{N: len(sorted), VisitIDs: []string{}}
+	if len(sorted) == 0 {
 		return s
 	}
-	sorted := slices.Clone(vs)
-	slices.SortStableFunc(sorted, func(a, b VisitLatency) int {
-		if a.Seconds != b.Seconds {
-			if a.Seconds < b.Seconds {
-				return -1
-			}
-			return 1
-		}
-		return cmpString(a.VisitID, b.VisitID)
-	})
 	for _, v := range sorted {
 		s.VisitIDs = append(s.VisitIDs, v.VisitID)
 	}
