@@ -79,10 +79,10 @@ func periodDates(f FigureQuery) error {
 }
 
 // contactSet: measure 3's figures are sets of its contacts, one row
-// each: case_id, team_id, officer_id, their numbers team_no and
-// officer_no (numbered), outcome, channel, place, and da (1
+// each: case_id, team_id, officer_id, outcome, channel, place, and da (1
 // when the case had a domestic-abuse flag live on the contact's day,
-// worked out when the read model was written: rm_visits.da, decision 0061).
+// worked out when the read model was written: rm_visits.da, decision 0061);
+// and, asked for (sqlb.numbered), the numbers team_no and officer_no.
 var contactSet = figureSet{
 	name:     "contacts",
 	listed:   true,
@@ -99,7 +99,10 @@ func contactRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error {
 	if err := periodDates(f); err != nil {
 		return err
 	}
-	q.add(`SELECT v.case_id, c.team_id, c.officer_id, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da`)
+	q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.outcome, v.channel, v.place, v.da`)
+	if q.numbered {
+		q.add(`, c.team_no, c.officer_no`)
+	}
 	q.weekOf("v.started_day", weeks)
 	q.contactVisits(f)
 	return q.scoped(actor, "c", f)
@@ -229,9 +232,10 @@ type figureSet struct {
 	// 5's cases are listed cheaper by a statement of their own).
 	listed bool
 	// numbered: base's rows carry the numbers of their team and officer
-	// too (team_no, officer_no: rm_ids, migration 0020), and Counts
-	// groups them by those, two integers rather than two 36-character
-	// ids, reading the ids back once a group (decision 0091).
+	// too (team_no, officer_no: rm_ids, migration 0020) when its sqlb
+	// asks (sqlb.numbered), and Counts groups them by those, two
+	// integers rather than two 36-character ids, reading the ids back
+	// once a group (decision 0091).
 	numbered bool
 	cols     []string
 	base     func(q *sqlb, actor Actor, f FigureQuery, names []string) error
@@ -462,7 +466,7 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 		for _, c := range st.s.reads(setNames) {
 			keys += ", a." + c
 		}
-		q := &sqlb{}
+		q := &sqlb{numbered: st.s.numbered}
 		if listing {
 			// The rows by the keys, and apart by case, in one pass
 			// (GROUPING SETS): a row of the second set has its case and
