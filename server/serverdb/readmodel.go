@@ -611,10 +611,11 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 			}
 		}
 		roshDue := policy.RoSHReviewDue(c.RoSHDate)
+		w.number(c.TeamID, c.OfficerID)
 		if err := w.exec("rm_cases", id, c.CRN, c.GivenName, c.FamilyName, c.OfficerID, c.TeamID, c.RoSH, c.Address,
 			string(c.SupervisionStart), boolInt(c.Closed),
 			string(policy.MonthsAfter(c.SupervisionStart, schema.HouseholdConfirmMonths)),
-			string(c.RoSHDate), string(roshDue), dayOrNull(roshDue), dayOrNull(c.SupervisionStart)); err != nil {
+			string(c.RoSHDate), string(roshDue), dayOrNull(roshDue), dayOrNull(c.SupervisionStart), c.TeamID, c.OfficerID); err != nil {
 			return c, false, err
 		}
 	}
@@ -1064,15 +1065,23 @@ type rmWriter struct {
 	// pending are the visits' rows written once their derived columns
 	// are known (deriveVisits).
 	pending []rmPendingVisit
+	// ids are the team and officer ids of the case rows buffered, to be
+	// given a number in rm_ids (if they have none) before those rows are
+	// written (number); numbered, those this writer has seen to.
+	ids      []string
+	numbered map[string]bool
 }
 
 // rmBatch is how many rows one INSERT writes.
 const rmBatch = 64
 
 var rmInserts = map[string]string{
+	// A case's team_no and officer_no are its ids' numbers (rm_ids,
+	// migration 0020), which the writer gives an id first seen before the
+	// case row is written (rmWriter.number).
 	"rm_cases": `INSERT INTO rm_cases (case_id, crn, given_name, family_name, officer_id, team_id, rosh, address,
-		supervision_start, closed, household_due_after, rosh_date, rosh_due, rosh_due_day, start_day)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		supervision_start, closed, household_due_after, rosh_date, rosh_due, rosh_due_day, start_day, team_no, officer_no)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT no FROM rm_ids WHERE id = ?), (SELECT no FROM rm_ids WHERE id = ?))`,
 	"rm_visits": `INSERT INTO rm_visits (visit_id, case_id, status, type, location, outcome, face_to_face, planned_at,
 		started_at, signed_at, day, children_present, children, started_day, channel, place, elsewhere_reason,
 		partner_present, partner_seen_alone, child_not_on_record, da, expected, accounted, reasons)
@@ -1204,11 +1213,56 @@ func (w *rmWriter) deleteCase(id string) error {
 	return nil
 }
 
+// number buffers ids (a case's team and officer) to be given their
+// numbers in rm_ids, when they have none, before the case rows buffered
+// are written: each id once a writer.
+func (w *rmWriter) number(ids ...string) {
+	if w.numbered == nil {
+		w.numbered = map[string]bool{}
+	}
+	for _, id := range ids {
+		if !w.numbered[id] {
+			w.numbered[id] = true
+			w.ids = append(w.ids, id)
+		}
+	}
+}
+
+// flushIDs gives the ids buffered by number their numbers, one statement
+// for them all; an id numbered already keeps its number.
+func (w *rmWriter) flushIDs() error {
+	if len(w.ids) == 0 {
+		return nil
+	}
+	q := `INSERT INTO rm_ids (id) VALUES ` + strings.TrimSuffix(strings.Repeat(`(?), `, len(w.ids)), `, `) +
+		` ON CONFLICT (id) DO NOTHING`
+	args := make([]any, len(w.ids))
+	for i, id := range w.ids {
+		args[i] = id
+	}
+	if _, err := w.t.ExecContext(w.t.ctx, q, args...); err != nil {
+		return fmt.Errorf("read model: number ids: %w", err)
+	}
+	w.ids = w.ids[:0]
+	return nil
+}
+
+// beforeInsert writes what table's buffered rows need written first: its
+// deletes, and for rm_cases the numbers of its ids.
+func (w *rmWriter) beforeInsert(table string) error {
+	if table == "rm_cases" {
+		if err := w.flushIDs(); err != nil {
+			return err
+		}
+	}
+	return w.flushDeletes(table)
+}
+
 // exec buffers one row of table, writing the buffer when it is full.
 func (w *rmWriter) exec(table string, args ...any) error {
 	w.rows[table] = append(w.rows[table], args...)
 	if len(w.rows[table]) == rmBatch*len(args) {
-		if err := w.flushDeletes(table); err != nil {
+		if err := w.beforeInsert(table); err != nil {
 			return err
 		}
 		s, err := w.prep(w.full, table, rmInsert(table, rmBatch))
@@ -1225,7 +1279,7 @@ func (w *rmWriter) exec(table string, args ...any) error {
 
 // flushTable writes the rows of table still buffered.
 func (w *rmWriter) flushTable(table string) error {
-	if err := w.flushDeletes(table); err != nil {
+	if err := w.beforeInsert(table); err != nil {
 		return err
 	}
 	args := w.rows[table]

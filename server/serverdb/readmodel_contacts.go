@@ -81,14 +81,16 @@ func periodDates(f FigureQuery) error {
 // contactSet: measure 3's figures are sets of its contacts, one row
 // each: case_id, team_id, officer_id, outcome, channel, place, and da (1
 // when the case had a domestic-abuse flag live on the contact's day,
-// worked out when the read model was written: rm_visits.da, decision 0061).
+// worked out when the read model was written: rm_visits.da, decision 0061);
+// and, asked for (sqlb.numbered), the numbers team_no and officer_no.
 var contactSet = figureSet{
-	name:   "contacts",
-	listed: true,
-	cols:   []string{"outcome", "channel", "place", "da"},
-	base:   func(q *sqlb, actor Actor, f FigureQuery, _ []string) error { return contactRows(q, actor, f, nil) },
-	byWeek: contactRows,
-	cond:   contactCond,
+	name:     "contacts",
+	listed:   true,
+	numbered: true,
+	cols:     []string{"outcome", "channel", "place", "da"},
+	base:     func(q *sqlb, actor Actor, f FigureQuery, _ []string) error { return contactRows(q, actor, f, nil) },
+	byWeek:   contactRows,
+	cond:     contactCond,
 }
 
 // contactRows adds the query of contactSet's rows, each with its week
@@ -98,6 +100,9 @@ func contactRows(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error {
 		return err
 	}
 	q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.outcome, v.channel, v.place, v.da`)
+	if q.numbered {
+		q.add(`, c.team_no, c.officer_no`)
+	}
 	q.weekOf("v.started_day", weeks)
 	q.contactVisits(f)
 	return q.scoped(actor, "c", f)
@@ -226,9 +231,15 @@ type figureSet struct {
 	// more than grouping them by case too (measure 3's contacts; measure
 	// 5's cases are listed cheaper by a statement of their own).
 	listed bool
-	cols   []string
-	base   func(q *sqlb, actor Actor, f FigureQuery, names []string) error
-	cond   func(q *sqlb, figure string) error
+	// numbered: base's rows carry the numbers of their team and officer
+	// too (team_no, officer_no: rm_ids, migration 0020) when its sqlb
+	// asks (sqlb.numbered), and Counts groups them by those, two
+	// integers rather than two 36-character ids, reading the ids back
+	// once a group (decision 0091).
+	numbered bool
+	cols     []string
+	base     func(q *sqlb, actor Actor, f FigureQuery, names []string) error
+	cond     func(q *sqlb, figure string) error
 	// byWeek, when set, adds base's rows with the week of weeks each
 	// falls in, as column wk (NULL for none): f's From and To are the
 	// weeks' span, and a week's rows are base's with the week as the
@@ -447,11 +458,15 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 		// does not flatten a grouped subquery into the conditions, which
 		// would compute a column again for every condition that reads it).
 		setNames := st.names(names)
-		keys := "a.team_id, a.officer_id"
+		keys, by, heads := "a.team_id, a.officer_id", "b.team_id, b.officer_id", "b.team_id, b.officer_id"
+		if st.s.numbered {
+			keys, by = "a.team_no, a.officer_no", "b.team_no, b.officer_no"
+			heads = `(SELECT i.id FROM rm_ids i WHERE i.no = b.team_no), (SELECT i.id FROM rm_ids i WHERE i.no = b.officer_no)`
+		}
 		for _, c := range st.s.reads(setNames) {
 			keys += ", a." + c
 		}
-		q := &sqlb{}
+		q := &sqlb{numbered: st.s.numbered}
 		if listing {
 			// The rows by the keys, and apart by case, in one pass
 			// (GROUPING SETS): a row of the second set has its case and
@@ -466,7 +481,7 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			}
 			q.add(`) a GROUP BY GROUPING SETS ((` + keys + `), (a.case_id))) `)
 		}
-		q.add(`SELECT b.team_id, b.officer_id`)
+		q.add(`SELECT ` + heads)
 		if listing {
 			q.add(`, NULL`)
 		}
@@ -482,9 +497,9 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			if err := st.s.base(q, actor, fq, setNames); err != nil {
 				return nil, err
 			}
-			q.add(`) a GROUP BY ` + keys + `) b GROUP BY b.team_id, b.officer_id`)
+			q.add(`) a GROUP BY ` + keys + `) b GROUP BY ` + by)
 		} else {
-			q.add(` FROM g b WHERE b.case_id IS NULL GROUP BY b.team_id, b.officer_id
+			q.add(` FROM g b WHERE b.case_id IS NULL GROUP BY ` + by + `
 				UNION ALL SELECT NULL, NULL, string_agg(b.case_id, ',')` + strings.Repeat(`, 0`, len(st.idx)) +
 				` FROM g b WHERE b.case_id IS NOT NULL`)
 		}

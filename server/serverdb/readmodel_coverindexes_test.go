@@ -18,7 +18,7 @@ import (
 // requirements' indexes that PRAGMA optimize wrote at the open of a
 // 25,000-case store (doorstep bench service) with migration 0019.
 var serviceStats = [][3]string{
-	{"rm_cases", "sqlite_autoindex_rm_cases_1", "25001 1"}, {"rm_cases", "rm_cases_join", "25001 1 1 1 1 1"},
+	{"rm_cases", "sqlite_autoindex_rm_cases_1", "25001 1"}, {"rm_cases", "rm_cases_join", "25001 1 1 1 1 1 1 1"},
 	{"rm_cases", "rm_cases_team", "25001 334 48"}, {"rm_cases", "rm_cases_officer", "25001 48"},
 	{"rm_visits", "sqlite_autoindex_rm_visits_1", "898938 1"}, {"rm_visits", "rm_visits_case", "898938 44 26 1"},
 	{"rm_visits", "rm_visits_started", "898938 4 2"}, {"rm_visits", "rm_visits_contacts", "898938 4 2 2 1 1 1 1 1 1 1 1 1"},

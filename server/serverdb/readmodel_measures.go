@@ -89,6 +89,9 @@ type sqlb struct {
 	// write it otherwise there (exemptionsDueFamily); false writes SQL
 	// both stores run.
 	pg bool
+	// numbered asks a figure set's rows for the numbers of their team
+	// and officer too (figureSet.numbered).
+	numbered bool
 	// in, when set, is the cases the statement's rows are of (within):
 	// the subqueries that do not read the outer query's row (exemptOn's)
 	// keep to them, rather than read the whole service (decision 0080).

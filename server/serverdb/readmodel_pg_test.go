@@ -115,12 +115,14 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	applyPGFile(t, pg, "0014_rm_visits_derived.sql")
 	applyPGFile(t, pg, "0015_rm_visits_partial_indexes.sql")
 	applyPGFile(t, pg, "0016_requirements_first_home.sql")
+	applyPGFile(t, pg, "0019_report_set_covering_indexes.sql")
+	applyPGFile(t, pg, "0020_team_officer_numbers.sql")
 	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range append(rmTables, "case_scope") {
+	for _, table := range append(rmTables, "case_scope", "rm_ids") {
 		copyTable(t, db.r, pg, table)
 	}
 
