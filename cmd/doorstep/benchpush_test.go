@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"testing"
 	"time"
 
 	"doorstep/schema/synth"
+	"doorstep/server"
+	"doorstep/server/serverdb"
 	"doorstep/syncer"
 )
 
@@ -19,21 +22,23 @@ import (
 // a tablet with 10,000 new visit drafts (written untimed) syncs them to a
 // real server over HTTP. DOORSTEP_PUSH_CPUPROFILE=file profiles the
 // pushes only (not the local writes before them; not with -cpuprofile),
-// one file per iteration (file.1, file.2, …).
+// one file per iteration (file.1, file.2, …). DOORSTEP_PUSH_STORE pushes
+// into a store already loaded (see pushStore) rather than a new one.
 func BenchmarkSyncPush(b *testing.B) {
 	const n = 10000
 	ctx := context.Background()
 	profile := os.Getenv("DOORSTEP_PUSH_CPUPROFILE")
+	store := openPushStore(b, ctx)
 	var cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dir := b.TempDir()
-		env, err := newBenchEnv(ctx, dir, "tablet", true)
+		env, err := store.env(ctx, dir, i)
 		if err != nil {
 			b.Fatal(err)
 		}
 		writes := make([]syncer.Write, 0, n)
-		for _, v := range synth.BenchVisits(12, env.caseID, env.officer.ID, n) {
+		for _, v := range synth.BenchVisits(12+100*env.seed, env.caseID, env.officer.ID, n) {
 			delete(v.Fields, "signed_at")
 			delete(v.Fields, "signed_by")
 			v.Fields["status"] = json.RawMessage(`"draft"`)
@@ -90,12 +95,12 @@ func BenchmarkSyncPush100AfterServerWrites(b *testing.B) { benchSyncPush100(b, t
 func benchSyncPush100(b *testing.B, serverWrites bool) {
 	const n, changed = 2000, 100
 	ctx := context.Background()
-	env, err := newBenchEnv(ctx, b.TempDir(), "tablet", true)
+	env, err := openPushStore(b, ctx).env(ctx, b.TempDir(), 0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer env.close()
-	writes := benchDrafts(synth.BenchVisits(12, env.caseID, env.officer.ID, n))
+	writes := benchDrafts(synth.BenchVisits(12+100*env.seed, env.caseID, env.officer.ID, n))
 	if err := env.agent.PutMany(ctx, writes); err != nil {
 		b.Fatal(err)
 	}
@@ -158,4 +163,48 @@ func benchSyncPush100(b *testing.B, serverWrites bool) {
 		}
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// pushStore is where the push benchmarks push: a new server store of
+// their own for each tablet, or, with DOORSTEP_PUSH_STORE, one server on a
+// store already loaded (`bench service --data`'s store1/server folder, a
+// copy: the benchmark writes to it, or a postgres:// URL of a copy), into
+// which each tablet comes as a new officer of a team of its own, as in
+// bench service's sync scenarios. The store's pages then are a large
+// service's, not a fresh file's (decision 0089).
+type pushStore struct {
+	srv *server.Server // nil: a new store for each tablet
+	run int64          // tells this run's officers from earlier runs' in the store
+}
+
+func openPushStore(b *testing.B, ctx context.Context) *pushStore {
+	b.Helper()
+	store := os.Getenv("DOORSTEP_PUSH_STORE")
+	if store == "" {
+		return &pushStore{}
+	}
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: store, Logger: newQuietLogger()}
+	if strings.HasPrefix(store, "postgres") {
+		cfg.DataDir, cfg.DB = b.TempDir(), store
+	}
+	serverdb.SetPasswordCost(4)
+	srv, err := openServer(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	return &pushStore{srv: srv, run: time.Now().Unix()}
+}
+
+// env is tablet i's bench environment, its data under dir.
+func (s *pushStore) env(ctx context.Context, dir string, i int) (*benchEnv, error) {
+	if s.srv == nil {
+		return newBenchEnv(ctx, dir, "tablet", true)
+	}
+	db := s.srv.DB()
+	return attachBenchEnv(ctx, db, s.srv.URL(), filepath.Join(dir, "tablet"), fmt.Sprintf("push%d-%d.", s.run, i),
+		s.run*100+int64(i), true, func() (int64, error) { return db.WriteTransactions(), nil })
 }
