@@ -70,25 +70,13 @@ func TestAdminReadOnlyOnSQLite(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	for _, args := range [][]string{{"add-team", "--name", "North"}, {"add-user", "--username", "sue.k", "--name", "Sue K", "--role", "supervisor", "--team", "North"}} {
-		if out, err := doorstep(t, append(append([]string{"admin"}, args...), "--data", data)...); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
+	seedNorth(t, "--data", data)
 	writeVisitKey(t, server.DefaultSecretsDir(data))
 	file := filepath.Join(data, serverDBFile)
 
 	// A writer holds the write lock throughout.
-	w, err := sql.Open("sqlite", sqlitedb.DSN(file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
 	ctx := context.Background()
-	c, err := w.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, c := openConn(t, "sqlite", sqlitedb.DSN(file))
 	if _, err := c.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		t.Fatal(err)
 	}
@@ -137,23 +125,10 @@ func TestAdminReadOnlyOnPostgres(t *testing.T) {
 	t.Parallel()
 	dbURL := serverdbtest.PostgresURL(t)
 	data := filepath.Join(t.TempDir(), "data")
-	for _, args := range [][]string{{"add-team", "--name", "North"}, {"add-user", "--username", "sue.k", "--name", "Sue K", "--role", "supervisor", "--team", "North"}} {
-		if out, err := doorstep(t, append(append([]string{"admin"}, args...), "--db", dbURL)...); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
+	seedNorth(t, "--db", dbURL)
 	writeVisitKey(t, server.DefaultSecretsDir(data))
-	pg, err := sql.Open("pgx", plainPG(t, dbURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
 	ctx := context.Background()
-	c, err := pg.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := openConn(t, "pgx", plainPG(t, dbURL))
 	// The store's writer lock (serverdb's lockWriter, "DSSW", and the
 	// schema's key), held by this session as a write transaction holds it.
 	const lockWriter = 0x44535357
@@ -203,4 +178,32 @@ func plainPG(t *testing.T, store string) string {
 	q.Del("pool_max_conns")
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// seedNorth makes the team North and its supervisor sue.k in the store the
+// flags name.
+func seedNorth(t *testing.T, flags ...string) {
+	t.Helper()
+	for _, args := range [][]string{{"add-team", "--name", "North"}, {"add-user", "--username", "sue.k", "--name", "Sue K", "--role", "supervisor", "--team", "North"}} {
+		if out, err := doorstep(t, append(append([]string{"admin"}, args...), flags...)...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// openConn opens a pool of the test's own on dsn and one connection of
+// it, both closed when t ends.
+func openConn(t *testing.T, driver, dsn string) (*sql.DB, *sql.Conn) {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return db, c
 }
