@@ -263,6 +263,13 @@ func (c *adminCmd) run(ctx context.Context) error {
 	return c.list(ctx)
 }
 
+// readOnlyActions only read the store: they open it read-only
+// (serverdb.OpenReadOnly), so they answer at once beside a server that is
+// writing, migrate nothing and write nothing (docs/operations.md).
+var readOnlyActions = map[string]bool{
+	"list-teams": true, "list-users": true, "list-devices": true, "audit verify": true, "verify-visit": true,
+}
+
 // open opens the store: --db's PostgreSQL database, or the data folder's
 // SQLite file, which only add-team and add-user may create.
 func (c *adminCmd) open(ctx context.Context) error {
@@ -272,6 +279,9 @@ func (c *adminCmd) open(ctx context.Context) error {
 		if _, err := os.Stat(target); err != nil && c.action != "add-team" && c.action != "add-user" {
 			return fmt.Errorf("admin: no server database at %s (run the server once, or check --data, or give --db): %w", target, err)
 		}
+		// A read-only action makes nothing: it reads the file that is there.
+	}
+	if c.dbURL == "" && !readOnlyActions[c.action] {
 		if err := fsperm.MakeDir(c.data, "--data folder"); err != nil {
 			return fmt.Errorf("admin: %w", err)
 		}
@@ -291,7 +301,11 @@ func (c *adminCmd) open(ctx context.Context) error {
 		}
 		opts.VisitKey = key
 	}
-	db, err := serverdb.Open(ctx, target, opts)
+	open := serverdb.Open
+	if readOnlyActions[c.action] {
+		open = serverdb.OpenReadOnly
+	}
+	db, err := open(ctx, target, opts)
 	if err != nil {
 		if c.dbURL != "" {
 			return fmt.Errorf("admin %s: --db %s: %w", c.action, redactedDB(c.dbURL), err)

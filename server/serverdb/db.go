@@ -342,6 +342,9 @@ func (db *DB) WriteTransactions() int64 { return db.writeTxs.Load() }
 // the caller closes after the transaction ends, and takes the writer lock
 // (the engine's: on SQLite the one writer connection is the lock).
 func (db *DB) beginWrite(ctx context.Context) (*sql.Conn, *sql.Tx, error) {
+	if db.w == nil {
+		return nil, nil, ErrReadOnly
+	}
 	c, err := db.w.Conn(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("begin: %w", err)
