@@ -121,26 +121,7 @@ type DB struct {
 // migrations (on PostgreSQL under an advisory lock, so that several
 // instances may start at once).
 func Open(ctx context.Context, target string, opts Options) (*DB, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	db := &DB{path: target, now: opts.Now, log: opts.Logger, rules: opts.Rules, review: policy.DefaultReviewRules()}
-	if opts.Review != nil {
-		db.review = *opts.Review
-	}
-	db.policy = opts.Policy
-	if db.policy == nil {
-		db.policy = policy.Default()
-	}
-	db.clock = schema.NewClock("server", db.now)
-	db.visitKey = opts.VisitKey
-	db.writerWait = opts.WriterWait
-	if db.visitKey == nil {
-		_, db.visitKey, _ = ed25519.GenerateKey(nil)
-	}
+	db := newDB(target, opts)
 	if IsPostgresURL(target) {
 		db.eng = &pgEngine{}
 	} else {
@@ -176,6 +157,33 @@ func Open(ctx context.Context, target string, opts Options) (*DB, error) {
 	db.startChanges(ctx)
 	db.startDeviceFlusher(opts.DeviceFlush)
 	return db, nil
+}
+
+// newDB is the store on target before it is opened: opts' clock, logger,
+// rules, policy and visit key, each defaulted where opts leaves it unset
+// (Open and OpenReadOnly).
+func newDB(target string, opts Options) *DB {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{path: target, now: opts.Now, log: opts.Logger, rules: opts.Rules, review: policy.DefaultReviewRules()}
+	if opts.Review != nil {
+		db.review = *opts.Review
+	}
+	db.policy = opts.Policy
+	if db.policy == nil {
+		db.policy = policy.Default()
+	}
+	db.clock = schema.NewClock("server", db.now)
+	db.visitKey = opts.VisitKey
+	db.writerWait = opts.WriterWait
+	if db.visitKey == nil {
+		_, db.visitKey, _ = ed25519.GenerateKey(nil)
+	}
+	return db
 }
 
 // Checkpoint copies SQLite's write-ahead log into the database file and

@@ -2,18 +2,14 @@ package serverdb
 
 import (
 	"context"
-	"crypto/ed25519"
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"sync/atomic"
-	"time"
 
 	"doorstep/internal/sqlitedb"
 	"doorstep/schema"
-	"doorstep/schema/policy"
 
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -33,20 +29,10 @@ var ErrReadOnly = errors.New("the store was opened read-only")
 // exactly this build's (an older store: start the server, or run a
 // writing admin command, to migrate it first). The read model is read as
 // it is (it is rebuilt only by a writing open). Every write returns
-// ErrReadOnly. Only VisitKey, Now and Logger of opts are used.
+// ErrReadOnly. Of opts, DeviceFlush and WriterWait have nothing to act
+// on here (no device flusher, no writer).
 func OpenReadOnly(ctx context.Context, target string, opts Options) (*DB, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	db := &DB{path: target, now: opts.Now, log: opts.Logger, review: policy.DefaultReviewRules(), policy: policy.Default()}
-	db.clock = schema.NewClock("server", db.now)
-	db.visitKey = opts.VisitKey
-	if db.visitKey == nil {
-		_, db.visitKey, _ = ed25519.GenerateKey(nil)
-	}
+	db := newDB(target, opts)
 	var err error
 	if IsPostgresURL(target) {
 		db.eng = &pgEngine{}
