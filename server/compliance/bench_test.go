@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/schema/synth"
 	"doorstep/server/compliance"
 )
@@ -152,4 +153,25 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkCaseRequirements: every case's requirements on one as-of day,
+// each case with a fresh memo, for a 500-case team of two years'
+// history: what the dashboard's overview works out once a page (the
+// policy's visits of each case, then the policy; decision 0095).
+func BenchmarkCaseRequirements(b *testing.B) {
+	_, raws := synthRaws(b, synth.Options{Teams: 1, OfficersPerTeam: 10, CasesPerOfficer: 50, HistoryDays: 730, Seed: 1})
+	cases, err := compliance.Group(raws)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := policy.Default()
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		for _, cr := range cases {
+			cr.WithNewMemo().MemoRequirements(p, "2026-11-23")
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e6/float64(b.N), "cpu-ms/op")
 }

@@ -106,10 +106,11 @@ type panelCtx struct {
 	// trendKey says what they depend on (see weekTrends).
 	trends   *weekTrends
 	trendKey string
-	// shares are the weekly trends read from the read model
-	// (readTrends), by the panel's slug; a panel without one computes its
-	// trend in Go. The read runs beside the panels' building; share waits
-	// for it, wait gives its error.
+	// shares are the weekly trends read from the read model on a counted
+	// page (panelCounts.shares), by the panel's slug; a panel without one
+	// computes its trend in Go, as every panel of a page built in Go does
+	// (decision 0095). The read runs beside the panels' building; share
+	// waits for it, wait gives its error.
 	shares     map[string][]point
 	sharesErr  error
 	sharesDone chan struct{}
@@ -151,9 +152,9 @@ func (c *panelCounts) overview() (*compliance.Overview, error) {
 }
 
 // shares are the weekly trends of the panels ps the overview read
-// (compliance.Overview.Weeks), by the panel's slug: what readTrends reads
-// for a counted page, on the overview's snapshot. None with a RoSH level
-// or a flag chosen, which the read model does not filter by.
+// (compliance.Overview.Weeks), by the panel's slug: a counted page's
+// trends, on the overview's snapshot. None with a RoSH level or a flag
+// chosen, which the read model does not filter by.
 func (c *panelCounts) shares(ps []*panel) (map[string][]point, error) {
 	if c.f.Risk != "" || c.f.Flag != "" {
 		return nil, nil
@@ -255,8 +256,8 @@ func (pc *panelCtx) share(slug string) ([]point, bool) {
 }
 
 // weekly is panel slug's weekly trend: from the read model when the page
-// read it (readTrends), else at(w) for each week, computed in Go; nil on a
-// page without trends.
+// is counted and read it (panelCounts.shares), else at(w) for each week,
+// computed in Go; nil on a page without trends.
 func (pc *panelCtx) weekly(slug string, at func(w compliance.Period) point) []point {
 	if pts, ok := pc.share(slug); ok {
 		return pts
@@ -271,34 +272,6 @@ func (pc *panelCtx) weekly(slug string, at func(w compliance.Period) point) []po
 	return out
 }
 
-// readTrends reads from the read model the weekly trends it answers
-// (compliance.WeeklyShare) of the panels ps, for the filters f: when they
-// choose no RoSH level and no flag (which the read model's figures do
-// not filter by), and only then; otherwise, or for another panel, nil,
-// and the panel computes its trend in Go over the decoded records. Each
-// point is the figure the Go measure gives for the week (decision 0058).
-// A page that reads the records anyway (not counted) reads only
-// recordTrends from the read model; a counted one, every trend its
-// panels' Counts show (decision 0065).
-func (s *site) readTrends(ctx context.Context, actor serverdb.Actor, f *filters, ps []*panel, counted bool) (map[string][]point, error) {
-	if f.Risk != "" || f.Flag != "" {
-		return nil, nil
-	}
-	out := map[string][]point{}
-	weeks := f.weeks()
-	for _, p := range ps {
-		if !slices.Contains(compliance.WeeklyShares(), p.Slug) || (!counted && !slices.Contains(recordTrends, p.Slug)) {
-			continue
-		}
-		figs, err := s.comp.WeeklyShare(ctx, actor, p.Slug, f.Officer, f.Team, weeks, f.AsOf)
-		if err != nil {
-			return nil, err
-		}
-		out[p.Slug] = sharePoints(weeks, figs)
-	}
-	return out, nil
-}
-
 // sharePoints are a share's weekly figures as a trend's points.
 func sharePoints(weeks []compliance.Period, figs []compliance.Figure) []point {
 	pts := make([]point, len(weeks))
@@ -307,14 +280,6 @@ func sharePoints(weeks []compliance.Period, figs []compliance.Figure) []point {
 	}
 	return pts
 }
-
-// recordTrends are the weekly trends read from the read model on a page
-// that reads the decoded records anyway: measures 1 and 4 (decision 0058),
-// which cost there what the Go trends cost. Measures 6 and 7's and the
-// exemptions' (decision 0065) cost more than the Go trends beside the
-// records' read (their Go trends share the as-of day's requirements the
-// figures computed), so they are read only on a counted page.
-var recordTrends = []string{"first-home-visits", "enquiries"}
 
 // weekTrends keeps the trends of the panels with a Week function (overdue
 // visits and the next 4 weeks: each point computes every case's
@@ -361,10 +326,14 @@ func (pc *panelCtx) link(path string) string {
 
 // newPanelCtx is what a page's panels (ps) are built from. When one of
 // them reads measure 9, the store's read starts now and runs beside the
-// panels' building, and so does the read of the trends the read model
-// answers (readTrends); the page calls pc.wait once they are built. With
+// panels' building; the page calls pc.wait once they are built. With
 // counted, the panels with a Counts are built from the read model
-// (decision 0065).
+// (decision 0065), and so are their trends, read beside the panels'
+// building. A page built in Go computes every trend over its decoded
+// records: measures 1 and 4's from the read model (decision 0058) cost
+// more than in Go once the records are read (at 25,000 cases their
+// statements read the whole service's cases and safety assessments on
+// PostgreSQL; decision 0095).
 func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly, counted bool, ps ...*panel) (*panelCtx, error) {
 	pc := &panelCtx{In: in, F: f, Weekly: weekly, trends: &s.trends}
 	if counted {
@@ -407,16 +376,11 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 			return nil, err
 		}
 	}
-	if weekly {
-		ctx := c.UserContext()
+	if weekly && counted {
 		pc.sharesDone = make(chan struct{})
 		go func() {
 			defer close(pc.sharesDone)
-			if counted {
-				pc.shares, pc.sharesErr = pc.counts.shares(ps)
-				return
-			}
-			pc.shares, pc.sharesErr = s.readTrends(ctx, actor, f, ps, false)
+			pc.shares, pc.sharesErr = pc.counts.shares(ps)
 		}()
 	}
 	return pc, nil
@@ -432,8 +396,8 @@ func (pc *panelCtx) Fresh() *serverdb.Freshness {
 	return pc.fresh
 }
 
-// wait waits for measure 9's read and the trends' (readTrends), and gives
-// their error: the page fails with it.
+// wait waits for measure 9's read and the counted trends' (shares), and
+// gives their error: the page fails with it.
 func (pc *panelCtx) wait() error {
 	if pc.counts != nil {
 		pc.counts.mu.Lock()

@@ -10,7 +10,7 @@ import (
 // Measure 4 on the dashboard: police and children's-services enquiries
 // answered. The weekly trend groups the cases by the week their
 // supervision started (the police enquiries' percent answered; read from
-// the read model when the filters allow: readTrends).
+// the read model on a counted page: panelCounts.shares).
 func init() {
 	registerPanel(&panel{Order: 4, Slug: "enquiries", Title: "Safeguarding enquiries answered",
 		About:  "Cases that started in the period and needed a police (domestic abuse) or children's-services enquiry: answered by the as-of day; beside them, the inspection's figures, answered in time.",

@@ -12,7 +12,7 @@ import (
 // same cases visited at all (on time or late). The weekly trend groups the cases by the
 // week their supervision started: each bar is the measure computed over
 // that week as the period, as the records stand on the page's as-of day
-// (read from the read model when the filters allow: readTrends).
+// (read from the read model on a counted page: panelCounts.shares).
 func init() {
 	registerPanel(&panel{Order: 1, Slug: "first-home-visits", Title: "First home visit on time",
 		About: "Domestic-abuse cases whose supervision started in the period and whose first home visit was due: visited on or before the due date.",

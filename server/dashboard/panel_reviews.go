@@ -62,7 +62,7 @@ func reviewsView(pc *panelCtx, rep *compliance.ReviewsReport, caseIDs []string) 
 		ByOfficer:  map[string]cell{},
 	}
 	if pts, ok := pc.share("reviews"); ok {
-		v.Trend = pts // from the read model (readTrends)
+		v.Trend = pts // from the read model (a counted page's panelCounts.shares)
 	} else if pc.Weekly {
 		// Each week is compliance.Reviews(pc.In, w, w.To)'s flags in date,
 		// computed for all the weeks in one pass.

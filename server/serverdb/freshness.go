@@ -449,17 +449,18 @@ func signedVisitQuery(eng engine, actor Actor, from, to schema.Date) (string, []
 	// read by case and day (records_signed_visit_case, migration 0017:
 	// the scope's cases' visits of the period, not every team's);
 	// the whole service by the day alone (records_signed_visit_day).
-	cond, args, err := scopeFilter(actor, "case_id")
+	cond, args, err := scopeFilter(actor, "records.case_id")
 	if err != nil {
 		return "", nil, err
 	}
 	day := `substr(` + eng.jsonText("fields", "signed_at") + `, 1, 10)`
-	// The case's team and officer now (case_scope), whom the visit counts
-	// for.
-	q := `SELECT id, case_id, received_at, coalesce(` + eng.jsonText("fields", "signed_at") + `, ''), coalesce(` + eng.jsonText("fields", "signed_by") + `, ''),
-		coalesce((SELECT s.officer_id FROM case_scope s WHERE s.case_id = records.case_id), ''),
-		coalesce((SELECT s.team_id FROM case_scope s WHERE s.case_id = records.case_id), '')
-		FROM records WHERE entity = 'visit' AND signed = 1 AND ` + cond
+	// The case's team and officer now (case_scope, at most one row a case:
+	// its key), whom the visit counts for: one search a visit, where two
+	// subqueries searched it twice (decision 0095).
+	q := `SELECT records.id, records.case_id, records.received_at, coalesce(` + eng.jsonText("fields", "signed_at") + `, ''), coalesce(` + eng.jsonText("fields", "signed_by") + `, ''),
+		coalesce(s.officer_id, ''), coalesce(s.team_id, '')
+		FROM records LEFT JOIN case_scope s ON s.case_id = records.case_id
+		WHERE records.entity = 'visit' AND records.signed = 1 AND ` + cond
 	if from != "" {
 		q += ` AND ` + day + ` >= ?`
 		args = append(args, string(shiftDate(from, -1)))
@@ -468,7 +469,7 @@ func signedVisitQuery(eng engine, actor Actor, from, to schema.Date) (string, []
 		q += ` AND ` + day + ` <= ?`
 		args = append(args, string(shiftDate(to, 1)))
 	}
-	return q + ` ORDER BY seq`, args, nil
+	return q + ` ORDER BY records.seq`, args, nil
 }
 
 // signedVisitRows reads the signed visits in the actor's scope whose

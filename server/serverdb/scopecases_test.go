@@ -3,6 +3,7 @@ package serverdb
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"testing"
@@ -198,5 +199,59 @@ func TestListRawCasesInChangeOrderUnsorted(t *testing.T) {
 	plan := planText(t, rows, postgres)
 	if regexp.MustCompile(`TEMP B-TREE|(^|\W)Sort\b`).MatchString(plan) {
 		t.Errorf("ListRawCases' statement sorts its rows (%s):\n%s", f.db.Engine(), plan)
+	}
+}
+
+// inChangeOrder puts a chunk's records in the order of their seqs, as the
+// sort of records with their seqs did (decision 0095): every permutation
+// of up to 7 records, and random chunks of up to 3,000, against
+// slices.SortFunc over the pairs.
+func TestInChangeOrderSortsBySeq(t *testing.T) {
+	check := func(seqs []int64) {
+		t.Helper()
+		recs := make([]schema.RawRecord, len(seqs))
+		type pair struct {
+			seq int64
+			r   schema.RawRecord
+		}
+		want := make([]pair, len(seqs))
+		for i, s := range seqs {
+			recs[i] = schema.RawRecord{Entity: "visit", ID: fmt.Sprintf("r%d", s), CaseID: fmt.Sprintf("c%d", i%3)}
+			want[i] = pair{s, recs[i]}
+		}
+		slices.SortFunc(want, func(a, b pair) int { return int(a.seq - b.seq) })
+		inChangeOrder(recs, slices.Clone(seqs))
+		for i := range want {
+			if recs[i].ID != want[i].r.ID || recs[i].CaseID != want[i].r.CaseID {
+				t.Fatalf("seqs %v: place %d holds %s of %s, want %s of %s", seqs, i, recs[i].ID, recs[i].CaseID, want[i].r.ID, want[i].r.CaseID)
+			}
+		}
+	}
+	var perms func(prefix, rest []int64)
+	perms = func(prefix, rest []int64) {
+		if len(rest) == 0 {
+			check(prefix)
+			return
+		}
+		for i := range rest {
+			next := append(slices.Clone(rest[:i]), rest[i+1:]...)
+			perms(append(slices.Clone(prefix), rest[i]), next)
+		}
+	}
+	for n := range 8 {
+		var all []int64
+		for i := range n {
+			all = append(all, int64(10*i+1))
+		}
+		perms(nil, all)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 50 {
+		n := rng.IntN(3000)
+		seqs := make([]int64, n)
+		for i, p := range rng.Perm(n) {
+			seqs[i] = int64(p)*7 + 3
+		}
+		check(seqs)
 	}
 }
