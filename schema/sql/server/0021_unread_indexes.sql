@@ -1,0 +1,7 @@
+-- Server store, version 21: nothing on SQLite (issue 13;
+-- docs/decisions/0094-the-postgresql-push-without-its-unread-indexes.md).
+-- The PostgreSQL twin drops rm_visits_started and requirements_first,
+-- which no PostgreSQL plan reads; this file keeps the two stores' version
+-- numbers in step. SQLite keeps its indexes: its planner chooses among
+-- them by the statistics PRAGMA optimize writes, and the decision's
+-- measurements were of PostgreSQL's push.
