@@ -91,11 +91,21 @@ func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, fi
 	}
 	const notAnswered = `(e.answered_on = '' OR e.answered_on > ?)`
 	const notRequested = `e.not_requested_reason <> '' AND e.requested_on = ''`
-	q.add(`SELECT c.case_id, c.team_id, c.officer_id, c.start_day, (SELECT min(e.answered_day)`)
-	enq(`e.answered_on <> '' AND e.answered_on <= ?) AS ans_day, (SELECT min(e.enquiry_id)`, asOf)
-	enq(notAnswered+` AND `+notRequested+`) AS nr_id, CASE WHEN EXISTS (SELECT 1`, asOf)
-	enq(notAnswered+` AND NOT (`+notRequested+`)) THEN 1 ELSE 0 END AS rq, coalesce((SELECT e.due_on`, asOf)
-	enq(notAnswered+` AND NOT (`+notRequested+`) ORDER BY e.requested_on, e.enquiry_id LIMIT 1), '') AS rq_due, `, asOf)
+	if outer.pg {
+		// On PostgreSQL a case's enquiries of the agency are read once,
+		// by a LATERAL join below, and the four probes are aggregates of
+		// that one read (decision 0093): each of the correlated
+		// subqueries that SQLite runs (it has no LATERAL) was an index
+		// probe of rm_enquiries a case.
+		q.add(`SELECT c.case_id, c.team_id, c.officer_id, c.start_day, x.ans_day, x.nr_id,
+			CASE WHEN x.rq THEN 1 ELSE 0 END AS rq, coalesce(x.rq_due, '') AS rq_due, `)
+	} else {
+		q.add(`SELECT c.case_id, c.team_id, c.officer_id, c.start_day, (SELECT min(e.answered_day)`)
+		enq(`e.answered_on <> '' AND e.answered_on <= ?) AS ans_day, (SELECT min(e.enquiry_id)`, asOf)
+		enq(notAnswered+` AND `+notRequested+`) AS nr_id, CASE WHEN EXISTS (SELECT 1`, asOf)
+		enq(notAnswered+` AND NOT (`+notRequested+`)) THEN 1 ELSE 0 END AS rq, coalesce((SELECT e.due_on`, asOf)
+		enq(notAnswered+` AND NOT (`+notRequested+`) ORDER BY e.requested_on, e.enquiry_id LIMIT 1), '') AS rq_due, `, asOf)
+	}
 	// What calls for the enquiry: a flag live on some day from the start
 	// to as_of; for children's services, also a child in the household
 	// then (compliance's daFlags, childNeed, childIn).
@@ -120,7 +130,16 @@ func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, fi
 		child(`'visits'`)
 		q.add(` THEN 1 ELSE 0 END AS visits`)
 	}
-	q.add(` FROM rm_cases c WHERE c.supervision_start <> '' AND c.supervision_start >= ? AND c.supervision_start <= ?
+	q.add(` FROM rm_cases c`)
+	if outer.pg {
+		q.add(` LEFT JOIN LATERAL (SELECT min(e.answered_day) FILTER (WHERE e.answered_on <> '' AND e.answered_on <= ?) AS ans_day,
+			min(e.enquiry_id) FILTER (WHERE `+notAnswered+` AND `+notRequested+`) AS nr_id,
+			bool_or(`+notAnswered+` AND NOT (`+notRequested+`)) AS rq,
+			(array_agg(e.due_on ORDER BY e.requested_on, e.enquiry_id) FILTER (WHERE `+notAnswered+` AND NOT (`+notRequested+`)))[1] AS rq_due`,
+			asOf, asOf, asOf, asOf)
+		enq(`1 = 1) x ON true`)
+	}
+	q.add(` WHERE c.supervision_start <> '' AND c.supervision_start >= ? AND c.supervision_start <= ?
 		AND c.supervision_start <= ?`, string(f.From), string(f.To), asOf)
 	if err := q.scoped(actor, "c", f); err != nil {
 		return nil, err
@@ -326,7 +345,7 @@ func (f Figures) enquiryCasesOnce(ctx context.Context, actor Actor, q FigureQuer
 	if cs, ok := f.enquiries[key]; ok {
 		return cs, part, nil
 	}
-	base := &sqlb{}
+	base := &sqlb{pg: f.pg}
 	fq := q
 	fq.Figure = agency + "." + enquiryParts[0]
 	cond, err := enquiryBase(base, actor, fq, 0)

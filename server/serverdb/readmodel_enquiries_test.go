@@ -98,3 +98,33 @@ func TestEnquiriesReadOnceAnAgency(t *testing.T) {
 		}
 	}
 }
+
+// TestEnquiryCasesReadEnquiriesOnceACase: on PostgreSQL, the statement
+// of an agency's cases on a snapshot (enquiryCasesOnce's base) reads a
+// case's enquiries once, by a LATERAL join, where the four correlated
+// probes it replaced (the earliest answer, the not-requested enquiry,
+// whether one is requested, and the first one's due date) read
+// rm_enquiries four times (decision 0093). SQLite keeps the probes.
+func TestEnquiryCasesReadEnquiriesOnceACase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	pg := f.db.Engine() == "postgres"
+	for _, agency := range enquiryAgencies {
+		q := &sqlb{pg: pg}
+		fq := FigureQuery{Measure: MeasureEnquiries, Figure: agency + "." + enquiryParts[0], AsOf: "2026-11-23",
+			From: "2026-01-01", To: "2026-11-23", WithinDays: 15}
+		if _, err := enquiryBase(q, f.admin, fq, 0); err != nil {
+			t.Fatal(err)
+		}
+		plan := explainWithout(t, f.db, q)
+		// PostgreSQL's plan names the table read ("… on rm_enquiries e"),
+		// SQLite's the index it searches.
+		n, want := strings.Count(plan, "USING INDEX rm_enquiries_case"), 4
+		if pg {
+			n, want = strings.Count(plan, " on rm_enquiries "), 1
+		}
+		if n != want {
+			t.Errorf("%s's cases read rm_enquiries %d times; want %d:\n%s", agency, n, want, plan)
+		}
+	}
+}

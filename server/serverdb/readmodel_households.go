@@ -35,8 +35,8 @@ var (
 // started by as_of with a domestic-abuse flag live on some day from the
 // later of the start and from, to as_of), each with its household status,
 // current children, victim-in-own-right status and partner status on
-// as_of: case_id, team_id, officer_id, household, children, victim,
-// partner.
+// as_of: case_id, team_id, officer_id (and, asked for (sqlb.numbered),
+// team_no and officer_no), household, children, victim, partner.
 func householdCases(q *sqlb, actor Actor, f FigureQuery) error {
 	from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
 	lo := func() { q.add(`CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END`, from, from) }
@@ -45,7 +45,11 @@ func householdCases(q *sqlb, actor Actor, f FigureQuery) error {
 		q.add(`(SELECT 1 FROM rm_household m WHERE m.case_id = c.case_id AND (m.added_on = '' OR m.added_on <= ?)
 			AND (m.left_on = '' OR m.left_on > ?)`+cond+`)`, asOf, asOf)
 	}
-	q.add(`SELECT c.case_id, c.team_id, c.officer_id, CASE WHEN EXISTS `)
+	q.add(`SELECT c.case_id, c.team_id, c.officer_id`)
+	if q.numbered {
+		q.add(`, c.team_no, c.officer_no`)
+	}
+	q.add(`, CASE WHEN EXISTS `)
 	members("")
 	q.add(` AND NOT EXISTS `)
 	members(` AND NOT (m.confirmed_on <> '' AND m.confirmed_on <= ? AND m.confirmed_until <> '' AND ? <= m.confirmed_until)`)
@@ -94,8 +98,9 @@ func householdCaseCond(q *sqlb, actor Actor, f FigureQuery, from func()) error {
 // householdCaseSet: measure 5's figures of cases, one row each
 // (householdCases).
 var householdCaseSet = figureSet{
-	name: "household cases",
-	cols: []string{"household", "children", "victim", "partner"},
+	name:     "household cases",
+	numbered: true,
+	cols:     []string{"household", "children", "victim", "partner"},
 	base: func(q *sqlb, actor Actor, f FigureQuery, _ []string) error {
 		if err := periodDates(f); err != nil {
 			return err
@@ -138,12 +143,14 @@ var householdCaseSet = figureSet{
 // the household list that day who live or sometimes stay there, born by
 // then), how many (expected), how many seen or given a reason not seen
 // (accounted), and how many given a reason (reasons): the columns of
-// rm_visits the write derived (decision 0061).
+// rm_visits the write derived (decision 0061); and, asked for
+// (sqlb.numbered), team_no and officer_no.
 var householdVisitSet = figureSet{
-	name:   "household visits",
-	cols:   []string{"child_not_on_record", "expected", "accounted", "reasons"},
-	base:   func(q *sqlb, actor Actor, f FigureQuery, _ []string) error { return householdVisits(q, actor, f, nil) },
-	byWeek: householdVisits,
+	name:     "household visits",
+	numbered: true,
+	cols:     []string{"child_not_on_record", "expected", "accounted", "reasons"},
+	base:     func(q *sqlb, actor Actor, f FigureQuery, _ []string) error { return householdVisits(q, actor, f, nil) },
+	byWeek:   householdVisits,
 	cond: func(q *sqlb, figure string) error {
 		switch figure {
 		case "children_seen.denominator":
@@ -174,6 +181,9 @@ func householdVisits(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error {
 	}
 	from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
 	q.add(`SELECT v.case_id, c.team_id, c.officer_id, v.child_not_on_record, v.expected, v.accounted, v.reasons`)
+	if q.numbered {
+		q.add(`, c.team_no, c.officer_no`)
+	}
 	q.weekOf("v.started_day", weeks)
 	q.add(` FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
 		WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?

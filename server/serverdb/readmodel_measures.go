@@ -86,8 +86,8 @@ type sqlb struct {
 	b    strings.Builder
 	args []any
 	// pg says the statement runs on PostgreSQL, for the few places that
-	// write it otherwise there (exemptionsDueFamily); false writes SQL
-	// both stores run.
+	// write it otherwise there (exemptionsDueFamily, enquiryBase); false
+	// writes SQL both stores run.
 	pg bool
 	// numbered asks a figure set's rows for the numbers of their team
 	// and officer too (figureSet.numbered).

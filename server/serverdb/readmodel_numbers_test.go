@@ -2,6 +2,10 @@ package serverdb
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -67,5 +71,68 @@ func TestCaseRowsCarryTheirIdsNumbers(t *testing.T) {
 	}
 	if back := caseNumbers(t, f.db); back[f.asha.ID] != seeded[f.asha.ID] {
 		t.Errorf("Asha's case back with her: number %d, was %d", back[f.asha.ID], seeded[f.asha.ID])
+	}
+}
+
+// recordingQuerier keeps the text of every statement it runs.
+type recordingQuerier struct {
+	q    querier
+	text *[]string
+}
+
+func (r recordingQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	*r.text = append(*r.text, q)
+	return r.q.QueryContext(ctx, q, args...)
+}
+
+// TestSetCountsGroupedByNumbers: every figure set's counts (measure 3's
+// contacts, measure 5's cases and home visits, each of which joins its
+// rows to rm_cases) group the rows by the team's and officer's numbers,
+// not their ids (decisions 0091, 0093), and answer the ids: the same
+// groups, by id, as each figure's rows counted alone (figureGroups).
+func TestSetCountsGroupedByNumbers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, users := readModelStore(t)
+	admin := readModelActors(users)[0]
+	for _, c := range []struct {
+		measure string
+		names   []string
+	}{
+		{MeasureContacts, FigureNames(MeasureContacts)},
+		{MeasureHouseholds, householdCaseFigures},
+		{MeasureHouseholds, householdVisitFigures},
+	} {
+		var text []string
+		q := FigureQuery{Measure: c.measure, AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
+		got, err := Figures{q: recordingQuerier{db.r, &text}}.Counts(ctx, admin, q, c.names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(text) != 1 || !strings.Contains(text[0], "GROUP BY b.team_no, b.officer_no") {
+			t.Errorf("%s %s: %d statements, the first not grouped by the numbers: %.300q", c.measure, c.names[0], len(text), text)
+		}
+		for i, name := range c.names {
+			q.Figure = name
+			groups, err := figureGroups(ctx, db.r, admin, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want, have []string
+			for _, g := range groups {
+				want = append(want, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.Rows))
+			}
+			for _, g := range got {
+				if g.N[i] > 0 {
+					have = append(have, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.N[i]))
+				}
+			}
+			if !slices.Equal(have, want) {
+				t.Errorf("%s.%s: counted by numbers %v, alone %v", c.measure, name, have, want)
+			}
+			if len(want) == 0 && name == c.names[0] {
+				t.Errorf("%s.%s: no group: the test tests nothing", c.measure, name)
+			}
+		}
 	}
 }

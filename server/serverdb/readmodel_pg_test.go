@@ -257,7 +257,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if measure == MeasureEnquiries && name == "cases" { // an agency's cases read once a snapshot (decision 0067)
 						want := enquiriesOnSnapshot(ctx, t, Figures{q: db.r}, a, q)
-						got := enquiriesOnSnapshot(ctx, t, Figures{q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{},
+						got := enquiriesOnSnapshot(ctx, t, Figures{q: pgQuerier{pg}, pg: true, tallies: map[tallyKey]*familyTally{},
 							enquiries: map[enquiryKey][]enquiryCase{}}, a, q)
 						if !reflect.DeepEqual(got, want) {
 							t.Errorf("%s read once on PostgreSQL: %+v, SQLite a statement a figure %+v", label, got, want)
