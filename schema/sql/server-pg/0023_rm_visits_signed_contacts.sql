@@ -1,8 +1,8 @@
 -- PostgreSQL twin of schema/sql/server/0023_rm_visits_signed_contacts.sql
 -- (rm_visits_started dropped, rm_visits_contacts kept to the signed
--- contacts): the same indexes. The comments of the SQLite file hold;
--- PostgreSQL never scanned rm_visits_started in the 25,000-case service's
--- report set either (decision 0089's closing note).
+-- contacts): the same indexes. The comments of the SQLite file hold.
+-- Decision 0094 may have dropped rm_visits_started here already (its
+-- migration 0021: PostgreSQL's plans never read it either), hence IF EXISTS.
 
 DROP INDEX IF EXISTS rm_visits_started;
 
