@@ -18,7 +18,7 @@ import (
 // requirements' indexes that PRAGMA optimize wrote at the open of a
 // 25,000-case store (doorstep bench service) with migration 0019
 // (rm_visits_contacts' rows those of the signed contacts alone since
-// migration 0023; rm_visits_started dropped).
+// migration 0022; rm_visits_started dropped).
 var serviceStats = [][3]string{
 	{"rm_cases", "sqlite_autoindex_rm_cases_1", "25001 1"}, {"rm_cases", "rm_cases_join", "25001 1 1 1 1 1 1 1"},
 	{"rm_cases", "rm_cases_team", "25001 334 48"}, {"rm_cases", "rm_cases_officer", "25001 48"},
@@ -96,7 +96,7 @@ func TestReportSetReadsItsCoveringIndexes(t *testing.T) {
 	if !strings.Contains(plan, "COVERING INDEX rm_cases_join") {
 		t.Errorf("measure 3's contacts read their case's row, not rm_cases_join alone:\n%s", plan)
 	}
-	// rm_visits_contacts holds the signed contacts alone (migration 0023):
+	// rm_visits_contacts holds the signed contacts alone (migration 0022):
 	// measures 3's and 5's visits still read it, and it alone.
 	if !strings.Contains(plan, "COVERING INDEX rm_visits_contacts") {
 		t.Errorf("measure 3's contacts do not read rm_visits_contacts alone:\n%s", plan)

@@ -101,7 +101,7 @@ func TestVisitPartialIndexesUsed(t *testing.T) {
 
 // TestVisitRowsIndexedOnlyWhereRead: every rm_visits row gives an entry
 // to its primary key and rm_visits_case (a case's visits, read by the
-// writer and measure 8) and to no other index (migration 0023, decision
+// writer and measure 8) and to no other index (migration 0022, decision
 // 0096): the others are partial, each holding the rows the statements
 // that read it ask for, so a draft or a planned visit, written again at
 // each change before it is signed, is not indexed by the day it started

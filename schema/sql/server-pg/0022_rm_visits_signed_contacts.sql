@@ -1,4 +1,4 @@
--- PostgreSQL twin of schema/sql/server/0023_rm_visits_signed_contacts.sql
+-- PostgreSQL twin of schema/sql/server/0022_rm_visits_signed_contacts.sql
 -- (rm_visits_started dropped, rm_visits_contacts kept to the signed
 -- contacts): the same indexes. The comments of the SQLite file hold.
 -- Decision 0094 may have dropped rm_visits_started here already (its

@@ -1,4 +1,4 @@
--- Server store, version 23: two fewer index entries for every visit row
+-- Server store, version 22: two fewer index entries for every visit row
 -- that is not a signed contact (issue 13;
 -- docs/decisions/0096-the-push-on-sqlite-fewer-visit-index-entries.md).
 -- Indexes only: the read model's rows are as they were.
