@@ -3,6 +3,7 @@ package serverdb
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -95,6 +96,48 @@ func TestVisitPartialIndexesUsed(t *testing.T) {
 	}
 	if plan := explainPlan(t, f.db, partner); !strings.Contains(plan, "rm_visits_partner") {
 		t.Errorf("measure 5's cases' plan reads no rm_visits_partner:\n%s", plan)
+	}
+}
+
+// TestVisitRowsIndexedOnlyWhereRead: every rm_visits row gives an entry
+// to its primary key and rm_visits_case (a case's visits, read by the
+// writer and measure 8) and to no other index (migration 0022, decision
+// 0096): the others are partial, each holding the rows the statements
+// that read it ask for, so a draft or a planned visit, written again at
+// each change before it is signed, is not indexed by the day it started
+// (rm_visits_started was read by no statement; rm_visits_contacts holds
+// the signed contacts alone).
+func TestVisitRowsIndexedOnlyWhereRead(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	q := `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'rm_visits' AND coalesce(sql, '') NOT LIKE '% WHERE %'`
+	want := "rm_visits_case sqlite_autoindex_rm_visits_1"
+	if f.db.Engine() == "postgres" {
+		// From the catalog, not pg_indexes: its pg_get_indexdef fails on
+		// an index another test's transaction is dropping meanwhile.
+		q = `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class r ON r.oid = i.indrelid
+			WHERE r.relname = 'rm_visits' AND r.relnamespace = current_schema()::regnamespace AND i.indpred IS NULL`
+		want = "rm_visits_case rm_visits_pkey"
+	}
+	rows, err := f.db.r.QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(names)
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("rm_visits' indexes that hold every row: %s; want %s", got, want)
 	}
 }
 
