@@ -1,7 +1,6 @@
 package serverdb
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
@@ -20,20 +19,10 @@ func TestPostgresUnreadIndexesDropped(t *testing.T) {
 	postgresOnly(t, "migration 0021 drops PostgreSQL's indexes only")
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
 	have := map[string]bool{}
-	rows, err := f.db.r.QueryContext(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
+	for _, name := range rmRow(t, f.db, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`) {
 		have[name] = true
 	}
-	rows.Close()
 	for _, gone := range []string{"rm_visits_started", "requirements_first"} {
 		if have[gone] {
 			t.Errorf("index %s is in the migrated store; migration 0021 drops it", gone)

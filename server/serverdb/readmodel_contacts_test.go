@@ -14,7 +14,8 @@ import (
 	"doorstep/schema"
 )
 
-// rmRow reads one row of q as text.
+// rmRow reads the rows of q, each as its columns' text joined by "|"
+// (a one-column query's values as they are).
 func rmRow(t *testing.T, db *DB, q string, args ...any) []string {
 	t.Helper()
 	rows, err := db.r.Query(q, args...)
@@ -34,6 +35,9 @@ func rmRow(t *testing.T, db *DB, q string, args ...any) []string {
 			t.Fatal(err)
 		}
 		out = append(out, strings.Join(vals, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

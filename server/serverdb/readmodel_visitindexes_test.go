@@ -119,22 +119,7 @@ func TestVisitRowsIndexedOnlyWhereRead(t *testing.T) {
 			WHERE r.relname = 'rm_visits' AND r.relnamespace = current_schema()::regnamespace AND i.indpred IS NULL`
 		want = "rm_visits_case rm_visits_pkey"
 	}
-	rows, err := f.db.r.QueryContext(context.Background(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	names := rmRow(t, f.db, q)
 	slices.Sort(names)
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("rm_visits' indexes that hold every row: %s; want %s", got, want)
