@@ -24,16 +24,7 @@ func TestReadModelLeavesQuietVisitChanges(t *testing.T) {
 	asha := f.actor(f.asha, f.ashaDev)
 	ms := int64(1000)
 	next := func() schema.HLC { ms++; return stamp(ms, f.ashaDev) }
-	same := func(what string) {
-		t.Helper()
-		got := rmDump(t, f.db, f.ashaCase)
-		if err := f.db.update(context.Background(), func(tx *wtx) error { return f.db.writeCases(tx, []string{f.ashaCase}) }); err != nil {
-			t.Fatal(err)
-		}
-		if want := rmDump(t, f.db, f.ashaCase); !slices.Equal(got, want) {
-			t.Errorf("%s: the read model written by the push:\n%q\na rebuild:\n%q", what, got, want)
-		}
-	}
+	same := func(what string) { t.Helper(); rmSameAsRebuild(t, f.db, f.ashaCase, what) }
 	applied := func(what string, res []schema.MutationResult) {
 		t.Helper()
 		for i, r := range res {
@@ -111,5 +102,18 @@ func TestRMReadsField(t *testing.T) {
 		if got := rmReadsField(c.entity, c.field); got != c.want {
 			t.Errorf("rmReadsField(%q, %q) = %v; want %v", c.entity, c.field, got, c.want)
 		}
+	}
+}
+
+// rmSameAsRebuild fails t unless the read model rows of case caseID are
+// those a rebuild of the case writes.
+func rmSameAsRebuild(t *testing.T, db *DB, caseID, what string) {
+	t.Helper()
+	got := rmDump(t, db, caseID)
+	if err := db.update(context.Background(), func(tx *wtx) error { return db.writeCases(tx, []string{caseID}) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := rmDump(t, db, caseID); !slices.Equal(got, want) {
+		t.Errorf("%s: the read model written by the write:\n%q\na rebuild:\n%q", what, got, want)
 	}
 }
