@@ -845,14 +845,8 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 func widens(r schema.RawRecord) bool { return r.Entity == "flag" || r.Entity == "household_member" }
 
 // rmVisitFields are the JSON names of the visit fields rm_visits and
-// rm_visit_children are derived from (rmVisit's), lower-cased.
-var rmVisitFields = func() map[string]bool {
-	out := map[string]bool{}
-	for _, f := range jsonFieldsOf(reflect.TypeFor[rmVisit]()) {
-		out[strings.ToLower(f.name)] = true
-	}
-	return out
-}()
+// rm_visit_children are derived from (rmVisit's).
+var rmVisitFields = jsonFieldsOf(reflect.TypeFor[rmVisit]())
 
 // rmReadsField reports whether the read model's rows of a record of
 // entity may read its field name: for a visit, whether rmVisit decodes it
@@ -866,7 +860,7 @@ func rmReadsField(entity, name string) bool {
 	if entity != "visit" {
 		return true
 	}
-	return rmVisitFields[strings.ToLower(name)]
+	return slices.ContainsFunc(rmVisitFields, func(f jsonField) bool { return strings.EqualFold(f.name, name) })
 }
 
 // quiet reports whether the visit id, stored before the transaction, was

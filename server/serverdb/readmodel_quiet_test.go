@@ -94,7 +94,7 @@ func TestRMReadsField(t *testing.T) {
 		entity, field string
 		want          bool
 	}{
-		{"visit", "status", true}, {"visit", "children", true}, {"visit", "Started_At", true},
+		{"visit", "status", true}, {"visit", "children", true}, {"visit", "Started_At", true}, {"visit", "\u017ftatus", true},
 		{"visit", "place_type", true}, {"visit", "observations", true},
 		{"visit", "next_visit_on", false}, {"visit", "observation_notes", false},
 		{"case", "notes", true}, {"flag", "anything", true}, {"amendment", "reason", true},
