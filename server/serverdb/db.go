@@ -97,8 +97,12 @@ type DB struct {
 	// rmDeletes counts the read model's row deletes (tests read it).
 	rmDeletes atomic.Int64
 	// rmUnchanged counts the changed visits whose read model rows were
-	// found as they would be written, and left alone (tests read it).
+	// left alone: found as they would be written, or changed only in
+	// fields the read model does not read (tests read it).
 	rmUnchanged atomic.Int64
+	// rmStoredVisits counts the changed visits whose stored read model
+	// rows were read back to compare (readStoredVisits; tests read it).
+	rmStoredVisits atomic.Int64
 	// recordUpdates counts the statements that wrote changed records
 	// (applier.flushChanged; tests read it).
 	recordUpdates atomic.Int64

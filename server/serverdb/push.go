@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"doorstep/schema"
@@ -791,6 +792,7 @@ func (a *applier) insert(r *row) error {
 // created notes a record t created (wtx.newIDs), and a case record
 // (wtx.newCases).
 func (t *wtx) created(r *row) {
+	r.rmLoud = true
 	if t.newIDs == nil {
 		t.newIDs = map[string]bool{}
 	}
@@ -900,6 +902,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		if a.buf, err = r.encode(a.buf); err != nil {
 			return res, err
 		}
+		r.rmLoud = r.rmLoud || slices.ContainsFunc(names, func(f string) bool { return rmReadsField(r.entity, f) })
 		a.t.wrote(r)
 		r.version++
 		r.seq = seq

@@ -724,6 +724,10 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 	for _, r := range recs {
 		switch r.Entity {
 		case "visit":
+			if !whole && w.quiet(r.ID) {
+				w.unchanged.Add(1)
+				continue
+			}
 			visits[r.ID] = r
 		case "amendment":
 			var a struct {
@@ -840,6 +844,35 @@ func (db *DB) applyVisits(w *rmWriter, id string, recs []schema.RawRecord, whole
 // derived columns be worked out again (deriveVisits' wide cases).
 func widens(r schema.RawRecord) bool { return r.Entity == "flag" || r.Entity == "household_member" }
 
+// rmVisitFields are the JSON names of the visit fields rm_visits and
+// rm_visit_children are derived from (rmVisit's).
+var rmVisitFields = jsonFieldsOf(reflect.TypeFor[rmVisit]())
+
+// rmReadsField reports whether the read model's rows of a record of
+// entity may read its field name: for a visit, whether rmVisit decodes it
+// (compared as encoding/json matches a key, ignoring case: a name that
+// differs only in case counts as read); for every other entity, any
+// field. A visit's rows read nothing else of its record but its id and
+// case, its amendments (records of their own) and its case's flags and
+// household members (deriveVisits), so a visit the transaction changed
+// only in fields rmReadsField refuses derives the rows it had.
+func rmReadsField(entity, name string) bool {
+	if entity != "visit" {
+		return true
+	}
+	return slices.ContainsFunc(rmVisitFields, func(f jsonField) bool { return strings.EqualFold(f.name, name) })
+}
+
+// quiet reports whether the visit id, stored before the transaction, was
+// changed by it only in fields the read model does not read (row.rmLoud):
+// its rows stay as they are, and are neither read back nor compared
+// (decision 0099). A visit whose amendment the transaction wrote is still
+// read back and written (applyVisits' missing visits).
+func (w *rmWriter) quiet(id string) bool {
+	r := w.t.written[id]
+	return r != nil && !r.rmLoud && !w.t.newIDs[id]
+}
+
 // rmStoredVisit is a visit's rows as the read model holds them: its
 // rm_visits row's columns up to the derived ones (in rmPendingVisit.args'
 // order) and its rm_visit_children answers.
@@ -875,6 +908,7 @@ func (w *rmWriter) readStoredVisits(ids []string) (map[string]*rmStoredVisit, er
 	if len(old) == 0 {
 		return nil, nil
 	}
+	w.stored.Add(int64(len(old)))
 	out := make(map[string]*rmStoredVisit, len(old))
 	err := w.query("rm_visits stored", `SELECT `+rmVisitColumns+` FROM rm_visits WHERE visit_id IN (`+w.t.eng.idsIn()+`)`, old,
 		func(rows *sql.Rows) error {
@@ -1050,7 +1084,7 @@ type rmWriter struct {
 	t       *wtx
 	deletes *atomic.Int64 // DB.rmDeletes
 	// unchanged counts the changed visits whose rows were left as they
-	// were (readStoredVisits): DB.rmUnchanged, which tests read.
+	// were (readStoredVisits, quiet): DB.rmUnchanged, which tests read.
 	unchanged *atomic.Int64
 	del       map[string]rmStmt // by "table.column"
 	full      map[string]rmStmt // an INSERT of rmBatch rows, per table
@@ -1070,6 +1104,10 @@ type rmWriter struct {
 	// written (number); numbered, those this writer has seen to.
 	ids      []string
 	numbered map[string]bool
+
+	// stored counts the visits readStoredVisits read back:
+	// DB.rmStoredVisits, which tests read.
+	stored *atomic.Int64
 }
 
 // rmBatch is how many rows one INSERT writes.
@@ -1106,7 +1144,7 @@ var rmInserts = map[string]string{
 }
 
 func newRMWriter(db *DB, t *wtx) *rmWriter {
-	return &rmWriter{t: t, deletes: &db.rmDeletes, unchanged: &db.rmUnchanged, del: map[string]rmStmt{}, full: map[string]rmStmt{}, reads: map[string]rmStmt{}, rows: map[string][]any{},
+	return &rmWriter{t: t, deletes: &db.rmDeletes, unchanged: &db.rmUnchanged, stored: &db.rmStoredVisits, del: map[string]rmStmt{}, full: map[string]rmStmt{}, reads: map[string]rmStmt{}, rows: map[string][]any{},
 		dels: map[string]map[string][]string{}}
 }
 

@@ -263,16 +263,7 @@ func TestReadModelIncrementalIsARebuild(t *testing.T) {
 	asha := f.actor(f.asha, f.ashaDev)
 	ms := int64(1000)
 	next := func() schema.HLC { ms++; return stamp(ms, f.ashaDev) }
-	same := func(what string) {
-		t.Helper()
-		got := rmDump(t, f.db, f.ashaCase)
-		if err := f.db.update(ctx, func(tx *wtx) error { return f.db.writeCases(tx, []string{f.ashaCase}) }); err != nil {
-			t.Fatal(err)
-		}
-		if want := rmDump(t, f.db, f.ashaCase); !slices.Equal(got, want) {
-			t.Errorf("%s: the read model written by the write:\n%q\na rebuild:\n%q", what, got, want)
-		}
-	}
+	same := func(what string) { t.Helper(); rmSameAsRebuild(t, f.db, f.ashaCase, what) }
 	deletes := func(what string, want int64, write func()) {
 		t.Helper()
 		before := f.db.rmDeletes.Load()

@@ -38,6 +38,11 @@ type row struct {
 	// for the batch's multi-row UPDATE, not yet written (see
 	// applier.change and flushChanged).
 	dirty bool
+	// rmLoud: the transaction created the record, or changed a field of
+	// it that the read model reads (rmReadsField); a record it changed
+	// only elsewhere (a visit's notes, its next visit's date) keeps its
+	// read model rows as they are (refreshReadModel, decision 0099).
+	rmLoud bool
 }
 
 const recordCols = `entity, id, case_id, fields, clocks, version, seq, received_at, updated_at, device_time, created_by, updated_by, signed, echo_device`
