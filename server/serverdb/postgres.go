@@ -511,7 +511,8 @@ func (t *pgTx) Rollback() error {
 }
 
 // pgStmt counts the runs (and the deallocation) of a statement prepared
-// on the writer pool.
+// on the writer pool. database/sql runs a statement by ExecContext or
+// QueryContext when the driver has them, never by Exec or Query.
 type pgStmt struct {
 	*stdlib.Stmt
 	query string
@@ -523,19 +524,9 @@ func (s *pgStmt) Close() error {
 	return s.Stmt.Close()
 }
 
-func (s *pgStmt) Exec(args []driver.Value) (driver.Result, error) {
-	s.w.sending(s.query)
-	return s.Stmt.Exec(args)
-}
-
 func (s *pgStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	s.w.sending(s.query)
 	return s.Stmt.ExecContext(ctx, args)
-}
-
-func (s *pgStmt) Query(args []driver.Value) (driver.Rows, error) {
-	s.w.sending(s.query)
-	return s.Stmt.Query(args)
 }
 
 func (s *pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {

@@ -23,15 +23,9 @@ func TestPostgresPushOf100Statements(t *testing.T) {
 	pg := f.db.eng.(*pgEngine)
 	a := f.actor(f.asha, f.ashaDev)
 	const n = 100
-	ids := make([]string, n)
-	var muts []schema.Mutation
-	for i := range ids {
-		ids[i] = schema.NewID()
-		muts = append(muts, mutation("visit", ids[i], f.ashaCase, stamp(int64(1000+i), f.ashaDev), visitFields("draft")))
-	}
-	f.push(t, a, muts...)
+	ids := f.newDrafts(t, a, n)
 	for round := range 2 { // the second on connections that know every statement
-		muts = muts[:0]
+		var muts []schema.Mutation
 		for i, id := range ids {
 			muts = append(muts, mutation("visit", id, f.ashaCase, stamp(int64(5000+1000*round+i), f.ashaDev),
 				raw("next_visit_on", fmt.Sprintf("2026-12-%02d", 1+round))))
@@ -67,4 +61,18 @@ func TestPostgresPushOf100Statements(t *testing.T) {
 			t.Errorf("round %d: a push of %d changed drafts sent %d statements (%d traced); want at most 15:%s", round, n, count, len(sent), list())
 		}
 	}
+}
+
+// newDrafts pushes n new visit drafts of asha's case as a and returns
+// their ids.
+func (f *fixture) newDrafts(t *testing.T, a Actor, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	muts := make([]schema.Mutation, n)
+	for i := range ids {
+		ids[i] = schema.NewID()
+		muts[i] = mutation("visit", ids[i], f.ashaCase, stamp(int64(1000+i), f.ashaDev), visitFields("draft"))
+	}
+	f.push(t, a, muts...)
+	return ids
 }

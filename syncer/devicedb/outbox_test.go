@@ -491,8 +491,7 @@ func TestDeleteOutboxSeqsIsPerRecord(t *testing.T) {
 		db := openTest(t)
 		err := db.Update(ctx, func(tx *Tx) error {
 			for i := range n {
-				m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
-					Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
+				m := outboxMutation(i)
 				if err := tx.AppendOutbox(ctx, m); err != nil {
 					return err
 				}
@@ -634,8 +633,7 @@ func TestOutboxDeletesCountPerStatement(t *testing.T) {
 	var ids []string
 	err := db.Update(ctx, func(tx *Tx) error {
 		for i := range n {
-			m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
-				Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
+			m := outboxMutation(i)
 			if err := tx.AppendOutbox(ctx, m); err != nil {
 				return err
 			}
@@ -805,4 +803,10 @@ func TestMigration0009OnAStoreInUse(t *testing.T) {
 		t.Errorf("100 acknowledged and the set-aside one discarded: %d pending (%d counted), %d set aside; want %d, 0",
 			len(s.pending), s.counted, s.aside, n-101)
 	}
+}
+
+// outboxMutation is test change i: a new visit's outcome, in case c1.
+func outboxMutation(i int) schema.Mutation {
+	return schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
+		Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
 }
