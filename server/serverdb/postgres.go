@@ -148,7 +148,6 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 	if !schemaName.Valid {
 		return fmt.Errorf("open %s: no schema of the search_path exists; create it, or fix search_path in the URL", db.Name())
 	}
-
 	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock(?, ?)`, lockMigrate, e.schemaKey); err != nil {
 		return fmt.Errorf("open %s: take the migration lock: %w", db.Name(), err)
 	}
@@ -273,10 +272,10 @@ func (e *pgEngine) migrate(ctx context.Context, c *sql.Conn, db *DB) error {
 }
 
 // lockWriter takes the writer lock for tx: it waits for the write
-// transactions of every instance before it to end. A read-write
-// transaction on the writer pool took it with its BEGIN (pgConn.BeginTx),
-// in the same round trip, once the schema's key was known; before that
-// (open's own statements) it takes it here.
+// transactions of every instance before it to end. Once open has
+// migrated the schema, a read-write transaction on the writer pool took
+// it with its BEGIN (pgConn.BeginTx), in the same round trip; before
+// that it is taken here.
 func (e *pgEngine) lockWriter(ctx context.Context, tx *sql.Tx) error {
 	if e.writer.begin.Load() != nil {
 		return nil
@@ -455,9 +454,9 @@ func (c *pgConn) Begin() (driver.Tx, error) {
 }
 
 // BeginTx begins a transaction. On the writer pool, a read-write one of
-// the default isolation (every write transaction: DB.update, a migration)
-// takes the writer lock in the same message as its BEGIN, once the
-// schema's key is known: PostgreSQL runs the two statements of one simple
+// the default isolation (DB.update's) takes the writer lock in the same
+// message as its BEGIN once open has migrated the schema (the migrations'
+// transactions, under the migration lock, never took it): PostgreSQL runs the two statements of one simple
 // query in order, so the lock is held before the transaction's first
 // statement of its own, as when lockWriter sent it on its own.
 func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
