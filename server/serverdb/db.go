@@ -405,11 +405,7 @@ func (db *DB) update(ctx context.Context, fn func(t *wtx) error) error {
 			tx.Rollback()
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sequence SET value = ? WHERE id = 1`, t.seq); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("write sequence: %w", err)
-		}
-		if err := db.notifyChange(t); err != nil {
+		if err := db.writeSequence(t); err != nil {
 			tx.Rollback()
 			return err
 		}

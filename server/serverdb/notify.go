@@ -20,7 +20,7 @@ import (
 //
 //   - on PostgreSQL, through LISTEN/NOTIFY: the write transaction itself
 //     sends NOTIFY on the store's channel with its highest number, as its
-//     last statement before the commit (notifyChange); PostgreSQL delivers
+//     last statement before the commit (writeSequence); PostgreSQL delivers
 //     it at the commit, and not at all when the transaction rolls back, so
 //     a listener never hears of a change it cannot read yet, nor misses
 //     one whose writer stopped right after committing. Each instance
@@ -130,18 +130,25 @@ func changesChannel(schema string) string {
 	return fmt.Sprintf("doorstep_changes_%08x", h.Sum32())
 }
 
-// notifyChange sends, in write transaction t, the NOTIFY that tells the
-// other instances of t's highest change number: update calls it last
-// before the commit, which delivers it. It fails the transaction when it
-// fails: a change the other instances would not hear of until their next
-// poll is not committed.
-func (db *DB) notifyChange(t *wtx) error {
+// writeSequence writes t's highest change number to the sequence row and
+// sends, in the same transaction, the NOTIFY that tells the other
+// instances of it: update calls it last before the commit, which delivers
+// the NOTIFY. On PostgreSQL with a channel the two are one statement (the
+// UPDATE in a WITH, which PostgreSQL runs to completion whether or not
+// the query reads it): one round trip, where they were two. It fails the
+// transaction when either fails: a change the other instances would not
+// hear of until their next poll is not committed.
+func (db *DB) writeSequence(t *wtx) error {
 	channel := db.changes.channel
-	if channel == "" || !t.seqUsed {
+	if channel == "" {
+		if _, err := t.ExecContext(t.ctx, `UPDATE sequence SET value = ? WHERE id = 1`, t.seq); err != nil {
+			return fmt.Errorf("write sequence: %w", err)
+		}
 		return nil
 	}
-	if _, err := t.ExecContext(t.ctx, `SELECT pg_notify(?, ?)`, channel, strconv.FormatInt(t.seq, 10)); err != nil {
-		return fmt.Errorf("notify the other instances: %w", err)
+	if _, err := t.ExecContext(t.ctx, `WITH s AS (UPDATE sequence SET value = ? WHERE id = 1) SELECT pg_notify(?, ?)`,
+		t.seq, channel, strconv.FormatInt(t.seq, 10)); err != nil {
+		return fmt.Errorf("write sequence and notify the other instances: %w", err)
 	}
 	return nil
 }

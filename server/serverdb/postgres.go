@@ -55,6 +55,35 @@ type pgEngine struct {
 	copied atomic.Int64
 	// w is the writer pool: checkpoint vacuums through it.
 	w *sql.DB
+	// writer is what the writer pool's connections share: the BEGIN that
+	// takes the writer lock, and the statements they send (tests).
+	writer pgWriter
+}
+
+// pgWriter is shared by the writer pool's connections.
+type pgWriter struct {
+	// begin is the BEGIN of a read-write transaction on the writer pool
+	// once the schema's key is known: BEGIN and the writer lock in one
+	// message (one round trip, where a BEGIN and then the lock's SELECT
+	// were two). lockWriter then has nothing left to do.
+	begin atomic.Pointer[string]
+	// sent counts the statements the writer's connections send (BEGIN,
+	// COMMIT and a COPY each one; a statement's first prepare on a
+	// connection not counted): each is at least one round trip.
+	sent atomic.Int64
+	// trace, when a test sets it, is told each statement's text.
+	trace atomic.Pointer[func(string)]
+}
+
+// sending counts the statement q about to go to PostgreSQL.
+func (w *pgWriter) sending(q string) {
+	if w == nil {
+		return
+	}
+	w.sent.Add(1)
+	if f := w.trace.Load(); f != nil {
+		(*f)(q)
+	}
 }
 
 func (e *pgEngine) name() string { return "postgres" }
@@ -76,7 +105,7 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", db.Name(), err)
 	}
-	connector := pgConnector{inner: stdlib.GetConnector(*cfg), prepares: &db.writerPrepares}
+	connector := pgConnector{inner: stdlib.GetConnector(*cfg), prepares: &db.writerPrepares, w: &e.writer}
 	// Writers queue on the writer lock inside PostgreSQL, each on its
 	// connection; a few connections let the next writer be ready.
 	db.w = sql.OpenDB(connector)
@@ -129,6 +158,9 @@ func (e *pgEngine) open(ctx context.Context, db *DB) error {
 	if err := e.migrate(ctx, c, db); err != nil {
 		return err
 	}
+	// From here on, a write transaction's BEGIN takes the writer lock.
+	begin := fmt.Sprintf("BEGIN; SELECT pg_advisory_xact_lock(%d, %d)", lockWriter, e.schemaKey)
+	e.writer.begin.Store(&begin)
 	return db.loadEpoch(ctx)
 }
 
@@ -240,8 +272,14 @@ func (e *pgEngine) migrate(ctx context.Context, c *sql.Conn, db *DB) error {
 }
 
 // lockWriter takes the writer lock for tx: it waits for the write
-// transactions of every instance before it to end.
+// transactions of every instance before it to end. Once open has
+// migrated the schema, a read-write transaction on the writer pool took
+// it with its BEGIN (pgConn.BeginTx), in the same round trip; before
+// that it is taken here.
 func (e *pgEngine) lockWriter(ctx context.Context, tx *sql.Tx) error {
+	if e.writer.begin.Load() != nil {
+		return nil
+	}
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?, ?)`, lockWriter, e.schemaKey)
 	return err
 }
@@ -301,6 +339,7 @@ func (e *pgEngine) bulkInsert(ctx context.Context, c *sql.Conn, table string, co
 		if !ok {
 			return fmt.Errorf("bulk insert into %s: connection is a %T, not pgx's", table, dc)
 		}
+		pc.w.sending("COPY " + table)
 		n, err := pc.Conn.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		if err == nil && int(n) != len(rows) {
 			err = fmt.Errorf("copied %d rows of %d", n, len(rows))
@@ -348,6 +387,7 @@ func redactURL(target string) string {
 type pgConnector struct {
 	inner    driver.Connector
 	prepares *atomic.Int64 // the statements its connections prepared (tests read the writer's)
+	w        *pgWriter     // the writer pool's; nil for the readers'
 }
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -355,17 +395,19 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pgConn{Conn: dc.(*stdlib.Conn), prepares: c.prepares}, nil
+	return &pgConn{Conn: dc.(*stdlib.Conn), prepares: c.prepares, w: c.w}, nil
 }
 
 func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
 
 // pgConn is pgx's database/sql connection with the store's `?`
-// placeholders rewritten to PostgreSQL's `$n` on the way in. Everything
-// else is stdlib's.
+// placeholders rewritten to PostgreSQL's `$n` on the way in, and, on the
+// writer pool, the writer lock taken by BEGIN and the statements counted.
+// Everything else is stdlib's.
 type pgConn struct {
 	*stdlib.Conn
 	prepares *atomic.Int64
+	w        *pgWriter
 }
 
 func (c *pgConn) counted() {
@@ -375,19 +417,24 @@ func (c *pgConn) counted() {
 }
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
-	c.counted()
-	return c.Conn.Prepare(numberPlaceholders(query))
+	return c.PrepareContext(context.Background(), query)
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	c.counted()
-	return c.Conn.PrepareContext(ctx, numberPlaceholders(query))
+	c.w.sending("PREPARE " + query)
+	st, err := c.Conn.PrepareContext(ctx, numberPlaceholders(query))
+	if err != nil || c.w == nil {
+		return st, err
+	}
+	return &pgStmt{Stmt: st.(*stdlib.Stmt), query: query, w: c.w}, nil
 }
 
 // A statement run without arguments (a migration file) is sent as it is:
 // it has no placeholders, and a `?` in it is text (a comment, a function
 // body).
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.w.sending(query)
 	if len(args) > 0 {
 		query = numberPlaceholders(query)
 	}
@@ -395,10 +442,95 @@ func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.Na
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.w.sending(query)
 	if len(args) > 0 {
 		query = numberPlaceholders(query)
 	}
 	return c.Conn.QueryContext(ctx, query, args)
+}
+
+func (c *pgConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+// BeginTx begins a transaction. On the writer pool, a read-write one of
+// the default isolation (DB.update's) takes the writer lock in the same
+// message as its BEGIN once open has migrated the schema (the migrations'
+// transactions, under the migration lock, never took it): PostgreSQL runs the two statements of one simple
+// query in order, so the lock is held before the transaction's first
+// statement of its own, as when lockWriter sent it on its own.
+func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.w == nil {
+		return c.Conn.BeginTx(ctx, opts)
+	}
+	begin := c.w.begin.Load()
+	if begin == nil || opts.ReadOnly || sql.IsolationLevel(opts.Isolation) != sql.LevelDefault {
+		c.w.sending("BEGIN")
+		tx, err := c.Conn.BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &pgTx{Tx: tx, w: c.w}, nil
+	}
+	if c.Conn.Conn().IsClosed() {
+		return nil, driver.ErrBadConn
+	}
+	c.w.sending(*begin)
+	tx, err := c.Conn.Conn().BeginTx(ctx, pgx.TxOptions{BeginQuery: *begin})
+	if err != nil {
+		return nil, err
+	}
+	return &pgTx{Tx: pgxTx{ctx: ctx, tx: tx}, w: c.w}, nil
+}
+
+// pgxTx is a pgx transaction as database/sql's driver.Tx (stdlib's own
+// wrapper, which pgConn.BeginTx cannot reach when it begins one itself).
+type pgxTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (t pgxTx) Commit() error   { return t.tx.Commit(t.ctx) }
+func (t pgxTx) Rollback() error { return t.tx.Rollback(t.ctx) }
+
+// pgTx counts a writer transaction's COMMIT or ROLLBACK.
+type pgTx struct {
+	driver.Tx
+	w *pgWriter
+}
+
+func (t *pgTx) Commit() error {
+	t.w.sending("COMMIT")
+	return t.Tx.Commit()
+}
+
+func (t *pgTx) Rollback() error {
+	t.w.sending("ROLLBACK")
+	return t.Tx.Rollback()
+}
+
+// pgStmt counts the runs (and the deallocation) of a statement prepared
+// on the writer pool. database/sql runs a statement by ExecContext or
+// QueryContext when the driver has them, never by Exec or Query.
+type pgStmt struct {
+	*stdlib.Stmt
+	query string
+	w     *pgWriter
+}
+
+func (s *pgStmt) Close() error {
+	s.w.sending("DEALLOCATE " + s.query)
+	return s.Stmt.Close()
+}
+
+func (s *pgStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.w.sending(s.query)
+	return s.Stmt.ExecContext(ctx, args)
+}
+
+func (s *pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.w.sending(s.query)
+	return s.Stmt.QueryContext(ctx, args)
 }
 
 // numbered caches numberPlaceholders: the store's queries are a few

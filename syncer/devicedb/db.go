@@ -56,7 +56,7 @@ var everySync = []string{qState, qSetState, qDeleteState, qCountOutbox, qRules}
 // more for each batch (a full chunk of receipts, a run of acknowledged
 // seqs): prepared once on the write pool when the store opens rather than
 // in each batch's transaction, the receipts' statement being long to parse.
-var everyPush = []string{storeReceipts(receiptChunk), deleteSeqRuns(1)}
+var everyPush = []string{storeReceipts(receiptChunk), "DELETE FROM outbox WHERE " + seqRunsIn(1), countDeleted(seqRunsIn(1))}
 
 // prepared maps a statement's text to the statement prepared on a pool.
 type prepared map[string]*sql.Stmt

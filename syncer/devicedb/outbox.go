@@ -227,10 +227,31 @@ func (tx *Tx) RecordOutbox(ctx context.Context, entity, id string) ([]OutboxEntr
 
 // DeleteOutbox removes an acknowledged entry.
 func (tx *Tx) DeleteOutbox(ctx context.Context, mutationID string) error {
-	if _, err := tx.exec(ctx, "DELETE FROM outbox WHERE mutation_id = ?", mutationID); err != nil {
+	if err := tx.deleteOutbox(ctx, "mutation_id = ?", mutationID); err != nil {
 		return fmt.Errorf("delete mutation %s: %w", mutationID, err)
 	}
 	return nil
+}
+
+// deleteOutbox deletes the outbox rows that where (an SQL condition on
+// outbox's columns, with args) names, and takes them off outbox_count in
+// the statement before, in the same transaction: the counts of the rows of
+// each status that the same condition names (migration 0009, which
+// dropped the trigger that did it once per row). Every delete of outbox
+// rows but a wipe's goes through here.
+func (tx *Tx) deleteOutbox(ctx context.Context, where string, args ...any) error {
+	if _, err := tx.exec(ctx, countDeleted(where), args...); err != nil {
+		return fmt.Errorf("count the rows deleted: %w", err)
+	}
+	_, err := tx.exec(ctx, "DELETE FROM outbox WHERE "+where, args...)
+	return err
+}
+
+// countDeleted is the statement that takes the outbox rows where names
+// off outbox_count, before they are deleted.
+func countDeleted(where string) string {
+	return `UPDATE outbox_count SET (pending, rejected) = (SELECT pending - count(*) FILTER (WHERE status = 'pending'),
+		rejected - count(*) FILTER (WHERE status = 'rejected') FROM outbox WHERE ` + where + `) WHERE id = 1`
 }
 
 // idChunk is how many ids one statement names: well under SQLite's
@@ -247,8 +268,7 @@ func (tx *Tx) DeleteOutboxes(ctx context.Context, mutationIDs []string) error {
 		for i, id := range chunk {
 			args[i] = id
 		}
-		q := "DELETE FROM outbox WHERE mutation_id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
-		if _, err := tx.exec(ctx, q, args...); err != nil {
+		if err := tx.deleteOutbox(ctx, "mutation_id IN (?"+strings.Repeat(", ?", len(chunk)-1)+")", args...); err != nil {
 			return fmt.Errorf("delete %d acknowledged mutations: %w", len(chunk), err)
 		}
 	}
@@ -281,7 +301,7 @@ func (tx *Tx) DeleteOutboxSeqs(ctx context.Context, seqs []int64) error {
 		for i, s := range chunk {
 			args[i] = s
 		}
-		if _, err := tx.exec(ctx, deleteSeqRuns(len(chunk)/2), args...); err != nil {
+		if err := tx.deleteOutbox(ctx, seqRunsIn(len(chunk)/2), args...); err != nil {
 			return fmt.Errorf("delete %d acknowledged mutations: %w", len(seqs), err)
 		}
 	}
@@ -291,9 +311,9 @@ func (tx *Tx) DeleteOutboxSeqs(ctx context.Context, seqs []int64) error {
 // seqRuns is how many ranges of seqs one DeleteOutboxSeqs statement names.
 const seqRuns = 100
 
-// deleteSeqRuns is DeleteOutboxSeqs' statement for n runs (lo, hi pairs).
-func deleteSeqRuns(n int) string {
-	return "DELETE FROM outbox WHERE seq BETWEEN ? AND ?" + strings.Repeat(" OR seq BETWEEN ? AND ?", n-1)
+// seqRunsIn is DeleteOutboxSeqs' condition for n runs (lo, hi pairs).
+func seqRunsIn(n int) string {
+	return "seq BETWEEN ? AND ?" + strings.Repeat(" OR seq BETWEEN ? AND ?", n-1)
 }
 
 // PendingUnheld reports whether a pending entry with seq in (after,
@@ -355,9 +375,10 @@ const qCountOutbox = "SELECT pending, rejected FROM outbox_count WHERE id = 1"
 
 // CountOutbox returns how many entries are pending and how many rejected.
 // It reads one row, outbox_count, which triggers keep in the statement
-// that changes the outbox (migration 0007): every sync request sends the
-// pending count, and counting the outbox_status index cost as much as the
-// outbox is long.
+// that inserts or sets aside (migration 0007) and deleteOutbox in the
+// statement before a delete (migration 0009): every sync request sends
+// the pending count, and counting the outbox_status index cost as much as
+// the outbox is long.
 func (tx *Tx) CountOutbox(ctx context.Context) (pending, rejected int, err error) {
 	err = tx.queryRow(ctx, qCountOutbox).Scan(&pending, &rejected)
 	if err != nil {

@@ -293,10 +293,11 @@ func TestOutboxCountStaysExact(t *testing.T) {
 	check("a fresh start keeps the boxed pending changes", 100, 0)
 
 	// A store from before migration 0007: the counts are taken from its
-	// outbox when it is opened by this build.
+	// outbox when it is opened by this build (0007 then 0009, which drops
+	// the delete trigger 0007 makes again).
 	update("reject", func(tx *Tx) error { return tx.RejectOutbox(ctx, muts[1101], nil) })
-	for _, q := range []string{"DROP TRIGGER outbox_count_insert", "DROP TRIGGER outbox_count_delete",
-		"DROP TRIGGER outbox_count_status", "DROP TABLE outbox_count", "DELETE FROM schema_migrations WHERE version = 7"} {
+	for _, q := range []string{"DROP TRIGGER outbox_count_insert", "DROP TRIGGER IF EXISTS outbox_count_delete",
+		"DROP TRIGGER outbox_count_status", "DROP TABLE outbox_count", "DELETE FROM schema_migrations WHERE version IN (7, 9)"} {
 		if _, err := db.write.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -306,6 +307,8 @@ func TestOutboxCountStaysExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("a store migrated to 7", 99, 1)
+	update("acknowledge after the migrations", func(tx *Tx) error { return tx.DeleteOutboxes(ctx, muts[1102:1110]) })
+	check("8 more acknowledged", 91, 1)
 	update("wipe", func(tx *Tx) error { return tx.Wipe(ctx) })
 	check("wiped", 0, 0)
 }
@@ -488,8 +491,7 @@ func TestDeleteOutboxSeqsIsPerRecord(t *testing.T) {
 		db := openTest(t)
 		err := db.Update(ctx, func(tx *Tx) error {
 			for i := range n {
-				m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
-					Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
+				m := outboxMutation(i)
 				if err := tx.AppendOutbox(ctx, m); err != nil {
 					return err
 				}
@@ -615,4 +617,196 @@ func TestPendingOutboxAfterReadsTheServerBoxOfOpaqueOnly(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestOutboxDeletesCountPerStatement: acknowledging a push's rows writes
+// each deleted row once and the counts once per statement (migration
+// 0009), not the counts again for every row (the trigger of 0007 did: a
+// push of 10,000 wrote outbox_count 10,000 times); the counts stay exact,
+// set-aside rows among the deleted included.
+func TestOutboxDeletesCountPerStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTest(t)
+	const n = 1000
+	var seqs []int64
+	var ids []string
+	err := db.Update(ctx, func(tx *Tx) error {
+		for i := range n {
+			m := outboxMutation(i)
+			if err := tx.AppendOutbox(ctx, m); err != nil {
+				return err
+			}
+			ids = append(ids, m.ID)
+		}
+		for _, id := range ids[:5] { // set aside
+			if err := tx.RejectOutbox(ctx, id, nil); err != nil {
+				return err
+			}
+		}
+		all, err := tx.Outbox(ctx)
+		for _, e := range all {
+			seqs = append(seqs, e.Seq)
+		}
+		return err
+	})
+	if err != nil || len(seqs) != n {
+		t.Fatalf("%d rows, %v", len(seqs), err)
+	}
+	// changes runs del in a transaction and returns how many rows it
+	// wrote, the counts' row included (total_changes counts the rows
+	// triggers write too).
+	changes := func(del func(tx *Tx) error) (written int64) {
+		t.Helper()
+		err := db.Update(ctx, func(tx *Tx) error {
+			var before, after int64
+			if err := tx.tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&before); err != nil {
+				return err
+			}
+			if err := del(tx); err != nil {
+				return err
+			}
+			if err := tx.tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&after); err != nil {
+				return err
+			}
+			written = after - before
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return written
+	}
+	counts := func() (p, r int) {
+		db.View(ctx, func(tx *Tx) error { p, r, err = tx.CountOutbox(ctx); return err })
+		return
+	}
+	// Two runs of seqs (one statement): 896 rows, two of them set aside.
+	got := changes(func(tx *Tx) error {
+		return tx.DeleteOutboxSeqs(ctx, append(slices.Clone(seqs[3:400]), seqs[401:900]...))
+	})
+	if got != 896+1 {
+		t.Errorf("acknowledging 896 rows by seq wrote %d rows; want 897 (the rows, and the counts once)", got)
+	}
+	if p, r := counts(); p != 101 || r != 3 {
+		t.Errorf("counts after the seqs' delete: %d pending, %d set aside; want 101, 3", p, r)
+	}
+	got = changes(func(tx *Tx) error { return tx.DeleteOutboxes(ctx, ids[900:]) })
+	if want := int64(100 + 1); got != want {
+		t.Errorf("acknowledging 100 rows by id wrote %d rows; want %d", got, want)
+	}
+	got = changes(func(tx *Tx) error { return tx.DeleteOutbox(ctx, ids[0]) })
+	if got != 2 {
+		t.Errorf("discarding one set-aside row wrote %d rows; want 2", got)
+	}
+	// Left: seqs 1, 2 (set aside), 400 (pending).
+	if p, r := counts(); p != 1 || r != 2 {
+		t.Errorf("counts at the end: %d pending, %d set aside; want 1, 2", p, r)
+	}
+}
+
+// TestMigration0009OnAStoreInUse: a tablet store at version 8 with records,
+// pending changes and a set-aside one opens at version 9 with nothing
+// lost: the same records and pending outbox, the counts as before, no
+// delete trigger; acknowledging and discarding then keep the counts exact.
+func TestMigration0009OnAStoreInUse(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path, db := openFile(t)
+	defer func() { db.Close() }()
+	const n = 300
+	var ids []string
+	err := db.Update(ctx, func(tx *Tx) error {
+		for i := range n {
+			r := schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: "c1", Version: 1,
+				Fields: map[string]json.RawMessage{"outcome": json.RawMessage(fmt.Sprintf(`"note %d"`, i))}}
+			if err := tx.PutRecord(ctx, r); err != nil {
+				return err
+			}
+			m := schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: r.ID, CaseID: "c1",
+				Fields: r.Fields, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
+			if err := tx.AppendOutbox(ctx, m); err != nil {
+				return err
+			}
+			ids = append(ids, m.ID)
+		}
+		return tx.RejectOutbox(ctx, ids[0], nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store as version 8 left it: 0007's delete trigger, no 0009.
+	for _, q := range []string{`CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox
+		BEGIN
+		    UPDATE outbox_count SET pending = pending - (OLD.status = 'pending'),
+		                            rejected = rejected - (OLD.status = 'rejected') WHERE id = 1;
+		END`, "DELETE FROM schema_migrations WHERE version = 9"} {
+		if _, err := db.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type state struct {
+		pending          []OutboxEntry
+		records          int
+		counted, aside   int
+		triggers, atNine int
+	}
+	read := func() (s state) {
+		t.Helper()
+		err := db.View(ctx, func(tx *Tx) error {
+			var err error
+			if s.pending, err = tx.PendingOutboxAfter(ctx, 0, 10*n); err != nil {
+				return err
+			}
+			if s.counted, s.aside, err = tx.CountOutbox(ctx); err != nil {
+				return err
+			}
+			return tx.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM records),
+				(SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name = 'outbox_count_delete'),
+				(SELECT count(*) FROM schema_migrations WHERE version = 9)`).Scan(&s.records, &s.triggers, &s.atNine)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := read()
+	if before.triggers != 1 || before.atNine != 0 || before.counted != n-1 || before.aside != 1 {
+		t.Fatalf("the store at version 8: %+v", before)
+	}
+	db.Close()
+	if db, err = Open(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := read()
+	if after.triggers != 0 || after.atNine != 1 {
+		t.Errorf("after the migration: %d delete triggers, version 9 recorded %d times; want 0, 1", after.triggers, after.atNine)
+	}
+	if !reflect.DeepEqual(after.pending, before.pending) || after.records != n || after.counted != n-1 || after.aside != 1 {
+		t.Errorf("after the migration: %d pending (%d counted), %d set aside, %d records; want the %d pending, 1, %d as before",
+			len(after.pending), after.counted, after.aside, after.records, len(before.pending), n)
+	}
+	seqs := make([]int64, 0, 100)
+	for _, e := range after.pending[:100] {
+		seqs = append(seqs, e.Seq)
+	}
+	err = db.Update(ctx, func(tx *Tx) error {
+		if err := tx.DeleteOutboxSeqs(ctx, seqs); err != nil {
+			return err
+		}
+		return tx.DeleteOutbox(ctx, ids[0])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := read(); len(s.pending) != n-101 || s.counted != n-101 || s.aside != 0 {
+		t.Errorf("100 acknowledged and the set-aside one discarded: %d pending (%d counted), %d set aside; want %d, 0",
+			len(s.pending), s.counted, s.aside, n-101)
+	}
+}
+
+// outboxMutation is test change i: a new visit's outcome, in case c1.
+func outboxMutation(i int) schema.Mutation {
+	return schema.Mutation{ID: schema.NewID(), Entity: "visit", RecordID: schema.NewID(), CaseID: "c1",
+		Fields: map[string]json.RawMessage{"outcome": json.RawMessage(`"no_answer"`)}, Clock: schema.HLC{Wall: int64(i + 1), Node: "d"}}
 }
