@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"doorstep/schema"
 )
@@ -109,8 +110,10 @@ func contactTotalRows(q *sqlb, actor Actor, f FigureQuery) (bool, error) {
 	if err := periodDates(f); err != nil {
 		return false, err
 	}
-	q.add(`SELECT t.team_no, t.officer_no, t.outcome, t.channel, t.place, t.da, t.n FROM rm_contact_totals t
-		WHERE t.started_day >= ? AND t.started_day <= ? AND t.started_day <= ?`, string(f.From), string(f.To), string(f.AsOf))
+	from, _ := time.Parse(time.DateOnly, string(f.From))
+	end, _ := time.Parse(time.DateOnly, string(min(f.To, f.AsOf)))
+	q.add(`SELECT t.team_no, t.officer_no, t.outcome, t.channel, t.place, t.da, t.n FROM rm_contact_totals t WHERE `)
+	q.contactPeriodRows(from, end)
 	if f.OfficerID != "" {
 		q.add(` AND t.officer_no = (SELECT i.no FROM rm_ids i WHERE i.id = ?)`, f.OfficerID)
 	}

@@ -6,15 +6,17 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Measure 3's contacts counted as they are written (rm_contact_totals,
 // migration 0023, decision 0097): how many signed contacts each team and
-// officer (the case's numbers now) has on each started_day, by outcome,
+// officer (the case's numbers now) has on each started_day, and in each
+// month (a row whose started_day is the month, "2026-09"), by outcome,
 // channel, place and da, the columns measure 3's conditions read. A
-// whole-service report of measure 3 sums the period's rows of it rather
-// than reading and grouping every contact of the period
-// (contactSet.summed).
+// whole-service report of measure 3 sums the rows of the period's whole
+// months and of its other days rather than reading and grouping every
+// contact of the period (contactSet.summed, contactPeriodRows).
 //
 // It is kept exact by the transaction that writes the read model: the
 // grouped contacts of every case whose rows the transaction may change
@@ -113,6 +115,8 @@ func (t *wtx) groupContacts(ids []string, into map[contactKey]int64, sign int64)
 					return err
 				}
 				into[k] += sign * n
+				k.day = k.day[:7] // the month's row
+				into[k] += sign * n
 			}
 			return rows.Err()
 		}()
@@ -163,16 +167,65 @@ func (t *wtx) addContactTotals(delta map[contactKey]int64) error {
 	return nil
 }
 
+// contactMonthsGroup is contactTotalsGroup by month (the first seven
+// characters of started_day, "2026-09"): the month rows.
+const contactMonthsGroup = `SELECT substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da, count(*)
+	FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
+	WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
+	GROUP BY substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da`
+
 // recountContactTotals counts rm_contact_totals again whole from the
 // read model's rows: after a rebuild.
 func (t *wtx) recountContactTotals() error {
 	if _, err := t.ExecContext(t.ctx, `DELETE FROM rm_contact_totals`); err != nil {
 		return fmt.Errorf("read model: contact totals: %w", err)
 	}
-	_, err := t.ExecContext(t.ctx, `INSERT INTO rm_contact_totals (started_day, team_no, officer_no, outcome, channel, place,
-		da, n) `+contactTotalsGroup+contactTotalsBy)
-	if err != nil {
-		return fmt.Errorf("read model: contact totals: %w", err)
+	for _, q := range []string{contactTotalsGroup + contactTotalsBy, contactMonthsGroup} {
+		_, err := t.ExecContext(t.ctx, `INSERT INTO rm_contact_totals (started_day, team_no, officer_no, outcome, channel, place,
+			da, n) `+q)
+		if err != nil {
+			return fmt.Errorf("read model: contact totals: %w", err)
+		}
 	}
 	return nil
+}
+
+// contactPeriodRows adds the condition that a row of rm_contact_totals t
+// counts the contacts of the days from to end (both in it) once: the
+// month row of every month the days cover whole, the day rows of the
+// others. A month row's started_day ("2026-09") sorts before its days
+// ("2026-09-01"), so a range of days within a month holds none.
+func (q *sqlb) contactPeriodRows(from, end time.Time) {
+	var months []any
+	var ranges [][2]string
+	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(end); m = m.AddDate(0, 1, 0) {
+		first, last := m, m.AddDate(0, 1, -1)
+		if !first.Before(from) && !last.After(end) {
+			months = append(months, m.Format("2006-01"))
+			continue
+		}
+		ranges = append(ranges, [2]string{maxTime(first, from).Format(time.DateOnly), minTime(last, end).Format(time.DateOnly)})
+	}
+	q.add(`(1 = 0`)
+	if len(months) > 0 {
+		q.add(` OR t.started_day IN (?`+strings.Repeat(`, ?`, len(months)-1)+`)`, months...)
+	}
+	for _, r := range ranges {
+		q.add(` OR (t.started_day >= ? AND t.started_day <= ?)`, r[0], r[1])
+	}
+	q.add(`)`)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

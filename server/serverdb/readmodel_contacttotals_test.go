@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"doorstep/schema"
@@ -13,10 +14,14 @@ import (
 
 // contactTotalsOracle is rm_contact_totals by its definition (migration
 // 0023): the signed contacts of rm_visits grouped by their day, their
-// case's team and officer numbers now, outcome, channel, place and da.
-const contactTotalsOracle = `SELECT v.started_day, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da, count(*)
-	FROM rm_visits v, rm_cases c WHERE c.case_id = v.case_id AND v.status = 'signed' AND v.signed_at <> ''
-	AND v.started_day <> '' GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7`
+// case's team and officer numbers now, outcome, channel, place and da;
+// and the same by month.
+const contactTotalsOracle = `SELECT d, team_no, officer_no, outcome, channel, place, da, count(*) FROM (
+	SELECT v.started_day AS d, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da
+	FROM rm_visits v, rm_cases c WHERE c.case_id = v.case_id AND v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
+	UNION ALL SELECT substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da
+	FROM rm_visits v, rm_cases c WHERE c.case_id = v.case_id AND v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '')
+	x GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7`
 
 // contactTotalsKept is rm_contact_totals as written, in the oracle's
 // order.
@@ -57,7 +62,7 @@ func TestContactTotalsMoveWithTheRows(t *testing.T) {
 	// as "day channel da n" rows.
 	totals := func(officer schema.User) []string {
 		return rmRow(t, db, `SELECT t.started_day, t.channel, t.da, t.n FROM rm_contact_totals t
-			WHERE t.officer_no = (SELECT no FROM rm_ids WHERE id = ?) AND t.team_no = (SELECT no FROM rm_ids WHERE id = ?)
+			WHERE length(t.started_day) = 10 AND t.officer_no = (SELECT no FROM rm_ids WHERE id = ?) AND t.team_no = (SELECT no FROM rm_ids WHERE id = ?)
 			ORDER BY 1, 2, 3`, officer.ID, officer.TeamID)
 	}
 	want := func(what string, officer schema.User, rows ...string) {
@@ -243,5 +248,96 @@ func TestContactTotalsAfterRandomWrites(t *testing.T) {
 	}
 	if zero := rmRow(t, db, `SELECT count(*) FROM rm_contact_totals WHERE n <= 0`); !slices.Equal(zero, []string{"0"}) {
 		t.Errorf("rows of no contact left in rm_contact_totals: %q", zero)
+	}
+}
+
+// TestContactCountsSummedAsTheRows: for a whole-service scope measure
+// 3's counts (Counts, CountsListing) and totals (Totals) read
+// rm_contact_totals (decision 0097), and give every figure's groups as
+// its rows counted alone (figureGroups) and its total as their sum, over
+// periods of whole months, of parts of months, within one month, of one
+// day, across a year's end, as of a day within and before the period,
+// for an admin and an auditor, with an officer or a team filter; a
+// supervisor's and an officer's scope read the rows.
+func TestContactCountsSummedAsTheRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, users := readModelStore(t)
+	var officer, team string
+	for _, u := range users {
+		if u.Role == schema.RoleOfficer {
+			officer, team = u.ID, u.TeamID
+			break
+		}
+	}
+	names := FigureNames(MeasureContacts)
+	periods := [][3]schema.Date{ // from, to, as_of
+		{"2026-08-25", "2026-11-23", "2026-11-23"},
+		{"2026-05-26", "2026-08-24", "2026-08-24"},
+		{"2026-09-01", "2026-10-31", "2026-11-23"},
+		{"2026-09-01", "2026-10-31", "2026-10-15"},
+		{"2026-10-03", "2026-10-17", "2026-11-23"},
+		{"2026-10-31", "2026-10-31", "2026-10-31"},
+		{"2025-12-15", "2026-11-23", "2026-11-23"},
+		{"2026-01-01", "2026-12-31", "2026-06-30"},
+		{"2026-10-01", "2026-10-31", "2026-09-30"},
+		{"2026-11-24", "2026-11-23", "2026-11-23"},
+	}
+	summed, nonzero := 0, 0
+	for _, p := range periods {
+		for _, a := range []Actor{{UserID: "admin", Role: schema.RoleAdmin}, {UserID: "auditor", Role: schema.RoleAuditor},
+			readModelActors(users)[1]} {
+			for _, filter := range [][2]string{{"", ""}, {officer, ""}, {"", team}} {
+				q := FigureQuery{Measure: MeasureContacts, From: p[0], To: p[1], AsOf: p[2], OfficerID: filter[0], TeamID: filter[1]}
+				label := fmt.Sprintf("%v for %s, officer %q team %q", p, a.Role, filter[0], filter[1])
+				var text []string
+				fs := Figures{q: recordingQuerier{db.r, &text}}
+				got, err := fs.Counts(ctx, a, q, names)
+				if err != nil {
+					t.Fatal(err)
+				}
+				totals, err := fs.Totals(ctx, a, q, names)
+				if err != nil {
+					t.Fatal(err)
+				}
+				read := strings.Contains(strings.Join(text, " "), "rm_contact_totals")
+				if whole := a.Role != schema.RoleSupervisor; read != whole {
+					t.Errorf("%s: read rm_contact_totals %v, want %v", label, read, whole)
+				}
+				if read {
+					summed++
+				}
+				for i, name := range names {
+					q.Figure = name
+					groups, err := figureGroups(ctx, db.r, a, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var want, have []string
+					sum := 0
+					for _, g := range groups {
+						want = append(want, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.Rows))
+						sum += g.Rows
+					}
+					for _, g := range got {
+						if g.N[i] > 0 {
+							have = append(have, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.N[i]))
+						}
+					}
+					if !slices.Equal(have, want) {
+						t.Errorf("%s: %s counted %v, its rows %v", label, name, have, want)
+					}
+					if totals[i] != sum {
+						t.Errorf("%s: %s total %d, its rows %d", label, name, totals[i], sum)
+					}
+					if sum > 0 {
+						nonzero++
+					}
+				}
+			}
+		}
+	}
+	if summed < 40 || nonzero < 500 {
+		t.Errorf("%d answers summed, %d figures above zero: the test tests little", summed, nonzero)
 	}
 }

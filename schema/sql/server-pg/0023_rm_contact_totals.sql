@@ -19,3 +19,9 @@ SELECT v.started_day, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.
 FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
 WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
 GROUP BY v.started_day, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da;
+
+INSERT INTO rm_contact_totals (started_day, team_no, officer_no, outcome, channel, place, da, n)
+SELECT substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da, count(*)
+FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
+WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
+GROUP BY substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da;

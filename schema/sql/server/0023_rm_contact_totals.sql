@@ -5,7 +5,10 @@
 -- rm_contact_totals: how many signed contacts (rm_visits with status
 -- 'signed', signed_at and started_day set: the rows measure 3 counts) each
 -- team and officer (the case's numbers now, rm_cases.team_no, officer_no)
--- has on each started_day, by outcome, channel, place and da. Written by
+-- has on each started_day, and in each month (a row whose started_day is
+-- the month's first seven characters, "2026-09": a report sums the rows of
+-- its whole months and the day rows of its other days), by outcome,
+-- channel, place and da. Written by
 -- the transaction that writes the visits and cases it sums
 -- (serverdb/readmodel_totals_write.go: the touched cases' groups are
 -- taken away before the read model's rows are written and added back
@@ -30,3 +33,9 @@ SELECT v.started_day, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.
 FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
 WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
 GROUP BY v.started_day, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da;
+
+INSERT INTO rm_contact_totals (started_day, team_no, officer_no, outcome, channel, place, da, n)
+SELECT substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da, count(*)
+FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
+WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
+GROUP BY substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da;
