@@ -175,14 +175,15 @@ const contactMonthsGroup = `SELECT substr(v.started_day, 1, 7), c.team_no, c.off
 	GROUP BY substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da`
 
 // recountContactTotals counts rm_contact_totals again whole from the
-// read model's rows: after a rebuild.
+// read model's rows: after a rebuild. In the key's order, as migration
+// 0023 fills it, so that a period's rows are together on disk.
 func (t *wtx) recountContactTotals() error {
 	if _, err := t.ExecContext(t.ctx, `DELETE FROM rm_contact_totals`); err != nil {
 		return fmt.Errorf("read model: contact totals: %w", err)
 	}
 	for _, q := range []string{contactTotalsGroup + contactTotalsBy, contactMonthsGroup} {
 		_, err := t.ExecContext(t.ctx, `INSERT INTO rm_contact_totals (started_day, team_no, officer_no, outcome, channel, place,
-			da, n) `+q)
+			da, n) `+q+` ORDER BY 1, 2, 3, 4, 5, 6, 7`)
 		if err != nil {
 			return fmt.Errorf("read model: contact totals: %w", err)
 		}
