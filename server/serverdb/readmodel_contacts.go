@@ -514,8 +514,8 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 	all := listing
 	for _, st := range sets {
 		// Counted as written (figureSet.summed) where it answers for the
-		// actor: then the cases are not listed by the same statement, and
-		// Cases reads them alone.
+		// actor: then, listing, the cases are the distinct cases of the
+		// rows, in the same statement (a UNION ALL branch of their own).
 		summed := false
 		if st.s.summed != nil {
 			var err error
@@ -523,7 +523,7 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 				return nil, err
 			}
 		}
-		listing := all && st.s.listed && !summed
+		listing := all && st.s.listed
 		// The rows are counted by team, officer and every column the
 		// conditions read first: a handful of rows to test each figure's
 		// condition on, and each column worked out once a row (SQLite
@@ -539,7 +539,7 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			keys += ", a." + c
 		}
 		q := &sqlb{numbered: st.s.numbered}
-		if listing {
+		if listing && !summed {
 			// The rows by the keys, and apart by case, in one pass
 			// (GROUPING SETS): a row of the second set has its case and
 			// no keys, one of the first its keys and no case (a
@@ -564,13 +564,22 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			}
 			q.add(` THEN b.n ELSE 0 END)`)
 		}
-		if !listing {
+		switch {
+		case summed || !listing:
 			q.add(` FROM (`)
 			if _, err := st.s.grouped(q, actor, fq, setNames, strings.Split(keys, ", ")); err != nil {
 				return nil, err
 			}
 			q.add(`) b GROUP BY ` + by)
-		} else {
+			if listing { // summed: the cases of the rows apart
+				q.add(` UNION ALL SELECT NULL, NULL, string_agg(b.case_id, ',')` + strings.Repeat(`, 0`, len(st.idx)) +
+					` FROM (SELECT DISTINCT a.case_id FROM (`)
+				if err := st.s.base(q, actor, fq, setNames); err != nil {
+					return nil, err
+				}
+				q.add(`) a) b`)
+			}
+		default:
 			q.add(` FROM g b WHERE b.case_id IS NULL GROUP BY ` + by + `
 				UNION ALL SELECT NULL, NULL, string_agg(b.case_id, ',')` + strings.Repeat(`, 0`, len(st.idx)) +
 				` FROM g b WHERE b.case_id IS NOT NULL`)
