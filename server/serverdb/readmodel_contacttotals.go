@@ -205,7 +205,8 @@ func (q *sqlb) contactPeriodRows(from, end time.Time) {
 			months = append(months, m.Format("2006-01"))
 			continue
 		}
-		ranges = append(ranges, [2]string{maxTime(first, from).Format(time.DateOnly), minTime(last, end).Format(time.DateOnly)})
+		ranges = append(ranges, [2]string{slices.MaxFunc([]time.Time{first, from}, time.Time.Compare).Format(time.DateOnly),
+			slices.MinFunc([]time.Time{last, end}, time.Time.Compare).Format(time.DateOnly)})
 	}
 	q.add(`(1 = 0`)
 	if len(months) > 0 {
@@ -215,18 +216,4 @@ func (q *sqlb) contactPeriodRows(from, end time.Time) {
 		q.add(` OR (t.started_day >= ? AND t.started_day <= ?)`, r[0], r[1])
 	}
 	q.add(`)`)
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

@@ -38,6 +38,19 @@ func checkContactTotals(t *testing.T, db *DB, what string) {
 	}
 }
 
+// writeAsAdmin writes a record of caseID as f's admin: fields are a
+// field map or a value schema.FieldsOf makes one of.
+func writeAsAdmin(t *testing.T, f *fixture, entity, id, caseID string, fields any) {
+	t.Helper()
+	m, ok := fields.(map[string]json.RawMessage)
+	if !ok {
+		m = schema.FieldsOf(fields)
+	}
+	if _, err := f.db.Write(context.Background(), f.admin, entity, id, caseID, m); err != nil {
+		t.Fatalf("write %s: %v", entity, err)
+	}
+}
+
 // TestContactTotalsMoveWithTheRows: measure 3's totals kept on write
 // (decision 0097) move as the rows they count move: a draft counts
 // nowhere, a signed contact counts on its day, an amendment moves it
@@ -50,13 +63,7 @@ func TestContactTotalsMoveWithTheRows(t *testing.T) {
 	db, ctx := f.db, context.Background()
 	write := func(entity, id, caseID string, fields any) {
 		t.Helper()
-		m, ok := fields.(map[string]json.RawMessage)
-		if !ok {
-			m = schema.FieldsOf(fields)
-		}
-		if _, err := db.Write(ctx, f.admin, entity, id, caseID, m); err != nil {
-			t.Fatalf("write %s: %v", entity, err)
-		}
+		writeAsAdmin(t, f, entity, id, caseID, fields)
 	}
 	// totals is the kept totals of a case's officer and team as of now,
 	// as "day channel da n" rows.
@@ -164,13 +171,7 @@ func TestContactTotalsAfterRandomWrites(t *testing.T) {
 	}
 	write := func(entity, id, caseID string, fields any) {
 		t.Helper()
-		m, ok := fields.(map[string]json.RawMessage)
-		if !ok {
-			m = schema.FieldsOf(fields)
-		}
-		if _, err := db.Write(ctx, f.admin, entity, id, caseID, m); err != nil {
-			t.Fatalf("write %s: %v", entity, err)
-		}
+		writeAsAdmin(t, f, entity, id, caseID, fields)
 	}
 	amended := 0
 	for step := range 150 {
@@ -190,11 +191,14 @@ func TestContactTotalsAfterRandomWrites(t *testing.T) {
 			}
 			cases = append(cases, id)
 			what = "a case seeded with signed visits"
-		case k == 1:
-			d := draft{schema.NewID(), c, day()}
-			write("visit", d.id, c, visitOf(d.day, "draft"))
-			drafts = append(drafts, d)
-			what = "a draft"
+		case k == 1 || k == 3: // a new draft, or a new signed contact
+			d, status, into := draft{schema.NewID(), c, day()}, "draft", &drafts
+			if k == 3 {
+				status, into = "signed", &signed
+			}
+			write("visit", d.id, c, visitOf(d.day, status))
+			*into = append(*into, d)
+			what = "a new visit, " + status
 		case k == 2 && len(drafts) > 0:
 			i := rnd.IntN(len(drafts))
 			d := drafts[i]
@@ -202,11 +206,6 @@ func TestContactTotalsAfterRandomWrites(t *testing.T) {
 			write("visit", d.id, d.caseID, visitOf(d.day, "signed"))
 			signed = append(signed, d)
 			what = "a draft signed"
-		case k == 3:
-			d := draft{schema.NewID(), c, day()}
-			write("visit", d.id, c, visitOf(d.day, "signed"))
-			signed = append(signed, d)
-			what = "a signed contact"
 		case k == 4 && len(signed) > 0:
 			d := signed[rnd.IntN(len(signed))]
 			v := visitOf(day(), "signed")
