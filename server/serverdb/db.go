@@ -401,7 +401,7 @@ func (db *DB) update(ctx context.Context, fn func(t *wtx) error) error {
 	if t.seqUsed {
 		// The compliance read model, in the same transaction as the
 		// records it is derived from (readmodel.go).
-		if err := db.refreshReadModel(t); err != nil {
+		if err := db.withContactTotals(t, db.refreshReadModel); err != nil {
 			tx.Rollback()
 			return err
 		}

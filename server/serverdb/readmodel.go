@@ -1585,6 +1585,9 @@ func (db *DB) buildReadModel(ctx context.Context) (bool, error) {
 		if err := t.readSeq(); err != nil {
 			return err
 		}
+		if err := t.recountContactTotals(); err != nil {
+			return err
+		}
 		_, err := t.ExecContext(t.ctx, `UPDATE read_model_state SET built_seq = ?, policy_tag = ?, built_at = ? WHERE id = 1`,
 			t.seq, tag, t.nowText)
 		return err

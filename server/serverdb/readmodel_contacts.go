@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"doorstep/schema"
 )
@@ -91,6 +92,35 @@ var contactSet = figureSet{
 	base:     func(q *sqlb, actor Actor, f FigureQuery, _ []string) error { return contactRows(q, actor, f, nil) },
 	byWeek:   contactRows,
 	cond:     contactCond,
+	summed:   contactTotalRows,
+}
+
+// contactTotalRows adds the query of contactSet's rows counted as they
+// were written (rm_contact_totals, decision 0097): team_no, officer_no,
+// outcome, channel, place, da and n, the contacts of the group, summed
+// where contactRows' rows are counted. Only for a scope of the whole
+// service (an admin's or an auditor's, with or without a team or an
+// officer, which are the numbers' rows): a supervisor's or an officer's
+// scope is the cases of case_scope, which the totals do not keep apart,
+// so it reads contactRows.
+func contactTotalRows(q *sqlb, actor Actor, f FigureQuery) (bool, error) {
+	if actor.Role != schema.RoleAdmin && actor.Role != schema.RoleAuditor {
+		return false, nil
+	}
+	if err := periodDates(f); err != nil {
+		return false, err
+	}
+	from, _ := time.Parse(time.DateOnly, string(f.From))
+	end, _ := time.Parse(time.DateOnly, string(min(f.To, f.AsOf)))
+	q.add(`SELECT t.team_no, t.officer_no, t.outcome, t.channel, t.place, t.da, t.n FROM rm_contact_totals t WHERE `)
+	q.contactPeriodRows(from, end)
+	if f.OfficerID != "" {
+		q.add(` AND t.officer_no = (SELECT i.no FROM rm_ids i WHERE i.id = ?)`, f.OfficerID)
+	}
+	if f.TeamID != "" {
+		q.add(` AND t.team_no = (SELECT i.no FROM rm_ids i WHERE i.id = ?)`, f.TeamID)
+	}
+	return true, nil
 }
 
 // contactRows adds the query of contactSet's rows, each with its week
@@ -245,6 +275,42 @@ type figureSet struct {
 	// weeks' span, and a week's rows are base's with the week as the
 	// period (setWeeks); with no weeks, base's rows.
 	byWeek func(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error
+	// summed, when set, adds the query of base's rows counted as they
+	// were written, grouped: team_no, officer_no, cols and n, how many
+	// of base's rows each stands for; false, writing nothing, when it
+	// cannot answer for the actor (Counts and Totals then read base).
+	summed func(q *sqlb, actor Actor, f FigureQuery) (bool, error)
+}
+
+// grouped adds to q the rows of s for f, each with n, the rows it stands
+// for, grouped by keys (columns of a, the rows of base or of summed):
+// summed's when it answers for the actor (and says so), else base's.
+func (s figureSet) grouped(q *sqlb, actor Actor, f FigureQuery, names []string, keys []string) (bool, error) {
+	if s.summed != nil {
+		sq := &sqlb{pg: q.pg, numbered: q.numbered, in: q.in}
+		ok, err := s.summed(sq, actor, f)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			q.add(`SELECT ` + strings.Join(append(slices.Clone(keys), "sum(a.n) AS n"), ", ") + ` FROM (`)
+			q.add(sq.b.String(), sq.args...)
+			q.add(`) a`)
+			if len(keys) > 0 {
+				q.add(` GROUP BY ` + strings.Join(keys, ", "))
+			}
+			return true, nil
+		}
+	}
+	q.add(`SELECT ` + strings.Join(append(slices.Clone(keys), "count(*) AS n"), ", ") + ` FROM (`)
+	if err := s.base(q, actor, f, names); err != nil {
+		return false, err
+	}
+	q.add(`) a`)
+	if len(keys) > 0 {
+		q.add(` GROUP BY ` + strings.Join(keys, ", "))
+	}
+	return false, nil
 }
 
 // reads are the columns of s that the conditions of figures read, in
@@ -424,13 +490,9 @@ func (f Figures) Totals(ctx context.Context, actor Actor, fq FigureQuery, names 
 		for _, c := range st.s.reads(setNames) {
 			keys = append(keys, "a."+c)
 		}
-		q.add(` FROM (SELECT ` + strings.Join(append(slices.Clone(keys), "count(*) AS n"), ", ") + ` FROM (`)
-		if err := st.s.base(q, actor, fq, setNames); err != nil {
+		q.add(` FROM (`)
+		if _, err := st.s.grouped(q, actor, fq, setNames, keys); err != nil {
 			return nil, err
-		}
-		q.add(`) a`)
-		if len(keys) > 0 {
-			q.add(` GROUP BY ` + strings.Join(keys, ", "))
 		}
 		q.add(`) b`)
 		if err := sumRows(ctx, f.q, q, st.idx, out); err != nil {
@@ -451,6 +513,16 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 	groups := map[[2]string]*FigureCounts{}
 	all := listing
 	for _, st := range sets {
+		// Counted as written (figureSet.summed) where it answers for the
+		// actor: then, listing, the cases are the distinct cases of the
+		// rows, in the same statement (a UNION ALL branch of their own).
+		summed := false
+		if st.s.summed != nil {
+			var err error
+			if summed, err = st.s.summed(&sqlb{}, actor, fq); err != nil {
+				return nil, err
+			}
+		}
 		listing := all && st.s.listed
 		// The rows are counted by team, officer and every column the
 		// conditions read first: a handful of rows to test each figure's
@@ -467,7 +539,7 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			keys += ", a." + c
 		}
 		q := &sqlb{numbered: st.s.numbered}
-		if listing {
+		if listing && !summed {
 			// The rows by the keys, and apart by case, in one pass
 			// (GROUPING SETS): a row of the second set has its case and
 			// no keys, one of the first its keys and no case (a
@@ -492,13 +564,22 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			}
 			q.add(` THEN b.n ELSE 0 END)`)
 		}
-		if !listing {
-			q.add(` FROM (SELECT ` + keys + `, count(*) AS n FROM (`)
-			if err := st.s.base(q, actor, fq, setNames); err != nil {
+		switch {
+		case summed || !listing:
+			q.add(` FROM (`)
+			if _, err := st.s.grouped(q, actor, fq, setNames, strings.Split(keys, ", ")); err != nil {
 				return nil, err
 			}
-			q.add(`) a GROUP BY ` + keys + `) b GROUP BY ` + by)
-		} else {
+			q.add(`) b GROUP BY ` + by)
+			if listing { // summed: the cases of the rows apart
+				q.add(` UNION ALL SELECT NULL, NULL, string_agg(b.case_id, ',')` + strings.Repeat(`, 0`, len(st.idx)) +
+					` FROM (SELECT DISTINCT a.case_id FROM (`)
+				if err := st.s.base(q, actor, fq, setNames); err != nil {
+					return nil, err
+				}
+				q.add(`) a) b`)
+			}
+		default:
 			q.add(` FROM g b WHERE b.case_id IS NULL GROUP BY ` + by + `
 				UNION ALL SELECT NULL, NULL, string_agg(b.case_id, ',')` + strings.Repeat(`, 0`, len(st.idx)) +
 				` FROM g b WHERE b.case_id IS NOT NULL`)

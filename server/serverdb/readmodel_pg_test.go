@@ -125,6 +125,9 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	for _, table := range append(rmTables, "case_scope", "rm_ids") {
 		copyTable(t, db.r, pg, table)
 	}
+	// rm_contact_totals (0023) counted by its migration from the rows
+	// copied: the PostgreSQL statement's sums, held to SQLite's as written.
+	applyPGFile(t, pg, "0023_rm_contact_totals.sql")
 
 	// Totals (decision 0082): PostgreSQL's the same as SQLite's Counts
 	// summed.

@@ -1,0 +1,342 @@
+package serverdb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"doorstep/schema"
+)
+
+// contactTotalsOracle is rm_contact_totals by its definition (migration
+// 0023): the signed contacts of rm_visits grouped by their day, their
+// case's team and officer numbers now, outcome, channel, place and da;
+// and the same by month.
+const contactTotalsOracle = `SELECT d, team_no, officer_no, outcome, channel, place, da, count(*) FROM (
+	SELECT v.started_day AS d, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da
+	FROM rm_visits v, rm_cases c WHERE c.case_id = v.case_id AND v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
+	UNION ALL SELECT substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da
+	FROM rm_visits v, rm_cases c WHERE c.case_id = v.case_id AND v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '')
+	x GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7`
+
+// contactTotalsKept is rm_contact_totals as written, in the oracle's
+// order.
+const contactTotalsKept = `SELECT started_day, team_no, officer_no, outcome, channel, place, da, n FROM rm_contact_totals
+	ORDER BY 1, 2, 3, 4, 5, 6, 7`
+
+// checkContactTotals wants rm_contact_totals to be the oracle's count of
+// the read model's rows.
+func checkContactTotals(t *testing.T, db *DB, what string) {
+	t.Helper()
+	want, got := rmRow(t, db, contactTotalsOracle), rmRow(t, db, contactTotalsKept)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: rm_contact_totals\n%q\nwant (counted from rm_visits)\n%q", what, got, want)
+	}
+}
+
+// writeAsAdmin writes a record of caseID as f's admin: fields are a
+// field map or a value schema.FieldsOf makes one of.
+func writeAsAdmin(t *testing.T, f *fixture, entity, id, caseID string, fields any) {
+	t.Helper()
+	m, ok := fields.(map[string]json.RawMessage)
+	if !ok {
+		m = schema.FieldsOf(fields)
+	}
+	if _, err := f.db.Write(context.Background(), f.admin, entity, id, caseID, m); err != nil {
+		t.Fatalf("write %s: %v", entity, err)
+	}
+}
+
+// TestContactTotalsMoveWithTheRows: measure 3's totals kept on write
+// (decision 0097) move as the rows they count move: a draft counts
+// nowhere, a signed contact counts on its day, an amendment moves it
+// between channels, a reallocation moves the case's contacts to the new
+// team's and officer's numbers, a DA flag moves them into and out of the
+// DA view, and a rebuild of the read model counts them again whole.
+func TestContactTotalsMoveWithTheRows(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	db, ctx := f.db, context.Background()
+	write := func(entity, id, caseID string, fields any) {
+		t.Helper()
+		writeAsAdmin(t, f, entity, id, caseID, fields)
+	}
+	// totals is the kept totals of a case's officer and team as of now,
+	// as "day channel da n" rows.
+	totals := func(officer schema.User) []string {
+		return rmRow(t, db, `SELECT t.started_day, t.channel, t.da, t.n FROM rm_contact_totals t
+			WHERE length(t.started_day) = 10 AND t.officer_no = (SELECT no FROM rm_ids WHERE id = ?) AND t.team_no = (SELECT no FROM rm_ids WHERE id = ?)
+			ORDER BY 1, 2, 3`, officer.ID, officer.TeamID)
+	}
+	want := func(what string, officer schema.User, rows ...string) {
+		t.Helper()
+		checkContactTotals(t, db, what)
+		if got := totals(officer); !slices.Equal(got, rows) {
+			t.Errorf("%s: %s's totals %q, want %q", what, officer.Username, got, rows)
+		}
+	}
+	visit := func(day, typ, status string) schema.Visit {
+		v := schema.Visit{OfficerID: f.asha.ID, Type: typ, Status: status, Outcome: "completed", FaceToFace: typ != "phone",
+			StartedAt: schema.Timestamp(day + "T10:00:00Z")}
+		if typ == "home_announced" {
+			v.Location = "home"
+		}
+		if status == "signed" {
+			v.SignedAt, v.SignedBy = schema.Timestamp(day+"T12:00:00Z"), f.admin.UserID
+		}
+		return v
+	}
+	phone, home, other := schema.NewID(), schema.NewID(), schema.NewID()
+	write("visit", phone, f.ashaCase, visit("2026-11-02", "phone", "draft"))
+	want("a draft", f.asha)
+	write("visit", phone, f.ashaCase, visit("2026-11-02", "phone", "signed"))
+	write("visit", home, f.ashaCase, visit("2026-11-12", "home_announced", "signed"))
+	write("visit", other, f.benCase, visit("2026-11-12", "home_announced", "signed"))
+	want("signed", f.asha, "2026-11-02|phone|0|1", "2026-11-12|face_to_face_home|0|1")
+	want("signed", f.ben, "2026-11-12|face_to_face_home|0|1")
+
+	write("amendment", "", f.ashaCase, schema.Amendment{VisitID: phone, Reason: "it was at home", AmendedBy: f.admin.UserID,
+		AmendedAt: "2026-11-20T09:00:00Z", Changes: raw("type", "home_announced", "location", "home", "face_to_face", true)})
+	want("amended from phone to home", f.asha, "2026-11-02|face_to_face_home|0|1", "2026-11-12|face_to_face_home|0|1")
+
+	flag := schema.NewID()
+	write("flag", flag, f.ashaCase, schema.Flag{Type: "da_victim", StartDate: "2026-11-10"})
+	want("a DA flag from the 10th", f.asha, "2026-11-02|face_to_face_home|0|1", "2026-11-12|face_to_face_home|1|1")
+	write("flag", flag, f.ashaCase, schema.Flag{Type: "da_victim", StartDate: "2026-11-01", EndedOn: "2026-11-05"})
+	want("the DA flag moved to the 1st and ended on the 5th", f.asha,
+		"2026-11-02|face_to_face_home|1|1", "2026-11-12|face_to_face_home|0|1")
+
+	// Reallocated to Carl of team B: both contacts leave Asha's (and team
+	// A's) totals and join Carl's.
+	moved := caseRecord(f.ashaCase, "A000001", f.carl)
+	write("case", f.ashaCase, f.ashaCase, moved.Fields)
+	want("reallocated to team B", f.asha)
+	want("reallocated to team B", f.carl, "2026-11-02|face_to_face_home|1|1", "2026-11-12|face_to_face_home|0|1")
+	want("reallocated to team B", f.ben, "2026-11-12|face_to_face_home|0|1")
+
+	// A rebuild (other rules) counts the table again whole: a wrong row
+	// left in it goes.
+	if _, err := db.w.Exec(`UPDATE rm_contact_totals SET n = n + 5`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.Exec(`UPDATE read_model_state SET policy_tag = 'other' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if built, err := db.buildReadModel(ctx); err != nil || !built {
+		t.Fatalf("rebuild: %v, %v", built, err)
+	}
+	want("rebuilt", f.carl, "2026-11-02|face_to_face_home|1|1", "2026-11-12|face_to_face_home|0|1")
+}
+
+// TestContactTotalsAfterRandomWrites: after every write of a random
+// sequence (new cases seeded, drafts, signed contacts of every channel and
+// outcome, drafts signed, amendments of a signed contact's type, place,
+// outcome and day, reallocations, DA flags started, moved and ended, and
+// records that count nothing), rm_contact_totals is the count of the read
+// model's rows, on either store.
+func TestContactTotalsAfterRandomWrites(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	db, ctx := f.db, context.Background()
+	rnd := rand.New(rand.NewPCG(97, 23))
+	officers := []schema.User{f.asha, f.ben, f.carl}
+	cases := []string{f.ashaCase, f.benCase}
+	crns := map[string]string{f.ashaCase: "A000001", f.benCase: "B000002"}
+	type draft struct{ id, caseID, day string }
+	var drafts []draft
+	var signed []draft
+	flags := map[string]string{}
+	day := func() string { return fmt.Sprintf("2026-%02d-%02d", 9+rnd.IntN(3), 1+rnd.IntN(28)) }
+	types := []string{"home_announced", "home_unannounced", "doorstep", "phone", "video", "office", "other_place"}
+	places := []string{"", "cafe", "library", "community_venue", "other"}
+	outcomes := []string{"completed", "completed", "no_answer", "refused_entry", "not_present", "abandoned_safety"}
+	visitOf := func(d, status string) schema.Visit {
+		typ := types[rnd.IntN(len(types))]
+		v := schema.Visit{OfficerID: f.asha.ID, Type: typ, Status: status, Outcome: outcomes[rnd.IntN(len(outcomes))],
+			FaceToFace: typ != "phone" && typ != "video", StartedAt: schema.Timestamp(d + "T10:00:00+01:00")}
+		switch typ {
+		case "home_announced", "home_unannounced":
+			v.Location = []string{"home", "doorstep"}[rnd.IntN(2)]
+		case "other_place":
+			v.Location, v.PlaceType, v.ElsewhereReason = "elsewhere", places[1+rnd.IntN(len(places)-1)], "asked to"
+		}
+		if status == "signed" {
+			v.SignedAt, v.SignedBy = schema.Timestamp(d+"T18:00:00Z"), f.admin.UserID
+		}
+		return v
+	}
+	write := func(entity, id, caseID string, fields any) {
+		t.Helper()
+		writeAsAdmin(t, f, entity, id, caseID, fields)
+	}
+	amended := 0
+	for step := range 150 {
+		c := cases[rnd.IntN(len(cases))]
+		var what string
+		switch k := rnd.IntN(9); {
+		case k == 0:
+			id := schema.NewID()
+			crns[id] = fmt.Sprintf("R%06d", step)
+			recs := []schema.Record{caseRecord(id, crns[id], officers[rnd.IntN(len(officers))])}
+			for range rnd.IntN(4) {
+				v := visitOf(day(), "signed")
+				recs = append(recs, schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: id, Fields: schema.FieldsOf(v)})
+			}
+			if err := db.Seed(ctx, f.admin, recs); err != nil {
+				t.Fatal(err)
+			}
+			cases = append(cases, id)
+			what = "a case seeded with signed visits"
+		case k == 1 || k == 3: // a new draft, or a new signed contact
+			d, status, into := draft{schema.NewID(), c, day()}, "draft", &drafts
+			if k == 3 {
+				status, into = "signed", &signed
+			}
+			write("visit", d.id, c, visitOf(d.day, status))
+			*into = append(*into, d)
+			what = "a new visit, " + status
+		case k == 2 && len(drafts) > 0:
+			i := rnd.IntN(len(drafts))
+			d := drafts[i]
+			drafts = slices.Delete(drafts, i, i+1)
+			write("visit", d.id, d.caseID, visitOf(d.day, "signed"))
+			signed = append(signed, d)
+			what = "a draft signed"
+		case k == 4 && len(signed) > 0:
+			d := signed[rnd.IntN(len(signed))]
+			v := visitOf(day(), "signed")
+			amended++
+			write("amendment", "", d.caseID, schema.Amendment{VisitID: d.id, Reason: "corrected", AmendedBy: f.admin.UserID,
+				AmendedAt: schema.Timestamp(fmt.Sprintf("2026-11-20T09:%02d:%02dZ", amended/60, amended%60)),
+				Changes: raw("type", v.Type, "location", v.Location, "place_type", v.PlaceType, "outcome", v.Outcome,
+					"face_to_face", v.FaceToFace, "started_at", v.StartedAt)})
+			what = "an amendment"
+		case k == 5:
+			o := officers[rnd.IntN(len(officers))]
+			rec := caseRecord(c, crns[c], o)
+			write("case", c, c, rec.Fields)
+			what = "reallocated to " + o.Username
+		case k == 6:
+			id, ok := flags[c]
+			if !ok {
+				id = schema.NewID()
+				flags[c] = id
+			}
+			fl := schema.Flag{Type: []string{"da_victim", "da_perpetrator"}[rnd.IntN(2)], StartDate: schema.Date(day())}
+			if rnd.IntN(2) == 0 {
+				fl.EndedOn = schema.Date(day())
+			}
+			write("flag", id, c, fl)
+			what = "a DA flag"
+		case k == 7:
+			write("household_member", schema.NewID(), c, schema.HouseholdMember{Name: "Lee", Relation: "partner",
+				Residence: "lives_here"})
+			what = "a household member"
+		default:
+			write("flag", schema.NewID(), c, schema.Flag{Type: "marac", StartDate: schema.Date(day())})
+			what = "a flag of another type"
+		}
+		checkContactTotals(t, db, fmt.Sprintf("step %d, %s", step, what))
+	}
+	if n := rmRow(t, db, `SELECT CASE WHEN count(*) >= 20 AND min(n) > 0 THEN 'many' ELSE 'few' END FROM rm_contact_totals`); !slices.Equal(n, []string{"many"}) || len(signed) < 10 {
+		t.Errorf("after the sequence rm_contact_totals holds %q rows, %d contacts signed: tested little", n, len(signed))
+	}
+	if zero := rmRow(t, db, `SELECT count(*) FROM rm_contact_totals WHERE n <= 0`); !slices.Equal(zero, []string{"0"}) {
+		t.Errorf("rows of no contact left in rm_contact_totals: %q", zero)
+	}
+}
+
+// TestContactCountsSummedAsTheRows: for a whole-service scope measure
+// 3's counts (Counts, CountsListing) and totals (Totals) read
+// rm_contact_totals (decision 0097), and give every figure's groups as
+// its rows counted alone (figureGroups) and its total as their sum, over
+// periods of whole months, of parts of months, within one month, of one
+// day, across a year's end, as of a day within and before the period,
+// for an admin and an auditor, with an officer or a team filter; a
+// supervisor's and an officer's scope read the rows.
+func TestContactCountsSummedAsTheRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, users := readModelStore(t)
+	var officer, team string
+	for _, u := range users {
+		if u.Role == schema.RoleOfficer {
+			officer, team = u.ID, u.TeamID
+			break
+		}
+	}
+	names := FigureNames(MeasureContacts)
+	periods := [][3]schema.Date{ // from, to, as_of
+		{"2026-08-25", "2026-11-23", "2026-11-23"},
+		{"2026-05-26", "2026-08-24", "2026-08-24"},
+		{"2026-09-01", "2026-10-31", "2026-11-23"},
+		{"2026-09-01", "2026-10-31", "2026-10-15"},
+		{"2026-10-03", "2026-10-17", "2026-11-23"},
+		{"2026-10-31", "2026-10-31", "2026-10-31"},
+		{"2025-12-15", "2026-11-23", "2026-11-23"},
+		{"2026-01-01", "2026-12-31", "2026-06-30"},
+		{"2026-10-01", "2026-10-31", "2026-09-30"},
+		{"2026-11-24", "2026-11-23", "2026-11-23"},
+	}
+	summed, nonzero := 0, 0
+	for _, p := range periods {
+		for _, a := range []Actor{{UserID: "admin", Role: schema.RoleAdmin}, {UserID: "auditor", Role: schema.RoleAuditor},
+			readModelActors(users)[1]} {
+			for _, filter := range [][2]string{{"", ""}, {officer, ""}, {"", team}} {
+				q := FigureQuery{Measure: MeasureContacts, From: p[0], To: p[1], AsOf: p[2], OfficerID: filter[0], TeamID: filter[1]}
+				label := fmt.Sprintf("%v for %s, officer %q team %q", p, a.Role, filter[0], filter[1])
+				var text []string
+				fs := Figures{q: recordingQuerier{db.r, &text}}
+				got, err := fs.Counts(ctx, a, q, names)
+				if err != nil {
+					t.Fatal(err)
+				}
+				totals, err := fs.Totals(ctx, a, q, names)
+				if err != nil {
+					t.Fatal(err)
+				}
+				read := strings.Contains(strings.Join(text, " "), "rm_contact_totals")
+				if whole := a.Role != schema.RoleSupervisor; read != whole {
+					t.Errorf("%s: read rm_contact_totals %v, want %v", label, read, whole)
+				}
+				if read {
+					summed++
+				}
+				for i, name := range names {
+					q.Figure = name
+					groups, err := figureGroups(ctx, db.r, a, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var want, have []string
+					sum := 0
+					for _, g := range groups {
+						want = append(want, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.Rows))
+						sum += g.Rows
+					}
+					for _, g := range got {
+						if g.N[i] > 0 {
+							have = append(have, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.N[i]))
+						}
+					}
+					if !slices.Equal(have, want) {
+						t.Errorf("%s: %s counted %v, its rows %v", label, name, have, want)
+					}
+					if totals[i] != sum {
+						t.Errorf("%s: %s total %d, its rows %d", label, name, totals[i], sum)
+					}
+					if sum > 0 {
+						nonzero++
+					}
+				}
+			}
+		}
+	}
+	if summed < 40 || nonzero < 500 {
+		t.Errorf("%d answers summed, %d figures above zero: the test tests little", summed, nonzero)
+	}
+}
