@@ -234,9 +234,10 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 	for cr, n := range nvisits {
 		cr.Visits = make([]schema.Visit, 0, n)
 	}
+	var arena stringArena // the visits' strings (decodeVisit)
 	for _, r := range visits {
 		var v schema.Visit
-		if err := decode(r, &v, func(v *schema.Visit) (*string, *string) { return &v.ID, &v.CaseID }); err != nil {
+		if err := decodeVisit(r, &v, &arena); err != nil {
 			return nil, err
 		}
 		if as := amendments[r.ID]; len(as) > 0 {
