@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"doorstep/schema"
 	"doorstep/schema/synth"
@@ -210,4 +211,29 @@ func FuzzDecodeVisit(f *testing.F) {
 	f.Fuzz(func(t *testing.T, fields []byte) {
 		decodeVisitBoth(t, schema.RawRecord{Entity: "visit", ID: "v-1", CaseID: "c-1", Fields: fields})
 	})
+}
+
+// TestVisitDayAsFormatted: visitDay gives the day time.Format gives of
+// the time time.Parse reads, for timestamps it reads and those it does
+// not.
+func TestVisitDayAsFormatted(t *testing.T) {
+	t.Parallel()
+	stamps := []string{"2026-11-23T10:00:00Z", "2026-11-23T23:30:00-05:00", "2026-11-24T00:30:00+14:00",
+		"2026-02-28T12:00:00.123456789+01:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.9Z", "2024-02-29T00:00:00Z",
+		"2026-02-29T00:00:00Z", "2026-11-23", "2026-11-23T10:00:00", "2026-11-23 10:00:00Z", "26-11-23T10:00:00Z",
+		"+2026-11-23T10:00:00Z", "2026-11-23T24:00:00Z", "2026-11-23t10:00:00z", " 2026-11-23T10:00:00Z", "", "x"}
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 2000 { // every hour of many days, in offsets from -12 to +14 hours
+		at := base.Add(time.Duration(i*37) * time.Hour).In(time.FixedZone("", (i%27-12)*3600))
+		stamps = append(stamps, at.Format(time.RFC3339Nano))
+	}
+	for _, s := range stamps {
+		want, wantOK := schema.Date(""), false
+		if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			want, wantOK = schema.Date(at.Format(time.DateOnly)), true
+		}
+		if got, ok := visitDay(schema.Timestamp(s)); got != want || ok != wantOK {
+			t.Errorf("visitDay(%q) = %q %v, want %q %v", s, got, ok, want, wantOK)
+		}
+	}
 }

@@ -99,7 +99,8 @@ func (m *memo) policyVisits(cr *CaseRecords) []schema.Visit {
 			if err != nil {
 				continue
 			}
-			ds = append(ds, dated{day: schema.Date(t.Format(time.DateOnly)), at: t.UnixNano(), id: v.ID, i: i})
+			// The local day is the timestamp's first ten bytes (visitDay).
+			ds = append(ds, dated{day: schema.Date(v.StartedAt[:len(time.DateOnly)]), at: t.UnixNano(), id: v.ID, i: i})
 		}
 		slices.SortFunc(ds, func(a, b dated) int {
 			return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id))
