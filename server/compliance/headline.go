@@ -158,8 +158,8 @@ func PreviousFigureOf(slug string, in Input, period Period) (PreviousFigure, boo
 // (trend.go) is that headline: the same figure as the report's
 // (TestTrendFiguresAreTheReports), without the report's rows, lists and
 // ids, which the previous period's headline does not show. On the
-// dashboard's overview, the two reports were about 10 ms a page of
-// decision 0095's profile.
+// dashboard's overview the two reports built whole were about 10 ms of a
+// page's CPU (decision 0098).
 var previousFigures = map[string]func(in Input, p Period) Figure{
 	"contacts": func(in Input, p Period) Figure {
 		return figureOf(ContactsHomeShares(in, []Period{p}, []schema.Date{p.To})[0])
