@@ -99,7 +99,8 @@ func (m *memo) policyVisits(cr *CaseRecords) []schema.Visit {
 			if err != nil {
 				continue
 			}
-			ds = append(ds, dated{day: schema.Date(t.Format(time.DateOnly)), at: t.UnixNano(), id: v.ID, i: i})
+			// The local day is the timestamp's first ten bytes (visitDay).
+			ds = append(ds, dated{day: schema.Date(v.StartedAt[:len(time.DateOnly)]), at: t.UnixNano(), id: v.ID, i: i})
 		}
 		slices.SortFunc(ds, func(a, b dated) int {
 			return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id))
@@ -234,9 +235,10 @@ func Group(recs []schema.RawRecord) ([]CaseRecords, error) {
 	for cr, n := range nvisits {
 		cr.Visits = make([]schema.Visit, 0, n)
 	}
+	var arena stringArena // the visits' strings (decodeVisit)
 	for _, r := range visits {
 		var v schema.Visit
-		if err := decode(r, &v, func(v *schema.Visit) (*string, *string) { return &v.ID, &v.CaseID }); err != nil {
+		if err := decodeVisit(r, &v, &arena); err != nil {
 			return nil, err
 		}
 		if as := amendments[r.ID]; len(as) > 0 {

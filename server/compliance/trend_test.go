@@ -178,3 +178,37 @@ func TestPolicyVisitsSameRequirements(t *testing.T) {
 		t.Error("no requirement compared")
 	}
 }
+
+// TestPreviousHeadlinesFromTheTrendFigures: the previous period's
+// headline of contacts and reviews is the report's headline over that
+// period, and is worked out without building the report (its rows and
+// lists of ids): a fraction of the report's allocations.
+func TestPreviousHeadlinesFromTheTrendFigures(t *testing.T) {
+	asOf := schema.DateOf(time.Now().UTC())
+	period := compliance.Period{From: schema.DateOf(asOf.Time().AddDate(0, 0, -89)), To: asOf}
+	prev := compliance.PreviousPeriod(period)
+	reports := map[string]func(in compliance.Input) compliance.Headlined{
+		"contacts": func(in compliance.Input) compliance.Headlined { return compliance.Contacts(in, prev, prev.To) },
+		"reviews":  func(in compliance.Input) compliance.Headlined { return compliance.Reviews(in, prev, prev.To) },
+	}
+	for name, in := range trendInputs(t) {
+		for slug, report := range reports {
+			got, ok := compliance.PreviousFigureOf(slug, in, period)
+			want := report(in).HeadlineFigure()
+			if !ok || got.Period != prev || !reflect.DeepEqual(got.Figure, want) {
+				t.Errorf("%s, %s: previous headline %v %+v (%v), the report over %v says %+v", name, slug, ok, got.Figure, got.Period, prev, want)
+			}
+			if name != "as generated" {
+				continue
+			}
+			if want.Denominator == 0 {
+				t.Errorf("%s: the report counts nothing: the test compares nothing", slug)
+			}
+			figure := testing.AllocsPerRun(3, func() { compliance.PreviousFigureOf(slug, in, period) })
+			whole := testing.AllocsPerRun(3, func() { report(in) })
+			if figure*4 > whole {
+				t.Errorf("%s: the previous headline took %.0f allocations, the report %.0f: want under a quarter", slug, figure, whole)
+			}
+		}
+	}
+}

@@ -2,6 +2,9 @@ package dashboard
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -17,7 +20,9 @@ import (
 // `doorstep bench service` (issue 13's "500-case team", team t0000),
 // on the store as it is: DOORSTEP_DASH_DATA is its server data directory
 // (a copy: the server may write to it) and DOORSTEP_DASH_DB, when set, its
-// PostgreSQL URL. Skipped without them. For example, at 25,000 cases:
+// PostgreSQL URL. Skipped without them. DOORSTEP_DASH_PAGE, when set, is
+// a file the overview built in Go is written to first (decision 0098
+// compared two builds' pages so). For example, at 25,000 cases:
 //
 //	DOORSTEP_DASH_DATA=/work/bench/copy/store1/server go test ./server/dashboard \
 //	    -run '^$' -bench DashboardStore -benchtime 10x
@@ -50,6 +55,22 @@ func BenchmarkDashboardStore(b *testing.B) {
 		b.Fatal(err)
 	}
 	get := benchGet(srv, tok)
+	if out := os.Getenv("DOORSTEP_DASH_PAGE"); out != "" {
+		// The overview in Go as rendered, to compare two builds' pages.
+		req := httptest.NewRequest("GET", "/dashboard/", nil)
+		req.AddCookie(&http.Cookie{Name: dashCookie, Value: tok})
+		res, err := srv.App().Test(req, -1)
+		if err != nil || res.StatusCode != 200 {
+			b.Fatalf("GET /dashboard/: %v %v", err, res.Status)
+		}
+		page, err := io.ReadAll(res.Body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(out, page, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for _, way := range []struct {
 		name    string
 		counted bool
