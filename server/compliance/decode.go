@@ -72,20 +72,11 @@ func decodeVisit(r schema.RawRecord, v *schema.Visit, arena *stringArena) error 
 // part of them.
 func visitFields(fields []byte, v *schema.Visit, arena *stringArena) bool {
 	sc := fieldScanner{b: fields, arena: arena}
-	if !sc.byte('{') {
-		return false
-	}
-	if sc.byte('}') {
-		return sc.done()
-	}
 	var seen uint32
-	for {
-		name, ok := sc.raw()
-		if !ok || !sc.byte(':') {
-			return false
-		}
+	return sc.object(func(name []byte) bool {
 		var bit uint32
 		var dst *string
+		ok := true
 		switch string(name) {
 		case "officer_id":
 			bit, dst = 1<<0, &v.OfficerID
@@ -160,16 +151,8 @@ func visitFields(fields []byte, v *schema.Visit, arena *stringArena) bool {
 		if dst != nil {
 			*dst, ok = sc.str()
 		}
-		if !ok {
-			return false
-		}
-		if sc.byte('}') {
-			return sc.done()
-		}
-		if !sc.byte(',') {
-			return false
-		}
-	}
+		return ok
+	}) && sc.done()
 }
 
 // fieldScanner reads compact JSON from b, at i, for visitFields: each
@@ -190,6 +173,51 @@ func (sc *fieldScanner) byte(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// object reads an object, calling member with each name once its colon
+// is read: member reads the value, and reports false for a name or a
+// value it does not take.
+func (sc *fieldScanner) object(member func(name []byte) bool) bool {
+	if !sc.byte('{') {
+		return false
+	}
+	if sc.byte('}') {
+		return true
+	}
+	for {
+		name, ok := sc.raw()
+		if !ok || !sc.byte(':') || !member(name) {
+			return false
+		}
+		if sc.byte('}') {
+			return true
+		}
+		if !sc.byte(',') {
+			return false
+		}
+	}
+}
+
+// array reads an array, calling elem to read each element.
+func (sc *fieldScanner) array(elem func() bool) bool {
+	if !sc.byte('[') {
+		return false
+	}
+	if sc.byte(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		if sc.byte(']') {
+			return true
+		}
+		if !sc.byte(',') {
+			return false
+		}
+	}
 }
 
 // raw reads a string without escapes or control characters, in valid
@@ -258,89 +286,59 @@ func (sc *fieldScanner) bool(b *bool) bool {
 // strs reads an array of strings (an empty one as an empty slice, as
 // decode gives it).
 func (sc *fieldScanner) strs() ([]string, bool) {
-	if !sc.byte('[') {
+	out := []string{}
+	ok := sc.array(func() bool {
+		s, ok := sc.str()
+		out = append(out, s)
+		return ok
+	})
+	if !ok {
 		return nil, false
 	}
-	out := []string{}
-	if sc.byte(']') {
-		return out, true
-	}
-	for {
-		s, ok := sc.str()
-		if !ok {
-			return nil, false
-		}
-		out = append(out, s)
-		if sc.byte(']') {
-			return out, true
-		}
-		if !sc.byte(',') {
-			return nil, false
-		}
-	}
+	return out, true
 }
 
 // children reads a visit's children: an array of objects of
 // schema.VisitChild's names, each once.
 func (sc *fieldScanner) children() ([]schema.VisitChild, bool) {
-	if !sc.byte('[') {
-		return nil, false
-	}
 	out := []schema.VisitChild{}
-	if sc.byte(']') {
-		return out, true
-	}
-	for {
+	ok := sc.array(func() bool {
 		var c schema.VisitChild
-		if !sc.byte('{') {
-			return nil, false
-		}
-		if !sc.byte('}') {
-			var seen uint8
-			for {
-				name, ok := sc.raw()
-				if !ok || !sc.byte(':') {
-					return nil, false
-				}
-				var bit uint8
-				var dst *string
-				switch string(name) {
-				case "member_id":
-					bit, dst = 1<<0, &c.MemberID
-				case "present":
-					bit, dst = 1<<1, &c.Present
-				case "seen":
-					bit, dst = 1<<2, &c.Seen
-				case "spoken_to":
-					bit, dst = 1<<3, &c.SpokenTo
-				case "concerns":
-					bit, dst = 1<<4, &c.Concerns
-				case "reason_not_seen":
-					bit, dst = 1<<5, &c.ReasonNotSeen
-				default:
-					return nil, false
-				}
-				if seen&bit != 0 {
-					return nil, false
-				}
-				seen |= bit
-				if *dst, ok = sc.str(); !ok {
-					return nil, false
-				}
-				if sc.byte('}') {
-					break
-				}
-				if !sc.byte(',') {
-					return nil, false
-				}
+		var seen uint8
+		if !sc.object(func(name []byte) bool {
+			var bit uint8
+			var dst *string
+			switch string(name) {
+			case "member_id":
+				bit, dst = 1<<0, &c.MemberID
+			case "present":
+				bit, dst = 1<<1, &c.Present
+			case "seen":
+				bit, dst = 1<<2, &c.Seen
+			case "spoken_to":
+				bit, dst = 1<<3, &c.SpokenTo
+			case "concerns":
+				bit, dst = 1<<4, &c.Concerns
+			case "reason_not_seen":
+				bit, dst = 1<<5, &c.ReasonNotSeen
+			default:
+				return false
 			}
+			if seen&bit != 0 {
+				return false
+			}
+			seen |= bit
+			var ok bool
+			*dst, ok = sc.str()
+			return ok
+		}) {
+			return false
 		}
 		out = append(out, c)
-		if sc.byte(']') {
-			return out, true
-		}
-		if !sc.byte(',') {
-			return nil, false
-		}
+		return true
+	})
+	if !ok {
+		return nil, false
 	}
+	return out, true
 }
