@@ -303,7 +303,6 @@ func (a *applier) close() {
 // trip, one statement reads them all, and the audit chain's tail and the
 // sequence beside them (prefetchOne).
 func (a *applier) prefetch(muts []schema.Mutation) error {
-	ctx := a.t.ctx
 	mids := make([]string, 0, len(muts))
 	rids := make([]string, 0, len(muts))
 	cids := make([]string, 0, len(muts))
@@ -315,8 +314,16 @@ func (a *applier) prefetch(muts []schema.Mutation) error {
 	if a.t.eng.name() == "postgres" {
 		return a.prefetchOne(uniq(mids), rids, cids)
 	}
+	return a.prefetchThree(uniq(mids), rids, cids)
+}
+
+// prefetchThree is prefetch's three queries: the mutations mids, the
+// records rids and those of the mutations seen, the case scopes cids and
+// those of the records.
+func (a *applier) prefetchThree(mids, rids, cids []string) error {
+	ctx := a.t.ctx
 	rows, err := a.t.QueryContext(ctx, `SELECT mutation_id, status, error, lost, record_id, user_id, device_id FROM mutations
-		WHERE mutation_id IN (`+a.t.eng.idsIn()+`)`, jsonIDList(uniq(mids)))
+		WHERE mutation_id IN (`+a.t.eng.idsIn()+`)`, jsonIDList(mids))
 	if err != nil {
 		return fmt.Errorf("read mutations: %w", err)
 	}
