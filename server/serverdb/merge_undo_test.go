@@ -2,6 +2,7 @@ package serverdb
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"doorstep/schema"
@@ -35,5 +36,25 @@ func TestRefusedChangeLeavesTheRecordAsItWas(t *testing.T) {
 	wantClocks := `{"":"` + stamp(1000, f.ashaDev).String() + `","next_visit_on":"` + stamp(3000, f.ashaDev).String() + `"}`
 	if fields != wantFields || clocks != wantClocks {
 		t.Errorf("stored fields %s clocks %s; want %s and %s", fields, clocks, wantFields, wantClocks)
+	}
+}
+
+// TestChangeDetailIsJSONMarshals: the audit detail of a change is the
+// bytes json.Marshal gave for it (decision 0104), escapes included.
+func TestChangeDetailIsJSONMarshals(t *testing.T) {
+	for _, c := range []struct {
+		id      string
+		names   []string
+		version int64
+	}{
+		{schema.NewID(), []string{"next_visit_on"}, 2},
+		{schema.NewID(), []string{"a", "b<c>", "d&e", "é", "q\"\\", "tab\t"}, 1234567890123},
+		{"", nil, 0},
+		{"<id>", []string{}, -1},
+	} {
+		want, _ := json.Marshal(map[string]any{"mutation_id": c.id, "fields": c.names, "version": c.version})
+		if got := changeDetail(nil, c.id, c.names, c.version); string(got) != string(want) {
+			t.Errorf("changeDetail(%q, %q, %d) = %s; json.Marshal gives %s", c.id, c.names, c.version, got, want)
+		}
 	}
 }

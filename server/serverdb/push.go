@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 
 	"doorstep/schema"
@@ -1045,8 +1046,8 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		if r.signed && signing {
 			action = "sign"
 		}
-		detail, _ := json.Marshal(map[string]any{"mutation_id": m.ID, "fields": names, "version": r.version})
-		if err := a.auditEvent(action, r, string(detail)); err != nil {
+		var scratch [512]byte
+		if err := a.auditEvent(action, r, string(changeDetail(scratch[:0], m.ID, names, r.version))); err != nil {
 			return res, err
 		}
 		if r.signed && signing {
@@ -1075,6 +1076,32 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		return res, setCurrent(&res, r, m)
 	}
 	return res, nil
+}
+
+// changeDetail appends the audit detail of a change: the bytes
+// json.Marshal gives for map[string]any{"mutation_id": id, "fields": names,
+// "version": version} (its keys sorted, its strings escaped alike by
+// appendJSONString), without its reflection and sort, for every change
+// a push applies.
+func changeDetail(b []byte, id string, names []string, version int64) []byte {
+	b = append(b, `{"fields":`...)
+	if names == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, n := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, n)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"mutation_id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, version, 10)
+	return append(b, '}')
 }
 
 // currentOf returns the record's values of the fields m sets (null for a
