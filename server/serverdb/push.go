@@ -1020,7 +1020,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		} else {
 			r.echo = ""
 		}
-		if a.buf, err = r.encode(a.buf); err != nil {
+		if a.buf, err = r.encode(a.buf, names); err != nil {
 			return res, err
 		}
 		r.rmLoud = r.rmLoud || slices.ContainsFunc(names, func(f string) bool { return rmReadsField(r.entity, f) })
