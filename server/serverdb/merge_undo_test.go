@@ -13,9 +13,10 @@ import (
 
 // TestRefusedChangeLeavesTheRecordAsItWas: the apply merges a change into
 // the stored record's own maps (mergeInto, decision 0104); a change the
-// merged record then fails (its status "signed" with no signed_at) is refused, and the
-// record, its stamps and the next change of the batch see it as stored:
-// the stored text is what the next change alone gives.
+// merged record then fails (its status "signed" with no signed_at) is
+// refused, and the refusal's current values, the record, its stamps and
+// the next change of the batch see it as stored: the stored text is what
+// the next change alone gives.
 func TestRefusedChangeLeavesTheRecordAsItWas(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
