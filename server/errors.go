@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"doorstep/schema"
@@ -105,6 +107,9 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// gzipReaders are readBody's gzip readers, reset for each body.
+var gzipReaders sync.Pool
+
 // readBody returns the request body, gunzipped when it says so, refusing
 // more than limit bytes after decompression.
 func readBody(c *fiber.Ctx, limit int) ([]byte, error) {
@@ -117,12 +122,31 @@ func readBody(c *fiber.Ctx, limit int) ([]byte, error) {
 		}
 		return raw, nil
 	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		// A reader's tables (tens of KB) are reused, as the answers'
+		// writers are (decision 0104); the body's own size, from the gzip
+		// trailer and no more than limit, sizes the buffer once, where
+		// io.ReadAll grew and copied it.
+		zr, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(bytes.NewReader(raw))
+		} else {
+			err = zr.Reset(bytes.NewReader(raw))
+		}
 		if err != nil {
 			return nil, schema.Errorf(schema.ECodeMalformed, "", "the body is not valid gzip: %v", err)
 		}
-		defer zr.Close()
-		b, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
+		defer func() {
+			zr.Close()
+			gzipReaders.Put(zr)
+		}()
+		size := 512
+		if n := len(raw); n >= 4 {
+			size += min(int(binary.LittleEndian.Uint32(raw[n-4:])), limit)
+		}
+		buf := bytes.NewBuffer(make([]byte, 0, size))
+		_, err = buf.ReadFrom(io.LimitReader(zr, int64(limit)+1))
+		b := buf.Bytes()
 		if err != nil {
 			return nil, schema.Errorf(schema.ECodeMalformed, "", "the gzip body is damaged or cut short: %v", err)
 		}

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-
 	"doorstep/schema"
 	"doorstep/syncer/devicedb"
 )
@@ -121,11 +119,14 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 	defer resp.Body.Close()
 	var r io.Reader = resp.Body
 	if resp.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(resp.Body)
+		zr, err := gunzipper(resp.Body)
 		if err != nil {
 			return nil, ex, fmt.Errorf("%s: %w: answer is not gzip: %w", path, ErrNetwork, err)
 		}
-		defer zr.Close()
+		defer func() {
+			zr.Close()
+			gzipReaders.Put(zr)
+		}()
 		r = zr
 	}
 	out, err := io.ReadAll(io.LimitReader(r, maxResponse))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -27,6 +28,23 @@ var gzipWriters = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return zw
 }}
+
+// gzipReaders are the readers of the server's gzipped answers, reset for
+// each (decision 0104), where every answer made a new one (its window
+// and tables, tens of KB).
+var gzipReaders sync.Pool
+
+// gunzipper returns a reader of r's gzip stream, reused when one is free;
+// the caller closes it and puts it back in gzipReaders.
+func gunzipper(r io.Reader) (*gzip.Reader, error) {
+	if zr, _ := gzipReaders.Get().(*gzip.Reader); zr != nil {
+		if err := zr.Reset(r); err != nil {
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(r)
+}
 
 // gzipJSON compresses a request body as call sends it.
 func gzipJSON(b []byte) ([]byte, error) {

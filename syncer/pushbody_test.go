@@ -147,3 +147,63 @@ func TestGzipJSONReusesItsWriter(t *testing.T) {
 		t.Fatalf("gzipJSON allocates %.0f times a call; want at most 4 (its buffer), not a new writer's tables", n)
 	}
 }
+
+// TestGunzipperReusesItsReaders: the server's gzipped answers are read by
+// readers the calls share (decision 0104); each answer, read one after
+// another through them, gives its own bytes, a damaged one between good
+// ones included, and a reader taken from the pool makes no new tables.
+func TestGunzipperReusesItsReaders(t *testing.T) {
+	bodies := [][]byte{
+		[]byte(`{"results":[]}`),
+		[]byte(`{"records":[` + strings.Repeat(`{"id":"y","fields":{"notes":"xyz"}},`, 300) + `{}]}`),
+		nil, // damaged: cut short
+		[]byte(`{"cursor":"` + strings.Repeat("é", 5000) + `"}`),
+		{},
+	}
+	read := func(z []byte) ([]byte, error) {
+		zr, err := gunzipper(bytes.NewReader(z))
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			zr.Close()
+			gzipReaders.Put(zr)
+		}()
+		return io.ReadAll(zr)
+	}
+	for round := range 3 {
+		for i, b := range bodies {
+			z, _ := gzipJSON(b)
+			if b == nil {
+				z, _ = gzipJSON(bodies[1])
+				z = z[:len(z)/2]
+			}
+			got, err := read(z)
+			if b == nil {
+				if err == nil {
+					t.Fatalf("round %d, answer %d: a damaged answer read without error", round, i)
+				}
+				continue
+			}
+			if err != nil || !bytes.Equal(got, b) {
+				t.Fatalf("round %d, answer %d: read %d bytes (%v), want %d", round, i, len(got), err, len(b))
+			}
+		}
+	}
+	if _, err := gunzipper(bytes.NewReader([]byte("not gzip"))); err == nil {
+		t.Fatal("an answer that is not gzip was taken for gzip")
+	}
+	z, _ := gzipJSON(bodies[0])
+	n := testing.AllocsPerRun(50, func() {
+		zr, _ := gunzipper(bytes.NewReader(z))
+		zr.Close()
+		gzipReaders.Put(zr)
+	})
+	if raceEnabled {
+		t.Logf("gunzipper allocates %.0f times a call under the race detector (bound not checked)", n)
+		return
+	}
+	if n > 4 {
+		t.Fatalf("gunzipper allocates %.0f times a call; want at most 4, not a new reader's tables", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"doorstep/schema"
@@ -118,10 +119,13 @@ func TestStoredTextDecodesAsUnmarshal(t *testing.T) {
 	for _, text := range texts {
 		var want map[string]json.RawMessage
 		wantErr := json.Unmarshal([]byte(text), &want)
-		got, err := decodeStoredFields(text)
+		got, names, err := decodeStoredFields(text)
 		if (err != nil) != (wantErr != nil) {
 			t.Errorf("fields %q: error %v; json.Unmarshal's %v", text, err, wantErr)
 			continue
+		}
+		if names != nil && !slices.Equal(names, sortedNames(got)) {
+			t.Errorf("fields %q: names %q; the fields' sorted are %q", text, names, sortedNames(got))
 		}
 		if wantErr == nil && !maps.EqualFunc(got, want, func(a, b json.RawMessage) bool { return string(a) == string(b) }) {
 			t.Errorf("fields %q: %q; json.Unmarshal %q", text, got, want)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 
 	"doorstep/schema"
@@ -43,15 +44,12 @@ func (db *DB) PushAt(ctx context.Context, actor Actor, muts []schema.Mutation, c
 	fieldErrs := validateAll(muts)
 	var results []schema.MutationResult
 	err := db.update(ctx, func(t *wtx) error {
-		a, err := db.newApplier(t, actor, false)
+		a, err := db.newApplierAfter(t, actor, false, func(a *applier) error { return a.prefetch(muts) })
 		if err != nil {
 			return err
 		}
 		defer a.close()
 		a.echo, a.echoCursor = echo, echoCursor
-		if err := a.prefetch(muts); err != nil {
-			return err
-		}
 		if len(muts) >= 2*insertChunk {
 			// Read the sequence now, so that nextSeq never queries while
 			// chunks are queued.
@@ -241,12 +239,23 @@ type seenMutation struct {
 }
 
 func (db *DB) newApplier(t *wtx, actor Actor, rest bool) (*applier, error) {
+	return db.newApplierAfter(t, actor, rest, nil)
+}
+
+// newApplierAfter is newApplier that runs first, before the chain's tail
+// is read, a step that may read it itself (prefetch, on PostgreSQL).
+func (db *DB) newApplierAfter(t *wtx, actor Actor, rest bool, first func(*applier) error) (*applier, error) {
 	a := &applier{db: db, t: t, actor: actor, rest: rest,
 		records: map[string]*row{}, scopes: map[string]*caseScope{}, seen: map[string]seenMutation{},
 		authors: map[string]string{}, da: map[string]bool{},
 		recBuf: newRowBuffer("records", recordCols), mutBuf: newRowBuffer("mutations", mutationCols),
 		auditBuf: newRowBuffer("audit", auditCols), scopeBuf: newRowBuffer("case_scope", scopeCols), ins: &inserter{t: t},
 		beyond: schema.HLC{Wall: db.now().Add(schema.MaxClockAhead).UnixMilli() + 1}.String()}
+	if first != nil {
+		if err := first(a); err != nil {
+			return nil, err
+		}
+	}
 	// The chain's tail now, before an inserter goroutine may be using the
 	// transaction: auditEvent then hands out ids and hashes from memory.
 	if err := t.loadAuditTail(); err != nil {
@@ -291,9 +300,10 @@ func (a *applier) close() {
 }
 
 // prefetch reads, in three queries, the stored mutations, records and case
-// scopes the batch refers to.
+// scopes the batch refers to. On PostgreSQL, where each query is a round
+// trip, one statement reads them all, and the audit chain's tail and the
+// sequence beside them (prefetchOne).
 func (a *applier) prefetch(muts []schema.Mutation) error {
-	ctx := a.t.ctx
 	mids := make([]string, 0, len(muts))
 	rids := make([]string, 0, len(muts))
 	cids := make([]string, 0, len(muts))
@@ -302,8 +312,19 @@ func (a *applier) prefetch(muts []schema.Mutation) error {
 		rids = append(rids, m.RecordID)
 		cids = append(cids, m.CaseID)
 	}
+	if a.t.eng.name() == "postgres" {
+		return a.prefetchOne(uniq(mids), rids, cids)
+	}
+	return a.prefetchThree(uniq(mids), rids, cids)
+}
+
+// prefetchThree is prefetch's three queries: the mutations mids, the
+// records rids and those of the mutations seen, the case scopes cids and
+// those of the records.
+func (a *applier) prefetchThree(mids, rids, cids []string) error {
+	ctx := a.t.ctx
 	rows, err := a.t.QueryContext(ctx, `SELECT mutation_id, status, error, lost, record_id, user_id, device_id FROM mutations
-		WHERE mutation_id IN (`+a.t.eng.idsIn()+`)`, jsonIDList(uniq(mids)))
+		WHERE mutation_id IN (`+a.t.eng.idsIn()+`)`, jsonIDList(mids))
 	if err != nil {
 		return fmt.Errorf("read mutations: %w", err)
 	}
@@ -328,6 +349,98 @@ func (a *applier) prefetch(muts []schema.Mutation) error {
 		}
 	}
 	return a.loadScopes(uniq(cids))
+}
+
+// prefetchSQL is prefetch's one statement on PostgreSQL: the three reads
+// of prefetch, each set of ids widened as there (a seen mutation's record,
+// a record's case), in one result of rows tagged by their kind ('r' a
+// record, 'm' a mutation, 's' a case scope) with the columns each scans,
+// then one row 'a' of the audit chain's last id (-1: none) and hash and
+// the sequence's value. The arguments: the mutation ids, the record ids,
+// the case ids, each a JSON array.
+var prefetchSQL = `WITH m AS (SELECT mutation_id, status, error, lost, record_id, user_id, device_id FROM mutations
+		WHERE mutation_id IN (SELECT value FROM json_array_elements_text(?::json) AS ids (value))),
+	r AS (SELECT ` + recordCols + ` FROM records
+		WHERE id IN (SELECT value FROM json_array_elements_text(?::json) AS ids (value) UNION SELECT record_id FROM m)),
+	s AS (SELECT case_id, officer_id, team_id FROM case_scope
+		WHERE case_id IN (SELECT value FROM json_array_elements_text(?::json) AS ids (value) UNION SELECT case_id FROM r))
+	SELECT 'r', ` + recordCols + ` FROM r
+	UNION ALL SELECT 'm', mutation_id, status, error, lost, record_id, 0, 0, user_id, device_id, '', '', '', 0, '' FROM m
+	UNION ALL SELECT 's', case_id, officer_id, team_id, '', '', 0, 0, '', '', '', '', '', 0, '' FROM s
+	UNION ALL SELECT 'a', '', '', '', coalesce(t.hash, ''), '', coalesce(t.id, -1), q.value, '', '', '', '', '', 0, ''
+		FROM sequence q LEFT JOIN (SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1) t ON true WHERE q.id = 1`
+
+// prefetchOne is prefetch on PostgreSQL: one round trip where the three
+// queries, the audit tail's and the sequence's were five (a push of 100
+// changed drafts was 12 statements, 8 with it). What it leaves in
+// a.seen, a.records and a.scopes is what the three queries leave: every id
+// asked for is known, nil when absent. The audit tail and the sequence are
+// taken only if the transaction has not read them yet; a trail whose last
+// event has no hash is left to loadAuditTail.
+func (a *applier) prefetchOne(mids, rids, cids []string) error {
+	t := a.t
+	rows, err := t.QueryContext(t.ctx, prefetchSQL, jsonIDList(mids), jsonIDList(uniq(rids)), jsonIDList(uniq(cids)))
+	if err != nil {
+		return fmt.Errorf("read mutations, records and case scopes: %w", err)
+	}
+	defer rows.Close()
+	var tail struct {
+		hash     string
+		id, seq  int64
+		haveTail bool
+	}
+	for rows.Next() {
+		var kind string
+		r := &row{}
+		var signed int
+		if err := rows.Scan(&kind, &r.entity, &r.id, &r.caseID, &r.fieldsText, &r.clocksText, &r.version, &r.seq,
+			&r.receivedAt, &r.updatedAt, &r.deviceTime, &r.createdBy, &r.updatedBy, &signed, &r.echo); err != nil {
+			return fmt.Errorf("read mutations, records and case scopes: %w", err)
+		}
+		switch kind {
+		case "r":
+			r.signed = signed == 1
+			a.records[r.id] = r
+		case "m":
+			a.seen[r.entity] = seenMutation{status: r.id, errText: r.caseID, lostText: r.fieldsText, recordID: r.clocksText,
+				userID: r.receivedAt, deviceID: r.updatedAt}
+		case "s":
+			a.scopes[r.entity] = &caseScope{officerID: r.id, teamID: r.caseID}
+		case "a":
+			tail.hash, tail.id, tail.seq, tail.haveTail = r.fieldsText, r.version, r.seq, true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read mutations, records and case scopes: %w", err)
+	}
+	for _, s := range a.seen {
+		rids = append(rids, s.recordID)
+	}
+	for _, id := range rids {
+		if _, ok := a.records[id]; !ok {
+			a.records[id] = nil
+		}
+	}
+	for _, r := range a.records {
+		if r != nil {
+			cids = append(cids, r.caseID)
+		}
+	}
+	for _, id := range cids {
+		if _, ok := a.scopes[id]; !ok {
+			a.scopes[id] = nil
+		}
+	}
+	if !tail.haveTail {
+		return errors.New("read the sequence: no row")
+	}
+	if !t.seqRead {
+		t.seq, t.seqRead = tail.seq, true
+	}
+	if !t.auditRead && (tail.id < 0 || tail.hash != "") {
+		t.auditID, t.auditHash, t.auditRead = max(tail.id, 0), tail.hash, true
+	}
+	return nil
 }
 
 // loadRecords reads records by id. It needs no flush of collected rows:
@@ -862,26 +975,35 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 			return a.reject(m, res, err)
 		}
 	}
-	mg := mergeFields(r.fields, r.clocks, m.Fields, names, stamp, a.beyond, signing, a.actor)
-	merged, clocks, conflicts, lost, applied := mg.fields, mg.clocks, mg.conflicts, mg.lost, mg.applied
+	var oldScope caseScope
+	if spec.Name == "case" {
+		oldScope = caseScope{officerID: stringField(r.fields, "officer_id"), teamID: stringField(r.fields, "team_id")}
+	}
+	// The merge changes the record's maps in place; a change refused
+	// below puts them back (undoMerge) before it is stored as refused.
+	mg := mergeInto(r.fields, r.clocks, m.Fields, names, stamp, a.beyond, signing, a.actor)
+	merged, conflicts, lost, applied := r.fields, mg.conflicts, mg.lost, mg.applied
+	refuse := func(err error) (schema.MutationResult, error) {
+		undoMerge(r.fields, r.clocks, mg)
+		return a.reject(m, res, err)
+	}
 
 	if applied > 0 {
 		if err := validateFull(spec, r.id, r.caseID, merged); err != nil {
-			return a.reject(m, res, prefixField(err, "fields"))
+			return refuse(prefixField(err, "fields"))
 		}
 		if signing && spec.Name == "visit" {
 			if err := a.checkSigning(r.caseID, r.id, merged); err != nil {
-				return a.reject(m, res, err)
+				return refuse(err)
 			}
 		}
 		var newScope caseScope
 		scopeChanged := false
 		if spec.Name == "case" {
 			newScope = caseScope{officerID: stringField(merged, "officer_id"), teamID: stringField(merged, "team_id")}
-			old := caseScope{officerID: stringField(r.fields, "officer_id"), teamID: stringField(r.fields, "team_id")}
-			if newScope != old {
+			if newScope != oldScope {
 				if err := a.checkCaseOwner(merged); err != nil {
-					return a.reject(m, res, err)
+					return refuse(err)
 				}
 				scopeChanged = true
 			}
@@ -898,8 +1020,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		} else {
 			r.echo = ""
 		}
-		r.fields, r.clocks = merged, clocks
-		if a.buf, err = r.encode(a.buf); err != nil {
+		if a.buf, err = r.encode(a.buf, names); err != nil {
 			return res, err
 		}
 		r.rmLoud = r.rmLoud || slices.ContainsFunc(names, func(f string) bool { return rmReadsField(r.entity, f) })
@@ -925,8 +1046,8 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		if r.signed && signing {
 			action = "sign"
 		}
-		detail, _ := json.Marshal(map[string]any{"mutation_id": m.ID, "fields": names, "version": r.version})
-		if err := a.auditEvent(action, r, string(detail)); err != nil {
+		var scratch [512]byte
+		if err := a.auditEvent(action, r, string(changeDetail(scratch[:0], m.ID, names, r.version))); err != nil {
 			return res, err
 		}
 		if r.signed && signing {
@@ -955,6 +1076,32 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 		return res, setCurrent(&res, r, m)
 	}
 	return res, nil
+}
+
+// changeDetail appends the audit detail of a change: the bytes
+// json.Marshal gives for map[string]any{"mutation_id": id, "fields": names,
+// "version": version} (its keys sorted, its strings escaped alike by
+// appendJSONString), without its reflection and sort, for every change
+// a push applies.
+func changeDetail(b []byte, id string, names []string, version int64) []byte {
+	b = append(b, `{"fields":`...)
+	if names == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, n := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, n)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"mutation_id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, version, 10)
+	return append(b, '}')
 }
 
 // currentOf returns the record's values of the fields m sets (null for a

@@ -3,6 +3,7 @@ package serverdb
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -108,6 +109,18 @@ func pureMerge(muts []mergeMutation, order []int) mergeOutcome {
 	for _, i := range order {
 		m := muts[i]
 		mg := mergeFields(fields, clocks, m.fields, sortedNames(m.fields), m.clock.String(), "~", false, Actor{UserID: "u", DeviceID: "d"})
+		// The apply merges into the record's own maps, and puts them
+		// back when the change is then refused (decision 0104).
+		inF, inC := maps.Clone(fields), maps.Clone(clocks)
+		in := mergeInto(inF, inC, m.fields, sortedNames(m.fields), m.clock.String(), "~", false, Actor{UserID: "u", DeviceID: "d"})
+		if !maps.EqualFunc(inF, mg.fields, func(a, b json.RawMessage) bool { return string(a) == string(b) }) ||
+			!maps.Equal(inC, mg.clocks) || in.applied != mg.applied || len(in.conflicts) != len(mg.conflicts) {
+			conflicts = append(conflicts, fmt.Sprintf("%d: mergeInto gives %v %v, mergeFields %v %v", i, inF, inC, mg.fields, mg.clocks))
+		}
+		undoMerge(inF, inC, in)
+		if !maps.EqualFunc(inF, fields, func(a, b json.RawMessage) bool { return string(a) == string(b) }) || !maps.Equal(inC, clocks) {
+			conflicts = append(conflicts, fmt.Sprintf("%d: undone, the maps are %v %v, not %v %v", i, inF, inC, fields, clocks))
+		}
 		for _, c := range mg.conflicts {
 			conflicts = append(conflicts, fmt.Sprintf("%d/%s=%s", i, c.field, compactJSON(c.losing)))
 		}

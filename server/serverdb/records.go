@@ -21,13 +21,16 @@ type row struct {
 	clocksText         string
 	fields             map[string]json.RawMessage
 	clocks             map[string]string
-	version, seq       int64
-	receivedAt         string
-	updatedAt          string
-	deviceTime         string
-	createdBy          string
-	updatedBy          string
-	signed             bool
+	// names are fields' names, sorted, when known (nil: not known): the
+	// stored text's keys as decode read them, then what encode wrote.
+	names        []string
+	version, seq int64
+	receivedAt   string
+	updatedAt    string
+	deviceTime   string
+	createdBy    string
+	updatedBy    string
+	signed       bool
 	// echo is the device whose own push made the record's current state,
 	// which its pulls leave out ("" for none; see PushAt).
 	echo string
@@ -61,11 +64,11 @@ func scanRow(s interface{ Scan(...any) error }) (*row, error) {
 // not its clocks: see encodeNew).
 func (r *row) decode() error {
 	if r.fields == nil {
-		fields, err := decodeStoredFields(r.fieldsText)
+		fields, names, err := decodeStoredFields(r.fieldsText)
 		if err != nil {
 			return fmt.Errorf("record %s: stored fields: %w", r.id, err)
 		}
-		r.fields = fields
+		r.fields, r.names = fields, names
 	}
 	if r.clocks == nil {
 		clocks, err := decodeClocks(r.clocksText, r.fields)
@@ -87,23 +90,33 @@ func (r *row) decode() error {
 // json.Unmarshal, the stored fields and clocks of the changed records were
 // about a seventh of the server's CPU time in an incremental push of 100
 // (decision 0073).
-func decodeStoredFields(text string) (map[string]json.RawMessage, error) {
+//
+// It also returns the names in the text's order when they are in
+// ascending order, as the server writes them (nil otherwise), so that
+// encoding the record again need not sort them (decision 0104).
+func decodeStoredFields(text string) (map[string]json.RawMessage, []string, error) {
 	fields := make(map[string]json.RawMessage, 32)
+	names := make([]string, 0, 32)
 	err := schema.EachMember([]byte(text), func(k string, v []byte) error {
 		if _, twice := fields[k]; twice {
 			return schema.ErrSlowJSON
 		}
 		fields[k] = json.RawMessage(v[:len(v):len(v)])
+		if names != nil && (len(names) == 0 || names[len(names)-1] < k) {
+			names = append(names, k)
+		} else {
+			names = nil
+		}
 		return nil
 	})
 	if err == nil {
-		return fields, nil
+		return fields, names, nil
 	}
 	fields = map[string]json.RawMessage{}
 	if err := json.Unmarshal([]byte(text), &fields); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return fields, nil
+	return fields, nil, nil
 }
 
 // The stored clocks text (decision 0059) is a JSON object of field name
@@ -204,9 +217,33 @@ func commonStamp(names []string, clocks map[string]string) (string, bool) {
 // encode writes fields and clocks back to their text: keys sorted, values
 // compact, as json.Marshal would, without its reflection and its
 // re-validation of every json.RawMessage (push spent a good part of its
-// time there). buf is scratch space, returned for reuse.
-func (r *row) encode(buf []byte) ([]byte, error) {
-	keys := sortedNames(r.fields)
+// time there). changed (sorted) names every field set or cleared since
+// r.names was right; with r.names known, the keys are the two lists
+// merged, those fields has, rather than its names sorted again. buf is
+// scratch space, returned for reuse.
+func (r *row) encode(buf []byte, changed []string) ([]byte, error) {
+	var keys []string
+	if r.names != nil {
+		keys = make([]string, 0, len(r.names)+len(changed))
+		i, j := 0, 0
+		for i < len(r.names) || j < len(changed) {
+			var k string
+			switch {
+			case j == len(changed) || i < len(r.names) && r.names[i] < changed[j]:
+				k, i = r.names[i], i+1
+			case i == len(r.names) || changed[j] < r.names[i]:
+				k, j = changed[j], j+1
+			default: // the same name in both
+				k, i, j = r.names[i], i+1, j+1
+			}
+			if _, ok := r.fields[k]; ok {
+				keys = append(keys, k)
+			}
+		}
+	} else {
+		keys = sortedNames(r.fields)
+	}
+	r.names = keys
 	b, err := appendFields(buf[:0], keys, r.fields)
 	if err != nil {
 		return buf, fmt.Errorf("record %s: encode fields: %w", r.id, err)
