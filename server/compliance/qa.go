@@ -171,31 +171,90 @@ type QAInput struct {
 // the period up to asOf, and the share rated sufficient of the sampled
 // cases rated.
 func RiskAssessmentQA(in Input, qa QAInput, period Period, asOf schema.Date) *QAReport {
-	perOfficer := qa.PerOfficer
-	if perOfficer < 1 {
-		perOfficer = QASamplePerOfficer
-	}
-	seed := QASeed(period)
-	rep := &QAReport{Measure: "risk_assessment_qa", Period: period, AsOf: asOf, Seed: seed, PerOfficer: perOfficer,
+	sm := qaSampleOf(in, qa, period, asOf)
+	rep := &QAReport{Measure: "risk_assessment_qa", Period: period, AsOf: asOf, Seed: sm.seed, PerOfficer: sm.perOfficer,
 		OfficerID: in.OfficerID, Cases: []QACase{}}
-	end := min(period.To, asOf)
+	var rows []qaRow
+	for _, cr := range in.cases() {
+		c := cr.Case
+		row := QACase{CaseID: c.ID, CRN: c.CRN, OfficerID: c.OfficerID, OfficerName: in.Officers[c.OfficerID],
+			TeamID: c.TeamID, TeamName: in.Teams[c.TeamID]}
+		if o, ok := sm.latest[c.ID]; ok {
+			row.Rating, row.Reason, row.RatedBy, row.RatedAt, row.OversightID, row.Ratings = o.Decision, o.Reason, o.By, o.At, o.ID, sm.count[c.ID]
+		}
+		row.DAFlags = qaFlags(cr, period.From, sm.end)
+		row.Eligible = row.DAFlags != nil
+		if row.Eligible {
+			row.Draw = sm.draw[c.ID]
+			row.Sampled = row.Draw >= 1 && row.Draw <= sm.perOfficer
+		}
+		if row.Eligible || row.Rating != "" {
+			rows = append(rows, qaRow{row: row, c: c})
+		}
+	}
+	qaAssemble(rep, in, rows)
+	return rep
+}
+
+// RiskAssessmentQAShare is RiskAssessmentQA's Totals.Sufficient alone:
+// what the dashboard's previous headline and weekly trend of measure 10
+// show, 14 reports of a page built whole for one figure each before
+// (decision 0103). It counts the same cases in the same order, without
+// the report's rows, groups and lists of the other figures
+// (TestQAShareIsTheReports holds it to the report's).
+func RiskAssessmentQAShare(in Input, qa QAInput, period Period, asOf schema.Date) CaseShare {
+	sm := qaSampleOf(in, qa, period, asOf)
+	var share CaseShare
+	for _, cr := range in.cases() {
+		c := cr.Case
+		o, rated := sm.latest[c.ID]
+		if !rated || o.Decision == "" {
+			continue
+		}
+		if qaFlags(cr, period.From, sm.end) == nil {
+			continue
+		}
+		if d := sm.draw[c.ID]; d >= 1 && d <= sm.perOfficer {
+			share.count(c.ID, o.Decision == QASufficient)
+		}
+	}
+	share.finish()
+	return share
+}
+
+// qaSample is what measure 10's figures of a period are counted from:
+// each case's latest rating in the period up to as_of and their count,
+// and the draw of the eligible cases of the pool.
+type qaSample struct {
+	seed       string
+	perOfficer int
+	end        schema.Date
+	latest     map[string]schema.Oversight
+	count      map[string]int
+	draw       map[string]int
+}
+
+func qaSampleOf(in Input, qa QAInput, period Period, asOf schema.Date) qaSample {
+	sm := qaSample{seed: QASeed(period), perOfficer: qa.PerOfficer, end: min(period.To, asOf),
+		latest: map[string]schema.Oversight{}, count: map[string]int{}}
+	if sm.perOfficer < 1 {
+		sm.perOfficer = QASamplePerOfficer
+	}
 
 	// The latest rating of each case in the period, up to as_of.
-	latest := map[string]schema.Oversight{}
-	count := map[string]int{}
 	for _, o := range qa.Ratings {
 		if !o.IsDARating() || (o.Decision != QASufficient && o.Decision != QAInsufficient) {
 			continue
 		}
 		d := RatingDay(o)
-		if d == "" || d < period.From || d > end {
+		if d == "" || d < period.From || d > sm.end {
 			continue
 		}
 		id := o.SubjectID
-		count[id]++
-		if l, ok := latest[id]; !ok || cmp.Or(cmp.Compare(o.At, l.At), cmp.Compare(o.ID, l.ID)) > 0 {
+		sm.count[id]++
+		if l, ok := sm.latest[id]; !ok || cmp.Or(cmp.Compare(o.At, l.At), cmp.Compare(o.ID, l.ID)) > 0 {
 			// RFC 3339 UTC timestamps of the server's clock sort as text.
-			latest[id] = o
+			sm.latest[id] = o
 		}
 	}
 
@@ -206,32 +265,12 @@ func RiskAssessmentQA(in Input, qa QAInput, period Period, asOf schema.Date) *QA
 	}
 	var eligible []schema.Case
 	for _, cr := range pool {
-		if qaFlags(cr, period.From, end) != nil {
+		if qaFlags(cr, period.From, sm.end) != nil {
 			eligible = append(eligible, cr.Case)
 		}
 	}
-	draw := qaDraw(seed, eligible)
-
-	var rows []qaRow
-	for _, cr := range in.cases() {
-		c := cr.Case
-		row := QACase{CaseID: c.ID, CRN: c.CRN, OfficerID: c.OfficerID, OfficerName: in.Officers[c.OfficerID],
-			TeamID: c.TeamID, TeamName: in.Teams[c.TeamID]}
-		if o, ok := latest[c.ID]; ok {
-			row.Rating, row.Reason, row.RatedBy, row.RatedAt, row.OversightID, row.Ratings = o.Decision, o.Reason, o.By, o.At, o.ID, count[c.ID]
-		}
-		row.DAFlags = qaFlags(cr, period.From, end)
-		row.Eligible = row.DAFlags != nil
-		if row.Eligible {
-			row.Draw = draw[c.ID]
-			row.Sampled = row.Draw >= 1 && row.Draw <= perOfficer
-		}
-		if row.Eligible || row.Rating != "" {
-			rows = append(rows, qaRow{row: row, c: c})
-		}
-	}
-	qaAssemble(rep, in, rows)
-	return rep
+	sm.draw = qaDraw(sm.seed, eligible)
+	return sm
 }
 
 // qaDraw is the sample's draw: each eligible case's place (1 first) in its

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -216,5 +217,59 @@ func TestRiskAssessmentQA(t *testing.T) {
 	rep5 := compliance.RiskAssessmentQA(in, compliance.QAInput{}, period, asOf)
 	if rep5.PerOfficer != compliance.QASamplePerOfficer || rep5.Totals.Sampled.N != 8 || rep5.Totals.Sufficient.Percent != nil {
 		t.Errorf("default: per %d sampled %d percent %v", rep5.PerOfficer, rep5.Totals.Sampled.N, rep5.Totals.Sufficient.Percent)
+	}
+}
+
+// RiskAssessmentQAShare is the report's Totals.Sufficient, for any period,
+// as_of, sample size and pool (the dashboard's previous headline and
+// weekly trend of measure 10 read it; decision 0103), with well under half
+// the report's allocations.
+func TestQAShareIsTheReports(t *testing.T) {
+	cases := qaDataset(t)
+	draw := expectedDraw("2026-Q4", []string{qaID("a1"), qaID("a2"), qaID("a3"), qaID("a4"), qaID("a5")})
+	b1, b2, c1, d1 := qaID("b1"), qaID("b2"), qaID("c1"), qaID("d1")
+	ratings := []schema.Oversight{
+		rating("r1", draw[0], "sufficient", "2026-09-10", ""),
+		rating("r2", draw[1], "sufficient", "2026-09-05", ""),
+		rating("r3", draw[1], "insufficient", "2026-10-20", "no police check"),
+		rating("r4", draw[2], "sufficient", "2026-11-02", ""),
+		rating("r5", draw[3], "insufficient", "2026-10-01", "partner not seen"),
+		rating("r6", d1, "sufficient", "2026-10-02", ""),
+		rating("r7", b1, "insufficient", "2026-10-05", "x"),
+		rating("r8", b1, "sufficient", "2026-10-06", ""),
+		rating("r9", b2, "insufficient", "2026-08-30", "before the period"),
+		rating("ra", c1, "sufficient", "2026-09-20", ""),
+		{ID: qaID("rb"), CaseID: b2, SubjectEntity: "visit", SubjectID: qaID("ff"), Decision: "approved", At: "2026-10-01T10:00:00Z"},
+	}
+	narrow := slices.DeleteFunc(slices.Clone(cases), func(cr compliance.CaseRecords) bool { return cr.Case.ID == draw[0] })
+	n := 0
+	for _, in := range []struct {
+		in   compliance.Input
+		pool []compliance.CaseRecords
+	}{{qaInput(cases), nil}, {qaInput(narrow), cases}, {qaInput(narrow), nil}} {
+		for _, period := range []compliance.Period{{From: "2026-09-01", To: "2026-10-31"}, {From: "2026-08-15", To: "2026-10-30"},
+			{From: "2026-09-01", To: "2026-09-30"}, {From: "2026-10-01", To: "2026-10-07"}} {
+			for _, asOf := range []schema.Date{period.To, "2026-09-15", "2026-10-05", "2026-10-20", "2026-11-30"} {
+				for _, per := range []int{0, 1, 2, 3} {
+					qa := compliance.QAInput{Ratings: ratings, PerOfficer: per, Pool: in.pool}
+					got, want := compliance.RiskAssessmentQAShare(in.in, qa, period, asOf), compliance.RiskAssessmentQA(in.in, qa, period, asOf).Totals.Sufficient
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("%v as of %s, %d per officer, pool %v: share %+v, the report's %+v", period, asOf, per, in.pool != nil, got, want)
+					}
+					if want.Denominator.N > 0 {
+						n++
+					}
+				}
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d of the checks had a rated sampled case", n)
+	}
+	in, qa, period := qaInput(cases), compliance.QAInput{Ratings: ratings, PerOfficer: 3}, compliance.Period{From: "2026-09-01", To: "2026-10-31"}
+	share := testing.AllocsPerRun(5, func() { compliance.RiskAssessmentQAShare(in, qa, period, period.To) })
+	report := testing.AllocsPerRun(5, func() { compliance.RiskAssessmentQA(in, qa, period, period.To) })
+	if share >= report/2 {
+		t.Errorf("the share takes %.0f allocations, the report %.0f", share, report)
 	}
 }

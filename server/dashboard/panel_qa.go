@@ -67,12 +67,14 @@ func buildQA(pc *panelCtx) *panelView {
 	// The headline beside the previous period's, as the other measures'
 	// (the ratings come from the store, so the panel judges its own).
 	prev := compliance.PreviousPeriod(pc.F.period())
-	p := compliance.RiskAssessmentQA(pc.In, qa, prev, prev.To).Totals.Sufficient
+	// The previous headline and the trend are each the report's
+	// Totals.Sufficient alone (RiskAssessmentQAShare, decision 0103).
+	p := compliance.RiskAssessmentQAShare(pc.In, qa, prev, prev.To)
 	v.Headline = compliance.JudgeIn(pc.In, "risk-assessment-qa", compliance.FigureOf(s.Numerator.N, s.Denominator.N),
 		compliance.PreviousFigure{Figure: compliance.FigureOf(p.Numerator.N, p.Denominator.N), Period: prev})
 	if pc.Weekly {
 		for _, w := range pc.F.weeks() {
-			x := compliance.RiskAssessmentQA(pc.In, qa, compliance.Period{From: pc.F.From, To: w.To}, min(w.To, pc.F.AsOf)).Totals.Sufficient
+			x := compliance.RiskAssessmentQAShare(pc.In, qa, compliance.Period{From: pc.F.From, To: w.To}, min(w.To, pc.F.AsOf))
 			v.Trend = append(v.Trend, share(weekLabel(w), x.Numerator.N, x.Denominator.N, x.Percent))
 		}
 	}

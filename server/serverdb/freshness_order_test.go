@@ -137,3 +137,47 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestLatencyGroupsAsAppended holds latencyGroups (decision 0103) to the
+// lists Freshness made before it: the total's, each team's and each
+// officer's visits appended in Visits' order (slowest first, then by id),
+// each turned by ascending. Each group's list is made to its count.
+func TestLatencyGroupsAsAppended(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for round := range 50 {
+		vs := make([]VisitLatency, r.IntN(60))
+		for i := range vs {
+			vs[i] = VisitLatency{VisitID: fmt.Sprintf("v%03d", r.IntN(1000)*1000+i), TeamID: fmt.Sprint("t", r.IntN(3)),
+				OfficerID: fmt.Sprint("u", r.IntN(5)), Seconds: float64(r.IntN(5) * 60)}
+		}
+		sortSlowestFirst(vs)
+		before := slices.Clone(vs)
+		wantTeam, wantUser := map[string][]VisitLatency{}, map[string][]VisitLatency{}
+		for _, v := range vs {
+			wantTeam[v.TeamID] = append(wantTeam[v.TeamID], v)
+			wantUser[v.OfficerID] = append(wantUser[v.OfficerID], v)
+		}
+		for _, m := range []map[string][]VisitLatency{wantTeam, wantUser} {
+			for k, l := range m {
+				m[k] = ascending(l)
+			}
+		}
+		all, byTeam, byUser := latencyGroups(vs)
+		if want := ascending(slices.Clone(vs)); !slices.Equal(all, want) {
+			t.Fatalf("round %d: all %v, want %v", round, all, want)
+		}
+		if !slices.Equal(vs, before) {
+			t.Fatalf("round %d: latencyGroups changed the visits it was given", round)
+		}
+		for name, got := range map[string][2]map[string][]VisitLatency{"team": {byTeam, wantTeam}, "officer": {byUser, wantUser}} {
+			if !reflect.DeepEqual(got[0], got[1]) {
+				t.Fatalf("round %d: by %s %v, want %v", round, name, got[0], got[1])
+			}
+			for k, l := range got[0] {
+				if cap(l) != len(l) {
+					t.Errorf("round %d: %s %s's %d visits in a slice of capacity %d", round, name, k, len(l), cap(l))
+				}
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -254,4 +255,57 @@ func TestInChangeOrderSortsBySeq(t *testing.T) {
 		}
 		check(seqs)
 	}
+}
+
+// ListRawCases gives each record the driver's own bytes of its fields
+// rather than a copy of them (fieldsOf, decision 0103): reading 200 more
+// visits of about 1 KB allocates well under twice their fields' bytes a
+// visit (the driver's string and, before, its copy), and every visit's
+// fields are still its own when the last is read.
+func TestListRawCasesFieldsNotCopied(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed := func(caseID string, n int) {
+		recs := make([]schema.Record, n)
+		for i := range recs {
+			recs[i] = schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: caseID, Fields: benchVisit(i), DeviceTime: f.clock.Now()}
+		}
+		if err := f.db.Seed(ctx, f.admin, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seed(f.benCase, 50)
+	seed(f.ashaCase, 250)
+	read := func(caseID string) (recs []schema.RawRecord, bytes uint64) {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		recs, err := f.db.ListRawCases(ctx, f.admin, []string{"visit"}, []string{caseID})
+		runtime.ReadMemStats(&m1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs, m1.TotalAlloc - m0.TotalAlloc
+	}
+	read(f.ashaCase) // the statements prepared
+	few, fewBytes := read(f.benCase)
+	many, manyBytes := read(f.ashaCase)
+	if len(few) != 50 || len(many) != 250 {
+		t.Fatalf("read %d and %d visits, want 50 and 250", len(few), len(many))
+	}
+	fields := 0
+	for i, r := range many {
+		want, err := schema.Record{Entity: "visit", Fields: benchVisit(i)}.Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(r.Fields) != string(want.Fields) {
+			t.Fatalf("visit %d's fields %s, want %s", i, r.Fields, want.Fields)
+		}
+		fields += len(r.Fields)
+	}
+	perVisit, fieldsPer := float64(manyBytes-fewBytes)/200, float64(fields)/250
+	if perVisit >= 1.5*fieldsPer {
+		t.Errorf("ListRawCases allocated %.0f bytes a visit more for visits of %.0f bytes of fields (%s): their fields are copied", perVisit, fieldsPer, f.db.Engine())
+	}
+	t.Logf("%s: %.0f bytes a visit for %.0f bytes of fields", f.db.Engine(), perVisit, fieldsPer)
 }
