@@ -2,6 +2,7 @@ package serverdb
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"doorstep/schema"
@@ -36,36 +37,48 @@ var (
 // later of the start and from, to as_of), each with its household status,
 // current children, victim-in-own-right status and partner status on
 // as_of: case_id, team_id, officer_id (and, asked for (sqlb.numbered),
-// team_no and officer_no), household, children, victim, partner.
+// team_no and officer_no), household, children, victim, partner. Of
+// those four, only the columns of reads (householdCaseSet.cols) are
+// worked out; the others are NULL.
 //
 // Each case's household rows are read once, in one pass over the
 // household rows of the scope's cases grouped by case (h), and its
-// partner's visits of the period likewise (p), both joined to the cases
-// by hash: each status is a test of the case's sums, not a subquery of
-// its own (six to eight index probes a case, most of the statement's
-// time at 100,000 cases: decision 0101).
-func householdCases(q *sqlb, actor Actor, f FigureQuery) error {
+// partner's visits of the period likewise (p), each joined to the cases
+// when a column read needs it: each status is a test of the case's sums,
+// not a subquery of its own (six to eight index probes a case, most of
+// the statement's time at 100,000 cases: decision 0101). A statement
+// that reads none of them (a case list of every case) reads neither.
+func householdCases(q *sqlb, actor Actor, f FigureQuery, reads []string) error {
 	from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
 	q.add(`SELECT c.case_id, c.team_id, c.officer_id`)
 	if q.numbered {
 		q.add(`, c.team_no, c.officer_no`)
 	}
-	// A member is on the household on as_of when added by then and not
-	// left by then; a partner counts for the period when added by as_of
+	col := func(name, expr string, args ...any) {
+		if slices.Contains(reads, name) {
+			q.add(`, `+expr+` AS `+name, args...)
+		} else {
+			q.add(`, NULL AS ` + name)
+		}
+	}
+	col("household", `CASE WHEN h.members > 0 AND h.unconfirmed = 0 THEN 'confirmed'
+		WHEN c.household_due_after <> '' AND ? <= c.household_due_after THEN 'not_yet_due'
+		WHEN coalesce(h.members, 0) = 0 THEN 'not_recorded' ELSE 'not_confirmed' END`, asOf)
+	col("children", `coalesce(h.children, 0)`)
+	col("victim", `CASE WHEN h.unanswered > 0 THEN 'unanswered' WHEN h.not_known > 0 THEN 'not_known' ELSE 'answered' END`)
+	// A partner is in the household for the period when added by as_of
 	// and not left by its first day (the later of the start and from):
 	// h.partner_open says one has not left, h.partner_left is the latest
-	// day one left, and a partner is there when either is.
-	q.add(`, CASE WHEN h.members > 0 AND h.unconfirmed = 0 THEN 'confirmed'
-		WHEN c.household_due_after <> '' AND ? <= c.household_due_after THEN 'not_yet_due'
-		WHEN coalesce(h.members, 0) = 0 THEN 'not_recorded' ELSE 'not_confirmed' END AS household,
-		coalesce(h.children, 0) AS children,
-		CASE WHEN h.unanswered > 0 THEN 'unanswered' WHEN h.not_known > 0 THEN 'not_known' ELSE 'answered' END AS victim,
-		CASE WHEN coalesce(h.partner_open, 0) = 0 AND coalesce(h.partner_left, '') <=
+	// day one left.
+	col("partner", `CASE WHEN coalesce(h.partner_open, 0) = 0 AND coalesce(h.partner_left, '') <=
 			CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END THEN 'no_partner'
-		WHEN p.alone = 1 THEN 'seen_alone' WHEN p.alone = 0 THEN 'seen_not_alone' ELSE 'not_seen' END AS partner
-		FROM rm_cases c`, asOf, from, from)
-	on := `(m.left_on = '' OR m.left_on > ?)`
-	q.add(` LEFT JOIN (SELECT m.case_id, sum(CASE WHEN `+on+` THEN 1 ELSE 0 END) AS members,
+		WHEN p.alone = 1 THEN 'seen_alone' WHEN p.alone = 0 THEN 'seen_not_alone' ELSE 'not_seen' END`, from, from)
+	q.add(` FROM rm_cases c`)
+	if len(reads) > 0 {
+		// A member is on the household on as_of when added by then and
+		// not left by then.
+		on := `(m.left_on = '' OR m.left_on > ?)`
+		q.add(` LEFT JOIN (SELECT m.case_id, sum(CASE WHEN `+on+` THEN 1 ELSE 0 END) AS members,
 			sum(CASE WHEN `+on+` AND NOT (m.confirmed_on <> '' AND m.confirmed_on <= ? AND m.confirmed_until <> ''
 				AND ? <= m.confirmed_until) THEN 1 ELSE 0 END) AS unconfirmed,
 			sum(CASE WHEN `+on+` AND m.is_child = 1 THEN 1 ELSE 0 END) AS children,
@@ -74,19 +87,23 @@ func householdCases(q *sqlb, actor Actor, f FigureQuery) error {
 			max(CASE WHEN m.is_partner = 1 AND m.left_on = '' THEN 1 ELSE 0 END) AS partner_open,
 			max(CASE WHEN m.is_partner = 1 AND m.left_on <> '' THEN m.left_on END) AS partner_left
 		FROM rm_household m WHERE (m.added_on = '' OR m.added_on <= ?)`,
-		asOf, asOf, asOf, asOf, asOf, asOf, asOf, asOf)
-	if err := inScope(q, actor, f, "m.case_id"); err != nil {
-		return err
+			asOf, asOf, asOf, asOf, asOf, asOf, asOf, asOf)
+		if err := inScope(q, actor, f, "m.case_id"); err != nil {
+			return err
+		}
+		q.add(` GROUP BY m.case_id) h ON h.case_id = c.case_id`)
 	}
-	q.add(` GROUP BY m.case_id) h ON h.case_id = c.case_id
-		LEFT JOIN (SELECT w.case_id, max(CASE WHEN w.partner_seen_alone = 'yes' THEN 1 ELSE 0 END) AS alone
+	if slices.Contains(reads, "partner") {
+		q.add(` LEFT JOIN (SELECT w.case_id, max(CASE WHEN w.partner_seen_alone = 'yes' THEN 1 ELSE 0 END) AS alone
 		FROM rm_visits w WHERE w.status = 'signed' AND w.signed_at <> '' AND w.outcome = 'completed' AND w.face_to_face = 1
 			AND w.partner_present = 'yes' AND w.started_day <> '' AND w.started_day >= ? AND w.started_day <= ?
 			AND w.started_day <= ?`, from, to, asOf)
-	if err := inScope(q, actor, f, "w.case_id"); err != nil {
-		return err
+		if err := inScope(q, actor, f, "w.case_id"); err != nil {
+			return err
+		}
+		q.add(` GROUP BY w.case_id) p ON p.case_id = c.case_id`)
 	}
-	q.add(` GROUP BY w.case_id) p ON p.case_id = c.case_id WHERE `)
+	q.add(` WHERE `)
 	return householdCaseCond(q, actor, f, func() { q.add(`?`, from) })
 }
 
@@ -133,40 +150,47 @@ func householdCaseCond(q *sqlb, actor Actor, f FigureQuery, from func()) error {
 var householdCaseSet = figureSet{
 	name:     "household cases",
 	numbered: true,
-	cols:     []string{"household", "children", "victim", "partner"},
-	base: func(q *sqlb, actor Actor, f FigureQuery, _ []string) error {
+	cols:     householdCaseCols,
+	base: func(q *sqlb, actor Actor, f FigureQuery, names []string) error {
 		if err := periodDates(f); err != nil {
 			return err
 		}
-		return householdCases(q, actor, f)
+		return householdCases(q, actor, f, figureSet{cols: householdCaseCols, cond: householdCaseFigure}.reads(names))
 	},
-	cond: func(q *sqlb, figure string) error {
-		switch figure {
-		case "cases":
-			q.add(`1 = 1`)
-		case "confirmed.numerator":
-			q.add(`b.household = 'confirmed'`)
-		case "confirmed.denominator":
-			q.add(`b.household <> 'not_yet_due'`)
-		case "not_confirmed", "not_recorded", "not_yet_due":
-			q.add(`b.household = ?`, figure)
-		case "victim_in_own_right.denominator":
-			q.add(`b.children > 0`)
-		case "victim_in_own_right.numerator":
-			q.add(`b.children > 0 AND b.victim = 'answered'`)
-		case "victim_not_known", "victim_unanswered":
-			q.add(`b.children > 0 AND b.victim = ?`, strings.TrimPrefix(figure, "victim_"))
-		case "partner_seen_alone.numerator":
-			q.add(`b.partner = 'seen_alone'`)
-		case "partner_seen_alone.denominator":
-			q.add(`b.partner <> 'no_partner'`)
-		case "partner_seen_not_alone", "partner_not_seen", "no_partner":
-			q.add(`b.partner = ?`, strings.TrimPrefix(figure, "partner_"))
-		default:
-			return fmt.Errorf("measure %s: figure %q has no query", MeasureHouseholds, figure)
-		}
-		return nil
-	},
+	cond: householdCaseFigure,
+}
+
+// householdCaseCols are the columns of householdCases that figures read.
+var householdCaseCols = []string{"household", "children", "victim", "partner"}
+
+// householdCaseFigure adds the condition of figure on b, a row of
+// householdCases.
+func householdCaseFigure(q *sqlb, figure string) error {
+	switch figure {
+	case "cases":
+		q.add(`1 = 1`)
+	case "confirmed.numerator":
+		q.add(`b.household = 'confirmed'`)
+	case "confirmed.denominator":
+		q.add(`b.household <> 'not_yet_due'`)
+	case "not_confirmed", "not_recorded", "not_yet_due":
+		q.add(`b.household = ?`, figure)
+	case "victim_in_own_right.denominator":
+		q.add(`b.children > 0`)
+	case "victim_in_own_right.numerator":
+		q.add(`b.children > 0 AND b.victim = 'answered'`)
+	case "victim_not_known", "victim_unanswered":
+		q.add(`b.children > 0 AND b.victim = ?`, strings.TrimPrefix(figure, "victim_"))
+	case "partner_seen_alone.numerator":
+		q.add(`b.partner = 'seen_alone'`)
+	case "partner_seen_alone.denominator":
+		q.add(`b.partner <> 'no_partner'`)
+	case "partner_seen_not_alone", "partner_not_seen", "no_partner":
+		q.add(`b.partner = ?`, strings.TrimPrefix(figure, "partner_"))
+	default:
+		return fmt.Errorf("measure %s: figure %q has no query", MeasureHouseholds, figure)
+	}
+	return nil
 }
 
 // householdVisitSet: measure 5's figures of the completed home visits
