@@ -93,9 +93,7 @@ func householdCases(q *sqlb, actor Actor, f FigureQuery, reads []string) error {
 		FROM rm_household m WHERE (m.added_on = '' OR m.added_on <= ?)
 			AND m.case_id IN (SELECT g.case_id FROM rm_flags g WHERE g.type IN ('da_perpetrator', 'da_victim'))`,
 			asOf, asOf, asOf, asOf, asOf, asOf, asOf, asOf)
-		if err := inScope(q, actor, f, "m.case_id"); err != nil {
-			return err
-		}
+		inScope(q, actor, f, "m.case_id")
 		q.add(` GROUP BY m.case_id) h ON h.case_id = c.case_id`)
 	}
 	if slices.Contains(reads, "partner") {
@@ -103,9 +101,7 @@ func householdCases(q *sqlb, actor Actor, f FigureQuery, reads []string) error {
 		FROM rm_visits w WHERE w.status = 'signed' AND w.signed_at <> '' AND w.outcome = 'completed' AND w.face_to_face = 1
 			AND w.partner_present = 'yes' AND w.started_day <> '' AND w.started_day >= ? AND w.started_day <= ?
 			AND w.started_day <= ?`, from, to, asOf)
-		if err := inScope(q, actor, f, "w.case_id"); err != nil {
-			return err
-		}
+		inScope(q, actor, f, "w.case_id")
 		q.add(` GROUP BY w.case_id) p ON p.case_id = c.case_id`)
 	}
 	q.add(` WHERE `)
@@ -113,25 +109,14 @@ func householdCases(q *sqlb, actor Actor, f FigureQuery, reads []string) error {
 }
 
 // inScope adds the condition that the case of column col is in the
-// actor's scope and of f's officer and team, as scoped keeps the cases:
-// a grouped subquery of householdCases, which reads no column of the
-// case, then reads the rows of a team's cases, not the service's (for an
-// admin or auditor with no filter, nothing).
-func inScope(q *sqlb, actor Actor, f FigureQuery, col string) error {
-	cond, args, err := scopeFilter(actor, col)
-	if err != nil {
-		return err
-	}
-	if cond != "1 = 1" {
-		q.add(" AND "+cond, args...)
-	}
-	if f.OfficerID != "" {
-		q.add(" AND "+col+" IN (SELECT case_id FROM rm_cases WHERE officer_id = ?)", f.OfficerID)
-	}
-	if f.TeamID != "" {
-		q.add(" AND "+col+" IN (SELECT case_id FROM rm_cases WHERE team_id = ?)", f.TeamID)
-	}
-	return nil
+// actor's scope and of f's officer and team (sqlb.inCases, as within
+// keeps a statement's subqueries): a grouped pass of householdCases, which
+// reads no column of the case, then reads the rows of a team's cases, not
+// the service's (for an admin or auditor with no filter, nothing).
+func inScope(q *sqlb, actor Actor, f FigureQuery, col string) {
+	in := q.in
+	q.within(actor, f).inCases(col)
+	q.in = in
 }
 
 // householdCaseCond adds the condition that case c is one of measure 5's.
