@@ -352,7 +352,10 @@ func elsewhereText(ctx context.Context, db querier, q *sqlb, ids map[int64]strin
 	}(); err != nil {
 		return nil, err
 	}
-	out := make([]ElsewhereContact, 0, n)
+	var out []ElsewhereContact // nil for none, as elsewhereRows
+	if n > 0 {
+		out = make([]ElsewhereContact, 0, n)
+	}
 	r := aggText{s: text.String}
 	for len(r.s) > 0 && r.err == nil {
 		var e ElsewhereContact
