@@ -55,35 +55,44 @@ func (s *Service) interventionsCounts(ctx context.Context, fs serverdb.Figures, 
 	}
 	base := serverdb.FigureQuery{Measure: serverdb.MeasureInterventions, AsOf: asOf, From: period.From, To: period.To, OfficerID: officerID,
 		TeamID: teamID}
+	// Every figure (the statuses too: a status's needs are its group's
+	// referred) from one statement, counted by need, team, officer and
+	// status.
+	var names []string
 	for _, name := range serverdb.FigureNames(serverdb.MeasureInterventions) {
-		if strings.HasPrefix(name, "statuses.") {
-			continue // below, in one query
-		}
-		q := base
-		q.Figure = name
-		kgs, err := fs.KeyedGroups(ctx, actor, q, "need")
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, kg := range kgs {
-			each(kg.Keys[0], kg.TeamID, kg.OfficerID, func(f *InterventionFigures) { interventionCounts(f)[name].N += kg.Rows })
+		if !strings.HasPrefix(name, "statuses.") {
+			names = append(names, name)
 		}
 	}
-	q := base
-	q.Figure = "referred"
-	kgs, err := fs.KeyedGroups(ctx, actor, q, "need", "st")
+	referred := slices.Index(names, "referred")
+	igs, err := fs.InterventionGroups(ctx, actor, base, names)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, kg := range kgs {
-		each(kg.Keys[0], kg.TeamID, kg.OfficerID, func(f *InterventionFigures) {
-			if f.Statuses == nil {
-				f.Statuses = map[string]*RecordIDs{}
+	// Each F's figures by the index of their name, made once an F.
+	figs := map[*InterventionFigures][]*RecordIDs{}
+	for _, ig := range igs {
+		each(ig.Need, ig.TeamID, ig.OfficerID, func(f *InterventionFigures) {
+			x := figs[f]
+			if x == nil {
+				byName := interventionCounts(f)
+				for _, name := range names {
+					x = append(x, byName[name])
+				}
+				figs[f] = x
 			}
-			if f.Statuses[kg.Keys[1]] == nil {
-				f.Statuses[kg.Keys[1]] = &RecordIDs{}
+			for i, n := range ig.N {
+				x[i].N += n
 			}
-			f.Statuses[kg.Keys[1]].N += kg.Rows
+			if n := ig.N[referred]; n > 0 {
+				if f.Statuses == nil {
+					f.Statuses = map[string]*RecordIDs{}
+				}
+				if f.Statuses[ig.Status] == nil {
+					f.Statuses[ig.Status] = &RecordIDs{}
+				}
+				f.Statuses[ig.Status].N += n
+			}
 		})
 	}
 	nrs, err := fs.NotReferred(ctx, actor, base)
@@ -113,13 +122,13 @@ func (s *Service) interventionsCounts(ctx context.Context, fs serverdb.Figures, 
 	}
 	slices.SortFunc(rep.Needs, func(a, b NeedFigures) int { return cmp.Compare(a.Need, b.Need) })
 	prev := PreviousPeriod(period)
-	pf, err := shareFigure(ctx, fs, actor, serverdb.FigureQuery{Measure: serverdb.MeasureInterventions, AsOf: prev.To, From: prev.From,
-		To: prev.To, OfficerID: officerID, TeamID: teamID}, "referred_share.numerator", "referred_share.denominator", false)
+	pn, err := fs.InterventionTotals(ctx, actor, serverdb.FigureQuery{Measure: serverdb.MeasureInterventions, AsOf: prev.To, From: prev.From,
+		To: prev.To, OfficerID: officerID, TeamID: teamID}, []string{"referred_share.numerator", "referred_share.denominator"})
 	if err != nil {
 		return nil, nil, err
 	}
-	rep.Headline = Judge(in.policy(), "interventions", rep.HeadlineFigure(), PreviousFigure{Figure: pf, Period: prev})
-	q = base
+	rep.Headline = Judge(in.policy(), "interventions", rep.HeadlineFigure(), PreviousFigure{Figure: FigureOf(pn[0], pn[1]), Period: prev})
+	q := base
 	q.Figure = "needed"
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return rep, cases, err

@@ -3,6 +3,7 @@ package serverdb
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -236,6 +237,84 @@ func TestFigureSetReads(t *testing.T) {
 	} {
 		if got := c.s.reads(c.figures); !slices.Equal(got, c.want) {
 			t.Errorf("%s reads %v for %v; want %v", c.s.name, got, c.figures, c.want)
+		}
+	}
+}
+
+// TestContactsElsewhereReadWhole: measure 3's contacts elsewhere come
+// back whole whatever their reasons hold (colons, digits, commas, line
+// breaks, other scripts, a long text), on both stores:
+// on PostgreSQL a snapshot reads them from one aggregated text
+// (elsewhereText, decision 0102), and its answer is the rows read one by
+// one; a contact of another team's officer carries his team.
+func TestContactsElsewhereReadWhole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	reasons := []string{"12:34,5", "0:", "partner at home:\nchildren asleep", "Straße 5, 3:0 — ✓", strings.Repeat("long 9: ", 240), "9"}
+	want := map[string]ElsewhereContact{}
+	for i, reason := range reasons {
+		officer, caseID := f.asha, f.ashaCase
+		if i%2 == 1 {
+			officer, caseID = f.carl, schema.NewID()
+			if err := f.db.Seed(ctx, f.admin, []schema.Record{caseRecord(caseID, fmt.Sprintf("C%06d", i), f.carl)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		id := schema.NewID()
+		place := []string{"cafe", "library", "other"}[i%3]
+		if _, err := f.db.Write(ctx, f.admin, "visit", id, caseID, schema.FieldsOf(schema.Visit{OfficerID: officer.ID,
+			Type: "other_place", Status: "signed", Outcome: []string{"completed", "no_answer"}[i%2], Location: "elsewhere",
+			PlaceType: place, ElsewhereReason: reason, FaceToFace: true, StartedAt: schema.Timestamp(fmt.Sprintf("2026-11-%02dT10:00:00Z", i+1)),
+			SignedAt: "2026-11-10T10:00:00Z", SignedBy: f.admin.UserID})); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = ElsewhereContact{VisitID: id, CaseID: caseID, TeamID: officer.TeamID, OfficerID: officer.ID, Place: place, Reason: reason}
+	}
+	fq := FigureQuery{Measure: MeasureContacts, AsOf: "2026-11-23", From: "2026-10-01", To: "2026-11-23"}
+	err := f.db.ReadFigures(ctx, func(fs Figures) error {
+		got, err := fs.ContactsElsewhere(ctx, f.admin, fq)
+		if err != nil {
+			return err
+		}
+		sorted := slices.IsSortedFunc(got, func(a, b ElsewhereContact) int { return strings.Compare(a.VisitID, b.VisitID) })
+		if len(got) != len(want) || !sorted {
+			t.Errorf("%d contacts elsewhere (sorted: %v); want %d in visit id order", len(got), sorted, len(want))
+		}
+		for _, e := range got {
+			if e != want[e.VisitID] {
+				t.Errorf("read %+v; want %+v", e, want[e.VisitID])
+			}
+		}
+		rows := fs
+		rows.pg = false // one row at a time, as SQLite reads them
+		byRow, err := rows.ContactsElsewhere(ctx, f.admin, fq)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got, byRow) {
+			t.Errorf("read on a snapshot (pg %v):\n%+v\nrow by row:\n%+v", fs.pg, got, byRow)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAggTextRefusesMalformed: the aggregated rows' reader reads fields
+// back and refuses a malformed text with an error, never a panic.
+func TestAggTextRefusesMalformed(t *testing.T) {
+	r := aggText{s: "3:a:b12,0,0:"}
+	if a, n, m, e := r.text(), r.number(), r.number(), r.text(); a != "a:b" || n != 12 || m != 0 || e != "" || r.err != nil || r.s != "" {
+		t.Errorf("read %q %d %d %q (%v), rest %q", a, n, m, e, r.err, r.s)
+	}
+	for _, s := range []string{"4:abc", "x:abc", "-1:", "3", "3:abc", ":", "99999999999999999999:a"} {
+		r := aggText{s: s}
+		r.text()
+		r.number()
+		if r.err == nil {
+			t.Errorf("%q: read without an error", s)
 		}
 	}
 }

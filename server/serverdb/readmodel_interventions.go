@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"doorstep/schema"
 )
 
 // Measure 6, interventions from need to completion, over the read model
@@ -59,9 +61,27 @@ func interventionRows(q *sqlb, actor Actor, f FigureQuery) error {
 	if err := periodDates(f); err != nil {
 		return err
 	}
-	asOf := string(f.AsOf)
 	q.add(`SELECT i.case_id, i.team_id, i.officer_id, 0 AS x, 0 AS wk, i.need, i.st, i.referral_id, i.decision, i.decision_reason
-		FROM (SELECT r.case_id, c.team_id, c.officer_id, r.need, r.referral_id, r.decision, r.decision_reason,
+		FROM (`)
+	if err := interventionNeeds(q, actor, f); err != nil {
+		return err
+	}
+	q.add(`) i WHERE `)
+	if st, ok := strings.CutPrefix(f.Figure, "statuses."); ok {
+		q.add(interventionStage["referred"]+` AND i.st = ?`, st)
+	} else {
+		q.add(interventionStage[f.Figure])
+	}
+	return nil
+}
+
+// interventionNeeds adds the query of measure 6's needs of f's period
+// (f's Figure is not read): case_id, team_id, officer_id, need,
+// referral_id, decision, decision_reason, and its stage and status on
+// as_of (st).
+func interventionNeeds(q *sqlb, actor Actor, f FigureQuery) error {
+	asOf := string(f.AsOf)
+	q.add(`SELECT r.case_id, c.team_id, c.officer_id, r.need, r.referral_id, r.decision, r.decision_reason,
 			CASE WHEN r.decision = 'refer' THEN
 				CASE WHEN r.status_on <> '' AND r.status_on > ? THEN 'waiting'
 					WHEN r.status = 'completed' THEN 'completed'
@@ -78,16 +98,7 @@ func interventionRows(q *sqlb, actor Actor, f FigureQuery) error {
 	if f.Need != "" {
 		q.add(` AND r.need = ?`, f.Need)
 	}
-	if err := q.scoped(actor, "c", f); err != nil {
-		return err
-	}
-	q.add(`) i WHERE `)
-	if st, ok := strings.CutPrefix(f.Figure, "statuses."); ok {
-		q.add(interventionStage["referred"]+` AND i.st = ?`, st)
-	} else {
-		q.add(interventionStage[f.Figure])
-	}
-	return nil
+	return q.scoped(actor, "c", f)
 }
 
 // NotReferred is one need of measure 6 decided not to be referred, with
@@ -125,4 +136,80 @@ func notReferred(ctx context.Context, db querier, actor Actor, f FigureQuery) ([
 // NotReferred is notReferred on the snapshot.
 func (f Figures) NotReferred(ctx context.Context, actor Actor, q FigureQuery) ([]NotReferred, error) {
 	return notReferred(ctx, f.q, actor, q)
+}
+
+// InterventionGroup is measure 6's needs of one need, team, officer and
+// status on as_of: N[i] of them are in the i-th figure asked for. The
+// needs of a status figure ("statuses."+Status) are its group's
+// "referred".
+type InterventionGroup struct {
+	Need, TeamID, OfficerID, Status string
+	N                               []int
+}
+
+// InterventionGroups counts measure 6's figures names (none of the
+// statuses: see InterventionGroup) over the actor's scope by need, team,
+// officer and status, in one pass over fq's needs (fq's Figure is not
+// read): where a statement a figure read them once each (decision 0102).
+// The groups come in no order.
+func (f Figures) InterventionGroups(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]InterventionGroup, error) {
+	var out []InterventionGroup
+	err := interventionSums(ctx, f.q, actor, fq, names, true, func(g InterventionGroup) { out = append(out, g) })
+	return out, err
+}
+
+// InterventionTotals is InterventionGroups summed: N[i] is the needs of
+// the i-th figure of names in the actor's scope.
+func (f Figures) InterventionTotals(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]int, error) {
+	out := make([]int, len(names))
+	err := interventionSums(ctx, f.q, actor, fq, names, false, func(g InterventionGroup) { copy(out, g.N) })
+	return out, err
+}
+
+// interventionSums runs InterventionGroups' statement (grouped) or
+// InterventionTotals' (one row), calling row with each row.
+func interventionSums(ctx context.Context, db querier, actor Actor, fq FigureQuery, names []string, grouped bool,
+	row func(InterventionGroup)) error {
+	fq.Measure, fq.Figure = MeasureInterventions, "needed"
+	if _, err := figureRows(actor, fq); err != nil { // the parameters checked
+		return err
+	}
+	q := &sqlb{}
+	if grouped {
+		q.add(`SELECT i.need, i.team_id, i.officer_id, i.st`)
+	} else {
+		q.add(`SELECT '', '', '', ''`)
+	}
+	for _, name := range names {
+		cond, ok := interventionStage[name]
+		if !ok {
+			return schema.Errorf(schema.ECodeInvalid, "figure", "measure %s has no figure %q to sum", MeasureInterventions, name)
+		}
+		q.add(`, coalesce(sum(CASE WHEN ` + cond + ` THEN 1 ELSE 0 END), 0)`)
+	}
+	q.add(` FROM (`)
+	if err := interventionNeeds(q, actor, fq); err != nil {
+		return err
+	}
+	q.add(`) i`)
+	if grouped {
+		q.add(` GROUP BY i.need, i.team_id, i.officer_id, i.st`)
+	}
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return fmt.Errorf("figures of %s: %w", MeasureInterventions, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		g := InterventionGroup{N: make([]int, len(names))}
+		dst := []any{&g.Need, &g.TeamID, &g.OfficerID, &g.Status}
+		for i := range g.N {
+			dst = append(dst, &g.N[i])
+		}
+		if err := rs.Scan(dst...); err != nil {
+			return fmt.Errorf("figures of %s: %w", MeasureInterventions, err)
+		}
+		row(g)
+	}
+	return rs.Err()
 }

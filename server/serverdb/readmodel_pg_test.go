@@ -217,6 +217,14 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 						if len(want) == 0 || !reflect.DeepEqual(got, want) {
 							t.Errorf("%s: PostgreSQL lists %d, SQLite %d (%v vs %v)", label, len(got), len(want), got, want)
 						}
+						// On a snapshot: from one aggregated text (decision 0102).
+						got, err = Figures{q: pgQuerier{pg}, pg: true}.ContactsElsewhere(ctx, a, q)
+						if err != nil || !reflect.DeepEqual(got, want) {
+							t.Errorf("%s on a PostgreSQL snapshot: %d (%v), SQLite %d", label, len(got), err, len(want))
+						}
+					}
+					if measure == MeasureInterventions && name == "needed" { // one statement (decision 0102), held to SQLite's a figure
+						checkInterventionGroups(t, fmt.Sprintf("measure 6 on %s for %s", asOf, a.Role), Figures{q: pgQuerier{pg}, pg: true}, db.r, a, q)
 					}
 					label := fmt.Sprintf("%s.%s on %s for %s", measure, name, asOf, a.Role)
 					want, err := figureGroups(ctx, db.r, a, q)

@@ -239,9 +239,3 @@ func keyedGroups(ctx context.Context, db querier, actor Actor, f FigureQuery, ke
 	}
 	return out, rs.Err()
 }
-
-// KeyedGroups is keyedGroups on the snapshot: f's rows counted by the key
-// columns keys, team and officer.
-func (f Figures) KeyedGroups(ctx context.Context, actor Actor, q FigureQuery, keys ...string) ([]KeyedGroup, error) {
-	return keyedGroups(ctx, f.q, actor, q, keys...)
-}

@@ -86,7 +86,7 @@ func TestVisitPartialIndexesUsed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	fq := FigureQuery{AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
-	elsewhere, err := contactsElsewhere(f.admin, fq)
+	elsewhere, err := contactsElsewhere(f.admin, fq, f.db.Engine() == "postgres")
 	if err != nil {
 		t.Fatal(err)
 	}
