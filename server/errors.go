@@ -110,6 +110,24 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 // gzipReaders are readBody's gzip readers, reset for each body.
 var gzipReaders sync.Pool
 
+// deflateMaxRatio is the most DEFLATE expands its input: 258 bytes from
+// one bit-packed length/distance pair, about 1,032 to 1.
+const deflateMaxRatio = 1032
+
+// gzipSizeHint is the buffer readBody makes for gzip body raw: its trailer's
+// size (ISIZE), which the sender writes and may lie about, no more than
+// limit and no more than raw could hold decompressed, so that a body of a
+// few bytes claiming megabytes (an unauthenticated login's, say) costs no
+// more than it could honestly decompress to.
+func gzipSizeHint(raw []byte, limit int) int {
+	const slack = 512
+	n := len(raw)
+	if n < 4 {
+		return slack
+	}
+	return slack + min(int(binary.LittleEndian.Uint32(raw[n-4:])), limit, n*deflateMaxRatio)
+}
+
 // readBody returns the request body, gunzipped when it says so, refusing
 // more than limit bytes after decompression.
 func readBody(c *fiber.Ctx, limit int) ([]byte, error) {
@@ -140,11 +158,7 @@ func readBody(c *fiber.Ctx, limit int) ([]byte, error) {
 			zr.Close()
 			gzipReaders.Put(zr)
 		}()
-		size := 512
-		if n := len(raw); n >= 4 {
-			size += min(int(binary.LittleEndian.Uint32(raw[n-4:])), limit)
-		}
-		buf := bytes.NewBuffer(make([]byte, 0, size))
+		buf := bytes.NewBuffer(make([]byte, 0, gzipSizeHint(raw, limit)))
 		_, err = buf.ReadFrom(io.LimitReader(zr, int64(limit)+1))
 		b := buf.Bytes()
 		if err != nil {

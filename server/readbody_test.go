@@ -80,3 +80,29 @@ func TestReadBodyReusesItsGzipReaders(t *testing.T) {
 		}
 	}
 }
+
+// TestGzipSizeHintBoundedByTheBody: the buffer readBody makes for a gzip
+// body is its trailer's size only as far as the body could hold it
+// decompressed and the limit allows: a 30-byte body claiming 2 GiB (any
+// caller, a login's included, can send one) gets tens of kilobytes, not
+// the limit's megabytes; an honest trailer is taken as it is.
+func TestGzipSizeHintBoundedByTheBody(t *testing.T) {
+	lie := make([]byte, 30)
+	copy(lie[26:], []byte{0xff, 0xff, 0xff, 0x7f})
+	if got, most := gzipSizeHint(lie, schema.MaxPushBody), 512+30*deflateMaxRatio; got > most {
+		t.Errorf("a 30-byte body claiming 2 GiB: a %d-byte buffer, want at most %d", got, most)
+	}
+	var honest bytes.Buffer
+	zw := gzip.NewWriter(&honest)
+	zw.Write(bytes.Repeat([]byte("doorstep "), 1000))
+	zw.Close()
+	if got := gzipSizeHint(honest.Bytes(), schema.MaxBody); got != 512+9000 {
+		t.Errorf("an honest 9,000-byte body: a %d-byte buffer, want %d", got, 512+9000)
+	}
+	if got := gzipSizeHint(honest.Bytes(), 4096); got != 512+4096 {
+		t.Errorf("over a 4,096-byte limit: a %d-byte buffer, want %d", got, 512+4096)
+	}
+	if got := gzipSizeHint([]byte{1, 2}, schema.MaxBody); got != 512 {
+		t.Errorf("a 2-byte body: a %d-byte buffer, want 512", got)
+	}
+}
