@@ -182,7 +182,15 @@ func TestGroupDecodesVisitsInPlace(t *testing.T) {
 		})
 	}
 	few, many := allocs(withVisits(10)), allocs(withVisits(410))
-	if per := (many - few) / 400; per >= 0.5 {
+	per := (many - few) / 400
+	if raceEnabled {
+		// The race detector's instrumentation allocates too (2.46 a visit
+		// in CI's race pass): the bound holds in the plain pass, where
+		// this runs too.
+		t.Logf("Group allocates %.2f times a visit more under the race detector (bound not checked)", per)
+		return
+	}
+	if per >= 0.5 {
 		t.Errorf("Group allocates %.2f times a visit more (%.0f for 10 visits, %.0f for 410): the visits are not decoded in place", per, few, many)
 	}
 }
