@@ -64,9 +64,19 @@ func contactFigureNames() []string {
 // contactVisits adds the FROM and WHERE of measure 3's contacts: visit v
 // of case c, signed, started on a day of the period up to as_of.
 func (q *sqlb) contactVisits(f FigureQuery) {
-	q.add(` FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
-		WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
-		AND v.started_day <= ?`, string(f.From), string(f.To), string(f.AsOf))
+	q.add(` FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id`)
+	q.contactDays(f)
+}
+
+// contactSigned is the condition on v, a row of rm_visits, that it is a
+// contact measure 3 counts: signed, with a day it started.
+const contactSigned = `v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''`
+
+// contactDays adds the WHERE clause of the contacts (contactSigned) of
+// f's period up to its as_of.
+func (q *sqlb) contactDays(f FigureQuery) {
+	q.add(` WHERE `+contactSigned+` AND v.started_day >= ? AND v.started_day <= ? AND v.started_day <= ?`,
+		string(f.From), string(f.To), string(f.AsOf))
 }
 
 // periodDates checks f's period.
@@ -94,6 +104,7 @@ var contactSet = figureSet{
 	byWeek:   contactRows,
 	cond:     contactCond,
 	summed:   contactTotalRows,
+	sumsFor:  seesTheWholeService,
 	cases:    contactCases,
 }
 
@@ -107,9 +118,9 @@ func contactCases(q *sqlb, actor Actor, f FigureQuery) error {
 	if err := periodDates(f); err != nil {
 		return err
 	}
-	q.add(`SELECT c.case_id FROM (SELECT DISTINCT v.case_id FROM rm_visits v
-		WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
-		AND v.started_day <= ?) d JOIN rm_cases c ON c.case_id = d.case_id WHERE 1 = 1`, string(f.From), string(f.To), string(f.AsOf))
+	q.add(`SELECT c.case_id FROM (SELECT DISTINCT v.case_id FROM rm_visits v`)
+	q.contactDays(f)
+	q.add(`) d JOIN rm_cases c ON c.case_id = d.case_id WHERE 1 = 1`)
 	return q.scoped(actor, "c", f)
 }
 
@@ -121,12 +132,9 @@ func contactCases(q *sqlb, actor Actor, f FigureQuery) error {
 // officer, which are the numbers' rows): a supervisor's or an officer's
 // scope is the cases of case_scope, which the totals do not keep apart,
 // so it reads contactRows.
-func contactTotalRows(q *sqlb, actor Actor, f FigureQuery) (bool, error) {
-	if actor.Role != schema.RoleAdmin && actor.Role != schema.RoleAuditor {
-		return false, nil
-	}
+func contactTotalRows(q *sqlb, actor Actor, f FigureQuery) error {
 	if err := periodDates(f); err != nil {
-		return false, err
+		return err
 	}
 	from, _ := time.Parse(time.DateOnly, string(f.From))
 	end, _ := time.Parse(time.DateOnly, string(min(f.To, f.AsOf)))
@@ -138,7 +146,13 @@ func contactTotalRows(q *sqlb, actor Actor, f FigureQuery) (bool, error) {
 	if f.TeamID != "" {
 		q.add(` AND t.team_no = (SELECT i.no FROM rm_ids i WHERE i.id = ?)`, f.TeamID)
 	}
-	return true, nil
+	return nil
+}
+
+// seesTheWholeService says whether actor's scope is every case (an admin
+// or an auditor): the scopes contactTotalRows answers for.
+func seesTheWholeService(actor Actor) bool {
+	return actor.Role == schema.RoleAdmin || actor.Role == schema.RoleAuditor
 }
 
 // contactRows adds the query of contactSet's rows, each with its week
@@ -484,9 +498,10 @@ type figureSet struct {
 	byWeek func(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error
 	// summed, when set, adds the query of base's rows counted as they
 	// were written, grouped: team_no, officer_no, cols and n, how many
-	// of base's rows each stands for; false, writing nothing, when it
-	// cannot answer for the actor (Counts and Totals then read base).
-	summed func(q *sqlb, actor Actor, f FigureQuery) (bool, error)
+	// of base's rows each stands for, for the actors sumsFor answers
+	// true (Counts and Totals read base for the others).
+	summed  func(q *sqlb, actor Actor, f FigureQuery) error
+	sumsFor func(actor Actor) bool
 	// cases, when set, adds the query of the distinct cases of base's
 	// rows (case_id, each once), cheaper than base's rows made distinct;
 	// CountsListing reads it beside summed's rows.
@@ -495,34 +510,32 @@ type figureSet struct {
 
 // grouped adds to q the rows of s for f, each with n, the rows it stands
 // for, grouped by keys (columns of a, the rows of base or of summed):
-// summed's when it answers for the actor (and says so), else base's.
-func (s figureSet) grouped(q *sqlb, actor Actor, f FigureQuery, names []string, keys []string) (bool, error) {
-	if s.summed != nil {
-		sq := &sqlb{pg: q.pg, numbered: q.numbered, in: q.in}
-		ok, err := s.summed(sq, actor, f)
-		if err != nil {
-			return false, err
-		}
-		if ok {
-			q.add(`SELECT ` + strings.Join(append(slices.Clone(keys), "sum(a.n) AS n"), ", ") + ` FROM (`)
-			q.add(sq.b.String(), sq.args...)
-			q.add(`) a`)
-			if len(keys) > 0 {
-				q.add(` GROUP BY ` + strings.Join(keys, ", "))
-			}
-			return true, nil
-		}
+// summed's when it answers for the actor (sums), else base's.
+func (s figureSet) grouped(q *sqlb, actor Actor, f FigureQuery, names []string, keys []string) error {
+	n := "count(*) AS n"
+	if s.sums(actor) {
+		n = "sum(a.n) AS n"
 	}
-	q.add(`SELECT ` + strings.Join(append(slices.Clone(keys), "count(*) AS n"), ", ") + ` FROM (`)
-	if err := s.base(q, actor, f, names); err != nil {
-		return false, err
+	q.add(`SELECT ` + strings.Join(append(slices.Clone(keys), n), ", ") + ` FROM (`)
+	var err error
+	if s.sums(actor) {
+		err = s.summed(q, actor, f)
+	} else {
+		err = s.base(q, actor, f, names)
+	}
+	if err != nil {
+		return err
 	}
 	q.add(`) a`)
 	if len(keys) > 0 {
 		q.add(` GROUP BY ` + strings.Join(keys, ", "))
 	}
-	return false, nil
+	return nil
 }
+
+// sums says whether s's rows are read summed (figureSet.summed) for
+// actor.
+func (s figureSet) sums(actor Actor) bool { return s.summed != nil && s.sumsFor(actor) }
 
 // reads are the columns of s that the conditions of figures read, in
 // the order of s.cols: the rows are grouped by those alone, so that a
@@ -702,7 +715,7 @@ func (f Figures) Totals(ctx context.Context, actor Actor, fq FigureQuery, names 
 			keys = append(keys, "a."+c)
 		}
 		q.add(` FROM (`)
-		if _, err := st.s.grouped(q, actor, fq, setNames, keys); err != nil {
+		if err := st.s.grouped(q, actor, fq, setNames, keys); err != nil {
 			return nil, err
 		}
 		q.add(`) b`)
@@ -727,13 +740,7 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 		// Counted as written (figureSet.summed) where it answers for the
 		// actor: then, listing, the cases are the distinct cases of the
 		// rows, in the same statement (a UNION ALL branch of their own).
-		summed := false
-		if st.s.summed != nil {
-			var err error
-			if summed, err = st.s.summed(&sqlb{}, actor, fq); err != nil {
-				return nil, err
-			}
-		}
+		summed := st.s.sums(actor)
 		listing := all && st.s.listed
 		// The rows are counted by team, officer and every column the
 		// conditions read first: a handful of rows to test each figure's
@@ -778,7 +785,7 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 		switch {
 		case summed || !listing:
 			q.add(` FROM (`)
-			if _, err := st.s.grouped(q, actor, fq, setNames, strings.Split(keys, ", ")); err != nil {
+			if err := st.s.grouped(q, actor, fq, setNames, strings.Split(keys, ", ")); err != nil {
 				return nil, err
 			}
 			q.add(`) b GROUP BY ` + by)

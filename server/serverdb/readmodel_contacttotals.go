@@ -32,7 +32,7 @@ import (
 // some cases, the columns of rm_contact_totals in its order.
 const contactTotalsGroup = `SELECT v.started_day, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da, count(*)
 	FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
-	WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''`
+	WHERE ` + contactSigned
 
 // contactTotalsBy is the GROUP BY of contactTotalsGroup.
 const contactTotalsBy = ` GROUP BY v.started_day, c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da`
@@ -171,7 +171,7 @@ func (t *wtx) addContactTotals(delta map[contactKey]int64) error {
 // characters of started_day, "2026-09"): the month rows.
 const contactMonthsGroup = `SELECT substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da, count(*)
 	FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
-	WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
+	WHERE ` + contactSigned + `
 	GROUP BY substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da`
 
 // recountContactTotals counts rm_contact_totals again whole from the
