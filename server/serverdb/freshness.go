@@ -468,6 +468,13 @@ func latencyStats(sorted []VisitLatency) LatencyStats {
 
 // signedVisitQuery is signedVisitRows' statement and its arguments.
 func signedVisitQuery(eng engine, actor Actor, from, to schema.Date) (string, []any, error) {
+	return signedVisitStatement(eng, actor, from, to, eng.name() == "postgres")
+}
+
+// signedVisitStatement is signedVisitQuery's statement, with castOnce
+// (PostgreSQL only) the fields made a jsonb once a visit (decision 0108);
+// without, each field read with jsonText, as before it.
+func signedVisitStatement(eng engine, actor Actor, from, to schema.Date, castOnce bool) (string, []any, error) {
 	// A scope of cases (a supervisor's team, an officer's caseload) is
 	// read by case and day (records_signed_visit_case, migration 0017:
 	// the scope's cases' visits of the period, not every team's);
@@ -485,7 +492,7 @@ func signedVisitQuery(eng engine, actor Actor, from, to schema.Date) (string, []
 	// planner does not copy its cast into both) and both are read from it
 	// (decision 0108). The index's day expression is left as it is.
 	tables, signedAt, signedBy := "records", eng.jsonText("fields", "signed_at"), eng.jsonText("fields", "signed_by")
-	if eng.name() == "postgres" {
+	if castOnce {
 		tables = `records CROSS JOIN LATERAL (SELECT records.fields::jsonb AS v OFFSET 0) j`
 		signedAt, signedBy = `(j.v ->> 'signed_at')`, `(j.v ->> 'signed_by')`
 	}

@@ -327,26 +327,6 @@ func TestSignedVisitRowsAsBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := f.db.eng
-	before := func(actor Actor, from, to schema.Date) (string, []any) {
-		cond, args, err := scopeFilter(actor, "records.case_id")
-		if err != nil {
-			t.Fatal(err)
-		}
-		day := `substr(` + eng.jsonText("fields", "signed_at") + `, 1, 10)`
-		q := `SELECT records.id, records.case_id, records.received_at, coalesce(` + eng.jsonText("fields", "signed_at") + `, ''), coalesce(` + eng.jsonText("fields", "signed_by") + `, ''),
-			coalesce(s.officer_id, ''), coalesce(s.team_id, '')
-			FROM records LEFT JOIN case_scope s ON s.case_id = records.case_id
-			WHERE records.entity = 'visit' AND records.signed = 1 AND ` + cond
-		if from != "" {
-			q += ` AND ` + day + ` >= ?`
-			args = append(args, string(shiftDate(from, -1)))
-		}
-		if to != "" {
-			q += ` AND ` + day + ` <= ?`
-			args = append(args, string(shiftDate(to, 1)))
-		}
-		return q + ` ORDER BY records.seq`, args
-	}
 	rowsOf := func(q string, args []any) [][7]any {
 		t.Helper()
 		rows, err := f.db.r.QueryContext(ctx, q, args...)
@@ -383,7 +363,11 @@ func TestSignedVisitRowsAsBefore(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := rowsOf(q, args)
-		want := rowsOf(before(tc.actor, tc.from, tc.to))
+		q, args, err = signedVisitStatement(eng, tc.actor, tc.from, tc.to, false) // as before decision 0108
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rowsOf(q, args)
 		if len(want) != tc.want {
 			t.Fatalf("%s: the statement before gives %d visits, want %d", tc.name, len(want), tc.want)
 		}

@@ -349,18 +349,8 @@ func TestListRawCasesAsTheStatementBefore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
-		var out []schema.RawRecord
-		for rows.Next() {
-			var r schema.RawRecord
-			var fields string
-			if err := rows.Scan(&r.Entity, &r.ID, &r.CaseID, &fields); err != nil {
-				t.Fatal(err)
-			}
-			r.Fields = []byte(fields)
-			out = append(out, r)
-		}
-		if err := rows.Err(); err != nil {
+		out, err := scanRawRecords(rows)
+		if err != nil {
 			t.Fatal(err)
 		}
 		return out
