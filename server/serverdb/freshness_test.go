@@ -3,7 +3,10 @@ package serverdb
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,4 +291,124 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// Measure 9's signed visits give what their statement gave before
+// decision 0108 (signed_at and signed_by each read from the fields with
+// the engine's jsonText), on both stores: signers' ids with quotes,
+// backslashes and non-ASCII letters escaped in the JSON, visits signed
+// before, in and after the period, a draft, and another team's visit;
+// for the whole period and for none.
+func TestSignedVisitRowsAsBefore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	var recs []schema.Record
+	for i, v := range []struct {
+		caseID, by, at string
+	}{
+		{f.ashaCase, `asha "the" officer`, "2026-11-23T09:30:00Z"},
+		{f.ashaCase, `back\slash é ü`, "2026-11-01T23:30:00-02:00"},
+		{f.benCase, "ben", "2026-08-31T23:59:00Z"},
+		{f.benCase, "ben", "2026-12-01T00:30:00+01:00"},
+		{f.benCase, "", ""}, // a draft
+	} {
+		fields := visitFields("draft")
+		if v.at != "" {
+			fields = signedVisitAt(f.ben.ID, v.at)
+			fields["signed_by"], _ = json.Marshal(v.by)
+		}
+		recs = append(recs, schema.Record{Entity: "visit", ID: fmt.Sprintf("0190e000-0000-7000-8000-%012d", i), CaseID: v.caseID, Fields: fields})
+	}
+	carlCase := schema.NewID()
+	recs = append(recs, caseRecord(carlCase, "C000003", f.carl),
+		schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: carlCase, Fields: signedVisitAt(f.carl.ID, "2026-11-02T10:00:00Z")})
+	if err := f.db.Seed(ctx, f.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	eng := f.db.eng
+	rowsOf := func(q string, args []any) [][7]any {
+		t.Helper()
+		rows, err := f.db.r.QueryContext(ctx, q, args...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+		defer rows.Close()
+		var out [][7]any
+		for rows.Next() {
+			var r [7]any
+			if err := rows.Scan(&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		actor    Actor
+		from, to schema.Date
+		want     int // visits signed, as a check that the test reads some
+	}{
+		{"supervisor, the period", ActorOf(f.sue, ""), "2026-09-01", "2026-11-30", 4},
+		{"supervisor, no period", ActorOf(f.sue, ""), "", "", 4},
+		{"officer, the period", ActorOf(f.asha, ""), "2026-09-01", "2026-11-30", 2},
+		{"admin, no period", f.admin, "", "", 5},
+	} {
+		q, args, err := signedVisitQuery(eng, tc.actor, tc.from, tc.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := rowsOf(q, args)
+		q, args, err = signedVisitStatement(eng, tc.actor, tc.from, tc.to, false) // as before decision 0108
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rowsOf(q, args)
+		if len(want) != tc.want {
+			t.Fatalf("%s: the statement before gives %d visits, want %d", tc.name, len(want), tc.want)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s (%s): got\n%v\nwant\n%v", tc.name, f.db.Engine(), got, want)
+		}
+	}
+}
+
+// On PostgreSQL, measure 9's signed visits make each visit's fields a
+// jsonb once, for both signed_at and signed_by (decision 0108): in the
+// plan, one step's output is the cast alone and no step casts the fields
+// and reads a key from the cast in one expression (which it did once for
+// each key).
+func TestSignedVisitsFieldsCastOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if f.db.Engine() != "postgres" {
+		t.Skip("PostgreSQL's plan: SQLite parses a row's fields once for its json_extracts")
+	}
+	text, args, err := signedVisitQuery(f.db.eng, ActorOf(f.sue, ""), "2026-09-01", "2026-11-30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.db.r.QueryContext(context.Background(), "EXPLAIN (VERBOSE) "+text, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := planText(t, rows, true)
+	var outputs []string
+	for line := range strings.Lines(plan) {
+		if _, out, ok := strings.Cut(line, "Output: "); ok {
+			outputs = append(outputs, strings.TrimSpace(out))
+		}
+	}
+	if !slices.Contains(outputs, "(records.fields)::jsonb") {
+		t.Errorf("no step of the plan makes the fields a jsonb alone:\n%s", plan)
+	}
+	for _, out := range outputs {
+		if strings.Contains(out, "(records.fields)::jsonb ->>") {
+			t.Errorf("a step casts the fields for each key it reads: %s\n%s", out, plan)
+		}
+	}
 }

@@ -142,7 +142,7 @@ func TestScopedReadsUseIndexes(t *testing.T) {
 	}
 	for what, p := range map[string]string{
 		"ScopeCases":   plan(q, args...),
-		"ListRawCases": plan(rawCasesQuery(2, len(ids), cond), append(rargs, scopeArgs...)...),
+		"ListRawCases": plan(rawCasesQuery(!postgres, 2, len(ids), cond, true), append(rargs, scopeArgs...)...),
 	} {
 		for _, table := range []string{"records", "case_scope"} {
 			if scan := regexp.MustCompile(`(?m)(^|\W)(SCAN ` + table + `\b|Seq Scan on ` + table + `\b)`); scan.MatchString(p) {
@@ -193,7 +193,7 @@ func TestListRawCasesInChangeOrderUnsorted(t *testing.T) {
 	if postgres {
 		explain = "EXPLAIN "
 	}
-	rows, err := f.db.r.QueryContext(ctx, explain+rawCasesQuery(2, 2, cond), append([]any{"case", "flag", f.ashaCase, f.benCase}, scopeArgs...)...)
+	rows, err := f.db.r.QueryContext(ctx, explain+rawCasesQuery(!postgres, 2, 2, cond, true), append([]any{"case", "flag", f.ashaCase, f.benCase}, scopeArgs...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,4 +308,112 @@ func TestListRawCasesFieldsNotCopied(t *testing.T) {
 		t.Errorf("ListRawCases allocated %.0f bytes a visit more for visits of %.0f bytes of fields (%s): their fields are copied", perVisit, fieldsPer, f.db.Engine())
 	}
 	t.Logf("%s: %.0f bytes a visit for %.0f bytes of fields", f.db.Engine(), perVisit, fieldsPer)
+}
+
+// ListRawCases gives what its statement gave before decision 0108 (the
+// entities in the index's search, the scope checked on each record): the
+// same records, in change order, for a supervisor, officers of either
+// team and an admin, asked for cases in and out of their scope, one that
+// does not exist, and fewer entities than the cases hold.
+func TestListRawCasesAsTheStatementBefore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	carlCase := schema.NewID()
+	recs := []schema.Record{caseRecord(carlCase, "C000003", f.carl)}
+	for i, c := range []string{f.ashaCase, f.benCase, carlCase, f.ashaCase} {
+		recs = append(recs,
+			schema.Record{Entity: "flag", ID: schema.NewID(), CaseID: c, Fields: schema.FieldsOf(schema.Flag{Type: "da_victim", StartDate: "2026-01-01"})},
+			schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: c, Fields: visitFields("draft")},
+			schema.Record{Entity: "household_member", ID: schema.NewID(), CaseID: c, Fields: raw("name", fmt.Sprintf("Member %d", i), "relation", "partner", "residence", "lives_here")})
+	}
+	if err := f.db.Seed(ctx, f.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+	entities := []string{"case", "flag", "visit"}
+	before := func(actor Actor, ids []string) []schema.RawRecord {
+		t.Helper()
+		cond, scopeArgs, err := scopeFilter(actor, "case_id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var args []any
+		for _, e := range entities {
+			args = append(args, e)
+		}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		rows, err := f.db.r.QueryContext(ctx, `SELECT entity, id, case_id, fields FROM records WHERE entity IN (`+listMarks(len(entities))+
+			`) AND case_id IN (`+listMarks(len(ids))+`) AND `+cond+` ORDER BY seq`, append(args, scopeArgs...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := scanRawRecords(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	all := []string{f.ashaCase, f.benCase, carlCase, schema.NewID()}
+	for _, tc := range []struct {
+		name  string
+		actor Actor
+		ids   []string
+	}{
+		{"supervisor, every case", ActorOf(f.sue, ""), all},
+		{"supervisor, team B's case", ActorOf(f.sue, ""), []string{carlCase}},
+		{"officer of team A", ActorOf(f.asha, ""), all},
+		{"officer of team B", ActorOf(f.carl, ""), all},
+		{"admin", f.admin, all},
+		{"admin, one case", f.admin, []string{f.benCase}},
+	} {
+		got, err := f.db.ListRawCases(ctx, tc.actor, entities, tc.ids)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		want := before(tc.actor, tc.ids)
+		if len(want) == 0 && tc.actor.Role != schema.RoleSupervisor {
+			t.Fatalf("%s: the statement before gives nothing: the test proves nothing", tc.name)
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d records, want %d", tc.name, len(got), len(want))
+			continue
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Entity != w.Entity || g.ID != w.ID || g.CaseID != w.CaseID || string(g.Fields) != string(w.Fields) {
+				t.Errorf("%s: record %d is %s %s of %s, want %s %s of %s", tc.name, i, g.Entity, g.ID, g.CaseID, w.Entity, w.ID, w.CaseID)
+			}
+		}
+	}
+}
+
+// On SQLite, ListRawCases' statement searches the records by case alone
+// (the entities filter what it finds) and checks the scope on the cases'
+// subquery, not on each record (decision 0108): its plan's search of
+// records is on case_id alone, and its scope's list is made inside the
+// cases' subquery.
+func TestListRawCasesSeeksEachCaseOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if f.db.Engine() != "sqlite" {
+		t.Skip("SQLite's plan: PostgreSQL already searches by case alone")
+	}
+	ctx := context.Background()
+	sup := ActorOf(f.sue, "")
+	cond, scopeArgs, err := scopeFilter(sup, "case_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []any{"case", "flag", "visit", f.ashaCase, f.benCase}
+	rows, err := f.db.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+rawCasesQuery(true, 3, 2, cond, len(scopeArgs) > 0), append(args, scopeArgs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := planText(t, rows, false)
+	t.Logf("plan:\n%s", plan)
+	if !regexp.MustCompile(`SEARCH records USING (COVERING )?INDEX \w+ \(case_id=\?\)`).MatchString(plan) {
+		t.Errorf("ListRawCases does not search records by case alone:\n%s", plan)
+	}
 }
