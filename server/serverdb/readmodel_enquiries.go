@@ -70,8 +70,8 @@ func enquiryRows(q *sqlb, actor Actor, f FigureQuery) error {
 
 // enquiryBase writes the select of every case of measure 4 with, for the
 // agency of f's figure, its status, days, needed, in_time, visits, nr_id
-// (see enquiryRows) and nr_reason (that enquiry's reason), and returns what adds a figure's condition on
-// them (alias i).
+// (see enquiryRows) and nr_reason (that enquiry's reason), and returns
+// what adds a figure's condition on them (alias i).
 func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, figure string), error) {
 	asOf := string(f.AsOf)
 	agency, _, _ := strings.Cut(strings.TrimPrefix(f.Figure, "inspection."), ".")
@@ -315,9 +315,9 @@ type enquiryKey struct {
 }
 
 // enquiryCase is one case of measure 4 for an agency: in's bit i, whether
-// it is in the agency's i-th figure (enquiryParts, enquiryCase.of); days, from the start to
-// the earliest answer (0 when not answered); nrID and reason, the enquiry
-// not requested and its reason ("" when none).
+// it is in the agency's i-th figure (enquiryParts, enquiryCase.of); days,
+// from the start to the earliest answer (0 when not answered); nrID and
+// reason, the enquiry not requested and its reason ("" when none).
 type enquiryCase struct {
 	caseID, teamID, officerID string
 	days                      int
@@ -329,7 +329,8 @@ type enquiryCase struct {
 func (c enquiryCase) of(part int) bool { return c.in&(1<<part) != 0 }
 
 // enquiryParts are an agency's figures without the agency
-// ("answered", "inspection.numerator"), in the order of enquiryCase.in.
+// ("answered", "inspection.numerator"), in the order of enquiryCase.in's
+// bits.
 var enquiryParts = append(slices.Clone(enquiryFigures), "inspection.numerator", "inspection.denominator", "inspection.answered_late")
 
 // enquiryPart is figure's agency and its place in enquiryParts, -1 for a
