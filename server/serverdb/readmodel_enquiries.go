@@ -69,9 +69,9 @@ func enquiryRows(q *sqlb, actor Actor, f FigureQuery) error {
 }
 
 // enquiryBase writes the select of every case of measure 4 with, for the
-// agency of f's figure, its status, days, needed, in_time, visits and
-// nr_id (see enquiryRows), and returns what adds a figure's condition on
-// them (alias i).
+// agency of f's figure, its status, days, needed, in_time, visits, nr_id
+// (see enquiryRows) and nr_reason (that enquiry's reason), and returns
+// what adds a figure's condition on them (alias i).
 func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, figure string), error) {
 	asOf := string(f.AsOf)
 	agency, _, _ := strings.Cut(strings.TrimPrefix(f.Figure, "inspection."), ".")
@@ -96,8 +96,10 @@ func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, fi
 		// by a LATERAL join below, and the four probes are aggregates of
 		// that one read (decision 0093): each of the correlated
 		// subqueries that SQLite runs (it has no LATERAL) was an index
-		// probe of rm_enquiries a case.
-		q.add(`SELECT c.case_id, c.team_id, c.officer_id, c.start_day, x.ans_day, x.nr_id,
+		// probe of rm_enquiries a case. The same read gives the reason of
+		// the enquiry not requested (decision 0106), which a join to
+		// rm_enquiries by nr_id read from a hash of every enquiry.
+		q.add(`SELECT c.case_id, c.team_id, c.officer_id, c.start_day, x.ans_day, x.nr_id, x.nr_reason,
 			CASE WHEN x.rq THEN 1 ELSE 0 END AS rq, coalesce(x.rq_due, '') AS rq_due, `)
 	} else {
 		q.add(`SELECT c.case_id, c.team_id, c.officer_id, c.start_day, (SELECT min(e.answered_day)`)
@@ -134,9 +136,10 @@ func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, fi
 	if outer.pg {
 		q.add(` LEFT JOIN LATERAL (SELECT min(e.answered_day) FILTER (WHERE e.answered_on <> '' AND e.answered_on <= ?) AS ans_day,
 			min(e.enquiry_id) FILTER (WHERE `+notAnswered+` AND `+notRequested+`) AS nr_id,
+			(array_agg(e.not_requested_reason ORDER BY e.enquiry_id) FILTER (WHERE `+notAnswered+` AND `+notRequested+`))[1] AS nr_reason,
 			bool_or(`+notAnswered+` AND NOT (`+notRequested+`)) AS rq,
 			(array_agg(e.due_on ORDER BY e.requested_on, e.enquiry_id) FILTER (WHERE `+notAnswered+` AND NOT (`+notRequested+`)))[1] AS rq_due`,
-			asOf, asOf, asOf, asOf)
+			asOf, asOf, asOf, asOf, asOf)
 		enq(`1 = 1) x ON true`)
 	}
 	q.add(` WHERE c.supervision_start <> '' AND c.supervision_start >= ? AND c.supervision_start <= ?
@@ -144,8 +147,14 @@ func enquiryBase(q *sqlb, actor Actor, f FigureQuery, _ int64) (func(q *sqlb, fi
 	if err := q.scoped(actor, "c", f); err != nil {
 		return nil, err
 	}
+	// SQLite reads the reason of the enquiry not requested by its id,
+	// PostgreSQL with the case's other enquiries (above).
+	reason := `b.nr_reason`
+	if !outer.pg {
+		reason = `(SELECT r.not_requested_reason FROM rm_enquiries r WHERE r.enquiry_id = b.nr_id)`
+	}
 	outer.add(`WITH k AS MATERIALIZED (`+q.b.String()+`)
-		SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, b.needed, b.visits, b.nr_id,
+		SELECT b.case_id, b.team_id, b.officer_id, 0 AS x, b.needed, b.visits, b.nr_id, `+reason+` AS nr_reason,
 			CASE WHEN b.ans_day IS NOT NULL THEN 'answered' WHEN b.nr_id IS NOT NULL THEN 'not_requested'
 				WHEN b.rq = 1 AND b.rq_due <> '' AND b.rq_due < ? THEN 'overdue' WHEN b.rq = 1 THEN 'awaiting'
 				ELSE 'not_recorded' END AS status,
@@ -281,7 +290,7 @@ func (f Figures) casesIn(ctx context.Context, actor Actor, q FigureQuery) ([]enq
 	}
 	var out []enquiryCase
 	for _, c := range cs {
-		if c.in[part] {
+		if c.of(part) {
 			out = append(out, c)
 		}
 	}
@@ -305,19 +314,23 @@ type enquiryKey struct {
 	q     FigureQuery
 }
 
-// enquiryCase is one case of measure 4 for an agency: in[i], whether it
-// is in the agency's i-th figure (enquiryParts); days, from the start to
-// the earliest answer (0 when not answered); nrID and reason, the enquiry
-// not requested and its reason ("" when none).
+// enquiryCase is one case of measure 4 for an agency: in's bit i, whether
+// it is in the agency's i-th figure (enquiryParts, enquiryCase.of); days,
+// from the start to the earliest answer (0 when not answered); nrID and
+// reason, the enquiry not requested and its reason ("" when none).
 type enquiryCase struct {
 	caseID, teamID, officerID string
 	days                      int
 	nrID, reason              string
-	in                        []bool
+	in                        uint32
 }
 
+// of says whether the case is in the agency's figure enquiryParts[part].
+func (c enquiryCase) of(part int) bool { return c.in&(1<<part) != 0 }
+
 // enquiryParts are an agency's figures without the agency
-// ("answered", "inspection.numerator"), in the order of enquiryCase.in.
+// ("answered", "inspection.numerator"), in the order of enquiryCase.in's
+// bits.
 var enquiryParts = append(slices.Clone(enquiryFigures), "inspection.numerator", "inspection.denominator", "inspection.answered_late")
 
 // enquiryPart is figure's agency and its place in enquiryParts, -1 for a
@@ -352,37 +365,35 @@ func (f Figures) enquiryCasesOnce(ctx context.Context, actor Actor, q FigureQuer
 	if err != nil {
 		return nil, -1, err
 	}
+	// Whether the case is in each figure is one integer, bit i for
+	// enquiryParts[i]: a column a figure cost the process a conversion a
+	// row each, most of the report's own CPU (decision 0106).
 	s := &sqlb{}
-	s.add(`SELECT i.case_id, i.team_id, i.officer_id, coalesce(i.days, 0), coalesce(e.enquiry_id, ''), coalesce(e.not_requested_reason, '')`)
-	for _, p := range enquiryParts {
+	s.add(`SELECT i.case_id, i.team_id, i.officer_id, coalesce(i.days, 0), coalesce(i.nr_id, ''), coalesce(i.nr_reason, ''), 0`)
+	for bit, p := range enquiryParts {
 		name := agency + "." + p
 		if rest, ok := strings.CutPrefix(p, "inspection."); ok {
 			name = "inspection." + agency + "." + rest
 		}
-		s.add(`, CASE WHEN `)
+		s.add(` + CASE WHEN `)
 		cond(s, name)
-		s.add(` THEN 1 ELSE 0 END`)
+		s.add(fmt.Sprintf(` THEN %d ELSE 0 END`, 1<<bit))
 	}
-	s.add(` FROM (`+base.b.String()+`) i LEFT JOIN rm_enquiries e ON e.enquiry_id = i.nr_id ORDER BY i.case_id`, base.args...)
+	s.add(` FROM (`+base.b.String()+`) i ORDER BY i.case_id`, base.args...)
 	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
 	if err != nil {
 		return nil, -1, fmt.Errorf("figures of %s for %s: %w", MeasureEnquiries, agency, err)
 	}
 	defer rs.Close()
 	var cs []enquiryCase
+	var c enquiryCase
+	var days, in int64 // as the drivers give them: an int or a uint32 is converted through a string
+	dst := []any{&c.caseID, &c.teamID, &c.officerID, &days, &c.nrID, &c.reason, &in}
 	for rs.Next() {
-		c := enquiryCase{in: make([]bool, len(enquiryParts))}
-		flags := make([]int, len(enquiryParts))
-		dst := []any{&c.caseID, &c.teamID, &c.officerID, &c.days, &c.nrID, &c.reason}
-		for i := range flags {
-			dst = append(dst, &flags[i])
-		}
 		if err := rs.Scan(dst...); err != nil {
 			return nil, -1, fmt.Errorf("figures of %s for %s: %w", MeasureEnquiries, agency, err)
 		}
-		for i, n := range flags {
-			c.in[i] = n == 1
-		}
+		c.days, c.in = int(days), uint32(in)
 		cs = append(cs, c)
 	}
 	if err := rs.Err(); err != nil {
@@ -418,7 +429,7 @@ func (f Figures) enquirySums(ctx context.Context, actor Actor, q FigureQuery, fi
 			out = append(out, g)
 		}
 		for i, p := range parts {
-			if c.in[p] {
+			if c.of(p) {
 				g.N[i]++
 			}
 		}

@@ -232,8 +232,12 @@ func householdVisits(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error {
 		q.add(`, c.team_no, c.officer_no`)
 	}
 	q.weekOf("v.started_day", weeks)
+	// The visits are read from rm_visits_home (migration 0024, decision
+	// 0106), whose WHERE these terms imply: the channel is written out,
+	// not bound, so that a plan made blind to the parameters (PostgreSQL's
+	// generic plan) can read it too.
 	q.add(` FROM rm_visits v JOIN rm_cases c ON c.case_id = v.case_id
 		WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
-		AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = ? AND `, from, to, asOf, schema.ChannelHome)
+		AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = '`+schema.ChannelHome+`' AND `, from, to, asOf)
 	return householdCaseCond(q, actor, f, func() { q.weekFrom("v.started_day", weeks, from) })
 }
