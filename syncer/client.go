@@ -190,8 +190,16 @@ func truncate(b []byte, n int) []byte {
 // A sync request's outbox count (its header) is read in the same read
 // transaction as the tokens, one read fewer a request (decision 0109).
 func (a *Agent) authedCall(ctx context.Context, path string, body any, gzipBody bool) ([]byte, exchange, error) {
+	return a.authedCallCounted(ctx, path, body, gzipBody, -1)
+}
+
+// authedCallCounted is authedCall whose sync request says pending
+// (>= 0) in its outbox header rather than the count read with the
+// tokens: the pull that overlaps the store of a push's last answers
+// (storingPush).
+func (a *Agent) authedCallCounted(ctx context.Context, path string, body any, gzipBody bool, pending int) ([]byte, exchange, error) {
 	var access, refresh string
-	pending := -1
+	count := pending < 0 && isSyncPath(path)
 	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 		var err error
 		if access, err = tx.State(ctx, devicedb.KeyAccessToken); err != nil {
@@ -200,7 +208,7 @@ func (a *Agent) authedCall(ctx context.Context, path string, body any, gzipBody 
 		if refresh, err = tx.State(ctx, devicedb.KeyRefreshToken); err != nil {
 			return err
 		}
-		if isSyncPath(path) {
+		if count {
 			if n, _, err := tx.CountOutbox(ctx); err == nil {
 				pending = n
 			}
