@@ -149,7 +149,7 @@ func (s *storingPush) wait() error {
 }
 
 // pendingAfter counts the outbox's pending entries as they will be once
-// the answers results to the batch entries are stored: those pending now
+// results, the answers to the batch entries, are stored: those pending now
 // less the entries an answer takes out (applied, duplicate, conflict:
 // deleted; rejected: set aside), as storeResults decides them. Nothing
 // but the sync, which holds syncMu, changes the status of a pending
