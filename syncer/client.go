@@ -55,6 +55,13 @@ const maxResponse = 256 << 20
 // protocol headers, gzips the body when asked, asks for gzip answers and
 // decompresses them, and bounds the whole exchange by the timeout.
 func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, token string) ([]byte, exchange, error) {
+	return a.callCounted(ctx, path, body, gzipBody, token, -1)
+}
+
+// callCounted is call with the outbox's pending count for a sync
+// request's header already read (pending >= 0; authedCall reads it with
+// the tokens); with pending < 0 a sync request counts it here.
+func (a *Agent) callCounted(ctx context.Context, path string, body any, gzipBody bool, token string, pending int) ([]byte, exchange, error) {
 	base, err := a.serverURL(ctx)
 	if err != nil {
 		return nil, exchange{}, err
@@ -97,14 +104,16 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 	if a.hasSkew.Load() {
 		h.Set(schema.HeaderClockSkew, strconv.FormatInt(a.skewMs.Load(), 10))
 	}
-	if strings.HasPrefix(path, "/v1/sync/") {
+	if isSyncPath(path) {
 		// The supervisors' freshness view shows what waits on each tablet.
-		var pending int
-		if a.db.View(ctx, func(tx *devicedb.Tx) error {
+		if pending < 0 && a.db.View(ctx, func(tx *devicedb.Tx) error {
 			var err error
 			pending, _, err = tx.CountOutbox(ctx)
 			return err
-		}) == nil {
+		}) != nil {
+			pending = -1
+		}
+		if pending >= 0 {
 			h.Set(schema.HeaderOutboxPending, strconv.Itoa(pending))
 		}
 	}
@@ -163,6 +172,10 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 	return out, ex, nil
 }
 
+// isSyncPath reports whether path is a sync request's, whose header
+// carries the outbox's pending count.
+func isSyncPath(path string) bool { return strings.HasPrefix(path, "/v1/sync/") }
+
 func truncate(b []byte, n int) []byte {
 	if len(b) > n {
 		return b[:n]
@@ -173,15 +186,34 @@ func truncate(b []byte, n int) []byte {
 // authedCall is call with the stored access token. On 401 it refreshes the
 // tokens once and retries; a second 401, or a refused refresh, signs the
 // tablet out. 403 device_revoked erases the local data.
+//
+// A sync request's outbox count (its header) is read in the same read
+// transaction as the tokens, one read fewer a request (decision 0109).
 func (a *Agent) authedCall(ctx context.Context, path string, body any, gzipBody bool) ([]byte, exchange, error) {
+	return a.authedCallCounted(ctx, path, body, gzipBody, -1)
+}
+
+// authedCallCounted is authedCall whose sync request says pending
+// (>= 0) in its outbox header rather than the count read with the
+// tokens: the pull that overlaps the store of a push's last answers
+// (storingPush).
+func (a *Agent) authedCallCounted(ctx context.Context, path string, body any, gzipBody bool, pending int) ([]byte, exchange, error) {
 	var access, refresh string
+	count := pending < 0 && isSyncPath(path)
 	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
 		var err error
 		if access, err = tx.State(ctx, devicedb.KeyAccessToken); err != nil {
 			return err
 		}
-		refresh, err = tx.State(ctx, devicedb.KeyRefreshToken)
-		return err
+		if refresh, err = tx.State(ctx, devicedb.KeyRefreshToken); err != nil {
+			return err
+		}
+		if count {
+			if n, _, err := tx.CountOutbox(ctx); err == nil {
+				pending = n
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, exchange{}, err
@@ -189,7 +221,7 @@ func (a *Agent) authedCall(ctx context.Context, path string, body any, gzipBody 
 	if refresh == "" {
 		return nil, exchange{}, ErrSignedOut
 	}
-	out, ex, err := a.call(ctx, path, body, gzipBody, access)
+	out, ex, err := a.callCounted(ctx, path, body, gzipBody, access, pending)
 	if err = a.checkRevoked(ctx, err); err == nil || asHTTPError(err) == nil || asHTTPError(err).Status != http.StatusUnauthorized {
 		return out, ex, err
 	}

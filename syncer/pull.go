@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -40,11 +41,13 @@ type pullTags struct{ people, rules string }
 
 // fetch asks for the page after cursor and decodes it; wait > 0 asks the
 // server to hold an empty answer up to wait seconds (§7.3).
-func (a *Agent) fetch(ctx context.Context, cursor string, tags pullTags, wait int) fetched {
+// pending >= 0 is the outbox header's count (authedCallCounted); < 0,
+// the count read with the tokens.
+func (a *Agent) fetch(ctx context.Context, cursor string, tags pullTags, wait, pending int) fetched {
 	f := fetched{cursor: cursor}
 	var body []byte
 	req := schema.PullRequest{Cursor: cursor, Limit: a.cfg.PullLimit, PeopleTag: &tags.people, RulesTag: &tags.rules, Wait: wait}
-	body, f.ex, f.err = a.authedCall(ctx, "/v1/sync/pull", req, false)
+	body, f.ex, f.err = a.authedCallCounted(ctx, "/v1/sync/pull", req, false, pending)
 	if f.err == nil {
 		if err := decodePage(body, &f.page); err != nil {
 			f.err = fmt.Errorf("the answer does not decode: %w", err)
@@ -82,12 +85,12 @@ func (a *Agent) fetchWaiting(ctx context.Context, cursor string, tags pullTags, 
 	a.waitMu.Lock()
 	if a.foreground > 0 {
 		a.waitMu.Unlock()
-		return a.fetch(ctx, cursor, tags, 0), notWaited
+		return a.fetch(ctx, cursor, tags, 0, -1), notWaited
 	}
 	a.stopWait = cancel
 	a.waitMu.Unlock()
 	start := time.Now() // the server holds the answer in real time, whatever the device clock says
-	f := a.fetch(wctx, cursor, tags, int(wait/time.Second))
+	f := a.fetch(wctx, cursor, tags, int(wait/time.Second), -1)
 	held := time.Since(start)
 	a.waitMu.Lock()
 	a.stopWait = nil
@@ -115,7 +118,19 @@ func (a *Agent) fetchWaiting(ctx context.Context, cursor string, tags pullTags, 
 // sync's push went well) the last page's transaction also stores the
 // sync's outcome as a good sync (writeLastSync), and settled says it did;
 // a pull that writes no page leaves that to finishSync.
-func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration, settle bool) (w waited, settled bool, err error) {
+//
+// pushed, when not nil, is the push's last batch whose answers are still
+// being stored (wait is then 0): the first request is sent meanwhile,
+// saying pushed.pending, and no page is applied before the store is
+// done; a store that failed fails the pull, with nothing of it applied,
+// as a push that failed is not followed by a pull. The store is waited
+// for whatever the pull does.
+func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration, settle bool, pushed *storingPush) (w waited, settled bool, err error) {
+	defer func() {
+		if serr := pushed.wait(); serr != nil {
+			settled, err = false, errors.Join(serr, err)
+		}
+	}()
 	var cursor, updateRequired string
 	var tags pullTags
 	err = a.db.View(ctx, func(tx *devicedb.Tx) error {
@@ -154,7 +169,11 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration, s
 			return w, false, nil
 		}
 	} else {
-		cur = a.fetch(ctx, cursor, tags, 0)
+		pending := -1
+		if pushed != nil {
+			pending = pushed.pending
+		}
+		cur = a.fetch(ctx, cursor, tags, 0, pending)
 	}
 	for {
 		rep.Requests++
@@ -165,7 +184,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration, s
 				he.Response.Error.Field == "cursor" && cur.cursor != "" && !resyncTried:
 				a.log.Warn("pull: the server does not know our cursor; resyncing from the start", "cursor", cur.cursor)
 				resync, resyncTried = true, true
-				cur = a.fetch(ctx, "", tags, 0)
+				cur = a.fetch(ctx, "", tags, 0, -1)
 				continue
 			case he != nil && he.Status == http.StatusUpgradeRequired:
 				if serr := a.setState(ctx, devicedb.KeyUpdateRequired, "1"); serr != nil {
@@ -175,6 +194,9 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration, s
 			}
 			return w, false, fmt.Errorf("pull: %w", cur.err)
 		}
+		if pushed.wait() != nil {
+			return w, false, nil // the deferred wait answers its error
+		}
 		page := &cur.page
 		a.observeServer(cur.ex.sent, cur.ex.received, page.ServerTime)
 		if page.HasMore && page.Cursor == cur.cursor {
@@ -182,7 +204,7 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration, s
 		}
 		if page.HasMore {
 			next = make(chan fetched, 1)
-			go func(c string, tags pullTags) { next <- a.fetch(ctx, c, tags, 0) }(page.Cursor, tags)
+			go func(c string, tags pullTags) { next <- a.fetch(ctx, c, tags, 0, -1) }(page.Cursor, tags)
 		}
 		// The server's rules are checked before the page's transaction: a
 		// document that does not parse is left out, never half applied.

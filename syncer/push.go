@@ -45,7 +45,13 @@ const maxPushBytes = 8 << 20
 // settled when push returns. A store that fails loses nothing: its rows
 // stay pending and are resent, and the server answers duplicate. A batch
 // read ahead of a request that failed is dropped unsent.
-func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
+//
+// With handOff, a push whose last batch was answered returns while that
+// batch's answers are still being stored: the store, and the outbox's
+// pending count as it will be once the store is done, are returned for
+// the pull that follows (storingPush), whose request then overlaps the
+// store (decision 0109). Otherwise (and on every failure) nil.
+func (a *Agent) push(ctx context.Context, rep *SyncReport, handOff bool) (last *storingPush, err error) {
 	var storing chan error // the previous batch's store, when one runs
 	settle := func() error {
 		if storing == nil {
@@ -60,19 +66,21 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 		if reading != nil {
 			<-reading
 		}
-		err = errors.Join(err, settle())
+		if last == nil {
+			err = errors.Join(err, settle())
+		}
 	}()
 	next := a.readBatch(ctx, 0, a.batch)
 	for {
 		cur := next
 		if cur.err != nil && len(cur.entries) > 0 {
-			return a.pushFailed(ctx, cur.entries, cur.err) // read, but not encoded
+			return nil, a.pushFailed(ctx, cur.entries, cur.err) // read, but not encoded
 		}
 		if cur.err != nil {
-			return cur.err
+			return nil, cur.err
 		}
 		if len(cur.entries) == 0 {
-			return nil
+			return nil, nil
 		}
 		// Read ahead at the size the next batch has if this one succeeds.
 		reading = make(chan outgoing, 1)
@@ -82,28 +90,93 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport) (err error) {
 		body, ex, err := a.authedCall(ctx, "/v1/sync/push", cur.body, true)
 		rep.Requests++
 		if err != nil {
-			return a.pushFailed(ctx, cur.entries, err)
+			return nil, a.pushFailed(ctx, cur.entries, err)
 		}
 		var resp schema.PushResponse
 		if err := json.Unmarshal(body, &resp); err != nil {
-			return a.pushFailed(ctx, cur.entries, fmt.Errorf("push: the answer does not decode: %w", err))
+			return nil, a.pushFailed(ctx, cur.entries, fmt.Errorf("push: the answer does not decode: %w", err))
 		}
 		a.observeServer(ex.sent, ex.received, resp.ServerTime)
 		a.batch = min(a.batch*2, a.cfg.BatchSize)
 		if err := settle(); err != nil {
-			return err
+			return nil, err
+		}
+		next = <-reading
+		reading = nil
+		var pending int
+		handing := handOff && next.err == nil && len(next.entries) == 0
+		if handing {
+			// The last batch: the pull's header says what will be
+			// pending once its answers are stored, counted before the
+			// store begins.
+			n, err := a.pendingAfter(ctx, cur.entries, resp.Results)
+			handing, pending = err == nil, n
 		}
 		storing = make(chan error, 1)
-		go func(entries []devicedb.OutboxEntry, results []schema.MutationResult) {
+		go func(entries []devicedb.OutboxEntry, results []schema.MutationResult, out chan<- error) {
 			done, err := a.storeResults(ctx, entries, results, rep)
 			if err == nil && done == 0 {
 				err = fmt.Errorf("push: the server answered no result for %d mutations", len(entries))
 			}
-			storing <- err
-		}(cur.entries, resp.Results)
-		next = <-reading
-		reading = nil
+			out <- err
+		}(cur.entries, resp.Results, storing)
+		if handing {
+			last, storing = &storingPush{done: storing, pending: pending}, nil
+			return last, nil
+		}
 	}
+}
+
+// storingPush is a push's last batch whose answers are being stored
+// (push with handOff): done gives the store's outcome, once; pending is
+// the outbox's pending count for when it is done.
+type storingPush struct {
+	done    chan error
+	pending int
+	err     error
+	waited  bool
+}
+
+// wait returns the store's outcome, waiting for it the first time.
+func (s *storingPush) wait() error {
+	if s == nil {
+		return nil
+	}
+	if !s.waited {
+		s.err, s.waited = <-s.done, true
+	}
+	return s.err
+}
+
+// pendingAfter counts the outbox's pending entries as they will be once
+// results, the answers to the batch entries, are stored: those pending now
+// less the entries an answer takes out (applied, duplicate, conflict:
+// deleted; rejected: set aside), as storeResults decides them. Nothing
+// but the sync, which holds syncMu, changes the status of a pending
+// entry; a local edit meanwhile is a new entry, counted either way.
+func (a *Agent) pendingAfter(ctx context.Context, entries []devicedb.OutboxEntry, results []schema.MutationResult) (int, error) {
+	sent := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		sent[e.MutationID] = true
+	}
+	out := 0
+	for _, r := range results {
+		if !sent[r.MutationID] {
+			continue
+		}
+		switch r.Status {
+		case schema.StatusApplied, schema.StatusDuplicate, schema.StatusConflict, schema.StatusRejected:
+			sent[r.MutationID] = false // answered once
+			out++
+		}
+	}
+	var pending int
+	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+		var err error
+		pending, _, err = tx.CountOutbox(ctx)
+		return err
+	})
+	return max(pending-out, 0), err
 }
 
 // outgoing is a push batch read from the outbox, and its request body;

@@ -64,11 +64,13 @@ func (a *Agent) syncOnce(ctx context.Context, wait time.Duration) (SyncReport, w
 	writes := a.db.WriteTransactions()
 	w := notWaited
 	settled := false // the pull's last page stored the sync's outcome
-	err := a.push(ctx, &rep)
+	// A pull that does not wait is sent while the push's last answers
+	// are stored (push's handOff; pull waits for the store).
+	pushed, err := a.push(ctx, &rep, wait == 0)
 	if err == nil {
-		w, settled, err = a.pull(ctx, &rep, wait, true)
+		w, settled, err = a.pull(ctx, &rep, wait, true, pushed)
 	} else if asHTTPError(err) != nil && !errors.Is(err, ErrSignedOut) && !errors.Is(err, ErrDeviceRevoked) {
-		_, _, perr := a.pull(ctx, &rep, 0, false)
+		_, _, perr := a.pull(ctx, &rep, 0, false, nil)
 		err = errors.Join(err, perr)
 	}
 	rep.Duration = time.Since(start)

@@ -88,7 +88,8 @@ func policyTag(p *policy.Policy) string {
 // refreshReadModel writes again the read model rows of the records t
 // created or changed, and the requirement rows of their cases.
 func (db *DB) refreshReadModel(t *wtx) error {
-	recs, signed := t.changedRecords()
+	recs, signed, quiet := t.changedRecords()
+	db.rmUnchanged.Add(int64(quiet))
 	if len(recs) == 0 {
 		return nil
 	}
@@ -125,10 +126,25 @@ func (db *DB) refreshReadModel(t *wtx) error {
 // Every record write goes through the apply (applier.insert and change
 // note theirs); a record that lost a write and was only given a new
 // number (applier.touch) did not change, nor do its rows.
-func (t *wtx) changedRecords() ([]schema.RawRecord, map[string]bool) {
+//
+// A visit stored before t, unsigned, and changed by it only in fields
+// the read model does not read (rmWriter.quiet) is left out and only
+// counted (quiet): applyVisits would leave its rows alone, and nothing
+// else of the read model reads it (factsChanged reads a signed visit
+// only, widens a flag or household member, deriveVisits a visit's own
+// case's). A case whose every change is such a visit (an officer's push
+// of next visits' dates and notes) is then not read at all, where
+// applyCase read and decoded its case record for nothing (decision
+// 0109). A visit amended by t is still read back, by its amendment.
+func (t *wtx) changedRecords() ([]schema.RawRecord, map[string]bool, int) {
 	rows := make([]*row, 0, len(t.written))
+	quiet := 0
 	for _, r := range t.written {
-		if rmEntity[r.entity] {
+		switch {
+		case !rmEntity[r.entity]:
+		case r.entity == "visit" && !r.rmLoud && !r.signed && !t.newIDs[r.id] && !t.newCases[r.caseID]:
+			quiet++
+		default:
 			rows = append(rows, r)
 		}
 	}
@@ -141,7 +157,7 @@ func (t *wtx) changedRecords() ([]schema.RawRecord, map[string]bool) {
 			signed[r.id] = true
 		}
 	}
-	return out, signed
+	return out, signed, quiet
 }
 
 // factsChanged returns the cases of recs (changed records of existing
