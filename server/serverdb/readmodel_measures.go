@@ -238,8 +238,6 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = interventionRows(q, actor, f)
 	case MeasureEnquiries:
 		err = enquiryRows(q, actor, f)
-	case MeasureExemptions:
-		err = exemptionsRows(q, actor, f, d)
 	}
 	return q, err
 }

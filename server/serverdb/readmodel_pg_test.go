@@ -382,6 +382,21 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 			if !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && len(want) == 0) {
 				t.Errorf("exempted requirements on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
 			}
+			// On a snapshot, after the report's counts, of the exempted
+			// figure's cases alone (decision 0107): one statement more,
+			// none when it has no case.
+			var statements int
+			fs := newFigures(countingQuerier{pgQuerier{pg}, &statements}, true)
+			ex := q
+			ex.Measure, ex.Figure = MeasureExemptions, "exempted"
+			if _, err := fs.Groups(ctx, a, ex); err != nil {
+				t.Fatal(err)
+			}
+			got, err = fs.ExemptedRequirements(ctx, a, q)
+			if wantN := 1 + min(len(want), 1); err != nil || !reflect.DeepEqual(got, want) || statements != wantN {
+				t.Errorf("exempted requirements on %s for %s on a PostgreSQL snapshot: %+v (%v), %d statements with the counts; SQLite %+v, want %d",
+					asOf, a.Role, got, err, statements, want, wantN)
+			}
 		}
 		for _, a := range actors { // measures 1's to 8's and the exemptions' weekly trends (readmodel_trends.go)
 			var weeks []Week

@@ -37,7 +37,7 @@ type figureFamily struct {
 var figureFamilies = map[string][]figureFamily{
 	MeasureFirstHomeVisit: {firstVisitFamily},
 	MeasureWorkload:       {workloadCaseFamily, workloadDueFamily},
-	MeasureExemptions:     {exemptionsDueFamily},
+	MeasureExemptions:     {exemptionsDueFamily, exemptionsSafetyFamily},
 	MeasureOverdue:        {overdueFamily},
 	MeasureReviews:        {reviewCasesFamily},
 }
