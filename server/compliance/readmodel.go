@@ -217,21 +217,18 @@ func firstVisitCounts(f *FirstVisitFigures) map[string]*IDs {
 }
 
 // firstVisitFigure is measure 1's headline figure over period as of asOf,
-// from the read model.
+// from the read model: its numerator's cases over its denominator's, in
+// one statement that groups its rows by nothing (Totals: a case is one
+// row of measure 1's; decision 0107), where the groups by team and
+// officer counted all fourteen figures.
 func firstVisitFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (Figure, error) {
-	n := map[string]int{}
-	for _, name := range []string{"numerator", "denominator"} {
-		q := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: name, AsOf: asOf, From: period.From, To: period.To,
-			OfficerID: officerID, TeamID: teamID}
-		fgs, err := fs.Groups(ctx, actor, q)
-		if err != nil {
-			return Figure{}, err
-		}
-		for _, fg := range fgs {
-			n[name] += fg.Cases
-		}
+	q := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, AsOf: asOf, From: period.From, To: period.To,
+		OfficerID: officerID, TeamID: teamID}
+	n, err := fs.Totals(ctx, actor, q, []string{"numerator", "denominator"})
+	if err != nil {
+		return Figure{}, err
 	}
-	return FigureOf(n["numerator"], n["denominator"]), nil
+	return FigureOf(n[0], n[1]), nil
 }
 
 // FirstVisitCounts is measure 1 at detail=counts (FirstHomeVisits,
