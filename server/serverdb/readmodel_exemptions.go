@@ -27,6 +27,7 @@ var exemptionsSafetyFamily = figureFamily{
 	name:    "safety",
 	figures: []string{"safety_not_approved", "safety_exempted"},
 	rows:    exemptionsSafetyRows,
+	perCase: true, // a case has one exempting assessment on a day at most
 	cond: func(q *sqlb, _ FigureQuery, _ int64, figure string) {
 		if figure == "safety_exempted" {
 			q.add(`b.safety = 'exempted'`)
