@@ -216,22 +216,15 @@ func firstVisitCounts(f *FirstVisitFigures) map[string]*IDs {
 		"visited_at_all.numerator": &f.VisitedAtAll.Numerator, "visited_at_all.denominator": &f.VisitedAtAll.Denominator}
 }
 
-// firstVisitFigure is measure 1's headline figure over period as of asOf,
-// from the read model.
-func firstVisitFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (Figure, error) {
-	n := map[string]int{}
-	for _, name := range []string{"numerator", "denominator"} {
-		q := serverdb.FigureQuery{Measure: serverdb.MeasureFirstHomeVisit, Figure: name, AsOf: asOf, From: period.From, To: period.To,
-			OfficerID: officerID, TeamID: teamID}
-		fgs, err := fs.Groups(ctx, actor, q)
-		if err != nil {
-			return Figure{}, err
-		}
-		for _, fg := range fgs {
-			n[name] += fg.Cases
-		}
+// totalsFigure is a headline figure from the read model: the rows of
+// figure num over those of figure den of q's measure, in one statement
+// that groups them by nothing (Figures.Totals, decision 0082).
+func totalsFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, q serverdb.FigureQuery, num, den string) (Figure, error) {
+	n, err := fs.Totals(ctx, actor, q, []string{num, den})
+	if err != nil {
+		return Figure{}, err
 	}
-	return FigureOf(n["numerator"], n["denominator"]), nil
+	return FigureOf(n[0], n[1]), nil
 }
 
 // FirstVisitCounts is measure 1 at detail=counts (FirstHomeVisits,
@@ -286,7 +279,10 @@ func (s *Service) firstVisitCounts(ctx context.Context, fs serverdb.Figures, act
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
 	prev := PreviousPeriod(period)
-	pf, err := firstVisitFigure(ctx, fs, actor, officerID, teamID, prev, prev.To)
+	// Its cases counted as rows: a case is one row of measure 1's (decision
+	// 0107: the groups by team and officer counted all fourteen figures).
+	pf, err := totalsFigure(ctx, fs, actor, periodQuery(serverdb.MeasureFirstHomeVisit, officerID, teamID, prev, prev.To),
+		"numerator", "denominator")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -83,7 +83,7 @@ func (s *Service) exemptionsCounts(ctx context.Context, fs serverdb.Figures, act
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
 	prev := PreviousPeriod(period)
-	pf, err := exemptionsFigure(ctx, fs, actor, officerID, teamID, prev, prev.To)
+	pf, err := totalsFigure(ctx, fs, actor, periodQuery(serverdb.MeasureExemptions, officerID, teamID, prev, prev.To), "exempted", "due")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,19 +93,6 @@ func (s *Service) exemptionsCounts(ctx context.Context, fs serverdb.Figures, act
 		return nil, nil, err
 	}
 	return rep, uniqueSorted(cases), nil
-}
-
-// exemptionsFigure is the exemptions report's headline figure over period
-// as of asOf, from the read model: exempted requirements over due ones,
-// in one statement that groups its rows by nothing (decision 0082).
-func exemptionsFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, officerID, teamID string, period Period, asOf schema.Date) (Figure, error) {
-	q := serverdb.FigureQuery{Measure: serverdb.MeasureExemptions, AsOf: asOf, From: period.From, To: period.To,
-		OfficerID: officerID, TeamID: teamID}
-	n, err := fs.Totals(ctx, actor, q, []string{"exempted", "due"})
-	if err != nil {
-		return Figure{}, err
-	}
-	return FigureOf(n[0], n[1]), nil
 }
 
 // sortReasons orders exempted requirements as the report lists them: by

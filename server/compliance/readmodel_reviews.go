@@ -70,7 +70,7 @@ func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor 
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
 	prev := PreviousPeriod(period)
 	pf, err := shareFigure(ctx, fs, actor, serverdb.FigureQuery{Measure: serverdb.MeasureReviews, AsOf: prev.To, From: prev.From,
-		To: prev.To, OfficerID: officerID, TeamID: teamID}, "flags.on_time.numerator", "flags.on_time.denominator", false)
+		To: prev.To, OfficerID: officerID, TeamID: teamID}, "flags.on_time.numerator", "flags.on_time.denominator")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,25 +80,21 @@ func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor 
 }
 
 // shareFigure is a headline figure from the read model: figure num of
-// figure den of q's measure, each counted in rows (records), or with
-// cases, in distinct cases.
-func shareFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, q serverdb.FigureQuery, num, den string, cases bool) (Figure, error) {
-	n := map[string]int{}
-	for _, name := range []string{num, den} {
-		q.Figure = name
-		fgs, err := fs.Groups(ctx, actor, q)
-		if err != nil {
-			return Figure{}, err
-		}
-		for _, fg := range fgs {
-			if cases {
-				n[name] += fg.Cases
-			} else {
-				n[name] += fg.Rows
-			}
-		}
+// figure den of q's measure (of one family, Figures.Sums), each counted
+// in rows (records), in one statement (decision 0107: a statement each
+// read the family's rows twice).
+func shareFigure(ctx context.Context, fs serverdb.Figures, actor serverdb.Actor, q serverdb.FigureQuery, num, den string) (Figure, error) {
+	q.Figure = num
+	sums, err := fs.Sums(ctx, actor, q, []string{num, den})
+	if err != nil {
+		return Figure{}, err
 	}
-	return FigureOf(n[num], n[den]), nil
+	var n [2]int
+	for _, s := range sums {
+		n[0] += s.N[0]
+		n[1] += s.N[1]
+	}
+	return FigureOf(n[0], n[1]), nil
 }
 
 // readFigures runs fn on one snapshot of the read model (ReadFigures),

@@ -17,28 +17,53 @@ import (
 // MeasureExemptions is the exemptions report, by its report's name.
 const MeasureExemptions = "exemptions"
 
-// exemptionsRows: the exemptions report's figures. The requirement
-// figures (due, met, missed, exempted, met_despite_exemption) are rows of
-// requirements; the safety figures are rows of cases.
-func exemptionsRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
-	if _, ok := dayNumber(f.From); !ok {
-		return schema.Errorf(schema.ECodeInvalid, "from", "from must be a date (YYYY-MM-DD)")
-	}
-	if _, ok := dayNumber(f.To); !ok {
-		return schema.Errorf(schema.ECodeInvalid, "to", "to must be a date (YYYY-MM-DD)")
-	}
-	switch f.Figure {
-	case "safety_not_approved", "safety_exempted":
-		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk FROM rm_cases c
-			WHERE c.supervision_start <> '' AND c.supervision_start <= ? AND `, string(f.AsOf))
-		decision := "not_approved"
-		if f.Figure == "safety_exempted" {
-			decision = "exempted"
+// exemptionsSafetyFamily: the exemptions report's safety figures, its
+// cases started by as_of whose safety assessment exempts them then, each
+// with that assessment's decision (safety): one statement a snapshot for
+// both figures' groups and cases, where each figure's groups and its
+// cases were a statement each, four readings of rm_safety (decision
+// 0107).
+var exemptionsSafetyFamily = figureFamily{
+	name:    "safety",
+	figures: []string{"safety_not_approved", "safety_exempted"},
+	rows:    exemptionsSafetyRows,
+	perCase: true, // a case has one exempting assessment on a day at most
+	cond: func(q *sqlb, _ FigureQuery, _ int64, figure string) {
+		if figure == "safety_exempted" {
+			q.add(`b.safety = 'exempted'`)
+		} else {
+			q.add(`b.safety = 'not_approved'`)
 		}
-		q.exemptOn("c.case_id", f.AsOf, decision)
+	},
+}
+
+// exemptionsSafetyRows: the rows of exemptionsSafetyFamily.
+func exemptionsSafetyRows(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
+	if err := periodDates(f); err != nil {
+		return err
+	}
+	q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk, `)
+	if !q.pg {
+		// SQLite works each exemptOn out once a statement (decision 0057).
+		q.add(`CASE WHEN `)
+		q.exemptOn("c.case_id", f.AsOf, "not_approved")
+		q.add(` THEN 'not_approved' WHEN `)
+		q.exemptOn("c.case_id", f.AsOf, "exempted")
+		q.add(` THEN 'exempted' ELSE '' END AS safety FROM rm_cases c
+			WHERE c.supervision_start <> '' AND c.supervision_start <= ? AND `, string(f.AsOf))
+		q.exemptOn("c.case_id", f.AsOf, "")
 		return q.scoped(actor, "c", f)
 	}
-	return fmt.Errorf("measure %s: figure %q has no query", MeasureExemptions, f.Figure) // a family's (exemptionsDueFamily)
+	// On PostgreSQL the exempting assessments are joined, read once (as
+	// exemptionsDueFamily's). A case has at most one on a day: exempting
+	// keeps the latest of its assessments by assessed_on, decided_on and
+	// id, an order with no ties.
+	q.add(`x.decision AS safety FROM rm_cases c JOIN (SELECT s.case_id, s.decision FROM rm_safety s WHERE `)
+	q.exempting("s", f.AsOf, "")
+	q.inCases("s.case_id")
+	q.add(`) x ON x.case_id = c.case_id
+		WHERE c.supervision_start <> '' AND c.supervision_start <= ?`, string(f.AsOf))
+	return q.scoped(actor, "c", f)
 }
 
 // exemptionsDue adds, to a query of requirements r, the join to their
@@ -76,12 +101,33 @@ func (f Figures) ExemptedRequirements(ctx context.Context, actor Actor, fq Figur
 	if _, err := figureRows(actor, fq); err != nil { // the parameters checked
 		return nil, err
 	}
+	// On PostgreSQL, on a snapshot, the requirements are read of the
+	// exempted figure's cases alone, by the primary key: its tally (the
+	// report's counts) has them already, and they are all the cases with
+	// a requirement exempted. Otherwise the statement read every
+	// requirement due in the period and worked out every case's
+	// exempting assessment again (decision 0107).
+	var only []string
+	if f.pg {
+		t, ok, err := f.tallyOnce(ctx, actor, fq)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if only = t.cases[fq.Figure]; len(only) == 0 {
+				return nil, nil
+			}
+		}
+	}
 	q := &sqlb{}
 	q.add(`SELECT r.case_id, r.team_id, r.officer_id, r.rule_id, r.trigger_kind, r.triggered_on, r.recurrence, r.due_on,
 		a.reason, a.decided_by FROM requirements r JOIN rm_safety a ON `)
 	q.exemptingAssessment("a", "r.case_id", fq.AsOf, "") // exempted: the assessment that exempts it on as_of
 	if err := exemptionsDue(q, actor, fq, d); err != nil {
 		return nil, err
+	}
+	if only != nil {
+		q.add(` AND r.case_id = ANY(?)`, only)
 	}
 	q.add(` AND NOT (r.met_day IS NOT NULL AND r.met_day <= ?) ORDER BY r.case_id, r.n`, d)
 	rs, err := f.q.QueryContext(ctx, q.b.String(), q.args...)

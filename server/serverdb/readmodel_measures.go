@@ -238,8 +238,6 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 		err = interventionRows(q, actor, f)
 	case MeasureEnquiries:
 		err = enquiryRows(q, actor, f)
-	case MeasureExemptions:
-		err = exemptionsRows(q, actor, f, d)
 	}
 	return q, err
 }
@@ -413,6 +411,12 @@ func figureExcuses(ctx context.Context, db querier, actor Actor, f FigureQuery) 
 		JOIN rm_safety a ON `, rows.args...)
 	q.exemptingAssessment("a", "e.case_id", f.AsOf, "")
 	q.add(` ORDER BY e.case_id`)
+	return scanExcuses(ctx, db, q, f)
+}
+
+// scanExcuses runs q, whose rows are Excuses' columns in order, for the
+// excuses of f.
+func scanExcuses(ctx context.Context, db querier, q *sqlb, f FigureQuery) ([]Excuse, error) {
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("figure %s.exempted reasons: %w", f.Measure, err)
@@ -460,9 +464,31 @@ func (f Figures) Cases(ctx context.Context, actor Actor, q FigureQuery, after st
 	return f.casesOnce(ctx, actor, q, after, limit)
 }
 
-// Excuses is FigureExcuses on the snapshot.
+// Excuses is FigureExcuses on the snapshot. On PostgreSQL the exempted
+// cases are its family's tally's (the report's counts have them
+// already), read by key with the assessment that exempts each, where
+// figureExcuses works out measure 1's rows again (decision 0107).
 func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Excuse, error) {
-	return figureExcuses(ctx, f.q, actor, q)
+	if !f.pg {
+		return figureExcuses(ctx, f.q, actor, q)
+	}
+	q.Measure, q.Figure = MeasureFirstHomeVisit, "exempted"
+	t, ok, err := f.tallyOnce(ctx, actor, q)
+	if err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return figureExcuses(ctx, f.q, actor, q)
+	}
+	ids := t.cases[q.Figure]
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	s := &sqlb{pg: true}
+	s.add(`SELECT c.case_id, c.team_id, c.officer_id, a.reason, a.decided_by FROM rm_cases c JOIN rm_safety a ON `)
+	s.exemptingAssessment("a", "c.case_id", q.AsOf, "")
+	s.add(` WHERE c.case_id = ANY(?) ORDER BY c.case_id`, ids)
+	return scanExcuses(ctx, f.q, s, q)
 }
 
 // ReadFigures runs fn on one read transaction of the read model.

@@ -382,6 +382,49 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 			if !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && len(want) == 0) {
 				t.Errorf("exempted requirements on %s for %s: PostgreSQL %+v, SQLite %+v", asOf, a.Role, got, want)
 			}
+			// On a snapshot, after the report's counts, of the exempted
+			// figure's cases alone (decision 0107): one statement more,
+			// none when it has no case.
+			var sqls []string
+			fs := newFigures(recordingQuerier{pgQuerier{pg}, &sqls}, true)
+			ex := q
+			ex.Measure, ex.Figure = MeasureExemptions, "exempted"
+			if _, err := fs.Groups(ctx, a, ex); err != nil {
+				t.Fatal(err)
+			}
+			got, err = fs.ExemptedRequirements(ctx, a, q)
+			if wantN := 1 + min(len(want), 1); err != nil || !reflect.DeepEqual(got, want) || len(sqls) != wantN ||
+				(len(want) > 0 && !strings.Contains(sqls[len(sqls)-1], "r.case_id = ANY(")) {
+				t.Errorf("exempted requirements on %s for %s on a PostgreSQL snapshot: %+v (%v), %d statements with the counts, the last %s; SQLite %+v, want %d, the last of the exempted cases",
+					asOf, a.Role, got, err, len(sqls), sqls[len(sqls)-1], want, wantN)
+			}
+		}
+		for _, a := range actors { // measure 1's exempted cases' reasons
+			q := FigureQuery{Measure: MeasureFirstHomeVisit, AsOf: asOf, From: "2026-01-01", To: asOf}
+			want, err := figureExcuses(ctx, db.r, a, q)
+			if err != nil {
+				t.Fatalf("excuses on SQLite: %v", err)
+			}
+			got, err := figureExcuses(ctx, pgQuerier{pg}, a, q)
+			if err != nil || !reflect.DeepEqual(got, want) || (a.Role == schema.RoleAdmin && len(want) == 0) {
+				t.Errorf("excuses on %s for %s: PostgreSQL %+v (%v), SQLite %+v", asOf, a.Role, got, err, want)
+			}
+			// On a snapshot, after the report's counts, the exempted
+			// figure's cases read by key (decision 0107): one statement
+			// more, none when it has no case.
+			var sqls []string
+			fs := newFigures(recordingQuerier{pgQuerier{pg}, &sqls}, true)
+			ex := q
+			ex.Figure = "exempted"
+			if _, err := fs.Groups(ctx, a, ex); err != nil {
+				t.Fatal(err)
+			}
+			got, err = fs.Excuses(ctx, a, q)
+			if wantN := 1 + min(len(want), 1); err != nil || !reflect.DeepEqual(got, want) || len(sqls) != wantN ||
+				(len(want) > 0 && strings.Contains(sqls[len(sqls)-1], "requirements")) {
+				t.Errorf("excuses on %s for %s on a PostgreSQL snapshot: %+v (%v), %d statements with the counts, the last %s; SQLite %+v, want %d, the last of rm_cases and rm_safety",
+					asOf, a.Role, got, err, len(sqls), sqls[len(sqls)-1], want, wantN)
+			}
 		}
 		for _, a := range actors { // measures 1's to 8's and the exemptions' weekly trends (readmodel_trends.go)
 			var weeks []Week

@@ -31,13 +31,17 @@ type figureFamily struct {
 	// x and wk are the figures whose rows carry the row's x (days
 	// overdue) and wk (week from as_of); the others' are 0.
 	x, wk []string
+	// perCase says the family's rows are one a case (rows of rm_cases):
+	// its tally reads them as they are, each row its case's counts,
+	// without grouping them by case (decision 0107).
+	perCase bool
 }
 
 // figureFamilies are the families, by measure.
 var figureFamilies = map[string][]figureFamily{
 	MeasureFirstHomeVisit: {firstVisitFamily},
 	MeasureWorkload:       {workloadCaseFamily, workloadDueFamily},
-	MeasureExemptions:     {exemptionsDueFamily},
+	MeasureExemptions:     {exemptionsDueFamily, exemptionsSafetyFamily},
 	MeasureOverdue:        {overdueFamily},
 	MeasureReviews:        {reviewCasesFamily},
 }
@@ -60,6 +64,7 @@ var reviewCasesFamily = figureFamily{
 	figures: []string{"cases"},
 	rows:    reviewRows,
 	cond:    func(q *sqlb, _ FigureQuery, _ int64, _ string) { q.add(`1 = 1`) },
+	perCase: true,
 }
 
 // familyOf is the family of f's figure, false for a figure of none.
@@ -199,24 +204,32 @@ func tally(ctx context.Context, db querier, pg bool, actor Actor, fam figureFami
 // its largest x, its rows by week; a case is counted in a figure when it
 // has a row of it. PostgreSQL sorts a group's rows for each DISTINCT
 // aggregate, a sort a figure and group.
+//
+// A family whose rows are one a case (perCase) is not grouped: each row
+// is its case's counts already, and grouping 100,000 cases by three text
+// columns was most of such a tally's time on PostgreSQL (decision 0107).
 func tallyQuery(pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) (*sqlb, error) {
 	q := (&sqlb{pg: pg}).within(actor, f)
+	sumOf, maxOf, end := `sum(`, `max(`, `)`
+	if fam.perCase {
+		sumOf, maxOf, end = ``, ``, ``
+	}
 	q.add(`SELECT b.team_id, b.officer_id, b.case_id`)
 	for i, name := range fam.figures {
 		cond := func() { fam.cond(q, f, d, name) }
-		q.add(`, sum(CASE WHEN `)
+		q.add(`, ` + sumOf + `CASE WHEN `)
 		cond()
-		q.add(fmt.Sprintf(` THEN 1 ELSE 0 END) AS n%d`, i))
+		q.add(fmt.Sprintf(` THEN 1 ELSE 0 END%s AS n%d`, end, i))
 		if slices.Contains(fam.x, name) {
-			q.add(`, max(CASE WHEN `)
+			q.add(`, ` + maxOf + `CASE WHEN `)
 			cond()
-			q.add(fmt.Sprintf(` THEN b.x END) AS x%d`, i))
+			q.add(fmt.Sprintf(` THEN b.x END%s AS x%d`, end, i))
 		}
 		if slices.Contains(fam.wk, name) {
 			for w := 1; w <= WorkloadWeeks; w++ {
-				q.add(`, sum(CASE WHEN `)
+				q.add(`, ` + sumOf + `CASE WHEN `)
 				cond()
-				q.add(fmt.Sprintf(` AND b.wk = %d THEN 1 ELSE 0 END) AS w%d_%d`, w, i, w))
+				q.add(fmt.Sprintf(` AND b.wk = %d THEN 1 ELSE 0 END%s AS w%d_%d`, w, end, i, w))
 			}
 		}
 	}
@@ -224,7 +237,10 @@ func tallyQuery(pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) 
 	if err := fam.rows(q, actor, f, d); err != nil {
 		return nil, err
 	}
-	q.add(`) b GROUP BY b.team_id, b.officer_id, b.case_id`)
+	q.add(`) b`)
+	if !fam.perCase {
+		q.add(` GROUP BY b.team_id, b.officer_id, b.case_id`)
+	}
 	return q, nil
 }
 
@@ -382,6 +398,7 @@ var firstVisitFamily = figureFamily{
 	name:    "cases",
 	figures: figureNames[MeasureFirstHomeVisit],
 	rows:    firstVisitCases,
+	perCase: true, // a case and its first home visit's requirement, if it has one (one a case: first_home)
 	cond: func(q *sqlb, _ FigureQuery, _ int64, figure string) {
 		switch figure {
 		case "cases":
@@ -410,6 +427,7 @@ var firstVisitFamily = figureFamily{
 var workloadCaseFamily = figureFamily{
 	name:    "cases",
 	figures: []string{"caseload", "da_cases", "high_rosh", "not_started"},
+	perCase: true,
 	rows: func(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
 		asOf := string(f.AsOf)
 		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk,

@@ -1,0 +1,136 @@
+package serverdb
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"doorstep/schema"
+)
+
+// TestExemptionsReportStatementsOnASnapshot: what the exemptions report
+// asks of one snapshot (every figure's groups, the cases of its member
+// figures, the exempted requirements with their reasons) is three
+// statements (decision 0107): the requirements' family's tally, the
+// safety figures' tally, and the exempted requirements. Each answer is
+// what a statement of its own gives (figureGroups, figureCases, the
+// reasons without a snapshot's tallies). On main the safety figures were
+// a statement each for their groups and again for their cases: six.
+func TestExemptionsReportStatementsOnASnapshot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, users := readModelStore(t)
+	listed := 0
+	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
+		for _, a := range readModelActors(users) {
+			label := fmt.Sprintf("on %s for %s", asOf, a.Role)
+			base := FigureQuery{Measure: MeasureExemptions, AsOf: asOf, From: "2026-01-01", To: asOf}
+			var statements int
+			fs := newFigures(countingQuerier{db.r, &statements}, db.Engine() == "postgres")
+			for _, name := range FigureNames(MeasureExemptions) {
+				q := base
+				q.Figure = name
+				want, err := figureGroups(ctx, db.r, a, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := fs.Groups(ctx, a, q)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s %s: groups %+v (%v) on the snapshot, %+v a statement of its own", name, label, got, err, want)
+				}
+			}
+			for _, name := range []string{"due", "safety_not_approved", "safety_exempted"} {
+				q := base
+				q.Figure = name
+				want, err := figureCases(ctx, db.r, a, q, "", 1<<30)
+				if err != nil {
+					t.Fatal(err)
+				}
+				listed += len(want)
+				got, err := fs.Cases(ctx, a, q, "", 1<<30)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s %s: cases %v (%v) on the snapshot, %v a statement of its own", name, label, got, err, want)
+				}
+			}
+			want, err := Figures{q: db.r}.ExemptedRequirements(ctx, a, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := fs.ExemptedRequirements(ctx, a, base)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("exempted requirements %s: %+v (%v) on the snapshot, %+v without", label, got, err, want)
+			}
+			if statements != 3 {
+				t.Errorf("the exemptions report %s: %d statements on the snapshot, want 3", label, statements)
+			}
+		}
+	}
+	if listed == 0 {
+		t.Fatal("no figure listed a case: the test tests nothing")
+	}
+}
+
+// TestPerCaseFamiliesReadUngrouped: the families whose rows are rows of
+// rm_cases (measure 1's, measure 8's of cases, measure 7's cases, the
+// exemptions' safety figures) are tallied without a GROUP BY (decision
+// 0107), and their rows are indeed one a case: count(*) is
+// count(DISTINCT case_id) for every actor, on as_of days either side of
+// a quarter's end. The families of requirements are grouped by case.
+func TestPerCaseFamiliesReadUngrouped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, users := readModelStore(t)
+	perCase := map[string]bool{}
+	for measure, families := range figureFamilies {
+		for _, fam := range families {
+			q, err := tallyQuery(false, Actor{UserID: "admin", Role: schema.RoleAdmin}, fam,
+				FigureQuery{Measure: measure, AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}, 20780)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grouped := strings.HasSuffix(q.b.String(), "GROUP BY b.team_id, b.officer_id, b.case_id")
+			if grouped == fam.perCase {
+				t.Errorf("%s's family %s: grouped %v, one row a case %v", measure, fam.name, grouped, fam.perCase)
+			}
+			if fam.perCase {
+				perCase[measure+"."+fam.name] = true
+			}
+		}
+	}
+	want := map[string]bool{MeasureFirstHomeVisit + ".cases": true, MeasureWorkload + ".cases": true, MeasureReviews + ".cases": true,
+		MeasureExemptions + ".safety": true}
+	if !reflect.DeepEqual(perCase, want) {
+		t.Errorf("the families tallied one row a case: %v; want %v", perCase, want)
+	}
+	rows := 0
+	for _, asOf := range []schema.Date{"2026-11-23", "2026-09-30", "2026-10-01"} {
+		for measure, families := range figureFamilies {
+			for _, fam := range families {
+				if !fam.perCase {
+					continue
+				}
+				for _, a := range readModelActors(users) {
+					f := FigureQuery{Measure: measure, Figure: fam.figures[0], AsOf: asOf, From: "2026-07-01", To: asOf}
+					d, _ := dayNumber(asOf)
+					q := (&sqlb{}).within(a, f)
+					if err := fam.rows(q, a, f, d); err != nil {
+						t.Fatal(err)
+					}
+					var n, cases int
+					err := db.r.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT case_id) FROM (`+q.b.String()+`) b`, q.args...).
+						Scan(&n, &cases)
+					if err != nil || n != cases {
+						t.Errorf("%s's family %s on %s for %s: %d rows of %d cases (%v); want one a case", measure, fam.name, asOf, a.Role,
+							n, cases, err)
+					}
+					rows += n
+				}
+			}
+		}
+	}
+	if rows == 0 {
+		t.Fatal("no family had a row: the test tests nothing")
+	}
+}
