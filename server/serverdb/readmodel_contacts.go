@@ -138,8 +138,7 @@ func contactTotalRows(q *sqlb, actor Actor, f FigureQuery) error {
 	}
 	from, _ := time.Parse(time.DateOnly, string(f.From))
 	end, _ := time.Parse(time.DateOnly, string(min(f.To, f.AsOf)))
-	q.add(`SELECT t.team_no, t.officer_no, t.outcome, t.channel, t.place, t.da, t.n FROM rm_contact_totals t WHERE `)
-	q.contactPeriodRows(from, end)
+	q.contactPeriodRows(`SELECT t.team_no, t.officer_no, t.outcome, t.channel, t.place, t.da, `, from, end)
 	if f.OfficerID != "" {
 		q.add(` AND t.officer_no = (SELECT i.no FROM rm_ids i WHERE i.id = ?)`, f.OfficerID)
 	}
@@ -638,6 +637,13 @@ func (s figureSet) grouped(q *sqlb, actor Actor, f FigureQuery, names []string, 
 	if s.sums(actor) {
 		n = "CAST(sum(a.n) AS BIGINT) AS n"
 	}
+	// summed's rows may take some contacts away (a month's row less the
+	// days of it outside the period: contactPeriodRows), so a group may
+	// come to none; it is no group, as base's rows have none.
+	having := ""
+	if s.sums(actor) {
+		having = ` HAVING sum(a.n) <> 0`
+	}
 	q.add(`SELECT ` + strings.Join(append(slices.Clone(keys), n), ", ") + ` FROM (`)
 	var err error
 	if s.sums(actor) {
@@ -652,6 +658,7 @@ func (s figureSet) grouped(q *sqlb, actor Actor, f FigureQuery, names []string, 
 	if len(keys) > 0 {
 		q.add(` GROUP BY ` + strings.Join(keys, ", "))
 	}
+	q.add(having)
 	return nil
 }
 
