@@ -342,6 +342,12 @@ func TestIDOrderIsByteOrder(t *testing.T) {
 		b[i] = "09af"[rnd.IntN(4)]
 		return string(b)
 	}
+	// UUIDs sharing their first 16 digits (a key's hi), a few of them
+	// sharing all but the last.
+	oneHi := func() string {
+		tail := fmt.Sprintf("%04x-%012x", rnd.IntN(1<<16), rnd.Uint64N(4)<<44|rnd.Uint64N(1<<40))
+		return "0193965d-a5e0-78ee-" + tail
+	}
 	odd := []string{"", "x", strings.ToUpper(schema.NewID()), strings.Replace(schema.NewID(), "-", "_", 1),
 		"0193965d-a5e0-78ee-9f36-69d4d3dfc0dg", schema.NewID() + "0", "0193965d-a5e0-78ee-9f36-69d4d3dfc0d"}
 	for _, tc := range []struct {
@@ -351,6 +357,7 @@ func TestIDOrderIsByteOrder(t *testing.T) {
 		{"v7", func(n int) []string { return gen(n, v7) }},
 		{"v4", func(n int) []string { return gen(n, v4) }},
 		{"one digit apart", func(n int) []string { return gen(n, near) }},
+		{"one hi", func(n int) []string { return gen(n, oneHi) }},
 		{"repeated", func(n int) []string {
 			ids := gen(n/2+1, v4)
 			return append(ids, ids[:n/2]...)
@@ -358,7 +365,7 @@ func TestIDOrderIsByteOrder(t *testing.T) {
 		{"sorted", func(n int) []string { return slices.Sorted(slices.Values(gen(n, v7))) }},
 		{"any id among them", func(n int) []string { return append(gen(n, v4), odd...) }},
 	} {
-		for _, n := range []int{0, 1, 2, 17, 1000} {
+		for _, n := range []int{0, 1, 2, 17, 1000, 5000} {
 			ids := tc.ids(n)
 			rnd.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 			want := slices.Sorted(slices.Values(ids))
