@@ -269,39 +269,42 @@ func byVisitID(out []ElsewhereContact) []ElsewhereContact {
 	if sorted {
 		return out
 	}
-	// out[k] is to become out[order[k]]; a position done is marked -1.
-	for start := range order {
-		if order[start] < 0 {
-			continue
-		}
-		held := out[start]
-		k := start
-		for {
-			next := int(order[k])
-			order[k] = -1
-			if next == start {
-				out[k] = held
-				break
-			}
-			out[k] = out[next]
-			k = next
-		}
-	}
+	inOrder(out, order)
 	return out
 }
 
+// inOrder puts xs in order: place k takes xs[order[k]], order being a
+// permutation of xs's places. Each cycle of the permutation is followed
+// once, so each element moves once; order is spent (each place done is
+// marked -1).
+func inOrder[T any](xs []T, order []int32) {
+	for i := range xs {
+		if order[i] < 0 {
+			continue
+		}
+		held := xs[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == i {
+				xs[j] = held
+				break
+			}
+			xs[j] = xs[k]
+			j = k
+		}
+	}
+}
+
 // sortIDs is ids sorted in byte order (the "C" collation's and
-// SQLite's), as slices.Sort sorts them, by their keys (idOrder).
+// SQLite's), as slices.Sort sorts them, by their keys (idOrder), in
+// place.
 func sortIDs(ids []string) []string {
-	order, sorted := idOrder(len(ids), func(i int) string { return ids[i] })
-	if sorted {
-		return ids
+	if order, sorted := idOrder(len(ids), func(i int) string { return ids[i] }); !sorted {
+		inOrder(ids, order)
 	}
-	out := make([]string, len(ids))
-	for k, i := range order {
-		out[k] = ids[i]
-	}
-	return out
+	return ids
 }
 
 // idKey is an id as two integers that order as its bytes do (uuidKey),
