@@ -679,19 +679,15 @@ type figureSet struct {
 // A sum of summed's n is cast back to an integer: PostgreSQL's sum of a
 // BIGINT is a NUMERIC, and the figures' sums of it (a CASE each, 55 for
 // measure 3, over every group: 46,000 at 100,000 cases) were then
-// NUMERIC additions, about half the statement's time there (decision
-// 0105). SQLite's sum of integers is an integer already.
+// NUMERIC additions, about half the time of the summed counts there
+// (decision 0105); SQLite's sum of integers is an integer already.
+// summed's rows may take contacts away (a month's row less its days
+// outside the period: contactPeriodRows), so a group may come to none:
+// it is no group, as base's rows give it none.
 func (s figureSet) grouped(q *sqlb, actor Actor, f FigureQuery, names []string, keys []string) error {
-	n := "count(*) AS n"
+	n, having := "count(*) AS n", ""
 	if s.sums(actor) {
-		n = "CAST(sum(a.n) AS BIGINT) AS n"
-	}
-	// summed's rows may take some contacts away (a month's row less the
-	// days of it outside the period: contactPeriodRows), so a group may
-	// come to none; it is no group, as base's rows have none.
-	having := ""
-	if s.sums(actor) {
-		having = ` HAVING sum(a.n) <> 0`
+		n, having = "CAST(sum(a.n) AS BIGINT) AS n", ` HAVING sum(a.n) <> 0`
 	}
 	q.add(`SELECT ` + strings.Join(append(slices.Clone(keys), n), ", ") + ` FROM (`)
 	var err error
