@@ -124,14 +124,7 @@ func contactsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Act
 	if err != nil {
 		return nil, nil, err
 	}
-	rep.Totals.ElsewhereReasons = make([]ElsewhereReason, 0, len(elsewhere))
-	for _, e := range elsewhere {
-		x := ElsewhereReason{VisitID: e.VisitID, CaseID: e.CaseID, PlaceType: e.Place, Reason: e.Reason}
-		rep.Totals.ElsewhereReasons = append(rep.Totals.ElsewhereReasons, x)
-		team, officer := g.of(in, schema.Case{TeamID: e.TeamID, OfficerID: e.OfficerID})
-		team.ElsewhereReasons = append(team.ElsewhereReasons, x)
-		officer.ElsewhereReasons = append(officer.ElsewhereReasons, x)
-	}
+	elsewhereReasons(elsewhere, &rep.Totals, g, in)
 	finish := func(f *ContactFigures) {
 		if f.ElsewhereReasons == nil {
 			f.ElsewhereReasons = []ElsewhereReason{}
@@ -149,4 +142,67 @@ func contactsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.Act
 	q.Figure = "contacts"
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)
 	return rep, cases, err
+}
+
+// elsewhereReasons adds the contacts elsewhere (in visit id order) to
+// totals and to their team's and officer's figures of g, each list in
+// that order. Every list is made once at its length, the teams' lists
+// parts of one array and the officers' of another, and each contact's
+// team and officer are looked up by their ids once a run of contacts of
+// one officer (appended one by one, each contact looked up, the lists
+// grew by copying: decision 0105).
+func elsewhereReasons(elsewhere []serverdb.ElsewhereContact, totals *ContactFigures, g groups[ContactFigures], in Input) {
+	// lists[j] is a team's or an officer's figures, n[j] its contacts;
+	// at[i] are the team's and officer's j of the i-th contact.
+	var lists []*ContactFigures
+	var n []int
+	index := map[*ContactFigures]int32{}
+	indexOf := func(f *ContactFigures) int32 {
+		j, ok := index[f]
+		if !ok {
+			j = int32(len(lists))
+			index[f] = j
+			lists, n = append(lists, f), append(n, 0)
+		}
+		return j
+	}
+	at := make([][2]int32, len(elsewhere))
+	byIDs := map[[2]string][2]int32{}
+	var last [2]string
+	var cur [2]int32
+	for i, e := range elsewhere {
+		if k := [2]string{e.TeamID, e.OfficerID}; i == 0 || k != last {
+			var ok bool
+			if cur, ok = byIDs[k]; !ok {
+				team, officer := g.of(in, schema.Case{TeamID: e.TeamID, OfficerID: e.OfficerID})
+				cur = [2]int32{indexOf(team), indexOf(officer)}
+				byIDs[k] = cur
+			}
+			last = k
+		}
+		at[i] = cur
+		n[cur[0]]++
+		n[cur[1]]++
+	}
+	// Two arrays of every contact: each team's list a part of the first,
+	// each officer's of the second (a list is a team's or an officer's,
+	// never both).
+	teams, officers := make([]ElsewhereReason, len(elsewhere)), make([]ElsewhereReason, len(elsewhere))
+	var t, o int
+	for _, a := range at {
+		if f := lists[a[0]]; f.ElsewhereReasons == nil {
+			f.ElsewhereReasons, t = teams[t:t:t+n[a[0]]], t+n[a[0]]
+		}
+		if f := lists[a[1]]; f.ElsewhereReasons == nil {
+			f.ElsewhereReasons, o = officers[o:o:o+n[a[1]]], o+n[a[1]]
+		}
+	}
+	totals.ElsewhereReasons = make([]ElsewhereReason, 0, len(elsewhere))
+	for i, e := range elsewhere {
+		x := ElsewhereReason{VisitID: e.VisitID, CaseID: e.CaseID, PlaceType: e.Place, Reason: e.Reason}
+		totals.ElsewhereReasons = append(totals.ElsewhereReasons, x)
+		for _, j := range at[i] {
+			lists[j].ElsewhereReasons = append(lists[j].ElsewhereReasons, x)
+		}
+	}
 }

@@ -5,11 +5,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"doorstep/internal/testkit"
 	"doorstep/schema"
@@ -317,4 +320,81 @@ func TestAggTextRefusesMalformed(t *testing.T) {
 			t.Errorf("%q: read without an error", s)
 		}
 	}
+}
+
+// TestIDOrderIsByteOrder: the keyed sorts of ids (sortIDs, byVisitID,
+// decision 0105) put ids in the order slices.Sort puts them, byte order,
+// whether they are UUIDs as NewID writes them (compared by their keys),
+// other UUIDs, or any id at all among them (compared by their bytes),
+// with ids repeated, and already sorted.
+func TestIDOrderIsByteOrder(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	v7 := func() string { return schema.NewID() }
+	v4 := func() string { return uuid.NewString() }
+	// UUIDs that differ in one digit, '9' against 'a', and 'f' against
+	// '0' a digit earlier: the digits' byte order is their values'.
+	near := func() string {
+		b := []byte(schema.NewID())
+		i := rnd.IntN(36)
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+		}
+		b[i] = "09af"[rnd.IntN(4)]
+		return string(b)
+	}
+	// UUIDs sharing their first 16 digits (a key's hi), a few of them
+	// sharing all but the last.
+	oneHi := func() string {
+		tail := fmt.Sprintf("%04x-%012x", rnd.IntN(1<<16), rnd.Uint64N(4)<<44|rnd.Uint64N(1<<40))
+		return "0193965d-a5e0-78ee-" + tail
+	}
+	odd := []string{"", "x", strings.ToUpper(schema.NewID()), strings.Replace(schema.NewID(), "-", "_", 1),
+		"0193965d-a5e0-78ee-9f36-69d4d3dfc0dg", schema.NewID() + "0", "0193965d-a5e0-78ee-9f36-69d4d3dfc0d"}
+	for _, tc := range []struct {
+		name string
+		ids  func(n int) []string
+	}{
+		{"v7", func(n int) []string { return gen(n, v7) }},
+		{"v4", func(n int) []string { return gen(n, v4) }},
+		{"one digit apart", func(n int) []string { return gen(n, near) }},
+		{"one hi", func(n int) []string { return gen(n, oneHi) }},
+		{"repeated", func(n int) []string {
+			ids := gen(n/2+1, v4)
+			return append(ids, ids[:n/2]...)
+		}},
+		{"sorted", func(n int) []string { return slices.Sorted(slices.Values(gen(n, v7))) }},
+		{"any id among them", func(n int) []string { return append(gen(n, v4), odd...) }},
+	} {
+		for _, n := range []int{0, 1, 2, 17, 1000, 5000} {
+			ids := tc.ids(n)
+			rnd.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+			want := slices.Sorted(slices.Values(ids))
+			if got := sortIDs(slices.Clone(ids)); !slices.Equal(got, want) {
+				t.Errorf("%s, %d: sortIDs gave %q; want %q", tc.name, n, got, want)
+			}
+			var rows []ElsewhereContact
+			for i, id := range ids {
+				rows = append(rows, ElsewhereContact{VisitID: id, CaseID: fmt.Sprint(i), Reason: id + "?"})
+			}
+			wantRows := slices.Clone(rows)
+			slices.SortStableFunc(wantRows, func(a, b ElsewhereContact) int { return strings.Compare(a.VisitID, b.VisitID) })
+			if got := byVisitID(rows); !slices.Equal(got, wantRows) {
+				t.Errorf("%s, %d: byVisitID gave %+v; want %+v", tc.name, n, got, wantRows)
+			}
+		}
+	}
+	for _, id := range odd {
+		if _, _, ok := uuidKey(id); ok {
+			t.Errorf("uuidKey(%q) keyed; want it compared by its bytes", id)
+		}
+	}
+}
+
+// gen is n ids of id.
+func gen(n int, id func() string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = id()
+	}
+	return out
 }

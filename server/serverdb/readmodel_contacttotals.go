@@ -191,29 +191,57 @@ func (t *wtx) recountContactTotals() error {
 	return nil
 }
 
-// contactPeriodRows adds the condition that a row of rm_contact_totals t
-// counts the contacts of the days from to end (both in it) once: the
-// month row of every month the days cover whole, the day rows of the
-// others. A month row's started_day ("2026-09") sorts before its days
-// ("2026-09-01"), so a range of days within a month holds none.
-func (q *sqlb) contactPeriodRows(from, end time.Time) {
+// contactPeriodRows adds the query of the rows of rm_contact_totals t
+// that count the contacts of the days from to end (both in it) once:
+// sel, the columns before n, then n and the rest of the query. Of each
+// month the days cover, the rows read are the cheaper of two ways, by
+// the days each reads: the day rows of the days in the period, or the
+// month's row less the day rows of its days outside the period (their n
+// negated). A month covered whole is its month row alone; the month of
+// a period that ends on today, 23 of 30 days in, is its month's row less
+// the days after today, which have no contacts yet, where it was 23
+// days' rows (at 100,000 cases a quarter read 196,000 rows where it now
+// reads 128,000, decision 0105). A month row's started_day ("2026-09")
+// sorts before its days ("2026-09-01"), so a range of days within a
+// month holds none.
+func (q *sqlb) contactPeriodRows(sel string, from, end time.Time) {
 	var months []any
-	var ranges [][2]string
+	var ranges, less [][2]string
+	day := func(t time.Time) string { return t.Format(time.DateOnly) }
 	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(end); m = m.AddDate(0, 1, 0) {
 		first, last := m, m.AddDate(0, 1, -1)
-		if !first.Before(from) && !last.After(end) {
-			months = append(months, m.Format("2006-01"))
+		lo := slices.MaxFunc([]time.Time{first, from}, time.Time.Compare)
+		hi := slices.MinFunc([]time.Time{last, end}, time.Time.Compare)
+		in := int(hi.Sub(lo).Hours()/24) + 1
+		if out := last.Day() - in; out >= in {
+			ranges = append(ranges, [2]string{day(lo), day(hi)})
 			continue
 		}
-		ranges = append(ranges, [2]string{slices.MaxFunc([]time.Time{first, from}, time.Time.Compare).Format(time.DateOnly),
-			slices.MinFunc([]time.Time{last, end}, time.Time.Compare).Format(time.DateOnly)})
+		months = append(months, m.Format("2006-01"))
+		if lo.After(first) {
+			less = append(less, [2]string{day(first), day(lo.AddDate(0, 0, -1))})
+		}
+		if hi.Before(last) {
+			less = append(less, [2]string{day(hi.AddDate(0, 0, 1)), day(last)})
+		}
 	}
-	q.add(`(1 = 0`)
+	rangeOf := func(r [2]string) { q.add(` OR (t.started_day >= ? AND t.started_day <= ?)`, r[0], r[1]) }
+	q.add(sel)
+	if len(less) == 0 {
+		q.add(`t.n`)
+	} else {
+		q.add(`CASE WHEN 1 = 0`)
+		for _, r := range less {
+			rangeOf(r)
+		}
+		q.add(` THEN -t.n ELSE t.n END AS n`)
+	}
+	q.add(` FROM rm_contact_totals t WHERE (1 = 0`)
 	if len(months) > 0 {
 		q.add(` OR t.started_day IN (?`+strings.Repeat(`, ?`, len(months)-1)+`)`, months...)
 	}
-	for _, r := range ranges {
-		q.add(` OR (t.started_day >= ? AND t.started_day <= ?)`, r[0], r[1])
+	for _, r := range append(ranges, less...) {
+		rangeOf(r)
 	}
 	q.add(`)`)
 }

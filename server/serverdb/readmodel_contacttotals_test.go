@@ -256,8 +256,10 @@ func TestContactTotalsAfterRandomWrites(t *testing.T) {
 // its rows counted alone (figureGroups) and its total as their sum, over
 // periods of whole months, of parts of months, within one month, of one
 // day, across a year's end, as of a day within and before the period,
-// for an admin and an auditor, with an officer or a team filter; a
-// supervisor's and an officer's scope read the rows.
+// for an admin and an auditor, with an officer or a team filter, a
+// month read as its row less its days outside the period; no group
+// counted with no contacts; a supervisor's and an officer's scope read
+// the rows.
 func TestContactCountsSummedAsTheRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -281,6 +283,12 @@ func TestContactCountsSummedAsTheRows(t *testing.T) {
 		{"2026-01-01", "2026-12-31", "2026-06-30"},
 		{"2026-10-01", "2026-10-31", "2026-09-30"},
 		{"2026-11-24", "2026-11-23", "2026-11-23"},
+		// A month's row less its days outside the period (decision
+		// 0105): the days after the end, before the start, both.
+		{"2026-10-01", "2026-10-20", "2026-10-20"},
+		{"2026-10-12", "2026-11-23", "2026-11-23"},
+		{"2026-09-02", "2026-09-30", "2026-11-23"},
+		{"2026-10-04", "2026-10-29", "2026-11-23"},
 	}
 	summed, nonzero := 0, 0
 	for _, p := range periods {
@@ -298,6 +306,11 @@ func TestContactCountsSummedAsTheRows(t *testing.T) {
 				totals, err := fs.Totals(ctx, a, q, names)
 				if err != nil {
 					t.Fatal(err)
+				}
+				for _, g := range got {
+					if !slices.ContainsFunc(g.N, func(n int) bool { return n != 0 }) {
+						t.Errorf("%s: %s/%s counted with no contacts", label, g.TeamID, g.OfficerID)
+					}
 				}
 				read := strings.Contains(strings.Join(text, " "), "rm_contact_totals")
 				if whole := a.Role != schema.RoleSupervisor; read != whole {
@@ -338,5 +351,51 @@ func TestContactCountsSummedAsTheRows(t *testing.T) {
 	}
 	if summed < 40 || nonzero < 500 {
 		t.Errorf("%d answers summed, %d figures above zero: the test tests little", summed, nonzero)
+	}
+}
+
+// TestContactCountsMonthLessItsOtherDays: a month read as its row less
+// the rows of its days outside the period (decision 0105) counts the
+// period's contacts alone, and an officer whose contacts that month all
+// fall outside the period is no group at all (as when the rows are
+// read), not a group of none.
+func TestContactCountsMonthLessItsOtherDays(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	carlCase := schema.NewID()
+	if err := f.db.Seed(ctx, f.admin, []schema.Record{caseRecord(carlCase, "C000077", f.carl)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct {
+		officer schema.User
+		caseID  string
+		started string
+	}{{f.asha, f.ashaCase, "2026-10-05"}, {f.carl, carlCase, "2026-10-25"}, {f.asha, f.ashaCase, "2026-09-30"}} {
+		if _, err := f.db.Write(ctx, f.admin, "visit", schema.NewID(), v.caseID, schema.FieldsOf(schema.Visit{
+			OfficerID: v.officer.ID, Type: "home_announced", Status: "signed", Outcome: "completed", Location: "home", FaceToFace: true,
+			StartedAt: schema.Timestamp(v.started + "T10:00:00Z"), SignedAt: "2026-10-26T10:00:00Z", SignedBy: f.admin.UserID})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := FigureQuery{Measure: MeasureContacts, From: "2026-10-01", To: "2026-10-20", AsOf: "2026-11-23"}
+	var text []string
+	fs := Figures{q: recordingQuerier{f.db.r, &text}}
+	got, err := fs.Counts(ctx, f.admin, q, []string{"contacts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	totals, err := fs.Totals(ctx, f.admin, q, []string{"contacts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FigureCounts{{TeamID: f.asha.TeamID, OfficerID: f.asha.ID, N: []int{1}}}
+	if !slices.EqualFunc(got, want, func(a, b FigureCounts) bool {
+		return a.TeamID == b.TeamID && a.OfficerID == b.OfficerID && slices.Equal(a.N, b.N)
+	}) || totals[0] != 1 {
+		t.Errorf("counted %+v, total %v; want %+v, total 1", got, totals, want)
+	}
+	if all := strings.Join(text, " "); !strings.Contains(all, "THEN -t.n") {
+		t.Errorf("October not read as its row less its other days:\n%s", all)
 	}
 }

@@ -174,25 +174,7 @@ func inChangeOrder(recs []schema.RawRecord, seqs []int64) {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(seqs[a], seqs[b]) })
-	// Place i takes recs[order[i]]: each cycle of the permutation is
-	// followed once, and each place done is marked.
-	for i := range recs {
-		if order[i] < 0 {
-			continue
-		}
-		held := recs[i]
-		j := i
-		for {
-			k := int(order[j])
-			order[j] = -1
-			if k == i {
-				recs[j] = held
-				break
-			}
-			recs[j] = recs[k]
-			j = k
-		}
-	}
+	inOrder(recs, order)
 }
 
 // fieldsOf is a record's stored fields, as the driver read them, as a
