@@ -287,8 +287,6 @@ func (fb *freshBefore) visits(ctx context.Context, db *serverdb.DB, actor server
 // signing counts in measure 9's headline.
 const freshHours = 24
 
-// withinADay is measure 9's headline: of the signed visits vs, those on the
-// server within freshHours of their signing.
 // visitsOf are the visits of vs (signed visits, about 200 bytes each) of
 // the cases inCases, in vs' order: vs itself when it holds no other case's
 // (the page's scope and filters are measure 9's, and usually its cases
@@ -314,6 +312,8 @@ func visitsOf(vs []serverdb.VisitLatency, inCases map[string]bool) []serverdb.Vi
 	return out
 }
 
+// withinADay is measure 9's headline: of the signed visits vs, those on the
+// server within freshHours of their signing.
 func withinADay(vs []serverdb.VisitLatency) compliance.Figure {
 	n := 0
 	for _, v := range vs {
