@@ -246,58 +246,73 @@ func tallyQuery(pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) 
 
 // familyTotals is Totals of figures of families: the rows of each of
 // names (FigureGroup's Rows summed over every group), one statement a
-// family, its rows grouped by nothing.
+// family (totalsQuery).
 func (f Figures) familyTotals(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]int, error) {
 	out := make([]int, len(names))
 	done := make([]bool, len(names))
-	for i, name := range names {
+	for i := range names {
 		if done[i] {
 			continue
 		}
-		q := fq
-		q.Figure = name
-		if _, err := figureRows(actor, q); err != nil { // the parameters and the figure checked
+		s, idx, err := totalsQuery(f.pg, actor, fq, names, i, done)
+		if err != nil {
 			return nil, err
-		}
-		fam, ok := familyOf(fq.Measure, name)
-		if !ok {
-			return nil, fmt.Errorf("measure %s: figure %q is of no family", fq.Measure, name)
-		}
-		d, _ := dayNumber(fq.AsOf)
-		var idx []int
-		s := &sqlb{pg: f.pg}
-		s.add(`SELECT `)
-		for j := i; j < len(names); j++ {
-			if done[j] || !slices.Contains(fam.figures, names[j]) {
-				continue
-			}
-			if len(idx) > 0 {
-				s.add(`, `)
-			}
-			s.add(`coalesce(sum(CASE WHEN `)
-			fam.cond(s, q, d, names[j])
-			s.add(` THEN 1 ELSE 0 END), 0)`)
-			idx = append(idx, j)
-			done[j] = true
-		}
-		s.add(` FROM (`)
-		if err := fam.rows(s, actor, q, d); err != nil {
-			return nil, err
-		}
-		s.add(`) b`)
-		if !f.pg {
-			// SQLite reads the rows in the order of an index by team and
-			// officer when they are grouped so (requirements_team), and
-			// ungrouped by the due day's index, then the table's rows in
-			// that order: more than twice the time for the exemptions'
-			// (decision 0082). The groups are summed below.
-			s.add(` GROUP BY b.team_id, b.officer_id`)
 		}
 		if err := sumRows(ctx, f.q, s, idx, out); err != nil {
+			fam, _ := familyOf(fq.Measure, names[i])
 			return nil, fmt.Errorf("totals %s of %s: %w", fam.name, fq.Measure, err)
 		}
 	}
 	return out, nil
+}
+
+// totalsQuery is familyTotals' statement for names[i]'s family: a sum a
+// figure of names of that family not yet done (idx, each marked done),
+// its rows grouped by nothing. Its rows are within the actor's scope and
+// fq's team and officer, as tallyQuery's, so that the cases exempted
+// (exemptOn's subquery, or the requirements' join on PostgreSQL) are the
+// scope's, not the service's (decision 0110).
+func totalsQuery(pg bool, actor Actor, fq FigureQuery, names []string, i int, done []bool) (*sqlb, []int, error) {
+	q := fq
+	q.Figure = names[i]
+	if _, err := figureRows(actor, q); err != nil { // the parameters and the figure checked
+		return nil, nil, err
+	}
+	fam, ok := familyOf(fq.Measure, names[i])
+	if !ok {
+		return nil, nil, fmt.Errorf("measure %s: figure %q is of no family", fq.Measure, names[i])
+	}
+	d, _ := dayNumber(fq.AsOf)
+	var idx []int
+	s := (&sqlb{pg: pg}).within(actor, q)
+	s.add(`SELECT `)
+	for j := i; j < len(names); j++ {
+		if done[j] || !slices.Contains(fam.figures, names[j]) {
+			continue
+		}
+		if len(idx) > 0 {
+			s.add(`, `)
+		}
+		s.add(`coalesce(sum(CASE WHEN `)
+		fam.cond(s, q, d, names[j])
+		s.add(` THEN 1 ELSE 0 END), 0)`)
+		idx = append(idx, j)
+		done[j] = true
+	}
+	s.add(` FROM (`)
+	if err := fam.rows(s, actor, q, d); err != nil {
+		return nil, nil, err
+	}
+	s.add(`) b`)
+	if !pg {
+		// SQLite reads the rows in the order of an index by team and
+		// officer when they are grouped so (requirements_team), and
+		// ungrouped by the due day's index, then the table's rows in
+		// that order: more than twice the time for the exemptions'
+		// (decision 0082). The groups are summed by sumRows.
+		s.add(` GROUP BY b.team_id, b.officer_id`)
+	}
+	return s, idx, nil
 }
 
 // sumRows runs q, whose rows are a count each of the figures idx names,

@@ -14,7 +14,8 @@ import (
 // case's safety assessments. Both stores: each statement's exemption
 // subquery names the scope's cases (the statement is the same SQL on
 // both); on SQLite no step of the plan scans rm_safety as s (exemptOn's
-// alias): it is searched by case. Before, exemptOn's subquery read every
+// alias): it is searched by case. The previous period's totals
+// (familyTotals) likewise (decision 0110). Before, exemptOn's subquery read every
 // assessment of the service ("SCAN s"). PostgreSQL's plans of the
 // fixture's near-empty tables say nothing of a 25,000-case store's (its
 // plans there are in docs/performance.md, decision 0080).
@@ -54,6 +55,23 @@ func TestExemptionsKeptToTheScope(t *testing.T) {
 				}
 				stmts = append(stmts, stmt{fmt.Sprintf("%s: %s.%s tally", a.who, fq.Measure, fq.Figure), q})
 			}
+		}
+		// The previous period's headlines (Figures.Totals of a family,
+		// decision 0110): before, their statements worked the cases
+		// exempted out over the whole service.
+		for _, tq := range []struct {
+			measure string
+			names   []string
+		}{{MeasureExemptions, []string{"exempted", "due"}}, {MeasureFirstHomeVisit, []string{"numerator", "denominator"}}} {
+			fq := FigureQuery{Measure: tq.measure, From: "2026-06-01", To: "2026-08-31", AsOf: "2026-08-31", TeamID: a.team}
+			q, idx, err := totalsQuery(pg, a.actor, fq, tq.names, 0, make([]bool, len(tq.names)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(idx) != len(tq.names) {
+				t.Fatalf("%s: %s totals: figures %v of one statement, want all of %v", a.who, tq.measure, idx, tq.names)
+			}
+			stmts = append(stmts, stmt{fmt.Sprintf("%s: %s totals %v", a.who, tq.measure, tq.names), q})
 		}
 	}
 	scan := regexp.MustCompile(`(?m)^(SCAN s\b|SCAN rm_safety\b)`)
