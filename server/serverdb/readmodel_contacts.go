@@ -113,12 +113,15 @@ var contactSet = figureSet{
 // their cases for the scope, where the rows joined every contact to its
 // case and then found the distinct cases (at 25,000 cases on PostgreSQL
 // 134,000 contacts probed against the cases for 25,000 cases; about a
-// third less of the backend's CPU this way, decision 0102).
+// third less of the backend's CPU this way, decision 0102); with each
+// case its team's and officer's numbers (team_no, officer_no), which
+// ContactsElsewhere then reads from the list rather than joining every
+// contact elsewhere to rm_cases again (casesNumbered, decision 0111).
 func contactCases(q *sqlb, actor Actor, f FigureQuery) error {
 	if err := periodDates(f); err != nil {
 		return err
 	}
-	q.add(`SELECT c.case_id FROM (SELECT DISTINCT v.case_id FROM rm_visits v`)
+	q.add(`SELECT c.case_id, c.team_no, c.officer_no FROM (SELECT DISTINCT v.case_id FROM rm_visits v`)
 	q.contactDays(f)
 	q.add(`) d JOIN rm_cases c ON c.case_id = d.case_id WHERE 1 = 1`)
 	return q.scoped(actor, "c", f)
@@ -239,13 +242,14 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 	if err != nil {
 		return nil, err
 	}
-	q, err := contactsElsewhere(actor, fq, f.pg)
+	byCase := f.casesNumbered(actor, fq)
+	q, err := contactsElsewhere(actor, fq, f.pg, byCase != nil)
 	if err != nil {
 		return nil, err
 	}
 	var out []ElsewhereContact
 	if f.pg {
-		out, err = elsewhereText(ctx, f.q, q, ids)
+		out, err = elsewhereText(ctx, f.q, q, ids, byCase)
 	} else {
 		out, err = elsewhereRows(ctx, f.q, q, ids)
 	}
@@ -256,6 +260,43 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 	// table's key, so the order is whole, and byte order is the "C"
 	// collation's and SQLite's.
 	return byVisitID(out), nil
+}
+
+// numberedKey is the key of the numbered list of key's cases
+// (contactCases', kept by CountsListing) on the snapshot.
+func numberedKey(key setKey) setKey {
+	key.set += " numbered"
+	return key
+}
+
+// casesNumbered is each case of measure 3's case list of fq's period,
+// kept on the snapshot by CountsListing for a scope of the whole service
+// without a team or an officer, with its team's and officer's numbers;
+// nil when none is kept. Those cases are every case of a contact of the
+// period in rm_cases, so a contact elsewhere's case is among them or it
+// is of no case the join to rm_cases would find.
+func (f Figures) casesNumbered(actor Actor, fq FigureQuery) map[string][2]int64 {
+	if !f.pg || f.setCases == nil || !seesTheWholeService(actor) || fq.TeamID != "" || fq.OfficerID != "" {
+		return nil
+	}
+	key := setKey{actor: actor, q: fq, set: contactSet.name}
+	key.q.Figure = ""
+	list, ok := f.setCases[numberedKey(key)]
+	if !ok {
+		return nil
+	}
+	out := make(map[string][2]int64, len(list))
+	for _, s := range list {
+		id, nos, _ := strings.Cut(s, ":")
+		team, officer, _ := strings.Cut(nos, ":")
+		t, err1 := strconv.ParseInt(team, 10, 64)
+		o, err2 := strconv.ParseInt(officer, 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil // not as written: the statement joins again
+		}
+		out[id] = [2]int64{t, o}
+	}
+	return out
 }
 
 // byVisitID is out sorted by visit id, in place: the order is found on
@@ -510,8 +551,11 @@ func elsewhereRows(ctx context.Context, db querier, q *sqlb, ids map[int64]strin
 // holds it is read back whole. The rows' strings are parts of that one
 // text: hundreds of thousands of rows, read one by one, cost the process
 // two allocations a column (the driver's string and its interface) and
-// database/sql's work a row (decision 0102).
-func elsewhereText(ctx context.Context, db querier, q *sqlb, ids map[int64]string) ([]ElsewhereContact, error) {
+// database/sql's work a row (decision 0102). With byCase the rows carry
+// no numbers: each contact's are its case's there, and a contact of no
+// case there is left out, as the join to rm_cases leaves it (decision
+// 0111).
+func elsewhereText(ctx context.Context, db querier, q *sqlb, ids map[int64]string, byCase map[string][2]int64) ([]ElsewhereContact, error) {
 	var text sql.NullString
 	var n int
 	if err := func() error {
@@ -538,10 +582,21 @@ func elsewhereText(ctx context.Context, db querier, q *sqlb, ids map[int64]strin
 	for len(r.s) > 0 && r.err == nil {
 		var e ElsewhereContact
 		e.VisitID, e.CaseID = r.text(), r.text()
-		team, officer := r.number(), r.number()
+		var team, officer int64
+		if byCase == nil {
+			team, officer = r.number(), r.number()
+		}
 		e.Place, e.Reason = r.text(), r.text()
 		if r.err != nil {
 			break
+		}
+		if byCase != nil {
+			nos, ok := byCase[e.CaseID]
+			if !ok {
+				n--
+				continue
+			}
+			team, officer = nos[0], nos[1]
 		}
 		var err error
 		if e.TeamID, err = idOf(ids, team); err != nil {
@@ -610,9 +665,19 @@ func (r *aggText) fail() {
 // contactsElsewhere is the query of ContactsElsewhere: on SQLite its
 // rows (visit_id, case_id, team_no, officer_no, place,
 // elsewhere_reason), on PostgreSQL (pg) one row of their count and their
-// fields in one text (elsewhereText).
-func contactsElsewhere(actor Actor, fq FigureQuery, pg bool) (*sqlb, error) {
+// fields in one text (elsewhereText); shared (on PostgreSQL, the case
+// list's numbers at hand: casesNumbered), without the numbers, nor the
+// join to rm_cases that finds them, nor a scope (the whole service's).
+func contactsElsewhere(actor Actor, fq FigureQuery, pg, shared bool) (*sqlb, error) {
 	q := &sqlb{}
+	if shared {
+		q.add(`SELECT count(*), string_agg(octet_length(v.visit_id) || ':' || v.visit_id || octet_length(v.case_id) || ':' || v.case_id
+			|| octet_length(v.place) || ':' || v.place || octet_length(v.elsewhere_reason) || ':' || v.elsewhere_reason, '')
+			FROM rm_visits v`)
+		q.contactDays(fq)
+		q.add(` AND v.channel = '` + schema.ChannelElsewhere + `'`)
+		return q, nil
+	}
 	if pg {
 		q.add(`SELECT count(*), string_agg(octet_length(v.visit_id) || ':' || v.visit_id || octet_length(v.case_id) || ':' || v.case_id
 			|| c.team_no || ',' || c.officer_no || ',' || octet_length(v.place) || ':' || v.place
@@ -964,7 +1029,11 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 			}
 			q.add(`) b GROUP BY ` + by)
 			if listing { // summed: the cases of the rows apart
-				q.add(` UNION ALL SELECT NULL, NULL, string_agg(b.case_id, ',')` + strings.Repeat(`, 0`, len(st.idx)) + ` FROM (`)
+				listed := `b.case_id`
+				if st.s.cases != nil { // each case as case_id:team_no:officer_no
+					listed = `b.case_id || ':' || b.team_no || ':' || b.officer_no`
+				}
+				q.add(` UNION ALL SELECT NULL, NULL, string_agg(` + listed + `, ',')` + strings.Repeat(`, 0`, len(st.idx)) + ` FROM (`)
 				if st.s.cases != nil {
 					if err := st.s.cases(q, actor, fq); err != nil {
 						return nil, err
@@ -1025,6 +1094,15 @@ func (f Figures) counts(ctx context.Context, actor Actor, fq FigureQuery, names 
 		if listing {
 			key := setKey{actor: actor, q: fq, set: st.s.name}
 			key.q.Figure = ""
+			if summed && st.s.cases != nil {
+				// ids are case_id:team_no:officer_no: kept as they are for
+				// ContactsElsewhere (casesNumbered), the ids apart.
+				f.setCases[numberedKey(key)] = ids
+				ids = slices.Clone(ids)
+				for i, s := range ids {
+					ids[i], _, _ = strings.Cut(s, ":")
+				}
+			}
 			ids = sortIDs(ids) // byte order, as figureCases' (the "C" collation's)
 			f.setCases[key] = slices.Compact(ids)
 		}

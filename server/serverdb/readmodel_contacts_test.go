@@ -305,6 +305,104 @@ func TestContactsElsewhereReadWhole(t *testing.T) {
 	}
 }
 
+// TestContactsElsewhereCasesAreListed: on PostgreSQL, for the whole
+// service, measure 3's contacts elsewhere take their team's and officer's
+// numbers from the case list CountsListing kept (decision 0111), and the
+// answer is the one joined to rm_cases; for every scope and filter, on
+// both stores, each contact elsewhere is of a case of the report's case
+// list (Cases of "contacts" after CountsListing, as measure 3's report
+// reads them), and of a team and officer of one of CountsListing's groups.
+func TestContactsElsewhereCasesAreListed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	carlCase := schema.NewID()
+	if err := f.db.Seed(ctx, f.admin, []schema.Record{caseRecord(carlCase, "C000900", f.carl)}); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []struct {
+		officer  schema.User
+		caseID   string
+		location string
+	}{{f.asha, f.ashaCase, "elsewhere"}, {f.ben, f.benCase, "elsewhere"}, {f.carl, carlCase, "elsewhere"},
+		{f.ben, f.benCase, "home"}, {f.asha, f.ashaCase, "elsewhere"}} {
+		typ, place := "other_place", "cafe"
+		if v.location == "home" {
+			typ, place = "home_announced", ""
+		}
+		if _, err := f.db.Write(ctx, f.admin, "visit", schema.NewID(), v.caseID, schema.FieldsOf(schema.Visit{OfficerID: v.officer.ID,
+			Type: typ, Status: "signed", Outcome: []string{"completed", "no_answer"}[i%2], Location: v.location,
+			PlaceType: place, ElsewhereReason: "met at " + place, FaceToFace: true,
+			StartedAt: schema.Timestamp(fmt.Sprintf("2026-11-%02dT10:00:00Z", i+1)),
+			SignedAt:  "2026-11-10T10:00:00Z", SignedBy: f.admin.UserID})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := FigureNames(MeasureContacts)
+	for _, c := range []struct {
+		name  string
+		actor Actor
+		team  string
+		off   string
+		want  int
+	}{
+		{"admin", f.admin, "", "", 4},
+		{"admin team A", f.admin, f.teamA.ID, "", 3},
+		{"admin carl", f.admin, "", f.carl.ID, 1},
+		{"supervisor", Actor{UserID: f.sue.ID, Role: f.sue.Role, TeamID: f.sue.TeamID}, "", "", 3},
+		{"officer", Actor{UserID: f.asha.ID, Role: f.asha.Role, TeamID: f.asha.TeamID}, "", "", 2},
+	} {
+		fq := FigureQuery{Measure: MeasureContacts, AsOf: "2026-11-23", From: "2026-10-01", To: "2026-11-23",
+			TeamID: c.team, OfficerID: c.off}
+		err := f.db.ReadFigures(ctx, func(fs Figures) error {
+			groups, err := fs.CountsListing(ctx, c.actor, fq, names)
+			if err != nil {
+				return err
+			}
+			q := fq
+			q.Figure = "contacts"
+			cases, err := fs.Cases(ctx, c.actor, q, "", 1<<30)
+			if err != nil {
+				return err
+			}
+			elsewhere, err := fs.ContactsElsewhere(ctx, c.actor, fq)
+			if err != nil {
+				return err
+			}
+			if len(elsewhere) != c.want {
+				t.Errorf("%s: %d contacts elsewhere; want %d", c.name, len(elsewhere), c.want)
+			}
+			// On PostgreSQL, for the whole service, the list's numbers
+			// are shared (casesNumbered): the answer is the joined one.
+			shared := fs.casesNumbered(c.actor, fq) != nil
+			if want := fs.pg && c.name == "admin"; shared != want {
+				t.Errorf("%s: shared %v; want %v", c.name, shared, want)
+			}
+			joined := fs
+			joined.setCases = nil
+			byJoin, err := joined.ContactsElsewhere(ctx, c.actor, fq)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(elsewhere, byJoin) {
+				t.Errorf("%s: read (shared %v):\n%+v\njoined:\n%+v", c.name, shared, elsewhere, byJoin)
+			}
+			for _, e := range elsewhere {
+				if !slices.Contains(cases, e.CaseID) {
+					t.Errorf("%s: contact %s's case %s is not in the case list %v", c.name, e.VisitID, e.CaseID, cases)
+				}
+				if !slices.ContainsFunc(groups, func(g FigureCounts) bool { return g.TeamID == e.TeamID && g.OfficerID == e.OfficerID }) {
+					t.Errorf("%s: contact %s's team %s and officer %s are no group of the counts", c.name, e.VisitID, e.TeamID, e.OfficerID)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+	}
+}
+
 // TestAggTextRefusesMalformed: the aggregated rows' reader reads fields
 // back and refuses a malformed text with an error, never a panic.
 func TestAggTextRefusesMalformed(t *testing.T) {

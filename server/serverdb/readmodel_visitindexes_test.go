@@ -86,12 +86,14 @@ func TestVisitPartialIndexesUsed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	fq := FigureQuery{AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
-	elsewhere, err := contactsElsewhere(f.admin, fq, f.db.Engine() == "postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plan := explainPlan(t, f.db, elsewhere); !strings.Contains(plan, "rm_visits_elsewhere") {
-		t.Errorf("the elsewhere contacts' plan reads no rm_visits_elsewhere:\n%s", plan)
+	for _, shared := range []bool{false, true} { // shared: the case list's numbers at hand (decision 0111)
+		elsewhere, err := contactsElsewhere(f.admin, fq, f.db.Engine() == "postgres", shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan := explainPlan(t, f.db, elsewhere); !strings.Contains(plan, "rm_visits_elsewhere") {
+			t.Errorf("the elsewhere contacts' plan (shared %v) reads no rm_visits_elsewhere:\n%s", shared, plan)
+		}
 	}
 	partner := &sqlb{}
 	if err := householdCases(partner, f.admin, fq, []string{"partner"}); err != nil {
