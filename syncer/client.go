@@ -59,8 +59,9 @@ func (a *Agent) call(ctx context.Context, path string, body any, gzipBody bool, 
 }
 
 // callCounted is call with the outbox's pending count for a sync
-// request's header already read (pending >= 0; authedCall reads it with
-// the tokens); with pending < 0 a sync request counts it here.
+// request's header (pending >= 0; authedCall reads it with the tokens);
+// with pending < 0 the header is left out (it is optional: a count that
+// could not be read).
 func (a *Agent) callCounted(ctx context.Context, path string, body any, gzipBody bool, token string, pending int) ([]byte, exchange, error) {
 	base, err := a.serverURL(ctx)
 	if err != nil {
@@ -104,18 +105,9 @@ func (a *Agent) callCounted(ctx context.Context, path string, body any, gzipBody
 	if a.hasSkew.Load() {
 		h.Set(schema.HeaderClockSkew, strconv.FormatInt(a.skewMs.Load(), 10))
 	}
-	if isSyncPath(path) {
+	if isSyncPath(path) && pending >= 0 {
 		// The supervisors' freshness view shows what waits on each tablet.
-		if pending < 0 && a.db.View(ctx, func(tx *devicedb.Tx) error {
-			var err error
-			pending, _, err = tx.CountOutbox(ctx)
-			return err
-		}) != nil {
-			pending = -1
-		}
-		if pending >= 0 {
-			h.Set(schema.HeaderOutboxPending, strconv.Itoa(pending))
-		}
+		h.Set(schema.HeaderOutboxPending, strconv.Itoa(pending))
 	}
 	if token != "" {
 		h.Set("Authorization", "Bearer "+token)
@@ -231,7 +223,7 @@ func (a *Agent) authedCallCounted(ctx context.Context, path string, body any, gz
 	if access, err = a.refresh(ctx, refresh); err != nil {
 		return nil, ex, err
 	}
-	out, ex, err = a.call(ctx, path, body, gzipBody, access)
+	out, ex, err = a.callCounted(ctx, path, body, gzipBody, access, pending)
 	if err = a.checkRevoked(ctx, err); err != nil && asHTTPError(err) != nil && asHTTPError(err).Status == http.StatusUnauthorized {
 		return nil, ex, a.signOut(ctx, err)
 	}
