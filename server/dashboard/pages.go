@@ -174,6 +174,7 @@ func (s *site) allPanels(c *fiber.Ctx, counted bool) (*panelsPage, error) {
 		fr.drop()
 		return nil, err
 	}
+	pc.noTables = true // the overview and the print page show none
 	views := buildPanels(pc)
 	if err := pc.wait(); err != nil {
 		return nil, err
@@ -337,6 +338,7 @@ func (s *site) dashOfficer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	pc.noTables = true // the officer's page shows its caseload, no panel's table
 	views := buildPanels(pc)
 	if err := pc.wait(); err != nil {
 		return err

@@ -34,7 +34,9 @@ func buildFreshness(pc *panelCtx) *panelView {
 		inCases[cr.Case.ID] = true
 	}
 	v, devices := freshnessView(pc, inCases)
-	v.Table = freshnessTable(pc, devices)
+	if !pc.noTables {
+		v.Table = freshnessTable(pc, devices)
+	}
 	return v
 }
 

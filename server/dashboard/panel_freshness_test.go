@@ -119,3 +119,45 @@ func TestMeasure9ReadBesideTheRecords(t *testing.T) {
 		t.Fatalf("the page's measure 9 %v, its cases %d", p.pp.pc.Fresh(), len(p.pp.pc.In.Cases))
 	}
 }
+
+// TestPagesWithoutPanelTablesBuildNone: the overview (and the print page,
+// through allPanels) shows no panel's table, so the panels whose table
+// has a function of its own leave it out (decision 0116); a measure's
+// page, which shows it, still has it. Before, the overview built and
+// dropped every panel's table: it failed.
+func TestPagesWithoutPanelTablesBuildNone(t *testing.T) {
+	t.Parallel()
+	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 2, CasesPerOfficer: 6, HistoryDays: 200, Seed: 7})
+	s := newSite(srv)
+	app := fiber.New()
+	c := app.AcquireCtx(&fasthttp.RequestCtx{})
+	defer app.ReleaseCtx(c)
+	c.Locals("dash", &dashSession{user: sup})
+	pp, err := s.allPanels(c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range pp.views {
+		switch v.Panel.Slug {
+		case "contacts", "freshness", "households", "overdue", "risk-assessment-qa", "workload":
+			if v.Table != nil {
+				t.Errorf("the overview's %s panel built its table (%d rows)", v.Panel.Slug, len(v.Table.Rows))
+			}
+		}
+	}
+	actor, f, in, err := s.dashLoad(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := panelBySlug("contacts")
+	pc, err := s.newPanelCtx(c, actor, in, f, true, false, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := buildPanel(p, pc); v.Table == nil || len(v.Table.Rows) == 0 {
+		t.Errorf("the contacts measure's page has no table: %+v", v.Table)
+	}
+	if err := pc.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
