@@ -214,7 +214,7 @@ func (s *site) dashOverview(c *fiber.Ctx) error {
 
 // countOverview says whether the overview is built wholly from the read
 // model once every panel has a Counts, without reading the records
-// (dashLoadCounted). Every panel has one since decision 0075, but so built
+// (dashInputCounted). Every panel has one since decision 0075, but so built
 // the 500-case overview cost more than in Go (about 440–480 CPU ms a page
 // against 385–390 on main: the trends of measures 3 and 5, a query of
 // their rows a week, are about 185 of it), so it stays off until the
