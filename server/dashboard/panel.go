@@ -91,11 +91,9 @@ type panelCtx struct {
 	fresh *freshRead
 
 	// noTables: the page shows no panel's table (the overview, the print
-	// page, an officer's page), so the panels whose table has a function
-	// of its own (contactsTable, freshnessTable, householdsTable,
-	// overdueTable, qaTable, workloadTable) leave it out: a 500-case
-	// team's contacts alone were about 3 CPU ms and 3 MB a page, built and
-	// dropped (decision 0116).
+	// page, an officer's page), so the panels leave their tables out: a
+	// 500-case team's contacts alone were about 3 CPU ms and 3 MB a page,
+	// built and dropped (decision 0116).
 	noTables bool
 
 	// The filters' query, and each officer's link, made once: a table
