@@ -3,10 +3,13 @@ package compliance_test
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"doorstep/schema"
+	"doorstep/schema/policy"
 	"doorstep/server/compliance"
 )
 
@@ -193,4 +196,50 @@ func TestGroupDecodesVisitsInPlace(t *testing.T) {
 	if per >= 0.5 {
 		t.Errorf("Group allocates %.2f times a visit more (%.0f for 10 visits, %.0f for 410): the visits are not decoded in place", per, few, many)
 	}
+}
+
+// TestMemoRequirementsCopyNoVisits: the requirements worked out through a
+// case's memo read the case's visits as they are, not copies of them
+// (decision 0116): 400 more signed visits add well under a visit's size
+// (about 560 bytes) each to the bytes allocated. Before, the memo copied
+// every signed visit (with its sort keys) beside the policy's own index:
+// about 700 bytes a visit.
+func TestMemoRequirementsCopyNoVisits(t *testing.T) {
+	p := policy.Default()
+	withVisits := func(n int) compliance.CaseRecords {
+		recs := dataset(false, "")
+		for i := range n {
+			id := fmt.Sprintf("0190f0a2-0000-7000-8000-%012d", i)
+			at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * 20 * time.Hour)
+			v := schema.Visit{Type: "home_announced", Status: "signed", Outcome: "no_answer", Location: "home", FaceToFace: true,
+				StartedAt: schema.Timestamp(at.Format(time.RFC3339)), SignedAt: schema.Timestamp(at.Add(time.Hour).Format(time.RFC3339))}
+			recs = append(recs, rec("visit", id, caseID, v))
+		}
+		crs, err := compliance.Group(raw(t, recs))
+		if err != nil || len(crs) != 1 {
+			t.Fatalf("Group: %d cases, %v", len(crs), err)
+		}
+		return crs[0]
+	}
+	bytesOf := func(cr compliance.CaseRecords) uint64 {
+		var m0, m1 runtime.MemStats
+		cr = cr.WithNewMemo()
+		runtime.ReadMemStats(&m0)
+		reqs := cr.MemoRequirements(p, "2027-06-30")
+		runtime.ReadMemStats(&m1)
+		if len(reqs) == 0 {
+			t.Fatal("no requirement")
+		}
+		return m1.TotalAlloc - m0.TotalAlloc
+	}
+	few, many := withVisits(10), withVisits(410)
+	per := float64(bytesOf(many)-bytesOf(few)) / 400
+	if raceEnabled {
+		t.Logf("the memo's requirements allocate %.0f bytes a visit more under the race detector (bound not checked)", per)
+		return
+	}
+	if per >= 300 {
+		t.Errorf("the memo's requirements allocate %.0f bytes a visit more: the visits are copied", per)
+	}
+	t.Logf("the memo's requirements allocate %.0f bytes a visit more", per)
 }

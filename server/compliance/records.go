@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"time"
 
 	"doorstep/schema"
 	"doorstep/schema/policy"
@@ -52,68 +51,28 @@ type memo struct {
 	reqs   []policy.Requirement
 	safety *SafetyDecision
 
-	// visits are the case's visits the policy reads, worked out once for
-	// every as-of day (see policyVisits), and index the policy's reading of
-	// them (policy.IndexVisits).
-	visitsOnce sync.Once
-	visits     []schema.Visit
-	indexOnce  sync.Once
-	index      *policy.VisitIndex
+	// index is the policy's reading of the case's visits
+	// (policy.IndexVisits), made once for every as-of day.
+	indexOnce sync.Once
+	index     *policy.VisitIndex
 }
 
-// visitIndex is policy.IndexVisits of policyVisits, made once.
+// visitIndex is policy.IndexVisits of the case's visits, made once.
+//
+// The policy is given the case's visits as they are (cr.Visits, read
+// only), not copies: the index it makes of them once (their days and
+// instants parsed, the signed ones of the case kept, in the policy's
+// order) is what every as-of day reads. A copy of the signed visits with
+// only the fields the policy reads, sorted beforehand (decision 0095's
+// policyVisits), saved each as-of day a pass over the visits before the
+// index existed; since, it only copied them (about 9 MB a 500-case
+// team's page) and parsed and sorted them a second time (decision 0116).
+// The requirements are the same (TestPolicyVisitsSameRequirements).
 func (m *memo) visitIndex(cr *CaseRecords) *policy.VisitIndex {
 	m.indexOnce.Do(func() {
-		m.index = policy.IndexVisits(policy.CaseFacts{Case: cr.Case, Visits: m.policyVisits(cr)})
+		m.index = policy.IndexVisits(policy.CaseFacts{Case: cr.Case, Visits: cr.Visits})
 	})
 	return m.index
-}
-
-// policyVisits returns the visits of cr the policy's requirements read
-// (policy.CaseFacts.Visits), for any as-of day: the case's signed visits
-// with a readable started_at, already in the policy's order (started_at's
-// local day, the instant, the id), each with only the fields the policy
-// reads and the case's own id. The policy leaves the others out and sorts
-// these itself; given them so, it finds nothing to leave out and the
-// order made, rather than comparing every visit's case id and sorting
-// them again for each as-of day. The requirements are the same
-// (TestPolicyVisitsSameRequirements).
-func (m *memo) policyVisits(cr *CaseRecords) []schema.Visit {
-	m.visitsOnce.Do(func() {
-		// The sort moves each visit's key and place in cr.Visits, not the
-		// visit: sorting the visits themselves (about 560 bytes each) was
-		// half of this function's time (decision 0095).
-		type dated struct {
-			day schema.Date
-			at  int64
-			id  string
-			i   int
-		}
-		ds := make([]dated, 0, len(cr.Visits))
-		for i := range cr.Visits {
-			v := &cr.Visits[i]
-			if (cr.Case.ID != "" && v.CaseID != "" && v.CaseID != cr.Case.ID) || v.Status != "signed" || v.SignedAt == "" {
-				continue
-			}
-			t, err := time.Parse(time.RFC3339Nano, string(v.StartedAt))
-			if err != nil {
-				continue
-			}
-			// The local day is the timestamp's first ten bytes (visitDay).
-			ds = append(ds, dated{day: schema.Date(v.StartedAt[:len(time.DateOnly)]), at: t.UnixNano(), id: v.ID, i: i})
-		}
-		slices.SortFunc(ds, func(a, b dated) int {
-			return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id))
-		})
-		m.visits = make([]schema.Visit, len(ds))
-		for k, d := range ds {
-			v := &cr.Visits[d.i]
-			m.visits[k] = schema.Visit{ID: v.ID, CaseID: cr.Case.ID, Status: v.Status, SignedAt: v.SignedAt, StartedAt: v.StartedAt,
-				Type: v.Type, Location: v.Location, Outcome: v.Outcome, FaceToFace: v.FaceToFace,
-				ChildrenPresent: v.ChildrenPresent, Children: v.Children}
-		}
-	})
-	return m.visits
 }
 
 // requirements returns the case's requirements as the policy computes them
@@ -132,7 +91,7 @@ func (cr CaseRecords) requirements(p *policy.Policy, asOf schema.Date) ([]policy
 	}
 	facts, safety := Facts(cr, asOf)
 	if m != nil {
-		facts.Visits, facts.Index = m.policyVisits(&cr), m.visitIndex(&cr)
+		facts.Index = m.visitIndex(&cr) // of facts.Visits, cr.Visits
 	}
 	reqs := p.Requirements(facts, asOf)
 	if m != nil {

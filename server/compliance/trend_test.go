@@ -139,8 +139,8 @@ func repeat[T any](x T, n int) []T {
 }
 
 // TestPolicyVisitsSameRequirements: the requirements the measures compute
-// from each case's visits as the policy reads them, worked out once
-// (memo.policyVisits), are those the policy computes from the case's
+// from each case's visits as the policy reads them, indexed once
+// (memo.visitIndex), are those the policy computes from the case's
 // records as they are, on every as-of day: with visits unsigned, of no
 // readable start, of another case, or of none.
 func TestPolicyVisitsSameRequirements(t *testing.T) {

@@ -85,12 +85,16 @@ type panelCtx struct {
 	Weekly bool
 	// fresh is measure 9 as the store computes it (devices and set-aside
 	// changes are not case records): the actor's scope, the filters'
-	// officer and period. It is read while the panels are built; Fresh
-	// waits for it, wait gives its error.
-	fresh       *serverdb.Freshness
-	freshBefore []serverdb.VisitLatency // the previous period's signed visits
-	freshErr    error
-	freshDone   chan struct{}
+	// officer and period (readFresh). It is read while the records are
+	// loaded or the panels built; Fresh waits for it, wait gives its error.
+	// Nil when no panel reads it.
+	fresh *freshRead
+
+	// noTables: the page shows no panel's table (the overview, the print
+	// page, an officer's page), so the panels leave their tables out: a
+	// 500-case team's contacts alone were about 3 CPU ms and 3 MB a page,
+	// built and dropped (decision 0116).
+	noTables bool
 
 	// The filters' query, and each officer's link, made once: a table
 	// links every row (see link).
@@ -335,6 +339,13 @@ func (pc *panelCtx) link(path string) string {
 // statements read the whole service's cases and safety assessments on
 // PostgreSQL; decision 0095).
 func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly, counted bool, ps ...*panel) (*panelCtx, error) {
+	return s.newPanelCtxFresh(c, actor, in, f, weekly, counted, nil, ps...)
+}
+
+// newPanelCtxFresh is newPanelCtx with measure 9's read already started
+// for actor and f (readFresh), or nil to start it here when a panel of ps
+// reads it.
+func (s *site) newPanelCtxFresh(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly, counted bool, fr *freshRead, ps ...*panel) (*panelCtx, error) {
 	pc := &panelCtx{In: in, F: f, Weekly: weekly, trends: &s.trends}
 	if counted {
 		var err error
@@ -353,21 +364,9 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 		}
 		pc.trendKey = fmt.Sprintf("%s|%d|%s|%s|%s", compliance.ScopeKey(actor), seq, rules, f.AsOf, f.values(false).Encode())
 	}
-	if slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
-		ctx := c.UserContext()
-		opts := serverdb.FreshnessOptions{StaleDays: server.DefaultStaleDays, OfficerID: f.Officer, From: f.From, To: f.To}
-		pc.freshDone = make(chan struct{})
-		go func() {
-			defer close(pc.freshDone)
-			fr, err := s.db.Freshness(ctx, actor, opts)
-			if err != nil {
-				pc.freshErr = err
-				return
-			}
-			pc.fresh = &fr
-			// The previous period's signed visits, for the headline.
-			pc.freshBefore, pc.freshErr = s.before.visits(ctx, s.db, actor, opts)
-		}()
+	pc.fresh = fr
+	if fr == nil {
+		pc.fresh = s.readFresh(c.UserContext(), actor, f, ps)
 	}
 	// A counted QA panel reads the read model (decision 0075).
 	if slices.ContainsFunc(ps, func(p *panel) bool { return p.QA && !pc.counted(p) }) {
@@ -389,11 +388,62 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 // Fresh is measure 9 for the page (nil when it was not read, or failed:
 // wait says so).
 func (pc *panelCtx) Fresh() *serverdb.Freshness {
-	if pc.freshDone == nil {
+	if pc.fresh == nil {
 		return nil
 	}
-	<-pc.freshDone
-	return pc.fresh
+	<-pc.fresh.done
+	return pc.fresh.fr
+}
+
+// freshRead is measure 9's read for a page (readFresh): the store's
+// Freshness of the filters' period and the previous period's signed
+// visits, read in a goroutine of its own.
+type freshRead struct {
+	done   chan struct{} // closed once read
+	fr     *serverdb.Freshness
+	before []serverdb.VisitLatency // the previous period's signed visits
+	err    error
+	cancel context.CancelFunc
+}
+
+// readFresh starts measure 9's read for actor and the filters f when a
+// panel of ps reads it (nil otherwise).
+func (s *site) readFresh(ctx context.Context, actor serverdb.Actor, f *filters, ps []*panel) *freshRead {
+	if !slices.ContainsFunc(ps, func(p *panel) bool { return p.Fresh }) {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	opts := serverdb.FreshnessOptions{StaleDays: server.DefaultStaleDays, OfficerID: f.Officer, From: f.From, To: f.To}
+	r := &freshRead{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer cancel()
+		defer close(r.done)
+		fr, err := s.db.Freshness(ctx, actor, opts)
+		if err != nil {
+			r.err = err
+			return
+		}
+		r.fr = &fr
+		// The previous period's signed visits, for the headline.
+		r.before, r.err = s.before.visits(ctx, s.db, actor, opts)
+	}()
+	return r
+}
+
+// previous is the previous period's signed visits read (none when r is
+// nil or failed).
+func (r *freshRead) previous() []serverdb.VisitLatency {
+	if r == nil {
+		return nil
+	}
+	return r.before
+}
+
+// drop ends a read whose page failed before it was used (r may be nil).
+func (r *freshRead) drop() {
+	if r != nil {
+		r.cancel()
+	}
 }
 
 // wait waits for measure 9's read and the counted trends' (shares), and
@@ -413,11 +463,11 @@ func (pc *panelCtx) wait() error {
 			return pc.sharesErr
 		}
 	}
-	if pc.freshDone == nil {
+	if pc.fresh == nil {
 		return nil
 	}
-	<-pc.freshDone
-	return pc.freshErr
+	<-pc.fresh.done
+	return pc.fresh.err
 }
 
 // caseHref and officerHref link to the drill-down pages, keeping the

@@ -41,7 +41,9 @@ func buildContacts(pc *panelCtx) *panelView {
 			v.Trend = append(v.Trend, share(weekLabel(weeks[i]), s.Num, s.Den, s.Percent))
 		}
 	}
-	v.Table = contactsTable(pc, rep)
+	if !pc.noTables {
+		v.Table = contactsTable(pc, rep)
+	}
 	return v
 }
 

@@ -21,6 +21,9 @@ func init() {
 func buildEnquiries(pc *panelCtx) *panelView {
 	rep := compliance.Enquiries(pc.In, pc.F.period(), pc.F.AsOf)
 	v := enquiriesView(pc, rep, rep.CaseIDs())
+	if pc.noTables {
+		return v // the page shows no table
+	}
 	tb := &table{ID: "enquiries", Caption: "Cases that started in the period", Empty: "No case started in the period.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "start", Label: "Supervision start"},
 			{Key: "police", Label: "Police enquiry"}, {Key: "police_days", Label: "Police: days to answer", Num: true},

@@ -21,6 +21,9 @@ func init() {
 func buildExemptions(pc *panelCtx) *panelView {
 	rep := compliance.Exemptions(pc.In, pc.F.period(), pc.F.AsOf)
 	v := exemptionsView(pc, rep, rep.CaseIDs())
+	if pc.noTables {
+		return v // the page shows no table
+	}
 	t := rep.Totals
 	cases := map[string][2]string{} // case id → CRN, officer id
 	for _, cr := range pc.In.Cases {

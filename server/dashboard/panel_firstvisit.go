@@ -23,6 +23,9 @@ func init() {
 func buildFirstVisits(pc *panelCtx) *panelView {
 	rep := compliance.FirstHomeVisits(pc.In, pc.F.period(), pc.F.AsOf)
 	v := firstVisitsView(pc, rep, rep.CaseIDs())
+	if pc.noTables {
+		return v // the page shows no table
+	}
 	tb := &table{ID: "cases", Caption: "Cases in the measure", Empty: "No domestic-abuse case started in the period.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "rosh", Label: "RoSH"},
 			{Key: "start", Label: "Supervision start"}, {Key: "due", Label: "First visit due"}, {Key: "outcome", Label: "Outcome"},

@@ -34,7 +34,9 @@ func buildFreshness(pc *panelCtx) *panelView {
 		inCases[cr.Case.ID] = true
 	}
 	v, devices := freshnessView(pc, inCases)
-	v.Table = freshnessTable(pc, devices)
+	if !pc.noTables {
+		v.Table = freshnessTable(pc, devices)
+	}
 	return v
 }
 
@@ -75,7 +77,7 @@ func freshnessView(pc *panelCtx, inCases map[string]bool) (*panelView, []serverd
 		}
 	}
 	prev := compliance.PreviousPeriod(pc.F.period())
-	visits, before := visitsOf(fr.Visits, inCases), visitsOf(pc.freshBefore, inCases)
+	visits, before := visitsOf(fr.Visits, inCases), visitsOf(pc.fresh.previous(), inCases)
 	var active, stale, pending, notReporting, saOpen, saTotal int
 	for _, d := range devices {
 		saOpen += d.SetAsideOpen

@@ -1,11 +1,20 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
+	"doorstep/internal/testkit"
+	"doorstep/schema"
+	"doorstep/schema/synth"
+	"doorstep/server/compliance"
 	"doorstep/server/serverdb"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 )
 
 // visitsOf keeps, in their order, the signed visits of the cases asked
@@ -44,5 +53,107 @@ func TestVisitsOfKeepsTheCasesInOrder(t *testing.T) {
 	}
 	if got := visitsOf(nil, all); len(got) != 0 {
 		t.Errorf("no visits: got %d", len(got))
+	}
+}
+
+// TestMeasure9ReadBesideTheRecords: the overview starts measure 9's read
+// (the store's Freshness and the previous period's signed visits) once
+// its filters are read, beside the records' load rather than after it
+// (decision 0116). With the load held waiting for its cases (another job
+// holds the whole budget of cases in flight), measure 9's previous period
+// is read all the same; once the budget is given back, the page is built
+// with it. Before, measure 9 was read only once the records were loaded:
+// it failed.
+func TestMeasure9ReadBesideTheRecords(t *testing.T) {
+	t.Parallel()
+	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 2, CasesPerOfficer: 6, HistoryDays: 200, Seed: 7})
+	s := newSite(srv)
+	ctx := context.Background()
+	admin := serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}
+	ids, err := s.db.ScopeCases(ctx, admin, serverdb.ScopeNarrow{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.comp.MaxJobs, s.comp.MaxCasesInFlight, s.comp.JobWait = 2, len(ids), time.Minute
+	job, release, err := s.comp.Job(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
+	if _, err := s.comp.InputOf(job, admin, compliance.Narrow{}); err != nil { // holds every case until released
+		t.Fatal(err)
+	}
+	app := fiber.New()
+	c := app.AcquireCtx(&fasthttp.RequestCtx{})
+	defer app.ReleaseCtx(c)
+	c.Locals("dash", &dashSession{user: sup})
+	type page struct {
+		pp  *panelsPage
+		err error
+	}
+	done := make(chan page, 1)
+	go func() {
+		pp, err := s.allPanels(c, false)
+		done <- page{pp, err}
+	}()
+	testkit.WaitFor(t, 30*time.Second, "measure 9's previous period read while the records' load waits", func() bool {
+		s.before.mu.Lock()
+		defer s.before.mu.Unlock()
+		return len(s.before.m) > 0
+	})
+	if st := s.comp.JobStats(); st.Waiting != 1 {
+		t.Fatalf("the page's load is not waiting for its cases: %+v", st)
+	}
+	release()
+	released = true
+	p := <-done
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	if p.pp.pc.Fresh() == nil || len(p.pp.pc.In.Cases) == 0 {
+		t.Fatalf("the page's measure 9 %v, its cases %d", p.pp.pc.Fresh(), len(p.pp.pc.In.Cases))
+	}
+}
+
+// TestPagesWithoutPanelTablesBuildNone: the overview (and the print page,
+// through allPanels) shows no panel's table, so its panels leave them out
+// (decision 0116); a measure's page, which shows it, still has it.
+// Before, the overview built and dropped every panel's table: it failed.
+func TestPagesWithoutPanelTablesBuildNone(t *testing.T) {
+	t.Parallel()
+	srv, sup := synthServer(t, synth.Options{Teams: 1, OfficersPerTeam: 2, CasesPerOfficer: 6, HistoryDays: 200, Seed: 7})
+	s := newSite(srv)
+	app := fiber.New()
+	c := app.AcquireCtx(&fasthttp.RequestCtx{})
+	defer app.ReleaseCtx(c)
+	c.Locals("dash", &dashSession{user: sup})
+	pp, err := s.allPanels(c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range pp.views {
+		if v.Table != nil {
+			t.Errorf("the overview's %s panel built its table (%d rows)", v.Panel.Slug, len(v.Table.Rows))
+		}
+	}
+	actor, f, in, err := s.dashLoad(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := panelBySlug("contacts")
+	pc, err := s.newPanelCtx(c, actor, in, f, true, false, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := buildPanel(p, pc); v.Table == nil || len(v.Table.Rows) == 0 {
+		t.Errorf("the contacts measure's page has no table: %+v", v.Table)
+	}
+	if err := pc.wait(); err != nil {
+		t.Fatal(err)
 	}
 }

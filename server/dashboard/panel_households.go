@@ -39,7 +39,9 @@ func buildHouseholds(pc *panelCtx) *panelView {
 			v.Trend = append(v.Trend, share(weekLabel(weeks[i]), s.Num, s.Den, s.Percent))
 		}
 	}
-	v.Table = householdsTable(pc, rep)
+	if !pc.noTables {
+		v.Table = householdsTable(pc, rep)
+	}
 	return v
 }
 

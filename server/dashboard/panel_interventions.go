@@ -19,6 +19,9 @@ func init() {
 func buildInterventions(pc *panelCtx) *panelView {
 	rep := compliance.Interventions(pc.In, pc.F.period(), pc.F.AsOf)
 	v := interventionsView(pc, rep, rep.CaseIDs())
+	if pc.noTables {
+		return v // the page shows no table
+	}
 	tb := &table{ID: "interventions", Caption: "Needs identified in the period", Empty: "No intervention need was identified in the period.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "need", Label: "Need"},
 			{Key: "identified", Label: "Identified"}, {Key: "decision", Label: "Decision"}, {Key: "reason", Label: "Reason"},

@@ -49,7 +49,9 @@ func buildOverdue(pc *panelCtx) *panelView {
 		}
 	}
 	v := overdueView(pc, rep, da, compliance.OverdueShare(pc.In, pc.F.AsOf), rep.CaseIDs())
-	v.Table = overdueTable(pc, rep)
+	if !pc.noTables {
+		v.Table = overdueTable(pc, rep)
+	}
 	return v
 }
 

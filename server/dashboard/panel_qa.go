@@ -78,7 +78,9 @@ func buildQA(pc *panelCtx) *panelView {
 			v.Trend = append(v.Trend, share(weekLabel(w), x.Numerator.N, x.Denominator.N, x.Percent))
 		}
 	}
-	v.Table = qaTable(pc, rep)
+	if !pc.noTables {
+		v.Table = qaTable(pc, rep)
+	}
 	return v
 }
 

@@ -21,6 +21,9 @@ func init() {
 func buildReviews(pc *panelCtx) *panelView {
 	rep := compliance.Reviews(pc.In, pc.F.period(), pc.F.AsOf)
 	v := reviewsView(pc, rep, rep.CaseIDs())
+	if pc.noTables {
+		return v // the page shows no table
+	}
 	tb := &table{ID: "reviews", Caption: "Flags and RoSH assessments", Empty: "No flag or RoSH assessment passes the filters.",
 		Columns: []column{{Key: "crn", Label: "CRN"}, {Key: "officer", Label: "Officer"}, {Key: "what", Label: "Flag or RoSH"},
 			{Key: "since", Label: "Since"}, {Key: "last", Label: "Last reviewed"}, {Key: "due", Label: "Review due"},

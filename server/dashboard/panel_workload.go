@@ -44,7 +44,9 @@ func workloadPanelView(pc *panelCtx, p *compliance.WorkloadPanel, caseIDs []stri
 func buildWorkload(pc *panelCtx) *panelView {
 	rep := compliance.Workload(pc.In, pc.F.AsOf)
 	v := workloadView(pc, rep, compliance.WorkloadPlanned(pc.In, pc.F.AsOf), rep.CaseIDs())
-	v.Table = workloadTable(pc, rep)
+	if !pc.noTables {
+		v.Table = workloadTable(pc, rep)
+	}
 	return v
 }
 

@@ -180,8 +180,8 @@ func TestCountedPanelsMatchTheGo(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, x := range []*panelCtx{pc, goPC} {
-			x.fresh, x.freshBefore, x.freshDone = &fr, before, make(chan struct{})
-			close(x.freshDone)
+			x.fresh = &freshRead{fr: &fr, before: before, done: make(chan struct{})}
+			close(x.fresh.done)
 		}
 		// Measure 10's ratings and pool, as qaPanelInput reads them.
 		ratings, err := s.comp.QARatingsFromReadModel(ctx, c.actor)
