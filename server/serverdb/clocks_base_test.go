@@ -40,23 +40,7 @@ func TestRowKeepsItsBaseStampApart(t *testing.T) {
 			decoded.clocks, decoded.base, decoded.hasBase, decoded.clock("a"), decoded.clock("c"))
 	}
 	for round := range 1000 {
-		fields := map[string]json.RawMessage{}
-		own := map[string]string{}
-		for _, k := range pool {
-			switch rng.IntN(4) {
-			case 0: // never written
-			case 1: // set to null: stamped, absent from fields
-				own[k] = stamps[rng.IntN(len(stamps))]
-			case 2: // the base's
-				fields[k] = value()
-				if string(fields[k]) == "null" {
-					delete(fields, k)
-				}
-			default:
-				fields[k] = json.RawMessage(`"x"`)
-				own[k] = stamps[rng.IntN(len(stamps))]
-			}
-		}
+		fields, own := randomStamped(rng, pool, stamps, value) // value: the base's
 		ftext, _ := appendFields(nil, sortedNames(fields), fields)
 		ctext := []byte(`{`)
 		if rng.IntN(5) > 0 {
