@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
+	"sync"
 )
 
 // ErrSlowJSON is the fast decoders' answer to a document they do not
@@ -117,7 +119,7 @@ func EachMember(b []byte, fn func(key string, v []byte) error) error {
 		if kEnd < 0 {
 			return ErrSlowJSON
 		}
-		key, err := JSONString(b[i:kEnd])
+		key, err := memberName(b[i:kEnd])
 		if err != nil {
 			return err
 		}
@@ -176,6 +178,46 @@ func JSONString(v []byte) (string, error) {
 	}
 	return s, nil
 }
+
+// memberName is JSONString for a member's key, with the names most
+// members have (memberNames) given as one string each rather than copied
+// out of the text: a key copied was an allocation for every field of every
+// record the push and the pull decode (decision 0117).
+func memberName(v []byte) (string, error) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		if s, ok := memberNames()[string(v[1:len(v)-1])]; ok {
+			return s, nil
+		}
+	}
+	return JSONString(v)
+}
+
+// memberNames are every entity's field names and the members of the
+// sync messages, each its own key. Made at the first use: the entities
+// are registered by then. A name with a character JSON escapes is left
+// out (its text in a document is not the name).
+var memberNames = sync.OnceValue(func() map[string]string {
+	names := map[string]string{}
+	add := func(n string) {
+		if n == "" || strings.ContainsAny(n, "\\\"") || strings.IndexFunc(n, func(r rune) bool { return r < 0x20 || r >= 0x80 }) >= 0 {
+			return
+		}
+		names[n] = n
+	}
+	for _, e := range Entities() {
+		for n := range e.Fields {
+			add(n)
+		}
+	}
+	for _, v := range []any{Record{}, Mutation{}, PushRequest{}, MutationResult{}, Receipt{}, PushResponse{},
+		Removal{}, PullResponse{}, DeviceSignature{}} {
+		t := reflect.TypeOf(v)
+		for i := range t.NumField() {
+			add(strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+		}
+	}
+	return names
+})
 
 // FoldsTo reports whether key matches one of keys ignoring case, as
 // encoding/json matches an object's member to a struct field.

@@ -72,6 +72,7 @@ func fastMutations(b []byte) ([]schema.Mutation, error) {
 		return nil, schema.ErrSlowJSON
 	}
 	out := []schema.Mutation{}
+	var pairs []fieldPair // each mutation's fields as read, reused
 	i := schema.SkipSpace(b, 1)
 	if b[i] == ']' {
 		return out, nil
@@ -81,7 +82,7 @@ func fastMutations(b []byte) ([]schema.Mutation, error) {
 		if end < 0 {
 			return nil, schema.ErrSlowJSON
 		}
-		m, err := fastMutation(b[i:end])
+		m, err := fastMutation(b[i:end], &pairs)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +100,7 @@ func fastMutations(b []byte) ([]schema.Mutation, error) {
 	}
 }
 
-func fastMutation(b []byte) (schema.Mutation, error) {
+func fastMutation(b []byte, pairs *[]fieldPair) (schema.Mutation, error) {
 	var m schema.Mutation
 	if b[0] != '{' {
 		return m, schema.ErrSlowJSON
@@ -116,7 +117,7 @@ func fastMutation(b []byte) (schema.Mutation, error) {
 		switch key {
 		case "fields":
 			if err = once(&seen, 1<<5); err == nil {
-				m.Fields, err = fastFields(v)
+				m.Fields, err = fastFields(v, pairs)
 			}
 		case "clock":
 			if err = once(&seen, 1<<6); err == nil {
@@ -158,20 +159,38 @@ func mutationString(m *schema.Mutation, key string) (*string, int) {
 	return nil, 0
 }
 
+// fieldPair is a member of a mutation's fields, as fastFields reads it.
+type fieldPair struct {
+	key string
+	v   json.RawMessage
+}
+
 // fastFields is a mutation's fields: each value the bytes it came as.
-func fastFields(v []byte) (map[string]json.RawMessage, error) {
+// They are read into pairs (scratch, kept for the next mutation) first,
+// so that the map is made at its size: grown a field at a time, a visit's
+// map was made three times and its entries copied twice (decision 0117).
+// A name given twice keeps its last value, as before.
+func fastFields(v []byte, pairs *[]fieldPair) (map[string]json.RawMessage, error) {
 	if string(v) == "null" {
 		return nil, nil
 	}
 	if v[0] != '{' {
 		return nil, schema.ErrSlowJSON
 	}
-	fields := map[string]json.RawMessage{}
+	read := (*pairs)[:0]
 	err := schema.EachMember(v, func(key string, raw []byte) error {
-		fields[key] = json.RawMessage(raw[:len(raw):len(raw)])
+		read = append(read, fieldPair{key: key, v: json.RawMessage(raw[:len(raw):len(raw)])})
 		return nil
 	})
-	return fields, err
+	*pairs = read
+	if err != nil {
+		return nil, err
+	}
+	fields := make(map[string]json.RawMessage, len(read))
+	for _, p := range read {
+		fields[p.key] = p.v
+	}
+	return fields, nil
 }
 
 // fastClock reads a clock stamp as encoding/json does: a JSON string given

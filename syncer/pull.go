@@ -230,7 +230,9 @@ func (a *Agent) pull(ctx context.Context, rep *SyncReport, wait time.Duration, s
 			a.last.mu.Lock() // before the store's lock, as finishSync
 			now, skew, hasSkew = a.cfg.Now().UTC(), a.skewMs.Load(), a.hasSkew.Load()
 		}
-		err = a.db.Update(ctx, func(tx *devicedb.Tx) error {
+		// Unsynced: a page lost to a power cut is pulled again from the
+		// cursor that survives it (devicedb.UpdateUnsynced).
+		err = a.db.UpdateUnsynced(ctx, func(tx *devicedb.Tx) error {
 			if resync {
 				if _, err := tx.DeleteSyncedRecords(ctx); err != nil {
 					return err

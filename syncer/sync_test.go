@@ -247,13 +247,19 @@ func TestSyncStoresItsOutcomeWithItsLastPage(t *testing.T) {
 				Cursor: fmt.Sprintf("after-%d-%d", pages, k), HasMore: k < pages, ServerTime: p.now()}
 		}
 		p.mu.Unlock()
-		before := a.DB().WriteTransactions()
+		before, unsynced := a.DB().WriteTransactions(), a.DB().UnsyncedTransactions()
 		rep, err := a.SyncOnce(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got, want := a.DB().WriteTransactions()-before, int64(1+pages); got != want || rep.Pushed != 5 {
 			t.Fatalf("a sync pushing 5 and pulling %d pages: %d write transactions (pushed %d), want %d: the answers' and one a page", pages, got, rep.Pushed, want)
+		}
+		// The pages, which the server can send again, are stored unsynced;
+		// the answers, after which the outbox forgets what it sent, synced
+		// (decision 0117).
+		if got := a.DB().UnsyncedTransactions() - unsynced; got != int64(pages) {
+			t.Fatalf("a sync pulling %d pages: %d unsynced write transactions, want one a page and not the answers'", pages, got)
 		}
 		if at, lastErr := stored(); at != formatTime(clock.Now()) || lastErr != "" {
 			t.Fatalf("after %d pages: stored last sync %q, error %q; want %q and none", pages, at, lastErr, formatTime(clock.Now()))

@@ -20,20 +20,7 @@ func TestClocksRoundTrip(t *testing.T) {
 	names := []string{"a", "b", "c", "d", "e"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 2000; i++ {
-		fields := map[string]json.RawMessage{}
-		clocks := map[string]string{}
-		for _, n := range names {
-			switch rng.IntN(4) {
-			case 0: // never written
-			case 1: // set to null: stamped, absent from fields
-				clocks[n] = stamps[rng.IntN(len(stamps))]
-			case 2: // a value with no stamp (a record stored without one)
-				fields[n] = json.RawMessage(`1`)
-			default:
-				fields[n] = json.RawMessage(`"x"`)
-				clocks[n] = stamps[rng.IntN(len(stamps))]
-			}
-		}
+		fields, clocks := randomStamped(rng, names, stamps, func() json.RawMessage { return json.RawMessage(`1`) })
 		text := string(appendClocks(nil, sortedNames(fields), fields, clocks))
 		got, err := decodeClocks(text, fields)
 		if err != nil {
@@ -88,6 +75,31 @@ func TestStoredClocksCarryOneStamp(t *testing.T) {
 	if got := string(rec.Fields["location"]) + string(rec.Fields["type"]); got != `"doorstep""office"` {
 		t.Fatalf("location and type after the merge: %s; want the later location and the new type", got)
 	}
+}
+
+// randomStamped is a record's fields and the stamps of its own of a
+// random few of names: each never written, set to null (a stamp, no
+// value), a value (of unstamped) with no stamp of its own (a record stored
+// without one, or the base's), or "x" with a stamp. An unstamped null is
+// left out.
+func randomStamped(rng *rand.Rand, names, stamps []string, unstamped func() json.RawMessage) (map[string]json.RawMessage, map[string]string) {
+	fields := map[string]json.RawMessage{}
+	clocks := map[string]string{}
+	for _, n := range names {
+		switch rng.IntN(4) {
+		case 0: // never written
+		case 1: // set to null: stamped, absent from fields
+			clocks[n] = stamps[rng.IntN(len(stamps))]
+		case 2:
+			if v := unstamped(); string(v) != "null" {
+				fields[n] = v
+			}
+		default:
+			fields[n] = json.RawMessage(`"x"`)
+			clocks[n] = stamps[rng.IntN(len(stamps))]
+		}
+	}
+	return fields, clocks
 }
 
 func (f *fixture) storedClocks(t *testing.T, id string) string {

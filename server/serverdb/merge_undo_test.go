@@ -124,8 +124,8 @@ func TestEncodeMergesTheKnownNames(t *testing.T) {
 			}
 			names := sortedNames(in)
 			st := stamp(int64(10+step), "d").String()
-			mergeInto(fast.fields, fast.clocks, in, names, st, "~", false, Actor{})
-			mergeInto(slow.fields, slow.clocks, in, names, st, "~", false, Actor{})
+			fast.merge(in, names, st, "~", false, Actor{})
+			slow.merge(in, names, st, "~", false, Actor{})
 			slow.names = nil
 			if _, err := fast.encode(nil, names); err != nil {
 				t.Fatal(err)

@@ -944,7 +944,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 			lost = append(lost, f)
 			conflicts = append(conflicts, pendingConflict{field: f, reason: "record_signed",
 				losing: m.Fields[f], losingClock: stamp, losingAuthor: a.actor.UserID, losingDevice: a.actor.DeviceID,
-				winning: r.fields[f], winClock: r.clocks[f]})
+				winning: r.fields[f], winClock: r.clock(f)})
 		}
 		if err := a.writeConflicts(m, r, conflicts); err != nil {
 			return res, err
@@ -981,7 +981,7 @@ func (a *applier) change(m schema.Mutation, res schema.MutationResult, r *row) (
 	}
 	// The merge changes the record's maps in place; a change refused
 	// below puts them back (undoMerge) before it is stored as refused.
-	mg := mergeInto(r.fields, r.clocks, m.Fields, names, stamp, a.beyond, signing, a.actor)
+	mg := r.merge(m.Fields, names, stamp, a.beyond, signing, a.actor)
 	merged, conflicts, lost, applied := r.fields, mg.conflicts, mg.lost, mg.applied
 	refuse := func(err error) (schema.MutationResult, error) {
 		undoMerge(r.fields, r.clocks, mg)

@@ -20,7 +20,12 @@ type row struct {
 	fieldsText         string
 	clocksText         string
 	fields             map[string]json.RawMessage
-	clocks             map[string]string
+	// clocks are the stamps of the fields that have one of their own;
+	// with hasBase, every other field fields has is stamped base (the
+	// stored text's "" key, decodeOwnClocks). clock reads a field's stamp.
+	clocks  map[string]string
+	base    string
+	hasBase bool
 	// names are fields' names, sorted, when known (nil: not known): the
 	// stored text's keys as decode read them, then what encode wrote.
 	names        []string
@@ -71,13 +76,44 @@ func (r *row) decode() error {
 		r.fields, r.names = fields, names
 	}
 	if r.clocks == nil {
-		clocks, err := decodeClocks(r.clocksText, r.fields)
+		clocks, base, hasBase, err := decodeOwnClocks(r.clocksText)
 		if err != nil {
 			return fmt.Errorf("record %s: stored clocks: %w", r.id, err)
 		}
-		r.clocks = clocks
+		r.clocks, r.base, r.hasBase = clocks, base, hasBase
 	}
 	return nil
+}
+
+// clock is the stamp of field f ("" for none): its own, or the base when
+// the record has the field.
+func (r *row) clock(f string) string {
+	if s, own := r.clocks[f]; own {
+		return s
+	}
+	if _, present := r.fields[f]; present && r.hasBase {
+		return r.base
+	}
+	return ""
+}
+
+// merge is mergeInto on the record's decoded maps: the fields of names
+// that the base stamps get their stamp as their own first, so that
+// mergeInto reads each name's stamp from clocks alone (and undoMerge puts
+// back that). A record's clocks hold the base's fields apart since
+// decision 0117: a visit's thirty stamps were a map of thirty entries
+// decoded, and iterated again to encode, for a change of one field.
+func (r *row) merge(in map[string]json.RawMessage, names []string, stamp, beyond string, signing bool, by Actor) fieldMerge {
+	if r.hasBase {
+		for _, f := range names {
+			if _, own := r.clocks[f]; !own {
+				if _, present := r.fields[f]; present {
+					r.clocks[f] = r.base
+				}
+			}
+		}
+	}
+	return mergeInto(r.fields, r.clocks, in, names, stamp, beyond, signing, by)
 }
 
 // decodeStoredFields reads a record's stored fields text as
@@ -133,8 +169,24 @@ const baseClockKey = ""
 // decodeClocks reads a stored clocks text into a map of every stamped
 // field, given the record's fields.
 func decodeClocks(text string, fields map[string]json.RawMessage) (map[string]string, error) {
-	clocks := map[string]string{}
-	err := schema.EachMember([]byte(text), func(k string, v []byte) error {
+	clocks, base, ok, err := decodeOwnClocks(text)
+	if err != nil || !ok {
+		return clocks, err
+	}
+	for k := range fields {
+		if _, own := clocks[k]; !own {
+			clocks[k] = base
+		}
+	}
+	return clocks, nil
+}
+
+// decodeOwnClocks reads a stored clocks text: the stamps of the keys of
+// their own, and the base (ok: the text has one), which stamps every other
+// field the record has.
+func decodeOwnClocks(text string) (clocks map[string]string, base string, ok bool, err error) {
+	clocks = map[string]string{}
+	err = schema.EachMember([]byte(text), func(k string, v []byte) error {
 		s, err := schema.JSONString(v)
 		if err != nil || (len(v) > 0 && v[0] != '"') {
 			return schema.ErrSlowJSON // null, a number: encoding/json decides
@@ -145,20 +197,12 @@ func decodeClocks(text string, fields map[string]json.RawMessage) (map[string]st
 	if err != nil {
 		clocks = map[string]string{}
 		if err := json.Unmarshal([]byte(text), &clocks); err != nil {
-			return nil, err
+			return nil, "", false, err
 		}
 	}
-	base, ok := clocks[baseClockKey]
-	if !ok {
-		return clocks, nil
-	}
+	base, ok = clocks[baseClockKey]
 	delete(clocks, baseClockKey)
-	for k := range fields {
-		if _, own := clocks[k]; !own {
-			clocks[k] = base
-		}
-	}
-	return clocks, nil
+	return clocks, base, ok, nil
 }
 
 // appendClocks appends the stored text of clocks for a record with fields
@@ -166,11 +210,35 @@ func decodeClocks(text string, fields map[string]json.RawMessage) (map[string]st
 // base, then each key whose stamp differs or that fields lack. A field
 // without a stamp would take the base's, so then every key is written.
 func appendClocks(b []byte, names []string, fields map[string]json.RawMessage, clocks map[string]string) []byte {
-	base, ok := commonStamp(names, clocks)
+	return appendClocksBase(b, names, fields, clocks, "", false)
+}
+
+// appendClocksBase is appendClocks for a record whose clocks are its own
+// stamps and, with hasBase, base for every other field fields has (a
+// row's, decodeOwnClocks): the text is appendClocks's of the stamps
+// spelled out, without spelling them out.
+func appendClocksBase(b []byte, names []string, fields map[string]json.RawMessage, clocks map[string]string, base string, hasBase bool) []byte {
+	stampOf := func(k string) (string, bool) {
+		if s, own := clocks[k]; own {
+			return s, true
+		}
+		if _, present := fields[k]; present && hasBase {
+			return base, true
+		}
+		return "", false
+	}
+	common, ok := commonStamp(names, stampOf)
 	keys := make([]string, 0, len(clocks))
 	for k, v := range clocks {
-		if _, present := fields[k]; !ok || !present || v != base {
+		if _, present := fields[k]; !ok || !present || v != common {
 			keys = append(keys, k)
+		}
+	}
+	if hasBase && (!ok || base != common) {
+		for k := range fields {
+			if _, own := clocks[k]; !own {
+				keys = append(keys, k)
+			}
 		}
 	}
 	slices.Sort(keys)
@@ -178,7 +246,7 @@ func appendClocks(b []byte, names []string, fields map[string]json.RawMessage, c
 	if ok {
 		b = appendJSONString(b, baseClockKey)
 		b = append(b, ':')
-		b = appendJSONString(b, base)
+		b = appendJSONString(b, common)
 	}
 	for i, k := range keys {
 		if i > 0 || ok {
@@ -186,29 +254,41 @@ func appendClocks(b []byte, names []string, fields map[string]json.RawMessage, c
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, clocks[k])
+		s, _ := stampOf(k)
+		b = appendJSONString(b, s)
 	}
 	return append(b, '}')
 }
 
-// commonStamp returns the stamp most of names carry in clocks (the
+// commonStamp returns the stamp most of names carry (stampOf; the
 // earliest of those tied), false when a name has none or names is empty.
-func commonStamp(names []string, clocks map[string]string) (string, bool) {
+func commonStamp(names []string, stampOf func(string) (string, bool)) (string, bool) {
 	if len(names) == 0 {
 		return "", false
 	}
-	counts := make(map[string]int, 2)
+	type count struct {
+		stamp string
+		n     int
+	}
+	counts := make([]count, 0, 4) // a record's stamps are few
 	for _, k := range names {
-		v, ok := clocks[k]
+		v, ok := stampOf(k)
 		if !ok {
 			return "", false
 		}
-		counts[v]++
+		i := 0
+		for i < len(counts) && counts[i].stamp != v {
+			i++
+		}
+		if i == len(counts) {
+			counts = append(counts, count{stamp: v})
+		}
+		counts[i].n++
 	}
 	best, n := "", 0
-	for v, c := range counts {
-		if c > n || c == n && v < best {
-			best, n = v, c
+	for _, c := range counts {
+		if c.n > n || c.n == n && c.stamp < best {
+			best, n = c.stamp, c.n
 		}
 	}
 	return best, true
@@ -249,7 +329,7 @@ func (r *row) encode(buf []byte, changed []string) ([]byte, error) {
 		return buf, fmt.Errorf("record %s: encode fields: %w", r.id, err)
 	}
 	r.fieldsText = string(b)
-	b = appendClocks(b[:0], keys, r.fields, r.clocks)
+	b = appendClocksBase(b[:0], keys, r.fields, r.clocks, r.base, r.hasBase)
 	r.clocksText = string(b)
 	return b, nil
 }

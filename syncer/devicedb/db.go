@@ -12,6 +12,7 @@ package devicedb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -27,8 +28,8 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// driver is the name modernc.org/sqlite registers.
-const driver = "sqlite"
+// driverName is the name modernc.org/sqlite registers.
+const driverName = "sqlite"
 
 // DB is an open tablet store.
 type DB struct {
@@ -43,6 +44,7 @@ type DB struct {
 	// writeStmts and readStmts are everySync prepared on each pool.
 	writeStmts, readStmts prepared
 	writes                atomic.Int64 // write transactions committed
+	unsynced              atomic.Int64 // of them, UpdateUnsynced's
 }
 
 // everySync are the statements nearly every sync runs, some several
@@ -184,7 +186,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	if err := createFile(ctx, path); err != nil {
 		return nil, err
 	}
-	w, err := sqlitedb.OpenWriter(driver, path, pragmas...)
+	w, err := sqlitedb.OpenWriter(driverName, path, pragmas...)
 	if err != nil {
 		return nil, fmt.Errorf("open device store %s: %w", path, err)
 	}
@@ -197,7 +199,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sqlitedb.OpenReaders(driver, path, 4, pragmas...)
+	r, err := sqlitedb.OpenReaders(driverName, path, 4, pragmas...)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open device store %s for reading: %w", path, err)
@@ -235,7 +237,7 @@ func createFile(ctx context.Context, path string) error {
 	if err := fsperm.CreateFile(path); err != nil {
 		return fmt.Errorf("create device store: %w", err)
 	}
-	c, err := sql.Open(driver, "file:"+path)
+	c, err := sql.Open(driverName, "file:"+path)
 	if err != nil {
 		return fmt.Errorf("create device store %s: %w", path, err)
 	}
@@ -319,7 +321,52 @@ func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
 	return db.run(ctx, db.read, db.readStmts, fn)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, stmts prepared, fn func(*Tx) error) error {
+// UpdateUnsynced is Update for a transaction the server can send again (a
+// pulled page and its cursor): its commit is not synced to the disk
+// (synchronous NORMAL for it alone). A crash of the process keeps it; a
+// power cut may undo it, whole, and the store is then as if the page had
+// not been applied: the old cursor, and the page pulled again
+// (docs/sync-protocol.md §7). Any synced commit after it syncs it too, the
+// WAL being written in order, so a later change that depends on it (a
+// local edit of a pulled record) never outlasts it. It saves the fsync of
+// every sync's last commit (decision 0117).
+func (db *DB) UpdateUnsynced(ctx context.Context, fn func(*Tx) error) (err error) {
+	c, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer c.Close()
+	// SQLite refuses to change the level inside a transaction: the one
+	// writer connection is held from here until FULL is back.
+	if _, err := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return fmt.Errorf("begin: unsynced: %w", err)
+	}
+	defer func() {
+		if _, rerr := c.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); rerr != nil {
+			// A writer left at NORMAL is dropped: the pool opens
+			// another, at FULL, for the next write.
+			_ = c.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, fmt.Errorf("synced again: %w", rerr))
+		}
+	}()
+	err = db.run(ctx, c, db.writeStmts, fn)
+	if err == nil {
+		db.unsynced.Add(1)
+	}
+	return err
+}
+
+// UnsyncedTransactions returns how many of WriteTransactions were
+// UpdateUnsynced's.
+func (db *DB) UnsyncedTransactions() int64 { return db.unsynced.Load() }
+
+// beginner is the writer pool, the read pool, or the writer's connection
+// held by UpdateUnsynced.
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (db *DB) run(ctx context.Context, pool beginner, stmts prepared, fn func(*Tx) error) error {
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -333,7 +380,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts prepared, fn func(*Tx
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	if pool == db.write {
+	if pool != beginner(db.read) {
 		db.writes.Add(1)
 	}
 	return nil

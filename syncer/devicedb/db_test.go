@@ -268,3 +268,64 @@ func TestNewStoreIsPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateUnsyncedCommitsUnsyncedAlone: UpdateUnsynced's transaction
+// runs at synchronous NORMAL (1) and commits; every other write, before
+// and after it, failed or not, runs at FULL (2) on the one writer.
+func TestUpdateUnsyncedCommitsUnsyncedAlone(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	level := func(tx *Tx) int {
+		t.Helper()
+		var n int
+		if err := tx.tx.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	synced := func(when string) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx *Tx) error {
+			if got := level(tx); got != 2 {
+				t.Errorf("%s: an Update ran at synchronous %d, want 2 (FULL)", when, got)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	synced("before")
+	if err := db.UpdateUnsynced(ctx, func(tx *Tx) error {
+		if got := level(tx); got != 1 {
+			t.Errorf("UpdateUnsynced ran at synchronous %d, want 1 (NORMAL)", got)
+		}
+		return tx.SetState(ctx, KeyCursor, "42")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	synced("after")
+	refused := errors.New("refused")
+	if err := db.UpdateUnsynced(ctx, func(tx *Tx) error {
+		if err := tx.SetState(ctx, KeyCursor, "43"); err != nil {
+			return err
+		}
+		return refused
+	}); !errors.Is(err, refused) {
+		t.Fatalf("UpdateUnsynced answered %v, want its function's error", err)
+	}
+	synced("after a failed one")
+	var cursor string
+	if err := db.View(ctx, func(tx *Tx) error {
+		var err error
+		cursor, err = tx.State(ctx, KeyCursor)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if cursor != "42" {
+		t.Errorf("cursor %q, want the first UpdateUnsynced's 42 (the second rolled back)", cursor)
+	}
+	if got, all := db.UnsyncedTransactions(), db.WriteTransactions(); got != 1 || all != 4 {
+		t.Errorf("%d unsynced of %d write transactions, want 1 of 4", got, all)
+	}
+}
