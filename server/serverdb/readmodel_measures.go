@@ -483,7 +483,7 @@ func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Exc
 		}
 		return figureExcuses(ctx, f.q, actor, q)
 	}
-	ids := t.cases[q.Figure]
+	ids := t.casesOf(q.Figure)
 	if len(ids) == 0 {
 		return nil, nil
 	}
