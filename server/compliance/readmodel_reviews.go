@@ -8,18 +8,50 @@ import (
 	"doorstep/server/serverdb"
 )
 
-// reviewCounts are measure 7's record figures of f, by the read model's
-// name of each (serverdb.FigureNames), "cases" aside.
-func reviewCounts(f *ReviewsFigures) map[string]*RecordIDs {
-	out := map[string]*RecordIDs{}
-	for kind, r := range map[string]*ReviewFigures{"flags": &f.Flags, "da_flags": &f.DAFlags, "rosh": &f.RoSH} {
-		for name, x := range map[string]*RecordIDs{"items": &r.Items, "on_time.numerator": &r.OnTime.Numerator,
-			"on_time.denominator": &r.OnTime.Denominator, "in_date": &r.InDate, "overdue": &r.Overdue, "not_yet_due": &r.NotYetDue,
-			"no_date": &r.NoDate, "after_as_of": &r.AfterAsOf, "reviewed_in_period": &r.ReviewedInPeriod} {
-			out[kind+"."+name] = x
-		}
+// reviewKind is the figures of one kind of review of f (flags, da_flags,
+// rosh), nil for no kind.
+func reviewKind(f *ReviewsFigures, kind string) *ReviewFigures {
+	switch kind {
+	case "flags":
+		return &f.Flags
+	case "da_flags":
+		return &f.DAFlags
+	case "rosh":
+		return &f.RoSH
 	}
-	return out
+	return nil
+}
+
+// reviewCount is measure 7's record figure of f by the read model's name
+// of it (serverdb.FigureNames, "cases" aside), nil for none. A switch, not
+// a map of them made a group (the map was most of the report's CPU).
+func reviewCount(f *ReviewsFigures, name string) *RecordIDs {
+	kind, figure, _ := strings.Cut(name, ".")
+	r := reviewKind(f, kind)
+	if r == nil {
+		return nil
+	}
+	switch figure {
+	case "items":
+		return &r.Items
+	case "on_time.numerator":
+		return &r.OnTime.Numerator
+	case "on_time.denominator":
+		return &r.OnTime.Denominator
+	case "in_date":
+		return &r.InDate
+	case "overdue":
+		return &r.Overdue
+	case "not_yet_due":
+		return &r.NotYetDue
+	case "no_date":
+		return &r.NoDate
+	case "after_as_of":
+		return &r.AfterAsOf
+	case "reviewed_in_period":
+		return &r.ReviewedInPeriod
+	}
+	return nil
 }
 
 // ReviewsCounts is measure 7 at detail=counts (Reviews, Summarize,
@@ -50,11 +82,10 @@ func (s *Service) reviewsCounts(ctx context.Context, fs serverdb.Figures, actor 
 	for _, kind := range []string{"flags", "da_flags", "rosh"} {
 		names := familyOf(serverdb.MeasureReviews, kind)
 		err := sumInto(ctx, fs, actor, in, base, names, &rep.Totals, g, func(f *ReviewsFigures, s serverdb.FigureSums) {
-			counts := reviewCounts(f) // once a group, not once a figure: the map is most of the report's CPU
 			for i, name := range names {
-				counts[name].N += s.N[i]
+				reviewCount(f, name).N += s.N[i]
 			}
-			r := map[string]*ReviewFigures{"flags": &f.Flags, "da_flags": &f.DAFlags, "rosh": &f.RoSH}[kind]
+			r := reviewKind(f, kind)
 			r.MaxDaysOverdue = max(r.MaxDaysOverdue, s.Max)
 		})
 		if err != nil {

@@ -446,6 +446,9 @@ type Figures struct {
 	// setCases are the cases of measures 3 and 5's figure sets' rows
 	// kept by CountsListing (setCasesOnce); nil: none kept.
 	setCases map[setKey][]string
+	// reviews are measure 7's reviews counted by status already read on
+	// the snapshot (reviewStatsOnce); nil: figureSums a family.
+	reviews map[reviewKey][]reviewStat
 	// pg: q is PostgreSQL's, and the tallies may be written for it
 	// (sqlb.pg).
 	pg bool
@@ -480,7 +483,7 @@ func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Exc
 		}
 		return figureExcuses(ctx, f.q, actor, q)
 	}
-	ids := t.cases[q.Figure]
+	ids := t.casesOf(q.Figure)
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -503,5 +506,5 @@ func (db *DB) ReadFigures(ctx context.Context, fn func(Figures) error) error {
 // (ReadFigures' snapshot).
 func newFigures(q querier, pg bool) Figures {
 	return Figures{q: q, tallies: map[tallyKey]*familyTally{}, enquiries: map[enquiryKey][]enquiryCase{},
-		setCases: map[setKey][]string{}, pg: pg}
+		setCases: map[setKey][]string{}, reviews: map[reviewKey][]reviewStat{}, pg: pg}
 }

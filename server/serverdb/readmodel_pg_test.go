@@ -160,6 +160,50 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 		t.Errorf("only %d of the families' totals had a figure above zero: the comparison tested little", nonzero)
 	}
 
+	// On a PostgreSQL snapshot (decision 0115): measure 8's planned visits
+	// counted by its cases' family's tally, one statement for the five
+	// figures' groups and cases (the answers are held to figureGroups' and
+	// figureCases' below); measure 7's three kinds counted from two, the
+	// flags' serving the domestic-abuse flags.
+	for _, a := range readModelActors(users) {
+		var statements int
+		fs := newFigures(countingQuerier{pgQuerier{pg}, &statements}, true)
+		planned := 0
+		for _, name := range []string{"caseload", "not_started", "da_cases", "high_rosh", "planned"} {
+			q := FigureQuery{Measure: MeasureWorkload, Figure: name, AsOf: "2026-11-23"}
+			groups, err := fs.Groups(ctx, a, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fs.Cases(ctx, a, q, "", 1<<30); err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range groups {
+				if name == "planned" {
+					planned += g.Rows
+				}
+			}
+		}
+		if statements != 1 || planned == 0 {
+			t.Errorf("measure 8's cases and planned visits for %s: %d statements on a PostgreSQL snapshot, want 1; %d visits planned, want some",
+				a.Role, statements, planned)
+		}
+		statements = 0
+		for _, kind := range reviewKinds {
+			var names []string
+			for _, f := range reviewFigures {
+				names = append(names, kind+"."+f)
+			}
+			q := FigureQuery{Measure: MeasureReviews, Figure: names[0], AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
+			if _, err := fs.Sums(ctx, a, q, names); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if statements != 2 {
+			t.Errorf("measure 7's three kinds for %s: %d statements on a PostgreSQL snapshot, want 2", a.Role, statements)
+		}
+	}
+
 	actors := readModelActors(users)
 	for _, asOf := range []schema.Date{"2026-11-23", "2026-07-01"} {
 		for _, measure := range []string{MeasureOverdue, MeasureWorkload, MeasureFirstHomeVisit, MeasureContacts, MeasureHouseholds,
@@ -238,7 +282,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					if !reflect.DeepEqual(got, want) {
 						t.Errorf("%s: PostgreSQL counts %+v, SQLite %+v", label, got, want)
 					}
-					if _, ok := familyOf(measure, name); ok { // counted with its family in one pass, on both stores
+					if _, ok := tallyFamilyOf(measure, name, true); ok { // counted with its family in one pass, on both stores
 						for store, fs := range map[string]Figures{"SQLite": {q: db.r, tallies: map[tallyKey]*familyTally{}},
 							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}, pg: true}} {
 							got, err := fs.Groups(ctx, a, q)
@@ -251,7 +295,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if _, ok := familyOf(measure, name); ok { // its cases from its family's tally, on both stores
+					if _, ok := tallyFamilyOf(measure, name, true); ok { // its cases from its family's tally, on both stores
 						for store, fs := range map[string]Figures{"SQLite": newFigures(db.r, false), "PostgreSQL": newFigures(pgQuerier{pg}, true)} {
 							got, err := fs.Cases(ctx, a, q, "", 1000)
 							if err != nil || !reflect.DeepEqual(got, wantIDs) {
@@ -303,6 +347,23 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 						got, err := figureSums(ctx, pgQuerier{pg}, a, q, names)
 						if err != nil || !reflect.DeepEqual(got, want) {
 							t.Errorf("%s in one pass: PostgreSQL %+v (%v), SQLite %+v", label, got, err, want)
+						}
+						if measure == MeasureReviews { // on a snapshot, from the reviews by status (decision 0115)
+							share := []string{family + ".on_time.numerator", family + ".on_time.denominator"}
+							wantShare, err := figureSums(ctx, db.r, a, q, share)
+							if err != nil {
+								t.Fatal(err)
+							}
+							for store, fs := range map[string]Figures{"SQLite": newFigures(db.r, false), "PostgreSQL": newFigures(pgQuerier{pg}, true)} {
+								got, err := fs.Sums(ctx, a, q, names)
+								if err != nil || !reflect.DeepEqual(got, want) {
+									t.Errorf("%s on a snapshot on %s: %+v (%v), figureSums %+v", label, store, got, err, want)
+								}
+								got, err = fs.Sums(ctx, a, q, share)
+								if err != nil || !reflect.DeepEqual(got, wantShare) {
+									t.Errorf("%s's share on a snapshot on %s: %+v (%v), figureSums %+v", label, store, got, err, wantShare)
+								}
+							}
 						}
 					}
 					if measure == MeasureInterventions { // counted by need and status too

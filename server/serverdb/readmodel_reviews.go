@@ -1,6 +1,7 @@
 package serverdb
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -77,19 +78,20 @@ func reviewRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 }
 
 // reviewBase writes the select of every review of f's kind (flags,
-// da_flags, rosh: its figure's prefix) with its status on as_of and its
-// days overdue (x), and returns what adds a figure's condition on them
+// da_flags, rosh: its figure's prefix) with its status on as_of, its
+// days overdue (x) and whether it is a domestic-abuse flag's (da), and
+// returns what adds a figure's condition on them
 // (alias i).
 func reviewBase(q *sqlb, actor Actor, f FigureQuery, d int64) (func(q *sqlb, figure string), error) {
 	kind, _, _ := strings.Cut(f.Figure, ".")
 	q.add(`SELECT c.case_id, c.team_id, c.officer_id, `)
 	if kind == "rosh" {
-		q.add(`c.rosh_date AS last, `)
+		q.add(`c.rosh_date AS last, 0 AS da, `)
 		q.reviewStatus("c.rosh_date", "c.rosh_due", "c.rosh_due_day", f.AsOf, d)
 		q.add(` FROM rm_cases c WHERE 1 = 1`)
 	} else {
 		asOf := string(f.AsOf)
-		q.add(`g.last_reviewed AS last, `)
+		q.add(`g.last_reviewed AS last, CASE WHEN g.type IN ('da_perpetrator', 'da_victim') THEN 1 ELSE 0 END AS da, `)
 		q.reviewStatus("g.last_reviewed", "g.next_review_date", "g.next_review_day", f.AsOf, d)
 		q.add(` FROM rm_flags g JOIN rm_cases c ON c.case_id = g.case_id
 			WHERE (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?)`, asOf, asOf)
@@ -190,8 +192,14 @@ func figureSums(ctx context.Context, db querier, actor Actor, f FigureQuery, fig
 }
 
 // Sums is figureSums on the snapshot; measure 4's from the agency's cases
-// read once a snapshot (enquirySums).
+// read once a snapshot (enquirySums); measure 7's from its reviews
+// counted by status once a snapshot (reviewSums).
 func (f Figures) Sums(ctx context.Context, actor Actor, q FigureQuery, figures []string) ([]FigureSums, error) {
+	if q.Measure == MeasureReviews && f.reviews != nil {
+		if sums, ok, err := f.reviewSums(ctx, actor, q, figures); err != nil || ok {
+			return sums, err
+		}
+	}
 	if q.Measure == MeasureEnquiries && f.enquiries != nil {
 		if _, err := figureRows(actor, q); err == nil {
 			if sums, ok, err := f.enquirySums(ctx, actor, q, figures); err != nil || ok {
@@ -238,4 +246,140 @@ func keyedGroups(ctx context.Context, db querier, actor Actor, f FigureQuery, ke
 		out = append(out, g)
 	}
 	return out, rs.Err()
+}
+
+// reviewKey names the reviews of one source (the flags', or the cases'
+// RoSH assessments) counted by status on a snapshot: the query but its
+// figure, and who asked.
+type reviewKey struct {
+	actor Actor
+	q     FigureQuery
+	rosh  bool
+}
+
+// reviewStat is the reviews of one team and officer, domestic-abuse
+// flags' or not (da), with one status on as_of: how many (n), how many
+// of them were reviewed in the period (inPeriod), and their largest days
+// overdue (max).
+type reviewStat struct {
+	teamID, officerID string
+	da                bool
+	status            string
+	n, inPeriod, max  int
+}
+
+// reviewSums is figureSums of measure 7's figures, all of one kind, from
+// the kind's reviews counted by team, officer and status once a snapshot
+// (reviewStatsOnce): the flags' serve the flags and the domestic-abuse
+// flags alike. Where figureSums wrote the status's CASE again in each
+// figure's sum, nine a kind, and read the flags once for the flags and
+// again for their domestic-abuse ones, the status is worked out once a
+// row and each figure added up here from the statuses (decision 0115).
+// false when a figure is not one of a kind's (figureSums answers, or
+// says why not).
+func (f Figures) reviewSums(ctx context.Context, actor Actor, q FigureQuery, figures []string) ([]FigureSums, bool, error) {
+	kind, _, _ := strings.Cut(q.Figure, ".")
+	for _, name := range figures {
+		k, _, _ := strings.Cut(name, ".")
+		if k != kind || name == "cases" || !slices.Contains(figureNames[MeasureReviews], name) {
+			return nil, false, nil
+		}
+	}
+	if _, err := figureRows(actor, q); err != nil { // the parameters checked
+		return nil, false, err
+	}
+	stats, err := f.reviewStatsOnce(ctx, actor, q, kind == "rosh")
+	if err != nil {
+		return nil, false, err
+	}
+	groups := map[[2]string]*FigureSums{}
+	var out []*FigureSums
+	for _, st := range stats {
+		if kind == "da_flags" && !st.da {
+			continue
+		}
+		g := groups[[2]string{st.teamID, st.officerID}]
+		if g == nil { // as figureSums: the groups with a row
+			g = &FigureSums{TeamID: st.teamID, OfficerID: st.officerID, N: make([]int, len(figures))}
+			groups[[2]string{st.teamID, st.officerID}] = g
+			out = append(out, g)
+		}
+		g.Max = max(g.Max, st.max)
+		for i, name := range figures {
+			_, figure, _ := strings.Cut(name, ".")
+			switch figure {
+			case "items":
+				g.N[i] += st.n
+			case "on_time.numerator":
+				if st.status == "in_date" {
+					g.N[i] += st.n
+				}
+			case "on_time.denominator":
+				if st.status == "in_date" || st.status == "overdue" {
+					g.N[i] += st.n
+				}
+			case "reviewed_in_period":
+				g.N[i] += st.inPeriod
+			default: // in_date, overdue, not_yet_due, no_date, after_as_of
+				if st.status == figure {
+					g.N[i] += st.n
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *FigureSums) int {
+		return cmp.Or(cmp.Compare(a.TeamID, b.TeamID), cmp.Compare(a.OfficerID, b.OfficerID))
+	})
+	sums := make([]FigureSums, len(out))
+	for i, g := range out {
+		sums[i] = *g
+	}
+	return sums, true, nil
+}
+
+// reviewStatsOnce is the reviews of q (the RoSH assessments' when rosh,
+// else the flags') counted by team, officer, da and status, in one
+// statement made the first time the snapshot is asked for them.
+func (f Figures) reviewStatsOnce(ctx context.Context, actor Actor, q FigureQuery, rosh bool) ([]reviewStat, error) {
+	key := reviewKey{actor: actor, q: q, rosh: rosh}
+	key.q.Figure = ""
+	if st, ok := f.reviews[key]; ok {
+		return st, nil
+	}
+	d, _ := dayNumber(q.AsOf)
+	kind := "flags"
+	if rosh {
+		kind = "rosh"
+	}
+	q.Figure = kind + ".items"
+	base := &sqlb{}
+	cond, err := reviewBase(base, actor, q, d)
+	if err != nil {
+		return nil, err
+	}
+	s := &sqlb{}
+	s.add(`SELECT i.team_id, i.officer_id, i.da, i.status, count(*), sum(CASE WHEN `)
+	cond(s, kind+".reviewed_in_period")
+	s.add(` THEN 1 ELSE 0 END), coalesce(max(i.x), 0) FROM (`+base.b.String()+`) i
+		GROUP BY i.team_id, i.officer_id, i.da, i.status`, base.args...)
+	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
+	if err != nil {
+		return nil, fmt.Errorf("reviews of %s by status: %w", kind, err)
+	}
+	defer rs.Close()
+	var out []reviewStat
+	for rs.Next() {
+		var st reviewStat
+		var da int
+		if err := rs.Scan(&st.teamID, &st.officerID, &da, &st.status, &st.n, &st.inPeriod, &st.max); err != nil {
+			return nil, fmt.Errorf("reviews of %s by status: %w", kind, err)
+		}
+		st.da = da == 1
+		out = append(out, st)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("reviews of %s by status: %w", kind, err)
+	}
+	f.reviews[key] = out
+	return out, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"doorstep/schema"
 )
 
 // Families of figures counted in one pass (decision 0057). Measure 1's
@@ -35,6 +37,31 @@ type figureFamily struct {
 	// its tally reads them as they are, each row its case's counts,
 	// without grouping them by case (decision 0107).
 	perCase bool
+	// tallied are figures of the measure whose rows are their own
+	// (figureRows: not the family's, familyOf does not name them) but
+	// whose counts a tally of this perCase family makes too: each case's
+	// count of the figure's rows is its row's column of the figure's
+	// name, its rows are that many and it is one of the figure's cases
+	// when it is not 0 (decision 0115). Figures.Groups and Cases answer
+	// them from the tally as FigureGroups and FigureCases do from their
+	// rows.
+	tallied []string
+}
+
+// counted is the figures a tally of fam counts: its own, then those it
+// tallies (tallied).
+func (fam figureFamily) counted() []string {
+	return append(slices.Clone(fam.figures), fam.tallied...)
+}
+
+// on is fam as its tally on PostgreSQL (pg) or SQLite counts it: a
+// family tallies figures other than its own on PostgreSQL alone, whose
+// rows have their columns (sqlb.pg).
+func (fam figureFamily) on(pg bool) figureFamily {
+	if !pg {
+		fam.tallied = nil
+	}
+	return fam
 }
 
 // figureFamilies are the families, by measure.
@@ -77,6 +104,18 @@ func familyOf(measure, figure string) (figureFamily, bool) {
 	return figureFamily{}, false
 }
 
+// tallyFamilyOf is the family whose tally counts figure: familyOf's,
+// or on PostgreSQL (pg) a family that tallies it; false for none.
+// Elsewhere a family's tally counts its own figures alone.
+func tallyFamilyOf(measure, figure string, pg bool) (figureFamily, bool) {
+	for _, fam := range figureFamilies[measure] {
+		if fam = fam.on(pg); slices.Contains(fam.counted(), figure) {
+			return fam, true
+		}
+	}
+	return figureFamily{}, false
+}
+
 // familyRows adds the query of f's rows, f's figure one of family fam's.
 func familyRows(q *sqlb, fam figureFamily, actor Actor, f FigureQuery, d int64) error {
 	x, wk := "0", "0"
@@ -104,11 +143,30 @@ type tallyKey struct {
 }
 
 // familyTally is one family's figures on a snapshot: for each figure,
-// its groups (what figureGroups answers for it) and its cases (what
-// figureCases lists, all of them, in case id order).
+// its groups (what figureGroups answers for it) and its cases (casesOf:
+// what figureCases lists, all of them, in case id order).
 type familyTally struct {
 	groups map[string][]FigureGroup
+	// cases are each figure's cases as the rows came, unsorted (a case
+	// of two groups twice), until casesOf sorts a figure's: a report
+	// lists one or two of its family's figures, and sorting every
+	// figure's cases of 100,000 was a fifth of measure 7's and 8's CPU in
+	// the process (decision 0115). A figure's cases are sorted once
+	// (sorted).
 	cases  map[string][]string
+	sorted map[string]bool
+}
+
+// casesOf is figure's cases, distinct, in case id order (byte order, as
+// figureCases' "C" collation).
+func (t *familyTally) casesOf(figure string) []string {
+	if !t.sorted[figure] {
+		ids := t.cases[figure]
+		slices.Sort(ids)
+		t.cases[figure] = slices.Compact(ids) // a case of two groups once, as figureCases' DISTINCT
+		t.sorted[figure] = true
+	}
+	return t.cases[figure]
 }
 
 // tally counts every figure of family fam for f (its Figure not read) in
@@ -119,6 +177,7 @@ type familyTally struct {
 //
 // pg says db is PostgreSQL's (sqlb.pg).
 func tally(ctx context.Context, db querier, pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) (*familyTally, error) {
+	fam = fam.on(pg)
 	q, err := tallyQuery(pg, actor, fam, f, d)
 	if err != nil {
 		return nil, err
@@ -132,16 +191,17 @@ func tally(ctx context.Context, db querier, pg bool, actor Actor, fam figureFami
 		figures []FigureGroup
 		hasX    []bool
 	}
+	figures := fam.counted()
 	groups := map[[2]string]*group{}
-	cases := make([][]string, len(fam.figures))
+	cases := make([][]string, len(figures))
 	// One row's columns, scanned into the same places every row (int64s:
 	// database/sql converts an int64 to an int through its text).
 	var team, officer, caseID string
-	n := make([]int64, len(fam.figures))
-	x := make([]sql.NullInt64, len(fam.figures))
-	wk := make([][WorkloadWeeks]int64, len(fam.figures))
+	n := make([]int64, len(figures))
+	x := make([]sql.NullInt64, len(figures))
+	wk := make([][WorkloadWeeks]int64, len(figures))
 	dst := []any{&team, &officer, &caseID}
-	for i, name := range fam.figures {
+	for i, name := range figures {
 		dst = append(dst, &n[i])
 		if slices.Contains(fam.x, name) {
 			dst = append(dst, &x[i])
@@ -158,13 +218,13 @@ func tally(ctx context.Context, db querier, pg bool, actor Actor, fam figureFami
 		}
 		g := groups[[2]string{team, officer}]
 		if g == nil {
-			g = &group{figures: make([]FigureGroup, len(fam.figures)), hasX: make([]bool, len(fam.figures))}
+			g = &group{figures: make([]FigureGroup, len(figures)), hasX: make([]bool, len(figures))}
 			for i := range g.figures {
 				g.figures[i].TeamID, g.figures[i].OfficerID = team, officer
 			}
 			groups[[2]string{team, officer}] = g
 		}
-		for i := range fam.figures {
+		for i := range figures {
 			if n[i] == 0 {
 				continue
 			}
@@ -186,15 +246,14 @@ func tally(ctx context.Context, db querier, pg bool, actor Actor, fam figureFami
 	keys := slices.SortedFunc(maps.Keys(groups), func(a, b [2]string) int {
 		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
 	})
-	out := &familyTally{groups: map[string][]FigureGroup{}, cases: map[string][]string{}}
-	for i, name := range fam.figures {
+	out := &familyTally{groups: map[string][]FigureGroup{}, cases: map[string][]string{}, sorted: map[string]bool{}}
+	for i, name := range figures {
 		for _, k := range keys {
 			if fg := groups[k].figures[i]; fg.Rows > 0 { // as figureGroups: the groups with a row
 				out.groups[name] = append(out.groups[name], fg)
 			}
 		}
-		slices.Sort(cases[i])
-		out.cases[name] = slices.Compact(cases[i]) // a case of two groups once, as figureCases' DISTINCT
+		out.cases[name] = cases[i]
 	}
 	return out, nil
 }
@@ -209,13 +268,18 @@ func tally(ctx context.Context, db querier, pg bool, actor Actor, fam figureFami
 // is its case's counts already, and grouping 100,000 cases by three text
 // columns was most of such a tally's time on PostgreSQL (decision 0107).
 func tallyQuery(pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) (*sqlb, error) {
+	fam = fam.on(pg)
 	q := (&sqlb{pg: pg}).within(actor, f)
 	sumOf, maxOf, end := `sum(`, `max(`, `)`
 	if fam.perCase {
 		sumOf, maxOf, end = ``, ``, ``
 	}
 	q.add(`SELECT b.team_id, b.officer_id, b.case_id`)
-	for i, name := range fam.figures {
+	for i, name := range fam.counted() {
+		if slices.Contains(fam.tallied, name) { // perCase: the case's count of the figure's rows
+			q.add(fmt.Sprintf(`, b.%s AS n%d`, name, i))
+			continue
+		}
 		cond := func() { fam.cond(q, f, d, name) }
 		q.add(`, ` + sumOf + `CASE WHEN `)
 		cond()
@@ -343,7 +407,7 @@ func sumRows(ctx context.Context, qr querier, q *sqlb, idx []int, out []int) err
 // time a figure of it is asked for; false when q's figure is of no
 // family or f keeps no tallies.
 func (f Figures) tallyOnce(ctx context.Context, actor Actor, q FigureQuery) (*familyTally, bool, error) {
-	fam, ok := familyOf(q.Measure, q.Figure)
+	fam, ok := tallyFamilyOf(q.Measure, q.Figure, f.pg)
 	if !ok || f.tallies == nil {
 		return nil, false, nil
 	}
@@ -390,7 +454,7 @@ func (f Figures) casesOnce(ctx context.Context, actor Actor, q FigureQuery, afte
 		}
 		return figureCases(ctx, f.q, actor, q, after, limit)
 	}
-	return casesAfter(t.cases[q.Figure], after, limit), nil
+	return casesAfter(t.casesOf(q.Figure), after, limit), nil
 }
 
 // casesAfter is what figureCases answers of ids (sorted, distinct): those
@@ -438,10 +502,18 @@ var firstVisitFamily = figureFamily{
 	},
 }
 
-// workloadCaseFamily: measure 8's figures of cases, over its open cases.
+// workloadCaseFamily: measure 8's figures of cases, over its open cases;
+// on PostgreSQL (sqlb.pg) its tally counts each case's planned visits
+// too (tallied: workloadRows are planned's rows, a visit each). The
+// visits are counted by case in a subquery the cases are joined to, a
+// hash of them: PostgreSQL's own statement for planned took them one
+// visit at a time into rm_cases_join, having guessed 985 visits where
+// there were 55,232 at 100,000 cases (decision 0115). Elsewhere (SQLite,
+// figureRows) the rows are without the column and the join.
 var workloadCaseFamily = figureFamily{
 	name:    "cases",
 	figures: []string{"caseload", "da_cases", "high_rosh", "not_started"},
+	tallied: []string{"planned"},
 	perCase: true,
 	rows: func(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
 		asOf := string(f.AsOf)
@@ -450,8 +522,18 @@ var workloadCaseFamily = figureFamily{
 			CASE WHEN c.rosh IN ('high', 'very_high') THEN 1 ELSE 0 END AS high,
 			CASE WHEN c.supervision_start <> '' AND c.supervision_start <= ? AND EXISTS (SELECT 1 FROM rm_flags g
 				WHERE g.case_id = c.case_id AND g.type IN ('da_perpetrator', 'da_victim')
-				AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?)) THEN 1 ELSE 0 END AS da
-			FROM rm_cases c WHERE c.closed = 0`, asOf, asOf, asOf, asOf)
+				AND (g.start_date = '' OR g.start_date <= ?) AND (g.ended_on = '' OR g.ended_on > ?)) THEN 1 ELSE 0 END AS da`,
+			asOf, asOf, asOf, asOf)
+		if !q.pg {
+			q.add(` FROM rm_cases c WHERE c.closed = 0`)
+			return q.scoped(actor, "c", f)
+		}
+		until := schema.DateOf(f.AsOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
+		q.add(`, CASE WHEN c.supervision_start <> '' AND c.supervision_start <= ? THEN coalesce(p.n, 0) ELSE 0 END AS planned
+			FROM rm_cases c LEFT JOIN (SELECT v.case_id, count(*) AS n FROM rm_visits v
+				WHERE v.status = 'planned' AND v.day <> '' AND v.day >= ? AND v.day <= ?`, asOf, asOf, string(until))
+		q.inCases("v.case_id")
+		q.add(` GROUP BY v.case_id) p ON p.case_id = c.case_id WHERE c.closed = 0`)
 		return q.scoped(actor, "c", f)
 	},
 	cond: func(q *sqlb, _ FigureQuery, _ int64, figure string) {
