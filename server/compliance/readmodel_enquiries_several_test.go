@@ -63,35 +63,48 @@ func TestEnquiriesReadModelWithSeveralEnquiries(t *testing.T) {
 	if len(need["police"]) < 3 || len(need["childrens_services"]) < 1 {
 		t.Fatalf("%d police and %d children's services cases to enquire about; want 3 and 1", len(need["police"]), len(need["childrens_services"]))
 	}
-	pair := func() (lo, hi string) { // two ids, lo sorting first
-		a, b := schema.NewID(), schema.NewID()
-		return min(a, b), max(a, b)
-	}
-	enq := func(id, caseID, agency, requested, due, reason string) {
-		recs = append(recs, schema.Record{Entity: "enquiry", ID: id, CaseID: caseID, Fields: schema.FieldsOf(schema.Enquiry{
-			Agency: agency, Stage: "initial_assessment", RequestedOn: schema.Date(requested), DueOn: schema.Date(due),
-			NotRequestedReason: reason})})
-	}
-	// Two not requested: the first by id gives the reason (it sorts after
-	// the other's reason, and holds chr(1) itself); and one requested.
-	lo, hi := pair()
 	police0, cs0 := need["police"][0], need["childrens_services"][0]
-	enq(hi, police0, "police", "", "", "A: the second by id")
-	enq(lo, police0, "police", "", "", "B: the first by id,\u0001 with a control character")
-	enq(schema.NewID(), police0, "police", "2026-10-01", "2026-10-15", "")
-	// Two requested: the first by requested_on (the higher id) is overdue,
-	// the other awaiting.
-	lo, hi = pair()
-	enq(lo, need["police"][1], "police", "2026-10-05", "2026-12-31", "")
-	enq(hi, need["police"][1], "police", "2026-10-01", "2026-10-15", "")
-	// Two requested the same day: the first by id is overdue.
-	lo, hi = pair()
-	enq(hi, need["police"][2], "police", "2026-10-01", "2026-12-31", "")
-	enq(lo, need["police"][2], "police", "2026-10-01", "2026-10-15", "")
-	// Children's services: two not requested, as the police's first.
-	lo, hi = pair()
-	enq(hi, cs0, "childrens_services", "", "", "A: the second by id")
-	enq(lo, cs0, "childrens_services", "", "", "B: the first by id")
+	// Each case's enquiries, in the order written; of pair n (0: none),
+	// the enquiry takes the lower id (lo) or the higher of two ids made
+	// for it.
+	ids := map[int][2]string{}
+	for _, e := range []struct {
+		caseID, agency, requested, due, reason string
+		pair                                   int
+		lo                                     bool
+	}{
+		// Two not requested: the first by id gives the reason (it sorts
+		// after the other's reason, and holds chr(1) itself); and one
+		// requested.
+		{police0, "police", "", "", "A: the second by id", 1, false},
+		{police0, "police", "", "", "B: the first by id,\u0001 with a control character", 1, true},
+		{police0, "police", "2026-10-01", "2026-10-15", "", 0, false},
+		// Two requested: the first by requested_on (the higher id) is
+		// overdue, the other awaiting.
+		{need["police"][1], "police", "2026-10-05", "2026-12-31", "", 2, true},
+		{need["police"][1], "police", "2026-10-01", "2026-10-15", "", 2, false},
+		// Two requested the same day: the first by id is overdue.
+		{need["police"][2], "police", "2026-10-01", "2026-12-31", "", 3, false},
+		{need["police"][2], "police", "2026-10-01", "2026-10-15", "", 3, true},
+		// Children's services: two not requested, as the police's first.
+		{cs0, "childrens_services", "", "", "A: the second by id", 4, false},
+		{cs0, "childrens_services", "", "", "B: the first by id", 4, true},
+	} {
+		id := schema.NewID()
+		if e.pair > 0 {
+			if _, ok := ids[e.pair]; !ok {
+				a, b := schema.NewID(), schema.NewID()
+				ids[e.pair] = [2]string{min(a, b), max(a, b)}
+			}
+			id = ids[e.pair][1]
+			if e.lo {
+				id = ids[e.pair][0]
+			}
+		}
+		recs = append(recs, schema.Record{Entity: "enquiry", ID: id, CaseID: e.caseID, Fields: schema.FieldsOf(schema.Enquiry{
+			Agency: e.agency, Stage: "initial_assessment", RequestedOn: schema.Date(e.requested), DueOn: schema.Date(e.due),
+			NotRequestedReason: e.reason})})
+	}
 	if err := db.Seed(ctx, serverdb.Actor{UserID: "setup", Role: schema.RoleAdmin}, recs); err != nil {
 		t.Fatal(err)
 	}
