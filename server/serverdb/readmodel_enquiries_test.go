@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,12 +24,18 @@ func (c countingQuerier) QueryContext(ctx context.Context, q string, args ...any
 }
 
 // enquiriesOnSnapshot asks for what measure 4's report asks of one
-// snapshot (its agencies' counts, answered days and not-requested
-// reasons, and the previous period's headline) on fs, and returns the
-// answers as one comparable value.
+// snapshot (its groups of cases, its agencies' counts, answered days and
+// not-requested reasons, the previous period's headline and its case
+// list) on fs, and returns the answers as one comparable value.
 func enquiriesOnSnapshot(ctx context.Context, t *testing.T, fs Figures, a Actor, base FigureQuery) []any {
 	t.Helper()
-	var out []any
+	cases := base
+	cases.Figure = "cases"
+	groups, err := fs.Groups(ctx, a, cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []any{groups}
 	for _, agency := range enquiryAgencies {
 		var names []string
 		for _, n := range FigureNames(MeasureEnquiries) {
@@ -61,14 +68,29 @@ func enquiriesOnSnapshot(ctx context.Context, t *testing.T, fs Figures, a Actor,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(out, sums)
+	out = append(out, sums)
+	// The list pages as figureCases does: from a case, so many.
+	ids, err := fs.Cases(ctx, a, cases, "", 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, ids)
+	if len(ids) > 2 {
+		page, err := fs.Cases(ctx, a, cases, ids[0], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, page)
+	}
+	return out
 }
 
-// TestEnquiriesReadOnceAnAgency: on a snapshot, measure 4's counts, days
-// and reasons of an agency come from one statement over its cases, and
-// the previous period's headline from one more (decision 0067), where
-// each was a statement over every case of the period; the answers are the
-// statements' own, for every actor.
+// TestEnquiriesReadOnceAnAgency: on a snapshot, measure 4's groups of
+// cases, counts, days and reasons of both agencies and its case list come
+// from one statement over its cases (decisions 0067, 0114), and the
+// previous period's headline from one more, its two figures alone
+// (enquiryNeededSums), where each was a statement over every case of the
+// period; the answers are the statements' own, for every actor.
 func TestEnquiriesReadOnceAnAgency(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -90,11 +112,11 @@ func TestEnquiriesReadOnceAnAgency(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: the cases read once answer %+v, a statement a figure %+v", label, got, want)
 		}
-		if n := len(want[1].([]EnquiryDay)) + len(want[2].([]NotRequested)); a.Role == schema.RoleAdmin && n == 0 {
+		if n := len(want[2].([]EnquiryDay)) + len(want[3].([]NotRequested)); a.Role == schema.RoleAdmin && n == 0 {
 			t.Errorf("%s: no days nor reasons of the police: the store tests nothing", label)
 		}
-		if perFigure != 7 || once != 3 {
-			t.Errorf("%s: %d statements a figure, %d on a snapshot; want 7 and 3 (an agency each, and the previous period)", label, perFigure, once)
+		if perFigure != 10 || once != 2 {
+			t.Errorf("%s: %d statements a figure, %d on a snapshot; want 10 and 2 (the agencies' cases, and the previous period)", label, perFigure, once)
 		}
 	}
 }
@@ -126,5 +148,97 @@ func TestEnquiryCasesReadEnquiriesOnceACase(t *testing.T) {
 		if n != want {
 			t.Errorf("%s's cases read rm_enquiries %d times; want %d:\n%s", agency, n, want, plan)
 		}
+	}
+}
+
+// TestEnquiryKeysOfSeveralEnquiries: where a case has several
+// start-of-supervision enquiries of one agency, the snapshot's read of
+// both agencies' cases (readEnquiryCases; on PostgreSQL the LATERAL
+// read's keys joined by chr(1), decision 0114) answers as a statement a
+// figure does (the correlated probes, with ORDER BY … LIMIT 1): the
+// enquiry not requested is the first by id, with its reason; the one
+// requested the first by requested_on then id, its due date deciding
+// overdue or awaiting. The ids are ordered against the dates and reasons,
+// so that a key read in another order, or cut in the wrong place,
+// answers otherwise. Both stores.
+func TestEnquiryKeysOfSeveralEnquiries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	pg := f.db.Engine() == "postgres"
+	cases := make([]string, 4)
+	var recs []schema.Record
+	for i := range cases {
+		cases[i] = schema.NewID()
+		recs = append(recs, caseRecord(cases[i], fmt.Sprintf("E%06d", i), f.asha))
+		flag := "da_perpetrator"
+		if i == 3 {
+			flag = "child_protection"
+		}
+		recs = append(recs, schema.Record{Entity: "flag", ID: schema.NewID(), CaseID: cases[i],
+			Fields: schema.FieldsOf(schema.Flag{Type: flag, StartDate: "2026-10-01"})})
+	}
+	pair := func() (lo, hi string) { // two ids, lo sorting first
+		a, b := schema.NewID(), schema.NewID()
+		return min(a, b), max(a, b)
+	}
+	enq := func(id, caseID, agency, requested, due, reason string) {
+		recs = append(recs, schema.Record{Entity: "enquiry", ID: id, CaseID: caseID, Fields: schema.FieldsOf(schema.Enquiry{
+			Agency: agency, Stage: "initial_assessment", RequestedOn: schema.Date(requested), DueOn: schema.Date(due),
+			NotRequestedReason: reason})})
+	}
+	// Two not requested: the first by id gives the reason (it sorts after
+	// the other's, and holds chr(1) itself); and one requested.
+	lo, hi := pair()
+	enq(hi, cases[0], "police", "", "", "A: the second by id")
+	enq(lo, cases[0], "police", "", "", "B: the first by id,\u0001 with a control character")
+	enq(schema.NewID(), cases[0], "police", "2026-10-01", "2026-10-15", "")
+	// Two requested: the first by requested_on (the higher id) is overdue.
+	lo, hi = pair()
+	enq(lo, cases[1], "police", "2026-10-05", "2026-12-31", "")
+	enq(hi, cases[1], "police", "2026-10-01", "2026-10-15", "")
+	// Two requested the same day: the first by id is overdue.
+	lo, hi = pair()
+	enq(hi, cases[2], "police", "2026-10-01", "2026-12-31", "")
+	enq(lo, cases[2], "police", "2026-10-01", "2026-10-15", "")
+	// Children's services: two not requested, as the police's first.
+	lo, hi = pair()
+	enq(hi, cases[3], "childrens_services", "", "", "A: the second by id")
+	enq(lo, cases[3], "childrens_services", "", "", "B: the first by id")
+	if err := f.db.Seed(ctx, f.admin, recs); err != nil {
+		t.Fatal(err)
+	}
+
+	base := FigureQuery{Measure: MeasureEnquiries, AsOf: "2026-11-23", From: "2026-01-01", To: "2026-11-23", WithinDays: 15}
+	for _, a := range []Actor{f.admin, f.actor(f.asha, f.ashaDev)} {
+		want := enquiriesOnSnapshot(ctx, t, Figures{q: f.db.r}, a, base)
+		got := enquiriesOnSnapshot(ctx, t, Figures{q: f.db.r, pg: pg, tallies: map[tallyKey]*familyTally{},
+			enquiries: map[enquiryKey][]enquiryCase{}}, a, base)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("for %s: the cases read once answer %+v, a statement a figure %+v", a.Role, got, want)
+		}
+	}
+	// The statements a figure read the cases as the test means.
+	reasons := map[string]string{}
+	for _, agency := range enquiryAgencies {
+		q := base
+		q.Figure = agency + ".not_requested"
+		rs, err := notRequestedReasons(ctx, f.db.r, f.admin, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			reasons[r.CaseID] = r.Reason
+		}
+	}
+	q := base
+	q.Figure = "police.overdue"
+	overdue, err := figureCases(ctx, f.db.r, f.admin, q, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(reasons[cases[0]], "B:") || !strings.Contains(reasons[cases[0]], "\u0001") || !strings.HasPrefix(reasons[cases[3]], "B:") ||
+		!slices.Contains(overdue, cases[1]) || !slices.Contains(overdue, cases[2]) {
+		t.Errorf("reasons %v, overdue %v: the cases do not test the first by id and by requested_on", reasons, overdue)
 	}
 }
