@@ -496,3 +496,45 @@ func gen(n int, id func() string) []string {
 	}
 	return out
 }
+
+// TestListedNumbersByKey: the numbered case list (contactCases' entries,
+// case_id:team_no:officer_no) gives each listed case its numbers and no
+// other id any, whether the ids are as NewID writes them (kept by their
+// keys, decision 0113) or any one of them is not (kept by the id); an
+// entry not of that form gives no list at all.
+func TestListedNumbersByKey(t *testing.T) {
+	uuids := []string{schema.NewID(), schema.NewID(), "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}
+	for _, c := range []struct {
+		name  string
+		ids   []string
+		keyed bool
+	}{
+		{"uuids", uuids, true},
+		{"one other", append(slices.Clone(uuids), "case-7"), false},
+		{"upper case", append(slices.Clone(uuids), strings.ToUpper(uuids[0])), false},
+	} {
+		var list []string
+		for i, id := range c.ids {
+			list = append(list, fmt.Sprintf("%s:%d:%d", id, 10+i, 100+i))
+		}
+		nos := numberCases(list)
+		if nos == nil || (nos.byKey != nil) != c.keyed {
+			t.Fatalf("%s: %+v; want keyed %v", c.name, nos, c.keyed)
+		}
+		for i, id := range c.ids {
+			if got, ok := nos.of(id); !ok || got != [2]int64{int64(10 + i), int64(100 + i)} {
+				t.Errorf("%s: %s's numbers %v %v; want %d %d", c.name, id, got, ok, 10+i, 100+i)
+			}
+		}
+		for _, id := range []string{schema.NewID(), "case-8", strings.ToUpper(uuids[1]), uuids[2][:35], ""} {
+			if got, ok := nos.of(id); ok && !slices.Contains(c.ids, id) {
+				t.Errorf("%s: %q, not listed, has the numbers %v", c.name, id, got)
+			}
+		}
+	}
+	for _, bad := range []string{"a", "a:1", "a:x:2", "a:1:"} {
+		if nos := numberCases([]string{uuids[0] + ":1:2", bad}); nos != nil {
+			t.Errorf("%q: read as %+v; want nil", bad, nos)
+		}
+	}
+}
