@@ -39,3 +39,47 @@ func BenchmarkPushSpread(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkPushSafetySpread applies batches of 100 new safety assessments,
+// one to each of 100 cases (of 1,000, in turn, so that a case holds a few),
+// as the officers' tablets push them: each batch writes those cases'
+// rm_safety rows and (decision 0112) their exempted days again. Every
+// other case has an exempting assessment (a decision an admin wrote
+// before), so that there are spans to write.
+func BenchmarkPushSafetySpread(b *testing.B) {
+	f := newFixture(b)
+	a := f.actor(f.asha, f.ashaDev)
+	ctx := context.Background()
+	cases := make([]schema.Record, 1000)
+	for i := range cases {
+		cases[i] = caseRecord(schema.NewID(), fmt.Sprintf("S%06d", i), f.asha)
+	}
+	if err := f.db.Seed(ctx, f.admin, cases); err != nil {
+		b.Fatal(err)
+	}
+	for i, c := range cases {
+		if i%2 == 0 {
+			if _, err := f.db.Write(ctx, f.admin, "safety_assessment", "", c.ID, raw("address", "1 High St", "assessed_on", "2026-10-02",
+				"decision", "exempted", "decision_reason", "dogs", "decided_on", "2026-10-03", "decided_by", f.admin.UserID)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	const batch = 100
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		muts := make([]schema.Mutation, batch)
+		for j := range muts {
+			day := fmt.Sprintf("2026-10-%02d", 4+i%28)
+			muts[j] = mutation("safety_assessment", schema.NewID(), cases[(i*batch+j)%len(cases)].ID, stamp(int64(i*batch+j+1), f.ashaDev),
+				raw("address", "1 High St", "dogs", "no", "assessed_on", day))
+		}
+		b.StartTimer()
+		res, err := f.db.Push(ctx, a, muts)
+		if err != nil || res[batch-1].Status != schema.StatusApplied {
+			b.Fatalf("push: %v %+v", err, res[batch-1])
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "assessments/s")
+}
