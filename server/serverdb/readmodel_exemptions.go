@@ -55,9 +55,8 @@ func exemptionsSafetyRows(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
 		return q.scoped(actor, "c", f)
 	}
 	// On PostgreSQL the exempting assessments are joined, read once (as
-	// exemptionsDueFamily's). A case has at most one on a day: exempting
-	// keeps the latest of its assessments by assessed_on, decided_on and
-	// id, an order with no ties.
+	// exemptionsDueFamily's). A case has at most one on a day: its spans
+	// in rm_exempt never overlap (migration 0025, decision 0112).
 	q.add(`x.decision AS safety FROM rm_cases c JOIN (SELECT s.case_id, s.decision FROM rm_exempt s WHERE `)
 	q.exempting("s", f.AsOf, "")
 	q.inCases("s.case_id")
