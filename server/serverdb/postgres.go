@@ -296,7 +296,7 @@ func (e *pgEngine) close() error { return nil }
 // records, their scope and read model, the audit trail and the counter.
 var vacuumTables = []string{"records", "case_scope", "audit", "sequence",
 	"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements",
-	"rm_visit_children", "rm_contact_totals"}
+	"rm_visit_children", "rm_contact_totals", "rm_exempt"}
 
 // checkpoint runs VACUUM (ANALYZE) on the tables a bulk load fills, named
 // unqualified so that only the store's schema is touched. Until then the

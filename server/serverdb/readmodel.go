@@ -62,7 +62,7 @@ var rmEntity = func() map[string]bool {
 // rmTables are the read model's tables of case rows, each with its case
 // column.
 var rmTables = []string{"rm_cases", "rm_visits", "rm_household", "rm_flags", "rm_enquiries", "rm_referrals", "rm_safety", "requirements",
-	"rm_visit_children", "rm_qa_ratings"}
+	"rm_visit_children", "rm_qa_ratings", "rm_exempt"}
 
 // rmTableOf is the typed table of each entity that has one (a case's is
 // rm_cases; an amendment has none: it is applied to its visit's row), and
@@ -289,6 +289,9 @@ func (db *DB) applyRecords(w *rmWriter, recs []schema.RawRecord, whole bool) err
 		}
 	}
 	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.writeExempt(); err != nil {
 		return err
 	}
 	if err := w.deriveVisits(wide); err != nil {
@@ -666,6 +669,17 @@ func (db *DB) applyCase(w *rmWriter, id string, recs []schema.RawRecord, whole b
 			boolInt(applies), boolInt(exempting)); err != nil {
 			return c, false, err
 		}
+	}
+	// The case's exempted days (rm_exempt) are written again from its
+	// rm_safety rows once those are written (rmWriter.writeExempt): when
+	// any of them was, or the case record changed (whether each applies).
+	if changed || len(safety) > 0 {
+		if !whole {
+			if err := w.deleteRows("rm_exempt", "case_id", id); err != nil {
+				return c, false, err
+			}
+		}
+		w.exempt = append(w.exempt, id)
 	}
 
 	if err := db.applyVisits(w, id, recs, whole); err != nil {
@@ -1121,6 +1135,10 @@ type rmWriter struct {
 	ids      []string
 	numbered map[string]bool
 
+	// exempt are the cases whose rm_exempt rows writeExempt writes
+	// again, from their rm_safety rows.
+	exempt []string
+
 	// stored counts the visits readStoredVisits read back:
 	// DB.rmStoredVisits, which tests read.
 	stored *atomic.Int64
@@ -1345,6 +1363,33 @@ func (w *rmWriter) flushTable(table string) error {
 		return fmt.Errorf("read model: write %s: %w", table, err)
 	}
 	w.rows[table] = args[:0]
+	return nil
+}
+
+// rmExemptSelect is the rm_exempt rows of the cases whose rm_safety rows
+// its WHERE (to be completed) keeps: the statement migration 0025 fills
+// the table with, whose comments say why each row is a span its
+// assessment exempts the case on.
+const rmExemptSelect = `SELECT case_id, from_day, COALESCE(next_on, '9999-12-31'), assessment_id, decision, reason, decided_by
+FROM (SELECT s.case_id, s.assessment_id, s.decision, s.reason, s.decided_by, s.exempting,
+        CASE WHEN s.decided_on > s.assessed_on THEN s.decided_on ELSE s.assessed_on END AS from_day,
+        LEAD(s.assessed_on) OVER (PARTITION BY s.case_id ORDER BY s.assessed_on, s.decided_on, s.assessment_id) AS next_on
+    FROM rm_safety s WHERE s.applies = 1 AND s.assessed_on <> '' AND `
+
+// writeExempt writes the rm_exempt rows of the cases buffered (exempt)
+// from their rm_safety rows, once those and the cases' rm_exempt deletes
+// are written (flush): one statement for them all.
+func (w *rmWriter) writeExempt() error {
+	if len(w.exempt) == 0 {
+		return nil
+	}
+	q := `INSERT INTO rm_exempt (case_id, from_day, to_day, assessment_id, decision, reason, decided_by) ` + rmExemptSelect +
+		`s.case_id IN (` + w.t.eng.idsIn() + `)) x
+WHERE exempting = 1 AND (next_on IS NULL OR next_on > from_day)`
+	if _, err := w.t.ExecContext(w.t.ctx, q, jsonIDList(w.exempt)); err != nil {
+		return fmt.Errorf("read model: write rm_exempt: %w", err)
+	}
+	w.exempt = w.exempt[:0]
 	return nil
 }
 

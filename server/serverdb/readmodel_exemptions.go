@@ -55,10 +55,9 @@ func exemptionsSafetyRows(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
 		return q.scoped(actor, "c", f)
 	}
 	// On PostgreSQL the exempting assessments are joined, read once (as
-	// exemptionsDueFamily's). A case has at most one on a day: exempting
-	// keeps the latest of its assessments by assessed_on, decided_on and
-	// id, an order with no ties.
-	q.add(`x.decision AS safety FROM rm_cases c JOIN (SELECT s.case_id, s.decision FROM rm_safety s WHERE `)
+	// exemptionsDueFamily's). A case has at most one on a day: its spans
+	// in rm_exempt never overlap (migration 0025, decision 0112).
+	q.add(`x.decision AS safety FROM rm_cases c JOIN (SELECT s.case_id, s.decision FROM rm_exempt s WHERE `)
 	q.exempting("s", f.AsOf, "")
 	q.inCases("s.case_id")
 	q.add(`) x ON x.case_id = c.case_id
@@ -121,7 +120,7 @@ func (f Figures) ExemptedRequirements(ctx context.Context, actor Actor, fq Figur
 	}
 	q := &sqlb{}
 	q.add(`SELECT r.case_id, r.team_id, r.officer_id, r.rule_id, r.trigger_kind, r.triggered_on, r.recurrence, r.due_on,
-		a.reason, a.decided_by FROM requirements r JOIN rm_safety a ON `)
+		a.reason, a.decided_by FROM requirements r JOIN rm_exempt a ON `)
 	q.exemptingAssessment("a", "r.case_id", fq.AsOf, "") // exempted: the assessment that exempts it on as_of
 	if err := exemptionsDue(q, actor, fq, d); err != nil {
 		return nil, err

@@ -143,27 +143,33 @@ func (q *sqlb) add(s string, args ...any) *sqlb {
 // policy.SafetyExemption): the latest assessment of its current address
 // assessed on or before d, by assessed_on, decided_on, id, exempts, with
 // its decision made on or before d. decision, when set, also asks for
-// that decision. The cases exempted are one subquery that reads no column
-// of the outer query, so that both stores work it out once a statement
-// (SQLite into an index of its own, PostgreSQL into a hash) rather than
-// once a row (decision 0057). Within cases (sqlb.within), the subquery
-// reads only their assessments (decision 0080).
+// that decision. The days each case is exempted are rm_exempt's spans
+// (migration 0025, decision 0112), written with rm_safety: the case is
+// exempted on d when one of its spans holds d. The cases exempted are one
+// subquery that reads no column of the outer query, so that both stores
+// work it out once a statement (SQLite into an index of its own,
+// PostgreSQL into a hash) rather than once a row (decision 0057). Within
+// cases (sqlb.within), the subquery reads only their spans (decision
+// 0080).
 func (q *sqlb) exemptOn(col string, d schema.Date, decision string) {
-	q.add(col + ` IN (SELECT s.case_id FROM rm_safety s WHERE `)
+	q.add(col + ` IN (SELECT s.case_id FROM rm_exempt s WHERE `)
 	q.exempting("s", d, decision)
 	q.inCases("s.case_id")
 	q.add(`)`)
 }
 
-// exemptingAssessment adds the condition that the rm_safety row alias is
-// the one that exempts the case of column col on day d (see exemptOn).
+// exemptingAssessment adds the condition that the rm_exempt row alias is
+// the span of the assessment that exempts the case of column col on day
+// d (see exemptOn): the row names the assessment, its decision, reason
+// and decider.
 func (q *sqlb) exemptingAssessment(alias, col string, d schema.Date, decision string) {
 	q.add(alias + `.case_id = ` + col + ` AND `)
 	q.exempting(alias, d, decision)
 }
 
-// exempting adds the condition that the rm_safety row alias is the
-// assessment that exempts its case on day d (see exemptOn).
+// exempting adds the condition that the rm_exempt row alias is a span
+// that exempts its case on day d (see exemptOn): a case has one such
+// span at most.
 func (q *sqlb) exempting(alias string, d schema.Date, decision string) {
 	q.exemptingOnDay(alias, "?", string(d), decision)
 }
@@ -171,21 +177,14 @@ func (q *sqlb) exempting(alias string, d schema.Date, decision string) {
 // exemptingOnDay is exempting on the day of the SQL expression day,
 // with its argument arg when it has one (nil when it has none).
 func (q *sqlb) exemptingOnDay(alias, day string, arg any, decision string) {
-	args := func(n int) []any {
-		if arg == nil {
-			return nil
-		}
-		return slices.Repeat([]any{arg}, n)
+	var args []any
+	if arg != nil {
+		args = []any{arg, arg}
 	}
-	s := alias
-	q.add(s+`.applies = 1 AND `+s+`.assessed_on <> ''
-		AND `+s+`.assessed_on <= `+day+` AND `+s+`.exempting = 1 AND (`+s+`.decided_on = '' OR `+s+`.decided_on <= `+day+`)`, args(2)...)
+	q.add(alias+`.from_day <= `+day+` AND `+day+` < `+alias+`.to_day`, args...)
 	if decision != "" {
-		q.add(` AND `+s+`.decision = ?`, decision)
+		q.add(` AND `+alias+`.decision = ?`, decision)
 	}
-	q.add(` AND NOT EXISTS (SELECT 1 FROM rm_safety l WHERE l.case_id = `+s+`.case_id AND l.applies = 1
-		AND l.assessed_on <> '' AND l.assessed_on <= `+day+` AND (l.assessed_on > `+s+`.assessed_on OR (l.assessed_on = `+s+`.assessed_on
-		AND (l.decided_on > `+s+`.decided_on OR (l.decided_on = `+s+`.decided_on AND l.assessment_id > `+s+`.assessment_id)))))`, args(1)...)
 }
 
 // scoped adds the actor's scope and the query's officer and team filters
@@ -408,7 +407,7 @@ func figureExcuses(ctx context.Context, db querier, actor Actor, f FigureQuery) 
 	}
 	q := &sqlb{}
 	q.add(`SELECT e.case_id, e.team_id, e.officer_id, a.reason, a.decided_by FROM (`+rows.b.String()+`) e
-		JOIN rm_safety a ON `, rows.args...)
+		JOIN rm_exempt a ON `, rows.args...)
 	q.exemptingAssessment("a", "e.case_id", f.AsOf, "")
 	q.add(` ORDER BY e.case_id`)
 	return scanExcuses(ctx, db, q, f)
@@ -494,7 +493,7 @@ func (f Figures) Excuses(ctx context.Context, actor Actor, q FigureQuery) ([]Exc
 		return nil, nil
 	}
 	s := &sqlb{pg: true}
-	s.add(`SELECT c.case_id, c.team_id, c.officer_id, a.reason, a.decided_by FROM rm_cases c JOIN rm_safety a ON `)
+	s.add(`SELECT c.case_id, c.team_id, c.officer_id, a.reason, a.decided_by FROM rm_cases c JOIN rm_exempt a ON `)
 	s.exemptingAssessment("a", "c.case_id", q.AsOf, "")
 	s.add(` WHERE c.case_id = ANY(?) ORDER BY c.case_id`, ids)
 	return scanExcuses(ctx, f.q, s, q)

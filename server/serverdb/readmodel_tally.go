@@ -601,7 +601,7 @@ var exemptionsDueFamily = figureFamily{
 		// SQLite keeps exemptOn, which it works out once a statement
 		// already; a join there costs it more (decision 0071).
 		q.add(`x.case_id IS NOT NULL THEN 1 ELSE 0 END AS ex FROM requirements r
-			LEFT JOIN (SELECT DISTINCT s.case_id FROM rm_safety s WHERE `)
+			LEFT JOIN (SELECT DISTINCT s.case_id FROM rm_exempt s WHERE `)
 		q.exempting("s", f.AsOf, "")
 		q.inCases("s.case_id")
 		q.add(`) x ON x.case_id = r.case_id`)

@@ -168,7 +168,7 @@ func requirementWeeks(ctx context.Context, db querier, actor Actor, f FigureQuer
 	} else {
 		q.add(` AND r.closed = 0 AND r.due_day < ? AND r.due_day < w.d`, last)
 	}
-	q.add(` AND NOT EXISTS (SELECT 1 FROM rm_safety s WHERE s.case_id = r.case_id AND `)
+	q.add(` AND NOT EXISTS (SELECT 1 FROM rm_exempt s WHERE s.case_id = r.case_id AND `)
 	q.exemptingOnDay("s", "w.e", nil, "")
 	q.add(`)`)
 	if err := q.scoped(actor, "r", f); err != nil {

@@ -13,8 +13,8 @@ import (
 // scope's cases, so that a 500-case team's overview does not read every
 // case's safety assessments. Both stores: each statement's exemption
 // subquery names the scope's cases (the statement is the same SQL on
-// both); on SQLite no step of the plan scans rm_safety as s (exemptOn's
-// alias): it is searched by case. The previous period's totals
+// both); on SQLite no step of the plan scans rm_exempt (rm_safety before
+// decision 0112) as s (exemptOn's alias): it is searched by case. The previous period's totals
 // (familyTotals) likewise (decision 0110). Before, exemptOn's subquery read every
 // assessment of the service ("SCAN s"). PostgreSQL's plans of the
 // fixture's near-empty tables say nothing of a 25,000-case store's (its
@@ -74,12 +74,12 @@ func TestExemptionsKeptToTheScope(t *testing.T) {
 			stmts = append(stmts, stmt{fmt.Sprintf("%s: %s totals %v", a.who, tq.measure, tq.names), q})
 		}
 	}
-	scan := regexp.MustCompile(`(?m)^(SCAN s\b|SCAN rm_safety\b)`)
-	// exemptOn's subquery (or the PostgreSQL tally's join), up to its
-	// assessment's order, then the scope on s.case_id.
-	within := regexp.MustCompile(`(?s)FROM rm_safety s WHERE .*?l\.assessment_id > s\.assessment_id\)\)\)\)\) AND s\.case_id IN \(SELECT case_id FROM (case_scope|rm_cases) WHERE (team_id|officer_id) = \?\)`)
+	scan := regexp.MustCompile(`(?m)^(SCAN s\b|SCAN rm_exempt\b|SCAN rm_safety\b)`)
+	// exemptOn's subquery (or the PostgreSQL tally's join), its span's
+	// days (and decision), then the scope on s.case_id.
+	within := regexp.MustCompile(`(?s)FROM rm_exempt s WHERE s\.from_day <= \? AND \? < s\.to_day( AND s\.decision = \?)? AND s\.case_id IN \(SELECT case_id FROM (case_scope|rm_cases) WHERE (team_id|officer_id) = \?\)`)
 	for _, s := range stmts {
-		if !strings.Contains(s.q.b.String(), "FROM rm_safety s") {
+		if !strings.Contains(s.q.b.String(), "FROM rm_exempt s") {
 			t.Fatalf("%s: no exemption subquery in the statement:\n%s", s.what, s.q.b.String())
 		}
 		if !within.MatchString(s.q.b.String()) {
