@@ -559,7 +559,7 @@ func (w *rmWriter) query(key, q string, ids []string, scan func(*sql.Rows) error
 }
 
 // rmVisit is what the read model keeps of a visit: the fields rm_visits
-// holds, which are those the policy reads (as compliance's policyVisits
+// holds, which are those the policy reads (those policy.IndexVisits
 // keeps), decoded without the rest of a visit's kilobyte of notes.
 type rmVisit struct {
 	Status          string              `json:"status"`
