@@ -161,3 +161,25 @@ func TestStoredTextDecodesAsUnmarshal(t *testing.T) {
 		}
 	}
 }
+
+// decodeClocks reads a stored clocks text into a map of every stamped
+// field, given the record's fields: the stamps spelled out, the tests'
+// oracle (the store keeps them apart, decodeOwnClocks).
+func decodeClocks(text string, fields map[string]json.RawMessage) (map[string]string, error) {
+	clocks, base, ok, err := decodeOwnClocks(text)
+	if err != nil || !ok {
+		return clocks, err
+	}
+	for k := range fields {
+		if _, own := clocks[k]; !own {
+			clocks[k] = base
+		}
+	}
+	return clocks, nil
+}
+
+// appendClocks is appendClocksBase for clocks that name every stamped
+// field (decodeClocks's), as the tests spell them out.
+func appendClocks(b []byte, names []string, fields map[string]json.RawMessage, clocks map[string]string) []byte {
+	return appendClocksBase(b, names, fields, clocks, "", false)
+}

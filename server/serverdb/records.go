@@ -88,13 +88,20 @@ func (r *row) decode() error {
 // clock is the stamp of field f ("" for none): its own, or the base when
 // the record has the field.
 func (r *row) clock(f string) string {
-	if s, own := r.clocks[f]; own {
-		return s
+	s, _ := stampIn(r.clocks, r.fields, r.base, r.hasBase, f)
+	return s
+}
+
+// stampIn is field k's stamp in clocks (a field's own) or, with hasBase,
+// base when fields has k; false when it has none.
+func stampIn(clocks map[string]string, fields map[string]json.RawMessage, base string, hasBase bool, k string) (string, bool) {
+	if s, own := clocks[k]; own {
+		return s, true
 	}
-	if _, present := r.fields[f]; present && r.hasBase {
-		return r.base
+	if _, present := fields[k]; present && hasBase {
+		return base, true
 	}
-	return ""
+	return "", false
 }
 
 // merge is mergeInto on the record's decoded maps: the fields of names
@@ -166,21 +173,6 @@ func decodeStoredFields(text string) (map[string]json.RawMessage, []string, erro
 // Text without "" (every record written before) names every field.
 const baseClockKey = ""
 
-// decodeClocks reads a stored clocks text into a map of every stamped
-// field, given the record's fields.
-func decodeClocks(text string, fields map[string]json.RawMessage) (map[string]string, error) {
-	clocks, base, ok, err := decodeOwnClocks(text)
-	if err != nil || !ok {
-		return clocks, err
-	}
-	for k := range fields {
-		if _, own := clocks[k]; !own {
-			clocks[k] = base
-		}
-	}
-	return clocks, nil
-}
-
 // decodeOwnClocks reads a stored clocks text: the stamps of the keys of
 // their own, and the base (ok: the text has one), which stamps every other
 // field the record has.
@@ -205,28 +197,14 @@ func decodeOwnClocks(text string) (clocks map[string]string, base string, ok boo
 	return clocks, base, ok, nil
 }
 
-// appendClocks appends the stored text of clocks for a record with fields
-// (names: fields' names, sorted): the stamp most of fields carry as the
-// base, then each key whose stamp differs or that fields lack. A field
-// without a stamp would take the base's, so then every key is written.
-func appendClocks(b []byte, names []string, fields map[string]json.RawMessage, clocks map[string]string) []byte {
-	return appendClocksBase(b, names, fields, clocks, "", false)
-}
-
-// appendClocksBase is appendClocks for a record whose clocks are its own
-// stamps and, with hasBase, base for every other field fields has (a
-// row's, decodeOwnClocks): the text is appendClocks's of the stamps
-// spelled out, without spelling them out.
+// appendClocksBase appends the stored text of a record's clocks (names:
+// fields' names, sorted): the stamp most of fields carry as the base, then
+// each key whose stamp differs or that fields lack; a field without a
+// stamp would take the base's, so then every key is written. clocks are
+// the record's own stamps and, with hasBase, base stamps every other field
+// fields has (a row's, decodeOwnClocks), without those being spelled out.
 func appendClocksBase(b []byte, names []string, fields map[string]json.RawMessage, clocks map[string]string, base string, hasBase bool) []byte {
-	stampOf := func(k string) (string, bool) {
-		if s, own := clocks[k]; own {
-			return s, true
-		}
-		if _, present := fields[k]; present && hasBase {
-			return base, true
-		}
-		return "", false
-	}
+	stampOf := func(k string) (string, bool) { return stampIn(clocks, fields, base, hasBase, k) }
 	common, ok := commonStamp(names, stampOf)
 	keys := make([]string, 0, len(clocks))
 	for k, v := range clocks {
@@ -345,7 +323,7 @@ func (r *row) encodeNew(buf []byte, names []string, stamp string) ([]byte, error
 		return buf, fmt.Errorf("record %s: encode fields: %w", r.id, err)
 	}
 	r.fieldsText = string(b)
-	// The base stamp (decodeClocks) covers every field r.fields has; a
+	// The base stamp (decodeOwnClocks) covers every field r.fields has; a
 	// name it lacks, set to null, keeps its own key.
 	quoted := appendJSONString(make([]byte, 0, len(stamp)+2), stamp)
 	b = append(b[:0], '{')
