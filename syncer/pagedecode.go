@@ -15,8 +15,9 @@ import (
 // every byte of them twice (validate, then decode) into a RawMessage. The
 // fast path walks the page with a small scanner that only finds where each
 // value ends, checks each field object once with schema.ValidJSON
-// (json.Valid's answer, faster), and decodes only the short scalars. Anything it does not expect sends the page to
-// encoding/json, whose answer (and error) is then authoritative.
+// (json.Valid's answer, faster), and decodes only the short scalars.
+// Anything it does not expect sends the page to encoding/json, whose
+// answer (and error) is then authoritative.
 func decodePage(body []byte, page *pullPage) error {
 	if err := fastPage(body, page); err == nil {
 		return nil
