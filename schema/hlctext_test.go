@@ -93,3 +93,31 @@ func TestHLCTextAllocations(t *testing.T) {
 		t.Errorf("UnmarshalText gave %+v, want %+v", got, h)
 	}
 }
+
+// BenchmarkHLCText prints a stamp and decodes it as a push's mutation
+// clock is (UnmarshalText).
+func BenchmarkHLCText(b *testing.B) {
+	h := HLC{Wall: 1733500000000, Logical: 0x1a, Node: "019a4f2d-7c41-7a66-9d3e-5b2d0c1e2f3a"}
+	text := []byte(h.String())
+	b.Run("String", func(b *testing.B) {
+		for b.Loop() {
+			_ = h.String()
+		}
+	})
+	b.Run("UnmarshalText", func(b *testing.B) {
+		var got HLC
+		for b.Loop() {
+			_ = got.UnmarshalText(text)
+		}
+	})
+	b.Run("before/String", func(b *testing.B) {
+		for b.Loop() {
+			_ = fmt.Sprintf("%0*d-%04x-%s", hlcWallDigits, h.Wall, h.Logical, h.Node)
+		}
+	})
+	b.Run("before/UnmarshalText", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = oldParseHLC(string(text))
+		}
+	})
+}

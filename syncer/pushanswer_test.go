@@ -106,3 +106,32 @@ func FuzzDecodePushAnswer(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc string) { checkPushAnswer(t, doc) })
 }
+
+// BenchmarkDecodePushAnswer decodes the answer to a push of 100 changed
+// records: json.Unmarshal (before decision 0128) and decodePushAnswer.
+func BenchmarkDecodePushAnswer(b *testing.B) {
+	at := time.Date(2026, 12, 7, 10, 0, 0, 123456789, time.UTC)
+	resp := schema.PushResponse{ServerTime: at}
+	for i := range 100 {
+		resp.Results = append(resp.Results, schema.MutationResult{MutationID: fmt.Sprintf("0190f0a8-7c41-7a66-9d3e-5b2d0c1e%04d", i),
+			Status: "applied", Receipt: &schema.Receipt{Entity: "visit", ID: fmt.Sprintf("0190f0a8-7c41-7a66-9d3e-5b2d0c1f%04d", i),
+				Version: 7, ReceivedAt: at, UpdatedAt: at.Add(time.Second)}})
+	}
+	doc, _ := json.Marshal(resp)
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		for b.Loop() {
+			var r schema.PushResponse
+			if err := json.Unmarshal(doc, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decodePushAnswer", func(b *testing.B) {
+		for b.Loop() {
+			var r schema.PushResponse
+			if err := decodePushAnswer(doc, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
