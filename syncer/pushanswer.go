@@ -85,11 +85,12 @@ func fastResults(b []byte, resp *schema.PushResponse) error {
 		if end < 0 {
 			return errSlowPath
 		}
-		var r schema.MutationResult
-		if err := fastResult(b[i:end], &r); err != nil {
+		// Decoded in its place: a result of its own would escape (its
+		// error, lost fields and current values are decoded by address).
+		resp.Results = append(resp.Results, schema.MutationResult{})
+		if err := fastResult(b[i:end], &resp.Results[len(resp.Results)-1]); err != nil {
 			return err
 		}
-		resp.Results = append(resp.Results, r)
 		i = schema.SkipSpace(b, end)
 		if i >= len(b) {
 			return errSlowPath
