@@ -71,17 +71,9 @@ func validValue(b []byte, i, depth int) int {
 			if i = validValue(b, SkipSpace(b, i+1), depth+1); i < 0 {
 				return i
 			}
-			i = SkipSpace(b, i)
-			if i >= len(b) {
-				return validBad
-			}
-			switch b[i] {
-			case ',':
-				i = SkipSpace(b, i+1)
-			case '}':
-				return i + 1
-			default:
-				return validBad
+			var end bool
+			if i, end = validNext(b, i, '}'); end {
+				return i
 			}
 		}
 	case c == '[':
@@ -96,17 +88,9 @@ func validValue(b []byte, i, depth int) int {
 			if i = validValue(b, i, depth+1); i < 0 {
 				return i
 			}
-			i = SkipSpace(b, i)
-			if i >= len(b) {
-				return validBad
-			}
-			switch b[i] {
-			case ',':
-				i = SkipSpace(b, i+1)
-			case ']':
-				return i + 1
-			default:
-				return validBad
+			var end bool
+			if i, end = validNext(b, i, ']'); end {
+				return i
 			}
 		}
 	case c == '-' || c >= '0' && c <= '9':
@@ -119,6 +103,22 @@ func validValue(b []byte, i, depth int) int {
 		return validWord(b, i, "null")
 	}
 	return validBad
+}
+
+// validNext reads what follows a member or an element at b[i]: a comma
+// (the index of the next one, false) or close (the index past it, true);
+// anything else is validBad, true.
+func validNext(b []byte, i int, close byte) (int, bool) {
+	i = SkipSpace(b, i)
+	switch {
+	case i >= len(b):
+		return validBad, true
+	case b[i] == ',':
+		return SkipSpace(b, i+1), false
+	case b[i] == close:
+		return i + 1, true
+	}
+	return validBad, true
 }
 
 // validString returns the index just past the string whose quote is b[i].

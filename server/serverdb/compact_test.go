@@ -7,34 +7,10 @@ import (
 	"testing"
 )
 
-// oldIsCompact is isCompact as it was before decision 0128: every value
-// read byte by byte, strings included.
-func oldIsCompact(v []byte) bool {
-	inString := false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case ' ', '\t', '\r', '\n':
-			return false
-		}
-	}
-	return true
-}
-
 // TestIsCompactAsBefore: for every JSON value (appendFields' values are
 // checked JSON), isCompact answers what it answered when it read strings
-// too, and that is whether json.Compact would leave the value as it is.
+// too (scanCompact, every byte), and that is whether json.Compact would
+// leave the value as it is.
 func TestIsCompactAsBefore(t *testing.T) {
 	values := []string{`""`, `" "`, `"a b"`, `"\" "`, `"\\"`, `" \" , \" "`, `"\u0020"`, `1`, `-1.5e3`, `true`, `null`,
 		`[]`, `[ ]`, `[1,2]`, `[1, 2]`, `["a","b"]`, `["a", "b"]`, `{"a":"b"}`, `{"a": "b"}`, `{"a":" b "}`, "[\n1]", `[" "," "]`}
@@ -74,7 +50,7 @@ func TestIsCompactAsBefore(t *testing.T) {
 		}
 		var c bytes.Buffer
 		_ = json.Compact(&c, []byte(v))
-		got, old := isCompact([]byte(v)), oldIsCompact([]byte(v))
+		got, old := isCompact([]byte(v)), scanCompact([]byte(v))
 		if got != old || got != (c.String() == v) {
 			t.Fatalf("isCompact(%q) = %v, before %v, compact as it is %v", v, got, old, c.String() == v)
 		}

@@ -383,9 +383,11 @@ func appendFields(b []byte, keys []string, m map[string]json.RawMessage) ([]byte
 // without reading it: most fields are strings, and their bytes were most
 // of what the push's encode read (decision 0128).
 func isCompact(v []byte) bool {
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		return true
-	}
+	return len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' || scanCompact(v)
+}
+
+// scanCompact is isCompact reading every byte of v.
+func scanCompact(v []byte) bool {
 	inString := false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
