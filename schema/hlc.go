@@ -29,7 +29,34 @@ func (h HLC) String() string {
 	if h.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("%0*d-%04x-%s", hlcWallDigits, h.Wall, h.Logical, h.Node)
+	if h.Wall < 0 || h.Wall >= hlcWallLimit {
+		return fmt.Sprintf("%0*d-%04x-%s", hlcWallDigits, h.Wall, h.Logical, h.Node)
+	}
+	// The bytes Sprintf prints, in one allocation rather than five: a
+	// push formats every mutation's stamp (decision 0128).
+	var buf [64]byte
+	return string(h.appendText(buf[:0]))
+}
+
+// hlcWallLimit: a wall time below it prints in hlcWallDigits digits.
+const hlcWallLimit = 1e16
+
+// appendText appends the text form of h, whose Wall is in [0,
+// hlcWallLimit).
+func (h HLC) appendText(b []byte) []byte {
+	var t [hlcWallDigits + 6]byte
+	w := h.Wall
+	for i := hlcWallDigits - 1; i >= 0; i-- {
+		t[i] = byte('0' + w%10)
+		w /= 10
+	}
+	t[hlcWallDigits] = '-'
+	const hex = "0123456789abcdef"
+	for i, l := 0, h.Logical; i < 4; i, l = i+1, l>>4 {
+		t[hlcWallDigits+4-i] = hex[l&0xf]
+	}
+	t[hlcWallDigits+5] = '-'
+	return append(append(b, t[:]...), h.Node...)
 }
 
 // IsZero reports whether h is the zero stamp (older than every real one).
@@ -65,6 +92,9 @@ func ParseHLC(s string) (HLC, error) {
 	if s == "" {
 		return HLC{}, nil
 	}
+	if h, ok := parseCanonicalHLC(s); ok {
+		return h, nil
+	}
 	parts := strings.SplitN(s, "-", 3)
 	if len(parts) != 3 || len(parts[0]) != hlcWallDigits || len(parts[1]) != 4 || parts[2] == "" {
 		return HLC{}, Errorf(ECodeInvalid, "", "clock %q is not of the form WALL-LOGICAL-NODE", s)
@@ -84,6 +114,38 @@ func ParseHLC(s string) (HLC, error) {
 		return HLC{}, Errorf(ECodeInvalid, "", "clock %q is not in canonical form (want %q)", s, h.String())
 	}
 	return h, nil
+}
+
+// parseCanonicalHLC parses the one form ParseHLC accepts, String's: 16
+// decimal digits, '-', 4 lower-case hex digits, '-', a node of at least
+// one byte. It reports false for anything else, which ParseHLC then
+// refuses with its reason. Without the split, the parse of each part and
+// the stamp printed again to compare, a mutation's stamp decodes in no
+// allocation beyond the text's (decision 0128).
+func parseCanonicalHLC(s string) (HLC, bool) {
+	if len(s) < hlcWallDigits+7 || s[hlcWallDigits] != '-' || s[hlcWallDigits+5] != '-' {
+		return HLC{}, false
+	}
+	var wall int64
+	for i := range hlcWallDigits {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return HLC{}, false
+		}
+		wall = wall*10 + int64(c-'0')
+	}
+	var logical uint16
+	for _, c := range []byte(s[hlcWallDigits+1 : hlcWallDigits+5]) {
+		switch {
+		case c >= '0' && c <= '9':
+			logical = logical<<4 | uint16(c-'0')
+		case c >= 'a' && c <= 'f':
+			logical = logical<<4 | uint16(c-'a'+10)
+		default:
+			return HLC{}, false
+		}
+	}
+	return HLC{Wall: wall, Logical: logical, Node: s[hlcWallDigits+6:]}, true
 }
 
 // MarshalText implements encoding.TextMarshaler.

@@ -146,7 +146,7 @@ func (s *EntitySpec) Validate(id, caseID string, fields map[string]json.RawMessa
 }
 
 // recordObject is the JSON object Record.Decode decodes, each field's
-// value checked (json.Valid: one value, so it cannot add a member) and
+// value checked (ValidJSON: one value, so it cannot add a member) and
 // copied as it is rather than encoded again by json.Marshal, which also
 // compacts each one, sorts the names and copies the whole. The identity
 // comes last, so that it wins over a field of the same name, as in
@@ -164,7 +164,7 @@ func recordObject(id, caseID string, fields map[string]json.RawMessage) ([]byte,
 		switch {
 		case v == nil:
 			b = append(b, "null"...)
-		case !json.Valid(v):
+		case !ValidJSON(v):
 			return nil, fmt.Errorf("field %s is not one JSON value", k)
 		default:
 			b = append(b, v...)

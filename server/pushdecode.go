@@ -10,7 +10,8 @@ import (
 // would, in one pass. A push is mostly the mutations' field values, which
 // the server validates and stores as they came; encoding/json scanned each
 // of them three times (validate the body, decode, copy into a RawMessage).
-// Here the body is checked once with json.Valid, walked with a scanner that
+// Here the body is checked once with schema.ValidJSON (json.Valid's answer,
+// faster; decision 0128), walked with a scanner that
 // only finds where each value ends, and each field value is a slice of one
 // copy of the body. Anything it does not expect (a key that differs from a
 // known one only in case, a member given twice, a value of another type)
@@ -18,7 +19,7 @@ import (
 // and error are then authoritative.
 func fastPush(body []byte) (schema.PushRequest, error) {
 	var req schema.PushRequest
-	if !json.Valid(body) {
+	if !schema.ValidJSON(body) {
 		return req, schema.ErrSlowJSON
 	}
 	// The fields are slices of this copy: the request's buffer is the

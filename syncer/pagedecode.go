@@ -14,9 +14,10 @@ import (
 // objects, which the tablet stores as they came; encoding/json would scan
 // every byte of them twice (validate, then decode) into a RawMessage. The
 // fast path walks the page with a small scanner that only finds where each
-// value ends, checks each field object once with json.Valid, and decodes
-// only the short scalars. Anything it does not expect sends the page to
-// encoding/json, whose answer (and error) is then authoritative.
+// value ends, checks each field object once with schema.ValidJSON
+// (json.Valid's answer, faster), and decodes only the short scalars.
+// Anything it does not expect sends the page to encoding/json, whose
+// answer (and error) is then authoritative.
 func decodePage(body []byte, page *pullPage) error {
 	if err := fastPage(body, page); err == nil {
 		return nil
@@ -56,14 +57,14 @@ func fastPage(b []byte, page *pullPage) error {
 		case "people_tag":
 			page.PeopleTag, err = schema.JSONString(v)
 		case "rules":
-			if !json.Valid(v) {
+			if !schema.ValidJSON(v) {
 				err = errSlowPath
 			}
 			page.Rules = slices.Clone(v)
 		case "rules_tag":
 			page.RulesTag, err = schema.JSONString(v)
 		default:
-			if !json.Valid(v) || schema.FoldsTo(key, pageKeys) {
+			if !schema.ValidJSON(v) || schema.FoldsTo(key, pageKeys) {
 				err = errSlowPath
 			}
 		}
@@ -104,12 +105,12 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 			case "case_id":
 				r.CaseID, err = schema.JSONString(v)
 			case "fields":
-				if !json.Valid(v) {
+				if !schema.ValidJSON(v) {
 					return errSlowPath
 				}
 				r.Fields = v
 			case "version":
-				if !json.Valid(v) {
+				if !schema.ValidJSON(v) {
 					return errSlowPath
 				}
 				r.Version, err = strconv.ParseInt(string(v), 10, 64)
@@ -124,7 +125,7 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 			case "updated_by":
 				r.UpdatedBy, err = schema.JSONString(v)
 			default:
-				if !json.Valid(v) || schema.FoldsTo(key, recordKeys) {
+				if !schema.ValidJSON(v) || schema.FoldsTo(key, recordKeys) {
 					err = errSlowPath
 				}
 			}

@@ -93,7 +93,7 @@ func (a *Agent) push(ctx context.Context, rep *SyncReport, handOff bool) (last *
 			return nil, a.pushFailed(ctx, cur.entries, err)
 		}
 		var resp schema.PushResponse
-		if err := json.Unmarshal(body, &resp); err != nil {
+		if err := decodePushAnswer(body, &resp); err != nil {
 			return nil, a.pushFailed(ctx, cur.entries, fmt.Errorf("push: the answer does not decode: %w", err))
 		}
 		a.observeServer(ex.sent, ex.received, resp.ServerTime)

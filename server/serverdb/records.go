@@ -378,8 +378,16 @@ func appendFields(b []byte, keys []string, m map[string]json.RawMessage) ([]byte
 
 // isCompact reports whether a JSON value has no space outside its strings,
 // which json.Compact would remove. Spaces inside strings (most free text)
-// are not insignificant and need no compaction.
+// are not insignificant and need no compaction. A value that begins and
+// ends with a quote is one string (it is one JSON value), so it is compact
+// without reading it: most fields are strings, and their bytes were most
+// of what the push's encode read (decision 0128).
 func isCompact(v []byte) bool {
+	return len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' || scanCompact(v)
+}
+
+// scanCompact is isCompact reading every byte of v.
+func scanCompact(v []byte) bool {
 	inString := false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
