@@ -558,12 +558,13 @@ var workloadDueFamily = figureFamily{
 	figures: []string{"due_cases", "overdue_cases"},
 	wk:      []string{"due_cases"},
 	rows: func(q *sqlb, actor Actor, f FigureQuery, d int64) error {
-		q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, (r.due_day - ?) / 7 + 1 AS wk, r.due_day
+		return q.unmetRows(f, d, func(q *sqlb) error {
+			q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, (r.due_day - ?) / 7 + 1 AS wk, r.due_day
 			FROM requirements r JOIN rm_cases c ON c.case_id = r.case_id
 			WHERE c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ? AND r.due_day <= ?`,
-			d, string(f.AsOf), d+7*WorkloadWeeks-1)
-		q.unmetOn(f, d)
-		return q.scoped(actor, "r", f)
+				d, string(f.AsOf), d+7*WorkloadWeeks-1)
+			return q.scoped(actor, "r", f)
+		})
 	},
 	cond: func(q *sqlb, _ FigureQuery, d int64, figure string) {
 		if figure == "due_cases" {
