@@ -418,7 +418,14 @@ func (f Figures) tallyOnce(ctx context.Context, actor Actor, q FigureQuery) (*fa
 	key := tallyKey{actor: actor, q: q, family: fam.name}
 	key.q.Figure = ""
 	t, ok := f.tallies[key]
-	if !ok {
+	switch {
+	case ok:
+	case q.Measure == MeasureReviews && f.reviews != nil: // with the RoSH reviews' counts, one statement
+		if err := f.reviewCasesOnce(ctx, actor, q); err != nil {
+			return nil, false, err
+		}
+		t = f.tallies[key]
+	default:
 		var err error
 		if t, err = tally(ctx, f.q, f.pg, actor, fam, q, d); err != nil {
 			return nil, false, err
