@@ -293,7 +293,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if _, ok := tallyFamilyOf(measure, name, true); ok { // counted with its family in one pass, on both stores
 						for store, fs := range map[string]Figures{"SQLite": {q: db.r, tallies: map[tallyKey]*familyTally{}},
-							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}, pg: true},
+							"PostgreSQL":        {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}, pg: true},
 							"a SQLite snapshot": newFigures(db.r, false), "a PostgreSQL snapshot": newFigures(pgQuerier{pg}, true)} {
 							got, err := fs.Groups(ctx, a, q)
 							if err != nil || !reflect.DeepEqual(got, want) {
