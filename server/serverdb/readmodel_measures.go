@@ -251,7 +251,11 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 // requirements_met the others by met_day. The branches are disjoint, so
 // the rows are the one condition's.
 func (q *sqlb) unmetRows(f FigureQuery, d int64, rows func(q *sqlb) error) error {
-	for i, met := range []string{`r.met_day IS NULL`, `r.met_day > ?`} {
+	branches := []struct {
+		met  string
+		args []any
+	}{{`r.met_day IS NULL`, nil}, {`r.met_day > ?`, []any{d}}}
+	for i, b := range branches {
 		if i > 0 {
 			q.add(` UNION ALL `)
 		}
@@ -259,12 +263,7 @@ func (q *sqlb) unmetRows(f FigureQuery, d int64, rows func(q *sqlb) error) error
 			return err
 		}
 		q.add(` AND r.triggered_day <= ? AND `, d)
-		if i > 0 {
-			q.add(met, d)
-		} else {
-			q.add(met)
-		}
-		q.add(` AND NOT `)
+		q.add(b.met+` AND NOT `, b.args...)
 		q.exemptOn("r.case_id", f.AsOf, "")
 	}
 	return nil
