@@ -241,20 +241,42 @@ func figureRows(actor Actor, f FigureQuery) (*sqlb, error) {
 	return q, err
 }
 
-// unmetOn adds the condition that requirement r exists on day d and is
-// neither met nor exempted then.
-func (q *sqlb) unmetOn(f FigureQuery, d int64) {
-	q.add(` AND r.triggered_day <= ? AND (r.met_day IS NULL OR r.met_day > ?) AND NOT `, d, d)
-	q.exemptOn("r.case_id", f.AsOf, "")
+// unmetRows writes the requirements that rows selects (a SELECT over
+// requirements r whose WHERE it has begun) that exist on day d and are
+// neither met nor exempted then, in two branches joined by UNION ALL:
+// those never met, then those met after d. One condition, met_day IS
+// NULL OR met_day > d, read every requirement row for the 12% not met;
+// each branch's condition is an index's (migration 0026, decision 0124):
+// requirements_unmet holds the rows never met by due day, and
+// requirements_met the others by met_day. The branches are disjoint, so
+// the rows are the one condition's.
+func (q *sqlb) unmetRows(f FigureQuery, d int64, rows func(q *sqlb) error) error {
+	branches := []struct {
+		met  string
+		args []any
+	}{{`r.met_day IS NULL`, nil}, {`r.met_day > ?`, []any{d}}}
+	for i, b := range branches {
+		if i > 0 {
+			q.add(` UNION ALL `)
+		}
+		if err := rows(q); err != nil {
+			return err
+		}
+		q.add(` AND r.triggered_day <= ? AND `, d)
+		q.add(b.met+` AND NOT `, b.args...)
+		q.exemptOn("r.case_id", f.AsOf, "")
+	}
+	return nil
 }
 
 // overdueRows: measure 2's overdue requirements, those of open cases past
 // their due date on as_of, not met nor exempted then.
 func overdueRows(q *sqlb, actor Actor, f FigureQuery, d int64) error {
-	q.add(`SELECT r.case_id, r.team_id, r.officer_id, ? - r.due_day AS x, 0 AS wk FROM requirements r
+	return q.unmetRows(f, d, func(q *sqlb) error {
+		q.add(`SELECT r.case_id, r.team_id, r.officer_id, ? - r.due_day AS x, 0 AS wk FROM requirements r
 		WHERE r.closed = 0 AND r.due_day < ?`, d, d)
-	q.unmetOn(f, d)
-	return q.scoped(actor, "r", f)
+		return q.scoped(actor, "r", f)
+	})
 }
 
 // workloadRows: measure 8's planned visits (its other figures are

@@ -165,7 +165,8 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	// counted by its cases' family's tally, one statement for the five
 	// figures' groups and cases (the answers are held to figureGroups' and
 	// figureCases' below); measure 7's three kinds counted from two, the
-	// flags' serving the domestic-abuse flags.
+	// flags' serving the domestic-abuse flags, the RoSH assessments' with
+	// the report's cases (decision 0124).
 	for _, a := range readModelActors(users) {
 		var statements int
 		fs := newFigures(countingQuerier{pgQuerier{pg}, &statements}, true)
@@ -190,6 +191,13 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 				a.Role, statements, planned)
 		}
 		statements = 0
+		cases := FigureQuery{Measure: MeasureReviews, Figure: "cases", AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
+		if _, err := fs.Groups(ctx, a, cases); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fs.Cases(ctx, a, cases, "", 1<<30); err != nil {
+			t.Fatal(err)
+		}
 		for _, kind := range reviewKinds {
 			var names []string
 			for _, f := range reviewFigures {
@@ -201,7 +209,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 			}
 		}
 		if statements != 2 {
-			t.Errorf("measure 7's three kinds for %s: %d statements on a PostgreSQL snapshot, want 2", a.Role, statements)
+			t.Errorf("measure 7's cases and three kinds for %s: %d statements on a PostgreSQL snapshot, want 2", a.Role, statements)
 		}
 	}
 
@@ -285,7 +293,8 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 					}
 					if _, ok := tallyFamilyOf(measure, name, true); ok { // counted with its family in one pass, on both stores
 						for store, fs := range map[string]Figures{"SQLite": {q: db.r, tallies: map[tallyKey]*familyTally{}},
-							"PostgreSQL": {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}, pg: true}} {
+							"PostgreSQL":        {q: pgQuerier{pg}, tallies: map[tallyKey]*familyTally{}, pg: true},
+							"a SQLite snapshot": newFigures(db.r, false), "a PostgreSQL snapshot": newFigures(pgQuerier{pg}, true)} {
 							got, err := fs.Groups(ctx, a, q)
 							if err != nil || !reflect.DeepEqual(got, want) {
 								t.Errorf("%s with its family on %s: %+v (%v), a statement of its own %+v", label, store, got, err, want)

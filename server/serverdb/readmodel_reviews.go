@@ -3,7 +3,9 @@ package serverdb
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -346,6 +348,12 @@ func (f Figures) reviewStatsOnce(ctx context.Context, actor Actor, q FigureQuery
 	if st, ok := f.reviews[key]; ok {
 		return st, nil
 	}
+	if rosh && f.tallies != nil { // with the report's cases, one statement (reviewCasesOnce)
+		if err := f.reviewCasesOnce(ctx, actor, q); err != nil {
+			return nil, err
+		}
+		return f.reviews[key], nil
+	}
 	d, _ := dayNumber(q.AsOf)
 	kind := "flags"
 	if rosh {
@@ -382,4 +390,98 @@ func (f Figures) reviewStatsOnce(ctx context.Context, actor Actor, q FigureQuery
 	}
 	f.reviews[key] = out
 	return out, nil
+}
+
+// reviewStatuses are the review statuses reviewStatus writes, in the
+// order reviewCasesOnce's rows number them.
+var reviewStatuses = []string{"after_as_of", "no_date", "overdue", "not_yet_due", "in_date"}
+
+// reviewCasesOnce reads measure 7's cases of q (reviewCasesFamily's rows)
+// and their RoSH assessments' statuses (reviewBase's rows of the rosh
+// kind: the same rows of rm_cases, a case each) in one statement, and
+// keeps on the snapshot both what the cases' tally (tallyOnce) and the
+// RoSH assessments' counts by status (reviewStatsOnce) would have read in
+// a statement each: the report's groups and case list, and its RoSH
+// figures (decision 0124). Each row is a case, with its assessment's
+// status (its number in reviewStatuses), whether it was reviewed in the
+// period, and its days overdue; they are counted here, by team and
+// officer for the tally, and by team, officer and status for the
+// counts, as the two statements' GROUP BYs counted them.
+func (f Figures) reviewCasesOnce(ctx context.Context, actor Actor, q FigureQuery) error {
+	if _, err := figureRows(actor, q); err != nil { // the parameters checked
+		return err
+	}
+	d, _ := dayNumber(q.AsOf)
+	q.Figure = "rosh.items"
+	base := &sqlb{}
+	cond, err := reviewBase(base, actor, q, d)
+	if err != nil {
+		return err
+	}
+	s := &sqlb{}
+	s.add(`SELECT i.team_id, i.officer_id, i.case_id, CASE i.status`)
+	for n, status := range reviewStatuses {
+		s.add(fmt.Sprintf(` WHEN '%s' THEN %d`, status, n))
+	}
+	s.add(` END, CASE WHEN `)
+	cond(s, "rosh.reviewed_in_period")
+	s.add(` THEN 1 ELSE 0 END, i.x FROM (`+base.b.String()+`) i`, base.args...)
+	rs, err := f.q.QueryContext(ctx, s.b.String(), s.args...)
+	if err != nil {
+		return fmt.Errorf("cases of %s and their RoSH reviews: %w", MeasureReviews, err)
+	}
+	defer rs.Close()
+	type group struct {
+		key   [2]string
+		cases int
+		stats [5]*reviewStat // by status
+	}
+	groups := map[[2]string]*group{}
+	var g *group
+	var cases []string
+	var stats []*reviewStat
+	var team, officer sql.RawBytes
+	var caseID string
+	var status, inPeriod, x int
+	for rs.Next() {
+		if err := rs.Scan(&team, &officer, &caseID, &status, &inPeriod, &x); err != nil {
+			return fmt.Errorf("cases of %s and their RoSH reviews: %w", MeasureReviews, err)
+		}
+		if g == nil || string(team) != g.key[0] || string(officer) != g.key[1] { // a case's row, mostly, its officer's last's
+			k := [2]string{string(team), string(officer)}
+			if g = groups[k]; g == nil {
+				g = &group{key: k}
+				groups[k] = g
+			}
+		}
+		g.cases++
+		cases = append(cases, caseID)
+		st := g.stats[status]
+		if st == nil {
+			st = &reviewStat{teamID: g.key[0], officerID: g.key[1], status: reviewStatuses[status], max: x}
+			g.stats[status] = st
+			stats = append(stats, st)
+		}
+		st.n++
+		st.inPeriod += inPeriod
+		st.max = max(st.max, x)
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("cases of %s and their RoSH reviews: %w", MeasureReviews, err)
+	}
+	t := &familyTally{groups: map[string][]FigureGroup{}, cases: map[string][]string{"cases": cases}, sorted: map[string]bool{}}
+	for _, k := range slices.SortedFunc(maps.Keys(groups), func(a, b [2]string) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+	}) {
+		n := groups[k].cases
+		t.groups["cases"] = append(t.groups["cases"], FigureGroup{TeamID: k[0], OfficerID: k[1], Rows: n, Cases: n})
+	}
+	out := make([]reviewStat, len(stats))
+	for i, st := range stats {
+		out[i] = *st
+	}
+	q.Figure = ""
+	f.tallies[tallyKey{actor: actor, q: q, family: reviewCasesFamily.name}] = t
+	f.reviews[reviewKey{actor: actor, q: q, rosh: true}] = out
+	return nil
 }

@@ -137,7 +137,7 @@ func requirementWeeksInOnePass(wd weekDay, f FigureQuery, figures []string) bool
 // of weeks as of its last day in one pass: each requirement that may
 // count in some week (open on one of their last days) joined to the
 // weeks, the conditions of overdueRows or of workloadDueFamily's
-// due_cases (unmetOn's included) on the week's last day, and the
+// due_cases (unmetRows' condition included) on the week's last day, and the
 // exemption of its case on that day (exemptOn's) a correlated
 // condition of the rows that are left, rather than the cases exempted
 // worked out once a week: what eachWeekRows' rows give, counted.
