@@ -2,9 +2,6 @@ package dashboard
 
 import (
 	"html"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -38,16 +35,7 @@ func TestPagesListTheUsersOnce(t *testing.T) {
 	}
 	for _, path := range []string{"/dashboard/", "/dashboard/print", "/dashboard/measures/contacts"} {
 		before := srv.DB().UsersListed()
-		req := httptest.NewRequest("GET", path, nil)
-		req.AddCookie(&http.Cookie{Name: dashCookie, Value: tok})
-		res, err := srv.App().Test(req, -1)
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("GET %s: %v %v", path, err, res.Status)
-		}
-		body, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		body := dashGet(t, srv, tok, path)
 		if n := srv.DB().UsersListed() - before; n != 1 {
 			t.Errorf("GET %s listed the users %d times", path, n)
 		}
