@@ -32,22 +32,36 @@ func (s *Service) names(ctx context.Context, officerID string) (Input, error) {
 		n.Policy, n.OfficerID = s.policy, officerID
 		return n, nil
 	}
-	in := Input{Policy: s.policy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}
 	users, err := s.db.ListUsers(ctx)
 	if err != nil {
-		return in, err
-	}
-	for _, u := range users {
-		in.Officers[u.ID] = u.Name
+		return Input{Policy: s.policy, OfficerID: officerID, Officers: map[string]string{}, Teams: map[string]string{}}, err
 	}
 	teams, err := s.db.ListTeams(ctx)
-	if err != nil {
-		return in, err
+	in := namesOf(users, teams)
+	in.Policy, in.OfficerID = s.policy, officerID
+	return in, err
+}
+
+// namesOf is the officers' and teams' names of users and teams, as Input
+// holds them.
+func namesOf(users []schema.User, teams []schema.Team) Input {
+	in := Input{Officers: make(map[string]string, len(users)), Teams: make(map[string]string, len(teams))}
+	for _, u := range users {
+		in.Officers[u.ID] = u.Name
 	}
 	for _, t := range teams {
 		in.Teams[t.ID] = t.Name
 	}
-	return in, nil
+	return in
+}
+
+// WithNamesOf keeps in ctx the officers' and teams' names of users and
+// teams (every user and every team, as the store lists them), as
+// WithNames keeps those it reads: for a caller that has read them already
+// (the dashboard's filters), so that the answers computed with ctx do not
+// read them again (decision 0126).
+func WithNamesOf(ctx context.Context, users []schema.User, teams []schema.Team) context.Context {
+	return context.WithValue(ctx, namesKey{}, namesOf(users, teams))
 }
 
 // countInto adds one figure's groups to totals and to each team's and

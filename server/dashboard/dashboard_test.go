@@ -783,6 +783,23 @@ func BenchmarkDashboardTeamInService(b *testing.B) {
 
 // benchGet asks srv for a dashboard page with the session tok, wants a
 // 200, and returns the body's size.
+// dashGet is the body of GET path with the dashboard session tok; any
+// status but 200 fails tb.
+func dashGet(tb testing.TB, srv *server.Server, tok, path string) []byte {
+	tb.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	req.AddCookie(&http.Cookie{Name: dashCookie, Value: tok})
+	res, err := srv.App().Test(req, -1)
+	if err != nil || res.StatusCode != 200 {
+		tb.Fatalf("GET %s: %v %v", path, err, res.Status)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 func benchGet(srv *server.Server, tok string) func(b *testing.B, path string) int {
 	return func(b *testing.B, path string) int {
 		req := httptest.NewRequest("GET", path, nil)

@@ -30,6 +30,13 @@ type filters struct {
 	Officers []option
 	Teams    []option // only for admins and auditors
 	Today    schema.Date
+
+	// users are every user, as readFilters read them for the officers;
+	// teams every team, when it read them (teamsRead: for the teams'
+	// choice). dashFilters hands them to the measures (their names).
+	users     []schema.User
+	teams     []schema.Team
+	teamsRead bool
 }
 
 type option struct{ Value, Label string }
@@ -90,6 +97,7 @@ func (s *site) readFilters(c *fiber.Ctx, actor serverdb.Actor) (*filters, error)
 	if err != nil {
 		return nil, err
 	}
+	f.users = users
 	for _, u := range users {
 		if u.Role == schema.RoleOfficer && (actor.Role != schema.RoleSupervisor || u.TeamID == actor.TeamID) && (f.Team == "" || u.TeamID == f.Team) {
 			f.Officers = append(f.Officers, option{u.ID, u.Name})
@@ -100,6 +108,7 @@ func (s *site) readFilters(c *fiber.Ctx, actor serverdb.Actor) (*filters, error)
 		if err != nil {
 			return nil, err
 		}
+		f.teams, f.teamsRead = teams, true
 		for _, t := range teams {
 			f.Teams = append(f.Teams, option{t.ID, t.Name})
 		}

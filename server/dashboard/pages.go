@@ -30,10 +30,24 @@ func (s *site) dashLoad(c *fiber.Ctx) (serverdb.Actor, *filters, compliance.Inpu
 }
 
 // dashFilters is the request's actor and filters, as dashLoad reads them.
+// The users the filters read for the officers' choice are those whose
+// names the measures show: they are handed to them in the request's
+// context (compliance.WithNamesOf), with the teams, rather than read a
+// second time for the measures' input (decision 0126).
 func (s *site) dashFilters(c *fiber.Ctx) (serverdb.Actor, *filters, error) {
 	actor := dashSessionOf(c).actor()
 	f, err := s.readFilters(c, actor)
-	return actor, f, err
+	if err != nil {
+		return actor, f, err
+	}
+	teams := f.teams
+	if !f.teamsRead {
+		if teams, err = s.db.ListTeams(c.UserContext()); err != nil {
+			return actor, f, err
+		}
+	}
+	c.SetUserContext(compliance.WithNamesOf(c.UserContext(), f.users, teams))
+	return actor, f, nil
 }
 
 // dashInput is dashLoad's load, for the filters read (dashFilters).

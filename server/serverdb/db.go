@@ -94,6 +94,8 @@ type DB struct {
 	policy *policy.Policy
 	// writeTxs counts the write transactions begun (WriteTransactions).
 	writeTxs atomic.Int64
+	// usersListed counts the users' lists read (UsersListed).
+	usersListed atomic.Int64
 	// rmDeletes counts the read model's row deletes (tests read it).
 	rmDeletes atomic.Int64
 	// rmUnchanged counts the changed visits whose read model rows were
@@ -349,6 +351,11 @@ func (t *wtx) readSeq() error {
 // since Open (committed or not): what tests count to show that a request
 // writes nothing.
 func (db *DB) WriteTransactions() int64 { return db.writeTxs.Load() }
+
+// UsersListed returns how many times this DB has listed the users
+// (ListUsers) since Open: what tests count to show that a page reads them
+// once.
+func (db *DB) UsersListed() int64 { return db.usersListed.Load() }
 
 // beginWrite begins a write transaction on a connection of its own, which
 // the caller closes after the transaction ends, and takes the writer lock

@@ -190,6 +190,7 @@ func (db *DB) Authenticate(ctx context.Context, username, password string) (sche
 
 // ListUsers returns every user, by username.
 func (db *DB) ListUsers(ctx context.Context) ([]schema.User, error) {
+	db.usersListed.Add(1)
 	rows, err := db.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
