@@ -243,15 +243,14 @@ func (f Figures) ContactsElsewhere(ctx context.Context, actor Actor, fq FigureQu
 		return nil, err
 	}
 	byCase := f.casesNumbered(actor, fq)
-	q, err := contactsElsewhere(actor, fq, f.pg, byCase != nil)
-	if err != nil {
-		return nil, err
-	}
 	var out []ElsewhereContact
 	if f.pg {
-		out, err = elsewhereText(ctx, f.q, q, ids, byCase)
+		out, err = f.elsewhereText(ctx, actor, fq, ids, byCase)
 	} else {
-		out, err = elsewhereRows(ctx, f.q, q, ids)
+		var q *sqlb
+		if q, err = contactsElsewhere(actor, fq, false, byCase != nil, false); err == nil {
+			out, err = elsewhereRows(ctx, f.q, q, ids)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("contacts elsewhere: %w", err)
@@ -595,20 +594,46 @@ func elsewhereRows(ctx context.Context, db querier, q *sqlb, ids map[int64]strin
 	return out, rs.Err()
 }
 
-// elsewhereText reads ContactsElsewhere's rows from q's one row on
+// elsewhereText reads ContactsElsewhere's rows on PostgreSQL from the
+// one row of contactsElsewhere's statement (fixed: the ids at their
+// width, elsewhereRead), or, when an id of them is of another width or a
+// place holds a comma, of the statement that writes each field's length
+// (decision 0118).
+func (f Figures) elsewhereText(ctx context.Context, actor Actor, fq FigureQuery, ids map[int64]string, byCase *listedNumbers) ([]ElsewhereContact, error) {
+	for _, fixed := range []bool{true, false} {
+		q, err := contactsElsewhere(actor, fq, true, byCase != nil, fixed)
+		if err != nil {
+			return nil, err
+		}
+		out, ok, err := elsewhereRead(ctx, f.q, q, fixed, ids, byCase)
+		if err != nil || ok {
+			return out, err
+		}
+	}
+	return nil, fmt.Errorf("contacts elsewhere: no statement read them")
+}
+
+// elsewhereRead reads ContactsElsewhere's rows from q's one row on
 // PostgreSQL: every row's fields in one text (contactsElsewhere's
 // string_agg), each text field as its length in bytes, a colon and its
 // bytes, each number followed by a comma, so that whatever a reason
-// holds it is read back whole. The rows' strings are parts of that one
-// text: hundreds of thousands of rows, read one by one, cost the process
-// two allocations a column (the driver's string and its interface) and
-// database/sql's work a row (decision 0102). With byCase the rows carry
-// no numbers: each contact's are its case's there, and a contact of no
-// case there is left out, as the join to rm_cases leaves it (decision
-// 0111).
-func elsewhereText(ctx context.Context, db querier, q *sqlb, ids map[int64]string, byCase *listedNumbers) ([]ElsewhereContact, error) {
+// holds it is read back whole; fixed, the visit's and the case's ids at
+// their 36 bytes (as NewID writes them, as the server takes them:
+// schema.ValidID) and the place followed by a comma, without lengths,
+// and ok false when the statement found an id of another width or a
+// place with a comma (the rows are then to be read with the lengths).
+// Writing the lengths of the ids and the place was about a third of
+// the statement's time at 100,000 cases (decision 0118). The rows'
+// strings are parts of that one text: hundreds of thousands of rows,
+// read one by one, cost the process two allocations a column (the
+// driver's string and its interface) and database/sql's work a row
+// (decision 0102). With byCase the rows carry no numbers: each
+// contact's are its case's there, and a contact of no case there is
+// left out, as the join to rm_cases leaves it (decision 0111).
+func elsewhereRead(ctx context.Context, db querier, q *sqlb, fixed bool, ids map[int64]string, byCase *listedNumbers) ([]ElsewhereContact, bool, error) {
 	var text sql.NullString
 	var n int
+	var ok sql.NullBool
 	if err := func() error {
 		rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 		if err != nil {
@@ -618,12 +643,15 @@ func elsewhereText(ctx context.Context, db querier, q *sqlb, ids map[int64]strin
 		if !rs.Next() {
 			return cmp.Or(rs.Err(), sql.ErrNoRows)
 		}
-		if err := rs.Scan(&n, &text); err != nil {
+		if err := rs.Scan(&n, &ok, &text); err != nil {
 			return err
 		}
 		return rs.Close()
 	}(); err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if ok.Valid && !ok.Bool { // NULL: no rows
+		return nil, false, nil
 	}
 	var out []ElsewhereContact // nil for none, as elsewhereRows
 	if n > 0 {
@@ -632,12 +660,21 @@ func elsewhereText(ctx context.Context, db querier, q *sqlb, ids map[int64]strin
 	r := aggText{s: text.String}
 	for len(r.s) > 0 && r.err == nil {
 		var e ElsewhereContact
-		e.VisitID, e.CaseID = r.text(), r.text()
+		if fixed {
+			e.VisitID, e.CaseID = r.fixed(idWidth), r.fixed(idWidth)
+		} else {
+			e.VisitID, e.CaseID = r.text(), r.text()
+		}
 		var team, officer int64
 		if byCase == nil {
 			team, officer = r.number(), r.number()
 		}
-		e.Place, e.Reason = r.text(), r.text()
+		if fixed {
+			e.Place = r.until(',')
+		} else {
+			e.Place = r.text()
+		}
+		e.Reason = r.text()
 		if r.err != nil {
 			break
 		}
@@ -651,20 +688,20 @@ func elsewhereText(ctx context.Context, db querier, q *sqlb, ids map[int64]strin
 		}
 		var err error
 		if e.TeamID, err = idOf(ids, team); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if e.OfficerID, err = idOf(ids, officer); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, e)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, false, r.err
 	}
 	if len(out) != n {
-		return nil, fmt.Errorf("read %d rows of %d", len(out), n)
+		return nil, false, fmt.Errorf("read %d rows of %d", len(out), n)
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // aggText reads the fields of rows aggregated into one text (see
@@ -691,6 +728,29 @@ func (r *aggText) text() string {
 	return t
 }
 
+// fixed reads a field of n bytes.
+func (r *aggText) fixed(n int) string {
+	if n > len(r.s) || r.err != nil {
+		r.fail()
+		return ""
+	}
+	t := r.s[:n]
+	r.s = r.s[n:]
+	return t
+}
+
+// until reads a field that holds no sep: its bytes, sep.
+func (r *aggText) until(sep byte) string {
+	i := strings.IndexByte(r.s, sep)
+	if i < 0 || r.err != nil {
+		r.fail()
+		return ""
+	}
+	t := r.s[:i]
+	r.s = r.s[i+1:]
+	return t
+}
+
 // number reads a number field: its digits, ','.
 func (r *aggText) number() int64 {
 	i := strings.IndexByte(r.s, ',')
@@ -713,35 +773,53 @@ func (r *aggText) fail() {
 	}
 }
 
+// idWidth is the width in bytes of an id as NewID writes it.
+const idWidth = 36
+
 // contactsElsewhere is the query of ContactsElsewhere: on SQLite its
 // rows (visit_id, case_id, team_no, officer_no, place,
-// elsewhere_reason), on PostgreSQL (pg) one row of their count and their
-// fields in one text (elsewhereText); shared (on PostgreSQL, the case
-// list's numbers at hand: casesNumbered), without the numbers, nor the
-// join to rm_cases that finds them, nor a scope (the whole service's).
-func contactsElsewhere(actor Actor, fq FigureQuery, pg, shared bool) (*sqlb, error) {
+// elsewhere_reason), on PostgreSQL (pg) one row of their count, whether
+// they may be read fixed (below), and their fields in one text
+// (elsewhereRead): fixed, the ids written at their width and the place
+// before a comma, the row's flag whether every id is idWidth bytes and
+// no place holds a comma; else every text field with its length (and
+// the flag true). Shared (on PostgreSQL, the case list's numbers at
+// hand: casesNumbered), the rows are without the numbers, nor the join
+// to rm_cases that finds them, nor a scope (the whole service's).
+func contactsElsewhere(actor Actor, fq FigureQuery, pg, shared, fixed bool) (*sqlb, error) {
 	q := &sqlb{}
-	if shared {
-		q.add(`SELECT count(*), string_agg(octet_length(v.visit_id) || ':' || v.visit_id || octet_length(v.case_id) || ':' || v.case_id
-			|| octet_length(v.place) || ':' || v.place || octet_length(v.elsewhere_reason) || ':' || v.elsewhere_reason, '')
-			FROM rm_visits v`)
-		q.contactDays(fq)
-		q.add(` AND v.channel = '` + schema.ChannelElsewhere + `'`)
-		return q, nil
-	}
 	if pg {
-		q.add(`SELECT count(*), string_agg(octet_length(v.visit_id) || ':' || v.visit_id || octet_length(v.case_id) || ':' || v.case_id
-			|| c.team_no || ',' || c.officer_no || ',' || octet_length(v.place) || ':' || v.place
-			|| octet_length(v.elsewhere_reason) || ':' || v.elsewhere_reason, '')`)
+		numbers := ` || c.team_no || ',' || c.officer_no || ','`
+		if shared {
+			numbers = ``
+		}
+		if fixed {
+			w := strconv.Itoa(idWidth)
+			q.add(`SELECT count(*), bool_and(octet_length(v.visit_id) = ` + w + ` AND octet_length(v.case_id) = ` + w + `
+				AND strpos(v.place, ',') = 0), string_agg(v.visit_id || v.case_id` + numbers + ` || v.place || ','
+				|| octet_length(v.elsewhere_reason) || ':' || v.elsewhere_reason, '')`)
+		} else {
+			q.add(`SELECT count(*), true, string_agg(octet_length(v.visit_id) || ':' || v.visit_id || octet_length(v.case_id)
+				|| ':' || v.case_id` + numbers + ` || octet_length(v.place) || ':' || v.place
+				|| octet_length(v.elsewhere_reason) || ':' || v.elsewhere_reason, '')`)
+		}
 	} else {
 		q.add(`SELECT v.visit_id, v.case_id, c.team_no, c.officer_no, v.place, v.elsewhere_reason`)
 	}
-	q.contactVisits(fq)
+	if shared {
+		q.add(` FROM rm_visits v`)
+		q.contactDays(fq)
+	} else {
+		q.contactVisits(fq)
+	}
 	// The channel is written out, not a parameter: it is the WHERE of
 	// the partial index rm_visits_elsewhere (migration 0015), and
 	// PostgreSQL's generic plan of a prepared statement (which its plan
 	// cache may come to) cannot use a partial index for a parameter.
 	q.add(` AND v.channel = '` + schema.ChannelElsewhere + `'`)
+	if shared {
+		return q, nil
+	}
 	if err := q.scoped(actor, "c", fq); err != nil {
 		return nil, err
 	}

@@ -418,6 +418,20 @@ func TestAggTextRefusesMalformed(t *testing.T) {
 			t.Errorf("%q: read without an error", s)
 		}
 	}
+	r = aggText{s: "abcdecafe,12,3:x,y"}
+	if a, b, p, n, e := r.fixed(3), r.fixed(2), r.until(','), r.number(), r.text(); a != "abc" || b != "de" || p != "cafe" || n != 12 ||
+		e != "x,y" || r.err != nil || r.s != "" {
+		t.Errorf("read %q %q %q %d %q (%v), rest %q", a, b, p, n, e, r.err, r.s)
+	}
+	for _, s := range []string{"abcde", "abcdecafe"} {
+		r := aggText{s: s}
+		r.fixed(3)
+		r.fixed(3)
+		r.until(',')
+		if r.err == nil {
+			t.Errorf("%q: read fixed without an error", s)
+		}
+	}
 }
 
 // TestIDOrderIsByteOrder: the keyed sorts of ids (sortIDs, byVisitID,
@@ -535,6 +549,115 @@ func TestListedNumbersByKey(t *testing.T) {
 	for _, bad := range []string{"a", "a:1", "a:x:2", "a:1:"} {
 		if nos := numberCases([]string{uuids[0] + ":1:2", bad}); nos != nil {
 			t.Errorf("%q: read as %+v; want nil", bad, nos)
+		}
+	}
+}
+
+// TestContactsElsewhereFixedWidth: on PostgreSQL measure 3's contacts
+// elsewhere are read from the text with the ids at their width and no
+// lengths but the reason's (decision 0118), and that reading is the one
+// with every field's length, for the whole service with the case list's
+// numbers and without; an id of another width, or a place with a comma,
+// makes the statement say so, and ContactsElsewhere then reads the rows
+// with their lengths: its answer is still the rows read one by one.
+func TestContactsElsewhereFixedWidth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	if f.db.Engine() != "postgres" {
+		t.Skip("the aggregated text is PostgreSQL's")
+	}
+	reasons := []string{"12:34,5", "0:", "partner at home:\nchildren asleep", "Straße 5, 3:0 — ✓", "9"}
+	var first string
+	for i, reason := range reasons {
+		officer, caseID := f.asha, f.ashaCase
+		if i%2 == 1 {
+			officer, caseID = f.ben, f.benCase
+		}
+		id := schema.NewID()
+		if i == 0 {
+			first = id
+		}
+		if _, err := f.db.Write(ctx, f.admin, "visit", id, caseID, schema.FieldsOf(schema.Visit{OfficerID: officer.ID,
+			Type: "other_place", Status: "signed", Outcome: []string{"completed", "no_answer"}[i%2], Location: "elsewhere",
+			PlaceType: []string{"cafe", "library", "other"}[i%3], ElsewhereReason: reason, FaceToFace: true,
+			StartedAt: schema.Timestamp(fmt.Sprintf("2026-11-%02dT10:00:00Z", i+1)),
+			SignedAt:  "2026-11-10T10:00:00Z", SignedBy: f.admin.UserID})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fq := FigureQuery{Measure: MeasureContacts, AsOf: "2026-11-23", From: "2026-10-01", To: "2026-11-23"}
+	// read is ContactsElsewhere on a snapshot: with the case list's
+	// numbers (after CountsListing, as the report reads it) or joined,
+	// and the rows as read fixed and with their lengths (readsFixed:
+	// whether the fixed reading answered).
+	read := func(listed bool) (got, fixed, lengths, byRow []ElsewhereContact, readsFixed bool) {
+		t.Helper()
+		err := f.db.ReadFigures(ctx, func(fs Figures) error {
+			if listed {
+				if _, err := fs.CountsListing(ctx, f.admin, fq, FigureNames(MeasureContacts)); err != nil {
+					return err
+				}
+			}
+			var err error
+			if got, err = fs.ContactsElsewhere(ctx, f.admin, fq); err != nil {
+				return err
+			}
+			ids, err := fs.idsByNo(ctx)
+			if err != nil {
+				return err
+			}
+			byCase := fs.casesNumbered(f.admin, fq)
+			if listed != (byCase != nil) {
+				t.Errorf("listed %v: the case list's numbers kept: %v", listed, byCase != nil)
+			}
+			for _, w := range []bool{true, false} {
+				q, err := contactsElsewhere(f.admin, fq, true, byCase != nil, w)
+				if err != nil {
+					return err
+				}
+				out, ok, err := elsewhereRead(ctx, fs.q, q, w, ids, byCase)
+				if err != nil {
+					return err
+				}
+				if w {
+					fixed, readsFixed = byVisitID(out), ok
+				} else if !ok {
+					t.Errorf("listed %v: the lengths' statement says it cannot be read", listed)
+				} else {
+					lengths = byVisitID(out)
+				}
+			}
+			rows := fs
+			rows.pg = false // one row at a time, as SQLite reads them
+			byRow, err = rows.ContactsElsewhere(ctx, f.admin, fq)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, fixed, lengths, byRow, readsFixed
+	}
+	for _, listed := range []bool{false, true} {
+		got, fixed, lengths, byRow, readsFixed := read(listed)
+		if !readsFixed || len(got) != len(reasons) || !slices.Equal(fixed, lengths) || !slices.Equal(got, byRow) {
+			t.Errorf("listed %v: fixed (answered %v):\n%+v\nwith lengths:\n%+v\nanswer:\n%+v\nrow by row:\n%+v",
+				listed, readsFixed, fixed, lengths, got, byRow)
+		}
+	}
+	for _, c := range []struct{ name, set string }{
+		{"an id of another width", `UPDATE rm_visits SET visit_id = 'visit-' || visit_id WHERE visit_id = $1`},
+		{"a place with a comma", `UPDATE rm_visits SET visit_id = $1, place = 'cafe, upstairs' WHERE visit_id = 'visit-' || $1`},
+	} {
+		if _, err := f.db.w.Exec(c.set, first); err != nil {
+			t.Fatal(err)
+		}
+		for _, listed := range []bool{false, true} {
+			got, _, lengths, byRow, readsFixed := read(listed)
+			if readsFixed || len(got) != len(reasons) || !slices.Equal(got, lengths) || !slices.Equal(got, byRow) {
+				t.Errorf("%s, listed %v: fixed answered %v; answer:\n%+v\nwith lengths:\n%+v\nrow by row:\n%+v",
+					c.name, listed, readsFixed, got, lengths, byRow)
+			}
 		}
 	}
 }

@@ -87,12 +87,14 @@ func TestVisitPartialIndexesUsed(t *testing.T) {
 	f := newFixture(t)
 	fq := FigureQuery{AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
 	for _, shared := range []bool{false, true} { // shared: the case list's numbers at hand (decision 0111)
-		elsewhere, err := contactsElsewhere(f.admin, fq, f.db.Engine() == "postgres", shared)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if plan := explainPlan(t, f.db, elsewhere); !strings.Contains(plan, "rm_visits_elsewhere") {
-			t.Errorf("the elsewhere contacts' plan (shared %v) reads no rm_visits_elsewhere:\n%s", shared, plan)
+		for _, fixed := range []bool{false, true} { // fixed: the ids at their width (decision 0118)
+			elsewhere, err := contactsElsewhere(f.admin, fq, f.db.Engine() == "postgres", shared, fixed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan := explainPlan(t, f.db, elsewhere); !strings.Contains(plan, "rm_visits_elsewhere") {
+				t.Errorf("the elsewhere contacts' plan (shared %v, fixed %v) reads no rm_visits_elsewhere:\n%s", shared, fixed, plan)
+			}
 		}
 	}
 	partner := &sqlb{}
