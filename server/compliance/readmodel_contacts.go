@@ -66,6 +66,13 @@ func countAll[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Ac
 	if err != nil {
 		return err
 	}
+	addCounts(in, fcs, names, totals, g, counts)
+	return nil
+}
+
+// addCounts adds the counts fcs of the figures names into totals and
+// each team's and officer's figures (countAll's).
+func addCounts[F any](in Input, fcs []serverdb.FigureCounts, names []string, totals *F, g groups[F], counts func(f *F) map[string]*int) {
 	// Each F's counts by the index of their name, found once an F (the
 	// map of every figure is large: once a group row, it was most of
 	// measure 3's process CPU after its counts were summed, decision 0102).
@@ -87,7 +94,6 @@ func countAll[F any](ctx context.Context, fs serverdb.Figures, actor serverdb.Ac
 			}
 		}
 	}
-	return nil
 }
 
 // ContactsCounts is measure 3 at detail=counts (Contacts, Summarize,

@@ -54,16 +54,21 @@ func householdsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.A
 		Cases: []HouseholdCase{}}
 	g := newGroups[HouseholdFigures]()
 	base := periodQuery(serverdb.MeasureHouseholds, officerID, teamID, period, asOf)
-	err := countAll(ctx, fs, actor, in, base, serverdb.FigureNames(serverdb.MeasureHouseholds), &rep.Totals, g,
-		func(f *HouseholdFigures) map[string]*int {
-			cases, visits := householdCounts(f)
-			n := countsOf(cases)
-			maps.Copy(n, countsOf(visits))
-			return n
-		})
+	// The counts and the previous period's headline in one statement
+	// (decision 0120), which keeps the case list on the snapshot too.
+	prev := PreviousPeriod(period)
+	names := serverdb.FigureNames(serverdb.MeasureHouseholds)
+	fcs, nd, err := fs.HouseholdCounts(ctx, actor, base, names, periodQuery(serverdb.MeasureHouseholds, officerID, teamID, prev, prev.To),
+		[]string{"confirmed.numerator", "confirmed.denominator"})
 	if err != nil {
 		return nil, nil, err
 	}
+	addCounts(in, fcs, names, &rep.Totals, g, func(f *HouseholdFigures) map[string]*int {
+		cases, visits := householdCounts(f)
+		n := countsOf(cases)
+		maps.Copy(n, countsOf(visits))
+		return n
+	})
 	finish := func(f *HouseholdFigures) {
 		for _, s := range []*CaseShare{&f.Confirmed, &f.VictimInOwnRight, &f.PartnerSeenAlone} {
 			s.Percent = percent(s.Numerator.N, s.Denominator.N)
@@ -72,9 +77,7 @@ func householdsCounts(ctx context.Context, fs serverdb.Figures, actor serverdb.A
 	}
 	finish(&rep.Totals)
 	rep.Teams, rep.Officers = sortedGroups(g.teams, finish), sortedGroups(g.officers, finish)
-	if rep.Headline, err = previousShare(ctx, fs, actor, in, "households", base, period, rep.HeadlineFigure(), "confirmed"); err != nil {
-		return nil, nil, err
-	}
+	rep.Headline = Judge(in.policy(), "households", rep.HeadlineFigure(), PreviousFigure{Figure: FigureOf(nd[0], nd[1]), Period: prev})
 	q := base
 	q.Figure = "cases"
 	cases, err := fs.Cases(ctx, actor, q, "", allCases)

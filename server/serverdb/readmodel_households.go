@@ -1,6 +1,9 @@
 package serverdb
 
 import (
+	"cmp"
+	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -49,11 +52,26 @@ var (
 // the statement's time at 100,000 cases: decision 0101). A statement
 // that reads none of them (a case list of every case) reads neither.
 func householdCases(q *sqlb, actor Actor, f FigureQuery, reads []string) error {
-	from, to, asOf := string(f.From), string(f.To), string(f.AsOf)
 	q.add(`SELECT c.case_id, c.team_id, c.officer_id`)
 	if q.numbered {
 		q.add(`, c.team_no, c.officer_no`)
 	}
+	householdColumns(q, f, reads)
+	q.add(` FROM rm_cases c`)
+	if len(reads) > 0 {
+		householdPass(q, actor, f, "")
+	}
+	if slices.Contains(reads, "partner") {
+		partnerPass(q, actor, f)
+	}
+	q.add(` WHERE `)
+	return householdCaseCond(q, actor, f, func() { q.add(`?`, string(f.From)) })
+}
+
+// householdColumns adds householdCases' four columns of f's period,
+// household, children, victim and partner, each worked out when reads
+// names it, else NULL, from h (householdPass) and p (partnerPass).
+func householdColumns(q *sqlb, f FigureQuery, reads []string) {
 	col := func(name, expr string, args ...any) {
 		if slices.Contains(reads, name) {
 			q.add(`, `+expr+` AS `+name, args...)
@@ -61,51 +79,82 @@ func householdCases(q *sqlb, actor Actor, f FigureQuery, reads []string) error {
 			q.add(`, NULL AS ` + name)
 		}
 	}
-	col("household", `CASE WHEN h.members > 0 AND h.unconfirmed = 0 THEN 'confirmed'
-		WHEN c.household_due_after <> '' AND ? <= c.household_due_after THEN 'not_yet_due'
-		WHEN coalesce(h.members, 0) = 0 THEN 'not_recorded' ELSE 'not_confirmed' END`, asOf)
+	col("household", householdStatus(""), string(f.AsOf))
 	col("children", `coalesce(h.children, 0)`)
 	col("victim", `CASE WHEN h.unanswered > 0 THEN 'unanswered' WHEN h.not_known > 0 THEN 'not_known' ELSE 'answered' END`)
 	// A partner is in the household for the period when added by as_of
 	// and not left by its first day (the later of the start and from):
 	// h.partner_open says one has not left, h.partner_left is the latest
 	// day one left.
+	from := string(f.From)
 	col("partner", `CASE WHEN coalesce(h.partner_open, 0) = 0 AND coalesce(h.partner_left, '') <=
 			CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END THEN 'no_partner'
 		WHEN p.alone = 1 THEN 'seen_alone' WHEN p.alone = 0 THEN 'seen_not_alone' ELSE 'not_seen' END`, from, from)
-	q.add(` FROM rm_cases c`)
-	if len(reads) > 0 {
-		// A member is on the household on as_of when added by then and
-		// not left by then. Only the households of cases with a DA flag
-		// are grouped, about half of them: SQLite's counts then cost
-		// two thirds of the correlated subqueries' (its previous
-		// period's headline, which reads the status alone, a little
-		// more), PostgreSQL's about the same as grouping every case's.
-		on := `(m.left_on = '' OR m.left_on > ?)`
-		q.add(` LEFT JOIN (SELECT m.case_id, sum(CASE WHEN `+on+` THEN 1 ELSE 0 END) AS members,
-			sum(CASE WHEN `+on+` AND NOT (m.confirmed_on <> '' AND m.confirmed_on <= ? AND m.confirmed_until <> ''
-				AND ? <= m.confirmed_until) THEN 1 ELSE 0 END) AS unconfirmed,
-			sum(CASE WHEN `+on+` AND m.is_child = 1 THEN 1 ELSE 0 END) AS children,
-			sum(CASE WHEN `+on+` AND m.is_child = 1 AND m.victim NOT IN ('yes', 'no', 'not_known') THEN 1 ELSE 0 END) AS unanswered,
-			sum(CASE WHEN `+on+` AND m.is_child = 1 AND m.victim = 'not_known' THEN 1 ELSE 0 END) AS not_known,
-			max(CASE WHEN m.is_partner = 1 AND m.left_on = '' THEN 1 ELSE 0 END) AS partner_open,
-			max(CASE WHEN m.is_partner = 1 AND m.left_on <> '' THEN m.left_on END) AS partner_left
-		FROM rm_household m WHERE (m.added_on = '' OR m.added_on <= ?)
-			AND m.case_id IN (SELECT g.case_id FROM rm_flags g WHERE g.type IN ('da_perpetrator', 'da_victim'))`,
-			asOf, asOf, asOf, asOf, asOf, asOf, asOf, asOf)
-		inScope(q, actor, f, "m.case_id")
-		q.add(` GROUP BY m.case_id) h ON h.case_id = c.case_id`)
+}
+
+// householdStatus is the household status of a case on a day (its one
+// argument), from its members' sums in h (householdPass) with suffix
+// (h.members+suffix, h.unconfirmed+suffix): confirmed when every member
+// on the list that day is confirmed in date, else not yet due, not
+// recorded (no member) or not confirmed.
+func householdStatus(suffix string) string {
+	return `CASE WHEN h.members` + suffix + ` > 0 AND h.unconfirmed` + suffix + ` = 0 THEN 'confirmed'
+		WHEN c.household_due_after <> '' AND ? <= c.household_due_after THEN 'not_yet_due'
+		WHEN coalesce(h.members` + suffix + `, 0) = 0 THEN 'not_recorded' ELSE 'not_confirmed' END`
+}
+
+// householdPass adds the LEFT JOIN of h, the household rows added by f's
+// as_of of the DA cases in the actor's scope (and f's officer and team),
+// grouped by case: on as_of, the members on the list (members), those not
+// confirmed in date (unconfirmed), the children, those whose victim
+// answer is blank (unanswered) or not known; whether a partner has not
+// left (partner_open) and the latest day one left (partner_left). With
+// prevAsOf (a day not after as_of), also the members on the list on
+// prevAsOf and those not confirmed in date then (members_p,
+// unconfirmed_p).
+func householdPass(q *sqlb, actor Actor, f FigureQuery, prevAsOf string) {
+	asOf := string(f.AsOf)
+	// A member is on the household on as_of when added by then and
+	// not left by then. Only the households of cases with a DA flag
+	// are grouped, about half of them: SQLite's counts then cost
+	// two thirds of the correlated subqueries' (its previous
+	// period's headline, which reads the status alone, a little
+	// more), PostgreSQL's about the same as grouping every case's.
+	on := `(m.left_on = '' OR m.left_on > ?)`
+	q.add(` LEFT JOIN (SELECT m.case_id, sum(CASE WHEN `+on+` THEN 1 ELSE 0 END) AS members,
+		sum(CASE WHEN `+on+` AND NOT (m.confirmed_on <> '' AND m.confirmed_on <= ? AND m.confirmed_until <> ''
+			AND ? <= m.confirmed_until) THEN 1 ELSE 0 END) AS unconfirmed,
+		sum(CASE WHEN `+on+` AND m.is_child = 1 THEN 1 ELSE 0 END) AS children,
+		sum(CASE WHEN `+on+` AND m.is_child = 1 AND m.victim NOT IN ('yes', 'no', 'not_known') THEN 1 ELSE 0 END) AS unanswered,
+		sum(CASE WHEN `+on+` AND m.is_child = 1 AND m.victim = 'not_known' THEN 1 ELSE 0 END) AS not_known,
+		max(CASE WHEN m.is_partner = 1 AND m.left_on = '' THEN 1 ELSE 0 END) AS partner_open,
+		max(CASE WHEN m.is_partner = 1 AND m.left_on <> '' THEN m.left_on END) AS partner_left`,
+		asOf, asOf, asOf, asOf, asOf, asOf, asOf)
+	if prevAsOf != "" {
+		// On prevAsOf: added by then, not left by then.
+		onPrev := `(m.added_on = '' OR m.added_on <= ?) AND (m.left_on = '' OR m.left_on > ?)`
+		q.add(`, sum(CASE WHEN `+onPrev+` THEN 1 ELSE 0 END) AS members_p,
+		sum(CASE WHEN `+onPrev+` AND NOT (m.confirmed_on <> '' AND m.confirmed_on <= ? AND m.confirmed_until <> ''
+			AND ? <= m.confirmed_until) THEN 1 ELSE 0 END) AS unconfirmed_p`,
+			prevAsOf, prevAsOf, prevAsOf, prevAsOf, prevAsOf, prevAsOf)
 	}
-	if slices.Contains(reads, "partner") {
-		q.add(` LEFT JOIN (SELECT w.case_id, max(CASE WHEN w.partner_seen_alone = 'yes' THEN 1 ELSE 0 END) AS alone
+	q.add(` FROM rm_household m WHERE (m.added_on = '' OR m.added_on <= ?)
+		AND m.case_id IN (SELECT g.case_id FROM rm_flags g WHERE g.type IN ('da_perpetrator', 'da_victim'))`, asOf)
+	inScope(q, actor, f, "m.case_id")
+	q.add(` GROUP BY m.case_id) h ON h.case_id = c.case_id`)
+}
+
+// partnerPass adds the LEFT JOIN of p, the period's completed
+// face-to-face visits of f with the partner present, of the cases in the
+// actor's scope, grouped by case, with whether one saw the partner alone
+// (alone).
+func partnerPass(q *sqlb, actor Actor, f FigureQuery) {
+	q.add(` LEFT JOIN (SELECT w.case_id, max(CASE WHEN w.partner_seen_alone = 'yes' THEN 1 ELSE 0 END) AS alone
 		FROM rm_visits w WHERE w.status = 'signed' AND w.signed_at <> '' AND w.outcome = 'completed' AND w.face_to_face = 1
 			AND w.partner_present = 'yes' AND w.started_day <> '' AND w.started_day >= ? AND w.started_day <= ?
-			AND w.started_day <= ?`, from, to, asOf)
-		inScope(q, actor, f, "w.case_id")
-		q.add(` GROUP BY w.case_id) p ON p.case_id = c.case_id`)
-	}
-	q.add(` WHERE `)
-	return householdCaseCond(q, actor, f, func() { q.add(`?`, from) })
+			AND w.started_day <= ?`, string(f.From), string(f.To), string(f.AsOf))
+	inScope(q, actor, f, "w.case_id")
+	q.add(` GROUP BY w.case_id) p ON p.case_id = c.case_id`)
 }
 
 // inScope adds the condition that the case of column col is in the
@@ -240,4 +289,233 @@ func householdVisits(q *sqlb, actor Actor, f FigureQuery, weeks []Week) error {
 		WHERE v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ? AND v.started_day <= ?
 		AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = '`+schema.ChannelHome+`' AND `, from, to, asOf)
 	return householdCaseCond(q, actor, f, func() { q.weekFrom("v.started_day", weeks, from) })
+}
+
+// HouseholdCounts is measure 5's report's figures in one statement: the
+// counts of names (Counts: by team and officer) over fq, the totals of
+// prevNames (Totals) over prev, the previous period's headline, and the
+// cases of fq (kept on the snapshot for Cases of "cases", as
+// CountsListing keeps a listed set's). Where Counts, Totals and Cases
+// each grouped the DA cases' household rows (or read the cases) again,
+// the statement works out every case of either period once (x): its
+// household rows grouped once with each day's sums (householdPass with
+// prev's as_of), whether it is one of each period's cases, its four
+// columns of fq's period and its household status on prev's as_of; the
+// counts of cases, of home visits (whose cases are x's of fq's period),
+// the previous totals and the case list are each a branch over x.
+//
+// prev must be of the same measure, officer and team, as of a day not
+// after fq's (the previous period of a report), and prevNames figures of
+// the household status alone (the headline's); else, and when the
+// snapshot keeps no cases, the answer is Counts, Totals and Cases' own
+// statements.
+func (f Figures) HouseholdCounts(ctx context.Context, actor Actor, fq FigureQuery, names []string, prev FigureQuery, prevNames []string) ([]FigureCounts, []int, error) {
+	if !householdsInOne(f, fq, names, prev, prevNames) {
+		counts, err := f.CountsListing(ctx, actor, fq, names)
+		if err != nil {
+			return nil, nil, err
+		}
+		totals, err := f.Totals(ctx, actor, prev, prevNames)
+		return counts, totals, err
+	}
+	sets, err := figureSetsOf(fq, names)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := &sqlb{}
+	if err := householdBoth(q, actor, fq, prev); err != nil {
+		return nil, nil, err
+	}
+	// Every branch's row: its kind, team and officer ids (NULL for the
+	// totals and the list), the list of cases (NULL but for the list),
+	// then width sums.
+	width := max(len(names), len(prevNames))
+	const heads = `(SELECT i.id FROM rm_ids i WHERE i.no = b.team_no), (SELECT i.id FROM rm_ids i WHERE i.no = b.officer_no), NULL`
+	// sums adds a sum of b.n for each column: the condition of the figure
+	// of figures at it in set s (at[column] is its index in figures, -1
+	// for none: 0).
+	sums := func(s figureSet, figures []string, at []int) error {
+		for _, i := range at {
+			if i < 0 {
+				q.add(`, 0`)
+				continue
+			}
+			q.add(`, coalesce(sum(CASE WHEN `)
+			if err := s.cond(q, figures[i]); err != nil {
+				return err
+			}
+			q.add(` THEN b.n ELSE 0 END), 0)`)
+		}
+		return nil
+	}
+	// grouped adds the rows of from (FROM … WHERE …, with its args; rows
+	// with the columns team_no, officer_no and s's cols) grouped by team, officer
+	// and the columns the figures read, each with n, how many rows it
+	// stands for.
+	grouped := func(s figureSet, figures []string, from string, args ...any) {
+		keys := "a.team_no, a.officer_no"
+		for _, c := range s.reads(figures) {
+			keys += ", a." + c
+		}
+		q.add(` FROM (SELECT `+keys+`, count(*) AS n FROM `+from+` GROUP BY `+keys+`) b`, args...)
+	}
+	var union bool
+	for kind, st := range sets {
+		if union {
+			q.add(` UNION ALL `)
+		}
+		union = true
+		at := slices.Repeat([]int{-1}, width)
+		for k, i := range st.idx {
+			at[i] = k
+		}
+		setNames := st.names(names)
+		q.add(fmt.Sprintf(`SELECT %d, %s`, kind, heads))
+		if err := sums(st.s, setNames, at); err != nil {
+			return nil, nil, err
+		}
+		if st.s.name == householdCaseSet.name {
+			grouped(st.s, setNames, `x a WHERE a.cur`)
+		} else {
+			// The period's completed home visits of its cases
+			// (householdVisits' rows: their case's condition is x's cur).
+			grouped(st.s, setNames, `(SELECT x.team_no, x.officer_no, v.child_not_on_record, v.expected, v.accounted, v.reasons
+				FROM rm_visits v JOIN x ON x.case_id = v.case_id
+				WHERE x.cur AND v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> '' AND v.started_day >= ?
+				AND v.started_day <= ? AND v.started_day <= ? AND v.outcome = 'completed' AND v.channel = '`+schema.ChannelHome+`') a`,
+				string(fq.From), string(fq.To), string(fq.AsOf))
+		}
+		q.add(` GROUP BY b.team_no, b.officer_no`)
+	}
+	// The previous period's totals: its cases' household status on its
+	// as_of.
+	q.add(fmt.Sprintf(` UNION ALL SELECT %d, NULL, NULL, NULL`, len(sets)))
+	at := slices.Repeat([]int{-1}, width)
+	for i := range prevNames {
+		at[i] = i
+	}
+	if err := sums(householdCaseSet, prevNames, at); err != nil {
+		return nil, nil, err
+	}
+	q.add(` FROM (SELECT a.household_p AS household, count(*) AS n FROM x a WHERE a.prev GROUP BY a.household_p) b`)
+	// The period's cases (ids are UUIDs: no comma).
+	q.add(fmt.Sprintf(` UNION ALL SELECT %d, NULL, NULL, string_agg(x.case_id, ',')`, len(sets)+1) +
+		strings.Repeat(`, 0`, width) + ` FROM x WHERE x.cur`)
+
+	groups := map[[2]string]*FigureCounts{}
+	totals := make([]int, len(prevNames))
+	var ids []string
+	rs, err := f.q.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("figures of %s: %w", fq.Measure, err)
+	}
+	defer rs.Close()
+	var kind int
+	var team, officer, list sql.NullString
+	n := make([]int64, width)
+	dst := []any{&kind, &team, &officer, &list}
+	for k := range n {
+		dst = append(dst, &n[k])
+	}
+	for rs.Next() {
+		if err := rs.Scan(dst...); err != nil {
+			return nil, nil, fmt.Errorf("figures of %s: %w", fq.Measure, err)
+		}
+		switch {
+		case kind < len(sets):
+			g := groups[[2]string{team.String, officer.String}]
+			if g == nil {
+				g = &FigureCounts{TeamID: team.String, OfficerID: officer.String, N: make([]int, len(names))}
+				groups[[2]string{team.String, officer.String}] = g
+			}
+			for _, i := range sets[kind].idx {
+				g.N[i] = int(n[i])
+			}
+		case kind == len(sets):
+			for i := range totals {
+				totals[i] = int(n[i])
+			}
+		case list.Valid:
+			ids = strings.Split(list.String, ",")
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, nil, fmt.Errorf("figures of %s: %w", fq.Measure, err)
+	}
+	key := setKey{actor: actor, q: fq, set: householdCaseSet.name}
+	key.q.Figure = ""
+	f.setCases[key] = slices.Compact(sortIDs(ids)) // byte order, as figureCases' (the "C" collation's)
+	out := make([]FigureCounts, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b FigureCounts) int {
+		return cmp.Or(cmp.Compare(a.TeamID, b.TeamID), cmp.Compare(a.OfficerID, b.OfficerID))
+	})
+	return out, totals, nil
+}
+
+// householdsInOne says whether HouseholdCounts answers fq and prev in
+// one statement (see there).
+func householdsInOne(f Figures, fq FigureQuery, names []string, prev FigureQuery, prevNames []string) bool {
+	if f.setCases == nil || len(names) == 0 || fq.Measure != MeasureHouseholds || prev.Measure != MeasureHouseholds ||
+		prev.OfficerID != fq.OfficerID || prev.TeamID != fq.TeamID || periodDates(fq) != nil || periodDates(prev) != nil {
+		return false
+	}
+	if _, ok := dayNumber(fq.AsOf); !ok {
+		return false
+	}
+	if _, ok := dayNumber(prev.AsOf); !ok || prev.AsOf > fq.AsOf {
+		return false
+	}
+	for _, name := range names {
+		if !slices.Contains(figureNames[MeasureHouseholds], name) {
+			return false
+		}
+	}
+	for _, name := range prevNames {
+		if !slices.Contains(householdCaseFigures, name) {
+			return false
+		}
+	}
+	reads := householdCaseSet.reads(prevNames)
+	return len(reads) == 0 || slices.Equal(reads, []string{"household"})
+}
+
+// householdBoth adds x, the common table of HouseholdCounts' statement:
+// every open case started by f's as_of with a DA flag, in the actor's
+// scope and of f's officer and team, that is one of measure 5's cases of
+// f's period (cur = 1) or of prev's (prev = 1: started by prev's as_of
+// too), with team_no, officer_no, householdColumns' four columns of f's
+// period and its household status on prev's as_of (household_p).
+//
+// Whether a case is one of a period's (householdCaseCond: a DA flag
+// started by as_of and not ended by the later of the case's start and
+// the period's first day) is a test of one pass over the scope's DA
+// flags grouped by case: end_a is the latest day a flag started by f's
+// as_of ends, end_p by prev's, '~' for a flag not ended (it sorts after
+// every day), NULL for none; one is live after a day d when it is after
+// d.
+func householdBoth(q *sqlb, actor Actor, f, prev FigureQuery) error {
+	from, asOf, pfrom, pasOf := string(f.From), string(f.AsOf), string(prev.From), string(prev.AsOf)
+	q.add(`WITH x AS MATERIALIZED (SELECT * FROM (SELECT c.case_id, c.team_no, c.officer_no,
+		(g.end_a > CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END) AS cur,
+		(c.supervision_start <= ? AND g.end_p > CASE WHEN c.supervision_start > ? THEN c.supervision_start ELSE ? END) AS prev`,
+		from, from, pasOf, pfrom, pfrom)
+	householdColumns(q, f, householdCaseCols)
+	q.add(`, `+householdStatus("_p")+` AS household_p`, pasOf)
+	ends := `CASE WHEN g.ended_on = '' THEN '~' ELSE g.ended_on END`
+	q.add(` FROM rm_cases c JOIN (SELECT g.case_id, max(CASE WHEN g.start_date = '' OR g.start_date <= ? THEN `+ends+` END) AS end_a,
+			max(CASE WHEN g.start_date = '' OR g.start_date <= ? THEN `+ends+` END) AS end_p
+		FROM rm_flags g WHERE g.type IN ('da_perpetrator', 'da_victim')`, asOf, pasOf)
+	inScope(q, actor, f, "g.case_id")
+	q.add(` GROUP BY g.case_id) g ON g.case_id = c.case_id`)
+	householdPass(q, actor, f, pasOf)
+	partnerPass(q, actor, f)
+	q.add(` WHERE c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ?`, asOf)
+	if err := q.scoped(actor, "c", f); err != nil {
+		return err
+	}
+	q.add(`) y WHERE y.cur OR y.prev) `)
+	return nil
 }

@@ -161,6 +161,33 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 		t.Errorf("only %d of the families' totals had a figure above zero: the comparison tested little", nonzero)
 	}
 
+	// Measure 5's report in one statement (decision 0120): PostgreSQL's
+	// counts, previous totals and case list the same as SQLite's
+	// statements of their own, for an admin, a supervisor and an officer.
+	for _, a := range readModelActors(users) {
+		fq := FigureQuery{Measure: MeasureHouseholds, From: "2026-08-25", To: "2026-11-23", AsOf: "2026-11-23"}
+		prev := FigureQuery{Measure: MeasureHouseholds, From: "2026-05-27", To: "2026-08-24", AsOf: "2026-08-24"}
+		names, prevNames := FigureNames(MeasureHouseholds), []string{"confirmed.numerator", "confirmed.denominator"}
+		cases := fq
+		cases.Figure = "cases"
+		var statements int
+		var got, want [3]any
+		for i, fs := range []Figures{{q: db.r}, newFigures(countingQuerier{pgQuerier{pg}, &statements}, true)} {
+			counts, totals, err := fs.HouseholdCounts(ctx, a, fq, names, prev, prevNames)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, err := fs.Cases(ctx, a, cases, "", 1<<30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			*[]*[3]any{&want, &got}[i] = [3]any{counts, totals, ids}
+		}
+		if !reflect.DeepEqual(got, want) || statements != 1 || len(want[2].([]string)) == 0 {
+			t.Errorf("measure 5 for %s: PostgreSQL in %d statements %v, SQLite's statements %v", a.Role, statements, got, want)
+		}
+	}
+
 	// On a PostgreSQL snapshot (decision 0115): measure 8's planned visits
 	// counted by its cases' family's tally, one statement for the five
 	// figures' groups and cases (the answers are held to figureGroups' and
