@@ -72,6 +72,14 @@ func exemptionsDue(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 	q.add(` JOIN rm_cases c ON c.case_id = r.case_id
 		WHERE c.supervision_start <> '' AND c.supervision_start <= ? AND r.due_on >= ? AND r.due_on <= ?
 		AND r.due_day <= ? AND r.triggered_day <= ?`, string(f.AsOf), string(f.From), string(f.To), d, d)
+	if from, ok := dayNumber(f.From); ok {
+		// The same rows: a requirement's due_day is its due_on's day
+		// number (writeRequirements; the policy's due dates are dates).
+		// The bound reads the period's requirements by their due day
+		// (requirements_due), where due_on, a text, let PostgreSQL read
+		// every requirement of the service (decision 0122).
+		q.add(` AND r.due_day >= ?`, from)
+	}
 	return q.scoped(actor, "r", f)
 }
 
