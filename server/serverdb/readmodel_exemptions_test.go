@@ -149,7 +149,7 @@ func TestPerCaseFamiliesReadUngrouped(t *testing.T) {
 // writeRequirements), and the answers stay the Go measures' (the
 // compliance package's TestReadModelExemptionsAgree and
 // TestReadModelAgreesWithTheGoMeasures). On PostgreSQL the index covers
-// the columns they read (migration 0026): a quarter's requirements lie on
+// the columns they read (migration 0027): a quarter's requirements lie on
 // nearly every heap page, so without it the range read the whole table.
 func TestExemptionsReadThePeriodsRequirementsByDueDay(t *testing.T) {
 	t.Parallel()
@@ -198,7 +198,7 @@ func TestExemptionsReadThePeriodsRequirementsByDueDay(t *testing.T) {
 		}
 	}
 	if pg {
-		// Migration 0026: the index holds every column the tally and the
+		// Migration 0027: the index holds every column the tally and the
 		// totals read of a requirement, so that PostgreSQL reads a
 		// period's requirements from it alone (an Index Only Scan on a
 		// store vacuumed since its last writes), where the heap pages it

@@ -1,4 +1,4 @@
--- PostgreSQL twin of schema/sql/server/0026_requirements_due_covering.sql
+-- PostgreSQL twin of schema/sql/server/0027_requirements_due_covering.sql
 -- (issue 13; docs/decisions/0122-the-exemptions-period-read-from-a-covering-index-of-the-due-day.md).
 -- Indexes only: the read model's rows are as they were.
 --
