@@ -68,10 +68,21 @@ func exemptionsSafetyRows(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
 // exemptionsDue adds, to a query of requirements r, the join to their
 // case and the conditions of the requirement figures: due in the period
 // up to as_of (day d), triggered by then, of a case started by then.
+//
+// The period is asked of the due day, a number, not of due_on, its text:
+// a requirement's due_day is its due_on's day number (writeRequirements;
+// the policy's due dates are dates), so the rows are the same. With
+// due_on PostgreSQL read every requirement of the service and kept the
+// period's; with due_day it reads the period's by requirements_due, and
+// its estimate of them is the due day's alone (with both, it multiplied
+// the two ranges' shares, guessed a row or two and joined them in a
+// nested loop). Decision 0122.
 func exemptionsDue(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+	from, _ := dayNumber(f.From)
+	to, _ := dayNumber(f.To)
 	q.add(` JOIN rm_cases c ON c.case_id = r.case_id
-		WHERE c.supervision_start <> '' AND c.supervision_start <= ? AND r.due_on >= ? AND r.due_on <= ?
-		AND r.due_day <= ? AND r.triggered_day <= ?`, string(f.AsOf), string(f.From), string(f.To), d, d)
+		WHERE c.supervision_start <> '' AND c.supervision_start <= ? AND r.due_day >= ? AND r.due_day <= ?
+		AND r.due_day <= ? AND r.triggered_day <= ?`, string(f.AsOf), from, to, d, d)
 	return q.scoped(actor, "r", f)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -132,5 +133,79 @@ func TestPerCaseFamiliesReadUngrouped(t *testing.T) {
 	}
 	if rows == 0 {
 		t.Fatal("no family had a row: the test tests nothing")
+	}
+}
+
+// TestExemptionsReadThePeriodsRequirementsByDueDay: the exemptions
+// report's statements over requirements (its family's tally, the
+// previous period's totals, a figure's rows, the exempted requirements
+// with their reasons) ask for the period of the due day, a number, from
+// the period's first day to its last, not of due_on, its text (decision
+// 0122), so that each store reads the period's requirements by an index
+// of their due day (PostgreSQL requirements_due, SQLite the skip-scan of
+// requirements_team) where PostgreSQL read every requirement of the
+// service and kept those whose due_on fell in the period. The rows are
+// the same (a requirement's due_day is its due_on's day number,
+// writeRequirements), and the answers stay the Go measures' (the
+// compliance package's TestReadModelExemptionsAgree and
+// TestReadModelAgreesWithTheGoMeasures). On PostgreSQL the index covers
+// the columns they read (migration 0027): a quarter's requirements lie on
+// nearly every heap page, so without it the range read the whole table.
+func TestExemptionsReadThePeriodsRequirementsByDueDay(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	pg := f.db.Engine() == "postgres"
+	fq := FigureQuery{Measure: MeasureExemptions, AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
+	d, _ := dayNumber(fq.AsOf)
+	from, _ := dayNumber(fq.From)
+	tallied, err := tallyQuery(pg, f.admin, exemptionsDueFamily, fq, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	totals, _, err := totalsQuery(pg, f.admin, fq, []string{"exempted", "due"}, 0, make([]bool, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fq.Figure = "missed"
+	rows, err := figureRows(f.admin, fq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The exempted requirements' statement, as ExemptedRequirements
+	// writes it (its text is not kept apart).
+	reasons := &sqlb{}
+	reasons.add(`SELECT r.case_id FROM requirements r JOIN rm_exempt a ON `)
+	reasons.exemptingAssessment("a", "r.case_id", fq.AsOf, "")
+	if err := exemptionsDue(reasons, f.admin, fq, d); err != nil {
+		t.Fatal(err)
+	}
+	for what, q := range map[string]*sqlb{"the tally": tallied, "the totals": totals, "missed's rows": rows, "the reasons": reasons} {
+		if !strings.Contains(q.b.String(), "r.due_day >= ?") || !slices.Contains(q.args, any(from)) ||
+			strings.Contains(q.b.String(), "r.due_on >=") {
+			t.Errorf("%s: the period is not asked of the due day (from %d) alone: %s", what, from, q.b.String())
+		}
+		plan := explainWithout(t, f.db, q, "SET LOCAL enable_seqscan = off")
+		bounded := false
+		for _, line := range strings.Split(plan, "\n") {
+			if pg && strings.Contains(line, "Cond: (") && strings.Contains(line, "due_day >= ") && strings.Contains(line, "due_day <= ") &&
+				strings.Contains(plan, "requirements_due on requirements") ||
+				!pg && strings.Contains(line, "SEARCH r USING") && strings.Contains(line, "due_day>? AND due_day<?") {
+				bounded = true
+			}
+		}
+		if !bounded {
+			t.Errorf("%s: the plan reads no range of the requirements' due days:\n%s", what, plan)
+		}
+	}
+	if pg {
+		// Migration 0027: the index holds every column the tally and the
+		// totals read of a requirement, so that PostgreSQL reads a
+		// period's requirements from it alone (an Index Only Scan on a
+		// store vacuumed since its last writes), where the heap pages it
+		// read were every page of the table.
+		def := rmRow(t, f.db, `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'requirements_due'`)
+		if len(def) != 1 || !strings.HasSuffix(def[0], "(due_day) INCLUDE (case_id, team_id, officer_id, met_day, triggered_day)") {
+			t.Errorf("requirements_due is %q; want it on due_day, including the columns the exemptions' statements read", def)
+		}
 	}
 }

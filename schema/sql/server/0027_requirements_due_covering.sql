@@ -1,0 +1,7 @@
+-- Server store, version 26: nothing on SQLite (issue 13;
+-- docs/decisions/0122-the-exemptions-period-read-from-a-covering-index-of-the-due-day.md).
+-- The PostgreSQL twin makes requirements_due cover the columns the
+-- exemptions report reads of a period's requirements, so that PostgreSQL
+-- reads them from the index alone; this file keeps the two stores'
+-- version numbers in step. SQLite reads those rows by a skip-scan of
+-- requirements_team (0019), which holds every column they need already.
