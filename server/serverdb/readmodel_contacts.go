@@ -788,12 +788,15 @@ const idWidth = 36
 // to rm_cases that finds them, nor a scope (the whole service's).
 func contactsElsewhere(actor Actor, fq FigureQuery, pg, shared, fixed bool) (*sqlb, error) {
 	q := &sqlb{}
-	if pg {
+	// shared (the case list's numbers at hand) reads the one text on
+	// either store, as before decision 0118; the ids at their width
+	// (fixed) are PostgreSQL's alone (bool_and, strpos).
+	if pg || shared {
 		numbers := ` || c.team_no || ',' || c.officer_no || ','`
 		if shared {
 			numbers = ``
 		}
-		if fixed {
+		if fixed && pg {
 			w := strconv.Itoa(idWidth)
 			q.add(`SELECT count(*), bool_and(octet_length(v.visit_id) = ` + w + ` AND octet_length(v.case_id) = ` + w + `
 				AND strpos(v.place, ',') = 0), string_agg(v.visit_id || v.case_id` + numbers + ` || v.place || ','
