@@ -1,4 +1,4 @@
--- Server store, version 26: nothing on SQLite (issue 13;
+-- Server store, version 27: nothing on SQLite (issue 13;
 -- docs/decisions/0122-the-exemptions-period-read-from-a-covering-index-of-the-due-day.md).
 -- The PostgreSQL twin makes requirements_due cover the columns the
 -- exemptions report reads of a period's requirements, so that PostgreSQL
