@@ -144,11 +144,14 @@ func (s *Service) Job(ctx context.Context) (context.Context, func(), error) {
 	}, nil
 }
 
-// giveBack returns the cases j holds to the budget. j.mu is held.
+// giveBack returns the cases j holds to the budget. j.mu is held. They
+// are counted out of the cases in flight before the budget has them back:
+// the other way round, a job waiting for them could count them in first,
+// and the count (and its peak) would pass the budget for a moment.
 func (j *job) giveBack() {
 	if j.cases > 0 {
-		j.g.cases.Release(j.cases)
 		j.g.inFlight.Add(-j.cases)
+		j.g.cases.Release(j.cases)
 		j.cases = 0
 	}
 }

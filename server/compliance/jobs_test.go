@@ -205,3 +205,39 @@ func TestQARatingsHoldTheirCases(t *testing.T) {
 		t.Errorf("stats %+v; want a peak of the scope's %d cases, all given back, one refusal", st, n)
 	}
 }
+
+// TestCasesInFlightNeverPassTheBudget: jobs that each hold the whole
+// budget, one after another as each is given back, never count more cases
+// in flight than the budget, not even for the moment between one job's
+// release and the next job's taking them (the peak once counted both:
+// CI saw a peak of 24 with a budget of 12).
+func TestCasesInFlightNeverPassTheBudget(t *testing.T) {
+	t.Parallel()
+	svc := compliance.NewService(nil, nil)
+	svc.MaxCases, svc.MaxJobs, svc.JobWait = 12, 4, time.Minute
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for range 5000 {
+				ctx, release, err := svc.Job(context.Background())
+				if err == nil {
+					err = svc.HoldCases(ctx, 12)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				release()
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := svc.JobStats(); st.PeakCases != 12 || st.Cases != 0 || st.Running != 0 || st.Waiting != 0 {
+		t.Fatalf("after 20,000 jobs of the whole budget: %+v; want a peak of exactly 12, nothing held, running or waiting", st)
+	}
+}
