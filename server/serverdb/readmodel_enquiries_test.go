@@ -242,3 +242,47 @@ func TestEnquiryKeysOfSeveralEnquiries(t *testing.T) {
 		t.Errorf("reasons %v, overdue %v: the cases do not test the first by id and by requested_on", reasons, overdue)
 	}
 }
+
+// TestEnquiryReasonAtItsLongest: an enquiry not requested whose reason is
+// as long as schema.Enquiry allows (2,000 characters, each of four bytes
+// in UTF-8, none repeating in a run: 8,000 bytes that do not compress) is
+// written to the read model and read back whole by measure 4's snapshot,
+// both stores. PostgreSQL refuses a b-tree entry of more than 2,704 bytes:
+// an index holding not_requested_reason (decision 0114's covering index of
+// rm_enquiries (case_id, agency) with the columns its statements read, the
+// reason among them) fails the write of such a record (decision 0131).
+func TestEnquiryReasonAtItsLongest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	pg := f.db.Engine() == "postgres"
+	var b strings.Builder
+	for i := range 2000 {
+		b.WriteRune(rune(0x10000 + (i*7919)%0xF000)) // four bytes each
+	}
+	reason := b.String()
+	if len(reason) != 8000 {
+		t.Fatalf("the reason is %d bytes, want 8000", len(reason))
+	}
+	caseID := schema.NewID()
+	enquiry := schema.Enquiry{Agency: "police", Stage: "initial_assessment", NotRequestedReason: reason}
+	if spec, _ := schema.Entity("enquiry"); spec.ValidateFields(schema.FieldsOf(enquiry)) != nil {
+		t.Fatal("the reason is not one a client may send")
+	}
+	if err := f.db.Seed(ctx, f.admin, []schema.Record{caseRecord(caseID, "E000001", f.asha),
+		{Entity: "flag", ID: schema.NewID(), CaseID: caseID, Fields: schema.FieldsOf(schema.Flag{Type: "da_perpetrator", StartDate: "2026-10-01"})},
+		{Entity: "enquiry", ID: schema.NewID(), CaseID: caseID, Fields: schema.FieldsOf(enquiry)},
+	}); err != nil {
+		t.Fatalf("an enquiry with the longest reason is not written: %v", err)
+	}
+	q := FigureQuery{Measure: MeasureEnquiries, Figure: "police.not_requested", AsOf: "2026-11-23", From: "2026-01-01",
+		To: "2026-11-23", WithinDays: 15}
+	fs := Figures{q: f.db.r, pg: pg, tallies: map[tallyKey]*familyTally{}, enquiries: map[enquiryKey][]enquiryCase{}}
+	got, err := fs.NotRequestedReasons(ctx, f.admin, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].CaseID != caseID || got[0].Reason != reason {
+		t.Errorf("the snapshot reads %d reasons, want the case's one, whole (%d bytes)", len(got), len(reason))
+	}
+}
