@@ -128,6 +128,13 @@ func (r resp) decode(t testing.TB, v any) {
 	if _, isErr := v.(*schema.ErrorResponse); r.status >= 400 && !isErr {
 		t.Fatalf("decode: the answer is an error, %d %s", r.status, r.body)
 	}
+	r.decodeAny(t, v)
+}
+
+// decodeAny decodes the answer into v whatever its status: for an answer
+// whose failure has a body of its own (GET /readyz's 503).
+func (r resp) decodeAny(t testing.TB, v any) {
+	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
 	}
