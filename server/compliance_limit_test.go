@@ -62,7 +62,7 @@ func TestComplianceCaseLimit(t *testing.T) {
 		if tc.want != 422 {
 			continue
 		}
-		var body struct{ Error schema.Error }
+		var body schema.ErrorResponse
 		r.decode(t, &body)
 		if m := body.Error.Message; body.Error.Code != schema.ECodeTooManyCases || !strings.Contains(m, "more than the 3") ||
 			!strings.Contains(m, "officer_id") || !strings.Contains(m, "detail=counts") || !strings.Contains(m, "/cases") {

@@ -117,7 +117,23 @@ func (r resp) errorResponse() schema.ErrorResponse {
 	return er
 }
 
+// decode decodes a successful answer into v. An error answer (4xx, 5xx)
+// fails t, saying what came, unless v is a *schema.ErrorResponse: decoded
+// into a value, an error's body would leave it empty, and the test would
+// fail later for a reason it cannot name (TestPublishingAgainSupersedes's
+// first publication, refused when PostgreSQL had no connection left,
+// showed as a second one accepted; decision 0139).
 func (r resp) decode(t testing.TB, v any) {
+	t.Helper()
+	if _, isErr := v.(*schema.ErrorResponse); r.status >= 400 && !isErr {
+		t.Fatalf("decode: the answer is an error, %d %s", r.status, r.body)
+	}
+	r.decodeAny(t, v)
+}
+
+// decodeAny decodes the answer into v whatever its status: for an answer
+// whose failure has a body of its own (GET /readyz's 503).
+func (r resp) decodeAny(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)

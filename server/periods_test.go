@@ -263,10 +263,14 @@ func TestPublishingAgainSupersedes(t *testing.T) {
 	t.Parallel()
 	e := newPeriodEnv(t)
 	var first, second Published
-	e.do("POST", "/v1/periods", periodBody, e.as("sue")).decode(t, &first)
+	r := e.do("POST", "/v1/periods", periodBody, e.as("sue"))
+	if r.status != 201 {
+		t.Fatalf("the first publication: %d %s", r.status, r.body)
+	}
+	r.decode(t, &first)
 	e.as("sue")
 	before := e.counts()
-	r := e.do("POST", "/v1/periods", periodBody, e.as("sue"))
+	r = e.do("POST", "/v1/periods", periodBody, e.as("sue"))
 	if er := r.errorResponse(); r.status != 400 || er.Error.Code != schema.ECodeRequired || er.Error.Field != "reason" {
 		t.Errorf("again without a reason: %d %s, want 400 required on reason", r.status, r.body)
 	}

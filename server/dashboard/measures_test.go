@@ -103,6 +103,7 @@ func TestDashboardMeasuresMatchTheAPI(t *testing.T) {
 	}
 	// The overview has every card, and a column each in the officers table.
 	p := b.get("/dashboard/?" + q)
+	mustStatus(t, "overview", p, 200) // an error page has no card
 	for _, slug := range []string{"households", "interventions", "reviews", "workload", "freshness", "exemptions"} {
 		if !strings.Contains(p.body, `id="m-`+slug+`"`) {
 			t.Errorf("overview lacks the %s card", slug)

@@ -20,7 +20,8 @@ const EnvRun = "DOORSTEP_TEST_PG_RUN"
 // schema, parallel tests at most parallel at once; suite names the suite in
 // the failure ("the server's test suite"). It skips in the PostgreSQL run
 // itself, with -short (CI's race pass), and without DOORSTEP_TEST_POSTGRES
-// (fails under CI=true).
+// (fails under CI=true). It waits first for a place among the PostgreSQL
+// runs of this machine (EnvSuites).
 func RerunOnPostgres(t *testing.T, suite string, parallel int) {
 	t.Helper()
 	if Postgres() {
@@ -33,6 +34,9 @@ func RerunOnPostgres(t *testing.T, suite string, parallel int) {
 		t.Skip("-short: the suite's PostgreSQL run is in the plain go test ./... (CI's first pass)")
 	}
 	RequirePostgres(t)
+	// At most EnvSuites such runs at once on the machine, over every test
+	// process: each opens up to parallel stores' connections at once.
+	suiteSlot(t)
 	// A PostgreSQL run waits on the database more than it computes: more
 	// tests at once than cores.
 	args := []string{"-test.count=1", "-test.timeout=20m", "-test.parallel=" + strconv.Itoa(parallel)}
