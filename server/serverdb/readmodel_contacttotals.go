@@ -102,7 +102,7 @@ func (db *DB) withContactTotals(t *wtx, write func(*wtx) error) error {
 
 // contactDaysSet sets each case's first and last contact days
 // (rm_cases.first_contact_day, last_contact_day, migration 0028: the least
-// and the greatest started_day of its signed contacts, '' when it has
+// and the greatest started_day of its signed contacts, the empty text when it has
 // none) from its rm_visits rows; its WHERE is the caller's.
 const contactDaysSet = `UPDATE rm_cases SET
 	first_contact_day = COALESCE((SELECT min(v.started_day) FROM rm_visits v WHERE v.case_id = rm_cases.case_id AND ` +

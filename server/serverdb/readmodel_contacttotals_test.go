@@ -30,7 +30,7 @@ const contactTotalsKept = `SELECT started_day, team_no, officer_no, outcome, cha
 
 // contactDaysOracle is each case's first and last contact days by their
 // definition (migration 0028): the least and the greatest started_day of
-// its signed contacts in rm_visits, '' when it has none.
+// its signed contacts in rm_visits, the empty text when it has none.
 const contactDaysOracle = `SELECT c.case_id, COALESCE(min(v.started_day), ''), COALESCE(max(v.started_day), '')
 	FROM rm_cases c LEFT JOIN rm_visits v ON v.case_id = c.case_id AND v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
 	GROUP BY c.case_id ORDER BY 1`
