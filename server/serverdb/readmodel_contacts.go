@@ -109,21 +109,27 @@ var contactSet = figureSet{
 }
 
 // contactCases adds the query of the distinct cases of contactSet's rows
-// (case_id): the contacts' cases found distinct first, then joined to
-// their cases for the scope, where the rows joined every contact to its
-// case and then found the distinct cases (at 25,000 cases on PostgreSQL
-// 134,000 contacts probed against the cases for 25,000 cases; about a
-// third less of the backend's CPU this way, decision 0102); with each
-// case its team's and officer's numbers (team_no, officer_no), which
-// ContactsElsewhere then reads from the list rather than joining every
-// contact elsewhere to rm_cases again (casesNumbered, decision 0111).
+// (case_id), with each case its team's and officer's numbers (team_no,
+// officer_no), which ContactsElsewhere then reads from the list rather
+// than joining every contact elsewhere to rm_cases again (casesNumbered,
+// decision 0111). The cases are read from rm_cases by their first and
+// last contact days (migration 0028): a case whose first or last contact
+// is in the period has a contact in it, one whose contacts all lie on one
+// side of it has none, and only a case with contacts before and after it
+// is asked for one in it (EXISTS). Found distinct from the period's
+// contacts, the list was the largest part of measure 3's report: at
+// 100,000 cases 537,000 contacts hashed to 99,000 cases (decisions 0113,
+// 0118, 0129).
 func contactCases(q *sqlb, actor Actor, f FigureQuery) error {
 	if err := periodDates(f); err != nil {
 		return err
 	}
-	q.add(`SELECT c.case_id, c.team_no, c.officer_no FROM (SELECT DISTINCT v.case_id FROM rm_visits v`)
+	from, end := string(f.From), string(min(f.To, f.AsOf))
+	q.add(`SELECT c.case_id, c.team_no, c.officer_no FROM rm_cases c
+		WHERE c.first_contact_day <= ? AND c.last_contact_day >= ? AND (c.first_contact_day >= ? OR c.last_contact_day <= ?
+		OR EXISTS (SELECT 1 FROM rm_visits v`, end, from, from, end)
 	q.contactDays(f)
-	q.add(`) d JOIN rm_cases c ON c.case_id = d.case_id WHERE 1 = 1`)
+	q.add(` AND v.case_id = c.case_id))`)
 	return q.scoped(actor, "c", f)
 }
 

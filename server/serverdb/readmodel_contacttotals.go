@@ -94,7 +94,34 @@ func (db *DB) withContactTotals(t *wtx, write func(*wtx) error) error {
 	if err := t.groupContacts(append(old, fresh...), delta, 1); err != nil {
 		return err
 	}
+	if err := t.setContactDays(append(old, fresh...)); err != nil {
+		return err
+	}
 	return t.addContactTotals(delta)
+}
+
+// contactDaysSet sets each case's first and last contact days
+// (rm_cases.first_contact_day, last_contact_day, migration 0028: the least
+// and the greatest started_day of its signed contacts, the empty text when it has
+// none) from its rm_visits rows; its WHERE is the caller's.
+const contactDaysSet = `UPDATE rm_cases SET
+	first_contact_day = COALESCE((SELECT min(v.started_day) FROM rm_visits v WHERE v.case_id = rm_cases.case_id AND ` +
+	contactSigned + `), ''),
+	last_contact_day = COALESCE((SELECT max(v.started_day) FROM rm_visits v WHERE v.case_id = rm_cases.case_id AND ` +
+	contactSigned + `), '')`
+
+// setContactDays sets the first and last contact days of the cases ids
+// (contactDaysSet), once their read model rows are written: the cases
+// whose contacts the write may change are those whose rm_contact_totals
+// groups it may change (contactTotalCases), and a case row written again
+// (a case record changed) is written without them.
+func (t *wtx) setContactDays(ids []string) error {
+	for chunk := range slices.Chunk(ids, rmChunk) {
+		if _, err := t.ExecContext(t.ctx, contactDaysSet+` WHERE case_id IN (`+t.eng.idsIn()+`)`, jsonIDList(chunk)); err != nil {
+			return fmt.Errorf("read model: contact days: %w", err)
+		}
+	}
+	return nil
 }
 
 // groupContacts adds sign times the grouped contacts of the cases ids to
@@ -175,11 +202,15 @@ const contactMonthsGroup = `SELECT substr(v.started_day, 1, 7), c.team_no, c.off
 	GROUP BY substr(v.started_day, 1, 7), c.team_no, c.officer_no, v.outcome, v.channel, v.place, v.da`
 
 // recountContactTotals counts rm_contact_totals again whole from the
-// read model's rows: after a rebuild. In the key's order, as migration
-// 0023 fills it, so that a period's rows are together on disk.
+// read model's rows (in the key's order, as migration 0023 fills it, so
+// that a period's rows are together on disk), and sets every case's
+// first and last contact days: after a rebuild.
 func (t *wtx) recountContactTotals() error {
 	if _, err := t.ExecContext(t.ctx, `DELETE FROM rm_contact_totals`); err != nil {
 		return fmt.Errorf("read model: contact totals: %w", err)
+	}
+	if _, err := t.ExecContext(t.ctx, contactDaysSet); err != nil {
+		return fmt.Errorf("read model: contact days: %w", err)
 	}
 	for _, q := range []string{contactTotalsGroup + contactTotalsBy, contactMonthsGroup} {
 		_, err := t.ExecContext(t.ctx, `INSERT INTO rm_contact_totals (started_day, team_no, officer_no, outcome, channel, place,

@@ -28,13 +28,29 @@ const contactTotalsOracle = `SELECT d, team_no, officer_no, outcome, channel, pl
 const contactTotalsKept = `SELECT started_day, team_no, officer_no, outcome, channel, place, da, n FROM rm_contact_totals
 	ORDER BY 1, 2, 3, 4, 5, 6, 7`
 
+// contactDaysOracle is each case's first and last contact days by their
+// definition (migration 0028): the least and the greatest started_day of
+// its signed contacts in rm_visits, the empty text when it has none.
+const contactDaysOracle = `SELECT c.case_id, COALESCE(min(v.started_day), ''), COALESCE(max(v.started_day), '')
+	FROM rm_cases c LEFT JOIN rm_visits v ON v.case_id = c.case_id AND v.status = 'signed' AND v.signed_at <> '' AND v.started_day <> ''
+	GROUP BY c.case_id ORDER BY 1`
+
+// contactDaysKept is each case's first and last contact days as written,
+// in the oracle's order.
+const contactDaysKept = `SELECT case_id, first_contact_day, last_contact_day FROM rm_cases ORDER BY 1`
+
 // checkContactTotals wants rm_contact_totals to be the oracle's count of
-// the read model's rows.
+// the read model's rows, and each case's first and last contact days to
+// be its contacts' (decision 0129).
 func checkContactTotals(t *testing.T, db *DB, what string) {
 	t.Helper()
 	want, got := rmRow(t, db, contactTotalsOracle), rmRow(t, db, contactTotalsKept)
 	if !slices.Equal(got, want) {
 		t.Fatalf("%s: rm_contact_totals\n%q\nwant (counted from rm_visits)\n%q", what, got, want)
+	}
+	want, got = rmRow(t, db, contactDaysOracle), rmRow(t, db, contactDaysKept)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: rm_cases' first and last contact days\n%q\nwant (from rm_visits)\n%q", what, got, want)
 	}
 }
 
@@ -121,6 +137,9 @@ func TestContactTotalsMoveWithTheRows(t *testing.T) {
 	// A rebuild (other rules) counts the table again whole: a wrong row
 	// left in it goes.
 	if _, err := db.w.Exec(`UPDATE rm_contact_totals SET n = n + 5`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.Exec(`UPDATE rm_cases SET first_contact_day = '2020-01-01', last_contact_day = ''`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.w.Exec(`UPDATE read_model_state SET policy_tag = 'other' WHERE id = 1`); err != nil {
@@ -397,5 +416,98 @@ func TestContactCountsMonthLessItsOtherDays(t *testing.T) {
 	}
 	if all := strings.Join(text, " "); !strings.Contains(all, "THEN -t.n") {
 		t.Errorf("October not read as its row less its other days:\n%s", all)
+	}
+}
+
+// TestContactCaseListByContactDays: measure 3's case list for a scope of
+// the whole service (contactCases, decision 0129) is read from each
+// case's first and last contact days, the contacts asked only of a case
+// with contacts before and after the period, and is the distinct cases
+// of the period's contacts (figureCases) for every period tried: a case
+// whose contacts are all before, all after, on either side of, on the
+// first or the last day of, or inside the period, and a case with
+// drafts alone; for an admin, an auditor, with a team or an officer, and
+// as of a day within the period.
+func TestContactCaseListByContactDays(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	days := [][]string{ // each case's signed contacts' days ("d" a draft)
+		{"2026-09-10"},
+		{"2026-07-01", "2026-11-20"},
+		{"2026-07-01", "2026-10-15", "2026-11-20"},
+		{"d2026-10-10"},
+		{"2026-10-01", "2026-10-31"},
+		{"2026-08-25", "2026-08-26"},
+		{"2026-11-23"},
+		{},
+	}
+	officers := []schema.User{f.asha, f.ben, f.carl}
+	for i, ds := range days {
+		id := schema.NewID()
+		if err := f.db.Seed(ctx, f.admin, []schema.Record{caseRecord(id, fmt.Sprintf("L%06d", i), officers[i%3])}); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			v := schema.Visit{OfficerID: officers[i%3].ID, Type: "home_announced", Location: "home", Status: "signed",
+				Outcome: "completed", FaceToFace: true}
+			if day, ok := strings.CutPrefix(d, "d"); ok {
+				d, v.Status = day, "draft"
+			} else {
+				v.SignedAt, v.SignedBy = schema.Timestamp(d+"T18:00:00Z"), f.admin.UserID
+			}
+			v.StartedAt = schema.Timestamp(d + "T10:00:00Z")
+			writeAsAdmin(t, f, "visit", schema.NewID(), id, v)
+		}
+	}
+	checkContactTotals(t, f.db, "the cases written")
+	periods := [][3]schema.Date{ // from, to, as_of
+		{"2026-08-25", "2026-11-23", "2026-11-23"},
+		{"2026-10-01", "2026-10-31", "2026-11-23"},
+		{"2026-10-02", "2026-10-30", "2026-11-23"},
+		{"2026-10-01", "2026-10-31", "2026-10-14"},
+		{"2026-07-02", "2026-09-09", "2026-11-23"},
+		{"2026-01-01", "2026-06-30", "2026-11-23"},
+		{"2026-11-23", "2026-11-23", "2026-11-23"},
+		{"2026-11-24", "2026-11-23", "2026-11-23"},
+	}
+	pg := f.db.eng.name() == "postgres"
+	listed := 0
+	for _, p := range periods {
+		for _, a := range []Actor{f.admin, {UserID: "auditor", Role: schema.RoleAuditor}} {
+			for _, filter := range [][2]string{{"", ""}, {f.ben.ID, ""}, {"", f.teamA.ID}} {
+				fq := FigureQuery{Measure: MeasureContacts, From: p[0], To: p[1], AsOf: p[2], OfficerID: filter[0], TeamID: filter[1]}
+				label := fmt.Sprintf("%v for %s, officer %q team %q", p, a.Role, filter[0], filter[1])
+				q := fq
+				q.Figure = "contacts"
+				want, err := figureCases(ctx, f.db.r, a, q, "", 1<<30)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var text []string
+				fs := newFigures(recordingQuerier{f.db.r, &text}, pg)
+				if _, err := fs.CountsListing(ctx, a, fq, FigureNames(MeasureContacts)); err != nil {
+					t.Fatal(err)
+				}
+				got, err := fs.Cases(ctx, a, q, "", 1<<30)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: cases %q; want %q", label, got, want)
+				}
+				if !pg {
+					continue
+				}
+				all := strings.Join(text, " ")
+				if !strings.Contains(all, "c.first_contact_day <= ?") || strings.Contains(all, "DISTINCT") {
+					t.Errorf("%s: the case list not read by the contact days:\n%s", label, all)
+				}
+				listed += len(got)
+			}
+		}
+	}
+	if pg && listed < 40 {
+		t.Errorf("%d cases listed in all: the test tests little", listed)
 	}
 }
