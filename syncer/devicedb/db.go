@@ -331,14 +331,13 @@ func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
 // pages it reads, where the writer's cache still holds them (decision
 // 0137). It waits for the writer, as Update does.
 func (db *DB) ViewWriter(ctx context.Context, fn func(*Tx) error) error {
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx, db.write, db.writeStmts)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return err
 	}
-	tx := &Tx{tx: sqlTx, now: db.now().UTC(), sealed: db.sealed.Load(), key: db.key.Load(), pool: db.writeStmts}
 	defer tx.closeStmts()
 	err = fn(tx)
-	if rerr := sqlTx.Rollback(); err == nil && rerr != nil {
+	if rerr := tx.tx.Rollback(); err == nil && rerr != nil {
 		err = fmt.Errorf("end: %w", rerr)
 	}
 	return err
@@ -390,26 +389,35 @@ type beginner interface {
 }
 
 func (db *DB) run(ctx context.Context, pool beginner, stmts prepared, fn func(*Tx) error) error {
-	sqlTx, err := pool.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx, pool, stmts)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if pool == beginner(db.read) {
-		db.reads.Add(1)
-	}
-	tx := &Tx{tx: sqlTx, now: db.now().UTC(), sealed: db.sealed.Load(), key: db.key.Load(), pool: stmts}
-	defer tx.closeStmts()
-	if err := fn(tx); err != nil {
-		_ = sqlTx.Rollback()
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	defer tx.closeStmts()
+	if err := fn(tx); err != nil {
+		_ = tx.tx.Rollback()
+		return err
+	}
+	if err := tx.tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	if pool != beginner(db.read) {
 		db.writes.Add(1)
 	}
 	return nil
+}
+
+// begin begins a transaction on pool (counted among ReadTransactions on
+// the read pool) with the prepared statements stmts.
+func (db *DB) begin(ctx context.Context, pool beginner, stmts prepared) (*Tx, error) {
+	sqlTx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if pool == beginner(db.read) {
+		db.reads.Add(1)
+	}
+	return &Tx{tx: sqlTx, now: db.now().UTC(), sealed: db.sealed.Load(), key: db.key.Load(), pool: stmts}, nil
 }
 
 // WriteTransactions returns how many write transactions (Update) this DB
