@@ -194,7 +194,15 @@ type outgoing struct {
 func (a *Agent) readBatch(ctx context.Context, after int64, limit int) outgoing {
 	var entries []devicedb.OutboxEntry
 	var cursor string
-	err := a.db.View(ctx, func(tx *devicedb.Tx) error {
+	// The first batch is read on a reader (most syncs send nothing, and
+	// take no write lock); a later one, read while the previous answers
+	// are stored, on the writer's connection, whose page cache those
+	// stores left whole (decision 0137).
+	view := a.db.View
+	if after > 0 {
+		view = a.db.ViewWriter
+	}
+	err := view(ctx, func(tx *devicedb.Tx) error {
 		if after == 0 {
 			// Most syncs have nothing to send: the kept count says so
 			// in one row.

@@ -545,3 +545,59 @@ func TestOutboxCountThroughThePush(t *testing.T) {
 	}
 	check("the set-aside change discarded", 0, 0)
 }
+
+// TestPushReadsLaterBatchesOnTheWriter: a push's batches after the first
+// are read on the writer's connection (decision 0137): for a push of
+// four batches the read pool begins no more transactions than for a push
+// of one but those of the three more requests (each reads the server's
+// address and the tokens: two), and the batches go in the outbox's order,
+// each once.
+func TestPushReadsLaterBatchesOnTheWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	readsOf := func(n int) (int64, []string, []string) {
+		p := newPeer(t)
+		a := newAgent(t, p, func(c *Config) { c.BatchSize = 2 })
+		caseID := schema.NewID()
+		seed(t, a, p, caseRecord(caseID))
+		ids := writeVisits(t, a, caseID, n)
+		byMutation := map[string]string{}
+		for _, e := range mustOutbox(t, a) {
+			byMutation[e.MutationID] = e.RecordID
+		}
+		before, pushes := a.db.ReadTransactions(), p.pushCount()
+		if _, err := a.SyncOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		reads := a.db.ReadTransactions() - before
+		var sent []string
+		p.mu.Lock()
+		for _, req := range p.pushes[pushes:] {
+			for _, m := range req.Mutations {
+				sent = append(sent, byMutation[m.ID])
+			}
+		}
+		p.mu.Unlock()
+		if len(mustOutbox(t, a)) != 0 {
+			t.Fatal("outbox not emptied")
+		}
+		return reads, ids, sent
+	}
+	one, ids1, sent1 := readsOf(2)
+	four, ids4, sent4 := readsOf(8)
+	for _, c := range []struct{ ids, sent []string }{{ids1, sent1}, {ids4, sent4}} {
+		if len(c.sent) != len(c.ids) {
+			t.Fatalf("sent %d changes, want %d", len(c.sent), len(c.ids))
+		}
+		for i := range c.ids {
+			if c.sent[i] != c.ids[i] {
+				t.Fatalf("change %d sent for %s, want %s: the order is the outbox's", i, c.sent[i], c.ids[i])
+			}
+		}
+	}
+	// Four batches are three requests more, each with two reads.
+	if four-one != 6 {
+		t.Errorf("the read pool began %d transactions for a push of 4 batches and %d for 1: %d more, want 6 (the address and tokens of each request; the batches read on the writer)",
+			four, one, four-one)
+	}
+}

@@ -45,6 +45,7 @@ type DB struct {
 	writeStmts, readStmts prepared
 	writes                atomic.Int64 // write transactions committed
 	unsynced              atomic.Int64 // of them, UpdateUnsynced's
+	reads                 atomic.Int64 // read transactions begun on the read pool (View)
 }
 
 // everySync are the statements nearly every sync runs, some several
@@ -321,6 +322,27 @@ func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
 	return db.run(ctx, db.read, db.readStmts, fn)
 }
 
+// ViewWriter runs fn in a transaction on the writer's connection and rolls
+// it back: a read that sees every commit before it, as View does, and is
+// not counted among WriteTransactions. It is for a read that follows this
+// store's own writes (a push's next batch, after the previous answers were
+// stored): a reader connection drops its whole page cache when it begins
+// after another connection's commit, and frees and allocates again the
+// pages it reads, where the writer's cache still holds them (decision
+// 0137). It waits for the writer, as Update does.
+func (db *DB) ViewWriter(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := db.begin(ctx, db.write, db.writeStmts)
+	if err != nil {
+		return err
+	}
+	defer tx.closeStmts()
+	err = fn(tx)
+	if rerr := tx.tx.Rollback(); err == nil && rerr != nil {
+		err = fmt.Errorf("end: %w", rerr)
+	}
+	return err
+}
+
 // UpdateUnsynced is Update for a transaction the server can send again (a
 // pulled page and its cursor): its commit is not synced to the disk
 // (synchronous NORMAL for it alone). A crash of the process keeps it; a
@@ -367,17 +389,16 @@ type beginner interface {
 }
 
 func (db *DB) run(ctx context.Context, pool beginner, stmts prepared, fn func(*Tx) error) error {
-	sqlTx, err := pool.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx, pool, stmts)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	tx := &Tx{tx: sqlTx, now: db.now().UTC(), sealed: db.sealed.Load(), key: db.key.Load(), pool: stmts}
-	defer tx.closeStmts()
-	if err := fn(tx); err != nil {
-		_ = sqlTx.Rollback()
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	defer tx.closeStmts()
+	if err := fn(tx); err != nil {
+		_ = tx.tx.Rollback()
+		return err
+	}
+	if err := tx.tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	if pool != beginner(db.read) {
@@ -386,9 +407,26 @@ func (db *DB) run(ctx context.Context, pool beginner, stmts prepared, fn func(*T
 	return nil
 }
 
+// begin begins a transaction on pool (counted among ReadTransactions on
+// the read pool) with the prepared statements stmts.
+func (db *DB) begin(ctx context.Context, pool beginner, stmts prepared) (*Tx, error) {
+	sqlTx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if pool == beginner(db.read) {
+		db.reads.Add(1)
+	}
+	return &Tx{tx: sqlTx, now: db.now().UTC(), sealed: db.sealed.Load(), key: db.key.Load(), pool: stmts}, nil
+}
+
 // WriteTransactions returns how many write transactions (Update) this DB
 // has committed since it opened: a no-op sync should cost as few as it can.
 func (db *DB) WriteTransactions() int64 { return db.writes.Load() }
+
+// ReadTransactions returns how many read transactions (View) this DB has
+// begun on its read pool since it opened; ViewWriter's are not among them.
+func (db *DB) ReadTransactions() int64 { return db.reads.Load() }
 
 // Compact checkpoints the WAL into the main file and truncates it, then
 // rebuilds the file so that deleted pages (after a wipe) are not left behind.

@@ -329,3 +329,50 @@ func TestUpdateUnsyncedCommitsUnsyncedAlone(t *testing.T) {
 		t.Errorf("%d unsynced of %d write transactions, want 1 of 4", got, all)
 	}
 }
+
+// TestViewWriterReadsCommitsAndRollsBack: ViewWriter sees every commit
+// before it, leaves nothing it changed (it rolls back), and counts among
+// neither WriteTransactions nor ReadTransactions; View counts among the
+// reads (decision 0137).
+func TestViewWriterReadsCommitsAndRollsBack(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Update(ctx, func(tx *Tx) error { return tx.SetState(ctx, KeyCursor, "7") }); err != nil {
+		t.Fatal(err)
+	}
+	writes, reads := db.WriteTransactions(), db.ReadTransactions()
+	var seen string
+	if err := db.ViewWriter(ctx, func(tx *Tx) error {
+		var err error
+		if seen, err = tx.State(ctx, KeyCursor); err != nil {
+			return err
+		}
+		return tx.SetState(ctx, KeyCursor, "8") // rolled back
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen != "7" {
+		t.Errorf("ViewWriter read cursor %q, want the committed 7", seen)
+	}
+	refused := errors.New("refused")
+	if err := db.ViewWriter(ctx, func(*Tx) error { return refused }); !errors.Is(err, refused) {
+		t.Fatalf("ViewWriter answered %v, want its function's error", err)
+	}
+	if w, r := db.WriteTransactions()-writes, db.ReadTransactions()-reads; w != 0 || r != 0 {
+		t.Errorf("ViewWriter counted %d write and %d read transactions, want none", w, r)
+	}
+	var cursor string
+	if err := db.View(ctx, func(tx *Tx) error {
+		var err error
+		cursor, err = tx.State(ctx, KeyCursor)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if cursor != "7" {
+		t.Errorf("cursor %q after ViewWriter, want 7 (its change rolled back)", cursor)
+	}
+	if r := db.ReadTransactions() - reads; r != 1 {
+		t.Errorf("View counted %d read transactions, want 1", r)
+	}
+}
