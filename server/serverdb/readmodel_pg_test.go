@@ -189,16 +189,17 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	}
 
 	// On a PostgreSQL snapshot (decision 0115): measure 8's planned visits
-	// counted by its cases' family's tally, one statement for the five
-	// figures' groups and cases (the answers are held to figureGroups' and
+	// counted by its cases' family's tally, and its requirements due and
+	// overdue too (decision 0133), one statement for the seven figures'
+	// groups and cases (the answers are held to figureGroups' and
 	// figureCases' below); measure 7's three kinds counted from two, the
 	// flags' serving the domestic-abuse flags, the RoSH assessments' with
 	// the report's cases (decision 0124).
 	for _, a := range readModelActors(users) {
 		var statements int
 		fs := newFigures(countingQuerier{pgQuerier{pg}, &statements}, true)
-		planned := 0
-		for _, name := range []string{"caseload", "not_started", "da_cases", "high_rosh", "planned"} {
+		rows := map[string]int{}
+		for _, name := range FigureNames(MeasureWorkload) {
 			q := FigureQuery{Measure: MeasureWorkload, Figure: name, AsOf: "2026-11-23"}
 			groups, err := fs.Groups(ctx, a, q)
 			if err != nil {
@@ -208,14 +209,12 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, g := range groups {
-				if name == "planned" {
-					planned += g.Rows
-				}
+				rows[name] += g.Rows
 			}
 		}
-		if statements != 1 || planned == 0 {
-			t.Errorf("measure 8's cases and planned visits for %s: %d statements on a PostgreSQL snapshot, want 1; %d visits planned, want some",
-				a.Role, statements, planned)
+		if statements != 1 || rows["planned"] == 0 || rows["due_cases"] == 0 || rows["overdue_cases"] == 0 {
+			t.Errorf("measure 8's figures for %s: %d statements on a PostgreSQL snapshot, want 1; rows %v, want some planned, due and overdue",
+				a.Role, statements, rows)
 		}
 		statements = 0
 		cases := FigureQuery{Measure: MeasureReviews, Figure: "cases", AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
