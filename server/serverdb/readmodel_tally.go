@@ -37,15 +37,14 @@ type figureFamily struct {
 	// its tally reads them as they are, each row its case's counts,
 	// without grouping them by case (decision 0107).
 	perCase bool
-	// tallied are figures of the measure whose rows are not the
-	// family's (figureRows: their own, or another family's; familyOf
-	// does not name this one) but whose counts a tally of this perCase
-	// family makes too: each case's count of the figure's rows is its
-	// row's column of the figure's name, its rows are that many and it
-	// is one of the figure's cases when it is not 0 (decision 0115); of
-	// a figure of wk, its rows by week are the columns name_w1 to
-	// name_wN (decision 0133). Figures.Groups and Cases answer them from
-	// the tally as FigureGroups and FigureCases do from their rows.
+	// tallied are figures of the measure whose rows are their own
+	// (figureRows: not the family's, familyOf does not name them) but
+	// whose counts a tally of this perCase family makes too: each case's
+	// count of the figure's rows is its row's column of the figure's
+	// name, its rows are that many and it is one of the figure's cases
+	// when it is not 0 (decision 0115). Figures.Groups and Cases answer
+	// them from the tally as FigureGroups and FigureCases do from their
+	// rows.
 	tallied []string
 }
 
@@ -281,11 +280,6 @@ func tallyQuery(pg bool, actor Actor, fam figureFamily, f FigureQuery, d int64) 
 	for i, name := range fam.counted() {
 		if slices.Contains(fam.tallied, name) { // perCase: the case's count of the figure's rows
 			q.add(fmt.Sprintf(`, b.%s AS n%d`, name, i))
-			if slices.Contains(fam.wk, name) { // and of them by week, its columns name_w1 to name_wN
-				for w := 1; w <= WorkloadWeeks; w++ {
-					q.add(fmt.Sprintf(`, b.%s_w%d AS w%d_%d`, name, w, i, w))
-				}
-			}
 			continue
 		}
 		cond := func() { fam.cond(q, f, d, name) }
@@ -462,6 +456,9 @@ func (f Figures) casesOnce(ctx context.Context, actor Actor, q FigureQuery, afte
 	if ids, ok := f.setCasesOnce(actor, q); ok {
 		return casesAfter(ids, after, limit), nil
 	}
+	if ids, ok := f.neededCasesOnce(actor, q); ok {
+		return casesAfter(ids, after, limit), nil
+	}
 	t, ok, err := f.tallyOnce(ctx, actor, q)
 	if err != nil || !ok {
 		if err != nil {
@@ -525,26 +522,12 @@ var firstVisitFamily = figureFamily{
 // visit at a time into rm_cases_join, having guessed 985 visits where
 // there were 55,232 at 100,000 cases (decision 0115). Elsewhere (SQLite,
 // figureRows) the rows are without the column and the join.
-//
-// On PostgreSQL the tally counts measure 8's requirements too
-// (workloadDueFamily's figures, due_cases by week, and overdue_cases):
-// each case's requirements not met nor exempted, read as that family
-// reads them (unmetRows' two branches) and counted by case in a
-// subquery the cases are joined to, as the planned visits are; a case's
-// counts are its row's when it is of the caseload (started), as the
-// family's join to rm_cases kept them. The requirements' own statement
-// read the same cases again, a hash of every open case of rm_cases, and
-// grouped its rows by team, officer and case; measure 8 is one
-// statement (decision 0133). A requirement's team and officer are its
-// case's (writeRequirements writes them from the case, again whenever
-// the case changes), so the groups are the family's.
 var workloadCaseFamily = figureFamily{
 	name:    "cases",
 	figures: []string{"caseload", "da_cases", "high_rosh", "not_started"},
-	tallied: []string{"planned", "due_cases", "overdue_cases"},
-	wk:      []string{"due_cases"},
+	tallied: []string{"planned"},
 	perCase: true,
-	rows: func(q *sqlb, actor Actor, f FigureQuery, d int64) error {
+	rows: func(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
 		asOf := string(f.AsOf)
 		q.add(`SELECT c.case_id, c.team_id, c.officer_id, 0 AS x, 0 AS wk,
 			CASE WHEN c.supervision_start <> '' AND c.supervision_start <= ? THEN 1 ELSE 0 END AS started,
@@ -558,39 +541,11 @@ var workloadCaseFamily = figureFamily{
 			return q.scoped(actor, "c", f)
 		}
 		until := schema.DateOf(f.AsOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
-		started := func(col string) {
-			q.add(`, CASE WHEN c.supervision_start <> '' AND c.supervision_start <= ? THEN coalesce(`+col+`, 0) ELSE 0 END`, asOf)
-		}
-		started("p.n")
-		q.add(` AS planned`)
-		started("u.due")
-		q.add(` AS due_cases`)
-		for w := 1; w <= WorkloadWeeks; w++ {
-			started(fmt.Sprintf("u.w%d", w))
-			q.add(fmt.Sprintf(` AS due_cases_w%d`, w))
-		}
-		started("u.overdue")
-		q.add(` AS overdue_cases
+		q.add(`, CASE WHEN c.supervision_start <> '' AND c.supervision_start <= ? THEN coalesce(p.n, 0) ELSE 0 END AS planned
 			FROM rm_cases c LEFT JOIN (SELECT v.case_id, count(*) AS n FROM rm_visits v
-				WHERE v.status = 'planned' AND v.day <> '' AND v.day >= ? AND v.day <= ?`, asOf, string(until))
+				WHERE v.status = 'planned' AND v.day <> '' AND v.day >= ? AND v.day <= ?`, asOf, asOf, string(until))
 		q.inCases("v.case_id")
-		// The requirements' rows are b, as workloadDueFamily's conditions
-		// name them.
-		q.add(` GROUP BY v.case_id) p ON p.case_id = c.case_id LEFT JOIN (SELECT b.case_id, sum(CASE WHEN `)
-		workloadDueFamily.cond(q, f, d, "due_cases")
-		q.add(` THEN 1 ELSE 0 END) AS due`)
-		for w := 1; w <= WorkloadWeeks; w++ {
-			q.add(`, sum(CASE WHEN `)
-			workloadDueFamily.cond(q, f, d, "due_cases")
-			q.add(fmt.Sprintf(` AND b.wk = %d THEN 1 ELSE 0 END) AS w%d`, w, w))
-		}
-		q.add(`, sum(CASE WHEN `)
-		workloadDueFamily.cond(q, f, d, "overdue_cases")
-		q.add(` THEN 1 ELSE 0 END) AS overdue FROM (`)
-		if err := workloadUnmet(q, actor, f, d, false); err != nil {
-			return err
-		}
-		q.add(`) b GROUP BY b.case_id) u ON u.case_id = c.case_id WHERE c.closed = 0`)
+		q.add(` GROUP BY v.case_id) p ON p.case_id = c.case_id WHERE c.closed = 0`)
 		return q.scoped(actor, "c", f)
 	},
 	cond: func(q *sqlb, _ FigureQuery, _ int64, figure string) {
@@ -607,42 +562,27 @@ var workloadCaseFamily = figureFamily{
 	},
 }
 
-// workloadUnmet writes measure 8's requirements due in the next
-// WorkloadWeeks weeks or overdue, not met nor exempted on as_of (day d):
-// case_id, team_id, officer_id, x, wk (the week from as_of) and due_day.
-// withCase joins each to its case, open and started by as_of
-// (workloadDueFamily's rows); without, the caller's cases are joined to
-// them (workloadCaseFamily on PostgreSQL).
-func workloadUnmet(q *sqlb, actor Actor, f FigureQuery, d int64, withCase bool) error {
-	// CROSS JOIN: SQLite joins in the order written, each requirement
-	// to its case. With JOIN it read the second branch (met after
-	// as_of) from every case of rm_cases, probing each one's
-	// requirements, rather than requirements_met's few rows (2.0 s
-	// against 0.5 s for the statement on a 25,000-case copy under
-	// load, decision 0124). PostgreSQL plans it as the JOIN.
-	return q.unmetRows(f, d, func(q *sqlb) error {
-		q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, (r.due_day - ?) / 7 + 1 AS wk, r.due_day FROM requirements r`, d)
-		if withCase {
-			q.add(` CROSS JOIN rm_cases c
-			WHERE c.case_id = r.case_id AND c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ? AND`, string(f.AsOf))
-		} else {
-			q.add(` WHERE`)
-		}
-		q.add(` r.due_day <= ?`, d+7*WorkloadWeeks-1)
-		return q.scoped(actor, "r", f)
-	})
-}
-
 // workloadDueFamily: measure 8's figures of requirements of its caseload
 // not met nor exempted on as_of: due in the next WorkloadWeeks weeks
-// (by week), or overdue. On PostgreSQL a tally counts them with
-// workloadCaseFamily's (tallied).
+// (by week), or overdue.
 var workloadDueFamily = figureFamily{
 	name:    "requirements",
 	figures: []string{"due_cases", "overdue_cases"},
 	wk:      []string{"due_cases"},
 	rows: func(q *sqlb, actor Actor, f FigureQuery, d int64) error {
-		return workloadUnmet(q, actor, f, d, true)
+		// CROSS JOIN: SQLite joins in the order written, each requirement
+		// to its case. With JOIN it read the second branch (met after
+		// as_of) from every case of rm_cases, probing each one's
+		// requirements, rather than requirements_met's few rows (2.0 s
+		// against 0.5 s for the statement on a 25,000-case copy under
+		// load, decision 0124). PostgreSQL plans it as the JOIN.
+		return q.unmetRows(f, d, func(q *sqlb) error {
+			q.add(`SELECT r.case_id, r.team_id, r.officer_id, 0 AS x, (r.due_day - ?) / 7 + 1 AS wk, r.due_day
+			FROM requirements r CROSS JOIN rm_cases c
+			WHERE c.case_id = r.case_id AND c.closed = 0 AND c.supervision_start <> '' AND c.supervision_start <= ? AND r.due_day <= ?`,
+				d, string(f.AsOf), d+7*WorkloadWeeks-1)
+			return q.scoped(actor, "r", f)
+		})
 	},
 	cond: func(q *sqlb, _ FigureQuery, d int64, figure string) {
 		if figure == "due_cases" {
