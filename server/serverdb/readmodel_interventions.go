@@ -3,6 +3,7 @@ package serverdb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"doorstep/schema"
@@ -152,24 +153,61 @@ type InterventionGroup struct {
 // officer and status, in one pass over fq's needs (fq's Figure is not
 // read): where a statement a figure read them once each (decision 0102).
 // The groups come in no order.
+//
+// On a PostgreSQL snapshot the same statement lists each group's cases
+// (string_agg), and the snapshot keeps them: the cases of the needed
+// figure, which the report lists (Figures.Cases), are then no statement
+// of their own, where figureCases read the period's needs and every case
+// of rm_cases again (decision 0133).
 func (f Figures) InterventionGroups(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]InterventionGroup, error) {
 	var out []InterventionGroup
-	err := interventionSums(ctx, f.q, actor, fq, names, true, func(g InterventionGroup) { out = append(out, g) })
+	var ids []string
+	list := f.pg && f.setCases != nil
+	err := interventionSums(ctx, f.q, actor, fq, names, true, list, func(g InterventionGroup, cases string) {
+		out = append(out, g)
+		if list {
+			ids = append(ids, strings.Split(cases, ",")...) // ids are UUIDs: no comma
+		}
+	})
+	if err == nil && list {
+		f.setCases[neededKey(actor, fq)] = slices.Compact(sortIDs(ids)) // as figureCases: distinct, in byte order
+	}
 	return out, err
+}
+
+// neededKey is the key on a snapshot (Figures.setCases) of the cases of
+// measure 6's needed figure of fq (its Figure not read): those
+// InterventionGroups listed.
+func neededKey(actor Actor, fq FigureQuery) setKey {
+	fq.Measure, fq.Figure = MeasureInterventions, ""
+	return setKey{actor: actor, q: fq, set: "needed"}
+}
+
+// neededCasesOnce is the cases of q's figure, when it is measure 6's
+// needed and InterventionGroups listed them on the snapshot; false
+// otherwise.
+func (f Figures) neededCasesOnce(actor Actor, q FigureQuery) ([]string, bool) {
+	if f.setCases == nil || q.Measure != MeasureInterventions || q.Figure != "needed" {
+		return nil, false
+	}
+	ids, ok := f.setCases[neededKey(actor, q)]
+	return ids, ok
 }
 
 // InterventionTotals is InterventionGroups summed: N[i] is the needs of
 // the i-th figure of names in the actor's scope.
 func (f Figures) InterventionTotals(ctx context.Context, actor Actor, fq FigureQuery, names []string) ([]int, error) {
 	out := make([]int, len(names))
-	err := interventionSums(ctx, f.q, actor, fq, names, false, func(g InterventionGroup) { copy(out, g.N) })
+	err := interventionSums(ctx, f.q, actor, fq, names, false, false, func(g InterventionGroup, _ string) { copy(out, g.N) })
 	return out, err
 }
 
 // interventionSums runs InterventionGroups' statement (grouped) or
-// InterventionTotals' (one row), calling row with each row.
-func interventionSums(ctx context.Context, db querier, actor Actor, fq FigureQuery, names []string, grouped bool,
-	row func(InterventionGroup)) error {
+// InterventionTotals' (one row), calling row with each row; with list
+// (grouped, on PostgreSQL), with the group's cases too, their ids joined
+// by commas.
+func interventionSums(ctx context.Context, db querier, actor Actor, fq FigureQuery, names []string, grouped, list bool,
+	row func(g InterventionGroup, cases string)) error {
 	fq.Measure, fq.Figure = MeasureInterventions, "needed"
 	if _, err := figureRows(actor, fq); err != nil { // the parameters checked
 		return err
@@ -179,6 +217,9 @@ func interventionSums(ctx context.Context, db querier, actor Actor, fq FigureQue
 		q.add(`SELECT i.need, i.team_id, i.officer_id, i.st`)
 	} else {
 		q.add(`SELECT '', '', '', ''`)
+	}
+	if list {
+		q.add(`, string_agg(i.case_id, ',')`)
 	}
 	for _, name := range names {
 		cond, ok := interventionStage[name]
@@ -202,14 +243,18 @@ func interventionSums(ctx context.Context, db querier, actor Actor, fq FigureQue
 	defer rs.Close()
 	for rs.Next() {
 		g := InterventionGroup{N: make([]int, len(names))}
+		var cases string
 		dst := []any{&g.Need, &g.TeamID, &g.OfficerID, &g.Status}
+		if list {
+			dst = append(dst, &cases) // a group has a need at least: never NULL
+		}
 		for i := range g.N {
 			dst = append(dst, &g.N[i])
 		}
 		if err := rs.Scan(dst...); err != nil {
 			return fmt.Errorf("figures of %s: %w", MeasureInterventions, err)
 		}
-		row(g)
+		row(g, cases)
 	}
 	return rs.Err()
 }

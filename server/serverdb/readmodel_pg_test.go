@@ -239,6 +239,34 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 		if statements != 2 {
 			t.Errorf("measure 7's cases and three kinds for %s: %d statements on a PostgreSQL snapshot, want 2", a.Role, statements)
 		}
+		// Measure 6's groups list its needed figure's cases too (decision
+		// 0133): the report's case list is no statement of its own, and
+		// what figureCases answers on SQLite.
+		statements = 0
+		needed := FigureQuery{Measure: MeasureInterventions, Figure: "needed", AsOf: "2026-11-23", From: "2026-01-01", To: "2026-11-23"}
+		if _, err := fs.InterventionGroups(ctx, a, needed, interventionFigures()); err != nil {
+			t.Fatal(err)
+		}
+		all, err := figureCases(ctx, db.r, a, needed, "", 1<<30)
+		if err != nil || len(all) < 2 {
+			t.Fatalf("measure 6's needed cases for %s: %v (%v), want some", a.Role, all, err)
+		}
+		for _, after := range []string{"", all[len(all)/2]} {
+			got, err := fs.Cases(ctx, a, needed, after, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := figureCases(ctx, db.r, a, needed, after, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) || len(want) == 0 {
+				t.Errorf("measure 6's needed cases after %q for %s on a PostgreSQL snapshot: %v, SQLite %v", after, a.Role, got, want)
+			}
+		}
+		if statements != 1 {
+			t.Errorf("measure 6's groups and cases for %s: %d statements on a PostgreSQL snapshot, want 1", a.Role, statements)
+		}
 	}
 
 	actors := readModelActors(users)

@@ -161,8 +161,10 @@ type familyTally struct {
 // figureCases' "C" collation).
 func (t *familyTally) casesOf(figure string) []string {
 	if !t.sorted[figure] {
-		ids := t.cases[figure]
-		slices.Sort(ids)
+		// By their keys (sortIDs): ids as NewID writes them sort as
+		// integers, in about a third of the strings' time (decisions
+		// 0105, 0133).
+		ids := sortIDs(t.cases[figure])
 		t.cases[figure] = slices.Compact(ids) // a case of two groups once, as figureCases' DISTINCT
 		t.sorted[figure] = true
 	}
@@ -452,6 +454,9 @@ func (f Figures) groupsOnce(ctx context.Context, actor Actor, q FigureQuery) ([]
 // family's tally's, once a snapshot.
 func (f Figures) casesOnce(ctx context.Context, actor Actor, q FigureQuery, after string, limit int) ([]string, error) {
 	if ids, ok := f.setCasesOnce(actor, q); ok {
+		return casesAfter(ids, after, limit), nil
+	}
+	if ids, ok := f.neededCasesOnce(actor, q); ok {
 		return casesAfter(ids, after, limit), nil
 	}
 	t, ok, err := f.tallyOnce(ctx, actor, q)
