@@ -131,11 +131,11 @@ func TestFreshnessReadsTheScopeByCase(t *testing.T) {
 }
 
 // On SQLite, measure 9's signed visits of a scope's period are read from
-// records_signed_visit_case alone (migration 0028, decision 0135): the
+// records_signed_visit_case alone (migration 0029, decision 0135): the
 // index holds every column and expression the statement reads of them,
 // where it held the case and the day and each visit was then sought in
 // the records and its fields parsed. PostgreSQL reads no expression's
-// value from an index (its migration 0028 changes nothing).
+// value from an index (its migration 0029 changes nothing).
 func TestFreshnessReadsTheScopesVisitsFromTheIndexAlone(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -1,4 +1,4 @@
--- Server store (PostgreSQL), version 28: nothing on PostgreSQL (issue 13;
+-- Server store (PostgreSQL), version 29: nothing on PostgreSQL (issue 13;
 -- docs/decisions/0135-measure-9s-signed-visits-read-from-a-covering-index-on-sqlite.md).
 -- The SQLite file makes records_signed_visit_case cover what measure 9
 -- reads of a period's signed visits; this file keeps the two stores'

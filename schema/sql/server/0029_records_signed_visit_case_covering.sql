@@ -1,4 +1,4 @@
--- Server store, version 28: measure 9's signed visits of a period read from
+-- Server store, version 29: measure 9's signed visits of a period read from
 -- an index alone on SQLite (issue 13;
 -- docs/decisions/0135-measure-9s-signed-visits-read-from-a-covering-index-on-sqlite.md).
 -- An index only: the records are as they were.
