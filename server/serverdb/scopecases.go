@@ -81,10 +81,10 @@ func scopeCasesQuery(cond string, args []any, narrow ScopeNarrow) (string, []any
 // already searches by case alone and joins the scope's cases once.
 func rawCasesQuery(sqlite bool, entities, n int, cond string, scoped bool) string {
 	if !sqlite {
-		return `SELECT entity, id, case_id, fields, seq FROM records WHERE entity IN (` + listMarks(entities) + `) AND case_id IN (` +
+		return `SELECT ` + rawCasesCols + ` FROM records WHERE entity IN (` + listMarks(entities) + `) AND case_id IN (` +
 			listMarks(n) + `) AND ` + cond
 	}
-	q := `SELECT entity, id, case_id, fields, seq FROM records WHERE +entity IN (` + listMarks(entities) + `) AND case_id IN (`
+	q := `SELECT ` + rawCasesCols + ` FROM records WHERE +entity IN (` + listMarks(entities) + `) AND case_id IN (`
 	if !scoped {
 		return q + listMarks(n) + `) AND ` + cond
 	}
@@ -134,17 +134,22 @@ func (db *DB) ListRawCases(ctx context.Context, actor Actor, entities, caseIDs [
 		// of their own), and the answer grown by doubling rather than by
 		// append's quarter for large slices, which copied a chunk's records
 		// about five times over (decision 0108).
-		var entity, id, caseID, fields string
+		var packed string
 		var seq int64
 		for rows.Next() {
-			if err := rows.Scan(&entity, &id, &caseID, &fields, &seq); err != nil {
+			if err := rows.Scan(&packed, &seq); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("list records of cases: %w", err)
+			}
+			r, ok := unpackRawRecord(packed, entities)
+			if !ok {
+				rows.Close()
+				return nil, fmt.Errorf("list records of cases: a row read as %.80q", packed)
 			}
 			if len(out) == cap(out) {
 				out = slices.Grow(out, max(len(out), 256))
 			}
-			out = append(out, schema.RawRecord{Entity: entity, ID: id, CaseID: caseID, Fields: fieldsOf(fields)})
+			out = append(out, r)
 			seqs = append(seqs, seq)
 		}
 		if err := rows.Close(); err != nil {
@@ -189,6 +194,36 @@ func fieldsOf(s string) json.RawMessage {
 		return json.RawMessage(s)
 	}
 	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// rawCasesCols are the columns ListRawCases reads of a record: its
+// entity, id, case id and fields packed into one text (unpackRawRecord),
+// and its seq. Read as five columns, each row was five calls into the
+// driver, each taking the connection's mutex on SQLite, and four strings
+// made (decision 0135).
+const rawCasesCols = `entity || ',' || octet_length(id) || ':' || id || octet_length(case_id) || ':' || case_id || fields, seq`
+
+// unpackRawRecord is the record of a text s of rawCasesCols: the entity
+// (a name without a comma) and ',', the id and the case id each with its
+// length in bytes and ':', then the fields. The entity is the one of
+// entities it names; the id and the case id are copied into one string of
+// their own (the decoded records keep them: parts of s, they would keep
+// the whole row's fields alive); the fields are s's own bytes (fieldsOf).
+func unpackRawRecord(s string, entities []string) (schema.RawRecord, bool) {
+	r := aggText{s: s}
+	entity := r.until(',')
+	id := r.text()
+	caseID := r.text()
+	if r.err != nil {
+		return schema.RawRecord{}, false
+	}
+	if i := slices.Index(entities, entity); i >= 0 {
+		entity = entities[i]
+	} else {
+		entity = strings.Clone(entity)
+	}
+	ids := id + caseID
+	return schema.RawRecord{Entity: entity, ID: ids[:len(id)], CaseID: ids[len(id):], Fields: fieldsOf(r.s)}, true
 }
 
 func listMarks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

@@ -129,3 +129,30 @@ func TestFreshnessReadsTheScopeByCase(t *testing.T) {
 		}
 	}
 }
+
+// On SQLite, measure 9's signed visits of a scope's period are read from
+// records_signed_visit_case alone (migration 0029, decision 0135): the
+// index holds every column and expression the statement reads of them,
+// where it held the case and the day and each visit was then sought in
+// the records and its fields parsed. PostgreSQL reads no expression's
+// value from an index (its migration 0029 changes nothing).
+func TestFreshnessReadsTheScopesVisitsFromTheIndexAlone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if f.db.Engine() != "sqlite" {
+		t.Skip("PostgreSQL reads the visits' fields from their rows")
+	}
+	for _, a := range []struct {
+		who   string
+		actor Actor
+	}{{"supervisor", ActorOf(f.sue, "")}, {"officer", ActorOf(f.asha, "")}} {
+		text, args, err := signedVisitQuery(f.db.eng, a.actor, "2026-09-01", "2026-11-30")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := explainWithout(t, f.db, (&sqlb{}).add(text, args...))
+		if !strings.Contains(plan, "COVERING INDEX records_signed_visit_case") {
+			t.Errorf("%s: the period's signed visits are not read from records_signed_visit_case alone:\n%s", a.who, plan)
+		}
+	}
+}
