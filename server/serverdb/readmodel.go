@@ -205,6 +205,12 @@ func (db *DB) writeCases(t *wtx, ids []string) error {
 		if err := db.applyRecords(w, recs, true); err != nil {
 			return err
 		}
+		// The case rows are written (applyRecords flushes them) with empty
+		// contact days (migration 0028): set them from the visits just
+		// written, so that a case written again is as a push leaves it.
+		if err := t.setContactDays(chunk); err != nil {
+			return err
+		}
 	}
 	return nil
 }

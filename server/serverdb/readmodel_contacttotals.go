@@ -203,14 +203,11 @@ const contactMonthsGroup = `SELECT substr(v.started_day, 1, 7), c.team_no, c.off
 
 // recountContactTotals counts rm_contact_totals again whole from the
 // read model's rows (in the key's order, as migration 0023 fills it, so
-// that a period's rows are together on disk), and sets every case's
-// first and last contact days: after a rebuild.
+// that a period's rows are together on disk): after a rebuild, whose
+// writeCases set each case's first and last contact days.
 func (t *wtx) recountContactTotals() error {
 	if _, err := t.ExecContext(t.ctx, `DELETE FROM rm_contact_totals`); err != nil {
 		return fmt.Errorf("read model: contact totals: %w", err)
-	}
-	if _, err := t.ExecContext(t.ctx, contactDaysSet); err != nil {
-		return fmt.Errorf("read model: contact days: %w", err)
 	}
 	for _, q := range []string{contactTotalsGroup + contactTotalsBy, contactMonthsGroup} {
 		_, err := t.ExecContext(t.ctx, `INSERT INTO rm_contact_totals (started_day, team_no, officer_no, outcome, channel, place,
