@@ -91,10 +91,11 @@ func (db *DB) withContactTotals(t *wtx, write func(*wtx) error) error {
 	if err := write(t); err != nil {
 		return err
 	}
-	if err := t.groupContacts(append(old, fresh...), delta, 1); err != nil {
+	written := append(old, fresh...)
+	if err := t.groupContacts(written, delta, 1); err != nil {
 		return err
 	}
-	if err := t.setContactDays(append(old, fresh...)); err != nil {
+	if err := t.setContactDays(written); err != nil {
 		return err
 	}
 	return t.addContactTotals(delta)
