@@ -24,6 +24,9 @@ type Input struct {
 	Teams    map[string]string
 	// OfficerID, when set, keeps only the cases allocated to this officer.
 	OfficerID string
+	// workloads, when set (KeepWorkloads), keeps Workload's reports of
+	// these cases by day.
+	workloads *workloads
 }
 
 func (in Input) policy() *policy.Policy {

@@ -88,7 +88,19 @@ func (r *WorkloadReport) CaseIDs() []string {
 // not met and not exempted, due from asOf to asOf+27. Requirements that
 // triggers after asOf will add (a new partner, a repeat after a visit not
 // yet made) are not known yet.
+//
+// An Input that keeps its workloads (KeepWorkloads) answers the report it
+// computed for asOf before: the report is then shared, and its callers
+// only read it.
 func Workload(in Input, asOf schema.Date) *WorkloadReport {
+	if m := in.workloads.of(in); m != nil {
+		return m.get(asOf, func() *WorkloadReport { return workload(in, asOf) })
+	}
+	return workload(in, asOf)
+}
+
+func workload(in Input, asOf schema.Date) *WorkloadReport {
+	workloadsComputed.Add(1)
 	p := in.policy()
 	until := schema.DateOf(asOf.Time().AddDate(0, 0, 7*WorkloadWeeks-1))
 	rep := &WorkloadReport{Measure: "workload", AsOf: asOf, Until: until, RuleVersion: p.Version, OfficerID: in.OfficerID,

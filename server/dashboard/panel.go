@@ -344,9 +344,10 @@ func (s *site) newPanelCtx(c *fiber.Ctx, actor serverdb.Actor, in compliance.Inp
 
 // newPanelCtxFresh is newPanelCtx with measure 9's read already started
 // for actor and f (readFresh), or nil to start it here when a panel of ps
-// reads it.
+// reads it. The page's input keeps its workload reports: measures 2 and
+// 8 ask for each day's several times (compliance.KeepWorkloads).
 func (s *site) newPanelCtxFresh(c *fiber.Ctx, actor serverdb.Actor, in compliance.Input, f *filters, weekly, counted bool, fr *freshRead, ps ...*panel) (*panelCtx, error) {
-	pc := &panelCtx{In: in, F: f, Weekly: weekly, trends: &s.trends}
+	pc := &panelCtx{In: compliance.KeepWorkloads(in), F: f, Weekly: weekly, trends: &s.trends}
 	if counted {
 		var err error
 		if pc.counts, err = s.newPanelCounts(c.UserContext(), actor, f, weekly); err != nil {
