@@ -156,30 +156,15 @@ func TestExemptionsReadThePeriodsRequirementsByDueDay(t *testing.T) {
 	f := newFixture(t)
 	pg := f.db.Engine() == "postgres"
 	fq := FigureQuery{Measure: MeasureExemptions, AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
-	d, _ := dayNumber(fq.AsOf)
 	from, _ := dayNumber(fq.From)
-	tallied, err := tallyQuery(pg, f.admin, exemptionsDueFamily, fq, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	totals, _, err := totalsQuery(pg, f.admin, fq, []string{"exempted", "due"}, 0, make([]bool, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	statements := exemptionsStatements(t, pg, f.admin, fq)
 	fq.Figure = "missed"
 	rows, err := figureRows(f.admin, fq)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The exempted requirements' statement, as ExemptedRequirements
-	// writes it (its text is not kept apart).
-	reasons := &sqlb{}
-	reasons.add(`SELECT r.case_id FROM requirements r JOIN rm_exempt a ON `)
-	reasons.exemptingAssessment("a", "r.case_id", fq.AsOf, "")
-	if err := exemptionsDue(reasons, f.admin, fq, d); err != nil {
-		t.Fatal(err)
-	}
-	for what, q := range map[string]*sqlb{"the tally": tallied, "the totals": totals, "missed's rows": rows, "the reasons": reasons} {
+	statements["missed's rows"] = rows
+	for what, q := range statements {
 		if !strings.Contains(q.b.String(), "r.due_day >= ?") || !slices.Contains(q.args, any(from)) ||
 			strings.Contains(q.b.String(), "r.due_on >=") {
 			t.Errorf("%s: the period is not asked of the due day (from %d) alone: %s", what, from, q.b.String())
@@ -260,24 +245,33 @@ func TestRequirementsCarryTheirCasesStart(t *testing.T) {
 		return
 	}
 	fq := FigureQuery{Measure: MeasureExemptions, AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
+	for what, q := range exemptionsStatements(t, pg, f.admin, fq) {
+		if s := q.b.String(); strings.Contains(s, "rm_cases") || !strings.Contains(s, "r.start_day <= ?") {
+			t.Errorf("%s: reads rm_cases, or not the requirement's start_day: %s", what, s)
+		}
+	}
+}
+
+// exemptionsStatements are the exemptions report's statements of
+// requirements for fq on the store (pg): the requirements' tally, the
+// previous quarter's totals and the exempted requirements' (as
+// ExemptedRequirements writes it: its text is not kept apart), by name.
+func exemptionsStatements(t *testing.T, pg bool, actor Actor, fq FigureQuery) map[string]*sqlb {
+	t.Helper()
 	d, _ := dayNumber(fq.AsOf)
-	tallied, err := tallyQuery(pg, f.admin, exemptionsDueFamily, fq, d)
+	tallied, err := tallyQuery(pg, actor, exemptionsDueFamily, fq, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	totals, _, err := totalsQuery(pg, f.admin, fq, []string{"exempted", "due"}, 0, make([]bool, 2))
+	totals, _, err := totalsQuery(pg, actor, fq, []string{"exempted", "due"}, 0, make([]bool, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	reasons := &sqlb{pg: pg}
 	reasons.add(`SELECT r.case_id FROM requirements r JOIN rm_exempt a ON `)
 	reasons.exemptingAssessment("a", "r.case_id", fq.AsOf, "")
-	if err := exemptionsDue(reasons, f.admin, fq, d); err != nil {
+	if err := exemptionsDue(reasons, actor, fq, d); err != nil {
 		t.Fatal(err)
 	}
-	for what, q := range map[string]*sqlb{"the tally": tallied, "the totals": totals, "the reasons": reasons} {
-		if s := q.b.String(); strings.Contains(s, "rm_cases") || !strings.Contains(s, "r.start_day <= ?") {
-			t.Errorf("%s: reads rm_cases, or not the requirement's start_day: %s", what, s)
-		}
-	}
+	return map[string]*sqlb{"the tally": tallied, "the totals": totals, "the reasons": reasons}
 }
