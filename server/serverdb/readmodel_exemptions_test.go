@@ -250,6 +250,12 @@ func TestRequirementsCarryTheirCasesStart(t *testing.T) {
 			t.Errorf("%s: reads rm_cases, or not the requirement's start_day: %s", what, s)
 		}
 	}
+	// A team's requirements (an overview's panel) are read from
+	// requirements_team, which holds the start day too.
+	def := rmRow(t, f.db, `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'requirements_team'`)
+	if len(def) != 1 || !strings.HasSuffix(def[0], "closed, case_id, start_day)") {
+		t.Errorf("requirements_team is %q; want it to hold start_day", def)
+	}
 }
 
 // exemptionsStatements are the exemptions report's statements of
