@@ -79,10 +79,11 @@ func exemptionsSafetyRows(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
 // nested loop). Decision 0122.
 //
 // On PostgreSQL the case's start is the row's (start_day, migration
-// 0030), read with the rest from requirements_due: joining rm_cases for
-// it read and hashed every case, most of what the statements cost after
-// the index (decision 0144). SQLite reads the case by its key, its
-// requirements_team holding the rest of what the statements read.
+// 0030), read with the rest from requirements_due (a team's from
+// requirements_team): joining rm_cases for it read and hashed every
+// case, most of what the statements cost after the index (decision
+// 0144). SQLite reads the case by its key, its requirements_team
+// holding the rest of what the statements read.
 func exemptionsDue(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 	from, _ := dayNumber(f.From)
 	to, _ := dayNumber(f.To)
