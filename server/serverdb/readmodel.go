@@ -1175,8 +1175,8 @@ var rmInserts = map[string]string{
 	"rm_safety": `INSERT INTO rm_safety (assessment_id, case_id, assessed_on, decided_on, decision, decided_by, reason,
 		applies, exempting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"requirements": `INSERT INTO requirements (case_id, n, officer_id, team_id, closed, rule_id, rule_version, trigger_kind,
-		triggered_on, triggered_day, source, recurrence, due_on, due_day, met_by, met_on, met_day, first_home)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		triggered_on, triggered_day, source, recurrence, due_on, due_day, met_by, met_on, met_day, first_home, start_day)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"rm_visit_children": `INSERT INTO rm_visit_children (visit_id, case_id, member_id, answer)
 		VALUES (?, ?, ?, ?)`,
 	"rm_qa_ratings": `INSERT INTO rm_qa_ratings (oversight_id, case_id, subject_id, decision, reason, rated_by, rated_at, day)
@@ -1412,9 +1412,13 @@ func (w *rmWriter) flush() error {
 // writeRequirements writes the requirement rows of case id from its
 // records r (the case record decoded, the rest as the typed rows hold
 // them): every record counts, no exemption (see the top of this file).
+// Each row carries the case's officer, team, whether it is closed and its
+// supervision start's day number (start_day, migration 0030), as
+// rm_cases has them: a change to the case record writes them again.
 func (w *rmWriter) writeRequirements(p *policy.Policy, id string, r *policy.Records) error {
 	c := r.Case
 	reqs := p.Requirements(policy.FactsOf(*r, rmHorizon), rmHorizon)
+	start := dayOrNull(c.SupervisionStart)
 	first := -1
 	for i, q := range reqs {
 		if q.Trigger == policy.TriggerSupervisionStart && q.Recurrence == 0 {
@@ -1431,7 +1435,7 @@ func (w *rmWriter) writeRequirements(p *policy.Policy, id string, r *policy.Reco
 		}
 		if err := w.exec("requirements", id, i, c.OfficerID, c.TeamID, boolInt(c.Closed), q.RuleID, q.RuleVersion,
 			string(q.Trigger), string(q.TriggeredOn), trig, q.Source, q.Recurrence, string(q.DueOn), due, q.MetBy,
-			string(q.MetOn), met, boolInt(i == first)); err != nil {
+			string(q.MetOn), met, boolInt(i == first), start); err != nil {
 			return err
 		}
 	}

@@ -77,12 +77,23 @@ func exemptionsSafetyRows(q *sqlb, actor Actor, f FigureQuery, _ int64) error {
 // its estimate of them is the due day's alone (with both, it multiplied
 // the two ranges' shares, guessed a row or two and joined them in a
 // nested loop). Decision 0122.
+//
+// On PostgreSQL the case's start is the row's (start_day, migration
+// 0030), read with the rest from requirements_due (a team's from
+// requirements_team): joining rm_cases for it read and hashed every
+// case, most of what the statements cost after the index (decision
+// 0144). SQLite reads the case by its key, its requirements_team
+// holding the rest of what the statements read.
 func exemptionsDue(q *sqlb, actor Actor, f FigureQuery, d int64) error {
 	from, _ := dayNumber(f.From)
 	to, _ := dayNumber(f.To)
-	q.add(` JOIN rm_cases c ON c.case_id = r.case_id
-		WHERE c.supervision_start <> '' AND c.supervision_start <= ? AND r.due_day >= ? AND r.due_day <= ?
-		AND r.due_day <= ? AND r.triggered_day <= ?`, string(f.AsOf), from, to, d, d)
+	if q.pg {
+		q.add(` WHERE r.start_day <= ?`, d)
+	} else {
+		q.add(` JOIN rm_cases c ON c.case_id = r.case_id
+		WHERE c.supervision_start <> '' AND c.supervision_start <= ?`, string(f.AsOf))
+	}
+	q.add(` AND r.due_day >= ? AND r.due_day <= ? AND r.due_day <= ? AND r.triggered_day <= ?`, from, to, d, d)
 	return q.scoped(actor, "r", f)
 }
 
@@ -129,7 +140,7 @@ func (f Figures) ExemptedRequirements(ctx context.Context, actor Actor, fq Figur
 			}
 		}
 	}
-	q := &sqlb{}
+	q := &sqlb{pg: f.pg}
 	q.add(`SELECT r.case_id, r.team_id, r.officer_id, r.rule_id, r.trigger_kind, r.triggered_on, r.recurrence, r.due_on,
 		a.reason, a.decided_by FROM requirements r JOIN rm_exempt a ON `)
 	q.exemptingAssessment("a", "r.case_id", fq.AsOf, "") // exempted: the assessment that exempts it on as_of

@@ -156,30 +156,15 @@ func TestExemptionsReadThePeriodsRequirementsByDueDay(t *testing.T) {
 	f := newFixture(t)
 	pg := f.db.Engine() == "postgres"
 	fq := FigureQuery{Measure: MeasureExemptions, AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
-	d, _ := dayNumber(fq.AsOf)
 	from, _ := dayNumber(fq.From)
-	tallied, err := tallyQuery(pg, f.admin, exemptionsDueFamily, fq, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	totals, _, err := totalsQuery(pg, f.admin, fq, []string{"exempted", "due"}, 0, make([]bool, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	statements := exemptionsStatements(t, pg, f.admin, fq)
 	fq.Figure = "missed"
 	rows, err := figureRows(f.admin, fq)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The exempted requirements' statement, as ExemptedRequirements
-	// writes it (its text is not kept apart).
-	reasons := &sqlb{}
-	reasons.add(`SELECT r.case_id FROM requirements r JOIN rm_exempt a ON `)
-	reasons.exemptingAssessment("a", "r.case_id", fq.AsOf, "")
-	if err := exemptionsDue(reasons, f.admin, fq, d); err != nil {
-		t.Fatal(err)
-	}
-	for what, q := range map[string]*sqlb{"the tally": tallied, "the totals": totals, "missed's rows": rows, "the reasons": reasons} {
+	statements["missed's rows"] = rows
+	for what, q := range statements {
 		if !strings.Contains(q.b.String(), "r.due_day >= ?") || !slices.Contains(q.args, any(from)) ||
 			strings.Contains(q.b.String(), "r.due_on >=") {
 			t.Errorf("%s: the period is not asked of the due day (from %d) alone: %s", what, from, q.b.String())
@@ -198,14 +183,101 @@ func TestExemptionsReadThePeriodsRequirementsByDueDay(t *testing.T) {
 		}
 	}
 	if pg {
-		// Migration 0027: the index holds every column the tally and the
-		// totals read of a requirement, so that PostgreSQL reads a
+		// Migrations 0027 and 0030: the index holds every column the tally
+		// and the totals read of a requirement (the case's start day too), so that PostgreSQL reads a
 		// period's requirements from it alone (an Index Only Scan on a
 		// store vacuumed since its last writes), where the heap pages it
 		// read were every page of the table.
 		def := rmRow(t, f.db, `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'requirements_due'`)
-		if len(def) != 1 || !strings.HasSuffix(def[0], "(due_day) INCLUDE (case_id, team_id, officer_id, met_day, triggered_day)") {
+		if len(def) != 1 || !strings.HasSuffix(def[0], "(due_day) INCLUDE (case_id, team_id, officer_id, met_day, triggered_day, start_day)") {
 			t.Errorf("requirements_due is %q; want it on due_day, including the columns the exemptions' statements read", def)
 		}
 	}
+}
+
+// TestRequirementsCarryTheirCasesStart: each requirement row carries its
+// case's supervision start as a day number (start_day, migration 0030,
+// decision 0144), as rm_cases has it, after a case's start is moved later
+// and back and after a rebuild; a requirement of a case started by a day
+// is one with start_day by then, on every day around the moves, as the
+// join to rm_cases said. On PostgreSQL the exemptions report's statements
+// (the requirements' tally, the previous quarter's totals, the exempted
+// requirements) read it and not rm_cases (requirements_due holds it:
+// TestExemptionsReadThePeriodsRequirementsByDueDay).
+func TestRequirementsCarryTheirCasesStart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	pg := f.db.Engine() == "postgres"
+	caseID := f.ashaCase
+	check := func(what string) {
+		t.Helper()
+		if n := rowCount(t, f.db, `SELECT count(*) FROM requirements WHERE case_id = ?`, caseID); n == 0 {
+			t.Fatalf("%s: the case has no requirement rows: the test tests nothing", what)
+		}
+		if n := rowCount(t, f.db, `SELECT count(*) FROM requirements r JOIN rm_cases c ON c.case_id = r.case_id
+			WHERE coalesce(r.start_day, -1) <> coalesce(c.start_day, -1)`); n != 0 {
+			t.Errorf("%s: %d requirement rows whose start_day is not their case's", what, n)
+		}
+		for _, day := range []schema.Date{"2025-01-01", "2026-01-31", "2026-02-01", "2026-11-23", "2026-11-30", "2026-12-01", "2027-01-01"} {
+			d, _ := dayNumber(day)
+			joined := rowCount(t, f.db, `SELECT count(*) FROM requirements r JOIN rm_cases c ON c.case_id = r.case_id
+				WHERE c.supervision_start <> '' AND c.supervision_start <= ?`, string(day))
+			if own := rowCount(t, f.db, `SELECT count(*) FROM requirements r WHERE r.start_day <= ?`, d); own != joined {
+				t.Errorf("%s: on %s %d requirements of cases started by start_day, %d by the case's start", what, day, own, joined)
+			}
+		}
+	}
+	check("as seeded")
+	if _, err := f.db.Write(ctx, f.admin, "case", caseID, caseID, raw("supervision_start", "2026-12-01")); err != nil {
+		t.Fatal(err)
+	}
+	check("the case's start moved after as_of")
+	if _, err := f.db.Write(ctx, f.admin, "case", caseID, caseID, raw("supervision_start", "2026-02-01")); err != nil {
+		t.Fatal(err)
+	}
+	check("the case's start moved back")
+	if err := f.db.update(ctx, func(tx *wtx) error { return f.db.writeCases(tx, []string{caseID}) }); err != nil {
+		t.Fatal(err)
+	}
+	check("the case rebuilt")
+	if !pg {
+		return
+	}
+	fq := FigureQuery{Measure: MeasureExemptions, AsOf: "2026-11-23", From: "2026-08-25", To: "2026-11-23"}
+	for what, q := range exemptionsStatements(t, pg, f.admin, fq) {
+		if s := q.b.String(); strings.Contains(s, "rm_cases") || !strings.Contains(s, "r.start_day <= ?") {
+			t.Errorf("%s: reads rm_cases, or not the requirement's start_day: %s", what, s)
+		}
+	}
+	// A team's requirements (an overview's panel) are read from
+	// requirements_team, which holds the start day too.
+	def := rmRow(t, f.db, `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'requirements_team'`)
+	if len(def) != 1 || !strings.HasSuffix(def[0], "closed, case_id, start_day)") {
+		t.Errorf("requirements_team is %q; want it to hold start_day", def)
+	}
+}
+
+// exemptionsStatements are the exemptions report's statements of
+// requirements for fq on the store (pg): the requirements' tally, the
+// previous quarter's totals and the exempted requirements' (as
+// ExemptedRequirements writes it: its text is not kept apart), by name.
+func exemptionsStatements(t *testing.T, pg bool, actor Actor, fq FigureQuery) map[string]*sqlb {
+	t.Helper()
+	d, _ := dayNumber(fq.AsOf)
+	tallied, err := tallyQuery(pg, actor, exemptionsDueFamily, fq, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	totals, _, err := totalsQuery(pg, actor, fq, []string{"exempted", "due"}, 0, make([]bool, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := &sqlb{pg: pg}
+	reasons.add(`SELECT r.case_id FROM requirements r JOIN rm_exempt a ON `)
+	reasons.exemptingAssessment("a", "r.case_id", fq.AsOf, "")
+	if err := exemptionsDue(reasons, actor, fq, d); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*sqlb{"the tally": tallied, "the totals": totals, "the reasons": reasons}
 }

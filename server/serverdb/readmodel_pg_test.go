@@ -119,6 +119,7 @@ func TestReadModelQueriesOnPostgres(t *testing.T) {
 	applyPGFile(t, pg, "0020_team_officer_numbers.sql")
 	applyPGFile(t, pg, "0025_rm_exempt.sql")
 	applyPGFile(t, pg, "0028_rm_cases_contact_days.sql")
+	applyPGFile(t, pg, "0030_requirements_start_day.sql")
 	// The scope reads case_scope (0001 on PostgreSQL).
 	if _, err := pg.Exec(`CREATE TABLE case_scope (case_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 		officer_id TEXT COLLATE "C" NOT NULL, team_id TEXT COLLATE "C" NOT NULL)`); err != nil {
