@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"maps"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -40,4 +41,89 @@ func TestEachMemberSharesKnownNames(t *testing.T) {
 			t.Errorf("%s: EachMember read %v, json.Unmarshal %s", text, got, want)
 		}
 	}
+}
+
+// skipJSONByteScan is SkipJSON as it was before skipString: a string
+// read a byte at a time, a backslash passing over the byte after it.
+func skipJSONByteScan(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return -1
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end := skipJSONByteScan(b, j)
+				if end < 0 {
+					return -1
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	default:
+		return SkipJSON(b, i)
+	}
+}
+
+// TestSkipJSONIsTheByteScan: SkipJSON (skipString's quotes found many
+// bytes a step, the backslashes before one counted) ends every value
+// where the byte-at-a-time scan did: the documents at the edges of
+// JSON's grammar cut at every byte, and random runs of backslashes and
+// quotes.
+func TestSkipJSONIsTheByteScan(t *testing.T) {
+	check := func(doc string) {
+		t.Helper()
+		for i := 0; i <= len(doc); i++ {
+			if got, want := SkipJSON([]byte(doc), i), skipJSONByteScan([]byte(doc), i); got != want {
+				t.Fatalf("SkipJSON(%q, %d) = %d, the byte scan %d", doc, i, got, want)
+			}
+		}
+	}
+	for _, doc := range validCases {
+		for n := 0; n <= len(doc); n++ {
+			check(doc[:n])
+		}
+	}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(`"\\\\\\ab{}[],:`)
+	for range 20000 {
+		b := make([]byte, 1+rnd.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		check(string(b))
+	}
+}
+
+func FuzzSkipJSON(f *testing.F) {
+	for _, doc := range validCases {
+		f.Add([]byte(doc))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for i := 0; i <= len(b); i++ {
+			if got, want := SkipJSON(b, i), skipJSONByteScan(b, i); got != want {
+				t.Fatalf("SkipJSON(%q, %d) = %d, the byte scan %d", b, i, got, want)
+			}
+		}
+	})
 }

@@ -3,7 +3,11 @@ package syncer
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
+
+	"doorstep/schema"
 )
 
 var pageSamples = []string{
@@ -74,4 +78,25 @@ func FuzzDecodePage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkPageDecode(t, b) })
+}
+
+// BenchmarkDecodePage decodes a page of 2,000 visits of about 1 KB, as
+// the initial pull's pages come.
+func BenchmarkDecodePage(b *testing.B) {
+	notes := strings.Repeat("The officer saw the person at home and all was well. ", 12)
+	resp := schema.PullResponse{Cursor: "c:1:2000", ServerTime: time.Now()}
+	for range 2000 {
+		resp.Records = append(resp.Records, schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: "case", Version: 1,
+			ReceivedAt: time.Now(), UpdatedAt: time.Now(), CreatedBy: "officer", UpdatedBy: "officer",
+			Fields: map[string]json.RawMessage{"status": raw("signed"), "observation_notes": raw(notes),
+				"started_at": raw("2026-11-20T13:58:01Z"), "signed_at": raw("2026-11-20T14:02:11Z"), "signed_by": raw("officer")}})
+	}
+	body, _ := json.Marshal(resp)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		var page pullPage
+		if err := decodePage(body, &page); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
