@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -126,4 +127,34 @@ func FuzzSkipJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEachMemberAtEndsWhereSkipJSONDoes: an object read member by member
+// where it stands ends where SkipJSON says it ends, with the same
+// members as EachMember gives, whatever follows it.
+func TestEachMemberAtEndsWhereSkipJSONDoes(t *testing.T) {
+	for _, doc := range validCases {
+		for _, tail := range []string{"", ",", "]}", ` {"x":1}`} {
+			b := []byte(doc + tail)
+			i := SkipSpace(b, 0)
+			var keys []string
+			end, err := EachMemberAt(b, i, func(key string, b []byte, i int) (int, error) {
+				keys = append(keys, key)
+				return SkipJSON(b, i), nil
+			})
+			if err != nil {
+				continue
+			}
+			if want := SkipJSON(b, i); end != want {
+				t.Errorf("EachMemberAt(%q) ended at %d, SkipJSON at %d", b, end, want)
+			}
+			var want []string
+			if err := EachMember(b[:end], func(key string, v []byte) error { want = append(want, key); return nil }); err != nil {
+				t.Errorf("EachMember(%q): %v after EachMemberAt read it", b[:end], err)
+			}
+			if !slices.Equal(keys, want) {
+				t.Errorf("EachMemberAt(%q) gave %q, EachMember %q", b, keys, want)
+			}
+		}
+	}
 }
