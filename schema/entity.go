@@ -621,7 +621,13 @@ func (s *EntitySpec) StampPeople(userID string, fields map[string]json.RawMessag
 
 // IsSigned reports whether the field set holds a set sign field.
 func (s *EntitySpec) IsSigned(fields map[string]json.RawMessage) bool {
-	return s.SignField != "" && !isEmpty(fields[s.SignField])
+	return s.SignValueSet(fields[s.SignField])
+}
+
+// SignValueSet is IsSigned given the sign field's value alone (nil when
+// the fields lack it), for a reader that found it in the text.
+func (s *EntitySpec) SignValueSet(v json.RawMessage) bool {
+	return s.SignField != "" && !isEmpty(v)
 }
 
 func isNull(raw json.RawMessage) bool {

@@ -3,6 +3,8 @@ package schema
 import (
 	"encoding/json"
 	"maps"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -38,6 +40,101 @@ func TestEachMemberSharesKnownNames(t *testing.T) {
 		}
 		if !maps.EqualFunc(got, want, func(a string, b json.RawMessage) bool { return a == string(b) }) {
 			t.Errorf("%s: EachMember read %v, json.Unmarshal %s", text, got, want)
+		}
+	}
+}
+
+// skipStringByteScan is SkipJSON's reading of a string as it was before
+// skipString: a byte at a time, a backslash passing over the byte after
+// it. (Its reading of objects and arrays is unchanged, and reads each
+// string in them with skipString.)
+func skipStringByteScan(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// TestSkipJSONIsTheByteScan: SkipJSON (skipString's quotes found many
+// bytes a step, the backslashes before one counted) ends every string
+// where the byte-at-a-time scan did: the documents at the edges of
+// JSON's grammar cut at every byte, and random runs of backslashes and
+// quotes.
+func TestSkipJSONIsTheByteScan(t *testing.T) {
+	check := func(doc string) {
+		t.Helper()
+		for i := 0; i < len(doc); i++ {
+			if doc[i] != '"' {
+				continue
+			}
+			if got, want := SkipJSON([]byte(doc), i), skipStringByteScan([]byte(doc), i); got != want {
+				t.Fatalf("SkipJSON(%q, %d) = %d, the byte scan %d", doc, i, got, want)
+			}
+		}
+	}
+	for _, doc := range validCases {
+		for n := 0; n <= len(doc); n++ {
+			check(doc[:n])
+		}
+	}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(`"\\\\\\ab{}[],:`)
+	for range 20000 {
+		b := make([]byte, 1+rnd.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		check(string(b))
+	}
+}
+
+func FuzzSkipJSON(f *testing.F) {
+	for _, doc := range validCases {
+		f.Add([]byte(doc))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for i := 0; i < len(b); i++ {
+			if b[i] != '"' {
+				continue
+			}
+			if got, want := SkipJSON(b, i), skipStringByteScan(b, i); got != want {
+				t.Fatalf("SkipJSON(%q, %d) = %d, the byte scan %d", b, i, got, want)
+			}
+		}
+	})
+}
+
+// TestEachMemberAtEndsWhereSkipJSONDoes: an object read member by member
+// where it stands ends where SkipJSON says it ends, with the same
+// members as EachMember gives, whatever follows it.
+func TestEachMemberAtEndsWhereSkipJSONDoes(t *testing.T) {
+	for _, doc := range validCases {
+		for _, tail := range []string{"", ",", "]}", ` {"x":1}`} {
+			b := []byte(doc + tail)
+			i := SkipSpace(b, 0)
+			var keys []string
+			end, err := EachMemberAt(b, i, func(key string, b []byte, i int) (int, error) {
+				keys = append(keys, key)
+				return SkipJSON(b, i), nil
+			})
+			if err != nil {
+				continue
+			}
+			if want := SkipJSON(b, i); end != want {
+				t.Errorf("EachMemberAt(%q) ended at %d, SkipJSON at %d", b, end, want)
+			}
+			var want []string
+			if err := EachMember(b[:end], func(key string, v []byte) error { want = append(want, key); return nil }); err != nil {
+				t.Errorf("EachMember(%q): %v after EachMemberAt read it", b[:end], err)
+			}
+			if !slices.Equal(keys, want) {
+				t.Errorf("EachMemberAt(%q) gave %q, EachMember %q", b, keys, want)
+			}
 		}
 	}
 }

@@ -18,6 +18,12 @@ var validCases = []string{
 	`{"a":1 "b":2}`, `{,}`, `{"a":1}}`, `{"a":{"b":{"c":[1,{"d":null}]}}}`, `{"\u0000":1}`, `{1:2}`,
 	`[]`, `[`, `]`, `[ ]`, `[1,]`, `[,1]`, `[1 2]`, `[1,2,[3,[4]]]`, `[[]]]`, `[true,false,null,"x",-1.5e3,{}]`,
 	`{"mutations":[{"id":"x","fields":{"notes":"a \"quoted\" note","n":12}}],"cursor":"c"}`,
+	// Strings longer than a word (plainWords), with what ends or breaks one
+	// at every place in a word as the cuts below shift them.
+	`"abcdefghijklmnopqrstuvwxyz0123456789"`, `"abcdefghijklmnop\"qrstuvwxyz"`, "\"abcdefghijkl\x01mnopqrstuvw\"",
+	"\"abcdefghijklmnopqr\x1f\"", "\"abcdefgh\x7f\xff\xfeijklmnop\"", `"abcdefghij\\\\klmnopqrst\\"`,
+	`"abcdefghij\\\\\"klmnopqrst"`, `"éééééééé\u00e9xxxxxxxxxxxxxxxxx\nyyyyyyyy"`, `"abcdefghijklmnopq\u00G9rstuvwxyz"`,
+	`{"notes":"` + strings.Repeat("The officer saw the person at home; \\\"all well\\\". ", 3) + `","n":[1,"abcdefghijklmnopq"]}`,
 }
 
 func TestValidJSONIsJSONValid(t *testing.T) {

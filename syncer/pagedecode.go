@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -30,46 +31,68 @@ func decodePage(body []byte, page *pullPage) error {
 var errSlowPath = schema.ErrSlowJSON
 
 func fastPage(b []byte, page *pullPage) error {
-	return schema.EachMember(b, func(key string, v []byte) error {
-		var err error
-		switch key {
-		case "records":
-			page.Records, err = fastRecords(v)
-		case "removed":
-			err = json.Unmarshal(v, &page.Removed)
-		case "cursor":
-			page.Cursor, err = schema.JSONString(v)
-		case "has_more":
-			switch string(v) {
-			case "true":
-				page.HasMore = true
-			case "false":
-			default:
-				err = errSlowPath
-			}
-		case "server_time":
-			var s string
-			if s, err = schema.JSONString(v); err == nil {
-				page.ServerTime, err = time.Parse(time.RFC3339Nano, s)
-			}
-		case "people":
-			err = json.Unmarshal(v, &page.People)
-		case "people_tag":
-			page.PeopleTag, err = schema.JSONString(v)
-		case "rules":
-			if !schema.ValidJSON(v) {
-				err = errSlowPath
-			}
-			page.Rules = slices.Clone(v)
-		case "rules_tag":
-			page.RulesTag, err = schema.JSONString(v)
-		default:
-			if !schema.ValidJSON(v) || schema.FoldsTo(key, pageKeys) {
-				err = errSlowPath
-			}
+	end, err := schema.EachMemberAt(b, schema.SkipSpace(b, 0), func(key string, b []byte, i int) (int, error) {
+		if key == "records" {
+			// Read where it stands: finding the array's end first would
+			// read every record twice.
+			var end int
+			var err error
+			page.Records, end, err = fastRecords(b, i)
+			return end, err
 		}
-		return err
+		end := schema.SkipJSON(b, i)
+		if end < 0 {
+			return -1, errSlowPath
+		}
+		return end, pageMember(page, key, b[i:end])
 	})
+	if err != nil {
+		return err
+	}
+	if schema.SkipSpace(b, end) != len(b) {
+		return errSlowPath
+	}
+	return nil
+}
+
+// pageMember reads one member of a page other than its records.
+func pageMember(page *pullPage, key string, v []byte) error {
+	var err error
+	switch key {
+	case "removed":
+		err = json.Unmarshal(v, &page.Removed)
+	case "cursor":
+		page.Cursor, err = schema.JSONString(v)
+	case "has_more":
+		switch string(v) {
+		case "true":
+			page.HasMore = true
+		case "false":
+		default:
+			err = errSlowPath
+		}
+	case "server_time":
+		var s string
+		if s, err = schema.JSONString(v); err == nil {
+			page.ServerTime, err = time.Parse(time.RFC3339Nano, s)
+		}
+	case "people":
+		err = json.Unmarshal(v, &page.People)
+	case "people_tag":
+		page.PeopleTag, err = schema.JSONString(v)
+	case "rules":
+		if !schema.ValidJSON(v) {
+			err = errSlowPath
+		}
+		page.Rules = slices.Clone(v)
+	case "rules_tag":
+		page.RulesTag, err = schema.JSONString(v)
+	default:
+		if !schema.ValidJSON(v) || schema.FoldsTo(key, pageKeys) {
+			err = errSlowPath
+		}
+	}
+	return err
 }
 
 var (
@@ -77,25 +100,28 @@ var (
 	recordKeys = []string{"entity", "id", "case_id", "fields", "version", "received_at", "updated_at", "device_time", "created_by", "updated_by"}
 )
 
-func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
-	if string(b) == "null" {
-		return nil, nil
+// fastRecords reads the records array whose bracket is b[i] (or a null
+// there), each record once, and returns the index just past it.
+func fastRecords(b []byte, i int) ([]devicedb.RawRecord, int, error) {
+	if bytes.HasPrefix(b[i:], []byte("null")) {
+		return nil, i + 4, nil
 	}
-	if len(b) < 2 || b[0] != '[' {
-		return nil, errSlowPath
+	if i >= len(b) || b[i] != '[' {
+		return nil, 0, errSlowPath
 	}
 	out := make([]devicedb.RawRecord, 0, 64)
-	i := schema.SkipSpace(b, 1)
+	i = schema.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
-		return out, nil
+		return out, i + 1, nil
 	}
 	for i < len(b) {
-		end := schema.SkipJSON(b, i)
-		if end < 0 || b[i] != '{' {
-			return nil, errSlowPath
-		}
 		var r devicedb.RawRecord
-		err := schema.EachMember(b[i:end], func(key string, v []byte) error {
+		end, err := schema.EachMemberAt(b, i, func(key string, b []byte, i int) (int, error) {
+			vEnd := schema.SkipJSON(b, i)
+			if vEnd < 0 {
+				return -1, errSlowPath
+			}
+			v := b[i:vEnd]
 			var err error
 			switch key {
 			case "entity":
@@ -106,12 +132,12 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 				r.CaseID, err = schema.JSONString(v)
 			case "fields":
 				if !schema.ValidJSON(v) {
-					return errSlowPath
+					return -1, errSlowPath
 				}
 				r.Fields = v
 			case "version":
 				if !schema.ValidJSON(v) {
-					return errSlowPath
+					return -1, errSlowPath
 				}
 				r.Version, err = strconv.ParseInt(string(v), 10, 64)
 			case "received_at":
@@ -129,27 +155,24 @@ func fastRecords(b []byte) ([]devicedb.RawRecord, error) {
 					err = errSlowPath
 				}
 			}
-			return err
+			return vEnd, err
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out = append(out, r)
 		i = schema.SkipSpace(b, end)
 		if i >= len(b) {
-			return nil, errSlowPath
+			return nil, 0, errSlowPath
 		}
 		switch b[i] {
 		case ',':
 			i = schema.SkipSpace(b, i+1)
 		case ']':
-			if schema.SkipSpace(b, i+1) != len(b) {
-				return nil, errSlowPath
-			}
-			return out, nil
+			return out, i + 1, nil
 		default:
-			return nil, errSlowPath
+			return nil, 0, errSlowPath
 		}
 	}
-	return nil, errSlowPath
+	return nil, 0, errSlowPath
 }

@@ -1,9 +1,14 @@
 package syncer
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
+
+	"doorstep/schema"
 )
 
 var pageSamples = []string{
@@ -74,4 +79,61 @@ func FuzzDecodePage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkPageDecode(t, b) })
+}
+
+// TestFastPageReadsTheServersPages: a page as the server writes it (and
+// spaced out) is read by fastPage itself, each record where it stands
+// (schema.EachMemberAt), not sent to encoding/json, and reads as
+// encoding/json reads it; a page whose records array is not closed where
+// it should be goes to encoding/json.
+func TestFastPageReadsTheServersPages(t *testing.T) {
+	t.Parallel()
+	body := benchPage(3, strings.Repeat(`a "quoted" note \ `, 3))
+	var spaced bytes.Buffer
+	if err := json.Indent(&spaced, body, " ", "\t"); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]byte{body, spaced.Bytes(), []byte(`{"records":null,"cursor":"c","has_more":false}`),
+		[]byte(`{"records":[],"removed":[],"cursor":"c"}`)} {
+		var page pullPage
+		if err := fastPage(b, &page); err != nil {
+			t.Fatalf("fastPage(%s): %v, want it read without encoding/json", b, err)
+		}
+		checkPageDecode(t, b)
+	}
+	for _, b := range []string{`{"records":[{"entity":"visit","id":"a"}]]}`, `{"records":[{"entity":"visit","id":"a"},]}`,
+		`{"records":[{"entity":"visit","id":"a"}}`, `{"records":nullx}`, `{"records":[{"entity":"visit","id":"a"}`, `{"records":`} {
+		var page pullPage
+		if err := fastPage([]byte(b), &page); err == nil {
+			t.Errorf("fastPage(%s) read it; want encoding/json to", b)
+		}
+		checkPageDecode(t, []byte(b))
+	}
+}
+
+// benchPage is a page of n visits of about 1 KB with the given notes, as
+// the server writes it.
+func benchPage(n int, notes string) []byte {
+	resp := schema.PullResponse{Cursor: "c:1:2000", ServerTime: time.Now(), Removed: []schema.Removal{{CaseID: "c2", Reason: "out_of_scope"}}}
+	for range n {
+		resp.Records = append(resp.Records, schema.Record{Entity: "visit", ID: schema.NewID(), CaseID: "case", Version: 1,
+			ReceivedAt: time.Now(), UpdatedAt: time.Now(), CreatedBy: "officer", UpdatedBy: "officer",
+			Fields: map[string]json.RawMessage{"status": raw("signed"), "observation_notes": raw(notes),
+				"started_at": raw("2026-11-20T13:58:01Z"), "signed_at": raw("2026-11-20T14:02:11Z"), "signed_by": raw("officer")}})
+	}
+	body, _ := json.Marshal(resp)
+	return body
+}
+
+// BenchmarkDecodePage decodes a page of 2,000 visits of about 1 KB, as
+// the initial pull's pages come.
+func BenchmarkDecodePage(b *testing.B) {
+	body := benchPage(2000, strings.Repeat("The officer saw the person at home and all was well. ", 12))
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		var page pullPage
+		if err := decodePage(body, &page); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
