@@ -1378,27 +1378,37 @@ func (f Figures) summedCounts(ctx context.Context, actor Actor, fq FigureQuery, 
 }
 
 // sumNumbered adds the rows of list (team_no,officer_no,n, each after a
-// comma but the first) to net by their team's and officer's numbers.
+// comma but the first) to net by their team's and officer's numbers. The
+// numbers are read digit by digit (126,640 rows of three at 100,000
+// cases: strconv's parsing, each number cut from the text first, was
+// about half the process's sums, decision 0141).
 func sumNumbered(list string, net map[[2]int64]int64) error {
-	if list == "" {
-		return nil
-	}
 	var row [3]int64
-	for k := 0; ; k = (k + 1) % 3 {
-		field, rest, more := strings.Cut(list, ",")
-		n, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return fmt.Errorf("summed rows: %w", err)
+	k := 0
+	for i := 0; i < len(list); i++ { // i at a number's first byte
+		neg := list[i] == '-'
+		if neg {
+			i++
 		}
-		row[k], list = n, rest
+		start := i
+		var n int64
+		for ; i < len(list) && list[i] >= '0' && list[i] <= '9'; i++ {
+			n = n*10 + int64(list[i]-'0')
+		}
+		if i == start || i-start > 18 || i < len(list) && (list[i] != ',' || i == len(list)-1) {
+			return fmt.Errorf("summed rows: malformed at %.40q", list[start:])
+		}
+		if neg {
+			n = -n
+		}
+		row[k] = n
 		if k == 2 {
-			net[[2]int64{row[0], row[1]}] += row[2]
+			net[[2]int64{row[0], row[1]}] += n
 		}
-		if !more {
-			if k != 2 {
-				return fmt.Errorf("summed rows: a row of %d numbers", k+1)
-			}
-			return nil
-		}
+		k = (k + 1) % 3
 	}
+	if k != 0 {
+		return fmt.Errorf("summed rows: a row of %d numbers", k)
+	}
+	return nil
 }

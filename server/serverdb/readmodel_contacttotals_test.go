@@ -479,7 +479,7 @@ func TestSumNumbered(t *testing.T) {
 	if err := sumNumbered("1,2,3,4,5,6,1,2,-1", net); err != nil || !maps.Equal(net, map[[2]int64]int64{{1, 2}: 2, {4, 5}: 6}) {
 		t.Errorf("summed %v (%v)", net, err)
 	}
-	for _, bad := range []string{"1,2", "1,x,3", "1,2,3,", "1,2,3,4"} {
+	for _, bad := range []string{"1,2", "1,x,3", "1,2,3,", "1,2,3,4", "1,,2,3", "-,1,2", "1,2,3 ", "1,2,1234567890123456789"} {
 		if err := sumNumbered(bad, map[[2]int64]int64{}); err == nil {
 			t.Errorf("%q summed", bad)
 		}
