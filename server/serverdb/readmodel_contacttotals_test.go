@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -338,38 +339,150 @@ func TestContactCountsSummedAsTheRows(t *testing.T) {
 				if read {
 					summed++
 				}
-				for i, name := range names {
-					q.Figure = name
-					groups, err := figureGroups(ctx, db.r, a, q)
-					if err != nil {
-						t.Fatal(err)
-					}
-					var want, have []string
-					sum := 0
-					for _, g := range groups {
-						want = append(want, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.Rows))
-						sum += g.Rows
-					}
-					for _, g := range got {
-						if g.N[i] > 0 {
-							have = append(have, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.N[i]))
-						}
-					}
-					if !slices.Equal(have, want) {
-						t.Errorf("%s: %s counted %v, its rows %v", label, name, have, want)
-					}
-					if totals[i] != sum {
-						t.Errorf("%s: %s total %d, its rows %d", label, name, totals[i], sum)
-					}
-					if sum > 0 {
-						nonzero++
-					}
-				}
+				nonzero += countsAreTheRows(t, label, db.r, a, q, names, got, totals)
 			}
 		}
 	}
 	if summed < 40 || nonzero < 500 {
 		t.Errorf("%d answers summed, %d figures above zero: the test tests little", summed, nonzero)
+	}
+}
+
+// countsAreTheRows checks got, the counts of the figures names for a and
+// q (and totals, their totals, when not nil), against each figure's rows
+// counted alone (figureGroups) on r; it answers how many figures had
+// rows.
+func countsAreTheRows(t *testing.T, label string, r querier, a Actor, q FigureQuery, names []string, got []FigureCounts, totals []int) (nonzero int) {
+	t.Helper()
+	for i, name := range names {
+		q.Figure = name
+		groups, err := figureGroups(context.Background(), r, a, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, have []string
+		sum := 0
+		for _, g := range groups {
+			want = append(want, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.Rows))
+			sum += g.Rows
+		}
+		for _, g := range got {
+			if g.N[i] > 0 {
+				have = append(have, fmt.Sprintf("%s/%s:%d", g.TeamID, g.OfficerID, g.N[i]))
+			}
+		}
+		if !slices.Equal(have, want) {
+			t.Errorf("%s: %s counted %v, its rows %v", label, name, have, want)
+		}
+		if totals != nil && totals[i] != sum {
+			t.Errorf("%s: %s total %d, its rows %d", label, name, totals[i], sum)
+		}
+		if sum > 0 {
+			nonzero++
+		}
+	}
+	return nonzero
+}
+
+// TestContactCountsSummedByTheProcess: on a PostgreSQL snapshot measure
+// 3's whole-service counts are read as the rows of rm_contact_totals
+// grouped by the columns the figures read, each group's rows one text
+// of team and officer numbers, summed by the process (decision 0141),
+// and they are each figure's rows counted alone, with and without the
+// case list, for periods whose months are read whole, as days, and as a
+// month's row less its days outside the period (an officer whose
+// contacts that month all lie outside it is no group); the case list is
+// figureCases'. It fails where PostgreSQL sums the figures (sum(CASE …)).
+func TestContactCountsSummedByTheProcess(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	if f.db.Engine() != "postgres" {
+		t.Skip("the process sums PostgreSQL's rows; SQLite's are summed by its statement (TestContactCountsSummedAsTheRows)")
+	}
+	carlCase := schema.NewID()
+	if err := f.db.Seed(ctx, f.admin, []schema.Record{caseRecord(carlCase, "C000078", f.carl)}); err != nil {
+		t.Fatal(err)
+	}
+	visits := []struct {
+		officer         schema.User
+		caseID, started string
+		outcome, where  string
+	}{
+		{f.asha, f.ashaCase, "2026-10-05", "completed", "home"}, {f.asha, f.ashaCase, "2026-10-06", "no_answer", "home"},
+		{f.asha, f.ashaCase, "2026-09-30", "completed", "elsewhere"}, {f.ben, f.benCase, "2026-10-02", "completed", "elsewhere"},
+		{f.ben, f.benCase, "2026-11-20", "refused_entry", "home"}, {f.ben, f.benCase, "2026-08-27", "completed", "home"},
+		{f.carl, carlCase, "2026-10-25", "completed", "home"}, {f.carl, carlCase, "2026-11-02", "no_answer", "elsewhere"},
+	}
+	for _, v := range visits {
+		visit := schema.Visit{OfficerID: v.officer.ID, Type: "home_announced", Status: "signed", Outcome: v.outcome,
+			Location: v.where, FaceToFace: true, StartedAt: schema.Timestamp(v.started + "T10:00:00Z"),
+			SignedAt: "2026-11-21T10:00:00Z", SignedBy: f.admin.UserID}
+		if v.where == "elsewhere" {
+			visit.Type, visit.PlaceType, visit.ElsewhereReason = "other_place", "cafe", "asked to meet away from home"
+		}
+		writeAsAdmin(t, f, "visit", schema.NewID(), v.caseID, visit)
+	}
+	names := FigureNames(MeasureContacts)
+	nonzero := 0
+	for _, p := range [][3]schema.Date{ // from, to, as_of
+		{"2026-08-25", "2026-11-23", "2026-11-23"},
+		{"2026-10-01", "2026-10-20", "2026-11-23"},
+		{"2026-10-01", "2026-10-31", "2026-11-23"},
+		{"2026-10-03", "2026-10-17", "2026-11-23"},
+		{"2026-09-02", "2026-11-23", "2026-10-31"},
+		{"2026-11-24", "2026-11-30", "2026-11-30"},
+	} {
+		q := FigureQuery{Measure: MeasureContacts, From: p[0], To: p[1], AsOf: p[2]}
+		for _, listing := range []bool{false, true} {
+			label := fmt.Sprintf("%v, listing %v", p, listing)
+			var text []string
+			fs := newFigures(recordingQuerier{f.db.r, &text}, true)
+			count := fs.Counts
+			if listing {
+				count = fs.CountsListing
+			}
+			got, err := count(ctx, f.admin, q, names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nonzero += countsAreTheRows(t, label, f.db.r, f.admin, q, names, got, nil)
+			all := strings.Join(text, " ")
+			if !strings.Contains(all, "string_agg(b.team_no || ',' || b.officer_no || ',' || b.n, ',')") || strings.Contains(all, "sum(CASE") {
+				t.Errorf("%s: the counts not summed by the process:\n%s", label, all)
+			}
+			if !listing {
+				continue
+			}
+			q.Figure = "contacts"
+			want, err := figureCases(ctx, f.db.r, f.admin, q, "", 1<<30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, ok := fs.setCasesOnce(f.admin, q)
+			if !ok || !slices.Equal(ids, want) {
+				t.Errorf("%s: the case list %v (kept %v), its rows' %v", label, ids, ok, want)
+			}
+			q.Figure = ""
+		}
+	}
+	if nonzero < 60 {
+		t.Errorf("%d figures above zero: the test tests little", nonzero)
+	}
+}
+
+// TestSumNumbered: the process's sums of a group's rows
+// (team_no,officer_no,n, …) net each team's and officer's rows, and a
+// text cut short or not of numbers is refused.
+func TestSumNumbered(t *testing.T) {
+	net := map[[2]int64]int64{}
+	if err := sumNumbered("1,2,3,4,5,6,1,2,-1", net); err != nil || !maps.Equal(net, map[[2]int64]int64{{1, 2}: 2, {4, 5}: 6}) {
+		t.Errorf("summed %v (%v)", net, err)
+	}
+	for _, bad := range []string{"1,2", "1,x,3", "1,2,3,", "1,2,3,4", "1,,2,3", "-,1,2", "1,2,3 ", "1,2,1234567890123456789"} {
+		if err := sumNumbered(bad, map[[2]int64]int64{}); err == nil {
+			t.Errorf("%q summed", bad)
+		}
 	}
 }
 
