@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -22,10 +23,13 @@ func WorkloadsComputed() int64 { return workloadsComputed.Load() }
 // day, and both headlines again on the previous period's last day.
 type workloads struct {
 	// The Input the reports are of: a copy of it with other cases, another
-	// officer or another policy computes its own (of).
-	cases   []CaseRecords
-	officer string
-	policy  *policy.Policy
+	// officer, another policy or other names for the officers and teams
+	// computes its own (of).
+	cases    []CaseRecords
+	officer  string
+	policy   *policy.Policy
+	officers map[string]string
+	teams    map[string]string
 
 	mu sync.Mutex
 	by map[schema.Date]*WorkloadReport
@@ -35,14 +39,16 @@ type workloads struct {
 // computed once a day while in's cases are not changed; for one request's
 // pages (the dashboard's), whose callers only read the reports.
 func KeepWorkloads(in Input) Input {
-	in.workloads = &workloads{cases: in.Cases, officer: in.OfficerID, policy: in.Policy, by: map[schema.Date]*WorkloadReport{}}
+	in.workloads = &workloads{cases: in.Cases, officer: in.OfficerID, policy: in.Policy,
+		officers: in.Officers, teams: in.Teams, by: map[schema.Date]*WorkloadReport{}}
 	return in
 }
 
 // of is m when in is the Input m was made for, nil otherwise (or when m
 // is nil).
 func (m *workloads) of(in Input) *workloads {
-	if m == nil || len(in.Cases) != len(m.cases) || in.OfficerID != m.officer || in.Policy != m.policy {
+	if m == nil || len(in.Cases) != len(m.cases) || in.OfficerID != m.officer || in.Policy != m.policy ||
+		!sameMap(in.Officers, m.officers) || !sameMap(in.Teams, m.teams) {
 		return nil
 	}
 	if len(in.Cases) > 0 && &in.Cases[0] != &m.cases[0] {
@@ -61,4 +67,10 @@ func (m *workloads) get(asOf schema.Date, compute func() *WorkloadReport) *Workl
 		m.by[asOf] = rep
 	}
 	return rep
+}
+
+// sameMap is whether a and b are the same map (not merely equal ones: a
+// page's input keeps its maps).
+func sameMap(a, b map[string]string) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }

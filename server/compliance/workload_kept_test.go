@@ -41,8 +41,11 @@ func TestKeptWorkloadsAreTheWorkloads(t *testing.T) {
 	one.Cases = cases[:1]
 	officer := kept
 	officer.OfficerID = "o1"
-	for name, x := range map[string]compliance.Input{"other cases": one, "an officer": officer} {
-		x0 := compliance.Input{Cases: x.Cases, OfficerID: x.OfficerID}
+	named := kept
+	named.Officers = map[string]string{"o1": "Officer One", "o2": "Officer Two"}
+	named.Teams = map[string]string{"t1": "Team One"}
+	for name, x := range map[string]compliance.Input{"other cases": one, "an officer": officer, "other names": named} {
+		x0 := compliance.Input{Cases: x.Cases, OfficerID: x.OfficerID, Officers: x.Officers, Teams: x.Teams}
 		if got, want := compliance.Workload(x, "2026-08-01"), compliance.Workload(x0, "2026-08-01"); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: workload\n got %+v\nwant %+v", name, got, want)
 		}
