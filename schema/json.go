@@ -118,13 +118,7 @@ func skipString(b []byte, i int) int {
 // (which must be the whole of b, give or take white space). Anything
 // it does not expect is ErrSlowJSON, for the caller to use encoding/json.
 func EachMember(b []byte, fn func(key string, v []byte) error) error {
-	end, err := EachMemberAt(b, SkipSpace(b, 0), func(key string, b []byte, i int) (int, error) {
-		vEnd := SkipJSON(b, i)
-		if vEnd < 0 {
-			return -1, ErrSlowJSON
-		}
-		return vEnd, fn(key, b[i:vEnd])
-	})
+	end, err := EachMemberValueAt(b, SkipSpace(b, 0), fn)
 	if err != nil {
 		return err
 	}
@@ -132,6 +126,19 @@ func EachMember(b []byte, fn func(key string, v []byte) error) error {
 		return ErrSlowJSON
 	}
 	return nil
+}
+
+// EachMemberValueAt is EachMemberAt with each member's raw value cut out
+// for fn (SkipJSON): the object read where it stands, its values as
+// EachMember gives them.
+func EachMemberValueAt(b []byte, i int, fn func(key string, v []byte) error) (int, error) {
+	return EachMemberAt(b, i, func(key string, b []byte, i int) (int, error) {
+		end := SkipJSON(b, i)
+		if end < 0 {
+			return -1, ErrSlowJSON
+		}
+		return end, fn(key, b[i:end])
+	})
 }
 
 // EachMemberAt reads the JSON object whose brace is b[i] and returns the

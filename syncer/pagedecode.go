@@ -116,12 +116,7 @@ func fastRecords(b []byte, i int) ([]devicedb.RawRecord, int, error) {
 	}
 	for i < len(b) {
 		var r devicedb.RawRecord
-		end, err := schema.EachMemberAt(b, i, func(key string, b []byte, i int) (int, error) {
-			vEnd := schema.SkipJSON(b, i)
-			if vEnd < 0 {
-				return -1, errSlowPath
-			}
-			v := b[i:vEnd]
+		end, err := schema.EachMemberValueAt(b, i, func(key string, v []byte) error {
 			var err error
 			switch key {
 			case "entity":
@@ -132,12 +127,12 @@ func fastRecords(b []byte, i int) ([]devicedb.RawRecord, int, error) {
 				r.CaseID, err = schema.JSONString(v)
 			case "fields":
 				if !schema.ValidJSON(v) {
-					return -1, errSlowPath
+					return errSlowPath
 				}
 				r.Fields = v
 			case "version":
 				if !schema.ValidJSON(v) {
-					return -1, errSlowPath
+					return errSlowPath
 				}
 				r.Version, err = strconv.ParseInt(string(v), 10, 64)
 			case "received_at":
@@ -155,7 +150,7 @@ func fastRecords(b []byte, i int) ([]devicedb.RawRecord, int, error) {
 					err = errSlowPath
 				}
 			}
-			return vEnd, err
+			return err
 		})
 		if err != nil {
 			return nil, 0, err

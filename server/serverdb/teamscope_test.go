@@ -114,6 +114,19 @@ func TestExemptionsKeptToTheScope(t *testing.T) {
 func TestFreshnessReadsTheScopeByCase(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	eachScopesSignedVisits(t, f, func(who string, q *sqlb) {
+		plan := explainWithout(t, f.db, q, "DROP INDEX records_signed_visit_day", "SET LOCAL enable_seqscan = off")
+		if !strings.Contains(plan, "records_signed_visit_case") {
+			t.Errorf("%s: the period's signed visits are not read by case (%s):\n%s", who, f.db.Engine(), plan)
+		}
+	})
+}
+
+// eachScopesSignedVisits calls fn with measure 9's statement of the signed
+// visits of 2026-09-01 to 2026-11-30 for a supervisor's team and for an
+// officer's caseload.
+func eachScopesSignedVisits(t *testing.T, f *fixture, fn func(who string, q *sqlb)) {
+	t.Helper()
 	for _, a := range []struct {
 		who   string
 		actor Actor
@@ -122,11 +135,7 @@ func TestFreshnessReadsTheScopeByCase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := (&sqlb{}).add(text, args...)
-		plan := explainWithout(t, f.db, q, "DROP INDEX records_signed_visit_day", "SET LOCAL enable_seqscan = off")
-		if !strings.Contains(plan, "records_signed_visit_case") {
-			t.Errorf("%s: the period's signed visits are not read by case (%s):\n%s", a.who, f.db.Engine(), plan)
-		}
+		fn(a.who, (&sqlb{}).add(text, args...))
 	}
 }
 
@@ -142,17 +151,10 @@ func TestFreshnessReadsTheScopesVisitsFromTheIndexAlone(t *testing.T) {
 	if f.db.Engine() != "sqlite" {
 		t.Skip("PostgreSQL reads the visits' fields from their rows")
 	}
-	for _, a := range []struct {
-		who   string
-		actor Actor
-	}{{"supervisor", ActorOf(f.sue, "")}, {"officer", ActorOf(f.asha, "")}} {
-		text, args, err := signedVisitQuery(f.db.eng, a.actor, "2026-09-01", "2026-11-30")
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan := explainWithout(t, f.db, (&sqlb{}).add(text, args...))
+	eachScopesSignedVisits(t, f, func(who string, q *sqlb) {
+		plan := explainWithout(t, f.db, q)
 		if !strings.Contains(plan, "COVERING INDEX records_signed_visit_case") {
-			t.Errorf("%s: the period's signed visits are not read from records_signed_visit_case alone:\n%s", a.who, plan)
+			t.Errorf("%s: the period's signed visits are not read from records_signed_visit_case alone:\n%s", who, plan)
 		}
-	}
+	})
 }
